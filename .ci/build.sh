@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds the UI (ui/dist) and the debug app that embeds it. Extra arguments go to `tauri build`,
+# e.g. `--bundles deb`; without them no installer is made.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quire-target}"
+args=("$@")
+[ ${#args[@]} -eq 0 ] && args=(--no-bundle)
+# The tauri CLI runs beforeBuildCommand (the UI build) and then cargo with the same features
+# as `cargo build`, so this reuses everything cargo test and clippy compiled.
+ui/node_modules/.bin/tauri build --debug --ci "${args[@]}"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Every check and test Quire has, in phases, each timed. `make test` and `.ci/run` call this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quire-target}"
+export CARGO_TERM_COLOR=never NO_AT_BRIDGE=1
+logs=$(mktemp -d)
+timings=()
+
+phase() { # phase NAME COMMAND...: runs it, tees its output to a log, records its duration
+  local name=$1; shift
+  local start=$SECONDS
+  echo "=== $name"
+  if ! "$@" 2>&1 | tee "$logs/$name.log"; then
+    echo "=== $name FAILED after $((SECONDS - start)) s"
+    exit 1
+  fi
+  timings+=("$(printf '%-14s %5d s' "$name" $((SECONDS - start)))")
+}
+
+engine_is_tauri_free() {
+  if cargo tree -p quire-engine -e normal,build --prefix none | grep -E '^(tauri|wry|webkit|tao|gtk)[-a-z0-9_]* ' ; then
+    echo "quire-engine depends on a Tauri/webview crate (listed above)"; return 1
+  fi
+  echo "quire-engine has no tauri, wry, tao, gtk or webkit crate"
+}
+
+phase setup bash .ci/setup.sh --with-test-tools
+phase fmt cargo fmt --all -- --check
+phase ui-unit bash -c 'cd ui && npm run --silent typecheck && npm test --silent'
+phase ui-build npm --prefix ui run --silent build
+phase clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+phase rust-tests cargo test --workspace --locked
+phase engine-deps engine_is_tauri_free
+phase bundle-deb bash .ci/build.sh --bundles deb
+phase e2e bash -c 'cd tests/e2e && npm run --silent typecheck && xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- npm test --silent'
+
+# One closing line over every runner: cargo's "test result:", Vitest's "Tests", node's "# pass/# fail".
+passed=0; failed=0
+while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
+  grep -hoE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$logs/rust-tests.log" | awk '{print $4, $6}'
+  grep -hoE 'Tests +[0-9]+ passed' "$logs/ui-unit.log" | awk '{print $2, 0}'
+  grep -hoE '^# (pass|fail) [0-9]+' "$logs/e2e.log" | awk '$2=="pass"{print $3, 0} $2=="fail"{print 0, $3}'
+)
+echo
+echo "Phase timings:"
+printf '  %s\n' "${timings[@]}"
+echo "  total          $(printf '%5d' $SECONDS) s"
+echo "deb: $(ls "$CARGO_TARGET_DIR"/debug/bundle/deb/*.deb 2>/dev/null | tail -1)"
+echo "tests: $passed passed, $failed failed"

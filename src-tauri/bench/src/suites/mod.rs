@@ -1,0 +1,28 @@
+//! The registry of suites. Later issues add a module and a line to [`ALL`].
+
+mod smoke;
+
+use crate::report::Measure;
+
+pub struct Suite {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub run: fn() -> Result<Vec<Measure>, String>,
+}
+
+pub const ALL: &[Suite] = &[Suite {
+    name: "smoke",
+    about: "engine open, a trivial query and a durable write, each against a raw baseline",
+    run: smoke::run,
+}];
+
+/// The suites named, in the order given; `all` selects every suite.
+pub fn select(names: &[String]) -> Result<Vec<&'static Suite>, String> {
+    if names.iter().any(|n| n == "all") {
+        return Ok(ALL.iter().collect());
+    }
+    names
+        .iter()
+        .map(|n| ALL.iter().find(|s| s.name == n).ok_or_else(|| n.clone()))
+        .collect()
+}

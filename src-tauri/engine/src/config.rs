@@ -1,0 +1,226 @@
+//! The one [`Config`]: documented defaults, a TOML file in the app's config dir, and `QUIRE_*`
+//! environment variables on top, in that order.
+//!
+//! Environment keys: `QUIRE_WORKSPACE` (the workspace folder), `QUIRE_LOG` (the log level), and
+//! any field by its path with `__` between levels, e.g. `QUIRE_NOTEBOOKS__FLUSH_DELAY_MS=50`.
+//! `QUIRE_DATA_DIR` belongs to the shell (where data, config and logs live) and is not a field.
+//! Unknown keys are errors, so a typo is reported instead of silently ignored.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, HasCode};
+
+/// The config file's name inside the app's config dir.
+pub const CONFIG_FILE_NAME: &str = "config.toml";
+
+/// Environment variables with the `QUIRE_` prefix that are not config fields.
+const NON_CONFIG_ENV: &[&str] = &["data_dir"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the settings could not be read: {0}")]
+    Invalid(String),
+}
+
+impl HasCode for ConfigError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::ConfigInvalid
+    }
+}
+
+/// Everything a user or a test can tune. Every field has a default; see each section.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The workspace folder holding one `<slug>.quire/` folder per notebook.
+    /// Default: `workspace/` inside the app's data dir.
+    pub workspace: Option<PathBuf>,
+    pub notebooks: NotebookConfig,
+    pub snapshots: SnapshotConfig,
+    pub queue: QueueConfig,
+    pub tasks: TaskConfig,
+    pub events: EventConfig,
+    pub log: LogConfig,
+}
+
+/// How notebook edits reach disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotebookConfig {
+    /// Quiet time after an edit before the batched write. Default 100 ms; 0 writes through.
+    pub flush_delay_ms: u64,
+    /// Longest an edit may wait for its write while edits keep coming. Default 1000 ms.
+    pub max_wait_ms: u64,
+    /// Write automatically after the delay; when false only flush and shutdown write. Default true.
+    pub auto_flush: bool,
+    /// Create notebooks in memory and touch disk on first flush or run. Default true.
+    pub lazy_hydration: bool,
+}
+
+impl Default for NotebookConfig {
+    fn default() -> Self {
+        Self { flush_delay_ms: 100, max_wait_ms: 1000, auto_flush: true, lazy_hydration: true }
+    }
+}
+
+/// How table snapshots are debounced and kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct SnapshotConfig {
+    /// Quiet window after a change before a snapshot is written. Default 2000 ms.
+    pub debounce_ms: u64,
+    /// Changes after which a snapshot is forced even without a quiet window. Default 10.
+    pub max_pending_changes: u32,
+    /// Generations kept per table. Default 5.
+    pub history: u32,
+}
+
+impl Default for SnapshotConfig {
+    fn default() -> Self {
+        Self { debounce_ms: 2000, max_pending_changes: 10, history: 5 }
+    }
+}
+
+/// The priority query queue's capacity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Worker threads for CPU-heavy work; 0 means one per core. Default 0.
+    pub workers: u32,
+    /// Workers kept free for urgent and user-visible work. Default 1.
+    pub reserved_for_interactive: u32,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self { workers: 0, reserved_for_interactive: 1 }
+    }
+}
+
+/// The SQLite task store's housekeeping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskConfig {
+    /// Finished tasks older than this are deleted. Default 24 h.
+    pub retention_hours: u32,
+    /// Interval of the passive WAL checkpoint. Default 300 s.
+    pub checkpoint_interval_s: u32,
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        Self { retention_hours: 24, checkpoint_interval_s: 300 }
+    }
+}
+
+/// Event batching towards the UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventConfig {
+    /// Time window of one batch. Default 100 ms.
+    pub window_ms: u64,
+    /// Events in one batch at most. Default 50.
+    pub max_batch: u32,
+    /// Events kept for a UI that reloads and catches up. Default 1000.
+    pub ring_size: u32,
+}
+
+impl Default for EventConfig {
+    fn default() -> Self {
+        Self { window_ms: 100, max_batch: 50, ring_size: 1000 }
+    }
+}
+
+/// Logging. The shell writes the log; the engine only names the level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// One of error, warn, info, debug, trace. Default info. `QUIRE_LOG` overrides it.
+    pub level: String,
+    /// Size at which the log file rotates. Default 5 MiB.
+    pub max_file_bytes: u64,
+    /// Rotated files kept. Default 5.
+    pub keep_files: u32,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), max_file_bytes: 5 * 1024 * 1024, keep_files: 5 }
+    }
+}
+
+impl Config {
+    /// Defaults, then `<config_dir>/config.toml` if it exists, then `QUIRE_*` variables.
+    pub fn load(config_dir: &Path) -> Result<Config, ConfigError> {
+        Self::figment(config_dir).extract().map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    fn figment(config_dir: &Path) -> Figment {
+        let env = Env::prefixed("QUIRE_").ignore(NON_CONFIG_ENV).map(|key| {
+            match key.as_str() {
+                "log" => "log.level".into(),
+                other => other.replace("__", ".").into(),
+            }
+        });
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(config_dir.join(CONFIG_FILE_NAME)))
+            .merge(env)
+    }
+
+    /// The log level as the `log` crate understands it; unknown names fall back to info.
+    pub fn log_level(&self) -> log::LevelFilter {
+        self.log.level.parse().unwrap_or(log::LevelFilter::Info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // figment::Jail serialises tests that touch the process environment and cwd.
+    #[test]
+    fn defaults_then_file_then_env() {
+        figment::Jail::expect_with(|jail| {
+            let dir = jail.directory().to_path_buf();
+            assert_eq!(Config::load(&dir).unwrap(), Config::default());
+
+            jail.create_file(
+                CONFIG_FILE_NAME,
+                "[notebooks]\nflush_delay_ms = 250\n[snapshots]\nhistory = 9\n",
+            )?;
+            let from_file = Config::load(&dir).unwrap();
+            assert_eq!(from_file.notebooks.flush_delay_ms, 250);
+            assert_eq!(from_file.snapshots.history, 9);
+            assert_eq!(from_file.notebooks.max_wait_ms, 1000, "untouched fields keep defaults");
+
+            jail.set_env("QUIRE_NOTEBOOKS__FLUSH_DELAY_MS", "7");
+            jail.set_env("QUIRE_LOG", "debug");
+            jail.set_env("QUIRE_WORKSPACE", "/tmp/quire-ws");
+            jail.set_env("QUIRE_DATA_DIR", "/tmp/ignored-by-config");
+            let from_env = Config::load(&dir).unwrap();
+            assert_eq!(from_env.notebooks.flush_delay_ms, 7, "env wins over the file");
+            assert_eq!(from_env.log_level(), log::LevelFilter::Debug);
+            assert_eq!(from_env.workspace, Some(PathBuf::from("/tmp/quire-ws")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_reported() {
+        figment::Jail::expect_with(|jail| {
+            let dir = jail.directory().to_path_buf();
+            jail.create_file(CONFIG_FILE_NAME, "[notebooks]\nflush_dealy_ms = 5\n")?;
+            let err = Config::load(&dir).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+            assert!(err.to_string().contains("flush_dealy_ms"), "{err}");
+
+            jail.create_file(CONFIG_FILE_NAME, "[notebooks]\nflush_delay_ms = \"soon\"\n")?;
+            assert!(Config::load(&dir).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,93 @@
+//! Stable error codes shared by every area of the engine.
+//!
+//! Each area has its own `thiserror` enum (`ConfigError`, `NotebookError`, ...) and maps each
+//! variant to one [`ErrorCode`]. The code is the wire identifier the UI branches on: codes never
+//! change meaning once shipped; messages may be reworded freely. Add a code only when something
+//! produces it.
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of failure happened, stable across releases. Serialised in snake_case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The config file or a `QUIRE_*` variable could not be understood.
+    ConfigInvalid,
+    /// The workspace folder could not be created or opened.
+    WorkspaceUnavailable,
+    /// A path or name would leave the workspace (`..`, an absolute path, a separator).
+    PathOutsideWorkspace,
+    /// Reading or writing a file failed (disk full, permissions, I/O error).
+    Io,
+    /// A notebook title is empty, too long or contains characters a folder name cannot hold.
+    InvalidTitle,
+    /// No notebook has the given id.
+    NotebookNotFound,
+    /// The SQL could not be parsed, planned or executed.
+    SqlInvalid,
+    /// The work was cancelled before it finished.
+    Cancelled,
+    /// A bug in Quire: the message says what, the log has the context.
+    Internal,
+}
+
+/// Implemented by every area error so the shell can serialise `{ code, message }`.
+pub trait HasCode {
+    fn code(&self) -> ErrorCode;
+}
+
+/// Any engine error. Each variant is one area's error, unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+    #[error(transparent)]
+    Durable(#[from] crate::durable::DurableError),
+    #[error(transparent)]
+    Notebook(#[from] crate::notebooks::NotebookError),
+    #[error(transparent)]
+    Table(#[from] crate::tables::TableError),
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshots::SnapshotError),
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
+    #[error(transparent)]
+    Task(#[from] crate::tasks::TaskError),
+}
+
+impl HasCode for Error {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Error::Config(e) => e.code(),
+            Error::Workspace(e) => e.code(),
+            Error::Durable(e) => e.code(),
+            Error::Notebook(e) => e.code(),
+            Error::Table(e) => e.code(),
+            Error::Snapshot(e) => e.code(),
+            Error::Queue(e) => e.code(),
+            Error::Task(e) => e.code(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_snake_case_on_the_wire() {
+        // The UI's union of codes is generated from this enum; pin the spelling of a few.
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::PathOutsideWorkspace).unwrap(),
+            "\"path_outside_workspace\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::NotebookNotFound).unwrap(),
+            "\"notebook_not_found\""
+        );
+        let back: ErrorCode = serde_json::from_str("\"sql_invalid\"").unwrap();
+        assert_eq!(back, ErrorCode::SqlInvalid);
+    }
+}

@@ -1,0 +1,40 @@
+//! Quire's engine: everything that touches disk or data, with no knowledge of Tauri or windows.
+//!
+//! The shell (`src-tauri/src`) adapts this crate to IPC; the benches and tests drive it directly.
+//! [`Engine`] is the entry point: it owns the [`workspace::Workspace`] on disk, the
+//! [`notebooks::Notebooks`] in memory, the [`tables::Tables`] (Arrow + DataFusion), the
+//! [`events::EventBus`] that reports to whoever listens, and the [`metrics::Metrics`].
+//!
+//! Crate map (one purpose per module):
+//! - [`config`]: the one [`Config`], its documented defaults, file + `QUIRE_*` overrides.
+//! - [`error`]: the stable [`ErrorCode`] every area error maps to; the UI branches on it.
+//! - [`workspace`]: the workspace folder and the only way to turn a name into a path inside it.
+//! - [`durable`]: atomic, fsynced file replacement and the orphaned-temp-file sweep.
+//! - [`notebooks`]: notebook documents (lazy hydration, batched writes: issue 4).
+//! - [`tables`]: Arrow tables and the DataFusion session (issue 5).
+//! - [`snapshots`]: debounced atomic Parquet snapshots (issue 7).
+//! - [`queue`]: the priority query queue (issue 6).
+//! - [`tasks`]: the SQLite task store (issue 9).
+//! - [`events`]: events to the UI, with sequence numbers (batching: issue 10).
+//! - [`metrics`]: counters the status bar and metrics panel read.
+//!
+//! Deliberately absent: no `tauri`, no windows, no IPC types beyond serde/specta derives, no
+//! global state. Every disk write goes through [`durable`].
+
+pub mod config;
+pub mod durable;
+pub mod error;
+pub mod events;
+pub mod metrics;
+pub mod notebooks;
+pub mod queue;
+pub mod snapshots;
+pub mod tables;
+pub mod tasks;
+pub mod workspace;
+
+mod engine;
+
+pub use config::Config;
+pub use engine::{Engine, EngineInfo, EnginePaths, ShutdownReport};
+pub use error::{Error, ErrorCode, HasCode};

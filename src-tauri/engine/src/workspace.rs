@@ -1,0 +1,90 @@
+//! The workspace folder: where notebooks live, and the only place that turns a user-supplied
+//! name into a path. Everything the engine writes for a notebook is inside it.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::{ErrorCode, HasCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("the workspace folder {path} could not be opened: {source}")]
+    Unavailable { path: PathBuf, source: std::io::Error },
+    #[error("{0:?} is outside the workspace")]
+    OutsideWorkspace(PathBuf),
+}
+
+impl HasCode for WorkspaceError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            WorkspaceError::Unavailable { .. } => ErrorCode::WorkspaceUnavailable,
+            WorkspaceError::OutsideWorkspace(_) => ErrorCode::PathOutsideWorkspace,
+        }
+    }
+}
+
+/// An opened workspace folder. Its root is canonical, so prefix checks are meaningful.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+}
+
+impl Workspace {
+    /// Opens the folder, creating it (and its parents) if it does not exist yet.
+    pub fn open(path: &Path) -> Result<Workspace, WorkspaceError> {
+        let unavailable = |source| WorkspaceError::Unavailable { path: path.to_path_buf(), source };
+        std::fs::create_dir_all(path).map_err(unavailable)?;
+        let root = path.canonicalize().map_err(unavailable)?;
+        if !root.is_dir() {
+            return Err(unavailable(std::io::Error::other("not a folder")));
+        }
+        Ok(Workspace { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Joins a relative path made only of normal components (no `..`, no root, no prefix) and
+    /// refuses anything else, so a crafted name can never address a file outside the workspace.
+    pub fn resolve(&self, relative: &Path) -> Result<PathBuf, WorkspaceError> {
+        let normal_only = relative.components().all(|c| matches!(c, Component::Normal(_)));
+        if relative.as_os_str().is_empty() || !normal_only {
+            return Err(WorkspaceError::OutsideWorkspace(relative.to_path_buf()));
+        }
+        Ok(self.root.join(relative))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_creates_the_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(&tmp.path().join("a/b/workspace")).unwrap();
+        assert!(ws.root().is_dir());
+        assert!(ws.root().is_absolute());
+    }
+
+    #[test]
+    fn open_refuses_a_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        let err = Workspace::open(&file).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::WorkspaceUnavailable);
+    }
+
+    #[test]
+    fn resolve_stays_inside() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(tmp.path()).unwrap();
+        let ok = ws.resolve(Path::new("sales.quire/notebook.json")).unwrap();
+        assert!(ok.starts_with(ws.root()));
+        for bad in ["../escape", "a/../../b", "/etc/passwd", "", "./x"] {
+            let err = ws.resolve(Path::new(bad)).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::PathOutsideWorkspace, "{bad:?}");
+        }
+    }
+}

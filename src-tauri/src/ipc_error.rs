@@ -1,0 +1,41 @@
+//! The one error type every command returns: `{ code, message }`. The UI branches on `code`
+//! (stable, from the engine's `ErrorCode`) and shows `message` (plain words, may change).
+
+use quire_engine::{ErrorCode, HasCode};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type, thiserror::Error)]
+#[error("{message}")]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl IpcError {
+    pub fn from_coded<E: HasCode + std::fmt::Display>(e: &E) -> IpcError {
+        IpcError { code: e.code(), message: e.to_string() }
+    }
+}
+
+impl From<quire_engine::Error> for IpcError {
+    fn from(e: quire_engine::Error) -> IpcError {
+        log::warn!("command failed: {e}");
+        IpcError::from_coded(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quire_engine::notebooks::NotebookError;
+
+    use super::*;
+
+    #[test]
+    fn wire_format_is_code_and_message() {
+        let err: IpcError = quire_engine::Error::from(NotebookError::EmptyTitle).into();
+        assert_eq!(
+            serde_json::to_string(&err).unwrap(),
+            r#"{"code":"invalid_title","message":"a notebook needs a title"}"#
+        );
+    }
+}

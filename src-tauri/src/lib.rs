@@ -1,0 +1,77 @@
+//! Quire's Tauri shell: windows, plugins, typed commands, the event bridge and the exit paths.
+//!
+//! The shell owns no data logic: each command parses its arguments, calls the engine
+//! (`quire_engine`) and maps the error to [`ipc_error::IpcError`]. Start with [`run`]; the
+//! commands are in [`commands`], the generated TypeScript comes from [`bindings`].
+//!
+//! Deliberately absent: no SQL, no file formats, no disk writes of user data (the engine's
+//! `durable` module does those).
+
+pub mod bindings;
+pub mod commands;
+pub mod dirs;
+pub mod events;
+pub mod exit;
+pub mod ipc_error;
+mod logging;
+pub mod state;
+
+include!("command_names.rs");
+
+use std::sync::Arc;
+
+use quire_engine::{Config, Engine, EnginePaths};
+use tauri::Manager;
+use tauri_plugin_fs::FsExt;
+
+use crate::ipc_error::IpcError;
+use crate::state::AppState;
+
+/// Builds and runs the app until the last window closes or it is asked to quit.
+pub fn run() {
+    let specta = bindings::builder();
+    let invoke_handler = specta.invoke_handler();
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_fs::init())
+        .invoke_handler(invoke_handler)
+        .setup(move |app| {
+            specta.mount_events(app);
+            setup(app)?;
+            Ok(())
+        })
+        .on_window_event(exit::on_window_event)
+        .build(tauri::generate_context!())
+        .expect("the Tauri runtime could not start");
+    app.run(exit::on_run_event);
+}
+
+fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
+    let dirs = dirs::AppDirs::resolve(app.handle())?;
+    let mut warnings = Vec::new();
+    let config = Config::load(&dirs.config).unwrap_or_else(|e| {
+        // Start with defaults rather than not at all, and tell the user why.
+        warnings.push(IpcError::from_coded(&e));
+        Config::default()
+    });
+    app.handle().plugin(logging::plugin(&config, &dirs.logs))?;
+    log::set_max_level(config.log_level());
+    for w in &warnings {
+        log::warn!("{}", w.message);
+    }
+
+    let sink = Arc::new(events::TauriSink::new(app.handle().clone()));
+    let engine = Engine::open(config, EnginePaths { data_dir: dirs.data.clone() }, sink)?;
+    // The webview may watch the workspace for changes made outside Quire, and nothing else.
+    app.fs_scope().allow_directory(engine.workspace(), true)?;
+    log::info!(
+        "Quire {} started: workspace {}, data {}, logs {}",
+        env!("CARGO_PKG_VERSION"),
+        engine.workspace().display(),
+        dirs.data.display(),
+        dirs.logs.display()
+    );
+    app.manage(AppState { engine, dirs, startup_warnings: warnings });
+    exit::listen_for_signals(app.handle().clone());
+    Ok(())
+}

@@ -1,0 +1,42 @@
+// The foundation scenario: the real app starts on a fresh data dir, shows the empty state, and
+// commands round-trip through the engine into the DOM.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync, realpathSync } from "node:fs";
+import { join } from "node:path";
+import { withApp } from "../src/harness.ts";
+
+test("starts empty, creates a notebook through the engine, reports a bad title", async () => {
+  await withApp("foundation", async (app) => {
+    await app.waitText("empty-state", (t) => t.includes("No notebooks yet"));
+
+    // app_info came from the engine, which opened the workspace under this run's data dir.
+    const shown = await app.waitText("workspace", (t) => t.startsWith("/"));
+    assert.equal(shown, realpathSync(app.workspace));
+    assert.ok(existsSync(app.workspace), "the engine created the workspace folder");
+    await app.waitText("engine-version", (t) => /DataFusion \d+/.test(t));
+
+    await (await app.byTestId("new-notebook-title")).sendKeys("Trips 2026");
+    await (await app.byTestId("create-notebook")).click();
+    await app.waitText("notebook-title", (t) => t === "Trips 2026");
+    await app.waitText("notebook-list", (t) => t.includes("Trips 2026"));
+    // Lazy creation: nothing was written to the workspace for it.
+    assert.deepEqual(
+      readdirSync(app.workspace),
+      [],
+      "a new notebook touches no disk until it is hydrated",
+    );
+
+    // The engine refuses the title; the UI says so in words.
+    await (await app.byTestId("new-notebook-title")).sendKeys("a/b");
+    await (await app.byTestId("create-notebook")).click();
+    await app.waitText("toast", (t) => t.includes("That title cannot be used"));
+
+    // The live metrics readout counts the one event the engine emitted.
+    await app.waitText("metrics", (t) => t.includes("1 events"));
+
+    await app.screenshot("foundation-main");
+    const log = readFileSync(join(app.dataDir, "logs", "quire.log"), "utf8");
+    assert.match(log, /created notebook .* \("Trips 2026"\)/);
+  });
+});

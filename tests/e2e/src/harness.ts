@@ -1,0 +1,160 @@
+// End-to-end harness: starts the real Quire binary in its real webview through tauri-driver and
+// WebKitWebDriver, on a fresh data dir, and gives tests a WebDriver session plus the app's files.
+// Run under Xvfb (`xvfb-run -a dbus-run-session`), as `make test` does.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { homedir, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Builder, By, until, type WebDriver, type WebElement } from "selenium-webdriver";
+
+const repoRoot = resolve(import.meta.dirname, "../../..");
+const artifacts = resolve(import.meta.dirname, "../artifacts");
+
+/** The built app: QUIRE_APP, or `quire` in the cargo target dir's debug folder. */
+export function appBinary(): string {
+  const target = process.env.CARGO_TARGET_DIR ?? join(repoRoot, "target");
+  const binary = process.env.QUIRE_APP ?? join(target, "debug", "quire");
+  if (!existsSync(binary)) throw new Error(`no app binary at ${binary}: build it first (make build)`);
+  return binary;
+}
+
+function tauriDriverBinary(): string {
+  return process.env.TAURI_DRIVER ?? join(homedir(), ".cargo", "bin", "tauri-driver");
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => (s.destroy(), res(true)));
+      s.once("error", () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`tauri-driver did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface QuireApp {
+  driver: WebDriver;
+  /** QUIRE_DATA_DIR of this run: data/, config/ and logs/ live under it. */
+  dataDir: string;
+  workspace: string;
+  /** Reads a file under the data dir, or null when it does not exist. */
+  readFile(relative: string): string | null;
+  byTestId(id: string): Promise<WebElement>;
+  /** Waits until the element's text satisfies `ok`, and returns that text. */
+  waitText(id: string, ok: (text: string) => boolean, timeoutMs?: number): Promise<string>;
+  screenshot(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startApp(options: { dataDir?: string } = {}): Promise<QuireApp> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "quire-e2e-"));
+  const [port, nativePort] = [await freePort(), await freePort()];
+  const driverProc: ChildProcess = spawn(
+    tauriDriverBinary(),
+    ["--port", String(port), "--native-port", String(nativePort)],
+    {
+      env: { ...process.env, QUIRE_DATA_DIR: dataDir, NO_AT_BRIDGE: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
+  const driverLog: string[] = [];
+  driverProc.stdout?.on("data", (d) => driverLog.push(String(d)));
+  driverProc.stderr?.on("data", (d) => driverLog.push(String(d)));
+  const killDriver = () => {
+    // The driver and the WebKitWebDriver it started share a process group: end both.
+    if (driverProc.pid && driverProc.exitCode === null) {
+      try {
+        process.kill(-driverProc.pid, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+
+  let driver: WebDriver;
+  try {
+    await waitForPort(port, 15_000);
+    driver = await new Builder()
+      .usingServer(`http://127.0.0.1:${port}`)
+      .withCapabilities({ browserName: "wry", "tauri:options": { application: appBinary() } })
+      .build();
+  } catch (e) {
+    killDriver();
+    throw new Error(`could not start the app: ${String(e)}\n${driverLog.join("")}`);
+  }
+
+  const byTestId = (id: string) =>
+    driver.wait(until.elementLocated(By.css(`[data-testid="${id}"]`)), 10_000, `no [data-testid=${id}]`);
+
+  return {
+    driver,
+    dataDir,
+    workspace: join(dataDir, "data", "workspace"),
+    readFile(relative) {
+      const p = join(dataDir, relative);
+      return existsSync(p) ? readFileSync(p, "utf8") : null;
+    },
+    byTestId,
+    async waitText(id, ok, timeoutMs = 10_000) {
+      let last = "";
+      await driver.wait(
+        async () => {
+          try {
+            last = await (await driver.findElement(By.css(`[data-testid="${id}"]`))).getText();
+          } catch {
+            return false;
+          }
+          return ok(last);
+        },
+        timeoutMs,
+      ).catch(() => {
+        throw new Error(`[data-testid=${id}] never matched; last text: ${JSON.stringify(last)}`);
+      });
+      return last;
+    },
+    async screenshot(name) {
+      mkdirSync(artifacts, { recursive: true });
+      const file = join(artifacts, `${name}.png`);
+      writeFileSync(file, await driver.takeScreenshot(), "base64");
+      return file;
+    },
+    async stop() {
+      try {
+        await driver.quit();
+      } finally {
+        killDriver();
+      }
+    },
+  };
+}
+
+/** Runs `body` against a fresh app; on failure saves a screenshot named after the test. */
+export async function withApp(name: string, body: (app: QuireApp) => Promise<void>): Promise<void> {
+  const app = await startApp();
+  try {
+    await body(app);
+  } catch (e) {
+    const shot = await app.screenshot(`FAILED-${name}`).catch(() => "(no screenshot)");
+    throw new Error(`${String(e)}\nscreenshot: ${shot}`, { cause: e });
+  } finally {
+    await app.stop();
+  }
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { describeError, formatBytes } from "./errors";
+import { QuireError } from "./backend";
+
+describe("describeError", () => {
+  it("gives plain words for a known code and keeps the engine's detail", () => {
+    const text = describeError(new QuireError("invalid_title", "a title cannot contain '/'"));
+    expect(text.headline).toBe("That title cannot be used");
+    expect(text.detail).toBe("A title cannot contain '/'");
+  });
+
+  it("passes an unknown code through with its message", () => {
+    const err = QuireError.from({ code: "from_a_newer_engine", message: "new thing" });
+    expect(describeError(err)).toEqual({ headline: "Something went wrong", detail: "New thing" });
+  });
+
+  it("turns a rejected invoke without a code into an unknown error", () => {
+    const err = QuireError.from("command metrics not allowed by ACL");
+    expect(err.code).toBe("unknown");
+    expect(err.message).toContain("not allowed");
+  });
+});
+
+describe("formatBytes", () => {
+  it("scales units", () => {
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(1536)).toBe("1.5 KB");
+    expect(formatBytes(5 * 1024 * 1024)).toBe("5.0 MB");
+  });
+});

@@ -1,0 +1,44 @@
+// Plain words for each error code. The engine's message says what exactly went wrong; this
+// says what it means for the user. Codes this build does not know still show their message.
+import type { ErrorCode } from "./bindings";
+import type { QuireError } from "./backend";
+
+const headlines: Record<ErrorCode, string> = {
+  config_invalid: "Your settings file has a problem, so Quire started with its defaults",
+  workspace_unavailable: "Quire cannot open its workspace folder",
+  path_outside_workspace: "That location is outside your workspace",
+  io: "Quire could not read or write a file",
+  invalid_title: "That title cannot be used",
+  notebook_not_found: "That notebook no longer exists",
+  sql_invalid: "The query has a problem",
+  cancelled: "Cancelled",
+  internal: "Something went wrong inside Quire",
+};
+
+export interface ErrorText {
+  headline: string;
+  detail: string;
+}
+
+export function describeError(err: Pick<QuireError, "code" | "message">): ErrorText {
+  const headline =
+    err.code !== "unknown" && err.code in headlines
+      ? headlines[err.code]
+      : "Something went wrong";
+  return { headline, detail: capitalise(err.message) };
+}
+
+function capitalise(s: string): string {
+  return s.length === 0 ? s : s[0]!.toUpperCase() + s.slice(1);
+}
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
