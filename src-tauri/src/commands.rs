@@ -40,7 +40,10 @@ pub async fn list_notebooks(state: State<'_, AppState>) -> Result<Vec<NotebookSu
 
 #[tauri::command]
 #[specta::specta]
-pub async fn create_notebook(state: State<'_, AppState>, title: String) -> Result<NotebookSummary, IpcError> {
+pub async fn create_notebook(
+    state: State<'_, AppState>,
+    title: String,
+) -> Result<NotebookSummary, IpcError> {
     Ok(state.engine.create_notebook(&title)?)
 }
 

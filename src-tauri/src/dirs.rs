@@ -21,10 +21,18 @@ impl AppDirs {
             return Ok(Self::under(PathBuf::from(root)));
         }
         let path = app.path();
-        Ok(AppDirs { data: path.app_data_dir()?, config: path.app_config_dir()?, logs: path.app_log_dir()? })
+        Ok(AppDirs {
+            data: path.app_data_dir()?,
+            config: path.app_config_dir()?,
+            logs: path.app_log_dir()?,
+        })
     }
 
     pub fn under(root: PathBuf) -> AppDirs {
-        AppDirs { data: root.join("data"), config: root.join("config"), logs: root.join("logs") }
+        AppDirs {
+            data: root.join("data"),
+            config: root.join("config"),
+            logs: root.join("logs"),
+        }
     }
 }

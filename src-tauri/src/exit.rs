@@ -31,7 +31,10 @@ fn shutdown(app: &AppHandle, why: &str) {
     }
     if let Some(state) = app.try_state::<AppState>() {
         let report = state.engine.shutdown();
-        log::info!("shut down ({why}): {} notebooks flushed", report.notebooks_flushed);
+        log::info!(
+            "shut down ({why}): {} notebooks flushed",
+            report.notebooks_flushed
+        );
     }
     log::logger().flush();
 }
@@ -41,8 +44,10 @@ pub fn listen_for_signals(app: AppHandle) {
     #[cfg(unix)]
     tauri::async_runtime::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-        else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             log::error!("could not listen for SIGTERM/SIGINT");
             return;
         };

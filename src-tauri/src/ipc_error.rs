@@ -13,7 +13,10 @@ pub struct IpcError {
 
 impl IpcError {
     pub fn from_coded<E: HasCode + std::fmt::Display>(e: &E) -> IpcError {
-        IpcError { code: e.code(), message: e.to_string() }
+        IpcError {
+            code: e.code(),
+            message: e.to_string(),
+        }
     }
 }
 

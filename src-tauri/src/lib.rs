@@ -61,7 +61,13 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let sink = Arc::new(events::TauriSink::new(app.handle().clone()));
-    let engine = Engine::open(config, EnginePaths { data_dir: dirs.data.clone() }, sink)?;
+    let engine = Engine::open(
+        config,
+        EnginePaths {
+            data_dir: dirs.data.clone(),
+        },
+        sink,
+    )?;
     // The webview may watch the workspace for changes made outside Quire, and nothing else.
     app.fs_scope().allow_directory(engine.workspace(), true)?;
     log::info!(
@@ -71,7 +77,11 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         dirs.data.display(),
         dirs.logs.display()
     );
-    app.manage(AppState { engine, dirs, startup_warnings: warnings });
+    app.manage(AppState {
+        engine,
+        dirs,
+        startup_warnings: warnings,
+    });
     exit::listen_for_signals(app.handle().clone());
     Ok(())
 }

@@ -11,7 +11,10 @@ pub fn plugin<R: Runtime>(config: &Config, log_dir: &Path) -> TauriPlugin<R> {
     tauri_plugin_log::Builder::new()
         .targets([
             Target::new(TargetKind::Stdout),
-            Target::new(TargetKind::Folder { path: log_dir.to_path_buf(), file_name: Some("quire".into()) }),
+            Target::new(TargetKind::Folder {
+                path: log_dir.to_path_buf(),
+                file_name: Some("quire".into()),
+            }),
         ])
         .max_file_size(u128::from(config.log.max_file_bytes))
         .rotation_strategy(RotationStrategy::KeepSome(config.log.keep_files as usize))

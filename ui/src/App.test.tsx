@@ -11,7 +11,11 @@ function fakeBackend(): Backend {
   const listeners: ((b: Sequenced[]) => void)[] = [];
   let seq = 0;
   return {
-    appInfo: async () => ({ engine: { workspace: "/ws", version: "0.1.0", datafusion_version: "55" } }) as AppInfo,
+    appInfo: async () =>
+      ({
+        engine: { workspace: "/ws", version: "0.1.0", datafusion_version: "55" },
+        startup_warnings: [],
+      }) as unknown as AppInfo,
     listNotebooks: async () => [...notebooks],
     createNotebook: async (title) => {
       if (title.includes("/")) throw new QuireError("invalid_title", "a title cannot contain '/'");
@@ -50,5 +54,6 @@ describe("App", () => {
     expect(toast.textContent).toContain("That title cannot be used");
     expect(input.value).toBe("a/b");
     expect(screen.getByTestId("notebook-list").children).toHaveLength(0);
+    expect(screen.getAllByTestId("toast")).toHaveLength(1);
   });
 });

@@ -11,7 +11,8 @@ mod suites;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: quire-bench <suite>... [--json PATH]   (suites: all, or one of the list below)";
+const USAGE: &str =
+    "usage: quire-bench <suite>... [--json PATH]   (suites: all, or one of the list below)";
 
 fn main() -> ExitCode {
     let mut names = Vec::new();

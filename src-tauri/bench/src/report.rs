@@ -16,8 +16,20 @@ pub struct Measure {
 }
 
 impl Measure {
-    pub fn value(suite: &'static str, measure: &'static str, value: f64, unit: &'static str) -> Self {
-        Measure { suite, measure, value, unit, baseline: None, ratio: None }
+    pub fn value(
+        suite: &'static str,
+        measure: &'static str,
+        value: f64,
+        unit: &'static str,
+    ) -> Self {
+        Measure {
+            suite,
+            measure,
+            value,
+            unit,
+            baseline: None,
+            ratio: None,
+        }
     }
 
     /// A measure with its same-run baseline; `ratio` = baseline / value, so above 1 means
@@ -29,8 +41,19 @@ impl Measure {
         baseline: f64,
         unit: &'static str,
     ) -> Self {
-        let ratio = if value > 0.0 { Some(baseline / value) } else { None };
-        Measure { suite, measure, value, unit, baseline: Some(baseline), ratio }
+        let ratio = if value > 0.0 {
+            Some(baseline / value)
+        } else {
+            None
+        };
+        Measure {
+            suite,
+            measure,
+            value,
+            unit,
+            baseline: Some(baseline),
+            ratio,
+        }
     }
 }
 
@@ -40,7 +63,8 @@ pub fn table(measures: &[Measure]) -> String {
         "suite", "measure", "value", "unit", "baseline", "ratio"
     );
     for m in measures {
-        let opt = |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
+        let opt =
+            |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
         out.push_str(&format!(
             "{:<10} {:<32} {:>14.3} {:<6} {:>14} {:>8}\n",
             m.suite,

@@ -63,7 +63,12 @@ pub struct NotebookConfig {
 
 impl Default for NotebookConfig {
     fn default() -> Self {
-        Self { flush_delay_ms: 100, max_wait_ms: 1000, auto_flush: true, lazy_hydration: true }
+        Self {
+            flush_delay_ms: 100,
+            max_wait_ms: 1000,
+            auto_flush: true,
+            lazy_hydration: true,
+        }
     }
 }
 
@@ -81,7 +86,11 @@ pub struct SnapshotConfig {
 
 impl Default for SnapshotConfig {
     fn default() -> Self {
-        Self { debounce_ms: 2000, max_pending_changes: 10, history: 5 }
+        Self {
+            debounce_ms: 2000,
+            max_pending_changes: 10,
+            history: 5,
+        }
     }
 }
 
@@ -97,7 +106,10 @@ pub struct QueueConfig {
 
 impl Default for QueueConfig {
     fn default() -> Self {
-        Self { workers: 0, reserved_for_interactive: 1 }
+        Self {
+            workers: 0,
+            reserved_for_interactive: 1,
+        }
     }
 }
 
@@ -113,7 +125,10 @@ pub struct TaskConfig {
 
 impl Default for TaskConfig {
     fn default() -> Self {
-        Self { retention_hours: 24, checkpoint_interval_s: 300 }
+        Self {
+            retention_hours: 24,
+            checkpoint_interval_s: 300,
+        }
     }
 }
 
@@ -131,7 +146,11 @@ pub struct EventConfig {
 
 impl Default for EventConfig {
     fn default() -> Self {
-        Self { window_ms: 100, max_batch: 50, ring_size: 1000 }
+        Self {
+            window_ms: 100,
+            max_batch: 50,
+            ring_size: 1000,
+        }
     }
 }
 
@@ -149,19 +168,25 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into(), max_file_bytes: 5 * 1024 * 1024, keep_files: 5 }
+        Self {
+            level: "info".into(),
+            max_file_bytes: 5 * 1024 * 1024,
+            keep_files: 5,
+        }
     }
 }
 
 impl Config {
     /// Defaults, then `<config_dir>/config.toml` if it exists, then `QUIRE_*` variables.
     pub fn load(config_dir: &Path) -> Result<Config, ConfigError> {
-        Self::figment(config_dir).extract().map_err(|e| ConfigError::Invalid(e.to_string()))
+        Self::figment(config_dir)
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
     fn figment(config_dir: &Path) -> Figment {
         let env = Env::prefixed("QUIRE_").ignore(NON_CONFIG_ENV).map(|key| {
-            match key.as_str() {
+            match key.as_str().to_ascii_lowercase().as_str() {
                 "log" => "log.level".into(),
                 other => other.replace("__", ".").into(),
             }
@@ -195,14 +220,20 @@ mod tests {
             let from_file = Config::load(&dir).unwrap();
             assert_eq!(from_file.notebooks.flush_delay_ms, 250);
             assert_eq!(from_file.snapshots.history, 9);
-            assert_eq!(from_file.notebooks.max_wait_ms, 1000, "untouched fields keep defaults");
+            assert_eq!(
+                from_file.notebooks.max_wait_ms, 1000,
+                "untouched fields keep defaults"
+            );
 
             jail.set_env("QUIRE_NOTEBOOKS__FLUSH_DELAY_MS", "7");
             jail.set_env("QUIRE_LOG", "debug");
             jail.set_env("QUIRE_WORKSPACE", "/tmp/quire-ws");
             jail.set_env("QUIRE_DATA_DIR", "/tmp/ignored-by-config");
             let from_env = Config::load(&dir).unwrap();
-            assert_eq!(from_env.notebooks.flush_delay_ms, 7, "env wins over the file");
+            assert_eq!(
+                from_env.notebooks.flush_delay_ms, 7,
+                "env wins over the file"
+            );
             assert_eq!(from_env.log_level(), log::LevelFilter::Debug);
             assert_eq!(from_env.workspace, Some(PathBuf::from("/tmp/quire-ws")));
             Ok(())

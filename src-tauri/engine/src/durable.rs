@@ -20,7 +20,11 @@ const TEMP_PREFIX: &str = ".quire-";
 #[derive(Debug, thiserror::Error)]
 pub enum DurableError {
     #[error("could not {action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl HasCode for DurableError {
@@ -29,8 +33,15 @@ impl HasCode for DurableError {
     }
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DurableError + '_ {
-    move |source| DurableError::Io { action, path: path.to_path_buf(), source }
+fn io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> DurableError + 'a {
+    move |source| DurableError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Atomically replaces `path` with `bytes`, durably. The parent folder must exist.
@@ -79,7 +90,10 @@ pub fn sweep_temp_files(dir: &Path) -> std::io::Result<usize> {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) && entry.file_type()?.is_file() {
+        if name.starts_with(TEMP_PREFIX)
+            && name.ends_with(TEMP_SUFFIX)
+            && entry.file_type()?.is_file()
+        {
             std::fs::remove_file(entry.path())?;
             removed += 1;
         }

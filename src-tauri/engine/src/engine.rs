@@ -54,14 +54,27 @@ pub struct Engine {
 
 impl Engine {
     /// Opens the workspace (creating it if needed) and sweeps temp files a crash left there.
-    pub fn open(config: Config, paths: EnginePaths, sink: Arc<dyn EventSink>) -> Result<Engine, Error> {
-        let workspace_dir = config.workspace.clone().unwrap_or_else(|| paths.default_workspace());
+    pub fn open(
+        config: Config,
+        paths: EnginePaths,
+        sink: Arc<dyn EventSink>,
+    ) -> Result<Engine, Error> {
+        let workspace_dir = config
+            .workspace
+            .clone()
+            .unwrap_or_else(|| paths.default_workspace());
         let workspace = Workspace::open(&workspace_dir)?;
         let swept = crate::durable::sweep_temp_files(workspace.root()).map_err(|source| {
-            crate::workspace::WorkspaceError::Unavailable { path: workspace_dir.clone(), source }
+            crate::workspace::WorkspaceError::Unavailable {
+                path: workspace_dir.clone(),
+                source,
+            }
         })?;
         if swept > 0 {
-            log::info!("removed {swept} temp files left by an earlier crash in {}", workspace.root().display());
+            log::info!(
+                "removed {swept} temp files left by an earlier crash in {}",
+                workspace.root().display()
+            );
         }
         let metrics = Arc::new(Metrics::default());
         Ok(Engine {
@@ -91,8 +104,14 @@ impl Engine {
 
     pub fn create_notebook(&self, title: &str) -> Result<NotebookSummary, Error> {
         let notebook = self.notebooks.create(title)?;
-        log::info!("created notebook {} ({:?}) in memory", notebook.id, notebook.title);
-        self.events.emit(EngineEvent::NotebookCreated { notebook: notebook.clone() });
+        log::info!(
+            "created notebook {} ({:?}) in memory",
+            notebook.id,
+            notebook.title
+        );
+        self.events.emit(EngineEvent::NotebookCreated {
+            notebook: notebook.clone(),
+        });
         Ok(notebook)
     }
 
@@ -122,7 +141,14 @@ mod tests {
     use crate::HasCode;
 
     fn open(dir: &Path, sink: Arc<dyn EventSink>) -> Engine {
-        Engine::open(Config::default(), EnginePaths { data_dir: dir.to_path_buf() }, sink).unwrap()
+        Engine::open(
+            Config::default(),
+            EnginePaths {
+                data_dir: dir.to_path_buf(),
+            },
+            sink,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -147,7 +173,13 @@ mod tests {
         assert_eq!(before.len(), after.len(), "lazy creation touches no disk");
         assert_eq!(engine.list_notebooks(), vec![nb.clone()]);
         let batches = sink.0.lock().unwrap().clone();
-        assert_eq!(batches, vec![vec![Sequenced { seq: 1, event: EngineEvent::NotebookCreated { notebook: nb } }]]);
+        assert_eq!(
+            batches,
+            vec![vec![Sequenced {
+                seq: 1,
+                event: EngineEvent::NotebookCreated { notebook: nb }
+            }]]
+        );
         assert_eq!(engine.metrics().events_emitted, 1);
         assert_eq!(engine.metrics().disk_writes, 0);
     }

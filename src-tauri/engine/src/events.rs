@@ -8,13 +8,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::metrics::Metrics;
 use crate::notebooks::NotebookSummary;
 
 /// What happened, as the UI needs to know it.
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EngineEvent {
     /// A notebook exists now (in memory; it may not be on disk yet).
@@ -22,7 +22,7 @@ pub enum EngineEvent {
 }
 
 /// An event with its place in the engine's sequence.
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Sequenced {
     pub seq: u64,
     pub event: EngineEvent,
@@ -49,7 +49,11 @@ pub struct EventBus {
 
 impl EventBus {
     pub fn new(sink: Arc<dyn EventSink>, metrics: Arc<Metrics>) -> Self {
-        Self { sink, next_seq: AtomicU64::new(1), metrics }
+        Self {
+            sink,
+            next_seq: AtomicU64::new(1),
+            metrics,
+        }
     }
 
     pub fn emit(&self, event: EngineEvent) {

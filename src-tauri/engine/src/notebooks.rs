@@ -51,7 +51,7 @@ impl std::fmt::Display for NotebookId {
 }
 
 /// What the sidebar shows of a notebook.
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct NotebookSummary {
     pub id: NotebookId,
     pub title: String,
@@ -69,7 +69,10 @@ pub fn validate_title(raw: &str) -> Result<String, NotebookError> {
     if title.chars().count() > MAX_TITLE_CHARS {
         return Err(NotebookError::TitleTooLong);
     }
-    if let Some(c) = title.chars().find(|c| c.is_control() || "/\\:*?\"<>|".contains(*c)) {
+    if let Some(c) = title
+        .chars()
+        .find(|c| c.is_control() || "/\\:*?\"<>|".contains(*c))
+    {
         return Err(NotebookError::ForbiddenCharacter(c));
     }
     Ok(title.to_string())
@@ -84,7 +87,12 @@ struct Notebook {
 
 impl Notebook {
     fn summary(&self) -> NotebookSummary {
-        NotebookSummary { id: self.id, title: self.title.clone(), cell_count: 0, hydrated: self.hydrated }
+        NotebookSummary {
+            id: self.id,
+            title: self.title.clone(),
+            cell_count: 0,
+            hydrated: self.hydrated,
+        }
     }
 }
 
@@ -98,7 +106,11 @@ impl Notebooks {
     /// Creates a notebook in memory only: no folder, no file.
     pub fn create(&self, title: &str) -> Result<NotebookSummary, NotebookError> {
         let title = validate_title(title)?;
-        let notebook = Notebook { id: NotebookId(Uuid::now_v7()), title, hydrated: false };
+        let notebook = Notebook {
+            id: NotebookId(Uuid::now_v7()),
+            title,
+            hydrated: false,
+        };
         let summary = notebook.summary();
         self.lock().push(notebook);
         Ok(summary)
@@ -130,12 +142,27 @@ mod tests {
     #[test]
     fn titles_are_trimmed_and_checked() {
         assert_eq!(validate_title("  Sales 2026 ").unwrap(), "Sales 2026");
-        assert!(matches!(validate_title("   "), Err(NotebookError::EmptyTitle)));
-        assert!(matches!(validate_title("a/b"), Err(NotebookError::ForbiddenCharacter('/'))));
-        assert!(matches!(validate_title("a\\b"), Err(NotebookError::ForbiddenCharacter('\\'))));
-        assert!(matches!(validate_title("tab\there"), Err(NotebookError::ForbiddenCharacter('\t'))));
+        assert!(matches!(
+            validate_title("   "),
+            Err(NotebookError::EmptyTitle)
+        ));
+        assert!(matches!(
+            validate_title("a/b"),
+            Err(NotebookError::ForbiddenCharacter('/'))
+        ));
+        assert!(matches!(
+            validate_title("a\\b"),
+            Err(NotebookError::ForbiddenCharacter('\\'))
+        ));
+        assert!(matches!(
+            validate_title("tab\there"),
+            Err(NotebookError::ForbiddenCharacter('\t'))
+        ));
         let long = "x".repeat(MAX_TITLE_CHARS + 1);
-        assert!(matches!(validate_title(&long), Err(NotebookError::TitleTooLong)));
+        assert!(matches!(
+            validate_title(&long),
+            Err(NotebookError::TitleTooLong)
+        ));
         assert_eq!(validate_title("Ünïcødé ✓").unwrap(), "Ünïcødé ✓");
     }
 
@@ -149,6 +176,9 @@ mod tests {
         assert_eq!(titles, ["First", "Second"]);
         assert_eq!(books.get(b.id).unwrap().title, "Second");
         let missing = NotebookId(Uuid::nil());
-        assert_eq!(books.get(missing).unwrap_err().code(), ErrorCode::NotebookNotFound);
+        assert_eq!(
+            books.get(missing).unwrap_err().code(),
+            ErrorCode::NotebookNotFound
+        );
     }
 }

@@ -42,8 +42,21 @@ mod tests {
 
     #[test]
     fn urgent_sorts_first() {
-        let mut p = vec![Priority::Idle, Priority::Urgent, Priority::Background, Priority::UserVisible];
+        let mut p = vec![
+            Priority::Idle,
+            Priority::Urgent,
+            Priority::Background,
+            Priority::UserVisible,
+        ];
         p.sort();
-        assert_eq!(p, [Priority::Urgent, Priority::UserVisible, Priority::Background, Priority::Idle]);
+        assert_eq!(
+            p,
+            [
+                Priority::Urgent,
+                Priority::UserVisible,
+                Priority::Background,
+                Priority::Idle
+            ]
+        );
     }
 }

@@ -32,7 +32,9 @@ pub struct Tables {
 impl Default for Tables {
     fn default() -> Self {
         let config = SessionConfig::new().with_information_schema(true);
-        Self { ctx: SessionContext::new_with_config(config) }
+        Self {
+            ctx: SessionContext::new_with_config(config),
+        }
     }
 }
 
@@ -58,7 +60,11 @@ mod tests {
     async fn runs_sql() {
         let tables = Tables::default();
         let batches = tables.run_sql("SELECT 40 + 2 AS answer").await.unwrap();
-        let col = batches[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        let col = batches[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
         assert_eq!(col.value(0), 42);
         assert_eq!(col.len(), 1);
     }

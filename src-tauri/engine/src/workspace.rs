@@ -8,7 +8,10 @@ use crate::error::{ErrorCode, HasCode};
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
     #[error("the workspace folder {path} could not be opened: {source}")]
-    Unavailable { path: PathBuf, source: std::io::Error },
+    Unavailable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0:?} is outside the workspace")]
     OutsideWorkspace(PathBuf),
 }
@@ -31,7 +34,10 @@ pub struct Workspace {
 impl Workspace {
     /// Opens the folder, creating it (and its parents) if it does not exist yet.
     pub fn open(path: &Path) -> Result<Workspace, WorkspaceError> {
-        let unavailable = |source| WorkspaceError::Unavailable { path: path.to_path_buf(), source };
+        let unavailable = |source| WorkspaceError::Unavailable {
+            path: path.to_path_buf(),
+            source,
+        };
         std::fs::create_dir_all(path).map_err(unavailable)?;
         let root = path.canonicalize().map_err(unavailable)?;
         if !root.is_dir() {
@@ -47,7 +53,9 @@ impl Workspace {
     /// Joins a relative path made only of normal components (no `..`, no root, no prefix) and
     /// refuses anything else, so a crafted name can never address a file outside the workspace.
     pub fn resolve(&self, relative: &Path) -> Result<PathBuf, WorkspaceError> {
-        let normal_only = relative.components().all(|c| matches!(c, Component::Normal(_)));
+        let normal_only = relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
         if relative.as_os_str().is_empty() || !normal_only {
             return Err(WorkspaceError::OutsideWorkspace(relative.to_path_buf()));
         }

@@ -117,11 +117,14 @@ export async function startApp(options: { dataDir?: string } = {}): Promise<Quir
       let last = "";
       await driver.wait(
         async () => {
-          try {
-            last = await (await driver.findElement(By.css(`[data-testid="${id}"]`))).getText();
-          } catch {
-            return false;
-          }
+          // textContent, not WebDriver's getText: WebKitWebDriver reports "" for text in an
+          // overflow-clipped flex item, which is still plainly on screen.
+          const text = await driver.executeScript<string | null>(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+            `[data-testid="${id}"]`,
+          );
+          if (text === null) return false;
+          last = text;
           return ok(last);
         },
         timeoutMs,

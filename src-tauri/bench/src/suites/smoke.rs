@@ -22,15 +22,22 @@ const SUITE: &str = "smoke";
 
 pub fn run() -> Result<Vec<Measure>, String> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
 
     let start = Instant::now();
-    let paths = EnginePaths { data_dir: tmp.path().to_path_buf() };
-    let engine = Engine::open(Config::default(), paths, Arc::new(NullSink)).map_err(|e| e.to_string())?;
+    let paths = EnginePaths {
+        data_dir: tmp.path().to_path_buf(),
+    };
+    let engine =
+        Engine::open(Config::default(), paths, Arc::new(NullSink)).map_err(|e| e.to_string())?;
     let open_ms = micros(start.elapsed()) / 1000.0;
 
     let quire = Samples::collect(20, 300, || {
-        rt.block_on(engine.tables().run_sql("SELECT 1")).expect("SELECT 1 runs");
+        rt.block_on(engine.tables().run_sql("SELECT 1"))
+            .expect("SELECT 1 runs");
     });
     let ctx = SessionContext::new();
     let raw = Samples::collect(20, 300, || {
@@ -60,6 +67,12 @@ pub fn run() -> Result<Vec<Measure>, String> {
     Ok(vec![
         Measure::value(SUITE, "engine_open_ms", open_ms, "ms"),
         Measure::against(SUITE, "sql_select_p50_us", quire.p50(), raw.p50(), "us"),
-        Measure::against(SUITE, "durable_write_4k_p50_us", atomic.p50(), in_place.p50(), "us"),
+        Measure::against(
+            SUITE,
+            "durable_write_4k_p50_us",
+            atomic.p50(),
+            in_place.p50(),
+            "us",
+        ),
     ])
 }
