@@ -2,16 +2,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::Error;
 use crate::events::{EngineEvent, EventBus, EventSink};
 use crate::metrics::{Metrics, MetricsSnapshot};
-use crate::notebooks::{NotebookSummary, Notebooks};
-use crate::tables::{self, Tables};
-use crate::workspace::Workspace;
+use crate::notebooks::{CellId, CellKind, FlushReport, NotebookId, NotebookSummary, Notebooks};
+use crate::tables::{self, QueryPreview, Tables};
+use crate::workspace::{Workspace, WorkspaceLock};
 
 /// Where the engine keeps its files, decided by the caller (the shell uses the platform dirs).
 #[derive(Debug, Clone)]
@@ -37,9 +38,19 @@ pub struct EngineInfo {
 }
 
 /// What shutdown did, for the log line and the exit path.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct ShutdownReport {
-    pub notebooks_flushed: u32,
+    pub notebooks: FlushReport,
+}
+
+/// The outcome of running one cell.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CellOutput {
+    /// A SQL cell's result (its first rows).
+    Table { preview: QueryPreview },
+    /// A Markdown cell has nothing to run; the UI renders it.
+    Markdown,
 }
 
 pub struct Engine {
@@ -48,53 +59,49 @@ pub struct Engine {
     workspace: Workspace,
     notebooks: Notebooks,
     tables: Tables,
-    events: EventBus,
+    events: Arc<EventBus>,
     metrics: Arc<Metrics>,
+    // Last field: dropped after the notebooks' final flush, so no other process can get in first.
+    _lock: WorkspaceLock,
 }
 
 impl Engine {
-    /// Opens the workspace (creating it if needed) and sweeps temp files a crash left there.
-    pub fn open(
-        config: Config,
-        paths: EnginePaths,
-        sink: Arc<dyn EventSink>,
-    ) -> Result<Engine, Error> {
-        let workspace_dir = config
-            .workspace
-            .clone()
-            .unwrap_or_else(|| paths.default_workspace());
+    /// Opens the workspace (creating it if needed), takes its single-writer lock, sweeps temp
+    /// files a crash left, and loads its notebooks.
+    pub fn open(config: Config, paths: EnginePaths, sink: Arc<dyn EventSink>) -> Result<Engine, Error> {
+        let workspace_dir = config.workspace.clone().unwrap_or_else(|| paths.default_workspace());
         let workspace = Workspace::open(&workspace_dir)?;
+        let lock = workspace.lock()?;
         let swept = crate::durable::sweep_temp_files(workspace.root()).map_err(|source| {
-            crate::workspace::WorkspaceError::Unavailable {
-                path: workspace_dir.clone(),
-                source,
-            }
+            crate::workspace::WorkspaceError::Unavailable { path: workspace_dir.clone(), source }
         })?;
         if swept > 0 {
-            log::info!(
-                "removed {swept} temp files left by an earlier crash in {}",
-                workspace.root().display()
-            );
+            log::info!("removed {swept} temp files left by an earlier crash in {}", workspace.root().display());
         }
         let metrics = Arc::new(Metrics::default());
+        let events = Arc::new(EventBus::new(sink, metrics.clone()));
+        let notebooks = Notebooks::open(workspace.clone(), config.notebooks.clone(), metrics.clone(), events.clone())?;
         Ok(Engine {
-            events: EventBus::new(sink, metrics.clone()),
             config,
             paths,
             workspace,
-            notebooks: Notebooks::default(),
+            notebooks,
             tables: Tables::default(),
+            events,
             metrics,
+            _lock: lock,
         })
     }
 
     pub fn info(&self) -> EngineInfo {
+        let mut config = self.config.clone();
+        config.notebooks = self.notebooks.config();
         EngineInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
             datafusion_version: tables::datafusion_version().to_string(),
             workspace: self.workspace.root().to_path_buf(),
             data_dir: self.paths.data_dir.clone(),
-            config: self.config.clone(),
+            config,
         }
     }
 
@@ -102,21 +109,32 @@ impl Engine {
         self.workspace.root()
     }
 
+    pub fn notebooks(&self) -> &Notebooks {
+        &self.notebooks
+    }
+
     pub fn create_notebook(&self, title: &str) -> Result<NotebookSummary, Error> {
         let notebook = self.notebooks.create(title)?;
-        log::info!(
-            "created notebook {} ({:?}) in memory",
-            notebook.id,
-            notebook.title
-        );
-        self.events.emit(EngineEvent::NotebookCreated {
-            notebook: notebook.clone(),
-        });
+        log::info!("created notebook {} ({:?})", notebook.id, notebook.title);
         Ok(notebook)
     }
 
     pub fn list_notebooks(&self) -> Vec<NotebookSummary> {
         self.notebooks.list()
+    }
+
+    /// Runs a cell: its notebook is written first (hydrating it), so what ran is on disk.
+    pub async fn run_cell(&self, notebook: NotebookId, cell: CellId) -> Result<CellOutput, Error> {
+        let cell = self.notebooks.cell(notebook, cell)?;
+        self.notebooks.flush(notebook)?;
+        match cell.kind {
+            CellKind::Markdown => Ok(CellOutput::Markdown),
+            CellKind::Sql => {
+                let started = Instant::now();
+                let batches = self.tables.run_sql(&cell.source).await?;
+                Ok(CellOutput::Table { preview: QueryPreview::from_batches(&batches, started.elapsed()) })
+            }
+        }
     }
 
     pub fn tables(&self) -> &Tables {
@@ -127,9 +145,14 @@ impl Engine {
         self.metrics.snapshot()
     }
 
-    /// Flushes everything pending. Idempotent: a second call finds nothing to do.
+    pub fn emit(&self, event: EngineEvent) {
+        self.events.emit(event);
+    }
+
+    /// Writes everything pending and stops background work. Idempotent: a second call finds
+    /// nothing to do.
     pub fn shutdown(&self) -> ShutdownReport {
-        ShutdownReport::default()
+        ShutdownReport { notebooks: self.notebooks.shutdown() }
     }
 }
 
@@ -137,18 +160,11 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::events::testing::RecordingSink;
-    use crate::events::Sequenced;
+    use crate::notebooks::SaveState;
     use crate::HasCode;
 
     fn open(dir: &Path, sink: Arc<dyn EventSink>) -> Engine {
-        Engine::open(
-            Config::default(),
-            EnginePaths {
-                data_dir: dir.to_path_buf(),
-            },
-            sink,
-        )
-        .unwrap()
+        Engine::open(Config::default(), EnginePaths { data_dir: dir.to_path_buf() }, sink).unwrap()
     }
 
     #[test]
@@ -167,20 +183,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let sink = Arc::new(RecordingSink::default());
         let engine = open(tmp.path(), sink.clone());
-        let before: Vec<_> = std::fs::read_dir(engine.workspace()).unwrap().collect();
         let nb = engine.create_notebook("Trips").unwrap();
-        let after: Vec<_> = std::fs::read_dir(engine.workspace()).unwrap().collect();
-        assert_eq!(before.len(), after.len(), "lazy creation touches no disk");
+        let folders = crate::notebooks::tests_support::folders(engine.workspace());
+        assert!(folders.is_empty(), "lazy creation touches no disk: {folders:?}");
         assert_eq!(engine.list_notebooks(), vec![nb.clone()]);
-        let batches = sink.0.lock().unwrap().clone();
-        assert_eq!(
-            batches,
-            vec![vec![Sequenced {
-                seq: 1,
-                event: EngineEvent::NotebookCreated { notebook: nb }
-            }]]
-        );
-        assert_eq!(engine.metrics().events_emitted, 1);
+        let events = sink.events();
+        assert_eq!(events, vec![EngineEvent::NotebookCreated { notebook: nb }]);
         assert_eq!(engine.metrics().disk_writes, 0);
     }
 
@@ -191,5 +199,30 @@ mod tests {
         let err = engine.create_notebook("../../etc").unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::InvalidTitle);
         assert!(engine.list_notebooks().is_empty());
+    }
+
+    #[tokio::test]
+    async fn running_a_cell_hydrates_its_notebook_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.notebooks.auto_flush = false; // only the run may write
+        let engine = Engine::open(config, EnginePaths { data_dir: tmp.path().to_path_buf() }, Arc::new(crate::events::NullSink)).unwrap();
+        let nb = engine.create_notebook("Runs").unwrap();
+        let cell = engine.notebooks().add_cell(nb.id, CellKind::Sql, None, "SELECT 6 * 7 AS answer".into()).unwrap();
+        let out = engine.run_cell(nb.id, cell.id).await.unwrap();
+        let CellOutput::Table { preview } = out else { panic!("{out:?}") };
+        assert_eq!(preview.rows, vec![vec![Some("42".to_string())]]);
+        let summary = engine.notebooks().summary(nb.id).unwrap();
+        assert_eq!(summary.status, SaveState::Saved);
+        let file = engine.workspace().join("runs.quire/notebook.json");
+        assert!(std::fs::read_to_string(file).unwrap().contains("SELECT 6 * 7"));
+    }
+
+    #[test]
+    fn a_second_engine_on_the_same_workspace_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let _first = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let second = Engine::open(Config::default(), EnginePaths { data_dir: tmp.path().to_path_buf() }, Arc::new(crate::events::NullSink));
+        assert_eq!(second.err().unwrap().code(), crate::ErrorCode::WorkspaceLocked);
     }
 }

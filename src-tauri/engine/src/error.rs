@@ -21,8 +21,18 @@ pub enum ErrorCode {
     Io,
     /// A notebook title is empty, too long or contains characters a folder name cannot hold.
     InvalidTitle,
+    /// Another Quire (or quire-cli) has this workspace open.
+    WorkspaceLocked,
     /// No notebook has the given id.
     NotebookNotFound,
+    /// Another notebook already has this title.
+    NotebookExists,
+    /// The notebook's file is damaged or from a newer Quire; it is left untouched.
+    NotebookUnreadable,
+    /// The notebook's file changed outside Quire while it had unsaved edits.
+    NotebookChangedOnDisk,
+    /// The notebook has no cell with the given id.
+    CellNotFound,
     /// The SQL could not be parsed, planned or executed.
     SqlInvalid,
     /// The work was cancelled before it finished.

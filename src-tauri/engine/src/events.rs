@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Metrics;
-use crate::notebooks::NotebookSummary;
+use crate::notebooks::{NotebookId, NotebookSummary, SaveState};
 
 /// What happened, as the UI needs to know it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
@@ -19,6 +19,13 @@ use crate::notebooks::NotebookSummary;
 pub enum EngineEvent {
     /// A notebook exists now (in memory; it may not be on disk yet).
     NotebookCreated { notebook: NotebookSummary },
+    /// A notebook's title, cells or file changed (rename, reload from disk).
+    NotebookChanged { notebook: NotebookSummary },
+    /// A notebook was deleted (its folder is in the workspace's `.trash`).
+    NotebookDeleted { notebook: NotebookId },
+    /// A notebook's save state changed. `revision` counts its edits; when the state is
+    /// `saved`, the file holds at least that revision.
+    SaveStatus { notebook: NotebookId, status: SaveState, revision: u64 },
 }
 
 /// An event with its place in the engine's sequence.
@@ -76,6 +83,13 @@ pub(crate) mod testing {
     impl EventSink for RecordingSink {
         fn deliver(&self, batch: Vec<Sequenced>) {
             self.0.lock().unwrap().push(batch);
+        }
+    }
+
+    impl RecordingSink {
+        /// Every event delivered so far, in order, without sequence numbers.
+        pub fn events(&self) -> Vec<EngineEvent> {
+            self.0.lock().unwrap().iter().flatten().map(|s| s.event.clone()).collect()
         }
     }
 }

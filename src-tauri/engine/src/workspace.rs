@@ -1,6 +1,8 @@
 //! The workspace folder: where notebooks live, and the only place that turns a user-supplied
 //! name into a path. Everything the engine writes for a notebook is inside it.
 
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{ErrorCode, HasCode};
@@ -14,6 +16,8 @@ pub enum WorkspaceError {
     },
     #[error("{0:?} is outside the workspace")]
     OutsideWorkspace(PathBuf),
+    #[error("the workspace {path} is already open in another Quire window or quire-cli ({holder})")]
+    Locked { path: PathBuf, holder: String },
 }
 
 impl HasCode for WorkspaceError {
@@ -21,8 +25,18 @@ impl HasCode for WorkspaceError {
         match self {
             WorkspaceError::Unavailable { .. } => ErrorCode::WorkspaceUnavailable,
             WorkspaceError::OutsideWorkspace(_) => ErrorCode::PathOutsideWorkspace,
+            WorkspaceError::Locked { .. } => ErrorCode::WorkspaceLocked,
         }
     }
+}
+
+/// The lock file in the workspace root.
+pub const LOCK_FILE: &str = ".quire.lock";
+
+/// Held for as long as this process owns the workspace; dropping it releases the lock.
+#[derive(Debug)]
+pub struct WorkspaceLock {
+    _file: File,
 }
 
 /// An opened workspace folder. Its root is canonical, so prefix checks are meaningful.
@@ -44,6 +58,30 @@ impl Workspace {
             return Err(unavailable(std::io::Error::other("not a folder")));
         }
         Ok(Workspace { root })
+    }
+
+    /// Takes the single-writer lock: an OS lock on `.quire.lock` that the OS releases when the
+    /// process ends, however it ends, so a crash never leaves a stale lock. The file holds the
+    /// holder's pid, for the message the second process shows.
+    pub fn lock(&self) -> Result<WorkspaceLock, WorkspaceError> {
+        let path = self.root.join(LOCK_FILE);
+        let unavailable = |source| WorkspaceError::Unavailable { path: path.clone(), source };
+        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(unavailable)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = match holder.trim() {
+                    "" => "another process".to_string(),
+                    pid => format!("process {pid}"),
+                };
+                return Err(WorkspaceError::Locked { path: self.root.clone(), holder });
+            }
+            Err(TryLockError::Error(e)) => return Err(unavailable(e)),
+        }
+        file.set_len(0).and_then(|()| file.rewind()).and_then(|()| write!(file, "{}", std::process::id())).map_err(unavailable)?;
+        Ok(WorkspaceLock { _file: file })
     }
 
     pub fn root(&self) -> &Path {
@@ -82,6 +120,18 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         let err = Workspace::open(&file).unwrap_err();
         assert_eq!(err.code(), ErrorCode::WorkspaceUnavailable);
+    }
+
+    #[test]
+    fn second_lock_is_refused_until_the_first_is_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(tmp.path()).unwrap();
+        let first = ws.lock().unwrap();
+        let err = ws.lock().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::WorkspaceLocked);
+        assert!(err.to_string().contains(&std::process::id().to_string()), "{err}");
+        drop(first);
+        ws.lock().unwrap();
     }
 
     #[test]
