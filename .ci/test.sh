@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quire-target}"
-export CARGO_TERM_COLOR=never NO_AT_BRIDGE=1
+export CARGO_TERM_COLOR=never NO_AT_BRIDGE=1 NO_COLOR=1 FORCE_COLOR=0
 logs=$(mktemp -d)
 timings=()
 
@@ -36,12 +36,15 @@ phase bundle-deb bash .ci/build.sh --bundles deb
 phase e2e bash -c 'cd tests/e2e && npm run --silent typecheck && xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- npm test --silent'
 
 # One closing line over every runner: cargo's "test result:", Vitest's "Tests", node's "# pass/# fail".
-passed=0; failed=0
-while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
+count_tests() {
+  set +e +o pipefail # a runner whose line is absent counts as zero, not as a failed script
   grep -hoE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$logs/rust-tests.log" | awk '{print $4, $6}'
   grep -hoE 'Tests +[0-9]+ passed' "$logs/ui-unit.log" | awk '{print $2, 0}'
+  grep -hoE 'Tests +[0-9]+ failed' "$logs/ui-unit.log" | awk '{print 0, $2}'
   grep -hoE '^# (pass|fail) [0-9]+' "$logs/e2e.log" | awk '$2=="pass"{print $3, 0} $2=="fail"{print 0, $3}'
-)
+}
+passed=0; failed=0
+while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(count_tests)
 echo
 echo "Phase timings:"
 printf '  %s\n' "${timings[@]}"

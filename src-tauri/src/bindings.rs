@@ -13,10 +13,25 @@ pub const BINDINGS_PATH: &str = "ui/src/bindings.ts";
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
         .commands(collect_commands![
+            commands::add_cell,
             commands::app_info,
+            commands::check_disk,
             commands::create_notebook,
+            commands::delete_cell,
+            commands::delete_notebook,
+            commands::duplicate_notebook,
+            commands::flush_all,
+            commands::flush_notebook,
+            commands::get_notebook,
             commands::list_notebooks,
             commands::metrics,
+            commands::move_cell,
+            commands::rename_notebook,
+            commands::resolve_disk_change,
+            commands::run_cell,
+            commands::set_cell_kind,
+            commands::set_notebook_mode,
+            commands::update_cell,
         ])
         .events(collect_events![EngineEvents])
         // Counts, sizes and sequence numbers stay far below 2^53, so u64 crosses as `number`.

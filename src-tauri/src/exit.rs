@@ -31,10 +31,10 @@ fn shutdown(app: &AppHandle, why: &str) {
     }
     if let Some(state) = app.try_state::<AppState>() {
         let report = state.engine.shutdown();
-        log::info!(
-            "shut down ({why}): {} notebooks flushed",
-            report.notebooks_flushed
-        );
+        log::info!("shut down ({why}): {} notebooks written", report.notebooks.saved);
+        for f in &report.notebooks.failures {
+            log::error!("at shutdown, notebook {} ({:?}) could not be saved: {}", f.notebook, f.title, f.message);
+        }
     }
     log::logger().flush();
 }

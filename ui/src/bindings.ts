@@ -7,15 +7,31 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 
 /** Commands */
 export const commands = {
+	addCell: (notebook: NotebookId, kind: CellKind, index: number | null, source: string) => typedError<Cell, IpcError>(__TAURI_INVOKE("add_cell", { notebook, kind, index, source })),
 	appInfo: () => typedError<AppInfo_Serialize, IpcError>(__TAURI_INVOKE("app_info")),
-	createNotebook: (title: string) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("create_notebook", { title })),
-	listNotebooks: () => typedError<NotebookSummary[], IpcError>(__TAURI_INVOKE("list_notebooks")),
+	/**  The UI calls this when the workspace watcher reports changes made outside Quire. */
+	checkDisk: () => typedError<NotebookId[], IpcError>(__TAURI_INVOKE("check_disk")),
+	createNotebook: (title: string) => typedError<NotebookSummary_Serialize, IpcError>(__TAURI_INVOKE("create_notebook", { title })),
+	deleteCell: (notebook: NotebookId, cell: CellId) => typedError<null, IpcError>(__TAURI_INVOKE("delete_cell", { notebook, cell })),
+	deleteNotebook: (notebook: NotebookId) => typedError<null, IpcError>(__TAURI_INVOKE("delete_notebook", { notebook })),
+	duplicateNotebook: (notebook: NotebookId) => typedError<NotebookSummary_Serialize, IpcError>(__TAURI_INVOKE("duplicate_notebook", { notebook })),
+	flushAll: () => typedError<FlushReport, IpcError>(__TAURI_INVOKE("flush_all")),
+	flushNotebook: (notebook: NotebookId) => typedError<NotebookSummary_Serialize, IpcError>(__TAURI_INVOKE("flush_notebook", { notebook })),
+	getNotebook: (notebook: NotebookId) => typedError<NotebookView_Serialize, IpcError>(__TAURI_INVOKE("get_notebook", { notebook })),
+	listNotebooks: () => typedError<NotebookSummary_Serialize[], IpcError>(__TAURI_INVOKE("list_notebooks")),
 	metrics: () => typedError<MetricsSnapshot, IpcError>(__TAURI_INVOKE("metrics")),
+	moveCell: (notebook: NotebookId, cell: CellId, to: number) => typedError<null, IpcError>(__TAURI_INVOKE("move_cell", { notebook, cell, to })),
+	renameNotebook: (notebook: NotebookId, title: string) => typedError<NotebookSummary_Serialize, IpcError>(__TAURI_INVOKE("rename_notebook", { notebook, title })),
+	resolveDiskChange: (notebook: NotebookId, choice: DiskChoice) => typedError<NotebookSummary_Serialize, IpcError>(__TAURI_INVOKE("resolve_disk_change", { notebook, choice })),
+	runCell: (notebook: NotebookId, cell: CellId) => typedError<CellOutput, IpcError>(__TAURI_INVOKE("run_cell", { notebook, cell })),
+	setCellKind: (notebook: NotebookId, cell: CellId, kind: CellKind) => typedError<null, IpcError>(__TAURI_INVOKE("set_cell_kind", { notebook, cell, kind })),
+	setNotebookMode: (mode: NotebookMode) => typedError<EngineInfo_Serialize, IpcError>(__TAURI_INVOKE("set_notebook_mode", { mode })),
+	updateCell: (notebook: NotebookId, cell: CellId, source: string) => typedError<null, IpcError>(__TAURI_INVOKE("update_cell", { notebook, cell, source })),
 };
 
 /** Events */
 export const events = {
-	engineEvents: makeEvent<EngineEvents, EngineEvents>("engine-events"),
+	engineEvents: makeEvent<EngineEvents_Serialize, EngineEvents_Deserialize>("engine-events"),
 };
 
 /* Types */
@@ -36,6 +52,29 @@ export type AppInfo_Serialize = {
 	log_dir: string,
 	config_dir: string,
 	startup_warnings: IpcError[],
+};
+
+export type Cell = {
+	id: CellId,
+	kind: CellKind,
+	source: string,
+};
+
+/**  A cell's identity within its notebook. */
+export type CellId = string;
+
+export type CellKind = "sql" | "markdown";
+
+/**  The outcome of running one cell. */
+export type CellOutput = 
+/**  A SQL cell's result (its first rows). */
+{ kind: "table"; preview: QueryPreview } | 
+/**  A Markdown cell has nothing to run; the UI renders it. */
+{ kind: "markdown" };
+
+export type ColumnInfo = {
+	name: string,
+	data_type: string,
 };
 
 /**  Everything a user or a test can tune. Every field has a default; see each section. */
@@ -71,13 +110,52 @@ export type Config_Serialize = {
 	log: LogConfig_Serialize,
 };
 
+/**  What the user chose for a notebook that changed on disk. */
+export type DiskChoice = 
+/**  Replace what is in Quire with the file on disk. */
+"reload" | 
+/**  Write Quire's version over the file on disk. */
+"keep_mine";
+
 /**  What happened, as the UI needs to know it. */
-export type EngineEvent = 
+export type EngineEvent = EngineEvent_Serialize | EngineEvent_Deserialize;
+
+/**  What happened, as the UI needs to know it. */
+export type EngineEvent_Deserialize = 
 /**  A notebook exists now (in memory; it may not be on disk yet). */
-{ kind: "notebook_created"; notebook: NotebookSummary };
+{ kind: "notebook_created"; notebook: NotebookSummary_Deserialize } | 
+/**  A notebook's title, cells or file changed (rename, reload from disk). */
+{ kind: "notebook_changed"; notebook: NotebookSummary_Deserialize } | 
+/**  A notebook was deleted (its folder is in the workspace's `.trash`). */
+{ kind: "notebook_deleted"; notebook: NotebookId } | 
+/**
+ *  A notebook's save state changed. `revision` counts its edits; when the state is
+ *  `saved`, the file holds at least that revision.
+ */
+{ kind: "save_status"; notebook: NotebookId; status: SaveState; revision: number };
+
+/**  What happened, as the UI needs to know it. */
+export type EngineEvent_Serialize = 
+/**  A notebook exists now (in memory; it may not be on disk yet). */
+{ kind: "notebook_created"; notebook: NotebookSummary_Serialize } | 
+/**  A notebook's title, cells or file changed (rename, reload from disk). */
+{ kind: "notebook_changed"; notebook: NotebookSummary_Serialize } | 
+/**  A notebook was deleted (its folder is in the workspace's `.trash`). */
+{ kind: "notebook_deleted"; notebook: NotebookId } | 
+/**
+ *  A notebook's save state changed. `revision` counts its edits; when the state is
+ *  `saved`, the file holds at least that revision.
+ */
+{ kind: "save_status"; notebook: NotebookId; status: SaveState; revision: number };
 
 /**  A batch of engine events, in sequence order. */
-export type EngineEvents = Sequenced[];
+export type EngineEvents = EngineEvents_Serialize | EngineEvents_Deserialize;
+
+/**  A batch of engine events, in sequence order. */
+export type EngineEvents_Deserialize = Sequenced_Deserialize[];
+
+/**  A batch of engine events, in sequence order. */
+export type EngineEvents_Serialize = Sequenced_Serialize[];
 
 /**  What the about box and the status bar show. */
 export type EngineInfo = EngineInfo_Serialize | EngineInfo_Deserialize;
@@ -112,8 +190,18 @@ export type ErrorCode =
 "io" | 
 /**  A notebook title is empty, too long or contains characters a folder name cannot hold. */
 "invalid_title" | 
+/**  Another Quire (or quire-cli) has this workspace open. */
+"workspace_locked" | 
 /**  No notebook has the given id. */
 "notebook_not_found" | 
+/**  Another notebook already has this title. */
+"notebook_exists" | 
+/**  The notebook's file is damaged or from a newer Quire; it is left untouched. */
+"notebook_unreadable" | 
+/**  The notebook's file changed outside Quire while it had unsaved edits. */
+"notebook_changed_on_disk" | 
+/**  The notebook has no cell with the given id. */
+"cell_not_found" | 
 /**  The SQL could not be parsed, planned or executed. */
 "sql_invalid" | 
 /**  The work was cancelled before it finished. */
@@ -142,6 +230,19 @@ export type EventConfig_Serialize = {
 	max_batch: number,
 	/**  Events kept for a UI that reloads and catches up. Default 1000. */
 	ring_size: number,
+};
+
+export type FlushFailure = {
+	notebook: NotebookId,
+	title: string,
+	message: string,
+};
+
+/**  The result of flushing everything. */
+export type FlushReport = {
+	/**  Notebooks written by this flush. */
+	saved: number,
+	failures: FlushFailure[],
 };
 
 export type IpcError = {
@@ -210,16 +311,70 @@ export type NotebookConfig_Serialize = {
 	lazy_hydration: boolean,
 };
 
-/**  A notebook's identity, stable across renames. */
+/**  A notebook's identity, stable across renames and moves. */
 export type NotebookId = string;
 
+/**  The three ways of saving notebooks the settings screen offers. */
+export type NotebookMode = 
+/**  Batched writes 100 ms after edits pause (1 s at most), lazy creation. */
+"optimized" | 
+/**  Every edit on disk before the command returns; notebooks written when created. */
+"immediate" | 
+/**  Only Flush (and quitting) writes. */
+"manual" | 
+/**  Values set by hand in the config file. */
+"custom";
+
 /**  What the sidebar shows of a notebook. */
-export type NotebookSummary = {
+export type NotebookSummary = NotebookSummary_Serialize | NotebookSummary_Deserialize;
+
+/**  What the sidebar shows of a notebook. */
+export type NotebookSummary_Deserialize = {
 	id: NotebookId,
 	title: string,
 	cell_count: number,
-	/**  Whether the notebook has a folder on disk yet. */
-	hydrated: boolean,
+	/**  `notebook.json` exists on disk. */
+	on_disk: boolean,
+	/**  The folder inside the workspace, once one was chosen. */
+	folder?: string | null,
+	status: SaveState,
+};
+
+/**  What the sidebar shows of a notebook. */
+export type NotebookSummary_Serialize = {
+	id: NotebookId,
+	title: string,
+	cell_count: number,
+	/**  `notebook.json` exists on disk. */
+	on_disk: boolean,
+	/**  The folder inside the workspace, once one was chosen. */
+	folder: string | null,
+	status: SaveState,
+};
+
+/**  A whole notebook, for the notebook view. */
+export type NotebookView = NotebookView_Serialize | NotebookView_Deserialize;
+
+/**  A whole notebook, for the notebook view. */
+export type NotebookView_Deserialize = {
+	summary: NotebookSummary_Deserialize,
+	cells: Cell[],
+};
+
+/**  A whole notebook, for the notebook view. */
+export type NotebookView_Serialize = {
+	summary: NotebookSummary_Serialize,
+	cells: Cell[],
+};
+
+/**  The first rows of a result, rendered as text, with its shape and timing. */
+export type QueryPreview = {
+	columns: ColumnInfo[],
+	/**  Up to [`PREVIEW_ROWS`] rows; `None` is SQL NULL. */
+	rows: ((string | null)[])[],
+	row_count: number,
+	truncated: boolean,
+	elapsed_ms: number | null,
 };
 
 /**  The priority query queue's capacity. */
@@ -241,10 +396,34 @@ export type QueueConfig_Serialize = {
 	reserved_for_interactive: number,
 };
 
+/**  What the save indicator shows for one notebook. */
+export type SaveState = 
+/**  Everything is on disk. */
+{ state: "saved" } | 
+/**  Edits are waiting for their batched write. */
+{ state: "unsaved" } | 
+/**  A write is running. */
+{ state: "saving" } | 
+/**  The last write failed; the edits are kept and the write is retried. */
+{ state: "failed"; message: string } | 
+/**  `notebook.json` changed outside Quire while there were unsaved edits: reload or keep mine. */
+{ state: "changed_on_disk" } | 
+/**  `notebook.json` cannot be read; it is left untouched. */
+{ state: "unreadable"; message: string };
+
 /**  An event with its place in the engine's sequence. */
-export type Sequenced = {
+export type Sequenced = Sequenced_Serialize | Sequenced_Deserialize;
+
+/**  An event with its place in the engine's sequence. */
+export type Sequenced_Deserialize = {
 	seq: number,
-	event: EngineEvent,
+	event: EngineEvent_Deserialize,
+};
+
+/**  An event with its place in the engine's sequence. */
+export type Sequenced_Serialize = {
+	seq: number,
+	event: EngineEvent_Serialize,
 };
 
 /**  How table snapshots are debounced and kept. */

@@ -61,6 +61,39 @@ pub struct NotebookConfig {
     pub lazy_hydration: bool,
 }
 
+/// The three ways of saving notebooks the settings screen offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum NotebookMode {
+    /// Batched writes 100 ms after edits pause (1 s at most), lazy creation.
+    Optimized,
+    /// Every edit on disk before the command returns; notebooks written when created.
+    Immediate,
+    /// Only Flush (and quitting) writes.
+    Manual,
+    /// Values set by hand in the config file.
+    Custom,
+}
+
+impl NotebookConfig {
+    pub fn preset(mode: NotebookMode) -> Option<NotebookConfig> {
+        let (flush_delay_ms, auto_flush, lazy_hydration) = match mode {
+            NotebookMode::Optimized => (100, true, true),
+            NotebookMode::Immediate => (0, true, false),
+            NotebookMode::Manual => (1000, false, true),
+            NotebookMode::Custom => return None,
+        };
+        Some(NotebookConfig { flush_delay_ms, auto_flush, lazy_hydration, ..NotebookConfig::default() })
+    }
+
+    pub fn mode(&self) -> NotebookMode {
+        [NotebookMode::Optimized, NotebookMode::Immediate, NotebookMode::Manual]
+            .into_iter()
+            .find(|m| NotebookConfig::preset(*m).as_ref() == Some(self))
+            .unwrap_or(NotebookMode::Custom)
+    }
+}
+
 impl Default for NotebookConfig {
     fn default() -> Self {
         Self {
@@ -196,6 +229,15 @@ impl Config {
             .merge(env)
     }
 
+    /// Writes the config to `<config_dir>/config.toml`, atomically.
+    pub fn save(&self, config_dir: &Path, metrics: &crate::metrics::Metrics) -> Result<(), ConfigError> {
+        let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        std::fs::create_dir_all(config_dir).map_err(|e| ConfigError::Invalid(format!("{}: {e}", config_dir.display())))?;
+        let header = "# Quire settings. Every field and its default: src-tauri/engine/src/config.rs\n";
+        crate::durable::write_atomic(&config_dir.join(CONFIG_FILE_NAME), format!("{header}{text}").as_bytes(), metrics)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
     /// The log level as the `log` crate understands it; unknown names fall back to info.
     pub fn log_level(&self) -> log::LevelFilter {
         self.log.level.parse().unwrap_or(log::LevelFilter::Info)
@@ -238,6 +280,32 @@ mod tests {
             );
             assert_eq!(from_env.log_level(), log::LevelFilter::Debug);
             assert_eq!(from_env.workspace, Some(PathBuf::from("/tmp/quire-ws")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn modes_are_presets() {
+        assert_eq!(NotebookConfig::default().mode(), NotebookMode::Optimized);
+        for mode in [NotebookMode::Optimized, NotebookMode::Immediate, NotebookMode::Manual] {
+            assert_eq!(NotebookConfig::preset(mode).unwrap().mode(), mode);
+        }
+        let manual = NotebookConfig::preset(NotebookMode::Manual).unwrap();
+        assert_eq!((manual.flush_delay_ms, manual.auto_flush, manual.lazy_hydration), (1000, false, true));
+        let odd = NotebookConfig { flush_delay_ms: 7, ..NotebookConfig::default() };
+        assert_eq!(odd.mode(), NotebookMode::Custom);
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn saved_config_loads_back() {
+        figment::Jail::expect_with(|jail| {
+            let dir = jail.directory().join("nested");
+            let mut config = Config::default();
+            config.notebooks = NotebookConfig::preset(NotebookMode::Manual).unwrap();
+            config.workspace = Some("/data/ws".into());
+            config.save(&dir, &crate::metrics::Metrics::default()).unwrap();
+            assert_eq!(Config::load(&dir).unwrap(), config);
             Ok(())
         });
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::{Config, NotebookConfig, NotebookMode};
 use crate::error::Error;
 use crate::events::{EngineEvent, EventBus, EventSink};
 use crate::metrics::{Metrics, MetricsSnapshot};
@@ -19,6 +19,8 @@ use crate::workspace::{Workspace, WorkspaceLock};
 pub struct EnginePaths {
     /// The app's data dir: the task store and, by default, the workspace live here.
     pub data_dir: PathBuf,
+    /// Where settings changed in the app are saved (`config.toml`); None keeps them in memory.
+    pub config_dir: Option<PathBuf>,
 }
 
 impl EnginePaths {
@@ -137,6 +139,21 @@ impl Engine {
         }
     }
 
+    /// Switches how notebooks are saved, at once, and saves the choice in `config.toml`.
+    pub fn set_notebook_mode(&self, mode: NotebookMode) -> Result<EngineInfo, Error> {
+        let Some(preset) = NotebookConfig::preset(mode) else {
+            return Ok(self.info()); // Custom means "keep the values from the file"
+        };
+        let mut config = self.info().config;
+        config.notebooks = preset.clone();
+        if let Some(dir) = &self.paths.config_dir {
+            config.save(dir, &self.metrics)?;
+        }
+        let report = self.notebooks.set_config(preset);
+        log::info!("notebook saving set to {mode:?}; {} notebooks written", report.saved);
+        Ok(self.info())
+    }
+
     pub fn tables(&self) -> &Tables {
         &self.tables
     }
@@ -164,7 +181,7 @@ mod tests {
     use crate::HasCode;
 
     fn open(dir: &Path, sink: Arc<dyn EventSink>) -> Engine {
-        Engine::open(Config::default(), EnginePaths { data_dir: dir.to_path_buf() }, sink).unwrap()
+        Engine::open(Config::default(), EnginePaths { data_dir: dir.to_path_buf(), config_dir: None }, sink).unwrap()
     }
 
     #[test]
@@ -206,7 +223,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.notebooks.auto_flush = false; // only the run may write
-        let engine = Engine::open(config, EnginePaths { data_dir: tmp.path().to_path_buf() }, Arc::new(crate::events::NullSink)).unwrap();
+        let engine = Engine::open(config, EnginePaths { data_dir: tmp.path().to_path_buf(), config_dir: None }, Arc::new(crate::events::NullSink)).unwrap();
         let nb = engine.create_notebook("Runs").unwrap();
         let cell = engine.notebooks().add_cell(nb.id, CellKind::Sql, None, "SELECT 6 * 7 AS answer".into()).unwrap();
         let out = engine.run_cell(nb.id, cell.id).await.unwrap();
@@ -222,7 +239,7 @@ mod tests {
     fn a_second_engine_on_the_same_workspace_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let _first = open(tmp.path(), Arc::new(crate::events::NullSink));
-        let second = Engine::open(Config::default(), EnginePaths { data_dir: tmp.path().to_path_buf() }, Arc::new(crate::events::NullSink));
+        let second = Engine::open(Config::default(), EnginePaths { data_dir: tmp.path().to_path_buf(), config_dir: None }, Arc::new(crate::events::NullSink));
         assert_eq!(second.err().unwrap().code(), crate::ErrorCode::WorkspaceLocked);
     }
 }

@@ -36,5 +36,5 @@ pub mod workspace;
 mod engine;
 
 pub use config::Config;
-pub use engine::{Engine, EngineInfo, EnginePaths, ShutdownReport};
+pub use engine::{CellOutput, Engine, EngineInfo, EnginePaths, ShutdownReport};
 pub use error::{Error, ErrorCode, HasCode};

@@ -1,0 +1,141 @@
+//! Process-level tests: a writer SIGKILLed mid-write, and two processes on one workspace.
+//! Each spawns this test binary again in a child mode (an ignored test that only acts when its
+//! environment variable is set), so the child runs the real engine code.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use quire_engine::config::NotebookConfig;
+use quire_engine::events::{EventBus, NullSink};
+use quire_engine::metrics::Metrics;
+use quire_engine::notebooks::model::Document;
+use quire_engine::notebooks::{CellKind, Notebooks};
+use quire_engine::workspace::Workspace;
+use quire_engine::{Config, Engine, EnginePaths, ErrorCode, HasCode};
+
+const CHILD_WS: &str = "QUIRE_TEST_CHILD_WORKSPACE";
+const CHILD_DATA: &str = "QUIRE_TEST_CHILD_DATA";
+
+fn spawn_child(test: &str, env: (&str, &Path)) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", test, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn open_notebooks(root: &Path, config: NotebookConfig) -> Notebooks {
+    let metrics = Arc::new(Metrics::default());
+    let events = Arc::new(EventBus::new(Arc::new(NullSink), metrics.clone()));
+    Notebooks::open(Workspace::open(root).unwrap(), config, metrics, events).unwrap()
+}
+
+/// Child: rewrites one notebook as fast as it can in write-through mode, printing the revision
+/// number of every write that returned (so the parent knows what was acknowledged).
+#[test]
+#[ignore = "child process of killed_writer_leaves_a_whole_file"]
+fn child_writer() {
+    let Some(root) = std::env::var_os(CHILD_WS) else { return };
+    let books = open_notebooks(Path::new(&root), NotebookConfig { flush_delay_ms: 0, ..NotebookConfig::default() });
+    let nb = match books.list().into_iter().next() {
+        Some(nb) => nb,
+        None => books.create("Crash").unwrap(),
+    };
+    let view = books.get(nb.id).unwrap();
+    let cell = match view.cells.first() {
+        Some(c) => c.clone(),
+        None => books.add_cell(nb.id, CellKind::Sql, None, String::new()).unwrap(),
+    };
+    let filler = "x".repeat(256 * 1024); // big enough that a kill often lands mid-write
+    let mut out = std::io::stdout().lock();
+    for n in 1u64.. {
+        books.update_cell(nb.id, cell.id, format!("-- write {n}\n{filler}")).unwrap();
+        writeln!(out, "wrote {n}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+fn pseudo_random_ms(seed: u64, lo: u64, hi: u64) -> u64 {
+    // SplitMix64 over the seed and the clock: enough spread for kill instants.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
+    let mut z = seed.wrapping_add(nanos).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    lo + (z ^ (z >> 31)) % (hi - lo)
+}
+
+#[test]
+fn killed_writer_leaves_a_whole_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    std::fs::create_dir_all(&root).unwrap();
+    let file = root.join("crash.quire/notebook.json");
+    let kills = 25;
+    let mut temp_files_seen = 0;
+    for k in 0..kills {
+        let mut child = spawn_child("child_writer", (CHILD_WS, &root));
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut last = 0u64;
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // libtest may print "test child_writer ... " before the first line.
+                if let Some(at) = line.find("wrote ") {
+                    last = line[at + 6..].trim().parse().unwrap();
+                }
+            }
+            last
+        });
+        std::thread::sleep(Duration::from_millis(pseudo_random_ms(k, 150, 600)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let acknowledged = reader.join().unwrap();
+
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("kill {k}: no notebook.json: {e}"));
+        let doc = Document::parse(&bytes).unwrap_or_else(|e| panic!("kill {k}: torn notebook.json: {e:?}"));
+        let on_disk: u64 = doc.cells[0].source.lines().next().unwrap().trim_start_matches("-- write ").parse().unwrap_or(0);
+        assert!(on_disk >= acknowledged, "kill {k}: write {acknowledged} was acknowledged but disk has {on_disk}");
+        temp_files_seen += std::fs::read_dir(root.join("crash.quire")).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp")).count();
+    }
+    // Reopening sweeps whatever temp files the kills left.
+    drop(open_notebooks(&root, NotebookConfig::default()));
+    let left: Vec<_> = std::fs::read_dir(root.join("crash.quire")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["notebook.json"], "temp files left after the sweep");
+    eprintln!("{kills} kills, {temp_files_seen} orphaned temp files swept, 0 torn files");
+}
+
+/// Child: holds the engine (and so the workspace lock) until its stdin closes.
+#[test]
+#[ignore = "child process of a_second_process_is_refused_while_the_first_runs"]
+fn child_lock_holder() {
+    let Some(data) = std::env::var_os(CHILD_DATA) else { return };
+    let _engine = Engine::open(Config::default(), EnginePaths { data_dir: data.into(), config_dir: None }, Arc::new(NullSink)).unwrap();
+    println!("locked");
+    std::io::stdout().flush().unwrap();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+#[test]
+fn a_second_process_is_refused_while_the_first_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = spawn_child("child_lock_holder", (CHILD_DATA, tmp.path()));
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // libtest may print "test child_lock_holder ... " on the same line.
+    assert!(lines.any(|l| l.unwrap().ends_with("locked")), "the child never took the lock");
+
+    let open = || Engine::open(Config::default(), EnginePaths { data_dir: tmp.path().to_path_buf(), config_dir: None }, Arc::new(NullSink));
+    let err = open().err().expect("the second process must be refused");
+    assert_eq!(err.code(), ErrorCode::WorkspaceLocked);
+    assert!(err.to_string().contains(&child.id().to_string()), "names the holder: {err}");
+
+    // The OS releases the lock when the holder dies, however it dies: no stale lock.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    open().expect("the lock is free once the first process is gone");
+}
