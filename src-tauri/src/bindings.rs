@@ -36,6 +36,9 @@ pub fn builder() -> Builder<tauri::Wry> {
         .events(collect_events![EngineEvents])
         // Counts, sizes and sequence numbers stay far below 2^53, so u64 crosses as `number`.
         .dangerously_cast_bigints_to_number()
+        // One TypeScript type per Rust type: the UI reads what the engine sends, it never sends
+        // these shapes back, so separate serialize/deserialize variants would only add noise.
+        .disable_serde_phases()
 }
 
 pub fn typescript() -> Typescript {

@@ -45,7 +45,10 @@ pub async fn metrics(state: State<'_, AppState>) -> Reply<MetricsSnapshot> {
 
 #[tauri::command]
 #[specta::specta]
-pub async fn set_notebook_mode(state: State<'_, AppState>, mode: NotebookMode) -> Reply<EngineInfo> {
+pub async fn set_notebook_mode(
+    state: State<'_, AppState>,
+    mode: NotebookMode,
+) -> Reply<EngineInfo> {
     Ok(state.engine.set_notebook_mode(mode)?)
 }
 
@@ -64,7 +67,11 @@ pub async fn create_notebook(state: State<'_, AppState>, title: String) -> Reply
 #[tauri::command]
 #[specta::specta]
 pub async fn get_notebook(state: State<'_, AppState>, notebook: NotebookId) -> Reply<NotebookView> {
-    Ok(state.engine.notebooks().get(notebook).map_err(quire_engine::Error::from)?)
+    Ok(state
+        .engine
+        .notebooks()
+        .get(notebook)
+        .map_err(quire_engine::Error::from)?)
 }
 
 #[tauri::command]
@@ -74,19 +81,34 @@ pub async fn rename_notebook(
     notebook: NotebookId,
     title: String,
 ) -> Reply<NotebookSummary> {
-    Ok(state.engine.notebooks().rename(notebook, &title).map_err(quire_engine::Error::from)?)
+    Ok(state
+        .engine
+        .notebooks()
+        .rename(notebook, &title)
+        .map_err(quire_engine::Error::from)?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn delete_notebook(state: State<'_, AppState>, notebook: NotebookId) -> Reply<()> {
-    Ok(state.engine.notebooks().delete(notebook).map_err(quire_engine::Error::from)?)
+    Ok(state
+        .engine
+        .notebooks()
+        .delete(notebook)
+        .map_err(quire_engine::Error::from)?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn duplicate_notebook(state: State<'_, AppState>, notebook: NotebookId) -> Reply<NotebookSummary> {
-    Ok(state.engine.notebooks().duplicate(notebook).map_err(quire_engine::Error::from)?)
+pub async fn duplicate_notebook(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+) -> Reply<NotebookSummary> {
+    Ok(state
+        .engine
+        .notebooks()
+        .duplicate(notebook)
+        .map_err(quire_engine::Error::from)?)
 }
 
 #[tauri::command]
@@ -98,7 +120,11 @@ pub async fn add_cell(
     index: Option<u32>,
     source: String,
 ) -> Reply<Cell> {
-    Ok(state.engine.notebooks().add_cell(notebook, kind, index, source).map_err(quire_engine::Error::from)?)
+    Ok(state
+        .engine
+        .notebooks()
+        .add_cell(notebook, kind, index, source)
+        .map_err(quire_engine::Error::from)?)
 }
 
 #[tauri::command]
@@ -109,7 +135,11 @@ pub async fn update_cell(
     cell: CellId,
     source: String,
 ) -> Reply<()> {
-    Ok(state.engine.notebooks().update_cell(notebook, cell, source).map_err(quire_engine::Error::from)?)
+    Ok(state
+        .engine
+        .notebooks()
+        .update_cell(notebook, cell, source)
+        .map_err(quire_engine::Error::from)?)
 }
 
 #[tauri::command]
@@ -120,13 +150,25 @@ pub async fn set_cell_kind(
     cell: CellId,
     kind: CellKind,
 ) -> Reply<()> {
-    Ok(state.engine.notebooks().set_cell_kind(notebook, cell, kind).map_err(quire_engine::Error::from)?)
+    Ok(state
+        .engine
+        .notebooks()
+        .set_cell_kind(notebook, cell, kind)
+        .map_err(quire_engine::Error::from)?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_cell(state: State<'_, AppState>, notebook: NotebookId, cell: CellId) -> Reply<()> {
-    Ok(state.engine.notebooks().delete_cell(notebook, cell).map_err(quire_engine::Error::from)?)
+pub async fn delete_cell(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    cell: CellId,
+) -> Reply<()> {
+    Ok(state
+        .engine
+        .notebooks()
+        .delete_cell(notebook, cell)
+        .map_err(quire_engine::Error::from)?)
 }
 
 #[tauri::command]
@@ -137,18 +179,29 @@ pub async fn move_cell(
     cell: CellId,
     to: u32,
 ) -> Reply<()> {
-    Ok(state.engine.notebooks().move_cell(notebook, cell, to).map_err(quire_engine::Error::from)?)
+    Ok(state
+        .engine
+        .notebooks()
+        .move_cell(notebook, cell, to)
+        .map_err(quire_engine::Error::from)?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn run_cell(state: State<'_, AppState>, notebook: NotebookId, cell: CellId) -> Reply<CellOutput> {
+pub async fn run_cell(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    cell: CellId,
+) -> Reply<CellOutput> {
     Ok(state.engine.run_cell(notebook, cell).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn flush_notebook(state: State<'_, AppState>, notebook: NotebookId) -> Reply<NotebookSummary> {
+pub async fn flush_notebook(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+) -> Reply<NotebookSummary> {
     let books = state.engine.notebooks();
     books.flush(notebook).map_err(quire_engine::Error::from)?;
     Ok(books.summary(notebook).map_err(quire_engine::Error::from)?)
@@ -174,5 +227,9 @@ pub async fn resolve_disk_change(
     notebook: NotebookId,
     choice: DiskChoice,
 ) -> Reply<NotebookSummary> {
-    Ok(state.engine.notebooks().resolve_disk_change(notebook, choice).map_err(quire_engine::Error::from)?)
+    Ok(state
+        .engine
+        .notebooks()
+        .resolve_disk_change(notebook, choice)
+        .map_err(quire_engine::Error::from)?)
 }

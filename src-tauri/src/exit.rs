@@ -31,9 +31,17 @@ fn shutdown(app: &AppHandle, why: &str) {
     }
     if let Some(state) = app.try_state::<AppState>() {
         let report = state.engine.shutdown();
-        log::info!("shut down ({why}): {} notebooks written", report.notebooks.saved);
+        log::info!(
+            "shut down ({why}): {} notebooks written",
+            report.notebooks.saved
+        );
         for f in &report.notebooks.failures {
-            log::error!("at shutdown, notebook {} ({:?}) could not be saved: {}", f.notebook, f.title, f.message);
+            log::error!(
+                "at shutdown, notebook {} ({:?}) could not be saved: {}",
+                f.notebook,
+                f.title,
+                f.message
+            );
         }
     }
     log::logger().flush();

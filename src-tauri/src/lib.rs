@@ -63,7 +63,10 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let sink = Arc::new(events::TauriSink::new(app.handle().clone()));
     let engine = Engine::open(
         config,
-        EnginePaths { data_dir: dirs.data.clone(), config_dir: Some(dirs.config.clone()) },
+        EnginePaths {
+            data_dir: dirs.data.clone(),
+            config_dir: Some(dirs.config.clone()),
+        },
         sink,
     )?;
     // The webview may watch the workspace for changes made outside Quire, and nothing else.

@@ -1,52 +1,124 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { App } from "./App";
-import { QuireError, type Backend } from "./backend";
-import type { AppInfo, NotebookSummary, Sequenced } from "./bindings";
+import { QuireError, serialQueue, type Backend } from "./backend";
+import type { AppInfo, Cell, NotebookSummary, Sequenced } from "./bindings";
 
 // An in-memory stand-in for the engine, so the UI's behaviour is tested without a webview.
 // The real engine is exercised by the Rust tests and the e2e suite in tests/e2e.
-function fakeBackend(): Backend {
-  const notebooks: NotebookSummary[] = [];
+function fakeBackend() {
+  const notebooks: { summary: NotebookSummary; cells: Cell[] }[] = [];
   const listeners: ((b: Sequenced[]) => void)[] = [];
   let seq = 0;
-  return {
+  let flushes = 0;
+  const emit = (event: Sequenced["event"]) => listeners.forEach((l) => l([{ seq: ++seq, event }]));
+  const find = (id: string) => {
+    const nb = notebooks.find((n) => n.summary.id === id);
+    if (!nb) throw new QuireError("notebook_not_found", `there is no notebook with id ${id}`);
+    return nb;
+  };
+  const touch = (id: string) => {
+    const nb = find(id);
+    nb.summary = { ...nb.summary, cell_count: nb.cells.length, status: { state: "unsaved" } };
+    emit({ kind: "save_status", notebook: id, status: { state: "unsaved" }, revision: seq });
+  };
+  const backend: Backend = {
     appInfo: async () =>
       ({
-        engine: { workspace: "/ws", version: "0.1.0", datafusion_version: "55" },
+        engine: { workspace: "/ws", version: "0.1.0", datafusion_version: "55", config: {} },
         startup_warnings: [],
       }) as unknown as AppInfo,
-    listNotebooks: async () => [...notebooks],
+    metrics: async () => ({ disk_writes: 3, bytes_written: 2048, fsyncs: 3, events_emitted: seq }),
+    setNotebookMode: async () => {
+      throw new Error("not used");
+    },
+    listNotebooks: async () => notebooks.map((n) => n.summary),
     createNotebook: async (title) => {
       if (title.includes("/")) throw new QuireError("invalid_title", "a title cannot contain '/'");
-      const nb = { id: `id-${notebooks.length}`, title, cell_count: 0, hydrated: false };
-      notebooks.push(nb);
-      listeners.forEach((l) => l([{ seq: ++seq, event: { kind: "notebook_created", notebook: nb } }]));
-      return nb;
+      const summary: NotebookSummary = {
+        id: `id-${notebooks.length}`,
+        title,
+        cell_count: 0,
+        on_disk: false,
+        folder: null,
+        status: { state: "saved" },
+      };
+      notebooks.push({ summary, cells: [] });
+      emit({ kind: "notebook_created", notebook: summary });
+      return summary;
     },
-    metrics: async () => ({ disk_writes: 3, bytes_written: 2048, fsyncs: 3, events_emitted: seq }),
+    getNotebook: async (id) => ({ summary: find(id).summary, cells: [...find(id).cells] }),
+    renameNotebook: async () => {
+      throw new Error("not used");
+    },
+    deleteNotebook: async (id) => {
+      notebooks.splice(notebooks.indexOf(find(id)), 1);
+      emit({ kind: "notebook_deleted", notebook: id });
+    },
+    duplicateNotebook: async () => {
+      throw new Error("not used");
+    },
+    addCell: async (id, kind, _index, source) => {
+      const cell = { id: `c-${seq}`, kind, source };
+      find(id).cells.push(cell);
+      touch(id);
+      return cell;
+    },
+    updateCell: async (id, cell, source) => {
+      find(id).cells.find((c) => c.id === cell)!.source = source;
+      touch(id);
+    },
+    setCellKind: async () => undefined,
+    deleteCell: async () => undefined,
+    moveCell: async () => undefined,
+    runCell: async () => ({
+      kind: "table",
+      preview: { columns: [{ name: "answer", data_type: "Int64" }], rows: [["42"]], row_count: 1, truncated: false, elapsed_ms: 1 },
+    }),
+    flushAll: async () => {
+      flushes++;
+      let saved = 0;
+      for (const n of notebooks) {
+        if (n.summary.status.state === "unsaved" || !n.summary.on_disk) {
+          saved++;
+          n.summary = { ...n.summary, on_disk: true, status: { state: "saved" } };
+          emit({ kind: "save_status", notebook: n.summary.id, status: { state: "saved" }, revision: seq });
+        }
+      }
+      return { saved, failures: [] };
+    },
+    checkDisk: async () => [],
+    resolveDiskChange: async () => {
+      throw new Error("not used");
+    },
     onEngineEvents: async (cb) => {
       listeners.push(cb);
       return () => undefined;
     },
+    watchWorkspace: async () => () => undefined,
   };
+  return { backend, notebooks, flushes: () => flushes };
 }
 
 afterEach(cleanup);
 
+async function createNotebook(title: string) {
+  fireEvent.change(screen.getByTestId("new-notebook-title"), { target: { value: title } });
+  fireEvent.click(screen.getByTestId("create-notebook"));
+}
+
 describe("App", () => {
   it("shows the empty state, then a created notebook", async () => {
-    render(<App backend={fakeBackend()} />);
+    render(<App backend={fakeBackend().backend} />);
     expect(await screen.findByText("No notebooks yet")).toBeTruthy();
-    fireEvent.change(screen.getByTestId("new-notebook-title"), { target: { value: "Trips" } });
-    fireEvent.click(screen.getByTestId("create-notebook"));
-    expect(await screen.findByTestId("notebook-title")).toHaveProperty("textContent", "Trips");
-    expect(screen.getByTestId("notebook-list").textContent).toBe("Trips");
+    await createNotebook("Trips");
+    expect((await screen.findByTestId("notebook-title")).textContent).toBe("Trips");
+    expect(screen.getByTestId("notebook-list").textContent).toContain("Trips");
     await waitFor(() => expect(screen.getByTestId("metrics").textContent).toContain("2.0 KB"));
   });
 
   it("shows a refused title as a toast in plain words and keeps the input", async () => {
-    render(<App backend={fakeBackend()} />);
+    render(<App backend={fakeBackend().backend} />);
     const input = screen.getByTestId("new-notebook-title") as HTMLInputElement;
     fireEvent.change(input, { target: { value: "a/b" } });
     fireEvent.click(screen.getByTestId("create-notebook"));
@@ -55,5 +127,65 @@ describe("App", () => {
     expect(input.value).toBe("a/b");
     expect(screen.getByTestId("notebook-list").children).toHaveLength(0);
     expect(screen.getAllByTestId("toast")).toHaveLength(1);
+  });
+
+  it("edits cells, shows Unsaved, and Flush (or Ctrl+S) makes it Saved", async () => {
+    const fake = fakeBackend();
+    render(<App backend={fake.backend} />);
+    await createNotebook("Work");
+    await screen.findByTestId("notebook-title");
+    fireEvent.click(screen.getByTestId("add-sql-cell"));
+    const source = (await screen.findByTestId("cell-source")) as HTMLTextAreaElement;
+    fireEvent.change(source, { target: { value: "SELECT 42" } });
+    await waitFor(() => expect(fake.notebooks[0]!.cells[0]!.source).toBe("SELECT 42"));
+    await waitFor(() => expect(screen.getByTestId("save-status").textContent).toBe("Unsaved changes"));
+    const flush = screen.getByTestId("flush") as HTMLButtonElement;
+    expect(flush.disabled).toBe(false);
+    fireEvent.click(flush);
+    await waitFor(() => expect(screen.getByTestId("save-status").textContent).toBe("All changes saved"));
+    expect((await screen.findByTestId("info-toast")).textContent).toContain("Saved 1 notebook");
+    expect((screen.getByTestId("flush") as HTMLButtonElement).disabled).toBe(true);
+    act(() => {
+      fireEvent.keyDown(window, { key: "s", ctrlKey: true });
+    });
+    await waitFor(() => expect(fake.flushes()).toBe(2));
+  });
+
+  it("runs a SQL cell and shows its rows", async () => {
+    render(<App backend={fakeBackend().backend} />);
+    await createNotebook("Run");
+    await screen.findByTestId("notebook-title");
+    fireEvent.click(screen.getByTestId("add-sql-cell"));
+    fireEvent.click(await screen.findByTestId("run-cell"));
+    expect((await screen.findByTestId("result-meta")).textContent).toContain("1 row");
+    expect(screen.getByTestId("cell-output").textContent).toContain("42");
+  });
+
+  it("asks before deleting and removes the notebook", async () => {
+    render(<App backend={fakeBackend().backend} />);
+    await createNotebook("Doomed");
+    fireEvent.click(await screen.findByTestId("delete-notebook"));
+    expect((await screen.findByTestId("confirm")).textContent).toContain("Delete “Doomed”?");
+    fireEvent.click(screen.getByTestId("confirm-yes"));
+    expect(await screen.findByText("No notebooks yet")).toBeTruthy();
+  });
+});
+
+describe("serialQueue", () => {
+  it("runs calls for one key in order even when earlier ones are slower", async () => {
+    const serial = serialQueue();
+    const done: number[] = [];
+    const slow = (n: number, ms: number) => () => new Promise<void>((r) => setTimeout(() => (done.push(n), r()), ms));
+    await Promise.all([serial("a", slow(1, 30)), serial("a", slow(2, 1)), serial("a", slow(3, 10))]);
+    expect(done).toEqual([1, 2, 3]);
+  });
+
+  it("keeps going after a failed call", async () => {
+    const serial = serialQueue();
+    const failing = serial("a", async () => {
+      throw new Error("boom");
+    });
+    await expect(failing).rejects.toThrow("boom");
+    await expect(serial("a", async () => 7)).resolves.toBe(7);
   });
 });

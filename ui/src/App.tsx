@@ -1,28 +1,55 @@
-import { useCallback, useEffect, useReducer } from "react";
+import { useCallback, useEffect, useReducer, useRef } from "react";
 import type { Backend } from "./backend";
 import { QuireError } from "./backend";
+import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode } from "./bindings";
 import { describeError } from "./errors";
 import { initialState, reduce } from "./store";
+import { pendingCount } from "./status";
 import { Sidebar } from "./components/Sidebar";
 import { Toolbar } from "./components/Toolbar";
 import { StatusBar } from "./components/StatusBar";
-import { NotebookArea } from "./components/NotebookArea";
+import { NotebookPane } from "./components/NotebookPane";
 import { Toasts } from "./components/Toasts";
+import { SettingsDialog } from "./components/SettingsDialog";
+import { ConfirmDialog } from "./components/ConfirmDialog";
 
 const METRICS_REFRESH_MS = 2000;
 
 export function App({ backend }: { backend: Backend }) {
   const [state, dispatch] = useReducer(reduce, initialState);
+  const openId = useRef<NotebookId | null>(null);
+  openId.current = state.view?.summary.id ?? null;
 
   const report = useCallback((e: unknown) => {
-    dispatch({ type: "toast", text: describeError(QuireError.from(e)) });
+    dispatch({ type: "toast", level: "error", text: describeError(QuireError.from(e)) });
   }, []);
+  const inform = useCallback((headline: string, detail = "") => {
+    dispatch({ type: "toast", level: "info", text: { headline, detail } });
+  }, []);
+
+  const refreshView = useCallback(
+    async (id: NotebookId) => {
+      try {
+        dispatch({ type: "view", view: await backend.getNotebook(id) });
+      } catch (e) {
+        report(e);
+      }
+    },
+    [backend, report],
+  );
 
   useEffect(() => {
     let unlisten: (() => void) | undefined;
     let cancelled = false;
     backend
-      .onEngineEvents((batch) => dispatch({ type: "engine_events", batch }))
+      .onEngineEvents((batch) => {
+        dispatch({ type: "engine_events", batch });
+        // A notebook reloaded from disk has new cells: fetch them if it is the open one.
+        const open = openId.current;
+        if (open && batch.some((e) => e.event.kind === "notebook_changed" && e.event.notebook.id === open)) {
+          void refreshView(open);
+        }
+      })
       .then((u) => (cancelled ? u() : (unlisten = u)))
       .catch(report);
     backend
@@ -40,7 +67,24 @@ export function App({ backend }: { backend: Backend }) {
       cancelled = true;
       unlisten?.();
     };
-  }, [backend, report]);
+  }, [backend, report, refreshView]);
+
+  const workspace = state.info?.engine.workspace;
+  useEffect(() => {
+    if (!workspace) return;
+    let stop: (() => void) | undefined;
+    let cancelled = false;
+    backend
+      .watchWorkspace(workspace, () => void backend.checkDisk().catch(report))
+      .then((s) => (cancelled ? s() : (stop = s)))
+      .catch(() => {
+        /* no watcher (unsupported filesystem): changes are still caught before each write */
+      });
+    return () => {
+      cancelled = true;
+      stop?.();
+    };
+  }, [backend, workspace, report]);
 
   useEffect(() => {
     const refresh = () =>
@@ -55,37 +99,178 @@ export function App({ backend }: { backend: Backend }) {
     return () => clearInterval(timer);
   }, [backend]);
 
+  const flushAll = useCallback(async () => {
+    dispatch({ type: "flushing", on: true });
+    try {
+      const result = await backend.flushAll();
+      for (const f of result.failures) {
+        dispatch({ type: "toast", level: "error", text: { headline: `“${f.title}” was not saved`, detail: f.message } });
+      }
+      if (result.failures.length === 0) {
+        inform(
+          result.saved === 0
+            ? "Nothing to save"
+            : `Saved ${result.saved} notebook${result.saved === 1 ? "" : "s"}`,
+        );
+      }
+    } catch (e) {
+      report(e);
+    } finally {
+      dispatch({ type: "flushing", on: false });
+    }
+  }, [backend, inform, report]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === "s") {
+        e.preventDefault();
+        void flushAll();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [flushAll]);
+
   const createNotebook = useCallback(
     async (title: string): Promise<boolean> => {
       try {
         const nb = await backend.createNotebook(title);
         dispatch({ type: "notebooks", notebooks: await backend.listNotebooks() });
-        dispatch({ type: "select", id: nb.id });
+        await refreshView(nb.id);
         return true;
       } catch (e) {
         report(e);
         return false;
       }
     },
-    [backend, report],
+    [backend, report, refreshView],
   );
 
-  const selected = state.notebooks.find((n) => n.id === state.selected) ?? null;
+  /** Runs a change to the open notebook, then shows its new cells. */
+  const change = useCallback(
+    async (id: NotebookId, op: () => Promise<unknown>) => {
+      try {
+        await op();
+        await refreshView(id);
+      } catch (e) {
+        report(e);
+      }
+    },
+    [refreshView, report],
+  );
+
+  const view = state.view;
+  const id = view?.summary.id;
+  const actions = id
+    ? {
+        rename: async (title: string) => {
+          try {
+            await backend.renameNotebook(id, title);
+            return true;
+          } catch (e) {
+            report(e);
+            return false;
+          }
+        },
+        addCell: (kind: CellKind) => change(id, () => backend.addCell(id, kind, null, "")),
+        updateCell: (cell: CellId, source: string) => void backend.updateCell(id, cell, source).catch(report),
+        setKind: (cell: CellId, kind: CellKind) => change(id, () => backend.setCellKind(id, cell, kind)),
+        deleteCell: (cell: CellId) => change(id, () => backend.deleteCell(id, cell)),
+        moveCell: (cell: CellId, to: number) => change(id, () => backend.moveCell(id, cell, to)),
+        runCell: async (cell: CellId) => {
+          dispatch({ type: "output", cell, output: { running: true } });
+          try {
+            dispatch({ type: "output", cell, output: { ok: await backend.runCell(id, cell) } });
+          } catch (e) {
+            dispatch({ type: "output", cell, output: { error: describeError(QuireError.from(e)) } });
+          }
+        },
+        resolve: (choice: DiskChoice) => change(id, () => backend.resolveDiskChange(id, choice)),
+        duplicate: () =>
+          change(id, async () => {
+            const copy = await backend.duplicateNotebook(id);
+            await refreshView(copy.id);
+          }),
+        askDelete: () => dispatch({ type: "confirm_delete", id }),
+      }
+    : null;
+
+  const confirmDelete = async () => {
+    const target = state.confirmDelete;
+    dispatch({ type: "confirm_delete", id: null });
+    if (!target) return;
+    try {
+      await backend.deleteNotebook(target);
+      dispatch({ type: "notebooks", notebooks: await backend.listNotebooks() });
+      if (openId.current === target) dispatch({ type: "view", view: null });
+    } catch (e) {
+      report(e);
+    }
+  };
+
+  const setMode = async (mode: NotebookMode) => {
+    try {
+      const engine = await backend.setNotebookMode(mode);
+      if (state.info) dispatch({ type: "info", info: { ...state.info, engine } });
+      inform("Saving mode changed", "It is stored in your settings file.");
+    } catch (e) {
+      report(e);
+    }
+  };
+
+  const pending = pendingCount(state.notebooks);
+  const deleting = state.notebooks.find((n) => n.id === state.confirmDelete);
 
   return (
     <div className="app">
-      <Toolbar pending={0} onFlush={() => undefined} />
+      <Toolbar
+        pending={pending}
+        flushing={state.flushing}
+        onFlush={() => void flushAll()}
+        onSettings={() => dispatch({ type: "settings", open: true })}
+      />
       <div className="main">
         <Sidebar
           notebooks={state.notebooks}
-          selected={state.selected}
-          onSelect={(id) => dispatch({ type: "select", id })}
+          selected={id ?? null}
+          onSelect={(nid) => void refreshView(nid)}
           onCreate={createNotebook}
         />
-        <NotebookArea notebook={selected} hasNotebooks={state.notebooks.length > 0} />
+        <NotebookPane
+          view={view}
+          outputs={state.outputs}
+          hasNotebooks={state.notebooks.length > 0}
+          actions={actions}
+        />
       </div>
-      <StatusBar info={state.info} metrics={state.metrics} />
-      <Toasts toasts={state.toasts} onDismiss={(id) => dispatch({ type: "dismiss", id })} />
+      <StatusBar
+        info={state.info}
+        metrics={state.metrics}
+        notebooks={state.notebooks}
+        flushing={state.flushing}
+        onRetry={() => void flushAll()}
+      />
+      <Toasts toasts={state.toasts} onDismiss={(tid) => dispatch({ type: "dismiss", id: tid })} />
+      {state.settingsOpen && state.info && (
+        <SettingsDialog
+          info={state.info}
+          onMode={(m) => void setMode(m)}
+          onClose={() => dispatch({ type: "settings", open: false })}
+        />
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete “${deleting.title}”?`}
+          body={
+            deleting.on_disk
+              ? "Its folder moves to the .trash folder in your workspace, where you can still recover it."
+              : "It was never saved, so nothing on disk changes."
+          }
+          confirm="Delete"
+          onConfirm={() => void confirmDelete()}
+          onCancel={() => dispatch({ type: "confirm_delete", id: null })}
+        />
+      )}
     </div>
   );
 }

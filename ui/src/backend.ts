@@ -1,13 +1,24 @@
 // The UI's only way to the engine: typed calls over the generated bindings. Errors become
 // QuireError with the engine's stable code, so components branch on `code`, never on text.
+import { watch } from "@tauri-apps/plugin-fs";
 import {
   commands,
   events,
   type AppInfo,
+  type Cell,
+  type CellId,
+  type CellKind,
+  type CellOutput,
+  type DiskChoice,
+  type EngineInfo,
   type ErrorCode,
+  type FlushReport,
   type IpcError,
   type MetricsSnapshot,
+  type NotebookId,
+  type NotebookMode,
   type NotebookSummary,
+  type NotebookView,
   type Sequenced,
 } from "./bindings";
 
@@ -32,11 +43,27 @@ function isIpcError(e: unknown): e is IpcError {
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
+  metrics(): Promise<MetricsSnapshot>;
+  setNotebookMode(mode: NotebookMode): Promise<EngineInfo>;
   listNotebooks(): Promise<NotebookSummary[]>;
   createNotebook(title: string): Promise<NotebookSummary>;
-  metrics(): Promise<MetricsSnapshot>;
+  getNotebook(id: NotebookId): Promise<NotebookView>;
+  renameNotebook(id: NotebookId, title: string): Promise<NotebookSummary>;
+  deleteNotebook(id: NotebookId): Promise<void>;
+  duplicateNotebook(id: NotebookId): Promise<NotebookSummary>;
+  addCell(id: NotebookId, kind: CellKind, index: number | null, source: string): Promise<Cell>;
+  updateCell(id: NotebookId, cell: CellId, source: string): Promise<void>;
+  setCellKind(id: NotebookId, cell: CellId, kind: CellKind): Promise<void>;
+  deleteCell(id: NotebookId, cell: CellId): Promise<void>;
+  moveCell(id: NotebookId, cell: CellId, to: number): Promise<void>;
+  runCell(id: NotebookId, cell: CellId): Promise<CellOutput>;
+  flushAll(): Promise<FlushReport>;
+  checkDisk(): Promise<NotebookId[]>;
+  resolveDiskChange(id: NotebookId, choice: DiskChoice): Promise<NotebookSummary>;
   /** Calls `onBatch` with each batch of engine events; resolves to an unsubscribe function. */
   onEngineEvents(onBatch: (batch: Sequenced[]) => void): Promise<() => void>;
+  /** Calls `onChange` (debounced) when files under `dir` change; resolves to a stop function. */
+  watchWorkspace(dir: string, onChange: () => void): Promise<() => void>;
 }
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: IpcError };
@@ -53,10 +80,51 @@ async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
   return result.data;
 }
 
+/**
+ * Runs calls for one key strictly one after another. Tauri runs async commands concurrently,
+ * so without this a quick "type, type, type" could reach the engine out of order.
+ */
+export function serialQueue() {
+  const tails = new Map<string, Promise<unknown>>();
+  return function serial<T>(key: string, call: () => Promise<T>): Promise<T> {
+    const previous = tails.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(call);
+    tails.set(key, next);
+    void next.finally(() => {
+      if (tails.get(key) === next) tails.delete(key);
+    }).catch(() => undefined);
+    return next;
+  };
+}
+
+const serial = serialQueue();
+const none = async () => undefined;
+
 export const tauriBackend: Backend = {
   appInfo: () => unwrap(commands.appInfo()),
+  metrics: () => unwrap(commands.metrics()),
+  setNotebookMode: (mode) => unwrap(commands.setNotebookMode(mode)),
   listNotebooks: () => unwrap(commands.listNotebooks()),
   createNotebook: (title) => unwrap(commands.createNotebook(title)),
-  metrics: () => unwrap(commands.metrics()),
+  getNotebook: (id) => serial(id, () => unwrap(commands.getNotebook(id))),
+  renameNotebook: (id, title) => serial(id, () => unwrap(commands.renameNotebook(id, title))),
+  deleteNotebook: (id) => serial(id, () => unwrap(commands.deleteNotebook(id)).then(none)),
+  duplicateNotebook: (id) => serial(id, () => unwrap(commands.duplicateNotebook(id))),
+  addCell: (id, kind, index, source) =>
+    serial(id, () => unwrap(commands.addCell(id, kind, index, source))),
+  updateCell: (id, cell, source) =>
+    serial(id, () => unwrap(commands.updateCell(id, cell, source)).then(none)),
+  setCellKind: (id, cell, kind) =>
+    serial(id, () => unwrap(commands.setCellKind(id, cell, kind)).then(none)),
+  deleteCell: (id, cell) => serial(id, () => unwrap(commands.deleteCell(id, cell)).then(none)),
+  moveCell: (id, cell, to) => serial(id, () => unwrap(commands.moveCell(id, cell, to)).then(none)),
+  runCell: (id, cell) => serial(id, () => unwrap(commands.runCell(id, cell))),
+  flushAll: () => unwrap(commands.flushAll()),
+  checkDisk: () => unwrap(commands.checkDisk()),
+  resolveDiskChange: (id, choice) => serial(id, () => unwrap(commands.resolveDiskChange(id, choice))),
   onEngineEvents: (onBatch) => events.engineEvents.listen((e) => onBatch(e.payload)),
+  watchWorkspace: async (dir, onChange) => {
+    const stop = await watch(dir, () => onChange(), { recursive: true, delayMs: 300 });
+    return () => stop();
+  },
 };

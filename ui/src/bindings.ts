@@ -8,47 +8,36 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 /** Commands */
 export const commands = {
 	addCell: (notebook: NotebookId, kind: CellKind, index: number | null, source: string) => typedError<Cell, IpcError>(__TAURI_INVOKE("add_cell", { notebook, kind, index, source })),
-	appInfo: () => typedError<AppInfo_Serialize, IpcError>(__TAURI_INVOKE("app_info")),
+	appInfo: () => typedError<AppInfo, IpcError>(__TAURI_INVOKE("app_info")),
 	/**  The UI calls this when the workspace watcher reports changes made outside Quire. */
 	checkDisk: () => typedError<NotebookId[], IpcError>(__TAURI_INVOKE("check_disk")),
-	createNotebook: (title: string) => typedError<NotebookSummary_Serialize, IpcError>(__TAURI_INVOKE("create_notebook", { title })),
+	createNotebook: (title: string) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("create_notebook", { title })),
 	deleteCell: (notebook: NotebookId, cell: CellId) => typedError<null, IpcError>(__TAURI_INVOKE("delete_cell", { notebook, cell })),
 	deleteNotebook: (notebook: NotebookId) => typedError<null, IpcError>(__TAURI_INVOKE("delete_notebook", { notebook })),
-	duplicateNotebook: (notebook: NotebookId) => typedError<NotebookSummary_Serialize, IpcError>(__TAURI_INVOKE("duplicate_notebook", { notebook })),
+	duplicateNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("duplicate_notebook", { notebook })),
 	flushAll: () => typedError<FlushReport, IpcError>(__TAURI_INVOKE("flush_all")),
-	flushNotebook: (notebook: NotebookId) => typedError<NotebookSummary_Serialize, IpcError>(__TAURI_INVOKE("flush_notebook", { notebook })),
-	getNotebook: (notebook: NotebookId) => typedError<NotebookView_Serialize, IpcError>(__TAURI_INVOKE("get_notebook", { notebook })),
-	listNotebooks: () => typedError<NotebookSummary_Serialize[], IpcError>(__TAURI_INVOKE("list_notebooks")),
+	flushNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("flush_notebook", { notebook })),
+	getNotebook: (notebook: NotebookId) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("get_notebook", { notebook })),
+	listNotebooks: () => typedError<NotebookSummary[], IpcError>(__TAURI_INVOKE("list_notebooks")),
 	metrics: () => typedError<MetricsSnapshot, IpcError>(__TAURI_INVOKE("metrics")),
 	moveCell: (notebook: NotebookId, cell: CellId, to: number) => typedError<null, IpcError>(__TAURI_INVOKE("move_cell", { notebook, cell, to })),
-	renameNotebook: (notebook: NotebookId, title: string) => typedError<NotebookSummary_Serialize, IpcError>(__TAURI_INVOKE("rename_notebook", { notebook, title })),
-	resolveDiskChange: (notebook: NotebookId, choice: DiskChoice) => typedError<NotebookSummary_Serialize, IpcError>(__TAURI_INVOKE("resolve_disk_change", { notebook, choice })),
+	renameNotebook: (notebook: NotebookId, title: string) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("rename_notebook", { notebook, title })),
+	resolveDiskChange: (notebook: NotebookId, choice: DiskChoice) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("resolve_disk_change", { notebook, choice })),
 	runCell: (notebook: NotebookId, cell: CellId) => typedError<CellOutput, IpcError>(__TAURI_INVOKE("run_cell", { notebook, cell })),
 	setCellKind: (notebook: NotebookId, cell: CellId, kind: CellKind) => typedError<null, IpcError>(__TAURI_INVOKE("set_cell_kind", { notebook, cell, kind })),
-	setNotebookMode: (mode: NotebookMode) => typedError<EngineInfo_Serialize, IpcError>(__TAURI_INVOKE("set_notebook_mode", { mode })),
+	setNotebookMode: (mode: NotebookMode) => typedError<EngineInfo, IpcError>(__TAURI_INVOKE("set_notebook_mode", { mode })),
 	updateCell: (notebook: NotebookId, cell: CellId, source: string) => typedError<null, IpcError>(__TAURI_INVOKE("update_cell", { notebook, cell, source })),
 };
 
 /** Events */
 export const events = {
-	engineEvents: makeEvent<EngineEvents_Serialize, EngineEvents_Deserialize>("engine-events"),
+	engineEvents: makeEvent<EngineEvents, EngineEvents>("engine-events"),
 };
 
 /* Types */
 /**  The engine's facts plus what only the shell knows. */
-export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
-
-/**  The engine's facts plus what only the shell knows. */
-export type AppInfo_Deserialize = {
-	engine: EngineInfo_Deserialize,
-	log_dir: string,
-	config_dir: string,
-	startup_warnings: IpcError[],
-};
-
-/**  The engine's facts plus what only the shell knows. */
-export type AppInfo_Serialize = {
-	engine: EngineInfo_Serialize,
+export type AppInfo = {
+	engine: EngineInfo,
 	log_dir: string,
 	config_dir: string,
 	startup_warnings: IpcError[],
@@ -78,36 +67,18 @@ export type ColumnInfo = {
 };
 
 /**  Everything a user or a test can tune. Every field has a default; see each section. */
-export type Config = Config_Serialize | Config_Deserialize;
-
-/**  Everything a user or a test can tune. Every field has a default; see each section. */
-export type Config_Deserialize = {
+export type Config = {
 	/**
 	 *  The workspace folder holding one `<slug>.quire/` folder per notebook.
 	 *  Default: `workspace/` inside the app's data dir.
 	 */
 	workspace?: string | null,
-	notebooks?: NotebookConfig_Deserialize,
-	snapshots?: SnapshotConfig_Deserialize,
-	queue?: QueueConfig_Deserialize,
-	tasks?: TaskConfig_Deserialize,
-	events?: EventConfig_Deserialize,
-	log?: LogConfig_Deserialize,
-};
-
-/**  Everything a user or a test can tune. Every field has a default; see each section. */
-export type Config_Serialize = {
-	/**
-	 *  The workspace folder holding one `<slug>.quire/` folder per notebook.
-	 *  Default: `workspace/` inside the app's data dir.
-	 */
-	workspace: string | null,
-	notebooks: NotebookConfig_Serialize,
-	snapshots: SnapshotConfig_Serialize,
-	queue: QueueConfig_Serialize,
-	tasks: TaskConfig_Serialize,
-	events: EventConfig_Serialize,
-	log: LogConfig_Serialize,
+	notebooks?: NotebookConfig,
+	snapshots?: SnapshotConfig,
+	queue?: QueueConfig,
+	tasks?: TaskConfig,
+	events?: EventConfig,
+	log?: LogConfig,
 };
 
 /**  What the user chose for a notebook that changed on disk. */
@@ -118,28 +89,11 @@ export type DiskChoice =
 "keep_mine";
 
 /**  What happened, as the UI needs to know it. */
-export type EngineEvent = EngineEvent_Serialize | EngineEvent_Deserialize;
-
-/**  What happened, as the UI needs to know it. */
-export type EngineEvent_Deserialize = 
+export type EngineEvent = 
 /**  A notebook exists now (in memory; it may not be on disk yet). */
-{ kind: "notebook_created"; notebook: NotebookSummary_Deserialize } | 
+{ kind: "notebook_created"; notebook: NotebookSummary } | 
 /**  A notebook's title, cells or file changed (rename, reload from disk). */
-{ kind: "notebook_changed"; notebook: NotebookSummary_Deserialize } | 
-/**  A notebook was deleted (its folder is in the workspace's `.trash`). */
-{ kind: "notebook_deleted"; notebook: NotebookId } | 
-/**
- *  A notebook's save state changed. `revision` counts its edits; when the state is
- *  `saved`, the file holds at least that revision.
- */
-{ kind: "save_status"; notebook: NotebookId; status: SaveState; revision: number };
-
-/**  What happened, as the UI needs to know it. */
-export type EngineEvent_Serialize = 
-/**  A notebook exists now (in memory; it may not be on disk yet). */
-{ kind: "notebook_created"; notebook: NotebookSummary_Serialize } | 
-/**  A notebook's title, cells or file changed (rename, reload from disk). */
-{ kind: "notebook_changed"; notebook: NotebookSummary_Serialize } | 
+{ kind: "notebook_changed"; notebook: NotebookSummary } | 
 /**  A notebook was deleted (its folder is in the workspace's `.trash`). */
 { kind: "notebook_deleted"; notebook: NotebookId } | 
 /**
@@ -149,33 +103,15 @@ export type EngineEvent_Serialize =
 { kind: "save_status"; notebook: NotebookId; status: SaveState; revision: number };
 
 /**  A batch of engine events, in sequence order. */
-export type EngineEvents = EngineEvents_Serialize | EngineEvents_Deserialize;
-
-/**  A batch of engine events, in sequence order. */
-export type EngineEvents_Deserialize = Sequenced_Deserialize[];
-
-/**  A batch of engine events, in sequence order. */
-export type EngineEvents_Serialize = Sequenced_Serialize[];
+export type EngineEvents = Sequenced[];
 
 /**  What the about box and the status bar show. */
-export type EngineInfo = EngineInfo_Serialize | EngineInfo_Deserialize;
-
-/**  What the about box and the status bar show. */
-export type EngineInfo_Deserialize = {
+export type EngineInfo = {
 	version: string,
 	datafusion_version: string,
 	workspace: string,
 	data_dir: string,
-	config: Config_Deserialize,
-};
-
-/**  What the about box and the status bar show. */
-export type EngineInfo_Serialize = {
-	version: string,
-	datafusion_version: string,
-	workspace: string,
-	data_dir: string,
-	config: Config_Serialize,
+	config: Config,
 };
 
 /**  What kind of failure happened, stable across releases. Serialised in snake_case. */
@@ -210,26 +146,13 @@ export type ErrorCode =
 "internal";
 
 /**  Event batching towards the UI. */
-export type EventConfig = EventConfig_Serialize | EventConfig_Deserialize;
-
-/**  Event batching towards the UI. */
-export type EventConfig_Deserialize = {
+export type EventConfig = {
 	/**  Time window of one batch. Default 100 ms. */
 	window_ms?: number,
 	/**  Events in one batch at most. Default 50. */
 	max_batch?: number,
 	/**  Events kept for a UI that reloads and catches up. Default 1000. */
 	ring_size?: number,
-};
-
-/**  Event batching towards the UI. */
-export type EventConfig_Serialize = {
-	/**  Time window of one batch. Default 100 ms. */
-	window_ms: number,
-	/**  Events in one batch at most. Default 50. */
-	max_batch: number,
-	/**  Events kept for a UI that reloads and catches up. Default 1000. */
-	ring_size: number,
 };
 
 export type FlushFailure = {
@@ -251,26 +174,13 @@ export type IpcError = {
 };
 
 /**  Logging. The shell writes the log; the engine only names the level. */
-export type LogConfig = LogConfig_Serialize | LogConfig_Deserialize;
-
-/**  Logging. The shell writes the log; the engine only names the level. */
-export type LogConfig_Deserialize = {
+export type LogConfig = {
 	/**  One of error, warn, info, debug, trace. Default info. `QUIRE_LOG` overrides it. */
 	level?: string,
 	/**  Size at which the log file rotates. Default 5 MiB. */
 	max_file_bytes?: number,
 	/**  Rotated files kept. Default 5. */
 	keep_files?: number,
-};
-
-/**  Logging. The shell writes the log; the engine only names the level. */
-export type LogConfig_Serialize = {
-	/**  One of error, warn, info, debug, trace. Default info. `QUIRE_LOG` overrides it. */
-	level: string,
-	/**  Size at which the log file rotates. Default 5 MiB. */
-	max_file_bytes: number,
-	/**  Rotated files kept. Default 5. */
-	keep_files: number,
 };
 
 /**  A consistent-enough copy of the counters for display. */
@@ -285,10 +195,7 @@ export type MetricsSnapshot = {
 };
 
 /**  How notebook edits reach disk. */
-export type NotebookConfig = NotebookConfig_Serialize | NotebookConfig_Deserialize;
-
-/**  How notebook edits reach disk. */
-export type NotebookConfig_Deserialize = {
+export type NotebookConfig = {
 	/**  Quiet time after an edit before the batched write. Default 100 ms; 0 writes through. */
 	flush_delay_ms?: number,
 	/**  Longest an edit may wait for its write while edits keep coming. Default 1000 ms. */
@@ -297,18 +204,6 @@ export type NotebookConfig_Deserialize = {
 	auto_flush?: boolean,
 	/**  Create notebooks in memory and touch disk on first flush or run. Default true. */
 	lazy_hydration?: boolean,
-};
-
-/**  How notebook edits reach disk. */
-export type NotebookConfig_Serialize = {
-	/**  Quiet time after an edit before the batched write. Default 100 ms; 0 writes through. */
-	flush_delay_ms: number,
-	/**  Longest an edit may wait for its write while edits keep coming. Default 1000 ms. */
-	max_wait_ms: number,
-	/**  Write automatically after the delay; when false only flush and shutdown write. Default true. */
-	auto_flush: boolean,
-	/**  Create notebooks in memory and touch disk on first flush or run. Default true. */
-	lazy_hydration: boolean,
 };
 
 /**  A notebook's identity, stable across renames and moves. */
@@ -326,22 +221,7 @@ export type NotebookMode =
 "custom";
 
 /**  What the sidebar shows of a notebook. */
-export type NotebookSummary = NotebookSummary_Serialize | NotebookSummary_Deserialize;
-
-/**  What the sidebar shows of a notebook. */
-export type NotebookSummary_Deserialize = {
-	id: NotebookId,
-	title: string,
-	cell_count: number,
-	/**  `notebook.json` exists on disk. */
-	on_disk: boolean,
-	/**  The folder inside the workspace, once one was chosen. */
-	folder?: string | null,
-	status: SaveState,
-};
-
-/**  What the sidebar shows of a notebook. */
-export type NotebookSummary_Serialize = {
+export type NotebookSummary = {
 	id: NotebookId,
 	title: string,
 	cell_count: number,
@@ -353,17 +233,8 @@ export type NotebookSummary_Serialize = {
 };
 
 /**  A whole notebook, for the notebook view. */
-export type NotebookView = NotebookView_Serialize | NotebookView_Deserialize;
-
-/**  A whole notebook, for the notebook view. */
-export type NotebookView_Deserialize = {
-	summary: NotebookSummary_Deserialize,
-	cells: Cell[],
-};
-
-/**  A whole notebook, for the notebook view. */
-export type NotebookView_Serialize = {
-	summary: NotebookSummary_Serialize,
+export type NotebookView = {
+	summary: NotebookSummary,
 	cells: Cell[],
 };
 
@@ -378,22 +249,11 @@ export type QueryPreview = {
 };
 
 /**  The priority query queue's capacity. */
-export type QueueConfig = QueueConfig_Serialize | QueueConfig_Deserialize;
-
-/**  The priority query queue's capacity. */
-export type QueueConfig_Deserialize = {
+export type QueueConfig = {
 	/**  Worker threads for CPU-heavy work; 0 means one per core. Default 0. */
 	workers?: number,
 	/**  Workers kept free for urgent and user-visible work. Default 1. */
 	reserved_for_interactive?: number,
-};
-
-/**  The priority query queue's capacity. */
-export type QueueConfig_Serialize = {
-	/**  Worker threads for CPU-heavy work; 0 means one per core. Default 0. */
-	workers: number,
-	/**  Workers kept free for urgent and user-visible work. Default 1. */
-	reserved_for_interactive: number,
 };
 
 /**  What the save indicator shows for one notebook. */
@@ -412,25 +272,13 @@ export type SaveState =
 { state: "unreadable"; message: string };
 
 /**  An event with its place in the engine's sequence. */
-export type Sequenced = Sequenced_Serialize | Sequenced_Deserialize;
-
-/**  An event with its place in the engine's sequence. */
-export type Sequenced_Deserialize = {
+export type Sequenced = {
 	seq: number,
-	event: EngineEvent_Deserialize,
-};
-
-/**  An event with its place in the engine's sequence. */
-export type Sequenced_Serialize = {
-	seq: number,
-	event: EngineEvent_Serialize,
+	event: EngineEvent,
 };
 
 /**  How table snapshots are debounced and kept. */
-export type SnapshotConfig = SnapshotConfig_Serialize | SnapshotConfig_Deserialize;
-
-/**  How table snapshots are debounced and kept. */
-export type SnapshotConfig_Deserialize = {
+export type SnapshotConfig = {
 	/**  Quiet window after a change before a snapshot is written. Default 2000 ms. */
 	debounce_ms?: number,
 	/**  Changes after which a snapshot is forced even without a quiet window. Default 10. */
@@ -439,33 +287,12 @@ export type SnapshotConfig_Deserialize = {
 	history?: number,
 };
 
-/**  How table snapshots are debounced and kept. */
-export type SnapshotConfig_Serialize = {
-	/**  Quiet window after a change before a snapshot is written. Default 2000 ms. */
-	debounce_ms: number,
-	/**  Changes after which a snapshot is forced even without a quiet window. Default 10. */
-	max_pending_changes: number,
-	/**  Generations kept per table. Default 5. */
-	history: number,
-};
-
 /**  The SQLite task store's housekeeping. */
-export type TaskConfig = TaskConfig_Serialize | TaskConfig_Deserialize;
-
-/**  The SQLite task store's housekeeping. */
-export type TaskConfig_Deserialize = {
+export type TaskConfig = {
 	/**  Finished tasks older than this are deleted. Default 24 h. */
 	retention_hours?: number,
 	/**  Interval of the passive WAL checkpoint. Default 300 s. */
 	checkpoint_interval_s?: number,
-};
-
-/**  The SQLite task store's housekeeping. */
-export type TaskConfig_Serialize = {
-	/**  Finished tasks older than this are deleted. Default 24 h. */
-	retention_hours: number,
-	/**  Interval of the passive WAL checkpoint. Default 300 s. */
-	checkpoint_interval_s: number,
 };
 
 /* Tauri Specta runtime */

@@ -1,34 +1,61 @@
 import { describe, expect, it } from "vitest";
 import { initialState, reduce } from "./store";
-import type { NotebookSummary } from "./bindings";
+import type { NotebookSummary, Sequenced } from "./bindings";
 
 const nb = (id: string, title: string): NotebookSummary => ({
   id,
   title,
   cell_count: 0,
-  hydrated: false,
+  on_disk: false,
+  folder: null,
+  status: { state: "saved" },
 });
+
+const batch = (...events: Sequenced[]) => ({ type: "engine_events" as const, batch: events });
 
 describe("reduce", () => {
   it("adds a created notebook once, even if the event repeats", () => {
-    const created = { seq: 1, event: { kind: "notebook_created" as const, notebook: nb("a", "A") } };
-    let s = reduce(initialState, { type: "engine_events", batch: [created] });
-    s = reduce(s, { type: "engine_events", batch: [created] });
+    const created: Sequenced = { seq: 1, event: { kind: "notebook_created", notebook: nb("a", "A") } };
+    let s = reduce(initialState, batch(created));
+    s = reduce(s, batch(created));
     expect(s.notebooks.map((n) => n.title)).toEqual(["A"]);
     expect(s.lastSeq).toBe(1);
   });
 
   it("does not duplicate a notebook the command result already listed", () => {
     let s = reduce(initialState, { type: "notebooks", notebooks: [nb("a", "A")] });
-    s = reduce(s, {
-      type: "engine_events",
-      batch: [{ seq: 5, event: { kind: "notebook_created", notebook: nb("a", "A") } }],
-    });
+    s = reduce(s, batch({ seq: 5, event: { kind: "notebook_created", notebook: nb("a", "A") } }));
     expect(s.notebooks).toHaveLength(1);
   });
 
+  it("tracks save status per notebook and in the open view", () => {
+    let s = reduce(initialState, { type: "notebooks", notebooks: [nb("a", "A"), nb("b", "B")] });
+    s = reduce(s, { type: "view", view: { summary: nb("a", "A"), cells: [] } });
+    s = reduce(
+      s,
+      batch(
+        { seq: 1, event: { kind: "save_status", notebook: "a", status: { state: "unsaved" }, revision: 1 } },
+        { seq: 2, event: { kind: "save_status", notebook: "a", status: { state: "saving" }, revision: 1 } },
+      ),
+    );
+    expect(s.notebooks[0]!.status.state).toBe("saving");
+    expect(s.view?.summary.status.state).toBe("saving");
+    s = reduce(s, batch({ seq: 3, event: { kind: "save_status", notebook: "a", status: { state: "saved" }, revision: 1 } }));
+    expect(s.notebooks[0]!.on_disk).toBe(true);
+    expect(s.notebooks[1]!.status.state).toBe("saved");
+    expect(s.notebooks[1]!.on_disk).toBe(false);
+  });
+
+  it("closes the view of a deleted notebook", () => {
+    let s = reduce(initialState, { type: "notebooks", notebooks: [nb("a", "A")] });
+    s = reduce(s, { type: "view", view: { summary: nb("a", "A"), cells: [] } });
+    s = reduce(s, batch({ seq: 1, event: { kind: "notebook_deleted", notebook: "a" } }));
+    expect(s.notebooks).toHaveLength(0);
+    expect(s.view).toBeNull();
+  });
+
   it("queues and dismisses toasts", () => {
-    let s = reduce(initialState, { type: "toast", text: { headline: "h", detail: "d" } });
+    let s = reduce(initialState, { type: "toast", level: "error", text: { headline: "h", detail: "d" } });
     expect(s.toasts).toHaveLength(1);
     s = reduce(s, { type: "dismiss", id: s.toasts[0]!.id });
     expect(s.toasts).toHaveLength(0);

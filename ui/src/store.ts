@@ -1,39 +1,64 @@
 // The app's state and every way it changes, as one reducer: components dispatch, the engine's
 // events dispatch, and tests drive it without a webview.
-import type { AppInfo, MetricsSnapshot, NotebookSummary, Sequenced } from "./bindings";
+import type {
+  AppInfo,
+  CellId,
+  CellOutput,
+  MetricsSnapshot,
+  NotebookId,
+  NotebookSummary,
+  NotebookView,
+  Sequenced,
+} from "./bindings";
 import type { ErrorText } from "./errors";
 
 export interface Toast {
   id: number;
+  level: "error" | "info";
   text: ErrorText;
 }
+
+export type Output = { ok: CellOutput } | { error: ErrorText } | { running: true };
 
 export interface State {
   info: AppInfo | null;
   notebooks: NotebookSummary[];
-  selected: string | null;
+  /** The notebook shown in the notebook area, with its cells. */
+  view: NotebookView | null;
+  outputs: Record<CellId, Output>;
   metrics: MetricsSnapshot | null;
   toasts: Toast[];
+  flushing: boolean;
+  settingsOpen: boolean;
+  confirmDelete: NotebookId | null;
   lastSeq: number;
 }
 
 export const initialState: State = {
   info: null,
   notebooks: [],
-  selected: null,
+  view: null,
+  outputs: {},
   metrics: null,
   toasts: [],
+  flushing: false,
+  settingsOpen: false,
+  confirmDelete: null,
   lastSeq: 0,
 };
 
 export type Action =
   | { type: "info"; info: AppInfo }
   | { type: "notebooks"; notebooks: NotebookSummary[] }
-  | { type: "select"; id: string }
+  | { type: "view"; view: NotebookView | null }
+  | { type: "output"; cell: CellId; output: Output }
   | { type: "metrics"; metrics: MetricsSnapshot }
   | { type: "engine_events"; batch: Sequenced[] }
-  | { type: "toast"; text: ErrorText }
-  | { type: "dismiss"; id: number };
+  | { type: "toast"; level: Toast["level"]; text: ErrorText }
+  | { type: "dismiss"; id: number }
+  | { type: "flushing"; on: boolean }
+  | { type: "settings"; open: boolean }
+  | { type: "confirm_delete"; id: NotebookId | null };
 
 let nextToastId = 1;
 
@@ -43,17 +68,34 @@ export function reduce(state: State, action: Action): State {
       return { ...state, info: action.info };
     case "notebooks":
       return { ...state, notebooks: action.notebooks };
-    case "select":
-      return { ...state, selected: action.id };
+    case "view":
+      return { ...state, view: action.view, outputs: action.view?.summary.id === state.view?.summary.id ? state.outputs : {} };
+    case "output":
+      return { ...state, outputs: { ...state.outputs, [action.cell]: action.output } };
     case "metrics":
       return { ...state, metrics: action.metrics };
     case "toast":
-      return { ...state, toasts: [...state.toasts, { id: nextToastId++, text: action.text }] };
+      return {
+        ...state,
+        toasts: [...state.toasts, { id: nextToastId++, level: action.level, text: action.text }],
+      };
     case "dismiss":
       return { ...state, toasts: state.toasts.filter((t) => t.id !== action.id) };
+    case "flushing":
+      return { ...state, flushing: action.on };
+    case "settings":
+      return { ...state, settingsOpen: action.open };
+    case "confirm_delete":
+      return { ...state, confirmDelete: action.id };
     case "engine_events":
       return action.batch.reduce(applyEvent, state);
   }
+}
+
+function upsert(list: NotebookSummary[], nb: NotebookSummary): NotebookSummary[] {
+  const found = list.some((n) => n.id === nb.id);
+  const next = found ? list.map((n) => (n.id === nb.id ? nb : n)) : [...list, nb];
+  return next.sort((a, b) => a.title.toLowerCase().localeCompare(b.title.toLowerCase()));
 }
 
 function applyEvent(state: State, { seq, event }: Sequenced): State {
@@ -61,9 +103,25 @@ function applyEvent(state: State, { seq, event }: Sequenced): State {
   if (seq <= state.lastSeq) return state;
   const next = { ...state, lastSeq: seq };
   switch (event.kind) {
-    case "notebook_created": {
-      const exists = next.notebooks.some((n) => n.id === event.notebook.id);
-      return exists ? next : { ...next, notebooks: [...next.notebooks, event.notebook] };
+    case "notebook_created":
+    case "notebook_changed": {
+      const view =
+        next.view?.summary.id === event.notebook.id ? { ...next.view, summary: event.notebook } : next.view;
+      return { ...next, notebooks: upsert(next.notebooks, event.notebook), view };
+    }
+    case "notebook_deleted":
+      return {
+        ...next,
+        notebooks: next.notebooks.filter((n) => n.id !== event.notebook),
+        view: next.view?.summary.id === event.notebook ? null : next.view,
+      };
+    case "save_status": {
+      const update = (n: NotebookSummary): NotebookSummary =>
+        n.id === event.notebook
+          ? { ...n, status: event.status, on_disk: n.on_disk || event.status.state === "saved" }
+          : n;
+      const view = next.view && { ...next.view, summary: update(next.view.summary) };
+      return { ...next, notebooks: next.notebooks.map(update), view };
     }
   }
 }

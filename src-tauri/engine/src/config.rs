@@ -83,14 +83,23 @@ impl NotebookConfig {
             NotebookMode::Manual => (1000, false, true),
             NotebookMode::Custom => return None,
         };
-        Some(NotebookConfig { flush_delay_ms, auto_flush, lazy_hydration, ..NotebookConfig::default() })
+        Some(NotebookConfig {
+            flush_delay_ms,
+            auto_flush,
+            lazy_hydration,
+            ..NotebookConfig::default()
+        })
     }
 
     pub fn mode(&self) -> NotebookMode {
-        [NotebookMode::Optimized, NotebookMode::Immediate, NotebookMode::Manual]
-            .into_iter()
-            .find(|m| NotebookConfig::preset(*m).as_ref() == Some(self))
-            .unwrap_or(NotebookMode::Custom)
+        [
+            NotebookMode::Optimized,
+            NotebookMode::Immediate,
+            NotebookMode::Manual,
+        ]
+        .into_iter()
+        .find(|m| NotebookConfig::preset(*m).as_ref() == Some(self))
+        .unwrap_or(NotebookMode::Custom)
     }
 }
 
@@ -230,12 +239,22 @@ impl Config {
     }
 
     /// Writes the config to `<config_dir>/config.toml`, atomically.
-    pub fn save(&self, config_dir: &Path, metrics: &crate::metrics::Metrics) -> Result<(), ConfigError> {
+    pub fn save(
+        &self,
+        config_dir: &Path,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<(), ConfigError> {
         let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        std::fs::create_dir_all(config_dir).map_err(|e| ConfigError::Invalid(format!("{}: {e}", config_dir.display())))?;
-        let header = "# Quire settings. Every field and its default: src-tauri/engine/src/config.rs\n";
-        crate::durable::write_atomic(&config_dir.join(CONFIG_FILE_NAME), format!("{header}{text}").as_bytes(), metrics)
-            .map_err(|e| ConfigError::Invalid(e.to_string()))
+        std::fs::create_dir_all(config_dir)
+            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", config_dir.display())))?;
+        let header =
+            "# Quire settings. Every field and its default: src-tauri/engine/src/config.rs\n";
+        crate::durable::write_atomic(
+            &config_dir.join(CONFIG_FILE_NAME),
+            format!("{header}{text}").as_bytes(),
+            metrics,
+        )
+        .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
     /// The log level as the `log` crate understands it; unknown names fall back to info.
@@ -287,12 +306,26 @@ mod tests {
     #[test]
     fn modes_are_presets() {
         assert_eq!(NotebookConfig::default().mode(), NotebookMode::Optimized);
-        for mode in [NotebookMode::Optimized, NotebookMode::Immediate, NotebookMode::Manual] {
+        for mode in [
+            NotebookMode::Optimized,
+            NotebookMode::Immediate,
+            NotebookMode::Manual,
+        ] {
             assert_eq!(NotebookConfig::preset(mode).unwrap().mode(), mode);
         }
         let manual = NotebookConfig::preset(NotebookMode::Manual).unwrap();
-        assert_eq!((manual.flush_delay_ms, manual.auto_flush, manual.lazy_hydration), (1000, false, true));
-        let odd = NotebookConfig { flush_delay_ms: 7, ..NotebookConfig::default() };
+        assert_eq!(
+            (
+                manual.flush_delay_ms,
+                manual.auto_flush,
+                manual.lazy_hydration
+            ),
+            (1000, false, true)
+        );
+        let odd = NotebookConfig {
+            flush_delay_ms: 7,
+            ..NotebookConfig::default()
+        };
         assert_eq!(odd.mode(), NotebookMode::Custom);
     }
 
@@ -304,7 +337,9 @@ mod tests {
             let mut config = Config::default();
             config.notebooks = NotebookConfig::preset(NotebookMode::Manual).unwrap();
             config.workspace = Some("/data/ws".into());
-            config.save(&dir, &crate::metrics::Metrics::default()).unwrap();
+            config
+                .save(&dir, &crate::metrics::Metrics::default())
+                .unwrap();
             assert_eq!(Config::load(&dir).unwrap(), config);
             Ok(())
         });

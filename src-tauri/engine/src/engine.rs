@@ -70,19 +70,37 @@ pub struct Engine {
 impl Engine {
     /// Opens the workspace (creating it if needed), takes its single-writer lock, sweeps temp
     /// files a crash left, and loads its notebooks.
-    pub fn open(config: Config, paths: EnginePaths, sink: Arc<dyn EventSink>) -> Result<Engine, Error> {
-        let workspace_dir = config.workspace.clone().unwrap_or_else(|| paths.default_workspace());
+    pub fn open(
+        config: Config,
+        paths: EnginePaths,
+        sink: Arc<dyn EventSink>,
+    ) -> Result<Engine, Error> {
+        let workspace_dir = config
+            .workspace
+            .clone()
+            .unwrap_or_else(|| paths.default_workspace());
         let workspace = Workspace::open(&workspace_dir)?;
         let lock = workspace.lock()?;
         let swept = crate::durable::sweep_temp_files(workspace.root()).map_err(|source| {
-            crate::workspace::WorkspaceError::Unavailable { path: workspace_dir.clone(), source }
+            crate::workspace::WorkspaceError::Unavailable {
+                path: workspace_dir.clone(),
+                source,
+            }
         })?;
         if swept > 0 {
-            log::info!("removed {swept} temp files left by an earlier crash in {}", workspace.root().display());
+            log::info!(
+                "removed {swept} temp files left by an earlier crash in {}",
+                workspace.root().display()
+            );
         }
         let metrics = Arc::new(Metrics::default());
         let events = Arc::new(EventBus::new(sink, metrics.clone()));
-        let notebooks = Notebooks::open(workspace.clone(), config.notebooks.clone(), metrics.clone(), events.clone())?;
+        let notebooks = Notebooks::open(
+            workspace.clone(),
+            config.notebooks.clone(),
+            metrics.clone(),
+            events.clone(),
+        )?;
         Ok(Engine {
             config,
             paths,
@@ -134,7 +152,9 @@ impl Engine {
             CellKind::Sql => {
                 let started = Instant::now();
                 let batches = self.tables.run_sql(&cell.source).await?;
-                Ok(CellOutput::Table { preview: QueryPreview::from_batches(&batches, started.elapsed()) })
+                Ok(CellOutput::Table {
+                    preview: QueryPreview::from_batches(&batches, started.elapsed()),
+                })
             }
         }
     }
@@ -150,7 +170,10 @@ impl Engine {
             config.save(dir, &self.metrics)?;
         }
         let report = self.notebooks.set_config(preset);
-        log::info!("notebook saving set to {mode:?}; {} notebooks written", report.saved);
+        log::info!(
+            "notebook saving set to {mode:?}; {} notebooks written",
+            report.saved
+        );
         Ok(self.info())
     }
 
@@ -169,7 +192,9 @@ impl Engine {
     /// Writes everything pending and stops background work. Idempotent: a second call finds
     /// nothing to do.
     pub fn shutdown(&self) -> ShutdownReport {
-        ShutdownReport { notebooks: self.notebooks.shutdown() }
+        ShutdownReport {
+            notebooks: self.notebooks.shutdown(),
+        }
     }
 }
 
@@ -181,7 +206,15 @@ mod tests {
     use crate::HasCode;
 
     fn open(dir: &Path, sink: Arc<dyn EventSink>) -> Engine {
-        Engine::open(Config::default(), EnginePaths { data_dir: dir.to_path_buf(), config_dir: None }, sink).unwrap()
+        Engine::open(
+            Config::default(),
+            EnginePaths {
+                data_dir: dir.to_path_buf(),
+                config_dir: None,
+            },
+            sink,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -202,7 +235,10 @@ mod tests {
         let engine = open(tmp.path(), sink.clone());
         let nb = engine.create_notebook("Trips").unwrap();
         let folders = crate::notebooks::tests_support::folders(engine.workspace());
-        assert!(folders.is_empty(), "lazy creation touches no disk: {folders:?}");
+        assert!(
+            folders.is_empty(),
+            "lazy creation touches no disk: {folders:?}"
+        );
         assert_eq!(engine.list_notebooks(), vec![nb.clone()]);
         let events = sink.events();
         assert_eq!(events, vec![EngineEvent::NotebookCreated { notebook: nb }]);
@@ -223,23 +259,48 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.notebooks.auto_flush = false; // only the run may write
-        let engine = Engine::open(config, EnginePaths { data_dir: tmp.path().to_path_buf(), config_dir: None }, Arc::new(crate::events::NullSink)).unwrap();
+        let engine = Engine::open(
+            config,
+            EnginePaths {
+                data_dir: tmp.path().to_path_buf(),
+                config_dir: None,
+            },
+            Arc::new(crate::events::NullSink),
+        )
+        .unwrap();
         let nb = engine.create_notebook("Runs").unwrap();
-        let cell = engine.notebooks().add_cell(nb.id, CellKind::Sql, None, "SELECT 6 * 7 AS answer".into()).unwrap();
+        let cell = engine
+            .notebooks()
+            .add_cell(nb.id, CellKind::Sql, None, "SELECT 6 * 7 AS answer".into())
+            .unwrap();
         let out = engine.run_cell(nb.id, cell.id).await.unwrap();
-        let CellOutput::Table { preview } = out else { panic!("{out:?}") };
+        let CellOutput::Table { preview } = out else {
+            panic!("{out:?}")
+        };
         assert_eq!(preview.rows, vec![vec![Some("42".to_string())]]);
         let summary = engine.notebooks().summary(nb.id).unwrap();
         assert_eq!(summary.status, SaveState::Saved);
         let file = engine.workspace().join("runs.quire/notebook.json");
-        assert!(std::fs::read_to_string(file).unwrap().contains("SELECT 6 * 7"));
+        assert!(std::fs::read_to_string(file)
+            .unwrap()
+            .contains("SELECT 6 * 7"));
     }
 
     #[test]
     fn a_second_engine_on_the_same_workspace_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let _first = open(tmp.path(), Arc::new(crate::events::NullSink));
-        let second = Engine::open(Config::default(), EnginePaths { data_dir: tmp.path().to_path_buf(), config_dir: None }, Arc::new(crate::events::NullSink));
-        assert_eq!(second.err().unwrap().code(), crate::ErrorCode::WorkspaceLocked);
+        let second = Engine::open(
+            Config::default(),
+            EnginePaths {
+                data_dir: tmp.path().to_path_buf(),
+                config_dir: None,
+            },
+            Arc::new(crate::events::NullSink),
+        );
+        assert_eq!(
+            second.err().unwrap().code(),
+            crate::ErrorCode::WorkspaceLocked
+        );
     }
 }

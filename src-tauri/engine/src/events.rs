@@ -25,7 +25,11 @@ pub enum EngineEvent {
     NotebookDeleted { notebook: NotebookId },
     /// A notebook's save state changed. `revision` counts its edits; when the state is
     /// `saved`, the file holds at least that revision.
-    SaveStatus { notebook: NotebookId, status: SaveState, revision: u64 },
+    SaveStatus {
+        notebook: NotebookId,
+        status: SaveState,
+        revision: u64,
+    },
 }
 
 /// An event with its place in the engine's sequence.
@@ -89,7 +93,13 @@ pub(crate) mod testing {
     impl RecordingSink {
         /// Every event delivered so far, in order, without sequence numbers.
         pub fn events(&self) -> Vec<EngineEvent> {
-            self.0.lock().unwrap().iter().flatten().map(|s| s.event.clone()).collect()
+            self.0
+                .lock()
+                .unwrap()
+                .iter()
+                .flatten()
+                .map(|s| s.event.clone())
+                .collect()
         }
     }
 }

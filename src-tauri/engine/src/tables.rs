@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use serde::Serialize;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use serde::Serialize;
 
 use crate::error::{ErrorCode, HasCode};
 
@@ -77,7 +77,10 @@ impl QueryPreview {
                 b.schema()
                     .fields()
                     .iter()
-                    .map(|f| ColumnInfo { name: f.name().clone(), data_type: f.data_type().to_string() })
+                    .map(|f| ColumnInfo {
+                        name: f.name().clone(),
+                        data_type: f.data_type().to_string(),
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -88,7 +91,11 @@ impl QueryPreview {
             let formatters: Vec<_> = batch
                 .columns()
                 .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok().map(|f| (c.clone(), f)))
+                .map(|c| {
+                    ArrayFormatter::try_new(c.as_ref(), &options)
+                        .ok()
+                        .map(|f| (c.clone(), f))
+                })
                 .collect();
             for row in 0..batch.num_rows() {
                 if rows.len() == PREVIEW_ROWS {
@@ -98,7 +105,9 @@ impl QueryPreview {
                     formatters
                         .iter()
                         .map(|f| match f {
-                            Some((array, fmt)) if !array.is_null(row) => Some(fmt.value(row).to_string()),
+                            Some((array, fmt)) if !array.is_null(row) => {
+                                Some(fmt.value(row).to_string())
+                            }
                             Some(_) => None,
                             None => Some("(cannot display)".into()),
                         })
@@ -148,11 +157,20 @@ mod tests {
             .await
             .unwrap();
         let p = QueryPreview::from_batches(&batches, Duration::from_millis(3));
-        assert_eq!(p.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["v", "parity"]);
+        assert_eq!(
+            p.columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            ["v", "parity"]
+        );
         assert_eq!(p.row_count, 500);
         assert_eq!(p.rows.len(), PREVIEW_ROWS);
         assert!(p.truncated);
-        assert_eq!(p.rows[0], vec![Some("1".to_string()), Some("odd".to_string())]);
+        assert_eq!(
+            p.rows[0],
+            vec![Some("1".to_string()), Some("odd".to_string())]
+        );
         assert_eq!(p.rows[1], vec![Some("2".to_string()), None]);
     }
 

@@ -16,7 +16,9 @@ pub enum WorkspaceError {
     },
     #[error("{0:?} is outside the workspace")]
     OutsideWorkspace(PathBuf),
-    #[error("the workspace {path} is already open in another Quire window or quire-cli ({holder})")]
+    #[error(
+        "the workspace {path} is already open in another Quire window or quire-cli ({holder})"
+    )]
     Locked { path: PathBuf, holder: String },
 }
 
@@ -65,8 +67,17 @@ impl Workspace {
     /// holder's pid, for the message the second process shows.
     pub fn lock(&self) -> Result<WorkspaceLock, WorkspaceError> {
         let path = self.root.join(LOCK_FILE);
-        let unavailable = |source| WorkspaceError::Unavailable { path: path.clone(), source };
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(unavailable)?;
+        let unavailable = |source| WorkspaceError::Unavailable {
+            path: path.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(unavailable)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -76,11 +87,17 @@ impl Workspace {
                     "" => "another process".to_string(),
                     pid => format!("process {pid}"),
                 };
-                return Err(WorkspaceError::Locked { path: self.root.clone(), holder });
+                return Err(WorkspaceError::Locked {
+                    path: self.root.clone(),
+                    holder,
+                });
             }
             Err(TryLockError::Error(e)) => return Err(unavailable(e)),
         }
-        file.set_len(0).and_then(|()| file.rewind()).and_then(|()| write!(file, "{}", std::process::id())).map_err(unavailable)?;
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| write!(file, "{}", std::process::id()))
+            .map_err(unavailable)?;
         Ok(WorkspaceLock { _file: file })
     }
 
@@ -129,7 +146,10 @@ mod tests {
         let first = ws.lock().unwrap();
         let err = ws.lock().unwrap_err();
         assert_eq!(err.code(), ErrorCode::WorkspaceLocked);
-        assert!(err.to_string().contains(&std::process::id().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&std::process::id().to_string()),
+            "{err}"
+        );
         drop(first);
         ws.lock().unwrap();
     }

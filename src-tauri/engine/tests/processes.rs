@@ -21,7 +21,13 @@ const CHILD_DATA: &str = "QUIRE_TEST_CHILD_DATA";
 
 fn spawn_child(test: &str, env: (&str, &Path)) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", test, "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            test,
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(env.0, env.1)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -41,8 +47,16 @@ fn open_notebooks(root: &Path, config: NotebookConfig) -> Notebooks {
 #[test]
 #[ignore = "child process of killed_writer_leaves_a_whole_file"]
 fn child_writer() {
-    let Some(root) = std::env::var_os(CHILD_WS) else { return };
-    let books = open_notebooks(Path::new(&root), NotebookConfig { flush_delay_ms: 0, ..NotebookConfig::default() });
+    let Some(root) = std::env::var_os(CHILD_WS) else {
+        return;
+    };
+    let books = open_notebooks(
+        Path::new(&root),
+        NotebookConfig {
+            flush_delay_ms: 0,
+            ..NotebookConfig::default()
+        },
+    );
     let nb = match books.list().into_iter().next() {
         Some(nb) => nb,
         None => books.create("Crash").unwrap(),
@@ -50,12 +64,16 @@ fn child_writer() {
     let view = books.get(nb.id).unwrap();
     let cell = match view.cells.first() {
         Some(c) => c.clone(),
-        None => books.add_cell(nb.id, CellKind::Sql, None, String::new()).unwrap(),
+        None => books
+            .add_cell(nb.id, CellKind::Sql, None, String::new())
+            .unwrap(),
     };
     let filler = "x".repeat(256 * 1024); // big enough that a kill often lands mid-write
     let mut out = std::io::stdout().lock();
     for n in 1u64.. {
-        books.update_cell(nb.id, cell.id, format!("-- write {n}\n{filler}")).unwrap();
+        books
+            .update_cell(nb.id, cell.id, format!("-- write {n}\n{filler}"))
+            .unwrap();
         writeln!(out, "wrote {n}").unwrap();
         out.flush().unwrap();
     }
@@ -63,7 +81,10 @@ fn child_writer() {
 
 fn pseudo_random_ms(seed: u64, lo: u64, hi: u64) -> u64 {
     // SplitMix64 over the seed and the clock: enough spread for kill instants.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
     let mut z = seed.wrapping_add(nanos).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -96,15 +117,39 @@ fn killed_writer_leaves_a_whole_file() {
         child.wait().unwrap();
         let acknowledged = reader.join().unwrap();
 
-        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("kill {k}: no notebook.json: {e}"));
-        let doc = Document::parse(&bytes).unwrap_or_else(|e| panic!("kill {k}: torn notebook.json: {e:?}"));
-        let on_disk: u64 = doc.cells[0].source.lines().next().unwrap().trim_start_matches("-- write ").parse().unwrap_or(0);
-        assert!(on_disk >= acknowledged, "kill {k}: write {acknowledged} was acknowledged but disk has {on_disk}");
-        temp_files_seen += std::fs::read_dir(root.join("crash.quire")).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp")).count();
+        let bytes =
+            std::fs::read(&file).unwrap_or_else(|e| panic!("kill {k}: no notebook.json: {e}"));
+        let doc = Document::parse(&bytes)
+            .unwrap_or_else(|e| panic!("kill {k}: torn notebook.json: {e:?}"));
+        let on_disk: u64 = doc.cells[0]
+            .source
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("-- write ")
+            .parse()
+            .unwrap_or(0);
+        assert!(
+            on_disk >= acknowledged,
+            "kill {k}: write {acknowledged} was acknowledged but disk has {on_disk}"
+        );
+        temp_files_seen += std::fs::read_dir(root.join("crash.quire"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
     }
     // Reopening sweeps whatever temp files the kills left.
     drop(open_notebooks(&root, NotebookConfig::default()));
-    let left: Vec<_> = std::fs::read_dir(root.join("crash.quire")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(root.join("crash.quire"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left, ["notebook.json"], "temp files left after the sweep");
     eprintln!("{kills} kills, {temp_files_seen} orphaned temp files swept, 0 torn files");
 }
@@ -113,8 +158,18 @@ fn killed_writer_leaves_a_whole_file() {
 #[test]
 #[ignore = "child process of a_second_process_is_refused_while_the_first_runs"]
 fn child_lock_holder() {
-    let Some(data) = std::env::var_os(CHILD_DATA) else { return };
-    let _engine = Engine::open(Config::default(), EnginePaths { data_dir: data.into(), config_dir: None }, Arc::new(NullSink)).unwrap();
+    let Some(data) = std::env::var_os(CHILD_DATA) else {
+        return;
+    };
+    let _engine = Engine::open(
+        Config::default(),
+        EnginePaths {
+            data_dir: data.into(),
+            config_dir: None,
+        },
+        Arc::new(NullSink),
+    )
+    .unwrap();
     println!("locked");
     std::io::stdout().flush().unwrap();
     let mut line = String::new();
@@ -127,12 +182,27 @@ fn a_second_process_is_refused_while_the_first_runs() {
     let mut child = spawn_child("child_lock_holder", (CHILD_DATA, tmp.path()));
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     // libtest may print "test child_lock_holder ... " on the same line.
-    assert!(lines.any(|l| l.unwrap().ends_with("locked")), "the child never took the lock");
+    assert!(
+        lines.any(|l| l.unwrap().ends_with("locked")),
+        "the child never took the lock"
+    );
 
-    let open = || Engine::open(Config::default(), EnginePaths { data_dir: tmp.path().to_path_buf(), config_dir: None }, Arc::new(NullSink));
+    let open = || {
+        Engine::open(
+            Config::default(),
+            EnginePaths {
+                data_dir: tmp.path().to_path_buf(),
+                config_dir: None,
+            },
+            Arc::new(NullSink),
+        )
+    };
     let err = open().err().expect("the second process must be refused");
     assert_eq!(err.code(), ErrorCode::WorkspaceLocked);
-    assert!(err.to_string().contains(&child.id().to_string()), "names the holder: {err}");
+    assert!(
+        err.to_string().contains(&child.id().to_string()),
+        "names the holder: {err}"
+    );
 
     // The OS releases the lock when the holder dies, however it dies: no stale lock.
     child.kill().unwrap();

@@ -60,17 +60,30 @@ export interface QuireApp {
   /** Waits until the element's text satisfies `ok`, and returns that text. */
   waitText(id: string, ok: (text: string) => boolean, timeoutMs?: number): Promise<string>;
   screenshot(name: string): Promise<string>;
+  /** The app's pid, from the workspace lock file it holds. */
+  pid(): number;
+  click(id: string): Promise<void>;
+  /** Records every text the element shows from now on (a MutationObserver in the page). */
+  recordTexts(id: string): Promise<void>;
+  recordedTexts(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
-export async function startApp(options: { dataDir?: string } = {}): Promise<QuireApp> {
+export interface StartOptions {
+  /** Reuse a data dir (to reopen the app on what an earlier run left). */
+  dataDir?: string;
+  /** Extra environment for the app, e.g. QUIRE_NOTEBOOKS__AUTO_FLUSH=false. */
+  env?: Record<string, string>;
+}
+
+export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "quire-e2e-"));
   const [port, nativePort] = [await freePort(), await freePort()];
   const driverProc: ChildProcess = spawn(
     tauriDriverBinary(),
     ["--port", String(port), "--native-port", String(nativePort)],
     {
-      env: { ...process.env, QUIRE_DATA_DIR: dataDir, NO_AT_BRIDGE: "1" },
+      env: { ...process.env, ...options.env, QUIRE_DATA_DIR: dataDir, NO_AT_BRIDGE: "1" },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     },
@@ -133,6 +146,29 @@ export async function startApp(options: { dataDir?: string } = {}): Promise<Quir
       });
       return last;
     },
+    pid() {
+      const text = readFileSync(join(dataDir, "data", "workspace", ".quire.lock"), "utf8").trim();
+      const pid = Number.parseInt(text, 10);
+      if (!Number.isInteger(pid)) throw new Error(`no pid in the lock file: ${JSON.stringify(text)}`);
+      return pid;
+    },
+    async click(id) {
+      await (await byTestId(id)).click();
+    },
+    async recordTexts(id) {
+      await driver.executeScript(
+        `const el = document.querySelector(arguments[0]);
+         window.__quireTexts = [el.textContent];
+         new MutationObserver(() => {
+           const t = el.textContent;
+           if (window.__quireTexts[window.__quireTexts.length - 1] !== t) window.__quireTexts.push(t);
+         }).observe(el, { childList: true, characterData: true, subtree: true });`,
+        `[data-testid="${id}"]`,
+      );
+    },
+    async recordedTexts() {
+      return driver.executeScript<string[]>("return window.__quireTexts || [];");
+    },
     async screenshot(name) {
       mkdirSync(artifacts, { recursive: true });
       const file = join(artifacts, `${name}.png`);
@@ -142,6 +178,8 @@ export async function startApp(options: { dataDir?: string } = {}): Promise<Quir
     async stop() {
       try {
         await driver.quit();
+      } catch {
+        /* the app may already be gone (a test killed it) */
       } finally {
         killDriver();
       }
@@ -150,8 +188,12 @@ export async function startApp(options: { dataDir?: string } = {}): Promise<Quir
 }
 
 /** Runs `body` against a fresh app; on failure saves a screenshot named after the test. */
-export async function withApp(name: string, body: (app: QuireApp) => Promise<void>): Promise<void> {
-  const app = await startApp();
+export async function withApp(
+  name: string,
+  body: (app: QuireApp) => Promise<void>,
+  options: StartOptions = {},
+): Promise<void> {
+  const app = await startApp(options);
   try {
     await body(app);
   } catch (e) {

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
 import type { NotebookSummary } from "../bindings";
+import { notebookStatusText } from "../status";
 
 interface Props {
   notebooks: NotebookSummary[];
@@ -7,6 +8,20 @@ interface Props {
   onSelect(id: string): void;
   /** Resolves true when the notebook was created (the form then clears). */
   onCreate(title: string): Promise<boolean>;
+}
+
+/** A dot that tells saved, unsaved (hollow, not a spinner) and trouble apart at a glance. */
+function marker(n: NotebookSummary): string {
+  switch (n.status.state) {
+    case "saved":
+      return n.on_disk ? "" : "○";
+    case "unsaved":
+      return "○";
+    case "saving":
+      return "…";
+    default:
+      return "!";
+  }
 }
 
 export function Sidebar({ notebooks, selected, onSelect, onCreate }: Props) {
@@ -29,9 +44,14 @@ export function Sidebar({ notebooks, selected, onSelect, onCreate }: Props) {
             <button
               className={n.id === selected ? "notebook selected" : "notebook"}
               aria-current={n.id === selected ? "page" : undefined}
+              title={notebookStatusText(n.status, n.on_disk)}
+              data-status={n.status.state}
               onClick={() => onSelect(n.id)}
             >
-              {n.title}
+              <span className="notebook-title">{n.title}</span>
+              <span className={`marker ${n.status.state}`} aria-hidden>
+                {marker(n)}
+              </span>
             </button>
           </li>
         ))}

@@ -1,17 +1,27 @@
-import type { AppInfo, MetricsSnapshot } from "../bindings";
+import type { AppInfo, MetricsSnapshot, NotebookSummary } from "../bindings";
 import { formatBytes } from "../errors";
+import { overallStatus, overallText } from "../status";
 
 interface Props {
   info: AppInfo | null;
   metrics: MetricsSnapshot | null;
+  notebooks: NotebookSummary[];
+  flushing: boolean;
+  onRetry(): void;
 }
 
-export function StatusBar({ info, metrics }: Props) {
+export function StatusBar({ info, metrics, notebooks, flushing, onRetry }: Props) {
+  const status = overallStatus(notebooks, flushing);
   return (
     <footer className="statusbar">
-      <span className="save-status saved" data-testid="save-status">
-        All changes saved
+      <span className={`save-status ${status.kind}`} data-testid="save-status" data-state={status.kind}>
+        {overallText(status)}
       </span>
+      {status.kind === "failed" && (
+        <button className="link" data-testid="retry-save" onClick={onRetry}>
+          Retry
+        </button>
+      )}
       <span className="workspace" data-testid="workspace" title={info?.engine.workspace}>
         {info ? info.engine.workspace : "Starting…"}
       </span>

@@ -1,10 +1,15 @@
 interface Props {
-  /** Writes waiting to reach disk; the Flush button is idle when there are none. */
+  /** Notebooks a flush would write; the Flush button is idle when there are none. */
   pending: number;
+  flushing: boolean;
   onFlush(): void;
+  onSettings(): void;
 }
 
-export function Toolbar({ pending, onFlush }: Props) {
+const mod = typeof navigator !== "undefined" && /Mac/.test(navigator.platform) ? "⌘" : "Ctrl+";
+
+export function Toolbar({ pending, flushing, onFlush, onSettings }: Props) {
+  const idle = pending === 0 && !flushing;
   return (
     <header className="toolbar">
       <span className="brand">Quire</span>
@@ -12,10 +17,13 @@ export function Toolbar({ pending, onFlush }: Props) {
       <button
         data-testid="flush"
         onClick={onFlush}
-        disabled={pending === 0}
-        title={pending === 0 ? "Nothing to save: everything is on disk" : "Save everything now"}
+        disabled={idle}
+        title={idle ? "Nothing to save: everything is on disk" : `Save everything now (${mod}S)`}
       >
-        Flush
+        {flushing ? "Saving…" : pending > 0 ? `Flush (${pending})` : "Flush"}
+      </button>
+      <button data-testid="open-settings" onClick={onSettings} title="Settings">
+        Settings
       </button>
     </header>
   );

@@ -28,7 +28,10 @@ pub fn run() -> Result<Vec<Measure>, String> {
         .map_err(|e| e.to_string())?;
 
     let start = Instant::now();
-    let paths = EnginePaths { data_dir: tmp.path().to_path_buf(), config_dir: None };
+    let paths = EnginePaths {
+        data_dir: tmp.path().to_path_buf(),
+        config_dir: None,
+    };
     let engine =
         Engine::open(Config::default(), paths, Arc::new(NullSink)).map_err(|e| e.to_string())?;
     let open_ms = micros(start.elapsed()) / 1000.0;

@@ -12,8 +12,13 @@ pub const TRASH_DIR: &str = ".trash";
 
 /// What one notebook folder held when it was read.
 pub enum Loaded {
-    Ok { doc: Document, hash: blake3::Hash },
-    Unreadable { message: String },
+    Ok {
+        doc: Document,
+        hash: blake3::Hash,
+    },
+    Unreadable {
+        message: String,
+    },
     /// A folder with no `notebook.json` (a hydration that never finished): nothing to show.
     Empty,
 }
@@ -40,16 +45,25 @@ pub fn load(dir: &Path) -> Loaded {
     match std::fs::read(dir.join(FILE_NAME)) {
         Ok(bytes) => parse(&bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Loaded::Empty,
-        Err(e) => Loaded::Unreadable { message: format!("notebook.json cannot be read: {e}") },
+        Err(e) => Loaded::Unreadable {
+            message: format!("notebook.json cannot be read: {e}"),
+        },
     }
 }
 
 pub fn parse(bytes: &[u8]) -> Loaded {
     match Document::parse(bytes) {
-        Ok(doc) => Loaded::Ok { doc, hash: blake3::hash(bytes) },
-        Err(ParseProblem::Corrupt(why)) => Loaded::Unreadable { message: format!("notebook.json is damaged: {why}") },
+        Ok(doc) => Loaded::Ok {
+            doc,
+            hash: blake3::hash(bytes),
+        },
+        Err(ParseProblem::Corrupt(why)) => Loaded::Unreadable {
+            message: format!("notebook.json is damaged: {why}"),
+        },
         Err(ParseProblem::NewerVersion(v)) => Loaded::Unreadable {
-            message: format!("notebook.json was written by a newer Quire (format {v}); update Quire to open it"),
+            message: format!(
+                "notebook.json was written by a newer Quire (format {v}); update Quire to open it"
+            ),
         },
     }
 }
@@ -75,7 +89,10 @@ pub fn ensure_dir(root: &Path, dir: &Path) -> std::io::Result<()> {
 /// Renames a folder inside the workspace, refusing to replace anything.
 pub fn move_dir(root: &Path, from: &Path, to: &Path) -> std::io::Result<()> {
     if to.exists() {
-        return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "the target folder exists"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "the target folder exists",
+        ));
     }
     std::fs::rename(from, to)?;
     durable::sync_dir(root)?;
@@ -89,7 +106,9 @@ pub fn move_dir(root: &Path, from: &Path, to: &Path) -> std::io::Result<()> {
 pub fn trash(root: &Path, folder: &str) -> std::io::Result<PathBuf> {
     let trash = root.join(TRASH_DIR);
     ensure_dir(root, &trash)?;
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     let target = trash.join(format!("{folder}-{stamp}"));
     move_dir(root, &root.join(folder), &target)?;
     Ok(target)

@@ -137,15 +137,23 @@ pub(crate) struct State {
 
 impl State {
     fn entry(&self, id: NotebookId) -> Result<&Entry, NotebookError> {
-        self.entries.iter().find(|e| e.id() == id).ok_or(NotebookError::NotFound(id))
+        self.entries
+            .iter()
+            .find(|e| e.id() == id)
+            .ok_or(NotebookError::NotFound(id))
     }
 
     fn entry_mut(&mut self, id: NotebookId) -> Result<&mut Entry, NotebookError> {
-        self.entries.iter_mut().find(|e| e.id() == id).ok_or(NotebookError::NotFound(id))
+        self.entries
+            .iter_mut()
+            .find(|e| e.id() == id)
+            .ok_or(NotebookError::NotFound(id))
     }
 
     fn title_taken(&self, title: &str, except: Option<NotebookId>) -> bool {
-        self.entries.iter().any(|e| Some(e.id()) != except && same_title(&e.doc.title, title))
+        self.entries
+            .iter()
+            .any(|e| Some(e.id()) != except && same_title(&e.doc.title, title))
     }
 }
 
@@ -165,7 +173,11 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn with_entry<T>(&self, id: NotebookId, f: impl FnOnce(&Entry) -> Result<T, NotebookError>) -> Result<T, NotebookError> {
+    fn with_entry<T>(
+        &self,
+        id: NotebookId,
+        f: impl FnOnce(&Entry) -> Result<T, NotebookError>,
+    ) -> Result<T, NotebookError> {
         f(self.lock().entry(id)?)
     }
 
@@ -174,7 +186,11 @@ impl Shared {
         let status = entry.status();
         if entry.announced.as_ref() != Some(&status) {
             entry.announced = Some(status.clone());
-            self.events.emit(EngineEvent::SaveStatus { notebook: entry.id(), status, revision: entry.revision });
+            self.events.emit(EngineEvent::SaveStatus {
+                notebook: entry.id(),
+                status,
+                revision: entry.revision,
+            });
         }
     }
 }
@@ -204,17 +220,29 @@ impl Notebooks {
         metrics: Arc<Metrics>,
         events: Arc<EventBus>,
     ) -> Result<Notebooks, NotebookError> {
-        let folders = disk::notebook_folders(workspace.root())
-            .map_err(|e| NotebookError::Io(format!("could not list {}: {e}", workspace.root().display())))?;
+        let folders = disk::notebook_folders(workspace.root()).map_err(|e| {
+            NotebookError::Io(format!(
+                "could not list {}: {e}",
+                workspace.root().display()
+            ))
+        })?;
         let mut entries: Vec<Entry> = Vec::new();
         for folder in folders {
             if let Some(entry) = load_entry(&workspace, &folder, &entries) {
                 entries.push(entry);
             }
         }
-        log::info!("loaded {} notebooks from {}", entries.len(), workspace.root().display());
+        log::info!(
+            "loaded {} notebooks from {}",
+            entries.len(),
+            workspace.root().display()
+        );
         let shared = Arc::new(Shared {
-            state: Mutex::new(State { entries, config, stopping: false }),
+            state: Mutex::new(State {
+                entries,
+                config,
+                stopping: false,
+            }),
             wake: Condvar::new(),
             workspace,
             metrics,
@@ -225,7 +253,10 @@ impl Notebooks {
             .name("quire-notebook-writer".into())
             .spawn(move || writer::run(thread_shared))
             .map_err(|e| NotebookError::Io(format!("could not start the notebook writer: {e}")))?;
-        Ok(Notebooks { shared, writer: Mutex::new(Some(writer)) })
+        Ok(Notebooks {
+            shared,
+            writer: Mutex::new(Some(writer)),
+        })
     }
 
     pub fn config(&self) -> NotebookConfig {
@@ -258,7 +289,9 @@ impl Notebooks {
             (id, st.config.lazy_hydration)
         };
         let created = self.summary(id)?;
-        self.shared.events.emit(EngineEvent::NotebookCreated { notebook: created.clone() });
+        self.shared.events.emit(EngineEvent::NotebookCreated {
+            notebook: created.clone(),
+        });
         if !lazy {
             writer::write_one(&self.shared, id)?;
             return self.summary(id);
@@ -270,7 +303,12 @@ impl Notebooks {
     pub fn list(&self) -> Vec<NotebookSummary> {
         let st = self.shared.lock();
         let mut out: Vec<_> = st.entries.iter().map(summary).collect();
-        out.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()).then(a.id.cmp(&b.id)));
+        out.sort_by(|a, b| {
+            a.title
+                .to_lowercase()
+                .cmp(&b.title.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
         out
     }
 
@@ -279,13 +317,23 @@ impl Notebooks {
     }
 
     pub fn get(&self, id: NotebookId) -> Result<NotebookView, NotebookError> {
-        self.shared.with_entry(id, |e| Ok(NotebookView { summary: summary(e), cells: e.doc.cells.clone() }))
+        self.shared.with_entry(id, |e| {
+            Ok(NotebookView {
+                summary: summary(e),
+                cells: e.doc.cells.clone(),
+            })
+        })
     }
 
     /// One cell, for running it.
     pub fn cell(&self, id: NotebookId, cell: CellId) -> Result<Cell, NotebookError> {
         self.shared.with_entry(id, |e| {
-            e.doc.cells.iter().find(|c| c.id == cell).cloned().ok_or(NotebookError::CellNotFound(cell))
+            e.doc
+                .cells
+                .iter()
+                .find(|c| c.id == cell)
+                .cloned()
+                .ok_or(NotebookError::CellNotFound(cell))
         })
     }
 
@@ -300,18 +348,26 @@ impl Notebooks {
                 return Err(NotebookError::TitleTaken(title));
             }
             let root = self.shared.workspace.root().to_path_buf();
-            let taken: Vec<String> = st.entries.iter().filter(|e| e.id() != id).filter_map(|e| e.folder.clone()).collect();
+            let taken: Vec<String> = st
+                .entries
+                .iter()
+                .filter(|e| e.id() != id)
+                .filter_map(|e| e.folder.clone())
+                .collect();
             let entry = st.entry_mut(id)?;
             if let Some(Hold::Unreadable(m)) = &entry.hold {
                 return Err(NotebookError::Unreadable(m.clone()));
             }
             if let Some(old) = entry.folder.clone() {
-                let new = naming::free_folder_name(&title, |n| n != old && (taken.iter().any(|t| t == n) || root.join(n).exists()));
+                let new = naming::free_folder_name(&title, |n| {
+                    n != old && (taken.iter().any(|t| t == n) || root.join(n).exists())
+                });
                 if new != old && root.join(&old).exists() {
                     // Holding the state lock across this rename keeps the writer from choosing
                     // the same name; a rename inside one folder is quick.
-                    disk::move_dir(&root, &root.join(&old), &root.join(&new))
-                        .map_err(|e| NotebookError::Io(format!("could not rename the folder {old}: {e}")))?;
+                    disk::move_dir(&root, &root.join(&old), &root.join(&new)).map_err(|e| {
+                        NotebookError::Io(format!("could not rename the folder {old}: {e}"))
+                    })?;
                 }
                 entry.folder = Some(new);
             }
@@ -321,7 +377,9 @@ impl Notebooks {
         }
         drop(_serialised);
         let renamed = self.after_edit(id)?;
-        self.shared.events.emit(EngineEvent::NotebookChanged { notebook: renamed.clone() });
+        self.shared.events.emit(EngineEvent::NotebookChanged {
+            notebook: renamed.clone(),
+        });
         Ok(renamed)
     }
 
@@ -333,13 +391,16 @@ impl Notebooks {
         let folder = st.entry(id)?.folder.clone();
         let root = self.shared.workspace.root();
         if let Some(folder) = folder.filter(|f| root.join(f).exists()) {
-            let to = disk::trash(root, &folder)
-                .map_err(|e| NotebookError::Io(format!("could not move {folder} to the trash: {e}")))?;
+            let to = disk::trash(root, &folder).map_err(|e| {
+                NotebookError::Io(format!("could not move {folder} to the trash: {e}"))
+            })?;
             log::info!("moved notebook {id} to {}", to.display());
         }
         st.entries.retain(|e| e.id() != id);
         drop(st);
-        self.shared.events.emit(EngineEvent::NotebookDeleted { notebook: id });
+        self.shared
+            .events
+            .emit(EngineEvent::NotebookDeleted { notebook: id });
         Ok(())
     }
 
@@ -353,9 +414,18 @@ impl Notebooks {
                 .chain((2..).map(|n| format!("{base} {n}")))
                 .find(|t| !st.title_taken(t, None))
                 .expect("an unbounded range always finds a free title");
-            let title = validate_title(&title).unwrap_or_else(|_| format!("Copy {}", Uuid::now_v7().simple()));
+            let title = validate_title(&title)
+                .unwrap_or_else(|_| format!("Copy {}", Uuid::now_v7().simple()));
             let mut doc = Document::new(title);
-            doc.cells = source.doc.cells.iter().map(|c| Cell { id: CellId(Uuid::now_v7()), ..c.clone() }).collect();
+            doc.cells = source
+                .doc
+                .cells
+                .iter()
+                .map(|c| Cell {
+                    id: CellId(Uuid::now_v7()),
+                    ..c.clone()
+                })
+                .collect();
             (doc, st.config.lazy_hydration)
         };
         let new_id = doc.id;
@@ -367,30 +437,52 @@ impl Notebooks {
             }
             self.shared.lock().entries.push(entry);
         }
-        self.shared.events.emit(EngineEvent::NotebookCreated { notebook: self.summary(new_id)? });
+        self.shared.events.emit(EngineEvent::NotebookCreated {
+            notebook: self.summary(new_id)?,
+        });
         if !lazy {
             writer::write_one(&self.shared, new_id)?;
         }
         self.after_edit(new_id)
     }
 
-    pub fn add_cell(&self, id: NotebookId, kind: CellKind, index: Option<u32>, source: String) -> Result<Cell, NotebookError> {
+    pub fn add_cell(
+        &self,
+        id: NotebookId,
+        kind: CellKind,
+        index: Option<u32>,
+        source: String,
+    ) -> Result<Cell, NotebookError> {
         self.edit(id, |doc| {
-            let cell = Cell { id: CellId(Uuid::now_v7()), kind, source };
+            let cell = Cell {
+                id: CellId(Uuid::now_v7()),
+                kind,
+                source,
+            };
             let at = index.map_or(doc.cells.len(), |i| (i as usize).min(doc.cells.len()));
             doc.cells.insert(at, cell.clone());
             Ok(cell)
         })
     }
 
-    pub fn update_cell(&self, id: NotebookId, cell: CellId, source: String) -> Result<(), NotebookError> {
+    pub fn update_cell(
+        &self,
+        id: NotebookId,
+        cell: CellId,
+        source: String,
+    ) -> Result<(), NotebookError> {
         self.edit(id, |doc| {
             find_cell(doc, cell)?.source = source;
             Ok(())
         })
     }
 
-    pub fn set_cell_kind(&self, id: NotebookId, cell: CellId, kind: CellKind) -> Result<(), NotebookError> {
+    pub fn set_cell_kind(
+        &self,
+        id: NotebookId,
+        cell: CellId,
+        kind: CellKind,
+    ) -> Result<(), NotebookError> {
         self.edit(id, |doc| {
             find_cell(doc, cell)?.kind = kind;
             Ok(())
@@ -399,7 +491,11 @@ impl Notebooks {
 
     pub fn delete_cell(&self, id: NotebookId, cell: CellId) -> Result<(), NotebookError> {
         self.edit(id, |doc| {
-            let at = doc.cells.iter().position(|c| c.id == cell).ok_or(NotebookError::CellNotFound(cell))?;
+            let at = doc
+                .cells
+                .iter()
+                .position(|c| c.id == cell)
+                .ok_or(NotebookError::CellNotFound(cell))?;
             doc.cells.remove(at);
             Ok(())
         })
@@ -408,7 +504,11 @@ impl Notebooks {
     /// Moves a cell so that it ends up at `to` (clamped to the end).
     pub fn move_cell(&self, id: NotebookId, cell: CellId, to: u32) -> Result<(), NotebookError> {
         self.edit(id, |doc| {
-            let from = doc.cells.iter().position(|c| c.id == cell).ok_or(NotebookError::CellNotFound(cell))?;
+            let from = doc
+                .cells
+                .iter()
+                .position(|c| c.id == cell)
+                .ok_or(NotebookError::CellNotFound(cell))?;
             let moved = doc.cells.remove(from);
             let to = (to as usize).min(doc.cells.len());
             doc.cells.insert(to, moved);
@@ -438,7 +538,11 @@ impl Notebooks {
                 Ok(Written::AlreadySaved) | Err(NotebookError::NotFound(_)) => {}
                 Err(e) => {
                     let title = self.summary(id).map(|s| s.title).unwrap_or_default();
-                    report.failures.push(FlushFailure { notebook: id, title, message: e.to_string() });
+                    report.failures.push(FlushFailure {
+                        notebook: id,
+                        title,
+                        message: e.to_string(),
+                    });
                 }
             }
         }
@@ -448,7 +552,8 @@ impl Notebooks {
     /// Notebooks with unsaved edits (what a close would have to wait for).
     pub fn pending(&self) -> u32 {
         let st = self.shared.lock();
-        u32::try_from(st.entries.iter().filter(|e| e.dirty() || e.writing).count()).unwrap_or(u32::MAX)
+        u32::try_from(st.entries.iter().filter(|e| e.dirty() || e.writing).count())
+            .unwrap_or(u32::MAX)
     }
 
     /// Compares every notebook file with what Quire last saw. A clean notebook whose file
@@ -458,8 +563,14 @@ impl Notebooks {
         let root = self.shared.workspace.root().to_path_buf();
         let mut changed = Vec::new();
         let mut st = self.shared.lock();
-        for entry in st.entries.iter_mut().filter(|e| e.on_disk && e.hold.is_none() && !e.writing) {
-            let Some(folder) = entry.folder.clone() else { continue };
+        for entry in st
+            .entries
+            .iter_mut()
+            .filter(|e| e.on_disk && e.hold.is_none() && !e.writing)
+        {
+            let Some(folder) = entry.folder.clone() else {
+                continue;
+            };
             let current = disk::read_current(&root.join(&folder)).ok().flatten();
             if current.as_ref().map(|b| blake3::hash(b)) == entry.disk_hash {
                 continue;
@@ -470,7 +581,9 @@ impl Notebooks {
                 _ => entry.hold = Some(Hold::ChangedOnDisk),
             }
             self.shared.announce(entry);
-            self.shared.events.emit(EngineEvent::NotebookChanged { notebook: summary(entry) });
+            self.shared.events.emit(EngineEvent::NotebookChanged {
+                notebook: summary(entry),
+            });
         }
         let known: Vec<String> = st.entries.iter().filter_map(|e| e.folder.clone()).collect();
         for folder in disk::notebook_folders(&root).unwrap_or_default() {
@@ -479,7 +592,9 @@ impl Notebooks {
             }
             if let Some(entry) = load_entry(&self.shared.workspace, &folder, &st.entries) {
                 changed.push(entry.id());
-                self.shared.events.emit(EngineEvent::NotebookCreated { notebook: summary(&entry) });
+                self.shared.events.emit(EngineEvent::NotebookCreated {
+                    notebook: summary(&entry),
+                });
                 st.entries.push(entry);
             }
         }
@@ -487,7 +602,11 @@ impl Notebooks {
     }
 
     /// Settles a notebook that changed on disk.
-    pub fn resolve_disk_change(&self, id: NotebookId, choice: DiskChoice) -> Result<NotebookSummary, NotebookError> {
+    pub fn resolve_disk_change(
+        &self,
+        id: NotebookId,
+        choice: DiskChoice,
+    ) -> Result<NotebookSummary, NotebookError> {
         let root = self.shared.workspace.root().to_path_buf();
         {
             let mut st = self.shared.lock();
@@ -505,7 +624,9 @@ impl Notebooks {
                     None => {
                         drop(st);
                         self.shared.lock().entries.retain(|e| e.id() != id);
-                        self.shared.events.emit(EngineEvent::NotebookDeleted { notebook: id });
+                        self.shared
+                            .events
+                            .emit(EngineEvent::NotebookDeleted { notebook: id });
                         return Err(NotebookError::NotFound(id));
                     }
                 },
@@ -521,7 +642,9 @@ impl Notebooks {
             writer::write_one(&self.shared, id)?;
         }
         let s = self.summary(id)?;
-        self.shared.events.emit(EngineEvent::NotebookChanged { notebook: s.clone() });
+        self.shared.events.emit(EngineEvent::NotebookChanged {
+            notebook: s.clone(),
+        });
         Ok(s)
     }
 
@@ -538,7 +661,11 @@ impl Notebooks {
         self.flush_all()
     }
 
-    fn edit<T>(&self, id: NotebookId, change: impl FnOnce(&mut Document) -> Result<T, NotebookError>) -> Result<T, NotebookError> {
+    fn edit<T>(
+        &self,
+        id: NotebookId,
+        change: impl FnOnce(&mut Document) -> Result<T, NotebookError>,
+    ) -> Result<T, NotebookError> {
         let out = {
             let mut st = self.shared.lock();
             let entry = st.entry_mut(id)?;
@@ -573,20 +700,29 @@ impl Drop for Notebooks {
     fn drop(&mut self) {
         let report = self.shutdown();
         if !report.failures.is_empty() {
-            log::error!("{} notebooks could not be saved at shutdown", report.failures.len());
+            log::error!(
+                "{} notebooks could not be saved at shutdown",
+                report.failures.len()
+            );
         }
     }
 }
 
 fn find_cell(doc: &mut Document, cell: CellId) -> Result<&mut Cell, NotebookError> {
-    doc.cells.iter_mut().find(|c| c.id == cell).ok_or(NotebookError::CellNotFound(cell))
+    doc.cells
+        .iter_mut()
+        .find(|c| c.id == cell)
+        .ok_or(NotebookError::CellNotFound(cell))
 }
 
 fn reload_from(entry: &mut Entry, bytes: &[u8]) {
     match disk::parse(bytes) {
         Loaded::Ok { doc, hash } => {
             // Keep the id Quire knows the notebook by, whatever the file says.
-            entry.doc = Document { id: entry.id(), ..doc };
+            entry.doc = Document {
+                id: entry.id(),
+                ..doc
+            };
             entry.disk_hash = Some(hash);
             entry.saved_revision = entry.revision;
             entry.pending_since = None;
@@ -614,7 +750,11 @@ fn load_entry(workspace: &Workspace, folder: &str, existing: &[Entry]) -> Option
         }
         Loaded::Unreadable { message } => {
             log::warn!("{folder}: {message}");
-            Some(Entry::unreadable(Document::new(stem), folder.to_string(), message))
+            Some(Entry::unreadable(
+                Document::new(stem),
+                folder.to_string(),
+                message,
+            ))
         }
         Loaded::Empty => None,
     }

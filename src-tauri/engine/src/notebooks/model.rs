@@ -96,7 +96,11 @@ pub enum ParseProblem {
 
 impl Document {
     pub fn new(title: String) -> Document {
-        Document { id: NotebookId(Uuid::now_v7()), title, cells: Vec::new() }
+        Document {
+            id: NotebookId(Uuid::now_v7()),
+            title,
+            cells: Vec::new(),
+        }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -120,14 +124,24 @@ impl Document {
         }
         match value.get("version").and_then(|v| v.as_u64()) {
             Some(v) if v > u64::from(FORMAT_VERSION) => {
-                return Err(ParseProblem::NewerVersion(u32::try_from(v).unwrap_or(u32::MAX)))
+                return Err(ParseProblem::NewerVersion(
+                    u32::try_from(v).unwrap_or(u32::MAX),
+                ))
             }
             Some(v) if v >= 1 => {}
-            _ => return Err(ParseProblem::Corrupt("the format version is missing or invalid".into())),
+            _ => {
+                return Err(ParseProblem::Corrupt(
+                    "the format version is missing or invalid".into(),
+                ))
+            }
         }
         let file: FileV1 = serde_json::from_value(value)
             .map_err(|e| ParseProblem::Corrupt(format!("unexpected content ({e})")))?;
-        Ok(Document { id: file.id, title: file.title, cells: file.cells })
+        Ok(Document {
+            id: file.id,
+            title: file.title,
+            cells: file.cells,
+        })
     }
 }
 
@@ -138,20 +152,36 @@ mod tests {
     #[test]
     fn round_trips_and_is_stable_text() {
         let mut doc = Document::new("Trips".into());
-        doc.cells.push(Cell { id: CellId(Uuid::now_v7()), kind: CellKind::Sql, source: "SELECT 1".into() });
+        doc.cells.push(Cell {
+            id: CellId(Uuid::now_v7()),
+            kind: CellKind::Sql,
+            source: "SELECT 1".into(),
+        });
         let bytes = doc.to_bytes();
         assert_eq!(Document::parse(&bytes).unwrap(), doc);
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.starts_with("{\n  \"format\": \"quire-notebook\",\n  \"version\": 1,"), "{text}");
+        assert!(
+            text.starts_with("{\n  \"format\": \"quire-notebook\",\n  \"version\": 1,"),
+            "{text}"
+        );
         assert!(text.ends_with("}\n"));
         assert_eq!(doc.to_bytes(), bytes, "serialising is deterministic");
     }
 
     #[test]
     fn refuses_what_it_cannot_read() {
-        assert!(matches!(Document::parse(b"{not json"), Err(ParseProblem::Corrupt(_))));
-        assert!(matches!(Document::parse(b"{\"a\":1}"), Err(ParseProblem::Corrupt(_))));
-        assert!(matches!(Document::parse(b""), Err(ParseProblem::Corrupt(_))));
+        assert!(matches!(
+            Document::parse(b"{not json"),
+            Err(ParseProblem::Corrupt(_))
+        ));
+        assert!(matches!(
+            Document::parse(b"{\"a\":1}"),
+            Err(ParseProblem::Corrupt(_))
+        ));
+        assert!(matches!(
+            Document::parse(b""),
+            Err(ParseProblem::Corrupt(_))
+        ));
         let newer = br#"{"format":"quire-notebook","version":2,"id":"x","title":"t","cells":[]}"#;
         assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(2)));
         let bad_cell = br#"{"format":"quire-notebook","version":1,"id":"0193a1b2-0000-7000-8000-000000000000","title":"t","cells":[{"id":"0193a1b2-0000-7000-8000-000000000001","kind":"python","source":""}]}"#;

@@ -18,7 +18,10 @@ pub fn validate_title(raw: &str) -> Result<String, NotebookError> {
     if title.chars().count() > MAX_TITLE_CHARS {
         return Err(NotebookError::TitleTooLong);
     }
-    if let Some(c) = title.chars().find(|c| c.is_control() || "/\\:*?\"<>|".contains(*c)) {
+    if let Some(c) = title
+        .chars()
+        .find(|c| c.is_control() || "/\\:*?\"<>|".contains(*c))
+    {
         return Err(NotebookError::ForbiddenCharacter(c));
     }
     Ok(title.to_string())
@@ -79,12 +82,27 @@ mod tests {
     #[test]
     fn titles_are_trimmed_and_checked() {
         assert_eq!(validate_title("  Sales 2026 ").unwrap(), "Sales 2026");
-        assert!(matches!(validate_title("   "), Err(NotebookError::EmptyTitle)));
-        assert!(matches!(validate_title("a/b"), Err(NotebookError::ForbiddenCharacter('/'))));
-        assert!(matches!(validate_title("a\\b"), Err(NotebookError::ForbiddenCharacter('\\'))));
-        assert!(matches!(validate_title("tab\there"), Err(NotebookError::ForbiddenCharacter('\t'))));
+        assert!(matches!(
+            validate_title("   "),
+            Err(NotebookError::EmptyTitle)
+        ));
+        assert!(matches!(
+            validate_title("a/b"),
+            Err(NotebookError::ForbiddenCharacter('/'))
+        ));
+        assert!(matches!(
+            validate_title("a\\b"),
+            Err(NotebookError::ForbiddenCharacter('\\'))
+        ));
+        assert!(matches!(
+            validate_title("tab\there"),
+            Err(NotebookError::ForbiddenCharacter('\t'))
+        ));
         let long = "x".repeat(MAX_TITLE_CHARS + 1);
-        assert!(matches!(validate_title(&long), Err(NotebookError::TitleTooLong)));
+        assert!(matches!(
+            validate_title(&long),
+            Err(NotebookError::TitleTooLong)
+        ));
         assert_eq!(validate_title("Ünïcødé ✓").unwrap(), "Ünïcødé ✓");
     }
 
@@ -103,7 +121,13 @@ mod tests {
     #[test]
     fn free_names_count_up() {
         let taken = ["trips.quire", "trips-2.quire"];
-        assert_eq!(free_folder_name("Trips", |n| taken.contains(&n)), "trips-3.quire");
-        assert_eq!(free_folder_name("Other", |n| taken.contains(&n)), "other.quire");
+        assert_eq!(
+            free_folder_name("Trips", |n| taken.contains(&n)),
+            "trips-3.quire"
+        );
+        assert_eq!(
+            free_folder_name("Other", |n| taken.contains(&n)),
+            "other.quire"
+        );
     }
 }

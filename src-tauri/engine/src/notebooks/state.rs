@@ -85,7 +85,13 @@ impl Entry {
 
     pub fn loaded(doc: Document, folder: String, hash: blake3::Hash) -> Entry {
         let announced = Some(SaveState::Saved);
-        Entry { folder: Some(folder), on_disk: true, disk_hash: Some(hash), announced, ..Entry::new_in_memory(doc) }
+        Entry {
+            folder: Some(folder),
+            on_disk: true,
+            disk_hash: Some(hash),
+            announced,
+            ..Entry::new_in_memory(doc)
+        }
     }
 
     pub fn unreadable(doc: Document, folder: String, message: String) -> Entry {
@@ -114,14 +120,20 @@ impl Entry {
 
     pub fn status(&self) -> SaveState {
         match &self.hold {
-            Some(Hold::Unreadable(message)) => return SaveState::Unreadable { message: message.clone() },
+            Some(Hold::Unreadable(message)) => {
+                return SaveState::Unreadable {
+                    message: message.clone(),
+                }
+            }
             Some(Hold::ChangedOnDisk) => return SaveState::ChangedOnDisk,
             None => {}
         }
         if self.writing {
             SaveState::Saving
         } else if let Some((_, message)) = &self.failure {
-            SaveState::Failed { message: message.clone() }
+            SaveState::Failed {
+                message: message.clone(),
+            }
         } else if self.dirty() {
             SaveState::Unsaved
         } else {
@@ -135,7 +147,8 @@ impl Entry {
             return None;
         }
         let pending_since = self.pending_since?;
-        let quiet = self.last_edit.unwrap_or(pending_since) + Duration::from_millis(config.flush_delay_ms);
+        let quiet =
+            self.last_edit.unwrap_or(pending_since) + Duration::from_millis(config.flush_delay_ms);
         let bound = pending_since + Duration::from_millis(config.max_wait_ms);
         let due = quiet.min(bound);
         Some(match &self.failure {
@@ -155,7 +168,12 @@ mod tests {
     use super::*;
 
     fn config(flush_delay_ms: u64, max_wait_ms: u64) -> NotebookConfig {
-        NotebookConfig { flush_delay_ms, max_wait_ms, auto_flush: true, lazy_hydration: true }
+        NotebookConfig {
+            flush_delay_ms,
+            max_wait_ms,
+            auto_flush: true,
+            lazy_hydration: true,
+        }
     }
 
     #[test]
@@ -179,11 +197,22 @@ mod tests {
         let t0 = Instant::now();
         let mut e = Entry::new_in_memory(Document::new("t".into()));
         e.mark_edited(t0);
-        let manual = NotebookConfig { auto_flush: false, ..config(1000, 1000) };
+        let manual = NotebookConfig {
+            auto_flush: false,
+            ..config(1000, 1000)
+        };
         assert_eq!(e.due_at(&manual), None, "manual mode: only flush writes");
         e.failure = Some((t0 + Duration::from_secs(5), "disk full".into()));
-        assert_eq!(e.due_at(&config(100, 1000)), Some(t0 + Duration::from_secs(5)));
-        assert_eq!(e.status(), SaveState::Failed { message: "disk full".into() });
+        assert_eq!(
+            e.due_at(&config(100, 1000)),
+            Some(t0 + Duration::from_secs(5))
+        );
+        assert_eq!(
+            e.status(),
+            SaveState::Failed {
+                message: "disk full".into()
+            }
+        );
         e.hold = Some(Hold::ChangedOnDisk);
         assert_eq!(e.due_at(&config(100, 1000)), None);
         assert_eq!(e.status(), SaveState::ChangedOnDisk);

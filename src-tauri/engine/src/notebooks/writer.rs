@@ -43,14 +43,18 @@ pub fn write_one(shared: &Shared, id: NotebookId) -> Result<Written, NotebookErr
         let entry = st.entry_mut(id)?;
         match &entry.hold {
             Some(Hold::Unreadable(m)) => return Err(NotebookError::Unreadable(m.clone())),
-            Some(Hold::ChangedOnDisk) => return Err(NotebookError::ChangedOnDisk(entry.doc.title.clone())),
+            Some(Hold::ChangedOnDisk) => {
+                return Err(NotebookError::ChangedOnDisk(entry.doc.title.clone()))
+            }
             None => {}
         }
         if !entry.dirty() && entry.on_disk {
             return Ok(Written::AlreadySaved);
         }
         let folder = entry.folder.get_or_insert_with(|| {
-            free_folder_name(&entry.doc.title, |n| taken.iter().any(|t| t == n) || root.join(n).exists())
+            free_folder_name(&entry.doc.title, |n| {
+                taken.iter().any(|t| t == n) || root.join(n).exists()
+            })
         });
         let capture = Capture {
             bytes: entry.doc.to_bytes(),
@@ -78,7 +82,11 @@ pub fn write_one(shared: &Shared, id: NotebookId) -> Result<Written, NotebookErr
             entry.on_disk = true;
             entry.failure = None;
             entry.failures_in_a_row = 0;
-            log::info!("saved notebook {id} revision {} to {}", capture.revision, capture.folder);
+            log::info!(
+                "saved notebook {id} revision {} to {}",
+                capture.revision,
+                capture.folder
+            );
             Ok(Written::Yes)
         }
         Err(e) => {
@@ -94,7 +102,10 @@ pub fn write_one(shared: &Shared, id: NotebookId) -> Result<Written, NotebookErr
                 entry.failures_in_a_row += 1;
                 let retry_at = Instant::now() + retry_backoff(entry.failures_in_a_row);
                 entry.failure = Some((retry_at, e.to_string()));
-                log::error!("saving notebook {id} failed (attempt {}): {e}", entry.failures_in_a_row);
+                log::error!(
+                    "saving notebook {id} failed (attempt {}): {e}",
+                    entry.failures_in_a_row
+                );
             }
             Err(e)
         }
@@ -108,10 +119,15 @@ pub fn write_one(shared: &Shared, id: NotebookId) -> Result<Written, NotebookErr
 fn write_capture(shared: &Shared, c: &Capture) -> Result<(), NotebookError> {
     let root = shared.workspace.root();
     let dir = shared.workspace.resolve(std::path::Path::new(&c.folder))?;
-    disk::ensure_dir(root, &dir).map_err(|e| NotebookError::Io(format!("could not create {}: {e}", dir.display())))?;
+    disk::ensure_dir(root, &dir)
+        .map_err(|e| NotebookError::Io(format!("could not create {}: {e}", dir.display())))?;
     if let Some(expected) = c.expected_hash {
-        let current = disk::read_current(&dir)
-            .map_err(|e| NotebookError::Io(format!("could not read {}: {e}", dir.join(FILE_NAME).display())))?;
+        let current = disk::read_current(&dir).map_err(|e| {
+            NotebookError::Io(format!(
+                "could not read {}: {e}",
+                dir.join(FILE_NAME).display()
+            ))
+        })?;
         // A missing file is written again from memory; only different content is a conflict.
         if current.is_some_and(|bytes| blake3::hash(&bytes) != expected) {
             return Err(NotebookError::ChangedOnDisk(c.folder.clone()));
@@ -149,7 +165,13 @@ pub fn run(shared: Arc<Shared>) {
             continue;
         }
         st = match next {
-            Some(at) => shared.wake.wait_timeout(st, at - now).unwrap_or_else(|p| p.into_inner()).0,
+            Some(at) => {
+                shared
+                    .wake
+                    .wait_timeout(st, at - now)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0
+            }
             None => shared.wake.wait(st).unwrap_or_else(|p| p.into_inner()),
         };
     }

@@ -1,0 +1,109 @@
+// Notebooks in the real app: Flush turns Unsaved into Saved with the cells on disk, they come
+// back after a restart, and SIGTERM writes pending edits before the process ends.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startApp, withApp, type QuireApp } from "../src/harness.ts";
+
+// Manual saving: only Flush or shutdown writes, so what reaches disk proves which one did.
+const MANUAL = { QUIRE_NOTEBOOKS__AUTO_FLUSH: "false", QUIRE_NOTEBOOKS__FLUSH_DELAY_MS: "1000" };
+
+function notebookFile(app: QuireApp, folder: string): any | null {
+  const text = app.readFile(join("data", "workspace", folder, "notebook.json"));
+  return text === null ? null : JSON.parse(text);
+}
+
+async function createWithCells(app: QuireApp, title: string, sources: string[]) {
+  await (await app.byTestId("new-notebook-title")).sendKeys(title);
+  await app.click("create-notebook");
+  await app.waitText("notebook-title", (t) => t === title);
+  for (const [i, source] of sources.entries()) {
+    await app.click("add-sql-cell");
+    await app.driver.wait(async () => (await app.driver.findElements({ css: '[data-testid="cell-source"]' })).length > i, 5000);
+    const editors = await app.driver.findElements({ css: '[data-testid="cell-source"]' });
+    await editors[i]!.sendKeys(source);
+  }
+}
+
+test("Flush turns Unsaved into Saved, the file has the cells, and they survive a restart", async () => {
+  let dataDir = "";
+  await withApp(
+    "notebooks-flush",
+    async (app) => {
+      dataDir = app.dataDir;
+      await createWithCells(app, "Sales review", ["SELECT 1 AS one", "SELECT 'two' AS two"]);
+      await app.waitText("save-status", (t) => t === "Unsaved changes");
+      assert.equal(notebookFile(app, "sales-review.quire"), null, "manual mode: nothing on disk before Flush");
+
+      await app.recordTexts("save-status");
+      await app.click("flush");
+      await app.waitText("save-status", (t) => t === "All changes saved");
+      const seen = await app.recordedTexts();
+      assert.deepEqual(seen, ["Unsaved changes", "Saving…", "All changes saved"], `status went ${JSON.stringify(seen)}`);
+      await app.waitText("info-toast", (t) => t.includes("Saved 1 notebook"));
+
+      const file = notebookFile(app, "sales-review.quire");
+      assert.equal(file.title, "Sales review");
+      assert.deepEqual(
+        file.cells.map((c: { source: string }) => c.source),
+        ["SELECT 1 AS one", "SELECT 'two' AS two"],
+      );
+      await app.screenshot("notebooks-saved");
+    },
+    { env: MANUAL },
+  );
+
+  // Reopen on the same data dir: the notebook and its cells are there.
+  const again = await startApp({ dataDir, env: MANUAL });
+  try {
+    await again.waitText("notebook-list", (t) => t.includes("Sales review"));
+    await (await again.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
+    await again.waitText("notebook-title", (t) => t === "Sales review");
+    const sources = await again.driver.executeScript<string[]>(
+      "return [...document.querySelectorAll('[data-testid=cell-source]')].map(e => e.value);",
+    );
+    assert.deepEqual(sources, ["SELECT 1 AS one", "SELECT 'two' AS two"]);
+    await again.waitText("save-status", (t) => t === "All changes saved");
+  } finally {
+    await again.stop();
+  }
+});
+
+test("SIGTERM writes pending edits before the app exits", async () => {
+  await withApp(
+    "notebooks-sigterm",
+    async (app) => {
+      await createWithCells(app, "Last words", ["SELECT 'kept at exit'"]);
+      await app.waitText("save-status", (t) => t === "Unsaved changes");
+      // Let the last keystroke's command reach the engine (commands are serialised per notebook).
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(notebookFile(app, "last-words.quire"), null, "nothing written before the signal");
+
+      const pid = app.pid();
+      process.kill(pid, "SIGTERM");
+      const deadline = Date.now() + 10_000;
+      while (alive(pid)) {
+        assert.ok(Date.now() < deadline, "the app did not exit after SIGTERM");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const file = notebookFile(app, "last-words.quire");
+      assert.ok(file, "the notebook was written at shutdown");
+      assert.equal(file.cells[0].source, "SELECT 'kept at exit'");
+      const log = readFileSync(join(app.dataDir, "logs", "quire.log"), "utf8");
+      assert.match(log, /SIGTERM received/);
+      assert.match(log, /shut down \(SIGTERM\): 1 notebooks written/);
+      assert.ok(!existsSync(join(app.dataDir, "data", "workspace", "last-words.quire", "notebook.json.tmp")));
+    },
+    { env: MANUAL },
+  );
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,77 @@
+import { useState } from "react";
+import type { Cell } from "../bindings";
+import type { Output } from "../store";
+import type { NotebookActions } from "./NotebookPane";
+import { ResultTable } from "./ResultTable";
+
+interface Props {
+  cell: Cell;
+  index: number;
+  last: boolean;
+  output: Output | undefined;
+  actions: NotebookActions;
+}
+
+export function CellView({ cell, index, last, output, actions }: Props) {
+  // The text is the user's while they type; the engine gets every change in order.
+  const [source, setSource] = useState(cell.source);
+  const sql = cell.kind === "sql";
+  return (
+    <li className={`cell ${cell.kind}`} data-testid="cell" data-cell-id={cell.id}>
+      <div className="cell-bar">
+        <select
+          aria-label="Cell kind"
+          value={cell.kind}
+          onChange={(e) => void actions.setKind(cell.id, e.target.value === "sql" ? "sql" : "markdown")}
+        >
+          <option value="sql">SQL</option>
+          <option value="markdown">Markdown</option>
+        </select>
+        <div className="spacer" />
+        {sql && (
+          <button data-testid="run-cell" onClick={() => void actions.runCell(cell.id)} title="Run (Ctrl+Enter)">
+            Run
+          </button>
+        )}
+        <button aria-label="Move up" disabled={index === 0} onClick={() => void actions.moveCell(cell.id, index - 1)}>
+          ↑
+        </button>
+        <button aria-label="Move down" disabled={last} onClick={() => void actions.moveCell(cell.id, index + 1)}>
+          ↓
+        </button>
+        <button aria-label="Delete cell" onClick={() => void actions.deleteCell(cell.id)}>
+          ✕
+        </button>
+      </div>
+      <textarea
+        data-testid="cell-source"
+        aria-label={sql ? "SQL" : "Markdown"}
+        spellCheck={!sql}
+        rows={Math.max(3, source.split("\n").length)}
+        value={source}
+        placeholder={sql ? "SELECT …" : "Notes in Markdown"}
+        onChange={(e) => {
+          setSource(e.target.value);
+          actions.updateCell(cell.id, e.target.value);
+        }}
+        onKeyDown={(e) => {
+          if (sql && (e.ctrlKey || e.metaKey) && e.key === "Enter") {
+            e.preventDefault();
+            void actions.runCell(cell.id);
+          }
+        }}
+      />
+      {output && (
+        <div className="cell-output" data-testid="cell-output">
+          {"running" in output && <span className="muted">Running…</span>}
+          {"error" in output && (
+            <div className="error-text">
+              <strong>{output.error.headline}</strong> {output.error.detail}
+            </div>
+          )}
+          {"ok" in output && output.ok.kind === "table" && <ResultTable preview={output.ok.preview} />}
+        </div>
+      )}
+    </li>
+  );
+}

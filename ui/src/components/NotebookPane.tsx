@@ -1,0 +1,136 @@
+import { useState, type FormEvent } from "react";
+import type { CellId, CellKind, DiskChoice, NotebookView } from "../bindings";
+import type { Output } from "../store";
+import { notebookStatusText } from "../status";
+import { CellView } from "./CellView";
+
+export interface NotebookActions {
+  rename(title: string): Promise<boolean>;
+  addCell(kind: CellKind): Promise<void>;
+  updateCell(cell: CellId, source: string): void;
+  setKind(cell: CellId, kind: CellKind): Promise<void>;
+  deleteCell(cell: CellId): Promise<void>;
+  moveCell(cell: CellId, to: number): Promise<void>;
+  runCell(cell: CellId): Promise<void>;
+  resolve(choice: DiskChoice): Promise<void>;
+  duplicate(): Promise<void>;
+  askDelete(): void;
+}
+
+interface Props {
+  view: NotebookView | null;
+  outputs: Record<CellId, Output>;
+  hasNotebooks: boolean;
+  actions: NotebookActions | null;
+}
+
+export function NotebookPane({ view, outputs, hasNotebooks, actions }: Props) {
+  if (!view || !actions) {
+    return (
+      <main className="notebook-area empty" data-testid="empty-state">
+        <h1>{hasNotebooks ? "Pick a notebook" : "No notebooks yet"}</h1>
+        <p>
+          {hasNotebooks
+            ? "Choose a notebook on the left to open it."
+            : "Create a notebook on the left to start exploring your data with SQL."}
+        </p>
+      </main>
+    );
+  }
+  const { summary, cells } = view;
+  const status = summary.status;
+  const readOnly = status.state === "unreadable";
+  return (
+    <main className="notebook-area" data-testid="notebook-area">
+      <header className="notebook-header">
+        <Title key={summary.id} title={summary.title} disabled={readOnly} onRename={actions.rename} />
+        <span className={`notebook-status ${status.state}`} data-testid="notebook-status">
+          {notebookStatusText(status, summary.on_disk)}
+        </span>
+        <div className="spacer" />
+        <button onClick={() => void actions.duplicate()} disabled={readOnly}>
+          Duplicate
+        </button>
+        <button data-testid="delete-notebook" onClick={actions.askDelete}>
+          Delete
+        </button>
+      </header>
+      {status.state === "changed_on_disk" && (
+        <div className="banner warning" data-testid="disk-changed">
+          <span>
+            This notebook was changed outside Quire while you had unsaved edits. Which version do you
+            want?
+          </span>
+          <button onClick={() => void actions.resolve("reload")}>Use the file on disk</button>
+          <button onClick={() => void actions.resolve("keep_mine")}>Keep mine</button>
+        </div>
+      )}
+      {status.state === "unreadable" && (
+        <div className="banner error" data-testid="unreadable">
+          {status.message}. Quire leaves the file as it is.
+        </div>
+      )}
+      <ol className="cells" data-testid="cells">
+        {cells.map((cell, i) => (
+          <CellView
+            key={cell.id}
+            cell={cell}
+            index={i}
+            last={i === cells.length - 1}
+            output={outputs[cell.id]}
+            actions={actions}
+          />
+        ))}
+      </ol>
+      {!readOnly && (
+        <div className="add-cells">
+          <button data-testid="add-sql-cell" onClick={() => void actions.addCell("sql")}>
+            + SQL cell
+          </button>
+          <button data-testid="add-markdown-cell" onClick={() => void actions.addCell("markdown")}>
+            + Markdown cell
+          </button>
+        </div>
+      )}
+    </main>
+  );
+}
+
+function Title({
+  title,
+  disabled,
+  onRename,
+}: {
+  title: string;
+  disabled: boolean;
+  onRename(title: string): Promise<boolean>;
+}) {
+  const [editing, setEditing] = useState<string | null>(null);
+  if (editing === null) {
+    return (
+      <h1
+        data-testid="notebook-title"
+        title={disabled ? undefined : "Click to rename"}
+        onClick={() => !disabled && setEditing(title)}
+      >
+        {title}
+      </h1>
+    );
+  }
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (editing === title || (await onRename(editing))) setEditing(null);
+  };
+  return (
+    <form onSubmit={submit} className="rename">
+      <input
+        data-testid="rename-input"
+        aria-label="Notebook title"
+        autoFocus
+        value={editing}
+        onChange={(e) => setEditing(e.target.value)}
+        onKeyDown={(e) => e.key === "Escape" && setEditing(null)}
+      />
+    </form>
+  );
+}
