@@ -20,7 +20,7 @@ function fakeBackend() {
   const touch = (id: string) => {
     const nb = find(id);
     nb.summary = { ...nb.summary, cell_count: nb.cells.length, status: { state: "unsaved" } };
-    emit({ kind: "save_status", notebook: id, status: { state: "unsaved" }, revision: seq });
+    emit({ kind: "save_status", notebook: id, status: { state: "unsaved" }, revision: seq, saved_revision: 0 });
   };
   const backend: Backend = {
     appInfo: async () =>
@@ -82,7 +82,7 @@ function fakeBackend() {
         if (n.summary.status.state === "unsaved" || !n.summary.on_disk) {
           saved++;
           n.summary = { ...n.summary, on_disk: true, status: { state: "saved" } };
-          emit({ kind: "save_status", notebook: n.summary.id, status: { state: "saved" }, revision: seq });
+          emit({ kind: "save_status", notebook: n.summary.id, status: { state: "saved" }, revision: seq, saved_revision: seq });
         }
       }
       return { saved, failures: [] };

@@ -97,10 +97,10 @@ export type EngineEvent =
 /**  A notebook was deleted (its folder is in the workspace's `.trash`). */
 { kind: "notebook_deleted"; notebook: NotebookId } | 
 /**
- *  A notebook's save state changed. `revision` counts its edits; when the state is
- *  `saved`, the file holds at least that revision.
+ *  A notebook's save state changed. `revision` counts its edits; `saved_revision` is the
+ *  newest revision known to be durable on disk.
  */
-{ kind: "save_status"; notebook: NotebookId; status: SaveState; revision: number };
+{ kind: "save_status"; notebook: NotebookId; status: SaveState; revision: number; saved_revision: number };
 
 /**  A batch of engine events, in sequence order. */
 export type EngineEvents = Sequenced[];

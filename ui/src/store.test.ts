@@ -34,13 +34,13 @@ describe("reduce", () => {
     s = reduce(
       s,
       batch(
-        { seq: 1, event: { kind: "save_status", notebook: "a", status: { state: "unsaved" }, revision: 1 } },
-        { seq: 2, event: { kind: "save_status", notebook: "a", status: { state: "saving" }, revision: 1 } },
+        { seq: 1, event: { kind: "save_status", notebook: "a", status: { state: "unsaved" }, revision: 1, saved_revision: 0 } },
+        { seq: 2, event: { kind: "save_status", notebook: "a", status: { state: "saving" }, revision: 1, saved_revision: 0 } },
       ),
     );
     expect(s.notebooks[0]!.status.state).toBe("saving");
     expect(s.view?.summary.status.state).toBe("saving");
-    s = reduce(s, batch({ seq: 3, event: { kind: "save_status", notebook: "a", status: { state: "saved" }, revision: 1 } }));
+    s = reduce(s, batch({ seq: 3, event: { kind: "save_status", notebook: "a", status: { state: "saved" }, revision: 1, saved_revision: 0 } }));
     expect(s.notebooks[0]!.on_disk).toBe(true);
     expect(s.notebooks[1]!.status.state).toBe("saved");
     expect(s.notebooks[1]!.on_disk).toBe(false);

@@ -20,6 +20,15 @@ impl Samples {
         Samples(v)
     }
 
+    pub fn from(micros: Vec<f64>) -> Samples {
+        Samples(micros)
+    }
+
+    /// All samples of several runs as one.
+    pub fn merge(runs: Vec<Samples>) -> Samples {
+        Samples(runs.into_iter().flat_map(|s| s.0).collect())
+    }
+
     /// The q-quantile (0..=1), nearest-rank.
     pub fn quantile(&self, q: f64) -> f64 {
         let mut v = self.0.clone();

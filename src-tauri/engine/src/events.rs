@@ -23,12 +23,13 @@ pub enum EngineEvent {
     NotebookChanged { notebook: NotebookSummary },
     /// A notebook was deleted (its folder is in the workspace's `.trash`).
     NotebookDeleted { notebook: NotebookId },
-    /// A notebook's save state changed. `revision` counts its edits; when the state is
-    /// `saved`, the file holds at least that revision.
+    /// A notebook's save state changed. `revision` counts its edits; `saved_revision` is the
+    /// newest revision known to be durable on disk.
     SaveStatus {
         notebook: NotebookId,
         status: SaveState,
         revision: u64,
+        saved_revision: u64,
     },
 }
 

@@ -1,5 +1,6 @@
 //! The registry of suites. Later issues add a module and a line to [`ALL`].
 
+mod notebooks;
 mod smoke;
 
 use crate::report::Measure;
@@ -10,11 +11,18 @@ pub struct Suite {
     pub run: fn() -> Result<Vec<Measure>, String>,
 }
 
-pub const ALL: &[Suite] = &[Suite {
-    name: "smoke",
-    about: "engine open, a trivial query and a durable write, each against a raw baseline",
-    run: smoke::run,
-}];
+pub const ALL: &[Suite] = &[
+    Suite {
+        name: "smoke",
+        about: "engine open, a trivial query and a durable write, each against a raw baseline",
+        run: smoke::run,
+    },
+    Suite {
+        name: "notebooks",
+        about: "lazy vs eager create, batched vs write-through edits, a 30 s typing stream",
+        run: notebooks::run,
+    },
+];
 
 /// The suites named, in the order given; `all` selects every suite.
 pub fn select(names: &[String]) -> Result<Vec<&'static Suite>, String> {

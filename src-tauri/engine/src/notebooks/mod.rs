@@ -190,6 +190,7 @@ impl Shared {
                 notebook: entry.id(),
                 status,
                 revision: entry.revision,
+                saved_revision: entry.saved_revision,
             });
         }
     }

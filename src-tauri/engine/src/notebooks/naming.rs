@@ -29,7 +29,10 @@ pub fn validate_title(raw: &str) -> Result<String, NotebookError> {
 
 /// Two titles name the same notebook when they differ only in case.
 pub fn same_title(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
+    // Compared char by char: creating a notebook checks every title, so no allocation per title.
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// A folder-safe stem for a title: lowercase letters and digits joined by `-`, never a name
@@ -116,6 +119,13 @@ mod tests {
         assert_eq!(slug("Com10"), "com10");
         assert!(slug(&"ab ".repeat(60)).chars().count() <= MAX_SLUG_CHARS);
         assert!(!slug(&"ab ".repeat(60)).ends_with('-'));
+    }
+
+    #[test]
+    fn titles_match_ignoring_case() {
+        assert!(same_title("Trips", "tRIPS"));
+        assert!(same_title("Ärger", "ärger"));
+        assert!(!same_title("Trips", "Trip"));
     }
 
     #[test]
