@@ -61,14 +61,18 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let sink = Arc::new(events::TauriSink::new(app.handle().clone()));
-    let engine = Engine::open(
-        config,
-        EnginePaths {
-            data_dir: dirs.data.clone(),
-            config_dir: Some(dirs.config.clone()),
-        },
-        sink,
-    )?;
+    let paths = EnginePaths {
+        data_dir: dirs.data.clone(),
+        config_dir: Some(dirs.config.clone()),
+    };
+    let engine = match Engine::open(config, paths, sink) {
+        Ok(engine) => engine,
+        Err(e) => {
+            // No window: nothing may run against a workspace this process does not own.
+            refuse_to_start(app.handle(), &IpcError::from_coded(&e));
+            return Ok(());
+        }
+    };
     // The webview may watch the workspace for changes made outside Quire, and nothing else.
     app.fs_scope().allow_directory(engine.workspace(), true)?;
     log::info!(
@@ -84,5 +88,29 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         startup_warnings: warnings,
     });
     exit::listen_for_signals(app.handle().clone());
+    // The main window is declared in tauri.conf.json with `create: false` and opened only now,
+    // once the engine (and its workspace lock) is ready for the commands it will send.
+    let window = app
+        .config()
+        .app
+        .windows
+        .first()
+        .ok_or("tauri.conf.json declares no window")?
+        .clone();
+    tauri::WebviewWindowBuilder::from_config(app.handle(), &window)?.build()?;
     Ok(())
+}
+
+/// Tells the user why Quire cannot start (another Quire has the workspace, the folder cannot be
+/// opened) and exits when they dismiss the message.
+fn refuse_to_start(app: &tauri::AppHandle, error: &IpcError) {
+    use tauri_plugin_dialog::{DialogExt, MessageDialogKind};
+    log::error!("Quire cannot start: {} ({:?})", error.message, error.code);
+    eprintln!("Quire cannot start: {}", error.message);
+    let handle = app.clone();
+    app.dialog()
+        .message(format!("{}.\n\nQuire will close.", error.message))
+        .title("Quire cannot open its workspace")
+        .kind(MessageDialogKind::Error)
+        .show(move |_| handle.exit(1));
 }

@@ -4,7 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startApp, withApp, type QuireApp } from "../src/harness.ts";
+import { spawn } from "node:child_process";
+import { appBinary, startApp, withApp, type QuireApp } from "../src/harness.ts";
 
 // Manual saving: only Flush or shutdown writes, so what reaches disk proves which one did.
 const MANUAL = { QUIRE_NOTEBOOKS__AUTO_FLUSH: "false", QUIRE_NOTEBOOKS__FLUSH_DELAY_MS: "1000" };
@@ -107,3 +108,33 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+test("a second Quire on the same workspace says so and leaves the first one working", async () => {
+  await withApp("notebooks-second-instance", async (app) => {
+    await app.waitText("empty-state", (t) => t.includes("No notebooks yet"));
+    const first = app.pid();
+    const second = spawn(appBinary(), [], {
+      env: { ...process.env, QUIRE_DATA_DIR: app.dataDir, NO_AT_BRIDGE: "1" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    second.stderr.on("data", (d) => (stderr += String(d)));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!stderr.includes("Quire cannot start")) {
+        assert.ok(second.exitCode === null, `the second Quire exited without saying why: ${stderr}`);
+        assert.ok(Date.now() < deadline, `no explanation from the second Quire: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(stderr, /already open in another Quire window or quire-cli \(process \d+\)/);
+      assert.match(stderr, new RegExp(`process ${first}\\b`));
+    } finally {
+      second.kill("SIGKILL");
+    }
+    // The first one still owns the workspace and still works.
+    assert.equal(app.pid(), first);
+    await (await app.byTestId("new-notebook-title")).sendKeys("Still mine");
+    await app.click("create-notebook");
+    await app.waitText("notebook-title", (t) => t === "Still mine");
+  });
+});
