@@ -334,9 +334,11 @@ mod tests {
     fn saved_config_loads_back() {
         figment::Jail::expect_with(|jail| {
             let dir = jail.directory().join("nested");
-            let mut config = Config::default();
-            config.notebooks = NotebookConfig::preset(NotebookMode::Manual).unwrap();
-            config.workspace = Some("/data/ws".into());
+            let config = Config {
+                notebooks: NotebookConfig::preset(NotebookMode::Manual).unwrap(),
+                workspace: Some("/data/ws".into()),
+                ..Config::default()
+            };
             config
                 .save(&dir, &crate::metrics::Metrics::default())
                 .unwrap();

@@ -2,7 +2,7 @@
 // back after a restart, and SIGTERM writes pending edits before the process ends.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { appBinary, startApp, withApp, type QuireApp } from "../src/harness.ts";
@@ -137,4 +137,30 @@ test("a second Quire on the same workspace says so and leaves the first one work
     await app.click("create-notebook");
     await app.waitText("notebook-title", (t) => t === "Still mine");
   });
+});
+
+test("a notebook changed outside Quire is reloaded in the open window", async () => {
+  await withApp(
+    "notebooks-changed-on-disk",
+    async (app) => {
+      await createWithCells(app, "Shared notes", ["SELECT 'before'"]);
+      await app.click("flush");
+      await app.waitText("save-status", (t) => t === "All changes saved");
+      const path = join(app.dataDir, "data", "workspace", "shared-notes.quire", "notebook.json");
+      // Another program (git checkout, an editor) rewrites the file.
+      const theirs = readFileSync(path, "utf8").replace("SELECT 'before'", "SELECT 'from git'");
+      writeFileSync(path, theirs);
+      await app.driver.wait(
+        async () =>
+          (await app.driver.executeScript<string>(
+            "return document.querySelector('[data-testid=cell-source]')?.value ?? '';",
+          )) === "SELECT 'from git'",
+        10_000,
+        "the open notebook never showed the file's new content",
+      );
+      await app.waitText("save-status", (t) => t === "All changes saved");
+      assert.equal(readFileSync(path, "utf8"), theirs, "Quire did not write over the change");
+    },
+    { env: MANUAL },
+  );
 });

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Cell } from "../bindings";
 import type { Output } from "../store";
 import type { NotebookActions } from "./NotebookPane";
@@ -15,6 +15,14 @@ interface Props {
 export function CellView({ cell, index, last, output, actions }: Props) {
   // The text is the user's while they type; the engine gets every change in order.
   const [source, setSource] = useState(cell.source);
+  const sent = useRef(cell.source);
+  // A new source from the engine that is not our own echo (a reload from disk) replaces the text.
+  useEffect(() => {
+    if (cell.source !== sent.current) {
+      sent.current = cell.source;
+      setSource(cell.source);
+    }
+  }, [cell.source]);
   const sql = cell.kind === "sql";
   return (
     <li className={`cell ${cell.kind}`} data-testid="cell" data-cell-id={cell.id}>
@@ -52,6 +60,7 @@ export function CellView({ cell, index, last, output, actions }: Props) {
         placeholder={sql ? "SELECT …" : "Notes in Markdown"}
         onChange={(e) => {
           setSource(e.target.value);
+          sent.current = e.target.value;
           actions.updateCell(cell.id, e.target.value);
         }}
         onKeyDown={(e) => {

@@ -577,6 +577,7 @@ impl Notebooks {
                 continue;
             }
             changed.push(entry.id());
+            log::info!("notebook {} ({folder}) changed on disk", entry.id());
             match (entry.dirty(), current) {
                 (false, Some(bytes)) => reload_from(entry, &bytes),
                 _ => entry.hold = Some(Hold::ChangedOnDisk),
