@@ -4,6 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use datafusion::arrow::record_batch::RecordBatch;
+use tokio_util::sync::CancellationToken;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, NotebookConfig, NotebookMode};
@@ -11,7 +14,10 @@ use crate::error::Error;
 use crate::events::{EngineEvent, EventBus, EventSink};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::notebooks::{CellId, CellKind, FlushReport, NotebookId, NotebookSummary, Notebooks};
-use crate::tables::{self, QueryPreview, Tables};
+use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, SkippedRow};
+use crate::tables::{
+    self, name, persist, Catalog, QueryPreview, TableError, TableInfo, TableVersion,
+};
 use crate::workspace::{Workspace, WorkspaceLock};
 
 /// Where the engine keeps its files, decided by the caller (the shell uses the platform dirs).
@@ -45,6 +51,15 @@ pub struct ShutdownReport {
     pub notebooks: FlushReport,
 }
 
+/// What an import made.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct ImportOutcome {
+    pub table: TableInfo,
+    /// Rows left out (skip mode): the first 100, and how many in all.
+    pub skipped: Vec<SkippedRow>,
+    pub skipped_total: u64,
+}
+
 /// The outcome of running one cell.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -60,7 +75,7 @@ pub struct Engine {
     paths: EnginePaths,
     workspace: Workspace,
     notebooks: Notebooks,
-    tables: Tables,
+    catalog: Catalog,
     events: Arc<EventBus>,
     metrics: Arc<Metrics>,
     // Last field: dropped after the notebooks' final flush, so no other process can get in first.
@@ -106,7 +121,7 @@ impl Engine {
             paths,
             workspace,
             notebooks,
-            tables: Tables::default(),
+            catalog: Catalog::default(),
             events,
             metrics,
             _lock: lock,
@@ -151,12 +166,129 @@ impl Engine {
             CellKind::Markdown => Ok(CellOutput::Markdown),
             CellKind::Sql => {
                 let started = Instant::now();
-                let batches = self.tables.run_sql(&cell.source).await?;
+                let batches = self.query(notebook, &cell.source).await?;
                 Ok(CellOutput::Table {
                     preview: QueryPreview::from_batches(&batches, started.elapsed()),
                 })
             }
         }
+    }
+
+    /// Runs SQL against the notebook's tables (loading them from disk on first use).
+    pub async fn query(&self, notebook: NotebookId, sql: &str) -> Result<Vec<RecordBatch>, Error> {
+        self.ensure_tables(notebook)?;
+        Ok(self.catalog.query(notebook, sql).await?)
+    }
+
+    /// The notebook's tables.
+    pub fn tables(&self, notebook: NotebookId) -> Result<Vec<TableInfo>, Error> {
+        self.ensure_tables(notebook)?;
+        Ok(self.catalog.list(notebook))
+    }
+
+    /// Rows `[offset, offset + limit)` of a table, in table order, as Arrow IPC stream bytes.
+    pub fn page(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<u8>, Error> {
+        self.ensure_tables(notebook)?;
+        let version = self.catalog.version(notebook, table)?;
+        let batch = version.page(offset as usize, limit as usize)?;
+        Ok(tables::ipc::to_stream_bytes(&batch)?)
+    }
+
+    /// Imports a file as a new table of the notebook. The file is read to the end before
+    /// anything is created; the table is saved (hydrating the notebook) before it is added, so
+    /// a table Quire shows is always on disk. `table` defaults to a name made from the file name.
+    pub fn import_file(
+        &self,
+        notebook: NotebookId,
+        path: &Path,
+        table: Option<&str>,
+        format: Option<ImportFormat>,
+        csv: Option<&CsvOptions>,
+        progress: &dyn Fn(ImportProgress),
+        cancel: &CancellationToken,
+    ) -> Result<ImportOutcome, Error> {
+        self.notebooks.summary(notebook)?;
+        let table = match table {
+            Some(t) => name::validate(t)?,
+            None => name::from_file_stem(
+                &path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_default(),
+            ),
+        };
+        self.ensure_tables(notebook)?;
+        if self.catalog.exists(notebook, &table) {
+            return Err(TableError::Exists(table).into());
+        }
+        let started = Instant::now();
+        let imported = import::read(path, format, csv, progress, cancel)?;
+        let version = TableVersion::first(imported.schema, imported.batches);
+        let info = self.keep_table(notebook, &table, version)?;
+        log::info!(
+            "imported {} as {table} into notebook {notebook}: {} rows in {:.0} ms, {} skipped",
+            path.display(),
+            info.rows,
+            started.elapsed().as_secs_f64() * 1000.0,
+            imported.skipped_total
+        );
+        Ok(ImportOutcome {
+            table: info,
+            skipped: imported.skipped,
+            skipped_total: imported.skipped_total,
+        })
+    }
+
+    /// Keeps a query's result as a new table of the notebook.
+    pub async fn save_query_as_table(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        table: &str,
+    ) -> Result<TableInfo, Error> {
+        let table = name::validate(table)?;
+        if self.catalog.exists(notebook, &table) {
+            return Err(TableError::Exists(table).into());
+        }
+        let frame_schema_batches = self.query(notebook, sql).await?;
+        let schema = match frame_schema_batches.first() {
+            Some(b) => b.schema(),
+            None => {
+                return Err(TableError::Sql {
+                    message: "the query returned no columns to keep".into(),
+                    line: None,
+                    column: None,
+                }
+                .into())
+            }
+        };
+        self.keep_table(
+            notebook,
+            &table,
+            TableVersion::first(schema, frame_schema_batches),
+        )
+    }
+
+    /// Saves a new table beside its notebook (hydrating it), then adds it to the catalog.
+    fn keep_table(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: TableVersion,
+    ) -> Result<TableInfo, Error> {
+        self.notebooks.flush(notebook)?;
+        let dir = self
+            .notebooks
+            .folder_path(notebook)?
+            .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
+        persist::save(&dir, table, &version, &self.metrics)?;
+        Ok(self.catalog.add(notebook, table, version)?)
     }
 
     /// Switches how notebooks are saved, at once, and saves the choice in `config.toml`.
@@ -177,8 +309,9 @@ impl Engine {
         Ok(self.info())
     }
 
-    pub fn tables(&self) -> &Tables {
-        &self.tables
+    fn ensure_tables(&self, notebook: NotebookId) -> Result<(), Error> {
+        let dir = self.notebooks.folder_path(notebook)?;
+        Ok(self.catalog.ensure_loaded(notebook, dir.as_deref())?)
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {
@@ -274,6 +407,9 @@ mod tests {
             .add_cell(nb.id, CellKind::Sql, None, "SELECT 6 * 7 AS answer".into())
             .unwrap();
         let out = engine.run_cell(nb.id, cell.id).await.unwrap();
+        assert!(
+            matches!(engine.run_cell(nb.id, crate::notebooks::CellId(uuid::Uuid::nil())).await, Err(e) if e.code() == crate::ErrorCode::CellNotFound)
+        );
         let CellOutput::Table { preview } = out else {
             panic!("{out:?}")
         };
@@ -284,6 +420,151 @@ mod tests {
         assert!(std::fs::read_to_string(file)
             .unwrap()
             .contains("SELECT 6 * 7"));
+    }
+
+    fn csv_file(dir: &Path, rows: usize) -> PathBuf {
+        let mut text = String::from("id,city,amount\n");
+        for i in 0..rows {
+            text.push_str(&format!(
+                "{i},{},{}.5\n",
+                ["Lyon", "Paris", "Nice"][i % 3],
+                i
+            ));
+        }
+        let p = dir.join("Trips 2026.csv");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[tokio::test]
+    async fn an_imported_table_is_saved_queryable_and_comes_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let file = csv_file(src.path(), 1000);
+        let data = tmp.path().to_path_buf();
+        let nb = {
+            let engine = open(&data, Arc::new(crate::events::NullSink));
+            let nb = engine.create_notebook("Trips").unwrap();
+            let cancel = CancellationToken::new();
+            let out = engine
+                .import_file(nb.id, &file, None, None, None, &|_| {}, &cancel)
+                .unwrap();
+            assert_eq!(
+                (out.table.name.as_str(), out.table.rows),
+                ("trips_2026", 1000)
+            );
+            assert!(engine
+                .workspace()
+                .join("trips.quire/tables/trips_2026.parquet")
+                .is_file());
+            let again = engine
+                .import_file(nb.id, &file, None, None, None, &|_| {}, &cancel)
+                .unwrap_err();
+            assert_eq!(again.code(), crate::ErrorCode::TableExists);
+
+            let batches = engine
+                .query(
+                    nb.id,
+                    "SELECT city, count(*) AS n FROM trips_2026 GROUP BY city ORDER BY city",
+                )
+                .await
+                .unwrap();
+            let p = QueryPreview::from_batches(&batches, std::time::Duration::ZERO);
+            assert_eq!(
+                p.rows[0],
+                vec![Some("Lyon".to_string()), Some("334".to_string())]
+            );
+            let kept = engine
+                .save_query_as_table(
+                    nb.id,
+                    "SELECT * FROM trips_2026 WHERE city = 'Nice'",
+                    "nice",
+                )
+                .await
+                .unwrap();
+            assert_eq!(kept.rows, 333);
+            let page = engine.page(nb.id, "trips_2026", 998, 10).unwrap();
+            let mut reader =
+                datafusion::arrow::ipc::reader::StreamReader::try_new(&page[..], None).unwrap();
+            assert_eq!(reader.next().unwrap().unwrap().num_rows(), 2);
+            engine.shutdown();
+            nb.id
+        };
+        // A new process: the tables load from the notebook's folder on first use.
+        let engine = open(&data, Arc::new(crate::events::NullSink));
+        let names: Vec<_> = engine
+            .tables(nb)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.name, t.rows))
+            .collect();
+        assert_eq!(
+            names,
+            [("nice".to_string(), 333), ("trips_2026".to_string(), 1000)]
+        );
+        let batches = engine
+            .query(nb, "SELECT sum(amount) FROM trips_2026")
+            .await
+            .unwrap();
+        assert_eq!(
+            QueryPreview::from_batches(&batches, std::time::Duration::ZERO).rows[0][0].as_deref(),
+            Some("500000.0")
+        );
+    }
+
+    #[test]
+    fn a_cancelled_or_failed_import_leaves_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let file = csv_file(src.path(), 200_000);
+        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let nb = engine.create_notebook("Cancel").unwrap();
+        let cancel = CancellationToken::new();
+        let err = engine
+            .import_file(
+                nb.id,
+                &file,
+                Some("trips"),
+                None,
+                None,
+                &|_| cancel.cancel(),
+                &cancel,
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::Cancelled);
+        assert!(engine.tables(nb.id).unwrap().is_empty());
+        assert!(
+            !engine.workspace().join("cancel.quire").exists(),
+            "nothing was written"
+        );
+
+        let bad = src.path().join("bad.csv");
+        std::fs::write(&bad, "a,b\n1,2\n3\n").unwrap();
+        let err = engine
+            .import_file(
+                nb.id,
+                &bad,
+                None,
+                None,
+                None,
+                &|_| {},
+                &CancellationToken::new(),
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::ImportFailed);
+        assert!(engine.tables(nb.id).unwrap().is_empty());
+        let err = engine
+            .import_file(
+                nb.id,
+                &bad,
+                Some("Not A Name"),
+                None,
+                None,
+                &|_| {},
+                &CancellationToken::new(),
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::InvalidTableName);
     }
 
     #[test]

@@ -33,8 +33,18 @@ pub enum ErrorCode {
     NotebookChangedOnDisk,
     /// The notebook has no cell with the given id.
     CellNotFound,
-    /// The SQL could not be parsed, planned or executed.
+    /// The SQL could not be parsed, planned or executed; the message names the line and column.
     SqlInvalid,
+    /// A file could not be imported (malformed, wrong types, empty); the message names the line.
+    ImportFailed,
+    /// A file could not be opened or read.
+    FileUnreadable,
+    /// A table name is not a plain SQL identifier.
+    InvalidTableName,
+    /// No table has the given name in this notebook.
+    TableNotFound,
+    /// Another table in this notebook has that name.
+    TableExists,
     /// The work was cancelled before it finished.
     Cancelled,
     /// A bug in Quire: the message says what, the log has the context.

@@ -2,7 +2,7 @@
 //!
 //! The shell (`src-tauri/src`) adapts this crate to IPC; the benches and tests drive it directly.
 //! [`Engine`] is the entry point: it owns the [`workspace::Workspace`] on disk, the
-//! [`notebooks::Notebooks`] in memory, the [`tables::Tables`] (Arrow + DataFusion), the
+//! [`notebooks::Notebooks`] in memory, the [`tables::Catalog`] (Arrow + DataFusion), the
 //! [`events::EventBus`] that reports to whoever listens, and the [`metrics::Metrics`].
 //!
 //! Crate map (one purpose per module):
@@ -11,7 +11,7 @@
 //! - [`workspace`]: the workspace folder and the only way to turn a name into a path inside it.
 //! - [`durable`]: atomic, fsynced file replacement and the orphaned-temp-file sweep.
 //! - [`notebooks`]: notebook documents (lazy hydration, batched writes: issue 4).
-//! - [`tables`]: Arrow tables and the DataFusion session (issue 5).
+//! - [`tables`]: Arrow tables per notebook, imports, paging, restricted SQL, Parquet on disk.
 //! - [`snapshots`]: debounced atomic Parquet snapshots (issue 7).
 //! - [`queue`]: the priority query queue (issue 6).
 //! - [`tasks`]: the SQLite task store (issue 9).
@@ -36,5 +36,5 @@ pub mod workspace;
 mod engine;
 
 pub use config::Config;
-pub use engine::{CellOutput, Engine, EngineInfo, EnginePaths, ShutdownReport};
+pub use engine::{CellOutput, Engine, EngineInfo, EnginePaths, ImportOutcome, ShutdownReport};
 pub use error::{Error, ErrorCode, HasCode};

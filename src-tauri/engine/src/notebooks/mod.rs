@@ -326,6 +326,17 @@ impl Notebooks {
         })
     }
 
+    /// The notebook's folder, once it is on disk (tables are saved inside it).
+    pub fn folder_path(&self, id: NotebookId) -> Result<Option<std::path::PathBuf>, NotebookError> {
+        let root = self.shared.workspace.root().to_path_buf();
+        self.shared.with_entry(id, |e| {
+            Ok(e.folder
+                .as_ref()
+                .filter(|_| e.on_disk)
+                .map(|f| root.join(f)))
+        })
+    }
+
     /// One cell, for running it.
     pub fn cell(&self, id: NotebookId, cell: CellId) -> Result<Cell, NotebookError> {
         self.shared.with_entry(id, |e| {

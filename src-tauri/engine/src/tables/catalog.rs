@@ -1,0 +1,168 @@
+//! The tables of every open notebook, and each notebook's SQL session.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::sql::SqlSession;
+use super::table::{TableInfo, TableVersion};
+use super::{name, persist, TableError};
+use crate::notebooks::NotebookId;
+
+#[derive(Default)]
+struct NotebookTables {
+    tables: RwLock<BTreeMap<String, Arc<TableVersion>>>,
+    sql: SqlSession,
+    /// Whether the tables saved in the notebook's folder were read (they load on first use).
+    loaded: Mutex<bool>,
+}
+
+/// Every notebook's tables. Lookups clone an `Arc`, so no lock is held while a query runs.
+#[derive(Default)]
+pub struct Catalog {
+    notebooks: Mutex<HashMap<NotebookId, Arc<NotebookTables>>>,
+}
+
+impl Catalog {
+    fn of(&self, notebook: NotebookId) -> Arc<NotebookTables> {
+        let mut map = self.notebooks.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(notebook).or_default().clone()
+    }
+
+    /// Loads the tables saved in `dir` the first time the notebook's tables are needed.
+    pub fn ensure_loaded(
+        &self,
+        notebook: NotebookId,
+        dir: Option<&Path>,
+    ) -> Result<(), TableError> {
+        let nb = self.of(notebook);
+        let mut loaded = nb.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if *loaded {
+            return Ok(());
+        }
+        if let Some(dir) = dir {
+            for (name, version) in persist::load_all(dir)? {
+                nb.sql.register(&name, &version)?;
+                nb.tables
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(name, Arc::new(version));
+            }
+        }
+        *loaded = true;
+        Ok(())
+    }
+
+    /// Adds a new table; refuses a name that is invalid or already taken in this notebook.
+    pub fn add(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: TableVersion,
+    ) -> Result<TableInfo, TableError> {
+        let table = name::validate(table)?;
+        let nb = self.of(notebook);
+        let mut tables = nb.tables.write().unwrap_or_else(|p| p.into_inner());
+        if tables.contains_key(&table) {
+            return Err(TableError::Exists(table));
+        }
+        nb.sql.register(&table, &version)?;
+        let info = version.info(&table);
+        tables.insert(table, Arc::new(version));
+        Ok(info)
+    }
+
+    pub fn exists(&self, notebook: NotebookId, table: &str) -> bool {
+        self.of(notebook)
+            .tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(table)
+    }
+
+    pub fn list(&self, notebook: NotebookId) -> Vec<TableInfo> {
+        let nb = self.of(notebook);
+        let tables = nb.tables.read().unwrap_or_else(|p| p.into_inner());
+        tables.iter().map(|(name, v)| v.info(name)).collect()
+    }
+
+    pub fn version(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+    ) -> Result<Arc<TableVersion>, TableError> {
+        let nb = self.of(notebook);
+        let tables = nb.tables.read().unwrap_or_else(|p| p.into_inner());
+        tables
+            .get(table)
+            .cloned()
+            .ok_or_else(|| TableError::NotFound(table.to_string()))
+    }
+
+    pub fn remove(&self, notebook: NotebookId, table: &str) -> Result<(), TableError> {
+        let nb = self.of(notebook);
+        let mut tables = nb.tables.write().unwrap_or_else(|p| p.into_inner());
+        tables
+            .remove(table)
+            .ok_or_else(|| TableError::NotFound(table.to_string()))?;
+        nb.sql.deregister(table)
+    }
+
+    /// Runs SQL against the notebook's tables.
+    pub async fn query(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+    ) -> Result<Vec<RecordBatch>, TableError> {
+        let nb = self.of(notebook);
+        nb.sql.run(sql).await
+    }
+
+    /// Forgets a notebook's tables (the notebook was deleted).
+    pub fn forget(&self, notebook: NotebookId) {
+        self.notebooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&notebook);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::{ErrorCode, HasCode};
+
+    #[tokio::test]
+    async fn tables_are_per_notebook() {
+        let c = Catalog::default();
+        let (a, b) = (NotebookId(Uuid::now_v7()), NotebookId(Uuid::now_v7()));
+        c.add(a, "numbers", super::super::table::tests::numbers(10, 4))
+            .unwrap();
+        assert_eq!(
+            c.add(a, "numbers", super::super::table::tests::numbers(1, 1))
+                .unwrap_err()
+                .code(),
+            ErrorCode::TableExists
+        );
+        assert_eq!(
+            c.add(a, "Bad Name", super::super::table::tests::numbers(1, 1))
+                .unwrap_err()
+                .code(),
+            ErrorCode::InvalidTableName
+        );
+        assert_eq!(c.list(a).len(), 1);
+        assert!(c.list(b).is_empty());
+        assert!(c.query(a, "SELECT * FROM numbers").await.is_ok());
+        let err = c.query(b, "SELECT * FROM numbers").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::SqlInvalid, "b cannot see a's tables");
+        c.remove(a, "numbers").unwrap();
+        assert_eq!(
+            c.version(a, "numbers").unwrap_err().code(),
+            ErrorCode::TableNotFound
+        );
+    }
+}

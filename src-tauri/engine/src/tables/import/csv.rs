@@ -1,0 +1,493 @@
+//! CSV: sniffing the dialect, previewing, and reading (rejecting or skipping bad rows).
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use datafusion::arrow::array::types::{
+    Date32Type, Float64Type, Int64Type, TimestampMicrosecondType,
+};
+use datafusion::arrow::compute::kernels::cast_utils::Parser;
+use datafusion::arrow::csv::reader::Format;
+use datafusion::arrow::csv::ReaderBuilder;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::error::ArrowError;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    preview_rows, schema_of, ColumnSpec, ColumnType, Counting, CsvOptions, ImportFormat,
+    ImportPreview, ImportProgress, Imported, OnBadRow, SkippedRow, BATCH_ROWS,
+};
+use crate::tables::TableError;
+
+/// Bytes read to sniff the dialect and preview the file.
+const SAMPLE_BYTES: usize = 256 * 1024;
+/// Records read to infer column types when reading without a schema.
+const INFER_RECORDS: usize = 10_000;
+/// Skipped rows listed one by one; the rest are only counted.
+const SKIPPED_LISTED: usize = 100;
+
+pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
+    let sample = read_sample(path)?;
+    let (delimiter, quote) = sniff_dialect(&sample);
+    let has_header = sniff_header(&sample, delimiter, quote);
+    let format = format(delimiter, quote, has_header);
+    let (schema, _) = format
+        .infer_schema(&sample[..], None)
+        .map_err(|e| import_error(&e, has_header))?;
+    let columns: Vec<ColumnSpec> = schema
+        .fields()
+        .iter()
+        .map(|f| ColumnSpec {
+            name: f.name().clone(),
+            kind: ColumnType::of(f.data_type()),
+        })
+        .collect();
+    let typed = schema_of(&columns)?;
+    // Show the sample as it will be read; if a later row in the sample breaks the inferred types
+    // the preview still shows the rows before it.
+    let mut batches = Vec::new();
+    if let Ok(reader) = ReaderBuilder::new(typed)
+        .with_format(format)
+        .with_batch_size(super::PREVIEW_ROWS)
+        .build(&sample[..])
+    {
+        if let Some(Ok(batch)) = reader.into_iter().next() {
+            batches.push(batch);
+        }
+    }
+    Ok(ImportPreview {
+        format: ImportFormat::Csv,
+        csv: Some(CsvOptions {
+            delimiter: (delimiter as char).to_string(),
+            quote: (quote as char).to_string(),
+            has_header,
+            columns: Some(columns.clone()),
+            on_bad_row: OnBadRow::Reject,
+        }),
+        columns,
+        rows: preview_rows(&batches),
+        file_bytes,
+    })
+}
+
+pub fn read(
+    path: &Path,
+    options: &CsvOptions,
+    total_bytes: u64,
+    progress: &dyn Fn(ImportProgress),
+    cancel: &CancellationToken,
+) -> Result<Imported, TableError> {
+    let delimiter = one_ascii(&options.delimiter, "delimiter")?;
+    let quote = one_ascii(&options.quote, "quote")?;
+    let format = format(delimiter, quote, options.has_header);
+    let schema = match &options.columns {
+        Some(columns) => schema_of(columns)?,
+        None => {
+            let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+            let (schema, _) = format
+                .infer_schema(BufReader::new(file), Some(INFER_RECORDS))
+                .map_err(|e| import_error(&e, options.has_header))?;
+            let columns: Vec<ColumnSpec> = schema
+                .fields()
+                .iter()
+                .map(|f| ColumnSpec {
+                    name: f.name().clone(),
+                    kind: ColumnType::of(f.data_type()),
+                })
+                .collect();
+            schema_of(&columns)?
+        }
+    };
+    // A quote that never closes makes CSV readers swallow the rest of the file into one field.
+    if let Some(line) =
+        unclosed_quote_line(path, delimiter, quote).map_err(|e| TableError::file(path, e))?
+    {
+        return Err(TableError::Import {
+            line: Some(line),
+            message: format!("line {line}: a quoted field starts here and is never closed"),
+        });
+    }
+    match options.on_bad_row {
+        OnBadRow::Reject => read_strict(
+            path,
+            schema,
+            format,
+            options.has_header,
+            total_bytes,
+            progress,
+            cancel,
+        ),
+        OnBadRow::Skip => read_skipping(
+            path,
+            schema,
+            delimiter,
+            quote,
+            options.has_header,
+            total_bytes,
+            progress,
+            cancel,
+        ),
+    }
+}
+
+fn read_strict(
+    path: &Path,
+    schema: SchemaRef,
+    format: Format,
+    has_header: bool,
+    total_bytes: u64,
+    progress: &dyn Fn(ImportProgress),
+    cancel: &CancellationToken,
+) -> Result<Imported, TableError> {
+    let bytes = Arc::new(AtomicU64::new(0));
+    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+    let counting = Counting {
+        inner: BufReader::with_capacity(1 << 20, file),
+        bytes: bytes.clone(),
+    };
+    let reader = ReaderBuilder::new(schema.clone())
+        .with_format(format)
+        .with_batch_size(BATCH_ROWS)
+        .build(counting)?;
+    let mut batches = Vec::new();
+    let mut rows = 0u64;
+    for batch in reader {
+        if cancel.is_cancelled() {
+            return Err(TableError::Cancelled);
+        }
+        let batch = batch.map_err(|e| import_error(&e, has_header))?;
+        rows += batch.num_rows() as u64;
+        batches.push(batch);
+        progress(ImportProgress {
+            rows,
+            bytes: bytes.load(Ordering::Relaxed).min(total_bytes),
+            total_bytes,
+        });
+    }
+    progress(ImportProgress {
+        rows,
+        bytes: total_bytes,
+        total_bytes,
+    });
+    Ok(Imported {
+        schema,
+        batches,
+        skipped: Vec::new(),
+        skipped_total: 0,
+    })
+}
+
+/// Skip mode: rows are checked one by one (field count, UTF-8, each value against its column
+/// type with Arrow's own parsers) and only good rows reach the Arrow reader.
+#[allow(clippy::too_many_arguments)]
+fn read_skipping(
+    path: &Path,
+    schema: SchemaRef,
+    delimiter: u8,
+    quote: u8,
+    has_header: bool,
+    total_bytes: u64,
+    progress: &dyn Fn(ImportProgress),
+    cancel: &CancellationToken,
+) -> Result<Imported, TableError> {
+    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+    let mut records = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(has_header)
+        .flexible(true)
+        .from_reader(BufReader::with_capacity(1 << 20, file));
+    let types: Vec<DataType> = schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect();
+    let mut skipped = Vec::new();
+    let mut skipped_total = 0u64;
+    let mut batches = Vec::new();
+    let mut pending = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .from_writer(Vec::new());
+    let mut pending_rows = 0usize;
+    let mut rows = 0u64;
+    let mut record = csv::ByteRecord::new();
+    let flush =
+        |pending: &mut csv::Writer<Vec<u8>>, batches: &mut Vec<_>| -> Result<(), TableError> {
+            let buffer = std::mem::replace(
+                pending,
+                csv::WriterBuilder::new()
+                    .delimiter(delimiter)
+                    .quote(quote)
+                    .from_writer(Vec::new()),
+            )
+            .into_inner()
+            .map_err(|e| TableError::Import {
+                line: None,
+                message: e.to_string(),
+            })?;
+            let reader = ReaderBuilder::new(schema.clone())
+                .with_format(format(delimiter, quote, false))
+                .with_batch_size(BATCH_ROWS)
+                .build(&buffer[..])?;
+            for batch in reader {
+                batches.push(batch?);
+            }
+            Ok(())
+        };
+    loop {
+        if cancel.is_cancelled() {
+            return Err(TableError::Cancelled);
+        }
+        match records.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // Broken quoting the csv reader cannot recover from ends the file here.
+                let line = e.position().map_or(0, |p| p.line());
+                return Err(TableError::Import {
+                    line: Some(line),
+                    message: format!("line {line}: {e}"),
+                });
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if let Some(reason) = check_row(&record, &types) {
+            skipped_total += 1;
+            if skipped.len() < SKIPPED_LISTED {
+                skipped.push(SkippedRow { line, reason });
+            }
+            continue;
+        }
+        pending
+            .write_byte_record(&record)
+            .map_err(|e| TableError::Import {
+                line: Some(line),
+                message: e.to_string(),
+            })?;
+        pending_rows += 1;
+        rows += 1;
+        if pending_rows == BATCH_ROWS {
+            flush(&mut pending, &mut batches)?;
+            pending_rows = 0;
+            let bytes = record.position().map_or(0, |p| p.byte()).min(total_bytes);
+            progress(ImportProgress {
+                rows,
+                bytes,
+                total_bytes,
+            });
+        }
+    }
+    if pending_rows > 0 {
+        flush(&mut pending, &mut batches)?;
+    }
+    progress(ImportProgress {
+        rows,
+        bytes: total_bytes,
+        total_bytes,
+    });
+    Ok(Imported {
+        schema,
+        batches,
+        skipped,
+        skipped_total,
+    })
+}
+
+/// Why a row cannot be read with these column types, if it cannot.
+fn check_row(record: &csv::ByteRecord, types: &[DataType]) -> Option<String> {
+    if record.len() != types.len() {
+        return Some(format!(
+            "{} fields where {} were expected",
+            record.len(),
+            types.len()
+        ));
+    }
+    for (i, (field, data_type)) in record.iter().zip(types).enumerate() {
+        let Ok(text) = std::str::from_utf8(field) else {
+            return Some(format!("field {} is not valid UTF-8 text", i + 1));
+        };
+        if text.is_empty() {
+            continue; // an empty field is NULL
+        }
+        let ok = match data_type {
+            DataType::Int64 => Int64Type::parse(text).is_some(),
+            DataType::Float64 => Float64Type::parse(text).is_some(),
+            DataType::Boolean => {
+                text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false")
+            }
+            DataType::Date32 => Date32Type::parse(text).is_some(),
+            DataType::Timestamp(_, _) => TimestampMicrosecondType::parse(text).is_some(),
+            _ => true,
+        };
+        if !ok {
+            return Some(format!(
+                "{text:?} in field {} is not a valid {}",
+                i + 1,
+                ColumnType::of(data_type).label()
+            ));
+        }
+    }
+    None
+}
+
+impl ColumnType {
+    fn label(self) -> &'static str {
+        match self {
+            ColumnType::Integer => "integer",
+            ColumnType::Float => "number",
+            ColumnType::Boolean => "true/false value",
+            ColumnType::Date => "date",
+            ColumnType::Timestamp => "timestamp",
+            ColumnType::Text => "text",
+        }
+    }
+}
+
+fn format(delimiter: u8, quote: u8, has_header: bool) -> Format {
+    Format::default()
+        .with_delimiter(delimiter)
+        .with_quote(quote)
+        .with_header(has_header)
+}
+
+fn one_ascii(s: &str, what: &str) -> Result<u8, TableError> {
+    match s.as_bytes() {
+        [b] if b.is_ascii() => Ok(*b),
+        _ => Err(TableError::Import {
+            line: None,
+            message: format!("the {what} must be one character, not {s:?}"),
+        }),
+    }
+}
+
+fn read_sample(path: &Path) -> Result<Vec<u8>, TableError> {
+    let mut sample = Vec::with_capacity(SAMPLE_BYTES);
+    File::open(path)
+        .and_then(|f| f.take(SAMPLE_BYTES as u64).read_to_end(&mut sample))
+        .map_err(|e| TableError::file(path, e))?;
+    // Cut at the last line end so the sample never ends in half a row.
+    if sample.len() == SAMPLE_BYTES {
+        if let Some(end) = sample.iter().rposition(|b| *b == b'\n') {
+            sample.truncate(end + 1);
+        }
+    }
+    Ok(sample)
+}
+
+/// The delimiter (and quote) that splits the sample's rows into the most fields, consistently.
+pub(super) fn sniff_dialect(sample: &[u8]) -> (u8, u8) {
+    let quote = b'"';
+    let mut best = (b',', 0usize);
+    for delimiter in [b',', b';', b'\t', b'|'] {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .quote(quote)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(sample);
+        let counts: Vec<usize> = reader
+            .byte_records()
+            .take(50)
+            .filter_map(Result::ok)
+            .map(|r| r.len())
+            .collect();
+        let Some(&first) = counts.first() else {
+            continue;
+        };
+        let consistent = counts.iter().filter(|&&c| c == first).count() * 10 >= counts.len() * 9;
+        if first > 1 && consistent && first > best.1 {
+            best = (delimiter, first);
+        }
+    }
+    (best.0, quote)
+}
+
+/// A header row has no empty, numeric or repeated cells.
+pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(sample);
+    let Some(Ok(first)) = reader.records().next() else {
+        return true;
+    };
+    let mut seen = std::collections::HashSet::new();
+    first.iter().all(|cell| {
+        let cell = cell.trim();
+        !cell.is_empty() && cell.parse::<f64>().is_err() && seen.insert(cell.to_lowercase())
+    })
+}
+
+/// The line where a quoted field opens and never closes, if one does. Quotes count only at
+/// the start of a field (as in RFC 4180 and the csv crate); `""` inside quotes is an escape.
+fn unclosed_quote_line(path: &Path, delimiter: u8, quote: u8) -> std::io::Result<Option<u64>> {
+    let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let (mut line, mut opened_at) = (1u64, 0u64);
+    let (mut in_quotes, mut field_start, mut quote_pending) = (false, true, false);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            if in_quotes {
+                if quote_pending {
+                    quote_pending = false;
+                    if b == quote {
+                        continue; // "" is an escaped quote
+                    }
+                    in_quotes = false; // the quote closed the field; fall through for this byte
+                } else {
+                    if b == quote {
+                        quote_pending = true;
+                    } else if b == b'\n' {
+                        line += 1;
+                    }
+                    continue;
+                }
+            }
+            if b == b'\n' {
+                line += 1;
+                field_start = true;
+            } else if b == delimiter {
+                field_start = true;
+            } else if field_start && b == quote {
+                in_quotes = true;
+                opened_at = line;
+                field_start = false;
+            } else {
+                field_start = false;
+            }
+        }
+    }
+    Ok((in_quotes && !quote_pending).then_some(opened_at))
+}
+
+/// A readable import error with the file's line number where arrow-csv names one.
+fn import_error(e: &ArrowError, _has_header: bool) -> TableError {
+    let message = match e {
+        ArrowError::ParseError(m) | ArrowError::CsvError(m) => m.clone(),
+        other => other.to_string(),
+    };
+    TableError::Import {
+        line: line_in(&message),
+        message,
+    }
+}
+
+/// The number after "line " in an arrow-csv message.
+fn line_in(message: &str) -> Option<u64> {
+    let at = message.find("line ")? + 5;
+    let digits: String = message[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}

@@ -1,0 +1,184 @@
+//! JSON: newline-delimited objects (NDJSON) stream in batches; a file holding one top-level
+//! array of objects is parsed whole and decoded the same way.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::json::reader::{
+    infer_json_schema_from_iterator, infer_json_schema_from_seekable,
+};
+use datafusion::arrow::json::ReaderBuilder;
+use datafusion::arrow::record_batch::RecordBatch;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    preview_rows, ColumnSpec, ColumnType, Counting, ImportFormat, ImportPreview, ImportProgress,
+    Imported, BATCH_ROWS,
+};
+use crate::tables::TableError;
+
+/// Records read to infer the schema of NDJSON.
+const INFER_RECORDS: usize = 10_000;
+
+fn bad_json(e: impl std::fmt::Display) -> TableError {
+    let message = e.to_string();
+    let line = message.find("line ").and_then(|at| {
+        message[at + 5..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()
+    });
+    TableError::Import {
+        line,
+        message: format!("the JSON cannot be read: {message}"),
+    }
+}
+
+/// Whether the first non-blank byte opens an array.
+fn is_array(path: &Path) -> Result<bool, TableError> {
+    let mut head = [0u8; 4096];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| TableError::file(path, e))?;
+    Ok(head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
+}
+
+fn read_array(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), TableError> {
+    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+    let values: Vec<serde_json::Value> =
+        serde_json::from_reader(BufReader::new(file)).map_err(bad_json)?;
+    if values.iter().any(|v| !v.is_object()) {
+        return Err(TableError::Import {
+            line: None,
+            message: "the JSON array must hold objects, one per row".into(),
+        });
+    }
+    let schema: SchemaRef = Arc::new(
+        infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone()))).map_err(bad_json)?,
+    );
+    let mut decoder = ReaderBuilder::new(schema.clone())
+        .with_batch_size(BATCH_ROWS)
+        .build_decoder()
+        .map_err(bad_json)?;
+    let mut batches = Vec::new();
+    for chunk in values.chunks(BATCH_ROWS) {
+        decoder.serialize(chunk).map_err(bad_json)?;
+        if let Some(batch) = decoder.flush().map_err(bad_json)? {
+            batches.push(batch);
+        }
+    }
+    Ok((schema, batches))
+}
+
+fn infer_ndjson(path: &Path) -> Result<Schema, TableError> {
+    let mut file = BufReader::new(File::open(path).map_err(|e| TableError::file(path, e))?);
+    let (schema, _) =
+        infer_json_schema_from_seekable(&mut file, Some(INFER_RECORDS)).map_err(bad_json)?;
+    file.rewind().map_err(|e| TableError::file(path, e))?;
+    Ok(schema)
+}
+
+fn columns_of(schema: &Schema) -> Vec<ColumnSpec> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| ColumnSpec {
+            name: f.name().clone(),
+            kind: ColumnType::of(f.data_type()),
+        })
+        .collect()
+}
+
+pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
+    let (schema, batches) = if is_array(path)? {
+        read_array(path)?
+    } else {
+        let schema = Arc::new(infer_ndjson(path)?);
+        let file = BufReader::new(File::open(path).map_err(|e| TableError::file(path, e))?);
+        let mut reader = ReaderBuilder::new(schema.clone())
+            .with_batch_size(super::PREVIEW_ROWS)
+            .build(file)
+            .map_err(bad_json)?;
+        let first = reader.next().transpose().map_err(bad_json)?;
+        (schema, first.into_iter().collect())
+    };
+    Ok(ImportPreview {
+        format: ImportFormat::Json,
+        csv: None,
+        columns: columns_of(&schema),
+        rows: preview_rows(&batches),
+        file_bytes,
+    })
+}
+
+pub fn read(
+    path: &Path,
+    total_bytes: u64,
+    progress: &dyn Fn(ImportProgress),
+    cancel: &CancellationToken,
+) -> Result<Imported, TableError> {
+    if is_array(path)? {
+        let (schema, batches) = read_array(path)?;
+        if cancel.is_cancelled() {
+            return Err(TableError::Cancelled);
+        }
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        progress(ImportProgress {
+            rows,
+            bytes: total_bytes,
+            total_bytes,
+        });
+        return Ok(Imported {
+            schema,
+            batches,
+            skipped: Vec::new(),
+            skipped_total: 0,
+        });
+    }
+    let schema = Arc::new(infer_ndjson(path)?);
+    let bytes = Arc::new(AtomicU64::new(0));
+    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+    let counting: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
+        1 << 20,
+        Counting {
+            inner: file,
+            bytes: bytes.clone(),
+        },
+    ));
+    let reader = ReaderBuilder::new(schema.clone())
+        .with_batch_size(BATCH_ROWS)
+        .build(counting)
+        .map_err(bad_json)?;
+    let mut batches = Vec::new();
+    let mut rows = 0u64;
+    for batch in reader {
+        if cancel.is_cancelled() {
+            return Err(TableError::Cancelled);
+        }
+        let batch = batch.map_err(bad_json)?;
+        rows += batch.num_rows() as u64;
+        batches.push(batch);
+        progress(ImportProgress {
+            rows,
+            bytes: bytes.load(Ordering::Relaxed).min(total_bytes),
+            total_bytes,
+        });
+    }
+    progress(ImportProgress {
+        rows,
+        bytes: total_bytes,
+        total_bytes,
+    });
+    Ok(Imported {
+        schema,
+        batches,
+        skipped: Vec::new(),
+        skipped_total: 0,
+    })
+}

@@ -1,0 +1,291 @@
+//! Importing files into Arrow: CSV (with delimiter, quote and header detection and a schema the
+//! user can correct), Parquet, and JSON (NDJSON or one top-level array).
+//!
+//! [`preview`] reads the start of a file and proposes how to read it; [`read`] reads the whole
+//! file in batches, reporting progress after each and checking for cancellation between them.
+//! Nothing is registered anywhere: the caller gets the batches only when the file was read to
+//! the end, so a cancelled or failed import leaves nothing half-made.
+
+mod csv;
+mod json;
+mod parquet;
+
+use std::path::Path;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::TableError;
+
+/// Rows per batch while importing.
+pub const BATCH_ROWS: usize = 64 * 1024;
+/// Rows shown in an import preview.
+pub const PREVIEW_ROWS: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportFormat {
+    Csv,
+    Parquet,
+    Json,
+}
+
+impl ImportFormat {
+    /// By extension: `.csv`/`.tsv`/`.txt`, `.parquet`/`.pq`, `.json`/`.ndjson`/`.jsonl`.
+    pub fn from_path(path: &Path) -> Option<ImportFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "tsv" | "txt" => Some(ImportFormat::Csv),
+            "parquet" | "pq" => Some(ImportFormat::Parquet),
+            "json" | "ndjson" | "jsonl" => Some(ImportFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+/// The column types a user can pick in the import preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    Integer,
+    Float,
+    Boolean,
+    Date,
+    Timestamp,
+    Text,
+}
+
+impl ColumnType {
+    pub fn arrow(self) -> DataType {
+        match self {
+            ColumnType::Integer => DataType::Int64,
+            ColumnType::Float => DataType::Float64,
+            ColumnType::Boolean => DataType::Boolean,
+            ColumnType::Date => DataType::Date32,
+            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            ColumnType::Text => DataType::Utf8,
+        }
+    }
+
+    /// The closest user-facing type for an inferred Arrow type.
+    pub fn of(data_type: &DataType) -> ColumnType {
+        match data_type {
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+                ColumnType::Integer
+            }
+            DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+                ColumnType::Integer
+            }
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => ColumnType::Float,
+            DataType::Boolean => ColumnType::Boolean,
+            DataType::Date32 | DataType::Date64 => ColumnType::Date,
+            DataType::Timestamp(_, _) => ColumnType::Timestamp,
+            _ => ColumnType::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct ColumnSpec {
+    pub name: String,
+    pub kind: ColumnType,
+}
+
+/// What to do with a CSV row that does not fit the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBadRow {
+    /// Refuse the file, naming the first bad line.
+    #[default]
+    Reject,
+    /// Leave bad rows out and report them.
+    Skip,
+}
+
+/// How to read a CSV file. [`preview`] proposes one; the user may correct it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct CsvOptions {
+    /// One ASCII character, e.g. "," ";" "\t" "|".
+    pub delimiter: String,
+    /// One ASCII character, usually "\"".
+    pub quote: String,
+    pub has_header: bool,
+    /// The columns to create; `None` keeps what the preview inferred.
+    pub columns: Option<Vec<ColumnSpec>>,
+    pub on_bad_row: OnBadRow,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: ",".into(),
+            quote: "\"".into(),
+            has_header: true,
+            columns: None,
+            on_bad_row: OnBadRow::Reject,
+        }
+    }
+}
+
+/// What the import dialog shows before anything is imported.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct ImportPreview {
+    pub format: ImportFormat,
+    /// The proposed CSV reading (for CSV files).
+    pub csv: Option<CsvOptions>,
+    pub columns: Vec<ColumnSpec>,
+    /// The first rows as text; `None` is an empty cell.
+    pub rows: Vec<Vec<Option<String>>>,
+    pub file_bytes: u64,
+}
+
+/// Progress of a running import.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, specta::Type)]
+pub struct ImportProgress {
+    pub rows: u64,
+    pub bytes: u64,
+    pub total_bytes: u64,
+}
+
+impl ImportProgress {
+    pub fn percent(&self) -> f64 {
+        if self.total_bytes == 0 {
+            100.0
+        } else {
+            (self.bytes as f64 / self.total_bytes as f64 * 100.0).min(100.0)
+        }
+    }
+}
+
+/// A row left out of a CSV import in skip mode.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct SkippedRow {
+    /// 1-based line in the file (the header is line 1 when there is one).
+    pub line: u64,
+    pub reason: String,
+}
+
+/// The whole file, read.
+#[derive(Debug)]
+pub struct Imported {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    /// Up to the first 100 rows skipped (skip mode), and how many in all.
+    pub skipped: Vec<SkippedRow>,
+    pub skipped_total: u64,
+}
+
+/// Reads the start of a file and proposes how to import it.
+pub fn preview(path: &Path, format: Option<ImportFormat>) -> Result<ImportPreview, TableError> {
+    let format = resolve_format(path, format)?;
+    let file_bytes = file_size(path)?;
+    match format {
+        ImportFormat::Csv => csv::preview(path, file_bytes),
+        ImportFormat::Parquet => parquet::preview(path, file_bytes),
+        ImportFormat::Json => json::preview(path, file_bytes),
+    }
+}
+
+/// Reads the whole file. `progress` is called after every batch; `cancel` is checked between
+/// batches, and a cancelled read returns [`TableError::Cancelled`] with everything dropped.
+pub fn read(
+    path: &Path,
+    format: Option<ImportFormat>,
+    csv_options: Option<&CsvOptions>,
+    progress: &dyn Fn(ImportProgress),
+    cancel: &CancellationToken,
+) -> Result<Imported, TableError> {
+    let format = resolve_format(path, format)?;
+    let total_bytes = file_size(path)?;
+    match format {
+        ImportFormat::Csv => csv::read(
+            path,
+            &csv_options.cloned().unwrap_or_default(),
+            total_bytes,
+            progress,
+            cancel,
+        ),
+        ImportFormat::Parquet => parquet::read(path, total_bytes, progress, cancel),
+        ImportFormat::Json => json::read(path, total_bytes, progress, cancel),
+    }
+}
+
+fn resolve_format(path: &Path, format: Option<ImportFormat>) -> Result<ImportFormat, TableError> {
+    format
+        .or_else(|| ImportFormat::from_path(path))
+        .ok_or_else(|| TableError::Import {
+            line: None,
+            message: format!(
+                "{} has no extension Quire knows; choose CSV, Parquet or JSON",
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
+        })
+}
+
+fn file_size(path: &Path) -> Result<u64, TableError> {
+    let meta = std::fs::metadata(path).map_err(|e| TableError::file(path, e))?;
+    if !meta.is_file() {
+        return Err(TableError::file(path, std::io::Error::other("not a file")));
+    }
+    if meta.len() == 0 {
+        return Err(TableError::Import {
+            line: None,
+            message: "the file is empty".into(),
+        });
+    }
+    Ok(meta.len())
+}
+
+/// A schema from the user's column choices.
+pub fn schema_of(columns: &[ColumnSpec]) -> Result<SchemaRef, TableError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut fields = Vec::new();
+    for c in columns {
+        let name = c.name.trim();
+        if name.is_empty() {
+            return Err(TableError::Import {
+                line: None,
+                message: "every column needs a name".into(),
+            });
+        }
+        if !seen.insert(name.to_lowercase()) {
+            return Err(TableError::Import {
+                line: None,
+                message: format!("the column name {name:?} is used twice"),
+            });
+        }
+        fields.push(Field::new(name, c.kind.arrow(), true));
+    }
+    Ok(std::sync::Arc::new(Schema::new(fields)))
+}
+
+/// Renders the first rows of batches as text for a preview.
+fn preview_rows(batches: &[RecordBatch]) -> Vec<Vec<Option<String>>> {
+    super::sql::QueryPreview::from_batches(batches, std::time::Duration::ZERO)
+        .rows
+        .into_iter()
+        .take(PREVIEW_ROWS)
+        .collect()
+}
+
+/// A reader that counts the bytes read through it, for progress.
+struct Counting<R> {
+    inner: R,
+    bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,345 @@
+//! Importers against real files, including every malformed kind.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::{ErrorCode, HasCode};
+
+struct Files(tempfile::TempDir);
+
+impl Files {
+    fn new() -> Files {
+        Files(tempfile::tempdir().unwrap())
+    }
+
+    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.0.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+fn read_all(path: &Path, csv: Option<&CsvOptions>) -> Result<Imported, TableError> {
+    read(path, None, csv, &|_| {}, &CancellationToken::new())
+}
+
+fn col_i64(b: &RecordBatch, i: usize) -> Vec<Option<i64>> {
+    b.column(i)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .iter()
+        .collect()
+}
+
+fn import_error(e: TableError) -> (Option<u64>, String) {
+    assert_eq!(e.code(), ErrorCode::ImportFailed, "{e}");
+    match e {
+        TableError::Import { line, message } => (line, message),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn csv_preview_detects_dialect_header_and_types() {
+    let f = Files::new();
+    let p = f.write("sales.csv", "id;city;amount;paid;day\n1;\"Lyon; FR\";12.5;true;2026-01-02\n2;Paris;7;false;2026-01-03\n");
+    let preview = preview(&p, None).unwrap();
+    let csv = preview.csv.unwrap();
+    assert_eq!((csv.delimiter.as_str(), csv.has_header), (";", true));
+    let kinds: Vec<_> = preview
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("id", ColumnType::Integer),
+            ("city", ColumnType::Text),
+            ("amount", ColumnType::Float),
+            ("paid", ColumnType::Boolean),
+            ("day", ColumnType::Date)
+        ]
+    );
+    assert_eq!(
+        preview.rows[0][1].as_deref(),
+        Some("Lyon; FR"),
+        "a quoted delimiter stays in its field"
+    );
+    assert_eq!(preview.rows.len(), 2);
+
+    let headless = f.write("raw.tsv", "1\t2\n3\t4\n");
+    let p = super::preview(&headless, None).unwrap();
+    assert_eq!(
+        p.csv.as_ref().map(|c| (c.delimiter.as_str(), c.has_header)),
+        Some(("\t", false))
+    );
+    assert_eq!(p.columns.len(), 2);
+}
+
+#[test]
+fn csv_reads_with_corrected_names_and_types() {
+    let f = Files::new();
+    let p = f.write("t.csv", "a,b\n1,x\n2,\n,z\n");
+    let options = CsvOptions {
+        columns: Some(vec![
+            ColumnSpec {
+                name: "number".into(),
+                kind: ColumnType::Integer,
+            },
+            ColumnSpec {
+                name: "label".into(),
+                kind: ColumnType::Text,
+            },
+        ]),
+        ..CsvOptions::default()
+    };
+    let out = read_all(&p, Some(&options)).unwrap();
+    assert_eq!(out.schema.field(0).name(), "number");
+    assert_eq!(col_i64(&out.batches[0], 0), [Some(1), Some(2), None]);
+    let labels = out.batches[0]
+        .column(1)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert!(labels.is_null(1), "an empty field is NULL");
+
+    let text_only = CsvOptions {
+        columns: Some(vec![
+            ColumnSpec {
+                name: "a".into(),
+                kind: ColumnType::Text,
+            },
+            ColumnSpec {
+                name: "a".into(),
+                kind: ColumnType::Text,
+            },
+        ]),
+        ..CsvOptions::default()
+    };
+    let (_, message) = import_error(read_all(&p, Some(&text_only)).unwrap_err());
+    assert!(message.contains("used twice"), "{message}");
+}
+
+#[test]
+fn malformed_csv_is_refused_with_its_line() {
+    let f = Files::new();
+    let typed = Some(CsvOptions {
+        columns: Some(vec![
+            ColumnSpec {
+                name: "n".into(),
+                kind: ColumnType::Integer,
+            },
+            ColumnSpec {
+                name: "s".into(),
+                kind: ColumnType::Text,
+            },
+        ]),
+        ..CsvOptions::default()
+    });
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("ragged", b"n,s\n1,a\n2,b,extra\n3,c\n".to_vec()),
+        ("wrong type", b"n,s\n1,a\n2,b\nthree,c\n".to_vec()),
+        ("invalid utf-8", b"n,s\n1,a\n2,\xff\xfe\n".to_vec()),
+        ("bad quoting", b"n,s\n1,\"open\n2,b\n".to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let p = f.write("bad.csv", &bytes);
+        let err = read_all(&p, typed.as_ref()).expect_err(what);
+        assert_eq!(err.code(), ErrorCode::ImportFailed, "{what}: {err}");
+        let (line, message) = import_error(err);
+        assert!(line.is_some(), "{what}: no line in {message:?}");
+        if what == "bad quoting" {
+            assert_eq!(line, Some(2), "{message}");
+        }
+    }
+    // Quotes that do close, escaped quotes and a quote inside an unquoted field are all fine.
+    let fine = f.write(
+        "fine.csv",
+        "n,s\n1,\"say \"\"hi\"\"\"\n2,5\" screen\n3,\"multi\nline\"\n",
+    );
+    let out = read_all(&fine, typed.as_ref()).unwrap();
+    assert_eq!(out.batches[0].num_rows(), 3);
+
+    let empty = f.write("empty.csv", "");
+    let (_, message) = import_error(read_all(&empty, None).unwrap_err());
+    assert_eq!(message, "the file is empty");
+}
+
+#[test]
+fn skip_mode_leaves_bad_rows_out_and_reports_them() {
+    let f = Files::new();
+    let p = f.write(
+        "mixed.csv",
+        b"n,s\n1,a\n2,b,extra\nthree,c\n4,\xff\n5,e\n".as_slice(),
+    );
+    let options = CsvOptions {
+        columns: Some(vec![
+            ColumnSpec {
+                name: "n".into(),
+                kind: ColumnType::Integer,
+            },
+            ColumnSpec {
+                name: "s".into(),
+                kind: ColumnType::Text,
+            },
+        ]),
+        on_bad_row: OnBadRow::Skip,
+        ..CsvOptions::default()
+    };
+    let out = read_all(&p, Some(&options)).unwrap();
+    let kept: Vec<_> = out.batches.iter().flat_map(|b| col_i64(b, 0)).collect();
+    assert_eq!(kept, [Some(1), Some(5)]);
+    assert_eq!(out.skipped_total, 3);
+    let lines: Vec<u64> = out.skipped.iter().map(|s| s.line).collect();
+    assert_eq!(lines, [3, 4, 5]);
+    assert!(
+        out.skipped[0].reason.contains("3 fields where 2"),
+        "{:?}",
+        out.skipped[0]
+    );
+    assert!(
+        out.skipped[1].reason.contains("\"three\""),
+        "{:?}",
+        out.skipped[1]
+    );
+    assert!(
+        out.skipped[2].reason.contains("UTF-8"),
+        "{:?}",
+        out.skipped[2]
+    );
+}
+
+#[test]
+fn progress_is_reported_and_cancel_stops_the_read() {
+    let f = Files::new();
+    let mut text = String::from("n,s\n");
+    for i in 0..200_000 {
+        text.push_str(&format!("{i},row {i}\n"));
+    }
+    let p = f.write("big.csv", &text);
+    let seen = Mutex::new(Vec::new());
+    let out = read(
+        &p,
+        None,
+        None,
+        &|pr| seen.lock().unwrap().push(pr),
+        &CancellationToken::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        out.batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+        200_000
+    );
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.len() >= 3, "progress after each batch: {}", seen.len());
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].rows <= w[1].rows && w[0].bytes <= w[1].bytes));
+    let last = seen.last().unwrap();
+    assert_eq!((last.rows, last.percent()), (200_000, 100.0));
+
+    let cancel = CancellationToken::new();
+    let calls = Mutex::new(0);
+    let err = read(
+        &p,
+        None,
+        None,
+        &|_| {
+            *calls.lock().unwrap() += 1;
+            cancel.cancel();
+        },
+        &cancel,
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Cancelled);
+    assert_eq!(*calls.lock().unwrap(), 1, "stopped at the next batch");
+}
+
+fn parquet_bytes(rows: i64) -> Vec<u8> {
+    use datafusion::parquet::arrow::ArrowWriter;
+    let t = crate::tables::table::tests::numbers(rows, 1000);
+    let mut out = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut out, t.schema.clone(), None).unwrap();
+    for b in t.batches.iter() {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+    out
+}
+
+#[test]
+fn parquet_reads_and_damaged_files_are_refused() {
+    let f = Files::new();
+    let good = parquet_bytes(5000);
+    let p = f.write("n.parquet", &good);
+    let preview = super::preview(&p, None).unwrap();
+    assert_eq!(
+        preview.columns,
+        [ColumnSpec {
+            name: "n".into(),
+            kind: ColumnType::Integer
+        }]
+    );
+    let out = read_all(&p, None).unwrap();
+    assert_eq!(
+        out.batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+        5000
+    );
+
+    let truncated = f.write("cut.parquet", &good[..good.len() / 2]);
+    let (_, message) = import_error(read_all(&truncated, None).unwrap_err());
+    assert!(message.contains("not a Parquet file"), "{message}");
+    let fake = f.write("fake.parquet", "n\n1\n2\n");
+    assert_eq!(
+        read_all(&fake, None).unwrap_err().code(),
+        ErrorCode::ImportFailed
+    );
+}
+
+#[test]
+fn json_lines_and_arrays_read_and_broken_json_is_refused() {
+    let f = Files::new();
+    let nd = f.write(
+        "a.ndjson",
+        "{\"n\": 1, \"s\": \"x\"}\n{\"n\": 2, \"s\": null}\n",
+    );
+    let out = read_all(&nd, None).unwrap();
+    assert_eq!(
+        col_i64(&out.batches[0], out.schema.index_of("n").unwrap()),
+        [Some(1), Some(2)]
+    );
+    let arr = f.write("b.json", "[{\"n\": 1}, {\"n\": 2}, {\"n\": 3}]");
+    let out = read_all(&arr, None).unwrap();
+    assert_eq!(out.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+    assert_eq!(super::preview(&arr, None).unwrap().rows.len(), 3);
+
+    let broken = f.write("c.json", "{\"n\": 1}\n{\"n\": \n");
+    assert_eq!(
+        read_all(&broken, None).unwrap_err().code(),
+        ErrorCode::ImportFailed
+    );
+    let not_objects = f.write("d.json", "[1, 2, 3]");
+    assert_eq!(
+        read_all(&not_objects, None).unwrap_err().code(),
+        ErrorCode::ImportFailed
+    );
+}
+
+#[test]
+fn unknown_extensions_and_missing_files_are_typed() {
+    let f = Files::new();
+    let p = f.write("data.xlsx", "PK");
+    let (_, message) = import_error(read_all(&p, None).unwrap_err());
+    assert!(message.contains("CSV, Parquet or JSON"), "{message}");
+    let missing = f.0.path().join("nope.csv");
+    assert_eq!(
+        read_all(&missing, None).unwrap_err().code(),
+        ErrorCode::FileUnreadable
+    );
+}

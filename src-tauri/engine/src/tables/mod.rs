@@ -1,0 +1,84 @@
+//! Tables: Arrow record batches owned by the engine, one set per notebook, queried with
+//! DataFusion.
+//!
+//! [`Catalog`] holds every notebook's tables as immutable, versioned [`table::TableVersion`]s
+//! and one DataFusion session per notebook in which they are registered. Imports read files in
+//! batches ([`import`]); the grid reads exact pages by row position ([`table::TableVersion::page`])
+//! as Arrow IPC bytes ([`ipc`]); SQL runs with DDL, DML and file access switched off ([`sql`]);
+//! tables persist as Parquet beside their notebook ([`persist`]).
+
+mod catalog;
+pub mod import;
+pub mod ipc;
+pub mod name;
+pub mod persist;
+pub mod sql;
+pub mod table;
+
+use std::path::Path;
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::error::DataFusionError;
+
+pub use catalog::Catalog;
+pub use sql::{datafusion_version, ColumnInfo, QueryPreview, SqlSession, PREVIEW_ROWS};
+pub use table::{TableInfo, TableVersion};
+
+use crate::error::{ErrorCode, HasCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("{message}")]
+    Sql {
+        message: String,
+        line: Option<u64>,
+        column: Option<u64>,
+    },
+    #[error("{message}")]
+    Import { line: Option<u64>, message: String },
+    #[error("{path} cannot be read: {message}")]
+    File { path: String, message: String },
+    #[error("the work was cancelled")]
+    Cancelled,
+    #[error("{name:?} cannot name a table: {why}")]
+    InvalidName { name: String, why: String },
+    #[error("there is no table named {0:?}")]
+    NotFound(String),
+    #[error("a table named {0:?} already exists in this notebook")]
+    Exists(String),
+    #[error("{0}")]
+    Persist(String),
+    #[error("internal Arrow error: {0}")]
+    Arrow(#[from] ArrowError),
+}
+
+impl TableError {
+    pub fn file(path: &Path, e: std::io::Error) -> TableError {
+        TableError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl HasCode for TableError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            TableError::Sql { .. } => ErrorCode::SqlInvalid,
+            TableError::Import { .. } => ErrorCode::ImportFailed,
+            TableError::File { .. } => ErrorCode::FileUnreadable,
+            TableError::Cancelled => ErrorCode::Cancelled,
+            TableError::InvalidName { .. } => ErrorCode::InvalidTableName,
+            TableError::NotFound(_) => ErrorCode::TableNotFound,
+            TableError::Exists(_) => ErrorCode::TableExists,
+            TableError::Persist(_) => ErrorCode::Io,
+            TableError::Arrow(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<DataFusionError> for TableError {
+    fn from(e: DataFusionError) -> TableError {
+        sql::describe(e)
+    }
+}

@@ -1,0 +1,158 @@
+//! Table names: SQL identifiers the user can type unquoted, checked before anything is created.
+
+use super::TableError;
+
+/// Longest table name, in characters.
+pub const MAX_NAME_CHARS: usize = 63;
+
+/// Words that would need quoting in every query; refused so a table is always easy to type.
+const RESERVED: &[&str] = &[
+    "all",
+    "and",
+    "as",
+    "asc",
+    "between",
+    "by",
+    "case",
+    "cast",
+    "create",
+    "cross",
+    "delete",
+    "desc",
+    "distinct",
+    "drop",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "false",
+    "from",
+    "full",
+    "group",
+    "having",
+    "in",
+    "inner",
+    "insert",
+    "intersect",
+    "into",
+    "is",
+    "join",
+    "left",
+    "like",
+    "limit",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "or",
+    "order",
+    "outer",
+    "right",
+    "select",
+    "set",
+    "table",
+    "then",
+    "true",
+    "union",
+    "update",
+    "using",
+    "values",
+    "when",
+    "where",
+    "with",
+];
+
+/// Checks a table name: a letter or `_`, then letters, digits or `_`; lowercase ASCII so that
+/// SQL, file names and every platform agree; not a reserved word.
+pub fn validate(name: &str) -> Result<String, TableError> {
+    let bad = |why: &str| TableError::InvalidName {
+        name: name.to_string(),
+        why: why.to_string(),
+    };
+    if name.is_empty() {
+        return Err(bad("a table needs a name"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(bad(&format!("use at most {MAX_NAME_CHARS} characters")));
+    }
+    let mut chars = name.chars();
+    let first = chars.next().unwrap_or('_');
+    if !(first.is_ascii_lowercase() || first == '_') {
+        return Err(bad("start with a lowercase letter or _"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
+    {
+        return Err(bad(&format!(
+            "{c:?} is not allowed: use lowercase letters, digits and _"
+        )));
+    }
+    if RESERVED.contains(&name) {
+        return Err(bad("that is an SQL keyword"));
+    }
+    Ok(name.to_string())
+}
+
+/// A valid table name made from a file name: `Sales 2026.csv` becomes `sales_2026`.
+pub fn from_file_stem(stem: &str) -> String {
+    let mut out = String::new();
+    for c in stem.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let mut out = out
+        .trim_matches('_')
+        .chars()
+        .take(MAX_NAME_CHARS - 2)
+        .collect::<String>();
+    if out.is_empty()
+        || out.starts_with(|c: char| c.is_ascii_digit())
+        || RESERVED.contains(&out.as_str())
+    {
+        out = format!("t_{out}");
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ErrorCode, HasCode};
+
+    #[test]
+    fn names_are_plain_identifiers() {
+        assert_eq!(validate("sales_2026").unwrap(), "sales_2026");
+        assert_eq!(validate("_tmp").unwrap(), "_tmp");
+        for bad in [
+            "",
+            "Sales",
+            "2026",
+            "a-b",
+            "a b",
+            "select",
+            "x;drop",
+            "é",
+            &"a".repeat(64),
+        ] {
+            let err = validate(bad).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidTableName, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn file_stems_become_valid_names() {
+        assert_eq!(from_file_stem("Sales 2026"), "sales_2026");
+        assert_eq!(from_file_stem("2026-report"), "t_2026_report");
+        assert_eq!(from_file_stem("select"), "t_select");
+        assert_eq!(from_file_stem("ünï"), "n");
+        assert_eq!(from_file_stem("---"), "t");
+        for stem in ["Sales 2026", "2026-report", "select", "---", "ünï"] {
+            validate(&from_file_stem(stem)).unwrap();
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! SQL on a notebook's tables: a DataFusion session per notebook, with everything that could
+//! reach outside the workspace switched off, and errors that say where in the query they are.
+//!
+//! Switched off: DDL (`CREATE EXTERNAL TABLE`, `CREATE TABLE`, `DROP`), DML (`COPY`, `INSERT`),
+//! and statements (`SET`); DataFusion's URL tables (`SELECT * FROM 'file.csv'`) are off by
+//! default and stay off, and no file-reading table functions are registered. Queries can only
+//! see the tables Quire registered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use serde::Serialize;
+
+use super::table::TableVersion;
+use super::TableError;
+
+/// One notebook's SQL session.
+pub struct SqlSession {
+    ctx: SessionContext,
+}
+
+impl Default for SqlSession {
+    fn default() -> Self {
+        let mut config = SessionConfig::new().with_information_schema(true);
+        // Spans let planning errors (an unknown column, a bad type) carry a line and column.
+        config.options_mut().sql_parser.collect_spans = true;
+        Self {
+            ctx: SessionContext::new_with_config(config),
+        }
+    }
+}
+
+impl SqlSession {
+    /// Registers (or replaces) a table under `name`. The batches are shared, not copied, and
+    /// spread over partitions so DataFusion can scan them in parallel.
+    pub fn register(&self, name: &str, version: &TableVersion) -> Result<(), TableError> {
+        let partitions = self.ctx.copied_config().target_partitions().max(1);
+        let mut parts: Vec<Vec<RecordBatch>> =
+            vec![Vec::new(); partitions.min(version.batches.len().max(1))];
+        let n = parts.len();
+        for (i, batch) in version.batches.iter().enumerate() {
+            parts[i % n].push(batch.clone());
+        }
+        let table = MemTable::try_new(version.schema.clone(), parts)?;
+        self.ctx.deregister_table(name)?;
+        self.ctx.register_table(name, Arc::new(table))?;
+        Ok(())
+    }
+
+    pub fn deregister(&self, name: &str) -> Result<(), TableError> {
+        self.ctx.deregister_table(name)?;
+        Ok(())
+    }
+
+    /// Plans and runs `sql` under the restrictions above, collecting every batch.
+    pub async fn run(&self, sql: &str) -> Result<Vec<RecordBatch>, TableError> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let frame = self.ctx.sql_with_options(sql, options).await?;
+        Ok(frame.collect().await?)
+    }
+}
+
+/// A DataFusion error as the user should read it, with its position in the query if known.
+pub fn describe(e: DataFusionError) -> TableError {
+    let (line, column) = match e.diagnostic().and_then(|d| d.span) {
+        Some(span) if span.start.line > 0 => (Some(span.start.line), Some(span.start.column)),
+        _ => position_in_text(&e.to_string()),
+    };
+    let message = match &e {
+        DataFusionError::SQL(parser, _) => format!("the query cannot be read: {parser}"),
+        DataFusionError::Plan(m) => m.clone(),
+        DataFusionError::SchemaError(inner, _) => inner.to_string(),
+        other => other.to_string(),
+    };
+    let message = message.replace("This feature is not implemented: ", "");
+    TableError::Sql {
+        message,
+        line,
+        column,
+    }
+}
+
+/// sqlparser writes "at Line: 1, Column: 8".
+fn position_in_text(text: &str) -> (Option<u64>, Option<u64>) {
+    let number_after = |key: &str| -> Option<u64> {
+        let at = text.find(key)? + key.len();
+        text[at..]
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()
+    };
+    (number_after("Line:"), number_after("Column:"))
+}
+
+/// Rows a preview carries at most; the grid pages through the rest (tables issue).
+pub const PREVIEW_ROWS: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub data_type: String,
+}
+
+/// The first rows of a result, rendered as text, with its shape and timing.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct QueryPreview {
+    pub columns: Vec<ColumnInfo>,
+    /// Up to [`PREVIEW_ROWS`] rows; `None` is SQL NULL.
+    pub rows: Vec<Vec<Option<String>>>,
+    pub row_count: u64,
+    pub truncated: bool,
+    pub elapsed_ms: f64,
+}
+
+impl QueryPreview {
+    pub fn from_batches(batches: &[RecordBatch], elapsed: Duration) -> QueryPreview {
+        let columns = batches
+            .first()
+            .map(|b| {
+                b.schema()
+                    .fields()
+                    .iter()
+                    .map(|f| ColumnInfo {
+                        name: f.name().clone(),
+                        data_type: f.data_type().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let row_count: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let options = FormatOptions::default().with_null("");
+        let mut rows = Vec::new();
+        'batches: for batch in batches {
+            let formatters: Vec<_> = batch
+                .columns()
+                .iter()
+                .map(|c| {
+                    ArrayFormatter::try_new(c.as_ref(), &options)
+                        .ok()
+                        .map(|f| (c.clone(), f))
+                })
+                .collect();
+            for row in 0..batch.num_rows() {
+                if rows.len() == PREVIEW_ROWS {
+                    break 'batches;
+                }
+                rows.push(
+                    formatters
+                        .iter()
+                        .map(|f| match f {
+                            Some((array, fmt)) if !array.is_null(row) => {
+                                Some(fmt.value(row).to_string())
+                            }
+                            Some(_) => None,
+                            None => Some("(cannot display)".into()),
+                        })
+                        .collect(),
+                );
+            }
+        }
+        QueryPreview {
+            columns,
+            truncated: rows.len() < row_count,
+            rows,
+            row_count: row_count as u64,
+            elapsed_ms: elapsed.as_secs_f64() * 1000.0,
+        }
+    }
+}
+
+/// The DataFusion version compiled in, shown in the about box.
+pub fn datafusion_version() -> &'static str {
+    datafusion::DATAFUSION_VERSION
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Array, Int64Array};
+
+    use super::*;
+    use crate::{ErrorCode, HasCode};
+
+    #[tokio::test]
+    async fn runs_sql() {
+        let tables = SqlSession::default();
+        let batches = tables.run("SELECT 40 + 2 AS answer").await.unwrap();
+        let col = batches[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(col.value(0), 42);
+        assert_eq!(col.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn preview_renders_text_and_nulls_and_truncates() {
+        let tables = SqlSession::default();
+        let batches = tables
+            .run("SELECT v, CASE WHEN v % 2 = 0 THEN NULL ELSE 'odd' END AS parity FROM generate_series(1, 500) AS t(v)")
+            .await
+            .unwrap();
+        let p = QueryPreview::from_batches(&batches, Duration::from_millis(3));
+        assert_eq!(
+            p.columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            ["v", "parity"]
+        );
+        assert_eq!(p.row_count, 500);
+        assert_eq!(p.rows.len(), PREVIEW_ROWS);
+        assert!(p.truncated);
+        assert_eq!(
+            p.rows[0],
+            vec![Some("1".to_string()), Some("odd".to_string())]
+        );
+        assert_eq!(p.rows[1], vec![Some("2".to_string()), None]);
+    }
+
+    #[tokio::test]
+    async fn errors_carry_their_position() {
+        let s = SqlSession::default();
+        let err = s.run("SELEC 1").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::SqlInvalid);
+        let TableError::Sql { line, column, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!((*line, *column), (Some(1), Some(1)), "{err}");
+
+        let t = super::super::table::tests::numbers(10, 5);
+        s.register("numbers", &t).unwrap();
+        let err = s
+            .run("SELECT n,\n       nope\nFROM numbers")
+            .await
+            .unwrap_err();
+        let TableError::Sql {
+            line,
+            column,
+            message,
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert!(message.contains("nope"), "{message}");
+        assert_eq!((*line, *column), (Some(2), Some(8)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn nothing_outside_the_registered_tables_is_reachable() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret.csv");
+        std::fs::write(&secret, "a\n1\n").unwrap();
+        let s = SqlSession::default();
+        let path = secret.display();
+        for sql in [
+            format!("CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '{path}'"),
+            format!("SELECT * FROM '{path}'"),
+            format!(
+                "COPY (SELECT 1) TO '{}' STORED AS CSV",
+                dir.path().join("out.csv").display()
+            ),
+            format!("SELECT * FROM read_csv('{path}')"),
+            "CREATE TABLE t AS SELECT 1".to_string(),
+            "SET datafusion.execution.batch_size = 1".to_string(),
+        ] {
+            let err = s.run(&sql).await.expect_err(&sql);
+            assert_eq!(err.code(), ErrorCode::SqlInvalid, "{sql}: {err}");
+        }
+        assert!(!dir.path().join("out.csv").exists());
+    }
+
+    #[tokio::test]
+    async fn registered_tables_are_queryable_across_partitions() {
+        let s = SqlSession::default();
+        let t = super::super::table::tests::numbers(100_000, 4096);
+        s.register("numbers", &t).unwrap();
+        let batches = s
+            .run("SELECT count(*) AS c, sum(n) AS total FROM numbers")
+            .await
+            .unwrap();
+        let p = QueryPreview::from_batches(&batches, Duration::ZERO);
+        assert_eq!(
+            p.rows[0],
+            vec![Some("100000".into()), Some("4999950000".into())]
+        );
+    }
+}
