@@ -245,6 +245,23 @@ impl Engine {
         })
     }
 
+    /// Writes a table to a file the user picked (CSV or Parquet by extension), atomically.
+    pub fn export_table(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        out: &Path,
+    ) -> Result<u64, Error> {
+        self.ensure_tables(notebook)?;
+        let version = self.catalog.version(notebook, table)?;
+        let bytes = tables::export::write(out, &version.schema, &version.batches, &self.metrics)?;
+        log::info!(
+            "exported {table} of notebook {notebook} to {} ({bytes} bytes)",
+            out.display()
+        );
+        Ok(bytes)
+    }
+
     /// Keeps a query's result as a new table of the notebook.
     pub async fn save_query_as_table(
         &self,

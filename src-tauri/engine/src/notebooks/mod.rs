@@ -52,6 +52,8 @@ pub enum NotebookError {
     TitleTaken(String),
     #[error("there is no notebook with id {0}")]
     NotFound(NotebookId),
+    #[error("there is no notebook named {0:?}")]
+    NoSuchNotebook(String),
     #[error("this notebook has no cell with id {0}")]
     CellNotFound(CellId),
     #[error("{0}")]
@@ -73,7 +75,9 @@ impl HasCode for NotebookError {
             | NotebookError::TitleTooLong
             | NotebookError::ForbiddenCharacter(_) => ErrorCode::InvalidTitle,
             NotebookError::TitleTaken(_) => ErrorCode::NotebookExists,
-            NotebookError::NotFound(_) => ErrorCode::NotebookNotFound,
+            NotebookError::NotFound(_) | NotebookError::NoSuchNotebook(_) => {
+                ErrorCode::NotebookNotFound
+            }
             NotebookError::CellNotFound(_) => ErrorCode::CellNotFound,
             NotebookError::Unreadable(_) => ErrorCode::NotebookUnreadable,
             NotebookError::ChangedOnDisk(_) => ErrorCode::NotebookChangedOnDisk,
@@ -311,6 +315,21 @@ impl Notebooks {
                 .then(a.id.cmp(&b.id))
         });
         out
+    }
+
+    /// A notebook by id, or by title ignoring case (for scripts and the command line).
+    pub fn find(&self, which: &str) -> Result<NotebookSummary, NotebookError> {
+        let st = self.shared.lock();
+        st.entries
+            .iter()
+            .find(|e| e.id().to_string() == which.trim())
+            .or_else(|| {
+                st.entries
+                    .iter()
+                    .find(|e| same_title(&e.doc.title, which.trim()))
+            })
+            .map(summary)
+            .ok_or_else(|| NotebookError::NoSuchNotebook(which.to_string()))
     }
 
     pub fn summary(&self, id: NotebookId) -> Result<NotebookSummary, NotebookError> {

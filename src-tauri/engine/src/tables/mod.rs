@@ -8,6 +8,7 @@
 //! tables persist as Parquet beside their notebook ([`persist`]).
 
 mod catalog;
+pub mod export;
 pub mod import;
 pub mod ipc;
 pub mod name;

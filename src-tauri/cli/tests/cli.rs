@@ -1,0 +1,309 @@
+//! Every documented form of quire-cli, run as a real process on real files, plus its error exits.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+struct Ws {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    files: PathBuf,
+}
+
+fn ws() -> Ws {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("workspace");
+    let files = tmp.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    Ws {
+        dir,
+        files,
+        _tmp: tmp,
+    }
+}
+
+fn cli(ws: &Ws, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quire-cli"))
+        .arg("--workspace")
+        .arg(&ws.dir)
+        .args(args)
+        .env_remove("QUIRE_WORKSPACE")
+        .env_remove("QUIRE_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn failed(out: &Output, code: i32, error_code: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    if !error_code.is_empty() {
+        assert!(
+            stderr.starts_with(&format!("error[{error_code}]: ")),
+            "stderr: {stderr}"
+        );
+    }
+    stderr
+}
+
+fn sales_csv(dir: &Path) -> PathBuf {
+    let p = dir.join("sales.csv");
+    std::fs::write(&p, "region,amount\nnorth,10\nsouth,20\nnorth,5\n").unwrap();
+    p
+}
+
+#[test]
+fn import_tables_query_export_notebooks() {
+    let ws = ws();
+    let csv = sales_csv(&ws.files);
+    let out = ok(&cli(
+        &ws,
+        &["import", csv.to_str().unwrap(), "--notebook", "Q1 Review"],
+    ));
+    assert_eq!(out.trim(), "imported 3 rows into sales");
+    // Persisted the way the app does it: the notebook folder with its table inside.
+    assert!(ws.dir.join("q1-review.quire/notebook.json").is_file());
+    assert!(ws
+        .dir
+        .join("q1-review.quire/tables/sales.parquet")
+        .is_file());
+
+    let json = ws.files.join("more.data");
+    std::fs::write(&json, "{\"region\": \"east\", \"amount\": 7}\n").unwrap();
+    ok(&cli(
+        &ws,
+        &[
+            "import",
+            json.to_str().unwrap(),
+            "--notebook",
+            "q1 review",
+            "--table",
+            "more",
+            "--format",
+            "json",
+        ],
+    ));
+
+    let out = ok(&cli(&ws, &["notebooks"]));
+    assert!(out.contains("\tQ1 Review\t"), "{out}");
+    let out = ok(&cli(&ws, &["tables", "--notebook", "Q1 Review"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("more\t1 rows\t"), "{out}");
+    assert!(
+        lines[1].starts_with("sales\t3 rows\tregion Utf8, amount Int64"),
+        "{out}"
+    );
+
+    let sql = "SELECT region, sum(amount) AS total FROM sales GROUP BY region ORDER BY region";
+    let table = ok(&cli(&ws, &["query", "--notebook", "Q1 Review", sql]));
+    assert!(table.contains("| north  | 15    |"), "{table}");
+    let csv_out = ok(&cli(
+        &ws,
+        &["query", "--notebook", "Q1 Review", sql, "--format", "csv"],
+    ));
+    assert_eq!(csv_out, "region,total\nnorth,15\nsouth,20\n");
+    let json_out = ok(&cli(
+        &ws,
+        &["query", "--notebook", "Q1 Review", sql, "--format", "json"],
+    ));
+    assert_eq!(
+        json_out,
+        "{\"region\":\"north\",\"total\":15}\n{\"region\":\"south\",\"total\":20}\n"
+    );
+    let to_file = ws.files.join("totals.csv");
+    ok(&cli(
+        &ws,
+        &[
+            "query",
+            "--notebook",
+            "Q1 Review",
+            sql,
+            "--format",
+            "csv",
+            "--out",
+            to_file.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(std::fs::read_to_string(&to_file).unwrap(), csv_out);
+
+    for name in ["export.csv", "export.parquet"] {
+        let path = ws.files.join(name);
+        let out = ok(&cli(
+            &ws,
+            &[
+                "export",
+                "--notebook",
+                "Q1 Review",
+                "--table",
+                "sales",
+                "--out",
+                path.to_str().unwrap(),
+            ],
+        ));
+        assert!(out.starts_with("wrote "), "{out}");
+        assert!(path.is_file());
+    }
+    assert_eq!(
+        std::fs::read_to_string(ws.files.join("export.csv")).unwrap(),
+        "region,amount\nnorth,10\nsouth,20\nnorth,5\n"
+    );
+    // The exported Parquet imports back to the same rows.
+    let back = ok(&cli(
+        &ws,
+        &[
+            "import",
+            ws.files.join("export.parquet").to_str().unwrap(),
+            "--notebook",
+            "Back",
+            "--table",
+            "again",
+        ],
+    ));
+    assert_eq!(back.trim(), "imported 3 rows into again");
+}
+
+#[test]
+fn errors_exit_1_with_a_stable_code_and_bad_usage_exits_2() {
+    let ws = ws();
+    failed(&cli(&ws, &["frobnicate"]), 2, "");
+    failed(&cli(&ws, &["query", "--notebook", "X"]), 2, "");
+    failed(
+        &cli(
+            &ws,
+            &["query", "--notebook", "X", "SELECT 1", "--format", "xml"],
+        ),
+        2,
+        "",
+    );
+
+    let csv = sales_csv(&ws.files);
+    ok(&cli(
+        &ws,
+        &["import", csv.to_str().unwrap(), "--notebook", "N"],
+    ));
+    failed(
+        &cli(&ws, &["tables", "--notebook", "Nope"]),
+        1,
+        "notebook_not_found",
+    );
+    let e = failed(
+        &cli(&ws, &["query", "--notebook", "N", "SELEC 1"]),
+        1,
+        "sql_invalid",
+    );
+    assert!(e.contains("Line: 1") || e.contains("line 1"), "{e}");
+    failed(
+        &cli(&ws, &["query", "--notebook", "N", "SELECT * FROM missing"]),
+        1,
+        "sql_invalid",
+    );
+    failed(
+        &cli(&ws, &["import", csv.to_str().unwrap(), "--notebook", "N"]),
+        1,
+        "table_exists",
+    );
+    failed(
+        &cli(
+            &ws,
+            &[
+                "import",
+                csv.to_str().unwrap(),
+                "--notebook",
+                "N",
+                "--table",
+                "Bad Name",
+            ],
+        ),
+        1,
+        "invalid_table_name",
+    );
+    let ragged = ws.files.join("ragged.csv");
+    std::fs::write(&ragged, "a,b\n1,2\n3\n").unwrap();
+    let e = failed(
+        &cli(
+            &ws,
+            &["import", ragged.to_str().unwrap(), "--notebook", "N"],
+        ),
+        1,
+        "import_failed",
+    );
+    assert!(e.contains("line"), "{e}");
+    failed(
+        &cli(
+            &ws,
+            &[
+                "import",
+                ws.files.join("absent.csv").to_str().unwrap(),
+                "--notebook",
+                "N",
+            ],
+        ),
+        1,
+        "file_unreadable",
+    );
+    failed(
+        &cli(
+            &ws,
+            &[
+                "export",
+                "--notebook",
+                "N",
+                "--table",
+                "nope",
+                "--out",
+                "/tmp/x.csv",
+            ],
+        ),
+        1,
+        "table_not_found",
+    );
+    let outside = ws.files.join("x.xlsx");
+    failed(
+        &cli(
+            &ws,
+            &[
+                "export",
+                "--notebook",
+                "N",
+                "--table",
+                "sales",
+                "--out",
+                outside.to_str().unwrap(),
+            ],
+        ),
+        1,
+        "import_failed",
+    );
+}
+
+#[test]
+fn the_cli_respects_the_workspace_lock() {
+    let ws = ws();
+    let config = quire_engine::Config {
+        workspace: Some(ws.dir.clone()),
+        ..Default::default()
+    };
+    let paths = quire_engine::EnginePaths {
+        data_dir: ws.dir.clone(),
+        config_dir: None,
+    };
+    let held = quire_engine::Engine::open(config, paths, Arc::new(quire_engine::events::NullSink))
+        .unwrap();
+    let e = failed(&cli(&ws, &["notebooks"]), 1, "workspace_locked");
+    assert!(
+        e.contains(&std::process::id().to_string()),
+        "names the holder: {e}"
+    );
+    drop(held);
+    ok(&cli(&ws, &["notebooks"]));
+}

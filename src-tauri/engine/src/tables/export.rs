@@ -1,0 +1,136 @@
+//! Writing tables and results to files the user picked: CSV (with a header row) or Parquet,
+//! chosen by extension, atomically (temp file beside the target, fsync, rename, fsync folder).
+
+use std::io::Write;
+use std::path::Path;
+
+use datafusion::arrow::csv::WriterBuilder;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use super::TableError;
+use crate::durable;
+use crate::metrics::Metrics;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Csv,
+    Parquet,
+}
+
+impl ExportFormat {
+    pub fn from_path(path: &Path) -> Result<ExportFormat, TableError> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("csv") => Ok(ExportFormat::Csv),
+            Some("parquet") | Some("pq") => Ok(ExportFormat::Parquet),
+            _ => Err(TableError::Import {
+                line: None,
+                message: format!("{} must end in .csv or .parquet", path.display()),
+            }),
+        }
+    }
+}
+
+/// Writes the batches to `path` in the format its extension names; returns the bytes written.
+pub fn write(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    metrics: &Metrics,
+) -> Result<u64, TableError> {
+    let format = ExportFormat::from_path(path)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::env::current_dir().map_err(|e| TableError::file(path, e))?,
+    };
+    let fail = |e: &dyn std::fmt::Display| {
+        TableError::Persist(format!("could not write {}: {e}", path.display()))
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".quire-")
+        .suffix(durable::TEMP_SUFFIX)
+        .tempfile_in(&dir)
+        .map_err(|e| fail(&e))?;
+    match format {
+        ExportFormat::Csv => {
+            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+            let mut writer = WriterBuilder::new().with_header(true).build(&mut out);
+            if batches.is_empty() {
+                writer
+                    .write(&RecordBatch::new_empty(schema.clone()))
+                    .map_err(|e| fail(&e))?;
+            }
+            for batch in batches {
+                writer.write(batch).map_err(|e| fail(&e))?;
+            }
+            drop(writer);
+            out.flush().map_err(|e| fail(&e))?;
+        }
+        ExportFormat::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .build();
+            let mut writer = ArrowWriter::try_new(tmp.as_file_mut(), schema.clone(), Some(props))
+                .map_err(|e| fail(&e))?;
+            for batch in batches {
+                writer.write(batch).map_err(|e| fail(&e))?;
+            }
+            writer.close().map_err(|e| fail(&e))?;
+        }
+    }
+    tmp.as_file().sync_all().map_err(|e| fail(&e))?;
+    metrics.record_fsync();
+    let bytes = tmp.as_file().metadata().map_err(|e| fail(&e))?.len();
+    tmp.persist(path).map_err(|e| fail(&e.error))?;
+    durable::sync_dir(&dir).map_err(|e| fail(&e))?;
+    metrics.record_write(bytes);
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::import;
+    use crate::{ErrorCode, HasCode};
+
+    #[test]
+    fn csv_and_parquet_round_trip_through_the_importers() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = crate::tables::table::tests::numbers(3000, 1000);
+        for name in ["out.csv", "out.parquet"] {
+            let path = dir.path().join(name);
+            write(&path, &t.schema, &t.batches, &Metrics::default()).unwrap();
+            let back = import::read(&path, None, None, &|_| {}, &Default::default()).unwrap();
+            assert_eq!(
+                back.batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+                3000,
+                "{name}"
+            );
+        }
+        let text = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+        assert!(text.starts_with("n\n0\n1\n"), "a header row, then the rows");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 2, "no temp files: {leftovers:?}");
+        let err = write(
+            &dir.path().join("out.xlsx"),
+            &t.schema,
+            &t.batches,
+            &Metrics::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ImportFailed);
+    }
+}
