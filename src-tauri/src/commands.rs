@@ -8,9 +8,13 @@ use quire_engine::metrics::MetricsSnapshot;
 use quire_engine::notebooks::{
     Cell, CellId, CellKind, DiskChoice, FlushReport, NotebookId, NotebookSummary, NotebookView,
 };
-use quire_engine::{CellOutput, EngineInfo};
+use quire_engine::tables::import::{self, CsvOptions, ImportPreview, ImportProgress};
+use quire_engine::tables::TableInfo;
+use quire_engine::{CellOutput, EngineInfo, ImportOutcome, ImportRequest};
 use serde::Serialize;
-use tauri::State;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+use tauri_plugin_dialog::DialogExt;
 
 use crate::ipc_error::IpcError;
 use crate::state::AppState;
@@ -232,4 +236,206 @@ pub async fn resolve_disk_change(
         .notebooks()
         .resolve_disk_change(notebook, choice)
         .map_err(quire_engine::Error::from)?)
+}
+
+// ---- Tables ----------------------------------------------------------------------------
+
+fn blocking_failed(e: impl std::fmt::Display) -> IpcError {
+    IpcError {
+        code: quire_engine::ErrorCode::Internal,
+        message: format!("a background task failed: {e}"),
+    }
+}
+
+/// Shows the native open dialog (from Rust, so the page never names a path it was not given)
+/// and remembers the choice as a file this window may read.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_import_file(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Reply<Option<PathBuf>> {
+    let picked = match crate::files::test_answer() {
+        Some(path) => Some(path),
+        None => tauri::async_runtime::spawn_blocking(move || {
+            app.dialog()
+                .file()
+                .set_title("Import a data file")
+                .add_filter(
+                    "Data files",
+                    &[
+                        "csv", "tsv", "txt", "parquet", "pq", "json", "ndjson", "jsonl",
+                    ],
+                )
+                .blocking_pick_file()
+                .and_then(|f| f.into_path().ok())
+        })
+        .await
+        .map_err(blocking_failed)?,
+    };
+    if let Some(path) = &picked {
+        state.picked.allow(path);
+    }
+    Ok(picked)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_import(state: State<'_, AppState>, path: PathBuf) -> Reply<ImportPreview> {
+    state.picked.check(&path)?;
+    let preview = tauri::async_runtime::spawn_blocking(move || import::preview(&path, None))
+        .await
+        .map_err(blocking_failed)?;
+    Ok(preview.map_err(quire_engine::Error::from)?)
+}
+
+/// Imports a picked file as a table; progress streams over `on_progress`; `job` names the
+/// import for [`cancel_job`].
+#[tauri::command]
+#[specta::specta]
+#[allow(clippy::too_many_arguments)]
+pub async fn import_file(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    path: PathBuf,
+    table: Option<String>,
+    csv: Option<CsvOptions>,
+    job: String,
+    on_progress: Channel<ImportProgress>,
+) -> Reply<ImportOutcome> {
+    state.picked.check(&path)?;
+    let cancel = state.jobs.start(&job);
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let state = app.state::<AppState>();
+        let progress = |p: ImportProgress| {
+            // A closed channel means the page went away; the import still completes.
+            let _ = on_progress.send(p);
+        };
+        let request = ImportRequest {
+            path: &path,
+            table: table.as_deref(),
+            format: None,
+            csv: csv.as_ref(),
+        };
+        state
+            .engine
+            .import_file(notebook, request, &progress, &cancel)
+    })
+    .await
+    .map_err(blocking_failed);
+    state.jobs.finish(&job);
+    Ok(result??)
+}
+
+/// Cancels a running job; false when it already ended.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_job(state: State<'_, AppState>, job: String) -> Reply<bool> {
+    Ok(state.jobs.cancel(&job))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_tables(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+) -> Reply<Vec<TableInfo>> {
+    Ok(state.engine.tables(notebook)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_query_as_table(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    sql: String,
+    table: String,
+) -> Reply<TableInfo> {
+    Ok(state
+        .engine
+        .save_query_as_table(notebook, &sql, &table)
+        .await?)
+}
+
+/// Shows the native save dialog and remembers the choice as a file this window may write.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_export_path(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    suggested: String,
+) -> Reply<Option<PathBuf>> {
+    let picked = match crate::files::test_answer() {
+        Some(path) => Some(path),
+        None => tauri::async_runtime::spawn_blocking(move || {
+            app.dialog()
+                .file()
+                .set_title("Export")
+                .set_file_name(suggested)
+                .add_filter("CSV", &["csv"])
+                .add_filter("Parquet", &["parquet"])
+                .blocking_save_file()
+                .and_then(|f| f.into_path().ok())
+        })
+        .await
+        .map_err(blocking_failed)?,
+    };
+    if let Some(path) = &picked {
+        state.picked.allow(path);
+    }
+    Ok(picked)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn export_table(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    path: PathBuf,
+) -> Reply<u64> {
+    state.picked.check(&path)?;
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        app.state::<AppState>()
+            .engine
+            .export_table(notebook, &table, &path)
+    })
+    .await
+    .map_err(blocking_failed)?;
+    Ok(result?)
+}
+
+/// A page of a table as Arrow IPC stream bytes (an `ArrayBuffer` in the page). Registered
+/// outside the generated bindings because raw bytes have no TypeScript value type; its one
+/// caller is `ui/src/pages.ts`, whose argument names a test checks against this signature.
+#[tauri::command(async)]
+pub fn table_page(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    offset: u64,
+    limit: u64,
+) -> Result<tauri::ipc::Response, IpcError> {
+    let bytes = state.engine.page(notebook, &table, offset, limit)?;
+    Ok(tauri::ipc::Response::new(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    /// `table_page` is called by hand from `ui/src/pages.ts` (raw bytes have no generated
+    /// binding): pin the call's argument names to this command's parameters.
+    #[test]
+    fn the_page_call_in_the_ui_matches_the_command() {
+        let pages =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/pages.ts"))
+                .unwrap();
+        assert!(
+            pages.contains(
+                r#"invoke<ArrayBuffer>("table_page", { notebook, table, offset, limit })"#
+            ),
+            "ui/src/pages.ts no longer calls table_page(notebook, table, offset, limit)"
+        );
+    }
 }

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod dirs;
 pub mod events;
 pub mod exit;
+pub mod files;
 pub mod ipc_error;
 mod logging;
 pub mod state;
@@ -30,7 +31,14 @@ use crate::state::AppState;
 /// Builds and runs the app until the last window closes or it is asked to quit.
 pub fn run() {
     let specta = bindings::builder();
-    let invoke_handler = specta.invoke_handler();
+    let typed = specta.invoke_handler();
+    let raw = raw_handler();
+    // `table_page` returns raw Arrow bytes and lives outside the generated bindings.
+    let invoke_handler =
+        move |invoke: tauri::ipc::Invoke<tauri::Wry>| match invoke.message.command() {
+            "table_page" => raw(invoke),
+            _ => typed(invoke),
+        };
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_fs::init())
@@ -44,6 +52,10 @@ pub fn run() {
         .build(tauri::generate_context!())
         .expect("the Tauri runtime could not start");
     app.run(exit::on_run_event);
+}
+
+fn raw_handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![commands::table_page]
 }
 
 fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
@@ -86,6 +98,8 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         engine,
         dirs,
         startup_warnings: warnings,
+        picked: Default::default(),
+        jobs: Default::default(),
     });
     exit::listen_for_signals(app.handle().clone());
     // The main window is declared in tauri.conf.json with `create: false` and opened only now,

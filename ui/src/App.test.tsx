@@ -96,6 +96,21 @@ function fakeBackend() {
       return () => undefined;
     },
     watchWorkspace: async () => () => undefined,
+    pickImportFile: async () => null,
+    previewImport: async () => {
+      throw new Error("not used");
+    },
+    importFile: async () => {
+      throw new Error("not used");
+    },
+    cancelJob: async () => false,
+    listTables: async () => [],
+    saveQueryAsTable: async (_id, _sql, table) => {
+      if (table !== "answers") throw new QuireError("invalid_table_name", `${table} cannot name a table`);
+      return { name: table, version: 1, rows: 1, columns: [], memory_bytes: 8 };
+    },
+    pickExportPath: async () => null,
+    exportTable: async () => 0,
   };
   return { backend, notebooks, flushes: () => flushes };
 }
@@ -159,6 +174,13 @@ describe("App", () => {
     fireEvent.click(await screen.findByTestId("run-cell"));
     expect((await screen.findByTestId("result-meta")).textContent).toContain("1 row");
     expect(screen.getByTestId("cell-output").textContent).toContain("42");
+    fireEvent.click(screen.getByTestId("keep-result"));
+    fireEvent.change(screen.getByTestId("keep-result-name"), { target: { value: "Bad Name" } });
+    fireEvent.click(screen.getByTestId("keep-result-save"));
+    expect((await screen.findByTestId("toast")).textContent).toContain("That table name cannot be used");
+    fireEvent.change(screen.getByTestId("keep-result-name"), { target: { value: "answers" } });
+    fireEvent.click(screen.getByTestId("keep-result-save"));
+    expect((await screen.findByTestId("info-toast")).textContent).toContain("Kept 1 rows as answers");
   });
 
   it("asks before deleting and removes the notebook", async () => {

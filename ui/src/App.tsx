@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useReducer, useRef } from "react";
+import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import type { Backend } from "./backend";
 import { QuireError } from "./backend";
 import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode } from "./bindings";
@@ -17,6 +17,7 @@ const METRICS_REFRESH_MS = 2000;
 
 export function App({ backend }: { backend: Backend }) {
   const [state, dispatch] = useReducer(reduce, initialState);
+  const [tablesKey, setTablesKey] = useState(0);
   const openId = useRef<NotebookId | null>(null);
   openId.current = state.view?.summary.id ?? null;
 
@@ -192,6 +193,17 @@ export function App({ backend }: { backend: Backend }) {
             await refreshView(copy.id);
           }),
         askDelete: () => dispatch({ type: "confirm_delete", id }),
+        keepResult: async (sql: string, table: string) => {
+          try {
+            const info = await backend.saveQueryAsTable(id, sql, table);
+            setTablesKey((k) => k + 1);
+            inform(`Kept ${info.rows.toLocaleString()} rows as ${info.name}`);
+            return true;
+          } catch (e) {
+            report(e);
+            return false;
+          }
+        },
       }
     : null;
 
@@ -241,6 +253,7 @@ export function App({ backend }: { backend: Backend }) {
           outputs={state.outputs}
           hasNotebooks={state.notebooks.length > 0}
           actions={actions}
+          tables={{ backend, report, inform, refreshKey: tablesKey }}
         />
       </div>
       <StatusBar

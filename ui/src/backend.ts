@@ -1,5 +1,6 @@
 // The UI's only way to the engine: typed calls over the generated bindings. Errors become
 // QuireError with the engine's stable code, so components branch on `code`, never on text.
+import { Channel } from "@tauri-apps/api/core";
 import { watch } from "@tauri-apps/plugin-fs";
 import {
   commands,
@@ -9,6 +10,11 @@ import {
   type CellId,
   type CellKind,
   type CellOutput,
+  type CsvOptions,
+  type ImportOutcome,
+  type ImportPreview,
+  type ImportProgress,
+  type TableInfo,
   type DiskChoice,
   type EngineInfo,
   type ErrorCode,
@@ -60,6 +66,23 @@ export interface Backend {
   flushAll(): Promise<FlushReport>;
   checkDisk(): Promise<NotebookId[]>;
   resolveDiskChange(id: NotebookId, choice: DiskChoice): Promise<NotebookSummary>;
+  /** Opens the native file dialog; null when the user cancelled. */
+  pickImportFile(): Promise<string | null>;
+  previewImport(path: string): Promise<ImportPreview>;
+  importFile(
+    id: NotebookId,
+    path: string,
+    table: string | null,
+    csv: CsvOptions | null,
+    job: string,
+    onProgress: (p: ImportProgress) => void,
+  ): Promise<ImportOutcome>;
+  cancelJob(job: string): Promise<boolean>;
+  listTables(id: NotebookId): Promise<TableInfo[]>;
+  saveQueryAsTable(id: NotebookId, sql: string, table: string): Promise<TableInfo>;
+  /** Opens the native save dialog; null when the user cancelled. */
+  pickExportPath(suggested: string): Promise<string | null>;
+  exportTable(id: NotebookId, table: string, path: string): Promise<number>;
   /** Calls `onBatch` with each batch of engine events; resolves to an unsubscribe function. */
   onEngineEvents(onBatch: (batch: Sequenced[]) => void): Promise<() => void>;
   /** Calls `onChange` (debounced) when files under `dir` change; resolves to a stop function. */
@@ -122,6 +145,18 @@ export const tauriBackend: Backend = {
   flushAll: () => unwrap(commands.flushAll()),
   checkDisk: () => unwrap(commands.checkDisk()),
   resolveDiskChange: (id, choice) => serial(id, () => unwrap(commands.resolveDiskChange(id, choice))),
+  pickImportFile: () => unwrap(commands.pickImportFile()),
+  previewImport: (path) => unwrap(commands.previewImport(path)),
+  importFile: (id, path, table, csv, job, onProgress) => {
+    const channel = new Channel<ImportProgress>();
+    channel.onmessage = onProgress;
+    return unwrap(commands.importFile(id, path, table, csv, job, channel));
+  },
+  cancelJob: (job) => unwrap(commands.cancelJob(job)),
+  listTables: (id) => unwrap(commands.listTables(id)),
+  saveQueryAsTable: (id, sql, table) => unwrap(commands.saveQueryAsTable(id, sql, table)),
+  pickExportPath: (suggested) => unwrap(commands.pickExportPath(suggested)),
+  exportTable: (id, table, path) => unwrap(commands.exportTable(id, table, path)),
   onEngineEvents: (onBatch) => events.engineEvents.listen((e) => onBatch(e.payload)),
   watchWorkspace: async (dir, onChange) => {
     const stop = await watch(dir, () => onChange(), { recursive: true, delayMs: 300 });

@@ -18,7 +18,7 @@ use quire_engine::events::NullSink;
 use quire_engine::metrics::Metrics;
 use quire_engine::notebooks::NotebookError;
 use quire_engine::tables::import::ImportFormat;
-use quire_engine::{Config, Engine, EnginePaths, Error, ErrorCode, HasCode};
+use quire_engine::{Config, Engine, EnginePaths, Error, ErrorCode, HasCode, ImportRequest};
 use tokio_util::sync::CancellationToken;
 
 /// The identifier in tauri.conf.json: the app's data dir is `<platform data dir>/<identifier>`.
@@ -188,15 +188,13 @@ fn dispatch(engine: &Engine, command: Command) -> Result<(), Error> {
                 FileFormat::Parquet => ImportFormat::Parquet,
                 FileFormat::Json => ImportFormat::Json,
             });
-            let out = engine.import_file(
-                id,
-                &file,
-                table.as_deref(),
+            let request = ImportRequest {
+                path: &file,
+                table: table.as_deref(),
                 format,
-                None,
-                &|_| {},
-                &CancellationToken::new(),
-            )?;
+                csv: None,
+            };
+            let out = engine.import_file(id, request, &|_| {}, &CancellationToken::new())?;
             writeln!(
                 stdout,
                 "imported {} rows into {}",

@@ -17,8 +17,9 @@ use crate::error::{ErrorCode, HasCode};
 /// The config file's name inside the app's config dir.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
 
-/// Environment variables with the `QUIRE_` prefix that are not config fields.
-const NON_CONFIG_ENV: &[&str] = &["data_dir"];
+/// Environment variables with the `QUIRE_` prefix that are not config fields: the data dir
+/// override and the test answer to the native file dialog (both read by the shell).
+const NON_CONFIG_ENV: &[&str] = &["data_dir", "test_pick_file"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -51,6 +51,34 @@ pub struct ShutdownReport {
     pub notebooks: FlushReport,
 }
 
+/// What to import: the file, and optionally the table name (default: from the file name), the
+/// format (default: from the extension) and how to read a CSV (default: detected).
+#[derive(Debug, Clone, Copy)]
+pub struct ImportRequest<'a> {
+    pub path: &'a Path,
+    pub table: Option<&'a str>,
+    pub format: Option<ImportFormat>,
+    pub csv: Option<&'a CsvOptions>,
+}
+
+impl<'a> ImportRequest<'a> {
+    pub fn file(path: &'a Path) -> ImportRequest<'a> {
+        ImportRequest {
+            path,
+            table: None,
+            format: None,
+            csv: None,
+        }
+    }
+
+    pub fn named(self, table: &'a str) -> ImportRequest<'a> {
+        ImportRequest {
+            table: Some(table),
+            ..self
+        }
+    }
+}
+
 /// What an import made.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 pub struct ImportOutcome {
@@ -206,13 +234,16 @@ impl Engine {
     pub fn import_file(
         &self,
         notebook: NotebookId,
-        path: &Path,
-        table: Option<&str>,
-        format: Option<ImportFormat>,
-        csv: Option<&CsvOptions>,
+        request: ImportRequest<'_>,
         progress: &dyn Fn(ImportProgress),
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
+        let ImportRequest {
+            path,
+            table,
+            format,
+            csv,
+        } = request;
         self.notebooks.summary(notebook)?;
         let table = match table {
             Some(t) => name::validate(t)?,
@@ -464,7 +495,7 @@ mod tests {
             let nb = engine.create_notebook("Trips").unwrap();
             let cancel = CancellationToken::new();
             let out = engine
-                .import_file(nb.id, &file, None, None, None, &|_| {}, &cancel)
+                .import_file(nb.id, ImportRequest::file(&file), &|_| {}, &cancel)
                 .unwrap();
             assert_eq!(
                 (out.table.name.as_str(), out.table.rows),
@@ -475,7 +506,7 @@ mod tests {
                 .join("trips.quire/tables/trips_2026.parquet")
                 .is_file());
             let again = engine
-                .import_file(nb.id, &file, None, None, None, &|_| {}, &cancel)
+                .import_file(nb.id, ImportRequest::file(&file), &|_| {}, &cancel)
                 .unwrap_err();
             assert_eq!(again.code(), crate::ErrorCode::TableExists);
 
@@ -540,10 +571,7 @@ mod tests {
         let err = engine
             .import_file(
                 nb.id,
-                &file,
-                Some("trips"),
-                None,
-                None,
+                ImportRequest::file(&file).named("trips"),
                 &|_| cancel.cancel(),
                 &cancel,
             )
@@ -560,10 +588,7 @@ mod tests {
         let err = engine
             .import_file(
                 nb.id,
-                &bad,
-                None,
-                None,
-                None,
+                ImportRequest::file(&bad),
                 &|_| {},
                 &CancellationToken::new(),
             )
@@ -573,10 +598,7 @@ mod tests {
         let err = engine
             .import_file(
                 nb.id,
-                &bad,
-                Some("Not A Name"),
-                None,
-                None,
+                ImportRequest::file(&bad).named("Not A Name"),
                 &|_| {},
                 &CancellationToken::new(),
             )

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     WorkspaceUnavailable,
     /// A path or name would leave the workspace (`..`, an absolute path, a separator).
     PathOutsideWorkspace,
+    /// The window named a file the user did not pick in a dialog or drop on it.
+    PathNotAllowed,
     /// Reading or writing a file failed (disk full, permissions, I/O error).
     Io,
     /// A notebook title is empty, too long or contains characters a folder name cannot hold.

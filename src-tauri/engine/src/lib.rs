@@ -36,5 +36,7 @@ pub mod workspace;
 mod engine;
 
 pub use config::Config;
-pub use engine::{CellOutput, Engine, EngineInfo, EnginePaths, ImportOutcome, ShutdownReport};
+pub use engine::{
+    CellOutput, Engine, EngineInfo, EnginePaths, ImportOutcome, ImportRequest, ShutdownReport,
+};
 pub use error::{Error, ErrorCode, HasCode};

@@ -12,6 +12,34 @@ interface Props {
   actions: NotebookActions;
 }
 
+function KeepAsTable({ onKeep }: { onKeep(name: string): Promise<boolean> }) {
+  const [name, setName] = useState<string | null>(null);
+  if (name === null) {
+    return (
+      <button className="keep" data-testid="keep-result" onClick={() => setName("")}>
+        Keep as table…
+      </button>
+    );
+  }
+  return (
+    <form
+      className="keep"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void onKeep(name).then((ok) => ok && setName(null));
+      }}
+    >
+      <input data-testid="keep-result-name" aria-label="Table name" placeholder="table_name" autoFocus value={name} onChange={(e) => setName(e.target.value)} />
+      <button data-testid="keep-result-save" type="submit">
+        Keep
+      </button>
+      <button type="button" onClick={() => setName(null)}>
+        Cancel
+      </button>
+    </form>
+  );
+}
+
 export function CellView({ cell, index, last, output, actions }: Props) {
   // The text is the user's while they type; the engine gets every change in order.
   const [source, setSource] = useState(cell.source);
@@ -78,7 +106,12 @@ export function CellView({ cell, index, last, output, actions }: Props) {
               <strong>{output.error.headline}</strong> {output.error.detail}
             </div>
           )}
-          {"ok" in output && output.ok.kind === "table" && <ResultTable preview={output.ok.preview} />}
+          {"ok" in output && output.ok.kind === "table" && (
+            <>
+              <ResultTable preview={output.ok.preview} />
+              <KeepAsTable onKeep={(name) => actions.keepResult(source, name)} />
+            </>
+          )}
         </div>
       )}
     </li>

@@ -3,6 +3,8 @@ import type { CellId, CellKind, DiskChoice, NotebookView } from "../bindings";
 import type { Output } from "../store";
 import { notebookStatusText } from "../status";
 import { CellView } from "./CellView";
+import { TablesPanel } from "./TablesPanel";
+import type { Backend } from "../backend";
 
 export interface NotebookActions {
   rename(title: string): Promise<boolean>;
@@ -15,6 +17,15 @@ export interface NotebookActions {
   resolve(choice: DiskChoice): Promise<void>;
   duplicate(): Promise<void>;
   askDelete(): void;
+  /** Keeps a SQL cell's result as a new table; resolves true when it was created. */
+  keepResult(sql: string, table: string): Promise<boolean>;
+}
+
+export interface TablesContext {
+  backend: Backend;
+  report(e: unknown): void;
+  inform(headline: string, detail?: string): void;
+  refreshKey: number;
 }
 
 interface Props {
@@ -22,9 +33,10 @@ interface Props {
   outputs: Record<CellId, Output>;
   hasNotebooks: boolean;
   actions: NotebookActions | null;
+  tables: TablesContext;
 }
 
-export function NotebookPane({ view, outputs, hasNotebooks, actions }: Props) {
+export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: Props) {
   if (!view || !actions) {
     return (
       <main className="notebook-area empty" data-testid="empty-state">
@@ -82,6 +94,7 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions }: Props) {
           />
         ))}
       </ol>
+      {!readOnly && <TablesPanel notebook={summary.id} {...tables} />}
       {!readOnly && (
         <div className="add-cells">
           <button data-testid="add-sql-cell" onClick={() => void actions.addCell("sql")}>

@@ -36,8 +36,9 @@ pub fn run() -> Result<Vec<Measure>, String> {
         Engine::open(Config::default(), paths, Arc::new(NullSink)).map_err(|e| e.to_string())?;
     let open_ms = micros(start.elapsed()) / 1000.0;
 
+    let nb = engine.create_notebook("Smoke").map_err(|e| e.to_string())?;
     let quire = Samples::collect(20, 300, || {
-        rt.block_on(engine.tables().run_sql("SELECT 1"))
+        rt.block_on(engine.query(nb.id, "SELECT 1"))
             .expect("SELECT 1 runs");
     });
     let ctx = SessionContext::new();

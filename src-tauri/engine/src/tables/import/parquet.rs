@@ -77,11 +77,9 @@ pub fn read(
         rows += batch.num_rows() as u64;
         batches.push(batch);
         // Bytes in proportion to rows: Parquet is read by column chunk, not front to back.
-        let bytes = if total_rows == 0 {
-            total_bytes
-        } else {
-            total_bytes * rows / total_rows
-        };
+        let bytes = (total_bytes * rows)
+            .checked_div(total_rows)
+            .unwrap_or(total_bytes);
         progress(ImportProgress {
             rows,
             bytes,

@@ -1,0 +1,100 @@
+// Tables in the real app: import a CSV through the dialog with its schema preview, see it in
+// the grid, and scroll to the last row of a million-row table.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { withApp, type QuireApp } from "../src/harness.ts";
+
+function csvFile(name: string, rows: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-files-"));
+  const lines = ["id,city,amount"];
+  const cities = ["Lyon", "Paris", "Nice"];
+  for (let i = 0; i < rows; i++) lines.push(`${i},${cities[i % 3]},${i}.5`);
+  const path = join(dir, name);
+  writeFileSync(path, lines.join("\n") + "\n");
+  return path;
+}
+
+async function newNotebook(app: QuireApp, title: string) {
+  await (await app.byTestId("new-notebook-title")).sendKeys(title);
+  await app.click("create-notebook");
+  await app.waitText("notebook-title", (t) => t === title);
+}
+
+async function gridCell(app: QuireApp, rowIndex: number, column: string): Promise<string | null> {
+  return app.driver.executeScript<string | null>(
+    `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
+       const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
+       if (cell) return cell.textContent;
+     }
+     return null;`,
+    rowIndex,
+    column,
+  );
+}
+
+test("import a CSV through the dialog with its schema preview, then read it in the grid", async () => {
+  const file = csvFile("City Sales.csv", 500);
+  await withApp(
+    "tables-import",
+    async (app) => {
+      await newNotebook(app, "Imports");
+      await app.click("import-data");
+      await app.waitText("import-preview", (t) => t.includes("Lyon"));
+      assert.equal(await (await app.byTestId("import-table-name")).getAttribute("value"), "city_sales");
+      // The preview proposed types; the user renames a column before importing.
+      const nameInput = await app.driver.findElement({ css: '[aria-label="Column 3 name"]' });
+      await nameInput.clear();
+      await nameInput.sendKeys("revenue");
+      await app.click("import-start");
+      await app.waitText("table-list", (t) => t.includes("city_sales") && t.includes("500 rows"));
+      await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Lyon", 10_000, "the grid never showed row 0");
+      assert.equal(await gridCell(app, 2, "revenue"), "2.5");
+      const parquet = join(app.dataDir, "data", "workspace", "imports.quire", "tables", "city_sales.parquet");
+      assert.ok(existsSync(parquet), "the table was saved beside its notebook");
+      await app.screenshot("tables-imported");
+    },
+    { env: { QUIRE_TEST_PICK_FILE: file } },
+  );
+});
+
+test("scroll to the last row of a 1,000,000-row table", async () => {
+  const rows = 1_000_000;
+  const file = csvFile("million.csv", rows);
+  await withApp(
+    "tables-million",
+    async (app) => {
+      await newNotebook(app, "Big");
+      await app.click("import-data");
+      await app.waitText("import-preview", (t) => t.includes("Lyon"));
+      await app.click("import-start");
+      // The row count is formatted for the user's locale: 1,000,000 or 1 000 000 or 1000000.
+      await app.waitText("table-list", (t) => /1\D?000\D?000 rows/.test(t), 120_000);
+      await app.driver.wait(async () => (await gridCell(app, 0, "id")) === "0", 10_000);
+      // Scroll to the very bottom the way a user dragging the scrollbar would. The grid sizes its
+      // scroll area as rows load, so keep pulling to the bottom until the last row is there.
+      const toBottom = `const grid = document.querySelector('[data-testid=table-grid]');
+         const scrollers = [...grid.querySelectorAll('*')].filter((e) => {
+           const y = getComputedStyle(e).overflowY;
+           return (y === 'auto' || y === 'scroll') && e.scrollHeight > e.clientHeight + 10;
+         });
+         scrollers.forEach((e) => { e.scrollTop = e.scrollHeight; });
+         return scrollers.length;`;
+      assert.ok((await app.driver.executeScript<number>(toBottom)) > 0, "found the grid's scroller");
+      await app.driver.wait(
+        async () => {
+          if ((await gridCell(app, rows - 1, "id")) === String(rows - 1)) return true;
+          await app.driver.executeScript(toBottom);
+          return false;
+        },
+        20_000,
+        "the last row never appeared",
+      );
+      assert.equal(await gridCell(app, rows - 1, "city"), ["Lyon", "Paris", "Nice"][(rows - 1) % 3]);
+      await app.screenshot("tables-last-row");
+    },
+    { env: { QUIRE_TEST_PICK_FILE: file } },
+  );
+});

@@ -1,0 +1,157 @@
+import { useState } from "react";
+import type { Backend } from "../backend";
+import { QuireError } from "../backend";
+import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgress, NotebookId } from "../bindings";
+import { describeError, formatBytes, type ErrorText } from "../errors";
+
+const TYPES: ColumnType[] = ["integer", "float", "boolean", "date", "timestamp", "text"];
+const DELIMITERS: [string, string][] = [[",", "Comma"], [";", "Semicolon"], ["\t", "Tab"], ["|", "Pipe"]];
+
+interface Props {
+  backend: Backend;
+  notebook: NotebookId;
+  path: string;
+  preview: ImportPreview;
+  onDone(outcome: ImportOutcome): void;
+  onClose(): void;
+}
+
+function defaultName(path: string): string {
+  const stem = (path.split(/[\\/]/).pop() ?? "table").replace(/\.[^.]*$/, "");
+  const name = stem.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+  return /^[a-z_]/.test(name) ? name : `t_${name}`;
+}
+
+/** Shows how a file will be read (the user can correct names, types and the CSV dialect),
+ *  then imports it with a progress bar and a Cancel button. */
+export function ImportDialog({ backend, notebook, path, preview, onDone, onClose }: Props) {
+  const [table, setTable] = useState(defaultName(path));
+  const [csv, setCsv] = useState<CsvOptions | null>(preview.csv);
+  const [progress, setProgress] = useState<ImportProgress | null>(null);
+  const [job, setJob] = useState<string | null>(null);
+  const [error, setError] = useState<ErrorText | null>(null);
+  const columns = csv?.columns ?? preview.columns;
+
+  const setColumn = (i: number, change: Partial<{ name: string; kind: ColumnType }>) => {
+    if (!csv) return;
+    setCsv({ ...csv, columns: columns.map((c, j) => (j === i ? { ...c, ...change } : c)) });
+  };
+
+  const start = async () => {
+    const id = crypto.randomUUID();
+    setJob(id);
+    setError(null);
+    setProgress({ rows: 0, bytes: 0, total_bytes: preview.file_bytes });
+    try {
+      onDone(await backend.importFile(notebook, path, table, csv, id, setProgress));
+    } catch (e) {
+      const err = QuireError.from(e);
+      setError(err.code === "cancelled" ? { headline: "Import cancelled", detail: "Nothing was created." } : describeError(err));
+      setProgress(null);
+    } finally {
+      setJob(null);
+    }
+  };
+
+  const percent = progress && progress.total_bytes > 0 ? Math.min(100, (progress.bytes / progress.total_bytes) * 100) : 0;
+  return (
+    <div className="modal-backdrop" role="presentation">
+      <div className="modal wide" role="dialog" aria-label="Import" data-testid="import-dialog" onKeyDown={(e) => e.key === "Escape" && job && void backend.cancelJob(job)}>
+        <h2>Import {path.split(/[\\/]/).pop()}</h2>
+        <p className="muted">
+          {preview.format.toUpperCase()} · {formatBytes(preview.file_bytes)}
+        </p>
+        <label className="field">
+          Table name
+          <input data-testid="import-table-name" value={table} onChange={(e) => setTable(e.target.value)} disabled={!!job} />
+        </label>
+        {csv && (
+          <div className="csv-options">
+            <label className="field">
+              Delimiter
+              <select value={csv.delimiter} disabled={!!job} onChange={(e) => setCsv({ ...csv, delimiter: e.target.value })}>
+                {DELIMITERS.map(([d, label]) => (
+                  <option key={label} value={d}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="check">
+              <input type="checkbox" checked={csv.has_header} disabled={!!job} onChange={(e) => setCsv({ ...csv, has_header: e.target.checked })} />
+              First row is a header
+            </label>
+            <label className="check">
+              <input
+                type="checkbox"
+                data-testid="import-skip-bad-rows"
+                checked={csv.on_bad_row === "skip"}
+                disabled={!!job}
+                onChange={(e) => setCsv({ ...csv, on_bad_row: e.target.checked ? "skip" : "reject" })}
+              />
+              Skip rows that do not fit (and list them)
+            </label>
+          </div>
+        )}
+        <div className="result-scroll">
+          <table className="preview" data-testid="import-preview">
+            <thead>
+              <tr>
+                {columns.map((c, i) => (
+                  <th key={i}>
+                    <input aria-label={`Column ${i + 1} name`} value={c.name} disabled={!csv || !!job} onChange={(e) => setColumn(i, { name: e.target.value })} />
+                    <select aria-label={`Column ${i + 1} type`} value={c.kind} disabled={!csv || !!job} onChange={(e) => setColumn(i, { kind: e.target.value as ColumnType })}>
+                      {TYPES.map((t) => (
+                        <option key={t} value={t}>
+                          {t}
+                        </option>
+                      ))}
+                    </select>
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {preview.rows.map((row, r) => (
+                <tr key={r}>
+                  {row.map((v, c) => (
+                    <td key={c} className={v === null ? "null" : undefined}>
+                      {v ?? ""}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {progress && (
+          <div className="progress" data-testid="import-progress">
+            <progress max={100} value={percent} />
+            <span>
+              {progress.rows.toLocaleString()} rows · {percent.toFixed(0)} %
+            </span>
+          </div>
+        )}
+        {error && (
+          <div className="error-text" data-testid="import-error">
+            <strong>{error.headline}</strong> {error.detail}
+          </div>
+        )}
+        <div className="modal-actions">
+          {job ? (
+            <button data-testid="import-cancel" onClick={() => void backend.cancelJob(job)}>
+              Cancel
+            </button>
+          ) : (
+            <>
+              <button onClick={onClose}>Close</button>
+              <button data-testid="import-start" className="primary" onClick={() => void start()}>
+                Import
+              </button>
+            </>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}

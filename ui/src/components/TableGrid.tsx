@@ -1,0 +1,80 @@
+import { useMemo } from "react";
+import { AgGridReact } from "ag-grid-react";
+import {
+  InfiniteRowModelModule,
+  ModuleRegistry,
+  themeQuartz,
+  type ColDef,
+  type IDatasource,
+} from "ag-grid-community";
+import type { NotebookId, TableInfo } from "../bindings";
+import { fetchPage, ROW_ID_COLUMN, type Row } from "../pages";
+
+ModuleRegistry.registerModules([InfiniteRowModelModule]);
+
+/** Rows per page fetched from the engine. */
+const PAGE_ROWS = 200;
+
+// Colours come from the app's own variables, so the grid follows the light/dark theme.
+const theme = themeQuartz.withParams({
+  backgroundColor: "var(--panel)",
+  foregroundColor: "var(--text)",
+  borderColor: "var(--border)",
+  headerBackgroundColor: "var(--bg)",
+  fontFamily: "inherit",
+  fontSize: 13,
+  rowHeight: 28,
+  headerHeight: 44,
+});
+
+/**
+ * A virtual grid over a whole table: AG Grid's infinite row model asks for row ranges as the
+ * user scrolls, and each range is one exact page read by position from the engine.
+ */
+export function TableGrid({ notebook, table }: { notebook: NotebookId; table: TableInfo }) {
+  const columnDefs = useMemo<ColDef<Row>[]>(
+    () => [
+      { headerName: "#", valueGetter: (p) => (p.node?.rowIndex ?? 0) + 1, width: 90, pinned: "left", sortable: false },
+      ...table.columns.map(
+        (c): ColDef<Row> => ({
+          field: c.name,
+          headerName: c.name,
+          headerTooltip: `${c.name}: ${c.data_type}`,
+          headerComponentParams: { type: c.data_type },
+          cellClassRules: { "null-cell": (p) => p.value === null },
+          valueFormatter: (p) => (p.value === null || p.value === undefined ? "NULL" : String(p.value)),
+          tooltipValueGetter: (p) => (typeof p.value === "string" && p.value.length > 60 ? p.value : undefined),
+        }),
+      ),
+    ],
+    [table],
+  );
+  const datasource = useMemo<IDatasource>(
+    () => ({
+      rowCount: table.rows,
+      getRows: (params) => {
+        fetchPage(notebook, table.name, params.startRow, params.endRow - params.startRow)
+          .then((rows) => params.successCallback(rows, table.rows))
+          .catch(() => params.failCallback());
+      },
+    }),
+    // A new table version is new data: a new datasource makes the grid fetch again.
+    [notebook, table.name, table.version, table.rows],
+  );
+  return (
+    <div className="grid" data-testid="table-grid" data-table={table.name}>
+      <AgGridReact<Row>
+        theme={theme}
+        rowModelType="infinite"
+        datasource={datasource}
+        columnDefs={columnDefs}
+        cacheBlockSize={PAGE_ROWS}
+        maxBlocksInCache={40}
+        maxConcurrentDatasourceRequests={2}
+        blockLoadDebounceMillis={30}
+        getRowId={(p) => String(p.data[ROW_ID_COLUMN])}
+        defaultColDef={{ resizable: true, sortable: false, minWidth: 80 }}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,104 @@
+import { useCallback, useEffect, useState } from "react";
+import type { Backend } from "../backend";
+import type { ImportOutcome, ImportPreview, NotebookId, TableInfo } from "../bindings";
+import { formatBytes } from "../errors";
+import { ImportDialog } from "./ImportDialog";
+import { TableGrid } from "./TableGrid";
+
+interface Props {
+  backend: Backend;
+  notebook: NotebookId;
+  report(e: unknown): void;
+  inform(headline: string, detail?: string): void;
+  /** Bumped by the notebook when a cell kept a result as a table. */
+  refreshKey: number;
+}
+
+/** The notebook's tables: import, list, open in the grid, export. */
+export function TablesPanel({ backend, notebook, report, inform, refreshKey }: Props) {
+  const [tables, setTables] = useState<TableInfo[]>([]);
+  const [open, setOpen] = useState<string | null>(null);
+  const [importing, setImporting] = useState<{ path: string; preview: ImportPreview } | null>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      setTables(await backend.listTables(notebook));
+    } catch (e) {
+      report(e);
+    }
+  }, [backend, notebook, report]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh, refreshKey]);
+
+  const pick = async () => {
+    try {
+      const path = await backend.pickImportFile();
+      if (path) setImporting({ path, preview: await backend.previewImport(path) });
+    } catch (e) {
+      report(e);
+    }
+  };
+
+  const done = async (outcome: ImportOutcome) => {
+    setImporting(null);
+    await refresh();
+    setOpen(outcome.table.name);
+    const skipped = outcome.skipped_total > 0 ? `; ${outcome.skipped_total} rows skipped (first at line ${outcome.skipped[0]?.line})` : "";
+    inform(`Imported ${outcome.table.rows.toLocaleString()} rows into ${outcome.table.name}`, skipped);
+  };
+
+  const exportTable = async (t: TableInfo) => {
+    try {
+      const path = await backend.pickExportPath(`${t.name}.csv`);
+      if (!path) return;
+      const bytes = await backend.exportTable(notebook, t.name, path);
+      inform(`Exported ${t.name}`, `${formatBytes(bytes)} written to ${path}`);
+    } catch (e) {
+      report(e);
+    }
+  };
+
+  const current = tables.find((t) => t.name === open) ?? null;
+  return (
+    <section className="tables" data-testid="tables">
+      <header className="tables-header">
+        <h2>Tables</h2>
+        <button data-testid="import-data" onClick={() => void pick()}>
+          Import data…
+        </button>
+      </header>
+      {tables.length === 0 ? (
+        <p className="muted">No tables yet. Import a CSV, Parquet or JSON file, or keep a query result.</p>
+      ) : (
+        <ul className="table-list" data-testid="table-list">
+          {tables.map((t) => (
+            <li key={t.name} className={t.name === open ? "selected" : undefined}>
+              <button className="table-name" onClick={() => setOpen(t.name === open ? null : t.name)}>
+                {t.name}
+              </button>
+              <span className="muted">
+                {t.rows.toLocaleString()} rows · {t.columns.length} columns · {formatBytes(t.memory_bytes)}
+              </span>
+              <button data-testid={`export-${t.name}`} onClick={() => void exportTable(t)}>
+                Export…
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {current && <TableGrid key={`${current.name}@${current.version}`} notebook={notebook} table={current} />}
+      {importing && (
+        <ImportDialog
+          backend={backend}
+          notebook={notebook}
+          path={importing.path}
+          preview={importing.preview}
+          onDone={(o) => void done(o)}
+          onClose={() => setImporting(null)}
+        />
+      )}
+    </section>
+  );
+}
