@@ -40,6 +40,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::set_cell_kind,
             commands::set_notebook_mode,
             commands::update_cell,
+            commands::view_rows,
         ])
         .events(collect_events![EngineEvents])
         // Counts, sizes and sequence numbers stay far below 2^53, so u64 crosses as `number`.

@@ -29,6 +29,7 @@ pub const COMMANDS: &[&str] = &[
     "set_notebook_mode",
     "table_page",
     "update_cell",
+    "view_rows",
 ];
 
 // Commands registered outside the generated bindings (raw bytes, see commands::table_page).

@@ -9,6 +9,7 @@ use quire_engine::notebooks::{
     Cell, CellId, CellKind, DiskChoice, FlushReport, NotebookId, NotebookSummary, NotebookView,
 };
 use quire_engine::tables::import::{self, CsvOptions, ImportPreview, ImportProgress};
+use quire_engine::tables::view::ViewSpec;
 use quire_engine::tables::TableInfo;
 use quire_engine::{CellOutput, EngineInfo, ImportOutcome, ImportRequest};
 use serde::Serialize;
@@ -407,19 +408,39 @@ pub async fn export_table(
     Ok(result?)
 }
 
-/// A page of a table as Arrow IPC stream bytes (an `ArrayBuffer` in the page). Registered
-/// outside the generated bindings because raw bytes have no TypeScript value type; its one
-/// caller is `ui/src/pages.ts`, whose argument names a test checks against this signature.
-#[tauri::command(async)]
-pub fn table_page(
+/// A page of a table (or of a sorted, filtered view of it) as Arrow IPC stream bytes (an
+/// `ArrayBuffer` in the page). Registered outside the generated bindings because raw bytes have
+/// no TypeScript value type; its one caller is `ui/src/pages.ts`, whose argument names a test
+/// checks against this signature.
+#[tauri::command]
+pub async fn table_page(
     state: State<'_, AppState>,
     notebook: NotebookId,
     table: String,
+    view: Option<ViewSpec>,
     offset: u64,
     limit: u64,
 ) -> Result<tauri::ipc::Response, IpcError> {
-    let bytes = state.engine.page(notebook, &table, offset, limit)?;
+    let bytes = state
+        .engine
+        .page(notebook, &table, view.as_ref(), offset, limit)
+        .await?;
     Ok(tauri::ipc::Response::new(bytes))
+}
+
+/// How many rows a sorted, filtered view of a table has (computing and caching the view).
+#[tauri::command]
+#[specta::specta]
+pub async fn view_rows(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    view: Option<ViewSpec>,
+) -> Reply<u64> {
+    Ok(state
+        .engine
+        .view_rows(notebook, &table, view.as_ref())
+        .await?)
 }
 
 #[cfg(test)]
@@ -435,7 +456,7 @@ mod tests {
             pages.contains(
                 r#"invoke<ArrayBuffer>("table_page", { notebook, table, offset, limit })"#
             ),
-            "ui/src/pages.ts no longer calls table_page(notebook, table, offset, limit)"
+            "ui/src/pages.ts no longer calls table_page(notebook, table, view, offset, limit)"
         );
     }
 }

@@ -45,6 +45,8 @@ export const commands = {
 	setCellKind: (notebook: NotebookId, cell: CellId, kind: CellKind) => typedError<null, IpcError>(__TAURI_INVOKE("set_cell_kind", { notebook, cell, kind })),
 	setNotebookMode: (mode: NotebookMode) => typedError<EngineInfo, IpcError>(__TAURI_INVOKE("set_notebook_mode", { mode })),
 	updateCell: (notebook: NotebookId, cell: CellId, source: string) => typedError<null, IpcError>(__TAURI_INVOKE("update_cell", { notebook, cell, source })),
+	/**  How many rows a sorted, filtered view of a table has (computing and caching the view). */
+	viewRows: (notebook: NotebookId, table: string, view: ViewSpec | null) => typedError<number, IpcError>(__TAURI_INVOKE("view_rows", { notebook, table, view })),
 };
 
 /** Events */
@@ -78,6 +80,13 @@ export type CellOutput =
 { kind: "table"; preview: QueryPreview } | 
 /**  A Markdown cell has nothing to run; the UI renders it. */
 { kind: "markdown" };
+
+export type ColumnFilter = {
+	column: string,
+	op: FilterOp,
+	/**  The value to compare with (text; compared as the column's type). Unused for blank tests. */
+	value: string | null,
+};
 
 export type ColumnInfo = {
 	name: string,
@@ -204,6 +213,8 @@ export type EventConfig = {
 	/**  Events kept for a UI that reloads and catches up. Default 1000. */
 	ring_size?: number,
 };
+
+export type FilterOp = "contains" | "not_contains" | "equals" | "not_equals" | "starts_with" | "ends_with" | "greater_than" | "greater_than_or_equal" | "less_than" | "less_than_or_equal" | "blank" | "not_blank";
 
 export type FlushFailure = {
 	notebook: NotebookId,
@@ -379,6 +390,11 @@ export type SnapshotConfig = {
 	history?: number,
 };
 
+export type SortKey = {
+	column: string,
+	descending: boolean,
+};
+
 /**  What the UI shows of a table. */
 export type TableInfo = {
 	name: string,
@@ -395,6 +411,12 @@ export type TaskConfig = {
 	retention_hours?: number,
 	/**  Interval of the passive WAL checkpoint. Default 300 s. */
 	checkpoint_interval_s?: number,
+};
+
+/**  How the grid wants a table: sorted by these keys, keeping rows that pass every filter. */
+export type ViewSpec = {
+	sort: SortKey[],
+	filters: ColumnFilter[],
 };
 
 /* Tauri Specta runtime */

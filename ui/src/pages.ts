@@ -4,21 +4,34 @@
 import { invoke } from "@tauri-apps/api/core";
 import { tableFromIPC, type Table } from "apache-arrow";
 import { QuireError } from "./backend";
-import type { NotebookId } from "./bindings";
+import { commands, type ColumnFilter, type FilterOp, type NotebookId, type SortKey, type ViewSpec } from "./bindings";
 
 /** The hidden column with each row's stable id. */
 export const ROW_ID_COLUMN = "__quire_row_id";
 
 export type Row = Record<string, string | null>;
 
-export async function fetchPage(notebook: NotebookId, table: string, offset: number, limit: number): Promise<Row[]> {
+export async function fetchPage(
+  notebook: NotebookId,
+  table: string,
+  view: ViewSpec | null,
+  offset: number,
+  limit: number,
+): Promise<Row[]> {
   let bytes: ArrayBuffer;
   try {
-    bytes = await invoke<ArrayBuffer>("table_page", { notebook, table, offset, limit });
+    bytes = await invoke<ArrayBuffer>("table_page", { notebook, table, view, offset, limit });
   } catch (e) {
     throw QuireError.from(e);
   }
   return rowsOf(tableFromIPC(new Uint8Array(bytes)));
+}
+
+/** How many rows a sorted, filtered view has (the engine computes and caches the view). */
+export async function viewRows(notebook: NotebookId, table: string, view: ViewSpec): Promise<number> {
+  const result = await commands.viewRows(notebook, table, view);
+  if (result.status === "error") throw QuireError.from(result.error);
+  return result.data;
 }
 
 /** Arrow rows as display text: numbers stay exact (64-bit integers too), dates read as ISO. */
@@ -42,4 +55,57 @@ export function display(v: unknown): string | null {
   if (typeof v === "number") return Number.isInteger(v) ? v.toString() : String(v);
   if (v instanceof Date) return v.toISOString().replace(".000Z", "Z");
   return String(v);
+}
+
+// AG Grid's sort and filter models, as far as Quire uses them.
+export interface GridSort {
+  colId: string;
+  sort: "asc" | "desc";
+}
+interface GridCondition {
+  filterType?: string;
+  type?: string;
+  filter?: string | number | null;
+  filterTo?: string | number | null;
+}
+type GridFilter = GridCondition & { operator?: "AND" | "OR"; conditions?: GridCondition[] };
+
+const OPS: Record<string, FilterOp> = {
+  contains: "contains",
+  notContains: "not_contains",
+  equals: "equals",
+  notEqual: "not_equals",
+  startsWith: "starts_with",
+  endsWith: "ends_with",
+  greaterThan: "greater_than",
+  greaterThanOrEqual: "greater_than_or_equal",
+  lessThan: "less_than",
+  lessThanOrEqual: "less_than_or_equal",
+  blank: "blank",
+  notBlank: "not_blank",
+};
+
+function conditions(column: string, c: GridCondition): ColumnFilter[] {
+  const value = c.filter === null || c.filter === undefined ? null : String(c.filter);
+  if (c.type === "inRange") {
+    const to = c.filterTo === null || c.filterTo === undefined ? null : String(c.filterTo);
+    return [
+      { column, op: "greater_than_or_equal", value },
+      { column, op: "less_than_or_equal", value: to },
+    ];
+  }
+  const op = c.type ? OPS[c.type] : undefined;
+  return op ? [{ column, op, value }] : [];
+}
+
+/** The engine's view of the grid's sort and filters; null when the grid shows the table as is.
+ *  Conditions joined with OR are not supported yet and are left out. */
+export function viewSpec(sortModel: GridSort[], filterModel: Record<string, GridFilter> | null): ViewSpec | null {
+  const sort: SortKey[] = sortModel.map((s) => ({ column: s.colId, descending: s.sort === "desc" }));
+  const filters: ColumnFilter[] = [];
+  for (const [column, f] of Object.entries(filterModel ?? {})) {
+    if (f.conditions && f.operator !== "OR") f.conditions.forEach((c) => filters.push(...conditions(column, c)));
+    else if (!f.conditions) filters.push(...conditions(column, f));
+  }
+  return sort.length === 0 && filters.length === 0 ? null : { sort, filters };
 }

@@ -15,6 +15,7 @@ use crate::events::{EngineEvent, EventBus, EventSink};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::notebooks::{CellId, CellKind, FlushReport, NotebookId, NotebookSummary, Notebooks};
 use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, SkippedRow};
+use crate::tables::view::{ViewCache, ViewSpec};
 use crate::tables::{
     self, name, persist, Catalog, QueryPreview, TableError, TableInfo, TableVersion,
 };
@@ -104,6 +105,7 @@ pub struct Engine {
     workspace: Workspace,
     notebooks: Notebooks,
     catalog: Catalog,
+    views: ViewCache,
     events: Arc<EventBus>,
     metrics: Arc<Metrics>,
     // Last field: dropped after the notebooks' final flush, so no other process can get in first.
@@ -150,6 +152,7 @@ impl Engine {
             workspace,
             notebooks,
             catalog: Catalog::default(),
+            views: ViewCache::default(),
             events,
             metrics,
             _lock: lock,
@@ -214,18 +217,49 @@ impl Engine {
         Ok(self.catalog.list(notebook))
     }
 
-    /// Rows `[offset, offset + limit)` of a table, in table order, as Arrow IPC stream bytes.
-    pub fn page(
+    /// Rows `[offset, offset + limit)` of a table, as Arrow IPC stream bytes: in table order, or
+    /// in the order and with the filters of `view`.
+    pub async fn page(
         &self,
         notebook: NotebookId,
         table: &str,
+        view: Option<&ViewSpec>,
         offset: u64,
         limit: u64,
     ) -> Result<Vec<u8>, Error> {
-        self.ensure_tables(notebook)?;
-        let version = self.catalog.version(notebook, table)?;
+        let version = self.view_of(notebook, table, view).await?;
         let batch = version.page(offset as usize, limit as usize)?;
         Ok(tables::ipc::to_stream_bytes(&batch)?)
+    }
+
+    /// How many rows a view of a table has.
+    pub async fn view_rows(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        view: Option<&ViewSpec>,
+    ) -> Result<u64, Error> {
+        Ok(self.view_of(notebook, table, view).await?.rows as u64)
+    }
+
+    async fn view_of(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        view: Option<&ViewSpec>,
+    ) -> Result<Arc<TableVersion>, Error> {
+        self.ensure_tables(notebook)?;
+        let version = self.catalog.version(notebook, table)?;
+        let Some(spec) = view.filter(|v| !v.is_plain()) else {
+            return Ok(version);
+        };
+        let key = ViewCache::key(&notebook.to_string(), table, version.version, spec);
+        if let Some(hit) = self.views.get(&key) {
+            return Ok(hit);
+        }
+        let computed = Arc::new(tables::view::compute(&version, spec).await?);
+        self.views.put(key, computed.clone());
+        Ok(computed)
     }
 
     /// Imports a file as a new table of the notebook. The file is read to the end before
@@ -531,7 +565,10 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(kept.rows, 333);
-            let page = engine.page(nb.id, "trips_2026", 998, 10).unwrap();
+            let page = engine
+                .page(nb.id, "trips_2026", None, 998, 10)
+                .await
+                .unwrap();
             let mut reader =
                 datafusion::arrow::ipc::reader::StreamReader::try_new(&page[..], None).unwrap();
             assert_eq!(reader.next().unwrap().unwrap().num_rows(), 2);

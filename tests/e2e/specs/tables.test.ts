@@ -52,6 +52,19 @@ test("import a CSV through the dialog with its schema preview, then read it in t
       await app.waitText("table-list", (t) => t.includes("city_sales") && t.includes("500 rows"));
       await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Lyon", 10_000, "the grid never showed row 0");
       assert.equal(await gridCell(app, 2, "revenue"), "2.5");
+      // Sort by a column: the engine sorts and the grid pages through the result.
+      const header = '[data-testid=table-grid] .ag-header-cell[col-id="revenue"] .ag-header-cell-label';
+      await (await app.driver.findElement({ css: header })).click();
+      await (await app.driver.findElement({ css: header })).click();
+      await app.driver.wait(async () => (await gridCell(app, 0, "revenue")) === "499.5", 10_000, "never sorted descending");
+      assert.equal(await gridCell(app, 1, "revenue"), "498.5");
+      // Filter a column with its filter box.
+      const filterBox = await app.driver.findElement({ css: '[data-testid=table-grid] input[aria-label^="city"]' });
+      await filterBox.sendKeys("nic");
+      await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Nice", 10_000, "never filtered");
+      assert.equal(await gridCell(app, 0, "id"), "497", "Nice rows, still sorted by revenue descending");
+      assert.equal(await gridCell(app, 1, "id"), "494");
+
       const parquet = join(app.dataDir, "data", "workspace", "imports.quire", "tables", "city_sales.parquet");
       assert.ok(existsSync(parquet), "the table was saved beside its notebook");
       await app.screenshot("tables-imported");

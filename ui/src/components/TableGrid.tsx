@@ -3,14 +3,18 @@ import { AgGridReact } from "ag-grid-react";
 import {
   InfiniteRowModelModule,
   ModuleRegistry,
+  NumberFilterModule,
+  TextFilterModule,
   themeQuartz,
   type ColDef,
   type IDatasource,
 } from "ag-grid-community";
 import type { NotebookId, TableInfo } from "../bindings";
-import { fetchPage, ROW_ID_COLUMN, type Row } from "../pages";
+import { fetchPage, ROW_ID_COLUMN, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 
-ModuleRegistry.registerModules([InfiniteRowModelModule]);
+ModuleRegistry.registerModules([InfiniteRowModelModule, TextFilterModule, NumberFilterModule]);
+
+const NUMERIC = /^(Int|UInt|Float|Decimal)/;
 
 /** Rows per page fetched from the engine. */
 const PAGE_ROWS = 200;
@@ -34,13 +38,15 @@ const theme = themeQuartz.withParams({
 export function TableGrid({ notebook, table }: { notebook: NotebookId; table: TableInfo }) {
   const columnDefs = useMemo<ColDef<Row>[]>(
     () => [
-      { headerName: "#", valueGetter: (p) => (p.node?.rowIndex ?? 0) + 1, width: 90, pinned: "left", sortable: false },
+      { headerName: "#", valueGetter: (p) => (p.node?.rowIndex ?? 0) + 1, width: 90, pinned: "left", sortable: false, filter: false },
       ...table.columns.map(
         (c): ColDef<Row> => ({
           field: c.name,
           headerName: c.name,
           headerTooltip: `${c.name}: ${c.data_type}`,
           headerComponentParams: { type: c.data_type },
+          filter: NUMERIC.test(c.data_type) ? "agNumberColumnFilter" : "agTextColumnFilter",
+          filterParams: { buttons: ["reset"], debounceMs: 300, maxNumConditions: 2 },
           cellClassRules: { "null-cell": (p) => p.value === null },
           valueFormatter: (p) => (p.value === null || p.value === undefined ? "NULL" : String(p.value)),
           tooltipValueGetter: (p) => (typeof p.value === "string" && p.value.length > 60 ? p.value : undefined),
@@ -51,10 +57,12 @@ export function TableGrid({ notebook, table }: { notebook: NotebookId; table: Ta
   );
   const datasource = useMemo<IDatasource>(
     () => ({
-      rowCount: table.rows,
       getRows: (params) => {
-        fetchPage(notebook, table.name, params.startRow, params.endRow - params.startRow)
-          .then((rows) => params.successCallback(rows, table.rows))
+        // Sorting and filtering run in the engine as a query; the grid pages through the result.
+        const view = viewSpec(params.sortModel as GridSort[], params.filterModel);
+        const total = view ? viewRows(notebook, table.name, view) : Promise.resolve(table.rows);
+        Promise.all([total, fetchPage(notebook, table.name, view, params.startRow, params.endRow - params.startRow)])
+          .then(([count, rows]) => params.successCallback(rows, count))
           .catch(() => params.failCallback());
       },
     }),
@@ -73,7 +81,7 @@ export function TableGrid({ notebook, table }: { notebook: NotebookId; table: Ta
         maxConcurrentDatasourceRequests={2}
         blockLoadDebounceMillis={30}
         getRowId={(p) => String(p.data[ROW_ID_COLUMN])}
-        defaultColDef={{ resizable: true, sortable: false, minWidth: 80 }}
+        defaultColDef={{ resizable: true, sortable: true, floatingFilter: true, minWidth: 80 }}
       />
     </div>
   );

@@ -15,6 +15,7 @@ pub mod name;
 pub mod persist;
 pub mod sql;
 pub mod table;
+pub mod view;
 
 use std::path::Path;
 

@@ -1,0 +1,357 @@
+//! Sorted and filtered views of a table for the grid, computed as a DataFusion query over the
+//! table's batches plus their row ids, and kept as a [`TableVersion`] so the grid pages through
+//! it by position exactly like through the table itself. Ties are broken by row id, so a view's
+//! order is deterministic.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
+use datafusion::arrow::datatypes::Schema;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use serde::{Deserialize, Serialize};
+
+use super::table::{page_schema, TableVersion, ROW_ID_COLUMN};
+use super::TableError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+pub struct SortKey {
+    pub column: String,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterOp {
+    Contains,
+    NotContains,
+    Equals,
+    NotEquals,
+    StartsWith,
+    EndsWith,
+    GreaterThan,
+    GreaterThanOrEqual,
+    LessThan,
+    LessThanOrEqual,
+    Blank,
+    NotBlank,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+pub struct ColumnFilter {
+    pub column: String,
+    pub op: FilterOp,
+    /// The value to compare with (text; compared as the column's type). Unused for blank tests.
+    pub value: Option<String>,
+}
+
+/// How the grid wants a table: sorted by these keys, keeping rows that pass every filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+pub struct ViewSpec {
+    pub sort: Vec<SortKey>,
+    pub filters: Vec<ColumnFilter>,
+}
+
+impl ViewSpec {
+    pub fn is_plain(&self) -> bool {
+        self.sort.is_empty() && self.filters.is_empty()
+    }
+}
+
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// The SQL for a view over the table registered as `source`. Columns must exist in `schema`.
+pub fn view_sql(spec: &ViewSpec, schema: &Schema, source: &str) -> Result<String, TableError> {
+    let check = |c: &str| -> Result<String, TableError> {
+        schema
+            .index_of(c)
+            .map(|_| ident(c))
+            .map_err(|_| TableError::Sql {
+                message: format!("the table has no column named {c:?}"),
+                line: None,
+                column: None,
+            })
+    };
+    let mut conditions = Vec::new();
+    for f in &spec.filters {
+        let col = check(&f.column)?;
+        let text = format!("lower(CAST({col} AS VARCHAR))");
+        let v = f.value.clone().unwrap_or_default();
+        let lower = literal(&v.to_lowercase());
+        conditions.push(match f.op {
+            FilterOp::Contains => format!("strpos({text}, {lower}) > 0"),
+            FilterOp::NotContains => format!("({col} IS NULL OR strpos({text}, {lower}) = 0)"),
+            FilterOp::StartsWith => format!("starts_with({text}, {lower})"),
+            FilterOp::EndsWith => format!("ends_with({text}, {lower})"),
+            FilterOp::Equals => format!("{col} = {}", literal(&v)),
+            FilterOp::NotEquals => format!("({col} IS NULL OR {col} <> {})", literal(&v)),
+            FilterOp::GreaterThan => format!("{col} > {}", literal(&v)),
+            FilterOp::GreaterThanOrEqual => format!("{col} >= {}", literal(&v)),
+            FilterOp::LessThan => format!("{col} < {}", literal(&v)),
+            FilterOp::LessThanOrEqual => format!("{col} <= {}", literal(&v)),
+            FilterOp::Blank => format!("{col} IS NULL"),
+            FilterOp::NotBlank => format!("{col} IS NOT NULL"),
+        });
+    }
+    let mut order: Vec<String> = Vec::new();
+    for k in &spec.sort {
+        order.push(format!(
+            "{} {}",
+            check(&k.column)?,
+            if k.descending {
+                "DESC NULLS LAST"
+            } else {
+                "ASC NULLS FIRST"
+            }
+        ));
+    }
+    order.push(ident(ROW_ID_COLUMN));
+    let mut sql = format!("SELECT * FROM {}", ident(source));
+    if !conditions.is_empty() {
+        sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+    }
+    sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+    Ok(sql)
+}
+
+/// Computes a view of `version`: its rows filtered and sorted, row ids kept.
+pub async fn compute(version: &TableVersion, spec: &ViewSpec) -> Result<TableVersion, TableError> {
+    let with_ids = Arc::new(page_schema(&version.schema));
+    let batches: Vec<RecordBatch> = version
+        .batches
+        .iter()
+        .zip(version.row_ids.iter())
+        .map(|(b, ids)| {
+            let mut columns: Vec<ArrayRef> = b.columns().to_vec();
+            columns.push(ids.clone() as ArrayRef);
+            RecordBatch::try_new(with_ids.clone(), columns)
+        })
+        .collect::<Result<_, _>>()?;
+    // A private session: the view's source is invisible to the notebook's SQL.
+    let ctx = SessionContext::new();
+    let partitions = ctx.copied_config().target_partitions().max(1);
+    let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions.min(batches.len().max(1))];
+    let n = parts.len();
+    for (i, b) in batches.into_iter().enumerate() {
+        parts[i % n].push(b);
+    }
+    ctx.register_table(
+        "source",
+        Arc::new(MemTable::try_new(with_ids.clone(), parts)?),
+    )?;
+    let sql = view_sql(spec, &version.schema, "source")?;
+    let result = ctx.sql(&sql).await?.collect().await?;
+    let id_index = with_ids.fields().len() - 1;
+    let mut data = Vec::with_capacity(result.len());
+    let mut ids = Vec::with_capacity(result.len());
+    let mut rows = 0;
+    for batch in result.into_iter().filter(|b| b.num_rows() > 0) {
+        let id = batch
+            .column(id_index)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .cloned()
+            .ok_or_else(|| TableError::Sql {
+                message: "internal: the view lost its row ids".into(),
+                line: None,
+                column: None,
+            })?;
+        rows += batch.num_rows();
+        let columns: Vec<ArrayRef> = batch.columns()[..id_index].to_vec();
+        data.push(RecordBatch::try_new(version.schema.clone(), columns)?);
+        ids.push(Arc::new(id));
+    }
+    Ok(TableVersion {
+        version: version.version,
+        schema: version.schema.clone(),
+        batches: data.into(),
+        row_ids: ids.into(),
+        rows,
+        next_row_id: version.next_row_id,
+    })
+}
+
+/// The last few views, so scrolling a sorted grid does not sort again for every page.
+#[derive(Default)]
+pub struct ViewCache {
+    entries: Mutex<VecDeque<(String, Arc<TableVersion>)>>,
+}
+
+/// Views kept at once.
+const CACHED_VIEWS: usize = 4;
+
+impl ViewCache {
+    pub fn key(notebook: &str, table: &str, version: u64, spec: &ViewSpec) -> String {
+        format!(
+            "{notebook}/{table}@{version}:{}",
+            serde_json::to_string(spec).unwrap_or_default()
+        )
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<TableVersion>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, key: String, view: Arc<TableVersion>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|(k, _)| *k != key);
+        entries.push_front((key, view));
+        entries.truncate(CACHED_VIEWS);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field};
+
+    use super::*;
+
+    fn sample() -> TableVersion {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("city", DataType::Utf8, true),
+            Field::new("amount", DataType::Float64, true),
+            Field::new("n", DataType::Int64, false),
+        ]));
+        let batch = |cities: Vec<Option<&str>>, amounts: Vec<Option<f64>>, ns: Vec<i64>| {
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from(cities)),
+                    Arc::new(Float64Array::from(amounts)),
+                    Arc::new(Int64Array::from(ns)),
+                ],
+            )
+            .unwrap()
+        };
+        TableVersion::first(
+            schema.clone(),
+            vec![
+                batch(
+                    vec![Some("Lyon"), Some("Paris"), None],
+                    vec![Some(3.0), Some(1.0), Some(2.0)],
+                    vec![0, 1, 2],
+                ),
+                batch(
+                    vec![Some("Nice"), Some("lyon-sud")],
+                    vec![None, Some(3.0)],
+                    vec![3, 4],
+                ),
+            ],
+        )
+    }
+
+    fn ns(v: &TableVersion) -> Vec<i64> {
+        v.batches
+            .iter()
+            .flat_map(|b| {
+                b.column(2)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn sorts_with_ties_broken_by_row_id_and_keeps_ids() {
+        let t = sample();
+        let spec = ViewSpec {
+            sort: vec![SortKey {
+                column: "amount".into(),
+                descending: true,
+            }],
+            filters: vec![],
+        };
+        let v = compute(&t, &spec).await.unwrap();
+        assert_eq!(
+            ns(&v),
+            [0, 4, 2, 1, 3],
+            "3.0 (ids 0, 4), 2.0, 1.0, then NULL last"
+        );
+        let page = v.page(0, 2).unwrap();
+        let ids = page
+            .column(3)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .unwrap();
+        assert_eq!(
+            ids.values().to_vec(),
+            [0, 4],
+            "row ids travel with their rows"
+        );
+    }
+
+    #[tokio::test]
+    async fn filters_by_text_and_number() {
+        let t = sample();
+        let contains = ViewSpec {
+            sort: vec![],
+            filters: vec![ColumnFilter {
+                column: "city".into(),
+                op: FilterOp::Contains,
+                value: Some("LYON".into()),
+            }],
+        };
+        assert_eq!(
+            ns(&compute(&t, &contains).await.unwrap()),
+            [0, 4],
+            "case-insensitive"
+        );
+        let numeric = ViewSpec {
+            sort: vec![SortKey {
+                column: "n".into(),
+                descending: true,
+            }],
+            filters: vec![ColumnFilter {
+                column: "amount".into(),
+                op: FilterOp::GreaterThanOrEqual,
+                value: Some("2".into()),
+            }],
+        };
+        assert_eq!(ns(&compute(&t, &numeric).await.unwrap()), [4, 2, 0]);
+        let blank = ViewSpec {
+            sort: vec![],
+            filters: vec![ColumnFilter {
+                column: "city".into(),
+                op: FilterOp::Blank,
+                value: None,
+            }],
+        };
+        assert_eq!(ns(&compute(&t, &blank).await.unwrap()), [2]);
+        let quote = ViewSpec {
+            sort: vec![],
+            filters: vec![ColumnFilter {
+                column: "city".into(),
+                op: FilterOp::Equals,
+                value: Some("x' OR '1'='1".into()),
+            }],
+        };
+        assert_eq!(
+            compute(&t, &quote).await.unwrap().rows,
+            0,
+            "values are literals, never SQL"
+        );
+        let unknown = ViewSpec {
+            sort: vec![SortKey {
+                column: "nope".into(),
+                descending: false,
+            }],
+            filters: vec![],
+        };
+        assert!(compute(&t, &unknown).await.is_err());
+    }
+}
