@@ -245,6 +245,7 @@ fn blocking_failed(e: impl std::fmt::Display) -> IpcError {
     IpcError {
         code: quire_engine::ErrorCode::Internal,
         message: format!("a background task failed: {e}"),
+        position: None,
     }
 }
 
@@ -256,7 +257,7 @@ pub async fn pick_import_file(
     app: AppHandle,
     state: State<'_, AppState>,
 ) -> Reply<Option<PathBuf>> {
-    let picked = match crate::files::test_answer() {
+    let picked = match crate::files::test_answer(crate::files::TEST_PICK_ENV) {
         Some(path) => Some(path),
         None => tauri::async_runtime::spawn_blocking(move || {
             app.dialog()
@@ -367,7 +368,7 @@ pub async fn pick_export_path(
     state: State<'_, AppState>,
     suggested: String,
 ) -> Reply<Option<PathBuf>> {
-    let picked = match crate::files::test_answer() {
+    let picked = match crate::files::test_answer(crate::files::TEST_SAVE_ENV) {
         Some(path) => Some(path),
         None => tauri::async_runtime::spawn_blocking(move || {
             app.dialog()
@@ -454,7 +455,7 @@ mod tests {
                 .unwrap();
         assert!(
             pages.contains(
-                r#"invoke<ArrayBuffer>("table_page", { notebook, table, offset, limit })"#
+                r#"invoke<ArrayBuffer>("table_page", { notebook, table, view, offset, limit })"#
             ),
             "ui/src/pages.ts no longer calls table_page(notebook, table, view, offset, limit)"
         );

@@ -38,18 +38,21 @@ impl PickedFiles {
                     "Quire only opens files you choose: {} was not chosen in this window",
                     path.display()
                 ),
+                position: None,
             })
         }
     }
 }
 
 /// Tests drive the app through WebDriver, which cannot click a native dialog; a debug build
-/// answers it from this variable instead. Release builds always show the dialog.
+/// answers the open dialog from `QUIRE_TEST_PICK_FILE` and the save dialog from
+/// `QUIRE_TEST_SAVE_FILE` instead. Release builds always show the dialog.
 pub const TEST_PICK_ENV: &str = "QUIRE_TEST_PICK_FILE";
+pub const TEST_SAVE_ENV: &str = "QUIRE_TEST_SAVE_FILE";
 
-pub fn test_answer() -> Option<PathBuf> {
+pub fn test_answer(variable: &str) -> Option<PathBuf> {
     if cfg!(debug_assertions) {
-        std::env::var_os(TEST_PICK_ENV)
+        std::env::var_os(variable)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     } else {

@@ -1,7 +1,7 @@
 //! The one error type every command returns: `{ code, message }`. The UI branches on `code`
 //! (stable, from the engine's `ErrorCode`) and shows `message` (plain words, may change).
 
-use quire_engine::{ErrorCode, HasCode};
+use quire_engine::{ErrorCode, HasCode, Position};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type, thiserror::Error)]
@@ -9,6 +9,9 @@ use serde::Serialize;
 pub struct IpcError {
     pub code: ErrorCode,
     pub message: String,
+    /// Where in the query or file the problem is, when the engine knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
 }
 
 impl IpcError {
@@ -16,6 +19,7 @@ impl IpcError {
         IpcError {
             code: e.code(),
             message: e.to_string(),
+            position: e.position(),
         }
     }
 }
@@ -32,6 +36,20 @@ mod tests {
     use quire_engine::notebooks::NotebookError;
 
     use super::*;
+
+    #[test]
+    fn a_sql_error_carries_its_position() {
+        let e = quire_engine::tables::TableError::Sql {
+            message: "no column nope".into(),
+            line: Some(2),
+            column: Some(8),
+        };
+        let err: IpcError = quire_engine::Error::from(e).into();
+        assert_eq!(
+            serde_json::to_string(&err).unwrap(),
+            r#"{"code":"sql_invalid","message":"no column nope","position":{"line":2,"column":8}}"#
+        );
+    }
 
     #[test]
     fn wire_format_is_code_and_message() {

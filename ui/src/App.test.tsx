@@ -149,10 +149,10 @@ describe("App", () => {
     render(<App backend={fake.backend} />);
     await createNotebook("Work");
     await screen.findByTestId("notebook-title");
-    fireEvent.click(screen.getByTestId("add-sql-cell"));
+    fireEvent.click(screen.getByTestId("add-markdown-cell"));
     const source = (await screen.findByTestId("cell-source")) as HTMLTextAreaElement;
-    fireEvent.change(source, { target: { value: "SELECT 42" } });
-    await waitFor(() => expect(fake.notebooks[0]!.cells[0]!.source).toBe("SELECT 42"));
+    fireEvent.change(source, { target: { value: "# Findings" } });
+    await waitFor(() => expect(fake.notebooks[0]!.cells[0]!.source).toBe("# Findings"));
     await waitFor(() => expect(screen.getByTestId("save-status").textContent).toBe("Unsaved changes"));
     const flush = screen.getByTestId("flush") as HTMLButtonElement;
     expect(flush.disabled).toBe(false);

@@ -183,7 +183,8 @@ export function App({ backend }: { backend: Backend }) {
           try {
             dispatch({ type: "output", cell, output: { ok: await backend.runCell(id, cell) } });
           } catch (e) {
-            dispatch({ type: "output", cell, output: { error: describeError(QuireError.from(e)) } });
+            const err = QuireError.from(e);
+            dispatch({ type: "output", cell, output: { error: describeError(err), position: err.position } });
           }
         },
         resolve: (choice: DiskChoice) => change(id, () => backend.resolveDiskChange(id, choice)),

@@ -25,20 +25,23 @@ import {
   type NotebookMode,
   type NotebookSummary,
   type NotebookView,
+  type Position,
   type Sequenced,
 } from "./bindings";
 
 export class QuireError extends Error {
   readonly code: ErrorCode | "unknown";
-  constructor(code: ErrorCode | "unknown", message: string) {
+  readonly position: Position | null;
+  constructor(code: ErrorCode | "unknown", message: string, position: Position | null = null) {
     super(message);
     this.name = "QuireError";
     this.code = code;
+    this.position = position;
   }
 
   static from(e: unknown): QuireError {
     if (e instanceof QuireError) return e;
-    if (isIpcError(e)) return new QuireError(e.code, e.message);
+    if (isIpcError(e)) return new QuireError(e.code, e.message, e.position ?? null);
     return new QuireError("unknown", e instanceof Error ? e.message : String(e));
   }
 }

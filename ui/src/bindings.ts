@@ -260,6 +260,8 @@ export type ImportProgress = {
 export type IpcError = {
 	code: ErrorCode,
 	message: string,
+	/**  Where in the query or file the problem is, when the engine knows. */
+	position?: Position | null,
 };
 
 /**  Logging. The shell writes the log; the engine only names the level. */
@@ -333,6 +335,13 @@ export type OnBadRow =
 "reject" | 
 /**  Leave bad rows out and report them. */
 "skip";
+
+/**  A place in a query or a file the user can go to. */
+export type Position = {
+	line: number,
+	/**  0 when only the line is known (a line of a file). */
+	column: number,
+};
 
 /**  The first rows of a result, rendered as text, with its shape and timing. */
 export type QueryPreview = {

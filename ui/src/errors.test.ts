@@ -9,6 +9,14 @@ describe("describeError", () => {
     expect(text.detail).toBe("A title cannot contain '/'");
   });
 
+  it("says where in the query the problem is", () => {
+    const err = QuireError.from({ code: "sql_invalid", message: "no column named nope", position: { line: 2, column: 8 } });
+    expect(describeError(err)).toEqual({
+      headline: "The query has a problem",
+      detail: "No column named nope (line 2, column 8)",
+    });
+  });
+
   it("passes an unknown code through with its message", () => {
     const err = QuireError.from({ code: "from_a_newer_engine", message: "new thing" });
     expect(describeError(err)).toEqual({ headline: "Something went wrong", detail: "New thing" });

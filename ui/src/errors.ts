@@ -31,12 +31,14 @@ export interface ErrorText {
   detail: string;
 }
 
-export function describeError(err: Pick<QuireError, "code" | "message">): ErrorText {
+export function describeError(err: Pick<QuireError, "code" | "message"> & { position?: QuireError["position"] }): ErrorText {
   const headline =
     err.code !== "unknown" && err.code in headlines
       ? headlines[err.code]
       : "Something went wrong";
-  return { headline, detail: capitalise(err.message) };
+  const at = err.position;
+  const where = at ? (at.column > 0 ? ` (line ${at.line}, column ${at.column})` : ` (line ${at.line})`) : "";
+  return { headline, detail: capitalise(err.message) + where };
 }
 
 function capitalise(s: string): string {

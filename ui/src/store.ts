@@ -8,6 +8,7 @@ import type {
   NotebookId,
   NotebookSummary,
   NotebookView,
+  Position,
   Sequenced,
 } from "./bindings";
 import type { ErrorText } from "./errors";
@@ -18,7 +19,7 @@ export interface Toast {
   text: ErrorText;
 }
 
-export type Output = { ok: CellOutput } | { error: ErrorText } | { running: true };
+export type Output = { ok: CellOutput } | { error: ErrorText; position: Position | null } | { running: true };
 
 export interface State {
   info: AppInfo | null;

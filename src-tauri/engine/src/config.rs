@@ -18,8 +18,8 @@ use crate::error::{ErrorCode, HasCode};
 pub const CONFIG_FILE_NAME: &str = "config.toml";
 
 /// Environment variables with the `QUIRE_` prefix that are not config fields: the data dir
-/// override and the test answer to the native file dialog (both read by the shell).
-const NON_CONFIG_ENV: &[&str] = &["data_dir", "test_pick_file"];
+/// override and the test answers to the native file dialogs (all read by the shell).
+const NON_CONFIG_ENV: &[&str] = &["data_dir", "test_pick_file", "test_save_file"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -53,9 +53,22 @@ pub enum ErrorCode {
     Internal,
 }
 
-/// Implemented by every area error so the shell can serialise `{ code, message }`.
+/// Implemented by every area error so the shell can serialise `{ code, message, position }`.
 pub trait HasCode {
     fn code(&self) -> ErrorCode;
+
+    /// Where in the user's input (a query, a file) the error is: 1-based line and column.
+    fn position(&self) -> Option<Position> {
+        None
+    }
+}
+
+/// A place in a query or a file the user can go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct Position {
+    pub line: u64,
+    /// 0 when only the line is known (a line of a file).
+    pub column: u64,
 }
 
 /// Any engine error. Each variant is one area's error, unchanged.
@@ -80,6 +93,13 @@ pub enum Error {
 }
 
 impl HasCode for Error {
+    fn position(&self) -> Option<Position> {
+        match self {
+            Error::Table(e) => e.position(),
+            _ => None,
+        }
+    }
+
     fn code(&self) -> ErrorCode {
         match self {
             Error::Config(e) => e.code(),

@@ -39,4 +39,4 @@ pub use config::Config;
 pub use engine::{
     CellOutput, Engine, EngineInfo, EnginePaths, ImportOutcome, ImportRequest, ShutdownReport,
 };
-pub use error::{Error, ErrorCode, HasCode};
+pub use error::{Error, ErrorCode, HasCode, Position};

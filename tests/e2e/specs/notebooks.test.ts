@@ -62,7 +62,7 @@ test("Flush turns Unsaved into Saved, the file has the cells, and they survive a
     await (await again.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
     await again.waitText("notebook-title", (t) => t === "Sales review");
     const sources = await again.driver.executeScript<string[]>(
-      "return [...document.querySelectorAll('[data-testid=cell-source]')].map(e => e.value);",
+      "return [...document.querySelectorAll('[data-testid=cell-source]')].map(e => e.value ?? e.textContent);",
     );
     assert.deepEqual(sources, ["SELECT 1 AS one", "SELECT 'two' AS two"]);
     await again.waitText("save-status", (t) => t === "All changes saved");
@@ -153,7 +153,7 @@ test("a notebook changed outside Quire is reloaded in the open window", async ()
       await app.driver.wait(
         async () =>
           (await app.driver.executeScript<string>(
-            "return document.querySelector('[data-testid=cell-source]')?.value ?? '';",
+            "const e = document.querySelector('[data-testid=cell-source]'); return e ? (e.value ?? e.textContent) : '';",
           )) === "SELECT 'from git'",
         10_000,
         "the open notebook never showed the file's new content",

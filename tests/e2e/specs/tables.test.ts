@@ -2,7 +2,8 @@
 // the grid, and scroll to the last row of a million-row table.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from "node:fs";
+import { Key } from "selenium-webdriver";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { withApp, type QuireApp } from "../src/harness.ts";
@@ -109,5 +110,39 @@ test("scroll to the last row of a 1,000,000-row table", async () => {
       await app.screenshot("tables-last-row");
     },
     { env: { QUIRE_TEST_PICK_FILE: file } },
+  );
+});
+
+test("a SQL cell's result is kept as a table and exported", async () => {
+  const file = csvFile("sales.csv", 300);
+  const out = join(mkdtempSync(join(tmpdir(), "quire-e2e-out-")), "by_city.csv");
+  await withApp(
+    "tables-sql",
+    async (app) => {
+      await newNotebook(app, "Queries");
+      await app.click("import-data");
+      await app.waitText("import-preview", (t) => t.includes("Lyon"));
+      await app.click("import-start");
+      await app.waitText("table-list", (t) => t.includes("sales"));
+      await app.click("add-sql-cell");
+      const editor = await app.byTestId("cell-source");
+      await editor.click();
+      // A typo first: the error names its place in the query.
+      await editor.sendKeys("SELECT city, count(*) AS n FROM sales GROUP BY cty", Key.chord(Key.CONTROL, Key.ENTER));
+      await app.waitText("cell-output", (t) => t.includes("The query has a problem") && /line 1, column \d+/.test(t));
+      await editor.sendKeys(Key.BACK_SPACE, Key.BACK_SPACE, "ity ORDER BY city", Key.chord(Key.CONTROL, Key.ENTER));
+      await app.waitText("result-meta", (t) => t.startsWith("3 rows"));
+      const text = await app.waitText("cell-output", (t) => t.includes("Lyon"));
+      assert.match(text, /Lyon\s*100/);
+      await app.click("keep-result");
+      await (await app.byTestId("keep-result-name")).sendKeys("by_city");
+      await app.click("keep-result-save");
+      await app.waitText("table-list", (t) => t.includes("by_city") && t.includes("3 rows"));
+      await app.click("export-by_city");
+      await app.waitText("info-toast", (t) => t.includes("Exported by_city"));
+      assert.equal(readFileSync(out, "utf8"), "city,n\nLyon,100\nNice,100\nParis,100\n");
+      await app.screenshot("tables-sql");
+    },
+    { env: { QUIRE_TEST_PICK_FILE: file, QUIRE_TEST_SAVE_FILE: out } },
   );
 });

@@ -57,7 +57,8 @@ export interface QuireApp {
   /** Reads a file under the data dir, or null when it does not exist. */
   readFile(relative: string): string | null;
   byTestId(id: string): Promise<WebElement>;
-  /** Waits until the element's text satisfies `ok`, and returns that text. */
+  /** Waits until the text of the elements with this test id (joined by newlines) satisfies
+   *  `ok`, and returns that text. */
   waitText(id: string, ok: (text: string) => boolean, timeoutMs?: number): Promise<string>;
   screenshot(name: string): Promise<string>;
   /** The app's pid, from the workspace lock file it holds. */
@@ -132,8 +133,9 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
         async () => {
           // textContent, not WebDriver's getText: WebKitWebDriver reports "" for text in an
           // overflow-clipped flex item, which is still plainly on screen.
+          // Every element with the id, joined: toasts stack, and the newest is not the first.
           const text = await driver.executeScript<string | null>(
-            "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+            "const all = [...document.querySelectorAll(arguments[0])]; return all.length ? all.map((e) => e.textContent).join('\\n') : null;",
             `[data-testid="${id}"]`,
           );
           if (text === null) return false;

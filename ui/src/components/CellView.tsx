@@ -3,8 +3,11 @@ import type { Cell } from "../bindings";
 import type { Output } from "../store";
 import type { NotebookActions } from "./NotebookPane";
 import { ResultTable } from "./ResultTable";
+import { SqlEditor } from "./SqlEditor";
 
 interface Props {
+  /** Table name -> column names, for SQL completion. */
+  schema: Record<string, string[]>;
   cell: Cell;
   index: number;
   last: boolean;
@@ -40,7 +43,7 @@ function KeepAsTable({ onKeep }: { onKeep(name: string): Promise<boolean> }) {
   );
 }
 
-export function CellView({ cell, index, last, output, actions }: Props) {
+export function CellView({ schema, cell, index, last, output, actions }: Props) {
   // The text is the user's while they type; the engine gets every change in order.
   const [source, setSource] = useState(cell.source);
   const sent = useRef(cell.source);
@@ -79,25 +82,33 @@ export function CellView({ cell, index, last, output, actions }: Props) {
           ✕
         </button>
       </div>
-      <textarea
-        data-testid="cell-source"
-        aria-label={sql ? "SQL" : "Markdown"}
-        spellCheck={!sql}
-        rows={Math.max(3, source.split("\n").length)}
-        value={source}
-        placeholder={sql ? "SELECT …" : "Notes in Markdown"}
-        onChange={(e) => {
-          setSource(e.target.value);
-          sent.current = e.target.value;
-          actions.updateCell(cell.id, e.target.value);
-        }}
-        onKeyDown={(e) => {
-          if (sql && (e.ctrlKey || e.metaKey) && e.key === "Enter") {
-            e.preventDefault();
-            void actions.runCell(cell.id);
-          }
-        }}
-      />
+      {sql ? (
+        <SqlEditor
+          value={source}
+          schema={schema}
+          errorAt={output && "error" in output ? output.position : null}
+          onChange={(text) => {
+            setSource(text);
+            sent.current = text;
+            actions.updateCell(cell.id, text);
+          }}
+          onRun={() => void actions.runCell(cell.id)}
+        />
+      ) : (
+        <textarea
+          data-testid="cell-source"
+          aria-label="Markdown"
+          spellCheck
+          rows={Math.max(3, source.split("\n").length)}
+          value={source}
+          placeholder="Notes in Markdown"
+          onChange={(e) => {
+            setSource(e.target.value);
+            sent.current = e.target.value;
+            actions.updateCell(cell.id, e.target.value);
+          }}
+        />
+      )}
       {output && (
         <div className="cell-output" data-testid="cell-output">
           {"running" in output && <span className="muted">Running…</span>}

@@ -1,5 +1,5 @@
-import { useState, type FormEvent } from "react";
-import type { CellId, CellKind, DiskChoice, NotebookView } from "../bindings";
+import { useMemo, useState, type FormEvent } from "react";
+import type { CellId, CellKind, DiskChoice, NotebookView, TableInfo } from "../bindings";
 import type { Output } from "../store";
 import { notebookStatusText } from "../status";
 import { CellView } from "./CellView";
@@ -37,6 +37,11 @@ interface Props {
 }
 
 export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: Props) {
+  const [tableList, setTableList] = useState<TableInfo[]>([]);
+  const schema = useMemo(
+    () => Object.fromEntries(tableList.map((t) => [t.name, t.columns.map((c) => c.name)])),
+    [tableList],
+  );
   if (!view || !actions) {
     return (
       <main className="notebook-area empty" data-testid="empty-state">
@@ -86,6 +91,7 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: P
         {cells.map((cell, i) => (
           <CellView
             key={cell.id}
+            schema={schema}
             cell={cell}
             index={i}
             last={i === cells.length - 1}
@@ -94,7 +100,7 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: P
           />
         ))}
       </ol>
-      {!readOnly && <TablesPanel notebook={summary.id} {...tables} />}
+      {!readOnly && <TablesPanel notebook={summary.id} {...tables} onTables={setTableList} />}
       {!readOnly && (
         <div className="add-cells">
           <button data-testid="add-sql-cell" onClick={() => void actions.addCell("sql")}>

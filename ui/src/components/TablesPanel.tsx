@@ -12,21 +12,25 @@ interface Props {
   inform(headline: string, detail?: string): void;
   /** Bumped by the notebook when a cell kept a result as a table. */
   refreshKey: number;
+  /** Told the table list whenever it changes (the SQL editors complete table names). */
+  onTables(tables: TableInfo[]): void;
 }
 
 /** The notebook's tables: import, list, open in the grid, export. */
-export function TablesPanel({ backend, notebook, report, inform, refreshKey }: Props) {
+export function TablesPanel({ backend, notebook, report, inform, refreshKey, onTables }: Props) {
   const [tables, setTables] = useState<TableInfo[]>([]);
   const [open, setOpen] = useState<string | null>(null);
   const [importing, setImporting] = useState<{ path: string; preview: ImportPreview } | null>(null);
 
   const refresh = useCallback(async () => {
     try {
-      setTables(await backend.listTables(notebook));
+      const list = await backend.listTables(notebook);
+      setTables(list);
+      onTables(list);
     } catch (e) {
       report(e);
     }
-  }, [backend, notebook, report]);
+  }, [backend, notebook, report, onTables]);
 
   useEffect(() => {
     void refresh();

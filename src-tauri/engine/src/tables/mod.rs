@@ -64,6 +64,26 @@ impl TableError {
 }
 
 impl HasCode for TableError {
+    fn position(&self) -> Option<crate::error::Position> {
+        match self {
+            TableError::Sql {
+                line: Some(line),
+                column,
+                ..
+            } => Some(crate::error::Position {
+                line: *line,
+                column: column.unwrap_or(0),
+            }),
+            TableError::Import {
+                line: Some(line), ..
+            } => Some(crate::error::Position {
+                line: *line,
+                column: 0,
+            }),
+            _ => None,
+        }
+    }
+
     fn code(&self) -> ErrorCode {
         match self {
             TableError::Sql { .. } => ErrorCode::SqlInvalid,

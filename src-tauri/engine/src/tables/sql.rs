@@ -64,8 +64,11 @@ impl SqlSession {
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
-        let frame = self.ctx.sql_with_options(sql, options).await?;
-        Ok(frame.collect().await?)
+        let run = async {
+            let frame = self.ctx.sql_with_options(sql, options).await?;
+            frame.collect().await
+        };
+        run.await.map_err(|e| locate(describe(e), sql))
     }
 }
 
@@ -87,6 +90,70 @@ pub fn describe(e: DataFusionError) -> TableError {
         line,
         column,
     }
+}
+
+/// When DataFusion names the unknown column or table but not where it is, finds that name in
+/// the query (as a whole word) so the editor can still point at it.
+fn locate(error: TableError, sql: &str) -> TableError {
+    let TableError::Sql {
+        message,
+        line: None,
+        column,
+    } = error
+    else {
+        return error;
+    };
+    let name = unknown_name(&message);
+    let found = name.as_deref().and_then(|n| find_word(sql, n));
+    match found {
+        Some((line, col)) => TableError::Sql {
+            message,
+            line: Some(line),
+            column: Some(col),
+        },
+        None => TableError::Sql {
+            message,
+            line: None,
+            column,
+        },
+    }
+}
+
+/// The identifier in "No field named cty." / "table 'x' not found" style messages.
+fn unknown_name(message: &str) -> Option<String> {
+    let after = |key: &str| message.find(key).map(|i| &message[i + key.len()..]);
+    let raw = if let Some(rest) = after("No field named ") {
+        rest.split(|c: char| c.is_whitespace() || c == ',')
+            .next()?
+            .trim_end_matches('.')
+            .to_string()
+    } else if let Some(rest) = after("table '") {
+        rest.split('\'').next()?.to_string()
+    } else {
+        return None;
+    };
+    let raw = raw.trim_matches(|c| c == '"' || c == '\'' || c == '`');
+    Some(raw.rsplit('.').next()?.trim_matches('"').to_string()).filter(|s| !s.is_empty())
+}
+
+/// 1-based line and column of the first whole-word, case-insensitive occurrence of `word`.
+fn find_word(sql: &str, word: &str) -> Option<(u64, u64)> {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    for (n, line) in sql.lines().enumerate() {
+        let lower = line.to_lowercase();
+        let target = word.to_lowercase();
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(&target) {
+            let at = from + i;
+            let before = lower[..at].chars().next_back();
+            let after = lower[at + target.len()..].chars().next();
+            if !before.is_some_and(is_ident) && !after.is_some_and(is_ident) {
+                return Some((n as u64 + 1, lower[..at].chars().count() as u64 + 1));
+            }
+            from = at + target.len().max(1);
+        }
+    }
+    None
 }
 
 /// sqlparser writes "at Line: 1, Column: 8".
@@ -256,6 +323,26 @@ mod tests {
         };
         assert!(message.contains("nope"), "{message}");
         assert_eq!((*line, *column), (Some(2), Some(8)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn unknown_names_are_located_in_the_query() {
+        let s = SqlSession::default();
+        s.register("numbers", &super::super::table::tests::numbers(10, 5))
+            .unwrap();
+        let err = s
+            .run("SELECT n, count(*)\nFROM numbers\nGROUP BY   nn")
+            .await
+            .unwrap_err();
+        let TableError::Sql { line, column, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!((*line, *column), (Some(3), Some(12)), "{err}");
+        let err = s.run("SELECT * FROM missing_table").await.unwrap_err();
+        let TableError::Sql { line, column, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!((*line, *column), (Some(1), Some(15)), "{err}");
     }
 
     #[tokio::test]

@@ -1,0 +1,103 @@
+import { useEffect, useRef } from "react";
+import { Annotation, Compartment, EditorState } from "@codemirror/state";
+import { Decoration, EditorView, keymap, placeholder, type DecorationSet } from "@codemirror/view";
+import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
+import { sql, StandardSQL } from "@codemirror/lang-sql";
+import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
+import { bracketMatching, defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { StateField, StateEffect } from "@codemirror/state";
+import type { Position } from "../bindings";
+
+interface Props {
+  value: string;
+  onChange(text: string): void;
+  onRun(): void;
+  /** Table name -> column names, for completion. */
+  schema: Record<string, string[]>;
+  /** Where the last run's error is, to mark that line. */
+  errorAt: Position | null;
+}
+
+const setError = StateEffect.define<Position | null>();
+/** Marks a change that came from the engine (a reload), which must not be sent back as an edit. */
+const fromEngine = Annotation.define<boolean>();
+const errorLine = Decoration.line({ class: "cm-error-line" });
+const errorField = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update(marks, tr) {
+    for (const e of tr.effects) {
+      if (e.is(setError)) {
+        const at = e.value;
+        if (!at || at.line < 1 || at.line > tr.state.doc.lines) return Decoration.none;
+        return Decoration.set([errorLine.range(tr.state.doc.line(at.line).from)]);
+      }
+    }
+    return tr.docChanged ? Decoration.none : marks;
+  },
+  provide: (f) => EditorView.decorations.from(f),
+});
+
+/** A CodeMirror 6 SQL editor: highlighting, table and column completion, Ctrl/Cmd+Enter runs. */
+export function SqlEditor({ value, onChange, onRun, schema, errorAt }: Props) {
+  const host = useRef<HTMLDivElement>(null);
+  const view = useRef<EditorView | null>(null);
+  const language = useRef(new Compartment());
+  const callbacks = useRef({ onChange, onRun });
+  callbacks.current = { onChange, onRun };
+
+  useEffect(() => {
+    const editor = new EditorView({
+      parent: host.current!,
+      state: EditorState.create({
+        doc: value,
+        extensions: [
+          history(),
+          closeBrackets(),
+          bracketMatching(),
+          autocompletion(),
+          syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+          placeholder("SELECT …"),
+          language.current.of(sql({ dialect: StandardSQL, schema, upperCaseKeywords: true })),
+          errorField,
+          keymap.of([
+            { key: "Mod-Enter", run: () => (callbacks.current.onRun(), true) },
+            ...closeBracketsKeymap,
+            ...completionKeymap,
+            ...historyKeymap,
+            ...defaultKeymap,
+          ]),
+          EditorView.updateListener.of((u) => {
+            if (u.docChanged && !u.transactions.some((tr) => tr.annotation(fromEngine))) {
+              callbacks.current.onChange(u.state.doc.toString());
+            }
+          }),
+          EditorView.contentAttributes.of({ "data-testid": "cell-source", "aria-label": "SQL" }),
+        ],
+      }),
+    });
+    view.current = editor;
+    return () => editor.destroy();
+    // The editor is created once; later values arrive through the effects below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  useEffect(() => {
+    view.current?.dispatch({ effects: language.current.reconfigure(sql({ dialect: StandardSQL, schema, upperCaseKeywords: true })) });
+  }, [schema]);
+
+  useEffect(() => {
+    const editor = view.current;
+    if (editor && editor.state.doc.toString() !== value) {
+      editor.dispatch({
+        changes: { from: 0, to: editor.state.doc.length, insert: value },
+        annotations: fromEngine.of(true),
+      });
+    }
+  }, [value]);
+
+  useEffect(() => {
+    view.current?.dispatch({ effects: setError.of(errorAt) });
+  }, [errorAt]);
+
+  return <div className="sql-editor" ref={host} />;
+}
