@@ -197,8 +197,19 @@ pub async fn run_cell(
     state: State<'_, AppState>,
     notebook: NotebookId,
     cell: CellId,
+    job: String,
+    on_rows: Channel<u64>,
 ) -> Reply<CellOutput> {
-    Ok(state.engine.run_cell(notebook, cell).await?)
+    let cancel = state.jobs.start(&job);
+    let report = move |rows: u64| {
+        let _ = on_rows.send(rows);
+    };
+    let result = state
+        .engine
+        .run_cell_with(notebook, cell, &report, &cancel)
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
 }
 
 #[tauri::command]
@@ -310,9 +321,16 @@ pub async fn import_file(
     let cancel = state.jobs.start(&job);
     let result = tauri::async_runtime::spawn_blocking(move || {
         let state = app.state::<AppState>();
+        let last =
+            std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(1));
         let progress = |p: ImportProgress| {
-            // A closed channel means the page went away; the import still completes.
-            let _ = on_progress.send(p);
+            let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+            // Ten updates a second is smooth; the last one (100 %) always goes out. A closed
+            // channel means the page went away; the import still completes.
+            if last.elapsed() >= std::time::Duration::from_millis(100) || p.bytes == p.total_bytes {
+                *last = std::time::Instant::now();
+                let _ = on_progress.send(p);
+            }
         };
         let request = ImportRequest {
             path: &path,

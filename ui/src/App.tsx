@@ -179,14 +179,19 @@ export function App({ backend }: { backend: Backend }) {
         deleteCell: (cell: CellId) => change(id, () => backend.deleteCell(id, cell)),
         moveCell: (cell: CellId, to: number) => change(id, () => backend.moveCell(id, cell, to)),
         runCell: async (cell: CellId) => {
-          dispatch({ type: "output", cell, output: { running: true } });
+          const job = crypto.randomUUID();
+          dispatch({ type: "output", cell, output: { running: true, rows: 0, job } });
+          const onRows = (rows: number) => dispatch({ type: "output", cell, output: { running: true, rows, job } });
           try {
-            dispatch({ type: "output", cell, output: { ok: await backend.runCell(id, cell) } });
+            // Edits typed just before the run reach the engine first (they are queued per notebook).
+            await backend.getNotebook(id);
+            dispatch({ type: "output", cell, output: { ok: await backend.runCell(id, cell, job, onRows) } });
           } catch (e) {
             const err = QuireError.from(e);
             dispatch({ type: "output", cell, output: { error: describeError(err), position: err.position } });
           }
         },
+        cancelRun: (job: string) => void backend.cancelJob(job).catch(report),
         resolve: (choice: DiskChoice) => change(id, () => backend.resolveDiskChange(id, choice)),
         duplicate: () =>
           change(id, async () => {

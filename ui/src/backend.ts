@@ -65,7 +65,8 @@ export interface Backend {
   setCellKind(id: NotebookId, cell: CellId, kind: CellKind): Promise<void>;
   deleteCell(id: NotebookId, cell: CellId): Promise<void>;
   moveCell(id: NotebookId, cell: CellId, to: number): Promise<void>;
-  runCell(id: NotebookId, cell: CellId): Promise<CellOutput>;
+  /** Runs a cell; `onRows` hears the rows produced so far; `job` names it for cancelJob. */
+  runCell(id: NotebookId, cell: CellId, job: string, onRows: (rows: number) => void): Promise<CellOutput>;
   flushAll(): Promise<FlushReport>;
   checkDisk(): Promise<NotebookId[]>;
   resolveDiskChange(id: NotebookId, choice: DiskChoice): Promise<NotebookSummary>;
@@ -144,7 +145,12 @@ export const tauriBackend: Backend = {
     serial(id, () => unwrap(commands.setCellKind(id, cell, kind)).then(none)),
   deleteCell: (id, cell) => serial(id, () => unwrap(commands.deleteCell(id, cell)).then(none)),
   moveCell: (id, cell, to) => serial(id, () => unwrap(commands.moveCell(id, cell, to)).then(none)),
-  runCell: (id, cell) => serial(id, () => unwrap(commands.runCell(id, cell))),
+  runCell: (id, cell, job, onRows) => {
+    const channel = new Channel<number>();
+    channel.onmessage = onRows;
+    // Not serialised behind edits of other cells: a long query must not hold up typing.
+    return unwrap(commands.runCell(id, cell, job, channel));
+  },
   flushAll: () => unwrap(commands.flushAll()),
   checkDisk: () => unwrap(commands.checkDisk()),
   resolveDiskChange: (id, choice) => serial(id, () => unwrap(commands.resolveDiskChange(id, choice))),

@@ -19,7 +19,10 @@ export interface Toast {
   text: ErrorText;
 }
 
-export type Output = { ok: CellOutput } | { error: ErrorText; position: Position | null } | { running: true };
+export type Output =
+  | { ok: CellOutput }
+  | { error: ErrorText; position: Position | null }
+  | { running: true; rows: number; job: string };
 
 export interface State {
   info: AppInfo | null;

@@ -191,13 +191,29 @@ impl Engine {
 
     /// Runs a cell: its notebook is written first (hydrating it), so what ran is on disk.
     pub async fn run_cell(&self, notebook: NotebookId, cell: CellId) -> Result<CellOutput, Error> {
+        self.run_cell_with(notebook, cell, &|_| {}, &CancellationToken::new())
+            .await
+    }
+
+    /// [`Engine::run_cell`] with the rows produced so far reported and a way to stop it.
+    pub async fn run_cell_with(
+        &self,
+        notebook: NotebookId,
+        cell: CellId,
+        on_rows: &(dyn Fn(u64) + Send + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<CellOutput, Error> {
         let cell = self.notebooks.cell(notebook, cell)?;
         self.notebooks.flush(notebook)?;
         match cell.kind {
             CellKind::Markdown => Ok(CellOutput::Markdown),
             CellKind::Sql => {
                 let started = Instant::now();
-                let batches = self.query(notebook, &cell.source).await?;
+                self.ensure_tables(notebook)?;
+                let batches = self
+                    .catalog
+                    .query_cancellable(notebook, &cell.source, on_rows, cancel)
+                    .await?;
                 Ok(CellOutput::Table {
                     preview: QueryPreview::from_batches(&batches, started.elapsed()),
                 })

@@ -142,6 +142,19 @@ test("a SQL cell's result is kept as a table and exported", async () => {
       await app.waitText("info-toast", (t) => t.includes("Exported by_city"));
       assert.equal(readFileSync(out, "utf8"), "city,n\nLyon,100\nNice,100\nParis,100\n");
       await app.screenshot("tables-sql");
+
+      // A query that would run for minutes shows its progress and stops on Cancel.
+      await app.click("add-sql-cell");
+      await app.driver.wait(async () => (await app.driver.findElements({ css: '[data-testid="cell-source"]' })).length === 2, 5000);
+      const long = (await app.driver.findElements({ css: '[data-testid="cell-source"]' }))[1]!;
+      await long.click();
+      await long.sendKeys(
+        "SELECT a.value * b.value AS p FROM generate_series(1, 200000) a CROSS JOIN generate_series(1, 200000) b",
+        Key.chord(Key.CONTROL, Key.ENTER),
+      );
+      await app.waitText("cell-running", (t) => /rows so far/.test(t), 20_000);
+      await app.click("cancel-run");
+      await app.waitText("cell-output", (t) => t.includes("Cancelled"), 10_000);
     },
     { env: { QUIRE_TEST_PICK_FILE: file, QUIRE_TEST_SAVE_FILE: out } },
   );

@@ -56,7 +56,14 @@ export function CellView({ schema, cell, index, last, output, actions }: Props) 
   }, [cell.source]);
   const sql = cell.kind === "sql";
   return (
-    <li className={`cell ${cell.kind}`} data-testid="cell" data-cell-id={cell.id}>
+    <li
+      className={`cell ${cell.kind}`}
+      data-testid="cell"
+      data-cell-id={cell.id}
+      onKeyDown={(e) => {
+        if (e.key === "Escape" && output && "running" in output) actions.cancelRun(output.job);
+      }}
+    >
       <div className="cell-bar">
         <select
           aria-label="Cell kind"
@@ -111,7 +118,14 @@ export function CellView({ schema, cell, index, last, output, actions }: Props) 
       )}
       {output && (
         <div className="cell-output" data-testid="cell-output">
-          {"running" in output && <span className="muted">Running…</span>}
+          {"running" in output && (
+            <div className="running" data-testid="cell-running">
+              <span className="muted">Running… {output.rows > 0 && `${output.rows.toLocaleString()} rows so far`}</span>
+              <button data-testid="cancel-run" onClick={() => actions.cancelRun(output.job)} title="Cancel (Esc)">
+                Cancel
+              </button>
+            </div>
+          )}
           {"error" in output && (
             <div className="error-text">
               <strong>{output.error.headline}</strong> {output.error.detail}

@@ -14,6 +14,7 @@ export interface NotebookActions {
   deleteCell(cell: CellId): Promise<void>;
   moveCell(cell: CellId, to: number): Promise<void>;
   runCell(cell: CellId): Promise<void>;
+  cancelRun(job: string): void;
   resolve(choice: DiskChoice): Promise<void>;
   duplicate(): Promise<void>;
   askDelete(): void;

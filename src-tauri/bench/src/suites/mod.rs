@@ -2,6 +2,7 @@
 
 mod notebooks;
 mod smoke;
+mod tables;
 
 use crate::report::Measure;
 
@@ -21,6 +22,11 @@ pub const ALL: &[Suite] = &[
         name: "notebooks",
         about: "lazy vs eager create, batched vs write-through edits, a 30 s typing stream",
         run: notebooks::run,
+    },
+    Suite {
+        name: "tables",
+        about: "1M-row CSV/Parquet import, grid pages and a group-by, against DuckDB and pyarrow",
+        run: tables::run,
     },
 ];
 

@@ -120,6 +120,18 @@ impl Catalog {
         nb.sql.run(sql).await
     }
 
+    /// Runs SQL with progress (rows so far) and cancellation.
+    pub async fn query_cancellable(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        on_rows: &(dyn Fn(u64) + Send + Sync),
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<Vec<RecordBatch>, TableError> {
+        let nb = self.of(notebook);
+        nb.sql.run_cancellable(sql, on_rows, cancel).await
+    }
+
     /// Forgets a notebook's tables (the notebook was deleted).
     pub fn forget(&self, notebook: NotebookId) {
         self.notebooks

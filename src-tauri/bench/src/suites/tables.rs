@@ -1,0 +1,202 @@
+//! `tables`: importing and querying a million rows, against DuckDB and pyarrow on the same
+//! files in the same run. The anchors run in a private venv (created with pip on first use
+//! under the cargo target dir, or `QUIRE_BENCH_VENV`).
+//!
+//! - `import_csv_1m_ms` (value): CSV file to in-memory Arrow table in Quire.
+//! - `import_csv_vs_duckdb`: ratio = DuckDB `CREATE TABLE AS read_csv` time / Quire time.
+//! - `import_csv_vs_pyarrow`: ratio = `pyarrow.csv.read_csv` time / Quire time.
+//! - `import_parquet_1m_ms` (value), `parquet_read_vs_pyarrow`: ratio = `pyarrow.parquet.read_table`
+//!   time / Quire time.
+//! - `page_fetch_p50_us`, `page_fetch_p99_us` (values): one 200-row grid page at a random
+//!   offset, encoded as Arrow IPC, in-process.
+//! - `groupby_vs_duckdb`: a filter + group-by; ratio = DuckDB time / Quire time.
+//! Every time is the best of `REPEATS` runs on both sides.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use quire_engine::events::NullSink;
+use quire_engine::{Config, Engine, EnginePaths, ImportRequest};
+use tokio_util::sync::CancellationToken;
+
+use crate::report::Measure;
+use crate::stats::{micros, Samples};
+
+const SUITE: &str = "tables";
+const ROWS: usize = 1_000_000;
+const REPEATS: usize = 3;
+const GROUP_BY: &str =
+    "SELECT city, count(*) AS n, sum(amount) AS total FROM t WHERE amount > 1000 GROUP BY city ORDER BY city";
+
+fn write_csv(path: &Path) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "id,city,amount,paid,day")?;
+    let cities = ["Lyon", "Paris", "Nice", "Lille", "Nantes", "Brest", "Metz"];
+    for i in 0..ROWS {
+        writeln!(
+            out,
+            "{i},{},{}.{:02},{},2026-{:02}-{:02}",
+            cities[i % cities.len()],
+            (i * 7919) % 100_000,
+            i % 100,
+            i % 3 == 0,
+            1 + i % 12,
+            1 + i % 28
+        )?;
+    }
+    out.flush()
+}
+
+fn venv() -> Result<PathBuf, String> {
+    let dir = std::env::var_os("QUIRE_BENCH_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("target"));
+            target.join("bench-venv")
+        });
+    let python = dir.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import duckdb, pyarrow"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        eprintln!(
+            "creating the anchor venv in {} (pip install duckdb pyarrow) ...",
+            dir.display()
+        );
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&dir)
+            .status()
+            .map_err(|e| e.to_string())?
+            .success()
+            && Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "duckdb", "pyarrow"])
+                .status()
+                .map_err(|e| e.to_string())?
+                .success();
+        if !ok {
+            return Err("could not install duckdb and pyarrow for the anchors".into());
+        }
+    }
+    Ok(python)
+}
+
+fn best(mut op: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
+    let mut best = f64::MAX;
+    for _ in 0..REPEATS {
+        let start = Instant::now();
+        op()?;
+        best = best.min(micros(start.elapsed()) / 1000.0);
+    }
+    Ok(best)
+}
+
+pub fn run() -> Result<Vec<Measure>, String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let csv = tmp.path().join("t.csv");
+    let parquet = tmp.path().join("t.parquet");
+    write_csv(&csv).map_err(|e| e.to_string())?;
+    let err = |e: quire_engine::Error| e.to_string();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let paths = EnginePaths {
+        data_dir: tmp.path().join("data"),
+        config_dir: None,
+    };
+    let engine = Engine::open(Config::default(), paths, Arc::new(NullSink)).map_err(err)?;
+    let nb = engine.create_notebook("Bench").map_err(err)?.id;
+
+    // Reading only, as the anchors do: file to in-memory Arrow.
+    let cancel = CancellationToken::new();
+    let read = |path: &Path| -> Result<(), String> {
+        quire_engine::tables::import::read(path, None, None, &|_| {}, &cancel)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let quire_csv = best(|| read(&csv))?;
+    // The table the other measures use, imported the way the app does it (saved beside the notebook).
+    engine
+        .import_file(nb, ImportRequest::file(&csv).named("t"), &|_| {}, &cancel)
+        .map_err(err)?;
+    engine.export_table(nb, "t", &parquet).map_err(err)?;
+    let quire_parquet = best(|| read(&parquet))?;
+
+    let mut offsets = (0..1000u64).map(|i| (i * 7_919_993) % (ROWS as u64 - 200));
+    let pages = Samples::collect(20, 1000, || {
+        let offset = offsets.next().unwrap_or(0);
+        rt.block_on(engine.page(nb, "t", None, offset, 200))
+            .expect("a page");
+    });
+    let quire_groupby = best(|| {
+        rt.block_on(engine.query(nb, GROUP_BY))
+            .map(|_| ())
+            .map_err(err)
+    })?;
+
+    let python = venv()?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("anchors/tables.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&csv)
+        .arg(&parquet)
+        .arg(REPEATS.to_string())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "the anchors failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let anchors: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let anchor = |key: &str| {
+        anchors[key]
+            .as_f64()
+            .ok_or_else(|| format!("the anchors gave no {key}"))
+    };
+
+    Ok(vec![
+        Measure::value(SUITE, "import_csv_1m_ms", quire_csv, "ms"),
+        Measure::against(
+            SUITE,
+            "import_csv_vs_duckdb",
+            quire_csv,
+            anchor("duckdb_import_csv_ms")?,
+            "ms",
+        ),
+        Measure::against(
+            SUITE,
+            "import_csv_vs_pyarrow",
+            quire_csv,
+            anchor("pyarrow_read_csv_ms")?,
+            "ms",
+        ),
+        Measure::value(SUITE, "import_parquet_1m_ms", quire_parquet, "ms"),
+        Measure::against(
+            SUITE,
+            "parquet_read_vs_pyarrow",
+            quire_parquet,
+            anchor("pyarrow_read_parquet_ms")?,
+            "ms",
+        ),
+        Measure::value(SUITE, "page_fetch_p50_us", pages.p50(), "us"),
+        Measure::value(SUITE, "page_fetch_p99_us", pages.quantile(0.99), "us"),
+        Measure::against(
+            SUITE,
+            "groupby_vs_duckdb",
+            quire_groupby,
+            anchor("duckdb_groupby_ms")?,
+            "ms",
+        ),
+    ])
+}
