@@ -285,7 +285,7 @@ impl Engine {
         &self,
         notebook: NotebookId,
         request: ImportRequest<'_>,
-        progress: &dyn Fn(ImportProgress),
+        progress: &(dyn Fn(ImportProgress) + Sync),
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
         let ImportRequest {

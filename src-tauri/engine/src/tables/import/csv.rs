@@ -1,7 +1,7 @@
 //! CSV: sniffing the dialect, previewing, and reading (rejecting or skipping bad rows).
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::record_batch::RecordBatch;
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -36,7 +37,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
     let format = format(delimiter, quote, has_header);
     let (schema, _) = format
         .infer_schema(&sample[..], None)
-        .map_err(|e| import_error(&e, has_header))?;
+        .map_err(|e| import_error(&e))?;
     let columns: Vec<ColumnSpec> = schema
         .fields()
         .iter()
@@ -77,7 +78,7 @@ pub fn read(
     path: &Path,
     options: &CsvOptions,
     total_bytes: u64,
-    progress: &dyn Fn(ImportProgress),
+    progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
 ) -> Result<Imported, TableError> {
     let delimiter = one_ascii(&options.delimiter, "delimiter")?;
@@ -89,7 +90,7 @@ pub fn read(
             let file = File::open(path).map_err(|e| TableError::file(path, e))?;
             let (schema, _) = format
                 .infer_schema(BufReader::new(file), Some(INFER_RECORDS))
-                .map_err(|e| import_error(&e, options.has_header))?;
+                .map_err(|e| import_error(&e))?;
             let columns: Vec<ColumnSpec> = schema
                 .fields()
                 .iter()
@@ -102,9 +103,15 @@ pub fn read(
         }
     };
     // A quote that never closes makes CSV readers swallow the rest of the file into one field.
-    if let Some(line) =
-        unclosed_quote_line(path, delimiter, quote).map_err(|e| TableError::file(path, e))?
-    {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks = if total_bytes >= PARALLEL_MIN_BYTES {
+        threads
+    } else {
+        1
+    };
+    let scan =
+        scan(path, delimiter, quote, chunks, total_bytes).map_err(|e| TableError::file(path, e))?;
+    if let Some(line) = scan.unclosed_at {
         return Err(TableError::Import {
             line: Some(line),
             message: format!("line {line}: a quoted field starts here and is never closed"),
@@ -115,7 +122,7 @@ pub fn read(
             path,
             schema,
             format,
-            options.has_header,
+            &scan.splits,
             total_bytes,
             progress,
             cancel,
@@ -133,40 +140,74 @@ pub fn read(
     }
 }
 
+/// Reads the file in chunks that start at record boundaries (found by [`scan`]), one thread
+/// per chunk; batches are concatenated in file order. Error line numbers count records from
+/// the start of the file, whichever chunk found them.
 fn read_strict(
     path: &Path,
     schema: SchemaRef,
     format: Format,
-    has_header: bool,
+    splits: &[(u64, u64)],
     total_bytes: u64,
-    progress: &dyn Fn(ImportProgress),
+    progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
 ) -> Result<Imported, TableError> {
-    let bytes = Arc::new(AtomicU64::new(0));
-    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
-    let counting = Counting {
-        inner: BufReader::with_capacity(1 << 20, file),
-        bytes: bytes.clone(),
-    };
-    let reader = ReaderBuilder::new(schema.clone())
-        .with_format(format)
-        .with_batch_size(BATCH_ROWS)
-        .build(counting)?;
-    let mut batches = Vec::new();
-    let mut rows = 0u64;
-    for batch in reader {
-        if cancel.is_cancelled() {
-            return Err(TableError::Cancelled);
-        }
-        let batch = batch.map_err(|e| import_error(&e, has_header))?;
-        rows += batch.num_rows() as u64;
-        batches.push(batch);
-        progress(ImportProgress {
-            rows,
-            bytes: bytes.load(Ordering::Relaxed).min(total_bytes),
-            total_bytes,
-        });
+    let bytes = AtomicU64::new(0);
+    let rows = AtomicU64::new(0);
+    // (start byte, end byte, records before the chunk, whether it starts with the header)
+    let mut chunks = Vec::new();
+    let mut start = (0u64, 0u64);
+    for &(at, records) in splits {
+        chunks.push((start.0, at, start.1, chunks.is_empty()));
+        start = (at, records);
     }
+    chunks.push((start.0, total_bytes, start.1, chunks.is_empty()));
+    let read_chunk = |(from, to, records_before, first): (u64, u64, u64, bool)| -> Result<Vec<RecordBatch>, TableError> {
+        let mut file = File::open(path).map_err(|e| TableError::file(path, e))?;
+        file.seek(SeekFrom::Start(from)).map_err(|e| TableError::file(path, e))?;
+        let counting = Counting { inner: BufReader::with_capacity(1 << 20, file.take(to - from)), bytes: Arc::new(AtomicU64::new(0)) };
+        let seen = counting.bytes.clone();
+        let chunk_format = if first { format.clone() } else { format.clone().with_header(false) };
+        let reader = ReaderBuilder::new(schema.clone()).with_format(chunk_format).with_batch_size(BATCH_ROWS).build(counting)?;
+        let mut batches = Vec::new();
+        let mut reported = 0;
+        for batch in reader {
+            if cancel.is_cancelled() {
+                return Err(TableError::Cancelled);
+            }
+            let batch = batch.map_err(|e| shifted(import_error(&e), records_before))?;
+            let now = seen.load(Ordering::Relaxed);
+            let total = bytes.fetch_add(now - reported, Ordering::Relaxed) + (now - reported);
+            reported = now;
+            let rows = rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed) + batch.num_rows() as u64;
+            progress(ImportProgress { rows, bytes: total.min(total_bytes), total_bytes });
+            batches.push(batch);
+        }
+        Ok(batches)
+    };
+    let parts: Vec<Result<Vec<RecordBatch>, TableError>> = if chunks.len() == 1 {
+        vec![read_chunk(chunks[0])]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|&c| scope.spawn(move || read_chunk(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(TableError::Persist("a CSV reader thread failed".into()))
+                    })
+                })
+                .collect()
+        })
+    };
+    let mut batches = Vec::new();
+    for part in parts {
+        batches.extend(part?); // the first error in file order wins
+    }
+    let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
     progress(ImportProgress {
         rows,
         bytes: total_bytes,
@@ -180,6 +221,23 @@ fn read_strict(
     })
 }
 
+/// An error from a later chunk, with its line counted from the start of the file.
+fn shifted(error: TableError, records_before: u64) -> TableError {
+    match error {
+        TableError::Import {
+            line: Some(line),
+            message,
+        } if records_before > 0 => {
+            let file_line = line + records_before;
+            TableError::Import {
+                line: Some(file_line),
+                message: message.replace(&format!("line {line}"), &format!("line {file_line}")),
+            }
+        }
+        other => other,
+    }
+}
+
 /// Skip mode: rows are checked one by one (field count, UTF-8, each value against its column
 /// type with Arrow's own parsers) and only good rows reach the Arrow reader.
 #[allow(clippy::too_many_arguments)]
@@ -190,7 +248,7 @@ fn read_skipping(
     quote: u8,
     has_header: bool,
     total_bytes: u64,
-    progress: &dyn Fn(ImportProgress),
+    progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
 ) -> Result<Imported, TableError> {
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
@@ -424,11 +482,34 @@ pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
     })
 }
 
-/// The line where a quoted field opens and never closes, if one does. Quotes count only at
-/// the start of a field (as in RFC 4180 and the csv crate); `""` inside quotes is an escape.
-fn unclosed_quote_line(path: &Path, delimiter: u8, quote: u8) -> std::io::Result<Option<u64>> {
+/// Files smaller than this are read on one thread.
+const PARALLEL_MIN_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What one pass over a CSV file found.
+struct Scan {
+    /// The line where a quoted field opens and never closes, if one does.
+    unclosed_at: Option<u64>,
+    /// Byte offsets where a record starts, near each 1/n of the file, with the number of
+    /// records (the header included) before each.
+    splits: Vec<(u64, u64)>,
+}
+
+/// One pass over the file with the CSV quoting rules: quotes count only at the start of a
+/// field (RFC 4180, as in the csv crate) and `""` inside quotes is an escape, so a newline in a
+/// quoted field is never taken for a record boundary.
+fn scan(
+    path: &Path,
+    delimiter: u8,
+    quote: u8,
+    chunks: usize,
+    total_bytes: u64,
+) -> std::io::Result<Scan> {
     let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
-    let (mut line, mut opened_at) = (1u64, 0u64);
+    let mut targets = (1..chunks.max(1))
+        .map(|k| total_bytes * k as u64 / chunks as u64)
+        .peekable();
+    let mut splits = Vec::new();
+    let (mut line, mut records, mut opened_at, mut offset) = (1u64, 0u64, 0u64, 0u64);
     let (mut in_quotes, mut field_start, mut quote_pending) = (false, true, false);
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -437,13 +518,14 @@ fn unclosed_quote_line(path: &Path, delimiter: u8, quote: u8) -> std::io::Result
             break;
         }
         for &b in &buf[..n] {
+            offset += 1;
             if in_quotes {
                 if quote_pending {
                     quote_pending = false;
                     if b == quote {
                         continue; // "" is an escaped quote
                     }
-                    in_quotes = false; // the quote closed the field; fall through for this byte
+                    in_quotes = false; // the quote closed the field; this byte is read below
                 } else {
                     if b == quote {
                         quote_pending = true;
@@ -455,7 +537,14 @@ fn unclosed_quote_line(path: &Path, delimiter: u8, quote: u8) -> std::io::Result
             }
             if b == b'\n' {
                 line += 1;
+                records += 1;
                 field_start = true;
+                if targets.peek().is_some_and(|t| offset >= *t) {
+                    targets.next();
+                    if offset < total_bytes {
+                        splits.push((offset, records));
+                    }
+                }
             } else if b == delimiter {
                 field_start = true;
             } else if field_start && b == quote {
@@ -467,18 +556,27 @@ fn unclosed_quote_line(path: &Path, delimiter: u8, quote: u8) -> std::io::Result
             }
         }
     }
-    Ok((in_quotes && !quote_pending).then_some(opened_at))
+    Ok(Scan {
+        unclosed_at: (in_quotes && !quote_pending).then_some(opened_at),
+        splits,
+    })
 }
 
 /// A readable import error with the file's line number where arrow-csv names one.
-fn import_error(e: &ArrowError, _has_header: bool) -> TableError {
+fn import_error(e: &ArrowError) -> TableError {
     let message = match e {
         ArrowError::ParseError(m) | ArrowError::CsvError(m) => m.clone(),
         other => other.to_string(),
     };
-    TableError::Import {
-        line: line_in(&message),
-        message,
+    let line = line_in(&message);
+    // arrow-csv numbers a value it cannot parse from 0 (the header is 0) but a record with the
+    // wrong number of fields from 1: make both the 1-based line of the file, header included.
+    match line {
+        Some(n) if message.starts_with("Error while parsing value") => TableError::Import {
+            line: Some(n + 1),
+            message: message.replacen(&format!("at line {n}"), &format!("at line {}", n + 1), 1),
+        },
+        _ => TableError::Import { line, message },
     }
 }
 

@@ -120,7 +120,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
 pub fn read(
     path: &Path,
     total_bytes: u64,
-    progress: &dyn Fn(ImportProgress),
+    progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
 ) -> Result<Imported, TableError> {
     if is_array(path)? {

@@ -194,7 +194,7 @@ pub fn read(
     path: &Path,
     format: Option<ImportFormat>,
     csv_options: Option<&CsvOptions>,
-    progress: &dyn Fn(ImportProgress),
+    progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
 ) -> Result<Imported, TableError> {
     let format = resolve_format(path, format)?;

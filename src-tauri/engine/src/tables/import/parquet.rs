@@ -3,7 +3,11 @@
 use std::fs::File;
 use std::path::Path;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::errors::ParquetError;
 use tokio_util::sync::CancellationToken;
 
@@ -54,38 +58,95 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
 pub fn read(
     path: &Path,
     total_bytes: u64,
-    progress: &dyn Fn(ImportProgress),
+    progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
 ) -> Result<Imported, TableError> {
     let builder = open(path)?;
     let total_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
     let schema = builder.schema().clone();
-    let reader = builder
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(not_parquet)?;
-    let mut batches = Vec::new();
-    let mut rows = 0u64;
-    for batch in reader {
-        if cancel.is_cancelled() {
-            return Err(TableError::Cancelled);
+    let parquet_schema = builder.parquet_schema().clone();
+    drop(builder);
+    // Columns are decoded in parallel, one group of columns per thread. Every thread reads the
+    // same row groups with the same batch size, so their batches line up row for row.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(schema.fields().len())
+        .max(1);
+    let groups: Vec<Vec<usize>> = (0..threads)
+        .map(|t| (t..schema.fields().len()).step_by(threads).collect())
+        .collect();
+    let rows_done = AtomicU64::new(0);
+    let parts: Vec<Result<Vec<RecordBatch>, TableError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .iter()
+            .enumerate()
+            .map(|(t, columns)| {
+                let (parquet_schema, rows_done) = (&parquet_schema, &rows_done);
+                scope.spawn(move || -> Result<Vec<RecordBatch>, TableError> {
+                    let mask = ProjectionMask::roots(parquet_schema, columns.iter().copied());
+                    let reader = open(path)?
+                        .with_projection(mask)
+                        .with_batch_size(BATCH_ROWS)
+                        .build()
+                        .map_err(not_parquet)?;
+                    let mut batches = Vec::new();
+                    for batch in reader {
+                        if cancel.is_cancelled() {
+                            return Err(TableError::Cancelled);
+                        }
+                        let batch = batch.map_err(|e| TableError::Import {
+                            line: None,
+                            message: format!("the Parquet file is damaged: {e}"),
+                        })?;
+                        if t == 0 {
+                            // One thread speaks for all: they advance together.
+                            let rows = rows_done
+                                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed)
+                                + batch.num_rows() as u64;
+                            let bytes = (total_bytes * rows)
+                                .checked_div(total_rows)
+                                .unwrap_or(total_bytes);
+                            progress(ImportProgress {
+                                rows,
+                                bytes,
+                                total_bytes,
+                            });
+                        }
+                        batches.push(batch);
+                    }
+                    Ok(batches)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(TableError::Persist("a Parquet reader thread failed".into()))
+                })
+            })
+            .collect()
+    });
+    let parts: Vec<Vec<RecordBatch>> = parts.into_iter().collect::<Result<_, _>>()?;
+    let count = parts.first().map_or(0, Vec::len);
+    let mut batches = Vec::with_capacity(count);
+    for i in 0..count {
+        let mut columns: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
+        for (group, part) in groups.iter().zip(&parts) {
+            let batch = part.get(i).ok_or_else(|| {
+                TableError::Persist("Parquet readers disagreed on the row count".into())
+            })?;
+            for (slot, column) in group.iter().zip(batch.columns()) {
+                columns[*slot] = Some(column.clone());
+            }
         }
-        let batch = batch.map_err(|e| TableError::Import {
-            line: None,
-            message: format!("the Parquet file is damaged: {e}"),
-        })?;
-        rows += batch.num_rows() as u64;
-        batches.push(batch);
-        // Bytes in proportion to rows: Parquet is read by column chunk, not front to back.
-        let bytes = (total_bytes * rows)
-            .checked_div(total_rows)
-            .unwrap_or(total_bytes);
-        progress(ImportProgress {
-            rows,
-            bytes,
-            total_bytes,
-        });
+        let columns: Vec<ArrayRef> = columns
+            .into_iter()
+            .map(|c| c.expect("every column is read by one thread"))
+            .collect();
+        batches.push(RecordBatch::try_new(schema.clone(), columns)?);
     }
+    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
     progress(ImportProgress {
         rows,
         bytes: total_bytes,
