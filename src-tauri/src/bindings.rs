@@ -5,7 +5,7 @@ use specta_typescript::Typescript;
 use tauri_specta::{collect_commands, collect_events, Builder};
 
 use crate::commands;
-use crate::events::EngineEvents;
+use crate::events::{EngineEvents, FilesDropped};
 
 /// Path of the generated file, relative to the repository root.
 pub const BINDINGS_PATH: &str = "ui/src/bindings.ts";
@@ -22,6 +22,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::delete_notebook,
             commands::duplicate_notebook,
             commands::flush_all,
+            commands::export_query,
             commands::export_table,
             commands::flush_notebook,
             commands::get_notebook,
@@ -42,7 +43,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::update_cell,
             commands::view_rows,
         ])
-        .events(collect_events![EngineEvents])
+        .events(collect_events![EngineEvents, FilesDropped])
         // Counts, sizes and sequence numbers stay far below 2^53, so u64 crosses as `number`.
         .dangerously_cast_bigints_to_number()
         // One TypeScript type per Rust type: the UI reads what the engine sends, it never sends

@@ -9,6 +9,7 @@ pub const COMMANDS: &[&str] = &[
     "delete_cell",
     "delete_notebook",
     "duplicate_notebook",
+    "export_query",
     "export_table",
     "flush_all",
     "flush_notebook",

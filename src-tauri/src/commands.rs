@@ -427,6 +427,19 @@ pub async fn export_table(
     Ok(result?)
 }
 
+/// Runs a query and writes its result to a picked file.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_query(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    sql: String,
+    path: PathBuf,
+) -> Reply<u64> {
+    state.picked.check(&path)?;
+    Ok(state.engine.export_query(notebook, &sql, &path).await?)
+}
+
 /// A page of a table (or of a sorted, filtered view of it) as Arrow IPC stream bytes (an
 /// `ArrayBuffer` in the page). Registered outside the generated bindings because raw bytes have
 /// no TypeScript value type; its one caller is `ui/src/pages.ts`, whose argument names a test

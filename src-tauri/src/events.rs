@@ -9,6 +9,12 @@ use tauri_specta::Event;
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct EngineEvents(pub Vec<Sequenced>);
 
+/// Files dropped on the window. They are already allowed for import (see `files.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct FilesDropped {
+    pub paths: Vec<std::path::PathBuf>,
+}
+
 pub struct TauriSink {
     app: AppHandle,
 }

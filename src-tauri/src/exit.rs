@@ -13,8 +13,12 @@ use crate::state::AppState;
 static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
 
 pub fn on_window_event(window: &Window, event: &WindowEvent) {
-    if let WindowEvent::CloseRequested { .. } = event {
-        log::info!("window {} closing", window.label());
+    match event {
+        WindowEvent::CloseRequested { .. } => log::info!("window {} closing", window.label()),
+        WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) => {
+            crate::files::dropped(window.app_handle(), paths.clone());
+        }
+        _ => {}
     }
 }
 

@@ -44,6 +44,25 @@ impl PickedFiles {
     }
 }
 
+/// Files dropped on a window count as chosen: they are allowed, and the page is told.
+pub fn dropped(app: &tauri::AppHandle, paths: Vec<PathBuf>) {
+    use tauri::Manager;
+    use tauri_specta::Event;
+    let Some(state) = app.try_state::<crate::state::AppState>() else {
+        return;
+    };
+    let files: Vec<PathBuf> = paths.into_iter().filter(|p| p.is_file()).collect();
+    for path in &files {
+        state.picked.allow(path);
+    }
+    log::info!("{} files dropped on the window", files.len());
+    if !files.is_empty() {
+        if let Err(e) = (crate::events::FilesDropped { paths: files }).emit(app) {
+            log::warn!("could not tell the page about dropped files: {e}");
+        }
+    }
+}
+
 /// Tests drive the app through WebDriver, which cannot click a native dialog; a debug build
 /// answers the open dialog from `QUIRE_TEST_PICK_FILE` and the save dialog from
 /// `QUIRE_TEST_SAVE_FILE` instead. Release builds always show the dialog.

@@ -111,6 +111,8 @@ function fakeBackend() {
     },
     pickExportPath: async () => null,
     exportTable: async () => 0,
+    exportQuery: async () => 0,
+    onFilesDropped: async () => () => undefined,
   };
   return { backend, notebooks, flushes: () => flushes };
 }

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import type { Backend } from "./backend";
 import { QuireError } from "./backend";
 import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode } from "./bindings";
-import { describeError } from "./errors";
+import { describeError, formatBytes } from "./errors";
 import { initialState, reduce } from "./store";
 import { pendingCount } from "./status";
 import { Sidebar } from "./components/Sidebar";
@@ -189,6 +189,16 @@ export function App({ backend }: { backend: Backend }) {
           } catch (e) {
             const err = QuireError.from(e);
             dispatch({ type: "output", cell, output: { error: describeError(err), position: err.position } });
+          }
+        },
+        exportResult: async (sql: string) => {
+          try {
+            const path = await backend.pickExportPath("result.csv");
+            if (!path) return;
+            const bytes = await backend.exportQuery(id, sql, path);
+            inform("Exported the result", `${formatBytes(bytes)} written to ${path}`);
+          } catch (e) {
+            report(e);
           }
         },
         cancelRun: (job: string) => void backend.cancelJob(job).catch(report),

@@ -87,6 +87,9 @@ export interface Backend {
   /** Opens the native save dialog; null when the user cancelled. */
   pickExportPath(suggested: string): Promise<string | null>;
   exportTable(id: NotebookId, table: string, path: string): Promise<number>;
+  exportQuery(id: NotebookId, sql: string, path: string): Promise<number>;
+  /** Calls `onFiles` with the paths of files dropped on the window (already allowed). */
+  onFilesDropped(onFiles: (paths: string[]) => void): Promise<() => void>;
   /** Calls `onBatch` with each batch of engine events; resolves to an unsubscribe function. */
   onEngineEvents(onBatch: (batch: Sequenced[]) => void): Promise<() => void>;
   /** Calls `onChange` (debounced) when files under `dir` change; resolves to a stop function. */
@@ -166,6 +169,8 @@ export const tauriBackend: Backend = {
   saveQueryAsTable: (id, sql, table) => unwrap(commands.saveQueryAsTable(id, sql, table)),
   pickExportPath: (suggested) => unwrap(commands.pickExportPath(suggested)),
   exportTable: (id, table, path) => unwrap(commands.exportTable(id, table, path)),
+  exportQuery: (id, sql, path) => unwrap(commands.exportQuery(id, sql, path)),
+  onFilesDropped: (onFiles) => events.filesDropped.listen((e) => onFiles(e.payload.paths)),
   onEngineEvents: (onBatch) => events.engineEvents.listen((e) => onBatch(e.payload)),
   watchWorkspace: async (dir, onChange) => {
     const stop = await watch(dir, () => onChange(), { recursive: true, delayMs: 300 });

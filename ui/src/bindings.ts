@@ -18,6 +18,8 @@ export const commands = {
 	deleteNotebook: (notebook: NotebookId) => typedError<null, IpcError>(__TAURI_INVOKE("delete_notebook", { notebook })),
 	duplicateNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("duplicate_notebook", { notebook })),
 	flushAll: () => typedError<FlushReport, IpcError>(__TAURI_INVOKE("flush_all")),
+	/**  Runs a query and writes its result to a picked file. */
+	exportQuery: (notebook: NotebookId, sql: string, path: string) => typedError<number, IpcError>(__TAURI_INVOKE("export_query", { notebook, sql, path })),
 	exportTable: (notebook: NotebookId, table: string, path: string) => typedError<number, IpcError>(__TAURI_INVOKE("export_table", { notebook, table, path })),
 	flushNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("flush_notebook", { notebook })),
 	getNotebook: (notebook: NotebookId) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("get_notebook", { notebook })),
@@ -52,6 +54,7 @@ export const commands = {
 /** Events */
 export const events = {
 	engineEvents: makeEvent<EngineEvents, EngineEvents>("engine-events"),
+	filesDropped: makeEvent<FilesDropped, FilesDropped>("files-dropped"),
 };
 
 /* Types */
@@ -212,6 +215,11 @@ export type EventConfig = {
 	max_batch?: number,
 	/**  Events kept for a UI that reloads and catches up. Default 1000. */
 	ring_size?: number,
+};
+
+/**  Files dropped on the window. They are already allowed for import (see `files.rs`). */
+export type FilesDropped = {
+	paths: string[],
 };
 
 export type FilterOp = "contains" | "not_contains" | "equals" | "not_equals" | "starts_with" | "ends_with" | "greater_than" | "greater_than_or_equal" | "less_than" | "less_than_or_equal" | "blank" | "not_blank";

@@ -343,6 +343,33 @@ impl Engine {
         Ok(bytes)
     }
 
+    /// Runs a query and writes its result to a file the user picked (CSV or Parquet), atomically.
+    pub async fn export_query(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        out: &Path,
+    ) -> Result<u64, Error> {
+        let batches = self.query(notebook, sql).await?;
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => {
+                return Err(TableError::Sql {
+                    message: "the query returned nothing to export".into(),
+                    line: None,
+                    column: None,
+                }
+                .into())
+            }
+        };
+        let bytes = tables::export::write(out, &schema, &batches, &self.metrics)?;
+        log::info!(
+            "exported a query result of notebook {notebook} to {} ({bytes} bytes)",
+            out.display()
+        );
+        Ok(bytes)
+    }
+
     /// Keeps a query's result as a new table of the notebook.
     pub async fn save_query_as_table(
         &self,

@@ -53,6 +53,10 @@ test("import a CSV through the dialog with its schema preview, then read it in t
       await app.waitText("table-list", (t) => t.includes("city_sales") && t.includes("500 rows"));
       await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Lyon", 10_000, "the grid never showed row 0");
       assert.equal(await gridCell(app, 2, "revenue"), "2.5");
+      const headerText = await app.driver.executeScript<string>(
+        "return document.querySelector('[data-testid=table-grid] .ag-header-cell[col-id=\"revenue\"]').textContent;",
+      );
+      assert.match(headerText, /revenue\s*Float64/, "column headers show their types");
       // Sort by a column: the engine sorts and the grid pages through the result.
       const header = '[data-testid=table-grid] .ag-header-cell[col-id="revenue"] .ag-header-cell-label';
       await (await app.driver.findElement({ css: header })).click();
@@ -142,6 +146,10 @@ test("a SQL cell's result is kept as a table and exported", async () => {
       await app.waitText("info-toast", (t) => t.includes("Exported by_city"));
       assert.equal(readFileSync(out, "utf8"), "city,n\nLyon,100\nNice,100\nParis,100\n");
       await app.screenshot("tables-sql");
+      // The result itself can be written out too, without keeping it as a table.
+      await app.click("export-result");
+      await app.waitText("info-toast", (t) => t.includes("Exported the result"));
+      assert.equal(readFileSync(out, "utf8"), "city,n\nLyon,100\nNice,100\nParis,100\n");
 
       // A query that would run for minutes shows its progress and stops on Cancel.
       await app.click("add-sql-cell");

@@ -134,7 +134,12 @@ export function CellView({ schema, cell, index, last, output, actions }: Props) 
           {"ok" in output && output.ok.kind === "table" && (
             <>
               <ResultTable preview={output.ok.preview} />
-              <KeepAsTable onKeep={(name) => actions.keepResult(source, name)} />
+              <div className="result-actions">
+                <KeepAsTable onKeep={(name) => actions.keepResult(source, name)} />
+                <button data-testid="export-result" onClick={() => void actions.exportResult(source)}>
+                  Export…
+                </button>
+              </div>
             </>
           )}
         </div>

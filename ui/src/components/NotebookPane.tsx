@@ -20,6 +20,8 @@ export interface NotebookActions {
   askDelete(): void;
   /** Keeps a SQL cell's result as a new table; resolves true when it was created. */
   keepResult(sql: string, table: string): Promise<boolean>;
+  /** Writes a SQL cell's whole result to a file the user picks. */
+  exportResult(sql: string): Promise<void>;
 }
 
 export interface TablesContext {

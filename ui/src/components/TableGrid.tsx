@@ -16,6 +16,16 @@ ModuleRegistry.registerModules([InfiniteRowModelModule, TextFilterModule, Number
 
 const NUMERIC = /^(Int|UInt|Float|Decimal)/;
 
+/** The column's name with its type under it. */
+function HeaderWithType(props: { displayName: string; dataType?: string }) {
+  return (
+    <span className="header-with-type">
+      <span>{props.displayName}</span>
+      <span className="type">{props.dataType}</span>
+    </span>
+  );
+}
+
 /** Rows per page fetched from the engine. */
 const PAGE_ROWS = 200;
 
@@ -44,7 +54,8 @@ export function TableGrid({ notebook, table }: { notebook: NotebookId; table: Ta
           field: c.name,
           headerName: c.name,
           headerTooltip: `${c.name}: ${c.data_type}`,
-          headerComponentParams: { type: c.data_type },
+          // The header's params reach its inner component, so the type travels with them.
+          headerComponentParams: { innerHeaderComponent: HeaderWithType, dataType: c.data_type },
           filter: NUMERIC.test(c.data_type) ? "agNumberColumnFilter" : "agTextColumnFilter",
           filterParams: { buttons: ["reset"], debounceMs: 300, maxNumConditions: 2 },
           cellClassRules: { "null-cell": (p) => p.value === null },

@@ -36,14 +36,42 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
     void refresh();
   }, [refresh, refreshKey]);
 
+  const open_ = useCallback(
+    async (path: string) => {
+      try {
+        setImporting({ path, preview: await backend.previewImport(path) });
+      } catch (e) {
+        report(e);
+      }
+    },
+    [backend, report],
+  );
+
   const pick = async () => {
     try {
       const path = await backend.pickImportFile();
-      if (path) setImporting({ path, preview: await backend.previewImport(path) });
+      if (path) await open_(path);
     } catch (e) {
       report(e);
     }
   };
+
+  // Dropping a file on the window opens the same import dialog.
+  useEffect(() => {
+    let stop: (() => void) | undefined;
+    let cancelled = false;
+    backend
+      .onFilesDropped((paths) => {
+        if (paths.length > 1) inform("One file at a time", `Importing ${paths[0]}; drop the others after it.`);
+        if (paths[0]) void open_(paths[0]);
+      })
+      .then((s) => (cancelled ? s() : (stop = s)))
+      .catch(report);
+    return () => {
+      cancelled = true;
+      stop?.();
+    };
+  }, [backend, inform, open_, report]);
 
   const done = async (outcome: ImportOutcome) => {
     setImporting(null);
