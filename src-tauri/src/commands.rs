@@ -201,9 +201,7 @@ pub async fn run_cell(
     on_rows: Channel<u64>,
 ) -> Reply<CellOutput> {
     let cancel = state.jobs.start(&job);
-    let report = move |rows: u64| {
-        let _ = on_rows.send(rows);
-    };
+    let report = throttled(on_rows);
     let result = state
         .engine
         .run_cell_with(notebook, cell, &report, &cancel)
@@ -415,16 +413,31 @@ pub async fn export_table(
     notebook: NotebookId,
     table: String,
     path: PathBuf,
+    on_rows: Channel<u64>,
 ) -> Reply<u64> {
     state.picked.check(&path)?;
     let result = tauri::async_runtime::spawn_blocking(move || {
+        let report = throttled(on_rows);
         app.state::<AppState>()
             .engine
-            .export_table(notebook, &table, &path)
+            .export_table(notebook, &table, &path, &report)
     })
     .await
     .map_err(blocking_failed)?;
     Ok(result?)
+}
+
+/// Sends at most ten numbers a second over a channel: smooth for a progress bar, and never a
+/// flood that would queue ahead of the user's next command (Cancel).
+fn throttled(channel: Channel<u64>) -> impl Fn(u64) + Send + Sync {
+    let last = std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(1));
+    move |n: u64| {
+        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed() >= std::time::Duration::from_millis(100) {
+            *last = std::time::Instant::now();
+            let _ = channel.send(n);
+        }
+    }
 }
 
 /// Runs a query and writes its result to a picked file.

@@ -86,7 +86,8 @@ export interface Backend {
   saveQueryAsTable(id: NotebookId, sql: string, table: string): Promise<TableInfo>;
   /** Opens the native save dialog; null when the user cancelled. */
   pickExportPath(suggested: string): Promise<string | null>;
-  exportTable(id: NotebookId, table: string, path: string): Promise<number>;
+  /** Writes a table to a picked file; `onRows` hears the rows written so far. */
+  exportTable(id: NotebookId, table: string, path: string, onRows: (rows: number) => void): Promise<number>;
   exportQuery(id: NotebookId, sql: string, path: string): Promise<number>;
   /** Calls `onFiles` with the paths of files dropped on the window (already allowed). */
   onFilesDropped(onFiles: (paths: string[]) => void): Promise<() => void>;
@@ -168,7 +169,11 @@ export const tauriBackend: Backend = {
   listTables: (id) => unwrap(commands.listTables(id)),
   saveQueryAsTable: (id, sql, table) => unwrap(commands.saveQueryAsTable(id, sql, table)),
   pickExportPath: (suggested) => unwrap(commands.pickExportPath(suggested)),
-  exportTable: (id, table, path) => unwrap(commands.exportTable(id, table, path)),
+  exportTable: (id, table, path, onRows) => {
+    const channel = new Channel<number>();
+    channel.onmessage = onRows;
+    return unwrap(commands.exportTable(id, table, path, channel));
+  },
   exportQuery: (id, sql, path) => unwrap(commands.exportQuery(id, sql, path)),
   onFilesDropped: (onFiles) => events.filesDropped.listen((e) => onFiles(e.payload.paths)),
   onEngineEvents: (onBatch) => events.engineEvents.listen((e) => onBatch(e.payload)),

@@ -20,7 +20,7 @@ export const commands = {
 	flushAll: () => typedError<FlushReport, IpcError>(__TAURI_INVOKE("flush_all")),
 	/**  Runs a query and writes its result to a picked file. */
 	exportQuery: (notebook: NotebookId, sql: string, path: string) => typedError<number, IpcError>(__TAURI_INVOKE("export_query", { notebook, sql, path })),
-	exportTable: (notebook: NotebookId, table: string, path: string) => typedError<number, IpcError>(__TAURI_INVOKE("export_table", { notebook, table, path })),
+	exportTable: (notebook: NotebookId, table: string, path: string, onRows: Channel<number>) => typedError<number, IpcError>(__TAURI_INVOKE("export_table", { notebook, table, path, onRows })),
 	flushNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("flush_notebook", { notebook })),
 	getNotebook: (notebook: NotebookId) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("get_notebook", { notebook })),
 	/**

@@ -332,10 +332,17 @@ impl Engine {
         notebook: NotebookId,
         table: &str,
         out: &Path,
+        progress: &(dyn Fn(u64) + Sync),
     ) -> Result<u64, Error> {
         self.ensure_tables(notebook)?;
         let version = self.catalog.version(notebook, table)?;
-        let bytes = tables::export::write(out, &version.schema, &version.batches, &self.metrics)?;
+        let bytes = tables::export::write(
+            out,
+            &version.schema,
+            &version.batches,
+            &self.metrics,
+            progress,
+        )?;
         log::info!(
             "exported {table} of notebook {notebook} to {} ({bytes} bytes)",
             out.display()
@@ -362,7 +369,7 @@ impl Engine {
                 .into())
             }
         };
-        let bytes = tables::export::write(out, &schema, &batches, &self.metrics)?;
+        let bytes = tables::export::write(out, &schema, &batches, &self.metrics, &|_| {})?;
         log::info!(
             "exported a query result of notebook {notebook} to {} ({bytes} bytes)",
             out.display()

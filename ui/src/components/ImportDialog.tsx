@@ -77,6 +77,13 @@ export function ImportDialog({ backend, notebook, path, preview, onDone, onClose
                 ))}
               </select>
             </label>
+            <label className="field">
+              Quote
+              <select value={csv.quote} disabled={!!job} onChange={(e) => setCsv({ ...csv, quote: e.target.value })}>
+                <option value={'"'}>Double (")</option>
+                <option value={"'"}>Single (')</option>
+              </select>
+            </label>
             <label className="check">
               <input type="checkbox" checked={csv.has_header} disabled={!!job} onChange={(e) => setCsv({ ...csv, has_header: e.target.checked })} />
               First row is a header

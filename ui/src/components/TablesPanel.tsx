@@ -81,14 +81,20 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
     inform(`Imported ${outcome.table.rows.toLocaleString()} rows into ${outcome.table.name}`, skipped);
   };
 
+  const [exporting, setExporting] = useState<{ table: string; rows: number; total: number } | null>(null);
   const exportTable = async (t: TableInfo) => {
     try {
       const path = await backend.pickExportPath(`${t.name}.csv`);
       if (!path) return;
-      const bytes = await backend.exportTable(notebook, t.name, path);
+      setExporting({ table: t.name, rows: 0, total: t.rows });
+      const bytes = await backend.exportTable(notebook, t.name, path, (rows) =>
+        setExporting({ table: t.name, rows, total: t.rows }),
+      );
       inform(`Exported ${t.name}`, `${formatBytes(bytes)} written to ${path}`);
     } catch (e) {
       report(e);
+    } finally {
+      setExporting(null);
     }
   };
 
@@ -119,6 +125,13 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
             </li>
           ))}
         </ul>
+      )}
+      {exporting && (
+        <div className="progress" data-testid="export-progress">
+          <span>Exporting {exporting.table}</span>
+          <progress max={Math.max(1, exporting.total)} value={exporting.rows} />
+          <span>{exporting.rows.toLocaleString()} rows</span>
+        </div>
       )}
       {current && <TableGrid key={`${current.name}@${current.version}`} notebook={notebook} table={current} />}
       {importing && (

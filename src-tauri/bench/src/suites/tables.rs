@@ -10,6 +10,7 @@
 //! - `page_fetch_p50_us`, `page_fetch_p99_us` (values): one 200-row grid page at a random
 //!   offset, encoded as Arrow IPC, in-process.
 //! - `groupby_vs_duckdb`: a filter + group-by; ratio = DuckDB time / Quire time.
+//!
 //! Every time is the best of `REPEATS` runs on both sides.
 
 use std::io::Write;
@@ -127,7 +128,9 @@ pub fn run() -> Result<Vec<Measure>, String> {
     engine
         .import_file(nb, ImportRequest::file(&csv).named("t"), &|_| {}, &cancel)
         .map_err(err)?;
-    engine.export_table(nb, "t", &parquet).map_err(err)?;
+    engine
+        .export_table(nb, "t", &parquet, &|_| {})
+        .map_err(err)?;
     let quire_parquet = best(|| read(&parquet))?;
 
     let mut offsets = (0..1000u64).map(|i| (i * 7_919_993) % (ROWS as u64 - 200));

@@ -42,12 +42,19 @@ impl ExportFormat {
 }
 
 /// Writes the batches to `path` in the format its extension names; returns the bytes written.
+/// `progress` hears the rows written so far after every batch.
 pub fn write(
     path: &Path,
     schema: &SchemaRef,
     batches: &[RecordBatch],
     metrics: &Metrics,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<u64, TableError> {
+    let mut rows = 0u64;
+    let mut advance = |batch: &RecordBatch| {
+        rows += batch.num_rows() as u64;
+        progress(rows);
+    };
     let format = ExportFormat::from_path(path)?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -72,6 +79,7 @@ pub fn write(
             }
             for batch in batches {
                 writer.write(batch).map_err(|e| fail(&e))?;
+                advance(batch);
             }
             drop(writer);
             out.flush().map_err(|e| fail(&e))?;
@@ -84,6 +92,7 @@ pub fn write(
                 .map_err(|e| fail(&e))?;
             for batch in batches {
                 writer.write(batch).map_err(|e| fail(&e))?;
+                advance(batch);
             }
             writer.close().map_err(|e| fail(&e))?;
         }
@@ -109,7 +118,7 @@ mod tests {
         let t = crate::tables::table::tests::numbers(3000, 1000);
         for name in ["out.csv", "out.parquet"] {
             let path = dir.path().join(name);
-            write(&path, &t.schema, &t.batches, &Metrics::default()).unwrap();
+            write(&path, &t.schema, &t.batches, &Metrics::default(), &|_| {}).unwrap();
             let back = import::read(&path, None, None, &|_| {}, &Default::default()).unwrap();
             assert_eq!(
                 back.batches.iter().map(|b| b.num_rows()).sum::<usize>(),
@@ -129,6 +138,7 @@ mod tests {
             &t.schema,
             &t.batches,
             &Metrics::default(),
+            &|_| {},
         )
         .unwrap_err();
         assert_eq!(err.code(), ErrorCode::ImportFailed);

@@ -437,8 +437,19 @@ fn read_sample(path: &Path) -> Result<Vec<u8>, TableError> {
 }
 
 /// The delimiter (and quote) that splits the sample's rows into the most fields, consistently.
+/// The quote is `'` only when fields open with it and never with `"`.
 pub(super) fn sniff_dialect(sample: &[u8]) -> (u8, u8) {
-    let quote = b'"';
+    let opens = |q: u8| {
+        sample
+            .windows(2)
+            .filter(|w| matches!(w[0], b',' | b';' | b'\t' | b'|' | b'\n') && w[1] == q)
+            .count()
+    };
+    let quote = if opens(b'\'') > 0 && opens(b'"') == 0 {
+        b'\''
+    } else {
+        b'"'
+    };
     let mut best = (b',', 0usize);
     for delimiter in [b',', b';', b'\t', b'|'] {
         let mut reader = csv::ReaderBuilder::new()

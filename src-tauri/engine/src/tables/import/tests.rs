@@ -73,6 +73,12 @@ fn csv_preview_detects_dialect_header_and_types() {
     );
     assert_eq!(preview.rows.len(), 2);
 
+    let single = f.write("single.csv", "id|label\n1|'a|b'\n2|'c'\n");
+    let p = super::preview(&single, None).unwrap();
+    let csv = p.csv.unwrap();
+    assert_eq!((csv.delimiter.as_str(), csv.quote.as_str()), ("|", "'"));
+    assert_eq!(p.rows[0][1].as_deref(), Some("a|b"));
+
     let headless = f.write("raw.tsv", "1\t2\n3\t4\n");
     let p = super::preview(&headless, None).unwrap();
     assert_eq!(
@@ -382,6 +388,7 @@ fn parquet_columns_read_in_parallel_line_up_row_for_row() {
         &schema,
         std::slice::from_ref(&batch),
         &crate::metrics::Metrics::default(),
+        &|_| {},
     )
     .unwrap();
     let seen = Mutex::new(Vec::new());
