@@ -357,18 +357,8 @@ impl Engine {
         sql: &str,
         out: &Path,
     ) -> Result<u64, Error> {
-        let batches = self.query(notebook, sql).await?;
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => {
-                return Err(TableError::Sql {
-                    message: "the query returned nothing to export".into(),
-                    line: None,
-                    column: None,
-                }
-                .into())
-            }
-        };
+        self.ensure_tables(notebook)?;
+        let (schema, batches) = self.catalog.result(notebook, sql).await?;
         let bytes = tables::export::write(out, &schema, &batches, &self.metrics, &|_| {})?;
         log::info!(
             "exported a query result of notebook {notebook} to {} ({bytes} bytes)",
@@ -385,26 +375,12 @@ impl Engine {
         table: &str,
     ) -> Result<TableInfo, Error> {
         let table = name::validate(table)?;
+        self.ensure_tables(notebook)?;
         if self.catalog.exists(notebook, &table) {
             return Err(TableError::Exists(table).into());
         }
-        let frame_schema_batches = self.query(notebook, sql).await?;
-        let schema = match frame_schema_batches.first() {
-            Some(b) => b.schema(),
-            None => {
-                return Err(TableError::Sql {
-                    message: "the query returned no columns to keep".into(),
-                    line: None,
-                    column: None,
-                }
-                .into())
-            }
-        };
-        self.keep_table(
-            notebook,
-            &table,
-            TableVersion::first(schema, frame_schema_batches),
-        )
+        let (schema, batches) = self.catalog.result(notebook, sql).await?;
+        self.keep_table(notebook, &table, TableVersion::first(schema, batches))
     }
 
     /// Saves a new table beside its notebook (hydrating it), then adds it to the catalog.

@@ -116,8 +116,19 @@ impl Catalog {
         notebook: NotebookId,
         sql: &str,
     ) -> Result<Vec<RecordBatch>, TableError> {
-        let nb = self.of(notebook);
-        nb.sql.run(sql).await
+        self.of(notebook).sql.run(sql).await
+    }
+
+    /// Runs SQL and returns the result's schema with its batches (the schema even when empty).
+    pub async fn result(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+    ) -> Result<(datafusion::arrow::datatypes::SchemaRef, Vec<RecordBatch>), TableError> {
+        self.of(notebook)
+            .sql
+            .run_with_schema(sql, &|_| {}, &tokio_util::sync::CancellationToken::new())
+            .await
     }
 
     /// Runs SQL with progress (rows so far) and cancellation.

@@ -9,9 +9,6 @@ use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatchReader;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
 
 use super::table::TableVersion;
 use super::TableError;
@@ -27,7 +24,8 @@ pub fn table_path(notebook_dir: &Path, name: &str) -> PathBuf {
         .join(format!("{name}.parquet"))
 }
 
-/// Writes the version as Parquet (zstd) through a temp file, durably.
+/// Writes the version as Parquet (zstd) through a temp file, durably: the same atomic write
+/// as an export, into the notebook's `tables/` folder.
 pub fn save(
     notebook_dir: &Path,
     name: &str,
@@ -35,38 +33,19 @@ pub fn save(
     metrics: &Metrics,
 ) -> Result<u64, TableError> {
     let dir = notebook_dir.join(TABLES_DIR);
-    let io = |e: std::io::Error| TableError::Persist(format!("could not save table {name}: {e}"));
     if !dir.is_dir() {
+        let io =
+            |e: std::io::Error| TableError::Persist(format!("could not save table {name}: {e}"));
         std::fs::create_dir_all(&dir).map_err(io)?;
         durable::sync_dir(notebook_dir).map_err(io)?;
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".quire-")
-        .suffix(durable::TEMP_SUFFIX)
-        .tempfile_in(&dir)
-        .map_err(io)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let file = tmp.as_file_mut();
-    let mut writer = ArrowWriter::try_new(file, version.schema.clone(), Some(props))
-        .map_err(|e| TableError::Persist(format!("could not save table {name}: {e}")))?;
-    for batch in version.batches.iter() {
-        writer
-            .write(batch)
-            .map_err(|e| TableError::Persist(format!("could not save table {name}: {e}")))?;
-    }
-    writer
-        .close()
-        .map_err(|e| TableError::Persist(format!("could not save table {name}: {e}")))?;
-    tmp.as_file().sync_all().map_err(io)?;
-    metrics.record_fsync();
-    let bytes = tmp.as_file().metadata().map_err(io)?.len();
-    let target = table_path(notebook_dir, name);
-    tmp.persist(&target).map_err(|e| io(e.error))?;
-    durable::sync_dir(&dir).map_err(io)?;
-    metrics.record_write(bytes);
-    Ok(bytes)
+    super::export::write(
+        &table_path(notebook_dir, name),
+        &version.schema,
+        &version.batches,
+        metrics,
+        &|_| {},
+    )
 }
 
 /// Every table saved in a notebook folder, by name (temp files a crash left are swept first).

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::datasource::MemTable;
@@ -69,6 +70,16 @@ impl SqlSession {
         on_rows: &(dyn Fn(u64) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<Vec<RecordBatch>, TableError> {
+        Ok(self.run_with_schema(sql, on_rows, cancel).await?.1)
+    }
+
+    /// [`SqlSession::run_cancellable`], with the result's schema, known even when no row came.
+    pub async fn run_with_schema(
+        &self,
+        sql: &str,
+        on_rows: &(dyn Fn(u64) + Send + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), TableError> {
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
@@ -76,13 +87,14 @@ impl SqlSession {
         let run = async {
             let frame = self.ctx.sql_with_options(sql, options).await?;
             let mut stream = frame.execute_stream().await?;
+            let schema = stream.schema();
             let mut batches = Vec::new();
             let mut rows = 0u64;
             loop {
                 tokio::select! {
                     _ = cancel.cancelled() => return Ok(None),
                     next = stream.next() => match next {
-                        None => return Ok(Some(batches)),
+                        None => return Ok(Some((schema, batches))),
                         Some(batch) => {
                             let batch = batch?;
                             rows += batch.num_rows() as u64;
@@ -94,7 +106,7 @@ impl SqlSession {
             }
         };
         match run.await {
-            Ok(Some(batches)) => Ok(batches),
+            Ok(Some(result)) => Ok(result),
             Ok(None) => Err(TableError::Cancelled),
             Err(e) => Err(locate(describe(e), sql)),
         }
@@ -102,15 +114,8 @@ impl SqlSession {
 
     /// Plans and runs `sql` under the restrictions above, collecting every batch.
     pub async fn run(&self, sql: &str) -> Result<Vec<RecordBatch>, TableError> {
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let run = async {
-            let frame = self.ctx.sql_with_options(sql, options).await?;
-            frame.collect().await
-        };
-        run.await.map_err(|e| locate(describe(e), sql))
+        self.run_cancellable(sql, &|_| {}, &CancellationToken::new())
+            .await
     }
 }
 

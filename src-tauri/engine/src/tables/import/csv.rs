@@ -38,14 +38,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
     let (schema, _) = format
         .infer_schema(&sample[..], None)
         .map_err(|e| import_error(&e))?;
-    let columns: Vec<ColumnSpec> = schema
-        .fields()
-        .iter()
-        .map(|f| ColumnSpec {
-            name: f.name().clone(),
-            kind: ColumnType::of(f.data_type()),
-        })
-        .collect();
+    let columns = ColumnSpec::all(&schema);
     let typed = schema_of(&columns)?;
     // Show the sample as it will be read; if a later row in the sample breaks the inferred types
     // the preview still shows the rows before it.
@@ -91,14 +84,7 @@ pub fn read(
             let (schema, _) = format
                 .infer_schema(BufReader::new(file), Some(INFER_RECORDS))
                 .map_err(|e| import_error(&e))?;
-            let columns: Vec<ColumnSpec> = schema
-                .fields()
-                .iter()
-                .map(|f| ColumnSpec {
-                    name: f.name().clone(),
-                    kind: ColumnType::of(f.data_type()),
-                })
-                .collect();
+            let columns = ColumnSpec::all(&schema);
             schema_of(&columns)?
         }
     };

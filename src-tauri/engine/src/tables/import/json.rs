@@ -16,8 +16,8 @@ use datafusion::arrow::record_batch::RecordBatch;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    preview_rows, ColumnSpec, ColumnType, Counting, ImportFormat, ImportPreview, ImportProgress,
-    Imported, BATCH_ROWS,
+    preview_rows, ColumnSpec, Counting, ImportFormat, ImportPreview, ImportProgress, Imported,
+    BATCH_ROWS,
 };
 use crate::tables::TableError;
 
@@ -84,17 +84,6 @@ fn infer_ndjson(path: &Path) -> Result<Schema, TableError> {
     Ok(schema)
 }
 
-fn columns_of(schema: &Schema) -> Vec<ColumnSpec> {
-    schema
-        .fields()
-        .iter()
-        .map(|f| ColumnSpec {
-            name: f.name().clone(),
-            kind: ColumnType::of(f.data_type()),
-        })
-        .collect()
-}
-
 pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
     let (schema, batches) = if is_array(path)? {
         read_array(path)?
@@ -111,7 +100,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
     Ok(ImportPreview {
         format: ImportFormat::Json,
         csv: None,
-        columns: columns_of(&schema),
+        columns: ColumnSpec::all(&schema),
         rows: preview_rows(&batches),
         file_bytes,
     })

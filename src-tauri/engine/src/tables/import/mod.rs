@@ -93,6 +93,20 @@ pub struct ColumnSpec {
     pub kind: ColumnType,
 }
 
+impl ColumnSpec {
+    /// The user-facing columns of a schema.
+    pub fn all(schema: &datafusion::arrow::datatypes::Schema) -> Vec<ColumnSpec> {
+        schema
+            .fields()
+            .iter()
+            .map(|f| ColumnSpec {
+                name: f.name().clone(),
+                kind: ColumnType::of(f.data_type()),
+            })
+            .collect()
+    }
+}
+
 /// What to do with a CSV row that does not fit the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]

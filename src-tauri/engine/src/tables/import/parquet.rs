@@ -12,8 +12,7 @@ use datafusion::parquet::errors::ParquetError;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    preview_rows, ColumnSpec, ColumnType, ImportFormat, ImportPreview, ImportProgress, Imported,
-    BATCH_ROWS,
+    preview_rows, ColumnSpec, ImportFormat, ImportPreview, ImportProgress, Imported, BATCH_ROWS,
 };
 use crate::tables::TableError;
 
@@ -31,15 +30,7 @@ fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, TableError
 
 pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
     let builder = open(path)?;
-    let columns = builder
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| ColumnSpec {
-            name: f.name().clone(),
-            kind: ColumnType::of(f.data_type()),
-        })
-        .collect();
+    let columns = ColumnSpec::all(builder.schema());
     let mut reader = builder
         .with_batch_size(super::PREVIEW_ROWS)
         .with_limit(super::PREVIEW_ROWS)
