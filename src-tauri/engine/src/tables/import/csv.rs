@@ -193,18 +193,14 @@ fn read_strict(
     for part in parts {
         batches.extend(part?); // the first error in file order wins
     }
-    let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-    progress(ImportProgress {
-        rows,
-        bytes: total_bytes,
-        total_bytes,
-    });
-    Ok(Imported {
+    Ok(Imported::complete(
         schema,
         batches,
-        skipped: Vec::new(),
-        skipped_total: 0,
-    })
+        Vec::new(),
+        0,
+        total_bytes,
+        progress,
+    ))
 }
 
 /// An error from a later chunk, with its line counted from the start of the file.
@@ -328,17 +324,14 @@ fn read_skipping(
     if pending_rows > 0 {
         flush(&mut pending, &mut batches)?;
     }
-    progress(ImportProgress {
-        rows,
-        bytes: total_bytes,
-        total_bytes,
-    });
-    Ok(Imported {
+    Ok(Imported::complete(
         schema,
         batches,
         skipped,
         skipped_total,
-    })
+        total_bytes,
+        progress,
+    ))
 }
 
 /// Why a row cannot be read with these column types, if it cannot.

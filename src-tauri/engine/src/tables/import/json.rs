@@ -159,15 +159,12 @@ pub fn read(
             total_bytes,
         });
     }
-    progress(ImportProgress {
-        rows,
-        bytes: total_bytes,
-        total_bytes,
-    });
-    Ok(Imported {
+    Ok(Imported::complete(
         schema,
         batches,
-        skipped: Vec::new(),
-        skipped_total: 0,
-    })
+        Vec::new(),
+        0,
+        total_bytes,
+        progress,
+    ))
 }

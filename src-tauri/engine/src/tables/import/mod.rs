@@ -191,6 +191,31 @@ pub struct Imported {
     pub skipped_total: u64,
 }
 
+impl Imported {
+    /// The whole file was read: reports 100 % and hands the batches over.
+    fn complete(
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        skipped: Vec<SkippedRow>,
+        skipped_total: u64,
+        total_bytes: u64,
+        progress: &(dyn Fn(ImportProgress) + Sync),
+    ) -> Imported {
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        progress(ImportProgress {
+            rows,
+            bytes: total_bytes,
+            total_bytes,
+        });
+        Imported {
+            schema,
+            batches,
+            skipped,
+            skipped_total,
+        }
+    }
+}
+
 /// Reads the start of a file and proposes how to import it.
 pub fn preview(path: &Path, format: Option<ImportFormat>) -> Result<ImportPreview, TableError> {
     let format = resolve_format(path, format)?;

@@ -137,16 +137,12 @@ pub fn read(
             .collect();
         batches.push(RecordBatch::try_new(schema.clone(), columns)?);
     }
-    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    progress(ImportProgress {
-        rows,
-        bytes: total_bytes,
-        total_bytes,
-    });
-    Ok(Imported {
+    Ok(Imported::complete(
         schema,
         batches,
-        skipped: Vec::new(),
-        skipped_total: 0,
-    })
+        Vec::new(),
+        0,
+        total_bytes,
+        progress,
+    ))
 }
