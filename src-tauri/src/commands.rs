@@ -204,7 +204,7 @@ pub async fn run_cell(
     let report = throttled(on_rows);
     let result = state
         .engine
-        .run_cell_with(notebook, cell, &report, &cancel)
+        .run_cell_with(notebook, cell, std::sync::Arc::new(report), &cancel)
         .await;
     state.jobs.finish(&job);
     Ok(result?)

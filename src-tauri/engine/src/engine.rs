@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::events::{EngineEvent, EventBus, EventSink};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::notebooks::{CellId, CellKind, FlushReport, NotebookId, NotebookSummary, Notebooks};
+use crate::queue::{JobKind, Priority, QueueStats, Scheduler, SchedulerLimits};
 use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, SkippedRow};
 use crate::tables::view::{ViewCache, ViewSpec};
 use crate::tables::{
@@ -104,8 +105,10 @@ pub struct Engine {
     paths: EnginePaths,
     workspace: Workspace,
     notebooks: Notebooks,
-    catalog: Catalog,
-    views: ViewCache,
+    catalog: Arc<Catalog>,
+    views: Arc<ViewCache>,
+    /// Every grid page, view and query runs here, by priority, off the command runtime.
+    scheduler: Scheduler,
     events: Arc<EventBus>,
     metrics: Arc<Metrics>,
     // Last field: dropped after the notebooks' final flush, so no other process can get in first.
@@ -138,6 +141,16 @@ impl Engine {
                 workspace.root().display()
             );
         }
+        let limits = SchedulerLimits {
+            workers: match config.queue.workers {
+                0 => SchedulerLimits::default().workers,
+                n => n as usize,
+            },
+            reserved_for_interactive: config.queue.reserved_for_interactive as usize,
+            ..SchedulerLimits::default()
+        };
+        let scheduler =
+            Scheduler::new(limits).map_err(|e| crate::queue::QueueError::Start(e.to_string()))?;
         let metrics = Arc::new(Metrics::default());
         let events = Arc::new(EventBus::new(sink, metrics.clone()));
         let notebooks = Notebooks::open(
@@ -151,8 +164,9 @@ impl Engine {
             paths,
             workspace,
             notebooks,
-            catalog: Catalog::default(),
-            views: ViewCache::default(),
+            catalog: Arc::default(),
+            views: Arc::default(),
+            scheduler,
             events,
             metrics,
             _lock: lock,
@@ -191,7 +205,7 @@ impl Engine {
 
     /// Runs a cell: its notebook is written first (hydrating it), so what ran is on disk.
     pub async fn run_cell(&self, notebook: NotebookId, cell: CellId) -> Result<CellOutput, Error> {
-        self.run_cell_with(notebook, cell, &|_| {}, &CancellationToken::new())
+        self.run_cell_with(notebook, cell, Arc::new(|_| {}), &CancellationToken::new())
             .await
     }
 
@@ -200,7 +214,7 @@ impl Engine {
         &self,
         notebook: NotebookId,
         cell: CellId,
-        on_rows: &(dyn Fn(u64) + Send + Sync),
+        on_rows: Arc<dyn Fn(u64) + Send + Sync>,
         cancel: &CancellationToken,
     ) -> Result<CellOutput, Error> {
         let cell = self.notebooks.cell(notebook, cell)?;
@@ -210,10 +224,19 @@ impl Engine {
             CellKind::Sql => {
                 let started = Instant::now();
                 self.ensure_tables(notebook)?;
-                let batches = self
-                    .catalog
-                    .query_cancellable(notebook, &cell.source, on_rows, cancel)
-                    .await?;
+                let (catalog, sql, cancel) =
+                    (self.catalog.clone(), cell.source.clone(), cancel.clone());
+                let job = self.scheduler.submit(
+                    Priority::UserVisible,
+                    JobKind::Query,
+                    None,
+                    move |_| async move {
+                        Ok(catalog
+                            .query_cancellable(notebook, &sql, &*on_rows, &cancel)
+                            .await)
+                    },
+                );
+                let batches = job.result().await??;
                 Ok(CellOutput::Table {
                     preview: QueryPreview::from_batches(&batches, started.elapsed()),
                 })
@@ -224,7 +247,19 @@ impl Engine {
     /// Runs SQL against the notebook's tables (loading them from disk on first use).
     pub async fn query(&self, notebook: NotebookId, sql: &str) -> Result<Vec<RecordBatch>, Error> {
         self.ensure_tables(notebook)?;
-        Ok(self.catalog.query(notebook, sql).await?)
+        let (catalog, sql) = (self.catalog.clone(), sql.to_string());
+        let job = self.scheduler.submit(
+            Priority::UserVisible,
+            JobKind::Query,
+            None,
+            move |_| async move { Ok(catalog.query(notebook, &sql).await) },
+        );
+        Ok(job.result().await??)
+    }
+
+    /// The work queue's counters, for the metrics panel.
+    pub fn queue_stats(&self) -> QueueStats {
+        self.scheduler.stats()
     }
 
     /// The notebook's tables.
@@ -243,9 +278,24 @@ impl Engine {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<u8>, Error> {
-        let version = self.view_of(notebook, table, view).await?;
-        let batch = version.page(offset as usize, limit as usize)?;
-        Ok(tables::ipc::to_stream_bytes(&batch)?)
+        // One group per grid: when scrolling outruns the engine, older page requests that have
+        // not started are stale and dropped.
+        let group = format!("page:{notebook}/{table}");
+        let view = self.view_future(notebook, table, view)?;
+        let job = self.scheduler.submit(
+            Priority::Urgent,
+            JobKind::Page,
+            Some(group),
+            move |_| async move {
+                let page = async {
+                    let version = view.await?;
+                    let batch = version.page(offset as usize, limit as usize)?;
+                    Ok::<_, Error>(tables::ipc::to_stream_bytes(&batch)?)
+                };
+                Ok(page.await)
+            },
+        );
+        job.result().await?
     }
 
     /// How many rows a view of a table has.
@@ -255,27 +305,45 @@ impl Engine {
         table: &str,
         view: Option<&ViewSpec>,
     ) -> Result<u64, Error> {
-        Ok(self.view_of(notebook, table, view).await?.rows as u64)
+        let view = self.view_future(notebook, table, view)?;
+        let job =
+            self.scheduler
+                .submit(Priority::Urgent, JobKind::Page, None, move |_| async move {
+                    Ok(view.await.map(|v| v.rows as u64))
+                });
+        job.result().await?
     }
 
-    async fn view_of(
+    /// The table itself, or its sorted and filtered view (computed once, then cached), as a
+    /// future for a job to await. It runs inside the page job itself: a job that waited on
+    /// another job could hold every worker while the work it waits for cannot start.
+    fn view_future(
         &self,
         notebook: NotebookId,
         table: &str,
         view: Option<&ViewSpec>,
-    ) -> Result<Arc<TableVersion>, Error> {
+    ) -> Result<
+        impl std::future::Future<Output = Result<Arc<TableVersion>, Error>> + Send + 'static,
+        Error,
+    > {
         self.ensure_tables(notebook)?;
         let version = self.catalog.version(notebook, table)?;
-        let Some(spec) = view.filter(|v| !v.is_plain()) else {
-            return Ok(version);
-        };
-        let key = ViewCache::key(&notebook.to_string(), table, version.version, spec);
-        if let Some(hit) = self.views.get(&key) {
-            return Ok(hit);
-        }
-        let computed = Arc::new(tables::view::compute(&version, spec).await?);
-        self.views.put(key, computed.clone());
-        Ok(computed)
+        let spec = view.filter(|v| !v.is_plain()).cloned();
+        let key = spec
+            .as_ref()
+            .map(|spec| ViewCache::key(&notebook.to_string(), table, version.version, spec));
+        let views = self.views.clone();
+        Ok(async move {
+            let (Some(spec), Some(key)) = (spec, key) else {
+                return Ok(version);
+            };
+            if let Some(hit) = views.get(&key) {
+                return Ok(hit);
+            }
+            let computed = Arc::new(tables::view::compute(&version, &spec).await?);
+            views.put(key, computed.clone());
+            Ok(computed)
+        })
     }
 
     /// Imports a file as a new table of the notebook. The file is read to the end before
@@ -667,6 +735,74 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::InvalidTableName);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grid_pages_are_served_while_a_long_query_runs_and_stale_ones_are_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let file = csv_file(src.path(), 10_000);
+        let engine = Arc::new(open(tmp.path(), Arc::new(crate::events::NullSink)));
+        let nb = engine.create_notebook("Busy").unwrap().id;
+        engine
+            .import_file(
+                nb,
+                ImportRequest::file(&file).named("t"),
+                &|_| {},
+                &CancellationToken::new(),
+            )
+            .unwrap();
+
+        // A query that would run for minutes holds a worker...
+        let cell = engine.notebooks().add_cell(nb, CellKind::Sql, None, "SELECT a.value * b.value FROM generate_series(1, 100000) a CROSS JOIN generate_series(1, 100000) b".into()).unwrap();
+        let cancel = CancellationToken::new();
+        let busy = {
+            let (engine, cancel) = (engine.clone(), cancel.clone());
+            tokio::spawn(async move {
+                engine
+                    .run_cell_with(nb, cell.id, Arc::new(|_| {}), &cancel)
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // ...and a grid page still comes back at once.
+        let started = Instant::now();
+        let page = engine.page(nb, "t", None, 9_990, 10).await.unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let mut reader =
+            datafusion::arrow::ipc::reader::StreamReader::try_new(&page[..], None).unwrap();
+        assert_eq!(reader.next().unwrap().unwrap().num_rows(), 10);
+        cancel.cancel();
+        assert_eq!(
+            busy.await.unwrap().unwrap_err().code(),
+            crate::ErrorCode::Cancelled
+        );
+
+        // A burst of page requests from one grid: the newest are served, the stale may be dropped.
+        let requests: Vec<_> = (0..40u64)
+            .map(|i| {
+                let engine = engine.clone();
+                tokio::spawn(async move { engine.page(nb, "t", None, i * 100, 100).await })
+            })
+            .collect();
+        let mut served = 0;
+        for r in requests {
+            match r.await.unwrap() {
+                Ok(_) => served += 1,
+                Err(e) => assert_eq!(e.code(), crate::ErrorCode::Cancelled, "{e}"),
+            }
+        }
+        assert!(served >= 3, "the newest requests are served: {served}");
+        let stats = engine.queue_stats();
+        assert_eq!(
+            stats.started[0] as usize + stats.dropped_stale as usize,
+            41,
+            "{stats:?}"
+        );
     }
 
     #[test]

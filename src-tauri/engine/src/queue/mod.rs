@@ -58,13 +58,15 @@ pub enum QueueError {
     Cancelled,
     #[error("the work queue has stopped")]
     Stopped,
+    #[error("the work queue could not start: {0}")]
+    Start(String),
 }
 
 impl HasCode for QueueError {
     fn code(&self) -> ErrorCode {
         match self {
             QueueError::Cancelled => ErrorCode::Cancelled,
-            QueueError::Stopped => ErrorCode::Internal,
+            QueueError::Stopped | QueueError::Start(_) => ErrorCode::Internal,
         }
     }
 }

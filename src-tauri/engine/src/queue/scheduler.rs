@@ -243,7 +243,9 @@ impl Drop for Scheduler {
             (w.launch)(true);
         }
         if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_timeout(Duration::from_secs(2));
+            // Never blocks, so an engine may be dropped anywhere (also inside async code);
+            // running jobs were cancelled above and end at their next await or token check.
+            runtime.shutdown_background();
         }
     }
 }
