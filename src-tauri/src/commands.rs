@@ -8,6 +8,7 @@ use quire_engine::metrics::MetricsSnapshot;
 use quire_engine::notebooks::{
     Cell, CellId, CellKind, DiskChoice, FlushReport, NotebookId, NotebookSummary, NotebookView,
 };
+use quire_engine::queue::{JobKind, Priority};
 use quire_engine::tables::import::{self, CsvOptions, ImportPreview, ImportProgress};
 use quire_engine::tables::view::ViewSpec;
 use quire_engine::tables::TableInfo;
@@ -316,34 +317,43 @@ pub async fn import_file(
     on_progress: Channel<ImportProgress>,
 ) -> Reply<ImportOutcome> {
     state.picked.check(&path)?;
-    let cancel = state.jobs.start(&job);
-    let result = tauri::async_runtime::spawn_blocking(move || {
-        let state = app.state::<AppState>();
-        let last =
-            std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(1));
-        let progress = |p: ImportProgress| {
-            let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-            // Ten updates a second is smooth; the last one (100 %) always goes out. A closed
-            // channel means the page went away; the import still completes.
-            if last.elapsed() >= std::time::Duration::from_millis(100) || p.bytes == p.total_bytes {
-                *last = std::time::Instant::now();
-                let _ = on_progress.send(p);
-            }
-        };
-        let request = ImportRequest {
-            path: &path,
-            table: table.as_deref(),
-            format: None,
-            csv: csv.as_ref(),
-        };
-        state
-            .engine
-            .import_file(notebook, request, &progress, &cancel)
-    })
-    .await
-    .map_err(blocking_failed);
+    // Imports are background work on the engine's scheduler: they never take the worker kept
+    // free for grid pages and queries.
+    let work = state.engine.scheduler().submit_blocking(
+        Priority::Background,
+        JobKind::Import,
+        None,
+        move |token| {
+            let state = app.state::<AppState>();
+            let last = std::sync::Mutex::new(
+                std::time::Instant::now() - std::time::Duration::from_secs(1),
+            );
+            let progress = |p: ImportProgress| {
+                let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+                // Ten updates a second is smooth; the last one (100 %) always goes out. A closed
+                // channel means the page went away; the import still completes.
+                if last.elapsed() >= std::time::Duration::from_millis(100)
+                    || p.bytes == p.total_bytes
+                {
+                    *last = std::time::Instant::now();
+                    let _ = on_progress.send(p);
+                }
+            };
+            let request = ImportRequest {
+                path: &path,
+                table: table.as_deref(),
+                format: None,
+                csv: csv.as_ref(),
+            };
+            Ok(state
+                .engine
+                .import_file(notebook, request, &progress, token))
+        },
+    );
+    state.jobs.watch(&job, work.token());
+    let result = work.result().await;
     state.jobs.finish(&job);
-    Ok(result??)
+    Ok(result.map_err(quire_engine::Error::from)??)
 }
 
 /// Cancels a running job; false when it already ended.
@@ -416,15 +426,19 @@ pub async fn export_table(
     on_rows: Channel<u64>,
 ) -> Reply<u64> {
     state.picked.check(&path)?;
-    let result = tauri::async_runtime::spawn_blocking(move || {
-        let report = throttled(on_rows);
-        app.state::<AppState>()
-            .engine
-            .export_table(notebook, &table, &path, &report)
-    })
-    .await
-    .map_err(blocking_failed)?;
-    Ok(result?)
+    let work = state.engine.scheduler().submit_blocking(
+        Priority::Background,
+        JobKind::Export,
+        None,
+        move |token| {
+            let report = throttled(on_rows);
+            Ok(app
+                .state::<AppState>()
+                .engine
+                .export_table(notebook, &table, &path, &report, token))
+        },
+    );
+    Ok(work.result().await.map_err(quire_engine::Error::from)??)
 }
 
 /// Sends at most ten numbers a second over a channel: smooth for a progress bar, and never a

@@ -33,6 +33,14 @@ impl Jobs {
         token
     }
 
+    /// Registers a token someone else made (a scheduler job's) under the page's job id.
+    pub fn watch(&self, id: &str, token: tokio_util::sync::CancellationToken) {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), token);
+    }
+
     pub fn finish(&self, id: &str) {
         self.tokens
             .lock()

@@ -57,6 +57,32 @@ impl Measure {
     }
 }
 
+impl Measure {
+    /// A measure whose ratio is defined the other way round: value / baseline (e.g. how much
+    /// slower under load than idle; below or near 1 is good).
+    pub fn relative(
+        suite: &'static str,
+        measure: &'static str,
+        value: f64,
+        baseline: f64,
+        unit: &'static str,
+    ) -> Self {
+        let ratio = if baseline > 0.0 {
+            Some(value / baseline)
+        } else {
+            None
+        };
+        Measure {
+            suite,
+            measure,
+            value,
+            unit,
+            baseline: Some(baseline),
+            ratio,
+        }
+    }
+}
+
 pub fn table(measures: &[Measure]) -> String {
     let mut out = format!(
         "{:<10} {:<32} {:>14} {:<6} {:>14} {:>8}\n",

@@ -239,7 +239,8 @@ fn dispatch(engine: &Engine, command: Command) -> Result<(), Error> {
             out,
         } => {
             let id = engine.notebooks().find(&which)?.id;
-            let bytes = engine.export_table(id, &table, &out, &|_| {})?;
+            let bytes =
+                engine.export_table(id, &table, &out, &|_| {}, &CancellationToken::new())?;
             writeln!(stdout, "wrote {} ({bytes} bytes)", out.display()).map_err(io)?;
         }
     }

@@ -257,6 +257,11 @@ impl Engine {
         Ok(job.result().await??)
     }
 
+    /// The scheduler, for callers that queue their own work (the shell's imports and exports).
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
     /// The work queue's counters, for the metrics panel.
     pub fn queue_stats(&self) -> QueueStats {
         self.scheduler.stats()
@@ -401,6 +406,7 @@ impl Engine {
         table: &str,
         out: &Path,
         progress: &(dyn Fn(u64) + Sync),
+        cancel: &CancellationToken,
     ) -> Result<u64, Error> {
         self.ensure_tables(notebook)?;
         let version = self.catalog.version(notebook, table)?;
@@ -410,6 +416,7 @@ impl Engine {
             &version.batches,
             &self.metrics,
             progress,
+            cancel,
         )?;
         log::info!(
             "exported {table} of notebook {notebook} to {} ({bytes} bytes)",
@@ -427,7 +434,14 @@ impl Engine {
     ) -> Result<u64, Error> {
         self.ensure_tables(notebook)?;
         let (schema, batches) = self.catalog.result(notebook, sql).await?;
-        let bytes = tables::export::write(out, &schema, &batches, &self.metrics, &|_| {})?;
+        let bytes = tables::export::write(
+            out,
+            &schema,
+            &batches,
+            &self.metrics,
+            &|_| {},
+            &CancellationToken::new(),
+        )?;
         log::info!(
             "exported a query result of notebook {notebook} to {} ({bytes} bytes)",
             out.display()

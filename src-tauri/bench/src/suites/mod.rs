@@ -1,6 +1,7 @@
 //! The registry of suites. Later issues add a module and a line to [`ALL`].
 
 mod notebooks;
+mod queue;
 mod smoke;
 mod tables;
 
@@ -22,6 +23,11 @@ pub const ALL: &[Suite] = &[
         name: "notebooks",
         about: "lazy vs eager create, batched vs write-through edits, a 30 s typing stream",
         run: notebooks::run,
+    },
+    Suite {
+        name: "queue",
+        about: "grid pages idle and under background load, cancel latency of queries and writes",
+        run: queue::run,
     },
     Suite {
         name: "tables",

@@ -32,7 +32,7 @@ const REPEATS: usize = 3;
 const GROUP_BY: &str =
     "SELECT city, count(*) AS n, sum(amount) AS total FROM t WHERE amount > 1000 GROUP BY city ORDER BY city";
 
-fn write_csv(path: &Path) -> std::io::Result<()> {
+pub(crate) fn write_csv(path: &Path) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(out, "id,city,amount,paid,day")?;
     let cities = ["Lyon", "Paris", "Nice", "Lille", "Nantes", "Brest", "Metz"];
@@ -129,7 +129,7 @@ pub fn run() -> Result<Vec<Measure>, String> {
         .import_file(nb, ImportRequest::file(&csv).named("t"), &|_| {}, &cancel)
         .map_err(err)?;
     engine
-        .export_table(nb, "t", &parquet, &|_| {})
+        .export_table(nb, "t", &parquet, &|_| {}, &cancel)
         .map_err(err)?;
     let quire_parquet = best(|| read(&parquet))?;
 

@@ -11,6 +11,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
 use super::TableError;
 use crate::durable;
@@ -42,13 +43,14 @@ impl ExportFormat {
 }
 
 /// Writes the batches to `path` in the format its extension names; returns the bytes written.
-/// `progress` hears the rows written so far after every batch.
+/// `progress` hears the rows written so far after every batch; `cancel` is checked before each.
 pub fn write(
     path: &Path,
     schema: &SchemaRef,
     batches: &[RecordBatch],
     metrics: &Metrics,
     progress: &(dyn Fn(u64) + Sync),
+    cancel: &CancellationToken,
 ) -> Result<u64, TableError> {
     let mut rows = 0u64;
     let mut advance = |batch: &RecordBatch| {
@@ -78,6 +80,10 @@ pub fn write(
                     .map_err(|e| fail(&e))?;
             }
             for batch in batches {
+                // A cancelled write stops between batches; dropping the temp file deletes it.
+                if cancel.is_cancelled() {
+                    return Err(TableError::Cancelled);
+                }
                 writer.write(batch).map_err(|e| fail(&e))?;
                 advance(batch);
             }
@@ -91,6 +97,10 @@ pub fn write(
             let mut writer = ArrowWriter::try_new(tmp.as_file_mut(), schema.clone(), Some(props))
                 .map_err(|e| fail(&e))?;
             for batch in batches {
+                // A cancelled write stops between batches; dropping the temp file deletes it.
+                if cancel.is_cancelled() {
+                    return Err(TableError::Cancelled);
+                }
                 writer.write(batch).map_err(|e| fail(&e))?;
                 advance(batch);
             }
@@ -113,12 +123,48 @@ mod tests {
     use crate::{ErrorCode, HasCode};
 
     #[test]
+    fn a_cancelled_export_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = crate::tables::table::tests::numbers(10_000, 1000);
+        let cancel = CancellationToken::new();
+        let stop_after_two = |rows: u64| {
+            if rows >= 2000 {
+                cancel.cancel();
+            }
+        };
+        let path = dir.path().join("out.parquet");
+        let err = write(
+            &path,
+            &t.schema,
+            &t.batches,
+            &Metrics::default(),
+            &stop_after_two,
+            &cancel,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Cancelled);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "no file, no temp file"
+        );
+    }
+
+    #[test]
     fn csv_and_parquet_round_trip_through_the_importers() {
         let dir = tempfile::tempdir().unwrap();
         let t = crate::tables::table::tests::numbers(3000, 1000);
         for name in ["out.csv", "out.parquet"] {
             let path = dir.path().join(name);
-            write(&path, &t.schema, &t.batches, &Metrics::default(), &|_| {}).unwrap();
+            write(
+                &path,
+                &t.schema,
+                &t.batches,
+                &Metrics::default(),
+                &|_| {},
+                &CancellationToken::new(),
+            )
+            .unwrap();
             let back = import::read(&path, None, None, &|_| {}, &Default::default()).unwrap();
             assert_eq!(
                 back.batches.iter().map(|b| b.num_rows()).sum::<usize>(),
@@ -139,6 +185,7 @@ mod tests {
             &t.batches,
             &Metrics::default(),
             &|_| {},
+            &CancellationToken::new(),
         )
         .unwrap_err();
         assert_eq!(err.code(), ErrorCode::ImportFailed);

@@ -45,6 +45,7 @@ pub fn save(
         &version.batches,
         metrics,
         &|_| {},
+        &tokio_util::sync::CancellationToken::new(),
     )
 }
 

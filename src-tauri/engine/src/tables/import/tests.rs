@@ -389,6 +389,7 @@ fn parquet_columns_read_in_parallel_line_up_row_for_row() {
         std::slice::from_ref(&batch),
         &crate::metrics::Metrics::default(),
         &|_| {},
+        &CancellationToken::new(),
     )
     .unwrap();
     let seen = Mutex::new(Vec::new());
