@@ -3,11 +3,12 @@
 //! - `page_p50_idle_ms`, `page_p99_idle_ms` (values): a 200-row page of a 1M-row table at a
 //!   random offset, through the scheduler, nothing else running.
 //! - `page_p99_load_ms` (value): the same while 1M-row Parquet writes (background) and a heavy
-//!   group-by (user-visible) run back to back; `page_p99_load_vs_idle`: ratio = load / idle.
+//!   group-by (user-visible) run back to back; `page_p99_load_vs_idle`: ratio = load / idle;
+//!   `load_jobs_during_pages` (value): load jobs that finished while those pages were fetched.
 //! - `cancel_query_p50_ms`, `cancel_query_p99_ms`: from Cancel to the end of a query that would
 //!   run for minutes. `cancel_write_p50_ms`, `cancel_write_p99_ms`: the same for a 1M-row write.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,12 +68,14 @@ pub fn run() -> Result<Vec<Measure>, String> {
 
     // Load: Parquet writes of the whole table and a heavy query, each back to back.
     let stop = Arc::new(AtomicBool::new(false));
+    let finished = Arc::new(AtomicU64::new(0));
     let mut load = Vec::new();
     {
-        let (engine, stop, out) = (
+        let (engine, stop, out, finished) = (
             engine.clone(),
             stop.clone(),
             tmp.path().join("load.parquet"),
+            finished.clone(),
         );
         load.push(std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
@@ -84,11 +87,12 @@ pub fn run() -> Result<Vec<Measure>, String> {
                     move |token| Ok(e2.export_table(nb, "t", &out, &|_| {}, token).map(|_| ())),
                 );
                 let _ = job.blocking_result();
+                finished.fetch_add(1, Ordering::Relaxed);
             }
         }));
     }
     {
-        let (engine, stop) = (engine.clone(), stop.clone());
+        let (engine, stop, finished) = (engine.clone(), stop.clone(), finished.clone());
         let rt2 = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -96,11 +100,14 @@ pub fn run() -> Result<Vec<Measure>, String> {
         load.push(std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let _ = rt2.block_on(engine.query(nb, HEAVY));
+                finished.fetch_add(1, Ordering::Relaxed);
             }
         }));
     }
     std::thread::sleep(Duration::from_millis(300));
+    let before = finished.load(Ordering::Relaxed);
     let loaded = pages(PAGES);
+    let load_jobs = finished.load(Ordering::Relaxed) - before;
     stop.store(true, Ordering::Relaxed);
     for t in load {
         let _ = t.join();
@@ -159,6 +166,7 @@ pub fn run() -> Result<Vec<Measure>, String> {
         Measure::value(SUITE, "page_p50_idle_ms", ms(idle.p50()), "ms"),
         Measure::value(SUITE, "page_p99_idle_ms", ms(idle.quantile(0.99)), "ms"),
         Measure::value(SUITE, "page_p99_load_ms", ms(loaded.quantile(0.99)), "ms"),
+        Measure::value(SUITE, "load_jobs_during_pages", load_jobs as f64, "jobs"),
         Measure::relative(
             SUITE,
             "page_p99_load_vs_idle",
