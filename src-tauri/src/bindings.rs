@@ -34,6 +34,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::pick_export_path,
             commands::pick_import_file,
             commands::preview_import,
+            commands::queue_stats,
             commands::rename_notebook,
             commands::resolve_disk_change,
             commands::run_cell,

@@ -22,6 +22,7 @@ pub const COMMANDS: &[&str] = &[
     "pick_export_path",
     "pick_import_file",
     "preview_import",
+    "queue_stats",
     "rename_notebook",
     "resolve_disk_change",
     "run_cell",

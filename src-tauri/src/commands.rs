@@ -8,7 +8,7 @@ use quire_engine::metrics::MetricsSnapshot;
 use quire_engine::notebooks::{
     Cell, CellId, CellKind, DiskChoice, FlushReport, NotebookId, NotebookSummary, NotebookView,
 };
-use quire_engine::queue::{JobKind, Priority};
+use quire_engine::queue::{JobKind, Priority, QueueStats};
 use quire_engine::tables::import::{self, CsvOptions, ImportPreview, ImportProgress};
 use quire_engine::tables::view::ViewSpec;
 use quire_engine::tables::TableInfo;
@@ -47,6 +47,13 @@ pub async fn app_info(state: State<'_, AppState>) -> Reply<AppInfo> {
 #[specta::specta]
 pub async fn metrics(state: State<'_, AppState>) -> Reply<MetricsSnapshot> {
     Ok(state.engine.metrics())
+}
+
+/// The work queue's depth, waits per priority, run time per kind and cancellations.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_stats(state: State<'_, AppState>) -> Reply<QueueStats> {
+    Ok(state.engine.queue_stats())
 }
 
 #[tauri::command]
@@ -423,6 +430,7 @@ pub async fn export_table(
     notebook: NotebookId,
     table: String,
     path: PathBuf,
+    job: String,
     on_rows: Channel<u64>,
 ) -> Reply<u64> {
     state.picked.check(&path)?;
@@ -438,7 +446,10 @@ pub async fn export_table(
                 .export_table(notebook, &table, &path, &report, token))
         },
     );
-    Ok(work.result().await.map_err(quire_engine::Error::from)??)
+    state.jobs.watch(&job, work.token());
+    let result = work.result().await;
+    state.jobs.finish(&job);
+    Ok(result.map_err(quire_engine::Error::from)??)
 }
 
 /// Sends at most ten numbers a second over a channel: smooth for a progress bar, and never a

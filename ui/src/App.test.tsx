@@ -112,6 +112,16 @@ function fakeBackend() {
     pickExportPath: async () => null,
     exportTable: async () => 0,
     exportQuery: async () => 0,
+    queueStats: async () => ({
+      waiting: [0, 0, 1, 0],
+      running: [1, 0, 0, 0],
+      started: [5, 1, 0, 0],
+      total_wait_ms: [1, 0, 0, 0],
+      max_wait_ms: [0.5, 0, 0, 0],
+      cancelled: 2,
+      dropped_stale: 0,
+      run_ms_by_kind: [],
+    }),
     onFilesDropped: async () => () => undefined,
   };
   return { backend, notebooks, flushes: () => flushes };
@@ -132,6 +142,7 @@ describe("App", () => {
     expect((await screen.findByTestId("notebook-title")).textContent).toBe("Trips");
     expect(screen.getByTestId("notebook-list").textContent).toContain("Trips");
     await waitFor(() => expect(screen.getByTestId("metrics").textContent).toContain("2.0 KB"));
+    expect(screen.getByTestId("queue").textContent).toBe("queue 1 waiting · 1 running · 2 cancelled");
   });
 
   it("shows a refused title as a toast in plain words and keeps the input", async () => {

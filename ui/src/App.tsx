@@ -89,9 +89,8 @@ export function App({ backend }: { backend: Backend }) {
 
   useEffect(() => {
     const refresh = () =>
-      backend
-        .metrics()
-        .then((metrics) => dispatch({ type: "metrics", metrics }))
+      Promise.all([backend.metrics(), backend.queueStats().catch(() => null)])
+        .then(([metrics, queue]) => dispatch({ type: "metrics", metrics, queue }))
         .catch(() => {
           /* the readout keeps its last value; a failing refresh is not worth a toast */
         });
@@ -275,6 +274,7 @@ export function App({ backend }: { backend: Backend }) {
       <StatusBar
         info={state.info}
         metrics={state.metrics}
+        queue={state.queue}
         notebooks={state.notebooks}
         flushing={state.flushing}
         onRetry={() => void flushAll()}

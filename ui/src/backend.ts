@@ -26,6 +26,7 @@ import {
   type NotebookSummary,
   type NotebookView,
   type Position,
+  type QueueStats,
   type Sequenced,
 } from "./bindings";
 
@@ -87,7 +88,8 @@ export interface Backend {
   /** Opens the native save dialog; null when the user cancelled. */
   pickExportPath(suggested: string): Promise<string | null>;
   /** Writes a table to a picked file; `onRows` hears the rows written so far. */
-  exportTable(id: NotebookId, table: string, path: string, onRows: (rows: number) => void): Promise<number>;
+  exportTable(id: NotebookId, table: string, path: string, job: string, onRows: (rows: number) => void): Promise<number>;
+  queueStats(): Promise<QueueStats>;
   exportQuery(id: NotebookId, sql: string, path: string): Promise<number>;
   /** Calls `onFiles` with the paths of files dropped on the window (already allowed). */
   onFilesDropped(onFiles: (paths: string[]) => void): Promise<() => void>;
@@ -169,11 +171,12 @@ export const tauriBackend: Backend = {
   listTables: (id) => unwrap(commands.listTables(id)),
   saveQueryAsTable: (id, sql, table) => unwrap(commands.saveQueryAsTable(id, sql, table)),
   pickExportPath: (suggested) => unwrap(commands.pickExportPath(suggested)),
-  exportTable: (id, table, path, onRows) => {
+  exportTable: (id, table, path, job, onRows) => {
     const channel = new Channel<number>();
     channel.onmessage = onRows;
-    return unwrap(commands.exportTable(id, table, path, channel));
+    return unwrap(commands.exportTable(id, table, path, job, channel));
   },
+  queueStats: () => unwrap(commands.queueStats()),
   exportQuery: (id, sql, path) => unwrap(commands.exportQuery(id, sql, path)),
   onFilesDropped: (onFiles) => events.filesDropped.listen((e) => onFiles(e.payload.paths)),
   onEngineEvents: (onBatch) => events.engineEvents.listen((e) => onBatch(e.payload)),

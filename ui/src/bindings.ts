@@ -20,7 +20,7 @@ export const commands = {
 	flushAll: () => typedError<FlushReport, IpcError>(__TAURI_INVOKE("flush_all")),
 	/**  Runs a query and writes its result to a picked file. */
 	exportQuery: (notebook: NotebookId, sql: string, path: string) => typedError<number, IpcError>(__TAURI_INVOKE("export_query", { notebook, sql, path })),
-	exportTable: (notebook: NotebookId, table: string, path: string, onRows: Channel<number>) => typedError<number, IpcError>(__TAURI_INVOKE("export_table", { notebook, table, path, onRows })),
+	exportTable: (notebook: NotebookId, table: string, path: string, job: string, onRows: Channel<number>) => typedError<number, IpcError>(__TAURI_INVOKE("export_table", { notebook, table, path, job, onRows })),
 	flushNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("flush_notebook", { notebook })),
 	getNotebook: (notebook: NotebookId) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("get_notebook", { notebook })),
 	/**
@@ -40,6 +40,8 @@ export const commands = {
 	 */
 	pickImportFile: () => typedError<string | null, IpcError>(__TAURI_INVOKE("pick_import_file")),
 	previewImport: (path: string) => typedError<ImportPreview, IpcError>(__TAURI_INVOKE("preview_import", { path })),
+	/**  The work queue's depth, waits per priority, run time per kind and cancellations. */
+	queueStats: () => typedError<QueueStats, IpcError>(__TAURI_INVOKE("queue_stats")),
 	renameNotebook: (notebook: NotebookId, title: string) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("rename_notebook", { notebook, title })),
 	resolveDiskChange: (notebook: NotebookId, choice: DiskChoice) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("resolve_disk_change", { notebook, choice })),
 	runCell: (notebook: NotebookId, cell: CellId, job: string, onRows: Channel<number>) => typedError<CellOutput, IpcError>(__TAURI_INVOKE("run_cell", { notebook, cell, job, onRows })),
@@ -272,6 +274,9 @@ export type IpcError = {
 	position?: Position | null,
 };
 
+/**  What a job does, for metrics. */
+export type JobKind = "page" | "query" | "import" | "export" | "snapshot" | "diff" | "other";
+
 /**  Logging. The shell writes the log; the engine only names the level. */
 export type LogConfig = {
 	/**  One of error, warn, info, debug, trace. Default info. `QUIRE_LOG` overrides it. */
@@ -367,6 +372,18 @@ export type QueueConfig = {
 	workers?: number,
 	/**  Workers kept free for urgent and user-visible work. Default 1. */
 	reserved_for_interactive?: number,
+};
+
+/**  Counters per priority (index = level) and per kind, for the metrics panel. */
+export type QueueStats = {
+	waiting: [number, number, number, number],
+	running: [number, number, number, number],
+	started: [number, number, number, number],
+	total_wait_ms: [(number | null), (number | null), (number | null), (number | null)],
+	max_wait_ms: [(number | null), (number | null), (number | null), (number | null)],
+	cancelled: number,
+	dropped_stale: number,
+	run_ms_by_kind: ([JobKind, number | null])[],
 };
 
 /**  What the save indicator shows for one notebook. */

@@ -9,6 +9,7 @@ import type {
   NotebookSummary,
   NotebookView,
   Position,
+  QueueStats,
   Sequenced,
 } from "./bindings";
 import type { ErrorText } from "./errors";
@@ -31,6 +32,7 @@ export interface State {
   view: NotebookView | null;
   outputs: Record<CellId, Output>;
   metrics: MetricsSnapshot | null;
+  queue: QueueStats | null;
   toasts: Toast[];
   flushing: boolean;
   settingsOpen: boolean;
@@ -44,6 +46,7 @@ export const initialState: State = {
   view: null,
   outputs: {},
   metrics: null,
+  queue: null,
   toasts: [],
   flushing: false,
   settingsOpen: false,
@@ -56,7 +59,7 @@ export type Action =
   | { type: "notebooks"; notebooks: NotebookSummary[] }
   | { type: "view"; view: NotebookView | null }
   | { type: "output"; cell: CellId; output: Output }
-  | { type: "metrics"; metrics: MetricsSnapshot }
+  | { type: "metrics"; metrics: MetricsSnapshot; queue: QueueStats | null }
   | { type: "engine_events"; batch: Sequenced[] }
   | { type: "toast"; level: Toast["level"]; text: ErrorText }
   | { type: "dismiss"; id: number }
@@ -77,7 +80,7 @@ export function reduce(state: State, action: Action): State {
     case "output":
       return { ...state, outputs: { ...state.outputs, [action.cell]: action.output } };
     case "metrics":
-      return { ...state, metrics: action.metrics };
+      return { ...state, metrics: action.metrics, queue: action.queue };
     case "toast":
       return {
         ...state,

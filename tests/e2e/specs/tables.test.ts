@@ -167,3 +167,60 @@ test("a SQL cell's result is kept as a table and exported", async () => {
     { env: { QUIRE_TEST_PICK_FILE: file, QUIRE_TEST_SAVE_FILE: out } },
   );
 });
+
+test("the grid keeps scrolling while a 1M-row Parquet export runs (frame gaps reported)", async (t) => {
+  const rows = 1_000_000;
+  const file = csvFile("frames.csv", rows);
+  const out = join(mkdtempSync(join(tmpdir(), "quire-e2e-out-")), "frames.parquet");
+  await withApp(
+    "tables-frames",
+    async (app) => {
+      await newNotebook(app, "Frames");
+      await app.click("import-data");
+      await app.waitText("import-preview", (t) => t.includes("Lyon"));
+      await app.click("import-start");
+      await app.waitText("table-list", (t) => /1\D?000\D?000 rows/.test(t), 120_000);
+      await app.driver.wait(async () => (await gridCell(app, 0, "id")) === "0", 10_000);
+      // Scroll the grid every frame for 2 s and record the gaps between frames: once idle, once
+      // while the export runs. Xvfb renders in software, so the idle run is the yardstick.
+      const measure = () =>
+        app.driver.executeAsyncScript<{ maxGap: number; frames: number; exporting: boolean }>(
+          `const done = arguments[arguments.length - 1];
+           const grid = document.querySelector('[data-testid=table-grid]');
+           const scroller = [...grid.querySelectorAll('*')].find((e) => {
+             const y = getComputedStyle(e).overflowY;
+             return (y === 'auto' || y === 'scroll') && e.scrollHeight > e.clientHeight + 10;
+           });
+           const exporting = !!document.querySelector('[data-testid=export-progress]');
+           let last = performance.now(), maxGap = 0, frames = 0;
+           const end = last + 2000;
+           function step(now) {
+             maxGap = Math.max(maxGap, now - last);
+             last = now;
+             frames++;
+             scroller.scrollTop += 280; // ten rows a frame: a brisk wheel scroll
+             if (now < end) requestAnimationFrame(step);
+             else done({ maxGap, frames, exporting });
+           }
+           requestAnimationFrame(step);`,
+        );
+      const idle = await measure();
+      await app.click("export-frames");
+      await app.waitText("export-progress", (t) => t.includes("Exporting frames"));
+      const busy = await measure();
+      t.diagnostic(
+        `frames in 2 s / longest gap: idle ${idle.frames} / ${idle.maxGap.toFixed(1)} ms, ` +
+          `during the export ${busy.frames} / ${busy.maxGap.toFixed(1)} ms`,
+      );
+      assert.ok(busy.exporting, "the export was running while the grid scrolled");
+      assert.ok(busy.frames >= idle.frames * 0.5, `the export halved the frame rate: ${busy.frames} vs ${idle.frames}`);
+      assert.ok(
+        busy.maxGap < Math.max(100, idle.maxGap * 2),
+        `a frozen frame during the export: ${busy.maxGap.toFixed(1)} ms (idle ${idle.maxGap.toFixed(1)} ms)`,
+      );
+      await app.waitText("info-toast", (t) => t.includes("Exported frames"), 60_000);
+      assert.ok(existsSync(out), "the export finished");
+    },
+    { env: { QUIRE_TEST_PICK_FILE: file, QUIRE_TEST_SAVE_FILE: out } },
+  );
+});

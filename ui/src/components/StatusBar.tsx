@@ -1,16 +1,19 @@
-import type { AppInfo, MetricsSnapshot, NotebookSummary } from "../bindings";
+import type { AppInfo, MetricsSnapshot, NotebookSummary, QueueStats } from "../bindings";
 import { formatBytes } from "../errors";
 import { overallStatus, overallText } from "../status";
 
 interface Props {
   info: AppInfo | null;
   metrics: MetricsSnapshot | null;
+  queue: QueueStats | null;
   notebooks: NotebookSummary[];
   flushing: boolean;
   onRetry(): void;
 }
 
-export function StatusBar({ info, metrics, notebooks, flushing, onRetry }: Props) {
+const PRIORITIES = ["urgent", "visible", "background", "idle"];
+
+export function StatusBar({ info, metrics, queue, notebooks, flushing, onRetry }: Props) {
   const status = overallStatus(notebooks, flushing);
   return (
     <footer className="statusbar">
@@ -30,6 +33,15 @@ export function StatusBar({ info, metrics, notebooks, flushing, onRetry }: Props
           ? `${metrics.disk_writes} writes · ${formatBytes(metrics.bytes_written)} · ${metrics.fsyncs} fsyncs · ${metrics.events_emitted} events`
           : "–"}
       </span>
+      {queue && (
+        <span
+          className="queue"
+          data-testid="queue"
+          title={PRIORITIES.map((p, i) => `${p}: ${queue.started[i]} run, longest wait ${(queue.max_wait_ms[i] ?? 0).toFixed(1)} ms`).join("\n")}
+        >
+          {`queue ${queue.waiting.reduce((a, b) => a + b, 0)} waiting · ${queue.running.reduce((a, b) => a + b, 0)} running · ${queue.cancelled} cancelled`}
+        </span>
+      )}
       {info && (
         <span className="version" data-testid="engine-version">
           Quire {info.engine.version} · DataFusion {info.engine.datafusion_version}

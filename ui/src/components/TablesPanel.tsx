@@ -81,14 +81,15 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
     inform(`Imported ${outcome.table.rows.toLocaleString()} rows into ${outcome.table.name}`, skipped);
   };
 
-  const [exporting, setExporting] = useState<{ table: string; rows: number; total: number } | null>(null);
+  const [exporting, setExporting] = useState<{ table: string; rows: number; total: number; job: string } | null>(null);
   const exportTable = async (t: TableInfo) => {
     try {
       const path = await backend.pickExportPath(`${t.name}.csv`);
       if (!path) return;
-      setExporting({ table: t.name, rows: 0, total: t.rows });
-      const bytes = await backend.exportTable(notebook, t.name, path, (rows) =>
-        setExporting({ table: t.name, rows, total: t.rows }),
+      const job = crypto.randomUUID();
+      setExporting({ table: t.name, rows: 0, total: t.rows, job });
+      const bytes = await backend.exportTable(notebook, t.name, path, job, (rows) =>
+        setExporting({ table: t.name, rows, total: t.rows, job }),
       );
       inform(`Exported ${t.name}`, `${formatBytes(bytes)} written to ${path}`);
     } catch (e) {
@@ -131,6 +132,9 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
           <span>Exporting {exporting.table}</span>
           <progress max={Math.max(1, exporting.total)} value={exporting.rows} />
           <span>{exporting.rows.toLocaleString()} rows</span>
+          <button data-testid="export-cancel" onClick={() => void backend.cancelJob(exporting.job)}>
+            Cancel
+          </button>
         </div>
       )}
       {current && <TableGrid key={`${current.name}@${current.version}`} notebook={notebook} table={current} />}
