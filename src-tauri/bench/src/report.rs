@@ -41,23 +41,16 @@ impl Measure {
         baseline: f64,
         unit: &'static str,
     ) -> Self {
-        let ratio = if value > 0.0 {
-            Some(baseline / value)
-        } else {
-            None
-        };
-        Measure {
+        Self::with_baseline(
             suite,
             measure,
             value,
+            baseline,
             unit,
-            baseline: Some(baseline),
-            ratio,
-        }
+            (value > 0.0).then(|| baseline / value),
+        )
     }
-}
 
-impl Measure {
     /// A measure whose ratio is defined the other way round: value / baseline (e.g. how much
     /// slower under load than idle; below or near 1 is good).
     pub fn relative(
@@ -67,11 +60,24 @@ impl Measure {
         baseline: f64,
         unit: &'static str,
     ) -> Self {
-        let ratio = if baseline > 0.0 {
-            Some(value / baseline)
-        } else {
-            None
-        };
+        Self::with_baseline(
+            suite,
+            measure,
+            value,
+            baseline,
+            unit,
+            (baseline > 0.0).then(|| value / baseline),
+        )
+    }
+
+    fn with_baseline(
+        suite: &'static str,
+        measure: &'static str,
+        value: f64,
+        baseline: f64,
+        unit: &'static str,
+        ratio: Option<f64>,
+    ) -> Self {
         Measure {
             suite,
             measure,

@@ -12,10 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use quire_engine::events::NullSink;
 use quire_engine::notebooks::CellKind;
 use quire_engine::queue::{JobKind, Priority};
-use quire_engine::{Config, Engine, EnginePaths, ImportRequest};
 use tokio_util::sync::CancellationToken;
 
 use crate::report::Measure;
@@ -29,9 +27,8 @@ const HEAVY: &str =
 const ENDLESS: &str = "SELECT a.value * b.value FROM generate_series(1, 100000) a CROSS JOIN generate_series(1, 100000) b";
 
 pub fn run() -> Result<Vec<Measure>, String> {
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let csv = tmp.path().join("t.csv");
-    super::tables::write_csv(&csv).map_err(|e| e.to_string())?;
+    let (tmp, _csv, engine, nb) = super::tables::million_row_engine()?;
+    let engine = Arc::new(engine);
     let err = |e: quire_engine::Error| e.to_string();
     // The runtime that stands in for the shell's command runtime.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -39,20 +36,6 @@ pub fn run() -> Result<Vec<Measure>, String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let paths = EnginePaths {
-        data_dir: tmp.path().join("data"),
-        config_dir: None,
-    };
-    let engine = Arc::new(Engine::open(Config::default(), paths, Arc::new(NullSink)).map_err(err)?);
-    let nb = engine.create_notebook("Queue").map_err(err)?.id;
-    engine
-        .import_file(
-            nb,
-            ImportRequest::file(&csv).named("t"),
-            &|_| {},
-            &CancellationToken::new(),
-        )
-        .map_err(err)?;
     let rows = engine.tables(nb).map_err(err)?[0].rows;
 
     let pages = |n: usize| -> Samples {

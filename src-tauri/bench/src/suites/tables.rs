@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use quire_engine::events::NullSink;
+use quire_engine::notebooks::NotebookId;
 use quire_engine::{Config, Engine, EnginePaths, ImportRequest};
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +33,32 @@ const REPEATS: usize = 3;
 const GROUP_BY: &str =
     "SELECT city, count(*) AS n, sum(amount) AS total FROM t WHERE amount > 1000 GROUP BY city ORDER BY city";
 
-pub(crate) fn write_csv(path: &Path) -> std::io::Result<()> {
+/// An engine on a fresh temp workspace with one notebook holding the 1M-row CSV imported as
+/// table `t`, the way the app imports it. Returns the temp dir (keep it alive) and the CSV.
+pub(crate) fn million_row_engine(
+) -> Result<(tempfile::TempDir, PathBuf, Engine, NotebookId), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let csv = tmp.path().join("t.csv");
+    write_csv(&csv).map_err(|e| e.to_string())?;
+    let err = |e: quire_engine::Error| e.to_string();
+    let paths = EnginePaths {
+        data_dir: tmp.path().join("data"),
+        config_dir: None,
+    };
+    let engine = Engine::open(Config::default(), paths, Arc::new(NullSink)).map_err(err)?;
+    let nb = engine.create_notebook("Bench").map_err(err)?.id;
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(&csv).named("t"),
+            &|_| {},
+            &CancellationToken::new(),
+        )
+        .map_err(err)?;
+    Ok((tmp, csv, engine, nb))
+}
+
+fn write_csv(path: &Path) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(out, "id,city,amount,paid,day")?;
     let cities = ["Lyon", "Paris", "Nice", "Lille", "Nantes", "Brest", "Metz"];
@@ -99,22 +125,13 @@ fn best(mut op: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
 }
 
 pub fn run() -> Result<Vec<Measure>, String> {
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let csv = tmp.path().join("t.csv");
+    let (tmp, csv, engine, nb) = million_row_engine()?;
     let parquet = tmp.path().join("t.parquet");
-    write_csv(&csv).map_err(|e| e.to_string())?;
     let err = |e: quire_engine::Error| e.to_string();
-
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let paths = EnginePaths {
-        data_dir: tmp.path().join("data"),
-        config_dir: None,
-    };
-    let engine = Engine::open(Config::default(), paths, Arc::new(NullSink)).map_err(err)?;
-    let nb = engine.create_notebook("Bench").map_err(err)?.id;
 
     // Reading only, as the anchors do: file to in-memory Arrow.
     let cancel = CancellationToken::new();
@@ -124,10 +141,6 @@ pub fn run() -> Result<Vec<Measure>, String> {
             .map_err(|e| e.to_string())
     };
     let quire_csv = best(|| read(&csv))?;
-    // The table the other measures use, imported the way the app does it (saved beside the notebook).
-    engine
-        .import_file(nb, ImportRequest::file(&csv).named("t"), &|_| {}, &cancel)
-        .map_err(err)?;
     engine
         .export_table(nb, "t", &parquet, &|_| {}, &cancel)
         .map_err(err)?;
