@@ -104,11 +104,7 @@ pub async fn rename_notebook(
 #[tauri::command]
 #[specta::specta]
 pub async fn delete_notebook(state: State<'_, AppState>, notebook: NotebookId) -> Reply<()> {
-    Ok(state
-        .engine
-        .notebooks()
-        .delete(notebook)
-        .map_err(quire_engine::Error::from)?)
+    Ok(state.engine.delete_notebook(notebook)?)
 }
 
 #[tauri::command]
@@ -209,7 +205,7 @@ pub async fn run_cell(
     on_rows: Channel<u64>,
 ) -> Reply<CellOutput> {
     let cancel = state.jobs.start(&job);
-    let report = throttled(on_rows);
+    let report = throttled(on_rows, |_| false);
     let result = state
         .engine
         .run_cell_with(notebook, cell, std::sync::Arc::new(report), &cancel)
@@ -332,20 +328,8 @@ pub async fn import_file(
         None,
         move |token| {
             let state = app.state::<AppState>();
-            let last = std::sync::Mutex::new(
-                std::time::Instant::now() - std::time::Duration::from_secs(1),
-            );
-            let progress = |p: ImportProgress| {
-                let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-                // Ten updates a second is smooth; the last one (100 %) always goes out. A closed
-                // channel means the page went away; the import still completes.
-                if last.elapsed() >= std::time::Duration::from_millis(100)
-                    || p.bytes == p.total_bytes
-                {
-                    *last = std::time::Instant::now();
-                    let _ = on_progress.send(p);
-                }
-            };
+            // The last update (100 %) always goes out.
+            let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
             let request = ImportRequest {
                 path: &path,
                 table: table.as_deref(),
@@ -439,7 +423,7 @@ pub async fn export_table(
         JobKind::Export,
         None,
         move |token| {
-            let report = throttled(on_rows);
+            let report = throttled(on_rows, |_| false);
             Ok(app
                 .state::<AppState>()
                 .engine
@@ -454,13 +438,18 @@ pub async fn export_table(
 
 /// Sends at most ten numbers a second over a channel: smooth for a progress bar, and never a
 /// flood that would queue ahead of the user's next command (Cancel).
-fn throttled(channel: Channel<u64>) -> impl Fn(u64) + Send + Sync {
+/// `always` names updates that must go out whatever the rate (the final one). A closed channel
+/// means the page went away; the work itself goes on.
+fn throttled<T: tauri::ipc::IpcResponse + Clone + Send + Sync>(
+    channel: Channel<T>,
+    always: fn(&T) -> bool,
+) -> impl Fn(T) + Send + Sync {
     let last = std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(1));
-    move |n: u64| {
+    move |update: T| {
         let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.elapsed() >= std::time::Duration::from_millis(100) {
+        if always(&update) || last.elapsed() >= std::time::Duration::from_millis(100) {
             *last = std::time::Instant::now();
-            let _ = channel.send(n);
+            let _ = channel.send(update);
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, NotebookConfig, NotebookMode};
 use crate::error::Error;
-use crate::events::{EngineEvent, EventBus, EventSink};
+use crate::events::{EventBus, EventSink};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::notebooks::{CellId, CellKind, FlushReport, NotebookId, NotebookSummary, Notebooks};
 use crate::queue::{JobKind, Priority, QueueStats, Scheduler, SchedulerLimits};
@@ -109,7 +109,6 @@ pub struct Engine {
     views: Arc<ViewCache>,
     /// Every grid page, view and query runs here, by priority, off the command runtime.
     scheduler: Scheduler,
-    events: Arc<EventBus>,
     metrics: Arc<Metrics>,
     // Last field: dropped after the notebooks' final flush, so no other process can get in first.
     _lock: WorkspaceLock,
@@ -157,7 +156,7 @@ impl Engine {
             workspace.clone(),
             config.notebooks.clone(),
             metrics.clone(),
-            events.clone(),
+            events,
         )?;
         Ok(Engine {
             config,
@@ -167,7 +166,6 @@ impl Engine {
             catalog: Arc::default(),
             views: Arc::default(),
             scheduler,
-            events,
             metrics,
             _lock: lock,
         })
@@ -197,6 +195,13 @@ impl Engine {
         let notebook = self.notebooks.create(title)?;
         log::info!("created notebook {} ({:?})", notebook.id, notebook.title);
         Ok(notebook)
+    }
+
+    /// Moves a notebook (and the tables in its folder) to the trash and frees its tables.
+    pub fn delete_notebook(&self, notebook: NotebookId) -> Result<(), Error> {
+        self.notebooks.delete(notebook)?;
+        self.catalog.forget(notebook);
+        Ok(())
     }
 
     pub fn list_notebooks(&self) -> Vec<NotebookSummary> {
@@ -508,10 +513,6 @@ impl Engine {
         self.metrics.snapshot()
     }
 
-    pub fn emit(&self, event: EngineEvent) {
-        self.events.emit(event);
-    }
-
     /// Writes everything pending and stops background work. Idempotent: a second call finds
     /// nothing to do.
     pub fn shutdown(&self) -> ShutdownReport {
@@ -525,6 +526,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::events::testing::RecordingSink;
+    use crate::events::EngineEvent;
     use crate::notebooks::SaveState;
     use crate::HasCode;
 

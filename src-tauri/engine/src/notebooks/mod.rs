@@ -554,16 +554,16 @@ impl Notebooks {
 
     /// Writes every notebook with unsaved edits or never written; reports each failure.
     pub fn flush_all(&self) -> FlushReport {
-        let targets: Vec<(NotebookId, bool)> = {
+        let targets: Vec<NotebookId> = {
             let st = self.shared.lock();
             st.entries
                 .iter()
                 .filter(|e| e.dirty() || (!e.on_disk && e.hold.is_none()))
-                .map(|e| (e.id(), e.hold.is_some()))
+                .map(Entry::id)
                 .collect()
         };
         let mut report = FlushReport::default();
-        for (id, _held) in targets {
+        for id in targets {
             match writer::write_one(&self.shared, id) {
                 Ok(Written::Yes) => report.saved += 1,
                 Ok(Written::AlreadySaved) | Err(NotebookError::NotFound(_)) => {}
@@ -578,13 +578,6 @@ impl Notebooks {
             }
         }
         report
-    }
-
-    /// Notebooks with unsaved edits (what a close would have to wait for).
-    pub fn pending(&self) -> u32 {
-        let st = self.shared.lock();
-        u32::try_from(st.entries.iter().filter(|e| e.dirty() || e.writing).count())
-            .unwrap_or(u32::MAX)
     }
 
     /// Compares every notebook file with what Quire last saw. A clean notebook whose file

@@ -35,13 +35,6 @@ pub enum Priority {
 }
 
 impl Priority {
-    pub const ALL: [Priority; 4] = [
-        Priority::Urgent,
-        Priority::UserVisible,
-        Priority::Background,
-        Priority::Idle,
-    ];
-
     pub fn level(self) -> usize {
         self as usize
     }
