@@ -22,6 +22,8 @@ const headlines: Record<ErrorCode, string> = {
   invalid_table_name: "That table name cannot be used",
   table_not_found: "That table no longer exists",
   table_exists: "A table with that name already exists",
+  invalid_value: "That value does not fit the column",
+  generation_not_found: "That saved version is no longer kept",
   cancelled: "Cancelled",
   internal: "Something went wrong inside Quire",
 };

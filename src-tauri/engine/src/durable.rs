@@ -69,6 +69,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8], metrics: &Metrics) -> Result<(), 
     Ok(())
 }
 
+/// Renames `from` over `to` (same folder). On Windows a replace can fail for a moment while
+/// another process (an indexer, an antivirus scanner) has the target open without
+/// `FILE_SHARE_DELETE`; those sharing violations are retried a few times before giving up.
+pub fn replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(windows)]
+    {
+        const ERROR_ACCESS_DENIED: i32 = 5;
+        const ERROR_SHARING_VIOLATION: i32 = 32;
+        let mut delay = std::time::Duration::from_millis(10);
+        for _ in 0..6 {
+            match std::fs::rename(from, to) {
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(ERROR_ACCESS_DENIED | ERROR_SHARING_VIOLATION)
+                    ) =>
+                {
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
+                other => return other,
+            }
+        }
+    }
+    std::fs::rename(from, to)
+}
+
 /// Makes a rename inside `dir` durable. Windows has no directory handles to sync; its
 /// `MoveFileEx` replace is what `persist` uses there.
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {

@@ -15,10 +15,12 @@ use crate::events::{EventBus, EventSink};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::notebooks::{CellId, CellKind, FlushReport, NotebookId, NotebookSummary, Notebooks};
 use crate::queue::{JobKind, Priority, QueueStats, Scheduler, SchedulerLimits};
+use crate::snapshots::{Generation, SnapshotFlush, Snapshots, TableSaveStatus};
+use crate::tables::edit::{self, CellEdit};
 use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, SkippedRow};
 use crate::tables::view::{ViewCache, ViewSpec};
 use crate::tables::{
-    self, name, persist, Catalog, QueryPreview, TableError, TableInfo, TableVersion,
+    self, name, Catalog, QueryPreview, TableError, TableInfo, TableVersion,
 };
 use crate::workspace::{Workspace, WorkspaceLock};
 
@@ -51,7 +53,11 @@ pub struct EngineInfo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct ShutdownReport {
     pub notebooks: FlushReport,
+    pub tables: SnapshotFlush,
 }
+
+/// What a flush of everything did: notebook files and table snapshots.
+pub type FlushAllReport = ShutdownReport;
 
 /// What to import: the file, and optionally the table name (default: from the file name), the
 /// format (default: from the extension) and how to read a CSV (default: detected).
@@ -100,6 +106,25 @@ pub enum CellOutput {
     Markdown,
 }
 
+/// How long shutdown waits for pending snapshots; a snapshot not committed by then leaves the
+/// previous generation, which is what the user was told is saved.
+const SHUTDOWN_SNAPSHOT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Removes temp files of snapshots a crash interrupted, in every notebook's `tables/` folder,
+/// before anything reads or writes them.
+fn sweep_table_folders(workspace: &Workspace, notebooks: &Notebooks) {
+    for nb in notebooks.list() {
+        let Some(folder) = nb.folder else { continue };
+        let dir = workspace.root().join(folder).join(crate::snapshots::TABLES_DIR);
+        match crate::snapshots::store::sweep(&dir) {
+            Ok(0) => {}
+            Ok(n) => log::info!("removed {n} unfinished snapshot files in {}", dir.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => log::warn!("could not clean up {}: {e}", dir.display()),
+        }
+    }
+}
+
 pub struct Engine {
     config: Config,
     paths: EnginePaths,
@@ -107,8 +132,10 @@ pub struct Engine {
     notebooks: Notebooks,
     catalog: Arc<Catalog>,
     views: Arc<ViewCache>,
+    /// Declared before the scheduler: dropping it stops the planner that queues snapshots.
+    snapshots: Snapshots,
     /// Every grid page, view and query runs here, by priority, off the command runtime.
-    scheduler: Scheduler,
+    scheduler: Arc<Scheduler>,
     metrics: Arc<Metrics>,
     // Last field: dropped after the notebooks' final flush, so no other process can get in first.
     _lock: WorkspaceLock,
@@ -148,16 +175,35 @@ impl Engine {
             reserved_for_interactive: config.queue.reserved_for_interactive as usize,
             ..SchedulerLimits::default()
         };
-        let scheduler =
-            Scheduler::new(limits).map_err(|e| crate::queue::QueueError::Start(e.to_string()))?;
+        let scheduler = Arc::new(
+            Scheduler::new(limits).map_err(|e| crate::queue::QueueError::Start(e.to_string()))?,
+        );
         let metrics = Arc::new(Metrics::default());
         let events = Arc::new(EventBus::new(sink, metrics.clone()));
         let notebooks = Notebooks::open(
             workspace.clone(),
             config.notebooks.clone(),
             metrics.clone(),
-            events,
+            events.clone(),
         )?;
+        sweep_table_folders(&workspace, &notebooks);
+        let start_failed = |e: std::io::Error| {
+            crate::queue::QueueError::Start(format!("the snapshot writer could not start: {e}"))
+        };
+        let threads = match config.snapshots.threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n as usize,
+        };
+        let writer = crate::snapshots::Writer::new(threads, config.snapshots.codec, metrics.clone())
+            .map_err(start_failed)?;
+        let snapshots = Snapshots::start(
+            config.snapshots.clone(),
+            writer,
+            scheduler.clone(),
+            events,
+            notebooks.folder_resolver(),
+        )
+        .map_err(start_failed)?;
         Ok(Engine {
             config,
             paths,
@@ -165,6 +211,7 @@ impl Engine {
             notebooks,
             catalog: Arc::default(),
             views: Arc::default(),
+            snapshots,
             scheduler,
             metrics,
             _lock: lock,
@@ -200,6 +247,7 @@ impl Engine {
     /// Moves a notebook (and the tables in its folder) to the trash and frees its tables.
     pub fn delete_notebook(&self, notebook: NotebookId) -> Result<(), Error> {
         self.notebooks.delete(notebook)?;
+        self.snapshots.forget(notebook);
         self.catalog.forget(notebook);
         Ok(())
     }
@@ -482,8 +530,108 @@ impl Engine {
             .notebooks
             .folder_path(notebook)?
             .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
-        persist::save(&dir, table, &version, &self.metrics)?;
+        name::validate(table)?;
+        self.snapshots
+            .create(notebook, &dir, table, Arc::new(version.clone()))?;
         Ok(self.catalog.add(notebook, table, version)?)
+    }
+
+    /// Sets cells of a table: every value is checked against its column first, and the edit
+    /// becomes a new version (sharing untouched batches) whose snapshot is debounced.
+    pub fn edit_cells(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        edits: &[CellEdit],
+    ) -> Result<TableInfo, Error> {
+        self.ensure_tables(notebook)?;
+        let current = self.catalog.version(notebook, table)?;
+        if edits.is_empty() {
+            return Ok(current.info(table));
+        }
+        let next = edit::apply(&current, edits)?;
+        let next = self
+            .catalog
+            .replace(notebook, table, current.version, next)?;
+        self.snapshots.changed(notebook, table, next.clone());
+        log::info!(
+            "edited {} cells of table {table} in notebook {notebook}: version {}",
+            edits.len(),
+            next.version
+        );
+        Ok(next.info(table))
+    }
+
+    /// A table's saved generations, newest first (time, rows, size), for the history list.
+    pub fn table_history(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+    ) -> Result<Vec<Generation>, Error> {
+        self.ensure_tables(notebook)?;
+        self.catalog.version(notebook, table)?;
+        Ok(self.snapshots.history(notebook, table))
+    }
+
+    /// Makes a saved generation the table's current content again, as a new version (so the
+    /// restore is itself saved, and can be undone by restoring again). The generation is
+    /// leased while it is read, so garbage collection cannot delete it under the reader.
+    pub fn restore_generation(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        generation: u64,
+    ) -> Result<TableInfo, Error> {
+        self.ensure_tables(notebook)?;
+        let current = self.catalog.version(notebook, table)?;
+        let (mut restored, _lease) =
+            self.snapshots
+                .read_generation(notebook, table, generation, "restore")?;
+        restored.version = current.version + 1;
+        restored.next_row_id = restored.next_row_id.max(current.next_row_id);
+        let next = self
+            .catalog
+            .replace(notebook, table, current.version, restored)?;
+        self.snapshots.changed(notebook, table, next.clone());
+        log::info!(
+            "restored table {table} of notebook {notebook} from generation {generation} as version {}",
+            next.version
+        );
+        Ok(next.info(table))
+    }
+
+    /// Save state of every table of a notebook.
+    pub fn table_save_status(&self, notebook: NotebookId) -> Vec<TableSaveStatus> {
+        self.snapshots.status(notebook)
+    }
+
+    /// Tables with changes not yet committed, in every notebook.
+    pub fn pending_tables(&self) -> Vec<TableSaveStatus> {
+        self.snapshots.pending()
+    }
+
+    /// Retries a failed snapshot now.
+    pub fn retry_snapshot(&self, notebook: NotebookId, table: &str) {
+        self.snapshots.retry(notebook, table);
+    }
+
+    /// The snapshots service (leases for long readers, the fault seam for tests).
+    pub fn snapshots(&self) -> &Snapshots {
+        &self.snapshots
+    }
+
+    /// Writes every notebook with unsaved edits and every pending table snapshot, and waits
+    /// for them (blocking: call it off the UI's threads).
+    pub fn flush_all(&self) -> FlushAllReport {
+        let notebooks = self.notebooks.flush_all();
+        let tables = self.snapshots.flush(None);
+        log::info!(
+            "flushed {} notebooks and {} tables ({} failed)",
+            notebooks.saved,
+            tables.saved,
+            notebooks.failures.len() + tables.failed.len()
+        );
+        FlushAllReport { notebooks, tables }
     }
 
     /// Switches how notebooks are saved, at once, and saves the choice in `config.toml`.
@@ -506,7 +654,17 @@ impl Engine {
 
     fn ensure_tables(&self, notebook: NotebookId) -> Result<(), Error> {
         let dir = self.notebooks.folder_path(notebook)?;
-        Ok(self.catalog.ensure_loaded(notebook, dir.as_deref())?)
+        self.catalog.ensure_loaded(notebook, || -> Result<_, Error> {
+            let Some(dir) = dir else {
+                return Ok(Vec::new());
+            };
+            Ok(self
+                .snapshots
+                .open_folder(notebook, &dir)?
+                .into_iter()
+                .map(|t| (t.name, t.version))
+                .collect())
+        })
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {
@@ -516,9 +674,12 @@ impl Engine {
     /// Writes everything pending and stops background work. Idempotent: a second call finds
     /// nothing to do.
     pub fn shutdown(&self) -> ShutdownReport {
-        ShutdownReport {
-            notebooks: self.notebooks.shutdown(),
+        let notebooks = self.notebooks.shutdown();
+        let tables = self.snapshots.shutdown(SHUTDOWN_SNAPSHOT_LIMIT);
+        if tables.timed_out || !tables.failed.is_empty() {
+            log::error!("at shutdown some table snapshots did not finish: {tables:?}");
         }
+        ShutdownReport { notebooks, tables }
     }
 }
 

@@ -47,6 +47,11 @@ pub enum ErrorCode {
     TableNotFound,
     /// Another table in this notebook has that name.
     TableExists,
+    /// A value typed into a cell does not fit its column (not a number, not a date, null in a
+    /// column that cannot be empty).
+    InvalidValue,
+    /// The table has no saved generation with that number (it was removed from the history).
+    GenerationNotFound,
     /// The work was cancelled before it finished.
     Cancelled,
     /// A bug in Quire: the message says what, the log has the context.

@@ -31,6 +31,15 @@ pub enum EngineEvent {
         revision: u64,
         saved_revision: u64,
     },
+    /// A table's snapshot state changed (pending, saving with progress, saved, failed).
+    TableSaveStatus(crate::snapshots::TableSaveStatus),
+    /// Something the user should know about a table: it was opened from an older saved copy
+    /// because the newest is damaged, or it could not be opened at all.
+    TableNotice {
+        notebook: NotebookId,
+        table: Option<String>,
+        message: String,
+    },
 }
 
 /// An event with its place in the engine's sequence.

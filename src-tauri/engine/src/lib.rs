@@ -12,7 +12,7 @@
 //! - [`durable`]: atomic, fsynced file replacement and the orphaned-temp-file sweep.
 //! - [`notebooks`]: notebook documents (lazy hydration, batched writes: issue 4).
 //! - [`tables`]: Arrow tables per notebook, imports, paging, restricted SQL, Parquet on disk.
-//! - [`snapshots`]: debounced atomic Parquet snapshots (issue 7).
+//! - [`snapshots`]: debounced atomic Parquet snapshots with history, leases and crash recovery.
 //! - [`queue`]: the priority query queue (issue 6).
 //! - [`tasks`]: the SQLite task store (issue 9).
 //! - [`events`]: events to the UI, with sequence numbers (batching: issue 10).
@@ -37,6 +37,7 @@ mod engine;
 
 pub use config::Config;
 pub use engine::{
-    CellOutput, Engine, EngineInfo, EnginePaths, ImportOutcome, ImportRequest, ShutdownReport,
+    CellOutput, Engine, EngineInfo, EnginePaths, FlushAllReport, ImportOutcome, ImportRequest,
+    ShutdownReport,
 };
 pub use error::{Error, ErrorCode, HasCode, Position};

@@ -356,6 +356,19 @@ impl Notebooks {
         })
     }
 
+    /// A function that finds a notebook's folder (once on disk) whenever it is called, for
+    /// work that writes into the folder later, after a rename may have moved it.
+    pub fn folder_resolver(&self) -> crate::snapshots::FolderOf {
+        let shared = self.shared.clone();
+        Arc::new(move |id| {
+            let root = shared.workspace.root().to_path_buf();
+            shared
+                .with_entry(id, |e| Ok(e.folder.as_ref().filter(|_| e.on_disk).map(|f| root.join(f))))
+                .ok()
+                .flatten()
+        })
+    }
+
     /// One cell, for running it.
     pub fn cell(&self, id: NotebookId, cell: CellId) -> Result<Cell, NotebookError> {
         self.shared.with_entry(id, |e| {

@@ -1,14 +1,13 @@
 //! The tables of every open notebook, and each notebook's SQL session.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::sql::SqlSession;
 use super::table::{TableInfo, TableVersion};
-use super::{name, persist, TableError};
+use super::{name, TableError};
 use crate::notebooks::NotebookId;
 
 #[derive(Default)]
@@ -31,25 +30,23 @@ impl Catalog {
         map.entry(notebook).or_default().clone()
     }
 
-    /// Loads the tables saved in `dir` the first time the notebook's tables are needed.
-    pub fn ensure_loaded(
+    /// Loads the notebook's saved tables with `load` the first time its tables are needed.
+    pub fn ensure_loaded<E: From<TableError>>(
         &self,
         notebook: NotebookId,
-        dir: Option<&Path>,
-    ) -> Result<(), TableError> {
+        load: impl FnOnce() -> Result<Vec<(String, TableVersion)>, E>,
+    ) -> Result<(), E> {
         let nb = self.of(notebook);
         let mut loaded = nb.loaded.lock().unwrap_or_else(|p| p.into_inner());
         if *loaded {
             return Ok(());
         }
-        if let Some(dir) = dir {
-            for (name, version) in persist::load_all(dir)? {
-                nb.sql.register(&name, &version)?;
-                nb.tables
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(name, Arc::new(version));
-            }
+        for (name, version) in load()? {
+            nb.sql.register(&name, &version)?;
+            nb.tables
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name, Arc::new(version));
         }
         *loaded = true;
         Ok(())
@@ -99,6 +96,31 @@ impl Catalog {
             .get(table)
             .cloned()
             .ok_or_else(|| TableError::NotFound(table.to_string()))
+    }
+
+    /// Makes `version` the table's current version (an edit, a restore). Refused when the
+    /// table changed since `expected` was read, so two writers cannot lose each other's edit.
+    pub fn replace(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        expected: u64,
+        version: TableVersion,
+    ) -> Result<Arc<TableVersion>, TableError> {
+        let nb = self.of(notebook);
+        let mut tables = nb.tables.write().unwrap_or_else(|p| p.into_inner());
+        let current = tables
+            .get(table)
+            .ok_or_else(|| TableError::NotFound(table.to_string()))?;
+        if current.version != expected {
+            return Err(TableError::Persist(format!(
+                "table {table} changed while the edit was prepared; try again"
+            )));
+        }
+        nb.sql.register(table, &version)?;
+        let version = Arc::new(version);
+        tables.insert(table.to_string(), version.clone());
+        Ok(version)
     }
 
     pub fn remove(&self, notebook: NotebookId, table: &str) -> Result<(), TableError> {

@@ -5,14 +5,15 @@
 //! and one DataFusion session per notebook in which they are registered. Imports read files in
 //! batches ([`import`]); the grid reads exact pages by row position ([`table::TableVersion::page`])
 //! as Arrow IPC bytes ([`ipc`]); SQL runs with DDL, DML and file access switched off ([`sql`]);
-//! tables persist as Parquet beside their notebook ([`persist`]).
+//! cell edits make new versions that share untouched batches ([`edit`]); tables persist as
+//! Parquet snapshots beside their notebook (`crate::snapshots`).
 
 mod catalog;
+pub mod edit;
 pub mod export;
 pub mod import;
 pub mod ipc;
 pub mod name;
-pub mod persist;
 pub mod sql;
 pub mod table;
 pub mod view;
@@ -48,6 +49,8 @@ pub enum TableError {
     NotFound(String),
     #[error("a table named {0:?} already exists in this notebook")]
     Exists(String),
+    #[error("{message}")]
+    InvalidValue { column: String, message: String },
     #[error("{0}")]
     Persist(String),
     #[error("internal Arrow error: {0}")]
@@ -93,6 +96,7 @@ impl HasCode for TableError {
             TableError::InvalidName { .. } => ErrorCode::InvalidTableName,
             TableError::NotFound(_) => ErrorCode::TableNotFound,
             TableError::Exists(_) => ErrorCode::TableExists,
+            TableError::InvalidValue { .. } => ErrorCode::InvalidValue,
             TableError::Persist(_) => ErrorCode::Io,
             TableError::Arrow(_) => ErrorCode::Internal,
         }

@@ -1,0 +1,72 @@
+//! The writer's test seam: a plan of I/O failures (disk full after N bytes, a failed fsync, a
+//! failed rename) that the generation writer consults before each step. Empty in production;
+//! the fault-injection tests arm it to prove the previous generation survives each failure.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Armed faults fire once, then disarm, so the retry that follows can succeed.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Fail a write once this many bytes of the file are written (`u64::MAX` = never).
+    disk_full_after: AtomicU64,
+    fail_fsync: AtomicBool,
+    fail_rename: AtomicBool,
+    armed: AtomicBool,
+}
+
+/// One failure to inject into the next snapshot write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// ENOSPC once the file has this many bytes.
+    DiskFullAfter(u64),
+    /// EIO from the temp file's fsync.
+    Fsync,
+    /// The rename over the final name fails.
+    Rename,
+}
+
+impl Faults {
+    pub fn arm(&self, fault: Fault) {
+        match fault {
+            Fault::DiskFullAfter(n) => self.disk_full_after.store(n, Ordering::SeqCst),
+            Fault::Fsync => self.fail_fsync.store(true, Ordering::SeqCst),
+            Fault::Rename => self.fail_rename.store(true, Ordering::SeqCst),
+        }
+        self.armed.store(true, Ordering::SeqCst);
+    }
+
+    fn disarm(&self) {
+        self.disk_full_after.store(0, Ordering::SeqCst);
+        self.fail_fsync.store(false, Ordering::SeqCst);
+        self.fail_rename.store(false, Ordering::SeqCst);
+        self.armed.store(false, Ordering::SeqCst);
+    }
+
+    pub(super) fn before_write(&self, written: u64, len: usize) -> std::io::Result<()> {
+        if !self.armed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let limit = self.disk_full_after.load(Ordering::SeqCst);
+        if limit > 0 && written + len as u64 > limit {
+            self.disarm();
+            return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        }
+        Ok(())
+    }
+
+    pub(super) fn before_fsync(&self) -> std::io::Result<()> {
+        if self.armed.load(Ordering::Relaxed) && self.fail_fsync.load(Ordering::SeqCst) {
+            self.disarm();
+            return Err(std::io::Error::other("injected fsync failure (EIO)"));
+        }
+        Ok(())
+    }
+
+    pub(super) fn before_rename(&self) -> std::io::Result<()> {
+        if self.armed.load(Ordering::Relaxed) && self.fail_rename.load(Ordering::SeqCst) {
+            self.disarm();
+            return Err(std::io::Error::other("injected rename failure"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,378 @@
+//! One generation file: `<table>.<gen>.parquet`, written through `<table>.<gen>.parquet.tmp`
+//! in the same folder (encode, fsync, rename, fsync the folder) and read back.
+//!
+//! Columns of a row group are encoded in parallel on the persistence pool (rayon), then
+//! appended to the file in order; a row group is the unit of progress and of cancellation. The
+//! table's row ids travel in the file as a last column, so a restored or reopened table keeps
+//! the ids its diffs and edits speak of.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchReader, UInt64Array};
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::faults::Faults;
+use super::SnapshotError;
+use crate::durable;
+use crate::metrics::Metrics;
+use crate::tables::table::{page_schema, TableVersion, ROW_ID_COLUMN};
+
+/// Suffix of a generation being written; the startup sweep removes these.
+pub const TEMP_SUFFIX: &str = ".parquet.tmp";
+
+/// Rows per Parquet row group: the unit of parallel encoding, progress and cancellation. Small
+/// enough that one row group's encoded columns stay a small part of a large table's memory.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// The codec of snapshot files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Codec {
+    /// zstd level 1: small files, fast enough to write in the background.
+    #[default]
+    Zstd,
+    Snappy,
+    Uncompressed,
+}
+
+impl Codec {
+    fn compression(self) -> Compression {
+        match self {
+            Codec::Zstd => Compression::ZSTD(ZstdLevel::default()),
+            Codec::Snappy => Compression::SNAPPY,
+            Codec::Uncompressed => Compression::UNCOMPRESSED,
+        }
+    }
+}
+
+pub fn file_name(table: &str, generation: u64) -> String {
+    format!("{table}.{generation}.parquet")
+}
+
+/// `(table, generation)` of a generation file's name, if it is one.
+pub fn parse_file_name(name: &str) -> Option<(&str, u64)> {
+    let stem = name.strip_suffix(".parquet")?;
+    let (table, generation) = stem.rsplit_once('.')?;
+    Some((table, generation.parse().ok()?))
+}
+
+/// What a written generation holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Rows and bytes written so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteProgress {
+    pub rows: u64,
+    pub total_rows: u64,
+    pub bytes: u64,
+}
+
+/// A file that counts what passes through it and fails where the test seam says.
+struct Counted<'a> {
+    inner: BufWriter<&'a File>,
+    bytes: u64,
+    faults: &'a Faults,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.faults.before_write(self.bytes, buf.len())?;
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Removes the temp file unless the write got as far as renaming it.
+struct TempGuard(Option<PathBuf>);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Writes `version` as generation `generation` of `table` in `dir`. On any error or cancel the
+/// temp file is removed and nothing else in `dir` changed; the caller writes again from memory
+/// (a failed fsync is never retried on the same file).
+#[allow(clippy::too_many_arguments)]
+pub fn write(
+    dir: &Path,
+    table: &str,
+    generation: u64,
+    version: &TableVersion,
+    codec: Codec,
+    faults: &Faults,
+    metrics: &Metrics,
+    progress: &(dyn Fn(WriteProgress) + Sync),
+    cancel: &CancellationToken,
+) -> Result<Written, SnapshotError> {
+    let target = dir.join(file_name(table, generation));
+    let temp = dir.join(format!("{table}.{generation}{TEMP_SUFFIX}"));
+    let io = |action: &'static str| {
+        let path = target.clone();
+        move |source: std::io::Error| SnapshotError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let file = File::create(&temp).map_err(io("create"))?;
+    let mut guard = TempGuard(Some(temp.clone()));
+
+    let schema: SchemaRef = Arc::new(page_schema(&version.schema));
+    let props = WriterProperties::builder()
+        .set_compression(codec.compression())
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .build();
+    let counted = Counted {
+        inner: BufWriter::with_capacity(1 << 20, &file),
+        bytes: 0,
+        faults,
+    };
+    let (mut writer, factory) = ArrowWriter::try_new(counted, schema.clone(), Some(props))
+        .and_then(|w| w.into_serialized_writer())
+        .map_err(|e| SnapshotError::encode(&target, e))?;
+
+    let total_rows = version.rows as u64;
+    let mut rows = 0u64;
+    for (index, group) in row_groups(version).enumerate() {
+        if cancel.is_cancelled() {
+            return Err(SnapshotError::Cancelled);
+        }
+        let columns = factory
+            .create_column_writers(index)
+            .map_err(|e| SnapshotError::encode(&target, e))?;
+        let chunks = encode_row_group(&schema, &group, columns)
+            .map_err(|e| SnapshotError::encode(&target, e))?;
+        let mut row_group = writer
+            .next_row_group()
+            .map_err(|e| SnapshotError::encode(&target, e))?;
+        for chunk in chunks {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(|e| SnapshotError::encode(&target, e))?;
+        }
+        row_group
+            .close()
+            .map_err(|e| SnapshotError::encode(&target, e))?;
+        rows += group.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+        progress(WriteProgress {
+            rows,
+            total_rows,
+            bytes: writer.bytes_written() as u64,
+        });
+    }
+    let mut counted = writer
+        .into_inner()
+        .map_err(|e| SnapshotError::encode(&target, e))?;
+    counted.flush().map_err(io("write"))?;
+    drop(counted);
+
+    faults.before_fsync().map_err(io("sync"))?;
+    file.sync_all().map_err(io("sync"))?;
+    metrics.record_fsync();
+    let bytes = file.metadata().map_err(io("measure"))?.len();
+    drop(file);
+    faults.before_rename().map_err(io("rename"))?;
+    durable::replace(&temp, &target).map_err(io("rename"))?;
+    guard.0 = None;
+    durable::sync_dir(dir).map_err(io("sync the folder of"))?;
+    metrics.record_write(bytes);
+    Ok(Written { rows, bytes })
+}
+
+/// The version's batches (with their row ids as a last column) cut into row groups of about
+/// [`ROW_GROUP_ROWS`] rows. Slices share the batches' buffers: nothing is copied.
+fn row_groups(version: &TableVersion) -> impl Iterator<Item = Vec<RecordBatch>> + '_ {
+    let schema = Arc::new(page_schema(&version.schema));
+    let mut pieces = version
+        .batches
+        .iter()
+        .zip(version.row_ids.iter())
+        .flat_map(move |(batch, ids)| {
+            let schema = schema.clone();
+            let n = batch.num_rows();
+            (0..n).step_by(ROW_GROUP_ROWS).map(move |start| {
+                let len = ROW_GROUP_ROWS.min(n - start);
+                let mut columns: Vec<ArrayRef> = batch.slice(start, len).columns().to_vec();
+                columns.push(Arc::new(ids.slice(start, len)) as ArrayRef);
+                RecordBatch::try_new(schema.clone(), columns)
+                    .expect("a table's batches match its schema")
+            })
+        })
+        .peekable();
+    std::iter::from_fn(move || {
+        let mut group = Vec::new();
+        let mut rows = 0;
+        while let Some(next) = pieces.peek() {
+            if rows > 0 && rows + next.num_rows() > ROW_GROUP_ROWS {
+                break;
+            }
+            rows += next.num_rows();
+            group.push(pieces.next()?);
+        }
+        (!group.is_empty()).then_some(group)
+    })
+}
+
+/// Encodes one row group's columns in parallel; the chunks come back in column order.
+fn encode_row_group(
+    schema: &Schema,
+    group: &[RecordBatch],
+    writers: Vec<datafusion::parquet::arrow::arrow_writer::ArrowColumnWriter>,
+) -> datafusion::parquet::errors::Result<Vec<ArrowColumnChunk>> {
+    // Leaves of every field, in the writers' order (a nested field has several leaves).
+    let mut leaves_per_writer: Vec<Vec<_>> = (0..writers.len()).map(|_| Vec::new()).collect();
+    for batch in group {
+        let mut slot = 0;
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            for leaf in compute_leaves(field, column)? {
+                leaves_per_writer[slot].push(leaf);
+                slot += 1;
+            }
+        }
+    }
+    writers
+        .into_par_iter()
+        .zip(leaves_per_writer)
+        .map(|(mut writer, leaves)| {
+            for leaf in &leaves {
+                writer.write(leaf)?;
+            }
+            writer.close()
+        })
+        .collect()
+}
+
+/// Reads a generation file back as a table version: its row ids come from the file's id
+/// column, or are numbered afresh if the file has none.
+pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
+    let fail = |e: &dyn std::fmt::Display| SnapshotError::Unreadable {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let file = File::open(path).map_err(|e| fail(&e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| {
+            b.with_batch_size(crate::tables::import::BATCH_ROWS)
+                .build()
+        })
+        .map_err(|e| fail(&e))?;
+    let file_schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(&e))?;
+    let Some(id_index) = file_schema
+        .fields()
+        .iter()
+        .position(|f| f.name() == ROW_ID_COLUMN)
+    else {
+        let mut t = TableVersion::first(file_schema, batches);
+        t.version = version;
+        return Ok(t);
+    };
+    let mut fields: Vec<_> = file_schema.fields().iter().cloned().collect();
+    fields.remove(id_index);
+    let schema = Arc::new(Schema::new_with_metadata(
+        fields,
+        file_schema.metadata().clone(),
+    ));
+    let mut data = Vec::with_capacity(batches.len());
+    let mut ids = Vec::with_capacity(batches.len());
+    let mut next_row_id = 0u64;
+    for batch in batches {
+        let id_column = batch
+            .column(id_index)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .ok_or_else(|| fail(&"its row id column is not UInt64"))?
+            .clone();
+        if id_column.null_count() > 0 {
+            return Err(fail(&"its row id column has nulls"));
+        }
+        if let Some(max) = datafusion::arrow::compute::max(&id_column) {
+            next_row_id = next_row_id.max(max + 1);
+        }
+        let mut columns = batch.columns().to_vec();
+        columns.remove(id_index);
+        data.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| fail(&e))?);
+        ids.push(Arc::new(id_column));
+    }
+    let rows = data.iter().map(RecordBatch::num_rows).sum();
+    Ok(TableVersion {
+        version,
+        schema,
+        batches: data.into(),
+        row_ids: ids.into(),
+        rows,
+        next_row_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::table::tests::numbers;
+
+    #[test]
+    fn round_trips_rows_and_ids_across_row_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = numbers(300_000, 50_000);
+        let metrics = Metrics::default();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let w = write(
+            dir.path(),
+            "numbers",
+            7,
+            &t,
+            Codec::Zstd,
+            &Faults::default(),
+            &metrics,
+            &|p| seen.lock().unwrap().push(p.rows),
+            &CancellationToken::new(),
+        )
+        .unwrap();
+        assert_eq!(w.rows, 300_000);
+        assert_eq!(*seen.lock().unwrap(), [131_072, 262_144, 300_000]);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["numbers.7.parquet"]);
+        let back = read(&dir.path().join("numbers.7.parquet"), 3).unwrap();
+        assert_eq!((back.rows, back.version, back.next_row_id), (300_000, 3, 300_000));
+        assert_eq!(back.schema, t.schema);
+        assert_eq!(back.page(123_456, 3).unwrap(), t.page(123_456, 3).unwrap());
+        assert_eq!(metrics.snapshot().fsyncs, 1);
+    }
+
+    #[test]
+    fn names_parse_back() {
+        assert_eq!(parse_file_name("trips.12.parquet"), Some(("trips", 12)));
+        assert_eq!(parse_file_name("trips.parquet"), None);
+        assert_eq!(parse_file_name("trips.x.parquet"), None);
+        assert_eq!(parse_file_name("a.b.3.parquet"), Some(("a.b", 3)));
+    }
+}

@@ -1,0 +1,126 @@
+//! The manifest: `tables/manifest.json`, the one record of which generation files are
+//! committed. A generation exists for Quire once the manifest naming it is durably in place;
+//! a generation file the manifest does not name is an interrupted write and is removed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::SnapshotError;
+use crate::durable;
+use crate::metrics::Metrics;
+
+pub const FILE_NAME: &str = "manifest.json";
+const FORMAT: u32 = 1;
+
+/// One committed generation of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct Generation {
+    pub generation: u64,
+    /// The table version the file holds.
+    pub version: u64,
+    pub rows: u64,
+    pub bytes: u64,
+    /// When it was committed, in milliseconds since the Unix epoch.
+    pub committed_ms: i64,
+}
+
+/// A table's committed generations, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableGenerations {
+    pub generations: Vec<Generation>,
+    /// The number the next generation gets; never reused, even after a failed write.
+    pub next_generation: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub tables: BTreeMap<String, TableGenerations>,
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest {
+            format: FORMAT,
+            tables: BTreeMap::new(),
+        }
+    }
+}
+
+/// What reading the manifest found.
+pub enum Read {
+    Missing,
+    Ok(Manifest),
+    /// Present but not a manifest this Quire understands.
+    Damaged(String),
+}
+
+pub fn read(dir: &Path) -> Read {
+    let path = dir.join(FILE_NAME);
+    match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read::Missing,
+        Err(e) => Read::Damaged(e.to_string()),
+        Ok(bytes) => match parse(&bytes) {
+            Ok(m) => Read::Ok(m),
+            Err(why) => Read::Damaged(why),
+        },
+    }
+}
+
+pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
+    let m: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if m.format != FORMAT {
+        return Err(format!("manifest format {} is not supported", m.format));
+    }
+    for (table, t) in &m.tables {
+        let ordered = t.generations.windows(2).all(|w| w[0].generation < w[1].generation);
+        let below_next = t
+            .generations
+            .last()
+            .is_none_or(|g| g.generation < t.next_generation);
+        if !ordered || !below_next {
+            return Err(format!("the generations of {table} are out of order"));
+        }
+    }
+    Ok(m)
+}
+
+/// Commits the manifest: temp file, fsync, rename, fsync the folder.
+pub fn write(dir: &Path, manifest: &Manifest, metrics: &Metrics) -> Result<(), SnapshotError> {
+    let bytes = serde_json::to_vec_pretty(manifest).expect("a manifest always serialises");
+    durable::write_atomic(&dir.join(FILE_NAME), &bytes, metrics)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(read(dir.path()), Read::Missing));
+        let mut m = Manifest::default();
+        m.tables.insert(
+            "trips".into(),
+            TableGenerations {
+                generations: vec![Generation {
+                    generation: 1,
+                    version: 4,
+                    rows: 10,
+                    bytes: 99,
+                    committed_ms: 1,
+                }],
+                next_generation: 2,
+            },
+        );
+        write(dir.path(), &m, &Metrics::default()).unwrap();
+        assert!(matches!(read(dir.path()), Read::Ok(back) if back == m));
+        std::fs::write(dir.path().join(FILE_NAME), b"{\"format\": 1, \"tab").unwrap();
+        assert!(matches!(read(dir.path()), Read::Damaged(_)));
+        m.tables.get_mut("trips").unwrap().next_generation = 1;
+        assert!(parse(&serde_json::to_vec(&m).unwrap()).is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! Cell edits: values typed into the grid, checked against their column's type and applied as
+//! a new table version that shares every batch it did not touch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::compute::{cast_with_options, concat, interleave, CastOptions};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::util::display::FormatOptions;
+use serde::{Deserialize, Serialize};
+
+use super::table::TableVersion;
+use super::TableError;
+
+/// One cell set to a value (as typed) or to null. Serialisable, so the task store can journal
+/// it and replay it after a crash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct CellEdit {
+    pub row_id: u64,
+    pub column: String,
+    /// `None` sets the cell to null; an empty string does too in a non-text column.
+    pub value: Option<String>,
+}
+
+/// The value as the column's type: a one-element array, or a message a user understands.
+fn convert(data_type: &DataType, nullable: bool, edit: &CellEdit) -> Result<ArrayRef, TableError> {
+    let text_column = matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    );
+    let value = match &edit.value {
+        Some(v) if !text_column && v.trim().is_empty() => None,
+        Some(v) if !text_column => Some(v.trim().to_string()),
+        other => other.clone(),
+    };
+    let invalid = |why: String| TableError::InvalidValue {
+        column: edit.column.clone(),
+        message: why,
+    };
+    if value.is_none() && !nullable {
+        return Err(invalid(format!(
+            "column {} cannot be empty",
+            edit.column
+        )));
+    }
+    let input = StringArray::from(vec![value.clone()]);
+    let strict = CastOptions {
+        safe: false,
+        format_options: FormatOptions::default(),
+    };
+    cast_with_options(&input, data_type, &strict).map_err(|_| {
+        invalid(format!(
+            "{:?} is not {} (column {})",
+            value.unwrap_or_default(),
+            describe_type(data_type),
+            edit.column
+        ))
+    })
+}
+
+/// A column type in the words the grid's header uses.
+pub fn describe_type(t: &DataType) -> &'static str {
+    match t {
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => "a whole number",
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+            "a whole number of 0 or more"
+        }
+        DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) => {
+            "a number"
+        }
+        DataType::Boolean => "true or false",
+        DataType::Date32 | DataType::Date64 => "a date like 2026-01-31",
+        DataType::Timestamp(..) => "a date and time like 2026-01-31 14:05:00",
+        _ => "a value of this column's type",
+    }
+}
+
+/// Applies `edits` to `version`: the result is version + 1, sharing every batch no edit
+/// touched. Nothing changes if any edit is refused.
+pub fn apply(version: &TableVersion, edits: &[CellEdit]) -> Result<TableVersion, TableError> {
+    let schema = version.schema.clone();
+    let mut wanted: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut converted = Vec::with_capacity(edits.len());
+    for (i, edit) in edits.iter().enumerate() {
+        let (col, field) = schema
+            .column_with_name(&edit.column)
+            .ok_or_else(|| TableError::InvalidValue {
+                column: edit.column.clone(),
+                message: format!("the table has no column {:?}", edit.column),
+            })?;
+        converted.push((col, convert(field.data_type(), field.is_nullable(), edit)?));
+        wanted.entry(edit.row_id).or_default().push(i);
+    }
+
+    // (batch, column) -> [(row in batch, edit)], the last edit of a cell winning.
+    let mut touched: BTreeMap<(usize, usize), BTreeMap<usize, usize>> = BTreeMap::new();
+    let mut found = 0usize;
+    for (b, ids) in version.row_ids.iter().enumerate() {
+        for (row, id) in ids.values().iter().enumerate() {
+            if let Some(list) = wanted.get(id) {
+                found += 1;
+                for &e in list {
+                    touched.entry((b, converted[e].0)).or_default().insert(row, e);
+                }
+            }
+        }
+    }
+    if found < wanted.len() {
+        let missing = wanted
+            .keys()
+            .find(|id| {
+                !version
+                    .row_ids
+                    .iter()
+                    .any(|ids| ids.values().contains(id))
+            })
+            .copied()
+            .unwrap_or_default();
+        return Err(TableError::InvalidValue {
+            column: String::new(),
+            message: format!("row {missing} no longer exists in this table"),
+        });
+    }
+
+    let mut batches: Vec<RecordBatch> = version.batches.to_vec();
+    let mut columns_by_batch: BTreeMap<usize, Vec<ArrayRef>> = BTreeMap::new();
+    for ((b, col), rows) in touched {
+        let columns = columns_by_batch
+            .entry(b)
+            .or_insert_with(|| batches[b].columns().to_vec());
+        let values: Vec<&dyn Array> = rows.values().map(|&e| converted[e].1.as_ref()).collect();
+        let values = concat(&values)?;
+        let mut indices: Vec<(usize, usize)> = (0..columns[col].len()).map(|i| (0, i)).collect();
+        for (k, row) in rows.keys().enumerate() {
+            indices[*row] = (1, k);
+        }
+        columns[col] = interleave(&[columns[col].as_ref(), values.as_ref()], &indices)?;
+    }
+    for (b, columns) in columns_by_batch {
+        batches[b] = RecordBatch::try_new(schema.clone(), columns)?;
+    }
+    Ok(TableVersion {
+        version: version.version + 1,
+        schema,
+        batches: batches.into(),
+        row_ids: Arc::clone(&version.row_ids),
+        rows: version.rows,
+        next_row_id: version.next_row_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::table::tests::numbers;
+    use crate::{ErrorCode, HasCode};
+    use datafusion::arrow::array::Int64Array;
+
+    fn edit(row_id: u64, value: &str) -> CellEdit {
+        CellEdit {
+            row_id,
+            column: "n".into(),
+            value: Some(value.into()),
+        }
+    }
+
+    #[test]
+    fn edits_share_untouched_batches_and_refuse_bad_values() {
+        let t = numbers(10_000, 1000);
+        let next = apply(&t, &[edit(1500, " 42 "), edit(1501, "-7")]).unwrap();
+        assert_eq!(next.version, t.version + 1);
+        let page = next.page(1500, 2).unwrap();
+        let values = page.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(values.values(), &[42, -7]);
+        for b in [0, 2, 9] {
+            assert!(
+                next.batches[b].column(0).to_data().ptr_eq(&t.batches[b].column(0).to_data()),
+                "batch {b} is shared, not copied"
+            );
+        }
+        assert_eq!(t.page(1500, 1).unwrap().column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0), 1500, "the old version is unchanged");
+
+        let err = apply(&t, &[edit(3, "12"), edit(4, "twelve")]).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidValue);
+        assert!(err.to_string().contains("\"twelve\" is not a whole number"), "{err}");
+        let err = apply(&t, &[edit(3, "")]).unwrap_err();
+        assert!(err.to_string().contains("cannot be empty"), "{err}");
+        let err = apply(&t, &[edit(99_999, "1")]).unwrap_err();
+        assert!(err.to_string().contains("no longer exists"), "{err}");
+    }
+}
