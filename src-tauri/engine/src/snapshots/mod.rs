@@ -16,6 +16,8 @@ pub mod file;
 pub mod leases;
 pub mod manifest;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -300,22 +300,22 @@ pub fn collect(
     Ok(collected)
 }
 
-/// Drops from `t` the oldest generations beyond the history, except the newest and any a
-/// live lease holds; returns their numbers for deletion once the manifest is committed.
+/// Drops from `t` every generation older than the newest `history` ones, except those a live
+/// lease holds; returns their numbers for deletion once the manifest is committed.
 fn beyond_history(cx: &CommitContext<'_>, table: &str, t: &mut TableGenerations) -> Vec<u64> {
-    let newest = t.generations.last().map(|g| g.generation);
-    let mut excess = t.generations.len().saturating_sub(cx.history.max(1));
+    let keep_from = t.generations.len().saturating_sub(cx.history.max(1));
     let mut collected = Vec::new();
+    let mut index = 0;
     t.generations.retain(|g| {
-        let free = excess > 0
-            && Some(g.generation) != newest
+        let old = index < keep_from;
+        index += 1;
+        let free = old
             && !cx.leases.is_leased(&Asset {
                 notebook: cx.notebook,
                 table: table.to_string(),
                 generation: g.generation,
             });
         if free {
-            excess -= 1;
             collected.push(g.generation);
         }
         !free

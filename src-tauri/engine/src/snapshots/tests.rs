@@ -1,0 +1,281 @@
+//! Snapshots through the engine: debounce and coalescing, flush, failures that leave the
+//! previous generation intact, leases against garbage collection, reopening after damage.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::config::Config;
+use crate::notebooks::NotebookId;
+use crate::tables::edit::CellEdit;
+use crate::{Engine, EnginePaths, HasCode};
+
+fn engine(data: &Path, tune: impl FnOnce(&mut SnapshotConfig)) -> Engine {
+    let mut config = Config::default();
+    tune(&mut config.snapshots);
+    Engine::open(
+        config,
+        EnginePaths {
+            data_dir: data.to_path_buf(),
+            config_dir: None,
+        },
+        Arc::new(crate::events::NullSink),
+    )
+    .unwrap()
+}
+
+async fn table(engine: &Engine, rows: u64) -> NotebookId {
+    let nb = engine.create_notebook("Snap").unwrap().id;
+    engine
+        .save_query_as_table(
+            nb,
+            &format!("SELECT value AS n, value * 2 AS twice FROM generate_series(1, {rows})"),
+            "t",
+        )
+        .await
+        .unwrap();
+    nb
+}
+
+fn set(engine: &Engine, nb: NotebookId, row_id: u64, value: i64) -> u64 {
+    engine
+        .edit_cells(
+            nb,
+            "t",
+            &[CellEdit {
+                row_id,
+                column: "n".into(),
+                value: Some(value.to_string()),
+            }],
+        )
+        .unwrap()
+        .version
+}
+
+fn tables_dir(engine: &Engine) -> PathBuf {
+    engine.workspace().join("snap.quire").join(TABLES_DIR)
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn status(engine: &Engine, nb: NotebookId) -> TableSaveStatus {
+    engine.table_save_status(nb).remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_edits_coalesce_into_one_snapshot_after_the_quiet_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(tmp.path(), |c| c.debounce_ms = 150);
+    let nb = table(&engine, 1000).await;
+    assert_eq!(status(&engine, nb).generation, 1, "a new table is saved at once");
+    let writes = engine.metrics().disk_writes;
+    for i in 0..5 {
+        set(&engine, nb, i, 100 + i as i64);
+    }
+    let s = status(&engine, nb);
+    assert_eq!((s.status, s.version, s.saved_version), (SaveState::Unsaved, 6, 1));
+    wait_until("the snapshot", || status(&engine, nb).status == SaveState::Saved);
+    let s = status(&engine, nb);
+    assert_eq!((s.saved_version, s.generation), (6, 2), "one generation for five edits");
+    // One generation file and one manifest.
+    assert_eq!(engine.metrics().disk_writes - writes, 2);
+    assert_eq!(
+        files(&tables_dir(&engine)),
+        ["manifest.json", "t.1.parquet", "t.2.parquet"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_pending_changes_force_a_snapshot_without_a_quiet_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(tmp.path(), |c| {
+        c.debounce_ms = 600_000;
+        c.max_pending_changes = 3;
+    });
+    let nb = table(&engine, 100).await;
+    set(&engine, nb, 0, 1);
+    set(&engine, nb, 1, 1);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(status(&engine, nb).status, SaveState::Unsaved, "two changes wait");
+    set(&engine, nb, 2, 1);
+    wait_until("the forced snapshot", || status(&engine, nb).saved_version == 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_writes_pending_snapshots_now_and_reopen_finds_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nb = {
+        let engine = engine(tmp.path(), |c| c.debounce_ms = 600_000);
+        let nb = table(&engine, 50_000).await;
+        set(&engine, nb, 49_999, -1);
+        let report = engine.flush_all();
+        assert_eq!((report.tables.saved, report.tables.failed.len()), (1, 0));
+        assert_eq!(status(&engine, nb).status, SaveState::Saved);
+        set(&engine, nb, 0, -2); // saved by shutdown
+        let report = engine.shutdown();
+        assert_eq!(report.tables.saved, 1);
+        nb
+    };
+    let engine = engine(tmp.path(), |_| {});
+    let batches = engine
+        .query(nb, "SELECT n FROM t WHERE n < 0 ORDER BY n")
+        .await
+        .unwrap();
+    let p = crate::tables::QueryPreview::from_batches(&batches, Duration::ZERO);
+    assert_eq!(p.rows, [[Some("-2".to_string())], [Some("-1".to_string())]]);
+    assert_eq!(status(&engine, nb).version, 3, "the version survives the reopen");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_injected_failure_leaves_the_previous_generation_intact() {
+    for fault in [Fault::DiskFullAfter(4096), Fault::Fsync, Fault::Rename] {
+        let tmp = tempfile::tempdir().unwrap();
+        let engine = engine(tmp.path(), |c| c.debounce_ms = 600_000);
+        let nb = table(&engine, 20_000).await;
+        let before = std::fs::read(tables_dir(&engine).join("t.1.parquet")).unwrap();
+        set(&engine, nb, 7, 7777);
+        engine.snapshots().faults().arm(fault);
+        let report = engine.snapshots().flush(Some(Duration::from_secs(20)));
+        assert_eq!(report.failed.len(), 1, "{fault:?}: {report:?}");
+        let s = status(&engine, nb);
+        let SaveState::Failed { message } = &s.status else {
+            panic!("{fault:?}: {s:?}")
+        };
+        assert!(!message.is_empty());
+        assert_eq!((s.saved_version, s.generation), (1, 1), "{fault:?}");
+        assert_eq!(
+            files(&tables_dir(&engine)),
+            ["manifest.json", "t.1.parquet"],
+            "{fault:?}: no temp file, no uncommitted generation"
+        );
+        assert_eq!(
+            std::fs::read(tables_dir(&engine).join("t.1.parquet")).unwrap(),
+            before,
+            "{fault:?}: the previous generation is untouched"
+        );
+        // The edit is still in memory; the retry writes it from there.
+        engine.retry_snapshot(nb, "t");
+        wait_until("the retry", || status(&engine, nb).status == SaveState::Saved);
+        assert_eq!(status(&engine, nb).saved_version, 2, "{fault:?}");
+        drop(engine);
+        let reopened = super::store::open(&tmp.path().join("workspace/snap.quire")).unwrap();
+        assert_eq!(reopened.tables[0].version.version, 2, "{fault:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_collection_keeps_leased_generations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(tmp.path(), |c| {
+        c.debounce_ms = 600_000;
+        c.history = 2;
+    });
+    let nb = table(&engine, 100).await;
+    // A diff of generation 1 against the current version holds a lease on it.
+    let diff_lease = engine
+        .snapshots()
+        .lease(nb, "t", 1, "diff", Duration::from_secs(60));
+    for i in 0..4 {
+        set(&engine, nb, i, 9);
+        engine.flush_all();
+    }
+    let kept: Vec<u64> = engine
+        .table_history(nb, "t")
+        .unwrap()
+        .iter()
+        .map(|g| g.generation)
+        .collect();
+    assert_eq!(kept, [5, 4, 1], "history of 2, plus the leased generation");
+    assert!(tables_dir(&engine).join("t.1.parquet").is_file());
+    assert!(!tables_dir(&engine).join("t.2.parquet").exists());
+    drop(diff_lease);
+    assert_eq!(engine.snapshots().collect(nb, "t").unwrap(), [1]);
+    assert!(!tables_dir(&engine).join("t.1.parquet").exists());
+
+    // A lease that expired (its holder hung) no longer protects its generation.
+    let _hung = engine
+        .snapshots()
+        .lease(nb, "t", 4, "hung", Duration::from_millis(1));
+    std::thread::sleep(Duration::from_millis(5));
+    set(&engine, nb, 0, 1);
+    engine.flush_all();
+    assert!(!tables_dir(&engine).join("t.4.parquet").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_makes_an_old_generation_the_newest_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(tmp.path(), |c| c.debounce_ms = 600_000);
+    let nb = table(&engine, 10).await;
+    set(&engine, nb, 0, 500);
+    engine.flush_all();
+    let info = engine.restore_generation(nb, "t", 1).unwrap();
+    assert_eq!(info.version, 3);
+    let batches = engine.query(nb, "SELECT n FROM t WHERE n = 500").await.unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+    engine.flush_all();
+    assert_eq!(engine.table_history(nb, "t").unwrap()[0].version, 3);
+    let err = engine.restore_generation(nb, "t", 99).unwrap_err();
+    assert_eq!(err.code(), crate::ErrorCode::GenerationNotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_newest_generation_opens_the_one_before_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nb = {
+        let engine = engine(tmp.path(), |c| c.debounce_ms = 600_000);
+        let nb = table(&engine, 1000).await;
+        set(&engine, nb, 0, -5);
+        engine.shutdown();
+        nb
+    };
+    let dir = tmp.path().join("workspace/snap.quire").join(TABLES_DIR);
+    let newest = dir.join("t.2.parquet");
+    let len = std::fs::metadata(&newest).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&newest)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    // Leftovers of a crash: a half-written generation and an uncommitted complete one.
+    std::fs::write(dir.join("t.3.parquet.tmp"), b"half").unwrap();
+    std::fs::copy(dir.join("t.1.parquet"), dir.join("t.9.parquet")).unwrap();
+
+    let sink = Arc::new(crate::events::testing::RecordingSink::default());
+    let engine = Engine::open(
+        Config::default(),
+        EnginePaths {
+            data_dir: tmp.path().to_path_buf(),
+            config_dir: None,
+        },
+        sink.clone(),
+    )
+    .unwrap();
+    assert!(!dir.join("t.3.parquet.tmp").exists(), "swept at startup");
+    let info = engine.tables(nb).unwrap();
+    assert_eq!(info[0].version, 1, "opened generation 1");
+    assert!(!dir.join("t.9.parquet").exists(), "uncommitted generation removed");
+    let notice = sink.events().into_iter().find_map(|e| match e {
+        crate::events::EngineEvent::TableNotice { message, .. } => Some(message),
+        _ => None,
+    });
+    let notice = notice.expect("the user is told");
+    assert!(notice.contains("generation 1"), "{notice}");
+}
