@@ -19,9 +19,7 @@ use crate::snapshots::{Generation, SnapshotFlush, Snapshots, TableSaveStatus};
 use crate::tables::edit::{self, CellEdit};
 use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, SkippedRow};
 use crate::tables::view::{ViewCache, ViewSpec};
-use crate::tables::{
-    self, name, Catalog, QueryPreview, TableError, TableInfo, TableVersion,
-};
+use crate::tables::{self, name, Catalog, QueryPreview, TableError, TableInfo, TableVersion};
 use crate::workspace::{Workspace, WorkspaceLock};
 
 /// Where the engine keeps its files, decided by the caller (the shell uses the platform dirs).
@@ -115,7 +113,10 @@ const SHUTDOWN_SNAPSHOT_LIMIT: std::time::Duration = std::time::Duration::from_s
 fn sweep_table_folders(workspace: &Workspace, notebooks: &Notebooks) {
     for nb in notebooks.list() {
         let Some(folder) = nb.folder else { continue };
-        let dir = workspace.root().join(folder).join(crate::snapshots::TABLES_DIR);
+        let dir = workspace
+            .root()
+            .join(folder)
+            .join(crate::snapshots::TABLES_DIR);
         match crate::snapshots::store::sweep(&dir) {
             Ok(0) => {}
             Ok(n) => log::info!("removed {n} unfinished snapshot files in {}", dir.display()),
@@ -194,8 +195,9 @@ impl Engine {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n as usize,
         };
-        let writer = crate::snapshots::Writer::new(threads, config.snapshots.codec, metrics.clone())
-            .map_err(start_failed)?;
+        let writer =
+            crate::snapshots::Writer::new(threads, config.snapshots.codec, metrics.clone())
+                .map_err(start_failed)?;
         let snapshots = Snapshots::start(
             config.snapshots.clone(),
             writer,
@@ -584,9 +586,9 @@ impl Engine {
     ) -> Result<TableInfo, Error> {
         self.ensure_tables(notebook)?;
         let current = self.catalog.version(notebook, table)?;
-        let (mut restored, _lease) =
-            self.snapshots
-                .read_generation(notebook, table, generation, "restore")?;
+        let (mut restored, _lease) = self
+            .snapshots
+            .read_generation(notebook, table, generation, "restore")?;
         restored.version = current.version + 1;
         restored.next_row_id = restored.next_row_id.max(current.next_row_id);
         let next = self
@@ -654,17 +656,18 @@ impl Engine {
 
     fn ensure_tables(&self, notebook: NotebookId) -> Result<(), Error> {
         let dir = self.notebooks.folder_path(notebook)?;
-        self.catalog.ensure_loaded(notebook, || -> Result<_, Error> {
-            let Some(dir) = dir else {
-                return Ok(Vec::new());
-            };
-            Ok(self
-                .snapshots
-                .open_folder(notebook, &dir)?
-                .into_iter()
-                .map(|t| (t.name, t.version))
-                .collect())
-        })
+        self.catalog
+            .ensure_loaded(notebook, || -> Result<_, Error> {
+                let Some(dir) = dir else {
+                    return Ok(Vec::new());
+                };
+                Ok(self
+                    .snapshots
+                    .open_folder(notebook, &dir)?
+                    .into_iter()
+                    .map(|t| (t.name, t.version))
+                    .collect())
+            })
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {

@@ -363,7 +363,12 @@ impl Notebooks {
         Arc::new(move |id| {
             let root = shared.workspace.root().to_path_buf();
             shared
-                .with_entry(id, |e| Ok(e.folder.as_ref().filter(|_| e.on_disk).map(|f| root.join(f))))
+                .with_entry(id, |e| {
+                    Ok(e.folder
+                        .as_ref()
+                        .filter(|_| e.on_disk)
+                        .map(|f| root.join(f)))
+                })
                 .ok()
                 .flatten()
         })

@@ -275,10 +275,7 @@ pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
     };
     let file = File::open(path).map_err(|e| fail(&e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| {
-            b.with_batch_size(crate::tables::import::BATCH_ROWS)
-                .build()
-        })
+        .and_then(|b| b.with_batch_size(crate::tables::import::BATCH_ROWS).build())
         .map_err(|e| fail(&e))?;
     let file_schema = reader.schema();
     let batches = reader
@@ -363,7 +360,10 @@ mod tests {
             .collect();
         assert_eq!(names, ["numbers.7.parquet"]);
         let back = read(&dir.path().join("numbers.7.parquet"), 3).unwrap();
-        assert_eq!((back.rows, back.version, back.next_row_id), (300_000, 3, 300_000));
+        assert_eq!(
+            (back.rows, back.version, back.next_row_id),
+            (300_000, 3, 300_000)
+        );
         assert_eq!(back.schema, t.schema);
         assert_eq!(back.page(123_456, 3).unwrap(), t.page(123_456, 3).unwrap());
         assert_eq!(metrics.snapshot().fsyncs, 1);

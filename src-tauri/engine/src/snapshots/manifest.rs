@@ -75,7 +75,10 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
         return Err(format!("manifest format {} is not supported", m.format));
     }
     for (table, t) in &m.tables {
-        let ordered = t.generations.windows(2).all(|w| w[0].generation < w[1].generation);
+        let ordered = t
+            .generations
+            .windows(2)
+            .all(|w| w[0].generation < w[1].generation);
         let below_next = t
             .generations
             .last()

@@ -564,7 +564,13 @@ impl Snapshots {
         generation: u64,
         holder: &str,
     ) -> Result<(TableVersion, Lease), SnapshotError> {
-        let lease = self.lease(notebook, table, generation, holder, Duration::from_secs(600));
+        let lease = self.lease(
+            notebook,
+            table,
+            generation,
+            holder,
+            Duration::from_secs(600),
+        );
         let not_found = || SnapshotError::GenerationNotFound {
             table: table.to_string(),
             generation,
@@ -575,7 +581,9 @@ impl Snapshots {
             .find(|g| g.generation == generation)
             .ok_or_else(not_found)?;
         let dir = (self.core.folder_of)(notebook).ok_or(SnapshotError::NoFolder)?;
-        let path = dir.join(TABLES_DIR).join(file::file_name(table, generation));
+        let path = dir
+            .join(TABLES_DIR)
+            .join(file::file_name(table, generation));
         Ok((file::read(&path, g.version)?, lease))
     }
 
@@ -869,9 +877,7 @@ fn plan(core: Arc<Core>, scheduler: Arc<Scheduler>) {
                 let job = submit(&core, &scheduler, key.clone(), version.clone());
                 let mut st = core.lock();
                 match st.tables.get_mut(&key).and_then(|ts| ts.in_flight.as_mut()) {
-                    Some(f) if f.version == version.version && f.job.is_none() => {
-                        f.job = Some(job)
-                    }
+                    Some(f) if f.version == version.version && f.job.is_none() => f.job = Some(job),
                     _ => {} // it already ran
                 }
             }
@@ -893,7 +899,12 @@ fn plan(core: Arc<Core>, scheduler: Arc<Scheduler>) {
 
 /// Queues one snapshot at background priority; the job hands the work to the persistence pool
 /// and waits for it, so the queue's accounting sees it while no queue thread encodes.
-fn submit(core: &Arc<Core>, scheduler: &Scheduler, key: Key, version: Arc<TableVersion>) -> Job<()> {
+fn submit(
+    core: &Arc<Core>,
+    scheduler: &Scheduler,
+    key: Key,
+    version: Arc<TableVersion>,
+) -> Job<()> {
     let mut unrun = Unrun {
         core: core.clone(),
         key: key.clone(),

@@ -47,7 +47,10 @@ pub fn sweep(dir: &Path) -> std::io::Result<usize> {
     let mut removed = durable::sweep_temp_files(dir)?;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        if entry.file_name().to_string_lossy().ends_with(file::TEMP_SUFFIX)
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .ends_with(file::TEMP_SUFFIX)
             && entry.file_type()?.is_file()
         {
             std::fs::remove_file(entry.path())?;
@@ -180,14 +183,13 @@ fn rebuild(dir: &Path, on_disk: &BTreeMap<String, BTreeSet<u64>>) -> Manifest {
         for g in generations {
             let path = dir.join(file::file_name(table, *g));
             let meta = std::fs::metadata(&path).ok();
-            let rows = datafusion::parquet::file::reader::SerializedFileReader::try_from(
-                path.as_path(),
-            )
-            .map(|r| {
-                use datafusion::parquet::file::reader::FileReader;
-                r.metadata().file_metadata().num_rows() as u64
-            })
-            .unwrap_or(0);
+            let rows =
+                datafusion::parquet::file::reader::SerializedFileReader::try_from(path.as_path())
+                    .map(|r| {
+                        use datafusion::parquet::file::reader::FileReader;
+                        r.metadata().file_metadata().num_rows() as u64
+                    })
+                    .unwrap_or(0);
             t.generations.push(Generation {
                 generation: *g,
                 version: *g,
@@ -242,7 +244,9 @@ pub fn commit(
         t.next_generation = g + 1;
         g
     };
-    let written = cx.writer.write(&dir, table, generation, version, progress, cancel)?;
+    let written = cx
+        .writer
+        .write(&dir, table, generation, version, progress, cancel)?;
     let committed = Generation {
         generation,
         version: version.version,

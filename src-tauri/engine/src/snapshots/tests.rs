@@ -69,7 +69,10 @@ fn files(dir: &Path) -> Vec<String> {
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
-        assert!(started.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -83,16 +86,29 @@ async fn quick_edits_coalesce_into_one_snapshot_after_the_quiet_window() {
     let tmp = tempfile::tempdir().unwrap();
     let engine = engine(tmp.path(), |c| c.debounce_ms = 150);
     let nb = table(&engine, 1000).await;
-    assert_eq!(status(&engine, nb).generation, 1, "a new table is saved at once");
+    assert_eq!(
+        status(&engine, nb).generation,
+        1,
+        "a new table is saved at once"
+    );
     let writes = engine.metrics().disk_writes;
     for i in 0..5 {
         set(&engine, nb, i, 100 + i as i64);
     }
     let s = status(&engine, nb);
-    assert_eq!((s.status, s.version, s.saved_version), (SaveState::Unsaved, 6, 1));
-    wait_until("the snapshot", || status(&engine, nb).status == SaveState::Saved);
+    assert_eq!(
+        (s.status, s.version, s.saved_version),
+        (SaveState::Unsaved, 6, 1)
+    );
+    wait_until("the snapshot", || {
+        status(&engine, nb).status == SaveState::Saved
+    });
     let s = status(&engine, nb);
-    assert_eq!((s.saved_version, s.generation), (6, 2), "one generation for five edits");
+    assert_eq!(
+        (s.saved_version, s.generation),
+        (6, 2),
+        "one generation for five edits"
+    );
     // One generation file and one manifest.
     assert_eq!(engine.metrics().disk_writes - writes, 2);
     assert_eq!(
@@ -112,9 +128,15 @@ async fn max_pending_changes_force_a_snapshot_without_a_quiet_window() {
     set(&engine, nb, 0, 1);
     set(&engine, nb, 1, 1);
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(status(&engine, nb).status, SaveState::Unsaved, "two changes wait");
+    assert_eq!(
+        status(&engine, nb).status,
+        SaveState::Unsaved,
+        "two changes wait"
+    );
     set(&engine, nb, 2, 1);
-    wait_until("the forced snapshot", || status(&engine, nb).saved_version == 4);
+    wait_until("the forced snapshot", || {
+        status(&engine, nb).saved_version == 4
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,7 +161,11 @@ async fn flush_writes_pending_snapshots_now_and_reopen_finds_them() {
         .unwrap();
     let p = crate::tables::QueryPreview::from_batches(&batches, Duration::ZERO);
     assert_eq!(p.rows, [[Some("-2".to_string())], [Some("-1".to_string())]]);
-    assert_eq!(status(&engine, nb).version, 3, "the version survives the reopen");
+    assert_eq!(
+        status(&engine, nb).version,
+        3,
+        "the version survives the reopen"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,7 +197,9 @@ async fn every_injected_failure_leaves_the_previous_generation_intact() {
         );
         // The edit is still in memory; the retry writes it from there.
         engine.retry_snapshot(nb, "t");
-        wait_until("the retry", || status(&engine, nb).status == SaveState::Saved);
+        wait_until("the retry", || {
+            status(&engine, nb).status == SaveState::Saved
+        });
         assert_eq!(status(&engine, nb).saved_version, 2, "{fault:?}");
         drop(engine);
         let reopened = super::store::open(&tmp.path().join("workspace/snap.quire")).unwrap();
@@ -227,7 +255,10 @@ async fn restore_makes_an_old_generation_the_newest_version() {
     engine.flush_all();
     let info = engine.restore_generation(nb, "t", 1).unwrap();
     assert_eq!(info.version, 3);
-    let batches = engine.query(nb, "SELECT n FROM t WHERE n = 500").await.unwrap();
+    let batches = engine
+        .query(nb, "SELECT n FROM t WHERE n = 500")
+        .await
+        .unwrap();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
     engine.flush_all();
     assert_eq!(engine.table_history(nb, "t").unwrap()[0].version, 3);
@@ -271,7 +302,10 @@ async fn a_damaged_newest_generation_opens_the_one_before_and_says_so() {
     assert!(!dir.join("t.3.parquet.tmp").exists(), "swept at startup");
     let info = engine.tables(nb).unwrap();
     assert_eq!(info[0].version, 1, "opened generation 1");
-    assert!(!dir.join("t.9.parquet").exists(), "uncommitted generation removed");
+    assert!(
+        !dir.join("t.9.parquet").exists(),
+        "uncommitted generation removed"
+    );
     let notice = sink.events().into_iter().find_map(|e| match e {
         crate::events::EngineEvent::TableNotice { message, .. } => Some(message),
         _ => None,

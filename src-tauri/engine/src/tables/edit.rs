@@ -39,10 +39,7 @@ fn convert(data_type: &DataType, nullable: bool, edit: &CellEdit) -> Result<Arra
         message: why,
     };
     if value.is_none() && !nullable {
-        return Err(invalid(format!(
-            "column {} cannot be empty",
-            edit.column
-        )));
+        return Err(invalid(format!("column {} cannot be empty", edit.column)));
     }
     let input = StringArray::from(vec![value.clone()]);
     let strict = CastOptions {
@@ -83,12 +80,13 @@ pub fn apply(version: &TableVersion, edits: &[CellEdit]) -> Result<TableVersion,
     let mut wanted: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut converted = Vec::with_capacity(edits.len());
     for (i, edit) in edits.iter().enumerate() {
-        let (col, field) = schema
-            .column_with_name(&edit.column)
-            .ok_or_else(|| TableError::InvalidValue {
-                column: edit.column.clone(),
-                message: format!("the table has no column {:?}", edit.column),
-            })?;
+        let (col, field) =
+            schema
+                .column_with_name(&edit.column)
+                .ok_or_else(|| TableError::InvalidValue {
+                    column: edit.column.clone(),
+                    message: format!("the table has no column {:?}", edit.column),
+                })?;
         converted.push((col, convert(field.data_type(), field.is_nullable(), edit)?));
         wanted.entry(edit.row_id).or_default().push(i);
     }
@@ -101,7 +99,10 @@ pub fn apply(version: &TableVersion, edits: &[CellEdit]) -> Result<TableVersion,
             if let Some(list) = wanted.get(id) {
                 found += 1;
                 for &e in list {
-                    touched.entry((b, converted[e].0)).or_default().insert(row, e);
+                    touched
+                        .entry((b, converted[e].0))
+                        .or_default()
+                        .insert(row, e);
                 }
             }
         }
@@ -109,12 +110,7 @@ pub fn apply(version: &TableVersion, edits: &[CellEdit]) -> Result<TableVersion,
     if found < wanted.len() {
         let missing = wanted
             .keys()
-            .find(|id| {
-                !version
-                    .row_ids
-                    .iter()
-                    .any(|ids| ids.values().contains(id))
-            })
+            .find(|id| !version.row_ids.iter().any(|ids| ids.values().contains(id)))
             .copied()
             .unwrap_or_default();
         return Err(TableError::InvalidValue {
@@ -171,19 +167,39 @@ mod tests {
         let next = apply(&t, &[edit(1500, " 42 "), edit(1501, "-7")]).unwrap();
         assert_eq!(next.version, t.version + 1);
         let page = next.page(1500, 2).unwrap();
-        let values = page.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        let values = page
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
         assert_eq!(values.values(), &[42, -7]);
         for b in [0, 2, 9] {
             assert!(
-                next.batches[b].column(0).to_data().ptr_eq(&t.batches[b].column(0).to_data()),
+                next.batches[b]
+                    .column(0)
+                    .to_data()
+                    .ptr_eq(&t.batches[b].column(0).to_data()),
                 "batch {b} is shared, not copied"
             );
         }
-        assert_eq!(t.page(1500, 1).unwrap().column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0), 1500, "the old version is unchanged");
+        assert_eq!(
+            t.page(1500, 1)
+                .unwrap()
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .value(0),
+            1500,
+            "the old version is unchanged"
+        );
 
         let err = apply(&t, &[edit(3, "12"), edit(4, "twelve")]).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidValue);
-        assert!(err.to_string().contains("\"twelve\" is not a whole number"), "{err}");
+        assert!(
+            err.to_string().contains("\"twelve\" is not a whole number"),
+            "{err}"
+        );
         let err = apply(&t, &[edit(3, "")]).unwrap_err();
         assert!(err.to_string().contains("cannot be empty"), "{err}");
         let err = apply(&t, &[edit(99_999, "1")]).unwrap_err();
