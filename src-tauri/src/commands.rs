@@ -6,13 +6,15 @@ use std::path::PathBuf;
 use quire_engine::config::NotebookMode;
 use quire_engine::metrics::MetricsSnapshot;
 use quire_engine::notebooks::{
-    Cell, CellId, CellKind, DiskChoice, FlushReport, NotebookId, NotebookSummary, NotebookView,
+    Cell, CellId, CellKind, DiskChoice, NotebookId, NotebookSummary, NotebookView,
 };
+use quire_engine::snapshots::{Generation, TableSaveStatus};
+use quire_engine::tables::edit::CellEdit;
 use quire_engine::queue::{JobKind, Priority, QueueStats};
 use quire_engine::tables::import::{self, CsvOptions, ImportPreview, ImportProgress};
 use quire_engine::tables::view::ViewSpec;
 use quire_engine::tables::TableInfo;
-use quire_engine::{CellOutput, EngineInfo, ImportOutcome, ImportRequest};
+use quire_engine::{CellOutput, EngineInfo, FlushAllReport, ImportOutcome, ImportRequest};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
@@ -225,10 +227,72 @@ pub async fn flush_notebook(
     Ok(books.summary(notebook).map_err(quire_engine::Error::from)?)
 }
 
+/// Writes every notebook and every pending table snapshot and waits for them: the Flush
+/// button. The wait blocks this command's thread only (block_in_place), not the runtime.
 #[tauri::command]
 #[specta::specta]
-pub async fn flush_all(state: State<'_, AppState>) -> Reply<FlushReport> {
-    Ok(state.engine.notebooks().flush_all())
+pub async fn flush_all(state: State<'_, AppState>) -> Reply<FlushAllReport> {
+    Ok(tokio::task::block_in_place(|| state.engine.flush_all()))
+}
+
+/// Sets cells of a table (typed, checked against each column); the snapshot is debounced.
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_cells(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    edits: Vec<CellEdit>,
+) -> Reply<TableInfo> {
+    Ok(state.engine.edit_cells(notebook, &table, &edits)?)
+}
+
+/// A table's saved generations, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn table_history(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+) -> Reply<Vec<Generation>> {
+    Ok(state.engine.table_history(notebook, &table)?)
+}
+
+/// Makes a saved generation the table's newest version.
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_generation(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    generation: u64,
+) -> Reply<TableInfo> {
+    let engine = &state.engine;
+    Ok(tokio::task::block_in_place(|| {
+        engine.restore_generation(notebook, &table, generation)
+    })?)
+}
+
+/// The save state of each table of a notebook (events keep it current afterwards).
+#[tauri::command]
+#[specta::specta]
+pub async fn table_save_status(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+) -> Reply<Vec<TableSaveStatus>> {
+    Ok(state.engine.table_save_status(notebook))
+}
+
+/// Retries a failed table snapshot now.
+#[tauri::command]
+#[specta::specta]
+pub async fn retry_snapshot(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+) -> Reply<()> {
+    state.engine.retry_snapshot(notebook, &table);
+    Ok(())
 }
 
 /// The UI calls this when the workspace watcher reports changes made outside Quire.

@@ -85,8 +85,17 @@ function fakeBackend() {
           emit({ kind: "save_status", notebook: n.summary.id, status: { state: "saved" }, revision: seq, saved_revision: seq });
         }
       }
-      return { saved, failures: [] };
+      return { notebooks: { saved, failures: [] }, tables: { saved: 0, failed: [], timed_out: false } };
     },
+    editCells: async () => {
+      throw new Error("not used");
+    },
+    tableHistory: async () => [],
+    restoreGeneration: async () => {
+      throw new Error("not used");
+    },
+    tableSaveStatus: async () => [],
+    retrySnapshot: async () => undefined,
     checkDisk: async () => [],
     resolveDiskChange: async () => {
       throw new Error("not used");

@@ -102,16 +102,19 @@ export function App({ backend }: { backend: Backend }) {
   const flushAll = useCallback(async () => {
     dispatch({ type: "flushing", on: true });
     try {
-      const result = await backend.flushAll();
-      for (const f of result.failures) {
+      const { notebooks, tables } = await backend.flushAll();
+      for (const f of notebooks.failures) {
         dispatch({ type: "toast", level: "error", text: { headline: `“${f.title}” was not saved`, detail: f.message } });
       }
-      if (result.failures.length === 0) {
-        inform(
-          result.saved === 0
-            ? "Nothing to save"
-            : `Saved ${result.saved} notebook${result.saved === 1 ? "" : "s"}`,
-        );
+      for (const [table, message] of tables.failed) {
+        dispatch({ type: "toast", level: "error", text: { headline: `Table ${table} was not saved`, detail: message } });
+      }
+      if (notebooks.failures.length === 0 && tables.failed.length === 0) {
+        const parts = [
+          notebooks.saved > 0 ? `${notebooks.saved} notebook${notebooks.saved === 1 ? "" : "s"}` : "",
+          tables.saved > 0 ? `${tables.saved} table${tables.saved === 1 ? "" : "s"}` : "",
+        ].filter(Boolean);
+        inform(parts.length === 0 ? "Nothing to save" : `Saved ${parts.join(" and ")}`);
       }
     } catch (e) {
       report(e);
@@ -245,7 +248,10 @@ export function App({ backend }: { backend: Backend }) {
     }
   };
 
-  const pending = pendingCount(state.notebooks);
+  const tableStatuses = Object.values(state.tableStatus);
+  const pending =
+    pendingCount(state.notebooks) +
+    tableStatuses.filter((t) => t.status.state !== "saved").length;
   const deleting = state.notebooks.find((n) => n.id === state.confirmDelete);
 
   return (
@@ -268,7 +274,14 @@ export function App({ backend }: { backend: Backend }) {
           outputs={state.outputs}
           hasNotebooks={state.notebooks.length > 0}
           actions={actions}
-          tables={{ backend, report, inform, refreshKey: tablesKey }}
+          tables={{
+            backend,
+            report,
+            inform,
+            refreshKey: tablesKey,
+            tableStatus: state.tableStatus,
+            onStatuses: (list) => dispatch({ type: "table_statuses", list }),
+          }}
         />
       </div>
       <StatusBar
@@ -276,6 +289,7 @@ export function App({ backend }: { backend: Backend }) {
         metrics={state.metrics}
         queue={state.queue}
         notebooks={state.notebooks}
+        tables={tableStatuses}
         flushing={state.flushing}
         onRetry={() => void flushAll()}
       />

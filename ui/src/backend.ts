@@ -18,7 +18,10 @@ import {
   type DiskChoice,
   type EngineInfo,
   type ErrorCode,
-  type FlushReport,
+  type CellEdit,
+  type Generation,
+  type ShutdownReport as FlushAllReport,
+  type TableSaveStatus,
   type IpcError,
   type MetricsSnapshot,
   type NotebookId,
@@ -29,6 +32,8 @@ import {
   type QueueStats,
   type Sequenced,
 } from "./bindings";
+
+export type { FlushAllReport };
 
 export class QuireError extends Error {
   readonly code: ErrorCode | "unknown";
@@ -68,7 +73,14 @@ export interface Backend {
   moveCell(id: NotebookId, cell: CellId, to: number): Promise<void>;
   /** Runs a cell; `onRows` hears the rows produced so far; `job` names it for cancelJob. */
   runCell(id: NotebookId, cell: CellId, job: string, onRows: (rows: number) => void): Promise<CellOutput>;
-  flushAll(): Promise<FlushReport>;
+  /** Writes every notebook and every pending table snapshot, and waits for them. */
+  flushAll(): Promise<FlushAllReport>;
+  /** Sets cells of a table; the engine checks each value against its column. */
+  editCells(id: NotebookId, table: string, edits: CellEdit[]): Promise<TableInfo>;
+  tableHistory(id: NotebookId, table: string): Promise<Generation[]>;
+  restoreGeneration(id: NotebookId, table: string, generation: number): Promise<TableInfo>;
+  tableSaveStatus(id: NotebookId): Promise<TableSaveStatus[]>;
+  retrySnapshot(id: NotebookId, table: string): Promise<void>;
   checkDisk(): Promise<NotebookId[]>;
   resolveDiskChange(id: NotebookId, choice: DiskChoice): Promise<NotebookSummary>;
   /** Opens the native file dialog; null when the user cancelled. */
@@ -158,6 +170,13 @@ export const tauriBackend: Backend = {
     return unwrap(commands.runCell(id, cell, job, channel));
   },
   flushAll: () => unwrap(commands.flushAll()),
+  // Edits of one table reach the engine in the order they were made.
+  editCells: (id, table, edits) => serial(`${id}/${table}`, () => unwrap(commands.editCells(id, table, edits))),
+  tableHistory: (id, table) => unwrap(commands.tableHistory(id, table)),
+  restoreGeneration: (id, table, generation) =>
+    serial(`${id}/${table}`, () => unwrap(commands.restoreGeneration(id, table, generation))),
+  tableSaveStatus: (id) => unwrap(commands.tableSaveStatus(id)),
+  retrySnapshot: (id, table) => unwrap(commands.retrySnapshot(id, table)).then(none),
   checkDisk: () => unwrap(commands.checkDisk()),
   resolveDiskChange: (id, choice) => serial(id, () => unwrap(commands.resolveDiskChange(id, choice))),
   pickImportFile: () => unwrap(commands.pickImportFile()),

@@ -17,7 +17,21 @@ export const commands = {
 	deleteCell: (notebook: NotebookId, cell: CellId) => typedError<null, IpcError>(__TAURI_INVOKE("delete_cell", { notebook, cell })),
 	deleteNotebook: (notebook: NotebookId) => typedError<null, IpcError>(__TAURI_INVOKE("delete_notebook", { notebook })),
 	duplicateNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("duplicate_notebook", { notebook })),
-	flushAll: () => typedError<FlushReport, IpcError>(__TAURI_INVOKE("flush_all")),
+	/**
+	 *  Writes every notebook and every pending table snapshot and waits for them: the Flush
+	 *  button. The wait blocks this command's thread only (block_in_place), not the runtime.
+	 */
+	flushAll: () => typedError<ShutdownReport, IpcError>(__TAURI_INVOKE("flush_all")),
+	/**  Sets cells of a table (typed, checked against each column); the snapshot is debounced. */
+	editCells: (notebook: NotebookId, table: string, edits: CellEdit[]) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("edit_cells", { notebook, table, edits })),
+	/**  A table's saved generations, newest first. */
+	tableHistory: (notebook: NotebookId, table: string) => typedError<Generation[], IpcError>(__TAURI_INVOKE("table_history", { notebook, table })),
+	/**  Makes a saved generation the table's newest version. */
+	restoreGeneration: (notebook: NotebookId, table: string, generation: number) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("restore_generation", { notebook, table, generation })),
+	/**  The save state of each table of a notebook (events keep it current afterwards). */
+	tableSaveStatus: (notebook: NotebookId) => typedError<TableSaveStatus[], IpcError>(__TAURI_INVOKE("table_save_status", { notebook })),
+	/**  Retries a failed table snapshot now. */
+	retrySnapshot: (notebook: NotebookId, table: string) => typedError<null, IpcError>(__TAURI_INVOKE("retry_snapshot", { notebook, table })),
 	/**  Runs a query and writes its result to a picked file. */
 	exportQuery: (notebook: NotebookId, sql: string, path: string) => typedError<number, IpcError>(__TAURI_INVOKE("export_query", { notebook, sql, path })),
 	exportTable: (notebook: NotebookId, table: string, path: string, job: string, onRows: Channel<number>) => typedError<number, IpcError>(__TAURI_INVOKE("export_table", { notebook, table, path, job, onRows })),
@@ -74,6 +88,17 @@ export type Cell = {
 	source: string,
 };
 
+/**
+ *  One cell set to a value (as typed) or to null. Serialisable, so the task store can journal
+ *  it and replay it after a crash.
+ */
+export type CellEdit = {
+	row_id: number,
+	column: string,
+	/**  `None` sets the cell to null; an empty string does too in a non-text column. */
+	value: string | null,
+};
+
 /**  A cell's identity within its notebook. */
 export type CellId = string;
 
@@ -85,6 +110,11 @@ export type CellOutput =
 { kind: "table"; preview: QueryPreview } | 
 /**  A Markdown cell has nothing to run; the UI renders it. */
 { kind: "markdown" };
+
+/**  The codec of snapshot files. */
+export type Codec = 
+/**  zstd level 1: small files, fast enough to write in the background. */
+"zstd" | "snappy" | "uncompressed";
 
 export type ColumnFilter = {
 	column: string,
@@ -143,16 +173,25 @@ export type DiskChoice =
 /**  What happened, as the UI needs to know it. */
 export type EngineEvent = 
 /**  A notebook exists now (in memory; it may not be on disk yet). */
-{ kind: "notebook_created"; notebook: NotebookSummary } | 
+({ kind: "notebook_created"; notebook: NotebookSummary }) & { message?: never; revision?: never; saved_revision?: never; status?: never; table?: never } | 
 /**  A notebook's title, cells or file changed (rename, reload from disk). */
-{ kind: "notebook_changed"; notebook: NotebookSummary } | 
+({ kind: "notebook_changed"; notebook: NotebookSummary }) & { message?: never; revision?: never; saved_revision?: never; status?: never; table?: never } | 
 /**  A notebook was deleted (its folder is in the workspace's `.trash`). */
-{ kind: "notebook_deleted"; notebook: NotebookId } | 
+({ kind: "notebook_deleted"; notebook: NotebookId }) & { message?: never; revision?: never; saved_revision?: never; status?: never; table?: never } | 
 /**
  *  A notebook's save state changed. `revision` counts its edits; `saved_revision` is the
  *  newest revision known to be durable on disk.
  */
-{ kind: "save_status"; notebook: NotebookId; status: SaveState; revision: number; saved_revision: number };
+({ kind: "save_status"; notebook: NotebookId; status: SaveState; revision: number; saved_revision: number }) & { message?: never; table?: never } | 
+/**  A table's snapshot state changed (pending, saving with progress, saved, failed). */
+{
+	kind: "table_save_status",
+} & TableSaveStatus | 
+/**
+ *  Something the user should know about a table: it was opened from an older saved copy
+ *  because the newest is damaged, or it could not be opened at all.
+ */
+({ kind: "table_notice"; notebook: NotebookId; table: string | null; message: string }) & { revision?: never; saved_revision?: never; status?: never };
 
 /**  A batch of engine events, in sequence order. */
 export type EngineEvents = Sequenced[];
@@ -204,6 +243,13 @@ export type ErrorCode =
 "table_not_found" | 
 /**  Another table in this notebook has that name. */
 "table_exists" | 
+/**
+ *  A value typed into a cell does not fit its column (not a number, not a date, null in a
+ *  column that cannot be empty).
+ */
+"invalid_value" | 
+/**  The table has no saved generation with that number (it was removed from the history). */
+"generation_not_found" | 
 /**  The work was cancelled before it finished. */
 "cancelled" | 
 /**  A bug in Quire: the message says what, the log has the context. */
@@ -237,6 +283,17 @@ export type FlushReport = {
 	/**  Notebooks written by this flush. */
 	saved: number,
 	failures: FlushFailure[],
+};
+
+/**  One committed generation of a table. */
+export type Generation = {
+	generation: number,
+	/**  The table version the file holds. */
+	version: number,
+	rows: number,
+	bytes: number,
+	/**  When it was committed, in milliseconds since the Unix epoch. */
+	committed_ms: number,
 };
 
 export type ImportFormat = "csv" | "parquet" | "json";
@@ -407,6 +464,12 @@ export type Sequenced = {
 	event: EngineEvent,
 };
 
+/**  What shutdown did, for the log line and the exit path. */
+export type ShutdownReport = {
+	notebooks: FlushReport,
+	tables: SnapshotFlush,
+};
+
 /**  A row left out of a CSV import in skip mode. */
 export type SkippedRow = {
 	/**  1-based line in the file (the header is line 1 when there is one). */
@@ -420,8 +483,24 @@ export type SnapshotConfig = {
 	debounce_ms?: number,
 	/**  Changes after which a snapshot is forced even without a quiet window. Default 10. */
 	max_pending_changes?: number,
+	/**  Longest a change may wait for its snapshot while changes keep coming. Default 10000 ms. */
+	max_wait_ms?: number,
 	/**  Generations kept per table. Default 5. */
 	history?: number,
+	/**  Parquet codec of snapshot files: zstd (default), snappy or uncompressed. */
+	codec?: Codec,
+	/**  Threads of the persistence pool that encodes snapshots; 0 means one per core. */
+	threads?: number,
+};
+
+/**  What a flush of the snapshots did. */
+export type SnapshotFlush = {
+	/**  Tables that had unsaved changes and are saved now. */
+	saved: number,
+	/**  Tables whose snapshot failed, with the reason. */
+	failed: ([string, string])[],
+	/**  The flush stopped waiting before everything was saved. */
+	timed_out: boolean,
 };
 
 export type SortKey = {
@@ -437,6 +516,21 @@ export type TableInfo = {
 	columns: ColumnInfo[],
 	/**  Bytes of Arrow memory the current version holds. */
 	memory_bytes: number,
+};
+
+/**  What the save indicator shows for one table. */
+export type TableSaveStatus = {
+	notebook: NotebookId,
+	table: string,
+	status: SaveState,
+	/**  The table's current version and the newest one durably committed. */
+	version: number,
+	saved_version: number,
+	generation: number,
+	/**  Progress of the running snapshot (0 of 0 when none runs). */
+	rows_written: number,
+	total_rows: number,
+	bytes_written: number,
 };
 
 /**  The SQLite task store's housekeeping. */

@@ -19,7 +19,7 @@ describe("overallStatus", () => {
   it("counts unsaved notebooks, including ones never written", () => {
     const list = [nb("a", { state: "unsaved" }), nb("b", { state: "saved" }, false)];
     expect(pendingCount(list)).toBe(2);
-    expect(overallText(overallStatus(list))).toBe("Unsaved changes in 2 notebooks");
+    expect(overallText(overallStatus(list))).toBe("Unsaved changes in 2 places");
   });
 
   it("puts a failure first, then a disk change, then saving", () => {

@@ -1,22 +1,33 @@
 // What the save indicators say, derived from the engine's per-notebook save states.
-import type { NotebookSummary, SaveState } from "./bindings";
+import type { NotebookSummary, SaveState, TableSaveStatus } from "./bindings";
 
 export type Overall =
   | { kind: "saved" }
   | { kind: "unsaved"; count: number }
-  | { kind: "saving" }
+  | { kind: "saving"; progress: string | null }
   | { kind: "failed"; message: string }
   | { kind: "changed_on_disk"; title: string };
 
-/** The app-wide state: the most urgent one among the notebooks. */
-export function overallStatus(notebooks: NotebookSummary[], flushing = false): Overall {
+/** The app-wide state: the most urgent one among the notebooks and the tables. */
+export function overallStatus(notebooks: NotebookSummary[], flushing = false, tables: TableSaveStatus[] = []): Overall {
   const failed = notebooks.find((n) => n.status.state === "failed");
   if (failed && failed.status.state === "failed") return { kind: "failed", message: failed.status.message };
+  const failedTable = tables.find((t) => t.status.state === "failed");
+  if (failedTable && failedTable.status.state === "failed")
+    return { kind: "failed", message: `table ${failedTable.table}: ${failedTable.status.message}` };
   const changed = notebooks.find((n) => n.status.state === "changed_on_disk");
   if (changed) return { kind: "changed_on_disk", title: changed.title };
-  if (flushing || notebooks.some((n) => n.status.state === "saving")) return { kind: "saving" };
-  const count = pendingCount(notebooks);
+  const savingTable = tables.find((t) => t.status.state === "saving");
+  if (savingTable) return { kind: "saving", progress: tableProgress(savingTable) };
+  if (flushing || notebooks.some((n) => n.status.state === "saving")) return { kind: "saving", progress: null };
+  const count = pendingCount(notebooks) + tables.filter((t) => t.status.state === "unsaved").length;
   return count > 0 ? { kind: "unsaved", count } : { kind: "saved" };
+}
+
+/** "trips 45%" while a table's snapshot runs. */
+export function tableProgress(t: TableSaveStatus): string {
+  const pct = t.total_rows > 0 ? Math.floor((100 * t.rows_written) / t.total_rows) : 0;
+  return `${t.table} ${pct}%`;
 }
 
 /** Notebooks a flush would write: unsaved edits, a failed write, or never written. */
@@ -34,9 +45,9 @@ export function overallText(o: Overall): string {
     case "saved":
       return "All changes saved";
     case "unsaved":
-      return o.count === 1 ? "Unsaved changes" : `Unsaved changes in ${o.count} notebooks`;
+      return o.count === 1 ? "Unsaved changes" : `Unsaved changes in ${o.count} places`;
     case "saving":
-      return "Saving…";
+      return o.progress ? `Saving ${o.progress}…` : "Saving…";
     case "failed":
       return `Save failed: ${o.message}`;
     case "changed_on_disk":

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { initialState, reduce } from "./store";
+import { initialState, reduce, tableKey } from "./store";
 import type { NotebookSummary, Sequenced } from "./bindings";
+import { overallStatus, overallText } from "./status";
 
 const nb = (id: string, title: string): NotebookSummary => ({
   id,
@@ -59,5 +60,27 @@ describe("reduce", () => {
     expect(s.toasts).toHaveLength(1);
     s = reduce(s, { type: "dismiss", id: s.toasts[0]!.id });
     expect(s.toasts).toHaveLength(0);
+  });
+
+  it("tracks table save states from events and toasts recoveries", () => {
+    const status = (state: "unsaved" | "saving" | "saved", rows_written = 0) => ({
+      notebook: "a",
+      table: "trips",
+      status: { state },
+      version: 3,
+      saved_version: state === "saved" ? 3 : 2,
+      generation: 2,
+      rows_written,
+      total_rows: 100,
+      bytes_written: 0,
+    });
+    let s = reduce(initialState, batch({ seq: 1, event: { kind: "table_save_status", ...status("unsaved") } }));
+    expect(s.tableStatus[tableKey("a", "trips")]?.status.state).toBe("unsaved");
+    s = reduce(s, batch({ seq: 2, event: { kind: "table_save_status", ...status("saving", 50) } }));
+    expect(overallText(overallStatus([], false, Object.values(s.tableStatus)))).toBe("Saving trips 50%…");
+    s = reduce(s, batch({ seq: 3, event: { kind: "table_save_status", ...status("saved") } }));
+    expect(overallStatus([], false, Object.values(s.tableStatus)).kind).toBe("saved");
+    s = reduce(s, batch({ seq: 4, event: { kind: "table_notice", notebook: "a", table: "trips", message: "opened generation 1" } }));
+    expect(s.toasts.at(-1)?.text.detail).toBe("opened generation 1");
   });
 });

@@ -11,6 +11,7 @@ import type {
   Position,
   QueueStats,
   Sequenced,
+  TableSaveStatus,
 } from "./bindings";
 import type { ErrorText } from "./errors";
 
@@ -31,6 +32,8 @@ export interface State {
   /** The notebook shown in the notebook area, with its cells. */
   view: NotebookView | null;
   outputs: Record<CellId, Output>;
+  /** Save state of each table, by `notebook/table`. */
+  tableStatus: Record<string, TableSaveStatus>;
   metrics: MetricsSnapshot | null;
   queue: QueueStats | null;
   toasts: Toast[];
@@ -45,6 +48,7 @@ export const initialState: State = {
   notebooks: [],
   view: null,
   outputs: {},
+  tableStatus: {},
   metrics: null,
   queue: null,
   toasts: [],
@@ -61,6 +65,7 @@ export type Action =
   | { type: "output"; cell: CellId; output: Output }
   | { type: "metrics"; metrics: MetricsSnapshot; queue: QueueStats | null }
   | { type: "engine_events"; batch: Sequenced[] }
+  | { type: "table_statuses"; list: TableSaveStatus[] }
   | { type: "toast"; level: Toast["level"]; text: ErrorText }
   | { type: "dismiss"; id: number }
   | { type: "flushing"; on: boolean }
@@ -96,7 +101,13 @@ export function reduce(state: State, action: Action): State {
       return { ...state, confirmDelete: action.id };
     case "engine_events":
       return action.batch.reduce(applyEvent, state);
+    case "table_statuses":
+      return action.list.reduce((s, t) => ({ ...s, tableStatus: { ...s.tableStatus, [tableKey(t.notebook, t.table)]: t } }), state);
   }
+}
+
+export function tableKey(notebook: NotebookId, table: string): string {
+  return `${notebook}/${table}`;
 }
 
 function upsert(list: NotebookSummary[], nb: NotebookSummary): NotebookSummary[] {
@@ -130,5 +141,17 @@ function applyEvent(state: State, { seq, event }: Sequenced): State {
       const view = next.view && { ...next.view, summary: update(next.view.summary) };
       return { ...next, notebooks: next.notebooks.map(update), view };
     }
+    case "table_save_status": {
+      const { kind: _kind, ...status } = event;
+      return { ...next, tableStatus: { ...next.tableStatus, [tableKey(status.notebook, status.table)]: status } };
+    }
+    case "table_notice":
+      return {
+        ...next,
+        toasts: [
+          ...next.toasts,
+          { id: nextToastId++, level: "error", text: { headline: event.table ? `Table ${event.table} was recovered` : "A table could not be opened", detail: event.message } },
+        ],
+      };
   }
 }

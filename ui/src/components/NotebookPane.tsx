@@ -1,5 +1,5 @@
 import { useMemo, useState, type FormEvent } from "react";
-import type { CellId, CellKind, DiskChoice, NotebookView, TableInfo } from "../bindings";
+import type { CellId, CellKind, DiskChoice, NotebookView, TableInfo, TableSaveStatus } from "../bindings";
 import type { Output } from "../store";
 import { notebookStatusText } from "../status";
 import { CellView } from "./CellView";
@@ -29,6 +29,10 @@ export interface TablesContext {
   report(e: unknown): void;
   inform(headline: string, detail?: string): void;
   refreshKey: number;
+  /** Save state of each table, by `notebook/table`, kept current by engine events. */
+  tableStatus: Record<string, TableSaveStatus>;
+  /** Loads the current save states (events keep them current afterwards). */
+  onStatuses(list: TableSaveStatus[]): void;
 }
 
 interface Props {

@@ -1,4 +1,4 @@
-import type { AppInfo, MetricsSnapshot, NotebookSummary, QueueStats } from "../bindings";
+import type { AppInfo, MetricsSnapshot, NotebookSummary, QueueStats, TableSaveStatus } from "../bindings";
 import { formatBytes } from "../errors";
 import { overallStatus, overallText } from "../status";
 
@@ -7,14 +7,15 @@ interface Props {
   metrics: MetricsSnapshot | null;
   queue: QueueStats | null;
   notebooks: NotebookSummary[];
+  tables: TableSaveStatus[];
   flushing: boolean;
   onRetry(): void;
 }
 
 const PRIORITIES = ["urgent", "visible", "background", "idle"];
 
-export function StatusBar({ info, metrics, queue, notebooks, flushing, onRetry }: Props) {
-  const status = overallStatus(notebooks, flushing);
+export function StatusBar({ info, metrics, queue, notebooks, tables, flushing, onRetry }: Props) {
+  const status = overallStatus(notebooks, flushing, tables);
   return (
     <footer className="statusbar">
       <span className={`save-status ${status.kind}`} data-testid="save-status" data-state={status.kind}>

@@ -6,10 +6,11 @@ import {
   NumberFilterModule,
   TextFilterModule,
   themeQuartz,
+  type CellValueChangedEvent,
   type ColDef,
   type IDatasource,
 } from "ag-grid-community";
-import type { NotebookId, TableInfo } from "../bindings";
+import type { CellEdit, NotebookId, TableInfo } from "../bindings";
 import { fetchPage, ROW_ID_COLUMN, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 
 ModuleRegistry.registerModules([InfiniteRowModelModule, TextFilterModule, NumberFilterModule]);
@@ -45,7 +46,14 @@ const theme = themeQuartz.withParams({
  * A virtual grid over a whole table: AG Grid's infinite row model asks for row ranges as the
  * user scrolls, and each range is one exact page read by position from the engine.
  */
-export function TableGrid({ notebook, table }: { notebook: NotebookId; table: TableInfo }) {
+interface Props {
+  notebook: NotebookId;
+  table: TableInfo;
+  /** Sends edits to the engine; false when it refused them (the cell goes back). */
+  onEdit(edits: CellEdit[]): Promise<boolean>;
+}
+
+export function TableGrid({ notebook, table, onEdit }: Props) {
   const columnDefs = useMemo<ColDef<Row>[]>(
     () => [
       { headerName: "#", valueGetter: (p) => (p.node?.rowIndex ?? 0) + 1, width: 90, pinned: "left", sortable: false, filter: false },
@@ -53,6 +61,7 @@ export function TableGrid({ notebook, table }: { notebook: NotebookId; table: Ta
         (c): ColDef<Row> => ({
           field: c.name,
           headerName: c.name,
+          editable: true,
           headerTooltip: `${c.name}: ${c.data_type}`,
           // The header's params reach its inner component, so the type travels with them.
           headerComponentParams: { innerHeaderComponent: HeaderWithType, dataType: c.data_type },
@@ -77,8 +86,8 @@ export function TableGrid({ notebook, table }: { notebook: NotebookId; table: Ta
           .catch(() => params.failCallback());
       },
     }),
-    // A new table version is new data: a new datasource makes the grid fetch again.
-    [notebook, table.name, table.version, table.rows],
+    // Edits change cells the grid already shows; a restore remounts the grid (see TablesPanel).
+    [notebook, table.name, table.rows],
   );
   return (
     <div className="grid" data-testid="table-grid" data-table={table.name}>
@@ -92,6 +101,16 @@ export function TableGrid({ notebook, table }: { notebook: NotebookId; table: Ta
         maxConcurrentDatasourceRequests={2}
         blockLoadDebounceMillis={30}
         getRowId={(p) => String(p.data[ROW_ID_COLUMN])}
+        onCellValueChanged={(e: CellValueChangedEvent<Row>) => {
+          const column = e.colDef.field;
+          if (!column || e.source === "api") return;
+          const raw: unknown = e.newValue;
+          const value = raw === null || raw === undefined ? null : String(raw);
+          void onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value }]).then((ok) => {
+            // A refused value goes back to what the engine holds.
+            if (!ok) e.node.setDataValue(column, e.oldValue, "api");
+          });
+        }}
         defaultColDef={{ resizable: true, sortable: true, floatingFilter: true, minWidth: 80 }}
       />
     </div>

@@ -1,7 +1,9 @@
 import { useCallback, useEffect, useState } from "react";
 import type { Backend } from "../backend";
-import type { ImportOutcome, ImportPreview, NotebookId, TableInfo } from "../bindings";
+import type { CellEdit, ImportOutcome, ImportPreview, NotebookId, TableInfo, TableSaveStatus } from "../bindings";
 import { formatBytes } from "../errors";
+import { tableKey } from "../store";
+import { HistoryDialog } from "./HistoryDialog";
 import { ImportDialog } from "./ImportDialog";
 import { TableGrid } from "./TableGrid";
 
@@ -14,10 +16,29 @@ interface Props {
   refreshKey: number;
   /** Told the table list whenever it changes (the SQL editors complete table names). */
   onTables(tables: TableInfo[]): void;
+  tableStatus: Record<string, TableSaveStatus>;
+  onStatuses(list: TableSaveStatus[]): void;
+}
+
+/** A table's save state in a few words. */
+function statusText(s: TableSaveStatus | undefined): string {
+  if (!s) return "";
+  switch (s.status.state) {
+    case "saved":
+      return "Saved";
+    case "unsaved":
+      return "Unsaved";
+    case "saving":
+      return s.total_rows > 0 ? `Saving… ${Math.floor((100 * s.rows_written) / s.total_rows)}%` : "Saving…";
+    case "failed":
+      return "Save failed";
+    default:
+      return "";
+  }
 }
 
 /** The notebook's tables: import, list, open in the grid, export. */
-export function TablesPanel({ backend, notebook, report, inform, refreshKey, onTables }: Props) {
+export function TablesPanel({ backend, notebook, report, inform, refreshKey, onTables, tableStatus, onStatuses }: Props) {
   const [tables, setTables] = useState<TableInfo[]>([]);
   const [open, setOpen] = useState<string | null>(null);
   const [importing, setImporting] = useState<{ path: string; preview: ImportPreview } | null>(null);
@@ -27,10 +48,11 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
       const list = await backend.listTables(notebook);
       setTables(list);
       onTables(list);
+      onStatuses(await backend.tableSaveStatus(notebook));
     } catch (e) {
       report(e);
     }
-  }, [backend, notebook, report, onTables]);
+  }, [backend, notebook, report, onTables, onStatuses]);
 
   useEffect(() => {
     void refresh();
@@ -99,6 +121,21 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
     }
   };
 
+  const [history, setHistory] = useState<string | null>(null);
+  // Bumped when a table's content is replaced wholesale (a restore), so its grid fetches again.
+  const [reloads, setReloads] = useState(0);
+  const replaceInfo = (info: TableInfo) => setTables((list) => list.map((t) => (t.name === info.name ? info : t)));
+
+  const edit = async (table: string, edits: CellEdit[]): Promise<boolean> => {
+    try {
+      replaceInfo(await backend.editCells(notebook, table, edits));
+      return true;
+    } catch (e) {
+      report(e);
+      return false;
+    }
+  };
+
   const current = tables.find((t) => t.name === open) ?? null;
   return (
     <section className="tables" data-testid="tables">
@@ -120,6 +157,28 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
               <span className="muted">
                 {t.rows.toLocaleString()} rows · {t.columns.length} columns · {formatBytes(t.memory_bytes)}
               </span>
+              {(() => {
+                const s = tableStatus[tableKey(notebook, t.name)];
+                const state = s?.status.state ?? "saved";
+                return (
+                  <span
+                    className={`table-status ${state}`}
+                    data-testid={`table-status-${t.name}`}
+                    data-state={state}
+                    title={s?.status.state === "failed" ? s.status.message : s ? `version ${s.version}, saved ${s.saved_version} (generation ${s.generation})` : undefined}
+                  >
+                    {statusText(s)}
+                  </span>
+                );
+              })()}
+              {tableStatus[tableKey(notebook, t.name)]?.status.state === "failed" && (
+                <button className="link" data-testid={`retry-${t.name}`} onClick={() => void backend.retrySnapshot(notebook, t.name).catch(report)}>
+                  Retry
+                </button>
+              )}
+              <button data-testid={`history-${t.name}`} onClick={() => setHistory(t.name)}>
+                History…
+              </button>
               <button data-testid={`export-${t.name}`} onClick={() => void exportTable(t)}>
                 Export…
               </button>
@@ -137,7 +196,29 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
           </button>
         </div>
       )}
-      {current && <TableGrid key={`${current.name}@${current.version}`} notebook={notebook} table={current} />}
+      {current && (
+        <TableGrid
+          key={`${current.name}#${reloads}`}
+          notebook={notebook}
+          table={current}
+          onEdit={(edits) => edit(current.name, edits)}
+        />
+      )}
+      {history && (
+        <HistoryDialog
+          backend={backend}
+          notebook={notebook}
+          table={history}
+          report={report}
+          onRestored={(info, g) => {
+            replaceInfo(info);
+            setReloads((n) => n + 1);
+            setHistory(null);
+            inform(`Restored ${info.name}`, `The copy saved ${new Date(g.committed_ms).toLocaleString()} is now version ${info.version}.`);
+          }}
+          onClose={() => setHistory(null)}
+        />
+      )}
       {importing && (
         <ImportDialog
           backend={backend}
