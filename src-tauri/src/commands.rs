@@ -8,9 +8,9 @@ use quire_engine::metrics::MetricsSnapshot;
 use quire_engine::notebooks::{
     Cell, CellId, CellKind, DiskChoice, NotebookId, NotebookSummary, NotebookView,
 };
+use quire_engine::queue::{JobKind, Priority, QueueStats};
 use quire_engine::snapshots::{Generation, TableSaveStatus};
 use quire_engine::tables::edit::CellEdit;
-use quire_engine::queue::{JobKind, Priority, QueueStats};
 use quire_engine::tables::import::{self, CsvOptions, ImportPreview, ImportProgress};
 use quire_engine::tables::view::ViewSpec;
 use quire_engine::tables::TableInfo;

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import type { Backend } from "./backend";
 import { QuireError } from "./backend";
-import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode } from "./bindings";
+import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, TableSaveStatus } from "./bindings";
 import { describeError, formatBytes } from "./errors";
 import { initialState, reduce } from "./store";
 import { pendingCount } from "./status";
@@ -98,6 +98,9 @@ export function App({ backend }: { backend: Backend }) {
     const timer = setInterval(refresh, METRICS_REFRESH_MS);
     return () => clearInterval(timer);
   }, [backend]);
+
+  // Stable, so the tables panel's loader does not run again on every render.
+  const onStatuses = useCallback((list: TableSaveStatus[]) => dispatch({ type: "table_statuses", list }), []);
 
   const flushAll = useCallback(async () => {
     dispatch({ type: "flushing", on: true });
@@ -280,7 +283,7 @@ export function App({ backend }: { backend: Backend }) {
             inform,
             refreshKey: tablesKey,
             tableStatus: state.tableStatus,
-            onStatuses: (list) => dispatch({ type: "table_statuses", list }),
+            onStatuses,
           }}
         />
       </div>

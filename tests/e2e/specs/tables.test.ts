@@ -76,7 +76,7 @@ test("import a CSV through the dialog with its schema preview, then read it in t
       assert.equal(await gridCell(app, 0, "id"), "497", "Nice rows, still sorted by revenue descending");
       assert.equal(await gridCell(app, 1, "id"), "494");
 
-      const parquet = join(app.dataDir, "data", "workspace", "imports.quire", "tables", "city_sales.parquet");
+      const parquet = join(app.dataDir, "data", "workspace", "imports.quire", "tables", "city_sales.1.parquet");
       assert.ok(existsSync(parquet), "the table was saved beside its notebook");
       await app.screenshot("tables-imported");
     },

@@ -4,6 +4,7 @@ import {
   InfiniteRowModelModule,
   ModuleRegistry,
   NumberFilterModule,
+  TextEditorModule,
   TextFilterModule,
   themeQuartz,
   type CellValueChangedEvent,
@@ -13,7 +14,7 @@ import {
 import type { CellEdit, NotebookId, TableInfo } from "../bindings";
 import { fetchPage, ROW_ID_COLUMN, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 
-ModuleRegistry.registerModules([InfiniteRowModelModule, TextFilterModule, NumberFilterModule]);
+ModuleRegistry.registerModules([InfiniteRowModelModule, TextFilterModule, NumberFilterModule, TextEditorModule]);
 
 const NUMERIC = /^(Int|UInt|Float|Decimal)/;
 
@@ -54,6 +55,7 @@ interface Props {
 }
 
 export function TableGrid({ notebook, table, onEdit }: Props) {
+  const columnsKey = JSON.stringify(table.columns);
   const columnDefs = useMemo<ColDef<Row>[]>(
     () => [
       { headerName: "#", valueGetter: (p) => (p.node?.rowIndex ?? 0) + 1, width: 90, pinned: "left", sortable: false, filter: false },
@@ -62,6 +64,9 @@ export function TableGrid({ notebook, table, onEdit }: Props) {
           field: c.name,
           headerName: c.name,
           editable: true,
+          // Every cell edits as text; the engine checks the value against the column's type and
+          // answers in words, which a number-only input would pre-empt.
+          cellDataType: false,
           headerTooltip: `${c.name}: ${c.data_type}`,
           // The header's params reach its inner component, so the type travels with them.
           headerComponentParams: { innerHeaderComponent: HeaderWithType, dataType: c.data_type },
@@ -73,7 +78,9 @@ export function TableGrid({ notebook, table, onEdit }: Props) {
         }),
       ),
     ],
-    [table],
+    // Not the whole TableInfo: an edit makes a new version with the same columns, and new
+    // column definitions would re-create the header.
+    [columnsKey],
   );
   const datasource = useMemo<IDatasource>(
     () => ({

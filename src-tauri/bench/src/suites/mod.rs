@@ -3,6 +3,7 @@
 mod notebooks;
 mod queue;
 mod smoke;
+mod snapshots;
 mod tables;
 
 use crate::report::Measure;
@@ -33,6 +34,11 @@ pub const ALL: &[Suite] = &[
         name: "tables",
         about: "1M-row CSV/Parquet import, grid pages and a group-by, against DuckDB and pyarrow",
         run: tables::run,
+    },
+    Suite {
+        name: "snapshots",
+        about: "1M x 10 snapshot with snappy/zstd vs pyarrow, disk limit, peak RSS, pages during a save",
+        run: snapshots::run,
     },
 ];
 

@@ -77,7 +77,7 @@ fn write_csv(path: &Path) -> std::io::Result<()> {
     out.flush()
 }
 
-fn venv() -> Result<PathBuf, String> {
+pub(crate) fn venv() -> Result<PathBuf, String> {
     let dir = std::env::var_os("QUIRE_BENCH_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -114,7 +114,7 @@ fn venv() -> Result<PathBuf, String> {
     Ok(python)
 }
 
-fn best(mut op: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
+pub(crate) fn best(mut op: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
     let mut best = f64::MAX;
     for _ in 0..REPEATS {
         let start = Instant::now();

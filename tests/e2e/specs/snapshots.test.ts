@@ -1,0 +1,144 @@
+// Snapshots in the real app: edit a table in the grid, watch Saving → Saved, kill the app
+// (SIGKILL: no shutdown flush), reopen, and find the edit; a refused value changes nothing.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Key, type WebElement } from "selenium-webdriver";
+import { startApp, type QuireApp } from "../src/harness.ts";
+
+const ROWS = 200_000;
+
+function csvFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-files-"));
+  const lines = ["id,city,amount"];
+  const cities = ["Lyon", "Paris", "Nice"];
+  for (let i = 0; i < ROWS; i++) lines.push(`${i},${cities[i % 3]},${i}.5`);
+  const path = join(dir, "trips.csv");
+  writeFileSync(path, lines.join("\n") + "\n");
+  return path;
+}
+
+async function gridCell(app: QuireApp, rowIndex: number, column: string): Promise<string | null> {
+  return app.driver.executeScript<string | null>(
+    `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
+       const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
+       if (cell) return cell.textContent;
+     }
+     return null;`,
+    rowIndex,
+    column,
+  );
+}
+
+async function typeInto(app: QuireApp, rowIndex: number, column: string, text: string) {
+  const cell = await app.driver.executeScript<WebElement | null>(
+    `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
+       const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
+       if (cell) return cell;
+     }
+     return null;`,
+    rowIndex,
+    column,
+  );
+  assert.ok(cell, `no cell ${column} in row ${rowIndex}`);
+  // Focus the cell, then Enter opens its editor (as a keyboard user would).
+  await cell.click();
+  await app.driver.switchTo().activeElement().sendKeys(Key.ENTER);
+  const input = await app.driver.wait(async () => {
+    const found = await cell.findElements({ css: "input" });
+    return found[0] ?? false;
+  }, 5_000, "the cell editor never opened");
+  // The editor opens with its text selected: typing replaces it.
+  await input.sendKeys(text, Key.ENTER);
+}
+
+const state = (app: QuireApp) =>
+  app.driver.executeScript<string | null>(
+    "return document.querySelector('[data-testid=table-status-trips]')?.dataset.state ?? null;",
+  );
+
+test("an edit in the grid is saved as a snapshot and survives a kill", async () => {
+  const file = csvFile();
+  const env = { QUIRE_TEST_PICK_FILE: file, QUIRE_SNAPSHOTS__DEBOUNCE_MS: "800" };
+  const first = await startApp({ env });
+  const dataDir = first.dataDir;
+  const tables = join(dataDir, "data", "workspace", "trips.quire", "tables");
+  try {
+    await (await first.byTestId("new-notebook-title")).sendKeys("Trips");
+    await first.click("create-notebook");
+    await first.waitText("notebook-title", (t) => t === "Trips");
+    await first.click("import-data");
+    await first.waitText("import-preview", (t) => t.includes("Lyon"));
+    await first.click("import-start");
+    await first.waitText("table-list", (t) => t.includes("trips"), 120_000);
+    await first.driver.wait(async () => (await gridCell(first, 0, "city")) === "Lyon", 10_000, "row 0 never showed");
+    assert.equal(await state(first), "saved", "a new table is saved at once");
+
+    // A value that does not fit the column is refused in words, and the cell goes back.
+    await typeInto(first, 1, "amount", "lots");
+    await first.waitText("toast", (t) => t.includes("does not fit the column") && t.includes("is not a number"));
+    await first.driver.wait(async () => (await gridCell(first, 1, "amount")) === "1.5", 5_000, "the refused value stayed");
+    assert.equal(await state(first), "saved", "a refused edit changes nothing");
+
+    await first.recordTexts("table-status-trips");
+    await typeInto(first, 0, "city", "Marseille");
+    await first.driver.wait(async () => (await state(first)) === "unsaved", 5_000, "the edit never showed as unsaved");
+    await first.driver.wait(async () => (await state(first)) === "saved", 30_000, "the snapshot never finished");
+    const seen = await first.recordedTexts();
+    assert.ok(seen.includes("Unsaved"), `the status said Unsaved: ${JSON.stringify(seen)}`);
+    assert.ok(seen.some((t) => t.startsWith("Saving")), `the status said Saving: ${JSON.stringify(seen)}`);
+    assert.equal(seen.at(-1), "Saved");
+    assert.ok(existsSync(join(tables, "trips.2.parquet")), `generation 2 on disk: ${readdirSync(tables).join(", ")}`);
+    await first.screenshot("snapshots-saved");
+
+    // No shutdown, no flush: the process dies as in a crash.
+    const pid = first.pid();
+    process.kill(pid, "SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while (alive(pid)) {
+      assert.ok(Date.now() < deadline, "the app survived SIGKILL");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (e) {
+    await first.screenshot("FAILED-snapshots-first").catch(() => undefined);
+    throw e;
+  } finally {
+    await first.stop();
+  }
+
+  const again = await startApp({ dataDir });
+  try {
+    await again.waitText("notebook-list", (t) => t.includes("Trips"));
+    await (await again.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
+    await again.waitText("table-list", (t) => t.includes("trips"));
+    await (await again.driver.findElement({ css: "[data-testid=table-list] .table-name" })).click();
+    await again.driver.wait(async () => (await gridCell(again, 0, "city")) !== null, 10_000, "the grid never showed");
+    assert.equal(await gridCell(again, 0, "city"), "Marseille", "the edit survived the kill");
+    assert.equal(await gridCell(again, 1, "amount"), "1.5");
+    await again.click("history-trips");
+    const history = await again.waitText("history-list", (t) => t.includes("Restore"));
+    assert.match(history, /200\D?000/, "the history lists each generation's rows");
+    await again.screenshot("snapshots-history");
+    // Restore the imported copy: the edit is undone as a new version, saved like any other.
+    await again.click("restore-1");
+    await again.driver.wait(async () => (await gridCell(again, 0, "city")) === "Lyon", 10_000, "restore did not show");
+    await again.driver.wait(async () => (await state(again)) === "saved", 30_000, "the restore was never saved");
+    assert.ok(existsSync(join(tables, "trips.3.parquet")));
+  } catch (e) {
+    await again.screenshot("FAILED-snapshots-reopened").catch(() => undefined);
+    throw e;
+  } finally {
+    await again.stop();
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
