@@ -36,9 +36,13 @@ fn shutdown(app: &AppHandle, why: &str) {
     if let Some(state) = app.try_state::<AppState>() {
         let report = state.engine.shutdown();
         log::info!(
-            "shut down ({why}): {} notebooks written",
-            report.notebooks.saved
+            "shut down ({why}): {} notebooks written, {} table snapshots written",
+            report.notebooks.saved,
+            report.tables.saved
         );
+        for (table, message) in &report.tables.failed {
+            log::error!("at shutdown, table {table} could not be saved: {message}");
+        }
         for f in &report.notebooks.failures {
             log::error!(
                 "at shutdown, notebook {} ({:?}) could not be saved: {}",
