@@ -96,7 +96,7 @@ fn child(data: &Path) -> ! {
             )
             .unwrap()
             .version;
-        if version % 3 == 0 {
+        if version.is_multiple_of(3) {
             let report = engine.flush_all();
             assert!(report.tables.failed.is_empty(), "{report:?}");
             writeln!(out, "committed {version}").unwrap();

@@ -12,6 +12,8 @@ pub struct Faults {
     fail_fsync: AtomicBool,
     fail_rename: AtomicBool,
     armed: AtomicBool,
+    /// Milliseconds to stall before each row group, so a test can act while a write runs.
+    slow_row_groups_ms: AtomicU64,
 }
 
 /// One failure to inject into the next snapshot write.
@@ -23,6 +25,9 @@ pub enum Fault {
     Fsync,
     /// The rename over the final name fails.
     Rename,
+    /// Every row group waits this many milliseconds first (until disarmed with 0); not a
+    /// failure, a way to hold a write in flight.
+    SlowRowGroups(u64),
 }
 
 impl Faults {
@@ -31,6 +36,10 @@ impl Faults {
             Fault::DiskFullAfter(n) => self.disk_full_after.store(n, Ordering::SeqCst),
             Fault::Fsync => self.fail_fsync.store(true, Ordering::SeqCst),
             Fault::Rename => self.fail_rename.store(true, Ordering::SeqCst),
+            Fault::SlowRowGroups(ms) => {
+                self.slow_row_groups_ms.store(ms, Ordering::SeqCst);
+                return;
+            }
         }
         self.armed.store(true, Ordering::SeqCst);
     }
@@ -40,6 +49,13 @@ impl Faults {
         self.fail_fsync.store(false, Ordering::SeqCst);
         self.fail_rename.store(false, Ordering::SeqCst);
         self.armed.store(false, Ordering::SeqCst);
+    }
+
+    pub(super) fn before_row_group(&self) {
+        let ms = self.slow_row_groups_ms.load(Ordering::Relaxed);
+        if ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
     }
 
     pub(super) fn before_write(&self, written: u64, len: usize) -> std::io::Result<()> {

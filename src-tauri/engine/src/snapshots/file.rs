@@ -14,10 +14,13 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchReader, UInt64Array};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use datafusion::parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
+use datafusion::parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory,
+};
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -142,9 +145,18 @@ pub fn write(
     let mut guard = TempGuard(Some(temp.clone()));
 
     let schema: SchemaRef = Arc::new(page_schema(&version.schema));
+    let row_ids = ColumnPath::from(ROW_ID_COLUMN);
     let props = WriterProperties::builder()
         .set_compression(codec.compression())
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        // Min/max per column chunk, as pyarrow writes by default; page-level statistics and
+        // the page index cost time on every save and only help selective scans, which a
+        // snapshot (always read whole) never does.
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        // Row ids are nearly sequential: deltas store them in a few bits, where a dictionary
+        // of unique values would be built only to be abandoned.
+        .set_column_dictionary_enabled(row_ids.clone(), false)
+        .set_column_encoding(row_ids, Encoding::DELTA_BINARY_PACKED)
         .build();
     let counted = Counted {
         inner: BufWriter::with_capacity(1 << 20, &file),
@@ -157,32 +169,48 @@ pub fn write(
 
     let total_rows = version.rows as u64;
     let mut rows = 0u64;
-    for (index, group) in row_groups(version).enumerate() {
+    // Row groups are encoded a window at a time, every (row group, column) a task on the pool,
+    // while the window before is appended to the file: encoding keeps every core busy and the
+    // file writes overlap it. Memory stays at about two windows of encoded columns.
+    let groups: Vec<Vec<RecordBatch>> = row_groups(version).collect();
+    let window = rayon::current_num_threads().max(2);
+    let encode_err = |e| SnapshotError::encode(&target, e);
+    let mut encoded: Vec<Encoded> = Vec::new();
+    let mut next_index = 0;
+    for batch_of_groups in groups.chunks(window).map(Some).chain([None]) {
+        faults.before_row_group();
         if cancel.is_cancelled() {
             return Err(SnapshotError::Cancelled);
         }
-        let columns = factory
-            .create_column_writers(index)
-            .map_err(|e| SnapshotError::encode(&target, e))?;
-        let chunks = encode_row_group(&schema, &group, columns)
-            .map_err(|e| SnapshotError::encode(&target, e))?;
-        let mut row_group = writer
-            .next_row_group()
-            .map_err(|e| SnapshotError::encode(&target, e))?;
-        for chunk in chunks {
-            chunk
-                .append_to_row_group(&mut row_group)
-                .map_err(|e| SnapshotError::encode(&target, e))?;
-        }
-        row_group
-            .close()
-            .map_err(|e| SnapshotError::encode(&target, e))?;
-        rows += group.iter().map(|b| b.num_rows() as u64).sum::<u64>();
-        progress(WriteProgress {
-            rows,
-            total_rows,
-            bytes: writer.bytes_written() as u64,
-        });
+        let previous = std::mem::take(&mut encoded);
+        let first_index = next_index;
+        next_index += batch_of_groups.map_or(0, <[_]>::len);
+        let (fresh, appended) = rayon::join(
+            || match batch_of_groups {
+                Some(groups) => encode_window(&schema, &factory, first_index, groups),
+                None => Ok(Vec::new()),
+            },
+            || -> Result<(), SnapshotError> {
+                for group in previous {
+                    let mut row_group = writer.next_row_group().map_err(encode_err)?;
+                    for chunk in group.chunks {
+                        chunk
+                            .append_to_row_group(&mut row_group)
+                            .map_err(encode_err)?;
+                    }
+                    row_group.close().map_err(encode_err)?;
+                    rows += group.rows;
+                    progress(WriteProgress {
+                        rows,
+                        total_rows,
+                        bytes: writer.bytes_written() as u64,
+                    });
+                }
+                Ok(())
+            },
+        );
+        appended?;
+        encoded = fresh.map_err(encode_err)?;
     }
     let mut counted = writer
         .into_inner()
@@ -237,33 +265,56 @@ fn row_groups(version: &TableVersion) -> impl Iterator<Item = Vec<RecordBatch>> 
     })
 }
 
-/// Encodes one row group's columns in parallel; the chunks come back in column order.
-fn encode_row_group(
+/// One row group's encoded column chunks, in column order, ready to append.
+struct Encoded {
+    rows: u64,
+    chunks: Vec<ArrowColumnChunk>,
+}
+
+/// Encodes several row groups at once: every (row group, column) pair is a task on the pool.
+fn encode_window(
     schema: &Schema,
-    group: &[RecordBatch],
-    writers: Vec<datafusion::parquet::arrow::arrow_writer::ArrowColumnWriter>,
-) -> datafusion::parquet::errors::Result<Vec<ArrowColumnChunk>> {
-    // Leaves of every field, in the writers' order (a nested field has several leaves).
-    let mut leaves_per_writer: Vec<Vec<_>> = (0..writers.len()).map(|_| Vec::new()).collect();
-    for batch in group {
-        let mut slot = 0;
-        for (field, column) in schema.fields().iter().zip(batch.columns()) {
-            for leaf in compute_leaves(field, column)? {
-                leaves_per_writer[slot].push(leaf);
-                slot += 1;
+    factory: &ArrowRowGroupWriterFactory,
+    first_index: usize,
+    groups: &[Vec<RecordBatch>],
+) -> datafusion::parquet::errors::Result<Vec<Encoded>> {
+    let mut tasks = Vec::new();
+    for (offset, group) in groups.iter().enumerate() {
+        let writers = factory.create_column_writers(first_index + offset)?;
+        // Leaves of every field, in the writers' order (a nested field has several leaves).
+        let mut leaves: Vec<Vec<_>> = (0..writers.len()).map(|_| Vec::new()).collect();
+        for batch in group {
+            let mut slot = 0;
+            for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                for leaf in compute_leaves(field, column)? {
+                    leaves[slot].push(leaf);
+                    slot += 1;
+                }
             }
         }
+        tasks.extend(writers.into_iter().zip(leaves).map(move |w| (offset, w)));
     }
-    writers
+    let mut chunks: Vec<(usize, ArrowColumnChunk)> = tasks
         .into_par_iter()
-        .zip(leaves_per_writer)
-        .map(|(mut writer, leaves)| {
+        .map(|(offset, (mut writer, leaves))| {
             for leaf in &leaves {
                 writer.write(leaf)?;
             }
-            writer.close()
+            Ok((offset, writer.close()?))
         })
-        .collect()
+        .collect::<datafusion::parquet::errors::Result<_>>()?;
+    // collect() keeps the order of the tasks: row group by row group, column by column.
+    let mut out: Vec<Encoded> = groups
+        .iter()
+        .map(|g| Encoded {
+            rows: g.iter().map(|b| b.num_rows() as u64).sum(),
+            chunks: Vec::new(),
+        })
+        .collect();
+    for (offset, chunk) in chunks.drain(..) {
+        out[offset].chunks.push(chunk);
+    }
+    Ok(out)
 }
 
 /// Reads a generation file back as a table version: its row ids come from the file's id
