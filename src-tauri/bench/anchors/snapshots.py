@@ -36,4 +36,6 @@ def best(codec):
     return min(times)
 
 
-print(json.dumps({"pyarrow_snappy_ms": best("snappy"), "pyarrow_zstd_ms": best("zstd")}))
+result = {"pyarrow_snappy_ms": best("snappy"), "pyarrow_zstd_ms": best("zstd")}
+result["pyarrow_zstd_bytes"] = os.path.getsize(os.path.join(out_dir, "pyarrow-zstd.parquet"))
+print(json.dumps(result))

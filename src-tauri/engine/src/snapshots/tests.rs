@@ -321,18 +321,26 @@ async fn a_newer_version_supersedes_a_write_in_flight() {
     let nb = table(&engine, 300_000).await; // three row groups
     engine.snapshots().faults().arm(Fault::SlowRowGroups(400));
     set(&engine, nb, 0, 1);
-    wait_until("the first write", || status(&engine, nb).status == SaveState::Saving);
+    wait_until("the first write", || {
+        status(&engine, nb).status == SaveState::Saving
+    });
     set(&engine, nb, 1, 2);
     // After the quiet window the planner cancels the write of version 2 between row groups and
     // writes version 3 instead.
     std::thread::sleep(Duration::from_millis(300));
     engine.snapshots().faults().arm(Fault::SlowRowGroups(0));
-    wait_until("the newest version", || status(&engine, nb).saved_version == 3);
+    wait_until("the newest version", || {
+        status(&engine, nb).saved_version == 3
+    });
     let versions: Vec<u64> = engine
         .table_history(nb, "t")
         .unwrap()
         .iter()
         .map(|g| g.version)
         .collect();
-    assert_eq!(versions, [3, 1], "version 2 was never committed: it was superseded");
+    assert_eq!(
+        versions,
+        [3, 1],
+        "version 2 was never committed: it was superseded"
+    );
 }
