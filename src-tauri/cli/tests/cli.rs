@@ -74,7 +74,11 @@ fn import_tables_query_export_notebooks() {
     assert!(ws.dir.join("q1-review.quire/notebook.json").is_file());
     assert!(ws
         .dir
-        .join("q1-review.quire/tables/sales.parquet")
+        .join("q1-review.quire/tables/sales.1.parquet")
+        .is_file());
+    assert!(ws
+        .dir
+        .join("q1-review.quire/tables/manifest.json")
         .is_file());
 
     let json = ws.files.join("more.data");

@@ -811,7 +811,7 @@ mod tests {
             );
             assert!(engine
                 .workspace()
-                .join("trips.quire/tables/trips_2026.parquet")
+                .join("trips.quire/tables/trips_2026.1.parquet")
                 .is_file());
             let again = engine
                 .import_file(nb.id, ImportRequest::file(&file), &|_| {}, &cancel)
