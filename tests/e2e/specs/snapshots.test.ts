@@ -46,9 +46,9 @@ async function typeInto(app: QuireApp, rowIndex: number, column: string, text: s
   // Focus the cell, then Enter opens its editor (as a keyboard user would).
   await cell.click();
   await app.driver.switchTo().activeElement().sendKeys(Key.ENTER);
-  const input = await app.driver.wait(async () => {
+  const input = await app.driver.wait<WebElement>(async () => {
     const found = await cell.findElements({ css: "input" });
-    return found[0] ?? false;
+    return found[0] ?? null;
   }, 5_000, "the cell editor never opened");
   // The editor opens with its text selected: typing replaces it.
   await input.sendKeys(text, Key.ENTER);
