@@ -24,6 +24,7 @@ const headlines: Record<ErrorCode, string> = {
   table_exists: "A table with that name already exists",
   invalid_value: "That value does not fit the column",
   generation_not_found: "That saved version is no longer kept",
+  version_not_found: "That version is no longer kept",
   cancelled: "Cancelled",
   internal: "Something went wrong inside Quire",
 };

@@ -1,7 +1,7 @@
 //! [`Engine`]: the one object the shell, the CLI and the benches hold.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use datafusion::arrow::record_batch::RecordBatch;
@@ -16,8 +16,11 @@ use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::notebooks::{CellId, CellKind, FlushReport, NotebookId, NotebookSummary, Notebooks};
 use crate::queue::{JobKind, Priority, QueueStats, Scheduler, SchedulerLimits};
 use crate::snapshots::{Generation, SnapshotFlush, Snapshots, TableSaveStatus};
+use crate::tables::diff::{self, DiffKind, DiffSummary, TableDiff};
 use crate::tables::edit::{self, CellEdit};
+use crate::tables::history::{Histories, HistoryItem, TableOp};
 use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, SkippedRow};
+use crate::tables::transform::{self, Transform};
 use crate::tables::view::{ViewCache, ViewSpec};
 use crate::tables::{self, name, Catalog, QueryPreview, TableError, TableInfo, TableVersion};
 use crate::workspace::{Workspace, WorkspaceLock};
@@ -104,6 +107,38 @@ pub enum CellOutput {
     Markdown,
 }
 
+/// A page of `d` with the values of each row in `old` and `new`.
+fn diff_page(
+    d: &TableDiff,
+    old: &TableVersion,
+    new: &TableVersion,
+    offset: u64,
+    limit: u64,
+) -> Result<DiffPage, TableError> {
+    let ids = d.page_ids(offset, limit);
+    let just_ids: Vec<u64> = ids.iter().map(|(id, _)| *id).collect();
+    let old_rows = diff::display_rows(old, &diff::positions(old, &just_ids))?;
+    let new_rows = diff::display_rows(new, &diff::positions(new, &just_ids))?;
+    let names = |v: &TableVersion| v.schema.fields().iter().map(|f| f.name().clone()).collect();
+    Ok(DiffPage {
+        old_columns: names(old),
+        new_columns: names(new),
+        total: d.len(),
+        offset,
+        rows: ids
+            .into_iter()
+            .zip(old_rows.into_iter().zip(new_rows))
+            .map(|((row_id, kind), (old, new))| DiffRow {
+                row_id,
+                kind,
+                changed: d.changed_columns(row_id),
+                old,
+                new,
+            })
+            .collect(),
+    })
+}
+
 /// How long shutdown waits for pending snapshots; a snapshot not committed by then leaves the
 /// previous generation, which is what the user was told is saved.
 const SHUTDOWN_SNAPSHOT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
@@ -126,6 +161,63 @@ fn sweep_table_folders(workspace: &Workspace, notebooks: &Notebooks) {
     }
 }
 
+/// A table's history list and whether undo / redo can move.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct TableVersions {
+    pub items: Vec<HistoryItem>,
+    pub can_undo: bool,
+    pub can_redo: bool,
+}
+
+/// One row of a diff: its id, what happened to it, the columns that changed, and its values
+/// in the old and new versions (None where the row is absent), as display text.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct DiffRow {
+    pub row_id: u64,
+    pub kind: DiffKind,
+    pub changed: Vec<String>,
+    pub old: Option<Vec<Option<String>>>,
+    pub new: Option<Vec<Option<String>>>,
+}
+
+/// A page of a diff, fetched on demand by joining row ids with the two versions.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct DiffPage {
+    pub old_columns: Vec<String>,
+    pub new_columns: Vec<String>,
+    /// Rows in the whole diff.
+    pub total: u64,
+    pub offset: u64,
+    pub rows: Vec<DiffRow>,
+}
+
+/// What a transform would do, shown before it is applied.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct TransformPreview {
+    pub sql: String,
+    pub summary: DiffSummary,
+    /// The first affected rows, old and new values side by side.
+    pub sample: DiffPage,
+}
+
+type DiffKey = (NotebookId, String, u64, u64);
+
+/// The last few diffs and diff pages, so paging back and forth does not compute again.
+#[derive(Default)]
+struct RecentDiffs {
+    diffs: std::collections::VecDeque<(DiffKey, Arc<TableDiff>)>,
+    pages: std::collections::VecDeque<((DiffKey, u64, u64), Arc<DiffPage>)>,
+}
+
+/// A computed but not yet applied transform: applying it right after its preview reuses it.
+struct PreviewedTransform {
+    notebook: NotebookId,
+    table: String,
+    base: u64,
+    transform: Transform,
+    result: Arc<TableVersion>,
+}
+
 pub struct Engine {
     config: Config,
     paths: EnginePaths,
@@ -133,6 +225,9 @@ pub struct Engine {
     notebooks: Notebooks,
     catalog: Arc<Catalog>,
     views: Arc<ViewCache>,
+    histories: Histories,
+    recent_diffs: Mutex<RecentDiffs>,
+    previewed: Mutex<Option<PreviewedTransform>>,
     /// Declared before the scheduler: dropping it stops the planner that queues snapshots.
     snapshots: Snapshots,
     /// Every grid page, view and query runs here, by priority, off the command runtime.
@@ -213,6 +308,9 @@ impl Engine {
             notebooks,
             catalog: Arc::default(),
             views: Arc::default(),
+            histories: Histories::default(),
+            recent_diffs: Mutex::default(),
+            previewed: Mutex::default(),
             snapshots,
             scheduler,
             metrics,
@@ -250,6 +348,7 @@ impl Engine {
     pub fn delete_notebook(&self, notebook: NotebookId) -> Result<(), Error> {
         self.notebooks.delete(notebook)?;
         self.snapshots.forget(notebook);
+        self.histories.forget(notebook);
         self.catalog.forget(notebook);
         Ok(())
     }
@@ -552,10 +651,15 @@ impl Engine {
             return Ok(current.info(table));
         }
         let next = edit::apply(&current, edits)?;
-        let next = self
-            .catalog
-            .replace(notebook, table, current.version, next)?;
-        self.snapshots.changed(notebook, table, next.clone());
+        let next = self.commit_version(
+            notebook,
+            table,
+            &current,
+            next,
+            TableOp::Edit {
+                edits: edits.to_vec(),
+            },
+        )?;
         log::info!(
             "edited {} cells of table {table} in notebook {notebook}: version {}",
             edits.len(),
@@ -591,15 +695,294 @@ impl Engine {
             .read_generation(notebook, table, generation, "restore")?;
         restored.version = current.version + 1;
         restored.next_row_id = restored.next_row_id.max(current.next_row_id);
-        let next = self
-            .catalog
-            .replace(notebook, table, current.version, restored)?;
-        self.snapshots.changed(notebook, table, next.clone());
+        let next = self.commit_version(
+            notebook,
+            table,
+            &current,
+            restored,
+            TableOp::Restore { generation },
+        )?;
         log::info!(
             "restored table {table} of notebook {notebook} from generation {generation} as version {}",
             next.version
         );
         Ok(next.info(table))
+    }
+
+    /// Makes `next` (made from `base` by `op`) the table's current version: in the catalog
+    /// (refused if the table moved on meanwhile), in its history, and due for a snapshot.
+    fn commit_version(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        base: &Arc<TableVersion>,
+        next: TableVersion,
+        op: TableOp,
+    ) -> Result<Arc<TableVersion>, Error> {
+        let next = self.catalog.replace(notebook, table, base.version, next)?;
+        self.histories
+            .record(notebook, table, base, next.clone(), op);
+        self.snapshots.changed(notebook, table, next.clone());
+        Ok(next)
+    }
+
+    /// Computes `transform` over the table on the queue (user-visible: someone waits).
+    async fn compute_transform(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        transform: &Transform,
+        progress: Arc<dyn Fn(u64) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<(Arc<TableVersion>, Arc<TableVersion>), Error> {
+        self.ensure_tables(notebook)?;
+        let base = self.catalog.version(notebook, table)?;
+        if let Some(p) = self
+            .previewed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            if p.notebook == notebook
+                && p.table == table
+                && p.base == base.version
+                && &p.transform == transform
+            {
+                return Ok((base, p.result.clone()));
+            }
+        }
+        let (input, t, cancel) = (base.clone(), transform.clone(), cancel.clone());
+        let job = self.scheduler.submit_blocking(
+            Priority::UserVisible,
+            JobKind::Other,
+            None,
+            move |_| Ok(transform::apply(&input, &t, &*progress, &cancel)),
+        );
+        let result = Arc::new(job.result().await??);
+        *self.previewed.lock().unwrap_or_else(|p| p.into_inner()) = Some(PreviewedTransform {
+            notebook,
+            table: table.to_string(),
+            base: base.version,
+            transform: transform.clone(),
+            result: result.clone(),
+        });
+        Ok((base, result))
+    }
+
+    /// What `transform` would change: the counts and the first affected rows. Runs in the
+    /// background with progress (rows) and cancellation; the table does not change.
+    pub async fn preview_transform(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        transform: &Transform,
+        progress: Arc<dyn Fn(u64) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<TransformPreview, Error> {
+        let (base, result) = self
+            .compute_transform(notebook, table, transform, progress, cancel)
+            .await?;
+        let d = diff::diff(&base, &result, cancel)?;
+        Ok(TransformPreview {
+            sql: transform.to_sql(table),
+            summary: d.summary(base.version, result.version),
+            sample: diff_page(&d, &base, &result, 0, 20)?,
+        })
+    }
+
+    /// Applies `transform` as a new version (reusing its preview when the table has not
+    /// changed since). A cancelled transform leaves the table as it was.
+    pub async fn apply_transform(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        transform: &Transform,
+        progress: Arc<dyn Fn(u64) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<TableInfo, Error> {
+        let (base, result) = self
+            .compute_transform(notebook, table, transform, progress, cancel)
+            .await?;
+        *self.previewed.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let next = self.commit_version(
+            notebook,
+            table,
+            &base,
+            TableVersion::clone(&result),
+            TableOp::Transform {
+                transform: transform.clone(),
+            },
+        )?;
+        log::info!(
+            "transformed table {table} of notebook {notebook}: {} (version {})",
+            transform.label(),
+            next.version
+        );
+        Ok(next.info(table))
+    }
+
+    /// Undo (`back`) or redo one step of a table's history: the earlier content, with the
+    /// very same batches, becomes the current version under a new number.
+    pub fn undo_redo(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        back: bool,
+    ) -> Result<TableInfo, Error> {
+        self.ensure_tables(notebook)?;
+        let current = self.catalog.version(notebook, table)?;
+        let Some(target) = self.histories.step(notebook, table, back) else {
+            return Ok(current.info(table)); // nothing to undo or redo
+        };
+        let shown = TableVersion {
+            version: current.version + 1,
+            next_row_id: current.next_row_id.max(target.next_row_id),
+            ..TableVersion::clone(&target)
+        };
+        let shown = self
+            .catalog
+            .replace(notebook, table, current.version, shown)?;
+        self.histories.restamp(notebook, table, shown.clone());
+        self.snapshots.changed(notebook, table, shown.clone());
+        log::info!(
+            "{} on table {table} of notebook {notebook}: version {} shows version {}",
+            if back { "undo" } else { "redo" },
+            shown.version,
+            target.version
+        );
+        Ok(shown.info(table))
+    }
+
+    /// The table's history list, newest last, and whether undo / redo can move.
+    pub fn table_versions(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+    ) -> Result<TableVersions, Error> {
+        self.ensure_tables(notebook)?;
+        let current = self.catalog.version(notebook, table)?;
+        let mut items = self.histories.list(notebook, table);
+        if items.is_empty() {
+            items.push(HistoryItem {
+                version: current.version,
+                label: TableOp::Opened.label(),
+                op: TableOp::Opened,
+                at_ms: 0,
+                current: true,
+                rows: current.rows as u64,
+            });
+        }
+        let (can_undo, can_redo) = self.histories.can_move(notebook, table);
+        Ok(TableVersions {
+            items,
+            can_undo,
+            can_redo,
+        })
+    }
+
+    fn version_of(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: u64,
+    ) -> Result<Arc<TableVersion>, Error> {
+        let current = self.catalog.version(notebook, table)?;
+        if current.version == version {
+            return Ok(current);
+        }
+        self.histories
+            .find(notebook, table, version)
+            .ok_or_else(|| {
+                TableError::VersionNotFound {
+                    table: table.to_string(),
+                    version,
+                }
+                .into()
+            })
+    }
+
+    /// The diff between two versions of a table, computed once in the background (idle
+    /// priority, cancellable) and kept among the last few.
+    async fn diff_of(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        from: u64,
+        to: u64,
+        cancel: &CancellationToken,
+    ) -> Result<(Arc<TableDiff>, Arc<TableVersion>, Arc<TableVersion>), Error> {
+        self.ensure_tables(notebook)?;
+        let (old, new) = (
+            self.version_of(notebook, table, from)?,
+            self.version_of(notebook, table, to)?,
+        );
+        let key: DiffKey = (notebook, table.to_string(), from, to);
+        if let Some((_, d)) = self
+            .recent_diffs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .diffs
+            .iter()
+            .find(|(k, _)| k == &key)
+        {
+            return Ok((d.clone(), old, new));
+        }
+        let (a, b, cancel) = (old.clone(), new.clone(), cancel.clone());
+        let job = self
+            .scheduler
+            .submit_blocking(Priority::Idle, JobKind::Diff, None, move |_| {
+                Ok(diff::diff(&a, &b, &cancel))
+            });
+        let d = Arc::new(job.result().await??);
+        let mut recent = self.recent_diffs.lock().unwrap_or_else(|p| p.into_inner());
+        recent.diffs.push_front((key, d.clone()));
+        recent.diffs.truncate(4);
+        Ok((d, old, new))
+    }
+
+    /// What changed between two versions of a table: counts per kind and per column.
+    pub async fn diff_versions(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        from: u64,
+        to: u64,
+        cancel: &CancellationToken,
+    ) -> Result<DiffSummary, Error> {
+        let (d, _, _) = self.diff_of(notebook, table, from, to, cancel).await?;
+        Ok(d.summary(from, to))
+    }
+
+    /// Rows `[offset, offset + limit)` of a diff with their old and new values, fetched on
+    /// demand (never a materialised diff table); recent pages are kept.
+    pub async fn diff_page(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        from: u64,
+        to: u64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Arc<DiffPage>, Error> {
+        let page_key = ((notebook, table.to_string(), from, to), offset, limit);
+        if let Some((_, p)) = self
+            .recent_diffs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pages
+            .iter()
+            .find(|(k, _)| k == &page_key)
+        {
+            return Ok(p.clone());
+        }
+        let (d, old, new) = self
+            .diff_of(notebook, table, from, to, &CancellationToken::new())
+            .await?;
+        let page = Arc::new(diff_page(&d, &old, &new, offset, limit.min(500))?);
+        let mut recent = self.recent_diffs.lock().unwrap_or_else(|p| p.into_inner());
+        recent.pages.push_front((page_key, page.clone()));
+        recent.pages.truncate(16);
+        Ok(page)
     }
 
     /// Save state of every table of a notebook.
@@ -983,6 +1366,110 @@ mod tests {
             41,
             "{stats:?}"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn undo_redo_transform_preview_and_diff_pages() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let file = csv_file(src.path(), 3000);
+        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let nb = engine.create_notebook("Edits").unwrap().id;
+        let none = CancellationToken::new();
+        engine
+            .import_file(nb, ImportRequest::file(&file).named("t"), &|_| {}, &none)
+            .unwrap();
+        let v1 = engine.catalog.version(nb, "t").unwrap();
+        let edit = |row_id, value: &str| CellEdit {
+            row_id,
+            column: "city".into(),
+            value: Some(value.into()),
+        };
+        let v2 = engine.edit_cells(nb, "t", &[edit(1, " Lyon  ")]).unwrap();
+        let upper = Transform::SetColumn {
+            column: "city".into(),
+            expr: "upper(trim(city))".into(),
+        };
+        let preview = engine
+            .preview_transform(nb, "t", &upper, Arc::new(|_| {}), &none)
+            .await
+            .unwrap();
+        assert_eq!(preview.summary.changed, 3000, "every city changes case");
+        assert_eq!(
+            engine.catalog.version(nb, "t").unwrap().version,
+            v2.version,
+            "a preview changes nothing"
+        );
+        let applied = engine
+            .apply_transform(nb, "t", &upper, Arc::new(|_| {}), &none)
+            .await
+            .unwrap();
+        let after = engine.catalog.version(nb, "t").unwrap();
+        // The preview's rows are exactly the applied table's rows.
+        for row in &preview.sample.rows {
+            let at = diff::positions(&after, &[row.row_id]);
+            assert_eq!(
+                diff::display_rows(&after, &at).unwrap()[0],
+                row.new,
+                "row {}",
+                row.row_id
+            );
+        }
+        assert_eq!(
+            preview.sample.rows[1].new.as_ref().unwrap()[1].as_deref(),
+            Some("LYON")
+        );
+
+        // Undo twice: the imported content again, the very same batches.
+        engine.undo_redo(nb, "t", true).unwrap();
+        let undone = engine.undo_redo(nb, "t", true).unwrap();
+        assert!(undone.version > applied.version, "numbers only grow");
+        let now = engine.catalog.version(nb, "t").unwrap();
+        assert!(
+            Arc::ptr_eq(&now.batches, &v1.batches),
+            "undo returns the exact earlier version"
+        );
+        let versions = engine.table_versions(nb, "t").unwrap();
+        assert!(!versions.can_undo && versions.can_redo);
+        assert_eq!(versions.items.len(), 3);
+        engine.undo_redo(nb, "t", false).unwrap();
+        let redone = engine.undo_redo(nb, "t", false).unwrap();
+        let now = engine.catalog.version(nb, "t").unwrap();
+        assert!(
+            Arc::ptr_eq(&now.batches, &after.batches),
+            "redo returns the transformed version"
+        );
+
+        // Diff the imported version against now, and page it.
+        let summary = engine
+            .diff_versions(nb, "t", v1.version, redone.version, &none)
+            .await
+            .unwrap();
+        assert_eq!(
+            (summary.changed, summary.added, summary.removed),
+            (3000, 0, 0)
+        );
+        assert_eq!(summary.changed_by_column, [("city".to_string(), 3000)]);
+        let page = engine
+            .diff_page(nb, "t", v1.version, redone.version, 100, 50)
+            .await
+            .unwrap();
+        assert_eq!((page.total, page.rows.len()), (3000, 50));
+        assert_eq!(page.rows[0].row_id, 100);
+        assert_eq!(page.rows[0].changed, ["city"]);
+        assert_eq!(
+            page.rows[0].old.as_ref().unwrap()[1].as_deref(),
+            Some("Paris")
+        );
+        assert_eq!(
+            page.rows[0].new.as_ref().unwrap()[1].as_deref(),
+            Some("PARIS")
+        );
+        let err = engine
+            .diff_versions(nb, "t", 999, redone.version, &none)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::VersionNotFound);
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub enum ErrorCode {
     InvalidValue,
     /// The table has no saved generation with that number (it was removed from the history).
     GenerationNotFound,
+    /// A table version asked for (to compare) is no longer kept in memory.
+    VersionNotFound,
     /// The work was cancelled before it finished.
     Cancelled,
     /// A bug in Quire: the message says what, the log has the context.

@@ -5,17 +5,23 @@
 //! and one DataFusion session per notebook in which they are registered. Imports read files in
 //! batches ([`import`]); the grid reads exact pages by row position ([`table::TableVersion::page`])
 //! as Arrow IPC bytes ([`ipc`]); SQL runs with DDL, DML and file access switched off ([`sql`]);
-//! cell edits make new versions that share untouched batches ([`edit`]); tables persist as
-//! Parquet snapshots beside their notebook (`crate::snapshots`).
+//! cell edits and transforms make new versions that share what they did not change ([`edit`],
+//! [`transform`]), kept for undo / redo ([`history`]) and compared as row-id sets ([`diff`]);
+//! tables persist as Parquet snapshots beside their notebook (`crate::snapshots`).
 
 mod catalog;
+pub mod diff;
 pub mod edit;
+#[cfg(test)]
+mod editing_tests;
 pub mod export;
+pub mod history;
 pub mod import;
 pub mod ipc;
 pub mod name;
 pub mod sql;
 pub mod table;
+pub mod transform;
 pub mod view;
 
 use std::path::Path;
@@ -51,6 +57,8 @@ pub enum TableError {
     Exists(String),
     #[error("{message}")]
     InvalidValue { column: String, message: String },
+    #[error("version {version} of table {table} is no longer kept in memory")]
+    VersionNotFound { table: String, version: u64 },
     #[error("{0}")]
     Persist(String),
     #[error("internal Arrow error: {0}")]
@@ -97,6 +105,7 @@ impl HasCode for TableError {
             TableError::NotFound(_) => ErrorCode::TableNotFound,
             TableError::Exists(_) => ErrorCode::TableExists,
             TableError::InvalidValue { .. } => ErrorCode::InvalidValue,
+            TableError::VersionNotFound { .. } => ErrorCode::VersionNotFound,
             TableError::Persist(_) => ErrorCode::Io,
             TableError::Arrow(_) => ErrorCode::Internal,
         }

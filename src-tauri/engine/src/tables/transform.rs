@@ -1,0 +1,495 @@
+//! Transforms: the cleaning operations users expect (per-column expressions, filter rows,
+//! remove duplicates, rename / drop / add a column), each producing a new version that shares
+//! what it did not change: a column expression replaces one column's arrays and keeps the
+//! others; a filter keeps every batch it removes nothing from.
+//!
+//! Expressions are SQL (DataFusion), evaluated batch by batch against the table's columns, so
+//! the row order and the row ids are kept and progress and cancellation work per batch.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt64Array};
+use datafusion::arrow::compute::{filter, filter_record_batch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::ExprSchemable;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::prelude::SessionContext;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::table::{TableVersion, ROW_ID_COLUMN};
+use super::TableError;
+
+/// One transform, serialisable so the task store can journal it and replay it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Transform {
+    /// Replaces a column's values with a SQL expression over the row, e.g. `trim(city)`,
+    /// `upper(city)`, `replace(city, 'St.', 'Saint')`, `CAST(amount AS BIGINT)`,
+    /// `coalesce(amount, 0)`, `split_part(name, ' ', 1)`.
+    SetColumn {
+        column: String,
+        expr: String,
+    },
+    /// Adds a column computed by a SQL expression.
+    AddColumn {
+        column: String,
+        expr: String,
+    },
+    /// Keeps the rows for which the SQL predicate is true.
+    FilterRows {
+        predicate: String,
+    },
+    /// Keeps the first row of each group of rows equal on `columns` (all columns when empty).
+    RemoveDuplicates {
+        columns: Vec<String>,
+    },
+    RenameColumn {
+        column: String,
+        to: String,
+    },
+    DropColumn {
+        column: String,
+    },
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Transform {
+    /// The transform as SQL over the table, for the history list and the journal.
+    pub fn to_sql(&self, table: &str) -> String {
+        let t = quote(table);
+        match self {
+            Transform::SetColumn { column, expr } => {
+                format!("UPDATE {t} SET {} = {expr}", quote(column))
+            }
+            Transform::AddColumn { column, expr } => {
+                format!("ALTER TABLE {t} ADD COLUMN {} AS ({expr})", quote(column))
+            }
+            Transform::FilterRows { predicate } => {
+                format!("DELETE FROM {t} WHERE NOT ({predicate})")
+            }
+            Transform::RemoveDuplicates { columns } if columns.is_empty() => {
+                format!("DELETE duplicate rows FROM {t}")
+            }
+            Transform::RemoveDuplicates { columns } => format!(
+                "DELETE duplicate rows FROM {t} ON ({})",
+                columns
+                    .iter()
+                    .map(|c| quote(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Transform::RenameColumn { column, to } => {
+                format!(
+                    "ALTER TABLE {t} RENAME COLUMN {} TO {}",
+                    quote(column),
+                    quote(to)
+                )
+            }
+            Transform::DropColumn { column } => {
+                format!("ALTER TABLE {t} DROP COLUMN {}", quote(column))
+            }
+        }
+    }
+
+    /// A few words for the history list.
+    pub fn label(&self) -> String {
+        match self {
+            Transform::SetColumn { column, expr } => format!("Set {column} = {expr}"),
+            Transform::AddColumn { column, expr } => format!("Add column {column} = {expr}"),
+            Transform::FilterRows { predicate } => format!("Keep rows where {predicate}"),
+            Transform::RemoveDuplicates { columns } if columns.is_empty() => {
+                "Remove duplicate rows".into()
+            }
+            Transform::RemoveDuplicates { columns } => {
+                format!("Remove duplicates on {}", columns.join(", "))
+            }
+            Transform::RenameColumn { column, to } => format!("Rename {column} to {to}"),
+            Transform::DropColumn { column } => format!("Drop column {column}"),
+        }
+    }
+}
+
+fn invalid(column: &str, message: String) -> TableError {
+    TableError::InvalidValue {
+        column: column.to_string(),
+        message,
+    }
+}
+
+fn column_index(schema: &Schema, column: &str) -> Result<usize, TableError> {
+    schema
+        .index_of(column)
+        .map_err(|_| invalid(column, format!("the table has no column {column:?}")))
+}
+
+fn check_new_name(schema: &Schema, name: &str) -> Result<(), TableError> {
+    if name.trim().is_empty() || name == ROW_ID_COLUMN {
+        return Err(invalid(name, format!("{name:?} cannot name a column")));
+    }
+    if schema.index_of(name).is_ok() {
+        return Err(invalid(
+            name,
+            format!("the table already has a column {name:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A SQL expression compiled against the table's columns.
+struct Compiled {
+    expr: Arc<dyn PhysicalExpr>,
+    data_type: DataType,
+    nullable: bool,
+}
+
+fn compile(schema: &SchemaRef, sql: &str) -> Result<Compiled, TableError> {
+    let ctx = SessionContext::new();
+    let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+    let expr = ctx.parse_sql_expr(sql, &df_schema)?;
+    let (_, field) = expr.to_field(&df_schema)?;
+    let (data_type, nullable) = (field.data_type().clone(), field.is_nullable());
+    let expr = ctx.create_physical_expr(expr, &df_schema)?;
+    Ok(Compiled {
+        expr,
+        data_type,
+        nullable,
+    })
+}
+
+fn evaluate(c: &Compiled, batch: &RecordBatch) -> Result<ArrayRef, TableError> {
+    Ok(c.expr.evaluate(batch)?.into_array(batch.num_rows())?)
+}
+
+/// Applies `transform` to `version`: the result is version + 1. `progress` hears the rows done
+/// after each batch; `cancel` is checked between batches, and a cancelled transform changes
+/// nothing (the input version is immutable).
+pub fn apply(
+    version: &TableVersion,
+    transform: &Transform,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &CancellationToken,
+) -> Result<TableVersion, TableError> {
+    let schema = version.schema.clone();
+    let mut done = 0u64;
+    let mut step = |batch: &RecordBatch| -> Result<(), TableError> {
+        if cancel.is_cancelled() {
+            return Err(TableError::Cancelled);
+        }
+        done += batch.num_rows() as u64;
+        progress(done);
+        Ok(())
+    };
+    let per_column = |column: Option<usize>, name: &str, c: Compiled| {
+        let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
+        let field = Arc::new(Field::new(name, c.data_type.clone(), c.nullable));
+        match column {
+            Some(i) => fields[i] = field,
+            None => fields.push(field),
+        }
+        (
+            Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
+            c,
+        )
+    };
+    let (new_schema, batches, row_ids): (SchemaRef, Vec<RecordBatch>, Vec<Arc<UInt64Array>>) =
+        match transform {
+            Transform::SetColumn { column, expr } | Transform::AddColumn { column, expr } => {
+                let target = match transform {
+                    Transform::SetColumn { .. } => Some(column_index(&schema, column)?),
+                    _ => {
+                        check_new_name(&schema, column)?;
+                        None
+                    }
+                };
+                let (new_schema, c) = per_column(target, column, compile(&schema, expr)?);
+                let mut out = Vec::with_capacity(version.batches.len());
+                for batch in version.batches.iter() {
+                    step(batch)?;
+                    let values = evaluate(&c, batch)?;
+                    let mut columns = batch.columns().to_vec();
+                    match target {
+                        Some(i) => columns[i] = values,
+                        None => columns.push(values),
+                    }
+                    out.push(RecordBatch::try_new(new_schema.clone(), columns)?);
+                }
+                (new_schema, out, version.row_ids.to_vec())
+            }
+            Transform::FilterRows { predicate } => {
+                let c = compile(&schema, predicate)?;
+                if c.data_type != DataType::Boolean {
+                    return Err(invalid(
+                        "",
+                        format!(
+                            "{predicate:?} is not a condition (it gives {})",
+                            c.data_type
+                        ),
+                    ));
+                }
+                keep_rows(version, &mut step, |batch| {
+                    let keep = evaluate(&c, batch)?;
+                    let keep = keep
+                        .as_any()
+                        .downcast_ref::<BooleanArray>()
+                        .expect("a Boolean expression gives a BooleanArray");
+                    // NULL (unknown) does not keep a row, as in SQL's WHERE.
+                    Ok(BooleanArray::from_iter(
+                        keep.iter().map(|k| Some(k == Some(true))),
+                    ))
+                })?
+            }
+            Transform::RemoveDuplicates { columns } => {
+                let indices: Vec<usize> = if columns.is_empty() {
+                    (0..schema.fields().len()).collect()
+                } else {
+                    columns
+                        .iter()
+                        .map(|c| column_index(&schema, c))
+                        .collect::<Result<_, _>>()?
+                };
+                let converter = RowConverter::new(
+                    indices
+                        .iter()
+                        .map(|i| SortField::new(schema.field(*i).data_type().clone()))
+                        .collect(),
+                )?;
+                let mut seen = HashSet::new();
+                keep_rows(version, &mut step, |batch| {
+                    let keys: Vec<ArrayRef> =
+                        indices.iter().map(|i| batch.column(*i).clone()).collect();
+                    let rows = converter.convert_columns(&keys)?;
+                    Ok(BooleanArray::from_iter(
+                        rows.iter().map(|r| Some(seen.insert(r.owned()))),
+                    ))
+                })?
+            }
+            Transform::RenameColumn { column, to } => {
+                let i = column_index(&schema, column)?;
+                check_new_name(&schema, to)?;
+                let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
+                fields[i] = Arc::new(fields[i].as_ref().clone().with_name(to));
+                let new_schema =
+                    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+                let mut out = Vec::with_capacity(version.batches.len());
+                for batch in version.batches.iter() {
+                    step(batch)?;
+                    out.push(RecordBatch::try_new(
+                        new_schema.clone(),
+                        batch.columns().to_vec(),
+                    )?);
+                }
+                (new_schema, out, version.row_ids.to_vec())
+            }
+            Transform::DropColumn { column } => {
+                let i = column_index(&schema, column)?;
+                if schema.fields().len() == 1 {
+                    return Err(invalid(column, "a table needs at least one column".into()));
+                }
+                let new_schema = Arc::new(
+                    schema.project(
+                        &(0..schema.fields().len())
+                            .filter(|k| *k != i)
+                            .collect::<Vec<_>>(),
+                    )?,
+                );
+                let mut out = Vec::with_capacity(version.batches.len());
+                for batch in version.batches.iter() {
+                    step(batch)?;
+                    let mut columns = batch.columns().to_vec();
+                    columns.remove(i);
+                    out.push(RecordBatch::try_new(new_schema.clone(), columns)?);
+                }
+                (new_schema, out, version.row_ids.to_vec())
+            }
+        };
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    Ok(TableVersion {
+        version: version.version + 1,
+        schema: new_schema,
+        batches: batches.into(),
+        row_ids: row_ids.into(),
+        rows,
+        next_row_id: version.next_row_id,
+    })
+}
+
+type Kept = (SchemaRef, Vec<RecordBatch>, Vec<Arc<UInt64Array>>);
+
+/// Keeps the rows `mask` says of each batch; a batch that loses no row is shared as it is,
+/// and batches that lose every row are dropped.
+fn keep_rows(
+    version: &TableVersion,
+    step: &mut dyn FnMut(&RecordBatch) -> Result<(), TableError>,
+    mut mask: impl FnMut(&RecordBatch) -> Result<BooleanArray, TableError>,
+) -> Result<Kept, TableError> {
+    let mut batches = Vec::with_capacity(version.batches.len());
+    let mut ids = Vec::with_capacity(version.batches.len());
+    for (batch, batch_ids) in version.batches.iter().zip(version.row_ids.iter()) {
+        step(batch)?;
+        let keep = mask(batch)?;
+        let kept = keep.true_count();
+        if kept == batch.num_rows() {
+            batches.push(batch.clone());
+            ids.push(batch_ids.clone());
+        } else if kept > 0 {
+            batches.push(filter_record_batch(batch, &keep)?);
+            let kept_ids = filter(batch_ids.as_ref(), &keep)?;
+            let kept_ids = kept_ids
+                .as_any()
+                .downcast_ref::<UInt64Array>()
+                .expect("row ids are UInt64")
+                .clone();
+            ids.push(Arc::new(kept_ids));
+        }
+    }
+    Ok((version.schema.clone(), batches, ids))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::diff::diff;
+    use crate::tables::table::tests::numbers;
+    use crate::{ErrorCode, HasCode};
+
+    fn run(t: &TableVersion, tr: Transform) -> Result<TableVersion, TableError> {
+        apply(t, &tr, &|_| {}, &CancellationToken::new())
+    }
+
+    #[test]
+    fn each_transform_changes_what_it_says_and_shares_the_rest() {
+        let t = numbers(10_000, 1000);
+        let plus = run(
+            &t,
+            Transform::AddColumn {
+                column: "m".into(),
+                expr: "n % 3".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(plus.schema.fields().len(), 2);
+        assert!(plus.batches[4]
+            .column(0)
+            .to_data()
+            .ptr_eq(&t.batches[4].column(0).to_data()));
+
+        let kept = run(
+            &plus,
+            Transform::FilterRows {
+                predicate: "n < 500 OR n >= 9000".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(kept.rows, 1500);
+        assert_eq!(kept.batches.len(), 2, "batches 1..=8 lose every row");
+        let d = diff(&plus, &kept, &CancellationToken::new()).unwrap();
+        assert_eq!(d.removed.len(), 8500);
+        assert_eq!(
+            d.shared_batches, 1,
+            "the last batch lost nothing and is shared"
+        );
+
+        let dedup = run(
+            &plus,
+            Transform::RemoveDuplicates {
+                columns: vec!["m".into()],
+            },
+        )
+        .unwrap();
+        assert_eq!(dedup.rows, 3, "one row per value of m, the first of each");
+        assert_eq!(dedup.row_ids[0].values(), &[0, 1, 2]);
+
+        let renamed = run(
+            &plus,
+            Transform::RenameColumn {
+                column: "m".into(),
+                to: "mod3".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(renamed.schema.field(1).name(), "mod3");
+        let dropped = run(
+            &renamed,
+            Transform::DropColumn {
+                column: "mod3".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(dropped.schema, t.schema);
+        assert!(diff(&t, &dropped, &CancellationToken::new())
+            .unwrap()
+            .is_empty());
+
+        let set = run(
+            &t,
+            Transform::SetColumn {
+                column: "n".into(),
+                expr: "CASE WHEN n = 7 THEN -7 ELSE n END".into(),
+            },
+        )
+        .unwrap();
+        let d = diff(&t, &set, &CancellationToken::new()).unwrap();
+        assert_eq!(d.changed.iter().collect::<Vec<_>>(), [7]);
+    }
+
+    #[test]
+    fn bad_expressions_and_names_are_refused_in_words() {
+        let t = numbers(100, 10);
+        let err = run(
+            &t,
+            Transform::SetColumn {
+                column: "n".into(),
+                expr: "nosuch + 1".into(),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::SqlInvalid);
+        let err = run(
+            &t,
+            Transform::FilterRows {
+                predicate: "n + 1".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("is not a condition"), "{err}");
+        let err = run(
+            &t,
+            Transform::AddColumn {
+                column: "n".into(),
+                expr: "1".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("already has a column"), "{err}");
+        let err = run(&t, Transform::DropColumn { column: "n".into() }).unwrap_err();
+        assert!(err.to_string().contains("at least one column"), "{err}");
+    }
+
+    #[test]
+    fn a_cancelled_transform_returns_cancelled() {
+        let t = numbers(100_000, 1000);
+        let cancel = CancellationToken::new();
+        let err = apply(
+            &t,
+            &Transform::SetColumn {
+                column: "n".into(),
+                expr: "n * 2".into(),
+            },
+            &|rows| {
+                if rows >= 5000 {
+                    cancel.cancel();
+                }
+            },
+            &cancel,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Cancelled);
+    }
+}
