@@ -10,11 +10,16 @@ use quire_engine::notebooks::{
 };
 use quire_engine::queue::{JobKind, Priority, QueueStats};
 use quire_engine::snapshots::{Generation, TableSaveStatus};
+use quire_engine::tables::diff::DiffSummary;
 use quire_engine::tables::edit::CellEdit;
 use quire_engine::tables::import::{self, CsvOptions, ImportPreview, ImportProgress};
+use quire_engine::tables::transform::Transform;
 use quire_engine::tables::view::ViewSpec;
 use quire_engine::tables::TableInfo;
-use quire_engine::{CellOutput, EngineInfo, FlushAllReport, ImportOutcome, ImportRequest};
+use quire_engine::{
+    CellOutput, DiffPage, EngineInfo, FlushAllReport, ImportOutcome, ImportRequest, TableVersions,
+    TransformPreview,
+};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
@@ -582,4 +587,120 @@ mod tests {
             "ui/src/pages.ts no longer calls table_page(notebook, table, view, offset, limit)"
         );
     }
+}
+
+/// What a transform would change (counts and the first affected rows); the table is unchanged.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_transform(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    transform: Transform,
+    job: String,
+    on_rows: Channel<u64>,
+) -> Reply<TransformPreview> {
+    let cancel = state.jobs.start(&job);
+    let rows = throttled(on_rows, |_| false);
+    let result = state
+        .engine
+        .preview_transform(
+            notebook,
+            &table,
+            &transform,
+            std::sync::Arc::new(rows),
+            &cancel,
+        )
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}
+
+/// Applies a transform as a new version of the table, with progress and Cancel.
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_transform(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    transform: Transform,
+    job: String,
+    on_rows: Channel<u64>,
+) -> Reply<TableInfo> {
+    let cancel = state.jobs.start(&job);
+    let rows = throttled(on_rows, |_| false);
+    let result = state
+        .engine
+        .apply_transform(
+            notebook,
+            &table,
+            &transform,
+            std::sync::Arc::new(rows),
+            &cancel,
+        )
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}
+
+/// Undoes (`back`) or redoes one step of a table's history.
+#[tauri::command]
+#[specta::specta]
+pub async fn undo_redo(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    back: bool,
+) -> Reply<TableInfo> {
+    Ok(state.engine.undo_redo(notebook, &table, back)?)
+}
+
+/// A table's history list, and whether undo / redo can move.
+#[tauri::command]
+#[specta::specta]
+pub async fn table_versions(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+) -> Reply<TableVersions> {
+    Ok(state.engine.table_versions(notebook, &table)?)
+}
+
+/// What changed between two versions of a table (computed in the background, cancellable).
+#[tauri::command]
+#[specta::specta]
+pub async fn diff_versions(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    from: u64,
+    to: u64,
+    job: String,
+) -> Reply<DiffSummary> {
+    let cancel = state.jobs.start(&job);
+    let result = state
+        .engine
+        .diff_versions(notebook, &table, from, to, &cancel)
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}
+
+/// A page of a diff with old and new values side by side.
+#[tauri::command]
+#[specta::specta]
+pub async fn diff_page(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    from: u64,
+    to: u64,
+    offset: u64,
+    limit: u64,
+) -> Reply<DiffPage> {
+    let page = state
+        .engine
+        .diff_page(notebook, &table, from, to, offset, limit)
+        .await?;
+    Ok(DiffPage::clone(&page))
 }

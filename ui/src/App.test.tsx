@@ -96,6 +96,22 @@ function fakeBackend() {
     },
     tableSaveStatus: async () => [],
     retrySnapshot: async () => undefined,
+    previewTransform: async () => {
+      throw new Error("not used");
+    },
+    applyTransform: async () => {
+      throw new Error("not used");
+    },
+    undoRedo: async () => {
+      throw new Error("not used");
+    },
+    tableVersions: async () => ({ items: [], can_undo: false, can_redo: false }),
+    diffVersions: async () => {
+      throw new Error("not used");
+    },
+    diffPage: async () => {
+      throw new Error("not used");
+    },
     checkDisk: async () => [],
     resolveDiskChange: async () => {
       throw new Error("not used");

@@ -19,6 +19,11 @@ import {
   type EngineInfo,
   type ErrorCode,
   type CellEdit,
+  type DiffPage,
+  type DiffSummary,
+  type TableVersions,
+  type Transform,
+  type TransformPreview,
   type Generation,
   type ShutdownReport as FlushAllReport,
   type TableSaveStatus,
@@ -81,6 +86,14 @@ export interface Backend {
   restoreGeneration(id: NotebookId, table: string, generation: number): Promise<TableInfo>;
   tableSaveStatus(id: NotebookId): Promise<TableSaveStatus[]>;
   retrySnapshot(id: NotebookId, table: string): Promise<void>;
+  /** What a transform would change; `job` names it for cancelJob, `onRows` hears progress. */
+  previewTransform(id: NotebookId, table: string, t: Transform, job: string, onRows: (rows: number) => void): Promise<TransformPreview>;
+  applyTransform(id: NotebookId, table: string, t: Transform, job: string, onRows: (rows: number) => void): Promise<TableInfo>;
+  /** Undo (`back`) or redo one step of the table's history. */
+  undoRedo(id: NotebookId, table: string, back: boolean): Promise<TableInfo>;
+  tableVersions(id: NotebookId, table: string): Promise<TableVersions>;
+  diffVersions(id: NotebookId, table: string, from: number, to: number, job: string): Promise<DiffSummary>;
+  diffPage(id: NotebookId, table: string, from: number, to: number, offset: number, limit: number): Promise<DiffPage>;
   checkDisk(): Promise<NotebookId[]>;
   resolveDiskChange(id: NotebookId, choice: DiskChoice): Promise<NotebookSummary>;
   /** Opens the native file dialog; null when the user cancelled. */
@@ -177,6 +190,20 @@ export const tauriBackend: Backend = {
     serial(`${id}/${table}`, () => unwrap(commands.restoreGeneration(id, table, generation))),
   tableSaveStatus: (id) => unwrap(commands.tableSaveStatus(id)),
   retrySnapshot: (id, table) => unwrap(commands.retrySnapshot(id, table)).then(none),
+  previewTransform: (id, table, t, job, onRows) => {
+    const channel = new Channel<number>();
+    channel.onmessage = onRows;
+    return unwrap(commands.previewTransform(id, table, t, job, channel));
+  },
+  applyTransform: (id, table, t, job, onRows) => {
+    const channel = new Channel<number>();
+    channel.onmessage = onRows;
+    return serial(`${id}/${table}`, () => unwrap(commands.applyTransform(id, table, t, job, channel)));
+  },
+  undoRedo: (id, table, back) => serial(`${id}/${table}`, () => unwrap(commands.undoRedo(id, table, back))),
+  tableVersions: (id, table) => unwrap(commands.tableVersions(id, table)),
+  diffVersions: (id, table, from, to, job) => unwrap(commands.diffVersions(id, table, from, to, job)),
+  diffPage: (id, table, from, to, offset, limit) => unwrap(commands.diffPage(id, table, from, to, offset, limit)),
   checkDisk: () => unwrap(commands.checkDisk()),
   resolveDiskChange: (id, choice) => serial(id, () => unwrap(commands.resolveDiskChange(id, choice))),
   pickImportFile: () => unwrap(commands.pickImportFile()),

@@ -22,6 +22,18 @@ export const commands = {
 	 *  button. The wait blocks this command's thread only (block_in_place), not the runtime.
 	 */
 	flushAll: () => typedError<ShutdownReport, IpcError>(__TAURI_INVOKE("flush_all")),
+	/**  What a transform would change (counts and the first affected rows); the table is unchanged. */
+	previewTransform: (notebook: NotebookId, table: string, transform: Transform, job: string, onRows: Channel<number>) => typedError<TransformPreview, IpcError>(__TAURI_INVOKE("preview_transform", { notebook, table, transform, job, onRows })),
+	/**  Applies a transform as a new version of the table, with progress and Cancel. */
+	applyTransform: (notebook: NotebookId, table: string, transform: Transform, job: string, onRows: Channel<number>) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("apply_transform", { notebook, table, transform, job, onRows })),
+	/**  Undoes (`back`) or redoes one step of a table's history. */
+	undoRedo: (notebook: NotebookId, table: string, back: boolean) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("undo_redo", { notebook, table, back })),
+	/**  A table's history list, and whether undo / redo can move. */
+	tableVersions: (notebook: NotebookId, table: string) => typedError<TableVersions, IpcError>(__TAURI_INVOKE("table_versions", { notebook, table })),
+	/**  What changed between two versions of a table (computed in the background, cancellable). */
+	diffVersions: (notebook: NotebookId, table: string, from: number, to: number, job: string) => typedError<DiffSummary, IpcError>(__TAURI_INVOKE("diff_versions", { notebook, table, from, to, job })),
+	/**  A page of a diff with old and new values side by side. */
+	diffPage: (notebook: NotebookId, table: string, from: number, to: number, offset: number, limit: number) => typedError<DiffPage, IpcError>(__TAURI_INVOKE("diff_page", { notebook, table, from, to, offset, limit })),
 	/**  Sets cells of a table (typed, checked against each column); the snapshot is debounced. */
 	editCells: (notebook: NotebookId, table: string, edits: CellEdit[]) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("edit_cells", { notebook, table, edits })),
 	/**  A table's saved generations, newest first. */
@@ -163,6 +175,43 @@ export type CsvOptions = {
 	on_bad_row: OnBadRow,
 };
 
+export type DiffKind = "added" | "removed" | "changed";
+
+/**  A page of a diff, fetched on demand by joining row ids with the two versions. */
+export type DiffPage = {
+	old_columns: string[],
+	new_columns: string[],
+	/**  Rows in the whole diff. */
+	total: number,
+	offset: number,
+	rows: DiffRow[],
+};
+
+/**
+ *  One row of a diff: its id, what happened to it, the columns that changed, and its values
+ *  in the old and new versions (None where the row is absent), as display text.
+ */
+export type DiffRow = {
+	row_id: number,
+	kind: DiffKind,
+	changed: string[],
+	old: (string | null)[] | null,
+	new: (string | null)[] | null,
+};
+
+/**  The counts the UI shows above a diff. */
+export type DiffSummary = {
+	from_version: number,
+	to_version: number,
+	added: number,
+	removed: number,
+	changed: number,
+	/**  Changed rows per column, for columns with any change. */
+	changed_by_column: ([string, number])[],
+	columns_added: string[],
+	columns_removed: string[],
+};
+
 /**  What the user chose for a notebook that changed on disk. */
 export type DiskChoice = 
 /**  Replace what is in Quire with the file on disk. */
@@ -250,6 +299,8 @@ export type ErrorCode =
 "invalid_value" | 
 /**  The table has no saved generation with that number (it was removed from the history). */
 "generation_not_found" | 
+/**  A table version asked for (to compare) is no longer kept in memory. */
+"version_not_found" | 
 /**  The work was cancelled before it finished. */
 "cancelled" | 
 /**  A bug in Quire: the message says what, the log has the context. */
@@ -294,6 +345,17 @@ export type Generation = {
 	bytes: number,
 	/**  When it was committed, in milliseconds since the Unix epoch. */
 	committed_ms: number,
+};
+
+/**  One entry of the history list. */
+export type HistoryItem = {
+	version: number,
+	label: string,
+	op: TableOp,
+	at_ms: number,
+	/**  The entry the table shows now. */
+	current: boolean,
+	rows: number,
 };
 
 export type ImportFormat = "csv" | "parquet" | "json";
@@ -518,6 +580,11 @@ export type TableInfo = {
 	memory_bytes: number,
 };
 
+/**  What made a version: small and serialisable, so the task store can journal it and replay it. */
+export type TableOp = 
+/**  The table as it was loaded or created. */
+{ op: "opened" } | { op: "edit"; edits: CellEdit[] } | { op: "transform"; transform: Transform } | { op: "restore"; generation: number };
+
 /**  What the save indicator shows for one table. */
 export type TableSaveStatus = {
 	notebook: NotebookId,
@@ -533,12 +600,42 @@ export type TableSaveStatus = {
 	bytes_written: number,
 };
 
+/**  A table's history list and whether undo / redo can move. */
+export type TableVersions = {
+	items: HistoryItem[],
+	can_undo: boolean,
+	can_redo: boolean,
+};
+
 /**  The SQLite task store's housekeeping. */
 export type TaskConfig = {
 	/**  Finished tasks older than this are deleted. Default 24 h. */
 	retention_hours?: number,
 	/**  Interval of the passive WAL checkpoint. Default 300 s. */
 	checkpoint_interval_s?: number,
+};
+
+/**  One transform, serialisable so the task store can journal it and replay it. */
+export type Transform = 
+/**
+ *  Replaces a column's values with a SQL expression over the row, e.g. `trim(city)`,
+ *  `upper(city)`, `replace(city, 'St.', 'Saint')`, `CAST(amount AS BIGINT)`,
+ *  `coalesce(amount, 0)`, `split_part(name, ' ', 1)`.
+ */
+{ kind: "set_column"; column: string; expr: string } | 
+/**  Adds a column computed by a SQL expression. */
+{ kind: "add_column"; column: string; expr: string } | 
+/**  Keeps the rows for which the SQL predicate is true. */
+{ kind: "filter_rows"; predicate: string } | 
+/**  Keeps the first row of each group of rows equal on `columns` (all columns when empty). */
+{ kind: "remove_duplicates"; columns: string[] } | { kind: "rename_column"; column: string; to: string } | { kind: "drop_column"; column: string };
+
+/**  What a transform would do, shown before it is applied. */
+export type TransformPreview = {
+	sql: string,
+	summary: DiffSummary,
+	/**  The first affected rows, old and new values side by side. */
+	sample: DiffPage,
 };
 
 /**  How the grid wants a table: sorted by these keys, keeping rows that pass every filter. */

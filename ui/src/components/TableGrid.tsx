@@ -1,4 +1,4 @@
-import { useMemo } from "react";
+import { useMemo, useRef } from "react";
 import { AgGridReact } from "ag-grid-react";
 import {
   InfiniteRowModelModule,
@@ -7,7 +7,9 @@ import {
   TextEditorModule,
   TextFilterModule,
   themeQuartz,
+  type CellKeyDownEvent,
   type CellValueChangedEvent,
+  type GridApi,
   type ColDef,
   type IDatasource,
 } from "ag-grid-community";
@@ -54,7 +56,49 @@ interface Props {
   onEdit(edits: CellEdit[]): Promise<boolean>;
 }
 
+/** Cells of a block of text copied from a spreadsheet: rows by line, cells by tab. */
+export function parseBlock(text: string): string[][] {
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
+  return lines.map((l) => l.split("\t"));
+}
+
 export function TableGrid({ notebook, table, onEdit }: Props) {
+  const api = useRef<GridApi<Row> | null>(null);
+
+  // Paste a block at the focused cell: one edit per cell, sent to the engine at once (all or
+  // nothing: a bad value refuses the whole paste), then the grid fetches the rows again.
+  const paste = (e: React.ClipboardEvent) => {
+    const grid = api.current;
+    const focused = grid?.getFocusedCell();
+    if (!grid || !focused || grid.getEditingCells().length > 0) return;
+    const block = parseBlock(e.clipboardData.getData("text/plain"));
+    if (block.length === 0) return;
+    e.preventDefault();
+    const columns = grid.getAllDisplayedColumns().map((c) => c.getColId()).filter((c) => c !== "0" && table.columns.some((t) => t.name === c));
+    const start = columns.indexOf(focused.column.getColId());
+    if (start < 0) return;
+    const edits: CellEdit[] = [];
+    block.forEach((cells, r) => {
+      const node = grid.getDisplayedRowAtIndex(focused.rowIndex + r);
+      if (!node?.data) return;
+      cells.forEach((value, c) => {
+        const column = columns[start + c];
+        if (column) edits.push({ row_id: Number(node.data![ROW_ID_COLUMN]), column, value });
+      });
+    });
+    void onEdit(edits).then((ok) => ok && grid.refreshInfiniteCache());
+  };
+
+  const onKey = (e: CellKeyDownEvent<Row>) => {
+    const key = (e.event as KeyboardEvent | null)?.key;
+    const column = e.colDef.field;
+    if (key !== "Delete" || !column || !e.data || e.api.getEditingCells().length > 0) return;
+    void onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value: null }]).then((ok) => {
+      if (ok) e.node.setDataValue(column, null, "api");
+    });
+  };
+
   const columnsKey = JSON.stringify(table.columns);
   const columnDefs = useMemo<ColDef<Row>[]>(
     () => [
@@ -97,7 +141,7 @@ export function TableGrid({ notebook, table, onEdit }: Props) {
     [notebook, table.name, table.rows],
   );
   return (
-    <div className="grid" data-testid="table-grid" data-table={table.name}>
+    <div className="grid" data-testid="table-grid" data-table={table.name} onPaste={paste}>
       <AgGridReact<Row>
         theme={theme}
         rowModelType="infinite"
@@ -108,6 +152,8 @@ export function TableGrid({ notebook, table, onEdit }: Props) {
         maxConcurrentDatasourceRequests={2}
         blockLoadDebounceMillis={30}
         getRowId={(p) => String(p.data[ROW_ID_COLUMN])}
+        onGridReady={(e) => (api.current = e.api)}
+        onCellKeyDown={onKey}
         onCellValueChanged={(e: CellValueChangedEvent<Row>) => {
           const column = e.colDef.field;
           if (!column || e.source === "api") return;

@@ -4,6 +4,8 @@ import type { CellEdit, ImportOutcome, ImportPreview, NotebookId, TableInfo, Tab
 import { formatBytes } from "../errors";
 import { tableKey } from "../store";
 import { HistoryDialog } from "./HistoryDialog";
+import { TransformDialog } from "./TransformDialog";
+import { VersionsDialog } from "./VersionsDialog";
 import { ImportDialog } from "./ImportDialog";
 import { TableGrid } from "./TableGrid";
 
@@ -137,6 +139,44 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
   };
 
   const current = tables.find((t) => t.name === open) ?? null;
+  const [dialog, setDialog] = useState<"transform" | "versions" | null>(null);
+  const [canMove, setCanMove] = useState({ undo: false, redo: false });
+  useEffect(() => {
+    if (!current) return;
+    backend
+      .tableVersions(notebook, current.name)
+      .then((v) => setCanMove({ undo: v.can_undo, redo: v.can_redo }))
+      .catch(() => setCanMove({ undo: false, redo: false }));
+  }, [backend, notebook, current?.name, current?.version]);
+
+  const undoRedo = useCallback(
+    async (back: boolean) => {
+      if (!open) return;
+      try {
+        const info = await backend.undoRedo(notebook, open, back);
+        setTables((list) => list.map((t) => (t.name === info.name ? info : t)));
+        setReloads((n) => n + 1);
+      } catch (e) {
+        report(e);
+      }
+    },
+    [backend, notebook, open, report],
+  );
+
+  // Ctrl/Cmd+Z and Shift+Ctrl/Cmd+Z undo and redo table changes while focus is in the tables
+  // area and not in a text field or an open cell editor (those keep their own undo).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "z" || dialog) return;
+      const target = e.target as HTMLElement | null;
+      if (!target?.closest?.("[data-testid=tables]")) return;
+      if (target.closest("input, textarea, [contenteditable=true]")) return;
+      e.preventDefault();
+      void undoRedo(!e.shiftKey);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [undoRedo, dialog]);
   return (
     <section className="tables" data-testid="tables">
       <header className="tables-header">
@@ -195,6 +235,41 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
             Cancel
           </button>
         </div>
+      )}
+      {current && (
+        <div className="table-actions" data-testid="table-actions">
+          <button data-testid="undo" disabled={!canMove.undo} title="Undo (Ctrl/Cmd+Z)" onClick={() => void undoRedo(true)}>
+            Undo
+          </button>
+          <button data-testid="redo" disabled={!canMove.redo} title="Redo (Shift+Ctrl/Cmd+Z)" onClick={() => void undoRedo(false)}>
+            Redo
+          </button>
+          <button data-testid="open-transform" onClick={() => setDialog("transform")}>
+            Transform…
+          </button>
+          <button data-testid="open-versions" onClick={() => setDialog("versions")}>
+            Changes…
+          </button>
+          <span className="muted">Double-click or Enter edits a cell · Delete sets it to NULL · paste a block from a spreadsheet</span>
+        </div>
+      )}
+      {current && dialog === "transform" && (
+        <TransformDialog
+          backend={backend}
+          notebook={notebook}
+          table={current}
+          report={report}
+          onApplied={(info, label) => {
+            replaceInfo(info);
+            setReloads((n) => n + 1);
+            setDialog(null);
+            inform(`${label}: done`, `${info.name} is now version ${info.version} (${info.rows.toLocaleString()} rows).`);
+          }}
+          onClose={() => setDialog(null)}
+        />
+      )}
+      {current && dialog === "versions" && (
+        <VersionsDialog backend={backend} notebook={notebook} table={current} report={report} onClose={() => setDialog(null)} />
       )}
       {current && (
         <TableGrid

@@ -1,0 +1,135 @@
+// Editing in the real app: edit a cell, undo and redo it, preview and apply a transform,
+// cancel a long one (the table stays as it was), and page through a diff of two versions.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Key, type WebElement } from "selenium-webdriver";
+import { withApp, type QuireApp } from "../src/harness.ts";
+
+const ROWS = 300_000;
+
+function csvFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-files-"));
+  const lines = ["id,city,amount"];
+  const cities = ["Lyon", "Paris", "Nice"];
+  for (let i = 0; i < ROWS; i++) lines.push(`${i},${cities[i % 3]},${i}.5`);
+  const path = join(dir, "sales.csv");
+  writeFileSync(path, lines.join("\n") + "\n");
+  return path;
+}
+
+async function gridCell(app: QuireApp, rowIndex: number, column: string): Promise<string | null> {
+  return app.driver.executeScript<string | null>(
+    `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
+       const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
+       if (cell) return cell.textContent;
+     }
+     return null;`,
+    rowIndex,
+    column,
+  );
+}
+
+async function waitCell(app: QuireApp, row: number, column: string, value: string) {
+  await app.driver.wait(async () => (await gridCell(app, row, column)) === value, 15_000, `cell ${column}@${row} never became ${value}; it is ${await gridCell(app, row, column)}`);
+}
+
+async function typeInto(app: QuireApp, rowIndex: number, column: string, text: string) {
+  const cell = await app.driver.executeScript<WebElement>(
+    `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
+       const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
+       if (cell) return cell;
+     }
+     return null;`,
+    rowIndex,
+    column,
+  );
+  await cell.click();
+  await app.driver.switchTo().activeElement().sendKeys(Key.ENTER);
+  const input = await app.driver.wait<WebElement>(async () => (await cell.findElements({ css: "input" }))[0] ?? null, 5_000);
+  await input.sendKeys(text, Key.ENTER);
+}
+
+async function select(app: QuireApp, testId: string, value: string) {
+  await app.driver.executeScript(
+    `const s = document.querySelector('[data-testid="' + arguments[0] + '"]');
+     const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set;
+     set.call(s, arguments[1]);
+     s.dispatchEvent(new Event('change', { bubbles: true }));`,
+    testId,
+    value,
+  );
+}
+
+test("edit, undo, redo, transform with preview, cancel a long transform, page a diff", async () => {
+  await withApp(
+    "editing",
+    async (app) => {
+      await (await app.byTestId("new-notebook-title")).sendKeys("Cleaning");
+      await app.click("create-notebook");
+      await app.waitText("notebook-title", (t) => t === "Cleaning");
+      await app.click("import-data");
+      await app.waitText("import-preview", (t) => t.includes("Lyon"));
+      await app.click("import-start");
+      await app.waitText("table-list", (t) => t.includes("sales"), 120_000);
+      await waitCell(app, 0, "city", "Lyon");
+
+      // A cell edit, undone and redone.
+      await typeInto(app, 0, "city", "Marseille");
+      await waitCell(app, 0, "city", "Marseille");
+      await app.driver.wait(async () => (await (await app.byTestId("undo")).isEnabled()), 5_000, "undo never enabled");
+      await app.click("undo");
+      await waitCell(app, 0, "city", "Lyon");
+      await app.click("redo");
+      await waitCell(app, 0, "city", "Marseille");
+
+      // A transform: preview first (counts and old → new rows), then apply.
+      await app.click("open-transform");
+      await select(app, "transform-kind", "upper");
+      await select(app, "transform-column", "city");
+      await app.click("transform-preview-button");
+      const counts = await app.waitText("transform-counts", (t) => /rows change/.test(t), 60_000);
+      assert.match(counts, /^300\D?000 rows change · 0 removed · 0 added/, counts);
+      await app.waitText("transform-preview", (t) => t.includes("Lyon") && t.includes("LYON") && t.includes("MARSEILLE"));
+      await app.screenshot("editing-transform-preview");
+      await app.click("transform-apply");
+      await app.driver.wait(async () => (await app.driver.findElements({ css: "[data-testid=transform-dialog]" })).length === 0, 60_000, "apply never finished");
+      await waitCell(app, 0, "city", "MARSEILLE");
+      await waitCell(app, 1, "city", "PARIS");
+      const info = (t: string) => t.split(/Saved|Unsaved|Saving/)[0]; // rows, columns, memory
+      const applied = info(await app.waitText("table-list", (t) => t.includes("sales")));
+
+      // A long transform, cancelled: the table stays as it was.
+      await app.click("open-transform");
+      await select(app, "transform-kind", "expression");
+      await select(app, "transform-column", "city");
+      await (await app.byTestId("transform-a")).sendKeys("md5(repeat(city, 400))");
+      await app.click("transform-apply");
+      await app.waitText("transform-progress", (t) => t.includes("Applying"));
+      await app.click("transform-cancel");
+      await app.driver.wait(async () => (await app.driver.findElements({ css: "[data-testid=transform-progress]" })).length === 0, 30_000, "the cancel never landed");
+      await app.driver.actions().sendKeys(Key.ESCAPE).perform();
+      await app.driver.wait(async () => (await app.driver.findElements({ css: "[data-testid=transform-dialog]" })).length === 0, 5_000, "Esc did not close the dialog");
+      await waitCell(app, 0, "city", "MARSEILLE");
+      assert.equal(info(await app.waitText("table-list", () => true)), applied, "the cancelled transform changed nothing");
+
+      // The diff of the imported table against now, paged.
+      await app.click("open-versions");
+      const list = await app.waitText("versions-list", (t) => t.includes("Opened") && t.includes("Set city = upper"));
+      assert.match(list, /Set city of row 0 to "Marseille"/);
+      assert.ok(!list.includes("md5"), "the cancelled transform is not in the history");
+      const opened = await app.driver.findElement({ css: "[data-testid=versions-list] li:first-child button" });
+      await opened.click();
+      await app.waitText("diff-summary", (t) => /300\D?000 changed · 0 added · 0 removed/.test(t), 60_000);
+      await app.waitText("diff-position", (t) => /^1–50 of 300\D?000$/.test(t));
+      assert.match(await app.waitText("diff-row-0", () => true), /Lyon → MARSEILLE/);
+      await app.click("diff-next");
+      await app.waitText("diff-position", (t) => /^51–100 of/.test(t));
+      await app.waitText("diff-row-50", (t) => /Nice → NICE/.test(t));
+      await app.screenshot("editing-diff");
+    },
+    { env: { QUIRE_TEST_PICK_FILE: csvFile() } },
+  );
+});

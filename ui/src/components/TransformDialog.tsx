@@ -1,0 +1,180 @@
+import { useEffect, useState } from "react";
+import type { Backend } from "../backend";
+import { QuireError } from "../backend";
+import type { NotebookId, TableInfo, Transform, TransformPreview } from "../bindings";
+import { CAST_TYPES, TRANSFORM_KINDS, buildTransform, needsColumn, type TransformForm } from "../transforms";
+import { DiffRows } from "./DiffView";
+
+interface Props {
+  backend: Backend;
+  notebook: NotebookId;
+  table: TableInfo;
+  report(e: unknown): void;
+  onApplied(info: TableInfo, label: string): void;
+  onClose(): void;
+}
+
+type Running = { what: "preview" | "apply"; job: string; rows: number };
+
+/** Choose a transform, see what it would change, apply it in the background (Esc cancels). */
+export function TransformDialog({ backend, notebook, table, report, onApplied, onClose }: Props) {
+  const [form, setForm] = useState<TransformForm>({
+    kind: "trim",
+    column: table.columns[0]?.name ?? "",
+    columnType: table.columns[0]?.data_type ?? "",
+    a: "",
+    b: "",
+    columns: [],
+  });
+  const [preview, setPreview] = useState<{ transform: Transform; result: TransformPreview } | null>(null);
+  const [running, setRunning] = useState<Running | null>(null);
+  const built = buildTransform(form);
+  const problem = typeof built === "string" ? built : null;
+
+  const update = (change: Partial<TransformForm>) => {
+    setPreview(null);
+    setForm((f) => {
+      const next = { ...f, ...change };
+      const col = table.columns.find((c) => c.name === next.column);
+      return { ...next, columnType: col?.data_type ?? "" };
+    });
+  };
+
+  const cancel = () => {
+    if (running) void backend.cancelJob(running.job);
+  };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "Escape") return;
+      e.preventDefault();
+      if (running) void backend.cancelJob(running.job);
+      else onClose();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [backend, running, onClose]);
+
+  const run = async (what: Running["what"]) => {
+    if (typeof built === "string") return;
+    const job = crypto.randomUUID();
+    setRunning({ what, job, rows: 0 });
+    const onRows = (rows: number) => setRunning({ what, job, rows });
+    try {
+      if (what === "preview") {
+        setPreview({ transform: built, result: await backend.previewTransform(notebook, table.name, built, job, onRows) });
+      } else {
+        const info = await backend.applyTransform(notebook, table.name, built, job, onRows);
+        onApplied(info, TRANSFORM_KINDS.find((k) => k.kind === form.kind)?.label ?? "Transform");
+      }
+    } catch (e) {
+      if (!(e instanceof QuireError && e.code === "cancelled")) report(e);
+    } finally {
+      setRunning(null);
+    }
+  };
+
+  const s = preview?.result.summary;
+  return (
+    <div className="modal-backdrop" role="presentation">
+      <div className="modal wide" role="dialog" aria-label={`Transform ${table.name}`} data-testid="transform-dialog">
+        <h2>Transform {table.name}</h2>
+        <div className="transform-form">
+          <label>
+            What
+            <select data-testid="transform-kind" value={form.kind} onChange={(e) => update({ kind: e.target.value as TransformForm["kind"], a: e.target.value === "cast" ? "BIGINT" : "", b: "" })}>
+              {TRANSFORM_KINDS.map((k) => (
+                <option key={k.kind} value={k.kind}>
+                  {k.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          {needsColumn(form.kind) && (
+            <label>
+              Column
+              <select data-testid="transform-column" value={form.column} onChange={(e) => update({ column: e.target.value })}>
+                {table.columns.map((c) => (
+                  <option key={c.name} value={c.name}>
+                    {c.name} ({c.data_type})
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          {form.kind === "cast" && (
+            <label>
+              To
+              <select data-testid="transform-a" value={form.a} onChange={(e) => update({ a: e.target.value })}>
+                {CAST_TYPES.map((t) => (
+                  <option key={t}>{t}</option>
+                ))}
+              </select>
+            </label>
+          )}
+          {["replace", "fill_nulls", "split", "expression", "filter", "rename", "add"].includes(form.kind) && (
+            <label>
+              {{ replace: "Find", fill_nulls: "Value", split: "Separator", expression: "SQL expression", filter: "Condition (SQL)", rename: "New name", add: "Name" }[form.kind as string]}
+              <input data-testid="transform-a" value={form.a} onChange={(e) => update({ a: e.target.value })} />
+            </label>
+          )}
+          {["replace", "split", "add"].includes(form.kind) && (
+            <label>
+              {{ replace: "Replace with", split: "Part (1 = first)", add: "SQL expression" }[form.kind as string]}
+              <input data-testid="transform-b" value={form.b} onChange={(e) => update({ b: e.target.value })} />
+            </label>
+          )}
+          {form.kind === "dedupe" && (
+            <fieldset>
+              <legend>Rows are duplicates when these are equal (none: all columns)</legend>
+              {table.columns.map((c) => (
+                <label key={c.name}>
+                  <input
+                    type="checkbox"
+                    checked={form.columns.includes(c.name)}
+                    onChange={(e) =>
+                      update({ columns: e.target.checked ? [...form.columns, c.name] : form.columns.filter((n) => n !== c.name) })
+                    }
+                  />
+                  {c.name}
+                </label>
+              ))}
+            </fieldset>
+          )}
+        </div>
+        {problem && <p className="muted">{problem}</p>}
+        {running && (
+          <div className="progress" data-testid="transform-progress">
+            <span>{running.what === "preview" ? "Previewing" : "Applying"}…</span>
+            <progress max={Math.max(1, table.rows)} value={running.rows} />
+            <span>{running.rows.toLocaleString()} rows</span>
+            <button data-testid="transform-cancel" onClick={cancel}>
+              Cancel (Esc)
+            </button>
+          </div>
+        )}
+        {preview && s && (
+          <div className="transform-preview" data-testid="transform-preview">
+            <p>
+              <code>{preview.result.sql}</code>
+            </p>
+            <p data-testid="transform-counts">
+              {s.changed.toLocaleString()} rows change · {s.removed.toLocaleString()} removed · {s.added.toLocaleString()} added
+              {s.columns_added.length > 0 && ` · new columns: ${s.columns_added.join(", ")}`}
+              {s.columns_removed.length > 0 && ` · removed columns: ${s.columns_removed.join(", ")}`}
+            </p>
+            <DiffRows page={preview.result.sample} />
+          </div>
+        )}
+        <div className="modal-actions">
+          <button onClick={onClose}>Close</button>
+          <button data-testid="transform-preview-button" disabled={!!problem || !!running} onClick={() => void run("preview")}>
+            Preview
+          </button>
+          <button className="primary" data-testid="transform-apply" disabled={!!problem || !!running} onClick={() => void run("apply")}>
+            Apply
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,54 @@
+import { useCallback, useEffect, useState } from "react";
+import type { Backend } from "../backend";
+import type { NotebookId, TableInfo, TableVersions } from "../bindings";
+import { DiffView } from "./DiffView";
+
+interface Props {
+  backend: Backend;
+  notebook: NotebookId;
+  table: TableInfo;
+  report(e: unknown): void;
+  onClose(): void;
+}
+
+/** The table's edits and transforms in order, and a diff of any of them against the current one. */
+export function VersionsDialog({ backend, notebook, table, report, onClose }: Props) {
+  const [versions, setVersions] = useState<TableVersions | null>(null);
+  const [compare, setCompare] = useState<number | null>(null);
+  const load = useCallback(() => {
+    backend.tableVersions(notebook, table.name).then(setVersions, report);
+  }, [backend, notebook, table.name, report]);
+  useEffect(load, [load, table.version]);
+
+  return (
+    <div className="modal-backdrop" role="presentation" onClick={onClose}>
+      <div className="modal wide" role="dialog" aria-label={`Changes to ${table.name}`} data-testid="versions-dialog" onClick={(e) => e.stopPropagation()}>
+        <h2>Changes to {table.name}</h2>
+        <ol className="versions" data-testid="versions-list">
+          {versions?.items.map((v) => (
+            <li key={v.version} className={v.current ? "current" : undefined} data-testid={`version-${v.version}`}>
+              <span>{v.label}</span>
+              <span className="muted">
+                {v.at_ms > 0 ? new Date(v.at_ms).toLocaleTimeString() : ""} · {v.rows.toLocaleString()} rows
+                {v.current ? " · shown now" : ""}
+              </span>
+              {!v.current && (
+                <button data-testid={`compare-${v.version}`} onClick={() => setCompare(v.version)}>
+                  Compare with now
+                </button>
+              )}
+            </li>
+          ))}
+        </ol>
+        {compare !== null && (
+          <DiffView backend={backend} notebook={notebook} table={table.name} from={compare} to={table.version} report={report} />
+        )}
+        <div className="modal-actions">
+          <button data-testid="versions-close" onClick={onClose}>
+            Close
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { buildTransform, type TransformForm } from "./transforms";
+
+const form = (over: Partial<TransformForm>): TransformForm => ({
+  kind: "trim",
+  column: "city",
+  columnType: "Utf8",
+  a: "",
+  b: "",
+  columns: [],
+  ...over,
+});
+
+describe("buildTransform", () => {
+  it("quotes names and values so user text never becomes SQL", () => {
+    expect(buildTransform(form({ kind: "replace", column: 'my "col"', a: "O'Brien", b: "x" }))).toEqual({
+      kind: "set_column",
+      column: 'my "col"',
+      expr: `replace("my ""col""", 'O''Brien', 'x')`,
+    });
+  });
+
+  it("writes a fill value as a number only for numeric columns", () => {
+    expect(buildTransform(form({ kind: "fill_nulls", columnType: "Int64", a: "0" }))).toMatchObject({ expr: `coalesce("city", 0)` });
+    expect(buildTransform(form({ kind: "fill_nulls", columnType: "Utf8", a: "0" }))).toMatchObject({ expr: `coalesce("city", '0')` });
+  });
+
+  it("says what is missing instead of building a broken transform", () => {
+    expect(buildTransform(form({ kind: "split", a: ",", b: "0" }))).toBe("Say which part to keep (1 is the first).");
+    expect(buildTransform(form({ kind: "filter", a: " " }))).toMatch(/Write a condition/);
+    expect(buildTransform(form({ kind: "cast", a: "DROP TABLE" }))).toBe("Choose a type.");
+    expect(buildTransform(form({ kind: "dedupe", columns: ["a", "b"] }))).toEqual({ kind: "remove_duplicates", columns: ["a", "b"] });
+  });
+});

@@ -1,0 +1,106 @@
+// Building a Transform from the transform dialog's form. The engine evaluates SQL expressions,
+// so every preset (trim, replace, cast, ...) is an expression with its names and values quoted.
+import type { Transform } from "./bindings";
+
+export type TransformKind =
+  | "trim"
+  | "lower"
+  | "upper"
+  | "replace"
+  | "cast"
+  | "fill_nulls"
+  | "split"
+  | "expression"
+  | "filter"
+  | "dedupe"
+  | "rename"
+  | "drop"
+  | "add";
+
+export const TRANSFORM_KINDS: { kind: TransformKind; label: string }[] = [
+  { kind: "trim", label: "Trim spaces" },
+  { kind: "lower", label: "Lower case" },
+  { kind: "upper", label: "Upper case" },
+  { kind: "replace", label: "Replace text" },
+  { kind: "cast", label: "Change type" },
+  { kind: "fill_nulls", label: "Fill empty cells" },
+  { kind: "split", label: "Keep part of a split" },
+  { kind: "expression", label: "Set to an SQL expression" },
+  { kind: "filter", label: "Keep rows where…" },
+  { kind: "dedupe", label: "Remove duplicate rows" },
+  { kind: "rename", label: "Rename column" },
+  { kind: "drop", label: "Drop column" },
+  { kind: "add", label: "Add column" },
+];
+
+export const CAST_TYPES = ["BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP"];
+
+export interface TransformForm {
+  kind: TransformKind;
+  column: string;
+  /** The column's Arrow type, e.g. "Int64", "Utf8" (decides how a fill value is written). */
+  columnType: string;
+  /** First and second parameter: find/replace, separator/part, type, value, name, expression. */
+  a: string;
+  b: string;
+  /** Columns for duplicate detection (none: all). */
+  columns: string[];
+}
+
+export const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
+export const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+const NUMERIC = /^(Int|UInt|Float|Decimal)/;
+
+/** The transform the form describes, or a sentence saying what is missing. */
+export function buildTransform(f: TransformForm): Transform | string {
+  const col = ident(f.column);
+  const set = (expr: string): Transform => ({ kind: "set_column", column: f.column, expr });
+  switch (f.kind) {
+    case "trim":
+      return set(`trim(${col})`);
+    case "lower":
+      return set(`lower(${col})`);
+    case "upper":
+      return set(`upper(${col})`);
+    case "replace":
+      if (f.a === "") return "Say what text to replace.";
+      return set(`replace(${col}, ${sqlString(f.a)}, ${sqlString(f.b)})`);
+    case "cast":
+      if (!CAST_TYPES.includes(f.a)) return "Choose a type.";
+      return set(`CAST(${col} AS ${f.a})`);
+    case "fill_nulls": {
+      if (f.a === "") return "Say what to put in empty cells.";
+      const value = NUMERIC.test(f.columnType) && Number.isFinite(Number(f.a)) ? f.a.trim() : sqlString(f.a);
+      return set(`coalesce(${col}, ${value})`);
+    }
+    case "split": {
+      const part = Number.parseInt(f.b, 10);
+      if (f.a === "") return "Say what separates the parts.";
+      if (!Number.isInteger(part) || part < 1) return "Say which part to keep (1 is the first).";
+      return set(`split_part(${col}, ${sqlString(f.a)}, ${part})`);
+    }
+    case "expression":
+      if (f.a.trim() === "") return "Write an SQL expression, e.g. amount * 1.2";
+      return set(f.a);
+    case "filter":
+      if (f.a.trim() === "") return "Write a condition, e.g. amount > 0";
+      return { kind: "filter_rows", predicate: f.a };
+    case "dedupe":
+      return { kind: "remove_duplicates", columns: f.columns };
+    case "rename":
+      if (f.a.trim() === "") return "Give the new name.";
+      return { kind: "rename_column", column: f.column, to: f.a.trim() };
+    case "drop":
+      return { kind: "drop_column", column: f.column };
+    case "add":
+      if (f.a.trim() === "") return "Name the new column.";
+      if (f.b.trim() === "") return "Write the SQL expression that computes it.";
+      return { kind: "add_column", column: f.a.trim(), expr: f.b };
+  }
+}
+
+/** Whether the kind works on one chosen column. */
+export function needsColumn(kind: TransformKind): boolean {
+  return !["filter", "dedupe", "add"].includes(kind);
+}
