@@ -4,6 +4,7 @@
 //! so results compare across machines without fixed times. A suite is a function in
 //! [`suites`] that returns [`report::Measure`]s; adding one is adding it to `suites::ALL`.
 
+mod alloc;
 mod report;
 mod stats;
 mod suites;

@@ -1,4 +1,5 @@
-// Editing in the real app: edit a cell, undo and redo it, preview and apply a transform,
+// Editing in the real app: edit a cell, undo and redo it, set a column in selected rows,
+// preview and apply a transform,
 // cancel a long one (the table stays as it was), and page through a diff of two versions.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -85,6 +86,22 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
       await app.click("redo");
       await waitCell(app, 0, "city", "Marseille");
 
+      // Many cells at once: select two rows, set their city.
+      for (const row of [4, 5]) {
+        await app.driver.executeScript(
+          `for (const r of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
+             const box = r.querySelector('.ag-selection-checkbox input');
+             if (box) { box.click(); return; }
+           }`,
+          row,
+        );
+      }
+      await app.waitText("fill-selected", (t) => t.includes("2 selected rows"));
+      await (await app.byTestId("fill-value")).sendKeys("Bordeaux");
+      await app.click("fill-apply");
+      await waitCell(app, 4, "city", "Bordeaux");
+      await waitCell(app, 5, "city", "Bordeaux");
+
       // A transform: preview first (counts and old → new rows), then apply.
       await app.click("open-transform");
       await select(app, "transform-kind", "upper");
@@ -119,6 +136,7 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
       await app.click("open-versions");
       const list = await app.waitText("versions-list", (t) => t.includes("Opened") && t.includes("Set city = upper"));
       assert.match(list, /Set city of row 0 to "Marseille"/);
+      assert.match(list, /Edited 2 cells/);
       assert.ok(!list.includes("md5"), "the cancelled transform is not in the history");
       const opened = await app.driver.findElement({ css: "[data-testid=versions-list] li:first-child button" });
       await opened.click();

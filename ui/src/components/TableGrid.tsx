@@ -4,6 +4,7 @@ import {
   InfiniteRowModelModule,
   ModuleRegistry,
   NumberFilterModule,
+  RowSelectionModule,
   TextEditorModule,
   TextFilterModule,
   themeQuartz,
@@ -16,7 +17,7 @@ import {
 import type { CellEdit, NotebookId, TableInfo } from "../bindings";
 import { fetchPage, ROW_ID_COLUMN, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 
-ModuleRegistry.registerModules([InfiniteRowModelModule, TextFilterModule, NumberFilterModule, TextEditorModule]);
+ModuleRegistry.registerModules([InfiniteRowModelModule, TextFilterModule, NumberFilterModule, TextEditorModule, RowSelectionModule]);
 
 const NUMERIC = /^(Int|UInt|Float|Decimal)/;
 
@@ -54,6 +55,8 @@ interface Props {
   table: TableInfo;
   /** Sends edits to the engine; false when it refused them (the cell goes back). */
   onEdit(edits: CellEdit[]): Promise<boolean>;
+  /** Told the row ids of the selected rows whenever the selection changes. */
+  onSelection(rowIds: number[]): void;
 }
 
 /** Cells of a block of text copied from a spreadsheet: rows by line, cells by tab. */
@@ -63,7 +66,7 @@ export function parseBlock(text: string): string[][] {
   return lines.map((l) => l.split("\t"));
 }
 
-export function TableGrid({ notebook, table, onEdit }: Props) {
+export function TableGrid({ notebook, table, onEdit, onSelection }: Props) {
   const api = useRef<GridApi<Row> | null>(null);
 
   // Paste a block at the focused cell: one edit per cell, sent to the engine at once (all or
@@ -153,6 +156,8 @@ export function TableGrid({ notebook, table, onEdit }: Props) {
         blockLoadDebounceMillis={30}
         getRowId={(p) => String(p.data[ROW_ID_COLUMN])}
         onGridReady={(e) => (api.current = e.api)}
+        rowSelection={{ mode: "multiRow", checkboxes: true, headerCheckbox: false, enableClickSelection: false }}
+        onSelectionChanged={(e) => onSelection(e.api.getSelectedNodes().flatMap((n) => (n.data ? [Number(n.data[ROW_ID_COLUMN])] : [])))}
         onCellKeyDown={onKey}
         onCellValueChanged={(e: CellValueChangedEvent<Row>) => {
           const column = e.colDef.field;

@@ -140,6 +140,21 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
 
   const current = tables.find((t) => t.name === open) ?? null;
   const [dialog, setDialog] = useState<"transform" | "versions" | null>(null);
+  const [selected, setSelected] = useState<number[]>([]);
+  const [fill, setFill] = useState({ column: "", value: "" });
+  const fillSelected = async () => {
+    if (!current) return;
+    const column = fill.column || current.columns[0]?.name || "";
+    const ok = await edit(
+      current.name,
+      selected.map((row_id) => ({ row_id, column, value: fill.value })),
+    );
+    if (ok) {
+      setReloads((n) => n + 1);
+      setSelected([]);
+      inform(`Set ${column} in ${selected.length} rows`);
+    }
+  };
   const [canMove, setCanMove] = useState({ undo: false, redo: false });
   useEffect(() => {
     if (!current) return;
@@ -250,6 +265,21 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
           <button data-testid="open-versions" onClick={() => setDialog("versions")}>
             Changes…
           </button>
+          {selected.length > 0 && (
+            <span className="fill-selected" data-testid="fill-selected">
+              Set
+              <select aria-label="Column to set" value={fill.column || current.columns[0]?.name} onChange={(e) => setFill({ ...fill, column: e.target.value })}>
+                {current.columns.map((c) => (
+                  <option key={c.name}>{c.name}</option>
+                ))}
+              </select>
+              to
+              <input aria-label="New value" data-testid="fill-value" value={fill.value} onChange={(e) => setFill({ ...fill, value: e.target.value })} />
+              <button data-testid="fill-apply" onClick={() => void fillSelected()}>
+                in {selected.length} selected rows
+              </button>
+            </span>
+          )}
           <span className="muted">Double-click or Enter edits a cell · Delete sets it to NULL · paste a block from a spreadsheet</span>
         </div>
       )}
@@ -277,6 +307,7 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
           notebook={notebook}
           table={current}
           onEdit={(edits) => edit(current.name, edits)}
+          onSelection={setSelected}
         />
       )}
       {history && (

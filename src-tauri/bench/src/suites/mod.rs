@@ -1,5 +1,6 @@
 //! The registry of suites. Later issues add a module and a line to [`ALL`].
 
+mod editing;
 mod notebooks;
 mod queue;
 mod smoke;
@@ -39,6 +40,11 @@ pub const ALL: &[Suite] = &[
         name: "snapshots",
         about: "1M x 10 snapshot with snappy/zstd vs pyarrow, disk limit, peak RSS, pages during a save",
         run: snapshots::run,
+    },
+    Suite {
+        name: "editing",
+        about: "a cell edit, a transform and a 1 % diff on 1M rows; the diff against DuckDB",
+        run: editing::run,
     },
 ];
 

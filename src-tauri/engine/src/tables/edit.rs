@@ -2,6 +2,7 @@
 //! a new table version that shares every batch it did not touch.
 
 use std::collections::{BTreeMap, HashMap};
+
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
@@ -93,30 +94,19 @@ pub fn apply(version: &TableVersion, edits: &[CellEdit]) -> Result<TableVersion,
 
     // (batch, column) -> [(row in batch, edit)], the last edit of a cell winning.
     let mut touched: BTreeMap<(usize, usize), BTreeMap<usize, usize>> = BTreeMap::new();
-    let mut found = 0usize;
-    for (b, ids) in version.row_ids.iter().enumerate() {
-        for (row, id) in ids.values().iter().enumerate() {
-            if let Some(list) = wanted.get(id) {
-                found += 1;
-                for &e in list {
-                    touched
-                        .entry((b, converted[e].0))
-                        .or_default()
-                        .insert(row, e);
-                }
-            }
+    for (id, list) in &wanted {
+        let (b, row) = version
+            .locate(*id)
+            .ok_or_else(|| TableError::InvalidValue {
+                column: String::new(),
+                message: format!("row {id} no longer exists in this table"),
+            })?;
+        for &e in list {
+            touched
+                .entry((b, converted[e].0))
+                .or_default()
+                .insert(row, e);
         }
-    }
-    if found < wanted.len() {
-        let missing = wanted
-            .keys()
-            .find(|id| !version.row_ids.iter().any(|ids| ids.values().contains(id)))
-            .copied()
-            .unwrap_or_default();
-        return Err(TableError::InvalidValue {
-            column: String::new(),
-            message: format!("row {missing} no longer exists in this table"),
-        });
     }
 
     let mut batches: Vec<RecordBatch> = version.batches.to_vec();

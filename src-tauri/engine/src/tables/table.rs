@@ -88,6 +88,17 @@ impl TableVersion {
         }
     }
 
+    /// Where the row with this id is: (batch, row in batch). Rows are in increasing id order
+    /// (an invariant of every operation that makes a version), so this is two binary searches.
+    pub fn locate(&self, id: u64) -> Option<(usize, usize)> {
+        let batch = self
+            .row_ids
+            .partition_point(|ids| ids.values().first().is_some_and(|first| *first <= id))
+            .checked_sub(1)?;
+        let row = self.row_ids[batch].values().binary_search(&id).ok()?;
+        Some((batch, row))
+    }
+
     /// Rows `[offset, offset + limit)` in table order, with their row ids as a last column.
     /// Paging by position over the version's own batches is exact: no query engine can
     /// reorder it.
