@@ -97,6 +97,7 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
         );
       }
       await app.waitText("fill-selected", (t) => t.includes("2 selected rows"));
+      await select(app, "fill-column", "city");
       await (await app.byTestId("fill-value")).sendKeys("Bordeaux");
       await app.click("fill-apply");
       await waitCell(app, 4, "city", "Bordeaux");

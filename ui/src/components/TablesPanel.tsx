@@ -268,7 +268,7 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
           {selected.length > 0 && (
             <span className="fill-selected" data-testid="fill-selected">
               Set
-              <select aria-label="Column to set" value={fill.column || current.columns[0]?.name} onChange={(e) => setFill({ ...fill, column: e.target.value })}>
+              <select aria-label="Column to set" data-testid="fill-column" value={fill.column || current.columns[0]?.name} onChange={(e) => setFill({ ...fill, column: e.target.value })}>
                 {current.columns.map((c) => (
                   <option key={c.name}>{c.name}</option>
                 ))}
