@@ -239,7 +239,12 @@ fn main() -> ExitCode {
         child.kill().expect("kill the child");
         let status = child.wait().unwrap();
         reader.join().unwrap();
-        let (committed, editing) = *progress.lock().unwrap();
+        let (mut committed, mut editing) = *progress.lock().unwrap();
+        if editing == 0 {
+            // Killed before it was ready: opening writes nothing, so the table must be exactly
+            // what the last kill left.
+            (committed, editing) = (max_version, max_version);
+        }
         if status.success() {
             eprintln!("kill {kill}: the child exited on its own: {status}");
             failures += 1;
@@ -250,6 +255,12 @@ fn main() -> ExitCode {
         }
         match verify(&notebook_dir, committed, editing) {
             Ok((checked, latest, swept)) => {
+                if latest < max_version {
+                    failures += 1;
+                    eprintln!(
+                        "kill {kill} (seed {seed}): went back from {max_version} to {latest}"
+                    );
+                }
                 generations += checked;
                 mid_write += usize::from(swept > 0);
                 max_version = max_version.max(latest);
