@@ -25,6 +25,7 @@ const headlines: Record<ErrorCode, string> = {
   invalid_value: "That value does not fit the column",
   generation_not_found: "That saved version is no longer kept",
   version_not_found: "That version is no longer kept",
+  task_not_found: "That task is no longer listed",
   cancelled: "Cancelled",
   internal: "Something went wrong inside Quire",
 };

@@ -54,6 +54,8 @@ pub enum ErrorCode {
     GenerationNotFound,
     /// A table version asked for (to compare) is no longer kept in memory.
     VersionNotFound,
+    /// No task has the given id (it finished long ago and was cleaned up).
+    TaskNotFound,
     /// The work was cancelled before it finished.
     Cancelled,
     /// A bug in Quire: the message says what, the log has the context.

@@ -1,0 +1,585 @@
+//! The task store: every cell run, import, transform, snapshot and export is recorded in
+//! SQLite before it is queued, its status moves with the work, and after a crash the store
+//! says what was pending or running. The same database holds the edit journal: every
+//! acknowledged table change, appended before its command returns, replayed on top of the
+//! newest snapshot after a crash (see `DURABILITY.md`).
+//!
+//! One connection behind a mutex: SQLite serialises writers anyway, and every statement here
+//! is a single-row insert or update (tens of microseconds in WAL mode). Waiting for a task is
+//! event-driven: finishing a task bumps a `watch` channel that waiters await.
+
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, HasCode};
+use crate::notebooks::NotebookId;
+use crate::queue::Priority;
+
+/// The database's file name in the app's data dir.
+pub const FILE_NAME: &str = "tasks.sqlite";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    CellRun,
+    Import,
+    Transform,
+    Snapshot,
+    Export,
+}
+
+impl TaskKind {
+    /// Kinds that are safe to run again from the start after a crash.
+    pub fn idempotent(self) -> bool {
+        matches!(
+            self,
+            TaskKind::Snapshot | TaskKind::Import | TaskKind::Export
+        )
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::CellRun => "cell_run",
+            TaskKind::Import => "import",
+            TaskKind::Transform => "transform",
+            TaskKind::Snapshot => "snapshot",
+            TaskKind::Export => "export",
+        }
+    }
+
+    fn parse(s: &str) -> TaskKind {
+        match s {
+            "cell_run" => TaskKind::CellRun,
+            "import" => TaskKind::Import,
+            "transform" => TaskKind::Transform,
+            "export" => TaskKind::Export,
+            _ => TaskKind::Snapshot,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    /// Found running after a crash and not safe to run again by itself: offered for retry.
+    Interrupted,
+}
+
+impl TaskStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Pending => "pending",
+            TaskStatus::Running => "running",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Cancelled => "cancelled",
+            TaskStatus::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> TaskStatus {
+        match s {
+            "pending" => TaskStatus::Pending,
+            "running" => TaskStatus::Running,
+            "completed" => TaskStatus::Completed,
+            "failed" => TaskStatus::Failed,
+            "cancelled" => TaskStatus::Cancelled,
+            _ => TaskStatus::Interrupted,
+        }
+    }
+
+    pub fn finished(self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Completed | TaskStatus::Failed | TaskStatus::Cancelled
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("the task store could not be written: {0}")]
+    Store(String),
+    #[error("there is no task {0}")]
+    NotFound(u64),
+    #[error("waiting for task {0} timed out")]
+    TimedOut(u64),
+}
+
+impl From<rusqlite::Error> for TaskError {
+    fn from(e: rusqlite::Error) -> TaskError {
+        TaskError::Store(e.to_string())
+    }
+}
+
+impl HasCode for TaskError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            TaskError::Store(_) => ErrorCode::Io,
+            TaskError::NotFound(_) => ErrorCode::TaskNotFound,
+            TaskError::TimedOut(_) => ErrorCode::Cancelled,
+        }
+    }
+}
+
+/// A task to record.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub kind: TaskKind,
+    pub notebook: Option<NotebookId>,
+    /// What it works on: a table, a file, a cell.
+    pub target: Option<String>,
+    /// Everything needed to run it again, as JSON.
+    pub payload: serde_json::Value,
+    pub priority: Priority,
+}
+
+/// A recorded task, as the tasks panel shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct Task {
+    pub id: u64,
+    pub kind: TaskKind,
+    pub notebook: Option<String>,
+    pub target: Option<String>,
+    pub payload: String,
+    pub priority: Priority,
+    pub status: TaskStatus,
+    pub attempts: u32,
+    pub created_ms: i64,
+    pub started_ms: Option<i64>,
+    pub finished_ms: Option<i64>,
+    pub error: Option<String>,
+    /// 0 to 1 while running, when the work reports it.
+    pub progress: Option<f64>,
+}
+
+/// Counts by status, and live leases.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, specta::Type)]
+pub struct TaskStats {
+    pub pending: u64,
+    pub running: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub interrupted: u64,
+    pub leases: u64,
+    /// Journal entries not yet covered by a snapshot.
+    pub journal: u64,
+}
+
+/// What a restart found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, specta::Type)]
+pub struct Recovery {
+    /// Pending tasks, and running ones that are safe to run again, in order: to run again.
+    pub requeued: Vec<Task>,
+    /// Running tasks that are not safe to run again: offered for retry.
+    pub interrupted: Vec<Task>,
+}
+
+impl Recovery {
+    /// "Recovered 2 saves and 1 import after an unexpected exit", or None when nothing was.
+    pub fn message(&self) -> Option<String> {
+        let mut counts: Vec<(TaskKind, usize)> = Vec::new();
+        for t in self.requeued.iter().chain(&self.interrupted) {
+            match counts.iter_mut().find(|(k, _)| *k == t.kind) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((t.kind, 1)),
+            }
+        }
+        if counts.is_empty() {
+            return None;
+        }
+        let words: Vec<String> = counts
+            .into_iter()
+            .map(|(k, n)| {
+                let (one, many) = match k {
+                    TaskKind::Snapshot => ("save", "saves"),
+                    TaskKind::Import => ("import", "imports"),
+                    TaskKind::Export => ("export", "exports"),
+                    TaskKind::Transform => ("transform", "transforms"),
+                    TaskKind::CellRun => ("cell run", "cell runs"),
+                };
+                format!("{n} {}", if n == 1 { one } else { many })
+            })
+            .collect();
+        let list = match words.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => words.join(""),
+        };
+        Some(format!("Recovered {list} after an unexpected exit"))
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn priority_from(level: i64) -> Priority {
+    match level {
+        0 => Priority::Urgent,
+        1 => Priority::UserVisible,
+        2 => Priority::Background,
+        _ => Priority::Idle,
+    }
+}
+
+const COLUMNS: &str = "id, kind, notebook, target, payload, priority, status, attempts, created_ms, started_ms, finished_ms, error, progress";
+
+fn task_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
+    Ok(Task {
+        id: r.get::<_, i64>(0)? as u64,
+        kind: TaskKind::parse(&r.get::<_, String>(1)?),
+        notebook: r.get(2)?,
+        target: r.get(3)?,
+        payload: r.get(4)?,
+        priority: priority_from(r.get(5)?),
+        status: TaskStatus::parse(&r.get::<_, String>(6)?),
+        attempts: r.get(7)?,
+        created_ms: r.get(8)?,
+        started_ms: r.get(9)?,
+        finished_ms: r.get(10)?,
+        error: r.get(11)?,
+        progress: r.get(12)?,
+    })
+}
+
+/// The SQLite task store and edit journal.
+pub struct TaskStore {
+    conn: Mutex<Connection>,
+    /// Bumped whenever a task finishes; waiters await it instead of polling.
+    finished: tokio::sync::watch::Sender<u64>,
+    path: PathBuf,
+    moved_aside: Option<PathBuf>,
+}
+
+impl TaskStore {
+    /// Opens (creating, migrating, or replacing a damaged file) the store at `path`.
+    pub fn open(path: &Path) -> Result<TaskStore, TaskError> {
+        let opened = schema::open(path).map_err(TaskError::Store)?;
+        Ok(TaskStore {
+            conn: Mutex::new(opened.conn),
+            finished: tokio::sync::watch::channel(0).0,
+            path: path.to_path_buf(),
+            moved_aside: opened.moved_aside,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where a damaged store was moved, if it was (the user is told).
+    pub fn moved_aside(&self) -> Option<&Path> {
+        self.moved_aside.as_deref()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a task as pending; it is committed when this returns, before any work starts.
+    pub fn enqueue(&self, t: &NewTask) -> Result<u64, TaskError> {
+        let conn = self.lock();
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO tasks (kind, notebook, target, payload, priority, status, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+        )?;
+        insert.execute(params![
+            t.kind.as_str(),
+            t.notebook.map(|n| n.to_string()),
+            t.target,
+            t.payload.to_string(),
+            t.priority.level() as i64,
+            now_ms()
+        ])?;
+        Ok(conn.last_insert_rowid() as u64)
+    }
+
+    /// The work started (another attempt).
+    pub fn start(&self, id: u64) -> Result<(), TaskError> {
+        let conn = self.lock();
+        let n = conn
+            .prepare_cached(
+                "UPDATE tasks SET status = 'running', attempts = attempts + 1, started_ms = ?2,
+                 error = NULL, progress = NULL WHERE id = ?1",
+            )?
+            .execute(params![id as i64, now_ms()])?;
+        if n == 0 {
+            return Err(TaskError::NotFound(id));
+        }
+        log::info!("task {id} running");
+        Ok(())
+    }
+
+    pub fn progress(&self, id: u64, fraction: f64) -> Result<(), TaskError> {
+        self.lock()
+            .prepare_cached("UPDATE tasks SET progress = ?2 WHERE id = ?1")?
+            .execute(params![id as i64, fraction.clamp(0.0, 1.0)])?;
+        Ok(())
+    }
+
+    /// The work ended: completed, failed (with the reason) or cancelled.
+    pub fn finish(
+        &self,
+        id: u64,
+        status: TaskStatus,
+        error: Option<&str>,
+    ) -> Result<(), TaskError> {
+        let n = self
+            .lock()
+            .prepare_cached(
+                "UPDATE tasks SET status = ?2, finished_ms = ?3, error = ?4,
+                 progress = CASE WHEN ?2 = 'completed' THEN 1.0 ELSE progress END
+                 WHERE id = ?1",
+            )?
+            .execute(params![id as i64, status.as_str(), now_ms(), error])?;
+        if n == 0 {
+            return Err(TaskError::NotFound(id));
+        }
+        log::info!(
+            "task {id} {}{}",
+            status.as_str(),
+            error.map(|e| format!(": {e}")).unwrap_or_default()
+        );
+        self.finished.send_modify(|n| *n += 1);
+        Ok(())
+    }
+
+    pub fn get(&self, id: u64) -> Result<Task, TaskError> {
+        self.lock()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM tasks WHERE id = ?1"),
+                [id as i64],
+                task_of,
+            )
+            .optional()?
+            .ok_or(TaskError::NotFound(id))
+    }
+
+    /// Waits until the task has finished (no polling: woken by each finish), or `timeout`.
+    pub async fn wait(&self, id: u64, timeout: Duration) -> Result<Task, TaskError> {
+        let mut changes = self.finished.subscribe();
+        let wait = async {
+            loop {
+                let task = self.get(id)?;
+                if task.status.finished() || task.status == TaskStatus::Interrupted {
+                    return Ok(task);
+                }
+                if changes.changed().await.is_err() {
+                    return Err(TaskError::Store("the task store closed".into()));
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or(Err(TaskError::TimedOut(id)))
+    }
+
+    /// Recent tasks, newest first, optionally of one status.
+    pub fn list(&self, status: Option<TaskStatus>, limit: u32) -> Result<Vec<Task>, TaskError> {
+        let conn = self.lock();
+        let mut q = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = q.query_map(params![status.map(TaskStatus::as_str), limit], task_of)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn stats(&self) -> Result<TaskStats, TaskError> {
+        let conn = self.lock();
+        let mut s = TaskStats::default();
+        let mut q = conn.prepare_cached("SELECT status, count(*) FROM tasks GROUP BY status")?;
+        for row in q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))? {
+            let (status, n) = row?;
+            match TaskStatus::parse(&status) {
+                TaskStatus::Pending => s.pending = n,
+                TaskStatus::Running => s.running = n,
+                TaskStatus::Completed => s.completed = n,
+                TaskStatus::Failed => s.failed = n,
+                TaskStatus::Cancelled => s.cancelled = n,
+                TaskStatus::Interrupted => s.interrupted = n,
+            }
+        }
+        s.leases = conn.query_row(
+            "SELECT count(*) FROM leases WHERE expires_ms > ?1",
+            [now_ms()],
+            |r| r.get(0),
+        )?;
+        s.journal = conn.query_row("SELECT count(*) FROM journal", [], |r| r.get(0))?;
+        Ok(s)
+    }
+
+    /// After a restart: running tasks that are safe to run again become pending, the others
+    /// interrupted; returns what is to run again (by priority, then order) and what was
+    /// interrupted.
+    pub fn restore(&self) -> Result<Recovery, TaskError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let running: Vec<Task> = {
+            let mut q = tx.prepare(&format!(
+                "SELECT {COLUMNS} FROM tasks WHERE status = 'running'"
+            ))?;
+            let rows = q.query_map([], task_of)?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut interrupted = Vec::new();
+        for t in running {
+            let status = if t.kind.idempotent() {
+                TaskStatus::Pending
+            } else {
+                TaskStatus::Interrupted
+            };
+            tx.execute(
+                "UPDATE tasks SET status = ?2, error = ?3 WHERE id = ?1",
+                params![
+                    t.id as i64,
+                    status.as_str(),
+                    (status == TaskStatus::Interrupted)
+                        .then_some("interrupted by an unexpected exit")
+                ],
+            )?;
+            if status == TaskStatus::Interrupted {
+                interrupted.push(Task { status, ..t });
+            }
+        }
+        let requeued: Vec<Task> = {
+            let mut q = tx.prepare(&format!(
+                "SELECT {COLUMNS} FROM tasks WHERE status = 'pending' ORDER BY priority, id"
+            ))?;
+            let rows = q.query_map([], task_of)?;
+            rows.collect::<Result<_, _>>()?
+        };
+        tx.commit()?;
+        Ok(Recovery {
+            requeued,
+            interrupted,
+        })
+    }
+
+    /// Makes a failed, cancelled or interrupted task pending again; returns it.
+    pub fn retry(&self, id: u64) -> Result<Task, TaskError> {
+        let n = self.lock().execute(
+            "UPDATE tasks SET status = 'pending', error = NULL, finished_ms = NULL
+             WHERE id = ?1 AND status IN ('failed', 'cancelled', 'interrupted')",
+            [id as i64],
+        )?;
+        if n == 0 {
+            return Err(TaskError::NotFound(id));
+        }
+        self.get(id)
+    }
+
+    /// Deletes finished tasks older than `retention`; returns how many.
+    pub fn cleanup(&self, retention: Duration) -> Result<usize, TaskError> {
+        let before = now_ms() - retention.as_millis() as i64;
+        let n = self.lock().execute(
+            "DELETE FROM tasks WHERE status IN ('completed', 'failed', 'cancelled')
+             AND coalesce(finished_ms, created_ms) < ?1",
+            [before],
+        )?;
+        if n > 0 {
+            log::info!(
+                "deleted {n} finished tasks older than {} h",
+                retention.as_secs() / 3600
+            );
+        }
+        Ok(n)
+    }
+
+    /// A passive checkpoint (copies what it can from the WAL without blocking anyone), or at
+    /// shutdown a truncating one (the WAL file shrinks to nothing).
+    pub fn checkpoint(&self, truncate: bool) -> Result<(), TaskError> {
+        let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
+        self.lock()
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Appends an acknowledged table change; committed when this returns.
+    pub fn journal_append(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: u64,
+        op: &serde_json::Value,
+    ) -> Result<(), TaskError> {
+        self.lock()
+            .prepare_cached(
+                "INSERT INTO journal (notebook, table_name, version, op, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                notebook.to_string(),
+                table,
+                version as i64,
+                op.to_string(),
+                now_ms()
+            ])?;
+        Ok(())
+    }
+
+    /// A snapshot of `version` is committed: the entries it covers are no longer needed.
+    pub fn journal_cover(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: u64,
+    ) -> Result<usize, TaskError> {
+        Ok(self
+            .lock()
+            .prepare_cached(
+                "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version <= ?3",
+            )?
+            .execute(params![notebook.to_string(), table, version as i64])?)
+    }
+
+    /// Entries of a table after `version`, in order: (resulting version, op).
+    pub fn journal_after(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: u64,
+    ) -> Result<Vec<(u64, serde_json::Value)>, TaskError> {
+        let conn = self.lock();
+        let mut q = conn.prepare_cached(
+            "SELECT version, op FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version > ?3
+             ORDER BY seq",
+        )?;
+        let rows = q.query_map(params![notebook.to_string(), table, version as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+        })?;
+        rows.map(|r| {
+            let (v, op) = r?;
+            Ok((
+                v,
+                serde_json::from_str(&op).map_err(|e| TaskError::Store(e.to_string()))?,
+            ))
+        })
+        .collect()
+    }
+
+    /// Tables of a notebook with journal entries (their changes must be replayed on open).
+    pub fn journaled_tables(&self, notebook: NotebookId) -> Result<Vec<String>, TaskError> {
+        let conn = self.lock();
+        let mut q =
+            conn.prepare_cached("SELECT DISTINCT table_name FROM journal WHERE notebook = ?1")?;
+        let rows = q.query_map([notebook.to_string()], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests;

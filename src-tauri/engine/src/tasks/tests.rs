@@ -1,0 +1,206 @@
+//! The task store on real database files.
+
+use std::time::Duration;
+
+use super::*;
+
+fn task(kind: TaskKind) -> NewTask {
+    NewTask {
+        kind,
+        notebook: Some(NotebookId(uuid::Uuid::nil())),
+        target: Some("trips".into()),
+        payload: serde_json::json!({ "path": "/data/trips.csv" }),
+        priority: Priority::Background,
+    }
+}
+
+#[test]
+fn a_task_is_committed_before_enqueue_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let store = TaskStore::open(&path).unwrap();
+    let id = store.enqueue(&task(TaskKind::Import)).unwrap();
+    // Another connection (another process, after a crash) sees it at once.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    let status: String = other
+        .query_row("SELECT status FROM tasks WHERE id = ?1", [id as i64], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(status, "pending");
+    let mode: String = other
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn restart_requeues_what_can_run_again_and_interrupts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let (snapshot, cell, waiting, done) = {
+        let store = TaskStore::open(&path).unwrap();
+        let snapshot = store.enqueue(&task(TaskKind::Snapshot)).unwrap();
+        let cell = store
+            .enqueue(&NewTask {
+                priority: Priority::UserVisible,
+                ..task(TaskKind::CellRun)
+            })
+            .unwrap();
+        let waiting = store.enqueue(&task(TaskKind::Export)).unwrap();
+        let done = store.enqueue(&task(TaskKind::Import)).unwrap();
+        store.start(snapshot).unwrap();
+        store.start(cell).unwrap();
+        store.start(done).unwrap();
+        store.finish(done, TaskStatus::Completed, None).unwrap();
+        (snapshot, cell, waiting, done)
+        // dropped without any shutdown: as after a crash
+    };
+    let store = TaskStore::open(&path).unwrap();
+    let r = store.restore().unwrap();
+    let requeued: Vec<u64> = r.requeued.iter().map(|t| t.id).collect();
+    assert_eq!(
+        requeued,
+        [snapshot, waiting],
+        "in order; the idempotent snapshot runs again"
+    );
+    assert_eq!(
+        r.interrupted.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [cell]
+    );
+    assert_eq!(store.get(cell).unwrap().status, TaskStatus::Interrupted);
+    assert_eq!(store.get(done).unwrap().status, TaskStatus::Completed);
+    assert_eq!(
+        r.message().unwrap(),
+        "Recovered 1 save, 1 export and 1 cell run after an unexpected exit"
+    );
+    assert_eq!(store.retry(cell).unwrap().status, TaskStatus::Pending);
+    let s = store.stats().unwrap();
+    assert_eq!((s.pending, s.completed, s.interrupted), (3, 1, 0));
+}
+
+#[test]
+fn cleanup_deletes_only_old_finished_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TaskStore::open(&dir.path().join(FILE_NAME)).unwrap();
+    let old = store.enqueue(&task(TaskKind::Export)).unwrap();
+    store
+        .finish(old, TaskStatus::Failed, Some("disk full"))
+        .unwrap();
+    let pending = store.enqueue(&task(TaskKind::Export)).unwrap();
+    store
+        .lock()
+        .execute("UPDATE tasks SET finished_ms = 0, created_ms = 0", [])
+        .unwrap();
+    assert_eq!(store.cleanup(Duration::from_secs(24 * 3600)).unwrap(), 1);
+    assert!(store.get(old).is_err());
+    assert_eq!(
+        store.get(pending).unwrap().status,
+        TaskStatus::Pending,
+        "unfinished work stays"
+    );
+}
+
+#[test]
+fn an_older_schema_is_migrated_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        schema::migrate(&mut conn, 1).unwrap();
+        conn.execute(
+            "INSERT INTO tasks (kind, payload, priority, status, created_ms) VALUES ('import', '{}', 2, 'pending', 1)",
+            [],
+        )
+        .unwrap();
+    }
+    let store = TaskStore::open(&path).unwrap();
+    let version: usize = store
+        .lock()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, schema::MIGRATIONS.len());
+    assert_eq!(store.list(None, 10).unwrap().len(), 1);
+    store
+        .journal_append(
+            NotebookId(uuid::Uuid::nil()),
+            "t",
+            2,
+            &serde_json::json!({"op": "opened"}),
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_corrupt_database_is_moved_aside_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    std::fs::write(
+        &path,
+        b"this is not a database, it is a cat walking on a keyboard ......",
+    )
+    .unwrap();
+    let store = TaskStore::open(&path).unwrap();
+    let aside = store.moved_aside().expect("moved aside").to_path_buf();
+    assert!(aside.is_file());
+    assert!(std::fs::read(&aside).unwrap().starts_with(b"this is not"));
+    assert!(
+        store.enqueue(&task(TaskKind::Import)).is_ok(),
+        "a fresh store works"
+    );
+}
+
+#[test]
+fn the_journal_keeps_what_no_snapshot_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TaskStore::open(&dir.path().join(FILE_NAME)).unwrap();
+    let nb = NotebookId(uuid::Uuid::nil());
+    for v in 2..=6 {
+        store
+            .journal_append(nb, "t", v, &serde_json::json!({ "v": v }))
+            .unwrap();
+    }
+    store
+        .journal_append(nb, "other", 2, &serde_json::json!({}))
+        .unwrap();
+    assert_eq!(store.journal_cover(nb, "t", 4).unwrap(), 3);
+    let after: Vec<u64> = store
+        .journal_after(nb, "t", 0)
+        .unwrap()
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    assert_eq!(after, [5, 6]);
+    assert_eq!(
+        store.journal_after(nb, "t", 5).unwrap()[0].1,
+        serde_json::json!({ "v": 6 })
+    );
+    let mut tables = store.journaled_tables(nb).unwrap();
+    tables.sort();
+    assert_eq!(tables, ["other", "t"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_wakes_on_the_finish_not_on_a_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(TaskStore::open(&dir.path().join(FILE_NAME)).unwrap());
+    let id = store.enqueue(&task(TaskKind::Export)).unwrap();
+    let finisher = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            store.finish(id, TaskStatus::Completed, None).unwrap();
+        })
+    };
+    let started = std::time::Instant::now();
+    let t = store.wait(id, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(t.status, TaskStatus::Completed);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    finisher.await.unwrap();
+    let other = store.enqueue(&task(TaskKind::Export)).unwrap();
+    let err = store
+        .wait(other, Duration::from_millis(30))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TaskError::TimedOut(_)));
+}
