@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::record_batch::RecordBatch;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +23,11 @@ use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, Skip
 use crate::tables::transform::{self, Transform};
 use crate::tables::view::{ViewCache, ViewSpec};
 use crate::tables::{self, name, Catalog, QueryPreview, TableError, TableInfo, TableVersion};
+use crate::tasks::{
+    Housekeeper, NewTask, Recovery, Task, TaskKind, TaskStats, TaskStatus, TaskStore,
+};
 use crate::workspace::{Workspace, WorkspaceLock};
+use crate::HasCode as _;
 
 /// Where the engine keeps its files, decided by the caller (the shell uses the platform dirs).
 #[derive(Debug, Clone)]
@@ -55,6 +59,15 @@ pub struct EngineInfo {
 pub struct ShutdownReport {
     pub notebooks: FlushReport,
     pub tables: SnapshotFlush,
+}
+
+/// One step of a table's journal: an operation, or an undo / redo of the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+enum JournalStep {
+    Op { op: TableOp },
+    Undo,
+    Redo,
 }
 
 /// What a flush of everything did: notebook files and table snapshots.
@@ -228,6 +241,12 @@ pub struct Engine {
     histories: Histories,
     recent_diffs: Mutex<RecentDiffs>,
     previewed: Mutex<Option<PreviewedTransform>>,
+    /// The SQLite task store and edit journal.
+    tasks: Arc<TaskStore>,
+    /// What the last start found in the task store (shown once by the UI).
+    recovery: Recovery,
+    _housekeeper: Housekeeper,
+    events: Arc<EventBus>,
     /// Declared before the scheduler: dropping it stops the planner that queues snapshots.
     snapshots: Snapshots,
     /// Every grid page, view and query runs here, by priority, off the command runtime.
@@ -283,6 +302,28 @@ impl Engine {
             events.clone(),
         )?;
         sweep_table_folders(&workspace, &notebooks);
+        std::fs::create_dir_all(&paths.data_dir).map_err(|e| {
+            crate::tasks::TaskError::Store(format!(
+                "could not create {}: {e}",
+                paths.data_dir.display()
+            ))
+        })?;
+        let tasks = Arc::new(TaskStore::open(
+            &paths.data_dir.join(crate::tasks::FILE_NAME),
+        )?);
+        let recovery = tasks.restore()?;
+        if let Some(message) = recovery.message() {
+            log::warn!("{message}");
+        }
+        tasks.cleanup(Duration::from_secs(
+            config.tasks.retention_hours as u64 * 3600,
+        ))?;
+        let housekeeper = Housekeeper::start(
+            tasks.clone(),
+            Duration::from_secs(config.tasks.checkpoint_interval_s as u64),
+            Duration::from_secs(config.tasks.retention_hours as u64 * 3600),
+        )
+        .map_err(|e| crate::tasks::TaskError::Store(e.to_string()))?;
         let start_failed = |e: std::io::Error| {
             crate::queue::QueueError::Start(format!("the snapshot writer could not start: {e}"))
         };
@@ -297,8 +338,9 @@ impl Engine {
             config.snapshots.clone(),
             writer,
             scheduler.clone(),
-            events,
+            events.clone(),
             notebooks.folder_resolver(),
+            Some(tasks.clone()),
         )
         .map_err(start_failed)?;
         Ok(Engine {
@@ -311,6 +353,10 @@ impl Engine {
             histories: Histories::default(),
             recent_diffs: Mutex::default(),
             previewed: Mutex::default(),
+            tasks,
+            recovery,
+            _housekeeper: housekeeper,
+            events,
             snapshots,
             scheduler,
             metrics,
@@ -378,6 +424,14 @@ impl Engine {
             CellKind::Sql => {
                 let started = Instant::now();
                 self.ensure_tables(notebook)?;
+                let task = self.begin_task(NewTask {
+                    kind: TaskKind::CellRun,
+                    notebook: Some(notebook),
+                    target: Some(cell.id.to_string()),
+                    payload: serde_json::json!({ "sql": cell.source }),
+                    priority: Priority::UserVisible,
+                });
+                let tasks = self.tasks.clone();
                 let (catalog, sql, cancel) =
                     (self.catalog.clone(), cell.source.clone(), cancel.clone());
                 let job = self.scheduler.submit(
@@ -385,12 +439,21 @@ impl Engine {
                     JobKind::Query,
                     None,
                     move |_| async move {
+                        if let Some(id) = task {
+                            let _ = tasks.start(id);
+                        }
                         Ok(catalog
                             .query_cancellable(notebook, &sql, &*on_rows, &cancel)
                             .await)
                     },
                 );
-                let batches = job.result().await??;
+                let batches = job
+                    .result()
+                    .await
+                    .map_err(Error::from)
+                    .and_then(|r| r.map_err(Error::from));
+                self.end_task(task, &batches);
+                let batches = batches?;
                 Ok(CellOutput::Table {
                     preview: QueryPreview::from_batches(&batches, started.elapsed()),
                 })
@@ -720,10 +783,29 @@ impl Engine {
         op: TableOp,
     ) -> Result<Arc<TableVersion>, Error> {
         let next = self.catalog.replace(notebook, table, base.version, next)?;
+        self.journal(
+            notebook,
+            table,
+            next.version,
+            &JournalStep::Op { op: op.clone() },
+        )?;
         self.histories
             .record(notebook, table, base, next.clone(), op);
         self.snapshots.changed(notebook, table, next.clone());
         Ok(next)
+    }
+
+    /// Appends a table change to the journal before its command returns: after a crash the
+    /// newest snapshot plus these entries rebuild exactly what the user last saw.
+    fn journal(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: u64,
+        step: &JournalStep,
+    ) -> Result<(), Error> {
+        let step = serde_json::to_value(step).expect("a journal step always serialises");
+        Ok(self.tasks.journal_append(notebook, table, version, &step)?)
     }
 
     /// Computes `transform` over the table on the queue (user-visible: someone waits).
@@ -800,6 +882,40 @@ impl Engine {
         progress: Arc<dyn Fn(u64) + Send + Sync>,
         cancel: &CancellationToken,
     ) -> Result<TableInfo, Error> {
+        let task = self.begin_task(NewTask {
+            kind: TaskKind::Transform,
+            notebook: Some(notebook),
+            target: Some(table.to_string()),
+            payload: serde_json::json!({ "transform": transform }),
+            priority: Priority::UserVisible,
+        });
+        self.start_task(task);
+        let applied = self
+            .apply_computed(notebook, table, transform, progress, cancel)
+            .await;
+        self.end_task(task, &applied);
+        applied
+    }
+
+    async fn apply_transform_untracked(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        transform: &Transform,
+        cancel: &CancellationToken,
+    ) -> Result<TableInfo, Error> {
+        self.apply_computed(notebook, table, transform, Arc::new(|_| {}), cancel)
+            .await
+    }
+
+    async fn apply_computed(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        transform: &Transform,
+        progress: Arc<dyn Fn(u64) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<TableInfo, Error> {
         let (base, result) = self
             .compute_transform(notebook, table, transform, progress, cancel)
             .await?;
@@ -842,6 +958,16 @@ impl Engine {
         let shown = self
             .catalog
             .replace(notebook, table, current.version, shown)?;
+        self.journal(
+            notebook,
+            table,
+            shown.version,
+            &if back {
+                JournalStep::Undo
+            } else {
+                JournalStep::Redo
+            },
+        )?;
         self.histories.restamp(notebook, table, shown.clone());
         self.snapshots.changed(notebook, table, shown.clone());
         log::info!(
@@ -985,6 +1111,155 @@ impl Engine {
         Ok(page)
     }
 
+    /// Records a task before its work is queued (write-ahead). A store that cannot record it
+    /// does not stop the work: the failure is logged.
+    pub fn begin_task(&self, task: NewTask) -> Option<u64> {
+        self.tasks
+            .enqueue(&task)
+            .map_err(|e| log::error!("could not record a {:?} task: {e}", task.kind))
+            .ok()
+    }
+
+    /// The recorded task's work started.
+    pub fn start_task(&self, id: Option<u64>) {
+        if let Some(id) = id {
+            let _ = self.tasks.start(id);
+        }
+    }
+
+    /// The recorded task's work ended with `result`.
+    pub fn end_task<T>(&self, id: Option<u64>, result: &Result<T, Error>) {
+        let Some(id) = id else { return };
+        let (status, error) = match result {
+            Ok(_) => (TaskStatus::Completed, None),
+            Err(e) if e.code() == crate::ErrorCode::Cancelled => (TaskStatus::Cancelled, None),
+            Err(e) => (TaskStatus::Failed, Some(e.to_string())),
+        };
+        let _ = self.tasks.finish(id, status, error.as_deref());
+    }
+
+    /// What the task store found at startup: work to run again and interrupted work.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// The task store, for the shell's waits and the benches.
+    pub fn task_store(&self) -> &Arc<TaskStore> {
+        &self.tasks
+    }
+
+    pub fn list_tasks(&self, status: Option<TaskStatus>, limit: u32) -> Result<Vec<Task>, Error> {
+        Ok(self.tasks.list(status, limit)?)
+    }
+
+    pub fn task_stats(&self) -> Result<TaskStats, Error> {
+        Ok(self.tasks.stats()?)
+    }
+
+    /// Runs again what the last start found pending (saves, imports, exports), in order.
+    /// Blocking: the shell calls it on a background thread after the window is up.
+    pub fn resume(&self) {
+        for task in self.recovery.requeued.clone() {
+            if let Err(e) = self.rerun(&task) {
+                log::error!(
+                    "recovered task {} ({:?}) failed again: {e}",
+                    task.id,
+                    task.kind
+                );
+                let _ = self
+                    .tasks
+                    .finish(task.id, TaskStatus::Failed, Some(&e.to_string()));
+            }
+        }
+    }
+
+    /// Makes a failed, cancelled or interrupted task pending and runs it again (cell runs are
+    /// run again by the UI, which shows their result).
+    pub fn retry_task(&self, id: u64) -> Result<Task, Error> {
+        let task = self.tasks.retry(id)?;
+        if task.kind != TaskKind::CellRun {
+            if let Err(e) = self.rerun(&task) {
+                let _ = self
+                    .tasks
+                    .finish(id, TaskStatus::Failed, Some(&e.to_string()));
+                return Err(e);
+            }
+        }
+        Ok(self.tasks.get(id)?)
+    }
+
+    fn rerun(&self, task: &Task) -> Result<(), Error> {
+        let payload: serde_json::Value = serde_json::from_str(&task.payload).unwrap_or_default();
+        let notebook = task
+            .notebook
+            .as_deref()
+            .and_then(|n| n.parse::<uuid::Uuid>().ok())
+            .map(NotebookId);
+        let Some(notebook) = notebook else {
+            return Err(crate::tasks::TaskError::Store(format!(
+                "task {} names no notebook",
+                task.id
+            ))
+            .into());
+        };
+        let target = task.target.clone().unwrap_or_default();
+        let never = CancellationToken::new();
+        log::info!(
+            "running task {} ({:?} of {target}) again",
+            task.id,
+            task.kind
+        );
+        match task.kind {
+            TaskKind::Snapshot => {
+                self.ensure_tables(notebook)?;
+                self.snapshots.adopt(notebook, &target, task.id);
+                Ok(())
+            }
+            TaskKind::Import => {
+                let path = PathBuf::from(payload["path"].as_str().unwrap_or_default());
+                let csv: Option<CsvOptions> = serde_json::from_value(payload["csv"].clone()).ok();
+                self.ensure_tables(notebook)?;
+                if self.catalog.exists(notebook, &target) {
+                    // The table was committed before the crash cut the bookkeeping short.
+                    self.tasks.finish(task.id, TaskStatus::Completed, None)?;
+                    return Ok(());
+                }
+                self.start_task(Some(task.id));
+                let request = ImportRequest {
+                    path: &path,
+                    table: Some(&target),
+                    format: None,
+                    csv: csv.as_ref(),
+                };
+                let r = self.import_file(notebook, request, &|_| {}, &never);
+                self.end_task(Some(task.id), &r);
+                r.map(|_| ())
+            }
+            TaskKind::Export => {
+                let path = PathBuf::from(payload["path"].as_str().unwrap_or_default());
+                self.start_task(Some(task.id));
+                let r = self.export_table(notebook, &target, &path, &|_| {}, &never);
+                self.end_task(Some(task.id), &r);
+                r.map(|_| ())
+            }
+            TaskKind::Transform => {
+                let transform: Transform = serde_json::from_value(payload["transform"].clone())
+                    .map_err(|e| crate::tasks::TaskError::Store(e.to_string()))?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| crate::tasks::TaskError::Store(e.to_string()))?;
+                self.start_task(Some(task.id));
+                let r = rt.block_on(
+                    self.apply_transform_untracked(notebook, &target, &transform, &never),
+                );
+                self.end_task(Some(task.id), &r);
+                r.map(|_| ())
+            }
+            TaskKind::CellRun => Ok(()),
+        }
+    }
+
     /// Save state of every table of a notebook.
     pub fn table_save_status(&self, notebook: NotebookId) -> Vec<TableSaveStatus> {
         self.snapshots.status(notebook)
@@ -1044,13 +1319,102 @@ impl Engine {
                 let Some(dir) = dir else {
                     return Ok(Vec::new());
                 };
-                Ok(self
-                    .snapshots
-                    .open_folder(notebook, &dir)?
-                    .into_iter()
-                    .map(|t| (t.name, t.version))
-                    .collect())
+                let mut tables = Vec::new();
+                for t in self.snapshots.open_folder(notebook, &dir)? {
+                    tables.push((t.name.clone(), self.replay(notebook, &t.name, t.version)?));
+                }
+                Ok(tables)
             })
+    }
+
+    /// Applies the journal entries after `saved` (the newest snapshot) to it: the table the
+    /// user last saw. Replayed steps join the history (so they can be undone) and make the
+    /// table due for a snapshot, which then trims the journal.
+    fn replay(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        saved: TableVersion,
+    ) -> Result<TableVersion, Error> {
+        let entries = self.tasks.journal_after(notebook, table, saved.version)?;
+        if entries.is_empty() {
+            return Ok(saved);
+        }
+        let mut current = Arc::new(saved);
+        let mut replayed = 0usize;
+        let never = CancellationToken::new();
+        for (version, step) in entries {
+            let step: JournalStep = match serde_json::from_value(step) {
+                Ok(s) => s,
+                Err(e) => {
+                    log::error!(
+                        "journal of table {table}: an entry cannot be read ({e}); replay stops"
+                    );
+                    break;
+                }
+            };
+            let next = match &step {
+                JournalStep::Op { op } => match op {
+                    TableOp::Opened => continue,
+                    TableOp::Edit { edits } => edit::apply(&current, edits)?,
+                    TableOp::Transform { transform } => {
+                        transform::apply(&current, transform, &|_| {}, &never)?
+                    }
+                    TableOp::Restore { generation } => {
+                        let (mut r, _lease) = self.snapshots.read_generation(
+                            notebook,
+                            table,
+                            *generation,
+                            "journal replay",
+                        )?;
+                        r.version = current.version + 1;
+                        r.next_row_id = r.next_row_id.max(current.next_row_id);
+                        r
+                    }
+                },
+                JournalStep::Undo | JournalStep::Redo => {
+                    let back = matches!(step, JournalStep::Undo);
+                    let Some(target) = self.histories.step(notebook, table, back) else {
+                        log::warn!("journal of table {table}: an undo reaches before the saved copy; replay stops at version {}", current.version);
+                        break;
+                    };
+                    TableVersion {
+                        version: current.version + 1,
+                        next_row_id: current.next_row_id.max(target.next_row_id),
+                        ..TableVersion::clone(&target)
+                    }
+                }
+            };
+            if next.version != version {
+                log::error!("journal of table {table}: entry for version {version} replays as {}; replay stops", next.version);
+                break;
+            }
+            let next = Arc::new(next);
+            match step {
+                JournalStep::Op { op } => {
+                    self.histories
+                        .record(notebook, table, &current, next.clone(), op)
+                }
+                _ => self.histories.restamp(notebook, table, next.clone()),
+            }
+            current = next;
+            replayed += 1;
+        }
+        log::info!(
+            "table {table} of notebook {notebook}: replayed {replayed} journal entries on top of the saved copy (now version {})",
+            current.version
+        );
+        self.events.emit(crate::events::EngineEvent::TableNotice {
+            notebook,
+            table: Some(table.to_string()),
+            message: format!(
+                "{replayed} change{} made after the last save {} recovered from the journal",
+                if replayed == 1 { "" } else { "s" },
+                if replayed == 1 { "was" } else { "were" }
+            ),
+        });
+        self.snapshots.changed(notebook, table, current.clone());
+        Ok(TableVersion::clone(&current))
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {
@@ -1062,6 +1426,9 @@ impl Engine {
     pub fn shutdown(&self) -> ShutdownReport {
         let notebooks = self.notebooks.shutdown();
         let tables = self.snapshots.shutdown(SHUTDOWN_SNAPSHOT_LIMIT);
+        if let Err(e) = self.tasks.checkpoint(true) {
+            log::warn!("the task store's final checkpoint failed: {e}");
+        }
         if tables.timed_out || !tables.failed.is_empty() {
             log::error!("at shutdown some table snapshots did not finish: {tables:?}");
         }

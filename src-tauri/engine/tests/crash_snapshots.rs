@@ -5,8 +5,9 @@
 //! - no temp file is left once the folder is opened (the sweep),
 //! - every generation the manifest names is readable and holds exactly the table of its
 //!   version,
-//! - the newest is a version the child had committed or was committing: never older than the
-//!   last one the child reported as committed.
+//! - the table the engine shows after reopening (newest generation plus the edit journal)
+//!   holds exactly a version the child had acknowledged or was making: never older than the
+//!   last edit whose call had returned (no acknowledged edit is lost), never going back.
 //!
 //! `QUIRE_CRASH_KILLS` sets the number of kills (default 150); `QUIRE_CRASH_SEED` replays one run.
 
@@ -55,7 +56,8 @@ fn open_engine(data: &Path) -> Engine {
 }
 
 /// The child: open (recovering whatever the last kill left), then edit and save forever,
-/// reporting `editing v` before version v exists and `committed v` once it is durable.
+/// reporting `editing v` before version v exists, `acked v` once its call returned, and
+/// `committed v` once a flush made it a generation.
 fn child(data: &Path) -> ! {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let engine = open_engine(data);
@@ -96,6 +98,19 @@ fn child(data: &Path) -> ! {
             )
             .unwrap()
             .version;
+        // The edit is acknowledged: it must survive any kill from here on (the journal).
+        writeln!(out, "acked {version}").unwrap();
+        // So is a recorded task once its id is known.
+        if let Some(id) = engine.begin_task(quire_engine::tasks::NewTask {
+            kind: quire_engine::tasks::TaskKind::Export,
+            notebook: Some(nb),
+            target: Some("t".into()),
+            payload: serde_json::json!({ "version": version }),
+            priority: quire_engine::queue::Priority::Background,
+        }) {
+            writeln!(out, "task {id}").unwrap();
+        }
+        out.flush().unwrap();
         if version.is_multiple_of(3) {
             let report = engine.flush_all();
             assert!(report.tables.failed.is_empty(), "{report:?}");
@@ -170,13 +185,57 @@ fn verify(
             newest.fallback
         ));
     }
-    let latest = newest.version.version;
+    if newest.version.version > editing.max(1) {
+        return Err(format!(
+            "generation of version {} was never edited (last {editing})",
+            newest.version.version
+        ));
+    }
+    // What the user sees after a restart: the newest generation plus the journal.
+    let latest = recovered(notebook_dir.parent().unwrap().parent().unwrap())?;
     if latest < committed || latest > editing.max(1) {
         return Err(format!(
-            "latest version {latest} outside [{committed}, {editing}] (committed, being edited)"
+            "recovered version {latest} outside [{committed}, {editing}] (acknowledged, being edited)"
         ));
     }
     Ok((checked, latest, opened.swept))
+}
+
+/// Opens the engine as the app would after the crash and checks the table it shows: its
+/// version, and every value of it against the version's expected content.
+fn recovered(data: &Path) -> Result<u64, String> {
+    let engine = open_engine(data);
+    let nb = engine
+        .list_notebooks()
+        .into_iter()
+        .find(|n| n.title == TITLE)
+        .ok_or("the notebook is gone")?
+        .id;
+    let tables = engine.tables(nb).map_err(|e| e.to_string())?;
+    let version = tables.first().ok_or("the table is gone")?.version;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let bytes = runtime
+        .block_on(engine.page(nb, "t", None, 0, ROWS))
+        .map_err(|e| e.to_string())?;
+    let mut reader = datafusion::arrow::ipc::reader::StreamReader::try_new(&bytes[..], None)
+        .map_err(|e| e.to_string())?;
+    let batch = reader
+        .next()
+        .ok_or("an empty page")?
+        .map_err(|e| e.to_string())?;
+    let n = batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        .ok_or("column n is not Int64")?;
+    if n.values().to_vec() != expected(version) {
+        return Err(format!(
+            "the recovered table does not hold version {version}"
+        ));
+    }
+    drop(engine);
+    drop(runtime);
+    Ok(version)
 }
 
 fn main() -> ExitCode {
@@ -202,6 +261,7 @@ fn main() -> ExitCode {
     let notebook_dir = data.path().join("workspace").join("crash.quire");
     let exe = std::env::current_exe().unwrap();
     let started = Instant::now();
+    let mut tasks_checked = 0usize;
     let (mut generations, mut failures, mut max_version, mut mid_write) =
         (0usize, 0usize, 0u64, 0usize);
     for kill in 0..kills {
@@ -211,9 +271,11 @@ fn main() -> ExitCode {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn the child");
-        let progress = Arc::new(Mutex::new((0u64, 0u64))); // (committed, editing)
+        let progress = Arc::new(Mutex::new((0u64, 0u64))); // (acknowledged, editing)
+        let last_task = Arc::new(Mutex::new(0u64));
         let reader = {
             let progress = progress.clone();
+            let last_task = last_task.clone();
             let stdout = child.stdout.take().unwrap();
             std::thread::spawn(move || {
                 let mut ready = None;
@@ -227,7 +289,8 @@ fn main() -> ExitCode {
                             ready.get_or_insert(Instant::now());
                         }
                         Some(("editing", v)) => p.1 = v.parse().unwrap(),
-                        Some(("committed", v)) => p.0 = v.parse().unwrap(),
+                        Some(("committed" | "acked", v)) => p.0 = p.0.max(v.parse().unwrap()),
+                        Some(("task", id)) => *last_task.lock().unwrap() = id.parse().unwrap(),
                         _ => {}
                     }
                 }
@@ -253,6 +316,18 @@ fn main() -> ExitCode {
         if !notebook_dir.join(TABLES_DIR).is_dir() {
             continue; // killed before the first table existed
         }
+        let task = *last_task.lock().unwrap();
+        if task > 0 {
+            let store = quire_engine::tasks::TaskStore::open(
+                &data.path().join(quire_engine::tasks::FILE_NAME),
+            )
+            .unwrap();
+            if store.get(task).is_err() {
+                failures += 1;
+                eprintln!("kill {kill} (seed {seed}): acknowledged task {task} was lost");
+            }
+            tasks_checked += 1;
+        }
         match verify(&notebook_dir, committed, editing) {
             Ok((checked, latest, swept)) => {
                 if latest < max_version {
@@ -273,7 +348,8 @@ fn main() -> ExitCode {
     }
     println!(
         "crash harness: kills {kills} ({mid_write} during a write), generations checked \
-         {generations}, failures {failures}, newest version {max_version}, {:.1} s (seed {seed})",
+         {generations}, acknowledged tasks checked {tasks_checked}, failures {failures}, \
+         newest version {max_version}, {:.1} s (seed {seed})",
         started.elapsed().as_secs_f64()
     );
     // The same summary line as libtest's, so the test count in CI includes this harness.

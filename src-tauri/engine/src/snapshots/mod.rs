@@ -35,6 +35,7 @@ use crate::metrics::Metrics;
 use crate::notebooks::{NotebookId, SaveState};
 use crate::queue::{Job, JobKind, Priority, Scheduler};
 use crate::tables::table::TableVersion;
+use crate::tasks::TaskStore;
 
 pub use file::{Codec, WriteProgress, Written};
 pub use leases::{Asset, Lease, Leases};
@@ -180,6 +181,8 @@ pub type FolderOf = Arc<dyn Fn(NotebookId) -> Option<PathBuf> + Send + Sync>;
 
 struct InFlight {
     version: u64,
+    /// The task row recording this snapshot, if the store took it.
+    task: Option<u64>,
     /// None for the moment between reserving the write and queueing it.
     job: Option<Job<()>>,
     /// The pending changes the write took, given back if it does not commit.
@@ -205,6 +208,8 @@ struct TableState {
     in_flight: Option<InFlight>,
     failure: Option<Failure>,
     progress: WriteProgress,
+    /// A snapshot task found pending after a restart, run by this table's next snapshot.
+    adopted_task: Option<u64>,
 }
 
 impl TableState {
@@ -220,6 +225,7 @@ impl TableState {
             in_flight: None,
             failure: None,
             progress: WriteProgress::default(),
+            adopted_task: None,
         }
     }
 
@@ -312,6 +318,8 @@ struct Core {
     leases: Leases,
     events: Arc<EventBus>,
     folder_of: FolderOf,
+    /// Records each snapshot as a task and drops the journal entries a commit covers.
+    tasks: Option<Arc<TaskStore>>,
 }
 
 /// Every table's snapshots: debounce, the planner thread, flush, history, leases.
@@ -327,6 +335,7 @@ impl Snapshots {
         scheduler: Arc<Scheduler>,
         events: Arc<EventBus>,
         folder_of: FolderOf,
+        tasks: Option<Arc<TaskStore>>,
     ) -> std::io::Result<Snapshots> {
         let core = Arc::new(Core {
             state: Mutex::default(),
@@ -336,6 +345,7 @@ impl Snapshots {
             leases: Leases::default(),
             events,
             folder_of,
+            tasks,
         });
         let planner_core = core.clone();
         let planner = std::thread::Builder::new()
@@ -526,6 +536,26 @@ impl Snapshots {
         out
     }
 
+    /// Runs a snapshot task found pending after a restart as this table's next snapshot, now.
+    pub fn adopt(&self, notebook: NotebookId, table: &str, task: u64) {
+        let mut st = self.core.lock();
+        match st.tables.get_mut(&(notebook, table.to_string())) {
+            Some(ts) if ts.dirty() => {
+                ts.adopted_task = Some(task);
+                ts.force = true;
+            }
+            _ => {
+                // Nothing left to save: what it was saving is committed (or was replayed and
+                // saved already).
+                if let Some(tasks) = &self.core.tasks {
+                    let _ = tasks.finish(task, crate::tasks::TaskStatus::Completed, None);
+                }
+            }
+        }
+        drop(st);
+        self.core.wake.notify_all();
+    }
+
     /// Retries a failed snapshot now instead of after its backoff.
     pub fn retry(&self, notebook: NotebookId, table: &str) {
         let mut st = self.core.lock();
@@ -714,6 +744,15 @@ impl Core {
     /// Runs one snapshot on the persistence pool and records its outcome.
     fn run(&self, key: &Key, version: &TableVersion, cancel: &CancellationToken) {
         let started = Instant::now();
+        let task = self
+            .lock()
+            .tables
+            .get(key)
+            .and_then(|ts| ts.in_flight.as_ref())
+            .and_then(|f| f.task);
+        if let (Some(tasks), Some(id)) = (&self.tasks, task) {
+            let _ = tasks.start(id);
+        }
         let result = (|| {
             let dir = (self.folder_of)(key.0).ok_or(SnapshotError::NoFolder)?;
             let manifest = self.manifest(key.0, &dir)?;
@@ -733,6 +772,21 @@ impl Core {
                 cancel,
             )
         })();
+        if let (Some(tasks), Some(id)) = (&self.tasks, task) {
+            let (status, error) = match &result {
+                Ok(g) => {
+                    if let Err(e) = tasks.journal_cover(key.0, &key.1, g.version) {
+                        log::warn!("could not trim the journal of table {}: {e}", key.1);
+                    }
+                    (crate::tasks::TaskStatus::Completed, None)
+                }
+                Err(SnapshotError::Cancelled) => (crate::tasks::TaskStatus::Cancelled, None),
+                Err(e) => (crate::tasks::TaskStatus::Failed, Some(e.to_string())),
+            };
+            let _ = tasks.finish(id, status, error.as_deref());
+        } else if let (Some(tasks), Ok(g)) = (&self.tasks, &result) {
+            let _ = tasks.journal_cover(key.0, &key.1, g.version);
+        }
         let mut st = self.lock();
         if let Some(ts) = st.tables.get_mut(key) {
             let taken = ts.in_flight.take();
@@ -802,6 +856,9 @@ impl Drop for Unrun {
                 if let Some(f) = ts.in_flight.take() {
                     ts.first_change = oldest(ts.first_change, f.first_change);
                     ts.changes += f.changes;
+                    if let (Some(tasks), Some(id)) = (&self.core.tasks, f.task) {
+                        let _ = tasks.finish(id, crate::tasks::TaskStatus::Cancelled, None);
+                    }
                 }
                 ts.force = false;
                 self.core.announce(&self.key, ts);
@@ -862,8 +919,25 @@ fn plan(core: Arc<Core>, scheduler: Arc<Scheduler>) {
             let Some(ts) = st.tables.get_mut(&key) else {
                 continue;
             };
+            // Recorded before it is queued (write-ahead); a failure to record does not stop
+            // the save.
+            let task = ts.adopted_task.take().or_else(|| {
+                core.tasks.as_ref().and_then(|tasks| {
+                    tasks
+                        .enqueue(&crate::tasks::NewTask {
+                            kind: crate::tasks::TaskKind::Snapshot,
+                            notebook: Some(key.0),
+                            target: Some(key.1.clone()),
+                            payload: serde_json::json!({ "version": ts.latest.version }),
+                            priority: Priority::Background,
+                        })
+                        .map_err(|e| log::warn!("could not record a snapshot task: {e}"))
+                        .ok()
+                })
+            });
             ts.in_flight = Some(InFlight {
                 version: ts.latest.version,
+                task,
                 job: None,
                 first_change: ts.first_change.take(),
                 changes: std::mem::take(&mut ts.changes),

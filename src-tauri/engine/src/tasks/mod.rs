@@ -581,5 +581,70 @@ impl TaskStore {
     }
 }
 
+/// The store's periodic work on its own thread: a passive WAL checkpoint every `checkpoint`,
+/// and deleting old finished tasks every day. It sleeps on a condition variable between runs
+/// (a timer, not a poll) and stops when dropped.
+pub struct Housekeeper {
+    stop: std::sync::Arc<(Mutex<bool>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Housekeeper {
+    pub fn start(
+        store: std::sync::Arc<TaskStore>,
+        checkpoint: Duration,
+        retention: Duration,
+    ) -> std::io::Result<Housekeeper> {
+        let stop = std::sync::Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("quire-housekeeping".into())
+            .spawn(move || {
+                let day = Duration::from_secs(24 * 3600);
+                let mut since_cleanup = Duration::ZERO;
+                let (lock, wake) = &*flag;
+                let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    // Checked before every wait: a stop that came before the first wait is
+                    // not missed.
+                    if *stopped {
+                        return;
+                    }
+                    let (guard, timeout) = wake
+                        .wait_timeout(stopped, checkpoint.max(Duration::from_secs(1)))
+                        .unwrap_or_else(|p| p.into_inner());
+                    stopped = guard;
+                    if *stopped {
+                        return;
+                    }
+                    if timeout.timed_out() {
+                        if let Err(e) = store.checkpoint(false) {
+                            log::warn!("task store checkpoint failed: {e}");
+                        }
+                        since_cleanup += checkpoint;
+                        if since_cleanup >= day {
+                            since_cleanup = Duration::ZERO;
+                            let _ = store.cleanup(retention);
+                        }
+                    }
+                }
+            })?;
+        Ok(Housekeeper {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Housekeeper {
+    fn drop(&mut self) {
+        *self.stop.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.stop.1.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
