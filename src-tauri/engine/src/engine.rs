@@ -1839,6 +1839,103 @@ mod tests {
         assert_eq!(err.code(), crate::ErrorCode::VersionNotFound);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_journal_rebuilds_unsaved_changes_exactly_after_a_crash() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let file = csv_file(src.path(), 2000);
+        let mut config = Config::default();
+        config.snapshots.debounce_ms = 3_600_000; // nothing is snapshotted: only the journal
+        config.snapshots.max_pending_changes = 1000;
+        config.snapshots.max_wait_ms = 3_600_000;
+        let paths = EnginePaths {
+            data_dir: tmp.path().to_path_buf(),
+            config_dir: None,
+        };
+        let none = CancellationToken::new();
+        let (nb, before, expected_version) = {
+            let engine = Engine::open(
+                config.clone(),
+                paths.clone(),
+                Arc::new(crate::events::NullSink),
+            )
+            .unwrap();
+            let nb = engine.create_notebook("Journal").unwrap().id;
+            engine
+                .import_file(nb, ImportRequest::file(&file).named("t"), &|_| {}, &none)
+                .unwrap();
+            let edit = |row_id, value: &str| CellEdit {
+                row_id,
+                column: "city".into(),
+                value: Some(value.into()),
+            };
+            engine.edit_cells(nb, "t", &[edit(3, "Metz")]).unwrap();
+            engine
+                .edit_cells(nb, "t", &[edit(4, "Brest"), edit(5, "Albi")])
+                .unwrap();
+            engine
+                .apply_transform(
+                    nb,
+                    "t",
+                    &Transform::FilterRows {
+                        predicate: "id % 10 <> 7".into(),
+                    },
+                    Arc::new(|_| {}),
+                    &none,
+                )
+                .await
+                .unwrap();
+            engine.undo_redo(nb, "t", true).unwrap(); // the filter is undone...
+            engine.undo_redo(nb, "t", false).unwrap(); // ...and redone
+            engine.edit_cells(nb, "t", &[edit(8, "Nancy")]).unwrap();
+            let before = engine.catalog.version(nb, "t").unwrap();
+            assert_eq!(
+                engine.table_history(nb, "t").unwrap().len(),
+                1,
+                "only the import was saved"
+            );
+            // A crash: no shutdown, no flush.
+            std::mem::forget(engine);
+            (nb, before.clone(), before.version)
+        };
+        // The forgotten engine still holds the workspace lock in this process: take it over
+        // the way a new process would, by opening a fresh data dir copy.
+        let copy = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", tmp.path().display()))
+            .arg(copy.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::remove_file(copy.path().join("workspace/.quire.lock")).unwrap();
+        let engine = Engine::open(
+            config,
+            EnginePaths {
+                data_dir: copy.path().to_path_buf(),
+                config_dir: None,
+            },
+            Arc::new(crate::events::NullSink),
+        )
+        .unwrap();
+        let info = engine.tables(nb).unwrap();
+        assert_eq!(
+            info[0].version, expected_version,
+            "replayed to the last acknowledged version"
+        );
+        let after = engine.catalog.version(nb, "t").unwrap();
+        assert_eq!(after.rows, 1800);
+        let d = diff::diff(&before, &after, &none).unwrap();
+        assert!(
+            d.is_empty(),
+            "exactly what the user last saw: {:?}",
+            d.summary(0, 0)
+        );
+        // The replayed steps can be undone like any others.
+        let versions = engine.table_versions(nb, "t").unwrap();
+        assert!(versions.can_undo);
+    }
+
     #[test]
     fn a_second_engine_on_the_same_workspace_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
