@@ -16,6 +16,7 @@ use quire_engine::tables::import::{self, CsvOptions, ImportPreview, ImportProgre
 use quire_engine::tables::transform::Transform;
 use quire_engine::tables::view::ViewSpec;
 use quire_engine::tables::TableInfo;
+use quire_engine::tasks::{NewTask, Task, TaskKind, TaskStats, TaskStatus};
 use quire_engine::{
     CellOutput, DiffPage, EngineInfo, FlushAllReport, ImportOutcome, ImportRequest, TableVersions,
     TransformPreview,
@@ -34,6 +35,10 @@ type Reply<T> = Result<T, IpcError>;
 #[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct AppInfo {
     pub engine: EngineInfo,
+    /// "Recovered 2 saves and 1 import after an unexpected exit", once after a crash.
+    pub recovery: Option<String>,
+    /// Set when the task store was damaged and replaced (the old file was kept aside).
+    pub task_store_replaced: Option<PathBuf>,
     pub log_dir: PathBuf,
     pub config_dir: PathBuf,
     pub startup_warnings: Vec<IpcError>,
@@ -44,6 +49,8 @@ pub struct AppInfo {
 pub async fn app_info(state: State<'_, AppState>) -> Reply<AppInfo> {
     Ok(AppInfo {
         engine: state.engine.info(),
+        recovery: state.engine.recovery().message(),
+        task_store_replaced: state.engine.task_store().moved_aside().map(PathBuf::from),
         log_dir: state.dirs.logs.clone(),
         config_dir: state.dirs.config.clone(),
         startup_warnings: state.startup_warnings.clone(),
@@ -389,6 +396,14 @@ pub async fn import_file(
     on_progress: Channel<ImportProgress>,
 ) -> Reply<ImportOutcome> {
     state.picked.check(&path)?;
+    // Recorded before it is queued, with what it takes to run it again after a crash.
+    let task = state.engine.begin_task(NewTask {
+        kind: TaskKind::Import,
+        notebook: Some(notebook),
+        target: table.clone(),
+        payload: serde_json::json!({ "path": path, "csv": csv }),
+        priority: Priority::Background,
+    });
     // Imports are background work on the engine's scheduler: they never take the worker kept
     // free for grid pages and queries.
     let work = state.engine.scheduler().submit_blocking(
@@ -405,9 +420,12 @@ pub async fn import_file(
                 format: None,
                 csv: csv.as_ref(),
             };
-            Ok(state
+            state.engine.start_task(task);
+            let result = state
                 .engine
-                .import_file(notebook, request, &progress, token))
+                .import_file(notebook, request, &progress, token);
+            state.engine.end_task(task, &result);
+            Ok(result)
         },
     );
     state.jobs.watch(&job, work.token());
@@ -487,16 +505,24 @@ pub async fn export_table(
     on_rows: Channel<u64>,
 ) -> Reply<u64> {
     state.picked.check(&path)?;
+    let task = state.engine.begin_task(NewTask {
+        kind: TaskKind::Export,
+        notebook: Some(notebook),
+        target: Some(table.clone()),
+        payload: serde_json::json!({ "path": path }),
+        priority: Priority::Background,
+    });
     let work = state.engine.scheduler().submit_blocking(
         Priority::Background,
         JobKind::Export,
         None,
         move |token| {
             let report = throttled(on_rows, |_| false);
-            Ok(app
-                .state::<AppState>()
-                .engine
-                .export_table(notebook, &table, &path, &report, token))
+            let engine = &app.state::<AppState>().engine;
+            engine.start_task(task);
+            let result = engine.export_table(notebook, &table, &path, &report, token);
+            engine.end_task(task, &result);
+            Ok(result)
         },
     );
     state.jobs.watch(&job, work.token());
@@ -703,4 +729,30 @@ pub async fn diff_page(
         .diff_page(notebook, &table, from, to, offset, limit)
         .await?;
     Ok(DiffPage::clone(&page))
+}
+
+/// Recent tasks, newest first, optionally of one status: the tasks panel.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_tasks(
+    state: State<'_, AppState>,
+    status: Option<TaskStatus>,
+    limit: u32,
+) -> Reply<Vec<Task>> {
+    Ok(state.engine.list_tasks(status, limit.min(1000))?)
+}
+
+/// Task counts by status (the status bar) and live leases.
+#[tauri::command]
+#[specta::specta]
+pub async fn task_stats(state: State<'_, AppState>) -> Reply<TaskStats> {
+    Ok(state.engine.task_stats()?)
+}
+
+/// Runs a failed, cancelled or interrupted task again (a cell run is re-run by the UI).
+#[tauri::command]
+#[specta::specta]
+pub async fn retry_task(state: State<'_, AppState>, id: u64) -> Reply<Task> {
+    let engine = &state.engine;
+    Ok(tokio::task::block_in_place(|| engine.retry_task(id))?)
 }

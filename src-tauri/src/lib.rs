@@ -102,6 +102,11 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         jobs: Default::default(),
     });
     exit::listen_for_signals(app.handle().clone());
+    // Work the last run left pending (saves, imports, exports) runs again in the background.
+    let handle = app.handle().clone();
+    std::thread::Builder::new()
+        .name("quire-resume".into())
+        .spawn(move || handle.state::<AppState>().engine.resume())?;
     // The main window is declared in tauri.conf.json with `create: false` and opened only now,
     // once the engine (and its workspace lock) is ready for the commands it will send.
     let window = app

@@ -106,6 +106,11 @@ function fakeBackend() {
       throw new Error("not used");
     },
     tableVersions: async () => ({ items: [], can_undo: false, can_redo: false }),
+    listTasks: async () => [],
+    taskStats: async () => ({ pending: 0, running: 1, completed: 4, failed: 1, cancelled: 0, interrupted: 1, leases: 0, journal: 0 }),
+    retryTask: async () => {
+      throw new Error("not used");
+    },
     diffVersions: async () => {
       throw new Error("not used");
     },
@@ -168,6 +173,15 @@ describe("App", () => {
     expect(screen.getByTestId("notebook-list").textContent).toContain("Trips");
     await waitFor(() => expect(screen.getByTestId("metrics").textContent).toContain("2.0 KB"));
     expect(screen.getByTestId("queue").textContent).toBe("queue 1 waiting · 1 running · 2 cancelled");
+  });
+
+  it("counts tasks in the status bar and opens the task list from there", async () => {
+    render(<App backend={fakeBackend().backend} />);
+    const counts = await screen.findByTestId("task-counts");
+    await waitFor(() => expect(counts.textContent).toBe("tasks: 1 running · 0 waiting · 2 to retry"));
+    fireEvent.click(counts);
+    expect(await screen.findByTestId("tasks-dialog")).toBeTruthy();
+    expect(await screen.findByText("No tasks.")).toBeTruthy();
   });
 
   it("shows a refused title as a toast in plain words and keeps the input", async () => {

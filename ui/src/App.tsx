@@ -10,6 +10,7 @@ import { Toolbar } from "./components/Toolbar";
 import { StatusBar } from "./components/StatusBar";
 import { NotebookPane } from "./components/NotebookPane";
 import { Toasts } from "./components/Toasts";
+import { TasksDialog } from "./components/TasksDialog";
 import { SettingsDialog } from "./components/SettingsDialog";
 import { ConfirmDialog } from "./components/ConfirmDialog";
 
@@ -58,6 +59,16 @@ export function App({ backend }: { backend: Backend }) {
       .then((info) => {
         dispatch({ type: "info", info });
         for (const w of info.startup_warnings) report(w);
+        if (info.recovery) inform(info.recovery, "Open the task list in the status bar to see what ran again.");
+        if (info.task_store_replaced)
+          dispatch({
+            type: "toast",
+            level: "error",
+            text: {
+              headline: "Quire's task list was damaged and was replaced",
+              detail: `Your notebooks and tables are untouched. The old file is kept at ${info.task_store_replaced}.`,
+            },
+          });
       })
       .catch(report);
     backend
@@ -68,7 +79,7 @@ export function App({ backend }: { backend: Backend }) {
       cancelled = true;
       unlisten?.();
     };
-  }, [backend, report, refreshView]);
+  }, [backend, report, inform, refreshView]);
 
   const workspace = state.info?.engine.workspace;
   useEffect(() => {
@@ -89,8 +100,8 @@ export function App({ backend }: { backend: Backend }) {
 
   useEffect(() => {
     const refresh = () =>
-      Promise.all([backend.metrics(), backend.queueStats().catch(() => null)])
-        .then(([metrics, queue]) => dispatch({ type: "metrics", metrics, queue }))
+      Promise.all([backend.metrics(), backend.queueStats().catch(() => null), backend.taskStats().catch(() => null)])
+        .then(([metrics, queue, tasks]) => dispatch({ type: "metrics", metrics, queue, tasks }))
         .catch(() => {
           /* the readout keeps its last value; a failing refresh is not worth a toast */
         });
@@ -293,9 +304,14 @@ export function App({ backend }: { backend: Backend }) {
         queue={state.queue}
         notebooks={state.notebooks}
         tables={tableStatuses}
+        tasks={state.tasks}
+        onTasks={() => dispatch({ type: "tasks_panel", open: true })}
         flushing={state.flushing}
         onRetry={() => void flushAll()}
       />
+      {state.tasksOpen && (
+        <TasksDialog backend={backend} report={report} inform={inform} onClose={() => dispatch({ type: "tasks_panel", open: false })} />
+      )}
       <Toasts toasts={state.toasts} onDismiss={(tid) => dispatch({ type: "dismiss", id: tid })} />
       {state.settingsOpen && state.info && (
         <SettingsDialog

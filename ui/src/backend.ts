@@ -22,6 +22,9 @@ import {
   type DiffPage,
   type DiffSummary,
   type TableVersions,
+  type Task,
+  type TaskStats,
+  type TaskStatus,
   type Transform,
   type TransformPreview,
   type Generation,
@@ -94,6 +97,9 @@ export interface Backend {
   tableVersions(id: NotebookId, table: string): Promise<TableVersions>;
   diffVersions(id: NotebookId, table: string, from: number, to: number, job: string): Promise<DiffSummary>;
   diffPage(id: NotebookId, table: string, from: number, to: number, offset: number, limit: number): Promise<DiffPage>;
+  listTasks(status: TaskStatus | null, limit: number): Promise<Task[]>;
+  taskStats(): Promise<TaskStats>;
+  retryTask(id: number): Promise<Task>;
   checkDisk(): Promise<NotebookId[]>;
   resolveDiskChange(id: NotebookId, choice: DiskChoice): Promise<NotebookSummary>;
   /** Opens the native file dialog; null when the user cancelled. */
@@ -204,6 +210,9 @@ export const tauriBackend: Backend = {
   tableVersions: (id, table) => unwrap(commands.tableVersions(id, table)),
   diffVersions: (id, table, from, to, job) => unwrap(commands.diffVersions(id, table, from, to, job)),
   diffPage: (id, table, from, to, offset, limit) => unwrap(commands.diffPage(id, table, from, to, offset, limit)),
+  listTasks: (status, limit) => unwrap(commands.listTasks(status, limit)),
+  taskStats: () => unwrap(commands.taskStats()),
+  retryTask: (id) => unwrap(commands.retryTask(id)),
   checkDisk: () => unwrap(commands.checkDisk()),
   resolveDiskChange: (id, choice) => serial(id, () => unwrap(commands.resolveDiskChange(id, choice))),
   pickImportFile: () => unwrap(commands.pickImportFile()),

@@ -22,6 +22,12 @@ export const commands = {
 	 *  button. The wait blocks this command's thread only (block_in_place), not the runtime.
 	 */
 	flushAll: () => typedError<ShutdownReport, IpcError>(__TAURI_INVOKE("flush_all")),
+	/**  Recent tasks, newest first, optionally of one status: the tasks panel. */
+	listTasks: (status: TaskStatus | null, limit: number) => typedError<Task[], IpcError>(__TAURI_INVOKE("list_tasks", { status, limit })),
+	/**  Task counts by status (the status bar) and live leases. */
+	taskStats: () => typedError<TaskStats, IpcError>(__TAURI_INVOKE("task_stats")),
+	/**  Runs a failed, cancelled or interrupted task again (a cell run is re-run by the UI). */
+	retryTask: (id: number) => typedError<Task, IpcError>(__TAURI_INVOKE("retry_task", { id })),
 	/**  What a transform would change (counts and the first affected rows); the table is unchanged. */
 	previewTransform: (notebook: NotebookId, table: string, transform: Transform, job: string, onRows: Channel<number>) => typedError<TransformPreview, IpcError>(__TAURI_INVOKE("preview_transform", { notebook, table, transform, job, onRows })),
 	/**  Applies a transform as a new version of the table, with progress and Cancel. */
@@ -89,6 +95,10 @@ export const events = {
 /**  The engine's facts plus what only the shell knows. */
 export type AppInfo = {
 	engine: EngineInfo,
+	/**  "Recovered 2 saves and 1 import after an unexpected exit", once after a crash. */
+	recovery: string | null,
+	/**  Set when the task store was damaged and replaced (the old file was kept aside). */
+	task_store_replaced: string | null,
 	log_dir: string,
 	config_dir: string,
 	startup_warnings: IpcError[],
@@ -301,6 +311,8 @@ export type ErrorCode =
 "generation_not_found" | 
 /**  A table version asked for (to compare) is no longer kept in memory. */
 "version_not_found" | 
+/**  No task has the given id (it finished long ago and was cleaned up). */
+"task_not_found" | 
 /**  The work was cancelled before it finished. */
 "cancelled" | 
 /**  A bug in Quire: the message says what, the log has the context. */
@@ -475,6 +487,17 @@ export type Position = {
 	column: number,
 };
 
+/**  Who is waiting for the work. Declared from most to least urgent; `Ord` follows. */
+export type Priority = 
+/**  Grid pages: what the user is looking at right now. */
+"urgent" | 
+/**  Previews and a SQL cell the user just ran. */
+"user_visible" | 
+/**  Snapshots and exports. */
+"background" | 
+/**  Diffs, statistics, housekeeping. */
+"idle";
+
 /**  The first rows of a result, rendered as text, with its shape and timing. */
 export type QueryPreview = {
 	columns: ColumnInfo[],
@@ -607,6 +630,24 @@ export type TableVersions = {
 	can_redo: boolean,
 };
 
+/**  A recorded task, as the tasks panel shows it. */
+export type Task = {
+	id: number,
+	kind: TaskKind,
+	notebook: string | null,
+	target: string | null,
+	payload: string,
+	priority: Priority,
+	status: TaskStatus,
+	attempts: number,
+	created_ms: number,
+	started_ms: number | null,
+	finished_ms: number | null,
+	error: string | null,
+	/**  0 to 1 while running, when the work reports it. */
+	progress: number | null,
+};
+
 /**  The SQLite task store's housekeeping. */
 export type TaskConfig = {
 	/**  Finished tasks older than this are deleted. Default 24 h. */
@@ -614,6 +655,25 @@ export type TaskConfig = {
 	/**  Interval of the passive WAL checkpoint. Default 300 s. */
 	checkpoint_interval_s?: number,
 };
+
+export type TaskKind = "cell_run" | "import" | "transform" | "snapshot" | "export";
+
+/**  Counts by status, and live leases. */
+export type TaskStats = {
+	pending: number,
+	running: number,
+	completed: number,
+	failed: number,
+	cancelled: number,
+	interrupted: number,
+	leases: number,
+	/**  Journal entries not yet covered by a snapshot. */
+	journal: number,
+};
+
+export type TaskStatus = "pending" | "running" | "completed" | "failed" | "cancelled" | 
+/**  Found running after a crash and not safe to run again by itself: offered for retry. */
+"interrupted";
 
 /**  One transform, serialisable so the task store can journal it and replay it. */
 export type Transform = 

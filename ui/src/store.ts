@@ -10,6 +10,7 @@ import type {
   NotebookView,
   Position,
   QueueStats,
+  TaskStats,
   Sequenced,
   TableSaveStatus,
 } from "./bindings";
@@ -36,6 +37,8 @@ export interface State {
   tableStatus: Record<string, TableSaveStatus>;
   metrics: MetricsSnapshot | null;
   queue: QueueStats | null;
+  tasks: TaskStats | null;
+  tasksOpen: boolean;
   toasts: Toast[];
   flushing: boolean;
   settingsOpen: boolean;
@@ -51,6 +54,8 @@ export const initialState: State = {
   tableStatus: {},
   metrics: null,
   queue: null,
+  tasks: null,
+  tasksOpen: false,
   toasts: [],
   flushing: false,
   settingsOpen: false,
@@ -63,7 +68,8 @@ export type Action =
   | { type: "notebooks"; notebooks: NotebookSummary[] }
   | { type: "view"; view: NotebookView | null }
   | { type: "output"; cell: CellId; output: Output }
-  | { type: "metrics"; metrics: MetricsSnapshot; queue: QueueStats | null }
+  | { type: "metrics"; metrics: MetricsSnapshot; queue: QueueStats | null; tasks?: TaskStats | null }
+  | { type: "tasks_panel"; open: boolean }
   | { type: "engine_events"; batch: Sequenced[] }
   | { type: "table_statuses"; list: TableSaveStatus[] }
   | { type: "toast"; level: Toast["level"]; text: ErrorText }
@@ -85,7 +91,9 @@ export function reduce(state: State, action: Action): State {
     case "output":
       return { ...state, outputs: { ...state.outputs, [action.cell]: action.output } };
     case "metrics":
-      return { ...state, metrics: action.metrics, queue: action.queue };
+      return { ...state, metrics: action.metrics, queue: action.queue, tasks: action.tasks ?? state.tasks };
+    case "tasks_panel":
+      return { ...state, tasksOpen: action.open };
     case "toast":
       return {
         ...state,

@@ -1,4 +1,4 @@
-import type { AppInfo, MetricsSnapshot, NotebookSummary, QueueStats, TableSaveStatus } from "../bindings";
+import type { AppInfo, MetricsSnapshot, NotebookSummary, QueueStats, TableSaveStatus, TaskStats } from "../bindings";
 import { formatBytes } from "../errors";
 import { overallStatus, overallText } from "../status";
 
@@ -8,13 +8,15 @@ interface Props {
   queue: QueueStats | null;
   notebooks: NotebookSummary[];
   tables: TableSaveStatus[];
+  tasks: TaskStats | null;
+  onTasks(): void;
   flushing: boolean;
   onRetry(): void;
 }
 
 const PRIORITIES = ["urgent", "visible", "background", "idle"];
 
-export function StatusBar({ info, metrics, queue, notebooks, tables, flushing, onRetry }: Props) {
+export function StatusBar({ info, metrics, queue, notebooks, tables, tasks, onTasks, flushing, onRetry }: Props) {
   const status = overallStatus(notebooks, flushing, tables);
   return (
     <footer className="statusbar">
@@ -43,6 +45,11 @@ export function StatusBar({ info, metrics, queue, notebooks, tables, flushing, o
           {`queue ${queue.waiting.reduce((a, b) => a + b, 0)} waiting · ${queue.running.reduce((a, b) => a + b, 0)} running · ${queue.cancelled} cancelled`}
         </span>
       )}
+      <button className="link tasks-summary" data-testid="task-counts" onClick={onTasks} title="Open the task list">
+        {tasks
+          ? `tasks: ${tasks.running} running · ${tasks.pending} waiting · ${tasks.failed + tasks.interrupted} to retry`
+          : "tasks"}
+      </button>
       {info && (
         <span className="version" data-testid="engine-version">
           Quire {info.engine.version} · DataFusion {info.engine.datafusion_version}
