@@ -22,6 +22,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::delete_notebook,
             commands::duplicate_notebook,
             commands::flush_all,
+            commands::cancel_task,
             commands::list_tasks,
             commands::task_stats,
             commands::retry_task,

@@ -5,6 +5,7 @@ pub const COMMANDS: &[&str] = &[
     "app_info",
     "apply_transform",
     "cancel_job",
+    "cancel_task",
     "check_disk",
     "create_notebook",
     "delete_cell",

@@ -429,6 +429,7 @@ pub async fn import_file(
         },
     );
     state.jobs.watch(&job, work.token());
+    state.engine.watch_task(task, work.token());
     let result = work.result().await;
     state.jobs.finish(&job);
     Ok(result.map_err(quire_engine::Error::from)??)
@@ -526,6 +527,7 @@ pub async fn export_table(
         },
     );
     state.jobs.watch(&job, work.token());
+    state.engine.watch_task(task, work.token());
     let result = work.result().await;
     state.jobs.finish(&job);
     Ok(result.map_err(quire_engine::Error::from)??)
@@ -755,4 +757,11 @@ pub async fn task_stats(state: State<'_, AppState>) -> Reply<TaskStats> {
 pub async fn retry_task(state: State<'_, AppState>, id: u64) -> Reply<Task> {
     let engine = &state.engine;
     Ok(tokio::task::block_in_place(|| engine.retry_task(id))?)
+}
+
+/// Cancels a running task from the task list; false when it is not running.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_task(state: State<'_, AppState>, id: u64) -> Reply<bool> {
+    Ok(state.engine.cancel_task(id))
 }

@@ -111,6 +111,7 @@ function fakeBackend() {
     retryTask: async () => {
       throw new Error("not used");
     },
+    cancelTask: async () => false,
     diffVersions: async () => {
       throw new Error("not used");
     },

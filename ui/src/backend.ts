@@ -100,6 +100,7 @@ export interface Backend {
   listTasks(status: TaskStatus | null, limit: number): Promise<Task[]>;
   taskStats(): Promise<TaskStats>;
   retryTask(id: number): Promise<Task>;
+  cancelTask(id: number): Promise<boolean>;
   checkDisk(): Promise<NotebookId[]>;
   resolveDiskChange(id: NotebookId, choice: DiskChoice): Promise<NotebookSummary>;
   /** Opens the native file dialog; null when the user cancelled. */
@@ -213,6 +214,7 @@ export const tauriBackend: Backend = {
   listTasks: (status, limit) => unwrap(commands.listTasks(status, limit)),
   taskStats: () => unwrap(commands.taskStats()),
   retryTask: (id) => unwrap(commands.retryTask(id)),
+  cancelTask: (id) => unwrap(commands.cancelTask(id)),
   checkDisk: () => unwrap(commands.checkDisk()),
   resolveDiskChange: (id, choice) => serial(id, () => unwrap(commands.resolveDiskChange(id, choice))),
   pickImportFile: () => unwrap(commands.pickImportFile()),

@@ -22,6 +22,8 @@ export const commands = {
 	 *  button. The wait blocks this command's thread only (block_in_place), not the runtime.
 	 */
 	flushAll: () => typedError<ShutdownReport, IpcError>(__TAURI_INVOKE("flush_all")),
+	/**  Cancels a running task from the task list; false when it is not running. */
+	cancelTask: (id: number) => typedError<boolean, IpcError>(__TAURI_INVOKE("cancel_task", { id })),
 	/**  Recent tasks, newest first, optionally of one status: the tasks panel. */
 	listTasks: (status: TaskStatus | null, limit: number) => typedError<Task[], IpcError>(__TAURI_INVOKE("list_tasks", { status, limit })),
 	/**  Task counts by status (the status bar) and live leases. */

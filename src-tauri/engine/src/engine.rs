@@ -246,6 +246,8 @@ pub struct Engine {
     /// What the last start found in the task store (shown once by the UI).
     recovery: Recovery,
     _housekeeper: Housekeeper,
+    /// How to stop each running recorded task, for Cancel in the task list.
+    task_tokens: Mutex<std::collections::HashMap<u64, CancellationToken>>,
     events: Arc<EventBus>,
     /// Declared before the scheduler: dropping it stops the planner that queues snapshots.
     snapshots: Snapshots,
@@ -356,6 +358,7 @@ impl Engine {
             tasks,
             recovery,
             _housekeeper: housekeeper,
+            task_tokens: Mutex::default(),
             events,
             snapshots,
             scheduler,
@@ -432,6 +435,7 @@ impl Engine {
                     priority: Priority::UserVisible,
                 });
                 let tasks = self.tasks.clone();
+                self.watch_task(task, cancel.clone());
                 let (catalog, sql, cancel) =
                     (self.catalog.clone(), cell.source.clone(), cancel.clone());
                 let job = self.scheduler.submit(
@@ -890,6 +894,7 @@ impl Engine {
             priority: Priority::UserVisible,
         });
         self.start_task(task);
+        self.watch_task(task, cancel.clone());
         let applied = self
             .apply_computed(notebook, table, transform, progress, cancel)
             .await;
@@ -1127,9 +1132,34 @@ impl Engine {
         }
     }
 
+    /// Remembers how to cancel a recorded task while it runs.
+    pub fn watch_task(&self, id: Option<u64>, token: CancellationToken) {
+        if let Some(id) = id {
+            self.task_tokens
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, token);
+        }
+    }
+
+    /// Cancels a running recorded task; false when it is not running here.
+    pub fn cancel_task(&self, id: u64) -> bool {
+        let token = self
+            .task_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned();
+        token.map(|t| t.cancel()).is_some()
+    }
+
     /// The recorded task's work ended with `result`.
     pub fn end_task<T>(&self, id: Option<u64>, result: &Result<T, Error>) {
         let Some(id) = id else { return };
+        self.task_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
         let (status, error) = match result {
             Ok(_) => (TaskStatus::Completed, None),
             Err(e) if e.code() == crate::ErrorCode::Cancelled => (TaskStatus::Cancelled, None),

@@ -148,6 +148,15 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
       await app.waitText("diff-position", (t) => /^51–100 of/.test(t));
       await app.waitText("diff-row-50", (t) => /Nice → NICE/.test(t));
       await app.screenshot("editing-diff");
+      await app.click("versions-close");
+
+      // Every piece of work was recorded: the import, the applied and the cancelled transform.
+      await app.click("task-counts");
+      const tasks = await app.waitText("task-list", (t) => t.includes("Import") && t.includes("Transform sales"));
+      assert.match(tasks, /Import[^\n]*completed/, tasks);
+      assert.match(tasks, /Transform sales\s*completed/, tasks);
+      assert.match(tasks, /Transform sales\s*cancelled/, tasks);
+      await app.screenshot("editing-tasks");
     },
     { env: { QUIRE_TEST_PICK_FILE: csvFile() } },
   );

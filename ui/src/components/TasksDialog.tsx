@@ -81,6 +81,11 @@ export function TasksDialog({ backend, report, inform, onClose }: Props) {
                 </td>
                 <td>{t.started_ms ? new Date(t.started_ms).toLocaleTimeString() : "–"}</td>
                 <td>
+                  {t.status === "running" && (
+                    <button data-testid={`cancel-task-${t.id}`} onClick={() => void backend.cancelTask(t.id).then(load, report)}>
+                      Cancel
+                    </button>
+                  )}
                   {["failed", "cancelled", "interrupted"].includes(t.status) &&
                     (t.kind === "cell_run" ? (
                       <span className="muted">Run the cell again from its notebook</span>

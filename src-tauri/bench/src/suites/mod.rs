@@ -6,6 +6,7 @@ mod queue;
 mod smoke;
 mod snapshots;
 mod tables;
+mod tasks;
 
 use crate::report::Measure;
 
@@ -45,6 +46,11 @@ pub const ALL: &[Suite] = &[
         name: "editing",
         about: "a cell edit, a transform and a 1 % diff on 1M rows; the diff against DuckDB",
         run: editing::run,
+    },
+    Suite {
+        name: "tasks",
+        about: "SQLite task store: enqueue and journal append latency, restore of 10k tasks, idle CPU",
+        run: tasks::run,
     },
 ];
 

@@ -286,6 +286,13 @@ impl TaskStore {
         self.moved_aside.as_deref()
     }
 
+    /// Switches `synchronous` between NORMAL (Quire's choice) and FULL (an fsync of the WAL on
+    /// every commit): the `tasks` bench measures what FULL would cost.
+    pub fn set_full_sync(&self, full: bool) -> Result<(), TaskError> {
+        let mode = if full { "FULL" } else { "NORMAL" };
+        Ok(self.lock().pragma_update(None, "synchronous", mode)?)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
