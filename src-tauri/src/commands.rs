@@ -413,7 +413,12 @@ pub async fn import_file(
         move |token| {
             let state = app.state::<AppState>();
             // The last update (100 %) always goes out.
-            let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
+            let to_ui = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
+            let progress = |p: ImportProgress| {
+                let fraction = p.bytes as f64 / p.total_bytes.max(1) as f64;
+                state.engine.task_progress(task, fraction);
+                to_ui(p);
+            };
             let request = ImportRequest {
                 path: &path,
                 table: table.as_deref(),

@@ -248,6 +248,8 @@ pub struct Engine {
     _housekeeper: Housekeeper,
     /// How to stop each running recorded task, for Cancel in the task list.
     task_tokens: Mutex<std::collections::HashMap<u64, CancellationToken>>,
+    /// The last 5 % step of progress written for each running task.
+    task_steps: Mutex<std::collections::HashMap<u64, i64>>,
     events: Arc<EventBus>,
     /// Declared before the scheduler: dropping it stops the planner that queues snapshots.
     snapshots: Snapshots,
@@ -359,6 +361,7 @@ impl Engine {
             recovery,
             _housekeeper: housekeeper,
             task_tokens: Mutex::default(),
+            task_steps: Mutex::default(),
             events,
             snapshots,
             scheduler,
@@ -1132,6 +1135,17 @@ impl Engine {
         }
     }
 
+    /// Progress of a recorded task, 0 to 1 (written when it moved by 5 % or more).
+    pub fn task_progress(&self, id: Option<u64>, fraction: f64) {
+        let Some(id) = id else { return };
+        let step = (fraction * 20.0).floor() as i64;
+        let mut last = self.task_steps.lock().unwrap_or_else(|p| p.into_inner());
+        if last.get(&id) != Some(&step) {
+            last.insert(id, step);
+            let _ = self.tasks.progress(id, fraction);
+        }
+    }
+
     /// Remembers how to cancel a recorded task while it runs.
     pub fn watch_task(&self, id: Option<u64>, token: CancellationToken) {
         if let Some(id) = id {
@@ -1157,6 +1171,10 @@ impl Engine {
     pub fn end_task<T>(&self, id: Option<u64>, result: &Result<T, Error>) {
         let Some(id) = id else { return };
         self.task_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        self.task_steps
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);

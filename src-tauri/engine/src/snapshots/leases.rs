@@ -21,6 +21,8 @@ struct Held {
     asset: Asset,
     holder: String,
     expires: Instant,
+    /// Its row in the task store's `leases` table, when recorded there.
+    row: Option<u64>,
 }
 
 #[derive(Default)]
@@ -32,6 +34,8 @@ struct State {
 #[derive(Default, Clone)]
 pub struct Leases {
     state: Arc<Mutex<State>>,
+    /// Where leases are also recorded, so the task list and `stats` see them.
+    store: Option<Arc<crate::tasks::TaskStore>>,
 }
 
 /// A live lease; dropping it releases the generation.
@@ -42,17 +46,36 @@ pub struct Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        self.leases.lock().held.remove(&self.id);
+        let held = self.leases.lock().held.remove(&self.id);
+        self.leases.forget_row(held.and_then(|h| h.row));
     }
 }
 
 impl Leases {
+    /// Leases also recorded in the task store.
+    pub fn recorded(store: Arc<crate::tasks::TaskStore>) -> Leases {
+        Leases {
+            state: Arc::default(),
+            store: Some(store),
+        }
+    }
+
+    fn forget_row(&self, row: Option<u64>) {
+        if let (Some(store), Some(row)) = (&self.store, row) {
+            let _ = store.lease_release(row);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Takes a lease on `asset` for `holder` (a task or a purpose, for the log) until `ttl`.
     pub fn take(&self, asset: Asset, holder: &str, ttl: Duration) -> Lease {
+        let row = self.store.as_ref().and_then(|store| {
+            let name = format!("{}/{}/{}", asset.notebook, asset.table, asset.generation);
+            store.lease_record(&name, ttl).ok()
+        });
         let mut st = self.lock();
         st.next_id += 1;
         let id = st.next_id;
@@ -62,6 +85,7 @@ impl Leases {
                 asset,
                 holder: holder.to_string(),
                 expires: Instant::now() + ttl,
+                row,
             },
         );
         Lease {
@@ -74,9 +98,11 @@ impl Leases {
     pub fn is_leased(&self, asset: &Asset) -> bool {
         let now = Instant::now();
         let mut st = self.lock();
+        let mut expired = Vec::new();
         st.held.retain(|_, h| {
             let live = h.expires > now;
             if !live {
+                expired.push(h.row);
                 log::info!(
                     "lease of {} on {}.{} expired and was reclaimed",
                     h.holder,
@@ -86,7 +112,12 @@ impl Leases {
             }
             live
         });
-        st.held.values().any(|h| &h.asset == asset)
+        let leased = st.held.values().any(|h| &h.asset == asset);
+        drop(st);
+        for row in expired {
+            self.forget_row(row);
+        }
+        leased
     }
 
     pub fn count(&self) -> usize {

@@ -342,7 +342,7 @@ impl Snapshots {
             wake: Condvar::new(),
             config,
             writer,
-            leases: Leases::default(),
+            leases: tasks.clone().map(Leases::recorded).unwrap_or_default(),
             events,
             folder_of,
             tasks,

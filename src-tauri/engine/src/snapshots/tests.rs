@@ -219,6 +219,11 @@ async fn garbage_collection_keeps_leased_generations() {
     let diff_lease = engine
         .snapshots()
         .lease(nb, "t", 1, "diff", Duration::from_secs(60));
+    assert_eq!(
+        engine.task_stats().unwrap().leases,
+        1,
+        "recorded in the task store"
+    );
     for i in 0..4 {
         set(&engine, nb, i, 9);
         engine.flush_all();
@@ -233,6 +238,7 @@ async fn garbage_collection_keeps_leased_generations() {
     assert!(tables_dir(&engine).join("t.1.parquet").is_file());
     assert!(!tables_dir(&engine).join("t.2.parquet").exists());
     drop(diff_lease);
+    assert_eq!(engine.task_stats().unwrap().leases, 0);
     assert_eq!(engine.snapshots().collect(nb, "t").unwrap(), [1]);
     assert!(!tables_dir(&engine).join("t.1.parquet").exists());
 

@@ -43,6 +43,15 @@ impl TaskKind {
         )
     }
 
+    /// How long waiting for a task of this kind may take before the waiter gives up.
+    pub fn timeout(self) -> Duration {
+        match self {
+            TaskKind::Snapshot => Duration::from_secs(10 * 60),
+            TaskKind::Import | TaskKind::Export => Duration::from_secs(60 * 60),
+            TaskKind::Transform | TaskKind::CellRun => Duration::from_secs(4 * 60 * 60),
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             TaskKind::CellRun => "cell_run",
@@ -395,6 +404,12 @@ impl TaskStore {
             .unwrap_or(Err(TaskError::TimedOut(id)))
     }
 
+    /// Waits for the task with its kind's timeout.
+    pub async fn wait_for(&self, id: u64) -> Result<Task, TaskError> {
+        let kind = self.get(id)?.kind;
+        self.wait(id, kind.timeout()).await
+    }
+
     /// Recent tasks, newest first, optionally of one status.
     pub fn list(&self, status: Option<TaskStatus>, limit: u32) -> Result<Vec<Task>, TaskError> {
         let conn = self.lock();
@@ -435,6 +450,8 @@ impl TaskStore {
     pub fn restore(&self) -> Result<Recovery, TaskError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
+        // Leases belong to the process that took them; that process is gone.
+        tx.execute("DELETE FROM leases", [])?;
         let running: Vec<Task> = {
             let mut q = tx.prepare(&format!(
                 "SELECT {COLUMNS} FROM tasks WHERE status = 'running'"
@@ -512,6 +529,21 @@ impl TaskStore {
         let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
         self.lock()
             .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Records a lease on `asset` (notebook/table/generation) until `ttl` from now.
+    pub fn lease_record(&self, asset: &str, ttl: Duration) -> Result<u64, TaskError> {
+        let conn = self.lock();
+        conn.prepare_cached("INSERT INTO leases (asset, expires_ms) VALUES (?1, ?2)")?
+            .execute(params![asset, now_ms() + ttl.as_millis() as i64])?;
+        Ok(conn.last_insert_rowid() as u64)
+    }
+
+    pub fn lease_release(&self, row: u64) -> Result<(), TaskError> {
+        self.lock()
+            .prepare_cached("DELETE FROM leases WHERE id = ?1")?
+            .execute([row as i64])?;
         Ok(())
     }
 

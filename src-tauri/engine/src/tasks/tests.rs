@@ -193,7 +193,7 @@ async fn waiting_wakes_on_the_finish_not_on_a_timer() {
         })
     };
     let started = std::time::Instant::now();
-    let t = store.wait(id, Duration::from_secs(5)).await.unwrap();
+    let t = store.wait_for(id).await.unwrap();
     assert_eq!(t.status, TaskStatus::Completed);
     assert!(started.elapsed() < Duration::from_secs(1));
     finisher.await.unwrap();
