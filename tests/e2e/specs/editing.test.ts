@@ -1,76 +1,18 @@
 // Editing in the real app: edit a cell, undo and redo it, set a column in selected rows,
-// preview and apply a transform,
-// cancel a long one (the table stays as it was), and page through a diff of two versions.
+// preview and apply a transform, cancel a long one (the table stays as it was), and page through a diff of two versions.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Key, type WebElement } from "selenium-webdriver";
-import { withApp, type QuireApp } from "../src/harness.ts";
+import { Key } from "selenium-webdriver";
+import { withApp } from "../src/harness.ts";
+import { csvFile, newNotebook, select, typeInto, waitCell } from "../src/grid.ts";
 
 const ROWS = 300_000;
-
-function csvFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-files-"));
-  const lines = ["id,city,amount"];
-  const cities = ["Lyon", "Paris", "Nice"];
-  for (let i = 0; i < ROWS; i++) lines.push(`${i},${cities[i % 3]},${i}.5`);
-  const path = join(dir, "sales.csv");
-  writeFileSync(path, lines.join("\n") + "\n");
-  return path;
-}
-
-async function gridCell(app: QuireApp, rowIndex: number, column: string): Promise<string | null> {
-  return app.driver.executeScript<string | null>(
-    `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
-       const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
-       if (cell) return cell.textContent;
-     }
-     return null;`,
-    rowIndex,
-    column,
-  );
-}
-
-async function waitCell(app: QuireApp, row: number, column: string, value: string) {
-  await app.driver.wait(async () => (await gridCell(app, row, column)) === value, 15_000, `cell ${column}@${row} never became ${value}; it is ${await gridCell(app, row, column)}`);
-}
-
-async function typeInto(app: QuireApp, rowIndex: number, column: string, text: string) {
-  const cell = await app.driver.executeScript<WebElement>(
-    `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
-       const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
-       if (cell) return cell;
-     }
-     return null;`,
-    rowIndex,
-    column,
-  );
-  await cell.click();
-  await app.driver.switchTo().activeElement().sendKeys(Key.ENTER);
-  const input = await app.driver.wait<WebElement>(async () => (await cell.findElements({ css: "input" }))[0] ?? null, 5_000);
-  await input.sendKeys(text, Key.ENTER);
-}
-
-async function select(app: QuireApp, testId: string, value: string) {
-  await app.driver.executeScript(
-    `const s = document.querySelector('[data-testid="' + arguments[0] + '"]');
-     const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set;
-     set.call(s, arguments[1]);
-     s.dispatchEvent(new Event('change', { bubbles: true }));`,
-    testId,
-    value,
-  );
-}
 
 test("edit, undo, redo, transform with preview, cancel a long transform, page a diff", async () => {
   await withApp(
     "editing",
     async (app) => {
-      await (await app.byTestId("new-notebook-title")).sendKeys("Cleaning");
-      await app.click("create-notebook");
-      await app.waitText("notebook-title", (t) => t === "Cleaning");
+      await newNotebook(app, "Cleaning");
       await app.click("import-data");
       await app.waitText("import-preview", (t) => t.includes("Lyon"));
       await app.click("import-start");
@@ -158,6 +100,6 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
       assert.match(tasks, /Transform sales\s*cancelled/, tasks);
       await app.screenshot("editing-tasks");
     },
-    { env: { QUIRE_TEST_PICK_FILE: csvFile() } },
+    { env: { QUIRE_TEST_PICK_FILE: csvFile("sales.csv", ROWS) } },
   );
 });

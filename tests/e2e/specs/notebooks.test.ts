@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { appBinary, startApp, withApp, type QuireApp } from "../src/harness.ts";
+import { alive } from "../src/grid.ts";
 
 // Manual saving: only Flush or shutdown writes, so what reaches disk proves which one did.
 const MANUAL = { QUIRE_NOTEBOOKS__AUTO_FLUSH: "false", QUIRE_NOTEBOOKS__FLUSH_DELAY_MS: "1000" };
@@ -99,15 +100,6 @@ test("SIGTERM writes pending edits before the app exits", async () => {
     { env: MANUAL },
   );
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test("a second Quire on the same workspace says so and leaves the first one working", async () => {
   await withApp("notebooks-second-instance", async (app) => {

@@ -2,57 +2,12 @@
 // (SIGKILL: no shutdown flush), reopen, and find the edit; a refused value changes nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { Key, type WebElement } from "selenium-webdriver";
 import { startApp, type QuireApp } from "../src/harness.ts";
+import { alive, csvFile, gridCell, newNotebook, typeInto } from "../src/grid.ts";
 
 const ROWS = 200_000;
-
-function csvFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-files-"));
-  const lines = ["id,city,amount"];
-  const cities = ["Lyon", "Paris", "Nice"];
-  for (let i = 0; i < ROWS; i++) lines.push(`${i},${cities[i % 3]},${i}.5`);
-  const path = join(dir, "trips.csv");
-  writeFileSync(path, lines.join("\n") + "\n");
-  return path;
-}
-
-async function gridCell(app: QuireApp, rowIndex: number, column: string): Promise<string | null> {
-  return app.driver.executeScript<string | null>(
-    `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
-       const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
-       if (cell) return cell.textContent;
-     }
-     return null;`,
-    rowIndex,
-    column,
-  );
-}
-
-async function typeInto(app: QuireApp, rowIndex: number, column: string, text: string) {
-  const cell = await app.driver.executeScript<WebElement | null>(
-    `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
-       const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
-       if (cell) return cell;
-     }
-     return null;`,
-    rowIndex,
-    column,
-  );
-  assert.ok(cell, `no cell ${column} in row ${rowIndex}`);
-  // Focus the cell, then Enter opens its editor (as a keyboard user would).
-  await cell.click();
-  await app.driver.switchTo().activeElement().sendKeys(Key.ENTER);
-  const input = await app.driver.wait<WebElement>(async () => {
-    const found = await cell.findElements({ css: "input" });
-    return found[0] ?? null;
-  }, 5_000, "the cell editor never opened");
-  // The editor opens with its text selected: typing replaces it.
-  await input.sendKeys(text, Key.ENTER);
-}
 
 const state = (app: QuireApp) =>
   app.driver.executeScript<string | null>(
@@ -60,15 +15,13 @@ const state = (app: QuireApp) =>
   );
 
 test("an edit in the grid is saved as a snapshot and survives a kill", async () => {
-  const file = csvFile();
+  const file = csvFile("trips.csv", ROWS);
   const env = { QUIRE_TEST_PICK_FILE: file, QUIRE_SNAPSHOTS__DEBOUNCE_MS: "800" };
   const first = await startApp({ env });
   const dataDir = first.dataDir;
   const tables = join(dataDir, "data", "workspace", "trips.quire", "tables");
   try {
-    await (await first.byTestId("new-notebook-title")).sendKeys("Trips");
-    await first.click("create-notebook");
-    await first.waitText("notebook-title", (t) => t === "Trips");
+    await newNotebook(first, "Trips");
     await first.click("import-data");
     await first.waitText("import-preview", (t) => t.includes("Lyon"));
     await first.click("import-start");
@@ -134,11 +87,3 @@ test("an edit in the grid is saved as a snapshot and survives a kill", async () 
   }
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

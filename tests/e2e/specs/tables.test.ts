@@ -2,45 +2,18 @@
 // the grid, and scroll to the last row of a million-row table.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, existsSync, readFileSync } from "node:fs";
+import { mkdtempSync, existsSync, readFileSync } from "node:fs";
 import { Key } from "selenium-webdriver";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { withApp, type QuireApp } from "../src/harness.ts";
-
-function csvFile(name: string, rows: number): string {
-  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-files-"));
-  const lines = ["id,city,amount"];
-  const cities = ["Lyon", "Paris", "Nice"];
-  for (let i = 0; i < rows; i++) lines.push(`${i},${cities[i % 3]},${i}.5`);
-  const path = join(dir, name);
-  writeFileSync(path, lines.join("\n") + "\n");
-  return path;
-}
+import { withApp } from "../src/harness.ts";
+import { csvFile, gridCell, newNotebook } from "../src/grid.ts";
 
 /** Page script: the grid's vertically scrollable elements, as `scrollers`. */
 const SCROLLERS = `const scrollers = [...document.querySelectorAll('[data-testid=table-grid] *')].filter((e) => {
   const y = getComputedStyle(e).overflowY;
   return (y === 'auto' || y === 'scroll') && e.scrollHeight > e.clientHeight + 10;
 });`;
-
-async function newNotebook(app: QuireApp, title: string) {
-  await (await app.byTestId("new-notebook-title")).sendKeys(title);
-  await app.click("create-notebook");
-  await app.waitText("notebook-title", (t) => t === title);
-}
-
-async function gridCell(app: QuireApp, rowIndex: number, column: string): Promise<string | null> {
-  return app.driver.executeScript<string | null>(
-    `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
-       const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
-       if (cell) return cell.textContent;
-     }
-     return null;`,
-    rowIndex,
-    column,
-  );
-}
 
 test("import a CSV through the dialog with its schema preview, then read it in the grid", async () => {
   const file = csvFile("City Sales.csv", 500);

@@ -10,9 +10,6 @@
 //!   edits of one column at random rows).
 //! - `diff_1m_vs_duckdb`: ratio = DuckDB time / Quire time (aim: 5x).
 
-use std::path::Path;
-use std::process::Command;
-
 use quire_engine::metrics::Metrics;
 use quire_engine::snapshots::{Codec, Writer};
 use quire_engine::tables::diff::diff;
@@ -21,7 +18,7 @@ use quire_engine::tables::transform::{self, Transform};
 use quire_engine::tables::TableVersion;
 use tokio_util::sync::CancellationToken;
 
-use super::tables::{best, million_row_engine, venv};
+use super::tables::{anchor_value, best, million_row_engine, run_anchor};
 use crate::report::Measure;
 use crate::stats::Samples;
 
@@ -86,26 +83,16 @@ pub fn run() -> Result<Vec<Measure>, String> {
             .write(tmp.path(), "t", generation, v, &|_| {}, &cancel)
             .map_err(|e| e.to_string())?;
     }
-    let python = venv()?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("anchors/editing.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(tmp.path().join("t.1.parquet"))
-        .arg(tmp.path().join("t.2.parquet"))
-        .arg(REPEATS.to_string())
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "the anchor failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let anchor: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    let duckdb_ms = anchor["duckdb_diff_ms"]
-        .as_f64()
-        .ok_or("the anchor gave no time")?;
+    let (old, new, repeats) = (
+        tmp.path().join("t.1.parquet"),
+        tmp.path().join("t.2.parquet"),
+        REPEATS.to_string(),
+    );
+    let anchor = run_anchor(
+        "editing.py",
+        &[old.as_os_str(), new.as_os_str(), repeats.as_ref()],
+    )?;
+    let duckdb_ms = anchor_value(&anchor, "duckdb_diff_ms")?;
     if anchor["changed"].as_u64() != Some(changed) {
         return Err(format!(
             "Quire found {changed} changed rows, DuckDB {}",

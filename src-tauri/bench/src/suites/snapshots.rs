@@ -18,7 +18,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,7 +33,7 @@ use quire_engine::tables::edit::CellEdit;
 use quire_engine::tables::TableVersion;
 use tokio_util::sync::CancellationToken;
 
-use super::tables::{best, million_row_engine, venv};
+use super::tables::{anchor_value, best, million_row_engine, run_anchor};
 use crate::report::Measure;
 use crate::stats::{micros, Samples};
 
@@ -194,28 +193,16 @@ pub fn run() -> Result<Vec<Measure>, String> {
         w.finish().map_err(|e| e.to_string())?;
     }
     drop(version);
-    let python = venv()?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("anchors/snapshots.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(&arrow_file)
-        .arg(tmp.path())
-        .arg(REPEATS.to_string())
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "the anchor failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let anchors: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    let anchor = |key: &str| {
-        anchors[key]
-            .as_f64()
-            .ok_or_else(|| format!("the anchor gave no {key}"))
-    };
+    let repeats = REPEATS.to_string();
+    let anchors = run_anchor(
+        "snapshots.py",
+        &[
+            arrow_file.as_os_str(),
+            tmp.path().as_os_str(),
+            repeats.as_ref(),
+        ],
+    )?;
+    let anchor = |key: &str| anchor_value(&anchors, key);
 
     let (idle, during) = pages_during_snapshot()?;
 

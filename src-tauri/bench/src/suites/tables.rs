@@ -77,7 +77,7 @@ fn write_csv(path: &Path) -> std::io::Result<()> {
     out.flush()
 }
 
-pub(crate) fn venv() -> Result<PathBuf, String> {
+fn venv() -> Result<PathBuf, String> {
     let dir = std::env::var_os("QUIRE_BENCH_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -112,6 +112,38 @@ pub(crate) fn venv() -> Result<PathBuf, String> {
         }
     }
     Ok(python)
+}
+
+/// Runs an anchor script of `anchors/` in the private venv with `args`; returns the JSON object
+/// it prints.
+pub(crate) fn run_anchor(
+    script: &str,
+    args: &[&std::ffi::OsStr],
+) -> Result<serde_json::Value, String> {
+    let python = venv()?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("anchors")
+        .join(script);
+    let out = Command::new(&python)
+        .arg(&script)
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "the anchor {} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}
+
+/// A number the anchor printed.
+pub(crate) fn anchor_value(anchors: &serde_json::Value, key: &str) -> Result<f64, String> {
+    anchors[key]
+        .as_f64()
+        .ok_or_else(|| format!("the anchor gave no {key}"))
 }
 
 pub(crate) fn best(mut op: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
@@ -158,28 +190,12 @@ pub fn run() -> Result<Vec<Measure>, String> {
             .map_err(err)
     })?;
 
-    let python = venv()?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("anchors/tables.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(&csv)
-        .arg(&parquet)
-        .arg(REPEATS.to_string())
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "the anchors failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let anchors: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    let anchor = |key: &str| {
-        anchors[key]
-            .as_f64()
-            .ok_or_else(|| format!("the anchors gave no {key}"))
-    };
+    let repeats = REPEATS.to_string();
+    let anchors = run_anchor(
+        "tables.py",
+        &[csv.as_os_str(), parquet.as_os_str(), repeats.as_ref()],
+    )?;
+    let anchor = |key: &str| anchor_value(&anchors, key);
 
     Ok(vec![
         Measure::value(SUITE, "import_csv_1m_ms", quire_csv, "ms"),

@@ -1,0 +1,78 @@
+// Helpers the table specs share: test files, reading and typing into grid cells, selects.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Key, type WebElement } from "selenium-webdriver";
+import type { QuireApp } from "./harness.ts";
+
+/** A CSV `id,city,amount` of `rows` rows (cities Lyon, Paris, Nice in turn) in a fresh folder. */
+export function csvFile(name: string, rows: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-files-"));
+  const lines = ["id,city,amount"];
+  const cities = ["Lyon", "Paris", "Nice"];
+  for (let i = 0; i < rows; i++) lines.push(`${i},${cities[i % 3]},${i}.5`);
+  const path = join(dir, name);
+  writeFileSync(path, lines.join("\n") + "\n");
+  return path;
+}
+
+const FIND_CELL = `for (const row of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="' + arguments[0] + '"]')) {
+   const cell = row.querySelector('.ag-cell[col-id="' + arguments[1] + '"]');
+   if (cell) return WANT;
+ }
+ return null;`;
+
+/** The text of a grid cell, or null while that row is not rendered. */
+export async function gridCell(app: QuireApp, rowIndex: number, column: string): Promise<string | null> {
+  return app.driver.executeScript<string | null>(FIND_CELL.replace("WANT", "cell.textContent"), rowIndex, column);
+}
+
+export async function waitCell(app: QuireApp, row: number, column: string, value: string) {
+  await app.driver.wait(
+    async () => (await gridCell(app, row, column)) === value,
+    15_000,
+    `cell ${column}@${row} never became ${value}; it is ${await gridCell(app, row, column)}`,
+  );
+}
+
+/** Focuses a cell, opens its editor with Enter (as a keyboard user would) and types `text`. */
+export async function typeInto(app: QuireApp, rowIndex: number, column: string, text: string) {
+  const cell = await app.driver.executeScript<WebElement | null>(FIND_CELL.replace("WANT", "cell"), rowIndex, column);
+  if (!cell) throw new Error(`no cell ${column} in row ${rowIndex}`);
+  await cell.click();
+  await app.driver.switchTo().activeElement().sendKeys(Key.ENTER);
+  const input = await app.driver.wait<WebElement>(
+    async () => (await cell.findElements({ css: "input" }))[0] ?? null,
+    5_000,
+    "the cell editor never opened",
+  );
+  // The editor opens with its text selected: typing replaces it.
+  await input.sendKeys(text, Key.ENTER);
+}
+
+/** Picks an option of a <select> the way React hears it. */
+export async function select(app: QuireApp, testId: string, value: string) {
+  await app.driver.executeScript(
+    `const s = document.querySelector('[data-testid="' + arguments[0] + '"]');
+     const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set;
+     set.call(s, arguments[1]);
+     s.dispatchEvent(new Event('change', { bubbles: true }));`,
+    testId,
+    value,
+  );
+}
+
+export async function newNotebook(app: QuireApp, title: string) {
+  await (await app.byTestId("new-notebook-title")).sendKeys(title);
+  await app.click("create-notebook");
+  await app.waitText("notebook-title", (t) => t === title);
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
