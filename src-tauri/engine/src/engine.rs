@@ -174,6 +174,14 @@ fn sweep_table_folders(workspace: &Workspace, notebooks: &Notebooks) {
     }
 }
 
+/// The events a UI missed, from the ring buffer.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct CatchUp {
+    pub events: Vec<crate::events::Sequenced>,
+    /// False when some were too old to keep: the UI reloads its state instead.
+    pub complete: bool,
+}
+
 /// A table's history list and whether undo / redo can move.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 pub struct TableVersions {
@@ -298,7 +306,7 @@ impl Engine {
             Scheduler::new(limits).map_err(|e| crate::queue::QueueError::Start(e.to_string()))?,
         );
         let metrics = Arc::new(Metrics::default());
-        let events = Arc::new(EventBus::new(sink, metrics.clone()));
+        let events = Arc::new(EventBus::with_config(sink, metrics.clone(), &config.events));
         let notebooks = Notebooks::open(
             workspace.clone(),
             config.notebooks.clone(),
@@ -1308,6 +1316,30 @@ impl Engine {
         }
     }
 
+    /// Every event after `seq` still kept, for a UI that reloaded or missed some;
+    /// `complete` is false when the ring no longer reaches back that far (reload everything).
+    pub fn events_since(&self, seq: u64) -> CatchUp {
+        match self.events.since(seq) {
+            Ok(events) => CatchUp {
+                events,
+                complete: true,
+            },
+            Err(_) => CatchUp {
+                events: Vec::new(),
+                complete: false,
+            },
+        }
+    }
+
+    /// Delivers pending events now.
+    pub fn flush_events(&self) {
+        self.events.flush();
+    }
+
+    pub fn event_stats(&self) -> crate::events::EventStats {
+        self.events.stats()
+    }
+
     /// Save state of every table of a notebook.
     pub fn table_save_status(&self, notebook: NotebookId) -> Vec<TableSaveStatus> {
         self.snapshots.status(notebook)
@@ -1477,6 +1509,8 @@ impl Engine {
         if let Err(e) = self.tasks.checkpoint(true) {
             log::warn!("the task store's final checkpoint failed: {e}");
         }
+        // Last: the save states above reach the UI before the window goes.
+        self.events.flush();
         if tables.timed_out || !tables.failed.is_empty() {
             log::error!("at shutdown some table snapshots did not finish: {tables:?}");
         }
@@ -1521,6 +1555,7 @@ mod tests {
         let sink = Arc::new(RecordingSink::default());
         let engine = open(tmp.path(), sink.clone());
         let nb = engine.create_notebook("Trips").unwrap();
+        engine.flush_events();
         let folders = crate::notebooks::tests_support::folders(engine.workspace());
         assert!(
             folders.is_empty(),

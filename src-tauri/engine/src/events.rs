@@ -1,15 +1,16 @@
 //! Events from the engine to whoever listens (the shell forwards them to the UI).
 //!
-//! Every event gets a sequence number so a UI that reloads can tell what it missed. The engine
-//! never knows who listens: it calls an [`EventSink`], which must not block (the shell's sink
-//! hands the batch to Tauri and returns). Time-window batching, dedup and the catch-up ring
-//! buffer arrive with the events issue; today each event is delivered as a batch of one.
+//! Every event gets a sequence number so a UI that reloads can tell what it missed, and asks
+//! the ring buffer for it ([`EventBus::since`]). The engine never knows who listens: it emits
+//! into the [`EventBus`], which batches (time window, size cap, dedup by key, critical events
+//! at once) and hands batches to an [`EventSink`] on its own thread.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::EventConfig;
 use crate::metrics::Metrics;
 use crate::notebooks::{NotebookId, NotebookSummary, SaveState};
 
@@ -61,26 +62,268 @@ impl EventSink for NullSink {
     fn deliver(&self, _batch: Vec<Sequenced>) {}
 }
 
-/// Numbers events and hands them to the sink.
-pub struct EventBus {
+impl EngineEvent {
+    /// Errors and failures go to the UI at once, never batched, never dropped.
+    pub fn is_critical(&self) -> bool {
+        match self {
+            EngineEvent::SaveStatus { status, .. } => matches!(
+                status,
+                SaveState::Failed { .. } | SaveState::ChangedOnDisk | SaveState::Unreadable { .. }
+            ),
+            EngineEvent::TableSaveStatus(t) => matches!(t.status, SaveState::Failed { .. }),
+            EngineEvent::TableNotice { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Events with the same key describe the same thing (one notebook's save state, one
+    /// table's progress): only the latest matters, so a batch keeps only the latest.
+    fn dedup_key(&self) -> Option<String> {
+        match self {
+            EngineEvent::SaveStatus { notebook, .. } => Some(format!("save/{notebook}")),
+            EngineEvent::NotebookChanged { notebook } => Some(format!("changed/{}", notebook.id)),
+            EngineEvent::TableSaveStatus(t) => Some(format!("table/{}/{}", t.notebook, t.table)),
+            _ => None,
+        }
+    }
+}
+
+/// What the batcher did, for the metrics panel and the `events` bench.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, specta::Type)]
+pub struct EventStats {
+    pub events_in: u64,
+    /// Batches (messages) handed to the sink.
+    pub messages_out: u64,
+    pub deduplicated: u64,
+    /// Non-critical events dropped because the UI fell behind (critical ones never are).
+    pub dropped: u64,
+    pub critical: u64,
+}
+
+impl EventStats {
+    /// Messages saved by batching, as a % of events.
+    pub fn reduction_pct(&self) -> f64 {
+        if self.events_in == 0 {
+            return 0.0;
+        }
+        100.0 * (1.0 - self.messages_out as f64 / self.events_in as f64)
+    }
+}
+
+/// A catch-up request reached further back than the ring buffer holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooOld {
+    pub oldest_kept: u64,
+}
+
+#[derive(Default)]
+struct State {
+    next_seq: u64,
+    /// Non-critical events waiting for their batch, deduplicated, in sequence order.
+    pending: std::collections::VecDeque<Sequenced>,
+    first_pending_at: Option<Instant>,
+    /// The last `ring_size` events, for a UI that reloads or missed some.
+    ring: std::collections::VecDeque<Sequenced>,
+    stats: EventStats,
+    stopping: bool,
+}
+
+struct Inner {
     sink: Arc<dyn EventSink>,
-    next_seq: AtomicU64,
     metrics: Arc<Metrics>,
+    window: Duration,
+    max_batch: usize,
+    ring_size: usize,
+    /// Pending events kept at most; beyond it the oldest non-critical ones are dropped.
+    capacity: usize,
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+/// Numbers events, keeps the last ones for catch-up, and hands them to the sink in batches:
+/// a batch goes out `window` after its first event or when it holds `max_batch`; events with
+/// the same dedup key keep only the latest; critical events skip the batch and go at once.
+/// Emitting never waits on the sink: a batcher thread delivers, and when the UI falls behind
+/// the oldest non-critical events are dropped (and counted). A window of 0 delivers each
+/// event from `emit` itself (no batching: the baseline the bench compares with).
+pub struct EventBus {
+    inner: Arc<Inner>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl EventBus {
     pub fn new(sink: Arc<dyn EventSink>, metrics: Arc<Metrics>) -> Self {
-        Self {
+        Self::with_config(sink, metrics, &EventConfig::default())
+    }
+
+    pub fn with_config(
+        sink: Arc<dyn EventSink>,
+        metrics: Arc<Metrics>,
+        config: &EventConfig,
+    ) -> Self {
+        let max_batch = (config.max_batch as usize).max(1);
+        let inner = Arc::new(Inner {
             sink,
-            next_seq: AtomicU64::new(1),
             metrics,
+            window: Duration::from_millis(config.window_ms),
+            max_batch,
+            ring_size: (config.ring_size as usize).max(1),
+            capacity: max_batch * 20,
+            state: Mutex::new(State {
+                next_seq: 1,
+                ..State::default()
+            }),
+            wake: Condvar::new(),
+        });
+        let thread = (!inner.window.is_zero()).then(|| {
+            let inner = inner.clone();
+            std::thread::Builder::new()
+                .name("quire-events".into())
+                .spawn(move || batcher(&inner))
+                .expect("the event batcher thread starts")
+        });
+        EventBus {
+            inner,
+            thread: Mutex::new(thread),
         }
     }
 
     pub fn emit(&self, event: EngineEvent) {
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        self.metrics.record_events(1);
-        self.sink.deliver(vec![Sequenced { seq, event }]);
+        let inner = &self.inner;
+        inner.metrics.record_events(1);
+        let mut st = inner.lock();
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        let item = Sequenced { seq, event };
+        if st.ring.len() == inner.ring_size {
+            st.ring.pop_front();
+        }
+        st.ring.push_back(item.clone());
+        st.stats.events_in += 1;
+        if inner.window.is_zero() || item.event.is_critical() {
+            if item.event.is_critical() {
+                st.stats.critical += 1;
+            }
+            st.stats.messages_out += 1;
+            drop(st);
+            inner.sink.deliver(vec![item]);
+            return;
+        }
+        if let Some(key) = item.event.dedup_key() {
+            if let Some(at) = st
+                .pending
+                .iter()
+                .position(|e| e.event.dedup_key().as_deref() == Some(key.as_str()))
+            {
+                st.pending.remove(at);
+                st.stats.deduplicated += 1;
+            }
+        }
+        st.pending.push_back(item);
+        if st.pending.len() > inner.capacity {
+            st.pending.pop_front();
+            st.stats.dropped += 1;
+        }
+        let first = st.first_pending_at.is_none();
+        st.first_pending_at.get_or_insert_with(Instant::now);
+        let full = st.pending.len() >= inner.max_batch;
+        drop(st);
+        if first || full {
+            inner.wake.notify_all();
+        }
+    }
+
+    /// Delivers everything pending now (shutdown, and tests that read what was sent).
+    pub fn flush(&self) {
+        let inner = &self.inner;
+        loop {
+            let mut st = inner.lock();
+            if st.pending.is_empty() {
+                st.first_pending_at = None;
+                return;
+            }
+            let n = st.pending.len().min(inner.max_batch);
+            let batch: Vec<Sequenced> = st.pending.drain(..n).collect();
+            st.stats.messages_out += 1;
+            drop(st);
+            inner.sink.deliver(batch);
+        }
+    }
+
+    /// Every kept event after `seq`, for a UI that reloaded or missed some; `TooOld` when the
+    /// ring no longer reaches back that far (the UI then reloads its state instead).
+    pub fn since(&self, seq: u64) -> Result<Vec<Sequenced>, TooOld> {
+        let st = self.inner.lock();
+        let oldest = st.ring.front().map_or(st.next_seq, |e| e.seq);
+        if seq + 1 < oldest && seq + 1 < st.next_seq {
+            return Err(TooOld {
+                oldest_kept: oldest,
+            });
+        }
+        Ok(st.ring.iter().filter(|e| e.seq > seq).cloned().collect())
+    }
+
+    pub fn stats(&self) -> EventStats {
+        self.inner.lock().stats
+    }
+
+    /// Flushes and stops the batcher thread. Idempotent.
+    pub fn shutdown(&self) {
+        self.flush();
+        self.inner.lock().stopping = true;
+        self.inner.wake.notify_all();
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+        self.flush();
+    }
+}
+
+impl Drop for EventBus {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The batcher thread: sleeps until the pending batch is due (window elapsed or full),
+/// delivers it outside the lock, repeats. Never polls.
+fn batcher(inner: &Inner) {
+    let mut st = inner.lock();
+    loop {
+        if st.stopping {
+            return;
+        }
+        let Some(first) = st.first_pending_at else {
+            st = inner.wake.wait(st).unwrap_or_else(|p| p.into_inner());
+            continue;
+        };
+        let due = first + inner.window;
+        let now = Instant::now();
+        if st.pending.len() < inner.max_batch && now < due {
+            st = inner
+                .wake
+                .wait_timeout(st, due - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+            continue;
+        }
+        let n = st.pending.len().min(inner.max_batch);
+        let batch: Vec<Sequenced> = st.pending.drain(..n).collect();
+        st.first_pending_at = (!st.pending.is_empty()).then(Instant::now);
+        if !batch.is_empty() {
+            st.stats.messages_out += 1;
+            drop(st);
+            // A slow sink holds only this thread; producers keep appending (and dropping).
+            inner.sink.deliver(batch);
+            st = inner.lock();
+        }
     }
 }
 
@@ -111,5 +354,177 @@ pub(crate) mod testing {
                 .map(|s| s.event.clone())
                 .collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::testing::RecordingSink;
+    use super::*;
+    use crate::notebooks::NotebookId;
+
+    fn status(n: u128, state: SaveState, revision: u64) -> EngineEvent {
+        EngineEvent::SaveStatus {
+            notebook: NotebookId(uuid::Uuid::from_u128(n)),
+            status: state,
+            revision,
+            saved_revision: 0,
+        }
+    }
+
+    fn bus(sink: Arc<dyn EventSink>, window_ms: u64, max_batch: u32) -> EventBus {
+        EventBus::with_config(
+            sink,
+            Arc::default(),
+            &EventConfig {
+                window_ms,
+                max_batch,
+                ring_size: 1000,
+            },
+        )
+    }
+
+    #[test]
+    fn the_window_batches_and_dedup_keeps_the_latest() {
+        let sink = Arc::new(RecordingSink::default());
+        let b = bus(sink.clone(), 50, 50);
+        for r in 0..10 {
+            b.emit(status(1, SaveState::Unsaved, r)); // one notebook: deduplicated
+            b.emit(status(2 + r as u128, SaveState::Unsaved, r)); // ten notebooks
+        }
+        assert!(
+            sink.0.lock().unwrap().is_empty(),
+            "nothing before the window ends"
+        );
+        std::thread::sleep(Duration::from_millis(150));
+        let batches = sink.0.lock().unwrap().clone();
+        assert_eq!(batches.len(), 1, "one message for twenty events");
+        assert_eq!(batches[0].len(), 11);
+        let latest = batches[0].iter().find_map(|e| match &e.event {
+            EngineEvent::SaveStatus {
+                notebook, revision, ..
+            } if notebook.0.as_u128() == 1 => Some(*revision),
+            _ => None,
+        });
+        assert_eq!(latest, Some(9), "the latest status of notebook 1");
+        assert!(batches[0].windows(2).all(|w| w[0].seq < w[1].seq));
+        let s = b.stats();
+        assert_eq!((s.events_in, s.messages_out, s.deduplicated), (20, 1, 9));
+    }
+
+    #[test]
+    fn the_size_cap_sends_before_the_window_and_critical_events_go_at_once() {
+        let sink = Arc::new(RecordingSink::default());
+        let b = bus(sink.clone(), 10_000, 5);
+        for n in 0..5 {
+            b.emit(status(n, SaveState::Unsaved, 1));
+        }
+        let started = Instant::now();
+        while sink.0.lock().unwrap().is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "the full batch never went"
+            );
+            std::thread::yield_now();
+        }
+        let failed = Instant::now();
+        b.emit(status(
+            9,
+            SaveState::Failed {
+                message: "disk full".into(),
+            },
+            2,
+        ));
+        let batches = sink.0.lock().unwrap().clone();
+        assert!(failed.elapsed() < Duration::from_millis(5));
+        assert_eq!(
+            batches.last().unwrap().len(),
+            1,
+            "a critical event bypasses the batch"
+        );
+        assert_eq!(b.stats().critical, 1);
+    }
+
+    /// A sink that blocks until released, like a frozen webview.
+    struct Stalled(AtomicBool, Mutex<Vec<Vec<Sequenced>>>);
+
+    impl EventSink for Stalled {
+        fn deliver(&self, batch: Vec<Sequenced>) {
+            while !self.0.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            self.1.lock().unwrap().push(batch);
+        }
+    }
+
+    #[test]
+    fn a_stalled_consumer_never_blocks_producers_and_drops_only_non_critical_events() {
+        let sink = Arc::new(Stalled(AtomicBool::new(false), Mutex::default()));
+        let b = bus(sink.clone(), 1, 10);
+        b.emit(EngineEvent::NotebookDeleted {
+            notebook: NotebookId(uuid::Uuid::nil()),
+        });
+        std::thread::sleep(Duration::from_millis(20)); // the batcher is now stuck in deliver
+        let started = Instant::now();
+        for n in 0..1000u128 {
+            b.emit(EngineEvent::NotebookDeleted {
+                notebook: NotebookId(uuid::Uuid::from_u128(n)),
+            });
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "producers never wait: {:?}",
+            started.elapsed()
+        );
+        let s = b.stats();
+        assert_eq!(s.dropped, 1000 - 200, "the queue keeps 20 batches");
+        sink.0.store(true, Ordering::SeqCst);
+        b.shutdown();
+        let delivered: usize = sink.1.lock().unwrap().iter().map(Vec::len).sum();
+        assert_eq!(delivered, 201, "the first event and the newest 200");
+        // Critical events are never dropped (and never queued).
+        assert_eq!(b.stats().critical, 0);
+    }
+
+    #[test]
+    fn shutdown_flushes_and_the_ring_returns_exactly_what_was_missed() {
+        let sink = Arc::new(RecordingSink::default());
+        let b = bus(sink.clone(), 60_000, 1000);
+        for n in 0..30 {
+            b.emit(EngineEvent::NotebookDeleted {
+                notebook: NotebookId(uuid::Uuid::from_u128(n)),
+            });
+        }
+        let missed = b.since(25).unwrap();
+        assert_eq!(
+            missed.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [26, 27, 28, 29, 30]
+        );
+        b.shutdown();
+        assert_eq!(
+            sink.events().len(),
+            30,
+            "everything pending went out at shutdown"
+        );
+
+        let small = EventBus::with_config(
+            Arc::new(NullSink),
+            Arc::default(),
+            &EventConfig {
+                window_ms: 0,
+                max_batch: 1,
+                ring_size: 10,
+            },
+        );
+        for n in 0..25 {
+            small.emit(EngineEvent::NotebookDeleted {
+                notebook: NotebookId(uuid::Uuid::from_u128(n)),
+            });
+        }
+        assert_eq!(small.since(3).unwrap_err().oldest_kept, 16);
+        assert_eq!(small.since(20).unwrap().len(), 5);
+        assert!(small.since(25).unwrap().is_empty());
     }
 }

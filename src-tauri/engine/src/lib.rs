@@ -37,7 +37,7 @@ mod engine;
 
 pub use config::Config;
 pub use engine::{
-    CellOutput, DiffPage, DiffRow, Engine, EngineInfo, EnginePaths, FlushAllReport, ImportOutcome,
-    ImportRequest, ShutdownReport, TableVersions, TransformPreview,
+    CatchUp, CellOutput, DiffPage, DiffRow, Engine, EngineInfo, EnginePaths, FlushAllReport,
+    ImportOutcome, ImportRequest, ShutdownReport, TableVersions, TransformPreview,
 };
 pub use error::{Error, ErrorCode, HasCode, Position};

@@ -45,7 +45,16 @@ fn reopen(tmp: tempfile::TempDir, root: std::path::PathBuf, config: NotebookConf
     let ws = Workspace::open(&root).unwrap();
     let metrics = Arc::new(Metrics::default());
     let sink = Arc::new(RecordingSink::default());
-    let events = Arc::new(EventBus::new(sink.clone(), metrics.clone()));
+    // Unbatched: each event reaches the recording sink before `emit` returns.
+    let unbatched = crate::config::EventConfig {
+        window_ms: 0,
+        ..Default::default()
+    };
+    let events = Arc::new(EventBus::with_config(
+        sink.clone(),
+        metrics.clone(),
+        &unbatched,
+    ));
     let books = Notebooks::open(ws.clone(), config, metrics.clone(), events).unwrap();
     Fixture {
         _tmp: tmp,
