@@ -22,6 +22,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::delete_notebook,
             commands::duplicate_notebook,
             commands::flush_all,
+            commands::events_since,
+            commands::event_stats,
             commands::cancel_task,
             commands::list_tasks,
             commands::task_stats,

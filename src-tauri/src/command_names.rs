@@ -14,6 +14,8 @@ pub const COMMANDS: &[&str] = &[
     "diff_versions",
     "duplicate_notebook",
     "edit_cells",
+    "event_stats",
+    "events_since",
     "export_query",
     "export_table",
     "flush_all",

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use quire_engine::config::NotebookMode;
+use quire_engine::events::EventStats;
 use quire_engine::metrics::MetricsSnapshot;
 use quire_engine::notebooks::{
     Cell, CellId, CellKind, DiskChoice, NotebookId, NotebookSummary, NotebookView,
@@ -18,8 +19,8 @@ use quire_engine::tables::view::ViewSpec;
 use quire_engine::tables::TableInfo;
 use quire_engine::tasks::{NewTask, Task, TaskKind, TaskStats, TaskStatus};
 use quire_engine::{
-    CellOutput, DiffPage, EngineInfo, FlushAllReport, ImportOutcome, ImportRequest, TableVersions,
-    TransformPreview,
+    CatchUp, CellOutput, DiffPage, EngineInfo, FlushAllReport, ImportOutcome, ImportRequest,
+    TableVersions, TransformPreview,
 };
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -236,6 +237,7 @@ pub async fn flush_notebook(
 ) -> Reply<NotebookSummary> {
     let books = state.engine.notebooks();
     books.flush(notebook).map_err(quire_engine::Error::from)?;
+    state.engine.flush_events();
     Ok(books.summary(notebook).map_err(quire_engine::Error::from)?)
 }
 
@@ -769,4 +771,18 @@ pub async fn retry_task(state: State<'_, AppState>, id: u64) -> Reply<Task> {
 #[specta::specta]
 pub async fn cancel_task(state: State<'_, AppState>, id: u64) -> Reply<bool> {
     Ok(state.engine.cancel_task(id))
+}
+
+/// Engine events after `seq` that a reloaded or lagging UI missed (from the ring buffer).
+#[tauri::command]
+#[specta::specta]
+pub async fn events_since(state: State<'_, AppState>, seq: u64) -> Reply<CatchUp> {
+    Ok(state.engine.events_since(seq))
+}
+
+/// What the event batcher did: events in, messages out, deduplicated, dropped.
+#[tauri::command]
+#[specta::specta]
+pub async fn event_stats(state: State<'_, AppState>) -> Reply<EventStats> {
+    Ok(state.engine.event_stats())
 }

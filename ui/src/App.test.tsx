@@ -112,6 +112,7 @@ function fakeBackend() {
       throw new Error("not used");
     },
     cancelTask: async () => false,
+    eventsSince: async () => ({ events: [], complete: true }),
     diffVersions: async () => {
       throw new Error("not used");
     },

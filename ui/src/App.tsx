@@ -15,6 +15,8 @@ import { SettingsDialog } from "./components/SettingsDialog";
 import { ConfirmDialog } from "./components/ConfirmDialog";
 
 const METRICS_REFRESH_MS = 2000;
+/** Where the last applied event sequence number survives a reload of the page. */
+const LAST_SEQ_KEY = "quire.lastSeq";
 
 export function App({ backend }: { backend: Backend }) {
   const [state, dispatch] = useReducer(reduce, initialState);
@@ -52,7 +54,16 @@ export function App({ backend }: { backend: Backend }) {
           void refreshView(open);
         }
       })
-      .then((u) => (cancelled ? u() : (unlisten = u)))
+      .then((u) => {
+        if (cancelled) return u();
+        unlisten = u;
+        // After a reload the page starts empty: ask the engine for what this window had not
+        // seen yet (save states, progress) since the last sequence number it applied.
+        const seen = Number(sessionStorage.getItem(LAST_SEQ_KEY) ?? "0");
+        return backend.eventsSince(seen).then((c) => {
+          if (c.events.length > 0) dispatch({ type: "engine_events", batch: c.events });
+        });
+      })
       .catch(report);
     backend
       .appInfo()
@@ -80,6 +91,10 @@ export function App({ backend }: { backend: Backend }) {
       unlisten?.();
     };
   }, [backend, report, inform, refreshView]);
+
+  useEffect(() => {
+    if (state.lastSeq > 0) sessionStorage.setItem(LAST_SEQ_KEY, String(state.lastSeq));
+  }, [state.lastSeq]);
 
   const workspace = state.info?.engine.workspace;
   useEffect(() => {

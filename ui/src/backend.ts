@@ -18,6 +18,7 @@ import {
   type DiskChoice,
   type EngineInfo,
   type ErrorCode,
+  type CatchUp,
   type CellEdit,
   type DiffPage,
   type DiffSummary,
@@ -101,6 +102,8 @@ export interface Backend {
   taskStats(): Promise<TaskStats>;
   retryTask(id: number): Promise<Task>;
   cancelTask(id: number): Promise<boolean>;
+  /** Engine events after `seq` the UI missed (a reload); `complete` false means reload all. */
+  eventsSince(seq: number): Promise<CatchUp>;
   checkDisk(): Promise<NotebookId[]>;
   resolveDiskChange(id: NotebookId, choice: DiskChoice): Promise<NotebookSummary>;
   /** Opens the native file dialog; null when the user cancelled. */
@@ -215,6 +218,7 @@ export const tauriBackend: Backend = {
   taskStats: () => unwrap(commands.taskStats()),
   retryTask: (id) => unwrap(commands.retryTask(id)),
   cancelTask: (id) => unwrap(commands.cancelTask(id)),
+  eventsSince: (seq) => unwrap(commands.eventsSince(seq)),
   checkDisk: () => unwrap(commands.checkDisk()),
   resolveDiskChange: (id, choice) => serial(id, () => unwrap(commands.resolveDiskChange(id, choice))),
   pickImportFile: () => unwrap(commands.pickImportFile()),

@@ -22,6 +22,10 @@ export const commands = {
 	 *  button. The wait blocks this command's thread only (block_in_place), not the runtime.
 	 */
 	flushAll: () => typedError<ShutdownReport, IpcError>(__TAURI_INVOKE("flush_all")),
+	/**  Engine events after `seq` that a reloaded or lagging UI missed (from the ring buffer). */
+	eventsSince: (seq: number) => typedError<CatchUp, IpcError>(__TAURI_INVOKE("events_since", { seq })),
+	/**  What the event batcher did: events in, messages out, deduplicated, dropped. */
+	eventStats: () => typedError<EventStats, IpcError>(__TAURI_INVOKE("event_stats")),
 	/**  Cancels a running task from the task list; false when it is not running. */
 	cancelTask: (id: number) => typedError<boolean, IpcError>(__TAURI_INVOKE("cancel_task", { id })),
 	/**  Recent tasks, newest first, optionally of one status: the tasks panel. */
@@ -104,6 +108,13 @@ export type AppInfo = {
 	log_dir: string,
 	config_dir: string,
 	startup_warnings: IpcError[],
+};
+
+/**  The events a UI missed, from the ring buffer. */
+export type CatchUp = {
+	events: Sequenced[],
+	/**  False when some were too old to keep: the UI reloads its state instead. */
+	complete: boolean,
 };
 
 export type Cell = {
@@ -328,6 +339,17 @@ export type EventConfig = {
 	max_batch?: number,
 	/**  Events kept for a UI that reloads and catches up. Default 1000. */
 	ring_size?: number,
+};
+
+/**  What the batcher did, for the metrics panel and the `events` bench. */
+export type EventStats = {
+	events_in: number,
+	/**  Batches (messages) handed to the sink. */
+	messages_out: number,
+	deduplicated: number,
+	/**  Non-critical events dropped because the UI fell behind (critical ones never are). */
+	dropped: number,
+	critical: number,
 };
 
 /**  Files dropped on the window. They are already allowed for import (see `files.rs`). */

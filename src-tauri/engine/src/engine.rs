@@ -1371,6 +1371,9 @@ impl Engine {
             tables.saved,
             notebooks.failures.len() + tables.failed.len()
         );
+        // The save states go out before the caller hears "done", so the UI never shows the
+        // old state in between.
+        self.events.flush();
         FlushAllReport { notebooks, tables }
     }
 

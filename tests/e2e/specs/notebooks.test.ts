@@ -113,7 +113,8 @@ test("a second Quire on the same workspace says so and leaves the first one work
     second.stderr.on("data", (d) => (stderr += String(d)));
     try {
       const deadline = Date.now() + 20_000;
-      while (!stderr.includes("Quire cannot start")) {
+      // Unbuffered stderr can arrive in pieces: wait for the whole line.
+      while (!/Quire cannot start: .*\n/.test(stderr)) {
         assert.ok(second.exitCode === null, `the second Quire exited without saying why: ${stderr}`);
         assert.ok(Date.now() < deadline, `no explanation from the second Quire: ${stderr}`);
         await new Promise((r) => setTimeout(r, 100));

@@ -155,7 +155,16 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
       return pid;
     },
     async click(id) {
-      await (await byTestId(id)).click();
+      // React may replace the element between finding and clicking it (an event arrived):
+      // find it again, a few times, rather than fail on a node the user never saw go.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await (await byTestId(id)).click();
+          return;
+        } catch (e) {
+          if (attempt >= 3 || !(e instanceof Error) || e.name !== "StaleElementReferenceError") throw e;
+        }
+      }
     },
     async recordTexts(id) {
       await driver.executeScript(

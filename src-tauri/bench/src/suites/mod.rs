@@ -1,6 +1,7 @@
 //! The registry of suites. Later issues add a module and a line to [`ALL`].
 
 mod editing;
+mod events;
 mod notebooks;
 mod queue;
 mod smoke;
@@ -51,6 +52,11 @@ pub const ALL: &[Suite] = &[
         name: "tasks",
         about: "SQLite task store: enqueue and journal append latency, restore of 10k tasks, idle CPU",
         run: tasks::run,
+    },
+    Suite {
+        name: "events",
+        about: "a 10,000-event burst batched vs unbatched: messages per event, critical latency",
+        run: events::run,
     },
 ];
 
