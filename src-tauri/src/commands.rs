@@ -398,6 +398,13 @@ pub async fn import_file(
     on_progress: Channel<ImportProgress>,
 ) -> Reply<ImportOutcome> {
     state.picked.check(&path)?;
+    // The notebook goes to disk first (it may still be only in memory): an import that a
+    // crash cuts short must find its notebook when it runs again.
+    state
+        .engine
+        .notebooks()
+        .flush(notebook)
+        .map_err(quire_engine::Error::from)?;
     // Recorded before it is queued, with what it takes to run it again after a crash.
     let task = state.engine.begin_task(NewTask {
         kind: TaskKind::Import,

@@ -60,6 +60,15 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
     void refresh();
   }, [refresh, refreshKey]);
 
+  // A table can appear without this panel asking (an import recovered after a crash runs
+  // again in the background): its first save state is the sign to load the list again.
+  const unknown = Object.values(tableStatus).some(
+    (s) => s.notebook === notebook && !tables.some((t) => t.name === s.table),
+  );
+  useEffect(() => {
+    if (unknown) void refresh();
+  }, [unknown, refresh]);
+
   const open_ = useCallback(
     async (path: string) => {
       try {
