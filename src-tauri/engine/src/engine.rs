@@ -913,17 +913,6 @@ impl Engine {
         applied
     }
 
-    async fn apply_transform_untracked(
-        &self,
-        notebook: NotebookId,
-        table: &str,
-        transform: &Transform,
-        cancel: &CancellationToken,
-    ) -> Result<TableInfo, Error> {
-        self.apply_computed(notebook, table, transform, Arc::new(|_| {}), cancel)
-            .await
-    }
-
     async fn apply_computed(
         &self,
         notebook: NotebookId,
@@ -1301,14 +1290,22 @@ impl Engine {
             TaskKind::Transform => {
                 let transform: Transform = serde_json::from_value(payload["transform"].clone())
                     .map_err(|e| crate::tasks::TaskError::Store(e.to_string()))?;
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| crate::tasks::TaskError::Store(e.to_string()))?;
+                self.ensure_tables(notebook)?;
                 self.start_task(Some(task.id));
-                let r = rt.block_on(
-                    self.apply_transform_untracked(notebook, &target, &transform, &never),
-                );
+                // On this thread, not through an async path: a retry is called from a command
+                // thread that may not start a runtime of its own.
+                let base = self.catalog.version(notebook, &target)?;
+                let r = transform::apply(&base, &transform, &|_| {}, &never)
+                    .map_err(Error::from)
+                    .and_then(|next| {
+                        self.commit_version(
+                            notebook,
+                            &target,
+                            &base,
+                            next,
+                            TableOp::Transform { transform },
+                        )
+                    });
                 self.end_task(Some(task.id), &r);
                 r.map(|_| ())
             }
@@ -2020,6 +2017,46 @@ mod tests {
         // The replayed steps can be undone like any others.
         let versions = engine.table_versions(nb, "t").unwrap();
         assert!(versions.can_undo);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_transform_task_is_retried_from_its_record() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let file = csv_file(src.path(), 300);
+        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let nb = engine.create_notebook("Retry").unwrap().id;
+        engine
+            .import_file(
+                nb,
+                ImportRequest::file(&file).named("t"),
+                &|_| {},
+                &CancellationToken::new(),
+            )
+            .unwrap();
+        let transform = Transform::FilterRows {
+            predicate: "id < 100".into(),
+        };
+        // As if the app had crashed while it ran: recorded, started, never finished.
+        let id = engine
+            .begin_task(NewTask {
+                kind: TaskKind::Transform,
+                notebook: Some(nb),
+                target: Some("t".into()),
+                payload: serde_json::json!({ "transform": transform }),
+                priority: Priority::UserVisible,
+            })
+            .unwrap();
+        engine.start_task(Some(id));
+        engine
+            .tasks
+            .finish(id, TaskStatus::Failed, Some("interrupted"))
+            .unwrap();
+        // The task list's Retry calls this from a command thread, inside the runtime.
+        let task = tokio::task::block_in_place(|| engine.retry_task(id)).unwrap();
+        assert_eq!(task.status, TaskStatus::Completed);
+        assert_eq!(engine.tables(nb).unwrap()[0].rows, 100);
+        assert_eq!(task.attempts, 2);
     }
 
     #[test]
