@@ -120,7 +120,8 @@ export function TableGrid({ notebook, table, onEdit, onSelection }: Props) {
           filter: NUMERIC.test(c.data_type) ? "agNumberColumnFilter" : "agTextColumnFilter",
           filterParams: { buttons: ["reset"], debounceMs: 300, maxNumConditions: 2 },
           cellClassRules: { "null-cell": (p) => p.value === null },
-          valueFormatter: (p) => (p.value === null || p.value === undefined ? "NULL" : String(p.value)),
+          // A row still loading has no data yet: blank, not NULL (NULL is a value).
+          valueFormatter: (p) => (p.value === null ? "NULL" : p.value === undefined ? "" : String(p.value)),
           tooltipValueGetter: (p) => (typeof p.value === "string" && p.value.length > 60 ? p.value : undefined),
         }),
       ),
