@@ -313,22 +313,14 @@ fn compare_run(
 /// The position of each row id in a version (rows are in increasing id order), for fetching
 /// the rows of a diff page.
 pub fn positions(version: &TableVersion, ids: &[u64]) -> Vec<Option<usize>> {
-    // First id of each batch, to find the batch by binary search.
-    let mut starts = Vec::with_capacity(version.batches.len());
+    let mut offsets = Vec::with_capacity(version.row_ids.len());
     let mut offset = 0usize;
-    for ids in version.row_ids.iter() {
-        if let Some(first) = ids.values().first() {
-            starts.push((*first, offset, ids.clone()));
-        }
-        offset += ids.len();
+    for batch_ids in version.row_ids.iter() {
+        offsets.push(offset);
+        offset += batch_ids.len();
     }
     ids.iter()
-        .map(|id| {
-            let k = starts.partition_point(|(first, _, _)| first <= id);
-            let (_, base, batch_ids) = starts.get(k.checked_sub(1)?)?;
-            let at = batch_ids.values().binary_search(id).ok()?;
-            Some(base + at)
-        })
+        .map(|id| version.locate(*id).map(|(batch, row)| offsets[batch] + row))
         .collect()
 }
 

@@ -89,12 +89,19 @@ impl TableVersion {
     }
 
     /// Where the row with this id is: (batch, row in batch). Rows are in increasing id order
-    /// (an invariant of every operation that makes a version), so this is two binary searches.
+    /// (an invariant of every operation that makes a version), so this is two binary searches
+    /// (empty batches, which have no first id, are skipped).
     pub fn locate(&self, id: u64) -> Option<(usize, usize)> {
-        let batch = self
+        let starts: Vec<(u64, usize)> = self
             .row_ids
-            .partition_point(|ids| ids.values().first().is_some_and(|first| *first <= id))
+            .iter()
+            .enumerate()
+            .filter_map(|(b, ids)| ids.values().first().map(|first| (*first, b)))
+            .collect();
+        let k = starts
+            .partition_point(|(first, _)| *first <= id)
             .checked_sub(1)?;
+        let batch = starts[k].1;
         let row = self.row_ids[batch].values().binary_search(&id).ok()?;
         Some((batch, row))
     }
