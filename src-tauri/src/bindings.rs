@@ -47,6 +47,9 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::list_notebooks,
             commands::list_tables,
             commands::metrics,
+            commands::open_log_folder,
+            commands::pending_work,
+            commands::resolve_close,
             commands::move_cell,
             commands::pick_export_path,
             commands::pick_import_file,
@@ -61,7 +64,11 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::update_cell,
             commands::view_rows,
         ])
-        .events(collect_events![EngineEvents, FilesDropped])
+        .events(collect_events![
+            EngineEvents,
+            FilesDropped,
+            crate::exit::CloseRequested
+        ])
         // Counts, sizes and sequence numbers stay far below 2^53, so u64 crosses as `number`.
         .dangerously_cast_bigints_to_number()
         // One TypeScript type per Rust type: the UI reads what the engine sends, it never sends

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use quire_engine::config::NotebookMode;
 use quire_engine::events::EventStats;
-use quire_engine::metrics::MetricsSnapshot;
+use quire_engine::metrics::MetricsReport;
 use quire_engine::notebooks::{
     Cell, CellId, CellKind, DiskChoice, NotebookId, NotebookSummary, NotebookView,
 };
@@ -20,7 +20,7 @@ use quire_engine::tables::TableInfo;
 use quire_engine::tasks::{NewTask, Task, TaskKind, TaskStats, TaskStatus};
 use quire_engine::{
     CatchUp, CellOutput, DiffPage, EngineInfo, FlushAllReport, ImportOutcome, ImportRequest,
-    TableVersions, TransformPreview,
+    PendingWork, TableVersions, TransformPreview,
 };
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -60,8 +60,16 @@ pub async fn app_info(state: State<'_, AppState>) -> Reply<AppInfo> {
 
 #[tauri::command]
 #[specta::specta]
-pub async fn metrics(state: State<'_, AppState>) -> Reply<MetricsSnapshot> {
-    Ok(state.engine.metrics())
+pub async fn metrics(state: State<'_, AppState>) -> Reply<MetricsReport> {
+    Ok(state.engine.metrics_report())
+}
+
+/// Opens the log folder in the platform's file manager (from Rust: the webview has no opener
+/// or shell permission).
+#[tauri::command]
+#[specta::specta]
+pub async fn open_log_folder(app: AppHandle, state: State<'_, AppState>) -> Reply<()> {
+    crate::menu::open_log_folder(&app, &state.dirs.logs)
 }
 
 /// The work queue's depth, waits per priority, run time per kind and cancellations.
@@ -792,4 +800,28 @@ pub async fn events_since(state: State<'_, AppState>, seq: u64) -> Reply<CatchUp
 #[specta::specta]
 pub async fn event_stats(state: State<'_, AppState>) -> Reply<EventStats> {
     Ok(state.engine.event_stats())
+}
+
+/// What closing now would leave unsaved (the close prompt refreshes from this).
+#[tauri::command]
+#[specta::specta]
+pub async fn pending_work(state: State<'_, AppState>) -> Reply<PendingWork> {
+    Ok(state.engine.pending_work())
+}
+
+/// The close prompt's answer. `wait` returns once everything is written and the close began.
+#[tauri::command]
+#[specta::specta]
+pub async fn resolve_close(
+    app: AppHandle,
+    reason: crate::exit::CloseReason,
+    choice: crate::exit::CloseChoice,
+) -> Reply<()> {
+    tauri::async_runtime::spawn_blocking(move || crate::exit::resolve(&app, reason, choice))
+        .await
+        .map_err(|e| IpcError {
+            code: quire_engine::ErrorCode::Io,
+            message: format!("closing failed: {e}"),
+            position: None,
+        })?
 }

@@ -15,6 +15,7 @@ pub mod exit;
 pub mod files;
 pub mod ipc_error;
 mod logging;
+pub mod menu;
 pub mod state;
 
 include!("command_names.rs");
@@ -42,6 +43,10 @@ pub fn run() {
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_fs::init())
+        // Used from Rust only (Open log folder); the webview is granted none of its commands.
+        .plugin(tauri_plugin_opener::init())
+        .menu(|app| menu::build(app))
+        .on_menu_event(menu::on_event)
         .invoke_handler(invoke_handler)
         .setup(move |app| {
             specta.mount_events(app);
@@ -85,6 +90,18 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
             return Ok(());
         }
     };
+    // Debug builds only: hold every snapshot's row groups so e2e tests can act while one runs.
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("QUIRE_TEST_SLOW_SNAPSHOT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        log::warn!("test mode: every snapshot row group waits {ms} ms");
+        engine
+            .snapshots()
+            .faults()
+            .arm(quire_engine::snapshots::Fault::SlowRowGroups(ms));
+    }
     // The webview may watch the workspace for changes made outside Quire, and nothing else.
     app.fs_scope().allow_directory(engine.workspace(), true)?;
     log::info!(

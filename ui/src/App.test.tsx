@@ -2,7 +2,38 @@ import { afterEach, describe, expect, it } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { App } from "./App";
 import { QuireError, serialQueue, type Backend } from "./backend";
-import type { AppInfo, Cell, NotebookSummary, Sequenced } from "./bindings";
+import type { AppInfo, Cell, CloseChoice, CloseRequested, MetricsWindow, NotebookSummary, Sequenced } from "./bindings";
+
+function metricsWindow(minute: number, over: Partial<MetricsWindow> = {}): MetricsWindow {
+  return {
+    minute,
+    disk_writes: 0,
+    bytes_written: 0,
+    fsyncs: 0,
+    changes: 0,
+    content_writes: 0,
+    coalesced: 0,
+    coalesced_pct: 0,
+    snapshots: 0,
+    snapshot_ms_total: 0,
+    snapshot_ms_max: 0,
+    snapshot_bytes: 0,
+    snapshot_mb_s: 0,
+    events_in: 0,
+    messages_out: 0,
+    events_dropped: 0,
+    tasks_queued: 0,
+    tasks_completed: 0,
+    tasks_failed: 0,
+    tasks_cancelled: 0,
+    checkpoints: 0,
+    queue_started: [0, 0, 0, 0],
+    queue_wait_ms_mean: [0, 0, 0, 0],
+    queue_wait_ms_max: [0, 0, 0, 0],
+    queue_depth_max: [0, 0, 0, 0],
+    ...over,
+  };
+}
 
 // An in-memory stand-in for the engine, so the UI's behaviour is tested without a webview.
 // The real engine is exercised by the Rust tests and the e2e suite in tests/e2e.
@@ -11,6 +42,8 @@ function fakeBackend() {
   const listeners: ((b: Sequenced[]) => void)[] = [];
   let seq = 0;
   let flushes = 0;
+  const closeListeners: ((r: CloseRequested) => void)[] = [];
+  const closeChoices: CloseChoice[] = [];
   const emit = (event: Sequenced["event"]) => listeners.forEach((l) => l([{ seq: ++seq, event }]));
   const find = (id: string) => {
     const nb = notebooks.find((n) => n.summary.id === id);
@@ -28,7 +61,20 @@ function fakeBackend() {
         engine: { workspace: "/ws", version: "0.1.0", datafusion_version: "55", config: {} },
         startup_warnings: [],
       }) as unknown as AppInfo,
-    metrics: async () => ({ disk_writes: 3, bytes_written: 2048, fsyncs: 3, events_emitted: seq }),
+    metrics: async () => ({
+      totals: metricsWindow(0, { disk_writes: 3, bytes_written: 2048, fsyncs: 3, events_in: seq }),
+      windows: Array.from({ length: 60 }, (_, i) => metricsWindow(29_000_000 + i, i === 59 ? { disk_writes: 3 } : {})),
+      queue_waiting: [0, 0, 1, 0],
+    }),
+    openLogFolder: async () => undefined,
+    pendingWork: async () => ({ notebooks: [], tables: [], tasks: [] }),
+    resolveClose: async (_reason, choice) => {
+      closeChoices.push(choice);
+    },
+    onCloseRequested: async (cb) => {
+      closeListeners.push(cb);
+      return () => undefined;
+    },
     setNotebookMode: async () => {
       throw new Error("not used");
     },
@@ -156,7 +202,14 @@ function fakeBackend() {
     }),
     onFilesDropped: async () => () => undefined,
   };
-  return { backend, notebooks, flushes: () => flushes };
+  return {
+    backend,
+    notebooks,
+    flushes: () => flushes,
+    emit,
+    closeChoices,
+    requestClose: (r: CloseRequested) => closeListeners.forEach((l) => l(r)),
+  };
 }
 
 afterEach(cleanup);
@@ -263,5 +316,85 @@ describe("serialQueue", () => {
     });
     await expect(failing).rejects.toThrow("boom");
     await expect(serial("a", async () => 7)).resolves.toBe(7);
+  });
+
+  it("a held close shows what is pending; Cancel keeps the window, Wait answers wait", async () => {
+    const fake = fakeBackend();
+    render(<App backend={fake.backend} />);
+    await createNotebook("Pending");
+    await screen.findByTestId("notebook-title");
+    const nb = fake.notebooks[0]!.summary;
+    const request: CloseRequested = {
+      reason: "window",
+      pending: {
+        notebooks: [{ ...nb, status: { state: "unsaved" } }],
+        tables: [
+          {
+            notebook: nb.id,
+            table: "trips",
+            status: { state: "saving" },
+            version: 2,
+            saved_version: 1,
+            generation: 1,
+            rows_written: 50,
+            total_rows: 200,
+            bytes_written: 0,
+          },
+        ],
+        tasks: [],
+      },
+    };
+    act(() => fake.requestClose(request));
+    const pending = await screen.findByTestId("close-pending");
+    expect(pending.textContent).toContain("Notebook “Pending”: unsaved edits");
+    expect(pending.textContent).toContain("Table trips: saving");
+    expect(screen.getByTestId("close-consequence").textContent).toContain("trips");
+    fireEvent.click(screen.getByTestId("close-cancel"));
+    await waitFor(() => expect(screen.queryByTestId("close-dialog")).toBeNull());
+    expect(fake.closeChoices).toEqual(["cancel"]);
+
+    act(() => fake.requestClose(request));
+    fireEvent.click(await screen.findByTestId("close-wait"));
+    await waitFor(() => expect(fake.closeChoices).toEqual(["cancel", "wait"]));
+    expect(screen.getByTestId("close-dialog").textContent).toContain("Saving, then closing");
+  });
+
+  it("metrics events drive the status bar and the last snapshot; the panel opens from it", async () => {
+    const fake = fakeBackend();
+    render(<App backend={fake.backend} />);
+    await waitFor(() => expect(screen.getByTestId("metrics").textContent).toContain("3 writes"));
+    act(() =>
+      fake.emit({
+        kind: "metrics",
+        disk_writes: 9,
+        bytes_written: 4096,
+        fsyncs: 9,
+        coalesced_pct: 80,
+        events_in: 100,
+        messages_out: 4,
+        tasks_changed: 0,
+        minute_writes: 6,
+        minute_bytes: 3072,
+        queue_waiting: [0, 0, 0, 0],
+      }),
+    );
+    expect(screen.getByTestId("metrics").textContent).toContain("9 writes · 4.0 KB · 9 fsyncs · this minute 6 writes, 3.0 KB · 80% coalesced");
+    act(() =>
+      fake.emit({
+        kind: "table_save_status",
+        notebook: "nb",
+        table: "trips",
+        status: { state: "saved" },
+        version: 3,
+        saved_version: 3,
+        generation: 2,
+        rows_written: 0,
+        total_rows: 0,
+        bytes_written: 0,
+      }),
+    );
+    expect(screen.getByTestId("last-saved").textContent).toBe("last snapshot: trips #2");
+    fireEvent.click(screen.getByTestId("metrics"));
+    expect((await screen.findByTestId("metrics-hour-writes")).textContent).toBe("3");
   });
 });

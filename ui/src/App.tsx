@@ -3,7 +3,7 @@ import type { Backend } from "./backend";
 import { QuireError } from "./backend";
 import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, TableSaveStatus } from "./bindings";
 import { describeError, formatBytes } from "./errors";
-import { initialState, reduce } from "./store";
+import { initialState, reduce, summaryOf } from "./store";
 import { pendingCount } from "./status";
 import { Sidebar } from "./components/Sidebar";
 import { Toolbar } from "./components/Toolbar";
@@ -13,8 +13,9 @@ import { Toasts } from "./components/Toasts";
 import { TasksDialog } from "./components/TasksDialog";
 import { SettingsDialog } from "./components/SettingsDialog";
 import { ConfirmDialog } from "./components/ConfirmDialog";
+import { MetricsDialog } from "./components/MetricsDialog";
+import { CloseDialog } from "./components/CloseDialog";
 
-const METRICS_REFRESH_MS = 2000;
 /** Where the last applied event sequence number survives a reload of the page. */
 const LAST_SEQ_KEY = "quire.lastSeq";
 
@@ -113,17 +114,37 @@ export function App({ backend }: { backend: Backend }) {
     };
   }, [backend, workspace, report]);
 
+  // The status bar's figures come with the engine's metrics events (at most one a second, none
+  // while idle); each one also refreshes the queue and task counts. No timer polls.
   useEffect(() => {
-    const refresh = () =>
-      Promise.all([backend.metrics(), backend.queueStats().catch(() => null), backend.taskStats().catch(() => null)])
-        .then(([metrics, queue, tasks]) => dispatch({ type: "metrics", metrics, queue, tasks }))
-        .catch(() => {
-          /* the readout keeps its last value; a failing refresh is not worth a toast */
-        });
-    void refresh();
-    const timer = setInterval(refresh, METRICS_REFRESH_MS);
-    return () => clearInterval(timer);
+    Promise.all([backend.metrics(), backend.queueStats().catch(() => null), backend.taskStats().catch(() => null)])
+      .then(([report, queue, tasks]) => dispatch({ type: "metrics", metrics: summaryOf(report), queue, tasks }))
+      .catch(() => {
+        /* the readout waits for the first metrics event instead */
+      });
   }, [backend]);
+  const tasksChanged = state.metrics?.tasks_changed;
+  const queueNow = state.metrics?.queue_waiting.join(",");
+  useEffect(() => {
+    if (tasksChanged === undefined) return;
+    Promise.all([backend.queueStats().catch(() => null), backend.taskStats().catch(() => null)])
+      .then(([queue, tasks]) => dispatch({ type: "metrics", metrics: null, queue, tasks }))
+      .catch(() => undefined);
+    // Only when tasks or the queue changed, not on every metrics event.
+  }, [backend, tasksChanged, queueNow]);
+
+  useEffect(() => {
+    let unlisten: (() => void) | undefined;
+    let cancelled = false;
+    backend
+      .onCloseRequested((request) => dispatch({ type: "close_request", request }))
+      .then((u) => (cancelled ? u() : (unlisten = u)))
+      .catch(report);
+    return () => {
+      cancelled = true;
+      unlisten?.();
+    };
+  }, [backend, report]);
 
   // Stable, so the tables panel's loader does not run again on every render.
   const onStatuses = useCallback((list: TableSaveStatus[]) => dispatch({ type: "table_statuses", list }), []);
@@ -321,11 +342,30 @@ export function App({ backend }: { backend: Backend }) {
         tables={tableStatuses}
         tasks={state.tasks}
         onTasks={() => dispatch({ type: "tasks_panel", open: true })}
+        onMetrics={() => dispatch({ type: "metrics_panel", open: true })}
+        lastSaved={state.lastSaved}
         flushing={state.flushing}
         onRetry={() => void flushAll()}
       />
       {state.tasksOpen && (
         <TasksDialog backend={backend} report={report} inform={inform} onClose={() => dispatch({ type: "tasks_panel", open: false })} />
+      )}
+      {state.metricsOpen && (
+        <MetricsDialog
+          backend={backend}
+          tick={state.metricsTick}
+          report={report}
+          onClose={() => dispatch({ type: "metrics_panel", open: false })}
+        />
+      )}
+      {state.closeRequest && (
+        <CloseDialog
+          request={state.closeRequest}
+          notebooks={state.notebooks}
+          tables={tableStatuses}
+          onChoice={(choice) => backend.resolveClose(state.closeRequest?.reason ?? "window", choice)}
+          onDone={() => dispatch({ type: "close_request", request: null })}
+        />
       )}
       <Toasts toasts={state.toasts} onDismiss={(tid) => dispatch({ type: "dismiss", id: tid })} />
       {state.settingsOpen && state.info && (

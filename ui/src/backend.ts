@@ -32,7 +32,11 @@ import {
   type ShutdownReport as FlushAllReport,
   type TableSaveStatus,
   type IpcError,
-  type MetricsSnapshot,
+  type CloseChoice,
+  type CloseReason,
+  type CloseRequested,
+  type MetricsReport,
+  type PendingWork,
   type NotebookId,
   type NotebookMode,
   type NotebookSummary,
@@ -67,7 +71,15 @@ function isIpcError(e: unknown): e is IpcError {
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
-  metrics(): Promise<MetricsSnapshot>;
+  /** Totals and the last hour, minute by minute. */
+  metrics(): Promise<MetricsReport>;
+  openLogFolder(): Promise<void>;
+  /** What closing now would leave unsaved. */
+  pendingWork(): Promise<PendingWork>;
+  /** The close prompt's answer; `wait` resolves once everything is written. */
+  resolveClose(reason: CloseReason, choice: CloseChoice): Promise<void>;
+  /** Calls `onRequest` when a close or quit was held because work is pending. */
+  onCloseRequested(onRequest: (r: CloseRequested) => void): Promise<() => void>;
   setNotebookMode(mode: NotebookMode): Promise<EngineInfo>;
   listNotebooks(): Promise<NotebookSummary[]>;
   createNotebook(title: string): Promise<NotebookSummary>;
@@ -171,6 +183,10 @@ const none = async () => undefined;
 export const tauriBackend: Backend = {
   appInfo: () => unwrap(commands.appInfo()),
   metrics: () => unwrap(commands.metrics()),
+  openLogFolder: () => unwrap(commands.openLogFolder()).then(none),
+  pendingWork: () => unwrap(commands.pendingWork()),
+  resolveClose: (reason, choice) => unwrap(commands.resolveClose(reason, choice)).then(none),
+  onCloseRequested: (onRequest) => events.closeRequested.listen((e) => onRequest(e.payload)),
   setNotebookMode: (mode) => unwrap(commands.setNotebookMode(mode)),
   listNotebooks: () => unwrap(commands.listNotebooks()),
   createNotebook: (title) => unwrap(commands.createNotebook(title)),

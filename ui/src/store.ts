@@ -4,7 +4,9 @@ import type {
   AppInfo,
   CellId,
   CellOutput,
-  MetricsSnapshot,
+  CloseRequested,
+  MetricsReport,
+  MetricsSummary,
   NotebookId,
   NotebookSummary,
   NotebookView,
@@ -35,7 +37,16 @@ export interface State {
   outputs: Record<CellId, Output>;
   /** Save state of each table, by `notebook/table`. */
   tableStatus: Record<string, TableSaveStatus>;
-  metrics: MetricsSnapshot | null;
+  /** The status bar's figures: from metrics events, which ride along with batches. */
+  metrics: MetricsSummary | null;
+  /** Bumped by each metrics event, so an open metrics panel fetches the windows again. */
+  metricsTick: number;
+  metricsOpen: boolean;
+  /** A close or quit held because work is pending: the close prompt shows while set. */
+  closeRequest: CloseRequested | null;
+  /** The newest snapshot the engine reported committed (from events only, so a reloaded page
+   *  knows it through the catch-up). */
+  lastSaved: { table: string; generation: number } | null;
   queue: QueueStats | null;
   tasks: TaskStats | null;
   tasksOpen: boolean;
@@ -53,6 +64,10 @@ export const initialState: State = {
   outputs: {},
   tableStatus: {},
   metrics: null,
+  metricsTick: 0,
+  metricsOpen: false,
+  closeRequest: null,
+  lastSaved: null,
   queue: null,
   tasks: null,
   tasksOpen: false,
@@ -68,7 +83,9 @@ export type Action =
   | { type: "notebooks"; notebooks: NotebookSummary[] }
   | { type: "view"; view: NotebookView | null }
   | { type: "output"; cell: CellId; output: Output }
-  | { type: "metrics"; metrics: MetricsSnapshot; queue: QueueStats | null; tasks?: TaskStats | null }
+  | { type: "metrics"; metrics: MetricsSummary | null; queue: QueueStats | null; tasks?: TaskStats | null }
+  | { type: "metrics_panel"; open: boolean }
+  | { type: "close_request"; request: CloseRequested | null }
   | { type: "tasks_panel"; open: boolean }
   | { type: "engine_events"; batch: Sequenced[] }
   | { type: "table_statuses"; list: TableSaveStatus[] }
@@ -91,7 +108,11 @@ export function reduce(state: State, action: Action): State {
     case "output":
       return { ...state, outputs: { ...state.outputs, [action.cell]: action.output } };
     case "metrics":
-      return { ...state, metrics: action.metrics, queue: action.queue, tasks: action.tasks ?? state.tasks };
+      return { ...state, metrics: action.metrics ?? state.metrics, queue: action.queue, tasks: action.tasks ?? state.tasks };
+    case "metrics_panel":
+      return { ...state, metricsOpen: action.open };
+    case "close_request":
+      return { ...state, closeRequest: action.request };
     case "tasks_panel":
       return { ...state, tasksOpen: action.open };
     case "toast":
@@ -151,8 +172,12 @@ function applyEvent(state: State, { seq, event }: Sequenced): State {
     }
     case "table_save_status": {
       const { kind: _kind, ...status } = event;
-      return { ...next, tableStatus: { ...next.tableStatus, [tableKey(status.notebook, status.table)]: status } };
+      const committed = status.status.state === "saved" && status.generation > (next.lastSaved?.generation ?? 0);
+      const lastSaved = committed ? { table: status.table, generation: status.generation } : next.lastSaved;
+      return { ...next, lastSaved, tableStatus: { ...next.tableStatus, [tableKey(status.notebook, status.table)]: status } };
     }
+    case "metrics":
+      return { ...next, metrics: event.kind === "metrics" ? metricsOf(event) : next.metrics, metricsTick: next.metricsTick + 1 };
     case "table_notice":
       return {
         ...next,
@@ -162,4 +187,27 @@ function applyEvent(state: State, { seq, event }: Sequenced): State {
         ],
       };
   }
+}
+
+function metricsOf(event: { kind: "metrics" } & MetricsSummary): MetricsSummary {
+  const { kind: _kind, ...summary } = event;
+  return summary;
+}
+
+/** The status bar's figures from a full report (before the first metrics event arrives). */
+export function summaryOf(r: MetricsReport): MetricsSummary {
+  const t = r.totals;
+  const now = r.windows[r.windows.length - 1];
+  return {
+    disk_writes: t.disk_writes,
+    bytes_written: t.bytes_written,
+    fsyncs: t.fsyncs,
+    coalesced_pct: t.coalesced_pct,
+    events_in: t.events_in,
+    messages_out: t.messages_out,
+    tasks_changed: t.tasks_queued + t.tasks_completed + t.tasks_failed + t.tasks_cancelled,
+    minute_writes: now?.disk_writes ?? 0,
+    minute_bytes: now?.bytes_written ?? 0,
+    queue_waiting: r.queue_waiting,
+  };
 }

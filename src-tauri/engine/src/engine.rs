@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, NotebookConfig, NotebookMode};
 use crate::error::Error;
 use crate::events::{EventBus, EventSink};
-use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::metrics::{Metrics, MetricsReport, MetricsSnapshot};
 use crate::notebooks::{CellId, CellKind, FlushReport, NotebookId, NotebookSummary, Notebooks};
 use crate::queue::{JobKind, Priority, QueueStats, Scheduler, SchedulerLimits};
 use crate::snapshots::{Generation, SnapshotFlush, Snapshots, TableSaveStatus};
@@ -59,6 +59,23 @@ pub struct EngineInfo {
 pub struct ShutdownReport {
     pub notebooks: FlushReport,
     pub tables: SnapshotFlush,
+}
+
+/// Everything that is not on disk yet, for the prompt shown when a window closes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct PendingWork {
+    /// Notebooks with edits not yet written (or a write that failed and is retried).
+    pub notebooks: Vec<NotebookSummary>,
+    /// Tables whose newest version is not in a committed snapshot yet.
+    pub tables: Vec<TableSaveStatus>,
+    /// Imports, exports and transforms waiting or running.
+    pub tasks: Vec<Task>,
+}
+
+impl PendingWork {
+    pub fn is_empty(&self) -> bool {
+        self.notebooks.is_empty() && self.tables.is_empty() && self.tasks.is_empty()
+    }
 }
 
 /// One step of a table's journal: an operation, or an undo / redo of the history.
@@ -264,6 +281,8 @@ pub struct Engine {
     /// Every grid page, view and query runs here, by priority, off the command runtime.
     scheduler: Arc<Scheduler>,
     metrics: Arc<Metrics>,
+    /// Set by [`Engine::shutdown_without_waiting`].
+    skip_snapshots: std::sync::atomic::AtomicBool,
     // Last field: dropped after the notebooks' final flush, so no other process can get in first.
     _lock: WorkspaceLock,
 }
@@ -302,10 +321,11 @@ impl Engine {
             reserved_for_interactive: config.queue.reserved_for_interactive as usize,
             ..SchedulerLimits::default()
         };
-        let scheduler = Arc::new(
-            Scheduler::new(limits).map_err(|e| crate::queue::QueueError::Start(e.to_string()))?,
-        );
         let metrics = Arc::new(Metrics::default());
+        let scheduler = Arc::new(
+            Scheduler::with_metrics(limits, metrics.clone())
+                .map_err(|e| crate::queue::QueueError::Start(e.to_string()))?,
+        );
         let events = Arc::new(EventBus::with_config(sink, metrics.clone(), &config.events));
         let notebooks = Notebooks::open(
             workspace.clone(),
@@ -320,9 +340,10 @@ impl Engine {
                 paths.data_dir.display()
             ))
         })?;
-        let tasks = Arc::new(TaskStore::open(
-            &paths.data_dir.join(crate::tasks::FILE_NAME),
-        )?);
+        let tasks = Arc::new(
+            TaskStore::open(&paths.data_dir.join(crate::tasks::FILE_NAME))?
+                .with_metrics(metrics.clone()),
+        );
         let recovery = tasks.restore()?;
         if let Some(message) = recovery.message() {
             log::warn!("{message}");
@@ -374,6 +395,7 @@ impl Engine {
             snapshots,
             scheduler,
             metrics,
+            skip_snapshots: Default::default(),
             _lock: lock,
         })
     }
@@ -1357,6 +1379,50 @@ impl Engine {
         &self.snapshots
     }
 
+    /// What closing now would leave unsaved. Cheap: memory and one indexed query.
+    pub fn pending_work(&self) -> PendingWork {
+        let notebooks = self
+            .notebooks
+            .list()
+            .into_iter()
+            .filter(|n| {
+                matches!(
+                    n.status,
+                    crate::notebooks::SaveState::Unsaved
+                        | crate::notebooks::SaveState::Saving
+                        | crate::notebooks::SaveState::Failed { .. }
+                )
+            })
+            .collect();
+        let tasks = [TaskStatus::Running, TaskStatus::Pending]
+            .into_iter()
+            .flat_map(|s| self.tasks.list(Some(s), 100).unwrap_or_default())
+            .filter(|t| {
+                matches!(
+                    t.kind,
+                    TaskKind::Import | TaskKind::Export | TaskKind::Transform
+                )
+            })
+            .collect();
+        PendingWork {
+            notebooks,
+            tables: self.snapshots.pending(),
+            tasks,
+        }
+    }
+
+    /// Lets running imports, exports and transforms finish, then writes everything (the "Wait
+    /// and close" of the close prompt). Blocking.
+    pub fn settle(&self) -> FlushAllReport {
+        for task in self.pending_work().tasks {
+            let waited = self.scheduler.block_on(self.tasks.wait_for(task.id));
+            if let Err(e) = waited {
+                log::warn!("closing: stopped waiting for task {}: {e}", task.id);
+            }
+        }
+        self.flush_all()
+    }
+
     /// Writes every notebook with unsaved edits and every pending table snapshot, and waits
     /// for them (blocking: call it off the UI's threads).
     pub fn flush_all(&self) -> FlushAllReport {
@@ -1501,11 +1567,37 @@ impl Engine {
         self.metrics.snapshot()
     }
 
+    /// Totals and the last hour minute by minute, for the metrics panel.
+    pub fn metrics_report(&self) -> MetricsReport {
+        self.metrics.report()
+    }
+
+    /// The prompt's "Close without waiting": snapshots not yet written are skipped and one
+    /// being written is stopped (its temp file is removed; the last committed generation
+    /// stays). Their changes stay in the edit journal, which replays them at the next start.
+    /// Notebook files are still written: a few KB each, so waiting costs nothing.
+    pub fn shutdown_without_waiting(&self) -> ShutdownReport {
+        self.skip_snapshots
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.snapshots.stop_now();
+        for t in self.pending_work().tasks {
+            self.cancel_task(t.id);
+        }
+        self.shutdown()
+    }
+
     /// Writes everything pending and stops background work. Idempotent: a second call finds
     /// nothing to do.
     pub fn shutdown(&self) -> ShutdownReport {
         let notebooks = self.notebooks.shutdown();
-        let tables = self.snapshots.shutdown(SHUTDOWN_SNAPSHOT_LIMIT);
+        let tables = if self
+            .skip_snapshots
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            SnapshotFlush::default()
+        } else {
+            self.snapshots.shutdown(SHUTDOWN_SNAPSHOT_LIMIT)
+        };
         if let Err(e) = self.tasks.checkpoint(true) {
             log::warn!("the task store's final checkpoint failed: {e}");
         }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::config::EventConfig;
-use crate::metrics::Metrics;
+use crate::metrics::{Counter, Metrics, MetricsSummary};
 use crate::notebooks::{NotebookId, NotebookSummary, SaveState};
 
 /// What happened, as the UI needs to know it.
@@ -41,6 +41,9 @@ pub enum EngineEvent {
         table: Option<String>,
         message: String,
     },
+    /// The status bar's figures. Rides along with batches, at most once a second, and only
+    /// when something changed: an idle engine sends none.
+    Metrics(MetricsSummary),
 }
 
 /// An event with its place in the engine's sequence.
@@ -83,6 +86,7 @@ impl EngineEvent {
             EngineEvent::SaveStatus { notebook, .. } => Some(format!("save/{notebook}")),
             EngineEvent::NotebookChanged { notebook } => Some(format!("changed/{}", notebook.id)),
             EngineEvent::TableSaveStatus(t) => Some(format!("table/{}/{}", t.notebook, t.table)),
+            EngineEvent::Metrics(_) => Some("metrics".into()),
             _ => None,
         }
     }
@@ -126,7 +130,13 @@ struct State {
     ring: std::collections::VecDeque<Sequenced>,
     stats: EventStats,
     stopping: bool,
+    metrics_sent_at: Option<Instant>,
+    /// `Metrics::activity` when the last metrics event was made.
+    metrics_seen: u64,
 }
+
+/// Metrics events go out at most this often.
+const METRICS_EVERY: Duration = Duration::from_secs(1);
 
 struct Inner {
     sink: Arc<dyn EventSink>,
@@ -205,6 +215,7 @@ impl EventBus {
                 st.stats.critical += 1;
             }
             st.stats.messages_out += 1;
+            inner.metrics.add(Counter::MessagesOut, 1);
             drop(st);
             inner.sink.deliver(vec![item]);
             return;
@@ -223,6 +234,7 @@ impl EventBus {
         if st.pending.len() > inner.capacity {
             st.pending.pop_front();
             st.stats.dropped += 1;
+            inner.metrics.add(Counter::EventsDropped, 1);
         }
         let first = st.first_pending_at.is_none();
         st.first_pending_at.get_or_insert_with(Instant::now);
@@ -245,6 +257,7 @@ impl EventBus {
             let n = st.pending.len().min(inner.max_batch);
             let batch: Vec<Sequenced> = st.pending.drain(..n).collect();
             st.stats.messages_out += 1;
+            inner.metrics.add(Counter::MessagesOut, 1);
             drop(st);
             inner.sink.deliver(batch);
         }
@@ -301,6 +314,28 @@ fn batcher(inner: &Inner) {
             return;
         }
         let Some(first) = st.first_pending_at else {
+            // Figures changed since the last metrics event and no batch will carry them: send
+            // them alone once the throttle allows, else sleep until an event arrives.
+            if inner.metrics.activity() != st.metrics_seen {
+                let now = Instant::now();
+                let due = st.metrics_sent_at.map_or(now, |t| t + METRICS_EVERY);
+                if now < due {
+                    st = inner
+                        .wake
+                        .wait_timeout(st, due - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                    continue;
+                }
+                if let Some(m) = take_metrics(inner, &mut st, now) {
+                    st.stats.messages_out += 1;
+                    inner.metrics.add(Counter::MessagesOut, 1);
+                    drop(st);
+                    inner.sink.deliver(vec![m]);
+                    st = inner.lock();
+                    continue;
+                }
+            }
             st = inner.wake.wait(st).unwrap_or_else(|p| p.into_inner());
             continue;
         };
@@ -315,16 +350,41 @@ fn batcher(inner: &Inner) {
             continue;
         }
         let n = st.pending.len().min(inner.max_batch);
-        let batch: Vec<Sequenced> = st.pending.drain(..n).collect();
+        let mut batch: Vec<Sequenced> = st.pending.drain(..n).collect();
         st.first_pending_at = (!st.pending.is_empty()).then(Instant::now);
         if !batch.is_empty() {
+            if let Some(m) = take_metrics(inner, &mut st, now) {
+                batch.push(m);
+            }
             st.stats.messages_out += 1;
+            inner.metrics.add(Counter::MessagesOut, 1);
             drop(st);
             // A slow sink holds only this thread; producers keep appending (and dropping).
             inner.sink.deliver(batch);
             st = inner.lock();
         }
     }
+}
+
+/// A metrics event with the next sequence number, when the figures changed and the last one
+/// went out at least [`METRICS_EVERY`] ago.
+fn take_metrics(inner: &Inner, st: &mut State, now: Instant) -> Option<Sequenced> {
+    let activity = inner.metrics.activity();
+    if activity == st.metrics_seen || st.metrics_sent_at.is_some_and(|t| now < t + METRICS_EVERY) {
+        return None;
+    }
+    st.metrics_seen = activity;
+    st.metrics_sent_at = Some(now);
+    let item = Sequenced {
+        seq: st.next_seq,
+        event: EngineEvent::Metrics(inner.metrics.summary()),
+    };
+    st.next_seq += 1;
+    if st.ring.len() == inner.ring_size {
+        st.ring.pop_front();
+    }
+    st.ring.push_back(item.clone());
+    Some(item)
 }
 
 #[cfg(test)]
@@ -526,5 +586,45 @@ mod tests {
         assert_eq!(small.since(3).unwrap_err().oldest_kept, 16);
         assert_eq!(small.since(20).unwrap().len(), 5);
         assert!(small.since(25).unwrap().is_empty());
+    }
+
+    #[test]
+    fn metrics_ride_along_at_most_once_a_second_and_never_while_idle() {
+        let sink = Arc::new(RecordingSink::default());
+        let metrics = Arc::new(Metrics::default());
+        let b = EventBus::with_config(
+            sink.clone(),
+            metrics.clone(),
+            &EventConfig {
+                window_ms: 20,
+                max_batch: 50,
+                ring_size: 1000,
+            },
+        );
+        let is_metrics = |e: &EngineEvent| matches!(e, EngineEvent::Metrics(_));
+        metrics.record_write(100);
+        b.emit(status(1, SaveState::Saving, 1));
+        std::thread::sleep(Duration::from_millis(150));
+        let events = sink.events();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(matches!(&events[1], EngineEvent::Metrics(m) if m.disk_writes == 1));
+
+        // Within the second: the batch goes without figures, which follow alone once allowed.
+        metrics.record_write(100);
+        b.emit(status(1, SaveState::Saved, 1));
+        std::thread::sleep(Duration::from_millis(150));
+        assert_eq!(sink.events().iter().filter(|e| is_metrics(e)).count(), 1);
+        std::thread::sleep(Duration::from_millis(1100));
+        let events = sink.events();
+        assert_eq!(events.len(), 4, "{events:?}");
+        assert!(matches!(&events[3], EngineEvent::Metrics(m) if m.disk_writes == 2));
+
+        // Nothing changed: nothing is sent, however long it stays idle.
+        std::thread::sleep(Duration::from_millis(1200));
+        assert_eq!(sink.events().len(), 4);
+        // Metrics events are numbered like any other and are in the catch-up ring.
+        let ring = b.since(0).unwrap();
+        assert_eq!(ring.len(), 4);
+        assert!(ring.windows(2).all(|w| w[0].seq < w[1].seq));
     }
 }

@@ -38,6 +38,6 @@ mod engine;
 pub use config::Config;
 pub use engine::{
     CatchUp, CellOutput, DiffPage, DiffRow, Engine, EngineInfo, EnginePaths, FlushAllReport,
-    ImportOutcome, ImportRequest, ShutdownReport, TableVersions, TransformPreview,
+    ImportOutcome, ImportRequest, PendingWork, ShutdownReport, TableVersions, TransformPreview,
 };
 pub use error::{Error, ErrorCode, HasCode, Position};

@@ -1,4 +1,5 @@
 // Helpers the table specs share: test files, reading and typing into grid cells, selects.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,4 +76,33 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+const closeScript = new URL("./close_window.py", import.meta.url).pathname;
+
+/** Clicks the window's close button, as a window manager would (WM_DELETE_WINDOW). */
+export function closeWindow(pid: number) {
+  execFileSync("/usr/bin/python3", [closeScript, String(pid)], { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Waits until the process is gone; false if it is still running after `ms`. */
+export async function gone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (alive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** Adds a SQL cell to the open notebook and types `source` into it. */
+export async function addSqlCell(app: QuireApp, source: string) {
+  const before = (await app.driver.findElements({ css: '[data-testid="cell-source"]' })).length;
+  await app.click("add-sql-cell");
+  await app.driver.wait(
+    async () => (await app.driver.findElements({ css: '[data-testid="cell-source"]' })).length > before,
+    5000,
+  );
+  const editors = await app.driver.findElements({ css: '[data-testid="cell-source"]' });
+  await editors[before]!.sendKeys(source);
 }

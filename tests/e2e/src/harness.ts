@@ -75,10 +75,23 @@ export interface StartOptions {
   dataDir?: string;
   /** Extra environment for the app, e.g. QUIRE_NOTEBOOKS__AUTO_FLUSH=false. */
   env?: Record<string, string>;
+  /** Start the app through a wrapper that writes its exit status to `<dataDir>/exit-status`
+   *  (the app is tauri-driver's grandchild, so its status is otherwise out of reach). */
+  recordExit?: boolean;
 }
 
 export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "quire-e2e-"));
+  let application = appBinary();
+  if (options.recordExit) {
+    const wrapper = join(dataDir, "run-and-record-exit.sh");
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\n"${application}" "$@"\necho $? > "${join(dataDir, "exit-status")}"\n`,
+      { mode: 0o755 },
+    );
+    application = wrapper;
+  }
   const [port, nativePort] = [await freePort(), await freePort()];
   const driverProc: ChildProcess = spawn(
     tauriDriverBinary(),
@@ -108,7 +121,7 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
     await waitForPort(port, 15_000);
     driver = await new Builder()
       .usingServer(`http://127.0.0.1:${port}`)
-      .withCapabilities({ browserName: "wry", "tauri:options": { application: appBinary() } })
+      .withCapabilities({ browserName: "wry", "tauri:options": { application } })
       .build();
   } catch (e) {
     killDriver();

@@ -1,4 +1,6 @@
+import { useState } from "react";
 import type { AppInfo, NotebookMode } from "../bindings";
+import { applyTheme, savedTheme, type Theme } from "../theme";
 
 const modes: { mode: NotebookMode; label: string; about: string }[] = [
   { mode: "optimized", label: "Optimized", about: "Edits are saved together 100 ms after you pause (at most 1 s later). New notebooks are written when first saved." },
@@ -18,6 +20,7 @@ function currentMode(info: AppInfo): NotebookMode {
 
 export function SettingsDialog({ info, onMode, onClose }: { info: AppInfo; onMode(m: NotebookMode): void; onClose(): void }) {
   const current = currentMode(info);
+  const [theme, setTheme] = useState<Theme>(savedTheme);
   return (
     <div className="modal-backdrop" role="presentation" onClick={onClose}>
       <div className="modal" role="dialog" aria-label="Settings" data-testid="settings" onClick={(e) => e.stopPropagation()}>
@@ -40,6 +43,25 @@ export function SettingsDialog({ info, onMode, onClose }: { info: AppInfo; onMod
             </label>
           ))}
           {current === "custom" && <p className="muted">Custom values are set in {info.config_dir}/config.toml.</p>}
+        </fieldset>
+        <fieldset>
+          <legend>Appearance</legend>
+          <label className="choice">
+            <span>Theme</span>
+            <select
+              data-testid="theme"
+              value={theme}
+              onChange={(e) => {
+                const t = e.target.value as Theme;
+                setTheme(t);
+                applyTheme(t);
+              }}
+            >
+              <option value="system">Same as the system</option>
+              <option value="light">Light</option>
+              <option value="dark">Dark</option>
+            </select>
+          </label>
         </fieldset>
         <p className="muted">Workspace: {info.engine.workspace}</p>
         <p className="muted">Logs: {info.log_dir}</p>

@@ -1,28 +1,35 @@
-import type { AppInfo, MetricsSnapshot, NotebookSummary, QueueStats, TableSaveStatus, TaskStats } from "../bindings";
+import type { AppInfo, MetricsSummary, NotebookSummary, QueueStats, TableSaveStatus, TaskStats } from "../bindings";
 import { formatBytes } from "../errors";
 import { overallStatus, overallText } from "../status";
 
 interface Props {
   info: AppInfo | null;
-  metrics: MetricsSnapshot | null;
+  metrics: MetricsSummary | null;
   queue: QueueStats | null;
   notebooks: NotebookSummary[];
   tables: TableSaveStatus[];
   tasks: TaskStats | null;
   onTasks(): void;
+  onMetrics(): void;
+  lastSaved: { table: string; generation: number } | null;
   flushing: boolean;
   onRetry(): void;
 }
 
 const PRIORITIES = ["urgent", "visible", "background", "idle"];
 
-export function StatusBar({ info, metrics, queue, notebooks, tables, tasks, onTasks, flushing, onRetry }: Props) {
+export function StatusBar({ info, metrics, queue, notebooks, tables, tasks, onTasks, onMetrics, lastSaved, flushing, onRetry }: Props) {
   const status = overallStatus(notebooks, flushing, tables);
   return (
     <footer className="statusbar">
       <span className={`save-status ${status.kind}`} data-testid="save-status" data-state={status.kind}>
         {overallText(status)}
       </span>
+      {lastSaved && (
+        <span className="last-saved" data-testid="last-saved" title="The newest table snapshot written to disk">
+          last snapshot: {lastSaved.table} #{lastSaved.generation}
+        </span>
+      )}
       {status.kind === "failed" && (
         <button className="link" data-testid="retry-save" onClick={onRetry}>
           Retry
@@ -31,11 +38,16 @@ export function StatusBar({ info, metrics, queue, notebooks, tables, tasks, onTa
       <span className="workspace" data-testid="workspace" title={info?.engine.workspace}>
         {info ? info.engine.workspace : "Starting…"}
       </span>
-      <span className="metrics" data-testid="metrics">
+      <button
+        className="link metrics"
+        data-testid="metrics"
+        onClick={onMetrics}
+        title="Open the metrics panel: the last hour, minute by minute"
+      >
         {metrics
-          ? `${metrics.disk_writes} writes · ${formatBytes(metrics.bytes_written)} · ${metrics.fsyncs} fsyncs · ${metrics.events_emitted} events`
+          ? `${metrics.disk_writes} writes · ${formatBytes(metrics.bytes_written)} · ${metrics.fsyncs} fsyncs · this minute ${metrics.minute_writes} writes, ${formatBytes(metrics.minute_bytes)} · ${metrics.coalesced_pct.toFixed(0)}% coalesced · ${metrics.events_in} events in ${metrics.messages_out} messages`
           : "–"}
-      </span>
+      </button>
       {queue && (
         <span
           className="queue"

@@ -10,6 +10,7 @@ use super::naming::free_folder_name;
 use super::state::{retry_backoff, Hold};
 use super::{NotebookError, Shared};
 use crate::durable;
+use crate::metrics::Counter;
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +135,7 @@ fn write_capture(shared: &Shared, c: &Capture) -> Result<(), NotebookError> {
         }
     }
     durable::write_atomic(&dir.join(FILE_NAME), &c.bytes, &shared.metrics)?;
+    shared.metrics.add(Counter::ContentWrites, 1);
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::{Priority, QueueError};
+use crate::metrics::Metrics;
 
 /// What a job does, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
@@ -98,6 +99,7 @@ struct Inner {
     state: Mutex<State>,
     limits: SchedulerLimits,
     runtime: tokio::runtime::Handle,
+    metrics: Arc<Metrics>,
 }
 
 /// The engine's work queue. Dropping it stops the runtime; queued work resolves `Stopped`.
@@ -138,6 +140,14 @@ impl<T> Job<T> {
 
 impl Scheduler {
     pub fn new(limits: SchedulerLimits) -> std::io::Result<Scheduler> {
+        Self::with_metrics(limits, Arc::default())
+    }
+
+    /// A scheduler that records waits and depths per priority in `metrics`.
+    pub fn with_metrics(
+        limits: SchedulerLimits,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Scheduler> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(limits.workers.max(1))
             .thread_name("quire-work")
@@ -147,11 +157,17 @@ impl Scheduler {
             state: Mutex::default(),
             limits,
             runtime: runtime.handle().clone(),
+            metrics,
         });
         Ok(Scheduler {
             inner,
             runtime: Some(runtime),
         })
+    }
+
+    /// Runs a future to completion on the engine's runtime from a thread outside it.
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.inner.runtime.block_on(f)
     }
 
     /// Queues async work. `work` gets the job's token; its future is dropped when the job is
@@ -301,6 +317,7 @@ fn enqueue(
             token,
             launch,
         });
+        inner.metrics.record_queue_depth(depths(&st.waiting));
         id
     };
     for w in stale {
@@ -317,11 +334,20 @@ fn cancel(inner: &Arc<Inner>, id: u64, token: &CancellationToken) {
         let at = st.waiting.iter().position(|w| w.id == id);
         let removed = at.map(|i| st.waiting.remove(i));
         st.stats.cancelled += 1;
+        inner.metrics.record_queue_depth(depths(&st.waiting));
         removed
     };
     if let Some(w) = removed {
         (w.launch)(true);
     }
+}
+
+fn depths(waiting: &[Waiting]) -> [usize; 4] {
+    let mut n = [0; 4];
+    for w in waiting {
+        n[w.priority.level().min(3)] += 1;
+    }
+    n
 }
 
 /// The effective level of a waiting job: its priority, raised one level per `aging` waited.
@@ -364,6 +390,8 @@ fn dispatch(inner: &Arc<Inner>) {
             let w = st.waiting.remove(i);
             let waited = now.duration_since(w.enqueued);
             let level = w.priority.level();
+            inner.metrics.record_queue_start(level, waited);
+            inner.metrics.record_queue_depth(depths(&st.waiting));
             st.stats.started[level] += 1;
             st.stats.total_wait_ms[level] += waited.as_secs_f64() * 1000.0;
             st.stats.max_wait_ms[level] =

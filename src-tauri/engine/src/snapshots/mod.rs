@@ -445,6 +445,10 @@ impl Snapshots {
         };
         ts.latest = version;
         ts.changes += 1;
+        self.core
+            .writer
+            .metrics()
+            .add(crate::metrics::Counter::Changes, 1);
         ts.first_change.get_or_insert(now);
         ts.last_change = Some(now);
         self.core.announce(&key, ts);
@@ -671,6 +675,12 @@ impl Snapshots {
         report
     }
 
+    /// Stops at once: nothing more is queued, a write in progress is cancelled (its temp file
+    /// removed). For closing without waiting.
+    pub fn stop_now(&self) {
+        self.stop();
+    }
+
     fn stop(&self) {
         let mut st = self.core.lock();
         st.stopping = true;
@@ -797,6 +807,9 @@ impl Core {
                     ts.generation = g.generation;
                     ts.failure = None;
                     ts.force = ts.force && ts.dirty();
+                    self.writer
+                        .metrics()
+                        .record_snapshot(started.elapsed(), g.bytes);
                     log::info!(
                         "snapshot of table {} in notebook {}: version {} as generation {}, {} rows, {} bytes in {:.0} ms",
                         key.1,

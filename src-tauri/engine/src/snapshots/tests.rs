@@ -350,3 +350,83 @@ async fn a_newer_version_supersedes_a_write_in_flight() {
         "version 2 was never committed: it was superseded"
     );
 }
+
+async fn first_n(engine: &Engine, nb: NotebookId) -> i64 {
+    let bytes = engine.page(nb, "t", None, 0, 1).await.unwrap();
+    let mut reader =
+        datafusion::arrow::ipc::reader::StreamReader::try_new(&bytes[..], None).unwrap();
+    let batch = reader.next().unwrap().unwrap();
+    batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        .unwrap()
+        .value(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_work_names_what_a_close_would_wait_for_and_settle_writes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(tmp.path(), |c| c.debounce_ms = 60_000);
+    let nb = table(&engine, 1000).await;
+    engine.flush_all();
+    assert!(
+        engine.pending_work().is_empty(),
+        "a fresh flush leaves nothing"
+    );
+
+    set(&engine, nb, 0, 4242);
+    let cell = engine
+        .notebooks()
+        .add_cell(
+            nb,
+            crate::notebooks::CellKind::Markdown,
+            None,
+            "# note".into(),
+        )
+        .unwrap();
+    let pending = engine.pending_work();
+    assert_eq!(pending.tables.len(), 1, "{pending:?}");
+    assert_eq!(pending.tables[0].table, "t");
+    assert_eq!(pending.notebooks.len(), 1);
+    assert_eq!(pending.notebooks[0].id, nb);
+
+    let before = engine.metrics_report().totals;
+    let report = engine.settle();
+    assert_eq!(report.tables.saved, 1);
+    assert!(engine.pending_work().is_empty());
+    let after = engine.metrics_report().totals;
+    assert_eq!(after.snapshots, before.snapshots + 1);
+    assert!(after.content_writes >= before.content_writes + 2);
+    assert!(after.fsyncs > before.fsyncs);
+    assert!(files(&tables_dir(&engine)).contains(&"t.2.parquet".to_string()));
+    let on_disk =
+        std::fs::read_to_string(engine.workspace().join("snap.quire/notebook.json")).unwrap();
+    assert!(
+        on_disk.contains(&cell.id.to_string()),
+        "the cell is on disk"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_without_waiting_skips_the_snapshot_and_the_journal_brings_the_edit_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let engine = engine(tmp.path(), |c| c.debounce_ms = 60_000);
+        let nb = table(&engine, 1000).await;
+        set(&engine, nb, 0, 777);
+        let report = engine.shutdown_without_waiting();
+        assert_eq!(report.tables.saved, 0, "no snapshot was waited for");
+        assert_eq!(
+            files(&tables_dir(&engine)),
+            ["manifest.json", "t.1.parquet"],
+            "the committed generation stays; no temp file, no new generation"
+        );
+        // A second shutdown (RunEvent::Exit after the prompt) does not write it either.
+        assert_eq!(engine.shutdown().tables.saved, 0);
+        assert_eq!(files(&tables_dir(&engine)).len(), 2);
+    }
+    let engine = engine(tmp.path(), |_| {});
+    let nb = engine.list_notebooks()[0].id;
+    assert_eq!(first_n(&engine, nb).await, 777, "replayed from the journal");
+}

@@ -11,13 +11,14 @@
 pub mod schema;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, HasCode};
+use crate::metrics::{Counter, Metrics};
 use crate::notebooks::NotebookId;
 use crate::queue::Priority;
 
@@ -155,7 +156,7 @@ pub struct NewTask {
 }
 
 /// A recorded task, as the tasks panel shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Task {
     pub id: u64,
     pub kind: TaskKind,
@@ -272,6 +273,7 @@ pub struct TaskStore {
     finished: tokio::sync::watch::Sender<u64>,
     path: PathBuf,
     moved_aside: Option<PathBuf>,
+    metrics: Arc<Metrics>,
 }
 
 impl TaskStore {
@@ -283,7 +285,14 @@ impl TaskStore {
             finished: tokio::sync::watch::channel(0).0,
             path: path.to_path_buf(),
             moved_aside: opened.moved_aside,
+            metrics: Arc::default(),
         })
+    }
+
+    /// Counts task transitions and checkpoints in the engine's metrics.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> TaskStore {
+        self.metrics = metrics;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -321,7 +330,16 @@ impl TaskStore {
             t.priority.level() as i64,
             now_ms()
         ])?;
-        Ok(conn.last_insert_rowid() as u64)
+        let id = conn.last_insert_rowid() as u64;
+        drop(insert);
+        drop(conn);
+        self.metrics.add(Counter::TasksQueued, 1);
+        log::info!(
+            "task {id} queued: {} {}",
+            t.kind.as_str(),
+            t.target.as_deref().unwrap_or("")
+        );
+        Ok(id)
     }
 
     /// The work started (another attempt).
@@ -369,6 +387,14 @@ impl TaskStore {
             "task {id} {}{}",
             status.as_str(),
             error.map(|e| format!(": {e}")).unwrap_or_default()
+        );
+        self.metrics.add(
+            match status {
+                TaskStatus::Completed => Counter::TasksCompleted,
+                TaskStatus::Cancelled => Counter::TasksCancelled,
+                _ => Counter::TasksFailed,
+            },
+            1,
         );
         self.finished.send_modify(|n| *n += 1);
         Ok(())
@@ -529,6 +555,7 @@ impl TaskStore {
         let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
         self.lock()
             .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))?;
+        self.metrics.add(Counter::Checkpoints, 1);
         Ok(())
     }
 
