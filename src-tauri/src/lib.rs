@@ -45,7 +45,7 @@ pub fn run() {
         .plugin(tauri_plugin_fs::init())
         // Used from Rust only (Open log folder); the webview is granted none of its commands.
         .plugin(tauri_plugin_opener::init())
-        .menu(|app| menu::build(app))
+        .menu(menu::build)
         .on_menu_event(menu::on_event)
         .invoke_handler(invoke_handler)
         .setup(move |app| {

@@ -68,7 +68,16 @@ export const commands = {
 	importFile: (notebook: NotebookId, path: string, table: string | null, csv: CsvOptions | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("import_file", { notebook, path, table, csv, job, onProgress })),
 	listNotebooks: () => typedError<NotebookSummary[], IpcError>(__TAURI_INVOKE("list_notebooks")),
 	listTables: (notebook: NotebookId) => typedError<TableInfo[], IpcError>(__TAURI_INVOKE("list_tables", { notebook })),
-	metrics: () => typedError<MetricsSnapshot, IpcError>(__TAURI_INVOKE("metrics")),
+	metrics: () => typedError<MetricsReport, IpcError>(__TAURI_INVOKE("metrics")),
+	/**
+	 *  Opens the log folder in the platform's file manager (from Rust: the webview has no opener
+	 *  or shell permission).
+	 */
+	openLogFolder: () => typedError<null, IpcError>(__TAURI_INVOKE("open_log_folder")),
+	/**  What closing now would leave unsaved (the close prompt refreshes from this). */
+	pendingWork: () => typedError<PendingWork, IpcError>(__TAURI_INVOKE("pending_work")),
+	/**  The close prompt's answer. `wait` returns once everything is written and the close began. */
+	resolveClose: (reason: CloseReason, choice: CloseChoice) => typedError<null, IpcError>(__TAURI_INVOKE("resolve_close", { reason, choice })),
 	moveCell: (notebook: NotebookId, cell: CellId, to: number) => typedError<null, IpcError>(__TAURI_INVOKE("move_cell", { notebook, cell, to })),
 	/**  Shows the native save dialog and remembers the choice as a file this window may write. */
 	pickExportPath: (suggested: string) => typedError<string | null, IpcError>(__TAURI_INVOKE("pick_export_path", { suggested })),
@@ -93,6 +102,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	closeRequested: makeEvent<CloseRequested, CloseRequested>("close-requested"),
 	engineEvents: makeEvent<EngineEvents, EngineEvents>("engine-events"),
 	filesDropped: makeEvent<FilesDropped, FilesDropped>("files-dropped"),
 };
@@ -145,6 +155,24 @@ export type CellOutput =
 { kind: "table"; preview: QueryPreview } | 
 /**  A Markdown cell has nothing to run; the UI renders it. */
 { kind: "markdown" };
+
+/**  The user's answer to the close prompt. */
+export type CloseChoice = 
+/**  Let running work finish, write everything, then close. */
+"wait" | 
+/**  Close now: unstarted snapshots are skipped (their changes stay in the edit journal). */
+"dont_wait" | 
+/**  Keep the window open. */
+"cancel";
+
+/**  Why the UI is asked: a window close or a quit. */
+export type CloseReason = "window" | "quit";
+
+/**  Sent to the UI when a close or quit was held because work is pending. */
+export type CloseRequested = {
+	reason: CloseReason,
+	pending: PendingWork,
+};
 
 /**  The codec of snapshot files. */
 export type Codec = 
@@ -263,7 +291,14 @@ export type EngineEvent =
  *  Something the user should know about a table: it was opened from an older saved copy
  *  because the newest is damaged, or it could not be opened at all.
  */
-({ kind: "table_notice"; notebook: NotebookId; table: string | null; message: string }) & { revision?: never; saved_revision?: never; status?: never };
+({ kind: "table_notice"; notebook: NotebookId; table: string | null; message: string }) & { revision?: never; saved_revision?: never; status?: never } | 
+/**
+ *  The status bar's figures. Rides along with batches, at most once a second, and only
+ *  when something changed: an idle engine sends none.
+ */
+{
+	kind: "metrics",
+} & MetricsSummary;
 
 /**  A batch of engine events, in sequence order. */
 export type EngineEvents = Sequenced[];
@@ -442,15 +477,66 @@ export type LogConfig = {
 	keep_files?: number,
 };
 
-/**  A consistent-enough copy of the counters for display. */
-export type MetricsSnapshot = {
-	/**  Files durably replaced. */
+/**
+ *  Totals, the last hour minute by minute (oldest first, the current minute last) and the
+ *  queue as it is now.
+ */
+export type MetricsReport = {
+	totals: MetricsWindow,
+	windows: MetricsWindow[],
+	queue_waiting: [number, number, number, number],
+};
+
+/**
+ *  What rides along with event batches for the status bar: totals, the current minute and
+ *  the queue now.
+ */
+export type MetricsSummary = {
 	disk_writes: number,
 	bytes_written: number,
-	/**  `fsync` calls on files (folder syncs are part of each write). */
 	fsyncs: number,
-	/**  Events handed to the UI bridge. */
-	events_emitted: number,
+	coalesced_pct: number | null,
+	events_in: number,
+	messages_out: number,
+	tasks_changed: number,
+	/**  The current minute's figures. */
+	minute_writes: number,
+	minute_bytes: number,
+	queue_waiting: [number, number, number, number],
+};
+
+/**  One window's figures (or the totals since start), as the metrics panel charts them. */
+export type MetricsWindow = {
+	/**  Start of the window in unix minutes (0 for totals). */
+	minute: number,
+	disk_writes: number,
+	bytes_written: number,
+	fsyncs: number,
+	changes: number,
+	content_writes: number,
+	/**  Changes that rode along in a later write instead of causing their own. */
+	coalesced: number,
+	/**  `coalesced` as a % of `changes`: the writes debouncing saved. */
+	coalesced_pct: number | null,
+	snapshots: number,
+	snapshot_ms_total: number | null,
+	snapshot_ms_max: number | null,
+	snapshot_bytes: number,
+	/**  Snapshot bytes per second of snapshot time. */
+	snapshot_mb_s: number | null,
+	events_in: number,
+	messages_out: number,
+	events_dropped: number,
+	tasks_queued: number,
+	tasks_completed: number,
+	tasks_failed: number,
+	tasks_cancelled: number,
+	checkpoints: number,
+	/**  Per priority (urgent, visible, background, idle). */
+	queue_started: [number, number, number, number],
+	queue_wait_ms_mean: [(number | null), (number | null), (number | null), (number | null)],
+	queue_wait_ms_max: [(number | null), (number | null), (number | null), (number | null)],
+	queue_depth_max: [number, number, number, number],
 };
 
 /**  How notebook edits reach disk. */
@@ -503,6 +589,16 @@ export type OnBadRow =
 "reject" | 
 /**  Leave bad rows out and report them. */
 "skip";
+
+/**  Everything that is not on disk yet, for the prompt shown when a window closes. */
+export type PendingWork = {
+	/**  Notebooks with edits not yet written (or a write that failed and is retried). */
+	notebooks: NotebookSummary[],
+	/**  Tables whose newest version is not in a committed snapshot yet. */
+	tables: TableSaveStatus[],
+	/**  Imports, exports and transforms waiting or running. */
+	tasks: Task[],
+};
 
 /**  A place in a query or a file the user can go to. */
 export type Position = {

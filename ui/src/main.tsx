@@ -1,6 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { tauriBackend } from "./backend";
 import "./styles.css";
 import { applyTheme, savedTheme } from "./theme";
@@ -9,6 +10,8 @@ applyTheme(savedTheme());
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <App backend={tauriBackend} />
+    <ErrorBoundary>
+      <App backend={tauriBackend} />
+    </ErrorBoundary>
   </StrictMode>,
 );

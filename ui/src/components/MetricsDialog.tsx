@@ -16,7 +16,8 @@ interface Props {
 }
 
 const PRIORITIES = ["urgent", "visible", "background", "idle"];
-const COLORS = ["#d9480f", "#1c7ed6", "#2b8a3e", "#868e96"];
+const [ORANGE, BLUE, GREEN, GREY] = ["#d9480f", "#1c7ed6", "#2b8a3e", "#868e96"] as const;
+const BY_PRIORITY = [ORANGE, BLUE, GREEN, GREY] as const;
 
 export function MetricsDialog({ backend, tick, report, onClose }: Props) {
   const [data, setData] = useState<MetricsReport | null>(null);
@@ -33,16 +34,16 @@ export function MetricsDialog({ backend, tick, report, onClose }: Props) {
     if (!data) return null;
     const w = data.windows;
     const xs = w.map((m) => m.minute * 60);
-    const col = (f: (m: (typeof w)[number]) => number) => w.map(f);
+    const col = (f: (m: (typeof w)[number]) => number | null) => w.map((m) => f(m) ?? 0);
     const s = (label: string, values: number[], color: string): Series => ({ label, values, color });
     return {
       xs,
-      writes: [s("writes", col((m) => m.disk_writes), COLORS[1]), s("fsyncs", col((m) => m.fsyncs), COLORS[0])],
-      bytes: [s("bytes", col((m) => m.bytes_written), COLORS[2])],
-      coalesced: [s("changes", col((m) => m.changes), COLORS[3]), s("content writes", col((m) => m.content_writes), COLORS[1])],
-      snapshots: [s("MB/s", col((m) => m.snapshot_mb_s), COLORS[2]), s("longest ms", col((m) => m.snapshot_ms_max), COLORS[0])],
-      queue: PRIORITIES.map((p, i) => s(`${p} ms`, col((m) => m.queue_wait_ms_mean[i] ?? 0), COLORS[i])),
-      events: [s("events", col((m) => m.events_in), COLORS[3]), s("messages", col((m) => m.messages_out), COLORS[1])],
+      writes: [s("writes", col((m) => m.disk_writes), BLUE), s("fsyncs", col((m) => m.fsyncs), ORANGE)],
+      bytes: [s("bytes", col((m) => m.bytes_written), GREEN)],
+      coalesced: [s("changes", col((m) => m.changes), GREY), s("content writes", col((m) => m.content_writes), BLUE)],
+      snapshots: [s("MB/s", col((m) => m.snapshot_mb_s), GREEN), s("longest ms", col((m) => m.snapshot_ms_max), ORANGE)],
+      queue: PRIORITIES.map((p, i) => s(`${p} ms`, col((m) => m.queue_wait_ms_mean[i] ?? 0), BY_PRIORITY[i] ?? GREY)),
+      events: [s("events", col((m) => m.events_in), GREY), s("messages", col((m) => m.messages_out), BLUE)],
     };
   }, [data]);
 
@@ -63,7 +64,7 @@ export function MetricsDialog({ backend, tick, report, onClose }: Props) {
               Last hour: <b data-testid="metrics-hour-writes">{hour.writes}</b> disk writes,{" "}
               <b data-testid="metrics-hour-bytes">{formatBytes(hour.bytes)}</b>,{" "}
               <b data-testid="metrics-hour-snapshots">{hour.snapshots}</b> snapshots. Since start: {t.fsyncs} fsyncs,{" "}
-              {t.changes} changes saved in {t.content_writes} writes ({t.coalesced_pct.toFixed(0)} % coalesced), {t.events_in} events
+              {t.changes} changes saved in {t.content_writes} writes ({(t.coalesced_pct ?? 0).toFixed(0)} % coalesced), {t.events_in} events
               in {t.messages_out} messages ({t.events_dropped} dropped), tasks {t.tasks_queued} queued · {t.tasks_completed} done ·{" "}
               {t.tasks_failed} failed · {t.tasks_cancelled} cancelled, {t.checkpoints} task-store checkpoints. Waiting now:{" "}
               {PRIORITIES.map((p, i) => `${p} ${data.queue_waiting[i] ?? 0}`).join(", ")}.
