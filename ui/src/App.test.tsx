@@ -378,7 +378,7 @@ describe("serialQueue", () => {
         queue_waiting: [0, 0, 0, 0],
       }),
     );
-    expect(screen.getByTestId("metrics").textContent).toContain("9 writes · 4.0 KB · 9 fsyncs · this minute 6 writes, 3.0 KB · 80% coalesced");
+    expect(screen.getByTestId("metrics").textContent).toBe("9 writes (6 this min) · 4.0 KB · 9 fsyncs · 80% coalesced · 100 events → 4 msgs");
     act(() =>
       fake.emit({
         kind: "table_save_status",

@@ -21,10 +21,11 @@ pub enum Counter {
     DiskWrites,
     BytesWritten,
     Fsyncs,
-    /// User changes that must reach disk: notebook edits and new table versions.
+    /// User changes that reached disk: notebook edits and table versions, counted when the
+    /// write that carries them completes.
     Changes,
-    /// Writes of user content (notebook files, committed snapshots): changes minus these were
-    /// coalesced into a later write.
+    /// Writes of user content (notebook files, committed snapshots): changes minus these rode
+    /// along in a write instead of causing their own (coalesced).
     ContentWrites,
     Snapshots,
     SnapshotMicros,
@@ -188,11 +189,20 @@ impl Metrics {
         self.add(Counter::EventsIn, n);
     }
 
-    pub fn record_snapshot(&self, took: Duration, bytes: u64) {
+    /// A notebook file written with `changes` edits in it.
+    pub fn record_content_write(&self, changes: u64) {
+        let minute = unix_minute();
+        self.add_slot(minute, Counter::ContentWrites as usize, 1);
+        self.add_slot(minute, Counter::Changes as usize, changes.max(1));
+    }
+
+    /// A snapshot committed after `took`, carrying `changes` table versions.
+    pub fn record_snapshot(&self, took: Duration, bytes: u64, changes: u64) {
         let minute = unix_minute();
         let us = took.as_micros() as u64;
         self.add_slot(minute, Counter::Snapshots as usize, 1);
         self.add_slot(minute, Counter::ContentWrites as usize, 1);
+        self.add_slot(minute, Counter::Changes as usize, changes.max(1));
         self.add_slot(minute, Counter::SnapshotMicros as usize, us);
         self.add_slot(minute, Counter::SnapshotBytes as usize, bytes);
         self.max_slot(minute, SNAPSHOT_MAX_US, us);
@@ -429,11 +439,8 @@ mod tests {
     #[test]
     fn coalesced_writes_queue_waits_and_throughput_are_derived() {
         let m = Metrics::default();
-        for _ in 0..10 {
-            m.add(Counter::Changes, 1);
-        }
-        m.add(Counter::ContentWrites, 1);
-        m.record_snapshot(Duration::from_millis(20), 2_000_000);
+        m.record_content_write(7);
+        m.record_snapshot(Duration::from_millis(20), 2_000_000, 3);
         m.record_queue_start(2, Duration::from_millis(4));
         m.record_queue_start(2, Duration::from_millis(2));
         m.record_queue_depth([0, 1, 3, 0]);

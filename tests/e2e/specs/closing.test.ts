@@ -23,6 +23,13 @@ async function exitsWith0(app: QuireApp, pid: number) {
   assert.equal(exitStatus(app), "0", "exit status");
 }
 
+/** Picks the theme in Settings (the webview keeps it across runs, so each test says which). */
+async function theme(app: QuireApp, which: "light" | "dark") {
+  await app.click("open-settings");
+  await select(app, "theme", which);
+  await app.driver.executeScript("document.querySelector('[data-testid=settings] .modal-actions button').click();");
+}
+
 async function run(name: string, options: Parameters<typeof startApp>[0], body: (app: QuireApp) => Promise<void>) {
   const app = await startApp({ recordExit: true, ...options });
   try {
@@ -37,6 +44,7 @@ async function run(name: string, options: Parameters<typeof startApp>[0], body: 
 
 test("(1) an edit, closed at once: the prompt, Wait and close, and the edit is on disk", async () => {
   await run("close-wait", { env: SLOW_NOTEBOOKS }, async (app) => {
+    await theme(app, "light");
     await newNotebook(app, "Close me");
     await addSqlCell(app, "SELECT 42 AS answer");
     await app.waitText("save-status", (t) => t !== SAVED);
@@ -98,9 +106,7 @@ test("(4) a long snapshot: the prompt shows its progress and Wait and close ends
   const env = { QUIRE_TEST_PICK_FILE: file, QUIRE_SNAPSHOTS__DEBOUNCE_MS: "200", QUIRE_TEST_SLOW_SNAPSHOT_MS: "250" };
   await run("close-snapshot", { env }, async (app) => {
     const tables = join(app.workspace, "big-table.quire", "tables");
-    await app.click("open-settings");
-    await select(app, "theme", "dark");
-    await app.driver.executeScript("document.querySelector('[data-testid=settings] .modal-actions button').click();");
+    await theme(app, "dark");
     await newNotebook(app, "Big table");
     await app.click("import-data");
     await app.waitText("import-preview", (t) => t.includes("Lyon"));

@@ -47,6 +47,7 @@ test("progress, metrics after a save, and catch-up after the page was away", asy
 
     await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Lyon", 15_000, "row 0 never showed");
     await typeInto(app, 0, "city", "Brest");
+    await app.waitText("save-status", (t) => t !== "All changes saved", 5_000); // the edit reached the engine
     await app.click("flush");
     await app.waitText("save-status", (t) => t === "All changes saved", 60_000);
     assert.ok(existsSync(join(tables, "big.2.parquet")), "the save wrote generation 2");
@@ -55,7 +56,7 @@ test("progress, metrics after a save, and catch-up after the page was away", asy
     await app.click("metrics");
     const writesAfter = number(await app.waitText("metrics-hour-writes", (t) => number(t) >= writesBefore + 2));
     assert.ok(writesAfter >= writesBefore + 2, "the generation file and the manifest were counted");
-    assert.ok(number(await app.waitText("metrics-hour-snapshots", () => true)) >= 2);
+    assert.ok(number(await app.waitText("metrics-hour-snapshots", () => true)) >= 1, "the edit's snapshot is counted");
     const canvases = await app.driver.executeScript<number>(
       "return document.querySelectorAll('[data-testid=metrics-dialog] canvas').length;",
     );

@@ -45,7 +45,7 @@ export function StatusBar({ info, metrics, queue, notebooks, tables, tasks, onTa
         title="Open the metrics panel: the last hour, minute by minute"
       >
         {metrics
-          ? `${metrics.disk_writes} writes · ${formatBytes(metrics.bytes_written)} · ${metrics.fsyncs} fsyncs · this minute ${metrics.minute_writes} writes, ${formatBytes(metrics.minute_bytes)} · ${(metrics.coalesced_pct ?? 0).toFixed(0)}% coalesced · ${metrics.events_in} events in ${metrics.messages_out} messages`
+          ? `${metrics.disk_writes} writes (${metrics.minute_writes} this min) · ${formatBytes(metrics.bytes_written)} · ${metrics.fsyncs} fsyncs · ${(metrics.coalesced_pct ?? 0).toFixed(0)}% coalesced · ${metrics.events_in} events → ${metrics.messages_out} msgs`
           : "–"}
       </button>
       {queue && (

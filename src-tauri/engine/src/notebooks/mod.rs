@@ -37,7 +37,7 @@ use self::state::{Entry, Hold};
 use crate::config::NotebookConfig;
 use crate::error::{ErrorCode, HasCode};
 use crate::events::{EngineEvent, EventBus};
-use crate::metrics::{Counter, Metrics};
+use crate::metrics::Metrics;
 use crate::workspace::Workspace;
 
 #[derive(Debug, thiserror::Error)]
@@ -717,7 +717,6 @@ impl Notebooks {
             }
             let out = change(&mut entry.doc)?;
             entry.mark_edited(Instant::now());
-            self.shared.metrics.add(Counter::Changes, 1);
             self.shared.announce(entry);
             out
         };

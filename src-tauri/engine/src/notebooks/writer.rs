@@ -10,7 +10,6 @@ use super::naming::free_folder_name;
 use super::state::{retry_backoff, Hold};
 use super::{NotebookError, Shared};
 use crate::durable;
-use crate::metrics::Counter;
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +77,9 @@ pub fn write_one(shared: &Shared, id: NotebookId) -> Result<Written, NotebookErr
     entry.writing = false;
     let outcome = match result {
         Ok(()) => {
+            // Every edit since the last write rode along in this one.
+            let covered = capture.revision.saturating_sub(entry.saved_revision);
+            shared.metrics.record_content_write(covered);
             entry.saved_revision = entry.saved_revision.max(capture.revision);
             entry.disk_hash = Some(blake3::hash(&capture.bytes));
             entry.on_disk = true;
@@ -135,7 +137,6 @@ fn write_capture(shared: &Shared, c: &Capture) -> Result<(), NotebookError> {
         }
     }
     durable::write_atomic(&dir.join(FILE_NAME), &c.bytes, &shared.metrics)?;
-    shared.metrics.add(Counter::ContentWrites, 1);
     Ok(())
 }
 

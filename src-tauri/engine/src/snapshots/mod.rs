@@ -445,10 +445,6 @@ impl Snapshots {
         };
         ts.latest = version;
         ts.changes += 1;
-        self.core
-            .writer
-            .metrics()
-            .add(crate::metrics::Counter::Changes, 1);
         ts.first_change.get_or_insert(now);
         ts.last_change = Some(now);
         self.core.announce(&key, ts);
@@ -803,13 +799,16 @@ impl Core {
             ts.progress = WriteProgress::default();
             match &result {
                 Ok(g) => {
+                    // Every version since the last commit rode along in this one.
+                    self.writer.metrics().record_snapshot(
+                        started.elapsed(),
+                        g.bytes,
+                        g.version.saturating_sub(ts.saved_version),
+                    );
                     ts.saved_version = ts.saved_version.max(g.version);
                     ts.generation = g.generation;
                     ts.failure = None;
                     ts.force = ts.force && ts.dirty();
-                    self.writer
-                        .metrics()
-                        .record_snapshot(started.elapsed(), g.bytes);
                     log::info!(
                         "snapshot of table {} in notebook {}: version {} as generation {}, {} rows, {} bytes in {:.0} ms",
                         key.1,
