@@ -254,7 +254,10 @@ pub async fn flush_notebook(
 #[tauri::command]
 #[specta::specta]
 pub async fn flush_all(state: State<'_, AppState>) -> Reply<FlushAllReport> {
-    Ok(tokio::task::block_in_place(|| state.engine.flush_all()))
+    let report = tokio::task::block_in_place(|| state.engine.flush_all());
+    // Flush means everything: the log too.
+    log::logger().flush();
+    Ok(report)
 }
 
 /// Sets cells of a table (typed, checked against each column); the snapshot is debounced.

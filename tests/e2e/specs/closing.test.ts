@@ -160,7 +160,7 @@ test("(5) Flush turns Unsaved into Saved and the files on disk match; idle, it i
     assert.match(notebookFile(app, "flushing.quire") ?? "", /SELECT count\(\*\) FROM small/);
     const idle = await app.byTestId("flush");
     assert.equal(await idle.isEnabled(), false, "nothing to save: disabled");
-    assert.match(await idle.getAttribute("title"), /Nothing to save/);
+    assert.match((await idle.getAttribute("title")) ?? "", /Nothing to save/);
   });
 });
 
