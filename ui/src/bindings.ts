@@ -374,6 +374,11 @@ export type EventConfig = {
 	max_batch?: number,
 	/**  Events kept for a UI that reloads and catches up. Default 1000. */
 	ring_size?: number,
+	/**
+	 *  A metrics summary rides along with batches at most this often, and only when the
+	 *  figures changed. Default 1000 ms; 0 sends none.
+	 */
+	metrics_every_ms?: number,
 };
 
 /**  What the batcher did, for the metrics panel and the `events` bench. */

@@ -1,6 +1,10 @@
 // Light, dark or the system's choice; kept in localStorage (a display preference, not data).
+// The page always carries the resolved theme in `data-theme`, so the stylesheet has one set
+// of dark colours.
 export type Theme = "system" | "light" | "dark";
 const KEY = "quire.theme";
+const systemDark = () => typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches;
+let followSystem: (() => void) | null = null;
 
 export function savedTheme(): Theme {
   const t = typeof localStorage === "undefined" ? null : localStorage.getItem(KEY);
@@ -9,8 +13,15 @@ export function savedTheme(): Theme {
 
 export function applyTheme(theme: Theme) {
   const root = document.documentElement;
-  if (theme === "system") delete root.dataset.theme;
-  else root.dataset.theme = theme;
-  root.style.colorScheme = theme === "system" ? "light dark" : theme;
+  const set = () => {
+    const dark = theme === "dark" || (theme === "system" && systemDark());
+    root.dataset.theme = dark ? "dark" : "light";
+    root.style.colorScheme = dark ? "dark" : "light";
+  };
+  set();
+  const media = typeof matchMedia === "function" ? matchMedia("(prefers-color-scheme: dark)") : null;
+  if (followSystem) media?.removeEventListener("change", followSystem);
+  followSystem = theme === "system" ? set : null;
+  if (followSystem) media?.addEventListener("change", followSystem);
   localStorage.setItem(KEY, theme);
 }

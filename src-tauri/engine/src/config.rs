@@ -194,6 +194,9 @@ pub struct EventConfig {
     pub max_batch: u32,
     /// Events kept for a UI that reloads and catches up. Default 1000.
     pub ring_size: u32,
+    /// A metrics summary rides along with batches at most this often, and only when the
+    /// figures changed. Default 1000 ms; 0 sends none.
+    pub metrics_every_ms: u64,
 }
 
 impl Default for EventConfig {
@@ -202,6 +205,7 @@ impl Default for EventConfig {
             window_ms: 100,
             max_batch: 50,
             ring_size: 1000,
+            metrics_every_ms: 1000,
         }
     }
 }

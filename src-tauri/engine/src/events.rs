@@ -135,15 +135,14 @@ struct State {
     metrics_seen: u64,
 }
 
-/// Metrics events go out at most this often.
-const METRICS_EVERY: Duration = Duration::from_secs(1);
-
 struct Inner {
     sink: Arc<dyn EventSink>,
     metrics: Arc<Metrics>,
     window: Duration,
     max_batch: usize,
     ring_size: usize,
+    /// Metrics events go out at most this often; `None` sends none.
+    metrics_every: Option<Duration>,
     /// Pending events kept at most; beyond it the oldest non-critical ones are dropped.
     capacity: usize,
     state: Mutex<State>,
@@ -178,6 +177,8 @@ impl EventBus {
             window: Duration::from_millis(config.window_ms),
             max_batch,
             ring_size: (config.ring_size as usize).max(1),
+            metrics_every: (config.metrics_every_ms > 0)
+                .then(|| Duration::from_millis(config.metrics_every_ms)),
             capacity: max_batch * 20,
             state: Mutex::new(State {
                 next_seq: 1,
@@ -313,49 +314,41 @@ fn batcher(inner: &Inner) {
         if st.stopping {
             return;
         }
-        let Some(first) = st.first_pending_at else {
-            // Figures changed since the last metrics event and no batch will carry them: send
-            // them alone once the throttle allows, else sleep until an event arrives.
-            if inner.metrics.activity() != st.metrics_seen {
-                let now = Instant::now();
-                let due = st.metrics_sent_at.map_or(now, |t| t + METRICS_EVERY);
-                if now < due {
-                    st = inner
-                        .wake
-                        .wait_timeout(st, due - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
-                    continue;
-                }
-                if let Some(m) = take_metrics(inner, &mut st, now) {
-                    st.stats.messages_out += 1;
-                    inner.metrics.add(Counter::MessagesOut, 1);
-                    drop(st);
-                    inner.sink.deliver(vec![m]);
-                    st = inner.lock();
-                    continue;
-                }
-            }
-            st = inner.wake.wait(st).unwrap_or_else(|p| p.into_inner());
-            continue;
-        };
-        let due = first + inner.window;
         let now = Instant::now();
-        if st.pending.len() < inner.max_batch && now < due {
-            st = inner
-                .wake
-                .wait_timeout(st, due - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-            continue;
+        let batch_due = st.first_pending_at.map(|first| {
+            if st.pending.len() >= inner.max_batch {
+                now
+            } else {
+                first + inner.window
+            }
+        });
+        // Figures changed and no batch will carry them: they go alone once the throttle allows.
+        let metrics_due = inner
+            .metrics_every
+            .filter(|_| batch_due.is_none() && inner.metrics.activity() != st.metrics_seen)
+            .map(|every| st.metrics_sent_at.map_or(now, |t| t + every));
+        match batch_due.or(metrics_due) {
+            None => {
+                st = inner.wake.wait(st).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            Some(due) if now < due => {
+                st = inner
+                    .wake
+                    .wait_timeout(st, due - now)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                continue;
+            }
+            Some(_) => {}
         }
         let n = st.pending.len().min(inner.max_batch);
         let mut batch: Vec<Sequenced> = st.pending.drain(..n).collect();
         st.first_pending_at = (!st.pending.is_empty()).then(Instant::now);
+        if let Some(m) = take_metrics(inner, &mut st, now) {
+            batch.push(m);
+        }
         if !batch.is_empty() {
-            if let Some(m) = take_metrics(inner, &mut st, now) {
-                batch.push(m);
-            }
             st.stats.messages_out += 1;
             inner.metrics.add(Counter::MessagesOut, 1);
             drop(st);
@@ -367,10 +360,11 @@ fn batcher(inner: &Inner) {
 }
 
 /// A metrics event with the next sequence number, when the figures changed and the last one
-/// went out at least [`METRICS_EVERY`] ago.
+/// went out at least `metrics_every` ago.
 fn take_metrics(inner: &Inner, st: &mut State, now: Instant) -> Option<Sequenced> {
+    let every = inner.metrics_every?;
     let activity = inner.metrics.activity();
-    if activity == st.metrics_seen || st.metrics_sent_at.is_some_and(|t| now < t + METRICS_EVERY) {
+    if activity == st.metrics_seen || st.metrics_sent_at.is_some_and(|t| now < t + every) {
         return None;
     }
     st.metrics_seen = activity;
@@ -442,6 +436,7 @@ mod tests {
                 window_ms,
                 max_batch,
                 ring_size: 1000,
+                metrics_every_ms: 0,
             },
         )
     }
@@ -576,6 +571,7 @@ mod tests {
                 window_ms: 0,
                 max_batch: 1,
                 ring_size: 10,
+                metrics_every_ms: 0,
             },
         );
         for n in 0..25 {
@@ -599,6 +595,7 @@ mod tests {
                 window_ms: 20,
                 max_batch: 50,
                 ring_size: 1000,
+                metrics_every_ms: 1000,
             },
         );
         let is_metrics = |e: &EngineEvent| matches!(e, EngineEvent::Metrics(_));

@@ -334,6 +334,8 @@ impl Metrics {
             Counter::DiskWrites,
             Counter::Fsyncs,
             Counter::Changes,
+            // Real events only: metrics events themselves are not counted as events in.
+            Counter::EventsIn,
             Counter::TasksQueued,
             Counter::TasksCompleted,
             Counter::TasksFailed,

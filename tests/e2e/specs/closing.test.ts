@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startApp, type QuireApp } from "../src/harness.ts";
-import { addSqlCell, closeWindow, csvFile, gone, gridCell, newNotebook, select, typeInto } from "../src/grid.ts";
+import { addSqlCell, closeWindow, csvFile, gone, importPicked, newNotebook, select, typeInto } from "../src/grid.ts";
 
 // Notebook edits stay pending for seconds, so a close right after one finds work to wait for.
 const SLOW_NOTEBOOKS = { QUIRE_NOTEBOOKS__FLUSH_DELAY_MS: "8000", QUIRE_NOTEBOOKS__MAX_WAIT_MS: "15000" };
@@ -108,11 +108,7 @@ test("(4) a long snapshot: the prompt shows its progress and Wait and close ends
     const tables = join(app.workspace, "big-table.quire", "tables");
     await theme(app, "dark");
     await newNotebook(app, "Big table");
-    await app.click("import-data");
-    await app.waitText("import-preview", (t) => t.includes("Lyon"));
-    await app.click("import-start");
-    await app.waitText("table-list", (t) => t.includes("big"), 120_000);
-    await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Lyon", 15_000, "row 0 never showed");
+    await importPicked(app, "big");
     await typeInto(app, 0, "city", "Brest");
     await app.waitText("save-status", (t) => t.startsWith("Saving big"), 10_000);
     await app.screenshot("statusbar-dark");
@@ -144,11 +140,7 @@ test("(5) Flush turns Unsaved into Saved and the files on disk match; idle, it i
   const env = { ...SLOW_NOTEBOOKS, QUIRE_TEST_PICK_FILE: file, QUIRE_SNAPSHOTS__DEBOUNCE_MS: "60000" };
   await run("flush", { env }, async (app) => {
     await newNotebook(app, "Flushing");
-    await app.click("import-data");
-    await app.waitText("import-preview", (t) => t.includes("Lyon"));
-    await app.click("import-start");
-    await app.waitText("table-list", (t) => t.includes("small"));
-    await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Lyon", 15_000, "row 0 never showed");
+    await importPicked(app, "small");
     await typeInto(app, 0, "city", "Rennes");
     await addSqlCell(app, "SELECT count(*) FROM small");
     await app.waitText("save-status", (t) => t.startsWith("Unsaved"));
@@ -175,11 +167,7 @@ test("(6) SIGTERM during a snapshot: committed or old intact, notebook edits on 
   await run("sigterm", { env }, async (app) => {
     const tables = join(app.workspace, "term.quire", "tables");
     await newNotebook(app, "Term");
-    await app.click("import-data");
-    await app.waitText("import-preview", (t) => t.includes("Lyon"));
-    await app.click("import-start");
-    await app.waitText("table-list", (t) => t.includes("big"), 120_000);
-    await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Lyon", 15_000, "row 0 never showed");
+    await importPicked(app, "big");
     await addSqlCell(app, "SELECT 'before the signal' AS note");
     await typeInto(app, 0, "city", "Vannes");
     await app.waitText("save-status", (t) => t.startsWith("Saving big"), 10_000);

@@ -106,3 +106,13 @@ export async function addSqlCell(app: QuireApp, source: string) {
   const editors = await app.driver.findElements({ css: '[data-testid="cell-source"]' });
   await editors[before]!.sendKeys(source);
 }
+
+/** Imports the file the app's test dialog answers with (QUIRE_TEST_PICK_FILE) as `table`, and
+ *  waits until its first row shows in the grid. */
+export async function importPicked(app: QuireApp, table: string, timeoutMs = 120_000) {
+  await app.click("import-data");
+  await app.waitText("import-preview", (t) => t.includes("Lyon"));
+  await app.click("import-start");
+  await app.waitText("table-list", (t) => t.includes(table), timeoutMs);
+  await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Lyon", 15_000, "row 0 never showed");
+}
