@@ -1,4 +1,4 @@
-//! The app menu: Flush, Quit (Quire's own item, so Cmd+Q on macOS takes the same guarded path
+//! The app menu: Save everything now, Quit (Quire's own item, so Cmd+Q on macOS takes the same guarded path
 //! as every other way out, see `exit.rs`) and Help > Open log folder.
 
 use std::path::Path;
@@ -39,16 +39,23 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
             .build()?;
         menu = menu.item(&app_menu);
     }
-    let edit = SubmenuBuilder::new(app, "Edit")
-        .undo()
-        .redo()
-        .separator()
-        .cut()
-        .copy()
-        .paste()
-        .select_all()
-        .build()?;
-    menu = menu.item(&file).item(&edit).item(&help);
+    menu = menu.item(&file);
+    #[cfg(target_os = "macos")]
+    {
+        // WKWebView gets copy and paste only through an Edit menu; elsewhere the webview has
+        // its own shortcuts and a menu accelerator would only compete with the grid's keys.
+        let edit = SubmenuBuilder::new(app, "Edit")
+            .undo()
+            .redo()
+            .separator()
+            .cut()
+            .copy()
+            .paste()
+            .select_all()
+            .build()?;
+        menu = menu.item(&edit);
+    }
+    menu = menu.item(&help);
     menu.build()
 }
 
