@@ -19,7 +19,12 @@ pub const CONFIG_FILE_NAME: &str = "config.toml";
 
 /// Environment variables with the `QUIRE_` prefix that are not config fields: the data dir
 /// override and the test answers to the native file dialogs (all read by the shell).
-const NON_CONFIG_ENV: &[&str] = &["data_dir", "test_pick_file", "test_save_file"];
+const NON_CONFIG_ENV: &[&str] = &[
+    "data_dir",
+    "test_pick_file",
+    "test_save_file",
+    "test_slow_snapshot_ms",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

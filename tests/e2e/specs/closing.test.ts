@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startApp, type QuireApp } from "../src/harness.ts";
-import { addSqlCell, closeWindow, csvFile, gone, importPicked, newNotebook, select, typeInto } from "../src/grid.ts";
+import { addSqlCell, closeWindow, csvFile, gone, importPicked, newNotebook, select, typeInto, waitCell } from "../src/grid.ts";
 
 // Notebook edits stay pending for seconds, so a close right after one finds work to wait for.
 const SLOW_NOTEBOOKS = { QUIRE_NOTEBOOKS__FLUSH_DELAY_MS: "8000", QUIRE_NOTEBOOKS__MAX_WAIT_MS: "15000" };
@@ -34,6 +34,8 @@ async function run(name: string, options: Parameters<typeof startApp>[0], body: 
   const app = await startApp({ recordExit: true, ...options });
   try {
     await body(app);
+    // The test's settings took effect (a QUIRE_ variable the config does not know voids them all).
+    assert.doesNotMatch(log(app), /settings could not be read/);
   } catch (e) {
     await app.screenshot(`FAILED-${name}`).catch(() => undefined);
     throw new Error(`${String(e)}\n--- log ---\n${log(app).slice(-3000)}`);
@@ -187,5 +189,35 @@ test("(6) SIGTERM during a snapshot: committed or old intact, notebook edits on 
     assert.match(notebookFile(app, "term.quire") ?? "", /before the signal/);
     assert.match(log(app), /SIGTERM received: flushing and exiting/);
     assert.match(log(app), /exiting with code 0 after SIGTERM/);
+  });
+});
+
+test("(7) Close without waiting during a snapshot: old generation intact, the edit comes back from the journal", async () => {
+  const file = csvFile("big.csv", 600_000);
+  const env = { QUIRE_TEST_PICK_FILE: file, QUIRE_SNAPSHOTS__DEBOUNCE_MS: "200", QUIRE_TEST_SLOW_SNAPSHOT_MS: "250" };
+  let dataDir = "";
+  await run("close-now", { env }, async (app) => {
+    dataDir = app.dataDir;
+    const tables = join(app.workspace, "journal.quire", "tables");
+    await newNotebook(app, "Journal");
+    await importPicked(app, "big");
+    await typeInto(app, 0, "city", "Lorient");
+    await app.waitText("save-status", (t) => t.startsWith("Saving big"), 10_000);
+    const pid = app.pid();
+    closeWindow(pid);
+    await app.waitText("close-consequence", (t) => t.includes("edit journal"));
+    // The window goes at once: click from inside the page, so WebDriver is not waiting on it.
+    await app.driver.executeScript("setTimeout(() => document.querySelector('[data-testid=close-now]').click(), 50);");
+    await exitsWith0(app, pid);
+    const files = readdirSync(tables);
+    assert.deepEqual(files.sort(), ["big.1.parquet", "manifest.json"], "the running snapshot was stopped cleanly");
+  });
+  // Reopened without the slow writer: the journal re-applies the edit the snapshot never saved.
+  await run("close-now-reopened", { dataDir, env: { QUIRE_SNAPSHOTS__DEBOUNCE_MS: "200" } }, async (app) => {
+    await app.waitText("notebook-list", (t) => t.includes("Journal"));
+    await (await app.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
+    await app.waitText("table-list", (t) => t.includes("big"));
+    await (await app.driver.findElement({ css: "[data-testid=table-list] .table-name" })).click();
+    await waitCell(app, 0, "city", "Lorient");
   });
 });

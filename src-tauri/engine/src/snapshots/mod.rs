@@ -320,6 +320,9 @@ struct Core {
     folder_of: FolderOf,
     /// Records each snapshot as a task and drops the journal entries a commit covers.
     tasks: Option<Arc<TaskStore>>,
+    /// Cancelled by `stop`: every write checks it, including one whose queue job is not yet
+    /// attached to its reservation.
+    stopped: CancellationToken,
 }
 
 /// Every table's snapshots: debounce, the planner thread, flush, history, leases.
@@ -346,6 +349,7 @@ impl Snapshots {
             events,
             folder_of,
             tasks,
+            stopped: CancellationToken::new(),
         });
         let planner_core = core.clone();
         let planner = std::thread::Builder::new()
@@ -671,15 +675,32 @@ impl Snapshots {
         report
     }
 
-    /// Stops at once: nothing more is queued, a write in progress is cancelled (its temp file
-    /// removed). For closing without waiting.
+    /// Stops at once: nothing more is queued, a write in progress is cancelled, and this waits
+    /// (one row group at most, bounded) until it has removed its temp file. For closing
+    /// without waiting.
     pub fn stop_now(&self) {
         self.stop();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut st = self.core.lock();
+        while st.tables.values().any(|ts| ts.in_flight.is_some()) {
+            let now = Instant::now();
+            if now >= deadline {
+                log::warn!("a cancelled snapshot did not stop within 10 s; its temp file is removed at the next start");
+                return;
+            }
+            st = self
+                .core
+                .wake
+                .wait_timeout(st, (deadline - now).min(Duration::from_millis(50)))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 
     fn stop(&self) {
         let mut st = self.core.lock();
         st.stopping = true;
+        self.core.stopped.cancel();
         for ts in st.tables.values() {
             if let Some(job) = ts.in_flight.as_ref().and_then(|f| f.job.as_ref()) {
                 job.cancel();
@@ -1002,15 +1023,27 @@ fn submit(
         JobKind::Snapshot,
         None,
         move |token| async move {
+            // The write stops when its job is cancelled (superseded, Cancel) or at a stop.
+            let cancel = job_core.stopped.child_token();
+            let linked = cancel.clone();
+            let done_with_link = cancel.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = token.cancelled() => linked.cancel(),
+                    _ = linked.cancelled() => {}
+                }
+            });
             let (done, finished) = tokio::sync::oneshot::channel();
             let pool_core = job_core.clone();
             job_core.writer.pool.spawn(move || {
                 unrun.ran = true;
-                pool_core.run(&key, &version, &token);
+                pool_core.run(&key, &version, &cancel);
                 drop(unrun);
                 let _ = done.send(());
             });
             let _ = finished.await;
+            // The write is over: end the link (cancelling a finished write's token is harmless).
+            done_with_link.cancel();
             Ok(())
         },
     )

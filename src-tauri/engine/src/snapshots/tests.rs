@@ -430,3 +430,26 @@ async fn closing_without_waiting_skips_the_snapshot_and_the_journal_brings_the_e
     let nb = engine.list_notebooks()[0].id;
     assert_eq!(first_n(&engine, nb).await, 777, "replayed from the journal");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_without_waiting_stops_a_running_snapshot_and_removes_its_temp_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(tmp.path(), |c| c.debounce_ms = 10);
+    let nb = table(&engine, 200_000).await;
+    engine.snapshots().faults().arm(Fault::SlowRowGroups(300));
+    set(&engine, nb, 0, 555);
+    wait_until("the snapshot to start", || {
+        status(&engine, nb).status == SaveState::Saving
+    });
+    let started = Instant::now();
+    engine.shutdown_without_waiting();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "it did not wait for the write"
+    );
+    assert_eq!(
+        files(&tables_dir(&engine)),
+        ["manifest.json", "t.1.parquet"],
+        "the cancelled write removed its temp file before shutdown returned"
+    );
+}
