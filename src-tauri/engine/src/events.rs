@@ -130,6 +130,10 @@ struct State {
     ring: std::collections::VecDeque<Sequenced>,
     stats: EventStats,
     stopping: bool,
+    /// Deliver everything pending now (a critical event, a flush).
+    urgent: bool,
+    /// The batcher is handing a batch to the sink (outside the lock).
+    delivering: bool,
     metrics_sent_at: Option<Instant>,
     /// `Metrics::activity` when the last metrics event was made.
     metrics_seen: u64,
@@ -147,6 +151,8 @@ struct Inner {
     capacity: usize,
     state: Mutex<State>,
     wake: Condvar,
+    /// Signalled after each delivery, for `flush`.
+    idle: Condvar,
 }
 
 /// Numbers events, keeps the last ones for catch-up, and hands them to the sink in batches:
@@ -185,6 +191,7 @@ impl EventBus {
                 ..State::default()
             }),
             wake: Condvar::new(),
+            idle: Condvar::new(),
         });
         let thread = (!inner.window.is_zero()).then(|| {
             let inner = inner.clone();
@@ -211,10 +218,11 @@ impl EventBus {
         }
         st.ring.push_back(item.clone());
         st.stats.events_in += 1;
-        if inner.window.is_zero() || item.event.is_critical() {
-            if item.event.is_critical() {
-                st.stats.critical += 1;
-            }
+        let critical = item.event.is_critical();
+        if critical {
+            st.stats.critical += 1;
+        }
+        if inner.window.is_zero() {
             st.stats.messages_out += 1;
             inner.metrics.add(Counter::MessagesOut, 1);
             drop(st);
@@ -225,7 +233,10 @@ impl EventBus {
             if let Some(at) = st
                 .pending
                 .iter()
-                .position(|e| e.event.dedup_key().as_deref() == Some(key.as_str()))
+                // A critical event is never replaced: it goes out as it is.
+                .position(|e| {
+                    !e.event.is_critical() && e.event.dedup_key().as_deref() == Some(key.as_str())
+                })
             {
                 st.pending.remove(at);
                 st.stats.deduplicated += 1;
@@ -233,22 +244,55 @@ impl EventBus {
         }
         st.pending.push_back(item);
         if st.pending.len() > inner.capacity {
-            st.pending.pop_front();
-            st.stats.dropped += 1;
-            inner.metrics.add(Counter::EventsDropped, 1);
+            if let Some(at) = st.pending.iter().position(|e| !e.event.is_critical()) {
+                st.pending.remove(at);
+                st.stats.dropped += 1;
+                inner.metrics.add(Counter::EventsDropped, 1);
+            }
         }
         let first = st.first_pending_at.is_none();
         st.first_pending_at.get_or_insert_with(Instant::now);
         let full = st.pending.len() >= inner.max_batch;
+        // A critical event goes out at once, with everything pending before it: one thread
+        // delivers, in sequence order, so the UI never sees a number before a smaller one.
+        st.urgent |= critical;
         drop(st);
-        if first || full {
+        if first || full || critical {
             inner.wake.notify_all();
         }
     }
 
-    /// Delivers everything pending now (shutdown, and tests that read what was sent).
+    /// Delivers everything pending now and returns once it is delivered (Flush, shutdown, and
+    /// tests that read what was sent). With the batcher running it does the delivering, so
+    /// the order stays the sequence order; the wait is bounded for a sink that hangs.
     pub fn flush(&self) {
         let inner = &self.inner;
+        let batcher_running = self
+            .thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        if batcher_running {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut st = inner.lock();
+            st.urgent = true;
+            inner.wake.notify_all();
+            while !st.pending.is_empty() || st.delivering {
+                let now = Instant::now();
+                if now >= deadline || st.stopping {
+                    break;
+                }
+                st = inner
+                    .idle
+                    .wait_timeout(st, deadline - now)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+            if st.pending.is_empty() {
+                st.first_pending_at = None;
+            }
+            return;
+        }
         loop {
             let mut st = inner.lock();
             if st.pending.is_empty() {
@@ -316,7 +360,7 @@ fn batcher(inner: &Inner) {
         }
         let now = Instant::now();
         let batch_due = st.first_pending_at.map(|first| {
-            if st.pending.len() >= inner.max_batch {
+            if st.urgent || st.pending.len() >= inner.max_batch {
                 now
             } else {
                 first + inner.window
@@ -342,7 +386,12 @@ fn batcher(inner: &Inner) {
             }
             Some(_) => {}
         }
-        let n = st.pending.len().min(inner.max_batch);
+        let n = if st.urgent {
+            st.pending.len()
+        } else {
+            st.pending.len().min(inner.max_batch)
+        };
+        st.urgent = false;
         let mut batch: Vec<Sequenced> = st.pending.drain(..n).collect();
         st.first_pending_at = (!st.pending.is_empty()).then(Instant::now);
         if let Some(m) = take_metrics(inner, &mut st, now) {
@@ -351,11 +400,14 @@ fn batcher(inner: &Inner) {
         if !batch.is_empty() {
             st.stats.messages_out += 1;
             inner.metrics.add(Counter::MessagesOut, 1);
+            st.delivering = true;
             drop(st);
             // A slow sink holds only this thread; producers keep appending (and dropping).
             inner.sink.deliver(batch);
             st = inner.lock();
+            st.delivering = false;
         }
+        inner.idle.notify_all();
     }
 }
 
@@ -492,8 +544,15 @@ mod tests {
             },
             2,
         ));
+        // The window is 10 s: only the critical bypass can send it now.
+        while sink.0.lock().unwrap().len() < 2 {
+            assert!(
+                failed.elapsed() < Duration::from_millis(200),
+                "the critical event waited for the window"
+            );
+            std::thread::yield_now();
+        }
         let batches = sink.0.lock().unwrap().clone();
-        assert!(failed.elapsed() < Duration::from_millis(5));
         assert_eq!(
             batches.last().unwrap().len(),
             1,
@@ -527,6 +586,15 @@ mod tests {
             b.emit(EngineEvent::NotebookDeleted {
                 notebook: NotebookId(uuid::Uuid::from_u128(n)),
             });
+            if n % 200 == 0 {
+                b.emit(status(
+                    10_000 + n,
+                    SaveState::Failed {
+                        message: "disk full".into(),
+                    },
+                    1,
+                ));
+            }
         }
         assert!(
             started.elapsed() < Duration::from_millis(500),
@@ -534,13 +602,26 @@ mod tests {
             started.elapsed()
         );
         let s = b.stats();
-        assert_eq!(s.dropped, 1000 - 200, "the queue keeps 20 batches");
+        assert_eq!(
+            s.dropped,
+            1005 - 200,
+            "the queue keeps 20 batches, critical ones included"
+        );
         sink.0.store(true, Ordering::SeqCst);
         b.shutdown();
-        let delivered: usize = sink.1.lock().unwrap().iter().map(Vec::len).sum();
-        assert_eq!(delivered, 201, "the first event and the newest 200");
-        // Critical events are never dropped (and never queued).
-        assert_eq!(b.stats().critical, 0);
+        let delivered: Vec<Sequenced> = sink.1.lock().unwrap().iter().flatten().cloned().collect();
+        let critical = delivered.iter().filter(|e| e.event.is_critical()).count();
+        assert_eq!(critical, 5, "critical events are never dropped");
+        assert_eq!(
+            delivered.len(),
+            1 + 200,
+            "the first event and the newest 200 (five of them critical)"
+        );
+        assert!(
+            delivered.windows(2).all(|w| w[0].seq < w[1].seq),
+            "delivered in sequence order"
+        );
+        assert_eq!(b.stats().critical, 5);
     }
 
     #[test]
@@ -623,5 +704,90 @@ mod tests {
         let ring = b.since(0).unwrap();
         assert_eq!(ring.len(), 4);
         assert!(ring.windows(2).all(|w| w[0].seq < w[1].seq));
+    }
+
+    mod model {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            /// A save status of one of a few notebooks (deduplicated by notebook).
+            Status(u8),
+            /// A failure of one of a few notebooks (critical).
+            Failure(u8),
+            /// An event without a key.
+            Deleted(u8),
+            Flush,
+            Pause,
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                5 => (0u8..4).prop_map(Op::Status),
+                1 => (0u8..4).prop_map(Op::Failure),
+                2 => (0u8..50).prop_map(Op::Deleted),
+                1 => Just(Op::Flush),
+                1 => Just(Op::Pause),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+            /// Against a reference: whatever the timing, the sink receives events in sequence
+            /// order, each at most once, every critical one, every keyless one, and for each
+            /// key the latest event; what it misses is only ever superseded by a later event
+            /// with the same key.
+            #[test]
+            fn the_batcher_loses_nothing_and_keeps_the_order(ops in proptest::collection::vec(op(), 1..80)) {
+                let sink = Arc::new(RecordingSink::default());
+                let b = EventBus::with_config(
+                    sink.clone(),
+                    Arc::default(),
+                    &EventConfig { window_ms: 2, max_batch: 4, ring_size: 1000, metrics_every_ms: 0 },
+                );
+                let mut emitted: Vec<(u64, EngineEvent)> = Vec::new();
+                let mut seq = 0;
+                for op in &ops {
+                    let event = match op {
+                        Op::Status(n) => status(u128::from(*n), SaveState::Unsaved, seq),
+                        Op::Failure(n) => status(u128::from(*n), SaveState::Failed { message: "x".into() }, seq),
+                        Op::Deleted(n) => EngineEvent::NotebookDeleted { notebook: NotebookId(uuid::Uuid::from_u128(1000 + u128::from(*n))) },
+                        Op::Flush => { b.flush(); continue; }
+                        Op::Pause => { std::thread::sleep(Duration::from_millis(3)); continue; }
+                    };
+                    seq += 1;
+                    emitted.push((seq, event.clone()));
+                    b.emit(event);
+                }
+                b.shutdown();
+                let delivered: Vec<Sequenced> = sink.0.lock().unwrap().iter().flatten().cloned().collect();
+                prop_assert!(delivered.windows(2).all(|w| w[0].seq < w[1].seq), "order: {:?}", delivered.iter().map(|e| e.seq).collect::<Vec<_>>());
+                let got: std::collections::HashMap<u64, &EngineEvent> = delivered.iter().map(|e| (e.seq, &e.event)).collect();
+                for (i, (seq, event)) in emitted.iter().enumerate() {
+                    match got.get(seq) {
+                        Some(e) => prop_assert_eq!(*e, event),
+                        None => {
+                            prop_assert!(!event.is_critical(), "critical event {} lost", seq);
+                            let key = event.dedup_key();
+                            prop_assert!(key.is_some(), "keyless event {} lost", seq);
+                            prop_assert!(
+                                emitted[i + 1..].iter().any(|(_, later)| later.dedup_key() == key),
+                                "event {} lost without a later one for its key", seq
+                            );
+                        }
+                    }
+                }
+                let mut latest = std::collections::HashMap::new();
+                for (seq, event) in &emitted {
+                    if let Some(k) = event.dedup_key() { latest.insert(k, *seq); }
+                }
+                for seq in latest.values() {
+                    prop_assert!(got.contains_key(seq), "the latest event {} of its key is missing", seq);
+                }
+            }
+        }
     }
 }
