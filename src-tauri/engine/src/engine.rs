@@ -1394,7 +1394,16 @@ impl Engine {
                 )
             })
             .collect();
-        let tasks = [TaskStatus::Running, TaskStatus::Pending]
+        PendingWork {
+            notebooks,
+            tables: self.snapshots.pending(),
+            tasks: self.pending_tasks(),
+        }
+    }
+
+    /// Imports, exports and transforms waiting or running.
+    fn pending_tasks(&self) -> Vec<Task> {
+        [TaskStatus::Running, TaskStatus::Pending]
             .into_iter()
             .flat_map(|s| self.tasks.list(Some(s), 100).unwrap_or_default())
             .filter(|t| {
@@ -1403,18 +1412,13 @@ impl Engine {
                     TaskKind::Import | TaskKind::Export | TaskKind::Transform
                 )
             })
-            .collect();
-        PendingWork {
-            notebooks,
-            tables: self.snapshots.pending(),
-            tasks,
-        }
+            .collect()
     }
 
     /// Lets running imports, exports and transforms finish, then writes everything (the "Wait
     /// and close" of the close prompt). Blocking.
     pub fn settle(&self) -> FlushAllReport {
-        for task in self.pending_work().tasks {
+        for task in self.pending_tasks() {
             let waited = self.scheduler.block_on(self.tasks.wait_for(task.id));
             if let Err(e) = waited {
                 log::warn!("closing: stopped waiting for task {}: {e}", task.id);
@@ -1580,7 +1584,7 @@ impl Engine {
         self.skip_snapshots
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.snapshots.stop_now();
-        for t in self.pending_work().tasks {
+        for t in self.pending_tasks() {
             self.cancel_task(t.id);
         }
         self.shutdown()

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { appBinary, startApp, withApp, type QuireApp } from "../src/harness.ts";
-import { alive } from "../src/grid.ts";
+import { gone } from "../src/grid.ts";
 
 // Manual saving: only Flush or shutdown writes, so what reaches disk proves which one did.
 const MANUAL = { QUIRE_NOTEBOOKS__AUTO_FLUSH: "false", QUIRE_NOTEBOOKS__FLUSH_DELAY_MS: "1000" };
@@ -84,11 +84,7 @@ test("SIGTERM writes pending edits before the app exits", async () => {
 
       const pid = app.pid();
       process.kill(pid, "SIGTERM");
-      const deadline = Date.now() + 10_000;
-      while (alive(pid)) {
-        assert.ok(Date.now() < deadline, "the app did not exit after SIGTERM");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      assert.ok(await gone(pid, 10_000), "the app did not exit after SIGTERM");
       const file = notebookFile(app, "last-words.quire");
       assert.ok(file, "the notebook was written at shutdown");
       assert.equal(file.cells[0].source, "SELECT 'kept at exit'");

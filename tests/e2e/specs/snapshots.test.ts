@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startApp, type QuireApp } from "../src/harness.ts";
-import { alive, csvFile, gridCell, newNotebook, typeInto, waitCell } from "../src/grid.ts";
+import { gone, csvFile, gridCell, newNotebook, typeInto, waitCell } from "../src/grid.ts";
 
 const ROWS = 200_000;
 
@@ -49,11 +49,7 @@ test("an edit in the grid is saved as a snapshot and survives a kill", async () 
     // No shutdown, no flush: the process dies as in a crash.
     const pid = first.pid();
     process.kill(pid, "SIGKILL");
-    const deadline = Date.now() + 10_000;
-    while (alive(pid)) {
-      assert.ok(Date.now() < deadline, "the app survived SIGKILL");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    assert.ok(await gone(pid, 10_000), "the app survived SIGKILL");
   } catch (e) {
     await first.screenshot("FAILED-snapshots-first").catch(() => undefined);
     throw e;
