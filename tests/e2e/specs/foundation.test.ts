@@ -16,7 +16,7 @@ test("starts empty, creates a notebook through the engine, reports a bad title",
     assert.ok(existsSync(app.workspace), "the engine created the workspace folder");
     await app.waitText("engine-version", (t) => /DataFusion \d+/.test(t));
 
-    await (await app.byTestId("new-notebook-title")).sendKeys("Trips 2026");
+    await app.type("new-notebook-title", "Trips 2026");
     await (await app.byTestId("create-notebook")).click();
     await app.waitText("notebook-title", (t) => t === "Trips 2026");
     await app.waitText("notebook-list", (t) => t.includes("Trips 2026"));
@@ -28,7 +28,7 @@ test("starts empty, creates a notebook through the engine, reports a bad title",
     );
 
     // The engine refuses the title; the UI says so in words.
-    await (await app.byTestId("new-notebook-title")).sendKeys("a/b");
+    await app.type("new-notebook-title", "a/b");
     await (await app.byTestId("create-notebook")).click();
     await app.waitText("toast", (t) => t.includes("That title cannot be used"));
 

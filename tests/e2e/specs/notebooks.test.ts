@@ -17,7 +17,7 @@ function notebookFile(app: QuireApp, folder: string): any | null {
 }
 
 async function createWithCells(app: QuireApp, title: string, sources: string[]) {
-  await (await app.byTestId("new-notebook-title")).sendKeys(title);
+  await app.type("new-notebook-title", title);
   await app.click("create-notebook");
   await app.waitText("notebook-title", (t) => t === title);
   for (const [i, source] of sources.entries()) {
@@ -122,7 +122,7 @@ test("a second Quire on the same workspace says so and leaves the first one work
     }
     // The first one still owns the workspace and still works.
     assert.equal(app.pid(), first);
-    await (await app.byTestId("new-notebook-title")).sendKeys("Still mine");
+    await app.type("new-notebook-title", "Still mine");
     await app.click("create-notebook");
     await app.waitText("notebook-title", (t) => t === "Still mine");
   });

@@ -114,7 +114,7 @@ test("a SQL cell's result is kept as a table and exported", async () => {
       const text = await app.waitText("cell-output", (t) => t.includes("Lyon"));
       assert.match(text, /Lyon\s*100/);
       await app.click("keep-result");
-      await (await app.byTestId("keep-result-name")).sendKeys("by_city");
+      await app.type("keep-result-name", "by_city");
       await app.click("keep-result-save");
       await app.waitText("table-list", (t) => t.includes("by_city") && t.includes("3 rows"));
       await app.click("export-by_city");

@@ -36,8 +36,20 @@ export async function waitCell(app: QuireApp, row: number, column: string, value
   );
 }
 
-/** Focuses a cell, opens its editor with Enter (as a keyboard user would) and types `text`. */
+/** Focuses a cell, opens its editor with Enter (as a keyboard user would) and types `text`.
+ *  The grid may re-render the cell between finding and using it (an event arrived): then it
+ *  is found again, a few times, as `QuireApp.click` does. */
 export async function typeInto(app: QuireApp, rowIndex: number, column: string, text: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await typeOnce(app, rowIndex, column, text);
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof Error) || e.name !== "StaleElementReferenceError") throw e;
+    }
+  }
+}
+
+async function typeOnce(app: QuireApp, rowIndex: number, column: string, text: string) {
   const cell = await app.driver.executeScript<WebElement | null>(FIND_CELL.replace("WANT", "cell"), rowIndex, column);
   if (!cell) throw new Error(`no cell ${column} in row ${rowIndex}`);
   await cell.click();
@@ -64,7 +76,7 @@ export async function select(app: QuireApp, testId: string, value: string) {
 }
 
 export async function newNotebook(app: QuireApp, title: string) {
-  await (await app.byTestId("new-notebook-title")).sendKeys(title);
+  await app.type("new-notebook-title", title);
   await app.click("create-notebook");
   await app.waitText("notebook-title", (t) => t === title);
 }

@@ -64,6 +64,8 @@ export interface QuireApp {
   /** The app's pid, from the workspace lock file it holds. */
   pid(): number;
   click(id: string): Promise<void>;
+  /** Types into the element with this test id, finding it again if React replaced it. */
+  type(id: string, text: string): Promise<void>;
   /** Records every text the element shows from now on (a MutationObserver in the page). */
   recordTexts(id: string): Promise<void>;
   recordedTexts(): Promise<string[]>;
@@ -78,6 +80,18 @@ export interface StartOptions {
   /** Start the app through a wrapper that writes its exit status to `<dataDir>/exit-status`
    *  (the app is tauri-driver's grandchild, so its status is otherwise out of reach). */
   recordExit?: boolean;
+}
+
+/** React may replace an element between finding and using it (an event arrived): find it
+ *  again, a few times, rather than fail on a node the user never saw go. */
+async function fresh(act: () => Promise<void>) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await act();
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof Error) || e.name !== "StaleElementReferenceError") throw e;
+    }
+  }
 }
 
 export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
@@ -168,16 +182,10 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
       return pid;
     },
     async click(id) {
-      // React may replace the element between finding and clicking it (an event arrived):
-      // find it again, a few times, rather than fail on a node the user never saw go.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await (await byTestId(id)).click();
-          return;
-        } catch (e) {
-          if (attempt >= 3 || !(e instanceof Error) || e.name !== "StaleElementReferenceError") throw e;
-        }
-      }
+      await fresh(() => byTestId(id).then((el) => el.click()));
+    },
+    async type(id, text) {
+      await fresh(() => byTestId(id).then((el) => el.sendKeys(text)));
     },
     async recordTexts(id) {
       await driver.executeScript(
