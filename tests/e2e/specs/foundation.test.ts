@@ -17,7 +17,7 @@ test("starts empty, creates a notebook through the engine, reports a bad title",
     await app.waitText("engine-version", (t) => /DataFusion \d+/.test(t));
 
     await app.type("new-notebook-title", "Trips 2026");
-    await (await app.byTestId("create-notebook")).click();
+    await app.click("create-notebook");
     await app.waitText("notebook-title", (t) => t === "Trips 2026");
     await app.waitText("notebook-list", (t) => t.includes("Trips 2026"));
     // Lazy creation: nothing was written to the workspace for it.
@@ -29,7 +29,7 @@ test("starts empty, creates a notebook through the engine, reports a bad title",
 
     // The engine refuses the title; the UI says so in words.
     await app.type("new-notebook-title", "a/b");
-    await (await app.byTestId("create-notebook")).click();
+    await app.click("create-notebook");
     await app.waitText("toast", (t) => t.includes("That title cannot be used"));
 
     // The live metrics readout counts the one event the engine emitted.

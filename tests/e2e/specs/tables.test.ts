@@ -23,7 +23,7 @@ test("import a CSV through the dialog with its schema preview, then read it in t
       await newNotebook(app, "Imports");
       await app.click("import-data");
       await app.waitText("import-preview", (t) => t.includes("Lyon"));
-      assert.equal(await (await app.byTestId("import-table-name")).getAttribute("value"), "city_sales");
+      assert.equal(await app.prop("import-table-name", "value"), "city_sales");
       // The preview proposed types; the user renames a column before importing.
       const nameInput = await app.driver.findElement({ css: '[aria-label="Column 3 name"]' });
       await nameInput.clear();

@@ -44,7 +44,7 @@ export async function typeInto(app: QuireApp, rowIndex: number, column: string, 
     try {
       return await typeOnce(app, rowIndex, column, text);
     } catch (e) {
-      if (attempt >= 3 || !(e instanceof Error) || e.name !== "StaleElementReferenceError") throw e;
+      if (attempt >= 5 || !(e instanceof Error) || e.name !== "StaleElementReferenceError") throw e;
     }
   }
 }

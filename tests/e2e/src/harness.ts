@@ -64,6 +64,9 @@ export interface QuireApp {
   /** The app's pid, from the workspace lock file it holds. */
   pid(): number;
   click(id: string): Promise<void>;
+  /** A DOM property of the first element with this test id (`disabled`, `value`, `title`),
+   *  read in the page: no element handle, so a re-render in between cannot make it stale. */
+  prop(id: string, name: string): Promise<unknown>;
   /** Types into the element with this test id, finding it again if React replaced it. */
   type(id: string, text: string): Promise<void>;
   /** Records every text the element shows from now on (a MutationObserver in the page). */
@@ -89,7 +92,7 @@ async function fresh(act: () => Promise<void>) {
     try {
       return await act();
     } catch (e) {
-      if (attempt >= 3 || !(e instanceof Error) || e.name !== "StaleElementReferenceError") throw e;
+      if (attempt >= 5 || !(e instanceof Error) || e.name !== "StaleElementReferenceError") throw e;
     }
   }
 }
@@ -183,6 +186,14 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
     },
     async click(id) {
       await fresh(() => byTestId(id).then((el) => el.click()));
+    },
+    async prop(id, name) {
+      await byTestId(id);
+      return driver.executeScript(
+        "const el = document.querySelector(arguments[0]); return el ? el[arguments[1]] : null;",
+        `[data-testid="${id}"]`,
+        name,
+      );
     },
     async type(id, text) {
       await fresh(() => byTestId(id).then((el) => el.sendKeys(text)));

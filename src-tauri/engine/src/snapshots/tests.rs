@@ -312,6 +312,7 @@ async fn a_damaged_newest_generation_opens_the_one_before_and_says_so() {
         !dir.join("t.9.parquet").exists(),
         "uncommitted generation removed"
     );
+    engine.flush_events(); // the notice is critical, but still delivered by the batcher's thread
     let notice = sink.events().into_iter().find_map(|e| match e {
         crate::events::EngineEvent::TableNotice { message, .. } => Some(message),
         _ => None,
