@@ -212,6 +212,7 @@ export type Config = {
 	tasks?: TaskConfig,
 	events?: EventConfig,
 	log?: LogConfig,
+	limits?: LimitsConfig,
 };
 
 /**  How to read a CSV file. [`preview`] proposes one; the user may correct it. */
@@ -361,6 +362,8 @@ export type ErrorCode =
 "version_not_found" | 
 /**  No task has the given id (it finished long ago and was cleaned up). */
 "task_not_found" | 
+/**  An import, a result or a query needs more memory than the `limits` settings allow. */
+"too_large" | 
 /**  The work was cancelled before it finished. */
 "cancelled" | 
 /**  A bug in Quire: the message says what, the log has the context. */
@@ -471,6 +474,23 @@ export type IpcError = {
 
 /**  What a job does, for metrics. */
 export type JobKind = "page" | "query" | "import" | "export" | "snapshot" | "diff" | "other";
+
+/**
+ *  How much memory and disk data work may take, so that a file or a result larger than the
+ *  machine fails with a clear error instead of taking the machine down.
+ */
+export type LimitsConfig = {
+	/**
+	 *  Memory that query operators (sorts, joins, aggregations) may hold at once, shared by
+	 *  every query; past it they spill to disk where they can, else the query stops with an
+	 *  error. Default 2048 MiB.
+	 */
+	query_memory_mb?: number,
+	/**  The largest imported table or query result kept in memory. Default 4096 MiB. */
+	table_memory_mb?: number,
+	/**  Disk that spilling queries may fill, in `spill/` in the data dir. Default 10240 MiB. */
+	spill_disk_mb?: number,
+};
 
 /**  Logging. The shell writes the log; the engine only names the level. */
 export type LogConfig = {

@@ -26,6 +26,7 @@ const headlines: Record<ErrorCode, string> = {
   generation_not_found: "That saved version is no longer kept",
   version_not_found: "That version is no longer kept",
   task_not_found: "That task is no longer listed",
+  too_large: "This is more data than Quire may hold in memory",
   cancelled: "Cancelled",
   internal: "Something went wrong inside Quire",
 };

@@ -51,6 +51,7 @@ pub struct Config {
     pub tasks: TaskConfig,
     pub events: EventConfig,
     pub log: LogConfig,
+    pub limits: LimitsConfig,
 }
 
 /// How notebook edits reach disk.
@@ -211,6 +212,31 @@ impl Default for EventConfig {
             max_batch: 50,
             ring_size: 1000,
             metrics_every_ms: 1000,
+        }
+    }
+}
+
+/// How much memory and disk data work may take, so that a file or a result larger than the
+/// machine fails with a clear error instead of taking the machine down.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Memory that query operators (sorts, joins, aggregations) may hold at once, shared by
+    /// every query; past it they spill to disk where they can, else the query stops with an
+    /// error. Default 2048 MiB.
+    pub query_memory_mb: u64,
+    /// The largest imported table or query result kept in memory. Default 4096 MiB.
+    pub table_memory_mb: u64,
+    /// Disk that spilling queries may fill, in `spill/` in the data dir. Default 10240 MiB.
+    pub spill_disk_mb: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            query_memory_mb: 2048,
+            table_memory_mb: 4096,
+            spill_disk_mb: 10240,
         }
     }
 }

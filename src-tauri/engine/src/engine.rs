@@ -171,6 +171,9 @@ fn diff_page(
 
 /// How long shutdown waits for pending snapshots; a snapshot not committed by then leaves the
 /// previous generation, which is what the user was told is saved.
+/// Where queries that outgrow `limits.query_memory_mb` spill, inside the data dir.
+const SPILL_DIR: &str = "spill";
+
 const SHUTDOWN_SNAPSHOT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Removes temp files of snapshots a crash interrupted, in every notebook's `tables/` folder,
@@ -340,6 +343,13 @@ impl Engine {
                 paths.data_dir.display()
             ))
         })?;
+        let spill_dir = paths.data_dir.join(SPILL_DIR);
+        // Spill files of a run that crashed are never read again.
+        let _ = std::fs::remove_dir_all(&spill_dir);
+        std::fs::create_dir_all(&spill_dir).map_err(|e| {
+            crate::tasks::TaskError::Store(format!("could not create {}: {e}", spill_dir.display()))
+        })?;
+        let data_limits = tables::Limits::new(&config.limits, Some(&spill_dir))?;
         let tasks = Arc::new(
             TaskStore::open(&paths.data_dir.join(crate::tasks::FILE_NAME))?
                 .with_metrics(metrics.clone()),
@@ -381,7 +391,7 @@ impl Engine {
             paths,
             workspace,
             notebooks,
-            catalog: Arc::default(),
+            catalog: Arc::new(Catalog::new(data_limits)),
             views: Arc::default(),
             histories: Histories::default(),
             recent_diffs: Mutex::default(),
@@ -592,6 +602,7 @@ impl Engine {
             .as_ref()
             .map(|spec| ViewCache::key(&notebook.to_string(), table, version.version, spec));
         let views = self.views.clone();
+        let limits = self.catalog.limits().clone();
         Ok(async move {
             let (Some(spec), Some(key)) = (spec, key) else {
                 return Ok(version);
@@ -599,7 +610,7 @@ impl Engine {
             if let Some(hit) = views.get(&key) {
                 return Ok(hit);
             }
-            let computed = Arc::new(tables::view::compute(&version, &spec).await?);
+            let computed = Arc::new(tables::view::compute(&version, &spec, &limits).await?);
             views.put(key, computed.clone());
             Ok(computed)
         })
@@ -636,7 +647,13 @@ impl Engine {
             return Err(TableError::Exists(table).into());
         }
         let started = Instant::now();
-        let imported = import::read(path, format, csv, progress, cancel)?;
+        let budget = self.catalog.limits().budget(format!(
+            "the file {}",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ));
+        let imported = import::read(path, format, csv, progress, cancel, &budget)?;
         let version = TableVersion::first(imported.schema, imported.batches);
         let info = self.keep_table(notebook, &table, version)?;
         log::info!(

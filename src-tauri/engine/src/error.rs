@@ -56,6 +56,8 @@ pub enum ErrorCode {
     VersionNotFound,
     /// No task has the given id (it finished long ago and was cleaned up).
     TaskNotFound,
+    /// An import, a result or a query needs more memory than the `limits` settings allow.
+    TooLarge,
     /// The work was cancelled before it finished.
     Cancelled,
     /// A bug in Quire: the message says what, the log has the context.

@@ -16,6 +16,8 @@ pub enum WorkspaceError {
     },
     #[error("{0:?} is outside the workspace")]
     OutsideWorkspace(PathBuf),
+    #[error("{0:?} is a link, which could lead outside the workspace; Quire does not follow links in it")]
+    Link(PathBuf),
     #[error(
         "the workspace {path} is already open in another Quire window or quire-cli ({holder})"
     )]
@@ -26,7 +28,9 @@ impl HasCode for WorkspaceError {
     fn code(&self) -> ErrorCode {
         match self {
             WorkspaceError::Unavailable { .. } => ErrorCode::WorkspaceUnavailable,
-            WorkspaceError::OutsideWorkspace(_) => ErrorCode::PathOutsideWorkspace,
+            WorkspaceError::OutsideWorkspace(_) | WorkspaceError::Link(_) => {
+                ErrorCode::PathOutsideWorkspace
+            }
             WorkspaceError::Locked { .. } => ErrorCode::WorkspaceLocked,
         }
     }
@@ -107,6 +111,8 @@ impl Workspace {
 
     /// Joins a relative path made only of normal components (no `..`, no root, no prefix) and
     /// refuses anything else, so a crafted name can never address a file outside the workspace.
+    /// A component that exists as a symbolic link (or a Windows junction) is refused too: it
+    /// could lead anywhere, and Quire only writes what it created itself.
     pub fn resolve(&self, relative: &Path) -> Result<PathBuf, WorkspaceError> {
         let normal_only = relative
             .components()
@@ -114,8 +120,43 @@ impl Workspace {
         if relative.as_os_str().is_empty() || !normal_only {
             return Err(WorkspaceError::OutsideWorkspace(relative.to_path_buf()));
         }
+        let mut at = self.root.clone();
+        for part in relative.components() {
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Ok(meta) if is_link(&meta) => {
+                    return Err(WorkspaceError::Link(at));
+                }
+                Ok(_) => {}
+                Err(_) => break, // what does not exist yet cannot be a link
+            }
+        }
         Ok(self.root.join(relative))
     }
+}
+
+fn is_link(meta: &std::fs::Metadata) -> bool {
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::MetadataExt;
+        const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
+        if meta.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+            return true;
+        }
+    }
+    meta.file_type().is_symlink()
+}
+
+/// Names Windows reserves for devices, with or without an extension (`CON`, `nul.txt`,
+/// `COM1`): a notebook folder or table file may not be called that on any platform, so a
+/// workspace moves between machines intact.
+pub fn is_windows_reserved(stem: &str) -> bool {
+    let upper = stem.to_ascii_uppercase();
+    let base = upper.split('.').next().unwrap_or("").trim_end();
+    matches!(base, "CON" | "PRN" | "AUX" | "NUL")
+        || ((base.starts_with("COM") || base.starts_with("LPT"))
+            && base.len() == 4
+            && base.as_bytes()[3].is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -163,6 +204,47 @@ mod tests {
         for bad in ["../escape", "a/../../b", "/etc/passwd", "", "./x"] {
             let err = ws.resolve(Path::new(bad)).unwrap_err();
             assert_eq!(err.code(), ErrorCode::PathOutsideWorkspace, "{bad:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_inside_the_workspace_are_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let ws = Workspace::open(&tmp.path().join("ws")).unwrap();
+        std::fs::create_dir(ws.root().join("real.quire")).unwrap();
+        std::os::unix::fs::symlink(&outside, ws.root().join("link.quire")).unwrap();
+        std::os::unix::fs::symlink(&outside, ws.root().join("real.quire/tables")).unwrap();
+        for bad in [
+            "link.quire",
+            "link.quire/notebook.json",
+            "real.quire/tables/t.1.parquet",
+        ] {
+            let err = ws.resolve(Path::new(bad)).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::PathOutsideWorkspace, "{bad:?}");
+            assert!(err.to_string().contains("is a link"), "{err}");
+        }
+        assert!(ws.resolve(Path::new("real.quire/notebook.json")).is_ok());
+        assert!(ws.resolve(Path::new("new.quire/tables")).is_ok());
+    }
+
+    #[test]
+    fn windows_device_names_are_recognised_with_any_extension_and_case() {
+        for name in [
+            "CON",
+            "con",
+            "Nul",
+            "aux.txt",
+            "COM1",
+            "lpt9.parquet",
+            "prn ",
+        ] {
+            assert!(is_windows_reserved(name), "{name}");
+        }
+        for name in ["console", "com", "com10", "nullable", "sales", "lpt"] {
+            assert!(!is_windows_reserved(name), "{name}");
         }
     }
 }

@@ -1,5 +1,5 @@
 // Tables in the real app: import a CSV through the dialog with its schema preview, see it in
-// the grid, and scroll to the last row of a million-row table.
+// the grid, and scroll to the last row of a million-row table; a file past the memory limit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, existsSync, readFileSync } from "node:fs";
@@ -196,5 +196,26 @@ test("the grid keeps scrolling while a 1M-row Parquet export runs (frame gaps re
       assert.ok(existsSync(out), "the export finished");
     },
     { env: { QUIRE_TEST_PICK_FILE: file, QUIRE_TEST_SAVE_FILE: out } },
+  );
+});
+
+test("a file larger than the memory limit is refused in words and nothing is created", async () => {
+  await withApp(
+    "tables-too-large",
+    async (app) => {
+      await newNotebook(app, "Limits");
+      await app.click("import-data");
+      await app.waitText("import-preview", (t) => t.includes("Lyon"));
+      await app.click("import-start");
+      const error = await app.waitText("import-error", (t) => t.length > 0, 60_000);
+      assert.match(error, /more data than Quire may hold in memory/, error);
+      assert.match(error, /1 MiB/, error);
+      assert.match(error, /limits\.table_memory_mb/, error);
+      const tables = await app.driver.executeScript<string>(
+        "return document.querySelector('[data-testid=table-list]')?.textContent ?? '';",
+      );
+      assert.doesNotMatch(tables, /big/, "no table was created");
+    },
+    { env: { QUIRE_TEST_PICK_FILE: csvFile("big.csv", 200_000), QUIRE_LIMITS__TABLE_MEMORY_MB: "1" } },
   );
 });

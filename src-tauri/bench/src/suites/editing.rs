@@ -37,8 +37,15 @@ fn edit(row_id: u64, value: &str) -> CellEdit {
 pub fn run() -> Result<Vec<Measure>, String> {
     let (tmp, csv, _engine, _) = million_row_engine()?;
     let cancel = CancellationToken::new();
-    let imported = quire_engine::tables::import::read(&csv, None, None, &|_| {}, &cancel)
-        .map_err(|e| e.to_string())?;
+    let imported = quire_engine::tables::import::read(
+        &csv,
+        None,
+        None,
+        &|_| {},
+        &cancel,
+        &quire_engine::tables::Limits::default().budget("the file"),
+    )
+    .map_err(|e| e.to_string())?;
     let v1 = TableVersion::first(imported.schema, imported.batches);
 
     let mut i = 0u64;

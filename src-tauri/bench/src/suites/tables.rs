@@ -168,9 +168,16 @@ pub fn run() -> Result<Vec<Measure>, String> {
     // Reading only, as the anchors do: file to in-memory Arrow.
     let cancel = CancellationToken::new();
     let read = |path: &Path| -> Result<(), String> {
-        quire_engine::tables::import::read(path, None, None, &|_| {}, &cancel)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        quire_engine::tables::import::read(
+            path,
+            None,
+            None,
+            &|_| {},
+            &cancel,
+            &quire_engine::tables::Limits::default().budget("the file"),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
     };
     let quire_csv = best(|| read(&csv))?;
     engine

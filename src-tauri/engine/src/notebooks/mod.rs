@@ -18,6 +18,7 @@ pub mod naming;
 pub mod state;
 mod writer;
 
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -361,16 +362,19 @@ impl Notebooks {
     pub fn folder_resolver(&self) -> crate::snapshots::FolderOf {
         let shared = self.shared.clone();
         Arc::new(move |id| {
-            let root = shared.workspace.root().to_path_buf();
-            shared
-                .with_entry(id, |e| {
-                    Ok(e.folder
-                        .as_ref()
-                        .filter(|_| e.on_disk)
-                        .map(|f| root.join(f)))
-                })
+            let folder = shared
+                .with_entry(id, |e| Ok(e.folder.clone().filter(|_| e.on_disk)))
                 .ok()
-                .flatten()
+                .flatten()?;
+            // Snapshots write into `<folder>/tables/`: neither may be a link out of the workspace.
+            let tables = Path::new(&folder).join(crate::snapshots::TABLES_DIR);
+            match shared.workspace.resolve(&tables) {
+                Ok(_) => Some(shared.workspace.root().join(folder)),
+                Err(e) => {
+                    log::warn!("not writing the tables of notebook {id}: {e}");
+                    None
+                }
+            }
         })
     }
 

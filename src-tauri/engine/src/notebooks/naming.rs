@@ -1,6 +1,7 @@
 //! Titles and the folder names derived from them.
 
 use super::NotebookError;
+use crate::workspace::is_windows_reserved;
 
 /// Longest title accepted, in characters.
 pub const MAX_TITLE_CHARS: usize = 120;
@@ -55,14 +56,6 @@ pub fn slug(title: &str) -> String {
         return format!("{trimmed}-notebook");
     }
     trimmed
-}
-
-fn is_windows_reserved(stem: &str) -> bool {
-    let upper = stem.to_ascii_uppercase();
-    matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
-        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
-            && upper.len() == 4
-            && upper.as_bytes()[3].is_ascii_digit())
 }
 
 /// `<slug>.quire`, or `<slug>-2.quire`, `<slug>-3.quire`, ... the first one `taken` refuses.

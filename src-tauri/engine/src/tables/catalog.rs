@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::limits::Limits;
 use super::sql::SqlSession;
 use super::table::{TableInfo, TableVersion};
 use super::{name, TableError};
 use crate::notebooks::NotebookId;
 
-#[derive(Default)]
 struct NotebookTables {
     tables: RwLock<BTreeMap<String, Arc<TableVersion>>>,
     sql: SqlSession,
@@ -22,12 +22,32 @@ struct NotebookTables {
 #[derive(Default)]
 pub struct Catalog {
     notebooks: Mutex<HashMap<NotebookId, Arc<NotebookTables>>>,
+    limits: Limits,
 }
 
 impl Catalog {
+    pub fn new(limits: Limits) -> Catalog {
+        Catalog {
+            notebooks: Mutex::default(),
+            limits,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     fn of(&self, notebook: NotebookId) -> Arc<NotebookTables> {
         let mut map = self.notebooks.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(notebook).or_default().clone()
+        map.entry(notebook)
+            .or_insert_with(|| {
+                Arc::new(NotebookTables {
+                    tables: RwLock::default(),
+                    sql: SqlSession::new(&self.limits),
+                    loaded: Mutex::new(false),
+                })
+            })
+            .clone()
     }
 
     /// Loads the notebook's saved tables with `load` the first time its tables are needed.

@@ -165,7 +165,15 @@ mod tests {
                 &CancellationToken::new(),
             )
             .unwrap();
-            let back = import::read(&path, None, None, &|_| {}, &Default::default()).unwrap();
+            let back = import::read(
+                &path,
+                None,
+                None,
+                &|_| {},
+                &Default::default(),
+                &crate::tables::Limits::default().budget("test"),
+            )
+            .unwrap();
             assert_eq!(
                 back.batches.iter().map(|b| b.num_rows()).sum::<usize>(),
                 3000,

@@ -18,6 +18,7 @@ pub mod export;
 pub mod history;
 pub mod import;
 pub mod ipc;
+pub mod limits;
 pub mod name;
 pub mod sql;
 pub mod table;
@@ -30,6 +31,7 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
 
 pub use catalog::Catalog;
+pub use limits::{Budget, Limits};
 pub use sql::{datafusion_version, ColumnInfo, QueryPreview, SqlSession, PREVIEW_ROWS};
 pub use table::{TableInfo, TableVersion};
 
@@ -59,6 +61,8 @@ pub enum TableError {
     InvalidValue { column: String, message: String },
     #[error("version {version} of table {table} is no longer kept in memory")]
     VersionNotFound { table: String, version: u64 },
+    #[error("{message}")]
+    TooLarge { message: String },
     #[error("{0}")]
     Persist(String),
     #[error("internal Arrow error: {0}")]
@@ -106,6 +110,7 @@ impl HasCode for TableError {
             TableError::Exists(_) => ErrorCode::TableExists,
             TableError::InvalidValue { .. } => ErrorCode::InvalidValue,
             TableError::VersionNotFound { .. } => ErrorCode::VersionNotFound,
+            TableError::TooLarge { .. } => ErrorCode::TooLarge,
             TableError::Persist(_) => ErrorCode::Io,
             TableError::Arrow(_) => ErrorCode::Internal,
         }

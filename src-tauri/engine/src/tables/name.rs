@@ -91,6 +91,12 @@ pub fn validate(name: &str) -> Result<String, TableError> {
     if RESERVED.contains(&name) {
         return Err(bad("that is an SQL keyword"));
     }
+    // The name becomes `<name>.<generation>.parquet`, which Windows cannot create for these.
+    if crate::workspace::is_windows_reserved(name) {
+        return Err(bad(
+            "that is a device name on Windows, where it cannot name a file",
+        ));
+    }
     Ok(name.to_string())
 }
 
@@ -113,6 +119,7 @@ pub fn from_file_stem(stem: &str) -> String {
     if out.is_empty()
         || out.starts_with(|c: char| c.is_ascii_digit())
         || RESERVED.contains(&out.as_str())
+        || crate::workspace::is_windows_reserved(&out)
     {
         out = format!("t_{out}");
     }
@@ -137,6 +144,10 @@ mod tests {
             "select",
             "x;drop",
             "é",
+            "con",
+            "nul",
+            "com1",
+            "lpt9",
             &"a".repeat(64),
         ] {
             let err = validate(bad).unwrap_err();
@@ -151,7 +162,17 @@ mod tests {
         assert_eq!(from_file_stem("select"), "t_select");
         assert_eq!(from_file_stem("ünï"), "n");
         assert_eq!(from_file_stem("---"), "t");
-        for stem in ["Sales 2026", "2026-report", "select", "---", "ünï"] {
+        assert_eq!(from_file_stem("CON"), "t_con");
+        assert_eq!(from_file_stem("aux"), "t_aux");
+        for stem in [
+            "Sales 2026",
+            "2026-report",
+            "select",
+            "---",
+            "ünï",
+            "Nul",
+            "com3",
+        ] {
             validate(&from_file_stem(stem)).unwrap();
         }
     }

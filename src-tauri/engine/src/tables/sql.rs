@@ -20,26 +20,35 @@ use futures::StreamExt;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::limits::Limits;
 use super::table::TableVersion;
 use super::TableError;
 
 /// One notebook's SQL session.
 pub struct SqlSession {
     ctx: SessionContext,
+    limits: Limits,
 }
 
 impl Default for SqlSession {
     fn default() -> Self {
-        let mut config = SessionConfig::new().with_information_schema(true);
-        // Spans let planning errors (an unknown column, a bad type) carry a line and column.
-        config.options_mut().sql_parser.collect_spans = true;
-        Self {
-            ctx: SessionContext::new_with_config(config),
-        }
+        SqlSession::new(&Limits::default())
     }
 }
 
 impl SqlSession {
+    /// A session whose queries share the engine's memory pool and spill folder.
+    pub fn new(limits: &Limits) -> SqlSession {
+        let mut config = SessionConfig::new().with_information_schema(true);
+        // Spans let planning errors (an unknown column, a bad type) carry a line and column.
+        config.options_mut().sql_parser.collect_spans = true;
+        limits.tune(&mut config);
+        Self {
+            ctx: SessionContext::new_with_config_rt(config, limits.runtime()),
+            limits: limits.clone(),
+        }
+    }
+
     /// Registers (or replaces) a table under `name`. The batches are shared, not copied, and
     /// spread over partitions so DataFusion can scan them in parallel.
     pub fn register(&self, name: &str, version: &TableVersion) -> Result<(), TableError> {
@@ -90,6 +99,7 @@ impl SqlSession {
             let schema = stream.schema();
             let mut batches = Vec::new();
             let mut rows = 0u64;
+            let budget = self.limits.budget("the query's result");
             loop {
                 tokio::select! {
                     _ = cancel.cancelled() => return Ok(None),
@@ -97,6 +107,7 @@ impl SqlSession {
                         None => return Ok(Some((schema, batches))),
                         Some(batch) => {
                             let batch = batch?;
+                            budget.charge(&batch).map_err(Stop::Limit)?;
                             rows += batch.num_rows() as u64;
                             on_rows(rows);
                             batches.push(batch);
@@ -108,7 +119,11 @@ impl SqlSession {
         match run.await {
             Ok(Some(result)) => Ok(result),
             Ok(None) => Err(TableError::Cancelled),
-            Err(e) => Err(locate(describe(e), sql)),
+            Err(Stop::Limit(e)) => Err(e),
+            Err(Stop::DataFusion(e)) => match self.limits.exhausted(&e) {
+                Some(too_large) => Err(too_large),
+                None => Err(locate(describe(e), sql)),
+            },
         }
     }
 
@@ -116,6 +131,18 @@ impl SqlSession {
     pub async fn run(&self, sql: &str) -> Result<Vec<RecordBatch>, TableError> {
         self.run_cancellable(sql, &|_| {}, &CancellationToken::new())
             .await
+    }
+}
+
+/// Why a query stopped early.
+enum Stop {
+    DataFusion(DataFusionError),
+    Limit(TableError),
+}
+
+impl From<DataFusionError> for Stop {
+    fn from(e: DataFusionError) -> Stop {
+        Stop::DataFusion(e)
     }
 }
 
@@ -485,5 +512,60 @@ mod tests {
             p.rows[0],
             vec![Some("100000".into()), Some("4999950000".into())]
         );
+    }
+
+    fn limited(query_mb: u64, table_mb: u64, spill_mb: u64, spill: &std::path::Path) -> SqlSession {
+        let config = crate::config::LimitsConfig {
+            query_memory_mb: query_mb,
+            table_memory_mb: table_mb,
+            spill_disk_mb: spill_mb,
+        };
+        SqlSession::new(&Limits::new(&config, Some(spill)).unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_result_larger_than_the_table_limit_stops_with_a_typed_error() {
+        let spill = tempfile::tempdir().unwrap();
+        let s = limited(64, 1, 64, spill.path());
+        s.register("numbers", &super::super::table::tests::numbers(2_000, 1024))
+            .unwrap();
+        // 4 million rows of two numbers: 64 MB, far past the 1 MiB limit.
+        let err = s
+            .run("SELECT a.n, b.n FROM numbers a CROSS JOIN numbers b")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::TooLarge, "{err}");
+        assert!(err.to_string().contains("limits.table_memory_mb"), "{err}");
+        // The same data aggregated fits, in the same session.
+        let ok = s
+            .run("SELECT count(*) FROM numbers a CROSS JOIN numbers b")
+            .await
+            .unwrap();
+        assert_eq!(ok[0].num_rows(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sort_past_the_query_pool_spills_into_the_spill_folder_or_fails_in_words() {
+        let spill = tempfile::tempdir().unwrap();
+        let t = super::super::table::tests::numbers(3_000_000, 8192);
+        let sql = "SELECT n, n * 2 AS m FROM numbers ORDER BY n DESC";
+        // 48 MB sorted in a 20 MiB pool (half of it DataFusion's merge reservation): it
+        // spills, and the order is still right.
+        let s = limited(20, 1024, 1024, spill.path());
+        s.register("numbers", &t).unwrap();
+        let out = s.run(sql).await.unwrap();
+        let first = out[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(first.value(0), 2_999_999);
+        assert_eq!(out.iter().map(|b| b.num_rows()).sum::<usize>(), 3_000_000);
+        // With no disk to spill to, the same sort stops with the typed error.
+        let s = limited(20, 1024, 0, spill.path());
+        s.register("numbers", &t).unwrap();
+        let err = s.run(sql).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::TooLarge, "{err}");
+        assert!(err.to_string().contains("limits.spill_disk_mb"), "{err}");
     }
 }

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
 use datafusion::arrow::datatypes::Schema;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use super::limits::Limits;
 use serde::{Deserialize, Serialize};
 
 use super::table::{page_schema, TableVersion, ROW_ID_COLUMN};
@@ -122,7 +124,11 @@ pub fn view_sql(spec: &ViewSpec, schema: &Schema, source: &str) -> Result<String
 }
 
 /// Computes a view of `version`: its rows filtered and sorted, row ids kept.
-pub async fn compute(version: &TableVersion, spec: &ViewSpec) -> Result<TableVersion, TableError> {
+pub async fn compute(
+    version: &TableVersion,
+    spec: &ViewSpec,
+    limits: &Limits,
+) -> Result<TableVersion, TableError> {
     let with_ids = Arc::new(page_schema(&version.schema));
     let batches: Vec<RecordBatch> = version
         .batches
@@ -134,8 +140,11 @@ pub async fn compute(version: &TableVersion, spec: &ViewSpec) -> Result<TableVer
             RecordBatch::try_new(with_ids.clone(), columns)
         })
         .collect::<Result<_, _>>()?;
-    // A private session: the view's source is invisible to the notebook's SQL.
-    let ctx = SessionContext::new();
+    // A private session: the view's source is invisible to the notebook's SQL. It shares the
+    // engine's memory pool, so sorting a huge table spills or fails instead of exhausting RAM.
+    let mut config = SessionConfig::new();
+    limits.tune(&mut config);
+    let ctx = SessionContext::new_with_config_rt(config, limits.runtime());
     let partitions = ctx.copied_config().target_partitions().max(1);
     let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions.min(batches.len().max(1))];
     let n = parts.len();
@@ -147,7 +156,11 @@ pub async fn compute(version: &TableVersion, spec: &ViewSpec) -> Result<TableVer
         Arc::new(MemTable::try_new(with_ids.clone(), parts)?),
     )?;
     let sql = view_sql(spec, &version.schema, "source")?;
-    let result = ctx.sql(&sql).await?.collect().await?;
+    let result = match ctx.sql(&sql).await {
+        Ok(frame) => frame.collect().await,
+        Err(e) => Err(e),
+    }
+    .map_err(|e| limits.exhausted(&e).unwrap_or_else(|| e.into()))?;
     let id_index = with_ids.fields().len() - 1;
     let mut data = Vec::with_capacity(result.len());
     let mut ids = Vec::with_capacity(result.len());
@@ -276,7 +289,7 @@ mod tests {
             }],
             filters: vec![],
         };
-        let v = compute(&t, &spec).await.unwrap();
+        let v = compute(&t, &spec, &Limits::default()).await.unwrap();
         assert_eq!(
             ns(&v),
             [0, 4, 2, 1, 3],
@@ -307,7 +320,7 @@ mod tests {
             }],
         };
         assert_eq!(
-            ns(&compute(&t, &contains).await.unwrap()),
+            ns(&compute(&t, &contains, &Limits::default()).await.unwrap()),
             [0, 4],
             "case-insensitive"
         );
@@ -322,7 +335,10 @@ mod tests {
                 value: Some("2".into()),
             }],
         };
-        assert_eq!(ns(&compute(&t, &numeric).await.unwrap()), [4, 2, 0]);
+        assert_eq!(
+            ns(&compute(&t, &numeric, &Limits::default()).await.unwrap()),
+            [4, 2, 0]
+        );
         let blank = ViewSpec {
             sort: vec![],
             filters: vec![ColumnFilter {
@@ -331,7 +347,10 @@ mod tests {
                 value: None,
             }],
         };
-        assert_eq!(ns(&compute(&t, &blank).await.unwrap()), [2]);
+        assert_eq!(
+            ns(&compute(&t, &blank, &Limits::default()).await.unwrap()),
+            [2]
+        );
         let quote = ViewSpec {
             sort: vec![],
             filters: vec![ColumnFilter {
@@ -341,7 +360,7 @@ mod tests {
             }],
         };
         assert_eq!(
-            compute(&t, &quote).await.unwrap().rows,
+            compute(&t, &quote, &Limits::default()).await.unwrap().rows,
             0,
             "values are literals, never SQL"
         );
@@ -352,6 +371,6 @@ mod tests {
             }],
             filters: vec![],
         };
-        assert!(compute(&t, &unknown).await.is_err());
+        assert!(compute(&t, &unknown, &Limits::default()).await.is_err());
     }
 }

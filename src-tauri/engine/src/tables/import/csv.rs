@@ -15,11 +15,10 @@ use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
-use tokio_util::sync::CancellationToken;
 
 use super::{
     preview_rows, schema_of, ColumnSpec, ColumnType, Counting, CsvOptions, ImportFormat,
-    ImportPreview, ImportProgress, Imported, OnBadRow, SkippedRow, BATCH_ROWS,
+    ImportPreview, ImportProgress, Imported, OnBadRow, Reading, SkippedRow, BATCH_ROWS,
 };
 use crate::tables::TableError;
 
@@ -67,13 +66,8 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
     })
 }
 
-pub fn read(
-    path: &Path,
-    options: &CsvOptions,
-    total_bytes: u64,
-    progress: &(dyn Fn(ImportProgress) + Sync),
-    cancel: &CancellationToken,
-) -> Result<Imported, TableError> {
+pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Imported, TableError> {
+    let total_bytes = read.total_bytes;
     let delimiter = one_ascii(&options.delimiter, "delimiter")?;
     let quote = one_ascii(&options.quote, "quote")?;
     let format = format(delimiter, quote, options.has_header);
@@ -104,25 +98,8 @@ pub fn read(
         });
     }
     match options.on_bad_row {
-        OnBadRow::Reject => read_strict(
-            path,
-            schema,
-            format,
-            &scan.splits,
-            total_bytes,
-            progress,
-            cancel,
-        ),
-        OnBadRow::Skip => read_skipping(
-            path,
-            schema,
-            delimiter,
-            quote,
-            options.has_header,
-            total_bytes,
-            progress,
-            cancel,
-        ),
+        OnBadRow::Reject => read_strict(path, schema, format, &scan.splits, read),
+        OnBadRow::Skip => read_skipping(path, schema, delimiter, quote, options.has_header, read),
     }
 }
 
@@ -134,10 +111,14 @@ fn read_strict(
     schema: SchemaRef,
     format: Format,
     splits: &[(u64, u64)],
-    total_bytes: u64,
-    progress: &(dyn Fn(ImportProgress) + Sync),
-    cancel: &CancellationToken,
+    read: &Reading,
 ) -> Result<Imported, TableError> {
+    let &Reading {
+        total_bytes,
+        progress,
+        cancel,
+        budget,
+    } = read;
     let bytes = AtomicU64::new(0);
     let rows = AtomicU64::new(0);
     // (start byte, end byte, records before the chunk, whether it starts with the header)
@@ -167,6 +148,7 @@ fn read_strict(
             reported = now;
             let rows = rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed) + batch.num_rows() as u64;
             progress(ImportProgress { rows, bytes: total.min(total_bytes), total_bytes });
+            budget.charge(&batch)?;
             batches.push(batch);
         }
         Ok(batches)
@@ -222,17 +204,20 @@ fn shifted(error: TableError, records_before: u64) -> TableError {
 
 /// Skip mode: rows are checked one by one (field count, UTF-8, each value against its column
 /// type with Arrow's own parsers) and only good rows reach the Arrow reader.
-#[allow(clippy::too_many_arguments)]
 fn read_skipping(
     path: &Path,
     schema: SchemaRef,
     delimiter: u8,
     quote: u8,
     has_header: bool,
-    total_bytes: u64,
-    progress: &(dyn Fn(ImportProgress) + Sync),
-    cancel: &CancellationToken,
+    read: &Reading,
 ) -> Result<Imported, TableError> {
+    let &Reading {
+        total_bytes,
+        progress,
+        cancel,
+        budget,
+    } = read;
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
     let mut records = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -274,7 +259,9 @@ fn read_skipping(
                 .with_batch_size(BATCH_ROWS)
                 .build(&buffer[..])?;
             for batch in reader {
-                batches.push(batch?);
+                let batch = batch?;
+                budget.charge(&batch)?;
+                batches.push(batch);
             }
             Ok(())
         };

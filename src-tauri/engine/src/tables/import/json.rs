@@ -13,11 +13,10 @@ use datafusion::arrow::json::reader::{
 };
 use datafusion::arrow::json::ReaderBuilder;
 use datafusion::arrow::record_batch::RecordBatch;
-use tokio_util::sync::CancellationToken;
 
 use super::{
     preview_rows, ColumnSpec, Counting, ImportFormat, ImportPreview, ImportProgress, Imported,
-    BATCH_ROWS,
+    Reading, BATCH_ROWS,
 };
 use crate::tables::TableError;
 
@@ -48,6 +47,9 @@ fn is_array(path: &Path) -> Result<bool, TableError> {
         .map_err(|e| TableError::file(path, e))?;
     Ok(head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
 }
+
+/// Memory a parsed JSON array takes per byte of file (serde_json values), measured roughly.
+const JSON_ARRAY_EXPANSION: u64 = 6;
 
 fn read_array(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), TableError> {
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
@@ -106,13 +108,17 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
     })
 }
 
-pub fn read(
-    path: &Path,
-    total_bytes: u64,
-    progress: &(dyn Fn(ImportProgress) + Sync),
-    cancel: &CancellationToken,
-) -> Result<Imported, TableError> {
+pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
+    let &Reading {
+        total_bytes,
+        progress,
+        cancel,
+        budget,
+    } = read;
     if is_array(path)? {
+        // A JSON array is parsed whole before any batch exists, at several times the file's
+        // size: charge that up front rather than find out with the machine out of memory.
+        budget.charge_bytes(total_bytes.saturating_mul(JSON_ARRAY_EXPANSION))?;
         let (schema, batches) = read_array(path)?;
         if cancel.is_cancelled() {
             return Err(TableError::Cancelled);
@@ -152,6 +158,7 @@ pub fn read(
         }
         let batch = batch.map_err(bad_json)?;
         rows += batch.num_rows() as u64;
+        budget.charge(&batch)?;
         batches.push(batch);
         progress(ImportProgress {
             rows,

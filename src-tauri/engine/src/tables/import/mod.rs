@@ -17,6 +17,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::limits::Budget;
 use super::TableError;
 
 /// Rows per batch while importing.
@@ -227,6 +228,15 @@ pub fn preview(path: &Path, format: Option<ImportFormat>) -> Result<ImportPrevie
     }
 }
 
+/// What every reader is given: the file's size, where to report, when to stop.
+struct Reading<'a> {
+    total_bytes: u64,
+    progress: &'a (dyn Fn(ImportProgress) + Sync),
+    cancel: &'a CancellationToken,
+    /// Charged with every batch read; a file that outgrows it stops the import.
+    budget: &'a Budget,
+}
+
 /// Reads the whole file. `progress` is called after every batch; `cancel` is checked between
 /// batches, and a cancelled read returns [`TableError::Cancelled`] with everything dropped.
 pub fn read(
@@ -235,19 +245,20 @@ pub fn read(
     csv_options: Option<&CsvOptions>,
     progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
+    budget: &Budget,
 ) -> Result<Imported, TableError> {
     let format = resolve_format(path, format)?;
     let total_bytes = file_size(path)?;
+    let read = Reading {
+        total_bytes,
+        progress,
+        cancel,
+        budget,
+    };
     match format {
-        ImportFormat::Csv => csv::read(
-            path,
-            &csv_options.cloned().unwrap_or_default(),
-            total_bytes,
-            progress,
-            cancel,
-        ),
-        ImportFormat::Parquet => parquet::read(path, total_bytes, progress, cancel),
-        ImportFormat::Json => json::read(path, total_bytes, progress, cancel),
+        ImportFormat::Csv => csv::read(path, &csv_options.cloned().unwrap_or_default(), &read),
+        ImportFormat::Parquet => parquet::read(path, &read),
+        ImportFormat::Json => json::read(path, &read),
     }
 }
 

@@ -9,10 +9,10 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::errors::ParquetError;
-use tokio_util::sync::CancellationToken;
 
 use super::{
-    preview_rows, ColumnSpec, ImportFormat, ImportPreview, ImportProgress, Imported, BATCH_ROWS,
+    preview_rows, ColumnSpec, ImportFormat, ImportPreview, ImportProgress, Imported, Reading,
+    BATCH_ROWS,
 };
 use crate::tables::TableError;
 
@@ -46,12 +46,13 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
     })
 }
 
-pub fn read(
-    path: &Path,
-    total_bytes: u64,
-    progress: &(dyn Fn(ImportProgress) + Sync),
-    cancel: &CancellationToken,
-) -> Result<Imported, TableError> {
+pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
+    let &Reading {
+        total_bytes,
+        progress,
+        cancel,
+        budget,
+    } = read;
     let builder = open(path)?;
     let total_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
     let schema = builder.schema().clone();
@@ -103,6 +104,7 @@ pub fn read(
                                 total_bytes,
                             });
                         }
+                        budget.charge(&batch)?;
                         batches.push(batch);
                     }
                     Ok(batches)

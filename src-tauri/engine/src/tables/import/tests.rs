@@ -24,7 +24,71 @@ impl Files {
 }
 
 fn read_all(path: &Path, csv: Option<&CsvOptions>) -> Result<Imported, TableError> {
-    read(path, None, csv, &|_| {}, &CancellationToken::new())
+    let budget = crate::tables::Limits::default().budget("the file");
+    read(path, None, csv, &|_| {}, &CancellationToken::new(), &budget)
+}
+
+/// Reads with a 1 MiB table limit.
+fn read_within_1_mib(path: &Path, csv: Option<&CsvOptions>) -> Result<Imported, TableError> {
+    let config = crate::config::LimitsConfig {
+        table_memory_mb: 1,
+        ..Default::default()
+    };
+    let limits = crate::tables::Limits::new(&config, None).unwrap();
+    let budget = limits.budget("the file big");
+    read(path, None, csv, &|_| {}, &CancellationToken::new(), &budget)
+}
+
+#[test]
+fn every_format_stops_at_the_table_memory_limit_with_a_typed_error() {
+    let dir = Files::new();
+    let rows = 200_000;
+    let mut csv = String::from("id,name\n");
+    let mut ndjson = String::new();
+    for i in 0..rows {
+        csv.push_str(&format!("{i},name-{i}\n"));
+        ndjson.push_str(&format!("{{\"id\":{i},\"name\":\"name-{i}\"}}\n"));
+    }
+    let array = format!(
+        "[{}]",
+        ndjson.trim_end().lines().collect::<Vec<_>>().join(",")
+    );
+    let csv_path = dir.write("big.csv", csv.as_bytes());
+    let parquet_path = dir.0.path().join("big.parquet");
+    let whole = read_all(&csv_path, None).unwrap();
+    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&parquet_path).unwrap(),
+        whole.schema.clone(),
+        None,
+    )
+    .unwrap();
+    for b in &whole.batches {
+        writer.write(b).unwrap();
+    }
+    writer.close().unwrap();
+    let skip = CsvOptions {
+        on_bad_row: OnBadRow::Skip,
+        ..CsvOptions::default()
+    };
+    let cases: Vec<(&str, std::path::PathBuf, Option<&CsvOptions>)> = vec![
+        ("csv", csv_path.clone(), None),
+        ("csv, skipping bad rows", csv_path, Some(&skip)),
+        ("ndjson", dir.write("big.ndjson", ndjson.as_bytes()), None),
+        ("json array", dir.write("big.json", array.as_bytes()), None),
+        ("parquet", parquet_path, None),
+    ];
+    for (what, path, options) in cases {
+        assert!(
+            read_all(&path, options).is_ok(),
+            "{what} reads without a limit"
+        );
+        let err = read_within_1_mib(&path, options).expect_err(what);
+        assert_eq!(err.code(), ErrorCode::TooLarge, "{what}: {err}");
+        assert!(
+            err.to_string().contains("limits.table_memory_mb"),
+            "{what}: {err}"
+        );
+    }
 }
 
 fn col_i64(b: &RecordBatch, i: usize) -> Vec<Option<i64>> {
@@ -242,6 +306,7 @@ fn progress_is_reported_and_cancel_stops_the_read() {
         None,
         &|pr| seen.lock().unwrap().push(pr),
         &CancellationToken::new(),
+        &crate::tables::Limits::default().budget("the file"),
     )
     .unwrap();
     assert_eq!(
@@ -267,6 +332,7 @@ fn progress_is_reported_and_cancel_stops_the_read() {
             cancel.cancel();
         },
         &cancel,
+        &crate::tables::Limits::default().budget("the file"),
     )
     .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Cancelled);
@@ -399,6 +465,7 @@ fn parquet_columns_read_in_parallel_line_up_row_for_row() {
         None,
         &|p| seen.lock().unwrap().push(p.rows),
         &CancellationToken::new(),
+        &crate::tables::Limits::default().budget("the file"),
     )
     .unwrap();
     let back = concat_batches(&out.schema, &out.batches).unwrap();

@@ -1,0 +1,185 @@
+//! Memory limits for data work: one DataFusion memory pool shared by every query (operators
+//! that can spill do so into the data dir's `spill/` folder), and a budget for each table or
+//! result kept in memory. Past either, the work stops with [`TableError::TooLarge`] and
+//! nothing that was already in memory changes.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::error::DataFusionError;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::SessionConfig;
+
+use super::TableError;
+use crate::config::LimitsConfig;
+
+const MIB: u64 = 1024 * 1024;
+
+/// The engine's limits, shared by every notebook's SQL session.
+#[derive(Clone)]
+pub struct Limits {
+    runtime: Arc<RuntimeEnv>,
+    pool_bytes: usize,
+    table_bytes: u64,
+    query_mb: u64,
+    spill_mb: u64,
+}
+
+impl Default for Limits {
+    /// The defaults of [`LimitsConfig`], spilling to the OS temp folder (tests, tools).
+    fn default() -> Self {
+        Limits::new(&LimitsConfig::default(), None).expect("the default limits are valid")
+    }
+}
+
+impl Limits {
+    /// `spill_dir` is emptied by the caller at startup (spill files of a crashed run).
+    pub fn new(config: &LimitsConfig, spill_dir: Option<&Path>) -> Result<Limits, TableError> {
+        let pool =
+            usize::try_from(config.query_memory_mb.saturating_mul(MIB)).unwrap_or(usize::MAX);
+        let mut disk = DiskManagerBuilder::default()
+            .with_max_temp_directory_size(config.spill_disk_mb.saturating_mul(MIB));
+        if let Some(dir) = spill_dir {
+            disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.to_path_buf()]));
+        }
+        let runtime = RuntimeEnvBuilder::new()
+            // Fair between spilling operators, so one big sort cannot starve another query.
+            .with_memory_pool(Arc::new(FairSpillPool::new(pool)))
+            .with_disk_manager_builder(disk)
+            .build_arc()?;
+        Ok(Limits {
+            runtime,
+            pool_bytes: pool,
+            table_bytes: config.table_memory_mb.saturating_mul(MIB),
+            query_mb: config.query_memory_mb,
+            spill_mb: config.spill_disk_mb,
+        })
+    }
+
+    /// Sizes what each sort sets aside for its final merge to the pool: DataFusion's fixed
+    /// 10 MB per partition would, in a small pool, leave nothing to sort with.
+    pub fn tune(&self, config: &mut SessionConfig) {
+        let execution = &mut config.options_mut().execution;
+        let share = (self.pool_bytes / 8) / execution.target_partitions.max(1);
+        execution.sort_spill_reservation_bytes = execution.sort_spill_reservation_bytes.min(share);
+    }
+
+    pub fn runtime(&self) -> Arc<RuntimeEnv> {
+        self.runtime.clone()
+    }
+
+    /// A budget for one table or result being built; `what` names it in the error.
+    pub fn budget(&self, what: impl Into<String>) -> Budget {
+        Budget {
+            what: what.into(),
+            limit: self.table_bytes,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    /// The typed error for a query that ran out of the shared pool or of spill disk, if that
+    /// is why it failed. The disk limit arrives wrapped in an Arrow I/O error, hence the text.
+    pub fn exhausted(&self, e: &DataFusionError) -> Option<TableError> {
+        let text = e.to_string();
+        if text.contains("spilling process has exceeded") {
+            return Some(TableError::TooLarge {
+                message: format!(
+                    "the query needs more memory than the {} MiB queries may use together \
+                     (limits.query_memory_mb) and more than the {} MiB of disk it may spill to \
+                     (limits.spill_disk_mb); filter or aggregate the data first",
+                    self.query_mb, self.spill_mb
+                ),
+            });
+        }
+        match e.find_root() {
+            DataFusionError::ResourcesExhausted(detail) => Some(TableError::TooLarge {
+                message: format!(
+                    "the query needs more memory than the {} MiB queries may use together \
+                     (limits.query_memory_mb); filter or aggregate the data first. \
+                     DataFusion said: {detail}",
+                    self.query_mb
+                ),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Memory one table or result may fill, charged batch by batch as it is built (from several
+/// threads for a parallel import).
+pub struct Budget {
+    what: String,
+    limit: u64,
+    used: AtomicU64,
+}
+
+impl Budget {
+    pub fn charge(&self, batch: &RecordBatch) -> Result<(), TableError> {
+        self.charge_bytes(batch.get_array_memory_size() as u64)
+    }
+
+    pub fn charge_bytes(&self, size: u64) -> Result<(), TableError> {
+        let used = self.used.fetch_add(size, Ordering::Relaxed) + size;
+        if used > self.limit {
+            return Err(TableError::TooLarge {
+                message: format!(
+                    "{} needs more than the {} MiB of memory one table may use \
+                     (limits.table_memory_mb); it was stopped before the machine ran out",
+                    self.what,
+                    self.limit / MIB
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    fn batch(rows: i64) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
+        RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from_iter_values(0..rows))],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_budget_refuses_the_batch_that_crosses_it() {
+        let limits = Limits::new(
+            &LimitsConfig {
+                table_memory_mb: 1,
+                ..LimitsConfig::default()
+            },
+            None,
+        )
+        .unwrap();
+        let budget = limits.budget("the file big.csv");
+        budget.charge(&batch(100_000)).unwrap(); // 800 kB
+        let err = budget.charge(&batch(100_000)).unwrap_err();
+        assert_eq!(
+            crate::error::HasCode::code(&err),
+            crate::ErrorCode::TooLarge
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("big.csv")
+                && text.contains("1 MiB")
+                && text.contains("limits.table_memory_mb"),
+            "{text}"
+        );
+    }
+}
