@@ -1685,6 +1685,59 @@ mod tests {
         assert_eq!(engine.metrics().disk_writes, 0);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_notebook_from_elsewhere_runs_nothing_until_a_cell_is_run() {
+        let (here, elsewhere) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let src = tempfile::tempdir().unwrap();
+        let file = csv_file(src.path(), 100);
+        {
+            let engine = open(elsewhere.path(), Arc::new(crate::events::NullSink));
+            let nb = engine.create_notebook("Shared").unwrap();
+            let cancel = CancellationToken::new();
+            engine
+                .import_file(nb.id, ImportRequest::file(&file), &|_| {}, &cancel)
+                .unwrap();
+            let cell = engine
+                .notebooks()
+                .add_cell(
+                    nb.id,
+                    CellKind::Sql,
+                    None,
+                    "SELECT count(*) FROM trips_2026".into(),
+                )
+                .unwrap();
+            engine.run_cell(nb.id, cell.id).await.unwrap();
+            engine.shutdown();
+        }
+        // The folder arrives from another machine: copied into this workspace.
+        let from = elsewhere.path().join("workspace/shared.quire");
+        let to = here.path().join("workspace/shared.quire");
+        std::fs::create_dir_all(to.join("tables")).unwrap();
+        for name in [
+            "notebook.json",
+            "tables/manifest.json",
+            "tables/trips_2026.1.parquet",
+        ] {
+            std::fs::copy(from.join(name), to.join(name)).unwrap();
+        }
+        let engine = open(here.path(), Arc::new(crate::events::NullSink));
+        let nb = engine
+            .list_notebooks()
+            .pop()
+            .expect("the copied notebook is listed");
+        assert_eq!(
+            engine.tables(nb.id).unwrap()[0].rows,
+            100,
+            "its tables open"
+        );
+        assert!(
+            engine.list_tasks(None, 100).unwrap().is_empty(),
+            "nothing was queued"
+        );
+        let started: u64 = engine.queue_stats().started.iter().sum();
+        assert_eq!(started, 0, "nothing ran");
+    }
+
     #[test]
     fn bad_title_is_typed_and_changes_nothing() {
         let tmp = tempfile::tempdir().unwrap();

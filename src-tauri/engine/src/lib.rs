@@ -35,6 +35,10 @@ pub mod workspace;
 
 mod engine;
 
+/// The DataFusion (and Arrow) this engine is built on, for tools that hand it tables (fuzz
+/// targets, benchmarks) without pinning a second copy.
+pub use datafusion;
+
 pub use config::Config;
 pub use engine::{
     CatchUp, CellOutput, DiffPage, DiffRow, Engine, EngineInfo, EnginePaths, FlushAllReport,

@@ -75,6 +75,10 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
         return Err(format!("manifest format {} is not supported", m.format));
     }
     for (table, t) in &m.tables {
+        // Table names become file names: a crafted manifest must not name `../x` or `/etc/x`.
+        if let Err(e) = crate::tables::name::validate(table) {
+            return Err(format!("it names a table Quire would never create: {e}"));
+        }
         let ordered = t
             .generations
             .windows(2)
@@ -125,5 +129,15 @@ mod tests {
         assert!(matches!(read(dir.path()), Read::Damaged(_)));
         m.tables.get_mut("trips").unwrap().next_generation = 1;
         assert!(parse(&serde_json::to_vec(&m).unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_manifest_naming_a_path_instead_of_a_table_is_damaged() {
+        for name in ["../../escape", "/etc/passwd", "a/b", "CON", ""] {
+            let mut m = Manifest::default();
+            m.tables.insert(name.into(), TableGenerations::default());
+            let err = parse(&serde_json::to_vec(&m).unwrap()).unwrap_err();
+            assert!(err.contains("never create"), "{name:?}: {err}");
+        }
     }
 }

@@ -1,0 +1,9 @@
+//! A csv file, previewed and imported as the import dialog does.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use quire_engine::tables::import::ImportFormat;
+
+fuzz_target!(|data: &[u8]| {
+    quire_fuzz::import(ImportFormat::Csv, ".csv", data);
+});
