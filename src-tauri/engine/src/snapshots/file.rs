@@ -362,13 +362,21 @@ pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
         message: e.to_string(),
     };
     let file = File::open(path).map_err(|e| fail(&e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.with_batch_size(crate::tables::import::BATCH_ROWS).build())
-        .map_err(|e| fail(&e))?;
-    let file_schema = reader.schema();
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| fail(&e))?;
+    // arrow-ipc panics on some malformed `ARROW:schema` metadata (found by fuzzing the
+    // importer); a generation file from elsewhere is user data, so that is a damaged file.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.with_batch_size(crate::tables::import::BATCH_ROWS).build())?;
+        let schema = reader.schema();
+        Ok::<_, datafusion::parquet::errors::ParquetError>((
+            schema,
+            reader.collect::<Result<Vec<_>, _>>()?,
+        ))
+    }));
+    let (file_schema, batches) = match read {
+        Ok(read) => read.map_err(|e| fail(&e))?,
+        Err(_) => return Err(fail(&"its metadata is damaged")),
+    };
     let Some(id_index) = file_schema
         .fields()
         .iter()

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::errors::ParquetError;
 
@@ -23,9 +25,14 @@ fn not_parquet(e: ParquetError) -> TableError {
     }
 }
 
+/// Opens a Parquet file for import with its column types taken from the Parquet schema
+/// itself. The Arrow schema some writers embed (`ARROW:schema`) is skipped: arrow-ipc panics
+/// on malformed ones (fuzzing found it), and the Parquet types give the same Quire column
+/// types (only dictionary and large-string encodings, which Quire does not keep, are lost).
 fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, TableError> {
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
-    ParquetRecordBatchReaderBuilder::try_new(file).map_err(not_parquet)
+    let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(not_parquet)
 }
 
 pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {

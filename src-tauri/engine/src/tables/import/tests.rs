@@ -1,6 +1,6 @@
 //! Importers against real files, including every malformed kind.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
@@ -550,4 +550,39 @@ fn an_error_late_in_a_large_csv_names_its_line_in_the_file() {
     // Records count from the header (record 1); data row k is record k + 2.
     assert_eq!(line, Some(bad as u64 + 2), "{message}");
     assert!(message.contains(&format!("line {}", bad + 2)), "{message}");
+}
+
+/// Every input the fuzzers found crashing (kept in `src-tauri/fuzz/regressions/<target>/`) is
+/// now refused or read, in every format and as a snapshot generation, without a panic.
+#[test]
+fn inputs_the_fuzzers_found_crashing_are_refused_in_words() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
+    let mut checked = 0;
+    for (target, format) in [
+        ("import_csv", ImportFormat::Csv),
+        ("import_json", ImportFormat::Json),
+        ("import_parquet", ImportFormat::Parquet),
+    ] {
+        let Ok(entries) = std::fs::read_dir(root.join(target)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let budget = crate::tables::Limits::default().budget("the file");
+            let _ = preview(&path, Some(format));
+            let _ = read(
+                &path,
+                Some(format),
+                None,
+                &|_| {},
+                &CancellationToken::new(),
+                &budget,
+            );
+            if format == ImportFormat::Parquet {
+                assert!(crate::snapshots::file::read(&path, 1).is_err(), "{path:?}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no regression inputs found under {root:?}");
 }
