@@ -3,7 +3,7 @@ SHELL := /bin/bash
 # Build output outside the work tree, so it survives fresh clones and sessions.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/quire-target
 
-.PHONY: run test setup build bindings bench fmt
+.PHONY: run test setup build bindings bench fuzz fmt
 run: ## install what is missing, build the app, launch it on the default workspace
 	bash .ci/setup.sh
 	bash .ci/build.sh
@@ -23,6 +23,9 @@ bindings: ## regenerate ui/src/bindings.ts from the Rust types
 
 bench: ## every benchmark suite, release build; figures also in bench.jsonl
 	cargo run --release -p quire-bench -- all --json bench.jsonl
+
+fuzz: ## every fuzz target for 15 s (SECONDS_PER_TARGET=3600 make fuzz for a long run)
+	bash .ci/fuzz.sh
 
 fmt:
 	cargo fmt --all

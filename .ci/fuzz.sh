@@ -10,9 +10,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quire-target}"
 seconds="${SECONDS_PER_TARGET:-15}"
 dir=(--fuzz-dir src-tauri/fuzz)
 flags=(--fuzz-dir src-tauri/fuzz --dev --sanitizer none)
-if ! command -v cargo-fuzz >/dev/null; then
-  cargo install cargo-fuzz --locked --version 0.13.2
-fi
+command -v cargo-fuzz >/dev/null || bash .ci/setup.sh --with-test-tools
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then mapfile -t targets < <(cargo fuzz list "${dir[@]}"); fi
 cargo fuzz build "${flags[@]}"

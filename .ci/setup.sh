@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing and nothing else: Debian packages, the UI's npm packages, and with
-# --with-test-tools the e2e packages and tauri-driver. Safe to run again and again.
+# --with-test-tools the e2e packages, tauri-driver and cargo-fuzz. Safe to run again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,5 +45,9 @@ if $with_test_tools; then
   if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
     echo "setup: cargo install tauri-driver"
     cargo install tauri-driver --version '^2' --locked --quiet
+  fi
+  if ! command -v cargo-fuzz >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo-fuzz" ]; then
+    echo "setup: cargo install cargo-fuzz"
+    cargo install cargo-fuzz --version 0.13.2 --locked --quiet
   fi
 fi

@@ -31,6 +31,7 @@ phase ui-unit bash -c 'cd ui && npm run --silent typecheck && npm test --silent'
 phase ui-build npm --prefix ui run --silent build
 phase clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 phase rust-tests cargo test --workspace --locked
+phase fuzz bash .ci/fuzz.sh
 phase engine-deps engine_is_tauri_free
 phase bundle-deb bash .ci/build.sh --bundles deb
 phase e2e bash -c 'cd tests/e2e && npm run --silent typecheck && xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- npm test --silent'

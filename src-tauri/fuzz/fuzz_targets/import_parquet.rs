@@ -4,6 +4,6 @@
 use libfuzzer_sys::fuzz_target;
 use quire_engine::tables::import::ImportFormat;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: quire_fuzz::contain_decoder_panics(), |data: &[u8]| {
     quire_fuzz::import(ImportFormat::Parquet, ".parquet", data);
 });

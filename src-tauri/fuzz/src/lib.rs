@@ -22,6 +22,14 @@ pub fn limits() -> &'static Limits {
     })
 }
 
+/// The Parquet importer contains panics of the parquet and arrow crates on corrupt files (it
+/// refuses the file instead), as the app does. libFuzzer's hook would abort on the panic
+/// before it is contained, so this target puts Rust's default hook back: a panic that escapes
+/// the importer still aborts (libfuzzer-sys aborts on any unwind out of the target).
+pub fn contain_decoder_panics() {
+    let _ = std::panic::take_hook();
+}
+
 /// Previews and imports `data` as a file of `format`. Errors are fine (typed, for the user);
 /// a panic, a hang or a crash is what the fuzzer is looking for.
 pub fn import(format: ImportFormat, extension: &str, data: &[u8]) {

@@ -25,6 +25,18 @@ fn not_parquet(e: ParquetError) -> TableError {
     }
 }
 
+/// The parquet and arrow crates panic on some corrupt files instead of returning an error
+/// (fuzzing found pages whose null bitmaps run past their buffer). A damaged file is the
+/// user's data: it is refused in words, never a crash.
+fn contained<T>(work: impl FnOnce() -> Result<T, TableError>) -> Result<T, TableError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|_| {
+        Err(TableError::Import {
+            line: None,
+            message: "the Parquet file is damaged: its data cannot be decoded".into(),
+        })
+    })
+}
+
 /// Opens a Parquet file for import with its column types taken from the Parquet schema
 /// itself. The Arrow schema some writers embed (`ARROW:schema`) is skipped: arrow-ipc panics
 /// on malformed ones (fuzzing found it), and the Parquet types give the same Quire column
@@ -36,6 +48,10 @@ fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, TableError
 }
 
 pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
+    contained(|| preview_unguarded(path, file_bytes))
+}
+
+fn preview_unguarded(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
     let builder = open(path)?;
     let columns = ColumnSpec::all(builder.schema());
     let mut reader = builder
@@ -54,6 +70,10 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
 }
 
 pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
+    contained(|| read_unguarded(path, read))
+}
+
+fn read_unguarded(path: &Path, read: &Reading) -> Result<Imported, TableError> {
     let &Reading {
         total_bytes,
         progress,
