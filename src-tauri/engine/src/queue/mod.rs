@@ -10,6 +10,8 @@
 //! Jobs in the same `group` (one grid's page fetches) keep only the newest few waiting: older
 //! ones are stale and are dropped before they run.
 
+#[cfg(test)]
+mod model_tests;
 mod scheduler;
 
 pub use scheduler::{Job, JobKind, QueueStats, Scheduler, SchedulerLimits};
