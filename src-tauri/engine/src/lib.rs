@@ -34,6 +34,8 @@ pub mod tasks;
 pub mod workspace;
 
 mod engine;
+#[cfg(test)]
+mod recovery_model;
 
 /// The DataFusion (and Arrow) this engine is built on, for tools that hand it tables (fuzz
 /// targets, benchmarks) without pinning a second copy.
