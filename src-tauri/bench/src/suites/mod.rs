@@ -6,6 +6,7 @@ mod notebooks;
 mod queue;
 mod smoke;
 mod snapshots;
+mod soak;
 mod tables;
 mod tasks;
 
@@ -57,6 +58,11 @@ pub const ALL: &[Suite] = &[
         name: "events",
         about: "a 10,000-event burst batched vs unbatched: messages per event, critical latency",
         run: events::run,
+    },
+    Suite {
+        name: "soak",
+        about: "a 30-minute session compressed into 60 rounds: RSS, open fds and task rows per round",
+        run: soak::run,
     },
 ];
 
