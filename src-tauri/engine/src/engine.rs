@@ -169,11 +169,11 @@ fn diff_page(
     })
 }
 
-/// How long shutdown waits for pending snapshots; a snapshot not committed by then leaves the
-/// previous generation, which is what the user was told is saved.
 /// Where queries that outgrow `limits.query_memory_mb` spill, inside the data dir.
 const SPILL_DIR: &str = "spill";
 
+/// How long shutdown waits for pending snapshots; a snapshot not committed by then leaves the
+/// previous generation, which is what the user was told is saved.
 const SHUTDOWN_SNAPSHOT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Removes temp files of snapshots a crash interrupted, in every notebook's `tables/` folder,

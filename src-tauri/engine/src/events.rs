@@ -139,6 +139,22 @@ struct State {
     metrics_seen: u64,
 }
 
+impl State {
+    /// Gives the event the next sequence number and keeps it in the catch-up ring.
+    fn sequence(&mut self, event: EngineEvent, ring_size: usize) -> Sequenced {
+        let item = Sequenced {
+            seq: self.next_seq,
+            event,
+        };
+        self.next_seq += 1;
+        if self.ring.len() == ring_size {
+            self.ring.pop_front();
+        }
+        self.ring.push_back(item.clone());
+        item
+    }
+}
+
 struct Inner {
     sink: Arc<dyn EventSink>,
     metrics: Arc<Metrics>,
@@ -210,13 +226,7 @@ impl EventBus {
         let inner = &self.inner;
         inner.metrics.record_events(1);
         let mut st = inner.lock();
-        let seq = st.next_seq;
-        st.next_seq += 1;
-        let item = Sequenced { seq, event };
-        if st.ring.len() == inner.ring_size {
-            st.ring.pop_front();
-        }
-        st.ring.push_back(item.clone());
+        let item = st.sequence(event, inner.ring_size);
         st.stats.events_in += 1;
         let critical = item.event.is_critical();
         if critical {
@@ -421,16 +431,10 @@ fn take_metrics(inner: &Inner, st: &mut State, now: Instant) -> Option<Sequenced
     }
     st.metrics_seen = activity;
     st.metrics_sent_at = Some(now);
-    let item = Sequenced {
-        seq: st.next_seq,
-        event: EngineEvent::Metrics(inner.metrics.summary()),
-    };
-    st.next_seq += 1;
-    if st.ring.len() == inner.ring_size {
-        st.ring.pop_front();
-    }
-    st.ring.push_back(item.clone());
-    Some(item)
+    Some(st.sequence(
+        EngineEvent::Metrics(inner.metrics.summary()),
+        inner.ring_size,
+    ))
 }
 
 #[cfg(test)]

@@ -136,10 +136,6 @@ impl Budget {
         }
         Ok(())
     }
-
-    pub fn used(&self) -> u64 {
-        self.used.load(Ordering::Relaxed)
-    }
 }
 
 #[cfg(test)]
