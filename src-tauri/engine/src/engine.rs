@@ -2172,15 +2172,7 @@ mod tests {
         };
         // The forgotten engine still holds the workspace lock in this process: take it over
         // the way a new process would, by opening a fresh data dir copy.
-        let copy = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(format!("{}/.", tmp.path().display()))
-            .arg(copy.path())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        std::fs::remove_file(copy.path().join("workspace/.quire.lock")).unwrap();
+        let copy = crate::recovery_model::crash_copy(tmp.path());
         let engine = Engine::open(
             config,
             EnginePaths {

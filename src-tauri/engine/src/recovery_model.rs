@@ -55,7 +55,7 @@ fn open(data: &Path) -> Engine {
 }
 
 /// What a killed process leaves: the data dir as it is on disk now, lock file released.
-fn crash_copy(from: &Path) -> tempfile::TempDir {
+pub(crate) fn crash_copy(from: &Path) -> tempfile::TempDir {
     let copy = tempfile::tempdir().unwrap();
     let status = std::process::Command::new("cp")
         .arg("-a")
