@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Key, type WebElement } from "selenium-webdriver";
-import type { QuireApp } from "./harness.ts";
+import { fresh, type QuireApp } from "./harness.ts";
 
 /** A CSV `id,city,amount` of `rows` rows (cities Lyon, Paris, Nice in turn) in a fresh folder. */
 export function csvFile(name: string, rows: number): string {
@@ -40,13 +40,7 @@ export async function waitCell(app: QuireApp, row: number, column: string, value
  *  The grid may re-render the cell between finding and using it (an event arrived): then it
  *  is found again, a few times, as `QuireApp.click` does. */
 export async function typeInto(app: QuireApp, rowIndex: number, column: string, text: string) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await typeOnce(app, rowIndex, column, text);
-    } catch (e) {
-      if (attempt >= 5 || !(e instanceof Error) || e.name !== "StaleElementReferenceError") throw e;
-    }
-  }
+  await fresh(() => typeOnce(app, rowIndex, column, text));
 }
 
 async function typeOnce(app: QuireApp, rowIndex: number, column: string, text: string) {
@@ -115,8 +109,10 @@ export async function addSqlCell(app: QuireApp, source: string) {
     async () => (await app.driver.findElements({ css: '[data-testid="cell-source"]' })).length > before,
     5000,
   );
-  const editors = await app.driver.findElements({ css: '[data-testid="cell-source"]' });
-  await editors[before]!.sendKeys(source);
+  await fresh(async () => {
+    const editors = await app.driver.findElements({ css: '[data-testid="cell-source"]' });
+    await editors[before]!.sendKeys(source);
+  });
 }
 
 /** Imports the file the app's test dialog answers with (QUIRE_TEST_PICK_FILE) as `table`, and

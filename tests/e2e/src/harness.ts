@@ -87,7 +87,7 @@ export interface StartOptions {
 
 /** React may replace an element between finding and using it (an event arrived): find it
  *  again, a few times, rather than fail on a node the user never saw go. */
-async function fresh(act: () => Promise<void>) {
+export async function fresh(act: () => Promise<void>) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await act();
