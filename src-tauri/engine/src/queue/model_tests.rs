@@ -2,8 +2,9 @@
 //! a group), finishes and cancellations of waiting and running jobs; after each step the jobs
 //! the real scheduler is running must be exactly the ones a plain, obviously-correct model
 //! would run (priority order then arrival, the reserved interactive slot, the group depth that
-//! drops the oldest waiting job). Aging is set out of reach here and tested on its own in
-//! `scheduler::tests::a_waiting_idle_job_ages_past_newer_urgent_work`.
+//! drops the oldest waiting job, aging: a waiting job rises one level per `AGING` waited). The
+//! scheduler's clock is moved by the test (`Scheduler::advance_clock`) in half-`AGING` steps,
+//! so aging is exact and no test waits for it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,8 @@ use super::{Job, JobKind, Priority, Scheduler, SchedulerLimits};
 const WORKERS: usize = 3;
 const RESERVED: usize = 1;
 const GROUP_DEPTH: usize = 2;
+/// Long enough that real time passing during a case never adds an aging step.
+const AGING: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -28,6 +31,8 @@ enum Op {
     Finish(usize),
     /// Cancel the `n % live`-th job still waiting or running.
     Cancel(usize),
+    /// Move the clock forward by this many half-`AGING`s.
+    Advance(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -41,15 +46,18 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (priority, proptest::option::of(0u8..2)).prop_map(|(priority, group)| Op::Submit { priority, group }),
         2 => any::<usize>().prop_map(Op::Finish),
         1 => any::<usize>().prop_map(Op::Cancel),
+        1 => (1u8..=4).prop_map(Op::Advance),
     ]
 }
 
-/// The reference: waiting jobs in arrival order, and the ones running.
+/// The reference: waiting jobs in arrival order (with the clock, in half-`AGING`s, when each
+/// arrived), and the ones running.
 #[derive(Default)]
 struct Model {
-    waiting: Vec<(u64, Priority, Option<u8>)>,
+    waiting: Vec<(u64, Priority, Option<u8>, u64)>,
     running: BTreeSet<u64>,
     priority: HashMap<u64, Priority>,
+    clock: u64,
 }
 
 impl Model {
@@ -66,7 +74,7 @@ impl Model {
             self.waiting.retain(|w| !stale.contains(&w.0));
         }
         self.priority.insert(id, priority);
-        self.waiting.push((id, priority, group));
+        self.waiting.push((id, priority, group, self.clock));
         self.dispatch();
     }
 
@@ -83,7 +91,10 @@ impl Model {
                 .iter()
                 .enumerate()
                 .filter(|(_, w)| w.1.interactive() || background < cap)
-                .min_by_key(|(i, w)| (w.1.level(), *i))
+                .min_by_key(|(i, w)| {
+                    let aged = ((self.clock - w.3) / 2) as usize;
+                    (w.1.level().saturating_sub(aged), *i)
+                })
                 .map(|(i, _)| i);
             let Some(i) = best else { return };
             let (id, ..) = self.waiting.remove(i);
@@ -122,7 +133,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let scheduler = Scheduler::new(SchedulerLimits {
         workers: WORKERS,
         reserved_for_interactive: RESERVED,
-        aging: Duration::from_secs(3600),
+        aging: AGING,
         group_depth: GROUP_DEPTH,
     })
     .unwrap();
@@ -169,6 +180,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let id = live[n % live.len()];
                 jobs[&id].0.cancel();
                 model.end(id);
+            }
+            Op::Advance(halves) => {
+                scheduler.advance_clock(AGING / 2 * u32::from(halves));
+                model.clock += u64::from(halves);
             }
         }
         // The scheduler dispatches on other threads: give it a moment to agree with the model.

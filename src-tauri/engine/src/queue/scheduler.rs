@@ -100,6 +100,23 @@ struct Inner {
     limits: SchedulerLimits,
     runtime: tokio::runtime::Handle,
     metrics: Arc<Metrics>,
+    /// Time the model tests add to the clock, so aging can be tested without waiting.
+    #[cfg(test)]
+    skew_ns: std::sync::atomic::AtomicU64,
+}
+
+impl Inner {
+    fn now(&self) -> Instant {
+        #[cfg(test)]
+        {
+            Instant::now()
+                + Duration::from_nanos(self.skew_ns.load(std::sync::atomic::Ordering::SeqCst))
+        }
+        #[cfg(not(test))]
+        {
+            Instant::now()
+        }
+    }
 }
 
 /// The engine's work queue. Dropping it stops the runtime; queued work resolves `Stopped`.
@@ -158,11 +175,21 @@ impl Scheduler {
             limits,
             runtime: runtime.handle().clone(),
             metrics,
+            #[cfg(test)]
+            skew_ns: Default::default(),
         });
         Ok(Scheduler {
             inner,
             runtime: Some(runtime),
         })
+    }
+
+    /// Moves the scheduler's clock forward (model tests of aging).
+    #[cfg(test)]
+    pub(crate) fn advance_clock(&self, by: Duration) {
+        self.inner
+            .skew_ns
+            .fetch_add(by.as_nanos() as u64, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Runs a future to completion on the engine's runtime from a thread outside it.
@@ -313,7 +340,7 @@ fn enqueue(
             priority,
             kind,
             group,
-            enqueued: Instant::now(),
+            enqueued: inner.now(),
             token,
             launch,
         });
@@ -378,7 +405,7 @@ fn dispatch(inner: &Arc<Inner>) {
                 .workers
                 .saturating_sub(limits.reserved_for_interactive)
                 .max(1);
-            let now = Instant::now();
+            let now = inner.now();
             let best = st
                 .waiting
                 .iter()
