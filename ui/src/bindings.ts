@@ -797,6 +797,11 @@ export type Task = {
 export type TaskConfig = {
 	/**  Finished tasks older than this are deleted. Default 24 h. */
 	retention_hours?: number,
+	/**
+	 *  At most about this many finished tasks are kept, newest first, however young; so a
+	 *  busy session cannot grow the task table without bound. 0 keeps all. Default 10,000.
+	 */
+	max_finished?: number,
 	/**  Interval of the passive WAL checkpoint. Default 300 s. */
 	checkpoint_interval_s?: number,
 };

@@ -352,7 +352,8 @@ impl Engine {
         let data_limits = tables::Limits::new(&config.limits, Some(&spill_dir))?;
         let tasks = Arc::new(
             TaskStore::open(&paths.data_dir.join(crate::tasks::FILE_NAME))?
-                .with_metrics(metrics.clone()),
+                .with_metrics(metrics.clone())
+                .with_finished_cap(config.tasks.max_finished as usize),
         );
         let recovery = tasks.restore()?;
         if let Some(message) = recovery.message() {
@@ -361,6 +362,7 @@ impl Engine {
         tasks.cleanup(Duration::from_secs(
             config.tasks.retention_hours as u64 * 3600,
         ))?;
+        tasks.prune_finished()?;
         let housekeeper = Housekeeper::start(
             tasks.clone(),
             Duration::from_secs(config.tasks.checkpoint_interval_s as u64),

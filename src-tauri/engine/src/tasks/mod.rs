@@ -274,7 +274,14 @@ pub struct TaskStore {
     path: PathBuf,
     moved_aside: Option<PathBuf>,
     metrics: Arc<Metrics>,
+    /// Finished tasks kept (newest first); 0 keeps all until `cleanup`.
+    keep_finished: usize,
+    finishes: std::sync::atomic::AtomicUsize,
 }
+
+/// Finished tasks beyond the cap are deleted once per this many finishes, so the table stays
+/// under `keep_finished + PRUNE_EVERY` finished rows without a DELETE per task.
+const PRUNE_EVERY: usize = 64;
 
 impl TaskStore {
     /// Opens (creating, migrating, or replacing a damaged file) the store at `path`.
@@ -286,7 +293,15 @@ impl TaskStore {
             path: path.to_path_buf(),
             moved_aside: opened.moved_aside,
             metrics: Arc::default(),
+            keep_finished: 0,
+            finishes: Default::default(),
         })
+    }
+
+    /// Keeps at most about `n` finished tasks (the newest), whatever their age.
+    pub fn with_finished_cap(mut self, n: usize) -> TaskStore {
+        self.keep_finished = n;
+        self
     }
 
     /// Counts task transitions and checkpoints in the engine's metrics.
@@ -397,7 +412,37 @@ impl TaskStore {
             1,
         );
         self.finished.send_modify(|n| *n += 1);
+        let finishes = self
+            .finishes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if self.keep_finished > 0 && finishes % PRUNE_EVERY == 0 {
+            if let Err(e) = self.prune_finished() {
+                log::warn!("could not delete old finished tasks: {e}");
+            }
+        }
         Ok(())
+    }
+
+    /// Deletes finished tasks beyond the newest `keep_finished`; returns how many.
+    pub fn prune_finished(&self) -> Result<usize, TaskError> {
+        if self.keep_finished == 0 {
+            return Ok(0);
+        }
+        let n = self.lock().execute(
+            "DELETE FROM tasks WHERE status IN ('completed', 'failed', 'cancelled')
+             AND id NOT IN (SELECT id FROM tasks
+                            WHERE status IN ('completed', 'failed', 'cancelled')
+                            ORDER BY id DESC LIMIT ?1)",
+            [self.keep_finished as i64],
+        )?;
+        if n > 0 {
+            log::debug!(
+                "deleted {n} finished tasks beyond the newest {}",
+                self.keep_finished
+            );
+        }
+        Ok(n)
     }
 
     pub fn get(&self, id: u64) -> Result<Task, TaskError> {

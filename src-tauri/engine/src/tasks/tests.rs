@@ -102,6 +102,43 @@ fn cleanup_deletes_only_old_finished_tasks() {
 }
 
 #[test]
+fn the_finished_tasks_beyond_the_cap_are_deleted_as_work_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TaskStore::open(&dir.path().join(FILE_NAME))
+        .unwrap()
+        .with_finished_cap(100);
+    let waiting = store.enqueue(&task(TaskKind::Export)).unwrap();
+    let mut last = 0;
+    for i in 0..1000 {
+        last = store.enqueue(&task(TaskKind::Export)).unwrap();
+        let status = if i % 7 == 0 {
+            TaskStatus::Failed
+        } else {
+            TaskStatus::Completed
+        };
+        store.finish(last, status, None).unwrap();
+        let rows: usize = store
+            .lock()
+            .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
+            .unwrap();
+        assert!(rows <= 1 + 100 + 64, "{rows} rows after {i} finished tasks");
+    }
+    assert_eq!(store.prune_finished().unwrap(), 1000 % 64);
+    let s = store.stats().unwrap();
+    assert_eq!(
+        s.completed + s.failed,
+        100,
+        "the newest 100 finished tasks are kept"
+    );
+    assert!(store.get(last).is_ok(), "the newest is kept");
+    assert_eq!(
+        store.get(waiting).unwrap().status,
+        TaskStatus::Pending,
+        "unfinished work stays however many tasks finish after it"
+    );
+}
+
+#[test]
 fn an_older_schema_is_migrated_and_keeps_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(FILE_NAME);
