@@ -31,6 +31,7 @@ phase ui-unit bash -c 'cd ui && npm run --silent typecheck && npm test --silent'
 phase ui-build npm --prefix ui run --silent build
 phase clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 phase rust-tests cargo test --workspace --locked
+phase soak env QUIRE_BENCH_SOAK_ROUNDS=60 cargo run --locked -q -p quire-bench -- soak
 phase fuzz bash .ci/fuzz.sh
 phase engine-deps engine_is_tauri_free
 phase bundle-deb bash .ci/build.sh --bundles deb

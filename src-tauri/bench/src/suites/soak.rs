@@ -7,12 +7,18 @@
 //! - `rss_growth_mb` (value): mean RSS of the last quarter of rounds minus the mean of the
 //!   second quarter (the first is warm-up: allocator pools, DataFusion's lazy statics).
 //! - `fd_growth` (value): open descriptors after the last round minus after the first.
-//! - `task_rows_per_round` (value): rows the task table gains per round (finished tasks are
-//!   kept for `tasks.retention_hours`, so this is bounded by time, not by count).
+//! - `task_rows_max` (value): the most rows the task table held; the soak keeps at most
+//!   `TASK_CAP` finished tasks (`tasks.max_finished`), so the table must level off there.
+//! - `errors_logged`, `warnings_logged` (value): what the engine logged at those levels.
 //! - `round_ms_last_vs_first`: ratio = mean round time of the last quarter / the second
 //!   quarter (1.0 means the session does not slow down as it ages).
+//!
+//! The suite fails (exit 1, naming the reason) when anything is logged at error level, open
+//! descriptors grow by more than `FD_SLACK`, resident memory by more than `RSS_SLACK_MB`, or
+//! the task table passes its cap; `make test` runs a short soak in debug.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use quire_engine::events::NullSink;
@@ -25,6 +31,45 @@ use crate::report::Measure;
 
 const SUITE: &str = "soak";
 const ROWS: usize = 20_000;
+const TASK_CAP: u32 = 200;
+const FD_SLACK: f64 = 2.0;
+const RSS_SLACK_MB: f64 = 32.0;
+
+/// Counts what is logged at warn and error level, keeping the first lines of each.
+struct Counted {
+    errors: AtomicUsize,
+    warnings: AtomicUsize,
+    first: Mutex<Vec<String>>,
+}
+
+static LOGGED: Counted = Counted {
+    errors: AtomicUsize::new(0),
+    warnings: AtomicUsize::new(0),
+    first: Mutex::new(Vec::new()),
+};
+
+impl log::Log for Counted {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        m.level() <= log::Level::Warn
+    }
+
+    fn log(&self, r: &log::Record) {
+        if !self.enabled(r.metadata()) {
+            return;
+        }
+        let n = match r.level() {
+            log::Level::Error => &self.errors,
+            _ => &self.warnings,
+        };
+        n.fetch_add(1, Ordering::Relaxed);
+        let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
+        if first.len() < 10 {
+            first.push(format!("{} {}: {}", r.level(), r.target(), r.args()));
+        }
+    }
+
+    fn flush(&self) {}
+}
 
 fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -64,8 +109,12 @@ pub fn run() -> Result<Vec<Measure>, String> {
         ));
     }
     std::fs::write(&csv, text).map_err(|e| e.to_string())?;
+    // Another suite in the same run may have installed it already; it is the same logger.
+    let _ = log::set_logger(&LOGGED);
+    log::set_max_level(log::LevelFilter::Warn);
     let mut config = Config::default();
     config.snapshots.debounce_ms = 200;
+    config.tasks.max_finished = TASK_CAP;
     let engine = Engine::open(
         config,
         EnginePaths {
@@ -147,22 +196,49 @@ pub fn run() -> Result<Vec<Measure>, String> {
     engine.shutdown();
     let q = rounds / 4;
     let (second, last) = (q..2 * q, rounds - q..rounds);
+    let rss_growth = mean(&rss[last.clone()]) - mean(&rss[second.clone()]);
+    let fd_growth = fds[rounds - 1] - fds[0];
+    let task_rows_max = tasks.iter().copied().fold(0.0, f64::max);
+    let (errors, warnings) = (
+        LOGGED.errors.load(Ordering::Relaxed),
+        LOGGED.warnings.load(Ordering::Relaxed),
+    );
+    for line in LOGGED
+        .first
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        eprintln!("soak logged: {line}");
+    }
+    let mut broken = Vec::new();
+    if errors > 0 {
+        broken.push(format!("{errors} errors logged"));
+    }
+    if fd_growth > FD_SLACK {
+        broken.push(format!("open descriptors grew by {fd_growth}"));
+    }
+    if rss_growth > RSS_SLACK_MB {
+        broken.push(format!("resident memory grew by {rss_growth:.1} MB"));
+    }
+    // Live tasks of a round plus up to one prune interval (cap / 8) above the cap.
+    if task_rows_max > f64::from(TASK_CAP) * 1.125 + 16.0 {
+        broken.push(format!(
+            "the task table held {task_rows_max} rows (cap {TASK_CAP})"
+        ));
+    }
+    if !broken.is_empty() {
+        return Err(broken.join("; "));
+    }
     Ok(vec![
         Measure::value(SUITE, "rounds", rounds as f64, "rounds"),
-        Measure::value(
-            SUITE,
-            "rss_growth_mb",
-            mean(&rss[last.clone()]) - mean(&rss[second.clone()]),
-            "MB",
-        ),
+        Measure::value(SUITE, "rss_growth_mb", rss_growth, "MB"),
         Measure::value(SUITE, "rss_last_mb", rss[rounds - 1], "MB"),
-        Measure::value(SUITE, "fd_growth", fds[rounds - 1] - fds[0], "fds"),
-        Measure::value(
-            SUITE,
-            "task_rows_per_round",
-            (tasks[rounds - 1] - tasks[0]) / (rounds - 1) as f64,
-            "rows",
-        ),
+        Measure::value(SUITE, "fd_growth", fd_growth, "fds"),
+        Measure::value(SUITE, "task_rows_max", task_rows_max, "rows"),
+        Measure::value(SUITE, "task_rows_last", tasks[rounds - 1], "rows"),
+        Measure::value(SUITE, "errors_logged", errors as f64, "lines"),
+        Measure::value(SUITE, "warnings_logged", warnings as f64, "lines"),
         Measure::relative(
             SUITE,
             "round_ms_last_vs_first",

@@ -14,7 +14,7 @@
 mod model_tests;
 mod scheduler;
 
-pub use scheduler::{Job, JobKind, QueueStats, Scheduler, SchedulerLimits};
+pub use scheduler::{Canceller, Job, JobKind, QueueStats, Scheduler, SchedulerLimits};
 
 use serde::{Deserialize, Serialize};
 

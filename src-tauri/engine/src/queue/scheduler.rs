@@ -153,6 +153,30 @@ impl<T> Job<T> {
     pub fn token(&self) -> CancellationToken {
         self.token.clone()
     }
+
+    /// A handle that cancels this job, to be used once the caller has released any lock the
+    /// job's cleanup takes: cancelling a waiting job drops its work at once, on the caller's
+    /// thread.
+    pub fn canceller(&self) -> Canceller {
+        Canceller {
+            id: self.id,
+            token: self.token.clone(),
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// Cancels one job; see [`Job::canceller`].
+pub struct Canceller {
+    id: u64,
+    token: CancellationToken,
+    inner: Arc<Inner>,
+}
+
+impl Canceller {
+    pub fn cancel(&self) {
+        cancel(&self.inner, self.id, &self.token);
+    }
 }
 
 impl Scheduler {

@@ -33,7 +33,7 @@ use crate::error::{ErrorCode, HasCode};
 use crate::events::{EngineEvent, EventBus};
 use crate::metrics::Metrics;
 use crate::notebooks::{NotebookId, SaveState};
-use crate::queue::{Job, JobKind, Priority, Scheduler};
+use crate::queue::{Canceller, Job, JobKind, Priority, Scheduler};
 use crate::tables::table::TableVersion;
 use crate::tasks::TaskStore;
 
@@ -650,15 +650,20 @@ impl Snapshots {
     /// Forgets a deleted notebook's tables; a write in flight is cancelled.
     pub fn forget(&self, notebook: NotebookId) {
         let mut st = self.core.lock();
+        let mut cancel = Vec::new();
         st.tables.retain(|k, ts| {
             if k.0 == notebook {
                 if let Some(job) = ts.in_flight.as_ref().and_then(|f| f.job.as_ref()) {
-                    job.cancel();
+                    cancel.push(job.canceller());
                 }
             }
             k.0 != notebook
         });
         st.manifests.remove(&notebook);
+        // Cancelled without the lock: a job still waiting is dropped on this thread, and its
+        // cleanup (`Unrun`) takes the lock.
+        drop(st);
+        cancel.iter().for_each(Canceller::cancel);
     }
 
     /// The writer's fault seam, for tests that prove a failed write leaves the previous
@@ -701,12 +706,14 @@ impl Snapshots {
         let mut st = self.core.lock();
         st.stopping = true;
         self.core.stopped.cancel();
-        for ts in st.tables.values() {
-            if let Some(job) = ts.in_flight.as_ref().and_then(|f| f.job.as_ref()) {
-                job.cancel();
-            }
-        }
+        let cancel: Vec<Canceller> = st
+            .tables
+            .values()
+            .filter_map(|ts| ts.in_flight.as_ref().and_then(|f| f.job.as_ref()))
+            .map(|job| job.canceller())
+            .collect();
         drop(st);
+        cancel.iter().for_each(Canceller::cancel);
         self.core.wake.notify_all();
         let planner = self
             .planner
@@ -915,6 +922,7 @@ fn plan(core: Arc<Core>, scheduler: Arc<Scheduler>) {
         let now = Instant::now();
         let mut next: Option<Instant> = None;
         let mut start = Vec::new();
+        let mut superseded = Vec::new();
         for (key, ts) in st.tables.iter_mut() {
             let Some(due) = ts.due_at(&core.config, now) else {
                 continue;
@@ -939,11 +947,20 @@ fn plan(core: Arc<Core>, scheduler: Arc<Scheduler>) {
                             key.1,
                             version
                         );
-                        job.cancel();
+                        superseded.push(job.canceller());
                     }
                 }
                 Some(_) => {}
             }
+        }
+        // Cancelled without the lock: a superseded job still waiting in the queue is dropped
+        // on this thread, and its cleanup (`Unrun`) takes the lock. The soak found the planner
+        // deadlocked on itself here.
+        if !superseded.is_empty() {
+            drop(st);
+            superseded.iter().for_each(Canceller::cancel);
+            st = core.lock();
+            continue;
         }
         // Reserve each write under the lock, queue it without (the queue may resolve a job at
         // once, and its bookkeeping takes this lock), then hand the job to its reservation.

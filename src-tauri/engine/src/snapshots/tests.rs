@@ -454,3 +454,98 @@ async fn closing_without_waiting_stops_a_running_snapshot_and_removes_its_temp_f
         "the cancelled write removed its temp file before shutdown returned"
     );
 }
+
+/// Fills every background slot of the engine's queue until the token is cancelled, so the
+/// next snapshot waits in the queue instead of running.
+fn hold_background_slots(engine: &Engine) -> tokio_util::sync::CancellationToken {
+    let release = tokio_util::sync::CancellationToken::new();
+    for _ in 0..16 {
+        let release = release.clone();
+        let _ = engine.scheduler().submit(
+            Priority::Background,
+            JobKind::Other,
+            None,
+            move |_| async move {
+                release.cancelled().await;
+                Ok(())
+            },
+        );
+    }
+    release
+}
+
+/// Does `work` on another thread, so a deadlocked engine fails the test instead of hanging it.
+fn bounded(engine: &Arc<Engine>, what: &str, work: impl FnOnce(&Engine) + Send + 'static) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let watched = engine.clone();
+    std::thread::spawn(move || {
+        work(&watched);
+        let _ = tx.send(());
+    });
+    if rx.recv_timeout(Duration::from_secs(20)).is_err() {
+        // Dropping a deadlocked engine would hang too.
+        std::mem::forget(engine.clone());
+        panic!("timed out waiting for {what}: the snapshot planner is stuck");
+    }
+}
+
+fn within(engine: &Arc<Engine>, what: &str, done: impl Fn(&Engine) -> bool + Send + 'static) {
+    bounded(engine, what, move |e| {
+        while !done(e) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_version_supersedes_a_write_still_waiting_in_the_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = Arc::new(engine(tmp.path(), |c| c.debounce_ms = 50));
+    let nb = table(&engine, 1000).await;
+    let release = hold_background_slots(&engine);
+    set(&engine, nb, 0, 1);
+    within(&engine, "version 2 to be queued", move |e| {
+        status(e, nb).status == SaveState::Saving
+    });
+    // Version 3 supersedes the queued write of version 2: cancelling a job that has not
+    // started drops it on the planner's thread, whose cleanup needs the planner's lock.
+    set(&engine, nb, 1, 2);
+    std::thread::sleep(Duration::from_millis(300));
+    release.cancel();
+    within(&engine, "version 3 to be saved", move |e| {
+        status(e, nb).saved_version == 3
+    });
+    let versions: Vec<u64> = engine
+        .table_history(nb, "t")
+        .unwrap()
+        .iter()
+        .map(|g| g.version)
+        .collect();
+    assert_eq!(versions, [3, 1], "version 2 was superseded before it ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_notebook_whose_write_waits_in_the_queue_leaves_the_planner_working() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = Arc::new(engine(tmp.path(), |c| c.debounce_ms = 50));
+    let doomed = table(&engine, 1000).await;
+    let release = hold_background_slots(&engine);
+    set(&engine, doomed, 0, 1);
+    within(&engine, "the write to be queued", move |e| {
+        status(e, doomed).status == SaveState::Saving
+    });
+    bounded(&engine, "the notebook to be deleted", move |e| {
+        e.delete_notebook(doomed).unwrap();
+    });
+    release.cancel();
+    // The planner still saves other notebooks' tables.
+    let nb = engine.create_notebook("Kept").unwrap().id;
+    engine
+        .save_query_as_table(nb, "SELECT value AS n FROM generate_series(1, 10)", "t")
+        .await
+        .unwrap();
+    set(&engine, nb, 0, 7);
+    within(&engine, "the other notebook's edit to be saved", move |e| {
+        status(e, nb).saved_version == 2
+    });
+}

@@ -279,9 +279,9 @@ pub struct TaskStore {
     finishes: std::sync::atomic::AtomicUsize,
 }
 
-/// Finished tasks beyond the cap are deleted once per this many finishes, so the table stays
-/// under `keep_finished + PRUNE_EVERY` finished rows without a DELETE per task.
-const PRUNE_EVERY: usize = 64;
+/// Finished tasks beyond the cap are deleted once per `cap / 8` finishes (at most 64), so the
+/// table stays under `keep_finished + prune_every()` finished rows without a DELETE per task.
+const PRUNE_EVERY_MAX: usize = 64;
 
 impl TaskStore {
     /// Opens (creating, migrating, or replacing a damaged file) the store at `path`.
@@ -416,12 +416,17 @@ impl TaskStore {
             .finishes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
-        if self.keep_finished > 0 && finishes % PRUNE_EVERY == 0 {
+        if self.keep_finished > 0 && finishes.is_multiple_of(self.prune_every()) {
             if let Err(e) = self.prune_finished() {
                 log::warn!("could not delete old finished tasks: {e}");
             }
         }
         Ok(())
+    }
+
+    /// How many finishes pass between two prunes: the table may exceed the cap by this much.
+    pub fn prune_every(&self) -> usize {
+        (self.keep_finished / 8).clamp(1, PRUNE_EVERY_MAX)
     }
 
     /// Deletes finished tasks beyond the newest `keep_finished`; returns how many.

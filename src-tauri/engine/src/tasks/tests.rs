@@ -121,9 +121,13 @@ fn the_finished_tasks_beyond_the_cap_are_deleted_as_work_goes_on() {
             .lock()
             .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
             .unwrap();
-        assert!(rows <= 1 + 100 + 64, "{rows} rows after {i} finished tasks");
+        assert!(
+            rows <= 1 + 100 + store.prune_every(),
+            "{rows} rows after {i} finished tasks"
+        );
     }
-    assert_eq!(store.prune_finished().unwrap(), 1000 % 64);
+    assert_eq!(store.prune_every(), 12);
+    assert_eq!(store.prune_finished().unwrap(), 1000 % 12);
     let s = store.stats().unwrap();
     assert_eq!(
         s.completed + s.failed,
