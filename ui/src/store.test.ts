@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { initialState, reduce, tableKey } from "./store";
+import { capToasts, initialState, MAX_TOASTS, reduce, tableKey } from "./store";
+import type { Toast } from "./store";
 import type { NotebookSummary, Sequenced } from "./bindings";
 import { overallStatus, overallText } from "./status";
 
@@ -82,5 +83,16 @@ describe("reduce", () => {
     expect(overallStatus([], false, Object.values(s.tableStatus)).kind).toBe("saved");
     s = reduce(s, batch({ seq: 4, event: { kind: "table_notice", notebook: "a", table: "trips", message: "opened generation 1" } }));
     expect(s.toasts.at(-1)?.text.detail).toBe("opened generation 1");
+  });
+});
+
+describe("capToasts", () => {
+  it("keeps the newest toasts and every error it can, dropping information first", () => {
+    const t = (id: number, level: Toast["level"]): Toast => ({ id, level, text: { headline: String(id), detail: "" } });
+    const kept = capToasts([t(1, "error"), t(2, "info"), t(3, "info"), t(4, "error"), t(5, "info"), t(6, "info")]);
+    expect(kept.map((k) => k.id)).toEqual([1, 4, 5, 6]);
+    expect(kept).toHaveLength(MAX_TOASTS);
+    const errors = capToasts([1, 2, 3, 4, 5, 6].map((id) => t(id, "error")));
+    expect(errors.map((k) => k.id)).toEqual([3, 4, 5, 6]);
   });
 });

@@ -118,7 +118,7 @@ export function reduce(state: State, action: Action): State {
     case "toast":
       return {
         ...state,
-        toasts: [...state.toasts, { id: nextToastId++, level: action.level, text: action.text }],
+        toasts: capToasts([...state.toasts, { id: nextToastId++, level: action.level, text: action.text }]),
       };
     case "dismiss":
       return { ...state, toasts: state.toasts.filter((t) => t.id !== action.id) };
@@ -181,12 +181,26 @@ function applyEvent(state: State, { seq, event }: Sequenced): State {
     case "table_notice":
       return {
         ...next,
-        toasts: [
+        toasts: capToasts([
           ...next.toasts,
           { id: nextToastId++, level: "error", text: { headline: event.table ? `Table ${event.table} was recovered` : "A table could not be opened", detail: event.message } },
-        ],
+        ]),
       };
   }
+}
+
+/** At most this many toasts show at once, so a stack never covers the notebook. */
+export const MAX_TOASTS = 4;
+
+/** Keeps the newest toasts within MAX_TOASTS, dropping information before errors: an error
+ *  stays until the user dismisses it. */
+export function capToasts(toasts: Toast[]): Toast[] {
+  const out = [...toasts];
+  while (out.length > MAX_TOASTS) {
+    const info = out.findIndex((t) => t.level === "info");
+    out.splice(info >= 0 ? info : 0, 1);
+  }
+  return out;
 }
 
 function metricsOf(event: { kind: "metrics" } & MetricsSummary): MetricsSummary {

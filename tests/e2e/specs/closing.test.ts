@@ -86,7 +86,7 @@ test("(3) Cancel keeps the window open and working; a later clean close asks not
     await app.byTestId("close-dialog");
     await app.click("close-cancel");
     await app.driver.wait(
-      async () => (await app.driver.findElements({ css: "[data-testid=close-dialog]" })).length === 0,
+      async () => (await app.count("[data-testid=close-dialog]")) === 0,
       5_000,
       "the prompt stayed",
     );

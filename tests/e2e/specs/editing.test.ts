@@ -55,7 +55,7 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
       await app.waitText("transform-preview", (t) => t.includes("Lyon") && t.includes("LYON") && t.includes("MARSEILLE"));
       await app.screenshot("editing-transform-preview");
       await app.click("transform-apply");
-      await app.driver.wait(async () => (await app.driver.findElements({ css: "[data-testid=transform-dialog]" })).length === 0, 60_000, "apply never finished");
+      await app.driver.wait(async () => (await app.count("[data-testid=transform-dialog]")) === 0, 60_000, "apply never finished");
       await waitCell(app, 0, "city", "MARSEILLE");
       await waitCell(app, 1, "city", "PARIS");
       const info = (t: string) => t.split(/Saved|Unsaved|Saving/)[0]; // rows, columns, memory
@@ -69,9 +69,9 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
       await app.click("transform-apply");
       await app.waitText("transform-progress", (t) => t.includes("Applying"));
       await app.click("transform-cancel");
-      await app.driver.wait(async () => (await app.driver.findElements({ css: "[data-testid=transform-progress]" })).length === 0, 30_000, "the cancel never landed");
+      await app.driver.wait(async () => (await app.count("[data-testid=transform-progress]")) === 0, 30_000, "the cancel never landed");
       await app.driver.actions().sendKeys(Key.ESCAPE).perform();
-      await app.driver.wait(async () => (await app.driver.findElements({ css: "[data-testid=transform-dialog]" })).length === 0, 5_000, "Esc did not close the dialog");
+      await app.driver.wait(async () => (await app.count("[data-testid=transform-dialog]")) === 0, 5_000, "Esc did not close the dialog");
       await waitCell(app, 0, "city", "MARSEILLE");
       assert.equal(info(await app.waitText("table-list", () => true)), applied, "the cancelled transform changed nothing");
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { appBinary, startApp, withApp, type QuireApp } from "../src/harness.ts";
+import { appBinary, fresh, startApp, withApp, type QuireApp } from "../src/harness.ts";
 import { gone } from "../src/grid.ts";
 
 // Manual saving: only Flush or shutdown writes, so what reaches disk proves which one did.
@@ -22,9 +22,11 @@ async function createWithCells(app: QuireApp, title: string, sources: string[]) 
   await app.waitText("notebook-title", (t) => t === title);
   for (const [i, source] of sources.entries()) {
     await app.click("add-sql-cell");
-    await app.driver.wait(async () => (await app.driver.findElements({ css: '[data-testid="cell-source"]' })).length > i, 5000);
-    const editors = await app.driver.findElements({ css: '[data-testid="cell-source"]' });
-    await editors[i]!.sendKeys(source);
+    await app.driver.wait(async () => (await app.count('[data-testid="cell-source"]')) > i, 5000);
+    await fresh(async () => {
+      const editors = await app.driver.findElements({ css: '[data-testid="cell-source"]' });
+      await editors[i]!.sendKeys(source);
+    });
   }
 }
 

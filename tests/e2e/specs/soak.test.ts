@@ -3,7 +3,7 @@
 // sampling the app's resident memory (the app and its WebKit processes), its open file
 // descriptors and the task table's rows after each round. Memory and descriptors must level
 // off, the task table stays under its cap, and the log has no error line.
-// QUIRE_E2E_SOAK_ROUNDS sets the count (default 8); the long soak is engine-level
+// E2E_SOAK_ROUNDS sets the count (default 8; not QUIRE_*, which the app would read as settings); the long soak is engine-level
 // (`quire-bench soak`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { withApp, type QuireApp } from "../src/harness.ts";
 import { addSqlCell, csvFile, importPicked, newNotebook, select, typeInto, waitCell } from "../src/grid.ts";
 
-const ROUNDS = Math.max(4, Number(process.env.QUIRE_E2E_SOAK_ROUNDS ?? 8));
+const ROUNDS = Math.max(4, Number(process.env.E2E_SOAK_ROUNDS ?? 8));
 const TASK_CAP = 16; // pruned every 2 finishes (cap / 8)
 
 function status(pid: number, field: string): number {
@@ -50,6 +50,7 @@ function family(root: number): number[] {
 }
 
 const rssMb = (pid: number) => family(pid).reduce((sum, p) => sum + status(p, "VmRSS"), 0) / 1024;
+const appRssMb = (pid: number) => status(pid, "VmRSS") / 1024;
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 function taskRows(app: QuireApp): number {
@@ -79,7 +80,7 @@ async function round(app: QuireApp, r: number) {
   await select(app, "transform-column", "city");
   await app.click("transform-apply");
   await app.driver.wait(
-    async () => (await app.driver.findElements({ css: "[data-testid=transform-dialog]" })).length === 0,
+    async () => (await app.count("[data-testid=transform-dialog]")) === 0,
     60_000,
     "the transform never finished",
   );
@@ -113,31 +114,38 @@ test(`a ${ROUNDS}-round session in the real webview stays flat and logs no error
     "soak",
     async (app) => {
       const pid = app.pid();
-      const samples: { rss: number; fds: number; tasks: number; ms: number }[] = [];
+      const samples: { rss: number; app: number; fds: number; tasks: number; ms: number }[] = [];
       for (let r = 0; r < ROUNDS; r++) {
         const started = Date.now();
         await round(app, r);
-        const s = { rss: rssMb(pid), fds: fds(pid), tasks: taskRows(app), ms: Date.now() - started };
+        const s = { rss: rssMb(pid), app: appRssMb(pid), fds: fds(pid), tasks: taskRows(app), ms: Date.now() - started };
         samples.push(s);
         console.log(
-          `soak round ${r}: rss ${s.rss.toFixed(1)} MB  fds ${s.fds}  task rows ${s.tasks}  round ${s.ms} ms`,
+          `soak round ${r}: rss ${s.rss.toFixed(1)} MB (app ${s.app.toFixed(1)}, webview ${(s.rss - s.app).toFixed(1)})  fds ${s.fds}  task rows ${s.tasks}  round ${s.ms} ms`,
         );
       }
       // The first rounds warm up (WebKit caches, DataFusion's statics, allocator pools).
       const q = Math.max(1, Math.floor(ROUNDS / 4));
       const early = samples.slice(q, 2 * q);
       const late = samples.slice(ROUNDS - q);
-      const growth = mean(late.map((s) => s.rss)) - mean(early.map((s) => s.rss));
+      const growth = (pick: (s: (typeof samples)[number]) => number) => mean(late.map(pick)) - mean(early.map(pick));
+      const appGrowth = growth((s) => s.app);
+      const webviewGrowth = growth((s) => s.rss - s.app);
       const fdGrowth = samples[ROUNDS - 1]!.fds - samples[1]!.fds;
       console.log(
-        `soak: rss growth ${growth.toFixed(1)} MB (last quarter vs second), fd growth ${fdGrowth}, ` +
-          `task rows max ${Math.max(...samples.map((s) => s.tasks))}`,
+        `soak: rss growth app ${appGrowth.toFixed(1)} MB, webview ${webviewGrowth.toFixed(1)} MB (last quarter vs second), ` +
+          `fd growth ${fdGrowth}, task rows max ${Math.max(...samples.map((s) => s.tasks))}`,
       );
-      assert.ok(growth < 80, `resident memory grew by ${growth.toFixed(1)} MB`);
+      // The engine's memory is flat at engine level (quire-bench soak); the app process adds
+      // the shell. WebKit's JS heap is collected lazily and swings by tens of MB between
+      // rounds, so the webview gets a wider margin.
+      assert.ok(appGrowth < 24, `the app's resident memory grew by ${appGrowth.toFixed(1)} MB`);
+      assert.ok(webviewGrowth < 160, `the webview's resident memory grew by ${webviewGrowth.toFixed(1)} MB`);
       assert.ok(fdGrowth <= 4, `open descriptors grew by ${fdGrowth}`);
       for (const s of samples) assert.ok(s.tasks <= TASK_CAP + 2 + 8, `the task table held ${s.tasks} rows`);
       const log = app.readFile(join("logs", "quire.log")) ?? "";
       assert.ok(log.length > 0, "no log written");
+      for (const warning of log.split("\n").filter((l) => /\[WARN\]/.test(l))) console.log(`soak log: ${warning}`);
       const errors = log.split("\n").filter((l) => /\[ERROR\]/.test(l));
       assert.deepEqual(errors, [], "the log has error lines");
     },

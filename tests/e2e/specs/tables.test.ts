@@ -6,7 +6,7 @@ import { mkdtempSync, existsSync, readFileSync } from "node:fs";
 import { Key } from "selenium-webdriver";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { withApp } from "../src/harness.ts";
+import { fresh, withApp } from "../src/harness.ts";
 import { csvFile, gridCell, newNotebook } from "../src/grid.ts";
 
 /** Page script: the grid's vertically scrollable elements, as `scrollers`. */
@@ -128,13 +128,15 @@ test("a SQL cell's result is kept as a table and exported", async () => {
 
       // A query that would run for minutes shows its progress and stops on Cancel.
       await app.click("add-sql-cell");
-      await app.driver.wait(async () => (await app.driver.findElements({ css: '[data-testid="cell-source"]' })).length === 2, 5000);
-      const long = (await app.driver.findElements({ css: '[data-testid="cell-source"]' }))[1]!;
-      await long.click();
-      await long.sendKeys(
-        "SELECT a.value * b.value AS p FROM generate_series(1, 200000) a CROSS JOIN generate_series(1, 200000) b",
-        Key.chord(Key.CONTROL, Key.ENTER),
-      );
+      await app.driver.wait(async () => (await app.count('[data-testid="cell-source"]')) === 2, 5000);
+      await fresh(async () => {
+        const long = (await app.driver.findElements({ css: '[data-testid="cell-source"]' }))[1]!;
+        await long.click();
+        await long.sendKeys(
+          "SELECT a.value * b.value AS p FROM generate_series(1, 200000) a CROSS JOIN generate_series(1, 200000) b",
+          Key.chord(Key.CONTROL, Key.ENTER),
+        );
+      });
       await app.waitText("cell-running", (t) => /rows so far/.test(t), 20_000);
       await app.click("cancel-run");
       await app.waitText("cell-output", (t) => t.includes("Cancelled"), 10_000);

@@ -103,10 +103,10 @@ export async function gone(pid: number, ms: number): Promise<boolean> {
 
 /** Adds a SQL cell to the open notebook and types `source` into it. */
 export async function addSqlCell(app: QuireApp, source: string) {
-  const before = (await app.driver.findElements({ css: '[data-testid="cell-source"]' })).length;
+  const before = await app.count('[data-testid="cell-source"]');
   await app.click("add-sql-cell");
   await app.driver.wait(
-    async () => (await app.driver.findElements({ css: '[data-testid="cell-source"]' })).length > before,
+    async () => (await app.count('[data-testid="cell-source"]')) > before,
     5000,
   );
   await fresh(async () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync } from 
 import { createServer, connect } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Builder, By, until, type WebDriver, type WebElement } from "selenium-webdriver";
+import { Builder, By, type WebDriver, type WebElement } from "selenium-webdriver";
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
 const artifacts = resolve(import.meta.dirname, "../artifacts");
@@ -64,6 +64,8 @@ export interface QuireApp {
   /** The app's pid, from the workspace lock file it holds. */
   pid(): number;
   click(id: string): Promise<void>;
+  /** How many elements match the CSS selector, counted in the page (no element handles). */
+  count(css: string): Promise<number>;
   /** A DOM property of the first element with this test id (`disabled`, `value`, `title`),
    *  read in the page: no element handle, so a re-render in between cannot make it stale. */
   prop(id: string, name: string): Promise<unknown>;
@@ -145,8 +147,21 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
     throw new Error(`could not start the app: ${String(e)}\n${driverLog.join("")}`);
   }
 
-  const byTestId = (id: string) =>
-    driver.wait(until.elementLocated(By.css(`[data-testid="${id}"]`)), 10_000, `no [data-testid=${id}]`);
+  // Not until.elementLocated: WebKitWebDriver reports a node React removes between the query
+  // and the handle as stale, which that condition does not retry.
+  const byTestId = (id: string): Promise<WebElement> =>
+    driver.wait(
+      async () => {
+        try {
+          return (await driver.findElements(By.css(`[data-testid="${id}"]`)))[0] ?? null;
+        } catch (e) {
+          if (e instanceof Error && e.name === "StaleElementReferenceError") return null;
+          throw e;
+        }
+      },
+      10_000,
+      `no [data-testid=${id}]`,
+    ) as Promise<WebElement>;
 
   return {
     driver,
@@ -186,6 +201,9 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
     },
     async click(id) {
       await fresh(() => byTestId(id).then((el) => el.click()));
+    },
+    async count(css) {
+      return driver.executeScript<number>("return document.querySelectorAll(arguments[0]).length;", css);
     },
     async prop(id, name) {
       await byTestId(id);
@@ -241,7 +259,8 @@ export async function withApp(
     await body(app);
   } catch (e) {
     const shot = await app.screenshot(`FAILED-${name}`).catch(() => "(no screenshot)");
-    throw new Error(`${String(e)}\nscreenshot: ${shot}`, { cause: e });
+    const where = e instanceof Error ? `\n${e.stack ?? ""}` : "";
+    throw new Error(`${String(e)}\nscreenshot: ${shot}${where}`, { cause: e });
   } finally {
     await app.stop();
   }
