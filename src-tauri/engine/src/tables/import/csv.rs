@@ -135,7 +135,7 @@ fn read_strict(
         let counting = Counting { inner: BufReader::with_capacity(1 << 20, file.take(to - from)), bytes: Arc::new(AtomicU64::new(0)) };
         let seen = counting.bytes.clone();
         let chunk_format = if first { format.clone() } else { format.clone().with_header(false) };
-        let reader = ReaderBuilder::new(schema.clone()).with_format(chunk_format).with_batch_size(BATCH_ROWS).build(counting)?;
+        let reader = ReaderBuilder::new(schema.clone()).with_format(chunk_format).with_batch_size(super::batch_rows(to - from)).build(counting)?;
         let mut batches = Vec::new();
         let mut reported = 0;
         for batch in reader {
@@ -256,7 +256,7 @@ fn read_skipping(
             })?;
             let reader = ReaderBuilder::new(schema.clone())
                 .with_format(format(delimiter, quote, false))
-                .with_batch_size(BATCH_ROWS)
+                .with_batch_size(super::batch_rows(buffer.len() as u64))
                 .build(&buffer[..])?;
             for batch in reader {
                 let batch = batch?;

@@ -22,6 +22,13 @@ use super::TableError;
 
 /// Rows per batch while importing.
 pub const BATCH_ROWS: usize = 64 * 1024;
+
+/// Rows per batch for `bytes` of CSV: a row takes at least one byte, so a small file gets a
+/// batch no larger than it can fill (arrow's CSV decoder sizes its buffers for a whole batch of
+/// every column up front; 64 Ki rows for a ten-line file was most of a small import's time).
+pub fn batch_rows(bytes: u64) -> usize {
+    bytes.saturating_add(1).min(BATCH_ROWS as u64) as usize
+}
 /// Rows shown in an import preview.
 pub const PREVIEW_ROWS: usize = 20;
 
