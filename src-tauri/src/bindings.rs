@@ -67,6 +67,7 @@ pub fn builder() -> Builder<tauri::Wry> {
         .events(collect_events![
             EngineEvents,
             FilesDropped,
+            crate::launch::OpenRequested,
             crate::exit::CloseRequested
         ])
         // Counts, sizes and sequence numbers stay far below 2^53, so u64 crosses as `number`.

@@ -43,6 +43,8 @@ pub struct AppInfo {
     pub log_dir: PathBuf,
     pub config_dir: PathBuf,
     pub startup_warnings: Vec<IpcError>,
+    /// What the command line asked to open (`quire Sales.quire`, `quire trips.csv`).
+    pub launch: Option<crate::launch::OpenRequested>,
 }
 
 #[tauri::command]
@@ -55,6 +57,7 @@ pub async fn app_info(state: State<'_, AppState>) -> Reply<AppInfo> {
         log_dir: state.dirs.logs.clone(),
         config_dir: state.dirs.config.clone(),
         startup_warnings: state.startup_warnings.clone(),
+        launch: state.launch.clone(),
     })
 }
 

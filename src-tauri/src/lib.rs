@@ -14,6 +14,7 @@ pub mod events;
 pub mod exit;
 pub mod files;
 pub mod ipc_error;
+pub mod launch;
 mod logging;
 pub mod menu;
 pub mod state;
@@ -41,6 +42,11 @@ pub fn run() {
             _ => typed(invoke),
         };
     let app = tauri::Builder::default()
+        // First: a second launch must hand over its arguments and exit before it starts
+        // anything else (it would find the workspace locked).
+        .plugin(tauri_plugin_single_instance::init(|app, args, cwd| {
+            launch::second_instance(app, args, cwd)
+        }))
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_fs::init())
         // Used from Rust only (Open log folder); the webview is granted none of its commands.
@@ -111,11 +117,23 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         dirs.data.display(),
         dirs.logs.display()
     );
+    let args: Vec<String> = std::env::args().collect();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let launch = {
+        let paths = launch::paths_of(&args, &cwd);
+        (!paths.is_empty())
+            .then(|| launch::classify(&paths, engine.workspace(), &engine.list_notebooks()))
+    };
+    let picked = files::PickedFiles::default();
+    for file in launch.iter().flat_map(|l| &l.files) {
+        picked.allow(file);
+    }
     app.manage(AppState {
         engine,
         dirs,
+        launch,
         startup_warnings: warnings,
-        picked: Default::default(),
+        picked,
         jobs: Default::default(),
     });
     exit::listen_for_signals(app.handle().clone());

@@ -14,6 +14,8 @@ pub struct AppState {
     pub dirs: AppDirs,
     /// Problems found while starting (a bad config file) that the UI shows once.
     pub startup_warnings: Vec<IpcError>,
+    /// What the command line asked to open, for the page's first `app_info`.
+    pub launch: Option<crate::launch::OpenRequested>,
 }
 
 /// Running jobs the page can cancel. (The priority queue will own this.)

@@ -60,6 +60,7 @@ function fakeBackend() {
       ({
         engine: { workspace: "/ws", version: "0.1.0", datafusion_version: "55", config: {} },
         startup_warnings: [],
+        launch: null,
       }) as unknown as AppInfo,
     metrics: async () => ({
       totals: metricsWindow(0, { disk_writes: 3, bytes_written: 2048, fsyncs: 3, events_in: seq }),
@@ -201,6 +202,7 @@ function fakeBackend() {
       run_ms_by_kind: [],
     }),
     onFilesDropped: async () => () => undefined,
+    onOpenRequested: async () => () => undefined,
   };
   return {
     backend,

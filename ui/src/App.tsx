@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import type { Backend } from "./backend";
 import { QuireError } from "./backend";
-import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, TableSaveStatus } from "./bindings";
+import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, OpenRequested, TableSaveStatus } from "./bindings";
 import { describeError, formatBytes } from "./errors";
 import { initialState, reduce, summaryOf } from "./store";
 import { pendingCount } from "./status";
@@ -43,6 +43,35 @@ export function App({ backend }: { backend: Backend }) {
     [backend, report],
   );
 
+  // `quire Sales.quire` or `quire trips.csv`, at start or by launching Quire again: show the
+  // notebook; a data file waits for a notebook's import dialog.
+  const openRequested = useCallback(
+    (request: OpenRequested) => {
+      for (const problem of request.problems)
+        dispatch({ type: "toast", level: "error", text: { headline: "Quire could not open this", detail: problem } });
+      if (request.notebook) void refreshView(request.notebook);
+      const file = request.files[0];
+      if (file) {
+        dispatch({ type: "pending_import", path: file });
+        if (!request.notebook && !openId.current) inform("Open or create a notebook to import this file", file);
+      }
+    },
+    [refreshView, inform],
+  );
+
+  useEffect(() => {
+    let stop: (() => void) | undefined;
+    let cancelled = false;
+    backend
+      .onOpenRequested(openRequested)
+      .then((s) => (cancelled ? s() : (stop = s)))
+      .catch(report);
+    return () => {
+      cancelled = true;
+      stop?.();
+    };
+  }, [backend, openRequested, report]);
+
   useEffect(() => {
     let unlisten: (() => void) | undefined;
     let cancelled = false;
@@ -71,6 +100,7 @@ export function App({ backend }: { backend: Backend }) {
       .then((info) => {
         dispatch({ type: "info", info });
         for (const w of info.startup_warnings) report(w);
+        if (info.launch) openRequested(info.launch);
         if (info.recovery) inform(info.recovery, "Open the task list in the status bar to see what ran again.");
         if (info.task_store_replaced)
           dispatch({
@@ -91,7 +121,7 @@ export function App({ backend }: { backend: Backend }) {
       cancelled = true;
       unlisten?.();
     };
-  }, [backend, report, inform, refreshView]);
+  }, [backend, report, inform, refreshView, openRequested]);
 
   useEffect(() => {
     if (state.lastSeq > 0) sessionStorage.setItem(LAST_SEQ_KEY, String(state.lastSeq));
@@ -148,6 +178,7 @@ export function App({ backend }: { backend: Backend }) {
 
   // Stable, so the tables panel's loader does not run again on every render.
   const onStatuses = useCallback((list: TableSaveStatus[]) => dispatch({ type: "table_statuses", list }), []);
+  const onPendingImport = useCallback(() => dispatch({ type: "pending_import", path: null }), []);
 
   const flushAll = useCallback(async () => {
     dispatch({ type: "flushing", on: true });
@@ -331,6 +362,8 @@ export function App({ backend }: { backend: Backend }) {
             refreshKey: tablesKey,
             tableStatus: state.tableStatus,
             onStatuses,
+            pendingImport: state.pendingImport,
+            onPendingImport,
           }}
         />
       </div>

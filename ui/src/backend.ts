@@ -38,6 +38,7 @@ import {
   type MetricsReport,
   type PendingWork,
   type NotebookId,
+  type OpenRequested,
   type NotebookMode,
   type NotebookSummary,
   type NotebookView,
@@ -140,6 +141,8 @@ export interface Backend {
   exportQuery(id: NotebookId, sql: string, path: string): Promise<number>;
   /** Calls `onFiles` with the paths of files dropped on the window (already allowed). */
   onFilesDropped(onFiles: (paths: string[]) => void): Promise<() => void>;
+  /** Quire was launched again with paths to open (the running window was focused). */
+  onOpenRequested(onRequest: (request: OpenRequested) => void): Promise<() => void>;
   /** Calls `onBatch` with each batch of engine events; resolves to an unsubscribe function. */
   onEngineEvents(onBatch: (batch: Sequenced[]) => void): Promise<() => void>;
   /** Calls `onChange` (debounced) when files under `dir` change; resolves to a stop function. */
@@ -256,6 +259,7 @@ export const tauriBackend: Backend = {
   queueStats: () => unwrap(commands.queueStats()),
   exportQuery: (id, sql, path) => unwrap(commands.exportQuery(id, sql, path)),
   onFilesDropped: (onFiles) => events.filesDropped.listen((e) => onFiles(e.payload.paths)),
+  onOpenRequested: (onRequest) => events.openRequested.listen((e) => onRequest(e.payload)),
   onEngineEvents: (onBatch) => events.engineEvents.listen((e) => onBatch(e.payload)),
   watchWorkspace: async (dir, onChange) => {
     const stop = await watch(dir, () => onChange(), { recursive: true, delayMs: 300 });

@@ -105,6 +105,7 @@ export const events = {
 	closeRequested: makeEvent<CloseRequested, CloseRequested>("close-requested"),
 	engineEvents: makeEvent<EngineEvents, EngineEvents>("engine-events"),
 	filesDropped: makeEvent<FilesDropped, FilesDropped>("files-dropped"),
+	openRequested: makeEvent<OpenRequested, OpenRequested>("open-requested"),
 };
 
 /* Types */
@@ -118,6 +119,8 @@ export type AppInfo = {
 	log_dir: string,
 	config_dir: string,
 	startup_warnings: IpcError[],
+	/**  What the command line asked to open (`quire Sales.quire`, `quire trips.csv`). */
+	launch: OpenRequested | null,
 };
 
 /**  The events a UI missed, from the ring buffer. */
@@ -614,6 +617,16 @@ export type OnBadRow =
 "reject" | 
 /**  Leave bad rows out and report them. */
 "skip";
+
+/**  A request to open things, for the page. Also part of `AppInfo` for the first launch. */
+export type OpenRequested = {
+	/**  The notebook to show. */
+	notebook: NotebookId | null,
+	/**  Data files to import, already allowed like picked files. */
+	files: string[],
+	/**  What could not be opened, in words for the user. */
+	problems: string[],
+};
 
 /**  Everything that is not on disk yet, for the prompt shown when a window closes. */
 export type PendingWork = {

@@ -51,6 +51,8 @@ export interface State {
   tasks: TaskStats | null;
   tasksOpen: boolean;
   toasts: Toast[];
+  /** A data file Quire was asked to open, waiting for a notebook's import dialog. */
+  pendingImport: string | null;
   flushing: boolean;
   settingsOpen: boolean;
   confirmDelete: NotebookId | null;
@@ -72,6 +74,7 @@ export const initialState: State = {
   tasks: null,
   tasksOpen: false,
   toasts: [],
+  pendingImport: null,
   flushing: false,
   settingsOpen: false,
   confirmDelete: null,
@@ -90,6 +93,7 @@ export type Action =
   | { type: "engine_events"; batch: Sequenced[] }
   | { type: "table_statuses"; list: TableSaveStatus[] }
   | { type: "toast"; level: Toast["level"]; text: ErrorText }
+  | { type: "pending_import"; path: string | null }
   | { type: "dismiss"; id: number }
   | { type: "flushing"; on: boolean }
   | { type: "settings"; open: boolean }
@@ -120,6 +124,8 @@ export function reduce(state: State, action: Action): State {
         ...state,
         toasts: capToasts([...state.toasts, { id: nextToastId++, level: action.level, text: action.text }]),
       };
+    case "pending_import":
+      return { ...state, pendingImport: action.path };
     case "dismiss":
       return { ...state, toasts: state.toasts.filter((t) => t.id !== action.id) };
     case "flushing":

@@ -59,11 +59,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], metrics: &Metrics) -> Result<(), 
     tmp.write_all(bytes).map_err(io("write", path))?;
     tmp.as_file().sync_all().map_err(io("sync", path))?;
     metrics.record_fsync();
-    tmp.persist(path).map_err(|e| DurableError::Io {
-        action: "replace",
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
+    // Through `replace`, not `persist`: on Windows it retries a sharing violation.
+    let temp = tmp.into_temp_path();
+    replace(&temp, path).map_err(io("replace", path))?;
+    // Renamed away: nothing is left for the guard to delete.
+    let _ = temp.keep();
     sync_dir(dir).map_err(io("sync the folder of", path))?;
     metrics.record_write(bytes.len() as u64);
     Ok(())

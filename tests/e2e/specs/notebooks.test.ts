@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { appBinary, fresh, startApp, withApp, type QuireApp } from "../src/harness.ts";
-import { gone } from "../src/grid.ts";
+import { csvFile, gone, newNotebook } from "../src/grid.ts";
 
 // Manual saving: only Flush or shutdown writes, so what reaches disk proves which one did.
 const MANUAL = { QUIRE_NOTEBOOKS__AUTO_FLUSH: "false", QUIRE_NOTEBOOKS__FLUSH_DELAY_MS: "1000" };
@@ -99,34 +99,40 @@ test("SIGTERM writes pending edits before the app exits", async () => {
   );
 });
 
-test("a second Quire on the same workspace says so and leaves the first one working", async () => {
+test("launching Quire again focuses the running window and opens the notebook and file it was given", async () => {
+  const data = csvFile("handed-over.csv", 30);
   await withApp("notebooks-second-instance", async (app) => {
-    await app.waitText("empty-state", (t) => t.includes("No notebooks yet"));
+    await newNotebook(app, "Sales");
+    await app.click("flush");
+    await app.driver.wait(() => existsSync(join(app.workspace, "sales.quire", "notebook.json")), 10_000, "Sales never written");
+    await newNotebook(app, "Other");
     const first = app.pid();
-    const second = spawn(appBinary(), [], {
+    const second = spawn(appBinary(), ["sales.quire", data, join(app.dataDir, "nowhere.csv")], {
+      cwd: app.workspace,
       env: { ...process.env, QUIRE_DATA_DIR: app.dataDir, NO_AT_BRIDGE: "1" },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
     second.stderr.on("data", (d) => (stderr += String(d)));
     try {
-      const deadline = Date.now() + 20_000;
-      // Unbuffered stderr can arrive in pieces: wait for the whole line.
-      while (!/Quire cannot start: .*\n/.test(stderr)) {
-        assert.ok(second.exitCode === null, `the second Quire exited without saying why: ${stderr}`);
-        assert.ok(Date.now() < deadline, `no explanation from the second Quire: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.match(stderr, /already open in another Quire window or quire-cli \(process \d+\)/);
-      assert.match(stderr, new RegExp(`process ${first}\\b`));
+      const exited = await new Promise<number | null>((res) => {
+        const timer = setTimeout(() => res(null), 20_000);
+        second.on("exit", (code) => (clearTimeout(timer), res(code)));
+      });
+      assert.equal(exited, 0, `the second Quire did not hand over and exit: ${stderr}`);
     } finally {
       second.kill("SIGKILL");
     }
-    // The first one still owns the workspace and still works.
-    assert.equal(app.pid(), first);
-    await app.type("new-notebook-title", "Still mine");
-    await app.click("create-notebook");
-    await app.waitText("notebook-title", (t) => t === "Still mine");
+    // The running window shows the notebook, offers the file for import, and says what it
+    // could not open.
+    await app.waitText("notebook-title", (t) => t === "Sales");
+    await app.waitText("import-preview", (t) => t.includes("Lyon"));
+    await app.waitText("toast", (t) => t.includes("nowhere.csv does not exist"));
+    await app.screenshot("second-launch");
+    await app.click("import-start");
+    await app.waitText("table-list", (t) => t.includes("handed_over") && t.includes("30 rows"), 30_000);
+    assert.equal(app.pid(), first, "the first Quire kept the workspace");
+    assert.match(app.readFile(join("logs", "quire.log")) ?? "", /launched again: focusing the open window/);
   });
 });
 

@@ -163,6 +163,13 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
       `no [data-testid=${id}]`,
     ) as Promise<WebElement>;
 
+  const pidOf = () => {
+    const text = readFileSync(join(dataDir, "data", "workspace", ".quire.lock"), "utf8").trim();
+    const pid = Number.parseInt(text, 10);
+    if (!Number.isInteger(pid)) throw new Error(`no pid in the lock file: ${JSON.stringify(text)}`);
+    return pid;
+  };
+
   return {
     driver,
     dataDir,
@@ -193,12 +200,7 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
       });
       return last;
     },
-    pid() {
-      const text = readFileSync(join(dataDir, "data", "workspace", ".quire.lock"), "utf8").trim();
-      const pid = Number.parseInt(text, 10);
-      if (!Number.isInteger(pid)) throw new Error(`no pid in the lock file: ${JSON.stringify(text)}`);
-      return pid;
-    },
+    pid: pidOf,
     async click(id) {
       await fresh(() => byTestId(id).then((el) => el.click()));
     },
@@ -237,12 +239,29 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
       return file;
     },
     async stop() {
+      let pid: number | null = null;
+      try {
+        pid = pidOf();
+      } catch {
+        /* no lock file: the app never got that far, or a test removed it */
+      }
       try {
         await driver.quit();
       } catch {
         /* the app may already be gone (a test killed it) */
       } finally {
         killDriver();
+      }
+      // Quire is single-instance: the next test's app would hand over to this one and exit
+      // if it were still shutting down.
+      const deadline = Date.now() + 15_000;
+      while (pid !== null && Date.now() < deadline) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
       }
     },
   };

@@ -33,6 +33,9 @@ export interface TablesContext {
   tableStatus: Record<string, TableSaveStatus>;
   /** Loads the current save states (events keep them current afterwards). */
   onStatuses(list: TableSaveStatus[]): void;
+  /** A data file Quire was asked to open: the import dialog takes it. */
+  pendingImport: string | null;
+  onPendingImport(): void;
 }
 
 interface Props {

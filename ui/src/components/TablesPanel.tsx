@@ -20,6 +20,8 @@ interface Props {
   onTables(tables: TableInfo[]): void;
   tableStatus: Record<string, TableSaveStatus>;
   onStatuses(list: TableSaveStatus[]): void;
+  pendingImport: string | null;
+  onPendingImport(): void;
 }
 
 /** A table's save state in a few words. */
@@ -40,7 +42,18 @@ function statusText(s: TableSaveStatus | undefined): string {
 }
 
 /** The notebook's tables: import, list, open in the grid, export. */
-export function TablesPanel({ backend, notebook, report, inform, refreshKey, onTables, tableStatus, onStatuses }: Props) {
+export function TablesPanel({
+  backend,
+  notebook,
+  report,
+  inform,
+  refreshKey,
+  onTables,
+  tableStatus,
+  onStatuses,
+  pendingImport,
+  onPendingImport,
+}: Props) {
   const [tables, setTables] = useState<TableInfo[]>([]);
   const [open, setOpen] = useState<string | null>(null);
   const [importing, setImporting] = useState<{ path: string; preview: ImportPreview } | null>(null);
@@ -88,6 +101,13 @@ export function TablesPanel({ backend, notebook, report, inform, refreshKey, onT
       report(e);
     }
   };
+
+  // A file Quire was asked to open (command line, a second launch) opens the import dialog.
+  useEffect(() => {
+    if (!pendingImport) return;
+    onPendingImport();
+    void open_(pendingImport);
+  }, [pendingImport, onPendingImport, open_]);
 
   // Dropping a file on the window opens the same import dialog.
   useEffect(() => {
