@@ -3,7 +3,7 @@ SHELL := /bin/bash
 # Build output outside the work tree, so it survives fresh clones and sessions.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/quire-target
 
-.PHONY: run test setup build bindings bench fuzz fmt
+.PHONY: run test setup build bindings bench fuzz fmt icons bundle
 run: ## install what is missing, build the app, launch it on the default workspace
 	bash .ci/setup.sh
 	bash .ci/build.sh
@@ -29,3 +29,9 @@ fuzz: ## every fuzz target for 15 s (SECONDS_PER_TARGET=3600 make fuzz for a lon
 
 fmt:
 	cargo fmt --all
+
+icons: ## regenerate every app icon in icons/ from icons/quire.svg
+	bash .ci/icons.sh
+
+bundle: ## installers for this platform, release build with LTO (profile dist); see README
+	TAURI_APP_PATH="$(CURDIR)" TAURI_FRONTEND_PATH="$(CURDIR)/ui" ui/node_modules/.bin/tauri build --ci -- --profile dist

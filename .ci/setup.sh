@@ -11,7 +11,7 @@ packages=(libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev lib
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev build-essential pkg-config file
   libssl-dev xdg-utils)
 if $with_test_tools; then
-  packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick python3-xlib)
+  packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick python3-xlib desktop-file-utils rpm)
 fi
 
 missing=()

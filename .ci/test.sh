@@ -34,8 +34,10 @@ phase rust-tests cargo test --workspace --locked
 phase soak env QUIRE_BENCH_SOAK_ROUNDS=60 cargo run --locked -q -p quire-bench -- soak
 phase fuzz bash .ci/fuzz.sh
 phase engine-deps engine_is_tauri_free
-phase bundle-deb bash .ci/build.sh --bundles deb
+phase icons bash .ci/icons.sh --check
+phase bundle bash .ci/build.sh --bundles deb,rpm
 phase e2e bash -c 'cd tests/e2e && npm run --silent typecheck && xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- npm test --silent'
+phase install bash .ci/install-test.sh
 
 # One closing line over every runner: cargo's "test result:", Vitest's "Tests", node's "# pass/# fail".
 count_tests() {
@@ -43,7 +45,7 @@ count_tests() {
   grep -hoE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$logs/rust-tests.log" | awk '{print $4, $6}'
   grep -hoE 'Tests +[0-9]+ passed' "$logs/ui-unit.log" | awk '{print $2, 0}'
   grep -hoE 'Tests +[0-9]+ failed' "$logs/ui-unit.log" | awk '{print 0, $2}'
-  grep -hoE '^# (pass|fail) [0-9]+' "$logs/e2e.log" | awk '$2=="pass"{print $3, 0} $2=="fail"{print 0, $3}'
+  grep -hoE '^# (pass|fail) [0-9]+' "$logs/e2e.log" "$logs/install.log" | awk '$2=="pass"{print $3, 0} $2=="fail"{print 0, $3}'
 }
 passed=0; failed=0
 while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(count_tests)
@@ -52,4 +54,5 @@ echo "Phase timings:"
 printf '  %s\n' "${timings[@]}"
 echo "  total          $(printf '%5d' $SECONDS) s"
 echo "deb: $(ls "$CARGO_TARGET_DIR"/debug/bundle/deb/*.deb 2>/dev/null | tail -1)"
+echo "rpm: $(ls "$CARGO_TARGET_DIR"/debug/bundle/rpm/*.rpm 2>/dev/null | tail -1)"
 echo "tests: $passed passed, $failed failed"
