@@ -81,21 +81,21 @@ pub fn classify(
     request
 }
 
-/// Classifies the arguments against the running engine and allows the data files.
-pub fn request(app: &tauri::AppHandle, args: &[String], cwd: &Path) -> Option<OpenRequested> {
-    use tauri::Manager;
-    let state = app.try_state::<crate::state::AppState>()?;
+/// Classifies a process's arguments against the engine and allows the data files; `None`
+/// when they name no path. Used at start and for a second launch.
+pub fn request(
+    engine: &quire_engine::Engine,
+    picked: &crate::files::PickedFiles,
+    args: &[String],
+    cwd: &Path,
+) -> Option<OpenRequested> {
     let paths = paths_of(args, cwd);
     if paths.is_empty() {
         return None;
     }
-    let request = classify(
-        &paths,
-        state.engine.workspace(),
-        &state.engine.list_notebooks(),
-    );
+    let request = classify(&paths, engine.workspace(), &engine.list_notebooks());
     for file in &request.files {
-        state.picked.allow(file);
+        picked.allow(file);
     }
     log::info!(
         "asked to open {} path(s): notebook {:?}, {} file(s), {} problem(s)",
@@ -117,7 +117,10 @@ pub fn second_instance(app: &tauri::AppHandle, args: Vec<String>, cwd: String) {
         let _ = window.show();
         let _ = window.set_focus();
     }
-    if let Some(request) = request(app, &args, Path::new(&cwd)) {
+    let Some(state) = app.try_state::<crate::state::AppState>() else {
+        return;
+    };
+    if let Some(request) = request(&state.engine, &state.picked, &args, Path::new(&cwd)) {
         if let Err(e) = request.emit(app) {
             log::warn!("could not hand the page what to open: {e}");
         }

@@ -119,15 +119,8 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     );
     let args: Vec<String> = std::env::args().collect();
     let cwd = std::env::current_dir().unwrap_or_default();
-    let launch = {
-        let paths = launch::paths_of(&args, &cwd);
-        (!paths.is_empty())
-            .then(|| launch::classify(&paths, engine.workspace(), &engine.list_notebooks()))
-    };
     let picked = files::PickedFiles::default();
-    for file in launch.iter().flat_map(|l| &l.files) {
-        picked.allow(file);
-    }
+    let launch = launch::request(&engine, &picked, &args, &cwd);
     app.manage(AppState {
         engine,
         dirs,

@@ -497,16 +497,25 @@ fn within(engine: &Arc<Engine>, what: &str, done: impl Fn(&Engine) -> bool + Sen
     });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_newer_version_supersedes_a_write_still_waiting_in_the_queue() {
-    let tmp = tempfile::tempdir().unwrap();
-    let engine = Arc::new(engine(tmp.path(), |c| c.debounce_ms = 50));
+/// An engine whose table `t` has version 2 queued for saving behind held background slots;
+/// cancelling the token lets the queue run again.
+async fn a_write_waiting_in_the_queue(
+    data: &Path,
+) -> (Arc<Engine>, NotebookId, tokio_util::sync::CancellationToken) {
+    let engine = Arc::new(engine(data, |c| c.debounce_ms = 50));
     let nb = table(&engine, 1000).await;
     let release = hold_background_slots(&engine);
     set(&engine, nb, 0, 1);
     within(&engine, "version 2 to be queued", move |e| {
         status(e, nb).status == SaveState::Saving
     });
+    (engine, nb, release)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_version_supersedes_a_write_still_waiting_in_the_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (engine, nb, release) = a_write_waiting_in_the_queue(tmp.path()).await;
     // Version 3 supersedes the queued write of version 2: cancelling a job that has not
     // started drops it on the planner's thread, whose cleanup needs the planner's lock.
     set(&engine, nb, 1, 2);
@@ -527,13 +536,7 @@ async fn a_newer_version_supersedes_a_write_still_waiting_in_the_queue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_notebook_whose_write_waits_in_the_queue_leaves_the_planner_working() {
     let tmp = tempfile::tempdir().unwrap();
-    let engine = Arc::new(engine(tmp.path(), |c| c.debounce_ms = 50));
-    let doomed = table(&engine, 1000).await;
-    let release = hold_background_slots(&engine);
-    set(&engine, doomed, 0, 1);
-    within(&engine, "the write to be queued", move |e| {
-        status(e, doomed).status == SaveState::Saving
-    });
+    let (engine, doomed, release) = a_write_waiting_in_the_queue(tmp.path()).await;
     bounded(&engine, "the notebook to be deleted", move |e| {
         e.delete_notebook(doomed).unwrap();
     });
