@@ -3,6 +3,7 @@ import type { Backend } from "./backend";
 import { QuireError } from "./backend";
 import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, OpenRequested, TableSaveStatus } from "./bindings";
 import { describeError, formatBytes } from "./errors";
+import { cleanEngineMessage } from "./engineMessage";
 import { initialState, reduce, summaryOf } from "./store";
 import { pendingCount } from "./status";
 import { Sidebar } from "./components/Sidebar";
@@ -271,7 +272,9 @@ export function App({ backend }: { backend: Backend }) {
             dispatch({ type: "output", cell, output: { ok: await backend.runCell(id, cell, job, onRows) } });
           } catch (e) {
             const err = QuireError.from(e);
-            dispatch({ type: "output", cell, output: { error: describeError(err), position: err.position } });
+            // The editor marks the line even when only the message's text says where.
+            const position = cleanEngineMessage(err.message, err.position).position;
+            dispatch({ type: "output", cell, output: { error: describeError(err), position } });
           }
         },
         exportResult: async (sql: string) => {

@@ -17,6 +17,27 @@ describe("describeError", () => {
     });
   });
 
+  it("shows a parser error once, in plain words, with its place", () => {
+    const err = QuireError.from({
+      code: "sql_invalid",
+      message: 'sql parser error: ParserError("Expected: an expression, found: FROM at Line: 1, Column: 8")',
+      position: { line: 1, column: 8 },
+    });
+    expect(describeError(err)).toEqual({
+      headline: "The query has a problem",
+      detail: "Expected: an expression, found: FROM (line 1, column 8)",
+    });
+  });
+
+  it("keeps DataFusion's bug-report boilerplate away from the user", () => {
+    const err = QuireError.from({
+      code: "internal",
+      message:
+        "Internal error: coalesce should have been simplified to case.\nThis issue was likely caused by a bug in DataFusion's code. Please help us to resolve this by filing a bug report in our issue tracker: https://github.com/apache/datafusion/issues",
+    });
+    expect(describeError(err).detail).toBe("Coalesce should have been simplified to case.");
+  });
+
   it("passes an unknown code through with its message", () => {
     const err = QuireError.from({ code: "from_a_newer_engine", message: "new thing" });
     expect(describeError(err)).toEqual({ headline: "Something went wrong", detail: "New thing" });

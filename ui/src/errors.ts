@@ -2,6 +2,7 @@
 // says what it means for the user. Codes this build does not know still show their message.
 import type { ErrorCode } from "./bindings";
 import type { QuireError } from "./backend";
+import { cleanEngineMessage } from "./engineMessage";
 
 const headlines: Record<ErrorCode, string> = {
   config_invalid: "Your settings file has a problem, so Quire started with its defaults",
@@ -41,9 +42,9 @@ export function describeError(err: Pick<QuireError, "code" | "message"> & { posi
     err.code !== "unknown" && err.code in headlines
       ? headlines[err.code]
       : "Something went wrong";
-  const at = err.position;
+  const { text, position: at } = cleanEngineMessage(err.message, err.position ?? null);
   const where = at ? (at.column > 0 ? ` (line ${at.line}, column ${at.column})` : ` (line ${at.line})`) : "";
-  return { headline, detail: capitalise(err.message) + where };
+  return { headline, detail: capitalise(text) + where };
 }
 
 function capitalise(s: string): string {
