@@ -1,5 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { tableFromArrays, tableToIPC, tableFromIPC } from "apache-arrow";
+import {
+  DateDay,
+  Decimal,
+  makeData,
+  makeVector,
+  Table,
+  tableFromArrays,
+  tableFromIPC,
+  tableToIPC,
+  TimestampMicrosecond,
+  TimestampMillisecond,
+  TimeUnit,
+  Timestamp,
+} from "apache-arrow";
 import { display, rowsOf, viewSpec } from "./pages";
 
 describe("pages", () => {
@@ -14,6 +27,30 @@ describe("pages", () => {
       { id: "1", city: "Lyon", amount: "12.5" },
       { id: "9007199254740993", city: null, amount: "7" },
     ]);
+  });
+
+  it("reads timestamps, dates and decimals as text the engine parses back, not epoch numbers", () => {
+    const tenAm = 1357034400000n; // 2013-01-01 10:00:00 UTC
+    const ts = (type: Timestamp, values: bigint[]) =>
+      makeVector(makeData({ type, length: values.length, data: BigInt64Array.from(values) }));
+    const t = new Table({
+      time_hour: ts(new TimestampMillisecond(), [tenAm, 0n]),
+      utc: ts(new TimestampMicrosecond("UTC"), [tenAm * 1000n + 5n, 0n]),
+      ny: ts(new Timestamp(TimeUnit.NANOSECOND, "America/New_York"), [tenAm * 1_000_000n, 0n]),
+      day: makeVector(makeData({ type: new DateDay(), length: 2, data: Int32Array.from([15706, -1]) })),
+      price: makeVector(makeData({ type: new Decimal(2, 10, 128), length: 2, data: Uint32Array.from([12345, 0, 0, 0, 4294967291, 4294967295, 4294967295, 4294967295]) })),
+      ratio: makeVector(Float32Array.from([0.1, 2.5])),
+    });
+    const rows = rowsOf(tableFromIPC(tableToIPC(t, "stream")));
+    expect(rows[0]).toEqual({
+      time_hour: "2013-01-01 10:00:00",
+      utc: "2013-01-01 10:00:00.000005Z",
+      ny: "2013-01-01 05:00:00-05:00",
+      day: "2013-01-01",
+      price: "123.45",
+      ratio: "0.1",
+    });
+    expect(rows[1]).toMatchObject({ time_hour: "1970-01-01 00:00:00", day: "1969-12-31", price: "-0.05", ratio: "2.5" });
   });
 
   it("renders dates as ISO text", () => {

@@ -2,8 +2,9 @@
 // `table_page` is the one command outside the generated bindings (it returns raw bytes); its
 // argument names are checked against the Rust signature by a test in src-tauri.
 import { invoke } from "@tauri-apps/api/core";
-import { tableFromIPC, type Table } from "apache-arrow";
+import { DataType, makeVector, Precision, tableFromIPC, TimeUnit, type Data, type Table, type Vector } from "apache-arrow";
 import { QuireError } from "./backend";
+import { dateText, decimalText, float32Text, timeText, timestampText, type TimeUnitName } from "./format";
 import { commands, type ColumnFilter, type FilterOp, type NotebookId, type SortKey, type ViewSpec } from "./bindings";
 
 /** The hidden column with each row's stable id. */
@@ -34,19 +35,61 @@ export async function viewRows(notebook: NotebookId, table: string, view: ViewSp
   return result.data;
 }
 
-/** Arrow rows as display text: numbers stay exact (64-bit integers too), dates read as ISO. */
+/** Arrow rows as cell text (see format.ts): exact, in the form the engine parses back when a
+ *  cell is edited. Numbers stay exact (64-bit integers too); times read as ISO dates. */
 export function rowsOf(table: Table): Row[] {
   const fields = table.schema.fields.map((f) => f.name);
-  const columns = fields.map((name) => table.getChild(name));
+  const columns = fields.map((name) => {
+    const vector = table.getChild(name);
+    return vector ? columnText(vector) : [];
+  });
   const rows: Row[] = [];
   for (let i = 0; i < table.numRows; i++) {
     const row: Row = {};
     fields.forEach((name, c) => {
-      row[name] = display(columns[c]?.get(i));
+      row[name] = columns[c]?.[i] ?? null;
     });
     rows.push(row);
   }
   return rows;
+}
+
+const UNITS: Record<TimeUnit, TimeUnitName> = {
+  [TimeUnit.SECOND]: "s",
+  [TimeUnit.MILLISECOND]: "ms",
+  [TimeUnit.MICROSECOND]: "us",
+  [TimeUnit.NANOSECOND]: "ns",
+};
+
+/** One text per value of a column, chunk by chunk. Timestamps and times are read from their
+ *  raw integers: apache-arrow's `get` turns them into float milliseconds, which loses
+ *  nanoseconds and made the grid show epoch numbers. */
+function columnText(vector: Vector): (string | null)[] {
+  const out: (string | null)[] = [];
+  for (const data of vector.data) {
+    const text = textOf(data);
+    for (let i = 0; i < data.length; i++) out.push(data.getValid(i) ? text(i) : null);
+  }
+  return out;
+}
+
+function textOf(data: Data): (i: number) => string {
+  const type = data.type;
+  const raw = (i: number) => BigInt((data.values as ArrayLike<number | bigint>)[i] ?? 0);
+  if (DataType.isTimestamp(type)) {
+    const unit = UNITS[type.unit];
+    const zone = type.timezone ?? null;
+    return (i) => timestampText(raw(i), unit, zone);
+  }
+  if (DataType.isTime(type)) {
+    const unit = UNITS[type.unit];
+    return (i) => timeText(raw(i), unit);
+  }
+  const vector = makeVector(data);
+  if (DataType.isDate(type)) return (i) => dateText(Number(vector.get(i)));
+  if (DataType.isDecimal(type)) return (i) => decimalText(String(vector.get(i)), type.scale);
+  if (DataType.isFloat(type) && type.precision === Precision.SINGLE) return (i) => float32Text(Number(vector.get(i)));
+  return (i) => display(vector.get(i)) ?? "";
 }
 
 export function display(v: unknown): string | null {
