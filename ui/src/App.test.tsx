@@ -235,7 +235,7 @@ describe("App", () => {
   it("counts tasks in the status bar and opens the task list from there", async () => {
     render(<App backend={fakeBackend().backend} />);
     const counts = await screen.findByTestId("task-counts");
-    await waitFor(() => expect(counts.textContent).toBe("tasks: 1 running · 0 waiting · 2 to retry"));
+    await waitFor(() => expect(counts.textContent).toBe("tasks: 1 running · 0 waiting · 1 failed · 1 interrupted"));
     fireEvent.click(counts);
     expect(await screen.findByTestId("tasks-dialog")).toBeTruthy();
     expect(await screen.findByText("No tasks.")).toBeTruthy();

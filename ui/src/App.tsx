@@ -384,7 +384,14 @@ export function App({ backend }: { backend: Backend }) {
         onRetry={() => void flushAll()}
       />
       {state.tasksOpen && (
-        <TasksDialog backend={backend} report={report} inform={inform} onClose={() => dispatch({ type: "tasks_panel", open: false })} />
+        <TasksDialog
+          backend={backend}
+          notebooks={state.notebooks}
+          view={view}
+          report={report}
+          inform={inform}
+          onClose={() => dispatch({ type: "tasks_panel", open: false })}
+        />
       )}
       {state.metricsOpen && (
         <MetricsDialog

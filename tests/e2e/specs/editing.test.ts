@@ -94,10 +94,11 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
 
       // Every piece of work was recorded: the import, the applied and the cancelled transform.
       await app.click("task-counts");
-      const tasks = await app.waitText("task-list", (t) => t.includes("Import") && t.includes("Transform sales"));
-      assert.match(tasks, /Import[^\n]*completed/, tasks);
-      assert.match(tasks, /Transform sales\s*completed/, tasks);
-      assert.match(tasks, /Transform sales\s*cancelled/, tasks);
+      // One line per task: its label, the transform's expression, then its status.
+      const tasks = await app.waitText("task-row", (t) => t.includes("Import") && t.includes("Transform sales"));
+      assert.match(tasks, /^Import sales\.csv\b.*completed/m, tasks);
+      assert.match(tasks, /^Transform sales\b.*completed/m, tasks);
+      assert.match(tasks, /^Transform sales\b.*cancelled/m, tasks);
       await app.screenshot("editing-tasks");
     },
     { env: { QUIRE_TEST_PICK_FILE: csvFile("sales.csv", ROWS) } },

@@ -31,9 +31,10 @@ test("an import cut short by a crash runs again at the next start, and the UI sa
     await again.driver.wait(
       async () => {
         await again.click("task-counts");
-        const list = await again.waitText("task-list", () => true);
+        // One line per task: its label ("Import big.csv in “Recovery”"), then its status.
+        const list = await again.waitText("task-row", () => true);
         await again.click("tasks-close");
-        return /Import big\s*completed/.test(list);
+        return /^Import big\.csv\b.*completed/m.test(list);
       },
       120_000,
       "the recovered import never completed",

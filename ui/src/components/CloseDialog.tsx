@@ -1,10 +1,11 @@
 // Shown when a close or quit was held because work is still pending. What it lists is live:
 // save states come from the engine's events, so the progress moves while the user decides
 // and while "Wait and close" runs (the window closes itself when everything is written).
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { CloseChoice, CloseRequested, NotebookSummary, TableSaveStatus, Task } from "../bindings";
 import { QuireError } from "../backend";
 import { tableProgress } from "../status";
+import { useEscape } from "./useEscape";
 
 interface Props {
   request: CloseRequested;
@@ -49,12 +50,8 @@ export function CloseDialog({ request, notebooks, tables, onChoice, onDone }: Pr
     }
   };
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === "Escape" && busy === null) void choose("cancel");
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
+  useEscape(() => {
+    if (busy === null) void choose("cancel");
   });
 
   const tableNames = pendingTables.map((t) => t.table);

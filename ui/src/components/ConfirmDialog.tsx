@@ -1,3 +1,5 @@
+import { useEscape } from "./useEscape";
+
 interface Props {
   title: string;
   body: string;
@@ -7,6 +9,7 @@ interface Props {
 }
 
 export function ConfirmDialog({ title, body, confirm, onConfirm, onCancel }: Props) {
+  useEscape(onCancel);
   return (
     <div className="modal-backdrop" role="presentation" onClick={onCancel}>
       <div className="modal" role="alertdialog" aria-label={title} data-testid="confirm" onClick={(e) => e.stopPropagation()}>

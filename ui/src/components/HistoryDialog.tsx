@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import type { Backend } from "../backend";
 import type { Generation, NotebookId, TableInfo } from "../bindings";
 import { formatBytes } from "../errors";
+import { useEscape } from "./useEscape";
 
 interface Props {
   backend: Backend;
@@ -16,6 +17,7 @@ interface Props {
 export function HistoryDialog({ backend, notebook, table, report, onRestored, onClose }: Props) {
   const [generations, setGenerations] = useState<Generation[] | null>(null);
   const [restoring, setRestoring] = useState<number | null>(null);
+  useEscape(onClose);
 
   useEffect(() => {
     backend.tableHistory(notebook, table).then(setGenerations, (e: unknown) => {

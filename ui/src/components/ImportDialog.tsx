@@ -3,6 +3,7 @@ import type { Backend } from "../backend";
 import { QuireError } from "../backend";
 import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgress, NotebookId } from "../bindings";
 import { describeError, formatBytes, type ErrorText } from "../errors";
+import { useEscape } from "./useEscape";
 
 const TYPES: ColumnType[] = ["integer", "float", "boolean", "date", "timestamp", "text"];
 const DELIMITERS: [string, string][] = [[",", "Comma"], [";", "Semicolon"], ["\t", "Tab"], ["|", "Pipe"]];
@@ -31,6 +32,8 @@ export function ImportDialog({ backend, notebook, path, preview, onDone, onClose
   const [job, setJob] = useState<string | null>(null);
   const [error, setError] = useState<ErrorText | null>(null);
   const columns = csv?.columns ?? preview.columns;
+  // Esc stops a running import first; once nothing runs it closes, like the Close button.
+  useEscape(() => (job ? void backend.cancelJob(job) : onClose()));
 
   const setColumn = (i: number, change: Partial<{ name: string; kind: ColumnType }>) => {
     if (!csv) return;
@@ -56,7 +59,7 @@ export function ImportDialog({ backend, notebook, path, preview, onDone, onClose
   const percent = progress && progress.total_bytes > 0 ? Math.min(100, (progress.bytes / progress.total_bytes) * 100) : 0;
   return (
     <div className="modal-backdrop" role="presentation">
-      <div className="modal wide" role="dialog" aria-label="Import" data-testid="import-dialog" onKeyDown={(e) => e.key === "Escape" && job && void backend.cancelJob(job)}>
+      <div className="modal wide" role="dialog" aria-label="Import" data-testid="import-dialog">
         <h2>Import {path.split(/[\\/]/).pop()}</h2>
         <p className="muted">
           {preview.format.toUpperCase()} · {formatBytes(preview.file_bytes)}

@@ -6,6 +6,7 @@ import type { MetricsReport } from "../bindings";
 import type { Backend } from "../backend";
 import { formatBytes } from "../errors";
 import { Chart, type Series } from "./Chart";
+import { useEscape } from "./useEscape";
 
 interface Props {
   backend: Backend;
@@ -24,11 +25,7 @@ export function MetricsDialog({ backend, tick, report, onClose }: Props) {
   useEffect(() => {
     backend.metrics().then(setData).catch(report);
   }, [backend, tick, report]);
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [onClose]);
+  useEscape(onClose);
 
   const charts = useMemo(() => {
     if (!data) return null;

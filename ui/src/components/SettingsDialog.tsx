@@ -1,6 +1,7 @@
 import { useState } from "react";
 import type { AppInfo, NotebookMode } from "../bindings";
 import { applyTheme, savedTheme, type Theme } from "../theme";
+import { useEscape } from "./useEscape";
 
 const modes: { mode: NotebookMode; label: string; about: string }[] = [
   { mode: "optimized", label: "Optimized", about: "Edits are saved together 100 ms after you pause (at most 1 s later). New notebooks are written when first saved." },
@@ -21,6 +22,7 @@ function currentMode(info: AppInfo): NotebookMode {
 export function SettingsDialog({ info, onMode, onClose }: { info: AppInfo; onMode(m: NotebookMode): void; onClose(): void }) {
   const current = currentMode(info);
   const [theme, setTheme] = useState<Theme>(savedTheme);
+  useEscape(onClose);
   return (
     <div className="modal-backdrop" role="presentation" onClick={onClose}>
       <div className="modal" role="dialog" aria-label="Settings" data-testid="settings" onClick={(e) => e.stopPropagation()}>

@@ -18,6 +18,13 @@ interface Props {
 
 const PRIORITIES = ["urgent", "visible", "background", "idle"];
 
+/** Failed and interrupted counts say what happened, not "to retry": a failed cell run is a
+ *  query's answer, and the engine's counts do not tell cell runs from retryable work. */
+export function taskCounts(t: TaskStats): string {
+  const ended = [t.failed > 0 ? `${t.failed} failed` : "", t.interrupted > 0 ? `${t.interrupted} interrupted` : ""];
+  return [`tasks: ${t.running} running`, `${t.pending} waiting`, ...ended.filter(Boolean)].join(" · ");
+}
+
 export function StatusBar({ info, metrics, queue, notebooks, tables, tasks, onTasks, onMetrics, lastSaved, flushing, onRetry }: Props) {
   const status = overallStatus(notebooks, flushing, tables);
   return (
@@ -58,9 +65,7 @@ export function StatusBar({ info, metrics, queue, notebooks, tables, tasks, onTa
         </span>
       )}
       <button className="link tasks-summary" data-testid="task-counts" onClick={onTasks} title="Open the task list">
-        {tasks
-          ? `tasks: ${tasks.running} running · ${tasks.pending} waiting · ${tasks.failed + tasks.interrupted} to retry`
-          : "tasks"}
+        {tasks ? taskCounts(tasks) : "tasks"}
       </button>
       {info && (
         <span className="version" data-testid="engine-version">

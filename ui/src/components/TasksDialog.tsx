@@ -1,27 +1,34 @@
 import { useCallback, useEffect, useState } from "react";
 import type { Backend } from "../backend";
-import type { Task, TaskStatus } from "../bindings";
+import type { NotebookSummary, NotebookView, Task, TaskStatus } from "../bindings";
+import { cleanEngineMessage } from "../engineMessage";
+import { taskLabel } from "../taskLabel";
+import { useEscape } from "./useEscape";
 
 interface Props {
   backend: Backend;
+  /** To name a task's notebook and, for the open one, its cell's number. */
+  notebooks: NotebookSummary[];
+  view: NotebookView | null;
   report(e: unknown): void;
   inform(headline: string, detail?: string): void;
   onClose(): void;
 }
 
 const FILTERS: (TaskStatus | "all")[] = ["all", "running", "pending", "completed", "failed", "cancelled", "interrupted"];
-const KIND_WORDS: Record<Task["kind"], string> = {
-  cell_run: "Cell run",
-  import: "Import",
-  transform: "Transform",
-  snapshot: "Save",
-  export: "Export",
-};
+const ENDED_BADLY: TaskStatus[] = ["failed", "cancelled", "interrupted"];
 
-/** Every recorded task: running and recent ones, by status, with retry for what failed. */
-export function TasksDialog({ backend, report, inform, onClose }: Props) {
+/** A task the engine can run again by itself. A cell run is not: its query is whatever the
+ *  cell says now, so it is run again from the notebook, and a failed run is simply a result. */
+export function retryable(t: Task): boolean {
+  return t.kind !== "cell_run" && ENDED_BADLY.includes(t.status);
+}
+
+/** Every recorded task: running and recent ones, by status, with retry for what can be retried. */
+export function TasksDialog({ backend, notebooks, view, report, inform, onClose }: Props) {
   const [filter, setFilter] = useState<TaskStatus | "all">("all");
   const [tasks, setTasks] = useState<Task[] | null>(null);
+  useEscape(onClose);
   const load = useCallback(() => {
     backend.listTasks(filter === "all" ? null : filter, 200).then(setTasks, report);
   }, [backend, filter, report]);
@@ -35,7 +42,7 @@ export function TasksDialog({ backend, report, inform, onClose }: Props) {
   const retry = async (t: Task) => {
     try {
       const again = await backend.retryTask(t.id);
-      inform(`${KIND_WORDS[t.kind]} ${t.target ?? ""} runs again`, `Task ${again.id} is ${again.status}.`);
+      inform(`${taskLabel(t, notebooks, view).title}: started again`, `It is ${again.status}.`);
       load();
     } catch (e) {
       report(e);
@@ -44,7 +51,7 @@ export function TasksDialog({ backend, report, inform, onClose }: Props) {
 
   return (
     <div className="modal-backdrop" role="presentation" onClick={onClose}>
-      <div className="modal wide" role="dialog" aria-label="Tasks" data-testid="tasks-dialog" onClick={(e) => e.stopPropagation()}>
+      <div className="modal wide tall" role="dialog" aria-label="Tasks" data-testid="tasks-dialog" onClick={(e) => e.stopPropagation()}>
         <h2>Tasks</h2>
         <label>
           Show{" "}
@@ -56,50 +63,51 @@ export function TasksDialog({ backend, report, inform, onClose }: Props) {
             ))}
           </select>
         </label>
-        <table className="history" data-testid="task-list">
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>What</th>
-              <th>Status</th>
-              <th>Started</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {tasks?.map((t) => (
-              <tr key={t.id} data-testid={`task-${t.id}`} className={t.status}>
-                <td>{t.id}</td>
-                <td>
-                  {KIND_WORDS[t.kind]} {t.target ?? ""}
-                  {t.error && <div className="muted">{t.error}</div>}
-                </td>
-                <td>
-                  {t.status}
-                  {t.status === "running" && t.progress !== null && <progress max={1} value={t.progress} />}
-                  {t.attempts > 1 && <span className="muted"> · attempt {t.attempts}</span>}
-                </td>
-                <td>{t.started_ms ? new Date(t.started_ms).toLocaleTimeString() : "–"}</td>
-                <td>
-                  {t.status === "running" && (
-                    <button data-testid={`cancel-task-${t.id}`} onClick={() => void backend.cancelTask(t.id).then(load, report)}>
-                      Cancel
-                    </button>
-                  )}
-                  {["failed", "cancelled", "interrupted"].includes(t.status) &&
-                    (t.kind === "cell_run" ? (
-                      <span className="muted">Run the cell again from its notebook</span>
-                    ) : (
-                      <button data-testid={`retry-task-${t.id}`} onClick={() => void retry(t)}>
-                        Retry
-                      </button>
-                    ))}
-                </td>
+        <div className="modal-scroll" data-testid="task-scroll">
+          <table className="history" data-testid="task-list">
+            <thead>
+              <tr>
+                <th>What</th>
+                <th>Status</th>
+                <th>Started</th>
+                <th />
               </tr>
-            ))}
-          </tbody>
-        </table>
-        {tasks?.length === 0 && <p className="muted">No tasks{filter === "all" ? "" : ` ${filter}`}.</p>}
+            </thead>
+            <tbody>
+              {tasks?.map((t) => {
+                const label = taskLabel(t, notebooks, view);
+                return (
+                  <tr key={t.id} data-testid="task-row" data-task={t.id} data-kind={t.kind} className={t.status}>
+                    <td>
+                      <span data-testid={`task-label-${t.id}`}>{label.title}</span>
+                      {label.detail && <div className="task-detail">{label.detail}</div>}
+                      {t.error && <div className="task-error">{cleanEngineMessage(t.error).text}</div>}
+                    </td>
+                    <td>
+                      {t.status}
+                      {t.status === "running" && t.progress !== null && <progress max={1} value={t.progress} />}
+                      {t.attempts > 1 && <span className="muted"> · attempt {t.attempts}</span>}
+                    </td>
+                    <td>{t.started_ms ? new Date(t.started_ms).toLocaleTimeString() : "–"}</td>
+                    <td>
+                      {t.status === "running" && (
+                        <button data-testid={`cancel-task-${t.id}`} onClick={() => void backend.cancelTask(t.id).then(load, report)}>
+                          Cancel
+                        </button>
+                      )}
+                      {retryable(t) && (
+                        <button data-testid={`retry-task-${t.id}`} onClick={() => void retry(t)}>
+                          Retry
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          {tasks?.length === 0 && <p className="muted">No tasks{filter === "all" ? "" : ` ${filter}`}.</p>}
+        </div>
         <div className="modal-actions">
           <button data-testid="tasks-close" onClick={onClose}>
             Close

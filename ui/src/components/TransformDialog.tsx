@@ -1,9 +1,10 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { Backend } from "../backend";
 import { QuireError } from "../backend";
 import type { NotebookId, TableInfo, Transform, TransformPreview } from "../bindings";
 import { CAST_TYPES, TRANSFORM_KINDS, buildTransform, needsColumn, type TransformForm } from "../transforms";
 import { DiffRows } from "./DiffView";
+import { useEscape } from "./useEscape";
 
 interface Props {
   backend: Backend;
@@ -43,16 +44,7 @@ export function TransformDialog({ backend, notebook, table, report, onApplied, o
   const cancel = () => {
     if (running) void backend.cancelJob(running.job);
   };
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key !== "Escape") return;
-      e.preventDefault();
-      if (running) void backend.cancelJob(running.job);
-      else onClose();
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [backend, running, onClose]);
+  useEscape(() => (running ? void backend.cancelJob(running.job) : onClose()));
 
   const run = async (what: Running["what"]) => {
     if (typeof built === "string") return;

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import type { Backend } from "../backend";
 import type { NotebookId, TableInfo, TableVersions } from "../bindings";
 import { DiffView } from "./DiffView";
+import { useEscape } from "./useEscape";
 
 interface Props {
   backend: Backend;
@@ -15,6 +16,7 @@ interface Props {
 export function VersionsDialog({ backend, notebook, table, report, onClose }: Props) {
   const [versions, setVersions] = useState<TableVersions | null>(null);
   const [compare, setCompare] = useState<number | null>(null);
+  useEscape(onClose);
   const load = useCallback(() => {
     backend.tableVersions(notebook, table.name).then(setVersions, report);
   }, [backend, notebook, table.name, report]);
