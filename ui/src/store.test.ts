@@ -63,6 +63,16 @@ describe("reduce", () => {
     expect(s.toasts).toHaveLength(0);
   });
 
+  it("replaces a repeated toast instead of stacking copies", () => {
+    const text = { headline: "The query has a problem", detail: "Expected: an expression" };
+    let s = reduce(initialState, { type: "toast", level: "error", text });
+    s = reduce(s, { type: "toast", level: "info", text: { headline: "Saved", detail: "" } });
+    const first = s.toasts[0]!.id;
+    s = reduce(s, { type: "toast", level: "error", text });
+    expect(s.toasts.map((t) => t.text.headline)).toEqual(["Saved", "The query has a problem"]);
+    expect(s.toasts[1]!.id, "a new id restarts its clock").not.toBe(first);
+  });
+
   it("tracks table save states from events and toasts recoveries", () => {
     const status = (state: "unsaved" | "saving" | "saved", rows_written = 0) => ({
       notebook: "a",

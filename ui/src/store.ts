@@ -122,7 +122,12 @@ export function reduce(state: State, action: Action): State {
     case "toast":
       return {
         ...state,
-        toasts: capToasts([...state.toasts, { id: nextToastId++, level: action.level, text: action.text }]),
+        toasts: capToasts([
+          // The same message again (a query re-run that fails the same way) replaces the old
+          // toast, so its clock starts over instead of the stack filling with copies.
+          ...state.toasts.filter((t) => t.text.headline !== action.text.headline || t.text.detail !== action.text.detail),
+          { id: nextToastId++, level: action.level, text: action.text },
+        ]),
       };
     case "pending_import":
       return { ...state, pendingImport: action.path };
@@ -199,7 +204,7 @@ function applyEvent(state: State, { seq, event }: Sequenced): State {
 export const MAX_TOASTS = 4;
 
 /** Keeps the newest toasts within MAX_TOASTS, dropping information before errors: an error
- *  stays until the user dismisses it. */
+ *  matters more than a confirmation. */
 export function capToasts(toasts: Toast[]): Toast[] {
   const out = [...toasts];
   while (out.length > MAX_TOASTS) {
