@@ -1,4 +1,4 @@
-import { useMemo, useRef } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { AgGridReact } from "ag-grid-react";
 import {
   InfiniteRowModelModule,
@@ -15,11 +15,11 @@ import {
   type IDatasource,
 } from "ag-grid-community";
 import type { CellEdit, NotebookId, TableInfo } from "../bindings";
+import "./TableGrid.css";
+import { displayText, fullTextTooltip, isNumericType } from "../format";
 import { fetchPage, ROW_ID_COLUMN, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 
 ModuleRegistry.registerModules([InfiniteRowModelModule, TextFilterModule, NumberFilterModule, TextEditorModule, RowSelectionModule]);
-
-const NUMERIC = /^(Int|UInt|Float|Decimal)/;
 
 /** The column's name with its type under it. */
 function HeaderWithType(props: { displayName: string; dataType?: string }) {
@@ -57,6 +57,23 @@ interface Props {
   onEdit(edits: CellEdit[]): Promise<boolean>;
   /** Told the row ids of the selected rows whenever the selection changes. */
   onSelection(rowIds: number[]): void;
+  /** Bumped when the table's data changed under the grid (undo, redo, a fill): the grid fetches
+   *  its rows again in place, so sort, filters and scroll position stay. */
+  refresh?: number;
+}
+
+/** The row count line: "1,234 rows", or "12 of 1,234 rows" while filters hide some. */
+export function rowsText(total: number, shown: number | null): string {
+  if (shown === null || shown === total) return `${total.toLocaleString()} row${total === 1 ? "" : "s"}`;
+  return `${shown.toLocaleString()} of ${total.toLocaleString()} rows`;
+}
+
+/** The row index to go to for what was typed in the go-to box (1-based, clamped to the rows
+ *  there are); null when it is not a number or there are no rows. */
+export function goToIndex(typed: string, rows: number): number | null {
+  const n = Number(typed.trim().replace(/[,\s_]/g, ""));
+  if (typed.trim() === "" || !Number.isFinite(n) || rows <= 0) return null;
+  return Math.min(rows, Math.max(1, Math.floor(n))) - 1;
 }
 
 /** Cells of a block of text copied from a spreadsheet: rows by line, cells by tab. */
@@ -66,8 +83,24 @@ export function parseBlock(text: string): string[][] {
   return lines.map((l) => l.split("\t"));
 }
 
-export function TableGrid({ notebook, table, onEdit, onSelection }: Props) {
+export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0 }: Props) {
   const api = useRef<GridApi<Row> | null>(null);
+  // The datasource reads the newest TableInfo through a ref: a new datasource would make AG Grid
+  // drop its cache and scroll to the top, which undo must not do.
+  const current = useRef(table);
+  current.current = table;
+  // Rows the engine's view has when filters are on (null: no filter, every row shows).
+  const [filtered, setFiltered] = useState<number | null>(null);
+  const [goTo, setGoTo] = useState("");
+
+  const refreshed = useRef(refresh);
+  useEffect(() => {
+    if (refresh === refreshed.current) return;
+    refreshed.current = refresh;
+    // Marks every cached block stale and fetches the visible ones again; the row count comes
+    // back with them. Unlike a remount, sort, filter models and scroll stay as they are.
+    api.current?.refreshInfiniteCache();
+  }, [refresh]);
 
   // Paste a block at the focused cell: one edit per cell, sent to the engine at once (all or
   // nothing: a bad value refuses the whole paste), then the grid fetches the rows again.
@@ -109,6 +142,8 @@ export function TableGrid({ notebook, table, onEdit, onSelection }: Props) {
       ...table.columns.map(
         (c): ColDef<Row> => ({
           field: c.name,
+          // Numbers line up on the right, header included.
+          type: isNumericType(c.data_type) ? "rightAligned" : undefined,
           headerName: c.name,
           editable: true,
           // Every cell edits as text; the engine checks the value against the column's type and
@@ -117,12 +152,13 @@ export function TableGrid({ notebook, table, onEdit, onSelection }: Props) {
           headerTooltip: `${c.name}: ${c.data_type}`,
           // The header's params reach its inner component, so the type travels with them.
           headerComponentParams: { innerHeaderComponent: HeaderWithType, dataType: c.data_type },
-          filter: NUMERIC.test(c.data_type) ? "agNumberColumnFilter" : "agTextColumnFilter",
+          filter: isNumericType(c.data_type) ? "agNumberColumnFilter" : "agTextColumnFilter",
           filterParams: { buttons: ["reset"], debounceMs: 300, maxNumConditions: 2 },
           cellClassRules: { "null-cell": (p) => p.value === null },
-          // A row still loading has no data yet: blank, not NULL (NULL is a value).
-          valueFormatter: (p) => (p.value === null ? "NULL" : p.value === undefined ? "" : String(p.value)),
-          tooltipValueGetter: (p) => (typeof p.value === "string" && p.value.length > 60 ? p.value : undefined),
+          // The cell shows a readable form (floats rounded); the value itself, which the editor
+          // opens with and the tooltip shows, stays exact.
+          valueFormatter: (p) => displayText(p.value as string | null | undefined, c.data_type),
+          tooltipValueGetter: (p) => fullTextTooltip(p.value as string | null | undefined, c.data_type),
         }),
       ),
     ],
@@ -135,43 +171,76 @@ export function TableGrid({ notebook, table, onEdit, onSelection }: Props) {
       getRows: (params) => {
         // Sorting and filtering run in the engine as a query; the grid pages through the result.
         const view = viewSpec(params.sortModel as GridSort[], params.filterModel);
-        const total = view ? viewRows(notebook, table.name, view) : Promise.resolve(table.rows);
-        Promise.all([total, fetchPage(notebook, table.name, view, params.startRow, params.endRow - params.startRow)])
-          .then(([count, rows]) => params.successCallback(rows, count))
+        const name = current.current.name;
+        const total = view ? viewRows(notebook, name, view) : Promise.resolve(current.current.rows);
+        Promise.all([total, fetchPage(notebook, name, view, params.startRow, params.endRow - params.startRow)])
+          .then(([count, rows]) => {
+            setFiltered(view && view.filters.length > 0 ? count : null);
+            params.successCallback(rows, count);
+          })
           .catch(() => params.failCallback());
       },
     }),
-    // Edits change cells the grid already shows; a restore remounts the grid (see TablesPanel).
-    [notebook, table.name, table.rows],
+    // Not table.rows or version: new data reaches the grid through `refresh` (see above);
+    // a restore or transform remounts the grid (see TablesPanel).
+    [notebook, table.name],
   );
+  const shownRows = filtered ?? table.rows;
+  const jump = (e: React.FormEvent) => {
+    e.preventDefault();
+    const grid = api.current;
+    const index = goToIndex(goTo, shownRows);
+    if (!grid || index === null) return;
+    // The infinite model loads the block around the row once it scrolls into view.
+    grid.ensureIndexVisible(index, "top");
+    const first = grid.getAllDisplayedColumns().find((c) => table.columns.some((t) => t.name === c.getColId()));
+    if (first) grid.setFocusedCell(index, first);
+  };
   return (
-    <div className="grid" data-testid="table-grid" data-table={table.name} onPaste={paste}>
-      <AgGridReact<Row>
-        theme={theme}
-        rowModelType="infinite"
-        datasource={datasource}
-        columnDefs={columnDefs}
-        cacheBlockSize={PAGE_ROWS}
-        maxBlocksInCache={40}
-        maxConcurrentDatasourceRequests={2}
-        blockLoadDebounceMillis={30}
-        getRowId={(p) => String(p.data[ROW_ID_COLUMN])}
-        onGridReady={(e) => (api.current = e.api)}
-        rowSelection={{ mode: "multiRow", checkboxes: true, headerCheckbox: false, enableClickSelection: false }}
-        onSelectionChanged={(e) => onSelection(e.api.getSelectedNodes().flatMap((n) => (n.data ? [Number(n.data[ROW_ID_COLUMN])] : [])))}
-        onCellKeyDown={onKey}
-        onCellValueChanged={(e: CellValueChangedEvent<Row>) => {
-          const column = e.colDef.field;
-          if (!column || e.source === "api") return;
-          const raw: unknown = e.newValue;
-          const value = raw === null || raw === undefined ? null : String(raw);
-          void onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value }]).then((ok) => {
-            // A refused value goes back to what the engine holds.
-            if (!ok) e.node.setDataValue(column, e.oldValue, "api");
-          });
-        }}
-        defaultColDef={{ resizable: true, sortable: true, floatingFilter: true, minWidth: 80 }}
-      />
-    </div>
+    <>
+      <div className="grid-bar">
+        <span className="muted" data-testid="grid-rows">
+          {rowsText(table.rows, filtered)}
+        </span>
+        <form className="grid-goto" onSubmit={jump}>
+          <input
+            aria-label="Go to row"
+            data-testid="grid-goto"
+            inputMode="numeric"
+            placeholder="Go to row"
+            value={goTo}
+            onChange={(e) => setGoTo(e.target.value)}
+          />
+        </form>
+      </div>
+      <div className="grid" data-testid="table-grid" data-table={table.name} onPaste={paste}>
+        <AgGridReact<Row>
+          theme={theme}
+          rowModelType="infinite"
+          datasource={datasource}
+          columnDefs={columnDefs}
+          cacheBlockSize={PAGE_ROWS}
+          maxBlocksInCache={40}
+          maxConcurrentDatasourceRequests={2}
+          blockLoadDebounceMillis={30}
+          getRowId={(p) => String(p.data[ROW_ID_COLUMN])}
+          onGridReady={(e) => (api.current = e.api)}
+          rowSelection={{ mode: "multiRow", checkboxes: true, headerCheckbox: false, enableClickSelection: false }}
+          onSelectionChanged={(e) => onSelection(e.api.getSelectedNodes().flatMap((n) => (n.data ? [Number(n.data[ROW_ID_COLUMN])] : [])))}
+          onCellKeyDown={onKey}
+          onCellValueChanged={(e: CellValueChangedEvent<Row>) => {
+            const column = e.colDef.field;
+            if (!column || e.source === "api") return;
+            const raw: unknown = e.newValue;
+            const value = raw === null || raw === undefined ? null : String(raw);
+            void onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value }]).then((ok) => {
+              // A refused value goes back to what the engine holds.
+              if (!ok) e.node.setDataValue(column, e.oldValue, "api");
+            });
+          }}
+          defaultColDef={{ resizable: true, sortable: true, floatingFilter: true, minWidth: 80 }}
+        />
+      </div>
+    </>
   );
 }

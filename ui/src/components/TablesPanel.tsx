@@ -153,8 +153,12 @@ export function TablesPanel({
   };
 
   const [history, setHistory] = useState<string | null>(null);
-  // Bumped when a table's content is replaced wholesale (a restore), so its grid fetches again.
+  // Bumped when a table's content is replaced wholesale (a restore, a transform): its grid
+  // starts afresh, as its columns may have changed.
   const [reloads, setReloads] = useState(0);
+  // Bumped when cells changed under the grid (undo, redo, a fill): the grid fetches its rows
+  // again in place and keeps the user's sort, filters and scroll position.
+  const [refreshes, setRefreshes] = useState(0);
   const replaceInfo = (info: TableInfo) => setTables((list) => list.map((t) => (t.name === info.name ? info : t)));
 
   const edit = async (table: string, edits: CellEdit[]): Promise<boolean> => {
@@ -179,8 +183,9 @@ export function TablesPanel({
       selected.map((row_id) => ({ row_id, column, value: fill.value })),
     );
     if (ok) {
-      setReloads((n) => n + 1);
-      setSelected([]);
+      // The rows stay selected (in the grid, which keeps its state, and here), so another
+      // column can be set in the same rows.
+      setRefreshes((n) => n + 1);
       inform(`Set ${column} in ${selected.length} rows`);
     }
   };
@@ -199,7 +204,7 @@ export function TablesPanel({
       try {
         const info = await backend.undoRedo(notebook, open, back);
         setTables((list) => list.map((t) => (t.name === info.name ? info : t)));
-        setReloads((n) => n + 1);
+        setRefreshes((n) => n + 1);
       } catch (e) {
         report(e);
       }
@@ -333,6 +338,7 @@ export function TablesPanel({
       {current && (
         <TableGrid
           key={`${current.name}#${reloads}`}
+          refresh={refreshes}
           notebook={notebook}
           table={current}
           onEdit={(edits) => edit(current.name, edits)}

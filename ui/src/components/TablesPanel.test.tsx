@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import type { Backend } from "../backend";
+import type { TableInfo } from "../bindings";
+import { TablesPanel } from "./TablesPanel";
+
+// The grid is replaced by a probe that counts its mounts: a remount is what lost the user's
+// sort, filters and scroll position on undo.
+const probe = vi.hoisted(() => ({ mounts: 0, refresh: undefined as number | undefined, version: 0 }));
+vi.mock("./TableGrid", async () => {
+  const { useEffect } = await import("react");
+  return {
+    TableGrid: (props: { table: TableInfo; refresh?: number }) => {
+      useEffect(() => {
+        probe.mounts++;
+      }, []);
+      probe.refresh = props.refresh;
+      probe.version = props.table.version;
+      return <div data-testid="table-grid" />;
+    },
+  };
+});
+
+afterEach(cleanup);
+
+function backend() {
+  let version = 2;
+  const info = (): TableInfo => ({ name: "flights", version, rows: 3, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64 });
+  const fake: Partial<Backend> = {
+    listTables: async () => [info()],
+    tableSaveStatus: async () => [],
+    onFilesDropped: async () => () => undefined,
+    tableVersions: async () => ({ items: [], can_undo: true, can_redo: true }),
+    undoRedo: async (_nb, _table, back) => {
+      version += back ? -1 : 1;
+      return info();
+    },
+  };
+  return fake as Backend;
+}
+
+describe("TablesPanel", () => {
+  it("undo and redo refresh the open grid in place instead of remounting it", async () => {
+    probe.mounts = 0;
+    render(
+      <TablesPanel
+        backend={backend()}
+        notebook="nb"
+        report={(e) => {
+          throw e;
+        }}
+        inform={() => undefined}
+        refreshKey={0}
+        onTables={() => undefined}
+        tableStatus={{}}
+        onStatuses={() => undefined}
+        pendingImport={null}
+        onPendingImport={() => undefined}
+      />,
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "flights" }));
+    await screen.findByTestId("table-grid");
+    const before = probe.refresh;
+    await waitFor(() => expect((screen.getByTestId("undo") as HTMLButtonElement).disabled).toBe(false));
+
+    fireEvent.click(screen.getByTestId("undo"));
+    await waitFor(() => expect(probe.version).toBe(1));
+    expect(probe.refresh).not.toBe(before);
+    const afterUndo = probe.refresh;
+
+    fireEvent.click(screen.getByTestId("redo"));
+    await waitFor(() => expect(probe.version).toBe(2));
+    expect(probe.refresh).not.toBe(afterUndo);
+    expect(probe.mounts).toBe(1);
+  });
+});
