@@ -13,14 +13,37 @@ interface Props {
   last: boolean;
   output: Output | undefined;
   actions: NotebookActions;
+  /** Keeps the whole result as a table and opens it in the grid; true when it was created. */
+  onOpenInGrid?(sql: string, table: string): Promise<boolean>;
 }
 
-function KeepAsTable({ onKeep }: { onKeep(name: string): Promise<boolean> }) {
+/** A table name not yet taken: result, result_2, result_3… */
+export function freeTableName(taken: readonly string[], base = "result"): string {
+  const used = new Set(taken.map((t) => t.toLowerCase()));
+  if (!used.has(base)) return base;
+  let n = 2;
+  while (used.has(`${base}_${n}`)) n++;
+  return `${base}_${n}`;
+}
+
+function KeepAsTable({
+  onKeep,
+  label = "Keep as table…",
+  submit = "Keep",
+  suggested = "",
+  testId = "keep-result",
+}: {
+  onKeep(name: string): Promise<boolean>;
+  label?: string;
+  submit?: string;
+  suggested?: string;
+  testId?: string;
+}) {
   const [name, setName] = useState<string | null>(null);
   if (name === null) {
     return (
-      <button className="keep" data-testid="keep-result" onClick={() => setName("")}>
-        Keep as table…
+      <button className="keep" data-testid={testId} onClick={() => setName(suggested)}>
+        {label}
       </button>
     );
   }
@@ -32,9 +55,9 @@ function KeepAsTable({ onKeep }: { onKeep(name: string): Promise<boolean> }) {
         void onKeep(name).then((ok) => ok && setName(null));
       }}
     >
-      <input data-testid="keep-result-name" aria-label="Table name" placeholder="table_name" autoFocus value={name} onChange={(e) => setName(e.target.value)} />
-      <button data-testid="keep-result-save" type="submit">
-        Keep
+      <input data-testid={`${testId}-name`} aria-label="Table name" placeholder="table_name" autoFocus value={name} onChange={(e) => setName(e.target.value)} />
+      <button data-testid={`${testId}-save`} type="submit">
+        {submit}
       </button>
       <button type="button" onClick={() => setName(null)}>
         Cancel
@@ -43,7 +66,7 @@ function KeepAsTable({ onKeep }: { onKeep(name: string): Promise<boolean> }) {
   );
 }
 
-export function CellView({ schema, cell, index, last, output, actions }: Props) {
+export function CellView({ schema, cell, index, last, output, actions, onOpenInGrid }: Props) {
   // The text is the user's while they type; the engine gets every change in order.
   const [source, setSource] = useState(cell.source);
   const sent = useRef(cell.source);
@@ -136,6 +159,18 @@ export function CellView({ schema, cell, index, last, output, actions }: Props) 
               <ResultTable preview={output.ok.preview} />
               <div className="result-actions">
                 <KeepAsTable onKeep={(name) => actions.keepResult(source, name)} />
+                {/* The preview holds the first rows only; the grid pages through a table, so
+                    the way to every row is to keep the result as one (named by the user, as it
+                    is saved with the notebook). */}
+                {output.ok.preview.truncated && onOpenInGrid && (
+                  <KeepAsTable
+                    testId="open-all-rows"
+                    label={`Open all ${output.ok.preview.row_count.toLocaleString()} rows in the grid…`}
+                    submit="Keep and open"
+                    suggested={freeTableName(Object.keys(schema))}
+                    onKeep={(name) => onOpenInGrid(source, name)}
+                  />
+                )}
                 <button data-testid="export-result" onClick={() => void actions.exportResult(source)}>
                   Export…
                 </button>

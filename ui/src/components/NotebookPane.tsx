@@ -52,6 +52,8 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: P
     () => Object.fromEntries(tableList.map((t) => [t.name, t.columns.map((c) => c.name)])),
     [tableList],
   );
+  // A result kept to be seen whole: the tables panel opens it once it is in its list.
+  const [openTable, setOpenTable] = useState<string | null>(null);
   if (!view || !actions) {
     return (
       <main className="notebook-area empty" data-testid="empty-state">
@@ -107,10 +109,23 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: P
             last={i === cells.length - 1}
             output={outputs[cell.id]}
             actions={actions}
+            onOpenInGrid={async (sql, table) => {
+              const ok = await actions.keepResult(sql, table);
+              if (ok) setOpenTable(table);
+              return ok;
+            }}
           />
         ))}
       </ol>
-      {!readOnly && <TablesPanel notebook={summary.id} {...tables} onTables={setTableList} />}
+      {!readOnly && (
+        <TablesPanel
+          notebook={summary.id}
+          {...tables}
+          onTables={setTableList}
+          openTable={openTable}
+          onOpenedTable={() => setOpenTable(null)}
+        />
+      )}
       {!readOnly && (
         <div className="add-cells">
           <button data-testid="add-sql-cell" onClick={() => void actions.addCell("sql")}>

@@ -39,25 +39,37 @@ function backend() {
   return fake as Backend;
 }
 
+function panel(props: { openTable?: string | null; onOpenedTable?(): void } = {}) {
+  return (
+    <TablesPanel
+      backend={backend()}
+      notebook="nb"
+      report={(e) => {
+        throw e;
+      }}
+      inform={() => undefined}
+      refreshKey={0}
+      onTables={() => undefined}
+      tableStatus={{}}
+      onStatuses={() => undefined}
+      pendingImport={null}
+      onPendingImport={() => undefined}
+      {...props}
+    />
+  );
+}
+
 describe("TablesPanel", () => {
+  it("opens a table it is asked to (a result kept to be seen whole) once the list has it", async () => {
+    const opened = vi.fn();
+    render(panel({ openTable: "flights", onOpenedTable: opened }));
+    await screen.findByTestId("table-grid");
+    expect(opened).toHaveBeenCalled();
+  });
+
   it("undo and redo refresh the open grid in place instead of remounting it", async () => {
     probe.mounts = 0;
-    render(
-      <TablesPanel
-        backend={backend()}
-        notebook="nb"
-        report={(e) => {
-          throw e;
-        }}
-        inform={() => undefined}
-        refreshKey={0}
-        onTables={() => undefined}
-        tableStatus={{}}
-        onStatuses={() => undefined}
-        pendingImport={null}
-        onPendingImport={() => undefined}
-      />,
-    );
+    render(panel());
     fireEvent.click(await screen.findByRole("button", { name: "flights" }));
     await screen.findByTestId("table-grid");
     const before = probe.refresh;

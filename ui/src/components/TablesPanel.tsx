@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { Backend } from "../backend";
 import type { CellEdit, ImportOutcome, ImportPreview, NotebookId, TableInfo, TableSaveStatus } from "../bindings";
 import { formatBytes } from "../errors";
@@ -22,6 +22,9 @@ interface Props {
   onStatuses(list: TableSaveStatus[]): void;
   pendingImport: string | null;
   onPendingImport(): void;
+  /** A table to open in the grid as soon as the list has it (a result kept to be seen whole). */
+  openTable?: string | null;
+  onOpenedTable?(): void;
 }
 
 /** A table's save state in a few words. */
@@ -53,6 +56,8 @@ export function TablesPanel({
   onStatuses,
   pendingImport,
   onPendingImport,
+  openTable = null,
+  onOpenedTable,
 }: Props) {
   const [tables, setTables] = useState<TableInfo[]>([]);
   const [open, setOpen] = useState<string | null>(null);
@@ -108,6 +113,15 @@ export function TablesPanel({
     onPendingImport();
     void open_(pendingImport);
   }, [pendingImport, onPendingImport, open_]);
+
+  // The list reloads when a result is kept (refreshKey); the table opens once it is there.
+  const section = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    if (!openTable || !tables.some((t) => t.name === openTable)) return;
+    setOpen(openTable);
+    onOpenedTable?.();
+    section.current?.scrollIntoView?.({ block: "start", behavior: "smooth" });
+  }, [openTable, tables, onOpenedTable]);
 
   // Dropping a file on the window opens the same import dialog.
   useEffect(() => {
@@ -227,7 +241,7 @@ export function TablesPanel({
     return () => window.removeEventListener("keydown", onKey);
   }, [undoRedo, dialog]);
   return (
-    <section className="tables" data-testid="tables">
+    <section className="tables" data-testid="tables" ref={section}>
       <header className="tables-header">
         <h2>Tables</h2>
         <button data-testid="import-data" onClick={() => void pick()}>

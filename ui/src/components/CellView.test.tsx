@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import type { QueryPreview } from "../bindings";
+import { CellView, freeTableName } from "./CellView";
+import type { NotebookActions } from "./NotebookPane";
+import { resultMeta } from "./ResultTable";
+
+afterEach(cleanup);
+
+// The engine sends the first 200 rows of a result and its full count.
+const preview = (truncated: boolean): QueryPreview => ({
+  columns: [
+    { name: "carrier", data_type: "Utf8" },
+    { name: "avg_delay", data_type: "Float64" },
+  ],
+  rows: [
+    ["UA", "21.920704845814978"],
+    ["AA", null],
+  ],
+  row_count: truncated ? 1_234_567 : 2,
+  truncated,
+  elapsed_ms: 3,
+});
+
+function show(truncated: boolean, onOpenInGrid = vi.fn(async () => true)) {
+  render(
+    <CellView
+      schema={{ flights: [], result: [] }}
+      cell={{ id: "c1", kind: "sql", source: "SELECT * FROM flights" }}
+      index={0}
+      last
+      output={{ ok: { kind: "table", preview: preview(truncated) } }}
+      actions={{ keepResult: vi.fn(async () => true) } as unknown as NotebookActions}
+      onOpenInGrid={onOpenInGrid}
+    />,
+  );
+  return onOpenInGrid;
+}
+
+describe("a SQL result", () => {
+  it("says in numbers when it shows only the first rows", () => {
+    const n = (1_234_567).toLocaleString();
+    expect(resultMeta(preview(true))).toBe(`${n} rows · 3.0 ms · showing the first 2 of ${n} rows`);
+    expect(resultMeta(preview(false))).toBe("2 rows · 3.0 ms");
+  });
+
+  it("rounds floats for reading and right-aligns number columns, the full value in the tooltip", () => {
+    show(false);
+    const cell = screen.getByText("21.9207");
+    expect(cell.getAttribute("title")).toBe("21.920704845814978");
+    expect(cell.className).toContain("num");
+    expect(screen.getByText("UA").className).not.toContain("num");
+    expect(screen.queryByTestId("open-all-rows")).toBeNull();
+  });
+
+  it("opens all rows in the grid by keeping the result under a free name", async () => {
+    const open = show(true);
+    fireEvent.click(screen.getByTestId("open-all-rows"));
+    const name = screen.getByTestId("open-all-rows-name") as HTMLInputElement;
+    expect(name.value).toBe("result_2");
+    fireEvent.click(screen.getByTestId("open-all-rows-save"));
+    await waitFor(() => expect(open).toHaveBeenCalledWith("SELECT * FROM flights", "result_2"));
+  });
+});
+
+describe("freeTableName", () => {
+  it("picks the first name not taken", () => {
+    expect(freeTableName([])).toBe("result");
+    expect(freeTableName(["Result", "result_2"])).toBe("result_3");
+  });
+});
