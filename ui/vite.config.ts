@@ -14,5 +14,7 @@ export default defineConfig({
   test: {
     environment: "jsdom",
     include: ["src/**/*.test.{ts,tsx}"],
+    // Vitest blanks CSS by default; sqlHighlight.test.ts reads the theme colours from styles.css.
+    css: { include: [/styles\.css/] },
   },
 });

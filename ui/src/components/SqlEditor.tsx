@@ -4,9 +4,11 @@ import { Decoration, EditorView, keymap, placeholder, type DecorationSet } from 
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { sql, StandardSQL } from "@codemirror/lang-sql";
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
-import { bracketMatching, defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { bracketMatching, syntaxHighlighting } from "@codemirror/language";
 import { StateField, StateEffect } from "@codemirror/state";
 import type { Position } from "../bindings";
+import { completionKeys } from "../completionKeys";
+import { sqlHighlight } from "../sqlHighlight";
 
 interface Props {
   value: string;
@@ -54,14 +56,17 @@ export function SqlEditor({ value, onChange, onRun, schema, errorAt }: Props) {
           history(),
           closeBrackets(),
           bracketMatching(),
-          autocompletion(),
-          syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+          // Its keymap comes from the list below, after completionKeys (Enter, Tab).
+          autocompletion({ defaultKeymap: false }),
+          // Colours per theme from styles.css: the default style is for light pages only.
+          syntaxHighlighting(sqlHighlight),
           placeholder("SELECT …"),
           language.current.of(sql({ dialect: StandardSQL, schema, upperCaseKeywords: true })),
           errorField,
           keymap.of([
             { key: "Mod-Enter", run: () => (callbacks.current.onRun(), true) },
             ...closeBracketsKeymap,
+            ...completionKeys,
             ...completionKeymap,
             ...historyKeymap,
             ...defaultKeymap,

@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanup, render, waitFor } from "@testing-library/react";
+import { EditorView } from "@codemirror/view";
+import { completionStatus, startCompletion } from "@codemirror/autocomplete";
+import { tags } from "@lezer/highlight";
+import { SqlEditor } from "./SqlEditor";
+import { sqlHighlight } from "../sqlHighlight";
+import { alreadyTyped } from "../completionKeys";
+
+afterEach(cleanup);
+
+function editor(value: string, onChange: (s: string) => void = () => {}) {
+  const { container } = render(
+    <SqlEditor value={value} onChange={onChange} onRun={() => {}} schema={{ flights_all: ["origin"], flights_2024: ["origin"] }} errorAt={null} />,
+  );
+  const view = EditorView.findFromDOM(container.querySelector(".cm-editor") as HTMLElement)!;
+  view.dispatch({ selection: { anchor: value.length } });
+  return view;
+}
+
+/** Opens the completion list and waits past its interaction delay (75 ms), during which
+ *  CodeMirror ignores Enter on purpose. */
+async function openCompletions(view: EditorView) {
+  startCompletion(view);
+  await waitFor(() => expect(completionStatus(view.state)).toBe("active"));
+  await new Promise((r) => setTimeout(r, 120));
+}
+
+function press(view: EditorView, key: string) {
+  view.contentDOM.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
+}
+
+describe("SqlEditor", () => {
+  it("colours keywords with the themed style, not CodeMirror's light-only default", () => {
+    const view = editor("SELECT 1");
+    const keyword = [...view.contentDOM.querySelectorAll("span")].find((s) => s.textContent === "SELECT");
+    expect(keyword?.className).toContain(sqlHighlight.style([tags.keyword])!);
+  });
+
+  it("inserts a newline on Enter after a table name typed in full", async () => {
+    const view = editor("SELECT * FROM flights_all");
+    await openCompletions(view);
+    press(view, "Enter");
+    expect(view.state.doc.toString()).toBe("SELECT * FROM flights_all\n");
+    expect(completionStatus(view.state)).toBeNull();
+  });
+
+  it("still completes a partly typed name with Enter", async () => {
+    const view = editor("SELECT * FROM flights_a");
+    await openCompletions(view);
+    press(view, "Enter");
+    expect(view.state.doc.toString()).toBe("SELECT * FROM flights_all");
+  });
+});
+
+describe("alreadyTyped", () => {
+  it("compares the word before the cursor with what the completion would insert", () => {
+    expect(alreadyTyped("FROM flights_all", { label: "flights_all" })).toBe(true);
+    expect(alreadyTyped("from t where", { label: "WHERE" })).toBe(true);
+    expect(alreadyTyped("FROM flights_a", { label: "flights_all" })).toBe(false);
+    expect(alreadyTyped("FROM ", { label: "flights_all" })).toBe(false);
+    expect(alreadyTyped("x.origin", { label: "origin", apply: "origin" })).toBe(true);
+  });
+});
