@@ -16,10 +16,17 @@ describe("overallStatus", () => {
     expect(overallText(overallStatus([nb("a", { state: "saved" })]))).toBe("All changes saved");
   });
 
-  it("counts unsaved notebooks, including ones never written", () => {
-    const list = [nb("a", { state: "unsaved" }), nb("b", { state: "saved" }, false)];
-    expect(pendingCount(list)).toBe(2);
+  it("counts unsaved notebooks; Flush also counts ones never written", () => {
+    const list = [nb("a", { state: "unsaved" }), nb("b", { state: "unsaved" }, false), nb("c", { state: "saved" }, false)];
+    expect(pendingCount(list)).toBe(3);
     expect(overallText(overallStatus(list))).toBe("Unsaved changes in 2 places");
+  });
+
+  it("does not call a brand-new empty notebook 'Unsaved changes'", () => {
+    const fresh = nb("new", { state: "saved" }, false);
+    expect(overallStatus([fresh, nb("old", { state: "saved" })])).toEqual({ kind: "not_written", count: 1 });
+    expect(overallText(overallStatus([fresh]))).toBe("New notebook not saved yet");
+    expect(pendingCount([fresh]), "Flush still writes it").toBe(1);
   });
 
   it("puts a failure first, then a disk change, then saving", () => {

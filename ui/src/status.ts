@@ -4,6 +4,8 @@ import type { NotebookSummary, SaveState, TableSaveStatus } from "./bindings";
 export type Overall =
   | { kind: "saved" }
   | { kind: "unsaved"; count: number }
+  /** Only notebooks created and not yet written, with nothing in them to lose but the title. */
+  | { kind: "not_written"; count: number }
   | { kind: "saving"; progress: string | null }
   | { kind: "failed"; message: string }
   | { kind: "changed_on_disk"; title: string };
@@ -20,8 +22,13 @@ export function overallStatus(notebooks: NotebookSummary[], flushing = false, ta
   const savingTable = tables.find((t) => t.status.state === "saving");
   if (savingTable) return { kind: "saving", progress: tableProgress(savingTable) };
   if (flushing || notebooks.some((n) => n.status.state === "saving")) return { kind: "saving", progress: null };
-  const count = pendingCount(notebooks) + tables.filter((t) => t.status.state === "unsaved").length;
-  return count > 0 ? { kind: "unsaved", count } : { kind: "saved" };
+  // A notebook created but never written (lazy creation) has no edits: the engine reports it
+  // saved and does not hold a close for it, so it is not "unsaved changes" either.
+  const edited = notebooks.filter((n) => n.status.state === "unsaved" || n.status.state === "failed").length;
+  const count = edited + tables.filter((t) => t.status.state === "unsaved").length;
+  if (count > 0) return { kind: "unsaved", count };
+  const fresh = pendingCount(notebooks);
+  return fresh > 0 ? { kind: "not_written", count: fresh } : { kind: "saved" };
 }
 
 /** "trips 45%" while a table's snapshot runs. */
@@ -46,6 +53,8 @@ export function overallText(o: Overall): string {
       return "All changes saved";
     case "unsaved":
       return o.count === 1 ? "Unsaved changes" : `Unsaved changes in ${o.count} places`;
+    case "not_written":
+      return o.count === 1 ? "New notebook not saved yet" : `${o.count} new notebooks not saved yet`;
     case "saving":
       return o.progress ? `Saving ${o.progress}…` : "Saving…";
     case "failed":
