@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { AgGridReact } from "ag-grid-react";
 import {
+  CellStyleModule,
   InfiniteRowModelModule,
   ModuleRegistry,
   NumberFilterModule,
@@ -8,6 +9,7 @@ import {
   TextEditorModule,
   TextFilterModule,
   themeQuartz,
+  TooltipModule,
   type CellKeyDownEvent,
   type CellValueChangedEvent,
   type GridApi,
@@ -19,7 +21,17 @@ import "./TableGrid.css";
 import { displayText, fullTextTooltip, isNumericType } from "../format";
 import { fetchPage, ROW_ID_COLUMN, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 
-ModuleRegistry.registerModules([InfiniteRowModelModule, TextFilterModule, NumberFilterModule, TextEditorModule, RowSelectionModule]);
+// Tooltips and cell classes need their modules: without them the header types, a rounded
+// float's full value, NULL styling and right-aligned numbers were configured but never applied.
+ModuleRegistry.registerModules([
+  InfiniteRowModelModule,
+  TextFilterModule,
+  NumberFilterModule,
+  TextEditorModule,
+  RowSelectionModule,
+  TooltipModule,
+  CellStyleModule,
+]);
 
 /** The column's name with its type under it. */
 function HeaderWithType(props: { displayName: string; dataType?: string }) {
@@ -158,7 +170,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0 }:
           // The cell shows a readable form (floats rounded); the value itself, which the editor
           // opens with and the tooltip shows, stays exact.
           valueFormatter: (p) => displayText(p.value as string | null | undefined, c.data_type),
-          tooltipValueGetter: (p) => fullTextTooltip(p.value as string | null | undefined, c.data_type),
+          tooltip: (p) => fullTextTooltip(p.value as string | null | undefined, c.data_type),
         }),
       ),
     ],
@@ -223,6 +235,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0 }:
           maxBlocksInCache={40}
           maxConcurrentDatasourceRequests={2}
           blockLoadDebounceMillis={30}
+          tooltipShowDelay={500}
           getRowId={(p) => String(p.data[ROW_ID_COLUMN])}
           onGridReady={(e) => (api.current = e.api)}
           rowSelection={{ mode: "multiRow", checkboxes: true, headerCheckbox: false, enableClickSelection: false }}
