@@ -1,21 +1,27 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import type { Backend } from "../backend";
 import type { TableInfo } from "../bindings";
 import { TablesPanel } from "./TablesPanel";
 
 // The grid is replaced by a probe that counts its mounts: a remount is what lost the user's
 // sort, filters and scroll position on undo.
-const probe = vi.hoisted(() => ({ mounts: 0, refresh: undefined as number | undefined, version: 0 }));
+const probe = vi.hoisted(() => ({
+  mounts: 0,
+  refresh: undefined as number | undefined,
+  version: 0,
+  select: (_ids: number[]) => undefined as void,
+}));
 vi.mock("./TableGrid", async () => {
   const { useEffect } = await import("react");
   return {
-    TableGrid: (props: { table: TableInfo; refresh?: number }) => {
+    TableGrid: (props: { table: TableInfo; refresh?: number; onSelection(ids: number[]): void }) => {
       useEffect(() => {
         probe.mounts++;
       }, []);
       probe.refresh = props.refresh;
       probe.version = props.table.version;
+      probe.select = props.onSelection;
       return <div data-testid="table-grid" />;
     },
   };
@@ -84,5 +90,23 @@ describe("TablesPanel", () => {
     await waitFor(() => expect(probe.version).toBe(2));
     expect(probe.refresh).not.toBe(afterUndo);
     expect(probe.mounts).toBe(1);
+  });
+
+  it("keeps the selection through undo (the grid keeps it too) but not into a fresh grid", async () => {
+    render(panel());
+    const name = await screen.findByRole("button", { name: "flights" });
+    fireEvent.click(name);
+    await screen.findByTestId("table-grid");
+    act(() => probe.select([4, 5]));
+    expect(screen.getByTestId("fill-selected").textContent).toContain("2 selected rows");
+    await waitFor(() => expect((screen.getByTestId("undo") as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(screen.getByTestId("undo"));
+    await waitFor(() => expect(probe.version).toBe(1));
+    expect(screen.getByTestId("fill-selected").textContent).toContain("2 selected rows");
+    // Closed and opened again: a new grid with nothing selected.
+    fireEvent.click(name);
+    fireEvent.click(name);
+    await screen.findByTestId("table-grid");
+    expect(screen.queryByTestId("fill-selected")).toBeNull();
   });
 });

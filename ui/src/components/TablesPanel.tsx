@@ -189,6 +189,8 @@ export function TablesPanel({
   const [dialog, setDialog] = useState<"transform" | "versions" | null>(null);
   const [selected, setSelected] = useState<number[]>([]);
   const [fill, setFill] = useState({ column: "", value: "" });
+  // A grid that starts afresh (another table, a restore, a transform) has nothing selected.
+  useEffect(() => setSelected([]), [reloads, current?.name]);
   const fillSelected = async () => {
     if (!current) return;
     const column = fill.column || current.columns[0]?.name || "";
