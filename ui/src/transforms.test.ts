@@ -23,6 +23,11 @@ describe("buildTransform", () => {
   it("writes a fill value as a number only for numeric columns", () => {
     expect(buildTransform(form({ kind: "fill_nulls", columnType: "Int64", a: "0" }))).toMatchObject({ expr: `coalesce("city", 0)` });
     expect(buildTransform(form({ kind: "fill_nulls", columnType: "Utf8", a: "0" }))).toMatchObject({ expr: `coalesce("city", '0')` });
+    expect(buildTransform(form({ kind: "fill_nulls", columnType: "Date32", a: "2013-01-01" }))).toMatchObject({ expr: `coalesce("city", arrow_cast('2013-01-01', 'Date32'))` });
+    expect(buildTransform(form({ kind: "fill_nulls", columnType: 'Timestamp(µs, "UTC")', a: "2013-01-01 00:00:00" }))).toMatchObject({
+      expr: `coalesce("city", arrow_cast('2013-01-01 00:00:00', 'Timestamp(µs, "UTC")'))`,
+    });
+    expect(buildTransform(form({ kind: "fill_nulls", columnType: "Boolean", a: "TRUE" }))).toMatchObject({ expr: `coalesce("city", true)` });
   });
 
   it("says what is missing instead of building a broken transform", () => {

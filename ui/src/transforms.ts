@@ -52,6 +52,16 @@ export const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 const NUMERIC = /^(Int|UInt|Float|Decimal)/;
 
+/** A fill value as a literal of the column's type: DataFusion's coalesce finds no common type
+ *  for a date or timestamp column and a text literal, and a plain CAST would change the
+ *  column's unit, so those are cast to exactly the column's Arrow type. */
+export function fillLiteral(columnType: string, value: string): string {
+  if (NUMERIC.test(columnType) && value.trim() !== "" && Number.isFinite(Number(value))) return value.trim();
+  if (/^(Date|Timestamp|Time)/.test(columnType)) return `arrow_cast(${sqlString(value.trim())}, ${sqlString(columnType)})`;
+  if (columnType === "Boolean" && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase();
+  return sqlString(value);
+}
+
 /** The transform the form describes, or a sentence saying what is missing. */
 export function buildTransform(f: TransformForm): Transform | string {
   const col = ident(f.column);
@@ -71,8 +81,7 @@ export function buildTransform(f: TransformForm): Transform | string {
       return set(`CAST(${col} AS ${f.a})`);
     case "fill_nulls": {
       if (f.a === "") return "Say what to put in empty cells.";
-      const value = NUMERIC.test(f.columnType) && Number.isFinite(Number(f.a)) ? f.a.trim() : sqlString(f.a);
-      return set(`coalesce(${col}, ${value})`);
+      return set(`coalesce(${col}, ${fillLiteral(f.columnType, f.a)})`);
     }
     case "split": {
       const part = Number.parseInt(f.b, 10);

@@ -751,6 +751,18 @@ impl Engine {
             .folder_path(notebook)?
             .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
         name::validate(table)?;
+        let version = match name::unique_columns(&version.schema) {
+            Some(schema) => {
+                let batches = version
+                    .batches
+                    .iter()
+                    .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(TableError::from)?;
+                TableVersion::first(schema, batches)
+            }
+            None => version,
+        };
         self.snapshots
             .create(notebook, &dir, table, Arc::new(version.clone()))?;
         Ok(self.catalog.add(notebook, table, version)?)

@@ -12,6 +12,7 @@
 
 #[cfg(test)]
 mod model_tests;
+pub mod priority;
 mod scheduler;
 
 pub use scheduler::{Canceller, Job, JobKind, QueueStats, Scheduler, SchedulerLimits};

@@ -98,7 +98,12 @@ struct State {
 struct Inner {
     state: Mutex<State>,
     limits: SchedulerLimits,
+    /// Runs urgent jobs (grid pages) on threads at the process's own priority.
     runtime: tokio::runtime::Handle,
+    /// Runs every other job on threads the OS ranks below the urgent ones, so a CPU-bound query
+    /// (and every partition task DataFusion spawns from it, which lands on the same runtime)
+    /// cannot keep a grid page off a core.
+    lowered: tokio::runtime::Handle,
     metrics: Arc<Metrics>,
     /// Time the model tests add to the clock, so aging can be tested without waiting.
     #[cfg(test)]
@@ -122,7 +127,7 @@ impl Inner {
 /// The engine's work queue. Dropping it stops the runtime; queued work resolves `Stopped`.
 pub struct Scheduler {
     inner: Arc<Inner>,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtimes: Vec<tokio::runtime::Runtime>,
 }
 
 /// A submitted job: await its result, or cancel it.
@@ -191,20 +196,27 @@ impl Scheduler {
     ) -> std::io::Result<Scheduler> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(limits.workers.max(1))
+            .thread_name("quire-urgent")
+            .enable_all()
+            .build()?;
+        let lowered = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(limits.workers.max(1))
             .thread_name("quire-work")
+            .on_thread_start(super::priority::lower_current_thread)
             .enable_all()
             .build()?;
         let inner = Arc::new(Inner {
             state: Mutex::default(),
             limits,
             runtime: runtime.handle().clone(),
+            lowered: lowered.handle().clone(),
             metrics,
             #[cfg(test)]
             skew_ns: Default::default(),
         });
         Ok(Scheduler {
             inner,
-            runtime: Some(runtime),
+            runtimes: vec![runtime, lowered],
         })
     }
 
@@ -309,7 +321,7 @@ impl Drop for Scheduler {
         for w in waiting {
             (w.launch)(true);
         }
-        if let Some(runtime) = self.runtime.take() {
+        for runtime in self.runtimes.drain(..) {
             // Never blocks, so an engine may be dropped anywhere (also inside async code);
             // running jobs were cancelled above and end at their next await or token check.
             runtime.shutdown_background();
@@ -414,7 +426,7 @@ fn effective_level(w: &Waiting, now: Instant, aging: Duration) -> usize {
 /// Starts waiting jobs while slots are free, best first.
 fn dispatch(inner: &Arc<Inner>) {
     loop {
-        let (launch, id, kind) = {
+        let (launch, id, kind, priority) = {
             let mut st = lock(inner);
             let limits = &inner.limits;
             if st.stopped || st.running.len() >= limits.workers {
@@ -454,13 +466,18 @@ fn dispatch(inner: &Arc<Inner>) {
                     token: w.token.clone(),
                 },
             );
-            (w.launch, w.id, w.kind)
+            (w.launch, w.id, w.kind, w.priority)
         };
         let Some(future) = launch(false) else {
             continue;
         };
         let inner2 = inner.clone();
-        inner.runtime.spawn(async move {
+        let runtime = if priority == Priority::Urgent {
+            &inner.runtime
+        } else {
+            &inner.lowered
+        };
+        runtime.spawn(async move {
             let started = Instant::now();
             future.await;
             {

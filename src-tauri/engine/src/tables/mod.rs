@@ -17,6 +17,7 @@ mod editing_tests;
 pub mod export;
 pub mod history;
 pub mod import;
+pub mod interrupt;
 pub mod ipc;
 pub mod limits;
 pub mod name;

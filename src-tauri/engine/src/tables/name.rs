@@ -126,6 +126,41 @@ pub fn from_file_stem(stem: &str) -> String {
     out.trim_end_matches('_').to_string()
 }
 
+/// A schema whose column names are unique, or `None` when they already are. A join's
+/// `SELECT *` repeats names (`year` from both sides); such a table could never be queried
+/// (every reference is ambiguous), so a repeated name gets the first free `_2`, `_3`, ... suffix.
+/// Names are compared without case, as an unquoted identifier in SQL is.
+pub fn unique_columns(
+    schema: &datafusion::arrow::datatypes::Schema,
+) -> Option<datafusion::arrow::datatypes::SchemaRef> {
+    use std::collections::HashSet;
+    let lower = |s: &str| s.to_lowercase();
+    let mut all: HashSet<String> = schema.fields().iter().map(|f| lower(f.name())).collect();
+    if all.len() == schema.fields().len() {
+        return None;
+    }
+    let mut seen = HashSet::new();
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if seen.insert(lower(f.name())) {
+                return f.as_ref().clone();
+            }
+            let name = (2..)
+                .map(|n| format!("{}_{n}", f.name()))
+                .find(|candidate| !all.contains(&lower(candidate)))
+                .unwrap_or_else(|| f.name().clone());
+            all.insert(lower(&name));
+            seen.insert(lower(&name));
+            f.as_ref().clone().with_name(name)
+        })
+        .collect();
+    Some(std::sync::Arc::new(
+        datafusion::arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone()),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +210,21 @@ mod tests {
         ] {
             validate(&from_file_stem(stem)).unwrap();
         }
+    }
+
+    #[test]
+    fn repeated_column_names_get_the_first_free_suffix() {
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        let schema = Schema::new(vec![
+            Field::new("year", DataType::Int64, true),
+            Field::new("tailnum", DataType::Utf8, true),
+            Field::new("year_2", DataType::Int64, true),
+            Field::new("Year", DataType::Int64, true),
+            Field::new("tailnum", DataType::Utf8, true),
+        ]);
+        let unique = unique_columns(&schema).expect("renamed");
+        let names: Vec<&str> = unique.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["year", "tailnum", "year_2", "Year_3", "tailnum_2"]);
+        assert!(unique_columns(&unique).is_none());
     }
 }

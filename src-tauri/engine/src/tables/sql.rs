@@ -15,11 +15,13 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
+use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::interrupt::{interruptible, is_interrupted};
 use super::limits::Limits;
 use super::table::TableVersion;
 use super::TableError;
@@ -95,7 +97,9 @@ impl SqlSession {
             .with_allow_statements(false);
         let run = async {
             let frame = self.ctx.sql_with_options(sql, options).await?;
-            let mut stream = frame.execute_stream().await?;
+            let task = Arc::new(frame.task_ctx());
+            let plan = interruptible(frame.create_physical_plan().await?, cancel)?;
+            let mut stream = execute_stream(plan, task)?;
             let schema = stream.schema();
             let mut batches = Vec::new();
             let mut rows = 0u64;
@@ -120,6 +124,7 @@ impl SqlSession {
             Ok(Some(result)) => Ok(result),
             Ok(None) => Err(TableError::Cancelled),
             Err(Stop::Limit(e)) => Err(e),
+            Err(Stop::DataFusion(e)) if is_interrupted(&e) => Err(TableError::Cancelled),
             Err(Stop::DataFusion(e)) => match self.limits.exhausted(&e) {
                 Some(too_large) => Err(too_large),
                 None => Err(locate(describe(e), sql)),

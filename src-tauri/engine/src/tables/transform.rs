@@ -14,7 +14,9 @@ use datafusion::arrow::compute::{filter, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::common::DFSchema;
+use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::ExprSchemable;
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
@@ -151,8 +153,16 @@ struct Compiled {
 
 fn compile(schema: &SchemaRef, sql: &str) -> Result<Compiled, TableError> {
     let ctx = SessionContext::new();
-    let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+    let df_schema = Arc::new(DFSchema::try_from(schema.as_ref().clone())?);
     let expr = ctx.parse_sql_expr(sql, &df_schema)?;
+    // Some functions exist only as rewrites (`coalesce`, `nvl` become CASE): the planner runs
+    // the simplifier before evaluating, and so must an expression evaluated outside a plan.
+    let simplifier = ExprSimplifier::new(
+        SimplifyContext::builder()
+            .with_schema(df_schema.clone())
+            .build(),
+    );
+    let expr = simplifier.simplify(simplifier.coerce(expr, &df_schema)?)?;
     let (_, field) = expr.to_field(&df_schema)?;
     let (data_type, nullable) = (field.data_type().clone(), field.is_nullable());
     let expr = ctx.create_physical_expr(expr, &df_schema)?;
@@ -437,6 +447,77 @@ mod tests {
         .unwrap();
         let d = diff(&t, &set, &CancellationToken::new()).unwrap();
         assert_eq!(d.changed.iter().collect::<Vec<_>>(), [7]);
+    }
+
+    /// "Fill empty cells" as the UI writes it, on every column type: `coalesce` exists only as
+    /// a rewrite to CASE, which failed with "coalesce should have been simplified to case".
+    #[test]
+    fn fill_empty_cells_works_for_every_type() {
+        use datafusion::arrow::array::{
+            Date32Array, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
+        };
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("i", DataType::Int64, true),
+            Field::new("f", DataType::Float64, true),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("d", DataType::Date32, true),
+            Field::new(
+                "t",
+                DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
+                true,
+            ),
+            Field::new(
+                "z",
+                DataType::Timestamp(
+                    datafusion::arrow::datatypes::TimeUnit::Microsecond,
+                    Some("UTC".into()),
+                ),
+                true,
+            ),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![Some(1), None])),
+                Arc::new(Float64Array::from(vec![Some(1.5), None])),
+                Arc::new(StringArray::from(vec![Some("a"), None])),
+                Arc::new(Date32Array::from(vec![Some(1), None])),
+                Arc::new(TimestampMicrosecondArray::from(vec![Some(1), None])),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![Some(1), None]).with_timezone("UTC"),
+                ),
+            ],
+        )
+        .unwrap();
+        let t = TableVersion::first(schema, vec![batch]);
+        for (column, value) in [
+            ("i", "0"),
+            ("f", "0.5"),
+            ("s", "'unknown'"),
+            // As ui/src/transforms.ts writes them (fillLiteral).
+            ("d", "arrow_cast('2013-01-01', 'Date32')"),
+            ("t", "arrow_cast('2013-01-01 00:00:00', 'TYPE_T')"),
+            ("z", "arrow_cast('2013-01-01 00:00:00Z', 'TYPE_Z')"),
+        ] {
+            let type_of = |c: &str| t.schema.field_with_name(c).unwrap().data_type().to_string();
+            let value = value
+                .replace("TYPE_T", &type_of("t"))
+                .replace("TYPE_Z", &type_of("z"));
+            let out = run(
+                &t,
+                Transform::SetColumn {
+                    column: column.into(),
+                    expr: format!("coalesce(\"{column}\", {value})"),
+                },
+            )
+            .unwrap_or_else(|e| panic!("fill {column}: {e}"));
+            let filled = out.batches[0].column_by_name(column).unwrap();
+            assert_eq!(filled.null_count(), 0, "{column}");
+            assert_eq!(
+                filled.data_type(),
+                t.schema.field_with_name(column).unwrap().data_type()
+            );
+        }
     }
 
     #[test]

@@ -33,11 +33,19 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
     let sample = read_sample(path)?;
     let (delimiter, quote) = sniff_dialect(&sample);
     let has_header = sniff_header(&sample, delimiter, quote);
-    let format = format(delimiter, quote, has_header);
+    let missing = super::missing_default();
+    let format = format(delimiter, quote, has_header, &missing)?;
     let (schema, _) = format
         .infer_schema(&sample[..], None)
-        .map_err(|e| import_error(&e))?;
-    let columns = ColumnSpec::all(&schema);
+        .map_err(|e| import_error(&e, None))?;
+    let columns = with_zones(
+        ColumnSpec::all(&schema),
+        &sample,
+        delimiter,
+        quote,
+        has_header,
+        &missing,
+    );
     let typed = schema_of(&columns)?;
     // Show the sample as it will be read; if a later row in the sample breaks the inferred types
     // the preview still shows the rows before it.
@@ -59,6 +67,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
             has_header,
             columns: Some(columns.clone()),
             on_bad_row: OnBadRow::Reject,
+            missing,
         }),
         columns,
         rows: preview_rows(&batches),
@@ -70,15 +79,22 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
     let total_bytes = read.total_bytes;
     let delimiter = one_ascii(&options.delimiter, "delimiter")?;
     let quote = one_ascii(&options.quote, "quote")?;
-    let format = format(delimiter, quote, options.has_header);
+    let format = format(delimiter, quote, options.has_header, &options.missing)?;
     let schema = match &options.columns {
         Some(columns) => schema_of(columns)?,
         None => {
             let file = File::open(path).map_err(|e| TableError::file(path, e))?;
             let (schema, _) = format
                 .infer_schema(BufReader::new(file), Some(INFER_RECORDS))
-                .map_err(|e| import_error(&e))?;
-            let columns = ColumnSpec::all(&schema);
+                .map_err(|e| import_error(&e, None))?;
+            let columns = with_zones(
+                ColumnSpec::all(&schema),
+                &read_sample(path)?,
+                delimiter,
+                quote,
+                options.has_header,
+                &options.missing,
+            );
             schema_of(&columns)?
         }
     };
@@ -99,7 +115,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
     }
     match options.on_bad_row {
         OnBadRow::Reject => read_strict(path, schema, format, &scan.splits, read),
-        OnBadRow::Skip => read_skipping(path, schema, delimiter, quote, options.has_header, read),
+        OnBadRow::Skip => read_skipping(path, schema, delimiter, quote, options, read),
     }
 }
 
@@ -142,7 +158,7 @@ fn read_strict(
             if cancel.is_cancelled() {
                 return Err(TableError::Cancelled);
             }
-            let batch = batch.map_err(|e| shifted(import_error(&e), records_before))?;
+            let batch = batch.map_err(|e| shifted(import_error(&e, Some(&schema)), records_before))?;
             let now = seen.load(Ordering::Relaxed);
             let total = bytes.fetch_add(now - reported, Ordering::Relaxed) + (now - reported);
             reported = now;
@@ -209,9 +225,11 @@ fn read_skipping(
     schema: SchemaRef,
     delimiter: u8,
     quote: u8,
-    has_header: bool,
+    options: &CsvOptions,
     read: &Reading,
 ) -> Result<Imported, TableError> {
+    let has_header = options.has_header;
+    let missing = Missing::new(&options.missing);
     let &Reading {
         total_bytes,
         progress,
@@ -255,7 +273,7 @@ fn read_skipping(
                 message: e.to_string(),
             })?;
             let reader = ReaderBuilder::new(schema.clone())
-                .with_format(format(delimiter, quote, false))
+                .with_format(format(delimiter, quote, false, &options.missing)?)
                 .with_batch_size(super::batch_rows(buffer.len() as u64))
                 .build(&buffer[..])?;
             for batch in reader {
@@ -282,7 +300,7 @@ fn read_skipping(
             }
         }
         let line = record.position().map_or(0, |p| p.line());
-        if let Some(reason) = check_row(&record, &types) {
+        if let Some(reason) = check_row(&record, &types, schema.fields(), &missing) {
             skipped_total += 1;
             if skipped.len() < SKIPPED_LISTED {
                 skipped.push(SkippedRow { line, reason });
@@ -322,7 +340,12 @@ fn read_skipping(
 }
 
 /// Why a row cannot be read with these column types, if it cannot.
-fn check_row(record: &csv::ByteRecord, types: &[DataType]) -> Option<String> {
+fn check_row(
+    record: &csv::ByteRecord,
+    types: &[DataType],
+    fields: &datafusion::arrow::datatypes::Fields,
+    missing: &Missing,
+) -> Option<String> {
     if record.len() != types.len() {
         return Some(format!(
             "{} fields where {} were expected",
@@ -331,11 +354,14 @@ fn check_row(record: &csv::ByteRecord, types: &[DataType]) -> Option<String> {
         ));
     }
     for (i, (field, data_type)) in record.iter().zip(types).enumerate() {
+        let name = fields[i].name();
         let Ok(text) = std::str::from_utf8(field) else {
-            return Some(format!("field {} is not valid UTF-8 text", i + 1));
+            return Some(format!(
+                "the value in column {name} is not valid UTF-8 text"
+            ));
         };
-        if text.is_empty() {
-            continue; // an empty field is NULL
+        if missing.is(text) {
+            continue;
         }
         let ok = match data_type {
             DataType::Int64 => Int64Type::parse(text).is_some(),
@@ -349,8 +375,7 @@ fn check_row(record: &csv::ByteRecord, types: &[DataType]) -> Option<String> {
         };
         if !ok {
             return Some(format!(
-                "{text:?} in field {} is not a valid {}",
-                i + 1,
+                "{text:?} in column {name} is not a valid {}",
                 ColumnType::of(data_type).label()
             ));
         }
@@ -366,16 +391,112 @@ impl ColumnType {
             ColumnType::Boolean => "true/false value",
             ColumnType::Date => "date",
             ColumnType::Timestamp => "timestamp",
+            ColumnType::TimestampTz => "timestamp with time zone",
             ColumnType::Text => "text",
         }
     }
 }
 
-fn format(delimiter: u8, quote: u8, has_header: bool) -> Format {
-    Format::default()
+fn format(
+    delimiter: u8,
+    quote: u8,
+    has_header: bool,
+    missing: &[String],
+) -> Result<Format, TableError> {
+    Ok(Format::default()
         .with_delimiter(delimiter)
         .with_quote(quote)
         .with_header(has_header)
+        .with_null_regex(Missing::regex(missing)?))
+}
+
+/// The cell texts read as NULL: an empty cell and the user's missing-value markers.
+struct Missing(std::collections::HashSet<Vec<u8>>);
+
+impl Missing {
+    fn new(tokens: &[String]) -> Missing {
+        let mut set: std::collections::HashSet<Vec<u8>> =
+            tokens.iter().map(|t| t.as_bytes().to_vec()).collect();
+        set.insert(Vec::new());
+        Missing(set)
+    }
+
+    fn is(&self, text: &str) -> bool {
+        self.0.contains(text.as_bytes())
+    }
+
+    /// The same set as the whole-cell regex arrow-csv takes.
+    fn regex(tokens: &[String]) -> Result<regex::Regex, TableError> {
+        let alternatives: Vec<String> = std::iter::once(String::new())
+            .chain(tokens.iter().map(|t| regex::escape(t)))
+            .collect();
+        regex::Regex::new(&format!("^(?:{})$", alternatives.join("|"))).map_err(|e| {
+            TableError::Import {
+                line: None,
+                message: format!("the missing-value markers cannot be used: {e}"),
+            }
+        })
+    }
+}
+
+/// Timestamp columns whose sampled values carry a zone (`Z`, `+02:00`) become
+/// [`ColumnType::TimestampTz`]: arrow infers them as zone-less and would drop the zone.
+fn with_zones(
+    mut columns: Vec<ColumnSpec>,
+    sample: &[u8],
+    delimiter: u8,
+    quote: u8,
+    has_header: bool,
+    missing: &[String],
+) -> Vec<ColumnSpec> {
+    let candidates: Vec<usize> = (0..columns.len())
+        .filter(|&i| columns[i].kind == ColumnType::Timestamp)
+        .collect();
+    if candidates.is_empty() {
+        return columns;
+    }
+    let missing = Missing::new(missing);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(has_header)
+        .flexible(true)
+        .from_reader(sample);
+    let mut zoned = vec![false; columns.len()];
+    for record in reader.records().filter_map(Result::ok) {
+        for &i in &candidates {
+            if let Some(text) = record.get(i).filter(|t| !missing.is(t)) {
+                zoned[i] |= has_zone(text);
+            }
+        }
+    }
+    for i in candidates {
+        if zoned[i] {
+            columns[i].kind = ColumnType::TimestampTz;
+        }
+    }
+    columns
+}
+
+/// Whether a date-time text ends in a zone: `Z`, `+hh`, `+hh:mm` or `+hhmm` after the time.
+fn has_zone(text: &str) -> bool {
+    let text = text.trim();
+    if text.ends_with('Z') || text.ends_with('z') {
+        return true;
+    }
+    // The zone follows the time, so only look past the date's own '-' signs.
+    let Some(time_at) = text.find(['T', ' ']) else {
+        return false;
+    };
+    let time = &text[time_at + 1..];
+    match time.rfind(['+', '-']) {
+        Some(at) => {
+            let zone = &time[at + 1..];
+            let digits = zone.chars().filter(char::is_ascii_digit).count();
+            (digits == 2 || digits == 4) && zone.chars().all(|c| c.is_ascii_digit() || c == ':')
+        }
+        None => false,
+    }
 }
 
 fn one_ascii(s: &str, what: &str) -> Result<u8, TableError> {
@@ -539,8 +660,9 @@ fn scan(
     })
 }
 
-/// A readable import error with the file's line number where arrow-csv names one.
-fn import_error(e: &ArrowError) -> TableError {
+/// A readable import error with the file's line number where arrow-csv names one, and, for a
+/// value that does not fit its column, the column's name and the ways out.
+fn import_error(e: &ArrowError, schema: Option<&SchemaRef>) -> TableError {
     let message = match e {
         ArrowError::ParseError(m) | ArrowError::CsvError(m) => m.clone(),
         other => other.to_string(),
@@ -548,12 +670,54 @@ fn import_error(e: &ArrowError) -> TableError {
     let line = line_in(&message);
     // arrow-csv numbers a value it cannot parse from 0 (the header is 0) but a record with the
     // wrong number of fields from 1: make both the 1-based line of the file, header included.
-    match line {
-        Some(n) if message.starts_with("Error while parsing value") => TableError::Import {
-            line: Some(n + 1),
-            message: message.replacen(&format!("at line {n}"), &format!("at line {}", n + 1), 1),
-        },
+    match (line, BadValue::parse(&message)) {
+        (Some(n), Some(bad)) => {
+            let line = n + 1;
+            let column = schema
+                .and_then(|s| s.fields().get(bad.column))
+                .map(|f| f.name().clone())
+                .unwrap_or_else(|| format!("number {}", bad.column + 1));
+            let kind = schema
+                .and_then(|s| s.fields().get(bad.column))
+                .map(|f| ColumnType::of(f.data_type()).label())
+                .unwrap_or("value of its type");
+            TableError::Import {
+                line: Some(line),
+                message: format!(
+                    "line {line}: {:?} in column {column} is not a valid {kind}. Add it to the \
+                     missing values if it marks a gap, make {column} a text column, or skip \
+                     the rows that do not fit",
+                    bad.value
+                ),
+            }
+        }
         _ => TableError::Import { line, message },
+    }
+}
+
+/// arrow-csv's "Error while parsing value 'NA' as type 'Int64' for column 3 at line 839".
+struct BadValue {
+    value: String,
+    /// 0-based, as arrow-csv counts.
+    column: usize,
+}
+
+impl BadValue {
+    fn parse(message: &str) -> Option<BadValue> {
+        let rest = message
+            .find("Error while parsing value '")
+            .map(|i| &message[i + "Error while parsing value '".len()..])?;
+        let split = rest.find("' as type '")?;
+        let value = rest[..split].to_string();
+        let after = &rest[split..];
+        let column_at = after.find("for column ")? + "for column ".len();
+        let column = after[column_at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()?;
+        Some(BadValue { value, column })
     }
 }
 
@@ -565,4 +729,9 @@ fn line_in(message: &str) -> Option<u64> {
         .take_while(char::is_ascii_digit)
         .collect();
     digits.parse().ok()
+}
+
+#[cfg(test)]
+pub(super) fn has_zone_for_tests(text: &str) -> bool {
+    has_zone(text)
 }

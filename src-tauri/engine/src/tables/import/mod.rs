@@ -61,7 +61,11 @@ pub enum ColumnType {
     Float,
     Boolean,
     Date,
+    /// A date and time with no zone: shown as written.
     Timestamp,
+    /// A date and time written with a zone (`2013-01-01T10:00:00Z`, `…+02:00`): kept as the
+    /// instant it names, in UTC, so the zone is never silently dropped.
+    TimestampTz,
     Text,
 }
 
@@ -73,6 +77,9 @@ impl ColumnType {
             ColumnType::Boolean => DataType::Boolean,
             ColumnType::Date => DataType::Date32,
             ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            ColumnType::TimestampTz => {
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+            }
             ColumnType::Text => DataType::Utf8,
         }
     }
@@ -89,7 +96,8 @@ impl ColumnType {
             DataType::Float16 | DataType::Float32 | DataType::Float64 => ColumnType::Float,
             DataType::Boolean => ColumnType::Boolean,
             DataType::Date32 | DataType::Date64 => ColumnType::Date,
-            DataType::Timestamp(_, _) => ColumnType::Timestamp,
+            DataType::Timestamp(_, None) => ColumnType::Timestamp,
+            DataType::Timestamp(_, Some(_)) => ColumnType::TimestampTz,
             _ => ColumnType::Text,
         }
     }
@@ -137,6 +145,21 @@ pub struct CsvOptions {
     /// The columns to create; `None` keeps what the preview inferred.
     pub columns: Option<Vec<ColumnSpec>>,
     pub on_bad_row: OnBadRow,
+    /// Cell texts read as a missing value (NULL) in every column, besides an empty cell.
+    /// R writes `NA`, pandas `NaN` or nothing, databases `NULL`: see [`MISSING_DEFAULT`].
+    #[serde(default = "missing_default")]
+    pub missing: Vec<String>,
+}
+
+/// What pandas' `read_csv` reads as missing by default (R's `NA` among them), so a file
+/// written by R, pandas or a database imports with its gaps as gaps.
+pub const MISSING_DEFAULT: &[&str] = &[
+    "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None", "<NA>", "#N/A",
+    "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN",
+];
+
+pub fn missing_default() -> Vec<String> {
+    MISSING_DEFAULT.iter().map(|s| s.to_string()).collect()
 }
 
 impl Default for CsvOptions {
@@ -147,6 +170,7 @@ impl Default for CsvOptions {
             has_header: true,
             columns: None,
             on_bad_row: OnBadRow::Reject,
+            missing: missing_default(),
         }
     }
 }

@@ -586,3 +586,82 @@ fn inputs_the_fuzzers_found_crashing_are_refused_in_words() {
     }
     assert!(checked > 0, "no regression inputs found under {root:?}");
 }
+
+/// The start of nycflights13's flights.csv as R's `write.csv` writes it: `NA` for a flight
+/// that never left, and `time_hour` with its zone.
+const R_FLIGHTS: &str = "\"year\",\"dep_time\",\"dep_delay\",\"carrier\",\"time_hour\"
+2013,517,2,\"UA\",2013-01-01T10:00:00Z
+2013,NA,NA,\"AA\",2013-01-01T11:00:00Z
+2013,554,-6.5,NA,2013-01-01T05:00:00-05:00
+";
+
+#[test]
+fn r_style_na_is_missing_and_zoned_timestamps_keep_their_instant() {
+    let f = Files::new();
+    let p = f.write("flights.csv", R_FLIGHTS);
+    let preview = preview(&p, None).unwrap();
+    let kinds: Vec<ColumnType> = preview.columns.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ColumnType::Integer,
+            ColumnType::Integer,
+            ColumnType::Float,
+            ColumnType::Text,
+            ColumnType::TimestampTz
+        ],
+        "NA must not turn a numeric column into text"
+    );
+    let out = read_all(&p, preview.csv.as_ref()).unwrap();
+    let batch = &out.batches[0];
+    assert_eq!(batch.num_rows(), 3, "no row is dropped");
+    assert_eq!(col_i64(batch, 1), [Some(517), None, Some(554)]);
+    assert!(
+        batch.column(3).is_null(2),
+        "NA in a text column is missing too"
+    );
+    let times = batch
+        .column(4)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::TimestampMicrosecondArray>()
+        .unwrap();
+    assert_eq!(times.timezone(), Some("UTC"));
+    // 2013-01-01T10:00:00Z, and 05:00 at -05:00 is the same instant.
+    assert_eq!(times.value(0), 1_357_034_400_000_000);
+    assert_eq!(times.value(2), times.value(0));
+
+    // Without the default markers, NA is a value again and the integer column refuses it.
+    let strict = CsvOptions {
+        missing: Vec::new(),
+        ..preview.csv.clone().unwrap()
+    };
+    let (line, message) = import_error(read_all(&p, Some(&strict)).unwrap_err());
+    assert_eq!(line, Some(3), "{message}");
+    assert!(
+        message.contains("\"NA\" in column dep_time is not a valid integer")
+            && message.contains("missing values"),
+        "the error names the column and the value, and offers the fix: {message}"
+    );
+}
+
+#[test]
+fn skip_mode_reads_missing_markers_as_gaps_not_as_bad_rows() {
+    let f = Files::new();
+    let p = f.write("flights.csv", R_FLIGHTS);
+    let options = CsvOptions {
+        on_bad_row: OnBadRow::Skip,
+        ..preview(&p, None).unwrap().csv.unwrap()
+    };
+    let out = read_all(&p, Some(&options)).unwrap();
+    assert_eq!(out.skipped_total, 0, "{:?}", out.skipped);
+    assert_eq!(out.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+}
+
+#[test]
+fn zones_are_recognised_only_after_the_time() {
+    assert!(super::csv::has_zone_for_tests("2013-01-01T10:00:00Z"));
+    assert!(super::csv::has_zone_for_tests("2013-01-01 10:00:00+02:00"));
+    assert!(super::csv::has_zone_for_tests("2013-01-01T10:00:00.5-0500"));
+    assert!(!super::csv::has_zone_for_tests("2013-01-01T10:00:00"));
+    assert!(!super::csv::has_zone_for_tests("2013-01-01 10:00:00.123"));
+}
