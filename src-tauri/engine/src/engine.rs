@@ -738,6 +738,53 @@ impl Engine {
         self.keep_table(notebook, &table, TableVersion::first(schema, batches))
     }
 
+    /// Deletes a table: it leaves SQL and the table list at once, its pending snapshot is
+    /// cancelled, its saved copies and journal entries are removed. If its saved copies cannot
+    /// be removed the table stays, unchanged, and the error says why.
+    pub fn delete_table(&self, notebook: NotebookId, table: &str) -> Result<(), Error> {
+        self.ensure_tables(notebook)?;
+        let version = self.catalog.version(notebook, table)?;
+        // Out of the catalog first, so no edit can start on it while its files go.
+        self.catalog.remove(notebook, table)?;
+        if let Err(e) = self.snapshots.delete_table(notebook, table) {
+            let _ = self
+                .catalog
+                .add(notebook, table, TableVersion::clone(&version));
+            return Err(e.into());
+        }
+        self.histories.forget_table(notebook, table);
+        if let Err(e) = self.tasks.journal_drop(notebook, table) {
+            // The manifest no longer names the table, so nothing replays these entries unless
+            // a new table takes the name, and `keep_table` drops them again first.
+            log::warn!("journal entries of deleted table {table} stay: {e}");
+        }
+        log::info!("deleted table {table} of notebook {notebook}");
+        Ok(())
+    }
+
+    /// Renames a table: saved under the new name (its newest version, unsaved changes
+    /// included), then deleted under the old one. Its undo history starts anew.
+    pub fn rename_table(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        to: &str,
+    ) -> Result<TableInfo, Error> {
+        let to = name::validate(to)?;
+        self.ensure_tables(notebook)?;
+        let version = self.catalog.version(notebook, table)?;
+        if to == table {
+            return Ok(version.info(table));
+        }
+        if self.catalog.exists(notebook, &to) {
+            return Err(TableError::Exists(to).into());
+        }
+        let info = self.keep_table(notebook, &to, TableVersion::clone(&version))?;
+        self.delete_table(notebook, table)?;
+        log::info!("renamed table {table} of notebook {notebook} to {to}");
+        Ok(info)
+    }
+
     /// Saves a new table beside its notebook (hydrating it), then adds it to the catalog.
     fn keep_table(
         &self,
@@ -751,6 +798,8 @@ impl Engine {
             .folder_path(notebook)?
             .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
         name::validate(table)?;
+        // Entries left by a deleted table of this name must never replay onto this one.
+        self.tasks.journal_drop(notebook, table)?;
         let version = match name::unique_columns(&version.schema) {
             Some(schema) => {
                 let batches = version

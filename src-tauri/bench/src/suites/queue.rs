@@ -7,6 +7,12 @@
 //!   `load_jobs_during_pages` (value): load jobs that finished while those pages were fetched.
 //! - `cancel_query_p50_ms`, `cancel_query_p99_ms`: from Cancel to the end of a query that would
 //!   run for minutes. `cancel_write_p50_ms`, `cancel_write_p99_ms`: the same for a 1M-row write.
+//! - The CPU-bound load of issue 24: a self-join of a 100,000-row flights table on a column of
+//!   10 values (10^9 joined rows) feeding a hash aggregate, run as a SQL cell.
+//!   `page_p99_heavy_ms`: grid pages of another table while it runs; `page_p99_heavy_vs_idle`;
+//!   `cancel_heavy_p50_ms`, `cancel_heavy_p99_ms`: from Cancel until the engine reports the cell
+//!   cancelled; `cpu_after_cancel_ms` (worst round): CPU time the whole process burns in the
+//!   second after that.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,6 +30,9 @@ const PAGES: usize = 300;
 const CANCELS: usize = 10;
 const HEAVY: &str =
     "SELECT city, id % 5000 AS bucket, avg(amount), count(*) FROM t GROUP BY city, id % 5000";
+const JOIN_HEAVY: &str =
+    "SELECT a.carrier, count(*) FROM flights a JOIN flights b ON a.dest = b.dest GROUP BY a.carrier";
+const HEAVY_ROUNDS: usize = 10;
 const ENDLESS: &str = "SELECT a.value * b.value FROM generate_series(1, 100000) a CROSS JOIN generate_series(1, 100000) b";
 
 pub fn run() -> Result<Vec<Measure>, String> {
@@ -144,6 +153,55 @@ pub fn run() -> Result<Vec<Measure>, String> {
     let (query_cancels, write_cancels) =
         (Samples::from(query_cancels), Samples::from(write_cancels));
 
+    // The CPU-bound join + aggregate: pages meanwhile, then cancel and the CPU after it.
+    rt.block_on(engine.save_query_as_table(
+        nb,
+        "SELECT value AS id, 'C' || CAST(value % 16 AS VARCHAR) AS carrier, \
+         'D' || CAST(value % 10 AS VARCHAR) AS dest FROM generate_series(1, 100000)",
+        "flights",
+    ))
+    .map_err(err)?;
+    let heavy_cell = engine
+        .notebooks()
+        .add_cell(nb, CellKind::Sql, None, JOIN_HEAVY.into())
+        .map_err(|e| e.to_string())?;
+    let mut heavy_pages = Vec::new();
+    let mut heavy_cancels = Vec::new();
+    let mut cpu_after = 0f64;
+    for round in 0..HEAVY_ROUNDS {
+        let cancel = CancellationToken::new();
+        let run = {
+            let (engine, cancel) = (engine.clone(), cancel.clone());
+            rt.spawn(async move {
+                engine
+                    .run_cell_with(nb, heavy_cell.id, Arc::new(|_| {}), &cancel)
+                    .await
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        for i in 0..(PAGES / HEAVY_ROUNDS) {
+            let offset = ((round * 1000 + i) as u64 * 7_919_993) % (rows - 200);
+            let start = Instant::now();
+            rt.block_on(engine.page(nb, "t", None, offset, 200))
+                .map_err(err)?;
+            heavy_pages.push(micros(start.elapsed()));
+        }
+        if run.is_finished() {
+            return Err("the heavy join finished before it was cancelled".into());
+        }
+        let start = Instant::now();
+        cancel.cancel();
+        let result = rt.block_on(run).map_err(|e| e.to_string())?;
+        heavy_cancels.push(micros(start.elapsed()) / 1000.0);
+        if result.is_ok() {
+            return Err("the heavy join finished instead of being cancelled".into());
+        }
+        let before = process_cpu();
+        std::thread::sleep(Duration::from_secs(1));
+        cpu_after = cpu_after.max((process_cpu() - before).as_secs_f64() * 1000.0);
+    }
+    let (heavy_pages, heavy_cancels) = (Samples::from(heavy_pages), Samples::from(heavy_cancels));
+
     let ms = |us: f64| us / 1000.0;
     Ok(vec![
         Measure::value(SUITE, "page_p50_idle_ms", ms(idle.p50()), "ms"),
@@ -164,6 +222,27 @@ pub fn run() -> Result<Vec<Measure>, String> {
             query_cancels.quantile(0.99),
             "ms",
         ),
+        Measure::value(
+            SUITE,
+            "page_p99_heavy_ms",
+            ms(heavy_pages.quantile(0.99)),
+            "ms",
+        ),
+        Measure::relative(
+            SUITE,
+            "page_p99_heavy_vs_idle",
+            ms(heavy_pages.quantile(0.99)),
+            ms(idle.quantile(0.99)),
+            "ms",
+        ),
+        Measure::value(SUITE, "cancel_heavy_p50_ms", heavy_cancels.p50(), "ms"),
+        Measure::value(
+            SUITE,
+            "cancel_heavy_p99_ms",
+            heavy_cancels.quantile(0.99),
+            "ms",
+        ),
+        Measure::value(SUITE, "cpu_after_cancel_ms", cpu_after, "ms"),
         Measure::value(SUITE, "cancel_write_p50_ms", write_cancels.p50(), "ms"),
         Measure::value(
             SUITE,
@@ -172,4 +251,22 @@ pub fn run() -> Result<Vec<Measure>, String> {
             "ms",
         ),
     ])
+}
+
+/// CPU time (user + system) the whole process has used.
+#[cfg(unix)]
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct we own.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+#[cfg(not(unix))]
+fn process_cpu() -> Duration {
+    Duration::ZERO
 }

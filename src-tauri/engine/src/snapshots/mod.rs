@@ -62,6 +62,8 @@ pub enum SnapshotError {
     NoFolder,
     #[error("the snapshot was cancelled")]
     Cancelled,
+    #[error("table {0} is still being saved; try again in a moment")]
+    Busy(String),
 }
 
 impl SnapshotError {
@@ -84,6 +86,7 @@ impl HasCode for SnapshotError {
             SnapshotError::Unreadable { .. } => ErrorCode::FileUnreadable,
             SnapshotError::GenerationNotFound { .. } => ErrorCode::GenerationNotFound,
             SnapshotError::Cancelled => ErrorCode::Cancelled,
+            SnapshotError::Busy(_) => ErrorCode::Io,
         }
     }
 }
@@ -645,6 +648,51 @@ impl Snapshots {
         let dir = (self.core.folder_of)(notebook).ok_or(SnapshotError::NoFolder)?;
         let manifest = self.core.manifest(notebook, &dir)?;
         store::collect(&self.core.context(notebook, &dir), &manifest, table)
+    }
+
+    /// Deletes a table's snapshots: its pending changes are dropped, a write in flight is
+    /// cancelled and waited for (so it cannot commit afterwards), then the manifest stops naming
+    /// the table and its files go. Returns how many generations were removed.
+    pub fn delete_table(&self, notebook: NotebookId, table: &str) -> Result<usize, SnapshotError> {
+        let key = (notebook, table.to_string());
+        let canceller = {
+            let mut st = self.core.lock();
+            st.tables.get_mut(&key).and_then(|ts| {
+                // Nothing is due any more: the planner starts no new write for it.
+                ts.saved_version = ts.latest.version;
+                ts.changes = 0;
+                ts.force = false;
+                ts.failure = None;
+                ts.in_flight
+                    .as_ref()
+                    .and_then(|f| f.job.as_ref())
+                    .map(|j| j.canceller())
+            })
+        };
+        // Without the lock: a job still waiting is dropped on this thread and its cleanup
+        // takes the lock.
+        if let Some(c) = canceller {
+            c.cancel();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut st = self.core.lock();
+        while st.tables.get(&key).is_some_and(|ts| ts.in_flight.is_some()) {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(SnapshotError::Busy(table.to_string()));
+            }
+            st = self
+                .core
+                .wake
+                .wait_timeout(st, (deadline - now).min(Duration::from_millis(50)))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        st.tables.remove(&key);
+        drop(st);
+        let dir = (self.core.folder_of)(notebook).ok_or(SnapshotError::NoFolder)?;
+        let manifest = self.core.manifest(notebook, &dir)?;
+        store::remove_table(&self.core.context(notebook, &dir), &manifest, table)
     }
 
     /// Forgets a deleted notebook's tables; a write in flight is cancelled.

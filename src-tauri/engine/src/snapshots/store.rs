@@ -304,6 +304,35 @@ pub fn collect(
     Ok(collected)
 }
 
+/// Removes a deleted table from the manifest, then its generation files. The table is gone
+/// once the manifest is durably in place; a file left behind (a failed unlink) is unnamed and
+/// removed at the next open.
+pub fn remove_table(
+    cx: &CommitContext<'_>,
+    manifest: &std::sync::Mutex<Manifest>,
+    table: &str,
+) -> Result<usize, SnapshotError> {
+    let dir = cx.notebook_dir.join(TABLES_DIR);
+    let mut guard = manifest.lock().unwrap_or_else(|p| p.into_inner());
+    let mut next = guard.clone();
+    let Some(removed) = next.tables.remove(table) else {
+        return Ok(0);
+    };
+    manifest::write(&dir, &next, cx.writer.metrics())?;
+    *guard = next;
+    drop(guard);
+    for g in &removed.generations {
+        let path = dir.join(file::file_name(table, g.generation));
+        if let Err(e) = std::fs::remove_file(&path) {
+            log::warn!(
+                "could not delete {} of a deleted table: {e}",
+                path.display()
+            );
+        }
+    }
+    Ok(removed.generations.len())
+}
+
 /// Drops from `t` every generation older than the newest `history` ones, except those a live
 /// lease holds; returns their numbers for deletion once the manifest is committed.
 fn beyond_history(cx: &CommitContext<'_>, table: &str, t: &mut TableGenerations) -> Vec<u64> {

@@ -552,3 +552,131 @@ async fn deleting_a_notebook_whose_write_waits_in_the_queue_leaves_the_planner_w
         status(e, nb).saved_version == 2
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_table_is_gone_from_sql_disk_and_journal_and_its_name_is_free() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nb = {
+        // A long debounce: the edit below is only in the journal when the table is deleted.
+        let engine = engine(tmp.path(), |c| c.debounce_ms = 600_000);
+        let nb = table(&engine, 100).await;
+        set(&engine, nb, 0, -1);
+        engine.delete_table(nb, "t").unwrap();
+        assert!(engine.tables(nb).unwrap().is_empty());
+        let err = engine.query(nb, "SELECT * FROM t").await.unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::SqlInvalid, "{err}");
+        assert_eq!(
+            files(&tables_dir(&engine)),
+            ["manifest.json"],
+            "every generation file is removed"
+        );
+        let err = engine.delete_table(nb, "t").unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::TableNotFound);
+        // The name is free, and the deleted table's journaled edit never reaches the new one.
+        engine
+            .save_query_as_table(nb, "SELECT 7 AS n, 0 AS twice", "t")
+            .await
+            .unwrap();
+        engine.shutdown_without_waiting();
+        nb
+    };
+    let engine = engine(tmp.path(), |_| {});
+    let batches = engine.query(nb, "SELECT n FROM t").await.unwrap();
+    let p = crate::tables::QueryPreview::from_batches(&batches, Duration::ZERO);
+    assert_eq!(p.rows, [[Some("7".to_string())]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_table_whose_write_waits_in_the_queue_does_not_let_it_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (engine, nb, release) = a_write_waiting_in_the_queue(tmp.path()).await;
+    bounded(&engine, "the table to be deleted", move |e| {
+        e.delete_table(nb, "t").unwrap();
+    });
+    release.cancel();
+    engine.flush_all();
+    assert_eq!(files(&tables_dir(&engine)), ["manifest.json"]);
+    let manifest = std::fs::read_to_string(tables_dir(&engine).join("manifest.json")).unwrap();
+    assert!(!manifest.contains("\"t\""), "{manifest}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_table_keeps_its_unsaved_edits_under_the_new_name_across_a_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nb = {
+        let engine = engine(tmp.path(), |c| c.debounce_ms = 600_000);
+        let nb = table(&engine, 100).await;
+        set(&engine, nb, 0, -1);
+        let info = engine.rename_table(nb, "t", "numbers").unwrap();
+        assert_eq!(info.rows, 100);
+        let names: Vec<String> = engine
+            .tables(nb)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, ["numbers"]);
+        let err = engine.rename_table(nb, "numbers", "select").unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::InvalidTableName);
+        engine.shutdown();
+        nb
+    };
+    let engine = engine(tmp.path(), |_| {});
+    let batches = engine
+        .query(nb, "SELECT n FROM numbers WHERE n < 0")
+        .await
+        .unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    assert!(engine.query(nb, "SELECT * FROM t").await.is_err());
+}
+
+/// `SELECT *` over a join of two tables that share column names, kept as a table: the table
+/// must be queryable and each column keeps its own values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_join_with_repeated_column_names_is_queryable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(tmp.path(), |_| {});
+    let nb = engine.create_notebook("Snap").unwrap().id;
+    engine
+        .save_query_as_table(
+            nb,
+            "SELECT 2013 AS year, 'N1' AS tailnum, 1 AS flight",
+            "flights",
+        )
+        .await
+        .unwrap();
+    engine
+        .save_query_as_table(
+            nb,
+            "SELECT 1999 AS year, 'N1' AS tailnum, 'Boeing' AS maker",
+            "planes",
+        )
+        .await
+        .unwrap();
+    let info = engine
+        .save_query_as_table(
+            nb,
+            "SELECT * FROM flights f JOIN planes p ON f.tailnum = p.tailnum",
+            "joined",
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = info.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["year", "tailnum", "flight", "year_2", "tailnum_2", "maker"]
+    );
+    let batches = engine
+        .query(nb, "SELECT year, year_2, maker FROM joined")
+        .await
+        .unwrap();
+    let p = crate::tables::QueryPreview::from_batches(&batches, Duration::ZERO);
+    assert_eq!(
+        p.rows,
+        [[
+            Some("2013".to_string()),
+            Some("1999".to_string()),
+            Some("Boeing".to_string())
+        ]]
+    );
+}

@@ -195,6 +195,11 @@ impl Histories {
             .cloned()
     }
 
+    pub fn forget_table(&self, notebook: NotebookId, table: &str) {
+        self.lock()
+            .retain(|k, _| !(k.0 == notebook && k.1 == table));
+    }
+
     pub fn forget(&self, notebook: NotebookId) {
         self.lock().retain(|k, _| k.0 != notebook);
     }

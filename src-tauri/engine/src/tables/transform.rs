@@ -483,9 +483,7 @@ mod tests {
                 Arc::new(StringArray::from(vec![Some("a"), None])),
                 Arc::new(Date32Array::from(vec![Some(1), None])),
                 Arc::new(TimestampMicrosecondArray::from(vec![Some(1), None])),
-                Arc::new(
-                    TimestampMicrosecondArray::from(vec![Some(1), None]).with_timezone("UTC"),
-                ),
+                Arc::new(TimestampMicrosecondArray::from(vec![Some(1), None]).with_timezone("UTC")),
             ],
         )
         .unwrap();

@@ -662,6 +662,15 @@ impl TaskStore {
             .execute(params![notebook.to_string(), table, version as i64])?)
     }
 
+    /// A table is deleted (or its name is taken by a new table): none of its entries may
+    /// ever be replayed.
+    pub fn journal_drop(&self, notebook: NotebookId, table: &str) -> Result<usize, TaskError> {
+        Ok(self
+            .lock()
+            .prepare_cached("DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2")?
+            .execute(params![notebook.to_string(), table])?)
+    }
+
     /// Entries of a table after `version`, in order: (resulting version, op).
     pub fn journal_after(
         &self,
