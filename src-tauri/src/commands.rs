@@ -493,6 +493,28 @@ pub async fn save_query_as_table(
         .await?)
 }
 
+/// Deletes a table with its saved copies (the UI asks first).
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_table(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+) -> Reply<()> {
+    Ok(state.engine.delete_table(notebook, &table)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_table(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    to: String,
+) -> Reply<TableInfo> {
+    Ok(state.engine.rename_table(notebook, &table, &to)?)
+}
+
 /// Shows the native save dialog and remembers the choice as a file this window may write.
 #[tauri::command]
 #[specta::specta]
@@ -785,6 +807,16 @@ pub async fn task_stats(state: State<'_, AppState>) -> Reply<TaskStats> {
 pub async fn retry_task(state: State<'_, AppState>, id: u64) -> Reply<Task> {
     let engine = &state.engine;
     Ok(tokio::task::block_in_place(|| engine.retry_task(id))?)
+}
+
+/// Clears finished tasks from the task list; how many went.
+#[tauri::command]
+#[specta::specta]
+pub async fn dismiss_finished_tasks(state: State<'_, AppState>) -> Reply<u64> {
+    let engine = &state.engine;
+    Ok(tokio::task::block_in_place(|| {
+        engine.dismiss_finished_tasks()
+    })?)
 }
 
 /// Cancels a running task from the task list; false when it is not running.

@@ -82,6 +82,9 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     for w in &warnings {
         log::warn!("{}", w.message);
     }
+    for name in Config::ignored_env() {
+        log::warn!("{name} names no Quire setting and is ignored");
+    }
 
     let sink = Arc::new(events::TauriSink::new(app.handle().clone()));
     let paths = EnginePaths {

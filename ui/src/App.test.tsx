@@ -188,6 +188,8 @@ function fakeBackend() {
       if (table !== "answers") throw new QuireError("invalid_table_name", `${table} cannot name a table`);
       return { name: table, version: 1, rows: 1, columns: [], memory_bytes: 8 };
     },
+    deleteTable: async () => {},
+    renameTable: async (_id, _table, to) => ({ name: to, version: 1, rows: 1, columns: [], memory_bytes: 8 }),
     pickExportPath: async () => null,
     exportTable: async () => 0,
     exportQuery: async () => 0,

@@ -133,6 +133,9 @@ export interface Backend {
   cancelJob(job: string): Promise<boolean>;
   listTables(id: NotebookId): Promise<TableInfo[]>;
   saveQueryAsTable(id: NotebookId, sql: string, table: string): Promise<TableInfo>;
+  /** Deletes a table and its saved copies. */
+  deleteTable(id: NotebookId, table: string): Promise<void>;
+  renameTable(id: NotebookId, table: string, to: string): Promise<TableInfo>;
   /** Opens the native save dialog; null when the user cancelled. */
   pickExportPath(suggested: string): Promise<string | null>;
   /** Writes a table to a picked file; `onRows` hears the rows written so far. */
@@ -250,6 +253,10 @@ export const tauriBackend: Backend = {
   cancelJob: (job) => unwrap(commands.cancelJob(job)),
   listTables: (id) => unwrap(commands.listTables(id)),
   saveQueryAsTable: (id, sql, table) => unwrap(commands.saveQueryAsTable(id, sql, table)),
+  deleteTable: async (id, table) => {
+    await unwrap(commands.deleteTable(id, table));
+  },
+  renameTable: (id, table, to) => unwrap(commands.renameTable(id, table, to)),
   pickExportPath: (suggested) => unwrap(commands.pickExportPath(suggested)),
   exportTable: (id, table, path, job, onRows) => {
     const channel = new Channel<number>();

@@ -90,6 +90,11 @@ export const commands = {
 	/**  The work queue's depth, waits per priority, run time per kind and cancellations. */
 	queueStats: () => typedError<QueueStats, IpcError>(__TAURI_INVOKE("queue_stats")),
 	renameNotebook: (notebook: NotebookId, title: string) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("rename_notebook", { notebook, title })),
+	renameTable: (notebook: NotebookId, table: string, to: string) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("rename_table", { notebook, table, to })),
+	/**  Deletes a table with its saved copies (the UI asks first). */
+	deleteTable: (notebook: NotebookId, table: string) => typedError<null, IpcError>(__TAURI_INVOKE("delete_table", { notebook, table })),
+	/**  Clears finished tasks from the task list; how many went. */
+	dismissFinishedTasks: () => typedError<number, IpcError>(__TAURI_INVOKE("dismiss_finished_tasks")),
 	resolveDiskChange: (notebook: NotebookId, choice: DiskChoice) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("resolve_disk_change", { notebook, choice })),
 	runCell: (notebook: NotebookId, cell: CellId, job: string, onRows: Channel<number>) => typedError<CellOutput, IpcError>(__TAURI_INVOKE("run_cell", { notebook, cell, job, onRows })),
 	saveQueryAsTable: (notebook: NotebookId, sql: string, table: string) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("save_query_as_table", { notebook, sql, table })),
@@ -200,7 +205,14 @@ export type ColumnSpec = {
 };
 
 /**  The column types a user can pick in the import preview. */
-export type ColumnType = "integer" | "float" | "boolean" | "date" | "timestamp" | "text";
+export type ColumnType = "integer" | "float" | "boolean" | "date" | 
+/**  A date and time with no zone: shown as written. */
+"timestamp" | 
+/**
+ *  A date and time written with a zone (`2013-01-01T10:00:00Z`, `…+02:00`): kept as the
+ *  instant it names, in UTC, so the zone is never silently dropped.
+ */
+"timestamp_tz" | "text";
 
 /**  Everything a user or a test can tune. Every field has a default; see each section. */
 export type Config = {
@@ -228,6 +240,11 @@ export type CsvOptions = {
 	/**  The columns to create; `None` keeps what the preview inferred. */
 	columns: ColumnSpec[] | null,
 	on_bad_row: OnBadRow,
+	/**
+	 *  Cell texts read as a missing value (NULL) in every column, besides an empty cell.
+	 *  R writes `NA`, pandas `NaN` or nothing, databases `NULL`: see [`MISSING_DEFAULT`].
+	 */
+	missing?: string[],
 };
 
 export type DiffKind = "added" | "removed" | "changed";

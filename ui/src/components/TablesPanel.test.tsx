@@ -109,4 +109,51 @@ describe("TablesPanel", () => {
     await screen.findByTestId("table-grid");
     expect(screen.queryByTestId("fill-selected")).toBeNull();
   });
+
+  it("deletes a table only after the confirmation, and renames one", async () => {
+    let names = ["flights", "planes"];
+    const info = (name: string): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64 });
+    const deleteTable = vi.fn(async (_nb: string, table: string) => {
+      names = names.filter((n) => n !== table);
+    });
+    const renameTable = vi.fn(async (_nb: string, table: string, to: string) => {
+      names = names.map((n) => (n === table ? to : n));
+      return info(to);
+    });
+    const fake: Partial<Backend> = {
+      listTables: async () => names.map(info),
+      tableSaveStatus: async () => [],
+      onFilesDropped: async () => () => undefined,
+      deleteTable,
+      renameTable,
+    };
+    render(
+      <TablesPanel
+        backend={fake as Backend}
+        notebook="nb"
+        report={(e) => {
+          throw e;
+        }}
+        inform={() => undefined}
+        refreshKey={0}
+        onTables={() => undefined}
+        tableStatus={{}}
+        onStatuses={() => undefined}
+        pendingImport={null}
+        onPendingImport={() => undefined}
+      />,
+    );
+    fireEvent.click(await screen.findByTestId("delete-planes"));
+    expect(deleteTable).not.toHaveBeenCalled();
+    fireEvent.click(await screen.findByTestId("confirm-yes"));
+    await waitFor(() => expect(screen.queryByRole("button", { name: "planes" })).toBeNull());
+    expect(deleteTable).toHaveBeenCalledWith("nb", "planes");
+
+    fireEvent.click(await screen.findByTestId("rename-flights"));
+    const input = await screen.findByTestId("rename-input-flights");
+    fireEvent.change(input, { target: { value: "trips" } });
+    fireEvent.click(screen.getByTestId("rename-save-flights"));
+    await screen.findByRole("button", { name: "trips" });
+    expect(renameTable).toHaveBeenCalledWith("nb", "flights", "trips");
+  });
 });

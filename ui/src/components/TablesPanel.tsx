@@ -3,6 +3,7 @@ import type { Backend } from "../backend";
 import type { CellEdit, ImportOutcome, ImportPreview, NotebookId, TableInfo, TableSaveStatus } from "../bindings";
 import { formatBytes } from "../errors";
 import { tableKey } from "../store";
+import { ConfirmDialog } from "./ConfirmDialog";
 import { HistoryDialog } from "./HistoryDialog";
 import { TransformDialog } from "./TransformDialog";
 import { VersionsDialog } from "./VersionsDialog";
@@ -62,6 +63,8 @@ export function TablesPanel({
   const [tables, setTables] = useState<TableInfo[]>([]);
   const [open, setOpen] = useState<string | null>(null);
   const [importing, setImporting] = useState<{ path: string; preview: ImportPreview } | null>(null);
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const [renaming, setRenaming] = useState<{ table: string; to: string } | null>(null);
 
   const refresh = useCallback(async () => {
     try {
@@ -242,6 +245,33 @@ export function TablesPanel({
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [undoRedo, dialog]);
+  const deleteTable = async (table: string) => {
+    setDeleting(null);
+    try {
+      await backend.deleteTable(notebook, table);
+      if (open === table) setOpen(null);
+      inform(`Deleted ${table}`, "The table and its saved copies are gone.");
+    } catch (e) {
+      report(e);
+    }
+    await refresh();
+  };
+
+  const renameTable = async (table: string, to: string) => {
+    if (to === "" || to === table) {
+      setRenaming(null);
+      return;
+    }
+    try {
+      await backend.renameTable(notebook, table, to);
+      setRenaming(null);
+      if (open === table) setOpen(to);
+    } catch (e) {
+      report(e);
+    }
+    await refresh();
+  };
+
   return (
     <section className="tables" data-testid="tables" ref={section}>
       <header className="tables-header">
@@ -286,6 +316,37 @@ export function TablesPanel({
               </button>
               <button data-testid={`export-${t.name}`} onClick={() => void exportTable(t)}>
                 Export…
+              </button>
+              {renaming?.table === t.name ? (
+                <form
+                  className="rename-table"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    void renameTable(t.name, renaming.to.trim());
+                  }}
+                >
+                  <input
+                    aria-label={`New name for ${t.name}`}
+                    data-testid={`rename-input-${t.name}`}
+                    value={renaming.to}
+                    autoFocus
+                    onChange={(e) => setRenaming({ table: t.name, to: e.target.value })}
+                    onKeyDown={(e) => e.key === "Escape" && (e.stopPropagation(), setRenaming(null))}
+                  />
+                  <button type="submit" data-testid={`rename-save-${t.name}`}>
+                    Rename
+                  </button>
+                  <button type="button" onClick={() => setRenaming(null)}>
+                    Cancel
+                  </button>
+                </form>
+              ) : (
+                <button data-testid={`rename-${t.name}`} onClick={() => setRenaming({ table: t.name, to: t.name })}>
+                  Rename…
+                </button>
+              )}
+              <button className="danger" data-testid={`delete-${t.name}`} onClick={() => setDeleting(t.name)}>
+                Delete…
               </button>
             </li>
           ))}
@@ -384,6 +445,15 @@ export function TablesPanel({
           preview={importing.preview}
           onDone={(o) => void done(o)}
           onClose={() => setImporting(null)}
+        />
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete ${deleting}?`}
+          body={`The table ${deleting} and every saved copy of it are removed from this notebook. Queries that use it will stop working. This cannot be undone.`}
+          confirm="Delete table"
+          onConfirm={() => void deleteTable(deleting)}
+          onCancel={() => setDeleting(null)}
         />
       )}
     </section>

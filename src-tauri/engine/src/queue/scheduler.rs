@@ -478,15 +478,36 @@ fn dispatch(inner: &Arc<Inner>) {
             &inner.lowered
         };
         runtime.spawn(async move {
-            let started = Instant::now();
+            // Dropped when the job ends, also by a panic: a job that panicked must not hold its
+            // slot (and show as running) for the rest of the session.
+            let _slot = Slot {
+                inner: inner2,
+                id,
+                kind,
+                started: Instant::now(),
+            };
             future.await;
-            {
-                let mut st = lock(&inner2);
-                st.running.remove(&id);
-                *st.run_ms.entry(kind).or_default() += started.elapsed().as_secs_f64() * 1000.0;
-            }
-            dispatch(&inner2);
         });
+    }
+}
+
+/// A running job's slot, given back when dropped.
+struct Slot {
+    inner: Arc<Inner>,
+    id: u64,
+    kind: JobKind,
+    started: Instant,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        {
+            let mut st = lock(&self.inner);
+            st.running.remove(&self.id);
+            *st.run_ms.entry(self.kind).or_default() +=
+                self.started.elapsed().as_secs_f64() * 1000.0;
+        }
+        dispatch(&self.inner);
     }
 }
 
@@ -701,5 +722,31 @@ mod tests {
         );
         assert_eq!(*log.lock().unwrap(), ["blocker", "p4", "p5", "p6"]);
         assert_eq!(s.stats().dropped_stale, 3);
+    }
+
+    #[test]
+    fn a_job_that_panics_gives_its_slot_back() {
+        let s = Scheduler::new(limits(1, 0, 1000)).unwrap();
+        let panicked = s.submit_blocking(Priority::UserVisible, JobKind::Other, None, |_| {
+            if true {
+                panic!("a bug in a job");
+            }
+            Ok(())
+        });
+        assert!(matches!(
+            panicked.blocking_result(),
+            Err(QueueError::Stopped)
+        ));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        quick(&s, Priority::UserVisible, "after", &log)
+            .blocking_result()
+            .unwrap();
+        assert_eq!(*log.lock().unwrap(), ["after"]);
+        // The slot is given back just after the result is sent.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while s.stats().running != [0; 4] {
+            assert!(Instant::now() < deadline, "a job still shows as running");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }

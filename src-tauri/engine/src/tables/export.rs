@@ -65,11 +65,16 @@ pub fn write(
     let fail = |e: &dyn std::fmt::Display| {
         TableError::Persist(format!("could not write {}: {e}", path.display()))
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".quire-")
-        .suffix(durable::TEMP_SUFFIX)
-        .tempfile_in(&dir)
-        .map_err(|e| fail(&e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".quire-").suffix(durable::TEMP_SUFFIX);
+    // An export is the user's own file: created as any program creates one (0666 less the
+    // umask), not with a temp file's private 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(&dir).map_err(|e| fail(&e))?;
     match format {
         ExportFormat::Csv => {
             let mut out = std::io::BufWriter::new(tmp.as_file_mut());
@@ -197,5 +202,28 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code(), ErrorCode::ImportFailed);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_export_gets_the_permissions_of_a_file_the_user_creates() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let version = crate::tables::table::tests::numbers(10, 10);
+        let reference = dir.path().join("reference.txt");
+        std::fs::write(&reference, "x").unwrap();
+        let expected = std::fs::metadata(&reference).unwrap().permissions().mode() & 0o777;
+        let out = dir.path().join("out.csv");
+        write(
+            &out,
+            &version.schema,
+            &version.batches,
+            &crate::metrics::Metrics::default(),
+            &|_| {},
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .unwrap();
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, expected, "{mode:o} vs {expected:o}");
     }
 }

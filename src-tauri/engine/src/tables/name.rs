@@ -129,13 +129,13 @@ pub fn from_file_stem(stem: &str) -> String {
 /// A schema whose column names are unique, or `None` when they already are. A join's
 /// `SELECT *` repeats names (`year` from both sides); such a table could never be queried
 /// (every reference is ambiguous), so a repeated name gets the first free `_2`, `_3`, ... suffix.
-/// Names are compared without case, as an unquoted identifier in SQL is.
+/// Names are compared with their case, as SQL does (`p95` and `P95` are two columns).
 pub fn unique_columns(
     schema: &datafusion::arrow::datatypes::Schema,
 ) -> Option<datafusion::arrow::datatypes::SchemaRef> {
     use std::collections::HashSet;
-    let lower = |s: &str| s.to_lowercase();
-    let mut all: HashSet<String> = schema.fields().iter().map(|f| lower(f.name())).collect();
+    let key = |s: &str| s.to_string();
+    let mut all: HashSet<String> = schema.fields().iter().map(|f| key(f.name())).collect();
     if all.len() == schema.fields().len() {
         return None;
     }
@@ -144,15 +144,15 @@ pub fn unique_columns(
         .fields()
         .iter()
         .map(|f| {
-            if seen.insert(lower(f.name())) {
+            if seen.insert(key(f.name())) {
                 return f.as_ref().clone();
             }
             let name = (2..)
                 .map(|n| format!("{}_{n}", f.name()))
-                .find(|candidate| !all.contains(&lower(candidate)))
+                .find(|candidate| !all.contains(&key(candidate)))
                 .unwrap_or_else(|| f.name().clone());
-            all.insert(lower(&name));
-            seen.insert(lower(&name));
+            all.insert(key(&name));
+            seen.insert(key(&name));
             f.as_ref().clone().with_name(name)
         })
         .collect();
@@ -221,10 +221,14 @@ mod tests {
             Field::new("year_2", DataType::Int64, true),
             Field::new("Year", DataType::Int64, true),
             Field::new("tailnum", DataType::Utf8, true),
+            Field::new("year", DataType::Int64, true),
         ]);
         let unique = unique_columns(&schema).expect("renamed");
         let names: Vec<&str> = unique.fields().iter().map(|f| f.name().as_str()).collect();
-        assert_eq!(names, ["year", "tailnum", "year_2", "Year_3", "tailnum_2"]);
+        assert_eq!(
+            names,
+            ["year", "tailnum", "year_2", "Year", "tailnum_2", "year_3"]
+        );
         assert!(unique_columns(&unique).is_none());
     }
 }

@@ -599,6 +599,15 @@ impl TaskStore {
         Ok(n)
     }
 
+    /// Removes finished tasks (completed, failed, cancelled, interrupted) from the list now:
+    /// the user dismissed them. Pending and running work is never touched.
+    pub fn dismiss_finished(&self) -> Result<usize, TaskError> {
+        Ok(self.lock().execute(
+            "DELETE FROM tasks WHERE status IN ('completed', 'failed', 'cancelled', 'interrupted')",
+            [],
+        )?)
+    }
+
     /// A passive checkpoint (copies what it can from the WAL without blocking anyone), or at
     /// shutdown a truncating one (the WAL file shrinks to nothing).
     pub fn checkpoint(&self, truncate: bool) -> Result<(), TaskError> {

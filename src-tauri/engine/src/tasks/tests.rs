@@ -245,3 +245,28 @@ async fn waiting_wakes_on_the_finish_not_on_a_timer() {
         .unwrap_err();
     assert!(matches!(err, TaskError::TimedOut(_)));
 }
+
+#[test]
+fn dismissing_finished_tasks_keeps_pending_and_running_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TaskStore::open(&dir.path().join(FILE_NAME)).unwrap();
+    let failed = store.enqueue(&task(TaskKind::CellRun)).unwrap();
+    store.start(failed).unwrap();
+    store
+        .finish(failed, TaskStatus::Failed, Some("bad SQL"))
+        .unwrap();
+    let done = store.enqueue(&task(TaskKind::Import)).unwrap();
+    store.finish(done, TaskStatus::Completed, None).unwrap();
+    let running = store.enqueue(&task(TaskKind::Export)).unwrap();
+    store.start(running).unwrap();
+    let waiting = store.enqueue(&task(TaskKind::Snapshot)).unwrap();
+    assert_eq!(store.dismiss_finished().unwrap(), 2);
+    let left: Vec<u64> = store
+        .list(None, 100)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(left.contains(&running) && left.contains(&waiting));
+}

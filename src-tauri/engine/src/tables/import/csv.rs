@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use datafusion::arrow::array::types::{
@@ -39,7 +39,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
         .infer_schema(&sample[..], None)
         .map_err(|e| import_error(&e, None))?;
     let columns = with_zones(
-        ColumnSpec::all(&schema),
+        named(ColumnSpec::all(&schema)),
         &sample,
         delimiter,
         quote,
@@ -88,7 +88,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
                 .infer_schema(BufReader::new(file), Some(INFER_RECORDS))
                 .map_err(|e| import_error(&e, None))?;
             let columns = with_zones(
-                ColumnSpec::all(&schema),
+                named(ColumnSpec::all(&schema)),
                 &read_sample(path)?,
                 delimiter,
                 quote,
@@ -114,7 +114,32 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
         });
     }
     match options.on_bad_row {
-        OnBadRow::Reject => read_strict(path, schema, format, &scan.splits, read),
+        OnBadRow::Reject => {
+            // Types come from a sample; a column sniffed as integer that meets a decimal
+            // further on is read again as a number column, as pandas would read it.
+            let mut schema = schema;
+            loop {
+                let widen = AtomicUsize::new(usize::MAX);
+                match read_strict(
+                    path,
+                    schema.clone(),
+                    format.clone(),
+                    &scan.splits,
+                    read,
+                    &widen,
+                ) {
+                    Err(_) if widen.load(Ordering::Relaxed) != usize::MAX => {
+                        let column = widen.load(Ordering::Relaxed);
+                        log::info!(
+                            "CSV import: column {} holds decimals past the sample; reading it as a number column",
+                            schema.field(column).name()
+                        );
+                        schema = widened(&schema, column);
+                    }
+                    result => return result,
+                }
+            }
+        }
         OnBadRow::Skip => read_skipping(path, schema, delimiter, quote, options, read),
     }
 }
@@ -128,6 +153,7 @@ fn read_strict(
     format: Format,
     splits: &[(u64, u64)],
     read: &Reading,
+    widen: &AtomicUsize,
 ) -> Result<Imported, TableError> {
     let &Reading {
         total_bytes,
@@ -158,7 +184,12 @@ fn read_strict(
             if cancel.is_cancelled() {
                 return Err(TableError::Cancelled);
             }
-            let batch = batch.map_err(|e| shifted(import_error(&e, Some(&schema)), records_before))?;
+            let batch = batch.map_err(|e| {
+                if let Some(column) = widenable(&e, &schema) {
+                    widen.store(column, Ordering::Relaxed);
+                }
+                shifted(import_error(&e, Some(&schema)), records_before)
+            })?;
             let now = seen.load(Ordering::Relaxed);
             let total = bytes.fetch_add(now - reported, Ordering::Relaxed) + (now - reported);
             reported = now;
@@ -562,7 +593,10 @@ pub(super) fn sniff_dialect(sample: &[u8]) -> (u8, u8) {
     (best.0, quote)
 }
 
-/// A header row has no empty, numeric or repeated cells.
+/// Whether the sample's first row names the columns. It does when its cells are distinct and
+/// none is empty, except the first (R's `write.csv` heads its row-name column with `""`), and
+/// either none is a number, or every number in it is quoted over an unquoted number in the row
+/// below (names that are years or sizes, as R writes them).
 pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -570,14 +604,61 @@ pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
         .has_headers(false)
         .flexible(true)
         .from_reader(sample);
-    let Some(Ok(first)) = reader.records().next() else {
+    let mut records = reader.records();
+    let Some(Ok(first)) = records.next() else {
         return true;
     };
+    let second = records.next().and_then(Result::ok);
+    let cells: Vec<&str> = first.iter().map(str::trim).collect();
+    if cells.iter().skip(1).any(|c| c.is_empty()) || cells.iter().all(|c| c.is_empty()) {
+        return false;
+    }
     let mut seen = std::collections::HashSet::new();
-    first.iter().all(|cell| {
-        let cell = cell.trim();
-        !cell.is_empty() && cell.parse::<f64>().is_err() && seen.insert(cell.to_lowercase())
-    })
+    // Case matters: `p95` and `P95` are two columns (SQL reaches the second quoted).
+    if !cells
+        .iter()
+        .filter(|c| !c.is_empty())
+        .all(|c| seen.insert(*c))
+    {
+        return false;
+    }
+    let numeric = |c: &str| c.parse::<f64>().is_ok();
+    if !cells.iter().any(|c| numeric(c)) {
+        return true;
+    }
+    let Some(second) = second else {
+        return false;
+    };
+    let mut lines = sample.split(|b| *b == b'\n');
+    let quoted_first = quoted_fields(lines.next().unwrap_or_default(), delimiter, quote);
+    let quoted_second = quoted_fields(lines.next().unwrap_or_default(), delimiter, quote);
+    cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| numeric(c))
+        .all(|(i, _)| {
+            quoted_first.get(i) == Some(&true)
+                && quoted_second.get(i) == Some(&false)
+                && second.get(i).is_some_and(|v| numeric(v.trim()))
+        })
+}
+
+/// Which fields of one raw line open with the quote (a plain split: enough for a header).
+fn quoted_fields(line: &[u8], delimiter: u8, quote: u8) -> Vec<bool> {
+    line.split(|b| *b == delimiter)
+        .map(|field| field.trim_ascii_start().first() == Some(&quote))
+        .collect()
+}
+
+/// Columns a header left unnamed (R's row-name column) get `column_<n>`, as the columns of a
+/// file without a header do.
+fn named(mut columns: Vec<ColumnSpec>) -> Vec<ColumnSpec> {
+    for (i, c) in columns.iter_mut().enumerate() {
+        if c.name.trim().is_empty() {
+            c.name = format!("column_{}", i + 1);
+        }
+    }
+    columns
 }
 
 /// Files smaller than this are read on one thread.
@@ -693,6 +774,35 @@ fn import_error(e: &ArrowError, schema: Option<&SchemaRef>) -> TableError {
         }
         _ => TableError::Import { line, message },
     }
+}
+
+/// The integer column a parse error shows to hold a decimal number, if that is the error.
+fn widenable(e: &ArrowError, schema: &SchemaRef) -> Option<usize> {
+    let bad = BadValue::parse(&e.to_string())?;
+    let field = schema.fields().get(bad.column)?;
+    (field.data_type() == &DataType::Int64 && Float64Type::parse(&bad.value).is_some())
+        .then_some(bad.column)
+}
+
+/// `schema` with `column` read as a float column.
+fn widened(schema: &SchemaRef, column: usize) -> SchemaRef {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let f = f.as_ref().clone();
+            if i == column {
+                f.with_data_type(DataType::Float64)
+            } else {
+                f
+            }
+        })
+        .collect();
+    Arc::new(datafusion::arrow::datatypes::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
 }
 
 /// arrow-csv's "Error while parsing value 'NA' as type 'Int64' for column 3 at line 839".

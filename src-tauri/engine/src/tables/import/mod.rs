@@ -333,7 +333,8 @@ pub fn schema_of(columns: &[ColumnSpec]) -> Result<SchemaRef, TableError> {
                 message: "every column needs a name".into(),
             });
         }
-        if !seen.insert(name.to_lowercase()) {
+        // Case matters, as in SQL: `p95` and `P95` are two columns.
+        if !seen.insert(name.to_string()) {
             return Err(TableError::Import {
                 line: None,
                 message: format!("the column name {name:?} is used twice"),

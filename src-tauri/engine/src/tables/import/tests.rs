@@ -665,3 +665,73 @@ fn zones_are_recognised_only_after_the_time() {
     assert!(!super::csv::has_zone_for_tests("2013-01-01T10:00:00"));
     assert!(!super::csv::has_zone_for_tests("2013-01-01 10:00:00.123"));
 }
+
+/// What R's `write.csv` writes: an empty first header cell over quoted row names, names that
+/// are numbers, names that differ only in case, and a decimal far past the sample.
+#[test]
+fn r_headers_numeric_and_case_names_and_late_decimals_read_as_pandas_does() {
+    let f = Files::new();
+    let p = f.write(
+        "approval.csv",
+        "\"\",\"month\",\"year\"\n\"1\",2,2001\n\"2\",3,2001\n",
+    );
+    let preview = super::preview(&p, None).unwrap();
+    let csv = preview.csv.clone().unwrap();
+    assert!(
+        csv.has_header,
+        "R's header with an empty first cell is a header"
+    );
+    let names: Vec<&str> = preview.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["column_1", "month", "year"]);
+    let out = read_all(&p, Some(&csv)).unwrap();
+    assert_eq!(out.batches[0].num_rows(), 2);
+    assert_eq!(col_i64(&out.batches[0], 1), [Some(2), Some(3)]);
+
+    let years = f.write(
+        "spending.csv",
+        "\"\",\"1940\",\"1945\"\n\"Food\",22.2,44.5\n\"Health\",3.53,5.76\n",
+    );
+    let preview = super::preview(&years, None).unwrap();
+    assert!(
+        preview.csv.as_ref().unwrap().has_header,
+        "quoted numbers over unquoted ones are names"
+    );
+    assert_eq!(preview.columns[1].name, "1940");
+    let plain = f.write("plain.csv", "1,2\n3,4\n");
+    assert!(
+        !super::preview(&plain, None)
+            .unwrap()
+            .csv
+            .unwrap()
+            .has_header
+    );
+
+    let cases = f.write("cases.csv", "p95,P95\n1,2\n");
+    let preview = super::preview(&cases, None).unwrap();
+    assert!(preview.csv.as_ref().unwrap().has_header);
+    let out = read_all(&cases, preview.csv.as_ref()).unwrap();
+    assert_eq!(out.batches[0].num_rows(), 1);
+
+    // 40,000 integer rows fill the preview's sample; a decimal comes after them.
+    let mut text = String::from("id,educyr\n");
+    for i in 0..40_000 {
+        text.push_str(&format!("{i},{}\n", i % 12));
+    }
+    text.push_str("40000,5.75\n");
+    let late = f.write("late.csv", text);
+    let preview = super::preview(&late, None).unwrap();
+    assert_eq!(
+        preview.columns[1].kind,
+        ColumnType::Integer,
+        "the sample holds integers only"
+    );
+    let out = read_all(&late, preview.csv.as_ref()).unwrap();
+    assert_eq!(
+        out.schema.field(1).data_type(),
+        &datafusion::arrow::datatypes::DataType::Float64
+    );
+    assert_eq!(
+        out.batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+        40_001
+    );
+}
