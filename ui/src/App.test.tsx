@@ -159,6 +159,7 @@ function fakeBackend() {
       throw new Error("not used");
     },
     cancelTask: async () => false,
+    dismissFinishedTasks: async () => 0,
     eventsSince: async () => ({ events: [], complete: true }),
     diffVersions: async () => {
       throw new Error("not used");

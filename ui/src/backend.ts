@@ -114,6 +114,8 @@ export interface Backend {
   listTasks(status: TaskStatus | null, limit: number): Promise<Task[]>;
   taskStats(): Promise<TaskStats>;
   retryTask(id: number): Promise<Task>;
+  /** Clears finished tasks from the list; how many went. */
+  dismissFinishedTasks(): Promise<number>;
   cancelTask(id: number): Promise<boolean>;
   /** Engine events after `seq` the UI missed (a reload); `complete` false means reload all. */
   eventsSince(seq: number): Promise<CatchUp>;
@@ -239,6 +241,7 @@ export const tauriBackend: Backend = {
   listTasks: (status, limit) => unwrap(commands.listTasks(status, limit)),
   taskStats: () => unwrap(commands.taskStats()),
   retryTask: (id) => unwrap(commands.retryTask(id)),
+  dismissFinishedTasks: () => unwrap(commands.dismissFinishedTasks()),
   cancelTask: (id) => unwrap(commands.cancelTask(id)),
   eventsSince: (seq) => unwrap(commands.eventsSince(seq)),
   checkDisk: () => unwrap(commands.checkDisk()),

@@ -22,7 +22,7 @@ const tasks: Task[] = [
 ];
 
 function backend(): Backend {
-  return { listTasks: async () => tasks, retryTask: async () => tasks[1], cancelTask: async () => false } as unknown as Backend;
+  return { listTasks: async () => tasks, retryTask: async () => tasks[1], cancelTask: async () => false, dismissFinishedTasks: async () => 2 } as unknown as Backend;
 }
 
 afterEach(cleanup);

@@ -49,6 +49,16 @@ export function TasksDialog({ backend, notebooks, view, report, inform, onClose 
     }
   };
 
+  const clearFinished = async () => {
+    try {
+      const n = await backend.dismissFinishedTasks();
+      inform(`Cleared ${n} finished ${n === 1 ? "task" : "tasks"}`);
+      load();
+    } catch (e) {
+      report(e);
+    }
+  };
+
   return (
     <div className="modal-backdrop" role="presentation" onClick={onClose}>
       <div className="modal wide tall" role="dialog" aria-label="Tasks" data-testid="tasks-dialog" onClick={(e) => e.stopPropagation()}>
@@ -109,6 +119,9 @@ export function TasksDialog({ backend, notebooks, view, report, inform, onClose 
           {tasks?.length === 0 && <p className="muted">No tasks{filter === "all" ? "" : ` ${filter}`}.</p>}
         </div>
         <div className="modal-actions">
+          <button data-testid="tasks-clear" onClick={() => void clearFinished()}>
+            Clear finished
+          </button>
           <button data-testid="tasks-close" onClick={onClose}>
             Close
           </button>
