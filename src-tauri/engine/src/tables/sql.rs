@@ -157,18 +157,43 @@ pub fn describe(e: DataFusionError) -> TableError {
         Some(span) if span.start.line > 0 => (Some(span.start.line), Some(span.start.column)),
         _ => position_in_text(&e.to_string()),
     };
-    let message = match &e {
-        DataFusionError::SQL(parser, _) => format!("the query cannot be read: {parser}"),
-        DataFusionError::Plan(m) => m.clone(),
+    // The user reads the root cause in DataFusion's words, without its wrappers: no
+    // `ParserError("…")`, no position repeated in the text (it is carried apart), no request to
+    // file a bug report.
+    let message = match e.find_root() {
+        DataFusionError::SQL(parser, _) => {
+            let text = parser.to_string();
+            let text = text.strip_prefix("sql parser error: ").unwrap_or(&text);
+            format!("the query cannot be read: {text}")
+        }
+        DataFusionError::Plan(m) | DataFusionError::Internal(m) => m.clone(),
         DataFusionError::SchemaError(inner, _) => inner.to_string(),
-        other => other.to_string(),
+        other => other.message().into_owned(),
     };
-    let message = message.replace("This feature is not implemented: ", "");
+    let message = plain(&message.replace("This feature is not implemented: ", ""));
     TableError::Sql {
         message,
         line,
         column,
     }
+}
+
+/// `message` without sqlparser's " at Line: 1, Column: 8" and DataFusion's bug-report appeal.
+fn plain(message: &str) -> String {
+    let mut text = message.to_string();
+    if let Some(at) = text.find("This issue was likely caused by a bug in DataFusion") {
+        text.truncate(at);
+    }
+    while let Some(at) = text.find(" at Line: ") {
+        let rest = &text[at + " at Line: ".len()..];
+        let end = rest
+            .find(", Column: ")
+            .map(|c| c + ", Column: ".len())
+            .map(|c| c + rest[c..].chars().take_while(char::is_ascii_digit).count())
+            .unwrap_or(0);
+        text.replace_range(at..at + " at Line: ".len() + end, "");
+    }
+    text.trim().trim_end_matches('.').to_string()
 }
 
 /// When DataFusion names the unknown column or table but not where it is, finds that name in
@@ -402,6 +427,22 @@ mod tests {
         };
         assert!(message.contains("nope"), "{message}");
         assert_eq!((*line, *column), (Some(2), Some(8)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn errors_read_without_datafusion_wrappers() {
+        let s = SqlSession::default();
+        let err = s.run("SELECT (1 FROM x").await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("the query cannot be read: "), "{text}");
+        for noise in ["ParserError", "Line:", "sql parser error", "DataFusion"] {
+            assert!(!text.contains(noise), "{noise} in {text:?}");
+        }
+        assert!(err.position().is_some(), "the position is carried apart: {err:?}");
+        assert_eq!(
+            plain("Internal error: x.\nThis issue was likely caused by a bug in DataFusion's code. Please help"),
+            "Internal error: x"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -735,3 +735,24 @@ fn r_headers_numeric_and_case_names_and_late_decimals_read_as_pandas_does() {
         40_001
     );
 }
+
+#[test]
+fn json_columns_keep_the_file_order() {
+    let f = Files::new();
+    for (name, text) in [
+        ("rows.json", "[{\"name\": \"x\", \"b\": 1, \"a\": 2.5}]"),
+        ("rows.ndjson", "{\"name\": \"x\", \"b\": 1, \"a\": 2.5}\n"),
+    ] {
+        let p = f.write(name, text);
+        let names: Vec<String> = super::preview(&p, None)
+            .unwrap()
+            .columns
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["name", "b", "a"], "{name}");
+        let out = read_all(&p, None).unwrap();
+        let read: Vec<&str> = out.schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(read, ["name", "b", "a"], "{name}");
+    }
+}
