@@ -42,6 +42,9 @@ function fakeBackend() {
   const listeners: ((b: Sequenced[]) => void)[] = [];
   let seq = 0;
   let flushes = 0;
+  const runs: string[] = [];
+  let running = 0;
+  let mostAtOnce = 0;
   const closeListeners: ((r: CloseRequested) => void)[] = [];
   const closeChoices: CloseChoice[] = [];
   const emit = (event: Sequenced["event"]) => listeners.forEach((l) => l([{ seq: ++seq, event }]));
@@ -118,10 +121,21 @@ function fakeBackend() {
     setCellKind: async () => undefined,
     deleteCell: async () => undefined,
     moveCell: async () => undefined,
-    runCell: async (_id, _cell, _job, onRows) => (onRows(1), {
-      kind: "table",
-      preview: { columns: [{ name: "answer", data_type: "Int64" }], rows: [["42"]], row_count: 1, truncated: false, elapsed_ms: 1 },
-    }),
+    runCell: async (id, cell, _job, onRows) => {
+      const source = find(id).cells.find((c) => c.id === cell)?.source ?? "";
+      runs.push(source);
+      running++;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      // A query takes a moment, so runs that overlapped would show.
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      if (source.includes("boom")) throw new QuireError("sql_invalid", "table 'boom' not found");
+      onRows(1);
+      return {
+        kind: "table",
+        preview: { columns: [{ name: "answer", data_type: "Int64" }], rows: [["42"]], row_count: 1, truncated: false, elapsed_ms: 1 },
+      };
+    },
     flushAll: async () => {
       flushes++;
       let saved = 0;
@@ -211,13 +225,27 @@ function fakeBackend() {
     backend,
     notebooks,
     flushes: () => flushes,
+    runs,
+    mostAtOnce: () => mostAtOnce,
     emit,
     closeChoices,
     requestClose: (r: CloseRequested) => closeListeners.forEach((l) => l(r)),
   };
 }
 
-afterEach(cleanup);
+afterEach(() => {
+  cleanup();
+  localStorage.clear();
+});
+
+const summary = (id: string, title: string): NotebookSummary => ({
+  id,
+  title,
+  cell_count: 0,
+  on_disk: true,
+  folder: null,
+  status: { state: "saved" },
+});
 
 async function createNotebook(title: string) {
   fireEvent.change(screen.getByTestId("new-notebook-title"), { target: { value: title } });
@@ -293,6 +321,83 @@ describe("App", () => {
     fireEvent.change(screen.getByTestId("keep-result-name"), { target: { value: "answers" } });
     fireEvent.click(screen.getByTestId("keep-result-save"));
     expect((await screen.findByTestId("info-toast")).textContent).toContain("Kept 1 rows as answers");
+  });
+
+  it("Run all runs the SQL cells in order, one at a time, and stops at the first failure", async () => {
+    const fake = fakeBackend();
+    fake.notebooks.push({
+      summary: summary("nb", "Analysis"),
+      cells: [
+        { id: "a", kind: "sql", source: "SELECT 1" },
+        { id: "notes", kind: "markdown", source: "# Notes" },
+        { id: "blank", kind: "sql", source: "  " },
+        { id: "b", kind: "sql", source: "SELECT 2" },
+        { id: "c", kind: "sql", source: "SELECT * FROM boom" },
+        { id: "d", kind: "sql", source: "SELECT 4" },
+      ],
+    });
+    render(<App backend={fake.backend} />);
+    fireEvent.click(await screen.findByText("Analysis"));
+    const runAll = (await screen.findByTestId("run-all")) as HTMLButtonElement;
+    expect(runAll.disabled).toBe(false);
+    fireEvent.click(runAll);
+    await waitFor(() => expect(runAll.disabled).toBe(true));
+    expect(runAll.textContent).toBe("Running all…");
+    const status = await screen.findByTestId("run-all-status");
+    expect(status.textContent).toContain("Run all stopped at cell 5 after running 2 SQL cells: The query has a problem");
+    expect(status.textContent).toContain("Table 'boom' not found");
+    expect(status.getAttribute("data-failed-cell")).toBe("c");
+    // Each cell ran after the one before had finished; the empty one and the one after the failure did not run.
+    expect(fake.runs).toEqual(["SELECT 1", "SELECT 2", "SELECT * FROM boom"]);
+    expect(fake.mostAtOnce()).toBe(1);
+    expect(runAll.disabled).toBe(false);
+    expect(screen.getAllByTestId("cell-output")).toHaveLength(3);
+
+    // Fixed, the whole notebook runs.
+    fake.notebooks[0]!.cells[4]!.source = "SELECT 3";
+    fireEvent.click(runAll);
+    await waitFor(() => expect(screen.getByTestId("run-all-status").textContent).toContain("Ran 4 SQL cells"));
+    expect(fake.runs.slice(3)).toEqual(["SELECT 1", "SELECT 2", "SELECT 3", "SELECT 4"]);
+    expect(fake.mostAtOnce()).toBe(1);
+  });
+
+  it("reopens the notebook that was open last, if it still exists", async () => {
+    const first = fakeBackend();
+    first.notebooks.push({ summary: summary("a", "Alpha"), cells: [] }, { summary: summary("b", "Beta"), cells: [] });
+    render(<App backend={first.backend} />);
+    expect(await screen.findByText("Pick a notebook")).toBeTruthy();
+    fireEvent.click(await screen.findByText("Beta"));
+    await waitFor(() => expect(screen.getByTestId("notebook-title").textContent).toBe("Beta"));
+    expect(localStorage.getItem("quire.lastNotebook")).toBe("b");
+    cleanup();
+
+    // The next launch shows Beta again without a click.
+    const again = fakeBackend();
+    again.notebooks.push({ summary: summary("a", "Alpha"), cells: [] }, { summary: summary("b", "Beta"), cells: [] });
+    render(<App backend={again.backend} />);
+    await waitFor(() => expect(screen.getByTestId("notebook-title").textContent).toBe("Beta"));
+    cleanup();
+
+    // Beta deleted meanwhile: nothing opens, as before.
+    const gone = fakeBackend();
+    gone.notebooks.push({ summary: summary("a", "Alpha"), cells: [] });
+    render(<App backend={gone.backend} />);
+    expect(await screen.findByText("Alpha")).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(screen.queryByTestId("notebook-title")).toBeNull();
+    expect(screen.getByText("Pick a notebook")).toBeTruthy();
+  });
+
+  it("a notebook named at launch wins over the one open last", async () => {
+    localStorage.setItem("quire.lastNotebook", "b");
+    const fake = fakeBackend();
+    fake.notebooks.push({ summary: summary("a", "Alpha"), cells: [] }, { summary: summary("b", "Beta"), cells: [] });
+    const appInfo = fake.backend.appInfo;
+    fake.backend.appInfo = async () => ({ ...(await appInfo()), launch: { notebook: "a", files: [], problems: [] } });
+    render(<App backend={fake.backend} />);
+    await waitFor(() => expect(screen.getByTestId("notebook-title").textContent).toBe("Alpha"));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(screen.getByTestId("notebook-title").textContent).toBe("Alpha");
   });
 
   it("asks before deleting and removes the notebook", async () => {

@@ -2,14 +2,14 @@ import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import type { Backend } from "./backend";
 import { QuireError } from "./backend";
 import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, OpenRequested, TableSaveStatus } from "./bindings";
-import { describeError, formatBytes } from "./errors";
+import { describeError, formatBytes, type ErrorText } from "./errors";
 import { cleanEngineMessage } from "./engineMessage";
 import { initialState, reduce, summaryOf } from "./store";
 import { pendingCount } from "./status";
 import { Sidebar } from "./components/Sidebar";
 import { Toolbar } from "./components/Toolbar";
 import { StatusBar } from "./components/StatusBar";
-import { NotebookPane } from "./components/NotebookPane";
+import { NotebookPane, type RunAllResult } from "./components/NotebookPane";
 import { Toasts } from "./components/Toasts";
 import { TasksDialog } from "./components/TasksDialog";
 import { SettingsDialog } from "./components/SettingsDialog";
@@ -19,12 +19,25 @@ import { CloseDialog } from "./components/CloseDialog";
 
 /** Where the last applied event sequence number survives a reload of the page. */
 const LAST_SEQ_KEY = "quire.lastSeq";
+/** The notebook open last, reopened at the next launch (if it still exists). */
+export const LAST_NOTEBOOK_KEY = "quire.lastNotebook";
+
+function readLastNotebook(): string | null {
+  try {
+    return localStorage.getItem(LAST_NOTEBOOK_KEY);
+  } catch {
+    return null;
+  }
+}
 
 export function App({ backend }: { backend: Backend }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [tablesKey, setTablesKey] = useState(0);
   const openId = useRef<NotebookId | null>(null);
   openId.current = state.view?.summary.id ?? null;
+  // Bumped by every request to show a notebook, so reopening the last notebook at launch
+  // never replaces one the user (or a launch request) picked meanwhile.
+  const viewRequests = useRef(0);
 
   const report = useCallback((e: unknown) => {
     dispatch({ type: "toast", level: "error", text: describeError(QuireError.from(e)) });
@@ -35,6 +48,7 @@ export function App({ backend }: { backend: Backend }) {
 
   const refreshView = useCallback(
     async (id: NotebookId) => {
+      viewRequests.current++;
       try {
         dispatch({ type: "view", view: await backend.getNotebook(id) });
       } catch (e) {
@@ -96,8 +110,8 @@ export function App({ backend }: { backend: Backend }) {
         });
       })
       .catch(report);
-    backend
-      .appInfo()
+    const info = backend.appInfo();
+    info
       .then((info) => {
         dispatch({ type: "info", info });
         for (const w of info.startup_warnings) report(w);
@@ -116,13 +130,34 @@ export function App({ backend }: { backend: Backend }) {
       .catch(report);
     backend
       .listNotebooks()
-      .then((notebooks) => dispatch({ type: "notebooks", notebooks }))
+      .then(async (notebooks) => {
+        dispatch({ type: "notebooks", notebooks });
+        // Reopen the notebook open last time, unless a launch request names one to show or
+        // something is open already; a notebook deleted since then is simply not reopened.
+        const last = readLastNotebook();
+        if (!last || !notebooks.some((n) => n.id === last)) return;
+        const requests = viewRequests.current;
+        const launch = await info.then((i) => i.launch, () => null);
+        if (cancelled || launch?.notebook || openId.current || viewRequests.current !== requests) return;
+        const view = await backend.getNotebook(last);
+        if (!cancelled && !openId.current && viewRequests.current === requests) dispatch({ type: "view", view });
+      })
       .catch(report);
     return () => {
       cancelled = true;
       unlisten?.();
     };
   }, [backend, report, inform, refreshView, openRequested]);
+
+  const shownId = state.view?.summary.id;
+  useEffect(() => {
+    if (!shownId) return;
+    try {
+      localStorage.setItem(LAST_NOTEBOOK_KEY, shownId);
+    } catch {
+      /* storage unavailable: the next launch starts with no notebook open */
+    }
+  }, [shownId]);
 
   useEffect(() => {
     if (state.lastSeq > 0) sessionStorage.setItem(LAST_SEQ_KEY, String(state.lastSeq));
@@ -244,6 +279,29 @@ export function App({ backend }: { backend: Backend }) {
     [refreshView, report],
   );
 
+  /** Runs one cell, showing its progress and result; resolves to its error, or null when it ran. */
+  const runOne = useCallback(
+    async (id: NotebookId, cell: CellId): Promise<ErrorText | null> => {
+      const job = crypto.randomUUID();
+      dispatch({ type: "output", cell, output: { running: true, rows: 0, job } });
+      const onRows = (rows: number) => dispatch({ type: "output", cell, output: { running: true, rows, job } });
+      try {
+        // Edits typed just before the run reach the engine first (they are queued per notebook).
+        await backend.getNotebook(id);
+        dispatch({ type: "output", cell, output: { ok: await backend.runCell(id, cell, job, onRows) } });
+        return null;
+      } catch (e) {
+        const err = QuireError.from(e);
+        // The editor marks the line even when only the message's text says where.
+        const position = cleanEngineMessage(err.message, err.position).position;
+        const error = describeError(err);
+        dispatch({ type: "output", cell, output: { error, position } });
+        return error;
+      }
+    },
+    [backend],
+  );
+
   const view = state.view;
   const id = view?.summary.id;
   const actions = id
@@ -262,20 +320,24 @@ export function App({ backend }: { backend: Backend }) {
         setKind: (cell: CellId, kind: CellKind) => change(id, () => backend.setCellKind(id, cell, kind)),
         deleteCell: (cell: CellId) => change(id, () => backend.deleteCell(id, cell)),
         moveCell: (cell: CellId, to: number) => change(id, () => backend.moveCell(id, cell, to)),
-        runCell: async (cell: CellId) => {
-          const job = crypto.randomUUID();
-          dispatch({ type: "output", cell, output: { running: true, rows: 0, job } });
-          const onRows = (rows: number) => dispatch({ type: "output", cell, output: { running: true, rows, job } });
+        runCell: async (cell: CellId) => (await runOne(id, cell)) === null,
+        runAll: async (): Promise<RunAllResult> => {
+          let cells;
           try {
-            // Edits typed just before the run reach the engine first (they are queued per notebook).
-            await backend.getNotebook(id);
-            dispatch({ type: "output", cell, output: { ok: await backend.runCell(id, cell, job, onRows) } });
+            // The engine's copy, with the edits typed just before (queued per notebook).
+            cells = (await backend.getNotebook(id)).cells;
           } catch (e) {
-            const err = QuireError.from(e);
-            // The editor marks the line even when only the message's text says where.
-            const position = cleanEngineMessage(err.message, err.position).position;
-            dispatch({ type: "output", cell, output: { error: describeError(err), position } });
+            report(e);
+            return { ran: 0, failed: null };
           }
+          let ran = 0;
+          for (const [index, cell] of cells.entries()) {
+            if (cell.kind !== "sql" || cell.source.trim() === "") continue;
+            const error = await runOne(id, cell.id);
+            if (error) return { ran, failed: { index, cell: cell.id, error } };
+            ran++;
+          }
+          return { ran, failed: null };
         },
         exportResult: async (sql: string) => {
           try {

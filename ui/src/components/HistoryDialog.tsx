@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import type { Backend } from "../backend";
 import type { Generation, NotebookId, TableInfo } from "../bindings";
 import { formatBytes } from "../errors";
+import { ConfirmDialog } from "./ConfirmDialog";
 import { useEscape } from "./useEscape";
 
 interface Props {
@@ -13,10 +14,21 @@ interface Props {
   onClose(): void;
 }
 
+/** What restoring a generation does, asked before it is done. */
+export function restoreQuestion(table: string, g: Generation): string {
+  const rows = `${g.rows.toLocaleString()} row${g.rows === 1 ? "" : "s"}`;
+  return (
+    `Restore ${table} to the copy saved at ${new Date(g.committed_ms).toLocaleString()} (${rows})? ` +
+    "It becomes the newest version; the current one stays in the history and can be restored again."
+  );
+}
+
 /** The saved generations of a table, newest first, each one restorable as a new version. */
 export function HistoryDialog({ backend, notebook, table, report, onRestored, onClose }: Props) {
   const [generations, setGenerations] = useState<Generation[] | null>(null);
   const [restoring, setRestoring] = useState<number | null>(null);
+  // The generation the confirmation asks about (Esc then closes the question, not this dialog).
+  const [asking, setAsking] = useState<Generation | null>(null);
   useEscape(onClose);
 
   useEffect(() => {
@@ -27,6 +39,7 @@ export function HistoryDialog({ backend, notebook, table, report, onRestored, on
   }, [backend, notebook, table, report]);
 
   const restore = async (g: Generation) => {
+    setAsking(null);
     setRestoring(g.generation);
     try {
       onRestored(await backend.restoreGeneration(notebook, table, g.generation), g);
@@ -38,57 +51,68 @@ export function HistoryDialog({ backend, notebook, table, report, onRestored, on
   };
 
   return (
-    <div className="modal-backdrop" role="presentation" onClick={onClose}>
-      <div className="modal wide" role="dialog" aria-label={`History of ${table}`} data-testid="history-dialog" onClick={(e) => e.stopPropagation()}>
-        <h2>History of {table}</h2>
-        <p className="muted">
-          Quire keeps the last saved copies of each table. Restoring one makes it the newest version; the current one
-          stays in this list.
-        </p>
-        {generations === null ? (
-          <p>Loading…</p>
-        ) : (
-          <table className="history" data-testid="history-list">
-            <thead>
-              <tr>
-                <th>Saved</th>
-                <th>Version</th>
-                <th>Rows</th>
-                <th>Size</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {generations.map((g, i) => (
-                <tr key={g.generation} data-testid={`generation-${g.generation}`}>
-                  <td>{new Date(g.committed_ms).toLocaleString()}</td>
-                  <td>{g.version}</td>
-                  <td>{g.rows.toLocaleString()}</td>
-                  <td>{formatBytes(g.bytes)}</td>
-                  <td>
-                    {i === 0 ? (
-                      <span className="muted">latest</span>
-                    ) : (
-                      <button
-                        data-testid={`restore-${g.generation}`}
-                        disabled={restoring !== null}
-                        onClick={() => void restore(g)}
-                      >
-                        {restoring === g.generation ? "Restoring…" : "Restore"}
-                      </button>
-                    )}
-                  </td>
+    <>
+      <div className="modal-backdrop" role="presentation" onClick={onClose}>
+        <div className="modal wide" role="dialog" aria-label={`History of ${table}`} data-testid="history-dialog" onClick={(e) => e.stopPropagation()}>
+          <h2>History of {table}</h2>
+          <p className="muted">
+            Quire keeps the last saved copies of each table. Restoring one makes it the newest version; the current one
+            stays in this list.
+          </p>
+          {generations === null ? (
+            <p>Loading…</p>
+          ) : (
+            <table className="history" data-testid="history-list">
+              <thead>
+                <tr>
+                  <th>Saved</th>
+                  <th>Version</th>
+                  <th>Rows</th>
+                  <th>Size</th>
+                  <th />
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <div className="modal-actions">
-          <button data-testid="history-close" onClick={onClose}>
-            Close
-          </button>
+              </thead>
+              <tbody>
+                {generations.map((g, i) => (
+                  <tr key={g.generation} data-testid={`generation-${g.generation}`}>
+                    <td>{new Date(g.committed_ms).toLocaleString()}</td>
+                    <td>{g.version}</td>
+                    <td>{g.rows.toLocaleString()}</td>
+                    <td>{formatBytes(g.bytes)}</td>
+                    <td>
+                      {i === 0 ? (
+                        <span className="muted">latest</span>
+                      ) : (
+                        <button
+                          data-testid={`restore-${g.generation}`}
+                          disabled={restoring !== null}
+                          onClick={() => setAsking(g)}
+                        >
+                          {restoring === g.generation ? "Restoring…" : "Restore"}
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <div className="modal-actions">
+            <button data-testid="history-close" onClick={onClose}>
+              Close
+            </button>
+          </div>
         </div>
       </div>
-    </div>
+      {asking && (
+        <ConfirmDialog
+          title={`Restore ${table}?`}
+          body={restoreQuestion(table, asking)}
+          confirm="Restore"
+          onConfirm={() => void restore(asking)}
+          onCancel={() => setAsking(null)}
+        />
+      )}
+    </>
   );
 }

@@ -1,6 +1,7 @@
 import { useMemo, useState, type FormEvent } from "react";
 import type { CellId, CellKind, DiskChoice, NotebookView, TableInfo, TableSaveStatus } from "../bindings";
 import type { Output } from "../store";
+import type { ErrorText } from "../errors";
 import { notebookStatusText } from "../status";
 import { CellView } from "./CellView";
 import { TablesPanel } from "./TablesPanel";
@@ -13,7 +14,11 @@ export interface NotebookActions {
   setKind(cell: CellId, kind: CellKind): Promise<void>;
   deleteCell(cell: CellId): Promise<void>;
   moveCell(cell: CellId, to: number): Promise<void>;
-  runCell(cell: CellId): Promise<void>;
+  /** Runs one SQL cell; resolves true when it ran without an error. */
+  runCell(cell: CellId): Promise<boolean>;
+  /** Runs every non-empty SQL cell in order, each after the one before has finished, stopping
+   *  at the first that fails. */
+  runAll(): Promise<RunAllResult>;
   cancelRun(job: string): void;
   resolve(choice: DiskChoice): Promise<void>;
   duplicate(): Promise<void>;
@@ -22,6 +27,23 @@ export interface NotebookActions {
   keepResult(sql: string, table: string): Promise<boolean>;
   /** Writes a SQL cell's whole result to a file the user picks. */
   exportResult(sql: string): Promise<void>;
+}
+
+export interface RunAllResult {
+  /** How many cells ran without an error. */
+  ran: number;
+  /** The cell that stopped the run: its place in the notebook (from 0) and its error. */
+  failed: { index: number; cell: CellId; error: ErrorText } | null;
+}
+
+/** What the notebook says after Run all. */
+export function runAllText(r: RunAllResult): string {
+  const ran = `${r.ran} SQL cell${r.ran === 1 ? "" : "s"}`;
+  if (r.failed) {
+    const before = r.ran === 0 ? "" : ` after running ${ran}`;
+    return `Run all stopped at cell ${r.failed.index + 1}${before}: ${r.failed.error.headline}`;
+  }
+  return r.ran === 0 ? "No SQL cells to run" : `Ran ${ran}`;
 }
 
 export interface TablesContext {
@@ -54,6 +76,9 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: P
   );
   // A result kept to be seen whole: the tables panel opens it once it is in its list.
   const [openTable, setOpenTable] = useState<string | null>(null);
+  // Run all: which notebook is running (the button stays off meanwhile) and the last outcome.
+  const [runningAll, setRunningAll] = useState<string | null>(null);
+  const [runAllOutcome, setRunAllOutcome] = useState<{ notebook: string; result: RunAllResult } | null>(null);
   if (!view || !actions) {
     return (
       <main className="notebook-area empty" data-testid="empty-state">
@@ -69,6 +94,17 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: P
   const { summary, cells } = view;
   const status = summary.status;
   const readOnly = status.state === "unreadable";
+  const runAll = async () => {
+    const notebook = summary.id;
+    setRunningAll(notebook);
+    setRunAllOutcome(null);
+    try {
+      setRunAllOutcome({ notebook, result: await actions.runAll() });
+    } finally {
+      setRunningAll(null);
+    }
+  };
+  const outcome = runAllOutcome?.notebook === summary.id ? runAllOutcome.result : null;
   return (
     <main className="notebook-area" data-testid="notebook-area">
       <header className="notebook-header">
@@ -77,6 +113,14 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: P
           {notebookStatusText(status, summary.on_disk)}
         </span>
         <div className="spacer" />
+        <button
+          data-testid="run-all"
+          title="Run every SQL cell in order, stopping at the first that fails"
+          disabled={readOnly || runningAll !== null || !cells.some((c) => c.kind === "sql")}
+          onClick={() => void runAll()}
+        >
+          {runningAll === summary.id ? "Running all…" : "Run all"}
+        </button>
         <button onClick={() => void actions.duplicate()} disabled={readOnly}>
           Duplicate
         </button>
@@ -97,6 +141,20 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: P
       {status.state === "unreadable" && (
         <div className="banner error" data-testid="unreadable">
           {status.message}. Quire leaves the file as it is.
+        </div>
+      )}
+      {outcome && (
+        <div
+          className={outcome.failed ? "banner error" : "banner"}
+          role="status"
+          data-testid="run-all-status"
+          data-failed-cell={outcome.failed?.cell}
+        >
+          <span>
+            {runAllText(outcome)}
+            {outcome.failed?.error.detail && <span className="muted"> — {outcome.failed.error.detail}</span>}
+          </span>
+          <button onClick={() => setRunAllOutcome(null)}>Dismiss</button>
         </div>
       )}
       <ol className="cells" data-testid="cells">
