@@ -361,6 +361,55 @@ describe("App", () => {
     expect(fake.mostAtOnce()).toBe(1);
   });
 
+  it("a relaunch shows each SQL cell's last result, marked as from the last session, until it runs again", async () => {
+    const cells = (): Cell[] => [
+      { id: "a", kind: "sql", source: "SELECT 1" },
+      { id: "b", kind: "sql", source: "SELECT 2" },
+      { id: "c", kind: "sql", source: "SELECT 3" },
+      { id: "d", kind: "sql", source: "SELECT 4" },
+    ];
+    const first = fakeBackend();
+    first.notebooks.push({ summary: summary("nb", "Analysis"), cells: cells() });
+    render(<App backend={first.backend} />);
+    fireEvent.click(await screen.findByText("Analysis"));
+    fireEvent.click(await screen.findByTestId("run-all"));
+    await waitFor(() => expect(screen.getByTestId("run-all-status").textContent).toContain("Ran 4 SQL cells"));
+    expect(screen.queryByTestId("result-stale")).toBeNull();
+    expect(localStorage.getItem("quire.result.nb/a")).toContain('"SELECT 1"');
+    // Cell c now fails: its earlier result is forgotten. Cell d is deleted.
+    first.notebooks[0]!.cells[2]!.source = "SELECT * FROM boom";
+    fireEvent.click(screen.getAllByTestId("run-cell")[2]!);
+    await waitFor(() => expect(localStorage.getItem("quire.result.nb/c")).toBeNull());
+    fireEvent.click(screen.getAllByLabelText("Delete cell")[3]!);
+    await waitFor(() => expect(localStorage.getItem("quire.result.nb/d")).toBeNull());
+    cleanup();
+    await new Promise((r) => setTimeout(r, 5));
+
+    // The next launch: a and b as they were; b's SQL was changed since (in the file), so its
+    // old result is not shown; c failed last; d is gone.
+    const again = fakeBackend();
+    const changed = cells();
+    changed[1]!.source = "SELECT 2 + 0";
+    again.notebooks.push({ summary: summary("nb", "Analysis"), cells: changed });
+    render(<App backend={again.backend} />);
+    await waitFor(() => expect(screen.getByTestId("notebook-title").textContent).toBe("Analysis"));
+    const cellOf = (id: string) => screen.getAllByTestId("cell").find((c) => c.getAttribute("data-cell-id") === id)!;
+    const stale = await screen.findByTestId("result-stale");
+    expect(stale.textContent).toMatch(/^From your last session \(.+\)/);
+    expect(cellOf("a").textContent).toContain("42");
+    expect(cellOf("a").querySelector('[data-testid="result-stale"]')).toBe(stale);
+    expect(cellOf("b").querySelector('[data-testid="cell-output"]')).toBeNull();
+    expect(cellOf("c").querySelector('[data-testid="cell-output"]')).toBeNull();
+    expect(screen.getAllByTestId("result-stale")).toHaveLength(1);
+    expect(again.runs).toEqual([]);
+
+    // Run again, the result is current: no mark.
+    fireEvent.click(cellOf("a").querySelector('[data-testid="run-cell"]')!);
+    await waitFor(() => expect(again.runs).toEqual(["SELECT 1"]));
+    await waitFor(() => expect(cellOf("a").querySelector('[data-testid="result-meta"]')).not.toBeNull());
+    expect(screen.queryByTestId("result-stale")).toBeNull();
+  });
+
   it("reopens the notebook that was open last, if it still exists", async () => {
     const first = fakeBackend();
     first.notebooks.push({ summary: summary("a", "Alpha"), cells: [] }, { summary: summary("b", "Beta"), cells: [] });

@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import type { Backend } from "./backend";
 import { QuireError } from "./backend";
-import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, OpenRequested, TableSaveStatus } from "./bindings";
+import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, NotebookView, OpenRequested, TableSaveStatus } from "./bindings";
 import { describeError, formatBytes, type ErrorText } from "./errors";
 import { cleanEngineMessage } from "./engineMessage";
-import { initialState, reduce, summaryOf } from "./store";
+import { initialState, reduce, summaryOf, type Output } from "./store";
+import { forgetNotebookResults, forgetResult, loadResult, saveResult } from "./resultCache";
 import { pendingCount } from "./status";
 import { Sidebar } from "./components/Sidebar";
 import { Toolbar } from "./components/Toolbar";
@@ -30,8 +31,32 @@ function readLastNotebook(): string | null {
   }
 }
 
+/** The results kept from earlier runs for a notebook's SQL cells, each only if the cell still
+ *  holds the SQL it answered. `sessionStart`: when this launch began (older ones are from the
+ *  last session). */
+export function restoredOutputs(view: NotebookView, sessionStart: number): Record<CellId, Output> {
+  const out: Record<CellId, Output> = {};
+  for (const cell of view.cells) {
+    if (cell.kind !== "sql") continue;
+    const kept = loadResult(view.summary.id, cell.id, cell.source);
+    if (kept)
+      out[cell.id] = {
+        ok: { kind: "table", preview: kept.preview },
+        stale: { sql: kept.sql, saved_ms: kept.saved_ms, last_session: kept.saved_ms < sessionStart },
+      };
+  }
+  return out;
+}
+
 export function App({ backend }: { backend: Backend }) {
   const [state, dispatch] = useReducer(reduce, initialState);
+  // When this launch began: a kept result older than this is "from your last session".
+  const [sessionStart] = useState(() => Date.now());
+  const showView = useCallback(
+    (view: NotebookView | null) =>
+      dispatch({ type: "view", view, restored: view ? restoredOutputs(view, sessionStart) : undefined }),
+    [sessionStart],
+  );
   const [tablesKey, setTablesKey] = useState(0);
   const openId = useRef<NotebookId | null>(null);
   openId.current = state.view?.summary.id ?? null;
@@ -50,12 +75,12 @@ export function App({ backend }: { backend: Backend }) {
     async (id: NotebookId) => {
       viewRequests.current++;
       try {
-        dispatch({ type: "view", view: await backend.getNotebook(id) });
+        showView(await backend.getNotebook(id));
       } catch (e) {
         report(e);
       }
     },
-    [backend, report],
+    [backend, report, showView],
   );
 
   // `quire Sales.quire` or `quire trips.csv`, at start or by launching Quire again: show the
@@ -140,14 +165,14 @@ export function App({ backend }: { backend: Backend }) {
         const launch = await info.then((i) => i.launch, () => null);
         if (cancelled || launch?.notebook || openId.current || viewRequests.current !== requests) return;
         const view = await backend.getNotebook(last);
-        if (!cancelled && !openId.current && viewRequests.current === requests) dispatch({ type: "view", view });
+        if (!cancelled && !openId.current && viewRequests.current === requests) showView(view);
       })
       .catch(report);
     return () => {
       cancelled = true;
       unlisten?.();
     };
-  }, [backend, report, inform, refreshView, openRequested]);
+  }, [backend, report, inform, refreshView, openRequested, showView]);
 
   const shownId = state.view?.summary.id;
   useEffect(() => {
@@ -287,10 +312,15 @@ export function App({ backend }: { backend: Backend }) {
       const onRows = (rows: number) => dispatch({ type: "output", cell, output: { running: true, rows, job } });
       try {
         // Edits typed just before the run reach the engine first (they are queued per notebook).
-        await backend.getNotebook(id);
-        dispatch({ type: "output", cell, output: { ok: await backend.runCell(id, cell, job, onRows) } });
+        const sql = (await backend.getNotebook(id)).cells.find((c) => c.id === cell)?.source;
+        const ok = await backend.runCell(id, cell, job, onRows);
+        dispatch({ type: "output", cell, output: { ok } });
+        // Kept for the next launch, with the SQL it answers (a changed cell does not show it).
+        if (ok.kind === "table" && sql !== undefined) saveResult(id, cell, sql, ok.preview);
         return null;
       } catch (e) {
+        // A failed or cancelled run leaves no earlier result to show at the next launch.
+        forgetResult(id, cell);
         const err = QuireError.from(e);
         // The editor marks the line even when only the message's text says where.
         const position = cleanEngineMessage(err.message, err.position).position;
@@ -318,7 +348,11 @@ export function App({ backend }: { backend: Backend }) {
         addCell: (kind: CellKind) => change(id, () => backend.addCell(id, kind, null, "")),
         updateCell: (cell: CellId, source: string) => void backend.updateCell(id, cell, source).catch(report),
         setKind: (cell: CellId, kind: CellKind) => change(id, () => backend.setCellKind(id, cell, kind)),
-        deleteCell: (cell: CellId) => change(id, () => backend.deleteCell(id, cell)),
+        deleteCell: (cell: CellId) =>
+          change(id, async () => {
+            await backend.deleteCell(id, cell);
+            forgetResult(id, cell);
+          }),
         moveCell: (cell: CellId, to: number) => change(id, () => backend.moveCell(id, cell, to)),
         runCell: async (cell: CellId) => (await runOne(id, cell)) === null,
         runAll: async (): Promise<RunAllResult> => {
@@ -377,8 +411,9 @@ export function App({ backend }: { backend: Backend }) {
     if (!target) return;
     try {
       await backend.deleteNotebook(target);
+      forgetNotebookResults(target);
       dispatch({ type: "notebooks", notebooks: await backend.listNotebooks() });
-      if (openId.current === target) dispatch({ type: "view", view: null });
+      if (openId.current === target) showView(null);
     } catch (e) {
       report(e);
     }

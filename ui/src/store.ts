@@ -24,8 +24,17 @@ export interface Toast {
   text: ErrorText;
 }
 
+/** A result kept from an earlier run (see resultCache), shown until the cell runs again and only
+ *  while the cell still holds the SQL it answered. */
+export interface StaleResult {
+  sql: string;
+  saved_ms: number;
+  /** Kept before this launch of the app (not just before this notebook was opened again). */
+  last_session: boolean;
+}
+
 export type Output =
-  | { ok: CellOutput }
+  | { ok: CellOutput; stale?: StaleResult }
   | { error: ErrorText; position: Position | null }
   | { running: true; rows: number; job: string };
 
@@ -84,7 +93,9 @@ export const initialState: State = {
 export type Action =
   | { type: "info"; info: AppInfo }
   | { type: "notebooks"; notebooks: NotebookSummary[] }
-  | { type: "view"; view: NotebookView | null }
+  /** `restored`: kept results for the cells of a notebook being opened (not read by the reducer
+   *  itself, so it stays pure). */
+  | { type: "view"; view: NotebookView | null; restored?: Record<CellId, Output> }
   | { type: "output"; cell: CellId; output: Output }
   | { type: "metrics"; metrics: MetricsSummary | null; queue: QueueStats | null; tasks?: TaskStats | null }
   | { type: "metrics_panel"; open: boolean }
@@ -108,7 +119,11 @@ export function reduce(state: State, action: Action): State {
     case "notebooks":
       return { ...state, notebooks: action.notebooks };
     case "view":
-      return { ...state, view: action.view, outputs: action.view?.summary.id === state.view?.summary.id ? state.outputs : {} };
+      return {
+        ...state,
+        view: action.view,
+        outputs: action.view?.summary.id === state.view?.summary.id ? state.outputs : { ...action.restored },
+      };
     case "output":
       return { ...state, outputs: { ...state.outputs, [action.cell]: action.output } };
     case "metrics":

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { EditorView } from "@codemirror/view";
 import type { QueryPreview } from "../bindings";
-import { CellView, freeTableName } from "./CellView";
+import { CellView, freeTableName, staleText } from "./CellView";
 import type { NotebookActions } from "./NotebookPane";
 import { resultMeta } from "./ResultTable";
 
@@ -67,5 +68,41 @@ describe("freeTableName", () => {
   it("picks the first name not taken", () => {
     expect(freeTableName([])).toBe("result");
     expect(freeTableName(["Result", "result_2"])).toBe("result_3");
+  });
+});
+
+describe("a result kept from the last session", () => {
+  const stale = { sql: "SELECT * FROM flights", saved_ms: Date.UTC(2025, 2, 4, 10, 30), last_session: true };
+  const showStale = (source: string) =>
+    render(
+      <CellView
+        schema={{}}
+        cell={{ id: "c1", kind: "sql", source }}
+        index={0}
+        last
+        output={{ ok: { kind: "table", preview: preview(false) }, stale }}
+        actions={{ updateCell: vi.fn() } as unknown as NotebookActions}
+      />,
+    );
+
+  it("is marked as such above the table", () => {
+    showStale("SELECT * FROM flights");
+    const mark = screen.getByTestId("result-stale");
+    expect(mark.textContent).toBe(staleText(stale));
+    expect(mark.textContent).toMatch(/^From your last session \(/);
+    expect(screen.getByText("UA")).toBeTruthy();
+    expect(staleText({ ...stale, last_session: false })).toMatch(/^From an earlier run \(/);
+  });
+
+  it("is not shown for other SQL, nor once the SQL is edited", () => {
+    const { unmount } = showStale("SELECT * FROM flights WHERE 1 = 1");
+    expect(screen.queryByTestId("cell-output")).toBeNull();
+    unmount();
+    const { container } = showStale("SELECT * FROM flights");
+    expect(screen.getByTestId("result-stale")).toBeTruthy();
+    const view = EditorView.findFromDOM(container.querySelector(".cm-editor") as HTMLElement)!;
+    act(() => view.dispatch({ changes: { from: view.state.doc.length, insert: " LIMIT 1" } }));
+    expect(screen.queryByTestId("result-stale")).toBeNull();
+    expect(screen.queryByTestId("cell-output")).toBeNull();
   });
 });

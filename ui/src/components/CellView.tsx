@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import type { Cell } from "../bindings";
-import type { Output } from "../store";
+import type { Output, StaleResult } from "../store";
 import type { NotebookActions } from "./NotebookPane";
 import { ResultTable } from "./ResultTable";
 import { SqlEditor } from "./SqlEditor";
@@ -66,7 +66,14 @@ function KeepAsTable({
   );
 }
 
-export function CellView({ schema, cell, index, last, output, actions, onOpenInGrid }: Props) {
+/** The muted line above a result kept from an earlier run. */
+export function staleText(stale: StaleResult): string {
+  const when = new Date(stale.saved_ms).toLocaleString();
+  const from = stale.last_session ? "From your last session" : "From an earlier run";
+  return `${from} (${when}) — run the cell to bring it up to date.`;
+}
+
+export function CellView({ schema, cell, index, last, output: given, actions, onOpenInGrid }: Props) {
   // The text is the user's while they type; the engine gets every change in order.
   const [source, setSource] = useState(cell.source);
   const sent = useRef(cell.source);
@@ -78,6 +85,8 @@ export function CellView({ schema, cell, index, last, output, actions, onOpenInG
     }
   }, [cell.source]);
   const sql = cell.kind === "sql";
+  // A result kept from an earlier run shows only while the cell holds the SQL it answered.
+  const output = given && "ok" in given && given.stale && given.stale.sql !== source ? undefined : given;
   return (
     <li
       className={`cell ${cell.kind}`}
@@ -156,6 +165,11 @@ export function CellView({ schema, cell, index, last, output, actions, onOpenInG
           )}
           {"ok" in output && output.ok.kind === "table" && (
             <>
+              {output.stale && (
+                <div className="muted result-stale" data-testid="result-stale" title="Kept from an earlier run; the tables may have changed since">
+                  {staleText(output.stale)}
+                </div>
+              )}
               <ResultTable preview={output.ok.preview} />
               <div className="result-actions">
                 <KeepAsTable onKeep={(name) => actions.keepResult(source, name)} />
