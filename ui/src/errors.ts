@@ -24,7 +24,7 @@ const headlines: Record<ErrorCode, string> = {
   table_not_found: "That table no longer exists",
   table_exists: "A table with that name already exists",
   invalid_value: "That value does not fit the column",
-  generation_not_found: "That saved version is no longer kept",
+  generation_not_found: "That saved copy is no longer kept",
   version_not_found: "That version is no longer kept",
   task_not_found: "That task is no longer listed",
   too_large: "This is more data than Quire may hold in memory",
@@ -42,6 +42,9 @@ export function describeError(err: Pick<QuireError, "code" | "message"> & { posi
     err.code !== "unknown" && err.code in headlines
       ? headlines[err.code]
       : "Something went wrong";
+  // The engine's message numbers the copy by generation, which no screen shows.
+  if (err.code === "generation_not_found")
+    return { headline, detail: "Quire keeps only the last few saved copies of each table; History lists those left." };
   const { text, position: at } = cleanEngineMessage(err.message, err.position ?? null);
   const where = at ? (at.column > 0 ? ` (line ${at.line}, column ${at.column})` : ` (line ${at.line})`) : "";
   return { headline, detail: capitalise(text) + where };

@@ -54,8 +54,9 @@ export interface State {
   /** A close or quit held because work is pending: the close prompt shows while set. */
   closeRequest: CloseRequested | null;
   /** The newest snapshot the engine reported committed (from events only, so a reloaded page
-   *  knows it through the catch-up). */
-  lastSaved: { table: string; generation: number } | null;
+   *  knows it through the catch-up): the table, the version its saved copy holds, and the
+   *  generation (only to order them). */
+  lastSaved: { table: string; version: number; generation: number } | null;
   queue: QueueStats | null;
   tasks: TaskStats | null;
   tasksOpen: boolean;
@@ -199,7 +200,9 @@ function applyEvent(state: State, { seq, event }: Sequenced): State {
     case "table_save_status": {
       const { kind: _kind, ...status } = event;
       const committed = status.status.state === "saved" && status.generation > (next.lastSaved?.generation ?? 0);
-      const lastSaved = committed ? { table: status.table, generation: status.generation } : next.lastSaved;
+      const lastSaved = committed
+        ? { table: status.table, version: status.saved_version, generation: status.generation }
+        : next.lastSaved;
       return { ...next, lastSaved, tableStatus: { ...next.tableStatus, [tableKey(status.notebook, status.table)]: status } };
     }
     case "metrics":

@@ -63,7 +63,8 @@ test("progress, metrics after a save, and catch-up after the page was away", asy
     assert.ok(canvases >= 6, `six charts drawn, found ${canvases} canvases`);
     await app.screenshot("metrics-panel");
     await app.click("metrics-close");
-    await app.waitText("last-saved", (t) => t.includes("big #2"));
+    // Named by the version the saved copy holds: the import was version 1, the edit version 2.
+    await app.waitText("last-saved", (t) => t.endsWith("big version 2"));
 
     // The page goes away (a reload would race the save); while it is away the edit is saved.
     const url = await app.driver.getCurrentUrl();
@@ -76,8 +77,8 @@ test("progress, metrics after a save, and catch-up after the page was away", asy
       await new Promise((r) => setTimeout(r, 100));
     }
     await app.driver.get(url);
-    // Nothing else happens now, so only the catch-up can tell the page about generation 3.
-    await app.waitText("last-saved", (t) => t.includes("big #3"), 10_000);
+    // Nothing else happens now, so only the catch-up can tell the page about the save of version 3.
+    await app.waitText("last-saved", (t) => t.endsWith("big version 3"), 10_000);
     await app.screenshot("events-caught-up");
   } catch (e) {
     await app.screenshot("FAILED-events").catch(() => undefined);

@@ -73,7 +73,7 @@ test("an edit in the grid is saved as a snapshot and survives a kill", async () 
     // Restore the imported copy: the edit is undone as a new version, saved like any other.
     await again.click("restore-1");
     // Restoring asks first, saying what it does.
-    const question = await again.waitText("confirm", (t) => t.includes("Restore trips to the copy saved at"));
+    const question = await again.waitText("confirm", (t) => t.includes("Restore trips to the saved copy of version 1 (saved at"));
     assert.match(question, /200\D?000 rows/, "the question says how many rows the copy has");
     await again.click("confirm-yes");
     await again.driver.wait(async () => (await gridCell(again, 0, "city")) === "Lyon", 10_000, "restore did not show");

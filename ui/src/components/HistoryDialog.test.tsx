@@ -30,7 +30,7 @@ describe("the history dialog", () => {
     const question = screen.getByTestId("confirm");
     const when = new Date(generations[1]!.committed_ms).toLocaleString();
     expect(question.textContent).toContain(
-      `Restore trips to the copy saved at ${when} (${(200_000).toLocaleString()} rows)? It becomes the newest version; ` +
+      `Restore trips to the saved copy of version 1 (saved at ${when}, ${(200_000).toLocaleString()} rows)? It becomes the newest version; ` +
         "the current one stays in the history and can be restored again.",
     );
     expect(restoreGeneration).not.toHaveBeenCalled();
@@ -55,6 +55,17 @@ describe("the history dialog", () => {
   });
 
   it("says one row, not one rows", () => {
-    expect(restoreQuestion("t", { ...generations[0]!, rows: 1 })).toContain("(1 row)?");
+    expect(restoreQuestion("t", { ...generations[0]!, rows: 1 })).toContain(", 1 row)?");
+  });
+
+  it("names each copy by the version it holds, not by its generation", async () => {
+    show();
+    const newest = await screen.findByTestId("generation-3");
+    expect(newest.querySelector('[data-testid="copy-version"]')?.textContent).toBe("version 7");
+    expect(screen.getByTestId("history-list").querySelector("thead")?.textContent).toContain("Saved copy of");
+    expect(screen.getByTestId("restore-1").getAttribute("aria-label")).toBe("Restore the saved copy of version 1");
+    // The generation is at most a tooltip.
+    expect(newest.textContent).not.toMatch(/generation/i);
+    expect(newest.getAttribute("title")).toBe("Generation 3 on disk");
   });
 });

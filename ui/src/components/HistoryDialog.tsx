@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import type { Backend } from "../backend";
 import type { Generation, NotebookId, TableInfo } from "../bindings";
 import { formatBytes } from "../errors";
+import { savedCopyText } from "../versions";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { useEscape } from "./useEscape";
 
@@ -14,16 +15,17 @@ interface Props {
   onClose(): void;
 }
 
-/** What restoring a generation does, asked before it is done. */
+/** What restoring a saved copy does, asked before it is done. */
 export function restoreQuestion(table: string, g: Generation): string {
   const rows = `${g.rows.toLocaleString()} row${g.rows === 1 ? "" : "s"}`;
   return (
-    `Restore ${table} to the copy saved at ${new Date(g.committed_ms).toLocaleString()} (${rows})? ` +
+    `Restore ${table} to the ${savedCopyText(g.version)} (saved at ${new Date(g.committed_ms).toLocaleString()}, ${rows})? ` +
     "It becomes the newest version; the current one stays in the history and can be restored again."
   );
 }
 
-/** The saved generations of a table, newest first, each one restorable as a new version. */
+/** The saved copies (the engine's generations) of a table, newest first, each named by the
+ *  version it holds and restorable as a new version. */
 export function HistoryDialog({ backend, notebook, table, report, onRestored, onClose }: Props) {
   const [generations, setGenerations] = useState<Generation[] | null>(null);
   const [restoring, setRestoring] = useState<number | null>(null);
@@ -56,8 +58,8 @@ export function HistoryDialog({ backend, notebook, table, report, onRestored, on
         <div className="modal wide" role="dialog" aria-label={`History of ${table}`} data-testid="history-dialog" onClick={(e) => e.stopPropagation()}>
           <h2>History of {table}</h2>
           <p className="muted">
-            Quire keeps the last saved copies of each table. Restoring one makes it the newest version; the current one
-            stays in this list.
+            Quire keeps the last saved copies of each table, each named by the version it holds (the numbers in
+            Changes). Restoring one makes it the newest version; the current one stays in this list.
           </p>
           {generations === null ? (
             <p>Loading…</p>
@@ -65,8 +67,8 @@ export function HistoryDialog({ backend, notebook, table, report, onRestored, on
             <table className="history" data-testid="history-list">
               <thead>
                 <tr>
-                  <th>Saved</th>
-                  <th>Version</th>
+                  <th>Saved copy of</th>
+                  <th>Saved at</th>
                   <th>Rows</th>
                   <th>Size</th>
                   <th />
@@ -74,17 +76,18 @@ export function HistoryDialog({ backend, notebook, table, report, onRestored, on
               </thead>
               <tbody>
                 {generations.map((g, i) => (
-                  <tr key={g.generation} data-testid={`generation-${g.generation}`}>
+                  <tr key={g.generation} data-testid={`generation-${g.generation}`} title={`Generation ${g.generation} on disk`}>
+                    <td data-testid="copy-version">version {g.version}</td>
                     <td>{new Date(g.committed_ms).toLocaleString()}</td>
-                    <td>{g.version}</td>
                     <td>{g.rows.toLocaleString()}</td>
                     <td>{formatBytes(g.bytes)}</td>
                     <td>
                       {i === 0 ? (
-                        <span className="muted">latest</span>
+                        <span className="muted">newest copy</span>
                       ) : (
                         <button
                           data-testid={`restore-${g.generation}`}
+                          aria-label={`Restore the ${savedCopyText(g.version)}`}
                           disabled={restoring !== null}
                           onClick={() => setAsking(g)}
                         >

@@ -1,6 +1,7 @@
 import type { AppInfo, MetricsSummary, NotebookSummary, QueueStats, TableSaveStatus, TaskStats } from "../bindings";
 import { formatBytes } from "../errors";
 import { overallStatus, overallText } from "../status";
+import { versionText } from "../versions";
 
 interface Props {
   info: AppInfo | null;
@@ -11,7 +12,7 @@ interface Props {
   tasks: TaskStats | null;
   onTasks(): void;
   onMetrics(): void;
-  lastSaved: { table: string; generation: number } | null;
+  lastSaved: { table: string; version: number } | null;
   flushing: boolean;
   onRetry(): void;
 }
@@ -33,8 +34,8 @@ export function StatusBar({ info, metrics, queue, notebooks, tables, tasks, onTa
         {overallText(status)}
       </span>
       {lastSaved && (
-        <span className="last-saved" data-testid="last-saved" title="The newest table snapshot written to disk">
-          last snapshot: {lastSaved.table} #{lastSaved.generation}
+        <span className="last-saved" data-testid="last-saved" title="The newest saved copy of a table written to disk">
+          last saved: {lastSaved.table} {versionText(lastSaved.version)}
         </span>
       )}
       {status.kind === "failed" && (

@@ -9,6 +9,7 @@ import { TransformDialog } from "./TransformDialog";
 import { VersionsDialog } from "./VersionsDialog";
 import { ImportDialog } from "./ImportDialog";
 import { TableGrid } from "./TableGrid";
+import { savedCopyText, saveStatusTitle } from "../versions";
 
 interface Props {
   backend: Backend;
@@ -300,7 +301,7 @@ export function TablesPanel({
                     className={`table-status ${state}`}
                     data-testid={`table-status-${t.name}`}
                     data-state={state}
-                    title={s?.status.state === "failed" ? s.status.message : s ? `version ${s.version}, saved ${s.saved_version} (generation ${s.generation})` : undefined}
+                    title={s ? saveStatusTitle(s) : undefined}
                   >
                     {statusText(s)}
                   </span>
@@ -432,7 +433,10 @@ export function TablesPanel({
             replaceInfo(info);
             setReloads((n) => n + 1);
             setHistory(null);
-            inform(`Restored ${info.name}`, `The copy saved ${new Date(g.committed_ms).toLocaleString()} is now version ${info.version}.`);
+            inform(
+              `Restored ${info.name}`,
+              `The ${savedCopyText(g.version)} (saved ${new Date(g.committed_ms).toLocaleString()}) is now version ${info.version}.`,
+            );
           }}
           onClose={() => setHistory(null)}
         />

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import type { Backend } from "../backend";
-import type { NotebookId, TableInfo, TableVersions } from "../bindings";
+import type { Generation, NotebookId, TableInfo, TableVersions } from "../bindings";
+import { changeText, versionText } from "../versions";
 import { DiffView } from "./DiffView";
 import { useEscape } from "./useEscape";
 
@@ -16,9 +17,12 @@ interface Props {
 export function VersionsDialog({ backend, notebook, table, report, onClose }: Props) {
   const [versions, setVersions] = useState<TableVersions | null>(null);
   const [compare, setCompare] = useState<number | null>(null);
+  // The saved copies, so a restore is named by the version its copy held.
+  const [copies, setCopies] = useState<Generation[]>([]);
   useEscape(onClose);
   const load = useCallback(() => {
     backend.tableVersions(notebook, table.name).then(setVersions, report);
+    backend.tableHistory(notebook, table.name).then(setCopies, () => setCopies([]));
   }, [backend, notebook, table.name, report]);
   useEffect(load, [load, table.version]);
 
@@ -29,10 +33,14 @@ export function VersionsDialog({ backend, notebook, table, report, onClose }: Pr
         <ol className="versions" data-testid="versions-list">
           {versions?.items.map((v) => (
             <li key={v.version} className={v.current ? "current" : undefined} data-testid={`version-${v.version}`}>
-              <span>{v.label}</span>
+              <span className="version-number" data-testid="version-number">
+                {versionText(v.version)}
+              </span>
+              <span>{changeText(v, copies)}</span>
               <span className="muted">
                 {v.at_ms > 0 ? new Date(v.at_ms).toLocaleTimeString() : ""} · {v.rows.toLocaleString()} rows
-                {v.current ? " · shown now" : ""}
+                {/* After an undo or redo the content shown is this entry's under a new number. */}
+                {v.current ? (v.version === table.version ? " · shown now" : ` · shown now, as ${versionText(table.version)}`) : ""}
               </span>
               {!v.current && (
                 <button data-testid={`compare-${v.version}`} onClick={() => setCompare(v.version)}>
