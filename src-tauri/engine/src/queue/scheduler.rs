@@ -199,8 +199,11 @@ impl Scheduler {
             .thread_name("quire-urgent")
             .enable_all()
             .build()?;
+        // One core stays free of non-urgent work (as the Tad viewer keeps one for its grid):
+        // a page then never waits for the OS to preempt a query, whatever its priority.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let lowered = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(limits.workers.max(1))
+            .worker_threads(limits.workers.min(cores.saturating_sub(1)).max(1))
             .thread_name("quire-work")
             .on_thread_start(super::priority::lower_current_thread)
             .enable_all()

@@ -655,10 +655,12 @@ impl Snapshots {
     /// the table and its files go. Returns how many generations were removed.
     pub fn delete_table(&self, notebook: NotebookId, table: &str) -> Result<usize, SnapshotError> {
         let key = (notebook, table.to_string());
+        let mut saved_before = None;
         let canceller = {
             let mut st = self.core.lock();
             st.tables.get_mut(&key).and_then(|ts| {
                 // Nothing is due any more: the planner starts no new write for it.
+                saved_before = Some(ts.saved_version);
                 ts.saved_version = ts.latest.version;
                 ts.changes = 0;
                 ts.force = false;
@@ -679,6 +681,13 @@ impl Snapshots {
         while st.tables.get(&key).is_some_and(|ts| ts.in_flight.is_some()) {
             let now = Instant::now();
             if now >= deadline {
+                // The table stays: its unsaved changes are due again.
+                if let (Some(ts), Some(saved)) = (st.tables.get_mut(&key), saved_before) {
+                    ts.saved_version = ts.saved_version.min(saved);
+                    ts.force = true;
+                }
+                drop(st);
+                self.core.wake.notify_all();
                 return Err(SnapshotError::Busy(table.to_string()));
             }
             st = self

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array, UInt64Array};
 use datafusion::arrow::compute::kernels::cmp::distinct;
-use datafusion::arrow::compute::take;
+use datafusion::arrow::compute::{cast, take};
 use roaring::RoaringTreemap;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -284,10 +284,6 @@ fn compare_run(
                 .by_column
                 .get_mut(name)
                 .expect("every common column has a set");
-            if !same_type {
-                rows.extend(matched.iter().copied());
-                continue;
-            }
             let (x, y) = if aligned {
                 let (sa, sb) = (idx_a.value(0) as usize, idx_b.value(0) as usize);
                 (
@@ -296,6 +292,19 @@ fn compare_run(
                 )
             } else {
                 (take(col_a, &idx_a, None)?, take(col_b, &idx_b, None)?)
+            };
+            // A changed type changes a value only where the old value, read as the new type,
+            // is not the new value: `11 → 11.0` is the same number, `' 11' → NULL` is not.
+            let x = if *same_type {
+                x
+            } else {
+                match cast(&x, y.data_type()) {
+                    Ok(x) => x,
+                    Err(_) => {
+                        rows.extend(matched.iter().copied());
+                        continue;
+                    }
+                }
             };
             let differs = distinct(&x, &y)?;
             for (k, d) in differs.iter().enumerate() {
@@ -381,5 +390,36 @@ mod tests {
             positions(&e, &[0, 54_321, 99_999, 100_000]),
             [Some(0), Some(54_321), Some(99_999), None]
         );
+    }
+
+    /// "Change type" of a column whose values stay the same lists no row as changed.
+    #[test]
+    fn a_type_change_counts_only_the_values_it_changes() {
+        use crate::tables::transform::{apply, Transform};
+        let t = crate::tables::table::tests::numbers(100, 10);
+        let as_double = apply(
+            &t,
+            &Transform::SetColumn {
+                column: "n".into(),
+                expr: "CAST(n AS DOUBLE)".into(),
+            },
+            &|_| {},
+            &CancellationToken::new(),
+        )
+        .unwrap();
+        let d = diff(&t, &as_double, &CancellationToken::new()).unwrap();
+        assert!(d.changed.is_empty(), "{:?}", d.changed);
+        let halved = apply(
+            &t,
+            &Transform::SetColumn {
+                column: "n".into(),
+                expr: "CAST(n AS DOUBLE) / 2".into(),
+            },
+            &|_| {},
+            &CancellationToken::new(),
+        )
+        .unwrap();
+        let d = diff(&t, &halved, &CancellationToken::new()).unwrap();
+        assert_eq!(d.changed.len(), 99, "every value but 0 changes");
     }
 }

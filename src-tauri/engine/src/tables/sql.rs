@@ -438,7 +438,10 @@ mod tests {
         for noise in ["ParserError", "Line:", "sql parser error", "DataFusion"] {
             assert!(!text.contains(noise), "{noise} in {text:?}");
         }
-        assert!(err.position().is_some(), "the position is carried apart: {err:?}");
+        assert!(
+            err.position().is_some(),
+            "the position is carried apart: {err:?}"
+        );
         assert_eq!(
             plain("Internal error: x.\nThis issue was likely caused by a bug in DataFusion's code. Please help"),
             "Internal error: x"

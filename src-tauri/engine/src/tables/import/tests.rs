@@ -752,7 +752,12 @@ fn json_columns_keep_the_file_order() {
             .collect();
         assert_eq!(names, ["name", "b", "a"], "{name}");
         let out = read_all(&p, None).unwrap();
-        let read: Vec<&str> = out.schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let read: Vec<&str> = out
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
         assert_eq!(read, ["name", "b", "a"], "{name}");
     }
 }
