@@ -101,7 +101,14 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error[{}]: {e}", code_name(e.code()));
+            // The engine carries the place apart from the message (the app marks it in the
+            // editor); a terminal needs it in words.
+            let place = match e.position() {
+                Some(p) if p.column > 0 => format!(" (line {}, column {})", p.line, p.column),
+                Some(p) => format!(" (line {})", p.line),
+                None => String::new(),
+            };
+            eprintln!("error[{}]: {e}{place}", code_name(e.code()));
             ExitCode::from(1)
         }
     }

@@ -45,10 +45,10 @@ function backend() {
   return fake as Backend;
 }
 
-function panel(props: { openTable?: string | null; onOpenedTable?(): void } = {}) {
+function panel(props: { openTable?: string | null; onOpenedTable?(): void } = {}, fake: Backend = backend()) {
   return (
     <TablesPanel
-      backend={backend()}
+      backend={fake}
       notebook="nb"
       report={(e) => {
         throw e;
@@ -127,22 +127,7 @@ describe("TablesPanel", () => {
       deleteTable,
       renameTable,
     };
-    render(
-      <TablesPanel
-        backend={fake as Backend}
-        notebook="nb"
-        report={(e) => {
-          throw e;
-        }}
-        inform={() => undefined}
-        refreshKey={0}
-        onTables={() => undefined}
-        tableStatus={{}}
-        onStatuses={() => undefined}
-        pendingImport={null}
-        onPendingImport={() => undefined}
-      />,
-    );
+    render(panel({}, fake as Backend));
     fireEvent.click(await screen.findByTestId("delete-planes"));
     expect(deleteTable).not.toHaveBeenCalled();
     fireEvent.click(await screen.findByTestId("confirm-yes"));

@@ -676,26 +676,18 @@ impl Snapshots {
         if let Some(c) = canceller {
             c.cancel();
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut st = self.core.lock();
-        while st.tables.get(&key).is_some_and(|ts| ts.in_flight.is_some()) {
-            let now = Instant::now();
-            if now >= deadline {
-                // The table stays: its unsaved changes are due again.
-                if let (Some(ts), Some(saved)) = (st.tables.get_mut(&key), saved_before) {
-                    ts.saved_version = ts.saved_version.min(saved);
-                    ts.force = true;
-                }
-                drop(st);
-                self.core.wake.notify_all();
-                return Err(SnapshotError::Busy(table.to_string()));
+        let (mut st, ended) = self.core.wait_until(Duration::from_secs(10), |st| {
+            !st.tables.get(&key).is_some_and(|ts| ts.in_flight.is_some())
+        });
+        if !ended {
+            // The table stays: its unsaved changes are due again.
+            if let (Some(ts), Some(saved)) = (st.tables.get_mut(&key), saved_before) {
+                ts.saved_version = ts.saved_version.min(saved);
+                ts.force = true;
             }
-            st = self
-                .core
-                .wake
-                .wait_timeout(st, (deadline - now).min(Duration::from_millis(50)))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            drop(st);
+            self.core.wake.notify_all();
+            return Err(SnapshotError::Busy(table.to_string()));
         }
         st.tables.remove(&key);
         drop(st);
@@ -742,20 +734,12 @@ impl Snapshots {
     /// without waiting.
     pub fn stop_now(&self) {
         self.stop();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut st = self.core.lock();
-        while st.tables.values().any(|ts| ts.in_flight.is_some()) {
-            let now = Instant::now();
-            if now >= deadline {
-                log::warn!("a cancelled snapshot did not stop within 10 s; its temp file is removed at the next start");
-                return;
-            }
-            st = self
-                .core
-                .wake
-                .wait_timeout(st, (deadline - now).min(Duration::from_millis(50)))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+        let (st, ended) = self.core.wait_until(Duration::from_secs(10), |st| {
+            !st.tables.values().any(|ts| ts.in_flight.is_some())
+        });
+        drop(st);
+        if !ended {
+            log::warn!("a cancelled snapshot did not stop within 10 s; its temp file is removed at the next start");
         }
     }
 
@@ -790,6 +774,29 @@ impl Drop for Snapshots {
 }
 
 impl Core {
+    /// Waits (woken by every finished write, and at least every 50 ms) until `done` holds or
+    /// `limit` passes; returns the lock and whether `done` held.
+    fn wait_until(
+        &self,
+        limit: Duration,
+        done: impl Fn(&State) -> bool,
+    ) -> (std::sync::MutexGuard<'_, State>, bool) {
+        let deadline = Instant::now() + limit;
+        let mut st = self.lock();
+        while !done(&st) {
+            let now = Instant::now();
+            if now >= deadline {
+                return (st, false);
+            }
+            st = self
+                .wake
+                .wait_timeout(st, (deadline - now).min(Duration::from_millis(50)))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        (st, true)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
