@@ -677,7 +677,7 @@ impl Snapshots {
             c.cancel();
         }
         let (mut st, ended) = self.core.wait_until(Duration::from_secs(10), |st| {
-            !st.tables.get(&key).is_some_and(|ts| ts.in_flight.is_some())
+            st.tables.get(&key).is_none_or(|ts| ts.in_flight.is_none())
         });
         if !ended {
             // The table stays: its unsaved changes are due again.
@@ -735,7 +735,7 @@ impl Snapshots {
     pub fn stop_now(&self) {
         self.stop();
         let (st, ended) = self.core.wait_until(Duration::from_secs(10), |st| {
-            !st.tables.values().any(|ts| ts.in_flight.is_some())
+            st.tables.values().all(|ts| ts.in_flight.is_none())
         });
         drop(st);
         if !ended {
