@@ -9,7 +9,10 @@
 //!   run for minutes. `cancel_write_p50_ms`, `cancel_write_p99_ms`: the same for a 1M-row write.
 //! - The CPU-bound load of issue 24: a self-join of a 100,000-row flights table on a column of
 //!   10 values (10^9 joined rows) feeding a hash aggregate, run as a SQL cell.
-//!   `page_p99_heavy_ms`: grid pages of another table while it runs; `page_p99_heavy_vs_idle`;
+//!   `page_p99_heavy_ms`: grid pages of another table while it runs; `page_p99_rounds_idle_ms`:
+//!   the same rounds of pages (same offsets, same pause before each round) with nothing running,
+//!   the baseline of `page_p99_heavy_vs_idle`, since the first page after a pause finds cold
+//!   caches and parked threads whether or not a query runs;
 //!   `cancel_heavy_p50_ms`, `cancel_heavy_p99_ms`: from Cancel until the engine reports the cell
 //!   cancelled; `cpu_after_cancel_ms` (worst round): CPU time the whole process burns in the
 //!   second after that.
@@ -165,6 +168,17 @@ pub fn run() -> Result<Vec<Measure>, String> {
         .notebooks()
         .add_cell(nb, CellKind::Sql, None, JOIN_HEAVY.into())
         .map_err(|e| e.to_string())?;
+    let round_pages = |round: usize, out: &mut Vec<f64>| -> Result<(), String> {
+        for i in 0..(PAGES / HEAVY_ROUNDS) {
+            let offset = ((round * 1000 + i) as u64 * 7_919_993) % (rows - 200);
+            let start = Instant::now();
+            rt.block_on(engine.page(nb, "t", None, offset, 200))
+                .map_err(err)?;
+            out.push(micros(start.elapsed()));
+        }
+        Ok(())
+    };
+    let mut idle_rounds = Vec::new();
     let mut heavy_pages = Vec::new();
     let mut heavy_cancels = Vec::new();
     let mut cpu_after = 0f64;
@@ -179,13 +193,7 @@ pub fn run() -> Result<Vec<Measure>, String> {
             })
         };
         std::thread::sleep(Duration::from_millis(300));
-        for i in 0..(PAGES / HEAVY_ROUNDS) {
-            let offset = ((round * 1000 + i) as u64 * 7_919_993) % (rows - 200);
-            let start = Instant::now();
-            rt.block_on(engine.page(nb, "t", None, offset, 200))
-                .map_err(err)?;
-            heavy_pages.push(micros(start.elapsed()));
-        }
+        round_pages(round, &mut heavy_pages)?;
         if run.is_finished() {
             return Err("the heavy join finished before it was cancelled".into());
         }
@@ -199,8 +207,15 @@ pub fn run() -> Result<Vec<Measure>, String> {
         let before = process_cpu();
         std::thread::sleep(Duration::from_secs(1));
         cpu_after = cpu_after.max((process_cpu() - before).as_secs_f64() * 1000.0);
+        // The idle round for the same offsets, after the same pause (the query is cancelled).
+        std::thread::sleep(Duration::from_millis(300));
+        round_pages(round, &mut idle_rounds)?;
     }
-    let (heavy_pages, heavy_cancels) = (Samples::from(heavy_pages), Samples::from(heavy_cancels));
+    let (heavy_pages, heavy_cancels, idle_rounds) = (
+        Samples::from(heavy_pages),
+        Samples::from(heavy_cancels),
+        Samples::from(idle_rounds),
+    );
 
     let ms = |us: f64| us / 1000.0;
     Ok(vec![
@@ -228,11 +243,17 @@ pub fn run() -> Result<Vec<Measure>, String> {
             ms(heavy_pages.quantile(0.99)),
             "ms",
         ),
+        Measure::value(
+            SUITE,
+            "page_p99_rounds_idle_ms",
+            ms(idle_rounds.quantile(0.99)),
+            "ms",
+        ),
         Measure::relative(
             SUITE,
             "page_p99_heavy_vs_idle",
             ms(heavy_pages.quantile(0.99)),
-            ms(idle.quantile(0.99)),
+            ms(idle_rounds.quantile(0.99)),
             "ms",
         ),
         Measure::value(SUITE, "cancel_heavy_p50_ms", heavy_cancels.p50(), "ms"),
