@@ -24,8 +24,10 @@ impl IpcError {
     }
 }
 
-impl From<quire_engine::Error> for IpcError {
-    fn from(e: quire_engine::Error) -> IpcError {
+/// The one conversion: any engine error, or any area's error, becomes `{ code, message }`.
+impl<E: Into<quire_engine::Error>> From<E> for IpcError {
+    fn from(e: E) -> IpcError {
+        let e: quire_engine::Error = e.into();
         log::warn!("command failed: {e}");
         IpcError::from_coded(&e)
     }

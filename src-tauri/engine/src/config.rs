@@ -12,7 +12,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, HasCode};
+use crate::code::{ErrorCode, HasCode};
 
 /// The config file's name inside the app's config dir.
 pub const CONFIG_FILE_NAME: &str = "config.toml";

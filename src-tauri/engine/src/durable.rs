@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{ErrorCode, HasCode};
+use crate::code::{ErrorCode, HasCode};
 use crate::metrics::Metrics;
 
 /// Suffix of every temp file this module creates; the sweep removes only these.

@@ -1,86 +1,8 @@
-//! Stable error codes shared by every area of the engine.
-//!
-//! Each area has its own `thiserror` enum (`ConfigError`, `NotebookError`, ...) and maps each
-//! variant to one [`ErrorCode`]. The code is the wire identifier the UI branches on: codes never
-//! change meaning once shipped; messages may be reworded freely. Add a code only when something
-//! produces it.
+//! [`Error`]: any engine error, one variant per area, for callers that cross areas (the
+//! engine, the shell, the CLI). High in the layering: it wraps every area's error, while the
+//! areas name their codes from the leaf [`crate::code`].
 
-use serde::{Deserialize, Serialize};
-
-/// What kind of failure happened, stable across releases. Serialised in snake_case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The config file or a `QUIRE_*` variable could not be understood.
-    ConfigInvalid,
-    /// The workspace folder could not be created or opened.
-    WorkspaceUnavailable,
-    /// A path or name would leave the workspace (`..`, an absolute path, a separator).
-    PathOutsideWorkspace,
-    /// The window named a file the user did not pick in a dialog or drop on it.
-    PathNotAllowed,
-    /// Reading or writing a file failed (disk full, permissions, I/O error).
-    Io,
-    /// A notebook title is empty, too long or contains characters a folder name cannot hold.
-    InvalidTitle,
-    /// Another Quire (or quire-cli) has this workspace open.
-    WorkspaceLocked,
-    /// No notebook has the given id.
-    NotebookNotFound,
-    /// Another notebook already has this title.
-    NotebookExists,
-    /// The notebook's file is damaged or from a newer Quire; it is left untouched.
-    NotebookUnreadable,
-    /// The notebook's file changed outside Quire while it had unsaved edits.
-    NotebookChangedOnDisk,
-    /// The notebook has no cell with the given id.
-    CellNotFound,
-    /// The SQL could not be parsed, planned or executed; the message names the line and column.
-    SqlInvalid,
-    /// A file could not be imported (malformed, wrong types, empty); the message names the line.
-    ImportFailed,
-    /// A file could not be opened or read.
-    FileUnreadable,
-    /// A table name is not a plain SQL identifier.
-    InvalidTableName,
-    /// No table has the given name in this notebook.
-    TableNotFound,
-    /// Another table in this notebook has that name.
-    TableExists,
-    /// A value typed into a cell does not fit its column (not a number, not a date, null in a
-    /// column that cannot be empty).
-    InvalidValue,
-    /// The table has no saved generation with that number (it was removed from the history).
-    GenerationNotFound,
-    /// A table version asked for (to compare) is no longer kept in memory.
-    VersionNotFound,
-    /// No task has the given id (it finished long ago and was cleaned up).
-    TaskNotFound,
-    /// An import, a result or a query needs more memory than the `limits` settings allow.
-    TooLarge,
-    /// The work was cancelled before it finished.
-    Cancelled,
-    /// A bug in Quire: the message says what, the log has the context.
-    Internal,
-}
-
-/// Implemented by every area error so the shell can serialise `{ code, message, position }`.
-pub trait HasCode {
-    fn code(&self) -> ErrorCode;
-
-    /// Where in the user's input (a query, a file) the error is: 1-based line and column.
-    fn position(&self) -> Option<Position> {
-        None
-    }
-}
-
-/// A place in a query or a file the user can go to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-pub struct Position {
-    pub line: u64,
-    /// 0 when only the line is known (a line of a file).
-    pub column: u64,
-}
+pub use crate::code::{ErrorCode, HasCode, Position};
 
 /// Any engine error. Each variant is one area's error, unchanged.
 #[derive(Debug, thiserror::Error)]
@@ -122,25 +44,5 @@ impl HasCode for Error {
             Error::Queue(e) => e.code(),
             Error::Task(e) => e.code(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_snake_case_on_the_wire() {
-        // The UI's union of codes is generated from this enum; pin the spelling of a few.
-        assert_eq!(
-            serde_json::to_string(&ErrorCode::PathOutsideWorkspace).unwrap(),
-            "\"path_outside_workspace\""
-        );
-        assert_eq!(
-            serde_json::to_string(&ErrorCode::NotebookNotFound).unwrap(),
-            "\"notebook_not_found\""
-        );
-        let back: ErrorCode = serde_json::from_str("\"sql_invalid\"").unwrap();
-        assert_eq!(back, ErrorCode::SqlInvalid);
     }
 }

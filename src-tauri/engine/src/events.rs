@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::EventConfig;
 use crate::metrics::{Counter, Metrics, MetricsSummary};
 use crate::notebooks::{NotebookId, NotebookSummary, SaveState};
+use crate::tables::TableInfo;
 
 /// What happened, as the UI needs to know it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
@@ -41,6 +42,18 @@ pub enum EngineEvent {
         table: Option<String>,
         message: String,
     },
+    /// A table was added to a notebook (imported, kept from a result, renamed to this name).
+    TableAdded {
+        notebook: NotebookId,
+        table: TableInfo,
+    },
+    /// A table has a new current version (an edit, a transform, a restore, an undo, a redo).
+    TableChanged {
+        notebook: NotebookId,
+        table: TableInfo,
+    },
+    /// A table left a notebook (deleted, or renamed away from this name).
+    TableRemoved { notebook: NotebookId, table: String },
     /// The status bar's figures. Rides along with batches, at most once a second, and only
     /// when something changed: an idle engine sends none.
     Metrics(MetricsSummary),
@@ -86,6 +99,9 @@ impl EngineEvent {
             EngineEvent::SaveStatus { notebook, .. } => Some(format!("save/{notebook}")),
             EngineEvent::NotebookChanged { notebook } => Some(format!("changed/{}", notebook.id)),
             EngineEvent::TableSaveStatus(t) => Some(format!("table/{}/{}", t.notebook, t.table)),
+            EngineEvent::TableChanged { notebook, table } => {
+                Some(format!("content/{notebook}/{}", table.name))
+            }
             EngineEvent::Metrics(_) => Some("metrics".into()),
             _ => None,
         }

@@ -7,24 +7,28 @@
 //!
 //! Crate map (one purpose per module):
 //! - [`config`]: the one [`Config`], its documented defaults, file + `QUIRE_*` overrides.
-//! - [`error`]: the stable [`ErrorCode`] every area error maps to; the UI branches on it.
+//! - [`code`]: the stable [`ErrorCode`] every area error maps to; the UI branches on it.
+//! - [`error`]: [`Error`], any engine error (one variant per area), for callers across areas.
 //! - [`workspace`]: the workspace folder and the only way to turn a name into a path inside it.
 //! - [`durable`]: atomic, fsynced file replacement and the orphaned-temp-file sweep.
 //! - [`notebooks`]: notebook documents (lazy hydration, batched writes: issue 4).
 //! - [`tables`]: Arrow tables per notebook, imports, paging, restricted SQL, Parquet on disk.
 //! - [`snapshots`]: debounced atomic Parquet snapshots with history, leases and crash recovery.
 //! - [`queue`]: the priority query queue (issue 6).
-//! - [`tasks`]: the SQLite task store (issue 9).
+//! - [`tasks`]: the SQLite task store and edit journal, and the [`tasks::Tracker`] of tasks.
+//! - [`ledger`]: every table's versions and the one way they change (journal first).
 //! - [`events`]: events to the UI, with sequence numbers (batching: issue 10).
 //! - [`metrics`]: counters the status bar and metrics panel read.
 //!
 //! Deliberately absent: no `tauri`, no windows, no IPC types beyond serde/specta derives, no
 //! global state. Every disk write goes through [`durable`].
 
+pub mod code;
 pub mod config;
 pub mod durable;
 pub mod error;
 pub mod events;
+pub mod ledger;
 pub mod metrics;
 pub mod notebooks;
 pub mod queue;
@@ -41,9 +45,11 @@ mod recovery_model;
 /// targets, benchmarks) without pinning a second copy.
 pub use datafusion;
 
+pub use code::{ErrorCode, HasCode, Position};
 pub use config::Config;
 pub use engine::{
-    CatchUp, CellOutput, DiffPage, DiffRow, Engine, EngineInfo, EnginePaths, FlushAllReport,
-    ImportOutcome, ImportRequest, PendingWork, ShutdownReport, TableVersions, TransformPreview,
+    CatchUp, CellOutput, Engine, EngineInfo, EnginePaths, FlushAllReport, ImportOutcome,
+    ImportRequest, PendingWork, ShutdownReport,
 };
-pub use error::{Error, ErrorCode, HasCode, Position};
+pub use error::Error;
+pub use ledger::{DiffPage, DiffRow, TableVersions, TransformPreview};

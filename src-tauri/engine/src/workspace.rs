@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{ErrorCode, HasCode};
+use crate::code::{ErrorCode, HasCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {

@@ -101,15 +101,19 @@ fn child(data: &Path) -> ! {
         // The edit is acknowledged: it must survive any kill from here on (the journal).
         writeln!(out, "acked {version}").unwrap();
         // So is a recorded task once its id is known.
-        if let Some(id) = engine.begin_task(quire_engine::tasks::NewTask {
-            kind: quire_engine::tasks::TaskKind::Export,
-            notebook: Some(nb),
-            target: Some("t".into()),
-            payload: serde_json::json!({ "version": version }),
-            priority: quire_engine::queue::Priority::Background,
-        }) {
+        let task = engine.tracker().record(
+            Some(nb),
+            Some("t".into()),
+            &quire_engine::tasks::TaskPayload::Export {
+                path: format!("export-{version}.csv").into(),
+            },
+            quire_engine::queue::Priority::Background,
+        );
+        if let Some(id) = task.id() {
             writeln!(out, "task {id}").unwrap();
         }
+        task.hand_over(); // it stays pending, as queued work a kill interrupts
+
         out.flush().unwrap();
         if version.is_multiple_of(3) {
             let report = engine.flush_all();

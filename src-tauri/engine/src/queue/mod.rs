@@ -19,7 +19,7 @@ pub use scheduler::{Canceller, Job, JobKind, QueueStats, Scheduler, SchedulerLim
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, HasCode};
+use crate::code::{ErrorCode, HasCode};
 
 /// Who is waiting for the work. Declared from most to least urgent; `Ord` follows.
 #[derive(

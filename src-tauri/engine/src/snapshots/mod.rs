@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use crate::code::{ErrorCode, HasCode};
 use crate::config::SnapshotConfig;
-use crate::error::{ErrorCode, HasCode};
 use crate::events::{EngineEvent, EventBus};
 use crate::metrics::Metrics;
 use crate::notebooks::{NotebookId, SaveState};

@@ -130,6 +130,19 @@ impl Histories {
         h.restamped = None;
     }
 
+    /// The content one step back (`back`) or forward would show, without moving; None at
+    /// either end.
+    pub fn peek(&self, notebook: NotebookId, table: &str, back: bool) -> Option<Arc<TableVersion>> {
+        let tables = self.lock();
+        let h = tables.get(&(notebook, table.to_string()))?;
+        let cursor = match back {
+            true => h.cursor.checked_sub(1)?,
+            false if h.cursor + 1 < h.entries.len() => h.cursor + 1,
+            false => return None,
+        };
+        Some(h.entries[cursor].version.clone())
+    }
+
     /// Moves the cursor one step back (`back`) or forward; returns the content to show, or
     /// None at either end.
     pub fn step(&self, notebook: NotebookId, table: &str, back: bool) -> Option<Arc<TableVersion>> {

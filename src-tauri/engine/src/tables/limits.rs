@@ -167,8 +167,8 @@ mod tests {
         budget.charge(&batch(100_000)).unwrap(); // 800 kB
         let err = budget.charge(&batch(100_000)).unwrap_err();
         assert_eq!(
-            crate::error::HasCode::code(&err),
-            crate::ErrorCode::TooLarge
+            crate::code::HasCode::code(&err),
+            crate::code::ErrorCode::TooLarge
         );
         let text = err.to_string();
         assert!(

@@ -36,7 +36,7 @@ pub use limits::{Budget, Limits};
 pub use sql::{datafusion_version, ColumnInfo, QueryPreview, SqlSession, PREVIEW_ROWS};
 pub use table::{TableInfo, TableVersion};
 
-use crate::error::{ErrorCode, HasCode};
+use crate::code::{ErrorCode, HasCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
@@ -80,19 +80,19 @@ impl TableError {
 }
 
 impl HasCode for TableError {
-    fn position(&self) -> Option<crate::error::Position> {
+    fn position(&self) -> Option<crate::code::Position> {
         match self {
             TableError::Sql {
                 line: Some(line),
                 column,
                 ..
-            } => Some(crate::error::Position {
+            } => Some(crate::code::Position {
                 line: *line,
                 column: column.unwrap_or(0),
             }),
             TableError::Import {
                 line: Some(line), ..
-            } => Some(crate::error::Position {
+            } => Some(crate::code::Position {
                 line: *line,
                 column: 0,
             }),

@@ -28,7 +28,7 @@ pub struct TableVersion {
 }
 
 /// What the UI shows of a table.
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, specta::Type)]
 pub struct TableInfo {
     pub name: String,
     pub version: u64,

@@ -8,7 +8,12 @@
 //! is a single-row insert or update (tens of microseconds in WAL mode). Waiting for a task is
 //! event-driven: finishing a task bumps a `watch` channel that waiters await.
 
+mod payload;
 pub mod schema;
+mod tracker;
+
+pub use payload::TaskPayload;
+pub use tracker::{Tracked, Tracker};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -17,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, HasCode};
+use crate::code::{ErrorCode, HasCode};
 use crate::metrics::{Counter, Metrics};
 use crate::notebooks::NotebookId;
 use crate::queue::Priority;
@@ -654,6 +659,22 @@ impl TaskStore {
                 now_ms()
             ])?;
         Ok(())
+    }
+
+    /// Takes back the entry for `version`: its change could not be made visible, so it must
+    /// never be replayed.
+    pub fn journal_remove(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: u64,
+    ) -> Result<usize, TaskError> {
+        Ok(self
+            .lock()
+            .prepare_cached(
+                "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version = ?3",
+            )?
+            .execute(params![notebook.to_string(), table, version as i64])?)
     }
 
     /// A snapshot of `version` is committed: the entries it covers are no longer needed.

@@ -1,0 +1,343 @@
+//! Imports and exports: each is recorded as a task before it is queued (so a crash runs it
+//! again and the task list shows it, from the app and from quire-cli alike), runs at
+//! background priority, reports progress and stops when cancelled.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Engine, ImportOutcome, ImportRequest};
+use crate::error::Error;
+use crate::ledger::Ledger;
+use crate::notebooks::{NotebookId, Notebooks};
+use crate::queue::{Job, JobKind, Priority};
+use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress};
+use crate::tables::{self, name, TableError, TableVersion};
+use crate::tasks::{TaskPayload, Tracked};
+
+/// An [`ImportRequest`] that can travel to the queue's thread.
+struct OwnedImport {
+    path: PathBuf,
+    table: Option<String>,
+    format: Option<ImportFormat>,
+    csv: Option<CsvOptions>,
+}
+
+impl OwnedImport {
+    fn of(request: &ImportRequest<'_>) -> OwnedImport {
+        OwnedImport {
+            path: request.path.to_path_buf(),
+            table: request.table.map(str::to_string),
+            format: request.format,
+            csv: request.csv.cloned(),
+        }
+    }
+
+    fn request(&self) -> ImportRequest<'_> {
+        ImportRequest {
+            path: &self.path,
+            table: self.table.as_deref(),
+            format: self.format,
+            csv: self.csv.as_ref(),
+        }
+    }
+}
+
+/// Reads the file to the end, then saves the table (hydrating the notebook) before adding it,
+/// so a table Quire shows is always on disk. The table name defaults to the file's.
+fn import_now(
+    notebooks: &Notebooks,
+    ledger: &Ledger,
+    notebook: NotebookId,
+    request: ImportRequest<'_>,
+    progress: &(dyn Fn(ImportProgress) + Sync),
+    cancel: &CancellationToken,
+) -> Result<ImportOutcome, Error> {
+    let ImportRequest {
+        path,
+        table,
+        format,
+        csv,
+    } = request;
+    notebooks.summary(notebook)?;
+    let table = match table {
+        Some(t) => name::validate(t)?,
+        None => name::from_file_stem(
+            &path
+                .file_stem()
+                .map(|s| s.to_string_lossy())
+                .unwrap_or_default(),
+        ),
+    };
+    ledger.ensure_loaded(notebook, notebooks.folder_path(notebook)?.as_deref())?;
+    if ledger.exists(notebook, &table) {
+        return Err(TableError::Exists(table).into());
+    }
+    let started = Instant::now();
+    let budget = ledger.catalog().limits().budget(format!(
+        "the file {}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    let imported = import::read(path, format, csv, progress, cancel, &budget)?;
+    let version = TableVersion::first(imported.schema, imported.batches);
+    notebooks.flush(notebook)?;
+    let dir = notebooks
+        .folder_path(notebook)?
+        .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
+    let info = ledger.add(notebook, &dir, &table, version)?;
+    log::info!(
+        "imported {} as {table} into notebook {notebook}: {} rows in {:.0} ms, {} skipped",
+        path.display(),
+        info.rows,
+        started.elapsed().as_secs_f64() * 1000.0,
+        imported.skipped_total
+    );
+    Ok(ImportOutcome {
+        table: info,
+        skipped: imported.skipped,
+        skipped_total: imported.skipped_total,
+    })
+}
+
+/// Awaits a queued job, cancelling it when `cancel` fires first.
+async fn until_done_or_cancelled<T: Send + 'static>(
+    job: Job<Result<T, Error>>,
+    cancel: &CancellationToken,
+) -> Result<T, Error> {
+    let canceller = job.canceller();
+    let result = job.result();
+    tokio::pin!(result);
+    let done = tokio::select! {
+        r = &mut result => r,
+        _ = cancel.cancelled() => {
+            canceller.cancel();
+            result.await
+        }
+    };
+    done.map_err(Error::from).and_then(|r| r)
+}
+
+impl Engine {
+    fn record_import(&self, notebook: NotebookId, request: &ImportRequest<'_>) -> Tracked {
+        self.tracker.record(
+            Some(notebook),
+            request.table.map(str::to_string),
+            &TaskPayload::Import {
+                path: request.path.to_path_buf(),
+                csv: request.csv.cloned(),
+            },
+            Priority::Background,
+        )
+    }
+
+    /// Imports a file as a new table of the notebook, queued at background priority: it never
+    /// takes the worker kept for grid pages and queries. Progress goes to `progress`; `cancel`
+    /// (or Cancel in the task list) stops it and leaves nothing behind.
+    pub async fn import(
+        &self,
+        notebook: NotebookId,
+        request: ImportRequest<'_>,
+        progress: Arc<dyn Fn(ImportProgress) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<ImportOutcome, Error> {
+        // The notebook goes to disk first (it may still be only in memory): an import that a
+        // crash cuts short must find its notebook when it runs again.
+        self.notebooks.flush(notebook)?;
+        let task = Arc::new(self.record_import(notebook, &request));
+        task.watch(cancel.clone());
+        let (notebooks, ledger, running, owned) = (
+            self.notebooks.clone(),
+            self.ledger.clone(),
+            task.clone(),
+            OwnedImport::of(&request),
+        );
+        let job = self.scheduler.submit_blocking(
+            Priority::Background,
+            JobKind::Import,
+            None,
+            move |token| {
+                running.start();
+                let report = |p: ImportProgress| {
+                    running.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
+                    progress(p);
+                };
+                Ok(import_now(
+                    &notebooks,
+                    &ledger,
+                    notebook,
+                    owned.request(),
+                    &report,
+                    token,
+                ))
+            },
+        );
+        let result = until_done_or_cancelled(job, cancel).await;
+        task.finish(&result);
+        result
+    }
+
+    /// [`Engine::import`] on the calling thread (quire-cli), recorded the same way.
+    pub fn import_file(
+        &self,
+        notebook: NotebookId,
+        request: ImportRequest<'_>,
+        progress: &(dyn Fn(ImportProgress) + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<ImportOutcome, Error> {
+        let task = self.record_import(notebook, &request);
+        self.import_tracked(&task, notebook, request, progress, cancel)
+    }
+
+    pub(super) fn import_tracked(
+        &self,
+        task: &Tracked,
+        notebook: NotebookId,
+        request: ImportRequest<'_>,
+        progress: &(dyn Fn(ImportProgress) + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<ImportOutcome, Error> {
+        task.watch(cancel.clone());
+        task.start();
+        let report = |p: ImportProgress| {
+            task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
+            progress(p);
+        };
+        let result = import_now(
+            &self.notebooks,
+            &self.ledger,
+            notebook,
+            request,
+            &report,
+            cancel,
+        );
+        task.finish(&result);
+        result
+    }
+
+    fn record_export(&self, notebook: NotebookId, table: &str, out: &Path) -> Tracked {
+        self.tracker.record(
+            Some(notebook),
+            Some(table.to_string()),
+            &TaskPayload::Export {
+                path: out.to_path_buf(),
+            },
+            Priority::Background,
+        )
+    }
+
+    /// Writes a table to a file the user picked (CSV or Parquet by extension), atomically,
+    /// queued at background priority; `progress` gets the rows written so far.
+    pub async fn export(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        out: &Path,
+        progress: Arc<dyn Fn(u64) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<u64, Error> {
+        self.ensure_tables(notebook)?;
+        let version = self.ledger.version(notebook, table)?;
+        let task = Arc::new(self.record_export(notebook, table, out));
+        task.watch(cancel.clone());
+        let (metrics, running, out, table) = (
+            self.metrics.clone(),
+            task.clone(),
+            out.to_path_buf(),
+            table.to_string(),
+        );
+        let job = self.scheduler.submit_blocking(
+            Priority::Background,
+            JobKind::Export,
+            None,
+            move |token| {
+                running.start();
+                Ok(write_export(
+                    &version, &table, &out, &metrics, &*progress, token,
+                ))
+            },
+        );
+        let result = until_done_or_cancelled(job, cancel).await;
+        task.finish(&result);
+        result
+    }
+
+    /// [`Engine::export`] on the calling thread (quire-cli, benches), recorded the same way.
+    pub fn export_table(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        out: &Path,
+        progress: &(dyn Fn(u64) + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<u64, Error> {
+        let task = self.record_export(notebook, table, out);
+        self.export_tracked(&task, notebook, table, out, progress, cancel)
+    }
+
+    pub(super) fn export_tracked(
+        &self,
+        task: &Tracked,
+        notebook: NotebookId,
+        table: &str,
+        out: &Path,
+        progress: &(dyn Fn(u64) + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<u64, Error> {
+        task.watch(cancel.clone());
+        task.start();
+        let result = self.ensure_tables(notebook).and_then(|()| {
+            let version = self.ledger.version(notebook, table)?;
+            write_export(&version, table, out, &self.metrics, progress, cancel)
+        });
+        task.finish(&result);
+        result
+    }
+
+    /// Runs a query and writes its result to a file the user picked (CSV or Parquet), atomically.
+    pub async fn export_query(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        out: &Path,
+    ) -> Result<u64, Error> {
+        self.ensure_tables(notebook)?;
+        let (schema, batches) = self.ledger.catalog().result(notebook, sql).await?;
+        let bytes = tables::export::write(
+            out,
+            &schema,
+            &batches,
+            &self.metrics,
+            &|_| {},
+            &CancellationToken::new(),
+        )?;
+        log::info!(
+            "exported a query result of notebook {notebook} to {} ({bytes} bytes)",
+            out.display()
+        );
+        Ok(bytes)
+    }
+}
+
+fn write_export(
+    version: &TableVersion,
+    table: &str,
+    out: &Path,
+    metrics: &crate::metrics::Metrics,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &CancellationToken,
+) -> Result<u64, Error> {
+    let bytes = tables::export::write(
+        out,
+        &version.schema,
+        &version.batches,
+        metrics,
+        progress,
+        cancel,
+    )?;
+    log::info!("exported {table} to {} ({bytes} bytes)", out.display());
+    Ok(bytes)
+}

@@ -1,0 +1,199 @@
+//! [`Engine`]: the one object the shell, the CLI and the benches hold. It owns the areas and
+//! delegates to them; each file of this folder is one side of it:
+//! - `open`: wiring the areas together at startup;
+//! - `tables`: table commands, through the [`Ledger`];
+//! - `files`: imports and exports, recorded as tasks and run on the queue;
+//! - `tasks`: the task list, retries and resuming work found after a crash;
+//! - `lifecycle`: events, flushes, what is pending, shutdown;
+//! - `types`: what callers get back.
+
+mod files;
+mod lifecycle;
+mod open;
+mod tables;
+mod tasks;
+mod types;
+
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use tokio_util::sync::CancellationToken;
+
+pub use types::{
+    CatchUp, CellOutput, EngineInfo, EnginePaths, FlushAllReport, ImportOutcome, ImportRequest,
+    PendingWork, ShutdownReport,
+};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::events::EventBus;
+use crate::ledger::Ledger;
+use crate::metrics::Metrics;
+use crate::notebooks::{CellId, CellKind, NotebookId, NotebookSummary, Notebooks};
+use crate::queue::{JobKind, Priority, QueueStats, Scheduler};
+use crate::tables::{datafusion_version, QueryPreview};
+use crate::tasks::{Housekeeper, Recovery, TaskPayload, Tracker};
+use crate::workspace::{Workspace, WorkspaceLock};
+
+pub struct Engine {
+    config: Config,
+    paths: EnginePaths,
+    workspace: Workspace,
+    notebooks: Arc<Notebooks>,
+    /// Every table's versions and the one way they change (owns the snapshots service).
+    ledger: Arc<Ledger>,
+    /// Recorded tasks: the SQLite task store behind handles with progress and outcome.
+    tracker: Arc<Tracker>,
+    /// What the last start found in the task store (shown once by the UI).
+    recovery: Recovery,
+    _housekeeper: Housekeeper,
+    events: Arc<EventBus>,
+    /// Every grid page, view and query runs here, by priority, off the command runtime.
+    scheduler: Arc<Scheduler>,
+    metrics: Arc<Metrics>,
+    /// Set by [`Engine::shutdown_without_waiting`].
+    skip_snapshots: std::sync::atomic::AtomicBool,
+    // Last field: dropped after the notebooks' final flush, so no other process can get in first.
+    _lock: WorkspaceLock,
+}
+
+impl Engine {
+    pub fn info(&self) -> EngineInfo {
+        let mut config = self.config.clone();
+        config.notebooks = self.notebooks.config();
+        EngineInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            datafusion_version: datafusion_version().to_string(),
+            workspace: self.workspace.root().to_path_buf(),
+            data_dir: self.paths.data_dir.clone(),
+            config,
+        }
+    }
+
+    pub fn workspace(&self) -> &Path {
+        self.workspace.root()
+    }
+
+    pub fn notebooks(&self) -> &Notebooks {
+        &self.notebooks
+    }
+
+    /// Every table's versions, for callers that page or diff directly (benches, tests).
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn create_notebook(&self, title: &str) -> Result<NotebookSummary, Error> {
+        let notebook = self.notebooks.create(title)?;
+        log::info!("created notebook {} ({:?})", notebook.id, notebook.title);
+        Ok(notebook)
+    }
+
+    /// Moves a notebook (and the tables in its folder) to the trash and frees its tables.
+    pub fn delete_notebook(&self, notebook: NotebookId) -> Result<(), Error> {
+        self.notebooks.delete(notebook)?;
+        self.ledger.forget(notebook);
+        Ok(())
+    }
+
+    pub fn list_notebooks(&self) -> Vec<NotebookSummary> {
+        self.notebooks.list()
+    }
+
+    /// Loads the notebook's tables from disk the first time they are needed.
+    fn ensure_tables(&self, notebook: NotebookId) -> Result<(), Error> {
+        let dir = self.notebooks.folder_path(notebook)?;
+        self.ledger.ensure_loaded(notebook, dir.as_deref())
+    }
+
+    /// Runs a cell: its notebook is written first (hydrating it), so what ran is on disk.
+    pub async fn run_cell(&self, notebook: NotebookId, cell: CellId) -> Result<CellOutput, Error> {
+        self.run_cell_with(notebook, cell, Arc::new(|_| {}), &CancellationToken::new())
+            .await
+    }
+
+    /// [`Engine::run_cell`] with the rows produced so far reported and a way to stop it.
+    pub async fn run_cell_with(
+        &self,
+        notebook: NotebookId,
+        cell: CellId,
+        on_rows: Arc<dyn Fn(u64) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<CellOutput, Error> {
+        let cell = self.notebooks.cell(notebook, cell)?;
+        self.notebooks.flush(notebook)?;
+        match cell.kind {
+            CellKind::Markdown => Ok(CellOutput::Markdown),
+            CellKind::Sql => {
+                let started = Instant::now();
+                self.ensure_tables(notebook)?;
+                let task = Arc::new(self.tracker.record(
+                    Some(notebook),
+                    Some(cell.id.to_string()),
+                    &TaskPayload::CellRun {
+                        sql: cell.source.clone(),
+                    },
+                    Priority::UserVisible,
+                ));
+                task.watch(cancel.clone());
+                let (catalog, sql, cancel, running) = (
+                    self.ledger.catalog().clone(),
+                    cell.source.clone(),
+                    cancel.clone(),
+                    task.clone(),
+                );
+                let job = self.scheduler.submit(
+                    Priority::UserVisible,
+                    JobKind::Query,
+                    None,
+                    move |_| async move {
+                        running.start();
+                        Ok(catalog
+                            .query_cancellable(notebook, &sql, &*on_rows, &cancel)
+                            .await)
+                    },
+                );
+                let batches = job
+                    .result()
+                    .await
+                    .map_err(Error::from)
+                    .and_then(|r| r.map_err(Error::from));
+                task.finish(&batches);
+                let batches = batches?;
+                Ok(CellOutput::Table {
+                    preview: QueryPreview::from_batches(&batches, started.elapsed()),
+                })
+            }
+        }
+    }
+
+    /// Runs SQL against the notebook's tables (loading them from disk on first use).
+    pub async fn query(&self, notebook: NotebookId, sql: &str) -> Result<Vec<RecordBatch>, Error> {
+        self.ensure_tables(notebook)?;
+        let (catalog, sql) = (self.ledger.catalog().clone(), sql.to_string());
+        let job = self.scheduler.submit(
+            Priority::UserVisible,
+            JobKind::Query,
+            None,
+            move |_| async move { Ok(catalog.query(notebook, &sql).await) },
+        );
+        Ok(job.result().await??)
+    }
+
+    /// The scheduler, for callers that queue their own work (benches, tests).
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// The work queue's counters, for the metrics panel.
+    pub fn queue_stats(&self) -> QueueStats {
+        self.scheduler.stats()
+    }
+}

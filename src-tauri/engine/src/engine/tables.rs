@@ -1,0 +1,292 @@
+//! Table commands: each loads the notebook's tables if needed, then asks the [`Ledger`].
+//!
+//! [`Ledger`]: crate::ledger::Ledger
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Engine;
+use crate::error::Error;
+use crate::ledger::{DiffPage, TableVersions, TransformPreview};
+use crate::notebooks::NotebookId;
+use crate::queue::Priority;
+use crate::snapshots::{Generation, TableSaveStatus};
+use crate::tables::diff::DiffSummary;
+use crate::tables::edit::CellEdit;
+use crate::tables::transform::Transform;
+use crate::tables::view::ViewSpec;
+use crate::tables::{name, TableError, TableInfo, TableVersion};
+use crate::tasks::TaskPayload;
+
+impl Engine {
+    /// The notebook's tables.
+    pub fn tables(&self, notebook: NotebookId) -> Result<Vec<TableInfo>, Error> {
+        self.ensure_tables(notebook)?;
+        Ok(self.ledger.list(notebook))
+    }
+
+    /// Rows `[offset, offset + limit)` of a table, as Arrow IPC stream bytes: in table order, or
+    /// in the order and with the filters of `view`.
+    pub async fn page(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        view: Option<&ViewSpec>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<u8>, Error> {
+        self.ensure_tables(notebook)?;
+        self.ledger.page(notebook, table, view, offset, limit).await
+    }
+
+    /// How many rows a view of a table has.
+    pub async fn view_rows(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        view: Option<&ViewSpec>,
+    ) -> Result<u64, Error> {
+        self.ensure_tables(notebook)?;
+        self.ledger.view_rows(notebook, table, view).await
+    }
+
+    /// Keeps a query's result as a new table of the notebook.
+    pub async fn save_query_as_table(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        table: &str,
+    ) -> Result<TableInfo, Error> {
+        let table = name::validate(table)?;
+        self.ensure_tables(notebook)?;
+        if self.ledger.exists(notebook, &table) {
+            return Err(TableError::Exists(table).into());
+        }
+        let (schema, batches) = self.ledger.catalog().result(notebook, sql).await?;
+        self.keep_table(notebook, &table, TableVersion::first(schema, batches))
+    }
+
+    /// Saves a new table beside its notebook (hydrating it), then adds it.
+    pub(super) fn keep_table(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: TableVersion,
+    ) -> Result<TableInfo, Error> {
+        self.notebooks.flush(notebook)?;
+        let dir = self
+            .notebooks
+            .folder_path(notebook)?
+            .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
+        self.ledger.add(notebook, &dir, table, version)
+    }
+
+    /// Deletes a table with its saved copies and journal entries.
+    pub fn delete_table(&self, notebook: NotebookId, table: &str) -> Result<(), Error> {
+        self.ensure_tables(notebook)?;
+        self.ledger.delete(notebook, table)?;
+        log::info!("deleted table {table} of notebook {notebook}");
+        Ok(())
+    }
+
+    /// Renames a table: saved under the new name (its newest version, unsaved changes
+    /// included), then deleted under the old one. Its undo history starts anew.
+    pub fn rename_table(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        to: &str,
+    ) -> Result<TableInfo, Error> {
+        let to = name::validate(to)?;
+        self.ensure_tables(notebook)?;
+        let version = self.ledger.version(notebook, table)?;
+        if to == table {
+            return Ok(version.info(table));
+        }
+        if self.ledger.exists(notebook, &to) {
+            return Err(TableError::Exists(to).into());
+        }
+        let info = self.keep_table(notebook, &to, TableVersion::clone(&version))?;
+        self.ledger.delete(notebook, table)?;
+        log::info!("renamed table {table} of notebook {notebook} to {to}");
+        Ok(info)
+    }
+
+    /// Sets cells of a table: every value is checked against its column first, and the edit
+    /// becomes a new version (sharing untouched batches) whose snapshot is debounced.
+    pub fn edit_cells(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        edits: &[CellEdit],
+    ) -> Result<TableInfo, Error> {
+        self.ensure_tables(notebook)?;
+        let next = self.ledger.edit_cells(notebook, table, edits)?;
+        log::info!(
+            "edited {} cells of table {table} in notebook {notebook}: version {}",
+            edits.len(),
+            next.version
+        );
+        Ok(next.info(table))
+    }
+
+    /// A table's saved generations, newest first (time, rows, size), for the history list.
+    pub fn table_history(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+    ) -> Result<Vec<Generation>, Error> {
+        self.ensure_tables(notebook)?;
+        self.ledger.generations(notebook, table)
+    }
+
+    /// Makes a saved generation the table's current content again, as a new version.
+    pub fn restore_generation(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        generation: u64,
+    ) -> Result<TableInfo, Error> {
+        self.ensure_tables(notebook)?;
+        let next = self
+            .ledger
+            .restore_generation(notebook, table, generation)?;
+        log::info!(
+            "restored table {table} of notebook {notebook} from generation {generation} as version {}",
+            next.version
+        );
+        Ok(next.info(table))
+    }
+
+    /// What `transform` would change: the counts and the first affected rows. Runs in the
+    /// background with progress (rows) and cancellation; the table does not change.
+    pub async fn preview_transform(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        transform: &Transform,
+        progress: Arc<dyn Fn(u64) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<TransformPreview, Error> {
+        self.ensure_tables(notebook)?;
+        self.ledger
+            .preview_transform(notebook, table, transform, progress, cancel)
+            .await
+    }
+
+    /// Applies `transform` as a new version (reusing its preview when the table has not
+    /// changed since), recorded as a task. A cancelled transform leaves the table as it was.
+    pub async fn apply_transform(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        transform: &Transform,
+        progress: Arc<dyn Fn(u64) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<TableInfo, Error> {
+        self.ensure_tables(notebook)?;
+        let task = self.tracker.record(
+            Some(notebook),
+            Some(table.to_string()),
+            &TaskPayload::Transform {
+                transform: transform.clone(),
+            },
+            Priority::UserVisible,
+        );
+        task.start();
+        task.watch(cancel.clone());
+        let applied = self
+            .ledger
+            .apply_transform(notebook, table, transform, progress, cancel)
+            .await
+            .map(|next| {
+                log::info!(
+                    "transformed table {table} of notebook {notebook}: {} (version {})",
+                    transform.label(),
+                    next.version
+                );
+                next.info(table)
+            });
+        task.finish(&applied);
+        applied
+    }
+
+    /// Undo (`back`) or redo one step of a table's history.
+    pub fn undo_redo(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        back: bool,
+    ) -> Result<TableInfo, Error> {
+        self.ensure_tables(notebook)?;
+        let shown = self.ledger.undo_redo(notebook, table, back)?;
+        log::info!(
+            "{} on table {table} of notebook {notebook}: version {} shown",
+            if back { "undo" } else { "redo" },
+            shown.version,
+        );
+        Ok(shown.info(table))
+    }
+
+    /// The table's history list, newest last, and whether undo / redo can move.
+    pub fn table_versions(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+    ) -> Result<TableVersions, Error> {
+        self.ensure_tables(notebook)?;
+        self.ledger.versions(notebook, table)
+    }
+
+    /// What changed between two versions of a table: counts per kind and per column.
+    pub async fn diff_versions(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        from: u64,
+        to: u64,
+        cancel: &CancellationToken,
+    ) -> Result<DiffSummary, Error> {
+        self.ensure_tables(notebook)?;
+        self.ledger
+            .diff_versions(notebook, table, from, to, cancel)
+            .await
+    }
+
+    /// Rows `[offset, offset + limit)` of a diff with their old and new values.
+    pub async fn diff_page(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        from: u64,
+        to: u64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Arc<DiffPage>, Error> {
+        self.ensure_tables(notebook)?;
+        self.ledger
+            .diff_page(notebook, table, from, to, offset, limit)
+            .await
+    }
+
+    /// Save state of every table of a notebook.
+    pub fn table_save_status(&self, notebook: NotebookId) -> Vec<TableSaveStatus> {
+        self.ledger.snapshots().status(notebook)
+    }
+
+    /// Tables with changes not yet committed, in every notebook.
+    pub fn pending_tables(&self) -> Vec<TableSaveStatus> {
+        self.ledger.snapshots().pending()
+    }
+
+    /// Retries a failed snapshot now.
+    pub fn retry_snapshot(&self, notebook: NotebookId, table: &str) {
+        self.ledger.snapshots().retry(notebook, table);
+    }
+
+    /// The snapshots service (leases for long readers, the fault seam for tests).
+    pub fn snapshots(&self) -> &crate::snapshots::Snapshots {
+        self.ledger.snapshots()
+    }
+}

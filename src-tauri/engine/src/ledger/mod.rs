@@ -1,0 +1,432 @@
+//! [`Ledger`]: the one owner of every table's versions, and the one way they change.
+//!
+//! It holds the catalog (what SQL sees), the grid's view cache, the undo histories, the diff
+//! and preview caches, and the snapshots service. Every change of a table's content (an edit,
+//! a transform, a restore, an undo, a redo) goes through [`Ledger::apply`], and journal replay
+//! after a crash goes through the same [`Ledger::resolve`] and history bookkeeping.
+//!
+//! Invariant: **journaled before visible**. Under one lock, `apply` appends the change to the
+//! edit journal (committed in SQLite when it returns), then makes the new version current in
+//! the catalog, records it in the history and marks the table due for a snapshot. A failed
+//! append changes nothing and acknowledges nothing; a catalog that refuses the new version
+//! takes the journal entry back. Nothing else replaces a table version.
+
+mod diffs;
+mod pages;
+mod replay;
+mod step;
+mod transforms;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+pub use diffs::{DiffPage, DiffRow, TableVersions, TransformPreview};
+pub use step::Change;
+pub(crate) use step::JournalStep;
+
+use crate::error::Error;
+use crate::events::{EngineEvent, EventBus};
+use crate::notebooks::NotebookId;
+use crate::queue::Scheduler;
+use crate::snapshots::{Generation, Snapshots};
+use crate::tables::edit::{self, CellEdit};
+use crate::tables::history::{Histories, HistoryItem, TableOp};
+use crate::tables::view::ViewCache;
+use crate::tables::{name, Catalog, TableError, TableInfo, TableVersion};
+use crate::tasks::TaskStore;
+
+pub struct Ledger {
+    catalog: Arc<Catalog>,
+    views: Arc<ViewCache>,
+    histories: Histories,
+    /// The task store, for its edit journal.
+    journal: Arc<TaskStore>,
+    /// Declared before the scheduler's last owner goes: dropping it stops the snapshot planner.
+    snapshots: Snapshots,
+    events: Arc<EventBus>,
+    scheduler: Arc<Scheduler>,
+    /// Held while a step is applied, so journal, catalog, history and "snapshot due" change
+    /// together and two steps never interleave.
+    commit: Mutex<()>,
+    diffs: Mutex<diffs::RecentDiffs>,
+    previewed: Mutex<Option<transforms::PreviewedTransform>>,
+}
+
+impl Ledger {
+    pub fn new(
+        catalog: Catalog,
+        snapshots: Snapshots,
+        journal: Arc<TaskStore>,
+        events: Arc<EventBus>,
+        scheduler: Arc<Scheduler>,
+    ) -> Ledger {
+        Ledger {
+            catalog: Arc::new(catalog),
+            views: Arc::default(),
+            histories: Histories::default(),
+            journal,
+            snapshots,
+            events,
+            scheduler,
+            commit: Mutex::default(),
+            diffs: Mutex::default(),
+            previewed: Mutex::default(),
+        }
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    pub fn views(&self) -> &Arc<ViewCache> {
+        &self.views
+    }
+
+    pub fn snapshots(&self) -> &Snapshots {
+        &self.snapshots
+    }
+
+    fn lock_commit(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.commit.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Loads a notebook's saved tables the first time they are needed (the newest readable
+    /// snapshot of each, with the journal replayed on top). `dir` is the notebook's folder;
+    /// None for a notebook not on disk yet.
+    pub fn ensure_loaded(&self, notebook: NotebookId, dir: Option<&Path>) -> Result<(), Error> {
+        self.catalog
+            .ensure_loaded(notebook, || -> Result<_, Error> {
+                let Some(dir) = dir else {
+                    return Ok(Vec::new());
+                };
+                let mut tables = Vec::new();
+                for t in self.snapshots.open_folder(notebook, dir)? {
+                    tables.push((t.name.clone(), self.replay(notebook, &t.name, t.version)?));
+                }
+                Ok(tables)
+            })
+    }
+
+    pub fn list(&self, notebook: NotebookId) -> Vec<TableInfo> {
+        self.catalog.list(notebook)
+    }
+
+    pub fn version(&self, notebook: NotebookId, table: &str) -> Result<Arc<TableVersion>, Error> {
+        Ok(self.catalog.version(notebook, table)?)
+    }
+
+    pub fn exists(&self, notebook: NotebookId, table: &str) -> bool {
+        self.catalog.exists(notebook, table)
+    }
+
+    /// Applies `change` to the table whose current version is `base`; see the module's
+    /// invariant. Refused when the table moved on since `base` was read.
+    pub fn apply(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        base: &Arc<TableVersion>,
+        change: Change,
+    ) -> Result<Arc<TableVersion>, Error> {
+        let _commit = self.lock_commit();
+        let current = self.catalog.version(notebook, table)?;
+        if current.version != base.version {
+            return Err(TableError::Persist(format!(
+                "table {table} changed while the {} was prepared; try again",
+                change.name()
+            ))
+            .into());
+        }
+        let step = change.journal_step();
+        let Some(next) = self.resolve(notebook, table, &current, change)? else {
+            return Ok(current); // nothing to undo or redo
+        };
+        let version = next.version;
+        self.journal_append(notebook, table, version, &step)?;
+        let next = match self.catalog.replace(notebook, table, current.version, next) {
+            Ok(next) => next,
+            Err(e) => {
+                if let Err(undo) = self.journal.journal_remove(notebook, table, version) {
+                    log::error!(
+                        "table {table}: a journal entry for a change that failed stays: {undo}"
+                    );
+                }
+                return Err(e.into());
+            }
+        };
+        self.remember(notebook, table, &current, next.clone(), step);
+        self.snapshots.changed(notebook, table, next.clone());
+        self.events.emit(EngineEvent::TableChanged {
+            notebook,
+            table: next.info(table),
+        });
+        Ok(next)
+    }
+
+    /// The version a change makes from `current`: None for an undo or redo with nowhere to go.
+    fn resolve(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        current: &TableVersion,
+        change: Change,
+    ) -> Result<Option<TableVersion>, Error> {
+        Ok(match change {
+            Change::Op { next, .. } => Some(next),
+            Change::Undo | Change::Redo => {
+                let back = matches!(change, Change::Undo);
+                self.histories
+                    .peek(notebook, table, back)
+                    .map(|target| TableVersion {
+                        version: current.version + 1,
+                        next_row_id: current.next_row_id.max(target.next_row_id),
+                        ..TableVersion::clone(&target)
+                    })
+            }
+        })
+    }
+
+    /// The history's side of a step that is now the table's current version.
+    fn remember(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        base: &Arc<TableVersion>,
+        next: Arc<TableVersion>,
+        step: JournalStep,
+    ) {
+        match step {
+            JournalStep::Op { op } => self.histories.record(notebook, table, base, next, op),
+            JournalStep::Undo | JournalStep::Redo => {
+                self.histories
+                    .step(notebook, table, matches!(step, JournalStep::Undo));
+                self.histories.restamp(notebook, table, next);
+            }
+        }
+    }
+
+    /// Appends a table change to the journal: after a crash the newest snapshot plus these
+    /// entries rebuild exactly what the user last saw.
+    fn journal_append(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: u64,
+        step: &JournalStep,
+    ) -> Result<(), Error> {
+        let step = serde_json::to_value(step).expect("a journal step always serialises");
+        Ok(self
+            .journal
+            .journal_append(notebook, table, version, &step)?)
+    }
+
+    /// Saves a new table in the notebook's folder `dir`, then adds it (SQL sees it only once
+    /// it is on disk). Repeated column names get a suffix (`year`, `year_2`).
+    pub fn add(
+        &self,
+        notebook: NotebookId,
+        dir: &Path,
+        table: &str,
+        version: TableVersion,
+    ) -> Result<TableInfo, Error> {
+        let table = name::validate(table)?;
+        let _commit = self.lock_commit();
+        if self.catalog.exists(notebook, &table) {
+            return Err(TableError::Exists(table).into());
+        }
+        // Entries left by a deleted table of this name must never replay onto this one.
+        self.journal.journal_drop(notebook, &table)?;
+        let version = match name::unique_columns(&version.schema) {
+            Some(schema) => {
+                let batches = version
+                    .batches
+                    .iter()
+                    .map(|b| {
+                        datafusion::arrow::record_batch::RecordBatch::try_new(
+                            schema.clone(),
+                            b.columns().to_vec(),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(TableError::from)?;
+                TableVersion::first(schema, batches)
+            }
+            None => version,
+        };
+        self.snapshots
+            .create(notebook, dir, &table, Arc::new(version.clone()))?;
+        let info = self.catalog.add(notebook, &table, version)?;
+        self.events.emit(EngineEvent::TableAdded {
+            notebook,
+            table: info.clone(),
+        });
+        Ok(info)
+    }
+
+    /// Deletes a table: it leaves SQL and the table list at once, its pending snapshot is
+    /// cancelled, its saved copies and journal entries are removed. If its saved copies cannot
+    /// be removed the table stays, unchanged, and the error says why.
+    pub fn delete(&self, notebook: NotebookId, table: &str) -> Result<(), Error> {
+        let _commit = self.lock_commit();
+        let version = self.catalog.version(notebook, table)?;
+        // Out of the catalog first, so no edit can start on it while its files go.
+        self.catalog.remove(notebook, table)?;
+        if let Err(e) = self.snapshots.delete_table(notebook, table) {
+            let _ = self
+                .catalog
+                .add(notebook, table, TableVersion::clone(&version));
+            return Err(e.into());
+        }
+        self.histories.forget_table(notebook, table);
+        if let Err(e) = self.journal.journal_drop(notebook, table) {
+            // The manifest no longer names the table, so nothing replays these entries unless
+            // a new table takes the name, and `add` drops them again first.
+            log::warn!("journal entries of deleted table {table} stay: {e}");
+        }
+        self.events.emit(EngineEvent::TableRemoved {
+            notebook,
+            table: table.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Forgets every table of a deleted notebook.
+    pub fn forget(&self, notebook: NotebookId) {
+        let _commit = self.lock_commit();
+        self.snapshots.forget(notebook);
+        self.histories.forget(notebook);
+        self.catalog.forget(notebook);
+    }
+
+    /// Sets cells of a table: every value is checked against its column first, and the edit
+    /// becomes a new version (sharing untouched batches) whose snapshot is debounced.
+    pub fn edit_cells(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        edits: &[CellEdit],
+    ) -> Result<Arc<TableVersion>, Error> {
+        let current = self.catalog.version(notebook, table)?;
+        if edits.is_empty() {
+            return Ok(current);
+        }
+        let next = edit::apply(&current, edits)?;
+        self.apply(
+            notebook,
+            table,
+            &current,
+            Change::Op {
+                op: TableOp::Edit {
+                    edits: edits.to_vec(),
+                },
+                next,
+            },
+        )
+    }
+
+    /// A table's saved generations, newest first (time, rows, size), for the history list.
+    pub fn generations(&self, notebook: NotebookId, table: &str) -> Result<Vec<Generation>, Error> {
+        self.catalog.version(notebook, table)?;
+        Ok(self.snapshots.history(notebook, table))
+    }
+
+    /// Makes a saved generation the table's current content again, as a new version (so the
+    /// restore is itself saved, and can be undone by restoring again). The generation is
+    /// leased while it is read, so garbage collection cannot delete it under the reader.
+    pub fn restore_generation(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        generation: u64,
+    ) -> Result<Arc<TableVersion>, Error> {
+        let current = self.catalog.version(notebook, table)?;
+        let next = self.read_generation(notebook, table, &current, generation, "restore")?;
+        self.apply(
+            notebook,
+            table,
+            &current,
+            Change::Op {
+                op: TableOp::Restore { generation },
+                next,
+            },
+        )
+    }
+
+    /// A saved generation as the version after `current`.
+    fn read_generation(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        current: &TableVersion,
+        generation: u64,
+        reader: &str,
+    ) -> Result<TableVersion, Error> {
+        let (mut restored, _lease) = self
+            .snapshots
+            .read_generation(notebook, table, generation, reader)?;
+        restored.version = current.version + 1;
+        restored.next_row_id = restored.next_row_id.max(current.next_row_id);
+        Ok(restored)
+    }
+
+    /// Undo (`back`) or redo one step of a table's history: the earlier content, with the
+    /// very same batches, becomes the current version under a new number.
+    pub fn undo_redo(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        back: bool,
+    ) -> Result<Arc<TableVersion>, Error> {
+        let current = self.catalog.version(notebook, table)?;
+        let target = self.histories.peek(notebook, table, back);
+        let shown = self.apply(
+            notebook,
+            table,
+            &current,
+            if back { Change::Undo } else { Change::Redo },
+        )?;
+        // Replay after a crash redoes undo / redo among the versions after the newest saved
+        // generation; a step to a version older than that could not be replayed (the model
+        // test found it), so what is shown now is saved before the step is acknowledged.
+        let saved = self
+            .snapshots
+            .history(notebook, table)
+            .first()
+            .map(|g| g.version);
+        if let (Some(saved), Some(target)) = (saved, target) {
+            if target.version < saved {
+                let flushed = self.snapshots.flush(None);
+                if !flushed.failed.is_empty() {
+                    log::error!(
+                        "{} on table {table}: the version shown could not be saved at once: {:?}",
+                        if back { "undo" } else { "redo" },
+                        flushed.failed
+                    );
+                }
+            }
+        }
+        Ok(shown)
+    }
+
+    /// The table's history list, newest last, and whether undo / redo can move.
+    pub fn versions(&self, notebook: NotebookId, table: &str) -> Result<TableVersions, Error> {
+        let current = self.catalog.version(notebook, table)?;
+        let mut items = self.histories.list(notebook, table);
+        if items.is_empty() {
+            items.push(HistoryItem {
+                version: current.version,
+                label: TableOp::Opened.label(),
+                op: TableOp::Opened,
+                at_ms: 0,
+                current: true,
+                rows: current.rows as u64,
+            });
+        }
+        let (can_undo, can_redo) = self.histories.can_move(notebook, table);
+        Ok(TableVersions {
+            items,
+            can_undo,
+            can_redo,
+        })
+    }
+}

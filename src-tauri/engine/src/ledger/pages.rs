@@ -1,0 +1,90 @@
+//! Grid pages: a table, or its sorted and filtered view, one page at a time.
+
+use std::sync::Arc;
+
+use super::Ledger;
+use crate::error::Error;
+use crate::notebooks::NotebookId;
+use crate::queue::{JobKind, Priority};
+use crate::tables::view::{self, ViewCache, ViewSpec};
+use crate::tables::{ipc, TableVersion};
+
+impl Ledger {
+    /// Rows `[offset, offset + limit)` of a table, as Arrow IPC stream bytes: in table order, or
+    /// in the order and with the filters of `view`.
+    pub async fn page(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        view: Option<&ViewSpec>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<u8>, Error> {
+        // One group per grid: when scrolling outruns the engine, older page requests that have
+        // not started are stale and dropped.
+        let group = format!("page:{notebook}/{table}");
+        let view = self.view_future(notebook, table, view)?;
+        let job = self.scheduler.submit(
+            Priority::Urgent,
+            JobKind::Page,
+            Some(group),
+            move |_| async move {
+                let page = async {
+                    let version = view.await?;
+                    let batch = version.page(offset as usize, limit as usize)?;
+                    Ok::<_, Error>(ipc::to_stream_bytes(&batch)?)
+                };
+                Ok(page.await)
+            },
+        );
+        job.result().await?
+    }
+
+    /// How many rows a view of a table has.
+    pub async fn view_rows(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        view: Option<&ViewSpec>,
+    ) -> Result<u64, Error> {
+        let view = self.view_future(notebook, table, view)?;
+        let job =
+            self.scheduler
+                .submit(Priority::Urgent, JobKind::Page, None, move |_| async move {
+                    Ok(view.await.map(|v| v.rows as u64))
+                });
+        job.result().await?
+    }
+
+    /// The table itself, or its sorted and filtered view (computed once, then cached), as a
+    /// future for a job to await. It runs inside the page job itself: a job that waited on
+    /// another job could hold every worker while the work it waits for cannot start.
+    fn view_future(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        view: Option<&ViewSpec>,
+    ) -> Result<
+        impl std::future::Future<Output = Result<Arc<TableVersion>, Error>> + Send + 'static,
+        Error,
+    > {
+        let version = self.catalog.version(notebook, table)?;
+        let spec = view.filter(|v| !v.is_plain()).cloned();
+        let key = spec
+            .as_ref()
+            .map(|spec| ViewCache::key(&notebook.to_string(), table, version.version, spec));
+        let views = self.views.clone();
+        let limits = self.catalog.limits().clone();
+        Ok(async move {
+            let (Some(spec), Some(key)) = (spec, key) else {
+                return Ok(version);
+            };
+            if let Some(hit) = views.get(&key) {
+                return Ok(hit);
+            }
+            let computed = Arc::new(view::compute(&version, &spec, &limits).await?);
+            views.put(key, computed.clone());
+            Ok(computed)
+        })
+    }
+}

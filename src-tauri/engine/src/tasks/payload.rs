@@ -1,0 +1,170 @@
+//! What a recorded task needs to run again, typed. The store keeps it as one JSON object per
+//! kind (the shape every earlier Quire wrote), and nothing outside this file reads that JSON.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{TaskError, TaskKind};
+use crate::tables::import::CsvOptions;
+use crate::tables::transform::Transform;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskPayload {
+    /// Run a notebook cell's SQL.
+    CellRun { sql: String },
+    /// Import `path` (how to read a CSV: detected when None).
+    Import {
+        path: PathBuf,
+        csv: Option<CsvOptions>,
+    },
+    /// Apply a transform to the task's target table.
+    Transform { transform: Transform },
+    /// Write a snapshot of the target table (its version at the time).
+    Snapshot { version: u64 },
+    /// Export the target table to `path`.
+    Export { path: PathBuf },
+}
+
+#[derive(Serialize, Deserialize)]
+struct CellRunJson {
+    sql: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ImportJson {
+    path: PathBuf,
+    #[serde(default)]
+    csv: Option<CsvOptions>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TransformJson {
+    transform: Transform,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotJson {
+    #[serde(default)]
+    version: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ExportJson {
+    path: PathBuf,
+}
+
+impl TaskPayload {
+    pub fn kind(&self) -> TaskKind {
+        match self {
+            TaskPayload::CellRun { .. } => TaskKind::CellRun,
+            TaskPayload::Import { .. } => TaskKind::Import,
+            TaskPayload::Transform { .. } => TaskKind::Transform,
+            TaskPayload::Snapshot { .. } => TaskKind::Snapshot,
+            TaskPayload::Export { .. } => TaskKind::Export,
+        }
+    }
+
+    /// The stored form.
+    pub fn to_json(&self) -> serde_json::Value {
+        let value = match self {
+            TaskPayload::CellRun { sql } => serde_json::to_value(CellRunJson { sql: sql.clone() }),
+            TaskPayload::Import { path, csv } => serde_json::to_value(ImportJson {
+                path: path.clone(),
+                csv: csv.clone(),
+            }),
+            TaskPayload::Transform { transform } => serde_json::to_value(TransformJson {
+                transform: transform.clone(),
+            }),
+            TaskPayload::Snapshot { version } => {
+                serde_json::to_value(SnapshotJson { version: *version })
+            }
+            TaskPayload::Export { path } => serde_json::to_value(ExportJson { path: path.clone() }),
+        };
+        value.expect("a task payload always serialises")
+    }
+
+    /// Reads the stored form of a task of `kind`.
+    pub fn parse(kind: TaskKind, json: &str) -> Result<TaskPayload, TaskError> {
+        fn read<T: serde::de::DeserializeOwned>(
+            kind: TaskKind,
+            json: &str,
+        ) -> Result<T, TaskError> {
+            serde_json::from_str(json).map_err(|e| {
+                TaskError::Store(format!("a recorded {kind:?} task cannot be read: {e}"))
+            })
+        }
+        Ok(match kind {
+            TaskKind::CellRun => {
+                let p: CellRunJson = read(kind, json)?;
+                TaskPayload::CellRun { sql: p.sql }
+            }
+            TaskKind::Import => {
+                let p: ImportJson = read(kind, json)?;
+                TaskPayload::Import {
+                    path: p.path,
+                    csv: p.csv,
+                }
+            }
+            TaskKind::Transform => {
+                let p: TransformJson = read(kind, json)?;
+                TaskPayload::Transform {
+                    transform: p.transform,
+                }
+            }
+            TaskKind::Snapshot => {
+                let p: SnapshotJson = read(kind, json)?;
+                TaskPayload::Snapshot { version: p.version }
+            }
+            TaskKind::Export => {
+                let p: ExportJson = read(kind, json)?;
+                TaskPayload::Export { path: p.path }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_payload_reads_back_as_written_and_keeps_the_stored_shape() {
+        let all = [
+            TaskPayload::CellRun {
+                sql: "SELECT 1".into(),
+            },
+            TaskPayload::Import {
+                path: "/data/a.csv".into(),
+                csv: Some(CsvOptions::default()),
+            },
+            TaskPayload::Import {
+                path: "/data/b.csv".into(),
+                csv: None,
+            },
+            TaskPayload::Snapshot { version: 7 },
+            TaskPayload::Export {
+                path: "/out/t.parquet".into(),
+            },
+        ];
+        for p in all {
+            let json = p.to_json().to_string();
+            assert_eq!(TaskPayload::parse(p.kind(), &json).unwrap(), p, "{json}");
+        }
+        // What Quire wrote before payloads were typed still reads.
+        let old =
+            TaskPayload::parse(TaskKind::Import, r#"{"path":"/d/x.csv","csv":null}"#).unwrap();
+        assert_eq!(
+            old,
+            TaskPayload::Import {
+                path: "/d/x.csv".into(),
+                csv: None
+            }
+        );
+        let bad = TaskPayload::parse(TaskKind::Export, "{}").unwrap_err();
+        assert!(
+            bad.to_string().contains("Export task cannot be read"),
+            "{bad}"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! Files the user picks: imports and exports.
+
+use super::prelude::*;
+
+/// Shows the native open dialog (from Rust, so the page never names a path it was not given)
+/// and remembers the choice as a file this window may read.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_import_file(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Reply<Option<PathBuf>> {
+    let picked = match crate::files::test_answer(crate::files::TEST_PICK_ENV) {
+        Some(path) => Some(path),
+        None => tauri::async_runtime::spawn_blocking(move || {
+            app.dialog()
+                .file()
+                .set_title("Import a data file")
+                .add_filter(
+                    "Data files",
+                    &[
+                        "csv", "tsv", "txt", "parquet", "pq", "json", "ndjson", "jsonl",
+                    ],
+                )
+                .blocking_pick_file()
+                .and_then(|f| f.into_path().ok())
+        })
+        .await
+        .map_err(blocking_failed)?,
+    };
+    if let Some(path) = &picked {
+        state.picked.allow(path);
+    }
+    Ok(picked)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_import(state: State<'_, AppState>, path: PathBuf) -> Reply<ImportPreview> {
+    state.picked.check(&path)?;
+    let preview = tauri::async_runtime::spawn_blocking(move || import::preview(&path, None))
+        .await
+        .map_err(blocking_failed)?;
+    Ok(preview?)
+}
+
+/// Imports a picked file as a table; progress streams over `on_progress`; `job` names the
+/// import for [`cancel_job`].
+#[tauri::command]
+#[specta::specta]
+#[allow(clippy::too_many_arguments)]
+pub async fn import_file(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    path: PathBuf,
+    table: Option<String>,
+    csv: Option<CsvOptions>,
+    job: String,
+    on_progress: Channel<ImportProgress>,
+) -> Reply<ImportOutcome> {
+    state.picked.check(&path)?;
+    // The last update (100 %) always goes out.
+    let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
+    let request = ImportRequest {
+        path: &path,
+        table: table.as_deref(),
+        format: None,
+        csv: csv.as_ref(),
+    };
+    let cancel = state.jobs.start(&job);
+    let result = state
+        .engine
+        .import(notebook, request, Arc::new(progress), &cancel)
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}
+
+/// Cancels a running job; false when it already ended.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_job(state: State<'_, AppState>, job: String) -> Reply<bool> {
+    Ok(state.jobs.cancel(&job))
+}
+
+/// Shows the native save dialog and remembers the choice as a file this window may write.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_export_path(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    suggested: String,
+) -> Reply<Option<PathBuf>> {
+    let picked = match crate::files::test_answer(crate::files::TEST_SAVE_ENV) {
+        Some(path) => Some(path),
+        None => tauri::async_runtime::spawn_blocking(move || {
+            app.dialog()
+                .file()
+                .set_title("Export")
+                .set_file_name(suggested)
+                .add_filter("CSV", &["csv"])
+                .add_filter("Parquet", &["parquet"])
+                .blocking_save_file()
+                .and_then(|f| f.into_path().ok())
+        })
+        .await
+        .map_err(blocking_failed)?,
+    };
+    if let Some(path) = &picked {
+        state.picked.allow(path);
+    }
+    Ok(picked)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn export_table(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    path: PathBuf,
+    job: String,
+    on_rows: Channel<u64>,
+) -> Reply<u64> {
+    state.picked.check(&path)?;
+    let cancel = state.jobs.start(&job);
+    let result = state
+        .engine
+        .export(
+            notebook,
+            &table,
+            &path,
+            Arc::new(throttled(on_rows, |_| false)),
+            &cancel,
+        )
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}
+
+/// Runs a query and writes its result to a picked file.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_query(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    sql: String,
+    path: PathBuf,
+) -> Reply<u64> {
+    state.picked.check(&path)?;
+    Ok(state.engine.export_query(notebook, &sql, &path).await?)
+}

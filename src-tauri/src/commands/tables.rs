@@ -1,0 +1,259 @@
+//! Tables: the list, pages, edits, transforms, history, diffs.
+
+use super::prelude::*;
+
+/// Sets cells of a table (typed, checked against each column); the snapshot is debounced.
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_cells(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    edits: Vec<CellEdit>,
+) -> Reply<TableInfo> {
+    Ok(state.engine.edit_cells(notebook, &table, &edits)?)
+}
+
+/// A table's saved generations, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn table_history(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+) -> Reply<Vec<Generation>> {
+    Ok(state.engine.table_history(notebook, &table)?)
+}
+
+/// Makes a saved generation the table's newest version.
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_generation(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    generation: u64,
+) -> Reply<TableInfo> {
+    let engine = &state.engine;
+    Ok(tokio::task::block_in_place(|| {
+        engine.restore_generation(notebook, &table, generation)
+    })?)
+}
+
+/// The save state of each table of a notebook (events keep it current afterwards).
+#[tauri::command]
+#[specta::specta]
+pub async fn table_save_status(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+) -> Reply<Vec<TableSaveStatus>> {
+    Ok(state.engine.table_save_status(notebook))
+}
+
+/// Retries a failed table snapshot now.
+#[tauri::command]
+#[specta::specta]
+pub async fn retry_snapshot(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+) -> Reply<()> {
+    state.engine.retry_snapshot(notebook, &table);
+    Ok(())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_tables(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+) -> Reply<Vec<TableInfo>> {
+    Ok(state.engine.tables(notebook)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_query_as_table(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    sql: String,
+    table: String,
+) -> Reply<TableInfo> {
+    Ok(state
+        .engine
+        .save_query_as_table(notebook, &sql, &table)
+        .await?)
+}
+
+/// Deletes a table with its saved copies (the UI asks first).
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_table(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+) -> Reply<()> {
+    Ok(state.engine.delete_table(notebook, &table)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_table(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    to: String,
+) -> Reply<TableInfo> {
+    Ok(state.engine.rename_table(notebook, &table, &to)?)
+}
+
+/// A page of a table (or of a sorted, filtered view of it) as Arrow IPC stream bytes (an
+/// `ArrayBuffer` in the page). Registered outside the generated bindings because raw bytes have
+/// no TypeScript value type; its one caller is `ui/src/pages.ts`, whose argument names a test
+/// checks against this signature.
+#[tauri::command]
+pub async fn table_page(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    view: Option<ViewSpec>,
+    offset: u64,
+    limit: u64,
+) -> Result<tauri::ipc::Response, IpcError> {
+    let bytes = state
+        .engine
+        .page(notebook, &table, view.as_ref(), offset, limit)
+        .await?;
+    Ok(tauri::ipc::Response::new(bytes))
+}
+
+/// How many rows a sorted, filtered view of a table has (computing and caching the view).
+#[tauri::command]
+#[specta::specta]
+pub async fn view_rows(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    view: Option<ViewSpec>,
+) -> Reply<u64> {
+    Ok(state
+        .engine
+        .view_rows(notebook, &table, view.as_ref())
+        .await?)
+}
+
+/// What a transform would change (counts and the first affected rows); the table is unchanged.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_transform(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    transform: Transform,
+    job: String,
+    on_rows: Channel<u64>,
+) -> Reply<TransformPreview> {
+    let cancel = state.jobs.start(&job);
+    let rows = throttled(on_rows, |_| false);
+    let result = state
+        .engine
+        .preview_transform(
+            notebook,
+            &table,
+            &transform,
+            std::sync::Arc::new(rows),
+            &cancel,
+        )
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}
+
+/// Applies a transform as a new version of the table, with progress and Cancel.
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_transform(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    transform: Transform,
+    job: String,
+    on_rows: Channel<u64>,
+) -> Reply<TableInfo> {
+    let cancel = state.jobs.start(&job);
+    let rows = throttled(on_rows, |_| false);
+    let result = state
+        .engine
+        .apply_transform(
+            notebook,
+            &table,
+            &transform,
+            std::sync::Arc::new(rows),
+            &cancel,
+        )
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}
+
+/// Undoes (`back`) or redoes one step of a table's history.
+#[tauri::command]
+#[specta::specta]
+pub async fn undo_redo(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    back: bool,
+) -> Reply<TableInfo> {
+    Ok(state.engine.undo_redo(notebook, &table, back)?)
+}
+
+/// A table's history list, and whether undo / redo can move.
+#[tauri::command]
+#[specta::specta]
+pub async fn table_versions(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+) -> Reply<TableVersions> {
+    Ok(state.engine.table_versions(notebook, &table)?)
+}
+
+/// What changed between two versions of a table (computed in the background, cancellable).
+#[tauri::command]
+#[specta::specta]
+pub async fn diff_versions(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    from: u64,
+    to: u64,
+    job: String,
+) -> Reply<DiffSummary> {
+    let cancel = state.jobs.start(&job);
+    let result = state
+        .engine
+        .diff_versions(notebook, &table, from, to, &cancel)
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}
+
+/// A page of a diff with old and new values side by side.
+#[tauri::command]
+#[specta::specta]
+pub async fn diff_page(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    from: u64,
+    to: u64,
+    offset: u64,
+    limit: u64,
+) -> Reply<DiffPage> {
+    let page = state
+        .engine
+        .diff_page(notebook, &table, from, to, offset, limit)
+        .await?;
+    Ok(DiffPage::clone(&page))
+}
