@@ -128,7 +128,10 @@ export type AppInfo = {
 	launch: OpenRequested | null,
 };
 
-/**  The events a UI missed, from the ring buffer. */
+/**
+ *  A page of `d` with the values of each row in `old` and `new`.
+ *  The events a UI missed, from the ring buffer.
+ */
 export type CatchUp = {
 	events: Sequenced[],
 	/**  False when some were too old to keep: the UI reloads its state instead. */
@@ -313,6 +316,12 @@ export type EngineEvent =
  *  because the newest is damaged, or it could not be opened at all.
  */
 ({ kind: "table_notice"; notebook: NotebookId; table: string | null; message: string }) & { revision?: never; saved_revision?: never; status?: never } | 
+/**  A table was added to a notebook (imported, kept from a result, renamed to this name). */
+({ kind: "table_added"; notebook: NotebookId; table: TableInfo }) & { message?: never; revision?: never; saved_revision?: never; status?: never } | 
+/**  A table has a new current version (an edit, a transform, a restore, an undo, a redo). */
+({ kind: "table_changed"; notebook: NotebookId; table: TableInfo }) & { message?: never; revision?: never; saved_revision?: never; status?: never } | 
+/**  A table left a notebook (deleted, or renamed away from this name). */
+({ kind: "table_removed"; notebook: NotebookId; table: string }) & { message?: never; revision?: never; saved_revision?: never; status?: never } | 
 /**
  *  The status bar's figures. Rides along with batches, at most once a second, and only
  *  when something changed: an idle engine sends none.
