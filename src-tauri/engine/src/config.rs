@@ -14,6 +14,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::code::{ErrorCode, HasCode};
 
+// Each area owns its section; the one `Config` gathers them (config sits above the areas).
+pub use crate::events::EventConfig;
+pub use crate::notebooks::{NotebookConfig, NotebookMode};
+pub use crate::queue::QueueConfig;
+pub use crate::snapshots::SnapshotConfig;
+pub use crate::tables::limits::LimitsConfig;
+pub use crate::tasks::TaskConfig;
+
 /// The config file's name inside the app's config dir.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
 
@@ -65,197 +73,6 @@ pub struct Config {
     pub events: EventConfig,
     pub log: LogConfig,
     pub limits: LimitsConfig,
-}
-
-/// How notebook edits reach disk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
-#[serde(default, deny_unknown_fields)]
-pub struct NotebookConfig {
-    /// Quiet time after an edit before the batched write. Default 100 ms; 0 writes through.
-    pub flush_delay_ms: u64,
-    /// Longest an edit may wait for its write while edits keep coming. Default 1000 ms.
-    pub max_wait_ms: u64,
-    /// Write automatically after the delay; when false only flush and shutdown write. Default true.
-    pub auto_flush: bool,
-    /// Create notebooks in memory and touch disk on first flush or run. Default true.
-    pub lazy_hydration: bool,
-}
-
-/// The three ways of saving notebooks the settings screen offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-#[serde(rename_all = "snake_case")]
-pub enum NotebookMode {
-    /// Batched writes 100 ms after edits pause (1 s at most), lazy creation.
-    Optimized,
-    /// Every edit on disk before the command returns; notebooks written when created.
-    Immediate,
-    /// Only Flush (and quitting) writes.
-    Manual,
-    /// Values set by hand in the config file.
-    Custom,
-}
-
-impl NotebookConfig {
-    pub fn preset(mode: NotebookMode) -> Option<NotebookConfig> {
-        let (flush_delay_ms, auto_flush, lazy_hydration) = match mode {
-            NotebookMode::Optimized => (100, true, true),
-            NotebookMode::Immediate => (0, true, false),
-            NotebookMode::Manual => (1000, false, true),
-            NotebookMode::Custom => return None,
-        };
-        Some(NotebookConfig {
-            flush_delay_ms,
-            auto_flush,
-            lazy_hydration,
-            ..NotebookConfig::default()
-        })
-    }
-
-    pub fn mode(&self) -> NotebookMode {
-        [
-            NotebookMode::Optimized,
-            NotebookMode::Immediate,
-            NotebookMode::Manual,
-        ]
-        .into_iter()
-        .find(|m| NotebookConfig::preset(*m).as_ref() == Some(self))
-        .unwrap_or(NotebookMode::Custom)
-    }
-}
-
-impl Default for NotebookConfig {
-    fn default() -> Self {
-        Self {
-            flush_delay_ms: 100,
-            max_wait_ms: 1000,
-            auto_flush: true,
-            lazy_hydration: true,
-        }
-    }
-}
-
-/// How table snapshots are debounced and kept.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
-#[serde(default, deny_unknown_fields)]
-pub struct SnapshotConfig {
-    /// Quiet window after a change before a snapshot is written. Default 2000 ms.
-    pub debounce_ms: u64,
-    /// Changes after which a snapshot is forced even without a quiet window. Default 10.
-    pub max_pending_changes: u32,
-    /// Longest a change may wait for its snapshot while changes keep coming. Default 10000 ms.
-    pub max_wait_ms: u64,
-    /// Generations kept per table. Default 5.
-    pub history: u32,
-    /// Parquet codec of snapshot files: zstd (default), snappy or uncompressed.
-    pub codec: crate::snapshots::Codec,
-    /// Threads of the persistence pool that encodes snapshots; 0 means one per core.
-    pub threads: u32,
-}
-
-impl Default for SnapshotConfig {
-    fn default() -> Self {
-        Self {
-            debounce_ms: 2000,
-            max_pending_changes: 10,
-            max_wait_ms: 10_000,
-            history: 5,
-            codec: crate::snapshots::Codec::Zstd,
-            threads: 0,
-        }
-    }
-}
-
-/// The priority query queue's capacity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
-#[serde(default, deny_unknown_fields)]
-pub struct QueueConfig {
-    /// Worker threads for CPU-heavy work; 0 means one per core. Default 0.
-    pub workers: u32,
-    /// Workers kept free for urgent and user-visible work. Default 1.
-    pub reserved_for_interactive: u32,
-}
-
-impl Default for QueueConfig {
-    fn default() -> Self {
-        Self {
-            workers: 0,
-            reserved_for_interactive: 1,
-        }
-    }
-}
-
-/// The SQLite task store's housekeeping.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
-#[serde(default, deny_unknown_fields)]
-pub struct TaskConfig {
-    /// Finished tasks older than this are deleted. Default 24 h.
-    pub retention_hours: u32,
-    /// At most about this many finished tasks are kept, newest first, however young; so a
-    /// busy session cannot grow the task table without bound. 0 keeps all. Default 10,000.
-    pub max_finished: u32,
-    /// Interval of the passive WAL checkpoint. Default 300 s.
-    pub checkpoint_interval_s: u32,
-}
-
-impl Default for TaskConfig {
-    fn default() -> Self {
-        Self {
-            retention_hours: 24,
-            max_finished: 10_000,
-            checkpoint_interval_s: 300,
-        }
-    }
-}
-
-/// Event batching towards the UI.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
-#[serde(default, deny_unknown_fields)]
-pub struct EventConfig {
-    /// Time window of one batch. Default 100 ms.
-    pub window_ms: u64,
-    /// Events in one batch at most. Default 50.
-    pub max_batch: u32,
-    /// Events kept for a UI that reloads and catches up. Default 1000.
-    pub ring_size: u32,
-    /// A metrics summary rides along with batches at most this often, and only when the
-    /// figures changed. Default 1000 ms; 0 sends none.
-    pub metrics_every_ms: u64,
-}
-
-impl Default for EventConfig {
-    fn default() -> Self {
-        Self {
-            window_ms: 100,
-            max_batch: 50,
-            ring_size: 1000,
-            metrics_every_ms: 1000,
-        }
-    }
-}
-
-/// How much memory and disk data work may take, so that a file or a result larger than the
-/// machine fails with a clear error instead of taking the machine down.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
-#[serde(default, deny_unknown_fields)]
-pub struct LimitsConfig {
-    /// Memory that query operators (sorts, joins, aggregations) may hold at once, shared by
-    /// every query; past it they spill to disk where they can, else the query stops with an
-    /// error. Default 2048 MiB.
-    pub query_memory_mb: u64,
-    /// The largest imported table or query result kept in memory. Default 4096 MiB.
-    pub table_memory_mb: u64,
-    /// Disk that spilling queries may fill, in `spill/` in the data dir. Default 10240 MiB.
-    pub spill_disk_mb: u64,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        Self {
-            query_memory_mb: 2048,
-            table_memory_mb: 4096,
-            spill_disk_mb: 10240,
-        }
-    }
 }
 
 /// Logging. The shell writes the log; the engine only names the level.

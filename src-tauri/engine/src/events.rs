@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::EventConfig;
+use crate::emit::Emitter;
 use crate::metrics::{Counter, Metrics, MetricsSummary};
-use crate::notebooks::{NotebookId, NotebookSummary, SaveState};
+use crate::notebooks::{NotebookEvent, NotebookId, NotebookSummary, SaveState};
+use crate::snapshots::SnapshotEvent;
 use crate::tables::TableInfo;
 
 /// What happened, as the UI needs to know it.
@@ -57,6 +58,52 @@ pub enum EngineEvent {
     /// The status bar's figures. Rides along with batches, at most once a second, and only
     /// when something changed: an idle engine sends none.
     Metrics(MetricsSummary),
+}
+
+impl From<NotebookEvent> for EngineEvent {
+    fn from(e: NotebookEvent) -> EngineEvent {
+        match e {
+            NotebookEvent::Created { notebook } => EngineEvent::NotebookCreated { notebook },
+            NotebookEvent::Changed { notebook } => EngineEvent::NotebookChanged { notebook },
+            NotebookEvent::Deleted { notebook } => EngineEvent::NotebookDeleted { notebook },
+            NotebookEvent::SaveStatus {
+                notebook,
+                status,
+                revision,
+                saved_revision,
+            } => EngineEvent::SaveStatus {
+                notebook,
+                status,
+                revision,
+                saved_revision,
+            },
+        }
+    }
+}
+
+impl From<SnapshotEvent> for EngineEvent {
+    fn from(e: SnapshotEvent) -> EngineEvent {
+        match e {
+            SnapshotEvent::Notice {
+                notebook,
+                table,
+                message,
+            } => EngineEvent::TableNotice {
+                notebook,
+                table,
+                message,
+            },
+            SnapshotEvent::SaveStatus(status) => EngineEvent::TableSaveStatus(status),
+        }
+    }
+}
+
+/// An area's emitter that feeds the bus (the engine's wiring, and tests that build an area
+/// with a bus of their own).
+impl<T: Into<EngineEvent> + 'static> From<Arc<EventBus>> for Emitter<T> {
+    fn from(bus: Arc<EventBus>) -> Emitter<T> {
+        Emitter::new(move |e: T| bus.emit(e.into()))
+    }
 }
 
 /// An event with its place in the engine's sequence.
@@ -808,6 +855,32 @@ mod tests {
                     prop_assert!(got.contains_key(seq), "the latest event {} of its key is missing", seq);
                 }
             }
+        }
+    }
+}
+
+/// Event batching towards the UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventConfig {
+    /// Time window of one batch. Default 100 ms.
+    pub window_ms: u64,
+    /// Events in one batch at most. Default 50.
+    pub max_batch: u32,
+    /// Events kept for a UI that reloads and catches up. Default 1000.
+    pub ring_size: u32,
+    /// A metrics summary rides along with batches at most this often, and only when the
+    /// figures changed. Default 1000 ms; 0 sends none.
+    pub metrics_every_ms: u64,
+}
+
+impl Default for EventConfig {
+    fn default() -> Self {
+        Self {
+            window_ms: 100,
+            max_batch: 50,
+            ring_size: 1000,
+            metrics_every_ms: 1000,
         }
     }
 }

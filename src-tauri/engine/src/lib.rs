@@ -26,12 +26,15 @@
 pub mod code;
 pub mod config;
 pub mod durable;
+pub mod emit;
 pub mod error;
 pub mod events;
+pub mod ids;
 pub mod ledger;
 pub mod metrics;
 pub mod notebooks;
 pub mod queue;
+pub mod save_state;
 pub mod snapshots;
 pub mod tables;
 pub mod tasks;

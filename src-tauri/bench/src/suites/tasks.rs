@@ -126,7 +126,7 @@ pub fn run() -> Result<Vec<Measure>, String> {
     );
     // A hundred recorded tasks wait; the last one has a waiter.
     let recorded: Vec<u64> = (0..100)
-        .filter_map(|i| engine.begin_task(new_task(i)))
+        .filter_map(|i| engine.task_store().enqueue(&new_task(i)).ok())
         .collect();
     let waiting = *recorded.last().ok_or("no task recorded")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -131,7 +131,7 @@ impl Engine {
             writer,
             scheduler.clone(),
             events.clone(),
-            notebooks.folder_resolver(),
+            notebooks.folder_resolver(crate::snapshots::TABLES_DIR),
             Some(tasks.clone()),
         )
         .map_err(start_failed)?;

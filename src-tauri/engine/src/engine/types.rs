@@ -109,8 +109,6 @@ pub enum CellOutput {
     Markdown,
 }
 
-/// A page of `d` with the values of each row in `old` and `new`.
-
 /// The events a UI missed, from the ring buffer.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 pub struct CatchUp {

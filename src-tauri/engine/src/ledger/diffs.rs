@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Ledger;
 use crate::error::Error;
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 use crate::queue::{JobKind, Priority};
 use crate::tables::diff::{self, DiffKind, DiffSummary, TableDiff};
 use crate::tables::history::HistoryItem;

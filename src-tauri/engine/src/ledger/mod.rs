@@ -26,7 +26,7 @@ pub(crate) use step::JournalStep;
 
 use crate::error::Error;
 use crate::events::{EngineEvent, EventBus};
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 use crate::queue::Scheduler;
 use crate::snapshots::{Generation, Snapshots};
 use crate::tables::edit::{self, CellEdit};

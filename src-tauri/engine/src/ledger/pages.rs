@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::Ledger;
 use crate::error::Error;
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 use crate::queue::{JobKind, Priority};
 use crate::tables::view::{self, ViewCache, ViewSpec};
 use crate::tables::{ipc, TableVersion};

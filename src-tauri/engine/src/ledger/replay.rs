@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Change, JournalStep, Ledger};
 use crate::error::Error;
 use crate::events::EngineEvent;
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 use crate::tables::edit;
 use crate::tables::history::TableOp;
 use crate::tables::transform;

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use super::diffs::{diff_page, TransformPreview};
 use super::{Change, Ledger};
 use crate::error::Error;
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 use crate::queue::{JobKind, Priority};
 use crate::tables::diff;
 use crate::tables::history::TableOp;

@@ -12,6 +12,9 @@
 //! Writes are atomic ([`crate::durable`]), check that the file on disk is still the one Quire
 //! last saw (content hash), and never touch a file Quire could not read.
 
+mod config;
+pub use config::{NotebookConfig, NotebookMode};
+
 mod disk;
 pub mod model;
 pub mod naming;
@@ -36,8 +39,7 @@ use self::model::Document;
 use self::naming::same_title;
 use self::state::{Entry, Hold};
 use crate::code::{ErrorCode, HasCode};
-use crate::config::NotebookConfig;
-use crate::events::{EngineEvent, EventBus};
+use crate::emit::Emitter;
 use crate::metrics::Metrics;
 use crate::workspace::Workspace;
 
@@ -87,6 +89,25 @@ impl HasCode for NotebookError {
             NotebookError::Workspace(e) => e.code(),
         }
     }
+}
+
+/// What happened to a notebook, for whoever listens (the engine forwards it to the UI).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotebookEvent {
+    /// A notebook exists now (in memory; it may not be on disk yet).
+    Created { notebook: NotebookSummary },
+    /// A notebook's title, cells or file changed (rename, reload from disk).
+    Changed { notebook: NotebookSummary },
+    /// A notebook was deleted (its folder is in the workspace's `.trash`).
+    Deleted { notebook: NotebookId },
+    /// A notebook's save state changed. `revision` counts its edits; `saved_revision` is the
+    /// newest revision known to be durable on disk.
+    SaveStatus {
+        notebook: NotebookId,
+        status: SaveState,
+        revision: u64,
+        saved_revision: u64,
+    },
 }
 
 /// What the sidebar shows of a notebook.
@@ -168,7 +189,7 @@ pub(crate) struct Shared {
     wake: Condvar,
     workspace: Workspace,
     metrics: Arc<Metrics>,
-    events: Arc<EventBus>,
+    events: Emitter<NotebookEvent>,
 }
 
 impl Shared {
@@ -191,7 +212,7 @@ impl Shared {
         let status = entry.status();
         if entry.announced.as_ref() != Some(&status) {
             entry.announced = Some(status.clone());
-            self.events.emit(EngineEvent::SaveStatus {
+            self.events.emit(NotebookEvent::SaveStatus {
                 notebook: entry.id(),
                 status,
                 revision: entry.revision,
@@ -224,7 +245,7 @@ impl Notebooks {
         workspace: Workspace,
         config: NotebookConfig,
         metrics: Arc<Metrics>,
-        events: Arc<EventBus>,
+        events: impl Into<Emitter<NotebookEvent>>,
     ) -> Result<Notebooks, NotebookError> {
         let folders = disk::notebook_folders(workspace.root()).map_err(|e| {
             NotebookError::Io(format!(
@@ -252,7 +273,7 @@ impl Notebooks {
             wake: Condvar::new(),
             workspace,
             metrics,
-            events,
+            events: events.into(),
         });
         let thread_shared = shared.clone();
         let writer = std::thread::Builder::new()
@@ -295,7 +316,7 @@ impl Notebooks {
             (id, st.config.lazy_hydration)
         };
         let created = self.summary(id)?;
-        self.shared.events.emit(EngineEvent::NotebookCreated {
+        self.shared.events.emit(NotebookEvent::Created {
             notebook: created.clone(),
         });
         if !lazy {
@@ -358,17 +379,21 @@ impl Notebooks {
     }
 
     /// A function that finds a notebook's folder (once on disk) whenever it is called, for
-    /// work that writes into the folder later, after a rename may have moved it.
-    pub fn folder_resolver(&self) -> crate::snapshots::FolderOf {
+    /// work that writes into its `subfolder` later, after a rename may have moved it.
+    pub fn folder_resolver(
+        &self,
+        subfolder: &'static str,
+    ) -> Arc<dyn Fn(NotebookId) -> Option<std::path::PathBuf> + Send + Sync> {
         let shared = self.shared.clone();
         Arc::new(move |id| {
             let folder = shared
                 .with_entry(id, |e| Ok(e.folder.clone().filter(|_| e.on_disk)))
                 .ok()
                 .flatten()?;
-            // Snapshots write into `<folder>/tables/`: neither may be a link out of the workspace.
-            let tables = Path::new(&folder).join(crate::snapshots::TABLES_DIR);
-            match shared.workspace.resolve(&tables) {
+            // The work writes into `<folder>/<subfolder>/`: neither may be a link out of the
+            // workspace.
+            let inner = Path::new(&folder).join(subfolder);
+            match shared.workspace.resolve(&inner) {
                 Ok(_) => Some(shared.workspace.root().join(folder)),
                 Err(e) => {
                     log::warn!("not writing the tables of notebook {id}: {e}");
@@ -430,7 +455,7 @@ impl Notebooks {
         }
         drop(_serialised);
         let renamed = self.after_edit(id)?;
-        self.shared.events.emit(EngineEvent::NotebookChanged {
+        self.shared.events.emit(NotebookEvent::Changed {
             notebook: renamed.clone(),
         });
         Ok(renamed)
@@ -453,7 +478,7 @@ impl Notebooks {
         drop(st);
         self.shared
             .events
-            .emit(EngineEvent::NotebookDeleted { notebook: id });
+            .emit(NotebookEvent::Deleted { notebook: id });
         Ok(())
     }
 
@@ -490,7 +515,7 @@ impl Notebooks {
             }
             self.shared.lock().entries.push(entry);
         }
-        self.shared.events.emit(EngineEvent::NotebookCreated {
+        self.shared.events.emit(NotebookEvent::Created {
             notebook: self.summary(new_id)?,
         });
         if !lazy {
@@ -628,7 +653,7 @@ impl Notebooks {
                 _ => entry.hold = Some(Hold::ChangedOnDisk),
             }
             self.shared.announce(entry);
-            self.shared.events.emit(EngineEvent::NotebookChanged {
+            self.shared.events.emit(NotebookEvent::Changed {
                 notebook: summary(entry),
             });
         }
@@ -639,7 +664,7 @@ impl Notebooks {
             }
             if let Some(entry) = load_entry(&self.shared.workspace, &folder, &st.entries) {
                 changed.push(entry.id());
-                self.shared.events.emit(EngineEvent::NotebookCreated {
+                self.shared.events.emit(NotebookEvent::Created {
                     notebook: summary(&entry),
                 });
                 st.entries.push(entry);
@@ -673,7 +698,7 @@ impl Notebooks {
                         self.shared.lock().entries.retain(|e| e.id() != id);
                         self.shared
                             .events
-                            .emit(EngineEvent::NotebookDeleted { notebook: id });
+                            .emit(NotebookEvent::Deleted { notebook: id });
                         return Err(NotebookError::NotFound(id));
                     }
                 },
@@ -689,7 +714,7 @@ impl Notebooks {
             writer::write_one(&self.shared, id)?;
         }
         let s = self.summary(id)?;
-        self.shared.events.emit(EngineEvent::NotebookChanged {
+        self.shared.events.emit(NotebookEvent::Changed {
             notebook: s.clone(),
         });
         Ok(s)

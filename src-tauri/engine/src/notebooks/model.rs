@@ -26,31 +26,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The file inside each notebook folder.
 pub const FILE_NAME: &str = "notebook.json";
 
-/// A notebook's identity, stable across renames and moves.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, specta::Type,
-)]
-#[serde(transparent)]
-pub struct NotebookId(pub Uuid);
-
-/// A cell's identity within its notebook.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, specta::Type,
-)]
-#[serde(transparent)]
-pub struct CellId(pub Uuid);
-
-impl std::fmt::Display for NotebookId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::fmt::Display for CellId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+pub use crate::ids::{CellId, NotebookId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]

@@ -8,28 +8,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
+use super::config::NotebookConfig;
 use super::model::{Document, NotebookId};
-use crate::config::NotebookConfig;
 
-/// What the save indicator shows for one notebook.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum SaveState {
-    /// Everything is on disk.
-    Saved,
-    /// Edits are waiting for their batched write.
-    Unsaved,
-    /// A write is running.
-    Saving,
-    /// The last write failed; the edits are kept and the write is retried.
-    Failed { message: String },
-    /// `notebook.json` changed outside Quire while there were unsaved edits: reload or keep mine.
-    ChangedOnDisk,
-    /// `notebook.json` cannot be read; it is left untouched.
-    Unreadable { message: String },
-}
+pub use crate::save_state::SaveState;
 
 /// Why a notebook is held back from writing.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::events::testing::RecordingSink;
+use crate::events::{EngineEvent, EventBus};
 use crate::HasCode;
 
 struct Fixture {

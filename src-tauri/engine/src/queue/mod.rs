@@ -10,6 +10,9 @@
 //! Jobs in the same `group` (one grid's page fetches) keep only the newest few waiting: older
 //! ones are stale and are dropped before they run.
 
+mod config;
+pub use config::QueueConfig;
+
 #[cfg(test)]
 mod model_tests;
 pub mod priority;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 
 /// A generation of one table of one notebook.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -11,6 +11,9 @@
 //!   [`Scheduler`]; the job hands the encoding to the persistence pool, so neither the
 //!   command threads nor the urgent queue workers ever encode or write a snapshot.
 
+mod config;
+pub use config::SnapshotConfig;
+
 pub mod faults;
 pub mod file;
 pub mod leases;
@@ -29,13 +32,12 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::code::{ErrorCode, HasCode};
-use crate::config::SnapshotConfig;
-use crate::events::{EngineEvent, EventBus};
+use crate::emit::Emitter;
 use crate::metrics::Metrics;
-use crate::notebooks::{NotebookId, SaveState};
 use crate::queue::{Canceller, Job, JobKind, Priority, Scheduler};
 use crate::tables::table::TableVersion;
 use crate::tasks::TaskStore;
+use crate::{ids::NotebookId, save_state::SaveState};
 
 pub use file::{Codec, WriteProgress, Written};
 pub use leases::{Asset, Lease, Leases};
@@ -89,6 +91,20 @@ impl HasCode for SnapshotError {
             SnapshotError::Busy(_) => ErrorCode::Io,
         }
     }
+}
+
+/// What happened to a table's saved copies, for whoever listens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SnapshotEvent {
+    /// Something the user should know: a table was opened from an older saved copy because
+    /// the newest is damaged, or could not be opened at all.
+    Notice {
+        notebook: NotebookId,
+        table: Option<String>,
+        message: String,
+    },
+    /// A table's snapshot state changed (pending, saving with progress, saved, failed).
+    SaveStatus(TableSaveStatus),
 }
 
 /// Encodes and writes generation files on the persistence pool.
@@ -319,7 +335,7 @@ struct Core {
     config: SnapshotConfig,
     writer: Writer,
     leases: Leases,
-    events: Arc<EventBus>,
+    events: Emitter<SnapshotEvent>,
     folder_of: FolderOf,
     /// Records each snapshot as a task and drops the journal entries a commit covers.
     tasks: Option<Arc<TaskStore>>,
@@ -339,7 +355,7 @@ impl Snapshots {
         config: SnapshotConfig,
         writer: Writer,
         scheduler: Arc<Scheduler>,
-        events: Arc<EventBus>,
+        events: impl Into<Emitter<SnapshotEvent>>,
         folder_of: FolderOf,
         tasks: Option<Arc<TaskStore>>,
     ) -> std::io::Result<Snapshots> {
@@ -349,7 +365,7 @@ impl Snapshots {
             config,
             writer,
             leases: tasks.clone().map(Leases::recorded).unwrap_or_default(),
-            events,
+            events: events.into(),
             folder_of,
             tasks,
             stopped: CancellationToken::new(),
@@ -395,7 +411,7 @@ impl Snapshots {
             .filter_map(|t| t.fallback.clone().map(|f| (Some(t.name.clone()), f)))
             .chain(opened.warnings.into_iter().map(|w| (None, w)))
         {
-            self.core.events.emit(EngineEvent::TableNotice {
+            self.core.events.emit(SnapshotEvent::Notice {
                 notebook,
                 table,
                 message,
@@ -802,8 +818,7 @@ impl Core {
     }
 
     fn announce(&self, key: &Key, ts: &TableState) {
-        self.events
-            .emit(EngineEvent::TableSaveStatus(ts.status(key)));
+        self.events.emit(SnapshotEvent::SaveStatus(ts.status(key)));
     }
 
     fn context<'a>(&'a self, notebook: NotebookId, dir: &'a Path) -> store::CommitContext<'a> {

@@ -10,7 +10,7 @@ use super::leases::{Asset, Leases};
 use super::manifest::{self, Generation, Manifest, TableGenerations};
 use super::{SnapshotError, Writer};
 use crate::durable;
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 use crate::tables::table::TableVersion;
 
 /// The folder inside a notebook folder that holds its tables.

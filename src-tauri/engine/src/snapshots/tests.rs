@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::config::Config;
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 use crate::tables::edit::CellEdit;
 use crate::{Engine, EnginePaths, HasCode};
 

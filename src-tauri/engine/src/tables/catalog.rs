@@ -9,7 +9,7 @@ use super::limits::Limits;
 use super::sql::SqlSession;
 use super::table::{TableInfo, TableVersion};
 use super::{name, TableError};
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 
 struct NotebookTables {
     tables: RwLock<BTreeMap<String, Arc<TableVersion>>>,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::edit::CellEdit;
 use super::table::TableVersion;
 use super::transform::Transform;
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 
 /// What made a version: small and serialisable, so the task store can journal it and replay it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]

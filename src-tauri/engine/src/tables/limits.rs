@@ -15,7 +15,6 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionConfig;
 
 use super::TableError;
-use crate::config::LimitsConfig;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -177,5 +176,30 @@ mod tests {
                 && text.contains("limits.table_memory_mb"),
             "{text}"
         );
+    }
+}
+
+/// How much memory and disk data work may take, so that a file or a result larger than the
+/// machine fails with a clear error instead of taking the machine down.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Memory that query operators (sorts, joins, aggregations) may hold at once, shared by
+    /// every query; past it they spill to disk where they can, else the query stops with an
+    /// error. Default 2048 MiB.
+    pub query_memory_mb: u64,
+    /// The largest imported table or query result kept in memory. Default 4096 MiB.
+    pub table_memory_mb: u64,
+    /// Disk that spilling queries may fill, in `spill/` in the data dir. Default 10240 MiB.
+    pub spill_disk_mb: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            query_memory_mb: 2048,
+            table_memory_mb: 4096,
+            spill_disk_mb: 10240,
+        }
     }
 }

@@ -278,11 +278,7 @@ fn position_in_text(text: &str) -> (Option<u64>, Option<u64>) {
 /// Rows a preview carries at most; the grid pages through the rest (tables issue).
 pub const PREVIEW_ROWS: usize = 200;
 
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, specta::Type)]
-pub struct ColumnInfo {
-    pub name: String,
-    pub data_type: String,
-}
+pub use super::table::ColumnInfo;
 
 /// The first rows of a result, rendered as text, with its shape and timing.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]

@@ -27,13 +27,20 @@ pub struct TableVersion {
     pub next_row_id: u64,
 }
 
+/// A column's name and type, as the UI shows them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub data_type: String,
+}
+
 /// What the UI shows of a table.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, specta::Type)]
 pub struct TableInfo {
     pub name: String,
     pub version: u64,
     pub rows: u64,
-    pub columns: Vec<super::sql::ColumnInfo>,
+    pub columns: Vec<ColumnInfo>,
     /// Bytes of Arrow memory the current version holds.
     pub memory_bytes: u64,
 }
@@ -79,7 +86,7 @@ impl TableVersion {
                 .schema
                 .fields()
                 .iter()
-                .map(|f| super::sql::ColumnInfo {
+                .map(|f| ColumnInfo {
                     name: f.name().clone(),
                     data_type: f.data_type().to_string(),
                 })

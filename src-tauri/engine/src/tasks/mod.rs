@@ -8,6 +8,9 @@
 //! is a single-row insert or update (tens of microseconds in WAL mode). Waiting for a task is
 //! event-driven: finishing a task bumps a `watch` channel that waiters await.
 
+mod config;
+pub use config::TaskConfig;
+
 mod payload;
 pub mod schema;
 mod tracker;
@@ -23,8 +26,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::code::{ErrorCode, HasCode};
+use crate::ids::NotebookId;
 use crate::metrics::{Counter, Metrics};
-use crate::notebooks::NotebookId;
 use crate::queue::Priority;
 
 /// The database's file name in the app's data dir.

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{NewTask, Task, TaskPayload, TaskStatus, TaskStore};
 use crate::code::{ErrorCode, HasCode};
-use crate::notebooks::NotebookId;
+use crate::ids::NotebookId;
 use crate::queue::Priority;
 
 #[derive(Default)]
