@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { App } from "./App";
 import { QuireError, serialQueue, type Backend } from "./backend";
+import { backendOf } from "./testBackend";
 import type { AppInfo, Cell, CloseChoice, CloseRequested, MetricsWindow, NotebookSummary, Sequenced } from "./bindings";
 
 function metricsWindow(minute: number, over: Partial<MetricsWindow> = {}): MetricsWindow {
@@ -58,7 +59,7 @@ function fakeBackend() {
     nb.summary = { ...nb.summary, cell_count: nb.cells.length, status: { state: "unsaved" } };
     emit({ kind: "save_status", notebook: id, status: { state: "unsaved" }, revision: seq, saved_revision: 0 });
   };
-  const backend: Backend = {
+  const backend: Backend = backendOf({
     appInfo: async () =>
       ({
         engine: { workspace: "/ws", version: "0.1.0", datafusion_version: "55", config: {} },
@@ -220,7 +221,7 @@ function fakeBackend() {
     }),
     onFilesDropped: async () => () => undefined,
     onOpenRequested: async () => () => undefined,
-  };
+  });
   return {
     backend,
     notebooks,

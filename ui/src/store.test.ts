@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { capToasts, initialState, MAX_TOASTS, reduce, tableKey } from "./store";
 import type { Toast } from "./store";
-import type { NotebookSummary, Sequenced } from "./bindings";
+import type { NotebookSummary, Sequenced, TableInfo } from "./bindings";
 import { overallStatus, overallText } from "./status";
 
 const nb = (id: string, title: string): NotebookSummary => ({
@@ -104,5 +104,111 @@ describe("capToasts", () => {
     expect(kept).toHaveLength(MAX_TOASTS);
     const errors = capToasts([1, 2, 3, 4, 5, 6].map((id) => t(id, "error")));
     expect(errors.map((k) => k.id)).toEqual([3, 4, 5, 6]);
+  });
+});
+
+const table = (name: string, version = 1, rows = 3): TableInfo => ({ name, version, rows, columns: [], memory_bytes: 64 });
+const names = (s: ReturnType<typeof reduce>, notebook = "a") => s.tables[notebook]?.map((t) => t.name);
+/** A state with notebook a's tables loaded. */
+function loaded(list: TableInfo[]) {
+  let s = reduce(initialState, { type: "tables_loading", notebook: "a" });
+  s = reduce(s, { type: "tables", notebook: "a", list });
+  return s;
+}
+
+describe("the tables slice", () => {
+  it("adds a table in name order, once, and only to a loaded notebook", () => {
+    let s = loaded([table("flights"), table("trips")]);
+    const added: Sequenced = { seq: 1, event: { kind: "table_added", notebook: "a", table: table("planes") } };
+    s = reduce(s, batch(added));
+    s = reduce(s, batch(added));
+    expect(names(s)).toEqual(["flights", "planes", "trips"]);
+    s = reduce(s, batch({ seq: 2, event: { kind: "table_added", notebook: "b", table: table("other") } }));
+    expect(s.tables.b).toBeUndefined();
+  });
+
+  it("replaces a changed table's info", () => {
+    let s = loaded([table("flights", 1, 3)]);
+    s = reduce(s, batch({ seq: 1, event: { kind: "table_changed", notebook: "a", table: table("flights", 2, 5) } }));
+    expect(s.tables.a).toEqual([table("flights", 2, 5)]);
+  });
+
+  it("removes a deleted table", () => {
+    let s = loaded([table("flights"), table("planes")]);
+    s = reduce(s, batch({ seq: 1, event: { kind: "table_removed", notebook: "a", table: "planes" } }));
+    expect(names(s)).toEqual(["flights"]);
+  });
+
+  it("follows a rename: the new name added, then the old one removed", () => {
+    let s = loaded([table("flights"), table("planes")]);
+    s = reduce(
+      s,
+      batch(
+        { seq: 1, event: { kind: "table_added", notebook: "a", table: table("trips") } },
+        { seq: 2, event: { kind: "table_removed", notebook: "a", table: "flights" } },
+      ),
+    );
+    expect(names(s)).toEqual(["planes", "trips"]);
+  });
+
+  it("applies a command's answer the way its event will, so the event changes nothing more", () => {
+    let s = loaded([table("flights", 1)]);
+    s = reduce(s, { type: "table_event", event: { kind: "table_changed", notebook: "a", table: table("flights", 2) } });
+    expect(s.tables.a).toEqual([table("flights", 2)]);
+    const again = reduce(s, batch({ seq: 1, event: { kind: "table_changed", notebook: "a", table: table("flights", 2) } }));
+    expect(again.tables).toEqual(s.tables);
+  });
+
+  it("applies events heard while a list loads over the list when it lands", () => {
+    let s = reduce(initialState, { type: "tables_loading", notebook: "a" });
+    s = reduce(
+      s,
+      batch(
+        { seq: 1, event: { kind: "table_added", notebook: "a", table: table("planes") } },
+        { seq: 2, event: { kind: "table_removed", notebook: "a", table: "old" } },
+      ),
+    );
+    expect(s.tables.a).toBeUndefined();
+    // The list was read before both events.
+    s = reduce(s, { type: "tables", notebook: "a", list: [table("old"), table("flights")] });
+    expect(names(s)).toEqual(["flights", "planes"]);
+    expect(s.tablesLoading).toEqual({});
+  });
+
+  it("drops a deleted notebook's tables", () => {
+    let s = loaded([table("flights")]);
+    s = reduce(s, batch({ seq: 1, event: { kind: "notebook_deleted", notebook: "a" } }));
+    expect(s.tables.a).toBeUndefined();
+  });
+
+  it("keeps the lists after a complete catch-up and applies what it brings", () => {
+    let s = loaded([table("flights")]);
+    s = reduce(s, {
+      type: "catch_up",
+      complete: true,
+      events: [{ seq: 4, event: { kind: "table_added", notebook: "a", table: table("planes") } }],
+    });
+    expect(names(s)).toEqual(["flights", "planes"]);
+    expect(s.lastSeq).toBe(4);
+  });
+
+  it("unloads every list after an incomplete catch-up, so each is loaded again", () => {
+    let s = loaded([table("flights")]);
+    s = reduce(s, { type: "tables_loading", notebook: "b" });
+    s = reduce(s, {
+      type: "catch_up",
+      complete: false,
+      events: [{ seq: 9, event: { kind: "table_added", notebook: "a", table: table("planes") } }],
+    });
+    expect(s.tables).toEqual({});
+    expect(s.tablesLoading).toEqual({});
+    expect(s.lastSeq).toBe(9);
+    // A load asked for before the catch-up lands stale: it is not taken.
+    s = reduce(s, { type: "tables", notebook: "b", list: [table("stale")] });
+    expect(s.tables.b).toBeUndefined();
+    // Loaded again, the list is the engine's.
+    s = reduce(s, { type: "tables_loading", notebook: "a" });
+    s = reduce(s, { type: "tables", notebook: "a", list: [table("planes"), table("flights")] });
+    expect(names(s)).toEqual(["flights", "planes"]);
   });
 });

@@ -14,6 +14,8 @@ import type {
   QueueStats,
   TaskStats,
   Sequenced,
+  EngineEvent,
+  TableInfo,
   TableSaveStatus,
 } from "./bindings";
 import type { ErrorText } from "./errors";
@@ -46,6 +48,13 @@ export interface State {
   outputs: Record<CellId, Output>;
   /** Save state of each table, by `notebook/table`. */
   tableStatus: Record<string, TableSaveStatus>;
+  /** The tables of each notebook whose list was loaded (`list_tables`), by name, kept current by
+   *  the table events; a notebook missing here is not loaded (yet, or again after an incomplete
+   *  catch-up). */
+  tables: Record<NotebookId, TableInfo[]>;
+  /** Notebooks whose list is being loaded, with the table events heard meanwhile: they are
+   *  applied over the list when it lands, as it may have been read before them. */
+  tablesLoading: Record<NotebookId, TableEvent[]>;
   /** The status bar's figures: from metrics events, which ride along with batches. */
   metrics: MetricsSummary | null;
   /** Bumped by each metrics event, so an open metrics panel fetches the windows again. */
@@ -75,6 +84,8 @@ export const initialState: State = {
   view: null,
   outputs: {},
   tableStatus: {},
+  tables: {},
+  tablesLoading: {},
   metrics: null,
   metricsTick: 0,
   metricsOpen: false,
@@ -103,6 +114,15 @@ export type Action =
   | { type: "close_request"; request: CloseRequested | null }
   | { type: "tasks_panel"; open: boolean }
   | { type: "engine_events"; batch: Sequenced[] }
+  /** The events a reloaded page missed (`events_since`); incomplete means some were lost, so
+   *  every table list is loaded again. */
+  | { type: "catch_up"; events: Sequenced[]; complete: boolean }
+  /** A notebook's table list is being fetched; `tables` lands it. */
+  | { type: "tables_loading"; notebook: NotebookId }
+  | { type: "tables"; notebook: NotebookId; list: TableInfo[] }
+  /** What a table command answered (an edit, an undo, a rename), applied at once the way its
+   *  event will be (the event, when it comes, changes nothing more). */
+  | { type: "table_event"; event: TableEvent }
   | { type: "table_statuses"; list: TableSaveStatus[] }
   | { type: "toast"; level: Toast["level"]; text: ErrorText }
   | { type: "pending_import"; path: string | null }
@@ -157,6 +177,22 @@ export function reduce(state: State, action: Action): State {
       return { ...state, confirmDelete: action.id };
     case "engine_events":
       return action.batch.reduce(applyEvent, state);
+    case "catch_up": {
+      const caught = action.events.reduce(applyEvent, state);
+      return action.complete ? caught : { ...caught, tables: {}, tablesLoading: {} };
+    }
+    case "tables_loading":
+      return { ...state, tablesLoading: { ...state.tablesLoading, [action.notebook]: [] } };
+    case "tables": {
+      const heard = state.tablesLoading[action.notebook];
+      // Not asked for any more (an incomplete catch-up since, or a later load landed first).
+      if (!heard) return state;
+      const { [action.notebook]: _done, ...tablesLoading } = state.tablesLoading;
+      const list = heard.reduce(applyTableEvent, sortTables(action.list));
+      return { ...state, tables: { ...state.tables, [action.notebook]: list }, tablesLoading };
+    }
+    case "table_event":
+      return withTableEvent(state, action.event);
     case "table_statuses":
       return action.list.reduce((s, t) => ({ ...s, tableStatus: { ...s.tableStatus, [tableKey(t.notebook, t.table)]: t } }), state);
   }
@@ -183,12 +219,19 @@ function applyEvent(state: State, { seq, event }: Sequenced): State {
         next.view?.summary.id === event.notebook.id ? { ...next.view, summary: event.notebook } : next.view;
       return { ...next, notebooks: upsert(next.notebooks, event.notebook), view };
     }
-    case "notebook_deleted":
+    case "notebook_deleted": {
+      const { [event.notebook]: _gone, ...tables } = next.tables;
       return {
         ...next,
+        tables,
         notebooks: next.notebooks.filter((n) => n.id !== event.notebook),
         view: next.view?.summary.id === event.notebook ? null : next.view,
       };
+    }
+    case "table_added":
+    case "table_changed":
+    case "table_removed":
+      return withTableEvent(next, event);
     case "save_status": {
       const update = (n: NotebookSummary): NotebookSummary =>
         n.id === event.notebook
@@ -216,6 +259,38 @@ function applyEvent(state: State, { seq, event }: Sequenced): State {
         ]),
       };
   }
+}
+
+/** An engine event about a table's place in its notebook's list. */
+export type TableEvent = Extract<EngineEvent, { kind: "table_added" | "table_changed" | "table_removed" }>;
+
+/** The list order of `list_tables`: by name. */
+function sortTables(list: TableInfo[]): TableInfo[] {
+  return [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function applyTableEvent(list: TableInfo[], event: TableEvent): TableInfo[] {
+  switch (event.kind) {
+    case "table_added":
+    case "table_changed": {
+      const info = event.table;
+      return list.some((t) => t.name === info.name)
+        ? list.map((t) => (t.name === info.name ? info : t))
+        : sortTables([...list, info]);
+    }
+    case "table_removed":
+      return list.filter((t) => t.name !== event.table);
+  }
+}
+
+/** A table event applied to the list of its notebook, if that list is loaded, or kept for the
+ *  list being loaded. A notebook not loaded is left alone: its list comes whole when needed. */
+function withTableEvent(state: State, event: TableEvent): State {
+  const loading = state.tablesLoading[event.notebook];
+  if (loading) return { ...state, tablesLoading: { ...state.tablesLoading, [event.notebook]: [...loading, event] } };
+  const list = state.tables[event.notebook];
+  if (!list) return state;
+  return { ...state, tables: { ...state.tables, [event.notebook]: applyTableEvent(list, event) } };
 }
 
 /** At most this many toasts show at once, so a stack never covers the notebook. */
