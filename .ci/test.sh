@@ -34,6 +34,7 @@ phase rust-tests cargo test --workspace --locked
 phase soak env QUIRE_BENCH_SOAK_ROUNDS=60 cargo run --locked -q -p quire-bench -- soak
 phase fuzz bash .ci/fuzz.sh
 phase engine-deps engine_is_tauri_free
+phase module-cycles python3 .ci/module-cycles.py src-tauri/engine/src
 phase icons bash .ci/icons.sh --check
 phase bundle bash .ci/build.sh --bundles deb,rpm
 phase e2e bash -c 'cd tests/e2e && npm run --silent typecheck && xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- npm test --silent'

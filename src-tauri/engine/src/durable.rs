@@ -44,28 +44,193 @@ fn io<'a>(
     }
 }
 
+/// A file written in full, then put in place at once: the one atomic-file writer of the
+/// engine (notebook files, snapshots, exports). Write through `impl Write` (or [`file`]), then
+/// [`commit`]: fsync, rename over the target, fsync the folder. Dropped before it is renamed,
+/// it removes its temp file, so an error or a cancel leaves the folder as it was.
+///
+/// [`file`]: AtomicFile::file
+/// [`commit`]: AtomicFile::commit
+pub struct AtomicFile {
+    file: std::fs::File,
+    temp: PathBuf,
+    target: PathBuf,
+    dir: PathBuf,
+    /// Renamed into place: nothing left to remove.
+    placed: bool,
+}
+
+/// How a commit failed: before the rename nothing changed; after it, the new file may be in
+/// place without being durable ("committed, unsure"), so the caller must not treat it as
+/// "not written" (and must not delete what it names).
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error("could not {step} {}: {source}", .path.display())]
+    NotWritten {
+        step: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} was written, but the folder could not be synced: {source}", .path.display())]
+    Unsure {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl CommitError {
+    pub fn io_error(&self) -> &std::io::Error {
+        match self {
+            CommitError::NotWritten { source, .. } | CommitError::Unsure { source, .. } => source,
+        }
+    }
+}
+
+impl From<CommitError> for DurableError {
+    fn from(e: CommitError) -> DurableError {
+        match e {
+            CommitError::NotWritten { step, path, source } => DurableError::Io {
+                action: step,
+                path,
+                source,
+            },
+            CommitError::Unsure { path, source } => DurableError::Io {
+                action: "sync the folder of",
+                path,
+                source,
+            },
+        }
+    }
+}
+
+fn folder_of(target: &Path) -> std::io::Result<PathBuf> {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => Ok(p.to_path_buf()),
+        Some(_) => std::env::current_dir(),
+        None => Err(std::io::Error::other("no parent folder")),
+    }
+}
+
+impl AtomicFile {
+    /// A private (0600) temp file with a random name beside `target`.
+    pub fn create(target: &Path) -> std::io::Result<AtomicFile> {
+        Self::random(target, false)
+    }
+
+    /// Like [`AtomicFile::create`], but the file gets the permissions any program's new file
+    /// gets (0666 less the umask): for files that are the user's own (exports).
+    pub fn create_shared(target: &Path) -> std::io::Result<AtomicFile> {
+        Self::random(target, true)
+    }
+
+    fn random(target: &Path, shared: bool) -> std::io::Result<AtomicFile> {
+        let dir = folder_of(target)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+        #[cfg(unix)]
+        if shared {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        #[cfg(not(unix))]
+        let _ = shared;
+        let (file, temp) = builder.tempfile_in(&dir)?.keep().map_err(|e| e.error)?;
+        Ok(AtomicFile {
+            file,
+            temp,
+            target: target.to_path_buf(),
+            dir,
+            placed: false,
+        })
+    }
+
+    /// A temp file named `temp_name` (ending in [`TEMP_SUFFIX`]) beside `target`, for writers
+    /// whose recovery knows the name (snapshots).
+    pub fn create_named(target: &Path, temp_name: &str) -> std::io::Result<AtomicFile> {
+        debug_assert!(temp_name.ends_with(TEMP_SUFFIX));
+        let dir = folder_of(target)?;
+        let temp = dir.join(temp_name);
+        let file = std::fs::File::create(&temp)?;
+        Ok(AtomicFile {
+            file,
+            temp,
+            target: target.to_path_buf(),
+            dir,
+            placed: false,
+        })
+    }
+
+    pub fn file(&self) -> &std::fs::File {
+        &self.file
+    }
+
+    pub fn file_mut(&mut self) -> &mut std::fs::File {
+        &mut self.file
+    }
+
+    /// Makes the written bytes durable (fsync) and returns the file's size. A failed sync is
+    /// never retried: drop this file and write again from memory.
+    pub fn sync(&mut self, metrics: &Metrics) -> Result<u64, CommitError> {
+        let not_written = |step, source| CommitError::NotWritten {
+            step,
+            path: self.target.clone(),
+            source,
+        };
+        self.file.flush().map_err(|e| not_written("write", e))?;
+        self.file.sync_all().map_err(|e| not_written("sync", e))?;
+        metrics.record_fsync();
+        self.file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| not_written("measure", e))
+    }
+
+    /// Renames the synced file over the target, then syncs the folder so the rename is durable.
+    pub fn place(mut self) -> Result<(), CommitError> {
+        replace(&self.temp, &self.target).map_err(|source| CommitError::NotWritten {
+            step: "replace",
+            path: self.target.clone(),
+            source,
+        })?;
+        self.placed = true;
+        sync_dir(&self.dir).map_err(|source| CommitError::Unsure {
+            path: self.target.clone(),
+            source,
+        })
+    }
+
+    /// [`AtomicFile::sync`] then [`AtomicFile::place`]; returns the bytes written.
+    pub fn commit(mut self, metrics: &Metrics) -> Result<u64, CommitError> {
+        let bytes = self.sync(metrics)?;
+        self.place()?;
+        metrics.record_write(bytes);
+        Ok(bytes)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
 /// Atomically replaces `path` with `bytes`, durably. The parent folder must exist.
 pub fn write_atomic(path: &Path, bytes: &[u8], metrics: &Metrics) -> Result<(), DurableError> {
-    let dir = path.parent().ok_or_else(|| DurableError::Io {
-        action: "find the folder of",
-        path: path.to_path_buf(),
-        source: std::io::Error::other("no parent folder"),
-    })?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
-        .map_err(io("create a temporary file for", path))?;
-    tmp.write_all(bytes).map_err(io("write", path))?;
-    tmp.as_file().sync_all().map_err(io("sync", path))?;
-    metrics.record_fsync();
-    // Through `replace`, not `persist`: on Windows it retries a sharing violation.
-    let temp = tmp.into_temp_path();
-    replace(&temp, path).map_err(io("replace", path))?;
-    // Renamed away: nothing is left for the guard to delete.
-    let _ = temp.keep();
-    sync_dir(dir).map_err(io("sync the folder of", path))?;
-    metrics.record_write(bytes.len() as u64);
+    let mut file = AtomicFile::create(path).map_err(io("create a temporary file for", path))?;
+    file.write_all(bytes).map_err(io("write", path))?;
+    file.commit(metrics)?;
     Ok(())
 }
 

@@ -42,7 +42,16 @@ pub const LOCK_FILE: &str = ".quire.lock";
 /// Held for as long as this process owns the workspace; dropping it releases the lock.
 #[derive(Debug)]
 pub struct WorkspaceLock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for WorkspaceLock {
+    fn drop(&mut self) {
+        // Unlocked explicitly, not only by closing: a child process forked meanwhile (any
+        // `Command` of this process) shares the open file and would keep the lock until it
+        // execs, so a reopen right after could find the workspace locked by this very process.
+        let _ = self.file.unlock();
+    }
 }
 
 /// An opened workspace folder. Its root is canonical, so prefix checks are meaningful.
@@ -102,7 +111,7 @@ impl Workspace {
             .and_then(|()| file.rewind())
             .and_then(|()| write!(file, "{}", std::process::id()))
             .map_err(unavailable)?;
-        Ok(WorkspaceLock { _file: file })
+        Ok(WorkspaceLock { file })
     }
 
     pub fn root(&self) -> &Path {

@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchReader, UInt64Array};
@@ -107,16 +107,6 @@ impl Write for Counted<'_> {
 }
 
 /// Removes the temp file unless the write got as far as renaming it.
-struct TempGuard(Option<PathBuf>);
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
 /// Writes `version` as generation `generation` of `table` in `dir`. On any error or cancel the
 /// temp file is removed and nothing else in `dir` changed; the caller writes again from memory
 /// (a failed fsync is never retried on the same file).
@@ -133,7 +123,7 @@ pub fn write(
     cancel: &CancellationToken,
 ) -> Result<Written, SnapshotError> {
     let target = dir.join(file_name(table, generation));
-    let temp = dir.join(format!("{table}.{generation}{TEMP_SUFFIX}"));
+    let temp = format!("{table}.{generation}{TEMP_SUFFIX}");
     let io = |action: &'static str| {
         let path = target.clone();
         move |source: std::io::Error| SnapshotError::Io {
@@ -142,8 +132,7 @@ pub fn write(
             source,
         }
     };
-    let file = File::create(&temp).map_err(io("create"))?;
-    let mut guard = TempGuard(Some(temp.clone()));
+    let mut file = durable::AtomicFile::create_named(&target, &temp).map_err(io("create"))?;
 
     let schema: SchemaRef = Arc::new(page_schema(&version.schema));
     let row_ids = ColumnPath::from(ROW_ID_COLUMN);
@@ -163,7 +152,7 @@ pub fn write(
     }
     let props = props.build();
     let counted = Counted {
-        inner: BufWriter::with_capacity(1 << 20, &file),
+        inner: BufWriter::with_capacity(1 << 20, file.file()),
         bytes: 0,
         faults,
     };
@@ -225,14 +214,12 @@ pub fn write(
     drop(counted);
 
     faults.before_fsync().map_err(io("sync"))?;
-    file.sync_all().map_err(io("sync"))?;
-    metrics.record_fsync();
-    let bytes = file.metadata().map_err(io("measure"))?.len();
-    drop(file);
+    let bytes = file
+        .sync(metrics)
+        .map_err(|e| io("sync")(std::io::Error::new(e.io_error().kind(), e.to_string())))?;
     faults.before_rename().map_err(io("rename"))?;
-    durable::replace(&temp, &target).map_err(io("rename"))?;
-    guard.0 = None;
-    durable::sync_dir(dir).map_err(io("sync the folder of"))?;
+    file.place()
+        .map_err(|e| io("rename")(std::io::Error::new(e.io_error().kind(), e.to_string())))?;
     metrics.record_write(bytes);
     Ok(Written { rows, bytes })
 }

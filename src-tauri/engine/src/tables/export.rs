@@ -58,26 +58,15 @@ pub fn write(
         progress(rows);
     };
     let format = ExportFormat::from_path(path)?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::env::current_dir().map_err(|e| TableError::file(path, e))?,
-    };
     let fail = |e: &dyn std::fmt::Display| {
         TableError::Persist(format!("could not write {}: {e}", path.display()))
     };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".quire-").suffix(durable::TEMP_SUFFIX);
     // An export is the user's own file: created as any program creates one (0666 less the
     // umask), not with a temp file's private 0600.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder.tempfile_in(&dir).map_err(|e| fail(&e))?;
+    let mut tmp = durable::AtomicFile::create_shared(path).map_err(|e| fail(&e))?;
     match format {
         ExportFormat::Csv => {
-            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+            let mut out = std::io::BufWriter::new(tmp.file_mut());
             let mut writer = WriterBuilder::new().with_header(true).build(&mut out);
             if batches.is_empty() {
                 writer
@@ -99,7 +88,7 @@ pub fn write(
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .build();
-            let mut writer = ArrowWriter::try_new(tmp.as_file_mut(), schema.clone(), Some(props))
+            let mut writer = ArrowWriter::try_new(tmp.file_mut(), schema.clone(), Some(props))
                 .map_err(|e| fail(&e))?;
             for batch in batches {
                 // A cancelled write stops between batches; dropping the temp file deletes it.
@@ -112,12 +101,7 @@ pub fn write(
             writer.close().map_err(|e| fail(&e))?;
         }
     }
-    tmp.as_file().sync_all().map_err(|e| fail(&e))?;
-    metrics.record_fsync();
-    let bytes = tmp.as_file().metadata().map_err(|e| fail(&e))?.len();
-    tmp.persist(path).map_err(|e| fail(&e.error))?;
-    durable::sync_dir(&dir).map_err(|e| fail(&e))?;
-    metrics.record_write(bytes);
+    let bytes = tmp.commit(metrics).map_err(|e| fail(&e))?;
     Ok(bytes)
 }
 
