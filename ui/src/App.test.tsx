@@ -3,6 +3,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-libra
 import { App } from "./App";
 import { QuireError, serialQueue, type Backend } from "./backend";
 import { backendOf } from "./testBackend";
+import { BackendProvider } from "./context";
 import type { AppInfo, Cell, CloseChoice, CloseRequested, MetricsWindow, NotebookSummary, Sequenced } from "./bindings";
 
 function metricsWindow(minute: number, over: Partial<MetricsWindow> = {}): MetricsWindow {
@@ -234,6 +235,15 @@ function fakeBackend() {
   };
 }
 
+/** The app over a fake engine, as main.tsx shows it over the real one. */
+function renderApp(backend: Backend) {
+  return render(
+    <BackendProvider backend={backend}>
+      <App />
+    </BackendProvider>,
+  );
+}
+
 afterEach(() => {
   cleanup();
   localStorage.clear();
@@ -255,7 +265,7 @@ async function createNotebook(title: string) {
 
 describe("App", () => {
   it("shows the empty state, then a created notebook", async () => {
-    render(<App backend={fakeBackend().backend} />);
+    renderApp(fakeBackend().backend);
     expect(await screen.findByText("No notebooks yet")).toBeTruthy();
     await createNotebook("Trips");
     expect((await screen.findByTestId("notebook-title")).textContent).toBe("Trips");
@@ -265,7 +275,7 @@ describe("App", () => {
   });
 
   it("counts tasks in the status bar and opens the task list from there", async () => {
-    render(<App backend={fakeBackend().backend} />);
+    renderApp(fakeBackend().backend);
     const counts = await screen.findByTestId("task-counts");
     await waitFor(() => expect(counts.textContent).toBe("tasks: 1 running · 0 waiting · 1 failed · 1 interrupted"));
     fireEvent.click(counts);
@@ -274,7 +284,7 @@ describe("App", () => {
   });
 
   it("shows a refused title as a toast in plain words and keeps the input", async () => {
-    render(<App backend={fakeBackend().backend} />);
+    renderApp(fakeBackend().backend);
     const input = screen.getByTestId("new-notebook-title") as HTMLInputElement;
     fireEvent.change(input, { target: { value: "a/b" } });
     fireEvent.click(screen.getByTestId("create-notebook"));
@@ -287,7 +297,7 @@ describe("App", () => {
 
   it("edits cells, shows Unsaved, and Flush (or Ctrl+S) makes it Saved", async () => {
     const fake = fakeBackend();
-    render(<App backend={fake.backend} />);
+    renderApp(fake.backend);
     await createNotebook("Work");
     await screen.findByTestId("notebook-title");
     fireEvent.click(screen.getByTestId("add-markdown-cell"));
@@ -308,7 +318,7 @@ describe("App", () => {
   });
 
   it("runs a SQL cell and shows its rows", async () => {
-    render(<App backend={fakeBackend().backend} />);
+    renderApp(fakeBackend().backend);
     await createNotebook("Run");
     await screen.findByTestId("notebook-title");
     fireEvent.click(screen.getByTestId("add-sql-cell"));
@@ -337,7 +347,7 @@ describe("App", () => {
         { id: "d", kind: "sql", source: "SELECT 4" },
       ],
     });
-    render(<App backend={fake.backend} />);
+    renderApp(fake.backend);
     fireEvent.click(await screen.findByText("Analysis"));
     const runAll = (await screen.findByTestId("run-all")) as HTMLButtonElement;
     expect(runAll.disabled).toBe(false);
@@ -371,7 +381,7 @@ describe("App", () => {
     ];
     const first = fakeBackend();
     first.notebooks.push({ summary: summary("nb", "Analysis"), cells: cells() });
-    render(<App backend={first.backend} />);
+    renderApp(first.backend);
     fireEvent.click(await screen.findByText("Analysis"));
     fireEvent.click(await screen.findByTestId("run-all"));
     await waitFor(() => expect(screen.getByTestId("run-all-status").textContent).toContain("Ran 4 SQL cells"));
@@ -392,7 +402,7 @@ describe("App", () => {
     const changed = cells();
     changed[1]!.source = "SELECT 2 + 0";
     again.notebooks.push({ summary: summary("nb", "Analysis"), cells: changed });
-    render(<App backend={again.backend} />);
+    renderApp(again.backend);
     await waitFor(() => expect(screen.getByTestId("notebook-title").textContent).toBe("Analysis"));
     const cellOf = (id: string) => screen.getAllByTestId("cell").find((c) => c.getAttribute("data-cell-id") === id)!;
     const stale = await screen.findByTestId("result-stale");
@@ -414,7 +424,7 @@ describe("App", () => {
   it("reopens the notebook that was open last, if it still exists", async () => {
     const first = fakeBackend();
     first.notebooks.push({ summary: summary("a", "Alpha"), cells: [] }, { summary: summary("b", "Beta"), cells: [] });
-    render(<App backend={first.backend} />);
+    renderApp(first.backend);
     expect(await screen.findByText("Pick a notebook")).toBeTruthy();
     fireEvent.click(await screen.findByText("Beta"));
     await waitFor(() => expect(screen.getByTestId("notebook-title").textContent).toBe("Beta"));
@@ -425,14 +435,14 @@ describe("App", () => {
     // The next launch shows Beta again without a click.
     const again = fakeBackend();
     again.notebooks.push({ summary: summary("a", "Alpha"), cells: [] }, { summary: summary("b", "Beta"), cells: [] });
-    render(<App backend={again.backend} />);
+    renderApp(again.backend);
     await waitFor(() => expect(screen.getByTestId("notebook-title").textContent).toBe("Beta"));
     cleanup();
 
     // Beta deleted meanwhile: nothing opens, as before.
     const gone = fakeBackend();
     gone.notebooks.push({ summary: summary("a", "Alpha"), cells: [] });
-    render(<App backend={gone.backend} />);
+    renderApp(gone.backend);
     expect(await screen.findByText("Alpha")).toBeTruthy();
     await new Promise((r) => setTimeout(r, 20));
     expect(screen.queryByTestId("notebook-title")).toBeNull();
@@ -445,14 +455,14 @@ describe("App", () => {
     fake.notebooks.push({ summary: summary("a", "Alpha"), cells: [] }, { summary: summary("b", "Beta"), cells: [] });
     const appInfo = fake.backend.appInfo;
     fake.backend.appInfo = async () => ({ ...(await appInfo()), launch: { notebook: "a", files: [], problems: [] } });
-    render(<App backend={fake.backend} />);
+    renderApp(fake.backend);
     await waitFor(() => expect(screen.getByTestId("notebook-title").textContent).toBe("Alpha"));
     await new Promise((r) => setTimeout(r, 20));
     expect(screen.getByTestId("notebook-title").textContent).toBe("Alpha");
   });
 
   it("asks before deleting and removes the notebook", async () => {
-    render(<App backend={fakeBackend().backend} />);
+    renderApp(fakeBackend().backend);
     await createNotebook("Doomed");
     fireEvent.click(await screen.findByTestId("delete-notebook"));
     expect((await screen.findByTestId("confirm")).textContent).toContain("Delete “Doomed”?");
@@ -481,7 +491,7 @@ describe("serialQueue", () => {
 
   it("a held close shows what is pending; Cancel keeps the window, Wait answers wait", async () => {
     const fake = fakeBackend();
-    render(<App backend={fake.backend} />);
+    renderApp(fake.backend);
     await createNotebook("Pending");
     await screen.findByTestId("notebook-title");
     const nb = fake.notebooks[0]!.summary;
@@ -522,7 +532,7 @@ describe("serialQueue", () => {
 
   it("metrics events drive the status bar and the last snapshot; the panel opens from it", async () => {
     const fake = fakeBackend();
-    render(<App backend={fake.backend} />);
+    renderApp(fake.backend);
     await waitFor(() => expect(screen.getByTestId("metrics").textContent).toContain("3 writes"));
     act(() =>
       fake.emit({

@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useReducer, useRef, useState } from "react";
-import type { Backend } from "./backend";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { QuireError } from "./backend";
-import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, NotebookView, OpenRequested, TableSaveStatus } from "./bindings";
+import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, NotebookView, OpenRequested } from "./bindings";
 import { describeError, formatBytes, type ErrorText } from "./errors";
 import { cleanEngineMessage } from "./engineMessage";
-import { initialState, reduce, summaryOf, type Output } from "./store";
+import { summaryOf, type Output } from "./store";
+import { StoreProvider, useBackend, useNotify, useStore } from "./context";
+import { useSubscription } from "./useSubscription";
 import { forgetNotebookResults, forgetResult, loadResult, saveResult } from "./resultCache";
 import { pendingCount } from "./status";
 import { Sidebar } from "./components/Sidebar";
@@ -17,6 +18,9 @@ import { SettingsDialog } from "./components/SettingsDialog";
 import { ConfirmDialog } from "./components/ConfirmDialog";
 import { MetricsDialog } from "./components/MetricsDialog";
 import { CloseDialog } from "./components/CloseDialog";
+
+/** No watcher (unsupported filesystem): changes are still caught before each write. */
+const noWatcher = () => undefined;
 
 /** Where the last applied event sequence number survives a reload of the page. */
 const LAST_SEQ_KEY = "quire.lastSeq";
@@ -48,28 +52,31 @@ export function restoredOutputs(view: NotebookView, sessionStart: number): Recor
   return out;
 }
 
-export function App({ backend }: { backend: Backend }) {
-  const [state, dispatch] = useReducer(reduce, initialState);
+/** The app; the engine comes from a BackendProvider around it. */
+export function App() {
+  return (
+    <StoreProvider>
+      <Shell />
+    </StoreProvider>
+  );
+}
+
+function Shell() {
+  const backend = useBackend();
+  const { state, dispatch } = useStore();
+  const { report, inform } = useNotify();
   // When this launch began: a kept result older than this is "from your last session".
   const [sessionStart] = useState(() => Date.now());
   const showView = useCallback(
     (view: NotebookView | null) =>
       dispatch({ type: "view", view, restored: view ? restoredOutputs(view, sessionStart) : undefined }),
-    [sessionStart],
+    [sessionStart, dispatch],
   );
-  const [tablesKey, setTablesKey] = useState(0);
   const openId = useRef<NotebookId | null>(null);
   openId.current = state.view?.summary.id ?? null;
   // Bumped by every request to show a notebook, so reopening the last notebook at launch
   // never replaces one the user (or a launch request) picked meanwhile.
   const viewRequests = useRef(0);
-
-  const report = useCallback((e: unknown) => {
-    dispatch({ type: "toast", level: "error", text: describeError(QuireError.from(e)) });
-  }, []);
-  const inform = useCallback((headline: string, detail = "") => {
-    dispatch({ type: "toast", level: "info", text: { headline, detail } });
-  }, []);
 
   const refreshView = useCallback(
     async (id: NotebookId) => {
@@ -96,45 +103,40 @@ export function App({ backend }: { backend: Backend }) {
         if (!request.notebook && !openId.current) inform("Open or create a notebook to import this file", file);
       }
     },
-    [refreshView, inform],
+    [refreshView, inform, dispatch],
   );
 
-  useEffect(() => {
-    let stop: (() => void) | undefined;
-    let cancelled = false;
+  useSubscription(
+    useCallback(() => backend.onOpenRequested(openRequested), [backend, openRequested]),
+    report,
+  );
+
+  const engineEvents = useCallback(async (live: () => boolean) => {
+    const stop = await backend.onEngineEvents((batch) => {
+      dispatch({ type: "engine_events", batch });
+      // A notebook reloaded from disk has new cells: fetch them if it is the open one.
+      const open = openId.current;
+      if (open && batch.some((e) => e.event.kind === "notebook_changed" && e.event.notebook.id === open)) {
+        void refreshView(open);
+      }
+    });
+    if (!live()) return stop;
+    // After a reload the page starts empty: ask the engine for what this window had not seen
+    // yet (save states, progress, tables) since the last sequence number it applied; when the
+    // engine no longer has them all, the table lists are loaded again.
+    const seen = Number(sessionStorage.getItem(LAST_SEQ_KEY) ?? "0");
     backend
-      .onOpenRequested(openRequested)
-      .then((s) => (cancelled ? s() : (stop = s)))
+      .eventsSince(seen)
+      .then((c) => {
+        if (c.events.length > 0 || !c.complete) dispatch({ type: "catch_up", events: c.events, complete: c.complete });
+      })
       .catch(report);
-    return () => {
-      cancelled = true;
-      stop?.();
-    };
-  }, [backend, openRequested, report]);
+    return stop;
+  }, [backend, dispatch, refreshView, report]);
+  useSubscription(engineEvents, report);
 
   useEffect(() => {
-    let unlisten: (() => void) | undefined;
     let cancelled = false;
-    backend
-      .onEngineEvents((batch) => {
-        dispatch({ type: "engine_events", batch });
-        // A notebook reloaded from disk has new cells: fetch them if it is the open one.
-        const open = openId.current;
-        if (open && batch.some((e) => e.event.kind === "notebook_changed" && e.event.notebook.id === open)) {
-          void refreshView(open);
-        }
-      })
-      .then((u) => {
-        if (cancelled) return u();
-        unlisten = u;
-        // After a reload the page starts empty: ask the engine for what this window had not
-        // seen yet (save states, progress) since the last sequence number it applied.
-        const seen = Number(sessionStorage.getItem(LAST_SEQ_KEY) ?? "0");
-        return backend.eventsSince(seen).then((c) => {
-          if (c.events.length > 0) dispatch({ type: "engine_events", batch: c.events });
-        });
-      })
-      .catch(report);
     const info = backend.appInfo();
     info
       .then((info) => {
@@ -170,9 +172,8 @@ export function App({ backend }: { backend: Backend }) {
       .catch(report);
     return () => {
       cancelled = true;
-      unlisten?.();
     };
-  }, [backend, report, inform, refreshView, openRequested, showView]);
+  }, [backend, report, inform, openRequested, showView, dispatch]);
 
   const shownId = state.view?.summary.id;
   useEffect(() => {
@@ -189,21 +190,13 @@ export function App({ backend }: { backend: Backend }) {
   }, [state.lastSeq]);
 
   const workspace = state.info?.engine.workspace;
-  useEffect(() => {
-    if (!workspace) return;
-    let stop: (() => void) | undefined;
-    let cancelled = false;
-    backend
-      .watchWorkspace(workspace, () => void backend.checkDisk().catch(report))
-      .then((s) => (cancelled ? s() : (stop = s)))
-      .catch(() => {
-        /* no watcher (unsupported filesystem): changes are still caught before each write */
-      });
-    return () => {
-      cancelled = true;
-      stop?.();
-    };
-  }, [backend, workspace, report]);
+  useSubscription(
+    useMemo(
+      () => (workspace ? () => backend.watchWorkspace(workspace, () => void backend.checkDisk().catch(report)) : null),
+      [backend, workspace, report],
+    ),
+    noWatcher,
+  );
 
   // The status bar's figures come with the engine's metrics events (at most one a second, none
   // while idle); each one also refreshes the queue and task counts. No timer polls.
@@ -224,22 +217,10 @@ export function App({ backend }: { backend: Backend }) {
     // Only when tasks or the queue changed, not on every metrics event.
   }, [backend, tasksChanged, queueNow]);
 
-  useEffect(() => {
-    let unlisten: (() => void) | undefined;
-    let cancelled = false;
-    backend
-      .onCloseRequested((request) => dispatch({ type: "close_request", request }))
-      .then((u) => (cancelled ? u() : (unlisten = u)))
-      .catch(report);
-    return () => {
-      cancelled = true;
-      unlisten?.();
-    };
-  }, [backend, report]);
-
-  // Stable, so the tables panel's loader does not run again on every render.
-  const onStatuses = useCallback((list: TableSaveStatus[]) => dispatch({ type: "table_statuses", list }), []);
-  const onPendingImport = useCallback(() => dispatch({ type: "pending_import", path: null }), []);
+  useSubscription(
+    useCallback(() => backend.onCloseRequested((request) => dispatch({ type: "close_request", request })), [backend, dispatch]),
+    report,
+  );
 
   const flushAll = useCallback(async () => {
     dispatch({ type: "flushing", on: true });
@@ -394,7 +375,7 @@ export function App({ backend }: { backend: Backend }) {
         keepResult: async (sql: string, table: string) => {
           try {
             const info = await backend.saveQueryAsTable(id, sql, table);
-            setTablesKey((k) => k + 1);
+            dispatch({ type: "table_event", event: { kind: "table_added", notebook: id, table: info } });
             inform(`Kept ${info.rows.toLocaleString()} rows as ${info.name}`);
             return true;
           } catch (e) {
@@ -455,16 +436,6 @@ export function App({ backend }: { backend: Backend }) {
           outputs={state.outputs}
           hasNotebooks={state.notebooks.length > 0}
           actions={actions}
-          tables={{
-            backend,
-            report,
-            inform,
-            refreshKey: tablesKey,
-            tableStatus: state.tableStatus,
-            onStatuses,
-            pendingImport: state.pendingImport,
-            onPendingImport,
-          }}
         />
       </div>
       <StatusBar
@@ -482,19 +453,14 @@ export function App({ backend }: { backend: Backend }) {
       />
       {state.tasksOpen && (
         <TasksDialog
-          backend={backend}
           notebooks={state.notebooks}
           view={view}
-          report={report}
-          inform={inform}
           onClose={() => dispatch({ type: "tasks_panel", open: false })}
         />
       )}
       {state.metricsOpen && (
         <MetricsDialog
-          backend={backend}
           tick={state.metricsTick}
-          report={report}
           onClose={() => dispatch({ type: "metrics_panel", open: false })}
         />
       )}

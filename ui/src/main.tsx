@@ -3,6 +3,7 @@ import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { tauriBackend } from "./backend";
+import { BackendProvider } from "./context";
 import "./styles.css";
 import { applyTheme, savedTheme } from "./theme";
 
@@ -11,7 +12,9 @@ applyTheme(savedTheme());
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
     <ErrorBoundary>
-      <App backend={tauriBackend} />
+      <BackendProvider backend={tauriBackend}>
+        <App />
+      </BackendProvider>
     </ErrorBoundary>
   </StrictMode>,
 );

@@ -182,6 +182,8 @@ export function reduce(state: State, action: Action): State {
       return action.complete ? caught : { ...caught, tables: {}, tablesLoading: {} };
     }
     case "tables_loading":
+      // Asked twice (a remount): the first answer is taken, the second falls through.
+      if (state.tablesLoading[action.notebook]) return state;
       return { ...state, tablesLoading: { ...state.tablesLoading, [action.notebook]: [] } };
     case "tables": {
       const heard = state.tablesLoading[action.notebook];

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { Backend } from "../backend";
+import { useBackend, useNotify } from "../context";
 import { QuireError } from "../backend";
 import type { DiffPage, DiffSummary, NotebookId } from "../bindings";
 
@@ -48,16 +48,16 @@ export function DiffRows({ page }: { page: DiffPage }) {
 }
 
 interface Props {
-  backend: Backend;
   notebook: NotebookId;
   table: string;
   from: number;
   to: number;
-  report(e: unknown): void;
 }
 
 /** A diff between two versions: computed in the background (cancellable), paged on demand. */
-export function DiffView({ backend, notebook, table, from, to, report }: Props) {
+export function DiffView({ notebook, table, from, to }: Props) {
+  const backend = useBackend();
+  const { report } = useNotify();
   const [summary, setSummary] = useState<DiffSummary | null>(null);
   const [job, setJob] = useState<string | null>(null);
   const [offset, setOffset] = useState(0);

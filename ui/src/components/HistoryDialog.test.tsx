@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import type { Backend } from "../backend";
+import { Providers } from "../testBackend";
 import type { Generation, TableInfo } from "../bindings";
 import { HistoryDialog, restoreQuestion } from "./HistoryDialog";
 
@@ -18,7 +19,9 @@ function show() {
   const onRestored = vi.fn();
   const onClose = vi.fn();
   render(
-    <HistoryDialog backend={backend} notebook="nb" table="trips" report={vi.fn()} onRestored={onRestored} onClose={onClose} />,
+    <Providers backend={backend} notify={{ report: vi.fn(), inform: vi.fn() }}>
+      <HistoryDialog notebook="nb" table="trips" onRestored={onRestored} onClose={onClose} />
+    </Providers>,
   );
   return { restoreGeneration, onRestored, onClose };
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { Backend } from "../backend";
+import { useBackend, useNotify } from "../context";
 import type { Generation, NotebookId, TableInfo } from "../bindings";
 import { formatBytes } from "../errors";
 import { savedCopyText } from "../versions";
@@ -7,10 +7,8 @@ import { ConfirmDialog } from "./ConfirmDialog";
 import { useEscape } from "./useEscape";
 
 interface Props {
-  backend: Backend;
   notebook: NotebookId;
   table: string;
-  report(e: unknown): void;
   onRestored(info: TableInfo, generation: Generation): void;
   onClose(): void;
 }
@@ -26,7 +24,9 @@ export function restoreQuestion(table: string, g: Generation): string {
 
 /** The saved copies (the engine's generations) of a table, newest first, each named by the
  *  version it holds and restorable as a new version. */
-export function HistoryDialog({ backend, notebook, table, report, onRestored, onClose }: Props) {
+export function HistoryDialog({ notebook, table, onRestored, onClose }: Props) {
+  const backend = useBackend();
+  const { report } = useNotify();
   const [generations, setGenerations] = useState<Generation[] | null>(null);
   const [restoring, setRestoring] = useState<number | null>(null);
   // The generation the confirmation asks about (Esc then closes the question, not this dialog).

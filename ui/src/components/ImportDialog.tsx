@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { Backend } from "../backend";
+import { useBackend } from "../context";
 import { QuireError } from "../backend";
 import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgress, NotebookId } from "../bindings";
 import { describeError, formatBytes, type ErrorText } from "../errors";
@@ -25,7 +25,6 @@ export function parseMissing(text: string): string[] {
 const DELIMITERS: [string, string][] = [[",", "Comma"], [";", "Semicolon"], ["\t", "Tab"], ["|", "Pipe"]];
 
 interface Props {
-  backend: Backend;
   notebook: NotebookId;
   path: string;
   preview: ImportPreview;
@@ -41,7 +40,8 @@ function defaultName(path: string): string {
 
 /** Shows how a file will be read (the user can correct names, types and the CSV dialect),
  *  then imports it with a progress bar and a Cancel button. */
-export function ImportDialog({ backend, notebook, path, preview, onDone, onClose }: Props) {
+export function ImportDialog({ notebook, path, preview, onDone, onClose }: Props) {
+  const backend = useBackend();
   const [table, setTable] = useState(defaultName(path));
   const [csv, setCsv] = useState<CsvOptions | null>(preview.csv);
   const [progress, setProgress] = useState<ImportProgress | null>(null);

@@ -1,18 +1,16 @@
 // The metrics panel: the last hour minute by minute (writes, bytes, coalescing, snapshots,
+import { useBackend, useNotify } from "../context";
 // queue waits, events) and the totals since start. Fetched on open and again on each metrics
 // event (the engine sends those at most once a second, and only when something changed).
 import { useEffect, useMemo, useState } from "react";
 import type { MetricsReport } from "../bindings";
-import type { Backend } from "../backend";
 import { formatBytes } from "../errors";
 import { Chart, type Series } from "./Chart";
 import { useEscape } from "./useEscape";
 
 interface Props {
-  backend: Backend;
   /** Changes with each metrics event. */
   tick: number;
-  report(e: unknown): void;
   onClose(): void;
 }
 
@@ -20,7 +18,9 @@ const PRIORITIES = ["urgent", "visible", "background", "idle"];
 const [ORANGE, BLUE, GREEN, GREY] = ["#d9480f", "#1c7ed6", "#2b8a3e", "#868e96"] as const;
 const BY_PRIORITY = [ORANGE, BLUE, GREEN, GREY] as const;
 
-export function MetricsDialog({ backend, tick, report, onClose }: Props) {
+export function MetricsDialog({ tick, onClose }: Props) {
+  const backend = useBackend();
+  const { report } = useNotify();
   const [data, setData] = useState<MetricsReport | null>(null);
   useEffect(() => {
     backend.metrics().then(setData).catch(report);

@@ -1,11 +1,11 @@
 import { useMemo, useState, type FormEvent } from "react";
-import type { CellId, CellKind, DiskChoice, NotebookView, TableInfo, TableSaveStatus } from "../bindings";
+import type { CellId, CellKind, DiskChoice, NotebookView } from "../bindings";
 import type { Output } from "../store";
 import type { ErrorText } from "../errors";
 import { notebookStatusText } from "../status";
 import { CellView } from "./CellView";
 import { TablesPanel } from "./TablesPanel";
-import type { Backend } from "../backend";
+import { useStore } from "../context";
 
 export interface NotebookActions {
   rename(title: string): Promise<boolean>;
@@ -46,32 +46,18 @@ export function runAllText(r: RunAllResult): string {
   return r.ran === 0 ? "No SQL cells to run" : `Ran ${ran}`;
 }
 
-export interface TablesContext {
-  backend: Backend;
-  report(e: unknown): void;
-  inform(headline: string, detail?: string): void;
-  refreshKey: number;
-  /** Save state of each table, by `notebook/table`, kept current by engine events. */
-  tableStatus: Record<string, TableSaveStatus>;
-  /** Loads the current save states (events keep them current afterwards). */
-  onStatuses(list: TableSaveStatus[]): void;
-  /** A data file Quire was asked to open: the import dialog takes it. */
-  pendingImport: string | null;
-  onPendingImport(): void;
-}
-
 interface Props {
   view: NotebookView | null;
   outputs: Record<CellId, Output>;
   hasNotebooks: boolean;
   actions: NotebookActions | null;
-  tables: TablesContext;
 }
 
-export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: Props) {
-  const [tableList, setTableList] = useState<TableInfo[]>([]);
+export function NotebookPane({ view, outputs, hasNotebooks, actions }: Props) {
+  // The SQL editors complete the names of the open notebook's tables and their columns.
+  const tableList = useStore().state.tables[view?.summary.id ?? ""];
   const schema = useMemo(
-    () => Object.fromEntries(tableList.map((t) => [t.name, t.columns.map((c) => c.name)])),
+    () => Object.fromEntries((tableList ?? []).map((t) => [t.name, t.columns.map((c) => c.name)])),
     [tableList],
   );
   // A result kept to be seen whole: the tables panel opens it once it is in its list.
@@ -178,8 +164,6 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions, tables }: P
       {!readOnly && (
         <TablesPanel
           notebook={summary.id}
-          {...tables}
-          onTables={setTableList}
           openTable={openTable}
           onOpenedTable={() => setOpenTable(null)}
         />

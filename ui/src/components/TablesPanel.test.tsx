@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import type { Backend } from "../backend";
-import type { TableInfo } from "../bindings";
+import { Providers } from "../testBackend";
+import { useStore } from "../context";
+import type { Sequenced, TableInfo } from "../bindings";
 import { TablesPanel } from "./TablesPanel";
 
 // The grid is replaced by a probe that counts its mounts: a remount is what lost the user's
@@ -47,21 +49,17 @@ function backend() {
 
 function panel(props: { openTable?: string | null; onOpenedTable?(): void } = {}, fake: Backend = backend()) {
   return (
-    <TablesPanel
+    <Providers
       backend={fake}
-      notebook="nb"
-      report={(e) => {
-        throw e;
+      notify={{
+        report: (e) => {
+          throw e;
+        },
+        inform: () => undefined,
       }}
-      inform={() => undefined}
-      refreshKey={0}
-      onTables={() => undefined}
-      tableStatus={{}}
-      onStatuses={() => undefined}
-      pendingImport={null}
-      onPendingImport={() => undefined}
-      {...props}
-    />
+    >
+      <TablesPanel notebook="nb" {...props} />
+    </Providers>
   );
 }
 
@@ -140,5 +138,57 @@ describe("TablesPanel", () => {
     fireEvent.click(screen.getByTestId("rename-save-flights"));
     await screen.findByRole("button", { name: "trips" });
     expect(renameTable).toHaveBeenCalledWith("nb", "flights", "trips");
+  });
+
+  it("shows the store's list, kept current by table events, loaded once", async () => {
+    let store!: ReturnType<typeof useStore>;
+    const Probe = () => ((store = useStore()), null);
+    const info = (name: string, rows = 3): TableInfo => ({ name, version: 1, rows, columns: [], memory_bytes: 64 });
+    const listTables = vi.fn(async () => [info("flights")]);
+    const fake: Partial<Backend> = { listTables, tableSaveStatus: async () => [], onFilesDropped: async () => () => undefined };
+    render(
+      <Providers backend={fake as Backend} notify={{ report: (e) => { throw e; }, inform: () => undefined }}>
+        <Probe />
+        <TablesPanel notebook="nb" />
+      </Providers>,
+    );
+    await screen.findByRole("button", { name: "flights" });
+    const events = (...e: Sequenced["event"][]) => act(() => store.dispatch({ type: "engine_events", batch: e.map((event, i) => ({ seq: store.state.lastSeq + i + 1, event })) }));
+
+    events({ kind: "table_added", notebook: "nb", table: info("planes") }, { kind: "table_added", notebook: "other", table: info("elsewhere") });
+    expect(screen.getAllByRole("button", { name: /^(flights|planes)$/ }).map((b) => b.textContent)).toEqual(["flights", "planes"]);
+    expect(screen.queryByRole("button", { name: "elsewhere" })).toBeNull();
+
+    // A rename: the new name added, then the old one removed.
+    events({ kind: "table_added", notebook: "nb", table: info("trips") }, { kind: "table_removed", notebook: "nb", table: "flights" });
+    expect(screen.queryByRole("button", { name: "flights" })).toBeNull();
+    expect(screen.getByRole("button", { name: "trips" })).toBeTruthy();
+
+    events({ kind: "table_changed", notebook: "nb", table: info("trips", 7) });
+    expect(screen.getByTestId("table-list").textContent).toContain("7 rows");
+    expect(listTables).toHaveBeenCalledTimes(1);
+  });
+
+  it("loads the list again after an incomplete catch-up", async () => {
+    let store!: ReturnType<typeof useStore>;
+    const Probe = () => ((store = useStore()), null);
+    let names = ["flights"];
+    const listTables = vi.fn(async () => names.map((name): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64 })));
+    const fake: Partial<Backend> = { listTables, tableSaveStatus: async () => [], onFilesDropped: async () => () => undefined };
+    render(
+      <Providers backend={fake as Backend} notify={{ report: (e) => { throw e; }, inform: () => undefined }}>
+        <Probe />
+        <TablesPanel notebook="nb" />
+      </Providers>,
+    );
+    await screen.findByRole("button", { name: "flights" });
+    // Changes whose events the engine no longer has.
+    names = ["planes"];
+    act(() => store.dispatch({ type: "catch_up", events: [], complete: true }));
+    expect(screen.getByRole("button", { name: "flights" })).toBeTruthy();
+    act(() => store.dispatch({ type: "catch_up", events: [], complete: false }));
+    await screen.findByRole("button", { name: "planes" });
+    expect(screen.queryByRole("button", { name: "flights" })).toBeNull();
+    expect(listTables).toHaveBeenCalledTimes(2);
   });
 });

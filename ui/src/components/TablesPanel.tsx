@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Backend } from "../backend";
 import type { CellEdit, ImportOutcome, ImportPreview, NotebookId, TableInfo, TableSaveStatus } from "../bindings";
 import { formatBytes } from "../errors";
-import { tableKey } from "../store";
+import { tableKey, type TableEvent } from "../store";
+import { useBackend, useNotify, useStore } from "../context";
+import { useSubscription } from "../useSubscription";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { HistoryDialog } from "./HistoryDialog";
 import { TransformDialog } from "./TransformDialog";
@@ -12,18 +13,7 @@ import { TableGrid } from "./TableGrid";
 import { savedCopyText, saveStatusTitle } from "../versions";
 
 interface Props {
-  backend: Backend;
   notebook: NotebookId;
-  report(e: unknown): void;
-  inform(headline: string, detail?: string): void;
-  /** Bumped by the notebook when a cell kept a result as a table. */
-  refreshKey: number;
-  /** Told the table list whenever it changes (the SQL editors complete table names). */
-  onTables(tables: TableInfo[]): void;
-  tableStatus: Record<string, TableSaveStatus>;
-  onStatuses(list: TableSaveStatus[]): void;
-  pendingImport: string | null;
-  onPendingImport(): void;
   /** A table to open in the grid as soon as the list has it (a result kept to be seen whole). */
   openTable?: string | null;
   onOpenedTable?(): void;
@@ -46,50 +36,47 @@ function statusText(s: TableSaveStatus | undefined): string {
   }
 }
 
+/** A notebook's tables from the store, loading them (and their save states) when the store
+ *  does not have them: the first time, or again after an incomplete catch-up. Table events keep
+ *  them current afterwards. */
+function useTableList(notebook: NotebookId): TableInfo[] {
+  const backend = useBackend();
+  const { report } = useNotify();
+  const { state, dispatch } = useStore();
+  const list = state.tables[notebook];
+  const load = list === undefined && !(notebook in state.tablesLoading);
+  useEffect(() => {
+    if (!load) return;
+    dispatch({ type: "tables_loading", notebook });
+    backend.listTables(notebook).then(
+      (list) => dispatch({ type: "tables", notebook, list }),
+      (e: unknown) => {
+        // Shown as empty (not loaded again and again); the error says why.
+        dispatch({ type: "tables", notebook, list: [] });
+        report(e);
+      },
+    );
+    backend.tableSaveStatus(notebook).then((list) => dispatch({ type: "table_statuses", list }), report);
+  }, [load, backend, notebook, dispatch, report]);
+  return list ?? NO_TABLES;
+}
+
+const NO_TABLES: TableInfo[] = [];
+
 /** The notebook's tables: import, list, open in the grid, export. */
-export function TablesPanel({
-  backend,
-  notebook,
-  report,
-  inform,
-  refreshKey,
-  onTables,
-  tableStatus,
-  onStatuses,
-  pendingImport,
-  onPendingImport,
-  openTable = null,
-  onOpenedTable,
-}: Props) {
-  const [tables, setTables] = useState<TableInfo[]>([]);
+export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props) {
+  const backend = useBackend();
+  const { report, inform } = useNotify();
+  const { state, dispatch } = useStore();
+  const { tableStatus, pendingImport } = state;
+  const tables = useTableList(notebook);
+  /** A command's answer about a table, applied at once (its event changes nothing more). */
+  const apply = useCallback((event: TableEvent) => dispatch({ type: "table_event", event }), [dispatch]);
+  const changed = (table: TableInfo) => apply({ kind: "table_changed", notebook, table });
   const [open, setOpen] = useState<string | null>(null);
   const [importing, setImporting] = useState<{ path: string; preview: ImportPreview } | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
   const [renaming, setRenaming] = useState<{ table: string; to: string } | null>(null);
-
-  const refresh = useCallback(async () => {
-    try {
-      const list = await backend.listTables(notebook);
-      setTables(list);
-      onTables(list);
-      onStatuses(await backend.tableSaveStatus(notebook));
-    } catch (e) {
-      report(e);
-    }
-  }, [backend, notebook, report, onTables, onStatuses]);
-
-  useEffect(() => {
-    void refresh();
-  }, [refresh, refreshKey]);
-
-  // A table can appear without this panel asking (an import recovered after a crash runs
-  // again in the background): its first save state is the sign to load the list again.
-  const unknown = Object.values(tableStatus).some(
-    (s) => s.notebook === notebook && !tables.some((t) => t.name === s.table),
-  );
-  useEffect(() => {
-    if (unknown) void refresh();
-  }, [unknown, refresh]);
 
   const open_ = useCallback(
     async (path: string) => {
@@ -114,11 +101,11 @@ export function TablesPanel({
   // A file Quire was asked to open (command line, a second launch) opens the import dialog.
   useEffect(() => {
     if (!pendingImport) return;
-    onPendingImport();
+    dispatch({ type: "pending_import", path: null });
     void open_(pendingImport);
-  }, [pendingImport, onPendingImport, open_]);
+  }, [pendingImport, dispatch, open_]);
 
-  // The list reloads when a result is kept (refreshKey); the table opens once it is there.
+  // A result kept from a cell joins the list; the table opens once it is there.
   const section = useRef<HTMLElement | null>(null);
   useEffect(() => {
     if (!openTable || !tables.some((t) => t.name === openTable)) return;
@@ -128,25 +115,21 @@ export function TablesPanel({
   }, [openTable, tables, onOpenedTable]);
 
   // Dropping a file on the window opens the same import dialog.
-  useEffect(() => {
-    let stop: (() => void) | undefined;
-    let cancelled = false;
-    backend
-      .onFilesDropped((paths) => {
-        if (paths.length > 1) inform("One file at a time", `Importing ${paths[0]}; drop the others after it.`);
-        if (paths[0]) void open_(paths[0]);
-      })
-      .then((s) => (cancelled ? s() : (stop = s)))
-      .catch(report);
-    return () => {
-      cancelled = true;
-      stop?.();
-    };
-  }, [backend, inform, open_, report]);
+  useSubscription(
+    useCallback(
+      () =>
+        backend.onFilesDropped((paths) => {
+          if (paths.length > 1) inform("One file at a time", `Importing ${paths[0]}; drop the others after it.`);
+          if (paths[0]) void open_(paths[0]);
+        }),
+      [backend, inform, open_],
+    ),
+    report,
+  );
 
-  const done = async (outcome: ImportOutcome) => {
+  const done = (outcome: ImportOutcome) => {
     setImporting(null);
-    await refresh();
+    apply({ kind: "table_added", notebook, table: outcome.table });
     setOpen(outcome.table.name);
     const skipped = outcome.skipped_total > 0 ? `; ${outcome.skipped_total} rows skipped (first at line ${outcome.skipped[0]?.line})` : "";
     inform(`Imported ${outcome.table.rows.toLocaleString()} rows into ${outcome.table.name}`, skipped);
@@ -177,11 +160,10 @@ export function TablesPanel({
   // Bumped when cells changed under the grid (undo, redo, a fill): the grid fetches its rows
   // again in place and keeps the user's sort, filters and scroll position.
   const [refreshes, setRefreshes] = useState(0);
-  const replaceInfo = (info: TableInfo) => setTables((list) => list.map((t) => (t.name === info.name ? info : t)));
 
   const edit = async (table: string, edits: CellEdit[]): Promise<boolean> => {
     try {
-      replaceInfo(await backend.editCells(notebook, table, edits));
+      changed(await backend.editCells(notebook, table, edits));
       return true;
     } catch (e) {
       report(e);
@@ -222,14 +204,14 @@ export function TablesPanel({
     async (back: boolean) => {
       if (!open) return;
       try {
-        const info = await backend.undoRedo(notebook, open, back);
-        setTables((list) => list.map((t) => (t.name === info.name ? info : t)));
+        const table = await backend.undoRedo(notebook, open, back);
+        apply({ kind: "table_changed", notebook, table });
         setRefreshes((n) => n + 1);
       } catch (e) {
         report(e);
       }
     },
-    [backend, notebook, open, report],
+    [backend, notebook, open, report, apply],
   );
 
   // Ctrl/Cmd+Z and Shift+Ctrl/Cmd+Z undo and redo table changes while focus is in the tables
@@ -250,12 +232,12 @@ export function TablesPanel({
     setDeleting(null);
     try {
       await backend.deleteTable(notebook, table);
+      apply({ kind: "table_removed", notebook, table });
       if (open === table) setOpen(null);
       inform(`Deleted ${table}`, "The table and its saved copies are gone.");
     } catch (e) {
       report(e);
     }
-    await refresh();
   };
 
   const renameTable = async (table: string, to: string) => {
@@ -264,13 +246,15 @@ export function TablesPanel({
       return;
     }
     try {
-      await backend.renameTable(notebook, table, to);
+      const info = await backend.renameTable(notebook, table, to);
+      // As the engine tells it: the new name added, then the old one removed.
+      apply({ kind: "table_added", notebook, table: info });
+      apply({ kind: "table_removed", notebook, table });
       setRenaming(null);
       if (open === table) setOpen(to);
     } catch (e) {
       report(e);
     }
-    await refresh();
   };
 
   return (
@@ -397,12 +381,10 @@ export function TablesPanel({
       )}
       {current && dialog === "transform" && (
         <TransformDialog
-          backend={backend}
           notebook={notebook}
           table={current}
-          report={report}
           onApplied={(info, label) => {
-            replaceInfo(info);
+            changed(info);
             setReloads((n) => n + 1);
             setDialog(null);
             inform(`${label}: done`, `${info.name} is now version ${info.version} (${info.rows.toLocaleString()} rows).`);
@@ -411,7 +393,7 @@ export function TablesPanel({
         />
       )}
       {current && dialog === "versions" && (
-        <VersionsDialog backend={backend} notebook={notebook} table={current} report={report} onClose={() => setDialog(null)} />
+        <VersionsDialog notebook={notebook} table={current} onClose={() => setDialog(null)} />
       )}
       {current && (
         <TableGrid
@@ -425,12 +407,10 @@ export function TablesPanel({
       )}
       {history && (
         <HistoryDialog
-          backend={backend}
           notebook={notebook}
           table={history}
-          report={report}
           onRestored={(info, g) => {
-            replaceInfo(info);
+            changed(info);
             setReloads((n) => n + 1);
             setHistory(null);
             inform(
@@ -443,11 +423,10 @@ export function TablesPanel({
       )}
       {importing && (
         <ImportDialog
-          backend={backend}
           notebook={notebook}
           path={importing.path}
           preview={importing.preview}
-          onDone={(o) => void done(o)}
+          onDone={done}
           onClose={() => setImporting(null)}
         />
       )}

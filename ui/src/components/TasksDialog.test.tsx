@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { TasksDialog } from "./TasksDialog";
 import type { Backend } from "../backend";
+import { Providers } from "../testBackend";
 import type { NotebookSummary, Task } from "../bindings";
 
 const NB = "0190a1b2-0000-7000-8000-000000000001";
@@ -29,7 +30,9 @@ afterEach(cleanup);
 
 describe("TasksDialog", () => {
   it("names tasks in words, shows a failed cell run as failed with its cleaned error, and retries only real work", async () => {
-    render(<TasksDialog backend={backend()} notebooks={notebooks} view={null} report={() => {}} inform={() => {}} onClose={() => {}} />);
+    render(<Providers backend={backend()} notify={{ report: () => {}, inform: () => {} }}>
+        <TasksDialog notebooks={notebooks} view={null} onClose={() => {}} />
+      </Providers>);
     const rows = await screen.findAllByTestId("task-row");
     expect(rows.map((r) => r.getAttribute("data-kind"))).toEqual(["cell_run", "import"]);
     const [run, imported] = rows as [HTMLElement, HTMLElement];
@@ -44,7 +47,9 @@ describe("TasksDialog", () => {
 
   it("closes on Esc", async () => {
     let closed = 0;
-    render(<TasksDialog backend={backend()} notebooks={[]} view={null} report={() => {}} inform={() => {}} onClose={() => closed++} />);
+    render(<Providers backend={backend()} notify={{ report: () => {}, inform: () => {} }}>
+        <TasksDialog notebooks={[]} view={null} onClose={() => closed++} />
+      </Providers>);
     await screen.findAllByTestId("task-row");
     fireEvent.keyDown(window, { key: "Escape" });
     expect(closed).toBe(1);

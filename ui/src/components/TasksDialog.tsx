@@ -1,17 +1,14 @@
 import { useCallback, useEffect, useState } from "react";
-import type { Backend } from "../backend";
+import { useBackend, useNotify } from "../context";
 import type { NotebookSummary, NotebookView, Task, TaskStatus } from "../bindings";
 import { cleanEngineMessage } from "../engineMessage";
 import { taskLabel } from "../taskLabel";
 import { useEscape } from "./useEscape";
 
 interface Props {
-  backend: Backend;
   /** To name a task's notebook and, for the open one, its cell's number. */
   notebooks: NotebookSummary[];
   view: NotebookView | null;
-  report(e: unknown): void;
-  inform(headline: string, detail?: string): void;
   onClose(): void;
 }
 
@@ -25,7 +22,9 @@ export function retryable(t: Task): boolean {
 }
 
 /** Every recorded task: running and recent ones, by status, with retry for what can be retried. */
-export function TasksDialog({ backend, notebooks, view, report, inform, onClose }: Props) {
+export function TasksDialog({ notebooks, view, onClose }: Props) {
+  const backend = useBackend();
+  const { report, inform } = useNotify();
   const [filter, setFilter] = useState<TaskStatus | "all">("all");
   const [tasks, setTasks] = useState<Task[] | null>(null);
   useEscape(onClose);

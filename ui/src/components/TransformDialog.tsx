@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { Backend } from "../backend";
+import { useBackend, useNotify } from "../context";
 import { QuireError } from "../backend";
 import type { NotebookId, TableInfo, Transform, TransformPreview } from "../bindings";
 import { CAST_TYPES, TRANSFORM_KINDS, buildTransform, needsColumn, type TransformForm } from "../transforms";
@@ -7,10 +7,8 @@ import { DiffRows } from "./DiffView";
 import { useEscape } from "./useEscape";
 
 interface Props {
-  backend: Backend;
   notebook: NotebookId;
   table: TableInfo;
-  report(e: unknown): void;
   onApplied(info: TableInfo, label: string): void;
   onClose(): void;
 }
@@ -18,7 +16,9 @@ interface Props {
 type Running = { what: "preview" | "apply"; job: string; rows: number };
 
 /** Choose a transform, see what it would change, apply it in the background (Esc cancels). */
-export function TransformDialog({ backend, notebook, table, report, onApplied, onClose }: Props) {
+export function TransformDialog({ notebook, table, onApplied, onClose }: Props) {
+  const backend = useBackend();
+  const { report } = useNotify();
   const [form, setForm] = useState<TransformForm>({
     kind: "trim",
     column: table.columns[0]?.name ?? "",

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import type { Backend } from "../backend";
+import { Providers } from "../testBackend";
 import type { Generation, TableInfo, TableVersions } from "../bindings";
 import { VersionsDialog } from "./VersionsDialog";
 
@@ -23,7 +24,9 @@ const copies: Generation[] = [
 function show(version: number) {
   const backend = { tableVersions: async () => versions, tableHistory: async () => copies } as unknown as Backend;
   const table: TableInfo = { name: "trips", version, rows: 12, columns: [], memory_bytes: 8 };
-  render(<VersionsDialog backend={backend} notebook="nb" table={table} report={vi.fn()} onClose={vi.fn()} />);
+  render(<Providers backend={backend} notify={{ report: vi.fn(), inform: vi.fn() }}>
+      <VersionsDialog notebook="nb" table={table} onClose={vi.fn()} />
+    </Providers>);
 }
 
 describe("the Changes dialog", () => {

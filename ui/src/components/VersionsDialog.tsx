@@ -1,20 +1,20 @@
 import { useCallback, useEffect, useState } from "react";
-import type { Backend } from "../backend";
+import { useBackend, useNotify } from "../context";
 import type { Generation, NotebookId, TableInfo, TableVersions } from "../bindings";
 import { changeText, versionText } from "../versions";
 import { DiffView } from "./DiffView";
 import { useEscape } from "./useEscape";
 
 interface Props {
-  backend: Backend;
   notebook: NotebookId;
   table: TableInfo;
-  report(e: unknown): void;
   onClose(): void;
 }
 
 /** The table's edits and transforms in order, and a diff of any of them against the current one. */
-export function VersionsDialog({ backend, notebook, table, report, onClose }: Props) {
+export function VersionsDialog({ notebook, table, onClose }: Props) {
+  const backend = useBackend();
+  const { report } = useNotify();
   const [versions, setVersions] = useState<TableVersions | null>(null);
   const [compare, setCompare] = useState<number | null>(null);
   // The saved copies, so a restore is named by the version its copy held.
@@ -51,7 +51,7 @@ export function VersionsDialog({ backend, notebook, table, report, onClose }: Pr
           ))}
         </ol>
         {compare !== null && (
-          <DiffView backend={backend} notebook={notebook} table={table.name} from={compare} to={table.version} report={report} />
+          <DiffView notebook={notebook} table={table.name} from={compare} to={table.version} />
         )}
         <div className="modal-actions">
           <button data-testid="versions-close" onClick={onClose}>
