@@ -154,9 +154,10 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   };
 
   const [history, setHistory] = useState<string | null>(null);
-  // Bumped when a table's content is replaced wholesale (a restore, a transform): its grid
-  // starts afresh, as its columns may have changed.
-  const [reloads, setReloads] = useState(0);
+  // Bumped when the user replaced a table's content wholesale here (a restore, a transform):
+  // its grid view (sort, filters, scroll, selection) starts afresh, as its columns may have
+  // changed. The table list itself comes from the store; this only keys the grid.
+  const [gridResets, setGridResets] = useState(0);
   // Bumped when cells changed under the grid (undo, redo, a fill): the grid fetches its rows
   // again in place and keeps the user's sort, filters and scroll position.
   const [refreshes, setRefreshes] = useState(0);
@@ -176,7 +177,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   const [selected, setSelected] = useState<number[]>([]);
   const [fill, setFill] = useState({ column: "", value: "" });
   // A grid that starts afresh (another table, a restore, a transform) has nothing selected.
-  useEffect(() => setSelected([]), [reloads, current?.name]);
+  useEffect(() => setSelected([]), [gridResets, current?.name]);
   const fillSelected = async () => {
     if (!current) return;
     const column = fill.column || current.columns[0]?.name || "";
@@ -385,7 +386,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           table={current}
           onApplied={(info, label) => {
             changed(info);
-            setReloads((n) => n + 1);
+            setGridResets((n) => n + 1);
             setDialog(null);
             inform(`${label}: done`, `${info.name} is now version ${info.version} (${info.rows.toLocaleString()} rows).`);
           }}
@@ -397,7 +398,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       )}
       {current && (
         <TableGrid
-          key={`${current.name}#${reloads}`}
+          key={`${current.name}#${gridResets}`}
           refresh={refreshes}
           notebook={notebook}
           table={current}
@@ -411,7 +412,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           table={history}
           onRestored={(info, g) => {
             changed(info);
-            setReloads((n) => n + 1);
+            setGridResets((n) => n + 1);
             setHistory(null);
             inform(
               `Restored ${info.name}`,
