@@ -334,6 +334,26 @@ describe("App", () => {
     expect((await screen.findByTestId("info-toast")).textContent).toContain("Kept 1 rows as answers");
   });
 
+  it("lists the tables the engine reports (an import recovered in the background too), and a kept result", async () => {
+    const fake = fakeBackend();
+    renderApp(fake.backend);
+    await createNotebook("Tables");
+    await screen.findByTestId("tables");
+    const info = (name: string) => ({ name, version: 1, rows: 2, columns: [], memory_bytes: 8 });
+    act(() => fake.emit({ kind: "table_added", notebook: "id-0", table: info("recovered") }));
+    expect(await screen.findByRole("button", { name: "recovered" })).toBeTruthy();
+    act(() => fake.emit({ kind: "table_removed", notebook: "id-0", table: "recovered" }));
+    await waitFor(() => expect(screen.queryByRole("button", { name: "recovered" })).toBeNull());
+
+    fireEvent.click(screen.getByTestId("add-sql-cell"));
+    fireEvent.click(await screen.findByTestId("run-cell"));
+    await screen.findByTestId("result-meta");
+    fireEvent.click(screen.getByTestId("keep-result"));
+    fireEvent.change(screen.getByTestId("keep-result-name"), { target: { value: "answers" } });
+    fireEvent.click(screen.getByTestId("keep-result-save"));
+    expect(await screen.findByRole("button", { name: "answers" })).toBeTruthy();
+  });
+
   it("Run all runs the SQL cells in order, one at a time, and stops at the first failure", async () => {
     const fake = fakeBackend();
     fake.notebooks.push({
