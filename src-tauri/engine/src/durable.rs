@@ -25,6 +25,13 @@ pub enum DurableError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The new file is in place but its folder could not be synced: committed, unsure. The
+    /// caller must not undo what the new file names.
+    #[error("{path} was written, but the folder could not be synced: {source}")]
+    Unsure {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl HasCode for DurableError {
@@ -94,11 +101,7 @@ impl From<CommitError> for DurableError {
                 path,
                 source,
             },
-            CommitError::Unsure { path, source } => DurableError::Io {
-                action: "sync the folder of",
-                path,
-                source,
-            },
+            CommitError::Unsure { path, source } => DurableError::Unsure { path, source },
         }
     }
 }
@@ -186,17 +189,28 @@ impl AtomicFile {
     }
 
     /// Renames the synced file over the target, then syncs the folder so the rename is durable.
-    pub fn place(mut self) -> Result<(), CommitError> {
+    pub fn place(self) -> Result<(), CommitError> {
+        self.place_with(|| Ok(()))
+    }
+
+    /// [`AtomicFile::place`] with a step between the rename and the folder sync (the fault
+    /// seam of tests: a failing folder sync after a rename).
+    pub fn place_with(
+        mut self,
+        before_folder_sync: impl FnOnce() -> std::io::Result<()>,
+    ) -> Result<(), CommitError> {
         replace(&self.temp, &self.target).map_err(|source| CommitError::NotWritten {
             step: "replace",
             path: self.target.clone(),
             source,
         })?;
         self.placed = true;
-        sync_dir(&self.dir).map_err(|source| CommitError::Unsure {
-            path: self.target.clone(),
-            source,
-        })
+        before_folder_sync()
+            .and_then(|()| sync_dir(&self.dir))
+            .map_err(|source| CommitError::Unsure {
+                path: self.target.clone(),
+                source,
+            })
     }
 
     /// [`AtomicFile::sync`] then [`AtomicFile::place`]; returns the bytes written.

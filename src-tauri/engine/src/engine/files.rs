@@ -1,6 +1,7 @@
 //! Imports and exports: each is recorded as a task before it is queued (so a crash runs it
-//! again and the task list shows it, from the app and from quire-cli alike), runs at
-//! background priority, reports progress and stops when cancelled.
+//! again and the task list shows it), runs at background priority, reports progress and stops
+//! when cancelled. quire-cli's are recorded the same way, in the task store of the data dir it
+//! opens.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -122,10 +123,22 @@ async fn until_done_or_cancelled<T: Send + 'static>(
 }
 
 impl Engine {
+    /// Records an import under the table name it will make (the file's when none is given),
+    /// so a rerun after a crash finds the table if it was committed.
     fn record_import(&self, notebook: NotebookId, request: &ImportRequest<'_>) -> Tracked {
+        let table = match request.table {
+            Some(t) => t.to_string(),
+            None => name::from_file_stem(
+                &request
+                    .path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_default(),
+            ),
+        };
         self.tracker.record(
             Some(notebook),
-            request.table.map(str::to_string),
+            Some(table),
             &TaskPayload::Import {
                 path: request.path.to_path_buf(),
                 csv: request.csv.cloned(),

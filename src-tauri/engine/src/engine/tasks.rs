@@ -109,7 +109,10 @@ impl Engine {
                 r
             }
             TaskPayload::Import { path, csv } => {
-                self.ensure_tables(notebook)?;
+                if let Err(e) = self.ensure_tables(notebook) {
+                    tracked.finish::<(), _>(&Err(Error::from(TaskError::Store(e.to_string()))));
+                    return Err(e);
+                }
                 if task.target.is_some() && self.ledger.exists(notebook, &target) {
                     // The table was committed before the crash cut the bookkeeping short.
                     tracked.finish::<(), Error>(&Ok(()));

@@ -693,7 +693,11 @@ fn imports_and_exports_from_a_caller_without_a_queue_are_recorded_as_tasks() {
             TaskStatus::Completed,
             Some("t".to_string()),
         ),
-        (TaskKind::Import, TaskStatus::Failed, None),
+        (
+            TaskKind::Import,
+            TaskStatus::Failed,
+            Some("missing".to_string()),
+        ),
     ] {
         assert!(
             summary.contains(&expected),

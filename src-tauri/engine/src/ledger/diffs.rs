@@ -95,6 +95,16 @@ pub(super) fn diff_page(
 }
 
 impl Ledger {
+    pub(super) fn forget_diffs(&self, notebook: NotebookId, table: &str) {
+        let mut recent = self.recent();
+        recent
+            .diffs
+            .retain(|((n, t, _, _), _)| !(*n == notebook && t == table));
+        recent
+            .pages
+            .retain(|(((n, t, _, _), _, _), _)| !(*n == notebook && t == table));
+    }
+
     fn recent(&self) -> std::sync::MutexGuard<'_, RecentDiffs> {
         self.diffs.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -48,6 +48,9 @@ pub struct Ledger {
     /// Held while a step is applied, so journal, catalog, history and "snapshot due" change
     /// together and two steps never interleave.
     commit: Mutex<()>,
+    /// Names of tables whose first generation is being written (reserved while `add` runs
+    /// without the commit lock).
+    adding: Mutex<std::collections::HashSet<(NotebookId, String)>>,
     diffs: Mutex<diffs::RecentDiffs>,
     previewed: Mutex<Option<transforms::PreviewedTransform>>,
 }
@@ -69,6 +72,7 @@ impl Ledger {
             events,
             scheduler,
             commit: Mutex::default(),
+            adding: Mutex::default(),
             diffs: Mutex::default(),
             previewed: Mutex::default(),
         }
@@ -230,12 +234,6 @@ impl Ledger {
         version: TableVersion,
     ) -> Result<TableInfo, Error> {
         let table = name::validate(table)?;
-        let _commit = self.lock_commit();
-        if self.catalog.exists(notebook, &table) {
-            return Err(TableError::Exists(table).into());
-        }
-        // Entries left by a deleted table of this name must never replay onto this one.
-        self.journal.journal_drop(notebook, &table)?;
         let version = match name::unique_columns(&version.schema) {
             Some(schema) => {
                 let batches = version
@@ -253,9 +251,30 @@ impl Ledger {
             }
             None => version,
         };
-        self.snapshots
-            .create(notebook, dir, &table, Arc::new(version.clone()))?;
+        let key = (notebook, table.clone());
+        {
+            let _commit = self.lock_commit();
+            let mut adding = self.adding.lock().unwrap_or_else(|p| p.into_inner());
+            if self.catalog.exists(notebook, &table) || adding.contains(&key) {
+                return Err(TableError::Exists(table).into());
+            }
+            // Entries left by a deleted table of this name must never replay onto this one.
+            self.journal.journal_drop(notebook, &table)?;
+            adding.insert(key.clone());
+        }
+        // The first generation is written without the lock (the name is reserved): a large
+        // import's save must not hold up edits of every other table meanwhile.
+        let created = self
+            .snapshots
+            .create(notebook, dir, &table, Arc::new(version.clone()));
+        let _commit = self.lock_commit();
+        self.adding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        created?;
         let info = self.catalog.add(notebook, &table, version)?;
+        self.forget_cached(notebook, &table);
         self.events.emit(EngineEvent::TableAdded {
             notebook,
             table: info.clone(),
@@ -267,17 +286,24 @@ impl Ledger {
     /// cancelled, its saved copies and journal entries are removed. If its saved copies cannot
     /// be removed the table stays, unchanged, and the error says why.
     pub fn delete(&self, notebook: NotebookId, table: &str) -> Result<(), Error> {
-        let _commit = self.lock_commit();
-        let version = self.catalog.version(notebook, table)?;
-        // Out of the catalog first, so no edit can start on it while its files go.
-        self.catalog.remove(notebook, table)?;
+        let version = {
+            let _commit = self.lock_commit();
+            let version = self.catalog.version(notebook, table)?;
+            // Out of the catalog first, so no edit can start on it while its files go.
+            self.catalog.remove(notebook, table)?;
+            version
+        };
+        // Without the lock: this may wait out a snapshot being written.
         if let Err(e) = self.snapshots.delete_table(notebook, table) {
+            let _commit = self.lock_commit();
             let _ = self
                 .catalog
                 .add(notebook, table, TableVersion::clone(&version));
             return Err(e.into());
         }
+        let _commit = self.lock_commit();
         self.histories.forget_table(notebook, table);
+        self.forget_cached(notebook, table);
         if let Err(e) = self.journal.journal_drop(notebook, table) {
             // The manifest no longer names the table, so nothing replays these entries unless
             // a new table takes the name, and `add` drops them again first.
@@ -288,6 +314,13 @@ impl Ledger {
             table: table.to_string(),
         });
         Ok(())
+    }
+
+    /// Drops cached diffs and transform previews of a table name: a new table under the name
+    /// starts again at version 1, and must never be served the old one's.
+    fn forget_cached(&self, notebook: NotebookId, table: &str) {
+        self.forget_diffs(notebook, table);
+        self.forget_preview(notebook, table);
     }
 
     /// Forgets every table of a deleted notebook.

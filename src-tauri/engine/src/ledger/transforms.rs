@@ -24,6 +24,16 @@ pub(super) struct PreviewedTransform {
 }
 
 impl Ledger {
+    pub(super) fn forget_preview(&self, notebook: NotebookId, table: &str) {
+        let mut previewed = self.previewed();
+        if previewed
+            .as_ref()
+            .is_some_and(|p| p.notebook == notebook && p.table == table)
+        {
+            *previewed = None;
+        }
+    }
+
     fn previewed(&self) -> std::sync::MutexGuard<'_, Option<PreviewedTransform>> {
         self.previewed.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -11,6 +11,7 @@ pub struct Faults {
     disk_full_after: AtomicU64,
     fail_fsync: AtomicBool,
     fail_rename: AtomicBool,
+    fail_manifest_dir_sync: AtomicBool,
     armed: AtomicBool,
     /// Milliseconds to stall before each row group, so a test can act while a write runs.
     slow_row_groups_ms: AtomicU64,
@@ -25,6 +26,9 @@ pub enum Fault {
     Fsync,
     /// The rename over the final name fails.
     Rename,
+    /// The folder fsync after the manifest's rename fails: the new manifest is in place but
+    /// may not be durable ("committed, unsure").
+    ManifestFolderSync,
     /// Every row group waits this many milliseconds first (until disarmed with 0); not a
     /// failure, a way to hold a write in flight.
     SlowRowGroups(u64),
@@ -36,6 +40,7 @@ impl Faults {
             Fault::DiskFullAfter(n) => self.disk_full_after.store(n, Ordering::SeqCst),
             Fault::Fsync => self.fail_fsync.store(true, Ordering::SeqCst),
             Fault::Rename => self.fail_rename.store(true, Ordering::SeqCst),
+            Fault::ManifestFolderSync => self.fail_manifest_dir_sync.store(true, Ordering::SeqCst),
             Fault::SlowRowGroups(ms) => {
                 self.slow_row_groups_ms.store(ms, Ordering::SeqCst);
                 return;
@@ -48,6 +53,7 @@ impl Faults {
         self.disk_full_after.store(0, Ordering::SeqCst);
         self.fail_fsync.store(false, Ordering::SeqCst);
         self.fail_rename.store(false, Ordering::SeqCst);
+        self.fail_manifest_dir_sync.store(false, Ordering::SeqCst);
         self.armed.store(false, Ordering::SeqCst);
     }
 
@@ -82,6 +88,15 @@ impl Faults {
         if self.armed.load(Ordering::Relaxed) && self.fail_rename.load(Ordering::SeqCst) {
             self.disarm();
             return Err(std::io::Error::other("injected rename failure"));
+        }
+        Ok(())
+    }
+
+    pub(super) fn before_manifest_folder_sync(&self) -> std::io::Result<()> {
+        if self.armed.load(Ordering::Relaxed) && self.fail_manifest_dir_sync.load(Ordering::SeqCst)
+        {
+            self.disarm();
+            return Err(std::io::Error::other("injected folder fsync failure (EIO)"));
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::faults::Faults;
 use super::SnapshotError;
 use crate::durable;
 use crate::metrics::Metrics;
@@ -96,8 +97,35 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
 
 /// Commits the manifest: temp file, fsync, rename, fsync the folder.
 pub fn write(dir: &Path, manifest: &Manifest, metrics: &Metrics) -> Result<(), SnapshotError> {
+    write_with(dir, manifest, metrics, &Faults::default())
+}
+
+/// [`write`] through the writer's fault seam. A failure after the rename is
+/// `DurableError::Unsure`: the new manifest may be what the next open reads.
+pub fn write_with(
+    dir: &Path,
+    manifest: &Manifest,
+    metrics: &Metrics,
+    faults: &Faults,
+) -> Result<(), SnapshotError> {
+    use std::io::Write as _;
+    let path = dir.join(FILE_NAME);
     let bytes = serde_json::to_vec_pretty(manifest).expect("a manifest always serialises");
-    durable::write_atomic(&dir.join(FILE_NAME), &bytes, metrics)?;
+    let not_written = |action| {
+        let path = path.clone();
+        move |source| durable::DurableError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let mut file =
+        durable::AtomicFile::create(&path).map_err(not_written("create a temporary file for"))?;
+    file.write_all(&bytes).map_err(not_written("write"))?;
+    file.sync(metrics).map_err(durable::DurableError::from)?;
+    file.place_with(|| faults.before_manifest_folder_sync())
+        .map_err(durable::DurableError::from)?;
+    metrics.record_write(bytes.len() as u64);
     Ok(())
 }
 

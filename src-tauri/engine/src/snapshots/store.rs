@@ -262,10 +262,21 @@ pub fn commit(
     t.generations.push(committed.clone());
     t.next_generation = t.next_generation.max(generation + 1);
     let collected = beyond_history(cx, table, t);
-    if let Err(e) = manifest::write(&dir, &next, cx.writer.metrics()) {
-        // Not committed: the file goes, the previous generation stays the latest.
-        let _ = std::fs::remove_file(dir.join(file::file_name(table, generation)));
-        return Err(e);
+    match manifest::write_with(&dir, &next, cx.writer.metrics(), cx.writer.faults()) {
+        Ok(()) => {}
+        Err(e @ SnapshotError::Write(durable::DurableError::Unsure { .. })) => {
+            // Committed, unsure: the manifest naming the new generation is in place, so its
+            // file stays (deleting it would leave a manifest naming a missing file), and so do
+            // the collected ones. The error keeps the table due: the next commit writes the
+            // manifest again and syncs the folder.
+            *guard = next;
+            return Err(e);
+        }
+        Err(e) => {
+            // Not committed: the file goes, the previous generation stays the latest.
+            let _ = std::fs::remove_file(dir.join(file::file_name(table, generation)));
+            return Err(e);
+        }
     }
     *guard = next;
     drop(guard);

@@ -208,6 +208,49 @@ async fn every_injected_failure_leaves_the_previous_generation_intact() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_folder_sync_after_the_manifest_rename_keeps_the_generation_it_names() {
+    // Committed, unsure: the new manifest is in place, so the file it names must stay. With a
+    // history of 1 the old code deleted it and the next open found no copy of the table.
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let engine = engine(tmp.path(), |c| {
+            c.debounce_ms = 600_000;
+            c.history = 1;
+        });
+        let nb = table(&engine, 2_000).await;
+        set(&engine, nb, 0, 7777);
+        engine.snapshots().faults().arm(Fault::ManifestFolderSync);
+        let report = engine.snapshots().flush(Some(Duration::from_secs(20)));
+        assert_eq!(report.failed.len(), 1, "the user is told: {report:?}");
+        let dir = tables_dir(&engine);
+        let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+        assert!(manifest.contains("\"generation\": 2"), "{manifest}");
+        assert!(
+            dir.join("t.2.parquet").exists(),
+            "the generation the manifest names is kept: {:?}",
+            files(&dir)
+        );
+        // The retry writes the manifest again and syncs the folder.
+        engine.retry_snapshot(nb, "t");
+        wait_until("the retry", || {
+            status(&engine, nb).status == SaveState::Saved
+        });
+    }
+    let engine = engine(tmp.path(), |_| {});
+    let nb = engine.list_notebooks()[0].id;
+    assert_eq!(
+        first_n(&engine, nb).await,
+        7777,
+        "the table opens with the edit"
+    );
+    let names = files(&tables_dir(&engine));
+    assert!(
+        names.iter().all(|n| !n.ends_with(".tmp")),
+        "no temp file is left: {names:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_collection_keeps_leased_generations() {
     let tmp = tempfile::tempdir().unwrap();
     let engine = engine(tmp.path(), |c| {
