@@ -11,6 +11,7 @@
 mod config;
 pub use config::TaskConfig;
 
+mod journal;
 mod payload;
 pub mod schema;
 mod tracker;
@@ -639,103 +640,6 @@ impl TaskStore {
             .prepare_cached("DELETE FROM leases WHERE id = ?1")?
             .execute([row as i64])?;
         Ok(())
-    }
-
-    /// Appends an acknowledged table change; committed when this returns.
-    pub fn journal_append(
-        &self,
-        notebook: NotebookId,
-        table: &str,
-        version: u64,
-        op: &serde_json::Value,
-    ) -> Result<(), TaskError> {
-        self.lock()
-            .prepare_cached(
-                "INSERT INTO journal (notebook, table_name, version, op, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                notebook.to_string(),
-                table,
-                version as i64,
-                op.to_string(),
-                now_ms()
-            ])?;
-        Ok(())
-    }
-
-    /// Takes back the entry for `version`: its change could not be made visible, so it must
-    /// never be replayed.
-    pub fn journal_remove(
-        &self,
-        notebook: NotebookId,
-        table: &str,
-        version: u64,
-    ) -> Result<usize, TaskError> {
-        Ok(self
-            .lock()
-            .prepare_cached(
-                "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version = ?3",
-            )?
-            .execute(params![notebook.to_string(), table, version as i64])?)
-    }
-
-    /// A snapshot of `version` is committed: the entries it covers are no longer needed.
-    pub fn journal_cover(
-        &self,
-        notebook: NotebookId,
-        table: &str,
-        version: u64,
-    ) -> Result<usize, TaskError> {
-        Ok(self
-            .lock()
-            .prepare_cached(
-                "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version <= ?3",
-            )?
-            .execute(params![notebook.to_string(), table, version as i64])?)
-    }
-
-    /// A table is deleted (or its name is taken by a new table): none of its entries may
-    /// ever be replayed.
-    pub fn journal_drop(&self, notebook: NotebookId, table: &str) -> Result<usize, TaskError> {
-        Ok(self
-            .lock()
-            .prepare_cached("DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2")?
-            .execute(params![notebook.to_string(), table])?)
-    }
-
-    /// Entries of a table after `version`, in order: (resulting version, op).
-    pub fn journal_after(
-        &self,
-        notebook: NotebookId,
-        table: &str,
-        version: u64,
-    ) -> Result<Vec<(u64, serde_json::Value)>, TaskError> {
-        let conn = self.lock();
-        let mut q = conn.prepare_cached(
-            "SELECT version, op FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version > ?3
-             ORDER BY seq",
-        )?;
-        let rows = q.query_map(params![notebook.to_string(), table, version as i64], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
-        })?;
-        rows.map(|r| {
-            let (v, op) = r?;
-            Ok((
-                v,
-                serde_json::from_str(&op).map_err(|e| TaskError::Store(e.to_string()))?,
-            ))
-        })
-        .collect()
-    }
-
-    /// Tables of a notebook with journal entries (their changes must be replayed on open).
-    pub fn journaled_tables(&self, notebook: NotebookId) -> Result<Vec<String>, TaskError> {
-        let conn = self.lock();
-        let mut q =
-            conn.prepare_cached("SELECT DISTINCT table_name FROM journal WHERE notebook = ?1")?;
-        let rows = q.query_map([notebook.to_string()], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
