@@ -146,4 +146,31 @@ mod tests {
             "src-tauri/src/command_names.rs is out of date"
         );
     }
+
+    /// The window's capability grants exactly the one command list: no command the page
+    /// cannot call, none it may call that the list does not name.
+    #[test]
+    fn the_capability_grants_exactly_the_command_list() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src-tauri/capabilities/main.json"
+        );
+        let capability: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut granted: Vec<String> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter_map(|p| p.strip_prefix("allow-"))
+            .map(|p| p.replace('-', "_"))
+            .collect();
+        let mut commands: Vec<String> = crate::COMMANDS.iter().map(|c| c.to_string()).collect();
+        granted.sort();
+        commands.sort();
+        assert_eq!(
+            granted, commands,
+            "src-tauri/capabilities/main.json and src-tauri/src/command_names.rs differ"
+        );
+    }
 }

@@ -128,10 +128,7 @@ export type AppInfo = {
 	launch: OpenRequested | null,
 };
 
-/**
- *  A page of `d` with the values of each row in `old` and `new`.
- *  The events a UI missed, from the ring buffer.
- */
+/**  The events a UI missed, from the ring buffer. */
 export type CatchUp = {
 	events: Sequenced[],
 	/**  False when some were too old to keep: the UI reloads its state instead. */
@@ -197,6 +194,7 @@ export type ColumnFilter = {
 	value: string | null,
 };
 
+/**  A column's name and type, as the UI shows them. */
 export type ColumnInfo = {
 	name: string,
 	data_type: string,
@@ -712,7 +710,7 @@ export type QueueStats = {
 	run_ms_by_kind: ([JobKind, number | null])[],
 };
 
-/**  What the save indicator shows for one notebook. */
+/**  What the save indicator shows for one notebook or table. */
 export type SaveState = 
 /**  Everything is on disk. */
 { state: "saved" } | 
