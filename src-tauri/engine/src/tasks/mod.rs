@@ -134,6 +134,11 @@ pub enum TaskError {
     NotFound(u64),
     #[error("waiting for task {0} timed out")]
     TimedOut(u64),
+    /// The store (and the edit journal in it) cannot be opened; nothing was changed.
+    #[error("the task list {path} was written by a newer version of Quire ({detail}); open this workspace with that version, or move the file away to start an empty task list (unsaved table edits in it would be lost)")]
+    Newer { path: PathBuf, detail: String },
+    #[error("the task list {path} cannot be opened ({detail}); it was left as it is, because it holds table edits not yet saved. Free disk space or fix its permissions, then start Quire again")]
+    Unavailable { path: PathBuf, detail: String },
 }
 
 impl From<rusqlite::Error> for TaskError {
@@ -148,6 +153,7 @@ impl HasCode for TaskError {
             TaskError::Store(_) => ErrorCode::Io,
             TaskError::NotFound(_) => ErrorCode::TaskNotFound,
             TaskError::TimedOut(_) => ErrorCode::Cancelled,
+            TaskError::Newer { .. } | TaskError::Unavailable { .. } => ErrorCode::Io,
         }
     }
 }
@@ -295,7 +301,16 @@ const PRUNE_EVERY_MAX: usize = 64;
 impl TaskStore {
     /// Opens (creating, migrating, or replacing a damaged file) the store at `path`.
     pub fn open(path: &Path) -> Result<TaskStore, TaskError> {
-        let opened = schema::open(path).map_err(TaskError::Store)?;
+        let opened = schema::open(path).map_err(|e| match e {
+            schema::OpenError::Newer(detail) => TaskError::Newer {
+                path: path.to_path_buf(),
+                detail,
+            },
+            schema::OpenError::Unavailable(detail) => TaskError::Unavailable {
+                path: path.to_path_buf(),
+                detail,
+            },
+        })?;
         Ok(TaskStore {
             conn: Mutex::new(opened.conn),
             finished: tokio::sync::watch::channel(0).0,

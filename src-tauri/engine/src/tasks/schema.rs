@@ -93,30 +93,62 @@ fn try_open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// Opens (creating) the store at `path`. A file SQLite cannot read is moved aside as
-/// `<name>.damaged-<unix ms>` (with its -wal and -shm) and a fresh store is created.
-pub fn open(path: &Path) -> Result<Opened, String> {
+/// Why the store cannot be opened. Only a damaged file is moved aside: every other failure
+/// leaves the file as it is, because it holds the edit journal, and starting empty would lose
+/// the acknowledged edits not yet in a snapshot.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Written by a newer Quire (its schema is above this build's).
+    Newer(String),
+    /// Cannot be read or written now (permissions, a full or failing disk, a folder in its
+    /// place), or a damaged file could not be moved aside.
+    Unavailable(String),
+}
+
+/// A file SQLite reads as not a database, or whose pages fail the check.
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+/// Opens (creating) the store at `path`. A damaged file is moved aside as
+/// `<name>.damaged-<unix ms>` (with its -wal and -shm) and a fresh store is created; any other
+/// failure is returned and nothing is moved.
+pub fn open(path: &Path) -> Result<Opened, OpenError> {
     match try_open(path) {
         Ok(conn) => Ok(Opened {
             conn,
             moved_aside: None,
         }),
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::TypeMismatch)
+            ) =>
+        {
+            Err(OpenError::Newer(e.to_string()))
+        }
+        Err(e) if !is_damage(&e) => Err(OpenError::Unavailable(e.to_string())),
         Err(first) => {
             let stamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis());
             let aside = path.with_extension(format!("sqlite.damaged-{stamp}"));
             log::error!(
-                "the task store {} cannot be used ({first}); moving it to {}",
+                "the task store {} is damaged ({first}); moving it to {}",
                 path.display(),
                 aside.display()
             );
-            std::fs::rename(path, &aside).map_err(|e| format!("could not move it aside: {e}"))?;
+            std::fs::rename(path, &aside).map_err(|e| {
+                OpenError::Unavailable(format!("it is damaged and could not be moved aside: {e}"))
+            })?;
             for suffix in ["-wal", "-shm"] {
                 let side = PathBuf::from(format!("{}{suffix}", path.display()));
                 let _ = std::fs::rename(&side, format!("{}{suffix}", aside.display()));
             }
-            let conn = try_open(path).map_err(|e| e.to_string())?;
+            let conn = try_open(path).map_err(|e| OpenError::Unavailable(e.to_string()))?;
             Ok(Opened {
                 conn,
                 moved_aside: Some(aside),

@@ -270,3 +270,54 @@ fn dismissing_finished_tasks_keeps_pending_and_running_work() {
     assert_eq!(left.len(), 2);
     assert!(left.contains(&running) && left.contains(&waiting));
 }
+
+/// Files in `dir` other than the store itself (a `.damaged-` copy would show here).
+fn others(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with(FILE_NAME))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_store_from_a_newer_quire_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let nb = NotebookId(uuid::Uuid::nil());
+    {
+        let store = TaskStore::open(&path).unwrap();
+        store
+            .journal_append(nb, "t", 2, &serde_json::json!({"step": "undo"}))
+            .unwrap();
+    }
+    let set_version = |v: i64| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", v).unwrap();
+    };
+    set_version(99);
+    let err = TaskStore::open(&path).err().expect("refused");
+    assert!(matches!(err, TaskError::Newer { .. }), "{err}");
+    assert!(err.to_string().contains("newer version of Quire"), "{err}");
+    assert!(others(dir.path()).is_empty(), "nothing moved aside");
+    // The journal is still there for the Quire that wrote it.
+    set_version(super::schema::MIGRATIONS.len() as i64);
+    let store = TaskStore::open(&path).unwrap();
+    assert_eq!(store.journal_after(nb, "t", 1).unwrap().len(), 1);
+}
+
+#[test]
+fn a_store_that_cannot_be_opened_now_is_not_moved_aside() {
+    // A folder where the file should be stands for any failure that is not damage
+    // (permissions, a full or failing disk): the file holds unsaved edits, so it stays.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    std::fs::create_dir(&path).unwrap();
+    let err = TaskStore::open(&path).err().expect("refused");
+    assert!(matches!(err, TaskError::Unavailable { .. }), "{err}");
+    assert!(err.to_string().contains("left as it is"), "{err}");
+    assert!(path.is_dir());
+    assert!(others(dir.path()).is_empty(), "nothing moved aside");
+}
