@@ -724,3 +724,79 @@ async fn city_of_row_0(engine: &Engine, nb: crate::notebooks::NotebookId) -> Opt
         .unwrap();
     QueryPreview::from_batches(&batches, std::time::Duration::ZERO).rows[0][0].clone()
 }
+
+#[tokio::test]
+async fn a_journal_entry_that_cannot_be_applied_is_reported_and_does_not_block_later_edits() {
+    use crate::ledger::JournalStep;
+    use crate::tables::history::TableOp;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let file = csv_file(src.path(), 10);
+    let step = |row_id, column: &str, value: &str| {
+        serde_json::to_value(JournalStep::Op {
+            op: TableOp::Edit {
+                edits: vec![CellEdit {
+                    row_id,
+                    column: column.into(),
+                    value: Some(value.into()),
+                }],
+            },
+        })
+        .unwrap()
+    };
+    let nb = {
+        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let nb = engine.create_notebook("Replay").unwrap().id;
+        engine
+            .import_file(
+                nb,
+                ImportRequest::file(&file).named("t"),
+                &|_| {},
+                &CancellationToken::new(),
+            )
+            .unwrap();
+        engine.flush_all();
+        // Entries a crash left that can no longer apply (a text in a number column), then one
+        // that could: replay must stop at the first, say so, and not fail the whole notebook.
+        let store = engine.task_store();
+        store
+            .journal_append(nb, "t", 2, &step(0, "id", "not a number"))
+            .unwrap();
+        store
+            .journal_append(nb, "t", 3, &step(1, "city", "Rome"))
+            .unwrap();
+        engine.shutdown_without_waiting();
+        nb
+    };
+    {
+        let sink = Arc::new(RecordingSink::default());
+        let engine = open(tmp.path(), sink.clone());
+        let tables = engine.tables(nb).expect("the notebook's tables open");
+        assert_eq!((tables[0].name.as_str(), tables[0].version), ("t", 1));
+        engine.flush_events();
+        let notice = sink
+            .events()
+            .into_iter()
+            .find_map(|e| match e {
+                EngineEvent::TableNotice { message, .. } => Some(message),
+                _ => None,
+            })
+            .expect("the user is told");
+        assert!(notice.contains("0 of 2 changes"), "{notice}");
+        assert!(
+            notice.contains("not a number") || notice.contains("fails"),
+            "{notice}"
+        );
+        // A new edit takes version 2 and must survive the next crash, not the stale entry.
+        let edit = [CellEdit {
+            row_id: 0,
+            column: "city".into(),
+            value: Some("Oslo".into()),
+        }];
+        assert_eq!(engine.edit_cells(nb, "t", &edit).unwrap().version, 2);
+        engine.shutdown_without_waiting();
+    }
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    assert_eq!(engine.tables(nb).unwrap()[0].version, 2);
+    assert_eq!(city_of_row_0(&engine, nb).await.as_deref(), Some("Oslo"));
+}

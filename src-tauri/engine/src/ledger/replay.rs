@@ -29,41 +29,55 @@ impl Ledger {
         if entries.is_empty() {
             return Ok(saved);
         }
+        let total = entries.len();
         let mut current = Arc::new(saved);
         let mut replayed = 0usize;
+        // Why replay stopped early, if it did: the entries from there on are not applied.
+        let mut stopped: Option<String> = None;
         for (version, step) in entries {
-            let step: JournalStep = match serde_json::from_value(step) {
+            let step: JournalStep = match serde_json::from_value(step.clone()) {
                 Ok(s) => s,
                 Err(e) => {
-                    log::error!(
-                        "journal of table {table}: an entry cannot be read ({e}); replay stops"
-                    );
+                    stopped = Some(format!("an entry cannot be read ({e}): {step}"));
                     break;
                 }
             };
             let change = match &step {
                 JournalStep::Op {
                     op: TableOp::Opened,
-                } => continue,
-                JournalStep::Op { op } => Change::Op {
-                    op: op.clone(),
-                    next: self.redo_op(notebook, table, &current, op)?,
+                } => {
+                    replayed += 1;
+                    continue;
+                }
+                JournalStep::Op { op } => match self.redo_op(notebook, table, &current, op) {
+                    Ok(next) => Change::Op {
+                        op: op.clone(),
+                        next,
+                    },
+                    Err(e) => {
+                        stopped = Some(format!("the change to version {version} fails: {e}"));
+                        break;
+                    }
                 },
                 JournalStep::Undo => Change::Undo,
                 JournalStep::Redo => Change::Redo,
             };
-            let Some(next) = self.resolve(notebook, table, &current, change)? else {
-                log::warn!(
-                    "journal of table {table}: an undo reaches before the saved copy; replay stops at version {}",
-                    current.version
-                );
-                break;
+            let next = match self.resolve(notebook, table, &current, change) {
+                Ok(Some(next)) => next,
+                Ok(None) => {
+                    stopped = Some("an undo reaches before the saved copy".into());
+                    break;
+                }
+                Err(e) => {
+                    stopped = Some(format!("the change to version {version} fails: {e}"));
+                    break;
+                }
             };
             if next.version != version {
-                log::error!(
-                    "journal of table {table}: entry for version {version} replays as {}; replay stops",
+                stopped = Some(format!(
+                    "the entry for version {version} applies as version {}",
                     next.version
-                );
+                ));
                 break;
             }
             let next = Arc::new(next);
@@ -71,6 +85,29 @@ impl Ledger {
             current = next;
             replayed += 1;
         }
+        let message = match &stopped {
+            None => format!(
+                "{replayed} change{} made after the last save {} recovered from the journal",
+                if replayed == 1 { "" } else { "s" },
+                if replayed == 1 { "was" } else { "were" }
+            ),
+            Some(why) => {
+                log::error!(
+                    "journal of table {table} in notebook {notebook}: replay stopped after {replayed} of {total} entries: {why}"
+                );
+                // The rest can never apply; left in place they would block newer entries.
+                match self.journal.journal_drop_after(notebook, table, current.version) {
+                    Ok(n) => log::error!("journal of table {table}: {n} entries that cannot be applied were removed"),
+                    Err(e) => log::error!("journal of table {table}: could not remove the entries that cannot be applied: {e}"),
+                }
+                format!(
+                    "{replayed} of {total} changes made after the last save were recovered; the \
+                     other {} could not be applied ({why}) and are lost. The table shows version {}.",
+                    total - replayed,
+                    current.version
+                )
+            }
+        };
         log::info!(
             "table {table} of notebook {notebook}: replayed {replayed} journal entries on top of the saved copy (now version {})",
             current.version
@@ -78,11 +115,7 @@ impl Ledger {
         self.events.emit(EngineEvent::TableNotice {
             notebook,
             table: Some(table.to_string()),
-            message: format!(
-                "{replayed} change{} made after the last save {} recovered from the journal",
-                if replayed == 1 { "" } else { "s" },
-                if replayed == 1 { "was" } else { "were" }
-            ),
+            message,
         });
         self.snapshots.changed(notebook, table, current.clone());
         Ok(TableVersion::clone(&current))

@@ -103,4 +103,21 @@ impl TaskStore {
         let rows = q.query_map([notebook.to_string()], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Removes the entries after `version`: replay could not apply them, and left in place they
+    /// would replay (and fail) first after every later crash, ahead of newer entries that reuse
+    /// their version numbers.
+    pub fn journal_drop_after(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        version: u64,
+    ) -> Result<usize, TaskError> {
+        Ok(self
+            .lock()
+            .prepare_cached(
+                "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version > ?3",
+            )?
+            .execute(params![notebook.to_string(), table, version as i64])?)
+    }
 }
