@@ -95,7 +95,7 @@ pub fn request(
     }
     let request = classify(&paths, engine.workspace(), &engine.list_notebooks());
     for file in &request.files {
-        picked.allow(file);
+        picked.allow(file, crate::files::Use::Read);
     }
     log::info!(
         "asked to open {} path(s): notebook {:?}, {} file(s), {} problem(s)",

@@ -1,6 +1,7 @@
 //! Files the user picks: imports and exports.
 
 use super::prelude::*;
+use crate::files::Use;
 
 /// Shows the native open dialog (from Rust, so the page never names a path it was not given)
 /// and remembers the choice as a file this window may read.
@@ -29,7 +30,7 @@ pub async fn pick_import_file(
         .map_err(blocking_failed)?,
     };
     if let Some(path) = &picked {
-        state.picked.allow(path);
+        state.picked.allow(path, Use::Read);
     }
     Ok(picked)
 }
@@ -37,7 +38,7 @@ pub async fn pick_import_file(
 #[tauri::command]
 #[specta::specta]
 pub async fn preview_import(state: State<'_, AppState>, path: PathBuf) -> Reply<ImportPreview> {
-    state.picked.check(&path)?;
+    state.picked.check(&path, Use::Read)?;
     let preview = tauri::async_runtime::spawn_blocking(move || import::preview(&path, None))
         .await
         .map_err(blocking_failed)?;
@@ -58,7 +59,7 @@ pub async fn import_file(
     job: String,
     on_progress: Channel<ImportProgress>,
 ) -> Reply<ImportOutcome> {
-    state.picked.check(&path)?;
+    state.picked.check(&path, Use::Read)?;
     // The last update (100 %) always goes out.
     let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
     let request = ImportRequest {
@@ -107,7 +108,7 @@ pub async fn pick_export_path(
         .map_err(blocking_failed)?,
     };
     if let Some(path) = &picked {
-        state.picked.allow(path);
+        state.picked.allow(path, Use::Write);
     }
     Ok(picked)
 }
@@ -122,7 +123,7 @@ pub async fn export_table(
     job: String,
     on_rows: Channel<u64>,
 ) -> Reply<u64> {
-    state.picked.check(&path)?;
+    state.picked.check(&path, Use::Write)?;
     let cancel = state.jobs.start(&job);
     let result = state
         .engine
@@ -147,6 +148,6 @@ pub async fn export_query(
     sql: String,
     path: PathBuf,
 ) -> Reply<u64> {
-    state.picked.check(&path)?;
+    state.picked.check(&path, Use::Write)?;
     Ok(state.engine.export_query(notebook, &sql, &path).await?)
 }

@@ -45,6 +45,16 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
+    /// Kinds that run again by themselves at the next start when a crash cut them short. An
+    /// export is not one: it writes to a file the user chose in an earlier session, which may
+    /// hold something else by now, so it waits for Retry.
+    pub fn resumes_by_itself(self) -> bool {
+        matches!(
+            self,
+            TaskKind::Snapshot | TaskKind::Import | TaskKind::CellRun
+        )
+    }
+
     /// Kinds that are safe to run again from the start after a crash.
     pub fn idempotent(self) -> bool {
         matches!(
@@ -560,8 +570,32 @@ impl TaskStore {
             rows.collect::<Result<_, _>>()?
         };
         let mut interrupted = Vec::new();
+        // Exports waiting or running when the process ended wait for the user's Retry.
+        let held: Vec<Task> = {
+            let mut q = tx.prepare(&format!(
+                "SELECT {COLUMNS} FROM tasks WHERE status = 'pending'"
+            ))?;
+            let rows = q.query_map([], task_of)?;
+            rows.collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|t| !t.kind.resumes_by_itself())
+                .collect()
+        };
+        for t in held {
+            tx.execute(
+                "UPDATE tasks SET status = 'interrupted', error = ?2 WHERE id = ?1",
+                params![
+                    t.id as i64,
+                    "not run again by itself after an unexpected exit: it writes to a file you chose; Retry to write it"
+                ],
+            )?;
+            interrupted.push(Task {
+                status: TaskStatus::Interrupted,
+                ..t
+            });
+        }
         for t in running {
-            let status = if t.kind.idempotent() {
+            let status = if t.kind.idempotent() && t.kind.resumes_by_itself() {
                 TaskStatus::Pending
             } else {
                 TaskStatus::Interrupted

@@ -59,16 +59,18 @@ fn restart_requeues_what_can_run_again_and_interrupts_the_rest() {
     let store = TaskStore::open(&path).unwrap();
     let r = store.restore().unwrap();
     let requeued: Vec<u64> = r.requeued.iter().map(|t| t.id).collect();
+    assert_eq!(requeued, [snapshot], "the idempotent snapshot runs again");
+    let mut interrupted: Vec<u64> = r.interrupted.iter().map(|t| t.id).collect();
+    interrupted.sort();
     assert_eq!(
-        requeued,
-        [snapshot, waiting],
-        "in order; the idempotent snapshot runs again"
-    );
-    assert_eq!(
-        r.interrupted.iter().map(|t| t.id).collect::<Vec<_>>(),
-        [cell]
+        interrupted,
+        [cell, waiting],
+        "a cell run, and an export (it writes to a file chosen earlier), wait for Retry"
     );
     assert_eq!(store.get(cell).unwrap().status, TaskStatus::Interrupted);
+    let export = store.get(waiting).unwrap();
+    assert_eq!(export.status, TaskStatus::Interrupted);
+    assert!(export.error.unwrap().contains("Retry"));
     assert_eq!(store.get(done).unwrap().status, TaskStatus::Completed);
     assert_eq!(
         r.message().unwrap(),
@@ -76,7 +78,7 @@ fn restart_requeues_what_can_run_again_and_interrupts_the_rest() {
     );
     assert_eq!(store.retry(cell).unwrap().status, TaskStatus::Pending);
     let s = store.stats().unwrap();
-    assert_eq!((s.pending, s.completed, s.interrupted), (3, 1, 0));
+    assert_eq!((s.pending, s.completed, s.interrupted), (2, 1, 1));
 }
 
 #[test]
