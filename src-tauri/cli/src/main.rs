@@ -122,32 +122,53 @@ fn code_name(code: ErrorCode) -> String {
         .unwrap_or_else(|| "internal".into())
 }
 
-fn default_workspace() -> PathBuf {
-    if let Some(dir) = std::env::var_os("QUIRE_WORKSPACE").filter(|v| !v.is_empty()) {
-        return dir.into();
-    }
+/// The app's data and config dirs, as the shell resolves them: under `QUIRE_DATA_DIR` when it is
+/// set, else the platform's.
+fn app_dirs() -> (PathBuf, PathBuf) {
     if let Some(root) = std::env::var_os("QUIRE_DATA_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(root).join("data").join("workspace");
+        let root = PathBuf::from(root);
+        return (root.join("data"), root.join("config"));
     }
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join(APP_IDENTIFIER)
-        .join("workspace")
+    let base = |d: Option<PathBuf>| d.unwrap_or_else(|| PathBuf::from(".")).join(APP_IDENTIFIER);
+    (base(dirs::data_dir()), base(dirs::config_dir()))
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 fn open(workspace: Option<PathBuf>) -> Result<Engine, Error> {
-    let workspace = workspace.unwrap_or_else(default_workspace);
+    let (app_data, app_config) = app_dirs();
+    // The app's workspace: from its settings (config.toml, QUIRE_WORKSPACE), else the default.
+    let app_workspace = Config::load(&app_config)
+        .ok()
+        .and_then(|c| c.workspace)
+        .unwrap_or_else(|| app_data.join("workspace"));
+    let workspace = workspace.unwrap_or_else(|| app_workspace.clone());
+    // On the app's workspace the CLI uses the app's data dir, so both read and write the one
+    // task store and edit journal (the workspace lock keeps them from running together): after
+    // an app crash the CLI sees the journaled edits. Any other workspace keeps the CLI's store
+    // and spill folder in a hidden folder inside it: never the user's files, and never the
+    // store of an app that may be running on another workspace.
+    let data_dir = if same_folder(&workspace, &app_workspace) {
+        app_data
+    } else {
+        workspace.join(".quire-data")
+    };
     // Every change is written before the command returns: a script's next step sees it on disk.
     let notebooks = NotebookConfig::preset(NotebookMode::Immediate).expect("a preset mode");
     let config = Config {
-        workspace: Some(workspace.clone()),
+        workspace: Some(workspace),
         notebooks,
         ..Config::default()
     };
     Engine::open(
         config,
         EnginePaths {
-            data_dir: workspace,
+            data_dir,
             config_dir: None,
         },
         Arc::new(NullSink),

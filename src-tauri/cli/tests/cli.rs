@@ -311,3 +311,70 @@ fn the_cli_respects_the_workspace_lock() {
     drop(held);
     ok(&cli(&ws, &["notebooks"]));
 }
+
+#[test]
+fn a_workspace_of_its_own_never_has_its_files_touched() {
+    // It used to be the CLI's data dir: its `spill/` was deleted and `tasks.sqlite` put in it.
+    let ws = ws();
+    std::fs::create_dir_all(ws.dir.join("spill")).unwrap();
+    std::fs::write(ws.dir.join("spill").join("notes.txt"), "mine").unwrap();
+    ok(&cli(&ws, &["notebooks"]));
+    assert_eq!(
+        std::fs::read_to_string(ws.dir.join("spill").join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert!(!ws.dir.join("tasks.sqlite").exists());
+    assert!(ws.dir.join(".quire-data").join("tasks.sqlite").exists());
+}
+
+#[test]
+fn on_the_apps_workspace_the_cli_sees_the_edits_the_app_journaled_before_a_crash() {
+    let root = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let csv = files.path().join("trips.csv");
+    std::fs::write(&csv, "id,city\n1,Lyon\n2,Paris\n").unwrap();
+    {
+        // The app: data dir <root>/data, its default workspace inside it.
+        let engine = quire_engine::Engine::open(
+            quire_engine::Config::default(),
+            quire_engine::EnginePaths {
+                data_dir: root.path().join("data"),
+                config_dir: None,
+            },
+            Arc::new(quire_engine::events::NullSink),
+        )
+        .unwrap();
+        let nb = engine.create_notebook("Trips").unwrap().id;
+        engine
+            .import_file(
+                nb,
+                quire_engine::ImportRequest::file(&csv).named("trips"),
+                &|_| {},
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .unwrap();
+        engine.flush_all();
+        let row = |id: u64| quire_engine::tables::edit::CellEdit {
+            row_id: id,
+            column: "city".into(),
+            value: Some("Rome".into()),
+        };
+        engine.edit_cells(nb, "trips", &[row(0)]).unwrap();
+        // Closed without writing the snapshot: the edit is only in the journal.
+        engine.shutdown_without_waiting();
+    }
+    let out = files.path().join("out.csv");
+    let done = Command::new(env!("CARGO_BIN_EXE_quire-cli"))
+        .args(["export", "--notebook", "Trips", "--table", "trips", "--out"])
+        .arg(&out)
+        .env_remove("QUIRE_WORKSPACE")
+        .env("QUIRE_DATA_DIR", root.path())
+        .output()
+        .unwrap();
+    ok(&done);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("Rome"),
+        "the journaled edit is exported: {text}"
+    );
+}
