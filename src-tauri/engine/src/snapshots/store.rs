@@ -42,8 +42,20 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// A `tables/` folder that is a link: Quire never writes through it, so it never deletes
+/// through it either (a link could point anywhere).
+fn refuse_link(dir: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(dir)?.file_type().is_symlink() {
+        return Err(std::io::Error::other(
+            "it is a link to another folder; Quire does not follow it",
+        ));
+    }
+    Ok(())
+}
+
 /// Removes temp files of interrupted writes: generation temps and manifest temps.
 pub fn sweep(dir: &Path) -> std::io::Result<usize> {
+    refuse_link(dir)?;
     let mut removed = durable::sweep_temp_files(dir)?;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -66,9 +78,6 @@ pub fn sweep(dir: &Path) -> std::io::Result<usize> {
 /// its newest readable generation.
 pub fn open(notebook_dir: &Path) -> Result<OpenedFolder, SnapshotError> {
     let dir = notebook_dir.join(TABLES_DIR);
-    if !dir.is_dir() {
-        return Ok(OpenedFolder::default());
-    }
     let io = |action: &'static str| {
         let path = dir.clone();
         move |source: std::io::Error| SnapshotError::Io {
@@ -77,6 +86,12 @@ pub fn open(notebook_dir: &Path) -> Result<OpenedFolder, SnapshotError> {
             source,
         }
     };
+    if std::fs::symlink_metadata(&dir).is_ok() {
+        refuse_link(&dir).map_err(io("open"))?;
+    }
+    if !dir.is_dir() {
+        return Ok(OpenedFolder::default());
+    }
     let swept = sweep(&dir).map_err(io("clean up"))?;
     let mut on_disk: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).map_err(io("list"))? {

@@ -723,3 +723,43 @@ async fn a_kept_join_with_repeated_column_names_is_queryable() {
         ]]
     );
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tables_folder_that_is_a_link_is_never_swept_or_cleaned_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    // Files a sweep or the removal of unnamed generations would delete, were it followed.
+    for name in [
+        "t.9.parquet",
+        "t.9.parquet.tmp",
+        ".quire-x.tmp",
+        "manifest.json",
+    ] {
+        std::fs::write(elsewhere.path().join(name), b"someone else's").unwrap();
+    }
+    let dir = {
+        let engine = engine(tmp.path(), |_| {});
+        table(&engine, 10).await;
+        engine.flush_all();
+        tables_dir(&engine)
+    };
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), &dir).unwrap();
+    let engine = engine(tmp.path(), |_| {});
+    let nb = engine.list_notebooks()[0].id;
+    let err = engine.tables(nb).unwrap_err();
+    assert!(err.to_string().contains("link"), "{err}");
+    let mut left = files(elsewhere.path());
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            ".quire-x.tmp",
+            "manifest.json",
+            "t.9.parquet",
+            "t.9.parquet.tmp"
+        ],
+        "nothing in the link's target was touched"
+    );
+}
