@@ -19,6 +19,7 @@ use datafusion::parquet::arrow::arrow_writer::{
 };
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
+use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
@@ -33,6 +34,9 @@ use crate::tables::table::{page_schema, TableVersion, ROW_ID_COLUMN};
 
 /// Suffix of a generation being written; the startup sweep removes these.
 pub const TEMP_SUFFIX: &str = ".parquet.tmp";
+
+/// Parquet key-value metadata naming the table version a generation file holds.
+pub const VERSION_KEY: &str = "quire.version";
 
 /// Rows per Parquet row group: the unit of parallel encoding, progress and cancellation. Small
 /// enough that two row groups' encoded columns stay a small part of a large table's memory
@@ -137,6 +141,12 @@ pub fn write(
     let schema: SchemaRef = Arc::new(page_schema(&version.schema));
     let row_ids = ColumnPath::from(ROW_ID_COLUMN);
     let mut props = WriterProperties::builder()
+        // The table version this generation holds: a manifest rebuilt from the files after a
+        // loss needs it, so the journal replays onto the right base.
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            VERSION_KEY.to_string(),
+            version.version.to_string(),
+        )]))
         .set_compression(codec.compression())
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         // Min/max per column chunk, as pyarrow writes by default; page-level statistics and

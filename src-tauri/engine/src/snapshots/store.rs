@@ -198,16 +198,23 @@ fn rebuild(dir: &Path, on_disk: &BTreeMap<String, BTreeSet<u64>>) -> Manifest {
         for g in generations {
             let path = dir.join(file::file_name(table, *g));
             let meta = std::fs::metadata(&path).ok();
-            let rows =
+            // Rows and the table version from the file's footer; files written before the
+            // version was recorded there fall back to the generation number.
+            let (rows, version) =
                 datafusion::parquet::file::reader::SerializedFileReader::try_from(path.as_path())
                     .map(|r| {
                         use datafusion::parquet::file::reader::FileReader;
-                        r.metadata().file_metadata().num_rows() as u64
+                        let meta = r.metadata().file_metadata();
+                        let version = meta
+                            .key_value_metadata()
+                            .and_then(|kv| kv.iter().find(|k| k.key == file::VERSION_KEY))
+                            .and_then(|k| k.value.as_deref()?.parse::<u64>().ok());
+                        (meta.num_rows() as u64, version)
                     })
-                    .unwrap_or(0);
+                    .unwrap_or((0, None));
             t.generations.push(Generation {
                 generation: *g,
-                version: *g,
+                version: version.unwrap_or(*g),
                 rows,
                 bytes: meta.as_ref().map_or(0, |m| m.len()),
                 committed_ms: meta

@@ -763,3 +763,33 @@ async fn a_tables_folder_that_is_a_link_is_never_swept_or_cleaned_through() {
         "nothing in the link's target was touched"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuilt_table_list_replays_the_journal_onto_the_version_the_file_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nb = {
+        let engine = engine(tmp.path(), |c| c.debounce_ms = 600_000);
+        let nb = table(&engine, 10).await;
+        for v in 2..=5 {
+            set(&engine, nb, 1, v);
+        }
+        engine.flush_all(); // generation 2 holds version 5
+        assert_eq!(set(&engine, nb, 0, 777), 6); // only in the journal
+        engine.shutdown_without_waiting();
+        nb
+    };
+    let manifest = tmp
+        .path()
+        .join("workspace")
+        .join("snap.quire")
+        .join(TABLES_DIR)
+        .join("manifest.json");
+    std::fs::remove_file(&manifest).unwrap();
+    let engine = engine(tmp.path(), |_| {});
+    let tables = engine.tables(nb).unwrap();
+    assert_eq!(
+        tables[0].version, 6,
+        "the journal's edit applies onto version 5"
+    );
+    assert_eq!(first_n(&engine, nb).await, 777);
+}
