@@ -213,22 +213,20 @@ impl Engine {
         progress: &(dyn Fn(ImportProgress) + Sync),
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
-        task.watch(cancel.clone());
-        task.start();
-        let report = |p: ImportProgress| {
-            task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
-            progress(p);
-        };
-        let result = import_now(
-            &self.notebooks,
-            &self.ledger,
-            notebook,
-            request,
-            &report,
-            cancel,
-        );
-        task.finish(&result);
-        result
+        task.run(cancel, || {
+            let report = |p: ImportProgress| {
+                task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
+                progress(p);
+            };
+            import_now(
+                &self.notebooks,
+                &self.ledger,
+                notebook,
+                request,
+                &report,
+                cancel,
+            )
+        })
     }
 
     fn record_export(&self, notebook: NotebookId, table: &str, out: &Path) -> Tracked {
@@ -300,14 +298,11 @@ impl Engine {
         progress: &(dyn Fn(u64) + Sync),
         cancel: &CancellationToken,
     ) -> Result<u64, Error> {
-        task.watch(cancel.clone());
-        task.start();
-        let result = self.ensure_tables(notebook).and_then(|()| {
+        task.run(cancel, || {
+            self.ensure_tables(notebook)?;
             let version = self.ledger.version(notebook, table)?;
             write_export(&version, table, out, &self.metrics, progress, cancel)
-        });
-        task.finish(&result);
-        result
+        })
     }
 
     /// Runs a query and writes its result to a file the user picked (CSV or Parquet), atomically.

@@ -800,3 +800,32 @@ async fn a_journal_entry_that_cannot_be_applied_is_reported_and_does_not_block_l
     assert_eq!(engine.tables(nb).unwrap()[0].version, 2);
     assert_eq!(city_of_row_0(&engine, nb).await.as_deref(), Some("Oslo"));
 }
+
+#[tokio::test]
+async fn a_page_never_carries_more_than_the_page_cap_whatever_is_asked() {
+    // Pages are copied whole outside every memory budget: an unbounded limit could copy a
+    // whole 50M-row table at once.
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let file = csv_file(src.path(), 25_000);
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Pages").unwrap().id;
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(&file).named("t"),
+            &|_| {},
+            &CancellationToken::new(),
+        )
+        .unwrap();
+    let rows = |bytes: Vec<u8>| -> usize {
+        datafusion::arrow::ipc::reader::StreamReader::try_new(&bytes[..], None)
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .sum()
+    };
+    let asked_all = engine.page(nb, "t", None, 0, u64::MAX).await.unwrap();
+    assert_eq!(rows(asked_all), crate::ledger::MAX_PAGE_ROWS as usize);
+    let screenful = engine.page(nb, "t", None, 24_900, 200).await.unwrap();
+    assert_eq!(rows(screenful), 100, "the last rows, as before");
+}

@@ -21,6 +21,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 pub use diffs::{DiffPage, DiffRow, TableVersions, TransformPreview};
+pub use pages::MAX_PAGE_ROWS;
 pub use step::Change;
 pub(crate) use step::JournalStep;
 

@@ -9,9 +9,13 @@ use crate::queue::{JobKind, Priority};
 use crate::tables::view::{self, ViewCache, ViewSpec};
 use crate::tables::{ipc, TableVersion};
 
+/// Rows one grid page carries at most, whatever the caller asks: the grid asks for a screenful
+/// (a few hundred), and a page is copied whole into the IPC buffer, outside every memory budget.
+pub const MAX_PAGE_ROWS: u64 = 10_000;
+
 impl Ledger {
-    /// Rows `[offset, offset + limit)` of a table, as Arrow IPC stream bytes: in table order, or
-    /// in the order and with the filters of `view`.
+    /// Rows `[offset, offset + limit)` of a table (at most [`MAX_PAGE_ROWS`]), as Arrow IPC
+    /// stream bytes: in table order, or in the order and with the filters of `view`.
     pub async fn page(
         &self,
         notebook: NotebookId,
@@ -20,6 +24,7 @@ impl Ledger {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<u8>, Error> {
+        let limit = limit.min(MAX_PAGE_ROWS);
         // One group per grid: when scrolling outruns the engine, older page requests that have
         // not started are stale and dropped.
         let group = format!("page:{notebook}/{table}");

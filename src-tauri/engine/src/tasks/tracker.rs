@@ -143,6 +143,20 @@ impl Tracked {
         self.end(status, error.as_deref());
     }
 
+    /// Runs `work` as this task on the calling thread: Cancel in the task list reaches
+    /// `cancel`, and the task ends with the work's outcome.
+    pub fn run<T, E: HasCode + std::fmt::Display>(
+        &self,
+        cancel: &CancellationToken,
+        work: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.watch(cancel.clone());
+        self.start();
+        let result = work();
+        self.finish(&result);
+        result
+    }
+
     /// Someone else records how this task ends (the snapshots service, the UI's rerun).
     pub fn hand_over(self) {
         self.ended.store(true, std::sync::atomic::Ordering::SeqCst);
