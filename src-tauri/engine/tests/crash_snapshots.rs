@@ -218,21 +218,26 @@ fn recovered(data: &Path) -> Result<u64, String> {
     let tables = engine.tables(nb).map_err(|e| e.to_string())?;
     let version = tables.first().ok_or("the table is gone")?.version;
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let bytes = runtime
-        .block_on(engine.page(nb, "t", None, 0, ROWS))
-        .map_err(|e| e.to_string())?;
-    let mut reader = datafusion::arrow::ipc::reader::StreamReader::try_new(&bytes[..], None)
-        .map_err(|e| e.to_string())?;
-    let batch = reader
-        .next()
-        .ok_or("an empty page")?
-        .map_err(|e| e.to_string())?;
-    let n = batch
-        .column(0)
-        .as_any()
-        .downcast_ref::<datafusion::arrow::array::Int64Array>()
-        .ok_or("column n is not Int64")?;
-    if n.values().to_vec() != expected(version) {
+    // Page by page, as the grid reads it (a page carries at most MAX_PAGE_ROWS).
+    let mut values: Vec<i64> = Vec::with_capacity(ROWS as usize);
+    let step = quire_engine::ledger::MAX_PAGE_ROWS;
+    for offset in (0..ROWS).step_by(step as usize) {
+        let bytes = runtime
+            .block_on(engine.page(nb, "t", None, offset, step))
+            .map_err(|e| e.to_string())?;
+        let reader = datafusion::arrow::ipc::reader::StreamReader::try_new(&bytes[..], None)
+            .map_err(|e| e.to_string())?;
+        for batch in reader {
+            let batch = batch.map_err(|e| e.to_string())?;
+            let n = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .ok_or("column n is not Int64")?;
+            values.extend_from_slice(n.values());
+        }
+    }
+    if values != expected(version) {
         return Err(format!(
             "the recovered table does not hold version {version}"
         ));
