@@ -85,14 +85,6 @@ pub enum CommitError {
     },
 }
 
-impl CommitError {
-    pub fn io_error(&self) -> &std::io::Error {
-        match self {
-            CommitError::NotWritten { source, .. } | CommitError::Unsure { source, .. } => source,
-        }
-    }
-}
-
 impl From<CommitError> for DurableError {
     fn from(e: CommitError) -> DurableError {
         match e {
@@ -242,9 +234,22 @@ impl Drop for AtomicFile {
 
 /// Atomically replaces `path` with `bytes`, durably. The parent folder must exist.
 pub fn write_atomic(path: &Path, bytes: &[u8], metrics: &Metrics) -> Result<(), DurableError> {
+    write_atomic_with(path, bytes, metrics, || Ok(()))
+}
+
+/// [`write_atomic`] with a step between the rename and the folder sync (a test's fault seam);
+/// a failure from there on is [`DurableError::Unsure`].
+pub fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    metrics: &Metrics,
+    before_folder_sync: impl FnOnce() -> std::io::Result<()>,
+) -> Result<(), DurableError> {
     let mut file = AtomicFile::create(path).map_err(io("create a temporary file for", path))?;
     file.write_all(bytes).map_err(io("write", path))?;
-    file.commit(metrics)?;
+    file.sync(metrics)?;
+    file.place_with(before_folder_sync)?;
+    metrics.record_write(bytes.len() as u64);
     Ok(())
 }
 

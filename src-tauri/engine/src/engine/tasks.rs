@@ -80,13 +80,13 @@ impl Engine {
         let (Some(notebook), Ok(payload)) =
             (notebook, TaskPayload::parse(task.kind, &task.payload))
         else {
-            let e: Error = TaskError::Store(format!(
+            let unreadable: Result<(), Error> = Err(TaskError::Store(format!(
                 "task {} cannot be run again: its record names no notebook or cannot be read",
                 task.id
             ))
-            .into();
-            tracked.finish::<(), _>(&Err(e));
-            return Err(TaskError::Store(format!("task {} cannot be run again", task.id)).into());
+            .into());
+            tracked.finish(&unreadable);
+            return unreadable;
         };
         let target = task.target.clone().unwrap_or_default();
         let never = CancellationToken::new();
@@ -109,9 +109,10 @@ impl Engine {
                 r
             }
             TaskPayload::Import { path, csv } => {
-                if let Err(e) = self.ensure_tables(notebook) {
-                    tracked.finish::<(), _>(&Err(Error::from(TaskError::Store(e.to_string()))));
-                    return Err(e);
+                let loaded = self.ensure_tables(notebook);
+                if loaded.is_err() {
+                    tracked.finish(&loaded);
+                    return loaded;
                 }
                 if task.target.is_some() && self.ledger.exists(notebook, &target) {
                     // The table was committed before the crash cut the bookkeeping short.

@@ -83,10 +83,6 @@ impl Ledger {
         &self.catalog
     }
 
-    pub fn views(&self) -> &Arc<ViewCache> {
-        &self.views
-    }
-
     pub fn snapshots(&self) -> &Snapshots {
         &self.snapshots
     }

@@ -224,12 +224,12 @@ pub fn write(
     drop(counted);
 
     faults.before_fsync().map_err(io("sync"))?;
+    // A commit error already names the step and the file.
     let bytes = file
         .sync(metrics)
-        .map_err(|e| io("sync")(std::io::Error::new(e.io_error().kind(), e.to_string())))?;
+        .map_err(|e| SnapshotError::Write(e.into()))?;
     faults.before_rename().map_err(io("rename"))?;
-    file.place()
-        .map_err(|e| io("rename")(std::io::Error::new(e.io_error().kind(), e.to_string())))?;
+    file.place().map_err(|e| SnapshotError::Write(e.into()))?;
     metrics.record_write(bytes);
     Ok(Written { rows, bytes })
 }

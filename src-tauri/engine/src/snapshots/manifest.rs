@@ -108,24 +108,10 @@ pub fn write_with(
     metrics: &Metrics,
     faults: &Faults,
 ) -> Result<(), SnapshotError> {
-    use std::io::Write as _;
-    let path = dir.join(FILE_NAME);
     let bytes = serde_json::to_vec_pretty(manifest).expect("a manifest always serialises");
-    let not_written = |action| {
-        let path = path.clone();
-        move |source| durable::DurableError::Io {
-            action,
-            path,
-            source,
-        }
-    };
-    let mut file =
-        durable::AtomicFile::create(&path).map_err(not_written("create a temporary file for"))?;
-    file.write_all(&bytes).map_err(not_written("write"))?;
-    file.sync(metrics).map_err(durable::DurableError::from)?;
-    file.place_with(|| faults.before_manifest_folder_sync())
-        .map_err(durable::DurableError::from)?;
-    metrics.record_write(bytes.len() as u64);
+    durable::write_atomic_with(&dir.join(FILE_NAME), &bytes, metrics, || {
+        faults.before_manifest_folder_sync()
+    })?;
     Ok(())
 }
 
