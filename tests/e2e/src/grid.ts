@@ -29,11 +29,13 @@ export async function gridCell(app: QuireApp, rowIndex: number, column: string):
 }
 
 export async function waitCell(app: QuireApp, row: number, column: string, value: string) {
-  await app.driver.wait(
-    async () => (await gridCell(app, row, column)) === value,
-    15_000,
-    `cell ${column}@${row} never became ${value}; it is ${await gridCell(app, row, column)}`,
-  );
+  let seen: string | null = null;
+  try {
+    await app.driver.wait(async () => (seen = await gridCell(app, row, column)) === value, 15_000);
+  } catch (e) {
+    // Says what the cell held when the wait gave up, not when it began.
+    throw new Error(`cell ${column}@${row} never became ${value}; it is ${JSON.stringify(seen)} (${String(e)})`);
+  }
 }
 
 /** Focuses a cell, opens its editor with Enter (as a keyboard user would) and types `text`.

@@ -19,6 +19,7 @@ import {
 import type { CellEdit, NotebookId, TableInfo } from "../bindings";
 import "./TableGrid.css";
 import { displayText, fullTextTooltip, isNumericType } from "../format";
+import { QuireError } from "../backend";
 import { fetchPage, ROW_ID_COLUMN, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 
 // Tooltips and cell classes need their modules: without them the header types, a rounded
@@ -93,6 +94,16 @@ export function parseBlock(text: string): string[][] {
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
   if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
   return lines.map((l) => l.split("\t"));
+}
+
+/** Tries for one grid block before it is left blank. */
+const PAGE_ATTEMPTS = 4;
+
+/** Page failures that asking again cannot mend. */
+const PERMANENT: ReadonlyArray<string> = ["table_not_found", "notebook_not_found", "sql_invalid", "invalid_value", "too_large"];
+
+function retryable(e: unknown): boolean {
+  return !PERMANENT.includes(QuireError.from(e).code);
 }
 
 export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0 }: Props) {
@@ -184,13 +195,25 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0 }:
         // Sorting and filtering run in the engine as a query; the grid pages through the result.
         const view = viewSpec(params.sortModel as GridSort[], params.filterModel);
         const name = current.current.name;
-        const total = view ? viewRows(notebook, name, view) : Promise.resolve(current.current.rows);
-        Promise.all([total, fetchPage(notebook, name, view, params.startRow, params.endRow - params.startRow)])
-          .then(([count, rows]) => {
-            setFiltered(view && view.filters.length > 0 ? count : null);
-            params.successCallback(rows, count);
-          })
-          .catch(() => params.failCallback());
+        const load = (attempt: number) => {
+          const total = view ? viewRows(notebook, name, view) : Promise.resolve(current.current.rows);
+          Promise.all([total, fetchPage(notebook, name, view, params.startRow, params.endRow - params.startRow)])
+            .then(([count, rows]) => {
+              setFiltered(view && view.filters.length > 0 ? count : null);
+              params.successCallback(rows, count);
+            })
+            .catch((e: unknown) => {
+              // A failed block stays blank until the grid is refreshed: a page the engine
+              // dropped or could not serve for the moment is asked for again, a few times.
+              if (attempt < PAGE_ATTEMPTS && retryable(e)) {
+                window.setTimeout(() => load(attempt + 1), 200 * 2 ** attempt);
+              } else {
+                console.error(`grid page ${params.startRow} of ${name}:`, e);
+                params.failCallback();
+              }
+            });
+        };
+        load(1);
       },
     }),
     // Not table.rows or version: new data reaches the grid through `refresh` (see above);

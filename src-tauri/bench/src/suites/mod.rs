@@ -1,5 +1,6 @@
 //! The registry of suites. Later issues add a module and a line to [`ALL`].
 
+mod durability;
 mod editing;
 mod events;
 mod notebooks;
@@ -53,6 +54,11 @@ pub const ALL: &[Suite] = &[
         name: "tasks",
         about: "SQLite task store: enqueue and journal append latency, restore of 10k tasks, idle CPU",
         run: tasks::run,
+    },
+    Suite {
+        name: "durability",
+        about: "a notebook edit and a table edit acknowledged only once synced; group commit",
+        run: durability::run,
     },
     Suite {
         name: "events",

@@ -37,7 +37,8 @@ fn open(config: NotebookConfig, sink: Arc<dyn EventSink>) -> Result<Bench, Strin
     let ws = Workspace::open(&tmp.path().join("ws")).map_err(|e| e.to_string())?;
     let metrics = Arc::new(Metrics::default());
     let events = Arc::new(EventBus::new(sink, metrics.clone()));
-    let books = Notebooks::open(ws, config, metrics.clone(), events).map_err(|e| e.to_string())?;
+    let books =
+        Notebooks::open(ws, config, metrics.clone(), events, None).map_err(|e| e.to_string())?;
     Ok(Bench {
         _tmp: tmp,
         books,

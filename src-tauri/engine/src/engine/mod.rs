@@ -7,6 +7,7 @@
 //! - `lifecycle`: events, flushes, what is pending, shutdown;
 //! - `types`: what callers get back.
 
+mod drafts;
 mod files;
 mod lifecycle;
 mod open;
@@ -14,6 +15,8 @@ mod tables;
 mod tasks;
 mod types;
 
+#[cfg(test)]
+mod draft_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]

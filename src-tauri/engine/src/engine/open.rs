@@ -77,13 +77,6 @@ impl Engine {
                 .map_err(|e| crate::queue::QueueError::Start(e.to_string()))?,
         );
         let events = Arc::new(EventBus::with_config(sink, metrics.clone(), &config.events));
-        let notebooks = Notebooks::open(
-            workspace.clone(),
-            config.notebooks.clone(),
-            metrics.clone(),
-            events.clone(),
-        )?;
-        sweep_table_folders(&workspace, &notebooks);
         std::fs::create_dir_all(&paths.data_dir).map_err(|e| {
             crate::tasks::TaskError::Store(format!(
                 "could not create {}: {e}",
@@ -102,14 +95,24 @@ impl Engine {
                 .with_metrics(metrics.clone())
                 .with_finished_cap(config.tasks.max_finished as usize),
         );
-        let recovery = tasks.restore()?;
-        if let Some(message) = recovery.message() {
-            log::warn!("{message}");
-        }
+        let mut recovery = tasks.restore()?;
         tasks.cleanup(Duration::from_secs(
             config.tasks.retention_hours as u64 * 3600,
         ))?;
         tasks.prune_finished()?;
+        // After the task store: it holds the notebook drafts a crash may have left.
+        let notebooks = Notebooks::open(
+            workspace.clone(),
+            config.notebooks.clone(),
+            metrics.clone(),
+            events.clone(),
+            Some(tasks.clone() as Arc<dyn crate::notebooks::DraftStore>),
+        )?;
+        sweep_table_folders(&workspace, &notebooks);
+        recovery.notebooks = u32::try_from(notebooks.adopted().notebooks).unwrap_or(u32::MAX);
+        if let Some(message) = recovery.message() {
+            log::warn!("{message}");
+        }
         let housekeeper = Housekeeper::start(
             tasks.clone(),
             Duration::from_secs(config.tasks.checkpoint_interval_s as u64),

@@ -10,12 +10,14 @@
 //! `auto_flush = false` only [`Notebooks::flush`], [`Notebooks::flush_all`] and shutdown write.
 //!
 //! Writes are atomic ([`crate::durable`]), check that the file on disk is still the one Quire
-//! last saw (content hash), and never touch a file Quire could not read.
+//! last saw (content hash), and never touch a file Quire could not read. Between an edit and
+//! the write, the edit is in a durable draft ([`drafts`]) before its call returns.
 
 mod config;
 pub use config::{NotebookConfig, NotebookMode};
 
 mod disk;
+pub mod drafts;
 pub mod model;
 pub mod naming;
 pub mod state;
@@ -29,6 +31,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use drafts::{Adopted, Draft, DraftStore};
 pub use model::{Cell, CellId, CellKind, NotebookId};
 pub use naming::{validate_title, MAX_TITLE_CHARS};
 pub use state::SaveState;
@@ -65,6 +68,9 @@ pub enum NotebookError {
     ChangedOnDisk(String),
     #[error("{0}")]
     Io(String),
+    /// Neither the draft nor the file could be written: the edit is only in memory.
+    #[error("your edit could not be saved ({draft}; writing the notebook file failed too: {write}); it stays in this window, but would be lost if Quire stopped now")]
+    NotSaved { draft: String, write: String },
     #[error(transparent)]
     Durable(#[from] crate::durable::DurableError),
     #[error(transparent)]
@@ -84,7 +90,7 @@ impl HasCode for NotebookError {
             NotebookError::CellNotFound(_) => ErrorCode::CellNotFound,
             NotebookError::Unreadable(_) => ErrorCode::NotebookUnreadable,
             NotebookError::ChangedOnDisk(_) => ErrorCode::NotebookChangedOnDisk,
-            NotebookError::Io(_) => ErrorCode::Io,
+            NotebookError::Io(_) | NotebookError::NotSaved { .. } => ErrorCode::Io,
             NotebookError::Durable(e) => e.code(),
             NotebookError::Workspace(e) => e.code(),
         }
@@ -190,6 +196,7 @@ pub(crate) struct Shared {
     workspace: Workspace,
     metrics: Arc<Metrics>,
     events: Emitter<NotebookEvent>,
+    drafts: Option<Arc<dyn DraftStore>>,
 }
 
 impl Shared {
@@ -205,6 +212,15 @@ impl Shared {
         f: impl FnOnce(&Entry) -> Result<T, NotebookError>,
     ) -> Result<T, NotebookError> {
         f(self.lock().entry(id)?)
+    }
+
+    /// The notebook's draft is of no use any more (deleted, or reloaded from its file).
+    fn forget_draft(&self, id: NotebookId) {
+        if let Some(drafts) = &self.drafts {
+            if let Err(e) = drafts.forget(id) {
+                log::warn!("could not drop the draft of notebook {id}: {e}");
+            }
+        }
     }
 
     /// Reports the entry's save state if it changed since the last report.
@@ -237,15 +253,19 @@ fn summary(e: &Entry) -> NotebookSummary {
 pub struct Notebooks {
     shared: Arc<Shared>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    adopted: Adopted,
 }
 
 impl Notebooks {
-    /// Loads every notebook folder in the workspace and starts the background writer.
+    /// Loads every notebook folder in the workspace, adopts the drafts a crash left (unsaved
+    /// edits come back as unsaved) and starts the background writer. Without a draft store,
+    /// edits between writes live only in memory.
     pub fn open(
         workspace: Workspace,
         config: NotebookConfig,
         metrics: Arc<Metrics>,
         events: impl Into<Emitter<NotebookEvent>>,
+        drafts: Option<Arc<dyn DraftStore>>,
     ) -> Result<Notebooks, NotebookError> {
         let folders = disk::notebook_folders(workspace.root()).map_err(|e| {
             NotebookError::Io(format!(
@@ -264,6 +284,22 @@ impl Notebooks {
             entries.len(),
             workspace.root().display()
         );
+        let adopted = match &drafts {
+            Some(store) => {
+                let found = store.all().map_err(|e| {
+                    NotebookError::Io(format!("could not read the unsaved notebook edits: {e}"))
+                })?;
+                drafts::adopt(&mut entries, found, store.as_ref())
+            }
+            None => Adopted::default(),
+        };
+        if adopted.notebooks > 0 {
+            log::warn!(
+                "recovered unsaved edits of {} notebooks ({} also changed on disk)",
+                adopted.notebooks,
+                adopted.conflicts
+            );
+        }
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 entries,
@@ -274,6 +310,7 @@ impl Notebooks {
             workspace,
             metrics,
             events: events.into(),
+            drafts,
         });
         let thread_shared = shared.clone();
         let writer = std::thread::Builder::new()
@@ -283,7 +320,13 @@ impl Notebooks {
         Ok(Notebooks {
             shared,
             writer: Mutex::new(Some(writer)),
+            adopted,
         })
+    }
+
+    /// The unsaved edits a crash left that came back at open.
+    pub fn adopted(&self) -> Adopted {
+        self.adopted
     }
 
     pub fn config(&self) -> NotebookConfig {
@@ -323,6 +366,7 @@ impl Notebooks {
             writer::write_one(&self.shared, id)?;
             return self.summary(id);
         }
+        self.save_draft(id)?;
         Ok(created)
     }
 
@@ -465,6 +509,16 @@ impl Notebooks {
     pub fn delete(&self, id: NotebookId) -> Result<(), NotebookError> {
         let write_lock = self.shared.with_entry(id, |e| Ok(e.write_lock.clone()))?;
         let _serialised = write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        // The draft goes first: a crash after it leaves the notebook as last written, where a
+        // crash after the trash and before it would bring the notebook back from its draft.
+        self.shared.with_entry(id, |_| Ok(()))?;
+        if let Some(drafts) = &self.shared.drafts {
+            drafts.forget(id).map_err(|e| {
+                NotebookError::Io(format!(
+                    "could not delete the notebook's unsaved edits: {e}"
+                ))
+            })?;
+        }
         let mut st = self.shared.lock();
         let folder = st.entry(id)?.folder.clone();
         let root = self.shared.workspace.root();
@@ -649,7 +703,10 @@ impl Notebooks {
             changed.push(entry.id());
             log::info!("notebook {} ({folder}) changed on disk", entry.id());
             match (entry.dirty(), current) {
-                (false, Some(bytes)) => reload_from(entry, &bytes),
+                (false, Some(bytes)) => {
+                    reload_from(entry, &bytes);
+                    self.shared.forget_draft(entry.id());
+                }
                 _ => entry.hold = Some(Hold::ChangedOnDisk),
             }
             self.shared.announce(entry);
@@ -692,9 +749,11 @@ impl Notebooks {
                             return Err(NotebookError::Unreadable(message));
                         }
                         reload_from(entry, &bytes);
+                        self.shared.forget_draft(id);
                     }
                     None => {
                         drop(st);
+                        self.shared.forget_draft(id);
                         self.shared.lock().entries.retain(|e| e.id() != id);
                         self.shared
                             .events
@@ -753,7 +812,8 @@ impl Notebooks {
         Ok(out)
     }
 
-    /// Write-through mode writes before returning; otherwise the background writer is woken.
+    /// Write-through mode writes before returning; otherwise the background writer is woken
+    /// and the edit is made durable as a draft before returning.
     fn after_edit(&self, id: NotebookId) -> Result<NotebookSummary, NotebookError> {
         let write_through = {
             let st = self.shared.lock();
@@ -763,8 +823,29 @@ impl Notebooks {
             writer::write_one(&self.shared, id)?;
         } else {
             self.shared.wake.notify_all();
+            self.save_draft(id)?;
         }
         self.summary(id)
+    }
+
+    /// Makes the notebook's current state durable as its draft. If the draft store fails, the
+    /// notebook file is written now instead; only when both fail is the edit unacknowledged.
+    fn save_draft(&self, id: NotebookId) -> Result<(), NotebookError> {
+        let Some(store) = &self.shared.drafts else {
+            return Ok(());
+        };
+        let draft = self.shared.with_entry(id, |e| Ok(drafts::capture(e)))?;
+        let Err(draft_error) = store.save(draft) else {
+            return Ok(());
+        };
+        log::error!("the draft of notebook {id} could not be saved: {draft_error}");
+        match writer::write_one(&self.shared, id) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(NotebookError::NotSaved {
+                draft: draft_error,
+                write: e.to_string(),
+            }),
+        }
     }
 }
 

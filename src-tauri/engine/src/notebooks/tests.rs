@@ -56,7 +56,7 @@ fn reopen(tmp: tempfile::TempDir, root: std::path::PathBuf, config: NotebookConf
         metrics.clone(),
         &unbatched,
     ));
-    let books = Notebooks::open(ws.clone(), config, metrics.clone(), events).unwrap();
+    let books = Notebooks::open(ws.clone(), config, metrics.clone(), events, None).unwrap();
     Fixture {
         _tmp: tmp,
         root: ws.root().to_path_buf(),

@@ -116,6 +116,12 @@ pub fn write_one(shared: &Shared, id: NotebookId) -> Result<Written, NotebookErr
     shared.announce(entry);
     drop(st);
     shared.wake.notify_all();
+    if let (Ok(Written::Yes), Some(drafts)) = (&outcome, &shared.drafts) {
+        // A failed trim leaves a draft equal to the file, forgotten at the next start.
+        if let Err(e) = drafts.trim(id, capture.revision) {
+            log::warn!("could not drop the saved draft of notebook {id}: {e}");
+        }
+    }
     outcome
 }
 

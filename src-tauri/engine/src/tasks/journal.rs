@@ -7,7 +7,7 @@ use super::{now_ms, TaskError, TaskStore};
 use crate::ids::NotebookId;
 
 impl TaskStore {
-    /// Appends an acknowledged table change; committed when this returns.
+    /// Appends an acknowledged table change; committed and synced when this returns.
     pub fn journal_append(
         &self,
         notebook: NotebookId,
@@ -15,8 +15,8 @@ impl TaskStore {
         version: u64,
         op: &serde_json::Value,
     ) -> Result<(), TaskError> {
-        self.lock()
-            .prepare_cached(
+        self.synced(|conn| {
+            conn.prepare_cached(
                 "INSERT INTO journal (notebook, table_name, version, op, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
@@ -27,7 +27,8 @@ impl TaskStore {
                 op.to_string(),
                 now_ms()
             ])?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Takes back the entry for `version`: its change could not be made visible, so it must

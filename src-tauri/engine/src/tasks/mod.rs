@@ -2,7 +2,8 @@
 //! SQLite before it is queued, its status moves with the work, and after a crash the store
 //! says what was pending or running. The same database holds the edit journal: every
 //! acknowledged table change, appended before its command returns, replayed on top of the
-//! newest snapshot after a crash (see `DURABILITY.md`).
+//! newest snapshot after a crash (see `DURABILITY.md`), and the notebook drafts: each
+//! notebook's newest unsaved state, group-committed before an edit is acknowledged.
 //!
 //! One connection behind a mutex: SQLite serialises writers anyway, and every statement here
 //! is a single-row insert or update (tens of microseconds in WAL mode). Waiting for a task is
@@ -11,11 +12,13 @@
 mod config;
 pub use config::TaskConfig;
 
+mod drafts;
 mod journal;
 mod payload;
 pub mod schema;
 mod tracker;
 
+pub use drafts::DraftRow;
 pub use payload::TaskPayload;
 pub use tracker::{Tracked, Tracker};
 
@@ -220,6 +223,8 @@ pub struct Recovery {
     pub requeued: Vec<Task>,
     /// Running tasks that are not safe to run again: offered for retry.
     pub interrupted: Vec<Task>,
+    /// Notebooks whose unsaved edits came back from their drafts.
+    pub notebooks: u32,
 }
 
 impl Recovery {
@@ -232,22 +237,27 @@ impl Recovery {
                 None => counts.push((t.kind, 1)),
             }
         }
-        if counts.is_empty() {
+        if counts.is_empty() && self.notebooks == 0 {
             return None;
         }
-        let words: Vec<String> = counts
-            .into_iter()
-            .map(|(k, n)| {
-                let (one, many) = match k {
-                    TaskKind::Snapshot => ("save", "saves"),
-                    TaskKind::Import => ("import", "imports"),
-                    TaskKind::Export => ("export", "exports"),
-                    TaskKind::Transform => ("transform", "transforms"),
-                    TaskKind::CellRun => ("cell run", "cell runs"),
-                };
-                format!("{n} {}", if n == 1 { one } else { many })
-            })
-            .collect();
+        let mut words: Vec<String> = Vec::new();
+        if self.notebooks > 0 {
+            let n = self.notebooks;
+            words.push(format!(
+                "unsaved edits of {n} {}",
+                if n == 1 { "notebook" } else { "notebooks" }
+            ));
+        }
+        words.extend(counts.into_iter().map(|(k, n)| {
+            let (one, many) = match k {
+                TaskKind::Snapshot => ("save", "saves"),
+                TaskKind::Import => ("import", "imports"),
+                TaskKind::Export => ("export", "exports"),
+                TaskKind::Transform => ("transform", "transforms"),
+                TaskKind::CellRun => ("cell run", "cell runs"),
+            };
+            format!("{n} {}", if n == 1 { one } else { many })
+        }));
         let list = match words.split_last() {
             Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
             _ => words.join(""),
@@ -302,6 +312,12 @@ pub struct TaskStore {
     /// Finished tasks kept (newest first); 0 keeps all until `cleanup`.
     keep_finished: usize,
     finishes: std::sync::atomic::AtomicUsize,
+    drafts: drafts::GroupCommit,
+    /// Every commit syncs (set by the bench); otherwise only [`TaskStore::synced`] ones do.
+    full_sync: std::sync::atomic::AtomicBool,
+    /// No commit syncs, edits included: only the `durability` bench sets it, to measure what
+    /// the sync costs.
+    unsynced_edits: std::sync::atomic::AtomicBool,
 }
 
 /// Finished tasks beyond the cap are deleted once per `cap / 8` finishes (at most 64), so the
@@ -329,6 +345,9 @@ impl TaskStore {
             metrics: Arc::default(),
             keep_finished: 0,
             finishes: Default::default(),
+            drafts: Default::default(),
+            full_sync: Default::default(),
+            unsynced_edits: Default::default(),
         })
     }
 
@@ -353,15 +372,45 @@ impl TaskStore {
         self.moved_aside.as_deref()
     }
 
-    /// Switches `synchronous` between NORMAL (Quire's choice) and FULL (an fsync of the WAL on
-    /// every commit): the `tasks` bench measures what FULL would cost.
+    /// Switches `synchronous` for task bookkeeping between NORMAL (Quire's choice) and FULL
+    /// (an fsync of the WAL on every commit): the `tasks` bench measures what FULL would cost.
+    /// Journal entries and drafts always commit with FULL ([`synced`]).
     pub fn set_full_sync(&self, full: bool) -> Result<(), TaskError> {
+        self.full_sync
+            .store(full, std::sync::atomic::Ordering::Relaxed);
         let mode = if full { "FULL" } else { "NORMAL" };
         Ok(self.lock().pragma_update(None, "synchronous", mode)?)
     }
 
+    /// Commits edits without a sync, as task bookkeeping is (`synchronous=NORMAL` throughout):
+    /// survives a killed process, not a power cut. For measuring what the sync costs only.
+    pub fn set_unsynced_edits(&self, unsynced: bool) {
+        self.unsynced_edits
+            .store(unsynced, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `write` with `synchronous=FULL`, so its commit syncs the WAL before returning: an
+    /// acknowledged edit (journal entry, notebook draft) survives a power cut, where task
+    /// bookkeeping (NORMAL) survives a killed process. See DURABILITY.md.
+    fn synced<T>(
+        &self,
+        write: impl FnOnce(&mut Connection) -> Result<T, TaskError>,
+    ) -> Result<T, TaskError> {
+        let mut conn = self.lock();
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        if self.full_sync.load(relaxed) || self.unsynced_edits.load(relaxed) {
+            return write(&mut conn);
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let out = write(&mut conn);
+        let back = conn.pragma_update(None, "synchronous", "NORMAL");
+        let out = out?;
+        back?;
+        Ok(out)
     }
 
     /// Records a task as pending; it is committed when this returns, before any work starts.
@@ -624,6 +673,7 @@ impl TaskStore {
         Ok(Recovery {
             requeued,
             interrupted,
+            notebooks: 0,
         })
     }
 

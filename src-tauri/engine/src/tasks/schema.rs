@@ -40,6 +40,14 @@ pub const MIGRATIONS: &[&str] = &[
         created_ms INTEGER NOT NULL
     );
     CREATE INDEX journal_by_table ON journal(notebook, table_name, version);",
+    // 3: notebook drafts, one row per notebook with unsaved edits.
+    "CREATE TABLE drafts (
+        notebook TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        base BLOB,
+        doc BLOB NOT NULL,
+        created_ms INTEGER NOT NULL
+    );",
 ];
 
 /// Applies the pragmas: WAL (readers never block the writer, a commit is one append),
