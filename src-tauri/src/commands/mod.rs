@@ -46,12 +46,19 @@ mod prelude {
     pub use crate::ipc_error::IpcError;
     pub use crate::state::AppState;
 
-    pub(crate) use super::{blocking_failed, throttled, Reply};
+    pub(crate) use super::{blocking_failed, on_disk, throttled, Reply};
 }
 
 use crate::ipc_error::IpcError;
 
 pub(crate) type Reply<T> = Result<T, IpcError>;
+
+/// Runs engine work that waits for the disk (a journal or draft sync, a manifest write). The
+/// async runtime hands this thread's other tasks to another one meanwhile, so a Cancel or a
+/// grid page is never queued behind a sync on a busy disk (the runtime has one worker per core).
+pub(crate) fn on_disk<T>(work: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(work)
+}
 
 pub(crate) fn blocking_failed(e: impl std::fmt::Display) -> IpcError {
     IpcError {

@@ -11,7 +11,7 @@ pub async fn list_notebooks(state: State<'_, AppState>) -> Reply<Vec<NotebookSum
 #[tauri::command]
 #[specta::specta]
 pub async fn create_notebook(state: State<'_, AppState>, title: String) -> Reply<NotebookSummary> {
-    Ok(state.engine.create_notebook(&title)?)
+    Ok(on_disk(|| state.engine.create_notebook(&title))?)
 }
 
 #[tauri::command]
@@ -27,13 +27,15 @@ pub async fn rename_notebook(
     notebook: NotebookId,
     title: String,
 ) -> Reply<NotebookSummary> {
-    Ok(state.engine.notebooks().rename(notebook, &title)?)
+    Ok(on_disk(|| {
+        state.engine.notebooks().rename(notebook, &title)
+    })?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn delete_notebook(state: State<'_, AppState>, notebook: NotebookId) -> Reply<()> {
-    Ok(state.engine.delete_notebook(notebook)?)
+    Ok(on_disk(|| state.engine.delete_notebook(notebook))?)
 }
 
 #[tauri::command]
@@ -42,7 +44,7 @@ pub async fn duplicate_notebook(
     state: State<'_, AppState>,
     notebook: NotebookId,
 ) -> Reply<NotebookSummary> {
-    Ok(state.engine.notebooks().duplicate(notebook)?)
+    Ok(on_disk(|| state.engine.notebooks().duplicate(notebook))?)
 }
 
 #[tauri::command]
@@ -54,10 +56,12 @@ pub async fn add_cell(
     index: Option<u32>,
     source: String,
 ) -> Reply<Cell> {
-    Ok(state
-        .engine
-        .notebooks()
-        .add_cell(notebook, kind, index, source)?)
+    Ok(on_disk(|| {
+        state
+            .engine
+            .notebooks()
+            .add_cell(notebook, kind, index, source)
+    })?)
 }
 
 #[tauri::command]
@@ -68,10 +72,9 @@ pub async fn update_cell(
     cell: CellId,
     source: String,
 ) -> Reply<()> {
-    Ok(state
-        .engine
-        .notebooks()
-        .update_cell(notebook, cell, source)?)
+    Ok(on_disk(|| {
+        state.engine.notebooks().update_cell(notebook, cell, source)
+    })?)
 }
 
 #[tauri::command]
@@ -82,10 +85,9 @@ pub async fn set_cell_kind(
     cell: CellId,
     kind: CellKind,
 ) -> Reply<()> {
-    Ok(state
-        .engine
-        .notebooks()
-        .set_cell_kind(notebook, cell, kind)?)
+    Ok(on_disk(|| {
+        state.engine.notebooks().set_cell_kind(notebook, cell, kind)
+    })?)
 }
 
 #[tauri::command]
@@ -95,7 +97,9 @@ pub async fn delete_cell(
     notebook: NotebookId,
     cell: CellId,
 ) -> Reply<()> {
-    Ok(state.engine.notebooks().delete_cell(notebook, cell)?)
+    Ok(on_disk(|| {
+        state.engine.notebooks().delete_cell(notebook, cell)
+    })?)
 }
 
 #[tauri::command]
@@ -106,7 +110,9 @@ pub async fn move_cell(
     cell: CellId,
     to: u32,
 ) -> Reply<()> {
-    Ok(state.engine.notebooks().move_cell(notebook, cell, to)?)
+    Ok(on_disk(|| {
+        state.engine.notebooks().move_cell(notebook, cell, to)
+    })?)
 }
 
 #[tauri::command]

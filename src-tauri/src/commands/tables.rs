@@ -11,7 +11,9 @@ pub async fn edit_cells(
     table: String,
     edits: Vec<CellEdit>,
 ) -> Reply<TableInfo> {
-    Ok(state.engine.edit_cells(notebook, &table, &edits)?)
+    Ok(on_disk(|| {
+        state.engine.edit_cells(notebook, &table, &edits)
+    })?)
 }
 
 /// A table's saved generations, newest first.
@@ -93,7 +95,7 @@ pub async fn delete_table(
     notebook: NotebookId,
     table: String,
 ) -> Reply<()> {
-    Ok(state.engine.delete_table(notebook, &table)?)
+    Ok(on_disk(|| state.engine.delete_table(notebook, &table))?)
 }
 
 #[tauri::command]
@@ -104,7 +106,9 @@ pub async fn rename_table(
     table: String,
     to: String,
 ) -> Reply<TableInfo> {
-    Ok(state.engine.rename_table(notebook, &table, &to)?)
+    Ok(on_disk(|| {
+        state.engine.rename_table(notebook, &table, &to)
+    })?)
 }
 
 /// A page of a table (or of a sorted, filtered view of it) as Arrow IPC stream bytes (an
@@ -205,7 +209,7 @@ pub async fn undo_redo(
     table: String,
     back: bool,
 ) -> Reply<TableInfo> {
-    Ok(state.engine.undo_redo(notebook, &table, back)?)
+    Ok(on_disk(|| state.engine.undo_redo(notebook, &table, back))?)
 }
 
 /// A table's history list, and whether undo / redo can move.
