@@ -7,8 +7,12 @@
 //! opened. A failed fsync is never retried: the temp file is dropped (deleted) and the caller
 //! writes again from memory, because after a failed fsync the kernel may have dropped the pages.
 
+pub mod trace;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use self::trace::Step;
 
 use crate::code::{ErrorCode, HasCode};
 use crate::metrics::Metrics;
@@ -130,6 +134,7 @@ impl AtomicFile {
         #[cfg(not(unix))]
         let _ = shared;
         let (file, temp) = builder.tempfile_in(&dir)?.keep().map_err(|e| e.error)?;
+        trace::record(|| Step::Create(temp.clone()));
         Ok(AtomicFile {
             file,
             temp,
@@ -146,6 +151,7 @@ impl AtomicFile {
         let dir = folder_of(target)?;
         let temp = dir.join(temp_name);
         let file = std::fs::File::create(&temp)?;
+        trace::record(|| Step::Create(temp.clone()));
         Ok(AtomicFile {
             file,
             temp,
@@ -174,6 +180,10 @@ impl AtomicFile {
         self.file.flush().map_err(|e| not_written("write", e))?;
         self.file.sync_all().map_err(|e| not_written("sync", e))?;
         metrics.record_fsync();
+        trace::record(|| Step::Sync {
+            path: self.temp.clone(),
+            bytes: std::fs::read(&self.temp).unwrap_or_default(),
+        });
         self.file
             .metadata()
             .map(|m| m.len())
@@ -197,6 +207,10 @@ impl AtomicFile {
             source,
         })?;
         self.placed = true;
+        trace::record(|| Step::Rename {
+            from: self.temp.clone(),
+            to: self.target.clone(),
+        });
         before_folder_sync()
             .and_then(|()| sync_dir(&self.dir))
             .map_err(|source| CommitError::Unsure {
@@ -227,7 +241,7 @@ impl Write for AtomicFile {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if !self.placed {
-            let _ = std::fs::remove_file(&self.temp);
+            let _ = trace::remove_file(&self.temp);
         }
     }
 }
@@ -285,7 +299,9 @@ pub fn replace(from: &Path, to: &Path) -> std::io::Result<()> {
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        std::fs::File::open(dir)?.sync_all()
+        std::fs::File::open(dir)?.sync_all()?;
+        trace::record(|| Step::SyncDir(dir.to_path_buf()));
+        Ok(())
     }
     #[cfg(not(unix))]
     {
@@ -305,7 +321,7 @@ pub fn sweep_temp_files(dir: &Path) -> std::io::Result<usize> {
             && name.ends_with(TEMP_SUFFIX)
             && entry.file_type()?.is_file()
         {
-            std::fs::remove_file(entry.path())?;
+            trace::remove_file(entry.path())?;
             removed += 1;
         }
     }

@@ -10,7 +10,9 @@
 //! - [`code`]: the stable [`ErrorCode`] every area error maps to; the UI branches on it.
 //! - [`error`]: [`Error`], any engine error (one variant per area), for callers across areas.
 //! - [`workspace`]: the workspace folder and the only way to turn a name into a path inside it.
-//! - [`durable`]: atomic, fsynced file replacement and the orphaned-temp-file sweep.
+//! - [`durable`]: atomic, fsynced file replacement and the orphaned-temp-file sweep; its
+//!   `trace` reports every durable step to a watching test.
+//! - [`powercut`]: the simulated disk that replays a trace into every power-cut state.
 //! - [`notebooks`]: notebook documents (lazy hydration, batched writes: issue 4).
 //! - [`tables`]: Arrow tables per notebook, imports, paging, restricted SQL, Parquet on disk.
 //! - [`snapshots`]: debounced atomic Parquet snapshots with history, leases and crash recovery.
@@ -21,7 +23,8 @@
 //! - [`metrics`]: counters the status bar and metrics panel read.
 //!
 //! Deliberately absent: no `tauri`, no windows, no IPC types beyond serde/specta derives, no
-//! global state. Every disk write goes through [`durable`].
+//! global state but the durable trace's watch list (empty unless a test watches). Every disk
+//! write goes through [`durable`].
 
 pub mod code;
 pub mod config;
@@ -33,6 +36,7 @@ pub mod ids;
 pub mod ledger;
 pub mod metrics;
 pub mod notebooks;
+pub mod powercut;
 pub mod queue;
 pub mod save_state;
 pub mod snapshots;

@@ -79,7 +79,7 @@ pub fn read_current(dir: &Path) -> std::io::Result<Option<Vec<u8>>> {
 
 /// Creates the folder if it is missing and makes its creation durable.
 pub fn ensure_dir(root: &Path, dir: &Path) -> std::io::Result<()> {
-    match std::fs::create_dir(dir) {
+    match durable::trace::create_dir(dir) {
         Ok(()) => durable::sync_dir(root),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         Err(e) => Err(e),

@@ -65,7 +65,7 @@ pub fn sweep(dir: &Path) -> std::io::Result<usize> {
             .ends_with(file::TEMP_SUFFIX)
             && entry.file_type()?.is_file()
         {
-            std::fs::remove_file(entry.path())?;
+            durable::trace::remove_file(entry.path())?;
             removed += 1;
         }
     }
@@ -181,7 +181,7 @@ fn remove_unnamed(dir: &Path, m: &Manifest, on_disk: &BTreeMap<String, BTreeSet<
             .unwrap_or_default();
         for g in generations.difference(&named) {
             let path = dir.join(file::file_name(table, *g));
-            match std::fs::remove_file(&path) {
+            match durable::trace::remove_file(&path) {
                 Ok(()) => log::info!("removed uncommitted snapshot {}", path.display()),
                 Err(e) => log::warn!("could not remove {}: {e}", path.display()),
             }
@@ -256,7 +256,7 @@ pub fn commit(
             path: dir.clone(),
             source,
         };
-        std::fs::create_dir_all(&dir).map_err(io)?;
+        durable::trace::create_dir(&dir).map_err(io)?;
         durable::sync_dir(cx.notebook_dir).map_err(io)?;
     }
     let generation = {
@@ -296,7 +296,7 @@ pub fn commit(
         }
         Err(e) => {
             // Not committed: the file goes, the previous generation stays the latest.
-            let _ = std::fs::remove_file(dir.join(file::file_name(table, generation)));
+            let _ = durable::trace::remove_file(dir.join(file::file_name(table, generation)));
             return Err(e);
         }
     }
@@ -304,7 +304,7 @@ pub fn commit(
     drop(guard);
     for g in collected {
         let path = dir.join(file::file_name(table, g));
-        if let Err(e) = std::fs::remove_file(&path) {
+        if let Err(e) = durable::trace::remove_file(&path) {
             // The manifest no longer names it: the next open removes it.
             log::warn!("could not delete old snapshot {}: {e}", path.display());
         }
@@ -332,7 +332,7 @@ pub fn collect(
     *guard = next;
     drop(guard);
     for g in &collected {
-        let _ = std::fs::remove_file(dir.join(file::file_name(table, *g)));
+        let _ = durable::trace::remove_file(dir.join(file::file_name(table, *g)));
     }
     Ok(collected)
 }
@@ -356,7 +356,7 @@ pub fn remove_table(
     drop(guard);
     for g in &removed.generations {
         let path = dir.join(file::file_name(table, g.generation));
-        if let Err(e) = std::fs::remove_file(&path) {
+        if let Err(e) = durable::trace::remove_file(&path) {
             log::warn!(
                 "could not delete {} of a deleted table: {e}",
                 path.display()
