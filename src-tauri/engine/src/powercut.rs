@@ -323,5 +323,6 @@ pub fn crash_states(trace: &Trace) -> Vec<CrashState> {
     out
 }
 
+pub mod scenarios;
 #[cfg(test)]
 mod tests;
