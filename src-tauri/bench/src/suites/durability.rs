@@ -12,7 +12,8 @@
 //! - `group_commit_edits_per_s`: four threads typing into four notebooks at once; baseline:
 //!   one thread alone; ratio = value / baseline (above 1: concurrent edits share syncs).
 //! - `powercut_states` (value): crash states explored by the simulated disk over a notebook
-//!   saved through 600 edits and a table committed 200 times with a history of 2 (target at
+//!   saved through 600 edits, a table committed 200 times with a history of 2, and a startup
+//!   that cleans up after a crash (target at
 //!   least 10,000); `powercut_distinct` (value): of those, the different disks, each opened by
 //!   the real recovery code; `powercut_lost_edits` (value, must be 0): states missing an
 //!   acknowledged change; `powercut_failures` (value, must be 0): panics, refused reopenings,
@@ -162,9 +163,11 @@ pub fn run() -> Result<Vec<Measure>, String> {
     let started = Instant::now();
     let notebook = powercut::notebook_saves(size("QUIRE_BENCH_POWERCUT_EDITS", 600));
     let snapshots = powercut::snapshot_commits(size("QUIRE_BENCH_POWERCUT_COMMITS", 200) as u64, 2);
+    let recovery = powercut::startup_recovery(3);
     for (what, r) in [
         ("notebook saves", &notebook),
         ("snapshot commits", &snapshots),
+        ("startup recovery", &recovery),
     ] {
         eprintln!(
             "durability: power cuts over {what}: {} steps, {} states, {} distinct, {} lost, {} failures",
@@ -182,7 +185,8 @@ pub fn run() -> Result<Vec<Measure>, String> {
         "durability: power-cut exploration took {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let total = |f: fn(&powercut::Report) -> usize| (f(&notebook) + f(&snapshots)) as f64;
+    let total =
+        |f: fn(&powercut::Report) -> usize| (f(&notebook) + f(&snapshots) + f(&recovery)) as f64;
 
     let ms = |us: f64| us / 1000.0;
     Ok(vec![

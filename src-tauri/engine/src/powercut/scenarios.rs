@@ -198,47 +198,100 @@ pub fn snapshot_commits(commits: u64, history: usize) -> Report {
     }
     trace.end();
     let states = crash_states(&trace);
-    explore(&trace, &states, |state, dir| {
-        let opened = store::open(&dir.join("nb.quire"))
-            .map_err(|e| Problem::Failed(format!("open: {e}")))?;
-        let Some(last) = state.acked.last() else {
-            return Ok(());
-        };
-        let last: u64 = last.parse().unwrap();
-        let Some(t) = opened.tables.iter().find(|t| t.name == "trips") else {
-            return Err(Problem::Lost(format!(
-                "version {last} was committed, the table is gone"
-            )));
-        };
-        if t.fallback.is_some() || !opened.warnings.is_empty() {
+    explore(&trace, &states, check_table)
+}
+
+/// A reopened tables folder: the table at the last committed version or later, every named
+/// generation present and readable, nothing unnamed left behind.
+fn check_table(state: &CrashState, dir: &std::path::Path) -> Result<(), Problem> {
+    let opened =
+        store::open(&dir.join("nb.quire")).map_err(|e| Problem::Failed(format!("open: {e}")))?;
+    let Some(last) = state.acked.last() else {
+        return Ok(());
+    };
+    let last: u64 = last.parse().unwrap();
+    let Some(t) = opened.tables.iter().find(|t| t.name == "trips") else {
+        return Err(Problem::Lost(format!(
+            "version {last} was committed, the table is gone"
+        )));
+    };
+    if t.fallback.is_some() || !opened.warnings.is_empty() {
+        return Err(Problem::Failed(format!(
+            "a committed file is damaged: {:?}",
+            opened.warnings
+        )));
+    }
+    if t.version.version < last {
+        return Err(Problem::Lost(format!(
+            "version {last} was committed, the table opened at {}",
+            t.version.version
+        )));
+    }
+    // Every generation the manifest names is there; nothing unnamed is left.
+    let tables = dir.join("nb.quire").join(TABLES_DIR);
+    for g in &opened.manifest.tables["trips"].generations {
+        let name = crate::snapshots::file::file_name("trips", g.generation);
+        if !tables.join(&name).exists() {
             return Err(Problem::Failed(format!(
-                "a committed file is damaged: {:?}",
-                opened.warnings
+                "the manifest names {name}, which is missing"
             )));
         }
-        if t.version.version < last {
-            return Err(Problem::Lost(format!(
-                "version {last} was committed, the table opened at {}",
-                t.version.version
-            )));
-        }
-        // Every generation the manifest names is there; nothing unnamed is left.
-        let tables = dir.join("nb.quire").join(TABLES_DIR);
-        for g in &opened.manifest.tables["trips"].generations {
-            let name = crate::snapshots::file::file_name("trips", g.generation);
-            if !tables.join(&name).exists() {
-                return Err(Problem::Failed(format!(
-                    "the manifest names {name}, which is missing"
-                )));
-            }
-        }
-        let files = std::fs::read_dir(&tables).unwrap().count();
-        let named = opened.manifest.tables["trips"].generations.len() + 1; // + manifest.json
-        if files != named {
-            return Err(Problem::Failed(format!(
-                "{files} files in tables/ after opening, {named} expected"
-            )));
-        }
-        Ok(())
-    })
+    }
+    let files = std::fs::read_dir(&tables).unwrap().count();
+    let named = opened.manifest.tables["trips"].generations.len() + 1; // + manifest.json
+    if files != named {
+        return Err(Problem::Failed(format!(
+            "{files} files in tables/ after opening, {named} expected"
+        )));
+    }
+    Ok(())
+}
+
+/// Startup recovery itself cut short: a tables folder that a crash left with an uncommitted
+/// generation and temp files is opened (which removes them), with a power cut at every
+/// instant of that, and opened again.
+pub fn startup_recovery(committed: u64) -> Report {
+    let tmp = tempfile::tempdir().unwrap();
+    let notebook_dir = tmp.path().join("nb.quire");
+    std::fs::create_dir_all(&notebook_dir).unwrap();
+    let writer = Writer::new(1, Codec::Zstd, Arc::new(Metrics::default())).unwrap();
+    let leases = Leases::default();
+    let cx = CommitContext {
+        notebook: crate::ids::NotebookId(uuid::Uuid::nil()),
+        notebook_dir: &notebook_dir,
+        history: 5,
+        leases: &leases,
+        writer: &writer,
+    };
+    let manifest = std::sync::Mutex::new(Default::default());
+    let none = tokio_util::sync::CancellationToken::new();
+    for v in 1..=committed {
+        store::commit(&cx, &manifest, "trips", &version(v), &|_| {}, &none).unwrap();
+    }
+    // What crashes in the middle of later commits leave behind.
+    let tables = notebook_dir.join(TABLES_DIR);
+    let file_name = crate::snapshots::file::file_name;
+    for extra in 1..=3 {
+        std::fs::copy(
+            tables.join(file_name("trips", 1)),
+            tables.join(file_name("trips", committed + 10 * extra)),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        tables.join(format!(
+            "trips.{}{}",
+            committed + 1,
+            crate::snapshots::file::TEMP_SUFFIX
+        )),
+        b"half a parquet file",
+    )
+    .unwrap();
+    std::fs::write(tables.join(".quire-leftover.tmp"), b"half a manifest").unwrap();
+    let mut trace = Trace::begin(tmp.path()).unwrap();
+    trace.ack(committed.to_string());
+    store::open(&notebook_dir).unwrap();
+    trace.end();
+    let states = crash_states(&trace);
+    explore(&trace, &states, check_table)
 }

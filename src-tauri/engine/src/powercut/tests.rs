@@ -1,9 +1,9 @@
 //! Power cuts at every instant of a notebook's saves and of a table's snapshot commits with
 //! their cleanup, at a size that fits `make test` (the `durability` bench runs them large).
 
-use super::scenarios::{notebook_saves, snapshot_commits, Report};
+use super::scenarios::{notebook_saves, snapshot_commits, startup_recovery, Report};
 
-fn assert_clean(what: &str, r: &Report) {
+fn assert_clean(what: &str, r: &Report, at_least: usize) {
     eprintln!(
         "power cuts, {what}: {} steps, {} crash states ({} distinct), {} lost, {} failures",
         r.steps,
@@ -15,7 +15,7 @@ fn assert_clean(what: &str, r: &Report) {
     assert!(r.lost.is_empty(), "{:#?}", r.lost);
     assert!(r.failures.is_empty(), "{:#?}", r.failures);
     assert!(
-        r.distinct > 20,
+        r.distinct >= at_least,
         "the exploration found only {} states",
         r.distinct
     );
@@ -23,10 +23,16 @@ fn assert_clean(what: &str, r: &Report) {
 
 #[test]
 fn a_power_cut_at_any_instant_of_notebook_saves_loses_no_acknowledged_edit() {
-    assert_clean("notebook saves", &notebook_saves(4));
+    assert_clean("notebook saves", &notebook_saves(4), 20);
 }
 
 #[test]
 fn a_power_cut_at_any_instant_of_snapshot_commits_and_their_cleanup_keeps_a_committed_table() {
-    assert_clean("snapshot commits", &snapshot_commits(4, 2));
+    assert_clean("snapshot commits", &snapshot_commits(4, 2), 20);
+}
+
+#[test]
+fn a_power_cut_while_startup_cleans_up_after_a_crash_leaves_the_table_openable() {
+    let r = startup_recovery(3);
+    assert_clean("startup recovery", &r, 7);
 }
