@@ -12,7 +12,7 @@ pub mod trace;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use self::trace::Step;
+use self::trace::{Site, Step};
 
 use crate::code::{ErrorCode, HasCode};
 use crate::metrics::Metrics;
@@ -124,6 +124,7 @@ impl AtomicFile {
 
     fn random(target: &Path, shared: bool) -> std::io::Result<AtomicFile> {
         let dir = folder_of(target)?;
+        trace::fault(Site::Create, target)?;
         let mut builder = tempfile::Builder::new();
         builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
         #[cfg(unix)]
@@ -150,6 +151,7 @@ impl AtomicFile {
         debug_assert!(temp_name.ends_with(TEMP_SUFFIX));
         let dir = folder_of(target)?;
         let temp = dir.join(temp_name);
+        trace::fault(Site::Create, &temp)?;
         let file = std::fs::File::create(&temp)?;
         trace::record(|| Step::Create(temp.clone()));
         Ok(AtomicFile {
@@ -178,6 +180,7 @@ impl AtomicFile {
             source,
         };
         self.file.flush().map_err(|e| not_written("write", e))?;
+        trace::fault(Site::Sync, &self.temp).map_err(|e| not_written("sync", e))?;
         self.file.sync_all().map_err(|e| not_written("sync", e))?;
         metrics.record_fsync();
         trace::record(|| Step::Sync {
@@ -201,11 +204,13 @@ impl AtomicFile {
         mut self,
         before_folder_sync: impl FnOnce() -> std::io::Result<()>,
     ) -> Result<(), CommitError> {
-        replace(&self.temp, &self.target).map_err(|source| CommitError::NotWritten {
-            step: "replace",
-            path: self.target.clone(),
-            source,
-        })?;
+        trace::fault(Site::Rename, &self.target)
+            .and_then(|()| replace(&self.temp, &self.target))
+            .map_err(|source| CommitError::NotWritten {
+                step: "replace",
+                path: self.target.clone(),
+                source,
+            })?;
         self.placed = true;
         trace::record(|| Step::Rename {
             from: self.temp.clone(),
@@ -297,6 +302,7 @@ pub fn replace(from: &Path, to: &Path) -> std::io::Result<()> {
 /// Makes a rename inside `dir` durable. Windows has no directory handles to sync; its
 /// `MoveFileEx` replace is what `persist` uses there.
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    trace::fault(Site::SyncDir, dir)?;
     #[cfg(unix)]
     {
         std::fs::File::open(dir)?.sync_all()?;

@@ -323,6 +323,7 @@ pub fn crash_states(trace: &Trace) -> Vec<CrashState> {
     out
 }
 
+pub mod faults;
 pub mod scenarios;
 #[cfg(test)]
 mod tests;

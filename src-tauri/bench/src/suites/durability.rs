@@ -18,6 +18,10 @@
 //!   the real recovery code; `powercut_lost_edits` (value, must be 0): states missing an
 //!   acknowledged change; `powercut_failures` (value, must be 0): panics, refused reopenings,
 //!   damaged files shown as current. Sizes: `QUIRE_BENCH_POWERCUT_EDITS`, `_COMMITS`.
+//! - `fault_sites` (value): write sites of a notebook save and a snapshot commit that had a
+//!   fault injected through the same seam; `fault_failures` (value, must be 0): sites where
+//!   the previous state was not intact, the caller was not told, a file leaked or the retry
+//!   failed.
 
 use std::io::Write;
 use std::path::Path;
@@ -185,6 +189,10 @@ pub fn run() -> Result<Vec<Measure>, String> {
         "durability: power-cut exploration took {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    let faults = quire_engine::powercut::faults::matrix();
+    for failure in &faults.failures {
+        eprintln!("durability: fault: {failure}");
+    }
     let total =
         |f: fn(&powercut::Report) -> usize| (f(&notebook) + f(&snapshots) + f(&recovery)) as f64;
 
@@ -231,6 +239,13 @@ pub fn run() -> Result<Vec<Measure>, String> {
             "powercut_failures",
             total(|r| r.failures.len()),
             "states",
+        ),
+        Measure::value(SUITE, "fault_sites", faults.sites as f64, "sites"),
+        Measure::value(
+            SUITE,
+            "fault_failures",
+            faults.failures.len() as f64,
+            "sites",
         ),
     ])
 }

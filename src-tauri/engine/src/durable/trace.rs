@@ -1,8 +1,10 @@
-//! The file-system seam of the power-cut tests: every step of the engine's own durable I/O
-//! (create, sync, rename, remove, folder sync, folder creation) is reported here. Nothing is
-//! recorded unless a test watches a folder; then the steps under it are kept in order, so a
-//! model can replay them and keep only what each power-cut instant had made durable (see
-//! `crate::powercut`). Costs one relaxed atomic load per step otherwise.
+//! The file-system seam of the power-cut and fault tests: every step of the engine's own
+//! durable I/O (create, sync, rename, remove, folder sync, folder creation) is reported here,
+//! and asks first whether a test wants it to fail. Nothing is recorded unless a test watches a
+//! folder; then the steps under it are kept in order, so a model can replay them and keep only
+//! what each power-cut instant had made durable (see `crate::powercut`). A test can also arm a
+//! fault: the n-th step of a kind under a folder fails once, as a full or failing disk would.
+//! Costs one relaxed atomic load per step otherwise.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +33,72 @@ pub enum Step {
     Ack(String),
 }
 
+/// The kinds of step a fault can be armed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    Create,
+    Sync,
+    Rename,
+    Remove,
+    CreateDir,
+    SyncDir,
+}
+
 static WATCHING: AtomicBool = AtomicBool::new(false);
+static ARMED: AtomicBool = AtomicBool::new(false);
+/// Armed faults: under this folder, the step of this kind after `skip` more of them fails.
+static FAULTS: Mutex<Vec<(PathBuf, Site, u32)>> = Mutex::new(Vec::new());
+
+fn faults() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Site, u32)>> {
+    FAULTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Makes the step of kind `site` under `root` that comes after `skip` others of its kind fail
+/// once (ENOSPC for a create or a sync, EIO otherwise).
+pub fn arm(root: &Path, site: Site, skip: u32) {
+    faults().push((root.to_path_buf(), site, skip));
+    ARMED.store(true, Ordering::SeqCst);
+}
+
+/// Removes every fault armed under `root` that has not fired.
+pub fn disarm(root: &Path) {
+    let mut f = faults();
+    f.retain(|(r, _, _)| r != root);
+    if f.is_empty() {
+        ARMED.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Called before each step: fails it if a test armed a fault for it.
+pub fn fault(site: Site, path: &Path) -> std::io::Result<()> {
+    if !ARMED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut f = faults();
+    let Some(i) = f
+        .iter()
+        .position(|(root, s, _)| *s == site && path.starts_with(root))
+    else {
+        return Ok(());
+    };
+    if f[i].2 > 0 {
+        f[i].2 -= 1;
+        return Ok(());
+    }
+    f.remove(i);
+    if f.is_empty() {
+        ARMED.store(false, Ordering::SeqCst);
+    }
+    #[cfg(unix)]
+    let code = match site {
+        Site::Create | Site::Sync => 28, // ENOSPC
+        _ => 5,                          // EIO
+    };
+    #[cfg(unix)]
+    return Err(std::io::Error::from_raw_os_error(code));
+    #[cfg(not(unix))]
+    return Err(std::io::Error::other(format!("{site:?} failed")));
+}
 static WATCHED: Mutex<Vec<(PathBuf, Vec<Step>)>> = Mutex::new(Vec::new());
 
 fn watched() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Vec<Step>)>> {
@@ -85,6 +152,7 @@ pub fn record(make: impl FnOnce() -> Step) {
 /// `std::fs::remove_file`, reported.
 pub fn remove_file(path: impl AsRef<Path>) -> std::io::Result<()> {
     let path = path.as_ref();
+    fault(Site::Remove, path)?;
     std::fs::remove_file(path)?;
     record(|| Step::Remove(path.to_path_buf()));
     Ok(())
@@ -92,6 +160,7 @@ pub fn remove_file(path: impl AsRef<Path>) -> std::io::Result<()> {
 
 /// `std::fs::create_dir`, reported.
 pub fn create_dir(path: &Path) -> std::io::Result<()> {
+    fault(Site::CreateDir, path)?;
     std::fs::create_dir(path)?;
     record(|| Step::CreateDir(path.to_path_buf()));
     Ok(())

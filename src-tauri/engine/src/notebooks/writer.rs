@@ -93,6 +93,13 @@ pub fn write_one(shared: &Shared, id: NotebookId) -> Result<Written, NotebookErr
             Ok(Written::Yes)
         }
         Err(e) => {
+            if let NotebookError::Durable(durable::DurableError::Unsure { .. }) = e {
+                // Committed, unsure: the new file is in place though its folder did not sync.
+                // It is what Quire last wrote, so the retry must not take it for a change made
+                // outside Quire; the retry writes it again and syncs the folder.
+                entry.disk_hash = Some(blake3::hash(&capture.bytes));
+                entry.on_disk = true;
+            }
             // The edits are still in memory: the pending clock restarts from the oldest of them.
             entry.pending_since = match (capture.pending_since, entry.pending_since) {
                 (Some(a), Some(b)) => Some(a.min(b)),

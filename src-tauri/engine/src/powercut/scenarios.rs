@@ -156,7 +156,8 @@ pub fn notebook_saves(edits: usize) -> Report {
     })
 }
 
-fn version(n: u64) -> TableVersion {
+/// A three-row table whose labels name version `n`.
+pub(crate) fn version(n: u64) -> TableVersion {
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, false),
         Field::new("label", DataType::Utf8, false),

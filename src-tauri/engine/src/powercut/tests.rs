@@ -36,3 +36,15 @@ fn a_power_cut_while_startup_cleans_up_after_a_crash_leaves_the_table_openable()
     let r = startup_recovery(3);
     assert_clean("startup recovery", &r, 7);
 }
+
+#[test]
+fn every_write_site_fails_once_keeps_the_previous_state_leaks_nothing_and_recovers() {
+    let r = super::faults::matrix();
+    eprintln!(
+        "fault matrix: {} sites, {} failures",
+        r.sites,
+        r.failures.len()
+    );
+    assert!(r.failures.is_empty(), "{:#?}", r.failures);
+    assert_eq!(r.sites, 13);
+}

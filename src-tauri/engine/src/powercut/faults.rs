@@ -1,0 +1,226 @@
+//! The fault matrix: every step of a notebook write and of a snapshot commit (create, sync,
+//! rename, folder sync, cleanup) fails once, through the same seam as the power cuts
+//! ([`crate::durable::trace::arm`]). Each must leave the previous state intact (or the new one,
+//! where the failure came after the rename: "committed, unsure"), tell the caller, leak no file,
+//! and succeed when retried.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::durable::trace::{self, Site};
+use crate::events::{EventBus, NullSink};
+use crate::metrics::Metrics;
+use crate::notebooks::model::Document;
+use crate::notebooks::{CellKind, NotebookConfig, Notebooks, SaveState};
+use crate::snapshots::leases::Leases;
+use crate::snapshots::store::{self, CommitContext};
+use crate::snapshots::{Codec, Writer, TABLES_DIR};
+use crate::workspace::Workspace;
+
+/// What the matrix found.
+#[derive(Debug, Default)]
+pub struct FaultReport {
+    /// Write sites that had a fault injected.
+    pub sites: usize,
+    /// What went wrong at a site, one line each.
+    pub failures: Vec<String>,
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".tmp"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs every site; never panics on what it finds (a panic in the code under test is caught
+/// and reported as a failure of that site).
+pub fn matrix() -> FaultReport {
+    let mut report = FaultReport::default();
+    let notebook_sites = [
+        ("notebook temp file", Site::Create),
+        ("notebook fsync", Site::Sync),
+        ("notebook rename", Site::Rename),
+        ("notebook folder fsync", Site::SyncDir),
+    ];
+    for (what, site) in notebook_sites {
+        report.sites += 1;
+        let outcome = std::panic::catch_unwind(|| notebook_write(site));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => report.failures.push(format!("{what}: {why}")),
+            Err(_) => report.failures.push(format!("{what}: panicked")),
+        }
+    }
+    // (site, which of its kind, the version the table must open at after the failure)
+    let snapshot_sites = [
+        ("generation temp file", Site::Create, 0, 1),
+        ("generation fsync", Site::Sync, 0, 1),
+        ("generation rename", Site::Rename, 0, 1),
+        ("generation folder fsync", Site::SyncDir, 0, 1),
+        ("manifest temp file", Site::Create, 1, 1),
+        ("manifest fsync", Site::Sync, 1, 1),
+        ("manifest rename", Site::Rename, 1, 1),
+        ("manifest folder fsync", Site::SyncDir, 1, 2),
+        ("old generation removal", Site::Remove, 0, 2),
+    ];
+    for (what, site, skip, expect) in snapshot_sites {
+        report.sites += 1;
+        let outcome = std::panic::catch_unwind(|| snapshot_commit(site, skip, expect));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => report.failures.push(format!("{what}: {why}")),
+            Err(_) => report.failures.push(format!("{what}: panicked")),
+        }
+    }
+    report
+}
+
+fn notebook_source(folder: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(folder.join("notebook.json")).map_err(|e| e.to_string())?;
+    let doc = Document::parse(&bytes).map_err(|e| format!("notebook.json is damaged: {e:?}"))?;
+    Ok(doc
+        .cells
+        .first()
+        .map(|c| c.source.clone())
+        .unwrap_or_default())
+}
+
+fn notebook_write(site: Site) -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let root = tmp.path().join("ws");
+    std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
+    let root = root.canonicalize().map_err(|e| e.to_string())?;
+    let metrics = Arc::new(Metrics::default());
+    let events = Arc::new(EventBus::new(Arc::new(NullSink), metrics.clone()));
+    let config = NotebookConfig {
+        flush_delay_ms: 0,
+        lazy_hydration: false,
+        ..NotebookConfig::default()
+    };
+    let ws = Workspace::open(&root).map_err(|e| e.to_string())?;
+    let books = Notebooks::open(ws, config, metrics, events, None).map_err(|e| e.to_string())?;
+    let nb = books.create("Plan").map_err(|e| e.to_string())?.id;
+    let cell = books
+        .add_cell(nb, CellKind::Sql, None, "SELECT 0".into())
+        .map_err(|e| e.to_string())?;
+    let folder = books
+        .folder_path(nb)
+        .map_err(|e| e.to_string())?
+        .ok_or("the notebook has no folder")?;
+
+    trace::arm(&root, site, 0);
+    let result = books.update_cell(nb, cell.id, "SELECT 1".into());
+    trace::disarm(&root);
+    if result.is_ok() {
+        return Err("the edit was acknowledged although its write failed".into());
+    }
+    let status = books.summary(nb).map_err(|e| e.to_string())?.status;
+    if !matches!(status, SaveState::Failed { .. }) {
+        return Err(format!("the user is not told: the status is {status:?}"));
+    }
+    let on_disk = notebook_source(&folder)?;
+    // Before the rename the old file stays; after it (the folder sync) the new one may be in.
+    let allowed: &[&str] = match site {
+        Site::SyncDir => &["SELECT 0", "SELECT 1"],
+        _ => &["SELECT 0"],
+    };
+    if !allowed.contains(&on_disk.as_str()) {
+        return Err(format!("the file holds {on_disk:?} after the failed write"));
+    }
+    if let [leaked, ..] = temp_files(&folder).as_slice() {
+        return Err(format!("{leaked} was left behind"));
+    }
+    books
+        .flush(nb)
+        .map_err(|e| format!("the retry failed: {e}"))?;
+    let after = notebook_source(&folder)?;
+    if after != "SELECT 1" {
+        return Err(format!("after the retry the file holds {after:?}"));
+    }
+    let status = books.summary(nb).map_err(|e| e.to_string())?.status;
+    if status != SaveState::Saved {
+        return Err(format!("after the retry the status is {status:?}"));
+    }
+    Ok(())
+}
+
+fn snapshot_commit(site: Site, skip: u32, expect: u64) -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let notebook_dir = tmp
+        .path()
+        .canonicalize()
+        .map_err(|e| e.to_string())?
+        .join("nb.quire");
+    std::fs::create_dir_all(&notebook_dir).map_err(|e| e.to_string())?;
+    let writer =
+        Writer::new(1, Codec::Zstd, Arc::new(Metrics::default())).map_err(|e| e.to_string())?;
+    let leases = Leases::default();
+    let cx = CommitContext {
+        notebook: crate::ids::NotebookId(uuid::Uuid::nil()),
+        notebook_dir: &notebook_dir,
+        history: 1,
+        leases: &leases,
+        writer: &writer,
+    };
+    let manifest = std::sync::Mutex::new(Default::default());
+    let none = tokio_util::sync::CancellationToken::new();
+    let commit = |v: u64| {
+        store::commit(
+            &cx,
+            &manifest,
+            "trips",
+            &super::scenarios::version(v),
+            &|_| {},
+            &none,
+        )
+    };
+    commit(1).map_err(|e| format!("the first commit failed: {e}"))?;
+
+    trace::arm(&notebook_dir, site, skip);
+    let result = commit(2);
+    trace::disarm(&notebook_dir);
+    let removal = site == Site::Remove;
+    if result.is_ok() != removal {
+        return Err(format!(
+            "the commit answered {:?}",
+            result.map(|g| g.generation).map_err(|e| e.to_string())
+        ));
+    }
+    let check = |version: u64| -> Result<(), String> {
+        let opened = store::open(&notebook_dir).map_err(|e| format!("reopening: {e}"))?;
+        if !opened.warnings.is_empty() {
+            return Err(format!("reopening warned: {:?}", opened.warnings));
+        }
+        let t = opened
+            .tables
+            .iter()
+            .find(|t| t.name == "trips")
+            .ok_or("the table is gone")?;
+        if t.version.version != version {
+            return Err(format!(
+                "the table opened at version {}, {version} expected",
+                t.version.version
+            ));
+        }
+        let tables = notebook_dir.join(TABLES_DIR);
+        let files = std::fs::read_dir(&tables)
+            .map_err(|e| e.to_string())?
+            .count();
+        let named = opened.manifest.tables["trips"].generations.len() + 1;
+        if files != named {
+            return Err(format!(
+                "{files} files in tables/, {named} expected: a file leaked"
+            ));
+        }
+        Ok(())
+    };
+    check(expect)?;
+    commit(3).map_err(|e| format!("the retry failed: {e}"))?;
+    check(3)
+}
