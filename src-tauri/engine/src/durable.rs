@@ -181,7 +181,7 @@ impl AtomicFile {
         };
         self.file.flush().map_err(|e| not_written("write", e))?;
         trace::fault(Site::Sync, &self.temp).map_err(|e| not_written("sync", e))?;
-        self.file.sync_all().map_err(|e| not_written("sync", e))?;
+        sync_file(&self.file).map_err(|e| not_written("sync", e))?;
         metrics.record_fsync();
         trace::record(|| Step::Sync {
             path: self.temp.clone(),
@@ -305,7 +305,7 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     trace::fault(Site::SyncDir, dir)?;
     #[cfg(unix)]
     {
-        std::fs::File::open(dir)?.sync_all()?;
+        sync_file(&std::fs::File::open(dir)?)?;
         trace::record(|| Step::SyncDir(dir.to_path_buf()));
         Ok(())
     }
@@ -314,6 +314,36 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
         let _ = dir;
         Ok(())
     }
+}
+
+/// `fsync`, as hard as the volume allows. On macOS `sync_all` is `F_FULLFSYNC` (through the
+/// drive's own cache), which SMB, FUSE and some NTFS drivers refuse: there every save would
+/// fail forever, so an unsupported `F_FULLFSYNC` falls back to a plain `fsync`, as SQLite
+/// does. A refusal is not a failed flush (nothing was written back), so this is no retry of a
+/// failed fsync.
+fn sync_file(file: &std::fs::File) -> std::io::Result<()> {
+    match file.sync_all() {
+        #[cfg(target_vendor = "apple")]
+        Err(e) if full_fsync_unsupported(&e) => {
+            use std::os::fd::AsRawFd;
+            // SAFETY: the descriptor belongs to `file`, which is open for the whole call.
+            match unsafe { libc::fsync(file.as_raw_fd()) } {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        }
+        other => other,
+    }
+}
+
+/// The errors a volume gives for an `F_FULLFSYNC` it does not support.
+#[cfg(unix)]
+#[cfg_attr(not(target_vendor = "apple"), allow(dead_code))]
+fn full_fsync_unsupported(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOTSUP | libc::EINVAL | libc::ENOTTY)
+    )
 }
 
 /// Removes temp files a crash left behind in `dir`; returns how many it removed.
@@ -368,6 +398,22 @@ mod tests {
         let err = write_atomic(&target, b"x", &Metrics::default()).unwrap_err();
         assert_eq!(err.code(), ErrorCode::Io);
         assert!(!target.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_an_unsupported_full_fsync_falls_back_to_fsync() {
+        for code in [libc::ENOTSUP, libc::EINVAL, libc::ENOTTY] {
+            assert!(full_fsync_unsupported(&std::io::Error::from_raw_os_error(
+                code
+            )));
+        }
+        // A real failure (the disk, a full volume) is reported, never papered over.
+        for code in [libc::EIO, libc::ENOSPC, libc::EDQUOT] {
+            assert!(!full_fsync_unsupported(&std::io::Error::from_raw_os_error(
+                code
+            )));
+        }
     }
 
     #[test]

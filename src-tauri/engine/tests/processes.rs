@@ -104,22 +104,32 @@ fn killed_writer_leaves_a_whole_file() {
     let root = tmp.path().join("ws");
     std::fs::create_dir_all(&root).unwrap();
     let file = root.join("crash.quire/notebook.json");
-    let kills = 25;
+    // A kill finds a temp file in place about one time in twenty (the debug build spends most
+    // of each round serialising and hashing), so it takes this many for several to land
+    // mid-write.
+    let kills = 200;
     let mut temp_files_seen = 0;
     for k in 0..kills {
         let mut child = spawn_child("child_writer", (CHILD_WS, &root));
         let stdout = child.stdout.take().unwrap();
+        let (first_tx, first_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut last = 0u64;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 // libtest may print "test child_writer ... " before the first line.
                 if let Some(at) = line.find("wrote ") {
                     last = line[at + 6..].trim().parse().unwrap();
+                    let _ = first_tx.send(());
                 }
             }
             last
         });
-        std::thread::sleep(Duration::from_millis(pseudo_random_ms(k, 150, 600)));
+        // Kill inside the write loop (not while the child starts): after its first write, at
+        // a random instant within the next few writes.
+        first_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the child never wrote");
+        std::thread::sleep(Duration::from_millis(pseudo_random_ms(k, 1, 60)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let acknowledged = reader.join().unwrap();
@@ -159,6 +169,12 @@ fn killed_writer_leaves_a_whole_file() {
         .collect();
     assert_eq!(left, ["notebook.json"], "temp files left after the sweep");
     eprintln!("{kills} kills, {temp_files_seen} orphaned temp files swept, 0 torn files");
+    // A kill that leaves a temp file landed in the middle of a write: without such kills the
+    // test would prove nothing about torn writes.
+    assert!(
+        temp_files_seen >= 3,
+        "only {temp_files_seen} of {kills} kills landed mid-write"
+    );
 }
 
 /// Child: holds the engine (and so the workspace lock) until its stdin closes.

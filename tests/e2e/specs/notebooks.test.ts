@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { appBinary, fresh, startApp, withApp, type QuireApp } from "../src/harness.ts";
 import { csvFile, gone, newNotebook } from "../src/grid.ts";
 
@@ -160,4 +160,59 @@ test("a notebook changed outside Quire is reloaded in the open window", async ()
     },
     { env: MANUAL },
   );
+});
+
+/** Whether a notebook draft in the app's task store holds `text` (read-only, beside the app). */
+function draftHolds(app: QuireApp, text: string): boolean {
+  const db = join(app.dataDir, "data", "tasks.sqlite");
+  const out = execFileSync("/usr/bin/python3", [
+    "-c",
+    "import sqlite3,sys; c=sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True); print(any(sys.argv[2].encode() in bytes(r[0]) for r in c.execute('select doc from drafts')))",
+    db,
+    text,
+  ]);
+  return String(out).trim() === "True";
+}
+
+test("cells typed in manual mode survive a kill before any save, and come back unsaved", async () => {
+  const typed = "SELECT 'typed before the kill' AS kept";
+  const first = await startApp({ env: MANUAL });
+  const dataDir = first.dataDir;
+  try {
+    await createWithCells(first, "Draft", [typed]);
+    await first.waitText("save-status", (t) => t === "Unsaved changes");
+    assert.equal(notebookFile(first, "draft.quire"), null, "manual mode: nothing written");
+    // Each keystroke is acknowledged once its draft is committed; wait for the last one.
+    await first.driver.wait(async () => draftHolds(first, typed), 10_000, "the typed text never reached a draft");
+    const pid = first.pid();
+    process.kill(pid, "SIGKILL");
+    assert.ok(await gone(pid, 10_000), "the app survived SIGKILL");
+  } catch (e) {
+    await first.screenshot("FAILED-notebooks-draft").catch(() => undefined);
+    throw e;
+  } finally {
+    await first.stop();
+  }
+
+  const again = await startApp({ dataDir, env: MANUAL });
+  try {
+    await again.waitText("info-toast", (t) => t.includes("Recovered unsaved edits of 1 notebook"), 20_000);
+    await again.waitText("notebook-list", (t) => t.includes("Draft"));
+    await (await again.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
+    await again.waitText("notebook-title", (t) => t === "Draft");
+    const sources = await again.driver.executeScript<string[]>(
+      "return [...document.querySelectorAll('[data-testid=cell-source]')].map(e => e.value ?? e.textContent);",
+    );
+    assert.deepEqual(sources, [typed]);
+    await again.waitText("save-status", (t) => t === "Unsaved changes");
+    await again.click("flush");
+    await again.waitText("save-status", (t) => t === "All changes saved");
+    assert.deepEqual(
+      notebookFile(again, "draft.quire").cells.map((c: { source: string }) => c.source),
+      [typed],
+    );
+    await again.screenshot("notebooks-draft-recovered");
+  } finally {
+    await again.stop();
+  }
 });
