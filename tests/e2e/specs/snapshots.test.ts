@@ -46,6 +46,12 @@ test("an edit in the grid is saved as a snapshot and survives a kill", async () 
     assert.ok(existsSync(join(tables, "trips.2.parquet")), `generation 2 on disk: ${readdirSync(tables).join(", ")}`);
     await first.screenshot("snapshots-saved");
 
+    // A second edit, killed between its acknowledgement and its snapshot's "Saved": it must
+    // come back from the journal.
+    await typeInto(first, 2, "city", "Toulouse");
+    await first.driver.wait(async () => (await state(first)) === "unsaved", 5_000, "the second edit never showed as unsaved");
+    assert.ok(!existsSync(join(tables, "trips.3.parquet")), "the kill lands before the second edit's snapshot");
+
     // No shutdown, no flush: the process dies as in a crash.
     const pid = first.pid();
     process.kill(pid, "SIGKILL");
@@ -66,6 +72,8 @@ test("an edit in the grid is saved as a snapshot and survives a kill", async () 
     // The edit survived the kill (the rows load into the grid a moment after it appears).
     await waitCell(again, 0, "city", "Marseille");
     assert.equal(await gridCell(again, 1, "amount"), "1.5");
+    // The edit acknowledged but never snapshotted came back from the journal.
+    await waitCell(again, 2, "city", "Toulouse");
     await again.click("history-trips");
     const history = await again.waitText("history-list", (t) => t.includes("Restore"));
     assert.match(history, /200\D?000/, "the history lists each generation's rows");
