@@ -64,10 +64,12 @@ impl Ledger {
         events: Arc<EventBus>,
         scheduler: Arc<Scheduler>,
     ) -> Ledger {
+        // Undo may hold up to one more table's budget beyond each table's current version.
+        let histories = Histories::with_cap(catalog.limits().table_bytes());
         Ledger {
             catalog: Arc::new(catalog),
             views: Arc::default(),
-            histories: Histories::default(),
+            histories,
             journal,
             snapshots,
             events,

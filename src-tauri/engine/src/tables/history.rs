@@ -4,8 +4,14 @@
 //! Undo and redo move a cursor; the version they make current has the earlier content (the
 //! very same batches) under a new version number, because version numbers only grow (the
 //! snapshots, the view cache and the UI key on them).
+//!
+//! The history holds memory: each entry keeps the arrays its change made (an edit shares every
+//! array it did not touch with the entry before; a transform of a whole column does not). What
+//! the entries hold beyond the current version is capped (`with_cap`, the table budget of
+//! `limits.table_memory_mb`): past it the oldest entries go, so undo on a big table reaches
+//! fewer steps back instead of growing the process without bound.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -67,6 +73,38 @@ struct Entry {
     version: Arc<TableVersion>,
     op: TableOp,
     at_ms: i64,
+    /// Bytes of the arrays this entry holds that the entry before it does not (the first
+    /// entry: all of its arrays).
+    new_bytes: u64,
+}
+
+/// The arrays a version holds, by identity (shared arrays are one allocation).
+fn arrays(v: &TableVersion) -> impl Iterator<Item = (usize, &dyn datafusion::arrow::array::Array)> {
+    v.batches
+        .iter()
+        .flat_map(|b| b.columns().iter().map(|c| c.as_ref()))
+        .chain(
+            v.row_ids
+                .iter()
+                .map(|a| a.as_ref() as &dyn datafusion::arrow::array::Array),
+        )
+        .map(|a| {
+            (
+                a as *const dyn datafusion::arrow::array::Array as *const () as usize,
+                a,
+            )
+        })
+}
+
+/// Bytes of `v`'s arrays that `before` does not hold too.
+fn bytes_beyond(v: &TableVersion, before: Option<&TableVersion>) -> u64 {
+    let shared: HashSet<usize> = before
+        .map(|b| arrays(b).map(|(id, _)| id).collect())
+        .unwrap_or_default();
+    arrays(v)
+        .filter(|(id, _)| !shared.contains(id))
+        .map(|(_, a)| a.get_array_memory_size() as u64)
+        .sum()
 }
 
 #[derive(Default)]
@@ -75,6 +113,26 @@ struct History {
     cursor: usize,
     /// The version shown after an undo or redo: the entry's content under a new number.
     restamped: Option<Arc<TableVersion>>,
+}
+
+impl History {
+    fn held_beyond_current(&self) -> u64 {
+        let held: u64 = self.entries.iter().map(|e| e.new_bytes).sum();
+        let current = self
+            .entries
+            .get(self.cursor)
+            .map_or(0, |e| bytes_beyond(&e.version, None));
+        held.saturating_sub(current)
+    }
+
+    /// Forgets the oldest entry; the next one becomes the first and counts all it holds.
+    fn drop_oldest(&mut self) {
+        self.entries.remove(0);
+        if let Some(first) = self.entries.first_mut() {
+            first.new_bytes = bytes_beyond(&first.version, None);
+        }
+        self.cursor = self.cursor.saturating_sub(1);
+    }
 }
 
 /// Entries kept per table; the oldest go first (their versions may still be saved snapshots).
@@ -88,12 +146,34 @@ fn now_ms() -> i64 {
 
 type Key = (NotebookId, String);
 
-#[derive(Default)]
 pub struct Histories {
     tables: Mutex<HashMap<Key, History>>,
+    /// Bytes a table's history may hold beyond its current version.
+    cap_bytes: u64,
+}
+
+impl Default for Histories {
+    fn default() -> Self {
+        Histories::with_cap(u64::MAX)
+    }
 }
 
 impl Histories {
+    /// Histories that hold at most `cap_bytes` per table beyond its current version.
+    pub fn with_cap(cap_bytes: u64) -> Histories {
+        Histories {
+            tables: Mutex::default(),
+            cap_bytes,
+        }
+    }
+
+    /// Bytes the history of `table` holds beyond its current version.
+    pub fn held_beyond_current(&self, notebook: NotebookId, table: &str) -> u64 {
+        self.lock()
+            .get(&(notebook, table.to_string()))
+            .map_or(0, History::held_beyond_current)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, History>> {
         self.tables.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -112,22 +192,27 @@ impl Histories {
         let h = tables.entry((notebook, table.to_string())).or_default();
         if h.entries.is_empty() {
             h.entries.push(Entry {
+                new_bytes: bytes_beyond(base, None),
                 version: base.clone(),
                 op: TableOp::Opened,
                 at_ms: now_ms(),
             });
         }
         h.entries.truncate(h.cursor + 1);
+        let new_bytes = bytes_beyond(&next, h.entries.last().map(|e| e.version.as_ref()));
         h.entries.push(Entry {
             version: next,
             op,
             at_ms: now_ms(),
+            new_bytes,
         });
-        if h.entries.len() > KEEP {
-            h.entries.remove(0);
-        }
         h.cursor = h.entries.len() - 1;
         h.restamped = None;
+        while h.entries.len() > KEEP
+            || (h.entries.len() > 1 && h.held_beyond_current() > self.cap_bytes)
+        {
+            h.drop_oldest();
+        }
     }
 
     /// The content one step back (`back`) or forward would show, without moving; None at
@@ -215,5 +300,89 @@ impl Histories {
 
     pub fn forget(&self, notebook: NotebookId) {
         self.lock().retain(|k, _| k.0 != notebook);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ArrayRef, Int64Array, UInt64Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+
+    const ROWS: usize = 1 << 17; // 1 MiB per Int64 column
+
+    fn version(n: u64, big: ArrayRef, small: i64) -> Arc<TableVersion> {
+        let ids = Arc::new(UInt64Array::from_iter_values(0..ROWS as u64));
+        version_with_ids(n, big, small, ids)
+    }
+
+    fn version_with_ids(
+        n: u64,
+        big: ArrayRef,
+        small: i64,
+        ids: Arc<UInt64Array>,
+    ) -> Arc<TableVersion> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("big", DataType::Int64, false),
+            Field::new("small", DataType::Int64, false),
+        ]));
+        let small: ArrayRef = Arc::new(Int64Array::from(vec![small; ROWS]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![big, small]).unwrap();
+        let mut v = TableVersion::first(schema, vec![batch]);
+        v.row_ids = vec![ids].into();
+        v.version = n;
+        Arc::new(v)
+    }
+
+    fn big(seed: i64) -> ArrayRef {
+        Arc::new(Int64Array::from_iter_values(
+            (0..ROWS as i64).map(|i| i + seed),
+        ))
+    }
+
+    #[test]
+    fn undo_history_beyond_the_current_version_stays_under_its_cap() {
+        let nb = NotebookId(uuid::Uuid::nil());
+        let mib = 1u64 << 20;
+        let h = Histories::with_cap(8 * mib);
+        // Ten whole-column transforms: each entry holds a new 1 MiB big column and small column.
+        let mut base = version(1, big(0), 0);
+        for n in 2..=11 {
+            let next = version(n, big(n as i64), n as i64);
+            h.record(nb, "t", &base, next.clone(), TableOp::Opened);
+            base = next;
+        }
+        let held = h.held_beyond_current(nb, "t");
+        assert!(
+            held <= 8 * mib,
+            "the history holds {held} bytes beyond the current version"
+        );
+        let kept = h.list(nb, "t").len();
+        assert!((3..11).contains(&kept), "{kept} entries kept");
+        // Undo still works back to the oldest kept entry, and no further.
+        let steps = std::iter::from_fn(|| h.step(nb, "t", true)).count();
+        assert_eq!(steps, kept - 1);
+    }
+
+    #[test]
+    fn arrays_shared_between_entries_are_counted_once() {
+        let nb = NotebookId(uuid::Uuid::nil());
+        let h = Histories::with_cap(8 << 20);
+        let shared = big(0);
+        let ids = Arc::new(UInt64Array::from_iter_values(0..ROWS as u64));
+        let mut base = version_with_ids(1, shared.clone(), 0, ids.clone());
+        // Each "edit" replaces only the small column; the big column and the row ids are shared.
+        for n in 2..=30 {
+            let next = version_with_ids(n, shared.clone(), n as i64, ids.clone());
+            h.record(nb, "t", &base, next.clone(), TableOp::Opened);
+            base = next;
+        }
+        // Each entry adds 1 MiB (its small column), so about 8 entries fit beyond the current
+        // one; counting the shared arrays per entry would keep only 2 or 3.
+        let held = h.held_beyond_current(nb, "t");
+        assert!(held <= 8 << 20, "{held}");
+        let kept = h.list(nb, "t").len();
+        assert!(kept >= 8, "{kept} entries kept");
     }
 }

@@ -59,6 +59,11 @@ impl Limits {
         })
     }
 
+    /// What one table (or one result kept as a table) may hold in memory, in bytes.
+    pub fn table_bytes(&self) -> u64 {
+        self.table_bytes
+    }
+
     /// Sizes what each sort sets aside for its final merge to the pool: DataFusion's fixed
     /// 10 MB per partition would, in a small pool, leave nothing to sort with.
     pub fn tune(&self, config: &mut SessionConfig) {
