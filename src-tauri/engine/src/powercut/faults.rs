@@ -12,9 +12,8 @@ use crate::events::{EventBus, NullSink};
 use crate::metrics::Metrics;
 use crate::notebooks::model::Document;
 use crate::notebooks::{CellKind, NotebookConfig, Notebooks, SaveState};
-use crate::snapshots::leases::Leases;
-use crate::snapshots::store::{self, CommitContext};
-use crate::snapshots::{Codec, Writer, TABLES_DIR};
+use crate::snapshots::store;
+use crate::snapshots::TABLES_DIR;
 use crate::workspace::Workspace;
 
 /// What the matrix found.
@@ -151,49 +150,23 @@ fn notebook_write(site: Site) -> Result<(), String> {
 }
 
 fn snapshot_commit(site: Site, skip: u32, expect: u64) -> Result<(), String> {
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let notebook_dir = tmp
-        .path()
-        .canonicalize()
-        .map_err(|e| e.to_string())?
-        .join("nb.quire");
-    std::fs::create_dir_all(&notebook_dir).map_err(|e| e.to_string())?;
-    let writer =
-        Writer::new(1, Codec::Zstd, Arc::new(Metrics::default())).map_err(|e| e.to_string())?;
-    let leases = Leases::default();
-    let cx = CommitContext {
-        notebook: crate::ids::NotebookId(uuid::Uuid::nil()),
-        notebook_dir: &notebook_dir,
-        history: 1,
-        leases: &leases,
-        writer: &writer,
-    };
-    let manifest = std::sync::Mutex::new(Default::default());
-    let none = tokio_util::sync::CancellationToken::new();
-    let commit = |v: u64| {
-        store::commit(
-            &cx,
-            &manifest,
-            "trips",
-            &super::scenarios::version(v),
-            &|_| {},
-            &none,
-        )
-    };
+    let folder = super::scenarios::TableFolder::new(1)?;
+    let notebook_dir = &folder.notebook_dir;
+    let commit = |v: u64| folder.commit(v);
     commit(1).map_err(|e| format!("the first commit failed: {e}"))?;
 
-    trace::arm(&notebook_dir, site, skip);
+    trace::arm(notebook_dir, site, skip);
     let result = commit(2);
-    trace::disarm(&notebook_dir);
+    trace::disarm(notebook_dir);
     let removal = site == Site::Remove;
     if result.is_ok() != removal {
         return Err(format!(
             "the commit answered {:?}",
-            result.map(|g| g.generation).map_err(|e| e.to_string())
+            result.map_err(|e| e.to_string())
         ));
     }
     let check = |version: u64| -> Result<(), String> {
-        let opened = store::open(&notebook_dir).map_err(|e| format!("reopening: {e}"))?;
+        let opened = store::open(notebook_dir).map_err(|e| format!("reopening: {e}"))?;
         if !opened.warnings.is_empty() {
             return Err(format!("reopening warned: {:?}", opened.warnings));
         }

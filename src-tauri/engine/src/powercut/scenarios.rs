@@ -175,26 +175,59 @@ pub(crate) fn version(n: u64) -> TableVersion {
     v
 }
 
+/// A notebook folder in a temp dir whose one table, `trips`, is committed with the real
+/// snapshot store (each version from [`version`]).
+pub(crate) struct TableFolder {
+    pub tmp: tempfile::TempDir,
+    pub notebook_dir: std::path::PathBuf,
+    history: usize,
+    writer: Writer,
+    leases: Leases,
+    manifest: std::sync::Mutex<crate::snapshots::manifest::Manifest>,
+}
+
+impl TableFolder {
+    pub fn new(history: usize) -> Result<TableFolder, String> {
+        let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+        // Canonical, so the steps the trace sees start with it.
+        let notebook_dir = tmp
+            .path()
+            .canonicalize()
+            .map_err(|e| e.to_string())?
+            .join("nb.quire");
+        std::fs::create_dir_all(&notebook_dir).map_err(|e| e.to_string())?;
+        let writer =
+            Writer::new(1, Codec::Zstd, Arc::new(Metrics::default())).map_err(|e| e.to_string())?;
+        Ok(TableFolder {
+            tmp,
+            notebook_dir,
+            history,
+            writer,
+            leases: Leases::default(),
+            manifest: Default::default(),
+        })
+    }
+
+    pub fn commit(&self, v: u64) -> Result<(), crate::snapshots::SnapshotError> {
+        let cx = CommitContext {
+            notebook: crate::ids::NotebookId(uuid::Uuid::nil()),
+            notebook_dir: &self.notebook_dir,
+            history: self.history,
+            leases: &self.leases,
+            writer: &self.writer,
+        };
+        let none = tokio_util::sync::CancellationToken::new();
+        store::commit(&cx, &self.manifest, "trips", &version(v), &|_| {}, &none).map(drop)
+    }
+}
+
 /// `commits` snapshot commits of one table keeping `history` generations (so each commit past
 /// the history also deletes one); a power cut at every instant.
 pub fn snapshot_commits(commits: u64, history: usize) -> Report {
-    let tmp = tempfile::tempdir().unwrap();
-    let notebook_dir = tmp.path().join("nb.quire");
-    std::fs::create_dir_all(&notebook_dir).unwrap();
-    let writer = Writer::new(1, Codec::Zstd, Arc::new(Metrics::default())).unwrap();
-    let leases = Leases::default();
-    let cx = CommitContext {
-        notebook: crate::ids::NotebookId(uuid::Uuid::nil()),
-        notebook_dir: &notebook_dir,
-        history,
-        leases: &leases,
-        writer: &writer,
-    };
-    let manifest = std::sync::Mutex::new(Default::default());
-    let mut trace = Trace::begin(tmp.path()).unwrap();
-    let none = tokio_util::sync::CancellationToken::new();
+    let folder = TableFolder::new(history).unwrap();
+    let mut trace = Trace::begin(folder.tmp.path()).unwrap();
     for v in 1..=commits {
-        store::commit(&cx, &manifest, "trips", &version(v), &|_| {}, &none).unwrap();
+        folder.commit(v).unwrap();
         trace.ack(v.to_string());
     }
     trace.end();
@@ -252,25 +285,12 @@ fn check_table(state: &CrashState, dir: &std::path::Path) -> Result<(), Problem>
 /// generation and temp files is opened (which removes them), with a power cut at every
 /// instant of that, and opened again.
 pub fn startup_recovery(committed: u64) -> Report {
-    let tmp = tempfile::tempdir().unwrap();
-    let notebook_dir = tmp.path().join("nb.quire");
-    std::fs::create_dir_all(&notebook_dir).unwrap();
-    let writer = Writer::new(1, Codec::Zstd, Arc::new(Metrics::default())).unwrap();
-    let leases = Leases::default();
-    let cx = CommitContext {
-        notebook: crate::ids::NotebookId(uuid::Uuid::nil()),
-        notebook_dir: &notebook_dir,
-        history: 5,
-        leases: &leases,
-        writer: &writer,
-    };
-    let manifest = std::sync::Mutex::new(Default::default());
-    let none = tokio_util::sync::CancellationToken::new();
+    let folder = TableFolder::new(5).unwrap();
     for v in 1..=committed {
-        store::commit(&cx, &manifest, "trips", &version(v), &|_| {}, &none).unwrap();
+        folder.commit(v).unwrap();
     }
     // What crashes in the middle of later commits leave behind.
-    let tables = notebook_dir.join(TABLES_DIR);
+    let tables = folder.notebook_dir.join(TABLES_DIR);
     let file_name = crate::snapshots::file::file_name;
     for extra in 1..=3 {
         std::fs::copy(
@@ -289,9 +309,9 @@ pub fn startup_recovery(committed: u64) -> Report {
     )
     .unwrap();
     std::fs::write(tables.join(".quire-leftover.tmp"), b"half a manifest").unwrap();
-    let mut trace = Trace::begin(tmp.path()).unwrap();
+    let mut trace = Trace::begin(folder.tmp.path()).unwrap();
     trace.ack(committed.to_string());
-    store::open(&notebook_dir).unwrap();
+    store::open(&folder.notebook_dir).unwrap();
     trace.end();
     let states = crash_states(&trace);
     explore(&trace, &states, check_table)
