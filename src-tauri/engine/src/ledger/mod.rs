@@ -64,11 +64,13 @@ impl Ledger {
         events: Arc<EventBus>,
         scheduler: Arc<Scheduler>,
     ) -> Ledger {
-        // Undo may hold up to one more table's budget beyond each table's current version.
+        // Undo may hold up to one more table's budget beyond each table's current version, and
+        // the grid's cached sorted views one table's budget in all.
         let histories = Histories::with_cap(catalog.limits().table_bytes());
+        let views = Arc::new(ViewCache::with_cap(catalog.limits().table_bytes()));
         Ledger {
             catalog: Arc::new(catalog),
-            views: Arc::default(),
+            views,
             histories,
             journal,
             snapshots,

@@ -191,16 +191,37 @@ pub async fn compute(
     })
 }
 
-/// The last few views, so scrolling a sorted grid does not sort again for every page.
-#[derive(Default)]
+/// The last few views, so scrolling a sorted grid does not sort again for every page. Each is a
+/// whole sorted copy of its table, so together they may hold at most `cap_bytes` (the table
+/// budget): past it the least recently made go, the newest always stays.
 pub struct ViewCache {
     entries: Mutex<VecDeque<(String, Arc<TableVersion>)>>,
+    cap_bytes: u64,
+}
+
+impl Default for ViewCache {
+    fn default() -> Self {
+        ViewCache::with_cap(u64::MAX)
+    }
 }
 
 /// Views kept at once.
 const CACHED_VIEWS: usize = 4;
 
 impl ViewCache {
+    pub fn with_cap(cap_bytes: u64) -> ViewCache {
+        ViewCache {
+            entries: Mutex::default(),
+            cap_bytes,
+        }
+    }
+
+    /// Bytes the cached views hold.
+    pub fn held_bytes(&self) -> u64 {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.iter().map(|(_, v)| v.memory_bytes()).sum()
+    }
+
     pub fn key(notebook: &str, table: &str, version: u64, spec: &ViewSpec) -> String {
         format!(
             "{notebook}/{table}@{version}:{}",
@@ -221,6 +242,11 @@ impl ViewCache {
         entries.retain(|(k, _)| *k != key);
         entries.push_front((key, view));
         entries.truncate(CACHED_VIEWS);
+        while entries.len() > 1
+            && entries.iter().map(|(_, v)| v.memory_bytes()).sum::<u64>() > self.cap_bytes
+        {
+            entries.pop_back();
+        }
     }
 }
 
@@ -277,6 +303,41 @@ mod tests {
                     .to_vec()
             })
             .collect()
+    }
+
+    #[tokio::test]
+    async fn cached_views_stay_under_their_byte_cap_and_the_newest_stays() {
+        let t = sample();
+        let sort = |column: &str| ViewSpec {
+            sort: vec![SortKey {
+                column: column.into(),
+                descending: false,
+            }],
+            filters: vec![],
+        };
+        let by_amount = Arc::new(
+            compute(&t, &sort("amount"), &Limits::default())
+                .await
+                .unwrap(),
+        );
+        let by_n = Arc::new(compute(&t, &sort("n"), &Limits::default()).await.unwrap());
+        let one = by_amount.memory_bytes();
+        // Room for one view and a half: the second evicts the first.
+        let cache = ViewCache::with_cap(one + one / 2);
+        cache.put("a".into(), by_amount.clone());
+        cache.put("n".into(), by_n.clone());
+        assert!(cache.get("a").is_none(), "the older view was evicted");
+        assert!(cache.get("n").is_some(), "the newest view stays");
+        assert!(cache.held_bytes() <= one + one / 2);
+        // A cap below one view still keeps the newest: the grid needs it to page.
+        let tight = ViewCache::with_cap(1);
+        tight.put("a".into(), by_amount);
+        assert!(tight.get("a").is_some());
+        // Without a byte cap, the count cap of 4 applies.
+        let roomy = ViewCache::default();
+        roomy.put("a".into(), by_n.clone());
+        roomy.put("n".into(), by_n);
+        assert!(roomy.get("a").is_some() && roomy.get("n").is_some());
     }
 
     #[tokio::test]
