@@ -55,6 +55,42 @@ describe("the derived backend", () => {
     expect(text).toMatchObject({ code: "unknown", message: "plain text" });
   });
 
+  it("flushes (and runs, by the same rule) wait for the edits typed before them, not for those after", async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { fake } = bindings(async (name, args) => {
+      if (name === "updateCell" && args[2] === "slow") await held;
+      order.push(name === "updateCell" ? `updateCell:${String(args[2])}` : `${name}:${String(args[0])}`);
+      return { status: "ok", data: null };
+    });
+    const backend = commandsOver(fake, serialQueue());
+    const typed = backend.updateCell("a", "c1", "slow");
+    const flushA = backend.flushNotebook("a");
+    const flush = backend.flushAll();
+    // Another notebook's flush does not wait.
+    await backend.flushNotebook("b");
+    expect(order).toEqual(["flushNotebook:b"]);
+    release();
+    await Promise.all([typed, flushA, flush]);
+    expect(order.slice(0, 2)).toEqual(["flushNotebook:b", "updateCell:slow"]);
+    expect(order.slice(2).sort()).toEqual(["flushAll:undefined", "flushNotebook:a"]);
+    // A keystroke after a slow flush is not queued behind it.
+    let releaseFlush!: () => void;
+    const flushing = new Promise<void>((r) => (releaseFlush = r));
+    const { fake: slowFlush } = bindings(async (name, args) => {
+      if (name === "flushAll") await flushing;
+      order.push(name === "updateCell" ? `updateCell:${String(args[2])}` : name);
+      return { status: "ok", data: null };
+    });
+    const b2 = commandsOver(slowFlush, serialQueue());
+    const long = b2.flushAll();
+    await b2.updateCell("a", "c1", "after");
+    expect(order.at(-1)).toBe("updateCell:after");
+    releaseFlush();
+    await long;
+  });
+
   it("queues a notebook's edits in order, but not cell runs or other notebooks", async () => {
     const order: string[] = [];
     let release!: () => void;

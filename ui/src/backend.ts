@@ -91,7 +91,7 @@ export async function unwrap<T>(call: Promise<{ status: "ok"; data: T } | { stat
  */
 export function serialQueue() {
   const tails = new Map<string, Promise<unknown>>();
-  return function serial<T>(key: string, call: () => Promise<T>): Promise<T> {
+  const serial = function serial<T>(key: string, call: () => Promise<T>): Promise<T> {
     const previous = tails.get(key) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(call);
     tails.set(key, next);
@@ -100,7 +100,16 @@ export function serialQueue() {
     }).catch(() => undefined);
     return next;
   };
+  /** Resolves once every call queued so far under `key` (under every key when none) has
+   *  settled, without queueing anything behind it. */
+  const settled = async (key?: string): Promise<void> => {
+    const waiting = key === undefined ? [...tails.values()] : [tails.get(key)];
+    await Promise.all(waiting.map((p) => p?.catch(() => undefined)));
+  };
+  return Object.assign(serial, { settled });
 }
+
+type SerialQueue = ReturnType<typeof serialQueue>;
 
 /** Commands that reach the engine in order per key: a notebook's edits (so typing is never
  *  reordered), a table's changes. Cell runs are not queued: a long query must not hold up typing. */
@@ -121,15 +130,27 @@ const serialKeys: { [K in keyof Commands]?: (...args: Parameters<Commands[K]>) =
   undoRedo: (notebook, table) => `${notebook}/${table}`,
 };
 
+/** Commands that first wait for the edits queued before them, without joining the queue: a
+ *  run reads the cell the engine holds, and a flush writes what the engine holds, so both must
+ *  see every keystroke typed before them; typing after them is not held up. `null` waits for
+ *  every key. */
+const afterKeys: { [K in keyof Commands]?: (...args: Parameters<Commands[K]>) => string | null } = {
+  runCell: (notebook) => notebook,
+  flushNotebook: (notebook) => notebook,
+  flushAll: () => null,
+};
+
 type AnyCall = (...args: unknown[]) => Promise<Result>;
 type AnyKey = (...args: unknown[]) => string;
+type AnyAfterKey = (...args: unknown[]) => string | null;
 
 /** The commands over `bindings`, each unwrapped, its callbacks wired to Channels and, where
  *  `serialKeys` says so, queued per key. `bindings` is a parameter so tests can stand in. */
-export function commandsOver(bindings: Record<keyof Bindings, unknown>, serial = serialQueue()): Commands {
+export function commandsOver(bindings: Record<keyof Bindings, unknown>, serial: SerialQueue = serialQueue()): Commands {
   const entries = (Object.keys(bindings) as (keyof Bindings)[]).map((name) => {
     const invoke = bindings[name] as AnyCall;
     const key = serialKeys[name] as AnyKey | undefined;
+    const after = afterKeys[name] as AnyAfterKey | undefined;
     const call = (...args: unknown[]) => {
       // Made before queueing, so progress is heard from the moment the call is made.
       const wired = args.map((a) => {
@@ -139,7 +160,9 @@ export function commandsOver(bindings: Record<keyof Bindings, unknown>, serial =
         return channel;
       });
       const run = () => unwrap(invoke(...wired));
-      return key ? serial(key(...args), run) : run();
+      if (key) return serial(key(...args), run);
+      if (after) return serial.settled(after(...args) ?? undefined).then(run);
+      return run();
     };
     return [name, call] as const;
   });
