@@ -97,8 +97,9 @@ fn notebook_write(site: Site) -> Result<(), String> {
     let root = root.canonicalize().map_err(|e| e.to_string())?;
     let metrics = Arc::new(Metrics::default());
     let events = Arc::new(EventBus::new(Arc::new(NullSink), metrics.clone()));
+    // Manual saving: only the flush below writes, so no background write can take the fault.
     let config = NotebookConfig {
-        flush_delay_ms: 0,
+        auto_flush: false,
         lazy_hydration: false,
         ..NotebookConfig::default()
     };
@@ -108,16 +109,20 @@ fn notebook_write(site: Site) -> Result<(), String> {
     let cell = books
         .add_cell(nb, CellKind::Sql, None, "SELECT 0".into())
         .map_err(|e| e.to_string())?;
+    books.flush(nb).map_err(|e| e.to_string())?;
+    books
+        .update_cell(nb, cell.id, "SELECT 1".into())
+        .map_err(|e| e.to_string())?;
     let folder = books
         .folder_path(nb)
         .map_err(|e| e.to_string())?
         .ok_or("the notebook has no folder")?;
 
     trace::arm(&root, site, 0);
-    let result = books.update_cell(nb, cell.id, "SELECT 1".into());
+    let result = books.flush(nb);
     trace::disarm(&root);
     if result.is_ok() {
-        return Err("the edit was acknowledged although its write failed".into());
+        return Err("the save reported success although its write failed".into());
     }
     let status = books.summary(nb).map_err(|e| e.to_string())?.status;
     if !matches!(status, SaveState::Failed { .. }) {
