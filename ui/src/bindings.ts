@@ -19,7 +19,7 @@ export const commands = {
 	duplicateNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("duplicate_notebook", { notebook })),
 	/**
 	 *  Writes every notebook and every pending table snapshot and waits for them: the Flush
-	 *  button. The wait blocks this command's thread only (block_in_place), not the runtime.
+	 *  button. The wait blocks this command's thread only (`on_disk`), not the runtime.
 	 */
 	flushAll: () => typedError<ShutdownReport, IpcError>(__TAURI_INVOKE("flush_all")),
 	/**  Engine events after `seq` that a reloaded or lagging UI missed (from the ring buffer). */

@@ -62,11 +62,11 @@ pub async fn set_notebook_mode(
 }
 
 /// Writes every notebook and every pending table snapshot and waits for them: the Flush
-/// button. The wait blocks this command's thread only (block_in_place), not the runtime.
+/// button. The wait blocks this command's thread only (`on_disk`), not the runtime.
 #[tauri::command]
 #[specta::specta]
 pub async fn flush_all(state: State<'_, AppState>) -> Reply<FlushAllReport> {
-    let report = tokio::task::block_in_place(|| state.engine.flush_all());
+    let report = on_disk(|| state.engine.flush_all());
     // Flush means everything: the log too.
     log::logger().flush();
     Ok(report)

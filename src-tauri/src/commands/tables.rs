@@ -37,7 +37,7 @@ pub async fn restore_generation(
     generation: u64,
 ) -> Reply<TableInfo> {
     let engine = &state.engine;
-    Ok(tokio::task::block_in_place(|| {
+    Ok(on_disk(|| {
         engine.restore_generation(notebook, &table, generation)
     })?)
 }

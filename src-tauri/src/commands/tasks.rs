@@ -25,7 +25,7 @@ pub async fn task_stats(state: State<'_, AppState>) -> Reply<TaskStats> {
 #[specta::specta]
 pub async fn retry_task(state: State<'_, AppState>, id: u64) -> Reply<Task> {
     let engine = &state.engine;
-    Ok(tokio::task::block_in_place(|| engine.retry_task(id))?)
+    Ok(on_disk(|| engine.retry_task(id))?)
 }
 
 /// Clears finished tasks from the task list; how many went.
@@ -33,9 +33,7 @@ pub async fn retry_task(state: State<'_, AppState>, id: u64) -> Reply<Task> {
 #[specta::specta]
 pub async fn dismiss_finished_tasks(state: State<'_, AppState>) -> Reply<u64> {
     let engine = &state.engine;
-    Ok(tokio::task::block_in_place(|| {
-        engine.dismiss_finished_tasks()
-    })?)
+    Ok(on_disk(|| engine.dismiss_finished_tasks())?)
 }
 
 /// Cancels a running task from the task list; false when it is not running.

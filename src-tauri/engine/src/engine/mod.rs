@@ -7,7 +7,6 @@
 //! - `lifecycle`: events, flushes, what is pending, shutdown;
 //! - `types`: what callers get back.
 
-mod drafts;
 mod files;
 mod lifecycle;
 mod open;

@@ -511,7 +511,6 @@ impl Notebooks {
         let _serialised = write_lock.lock().unwrap_or_else(|p| p.into_inner());
         // The draft goes first: a crash after it leaves the notebook as last written, where a
         // crash after the trash and before it would bring the notebook back from its draft.
-        self.shared.with_entry(id, |_| Ok(()))?;
         if let Some(drafts) = &self.shared.drafts {
             drafts.forget(id).map_err(|e| {
                 NotebookError::Io(format!(

@@ -116,13 +116,18 @@ struct History {
 }
 
 impl History {
-    fn held_beyond_current(&self) -> u64 {
+    /// What the entries hold beyond `current` bytes (the current version's own).
+    fn held_beyond(&self, current: u64) -> u64 {
         let held: u64 = self.entries.iter().map(|e| e.new_bytes).sum();
+        held.saturating_sub(current)
+    }
+
+    fn held_beyond_current(&self) -> u64 {
         let current = self
             .entries
             .get(self.cursor)
             .map_or(0, |e| bytes_beyond(&e.version, None));
-        held.saturating_sub(current)
+        self.held_beyond(current)
     }
 
     /// Forgets the oldest entry; the next one becomes the first and counts all it holds.
@@ -200,6 +205,8 @@ impl Histories {
         }
         h.entries.truncate(h.cursor + 1);
         let new_bytes = bytes_beyond(&next, h.entries.last().map(|e| e.version.as_ref()));
+        // The current version stays while old entries go: its size is taken once.
+        let current = bytes_beyond(&next, None);
         h.entries.push(Entry {
             version: next,
             op,
@@ -209,7 +216,7 @@ impl Histories {
         h.cursor = h.entries.len() - 1;
         h.restamped = None;
         while h.entries.len() > KEEP
-            || (h.entries.len() > 1 && h.held_beyond_current() > self.cap_bytes)
+            || (h.entries.len() > 1 && h.held_beyond(current) > self.cap_bytes)
         {
             h.drop_oldest();
         }

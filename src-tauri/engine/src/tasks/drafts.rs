@@ -13,19 +13,7 @@ use rusqlite::params;
 
 use super::{now_ms, TaskError, TaskStore};
 use crate::ids::NotebookId;
-
-/// A notebook's unsaved state as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DraftRow {
-    pub notebook: NotebookId,
-    /// The notebook's edit counter when this state was captured; a row is only ever replaced
-    /// by a higher one.
-    pub revision: u64,
-    /// The content hash of `notebook.json` this state was edited from (none: never written).
-    pub base: Option<[u8; 32]>,
-    /// The document, serialised as `notebook.json` would hold it.
-    pub doc: Vec<u8>,
-}
+use crate::notebooks::{Draft, DraftStore};
 
 type Outcome = Arc<OnceLock<Result<(), String>>>;
 
@@ -38,7 +26,7 @@ pub(super) struct GroupCommit {
 
 #[derive(Default)]
 struct Queued {
-    rows: HashMap<NotebookId, DraftRow>,
+    rows: HashMap<NotebookId, Draft>,
     waiting: Vec<Outcome>,
     committing: bool,
 }
@@ -46,7 +34,8 @@ struct Queued {
 impl TaskStore {
     /// Makes `row` durable (or fails). Concurrent callers share one transaction: the first one
     /// in commits everything queued while others wait for its outcome.
-    pub fn draft_save(&self, row: DraftRow) -> Result<(), TaskError> {
+    /// A row is only ever replaced by a higher revision.
+    pub fn draft_save(&self, row: Draft) -> Result<(), TaskError> {
         let group = &self.drafts;
         let mine: Outcome = Arc::default();
         let mut q = group.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -63,7 +52,7 @@ impl TaskStore {
             }
             if !q.committing {
                 q.committing = true;
-                let rows: Vec<DraftRow> = q.rows.drain().map(|(_, r)| r).collect();
+                let rows: Vec<Draft> = q.rows.drain().map(|(_, r)| r).collect();
                 let waiting = std::mem::take(&mut q.waiting);
                 drop(q);
                 let outcome = self.write_drafts(&rows).map_err(|e| e.to_string());
@@ -79,7 +68,7 @@ impl TaskStore {
         }
     }
 
-    fn write_drafts(&self, rows: &[DraftRow]) -> Result<(), TaskError> {
+    fn write_drafts(&self, rows: &[Draft]) -> Result<(), TaskError> {
         self.synced(|conn| {
             let tx = conn.transaction()?;
             {
@@ -124,7 +113,7 @@ impl TaskStore {
     }
 
     /// Every draft, for adopting them at start.
-    pub fn drafts(&self) -> Result<Vec<DraftRow>, TaskError> {
+    pub fn drafts(&self) -> Result<Vec<Draft>, TaskError> {
         let conn = self.lock();
         let mut q = conn.prepare_cached("SELECT notebook, revision, base, doc FROM drafts")?;
         let rows = q.query_map([], |r| {
@@ -142,7 +131,7 @@ impl TaskStore {
                 log::warn!("ignoring a draft for {notebook:?}, which is not a notebook id");
                 continue;
             };
-            out.push(DraftRow {
+            out.push(Draft {
                 notebook,
                 revision: revision.max(0) as u64,
                 base: base.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok()),
@@ -150,5 +139,29 @@ impl TaskStore {
             });
         }
         Ok(out)
+    }
+}
+
+/// The notebooks' drafts live here, beside the table journal: one database, one WAL, one sync
+/// per group commit for both.
+impl DraftStore for TaskStore {
+    fn save(&self, draft: Draft) -> Result<(), String> {
+        self.draft_save(draft).map_err(|e| e.to_string())
+    }
+
+    fn trim(&self, notebook: NotebookId, revision: u64) -> Result<(), String> {
+        self.draft_trim(notebook, revision)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    fn forget(&self, notebook: NotebookId) -> Result<(), String> {
+        self.draft_forget(notebook)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    fn all(&self) -> Result<Vec<Draft>, String> {
+        self.drafts().map_err(|e| e.to_string())
     }
 }

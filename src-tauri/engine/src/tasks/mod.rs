@@ -18,7 +18,6 @@ mod payload;
 pub mod schema;
 mod tracker;
 
-pub use drafts::DraftRow;
 pub use payload::TaskPayload;
 pub use tracker::{Tracked, Tracker};
 
