@@ -87,6 +87,8 @@ enum FileFormat {
     Csv,
     Parquet,
     Json,
+    /// A spreadsheet's first sheet (.xlsx, .xls, .ods).
+    Excel,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -215,12 +217,14 @@ fn dispatch(engine: &Engine, command: Command) -> Result<(), Error> {
                 FileFormat::Csv => ImportFormat::Csv,
                 FileFormat::Parquet => ImportFormat::Parquet,
                 FileFormat::Json => ImportFormat::Json,
+                FileFormat::Excel => ImportFormat::Excel,
             });
             let request = ImportRequest {
                 path: &file,
                 table: table.as_deref(),
                 format,
                 csv: None,
+                sheet: None,
             };
             let out = engine.import_file(id, request, &|_| {}, &CancellationToken::new())?;
             writeln!(

@@ -20,7 +20,8 @@ pub async fn pick_import_file(
                 .add_filter(
                     "Data files",
                     &[
-                        "csv", "tsv", "txt", "parquet", "pq", "json", "ndjson", "jsonl",
+                        "csv", "tsv", "txt", "parquet", "pq", "json", "ndjson", "jsonl", "gz",
+                        "zst", "xlsx", "xlsm", "xlsb", "xls", "ods",
                     ],
                 )
                 .blocking_pick_file()
@@ -35,11 +36,19 @@ pub async fn pick_import_file(
     Ok(picked)
 }
 
+/// Proposes how to read a picked file; `sheet` picks a spreadsheet's sheet (default: its first).
 #[tauri::command]
 #[specta::specta]
-pub async fn preview_import(state: State<'_, AppState>, path: PathBuf) -> Reply<ImportPreview> {
+pub async fn preview_import(
+    state: State<'_, AppState>,
+    path: PathBuf,
+    sheet: Option<String>,
+) -> Reply<ImportPreview> {
     state.picked.check(&path, Use::Read)?;
-    let preview = tauri::async_runtime::spawn_blocking(move || import::preview(&path, None))
+    let preview = tauri::async_runtime::spawn_blocking(move || match sheet {
+        Some(sheet) => import::preview_sheet(&path, &sheet),
+        None => import::preview(&path, None),
+    })
         .await
         .map_err(blocking_failed)?;
     Ok(preview?)
@@ -56,6 +65,7 @@ pub async fn import_file(
     path: PathBuf,
     table: Option<String>,
     csv: Option<CsvOptions>,
+    sheet: Option<SheetOptions>,
     job: String,
     on_progress: Channel<ImportProgress>,
 ) -> Reply<ImportOutcome> {
@@ -67,6 +77,7 @@ pub async fn import_file(
         table: table.as_deref(),
         format: None,
         csv: csv.as_ref(),
+        sheet: sheet.as_ref(),
     };
     let cancel = state.jobs.start(&job);
     let result = state

@@ -29,7 +29,9 @@ mod prelude {
     pub use quire_engine::snapshots::{Generation, TableSaveStatus};
     pub use quire_engine::tables::diff::DiffSummary;
     pub use quire_engine::tables::edit::CellEdit;
-    pub use quire_engine::tables::import::{self, CsvOptions, ImportPreview, ImportProgress};
+    pub use quire_engine::tables::import::{
+        self, CsvOptions, ImportPreview, ImportProgress, SheetOptions,
+    };
     pub use quire_engine::tables::transform::Transform;
     pub use quire_engine::tables::view::ViewSpec;
     pub use quire_engine::tables::TableInfo;

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::ledger::Ledger;
 use crate::notebooks::{NotebookId, Notebooks};
 use crate::queue::{Job, JobKind, Priority};
-use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress};
+use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, SheetOptions};
 use crate::tables::{self, name, TableError, TableVersion};
 use crate::tasks::{TaskPayload, Tracked};
 
@@ -24,6 +24,7 @@ struct OwnedImport {
     table: Option<String>,
     format: Option<ImportFormat>,
     csv: Option<CsvOptions>,
+    sheet: Option<SheetOptions>,
 }
 
 impl OwnedImport {
@@ -33,6 +34,7 @@ impl OwnedImport {
             table: request.table.map(str::to_string),
             format: request.format,
             csv: request.csv.cloned(),
+            sheet: request.sheet.cloned(),
         }
     }
 
@@ -42,6 +44,7 @@ impl OwnedImport {
             table: self.table.as_deref(),
             format: self.format,
             csv: self.csv.as_ref(),
+            sheet: self.sheet.as_ref(),
         }
     }
 }
@@ -61,16 +64,12 @@ fn import_now(
         table,
         format,
         csv,
+        sheet,
     } = request;
     notebooks.summary(notebook)?;
     let table = match table {
         Some(t) => name::validate(t)?,
-        None => name::from_file_stem(
-            &path
-                .file_stem()
-                .map(|s| s.to_string_lossy())
-                .unwrap_or_default(),
-        ),
+        None => name::from_file_stem(&import::file_stem(path)),
     };
     ledger.ensure_loaded(notebook, notebooks.folder_path(notebook)?.as_deref())?;
     if ledger.exists(notebook, &table) {
@@ -83,7 +82,10 @@ fn import_now(
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     ));
-    let imported = import::read(path, format, csv, progress, cancel, &budget)?;
+    let imported = match sheet {
+        Some(sheet) => import::read_sheet(path, sheet, progress, cancel, &budget)?,
+        None => import::read(path, format, csv, progress, cancel, &budget)?,
+    };
     let version = TableVersion::first(imported.schema, imported.batches);
     notebooks.flush(notebook)?;
     let dir = notebooks
@@ -128,13 +130,7 @@ impl Engine {
     fn record_import(&self, notebook: NotebookId, request: &ImportRequest<'_>) -> Tracked {
         let table = match request.table {
             Some(t) => t.to_string(),
-            None => name::from_file_stem(
-                &request
-                    .path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy())
-                    .unwrap_or_default(),
-            ),
+            None => name::from_file_stem(&import::file_stem(request.path)),
         };
         self.tracker.record(
             Some(notebook),
@@ -142,6 +138,7 @@ impl Engine {
             &TaskPayload::Import {
                 path: request.path.to_path_buf(),
                 csv: request.csv.cloned(),
+                sheet: request.sheet.cloned(),
             },
             Priority::Background,
         )

@@ -108,7 +108,7 @@ impl Engine {
                 }
                 r
             }
-            TaskPayload::Import { path, csv } => {
+            TaskPayload::Import { path, csv, sheet } => {
                 let loaded = self.ensure_tables(notebook);
                 if loaded.is_err() {
                     tracked.finish(&loaded);
@@ -124,6 +124,7 @@ impl Engine {
                     table: task.target.as_deref(),
                     format: None,
                     csv: csv.as_ref(),
+                    sheet: sheet.as_ref(),
                 };
                 self.import_tracked(&tracked, notebook, request, &|_| {}, &never)
                     .map(|_| ())

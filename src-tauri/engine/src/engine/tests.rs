@@ -712,7 +712,8 @@ fn imports_and_exports_from_a_caller_without_a_queue_are_recorded_as_tasks() {
         crate::tasks::TaskPayload::parse(import.kind, &import.payload).unwrap(),
         crate::tasks::TaskPayload::Import {
             path: file.clone(),
-            csv: None
+            csv: None,
+            sheet: None,
         }
     );
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::notebooks::{FlushReport, NotebookSummary};
 use crate::snapshots::{SnapshotFlush, TableSaveStatus};
-use crate::tables::import::{CsvOptions, ImportFormat, SkippedRow};
+use crate::tables::import::{CsvOptions, ImportFormat, SheetOptions, SkippedRow};
 use crate::tables::{QueryPreview, TableInfo};
 use crate::tasks::Task;
 
@@ -70,6 +70,8 @@ pub struct ImportRequest<'a> {
     pub table: Option<&'a str>,
     pub format: Option<ImportFormat>,
     pub csv: Option<&'a CsvOptions>,
+    /// Which sheet of a spreadsheet (default: the first, its header detected).
+    pub sheet: Option<&'a SheetOptions>,
 }
 
 impl<'a> ImportRequest<'a> {
@@ -79,6 +81,7 @@ impl<'a> ImportRequest<'a> {
             table: None,
             format: None,
             csv: None,
+            sheet: None,
         }
     }
 

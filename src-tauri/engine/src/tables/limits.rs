@@ -26,6 +26,8 @@ pub struct Limits {
     table_bytes: u64,
     query_mb: u64,
     spill_mb: u64,
+    /// Where imports put their decoded copies: the spill folder, or the OS temp folder.
+    scratch: Option<std::path::PathBuf>,
 }
 
 impl Default for Limits {
@@ -56,6 +58,7 @@ impl Limits {
             table_bytes: config.table_memory_mb.saturating_mul(MIB),
             query_mb: config.query_memory_mb,
             spill_mb: config.spill_disk_mb,
+            scratch: spill_dir.map(Path::to_path_buf),
         })
     }
 
@@ -82,6 +85,7 @@ impl Limits {
             what: what.into(),
             limit: self.table_bytes,
             used: AtomicU64::new(0),
+            scratch: self.scratch.clone(),
         }
     }
 
@@ -119,9 +123,15 @@ pub struct Budget {
     what: String,
     limit: u64,
     used: AtomicU64,
+    scratch: Option<std::path::PathBuf>,
 }
 
 impl Budget {
+    /// The folder for scratch files of the work this budget is for (`None`: the OS's).
+    pub fn scratch(&self) -> Option<&Path> {
+        self.scratch.as_deref()
+    }
+
     pub fn charge(&self, batch: &RecordBatch) -> Result<(), TableError> {
         self.charge_bytes(batch.get_array_memory_size() as u64)
     }

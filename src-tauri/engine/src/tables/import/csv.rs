@@ -17,35 +17,38 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::{
-    preview_rows, schema_of, ColumnSpec, ColumnType, Counting, CsvOptions, ImportFormat,
+    decimal, preview_rows, schema_of, ColumnSpec, ColumnType, Counting, CsvOptions, ImportFormat,
     ImportPreview, ImportProgress, Imported, OnBadRow, Reading, SkippedRow, BATCH_ROWS,
 };
 use crate::tables::TableError;
 
 /// Bytes read to sniff the dialect and preview the file.
-const SAMPLE_BYTES: usize = 256 * 1024;
+pub(super) const SAMPLE_BYTES: usize = 256 * 1024;
 /// Records read to infer column types when reading without a schema.
 const INFER_RECORDS: usize = 10_000;
 /// Skipped rows listed one by one; the rest are only counted.
 const SKIPPED_LISTED: usize = 100;
 
-pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
+/// `path` holds plain UTF-8 (see [`super::source`]) decoded from a file in `encoding`.
+pub fn preview(
+    path: &Path,
+    file_bytes: u64,
+    encoding: &'static encoding_rs::Encoding,
+) -> Result<ImportPreview, TableError> {
     let sample = read_sample(path)?;
     let (delimiter, quote) = sniff_dialect(&sample);
     let has_header = sniff_header(&sample, delimiter, quote);
     let missing = super::missing_default();
+    let (columns, comma) = sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
+    let sample = if comma.is_empty() {
+        sample
+    } else {
+        let mut pointed = Vec::with_capacity(sample.len());
+        let never = tokio_util::sync::CancellationToken::new();
+        decimal::rewrite(&sample[..], &mut pointed, delimiter, quote, &comma, &never)?;
+        pointed
+    };
     let format = format(delimiter, quote, has_header, &missing)?;
-    let (schema, _) = format
-        .infer_schema(&sample[..], None)
-        .map_err(|e| import_error(&e, None))?;
-    let columns = with_zones(
-        named(ColumnSpec::all(&schema)),
-        &sample,
-        delimiter,
-        quote,
-        has_header,
-        &missing,
-    );
     let typed = schema_of(&columns)?;
     // Show the sample as it will be read; if a later row in the sample breaks the inferred types
     // the preview still shows the rows before it.
@@ -68,14 +71,103 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
             columns: Some(columns.clone()),
             on_bad_row: OnBadRow::Reject,
             missing,
+            encoding: Some(super::source::label(encoding)),
+            decimal: if comma.is_empty() { "." } else { "," }.into(),
         }),
+        sheet: None,
         columns,
         rows: preview_rows(&batches),
         file_bytes,
     })
 }
 
+/// The columns of a sample as arrow infers them, timestamps with zones told apart, and the
+/// text columns that hold numbers with decimal commas made number columns (returned too).
+fn sniff_columns(
+    sample: &[u8],
+    delimiter: u8,
+    quote: u8,
+    has_header: bool,
+    missing: &[String],
+) -> Result<(Vec<ColumnSpec>, Vec<usize>), TableError> {
+    let (schema, _) = format(delimiter, quote, has_header, missing)?
+        .infer_schema(sample, None)
+        .map_err(|e| import_error(&e, None))?;
+    let mut columns = with_zones(
+        named(ColumnSpec::all(&schema)),
+        sample,
+        delimiter,
+        quote,
+        has_header,
+        missing,
+    );
+    let text: Vec<usize> = (0..columns.len())
+        .filter(|&i| columns[i].kind == ColumnType::Text)
+        .collect();
+    let set = Missing::new(missing);
+    let comma = decimal::sniff_columns(sample, delimiter, quote, has_header, &text, &|t| set.is(t));
+    for &i in &comma {
+        columns[i].kind = ColumnType::Float;
+    }
+    Ok((columns, comma))
+}
+
+/// Reads a plain UTF-8 file; with decimal commas, from a copy whose number columns have
+/// decimal points.
 pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Imported, TableError> {
+    match options.decimal.trim() {
+        "." => return read_points(path, options, read),
+        "," => {}
+        other => {
+            return Err(TableError::Import {
+                line: None,
+                message: format!("the decimal separator must be \".\" or \",\", not {other:?}"),
+            })
+        }
+    }
+    let delimiter = one_ascii(&options.delimiter, "delimiter")?;
+    let quote = one_ascii(&options.quote, "quote")?;
+    if delimiter == b',' {
+        return Err(TableError::Import {
+            line: None,
+            message: "with a decimal comma the fields must be separated by something else, \
+                      usually \";\""
+                .into(),
+        });
+    }
+    let columns = match &options.columns {
+        Some(columns) => columns.clone(),
+        None => {
+            let sample = read_sample(path)?;
+            sniff_columns(&sample, delimiter, quote, options.has_header, &options.missing)?.0
+        }
+    };
+    let comma: Vec<usize> = (0..columns.len())
+        .filter(|&i| columns[i].kind == ColumnType::Float)
+        .collect();
+    let pointed = decimal::rewrite_file(
+        path,
+        delimiter,
+        quote,
+        &comma,
+        read.budget.scratch(),
+        read.cancel,
+    )?;
+    let total_bytes = std::fs::metadata(&pointed)
+        .map_err(|e| TableError::file(&pointed, e))?
+        .len();
+    let options = CsvOptions {
+        columns: Some(columns),
+        ..options.clone()
+    };
+    let reading = Reading {
+        total_bytes,
+        ..*read
+    };
+    read_points(&pointed, &options, &reading)
+}
+
+fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Imported, TableError> {
     let total_bytes = read.total_bytes;
     let delimiter = one_ascii(&options.delimiter, "delimiter")?;
     let quote = one_ascii(&options.quote, "quote")?;

@@ -45,7 +45,13 @@ fn is_array(path: &Path) -> Result<bool, TableError> {
     let n = File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .map_err(|e| TableError::file(path, e))?;
-    Ok(head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
+    Ok(opens_array(&head[..n]))
+}
+
+/// Whether text (a byte-order mark allowed) opens with an array.
+pub(super) fn opens_array(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
 /// Memory a parsed JSON array takes per byte of file (serde_json values), measured roughly.
@@ -102,6 +108,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
     Ok(ImportPreview {
         format: ImportFormat::Json,
         csv: None,
+        sheet: None,
         columns: ColumnSpec::all(&schema),
         rows: preview_rows(&batches),
         file_bytes,

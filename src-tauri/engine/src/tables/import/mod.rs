@@ -7,8 +7,11 @@
 //! the end, so a cancelled or failed import leaves nothing half-made.
 
 mod csv;
+mod decimal;
+mod excel;
 mod json;
 mod parquet;
+pub mod source;
 
 use std::path::Path;
 
@@ -16,6 +19,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
+
+pub use excel::SheetOptions;
 
 use super::limits::Budget;
 use super::TableError;
@@ -38,16 +43,26 @@ pub enum ImportFormat {
     Csv,
     Parquet,
     Json,
+    /// A spreadsheet: Excel (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`) or OpenDocument (`.ods`).
+    Excel,
 }
 
 impl ImportFormat {
-    /// By extension: `.csv`/`.tsv`/`.txt`, `.parquet`/`.pq`, `.json`/`.ndjson`/`.jsonl`.
+    /// By extension: `.csv`/`.tsv`/`.txt`, `.parquet`/`.pq`, `.json`/`.ndjson`/`.jsonl`, each
+    /// also with `.gz`/`.gzip`/`.zst`/`.zstd` after it (`trips.csv.gz`).
     pub fn from_path(path: &Path) -> Option<ImportFormat> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        let mut ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        if matches!(ext.as_str(), "gz" | "gzip" | "zst" | "zstd") {
+            ext = Path::new(path.file_stem()?)
+                .extension()?
+                .to_str()?
+                .to_ascii_lowercase();
+        }
         match ext.as_str() {
             "csv" | "tsv" | "txt" => Some(ImportFormat::Csv),
             "parquet" | "pq" => Some(ImportFormat::Parquet),
             "json" | "ndjson" | "jsonl" => Some(ImportFormat::Json),
+            "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Some(ImportFormat::Excel),
             _ => None,
         }
     }
@@ -149,6 +164,18 @@ pub struct CsvOptions {
     /// R writes `NA`, pandas `NaN` or nothing, databases `NULL`: see [`MISSING_DEFAULT`].
     #[serde(default = "missing_default")]
     pub missing: Vec<String>,
+    /// The text encoding, as the WHATWG standard labels it (`utf-8`, `utf-16le`,
+    /// `windows-1252`…); `None` detects it. A byte-order mark in the file wins.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// The decimal separator of number columns: "." or "," (European exports, which then
+    /// separate fields with ";").
+    #[serde(default = "decimal_point")]
+    pub decimal: String,
+}
+
+pub fn decimal_point() -> String {
+    ".".into()
 }
 
 /// What pandas' `read_csv` reads as missing by default (R's `NA` among them), so a file
@@ -171,6 +198,8 @@ impl Default for CsvOptions {
             columns: None,
             on_bad_row: OnBadRow::Reject,
             missing: missing_default(),
+            encoding: None,
+            decimal: decimal_point(),
         }
     }
 }
@@ -181,6 +210,8 @@ pub struct ImportPreview {
     pub format: ImportFormat,
     /// The proposed CSV reading (for CSV files).
     pub csv: Option<CsvOptions>,
+    /// The sheet shown and the workbook's sheets (for spreadsheets).
+    pub sheet: Option<SheetOptions>,
     pub columns: Vec<ColumnSpec>,
     /// The first rows as text; `None` is an empty cell.
     pub rows: Vec<Vec<Option<String>>>,
@@ -252,12 +283,71 @@ impl Imported {
 pub fn preview(path: &Path, format: Option<ImportFormat>) -> Result<ImportPreview, TableError> {
     let format = resolve_format(path, format)?;
     let file_bytes = file_size(path)?;
+    let compression = source::Compression::of(path)?;
+    let never = CancellationToken::new();
     match format {
-        ImportFormat::Csv => csv::preview(path, file_bytes),
+        ImportFormat::Csv => {
+            let encoding = source::sniff_encoding(&source::head(path, compression, SNIFF_BYTES)?);
+            let limit = Some(csv::SAMPLE_BYTES as u64);
+            let plain = source::plain(path, compression, encoding, limit, None, &never)?;
+            csv::preview(plain.path(), file_bytes, encoding)
+        }
         ImportFormat::Parquet => parquet::preview(path, file_bytes),
-        ImportFormat::Json => json::preview(path, file_bytes),
+        ImportFormat::Excel => excel::preview(path, file_bytes, None),
+        ImportFormat::Json => {
+            let head = source::head(path, compression, SNIFF_BYTES)?;
+            let encoding = source::sniff_encoding(&head);
+            // NDJSON previews from its start; an array must be parsed whole.
+            let limit = (!json::opens_array(&head)).then_some(JSON_PREVIEW_BYTES);
+            let plain = source::plain(path, compression, encoding, limit, None, &never)?;
+            json::preview(plain.path(), file_bytes)
+        }
     }
 }
+
+/// The preview of one sheet of a spreadsheet.
+pub fn preview_sheet(path: &Path, sheet: &str) -> Result<ImportPreview, TableError> {
+    excel::preview(path, file_size(path)?, Some(sheet))
+}
+
+/// Reads one sheet of a spreadsheet as `options` say.
+pub fn read_sheet(
+    path: &Path,
+    options: &SheetOptions,
+    progress: &(dyn Fn(ImportProgress) + Sync),
+    cancel: &CancellationToken,
+    budget: &Budget,
+) -> Result<Imported, TableError> {
+    let read = Reading {
+        total_bytes: file_size(path)?,
+        progress,
+        cancel,
+        budget,
+    };
+    excel::read(path, Some(options), &read)
+}
+
+/// The file's name without its extensions of format and compression (`trips.csv.gz`: `trips`),
+/// the default table name.
+pub fn file_stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut stem = Path::new(&name);
+    for _ in 0..2 {
+        match (stem.file_stem(), stem.extension()) {
+            (Some(s), Some(_)) => stem = Path::new(s),
+            _ => break,
+        }
+    }
+    stem.to_string_lossy().into_owned()
+}
+
+/// Bytes of a file's (decompressed) start read to tell its text encoding.
+const SNIFF_BYTES: usize = 64 * 1024;
+/// Decoded bytes of a compressed or re-encoded NDJSON file read for its preview.
+const JSON_PREVIEW_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What every reader is given: the file's size, where to report, when to stop.
 struct Reading<'a> {
@@ -279,17 +369,30 @@ pub fn read(
     budget: &Budget,
 ) -> Result<Imported, TableError> {
     let format = resolve_format(path, format)?;
-    let total_bytes = file_size(path)?;
+    file_size(path)?;
+    let compression = source::Compression::of(path)?;
+    let options = csv_options.cloned().unwrap_or_default();
+    let plain = match format {
+        ImportFormat::Parquet | ImportFormat::Excel => source::Plain::as_is(path),
+        ImportFormat::Csv | ImportFormat::Json => {
+            let encoding = match (&options.encoding, format) {
+                (Some(label), ImportFormat::Csv) => source::encoding(label)?,
+                _ => source::sniff_encoding(&source::head(path, compression, SNIFF_BYTES)?),
+            };
+            source::plain(path, compression, encoding, None, budget.scratch(), cancel)?
+        }
+    };
     let read = Reading {
-        total_bytes,
+        total_bytes: file_size(plain.path())?,
         progress,
         cancel,
         budget,
     };
     match format {
-        ImportFormat::Csv => csv::read(path, &csv_options.cloned().unwrap_or_default(), &read),
-        ImportFormat::Parquet => parquet::read(path, &read),
-        ImportFormat::Json => json::read(path, &read),
+        ImportFormat::Csv => csv::read(plain.path(), &options, &read),
+        ImportFormat::Parquet => parquet::read(plain.path(), &read),
+        ImportFormat::Json => json::read(plain.path(), &read),
+        ImportFormat::Excel => excel::read(plain.path(), None, &read),
     }
 }
 
@@ -299,7 +402,7 @@ fn resolve_format(path: &Path, format: Option<ImportFormat>) -> Result<ImportFor
         .ok_or_else(|| TableError::Import {
             line: None,
             message: format!(
-                "{} has no extension Quire knows; choose CSV, Parquet or JSON",
+                "{} has no extension Quire knows; choose CSV, Parquet, JSON or a spreadsheet",
                 path.file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default()

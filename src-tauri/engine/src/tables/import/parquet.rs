@@ -63,6 +63,7 @@ fn preview_unguarded(path: &Path, file_bytes: u64) -> Result<ImportPreview, Tabl
     Ok(ImportPreview {
         format: ImportFormat::Parquet,
         csv: None,
+        sheet: None,
         columns,
         rows: preview_rows(&batches),
         file_bytes,

@@ -210,6 +210,8 @@ fn malformed_csv_is_refused_with_its_line() {
                 kind: ColumnType::Text,
             },
         ]),
+        // The encoding the preview proposed for a UTF-8 file.
+        encoding: Some("utf-8".into()),
         ..CsvOptions::default()
     });
     let cases: Vec<(&str, Vec<u8>)> = vec![
@@ -265,6 +267,7 @@ fn skip_mode_leaves_bad_rows_out_and_reports_them() {
                 kind: ColumnType::Text,
             },
         ]),
+        encoding: Some("utf-8".into()),
         on_bad_row: OnBadRow::Skip,
         ..CsvOptions::default()
     };
@@ -412,9 +415,14 @@ fn json_lines_and_arrays_read_and_broken_json_is_refused() {
 #[test]
 fn unknown_extensions_and_missing_files_are_typed() {
     let f = Files::new();
+    let p = f.write("data.xyz", "PK");
+    let (_, message) = import_error(read_all(&p, None).unwrap_err());
+    assert!(message.contains("CSV, Parquet, JSON or a spreadsheet"), "{message}");
+    // A workbook that is not one: refused in words, not with the zip reader's.
     let p = f.write("data.xlsx", "PK");
     let (_, message) = import_error(read_all(&p, None).unwrap_err());
-    assert!(message.contains("CSV, Parquet or JSON"), "{message}");
+    assert!(message.contains("not a spreadsheet Quire can read"), "{message}");
+    assert!(!message.contains("EOCD"), "{message}");
     let missing = f.0.path().join("nope.csv");
     assert_eq!(
         read_all(&missing, None).unwrap_err().code(),

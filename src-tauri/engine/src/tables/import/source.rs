@@ -1,0 +1,262 @@
+//! What a file is before it is a table: compressed or not, and in which text encoding.
+//!
+//! The CSV and JSON readers take plain UTF-8 files (they seek, split the file into chunks and
+//! count lines). A gzip or zstd file, a UTF-16 or Latin-1 file, or one that opens with a
+//! byte-order mark is therefore first decoded, streaming, into a scratch file beside the
+//! engine's spill files, and read from there; the scratch file goes when the import ends.
+//! A plain UTF-8 file is read where it lies, with no copy.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use encoding_rs::Encoding;
+use encoding_rs_io::DecodeReaderBytesBuilder;
+use tokio_util::sync::CancellationToken;
+
+use crate::tables::TableError;
+
+/// How a file is compressed, from its first bytes (never its name: `.csv` files that are
+/// really gzip exist, and so do `.gz` files that are not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub fn of(path: &Path) -> Result<Option<Compression>, TableError> {
+        let mut head = [0u8; 4];
+        let mut file = File::open(path).map_err(|e| TableError::file(path, e))?;
+        let mut n = 0;
+        while n < head.len() {
+            match file.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(TableError::file(path, e)),
+            }
+        }
+        Ok(match &head[..n] {
+            [0x1f, 0x8b, ..] => Some(Compression::Gzip),
+            [0x28, 0xb5, 0x2f, 0xfd] => Some(Compression::Zstd),
+            _ => None,
+        })
+    }
+}
+
+/// The file's bytes, decompressed.
+fn open(path: &Path, compression: Option<Compression>) -> Result<Box<dyn Read>, TableError> {
+    let file = BufReader::with_capacity(1 << 20, File::open(path).map_err(|e| TableError::file(path, e))?);
+    Ok(match compression {
+        None => Box::new(file),
+        // Multi-member: `cat a.gz b.gz` and bgzip files are one stream to gzip(1) too.
+        Some(Compression::Gzip) => Box::new(flate2::bufread::MultiGzDecoder::new(file)),
+        Some(Compression::Zstd) => Box::new(
+            zstd::stream::read::Decoder::with_buffer(file)
+                .map_err(|e| TableError::file(path, e))?,
+        ),
+    })
+}
+
+/// Reads up to `limit` bytes of the file's content (decompressed), for sniffing.
+pub fn head(path: &Path, compression: Option<Compression>, limit: usize) -> Result<Vec<u8>, TableError> {
+    let mut out = Vec::with_capacity(limit.min(1 << 20));
+    open(path, compression)?
+        .take(limit as u64)
+        .read_to_end(&mut out)
+        .map_err(|e| unreadable(path, compression, e))?;
+    Ok(out)
+}
+
+fn unreadable(path: &Path, compression: Option<Compression>, e: std::io::Error) -> TableError {
+    match compression {
+        Some(kind) => TableError::Import {
+            line: None,
+            message: format!(
+                "the {} file cannot be decompressed ({e}); it may be cut short or damaged",
+                match kind {
+                    Compression::Gzip => "gzip",
+                    Compression::Zstd => "zstd",
+                }
+            ),
+        },
+        None => TableError::file(path, e),
+    }
+}
+
+/// The text encoding of a sample: a byte-order mark names it; UTF-16 when nearly every byte
+/// at even or odd places is NUL (a BOM-less UTF-16 file of Latin text); UTF-8 when the sample
+/// is valid UTF-8 (a character cut at the sample's end allowed), or when its valid multi-byte
+/// characters outnumber its invalid bytes (a UTF-8 file with a stray bad byte, which the reader
+/// then names); otherwise Windows-1252, which is what "Latin-1" files written on Windows and by
+/// Excel are (the WHATWG encoding standard reads the label `latin1` as Windows-1252 too).
+pub fn sniff_encoding(sample: &[u8]) -> &'static Encoding {
+    if let Some((encoding, _)) = Encoding::for_bom(sample) {
+        return encoding;
+    }
+    let pairs = sample.len() / 2;
+    if pairs >= 2 {
+        let nul_at = |parity: usize| {
+            sample
+                .chunks_exact(2)
+                .filter(|pair| pair[parity] == 0)
+                .count()
+        };
+        if nul_at(1) * 10 >= pairs * 9 {
+            return encoding_rs::UTF_16LE;
+        }
+        if nul_at(0) * 10 >= pairs * 9 {
+            return encoding_rs::UTF_16BE;
+        }
+    }
+    let (mut rest, mut multibyte, mut invalid) = (sample, 0usize, 0usize);
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                multibyte += valid.chars().filter(|c| !c.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                multibyte += std::str::from_utf8(valid)
+                    .map_or(0, |v| v.chars().filter(|c| !c.is_ascii()).count());
+                match e.error_len() {
+                    // Cut at the sample's end.
+                    None => break,
+                    Some(n) => {
+                        invalid += 1;
+                        rest = &after[n..];
+                    }
+                }
+            }
+        }
+    }
+    if invalid == 0 || multibyte > invalid {
+        encoding_rs::UTF_8
+    } else {
+        encoding_rs::WINDOWS_1252
+    }
+}
+
+/// The encoding a label names (`utf-8`, `utf-16le`, `latin1`, `windows-1252`, `shift_jis`…,
+/// as the WHATWG encoding standard spells them).
+pub fn encoding(label: &str) -> Result<&'static Encoding, TableError> {
+    Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| TableError::Import {
+        line: None,
+        message: format!(
+            "{label:?} is not a text encoding Quire knows; try utf-8, utf-16le, utf-16be or \
+             windows-1252"
+        ),
+    })
+}
+
+/// The name the import dialog shows and sends back for an encoding.
+pub fn label(encoding: &'static Encoding) -> String {
+    encoding.name().to_ascii_lowercase()
+}
+
+/// A file the readers can take: plain UTF-8 with no byte-order mark.
+pub struct Plain {
+    path: PathBuf,
+    /// The decoded copy, deleted when the import is done with it.
+    _scratch: Option<tempfile::TempPath>,
+}
+
+impl Plain {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file as it is, when it needs no decoding.
+    pub fn as_is(path: &Path) -> Plain {
+        Plain {
+            path: path.to_path_buf(),
+            _scratch: None,
+        }
+    }
+}
+
+/// The file as plain UTF-8: as it is when it already is (no compression, UTF-8 with no BOM),
+/// else decoded into a scratch file in `scratch` (the OS temp folder when `None`). `limit`
+/// stops after that many decoded bytes (a preview). Invalid bytes in a UTF-8 file are kept as
+/// they are, so the reader names the line where they are rather than reading U+FFFD.
+pub fn plain(
+    path: &Path,
+    compression: Option<Compression>,
+    encoding: &'static Encoding,
+    limit: Option<u64>,
+    scratch: Option<&Path>,
+    cancel: &CancellationToken,
+) -> Result<Plain, TableError> {
+    let has_bom = {
+        let start = head(path, compression, 3)?;
+        Encoding::for_bom(&start).is_some()
+    };
+    if compression.is_none() && encoding == encoding_rs::UTF_8 && !has_bom {
+        return Ok(Plain::as_is(path));
+    }
+    let decoded = DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding))
+        // A BOM in the file wins over the encoding chosen, as in browsers and pandas.
+        .bom_override(true)
+        .utf8_passthru(true)
+        .strip_bom(true)
+        .build(open(path, compression)?);
+    let mut decoded: Box<dyn Read> = match limit {
+        Some(limit) => Box::new(decoded.take(limit)),
+        None => Box::new(decoded),
+    };
+    let builder = tempfile::Builder::new()
+        .prefix("import-")
+        .suffix(".decoded")
+        .to_owned();
+    let file = match scratch {
+        Some(dir) => builder.tempfile_in(dir),
+        None => builder.tempfile(),
+    }
+    .map_err(|e| TableError::Persist(format!("no scratch file for decoding the import: {e}")))?;
+    let (file, scratch_path) = file.into_parts();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if cancel.is_cancelled() {
+            return Err(TableError::Cancelled);
+        }
+        let n = match decoded.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(unreadable(path, compression, e)),
+        };
+        out.write_all(&buf[..n])
+            .map_err(|e| TableError::Persist(format!("the decoded import could not be written: {e}")))?;
+    }
+    out.flush()
+        .map_err(|e| TableError::Persist(format!("the decoded import could not be written: {e}")))?;
+    Ok(Plain {
+        path: scratch_path.to_path_buf(),
+        _scratch: Some(scratch_path),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_are_told_apart_by_their_bytes() {
+        assert_eq!(sniff_encoding("id,näme\n1,ö\n".as_bytes()), encoding_rs::UTF_8);
+        // "é" cut in half at the end of a sample is still UTF-8.
+        assert_eq!(sniff_encoding(&"a,é".as_bytes()[..4]), encoding_rs::UTF_8);
+        assert_eq!(sniff_encoding(b"id,n\xe4me\n1,\xf6\n"), encoding_rs::WINDOWS_1252);
+        assert_eq!(sniff_encoding(b"\xef\xbb\xbfid\n"), encoding_rs::UTF_8);
+        assert_eq!(sniff_encoding(b"\xff\xfei\x00d\x00"), encoding_rs::UTF_16LE);
+        assert_eq!(sniff_encoding(b"i\x00d\x00,\x00n\x00\n\x00"), encoding_rs::UTF_16LE);
+        assert_eq!(sniff_encoding(b"\x00i\x00d\x00,\x00n\x00\n"), encoding_rs::UTF_16BE);
+        // Mostly UTF-8 with one bad byte: UTF-8, so the reader names the bad line.
+        assert_eq!(sniff_encoding(b"\xc3\xa9,\xc3\xbc,\xc3\xb6\n\xff\n"), encoding_rs::UTF_8);
+        assert_eq!(encoding("latin1").unwrap(), encoding_rs::WINDOWS_1252);
+        assert!(encoding("klingon").is_err());
+    }
+}
