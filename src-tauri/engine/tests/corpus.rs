@@ -33,6 +33,12 @@
 //!   instant must be the same to the nanosecond and every text pandas kept must parse, and fair,
 //!   since `2001-01-01` and `2001-01-01T00:00:00` name the same day however Quire renders it.
 //!
+//! The same comparison covers files as exports arrive (`VARIANTS` in reference.py): every
+//! eighth corpus file with a float column, and a small table of accented city names, written
+//! by pandas in UTF-16, Windows-1252, `;` with decimal commas, gzip, zstd and as an Excel
+//! workbook (openpyxl), read back by pandas with the matching options (`read_excel` for the
+//! workbook) and by Quire with none.
+//!
 //! The report (counts, every refused file with its reason, the first differences of each file
 //! with their line) is printed to the test's stdout and written to `corpus-report.txt` beside the
 //! venv. `QUIRE_SKIP_CORPUS=1` skips the test (offline work); nothing else does.
@@ -96,6 +102,16 @@ fn every_csv_of_a_public_corpus_imports_as_pandas_reads_it() {
         serde_json::from_reader(File::open(out.path().join("manifest.json")).unwrap())
             .expect("reference.py wrote its manifest");
     let pandas_done = started.elapsed();
+    // The exports' variants were written (a reference.py that writes none must not pass).
+    for variant in ["utf-16", "windows-1252", "decimal-comma", "gzip", "zstd", "xlsx"] {
+        let prefix = format!("variants/{variant}/");
+        let written = manifest
+            .files
+            .iter()
+            .filter(|e| e.source.starts_with(&prefix) && e.error.is_none())
+            .count();
+        assert!(written >= 20, "only {written} files of the {variant} variant");
+    }
 
     let limits = Limits::default();
     let checked: Vec<Checked> = manifest
@@ -290,14 +306,18 @@ fn check(entry: &Entry, out: &Path, limits: &Limits) -> Checked {
     let imported = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let preview = import::preview(&entry.path, None)?;
         let budget = limits.budget(entry.source.clone());
-        import::read(
-            &entry.path,
-            None,
-            preview.csv.as_ref(),
-            &|_| {},
-            &CancellationToken::new(),
-            &budget,
-        )
+        let cancel = CancellationToken::new();
+        match &preview.sheet {
+            Some(sheet) => import::read_sheet(&entry.path, sheet, &|_| {}, &cancel, &budget),
+            None => import::read(
+                &entry.path,
+                None,
+                preview.csv.as_ref(),
+                &|_| {},
+                &cancel,
+                &budget,
+            ),
+        }
     }));
     let imported = match imported {
         Ok(Ok(imported)) => imported,

@@ -26,7 +26,7 @@ compare a date Quire typed with pandas' own date parser rather than with Quire's
 
 Besides the corpus as it is, every VARIANT_EVERY-th file with a float column (and a small
 table of accented city names) is written by pandas the way exports arrive: UTF-16, Windows-1252,
-`;` with decimal commas, gzip and zstd; pandas reads each back with the options that match,
+`;` with decimal commas, gzip, zstd and an Excel workbook; pandas reads each back with the options that match,
 and Quire, given none, must read the same values.
 
 Files are read on a thread pool in this one process.
@@ -145,7 +145,10 @@ def read_one(job):
         # float_precision="round_trip" is pandas' correctly rounded float parser (its default
         # one is off by one ulp on ~6,800 values of this corpus), so floats compare exactly.
         # A variant (see VARIANTS) adds the options that match how it was written.
-        frame = pd.read_csv(path, low_memory=False, float_precision="round_trip", **options)
+        if options.get("excel"):
+            frame = pd.read_excel(path)  # openpyxl, the first sheet, its first row the header
+        else:
+            frame = pd.read_csv(path, low_memory=False, float_precision="round_trip", **options)
     except Exception as e:  # noqa: BLE001 - any reason pandas gives is the answer
         entry["error"] = f"{type(e).__name__}: {e}"
         return entry
@@ -181,7 +184,11 @@ VARIANTS = [
     ("decimal-comma", ".csv", {"sep": ";", "decimal": ","}, {"sep": ";", "decimal": ","}),
     ("gzip", ".csv.gz", {"compression": "gzip"}, {}),
     ("zstd", ".csv.zst", {"compression": "zstd"}, {}),
+    # An Excel workbook written by openpyxl (pandas' writer): cells typed, no text to parse.
+    ("xlsx", ".xlsx", {"excel": True}, {"excel": True}),
 ]
+# Rows of the largest file written as a workbook (openpyxl writes ~10,000 rows a second).
+XLSX_MAX_ROWS = 5000
 # Every how-many-th corpus file with a float column is written in every variant.
 VARIANT_EVERY = 8
 
@@ -195,7 +202,8 @@ def world_frame():
             "city": ["Zürich", "São Paulo", "Ærøskøbing", "Kraków", None, "Montréal"],
             "population_m": [0.4213, 12.33, 0.00093, None, 1.0, -0.5],
             "code": ["1,2", "3,4", "x", "5,6", "7", None],
-            "founded": ["1218-01-01", "1554-01-25", None, "1257-06-05", "1100-01-01", "1642-05-17"],
+            # Within pandas' datetime64[ns] range (1677-2262), so it can compare them as dates.
+            "opened": ["1998-01-01", "2004-01-25", None, "1990-06-05", "2011-01-01", "1976-05-17"],
             "rank": [3, 1, 6, 4, None, 2],
         }
     )
@@ -218,7 +226,12 @@ def write_variants(out_dir, entries, files):
             target = os.path.join(out_dir, "variants", name, source.removesuffix(".csv") + suffix)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             try:
-                frame.to_csv(target, index=False, **write)
+                if write.get("excel"):
+                    if len(frame) > XLSX_MAX_ROWS:
+                        continue
+                    frame.to_excel(target, index=False)
+                else:
+                    frame.to_csv(target, index=False, **write)
             except UnicodeEncodeError:
                 os.remove(target)  # text Windows-1252 has no letter for
                 continue
