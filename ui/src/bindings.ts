@@ -65,7 +65,7 @@ export const commands = {
 	 *  Imports a picked file as a table; progress streams over `on_progress`; `job` names the
 	 *  import for [`cancel_job`].
 	 */
-	importFile: (notebook: NotebookId, path: string, table: string | null, csv: CsvOptions | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("import_file", { notebook, path, table, csv, job, onProgress })),
+	importFile: (notebook: NotebookId, path: string, table: string | null, csv: CsvOptions | null, sheet: SheetOptions | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("import_file", { notebook, path, table, csv, sheet, job, onProgress })),
 	listNotebooks: () => typedError<NotebookSummary[], IpcError>(__TAURI_INVOKE("list_notebooks")),
 	listTables: (notebook: NotebookId) => typedError<TableInfo[], IpcError>(__TAURI_INVOKE("list_tables", { notebook })),
 	metrics: () => typedError<MetricsReport, IpcError>(__TAURI_INVOKE("metrics")),
@@ -86,7 +86,8 @@ export const commands = {
 	 *  and remembers the choice as a file this window may read.
 	 */
 	pickImportFile: () => typedError<string | null, IpcError>(__TAURI_INVOKE("pick_import_file")),
-	previewImport: (path: string) => typedError<ImportPreview, IpcError>(__TAURI_INVOKE("preview_import", { path })),
+	/**  Proposes how to read a picked file; `sheet` picks a spreadsheet's sheet (default: its first). */
+	previewImport: (path: string, sheet: string | null) => typedError<ImportPreview, IpcError>(__TAURI_INVOKE("preview_import", { path, sheet })),
 	/**  The work queue's depth, waits per priority, run time per kind and cancellations. */
 	queueStats: () => typedError<QueueStats, IpcError>(__TAURI_INVOKE("queue_stats")),
 	renameNotebook: (notebook: NotebookId, title: string) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("rename_notebook", { notebook, title })),
@@ -246,6 +247,16 @@ export type CsvOptions = {
 	 *  R writes `NA`, pandas `NaN` or nothing, databases `NULL`: see [`MISSING_DEFAULT`].
 	 */
 	missing?: string[],
+	/**
+	 *  The text encoding, as the WHATWG standard labels it (`utf-8`, `utf-16le`,
+	 *  `windows-1252`…); `None` detects it. A byte-order mark in the file wins.
+	 */
+	encoding?: string | null,
+	/**
+	 *  The decimal separator of number columns: "." or "," (European exports, which then
+	 *  separate fields with ";").
+	 */
+	decimal?: string,
 };
 
 export type DiffKind = "added" | "removed" | "changed";
@@ -464,7 +475,9 @@ export type HistoryItem = {
 	rows: number,
 };
 
-export type ImportFormat = "csv" | "parquet" | "json";
+export type ImportFormat = "csv" | "parquet" | "json" | 
+/**  A spreadsheet: Excel (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`) or OpenDocument (`.ods`). */
+"excel";
 
 /**  What an import made. */
 export type ImportOutcome = {
@@ -479,6 +492,8 @@ export type ImportPreview = {
 	format: ImportFormat,
 	/**  The proposed CSV reading (for CSV files). */
 	csv: CsvOptions | null,
+	/**  The sheet shown and the workbook's sheets (for spreadsheets). */
+	sheet: SheetOptions | null,
 	columns: ColumnSpec[],
 	/**  The first rows as text; `None` is an empty cell. */
 	rows: ((string | null)[])[],
@@ -729,6 +744,14 @@ export type SaveState =
 export type Sequenced = {
 	seq: number,
 	event: EngineEvent,
+};
+
+/**  Which sheet to read, and whether its first row names the columns. */
+export type SheetOptions = {
+	sheet: string,
+	has_header: boolean,
+	/**  Every sheet of the workbook, in order (the dialog's choice; ignored when reading). */
+	sheets?: string[],
 };
 
 /**  What shutdown did, for the log line and the exit path. */

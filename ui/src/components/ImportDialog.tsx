@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { useBackend } from "../context";
 import { QuireError } from "../backend";
-import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgress, NotebookId } from "../bindings";
+import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgress, NotebookId, SheetOptions } from "../bindings";
 import { describeError, formatBytes, type ErrorText } from "../errors";
 import { useEscape } from "./useEscape";
 
@@ -23,6 +23,25 @@ export function parseMissing(text: string): string[] {
     .filter((t) => t !== "");
 }
 const DELIMITERS: [string, string][] = [[",", "Comma"], [";", "Semicolon"], ["\t", "Tab"], ["|", "Pipe"]];
+/** Text encodings offered besides the one detected (WHATWG labels, as the engine takes them). */
+export const ENCODINGS: [string, string][] = [
+  ["utf-8", "UTF-8"],
+  ["utf-16le", "UTF-16 (little-endian)"],
+  ["utf-16be", "UTF-16 (big-endian)"],
+  ["windows-1252", "Western (Windows-1252 / Latin-1)"],
+  ["iso-8859-15", "Western (ISO-8859-15)"],
+  ["windows-1250", "Central European (Windows-1250)"],
+  ["windows-1251", "Cyrillic (Windows-1251)"],
+  ["shift_jis", "Japanese (Shift JIS)"],
+  ["gbk", "Chinese (GBK)"],
+  ["euc-kr", "Korean (EUC-KR)"],
+];
+
+/** The encodings to offer: the list, with the detected one first if it is not in it. */
+export function encodingChoices(detected: string | null | undefined): [string, string][] {
+  if (!detected || ENCODINGS.some(([label]) => label === detected)) return ENCODINGS;
+  return [[detected, detected], ...ENCODINGS];
+}
 
 interface Props {
   notebook: NotebookId;
@@ -32,16 +51,20 @@ interface Props {
   onClose(): void;
 }
 
-function defaultName(path: string): string {
-  const stem = (path.split(/[\\/]/).pop() ?? "table").replace(/\.[^.]*$/, "");
+export function defaultName(path: string): string {
+  // `trips.csv.gz`: both the compression's and the format's extension go.
+  const stem = (path.split(/[\\/]/).pop() ?? "table").replace(/(\.[^.]*)?\.(gz|gzip|zst|zstd)$/i, "").replace(/\.[^.]*$/, "");
   const name = stem.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
   return /^[a-z_]/.test(name) ? name : `t_${name}`;
 }
 
 /** Shows how a file will be read (the user can correct names, types and the CSV dialect),
  *  then imports it with a progress bar and a Cancel button. */
-export function ImportDialog({ notebook, path, preview, onDone, onClose }: Props) {
+export function ImportDialog({ notebook, path, preview: first, onDone, onClose }: Props) {
   const backend = useBackend();
+  // A spreadsheet's other sheet is previewed anew.
+  const [preview, setPreview] = useState(first);
+  const [sheet, setSheet] = useState<SheetOptions | null>(first.sheet);
   const [table, setTable] = useState(defaultName(path));
   const [csv, setCsv] = useState<CsvOptions | null>(preview.csv);
   const [progress, setProgress] = useState<ImportProgress | null>(null);
@@ -66,7 +89,7 @@ export function ImportDialog({ notebook, path, preview, onDone, onClose }: Props
     setProgress({ rows: 0, bytes: 0, total_bytes: preview.file_bytes });
     try {
       const options = csv ? { ...csv, missing: parseMissing(missingText) } : null;
-      const outcome = await backend.importFile(notebook, path, table, options, id, setProgress);
+      const outcome = await backend.importFile(notebook, path, table, options, sheet, id, setProgress);
       if (outcome.skipped_total > 0) setFinished(outcome);
       else onDone(outcome);
     } catch (e) {
@@ -78,18 +101,47 @@ export function ImportDialog({ notebook, path, preview, onDone, onClose }: Props
     }
   };
 
+  const pickSheet = async (name: string) => {
+    setError(null);
+    try {
+      const next = await backend.previewImport(path, name);
+      setPreview(next);
+      setSheet(next.sheet);
+    } catch (e) {
+      setError(describeError(QuireError.from(e)));
+    }
+  };
+
   const percent = progress && progress.total_bytes > 0 ? Math.min(100, (progress.bytes / progress.total_bytes) * 100) : 0;
   return (
     <div className="modal-backdrop" role="presentation">
       <div className="modal wide" role="dialog" aria-label="Import" data-testid="import-dialog">
         <h2>Import {path.split(/[\\/]/).pop()}</h2>
         <p className="muted">
-          {preview.format.toUpperCase()} · {formatBytes(preview.file_bytes)}
+          {preview.format === "excel" ? "Spreadsheet" : preview.format.toUpperCase()} · {formatBytes(preview.file_bytes)}
         </p>
         <label className="field">
           Table name
           <input data-testid="import-table-name" value={table} onChange={(e) => setTable(e.target.value)} disabled={!!job} />
         </label>
+        {sheet && (
+          <div className="csv-options">
+            <label className="field">
+              Sheet
+              <select data-testid="import-sheet" value={sheet.sheet} disabled={!!job} onChange={(e) => void pickSheet(e.target.value)}>
+                {(sheet.sheets ?? []).map((name) => (
+                  <option key={name} value={name}>
+                    {name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="check">
+              <input type="checkbox" checked={sheet.has_header} disabled={!!job} onChange={(e) => setSheet({ ...sheet, has_header: e.target.checked })} />
+              First row is a header
+            </label>
+          </div>
+        )}
         {csv && (
           <div className="csv-options">
             <label className="field">
@@ -107,6 +159,29 @@ export function ImportDialog({ notebook, path, preview, onDone, onClose }: Props
               <select value={csv.quote} disabled={!!job} onChange={(e) => setCsv({ ...csv, quote: e.target.value })}>
                 <option value={'"'}>Double (")</option>
                 <option value={"'"}>Single (')</option>
+              </select>
+            </label>
+            <label className="field">
+              Encoding
+              <select
+                data-testid="import-encoding"
+                value={csv.encoding ?? "utf-8"}
+                disabled={!!job}
+                onChange={(e) => setCsv({ ...csv, encoding: e.target.value })}
+              >
+                {encodingChoices(preview.csv?.encoding).map(([label, name]) => (
+                  <option key={label} value={label}>
+                    {name}
+                    {label === preview.csv?.encoding ? " (detected)" : ""}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="field">
+              Decimal separator
+              <select data-testid="import-decimal" value={csv.decimal} disabled={!!job} onChange={(e) => setCsv({ ...csv, decimal: e.target.value })}>
+                <option value=".">Point (3.14)</option>
+                <option value=",">Comma (3,14)</option>
               </select>
             </label>
             <label className="check">

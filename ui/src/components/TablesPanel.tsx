@@ -81,7 +81,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   const open_ = useCallback(
     async (path: string) => {
       try {
-        setImporting({ path, preview: await backend.previewImport(path) });
+        setImporting({ path, preview: await backend.previewImport(path, null) });
       } catch (e) {
         report(e);
       }

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { backendOf, Providers } from "../testBackend";
+import type { ImportOutcome, ImportPreview } from "../bindings";
+import { defaultName, encodingChoices, ImportDialog } from "./ImportDialog";
+
+afterEach(cleanup);
+
+const outcome: ImportOutcome = {
+  table: { name: "sales", version: 1, rows: 2, columns: [], memory_bytes: 8 },
+  skipped: [],
+  skipped_total: 0,
+};
+
+const sheetPreview = (sheet: string, column: string): ImportPreview => ({
+  format: "excel",
+  csv: null,
+  sheet: { sheet, has_header: true, sheets: ["2024", "2025"] },
+  columns: [{ name: column, kind: "float" }],
+  rows: [["1.5"]],
+  file_bytes: 4096,
+});
+
+describe("the import dialog", () => {
+  it("names the table after the file, without its compression's extension", () => {
+    expect(defaultName("/data/Trips 2024.csv.gz")).toBe("trips_2024");
+    expect(defaultName("/data/sales.xlsx")).toBe("sales");
+    expect(defaultName("C:\\data\\2024.csv.zst")).toBe("t_2024");
+  });
+
+  it("offers the detected encoding first when it is not a common one", () => {
+    expect(encodingChoices("utf-8")[0]![0]).toBe("utf-8");
+    expect(encodingChoices("koi8-r")[0]).toEqual(["koi8-r", "koi8-r"]);
+  });
+
+  it("previews another sheet when it is picked and imports the sheet shown", async () => {
+    const previewImport = vi.fn(async (_path: string, sheet: string | null) => sheetPreview(sheet ?? "2024", "revenue_2025"));
+    const importFile = vi.fn(async () => outcome);
+    const onDone = vi.fn();
+    render(
+      <Providers backend={backendOf({ previewImport, importFile })}>
+        <ImportDialog notebook="nb" path="/data/sales.xlsx" preview={sheetPreview("2024", "revenue_2024")} onDone={onDone} onClose={vi.fn()} />
+      </Providers>,
+    );
+    expect(screen.getByText("Spreadsheet · 4.0 KB", { exact: false })).toBeTruthy();
+    fireEvent.change(screen.getByTestId("import-sheet"), { target: { value: "2025" } });
+    await waitFor(() => expect((screen.getByLabelText("Column 1 name") as HTMLInputElement).value).toBe("revenue_2025"));
+    expect(previewImport).toHaveBeenCalledWith("/data/sales.xlsx", "2025");
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(onDone).toHaveBeenCalled());
+    const args = importFile.mock.calls[0] as unknown[];
+    expect(args[4]).toEqual({ sheet: "2025", has_header: true, sheets: ["2024", "2025"] });
+  });
+
+  it("sends the encoding and decimal separator chosen", async () => {
+    const importFile = vi.fn(async () => outcome);
+    const preview: ImportPreview = {
+      format: "csv",
+      csv: { delimiter: ";", quote: '"', has_header: true, columns: null, on_bad_row: "reject", missing: ["NA"], encoding: "windows-1252", decimal: "," },
+      sheet: null,
+      columns: [{ name: "preis", kind: "float" }],
+      rows: [["3.5"]],
+      file_bytes: 100,
+    };
+    render(
+      <Providers backend={backendOf({ importFile })}>
+        <ImportDialog notebook="nb" path="/data/preise.csv" preview={preview} onDone={vi.fn()} onClose={vi.fn()} />
+      </Providers>,
+    );
+    const encoding = screen.getByTestId("import-encoding") as HTMLSelectElement;
+    expect(encoding.value).toBe("windows-1252");
+    expect(encoding.selectedOptions[0]!.textContent).toContain("(detected)");
+    expect((screen.getByTestId("import-decimal") as HTMLSelectElement).value).toBe(",");
+    fireEvent.change(encoding, { target: { value: "iso-8859-15" } });
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(importFile).toHaveBeenCalled());
+    const options = (importFile.mock.calls[0] as unknown[])[3] as { encoding: string; decimal: string };
+    expect(options.encoding).toBe("iso-8859-15");
+    expect(options.decimal).toBe(",");
+  });
+});
