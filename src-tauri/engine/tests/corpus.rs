@@ -103,14 +103,24 @@ fn every_csv_of_a_public_corpus_imports_as_pandas_reads_it() {
             .expect("reference.py wrote its manifest");
     let pandas_done = started.elapsed();
     // The exports' variants were written (a reference.py that writes none must not pass).
-    for variant in ["utf-16", "windows-1252", "decimal-comma", "gzip", "zstd", "xlsx"] {
+    for variant in [
+        "utf-16",
+        "windows-1252",
+        "decimal-comma",
+        "gzip",
+        "zstd",
+        "xlsx",
+    ] {
         let prefix = format!("variants/{variant}/");
         let written = manifest
             .files
             .iter()
             .filter(|e| e.source.starts_with(&prefix) && e.error.is_none())
             .count();
-        assert!(written >= 20, "only {written} files of the {variant} variant");
+        assert!(
+            written >= 20,
+            "only {written} files of the {variant} variant"
+        );
     }
 
     let limits = Limits::default();

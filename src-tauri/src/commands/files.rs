@@ -49,8 +49,8 @@ pub async fn preview_import(
         Some(sheet) => import::preview_sheet(&path, &sheet),
         None => import::preview(&path, None),
     })
-        .await
-        .map_err(blocking_failed)?;
+    .await
+    .map_err(blocking_failed)?;
     Ok(preview?)
 }
 

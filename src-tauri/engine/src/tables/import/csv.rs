@@ -139,7 +139,14 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
         Some(columns) => columns.clone(),
         None => {
             let sample = read_sample(path)?;
-            sniff_columns(&sample, delimiter, quote, options.has_header, &options.missing)?.0
+            sniff_columns(
+                &sample,
+                delimiter,
+                quote,
+                options.has_header,
+                &options.missing,
+            )?
+            .0
         }
     };
     let comma: Vec<usize> = (0..columns.len())

@@ -119,7 +119,7 @@ pub fn rewrite(
     };
     loop {
         records += 1;
-        if records % 65_536 == 0 && cancel.is_cancelled() {
+        if records.is_multiple_of(65_536) && cancel.is_cancelled() {
             return Err(TableError::Cancelled);
         }
         if !reader.read_byte_record(&mut record).map_err(failed)? {
@@ -178,10 +178,14 @@ mod tests {
 
     #[test]
     fn comma_numbers_are_whole_cells_with_one_comma_and_no_grouping() {
-        for yes in ["3,14", "-0,5", "+12", "7", ",5", "1,5e3", "2,0E-2", " 4,25 "] {
+        for yes in [
+            "3,14", "-0,5", "+12", "7", ",5", "1,5e3", "2,0E-2", " 4,25 ",
+        ] {
             assert!(is_comma_number(yes), "{yes}");
         }
-        for no in ["", "1.234,5", "1,2,3", "3,5 kg", "abc", "1,", "-", "1e", "1.5"] {
+        for no in [
+            "", "1.234,5", "1,2,3", "3,5 kg", "abc", "1,", "-", "1e", "1.5",
+        ] {
             assert!(!is_comma_number(no), "{no}");
         }
     }
@@ -190,9 +194,20 @@ mod tests {
     fn only_number_columns_are_rewritten_and_lines_are_kept() {
         let input = "name;price;code\n\"a;b\";3,5;1,2\n\"multi\nline\";-0,25;x\n";
         let mut out = Vec::new();
-        rewrite(input.as_bytes(), &mut out, b';', b'"', &[1], &CancellationToken::new()).unwrap();
+        rewrite(
+            input.as_bytes(),
+            &mut out,
+            b';',
+            b'"',
+            &[1],
+            &CancellationToken::new(),
+        )
+        .unwrap();
         let out = String::from_utf8(out).unwrap();
-        assert_eq!(out, "name;price;code\n\"a;b\";3.5;1,2\n\"multi\nline\";-0.25;x\n");
+        assert_eq!(
+            out,
+            "name;price;code\n\"a;b\";3.5;1,2\n\"multi\nline\";-0.25;x\n"
+        );
     }
 
     #[test]

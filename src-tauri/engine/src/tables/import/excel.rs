@@ -49,7 +49,10 @@ fn unreadable(e: impl std::fmt::Display) -> TableError {
     }
 }
 
-fn load(path: &Path, sheet: Option<&str>) -> Result<(Vec<String>, String, Range<Data>), TableError> {
+fn load(
+    path: &Path,
+    sheet: Option<&str>,
+) -> Result<(Vec<String>, String, Range<Data>), TableError> {
     let mut workbook = open_workbook_auto(path).map_err(unreadable)?;
     let sheets = workbook.sheet_names();
     let name = match sheet {
@@ -88,8 +91,14 @@ fn sniff_header(range: &Range<Data>) -> bool {
     let Some(first) = rows.next() else {
         return true;
     };
-    let texts = first.iter().filter(|c| matches!(c, Data::String(_))).count();
-    texts > 0 && first.iter().all(|c| matches!(c, Data::String(_) | Data::Empty))
+    let texts = first
+        .iter()
+        .filter(|c| matches!(c, Data::String(_)))
+        .count();
+    texts > 0
+        && first
+            .iter()
+            .all(|c| matches!(c, Data::String(_) | Data::Empty))
 }
 
 /// The header's names: empty ones become `column_<n>`, a repeated one `name.1`, `name.2`…
@@ -97,7 +106,10 @@ fn sniff_header(range: &Range<Data>) -> bool {
 fn names(range: &Range<Data>, has_header: bool) -> Vec<String> {
     let width = range.width();
     let header: Vec<String> = match (has_header, range.rows().next()) {
-        (true, Some(row)) => row.iter().map(|c| c.to_string().trim().to_string()).collect(),
+        (true, Some(row)) => row
+            .iter()
+            .map(|c| c.to_string().trim().to_string())
+            .collect(),
         _ => Vec::new(),
     };
     let mut seen = std::collections::HashMap::<String, usize>::new();
@@ -196,61 +208,67 @@ fn batch(
     columns: &[ColumnSpec],
     schema: &datafusion::arrow::datatypes::SchemaRef,
 ) -> Result<RecordBatch, TableError> {
-    let cell = |row: &&[Data], i: usize| -> Option<Data> {
-        row.get(i).filter(|c| !missing(c)).cloned()
-    };
-    let arrays: Vec<ArrayRef> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, column)| -> ArrayRef {
-            let cells = rows.iter().map(|row| cell(row, i));
-            match column.kind {
-                ColumnType::Integer => {
-                    let mut b = Int64Builder::with_capacity(rows.len());
-                    cells.for_each(|c| b.append_option(c.and_then(|c| c.as_f64()).filter(|f| whole(*f)).map(|f| f as i64)));
-                    Arc::new(b.finish())
-                }
-                ColumnType::Float => {
-                    let mut b = Float64Builder::with_capacity(rows.len());
-                    cells.for_each(|c| b.append_option(c.and_then(|c| c.as_f64())));
-                    Arc::new(b.finish())
-                }
-                ColumnType::Boolean => {
-                    let mut b = BooleanBuilder::with_capacity(rows.len());
-                    cells.for_each(|c| b.append_option(c.and_then(|c| c.get_bool())));
-                    Arc::new(b.finish())
-                }
-                ColumnType::Date => {
-                    let mut b = Date32Builder::with_capacity(rows.len());
-                    cells.for_each(|c| {
-                        b.append_option(c.and_then(|c| c.as_datetime()).map(|t| {
-                            chrono::Datelike::num_days_from_ce(&t.date()) - EPOCH_DAYS_CE
-                        }))
-                    });
-                    Arc::new(b.finish())
-                }
-                ColumnType::Timestamp | ColumnType::TimestampTz => {
-                    let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len());
-                    cells.for_each(|c| {
-                        b.append_option(
-                            c.and_then(|c| c.as_datetime())
-                                .map(|t| t.and_utc().timestamp_micros()),
-                        )
-                    });
-                    let array = b.finish();
-                    match column.kind {
-                        ColumnType::TimestampTz => Arc::new(array.with_timezone("UTC")),
-                        _ => Arc::new(array),
+    let cell =
+        |row: &&[Data], i: usize| -> Option<Data> { row.get(i).filter(|c| !missing(c)).cloned() };
+    let arrays: Vec<ArrayRef> =
+        columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| -> ArrayRef {
+                let cells = rows.iter().map(|row| cell(row, i));
+                match column.kind {
+                    ColumnType::Integer => {
+                        let mut b = Int64Builder::with_capacity(rows.len());
+                        cells.for_each(|c| {
+                            b.append_option(
+                                c.and_then(|c| c.as_f64())
+                                    .filter(|f| whole(*f))
+                                    .map(|f| f as i64),
+                            )
+                        });
+                        Arc::new(b.finish())
+                    }
+                    ColumnType::Float => {
+                        let mut b = Float64Builder::with_capacity(rows.len());
+                        cells.for_each(|c| b.append_option(c.and_then(|c| c.as_f64())));
+                        Arc::new(b.finish())
+                    }
+                    ColumnType::Boolean => {
+                        let mut b = BooleanBuilder::with_capacity(rows.len());
+                        cells.for_each(|c| b.append_option(c.and_then(|c| c.get_bool())));
+                        Arc::new(b.finish())
+                    }
+                    ColumnType::Date => {
+                        let mut b = Date32Builder::with_capacity(rows.len());
+                        cells.for_each(|c| {
+                            b.append_option(c.and_then(|c| c.as_datetime()).map(|t| {
+                                chrono::Datelike::num_days_from_ce(&t.date()) - EPOCH_DAYS_CE
+                            }))
+                        });
+                        Arc::new(b.finish())
+                    }
+                    ColumnType::Timestamp | ColumnType::TimestampTz => {
+                        let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len());
+                        cells.for_each(|c| {
+                            b.append_option(
+                                c.and_then(|c| c.as_datetime())
+                                    .map(|t| t.and_utc().timestamp_micros()),
+                            )
+                        });
+                        let array = b.finish();
+                        match column.kind {
+                            ColumnType::TimestampTz => Arc::new(array.with_timezone("UTC")),
+                            _ => Arc::new(array),
+                        }
+                    }
+                    ColumnType::Text => {
+                        let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
+                        cells.for_each(|c| b.append_option(c.map(|c| text(&c))));
+                        Arc::new(b.finish())
                     }
                 }
-                ColumnType::Text => {
-                    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
-                    cells.for_each(|c| b.append_option(c.map(|c| text(&c))));
-                    Arc::new(b.finish())
-                }
-            }
-        })
-        .collect();
+            })
+            .collect();
     RecordBatch::try_new(schema.clone(), arrays).map_err(|e| TableError::Import {
         line: None,
         message: format!("the sheet cannot be read as these columns: {e}"),
@@ -258,7 +276,11 @@ fn batch(
 }
 
 /// The first sheet (or `sheet`), its header sniffed, and its first rows.
-pub fn preview(path: &Path, file_bytes: u64, sheet: Option<&str>) -> Result<ImportPreview, TableError> {
+pub fn preview(
+    path: &Path,
+    file_bytes: u64,
+    sheet: Option<&str>,
+) -> Result<ImportPreview, TableError> {
     let (sheets, sheet, range) = load(path, sheet)?;
     let has_header = sniff_header(&range);
     let columns = columns(&range, has_header);
@@ -284,7 +306,11 @@ pub fn preview(path: &Path, file_bytes: u64, sheet: Option<&str>) -> Result<Impo
 }
 
 /// Reads one sheet (the first, its header sniffed, when `options` is `None`).
-pub fn read(path: &Path, options: Option<&SheetOptions>, read: &Reading) -> Result<Imported, TableError> {
+pub fn read(
+    path: &Path,
+    options: Option<&SheetOptions>,
+    read: &Reading,
+) -> Result<Imported, TableError> {
     let &Reading {
         total_bytes,
         progress,
@@ -312,5 +338,12 @@ pub fn read(path: &Path, options: Option<&SheetOptions>, read: &Reading) -> Resu
             total_bytes,
         });
     }
-    Ok(Imported::complete(schema, batches, Vec::new(), 0, total_bytes, progress))
+    Ok(Imported::complete(
+        schema,
+        batches,
+        Vec::new(),
+        0,
+        total_bytes,
+        progress,
+    ))
 }

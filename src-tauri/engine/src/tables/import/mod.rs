@@ -473,4 +473,6 @@ impl<R: std::io::Read> std::io::Read for Counting<R> {
 }
 
 #[cfg(test)]
+mod formats_tests;
+#[cfg(test)]
 mod tests;

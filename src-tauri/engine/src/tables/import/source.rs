@@ -47,7 +47,10 @@ impl Compression {
 
 /// The file's bytes, decompressed.
 fn open(path: &Path, compression: Option<Compression>) -> Result<Box<dyn Read>, TableError> {
-    let file = BufReader::with_capacity(1 << 20, File::open(path).map_err(|e| TableError::file(path, e))?);
+    let file = BufReader::with_capacity(
+        1 << 20,
+        File::open(path).map_err(|e| TableError::file(path, e))?,
+    );
     Ok(match compression {
         None => Box::new(file),
         // Multi-member: `cat a.gz b.gz` and bgzip files are one stream to gzip(1) too.
@@ -60,7 +63,11 @@ fn open(path: &Path, compression: Option<Compression>) -> Result<Box<dyn Read>, 
 }
 
 /// Reads up to `limit` bytes of the file's content (decompressed), for sniffing.
-pub fn head(path: &Path, compression: Option<Compression>, limit: usize) -> Result<Vec<u8>, TableError> {
+pub fn head(
+    path: &Path,
+    compression: Option<Compression>,
+    limit: usize,
+) -> Result<Vec<u8>, TableError> {
     let mut out = Vec::with_capacity(limit.min(1 << 20));
     open(path, compression)?
         .take(limit as u64)
@@ -229,11 +236,13 @@ pub fn plain(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(unreadable(path, compression, e)),
         };
-        out.write_all(&buf[..n])
-            .map_err(|e| TableError::Persist(format!("the decoded import could not be written: {e}")))?;
+        out.write_all(&buf[..n]).map_err(|e| {
+            TableError::Persist(format!("the decoded import could not be written: {e}"))
+        })?;
     }
-    out.flush()
-        .map_err(|e| TableError::Persist(format!("the decoded import could not be written: {e}")))?;
+    out.flush().map_err(|e| {
+        TableError::Persist(format!("the decoded import could not be written: {e}"))
+    })?;
     Ok(Plain {
         path: scratch_path.to_path_buf(),
         _scratch: Some(scratch_path),
@@ -246,16 +255,31 @@ mod tests {
 
     #[test]
     fn encodings_are_told_apart_by_their_bytes() {
-        assert_eq!(sniff_encoding("id,näme\n1,ö\n".as_bytes()), encoding_rs::UTF_8);
+        assert_eq!(
+            sniff_encoding("id,näme\n1,ö\n".as_bytes()),
+            encoding_rs::UTF_8
+        );
         // "é" cut in half at the end of a sample is still UTF-8.
         assert_eq!(sniff_encoding(&"a,é".as_bytes()[..4]), encoding_rs::UTF_8);
-        assert_eq!(sniff_encoding(b"id,n\xe4me\n1,\xf6\n"), encoding_rs::WINDOWS_1252);
+        assert_eq!(
+            sniff_encoding(b"id,n\xe4me\n1,\xf6\n"),
+            encoding_rs::WINDOWS_1252
+        );
         assert_eq!(sniff_encoding(b"\xef\xbb\xbfid\n"), encoding_rs::UTF_8);
         assert_eq!(sniff_encoding(b"\xff\xfei\x00d\x00"), encoding_rs::UTF_16LE);
-        assert_eq!(sniff_encoding(b"i\x00d\x00,\x00n\x00\n\x00"), encoding_rs::UTF_16LE);
-        assert_eq!(sniff_encoding(b"\x00i\x00d\x00,\x00n\x00\n"), encoding_rs::UTF_16BE);
+        assert_eq!(
+            sniff_encoding(b"i\x00d\x00,\x00n\x00\n\x00"),
+            encoding_rs::UTF_16LE
+        );
+        assert_eq!(
+            sniff_encoding(b"\x00i\x00d\x00,\x00n\x00\n"),
+            encoding_rs::UTF_16BE
+        );
         // Mostly UTF-8 with one bad byte: UTF-8, so the reader names the bad line.
-        assert_eq!(sniff_encoding(b"\xc3\xa9,\xc3\xbc,\xc3\xb6\n\xff\n"), encoding_rs::UTF_8);
+        assert_eq!(
+            sniff_encoding(b"\xc3\xa9,\xc3\xbc,\xc3\xb6\n\xff\n"),
+            encoding_rs::UTF_8
+        );
         assert_eq!(encoding("latin1").unwrap(), encoding_rs::WINDOWS_1252);
         assert!(encoding("klingon").is_err());
     }

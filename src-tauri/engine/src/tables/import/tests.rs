@@ -417,11 +417,17 @@ fn unknown_extensions_and_missing_files_are_typed() {
     let f = Files::new();
     let p = f.write("data.xyz", "PK");
     let (_, message) = import_error(read_all(&p, None).unwrap_err());
-    assert!(message.contains("CSV, Parquet, JSON or a spreadsheet"), "{message}");
+    assert!(
+        message.contains("CSV, Parquet, JSON or a spreadsheet"),
+        "{message}"
+    );
     // A workbook that is not one: refused in words, not with the zip reader's.
     let p = f.write("data.xlsx", "PK");
     let (_, message) = import_error(read_all(&p, None).unwrap_err());
-    assert!(message.contains("not a spreadsheet Quire can read"), "{message}");
+    assert!(
+        message.contains("not a spreadsheet Quire can read"),
+        "{message}"
+    );
     assert!(!message.contains("EOCD"), "{message}");
     let missing = f.0.path().join("nope.csv");
     assert_eq!(

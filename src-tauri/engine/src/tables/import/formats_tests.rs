@@ -1,0 +1,272 @@
+//! Files as analysts are sent them: spreadsheets, compressed and re-encoded CSV, decimal commas.
+//! (Compared value by value with pandas over a public corpus in `tests/corpus.rs`; these pin
+//! the details.)
+
+use std::io::Write;
+use std::path::Path;
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::arrow::record_batch::RecordBatch;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+
+/// What the dialog does when the user changes nothing: preview, then read as proposed.
+fn import_as_proposed(
+    path: &Path,
+    scratch: Option<&Path>,
+) -> Result<(ImportPreview, RecordBatch), TableError> {
+    let preview = preview(path, None)?;
+    let config = crate::config::LimitsConfig::default();
+    let limits = crate::tables::Limits::new(&config, scratch)?;
+    let budget = limits.budget("the file");
+    let cancel = CancellationToken::new();
+    let imported = match &preview.sheet {
+        Some(sheet) => read_sheet(path, sheet, &|_| {}, &cancel, &budget)?,
+        None => read(path, None, preview.csv.as_ref(), &|_| {}, &cancel, &budget)?,
+    };
+    let batch = concat_batches(&imported.schema, &imported.batches).unwrap();
+    Ok((preview, batch))
+}
+
+fn texts(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
+    let array = batch.column_by_name(column).unwrap();
+    (0..array.len())
+        .map(|i| {
+            array
+                .is_valid(i)
+                .then(|| datafusion::arrow::util::display::array_value_to_string(array, i).unwrap())
+        })
+        .collect()
+}
+
+fn workbook(path: &Path) {
+    let mut book = Workbook::new();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let stamp = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let first = book.add_worksheet().set_name("2024").unwrap();
+    for (c, name) in ["city", "pop", "rank", "ok", "day", "at", "note"]
+        .iter()
+        .enumerate()
+    {
+        first.write_string(0, c as u16, *name).unwrap();
+    }
+    first.write_string(1, 0, "Zürich").unwrap();
+    first.write_number(1, 1, 0.42).unwrap();
+    first.write_number(1, 2, 3).unwrap();
+    first.write_boolean(1, 3, true).unwrap();
+    first
+        .write_datetime_with_format(1, 4, ExcelDateTime::from_ymd(2024, 1, 2).unwrap(), &date)
+        .unwrap();
+    let at = ExcelDateTime::from_ymd(2024, 1, 2)
+        .unwrap()
+        .and_hms(10, 30, 0)
+        .unwrap();
+    first.write_datetime_with_format(1, 5, &at, &stamp).unwrap();
+    first.write_string(1, 6, "late").unwrap();
+    first.write_string(2, 0, "Kraków").unwrap();
+    first.write_number(2, 1, 1.5).unwrap();
+    // rank left empty: a gap
+    first.write_boolean(2, 3, false).unwrap();
+    first
+        .write_datetime_with_format(2, 4, ExcelDateTime::from_ymd(2024, 2, 3).unwrap(), &date)
+        .unwrap();
+    let midnight = ExcelDateTime::from_ymd(2024, 2, 3).unwrap();
+    first
+        .write_datetime_with_format(2, 5, &midnight, &stamp)
+        .unwrap();
+    first.write_number(2, 6, 12).unwrap(); // a number in a text column
+    first.write_string(3, 0, "NA").unwrap(); // R's and pandas' missing value; the rest empty
+    let second = book.add_worksheet().set_name("2025").unwrap();
+    second.write_number(0, 0, 1.25).unwrap();
+    second.write_number(0, 1, 7).unwrap();
+    second.write_number(1, 0, 2.5).unwrap();
+    book.save(path).unwrap();
+}
+
+#[test]
+fn a_workbook_sheet_imports_with_the_types_its_cells_carry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cities.xlsx");
+    workbook(&path);
+    let (preview, batch) = import_as_proposed(&path, None).unwrap();
+    let sheet = preview.sheet.clone().unwrap();
+    assert_eq!((sheet.sheet.as_str(), sheet.has_header), ("2024", true));
+    assert_eq!(sheet.sheets, ["2024", "2025"]);
+    let kinds: Vec<ColumnType> = preview.columns.iter().map(|c| c.kind).collect();
+    use ColumnType::*;
+    assert_eq!(
+        kinds,
+        [Text, Float, Integer, Boolean, Date, Timestamp, Text]
+    );
+    assert_eq!(
+        texts(&batch, "city"),
+        [Some("Zürich".into()), Some("Kraków".into()), None]
+    );
+    let pop = batch
+        .column_by_name("pop")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    assert_eq!((pop.value(0), pop.value(1)), (0.42, 1.5));
+    let rank = batch
+        .column_by_name("rank")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    assert_eq!((rank.value(0), rank.is_null(1)), (3, true));
+    assert_eq!(
+        texts(&batch, "day"),
+        [Some("2024-01-02".into()), Some("2024-02-03".into()), None]
+    );
+    assert_eq!(
+        texts(&batch, "at"),
+        [
+            Some("2024-01-02T10:30:00".into()),
+            Some("2024-02-03T00:00:00".into()),
+            None
+        ]
+    );
+    // A whole number among texts shows as Excel shows it.
+    assert_eq!(
+        texts(&batch, "note"),
+        [Some("late".into()), Some("12".into()), None]
+    );
+
+    // The other sheet: no header row, so its columns are named by position.
+    let other = preview_sheet(&path, "2025").unwrap();
+    let sheet = other.sheet.unwrap();
+    assert!(!sheet.has_header);
+    let names: Vec<&str> = other.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["column_1", "column_2"]);
+    let budget = crate::tables::Limits::default().budget("the file");
+    let read = read_sheet(&path, &sheet, &|_| {}, &CancellationToken::new(), &budget).unwrap();
+    assert_eq!(read.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+
+    let missing = preview_sheet(&path, "2026").unwrap_err();
+    assert!(
+        missing.to_string().contains("its sheets are 2024, 2025"),
+        "{missing}"
+    );
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn a_gzipped_latin_1_export_with_decimal_commas_reads_as_written_and_leaves_no_scratch_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let spill = tempfile::tempdir().unwrap();
+    // "Gemeinde;Fläche;Code" in Windows-1252, as Excel on a German Windows saves "CSV".
+    let text = "Gemeinde;Fl\u{e4}che km\u{b2};Code\nK\u{f6}ln;405,02;1,2\nM\u{fc}nchen;310,7;x\nNA;-0,5;3\n";
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
+    assert!(!unmappable);
+    let path = dir.path().join("gemeinden.csv.gz");
+    std::fs::write(&path, gzip(&bytes)).unwrap();
+    let (preview, batch) = import_as_proposed(&path, Some(spill.path())).unwrap();
+    let csv = preview.csv.unwrap();
+    assert_eq!(csv.encoding.as_deref(), Some("windows-1252"));
+    assert_eq!((csv.delimiter.as_str(), csv.decimal.as_str()), (";", ","));
+    assert_eq!(
+        texts(&batch, "Gemeinde"),
+        [Some("Köln".into()), Some("München".into()), None]
+    );
+    let area = batch.column_by_name("Fläche km²").unwrap();
+    assert_eq!(area.data_type(), &DataType::Float64);
+    let area = area.as_primitive::<Float64Type>();
+    assert_eq!(
+        (area.value(0), area.value(1), area.value(2)),
+        (405.02, 310.7, -0.5)
+    );
+    // Codes that look like decimal-comma numbers, in a column that is not all numbers, stay text.
+    assert_eq!(
+        texts(&batch, "Code"),
+        [Some("1,2".into()), Some("x".into()), Some("3".into())]
+    );
+    assert_eq!(
+        std::fs::read_dir(spill.path()).unwrap().count(),
+        0,
+        "scratch files left"
+    );
+    assert_eq!(file_stem(&path), "gemeinden");
+}
+
+#[test]
+fn utf_16_and_zstd_files_read_like_their_utf_8_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name,score\nZoë,1.5\n東京,2\n";
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let utf16_path = dir.path().join("scores.csv");
+    std::fs::write(&utf16_path, &utf16).unwrap();
+    let zstd_path = dir.path().join("scores.csv.zst");
+    std::fs::write(&zstd_path, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
+    for path in [&utf16_path, &zstd_path] {
+        let (_, batch) = import_as_proposed(path, None).unwrap();
+        assert_eq!(
+            texts(&batch, "name"),
+            [Some("Zoë".into()), Some("東京".into())],
+            "{path:?}"
+        );
+        assert_eq!(
+            batch.column_by_name("score").unwrap().data_type(),
+            &DataType::Float64
+        );
+    }
+}
+
+#[test]
+fn a_damaged_archive_and_a_bad_decimal_are_refused_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = gzip("a,b\n1,2\n".repeat(10_000).as_bytes());
+    let cut = dir.path().join("cut.csv.gz");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let budget = crate::tables::Limits::default().budget("the file");
+    let err = read(
+        &cut,
+        None,
+        None,
+        &|_| {},
+        &CancellationToken::new(),
+        &budget,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("cannot be decompressed"), "{err}");
+
+    // A grouped number in a decimal-comma column: the error names the column, line and value.
+    let path = dir.path().join("preise.csv");
+    std::fs::write(&path, "artikel;preis\nA;3,5\nB;1.234,5\n").unwrap();
+    let options = CsvOptions {
+        delimiter: ";".into(),
+        decimal: ",".into(),
+        columns: Some(vec![
+            ColumnSpec {
+                name: "artikel".into(),
+                kind: ColumnType::Text,
+            },
+            ColumnSpec {
+                name: "preis".into(),
+                kind: ColumnType::Float,
+            },
+        ]),
+        ..CsvOptions::default()
+    };
+    let err = read(
+        &path,
+        None,
+        Some(&options),
+        &|_| {},
+        &CancellationToken::new(),
+        &budget,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("preis") && text.contains("1.234,5") && text.contains("line 3"),
+        "{text}"
+    );
+}
