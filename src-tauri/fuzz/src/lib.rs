@@ -47,7 +47,10 @@ pub fn import(format: ImportFormat, extension: &str, data: &[u8]) {
         return;
     };
     let budget = limits().budget("the file");
-    let read = import::read(path, Some(format), preview.csv.as_ref(), &|_| {}, &cancel, &budget);
+    let read = match &preview.sheet {
+        Some(sheet) => import::read_sheet(path, sheet, &|_| {}, &cancel, &budget),
+        None => import::read(path, Some(format), preview.csv.as_ref(), &|_| {}, &cancel, &budget),
+    };
     if let Ok(imported) = &read {
         for batch in &imported.batches {
             assert_eq!(batch.schema(), imported.schema, "every batch has the table's schema");

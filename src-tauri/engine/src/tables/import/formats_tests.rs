@@ -270,3 +270,27 @@ fn a_damaged_archive_and_a_bad_decimal_are_refused_in_words() {
         "{text}"
     );
 }
+
+#[test]
+fn nested_json_becomes_struct_and_list_columns_and_gzip_json_reads_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = concat!(
+        r#"{"id":1,"user":{"name":"Zoë","langs":["fr","de"]},"tags":["a","b"]}"#,
+        "\n",
+        r#"{"id":2,"user":{"name":"Ann","langs":[]},"tags":null}"#,
+        "\n",
+    );
+    let path = dir.path().join("events.ndjson.gz");
+    std::fs::write(&path, gzip(lines.as_bytes())).unwrap();
+    let (preview, batch) = import_as_proposed(&path, None).unwrap();
+    assert_eq!(preview.format, ImportFormat::Json);
+    assert!(matches!(batch.column_by_name("user").unwrap().data_type(), DataType::Struct(_)));
+    assert!(matches!(batch.column_by_name("tags").unwrap().data_type(), DataType::List(_)));
+    assert_eq!(
+        texts(&batch, "user")[0].as_deref(),
+        Some("{name: Zoë, langs: [fr, de]}")
+    );
+    assert_eq!(texts(&batch, "tags"), [Some("[a, b]".into()), None]);
+    // The preview shows the nested values the same way.
+    assert_eq!(preview.rows[0][1].as_deref(), Some("{name: Zoë, langs: [fr, de]}"));
+}
