@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Key } from "selenium-webdriver";
-import { fresh, withApp, type QuireApp } from "../src/harness.ts";
+import { withApp, type QuireApp } from "../src/harness.ts";
 import { gridCell, newNotebook, select, waitCell } from "../src/grid.ts";
+import { resultRows, runSql } from "../src/cells.ts";
 
 const ROWS = 60_000;
 const DESTS = ["ATL", "ORD", "LAX"];
@@ -42,33 +42,6 @@ function flightsCsv(): { path: string; missing: number } {
   const path = join(dir, "flights.csv");
   writeFileSync(path, lines.join("\n") + "\n");
   return { path, missing };
-}
-
-/** Replaces the text of the notebook's first SQL cell and runs it. */
-async function runSql(app: QuireApp, sql: string) {
-  await app.driver.wait(async () => (await app.count('[data-testid="cell-source"]')) > 0, 5_000, "no SQL cell");
-  await fresh(async () => {
-    const editor = (await app.driver.findElements({ css: '[data-testid="cell-source"]' }))[0]!;
-    await editor.click();
-    await app.driver.switchTo().activeElement().sendKeys(Key.chord(Key.CONTROL, "a"), Key.DELETE);
-    await app.driver.switchTo().activeElement().sendKeys(sql, Key.chord(Key.CONTROL, Key.ENTER));
-  });
-}
-
-/** The cells of the shown result, row by row, once `ok` accepts them. */
-async function resultRows(app: QuireApp, ok: (rows: string[][]) => boolean, timeoutMs = 60_000): Promise<string[][]> {
-  let rows: string[][] = [];
-  await app.driver.wait(
-    async () => {
-      rows = await app.driver.executeScript<string[][]>(
-        "return [...document.querySelectorAll('[data-testid=cell-output] tbody tr')].map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent.trim()));",
-      );
-      return ok(rows);
-    },
-    timeoutMs,
-    `the result never matched; it was ${JSON.stringify(rows)}`,
-  );
-  return rows;
 }
 
 async function keepResult(app: QuireApp, table: string) {
