@@ -830,3 +830,61 @@ async fn a_page_never_carries_more_than_the_page_cap_whatever_is_asked() {
     let screenful = engine.page(nb, "t", None, 24_900, 200).await.unwrap();
     assert_eq!(rows(screenful), 100, "the last rows, as before");
 }
+
+/// The two SQLite failures of the fault matrix, on the engine's own connection: the task list
+/// full (its file capped at its pages, SQLite's SQLITE_FULL) and locked by another program
+/// (SQLITE_BUSY past the busy timeout). Each refuses the edit in words, acknowledges nothing,
+/// and the same edit goes through once the cause is gone.
+#[tokio::test]
+async fn a_full_or_locked_task_list_refuses_the_edit_in_words_and_the_retry_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let file = csv_file(src.path(), 10);
+    let engine = open(tmp.path(), Arc::new(RecordingSink::default()));
+    let nb = engine.create_notebook("Faults").unwrap().id;
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(&file).named("t"),
+            &|_| {},
+            &CancellationToken::new(),
+        )
+        .unwrap();
+    engine.flush_all();
+    // A value larger than a page, so the journal must grow its file to take it.
+    let long = "R".repeat(64 * 1024);
+    let edit = [CellEdit {
+        row_id: 0,
+        column: "city".into(),
+        value: Some(long.clone()),
+    }];
+    let before = engine.tables(nb).unwrap()[0].version;
+
+    engine.task_store().cap_pages_for_test();
+    let err = engine.edit_cells(nb, "t", &edit).unwrap_err();
+    assert!(err.to_string().contains("the disk is full"), "{err}");
+    assert_eq!(engine.tables(nb).unwrap()[0].version, before);
+    assert_eq!(city_of_row_0(&engine, nb).await.as_deref(), Some("Lyon"));
+    engine.task_store().uncap_pages_for_test();
+    engine.edit_cells(nb, "t", &edit).unwrap();
+    assert_eq!(city_of_row_0(&engine, nb).await, Some(long.clone()));
+    let after_full = engine.tables(nb).unwrap()[0].version;
+
+    engine
+        .task_store()
+        .busy_timeout_for_test(std::time::Duration::from_millis(100));
+    let other = rusqlite::Connection::open(tmp.path().join(crate::tasks::FILE_NAME)).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let again = [CellEdit {
+        row_id: 0,
+        column: "city".into(),
+        value: Some("Oslo".into()),
+    }];
+    let err = engine.edit_cells(nb, "t", &again).unwrap_err();
+    assert!(err.to_string().contains("holding the task list"), "{err}");
+    assert_eq!(engine.tables(nb).unwrap()[0].version, after_full);
+    assert_eq!(city_of_row_0(&engine, nb).await, Some(long));
+    other.execute_batch("COMMIT").unwrap();
+    engine.edit_cells(nb, "t", &again).unwrap();
+    assert_eq!(city_of_row_0(&engine, nb).await.as_deref(), Some("Oslo"));
+}

@@ -154,8 +154,26 @@ pub enum TaskError {
 }
 
 impl From<rusqlite::Error> for TaskError {
+    /// The failures a user can act on, in words; the rest as SQLite says them.
     fn from(e: rusqlite::Error) -> TaskError {
-        TaskError::Store(e.to_string())
+        use rusqlite::ErrorCode as Code;
+        let said = match e.sqlite_error_code() {
+            Some(Code::DiskFull) => {
+                "the disk is full (or the task list reached its size limit); free some space \
+                 and try again"
+                    .to_string()
+            }
+            Some(Code::DatabaseBusy | Code::DatabaseLocked) => {
+                "another program is holding the task list (tasks.sqlite) locked; close it and \
+                 try again"
+                    .to_string()
+            }
+            Some(Code::ReadOnly | Code::PermissionDenied) => {
+                "the task list (tasks.sqlite) cannot be written: check its permissions".to_string()
+            }
+            _ => e.to_string(),
+        };
+        TaskError::Store(said)
     }
 }
 
@@ -395,6 +413,31 @@ impl TaskStore {
     /// Runs `write` with `synchronous=FULL`, so its commit syncs the WAL before returning: an
     /// acknowledged edit (journal entry, notebook draft) survives a power cut, where task
     /// bookkeeping (NORMAL) survives a killed process. See DURABILITY.md.
+    /// Caps the store's file at the pages it has now, as a full disk would (tests).
+    #[cfg(test)]
+    pub(crate) fn cap_pages_for_test(&self) {
+        let conn = self.lock();
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .expect("page_count");
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .expect("max_page_count");
+    }
+
+    /// Lifts [`TaskStore::cap_pages_for_test`]'s cap.
+    #[cfg(test)]
+    pub(crate) fn uncap_pages_for_test(&self) {
+        self.lock()
+            .query_row("PRAGMA max_page_count = 1073741823", [], |_| Ok(()))
+            .expect("max_page_count");
+    }
+
+    /// Sets how long a write waits for another connection's lock (tests).
+    #[cfg(test)]
+    pub(crate) fn busy_timeout_for_test(&self, timeout: std::time::Duration) {
+        self.lock().busy_timeout(timeout).expect("busy_timeout");
+    }
+
     fn synced<T>(
         &self,
         write: impl FnOnce(&mut Connection) -> Result<T, TaskError>,

@@ -284,13 +284,22 @@ fn nested_json_becomes_struct_and_list_columns_and_gzip_json_reads_too() {
     std::fs::write(&path, gzip(lines.as_bytes())).unwrap();
     let (preview, batch) = import_as_proposed(&path, None).unwrap();
     assert_eq!(preview.format, ImportFormat::Json);
-    assert!(matches!(batch.column_by_name("user").unwrap().data_type(), DataType::Struct(_)));
-    assert!(matches!(batch.column_by_name("tags").unwrap().data_type(), DataType::List(_)));
+    assert!(matches!(
+        batch.column_by_name("user").unwrap().data_type(),
+        DataType::Struct(_)
+    ));
+    assert!(matches!(
+        batch.column_by_name("tags").unwrap().data_type(),
+        DataType::List(_)
+    ));
     assert_eq!(
         texts(&batch, "user")[0].as_deref(),
         Some("{name: Zoë, langs: [fr, de]}")
     );
     assert_eq!(texts(&batch, "tags"), [Some("[a, b]".into()), None]);
     // The preview shows the nested values the same way.
-    assert_eq!(preview.rows[0][1].as_deref(), Some("{name: Zoë, langs: [fr, de]}"));
+    assert_eq!(
+        preview.rows[0][1].as_deref(),
+        Some("{name: Zoë, langs: [fr, de]}")
+    );
 }
