@@ -56,6 +56,10 @@ pub fn import(format: ImportFormat, extension: &str, data: &[u8]) {
             assert_eq!(batch.schema(), imported.schema, "every batch has the table's schema");
         }
     }
+    // Skip mode is what the dialog offers when a file is refused: tried on those files.
+    if read.is_ok() {
+        return;
+    }
     if let Some(mut csv) = preview.csv {
         csv.on_bad_row = OnBadRow::Skip;
         let budget = limits().budget("the file");

@@ -555,8 +555,24 @@ impl Missing {
         self.0.contains(text.as_bytes())
     }
 
-    /// The same set as the whole-cell regex arrow-csv takes.
+    /// The same set as the whole-cell regex arrow-csv takes. The last one built is kept:
+    /// a preview and its import ask for the same set several times, and building it was a
+    /// fifth of a small file's import.
     fn regex(tokens: &[String]) -> Result<regex::Regex, TableError> {
+        type Built = Option<(Vec<String>, regex::Regex)>;
+        static LAST: std::sync::Mutex<Built> = std::sync::Mutex::new(None);
+        let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((kept, regex)) = last.as_ref() {
+            if kept.as_slice() == tokens {
+                return Ok(regex.clone());
+            }
+        }
+        let regex = Missing::build_regex(tokens)?;
+        *last = Some((tokens.to_vec(), regex.clone()));
+        Ok(regex)
+    }
+
+    fn build_regex(tokens: &[String]) -> Result<regex::Regex, TableError> {
         let alternatives: Vec<String> = std::iter::once(String::new())
             .chain(tokens.iter().map(|t| regex::escape(t)))
             .collect();
@@ -669,18 +685,7 @@ pub(super) fn sniff_dialect(sample: &[u8]) -> (u8, u8) {
     };
     let mut best = (b',', 0usize);
     for delimiter in [b',', b';', b'\t', b'|'] {
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .quote(quote)
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(sample);
-        let counts: Vec<usize> = reader
-            .byte_records()
-            .take(50)
-            .filter_map(Result::ok)
-            .map(|r| r.len())
-            .collect();
+        let counts = field_counts(sample, delimiter, quote, 50);
         let Some(&first) = counts.first() else {
             continue;
         };
@@ -690,6 +695,51 @@ pub(super) fn sniff_dialect(sample: &[u8]) -> (u8, u8) {
         }
     }
     (best.0, quote)
+}
+
+/// The number of fields in each of the sample's first `max` records, with the quoting rules of
+/// the csv crate (a quote opens a field only at its start, `""` inside quotes is a quote, a
+/// line break inside quotes is data; blank lines are no records). One pass with no reader to
+/// build: the dialect sniffer tries four delimiters, and building four csv readers was most
+/// of a small file's preview.
+fn field_counts(sample: &[u8], delimiter: u8, quote: u8, max: usize) -> Vec<usize> {
+    let mut counts = Vec::new();
+    let (mut fields, mut content) = (1usize, false);
+    let (mut in_quotes, mut quote_pending, mut field_start) = (false, false, true);
+    for &b in sample {
+        if in_quotes {
+            if quote_pending {
+                quote_pending = false;
+                if b == quote {
+                    continue; // "" is an escaped quote
+                }
+                in_quotes = false; // the quote closed the field; this byte is read below
+            } else {
+                quote_pending = b == quote;
+                continue;
+            }
+        }
+        if b == b'\n' || b == b'\r' {
+            if fields > 1 || content {
+                counts.push(fields);
+                if counts.len() == max {
+                    return counts;
+                }
+            }
+            (fields, content, field_start) = (1, false, true);
+        } else if b == delimiter {
+            fields += 1;
+            field_start = true;
+        } else {
+            in_quotes = field_start && b == quote;
+            content = true;
+            field_start = false;
+        }
+    }
+    if fields > 1 || content {
+        counts.push(fields);
+    }
+    counts
 }
 
 /// Whether the sample's first row names the columns. It does when its cells are distinct and
@@ -943,4 +993,35 @@ fn line_in(message: &str) -> Option<u64> {
 #[cfg(test)]
 pub(super) fn has_zone_for_tests(text: &str) -> bool {
     has_zone(text)
+}
+
+#[cfg(test)]
+mod field_count_tests {
+    use proptest::prelude::*;
+
+    /// What the csv crate counts, for the same bytes.
+    fn csv_counts(sample: &[u8], delimiter: u8, quote: u8) -> Vec<usize> {
+        csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .quote(quote)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(sample)
+            .byte_records()
+            .take(50)
+            .filter_map(Result::ok)
+            .map(|r| r.len())
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn field_counts_agree_with_the_csv_crate(
+            bytes in proptest::collection::vec(
+                prop::sample::select(vec![b'a', b',', b';', b'"', b'\n', b'\r', b' ']), 0..200),
+            delimiter in prop::sample::select(vec![b',', b';']),
+        ) {
+            prop_assert_eq!(super::field_counts(&bytes, delimiter, b'"', 50), csv_counts(&bytes, delimiter, b'"'));
+        }
+    }
 }
