@@ -283,23 +283,23 @@ impl Imported {
 pub fn preview(path: &Path, format: Option<ImportFormat>) -> Result<ImportPreview, TableError> {
     let format = resolve_format(path, format)?;
     let file_bytes = file_size(path)?;
-    let compression = source::Compression::of(path)?;
     let never = CancellationToken::new();
     match format {
         ImportFormat::Csv => {
-            let encoding = source::sniff_encoding(&source::head(path, compression, SNIFF_BYTES)?);
+            let head = source::Head::read(path, SNIFF_BYTES)?;
+            let encoding = source::sniff_encoding(&head.bytes);
             let limit = Some(csv::SAMPLE_BYTES as u64);
-            let plain = source::plain(path, compression, encoding, limit, None, &never)?;
+            let plain = source::plain(path, &head, encoding, limit, None, &never)?;
             csv::preview(plain.path(), file_bytes, encoding)
         }
         ImportFormat::Parquet => parquet::preview(path, file_bytes),
         ImportFormat::Excel => excel::preview(path, file_bytes, None),
         ImportFormat::Json => {
-            let head = source::head(path, compression, SNIFF_BYTES)?;
-            let encoding = source::sniff_encoding(&head);
+            let head = source::Head::read(path, SNIFF_BYTES)?;
+            let encoding = source::sniff_encoding(&head.bytes);
             // NDJSON previews from its start; an array must be parsed whole.
-            let limit = (!json::opens_array(&head)).then_some(JSON_PREVIEW_BYTES);
-            let plain = source::plain(path, compression, encoding, limit, None, &never)?;
+            let limit = (!json::opens_array(&head.bytes)).then_some(JSON_PREVIEW_BYTES);
+            let plain = source::plain(path, &head, encoding, limit, None, &never)?;
             json::preview(plain.path(), file_bytes)
         }
     }
@@ -370,16 +370,16 @@ pub fn read(
 ) -> Result<Imported, TableError> {
     let format = resolve_format(path, format)?;
     file_size(path)?;
-    let compression = source::Compression::of(path)?;
     let options = csv_options.cloned().unwrap_or_default();
     let plain = match format {
         ImportFormat::Parquet | ImportFormat::Excel => source::Plain::as_is(path),
         ImportFormat::Csv | ImportFormat::Json => {
+            let head = source::Head::read(path, SNIFF_BYTES)?;
             let encoding = match (&options.encoding, format) {
                 (Some(label), ImportFormat::Csv) => source::encoding(label)?,
-                _ => source::sniff_encoding(&source::head(path, compression, SNIFF_BYTES)?),
+                _ => source::sniff_encoding(&head.bytes),
             };
-            source::plain(path, compression, encoding, None, budget.scratch(), cancel)?
+            source::plain(path, &head, encoding, None, budget.scratch(), cancel)?
         }
     };
     let read = Reading {

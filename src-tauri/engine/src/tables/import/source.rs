@@ -25,23 +25,35 @@ pub enum Compression {
 }
 
 impl Compression {
-    pub fn of(path: &Path) -> Result<Option<Compression>, TableError> {
-        let mut head = [0u8; 4];
-        let mut file = File::open(path).map_err(|e| TableError::file(path, e))?;
-        let mut n = 0;
-        while n < head.len() {
-            match file.read(&mut head[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(TableError::file(path, e)),
-            }
-        }
-        Ok(match &head[..n] {
+    fn of(start: &[u8]) -> Option<Compression> {
+        match start {
             [0x1f, 0x8b, ..] => Some(Compression::Gzip),
-            [0x28, 0xb5, 0x2f, 0xfd] => Some(Compression::Zstd),
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Compression::Zstd),
             _ => None,
-        })
+        }
+    }
+}
+
+/// The start of a file's content (decompressed), read once for everything sniffed from it.
+pub struct Head {
+    pub compression: Option<Compression>,
+    pub bytes: Vec<u8>,
+}
+
+impl Head {
+    /// Up to `limit` bytes of the content: one read of the file, or, when it is compressed,
+    /// a second that decompresses.
+    pub fn read(path: &Path, limit: usize) -> Result<Head, TableError> {
+        let mut raw = Vec::with_capacity(limit.min(1 << 20));
+        File::open(path)
+            .and_then(|f| f.take(limit as u64).read_to_end(&mut raw))
+            .map_err(|e| TableError::file(path, e))?;
+        let compression = Compression::of(&raw);
+        let bytes = match compression {
+            None => raw,
+            Some(_) => head(path, compression, limit)?,
+        };
+        Ok(Head { compression, bytes })
     }
 }
 
@@ -63,7 +75,7 @@ fn open(path: &Path, compression: Option<Compression>) -> Result<Box<dyn Read>, 
 }
 
 /// Reads up to `limit` bytes of the file's content (decompressed), for sniffing.
-pub fn head(
+fn head(
     path: &Path,
     compression: Option<Compression>,
     limit: usize,
@@ -190,16 +202,14 @@ impl Plain {
 /// they are, so the reader names the line where they are rather than reading U+FFFD.
 pub fn plain(
     path: &Path,
-    compression: Option<Compression>,
+    head: &Head,
     encoding: &'static Encoding,
     limit: Option<u64>,
     scratch: Option<&Path>,
     cancel: &CancellationToken,
 ) -> Result<Plain, TableError> {
-    let has_bom = {
-        let start = head(path, compression, 3)?;
-        Encoding::for_bom(&start).is_some()
-    };
+    let compression = head.compression;
+    let has_bom = Encoding::for_bom(&head.bytes).is_some();
     if compression.is_none() && encoding == encoding_rs::UTF_8 && !has_bom {
         return Ok(Plain::as_is(path));
     }
