@@ -45,7 +45,8 @@ pub fn preview(
     } else {
         let mut pointed = Vec::with_capacity(sample.len());
         let never = tokio_util::sync::CancellationToken::new();
-        decimal::rewrite(&sample[..], &mut pointed, delimiter, quote, &comma, &never)?;
+        let dialect = (delimiter, quote, has_header);
+        decimal::rewrite(&sample[..], &mut pointed, dialect, &comma, &never)?;
         pointed
     };
     let format = format(delimiter, quote, has_header, &missing)?;
@@ -154,8 +155,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
         .collect();
     let pointed = decimal::rewrite_file(
         path,
-        delimiter,
-        quote,
+        (delimiter, quote, options.has_header),
         &comma,
         read.budget.scratch(),
         read.cancel,

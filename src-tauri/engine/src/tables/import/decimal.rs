@@ -80,15 +80,15 @@ pub fn sniff_columns(
         .collect()
 }
 
-/// Rewrites `input` into `output` with the decimal commas of `columns` made points. Records
+/// Rewrites `input` into `output` with the decimal commas of `columns` made points (the header
+/// row, when there is one, is copied as it is: a column named `2,5` keeps its name). Records
 /// keep their order and their lines (a quoted line break stays quoted), so line numbers in
 /// errors still point into the user's file. A value that is not a comma number is copied as it
 /// is, and the reader then names it.
 pub fn rewrite(
     input: impl Read,
     output: impl Write,
-    delimiter: u8,
-    quote: u8,
+    (delimiter, quote, has_header): (u8, u8, bool),
     columns: &[usize],
     cancel: &CancellationToken,
 ) -> Result<(), TableError> {
@@ -126,9 +126,10 @@ pub fn rewrite(
             break;
         }
         out.clear();
+        let header = has_header && records == 1;
         for (i, field) in record.iter().enumerate() {
             match std::str::from_utf8(field) {
-                Ok(text) if columns.contains(&i) && is_comma_number(text) => {
+                Ok(text) if !header && columns.contains(&i) && is_comma_number(text) => {
                     out.push_field(pointed(text).as_bytes())
                 }
                 _ => out.push_field(field),
@@ -144,8 +145,7 @@ pub fn rewrite(
 /// [`rewrite`] of a file into a scratch file beside it in `scratch`.
 pub fn rewrite_file(
     path: &Path,
-    delimiter: u8,
-    quote: u8,
+    dialect: (u8, u8, bool),
     columns: &[usize],
     scratch: Option<&Path>,
     cancel: &CancellationToken,
@@ -164,8 +164,7 @@ pub fn rewrite_file(
     rewrite(
         std::io::BufReader::with_capacity(1 << 20, input),
         std::io::BufWriter::with_capacity(1 << 20, out),
-        delimiter,
-        quote,
+        dialect,
         columns,
         cancel,
     )?;
@@ -192,22 +191,14 @@ mod tests {
 
     #[test]
     fn only_number_columns_are_rewritten_and_lines_are_kept() {
-        let input = "name;price;code\n\"a;b\";3,5;1,2\n\"multi\nline\";-0,25;x\n";
+        // The header keeps its names, even one that looks like a number (`2,5`).
+        let input = "name;2,5;code\n\"a;b\";3,5;1,2\n\"multi\nline\";-0,25;x\n";
         let mut out = Vec::new();
-        rewrite(
-            input.as_bytes(),
-            &mut out,
-            b';',
-            b'"',
-            &[1],
-            &CancellationToken::new(),
-        )
-        .unwrap();
+        let never = CancellationToken::new();
+        rewrite(input.as_bytes(), &mut out, (b';', b'"', true), &[1], &never).unwrap();
         let out = String::from_utf8(out).unwrap();
-        assert_eq!(
-            out,
-            "name;price;code\n\"a;b\";3.5;1,2\n\"multi\nline\";-0.25;x\n"
-        );
+        let expected = "name;2,5;code\n\"a;b\";3.5;1,2\n\"multi\nline\";-0.25;x\n";
+        assert_eq!(out, expected);
     }
 
     #[test]

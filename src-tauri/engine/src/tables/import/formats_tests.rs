@@ -303,3 +303,13 @@ fn nested_json_becomes_struct_and_list_columns_and_gzip_json_reads_too() {
         Some("{name: Zoë, langs: [fr, de]}")
     );
 }
+
+#[test]
+fn a_json_array_is_told_from_ndjson_through_a_byte_order_mark_and_utf_16() {
+    assert!(json::opens_array(b" \n[{\"a\":1}]"));
+    assert!(json::opens_array(b"\xef\xbb\xbf[{}]"));
+    assert!(json::opens_array(b"\xff\xfe[\x00{\x00"));
+    assert!(json::opens_array(b"\xfe\xff\x00[\x00{"));
+    assert!(!json::opens_array(b"{\"a\":1}\n{\"a\":2}\n"));
+    assert!(!json::opens_array(b"\xff\xfe{\x00"));
+}

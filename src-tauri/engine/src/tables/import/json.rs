@@ -50,8 +50,13 @@ fn is_array(path: &Path) -> Result<bool, TableError> {
 
 /// Whether text (a byte-order mark allowed) opens with an array.
 pub(super) fn opens_array(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+    // A byte-order mark (UTF-8 or UTF-16) and UTF-16's NUL halves are not content.
+    let head = head
+        .strip_prefix(b"\xef\xbb\xbf")
+        .or_else(|| head.strip_prefix(b"\xff\xfe"))
+        .or_else(|| head.strip_prefix(b"\xfe\xff"))
+        .unwrap_or(head);
+    head.iter().find(|b| **b != 0 && !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
 /// Memory a parsed JSON array takes per byte of file (serde_json values), measured roughly.
