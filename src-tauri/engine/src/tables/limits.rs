@@ -136,19 +136,31 @@ impl Budget {
         self.charge_bytes(batch.get_array_memory_size() as u64)
     }
 
+    /// Whether `size` more bytes would fit, charging nothing (a size known before the work).
+    pub fn fits(&self, size: u64) -> Result<(), TableError> {
+        if self.used.load(Ordering::Relaxed).saturating_add(size) > self.limit {
+            return Err(self.too_large());
+        }
+        Ok(())
+    }
+
     pub fn charge_bytes(&self, size: u64) -> Result<(), TableError> {
         let used = self.used.fetch_add(size, Ordering::Relaxed) + size;
         if used > self.limit {
-            return Err(TableError::TooLarge {
-                message: format!(
-                    "{} needs more than the {} MiB of memory one table may use \
-                     (limits.table_memory_mb); it was stopped before the machine ran out",
-                    self.what,
-                    self.limit / MIB
-                ),
-            });
+            return Err(self.too_large());
         }
         Ok(())
+    }
+
+    fn too_large(&self) -> TableError {
+        TableError::TooLarge {
+            message: format!(
+                "{} needs more than the {} MiB of memory one table may use \
+                 (limits.table_memory_mb); it was stopped before the machine ran out",
+                self.what,
+                self.limit / MIB
+            ),
+        }
     }
 }
 

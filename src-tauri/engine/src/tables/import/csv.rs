@@ -150,6 +150,20 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
             .0
         }
     };
+    // The rewrite would close a quote the file never closes, swallowing the rest of the file
+    // into one field: refuse such a file here, as the reader would.
+    let size = std::fs::metadata(path)
+        .map_err(|e| TableError::file(path, e))?
+        .len();
+    if let Some(line) = scan(path, delimiter, quote, 1, size)
+        .map_err(|e| TableError::file(path, e))?
+        .unclosed_at
+    {
+        return Err(TableError::Import {
+            line: Some(line),
+            message: format!("line {line}: a quoted field starts here and is never closed"),
+        });
+    }
     let comma: Vec<usize> = (0..columns.len())
         .filter(|&i| columns[i].kind == ColumnType::Float)
         .collect();

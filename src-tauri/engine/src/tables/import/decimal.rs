@@ -33,9 +33,10 @@ fn is_comma_number(text: &str) -> bool {
     number && exponent_ok
 }
 
-/// The text of a comma number with a decimal point instead.
+/// The text of a comma number with a decimal point instead (and no padding, which the
+/// reader would not take).
 fn pointed(text: &str) -> String {
-    text.replacen(',', ".", 1)
+    text.trim().replacen(',', ".", 1)
 }
 
 /// Which columns of a sample read as text are numbers with decimal commas: every value that
@@ -49,7 +50,10 @@ pub fn sniff_columns(
     text_columns: &[usize],
     missing: &dyn Fn(&str) -> bool,
 ) -> Vec<usize> {
-    if delimiter == b',' || text_columns.is_empty() {
+    // Only `;` files: the decimal comma is why they use `;`. In a tab- or pipe-separated file
+    // `52,000` is far more often a thousands separator, and reading it as 52.0 would be wrong
+    // by a factor of a thousand; the user can still choose the comma there.
+    if delimiter != b';' || text_columns.is_empty() {
         return Vec::new();
     }
     let mut reader = csv::ReaderBuilder::new()
@@ -207,5 +211,8 @@ mod tests {
         let missing = |t: &str| t.is_empty() || t == "NA";
         let found = sniff_columns(sample, b';', b'"', true, &[0, 1, 3], &missing);
         assert_eq!(found, vec![1]);
+        // In a tab-separated file `52,000` is a thousands separator as often as not: not sniffed.
+        let tabs = b"name\tsalary\nx\t52,000\ny\t48,500\n";
+        assert!(sniff_columns(tabs, b'\t', b'"', true, &[1], &missing).is_empty());
     }
 }

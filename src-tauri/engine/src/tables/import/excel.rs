@@ -49,6 +49,17 @@ fn unreadable(e: impl std::fmt::Display) -> TableError {
     }
 }
 
+/// calamine and chrono panic on some damaged workbooks and out-of-range dates: a damaged
+/// file is the user's data, refused in words, never a crash.
+fn contained<T>(work: impl FnOnce() -> Result<T, TableError>) -> Result<T, TableError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|_| {
+        Err(TableError::Import {
+            line: None,
+            message: "the spreadsheet is damaged: some of its cells cannot be read".into(),
+        })
+    })
+}
+
 fn load(
     path: &Path,
     sheet: Option<&str>,
@@ -72,6 +83,12 @@ fn load(
         });
     }
     let range = workbook.worksheet_range(&name).map_err(unreadable)?;
+    if range.width() == 0 {
+        return Err(TableError::Import {
+            line: None,
+            message: format!("the sheet {name:?} is empty; choose another sheet"),
+        });
+    }
     Ok((sheets, name, range))
 }
 
@@ -150,7 +167,9 @@ fn column_type(cells: impl Iterator<Item = Data>) -> ColumnType {
             Data::Float(f) if whole(*f) => ColumnType::Integer,
             Data::Float(_) => ColumnType::Float,
             Data::Bool(_) => ColumnType::Boolean,
-            Data::DateTime(_) | Data::DateTimeIso(_) => match cell.as_datetime() {
+            // A time of day (`08:30`) or a duration is no instant: kept as its text.
+            Data::DateTime(d) if d.as_f64() < 1.0 || d.is_duration() => ColumnType::Text,
+            Data::DateTime(_) | Data::DateTimeIso(_) => match instant(&cell) {
                 Some(t) if t.time() == chrono::NaiveTime::MIN => ColumnType::Date,
                 Some(_) => ColumnType::Timestamp,
                 None => ColumnType::Text,
@@ -188,11 +207,22 @@ fn columns(range: &Range<Data>, has_header: bool) -> Vec<ColumnSpec> {
         .collect()
 }
 
+/// A date or date-time cell's instant; OpenDocument writes dates as `2024-01-05`, which is
+/// no date-time to calamine, so a date alone is read as its midnight.
+fn instant(cell: &Data) -> Option<chrono::NaiveDateTime> {
+    cell.as_datetime()
+        .or_else(|| cell.as_date().map(|d| d.and_time(chrono::NaiveTime::MIN)))
+}
+
 /// A cell as text, for a text column: whole numbers without `.0`, as Excel shows them.
 fn text(cell: &Data) -> String {
     match cell {
         Data::Float(f) if whole(*f) => format!("{}", *f as i64),
-        Data::DateTime(_) | Data::DateTimeIso(_) => match cell.as_datetime() {
+        Data::DateTime(d) if d.as_f64() < 1.0 || d.is_duration() => match cell.as_time() {
+            Some(t) => t.to_string(),
+            None => cell.to_string(),
+        },
+        Data::DateTime(_) | Data::DateTimeIso(_) => match instant(cell) {
             Some(t) if t.time() == chrono::NaiveTime::MIN => t.date().to_string(),
             Some(t) => t.to_string(),
             None => cell.to_string(),
@@ -241,7 +271,7 @@ fn batch(
                     ColumnType::Date => {
                         let mut b = Date32Builder::with_capacity(rows.len());
                         cells.for_each(|c| {
-                            b.append_option(c.and_then(|c| c.as_datetime()).map(|t| {
+                            b.append_option(c.and_then(|c| instant(&c)).map(|t| {
                                 chrono::Datelike::num_days_from_ce(&t.date()) - EPOCH_DAYS_CE
                             }))
                         });
@@ -251,7 +281,7 @@ fn batch(
                         let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len());
                         cells.for_each(|c| {
                             b.append_option(
-                                c.and_then(|c| c.as_datetime())
+                                c.and_then(|c| instant(&c))
                                     .map(|t| t.and_utc().timestamp_micros()),
                             )
                         });
@@ -277,6 +307,14 @@ fn batch(
 
 /// The first sheet (or `sheet`), its header sniffed, and its first rows.
 pub fn preview(
+    path: &Path,
+    file_bytes: u64,
+    sheet: Option<&str>,
+) -> Result<ImportPreview, TableError> {
+    contained(|| preview_unguarded(path, file_bytes, sheet))
+}
+
+fn preview_unguarded(
     path: &Path,
     file_bytes: u64,
     sheet: Option<&str>,
@@ -307,6 +345,14 @@ pub fn preview(
 
 /// Reads one sheet (the first, its header sniffed, when `options` is `None`).
 pub fn read(
+    path: &Path,
+    options: Option<&SheetOptions>,
+    read: &Reading,
+) -> Result<Imported, TableError> {
+    contained(|| read_unguarded(path, options, read))
+}
+
+fn read_unguarded(
     path: &Path,
     options: Option<&SheetOptions>,
     read: &Reading,

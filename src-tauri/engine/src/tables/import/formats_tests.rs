@@ -313,3 +313,154 @@ fn a_json_array_is_told_from_ndjson_through_a_byte_order_mark_and_utf_16() {
     assert!(!json::opens_array(b"{\"a\":1}\n{\"a\":2}\n"));
     assert!(!json::opens_array(b"\xff\xfe{\x00"));
 }
+
+/// A few KB of Parquet can stand for more rows than a table may hold (a constant column is
+/// one dictionary entry and a run): the import refuses it before decoding a row, instead of
+/// decoding until the limit stops it.
+#[test]
+fn a_parquet_file_claiming_more_rows_than_fit_is_refused_before_decoding() {
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("constant.parquet");
+    let schema = std::sync::Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
+    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        schema.clone(),
+        None,
+    )
+    .unwrap();
+    // 6 M rows of 8 bytes: 48 MB in memory, a few KB on disk.
+    let chunk = RecordBatch::try_new(
+        schema,
+        vec![std::sync::Arc::new(Int64Array::from(vec![7i64; 1 << 20]))],
+    )
+    .unwrap();
+    for _ in 0..6 {
+        writer.write(&chunk).unwrap();
+    }
+    writer.close().unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() < 1 << 20);
+    let config = crate::config::LimitsConfig {
+        table_memory_mb: 32,
+        ..Default::default()
+    };
+    let limits = crate::tables::Limits::new(&config, None).unwrap();
+    let budget = limits.budget("the file");
+    let decoded = std::sync::atomic::AtomicU64::new(0);
+    let progress = |p: ImportProgress| {
+        decoded.fetch_max(p.rows, std::sync::atomic::Ordering::Relaxed);
+    };
+    let cancel = CancellationToken::new();
+    let err = read(
+        &path,
+        Some(ImportFormat::Parquet),
+        None,
+        &progress,
+        &cancel,
+        &budget,
+    )
+    .unwrap_err();
+    assert!(matches!(err, TableError::TooLarge { .. }), "{err}");
+    assert_eq!(
+        decoded.into_inner(),
+        0,
+        "rows were decoded before the refusal"
+    );
+}
+
+#[test]
+fn decimal_comma_reading_refuses_an_unclosed_quote_and_takes_padded_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = |columns: Vec<ColumnSpec>| CsvOptions {
+        delimiter: ";".into(),
+        decimal: ",".into(),
+        columns: Some(columns),
+        ..CsvOptions::default()
+    };
+    let spec = |name: &str, kind| ColumnSpec {
+        name: name.into(),
+        kind,
+    };
+    let budget = crate::tables::Limits::default().budget("the file");
+    let cancel = CancellationToken::new();
+    let open = dir.path().join("open.csv");
+    std::fs::write(&open, "id;price;note\n1;3,5;\"Zoll\n2;4,0;x\n").unwrap();
+    let columns = vec![
+        spec("id", ColumnType::Integer),
+        spec("price", ColumnType::Float),
+        spec("note", ColumnType::Text),
+    ];
+    let err = read(
+        &open,
+        None,
+        Some(&options(columns.clone())),
+        &|_| {},
+        &cancel,
+        &budget,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("never closed"), "{err}");
+    let padded = dir.path().join("padded.csv");
+    std::fs::write(&padded, "id;price;note\n1; 4,25 ;a\n").unwrap();
+    let read = read(
+        &padded,
+        None,
+        Some(&options(columns)),
+        &|_| {},
+        &cancel,
+        &budget,
+    )
+    .unwrap();
+    let price = read.batches[0].column(1).as_primitive::<Float64Type>();
+    assert_eq!(price.value(0), 4.25);
+}
+
+#[test]
+fn a_compressed_utf_8_file_with_a_bad_byte_is_refused_at_its_line_not_mangled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("names.csv.gz");
+    std::fs::write(
+        &path,
+        gzip(b"\xef\xbb\xbfid,name\n1,Zo\xc3\xab\n2,bad\xff\n"),
+    )
+    .unwrap();
+    let options = CsvOptions {
+        encoding: Some("utf-8".into()),
+        ..CsvOptions::default()
+    };
+    let budget = crate::tables::Limits::default().budget("the file");
+    let err = read(
+        &path,
+        None,
+        Some(&options),
+        &|_| {},
+        &CancellationToken::new(),
+        &budget,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("line 3"), "{err}");
+}
+
+#[test]
+fn an_empty_sheet_and_times_of_day_are_said_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shifts.xlsx");
+    let mut book = Workbook::new();
+    let time = Format::new().set_num_format("hh:mm");
+    let sheet = book.add_worksheet().set_name("shifts").unwrap();
+    sheet.write_string(0, 0, "starts").unwrap();
+    sheet
+        .write_datetime_with_format(1, 0, ExcelDateTime::from_hms(8, 30, 0).unwrap(), &time)
+        .unwrap();
+    book.add_worksheet().set_name("blank").unwrap();
+    book.save(&path).unwrap();
+    let (preview, batch) = import_as_proposed(&path, None).unwrap();
+    assert_eq!(preview.columns[0].kind, ColumnType::Text);
+    assert_eq!(texts(&batch, "starts"), [Some("08:30:00".into())]);
+    let err = preview_sheet(&path, "blank").unwrap_err();
+    assert!(
+        err.to_string().contains("the sheet \"blank\" is empty"),
+        "{err}"
+    );
+}

@@ -70,6 +70,23 @@ fn preview_unguarded(path: &Path, file_bytes: u64) -> Result<ImportPreview, Tabl
     })
 }
 
+/// The least memory `rows` rows of `schema` take in Arrow: each fixed-width value's width
+/// (a bit per boolean), a 4-byte offset per string; nested columns count nothing.
+fn least_bytes(schema: &datafusion::arrow::datatypes::Schema, rows: u64) -> u64 {
+    use datafusion::arrow::datatypes::DataType;
+    let bits_per_row: u64 = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Boolean => 1,
+            DataType::Utf8 | DataType::Binary => 32,
+            DataType::LargeUtf8 | DataType::LargeBinary => 64,
+            t => t.primitive_width().map_or(0, |w| w as u64 * 8),
+        })
+        .sum();
+    rows.saturating_mul(bits_per_row) / 8
+}
+
 pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
     contained(|| read_unguarded(path, read))
 }
@@ -84,6 +101,13 @@ fn read_unguarded(path: &Path, read: &Reading) -> Result<Imported, TableError> {
     let builder = open(path)?;
     let total_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
     let schema = builder.schema().clone();
+    // A few bytes of run-length encoding can stand for billions of rows: what the row groups
+    // say they hold must fit the table's memory before a single one is decoded, or a small
+    // file keeps the import decoding for minutes only to be stopped at the limit.
+    let rows_claimed = builder.metadata().row_groups().iter().fold(0u64, |sum, g| {
+        sum.saturating_add(g.num_rows().max(0) as u64)
+    });
+    budget.fits(least_bytes(&schema, rows_claimed))?;
     let parquet_schema = builder.parquet_schema().clone();
     drop(builder);
     // Columns are decoded in parallel, one group of columns per thread. Every thread reads the

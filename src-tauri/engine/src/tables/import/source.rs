@@ -213,16 +213,26 @@ pub fn plain(
     if compression.is_none() && encoding == encoding_rs::UTF_8 && !has_bom {
         return Ok(Plain::as_is(path));
     }
-    let decoded = DecodeReaderBytesBuilder::new()
-        .encoding(Some(encoding))
-        // A BOM in the file wins over the encoding chosen, as in browsers and pandas.
-        .bom_override(true)
-        .utf8_passthru(true)
-        .strip_bom(true)
-        .build(open(path, compression)?);
+    // A BOM in the file wins over the encoding chosen, as in browsers and pandas.
+    let (encoding, bom) = Encoding::for_bom(&head.bytes).unwrap_or((encoding, 0));
+    let mut content = open(path, compression)?;
+    std::io::copy(&mut (&mut content).take(bom as u64), &mut std::io::sink())
+        .map_err(|e| unreadable(path, compression, e))?;
+    // UTF-8 is copied as it is (only decompressed, its BOM dropped): a stray invalid byte is
+    // then named by the reader with its line, as in an uncompressed file, not made U+FFFD.
+    let decoded: Box<dyn Read> = if encoding == encoding_rs::UTF_8 {
+        content
+    } else {
+        Box::new(
+            DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding))
+                .bom_sniffing(false)
+                .build(content),
+        )
+    };
     let mut decoded: Box<dyn Read> = match limit {
         Some(limit) => Box::new(decoded.take(limit)),
-        None => Box::new(decoded),
+        None => decoded,
     };
     let builder = tempfile::Builder::new()
         .prefix("import-")
@@ -234,8 +244,13 @@ pub fn plain(
     }
     .map_err(|e| TableError::Persist(format!("no scratch file for decoding the import: {e}")))?;
     let (file, scratch_path) = file.into_parts();
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let written = |e: std::io::Error| {
+        TableError::Persist(format!("the decoded import could not be written: {e}"))
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, &file);
     let mut buf = vec![0u8; 1 << 20];
+    // (bytes written, bytes up to and including the last line end)
+    let (mut total, mut whole_lines) = (0u64, 0u64);
     loop {
         if cancel.is_cancelled() {
             return Err(TableError::Cancelled);
@@ -246,13 +261,18 @@ pub fn plain(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(unreadable(path, compression, e)),
         };
-        out.write_all(&buf[..n]).map_err(|e| {
-            TableError::Persist(format!("the decoded import could not be written: {e}"))
-        })?;
+        if let Some(at) = buf[..n].iter().rposition(|b| *b == b'\n') {
+            whole_lines = total + at as u64 + 1;
+        }
+        total += n as u64;
+        out.write_all(&buf[..n]).map_err(written)?;
     }
-    out.flush().map_err(|e| {
-        TableError::Persist(format!("the decoded import could not be written: {e}"))
-    })?;
+    out.flush().map_err(written)?;
+    drop(out);
+    // A preview cut at its limit ends at its last whole line, never in half a record.
+    if limit.is_some_and(|limit| total >= limit) && whole_lines > 0 {
+        file.set_len(whole_lines).map_err(written)?;
+    }
     Ok(Plain {
         path: scratch_path.to_path_buf(),
         _scratch: Some(scratch_path),
