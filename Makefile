@@ -24,7 +24,7 @@ bindings: ## regenerate ui/src/bindings.ts from the Rust types
 bench: ## every benchmark suite, release build; figures also in bench.jsonl
 	cargo run --release -p quire-bench -- all --json bench.jsonl
 
-fuzz: ## every fuzz target for 15 s (SECONDS_PER_TARGET=3600 make fuzz for a long run)
+fuzz: ## every fuzz target for 15 s (GROW=1 SECONDS_PER_TARGET=1200 make fuzz: a long run keeping its corpus)
 	bash .ci/fuzz.sh
 
 fmt:

@@ -888,3 +888,49 @@ async fn a_full_or_locked_task_list_refuses_the_edit_in_words_and_the_retry_succ
     engine.edit_cells(nb, "t", &again).unwrap();
     assert_eq!(city_of_row_0(&engine, nb).await.as_deref(), Some("Oslo"));
 }
+
+/// A transform's preview is a second copy of the columns it changes: past what one table may
+/// hold it is refused with the setting named, and nothing is kept or changed.
+#[tokio::test]
+async fn a_transform_preview_larger_than_a_table_may_hold_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let file = csv_file(src.path(), 30_000);
+    let mut config = Config::default();
+    config.limits.table_memory_mb = 2;
+    let engine = Engine::open(
+        config,
+        EnginePaths {
+            data_dir: tmp.path().to_path_buf(),
+            config_dir: None,
+        },
+        Arc::new(crate::events::NullSink),
+    )
+    .unwrap();
+    let nb = engine.create_notebook("Big").unwrap().id;
+    let none = CancellationToken::new();
+    engine
+        .import_file(nb, ImportRequest::file(&file).named("t"), &|_| {}, &none)
+        .unwrap();
+    let before = engine.ledger.version(nb, "t").unwrap().version;
+    let long = Transform::SetColumn {
+        column: "city".into(),
+        expr: "repeat(city, 20)".into(),
+    };
+    let err = engine
+        .preview_transform(nb, "t", &long, Arc::new(|_| {}), &none)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), crate::ErrorCode::TooLarge, "{err}");
+    assert!(err.to_string().contains("limits.table_memory_mb"), "{err}");
+    assert_eq!(engine.ledger.version(nb, "t").unwrap().version, before);
+    // A transform that fits still previews.
+    let upper = Transform::SetColumn {
+        column: "city".into(),
+        expr: "upper(city)".into(),
+    };
+    engine
+        .preview_transform(nb, "t", &upper, Arc::new(|_| {}), &none)
+        .await
+        .unwrap();
+}

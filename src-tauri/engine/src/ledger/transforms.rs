@@ -65,6 +65,12 @@ impl Ledger {
             move |_| Ok(transform::apply(&input, &t, &*progress, &cancel)),
         );
         let result = Arc::new(job.result().await??);
+        // The result is a second copy of what the transform changed, kept until it is applied
+        // or another preview replaces it: it must fit what one table may hold, like the table.
+        self.catalog
+            .limits()
+            .budget(format!("the transform of {table}"))
+            .fits(crate::tables::history::bytes_beyond(&result, Some(&base)))?;
         *self.previewed() = Some(PreviewedTransform {
             notebook,
             table: table.to_string(),

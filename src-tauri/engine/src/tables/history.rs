@@ -97,7 +97,7 @@ fn arrays(v: &TableVersion) -> impl Iterator<Item = (usize, &dyn datafusion::arr
 }
 
 /// Bytes of `v`'s arrays that `before` does not hold too.
-fn bytes_beyond(v: &TableVersion, before: Option<&TableVersion>) -> u64 {
+pub(crate) fn bytes_beyond(v: &TableVersion, before: Option<&TableVersion>) -> u64 {
     let shared: HashSet<usize> = before
         .map(|b| arrays(b).map(|(id, _)| id).collect())
         .unwrap_or_default();
