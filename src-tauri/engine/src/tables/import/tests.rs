@@ -576,6 +576,7 @@ fn inputs_the_fuzzers_found_crashing_are_refused_in_words() {
         ("import_csv", ImportFormat::Csv),
         ("import_json", ImportFormat::Json),
         ("import_parquet", ImportFormat::Parquet),
+        ("import_excel", ImportFormat::Excel),
     ] {
         let Ok(entries) = std::fs::read_dir(root.join(target)) else {
             continue;
