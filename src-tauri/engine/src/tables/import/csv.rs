@@ -159,10 +159,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
         .map_err(|e| TableError::file(path, e))?
         .unclosed_at
     {
-        return Err(TableError::Import {
-            line: Some(line),
-            message: format!("line {line}: a quoted field starts here and is never closed"),
-        });
+        return Err(unclosed_quote(line));
     }
     let comma: Vec<usize> = (0..columns.len())
         .filter(|&i| columns[i].kind == ColumnType::Float)
@@ -221,10 +218,7 @@ fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Impo
     let scan =
         scan(path, delimiter, quote, chunks, total_bytes).map_err(|e| TableError::file(path, e))?;
     if let Some(line) = scan.unclosed_at {
-        return Err(TableError::Import {
-            line: Some(line),
-            message: format!("line {line}: a quoted field starts here and is never closed"),
-        });
+        return Err(unclosed_quote(line));
     }
     match options.on_bad_row {
         OnBadRow::Reject => {
@@ -822,6 +816,15 @@ fn named(mut columns: Vec<ColumnSpec>) -> Vec<ColumnSpec> {
         }
     }
     columns
+}
+
+/// A quote that opens at `line` and never closes: CSV readers would swallow the rest of the
+/// file into one field.
+fn unclosed_quote(line: u64) -> TableError {
+    TableError::Import {
+        line: Some(line),
+        message: format!("line {line}: a quoted field starts here and is never closed"),
+    }
 }
 
 /// Files smaller than this are read on one thread.

@@ -39,6 +39,9 @@ pub struct SheetOptions {
 /// charged before the sheet is loaded, as a JSON array's is.
 const WORKBOOK_EXPANSION: u64 = 8;
 
+/// What a file is called whose decoding panicked (see [`super::contained`]).
+const DAMAGED: &str = "the spreadsheet is damaged: some of its cells cannot be read";
+
 fn unreadable(e: impl std::fmt::Display) -> TableError {
     log::info!("spreadsheet refused: {e}");
     TableError::Import {
@@ -47,17 +50,6 @@ fn unreadable(e: impl std::fmt::Display) -> TableError {
                   by a password, or in another format than its name says"
             .into(),
     }
-}
-
-/// calamine and chrono panic on some damaged workbooks and out-of-range dates: a damaged
-/// file is the user's data, refused in words, never a crash.
-fn contained<T>(work: impl FnOnce() -> Result<T, TableError>) -> Result<T, TableError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|_| {
-        Err(TableError::Import {
-            line: None,
-            message: "the spreadsheet is damaged: some of its cells cannot be read".into(),
-        })
-    })
 }
 
 fn load(
@@ -311,7 +303,7 @@ pub fn preview(
     file_bytes: u64,
     sheet: Option<&str>,
 ) -> Result<ImportPreview, TableError> {
-    contained(|| preview_unguarded(path, file_bytes, sheet))
+    super::contained(DAMAGED, || preview_unguarded(path, file_bytes, sheet))
 }
 
 fn preview_unguarded(
@@ -349,7 +341,7 @@ pub fn read(
     options: Option<&SheetOptions>,
     read: &Reading,
 ) -> Result<Imported, TableError> {
-    contained(|| read_unguarded(path, options, read))
+    super::contained(DAMAGED, || read_unguarded(path, options, read))
 }
 
 fn read_unguarded(

@@ -457,6 +457,21 @@ fn preview_rows(batches: &[RecordBatch]) -> Vec<Vec<Option<String>>> {
         .collect()
 }
 
+/// The parquet, arrow and calamine crates panic on some damaged files (fuzzing found pages
+/// whose null bitmaps run past their buffer, and a workbook cell reference that overflows): a
+/// damaged file is the user's data, refused as `damaged` says, never a crash.
+fn contained<T>(
+    damaged: &str,
+    work: impl FnOnce() -> Result<T, TableError>,
+) -> Result<T, TableError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|_| {
+        Err(TableError::Import {
+            line: None,
+            message: damaged.into(),
+        })
+    })
+}
+
 /// A reader that counts the bytes read through it, for progress.
 struct Counting<R> {
     inner: R,

@@ -18,23 +18,14 @@ use super::{
 };
 use crate::tables::TableError;
 
+/// What a file is called whose decoding panicked (see [`super::contained`]).
+const DAMAGED: &str = "the Parquet file is damaged: its data cannot be decoded";
+
 fn not_parquet(e: ParquetError) -> TableError {
     TableError::Import {
         line: None,
         message: format!("this is not a Parquet file, or it is damaged or cut short ({e})"),
     }
-}
-
-/// The parquet and arrow crates panic on some corrupt files instead of returning an error
-/// (fuzzing found pages whose null bitmaps run past their buffer). A damaged file is the
-/// user's data: it is refused in words, never a crash.
-fn contained<T>(work: impl FnOnce() -> Result<T, TableError>) -> Result<T, TableError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|_| {
-        Err(TableError::Import {
-            line: None,
-            message: "the Parquet file is damaged: its data cannot be decoded".into(),
-        })
-    })
 }
 
 /// Opens a Parquet file for import with its column types taken from the Parquet schema
@@ -48,7 +39,7 @@ fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, TableError
 }
 
 pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
-    contained(|| preview_unguarded(path, file_bytes))
+    super::contained(DAMAGED, || preview_unguarded(path, file_bytes))
 }
 
 fn preview_unguarded(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
@@ -88,7 +79,7 @@ fn least_bytes(schema: &datafusion::arrow::datatypes::Schema, rows: u64) -> u64 
 }
 
 pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
-    contained(|| read_unguarded(path, read))
+    super::contained(DAMAGED, || read_unguarded(path, read))
 }
 
 fn read_unguarded(path: &Path, read: &Reading) -> Result<Imported, TableError> {
