@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { QuireError } from "./backend";
-import type { CellId, CellKind, DiskChoice, NotebookId, NotebookMode, NotebookView, OpenRequested } from "./bindings";
+import type { CellId, CellKind, ColumnInfo, DiskChoice, NotebookId, NotebookMode, NotebookView, OpenRequested } from "./bindings";
 import { describeError, formatBytes, type ErrorText } from "./errors";
 import { cleanEngineMessage } from "./engineMessage";
 import { summaryOf, type Output } from "./store";
@@ -8,6 +8,7 @@ import { StoreProvider, useBackend, useNotify, useStore } from "./context";
 import { useSubscription } from "./useSubscription";
 import { forgetNotebookResults, forgetResult, loadResult, saveResult } from "./resultCache";
 import { pendingCount } from "./status";
+import { sourceOf, suggest } from "./charts/builder";
 import { Sidebar } from "./components/Sidebar";
 import { Toolbar } from "./components/Toolbar";
 import { StatusBar } from "./components/StatusBar";
@@ -326,7 +327,8 @@ function Shell() {
             return false;
           }
         },
-        addCell: (kind: CellKind) => change(id, () => backend.addCell(id, kind, null, "")),
+        addCell: (kind: CellKind) =>
+          change(id, () => backend.addCell(id, kind, null, kind === "chart" ? sourceOf(suggest("", [])) : "")),
         updateCell: (cell: CellId, source: string) => void backend.updateCell(id, cell, source).catch(report),
         setKind: (cell: CellId, kind: CellKind) => change(id, () => backend.setCellKind(id, cell, kind)),
         deleteCell: (cell: CellId) =>
@@ -360,6 +362,25 @@ function Shell() {
             if (!path) return;
             const bytes = await backend.exportQuery(id, sql, path);
             inform("Exported the result", `${formatBytes(bytes)} written to ${path}`);
+          } catch (e) {
+            report(e);
+          }
+        },
+        chartResult: async (index: number, sql: string, columns: ColumnInfo[]) => {
+          try {
+            const cell = await backend.addCell(id, "chart", index, sourceOf(suggest(sql, columns), columns));
+            await refreshView(id);
+            await runOne(id, cell.id);
+          } catch (e) {
+            report(e);
+          }
+        },
+        saveChartImage: async (format: "png" | "svg", bytes: Uint8Array) => {
+          try {
+            const path = await backend.pickChartImagePath(`chart.${format}`);
+            if (!path) return;
+            const written = await backend.saveChartImage(path, Array.from(bytes));
+            inform("Saved the chart", `${formatBytes(written)} written to ${path}`);
           } catch (e) {
             report(e);
           }

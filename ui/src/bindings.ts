@@ -79,6 +79,11 @@ export const commands = {
 	/**  The close prompt's answer. `wait` returns once everything is written and the close began. */
 	resolveClose: (reason: CloseReason, choice: CloseChoice) => typedError<null, IpcError>(__TAURI_INVOKE("resolve_close", { reason, choice })),
 	moveCell: (notebook: NotebookId, cell: CellId, to: number) => typedError<null, IpcError>(__TAURI_INVOKE("move_cell", { notebook, cell, to })),
+	/**
+	 *  Shows the save dialog for a chart image and remembers the choice as a file this window may
+	 *  write.
+	 */
+	pickChartImagePath: (suggested: string) => typedError<string | null, IpcError>(__TAURI_INVOKE("pick_chart_image_path", { suggested })),
 	/**  Shows the native save dialog and remembers the choice as a file this window may write. */
 	pickExportPath: (suggested: string) => typedError<string | null, IpcError>(__TAURI_INVOKE("pick_export_path", { suggested })),
 	/**
@@ -98,6 +103,11 @@ export const commands = {
 	dismissFinishedTasks: () => typedError<number, IpcError>(__TAURI_INVOKE("dismiss_finished_tasks")),
 	resolveDiskChange: (notebook: NotebookId, choice: DiskChoice) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("resolve_disk_change", { notebook, choice })),
 	runCell: (notebook: NotebookId, cell: CellId, job: string, onRows: Channel<number>) => typedError<CellOutput, IpcError>(__TAURI_INVOKE("run_cell", { notebook, cell, job, onRows })),
+	/**
+	 *  Writes a chart image the page drew to a path the user picked for it. Returns the bytes
+	 *  written.
+	 */
+	saveChartImage: (path: string, bytes: number[]) => typedError<number, IpcError>(__TAURI_INVOKE("save_chart_image", { path, bytes })),
 	saveQueryAsTable: (notebook: NotebookId, sql: string, table: string) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("save_query_as_table", { notebook, sql, table })),
 	setCellKind: (notebook: NotebookId, cell: CellId, kind: CellKind) => typedError<null, IpcError>(__TAURI_INVOKE("set_cell_kind", { notebook, cell, kind })),
 	setNotebookMode: (mode: NotebookMode) => typedError<EngineInfo, IpcError>(__TAURI_INVOKE("set_notebook_mode", { mode })),
@@ -156,14 +166,34 @@ export type CellEdit = {
 /**  A cell's identity within its notebook. */
 export type CellId = string;
 
-export type CellKind = "sql" | "markdown";
+export type CellKind = "sql" | "markdown" | 
+/**  A Vega-Lite chart over a query's result; the source is the spec (see `crate::charts`). */
+"chart";
 
 /**  The outcome of running one cell. */
 export type CellOutput = 
 /**  A SQL cell's result (its first rows). */
 { kind: "table"; preview: QueryPreview } | 
+/**  A chart cell's points and the spec that draws them. */
+{ kind: "chart"; chart: ChartOutput } | 
 /**  A Markdown cell has nothing to run; the UI renders it. */
 { kind: "markdown" };
+
+/**  A chart cell's output. */
+export type ChartOutput = {
+	/**  The columns the chart's query returns, for the chart builder. */
+	columns: ColumnInfo[],
+	/**
+	 *  The Vega-Lite spec to draw, its points inline; `None` while the spec has no mark or no
+	 *  channel over the data (a new chart the builder has not filled in).
+	 */
+	spec: string | null,
+	points: number,
+	/**  More points than a chart carries: the first [`query::MAX_POINTS`] are drawn. */
+	truncated: boolean,
+	left_out: LeftOut[],
+	elapsed_ms: number | null,
+};
 
 /**  The user's answer to the close prompt. */
 export type CloseChoice = 
@@ -400,6 +430,11 @@ export type ErrorCode =
 "version_not_found" | 
 /**  No task has the given id (it finished long ago and was cleaned up). */
 "task_not_found" | 
+/**
+ *  A chart cell's spec cannot be drawn: not JSON, a column its query does not return, or a
+ *  Vega-Lite feature Quire does not draw; the message says which and what to do instead.
+ */
+"chart_invalid" | 
 /**  An import, a result or a query needs more memory than the `limits` settings allow. */
 "too_large" | 
 /**  The work was cancelled before it finished. */
@@ -516,6 +551,12 @@ export type IpcError = {
 
 /**  What a job does, for metrics. */
 export type JobKind = "page" | "query" | "import" | "export" | "snapshot" | "diff" | "other";
+
+/**  Rows a binned column had no value in, so they are in no bin. */
+export type LeftOut = {
+	column: string,
+	rows: number,
+};
 
 /**
  *  How much memory and disk data work may take, so that a file or a result larger than the

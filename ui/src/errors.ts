@@ -27,6 +27,7 @@ const headlines: Record<ErrorCode, string> = {
   generation_not_found: "That saved copy is no longer kept",
   version_not_found: "That version is no longer kept",
   task_not_found: "That task is no longer listed",
+  chart_invalid: "The chart cannot be drawn",
   too_large: "This is more data than Quire may hold in memory",
   cancelled: "Cancelled",
   internal: "Something went wrong inside Quire",

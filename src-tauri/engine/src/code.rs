@@ -57,6 +57,9 @@ pub enum ErrorCode {
     VersionNotFound,
     /// No task has the given id (it finished long ago and was cleaned up).
     TaskNotFound,
+    /// A chart cell's spec cannot be drawn: not JSON, a column its query does not return, or a
+    /// Vega-Lite feature Quire does not draw; the message says which and what to do instead.
+    ChartInvalid,
     /// An import, a result or a query needs more memory than the `limits` settings allow.
     TooLarge,
     /// The work was cancelled before it finished.

@@ -23,12 +23,15 @@ pub enum Error {
     Queue(#[from] crate::queue::QueueError),
     #[error(transparent)]
     Task(#[from] crate::tasks::TaskError),
+    #[error(transparent)]
+    Chart(#[from] crate::charts::ChartError),
 }
 
 impl HasCode for Error {
     fn position(&self) -> Option<Position> {
         match self {
             Error::Table(e) => e.position(),
+            Error::Chart(e) => e.position(),
             _ => None,
         }
     }
@@ -43,6 +46,7 @@ impl HasCode for Error {
             Error::Snapshot(e) => e.code(),
             Error::Queue(e) => e.code(),
             Error::Task(e) => e.code(),
+            Error::Chart(e) => e.code(),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! - [`snapshots`]: debounced atomic Parquet snapshots with history, leases and crash recovery.
 //! - [`queue`]: the priority query queue (issue 6).
 //! - [`tasks`]: the SQLite task store and edit journal, and the [`tasks::Tracker`] of tasks.
+//! - [`charts`]: chart cells: Vega-Lite specs whose bins and aggregates run in SQL.
 //! - [`ledger`]: every table's versions and the one way they change (journal first).
 //! - [`events`]: events to the UI, with sequence numbers (batching: issue 10).
 //! - [`metrics`]: counters the status bar and metrics panel read.
@@ -26,6 +27,7 @@
 //! global state but the durable trace's watch list (empty unless a test watches). Every disk
 //! write goes through [`durable`].
 
+pub mod charts;
 pub mod code;
 pub mod config;
 pub mod durable;

@@ -162,3 +162,50 @@ pub async fn export_query(
     state.picked.check(&path, Use::Write)?;
     Ok(state.engine.export_query(notebook, &sql, &path).await?)
 }
+
+/// Shows the save dialog for a chart image and remembers the choice as a file this window may
+/// write.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_chart_image_path(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    suggested: String,
+) -> Reply<Option<PathBuf>> {
+    let svg = suggested.ends_with(".svg");
+    let picked = match crate::files::test_answer(crate::files::TEST_SAVE_ENV) {
+        Some(path) => Some(path),
+        None => tauri::async_runtime::spawn_blocking(move || {
+            let dialog = app
+                .dialog()
+                .file()
+                .set_title("Save the chart")
+                .set_file_name(suggested);
+            let dialog = if svg {
+                dialog.add_filter("SVG image", &["svg"])
+            } else {
+                dialog.add_filter("PNG image", &["png"])
+            };
+            dialog.blocking_save_file().and_then(|f| f.into_path().ok())
+        })
+        .await
+        .map_err(blocking_failed)?,
+    };
+    if let Some(path) = &picked {
+        state.picked.allow(path, Use::Write);
+    }
+    Ok(picked)
+}
+
+/// Writes a chart image the page drew to a path the user picked for it. Returns the bytes
+/// written.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_chart_image(
+    state: State<'_, AppState>,
+    path: PathBuf,
+    bytes: Vec<u8>,
+) -> Reply<u64> {
+    state.picked.check(&path, Use::Write)?;
+    Ok(state.engine.save_file(&path, &bytes)?)
+}

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import type { Cell } from "../bindings";
 import type { Output, StaleResult } from "../store";
 import type { NotebookActions } from "./NotebookPane";
+import { ChartCell } from "./ChartCell";
 import { ResultTable } from "./ResultTable";
 import { SqlEditor } from "./SqlEditor";
 
@@ -85,6 +86,11 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
     }
   }, [cell.source]);
   const sql = cell.kind === "sql";
+  const edit = (text: string) => {
+    setSource(text);
+    sent.current = text;
+    actions.updateCell(cell.id, text);
+  };
   // A result kept from an earlier run shows only while the cell holds the SQL it answered.
   const output = given && "ok" in given && given.stale && given.stale.sql !== source ? undefined : given;
   return (
@@ -97,16 +103,20 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
       }}
     >
       <div className="cell-bar">
-        <select
-          aria-label="Cell kind"
-          value={cell.kind}
-          onChange={(e) => void actions.setKind(cell.id, e.target.value === "sql" ? "sql" : "markdown")}
-        >
-          <option value="sql">SQL</option>
-          <option value="markdown">Markdown</option>
-        </select>
+        {cell.kind === "chart" ? (
+          <span className="cell-kind">Chart</span>
+        ) : (
+          <select
+            aria-label="Cell kind"
+            value={cell.kind}
+            onChange={(e) => void actions.setKind(cell.id, e.target.value === "sql" ? "sql" : "markdown")}
+          >
+            <option value="sql">SQL</option>
+            <option value="markdown">Markdown</option>
+          </select>
+        )}
         <div className="spacer" />
-        {sql && (
+        {(sql || cell.kind === "chart") && (
           <button data-testid="run-cell" onClick={() => void actions.runCell(cell.id)} title="Run (Ctrl+Enter)">
             Run
           </button>
@@ -121,16 +131,14 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
           ✕
         </button>
       </div>
-      {sql ? (
+      {cell.kind === "chart" ? (
+        <ChartCell schema={schema} cell={cell} source={source} output={given} actions={actions} onSource={edit} />
+      ) : sql ? (
         <SqlEditor
           value={source}
           schema={schema}
           errorAt={output && "error" in output ? output.position : null}
-          onChange={(text) => {
-            setSource(text);
-            sent.current = text;
-            actions.updateCell(cell.id, text);
-          }}
+          onChange={edit}
           onRun={() => void actions.runCell(cell.id)}
         />
       ) : (
@@ -141,14 +149,10 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
           rows={Math.max(3, source.split("\n").length)}
           value={source}
           placeholder="Notes in Markdown"
-          onChange={(e) => {
-            setSource(e.target.value);
-            sent.current = e.target.value;
-            actions.updateCell(cell.id, e.target.value);
-          }}
+          onChange={(e) => edit(e.target.value)}
         />
       )}
-      {output && (
+      {output && cell.kind !== "chart" && (
         <div className="cell-output" data-testid="cell-output">
           {"running" in output && (
             <div className="running" data-testid="cell-running">
@@ -187,6 +191,13 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
                 )}
                 <button data-testid="export-result" onClick={() => void actions.exportResult(source)}>
                   Export…
+                </button>
+                <button
+                  data-testid="chart-result"
+                  title="Add a chart of this result below the cell"
+                  onClick={() => void actions.chartResult(index + 1, source, output.ok.kind === "table" ? output.ok.preview.columns : [])}
+                >
+                  Chart
                 </button>
               </div>
             </>

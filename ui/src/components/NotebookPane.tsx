@@ -1,5 +1,5 @@
 import { useMemo, useState, type FormEvent } from "react";
-import type { CellId, CellKind, DiskChoice, NotebookView } from "../bindings";
+import type { CellId, CellKind, ColumnInfo, DiskChoice, NotebookView } from "../bindings";
 import type { Output } from "../store";
 import type { ErrorText } from "../errors";
 import { notebookStatusText } from "../status";
@@ -27,6 +27,10 @@ export interface NotebookActions {
   keepResult(sql: string, table: string): Promise<boolean>;
   /** Writes a SQL cell's whole result to a file the user picks. */
   exportResult(sql: string): Promise<void>;
+  /** Adds a chart cell at `index` drawing `sql`'s result, with a first chart its columns suggest. */
+  chartResult(index: number, sql: string, columns: ColumnInfo[]): Promise<void>;
+  /** Saves a drawn chart as an image where the user picks. */
+  saveChartImage(format: "png" | "svg", bytes: Uint8Array): Promise<void>;
 }
 
 export interface RunAllResult {
@@ -175,6 +179,9 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions }: Props) {
           </button>
           <button data-testid="add-markdown-cell" onClick={() => void actions.addCell("markdown")}>
             + Markdown cell
+          </button>
+          <button data-testid="add-chart-cell" onClick={() => void actions.addCell("chart")}>
+            + Chart cell
           </button>
         </div>
       )}

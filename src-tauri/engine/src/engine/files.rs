@@ -237,6 +237,13 @@ impl Engine {
         )
     }
 
+    /// Writes a picked file whole (a chart image): atomically, so the path holds the old file or
+    /// the new one, never half of it. Returns the bytes written.
+    pub fn save_file(&self, path: &Path, bytes: &[u8]) -> Result<u64, Error> {
+        crate::durable::write_atomic(path, bytes, &self.metrics)?;
+        Ok(bytes.len() as u64)
+    }
+
     /// Writes a table to a file the user picked (CSV or Parquet by extension), atomically,
     /// queued at background priority; `progress` gets the rows written so far.
     pub async fn export(

@@ -133,6 +133,7 @@ impl Engine {
         self.notebooks.flush(notebook)?;
         match cell.kind {
             CellKind::Markdown => Ok(CellOutput::Markdown),
+            CellKind::Chart => self.draw_chart(notebook, &cell, cancel).await,
             CellKind::Sql => {
                 let started = Instant::now();
                 self.ensure_tables(notebook)?;
@@ -174,6 +175,50 @@ impl Engine {
                 })
             }
         }
+    }
+
+    /// A chart cell's points, computed at the priority of a cell run and listed in the tasks as
+    /// one (its query is the chart's SQL).
+    async fn draw_chart(
+        &self,
+        notebook: NotebookId,
+        cell: &crate::notebooks::Cell,
+        cancel: &CancellationToken,
+    ) -> Result<CellOutput, Error> {
+        self.ensure_tables(notebook)?;
+        let sql = crate::charts::spec::ChartSpec::parse(&cell.source)
+            .map(|s| s.sql)
+            .unwrap_or_default();
+        let task = Arc::new(self.tracker.record(
+            Some(notebook),
+            Some(cell.id.to_string()),
+            &TaskPayload::CellRun { sql },
+            Priority::UserVisible,
+        ));
+        task.watch(cancel.clone());
+        let (session, source, cancel, running) = (
+            self.ledger.catalog().session(notebook),
+            cell.source.clone(),
+            cancel.clone(),
+            task.clone(),
+        );
+        let job = self.scheduler.submit(
+            Priority::UserVisible,
+            JobKind::Query,
+            None,
+            move |_| async move {
+                running.start();
+                Ok(crate::charts::draw(&session, &source, &cancel).await)
+            },
+        );
+        let chart = job.result().await.map_err(Error::from).and_then(|r| {
+            r.map_err(|e| match e {
+                crate::charts::ChartError::Table(t) => Error::from(t),
+                other => Error::from(other),
+            })
+        });
+        task.finish(&chart);
+        Ok(CellOutput::Chart { chart: chart? })
     }
 
     /// Runs SQL against the notebook's tables (loading them from disk on first use).

@@ -108,6 +108,8 @@ pub struct ImportOutcome {
 pub enum CellOutput {
     /// A SQL cell's result (its first rows).
     Table { preview: QueryPreview },
+    /// A chart cell's points and the spec that draws them.
+    Chart { chart: crate::charts::ChartOutput },
     /// A Markdown cell has nothing to run; the UI renders it.
     Markdown,
 }

@@ -1,20 +1,31 @@
-//! The notebook document and its on-disk format, `notebook.json` (format version 1).
+//! The notebook document and its on-disk format, `notebook.json` (format version 2).
 //!
 //! ```json
 //! {
 //!   "format": "quire-notebook",
-//!   "version": 1,
+//!   "version": 2,
 //!   "id": "0193…",
 //!   "title": "Trips",
 //!   "cells": [
-//!     { "id": "0193…", "kind": "sql", "source": "SELECT * FROM trips" },
+//!     {
+//!       "id": "0193…",
+//!       "kind": "sql",
+//!       "source": [
+//!         "SELECT city, count(*)",
+//!         "FROM trips",
+//!         "GROUP BY city"
+//!       ]
+//!     },
 //!     { "id": "0193…", "kind": "markdown", "source": "# Notes" }
 //!   ]
 //! }
 //! ```
 //! Pretty-printed with two-space indents, keys in this order and a final newline, so a notebook
-//! diffs well in git. A file whose `version` is newer than [`FORMAT_VERSION`] is refused, never
-//! rewritten: an older Quire must not destroy what a newer one wrote.
+//! diffs well in git. A source with a line break is stored as its lines (joined by `\n` when
+//! read), so a one-line change in a cell is a one-line change in `git diff`; a single line stays
+//! a string. A file whose `version` is newer than [`FORMAT_VERSION`] is refused, never
+//! rewritten: an older Quire must not destroy what a newer one wrote. Version 1 (every source
+//! one string, no chart cells) is read as it is and written as version 2 at the next change.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -22,7 +33,7 @@ use uuid::Uuid;
 /// The `format` marker of every notebook file.
 pub const FORMAT_MARKER: &str = "quire-notebook";
 /// The newest format this build reads and the one it writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The file inside each notebook folder.
 pub const FILE_NAME: &str = "notebook.json";
 
@@ -33,6 +44,8 @@ pub use crate::ids::{CellId, NotebookId};
 pub enum CellKind {
     Sql,
     Markdown,
+    /// A Vega-Lite chart over a query's result; the source is the spec (see `crate::charts`).
+    Chart,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -53,12 +66,47 @@ pub struct Document {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileV1 {
+struct File {
     format: String,
     version: u32,
     id: NotebookId,
     title: String,
-    cells: Vec<Cell>,
+    cells: Vec<FileCell>,
+}
+
+/// A cell as stored: what [`Cell`] is, with the source split into lines.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCell {
+    id: CellId,
+    kind: CellKind,
+    source: Source,
+}
+
+/// Version 1 wrote every source as one string; version 2 writes a source with a line break as
+/// its lines. Both read either shape, so a hand-edited file may use either.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Source {
+    Text(String),
+    Lines(Vec<String>),
+}
+
+impl Source {
+    fn of(text: &str) -> Source {
+        if text.contains('\n') {
+            Source::Lines(text.split('\n').map(str::to_owned).collect())
+        } else {
+            Source::Text(text.to_owned())
+        }
+    }
+
+    fn into_text(self) -> String {
+        match self {
+            Source::Text(text) => text,
+            Source::Lines(lines) => lines.join("\n"),
+        }
+    }
 }
 
 /// Why a file is not a notebook this build can open.
@@ -80,12 +128,20 @@ impl Document {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let file = FileV1 {
+        let file = File {
             format: FORMAT_MARKER.into(),
             version: FORMAT_VERSION,
             id: self.id,
             title: self.title.clone(),
-            cells: self.cells.clone(),
+            cells: self
+                .cells
+                .iter()
+                .map(|c| FileCell {
+                    id: c.id,
+                    kind: c.kind,
+                    source: Source::of(&c.source),
+                })
+                .collect(),
         };
         let mut bytes = serde_json::to_vec_pretty(&file).expect("a notebook always serialises");
         bytes.push(b'\n');
@@ -98,25 +154,38 @@ impl Document {
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_MARKER) {
             return Err(ParseProblem::Corrupt("not a Quire notebook file".into()));
         }
-        match value.get("version").and_then(|v| v.as_u64()) {
+        let version = match value.get("version").and_then(|v| v.as_u64()) {
             Some(v) if v > u64::from(FORMAT_VERSION) => {
                 return Err(ParseProblem::NewerVersion(
                     u32::try_from(v).unwrap_or(u32::MAX),
                 ))
             }
-            Some(v) if v >= 1 => {}
+            Some(v) if v >= 1 => v,
             _ => {
                 return Err(ParseProblem::Corrupt(
                     "the format version is missing or invalid".into(),
                 ))
             }
-        }
-        let file: FileV1 = serde_json::from_value(value)
+        };
+        let file: File = serde_json::from_value(value)
             .map_err(|e| ParseProblem::Corrupt(format!("unexpected content ({e})")))?;
+        if version == 1 && file.cells.iter().any(|c| c.kind == CellKind::Chart) {
+            return Err(ParseProblem::Corrupt(
+                "a version 1 notebook cannot hold chart cells".into(),
+            ));
+        }
         Ok(Document {
             id: file.id,
             title: file.title,
-            cells: file.cells,
+            cells: file
+                .cells
+                .into_iter()
+                .map(|c| Cell {
+                    id: c.id,
+                    kind: c.kind,
+                    source: c.source.into_text(),
+                })
+                .collect(),
         })
     }
 }
@@ -137,7 +206,7 @@ mod tests {
         assert_eq!(Document::parse(&bytes).unwrap(), doc);
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(
-            text.starts_with("{\n  \"format\": \"quire-notebook\",\n  \"version\": 1,"),
+            text.starts_with("{\n  \"format\": \"quire-notebook\",\n  \"version\": 2,"),
             "{text}"
         );
         assert!(text.ends_with("}\n"));
@@ -158,12 +227,85 @@ mod tests {
             Document::parse(b""),
             Err(ParseProblem::Corrupt(_))
         ));
-        let newer = br#"{"format":"quire-notebook","version":2,"id":"x","title":"t","cells":[]}"#;
-        assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(2)));
+        let newer = br#"{"format":"quire-notebook","version":3,"id":"x","title":"t","cells":[]}"#;
+        assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(3)));
+        let chart_in_v1 = br#"{"format":"quire-notebook","version":1,"id":"0193a1b2-0000-7000-8000-000000000000","title":"t","cells":[{"id":"0193a1b2-0000-7000-8000-000000000001","kind":"chart","source":"{}"}]}"#;
+        assert!(matches!(
+            Document::parse(chart_in_v1),
+            Err(ParseProblem::Corrupt(_))
+        ));
         let bad_cell = br#"{"format":"quire-notebook","version":1,"id":"0193a1b2-0000-7000-8000-000000000000","title":"t","cells":[{"id":"0193a1b2-0000-7000-8000-000000000001","kind":"python","source":""}]}"#;
         match Document::parse(bad_cell) {
             Err(ParseProblem::Corrupt(msg)) => assert!(msg.contains("python"), "{msg}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn cell(kind: CellKind, source: &str) -> Cell {
+        Cell {
+            id: CellId(Uuid::now_v7()),
+            kind,
+            source: source.into(),
+        }
+    }
+
+    #[test]
+    fn a_one_line_change_in_a_cell_is_a_one_line_change_in_the_file() {
+        let mut doc = Document::new("Trips".into());
+        let sql = "SELECT city,\n  count(*) AS trips\nFROM trips\nGROUP BY city\n";
+        doc.cells.push(cell(CellKind::Sql, sql));
+        doc.cells.push(cell(CellKind::Markdown, "# One line"));
+        doc.cells.push(cell(CellKind::Sql, ""));
+        let before = String::from_utf8(doc.to_bytes()).unwrap();
+        assert_eq!(Document::parse(before.as_bytes()).unwrap(), doc);
+        assert!(before.contains("\"source\": \"# One line\""), "{before}");
+        doc.cells[0].source = sql.replace("count(*) AS trips", "count(*) AS rides");
+        let after = String::from_utf8(doc.to_bytes()).unwrap();
+        let changed: Vec<_> = before
+            .lines()
+            .zip(after.lines())
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert_eq!(before.lines().count(), after.lines().count());
+        assert_eq!(
+            changed,
+            vec![(
+                "        \"  count(*) AS trips\",",
+                "        \"  count(*) AS rides\","
+            )]
+        );
+    }
+
+    #[test]
+    fn sources_keep_every_character_through_lines() {
+        for source in ["", "\n", "a\n\nb", "a\r\nb", "ends\n", "\u{1F600}\t\"q\"\\"] {
+            let mut doc = Document::new("t".into());
+            doc.cells.push(cell(CellKind::Chart, source));
+            assert_eq!(Document::parse(&doc.to_bytes()).unwrap(), doc, "{source:?}");
+        }
+    }
+
+    #[test]
+    fn version_1_files_are_read_as_they_are() {
+        let v1 = br#"{
+  "format": "quire-notebook",
+  "version": 1,
+  "id": "0193a1b2-0000-7000-8000-000000000000",
+  "title": "Old",
+  "cells": [
+    {
+      "id": "0193a1b2-0000-7000-8000-000000000001",
+      "kind": "sql",
+      "source": "SELECT 1\nFROM t"
+    }
+  ]
+}
+"#;
+        let doc = Document::parse(v1).unwrap();
+        assert_eq!(doc.title, "Old");
+        assert_eq!(doc.cells[0].source, "SELECT 1\nFROM t");
+        let v2 = String::from_utf8(doc.to_bytes()).unwrap();
+        assert!(v2.contains("\"version\": 2"), "{v2}");
+        assert!(v2.contains("\"SELECT 1\",\n        \"FROM t\""), "{v2}");
     }
 }

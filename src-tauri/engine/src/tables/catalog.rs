@@ -185,12 +185,28 @@ impl Catalog {
         nb.sql.run_cancellable(sql, on_rows, cancel).await
     }
 
+    /// The notebook's SQL session, for work that plans its own queries (charts).
+    pub fn session(&self, notebook: NotebookId) -> Session {
+        Session(self.of(notebook))
+    }
+
     /// Forgets a notebook's tables (the notebook was deleted).
     pub fn forget(&self, notebook: NotebookId) {
         self.notebooks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&notebook);
+    }
+}
+
+/// One notebook's [`SqlSession`], kept alive while a caller plans and runs on it.
+pub struct Session(Arc<NotebookTables>);
+
+impl std::ops::Deref for Session {
+    type Target = SqlSession;
+
+    fn deref(&self) -> &SqlSession {
+        &self.0.sql
     }
 }
 

@@ -132,6 +132,19 @@ impl SqlSession {
         }
     }
 
+    /// The columns `sql` would return, from planning it (nothing is read); errors name where in
+    /// `sql` they are, as a run's would.
+    pub async fn schema_of(&self, sql: &str) -> Result<SchemaRef, TableError> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        match self.ctx.sql_with_options(sql, options).await {
+            Ok(frame) => Ok(Arc::new(frame.schema().as_arrow().clone())),
+            Err(e) => Err(locate(describe(e), sql)),
+        }
+    }
+
     /// Plans and runs `sql` under the restrictions above, collecting every batch.
     pub async fn run(&self, sql: &str) -> Result<Vec<RecordBatch>, TableError> {
         self.run_cancellable(sql, &|_| {}, &CancellationToken::new())

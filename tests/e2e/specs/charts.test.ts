@@ -1,0 +1,124 @@
+// Charts in the real app (issue 20): a result charted from its SQL cell, drawn by Vega under
+// the app's strict CSP from points the engine computed, changed in the builder, saved as SVG,
+// and drawn again from the notebook file after a restart.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startApp, type QuireApp } from "../src/harness.ts";
+import { newNotebook, select } from "../src/grid.ts";
+import { resultRows, runSql } from "../src/cells.ts";
+
+const CARRIERS = ["AA", "B6", "DL", "UA", "WN"];
+const ROWS = 20_000;
+
+/** flights.csv: every 50th delay is missing. */
+function flights(): { path: string; missing: number } {
+  const lines = ["carrier,delay,distance"];
+  let missing = 0;
+  for (let i = 0; i < ROWS; i++) {
+    const none = i % 50 === 7;
+    if (none) missing++;
+    const delay = none ? "" : String(((i * 7_919) % 1_800) / 10 - 20);
+    lines.push(`${CARRIERS[i % CARRIERS.length]},${delay},${200 + ((i * 31) % 2_500)}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-charts-"));
+  const path = join(dir, "flights.csv");
+  writeFileSync(path, lines.join("\n") + "\n");
+  return { path, missing };
+}
+
+/** The drawn chart's SVG once `ok` accepts it: its text and how many marks it has. */
+async function drawn(app: QuireApp, ok: (c: { text: string; marks: number; notes: string }) => boolean) {
+  let seen = { text: "", marks: 0, notes: "" };
+  await app.driver.wait(
+    async () => {
+      seen = await app.driver.executeScript<typeof seen>(
+        `const svg = document.querySelector('[data-testid=chart-cell] [data-testid=chart] svg');
+         const notes = document.querySelector('[data-testid=chart-notes]');
+         return { text: svg ? svg.textContent : '', marks: svg ? svg.querySelectorAll('.mark-rect path, .mark-symbol path').length : 0, notes: notes ? notes.textContent : '' };`,
+      );
+      return ok(seen);
+    },
+    60_000,
+    `the chart never matched; it was ${JSON.stringify(seen)}`,
+  );
+  return seen;
+}
+
+async function theme(app: QuireApp, which: "light" | "dark") {
+  await app.click("open-settings");
+  await select(app, "theme", which);
+  await app.driver.executeScript("document.querySelector('[data-testid=settings] .modal-actions button').click();");
+}
+
+test("a result becomes a chart, changes in the builder, saves as SVG and comes back after a restart", async () => {
+  const data = flights();
+  const dataDir = mkdtempSync(join(tmpdir(), "quire-e2e-charts-app-"));
+  const svgPath = join(dataDir, "delays.svg");
+  const env = { QUIRE_TEST_PICK_FILE: data.path, QUIRE_TEST_SAVE_FILE: svgPath };
+  let app = await startApp({ dataDir, env });
+  try {
+    await theme(app, "light");
+    await newNotebook(app, "Delays");
+    await app.click("import-data");
+    await app.waitText("import-preview", (t) => t.includes("AA"));
+    await app.click("import-start");
+    await app.waitText("table-list", (t) => /flights\s*20\D?000 rows/.test(t), 60_000);
+    await app.click("add-sql-cell");
+    await runSql(app, "SELECT carrier, delay FROM flights");
+    await resultRows(app, (r) => r.length > 0);
+
+    // Chart: a bar of each carrier's summed delay, as the columns suggest.
+    await app.click("chart-result");
+    const bars = await drawn(app, (c) => c.marks === CARRIERS.length);
+    assert.match(bars.text, /Sum of delay/);
+    for (const carrier of CARRIERS) assert.ok(bars.text.includes(carrier), `${carrier} on the axis: ${bars.text}`);
+    await app.screenshot("chart-bar-light");
+
+    // A histogram: the text x gives way to the number column; rows with no delay are counted.
+    await select(app, "chart-kind", "histogram");
+    const histogram = await drawn(app, (c) => c.notes.includes("left out") && c.marks > 5);
+    assert.match(histogram.notes, new RegExp(`^${histogram.marks} points — ${data.missing} rows with no delay left out$`));
+    assert.match(histogram.text, /Count of rows/);
+    await theme(app, "dark");
+    await drawn(app, (c) => c.marks === histogram.marks);
+    await app.screenshot("chart-histogram-dark");
+
+    await app.click("chart-export-svg");
+    await app.driver.wait(async () => existsSync(svgPath), 15_000, "the SVG was never written");
+    const svg = readFileSync(svgPath, "utf8");
+    assert.match(svg, /^<svg/);
+    assert.match(svg, /Count of rows/);
+
+    // The notebook file holds a chart cell whose spec is portable Vega-Lite, line by line.
+    await app.driver.wait(async () => {
+      const file = join(dataDir, "data", "workspace", "delays.quire", "notebook.json");
+      return existsSync(file) && readFileSync(file, "utf8").includes('"kind": "chart"');
+    }, 20_000, "the chart cell never reached notebook.json");
+    await theme(app, "light");
+  } finally {
+    await app.stop();
+  }
+
+  app = await startApp({ dataDir, env });
+  try {
+    const nb = JSON.parse(readFileSync(join(dataDir, "data", "workspace", "delays.quire", "notebook.json"), "utf8"));
+    assert.equal(nb.version, 2);
+    const chart = nb.cells.find((c: { kind: string }) => c.kind === "chart");
+    assert.ok(Array.isArray(chart.source), "a multi-line spec is stored as its lines");
+    const spec = JSON.parse(chart.source.join("\n"));
+    assert.equal(spec.mark, "bar");
+    assert.deepEqual(spec.encoding.x, { field: "delay", bin: { maxbins: 30 } });
+    assert.equal(spec.usermeta.quire.sql, "SELECT carrier, delay FROM flights");
+
+    await app.driver.executeScript("document.querySelector('[data-testid=notebook-list] button, [data-testid=notebook-list] li')?.click();");
+    await app.waitText("notebook-title", (t) => t === "Delays", 15_000);
+    // Opened again, the chart draws itself.
+    const again = await drawn(app, (c) => c.notes.includes("left out"));
+    assert.match(again.notes, new RegExp(`${data.missing} rows with no delay left out`));
+  } finally {
+    await app.stop();
+  }
+});

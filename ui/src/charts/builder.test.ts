@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import type { ColumnInfo } from "../bindings";
+import { builderOf, columnKind, sourceOf, specOf, suggest, withKind, type Builder } from "./builder";
+
+const columns: ColumnInfo[] = [
+  { name: "city", data_type: "Utf8" },
+  { name: "fare", data_type: "Float64" },
+  { name: "trips", data_type: "Int64" },
+  { name: "day", data_type: "Date32" },
+  { name: "at", data_type: 'Timestamp(Microsecond, Some("UTC"))' },
+];
+const base: Builder = { sql: "SELECT * FROM t", kind: "bar", x: "city", y: "fare", aggregate: "sum", color: null, facet: null, bins: 30 };
+
+describe("chart builder", () => {
+  it("reads Arrow types as a chart does", () => {
+    expect(columns.map((c) => columnKind(c.data_type))).toEqual(["text", "number", "number", "temporal", "temporal"]);
+    expect(columnKind("Decimal128(10, 2)")).toBe("number");
+    expect(columnKind("Boolean")).toBe("text");
+  });
+
+  it("suggests a first chart from the columns", () => {
+    expect(suggest("q", columns)).toMatchObject({ kind: "line", x: "day", y: "fare", aggregate: "sum" });
+    expect(suggest("q", columns.slice(0, 3))).toMatchObject({ kind: "bar", x: "city", y: "fare", aggregate: "sum" });
+    expect(suggest("q", columns.slice(1, 2))).toMatchObject({ kind: "histogram", x: "fare" });
+    expect(suggest("q", columns.slice(0, 1))).toMatchObject({ kind: "bar", x: "city", aggregate: "count" });
+    expect(suggest("q", [])).toMatchObject({ x: null, y: null });
+  });
+
+  it("writes portable Vega-Lite, the query kept in usermeta", () => {
+    expect(specOf(base, columns)).toEqual({
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      usermeta: { quire: { sql: "SELECT * FROM t" } },
+      mark: "bar",
+      encoding: { x: { field: "city", type: "nominal" }, y: { field: "fare", aggregate: "sum" } },
+    });
+    expect(specOf({ ...base, kind: "histogram", x: "fare", bins: 40 }, columns).encoding).toEqual({
+      x: { field: "fare", bin: { maxbins: 40 } },
+      y: { aggregate: "count" },
+    });
+    expect(specOf({ ...base, kind: "heatmap", x: "fare", y: "trips", bins: 20, color: "city" }, columns)).toMatchObject({
+      mark: "rect",
+      encoding: { x: { bin: { maxbins: 20 } }, y: { field: "trips", bin: { maxbins: 20 } }, color: { aggregate: "count" } },
+    });
+    expect(specOf({ ...base, kind: "line", x: "day", color: "city", facet: "city" }, columns).encoding).toEqual({
+      x: { field: "day", type: "temporal" },
+      y: { field: "fare", aggregate: "sum" },
+      color: { field: "city", type: "nominal" },
+      column: { field: "city", type: "nominal" },
+    });
+    expect(specOf({ ...base, aggregate: "count" }, columns).encoding).toMatchObject({ y: { aggregate: "count" } });
+    expect(sourceOf(base, columns)).toContain('\n  "mark": "bar",\n');
+  });
+
+  it("reads back every choice it writes", () => {
+    const choices: Builder[] = [
+      base,
+      { ...base, kind: "line", x: "day", color: "city" },
+      { ...base, kind: "area", aggregate: "none", facet: "city" },
+      { ...base, kind: "scatter", x: "fare", y: "trips", aggregate: "none", color: "city" },
+      { ...base, kind: "histogram", x: "fare", y: null, aggregate: "none", bins: 12 },
+      { ...base, kind: "heatmap", x: "fare", y: "trips", aggregate: "none", bins: 25 },
+      { ...base, aggregate: "count", y: null },
+    ];
+    for (const b of choices) {
+      const read = builderOf(sourceOf(b, columns));
+      expect("builder" in read ? read.builder : read).toEqual(b);
+    }
+  });
+
+  it("keeps number axes when the kind needs them", () => {
+    expect(withKind(base, "histogram", columns)).toMatchObject({ kind: "histogram", x: "fare" });
+    expect(withKind(base, "heatmap", columns)).toMatchObject({ x: "fare", y: "trips" });
+    expect(withKind({ ...base, x: "trips" }, "scatter", columns)).toMatchObject({ x: "trips", y: "fare" });
+    expect(withKind(base, "line", columns)).toEqual({ ...base, kind: "line" });
+    expect(withKind({ ...base, x: null, y: null }, "bar", columns)).toMatchObject({ kind: "bar", x: "day", y: "fare" });
+  });
+
+  it("leaves a hand-edited spec to the JSON editor", () => {
+    const edited = { ...specOf(base, columns), title: "Fares" };
+    expect(builderOf(JSON.stringify(edited))).toEqual({ custom: "The spec sets title, which the builder does not show" });
+    const sorted = specOf(base, columns);
+    (sorted.encoding as Record<string, Record<string, unknown>>).x!.sort = "-y";
+    expect(builderOf(JSON.stringify(sorted))).toEqual({ custom: "The spec was edited beyond what the builder shows" });
+    expect(builderOf("{ nope")).toEqual({ custom: "The spec is not valid JSON" });
+    expect(builderOf(JSON.stringify({ ...specOf(base), mark: "arc" }))).toEqual({ custom: 'The builder does not draw the "arc" mark' });
+  });
+
+  it("shows a new chart with only its query", () => {
+    const read = builderOf(JSON.stringify({ usermeta: { quire: { sql: "SELECT 1" } } }));
+    expect(read).toMatchObject({ builder: { sql: "SELECT 1", x: null } });
+  });
+});
