@@ -47,10 +47,22 @@ async function drawn(app: QuireApp, ok: (c: { text: string; marks: number; notes
   return seen;
 }
 
+/** Scrolls the chart cell to the top of the page, for the screenshots in docs/. */
+async function showChart(app: QuireApp) {
+  await app.driver.executeScript("document.querySelector('[data-testid=chart-cell]').closest('li').scrollIntoView({ block: 'start' });");
+}
+
 async function theme(app: QuireApp, which: "light" | "dark") {
   await app.click("open-settings");
+  await app.byTestId("theme");
   await select(app, "theme", which);
+  await app.driver.wait(
+    async () => app.driver.executeScript<boolean>(`return document.documentElement.dataset.theme === '${which}';`),
+    5_000,
+    `the page never turned ${which}`,
+  );
   await app.driver.executeScript("document.querySelector('[data-testid=settings] .modal-actions button').click();");
+  await app.driver.wait(async () => (await app.count('[data-testid="settings"]')) === 0, 5_000, "Settings never closed");
 }
 
 test("a result becomes a chart, changes in the builder, saves as SVG and comes back after a restart", async () => {
@@ -75,6 +87,7 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     const bars = await drawn(app, (c) => c.marks === CARRIERS.length);
     assert.match(bars.text, /Sum of delay/);
     for (const carrier of CARRIERS) assert.ok(bars.text.includes(carrier), `${carrier} on the axis: ${bars.text}`);
+    await showChart(app);
     await app.screenshot("chart-bar-light");
 
     // A histogram: the text x gives way to the number column; rows with no delay are counted.
@@ -84,6 +97,7 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     assert.match(histogram.text, /Count of rows/);
     await theme(app, "dark");
     await drawn(app, (c) => c.marks === histogram.marks);
+    await showChart(app);
     await app.screenshot("chart-histogram-dark");
 
     await app.click("chart-export-svg");
