@@ -19,6 +19,7 @@
 //! - [`queue`]: the priority query queue (issue 6).
 //! - [`tasks`]: the SQLite task store and edit journal, and the [`tasks::Tracker`] of tasks.
 //! - [`charts`]: chart cells: Vega-Lite specs whose bins and aggregates run in SQL.
+//! - [`profiles`]: column profiles of tables and results, cached per table version.
 //! - [`ledger`]: every table's versions and the one way they change (journal first).
 //! - [`events`]: events to the UI, with sequence numbers (batching: issue 10).
 //! - [`metrics`]: counters the status bar and metrics panel read.
@@ -39,6 +40,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod notebooks;
 pub mod powercut;
+pub mod profiles;
 pub mod queue;
 pub mod save_state;
 pub mod snapshots;

@@ -4,6 +4,7 @@ mod durability;
 mod editing;
 mod events;
 mod notebooks;
+mod profiles;
 mod queue;
 mod smoke;
 mod snapshots;
@@ -44,6 +45,11 @@ pub const ALL: &[Suite] = &[
         name: "snapshots",
         about: "1M x 10 snapshot with snappy/zstd vs pyarrow, disk limit, peak RSS, pages during a save",
         run: snapshots::run,
+    },
+    Suite {
+        name: "profiles",
+        about: "every column of a 10M x 8 table profiled, against DuckDB SUMMARIZE; a 50-bin chart histogram",
+        run: profiles::run,
     },
     Suite {
         name: "editing",

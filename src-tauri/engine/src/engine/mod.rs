@@ -60,6 +60,8 @@ pub struct Engine {
     /// Every grid page, view and query runs here, by priority, off the command runtime.
     scheduler: Arc<Scheduler>,
     metrics: Arc<Metrics>,
+    /// Column profiles per table version, and the one being computed per table.
+    profiles: Arc<crate::profiles::ProfileCache>,
     /// Set by [`Engine::shutdown_without_waiting`].
     skip_snapshots: std::sync::atomic::AtomicBool,
     // Last field: dropped after the notebooks' final flush, so no other process can get in first.
@@ -219,6 +221,80 @@ impl Engine {
         });
         task.finish(&chart);
         Ok(CellOutput::Chart { chart: chart? })
+    }
+
+    /// The column profile of a table's current version: from the cache, or computed at idle
+    /// priority. A newer version asked for meanwhile cancels this one (`cancelled`).
+    pub async fn profile_table(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        cancel: &CancellationToken,
+    ) -> Result<crate::profiles::Profile, Error> {
+        self.ensure_tables(notebook)?;
+        let version = self.ledger.version(notebook, table)?;
+        let number = version.version;
+        if let Some(done) = self.profiles.get(notebook, table, number) {
+            return Ok((*done).clone());
+        }
+        let stale = self.profiles.start(notebook, table, number);
+        let (limits, token, asked) = (
+            self.ledger.catalog().limits().clone(),
+            stale.clone(),
+            cancel.clone(),
+        );
+        let job =
+            self.scheduler
+                .submit(Priority::Idle, JobKind::Query, None, move |_| async move {
+                    // Either the asker (the panel closed) or a newer version stops it.
+                    let either = token.child_token();
+                    let watch = {
+                        let either = either.clone();
+                        async move {
+                            tokio::select! {
+                                _ = asked.cancelled() => either.cancel(),
+                                _ = token.cancelled() => either.cancel(),
+                                _ = either.cancelled() => {}
+                            }
+                        }
+                    };
+                    let work = crate::profiles::profile_version(&limits, &version, &either);
+                    let (result, _) = tokio::join!(
+                        async {
+                            let r = work.await;
+                            either.cancel();
+                            r
+                        },
+                        watch
+                    );
+                    Ok(result)
+                });
+        let result = job.result().await;
+        self.profiles.finish(notebook, table, number);
+        let profile = Arc::new(result??);
+        self.profiles.put(notebook, table, number, profile.clone());
+        Ok((*profile).clone())
+    }
+
+    /// The column profile of a query's result (a SQL cell's), at idle priority.
+    pub async fn profile_query(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        cancel: &CancellationToken,
+    ) -> Result<crate::profiles::Profile, Error> {
+        self.ensure_tables(notebook)?;
+        let (session, sql, cancel) = (
+            self.ledger.catalog().session(notebook),
+            sql.to_string(),
+            cancel.clone(),
+        );
+        let job =
+            self.scheduler
+                .submit(Priority::Idle, JobKind::Query, None, move |_| async move {
+                    Ok(crate::profiles::profile_query(&session, &sql, &cancel).await)
+                });
+        Ok(job.result().await??)
     }
 
     /// Runs SQL against the notebook's tables (loading them from disk on first use).

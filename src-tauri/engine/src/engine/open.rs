@@ -157,6 +157,7 @@ impl Engine {
             events,
             scheduler,
             metrics,
+            profiles: Default::default(),
             skip_snapshots: Default::default(),
             _lock: lock,
         })

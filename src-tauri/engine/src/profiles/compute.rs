@@ -1,0 +1,350 @@
+//! The profile queries: one scan for counts, ranges, means and quartiles of every column, one
+//! for the histograms of the number columns, one for the most frequent values of the others.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
+use tokio_util::sync::CancellationToken;
+
+use super::{ColumnProfile, HistogramBin, Profile, ProfileKind, TopValue};
+use crate::charts::bins::Bins;
+use crate::charts::query::{ident, source};
+use crate::tables::{Limits, SqlSession, TableError, TableVersion};
+
+/// Bins of a column's histogram, at most.
+pub const HISTOGRAM_BINS: u32 = 20;
+/// Most frequent values listed per column.
+pub const TOP_VALUES: usize = 8;
+/// Past this many distinct values a column is "mostly unique": its top values mean little and
+/// counting each would hold every value in memory.
+pub const TOP_DISTINCT_LIMIT: u64 = 100_000;
+/// Longest value text kept in a profile (a long text is cut, with an ellipsis).
+const VALUE_CHARS: usize = 200;
+
+/// The table name a version is profiled under, in a session of its own.
+const TABLE: &str = "quire_profiled";
+
+/// Profiles one version of a table in a session holding only it, so an edit made meanwhile
+/// changes nothing in what is measured.
+pub async fn profile_version(
+    limits: &Limits,
+    version: &TableVersion,
+    cancel: &CancellationToken,
+) -> Result<Profile, TableError> {
+    let session = SqlSession::new(limits);
+    session.register(TABLE, version)?;
+    let mut profile = profile_query(&session, &format!("SELECT * FROM {TABLE}"), cancel).await?;
+    profile.version = Some(version.version);
+    Ok(profile)
+}
+
+/// Profiles the result of `sql` on `session`.
+pub async fn profile_query(
+    session: &SqlSession,
+    sql: &str,
+    cancel: &CancellationToken,
+) -> Result<Profile, TableError> {
+    let started = Instant::now();
+    let schema = session.schema_of(sql).await?;
+    let kinds: Vec<ProfileKind> = schema
+        .fields()
+        .iter()
+        .map(|f| kind_of(f.data_type()))
+        .collect();
+    let stats = run(session, &stats_sql(sql, &schema, &kinds), cancel).await?;
+    let mut reader = Row::new(&stats);
+    let rows = reader.u64().unwrap_or(0);
+    let mut columns = Vec::with_capacity(kinds.len());
+    for (field, &kind) in schema.fields().iter().zip(&kinds) {
+        let valid = reader.u64().unwrap_or(0);
+        let mut column = ColumnProfile {
+            name: field.name().clone(),
+            data_type: field.data_type().to_string(),
+            kind,
+            nulls: rows - valid.min(rows),
+            distinct: None,
+            min: None,
+            max: None,
+            mean: None,
+            stddev: None,
+            quartiles: None,
+            histogram: Vec::new(),
+            top: Vec::new(),
+            others: 0,
+        };
+        let (mut lo, mut hi) = (None, None);
+        if kind != ProfileKind::Other {
+            column.distinct = reader.u64();
+            (column.min, lo) = reader.value();
+            (column.max, hi) = reader.value();
+        }
+        if kind == ProfileKind::Number {
+            column.mean = reader.f64();
+            column.stddev = reader.f64();
+            let q = [reader.f64(), reader.f64(), reader.f64()];
+            column.quartiles = match q {
+                [Some(a), Some(b), Some(c)] => Some([a, b, c]),
+                _ => None,
+            };
+            if let (Some(lo), Some(hi)) = (lo, hi) {
+                if lo.is_finite() && hi.is_finite() {
+                    let bins = Bins::nice(lo, hi, HISTOGRAM_BINS, None);
+                    column.histogram = (0..bins.count())
+                        .map(|i| HistogramBin {
+                            start: bins.start + bins.step * i as f64,
+                            end: bins.start + bins.step * (i + 1) as f64,
+                            count: 0,
+                        })
+                        .collect();
+                }
+            }
+        }
+        columns.push(column);
+    }
+    histograms(session, sql, &mut columns, cancel).await?;
+    top_values(session, sql, rows, &mut columns, cancel).await?;
+    Ok(Profile {
+        version: None,
+        rows,
+        columns,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+fn kind_of(data_type: &DataType) -> ProfileKind {
+    match data_type {
+        DataType::Dictionary(_, value) => kind_of(value),
+        t if t.is_numeric() => ProfileKind::Number,
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) => ProfileKind::Temporal,
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Boolean
+        | DataType::Time32(_)
+        | DataType::Time64(_) => ProfileKind::Text,
+        _ => ProfileKind::Other,
+    }
+}
+
+fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind]) -> String {
+    let mut parts = vec!["count(*)".to_string()];
+    for (field, kind) in schema.fields().iter().zip(kinds) {
+        let c = ident(field.name());
+        parts.push(format!("count({c})"));
+        if *kind == ProfileKind::Other {
+            continue;
+        }
+        // DataFusion's HyperLogLog takes integers and text; other values are counted by their text.
+        let hashable = match field.data_type() {
+            t if t.is_integer() => true,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+            _ => false,
+        };
+        if hashable {
+            parts.push(format!("approx_distinct({c})"));
+        } else {
+            parts.push(format!("approx_distinct(CAST({c} AS VARCHAR))"));
+        }
+        parts.push(format!("min({c})"));
+        parts.push(format!("max({c})"));
+        if *kind == ProfileKind::Number {
+            let x = format!("CAST({c} AS DOUBLE)");
+            parts.push(format!("avg({x})"));
+            parts.push(format!("stddev_samp({x})"));
+            for q in ["0.25", "0.5", "0.75"] {
+                parts.push(format!(
+                    "approx_percentile_cont({q}) WITHIN GROUP (ORDER BY {x})"
+                ));
+            }
+        }
+    }
+    // Aliased: DataFusion refuses two outputs it would name alike (`min(x)` twice, cast apart).
+    let parts: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{p} AS s{i}"))
+        .collect();
+    format!("SELECT {} FROM {}", parts.join(", "), source(sql))
+}
+
+/// Counts per bin for every number column, in one query.
+async fn histograms(
+    session: &SqlSession,
+    sql: &str,
+    columns: &mut [ColumnProfile],
+    cancel: &CancellationToken,
+) -> Result<(), TableError> {
+    let branches: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.histogram.is_empty())
+        .map(|(i, c)| {
+            let first = &c.histogram[0];
+            let bins = Bins {
+                start: first.start,
+                step: first.end - first.start,
+                stop: c.histogram[c.histogram.len() - 1].end,
+            };
+            let x = format!("CAST({} AS DOUBLE)", ident(&c.name));
+            format!(
+                "SELECT CAST({i} AS BIGINT) AS col, CAST(round(({} - {:?}) / {:?}) AS BIGINT) AS bin, count(*) AS n FROM {} WHERE {x} IS NOT NULL GROUP BY 2",
+                bins.start_sql(&x),
+                bins.start,
+                bins.step,
+                source(sql)
+            )
+        })
+        .collect();
+    if branches.is_empty() {
+        return Ok(());
+    }
+    let batches = run(session, &branches.join("\nUNION ALL\n"), cancel).await?;
+    for batch in &batches {
+        let (col, bin, n) = (
+            int64s(batch.column(0))?,
+            int64s(batch.column(1))?,
+            int64s(batch.column(2))?,
+        );
+        for row in 0..batch.num_rows() {
+            let column = &mut columns[col.value(row) as usize];
+            let last = column.histogram.len() - 1;
+            let at = (bin.value(row).max(0) as usize).min(last);
+            column.histogram[at].count += n.value(row) as u64;
+        }
+    }
+    Ok(())
+}
+
+/// The most frequent values of every column that is not numbers and not mostly unique.
+async fn top_values(
+    session: &SqlSession,
+    sql: &str,
+    rows: u64,
+    columns: &mut [ColumnProfile],
+    cancel: &CancellationToken,
+) -> Result<(), TableError> {
+    let branches: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c.kind, ProfileKind::Text | ProfileKind::Temporal))
+        .filter(|(_, c)| c.distinct.is_some_and(|d| d <= TOP_DISTINCT_LIMIT))
+        .map(|(i, c)| {
+            let v = ident(&c.name);
+            format!(
+                "SELECT * FROM (SELECT CAST({i} AS BIGINT) AS col, CAST({v} AS VARCHAR) AS value, count(*) AS n FROM {} WHERE {v} IS NOT NULL GROUP BY {v} ORDER BY n DESC, value LIMIT {TOP_VALUES})",
+                source(sql)
+            )
+        })
+        .collect();
+    if branches.is_empty() {
+        return Ok(());
+    }
+    let batches = run(session, &branches.join("\nUNION ALL\n"), cancel).await?;
+    for batch in &batches {
+        let col = int64s(batch.column(0))?;
+        let value = cast(batch.column(1), &DataType::Utf8)?;
+        let value = value.as_string::<i32>();
+        let n = int64s(batch.column(2))?;
+        for row in 0..batch.num_rows() {
+            columns[col.value(row) as usize].top.push(TopValue {
+                value: (!value.is_null(row)).then(|| shorten(value.value(row))),
+                count: n.value(row) as u64,
+            });
+        }
+    }
+    for column in columns.iter_mut().filter(|c| !c.top.is_empty()) {
+        // UNION ALL keeps no order across branches: most frequent first, ties by value.
+        column
+            .top
+            .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        let listed: u64 = column.top.iter().map(|t| t.count).sum();
+        column.others = rows.saturating_sub(column.nulls).saturating_sub(listed);
+    }
+    Ok(())
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= VALUE_CHARS {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(VALUE_CHARS).collect();
+    cut.push('…');
+    cut
+}
+
+async fn run(
+    session: &SqlSession,
+    sql: &str,
+    cancel: &CancellationToken,
+) -> Result<Vec<RecordBatch>, TableError> {
+    // The generated SQL is not the user's: its positions would point at text they never wrote.
+    session
+        .run_cancellable(sql, &|_| {}, cancel)
+        .await
+        .map_err(|e| match e {
+            TableError::Sql { message, .. } => TableError::Sql {
+                message,
+                line: None,
+                column: None,
+            },
+            other => other,
+        })
+}
+
+fn int64s(array: &ArrayRef) -> Result<Arc<datafusion::arrow::array::Int64Array>, TableError> {
+    let array = cast(array, &DataType::Int64)?;
+    Ok(Arc::new(array.as_primitive::<Int64Type>().clone()))
+}
+
+/// Reads the one row of the stats query, column after column.
+struct Row<'a> {
+    batch: Option<&'a RecordBatch>,
+    at: usize,
+}
+
+impl<'a> Row<'a> {
+    fn new(batches: &'a [RecordBatch]) -> Row<'a> {
+        Row {
+            batch: batches.iter().find(|b| b.num_rows() > 0),
+            at: 0,
+        }
+    }
+
+    fn next(&mut self) -> Option<&'a ArrayRef> {
+        let column = self.batch?.columns().get(self.at);
+        self.at += 1;
+        column.filter(|c| !c.is_null(0))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        let column = self.next()?;
+        let column = cast(column, &DataType::Int64).ok()?;
+        Some(column.as_primitive::<Int64Type>().value(0).max(0) as u64)
+    }
+
+    fn f64(&mut self) -> Option<f64> {
+        let column = self.next()?;
+        let column = cast(column, &DataType::Float64).ok()?;
+        Some(column.as_primitive::<Float64Type>().value(0)).filter(|v| v.is_finite())
+    }
+
+    /// A value as the grid shows it, and as a number when it is one.
+    fn value(&mut self) -> (Option<String>, Option<f64>) {
+        let Some(column) = self.next() else {
+            return (None, None);
+        };
+        let text = cast(column, &DataType::Utf8)
+            .ok()
+            .map(|t| shorten(t.as_string::<i32>().value(0)));
+        let number = column
+            .data_type()
+            .is_numeric()
+            .then(|| cast(column, &DataType::Float64).ok())
+            .flatten()
+            .map(|n| n.as_primitive::<Float64Type>().value(0));
+        (text, number)
+    }
+}

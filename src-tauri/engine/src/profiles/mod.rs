@@ -1,0 +1,83 @@
+//! Column profiles (issue 20): for every column of a table or a result, its type, missing
+//! values, distinct count, range, mean, quartiles and a histogram or its most frequent values,
+//! computed by DataFusion in three scans whatever the number of columns.
+//!
+//! - [`compute`]: the queries and their reading.
+//! - [`cache`]: profiles kept per table version, and the one in flight per table, cancelled
+//!   when a newer version asks.
+//!
+//! Distinct counts and quartiles are approximate (HyperLogLog, t-digest: DataFusion's
+//! `approx_distinct` and `approx_percentile_cont`), so memory stays bounded on any table; counts,
+//! ranges and means are exact.
+
+pub mod cache;
+pub mod compute;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+pub use cache::ProfileCache;
+pub use compute::{profile_query, profile_version};
+
+/// How a column is profiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileKind {
+    /// Range, mean, quartiles and a histogram.
+    Number,
+    /// Range and the most frequent values.
+    Temporal,
+    /// The most frequent values.
+    Text,
+    /// Lists, structs, binary: counted only.
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct HistogramBin {
+    pub start: f64,
+    pub end: f64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct TopValue {
+    /// As the grid shows it; `None` is a missing value.
+    pub value: Option<String>,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct ColumnProfile {
+    pub name: String,
+    pub data_type: String,
+    pub kind: ProfileKind,
+    /// Missing values (SQL NULL).
+    pub nulls: u64,
+    /// Distinct values other than missing, approximately (within a few percent).
+    pub distinct: Option<u64>,
+    /// Smallest and largest values, as the grid shows them.
+    pub min: Option<String>,
+    pub max: Option<String>,
+    pub mean: Option<f64>,
+    pub stddev: Option<f64>,
+    /// Approximate 25th, 50th and 75th percentiles.
+    pub quartiles: Option<[f64; 3]>,
+    /// Numbers: counts in nice bins over [min, max] (missing values are in none).
+    pub histogram: Vec<HistogramBin>,
+    /// The most frequent values, most frequent first (ties by value), when the column is not
+    /// mostly unique.
+    pub top: Vec<TopValue>,
+    /// Rows holding a value not in `top`.
+    pub others: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct Profile {
+    /// The table version profiled (`None` for a query's result).
+    pub version: Option<u64>,
+    pub rows: u64,
+    pub columns: Vec<ColumnProfile>,
+    pub elapsed_ms: f64,
+}

@@ -1,0 +1,303 @@
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, Date32Array, Float64Array, Int64Array, ListArray, RecordBatch, StringArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::code::{ErrorCode, HasCode};
+use crate::config::Config;
+use crate::events::NullSink;
+use crate::tables::limits::LimitsConfig;
+use crate::tables::{Limits, SqlSession, TableVersion};
+use crate::{Engine, EnginePaths};
+
+/// 10,000 rows: `amount` = i / 4 with every 10th missing; `city` cycles through four names but
+/// "Lyon" twice as often; `day` over 100 days; `id` unique; `tags` a list column.
+fn table(rows: usize) -> TableVersion {
+    let amount: Float64Array = (0..rows)
+        .map(|i| (i % 10 != 3).then(|| i as f64 / 4.0))
+        .collect();
+    let city: StringArray = (0..rows)
+        .map(|i| Some(["Lyon", "Oslo", "Lyon", "Pune", "Rome"][i % 5]))
+        .collect();
+    let day: Date32Array = (0..rows).map(|i| Some(19_723 + (i % 100) as i32)).collect();
+    let id: Int64Array = (0..rows as i64).map(Some).collect();
+    let tags = ListArray::from_iter_primitive::<Int64Type, _, _>(
+        (0..rows as i64).map(|i| Some(vec![Some(i), Some(i + 1)])),
+    );
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("amount", DataType::Float64, true),
+        Field::new("city", DataType::Utf8, true),
+        Field::new("day", DataType::Date32, true),
+        Field::new("id", DataType::Int64, true),
+        Field::new("tags", tags.data_type().clone(), true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(amount),
+        Arc::new(city),
+        Arc::new(day),
+        Arc::new(id),
+        Arc::new(tags),
+    ];
+    TableVersion::first(
+        schema.clone(),
+        vec![RecordBatch::try_new(schema, columns).unwrap()],
+    )
+}
+
+fn column<'a>(p: &'a Profile, name: &str) -> &'a ColumnProfile {
+    p.columns.iter().find(|c| c.name == name).unwrap()
+}
+
+#[tokio::test]
+async fn every_column_is_profiled_as_its_kind() {
+    let rows = 10_000;
+    let p = profile_version(&Limits::default(), &table(rows), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!((p.rows, p.version), (rows as u64, Some(1)));
+
+    let amount = column(&p, "amount");
+    assert_eq!(amount.kind, ProfileKind::Number);
+    assert_eq!(amount.nulls, 1_000);
+    assert_eq!(amount.min.as_deref(), Some("0.0"));
+    assert_eq!(amount.max.as_deref(), Some("2499.75"));
+    let values: Vec<f64> = (0..rows)
+        .filter(|i| i % 10 != 3)
+        .map(|i| i as f64 / 4.0)
+        .collect();
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    assert!((amount.mean.unwrap() - mean).abs() < 1e-9);
+    let [q1, q2, q3] = amount.quartiles.unwrap();
+    for (got, want) in [(q1, 625.0), (q2, 1250.0), (q3, 1875.0)] {
+        assert!(
+            (got - want).abs() < 2500.0 * 0.01,
+            "quartile {got} vs {want}"
+        );
+    }
+    let distinct = amount.distinct.unwrap() as f64;
+    assert!((distinct - 9_000.0).abs() < 9_000.0 * 0.05, "{distinct}");
+    // Vega's nice bins over [0, 2499.75]: steps of 200 from 0 to 2600.
+    assert_eq!(amount.histogram.len(), 13);
+    assert_eq!(amount.histogram[0].start, 0.0);
+    assert_eq!(amount.histogram[12].end, 2600.0);
+    assert_eq!(amount.histogram.iter().map(|b| b.count).sum::<u64>(), 9_000);
+    // [0, 200) holds i < 800, less every 10th.
+    assert_eq!(amount.histogram[0].count, 720);
+    assert!(amount.top.is_empty());
+
+    let city = column(&p, "city");
+    assert_eq!(city.kind, ProfileKind::Text);
+    assert_eq!(city.distinct, Some(4));
+    let top: Vec<_> = city
+        .top
+        .iter()
+        .map(|t| (t.value.as_deref().unwrap(), t.count))
+        .collect();
+    assert_eq!(
+        top,
+        [
+            ("Lyon", 4_000),
+            ("Oslo", 2_000),
+            ("Pune", 2_000),
+            ("Rome", 2_000)
+        ]
+    );
+    assert_eq!(city.others, 0);
+    assert_eq!(
+        (city.min.as_deref(), city.max.as_deref()),
+        (Some("Lyon"), Some("Rome"))
+    );
+
+    let day = column(&p, "day");
+    assert_eq!(day.kind, ProfileKind::Temporal);
+    assert_eq!(
+        (day.min.as_deref(), day.max.as_deref()),
+        (Some("2024-01-01"), Some("2024-04-09"))
+    );
+    assert_eq!(day.top.len(), compute::TOP_VALUES);
+    assert_eq!(day.top[0].count, 100);
+    assert_eq!(day.others, 10_000 - 800);
+
+    let tags = column(&p, "tags");
+    assert_eq!(tags.kind, ProfileKind::Other);
+    assert_eq!((tags.nulls, tags.distinct), (0, None));
+}
+
+#[tokio::test]
+async fn a_mostly_unique_text_column_lists_no_top_values() {
+    let rows = 150_000usize;
+    let names: StringArray = (0..rows).map(|i| Some(format!("user-{i}"))).collect();
+    let schema = Arc::new(Schema::new(vec![Field::new("name", DataType::Utf8, false)]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(names) as ArrayRef]).unwrap();
+    let version = TableVersion::first(schema, vec![batch]);
+    let p = profile_version(&Limits::default(), &version, &CancellationToken::new())
+        .await
+        .unwrap();
+    let name = column(&p, "name");
+    assert!(name.distinct.unwrap() > compute::TOP_DISTINCT_LIMIT);
+    assert!(name.top.is_empty());
+}
+
+#[tokio::test]
+async fn a_result_is_profiled_from_its_query() {
+    let session = SqlSession::default();
+    session.register("t", &table(1_000)).unwrap();
+    let p = profile_query(
+        &session,
+        "SELECT city, sum(amount) AS total FROM t GROUP BY city",
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((p.rows, p.version), (4, None));
+    assert_eq!(
+        column(&p, "total")
+            .histogram
+            .iter()
+            .map(|b| b.count)
+            .sum::<u64>(),
+        4
+    );
+    let err = profile_query(&session, "SELECT nope FROM t", &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::SqlInvalid);
+}
+
+#[tokio::test]
+async fn an_empty_table_and_a_column_of_nothing_but_missing_values() {
+    let session = SqlSession::default();
+    session.register("t", &table(10)).unwrap();
+    let p = profile_query(
+        &session,
+        "SELECT * FROM t WHERE false",
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(p.rows, 0);
+    assert!(p
+        .columns
+        .iter()
+        .all(|c| c.histogram.is_empty() && c.top.is_empty()));
+    let p = profile_query(
+        &session,
+        "SELECT CAST(NULL AS DOUBLE) AS x FROM t",
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let x = column(&p, "x");
+    assert_eq!((x.nulls, x.mean, x.histogram.len()), (10, None, 0));
+}
+
+#[test]
+fn a_newer_version_cancels_the_profile_of_an_older_one() {
+    let cache = ProfileCache::default();
+    let nb = crate::ids::NotebookId(uuid::Uuid::now_v7());
+    let v1 = cache.start(nb, "t", 1);
+    let again = cache.start(nb, "t", 1);
+    assert!(!v1.is_cancelled());
+    let v2 = cache.start(nb, "t", 2);
+    assert!(v1.is_cancelled() && again.is_cancelled() && !v2.is_cancelled());
+    // An older version asked after a newer one is stale from the start.
+    assert!(cache.start(nb, "t", 1).is_cancelled());
+    cache.finish(nb, "t", 2);
+    assert!(!cache.start(nb, "t", 3).is_cancelled());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_caches_a_versions_profile_and_cancels_a_stale_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(
+        Config::default(),
+        EnginePaths {
+            data_dir: dir.path().to_path_buf(),
+            config_dir: None,
+        },
+        Arc::new(NullSink),
+    )
+    .unwrap();
+    let nb = engine.create_notebook("Profiles").unwrap().id;
+    engine
+        .save_query_as_table(
+            nb,
+            "SELECT value AS n, value % 7 AS k FROM generate_series(1, 200000)",
+            "t",
+        )
+        .await
+        .unwrap();
+    let none = CancellationToken::new();
+    let first = engine.profile_table(nb, "t", &none).await.unwrap();
+    let started = std::time::Instant::now();
+    let cached = engine.profile_table(nb, "t", &none).await.unwrap();
+    assert_eq!(first, cached);
+    assert!(started.elapsed() < std::time::Duration::from_millis(first.elapsed_ms as u64 + 1));
+
+    // The asker gives up: the profile stops with `cancelled`, and nothing is cached for it.
+    engine
+        .save_query_as_table(
+            nb,
+            "SELECT value AS n FROM generate_series(1, 3000000)",
+            "big",
+        )
+        .await
+        .unwrap();
+    let asker = CancellationToken::new();
+    asker.cancel();
+    let err = engine.profile_table(nb, "big", &asker).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Cancelled, "{err}");
+    let p = engine.profile_table(nb, "big", &none).await.unwrap();
+    assert_eq!(p.rows, 3_000_000);
+}
+
+#[tokio::test]
+async fn profiles_stay_within_a_small_query_memory_pool() {
+    // 16 MiB for every operator at once: the distinct counts and quartiles are sketches and the
+    // top values are skipped for the unique column, so nothing grows with the row count.
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits::new(
+        &LimitsConfig {
+            query_memory_mb: 16,
+            ..LimitsConfig::default()
+        },
+        Some(dir.path()),
+    )
+    .unwrap();
+    let rows = 1_000_000usize;
+    let names: StringArray = (0..rows)
+        .map(|i| Some(format!("customer number {i:>10}")))
+        .collect();
+    let amounts: Float64Array = (0..rows)
+        .map(|i| Some((i * 7_919 % 100_000) as f64))
+        .collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("name", DataType::Utf8, false),
+        Field::new("amount", DataType::Float64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(names) as ArrayRef, Arc::new(amounts) as ArrayRef],
+    )
+    .unwrap();
+    let p = profile_version(
+        &limits,
+        &TableVersion::first(schema, vec![batch]),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(p.rows, rows as u64);
+    assert_eq!(
+        column(&p, "amount")
+            .histogram
+            .iter()
+            .map(|b| b.count)
+            .sum::<u64>(),
+        rows as u64
+    );
+}
