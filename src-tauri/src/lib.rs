@@ -17,6 +17,7 @@ pub mod ipc_error;
 pub mod launch;
 mod logging;
 pub mod menu;
+pub mod recent;
 pub mod state;
 
 include!("command_names.rs");
@@ -123,6 +124,7 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let cwd = std::env::current_dir().unwrap_or_default();
     let picked = files::PickedFiles::default();
+    let dirs_data = dirs.data.clone();
     let launch = launch::request(&engine, &picked, &args, &cwd);
     app.manage(AppState {
         engine,
@@ -130,6 +132,7 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         launch,
         startup_warnings: warnings,
         picked,
+        recent: recent::RecentFiles::open(&dirs_data),
         jobs: Default::default(),
     });
     exit::listen_for_signals(app.handle().clone());

@@ -9,6 +9,8 @@ pub struct AppState {
     pub engine: Engine,
     /// Files the user picked or dropped: the only paths commands accept.
     pub picked: crate::files::PickedFiles,
+    /// Files imported lately, for the first screen.
+    pub recent: crate::recent::RecentFiles,
     /// Cancellation of running jobs (imports), by the id the page gave them.
     pub jobs: Jobs,
     pub dirs: AppDirs,

@@ -87,6 +87,7 @@ function fakeBackend() {
     listNotebooks: async () => notebooks.map((n) => n.summary),
     createNotebook: async (title) => {
       if (title.includes("/")) throw new QuireError("invalid_title", "a title cannot contain '/'");
+      if (notebooks.some((n) => n.summary.title === title)) throw new QuireError("notebook_exists", `${title} exists`);
       const summary: NotebookSummary = {
         id: `id-${notebooks.length}`,
         title,
@@ -222,6 +223,7 @@ function fakeBackend() {
     }),
     onFilesDropped: async () => () => undefined,
     onOpenRequested: async () => () => undefined,
+    recentFiles: async () => [],
   });
   return {
     backend,
@@ -266,18 +268,20 @@ async function createNotebook(title: string) {
 describe("App", () => {
   it("shows the empty state, then a created notebook", async () => {
     renderApp(fakeBackend().backend);
-    expect(await screen.findByText("No notebooks yet")).toBeTruthy();
+    expect(await screen.findByText("Start with your data")).toBeTruthy();
     await createNotebook("Trips");
     expect((await screen.findByTestId("notebook-title")).textContent).toBe("Trips");
     expect(screen.getByTestId("notebook-list").textContent).toContain("Trips");
-    await waitFor(() => expect(screen.getByTestId("metrics").textContent).toContain("2.0 KB"));
-    expect(screen.getByTestId("queue").textContent).toBe("queue 1 waiting · 1 running · 2 cancelled");
+    // The status bar speaks of what is running; the I/O figures are behind Details.
+    await waitFor(() => expect(screen.getByTestId("metrics").dataset.summary).toContain("2.0 KB"));
+    expect(screen.getByTestId("metrics").textContent).toBe("Details");
+    expect(screen.queryByTestId("queue")).toBeNull();
   });
 
   it("counts tasks in the status bar and opens the task list from there", async () => {
     renderApp(fakeBackend().backend);
     const counts = await screen.findByTestId("task-counts");
-    await waitFor(() => expect(counts.textContent).toBe("tasks: 1 running · 0 waiting · 1 failed · 1 interrupted"));
+    await waitFor(() => expect(counts.textContent).toBe("1 task running · 1 failed · 1 interrupted"));
     fireEvent.click(counts);
     expect(await screen.findByTestId("tasks-dialog")).toBeTruthy();
     expect(await screen.findByText("No tasks.")).toBeTruthy();
@@ -445,7 +449,7 @@ describe("App", () => {
     const first = fakeBackend();
     first.notebooks.push({ summary: summary("a", "Alpha"), cells: [] }, { summary: summary("b", "Beta"), cells: [] });
     renderApp(first.backend);
-    expect(await screen.findByText("Pick a notebook")).toBeTruthy();
+    expect(await screen.findByText("Pick a notebook, or start from a file")).toBeTruthy();
     fireEvent.click(await screen.findByText("Beta"));
     await waitFor(() => expect(screen.getByTestId("notebook-title").textContent).toBe("Beta"));
     // Written by an effect, which may run just after the title shows.
@@ -466,7 +470,7 @@ describe("App", () => {
     expect(await screen.findByText("Alpha")).toBeTruthy();
     await new Promise((r) => setTimeout(r, 20));
     expect(screen.queryByTestId("notebook-title")).toBeNull();
-    expect(screen.getByText("Pick a notebook")).toBeTruthy();
+    expect(screen.getByText("Pick a notebook, or start from a file")).toBeTruthy();
   });
 
   it("a notebook named at launch wins over the one open last", async () => {
@@ -481,13 +485,24 @@ describe("App", () => {
     expect(screen.getByTestId("notebook-title").textContent).toBe("Alpha");
   });
 
+  it("opens a data file from the first screen in a notebook named after it", async () => {
+    const fake = fakeBackend();
+    fake.backend.pickImportFile = async () => "/data/trips-2024.csv.gz";
+    fake.backend.previewImport = () => new Promise(() => {});
+    fake.notebooks.push({ summary: summary("a", "trips-2024"), cells: [] });
+    renderApp(fake.backend);
+    fireEvent.click(await screen.findByTestId("open-data-file"));
+    // "trips-2024" is taken: the next free title.
+    await waitFor(() => expect(screen.getByTestId("notebook-title").textContent).toBe("trips-2024 2"));
+  });
+
   it("asks before deleting and removes the notebook", async () => {
     renderApp(fakeBackend().backend);
     await createNotebook("Doomed");
     fireEvent.click(await screen.findByTestId("delete-notebook"));
     expect((await screen.findByTestId("confirm")).textContent).toContain("Delete “Doomed”?");
     fireEvent.click(screen.getByTestId("confirm-yes"));
-    expect(await screen.findByText("No notebooks yet")).toBeTruthy();
+    expect(await screen.findByText("Start with your data")).toBeTruthy();
   });
 });
 
@@ -553,7 +568,7 @@ describe("serialQueue", () => {
   it("metrics events drive the status bar and the last snapshot; the panel opens from it", async () => {
     const fake = fakeBackend();
     renderApp(fake.backend);
-    await waitFor(() => expect(screen.getByTestId("metrics").textContent).toContain("3 writes"));
+    await waitFor(() => expect(screen.getByTestId("metrics").dataset.summary).toContain("3 writes"));
     act(() =>
       fake.emit({
         kind: "metrics",
@@ -569,7 +584,7 @@ describe("serialQueue", () => {
         queue_waiting: [0, 0, 0, 0],
       }),
     );
-    expect(screen.getByTestId("metrics").textContent).toBe("9 writes (6 this min) · 4.0 KB · 9 fsyncs · 80% coalesced · 100 events → 4 msgs");
+    expect(screen.getByTestId("metrics").dataset.summary).toBe("9 writes (6 this min) · 4.0 KB · 9 fsyncs · 80% coalesced · 100 events → 4 msgs");
     act(() =>
       fake.emit({
         kind: "table_save_status",

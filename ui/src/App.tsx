@@ -13,6 +13,7 @@ import { Sidebar } from "./components/Sidebar";
 import { Toolbar } from "./components/Toolbar";
 import { StatusBar } from "./components/StatusBar";
 import { NotebookPane, type RunAllResult } from "./components/NotebookPane";
+import { FirstScreen, titleFromFile } from "./components/FirstScreen";
 import { Toasts } from "./components/Toasts";
 import { TasksDialog } from "./components/TasksDialog";
 import { SettingsDialog } from "./components/SettingsDialog";
@@ -91,6 +92,8 @@ function Shell() {
     [backend, report, showView],
   );
 
+  // Set below, once the notebook actions exist; a launch request can arrive before.
+  const openFileRef = useRef<(path: string) => Promise<void>>(async () => {});
   // `quire Sales.quire` or `quire trips.csv`, at start or by launching Quire again: show the
   // notebook; a data file waits for a notebook's import dialog.
   const openRequested = useCallback(
@@ -100,11 +103,12 @@ function Shell() {
       if (request.notebook) void refreshView(request.notebook);
       const file = request.files[0];
       if (file) {
-        dispatch({ type: "pending_import", path: file });
-        if (!request.notebook && !openId.current) inform("Open or create a notebook to import this file", file);
+        // With no notebook to import into, the file gets one of its own.
+        if (!request.notebook && !openId.current) void openFileRef.current(file);
+        else dispatch({ type: "pending_import", path: file });
       }
     },
-    [refreshView, inform, dispatch],
+    [refreshView, dispatch],
   );
 
   useSubscription(
@@ -273,6 +277,48 @@ function Shell() {
     [backend, report, refreshView],
   );
 
+  /** A data file opened with no notebook open: a new notebook named after it (a free title),
+   *  shown with the import dialog for the file. */
+  const openDataFile = useCallback(
+    async (path: string) => {
+      const base = titleFromFile(path);
+      try {
+        for (let n = 1; ; n++) {
+          try {
+            const nb = await backend.createNotebook(n === 1 ? base : `${base} ${n}`);
+            dispatch({ type: "notebooks", notebooks: await backend.listNotebooks() });
+            await refreshView(nb.id);
+            dispatch({ type: "pending_import", path });
+            return;
+          } catch (e) {
+            if (QuireError.from(e).code !== "notebook_exists" || n >= 50) throw e;
+          }
+        }
+      } catch (e) {
+        report(e);
+      }
+    },
+    [backend, dispatch, refreshView, report],
+  );
+  openFileRef.current = openDataFile;
+  const pickDataFile = useCallback(async () => {
+    try {
+      const path = await backend.pickImportFile();
+      if (path) await openDataFile(path);
+    } catch (e) {
+      report(e);
+    }
+  }, [backend, openDataFile, report]);
+  const openSample = useCallback(async () => {
+    try {
+      const nb = await backend.createSampleNotebook();
+      dispatch({ type: "notebooks", notebooks: await backend.listNotebooks() });
+      await refreshView(nb.id);
+    } catch (e) {
+      report(e);
+    }
+  }, [backend, dispatch, refreshView, report]);
+
   /** Runs a change to the open notebook, then shows its new cells. */
   const change = useCallback(
     async (id: NotebookId, op: () => Promise<unknown>) => {
@@ -375,6 +421,7 @@ function Shell() {
             report(e);
           }
         },
+        profileResult: (sql: string, job: string) => backend.profileQuery(id, sql, job),
         saveChartImage: async (format: "png" | "svg", bytes: Uint8Array) => {
           try {
             const path = await backend.pickChartImagePath(`chart.${format}`);
@@ -455,8 +502,16 @@ function Shell() {
         <NotebookPane
           view={view}
           outputs={state.outputs}
-          hasNotebooks={state.notebooks.length > 0}
           actions={actions}
+          first={
+            <FirstScreen
+              hasNotebooks={state.notebooks.length > 0}
+              onFile={openDataFile}
+              onPickFile={pickDataFile}
+              onSample={openSample}
+              onReport={report}
+            />
+          }
         />
       </div>
       <StatusBar

@@ -85,6 +85,11 @@ pub async fn import_file(
         .import(notebook, request, Arc::new(progress), &cancel)
         .await;
     state.jobs.finish(&job);
+    if result.is_ok() {
+        state
+            .recent
+            .record(&path, &|file, bytes| state.engine.save_file(file, bytes));
+    }
     Ok(result?)
 }
 
@@ -208,4 +213,31 @@ pub async fn save_chart_image(
 ) -> Reply<u64> {
     state.picked.check(&path, Use::Write)?;
     Ok(state.engine.save_file(&path, &bytes)?)
+}
+
+/// Files imported lately, newest first, for the first screen.
+#[tauri::command]
+#[specta::specta]
+pub async fn recent_files(state: State<'_, AppState>) -> Reply<Vec<RecentFile>> {
+    Ok(state.recent.list())
+}
+
+/// Reopens a recent file by its place in the list: allowed to be read again, like a picked file.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_recent(state: State<'_, AppState>, index: u32) -> Reply<PathBuf> {
+    let path = state.recent.path(index).ok_or_else(|| IpcError {
+        code: quire_engine::ErrorCode::FileUnreadable,
+        message: "that file is no longer in the recent list".into(),
+        position: None,
+    })?;
+    if !path.is_file() {
+        return Err(IpcError {
+            code: quire_engine::ErrorCode::FileUnreadable,
+            message: format!("{} is no longer there (moved or deleted)", path.display()),
+            position: None,
+        });
+    }
+    state.picked.allow(&path, Use::Read);
+    Ok(path)
 }

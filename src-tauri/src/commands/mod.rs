@@ -25,6 +25,10 @@ mod prelude {
     pub use quire_engine::notebooks::{
         Cell, CellId, CellKind, DiskChoice, NotebookId, NotebookSummary, NotebookView,
     };
+    pub use quire_engine::profiles::Profile;
+
+    pub use crate::ipc_error::IpcError;
+    pub use crate::recent::RecentFile;
     pub use quire_engine::queue::QueueStats;
     pub use quire_engine::snapshots::{Generation, TableSaveStatus};
     pub use quire_engine::tables::diff::DiffSummary;

@@ -167,3 +167,10 @@ pub async fn resolve_disk_change(
 }
 
 // ---- Tables ----------------------------------------------------------------------------
+
+/// Creates the sample notebook shipped with the app (the Palmer penguins, a query, two charts).
+#[tauri::command]
+#[specta::specta]
+pub async fn create_sample_notebook(state: State<'_, AppState>) -> Reply<NotebookSummary> {
+    Ok(on_disk(|| state.engine.create_sample_notebook())?)
+}

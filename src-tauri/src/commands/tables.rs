@@ -261,3 +261,34 @@ pub async fn diff_page(
         .await?;
     Ok(DiffPage::clone(&page))
 }
+
+/// Every column's profile of a table's current version (cached per version; computed at idle
+/// priority). `job` lets Cancel, or a newer version, stop it.
+#[tauri::command]
+#[specta::specta]
+pub async fn profile_table(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    job: String,
+) -> Reply<Profile> {
+    let cancel = state.jobs.start(&job);
+    let result = state.engine.profile_table(notebook, &table, &cancel).await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}
+
+/// Every column's profile of a query's result (a SQL cell's), at idle priority.
+#[tauri::command]
+#[specta::specta]
+pub async fn profile_query(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    sql: String,
+    job: String,
+) -> Reply<Profile> {
+    let cancel = state.jobs.start(&job);
+    let result = state.engine.profile_query(notebook, &sql, &cancel).await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}

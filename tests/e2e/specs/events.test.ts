@@ -40,7 +40,9 @@ test("progress, metrics after a save, and catch-up after the page was away", asy
     );
 
     // The status bar's one-line summary follows the engine's metrics events (no polling).
-    const summaryBefore = await app.waitText("metrics", (t) => / writes/.test(t));
+    const summary = async () => String(await app.prop("metrics", "title"));
+    await app.driver.wait(async () => / writes/.test(await summary()), 10_000, "no metrics summary");
+    const summaryBefore = await summary();
     await app.click("metrics");
     const writesBefore = number(await app.waitText("metrics-hour-writes", (t) => number(t) > 0));
     await app.click("metrics-close");
@@ -51,7 +53,7 @@ test("progress, metrics after a save, and catch-up after the page was away", asy
     await app.click("flush");
     await app.waitText("save-status", (t) => t === "All changes saved", 60_000);
     assert.ok(existsSync(join(tables, "big.2.parquet")), "the save wrote generation 2");
-    await app.waitText("metrics", (t) => t !== summaryBefore, 5_000);
+    await app.driver.wait(async () => (await summary()) !== summaryBefore, 5_000, "the summary never followed the save");
 
     await app.click("metrics");
     const writesAfter = number(await app.waitText("metrics-hour-writes", (t) => number(t) >= writesBefore + 2));

@@ -8,7 +8,7 @@ import { withApp } from "../src/harness.ts";
 
 test("starts empty, creates a notebook through the engine, reports a bad title", async () => {
   await withApp("foundation", async (app) => {
-    await app.waitText("empty-state", (t) => t.includes("No notebooks yet"));
+    await app.waitText("empty-state", (t) => t.includes("Start with your data"));
 
     // app_info came from the engine, which opened the workspace under this run's data dir.
     const shown = await app.waitText("workspace", (t) => t.startsWith("/"));
@@ -32,8 +32,13 @@ test("starts empty, creates a notebook through the engine, reports a bad title",
     await app.click("create-notebook");
     await app.waitText("toast", (t) => t.includes("That title cannot be used"));
 
-    // The live metrics readout counts the one event the engine emitted.
-    await app.waitText("metrics", (t) => t.includes("1 events"));
+    // The live metrics readout (behind Details in the status bar) counts the one event the
+    // engine emitted.
+    await app.driver.wait(
+      async () => String(await app.prop("metrics", "title")).includes("1 events"),
+      10_000,
+      "the metrics summary never counted the event",
+    );
 
     await app.screenshot("foundation-main");
     const log = readFileSync(join(app.dataDir, "logs", "quire.log"), "utf8");

@@ -3,6 +3,7 @@ import type { Cell } from "../bindings";
 import type { Output, StaleResult } from "../store";
 import type { NotebookActions } from "./NotebookPane";
 import { ChartCell } from "./ChartCell";
+import { ProfilePanel } from "./ProfilePanel";
 import { ResultTable } from "./ResultTable";
 import { SqlEditor } from "./SqlEditor";
 
@@ -86,6 +87,7 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
     }
   }, [cell.source]);
   const sql = cell.kind === "sql";
+  const [profiling, setProfiling] = useState(false);
   const edit = (text: string) => {
     setSource(text);
     sent.current = text;
@@ -192,6 +194,9 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
                 <button data-testid="export-result" onClick={() => void actions.exportResult(source)}>
                   Export…
                 </button>
+                <button data-testid="profile-result" aria-pressed={profiling} onClick={() => setProfiling(!profiling)}>
+                  Profile
+                </button>
                 <button
                   data-testid="chart-result"
                   title="Add a chart of this result below the cell"
@@ -200,6 +205,13 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
                   Chart
                 </button>
               </div>
+              {profiling && (
+                <ProfilePanel
+                  subject={`${cell.id}:${output.ok.kind === "table" ? output.ok.preview.row_count : 0}:${source}`}
+                  load={(job) => actions.profileResult(source, job)}
+                  onClose={() => setProfiling(false)}
+                />
+              )}
             </>
           )}
         </div>

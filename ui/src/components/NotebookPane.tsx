@@ -1,5 +1,5 @@
-import { useMemo, useState, type FormEvent } from "react";
-import type { CellId, CellKind, ColumnInfo, DiskChoice, NotebookView } from "../bindings";
+import { useMemo, useState, type FormEvent, type ReactNode } from "react";
+import type { CellId, CellKind, ColumnInfo, DiskChoice, NotebookView, Profile } from "../bindings";
 import type { Output } from "../store";
 import type { ErrorText } from "../errors";
 import { notebookStatusText } from "../status";
@@ -29,6 +29,8 @@ export interface NotebookActions {
   exportResult(sql: string): Promise<void>;
   /** Adds a chart cell at `index` drawing `sql`'s result, with a first chart its columns suggest. */
   chartResult(index: number, sql: string, columns: ColumnInfo[]): Promise<void>;
+  /** Every column's profile of a SQL cell's result; `job` lets it be cancelled. */
+  profileResult(sql: string, job: string): Promise<Profile>;
   /** Saves a drawn chart as an image where the user picks. */
   saveChartImage(format: "png" | "svg", bytes: Uint8Array): Promise<void>;
 }
@@ -53,11 +55,12 @@ export function runAllText(r: RunAllResult): string {
 interface Props {
   view: NotebookView | null;
   outputs: Record<CellId, Output>;
-  hasNotebooks: boolean;
   actions: NotebookActions | null;
+  /** What shows while no notebook is open. */
+  first: ReactNode;
 }
 
-export function NotebookPane({ view, outputs, hasNotebooks, actions }: Props) {
+export function NotebookPane({ view, outputs, actions, first }: Props) {
   // The SQL editors complete the names of the open notebook's tables and their columns.
   const tableList = useStore().state.tables[view?.summary.id ?? ""];
   const schema = useMemo(
@@ -69,18 +72,7 @@ export function NotebookPane({ view, outputs, hasNotebooks, actions }: Props) {
   // Run all: which notebook is running (the button stays off meanwhile) and the last outcome.
   const [runningAll, setRunningAll] = useState<string | null>(null);
   const [runAllOutcome, setRunAllOutcome] = useState<{ notebook: string; result: RunAllResult } | null>(null);
-  if (!view || !actions) {
-    return (
-      <main className="notebook-area empty" data-testid="empty-state">
-        <h1>{hasNotebooks ? "Pick a notebook" : "No notebooks yet"}</h1>
-        <p>
-          {hasNotebooks
-            ? "Choose a notebook on the left to open it."
-            : "Create a notebook on the left to start exploring your data with SQL."}
-        </p>
-      </main>
-    );
-  }
+  if (!view || !actions) return first;
   const { summary, cells } = view;
   const status = summary.status;
   const readOnly = status.state === "unreadable";

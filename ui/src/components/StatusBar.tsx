@@ -6,6 +6,7 @@ import { versionText } from "../versions";
 interface Props {
   info: AppInfo | null;
   metrics: MetricsSummary | null;
+  /** Shown in the metrics panel, not here. */
   queue: QueueStats | null;
   notebooks: NotebookSummary[];
   tables: TableSaveStatus[];
@@ -17,16 +18,24 @@ interface Props {
   onRetry(): void;
 }
 
-const PRIORITIES = ["urgent", "visible", "background", "idle"];
-
-/** Failed and interrupted counts say what happened, not "to retry": a failed cell run is a
- *  query's answer, and the engine's counts do not tell cell runs from retryable work. */
+/** What is running, in words: "Nothing running", "1 task running · 2 waiting". Failed and
+ *  interrupted counts say what happened, not "to retry": a failed cell run is a query's answer,
+ *  and the engine's counts do not tell cell runs from retryable work. */
 export function taskCounts(t: TaskStats): string {
-  const ended = [t.failed > 0 ? `${t.failed} failed` : "", t.interrupted > 0 ? `${t.interrupted} interrupted` : ""];
-  return [`tasks: ${t.running} running`, `${t.pending} waiting`, ...ended.filter(Boolean)].join(" · ");
+  const parts = [
+    t.running > 0 ? `${t.running} task${t.running === 1 ? "" : "s"} running` : "",
+    t.pending > 0 ? `${t.pending} waiting` : "",
+  ].filter(Boolean);
+  const ended = [t.failed > 0 ? `${t.failed} failed` : "", t.interrupted > 0 ? `${t.interrupted} interrupted` : ""].filter(Boolean);
+  return [parts.length > 0 ? parts.join(" · ") : "Nothing running", ...ended].join(" · ");
 }
 
-export function StatusBar({ info, metrics, queue, notebooks, tables, tasks, onTasks, onMetrics, lastSaved, flushing, onRetry }: Props) {
+/** The engine's I/O in one line, for the Details tooltip; the panel has it minute by minute. */
+export function metricsLine(m: MetricsSummary): string {
+  return `${m.disk_writes} writes (${m.minute_writes} this min) · ${formatBytes(m.bytes_written)} · ${m.fsyncs} fsyncs · ${(m.coalesced_pct ?? 0).toFixed(0)}% coalesced · ${m.events_in} events → ${m.messages_out} msgs`;
+}
+
+export function StatusBar({ info, metrics, notebooks, tables, tasks, onTasks, onMetrics, lastSaved, flushing, onRetry }: Props) {
   const status = overallStatus(notebooks, flushing, tables);
   return (
     <footer className="statusbar">
@@ -46,27 +55,17 @@ export function StatusBar({ info, metrics, queue, notebooks, tables, tasks, onTa
       <span className="workspace" data-testid="workspace" title={info?.engine.workspace}>
         {info ? info.engine.workspace : "Starting…"}
       </span>
+      <button className="link tasks-summary" data-testid="task-counts" onClick={onTasks} title="Open the task list">
+        {tasks ? taskCounts(tasks) : "Nothing running"}
+      </button>
       <button
         className="link metrics"
         data-testid="metrics"
+        data-summary={metrics ? metricsLine(metrics) : ""}
         onClick={onMetrics}
-        title="Open the metrics panel: the last hour, minute by minute"
+        title={`${metrics ? metricsLine(metrics) + "\n" : ""}Open the metrics panel: disk writes, fsyncs, queue waits and events, the last hour minute by minute`}
       >
-        {metrics
-          ? `${metrics.disk_writes} writes (${metrics.minute_writes} this min) · ${formatBytes(metrics.bytes_written)} · ${metrics.fsyncs} fsyncs · ${(metrics.coalesced_pct ?? 0).toFixed(0)}% coalesced · ${metrics.events_in} events → ${metrics.messages_out} msgs`
-          : "–"}
-      </button>
-      {queue && (
-        <span
-          className="queue"
-          data-testid="queue"
-          title={PRIORITIES.map((p, i) => `${p}: ${queue.started[i]} run, longest wait ${(queue.max_wait_ms[i] ?? 0).toFixed(1)} ms`).join("\n")}
-        >
-          {`queue ${queue.waiting.reduce((a, b) => a + b, 0)} waiting · ${queue.running.reduce((a, b) => a + b, 0)} running · ${queue.cancelled} cancelled`}
-        </span>
-      )}
-      <button className="link tasks-summary" data-testid="task-counts" onClick={onTasks} title="Open the task list">
-        {tasks ? taskCounts(tasks) : "tasks"}
+        Details
       </button>
       {info && (
         <span className="version" data-testid="engine-version">

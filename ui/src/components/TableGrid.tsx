@@ -21,6 +21,7 @@ import "./TableGrid.css";
 import { displayText, fullTextTooltip, isNumericType } from "../format";
 import { QuireError } from "../backend";
 import { fetchPage, ROW_ID_COLUMN, viewRows, viewSpec, type GridSort, type Row } from "../pages";
+import type { GridFilter } from "./ProfilePanel";
 
 // Tooltips and cell classes need their modules: without them the header types, a rounded
 // float's full value, NULL styling and right-aligned numbers were configured but never applied.
@@ -73,6 +74,9 @@ interface Props {
   /** Bumped when the table's data changed under the grid (undo, redo, a fill): the grid fetches
    *  its rows again in place, so sort, filters and scroll position stay. */
   refresh?: number;
+  /** A filter asked for from outside the grid (a profile's bar): set on its column, replacing
+   *  that column's filter; the others stay. */
+  filter?: GridFilter | null;
 }
 
 /** The row count line: "1,234 rows", or "12 of 1,234 rows" while filters hide some. */
@@ -106,7 +110,7 @@ function retryable(e: unknown): boolean {
   return !PERMANENT.includes(QuireError.from(e).code);
 }
 
-export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0 }: Props) {
+export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, filter = null }: Props) {
   const api = useRef<GridApi<Row> | null>(null);
   // The datasource reads the newest TableInfo through a ref: a new datasource would make AG Grid
   // drop its cache and scroll to the top, which undo must not do.
@@ -124,6 +128,12 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0 }:
     // back with them. Unlike a remount, sort, filter models and scroll stay as they are.
     api.current?.refreshInfiniteCache();
   }, [refresh]);
+
+  useEffect(() => {
+    const grid = api.current;
+    if (!grid || !filter) return;
+    void grid.setColumnFilterModel(filter.column, filter.model).then(() => grid.onFilterChanged());
+  }, [filter]);
 
   // Paste a block at the focused cell: one edit per cell, sent to the engine at once (all or
   // nothing: a bad value refuses the whole paste), then the grid fetches the rows again.

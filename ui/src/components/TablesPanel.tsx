@@ -10,6 +10,7 @@ import { TransformDialog } from "./TransformDialog";
 import { VersionsDialog } from "./VersionsDialog";
 import { ImportDialog } from "./ImportDialog";
 import { TableGrid } from "./TableGrid";
+import { ProfilePanel, type GridFilter } from "./ProfilePanel";
 import { savedCopyText, saveStatusTitle } from "../versions";
 
 interface Props {
@@ -174,6 +175,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
 
   const current = tables.find((t) => t.name === open) ?? null;
   const [dialog, setDialog] = useState<"transform" | "versions" | null>(null);
+  // The column profiles beside the grid, and the filter a click on one of their bars asked for.
+  const [profiling, setProfiling] = useState(false);
+  const [gridFilter, setGridFilter] = useState<GridFilter | null>(null);
   const [selected, setSelected] = useState<number[]>([]);
   const [fill, setFill] = useState({ column: "", value: "" });
   // A grid that starts afresh (another table, a restore, a transform) has nothing selected.
@@ -359,6 +363,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           <button data-testid="open-transform" onClick={() => setDialog("transform")}>
             Transform…
           </button>
+          <button data-testid="open-profile" aria-pressed={profiling} onClick={() => setProfiling(!profiling)}>
+            Profile
+          </button>
           <button data-testid="open-versions" onClick={() => setDialog("versions")}>
             Changes…
           </button>
@@ -397,14 +404,27 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
         <VersionsDialog notebook={notebook} table={current} onClose={() => setDialog(null)} />
       )}
       {current && (
-        <TableGrid
-          key={`${current.name}#${gridResets}`}
-          refresh={refreshes}
-          notebook={notebook}
-          table={current}
-          onEdit={(edits) => edit(current.name, edits)}
-          onSelection={setSelected}
-        />
+        <div className={profiling ? "grid-with-profile" : undefined}>
+          <div className="grid-column">
+            <TableGrid
+              key={`${current.name}#${gridResets}`}
+              refresh={refreshes}
+              notebook={notebook}
+              table={current}
+              onEdit={(edits) => edit(current.name, edits)}
+              onSelection={setSelected}
+              filter={gridFilter}
+            />
+          </div>
+          {profiling && (
+            <ProfilePanel
+              subject={`${notebook}/${current.name}@${current.version}`}
+              load={(job) => backend.profileTable(notebook, current.name, job)}
+              onFilter={setGridFilter}
+              onClose={() => setProfiling(false)}
+            />
+          )}
+        </div>
       )}
       {history && (
         <HistoryDialog

@@ -51,7 +51,7 @@ impl OwnedImport {
 
 /// Reads the file to the end, then saves the table (hydrating the notebook) before adding it,
 /// so a table Quire shows is always on disk. The table name defaults to the file's.
-fn import_now(
+pub(super) fn import_now(
     notebooks: &Notebooks,
     ledger: &Ledger,
     notebook: NotebookId,

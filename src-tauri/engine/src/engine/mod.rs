@@ -10,6 +10,7 @@
 mod files;
 mod lifecycle;
 mod open;
+mod sample;
 mod tables;
 mod tasks;
 mod types;

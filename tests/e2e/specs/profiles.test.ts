@@ -1,0 +1,89 @@
+// Column profiles in the real app (issue 20): the panel beside the grid describes every column
+// as the test's own arithmetic over the same file does, and a click on a bar filters the grid.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { withApp, type QuireApp } from "../src/harness.ts";
+import { newNotebook } from "../src/grid.ts";
+
+const CARRIERS = ["AA", "B6", "DL", "UA", "WN"];
+const ROWS = 20_000;
+
+function flights() {
+  const lines = ["carrier,delay"];
+  const delays: number[] = [];
+  let missing = 0;
+  for (let i = 0; i < ROWS; i++) {
+    if (i % 50 === 7) {
+      missing++;
+      lines.push(`${CARRIERS[i % 5]},`);
+      continue;
+    }
+    const delay = ((i * 7_919) % 1_800) / 10 - 20;
+    delays.push(delay);
+    lines.push(`${CARRIERS[i % 5]},${delay}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-profiles-"));
+  const path = join(dir, "flights.csv");
+  writeFileSync(path, lines.join("\n") + "\n");
+  return { path, missing, delays };
+}
+
+async function card(app: QuireApp, column: string, ok: (text: string) => boolean): Promise<string> {
+  let text = "";
+  await app.driver.wait(
+    async () => {
+      text = await app.driver.executeScript<string>(
+        `const c = document.querySelector('[data-testid=profile-column][data-column="' + arguments[0] + '"]'); return c ? c.textContent : '';`,
+        column,
+      );
+      return ok(text);
+    },
+    30_000,
+    `the ${column} profile never matched; it was ${JSON.stringify(text)}`,
+  );
+  return text;
+}
+
+test("the profile panel describes every column and a bar filters the grid", async () => {
+  const data = flights();
+  await withApp(
+    "profiles",
+    async (app) => {
+      await newNotebook(app, "Profiles");
+      await app.click("import-data");
+      await app.waitText("import-preview", (t) => t.includes("AA"));
+      await app.click("import-start");
+      await app.waitText("grid-rows", (t) => t.replace(/\D/g, "") === String(ROWS), 60_000);
+
+      await app.click("open-profile");
+      const delay = await card(app, "delay", (t) => t.includes("missing"));
+      const share = ((100 * data.missing) / ROWS).toFixed(1);
+      assert.ok(delay.includes(`${data.missing} missing (${share} %)`), delay);
+      const mean = data.delays.reduce((a, b) => a + b, 0) / data.delays.length;
+      const shown = /mean ([\d.,-]+)/.exec(delay)?.[1]?.replace(/,/g, "");
+      assert.ok(shown && Math.abs(Number(shown) - mean) < 0.01, `mean ${shown} vs ${mean}`);
+      const min = Math.min(...data.delays);
+      const max = Math.max(...data.delays);
+      assert.ok(delay.includes(`${min.toFixed(1)} … ${max.toFixed(1)}`), delay);
+      const carrier = await card(app, "carrier", (t) => t.includes("AA"));
+      for (const c of CARRIERS) assert.ok(carrier.includes(`${c}${(ROWS / 5).toLocaleString("en-US")}`), carrier);
+      await app.screenshot("profile-panel-light");
+
+      // The first bin's rows, and only they, stay in the grid.
+      const first = await app.driver.executeScript<string>(
+        "return document.querySelector('[data-testid=profile-column][data-column=delay] [data-testid=profile-bin] title').textContent;",
+      );
+      const [, from, to, count] = /^(-?[\d.,]+) to (-?[\d.,]+): ([\d,]+) rows$/.exec(first) ?? [];
+      const expected = data.delays.filter((d) => d >= Number(from!.replace(/,/g, "")) && d < Number(to!.replace(/,/g, ""))).length;
+      assert.equal(Number(count!.replace(/,/g, "")), expected, first);
+      await app.driver.executeScript(
+        "document.querySelector('[data-testid=profile-column][data-column=delay] [data-testid=profile-bin]').dispatchEvent(new MouseEvent('click', { bubbles: true }));",
+      );
+      await app.waitText("grid-rows", (t) => t.replace(/\D/g, "") === `${expected}${ROWS}`, 15_000);
+    },
+    { env: { QUIRE_TEST_PICK_FILE: data.path } },
+  );
+});

@@ -1,0 +1,146 @@
+// Every column of a table or a result at a glance: type, missing values, distinct count, range,
+// mean and quartiles, and a histogram or the most frequent values. The engine computes it at
+// idle priority; a newer table version (an edit) asks again and the engine drops the stale one.
+// Clicking a bar asks the grid to keep those rows.
+import { useEffect, useState } from "react";
+import type { ColumnProfile, Profile } from "../bindings";
+import { QuireError } from "../backend";
+import { useBackend } from "../context";
+import { describeError, type ErrorText } from "../errors";
+import { binFilter, distinctText, missingText, short, valueFilter } from "../profiles/format";
+
+export type GridFilter = { column: string; model: Record<string, unknown> };
+
+interface Props {
+  /** Computes the profile; `job` lets the panel cancel it. */
+  load(job: string): Promise<Profile>;
+  /** Changes whenever what is profiled changes (a table version, a query). */
+  subject: string;
+  /** Filters the grid to a bar's rows; absent for a result, which has no grid. */
+  onFilter?(filter: GridFilter): void;
+  onClose(): void;
+}
+
+export function ProfilePanel({ load, subject, onFilter, onClose }: Props) {
+  const backend = useBackend();
+  const [profile, setProfile] = useState<Profile | null>(null);
+  const [error, setError] = useState<ErrorText | null>(null);
+  useEffect(() => {
+    const job = crypto.randomUUID();
+    let gone = false;
+    setError(null);
+    load(job)
+      .then((p) => !gone && setProfile(p))
+      .catch((e: unknown) => {
+        const err = QuireError.from(e);
+        if (!gone && err.code !== "cancelled") setError(describeError(err));
+      });
+    return () => {
+      gone = true;
+      void backend.cancelJob(job).catch(() => undefined);
+    };
+    // `load` is rebuilt by the parent on every render; `subject` says when it means new data.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [subject, backend]);
+  return (
+    <aside className="profile-panel" data-testid="profile-panel" aria-label="Column profiles">
+      <header>
+        <strong>Columns</strong>
+        {profile && (
+          <span className="muted" data-testid="profile-meta">
+            {profile.rows.toLocaleString()} rows · {profile.elapsed_ms.toFixed(0)} ms
+          </span>
+        )}
+        <div className="spacer" />
+        <button aria-label="Close the column profiles" onClick={onClose}>
+          ✕
+        </button>
+      </header>
+      {error && (
+        <div className="error-text">
+          <strong>{error.headline}</strong> {error.detail}
+        </div>
+      )}
+      {!profile && !error && <p className="muted">Profiling every column…</p>}
+      {profile?.columns.map((c) => <ColumnCard key={c.name} column={c} rows={profile.rows} onFilter={onFilter} />)}
+    </aside>
+  );
+}
+
+function ColumnCard({ column: c, rows, onFilter }: { column: ColumnProfile; rows: number; onFilter?(f: GridFilter): void }) {
+  const facts = [missingText(c, rows), distinctText(c, rows)].filter((f): f is string => f !== null);
+  return (
+    <section className="profile-column" data-testid="profile-column" data-column={c.name}>
+      <div className="profile-title">
+        <strong>{c.name}</strong> <span className="muted">{c.data_type}</span>
+      </div>
+      <div className="muted">{facts.join(" · ")}</div>
+      {c.min !== null && c.max !== null && (
+        <div className="muted">
+          {c.min} … {c.max}
+        </div>
+      )}
+      {c.mean !== null && (
+        <div className="muted">
+          mean {short(c.mean)}
+          {c.quartiles && ` · quartiles ≈ ${c.quartiles.map(short).join(" / ")}`}
+        </div>
+      )}
+      {c.histogram.length > 0 && <Histogram column={c} onFilter={onFilter} />}
+      {c.top.length > 0 && <TopValues column={c} onFilter={onFilter} />}
+    </section>
+  );
+}
+
+const WIDTH = 220;
+const HEIGHT = 44;
+
+function Histogram({ column: c, onFilter }: { column: ColumnProfile; onFilter?(f: GridFilter): void }) {
+  const most = Math.max(1, ...c.histogram.map((b) => b.count));
+  const w = WIDTH / c.histogram.length;
+  return (
+    <svg className="profile-histogram" width={WIDTH} height={HEIGHT} role="img" aria-label={`Histogram of ${c.name}`} data-testid="profile-histogram">
+      {c.histogram.map((b, i) => {
+        const h = b.count === 0 ? 0 : Math.max(1, (HEIGHT * b.count) / most);
+        const label = `${short(b.start)} to ${short(b.end)}: ${b.count.toLocaleString()} rows`;
+        return (
+          <rect
+            key={i}
+            data-testid="profile-bin"
+            x={i * w + 0.5}
+            y={HEIGHT - h}
+            width={Math.max(1, w - 1)}
+            height={h}
+            className={onFilter ? "clickable" : undefined}
+            onClick={onFilter && b.count > 0 ? () => onFilter({ column: c.name, model: binFilter(b, i === c.histogram.length - 1) }) : undefined}
+          >
+            <title>{label}</title>
+          </rect>
+        );
+      })}
+    </svg>
+  );
+}
+
+function TopValues({ column: c, onFilter }: { column: ColumnProfile; onFilter?(f: GridFilter): void }) {
+  const most = Math.max(1, ...c.top.map((t) => t.count));
+  return (
+    <ol className="profile-top" data-testid="profile-top">
+      {c.top.map((t) => (
+        <li key={t.value ?? "\u0000"}>
+          <button
+            className="link"
+            disabled={!onFilter}
+            title={onFilter ? "Show only these rows in the grid" : undefined}
+            onClick={() => onFilter?.({ column: c.name, model: valueFilter(c.kind === "number" ? "number" : "text", t) })}
+          >
+            <span className="profile-bar" style={{ width: `${(100 * t.count) / most}%` }} />
+            <span className="profile-value">{t.value ?? "(missing)"}</span>
+            <span className="muted">{t.count.toLocaleString()}</span>
+          </button>
+        </li>
+      ))}
+      {c.others > 0 && <li className="muted">{c.others.toLocaleString()} other rows</li>}
+    </ol>
+  );
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import type { ColumnProfile } from "../bindings";
+import { viewSpec } from "../pages";
+import { binFilter, distinctText, missingText, short, valueFilter } from "./format";
+
+const column = (over: Partial<ColumnProfile>): ColumnProfile => ({
+  name: "amount",
+  data_type: "Float64",
+  kind: "number",
+  nulls: 0,
+  distinct: 10,
+  min: "0",
+  max: "9",
+  mean: 4.5,
+  stddev: 3,
+  quartiles: [2, 4.5, 7],
+  histogram: [],
+  top: [],
+  others: 0,
+  ...over,
+});
+
+describe("column profiles in words", () => {
+  it("says how much is missing and how many values differ", () => {
+    expect(missingText(column({ nulls: 0 }), 100)).toBe("none missing");
+    expect(missingText(column({ nulls: 25 }), 1000)).toBe("25 missing (2.5 %)");
+    expect(missingText(column({ nulls: 1 }), 100_000)).toBe("1 missing (<0.1 %)");
+    expect(distinctText(column({ distinct: 4 }), 100)).toBe("4 distinct");
+    expect(distinctText(column({ distinct: 9_000 }), 10_000)).toBe(`≈ ${(9_000).toLocaleString()} distinct`);
+    expect(distinctText(column({ distinct: 10_050 }), 10_000)).toBe(`≈ all ${(10_000).toLocaleString()} distinct`);
+    expect(distinctText(column({ distinct: null }), 10)).toBeNull();
+  });
+
+  it("rounds numbers for a glance", () => {
+    expect(short(1234.5678)).toBe((1234.57).toLocaleString());
+    expect(short(0.123456)).toBe((0.1235).toLocaleString());
+    expect(short(12_345_678)).toBe("1.23e+7");
+    expect(short(0)).toBe("0");
+  });
+
+  it("turns a clicked bar into the engine's view filters", () => {
+    const bin = { start: 200, end: 400, count: 5 };
+    expect(viewSpec([], { amount: binFilter(bin, false) as never })?.filters).toEqual([
+      { column: "amount", op: "greater_than_or_equal", value: "200" },
+      { column: "amount", op: "less_than", value: "400" },
+    ]);
+    expect(viewSpec([], { amount: binFilter(bin, true) as never })?.filters[1]).toEqual({ column: "amount", op: "less_than_or_equal", value: "400" });
+    expect(viewSpec([], { city: valueFilter("text", { value: "Lyon", count: 3 }) as never })?.filters).toEqual([{ column: "city", op: "equals", value: "Lyon" }]);
+    expect(viewSpec([], { city: valueFilter("text", { value: null, count: 3 }) as never })?.filters).toEqual([{ column: "city", op: "blank", value: null }]);
+  });
+});

@@ -1,0 +1,46 @@
+// Column profiles in words and as grid filters: what the profile panel shows and what clicking a
+// bar asks the grid to keep.
+import type { ColumnProfile, HistogramBin, TopValue } from "../bindings";
+
+/** "12 missing (0.4 %)", "none missing". */
+export function missingText(c: ColumnProfile, rows: number): string {
+  if (c.nulls === 0) return "none missing";
+  const share = rows > 0 ? (100 * c.nulls) / rows : 0;
+  return `${c.nulls.toLocaleString()} missing (${share < 0.1 ? "<0.1" : share.toFixed(1)} %)`;
+}
+
+/** "≈ 9,000 distinct", or "all distinct" when every value appears once (within the sketch's error). */
+export function distinctText(c: ColumnProfile, rows: number): string | null {
+  if (c.distinct === null) return null;
+  const valid = rows - c.nulls;
+  if (valid > 0 && c.distinct >= valid * 0.98 && valid >= 100) return `≈ all ${valid.toLocaleString()} distinct`;
+  return `${c.distinct <= 1000 ? "" : "≈ "}${c.distinct.toLocaleString()} distinct`;
+}
+
+/** Numbers rounded for a glance: four significant digits, or the integer part and two decimals. */
+export function short(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const abs = Math.abs(n);
+  if (abs >= 1e6 || (abs > 0 && abs < 1e-3)) return n.toExponential(2);
+  return Number(n.toPrecision(Math.min(15, Math.max(4, Math.ceil(Math.log10(abs + 1)) + 2)))).toLocaleString();
+}
+
+/** The AG Grid filter model that keeps one histogram bin's rows (the last bin includes its end). */
+export function binFilter(bin: HistogramBin, last: boolean) {
+  return {
+    filterType: "number",
+    operator: "AND",
+    conditions: [
+      { filterType: "number", type: "greaterThanOrEqual", filter: bin.start },
+      { filterType: "number", type: last ? "lessThanOrEqual" : "lessThan", filter: bin.end },
+    ],
+  };
+}
+
+/** The AG Grid filter model that keeps the rows holding one value. */
+export function valueFilter(kind: "number" | "text", top: TopValue) {
+  if (top.value === null) return { filterType: kind, type: "blank" };
+  return kind === "number"
+    ? { filterType: "number", type: "equals", filter: Number(top.value) }
+    : { filterType: "text", type: "equals", filter: top.value };
+}
