@@ -12,6 +12,9 @@ packages=(libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev lib
   libssl-dev xdg-utils)
 if $with_test_tools; then
   packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick python3-xlib desktop-file-utils rpm)
+elif [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  # `make run` with no display: launch.sh runs the app under Xvfb and takes a screenshot.
+  packages+=(xvfb xauth dbus dbus-x11 imagemagick)
 fi
 
 missing=()

@@ -17,6 +17,7 @@ pub mod ipc_error;
 pub mod launch;
 mod logging;
 pub mod menu;
+mod navigation;
 pub mod recent;
 pub mod state;
 
@@ -52,6 +53,7 @@ pub fn run() {
         .plugin(tauri_plugin_fs::init())
         // Used from Rust only (Open log folder); the webview is granted none of its commands.
         .plugin(tauri_plugin_opener::init())
+        .plugin(navigation::guard())
         .menu(menu::build)
         .on_menu_event(menu::on_event)
         .invoke_handler(invoke_handler)

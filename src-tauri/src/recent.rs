@@ -28,6 +28,9 @@ pub struct RecentFile {
     pub exists: bool,
 }
 
+/// How the list reaches the disk: the engine's durable atomic write.
+pub type WriteFile<'a> = &'a dyn Fn(&Path, &[u8]) -> Result<u64, quire_engine::Error>;
+
 pub struct RecentFiles {
     file: PathBuf,
     entries: Mutex<Vec<Entry>>,
@@ -49,7 +52,7 @@ impl RecentFiles {
 
     /// Puts `path` first; written at once through `write` (atomic: a crash loses at most this
     /// entry).
-    pub fn record(&self, path: &Path, write: &dyn Fn(&Path, &[u8]) -> Result<u64, quire_engine::Error>) {
+    pub fn record(&self, path: &Path, write: WriteFile<'_>) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.retain(|e| e.path != path);
         let opened_ms = std::time::SystemTime::now()
@@ -63,7 +66,14 @@ impl RecentFiles {
             },
         );
         entries.truncate(KEPT);
-        let bytes = serde_json::to_vec_pretty(&*entries).expect("paths always serialise");
+        // A path that is not UTF-8 cannot go into JSON: the list is then kept for this run only.
+        let bytes = match serde_json::to_vec_pretty(&*entries) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                log::warn!("could not keep the recent files list: {e}");
+                return;
+            }
+        };
         if let Err(e) = write(&self.file, &bytes) {
             log::warn!("could not keep the recent files list: {e}");
         }
@@ -124,7 +134,10 @@ mod tests {
         let again = RecentFiles::open(dir.path());
         let listed = again.list();
         let names: Vec<_> = listed.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["f3.csv", "f9.csv", "f8.csv", "f7.csv", "f6.csv", "f5.csv", "f4.csv", "f2.csv"]);
+        assert_eq!(
+            names,
+            ["f3.csv", "f9.csv", "f8.csv", "f7.csv", "f6.csv", "f5.csv", "f4.csv", "f2.csv"]
+        );
         assert!(!listed[1].exists && listed[0].exists);
         assert_eq!(again.path(0), Some(dir.path().join("f3.csv")));
         assert_eq!(again.path(8), None);

@@ -14,6 +14,8 @@ export const commands = {
 	/**  The UI calls this when the workspace watcher reports changes made outside Quire. */
 	checkDisk: () => typedError<NotebookId[], IpcError>(__TAURI_INVOKE("check_disk")),
 	createNotebook: (title: string) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("create_notebook", { title })),
+	/**  Creates the sample notebook shipped with the app (the Palmer penguins, a query, two charts). */
+	createSampleNotebook: () => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("create_sample_notebook")),
 	deleteCell: (notebook: NotebookId, cell: CellId) => typedError<null, IpcError>(__TAURI_INVOKE("delete_cell", { notebook, cell })),
 	deleteNotebook: (notebook: NotebookId) => typedError<null, IpcError>(__TAURI_INVOKE("delete_notebook", { notebook })),
 	duplicateNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("duplicate_notebook", { notebook })),
@@ -36,6 +38,13 @@ export const commands = {
 	retryTask: (id: number) => typedError<Task, IpcError>(__TAURI_INVOKE("retry_task", { id })),
 	/**  What a transform would change (counts and the first affected rows); the table is unchanged. */
 	previewTransform: (notebook: NotebookId, table: string, transform: Transform, job: string, onRows: Channel<number>) => typedError<TransformPreview, IpcError>(__TAURI_INVOKE("preview_transform", { notebook, table, transform, job, onRows })),
+	/**  Every column's profile of a query's result (a SQL cell's), at idle priority. */
+	profileQuery: (notebook: NotebookId, sql: string, job: string) => typedError<Profile, IpcError>(__TAURI_INVOKE("profile_query", { notebook, sql, job })),
+	/**
+	 *  Every column's profile of a table's current version (cached per version; computed at idle
+	 *  priority). `job` lets Cancel, or a newer version, stop it.
+	 */
+	profileTable: (notebook: NotebookId, table: string, job: string) => typedError<Profile, IpcError>(__TAURI_INVOKE("profile_table", { notebook, table, job })),
 	/**  Applies a transform as a new version of the table, with progress and Cancel. */
 	applyTransform: (notebook: NotebookId, table: string, transform: Transform, job: string, onRows: Channel<number>) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("apply_transform", { notebook, table, transform, job, onRows })),
 	/**  Undoes (`back`) or redoes one step of a table's history. */
@@ -80,6 +89,11 @@ export const commands = {
 	resolveClose: (reason: CloseReason, choice: CloseChoice) => typedError<null, IpcError>(__TAURI_INVOKE("resolve_close", { reason, choice })),
 	moveCell: (notebook: NotebookId, cell: CellId, to: number) => typedError<null, IpcError>(__TAURI_INVOKE("move_cell", { notebook, cell, to })),
 	/**
+	 *  Reopens a recent file by its place in the list and its name (the list may have changed since
+	 *  the page read it): allowed to be read again, like a picked file.
+	 */
+	openRecent: (index: number, name: string) => typedError<string, IpcError>(__TAURI_INVOKE("open_recent", { index, name })),
+	/**
 	 *  Shows the save dialog for a chart image and remembers the choice as a file this window may
 	 *  write.
 	 */
@@ -95,6 +109,8 @@ export const commands = {
 	previewImport: (path: string, sheet: string | null) => typedError<ImportPreview, IpcError>(__TAURI_INVOKE("preview_import", { path, sheet })),
 	/**  The work queue's depth, waits per priority, run time per kind and cancellations. */
 	queueStats: () => typedError<QueueStats, IpcError>(__TAURI_INVOKE("queue_stats")),
+	/**  Files imported lately, newest first, for the first screen. */
+	recentFiles: () => typedError<RecentFile[], IpcError>(__TAURI_INVOKE("recent_files")),
 	renameNotebook: (notebook: NotebookId, title: string) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("rename_notebook", { notebook, title })),
 	renameTable: (notebook: NotebookId, table: string, to: string) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("rename_table", { notebook, table, to })),
 	/**  Deletes a table with its saved copies (the UI asks first). */
@@ -229,6 +245,32 @@ export type ColumnFilter = {
 export type ColumnInfo = {
 	name: string,
 	data_type: string,
+};
+
+export type ColumnProfile = {
+	name: string,
+	data_type: string,
+	kind: ProfileKind,
+	/**  Missing values (SQL NULL). */
+	nulls: number,
+	/**  Distinct values other than missing, approximately (within a few percent). */
+	distinct: number | null,
+	/**  Smallest and largest values, as the grid shows them. */
+	min: string | null,
+	max: string | null,
+	mean: number | null,
+	stddev: number | null,
+	/**  Approximate 25th, 50th and 75th percentiles. */
+	quartiles: [(number | null), (number | null), (number | null)] | null,
+	/**  Numbers: counts in nice bins over [min, max] (missing values are in none). */
+	histogram: HistogramBin[],
+	/**
+	 *  The most frequent values, most frequent first (ties by value), when the column is not
+	 *  mostly unique.
+	 */
+	top: TopValue[],
+	/**  Rows holding a value not in `top`. */
+	others: number,
 };
 
 export type ColumnSpec = {
@@ -499,6 +541,12 @@ export type Generation = {
 	committed_ms: number,
 };
 
+export type HistogramBin = {
+	start: number | null,
+	end: number | null,
+	count: number,
+};
+
 /**  One entry of the history list. */
 export type HistoryItem = {
 	version: number,
@@ -552,7 +600,7 @@ export type IpcError = {
 /**  What a job does, for metrics. */
 export type JobKind = "page" | "query" | "import" | "export" | "snapshot" | "diff" | "other";
 
-/**  Rows a binned column had no value in, so they are in no bin. */
+/**  Rows a binned column had no number in (missing, infinite or NaN), so they are in no bin. */
 export type LeftOut = {
 	column: string,
 	rows: number,
@@ -736,6 +784,25 @@ export type Priority =
 /**  Diffs, statistics, housekeeping. */
 "idle";
 
+export type Profile = {
+	/**  The table version profiled (`None` for a query's result). */
+	version: number | null,
+	rows: number,
+	columns: ColumnProfile[],
+	elapsed_ms: number | null,
+};
+
+/**  How a column is profiled. */
+export type ProfileKind = 
+/**  Range, mean, quartiles and a histogram. */
+"number" | 
+/**  Range and the most frequent values. */
+"temporal" | 
+/**  The most frequent values. */
+"text" | 
+/**  Lists, structs, binary: counted only. */
+"other";
+
 /**  The first rows of a result, rendered as text, with its shape and timing. */
 export type QueryPreview = {
 	columns: ColumnInfo[],
@@ -764,6 +831,17 @@ export type QueueStats = {
 	cancelled: number,
 	dropped_stale: number,
 	run_ms_by_kind: ([JobKind, number | null])[],
+};
+
+/**  A recent file as the page sees it. */
+export type RecentFile = {
+	/**  Its place in the list, which `open_recent` takes. */
+	index: number,
+	name: string,
+	folder: string,
+	opened_ms: number,
+	/**  False when the file is gone (moved, deleted); it stays listed, greyed out. */
+	exists: boolean,
 };
 
 /**  What the save indicator shows for one notebook or table. */
@@ -925,6 +1003,12 @@ export type TaskStats = {
 export type TaskStatus = "pending" | "running" | "completed" | "failed" | "cancelled" | 
 /**  Found running after a crash and not safe to run again by itself: offered for retry. */
 "interrupted";
+
+export type TopValue = {
+	/**  As the grid shows it; `None` is a missing value. */
+	value: string | null,
+	count: number,
+};
 
 /**  One transform, serialisable so the task store can journal it and replay it. */
 export type Transform = 

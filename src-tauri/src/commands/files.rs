@@ -222,15 +222,20 @@ pub async fn recent_files(state: State<'_, AppState>) -> Reply<Vec<RecentFile>> 
     Ok(state.recent.list())
 }
 
-/// Reopens a recent file by its place in the list: allowed to be read again, like a picked file.
+/// Reopens a recent file by its place in the list and its name (the list may have changed since
+/// the page read it): allowed to be read again, like a picked file.
 #[tauri::command]
 #[specta::specta]
-pub async fn open_recent(state: State<'_, AppState>, index: u32) -> Reply<PathBuf> {
-    let path = state.recent.path(index).ok_or_else(|| IpcError {
-        code: quire_engine::ErrorCode::FileUnreadable,
-        message: "that file is no longer in the recent list".into(),
-        position: None,
-    })?;
+pub async fn open_recent(state: State<'_, AppState>, index: u32, name: String) -> Reply<PathBuf> {
+    let path = state
+        .recent
+        .path(index)
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy() == name))
+        .ok_or_else(|| IpcError {
+            code: quire_engine::ErrorCode::FileUnreadable,
+            message: "that file is no longer in the recent list".into(),
+            position: None,
+        })?;
     if !path.is_file() {
         return Err(IpcError {
             code: quire_engine::ErrorCode::FileUnreadable,

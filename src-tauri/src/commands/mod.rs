@@ -27,7 +27,6 @@ mod prelude {
     };
     pub use quire_engine::profiles::Profile;
 
-    pub use crate::ipc_error::IpcError;
     pub use crate::recent::RecentFile;
     pub use quire_engine::queue::QueueStats;
     pub use quire_engine::snapshots::{Generation, TableSaveStatus};

@@ -16,6 +16,7 @@ describe("chart builder", () => {
     expect(columns.map((c) => columnKind(c.data_type))).toEqual(["text", "number", "number", "temporal", "temporal"]);
     expect(columnKind("Decimal128(10, 2)")).toBe("number");
     expect(columnKind("Boolean")).toBe("text");
+    expect(columnKind("Interval(MonthDayNano)")).toBe("text");
   });
 
   it("suggests a first chart from the columns", () => {

@@ -29,7 +29,7 @@ type ColumnKind = "number" | "temporal" | "text";
 
 /** How Arrow's type names (as the engine reports them) read to a chart. */
 export function columnKind(dataType: string): ColumnKind {
-  if (/^(Int|UInt|Float|Decimal)/.test(dataType)) return "number";
+  if (/^(Int\d|UInt|Float|Decimal)/.test(dataType)) return "number";
   if (/^(Date|Timestamp)/.test(dataType)) return "temporal";
   return "text";
 }

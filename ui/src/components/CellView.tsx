@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { Cell } from "../bindings";
 import type { Output, StaleResult } from "../store";
 import type { NotebookActions } from "./NotebookPane";
@@ -88,6 +88,14 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
   }, [cell.source]);
   const sql = cell.kind === "sql";
   const [profiling, setProfiling] = useState(false);
+  // The query the shown result answers: a profile describes it, not the text typed since.
+  const ranCount = useRef(0);
+  const ran = useMemo(() => {
+    ranCount.current += 1;
+    return { sql: source, key: `${cell.id}#${ranCount.current}` };
+    // Taken when a new result arrives, not on every keystroke.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [given]);
   const edit = (text: string) => {
     setSource(text);
     sent.current = text;
@@ -207,8 +215,8 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
               </div>
               {profiling && (
                 <ProfilePanel
-                  subject={`${cell.id}:${output.ok.kind === "table" ? output.ok.preview.row_count : 0}:${source}`}
-                  load={(job) => actions.profileResult(source, job)}
+                  subject={ran.key}
+                  load={(job) => actions.profileResult(ran.sql, job)}
                   onClose={() => setProfiling(false)}
                 />
               )}

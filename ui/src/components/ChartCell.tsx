@@ -225,7 +225,7 @@ export function ChartCell({ schema, cell, source, output, actions, onSource }: P
           <ChartView spec={chart.spec} dark={dark} onView={(v) => (view.current = v)} />
           <div className="muted chart-notes" data-testid="chart-notes">
             {chart.points.toLocaleString()} point{chart.points === 1 ? "" : "s"}
-            {chart.truncated && ` — only the first ${chart.points.toLocaleString()} are drawn; aggregate or bin to see every row`}
+            {chart.truncated && ` — only the first ${chart.points.toLocaleString()} are drawn`}
             {chart.left_out.map((l) => ` — ${l.rows.toLocaleString()} row${l.rows === 1 ? "" : "s"} with no ${l.column} left out`).join("")}
           </div>
           <div className="result-actions">

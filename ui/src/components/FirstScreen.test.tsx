@@ -30,7 +30,7 @@ describe("the first screen", () => {
     expect((screen.getByText("old.parquet") as HTMLButtonElement).disabled).toBe(true);
     fireEvent.click(screen.getByText("trips.csv"));
     await waitFor(() => expect(onFile).toHaveBeenCalledWith("/data/trips.csv"));
-    expect(openRecent).toHaveBeenCalledWith(0);
+    expect(openRecent).toHaveBeenCalledWith(0, "trips.csv");
   });
 
   it("starts a notebook for a file dropped on the window", async () => {

@@ -66,7 +66,7 @@ export function FirstScreen({ hasNotebooks, onFile, onPickFile, onSample, onRepo
                   onClick={() =>
                     void run(async () => {
                       try {
-                        await onFile(await backend.openRecent(r.index));
+                        await onFile(await backend.openRecent(r.index, r.name));
                       } catch (e) {
                         onReport(e);
                       }

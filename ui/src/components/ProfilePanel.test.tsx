@@ -52,7 +52,7 @@ const profile: Profile = {
 };
 
 function show(load: (job: string) => Promise<Profile>, onFilter = vi.fn()) {
-  const cancelJob = vi.fn(async () => {});
+  const cancelJob = vi.fn(async () => true);
   const view = render(
     <Providers backend={backendOf({ cancelJob })}>
       <ProfilePanel subject="t@3" load={load} onFilter={onFilter} onClose={() => {}} />

@@ -28,6 +28,8 @@ export function ProfilePanel({ load, subject, onFilter, onClose }: Props) {
   useEffect(() => {
     const job = crypto.randomUUID();
     let gone = false;
+    // A new subject must not show the old one's columns meanwhile (a click would filter by them).
+    setProfile(null);
     setError(null);
     load(job)
       .then((p) => !gone && setProfile(p))
@@ -48,7 +50,7 @@ export function ProfilePanel({ load, subject, onFilter, onClose }: Props) {
         <strong>Columns</strong>
         {profile && (
           <span className="muted" data-testid="profile-meta">
-            {profile.rows.toLocaleString()} rows · {profile.elapsed_ms.toFixed(0)} ms
+            {profile.rows.toLocaleString()} rows · {(profile.elapsed_ms ?? 0).toFixed(0)} ms
           </span>
         )}
         <div className="spacer" />

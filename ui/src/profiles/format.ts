@@ -18,11 +18,13 @@ export function distinctText(c: ColumnProfile, rows: number): string | null {
 }
 
 /** Numbers rounded for a glance: four significant digits, or the integer part and two decimals. */
-export function short(n: number): string {
+export function short(n: number | null): string {
+  if (n === null) return "–";
   if (!Number.isFinite(n)) return String(n);
   const abs = Math.abs(n);
   if (abs >= 1e6 || (abs > 0 && abs < 1e-3)) return n.toExponential(2);
-  return Number(n.toPrecision(Math.min(15, Math.max(4, Math.ceil(Math.log10(abs + 1)) + 2)))).toLocaleString();
+  const digits = Math.min(15, Math.max(4, Math.ceil(Math.log10(abs + 1)) + 2));
+  return n.toLocaleString(undefined, { maximumSignificantDigits: digits });
 }
 
 /** The AG Grid filter model that keeps one histogram bin's rows (the last bin includes its end). */

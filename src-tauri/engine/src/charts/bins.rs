@@ -58,6 +58,24 @@ impl Bins {
         }
     }
 
+    /// Decimals that write any boundary exactly (Vega's precision for this step).
+    pub fn precision(&self) -> i32 {
+        let v = self.step.log10();
+        if v >= 0.0 {
+            0
+        } else {
+            (-v).trunc() as i32 + 1
+        }
+    }
+
+    /// Boundary `i` (`start` is 0), rounded to the step's precision: `0.6`, not
+    /// `0.6000000000000001`, so a filter on it keeps exactly the bin's values.
+    pub fn edge(&self, i: u64) -> f64 {
+        let raw = self.start + self.step * i as f64;
+        let scale = 10f64.powi(self.precision() + 2);
+        (raw * scale).round() / scale
+    }
+
     /// How many bins lie between `start` and `stop`.
     pub fn count(&self) -> u64 {
         ((self.stop - self.start) / self.step).round().max(1.0) as u64
@@ -93,6 +111,18 @@ mod tests {
         assert_eq!((b.start, b.stop, b.step), (5.0, 5.5, 0.5));
         let b = Bins::nice(0.0, 10.0, 10, Some(3.0));
         assert_eq!((b.start, b.stop, b.step), (0.0, 12.0, 3.0));
+    }
+
+    #[test]
+    fn edges_are_written_as_their_step_allows() {
+        let b = Bins::nice(0.0, 1.0, 5, None);
+        assert_eq!(b.step, 0.2);
+        assert_eq!(
+            (0..=5).map(|i| b.edge(i)).collect::<Vec<_>>(),
+            [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+        );
+        let b = Bins::nice(-3.5, 12.25, 20, None);
+        assert_eq!(b.edge(3), -1.0);
     }
 
     #[test]

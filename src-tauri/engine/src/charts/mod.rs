@@ -63,7 +63,7 @@ impl HasCode for ChartError {
     }
 }
 
-/// Rows a binned column had no value in, so they are in no bin.
+/// Rows a binned column had no number in (missing, infinite or NaN), so they are in no bin.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 pub struct LeftOut {
     pub column: String,

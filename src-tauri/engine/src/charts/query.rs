@@ -15,9 +15,13 @@ pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The user's query as a subquery. On lines of its own, so a trailing `-- comment` ends there.
+/// The user's query as a subquery, without a closing `;`. On lines of its own, so a trailing
+/// `-- comment` ends there.
 pub fn source(sql: &str) -> String {
-    format!("(\n{sql}\n) AS quire_source")
+    format!(
+        "(\n{}\n) AS quire_source",
+        crate::tables::sql::without_terminator(sql)
+    )
 }
 
 /// A column's kind, as the chart cares about it.
@@ -50,6 +54,11 @@ fn drawn(value: String, kind: Kind) -> String {
     }
 }
 
+/// `value` where it is a finite number, else NULL: infinities and NaN have no place on an axis.
+fn finite(value: &str) -> String {
+    format!("CASE WHEN abs({value}) <= 1.7976931348623157e308 THEN {value} END")
+}
+
 /// What one channel became in the query's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
@@ -73,9 +82,8 @@ pub fn extents_sql(sql: &str, binned: &[&str]) -> String {
         .iter()
         .map(|f| {
             let c = ident(f);
-            format!(
-                "min(CAST({c} AS DOUBLE)), max(CAST({c} AS DOUBLE)), count(*) - count(CAST({c} AS DOUBLE))"
-            )
+            let x = finite(&format!("CAST({c} AS DOUBLE)"));
+            format!("min({x}), max({x}), count(*) - count({x})")
         })
         .collect();
     format!("SELECT {} FROM {}", parts.join(", "), source(sql))
@@ -97,7 +105,8 @@ pub fn plan(sql: &str, channels: &[Channel], schema: &Schema, bins: &[Option<Bin
         .iter()
         .any(|c| c.aggregate.is_some() || c.bin.is_some());
     for (i, channel) in channels.iter().enumerate() {
-        let alias = format!("c{i}");
+        // Named apart from any column a query may return (`c0` is a common name).
+        let alias = format!("__c{i}");
         let column = channel.field.as_deref().map(ident);
         let source_kind = channel.field.as_deref().map_or(Kind::Number, kind_of);
         if let Some(op) = channel.aggregate {
@@ -131,7 +140,10 @@ pub fn plan(sql: &str, channels: &[Channel], schema: &Schema, bins: &[Option<Bin
             select.push(format!("{start} AS {alias}"));
             select.push(format!("{start} + {:?} AS {end}", bins.step));
             keys.extend([alias.clone(), end.clone()]);
-            not_null.push(format!("CAST({c} AS DOUBLE) IS NOT NULL"));
+            not_null.push(format!(
+                "{} IS NOT NULL",
+                finite(&format!("CAST({c} AS DOUBLE)"))
+            ));
             outputs.push(Output {
                 alias,
                 end: Some(end),
@@ -139,9 +151,20 @@ pub fn plan(sql: &str, channels: &[Channel], schema: &Schema, bins: &[Option<Bin
             });
             continue;
         }
+        // A time zone's instants are cut at that zone's midnight, then drawn as wall-clock time.
+        let local = match channel
+            .field
+            .as_deref()
+            .and_then(|f| schema.field_with_name(f).ok())
+        {
+            Some(f) if matches!(f.data_type(), DataType::Timestamp(_, Some(_))) => {
+                format!("to_local_time({c})")
+            }
+            _ => c,
+        };
         let value = match channel.time_unit {
-            Some(unit) => format!("date_trunc('{}', {c})", unit.trunc()),
-            None => c,
+            Some(unit) => format!("date_trunc('{}', {local})", unit.trunc()),
+            None => local,
         };
         select.push(format!("{} AS {alias}", drawn(value, source_kind)));
         keys.push(alias.clone());

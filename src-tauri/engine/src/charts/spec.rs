@@ -57,7 +57,6 @@ pub enum TimeUnit {
     Year,
     Quarter,
     Month,
-    Week,
     Day,
     Hour,
     Minute,
@@ -142,7 +141,6 @@ impl TimeUnit {
             "year" => TimeUnit::Year,
             "yearquarter" => TimeUnit::Quarter,
             "yearmonth" => TimeUnit::Month,
-            "yearweek" => TimeUnit::Week,
             "yearmonthdate" => TimeUnit::Day,
             "yearmonthdatehours" => TimeUnit::Hour,
             "yearmonthdatehoursminutes" => TimeUnit::Minute,
@@ -150,8 +148,8 @@ impl TimeUnit {
             other => {
                 return Err(ChartError::Unsupported(format!(
                     "the time unit {other:?} is not one Quire computes; it cuts dates to a \
-                     period: year, yearquarter, yearmonth, yearweek, yearmonthdate, \
-                     yearmonthdatehours, yearmonthdatehoursminutes"
+                     period: year, yearquarter, yearmonth, yearmonthdate, yearmonthdatehours, \
+                     yearmonthdatehoursminutes"
                 )))
             }
         })
@@ -163,7 +161,6 @@ impl TimeUnit {
             TimeUnit::Year => "year",
             TimeUnit::Quarter => "quarter",
             TimeUnit::Month => "month",
-            TimeUnit::Week => "week",
             TimeUnit::Day => "day",
             TimeUnit::Hour => "hour",
             TimeUnit::Minute => "minute",
@@ -177,7 +174,6 @@ impl TimeUnit {
             TimeUnit::Year => "utcyear",
             TimeUnit::Quarter => "utcyearquarter",
             TimeUnit::Month => "utcyearmonth",
-            TimeUnit::Week => "utcyearweek",
             TimeUnit::Day => "utcyearmonthdate",
             TimeUnit::Hour => "utcyearmonthdatehours",
             TimeUnit::Minute => "utcyearmonthdatehoursminutes",
@@ -196,6 +192,18 @@ impl ChartSpec {
                 "a chart's spec is a JSON object ({ … })".into(),
             ));
         };
+        // A link on a mark would take the app's window to a web page when clicked.
+        let mark_links =
+            matches!(spec.get("mark"), Some(Value::Object(m)) if m.contains_key("href"));
+        let channel_links = spec
+            .get("encoding")
+            .and_then(Value::as_object)
+            .is_some_and(|e| e.contains_key("href") || e.contains_key("url"));
+        if mark_links || channel_links {
+            return Err(ChartError::Unsupported(
+                "charts in Quire do not open links: remove `href` from the spec".into(),
+            ));
+        }
         for (key, instead) in REFUSED {
             if spec.contains_key(key) {
                 return Err(ChartError::Unsupported(format!(
@@ -211,8 +219,6 @@ impl ChartSpec {
             .and_then(Value::as_str)
             .unwrap_or("")
             .trim()
-            .trim_end_matches(';')
-            .trim_end()
             .to_string();
         if sql.is_empty() {
             return Err(ChartError::NoQuery);

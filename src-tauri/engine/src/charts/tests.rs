@@ -82,16 +82,16 @@ async fn a_histogram_is_binned_in_sql_where_vega_would_bin() {
     let points = values(&spec);
     assert_eq!(points.len(), 10, "{points:?}");
     for (i, p) in points.iter().enumerate() {
-        assert_eq!(p["c0"], json!(i as f64 * 10.0), "{p}");
-        assert_eq!(p["c0_end"], json!(i as f64 * 10.0 + 10.0), "{p}");
-        assert_eq!(p["c1"], json!(100), "{p}");
+        assert_eq!(p["__c0"], json!(i as f64 * 10.0), "{p}");
+        assert_eq!(p["__c0_end"], json!(i as f64 * 10.0 + 10.0), "{p}");
+        assert_eq!(p["__c1"], json!(100), "{p}");
     }
     let x = &spec["encoding"]["x"];
     assert_eq!(x["bin"], json!({ "binned": true }));
-    assert_eq!(x["field"], "c0");
+    assert_eq!(x["field"], "__c0");
     assert_eq!(x["title"], "fare");
     assert_eq!(x["type"], "quantitative");
-    assert_eq!(spec["encoding"]["x2"]["field"], "c0_end");
+    assert_eq!(spec["encoding"]["x2"]["field"], "__c0_end");
     assert_eq!(spec["encoding"]["y"]["title"], "Count of rows");
     assert!(
         spec.get("usermeta").is_none(),
@@ -111,7 +111,7 @@ async fn the_top_of_the_range_falls_in_the_last_bin() {
     let (_, spec) = draw_ok(&s, &source).await;
     let counts: Vec<i64> = values(&spec)
         .iter()
-        .map(|p| p["c1"].as_i64().unwrap())
+        .map(|p| p["__c1"].as_i64().unwrap())
         .collect();
     assert_eq!(counts, vec![1, 1, 1, 1, 1, 1, 1, 1, 1, 2]);
 }
@@ -155,8 +155,8 @@ async fn aggregates_match_the_same_sql_by_hand() {
         let points = values(&spec);
         assert_eq!(points.len(), 3, "{op}");
         for (i, p) in points.iter().enumerate() {
-            assert_eq!(p["c0"], cities.value(i), "{op}");
-            let got = p["c1"].as_f64().unwrap();
+            assert_eq!(p["__c0"], cities.value(i), "{op}");
+            let got = p["__c1"].as_f64().unwrap();
             assert!(
                 (got - wanted.value(i)).abs() < 1e-9,
                 "{op}: {got} vs {}",
@@ -184,16 +184,16 @@ async fn dates_cut_into_months_are_utc_instants() {
     // 1,005 days from 2024-01-01 wrap at 366: every month of 2024, January with 31 * 3 rows.
     assert_eq!(points.len(), 12, "{points:?}");
     assert_eq!(
-        points[0]["c0"],
+        points[0]["__c0"],
         json!(1_704_067_200_000.0),
         "2024-01-01T00:00Z"
     );
     assert_eq!(
-        points[1]["c0"],
+        points[1]["__c0"],
         json!(1_706_745_600_000.0),
         "2024-02-01T00:00Z"
     );
-    let total: i64 = points.iter().map(|p| p["c1"].as_i64().unwrap()).sum();
+    let total: i64 = points.iter().map(|p| p["__c1"].as_i64().unwrap()).sum();
     assert_eq!(total, 1005);
     let x = &spec["encoding"]["x"];
     assert_eq!(x["type"], "temporal");
@@ -216,11 +216,11 @@ async fn a_heatmap_bins_both_axes_and_counts() {
     let (out, spec) = draw_ok(&s, &source).await;
     let total: i64 = values(&spec)
         .iter()
-        .map(|p| p["c2"].as_i64().unwrap())
+        .map(|p| p["__c2"].as_i64().unwrap())
         .sum();
     assert_eq!(total, 1000, "rows with no fare are in no bin");
     assert_eq!(out.left_out.len(), 1);
-    assert_eq!(spec["encoding"]["y2"]["field"], "c1_end");
+    assert_eq!(spec["encoding"]["y2"]["field"], "__c1_end");
     assert_eq!(spec["encoding"]["color"]["type"], "quantitative");
 }
 
@@ -347,4 +347,67 @@ async fn a_cancelled_chart_stops_with_cancelled() {
     cancel.cancel();
     let err = draw(&s, &source, &cancel).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Cancelled, "{err}");
+}
+
+#[tokio::test]
+async fn infinities_and_nan_are_left_out_of_bins_and_counted() {
+    let s = session();
+    let source = chart(
+        "SELECT CASE WHEN n < 3 THEN n / 0.0 WHEN n = 3 THEN 'NaN'::double ELSE n END AS v FROM trips WHERE n < 100;  -- odd values first",
+        "bar",
+        json!({ "x": { "field": "v", "bin": true }, "y": { "aggregate": "count" } }),
+    );
+    let (out, spec) = draw_ok(&s, &source).await;
+    // n = 0 is 0/0 = NaN, 1 and 2 are infinite, 3 is NaN: four rows with no number.
+    assert_eq!(
+        out.left_out,
+        vec![LeftOut {
+            column: "v".into(),
+            rows: 4
+        }]
+    );
+    let total: i64 = values(&spec)
+        .iter()
+        .map(|p| p["__c1"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 96);
+    assert_eq!(
+        values(&spec)[0]["__c0"],
+        json!(0.0),
+        "bins span 4 ..= 99, not the infinities"
+    );
+}
+
+#[tokio::test]
+async fn a_chart_that_would_open_links_is_refused() {
+    let s = session();
+    for source in [
+        chart("SELECT * FROM trips", "point", json!({ "x": { "field": "n" }, "href": { "value": "https://example.com" } })),
+        json!({ "usermeta": { "quire": { "sql": "SELECT 1" } }, "mark": { "type": "point", "href": "https://example.com" } }).to_string(),
+    ] {
+        let err = draw(&s, &source, &CancellationToken::new()).await.unwrap_err();
+        assert!(err.to_string().contains("do not open links"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn months_of_zoned_instants_are_the_zones_months() {
+    let s = session();
+    // 23:30 on January 31st in Tokyo is still January there (and already the 31st 14:30 UTC).
+    let source = chart(
+        "SELECT arrow_cast('2024-01-31T14:30:00Z', 'Timestamp(Second, Some(\"Asia/Tokyo\"))') AS at \
+         UNION ALL SELECT arrow_cast('2024-01-31T15:30:00Z', 'Timestamp(Second, Some(\"Asia/Tokyo\"))')",
+        "bar",
+        json!({ "x": { "field": "at", "timeUnit": "yearmonth" }, "y": { "aggregate": "count" } }),
+    );
+    let (_, spec) = draw_ok(&s, &source).await;
+    let months: Vec<_> = values(&spec)
+        .iter()
+        .map(|p| (p["__c0"].as_f64().unwrap(), p["__c1"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        months,
+        [(1_704_067_200_000.0, 1), (1_706_745_600_000.0, 1)],
+        "January, then February"
+    );
 }

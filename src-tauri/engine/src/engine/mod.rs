@@ -238,6 +238,7 @@ impl Engine {
         if let Some(done) = self.profiles.get(notebook, table, number) {
             return Ok((*done).clone());
         }
+        let profiled = version.batches.clone();
         let stale = self.profiles.start(notebook, table, number);
         let (limits, token, asked) = (
             self.ledger.catalog().limits().clone(),
@@ -273,7 +274,12 @@ impl Engine {
         let result = job.result().await;
         self.profiles.finish(notebook, table, number);
         let profile = Arc::new(result??);
-        self.profiles.put(notebook, table, number, profile.clone());
+        // Kept only if the table is still the one profiled: deleted and made again meanwhile,
+        // it starts at the same version number with other data.
+        let current = self.ledger.version(notebook, table).ok();
+        if current.is_some_and(|c| Arc::ptr_eq(&c.batches, &profiled)) {
+            self.profiles.put(notebook, table, number, profile.clone());
+        }
         Ok((*profile).clone())
     }
 

@@ -86,6 +86,8 @@ impl Engine {
     pub fn delete_table(&self, notebook: NotebookId, table: &str) -> Result<(), Error> {
         self.ensure_tables(notebook)?;
         self.ledger.delete(notebook, table)?;
+        // A table made later under this name starts at version 1 again.
+        self.profiles.forget(notebook, table);
         log::info!("deleted table {table} of notebook {notebook}");
         Ok(())
     }
@@ -109,6 +111,8 @@ impl Engine {
         }
         let info = self.keep_table(notebook, &to, TableVersion::clone(&version))?;
         self.ledger.delete(notebook, table)?;
+        self.profiles.forget(notebook, table);
+        self.profiles.forget(notebook, &to);
         log::info!("renamed table {table} of notebook {notebook} to {to}");
         Ok(info)
     }

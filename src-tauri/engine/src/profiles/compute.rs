@@ -1,5 +1,6 @@
-//! The profile queries: one scan for counts, ranges, means and quartiles of every column, one
-//! for the histograms of the number columns, one for the most frequent values of the others.
+//! The profile queries: one for counts, ranges, means and quartiles of every column (one scan),
+//! one for the histograms of the number columns and one for the most frequent values of the
+//! others (a scan per column each, in one plan).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,13 +37,36 @@ pub async fn profile_version(
 ) -> Result<Profile, TableError> {
     let session = SqlSession::new(limits);
     session.register(TABLE, version)?;
-    let mut profile = profile_query(&session, &format!("SELECT * FROM {TABLE}"), cancel).await?;
+    let mut profile = profile_rows(&session, &format!("SELECT * FROM {TABLE}"), cancel).await?;
     profile.version = Some(version.version);
     Ok(profile)
 }
 
-/// Profiles the result of `sql` on `session`.
+/// Profiles the result of `sql` on `session`: the query runs once (its result within the
+/// result budget), and the profile reads that result, so a `LIMIT` without `ORDER BY` or a
+/// table edited meanwhile cannot make the figures disagree. Repeated column names get the
+/// suffixes a kept result would (`id`, `id_2`).
 pub async fn profile_query(
+    session: &SqlSession,
+    sql: &str,
+    cancel: &CancellationToken,
+) -> Result<Profile, TableError> {
+    let started = Instant::now();
+    let (schema, batches) = session.run_with_schema(sql, &|_| {}, cancel).await?;
+    let schema = crate::tables::name::unique_columns(&schema).unwrap_or(schema);
+    let batches = batches
+        .into_iter()
+        .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let result = TableVersion::first(schema, batches);
+    let mut profile = profile_version(session.limits(), &result, cancel).await?;
+    profile.version = None;
+    profile.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(profile)
+}
+
+/// Profiles the rows `sql` returns on `session` (a table registered there).
+async fn profile_rows(
     session: &SqlSession,
     sql: &str,
     cancel: &CancellationToken,
@@ -94,8 +118,8 @@ pub async fn profile_query(
                     let bins = Bins::nice(lo, hi, HISTOGRAM_BINS, None);
                     column.histogram = (0..bins.count())
                         .map(|i| HistogramBin {
-                            start: bins.start + bins.step * i as f64,
-                            end: bins.start + bins.step * (i + 1) as f64,
+                            start: bins.edge(i),
+                            end: bins.edge(i + 1),
                             count: 0,
                         })
                         .collect();
@@ -183,9 +207,10 @@ async fn histograms(
         .filter(|(_, c)| !c.histogram.is_empty())
         .map(|(i, c)| {
             let first = &c.histogram[0];
+            let count = c.histogram.len() as f64;
             let bins = Bins {
                 start: first.start,
-                step: first.end - first.start,
+                step: (c.histogram[c.histogram.len() - 1].end - first.start) / count,
                 stop: c.histogram[c.histogram.len() - 1].end,
             };
             let x = format!("CAST({} AS DOUBLE)", ident(&c.name));

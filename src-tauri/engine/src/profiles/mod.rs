@@ -1,6 +1,6 @@
 //! Column profiles (issue 20): for every column of a table or a result, its type, missing
 //! values, distinct count, range, mean, quartiles and a histogram or its most frequent values,
-//! computed by DataFusion in three scans whatever the number of columns.
+//! computed by DataFusion in three queries whatever the number of columns.
 //!
 //! - [`compute`]: the queries and their reading.
 //! - [`cache`]: profiles kept per table version, and the one in flight per table, cancelled

@@ -301,3 +301,20 @@ async fn profiles_stay_within_a_small_query_memory_pool() {
         rows as u64
     );
 }
+
+#[tokio::test]
+async fn a_results_repeated_columns_are_profiled_apart_and_a_semicolon_is_fine() {
+    let session = SqlSession::default();
+    session.register("t", &table(100)).unwrap();
+    let p = profile_query(
+        &session,
+        "SELECT a.id, b.id, a.city FROM t a JOIN t b ON a.id + 1 = b.id;  -- shifted",
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let names: Vec<_> = p.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "id_2", "city"]);
+    assert_eq!(column(&p, "id").min.as_deref(), Some("0"));
+    assert_eq!(column(&p, "id_2").min.as_deref(), Some("1"));
+}

@@ -51,6 +51,11 @@ impl SqlSession {
         }
     }
 
+    /// The memory and disk limits its queries run under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Registers (or replaces) a table under `name`. The batches are shared, not copied, and
     /// spread over partitions so DataFusion can scan them in parallel.
     pub fn register(&self, name: &str, version: &TableVersion) -> Result<(), TableError> {
@@ -162,6 +167,43 @@ impl From<DataFusionError> for Stop {
     fn from(e: DataFusionError) -> Stop {
         Stop::DataFusion(e)
     }
+}
+
+/// `sql` without what may follow its one statement: a `;`, blank lines and `--` comment lines,
+/// so it can be wrapped as a subquery (`SELECT 1; -- done` is `SELECT 1`).
+pub fn without_terminator(sql: &str) -> &str {
+    let mut text = sql.trim_end();
+    loop {
+        if let Some(rest) = text.strip_suffix(';') {
+            text = rest.trim_end();
+            continue;
+        }
+        let start = text.rfind('\n').map_or(0, |i| i + 1);
+        match comment_start(&text[start..]) {
+            // The last line is a comment, or ends in one after a `;`: drop the comment.
+            Some(at) if at == 0 && start > 0 => text = text[..start].trim_end(),
+            Some(at) if text[start..start + at].trim_end().ends_with(';') => {
+                text = text[..start + at].trim_end()
+            }
+            _ => return text,
+        }
+    }
+}
+
+/// Where a `--` comment starts in `line`, outside quoted text.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut chars = line.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '-') if chars.peek().is_some_and(|(_, n)| *n == '-') => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A DataFusion error as the user should read it, with its position in the query if known.
@@ -530,6 +572,28 @@ mod tests {
             panic!("{err:?}")
         };
         assert_eq!((*line, *column), (Some(1), Some(15)), "{err}");
+    }
+
+    #[test]
+    fn a_statement_keeps_its_text_without_what_ends_it() {
+        for (sql, want) in [
+            ("SELECT 1", "SELECT 1"),
+            ("SELECT 1;", "SELECT 1"),
+            ("SELECT 1 ;  \n\n", "SELECT 1"),
+            ("SELECT 1; -- done", "SELECT 1"),
+            ("SELECT 1\n-- a note\n", "SELECT 1"),
+            ("SELECT 1;\n-- a note\n-- another\n", "SELECT 1"),
+            ("SELECT '--x' AS a", "SELECT '--x' AS a"),
+            ("-- only a comment", "-- only a comment"),
+            ("SELECT 'a;' AS x; -- it's done", "SELECT 'a;' AS x"),
+            ("SELECT '--' AS x;", "SELECT '--' AS x"),
+            (
+                "SELECT a -- the a column\nFROM t",
+                "SELECT a -- the a column\nFROM t",
+            ),
+        ] {
+            assert_eq!(without_terminator(sql), want, "{sql:?}");
+        }
     }
 
     #[tokio::test]
