@@ -72,6 +72,21 @@ describe("a chart cell", () => {
     expect(svg.querySelectorAll("path[aria-roledescription='bar']").length + svg.querySelectorAll("g.mark-rect path").length).toBeGreaterThan(0);
   });
 
+  it("draws a colour channel in the light theme (the default category range is kept)", async () => {
+    const coloured = {
+      ...drawn,
+      spec: JSON.stringify({
+        mark: "point",
+        data: { values: [{ c0: 1, c1: 2, c2: "Adelie" }, { c0: 2, c1: 3, c2: "Gentoo" }] },
+        encoding: { x: { field: "c0", type: "quantitative" }, y: { field: "c1", type: "quantitative" }, color: { field: "c2", type: "nominal", title: "species" } },
+      }),
+    };
+    show(source, { ok: { kind: "chart", chart: coloured } });
+    await waitFor(() => expect(screen.getByTestId("chart").querySelector("svg")).not.toBeNull(), { timeout: 5000 });
+    expect(screen.queryByTestId("chart-failed")).toBeNull();
+    expect(screen.getByTestId("chart").querySelector("svg")!.textContent).toContain("Gentoo");
+  });
+
   it("says how many points it drew and which rows it left out", () => {
     show(source, { ok: { kind: "chart", chart: drawn } });
     expect(screen.getByTestId("chart-notes").textContent).toBe("2 points — 4 rows with no delay left out");

@@ -23,7 +23,9 @@ function themeConfig(dark: boolean): Record<string, unknown> {
     header: { labelColor: text, titleColor: text },
     title: { color: text },
     view: { stroke: grid },
-    range: dark ? { category: { scheme: "tableau10" } } : undefined,
+    // Only in dark: a `range` key, even undefined, replaces Vega-Lite's default ranges and leaves
+    // a colour channel without its "category" range.
+    ...(dark ? { range: { category: { scheme: "tableau10" } } } : {}),
   };
 }
 
