@@ -514,6 +514,7 @@ function Shell() {
           }
         />
       </div>
+      <Toasts toasts={state.toasts} onDismiss={(tid) => dispatch({ type: "dismiss", id: tid })} />
       <StatusBar
         info={state.info}
         metrics={state.metrics}
@@ -549,7 +550,6 @@ function Shell() {
           onDone={() => dispatch({ type: "close_request", request: null })}
         />
       )}
-      <Toasts toasts={state.toasts} onDismiss={(tid) => dispatch({ type: "dismiss", id: tid })} />
       {state.settingsOpen && state.info && (
         <SettingsDialog
           info={state.info}

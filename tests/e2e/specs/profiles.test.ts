@@ -57,6 +57,16 @@ test("the profile panel describes every column and a bar filters the grid", asyn
       await app.waitText("import-preview", (t) => t.includes("AA"));
       await app.click("import-start");
       await app.waitText("grid-rows", (t) => t.replace(/\D/g, "") === String(ROWS), 60_000);
+      // The import's toast is up, and beside the grid, not over it (toasts sit in the page's flow).
+      await app.waitText("info-toast", (t) => t.includes(`Imported ${ROWS}`) || t.includes("Imported 20,000"));
+      const overlap = await app.driver.executeScript<string | null>(`
+        const a = document.querySelector('[data-testid=info-toast]').getBoundingClientRect();
+        const b = document.querySelector('[data-testid=table-grid]').getBoundingClientRect();
+        const area = document.querySelector('.notebook-area').getBoundingClientRect();
+        const visible = { top: Math.max(b.top, area.top), bottom: Math.min(b.bottom, area.bottom) };
+        const hit = a.left < b.right && b.left < a.right && a.top < visible.bottom && visible.top < a.bottom;
+        return hit ? JSON.stringify({ toast: a, grid: b }) : null;`);
+      assert.equal(overlap, null, "the toast covers the grid");
 
       await app.click("open-profile");
       const delay = await card(app, "delay", (t) => t.includes("missing"));

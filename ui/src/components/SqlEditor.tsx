@@ -61,6 +61,8 @@ export function SqlEditor({ value, onChange, onRun, schema, errorAt }: Props) {
           // Colours per theme from styles.css: the default style is for light pages only.
           syntaxHighlighting(sqlHighlight),
           placeholder("SELECT …"),
+          // A long line wraps instead of scrolling sideways; the editor grows with its lines.
+          EditorView.lineWrapping,
           language.current.of(sql({ dialect: StandardSQL, schema, upperCaseKeywords: true })),
           errorField,
           keymap.of([

@@ -64,7 +64,7 @@ fn table() -> Result<TableVersion, String> {
             )),
             Arc::new(Float64Array::from_iter(r.clone().map(|i| {
                 let m = mix(i ^ 2);
-                (m % 5 != 0).then(|| (m % 5_000) as f64 / 100.0)
+                (!m.is_multiple_of(5)).then(|| (m % 5_000) as f64 / 100.0)
             }))),
             Arc::new(StringArray::from_iter_values(
                 r.clone()
@@ -76,9 +76,9 @@ fn table() -> Result<TableVersion, String> {
             Arc::new(Date32Array::from_iter_values(
                 r.clone().map(|i| 19_723 + (mix(i ^ 5) % 730) as i32),
             )),
-            Arc::new(BooleanArray::from_iter(
-                r.map(|i| (mix(i ^ 6) % 10 != 0).then_some(mix(i ^ 7) % 2 == 0)),
-            )),
+            Arc::new(BooleanArray::from_iter(r.map(|i| {
+                (!mix(i ^ 6).is_multiple_of(10)).then_some(mix(i ^ 7).is_multiple_of(2))
+            }))),
         ];
         batches.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())?);
     }
