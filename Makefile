@@ -3,7 +3,7 @@ SHELL := /bin/bash
 # Build output outside the work tree, so it survives fresh clones and sessions.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/quire-target
 
-.PHONY: run test setup build bindings bench fuzz fmt icons bundle
+.PHONY: run test setup build bindings bench bench-ui fuzz fmt icons bundle
 run: ## install what is missing, build the app, launch it on the default workspace
 	bash .ci/setup.sh
 	bash .ci/build.sh
@@ -23,6 +23,11 @@ bindings: ## regenerate ui/src/bindings.ts from the Rust types
 
 bench: ## every benchmark suite, release build; figures also in bench.jsonl
 	cargo run --release -p quire-bench -- all --json bench.jsonl
+
+bench-ui: ## responsiveness in the real webview under Xvfb (main-thread stalls, grid scrolling), 1M rows
+	bash .ci/setup.sh --with-test-tools
+	bash .ci/build.sh
+	cd tests/e2e && xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --import tsx bench/responsiveness.ts
 
 fuzz: ## every fuzz target for 15 s (GROW=1 SECONDS_PER_TARGET=1200 make fuzz: a long run keeping its corpus)
 	bash .ci/fuzz.sh

@@ -278,6 +278,21 @@ describe("App", () => {
     expect(screen.queryByTestId("queue")).toBeNull();
   });
 
+  it("opens the shortcut sheet with ? outside a text field, not while typing one", async () => {
+    renderApp(fakeBackend().backend);
+    const input = await screen.findByTestId("new-notebook-title");
+    fireEvent.keyDown(input, { key: "?" });
+    expect(screen.queryByTestId("shortcuts")).toBeNull();
+    fireEvent.keyDown(document.body, { key: "?" });
+    const sheet = await screen.findByTestId("shortcuts");
+    expect(sheet.textContent).toContain("Run the cell");
+    expect(sheet.textContent).toContain("Set the focused cell to NULL");
+    fireEvent.keyDown(document.body, { key: "Escape" });
+    await waitFor(() => expect(screen.queryByTestId("shortcuts")).toBeNull());
+    fireEvent.click(screen.getByTestId("open-shortcuts"));
+    expect(await screen.findByTestId("shortcuts")).toBeTruthy();
+  });
+
   it("counts tasks in the status bar and opens the task list from there", async () => {
     renderApp(fakeBackend().backend);
     const counts = await screen.findByTestId("task-counts");

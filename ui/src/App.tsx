@@ -15,6 +15,7 @@ import { StatusBar } from "./components/StatusBar";
 import { NotebookPane, type RunAllResult } from "./components/NotebookPane";
 import { FirstScreen, titleFromFile } from "./components/FirstScreen";
 import { Toasts } from "./components/Toasts";
+import { ShortcutsDialog, asksForShortcuts } from "./components/ShortcutsDialog";
 import { TasksDialog } from "./components/TasksDialog";
 import { SettingsDialog } from "./components/SettingsDialog";
 import { ConfirmDialog } from "./components/ConfirmDialog";
@@ -251,11 +252,15 @@ function Shell() {
     }
   }, [backend, inform, report]);
 
+  const [shortcutsOpen, setShortcutsOpen] = useState(false);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === "s") {
         e.preventDefault();
         void flushAll();
+      } else if (asksForShortcuts(e)) {
+        e.preventDefault();
+        setShortcutsOpen(true);
       }
     };
     window.addEventListener("keydown", onKey);
@@ -491,6 +496,7 @@ function Shell() {
         flushing={state.flushing}
         onFlush={() => void flushAll()}
         onSettings={() => dispatch({ type: "settings", open: true })}
+        onShortcuts={() => setShortcutsOpen(true)}
       />
       <div className="main">
         <Sidebar
@@ -498,6 +504,8 @@ function Shell() {
           selected={id ?? null}
           onSelect={(nid) => void refreshView(nid)}
           onCreate={createNotebook}
+          tables={id ? (state.tables[id] ?? null) : null}
+          onOpenTable={(table) => dispatch({ type: "open_table", table })}
         />
         <NotebookPane
           view={view}
@@ -557,6 +565,7 @@ function Shell() {
           onClose={() => dispatch({ type: "settings", open: false })}
         />
       )}
+      {shortcutsOpen && <ShortcutsDialog onClose={() => setShortcutsOpen(false)} />}
       {deleting && (
         <ConfirmDialog
           title={`Delete “${deleting.title}”?`}

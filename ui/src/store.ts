@@ -72,6 +72,9 @@ export interface State {
   toasts: Toast[];
   /** A data file Quire was asked to open, waiting for a notebook's import dialog. */
   pendingImport: string | null;
+  /** A table to show in the grid as soon as the open notebook's list has it (a kept result, a
+   *  click in the sidebar). */
+  openTable: string | null;
   flushing: boolean;
   settingsOpen: boolean;
   confirmDelete: NotebookId | null;
@@ -96,6 +99,7 @@ export const initialState: State = {
   tasksOpen: false,
   toasts: [],
   pendingImport: null,
+  openTable: null,
   flushing: false,
   settingsOpen: false,
   confirmDelete: null,
@@ -126,6 +130,7 @@ export type Action =
   | { type: "table_statuses"; list: TableSaveStatus[] }
   | { type: "toast"; level: Toast["level"]; text: ErrorText }
   | { type: "pending_import"; path: string | null }
+  | { type: "open_table"; table: string | null }
   | { type: "dismiss"; id: number }
   | { type: "flushing"; on: boolean }
   | { type: "settings"; open: boolean }
@@ -167,6 +172,8 @@ export function reduce(state: State, action: Action): State {
       };
     case "pending_import":
       return { ...state, pendingImport: action.path };
+    case "open_table":
+      return { ...state, openTable: action.table };
     case "dismiss":
       return { ...state, toasts: state.toasts.filter((t) => t.id !== action.id) };
     case "flushing":

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startApp, type QuireApp } from "../src/harness.ts";
-import { newNotebook, select } from "../src/grid.ts";
+import { newNotebook, select, setTheme as theme } from "../src/grid.ts";
 import { resultRows, runSql } from "../src/cells.ts";
 
 const CARRIERS = ["AA", "B6", "DL", "UA", "WN"];
@@ -50,19 +50,6 @@ async function drawn(app: QuireApp, ok: (c: { text: string; marks: number; notes
 /** Scrolls the chart cell to the top of the page, for the screenshots in docs/. */
 async function showChart(app: QuireApp) {
   await app.driver.executeScript("document.querySelector('[data-testid=chart-cell]').closest('li').scrollIntoView({ block: 'start' });");
-}
-
-async function theme(app: QuireApp, which: "light" | "dark") {
-  await app.click("open-settings");
-  await app.byTestId("theme");
-  await select(app, "theme", which);
-  await app.driver.wait(
-    async () => app.driver.executeScript<boolean>(`return document.documentElement.dataset.theme === '${which}';`),
-    5_000,
-    `the page never turned ${which}`,
-  );
-  await app.driver.executeScript("document.querySelector('[data-testid=settings] .modal-actions button').click();");
-  await app.driver.wait(async () => (await app.count('[data-testid="settings"]')) === 0, 5_000, "Settings never closed");
 }
 
 test("a result becomes a chart, changes in the builder, saves as SVG and comes back after a restart", async () => {

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { withApp, type QuireApp } from "../src/harness.ts";
+import { setTheme } from "../src/grid.ts";
 
 async function chartsDrawn(app: QuireApp): Promise<number> {
   return app.driver.executeScript<number>(
@@ -32,6 +33,9 @@ test("a file opened from the first screen gets its own notebook, and is offered 
   await withApp(
     "first-launch-file",
     async (app) => {
+      await setTheme(app, "dark");
+      await app.waitText("empty-state", (t) => t.includes("Start with your data"));
+      await app.screenshot("first-launch-dark");
       await app.click("open-data-file");
       await app.waitText("notebook-title", (t) => t === "harbour-log", 15_000);
       await app.waitText("import-preview", (t) => t.includes("Borealis"));

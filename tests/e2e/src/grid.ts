@@ -126,3 +126,17 @@ export async function importPicked(app: QuireApp, table: string, timeoutMs = 120
   await app.waitText("table-list", (t) => t.includes(table), timeoutMs);
   await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Lyon", 15_000, "row 0 never showed");
 }
+
+/** Switches the theme in Settings, as a user does, and closes Settings. */
+export async function setTheme(app: QuireApp, which: "light" | "dark") {
+  await app.click("open-settings");
+  await app.byTestId("theme");
+  await select(app, "theme", which);
+  await app.driver.wait(
+    async () => app.driver.executeScript<boolean>(`return document.documentElement.dataset.theme === '${which}';`),
+    5_000,
+    `the page never turned ${which}`,
+  );
+  await app.driver.executeScript("document.querySelector('[data-testid=settings] .modal-actions button').click();");
+  await app.driver.wait(async () => (await app.count('[data-testid="settings"]')) === 0, 5_000, "Settings never closed");
+}

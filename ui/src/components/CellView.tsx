@@ -4,6 +4,13 @@ import type { Output, StaleResult } from "../store";
 import type { NotebookActions } from "./NotebookPane";
 import { ChartCell } from "./ChartCell";
 import { ProfilePanel } from "./ProfilePanel";
+import { useProfile } from "../profiles/useProfile";
+import type { Profile } from "../bindings";
+
+/** A result's profile, asked for while it shows. */
+function ResultProfile({ subject, load, onClose }: { subject: string; load(job: string): Promise<Profile>; onClose(): void }) {
+  return <ProfilePanel state={useProfile(load, subject)} onClose={onClose} />;
+}
 import { ResultTable } from "./ResultTable";
 import { SqlEditor } from "./SqlEditor";
 
@@ -214,11 +221,7 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
                 </button>
               </div>
               {profiling && (
-                <ProfilePanel
-                  subject={ran.key}
-                  load={(job) => actions.profileResult(ran.sql, job)}
-                  onClose={() => setProfiling(false)}
-                />
+                <ResultProfile subject={ran.key} load={(job) => actions.profileResult(ran.sql, job)} onClose={() => setProfiling(false)} />
               )}
             </>
           )}

@@ -1,4 +1,4 @@
-import { useMemo, useState, type FormEvent, type ReactNode } from "react";
+import { useCallback, useMemo, useState, type FormEvent, type ReactNode } from "react";
 import type { CellId, CellKind, ColumnInfo, DiskChoice, NotebookView, Profile } from "../bindings";
 import type { Output } from "../store";
 import type { ErrorText } from "../errors";
@@ -62,13 +62,16 @@ interface Props {
 
 export function NotebookPane({ view, outputs, actions, first }: Props) {
   // The SQL editors complete the names of the open notebook's tables and their columns.
-  const tableList = useStore().state.tables[view?.summary.id ?? ""];
+  const { state, dispatch } = useStore();
+  const tableList = state.tables[view?.summary.id ?? ""];
   const schema = useMemo(
     () => Object.fromEntries((tableList ?? []).map((t) => [t.name, t.columns.map((c) => c.name)])),
     [tableList],
   );
-  // A result kept to be seen whole: the tables panel opens it once it is in its list.
-  const [openTable, setOpenTable] = useState<string | null>(null);
+  // A result kept to be seen whole, or a table clicked in the sidebar: the tables panel opens
+  // it once it is in its list.
+  const openTable = state.openTable;
+  const setOpenTable = useCallback((table: string | null) => dispatch({ type: "open_table", table }), [dispatch]);
   // Run all: which notebook is running (the button stays off meanwhile) and the last outcome.
   const [runningAll, setRunningAll] = useState<string | null>(null);
   const [runAllOutcome, setRunAllOutcome] = useState<{ notebook: string; result: RunAllResult } | null>(null);

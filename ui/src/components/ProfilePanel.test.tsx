@@ -3,6 +3,11 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/re
 import type { Profile } from "../bindings";
 import { backendOf, Providers } from "../testBackend";
 import { ProfilePanel } from "./ProfilePanel";
+import { useProfile } from "../profiles/useProfile";
+
+function Harness({ load, onFilter }: { load(job: string): Promise<Profile>; onFilter(f: unknown): void }) {
+  return <ProfilePanel state={useProfile(load, "t@3")} onFilter={onFilter} onClose={() => {}} />;
+}
 
 afterEach(cleanup);
 
@@ -55,7 +60,7 @@ function show(load: (job: string) => Promise<Profile>, onFilter = vi.fn()) {
   const cancelJob = vi.fn(async () => true);
   const view = render(
     <Providers backend={backendOf({ cancelJob })}>
-      <ProfilePanel subject="t@3" load={load} onFilter={onFilter} onClose={() => {}} />
+      <Harness load={load} onFilter={onFilter} />
     </Providers>,
   );
   return { onFilter, cancelJob, view };

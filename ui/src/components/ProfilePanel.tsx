@@ -1,49 +1,22 @@
 // Every column of a table or a result at a glance: type, missing values, distinct count, range,
 // mean and quartiles, and a histogram or the most frequent values. The engine computes it at
-// idle priority; a newer table version (an edit) asks again and the engine drops the stale one.
+// idle priority (see useProfile); a newer table version (an edit) asks again.
 // Clicking a bar asks the grid to keep those rows.
-import { useEffect, useState } from "react";
-import type { ColumnProfile, Profile } from "../bindings";
-import { QuireError } from "../backend";
-import { useBackend } from "../context";
-import { describeError, type ErrorText } from "../errors";
+import type { ColumnProfile } from "../bindings";
 import { binFilter, distinctText, missingText, short, valueFilter } from "../profiles/format";
+import type { ProfileState } from "../profiles/useProfile";
 
 export type GridFilter = { column: string; model: Record<string, unknown> };
 
 interface Props {
-  /** Computes the profile; `job` lets the panel cancel it. */
-  load(job: string): Promise<Profile>;
-  /** Changes whenever what is profiled changes (a table version, a query). */
-  subject: string;
+  /** What `useProfile` has so far: nothing yet, the profile, or why there is none. */
+  state: ProfileState;
   /** Filters the grid to a bar's rows; absent for a result, which has no grid. */
   onFilter?(filter: GridFilter): void;
   onClose(): void;
 }
 
-export function ProfilePanel({ load, subject, onFilter, onClose }: Props) {
-  const backend = useBackend();
-  const [profile, setProfile] = useState<Profile | null>(null);
-  const [error, setError] = useState<ErrorText | null>(null);
-  useEffect(() => {
-    const job = crypto.randomUUID();
-    let gone = false;
-    // A new subject must not show the old one's columns meanwhile (a click would filter by them).
-    setProfile(null);
-    setError(null);
-    load(job)
-      .then((p) => !gone && setProfile(p))
-      .catch((e: unknown) => {
-        const err = QuireError.from(e);
-        if (!gone && err.code !== "cancelled") setError(describeError(err));
-      });
-    return () => {
-      gone = true;
-      void backend.cancelJob(job).catch(() => undefined);
-    };
-    // `load` is rebuilt by the parent on every render; `subject` says when it means new data.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [subject, backend]);
+export function ProfilePanel({ state: { profile, error }, onFilter, onClose }: Props) {
   return (
     <aside className="profile-panel" data-testid="profile-panel" aria-label="Column profiles">
       <header>

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
-import type { NotebookSummary } from "../bindings";
+import type { NotebookSummary, TableInfo } from "../bindings";
+import { SidebarTables } from "./SidebarTables";
 import { notebookStatusText } from "../status";
 
 interface Props {
@@ -8,6 +9,9 @@ interface Props {
   onSelect(id: string): void;
   /** Resolves true when the notebook was created (the form then clears). */
   onCreate(title: string): Promise<boolean>;
+  /** The selected notebook's tables, listed under the notebooks. */
+  tables: TableInfo[] | null;
+  onOpenTable(name: string): void;
 }
 
 /** A dot that tells saved, unsaved (hollow, not a spinner) and trouble apart at a glance. */
@@ -24,7 +28,7 @@ function marker(n: NotebookSummary): string {
   }
 }
 
-export function Sidebar({ notebooks, selected, onSelect, onCreate }: Props) {
+export function Sidebar({ notebooks, selected, onSelect, onCreate, tables, onOpenTable }: Props) {
   const [title, setTitle] = useState("");
   const [busy, setBusy] = useState(false);
 
@@ -68,6 +72,7 @@ export function Sidebar({ notebooks, selected, onSelect, onCreate }: Props) {
           Create
         </button>
       </form>
+      {selected && tables && <SidebarTables tables={tables} onOpen={onOpenTable} />}
     </nav>
   );
 }

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, render, waitFor } from "@testing-library/react";
+import { cleanup, fireEvent, render, waitFor } from "@testing-library/react";
 import { EditorView } from "@codemirror/view";
 import { completionStatus, startCompletion } from "@codemirror/autocomplete";
 import { tags } from "@lezer/highlight";
 import { SqlEditor } from "./SqlEditor";
 import { sqlHighlight } from "../sqlHighlight";
 import { alreadyTyped } from "../completionKeys";
+import { TABLE_DRAG } from "./SidebarTables";
 
 afterEach(cleanup);
 
@@ -35,6 +36,20 @@ describe("SqlEditor", () => {
     const view = editor("SELECT 1");
     const keyword = [...view.contentDOM.querySelectorAll("span")].find((s) => s.textContent === "SELECT");
     expect(keyword?.className).toContain(sqlHighlight.style([tags.keyword])!);
+  });
+
+  it("wraps long lines instead of scrolling sideways", () => {
+    const view = editor("SELECT 1");
+    expect(view.contentDOM.classList.contains("cm-lineWrapping")).toBe(true);
+  });
+
+  it("turns a table dropped into an empty cell into a query of it", () => {
+    let sent = "";
+    const view = editor("", (s) => (sent = s));
+    const data: Record<string, string> = { [TABLE_DRAG]: "Trips 2024", "text/plain": '"Trips 2024"' };
+    fireEvent.drop(view.contentDOM, { dataTransfer: { getData: (t: string) => data[t] ?? "", types: Object.keys(data) } });
+    expect(view.state.doc.toString()).toBe('SELECT * FROM "Trips 2024"');
+    expect(sent).toBe('SELECT * FROM "Trips 2024"');
   });
 
   it("inserts a newline on Enter after a table name typed in full", async () => {

@@ -9,6 +9,8 @@ import { StateField, StateEffect } from "@codemirror/state";
 import type { Position } from "../bindings";
 import { completionKeys } from "../completionKeys";
 import { sqlHighlight } from "../sqlHighlight";
+import { sqlName } from "../sqlName";
+import { TABLE_DRAG } from "./SidebarTables";
 
 interface Props {
   value: string;
@@ -77,6 +79,19 @@ export function SqlEditor({ value, onChange, onRun, schema, errorAt }: Props) {
             if (u.docChanged && !u.transactions.some((tr) => tr.annotation(fromEngine))) {
               callbacks.current.onChange(u.state.doc.toString());
             }
+          }),
+          // A table dragged from the sidebar into an empty cell becomes a query of it; anywhere
+          // else CodeMirror drops its name (the drag's text) where the pointer is.
+          EditorView.domEventHandlers({
+            drop(e, editor) {
+              const table = e.dataTransfer?.getData(TABLE_DRAG);
+              if (!table || editor.state.doc.length > 0) return false;
+              e.preventDefault();
+              const insert = `SELECT * FROM ${sqlName(table)}`;
+              editor.dispatch({ changes: { from: 0, insert }, selection: { anchor: insert.length } });
+              editor.focus();
+              return true;
+            },
           }),
           EditorView.contentAttributes.of({ "data-testid": "cell-source", "aria-label": "SQL" }),
         ],

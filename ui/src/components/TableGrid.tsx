@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { createContext, useContext, useEffect, useMemo, useRef, useState } from "react";
 import { AgGridReact } from "ag-grid-react";
 import {
   CellStyleModule,
@@ -16,7 +16,8 @@ import {
   type ColDef,
   type IDatasource,
 } from "ag-grid-community";
-import type { CellEdit, NotebookId, TableInfo } from "../bindings";
+import type { CellEdit, NotebookId, Profile, TableInfo } from "../bindings";
+import { Sparkline } from "./Sparkline";
 import "./TableGrid.css";
 import { displayText, fullTextTooltip, isNumericType } from "../format";
 import { QuireError } from "../backend";
@@ -36,13 +37,29 @@ ModuleRegistry.registerModules([
 ]);
 
 /** The column's name with its type under it. */
-function HeaderWithType(props: { displayName: string; dataType?: string }) {
+// `columnName`, not `column`: AG Grid passes its own Column object under that name.
+/** The open table's profile, for the headers' sparklines (headers render inside the grid's tree). */
+const ProfileContext = createContext<Profile | null>(null);
+
+function HeaderWithType(props: { displayName: string; dataType?: string; columnName?: string }) {
+  const profile = useContext(ProfileContext);
+  const column = profile?.columns.find((c) => c.name === props.columnName);
   return (
     <span className="header-with-type">
       <span>{props.displayName}</span>
-      <span className="type">{props.dataType}</span>
+      <span className="header-type-line">
+        <span className="type">{props.dataType}</span>
+        {column && profile && <Sparkline column={column} rows={profile.rows} />}
+      </span>
     </span>
   );
+}
+
+/** The grid's height as the user last dragged it (a display preference, like the theme). */
+const GRID_HEIGHT_KEY = "quire.gridHeight";
+function savedGridHeight(): number {
+  const h = Number(typeof localStorage === "undefined" ? NaN : localStorage.getItem(GRID_HEIGHT_KEY));
+  return Number.isFinite(h) && h >= 180 ? h : 420;
 }
 
 /** Rows per page fetched from the engine. */
@@ -77,6 +94,8 @@ interface Props {
   /** A filter asked for from outside the grid (a profile's bar): set on its column, replacing
    *  that column's filter; the others stay. */
   filter?: GridFilter | null;
+  /** The table's profile when there is one for this version: sparklines in the headers. */
+  profile?: Profile | null;
 }
 
 /** The row count line: "1,234 rows", or "12 of 1,234 rows" while filters hide some. */
@@ -110,8 +129,20 @@ function retryable(e: unknown): boolean {
   return !PERMANENT.includes(QuireError.from(e).code);
 }
 
-export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, filter = null }: Props) {
+export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, filter = null, profile = null }: Props) {
   const api = useRef<GridApi<Row> | null>(null);
+  const box = useRef<HTMLDivElement>(null);
+  const [height] = useState(savedGridHeight);
+  useEffect(() => {
+    const el = box.current;
+    if (!el || typeof ResizeObserver === "undefined") return;
+    const watch = new ResizeObserver(() => {
+      const h = Math.round(el.getBoundingClientRect().height);
+      if (h >= 180) localStorage.setItem(GRID_HEIGHT_KEY, String(h));
+    });
+    watch.observe(el);
+    return () => watch.disconnect();
+  }, []);
   // The datasource reads the newest TableInfo through a ref: a new datasource would make AG Grid
   // drop its cache and scroll to the top, which undo must not do.
   const current = useRef(table);
@@ -184,7 +215,9 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
           cellDataType: false,
           headerTooltip: `${c.name}: ${c.data_type}`,
           // The header's params reach its inner component, so the type travels with them.
-          headerComponentParams: { innerHeaderComponent: HeaderWithType, dataType: c.data_type },
+          headerComponentParams: { innerHeaderComponent: HeaderWithType, dataType: c.data_type, columnName: c.name },
+          // Narrow enough that about eight columns fit at 1,280 px; resizable from the header.
+          width: isNumericType(c.data_type) ? 130 : 170,
           filter: isNumericType(c.data_type) ? "agNumberColumnFilter" : "agTextColumnFilter",
           filterParams: { buttons: ["reset"], debounceMs: 300, maxNumConditions: 2 },
           cellClassRules: { "null-cell": (p) => p.value === null },
@@ -242,7 +275,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
     if (first) grid.setFocusedCell(index, first);
   };
   return (
-    <>
+    <ProfileContext.Provider value={profile}>
       <div className="grid-bar">
         <span className="muted" data-testid="grid-rows">
           {rowsText(table.rows, filtered)}
@@ -258,7 +291,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
           />
         </form>
       </div>
-      <div className="grid" data-testid="table-grid" data-table={table.name} onPaste={paste}>
+      <div className="grid" ref={box} style={{ height }} data-testid="table-grid" data-table={table.name} onPaste={paste}>
         <AgGridReact<Row>
           theme={theme}
           rowModelType="infinite"
@@ -287,6 +320,6 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
           defaultColDef={{ resizable: true, sortable: true, floatingFilter: true, minWidth: 80 }}
         />
       </div>
-    </>
+    </ProfileContext.Provider>
   );
 }

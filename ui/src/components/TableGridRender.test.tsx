@@ -43,4 +43,37 @@ describe("TableGrid in AG Grid", () => {
     expect(errors.mock.calls.filter((c) => String(c[0]).includes("AG Grid"))).toEqual([]);
     errors.mockRestore();
   });
+
+  it("draws each profiled column's distribution in its header", async () => {
+    const table = {
+      name: "flights",
+      version: 1,
+      rows: 2,
+      columns: [
+        { name: "dep_delay", data_type: "Float64" },
+        { name: "carrier", data_type: "Utf8" },
+      ],
+      memory_bytes: 0,
+    };
+    const column = { nulls: 1, distinct: 1, mean: null, stddev: null, quartiles: null, others: 0 };
+    const profile = {
+      version: 1,
+      rows: 2,
+      elapsed_ms: 1,
+      columns: [
+        { ...column, name: "dep_delay", data_type: "Float64", kind: "number" as const, min: "21.9", max: "21.9", histogram: [{ start: 20, end: 22, count: 1 }, { start: 22, end: 24, count: 0 }], top: [] },
+        { ...column, name: "carrier", data_type: "Utf8", kind: "text" as const, nulls: 0, distinct: 2, min: "AA", max: "UA", histogram: [], top: [{ value: "AA", count: 1 }, { value: "UA", count: 1 }] },
+      ],
+    };
+    const { container } = render(
+      <div style={{ height: 400, width: 800 }}>
+        <TableGrid notebook="nb" table={table} onEdit={async () => true} onSelection={() => undefined} profile={profile} />
+      </div>,
+    );
+    await waitFor(() => expect(container.querySelectorAll("[data-testid=sparkline]")).toHaveLength(2));
+    const delay = container.querySelector('.ag-header-cell[col-id="dep_delay"] [data-testid=sparkline]')!;
+    expect(delay.querySelectorAll("rect")).toHaveLength(2);
+    expect(delay.querySelector("title")?.textContent).toBe("1 missing (50.0 %) · 1 distinct · 21.9 … 21.9");
+    expect(container.querySelector('.ag-header-cell[col-id="carrier"] [data-testid=sparkline]')!.querySelectorAll("rect")).toHaveLength(2);
+  });
 });

@@ -11,6 +11,10 @@ import { VersionsDialog } from "./VersionsDialog";
 import { ImportDialog } from "./ImportDialog";
 import { TableGrid } from "./TableGrid";
 import { ProfilePanel, type GridFilter } from "./ProfilePanel";
+import { useProfile } from "../profiles/useProfile";
+
+/** Tables up to this many rows are profiled as soon as they open, for the grid's sparklines. */
+const AUTO_PROFILE_ROWS = 2_000_000;
 import { savedCopyText, saveStatusTitle } from "../versions";
 
 interface Props {
@@ -178,6 +182,11 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   // The column profiles beside the grid, and the filter a click on one of their bars asked for.
   const [profiling, setProfiling] = useState(false);
   const [gridFilter, setGridFilter] = useState<GridFilter | null>(null);
+  // Profiled whenever the panel is open, and for the headers' sparklines whenever a table is
+  // small enough that the idle-priority scan after each edit costs little.
+  const profileSubject =
+    current && (profiling || current.rows <= AUTO_PROFILE_ROWS) ? `${notebook}/${current.name}@${current.version}` : null;
+  const tableProfile = useProfile((job) => backend.profileTable(notebook, current?.name ?? "", job), profileSubject);
   const [selected, setSelected] = useState<number[]>([]);
   const [fill, setFill] = useState({ column: "", value: "" });
   // A grid that starts afresh (another table, a restore, a transform) has nothing selected.
@@ -414,15 +423,11 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
               onEdit={(edits) => edit(current.name, edits)}
               onSelection={setSelected}
               filter={gridFilter}
+              profile={tableProfile.profile}
             />
           </div>
           {profiling && (
-            <ProfilePanel
-              subject={`${notebook}/${current.name}@${current.version}`}
-              load={(job) => backend.profileTable(notebook, current.name, job)}
-              onFilter={setGridFilter}
-              onClose={() => setProfiling(false)}
-            />
+            <ProfilePanel state={tableProfile} onFilter={setGridFilter} onClose={() => setProfiling(false)} />
           )}
         </div>
       )}

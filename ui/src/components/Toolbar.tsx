@@ -4,11 +4,12 @@ interface Props {
   flushing: boolean;
   onFlush(): void;
   onSettings(): void;
+  onShortcuts(): void;
 }
 
 const mod = typeof navigator !== "undefined" && /Mac/.test(navigator.platform) ? "⌘" : "Ctrl+";
 
-export function Toolbar({ pending, flushing, onFlush, onSettings }: Props) {
+export function Toolbar({ pending, flushing, onFlush, onSettings, onShortcuts }: Props) {
   const idle = pending === 0 && !flushing;
   return (
     <header className="toolbar">
@@ -21,6 +22,9 @@ export function Toolbar({ pending, flushing, onFlush, onSettings }: Props) {
         title={idle ? "Nothing to save: everything is on disk" : `Save everything now (${mod}S)`}
       >
         {flushing ? "Saving…" : pending > 0 ? `Flush (${pending})` : "Flush"}
+      </button>
+      <button data-testid="open-shortcuts" onClick={onShortcuts} title="Keyboard shortcuts (?)">
+        Shortcuts
       </button>
       <button data-testid="open-settings" onClick={onSettings} title="Settings">
         Settings

@@ -1,0 +1,58 @@
+// The open notebook's tables in the sidebar: each with its columns and their types, opened in the
+// grid with one click, dragged into a SQL cell to query it (an empty cell gets a whole query,
+// otherwise the name lands where it is dropped).
+import type { DragEvent } from "react";
+import type { TableInfo } from "../bindings";
+import { sqlName } from "../sqlName";
+
+/** The drag's own type: a SQL editor that sees it knows a whole table was dropped. */
+export const TABLE_DRAG = "application/x-quire-table";
+
+function dragged(e: DragEvent, name: string, table: boolean) {
+  e.dataTransfer.setData("text/plain", sqlName(name));
+  if (table) e.dataTransfer.setData(TABLE_DRAG, name);
+  e.dataTransfer.effectAllowed = "copy";
+}
+
+export function SidebarTables({ tables, onOpen }: { tables: TableInfo[]; onOpen(name: string): void }) {
+  return (
+    <section className="sidebar-tables" aria-label="Tables of this notebook" data-testid="sidebar-tables">
+      <h2>Tables</h2>
+      {tables.length === 0 ? (
+        <p className="muted">None yet: import a data file.</p>
+      ) : (
+        <ul>
+          {tables.map((t) => (
+            <li key={t.name} data-table={t.name}>
+              <details>
+                <summary draggable onDragStart={(e) => dragged(e, t.name, true)} title="Drag into a SQL cell to query it">
+                  <span className="sidebar-table-name">{t.name}</span>
+                  <span className="muted">{t.rows.toLocaleString()}</span>
+                  <button
+                    className="sidebar-open"
+                    data-testid="sidebar-open-table"
+                    title={`Open ${t.name} in the grid`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      onOpen(t.name);
+                    }}
+                  >
+                    Open
+                  </button>
+                </summary>
+                <ul className="sidebar-columns" data-testid="sidebar-columns">
+                  {t.columns.map((c) => (
+                    <li key={c.name} draggable onDragStart={(e) => dragged(e, c.name, false)} title="Drag into a SQL cell">
+                      <span>{c.name}</span>
+                      <span className="muted">{c.data_type}</span>
+                    </li>
+                  ))}
+                </ul>
+              </details>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
