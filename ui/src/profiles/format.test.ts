@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ColumnProfile } from "../bindings";
 import { viewSpec } from "../pages";
-import { binFilter, distinctText, missingText, short, valueFilter } from "./format";
+import { binFilter, distinctText, missingText, short, valueFilter, VALUE_CHARS } from "./format";
 
 const column = (over: Partial<ColumnProfile>): ColumnProfile => ({
   name: "amount",
@@ -47,5 +47,12 @@ describe("column profiles in words", () => {
     expect(viewSpec([], { amount: binFilter(bin, true) as never })?.filters[1]).toEqual({ column: "amount", op: "less_than_or_equal", value: "400" });
     expect(viewSpec([], { city: valueFilter("text", { value: "Lyon", count: 3 }) as never })?.filters).toEqual([{ column: "city", op: "equals", value: "Lyon" }]);
     expect(viewSpec([], { city: valueFilter("text", { value: null, count: 3 }) as never })?.filters).toEqual([{ column: "city", op: "blank", value: null }]);
+  });
+
+  it("keeps the rows of a value the engine cut by what is left of it", () => {
+    const long = "é".repeat(VALUE_CHARS);
+    expect(viewSpec([], { note: valueFilter("text", { value: `${long}…`, count: 2 }) as never })?.filters).toEqual([{ column: "note", op: "starts_with", value: long }]);
+    // An uncut value that happens to end with an ellipsis is matched whole.
+    expect(valueFilter("text", { value: "and so on…", count: 1 })).toEqual({ filterType: "text", type: "equals", filter: "and so on…" });
   });
 });

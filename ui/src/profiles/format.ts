@@ -39,10 +39,18 @@ export function binFilter(bin: HistogramBin, last: boolean) {
   };
 }
 
-/** The AG Grid filter model that keeps the rows holding one value. */
+/** How many characters of a value a profile keeps (the engine's `VALUE_CHARS`); a longer one
+ *  arrives cut, with an ellipsis. */
+export const VALUE_CHARS = 200;
+
+/** The AG Grid filter model that keeps the rows holding one value. A value the engine cut keeps
+ *  the rows that start with what is left of it, so the click still finds its rows. */
 export function valueFilter(kind: "number" | "text", top: TopValue) {
   if (top.value === null) return { filterType: kind, type: "blank" };
-  return kind === "number"
-    ? { filterType: "number", type: "equals", filter: Number(top.value) }
-    : { filterType: "text", type: "equals", filter: top.value };
+  if (kind === "number") return { filterType: "number", type: "equals", filter: Number(top.value) };
+  const chars = [...top.value];
+  if (chars.length === VALUE_CHARS + 1 && top.value.endsWith("…")) {
+    return { filterType: "text", type: "startsWith", filter: chars.slice(0, VALUE_CHARS).join("") };
+  }
+  return { filterType: "text", type: "equals", filter: top.value };
 }

@@ -22,7 +22,8 @@ pub const TOP_VALUES: usize = 8;
 /// Past this many distinct values a column is "mostly unique": its top values mean little and
 /// counting each would hold every value in memory.
 pub const TOP_DISTINCT_LIMIT: u64 = 100_000;
-/// Longest value text kept in a profile (a long text is cut, with an ellipsis).
+/// Longest value text kept in a profile (a long text is cut, with an ellipsis). The UI keeps the
+/// same number (`ui/src/profiles/format.ts`) to filter the grid by a cut value.
 const VALUE_CHARS: usize = 200;
 
 /// The table name a version is profiled under, in a session of its own.
