@@ -139,40 +139,21 @@ impl Engine {
             CellKind::Chart => self.draw_chart(notebook, &cell, cancel).await,
             CellKind::Sql => {
                 let started = Instant::now();
-                self.ensure_tables(notebook)?;
-                let task = Arc::new(self.tracker.record(
-                    Some(notebook),
-                    Some(cell.id.to_string()),
-                    &TaskPayload::CellRun {
-                        sql: cell.source.clone(),
-                    },
-                    Priority::UserVisible,
-                ));
-                task.watch(cancel.clone());
-                let (catalog, sql, cancel, running) = (
-                    self.ledger.catalog().clone(),
-                    cell.source.clone(),
-                    cancel.clone(),
-                    task.clone(),
-                );
-                let job = self.scheduler.submit(
-                    Priority::UserVisible,
-                    JobKind::Query,
-                    None,
-                    move |_| async move {
-                        running.start();
-                        Ok(catalog
-                            .query_cancellable(notebook, &sql, &*on_rows, &cancel)
-                            .await)
-                    },
-                );
-                let batches = job
-                    .result()
-                    .await
-                    .map_err(Error::from)
-                    .and_then(|r| r.map_err(Error::from));
-                task.finish(&batches);
-                let batches = batches?;
+                let (catalog, sql) = (self.ledger.catalog().clone(), cell.source.clone());
+                let batches = self
+                    .cell_run(
+                        notebook,
+                        &cell,
+                        cell.source.clone(),
+                        cancel,
+                        move |cancel| async move {
+                            catalog
+                                .query_cancellable(notebook, &sql, &*on_rows, &cancel)
+                                .await
+                                .map_err(Error::from)
+                        },
+                    )
+                    .await?;
                 Ok(CellOutput::Table {
                     preview: QueryPreview::from_batches(&batches, started.elapsed()),
                 })
@@ -188,10 +169,40 @@ impl Engine {
         cell: &crate::notebooks::Cell,
         cancel: &CancellationToken,
     ) -> Result<CellOutput, Error> {
-        self.ensure_tables(notebook)?;
         let sql = crate::charts::spec::ChartSpec::parse(&cell.source)
             .map(|s| s.sql)
             .unwrap_or_default();
+        let (catalog, source) = (self.ledger.catalog().clone(), cell.source.clone());
+        let chart = self
+            .cell_run(notebook, cell, sql, cancel, move |cancel| async move {
+                // The session is taken when the run starts, after the tables are registered.
+                let session = catalog.session(notebook);
+                crate::charts::draw(&session, &source, &cancel)
+                    .await
+                    .map_err(|e| match e {
+                        crate::charts::ChartError::Table(t) => Error::from(t),
+                        other => Error::from(other),
+                    })
+            })
+            .await?;
+        Ok(CellOutput::Chart { chart })
+    }
+
+    /// Runs `work` as a cell run: listed in the tasks under `sql`, at the priority of what the
+    /// user waits for, cancelled with `cancel`, and ended with its outcome.
+    async fn cell_run<T, Fut>(
+        &self,
+        notebook: NotebookId,
+        cell: &crate::notebooks::Cell,
+        sql: String,
+        cancel: &CancellationToken,
+        work: impl FnOnce(CancellationToken) -> Fut + Send + 'static,
+    ) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        Fut: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        self.ensure_tables(notebook)?;
         let task = Arc::new(self.tracker.record(
             Some(notebook),
             Some(cell.id.to_string()),
@@ -199,29 +210,19 @@ impl Engine {
             Priority::UserVisible,
         ));
         task.watch(cancel.clone());
-        let (session, source, cancel, running) = (
-            self.ledger.catalog().session(notebook),
-            cell.source.clone(),
-            cancel.clone(),
-            task.clone(),
-        );
+        let (cancel, running) = (cancel.clone(), task.clone());
         let job = self.scheduler.submit(
             Priority::UserVisible,
             JobKind::Query,
             None,
             move |_| async move {
                 running.start();
-                Ok(crate::charts::draw(&session, &source, &cancel).await)
+                Ok(work(cancel).await)
             },
         );
-        let chart = job.result().await.map_err(Error::from).and_then(|r| {
-            r.map_err(|e| match e {
-                crate::charts::ChartError::Table(t) => Error::from(t),
-                other => Error::from(other),
-            })
-        });
-        task.finish(&chart);
-        Ok(CellOutput::Chart { chart: chart? })
+        let outcome = job.result().await.map_err(Error::from).and_then(|r| r);
+        task.finish(&outcome);
+        outcome
     }
 
     /// The column profile of a table's current version: from the cache, or computed at idle
