@@ -12,8 +12,11 @@ test("the installed binary opens its window and saves a notebook", async () => {
   const app = process.env.QUIRE_APP;
   assert.ok(app && !app.includes("quire-target"), `QUIRE_APP should be the installed binary, not ${app}`);
   await withApp("installed", async (quire) => {
-    await quire.waitText("empty-state", (t) => t.includes("No notebooks yet"));
+    await quire.waitText("empty-state", (t) => t.includes("Start with your data") && t.includes("Open the sample notebook"));
     await quire.screenshot("installed-main");
+    // The sample's data travels inside the installed binary.
+    await quire.click("open-sample");
+    await quire.waitText("table-list", (t) => /penguins\s*344 rows/.test(t), 30_000);
     await newNotebook(quire, "Installed");
     await quire.click("flush");
     await quire.driver.wait(() => existsSync(join(quire.workspace, "installed.quire", "notebook.json")), 10_000, "never saved");

@@ -3,7 +3,7 @@
 // and drawn again from the notebook file after a restart.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startApp, type QuireApp } from "../src/harness.ts";
@@ -119,6 +119,30 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     // Opened again, the chart draws itself.
     const again = await drawn(app, (c) => c.notes.includes("left out"));
     assert.match(again.notes, new RegExp(`${data.missing} rows with no delay left out`));
+
+    // A scatter of every row: 10,000 points (the engine's cap), painted on a canvas, and still
+    // saved as an SVG with one mark per point.
+    await runSql(app, "SELECT distance, delay FROM flights");
+    await resultRows(app, (r) => r.length > 0);
+    await app.click("chart-result");
+    await app.driver.wait(async () => (await app.count("[data-testid=chart-kind]")) === 2, 15_000, "no second chart cell");
+    await app.driver.executeScript(
+      `const s = [...document.querySelectorAll('[data-testid=chart-kind]')].at(-1);
+       Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set.call(s, 'scatter');
+       s.dispatchEvent(new Event('change', { bubbles: true }));`,
+    );
+    await app.driver.wait(
+      async () => (await app.count("[data-testid=chart-cell] [data-testid=chart][data-drawn=canvas] canvas")) === 1,
+      60_000,
+      "the 10,000-point scatter was never painted",
+    );
+    const notes = await app.driver.executeScript<string>("return [...document.querySelectorAll('[data-testid=chart-notes]')].at(-1).textContent;");
+    assert.match(notes, /^10\D?000 points/);
+    rmSync(svgPath, { force: true });
+    await app.driver.executeScript("[...document.querySelectorAll('[data-testid=chart-export-svg]')].at(-1).click();");
+    await app.driver.wait(async () => existsSync(svgPath), 30_000, "the big chart's SVG was never written");
+    const marks = (readFileSync(svgPath, "utf8").match(/<path/g) ?? []).length;
+    assert.ok(marks >= 10_000, `the SVG holds ${marks} paths`);
   } finally {
     await app.stop();
   }

@@ -115,7 +115,12 @@ pub async fn draw(
         return Ok(output);
     }
     check_columns(&spec, &schema)?;
-    let (bins, left_out) = bins_of(session, &spec, cancel).await?;
+    let (bins, mut left_out) = bins_of(session, &spec, cancel).await?;
+    for missing in missing_of(session, &spec, &schema, cancel).await? {
+        if !left_out.iter().any(|l| l.column == missing.column) {
+            left_out.push(missing);
+        }
+    }
     output.left_out = left_out;
     let plan = query::plan(&spec.sql, &spec.channels, &schema, &bins);
     let batches = generated(session.run_cancellable(&plan.sql, &|_| {}, cancel).await)?;
@@ -176,6 +181,49 @@ fn check_columns(spec: &ChartSpec, schema: &Schema) -> Result<(), ChartError> {
         }
     }
     Ok(())
+}
+
+/// Rows left out of unbinned continuous positions (see `query::drops_missing`), per column.
+async fn missing_of(
+    session: &SqlSession,
+    spec: &ChartSpec,
+    schema: &Schema,
+    cancel: &CancellationToken,
+) -> Result<Vec<LeftOut>, ChartError> {
+    let mut fields: Vec<(&str, Kind)> = Vec::new();
+    for channel in &spec.channels {
+        let Some(field) = channel.field.as_deref() else {
+            continue;
+        };
+        let kind = schema
+            .field_with_name(field)
+            .map(|f| query::kind(f.data_type()))
+            .unwrap_or(Kind::Other);
+        if query::drops_missing(channel, kind) && !fields.iter().any(|(f, _)| *f == field) {
+            fields.push((field, kind));
+        }
+    }
+    if fields.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = query::missing_sql(&spec.sql, &fields);
+    let batches = generated(session.run_cancellable(&sql, &|_| {}, cancel).await)?;
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(Vec::new());
+    };
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::Int64Type;
+    Ok(fields
+        .iter()
+        .zip(batch.columns())
+        .filter_map(|((field, _), c)| {
+            let rows = c.as_primitive_opt::<Int64Type>()?.value(0);
+            (rows > 0).then(|| LeftOut {
+                column: field.to_string(),
+                rows: rows as u64,
+            })
+        })
+        .collect())
 }
 
 /// Each binned channel's bins, from its column's extent over every row.

@@ -89,6 +89,29 @@ pub fn extents_sql(sql: &str, binned: &[&str]) -> String {
     format!("SELECT {} FROM {}", parts.join(", "), source(sql))
 }
 
+/// A channel whose rows Vega-Lite would drop where they have no value: an unbinned,
+/// unaggregated position on a continuous scale (numbers, dates). The engine drops them itself,
+/// so the points it counts are the points drawn, and says how many rows it left out.
+pub fn drops_missing(channel: &Channel, kind: Kind) -> bool {
+    channel.aggregate.is_none()
+        && channel.bin.is_none()
+        && channel.field.is_some()
+        && matches!(channel.name.as_str(), "x" | "y" | "x2" | "y2")
+        && matches!(kind, Kind::Number | Kind::Temporal)
+}
+
+/// How many rows have no drawable value in each of `fields` (NULL, or a non-finite number).
+pub fn missing_sql(sql: &str, fields: &[(&str, Kind)]) -> String {
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|(f, kind)| {
+            let value = finite(&drawn(ident(f), *kind));
+            format!("count(*) - count({value})")
+        })
+        .collect();
+    format!("SELECT {} FROM {}", parts.join(", "), source(sql))
+}
+
 /// `bins[i]` are channel `i`'s bins when it has any.
 pub fn plan(sql: &str, channels: &[Channel], schema: &Schema, bins: &[Option<Bins>]) -> Plan {
     let kind_of = |field: &str| {
@@ -166,7 +189,11 @@ pub fn plan(sql: &str, channels: &[Channel], schema: &Schema, bins: &[Option<Bin
             Some(unit) => format!("date_trunc('{}', {local})", unit.trunc()),
             None => local,
         };
-        select.push(format!("{} AS {alias}", drawn(value, source_kind)));
+        let value = drawn(value, source_kind);
+        if drops_missing(channel, source_kind) {
+            not_null.push(format!("{} IS NOT NULL", finite(&value)));
+        }
+        select.push(format!("{value} AS {alias}"));
         keys.push(alias.clone());
         outputs.push(Output {
             alias,

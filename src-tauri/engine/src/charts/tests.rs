@@ -411,3 +411,28 @@ async fn months_of_zoned_instants_are_the_zones_months() {
         "January, then February"
     );
 }
+
+#[tokio::test]
+async fn a_scatter_leaves_out_rows_with_no_position_and_counts_them() {
+    let s = session();
+    // fare is NULL in the last 5 rows; and 'NaN' is no position either.
+    let source = chart(
+        "SELECT n, CASE WHEN n = 0 THEN 'NaN'::double ELSE fare END AS fare, city FROM trips",
+        "point",
+        json!({ "x": { "field": "n" }, "y": { "field": "fare" }, "color": { "field": "city" } }),
+    );
+    let (out, spec) = draw_ok(&s, &source).await;
+    assert_eq!(
+        out.points, 999,
+        "every point sent is a point Vega-Lite draws"
+    );
+    assert_eq!(values(&spec).len(), 999);
+    assert!(values(&spec).iter().all(|p| p["__c1"].is_number()));
+    assert_eq!(
+        out.left_out,
+        vec![LeftOut {
+            column: "fare".into(),
+            rows: 6
+        }]
+    );
+}
