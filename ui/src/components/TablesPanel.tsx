@@ -183,9 +183,11 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   const [profiling, setProfiling] = useState(false);
   const [gridFilter, setGridFilter] = useState<GridFilter | null>(null);
   // Profiled whenever the panel is open, and for the headers' sparklines whenever a table is
-  // small enough that the idle-priority scan after each edit costs little.
+  // small enough that the idle-priority scan after each edit costs little, and only once its
+  // save is done: a sparkline never competes with writing the user's edit to disk.
+  const saving = current !== null && (tableStatus[tableKey(notebook, current.name)]?.status.state ?? "saved") !== "saved";
   const profileSubject =
-    current && (profiling || current.rows <= AUTO_PROFILE_ROWS) ? `${notebook}/${current.name}@${current.version}` : null;
+    current && (profiling || (current.rows <= AUTO_PROFILE_ROWS && !saving)) ? `${notebook}/${current.name}@${current.version}` : null;
   const tableProfile = useProfile((job) => backend.profileTable(notebook, current?.name ?? "", job), profileSubject);
   const [selected, setSelected] = useState<number[]>([]);
   const [fill, setFill] = useState({ column: "", value: "" });
