@@ -83,6 +83,7 @@ test("tables in the sidebar, dragged into a cell; sparklines in the grid; the sh
       );
       await app.driver.wait(async () => (await app.count('[data-testid="table-grid"]')) === 0, 5_000, "the grid never closed");
       await app.click("sidebar-open-table");
+      await app.click("open-profile");
       await app.driver.wait(
         async () => (await app.count('[data-testid="table-grid"] [data-testid="sparkline"]')) === 3,
         30_000,
@@ -106,7 +107,6 @@ test("tables in the sidebar, dragged into a cell; sparklines in the grid; the sh
 
       // The same screens in the dark theme.
       await setTheme(app, "dark");
-      await app.click("open-profile");
       await app.waitText("profile-panel", (t) => t.includes("Body Mass") && t.includes("distinct"), 30_000);
       await app.driver.executeScript("document.querySelector('[data-testid=notebook-area]').scrollTop = 1e6;");
       await app.screenshot("grid-profile-dark");

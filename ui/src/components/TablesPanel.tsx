@@ -12,9 +12,6 @@ import { ImportDialog } from "./ImportDialog";
 import { TableGrid } from "./TableGrid";
 import { ProfilePanel, type GridFilter } from "./ProfilePanel";
 import { useProfile } from "../profiles/useProfile";
-
-/** Tables up to this many rows are profiled as soon as they open, for the grid's sparklines. */
-const AUTO_PROFILE_ROWS = 2_000_000;
 import { savedCopyText, saveStatusTitle } from "../versions";
 
 interface Props {
@@ -182,12 +179,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   // The column profiles beside the grid, and the filter a click on one of their bars asked for.
   const [profiling, setProfiling] = useState(false);
   const [gridFilter, setGridFilter] = useState<GridFilter | null>(null);
-  // Profiled whenever the panel is open, and for the headers' sparklines whenever a table is
-  // small enough that the idle-priority scan after each edit costs little, and only once its
-  // save is done: a sparkline never competes with writing the user's edit to disk.
-  const saving = current !== null && (tableStatus[tableKey(notebook, current.name)]?.status.state ?? "saved") !== "saved";
-  const profileSubject =
-    current && (profiling || (current.rows <= AUTO_PROFILE_ROWS && !saving)) ? `${notebook}/${current.name}@${current.version}` : null;
+  // Profiled while the panel is open; the headers' sparklines show the same profile. (Profiling
+  // every table as it opened starved the grid's pages while a heavy query ran: analyst e2e.)
+  const profileSubject = current && profiling ? `${notebook}/${current.name}@${current.version}` : null;
   const tableProfile = useProfile((job) => backend.profileTable(notebook, current?.name ?? "", job), profileSubject);
   const [selected, setSelected] = useState<number[]>([]);
   const [fill, setFill] = useState({ column: "", value: "" });
