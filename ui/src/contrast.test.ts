@@ -3,18 +3,9 @@
 // below), and text sits on --bg or --panel, or on its own fill (accent, error buttons), so these
 // pairs are all the pairs there are.
 import { describe, expect, it } from "vitest";
-import css from "./styles.css?raw";
+import { css, themes } from "./themeVars";
 import { contrast } from "./sqlHighlight";
 
-function block(selector: string): Record<string, string> {
-  const at = css.indexOf(`${selector} {`);
-  if (at < 0) throw new Error(`styles.css has no ${selector} block`);
-  const body = css.slice(css.indexOf("{", at) + 1, css.indexOf("}", at));
-  return Object.fromEntries([...body.matchAll(/(--[\w-]+)\s*:\s*([^;]+);/g)].map((m) => [m[1]!, m[2]!.trim()]));
-}
-
-const light = block(":root");
-const themes = { light, dark: { ...light, ...block(":root[data-theme=dark]") } };
 const TEXT = ["--text", "--muted", "--accent", "--error", "--saved", "--warn"];
 const SURFACES = ["--bg", "--panel"];
 const FILLED: [string, string][] = [

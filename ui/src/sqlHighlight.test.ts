@@ -2,18 +2,8 @@
 // background, also on a line marked as the error's. The colours are read from styles.css,
 // the one place they are set, so this fails on any stylesheet change that breaks them.
 import { describe, expect, it } from "vitest";
-import css from "./styles.css?raw";
+import { css, themes } from "./themeVars";
 import { SYNTAX_TOKENS, contrast, sqlHighlight } from "./sqlHighlight";
-
-function block(selector: string): Record<string, string> {
-  const at = css.indexOf(`${selector} {`);
-  if (at < 0) throw new Error(`styles.css has no ${selector} block`);
-  const body = css.slice(css.indexOf("{", at) + 1, css.indexOf("}", at));
-  return Object.fromEntries([...body.matchAll(/(--[\w-]+)\s*:\s*([^;]+);/g)].map((m) => [m[1]!, m[2]!.trim()]));
-}
-
-const light = block(":root");
-const themes = { light, dark: { ...light, ...block(":root[data-theme=dark]") } };
 
 /** `color-mix(in srgb, var(--error) 18%, transparent)` over the panel, as .cm-error-line draws it. */
 function errorLine(vars: Record<string, string>): string {
