@@ -85,6 +85,7 @@ pub fn dropped(app: &tauri::AppHandle, paths: Vec<PathBuf>) {
 /// `QUIRE_TEST_SAVE_FILE` instead. Release builds always show the dialog.
 pub const TEST_PICK_ENV: &str = "QUIRE_TEST_PICK_FILE";
 pub const TEST_SAVE_ENV: &str = "QUIRE_TEST_SAVE_FILE";
+pub const TEST_PICK_FOLDER_ENV: &str = "QUIRE_TEST_PICK_FOLDER";
 
 pub fn test_answer(variable: &str) -> Option<PathBuf> {
     if cfg!(debug_assertions) {

@@ -48,6 +48,9 @@ pub enum ErrorCode {
     TableNotFound,
     /// Another table in this notebook has that name.
     TableExists,
+    /// The table is linked: it reads a file where it lies, which Quire does not change (copy it
+    /// into the notebook to edit it).
+    TableLinked,
     /// A value typed into a cell does not fit its column (not a number, not a date, null in a
     /// column that cannot be empty).
     InvalidValue,

@@ -93,6 +93,48 @@ pub async fn import_file(
     Ok(result?)
 }
 
+/// Shows the native folder dialog (for a folder of Parquet files to link) and remembers the
+/// choice as a folder this window may read.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_link_folder(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Reply<Option<PathBuf>> {
+    let picked = match crate::files::test_answer(crate::files::TEST_PICK_FOLDER_ENV) {
+        Some(path) => Some(path),
+        None => tauri::async_runtime::spawn_blocking(move || {
+            app.dialog()
+                .file()
+                .set_title("Link a folder of Parquet files")
+                .blocking_pick_folder()
+                .and_then(|f| f.into_path().ok())
+        })
+        .await
+        .map_err(blocking_failed)?,
+    };
+    if let Some(path) = &picked {
+        state.picked.allow(path, Use::Read);
+    }
+    Ok(picked)
+}
+
+/// Links a picked Parquet file or folder as a table read where it lies (footers only now).
+#[tauri::command]
+#[specta::specta]
+pub async fn link_file(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    path: PathBuf,
+    table: Option<String>,
+) -> Reply<TableInfo> {
+    state.picked.check(&path, Use::Read)?;
+    // Footers of a large folder take a moment: this worker may block, the others go on.
+    let linked =
+        tokio::task::block_in_place(|| state.engine.link_table(notebook, &path, table.as_deref()));
+    Ok(linked?)
+}
+
 /// Cancels a running job; false when it already ended.
 #[tauri::command]
 #[specta::specta]

@@ -106,6 +106,11 @@ pub(super) fn import_now(
     })
 }
 
+/// `SELECT *` of a table by name.
+fn select_all(table: &str) -> String {
+    format!("SELECT * FROM \"{}\"", table.replace('"', "\"\""))
+}
+
 /// Awaits a queued job, cancelling it when `cancel` fires first.
 async fn until_done_or_cancelled<T: Send + 'static>(
     job: Job<Result<T, Error>>,
@@ -255,6 +260,10 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<u64, Error> {
         self.ensure_tables(notebook)?;
+        if self.ledger.catalog().linked(notebook, table).is_some() {
+            // Its rows come from a query over its files (within the result budget).
+            return self.export_query(notebook, &select_all(table), out).await;
+        }
         let version = self.ledger.version(notebook, table)?;
         let task = Arc::new(self.record_export(notebook, table, out));
         task.watch(cancel.clone());

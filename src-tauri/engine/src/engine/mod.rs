@@ -18,6 +18,8 @@ mod types;
 #[cfg(test)]
 mod draft_tests;
 #[cfg(test)]
+mod link_tests;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;
@@ -234,6 +236,11 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<crate::profiles::Profile, Error> {
         self.ensure_tables(notebook)?;
+        if let Some(linked) = self.ledger.catalog().linked(notebook, table) {
+            return self
+                .profile_linked(notebook, table, linked.id, cancel)
+                .await;
+        }
         let version = self.ledger.version(notebook, table)?;
         let number = version.version;
         if let Some(done) = self.profiles.get(notebook, table, number) {
@@ -281,6 +288,33 @@ impl Engine {
         if current.is_some_and(|c| Arc::ptr_eq(&c.batches, &profiled)) {
             self.profiles.put(notebook, table, number, profile.clone());
         }
+        Ok((*profile).clone())
+    }
+
+    /// The column profile of a linked table: DataFusion scans its files (nothing is held in
+    /// memory but the figures), at idle priority, cached for as long as the link stands.
+    async fn profile_linked(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        link: u64,
+        cancel: &CancellationToken,
+    ) -> Result<crate::profiles::Profile, Error> {
+        if let Some(done) = self.profiles.get(notebook, table, link) {
+            return Ok((*done).clone());
+        }
+        let (session, name, cancel) = (
+            self.ledger.catalog().session(notebook),
+            table.to_string(),
+            cancel.clone(),
+        );
+        let job =
+            self.scheduler
+                .submit(Priority::Idle, JobKind::Query, None, move |_| async move {
+                    Ok(crate::profiles::profile_table_in(&session, &name, &cancel).await)
+                });
+        let profile = Arc::new(job.result().await??);
+        self.profiles.put(notebook, table, link, profile.clone());
         Ok((*profile).clone())
     }
 

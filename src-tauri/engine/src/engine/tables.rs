@@ -16,7 +16,7 @@ use crate::tables::diff::DiffSummary;
 use crate::tables::edit::CellEdit;
 use crate::tables::transform::Transform;
 use crate::tables::view::ViewSpec;
-use crate::tables::{name, TableError, TableInfo, TableVersion};
+use crate::tables::{name, LinkedTable, TableError, TableInfo, TableVersion};
 use crate::tasks::TaskPayload;
 
 impl Engine {
@@ -82,9 +82,61 @@ impl Engine {
         self.ledger.add(notebook, &dir, table, version)
     }
 
-    /// Deletes a table with its saved copies and journal entries.
+    /// The notebook's folder, written first if the notebook is new (tables and links live
+    /// in it).
+    fn table_folder(&self, notebook: NotebookId) -> Result<std::path::PathBuf, Error> {
+        self.notebooks.flush(notebook)?;
+        Ok(self
+            .notebooks
+            .folder_path(notebook)?
+            .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?)
+    }
+
+    /// Links a Parquet file, or a folder of Parquet files with the same columns, as a table
+    /// read where it lies: only the footers are read now, queries and pages read the files.
+    /// The name defaults to the file's (or folder's).
+    pub fn link_table(
+        &self,
+        notebook: NotebookId,
+        path: &std::path::Path,
+        table: Option<&str>,
+    ) -> Result<TableInfo, Error> {
+        self.notebooks.summary(notebook)?;
+        let table = match table {
+            Some(t) => name::validate(t)?,
+            None => name::from_file_stem(&crate::tables::import::file_stem(path)),
+        };
+        self.ensure_tables(notebook)?;
+        if self.ledger.exists(notebook, &table) {
+            return Err(TableError::Exists(table).into());
+        }
+        let started = std::time::Instant::now();
+        let linked = LinkedTable::open(path)?;
+        let (files, bytes) = (linked.file_count(), linked.bytes);
+        let dir = self.table_folder(notebook)?;
+        let info = self
+            .ledger
+            .link(notebook, &dir, &table, linked, &self.metrics)?;
+        log::info!(
+            "linked {} ({files} files, {bytes} bytes, {} rows) as {table} in notebook {notebook} in {:.1} ms",
+            path.display(),
+            info.rows,
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        Ok(info)
+    }
+
+    /// Deletes a table with its saved copies and journal entries; for a linked table, only
+    /// the link goes (its files stay as they are).
     pub fn delete_table(&self, notebook: NotebookId, table: &str) -> Result<(), Error> {
         self.ensure_tables(notebook)?;
+        if self.ledger.catalog().linked(notebook, table).is_some() {
+            let dir = self.table_folder(notebook)?;
+            self.ledger.unlink(notebook, &dir, table, &self.metrics)?;
+            self.profiles.forget(notebook, table);
+            log::info!("removed the link {table} of notebook {notebook}");
+            return Ok(());
+        }
         self.ledger.delete(notebook, table)?;
         // A table made later under this name starts at version 1 again.
         self.profiles.forget(notebook, table);
@@ -102,6 +154,18 @@ impl Engine {
     ) -> Result<TableInfo, Error> {
         let to = name::validate(to)?;
         self.ensure_tables(notebook)?;
+        if let Some(linked) = self.ledger.catalog().linked(notebook, table) {
+            if to == table {
+                return Ok(linked.info(table));
+            }
+            let dir = self.table_folder(notebook)?;
+            let info = self
+                .ledger
+                .rename_link(notebook, &dir, table, &to, &self.metrics)?;
+            self.profiles.forget(notebook, table);
+            self.profiles.forget(notebook, &to);
+            return Ok(info);
+        }
         let version = self.ledger.version(notebook, table)?;
         if to == table {
             return Ok(version.info(table));

@@ -12,6 +12,7 @@
 //! takes the journal entry back. Nothing else replaces a table version.
 
 mod diffs;
+pub mod links;
 mod pages;
 mod replay;
 mod step;
@@ -33,7 +34,7 @@ use crate::snapshots::{Generation, Snapshots};
 use crate::tables::edit::{self, CellEdit};
 use crate::tables::history::{Histories, HistoryItem, TableOp};
 use crate::tables::view::ViewCache;
-use crate::tables::{name, Catalog, TableError, TableInfo, TableVersion};
+use crate::tables::{name, Catalog, Loaded, TableError, TableInfo, TableVersion};
 use crate::tasks::TaskStore;
 
 pub struct Ledger {
@@ -102,13 +103,25 @@ impl Ledger {
         self.catalog
             .ensure_loaded(notebook, || -> Result<_, Error> {
                 let Some(dir) = dir else {
-                    return Ok(Vec::new());
+                    return Ok(Loaded::default());
                 };
                 let mut tables = Vec::new();
                 for t in self.snapshots.open_folder(notebook, dir)? {
                     tables.push((t.name.clone(), self.replay(notebook, &t.name, t.version)?));
                 }
-                Ok(tables)
+                // A damaged links.json or a link that cannot be read must not hide the
+                // notebook's own tables: the user hears of it, and the file stays as it is.
+                let (links, problems) =
+                    links::open_all(dir).unwrap_or_else(|e| (Vec::new(), vec![e.to_string()]));
+                for message in problems {
+                    log::warn!("notebook {notebook}: {message}");
+                    self.events.emit(EngineEvent::TableNotice {
+                        notebook,
+                        table: None,
+                        message,
+                    });
+                }
+                Ok(Loaded { tables, links })
             })
     }
 
@@ -360,6 +373,9 @@ impl Ledger {
 
     /// A table's saved generations, newest first (time, rows, size), for the history list.
     pub fn generations(&self, notebook: NotebookId, table: &str) -> Result<Vec<Generation>, Error> {
+        if self.catalog.linked(notebook, table).is_some() {
+            return Ok(Vec::new()); // nothing of it is saved by Quire
+        }
         self.catalog.version(notebook, table)?;
         Ok(self.snapshots.history(notebook, table))
     }
@@ -444,6 +460,21 @@ impl Ledger {
 
     /// The table's history list, newest last, and whether undo / redo can move.
     pub fn versions(&self, notebook: NotebookId, table: &str) -> Result<TableVersions, Error> {
+        if let Some(linked) = self.catalog.linked(notebook, table) {
+            // A linked table has one state, the files', and nothing to undo.
+            return Ok(TableVersions {
+                items: vec![HistoryItem {
+                    version: 1,
+                    label: TableOp::Opened.label(),
+                    op: TableOp::Opened,
+                    at_ms: 0,
+                    current: true,
+                    rows: linked.rows,
+                }],
+                can_undo: false,
+                can_redo: false,
+            });
+        }
         let current = self.catalog.version(notebook, table)?;
         let mut items = self.histories.list(notebook, table);
         if items.is_empty() {

@@ -28,6 +28,23 @@ impl Ledger {
         // One group per grid: when scrolling outruns the engine, older page requests that have
         // not started are stale and dropped.
         let group = format!("page:{notebook}/{table}");
+        if let Some(linked) = self.catalog.linked(notebook, table) {
+            if view.is_none_or(ViewSpec::is_plain) {
+                let job = self.scheduler.submit(
+                    Priority::Urgent,
+                    JobKind::Page,
+                    Some(group),
+                    move |_| async move {
+                        let page = linked
+                            .page(offset, limit)
+                            .map_err(Error::from)
+                            .and_then(|batch| Ok(ipc::to_stream_bytes(&batch)?));
+                        Ok(page)
+                    },
+                );
+                return job.result().await?;
+            }
+        }
         let view = self.view_future(notebook, table, view)?;
         let job = self.scheduler.submit(
             Priority::Urgent,
@@ -52,6 +69,11 @@ impl Ledger {
         table: &str,
         view: Option<&ViewSpec>,
     ) -> Result<u64, Error> {
+        if let Some(linked) = self.catalog.linked(notebook, table) {
+            if view.is_none_or(ViewSpec::is_plain) {
+                return Ok(linked.rows);
+            }
+        }
         let view = self.view_future(notebook, table, view)?;
         let job =
             self.scheduler
@@ -73,13 +95,23 @@ impl Ledger {
         impl std::future::Future<Output = Result<Arc<TableVersion>, Error>> + Send + 'static,
         Error,
     > {
-        let version = self.catalog.version(notebook, table)?;
+        let linked = self.catalog.linked(notebook, table);
+        let version = match &linked {
+            // Stands in for the linked table when no view is asked for (never: see `page`).
+            Some(l) => Arc::new(TableVersion::first(l.schema.clone(), Vec::new())),
+            None => self.catalog.version(notebook, table)?,
+        };
         let spec = view.filter(|v| !v.is_plain()).cloned();
+        // A link's id is new each time it is made: a table linked again under the same name
+        // never gets the old link's views.
+        let number = linked.as_ref().map_or(version.version, |l| l.id);
         let key = spec
             .as_ref()
-            .map(|spec| ViewCache::key(&notebook.to_string(), table, version.version, spec));
+            .map(|spec| ViewCache::key(&notebook.to_string(), table, number, spec));
         let views = self.views.clone();
         let limits = self.catalog.limits().clone();
+        let session = self.catalog.session(notebook);
+        let name = table.to_string();
         Ok(async move {
             let (Some(spec), Some(key)) = (spec, key) else {
                 return Ok(version);
@@ -87,7 +119,12 @@ impl Ledger {
             if let Some(hit) = views.get(&key) {
                 return Ok(hit);
             }
-            let computed = Arc::new(view::compute(&version, &spec, &limits).await?);
+            let computed = match linked {
+                Some(linked) => {
+                    Arc::new(view::compute_linked(&session, &name, &linked.schema, &spec).await?)
+                }
+                None => Arc::new(view::compute(&version, &spec, &limits).await?),
+            };
             views.put(key, computed.clone());
             Ok(computed)
         })

@@ -66,6 +66,19 @@ pub async fn profile_query(
     Ok(profile)
 }
 
+/// Profiles a table registered in `session` where it is (a linked table: its files are
+/// scanned, never held).
+pub async fn profile_table_in(
+    session: &SqlSession,
+    table: &str,
+    cancel: &CancellationToken,
+) -> Result<Profile, TableError> {
+    let sql = format!("SELECT * FROM \"{}\"", table.replace('"', "\"\""));
+    let mut profile = profile_rows(session, &sql, cancel).await?;
+    profile.version = Some(1);
+    Ok(profile)
+}
+
 /// Profiles the rows `sql` returns on `session` (a table registered there).
 async fn profile_rows(
     session: &SqlSession,

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::limits::Limits;
+use super::linked::LinkedTable;
 use super::sql::SqlSession;
 use super::table::{TableInfo, TableVersion};
 use super::{name, TableError};
@@ -13,6 +14,8 @@ use crate::ids::NotebookId;
 
 struct NotebookTables {
     tables: RwLock<BTreeMap<String, Arc<TableVersion>>>,
+    /// Tables read where they lie. Names are unique across both maps.
+    linked: RwLock<BTreeMap<String, Arc<LinkedTable>>>,
     sql: SqlSession,
     /// Whether the tables saved in the notebook's folder were read (they load on first use).
     loaded: Mutex<bool>,
@@ -43,6 +46,7 @@ impl Catalog {
             .or_insert_with(|| {
                 Arc::new(NotebookTables {
                     tables: RwLock::default(),
+                    linked: RwLock::default(),
                     sql: SqlSession::new(&self.limits),
                     loaded: Mutex::new(false),
                 })
@@ -50,26 +54,86 @@ impl Catalog {
             .clone()
     }
 
-    /// Loads the notebook's saved tables with `load` the first time its tables are needed.
+    /// Loads the notebook's saved tables and links with `load` the first time its tables are
+    /// needed.
     pub fn ensure_loaded<E: From<TableError>>(
         &self,
         notebook: NotebookId,
-        load: impl FnOnce() -> Result<Vec<(String, TableVersion)>, E>,
+        load: impl FnOnce() -> Result<Loaded, E>,
     ) -> Result<(), E> {
         let nb = self.of(notebook);
         let mut loaded = nb.loaded.lock().unwrap_or_else(|p| p.into_inner());
         if *loaded {
             return Ok(());
         }
-        for (name, version) in load()? {
+        let Loaded { tables, links } = load()?;
+        for (name, version) in tables {
             nb.sql.register(&name, &version)?;
             nb.tables
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(name, Arc::new(version));
         }
+        for (name, linked) in links {
+            nb.sql.register_provider(&name, linked.provider()?)?;
+            nb.linked
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name, Arc::new(linked));
+        }
         *loaded = true;
         Ok(())
+    }
+
+    /// Adds a linked table; refuses a name that is invalid or already taken in this notebook.
+    pub fn link(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        linked: LinkedTable,
+    ) -> Result<TableInfo, TableError> {
+        let table = name::validate(table)?;
+        let nb = self.of(notebook);
+        let tables = nb.tables.read().unwrap_or_else(|p| p.into_inner());
+        let mut links = nb.linked.write().unwrap_or_else(|p| p.into_inner());
+        if tables.contains_key(&table) || links.contains_key(&table) {
+            return Err(TableError::Exists(table));
+        }
+        nb.sql.register_provider(&table, linked.provider()?)?;
+        let info = linked.info(&table);
+        links.insert(table, Arc::new(linked));
+        Ok(info)
+    }
+
+    /// The linked table of that name, if the name is a link.
+    pub fn linked(&self, notebook: NotebookId, table: &str) -> Option<Arc<LinkedTable>> {
+        self.of(notebook)
+            .linked
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(table)
+            .cloned()
+    }
+
+    /// Every link of the notebook: name and source, in name order.
+    pub fn links(&self, notebook: NotebookId) -> Vec<(String, std::path::PathBuf)> {
+        self.of(notebook)
+            .linked
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(name, t)| (name.clone(), t.source.clone()))
+            .collect()
+    }
+
+    /// Forgets a link (the linked files stay as they are).
+    pub fn unlink(&self, notebook: NotebookId, table: &str) -> Result<(), TableError> {
+        let nb = self.of(notebook);
+        let mut links = nb.linked.write().unwrap_or_else(|p| p.into_inner());
+        links
+            .remove(table)
+            .ok_or_else(|| TableError::NotFound(table.to_string()))?;
+        nb.sql.deregister(table)
     }
 
     /// Adds a new table; refuses a name that is invalid or already taken in this notebook.
@@ -82,7 +146,8 @@ impl Catalog {
         let table = name::validate(table)?;
         let nb = self.of(notebook);
         let mut tables = nb.tables.write().unwrap_or_else(|p| p.into_inner());
-        if tables.contains_key(&table) {
+        let links = nb.linked.read().unwrap_or_else(|p| p.into_inner());
+        if tables.contains_key(&table) || links.contains_key(&table) {
             return Err(TableError::Exists(table));
         }
         nb.sql.register(&table, &version)?;
@@ -92,17 +157,30 @@ impl Catalog {
     }
 
     pub fn exists(&self, notebook: NotebookId, table: &str) -> bool {
-        self.of(notebook)
+        let nb = self.of(notebook);
+        let held = nb
             .tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(table);
+        held || nb
+            .linked
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .contains_key(table)
     }
 
+    /// Every table, held and linked, in name order.
     pub fn list(&self, notebook: NotebookId) -> Vec<TableInfo> {
         let nb = self.of(notebook);
-        let tables = nb.tables.read().unwrap_or_else(|p| p.into_inner());
-        tables.iter().map(|(name, v)| v.info(name)).collect()
+        let mut all: Vec<TableInfo> = {
+            let tables = nb.tables.read().unwrap_or_else(|p| p.into_inner());
+            tables.iter().map(|(name, v)| v.info(name)).collect()
+        };
+        let links = nb.linked.read().unwrap_or_else(|p| p.into_inner());
+        all.extend(links.iter().map(|(name, t)| t.info(name)));
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 
     pub fn version(
@@ -112,10 +190,19 @@ impl Catalog {
     ) -> Result<Arc<TableVersion>, TableError> {
         let nb = self.of(notebook);
         let tables = nb.tables.read().unwrap_or_else(|p| p.into_inner());
-        tables
-            .get(table)
-            .cloned()
-            .ok_or_else(|| TableError::NotFound(table.to_string()))
+        if let Some(version) = tables.get(table) {
+            return Ok(version.clone());
+        }
+        // Everything that asks for a version changes or copies the table's batches, which a
+        // linked table does not have in memory.
+        let links = nb.linked.read().unwrap_or_else(|p| p.into_inner());
+        match links.get(table) {
+            Some(linked) => Err(TableError::Linked {
+                table: table.to_string(),
+                path: linked.source.display().to_string(),
+            }),
+            None => Err(TableError::NotFound(table.to_string())),
+        }
     }
 
     /// Makes `version` the table's current version (an edit, a restore). Refused when the
@@ -197,6 +284,13 @@ impl Catalog {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&notebook);
     }
+}
+
+/// What a notebook's folder holds: its saved tables (journal replayed) and its links.
+#[derive(Default)]
+pub struct Loaded {
+    pub tables: Vec<(String, TableVersion)>,
+    pub links: Vec<(String, LinkedTable)>,
 }
 
 /// One notebook's [`SqlSession`], kept alive while a caller plans and runs on it.

@@ -73,6 +73,10 @@ impl Limits {
         let execution = &mut config.options_mut().execution;
         let share = (self.pool_bytes / 8) / execution.target_partitions.max(1);
         execution.sort_spill_reservation_bytes = execution.sort_spill_reservation_bytes.min(share);
+        // Linked Parquet files: filters are evaluated while decoding, so rows (and pages) a
+        // filter rules out are never materialised.
+        execution.parquet.pushdown_filters = true;
+        execution.parquet.reorder_filters = true;
     }
 
     pub fn runtime(&self) -> Arc<RuntimeEnv> {

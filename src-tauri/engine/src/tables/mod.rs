@@ -20,6 +20,7 @@ pub mod import;
 pub mod interrupt;
 pub mod ipc;
 pub mod limits;
+pub mod linked;
 pub mod name;
 pub mod sql;
 pub mod table;
@@ -31,8 +32,9 @@ use std::path::Path;
 use datafusion::arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, Loaded};
 pub use limits::{Budget, Limits};
+pub use linked::LinkedTable;
 pub use sql::{datafusion_version, ColumnInfo, QueryPreview, SqlSession, PREVIEW_ROWS};
 pub use table::{TableInfo, TableVersion};
 
@@ -66,6 +68,8 @@ pub enum TableError {
     TooLarge { message: String },
     #[error("{0}")]
     Persist(String),
+    #[error("{table} reads {path} where it lies, and Quire does not change linked files: copy it into the notebook to edit it")]
+    Linked { table: String, path: String },
     #[error("internal Arrow error: {0}")]
     Arrow(#[from] ArrowError),
 }
@@ -113,6 +117,7 @@ impl HasCode for TableError {
             TableError::VersionNotFound { .. } => ErrorCode::VersionNotFound,
             TableError::TooLarge { .. } => ErrorCode::TooLarge,
             TableError::Persist(_) => ErrorCode::Io,
+            TableError::Linked { .. } => ErrorCode::TableLinked,
             TableError::Arrow(_) => ErrorCode::Internal,
         }
     }

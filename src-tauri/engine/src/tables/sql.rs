@@ -72,6 +72,17 @@ impl SqlSession {
         Ok(())
     }
 
+    /// Registers (or replaces) a table that reads its own data (a linked file).
+    pub fn register_provider(
+        &self,
+        name: &str,
+        table: Arc<dyn datafusion::catalog::TableProvider>,
+    ) -> Result<(), TableError> {
+        self.ctx.deregister_table(name)?;
+        self.ctx.register_table(name, table)?;
+        Ok(())
+    }
+
     pub fn deregister(&self, name: &str) -> Result<(), TableError> {
         self.ctx.deregister_table(name)?;
         Ok(())

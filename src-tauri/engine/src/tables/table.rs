@@ -43,6 +43,9 @@ pub struct TableInfo {
     pub columns: Vec<ColumnInfo>,
     /// Bytes of Arrow memory the current version holds.
     pub memory_bytes: u64,
+    /// The file or folder a linked table reads where it lies; None for a table the notebook
+    /// holds.
+    pub linked: Option<String>,
 }
 
 impl TableVersion {
@@ -92,6 +95,7 @@ impl TableVersion {
                 })
                 .collect(),
             memory_bytes: self.memory_bytes(),
+            linked: None,
         }
     }
 

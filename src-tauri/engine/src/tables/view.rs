@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -69,8 +69,47 @@ fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
-/// The SQL for a view over the table registered as `source`. Columns must exist in `schema`.
+/// The SQL for a view over the table registered as `source` (with its row ids). Columns must
+/// exist in `schema`.
 pub fn view_sql(spec: &ViewSpec, schema: &Schema, source: &str) -> Result<String, TableError> {
+    view_sql_ordered(spec, schema, source, &[ident(ROW_ID_COLUMN)])
+}
+
+/// The SQL for a view over a linked table, which has no row ids: ties are broken by every
+/// column that can be ordered, so the order is the same on every run up to rows that are
+/// identical in every such column.
+pub fn linked_view_sql(
+    spec: &ViewSpec,
+    schema: &Schema,
+    source: &str,
+) -> Result<String, TableError> {
+    let ties: Vec<String> = schema
+        .fields()
+        .iter()
+        .filter(|f| {
+            let t = f.data_type();
+            t.is_primitive()
+                || matches!(
+                    t,
+                    DataType::Boolean
+                        | DataType::Utf8
+                        | DataType::LargeUtf8
+                        | DataType::Utf8View
+                        | DataType::Binary
+                        | DataType::LargeBinary
+                )
+        })
+        .map(|f| ident(f.name()))
+        .collect();
+    view_sql_ordered(spec, schema, source, &ties)
+}
+
+fn view_sql_ordered(
+    spec: &ViewSpec,
+    schema: &Schema,
+    source: &str,
+    ties: &[String],
+) -> Result<String, TableError> {
     let check = |c: &str| -> Result<String, TableError> {
         schema
             .index_of(c)
@@ -114,12 +153,14 @@ pub fn view_sql(spec: &ViewSpec, schema: &Schema, source: &str) -> Result<String
             }
         ));
     }
-    order.push(ident(ROW_ID_COLUMN));
+    order.extend(ties.iter().cloned());
     let mut sql = format!("SELECT * FROM {}", ident(source));
     if !conditions.is_empty() {
         sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
     }
-    sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+    if !order.is_empty() {
+        sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+    }
     Ok(sql)
 }
 
@@ -189,6 +230,23 @@ pub async fn compute(
         rows,
         next_row_id: version.next_row_id,
     })
+}
+
+/// Computes a view of a linked table, registered as `table` in `session`: its rows filtered
+/// and sorted by DataFusion over the files (filters pushed into the scan, the sort spilling
+/// under the shared pool), the result held within the result budget. Row ids are positions in
+/// the view: a linked table is not edited, so nothing needs its rows' own positions.
+pub async fn compute_linked(
+    session: &super::SqlSession,
+    table: &str,
+    schema: &Schema,
+    spec: &ViewSpec,
+) -> Result<TableVersion, TableError> {
+    let sql = linked_view_sql(spec, schema, table)?;
+    let (schema, batches) = session
+        .run_with_schema(&sql, &|_| {}, &tokio_util::sync::CancellationToken::new())
+        .await?;
+    Ok(TableVersion::first(schema, batches))
 }
 
 /// The last few views, so scrolling a sorted grid does not sort again for every page. Each is a

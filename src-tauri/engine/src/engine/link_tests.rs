@@ -1,0 +1,360 @@
+//! Linked tables through the whole engine: link a folder of Parquet files, page it, query it,
+//! sort it, restart, unlink; and every way it can go wrong (a changed file, a missing file, an
+//! edit, a name clash, a file that is not Parquet).
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::ipc::reader::StreamReader;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
+use tokio_util::sync::CancellationToken;
+
+use super::test_support::open;
+use super::*;
+use crate::events::testing::RecordingSink;
+use crate::events::EngineEvent;
+use crate::ledger::links::LINKS_FILE;
+use crate::tables::edit::CellEdit;
+use crate::tables::view::{ColumnFilter, FilterOp, SortKey, ViewSpec};
+use crate::{ErrorCode, HasCode};
+
+const CITIES: [&str; 3] = ["Lyon", "Paris", "Nice"];
+
+/// Rows `from..to` of the trips data: id = position, city, amount = id / 2.
+fn trips(from: i64, to: i64) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("city", DataType::Utf8, false),
+        Field::new("amount", DataType::Float64, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(from..to)),
+            Arc::new(StringArray::from_iter_values(
+                (from..to).map(|i| CITIES[(i % 3) as usize]),
+            )),
+            Arc::new(Float64Array::from_iter(
+                (from..to).map(|i| (i % 7 != 0).then_some(i as f64 / 2.0)),
+            )),
+        ],
+    )
+    .unwrap()
+}
+
+/// Writes rows `from..to` as a Parquet file of small row groups and pages.
+fn parquet(path: &Path, from: i64, to: i64) {
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(1_000))
+        .set_data_page_row_count_limit(100)
+        .set_write_batch_size(100)
+        .build();
+    let batch = trips(from, to);
+    let mut w = ArrowWriter::try_new(
+        std::fs::File::create(path).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+/// A folder of two Parquet files (25,013 rows in all) plus the marker files Spark leaves.
+fn dataset(dir: &Path) -> PathBuf {
+    let folder = dir.join("trips");
+    std::fs::create_dir_all(folder.join("part=b")).unwrap();
+    parquet(&folder.join("a.parquet"), 0, 12_506);
+    parquet(&folder.join("part=b").join("b.parquet"), 12_506, 25_013);
+    std::fs::write(folder.join("_SUCCESS"), b"").unwrap();
+    std::fs::write(folder.join(".hidden.parquet"), b"not parquet").unwrap();
+    folder
+}
+
+fn decode(bytes: &[u8]) -> Vec<RecordBatch> {
+    StreamReader::try_new(Cursor::new(bytes.to_vec()), None)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+            a.values().to_vec()
+        })
+        .collect()
+}
+
+async fn page_ids(engine: &Engine, nb: NotebookId, view: Option<&ViewSpec>, at: u64) -> Vec<i64> {
+    ids(&decode(
+        &engine.page(nb, "trips", view, at, 7).await.unwrap(),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_folder_pages_exactly_anywhere_and_answers_sql_like_a_copy() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let folder = dataset(data.path());
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Big").unwrap().id;
+    let info = engine.link_table(nb, &folder, None).unwrap();
+    assert_eq!((info.name.as_str(), info.rows), ("trips", 25_013));
+    assert_eq!(info.memory_bytes, 0, "nothing of the files is held");
+    assert_eq!(info.linked.as_deref(), Some(folder.to_str().unwrap()));
+    // Start, across a row group, across the two files, the end (short), past the end.
+    assert_eq!(
+        page_ids(&engine, nb, None, 0).await,
+        (0..7).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        page_ids(&engine, nb, None, 997).await,
+        (997..1004).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        page_ids(&engine, nb, None, 12_503).await,
+        (12_503..12_510).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        page_ids(&engine, nb, None, 25_010).await,
+        vec![25_010, 25_011, 25_012]
+    );
+    assert!(page_ids(&engine, nb, None, 30_000).await.is_empty());
+    // The row id column carries positions.
+    let page = decode(&engine.page(nb, "trips", None, 20_000, 2).await.unwrap());
+    let row_ids = page[0]
+        .column(3)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+        .unwrap();
+    assert_eq!(row_ids.values().to_vec(), vec![20_000, 20_001]);
+
+    // The same SQL over the link and over an imported copy of the same rows agrees.
+    let copy = data.path().join("copy.parquet");
+    parquet(&copy, 0, 25_013);
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(&copy),
+            &|_| {},
+            &CancellationToken::new(),
+        )
+        .unwrap();
+    let sql = |t: &str| {
+        format!("SELECT city, count(*) AS n, sum(amount) AS s, count(amount) AS c FROM {t} WHERE id % 5 = 1 GROUP BY city ORDER BY city")
+    };
+    let linked = engine.query(nb, &sql("trips")).await.unwrap();
+    let copied = engine.query(nb, &sql("copy")).await.unwrap();
+    assert_eq!(linked, copied);
+    assert_eq!(
+        linked.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        3,
+        "three cities"
+    );
+
+    // Sorted and filtered views of the link.
+    let desc = ViewSpec {
+        sort: vec![SortKey {
+            column: "id".into(),
+            descending: true,
+        }],
+        filters: vec![],
+    };
+    assert_eq!(
+        page_ids(&engine, nb, Some(&desc), 0).await,
+        (25_006..25_013).rev().collect::<Vec<_>>()
+    );
+    let nice = ViewSpec {
+        sort: vec![],
+        filters: vec![ColumnFilter {
+            column: "city".into(),
+            op: FilterOp::Equals,
+            value: Some("Nice".into()),
+        }],
+    };
+    let expected = (0..25_013).filter(|i| i % 3 == 2).count() as u64;
+    assert_eq!(
+        engine.view_rows(nb, "trips", Some(&nice)).await.unwrap(),
+        expected
+    );
+    assert_eq!(page_ids(&engine, nb, Some(&nice), 0).await[..3], [2, 5, 8]);
+    assert_eq!(engine.view_rows(nb, "trips", None).await.unwrap(), 25_013);
+
+    // Its profile reads the files.
+    let profile = engine
+        .profile_table(nb, "trips", &CancellationToken::new())
+        .await
+        .unwrap();
+    let amount = profile.columns.iter().find(|c| c.name == "amount").unwrap();
+    let missing = (0..25_013).filter(|i| i % 7 == 0).count() as u64;
+    assert_eq!(amount.nulls, missing);
+    engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_survives_a_restart_and_deleting_it_leaves_the_files() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let folder = dataset(data.path());
+    let file = folder.join("a.parquet");
+    let before = std::fs::read(&file).unwrap();
+    let nb = {
+        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let nb = engine.create_notebook("Big").unwrap().id;
+        engine.link_table(nb, &file, Some("first")).unwrap();
+        engine.link_table(nb, &folder, None).unwrap();
+        // An edit is refused in words, and the file stays as it was.
+        let err = engine
+            .edit_cells(
+                nb,
+                "trips",
+                &[CellEdit {
+                    row_id: 0,
+                    column: "city".into(),
+                    value: Some("Rome".into()),
+                }],
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::TableLinked);
+        assert!(
+            err.to_string().contains("copy it into the notebook"),
+            "{err}"
+        );
+        engine.shutdown();
+        nb
+    };
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let names: Vec<(String, u64)> = engine
+        .tables(nb)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name, t.rows))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("first".to_string(), 12_506), ("trips".to_string(), 25_013)]
+    );
+    assert_eq!(page_ids(&engine, nb, None, 25_000).await[0], 25_000);
+    engine.rename_table(nb, "first", "part_a").unwrap();
+    engine.delete_table(nb, "trips").unwrap();
+    assert!(engine.query(nb, "SELECT * FROM trips").await.is_err());
+    assert_eq!(std::fs::read(&file).unwrap(), before, "the files stay");
+    assert!(folder.join("part=b").join("b.parquet").exists());
+    engine.shutdown();
+    drop(engine);
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let names: Vec<String> = engine
+        .tables(nb)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, vec!["part_a".to_string()]);
+    engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_or_missing_file_is_refused_in_words_and_the_rest_opens() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let folder = dataset(data.path());
+    let sink = Arc::new(RecordingSink::default());
+    let nb = {
+        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let nb = engine.create_notebook("Big").unwrap().id;
+        engine.link_table(nb, &folder, None).unwrap();
+        // Rewritten behind Quire's back: positions no longer name the same rows.
+        parquet(&folder.join("a.parquet"), 0, 10);
+        let err = engine.page(nb, "trips", None, 0, 5).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::FileUnreadable);
+        assert!(
+            err.to_string().contains("changed since it was linked"),
+            "{err}"
+        );
+        let kept = data.path().join("kept.parquet");
+        parquet(&kept, 0, 10);
+        engine.link_table(nb, &kept, None).unwrap();
+        engine.shutdown();
+        nb
+    };
+    std::fs::remove_dir_all(&folder).unwrap();
+    let engine = open(tmp.path(), sink.clone());
+    let names: Vec<String> = engine
+        .tables(nb)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, vec!["kept".to_string()], "the readable link opens");
+    engine.flush_events();
+    assert!(
+        sink.events().iter().any(|e| matches!(
+            e,
+            EngineEvent::TableNotice { message, .. } if message.contains("trips cannot be read")
+        )),
+        "the user hears of the missing link"
+    );
+    // The missing link stays listed for when the files come back.
+    let listed = std::fs::read_to_string(
+        engine
+            .notebooks()
+            .folder_path(nb)
+            .unwrap()
+            .unwrap()
+            .join(LINKS_FILE),
+    )
+    .unwrap();
+    assert!(listed.contains("trips"), "{listed}");
+    engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linking_refuses_a_taken_name_and_a_file_that_is_not_parquet() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Big").unwrap().id;
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, 100);
+    engine.link_table(nb, &file, None).unwrap();
+    let again = engine.link_table(nb, &file, None).unwrap_err();
+    assert_eq!(again.code(), ErrorCode::TableExists);
+    let import = engine
+        .import_file(
+            nb,
+            ImportRequest::file(&file),
+            &|_| {},
+            &CancellationToken::new(),
+        )
+        .unwrap_err();
+    assert_eq!(import.code(), ErrorCode::TableExists, "names are shared");
+    let csv = data.path().join("trips.csv");
+    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
+    let err = engine.link_table(nb, &csv, Some("csv")).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::FileUnreadable);
+    assert!(err.to_string().contains("Parquet"), "{err}");
+    let empty = data.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = engine.link_table(nb, &empty, None).unwrap_err();
+    assert!(err.to_string().contains("no Parquet files"), "{err}");
+    let mixed = data.path().join("mixed");
+    std::fs::create_dir(&mixed).unwrap();
+    parquet(&mixed.join("1.parquet"), 0, 10);
+    let other = trips(0, 10).project(&[0, 1]).unwrap();
+    let mut w = ArrowWriter::try_new(
+        std::fs::File::create(mixed.join("2.parquet")).unwrap(),
+        other.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&other).unwrap();
+    w.close().unwrap();
+    let err = engine.link_table(nb, &mixed, None).unwrap_err();
+    assert!(err.to_string().contains("same columns"), "{err}");
+    assert_eq!(engine.tables(nb).unwrap().len(), 1, "nothing half-linked");
+    engine.shutdown();
+}

@@ -1,0 +1,300 @@
+//! Linked tables: Parquet files read where they lie, never copied into the notebook.
+//!
+//! Linking reads each file's footer (its schema, row groups and page index) and nothing else,
+//! so a file of any size opens at once. SQL reads it through a DataFusion listing table over
+//! exactly the files that were linked (projection and predicate pushdown, row-group and page
+//! pruning, under the engine's one memory pool). The grid reads exact pages by row position:
+//! the footers say which row groups hold rows `[offset, offset + limit)`, and a row selection
+//! skips to the first of them inside its group (the page index lets the reader skip whole
+//! pages), so a page at row 99,000,000 costs what a page at row 0 does.
+//!
+//! Row ids of a linked table are row positions: the files are not Quire's to change, so a
+//! position names the same row for as long as the link stands. A file that changed since it
+//! was linked (its size or modification time moved) is refused with a clear error rather than
+//! read at the wrong positions.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
+};
+use datafusion::parquet::file::metadata::PageIndexPolicy;
+
+use super::table::{page_schema, ColumnInfo, TableInfo};
+use super::TableError;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// File name endings a folder's Parquet files have.
+const PARQUET_ENDINGS: [&str; 2] = [".parquet", ".pq"];
+
+/// One linked table: its files in order, and where each file's rows start.
+#[derive(Debug)]
+pub struct LinkedTable {
+    /// New for every link made, so caches keyed by it never outlive the link.
+    pub id: u64,
+    /// The file or folder the user linked.
+    pub source: PathBuf,
+    pub schema: SchemaRef,
+    files: Vec<LinkedFile>,
+    pub rows: u64,
+    /// Bytes of the linked files on disk.
+    pub bytes: u64,
+}
+
+#[derive(Debug)]
+struct LinkedFile {
+    path: PathBuf,
+    /// Position of the file's first row in the table.
+    first_row: u64,
+    rows: u64,
+    /// Position of each row group's first row in the file.
+    group_starts: Vec<u64>,
+    metadata: ArrowReaderMetadata,
+    /// Size and modification time when linked: a file that moved on is not read by position.
+    stamp: (u64, Option<SystemTime>),
+}
+
+fn unreadable(path: &Path, message: impl Into<String>) -> TableError {
+    TableError::File {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+fn stamp(path: &Path) -> Result<(u64, Option<SystemTime>), TableError> {
+    let meta = std::fs::metadata(path).map_err(|e| TableError::file(path, e))?;
+    Ok((meta.len(), meta.modified().ok()))
+}
+
+/// The Parquet files a link names: the file itself, or every Parquet file under the folder
+/// (hidden files and `_`-prefixed marker files such as `_SUCCESS` left out), in path order.
+fn files_of(source: &Path) -> Result<Vec<PathBuf>, TableError> {
+    let meta = std::fs::metadata(source).map_err(|e| TableError::file(source, e))?;
+    if meta.is_file() {
+        return Ok(vec![source.to_path_buf()]);
+    }
+    let mut found = Vec::new();
+    let mut folders = vec![source.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).map_err(|e| TableError::file(&folder, e))? {
+            let entry = entry.map_err(|e| TableError::file(&folder, e))?;
+            let name = entry.file_name().to_string_lossy().to_lowercase();
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            let kind = entry
+                .file_type()
+                .map_err(|e| TableError::file(&folder, e))?;
+            if kind.is_dir() {
+                folders.push(entry.path());
+            } else if PARQUET_ENDINGS.iter().any(|end| name.ends_with(end)) {
+                found.push(entry.path());
+            }
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        return Err(unreadable(
+            source,
+            "the folder holds no Parquet files (.parquet or .pq); Quire links Parquet files",
+        ));
+    }
+    Ok(found)
+}
+
+impl LinkedTable {
+    /// Links a Parquet file or a folder of Parquet files with one schema: reads the footers
+    /// only.
+    pub fn open(source: &Path) -> Result<LinkedTable, TableError> {
+        let mut files = Vec::new();
+        let mut first_row = 0u64;
+        let mut bytes = 0u64;
+        let mut schema: Option<SchemaRef> = None;
+        for path in files_of(source)? {
+            let file = File::open(&path).map_err(|e| TableError::file(&path, e))?;
+            let metadata =
+                // The page index is optional: files without one page by row group instead.
+                ArrowReaderMetadata::load(
+                    &file,
+                    ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+                )
+                    .map_err(|e| {
+                        unreadable(
+                            &path,
+                            format!("it is not a readable Parquet file ({e}); Quire links Parquet files, and imports CSV and JSON"),
+                        )
+                    })?;
+            match &schema {
+                None => schema = Some(metadata.schema().clone()),
+                Some(first) if first.fields() != metadata.schema().fields() => {
+                    return Err(unreadable(
+                        &path,
+                        "its columns differ from the first file's; every file of a linked folder must have the same columns",
+                    ))
+                }
+                Some(_) => {}
+            }
+            let mut group_starts = Vec::new();
+            let mut rows = 0u64;
+            for group in metadata.metadata().row_groups() {
+                group_starts.push(rows);
+                rows += group.num_rows().max(0) as u64;
+            }
+            let stamp = stamp(&path)?;
+            bytes += stamp.0;
+            files.push(LinkedFile {
+                path,
+                first_row,
+                rows,
+                group_starts,
+                metadata,
+                stamp,
+            });
+            first_row += rows;
+        }
+        let schema = schema.ok_or_else(|| unreadable(source, "there is nothing to link"))?;
+        Ok(LinkedTable {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            source: source.to_path_buf(),
+            schema,
+            files,
+            rows: first_row,
+            bytes,
+        })
+    }
+
+    pub fn info(&self, name: &str) -> TableInfo {
+        TableInfo {
+            name: name.to_string(),
+            version: 1,
+            rows: self.rows,
+            columns: self
+                .schema
+                .fields()
+                .iter()
+                .map(|f| ColumnInfo {
+                    name: f.name().clone(),
+                    data_type: f.data_type().to_string(),
+                })
+                .collect(),
+            memory_bytes: 0,
+            linked: Some(self.source.display().to_string()),
+        }
+    }
+
+    /// How many files the link reads.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// A DataFusion table over exactly the linked files, for SQL.
+    pub fn provider(&self) -> Result<Arc<dyn TableProvider>, TableError> {
+        let urls = self
+            .files
+            .iter()
+            .map(|f| {
+                let text = f.path.to_str().ok_or_else(|| {
+                    unreadable(
+                        &f.path,
+                        "its name is not valid Unicode, which SQL cannot read",
+                    )
+                })?;
+                Ok(ListingTableUrl::parse(text)?)
+            })
+            .collect::<Result<Vec<_>, TableError>>()?;
+        // Every linked file is named explicitly, whatever its ending.
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .with_schema(self.schema.clone());
+        Ok(Arc::new(ListingTable::try_new(config)?))
+    }
+
+    /// Rows `[offset, offset + limit)` in file order, with their positions as the row id
+    /// column: only the row groups that hold them are read.
+    pub fn page(&self, offset: u64, limit: u64) -> Result<RecordBatch, TableError> {
+        let schema = Arc::new(page_schema(&self.schema));
+        let end = offset.saturating_add(limit).min(self.rows);
+        let mut parts = Vec::new();
+        for f in &self.files {
+            let (lo, hi) = (offset.max(f.first_row), end.min(f.first_row + f.rows));
+            if lo >= hi {
+                continue;
+            }
+            for part in f.read(lo - f.first_row, hi - f.first_row)? {
+                let mut columns: Vec<ArrayRef> = part.batch.columns().to_vec();
+                let at = f.first_row + part.first;
+                let n = part.batch.num_rows() as u64;
+                columns.push(Arc::new(UInt64Array::from_iter_values(at..at + n)));
+                parts.push(RecordBatch::try_new(schema.clone(), columns)?);
+            }
+        }
+        Ok(concat_batches(&schema, &parts)?)
+    }
+}
+
+/// Rows read from one file, and the in-file position of the first.
+struct Part {
+    first: u64,
+    batch: RecordBatch,
+}
+
+impl LinkedFile {
+    /// Rows `[lo, hi)` of this file.
+    fn read(&self, lo: u64, hi: u64) -> Result<Vec<Part>, TableError> {
+        if stamp(&self.path)? != self.stamp {
+            return Err(unreadable(
+                &self.path,
+                "it changed since it was linked; delete the link and link the file again",
+            ));
+        }
+        let first_group = self.group_starts.partition_point(|s| *s <= lo) - 1;
+        let last_group = self.group_starts.partition_point(|s| *s < hi) - 1;
+        let skip = (lo - self.group_starts[first_group]) as usize;
+        let take = (hi - lo) as usize;
+        let file = File::open(&self.path).map_err(|e| TableError::file(&self.path, e))?;
+        let failed = |e: datafusion::parquet::errors::ParquetError| {
+            unreadable(&self.path, format!("reading it failed: {e}"))
+        };
+        let reader =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
+                .with_row_groups((first_group..=last_group).collect())
+                .with_row_selection(RowSelection::from(vec![
+                    RowSelector::skip(skip),
+                    RowSelector::select(take),
+                ]))
+                .with_batch_size(take.max(1))
+                .build()
+                .map_err(failed)?;
+        let mut parts = Vec::new();
+        let mut at = lo;
+        for batch in reader {
+            let batch = batch?;
+            let n = batch.num_rows() as u64;
+            parts.push(Part { first: at, batch });
+            at += n;
+        }
+        if at != hi {
+            return Err(unreadable(
+                &self.path,
+                format!("it holds fewer rows than its footer says ({at} of {hi})"),
+            ));
+        }
+        Ok(parts)
+    }
+}
