@@ -75,6 +75,8 @@ export const commands = {
 	 *  import for [`cancel_job`].
 	 */
 	importFile: (notebook: NotebookId, path: string, table: string | null, csv: CsvOptions | null, sheet: SheetOptions | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("import_file", { notebook, path, table, csv, sheet, job, onProgress })),
+	/**  Links a picked Parquet file or folder as a table read where it lies (footers only now). */
+	linkFile: (notebook: NotebookId, path: string, table: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("link_file", { notebook, path, table })),
 	listNotebooks: () => typedError<NotebookSummary[], IpcError>(__TAURI_INVOKE("list_notebooks")),
 	listTables: (notebook: NotebookId) => typedError<TableInfo[], IpcError>(__TAURI_INVOKE("list_tables", { notebook })),
 	metrics: () => typedError<MetricsReport, IpcError>(__TAURI_INVOKE("metrics")),
@@ -105,6 +107,11 @@ export const commands = {
 	 *  and remembers the choice as a file this window may read.
 	 */
 	pickImportFile: () => typedError<string | null, IpcError>(__TAURI_INVOKE("pick_import_file")),
+	/**
+	 *  Shows the native folder dialog (for a folder of Parquet files to link) and remembers the
+	 *  choice as a folder this window may read.
+	 */
+	pickLinkFolder: () => typedError<string | null, IpcError>(__TAURI_INVOKE("pick_link_folder")),
 	/**  Proposes how to read a picked file; `sheet` picks a spreadsheet's sheet (default: its first). */
 	previewImport: (path: string, sheet: string | null) => typedError<ImportPreview, IpcError>(__TAURI_INVOKE("preview_import", { path, sheet })),
 	/**  The work queue's depth, waits per priority, run time per kind and cancellations. */
@@ -461,6 +468,11 @@ export type ErrorCode =
 "table_not_found" | 
 /**  Another table in this notebook has that name. */
 "table_exists" | 
+/**
+ *  The table is linked: it reads a file where it lies, which Quire does not change (copy it
+ *  into the notebook to edit it).
+ */
+"table_linked" | 
 /**
  *  A value typed into a cell does not fit its column (not a number, not a date, null in a
  *  column that cannot be empty).
@@ -925,6 +937,11 @@ export type TableInfo = {
 	columns: ColumnInfo[],
 	/**  Bytes of Arrow memory the current version holds. */
 	memory_bytes: number,
+	/**
+	 *  The file or folder a linked table reads where it lies; None for a table the notebook
+	 *  holds.
+	 */
+	linked: string | null,
 };
 
 /**  What made a version: small and serialisable, so the task store can journal it and replay it. */

@@ -23,6 +23,7 @@ const headlines: Record<ErrorCode, string> = {
   invalid_table_name: "That table name cannot be used",
   table_not_found: "That table no longer exists",
   table_exists: "A table with that name already exists",
+  table_linked: "This table is linked to a file Quire does not change",
   invalid_value: "That value does not fit the column",
   generation_not_found: "That saved copy is no longer kept",
   version_not_found: "That version is no longer kept",

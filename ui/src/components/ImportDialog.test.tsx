@@ -2,12 +2,12 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { backendOf, Providers } from "../testBackend";
 import type { ImportOutcome, ImportPreview } from "../bindings";
-import { defaultName, encodingChoices, ImportDialog } from "./ImportDialog";
+import { defaultName, encodingChoices, ImportDialog, LINK_BY_DEFAULT_BYTES } from "./ImportDialog";
 
 afterEach(cleanup);
 
 const outcome: ImportOutcome = {
-  table: { name: "sales", version: 1, rows: 2, columns: [], memory_bytes: 8 },
+  table: { name: "sales", version: 1, rows: 2, columns: [], memory_bytes: 8, linked: null },
   skipped: [],
   skipped_total: 0,
 };
@@ -21,7 +21,52 @@ const sheetPreview = (sheet: string, column: string): ImportPreview => ({
   file_bytes: 4096,
 });
 
+const parquetPreview = (file_bytes: number): ImportPreview => ({
+  format: "parquet",
+  csv: null,
+  sheet: null,
+  columns: [{ name: "id", kind: "integer" }],
+  rows: [["1"]],
+  file_bytes,
+});
+
 describe("the import dialog", () => {
+  it("links a Parquet file instead of copying it when asked, and by default past 512 MB", async () => {
+    const linked = { ...outcome.table, name: "trips", rows: 100_000_000, linked: "/data/trips.parquet" };
+    const linkFile = vi.fn(async () => linked);
+    const importFile = vi.fn(async () => outcome);
+    const onDone = vi.fn();
+    const { unmount } = render(
+      <Providers backend={backendOf({ linkFile, importFile })}>
+        <ImportDialog notebook="nb" path="/data/trips.parquet" preview={parquetPreview(4096)} onDone={onDone} onClose={vi.fn()} />
+      </Providers>,
+    );
+    // Small: copied unless the user picks the link.
+    expect((screen.getByTestId("import-mode-copy") as HTMLInputElement).checked).toBe(true);
+    fireEvent.click(screen.getByTestId("import-mode-link"));
+    expect(screen.getByTestId("import-start").textContent).toBe("Link");
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(onDone).toHaveBeenCalledWith({ table: linked, skipped: [], skipped_total: 0 }));
+    expect(linkFile).toHaveBeenCalledWith("nb", "/data/trips.parquet", "trips");
+    expect(importFile).not.toHaveBeenCalled();
+    unmount();
+    render(
+      <Providers backend={backendOf({ linkFile, importFile })}>
+        <ImportDialog notebook="nb" path="/data/trips.parquet" preview={parquetPreview(LINK_BY_DEFAULT_BYTES)} onDone={vi.fn()} onClose={vi.fn()} />
+      </Providers>,
+    );
+    expect((screen.getByTestId("import-mode-link") as HTMLInputElement).checked).toBe(true);
+  });
+
+  it("offers no link for files it cannot link", () => {
+    render(
+      <Providers backend={backendOf({})}>
+        <ImportDialog notebook="nb" path="/data/sales.xlsx" preview={sheetPreview("2024", "revenue")} onDone={vi.fn()} onClose={vi.fn()} />
+      </Providers>,
+    );
+    expect(screen.queryByTestId("import-mode")).toBeNull();
+  });
+
   it("names the table after the file, without its compression's extension", () => {
     expect(defaultName("/data/Trips 2024.csv.gz")).toBe("trips_2024");
     expect(defaultName("/data/sales.xlsx")).toBe("sales");

@@ -51,6 +51,14 @@ interface Props {
   onClose(): void;
 }
 
+/** Parquet files from this size on are linked by default: a copy is held whole in memory. */
+export const LINK_BY_DEFAULT_BYTES = 512 * 1024 * 1024;
+
+/** Whether a file can be linked (read where it lies) instead of copied. */
+export function linkable(preview: ImportPreview): boolean {
+  return preview.format === "parquet";
+}
+
 export function defaultName(path: string): string {
   // `trips.csv.gz`: both the compression's and the format's extension go.
   const stem = (path.split(/[\\/]/).pop() ?? "table").replace(/(\.[^.]*)?\.(gz|gzip|zst|zstd)$/i, "").replace(/\.[^.]*$/, "");
@@ -74,6 +82,8 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
   const [finished, setFinished] = useState<ImportOutcome | null>(null);
   const [missingText, setMissingText] = useState((preview.csv?.missing ?? []).join(", "));
   const columns = csv?.columns ?? preview.columns;
+  const [mode, setMode] = useState<"copy" | "link">(linkable(first) && first.file_bytes >= LINK_BY_DEFAULT_BYTES ? "link" : "copy");
+  const linking = mode === "link" && linkable(preview);
   // Esc stops a running import first; once nothing runs it closes, like the Close button.
   useEscape(() => (job ? void backend.cancelJob(job) : onClose()));
 
@@ -88,6 +98,10 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
     setError(null);
     setProgress({ rows: 0, bytes: 0, total_bytes: preview.file_bytes });
     try {
+      if (linking) {
+        onDone({ table: await backend.linkFile(notebook, path, table), skipped: [], skipped_total: 0 });
+        return;
+      }
       const options = csv ? { ...csv, missing: parseMissing(missingText) } : null;
       const outcome = await backend.importFile(notebook, path, table, options, sheet, id, setProgress);
       if (outcome.skipped_total > 0) setFinished(outcome);
@@ -124,6 +138,25 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
           Table name
           <input data-testid="import-table-name" value={table} onChange={(e) => setTable(e.target.value)} disabled={!!job} />
         </label>
+        {linkable(preview) && (
+          <fieldset className="import-mode" data-testid="import-mode" disabled={!!job}>
+            <legend>How to open it</legend>
+            <label className="check">
+              <input type="radio" name="import-mode" data-testid="import-mode-copy" checked={mode === "copy"} onChange={() => setMode("copy")} />
+              <span>
+                <strong>Copy into the notebook</strong>
+                <span className="muted"> · edit cells, transform and undo; saved with the notebook; held in memory while open</span>
+              </span>
+            </label>
+            <label className="check">
+              <input type="radio" name="import-mode" data-testid="import-mode-link" checked={mode === "link"} onChange={() => setMode("link")} />
+              <span>
+                <strong>Link where it lies</strong>
+                <span className="muted"> · opens at once at any size and queries read the file; read-only, and the file must stay where it is</span>
+              </span>
+            </label>
+          </fieldset>
+        )}
         {sheet && (
           <div className="csv-options">
             <label className="field">
@@ -283,7 +316,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
             <>
               <button onClick={onClose}>Close</button>
               <button data-testid="import-start" className="primary" onClick={() => void start()}>
-                Import
+                {linking ? "Link" : "Import"}
               </button>
             </>
           )}

@@ -171,7 +171,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
   const paste = (e: React.ClipboardEvent) => {
     const grid = api.current;
     const focused = grid?.getFocusedCell();
-    if (!grid || !focused || grid.getEditingCells().length > 0) return;
+    if (!grid || !focused || grid.getEditingCells().length > 0 || table.linked) return;
     const block = parseBlock(e.clipboardData.getData("text/plain"));
     if (block.length === 0) return;
     e.preventDefault();
@@ -193,7 +193,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
   const onKey = (e: CellKeyDownEvent<Row>) => {
     const key = (e.event as KeyboardEvent | null)?.key;
     const column = e.colDef.field;
-    if (key !== "Delete" || !column || !e.data || e.api.getEditingCells().length > 0) return;
+    if (key !== "Delete" || !column || !e.data || e.api.getEditingCells().length > 0 || table.linked) return;
     void onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value: null }]).then((ok) => {
       if (ok) e.node.setDataValue(column, null, "api");
     });
@@ -209,7 +209,8 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
           // Numbers line up on the right, header included.
           type: isNumericType(c.data_type) ? "rightAligned" : undefined,
           headerName: c.name,
-          editable: true,
+          // A linked table reads a file Quire does not change.
+          editable: !table.linked,
           // Every cell edits as text; the engine checks the value against the column's type and
           // answers in words, which a number-only input would pre-empt.
           cellDataType: false,

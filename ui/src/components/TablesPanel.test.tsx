@@ -33,7 +33,7 @@ afterEach(cleanup);
 
 function backend() {
   let version = 2;
-  const info = (): TableInfo => ({ name: "flights", version, rows: 3, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64 });
+  const info = (): TableInfo => ({ name: "flights", version, rows: 3, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null });
   const fake: Partial<Backend> = {
     listTables: async () => [info()],
     tableSaveStatus: async () => [],
@@ -113,7 +113,7 @@ describe("TablesPanel", () => {
 
   it("deletes a table only after the confirmation, and renames one", async () => {
     let names = ["flights", "planes"];
-    const info = (name: string): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64 });
+    const info = (name: string): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null });
     const deleteTable = vi.fn(async (_nb: string, table: string) => {
       names = names.filter((n) => n !== table);
     });
@@ -146,7 +146,7 @@ describe("TablesPanel", () => {
   it("shows the store's list, kept current by table events, loaded once", async () => {
     let store!: ReturnType<typeof useStore>;
     const Probe = () => ((store = useStore()), null);
-    const info = (name: string, rows = 3): TableInfo => ({ name, version: 1, rows, columns: [], memory_bytes: 64 });
+    const info = (name: string, rows = 3): TableInfo => ({ name, version: 1, rows, columns: [], memory_bytes: 64, linked: null });
     const listTables = vi.fn(async () => [info("flights")]);
     const fake: Partial<Backend> = { listTables, tableSaveStatus: async () => [], onFilesDropped: async () => () => undefined };
     render(
@@ -176,7 +176,7 @@ describe("TablesPanel", () => {
     let store!: ReturnType<typeof useStore>;
     const Probe = () => ((store = useStore()), null);
     let names = ["flights"];
-    const listTables = vi.fn(async () => names.map((name): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64 })));
+    const listTables = vi.fn(async () => names.map((name): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null })));
     const fake: Partial<Backend> = { listTables, tableSaveStatus: async () => [], onFilesDropped: async () => () => undefined };
     render(
       <Providers backend={fake as Backend} notify={{ report: (e) => { throw e; }, inform: () => undefined }}>
@@ -193,5 +193,31 @@ describe("TablesPanel", () => {
     await screen.findByRole("button", { name: "planes" });
     expect(screen.queryByRole("button", { name: "flights" })).toBeNull();
     expect(listTables).toHaveBeenCalledTimes(2);
+  });
+
+  it("shows a linked table as read where it lies: no history or undo, a link to remove, a copy to edit", async () => {
+    const linked: TableInfo = { name: "trips", version: 1, rows: 100_000_000, columns: [], memory_bytes: 0, linked: "/data/trips" };
+    const copy: TableInfo = { ...linked, name: "trips_copy", linked: null, memory_bytes: 64 };
+    const saveQueryAsTable = vi.fn(async () => copy);
+    const fake: Partial<Backend> = {
+      listTables: async () => [linked, { ...copy, name: "trips_copy" }],
+      tableSaveStatus: async () => [],
+      onFilesDropped: async () => () => undefined,
+      tableVersions: async () => ({ items: [], can_undo: false, can_redo: false }),
+      saveQueryAsTable,
+    };
+    render(panel({}, fake as Backend));
+    await screen.findByRole("button", { name: "trips" });
+    expect(screen.getByTestId("table-linked-trips").textContent).toBe("Linked");
+    expect(screen.queryByTestId("history-trips")).toBeNull();
+    expect(screen.getByTestId("history-trips_copy")).toBeTruthy();
+    expect(screen.getByTestId("delete-trips").textContent).toBe("Remove link…");
+    fireEvent.click(screen.getByRole("button", { name: "trips" }));
+    expect(screen.getByTestId("linked-note").textContent).toContain("/data/trips");
+    expect(screen.queryByTestId("undo")).toBeNull();
+    expect(screen.queryByTestId("open-transform")).toBeNull();
+    fireEvent.click(screen.getByTestId("copy-into-notebook"));
+    // trips_copy is taken: the copy gets the next free name.
+    await waitFor(() => expect(saveQueryAsTable).toHaveBeenCalledWith("nb", "SELECT * FROM trips", "trips_copy_2"));
   });
 });

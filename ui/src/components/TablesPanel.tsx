@@ -8,7 +8,8 @@ import { ConfirmDialog } from "./ConfirmDialog";
 import { HistoryDialog } from "./HistoryDialog";
 import { TransformDialog } from "./TransformDialog";
 import { VersionsDialog } from "./VersionsDialog";
-import { ImportDialog } from "./ImportDialog";
+import { ImportDialog, defaultName } from "./ImportDialog";
+import { sqlName } from "../sqlName";
 import { TableGrid } from "./TableGrid";
 import { ProfilePanel, type GridFilter } from "./ProfilePanel";
 import { useProfile } from "../profiles/useProfile";
@@ -64,6 +65,13 @@ function useTableList(notebook: NotebookId): TableInfo[] {
 }
 
 const NO_TABLES: TableInfo[] = [];
+
+/** `name`, or `name_2`, `name_3`, ... : the first no table of the list has. */
+export function freeName(name: string, tables: TableInfo[]): string {
+  const taken = new Set(tables.map((t) => t.name));
+  if (!taken.has(name)) return name;
+  for (let i = 2; ; i++) if (!taken.has(`${name}_${i}`)) return `${name}_${i}`;
+}
 
 /** The notebook's tables: import, list, open in the grid, export. */
 export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props) {
@@ -133,8 +141,37 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     setImporting(null);
     apply({ kind: "table_added", notebook, table: outcome.table });
     setOpen(outcome.table.name);
+    if (outcome.table.linked) {
+      inform(`Linked ${outcome.table.name}`, `${outcome.table.rows.toLocaleString()} rows, read where they lie in ${outcome.table.linked}.`);
+      return;
+    }
     const skipped = outcome.skipped_total > 0 ? `; ${outcome.skipped_total} rows skipped (first at line ${outcome.skipped[0]?.line})` : "";
     inform(`Imported ${outcome.table.rows.toLocaleString()} rows into ${outcome.table.name}`, skipped);
+  };
+
+  /** Links a folder of Parquet files (a dataset written by Spark, DuckDB, pyarrow) as one table. */
+  const linkFolder = async () => {
+    try {
+      const path = await backend.pickLinkFolder();
+      if (!path) return;
+      const name = defaultName(path.replace(/[\\/]+$/, ""));
+      done({ table: await backend.linkFile(notebook, path, name), skipped: [], skipped_total: 0 });
+    } catch (e) {
+      report(e);
+    }
+  };
+
+  /** A linked table's rows kept as a table of the notebook, which can then be edited. */
+  const copyIntoNotebook = async (t: TableInfo) => {
+    const to = freeName(`${t.name}_copy`, tables);
+    try {
+      const info = await backend.saveQueryAsTable(notebook, `SELECT * FROM ${sqlName(t.name)}`, to);
+      apply({ kind: "table_added", notebook, table: info });
+      setOpen(info.name);
+      inform(`Copied ${t.name} into the notebook`, `${info.name} holds its ${info.rows.toLocaleString()} rows and can be edited.`);
+    } catch (e) {
+      report(e);
+    }
   };
 
   const [exporting, setExporting] = useState<{ table: string; rows: number; total: number; job: string } | null>(null);
@@ -175,6 +212,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   };
 
   const current = tables.find((t) => t.name === open) ?? null;
+  const deletingLinked = tables.find((t) => t.name === deleting)?.linked ?? null;
   const [dialog, setDialog] = useState<"transform" | "versions" | null>(null);
   // The column profiles beside the grid, and the filter a click on one of their bars asked for.
   const [profiling, setProfiling] = useState(false);
@@ -228,7 +266,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   // area and not in a text field or an open cell editor (those keep their own undo).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "z" || dialog) return;
+      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "z" || dialog || current?.linked) return;
       const target = e.target as HTMLElement | null;
       if (!target?.closest?.("[data-testid=tables]")) return;
       if (target.closest("input, textarea, [contenteditable=true]")) return;
@@ -237,14 +275,16 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [undoRedo, dialog]);
+  }, [undoRedo, dialog, current?.linked]);
   const deleteTable = async (table: string) => {
     setDeleting(null);
+    const linked = tables.find((t) => t.name === table)?.linked;
     try {
       await backend.deleteTable(notebook, table);
       apply({ kind: "table_removed", notebook, table });
       if (open === table) setOpen(null);
-      inform(`Deleted ${table}`, "The table and its saved copies are gone.");
+      if (linked) inform(`Removed the link ${table}`, `The files in ${linked} stay where they are.`);
+      else inform(`Deleted ${table}`, "The table and its saved copies are gone.");
     } catch (e) {
       report(e);
     }
@@ -274,6 +314,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
         <button data-testid="import-data" onClick={() => void pick()}>
           Import data…
         </button>
+        <button data-testid="link-folder" title="Link a folder of Parquet files as one table, read where it lies" onClick={() => void linkFolder()}>
+          Link a Parquet folder…
+        </button>
       </header>
       {tables.length === 0 ? (
         <p className="muted">No tables yet. Import a CSV, Parquet or JSON file, or keep a query result.</p>
@@ -285,9 +328,13 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                 {t.name}
               </button>
               <span className="muted">
-                {t.rows.toLocaleString()} rows · {t.columns.length} columns · {formatBytes(t.memory_bytes)}
+                {t.rows.toLocaleString()} rows · {t.columns.length} columns · {t.linked ? "linked" : formatBytes(t.memory_bytes)}
               </span>
-              {(() => {
+              {t.linked ? (
+                <span className="table-status linked" data-testid={`table-linked-${t.name}`} title={`Read where it lies: ${t.linked}`}>
+                  Linked
+                </span>
+              ) : (() => {
                 const s = tableStatus[tableKey(notebook, t.name)];
                 const state = s?.status.state ?? "saved";
                 return (
@@ -306,9 +353,11 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                   Retry
                 </button>
               )}
-              <button data-testid={`history-${t.name}`} onClick={() => setHistory(t.name)}>
-                History…
-              </button>
+              {!t.linked && (
+                <button data-testid={`history-${t.name}`} onClick={() => setHistory(t.name)}>
+                  History…
+                </button>
+              )}
               <button data-testid={`export-${t.name}`} onClick={() => void exportTable(t)}>
                 Export…
               </button>
@@ -341,7 +390,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                 </button>
               )}
               <button className="danger" data-testid={`delete-${t.name}`} onClick={() => setDeleting(t.name)}>
-                Delete…
+                {t.linked ? "Remove link…" : "Delete…"}
               </button>
             </li>
           ))}
@@ -357,7 +406,20 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           </button>
         </div>
       )}
-      {current && (
+      {current?.linked && (
+        <div className="table-actions" data-testid="table-actions">
+          <span className="muted" data-testid="linked-note">
+            Linked: read where it lies in <code>{current.linked}</code>. Quire does not change it.
+          </span>
+          <button data-testid="copy-into-notebook" onClick={() => void copyIntoNotebook(current)}>
+            Copy into the notebook to edit
+          </button>
+          <button data-testid="open-profile" aria-pressed={profiling} onClick={() => setProfiling(!profiling)}>
+            Profile
+          </button>
+        </div>
+      )}
+      {current && !current.linked && (
         <div className="table-actions" data-testid="table-actions">
           <button data-testid="undo" disabled={!canMove.undo} title="Undo (Ctrl/Cmd+Z)" onClick={() => void undoRedo(true)}>
             Undo
@@ -454,9 +516,13 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       )}
       {deleting && (
         <ConfirmDialog
-          title={`Delete ${deleting}?`}
-          body={`The table ${deleting} and every saved copy of it are removed from this notebook. Queries that use it will stop working. This cannot be undone.`}
-          confirm="Delete table"
+          title={deletingLinked ? `Remove the link ${deleting}?` : `Delete ${deleting}?`}
+          body={
+            deletingLinked
+              ? `The table ${deleting} leaves this notebook; the files in ${deletingLinked} are not touched. Queries that use it will stop working.`
+              : `The table ${deleting} and every saved copy of it are removed from this notebook. Queries that use it will stop working. This cannot be undone.`
+          }
+          confirm={deletingLinked ? "Remove link" : "Delete table"}
           onConfirm={() => void deleteTable(deleting)}
           onCancel={() => setDeleting(null)}
         />
