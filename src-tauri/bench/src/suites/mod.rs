@@ -1,5 +1,6 @@
 //! The registry of suites. Later issues add a module and a line to [`ALL`].
 
+mod bigdata;
 mod durability;
 mod editing;
 mod events;
@@ -50,6 +51,11 @@ pub const ALL: &[Suite] = &[
         name: "profiles",
         about: "every column of a 10M x 8 table profiled, against DuckDB SUMMARIZE; a 50-bin chart histogram",
         run: profiles::run,
+    },
+    Suite {
+        name: "bigdata",
+        about: "a 100M-row Parquet file linked within a 2 GiB budget: open, queries and pages, against DuckDB",
+        run: bigdata::run,
     },
     Suite {
         name: "editing",

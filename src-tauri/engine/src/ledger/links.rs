@@ -80,9 +80,13 @@ fn write(dir: &Path, links: Vec<Link>, metrics: &Metrics) -> Result<(), TableErr
     }
 }
 
+/// What opening a folder's links found: the links that opened, by name, and a sentence for
+/// each that did not.
+pub type OpenedLinks = (Vec<(String, LinkedTable)>, Vec<String>);
+
 /// Opens every link a folder lists: each that opens is returned; each that does not (its
 /// files moved, a drive unplugged) is reported as a problem and stays listed in the file.
-pub fn open_all(dir: &Path) -> Result<(Vec<(String, LinkedTable)>, Vec<String>), TableError> {
+pub fn open_all(dir: &Path) -> Result<OpenedLinks, TableError> {
     let mut opened = Vec::new();
     let mut problems = Vec::new();
     for link in read(dir)? {
