@@ -31,5 +31,5 @@ for sql in QUERIES:
         rows = con.execute(sql).fetchall()
         best = min(best, (time.perf_counter() - start) * 1000.0)
     times.append(best)
-    answers.append([[str(v) for v in row] for row in rows])
+    answers.append([["" if v is None else str(v) for v in row] for row in rows])
 print(json.dumps({"ms": times, "answers": answers, "threads": con.execute("SELECT current_setting('threads')").fetchone()[0]}))
