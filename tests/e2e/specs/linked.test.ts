@@ -49,10 +49,11 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, copy it to ed
   let fileBytes = 0;
   try {
     await newNotebook(first, "Big data");
-    // The file: a query's result written as Parquet through the result's Export.
+    // The file: a query's result written as Parquet through the result's Export (in id order:
+    // without ORDER BY, the engine's partitions interleave).
     await addSqlCell(
       first,
-      `SELECT value AS id, CASE value % 3 WHEN 0 THEN 'Lyon' WHEN 1 THEN 'Paris' ELSE 'Nice' END AS city, value * 0.5 AS amount FROM generate_series(0, ${ROWS - 1})`,
+      `SELECT value AS id, CASE value % 3 WHEN 0 THEN 'Lyon' WHEN 1 THEN 'Paris' ELSE 'Nice' END AS city, value * 0.5 AS amount FROM generate_series(0, ${ROWS - 1}) ORDER BY id`,
     );
     await fresh(async () => {
       await (await first.byTestId("cell-source")).sendKeys(Key.chord(Key.CONTROL, Key.ENTER));

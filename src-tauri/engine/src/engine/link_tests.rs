@@ -358,3 +358,39 @@ async fn linking_refuses_a_taken_name_and_a_file_that_is_not_parquet() {
     assert_eq!(engine.tables(nb).unwrap().len(), 1, "nothing half-linked");
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sorted_view_past_the_table_budget_is_refused_in_words_and_pages_still_read() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, 200_000); // about 4 MB in memory, the budget is 1 MiB
+    let mut config = crate::config::Config::default();
+    config.limits.table_memory_mb = 1;
+    let engine = Engine::open(
+        config,
+        EnginePaths {
+            data_dir: tmp.path().to_path_buf(),
+            config_dir: None,
+        },
+        Arc::new(crate::events::NullSink),
+    )
+    .unwrap();
+    let nb = engine.create_notebook("Big").unwrap().id;
+    engine.link_table(nb, &file, None).unwrap();
+    let desc = ViewSpec {
+        sort: vec![SortKey {
+            column: "amount".into(),
+            descending: true,
+        }],
+        filters: vec![],
+    };
+    let err = engine
+        .page(nb, "trips", Some(&desc), 0, 10)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TooLarge, "{err}");
+    assert!(err.to_string().contains("linked table"), "{err}");
+    // The link itself pages as before: nothing of it is held.
+    assert_eq!(page_ids(&engine, nb, None, 199_995).await.len(), 5);
+    engine.shutdown();
+}

@@ -110,8 +110,6 @@ impl Ledger {
             .map(|spec| ViewCache::key(&notebook.to_string(), table, number, spec));
         let views = self.views.clone();
         let limits = self.catalog.limits().clone();
-        let session = self.catalog.session(notebook);
-        let name = table.to_string();
         Ok(async move {
             let (Some(spec), Some(key)) = (spec, key) else {
                 return Ok(version);
@@ -120,9 +118,7 @@ impl Ledger {
                 return Ok(hit);
             }
             let computed = match linked {
-                Some(linked) => {
-                    Arc::new(view::compute_linked(&session, &name, &linked.schema, &spec).await?)
-                }
+                Some(linked) => Arc::new(view::compute_linked(&linked, &spec, &limits).await?),
                 None => Arc::new(view::compute(&version, &spec, &limits).await?),
             };
             views.put(key, computed.clone());

@@ -7,9 +7,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
-use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::datatypes::Schema;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
 
 use super::limits::Limits;
 use serde::{Deserialize, Serialize};
@@ -75,33 +76,15 @@ pub fn view_sql(spec: &ViewSpec, schema: &Schema, source: &str) -> Result<String
     view_sql_ordered(spec, schema, source, &[ident(ROW_ID_COLUMN)])
 }
 
-/// The SQL for a view over a linked table, which has no row ids: ties are broken by every
-/// column that can be ordered, so the order is the same on every run up to rows that are
-/// identical in every such column.
+/// The SQL for a view over a linked table, which has no row ids: ordered by the sort keys
+/// only. It runs in one partition (`compute_linked`), so rows that tie stay in file order and a
+/// filter keeps the file's order.
 pub fn linked_view_sql(
     spec: &ViewSpec,
     schema: &Schema,
     source: &str,
 ) -> Result<String, TableError> {
-    let ties: Vec<String> = schema
-        .fields()
-        .iter()
-        .filter(|f| {
-            let t = f.data_type();
-            t.is_primitive()
-                || matches!(
-                    t,
-                    DataType::Boolean
-                        | DataType::Utf8
-                        | DataType::LargeUtf8
-                        | DataType::Utf8View
-                        | DataType::Binary
-                        | DataType::LargeBinary
-                )
-        })
-        .map(|f| ident(f.name()))
-        .collect();
-    view_sql_ordered(spec, schema, source, &ties)
+    view_sql_ordered(spec, schema, source, &[])
 }
 
 fn view_sql_ordered(
@@ -232,21 +215,52 @@ pub async fn compute(
     })
 }
 
-/// Computes a view of a linked table, registered as `table` in `session`: its rows filtered
-/// and sorted by DataFusion over the files (filters pushed into the scan, the sort spilling
-/// under the shared pool), the result held within the result budget. Row ids are positions in
-/// the view: a linked table is not edited, so nothing needs its rows' own positions.
+/// Computes a view of a linked table: its rows filtered and sorted by DataFusion over the
+/// files (filters pushed into the scan, the sort spilling under the shared pool) in a private
+/// one-partition session, so the view keeps the file's order wherever the sort keys do not
+/// decide. The view is held in memory, charged to a table budget (`too_large` past it). Row
+/// ids are positions in the view: a linked table is not edited, so nothing needs its rows' own
+/// positions.
 pub async fn compute_linked(
-    session: &super::SqlSession,
-    table: &str,
-    schema: &Schema,
+    linked: &super::LinkedTable,
     spec: &ViewSpec,
+    limits: &Limits,
 ) -> Result<TableVersion, TableError> {
-    let sql = linked_view_sql(spec, schema, table)?;
-    let (schema, batches) = session
-        .run_with_schema(&sql, &|_| {}, &tokio_util::sync::CancellationToken::new())
-        .await?;
-    Ok(TableVersion::first(schema, batches))
+    let mut config = SessionConfig::new().with_target_partitions(1);
+    config.options_mut().optimizer.repartition_file_scans = false;
+    limits.tune(&mut config);
+    let ctx = SessionContext::new_with_config_rt(config, limits.runtime());
+    ctx.register_table("source", linked.provider()?)?;
+    let sql = linked_view_sql(spec, &linked.schema, "source")?;
+    let budget = limits.budget("the sorted or filtered view of a linked table");
+    let run = async {
+        let frame = ctx.sql(&sql).await?;
+        let mut stream = frame.execute_stream().await?;
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            budget.charge(&batch).map_err(Stop::Limit)?;
+            batches.push(batch);
+        }
+        Ok::<_, Stop>(batches)
+    };
+    let batches = match run.await {
+        Ok(batches) => batches,
+        Err(Stop::Limit(e)) => return Err(e),
+        Err(Stop::DataFusion(e)) => return Err(limits.exhausted(&e).unwrap_or_else(|| e.into())),
+    };
+    Ok(TableVersion::first(linked.schema.clone(), batches))
+}
+
+enum Stop {
+    Limit(TableError),
+    DataFusion(datafusion::error::DataFusionError),
+}
+
+impl From<datafusion::error::DataFusionError> for Stop {
+    fn from(e: datafusion::error::DataFusionError) -> Stop {
+        Stop::DataFusion(e)
+    }
 }
 
 /// The last few views, so scrolling a sorted grid does not sort again for every page. Each is a
