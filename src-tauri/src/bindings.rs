@@ -47,6 +47,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::flush_notebook,
             commands::get_notebook,
             commands::import_file,
+            commands::copy_linked_table,
             commands::link_file,
             commands::list_notebooks,
             commands::list_tables,

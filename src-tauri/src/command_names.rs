@@ -7,6 +7,7 @@ pub const COMMANDS: &[&str] = &[
     "cancel_job",
     "cancel_task",
     "check_disk",
+    "copy_linked_table",
     "create_notebook",
     "create_sample_notebook",
     "delete_cell",

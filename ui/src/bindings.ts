@@ -75,6 +75,8 @@ export const commands = {
 	 *  import for [`cancel_job`].
 	 */
 	importFile: (notebook: NotebookId, path: string, table: string | null, csv: CsvOptions | null, sheet: SheetOptions | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("import_file", { notebook, path, table, csv, sheet, job, onProgress })),
+	/**  Copies a linked table, in file order, into the notebook as an editable table `to`. */
+	copyLinkedTable: (notebook: NotebookId, table: string, to: string) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("copy_linked_table", { notebook, table, to })),
 	/**  Links a picked Parquet file or folder as a table read where it lies (footers only now). */
 	linkFile: (notebook: NotebookId, path: string, table: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("link_file", { notebook, path, table })),
 	listNotebooks: () => typedError<NotebookSummary[], IpcError>(__TAURI_INVOKE("list_notebooks")),

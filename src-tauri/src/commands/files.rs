@@ -135,6 +135,21 @@ pub async fn link_file(
     Ok(linked?)
 }
 
+/// Copies a linked table, in file order, into the notebook as an editable table `to`.
+#[tauri::command]
+#[specta::specta]
+pub async fn copy_linked_table(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    to: String,
+) -> Reply<TableInfo> {
+    // Reading a big file takes a moment: this worker may block, the others go on.
+    let copied =
+        tokio::task::block_in_place(|| state.engine.copy_linked_table(notebook, &table, &to));
+    Ok(copied?)
+}
+
 /// Cancels a running job; false when it already ended.
 #[tauri::command]
 #[specta::specta]

@@ -198,13 +198,13 @@ describe("TablesPanel", () => {
   it("shows a linked table as read where it lies: no history or undo, a link to remove, a copy to edit", async () => {
     const linked: TableInfo = { name: "trips", version: 1, rows: 100_000_000, columns: [], memory_bytes: 0, linked: "/data/trips" };
     const copy: TableInfo = { ...linked, name: "trips_copy", linked: null, memory_bytes: 64 };
-    const saveQueryAsTable = vi.fn(async () => copy);
+    const copyLinkedTable = vi.fn(async () => copy);
     const fake: Partial<Backend> = {
       listTables: async () => [linked, { ...copy, name: "trips_copy" }],
       tableSaveStatus: async () => [],
       onFilesDropped: async () => () => undefined,
       tableVersions: async () => ({ items: [], can_undo: false, can_redo: false }),
-      saveQueryAsTable,
+      copyLinkedTable,
     };
     render(panel({}, fake as Backend));
     await screen.findByRole("button", { name: "trips" });
@@ -218,6 +218,6 @@ describe("TablesPanel", () => {
     expect(screen.queryByTestId("open-transform")).toBeNull();
     fireEvent.click(screen.getByTestId("copy-into-notebook"));
     // trips_copy is taken: the copy gets the next free name.
-    await waitFor(() => expect(saveQueryAsTable).toHaveBeenCalledWith("nb", "SELECT * FROM trips", "trips_copy_2"));
+    await waitFor(() => expect(copyLinkedTable).toHaveBeenCalledWith("nb", "trips", "trips_copy_2"));
   });
 });

@@ -9,7 +9,6 @@ import { HistoryDialog } from "./HistoryDialog";
 import { TransformDialog } from "./TransformDialog";
 import { VersionsDialog } from "./VersionsDialog";
 import { ImportDialog, defaultName } from "./ImportDialog";
-import { sqlName } from "../sqlName";
 import { TableGrid } from "./TableGrid";
 import { ProfilePanel, type GridFilter } from "./ProfilePanel";
 import { useProfile } from "../profiles/useProfile";
@@ -165,7 +164,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   const copyIntoNotebook = async (t: TableInfo) => {
     const to = freeName(`${t.name}_copy`, tables);
     try {
-      const info = await backend.saveQueryAsTable(notebook, `SELECT * FROM ${sqlName(t.name)}`, to);
+      const info = await backend.copyLinkedTable(notebook, t.name, to);
       apply({ kind: "table_added", notebook, table: info });
       setOpen(info.name);
       inform(`Copied ${t.name} into the notebook`, `${info.name} holds its ${info.rows.toLocaleString()} rows and can be edited.`);

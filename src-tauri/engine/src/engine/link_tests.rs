@@ -394,3 +394,48 @@ async fn a_sorted_view_past_the_table_budget_is_refused_in_words_and_pages_still
     assert_eq!(page_ids(&engine, nb, None, 199_995).await.len(), 5);
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_a_link_keeps_the_file_order_and_can_be_edited() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let folder = dataset(data.path());
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Big").unwrap().id;
+    engine.link_table(nb, &folder, None).unwrap();
+    let copy = engine.copy_linked_table(nb, "trips", "trips_copy").unwrap();
+    assert_eq!((copy.rows, copy.linked.clone()), (25_013, None));
+    let all = decode(
+        &engine
+            .page(nb, "trips_copy", None, 0, 30_000)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        ids(&all),
+        (0..10_000).collect::<Vec<_>>(),
+        "a page is at most 10,000 rows, in file order"
+    );
+    let last = decode(
+        &engine
+            .page(nb, "trips_copy", None, 25_000, 100)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(ids(&last), (25_000..25_013).collect::<Vec<_>>());
+    engine
+        .edit_cells(
+            nb,
+            "trips_copy",
+            &[CellEdit {
+                row_id: 3,
+                column: "city".into(),
+                value: Some("Rome".into()),
+            }],
+        )
+        .unwrap();
+    let err = engine
+        .copy_linked_table(nb, "trips", "trips_copy")
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TableExists);
+    engine.shutdown();
+}

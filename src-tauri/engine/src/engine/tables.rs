@@ -126,6 +126,42 @@ impl Engine {
         Ok(info)
     }
 
+    /// Copies a linked table's rows, in file order, into the notebook as a new table `to`
+    /// (editable, saved with the notebook), within the table budget.
+    pub fn copy_linked_table(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        to: &str,
+    ) -> Result<TableInfo, Error> {
+        let to = name::validate(to)?;
+        self.ensure_tables(notebook)?;
+        let linked = self
+            .ledger
+            .catalog()
+            .linked(notebook, table)
+            .ok_or_else(|| TableError::NotFound(table.to_string()))?;
+        if self.ledger.exists(notebook, &to) {
+            return Err(TableError::Exists(to).into());
+        }
+        let budget = self
+            .ledger
+            .catalog()
+            .limits()
+            .budget(format!("a copy of the linked table {table}"));
+        let batches = linked.read_all(&budget)?;
+        let info = self.keep_table(
+            notebook,
+            &to,
+            TableVersion::first(linked.schema.clone(), batches),
+        )?;
+        log::info!(
+            "copied the linked table {table} of notebook {notebook} into {to}: {} rows",
+            info.rows
+        );
+        Ok(info)
+    }
+
     /// Deletes a table with its saved copies and journal entries; for a linked table, only
     /// the link goes (its files stay as they are).
     pub fn delete_table(&self, notebook: NotebookId, table: &str) -> Result<(), Error> {

@@ -38,6 +38,9 @@ use super::TableError;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Rows per batch when reading a file: a grid page comes in one batch, a whole file in many.
+const READ_BATCH: usize = 65_536;
+
 /// File name endings a folder's Parquet files have.
 const PARQUET_ENDINGS: [&str; 2] = [".parquet", ".pq"];
 
@@ -248,6 +251,24 @@ impl LinkedTable {
     }
 }
 
+impl LinkedTable {
+    /// Every row, in file order, charged to `budget` batch by batch (a copy into the
+    /// notebook: `too_large` once it does not fit, before memory runs out).
+    pub fn read_all(&self, budget: &super::Budget) -> Result<Vec<RecordBatch>, TableError> {
+        let mut batches = Vec::new();
+        for f in &self.files {
+            if f.rows == 0 {
+                continue;
+            }
+            for part in f.read(0, f.rows)? {
+                budget.charge(&part.batch)?;
+                batches.push(part.batch);
+            }
+        }
+        Ok(batches)
+    }
+}
+
 /// Rows read from one file, and the in-file position of the first.
 struct Part {
     first: u64,
@@ -278,7 +299,7 @@ impl LinkedFile {
                     RowSelector::skip(skip),
                     RowSelector::select(take),
                 ]))
-                .with_batch_size(take.max(1))
+                .with_batch_size(take.clamp(1, READ_BATCH))
                 .build()
                 .map_err(failed)?;
         let mut parts = Vec::new();
