@@ -110,6 +110,9 @@ test("tables in the sidebar, dragged into a cell; sparklines in the grid; the sh
       await app.waitText("profile-panel", (t) => t.includes("Body Mass") && t.includes("distinct"), 30_000);
       await app.driver.executeScript("document.querySelector('[data-testid=notebook-area]').scrollTop = 1e6;");
       await app.screenshot("grid-profile-dark");
+      // Brought to the middle first: scrolled to the bottom, the button sits at the scroll
+      // area's top edge, where one CI run's click never reached it.
+      await app.driver.executeScript("document.querySelector('[data-testid=import-data]').scrollIntoView({ block: 'center' });");
       await app.click("import-data");
       await app.waitText("import-preview", (t) => t.includes("Biscoe"));
       await app.screenshot("import-dialog-dark");
