@@ -2,8 +2,8 @@
 //!
 //! Linking reads each file's footer (its schema, row groups and page index) and nothing else,
 //! so a file of any size opens at once. SQL reads it through a DataFusion listing table over
-//! exactly the files that were linked (projection and predicate pushdown, row-group and page
-//! pruning, under the engine's one memory pool). The grid reads exact pages by row position:
+//! exactly the files that were linked (only the columns a query names, row groups and pages
+//! pruned by their statistics, under the engine's one memory pool). The grid reads exact pages by row position:
 //! the footers say which row groups hold rows `[offset, offset + limit)`, and a row selection
 //! skips to the first of them inside its group (the page index lets the reader skip whole
 //! pages), so a page at row 99,000,000 costs what a page at row 0 does.
