@@ -46,7 +46,7 @@ async function openTable(app: QuireApp, name: string) {
   });
 }
 
-const linkedState = (app: QuireApp, table: string) =>
+const tableState = (app: QuireApp, table: string) =>
   app.driver.executeScript<string | null>(
     `return document.querySelector('[data-testid="table-status-${table}"]')?.dataset.state ?? null;`,
   );
@@ -110,8 +110,19 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, copy it to ed
     await first.waitText("table-list", (t) => t.includes("trips_copy"), 120_000);
     await first.waitText("info-toast", (t) => t.includes("Copied trips into the notebook"), 120_000);
     await waitCell(first, 0, "city", "Lyon");
+    await first.driver.wait(async () => (await tableState(first, "trips_copy")) === "saved", 120_000, "the copy was never saved");
+    // The copy starts Saved: record what the status says from here, so "Saved" below is the
+    // edit's snapshot and not the copy's own.
+    await first.recordTexts("table-status-trips_copy");
     await typeInto(first, 0, "city", "Marseille");
-    await first.driver.wait(async () => (await linkedState(first, "trips_copy")) === "saved", 120_000, "the copy's edit was never saved");
+    await first.driver.wait(
+      async () => {
+        const seen = await first.recordedTexts();
+        return seen.some((t) => t === "Unsaved" || t.startsWith("Saving")) && seen.at(-1) === "Saved";
+      },
+      120_000,
+      "the copy's edit was never saved",
+    );
     await waitCell(first, 0, "city", "Marseille");
     assert.deepEqual(readFileSync(out), before, "the linked file never changes");
   } catch (e) {

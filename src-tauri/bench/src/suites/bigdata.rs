@@ -37,6 +37,7 @@ use quire_engine::config::LimitsConfig;
 use quire_engine::events::NullSink;
 use quire_engine::{Config, Engine, EnginePaths};
 
+use super::profiles::mix;
 use super::tables::{anchor_value, run_anchor};
 use crate::report::Measure;
 use crate::stats::{micros, Samples};
@@ -49,13 +50,6 @@ const REPEATS: usize = 3;
 const BUDGET_MB: u64 = 2048;
 const PAGE_ROWS: u64 = 200;
 const PAGES: usize = 40;
-
-fn mix(i: u64) -> u64 {
-    let mut x = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
 
 fn big_batch(schema: &Arc<Schema>, r: std::ops::Range<u64>) -> Result<RecordBatch, String> {
     let cities = [

@@ -29,7 +29,7 @@ const BATCH: usize = 65_536;
 const REPEATS: usize = 3;
 
 /// A deterministic scramble, so values look random but every run has the same table.
-fn mix(i: u64) -> u64 {
+pub(crate) fn mix(i: u64) -> u64 {
     let mut x = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -58,11 +58,7 @@ impl Engine {
         sql: &str,
         table: &str,
     ) -> Result<TableInfo, Error> {
-        let table = name::validate(table)?;
-        self.ensure_tables(notebook)?;
-        if self.ledger.exists(notebook, &table) {
-            return Err(TableError::Exists(table).into());
-        }
+        let table = self.new_table_name(notebook, table)?;
         let (schema, batches) = self.ledger.catalog().result(notebook, sql).await?;
         self.keep_table(notebook, &table, TableVersion::first(schema, batches))
     }
@@ -80,6 +76,17 @@ impl Engine {
             .folder_path(notebook)?
             .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
         self.ledger.add(notebook, &dir, table, version)
+    }
+
+    /// `table` as the name of a table about to be made: valid, and not taken in the notebook
+    /// (its tables loaded first).
+    fn new_table_name(&self, notebook: NotebookId, table: &str) -> Result<String, Error> {
+        let table = name::validate(table)?;
+        self.ensure_tables(notebook)?;
+        if self.ledger.exists(notebook, &table) {
+            return Err(TableError::Exists(table).into());
+        }
+        Ok(table)
     }
 
     /// The notebook's folder, written first if the notebook is new (tables and links live
@@ -102,14 +109,8 @@ impl Engine {
         table: Option<&str>,
     ) -> Result<TableInfo, Error> {
         self.notebooks.summary(notebook)?;
-        let table = match table {
-            Some(t) => name::validate(t)?,
-            None => name::from_file_stem(&crate::tables::import::file_stem(path)),
-        };
-        self.ensure_tables(notebook)?;
-        if self.ledger.exists(notebook, &table) {
-            return Err(TableError::Exists(table).into());
-        }
+        let stem = name::from_file_stem(&crate::tables::import::file_stem(path));
+        let table = self.new_table_name(notebook, table.unwrap_or(&stem))?;
         let started = std::time::Instant::now();
         let linked = LinkedTable::open(path)?;
         let (files, bytes) = (linked.file_count(), linked.bytes);
@@ -134,16 +135,12 @@ impl Engine {
         table: &str,
         to: &str,
     ) -> Result<TableInfo, Error> {
-        let to = name::validate(to)?;
-        self.ensure_tables(notebook)?;
+        let to = self.new_table_name(notebook, to)?;
         let linked = self
             .ledger
             .catalog()
             .linked(notebook, table)
             .ok_or_else(|| TableError::NotFound(table.to_string()))?;
-        if self.ledger.exists(notebook, &to) {
-            return Err(TableError::Exists(to).into());
-        }
         let budget = self
             .ledger
             .catalog()

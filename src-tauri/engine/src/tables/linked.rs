@@ -33,7 +33,7 @@ use datafusion::parquet::arrow::arrow_reader::{
 };
 use datafusion::parquet::file::metadata::PageIndexPolicy;
 
-use super::table::{page_schema, ColumnInfo, TableInfo};
+use super::table::{columns_of, page_schema, TableInfo};
 use super::TableError;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -185,15 +185,7 @@ impl LinkedTable {
             name: name.to_string(),
             version: 1,
             rows: self.rows,
-            columns: self
-                .schema
-                .fields()
-                .iter()
-                .map(|f| ColumnInfo {
-                    name: f.name().clone(),
-                    data_type: f.data_type().to_string(),
-                })
-                .collect(),
+            columns: columns_of(&self.schema),
             memory_bytes: 0,
             linked: Some(self.source.display().to_string()),
         }

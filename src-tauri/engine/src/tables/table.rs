@@ -85,15 +85,7 @@ impl TableVersion {
             name: name.to_string(),
             version: self.version,
             rows: self.rows as u64,
-            columns: self
-                .schema
-                .fields()
-                .iter()
-                .map(|f| ColumnInfo {
-                    name: f.name().clone(),
-                    data_type: f.data_type().to_string(),
-                })
-                .collect(),
+            columns: columns_of(&self.schema),
             memory_bytes: self.memory_bytes(),
             linked: None,
         }
@@ -141,6 +133,18 @@ impl TableVersion {
         }
         Ok(concat_batches(&schema, &parts)?)
     }
+}
+
+/// A schema's columns as the UI shows them.
+pub fn columns_of(schema: &Schema) -> Vec<ColumnInfo> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| ColumnInfo {
+            name: f.name().clone(),
+            data_type: f.data_type().to_string(),
+        })
+        .collect()
 }
 
 /// The table's schema plus the row id column.
