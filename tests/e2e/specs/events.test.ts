@@ -14,7 +14,7 @@ const number = (text: string) => Number(text.replace(/[^\d]/g, ""));
 
 test("progress, metrics after a save, and catch-up after the page was away", async () => {
   const file = csvFile("big.csv", ROWS);
-  const app = await startApp({ env: { QUIRE_TEST_PICK_FILE: file, QUIRE_SNAPSHOTS__DEBOUNCE_MS: "1500" } });
+  const app = await startApp({ env: { QUIRE_TEST_PICK_FILE: file, QUIRE_SNAPSHOTS__DEBOUNCE_MS: "5000" } });
   const tables = join(app.workspace, "events.quire", "tables");
   try {
     await newNotebook(app, "Events");
@@ -73,6 +73,9 @@ test("progress, metrics after a save, and catch-up after the page was away", asy
     await typeInto(app, 0, "city", "Quimper");
     await app.waitText("save-status", (t) => t !== "All changes saved", 5_000); // the edit reached the engine
     await app.driver.get("about:blank");
+    // The debounce leaves the page five seconds to go; a save already on disk here would have
+    // reached the page before it left, and the catch-up below would prove nothing.
+    assert.ok(!existsSync(join(tables, "big.3.parquet")), "the save ran before the page went away");
     const deadline = Date.now() + 30_000;
     while (!existsSync(join(tables, "big.3.parquet"))) {
       assert.ok(Date.now() < deadline, "the save never happened while the page was away");

@@ -10,10 +10,7 @@ use super::spec::{Aggregate, Channel};
 /// Points a chart carries at most; past it the first ones are drawn and the chart says so.
 pub const MAX_POINTS: usize = 10_000;
 
-/// `name` as a SQL identifier, whatever characters it holds.
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+use crate::tables::sql::ident;
 
 /// The user's query as a subquery, without a closing `;`. On lines of its own, so a trailing
 /// `-- comment` ends there.

@@ -15,6 +15,7 @@ use crate::ledger::Ledger;
 use crate::notebooks::{NotebookId, Notebooks};
 use crate::queue::{Job, JobKind, Priority};
 use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, SheetOptions};
+use crate::tables::sql::ident;
 use crate::tables::{self, name, TableError, TableVersion};
 use crate::tasks::{TaskPayload, Tracked};
 
@@ -108,7 +109,7 @@ pub(super) fn import_now(
 
 /// `SELECT *` of a table by name.
 fn select_all(table: &str) -> String {
-    format!("SELECT * FROM \"{}\"", table.replace('"', "\"\""))
+    format!("SELECT * FROM {}", ident(table))
 }
 
 /// Awaits a queued job, cancelling it when `cancel` fires first.

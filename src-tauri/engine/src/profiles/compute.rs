@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{ColumnProfile, HistogramBin, Profile, ProfileKind, TopValue};
 use crate::charts::bins::Bins;
-use crate::charts::query::{ident, source};
+use crate::charts::query::source;
+use crate::tables::sql::ident;
 use crate::tables::{Limits, SqlSession, TableError, TableVersion};
 
 /// Bins of a column's histogram, at most.
@@ -73,7 +74,7 @@ pub async fn profile_table_in(
     table: &str,
     cancel: &CancellationToken,
 ) -> Result<Profile, TableError> {
-    let sql = format!("SELECT * FROM \"{}\"", table.replace('"', "\"\""));
+    let sql = format!("SELECT * FROM {}", ident(table));
     let mut profile = profile_rows(session, &sql, cancel).await?;
     profile.version = Some(1);
     Ok(profile)

@@ -1,9 +1,9 @@
 //! The scheduler against a reference model: random submits (every priority, with and without
 //! a group), finishes and cancellations of waiting and running jobs; after each step the jobs
 //! the real scheduler is running must be exactly the ones a plain, obviously-correct model
-//! would run (priority order then arrival, the reserved interactive slot, the group depth that
-//! drops the oldest waiting job, aging: a waiting job rises one level per `AGING` waited). The
-//! scheduler's clock is moved by the test (`Scheduler::advance_clock`) in half-`AGING` steps,
+//! would run (priority order then arrival, the reserved interactive slot, the extra slot only
+//! urgent work may take, the group depth that drops the oldest waiting job, aging: a waiting
+//! job rises one level per `AGING` waited). The scheduler's clock is moved by the test (`Scheduler::advance_clock`) in half-`AGING` steps,
 //! so aging is exact and no test waits for it.
 
 use std::collections::{BTreeSet, HashMap};
@@ -17,6 +17,7 @@ use super::{Job, JobKind, Priority, Scheduler, SchedulerLimits};
 
 const WORKERS: usize = 3;
 const RESERVED: usize = 1;
+const URGENT_EXTRA: usize = 1;
 const GROUP_DEPTH: usize = 2;
 /// Long enough that real time passing during a case never adds an aging step.
 const AGING: Duration = Duration::from_secs(3600);
@@ -79,7 +80,8 @@ impl Model {
     }
 
     fn dispatch(&mut self) {
-        while self.running.len() < WORKERS {
+        while self.running.len() < WORKERS + URGENT_EXTRA {
+            let worker_free = self.running.len() < WORKERS;
             let background = self
                 .running
                 .iter()
@@ -90,6 +92,7 @@ impl Model {
                 .waiting
                 .iter()
                 .enumerate()
+                .filter(|(_, w)| worker_free || w.1 == Priority::Urgent)
                 .filter(|(_, w)| w.1.interactive() || background < cap)
                 .min_by_key(|(i, w)| {
                     let aged = ((self.clock - w.3) / 2) as usize;
@@ -133,6 +136,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let scheduler = Scheduler::new(SchedulerLimits {
         workers: WORKERS,
         reserved_for_interactive: RESERVED,
+        urgent_extra: URGENT_EXTRA,
         aging: AGING,
         group_depth: GROUP_DEPTH,
     })

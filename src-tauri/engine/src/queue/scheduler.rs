@@ -32,6 +32,9 @@ pub struct SchedulerLimits {
     pub workers: usize,
     /// Slots background and idle work may never take.
     pub reserved_for_interactive: usize,
+    /// Slots beyond `workers` that only urgent work (grid pages) may take: a query and a save
+    /// can hold every worker for seconds, and a page must not wait behind them.
+    pub urgent_extra: usize,
     /// Waiting this long raises a job one priority level.
     pub aging: Duration,
     /// Waiting jobs kept per group; older ones are dropped as stale.
@@ -46,6 +49,7 @@ impl Default for SchedulerLimits {
         SchedulerLimits {
             workers,
             reserved_for_interactive: 1,
+            urgent_extra: 1,
             aging: Duration::from_millis(500),
             group_depth: 4,
         }
@@ -432,9 +436,10 @@ fn dispatch(inner: &Arc<Inner>) {
         let (launch, id, kind, priority) = {
             let mut st = lock(inner);
             let limits = &inner.limits;
-            if st.stopped || st.running.len() >= limits.workers {
+            if st.stopped || st.running.len() >= limits.workers + limits.urgent_extra {
                 return;
             }
+            let worker_free = st.running.len() < limits.workers;
             let background_running = st
                 .running
                 .values()
@@ -449,6 +454,7 @@ fn dispatch(inner: &Arc<Inner>) {
                 .waiting
                 .iter()
                 .enumerate()
+                .filter(|(_, w)| worker_free || w.priority == Priority::Urgent)
                 .filter(|(_, w)| w.priority.interactive() || background_running < background_cap)
                 .min_by_key(|(_, w)| (effective_level(w, now, limits.aging), w.enqueued))
                 .map(|(i, _)| i);
@@ -524,6 +530,7 @@ mod tests {
         SchedulerLimits {
             workers,
             reserved_for_interactive: reserved,
+            urgent_extra: 0,
             aging: Duration::from_millis(aging_ms),
             group_depth: 3,
         }
@@ -633,6 +640,41 @@ mod tests {
         for j in jobs {
             j.blocking_result().unwrap();
         }
+    }
+
+    #[test]
+    fn a_grid_page_starts_while_a_query_and_a_save_hold_every_worker() {
+        let s = Scheduler::new(SchedulerLimits {
+            urgent_extra: 1,
+            ..limits(2, 1, 60_000)
+        })
+        .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (open_save, save_gate) = mpsc::channel();
+        let save = gated(&s, Priority::Background, "save", &log, save_gate);
+        while log.lock().unwrap().is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let (open_query, query_gate) = mpsc::channel();
+        let query = gated(&s, Priority::UserVisible, "query", &log, query_gate);
+        while log.lock().unwrap().len() < 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Every worker is held: other work waits, a page takes the urgent slot.
+        let other = quick(&s, Priority::UserVisible, "other", &log);
+        let page = quick(&s, Priority::Urgent, "page", &log);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while log.lock().unwrap().len() < 3 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(*log.lock().unwrap(), ["save", "query", "page"]);
+        page.blocking_result().unwrap();
+        open_save.send(()).unwrap();
+        save.blocking_result().unwrap();
+        other.blocking_result().unwrap();
+        open_query.send(()).unwrap();
+        query.blocking_result().unwrap();
+        assert_eq!(*log.lock().unwrap(), ["save", "query", "page", "other"]);
     }
 
     #[test]

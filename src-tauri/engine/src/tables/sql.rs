@@ -38,6 +38,11 @@ impl Default for SqlSession {
     }
 }
 
+/// `name` as a quoted SQL identifier, whatever characters it holds.
+pub(crate) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 impl SqlSession {
     /// A session whose queries share the engine's memory pool and spill folder.
     pub fn new(limits: &Limits) -> SqlSession {
@@ -67,12 +72,11 @@ impl SqlSession {
             parts[i % n].push(batch.clone());
         }
         let table = MemTable::try_new(version.schema.clone(), parts)?;
-        self.ctx.deregister_table(name)?;
-        self.ctx.register_table(name, Arc::new(table))?;
-        Ok(())
+        self.register_provider(name, Arc::new(table))
     }
 
-    /// Registers (or replaces) a table that reads its own data (a linked file).
+    /// Registers (or replaces) a table under `name` that reads its own data (a linked file, a
+    /// table held in memory).
     pub fn register_provider(
         &self,
         name: &str,

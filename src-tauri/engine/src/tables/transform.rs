@@ -58,9 +58,7 @@ pub enum Transform {
     },
 }
 
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+use super::sql::ident as quote;
 
 impl Transform {
     /// The transform as SQL over the table, for the history list and the journal.

@@ -62,9 +62,7 @@ impl ViewSpec {
     }
 }
 
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+use super::sql::ident;
 
 fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
