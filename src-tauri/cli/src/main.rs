@@ -54,6 +54,10 @@ enum Command {
         /// The file's format (default: from its extension).
         #[arg(long, value_enum)]
         format: Option<FileFormat>,
+        /// Convert a CSV or JSON file into Parquet inside the notebook and link it (for files
+        /// too big to hold in memory) instead of copying it in.
+        #[arg(long)]
+        convert: bool,
     },
     /// List a notebook's tables.
     Tables {
@@ -144,10 +148,11 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 
 fn open(workspace: Option<PathBuf>) -> Result<Engine, Error> {
     let (app_data, app_config) = app_dirs();
-    // The app's workspace: from its settings (config.toml, QUIRE_WORKSPACE), else the default.
-    let app_workspace = Config::load(&app_config)
-        .ok()
-        .and_then(|c| c.workspace)
+    // The app's settings (config.toml, QUIRE_* variables): its workspace and its limits.
+    let app = Config::load(&app_config).unwrap_or_default();
+    let app_workspace = app
+        .workspace
+        .clone()
         .unwrap_or_else(|| app_data.join("workspace"));
     let workspace = workspace.unwrap_or_else(|| app_workspace.clone());
     // On the app's workspace the CLI uses the app's data dir, so both read and write the one
@@ -165,6 +170,7 @@ fn open(workspace: Option<PathBuf>) -> Result<Engine, Error> {
     let config = Config {
         workspace: Some(workspace),
         notebooks,
+        limits: app.limits,
         ..Config::default()
     };
     Engine::open(
@@ -207,6 +213,7 @@ fn dispatch(engine: &Engine, command: Command) -> Result<(), Error> {
             notebook: which,
             table,
             format,
+            convert,
         } => {
             let id = match engine.notebooks().find(&which) {
                 Ok(n) => n.id,
@@ -225,6 +232,7 @@ fn dispatch(engine: &Engine, command: Command) -> Result<(), Error> {
                 format,
                 csv: None,
                 sheet: None,
+                convert,
             };
             let out = engine.import_file(id, request, &|_| {}, &CancellationToken::new())?;
             writeln!(

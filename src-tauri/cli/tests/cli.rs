@@ -378,3 +378,116 @@ fn on_the_apps_workspace_the_cli_sees_the_edits_the_app_journaled_before_a_crash
         "the journaled edit is exported: {text}"
     );
 }
+
+/// The identity of a file: a part a resumed conversion kept is the same file.
+fn identity(path: &Path) -> (u64, std::time::SystemTime) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).unwrap();
+    (m.ino(), m.modified().unwrap())
+}
+
+fn parts_in(converted: &Path) -> Vec<PathBuf> {
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(converted)
+        .into_iter()
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).into_iter().flatten())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    parts.sort();
+    parts
+}
+
+#[test]
+fn a_conversion_killed_midway_resumes_at_the_next_start_past_the_parts_it_wrote() {
+    let root = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let csv = files.path().join("big.csv");
+    let mut text = String::from("id,city,amount\n");
+    for i in 0..1_200_000u64 {
+        text.push_str(&format!(
+            "{i},{},{}.5\n",
+            ["Lyon", "Paris", "Nice"][(i % 3) as usize],
+            i % 1000
+        ));
+    }
+    std::fs::write(&csv, &text).unwrap();
+    let part_mb = 1;
+    let parts_in_all = (text.len() as u64).div_ceil(part_mb << 20) as usize;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quire-cli"))
+        .args(["import", "--notebook", "Big", "--table", "big", "--convert"])
+        .arg(&csv)
+        .env_remove("QUIRE_WORKSPACE")
+        .env("QUIRE_DATA_DIR", root.path())
+        .env("QUIRE_LIMITS__CONVERSION_PART_MB", part_mb.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let converted = root.path().join("data/workspace/big.quire/converted");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while parts_in(&converted).len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no parts were written"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the conversion ended before the kill"
+        );
+        std::thread::yield_now();
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let kept: Vec<_> = parts_in(&converted)
+        .into_iter()
+        .map(|p| (identity(&p), p))
+        .collect();
+    assert!(
+        kept.len() < parts_in_all,
+        "killed before the end: {} parts",
+        kept.len()
+    );
+
+    // The app's next start runs the interrupted import again: it resumes in the same folder.
+    let mut config = quire_engine::Config::default();
+    config.limits.conversion_part_mb = part_mb;
+    let engine = quire_engine::Engine::open(
+        config,
+        quire_engine::EnginePaths {
+            data_dir: root.path().join("data"),
+            config_dir: None,
+        },
+        Arc::new(quire_engine::events::NullSink),
+    )
+    .unwrap();
+    engine.resume();
+    let nb = engine.notebooks().find("Big").unwrap().id;
+    let tables = engine.tables(nb).unwrap();
+    let big = tables
+        .iter()
+        .find(|t| t.name == "big")
+        .expect("the table exists");
+    assert_eq!(big.rows, 1_200_000);
+    assert!(big.linked.is_some());
+    for (id, part) in &kept {
+        assert_eq!(identity(part), *id, "{} was written again", part.display());
+    }
+    assert_eq!(parts_in(&converted).len(), parts_in_all);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sums = rt
+        .block_on(engine.query(
+            nb,
+            "SELECT count(*) AS n, sum(id) AS ids, sum(amount) AS a FROM big",
+        ))
+        .unwrap();
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&sums)
+        .unwrap()
+        .to_string();
+    let n = 1_200_000u64;
+    let amounts: f64 = (0..n).map(|i| (i % 1000) as f64 + 0.5).sum();
+    assert!(text.contains(&format!("| {n} ")), "{text}");
+    assert!(text.contains(&format!("| {} ", n * (n - 1) / 2)), "{text}");
+    assert!(text.contains(&format!("| {amounts:.1} ")), "{text}");
+    engine.shutdown();
+}

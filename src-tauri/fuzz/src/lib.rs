@@ -17,6 +17,7 @@ pub fn limits() -> &'static Limits {
             query_memory_mb: 64,
             table_memory_mb: 32,
             spill_disk_mb: 0,
+            ..Default::default()
         };
         Limits::new(&config, None).expect("limits")
     })

@@ -54,8 +54,9 @@ pub async fn preview_import(
     Ok(preview?)
 }
 
-/// Imports a picked file as a table; progress streams over `on_progress`; `job` names the
-/// import for [`cancel_job`].
+/// Imports a picked file as a table (with `convert`, a CSV or JSON file is converted into
+/// Parquet inside the notebook and linked); progress streams over `on_progress`; `job` names
+/// the import for [`cancel_job`].
 #[tauri::command]
 #[specta::specta]
 #[allow(clippy::too_many_arguments)]
@@ -66,6 +67,7 @@ pub async fn import_file(
     table: Option<String>,
     csv: Option<CsvOptions>,
     sheet: Option<SheetOptions>,
+    convert: bool,
     job: String,
     on_progress: Channel<ImportProgress>,
 ) -> Reply<ImportOutcome> {
@@ -78,6 +80,7 @@ pub async fn import_file(
         format: None,
         csv: csv.as_ref(),
         sheet: sheet.as_ref(),
+        convert,
     };
     let cancel = state.jobs.start(&job);
     let result = state

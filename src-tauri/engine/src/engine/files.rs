@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Engine, ImportOutcome, ImportRequest};
 use crate::error::Error;
 use crate::ledger::Ledger;
+use crate::metrics::Metrics;
 use crate::notebooks::{NotebookId, Notebooks};
 use crate::queue::{Job, JobKind, Priority};
 use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, SheetOptions};
@@ -26,6 +27,7 @@ struct OwnedImport {
     format: Option<ImportFormat>,
     csv: Option<CsvOptions>,
     sheet: Option<SheetOptions>,
+    convert: bool,
 }
 
 impl OwnedImport {
@@ -36,6 +38,7 @@ impl OwnedImport {
             format: request.format,
             csv: request.csv.cloned(),
             sheet: request.sheet.cloned(),
+            convert: request.convert,
         }
     }
 
@@ -46,17 +49,22 @@ impl OwnedImport {
             format: self.format,
             csv: self.csv.as_ref(),
             sheet: self.sheet.as_ref(),
+            convert: self.convert,
         }
     }
 }
 
 /// Reads the file to the end, then saves the table (hydrating the notebook) before adding it,
-/// so a table Quire shows is always on disk. The table name defaults to the file's.
+/// so a table Quire shows is always on disk. The table name defaults to the file's. With
+/// `converted` (the folder id of a conversion), the file is converted and linked instead.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn import_now(
     notebooks: &Notebooks,
     ledger: &Ledger,
+    metrics: &Arc<Metrics>,
     notebook: NotebookId,
     request: ImportRequest<'_>,
+    converted: Option<&str>,
     progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
 ) -> Result<ImportOutcome, Error> {
@@ -66,6 +74,7 @@ pub(super) fn import_now(
         format,
         csv,
         sheet,
+        convert: _,
     } = request;
     notebooks.summary(notebook)?;
     let table = match table {
@@ -83,6 +92,36 @@ pub(super) fn import_now(
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     ));
+    if let Some(folder) = converted {
+        notebooks.flush(notebook)?;
+        let dir = notebooks
+            .folder_path(notebook)?
+            .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
+        let folder = super::convert::folder(&dir, folder)?;
+        let conversion = super::convert::Conversion {
+            source: path,
+            format,
+            csv,
+            folder: &folder,
+            part_bytes: ledger.catalog().limits().conversion_part_bytes(),
+        };
+        let imported = conversion.run(metrics, progress, cancel, &budget)?;
+        let linked = tables::LinkedTable::open(conversion.folder)?;
+        let info = ledger.link(notebook, &dir, &table, linked, metrics)?;
+        log::info!(
+            "converted {} into {} as the linked table {table} of notebook {notebook}: {} rows in {:.0} ms, {} skipped",
+            path.display(),
+            conversion.folder.display(),
+            info.rows,
+            started.elapsed().as_secs_f64() * 1000.0,
+            imported.skipped_total
+        );
+        return Ok(ImportOutcome {
+            table: info,
+            skipped: imported.skipped,
+            skipped_total: imported.skipped_total,
+        });
+    }
     let imported = match sheet {
         Some(sheet) => import::read_sheet(path, sheet, progress, cancel, &budget)?,
         None => import::read(path, format, csv, progress, cancel, &budget)?,
@@ -133,21 +172,30 @@ async fn until_done_or_cancelled<T: Send + 'static>(
 impl Engine {
     /// Records an import under the table name it will make (the file's when none is given),
     /// so a rerun after a crash finds the table if it was committed.
-    fn record_import(&self, notebook: NotebookId, request: &ImportRequest<'_>) -> Tracked {
+    /// A conversion is given its folder here, kept in the record, so running it again after a
+    /// crash resumes in the same folder.
+    fn record_import(
+        &self,
+        notebook: NotebookId,
+        request: &ImportRequest<'_>,
+    ) -> (Tracked, Option<String>) {
         let table = match request.table {
             Some(t) => t.to_string(),
             None => name::from_file_stem(&import::file_stem(request.path)),
         };
-        self.tracker.record(
+        let converted = request.convert.then(|| uuid::Uuid::now_v7().to_string());
+        let task = self.tracker.record(
             Some(notebook),
             Some(table),
             &TaskPayload::Import {
                 path: request.path.to_path_buf(),
                 csv: request.csv.cloned(),
                 sheet: request.sheet.cloned(),
+                converted: converted.clone(),
             },
             Priority::Background,
-        )
+        );
+        (task, converted)
     }
 
     /// Imports a file as a new table of the notebook, queued at background priority: it never
@@ -163,11 +211,13 @@ impl Engine {
         // The notebook goes to disk first (it may still be only in memory): an import that a
         // crash cuts short must find its notebook when it runs again.
         self.notebooks.flush(notebook)?;
-        let task = Arc::new(self.record_import(notebook, &request));
+        let (task, converted) = self.record_import(notebook, &request);
+        let task = Arc::new(task);
         task.watch(cancel.clone());
-        let (notebooks, ledger, running, owned) = (
+        let (notebooks, ledger, metrics, running, owned) = (
             self.notebooks.clone(),
             self.ledger.clone(),
+            self.metrics.clone(),
             task.clone(),
             OwnedImport::of(&request),
         );
@@ -184,8 +234,10 @@ impl Engine {
                 Ok(import_now(
                     &notebooks,
                     &ledger,
+                    &metrics,
                     notebook,
                     owned.request(),
+                    converted.as_deref(),
                     &report,
                     token,
                 ))
@@ -204,8 +256,15 @@ impl Engine {
         progress: &(dyn Fn(ImportProgress) + Sync),
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
-        let task = self.record_import(notebook, &request);
-        self.import_tracked(&task, notebook, request, progress, cancel)
+        let (task, converted) = self.record_import(notebook, &request);
+        self.import_tracked(
+            &task,
+            notebook,
+            request,
+            converted.as_deref(),
+            progress,
+            cancel,
+        )
     }
 
     pub(super) fn import_tracked(
@@ -213,6 +272,7 @@ impl Engine {
         task: &Tracked,
         notebook: NotebookId,
         request: ImportRequest<'_>,
+        converted: Option<&str>,
         progress: &(dyn Fn(ImportProgress) + Sync),
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
@@ -224,8 +284,10 @@ impl Engine {
             import_now(
                 &self.notebooks,
                 &self.ledger,
+                &self.metrics,
                 notebook,
                 request,
+                converted,
                 &report,
                 cancel,
             )

@@ -7,6 +7,7 @@
 //! - `lifecycle`: events, flushes, what is pending, shutdown;
 //! - `types`: what callers get back.
 
+mod convert;
 mod files;
 mod lifecycle;
 mod open;
@@ -15,6 +16,8 @@ mod tables;
 mod tasks;
 mod types;
 
+#[cfg(test)]
+mod convert_tests;
 #[cfg(test)]
 mod draft_tests;
 #[cfg(test)]

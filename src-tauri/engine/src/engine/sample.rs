@@ -64,8 +64,10 @@ impl Engine {
         import_now(
             &self.notebooks,
             &self.ledger,
+            &self.metrics,
             id,
             ImportRequest::file(scratch.path()).named("penguins"),
+            None,
             &|_| {},
             &CancellationToken::new(),
         )?;

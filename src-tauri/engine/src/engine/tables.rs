@@ -160,14 +160,26 @@ impl Engine {
     }
 
     /// Deletes a table with its saved copies and journal entries; for a linked table, only
-    /// the link goes (its files stay as they are).
+    /// the link goes (its files stay as they are), unless the files are a conversion Quire
+    /// made inside the notebook's folder: those go with it.
     pub fn delete_table(&self, notebook: NotebookId, table: &str) -> Result<(), Error> {
         self.ensure_tables(notebook)?;
-        if self.ledger.catalog().linked(notebook, table).is_some() {
+        if let Some(linked) = self.ledger.catalog().linked(notebook, table) {
             let dir = self.table_folder(notebook)?;
             self.ledger.unlink(notebook, &dir, table, &self.metrics)?;
             self.profiles.forget(notebook, table);
-            log::info!("removed the link {table} of notebook {notebook}");
+            if super::convert::is_converted(&dir, &linked.source) {
+                // Unlisted first: a crash between the two leaves a folder no table names.
+                if let Err(e) = std::fs::remove_dir_all(&linked.source) {
+                    log::warn!(
+                        "could not remove the converted files {}: {e}",
+                        linked.source.display()
+                    );
+                }
+                log::info!("deleted the converted table {table} of notebook {notebook}");
+            } else {
+                log::info!("removed the link {table} of notebook {notebook}");
+            }
             return Ok(());
         }
         self.ledger.delete(notebook, table)?;

@@ -108,7 +108,12 @@ impl Engine {
                 }
                 r
             }
-            TaskPayload::Import { path, csv, sheet } => {
+            TaskPayload::Import {
+                path,
+                csv,
+                sheet,
+                converted,
+            } => {
                 let loaded = self.ensure_tables(notebook);
                 if loaded.is_err() {
                     tracked.finish(&loaded);
@@ -125,8 +130,10 @@ impl Engine {
                     format: None,
                     csv: csv.as_ref(),
                     sheet: sheet.as_ref(),
+                    convert: converted.is_some(),
                 };
-                self.import_tracked(&tracked, notebook, request, &|_| {}, &never)
+                let into = converted.as_deref();
+                self.import_tracked(&tracked, notebook, request, into, &|_| {}, &never)
                     .map(|_| ())
             }
             TaskPayload::Export { path } => self

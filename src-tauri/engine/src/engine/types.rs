@@ -72,6 +72,9 @@ pub struct ImportRequest<'a> {
     pub csv: Option<&'a CsvOptions>,
     /// Which sheet of a spreadsheet (default: the first, its header detected).
     pub sheet: Option<&'a SheetOptions>,
+    /// Convert a CSV or JSON file into Parquet parts inside the notebook's folder and link
+    /// them (a file too big to hold in memory), instead of copying it in.
+    pub convert: bool,
 }
 
 impl<'a> ImportRequest<'a> {
@@ -82,6 +85,7 @@ impl<'a> ImportRequest<'a> {
             format: None,
             csv: None,
             sheet: None,
+            convert: false,
         }
     }
 

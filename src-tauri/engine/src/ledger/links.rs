@@ -1,9 +1,10 @@
 //! A notebook's linked tables, and `links.json`, where its folder keeps them.
 //!
-//! `links.json` names each link and the absolute path it reads, and nothing of the files'
-//! content: linking again after a restart reads the footers anew. It is replaced atomically and
-//! durably before a link appears or after one goes from the list, so the list the user sees is
-//! never ahead of the disk. A link whose files went missing stays in `links.json` (the user may
+//! `links.json` names each link and the path it reads (absolute, or relative to the notebook
+//! folder for files inside it: conversions), and nothing of the files' content: linking again
+//! after a restart reads the footers anew. It is replaced atomically and durably before a link
+//! appears or after one goes from the list, so the list the user sees is never ahead of the
+//! disk. A link whose files went missing stays in `links.json` (the user may
 //! plug the drive back in) and is reported, not shown as an empty table.
 
 use std::path::{Path, PathBuf};
@@ -90,7 +91,7 @@ pub fn open_all(dir: &Path) -> Result<OpenedLinks, TableError> {
     let mut opened = Vec::new();
     let mut problems = Vec::new();
     for link in read(dir)? {
-        match LinkedTable::open(&link.path) {
+        match LinkedTable::open(&dir.join(&link.path)) {
             Ok(table) => opened.push((link.name, table)),
             Err(e) => problems.push(format!(
                 "the linked table {} cannot be read: {e}",
@@ -128,9 +129,15 @@ impl Ledger {
         }
         let mut listed = read(dir)?;
         listed.retain(|l| l.name != table);
+        // Files inside the notebook's folder (a conversion) are named relative to it, so the
+        // notebook folder can move.
+        let path = linked
+            .source
+            .strip_prefix(dir)
+            .map_or_else(|_| linked.source.clone(), Path::to_path_buf);
         listed.push(Link {
             name: table.clone(),
-            path: linked.source.clone(),
+            path,
         });
         write(dir, listed, metrics)?;
         let info = self.catalog.link(notebook, &table, linked)?;

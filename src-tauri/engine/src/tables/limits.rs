@@ -28,6 +28,7 @@ pub struct Limits {
     spill_mb: u64,
     /// Where imports put their decoded copies: the spill folder, or the OS temp folder.
     scratch: Option<std::path::PathBuf>,
+    part_bytes: u64,
 }
 
 impl Default for Limits {
@@ -59,7 +60,13 @@ impl Limits {
             query_mb: config.query_memory_mb,
             spill_mb: config.spill_disk_mb,
             scratch: spill_dir.map(Path::to_path_buf),
+            part_bytes: config.conversion_part_mb.max(1).saturating_mul(MIB),
         })
+    }
+
+    /// Bytes of CSV per Parquet part of a conversion (the work a crash can lose).
+    pub fn conversion_part_bytes(&self) -> u64 {
+        self.part_bytes
     }
 
     /// What one table (or one result kept as a table) may hold in memory, in bytes.
@@ -223,6 +230,9 @@ pub struct LimitsConfig {
     pub table_memory_mb: u64,
     /// Disk that spilling queries may fill, in `spill/` in the data dir. Default 10240 MiB.
     pub spill_disk_mb: u64,
+    /// A CSV converted into Parquet is written in parts of this much of the file; a conversion
+    /// cut short by a crash resumes at its first missing part. Default 256 MiB.
+    pub conversion_part_mb: u64,
 }
 
 impl Default for LimitsConfig {
@@ -231,6 +241,7 @@ impl Default for LimitsConfig {
             query_memory_mb: 2048,
             table_memory_mb: 4096,
             spill_disk_mb: 10240,
+            conversion_part_mb: 256,
         }
     }
 }

@@ -656,6 +656,7 @@ mod tests {
             query_memory_mb: query_mb,
             table_memory_mb: table_mb,
             spill_disk_mb: spill_mb,
+            ..Default::default()
         };
         SqlSession::new(&Limits::new(&config, Some(spill)).unwrap())
     }

@@ -19,6 +19,9 @@ pub enum TaskPayload {
         csv: Option<CsvOptions>,
         /// The sheet of a spreadsheet (`None`: its first, header sniffed).
         sheet: Option<SheetOptions>,
+        /// Converted into Parquet parts in this folder of the notebook's `converted/` (the same
+        /// folder when the task runs again, so it resumes) and linked, instead of copied.
+        converted: Option<String>,
     },
     /// Apply a transform to the task's target table.
     Transform { transform: Transform },
@@ -40,6 +43,8 @@ struct ImportJson {
     csv: Option<CsvOptions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sheet: Option<SheetOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    converted: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -73,10 +78,16 @@ impl TaskPayload {
     pub fn to_json(&self) -> serde_json::Value {
         let value = match self {
             TaskPayload::CellRun { sql } => serde_json::to_value(CellRunJson { sql: sql.clone() }),
-            TaskPayload::Import { path, csv, sheet } => serde_json::to_value(ImportJson {
+            TaskPayload::Import {
+                path,
+                csv,
+                sheet,
+                converted,
+            } => serde_json::to_value(ImportJson {
                 path: path.clone(),
                 csv: csv.clone(),
                 sheet: sheet.clone(),
+                converted: converted.clone(),
             }),
             TaskPayload::Transform { transform } => serde_json::to_value(TransformJson {
                 transform: transform.clone(),
@@ -110,6 +121,7 @@ impl TaskPayload {
                     path: p.path,
                     csv: p.csv,
                     sheet: p.sheet,
+                    converted: p.converted,
                 }
             }
             TaskKind::Transform => {
@@ -144,6 +156,13 @@ mod tests {
                 path: "/data/a.csv".into(),
                 csv: Some(CsvOptions::default()),
                 sheet: None,
+                converted: None,
+            },
+            TaskPayload::Import {
+                path: "/data/big.csv".into(),
+                csv: None,
+                sheet: None,
+                converted: Some("0192a0b0-aaaa-7bbb-8ccc-0123456789ab".into()),
             },
             TaskPayload::Import {
                 path: "/data/a.xlsx".into(),
@@ -153,11 +172,13 @@ mod tests {
                     has_header: true,
                     sheets: Vec::new(),
                 }),
+                converted: None,
             },
             TaskPayload::Import {
                 path: "/data/b.csv".into(),
                 csv: None,
                 sheet: None,
+                converted: None,
             },
             TaskPayload::Snapshot { version: 7 },
             TaskPayload::Export {
@@ -177,6 +198,7 @@ mod tests {
                 path: "/d/x.csv".into(),
                 csv: None,
                 sheet: None,
+                converted: None,
             }
         );
         let bad = TaskPayload::parse(TaskKind::Export, "{}").unwrap_err();

@@ -16,6 +16,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::sink::Part;
 use super::{
     decimal, preview_rows, schema_of, ColumnSpec, ColumnType, Counting, CsvOptions, ImportFormat,
     ImportPreview, ImportProgress, Imported, OnBadRow, Reading, SkippedRow, BATCH_ROWS,
@@ -208,12 +209,18 @@ fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Impo
             schema_of(&columns)?
         }
     };
+    // A resumed conversion reads with the columns its parts have, widened ones included.
+    let schema = match read.sink.resumed_schema() {
+        Some(resumed) if same_names(&resumed, &schema) => resumed,
+        _ => schema,
+    };
     // A quote that never closes makes CSV readers swallow the rest of the file into one field.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunks = if total_bytes >= PARALLEL_MIN_BYTES {
-        threads
-    } else {
-        1
+    let chunks = match read.sink.part_bytes() {
+        // Parts of a fixed size, so a resumed conversion cuts the file where the first run did.
+        Some(part) => total_bytes.div_ceil(part).max(1) as usize,
+        None if total_bytes >= PARALLEL_MIN_BYTES => threads,
+        None => 1,
     };
     let scan =
         scan(path, delimiter, quote, chunks, total_bytes).map_err(|e| TableError::file(path, e))?;
@@ -251,9 +258,10 @@ fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Impo
     }
 }
 
-/// Reads the file in chunks that start at record boundaries (found by [`scan`]), one thread
-/// per chunk; batches are concatenated in file order. Error line numbers count records from
-/// the start of the file, whichever chunk found them.
+/// Reads the file in chunks that start at record boundaries (found by [`scan`]), each into a
+/// part of the sink, on as many threads as there are cores; a part the sink already holds (a
+/// conversion resumed) is skipped. Batches come back in file order. Error line numbers count
+/// records from the start of the file, whichever chunk found them.
 fn read_strict(
     path: &Path,
     schema: SchemaRef,
@@ -266,7 +274,8 @@ fn read_strict(
         total_bytes,
         progress,
         cancel,
-        budget,
+        sink,
+        ..
     } = read;
     let bytes = AtomicU64::new(0);
     let rows = AtomicU64::new(0);
@@ -278,14 +287,37 @@ fn read_strict(
         start = (at, records);
     }
     chunks.push((start.0, total_bytes, start.1, chunks.is_empty()));
-    let read_chunk = |(from, to, records_before, first): (u64, u64, u64, bool)| -> Result<Vec<RecordBatch>, TableError> {
+    let read_chunk = |part: usize,
+                      (from, to, records_before, first): (u64, u64, u64, bool)|
+     -> Result<Vec<RecordBatch>, TableError> {
+        if let Some(done) = sink.written(part, &schema) {
+            let total = bytes.fetch_add(to - from, Ordering::Relaxed) + (to - from);
+            let rows = rows.fetch_add(done, Ordering::Relaxed) + done;
+            progress(ImportProgress {
+                rows,
+                bytes: total.min(total_bytes),
+                total_bytes,
+            });
+            return Ok(Vec::new());
+        }
         let mut file = File::open(path).map_err(|e| TableError::file(path, e))?;
-        file.seek(SeekFrom::Start(from)).map_err(|e| TableError::file(path, e))?;
-        let counting = Counting { inner: BufReader::with_capacity(1 << 20, file.take(to - from)), bytes: Arc::new(AtomicU64::new(0)) };
+        file.seek(SeekFrom::Start(from))
+            .map_err(|e| TableError::file(path, e))?;
+        let counting = Counting {
+            inner: BufReader::with_capacity(1 << 20, file.take(to - from)),
+            bytes: Arc::new(AtomicU64::new(0)),
+        };
         let seen = counting.bytes.clone();
-        let chunk_format = if first { format.clone() } else { format.clone().with_header(false) };
-        let reader = ReaderBuilder::new(schema.clone()).with_format(chunk_format).with_batch_size(super::batch_rows(to - from)).build(counting)?;
-        let mut batches = Vec::new();
+        let chunk_format = if first {
+            format.clone()
+        } else {
+            format.clone().with_header(false)
+        };
+        let reader = ReaderBuilder::new(schema.clone())
+            .with_format(chunk_format)
+            .with_batch_size(super::batch_rows(to - from))
+            .build(counting)?;
+        let mut out = sink.open(part, &schema)?;
         let mut reported = 0;
         for batch in reader {
             if cancel.is_cancelled() {
@@ -300,43 +332,77 @@ fn read_strict(
             let now = seen.load(Ordering::Relaxed);
             let total = bytes.fetch_add(now - reported, Ordering::Relaxed) + (now - reported);
             reported = now;
-            let rows = rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed) + batch.num_rows() as u64;
-            progress(ImportProgress { rows, bytes: total.min(total_bytes), total_bytes });
-            budget.charge(&batch)?;
-            batches.push(batch);
+            let rows = rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed)
+                + batch.num_rows() as u64;
+            progress(ImportProgress {
+                rows,
+                bytes: total.min(total_bytes),
+                total_bytes,
+            });
+            out.push(batch)?;
         }
-        Ok(batches)
+        out.finish()
     };
-    let parts: Vec<Result<Vec<RecordBatch>, TableError>> = if chunks.len() == 1 {
-        vec![read_chunk(chunks[0])]
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks.len());
+    let results: Vec<ChunkResult> = chunks.iter().map(|_| Default::default()).collect();
+    let next = AtomicUsize::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    // Each thread takes the next chunk not yet taken; after a failure none is started.
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= chunks.len() || failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let result = read_chunk(i, chunks[i]);
+        if result.is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+        *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+    };
+    if threads <= 1 {
+        work();
     } else {
         std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
-                .iter()
-                .map(|&c| scope.spawn(move || read_chunk(c)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(TableError::Persist("a CSV reader thread failed".into()))
-                    })
-                })
-                .collect()
-        })
-    };
+            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            for h in handles {
+                if h.join().is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+            }
+        });
+    }
     let mut batches = Vec::new();
-    for part in parts {
-        batches.extend(part?); // the first error in file order wins
+    for result in results {
+        match result.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(part) => batches.extend(part?), // the first error in file order wins
+            None if failed.load(Ordering::Relaxed) => {}
+            None => return Err(TableError::Persist("a CSV reader thread failed".into())),
+        }
+    }
+    if failed.load(Ordering::Relaxed) {
+        return Err(TableError::Persist("a CSV reader thread failed".into()));
     }
     Ok(Imported::complete(
         schema,
         batches,
-        Vec::new(),
-        0,
+        rows.into_inner(),
+        (Vec::new(), 0),
         total_bytes,
         progress,
     ))
+}
+
+/// What reading one chunk gave, once it was read.
+type ChunkResult = std::sync::Mutex<Option<Result<Vec<RecordBatch>, TableError>>>;
+
+fn same_names(a: &SchemaRef, b: &SchemaRef) -> bool {
+    a.fields().len() == b.fields().len()
+        && a.fields()
+            .iter()
+            .zip(b.fields())
+            .all(|(x, y)| x.name() == y.name())
 }
 
 /// An error from a later chunk, with its line counted from the start of the file.
@@ -372,7 +438,8 @@ fn read_skipping(
         total_bytes,
         progress,
         cancel,
-        budget,
+        sink,
+        ..
     } = read;
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
     let mut records = csv::ReaderBuilder::new()
@@ -388,7 +455,7 @@ fn read_skipping(
         .collect();
     let mut skipped = Vec::new();
     let mut skipped_total = 0u64;
-    let mut batches = Vec::new();
+    let mut out = sink.open(0, &schema)?;
     let mut pending = csv::WriterBuilder::new()
         .delimiter(delimiter)
         .quote(quote)
@@ -397,7 +464,7 @@ fn read_skipping(
     let mut rows = 0u64;
     let mut record = csv::ByteRecord::new();
     let flush =
-        |pending: &mut csv::Writer<Vec<u8>>, batches: &mut Vec<_>| -> Result<(), TableError> {
+        |pending: &mut csv::Writer<Vec<u8>>, out: &mut dyn Part| -> Result<(), TableError> {
             let buffer = std::mem::replace(
                 pending,
                 csv::WriterBuilder::new()
@@ -415,9 +482,7 @@ fn read_skipping(
                 .with_batch_size(super::batch_rows(buffer.len() as u64))
                 .build(&buffer[..])?;
             for batch in reader {
-                let batch = batch?;
-                budget.charge(&batch)?;
-                batches.push(batch);
+                out.push(batch?)?;
             }
             Ok(())
         };
@@ -454,7 +519,7 @@ fn read_skipping(
         pending_rows += 1;
         rows += 1;
         if pending_rows == BATCH_ROWS {
-            flush(&mut pending, &mut batches)?;
+            flush(&mut pending, &mut *out)?;
             pending_rows = 0;
             let bytes = record.position().map_or(0, |p| p.byte()).min(total_bytes);
             progress(ImportProgress {
@@ -465,13 +530,13 @@ fn read_skipping(
         }
     }
     if pending_rows > 0 {
-        flush(&mut pending, &mut batches)?;
+        flush(&mut pending, &mut *out)?;
     }
     Ok(Imported::complete(
         schema,
-        batches,
-        skipped,
-        skipped_total,
+        out.finish()?,
+        rows,
+        (skipped, skipped_total),
         total_bytes,
         progress,
     ))

@@ -354,6 +354,7 @@ fn read_unguarded(
         progress,
         cancel,
         budget,
+        ..
     } = read;
     budget.charge_bytes(total_bytes.saturating_mul(WORKBOOK_EXPANSION))?;
     let (_, _, range) = load(path, options.map(|o| o.sheet.as_str()))?;
@@ -376,11 +377,12 @@ fn read_unguarded(
             total_bytes,
         });
     }
+    let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
     Ok(Imported::complete(
         schema,
         batches,
-        Vec::new(),
-        0,
+        rows,
+        (Vec::new(), 0),
         total_bytes,
         progress,
     ))

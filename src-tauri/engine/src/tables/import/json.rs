@@ -126,6 +126,7 @@ pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
         progress,
         cancel,
         budget,
+        sink,
     } = read;
     if is_array(path)? {
         // A JSON array is parsed whole before any batch exists, at several times the file's
@@ -136,17 +137,18 @@ pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
             return Err(TableError::Cancelled);
         }
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-        progress(ImportProgress {
-            rows,
-            bytes: total_bytes,
-            total_bytes,
-        });
-        return Ok(Imported {
+        let mut out = sink.open(0, &schema)?;
+        for batch in batches {
+            out.push(batch)?;
+        }
+        return Ok(Imported::complete(
             schema,
-            batches,
-            skipped: Vec::new(),
-            skipped_total: 0,
-        });
+            out.finish()?,
+            rows,
+            (Vec::new(), 0),
+            total_bytes,
+            progress,
+        ));
     }
     let schema = Arc::new(infer_ndjson(path)?);
     let bytes = Arc::new(AtomicU64::new(0));
@@ -162,7 +164,7 @@ pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
         .with_batch_size(BATCH_ROWS)
         .build(counting)
         .map_err(bad_json)?;
-    let mut batches = Vec::new();
+    let mut out = sink.open(0, &schema)?;
     let mut rows = 0u64;
     for batch in reader {
         if cancel.is_cancelled() {
@@ -170,8 +172,7 @@ pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
         }
         let batch = batch.map_err(bad_json)?;
         rows += batch.num_rows() as u64;
-        budget.charge(&batch)?;
-        batches.push(batch);
+        out.push(batch)?;
         progress(ImportProgress {
             rows,
             bytes: bytes.load(Ordering::Relaxed).min(total_bytes),
@@ -180,9 +181,9 @@ pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
     }
     Ok(Imported::complete(
         schema,
-        batches,
-        Vec::new(),
-        0,
+        out.finish()?,
+        rows,
+        (Vec::new(), 0),
         total_bytes,
         progress,
     ))

@@ -11,6 +11,7 @@ mod decimal;
 mod excel;
 mod json;
 mod parquet;
+pub mod sink;
 pub mod source;
 
 use std::path::Path;
@@ -248,7 +249,9 @@ pub struct SkippedRow {
 #[derive(Debug)]
 pub struct Imported {
     pub schema: SchemaRef,
+    /// The rows, when they were held (not written to parts).
     pub batches: Vec<RecordBatch>,
+    pub rows: u64,
     /// Up to the first 100 rows skipped (skip mode), and how many in all.
     pub skipped: Vec<SkippedRow>,
     pub skipped_total: u64,
@@ -259,12 +262,11 @@ impl Imported {
     fn complete(
         schema: SchemaRef,
         batches: Vec<RecordBatch>,
-        skipped: Vec<SkippedRow>,
-        skipped_total: u64,
+        rows: u64,
+        (skipped, skipped_total): (Vec<SkippedRow>, u64),
         total_bytes: u64,
         progress: &(dyn Fn(ImportProgress) + Sync),
     ) -> Imported {
-        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
         progress(ImportProgress {
             rows,
             bytes: total_bytes,
@@ -273,6 +275,7 @@ impl Imported {
         Imported {
             schema,
             batches,
+            rows,
             skipped,
             skipped_total,
         }
@@ -323,6 +326,7 @@ pub fn read_sheet(
         progress,
         cancel,
         budget,
+        sink: &sink::Memory(budget),
     };
     excel::read(path, Some(options), &read)
 }
@@ -354,8 +358,11 @@ struct Reading<'a> {
     total_bytes: u64,
     progress: &'a (dyn Fn(ImportProgress) + Sync),
     cancel: &'a CancellationToken,
-    /// Charged with every batch read; a file that outgrows it stops the import.
+    /// The table budget: its scratch folder, and what a reader that must hold the whole file
+    /// (a JSON array, a spreadsheet, a Parquet import) charges.
     budget: &'a Budget,
+    /// Where the rows go.
+    sink: &'a dyn sink::Sink,
 }
 
 /// Reads the whole file. `progress` is called after every batch; `cancel` is checked between
@@ -367,6 +374,57 @@ pub fn read(
     progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
     budget: &Budget,
+) -> Result<Imported, TableError> {
+    read_into(
+        path,
+        format,
+        csv_options,
+        progress,
+        cancel,
+        budget,
+        &sink::Memory(budget),
+    )
+}
+
+/// Reads a CSV or JSON file into Parquet parts (see [`sink`]), streaming: no more of the file
+/// is held than a batch per reading thread and a row group per part being written. Parts a run
+/// cut short already wrote with the same columns are kept. The returned `Imported` holds no
+/// batches, only the schema, the row count and the rows skipped.
+pub fn convert(
+    path: &Path,
+    format: Option<ImportFormat>,
+    csv_options: Option<&CsvOptions>,
+    progress: &(dyn Fn(ImportProgress) + Sync),
+    cancel: &CancellationToken,
+    budget: &Budget,
+    parts: &sink::Parts,
+) -> Result<Imported, TableError> {
+    match resolve_format(path, format)? {
+        ImportFormat::Csv | ImportFormat::Json => {}
+        ImportFormat::Parquet => {
+            return Err(TableError::Import {
+                line: None,
+                message: "a Parquet file is linked where it lies, not converted".into(),
+            })
+        }
+        ImportFormat::Excel => {
+            return Err(TableError::Import {
+                line: None,
+                message: "a spreadsheet is copied into the notebook, not converted".into(),
+            })
+        }
+    }
+    read_into(path, format, csv_options, progress, cancel, budget, parts)
+}
+
+fn read_into(
+    path: &Path,
+    format: Option<ImportFormat>,
+    csv_options: Option<&CsvOptions>,
+    progress: &(dyn Fn(ImportProgress) + Sync),
+    cancel: &CancellationToken,
+    budget: &Budget,
+    sink: &dyn sink::Sink,
 ) -> Result<Imported, TableError> {
     let format = resolve_format(path, format)?;
     file_size(path)?;
@@ -387,6 +445,7 @@ pub fn read(
         progress,
         cancel,
         budget,
+        sink,
     };
     match format {
         ImportFormat::Csv => csv::read(plain.path(), &options, &read),

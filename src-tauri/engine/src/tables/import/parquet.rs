@@ -88,6 +88,7 @@ fn read_unguarded(path: &Path, read: &Reading) -> Result<Imported, TableError> {
         progress,
         cancel,
         budget,
+        ..
     } = read;
     let builder = open(path)?;
     let total_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
@@ -182,11 +183,12 @@ fn read_unguarded(path: &Path, read: &Reading) -> Result<Imported, TableError> {
             .collect();
         batches.push(RecordBatch::try_new(schema.clone(), columns)?);
     }
+    let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
     Ok(Imported::complete(
         schema,
         batches,
-        Vec::new(),
-        0,
+        rows,
+        (Vec::new(), 0),
         total_bytes,
         progress,
     ))

@@ -1,0 +1,155 @@
+//! A CSV or JSON file too big to hold, converted once into Parquet parts inside the notebook's
+//! folder (`converted/<id>/`) and linked: it then pages and queries like a linked Parquet
+//! folder, and no step holds the whole file in memory.
+//!
+//! The folder's `plan.json` names the source (path, size, modification time) and how it is
+//! read. A run that finds the same plan keeps the parts already written: the task run again
+//! after a crash resumes at the first missing part. A different plan (the file changed) starts
+//! the folder afresh. A conversion that fails or is cancelled removes its folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::durable;
+use crate::error::Error;
+use crate::metrics::Metrics;
+use crate::tables::import::sink::{Parts, Sink};
+use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, Imported};
+use crate::tables::limits::Budget;
+use crate::tables::TableError;
+
+/// The folder of a notebook's folder that holds its conversions, one folder each.
+pub const CONVERTED_DIR: &str = "converted";
+const PLAN_FILE: &str = "plan.json";
+const PLAN_VERSION: u32 = 1;
+
+/// Where conversion `id` writes, inside the notebook folder `dir`. The id comes from a task
+/// record, so it is checked to be a plain name before it is joined to a path.
+pub fn folder(dir: &Path, id: &str) -> Result<PathBuf, TableError> {
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(TableError::Persist(format!(
+            "the conversion folder {id:?} is not a name Quire makes"
+        )));
+    }
+    Ok(dir.join(CONVERTED_DIR).join(id))
+}
+
+/// Whether `path` is a conversion's folder inside the notebook folder `dir` (Quire's own
+/// files, removed with their table).
+pub fn is_converted(dir: &Path, path: &Path) -> bool {
+    path.parent() == Some(&dir.join(CONVERTED_DIR))
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Plan {
+    version: u32,
+    source: PathBuf,
+    bytes: u64,
+    modified: (u64, u32),
+    format: Option<ImportFormat>,
+    csv: Option<CsvOptions>,
+}
+
+impl Plan {
+    fn of(conversion: &Conversion<'_>) -> Result<Plan, TableError> {
+        let meta = std::fs::metadata(conversion.source)
+            .map_err(|e| TableError::file(conversion.source, e))?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or((0, 0), |d| (d.as_secs(), d.subsec_nanos()));
+        Ok(Plan {
+            version: PLAN_VERSION,
+            source: conversion.source.to_path_buf(),
+            bytes: meta.len(),
+            modified,
+            format: conversion.format,
+            csv: conversion.csv.cloned(),
+        })
+    }
+
+    fn read(folder: &Path) -> Option<Plan> {
+        let bytes = std::fs::read(folder.join(PLAN_FILE)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+pub(super) struct Conversion<'a> {
+    pub source: &'a Path,
+    pub format: Option<ImportFormat>,
+    pub csv: Option<&'a CsvOptions>,
+    pub folder: &'a Path,
+    /// Bytes of the source per part.
+    pub part_bytes: u64,
+}
+
+impl Conversion<'_> {
+    /// Converts the source into parts in the folder, keeping what an earlier run of the same
+    /// plan wrote. Returns what was read (no batches: they are in the parts).
+    pub fn run(
+        &self,
+        metrics: &Arc<Metrics>,
+        progress: &(dyn Fn(ImportProgress) + Sync),
+        cancel: &CancellationToken,
+        budget: &Budget,
+    ) -> Result<Imported, Error> {
+        let result = self.write_parts(metrics, progress, cancel, budget);
+        if result.is_err() {
+            if let Err(e) = std::fs::remove_dir_all(self.folder) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    log::warn!(
+                        "could not remove the folder of a stopped conversion, {}: {e}",
+                        self.folder.display()
+                    );
+                }
+            }
+        }
+        result
+    }
+
+    fn write_parts(
+        &self,
+        metrics: &Arc<Metrics>,
+        progress: &(dyn Fn(ImportProgress) + Sync),
+        cancel: &CancellationToken,
+        budget: &Budget,
+    ) -> Result<Imported, Error> {
+        let folder = self.folder;
+        let fail = |e: std::io::Error| TableError::file(folder, e);
+        std::fs::create_dir_all(folder).map_err(fail)?;
+        if let Some(parent) = folder.parent() {
+            durable::sync_dir(parent).map_err(fail)?;
+        }
+        durable::sweep_temp_files(folder).map_err(fail)?;
+        let parts = Parts::new(folder, self.part_bytes, metrics.clone());
+        let plan = Plan::of(self)?;
+        match Plan::read(folder) {
+            Some(found) if found == plan => {
+                log::info!("resuming the conversion in {}", folder.display())
+            }
+            _ => {
+                parts.clear()?;
+                let bytes = serde_json::to_vec_pretty(&plan)
+                    .map_err(|e| TableError::Persist(e.to_string()))?;
+                durable::write_atomic(&folder.join(PLAN_FILE), &bytes, metrics)
+                    .map_err(|e| TableError::Persist(e.to_string()))?;
+            }
+        }
+        let imported = import::convert(
+            self.source,
+            self.format,
+            self.csv,
+            progress,
+            cancel,
+            budget,
+            &parts,
+        )?;
+        // Every part's rename is durable before the table is linked.
+        durable::sync_dir(folder).map_err(fail)?;
+        Ok(imported)
+    }
+}

@@ -1,0 +1,302 @@
+//! Big CSV and JSON files converted into Parquet inside the notebook and linked: the same rows
+//! and answers as an import, across a restart, gone with their table; a cancelled conversion
+//! leaves nothing; a conversion cut short resumes past the parts it wrote.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use tokio_util::sync::CancellationToken;
+
+use super::convert::CONVERTED_DIR;
+use super::test_support::open;
+use super::*;
+use crate::ledger::links::LINKS_FILE;
+use crate::metrics::Metrics;
+use crate::tables::import::sink::Parts;
+use crate::tables::import::{self, CsvOptions};
+use crate::{ErrorCode, HasCode};
+
+/// A CSV with what real exports have: R's `NA`, empty cells, quoted commas, dates, and a
+/// column that looks integer for the first 20,000 rows and holds decimals after (widened).
+fn messy_csv(dir: &Path, rows: usize) -> PathBuf {
+    let mut text = String::from("id,city,amount,day,note\n");
+    for i in 0..rows {
+        let amount = if i % 11 == 0 {
+            "NA".to_string()
+        } else if i < 20_000 {
+            format!("{}", i * 3)
+        } else {
+            format!("{}.25", i * 3)
+        };
+        let note = match i % 4 {
+            0 => String::new(),
+            1 => "\"a, quoted\"".into(),
+            _ => format!("n{i}"),
+        };
+        text.push_str(&format!(
+            "{i},{},{amount},2026-{:02}-{:02},{note}\n",
+            ["Lyon", "Paris", "Nice", "Brest"][i % 4],
+            1 + i % 12,
+            1 + i % 28
+        ));
+    }
+    let path = dir.join("messy.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn converting(path: &Path) -> ImportRequest<'_> {
+    ImportRequest {
+        convert: true,
+        ..ImportRequest::file(path)
+    }
+}
+
+async fn text(engine: &Engine, nb: NotebookId, sql: &str) -> String {
+    let batches: Vec<RecordBatch> = engine.query(nb, sql).await.unwrap();
+    pretty_format_batches(&batches).unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_converted_csv_answers_like_an_import_survives_a_restart_and_goes_with_its_table() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let csv = messy_csv(data.path(), 60_000);
+    let never = CancellationToken::new();
+    let (nb, folder) = {
+        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let nb = engine.create_notebook("Big").unwrap().id;
+        engine
+            .import_file(
+                nb,
+                ImportRequest::file(&csv).named("copied"),
+                &|_| {},
+                &never,
+            )
+            .unwrap();
+        let last = std::sync::Mutex::new(None);
+        let out = engine
+            .import_file(
+                nb,
+                converting(&csv).named("converted"),
+                &|p| *last.lock().unwrap() = Some(p),
+                &never,
+            )
+            .unwrap();
+        let last = last.into_inner().unwrap().unwrap();
+        assert_eq!((last.rows, last.bytes), (60_000, last.total_bytes));
+        let info = out.table;
+        assert_eq!(info.rows, 60_000);
+        assert_eq!(info.memory_bytes, 0, "nothing of it is held");
+        let folder = PathBuf::from(info.linked.clone().unwrap());
+        let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+        assert_eq!(folder.parent().unwrap(), dir.join(CONVERTED_DIR));
+        // Named relative to the notebook folder, so the folder can move.
+        let links = std::fs::read_to_string(dir.join(LINKS_FILE)).unwrap();
+        assert!(links.contains(&format!("\"{CONVERTED_DIR}/")), "{links}");
+
+        // Same columns, types and rows, in the same order.
+        let columns = "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '{}' ORDER BY ordinal_position";
+        assert_eq!(
+            text(&engine, nb, &columns.replace("{}", "converted")).await,
+            text(&engine, nb, &columns.replace("{}", "copied")).await
+        );
+        for sql in [
+            "SELECT count(*) FROM (SELECT * FROM copied EXCEPT SELECT * FROM converted)",
+            "SELECT count(*) FROM (SELECT * FROM converted EXCEPT SELECT * FROM copied)",
+        ] {
+            assert_eq!(
+                text(&engine, nb, sql).await.matches(" 0 ").count(),
+                1,
+                "{sql}"
+            );
+        }
+        let agg = |t: &str| {
+            format!("SELECT city, count(*) AS n, count(amount) AS a, sum(amount) AS s, min(day) AS d, max(note) AS m FROM {t} GROUP BY city ORDER BY city")
+        };
+        assert_eq!(
+            text(&engine, nb, &agg("converted")).await,
+            text(&engine, nb, &agg("copied")).await
+        );
+        let page = |t: &'static str, at| {
+            let engine = &engine;
+            async move {
+                let bytes = engine.page(nb, t, None, at, 5).await.unwrap();
+                let batches: Vec<RecordBatch> =
+                    datafusion::arrow::ipc::reader::StreamReader::try_new(
+                        std::io::Cursor::new(bytes),
+                        None,
+                    )
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                pretty_format_batches(&batches).unwrap().to_string()
+            }
+        };
+        assert_eq!(
+            page("converted", 59_997).await,
+            page("copied", 59_997).await
+        );
+        engine.shutdown();
+        (nb, folder)
+    };
+
+    // After a restart it is still there, read from its parts.
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    assert_eq!(
+        text(&engine, nb, "SELECT count(*) AS n FROM converted").await,
+        text(&engine, nb, "SELECT count(*) AS n FROM copied").await
+    );
+    assert!(folder.is_dir());
+    // It is read-only, like every linked table.
+    let edit = engine
+        .edit_cells(
+            nb,
+            "converted",
+            &[crate::tables::edit::CellEdit {
+                row_id: 0,
+                column: "city".into(),
+                value: Some("Rome".into()),
+            }],
+        )
+        .unwrap_err();
+    assert_eq!(edit.code(), ErrorCode::TableLinked);
+    // Deleting the table deletes the files Quire made for it.
+    engine.delete_table(nb, "converted").unwrap();
+    assert!(!folder.exists(), "the converted files went with the table");
+    engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_conversion_leaves_no_table_and_no_files() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Several batches of 64 Ki rows, so the cancel is seen between two.
+    let csv = messy_csv(data.path(), 300_000);
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Big").unwrap().id;
+    let cancel = CancellationToken::new();
+    let err = engine
+        .import_file(
+            nb,
+            converting(&csv),
+            &|p| {
+                if p.rows > 0 && p.bytes < p.total_bytes {
+                    cancel.cancel();
+                }
+            },
+            &cancel,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Cancelled, "{err}");
+    assert!(engine.tables(nb).unwrap().is_empty());
+    let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    let left: Vec<_> = std::fs::read_dir(dir.join(CONVERTED_DIR))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // A spreadsheet or a Parquet file is not converted: said in words.
+    let parquet = data.path().join("t.parquet");
+    std::fs::write(&parquet, b"PAR1").unwrap();
+    let err = engine
+        .import_file(nb, converting(&parquet), &|_| {}, &CancellationToken::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("linked where it lies"), "{err}");
+    engine.shutdown();
+}
+
+/// The identity of a file on disk: a part kept by a resumed run is the same file.
+fn identity(path: &Path) -> (u64, std::time::SystemTime) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).unwrap();
+    (m.ino(), m.modified().unwrap())
+}
+
+#[test]
+fn a_conversion_cut_short_resumes_past_the_parts_it_wrote() {
+    let data = tempfile::tempdir().unwrap();
+    let csv = messy_csv(data.path(), 60_000);
+    let folder = data.path().join("parts");
+    std::fs::create_dir_all(&folder).unwrap();
+    let metrics = Arc::new(Metrics::default());
+    let limits = crate::tables::limits::Limits::default();
+    let budget = limits.budget("the test file".to_string());
+    let size = std::fs::metadata(&csv).unwrap().len();
+    // About 16 parts, read by this machine's threads.
+    let parts = Parts::new(&folder, size / 16, metrics.clone());
+    let options = CsvOptions::default();
+
+    // The first run stops after a few parts (as a crash would: the parts written stay).
+    let cancel = CancellationToken::new();
+    let err = import::convert(
+        &csv,
+        None,
+        Some(&options),
+        &|p| {
+            if p.bytes > p.total_bytes / 3 {
+                cancel.cancel();
+            }
+        },
+        &cancel,
+        &budget,
+        &parts,
+    )
+    .unwrap_err();
+    assert!(matches!(err, crate::tables::TableError::Cancelled), "{err}");
+    let first: Vec<(PathBuf, (u64, std::time::SystemTime))> = parts
+        .listed()
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            let id = identity(&p);
+            (p, id)
+        })
+        .collect();
+    assert!(!first.is_empty(), "some parts were complete");
+    assert!(first.len() < 16, "not all: {}", first.len());
+
+    // The second run keeps them and writes the rest.
+    let done = import::convert(
+        &csv,
+        None,
+        Some(&options),
+        &|_| {},
+        &CancellationToken::new(),
+        &budget,
+        &parts,
+    )
+    .unwrap();
+    assert_eq!(done.rows, 60_000);
+    for (path, id) in &first {
+        assert_eq!(identity(path), *id, "{} was written again", path.display());
+    }
+    let all = parts.listed().unwrap();
+    assert!(all.len() > first.len());
+
+    // Together the parts hold exactly the file's rows, in order, as an import reads them.
+    let held = import::read(
+        &csv,
+        None,
+        Some(&options),
+        &|_| {},
+        &CancellationToken::new(),
+        &budget,
+    )
+    .unwrap();
+    let mut read_back = Vec::new();
+    for part in &all {
+        let file = std::fs::File::open(part).unwrap();
+        let reader =
+            datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                file,
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+        read_back.extend(reader.map(Result::unwrap));
+    }
+    assert_eq!(
+        pretty_format_batches(&read_back).unwrap().to_string(),
+        pretty_format_batches(&held.batches).unwrap().to_string()
+    );
+}
