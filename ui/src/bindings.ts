@@ -71,10 +71,11 @@ export const commands = {
 	flushNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("flush_notebook", { notebook })),
 	getNotebook: (notebook: NotebookId) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("get_notebook", { notebook })),
 	/**
-	 *  Imports a picked file as a table; progress streams over `on_progress`; `job` names the
-	 *  import for [`cancel_job`].
+	 *  Imports a picked file as a table (with `convert`, a CSV or JSON file is converted into
+	 *  Parquet inside the notebook and linked); progress streams over `on_progress`; `job` names
+	 *  the import for [`cancel_job`].
 	 */
-	importFile: (notebook: NotebookId, path: string, table: string | null, csv: CsvOptions | null, sheet: SheetOptions | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("import_file", { notebook, path, table, csv, sheet, job, onProgress })),
+	importFile: (notebook: NotebookId, path: string, table: string | null, csv: CsvOptions | null, sheet: SheetOptions | null, convert: boolean, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("import_file", { notebook, path, table, csv, sheet, convert, job, onProgress })),
 	/**  Copies a linked table, in file order, into the notebook as an editable table `to`. */
 	copyLinkedTable: (notebook: NotebookId, table: string, to: string) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("copy_linked_table", { notebook, table, to })),
 	/**  Links a picked Parquet file or folder as a table read where it lies (footers only now). */
@@ -635,6 +636,11 @@ export type LimitsConfig = {
 	table_memory_mb?: number,
 	/**  Disk that spilling queries may fill, in `spill/` in the data dir. Default 10240 MiB. */
 	spill_disk_mb?: number,
+	/**
+	 *  A CSV converted into Parquet is written in parts of this much of the file; a conversion
+	 *  cut short by a crash resumes at its first missing part. Default 256 MiB.
+	 */
+	conversion_part_mb?: number,
 };
 
 /**  Logging. The shell writes the log; the engine only names the level. */
@@ -944,6 +950,11 @@ export type TableInfo = {
 	 *  holds.
 	 */
 	linked: string | null,
+	/**
+	 *  The linked files are a conversion Quire made in the notebook's folder (deleting the
+	 *  table deletes them), not the user's own.
+	 */
+	converted: boolean,
 };
 
 /**  What made a version: small and serialisable, so the task store can journal it and replay it. */

@@ -1,4 +1,5 @@
 // Helpers the table specs share: test files, reading and typing into grid cells, selects.
+import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -139,4 +140,37 @@ export async function setTheme(app: QuireApp, which: "light" | "dark") {
   );
   await app.driver.executeScript("document.querySelector('[data-testid=settings] .modal-actions button').click();");
   await app.driver.wait(async () => (await app.count('[data-testid="settings"]')) === 0, 5_000, "Settings never closed");
+}
+
+/** Page script: the grid's vertically scrollable elements, as `scrollers`. */
+const SCROLLERS = `const scrollers = [...document.querySelectorAll('[data-testid=table-grid] *')].filter((e) => {
+  const y = getComputedStyle(e).overflowY;
+  return (y === 'auto' || y === 'scroll') && e.scrollHeight > e.clientHeight + 10;
+});`;
+
+/** Scrolls the grid to its last row (of `rows`) and waits for its `id` cell to read `expectId`. */
+export async function scrollToLastRow(app: QuireApp, rows: number, expectId: string) {
+  const toBottom = `${SCROLLERS}
+     scrollers.forEach((e) => { e.scrollTop = e.scrollHeight; });
+     return scrollers.length;`;
+  assert.ok((await app.driver.executeScript<number>(toBottom)) > 0, "found the grid's scroller");
+  await app.driver.wait(
+    async () => {
+      if ((await gridCell(app, rows - 1, "id")) === expectId) return true;
+      await app.driver.executeScript(toBottom);
+      return false;
+    },
+    30_000,
+    `the last row (id ${expectId}) never appeared`,
+  );
+}
+
+/** Clicks a table's name in the list, brought to the middle of the window first (the list sits
+ *  below a tall result, and WebKitWebDriver refuses a click on a button half out of view). */
+export async function openTable(app: QuireApp, name: string) {
+  await fresh(async () => {
+    const button = await app.driver.findElement({ xpath: `//*[@data-testid="table-list"]//button[@class="table-name" and text()="${name}"]` });
+    await app.driver.executeScript("arguments[0].scrollIntoView({ block: 'center' });", button);
+    await button.click();
+  });
 }

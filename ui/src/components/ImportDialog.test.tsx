@@ -7,7 +7,7 @@ import { defaultName, encodingChoices, ImportDialog, LINK_BY_DEFAULT_BYTES } fro
 afterEach(cleanup);
 
 const outcome: ImportOutcome = {
-  table: { name: "sales", version: 1, rows: 2, columns: [], memory_bytes: 8, linked: null },
+  table: { name: "sales", version: 1, rows: 2, columns: [], memory_bytes: 8, linked: null, converted: false },
   skipped: [],
   skipped_total: 0,
 };
@@ -56,6 +56,40 @@ describe("the import dialog", () => {
       </Providers>,
     );
     expect((screen.getByTestId("import-mode-link") as HTMLInputElement).checked).toBe(true);
+  });
+
+  it("converts a big CSV into Parquet and links it, by default past 512 MB, and copies a small one", async () => {
+    const csvPreview = (file_bytes: number): ImportPreview => ({
+      format: "csv",
+      csv: { delimiter: ",", quote: '"', has_header: true, columns: null, on_bad_row: "reject", missing: ["NA"], encoding: null, decimal: "." },
+      sheet: null,
+      columns: [{ name: "id", kind: "integer" }],
+      rows: [["1"]],
+      file_bytes,
+    });
+    const importFile = vi.fn(async () => outcome);
+    const onDone = vi.fn();
+    const { unmount } = render(
+      <Providers backend={backendOf({ importFile })}>
+        <ImportDialog notebook="nb" path="/data/trips.csv" preview={csvPreview(LINK_BY_DEFAULT_BYTES)} onDone={onDone} onClose={vi.fn()} />
+      </Providers>,
+    );
+    expect((screen.getByTestId("import-mode-convert") as HTMLInputElement).checked).toBe(true);
+    expect(screen.getByTestId("import-start").textContent).toBe("Convert");
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(onDone).toHaveBeenCalled());
+    expect((importFile.mock.calls[0] as unknown[])[5]).toBe(true);
+    unmount();
+    render(
+      <Providers backend={backendOf({ importFile })}>
+        <ImportDialog notebook="nb" path="/data/trips.csv" preview={csvPreview(4096)} onDone={vi.fn()} onClose={vi.fn()} />
+      </Providers>,
+    );
+    expect((screen.getByTestId("import-mode-copy") as HTMLInputElement).checked).toBe(true);
+    expect(screen.queryByTestId("import-mode-link")).toBeNull();
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(importFile).toHaveBeenCalledTimes(2));
+    expect((importFile.mock.calls[1] as unknown[])[5]).toBe(false);
   });
 
   it("offers no link for files it cannot link", () => {

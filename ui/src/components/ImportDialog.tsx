@@ -51,12 +51,26 @@ interface Props {
   onClose(): void;
 }
 
-/** Parquet files from this size on are linked by default: a copy is held whole in memory. */
+/** Files from this size on are linked (Parquet) or converted (CSV, JSON) by default: a copy is
+ *  held whole in memory. */
 export const LINK_BY_DEFAULT_BYTES = 512 * 1024 * 1024;
 
 /** Whether a file can be linked (read where it lies) instead of copied. */
 export function linkable(preview: ImportPreview): boolean {
   return preview.format === "parquet";
+}
+
+/** Whether a file can be converted into Parquet in the notebook and linked instead of copied. */
+export function convertible(preview: ImportPreview): boolean {
+  return preview.format === "csv" || preview.format === "json";
+}
+
+type Mode = "copy" | "link" | "convert";
+
+function defaultMode(preview: ImportPreview): Mode {
+  if (preview.file_bytes < LINK_BY_DEFAULT_BYTES) return "copy";
+  if (linkable(preview)) return "link";
+  return convertible(preview) ? "convert" : "copy";
 }
 
 export function defaultName(path: string): string {
@@ -82,8 +96,9 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
   const [finished, setFinished] = useState<ImportOutcome | null>(null);
   const [missingText, setMissingText] = useState((preview.csv?.missing ?? []).join(", "));
   const columns = csv?.columns ?? preview.columns;
-  const [mode, setMode] = useState<"copy" | "link">(linkable(first) && first.file_bytes >= LINK_BY_DEFAULT_BYTES ? "link" : "copy");
+  const [mode, setMode] = useState<Mode>(defaultMode(first));
   const linking = mode === "link" && linkable(preview);
+  const converting = mode === "convert" && convertible(preview);
   // Esc stops a running import first; once nothing runs it closes, like the Close button.
   useEscape(() => (job ? void backend.cancelJob(job) : onClose()));
 
@@ -103,12 +118,13 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
         return;
       }
       const options = csv ? { ...csv, missing: parseMissing(missingText) } : null;
-      const outcome = await backend.importFile(notebook, path, table, options, sheet, id, setProgress);
+      const outcome = await backend.importFile(notebook, path, table, options, sheet, converting, id, setProgress);
       if (outcome.skipped_total > 0) setFinished(outcome);
       else onDone(outcome);
     } catch (e) {
       const err = QuireError.from(e);
-      setError(err.code === "cancelled" ? { headline: "Import cancelled", detail: "Nothing was created." } : describeError(err));
+      const stopped = converting ? "Conversion cancelled" : "Import cancelled";
+      setError(err.code === "cancelled" ? { headline: stopped, detail: "Nothing was created." } : describeError(err));
       setProgress(null);
     } finally {
       setJob(null);
@@ -138,6 +154,29 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
           Table name
           <input data-testid="import-table-name" value={table} onChange={(e) => setTable(e.target.value)} disabled={!!job} />
         </label>
+        {convertible(preview) && (
+          <fieldset className="import-mode" data-testid="import-mode" disabled={!!job}>
+            <legend>How to open it</legend>
+            <label className="check">
+              <input type="radio" name="import-mode" data-testid="import-mode-copy" checked={mode === "copy"} onChange={() => setMode("copy")} />
+              <span>
+                <strong>Copy into the notebook</strong>
+                <span className="muted"> · edit cells, transform and undo; saved with the notebook; held in memory while open</span>
+              </span>
+            </label>
+            <label className="check">
+              <input type="radio" name="import-mode" data-testid="import-mode-convert" checked={mode === "convert"} onChange={() => setMode("convert")} />
+              <span>
+                <strong>Convert to Parquet and link</strong>
+                <span className="muted">
+                  {" "}
+                  · for files too big to hold: converted once into the notebook&apos;s folder (resumed if Quire stops), then read from disk at any
+                  size; read-only
+                </span>
+              </span>
+            </label>
+          </fieldset>
+        )}
         {linkable(preview) && (
           <fieldset className="import-mode" data-testid="import-mode" disabled={!!job}>
             <legend>How to open it</legend>
@@ -316,7 +355,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
             <>
               <button onClick={onClose}>Close</button>
               <button data-testid="import-start" className="primary" onClick={() => void start()}>
-                {linking ? "Link" : "Import"}
+                {linking ? "Link" : converting ? "Convert" : "Import"}
               </button>
             </>
           )}

@@ -140,6 +140,11 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     setImporting(null);
     apply({ kind: "table_added", notebook, table: outcome.table });
     setOpen(outcome.table.name);
+    if (outcome.table.converted) {
+      const skipped = outcome.skipped_total > 0 ? `; ${outcome.skipped_total} rows skipped (first at line ${outcome.skipped[0]?.line})` : "";
+      inform(`Converted ${outcome.table.rows.toLocaleString()} rows into ${outcome.table.name}`, `Kept as Parquet in the notebook's folder${skipped}.`);
+      return;
+    }
     if (outcome.table.linked) {
       inform(`Linked ${outcome.table.name}`, `${outcome.table.rows.toLocaleString()} rows, read where they lie in ${outcome.table.linked}.`);
       return;
@@ -211,7 +216,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   };
 
   const current = tables.find((t) => t.name === open) ?? null;
-  const deletingLinked = tables.find((t) => t.name === deleting)?.linked ?? null;
+  const deletingTable = tables.find((t) => t.name === deleting);
+  // A conversion's files are Quire's own and go with the table; a link's files stay.
+  const deletingLinked = deletingTable && !deletingTable.converted ? deletingTable.linked : null;
   const [dialog, setDialog] = useState<"transform" | "versions" | null>(null);
   // The column profiles beside the grid, and the filter a click on one of their bars asked for.
   const [profiling, setProfiling] = useState(false);
@@ -277,7 +284,8 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   }, [undoRedo, dialog, current?.linked]);
   const deleteTable = async (table: string) => {
     setDeleting(null);
-    const linked = tables.find((t) => t.name === table)?.linked;
+    const gone = tables.find((t) => t.name === table);
+    const linked = gone && !gone.converted ? gone.linked : null;
     try {
       await backend.deleteTable(notebook, table);
       apply({ kind: "table_removed", notebook, table });
@@ -327,11 +335,16 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                 {t.name}
               </button>
               <span className="muted">
-                {t.rows.toLocaleString()} rows · {t.columns.length} columns · {t.linked ? "linked" : formatBytes(t.memory_bytes)}
+                {t.rows.toLocaleString()} rows · {t.columns.length} columns ·{" "}
+                {t.converted ? "Parquet in the notebook" : t.linked ? "linked" : formatBytes(t.memory_bytes)}
               </span>
               {t.linked ? (
-                <span className="table-status linked" data-testid={`table-linked-${t.name}`} title={`Read where it lies: ${t.linked}`}>
-                  Linked
+                <span
+                  className="table-status linked"
+                  data-testid={`table-linked-${t.name}`}
+                  title={t.converted ? `Converted to Parquet, read from ${t.linked}` : `Read where it lies: ${t.linked}`}
+                >
+                  {t.converted ? "Converted" : "Linked"}
                 </span>
               ) : (() => {
                 const s = tableStatus[tableKey(notebook, t.name)];
@@ -389,7 +402,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                 </button>
               )}
               <button className="danger" data-testid={`delete-${t.name}`} onClick={() => setDeleting(t.name)}>
-                {t.linked ? "Remove link…" : "Delete…"}
+                {t.linked && !t.converted ? "Remove link…" : "Delete…"}
               </button>
             </li>
           ))}
@@ -408,7 +421,13 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       {current?.linked && (
         <div className="table-actions" data-testid="table-actions">
           <span className="muted" data-testid="linked-note">
-            Linked: read where it lies in <code>{current.linked}</code>. Quire does not change it.
+            {current.converted ? (
+              <>Converted to Parquet in the notebook&apos;s folder and read from disk; read-only.</>
+            ) : (
+              <>
+                Linked: read where it lies in <code>{current.linked}</code>. Quire does not change it.
+              </>
+            )}
           </span>
           <button data-testid="copy-into-notebook" onClick={() => void copyIntoNotebook(current)}>
             Copy into the notebook to edit
@@ -519,7 +538,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           body={
             deletingLinked
               ? `The table ${deleting} leaves this notebook; the files in ${deletingLinked} are not touched. Queries that use it will stop working.`
-              : `The table ${deleting} and every saved copy of it are removed from this notebook. Queries that use it will stop working. This cannot be undone.`
+              : deletingTable?.converted
+                ? `The table ${deleting} and its Parquet files in the notebook's folder are removed; the file it was converted from is not touched. Queries that use it will stop working.`
+                : `The table ${deleting} and every saved copy of it are removed from this notebook. Queries that use it will stop working. This cannot be undone.`
           }
           confirm={deletingLinked ? "Remove link" : "Delete table"}
           onConfirm={() => void deleteTable(deleting)}

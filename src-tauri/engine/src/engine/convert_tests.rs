@@ -89,6 +89,7 @@ async fn a_converted_csv_answers_like_an_import_survives_a_restart_and_goes_with
         let info = out.table;
         assert_eq!(info.rows, 60_000);
         assert_eq!(info.memory_bytes, 0, "nothing of it is held");
+        assert!(info.converted);
         let folder = PathBuf::from(info.linked.clone().unwrap());
         let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
         assert_eq!(folder.parent().unwrap(), dir.join(CONVERTED_DIR));
@@ -149,6 +150,12 @@ async fn a_converted_csv_answers_like_an_import_survives_a_restart_and_goes_with
         text(&engine, nb, "SELECT count(*) AS n FROM copied").await
     );
     assert!(folder.is_dir());
+    let listed = engine.tables(nb).unwrap();
+    assert!(listed.iter().any(|t| t.name == "converted" && t.converted));
+    assert!(listed.iter().any(|t| t.name == "copied" && !t.converted));
+    // Renamed, it is still Quire's own.
+    engine.rename_table(nb, "converted", "renamed").unwrap();
+    engine.rename_table(nb, "renamed", "converted").unwrap();
     // It is read-only, like every linked table.
     let edit = engine
         .edit_cells(

@@ -106,7 +106,8 @@ pub(super) fn import_now(
             part_bytes: ledger.catalog().limits().conversion_part_bytes(),
         };
         let imported = conversion.run(metrics, progress, cancel, &budget)?;
-        let linked = tables::LinkedTable::open(conversion.folder)?;
+        let mut linked = tables::LinkedTable::open(conversion.folder)?;
+        linked.converted = true;
         let info = ledger.link(notebook, &dir, &table, linked, metrics)?;
         log::info!(
             "converted {} into {} as the linked table {table} of notebook {notebook}: {} rows in {:.0} ms, {} skipped",

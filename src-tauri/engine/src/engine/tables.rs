@@ -168,7 +168,7 @@ impl Engine {
             let dir = self.table_folder(notebook)?;
             self.ledger.unlink(notebook, &dir, table, &self.metrics)?;
             self.profiles.forget(notebook, table);
-            if super::convert::is_converted(&dir, &linked.source) {
+            if linked.converted && super::convert::is_converted(&dir, &linked.source) {
                 // Unlisted first: a crash between the two leaves a folder no table names.
                 if let Err(e) = std::fs::remove_dir_all(&linked.source) {
                     log::warn!(

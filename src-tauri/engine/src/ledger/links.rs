@@ -92,7 +92,11 @@ pub fn open_all(dir: &Path) -> Result<OpenedLinks, TableError> {
     let mut problems = Vec::new();
     for link in read(dir)? {
         match LinkedTable::open(&dir.join(&link.path)) {
-            Ok(table) => opened.push((link.name, table)),
+            Ok(mut table) => {
+                // Only Quire's own conversions live inside the notebook folder.
+                table.converted = link.path.is_relative();
+                opened.push((link.name, table))
+            }
             Err(e) => problems.push(format!(
                 "the linked table {} cannot be read: {e}",
                 link.name
@@ -181,13 +185,12 @@ impl Ledger {
         metrics: &Metrics,
     ) -> Result<TableInfo, Error> {
         let to = name::validate(to)?;
-        let source = self
+        let old = self
             .catalog
             .linked(notebook, table)
-            .ok_or_else(|| TableError::NotFound(table.to_string()))?
-            .source
-            .clone();
-        let reopened = LinkedTable::open(&source)?;
+            .ok_or_else(|| TableError::NotFound(table.to_string()))?;
+        let mut reopened = LinkedTable::open(&old.source)?;
+        reopened.converted = old.converted;
         let info = self.link(notebook, dir, &to, reopened, metrics)?;
         self.unlink(notebook, dir, table, metrics)?;
         Ok(info)

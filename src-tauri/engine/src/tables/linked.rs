@@ -56,6 +56,8 @@ pub struct LinkedTable {
     pub rows: u64,
     /// Bytes of the linked files on disk.
     pub bytes: u64,
+    /// A conversion Quire made inside the notebook's folder (its files go with the table).
+    pub converted: bool,
 }
 
 #[derive(Debug)]
@@ -177,6 +179,7 @@ impl LinkedTable {
             files,
             rows: first_row,
             bytes,
+            converted: false,
         })
     }
 
@@ -188,6 +191,7 @@ impl LinkedTable {
             columns: columns_of(&self.schema),
             memory_bytes: 0,
             linked: Some(self.source.display().to_string()),
+            converted: self.converted,
         }
     }
 

@@ -46,6 +46,9 @@ pub struct TableInfo {
     /// The file or folder a linked table reads where it lies; None for a table the notebook
     /// holds.
     pub linked: Option<String>,
+    /// The linked files are a conversion Quire made in the notebook's folder (deleting the
+    /// table deletes them), not the user's own.
+    pub converted: bool,
 }
 
 impl TableVersion {
@@ -88,6 +91,7 @@ impl TableVersion {
             columns: columns_of(&self.schema),
             memory_bytes: self.memory_bytes(),
             linked: None,
+            converted: false,
         }
     }
 
