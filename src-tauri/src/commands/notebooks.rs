@@ -27,9 +27,7 @@ pub async fn rename_notebook(
     notebook: NotebookId,
     title: String,
 ) -> Reply<NotebookSummary> {
-    Ok(on_disk(|| {
-        state.engine.notebooks().rename(notebook, &title)
-    })?)
+    Ok(on_disk(|| state.engine.rename_notebook(notebook, &title))?)
 }
 
 #[tauri::command]

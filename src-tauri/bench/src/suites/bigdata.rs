@@ -17,8 +17,14 @@
 //!   query steps, divided by the 2 GiB budget (target <= 1.1). The kernel's peak (`VmHWM`) is
 //!   reset before the steps, so generating the file does not count.
 //!
-//! Not measured yet: the same data as CSV (big CSV conversion), delta edits and compaction
-//! (`big_edit_snapshot_vs_rewrite`): linked tables are read-only in this version.
+//! - `big_csv_convert_vs_duckdb`: the same data as CSV (`QUIRE_BENCH_BIG_CSV_ROWS` rows, default
+//!   20,000,000, about 1.6 GB, cached beside the Parquet file) converted into Parquet parts and
+//!   linked, against DuckDB's `COPY (FROM read_csv(...)) TO ... (FORMAT parquet)` of the same
+//!   file; row count and sums compared. `big_csv_convert_peak_rss_vs_file` (ratio): the peak
+//!   resident memory of the conversion over the CSV's size (streaming: well below 1).
+//!
+//! Not measured yet: delta edits and compaction (`big_edit_snapshot_vs_rewrite`): linked tables
+//! are read-only in this version.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,6 +56,7 @@ const REPEATS: usize = 3;
 const BUDGET_MB: u64 = 2048;
 const PAGE_ROWS: u64 = 200;
 const PAGES: usize = 40;
+const DEFAULT_CSV_ROWS: u64 = 20_000_000;
 
 fn big_batch(schema: &Arc<Schema>, r: std::ops::Range<u64>) -> Result<RecordBatch, String> {
     let cities = [
@@ -175,6 +182,134 @@ fn files(rows: u64) -> Result<(PathBuf, PathBuf), String> {
         write(&dim, schema, DIM_ROWS, dim_batch)?;
     }
     Ok((big, dim))
+}
+
+/// The CSV twin of the big file (its first `rows` rows), generated once.
+fn csv_file(rows: u64) -> Result<PathBuf, String> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"));
+    let path = target.join("bigdata").join(format!("big-{rows}.csv"));
+    if path.exists() {
+        return Ok(path);
+    }
+    eprintln!(
+        "  generating {} ({rows} rows x 8 columns) ...",
+        path.display()
+    );
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).map_err(|e| e.to_string())?;
+    let temp = path.with_extension("partial");
+    let file = std::io::BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(&temp).map_err(|e| e.to_string())?,
+    );
+    let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .build(file);
+    let schema = big_schema();
+    for start in (0..rows).step_by(BATCH as usize) {
+        writer
+            .write(&big_batch(&schema, start..(start + BATCH).min(rows))?)
+            .map_err(|e| e.to_string())?;
+    }
+    drop(writer);
+    std::fs::rename(&temp, &path).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// What both sides answer over the converted file: the conversion kept every row and value.
+const CSV_CHECK: &str = "SELECT count(*) AS n, round(sum(price), 2) AS s, count(discount) AS d, \
+     round(sum(discount), 2) AS ds, count(paid) AS p, sum(store) AS st FROM bigcsv";
+
+/// Converts the CSV into the notebook (Quire) and into one Parquet file (DuckDB), in turn.
+fn convert_csv(tmp: &Path) -> Result<Vec<Measure>, String> {
+    let rows: u64 = std::env::var("QUIRE_BENCH_BIG_CSV_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_CSV_ROWS);
+    let csv = csv_file(rows)?;
+    let csv_bytes = std::fs::metadata(&csv).map_err(|e| e.to_string())?.len();
+    eprintln!("  {} : {rows} rows, {csv_bytes} bytes", csv.display());
+    let err = |e: quire_engine::Error| e.to_string();
+    let engine = Engine::open(
+        Config::default(),
+        EnginePaths {
+            data_dir: tmp.join("csv-data"),
+            config_dir: None,
+        },
+        Arc::new(NullSink),
+    )
+    .map_err(err)?;
+    let nb = engine.create_notebook("Big CSV").map_err(err)?.id;
+    std::fs::write("/proc/self/clear_refs", "5").map_err(|e| e.to_string())?;
+    let before_kb = status_kb("VmRSS:");
+    let started = Instant::now();
+    let request = quire_engine::ImportRequest {
+        convert: true,
+        ..quire_engine::ImportRequest::file(&csv).named("bigcsv")
+    };
+    let out = engine
+        .import_file(
+            nb,
+            request,
+            &|_| {},
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .map_err(err)?;
+    let convert_ms = micros(started.elapsed()) / 1000.0;
+    let peak = (status_kb("VmHWM:").saturating_sub(before_kb)) * 1024;
+    if out.table.rows != rows {
+        return Err(format!(
+            "the conversion has {} rows, not {rows}",
+            out.table.rows
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let ours = rows_text(&rt.block_on(engine.query(nb, CSV_CHECK)).map_err(err)?)?;
+    engine.shutdown();
+    eprintln!(
+        "  big_csv_convert: {convert_ms:.0} ms, peak RSS +{} MiB",
+        peak >> 20
+    );
+
+    let parquet = tmp.join("duckdb.parquet");
+    let anchor = run_anchor(
+        "bigcsv.py",
+        &[
+            csv.as_os_str(),
+            parquet.as_os_str(),
+            CSV_CHECK.as_ref(),
+            BUDGET_MB.to_string().as_ref(),
+        ],
+    )?;
+    let theirs: Vec<String> = anchor["answer"]
+        .as_array()
+        .ok_or("the anchor gave no answer")?
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect();
+    let agree = ours.len() == 1
+        && ours[0].len() == theirs.len()
+        && ours[0].iter().zip(&theirs).all(|(a, b)| same(a, b));
+    if !agree {
+        return Err(format!(
+            "the converted CSV: Quire and DuckDB disagree: {ours:?} vs {theirs:?}"
+        ));
+    }
+    let duck = anchor_value(&anchor, "ms")?;
+    Ok(vec![
+        Measure::against(SUITE, "big_csv_convert_vs_duckdb", convert_ms, duck, "ms"),
+        Measure::relative(
+            SUITE,
+            "big_csv_convert_peak_rss_vs_file",
+            peak as f64 / (1024.0 * 1024.0),
+            csv_bytes as f64 / (1024.0 * 1024.0),
+            "MiB",
+        ),
+    ])
 }
 
 /// The query set, in the order of the measures; DuckDB runs the same text with the tables
@@ -364,5 +499,6 @@ pub fn run() -> Result<Vec<Measure>, String> {
         "  DuckDB threads: {}",
         anchor_value(&anchor, "threads").unwrap_or(0.0)
     );
+    measures.extend(convert_csv(tmp.path())?);
     Ok(measures)
 }

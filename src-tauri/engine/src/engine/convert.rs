@@ -8,6 +8,7 @@
 //! the folder afresh. A conversion that fails or is cancelled removes its folder.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -20,28 +21,14 @@ use crate::tables::import::sink::{Parts, Sink};
 use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, Imported};
 use crate::tables::limits::Budget;
 use crate::tables::TableError;
+use crate::{ErrorCode, HasCode};
 
-/// The folder of a notebook's folder that holds its conversions, one folder each.
-pub const CONVERTED_DIR: &str = "converted";
+#[cfg(test)]
+pub use crate::ledger::links::CONVERTED_DIR;
+pub use crate::ledger::links::{converted_folder as folder, is_converted_folder as is_converted};
+
 const PLAN_FILE: &str = "plan.json";
 const PLAN_VERSION: u32 = 1;
-
-/// Where conversion `id` writes, inside the notebook folder `dir`. The id comes from a task
-/// record, so it is checked to be a plain name before it is joined to a path.
-pub fn folder(dir: &Path, id: &str) -> Result<PathBuf, TableError> {
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(TableError::Persist(format!(
-            "the conversion folder {id:?} is not a name Quire makes"
-        )));
-    }
-    Ok(dir.join(CONVERTED_DIR).join(id))
-}
-
-/// Whether `path` is a conversion's folder inside the notebook folder `dir` (Quire's own
-/// files, removed with their table).
-pub fn is_converted(dir: &Path, path: &Path) -> bool {
-    path.parent() == Some(&dir.join(CONVERTED_DIR))
-}
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Plan {
@@ -49,8 +36,10 @@ struct Plan {
     source: PathBuf,
     bytes: u64,
     modified: (u64, u32),
-    format: Option<ImportFormat>,
+    format: ImportFormat,
     csv: Option<CsvOptions>,
+    /// Where the parts are cut: a rerun with another size would cut other parts.
+    part_bytes: u64,
 }
 
 impl Plan {
@@ -67,8 +56,9 @@ impl Plan {
             source: conversion.source.to_path_buf(),
             bytes: meta.len(),
             modified,
-            format: conversion.format,
+            format: import::resolve_format(conversion.source, conversion.format)?,
             csv: conversion.csv.cloned(),
+            part_bytes: conversion.part_bytes,
         })
     }
 
@@ -96,19 +86,29 @@ impl Conversion<'_> {
         progress: &(dyn Fn(ImportProgress) + Sync),
         cancel: &CancellationToken,
         budget: &Budget,
+        closing: &AtomicBool,
     ) -> Result<Imported, Error> {
         let result = self.write_parts(metrics, progress, cancel, budget);
-        if result.is_err() {
-            if let Err(e) = std::fs::remove_dir_all(self.folder) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    log::warn!(
-                        "could not remove the folder of a stopped conversion, {}: {e}",
-                        self.folder.display()
-                    );
-                }
+        if let Err(e) = &result {
+            // Stopped by Quire closing: the parts stay for the next start to resume.
+            let resumable = e.code() == ErrorCode::Cancelled && closing.load(Ordering::SeqCst);
+            if !resumable {
+                self.remove();
             }
         }
         result
+    }
+
+    /// Removes the folder and everything in it.
+    pub fn remove(&self) {
+        if let Err(e) = std::fs::remove_dir_all(self.folder) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                log::warn!(
+                    "could not remove the folder of a stopped conversion, {}: {e}",
+                    self.folder.display()
+                );
+            }
+        }
     }
 
     fn write_parts(

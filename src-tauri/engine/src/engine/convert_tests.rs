@@ -169,6 +169,17 @@ async fn a_converted_csv_answers_like_an_import_survives_a_restart_and_goes_with
         )
         .unwrap_err();
     assert_eq!(edit.code(), ErrorCode::TableLinked);
+    // A renamed notebook moves its folder: the conversion is read at its new place.
+    engine.rename_notebook(nb, "Bigger").unwrap();
+    let moved = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    assert!(!folder.exists() && moved.join(CONVERTED_DIR).is_dir());
+    assert_eq!(
+        text(&engine, nb, "SELECT count(*) AS n FROM converted").await,
+        text(&engine, nb, "SELECT count(*) AS n FROM copied").await
+    );
+    let page = engine.page(nb, "converted", None, 59_990, 5).await.unwrap();
+    assert!(!page.is_empty());
+    let folder = moved.join(CONVERTED_DIR).join(folder.file_name().unwrap());
     // Deleting the table deletes the files Quire made for it.
     engine.delete_table(nb, "converted").unwrap();
     assert!(!folder.exists(), "the converted files went with the table");
@@ -306,4 +317,80 @@ fn a_conversion_cut_short_resumes_past_the_parts_it_wrote() {
         pretty_format_batches(&read_back).unwrap().to_string(),
         pretty_format_batches(&held.batches).unwrap().to_string()
     );
+}
+
+#[test]
+fn only_a_conversion_folder_quire_made_is_ever_deleted_with_its_table() {
+    use crate::ledger::links::is_converted_folder;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("nb.quire");
+    let own = dir.join(CONVERTED_DIR).join("0192a0b0-aaaa");
+    std::fs::create_dir_all(&own).unwrap();
+    assert!(is_converted_folder(&dir, &own));
+    // What a crafted links.json could name instead.
+    for other in [
+        dir.join(CONVERTED_DIR).join(".."),
+        dir.join(CONVERTED_DIR),
+        dir.clone(),
+        own.join("part-00000.parquet"),
+        dir.join(CONVERTED_DIR).join("a b"),
+        tmp.path()
+            .join("elsewhere")
+            .join(CONVERTED_DIR)
+            .join("0192"),
+    ] {
+        assert!(!is_converted_folder(&dir, &other), "{}", other.display());
+    }
+    // A symbolic link in the notebook folder may point anywhere: never followed to delete.
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let linked = dir.join(CONVERTED_DIR).join("0192b");
+    std::os::unix::fs::symlink(&outside, &linked).unwrap();
+    assert!(!is_converted_folder(&dir, &linked));
+    let dir2 = tmp.path().join("nb2.quire");
+    std::fs::create_dir_all(&dir2).unwrap();
+    std::os::unix::fs::symlink(dir.join(CONVERTED_DIR), dir2.join(CONVERTED_DIR)).unwrap();
+    assert!(!is_converted_folder(
+        &dir2,
+        &dir2.join(CONVERTED_DIR).join("0192a0b0-aaaa")
+    ));
+}
+
+#[test]
+fn a_conversion_stopped_by_quire_closing_keeps_its_parts_and_a_cancelled_one_does_not() {
+    use std::sync::atomic::AtomicBool;
+    let data = tempfile::tempdir().unwrap();
+    let csv = messy_csv(data.path(), 300_000);
+    let metrics = Arc::new(Metrics::default());
+    let budget = crate::tables::limits::Limits::default().budget("the test file".to_string());
+    let size = std::fs::metadata(&csv).unwrap().len();
+    for closing in [true, false] {
+        let folder = data.path().join(format!("converted-{closing}"));
+        let conversion = super::convert::Conversion {
+            source: &csv,
+            format: None,
+            csv: None,
+            folder: &folder,
+            part_bytes: size / 8,
+        };
+        let cancel = CancellationToken::new();
+        let stop = |p: crate::tables::import::ImportProgress| {
+            if p.bytes > p.total_bytes / 2 {
+                cancel.cancel();
+            }
+        };
+        let err = conversion
+            .run(&metrics, &stop, &cancel, &budget, &AtomicBool::new(closing))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Cancelled);
+        let parts = Parts::new(&folder, size / 8, metrics.clone());
+        if closing {
+            assert!(
+                !parts.listed().unwrap().is_empty(),
+                "the parts stay to resume"
+            );
+        } else {
+            assert!(!folder.exists(), "a cancelled conversion leaves nothing");
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! opens.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -57,11 +58,17 @@ impl OwnedImport {
 /// Reads the file to the end, then saves the table (hydrating the notebook) before adding it,
 /// so a table Quire shows is always on disk. The table name defaults to the file's. With
 /// `converted` (the folder id of a conversion), the file is converted and linked instead.
-#[allow(clippy::too_many_arguments)]
+/// What an import works with, apart from the request.
+pub(super) struct Importer<'a> {
+    pub notebooks: &'a Notebooks,
+    pub ledger: &'a Ledger,
+    pub metrics: &'a Arc<Metrics>,
+    /// The engine is shutting down: a conversion it stops is left to resume.
+    pub closing: &'a AtomicBool,
+}
+
 pub(super) fn import_now(
-    notebooks: &Notebooks,
-    ledger: &Ledger,
-    metrics: &Arc<Metrics>,
+    importer: &Importer<'_>,
     notebook: NotebookId,
     request: ImportRequest<'_>,
     converted: Option<&str>,
@@ -76,6 +83,12 @@ pub(super) fn import_now(
         sheet,
         convert: _,
     } = request;
+    let &Importer {
+        notebooks,
+        ledger,
+        metrics,
+        closing,
+    } = importer;
     notebooks.summary(notebook)?;
     let table = match table {
         Some(t) => name::validate(t)?,
@@ -105,10 +118,17 @@ pub(super) fn import_now(
             folder: &folder,
             part_bytes: ledger.catalog().limits().conversion_part_bytes(),
         };
-        let imported = conversion.run(metrics, progress, cancel, &budget)?;
+        let imported = conversion.run(metrics, progress, cancel, &budget, closing)?;
         let mut linked = tables::LinkedTable::open(conversion.folder)?;
         linked.converted = true;
-        let info = ledger.link(notebook, &dir, &table, linked, metrics)?;
+        let info = match ledger.link(notebook, &dir, &table, linked, metrics) {
+            Ok(info) => info,
+            Err(e) => {
+                // Nothing names the parts (the name was taken meanwhile): they go.
+                conversion.remove();
+                return Err(e);
+            }
+        };
         log::info!(
             "converted {} into {} as the linked table {table} of notebook {notebook}: {} rows in {:.0} ms, {} skipped",
             path.display(),
@@ -192,6 +212,7 @@ impl Engine {
                 path: request.path.to_path_buf(),
                 csv: request.csv.cloned(),
                 sheet: request.sheet.cloned(),
+                format: request.format,
                 converted: converted.clone(),
             },
             Priority::Background,
@@ -215,10 +236,11 @@ impl Engine {
         let (task, converted) = self.record_import(notebook, &request);
         let task = Arc::new(task);
         task.watch(cancel.clone());
-        let (notebooks, ledger, metrics, running, owned) = (
+        let (notebooks, ledger, metrics, closing, running, owned) = (
             self.notebooks.clone(),
             self.ledger.clone(),
             self.metrics.clone(),
+            self.closing.clone(),
             task.clone(),
             OwnedImport::of(&request),
         );
@@ -232,10 +254,14 @@ impl Engine {
                     running.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
                     progress(p);
                 };
+                let importer = Importer {
+                    notebooks: &notebooks,
+                    ledger: &ledger,
+                    metrics: &metrics,
+                    closing: &closing,
+                };
                 Ok(import_now(
-                    &notebooks,
-                    &ledger,
-                    &metrics,
+                    &importer,
                     notebook,
                     owned.request(),
                     converted.as_deref(),
@@ -245,7 +271,7 @@ impl Engine {
             },
         );
         let result = until_done_or_cancelled(job, cancel).await;
-        task.finish(&result);
+        self.end_import(&task, &result);
         result
     }
 
@@ -277,22 +303,33 @@ impl Engine {
         progress: &(dyn Fn(ImportProgress) + Sync),
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
-        task.run(cancel, || {
-            let report = |p: ImportProgress| {
-                task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
-                progress(p);
-            };
-            import_now(
-                &self.notebooks,
-                &self.ledger,
-                &self.metrics,
-                notebook,
-                request,
-                converted,
-                &report,
-                cancel,
-            )
-        })
+        task.watch(cancel.clone());
+        task.start();
+        let report = |p: ImportProgress| {
+            task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
+            progress(p);
+        };
+        let importer = Importer {
+            notebooks: &self.notebooks,
+            ledger: &self.ledger,
+            metrics: &self.metrics,
+            closing: &self.closing,
+        };
+        let result = import_now(&importer, notebook, request, converted, &report, cancel);
+        self.end_import(task, &result);
+        result
+    }
+
+    /// Records how an import ended; one stopped by the engine shutting down stays running in
+    /// the store, so the next start runs it again (a conversion resumes past its parts).
+    fn end_import<T>(&self, task: &Tracked, result: &Result<T, Error>) {
+        let stopped_by_closing = self.closing.load(Ordering::SeqCst)
+            && matches!(result, Err(e) if crate::HasCode::code(e) == crate::ErrorCode::Cancelled);
+        if stopped_by_closing {
+            task.leave_running();
+        } else {
+            task.finish(result);
+        }
     }
 
     fn record_export(&self, notebook: NotebookId, table: &str, out: &Path) -> Tracked {

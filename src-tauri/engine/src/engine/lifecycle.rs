@@ -5,7 +5,7 @@ use crate::config::{NotebookConfig, NotebookMode};
 use crate::error::Error;
 use crate::metrics::{MetricsReport, MetricsSnapshot};
 use crate::snapshots::SnapshotFlush;
-use crate::tasks::{Task, TaskKind, TaskStatus};
+use crate::tasks::{Task, TaskKind, TaskPayload, TaskStatus};
 
 /// How long shutdown waits for pending snapshots; a snapshot not committed by then leaves the
 /// previous generation, which is what the user was told is saved.
@@ -136,8 +136,20 @@ impl Engine {
         self.skip_snapshots
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.ledger.snapshots().stop_now();
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         for t in self.pending_tasks() {
-            self.cancel_task(t.id);
+            // A conversion is left to stop with the process: it resumes at the next start.
+            let converting = matches!(
+                TaskPayload::parse(t.kind, &t.payload),
+                Ok(TaskPayload::Import {
+                    converted: Some(_),
+                    ..
+                })
+            );
+            if !converting {
+                self.cancel_task(t.id);
+            }
         }
         self.shutdown()
     }
@@ -145,6 +157,8 @@ impl Engine {
     /// Writes everything pending and stops background work. Idempotent: a second call finds
     /// nothing to do.
     pub fn shutdown(&self) -> ShutdownReport {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let notebooks = self.notebooks.shutdown();
         let tables = if self
             .skip_snapshots

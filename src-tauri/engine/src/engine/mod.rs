@@ -70,6 +70,9 @@ pub struct Engine {
     profiles: Arc<crate::profiles::ProfileCache>,
     /// Set by [`Engine::shutdown_without_waiting`].
     skip_snapshots: std::sync::atomic::AtomicBool,
+    /// Set when the engine starts to shut down: a conversion stopped by it keeps its parts and
+    /// its task, so the next start resumes it.
+    closing: Arc<std::sync::atomic::AtomicBool>,
     // Last field: dropped after the notebooks' final flush, so no other process can get in first.
     _lock: WorkspaceLock,
 }

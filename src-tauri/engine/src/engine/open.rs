@@ -159,6 +159,7 @@ impl Engine {
             metrics,
             profiles: Default::default(),
             skip_snapshots: Default::default(),
+            closing: Default::default(),
             _lock: lock,
         })
     }

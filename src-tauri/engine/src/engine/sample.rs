@@ -61,10 +61,14 @@ impl Engine {
             })?;
         std::fs::write(scratch.path(), PENGUINS)
             .map_err(|e| crate::tables::TableError::file(scratch.path(), e))?;
+        let importer = super::files::Importer {
+            notebooks: &self.notebooks,
+            ledger: &self.ledger,
+            metrics: &self.metrics,
+            closing: &self.closing,
+        };
         import_now(
-            &self.notebooks,
-            &self.ledger,
-            &self.metrics,
+            &importer,
             id,
             ImportRequest::file(scratch.path()).named("penguins"),
             None,

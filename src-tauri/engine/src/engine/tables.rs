@@ -99,6 +99,20 @@ impl Engine {
             .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?)
     }
 
+    /// Renames a notebook (its folder follows the title); its conversions, named relative to the
+    /// folder, are reopened at the new place.
+    pub fn rename_notebook(
+        &self,
+        notebook: NotebookId,
+        title: &str,
+    ) -> Result<crate::notebooks::NotebookSummary, Error> {
+        let summary = self.notebooks.rename(notebook, title)?;
+        if let Some(dir) = self.notebooks.folder_path(notebook)? {
+            self.ledger.follow_folder(notebook, &dir)?;
+        }
+        Ok(summary)
+    }
+
     /// Links a Parquet file, or a folder of Parquet files with the same columns, as a table
     /// read where it lies: only the footers are read now, queries and pages read the files.
     /// The name defaults to the file's (or folder's).

@@ -112,6 +112,7 @@ impl Engine {
                 path,
                 csv,
                 sheet,
+                format,
                 converted,
             } => {
                 let loaded = self.ensure_tables(notebook);
@@ -127,7 +128,7 @@ impl Engine {
                 let request = ImportRequest {
                     path: &path,
                     table: task.target.as_deref(),
-                    format: None,
+                    format,
                     csv: csv.as_ref(),
                     sheet: sheet.as_ref(),
                     convert: converted.is_some(),

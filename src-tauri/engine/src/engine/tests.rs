@@ -714,6 +714,7 @@ fn imports_and_exports_from_a_caller_without_a_queue_are_recorded_as_tasks() {
             path: file.clone(),
             csv: None,
             sheet: None,
+            format: None,
             converted: None,
         }
     );

@@ -27,6 +27,37 @@ const LINKS_VERSION: u32 = 1;
 pub struct Link {
     pub name: String,
     pub path: PathBuf,
+    /// Quire's own conversion (`converted/<id>` in the notebook folder), deleted with the
+    /// table; false for the user's files.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub converted: bool,
+}
+
+/// The folder of a notebook's folder that holds its conversions, one folder each.
+pub const CONVERTED_DIR: &str = "converted";
+
+/// Where conversion `id` lives in the notebook folder `dir`. The id comes from a task record or
+/// `links.json`, so it must be a plain name Quire makes (letters, digits, `-`) before it is
+/// joined to a path.
+pub fn converted_folder(dir: &Path, id: &str) -> Result<PathBuf, TableError> {
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(TableError::Persist(format!(
+            "the conversion folder {id:?} is not a name Quire makes"
+        )));
+    }
+    Ok(dir.join(CONVERTED_DIR).join(id))
+}
+
+/// Whether `path` is exactly a conversion's folder inside the notebook folder `dir`, neither it
+/// nor `converted/` a symbolic link: the only files Quire deletes with a linked table.
+pub fn is_converted_folder(dir: &Path, path: &Path) -> bool {
+    let Some(id) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let plain_dir = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    converted_folder(dir, id).is_ok_and(|expected| expected == path)
+        && plain_dir(&dir.join(CONVERTED_DIR))
+        && plain_dir(path)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,8 +124,9 @@ pub fn open_all(dir: &Path) -> Result<OpenedLinks, TableError> {
     for link in read(dir)? {
         match LinkedTable::open(&dir.join(&link.path)) {
             Ok(mut table) => {
-                // Only Quire's own conversions live inside the notebook folder.
-                table.converted = link.path.is_relative();
+                // Only what has the shape of Quire's own conversion is treated as one (and
+                // deleted with its table), whatever the file says.
+                table.converted = link.converted && is_converted_folder(dir, &table.source);
                 opened.push((link.name, table))
             }
             Err(e) => problems.push(format!(
@@ -133,15 +165,16 @@ impl Ledger {
         }
         let mut listed = read(dir)?;
         listed.retain(|l| l.name != table);
-        // Files inside the notebook's folder (a conversion) are named relative to it, so the
-        // notebook folder can move.
-        let path = linked
-            .source
-            .strip_prefix(dir)
-            .map_or_else(|_| linked.source.clone(), Path::to_path_buf);
+        // A conversion is named relative to the notebook folder, so the folder can move; the
+        // user's files keep their absolute path.
+        let path = match linked.source.strip_prefix(dir) {
+            Ok(inside) if linked.converted => inside.to_path_buf(),
+            _ => linked.source.clone(),
+        };
         listed.push(Link {
             name: table.clone(),
             path,
+            converted: linked.converted,
         });
         write(dir, listed, metrics)?;
         let info = self.catalog.link(notebook, &table, linked)?;
@@ -172,6 +205,32 @@ impl Ledger {
             notebook,
             table: table.to_string(),
         });
+        Ok(())
+    }
+
+    /// Reopens the notebook's conversions in its folder `dir` after the folder moved (a
+    /// renamed notebook); `links.json` names them relative to it and needs no change.
+    pub fn follow_folder(&self, notebook: NotebookId, dir: &Path) -> Result<(), Error> {
+        let _commit = self.lock_commit();
+        for (table, source) in self.catalog.links(notebook) {
+            let Some(old) = self.catalog.linked(notebook, &table) else {
+                continue;
+            };
+            let Some(id) = source.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if !old.converted {
+                continue;
+            }
+            let moved = converted_folder(dir, id)?;
+            if moved == source {
+                continue;
+            }
+            let mut reopened = LinkedTable::open(&moved)?;
+            reopened.converted = true;
+            self.catalog.unlink(notebook, &table)?;
+            self.catalog.link(notebook, &table, reopened)?;
+        }
         Ok(())
     }
 

@@ -57,6 +57,8 @@ fn op() -> impl Strategy<Value = Op> {
 struct Model {
     waiting: Vec<(u64, Priority, Option<u8>, u64)>,
     running: BTreeSet<u64>,
+    /// The running jobs that took an urgent-only slot.
+    extra: BTreeSet<u64>,
     priority: HashMap<u64, Priority>,
     clock: u64,
 }
@@ -80,8 +82,11 @@ impl Model {
     }
 
     fn dispatch(&mut self) {
-        while self.running.len() < WORKERS + URGENT_EXTRA {
-            let worker_free = self.running.len() < WORKERS;
+        loop {
+            let worker_free = self.running.len() - self.extra.len() < WORKERS;
+            if !worker_free && self.extra.len() >= URGENT_EXTRA {
+                return;
+            }
             let background = self
                 .running
                 .iter()
@@ -102,11 +107,15 @@ impl Model {
             let Some(i) = best else { return };
             let (id, ..) = self.waiting.remove(i);
             self.running.insert(id);
+            if !worker_free {
+                self.extra.insert(id);
+            }
         }
     }
 
     fn end(&mut self, id: u64) {
         self.running.remove(&id);
+        self.extra.remove(&id);
         self.waiting.retain(|w| w.0 != id);
         self.dispatch();
     }

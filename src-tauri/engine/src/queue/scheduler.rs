@@ -87,6 +87,8 @@ struct Waiting {
 struct Running {
     priority: Priority,
     token: CancellationToken,
+    /// Started in one of the `urgent_extra` slots, not a worker's.
+    extra: bool,
 }
 
 #[derive(Default)]
@@ -436,10 +438,11 @@ fn dispatch(inner: &Arc<Inner>) {
         let (launch, id, kind, priority) = {
             let mut st = lock(inner);
             let limits = &inner.limits;
-            if st.stopped || st.running.len() >= limits.workers + limits.urgent_extra {
+            let in_extra = st.running.values().filter(|r| r.extra).count();
+            let worker_free = st.running.len() - in_extra < limits.workers;
+            if st.stopped || !(worker_free || in_extra < limits.urgent_extra) {
                 return;
             }
-            let worker_free = st.running.len() < limits.workers;
             let background_running = st
                 .running
                 .values()
@@ -473,6 +476,7 @@ fn dispatch(inner: &Arc<Inner>) {
                 Running {
                     priority: w.priority,
                     token: w.token.clone(),
+                    extra: !worker_free,
                 },
             );
             (w.launch, w.id, w.kind, w.priority)
@@ -675,6 +679,43 @@ mod tests {
         open_query.send(()).unwrap();
         query.blocking_result().unwrap();
         assert_eq!(*log.lock().unwrap(), ["save", "query", "page", "other"]);
+    }
+
+    #[test]
+    fn a_page_in_the_urgent_slot_never_keeps_a_worker_from_other_work() {
+        let s = Scheduler::new(SchedulerLimits {
+            urgent_extra: 1,
+            ..limits(2, 1, 60_000)
+        })
+        .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let started = |n: usize| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while log.lock().unwrap().len() < n && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        let (open_save, save_gate) = mpsc::channel();
+        let save = gated(&s, Priority::Background, "save", &log, save_gate);
+        started(1);
+        let (open_query, query_gate) = mpsc::channel();
+        let query = gated(&s, Priority::UserVisible, "query", &log, query_gate);
+        started(2);
+        let (open_page, page_gate) = mpsc::channel();
+        let page = gated(&s, Priority::Urgent, "page", &log, page_gate);
+        started(3);
+        // The query ends while the page still holds the urgent slot: its worker goes to the
+        // next job at once.
+        let other = quick(&s, Priority::UserVisible, "other", &log);
+        open_query.send(()).unwrap();
+        query.blocking_result().unwrap();
+        started(4);
+        assert_eq!(*log.lock().unwrap(), ["save", "query", "page", "other"]);
+        other.blocking_result().unwrap();
+        open_page.send(()).unwrap();
+        open_save.send(()).unwrap();
+        page.blocking_result().unwrap();
+        save.blocking_result().unwrap();
     }
 
     #[test]

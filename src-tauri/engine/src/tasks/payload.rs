@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::{TaskError, TaskKind};
-use crate::tables::import::{CsvOptions, SheetOptions};
+use crate::tables::import::{CsvOptions, ImportFormat, SheetOptions};
 use crate::tables::transform::Transform;
 
 #[derive(Debug, Clone, PartialEq)]
+// One per recorded task, never held in bulk: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum TaskPayload {
     /// Run a notebook cell's SQL.
     CellRun { sql: String },
@@ -19,6 +21,8 @@ pub enum TaskPayload {
         csv: Option<CsvOptions>,
         /// The sheet of a spreadsheet (`None`: its first, header sniffed).
         sheet: Option<SheetOptions>,
+        /// The format chosen (`None`: from the extension).
+        format: Option<ImportFormat>,
         /// Converted into Parquet parts in this folder of the notebook's `converted/` (the same
         /// folder when the task runs again, so it resumes) and linked, instead of copied.
         converted: Option<String>,
@@ -43,6 +47,8 @@ struct ImportJson {
     csv: Option<CsvOptions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sheet: Option<SheetOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format: Option<ImportFormat>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     converted: Option<String>,
 }
@@ -82,11 +88,13 @@ impl TaskPayload {
                 path,
                 csv,
                 sheet,
+                format,
                 converted,
             } => serde_json::to_value(ImportJson {
                 path: path.clone(),
                 csv: csv.clone(),
                 sheet: sheet.clone(),
+                format: *format,
                 converted: converted.clone(),
             }),
             TaskPayload::Transform { transform } => serde_json::to_value(TransformJson {
@@ -121,6 +129,7 @@ impl TaskPayload {
                     path: p.path,
                     csv: p.csv,
                     sheet: p.sheet,
+                    format: p.format,
                     converted: p.converted,
                 }
             }
@@ -156,12 +165,14 @@ mod tests {
                 path: "/data/a.csv".into(),
                 csv: Some(CsvOptions::default()),
                 sheet: None,
+                format: None,
                 converted: None,
             },
             TaskPayload::Import {
                 path: "/data/big.csv".into(),
                 csv: None,
                 sheet: None,
+                format: Some(ImportFormat::Json),
                 converted: Some("0192a0b0-aaaa-7bbb-8ccc-0123456789ab".into()),
             },
             TaskPayload::Import {
@@ -172,12 +183,14 @@ mod tests {
                     has_header: true,
                     sheets: Vec::new(),
                 }),
+                format: None,
                 converted: None,
             },
             TaskPayload::Import {
                 path: "/data/b.csv".into(),
                 csv: None,
                 sheet: None,
+                format: None,
                 converted: None,
             },
             TaskPayload::Snapshot { version: 7 },
@@ -198,6 +211,7 @@ mod tests {
                 path: "/d/x.csv".into(),
                 csv: None,
                 sheet: None,
+                format: None,
                 converted: None,
             }
         );

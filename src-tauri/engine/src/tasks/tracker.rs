@@ -157,6 +157,19 @@ impl Tracked {
         result
     }
 
+    /// Ends this handle without an outcome: the store keeps the task running, so the next
+    /// start finds it interrupted and runs it again (work stopped by the engine closing).
+    pub fn leave_running(&self) {
+        if self.ended.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if let Some(id) = self.id {
+            let mut running = self.running();
+            running.tokens.remove(&id);
+            running.steps.remove(&id);
+        }
+    }
+
     /// Someone else records how this task ends (the snapshots service, the UI's rerun).
     pub fn hand_over(self) {
         self.ended.store(true, std::sync::atomic::Ordering::SeqCst);

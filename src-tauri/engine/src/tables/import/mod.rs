@@ -455,7 +455,11 @@ fn read_into(
     }
 }
 
-fn resolve_format(path: &Path, format: Option<ImportFormat>) -> Result<ImportFormat, TableError> {
+/// The format asked for, else the one the extension names.
+pub fn resolve_format(
+    path: &Path,
+    format: Option<ImportFormat>,
+) -> Result<ImportFormat, TableError> {
     format
         .or_else(|| ImportFormat::from_path(path))
         .ok_or_else(|| TableError::Import {
