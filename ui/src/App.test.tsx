@@ -204,10 +204,10 @@ function fakeBackend() {
     listTables: async () => [],
     saveQueryAsTable: async (_id, _sql, table) => {
       if (table !== "answers") throw new QuireError("invalid_table_name", `${table} cannot name a table`);
-      return { name: table, version: 1, rows: 1, columns: [], memory_bytes: 8, linked: null, converted: false };
+      return { name: table, version: 1, rows: 1, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null };
     },
     deleteTable: async () => {},
-    renameTable: async (_id, _table, to) => ({ name: to, version: 1, rows: 1, columns: [], memory_bytes: 8, linked: null, converted: false }),
+    renameTable: async (_id, _table, to) => ({ name: to, version: 1, rows: 1, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null }),
     pickExportPath: async () => null,
     exportTable: async () => 0,
     exportQuery: async () => 0,
@@ -358,7 +358,7 @@ describe("App", () => {
     renderApp(fake.backend);
     await createNotebook("Tables");
     await screen.findByTestId("tables");
-    const info = (name: string) => ({ name, version: 1, rows: 2, columns: [], memory_bytes: 8, linked: null, converted: false });
+    const info = (name: string) => ({ name, version: 1, rows: 2, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null });
     act(() => fake.emit({ kind: "table_added", notebook: "id-0", table: info("recovered") }));
     expect(await screen.findByRole("button", { name: "recovered" })).toBeTruthy();
     act(() => fake.emit({ kind: "table_removed", notebook: "id-0", table: "recovered" }));

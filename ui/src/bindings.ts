@@ -955,6 +955,11 @@ export type TableInfo = {
 	 *  table deletes them), not the user's own.
 	 */
 	converted: boolean,
+	/**
+	 *  Why a linked table cannot be read (its files moved or a drive is not plugged in): it
+	 *  is listed so it can be removed, and reads nothing.
+	 */
+	missing: string | null,
 };
 
 /**  What made a version: small and serialisable, so the task store can journal it and replay it. */

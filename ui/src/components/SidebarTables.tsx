@@ -28,8 +28,11 @@ export function SidebarTables({ tables, onOpen }: { tables: TableInfo[]; onOpen(
                 <summary draggable onDragStart={(e) => dragged(e, t.name, true)} title="Drag into a SQL cell to query it">
                   <span className="sidebar-table-name">{t.name}</span>
                   {t.linked && (
-                    <span className="sidebar-linked muted" title={t.converted ? `Converted to Parquet: ${t.linked}` : `Linked: read where it lies in ${t.linked}`}>
-                      {t.converted ? "converted" : "linked"}
+                    <span
+                      className="sidebar-linked muted"
+                      title={t.missing ?? (t.converted ? `Converted to Parquet: ${t.linked}` : `Linked: read where it lies in ${t.linked}`)}
+                    >
+                      {t.missing ? "missing" : t.converted ? "converted" : "linked"}
                     </span>
                   )}
                   <span className="muted">{t.rows.toLocaleString()}</span>

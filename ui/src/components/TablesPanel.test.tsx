@@ -33,7 +33,7 @@ afterEach(cleanup);
 
 function backend() {
   let version = 2;
-  const info = (): TableInfo => ({ name: "flights", version, rows: 3, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false });
+  const info = (): TableInfo => ({ name: "flights", version, rows: 3, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null });
   const fake: Partial<Backend> = {
     listTables: async () => [info()],
     tableSaveStatus: async () => [],
@@ -113,7 +113,7 @@ describe("TablesPanel", () => {
 
   it("deletes a table only after the confirmation, and renames one", async () => {
     let names = ["flights", "planes"];
-    const info = (name: string): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null, converted: false });
+    const info = (name: string): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null, converted: false, missing: null });
     const deleteTable = vi.fn(async (_nb: string, table: string) => {
       names = names.filter((n) => n !== table);
     });
@@ -146,7 +146,7 @@ describe("TablesPanel", () => {
   it("shows the store's list, kept current by table events, loaded once", async () => {
     let store!: ReturnType<typeof useStore>;
     const Probe = () => ((store = useStore()), null);
-    const info = (name: string, rows = 3): TableInfo => ({ name, version: 1, rows, columns: [], memory_bytes: 64, linked: null, converted: false });
+    const info = (name: string, rows = 3): TableInfo => ({ name, version: 1, rows, columns: [], memory_bytes: 64, linked: null, converted: false, missing: null });
     const listTables = vi.fn(async () => [info("flights")]);
     const fake: Partial<Backend> = { listTables, tableSaveStatus: async () => [], onFilesDropped: async () => () => undefined };
     render(
@@ -176,7 +176,7 @@ describe("TablesPanel", () => {
     let store!: ReturnType<typeof useStore>;
     const Probe = () => ((store = useStore()), null);
     let names = ["flights"];
-    const listTables = vi.fn(async () => names.map((name): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null, converted: false })));
+    const listTables = vi.fn(async () => names.map((name): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null, converted: false, missing: null })));
     const fake: Partial<Backend> = { listTables, tableSaveStatus: async () => [], onFilesDropped: async () => () => undefined };
     render(
       <Providers backend={fake as Backend} notify={{ report: (e) => { throw e; }, inform: () => undefined }}>
@@ -196,8 +196,8 @@ describe("TablesPanel", () => {
   });
 
   it("shows a linked table as read where it lies: no history or undo, a link to remove, a copy to edit", async () => {
-    const linked: TableInfo = { name: "trips", version: 1, rows: 100_000_000, columns: [], memory_bytes: 0, linked: "/data/trips", converted: false };
-    const copy: TableInfo = { ...linked, name: "trips_copy", linked: null, converted: false, memory_bytes: 64 };
+    const linked: TableInfo = { name: "trips", version: 1, rows: 100_000_000, columns: [], memory_bytes: 0, linked: "/data/trips", converted: false, missing: null };
+    const copy: TableInfo = { ...linked, name: "trips_copy", linked: null, converted: false, missing: null, memory_bytes: 64 };
     const copyLinkedTable = vi.fn(async () => copy);
     const fake: Partial<Backend> = {
       listTables: async () => [linked, { ...copy, name: "trips_copy" }],
@@ -230,6 +230,7 @@ describe("TablesPanel", () => {
       memory_bytes: 0,
       linked: "/ws/big.quire/converted/0192",
       converted: true,
+      missing: null,
     };
     const deleteTable = vi.fn(async () => undefined);
     const fake: Partial<Backend> = {
@@ -249,5 +250,39 @@ describe("TablesPanel", () => {
     expect(screen.getByTestId("confirm").textContent).toContain("its Parquet files in the notebook's folder are removed");
     fireEvent.click(screen.getByTestId("confirm-yes"));
     await waitFor(() => expect(deleteTable).toHaveBeenCalledWith("nb", "big"));
+  });
+
+  it("lists a link whose files are missing, says why, and offers only to remove it", async () => {
+    const gone: TableInfo = {
+      name: "trips",
+      version: 1,
+      rows: 0,
+      columns: [],
+      memory_bytes: 0,
+      linked: "/media/usb/trips",
+      converted: false,
+      missing: "the folder /media/usb/trips does not exist",
+    };
+    const deleteTable = vi.fn(async () => undefined);
+    const fake: Partial<Backend> = {
+      listTables: async () => [gone],
+      tableSaveStatus: async () => [],
+      onFilesDropped: async () => () => undefined,
+      tableVersions: async () => ({ items: [], can_undo: false, can_redo: false }),
+      deleteTable,
+    };
+    render(panel({}, fake as Backend));
+    await screen.findByRole("button", { name: "trips" });
+    expect(screen.getByTestId("table-missing-trips").textContent).toBe("Missing");
+    expect(screen.queryByTestId("export-trips")).toBeNull();
+    expect(screen.queryByTestId("rename-trips")).toBeNull();
+    expect(screen.queryByTestId("history-trips")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "trips" }));
+    expect(screen.getByTestId("missing-note").textContent).toContain("does not exist");
+    expect(screen.queryByTestId("table-grid")).toBeNull();
+    expect(screen.getByTestId("delete-trips").textContent).toBe("Remove link…");
+    fireEvent.click(screen.getByTestId("delete-trips"));
+    fireEvent.click(screen.getByTestId("confirm-yes"));
+    await waitFor(() => expect(deleteTable).toHaveBeenCalledWith("nb", "trips"));
   });
 });

@@ -338,7 +338,11 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                 {t.rows.toLocaleString()} rows · {t.columns.length} columns ·{" "}
                 {t.converted ? "Parquet in the notebook" : t.linked ? "linked" : formatBytes(t.memory_bytes)}
               </span>
-              {t.linked ? (
+              {t.missing ? (
+                <span className="table-status failed" data-testid={`table-missing-${t.name}`} title={t.missing}>
+                  Missing
+                </span>
+              ) : t.linked ? (
                 <span
                   className="table-status linked"
                   data-testid={`table-linked-${t.name}`}
@@ -370,10 +374,12 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                   History…
                 </button>
               )}
-              <button data-testid={`export-${t.name}`} onClick={() => void exportTable(t)}>
-                Export…
-              </button>
-              {renaming?.table === t.name ? (
+              {!t.missing && (
+                <button data-testid={`export-${t.name}`} onClick={() => void exportTable(t)}>
+                  Export…
+                </button>
+              )}
+              {t.missing ? null : renaming?.table === t.name ? (
                 <form
                   className="rename-table"
                   onSubmit={(e) => {
@@ -418,7 +424,15 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           </button>
         </div>
       )}
-      {current?.linked && (
+      {current?.missing && (
+        <div className="table-actions" data-testid="table-actions">
+          <span className="muted" data-testid="missing-note">
+            This link cannot be read: {current.missing}. Put the files back (or plug the drive in) and reopen the notebook, or
+            remove the link.
+          </span>
+        </div>
+      )}
+      {current?.linked && !current.missing && (
         <div className="table-actions" data-testid="table-actions">
           <span className="muted" data-testid="linked-note">
             {current.converted ? (
@@ -488,7 +502,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       {current && dialog === "versions" && (
         <VersionsDialog notebook={notebook} table={current} onClose={() => setDialog(null)} />
       )}
-      {current && (
+      {current && !current.missing && (
         <div className={profiling ? "grid-with-profile" : undefined}>
           <div className="grid-column">
             <TableGrid

@@ -290,7 +290,33 @@ async fn a_changed_or_missing_file_is_refused_in_words_and_the_rest_opens() {
         .into_iter()
         .map(|t| t.name)
         .collect();
-    assert_eq!(names, vec!["kept".to_string()], "the readable link opens");
+    assert_eq!(
+        names,
+        vec!["kept".to_string(), "trips".to_string()],
+        "the readable link opens, the missing one is listed"
+    );
+    let trips = engine
+        .tables(nb)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "trips")
+        .unwrap();
+    let why = trips.missing.clone().expect("listed as missing");
+    assert!(
+        why.contains(folder.to_str().unwrap()) || why.contains("not"),
+        "{why}"
+    );
+    assert_eq!(trips.rows, 0);
+    // It reads nothing, in words, and its name stays taken.
+    let err = engine.page(nb, "trips", None, 0, 5).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::FileUnreadable);
+    assert!(err.to_string().contains("trips cannot be read"), "{err}");
+    let err = engine.query(nb, "SELECT * FROM trips").await.unwrap_err();
+    assert!(err.to_string().contains("trips"), "{err}");
+    let taken = engine.link_table(nb, &data.path().join("kept.parquet"), Some("trips"));
+    assert_eq!(taken.unwrap_err().code(), ErrorCode::TableExists);
+    let rename = engine.rename_table(nb, "trips", "other").unwrap_err();
+    assert_eq!(rename.code(), ErrorCode::FileUnreadable);
     engine.flush_events();
     assert!(
         sink.events().iter().any(|e| matches!(
@@ -310,6 +336,22 @@ async fn a_changed_or_missing_file_is_refused_in_words_and_the_rest_opens() {
     )
     .unwrap();
     assert!(listed.contains("trips"), "{listed}");
+    // Removing it takes it out of links.json and the list; the name is free again.
+    engine.delete_table(nb, "trips").unwrap();
+    let listed = std::fs::read_to_string(
+        engine
+            .notebooks()
+            .folder_path(nb)
+            .unwrap()
+            .unwrap()
+            .join(LINKS_FILE),
+    )
+    .unwrap();
+    assert!(!listed.contains("trips"), "{listed}");
+    assert!(engine.tables(nb).unwrap().iter().all(|t| t.name != "trips"));
+    engine
+        .link_table(nb, &data.path().join("kept.parquet"), Some("trips"))
+        .unwrap();
     engine.shutdown();
 }
 

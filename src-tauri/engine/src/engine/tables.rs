@@ -178,6 +178,12 @@ impl Engine {
     /// made inside the notebook's folder: those go with it.
     pub fn delete_table(&self, notebook: NotebookId, table: &str) -> Result<(), Error> {
         self.ensure_tables(notebook)?;
+        if self.ledger.catalog().missing(notebook, table).is_some() {
+            let dir = self.table_folder(notebook)?;
+            self.ledger.unlink(notebook, &dir, table, &self.metrics)?;
+            log::info!("removed the missing link {table} of notebook {notebook}");
+            return Ok(());
+        }
         if let Some(linked) = self.ledger.catalog().linked(notebook, table) {
             let dir = self.table_folder(notebook)?;
             self.ledger.unlink(notebook, &dir, table, &self.metrics)?;
@@ -213,6 +219,9 @@ impl Engine {
     ) -> Result<TableInfo, Error> {
         let to = name::validate(to)?;
         self.ensure_tables(notebook)?;
+        if let Some(missing) = self.ledger.catalog().missing(notebook, table) {
+            return Err(missing.error(table).into());
+        }
         if let Some(linked) = self.ledger.catalog().linked(notebook, table) {
             if to == table {
                 return Ok(linked.info(table));

@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::events::EngineEvent;
 use crate::ids::NotebookId;
 use crate::metrics::Metrics;
+use crate::tables::MissingLink;
 use crate::tables::{name, LinkedTable, TableError, TableInfo};
 
 /// The file, in a notebook's folder, that lists its links.
@@ -112,30 +113,34 @@ fn write(dir: &Path, links: Vec<Link>, metrics: &Metrics) -> Result<(), TableErr
     }
 }
 
-/// What opening a folder's links found: the links that opened, by name, and a sentence for
-/// each that did not.
-pub type OpenedLinks = (Vec<(String, LinkedTable)>, Vec<String>);
+/// What opening a folder's links found: the links that opened and those that did not, by
+/// name.
+pub type OpenedLinks = (Vec<(String, LinkedTable)>, Vec<(String, MissingLink)>);
 
 /// Opens every link a folder lists: each that opens is returned; each that does not (its
-/// files moved, a drive unplugged) is reported as a problem and stays listed in the file.
+/// files moved, a drive unplugged) is returned as missing and stays listed in the file.
 pub fn open_all(dir: &Path) -> Result<OpenedLinks, TableError> {
     let mut opened = Vec::new();
-    let mut problems = Vec::new();
+    let mut missing = Vec::new();
     for link in read(dir)? {
-        match LinkedTable::open(&dir.join(&link.path)) {
+        let path = dir.join(&link.path);
+        match LinkedTable::open(&path) {
             Ok(mut table) => {
                 // Only what has the shape of Quire's own conversion is treated as one (and
                 // deleted with its table), whatever the file says.
                 table.converted = link.converted && is_converted_folder(dir, &table.source);
                 opened.push((link.name, table))
             }
-            Err(e) => problems.push(format!(
-                "the linked table {} cannot be read: {e}",
-                link.name
+            Err(e) => missing.push((
+                link.name,
+                MissingLink {
+                    path,
+                    reason: e.to_string(),
+                },
             )),
         }
     }
-    Ok((opened, problems))
+    Ok((opened, missing))
 }
 
 impl Ledger {
@@ -185,7 +190,8 @@ impl Ledger {
         Ok(info)
     }
 
-    /// Removes a link: gone from `links.json`, then from the list. The files are not touched.
+    /// Removes a link (one that reads, or one whose files are missing): gone from `links.json`,
+    /// then from the list. The files are not touched.
     pub fn unlink(
         &self,
         notebook: NotebookId,
@@ -194,13 +200,18 @@ impl Ledger {
         metrics: &Metrics,
     ) -> Result<(), Error> {
         let _commit = self.lock_commit();
-        if self.catalog.linked(notebook, table).is_none() {
+        let missing = self.catalog.missing(notebook, table).is_some();
+        if self.catalog.linked(notebook, table).is_none() && !missing {
             return Err(TableError::NotFound(table.to_string()).into());
         }
         let mut listed = read(dir)?;
         listed.retain(|l| l.name != table);
         write(dir, listed, metrics)?;
-        self.catalog.unlink(notebook, table)?;
+        if missing {
+            self.catalog.forget_missing(notebook, table);
+        } else {
+            self.catalog.unlink(notebook, table)?;
+        }
         self.events.emit(EngineEvent::TableRemoved {
             notebook,
             table: table.to_string(),

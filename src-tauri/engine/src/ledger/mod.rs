@@ -111,8 +111,16 @@ impl Ledger {
                 }
                 // A damaged links.json or a link that cannot be read must not hide the
                 // notebook's own tables: the user hears of it, and the file stays as it is.
-                let (links, problems) =
-                    links::open_all(dir).unwrap_or_else(|e| (Vec::new(), vec![e.to_string()]));
+                let (links, missing, problems) = match links::open_all(dir) {
+                    Ok((links, missing)) => {
+                        let problems = missing
+                            .iter()
+                            .map(|(name, m)| m.error(name).to_string())
+                            .collect();
+                        (links, missing, problems)
+                    }
+                    Err(e) => (Vec::new(), Vec::new(), vec![e.to_string()]),
+                };
                 for message in problems {
                     log::warn!("notebook {notebook}: {message}");
                     self.events.emit(EngineEvent::TableNotice {
@@ -121,7 +129,11 @@ impl Ledger {
                         message,
                     });
                 }
-                Ok(Loaded { tables, links })
+                Ok(Loaded {
+                    tables,
+                    links,
+                    missing,
+                })
             })
     }
 

@@ -14,8 +14,11 @@ use crate::ids::NotebookId;
 
 struct NotebookTables {
     tables: RwLock<BTreeMap<String, Arc<TableVersion>>>,
-    /// Tables read where they lie. Names are unique across both maps.
+    /// Tables read where they lie. Names are unique across the three maps.
     linked: RwLock<BTreeMap<String, Arc<LinkedTable>>>,
+    /// Links whose files could not be read when the notebook opened: listed (so the user can
+    /// remove them) but not queryable.
+    missing: RwLock<BTreeMap<String, MissingLink>>,
     sql: SqlSession,
     /// Whether the tables saved in the notebook's folder were read (they load on first use).
     loaded: Mutex<bool>,
@@ -47,6 +50,7 @@ impl Catalog {
                 Arc::new(NotebookTables {
                     tables: RwLock::default(),
                     linked: RwLock::default(),
+                    missing: RwLock::default(),
                     sql: SqlSession::new(&self.limits),
                     loaded: Mutex::new(false),
                 })
@@ -66,7 +70,15 @@ impl Catalog {
         if *loaded {
             return Ok(());
         }
-        let Loaded { tables, links } = load()?;
+        let Loaded {
+            tables,
+            links,
+            missing,
+        } = load()?;
+        nb.missing
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(missing);
         for (name, version) in tables {
             nb.sql.register(&name, &version)?;
             nb.tables
@@ -96,7 +108,10 @@ impl Catalog {
         let nb = self.of(notebook);
         let tables = nb.tables.read().unwrap_or_else(|p| p.into_inner());
         let mut links = nb.linked.write().unwrap_or_else(|p| p.into_inner());
-        if tables.contains_key(&table) || links.contains_key(&table) {
+        if tables.contains_key(&table)
+            || links.contains_key(&table)
+            || self.missing(notebook, &table).is_some()
+        {
             return Err(TableError::Exists(table));
         }
         nb.sql.register_provider(&table, linked.provider()?)?;
@@ -147,7 +162,10 @@ impl Catalog {
         let nb = self.of(notebook);
         let mut tables = nb.tables.write().unwrap_or_else(|p| p.into_inner());
         let links = nb.linked.read().unwrap_or_else(|p| p.into_inner());
-        if tables.contains_key(&table) || links.contains_key(&table) {
+        if tables.contains_key(&table)
+            || links.contains_key(&table)
+            || self.missing(notebook, &table).is_some()
+        {
             return Err(TableError::Exists(table));
         }
         nb.sql.register(&table, &version)?;
@@ -168,6 +186,11 @@ impl Catalog {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .contains_key(table)
+            || nb
+                .missing
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains_key(table)
     }
 
     /// Every table, held and linked, in name order.
@@ -179,8 +202,30 @@ impl Catalog {
         };
         let links = nb.linked.read().unwrap_or_else(|p| p.into_inner());
         all.extend(links.iter().map(|(name, t)| t.info(name)));
+        let missing = nb.missing.read().unwrap_or_else(|p| p.into_inner());
+        all.extend(missing.iter().map(|(name, m)| m.info(name)));
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
+    }
+
+    /// A link listed but unreadable since the notebook opened.
+    pub fn missing(&self, notebook: NotebookId, table: &str) -> Option<MissingLink> {
+        self.of(notebook)
+            .missing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(table)
+            .cloned()
+    }
+
+    /// Forgets a missing link; false when there is none of that name.
+    pub fn forget_missing(&self, notebook: NotebookId, table: &str) -> bool {
+        self.of(notebook)
+            .missing
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(table)
+            .is_some()
     }
 
     pub fn version(
@@ -196,6 +241,9 @@ impl Catalog {
         // Everything that asks for a version changes or copies the table's batches, which a
         // linked table does not have in memory.
         let links = nb.linked.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(missing) = self.missing(notebook, table) {
+            return Err(missing.error(table));
+        }
         match links.get(table) {
             Some(linked) => Err(TableError::Linked {
                 table: table.to_string(),
@@ -291,6 +339,38 @@ impl Catalog {
 pub struct Loaded {
     pub tables: Vec<(String, TableVersion)>,
     pub links: Vec<(String, LinkedTable)>,
+    pub missing: Vec<(String, MissingLink)>,
+}
+
+/// A link whose files could not be read (moved, deleted, a drive not plugged in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissingLink {
+    pub path: std::path::PathBuf,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl MissingLink {
+    pub fn info(&self, name: &str) -> TableInfo {
+        TableInfo {
+            name: name.to_string(),
+            version: 1,
+            rows: 0,
+            columns: Vec::new(),
+            memory_bytes: 0,
+            linked: Some(self.path.display().to_string()),
+            converted: false,
+            missing: Some(self.reason.clone()),
+        }
+    }
+
+    /// What reading it answers.
+    pub fn error(&self, table: &str) -> TableError {
+        TableError::File {
+            path: self.path.display().to_string(),
+            message: format!("the linked table {table} cannot be read: {}", self.reason),
+        }
+    }
 }
 
 /// One notebook's [`SqlSession`], kept alive while a caller plans and runs on it.

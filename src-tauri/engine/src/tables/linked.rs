@@ -192,6 +192,7 @@ impl LinkedTable {
             memory_bytes: 0,
             linked: Some(self.source.display().to_string()),
             converted: self.converted,
+            missing: None,
         }
     }
 

@@ -32,7 +32,7 @@ use std::path::Path;
 use datafusion::arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
 
-pub use catalog::{Catalog, Loaded};
+pub use catalog::{Catalog, Loaded, MissingLink};
 pub use limits::{Budget, Limits};
 pub use linked::LinkedTable;
 pub use sql::{datafusion_version, ColumnInfo, QueryPreview, SqlSession, PREVIEW_ROWS};

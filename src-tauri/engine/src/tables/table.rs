@@ -49,6 +49,9 @@ pub struct TableInfo {
     /// The linked files are a conversion Quire made in the notebook's folder (deleting the
     /// table deletes them), not the user's own.
     pub converted: bool,
+    /// Why a linked table cannot be read (its files moved or a drive is not plugged in): it
+    /// is listed so it can be removed, and reads nothing.
+    pub missing: Option<String>,
 }
 
 impl TableVersion {
@@ -92,6 +95,7 @@ impl TableVersion {
             memory_bytes: self.memory_bytes(),
             linked: None,
             converted: false,
+            missing: None,
         }
     }
 
