@@ -1,10 +1,11 @@
 // Linked tables in the real app, as a user with a file too big to copy works: write a
 // 3,000,000-row Parquet file from a query, link it (read where it lies), scroll to its last row,
 // sort it, find it read-only, copy it into the notebook to edit a cell, see Saved, restart, and
-// find the link and the edit again. The file itself never changes.
+// find the link and the edit again; then the file goes away and the link shows as missing until
+// removed. The file itself never changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Key } from "selenium-webdriver";
@@ -111,17 +112,38 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, copy it to ed
     await scrollToLastRow(again, ROWS, String(ROWS - 1));
     await openTable(again, "trips_copy");
     await waitCell(again, 0, "city", "Marseille");
-    // Removing the link leaves the file where it was.
-    await again.click("delete-trips");
-    await again.waitText("confirm", (t) => t.includes("are not touched"));
-    await again.click("confirm-yes");
-    await again.waitText("info-toast", (t) => t.includes("Removed the link trips"));
-    assert.equal(statSync(out).size, fileBytes);
     await again.screenshot("linked-after-restart");
   } catch (e) {
     await again.screenshot("FAILED-linked-reopened").catch(() => undefined);
     throw e;
   } finally {
     await again.stop();
+  }
+
+  // The file goes away (a drive unplugged): the link is listed as missing, with the reason, and
+  // removing it leaves the file untouched.
+  const away = `${out}.away`;
+  renameSync(out, away);
+  const third = await startApp({ dataDir, env });
+  try {
+    await third.waitText("notebook-list", (t) => t.includes("Big data"));
+    await (await third.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
+    await third.waitText("table-list", (t) => t.includes("trips_copy") && t.includes("Missing"));
+    await openTable(third, "trips");
+    await third.waitText("missing-note", (t) => t.includes("cannot be read"));
+    assert.equal(await third.count("[data-testid=table-grid]"), 0, "no grid for a missing link");
+    await third.screenshot("linked-missing");
+    await third.click("delete-trips");
+    await third.waitText("confirm", (t) => t.includes("are not touched"));
+    await third.click("confirm-yes");
+    await third.waitText("info-toast", (t) => t.includes("Removed the link trips"));
+    await third.driver.wait(async () => !(await third.waitText("table-list", () => true)).includes("Missing"), 10_000);
+    renameSync(away, out);
+    assert.equal(statSync(out).size, fileBytes);
+  } catch (e) {
+    await third.screenshot("FAILED-linked-missing").catch(() => undefined);
+    throw e;
+  } finally {
+    await third.stop();
   }
 });

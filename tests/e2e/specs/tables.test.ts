@@ -7,13 +7,7 @@ import { Key } from "selenium-webdriver";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fresh, withApp } from "../src/harness.ts";
-import { csvFile, gridCell, newNotebook } from "../src/grid.ts";
-
-/** Page script: the grid's vertically scrollable elements, as `scrollers`. */
-const SCROLLERS = `const scrollers = [...document.querySelectorAll('[data-testid=table-grid] *')].filter((e) => {
-  const y = getComputedStyle(e).overflowY;
-  return (y === 'auto' || y === 'scroll') && e.scrollHeight > e.clientHeight + 10;
-});`;
+import { csvFile, gridCell, newNotebook, scrollToLastRow, SCROLLERS } from "../src/grid.ts";
 
 test("import a CSV through the dialog with its schema preview, then read it in the grid", async () => {
   const file = csvFile("City Sales.csv", 500);
@@ -70,21 +64,9 @@ test("scroll to the last row of a 1,000,000-row table", async () => {
       // The row count is formatted for the user's locale: 1,000,000 or 1 000 000 or 1000000.
       await app.waitText("table-list", (t) => /1\D?000\D?000 rows/.test(t), 120_000);
       await app.driver.wait(async () => (await gridCell(app, 0, "id")) === "0", 10_000);
-      // Scroll to the very bottom the way a user dragging the scrollbar would. The grid sizes its
-      // scroll area as rows load, so keep pulling to the bottom until the last row is there.
-      const toBottom = `${SCROLLERS}
-         scrollers.forEach((e) => { e.scrollTop = e.scrollHeight; });
-         return scrollers.length;`;
-      assert.ok((await app.driver.executeScript<number>(toBottom)) > 0, "found the grid's scroller");
-      await app.driver.wait(
-        async () => {
-          if ((await gridCell(app, rows - 1, "id")) === String(rows - 1)) return true;
-          await app.driver.executeScript(toBottom);
-          return false;
-        },
-        20_000,
-        "the last row never appeared",
-      );
+      // Scroll to the very bottom the way a user dragging the scrollbar would (the grid sizes
+      // its scroll area as rows load, so the helper keeps pulling until the last row is there).
+      await scrollToLastRow(app, rows, String(rows - 1));
       // A row's cells render over a few frames (AG Grid's animation frames): on a loaded machine
       // the id can be there a moment before the city, so wait for it rather than read it once.
       const city = ["Lyon", "Paris", "Nice"][(rows - 1) % 3]!;

@@ -143,7 +143,7 @@ export async function setTheme(app: QuireApp, which: "light" | "dark") {
 }
 
 /** Page script: the grid's vertically scrollable elements, as `scrollers`. */
-const SCROLLERS = `const scrollers = [...document.querySelectorAll('[data-testid=table-grid] *')].filter((e) => {
+export const SCROLLERS = `const scrollers = [...document.querySelectorAll('[data-testid=table-grid] *')].filter((e) => {
   const y = getComputedStyle(e).overflowY;
   return (y === 'auto' || y === 'scroll') && e.scrollHeight > e.clientHeight + 10;
 });`;

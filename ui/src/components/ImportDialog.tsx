@@ -154,7 +154,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
           Table name
           <input data-testid="import-table-name" value={table} onChange={(e) => setTable(e.target.value)} disabled={!!job} />
         </label>
-        {convertible(preview) && (
+        {(convertible(preview) || linkable(preview)) && (
           <fieldset className="import-mode" data-testid="import-mode" disabled={!!job}>
             <legend>How to open it</legend>
             <label className="check">
@@ -164,36 +164,27 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
                 <span className="muted"> · edit cells, transform and undo; saved with the notebook; held in memory while open</span>
               </span>
             </label>
-            <label className="check">
-              <input type="radio" name="import-mode" data-testid="import-mode-convert" checked={mode === "convert"} onChange={() => setMode("convert")} />
-              <span>
-                <strong>Convert to Parquet and link</strong>
-                <span className="muted">
-                  {" "}
-                  · for files too big to hold: converted once into the notebook&apos;s folder (resumed if Quire stops), then read from disk at any
-                  size; read-only
+            {linkable(preview) ? (
+              <label className="check">
+                <input type="radio" name="import-mode" data-testid="import-mode-link" checked={mode === "link"} onChange={() => setMode("link")} />
+                <span>
+                  <strong>Link where it lies</strong>
+                  <span className="muted"> · opens at once at any size and queries read the file; read-only, and the file must stay where it is</span>
                 </span>
-              </span>
-            </label>
-          </fieldset>
-        )}
-        {linkable(preview) && (
-          <fieldset className="import-mode" data-testid="import-mode" disabled={!!job}>
-            <legend>How to open it</legend>
-            <label className="check">
-              <input type="radio" name="import-mode" data-testid="import-mode-copy" checked={mode === "copy"} onChange={() => setMode("copy")} />
-              <span>
-                <strong>Copy into the notebook</strong>
-                <span className="muted"> · edit cells, transform and undo; saved with the notebook; held in memory while open</span>
-              </span>
-            </label>
-            <label className="check">
-              <input type="radio" name="import-mode" data-testid="import-mode-link" checked={mode === "link"} onChange={() => setMode("link")} />
-              <span>
-                <strong>Link where it lies</strong>
-                <span className="muted"> · opens at once at any size and queries read the file; read-only, and the file must stay where it is</span>
-              </span>
-            </label>
+              </label>
+            ) : (
+              <label className="check">
+                <input type="radio" name="import-mode" data-testid="import-mode-convert" checked={mode === "convert"} onChange={() => setMode("convert")} />
+                <span>
+                  <strong>Convert to Parquet and link</strong>
+                  <span className="muted">
+                    {" "}
+                    · for files too big to hold: converted once into the notebook&apos;s folder (resumed if Quire stops), then read from disk at
+                    any size; read-only
+                  </span>
+                </span>
+              </label>
+            )}
           </fieldset>
         )}
         {sheet && (

@@ -427,8 +427,8 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       {current?.missing && (
         <div className="table-actions" data-testid="table-actions">
           <span className="muted" data-testid="missing-note">
-            This link cannot be read: {current.missing}. Put the files back (or plug the drive in) and reopen the notebook, or
-            remove the link.
+            The files of this link, <code>{current.linked}</code>, cannot be read: {current.missing}. Put them back (or plug the drive
+            in) and reopen the notebook, or remove the link.
           </span>
         </div>
       )}

@@ -135,7 +135,11 @@ pub fn open_all(dir: &Path) -> Result<OpenedLinks, TableError> {
                 link.name,
                 MissingLink {
                     path,
-                    reason: e.to_string(),
+                    // The path is said apart: the reason alone ("No such file or directory").
+                    reason: match e {
+                        TableError::File { message, .. } => message,
+                        other => other.to_string(),
+                    },
                 },
             )),
         }

@@ -358,6 +358,7 @@ pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
+    crate::tables::footer_guard::check_file(path).map_err(|why| fail(&why))?;
     let file = File::open(path).map_err(|e| fail(&e))?;
     // arrow-ipc panics on some malformed `ARROW:schema` metadata (found by fuzzing the
     // importer); a generation file from elsewhere is user data, so that is a damaged file.

@@ -293,7 +293,31 @@ impl Catalog {
         notebook: NotebookId,
         sql: &str,
     ) -> Result<Vec<RecordBatch>, TableError> {
-        self.of(notebook).sql.run(sql).await
+        let result = self.of(notebook).sql.run(sql).await;
+        result.map_err(|e| self.explain_missing(notebook, e))
+    }
+
+    /// A query that names a missing link hears why it cannot be read, not that no such table
+    /// exists.
+    fn explain_missing(&self, notebook: NotebookId, e: TableError) -> TableError {
+        let TableError::Sql { message, .. } = &e else {
+            return e;
+        };
+        if !message.contains("not found") {
+            return e;
+        }
+        let missing = self
+            .of(notebook)
+            .missing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        missing
+            .iter()
+            .find(|(name, _)| {
+                message.contains(&format!("'{name}'")) || message.contains(&format!(".{name}'"))
+            })
+            .map_or(e, |(name, m)| m.error(name))
     }
 
     /// Runs SQL and returns the result's schema with its batches (the schema even when empty).
@@ -302,10 +326,12 @@ impl Catalog {
         notebook: NotebookId,
         sql: &str,
     ) -> Result<(datafusion::arrow::datatypes::SchemaRef, Vec<RecordBatch>), TableError> {
-        self.of(notebook)
+        let result = self
+            .of(notebook)
             .sql
             .run_with_schema(sql, &|_| {}, &tokio_util::sync::CancellationToken::new())
-            .await
+            .await;
+        result.map_err(|e| self.explain_missing(notebook, e))
     }
 
     /// Runs SQL with progress (rows so far) and cancellation.
@@ -317,7 +343,8 @@ impl Catalog {
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<Vec<RecordBatch>, TableError> {
         let nb = self.of(notebook);
-        nb.sql.run_cancellable(sql, on_rows, cancel).await
+        let result = nb.sql.run_cancellable(sql, on_rows, cancel).await;
+        result.map_err(|e| self.explain_missing(notebook, e))
     }
 
     /// The notebook's SQL session, for work that plans its own queries (charts).
@@ -368,7 +395,7 @@ impl MissingLink {
     pub fn error(&self, table: &str) -> TableError {
         TableError::File {
             path: self.path.display().to_string(),
-            message: format!("the linked table {table} cannot be read: {}", self.reason),
+            message: format!("{} (the linked table {table})", self.reason),
         }
     }
 }

@@ -130,6 +130,8 @@ impl LinkedTable {
         let mut bytes = 0u64;
         let mut schema: Option<SchemaRef> = None;
         for path in files_of(source)? {
+            crate::tables::footer_guard::check_file(&path)
+                .map_err(|why| unreadable(&path, format!("it is damaged: {why}")))?;
             let file = File::open(&path).map_err(|e| TableError::file(&path, e))?;
             let metadata =
                 // The page index is optional: files without one page by row group instead.

@@ -15,6 +15,7 @@ pub mod edit;
 #[cfg(test)]
 mod editing_tests;
 pub mod export;
+pub mod footer_guard;
 pub mod history;
 pub mod import;
 pub mod interrupt;

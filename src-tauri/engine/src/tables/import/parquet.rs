@@ -33,6 +33,10 @@ fn not_parquet(e: ParquetError) -> TableError {
 /// on malformed ones (fuzzing found it), and the Parquet types give the same Quire column
 /// types (only dictionary and large-string encodings, which Quire does not keep, are lost).
 fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, TableError> {
+    crate::tables::footer_guard::check_file(path).map_err(|why| TableError::Import {
+        line: None,
+        message: format!("the Parquet file is damaged: {why}"),
+    })?;
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
     ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(not_parquet)

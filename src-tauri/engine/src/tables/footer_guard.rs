@@ -1,0 +1,189 @@
+//! A check of a Parquet file's footer before the parquet crate decodes it.
+//!
+//! The crate's Thrift reader skips an unknown `list<bool>` by counting its elements without
+//! reading them, so a footer of a few bytes that claims a list of two billion booleans spins
+//! for seconds, and a footer with many such lists for minutes (found by fuzzing the importer;
+//! the same class of bug as pgcolumnar#694). A valid footer cannot hold a container with more
+//! elements than it has bytes left (every element takes at least one byte in Thrift's compact
+//! encoding), so walking the footer once without building anything, refusing such claims,
+//! costs microseconds and keeps a hostile file from hanging an import, a link or a reopen.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// Thrift nesting a footer never needs (the schema is a flat list).
+const MAX_DEPTH: u32 = 64;
+/// A footer larger than this is refused by the crate anyway; this only bounds our read.
+const MAX_FOOTER: u64 = 256 * 1024 * 1024;
+
+/// Ok when the file has no footer to check (too short, not `PAR1`): the parquet crate refuses
+/// those in its own words. Err with the reason when the footer claims the impossible.
+pub fn check_file(path: &Path) -> Result<(), String> {
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    if len < 12 {
+        return Ok(());
+    }
+    let mut tail = [0u8; 8];
+    file.seek(SeekFrom::End(-8)).map_err(|e| e.to_string())?;
+    file.read_exact(&mut tail).map_err(|e| e.to_string())?;
+    if &tail[4..] != b"PAR1" {
+        return Ok(());
+    }
+    let footer_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if footer_len + 8 > len || footer_len > MAX_FOOTER {
+        return Ok(());
+    }
+    let mut footer = vec![0u8; footer_len as usize];
+    file.seek(SeekFrom::End(-8 - footer_len as i64))
+        .map_err(|e| e.to_string())?;
+    file.read_exact(&mut footer).map_err(|e| e.to_string())?;
+    check_footer(&footer)
+}
+
+/// Walks Thrift compact-encoded bytes holding one struct (a `FileMetaData`).
+pub fn check_footer(bytes: &[u8]) -> Result<(), String> {
+    let mut walk = Walk { bytes, at: 0 };
+    walk.structure(0)
+}
+
+struct Walk<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Walk<'_> {
+    fn left(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    fn byte(&mut self) -> Result<u8, String> {
+        let b = *self.bytes.get(self.at).ok_or("the footer ends early")?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("a number in the footer is too long".into())
+    }
+
+    fn skip(&mut self, n: u64) -> Result<(), String> {
+        if n > self.left() as u64 {
+            return Err("the footer ends early".into());
+        }
+        self.at += n as usize;
+        Ok(())
+    }
+
+    /// At least one byte per element: a container claiming more is impossible.
+    fn count(&mut self, n: u64, per_element: u64) -> Result<u64, String> {
+        if n.saturating_mul(per_element) > self.left() as u64 {
+            return Err(format!(
+                "its footer claims a list of {n} values in {} bytes",
+                self.left()
+            ));
+        }
+        Ok(n)
+    }
+
+    fn structure(&mut self, depth: u32) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err("its footer nests too deep".into());
+        }
+        loop {
+            let header = self.byte()?;
+            if header == 0 {
+                return Ok(());
+            }
+            if header >> 4 == 0 {
+                self.varint()?; // the field id, when not a delta
+            }
+            match header & 0x0f {
+                // A boolean field carries its value in its type.
+                1 | 2 => {}
+                kind => self.value(kind, depth)?,
+            }
+        }
+    }
+
+    fn value(&mut self, kind: u8, depth: u32) -> Result<(), String> {
+        match kind {
+            // Inside a list a boolean takes one byte.
+            1..=3 => self.skip(1),
+            4..=6 => self.varint().map(|_| ()),
+            7 => self.skip(8),
+            8 => {
+                let n = self.varint()?;
+                self.skip(n)
+            }
+            9 | 10 => {
+                let header = self.byte()?;
+                let size = match header >> 4 {
+                    15 => self.varint()?,
+                    n => u64::from(n),
+                };
+                let element = header & 0x0f;
+                for _ in 0..self.count(size, 1)? {
+                    self.value(element, depth + 1)?;
+                }
+                Ok(())
+            }
+            11 => {
+                let size = self.varint()?;
+                if size == 0 {
+                    return Ok(());
+                }
+                let types = self.byte()?;
+                for _ in 0..self.count(size, 2)? {
+                    self.value(types >> 4, depth + 1)?;
+                    self.value(types & 0x0f, depth + 1)?;
+                }
+                Ok(())
+            }
+            12 => self.structure(depth + 1),
+            13 => self.skip(16),
+            other => Err(format!("its footer holds an unknown value type {other}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_footer_passes_and_a_list_of_two_billion_booleans_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let t = crate::tables::table::tests::numbers(10_000, 1000);
+        crate::tables::export::write(
+            &path,
+            &t.schema,
+            &t.batches,
+            &crate::metrics::Metrics::default(),
+            &|_| {},
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .unwrap();
+        check_file(&path).unwrap();
+        // A struct whose field 1 is a list of 2^31 - 1 booleans, in 7 bytes.
+        let hostile = [0x19, 0xf1, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00];
+        let err = check_footer(&hostile).unwrap_err();
+        assert!(err.contains("2147483647 values"), "{err}");
+        // The fuzzer's file: refused at once instead of spinning.
+        let found = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../fuzz/regressions/import_parquet/timeout-75dcc11b62c485aed426bf60fec44b55be9b4ce3",
+        );
+        let started = std::time::Instant::now();
+        assert!(check_file(&found).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    }
+}
