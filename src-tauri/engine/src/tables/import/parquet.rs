@@ -39,7 +39,15 @@ fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, TableError
     })?;
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
-    ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(not_parquet)
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+        .map_err(not_parquet)?;
+    crate::tables::footer_guard::check_pages(path, builder.metadata()).map_err(|why| {
+        TableError::Import {
+            line: None,
+            message: format!("the Parquet file is damaged: {why}"),
+        }
+    })?;
+    Ok(builder)
 }
 
 pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
