@@ -47,10 +47,23 @@ pub fn check_file(path: &Path) -> Result<(), String> {
 pub fn check_footer(bytes: &[u8]) -> Result<(), String> {
     let mut walk = Walk {
         bytes,
+        room: bytes.len(),
         at: 0,
+        page_header: false,
         page_size: None,
     };
-    walk.structure(0)
+    walk.structure(0).map_err(|bad| match bad {
+        Bad::Short => "its footer ends early".into(),
+        Bad::Impossible(why) => format!("its footer {why}"),
+    })
+}
+
+/// Why a walk stopped.
+enum Bad {
+    /// It ran past the bytes it was given (a longer read may settle it).
+    Short,
+    /// What no valid file holds, whatever follows.
+    Impossible(String),
 }
 
 /// Walks every page header of every column chunk the footer names, hopping from header to
@@ -95,19 +108,17 @@ fn page_header(
         file.read_exact(buf).map_err(|e| e.to_string())?;
         let mut walk = Walk {
             bytes: buf,
+            // A header and its containers cannot run past the column chunk.
+            room: usize::try_from(end - at).unwrap_or(usize::MAX),
             at: 0,
-            page_size: Some(None),
+            page_header: true,
+            page_size: None,
         };
         match walk.structure(0) {
-            Ok(()) => {
-                let page = walk.page_size.flatten().unwrap_or(0);
-                return Ok(Some((walk.at as u64, page)));
-            }
-            Err(e) if e.starts_with("its footer") => {
-                return Err(e.replacen("its footer", "a page header", 1))
-            }
-            Err(_) if n as u64 == end - at => return Ok(None),
-            Err(_) => continue,
+            Ok(()) => return Ok(Some((walk.at as u64, walk.page_size.unwrap_or(0)))),
+            Err(Bad::Impossible(why)) => return Err(format!("a page header {why}")),
+            Err(Bad::Short) if n as u64 == end - at => return Ok(None),
+            Err(Bad::Short) => continue,
         }
     }
     Ok(None)
@@ -115,23 +126,23 @@ fn page_header(
 
 struct Walk<'a> {
     bytes: &'a [u8],
+    /// Bytes the walked struct may take from the start of `bytes` (more than `bytes` holds when
+    /// only the start of a page header was read).
+    room: usize,
     at: usize,
-    /// Walking a page header: field 3 of the top struct (`compressed_page_size`) once read.
-    page_size: Option<Option<u64>>,
+    /// Walking a page header, whose field 3 (`compressed_page_size`) is kept in `page_size`.
+    page_header: bool,
+    page_size: Option<u64>,
 }
 
 impl Walk<'_> {
-    fn left(&self) -> usize {
-        self.bytes.len() - self.at
-    }
-
-    fn byte(&mut self) -> Result<u8, String> {
-        let b = *self.bytes.get(self.at).ok_or("the footer ends early")?;
+    fn byte(&mut self) -> Result<u8, Bad> {
+        let b = *self.bytes.get(self.at).ok_or(Bad::Short)?;
         self.at += 1;
         Ok(b)
     }
 
-    fn varint(&mut self) -> Result<u64, String> {
+    fn varint(&mut self) -> Result<u64, Bad> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -140,31 +151,32 @@ impl Walk<'_> {
                 return Ok(value);
             }
         }
-        Err("a number in the footer is too long".into())
+        Err(Bad::Impossible("holds a number too long".into()))
     }
 
-    fn skip(&mut self, n: u64) -> Result<(), String> {
-        if n > self.left() as u64 {
-            return Err("the footer ends early".into());
+    fn skip(&mut self, n: u64) -> Result<(), Bad> {
+        if n > (self.bytes.len() - self.at) as u64 {
+            return Err(Bad::Short);
         }
         self.at += n as usize;
         Ok(())
     }
 
-    /// At least one byte per element: a container claiming more is impossible.
-    fn count(&mut self, n: u64, per_element: u64) -> Result<u64, String> {
-        if n.saturating_mul(per_element) > self.left() as u64 {
-            return Err(format!(
-                "its footer claims a list of {n} values in {} bytes",
-                self.left()
-            ));
+    /// At least one byte per element: a container claiming more than the struct has room
+    /// for is impossible.
+    fn count(&mut self, n: u64, per_element: u64) -> Result<u64, Bad> {
+        let left = self.room.saturating_sub(self.at);
+        if n.saturating_mul(per_element) > left as u64 {
+            return Err(Bad::Impossible(format!(
+                "claims a list of {n} values in {left} bytes"
+            )));
         }
         Ok(n)
     }
 
-    fn structure(&mut self, depth: u32) -> Result<(), String> {
+    fn structure(&mut self, depth: u32) -> Result<(), Bad> {
         if depth > MAX_DEPTH {
-            return Err("its footer nests too deep".into());
+            return Err(Bad::Impossible("nests too deep".into()));
         }
         let mut field = 0i64;
         loop {
@@ -182,17 +194,17 @@ impl Walk<'_> {
             match header & 0x0f {
                 // A boolean field carries its value in its type.
                 1 | 2 => {}
-                5 if depth == 0 && field == 3 && self.page_size.is_some() => {
+                5 if depth == 0 && field == 3 && self.page_header => {
                     let zigzag = self.varint()?;
                     let size = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
-                    self.page_size = Some(Some(size.max(0) as u64));
+                    self.page_size = Some(size.max(0) as u64);
                 }
                 kind => self.value(kind, depth)?,
             }
         }
     }
 
-    fn value(&mut self, kind: u8, depth: u32) -> Result<(), String> {
+    fn value(&mut self, kind: u8, depth: u32) -> Result<(), Bad> {
         match kind {
             // Inside a list a boolean takes one byte.
             1..=3 => self.skip(1),
@@ -228,7 +240,9 @@ impl Walk<'_> {
             }
             12 => self.structure(depth + 1),
             13 => self.skip(16),
-            other => Err(format!("its footer holds an unknown value type {other}")),
+            other => Err(Bad::Impossible(format!(
+                "holds an unknown value type {other}"
+            ))),
         }
     }
 }
