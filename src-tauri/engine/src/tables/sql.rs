@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::interrupt::{interruptible, is_interrupted};
 use super::limits::Limits;
-use super::table::TableVersion;
+use super::table::{columns_of, TableVersion};
 use super::TableError;
 
 /// One notebook's SQL session.
@@ -365,16 +365,7 @@ impl QueryPreview {
     pub fn from_batches(batches: &[RecordBatch], elapsed: Duration) -> QueryPreview {
         let columns = batches
             .first()
-            .map(|b| {
-                b.schema()
-                    .fields()
-                    .iter()
-                    .map(|f| ColumnInfo {
-                        name: f.name().clone(),
-                        data_type: f.data_type().to_string(),
-                    })
-                    .collect()
-            })
+            .map(|b| columns_of(&b.schema()))
             .unwrap_or_default();
         let row_count: usize = batches.iter().map(|b| b.num_rows()).sum();
         let options = FormatOptions::default().with_null("");
