@@ -23,6 +23,7 @@ pub mod ipc;
 pub mod limits;
 pub mod linked;
 pub mod name;
+pub mod parse_guard;
 pub mod sql;
 pub mod table;
 pub mod transform;

@@ -150,6 +150,7 @@ struct Compiled {
 }
 
 fn compile(schema: &SchemaRef, sql: &str) -> Result<Compiled, TableError> {
+    super::parse_guard::check(sql)?;
     let ctx = SessionContext::new();
     let df_schema = Arc::new(DFSchema::try_from(schema.as_ref().clone())?);
     let expr = ctx.parse_sql_expr(sql, &df_schema)?;
@@ -547,6 +548,44 @@ mod tests {
         assert!(err.to_string().contains("already has a column"), "{err}");
         let err = run(&t, Transform::DropColumn { column: "n".into() }).unwrap_err();
         assert!(err.to_string().contains("at least one column"), "{err}");
+    }
+
+    /// Expressions the fuzzer found that held sqlparser for seconds (a long dotted chain that
+    /// does not parse) are refused before parsing, in words, pointing at the step too many.
+    #[test]
+    fn expressions_that_would_hang_the_parser_are_refused_at_once() {
+        let t = numbers(100, 10);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/regressions/command_args");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let transform: Transform = serde_json::from_slice(&bytes[1..]).unwrap();
+            let err = run(&t, transform).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::SqlInvalid);
+            assert!(err.to_string().contains("`.` steps"), "{err}");
+            checked += 1;
+        }
+        assert!(checked >= 2);
+        let chain = format!("{}.#", ["n"; 25].join("."));
+        let err = run(
+            &t,
+            Transform::SetColumn {
+                column: "n".into(),
+                expr: chain,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TableError::Sql {
+                    column: Some(26),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
