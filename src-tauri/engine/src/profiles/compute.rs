@@ -10,6 +10,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
 use tokio_util::sync::CancellationToken;
 
+use super::functions::{FLOAT_BITS, QUARTILES};
 use super::{ColumnProfile, HistogramBin, Profile, ProfileKind, TopValue};
 use crate::charts::bins::Bins;
 use crate::charts::query::source;
@@ -93,6 +94,7 @@ async fn profile_rows(
         .iter()
         .map(|f| kind_of(f.data_type()))
         .collect();
+    session.register_profile_functions();
     let stats = run(session, &stats_sql(sql, &schema, &kinds), cancel).await?;
     let mut reader = Row::new(&stats);
     let rows = reader.u64().unwrap_or(0);
@@ -123,11 +125,7 @@ async fn profile_rows(
         if kind == ProfileKind::Number {
             column.mean = reader.f64();
             column.stddev = reader.f64();
-            let q = [reader.f64(), reader.f64(), reader.f64()];
-            column.quartiles = match q {
-                [Some(a), Some(b), Some(c)] => Some([a, b, c]),
-                _ => None,
-            };
+            column.quartiles = reader.quartiles();
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo.is_finite() && hi.is_finite() {
                     let bins = Bins::nice(lo, hi, HISTOGRAM_BINS, None);
@@ -168,6 +166,31 @@ fn kind_of(data_type: &DataType) -> ProfileKind {
     }
 }
 
+/// An approximate distinct count of column `c`: DataFusion's HyperLogLog takes integers,
+/// text, dates, times and booleans as they are; a float by its bits; anything else by its text.
+fn distinct_sql(c: &str, data_type: &DataType) -> String {
+    match data_type {
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+            format!("approx_distinct({FLOAT_BITS}(CAST({c} AS DOUBLE)))")
+        }
+        t if t.is_integer()
+            || t.is_temporal()
+            || matches!(
+                t,
+                DataType::Boolean
+                    | DataType::Utf8
+                    | DataType::LargeUtf8
+                    | DataType::Utf8View
+                    | DataType::Decimal128(_, _)
+                    | DataType::Decimal256(_, _)
+            ) =>
+        {
+            format!("approx_distinct({c})")
+        }
+        _ => format!("approx_distinct(CAST({c} AS VARCHAR))"),
+    }
+}
+
 fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind]) -> String {
     let mut parts = vec!["count(*)".to_string()];
     for (field, kind) in schema.fields().iter().zip(kinds) {
@@ -176,28 +199,14 @@ fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind]) -> String {
         if *kind == ProfileKind::Other {
             continue;
         }
-        // DataFusion's HyperLogLog takes integers and text; other values are counted by their text.
-        let hashable = match field.data_type() {
-            t if t.is_integer() => true,
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-            _ => false,
-        };
-        if hashable {
-            parts.push(format!("approx_distinct({c})"));
-        } else {
-            parts.push(format!("approx_distinct(CAST({c} AS VARCHAR))"));
-        }
+        parts.push(distinct_sql(&c, field.data_type()));
         parts.push(format!("min({c})"));
         parts.push(format!("max({c})"));
         if *kind == ProfileKind::Number {
             let x = format!("CAST({c} AS DOUBLE)");
             parts.push(format!("avg({x})"));
             parts.push(format!("stddev_samp({x})"));
-            for q in ["0.25", "0.5", "0.75"] {
-                parts.push(format!(
-                    "approx_percentile_cont({q}) WITHIN GROUP (ORDER BY {x})"
-                ));
-            }
+            parts.push(format!("{QUARTILES}({x})"));
         }
     }
     // Aliased: DataFusion refuses two outputs it would name alike (`min(x)` twice, cast apart).
@@ -369,6 +378,18 @@ impl<'a> Row<'a> {
         let column = self.next()?;
         let column = cast(column, &DataType::Float64).ok()?;
         Some(column.as_primitive::<Float64Type>().value(0)).filter(|v| v.is_finite())
+    }
+
+    /// The three quartiles `quire_quartiles` computes, when every one is a finite number.
+    fn quartiles(&mut self) -> Option<[f64; 3]> {
+        let list = self.next()?.as_list_opt::<i32>()?.value(0);
+        let q = list.as_primitive_opt::<Float64Type>()?;
+        match q.iter().collect::<Vec<_>>()[..] {
+            [Some(a), Some(b), Some(c)] if [a, b, c].iter().all(|v| v.is_finite()) => {
+                Some([a, b, c])
+            }
+            _ => None,
+        }
     }
 
     /// A value as the grid shows it, and as a number when it is one.

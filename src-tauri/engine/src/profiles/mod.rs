@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod compute;
+pub mod functions;
 #[cfg(test)]
 mod tests;
 

@@ -66,7 +66,6 @@ pub fn check(sql: &str) -> Result<(), TableError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     fn refused(sql: &str) -> bool {
         matches!(check(sql), Err(TableError::Sql { .. }))
@@ -99,7 +98,10 @@ mod tests {
             panic!("a 24-step chain passed");
         };
         assert!(message.contains("more than 12"), "{message}");
-        assert_eq!((line, column), (Some(2), Some(2 + 2 * (MAX_STEPS as u64 + 1))));
+        assert_eq!(
+            (line, column),
+            (Some(2), Some(2 + 2 * (MAX_STEPS as u64 + 1)))
+        );
     }
 
     #[test]

@@ -87,6 +87,14 @@ impl SqlSession {
         Ok(())
     }
 
+    /// Registers the functions column profiles are computed with (idempotent).
+    pub(crate) fn register_profile_functions(&self) {
+        self.ctx
+            .register_udaf(crate::profiles::functions::quartiles());
+        self.ctx
+            .register_udf(crate::profiles::functions::float_bits());
+    }
+
     pub fn deregister(&self, name: &str) -> Result<(), TableError> {
         self.ctx.deregister_table(name)?;
         Ok(())
