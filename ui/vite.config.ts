@@ -6,6 +6,8 @@ export default defineConfig({
   plugins: [react()],
   clearScreen: false,
   server: { port: 5173, strictPort: true },
+  // The chart paint worker imports Vega lazily, which needs a module worker.
+  worker: { format: "es" },
   build: {
     target: ["es2022", "safari16"],
     sourcemap: false,

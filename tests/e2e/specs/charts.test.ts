@@ -120,8 +120,8 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     const again = await drawn(app, (c) => c.notes.includes("left out"));
     assert.match(again.notes, new RegExp(`${data.missing} rows with no delay left out`));
 
-    // A scatter of every row: 10,000 points (the engine's cap), painted on a canvas, and still
-    // saved as an SVG with one mark per point.
+    // A scatter of every row: 10,000 points (the engine's cap), painted on a canvas by a worker,
+    // and still saved as an SVG with one mark per point.
     await runSql(app, "SELECT distance, delay FROM flights");
     await resultRows(app, (r) => r.length > 0);
     await app.click("chart-result");
@@ -136,6 +136,8 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
       60_000,
       "the 10,000-point scatter was never painted",
     );
+    // Painted by the worker, off the page's main thread (the page only shows the bitmap).
+    assert.equal(await app.count("[data-testid=chart-cell] [data-testid=chart][data-painter=worker]"), 1);
     const notes = await app.driver.executeScript<string>("return [...document.querySelectorAll('[data-testid=chart-notes]')].at(-1).textContent;");
     assert.match(notes, /^10\D?000 points/);
     rmSync(svgPath, { force: true });
@@ -143,6 +145,14 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     await app.driver.wait(async () => existsSync(svgPath), 30_000, "the big chart's SVG was never written");
     const marks = (readFileSync(svgPath, "utf8").match(/<path/g) ?? []).length;
     assert.ok(marks >= 10_000, `the SVG holds ${marks} paths`);
+    // And as a PNG at twice the size, painted again by the same worker (the save dialog's path
+    // is the test's one file, whatever its ending).
+    rmSync(svgPath, { force: true });
+    await app.driver.executeScript("[...document.querySelectorAll('[data-testid=chart-export-png]')].at(-1).click();");
+    await app.driver.wait(async () => existsSync(svgPath) && readFileSync(svgPath).length > 24, 30_000, "the big chart's PNG was never written");
+    const png = readFileSync(svgPath);
+    assert.equal(png.subarray(1, 4).toString("latin1"), "PNG");
+    assert.ok(png.readUInt32BE(16) >= 2 * 560, `the PNG is ${png.readUInt32BE(16)} pixels wide`);
   } finally {
     await app.stop();
   }

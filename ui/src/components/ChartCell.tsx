@@ -3,13 +3,13 @@
 // the builder shows only what it wrote, so a hand-edited spec is never rewritten behind the
 // user's back.
 import { useEffect, useMemo, useRef, useState } from "react";
-import type { View } from "vega";
 import type { Cell, ChartOutput, ColumnInfo } from "../bindings";
 import type { Output } from "../store";
 import { AGGREGATES, KINDS, builderOf, sourceOf, withKind, type Builder } from "../charts/builder";
 import type { NotebookActions } from "./NotebookPane";
 import { SqlEditor } from "./SqlEditor";
 import { ChartView } from "./ChartView";
+import type { DrawnChart } from "../charts/draw";
 
 interface Props {
   schema: Record<string, string[]>;
@@ -67,7 +67,7 @@ export function ChartCell({ schema, cell, source, output, actions, onSource }: P
   }, [chart]);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(source);
-  const view = useRef<View | null>(null);
+  const view = useRef<DrawnChart | null>(null);
   const dark = useDarkTheme();
   const sql = "builder" in parsed ? parsed.builder.sql : sqlIn(source);
   // A chart whose notebook was just opened draws itself: it is what the user came back to see.
@@ -106,10 +106,7 @@ export function ChartCell({ schema, cell, source, output, actions, onSource }: P
   const exportAs = async (format: "png" | "svg") => {
     const v = view.current;
     if (!v) return;
-    const bytes =
-      format === "svg"
-        ? new TextEncoder().encode(await v.toSVG())
-        : Uint8Array.from(atob((await v.toImageURL("png", 2)).split(",")[1] ?? ""), (c) => c.charCodeAt(0));
+    const bytes = format === "svg" ? new TextEncoder().encode(await v.svg()) : await v.png(2);
     await actions.saveChartImage(format, bytes);
   };
   return (

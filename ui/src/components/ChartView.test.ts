@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CANVAS_POINTS, rendererFor } from "./ChartView";
+import { CANVAS_POINTS, rendererFor } from "../charts/draw";
 
 describe("the chart's renderer", () => {
   it("draws SVG up to CANVAS_POINTS points and paints a canvas past them", () => {
