@@ -33,7 +33,11 @@ export function ChartView({ spec, dark, onView }: Props) {
       const renderer = rendererFor(parsed);
       if (renderer === "canvas") {
         const scale = window.devicePixelRatio || 1;
-        const painted = await paintInWorker(spec, dark, scale);
+        // A worker that cannot start or paint (an older webview) leaves the page to paint it.
+        const painted = await paintInWorker(spec, dark, scale).catch((e: unknown) => {
+          console.warn("the chart worker could not paint; painting on the page", e);
+          return null;
+        });
         if (painted) {
           release = painted.close;
           if (gone) return release();

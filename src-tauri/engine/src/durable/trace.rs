@@ -42,6 +42,8 @@ pub enum Site {
     Remove,
     CreateDir,
     SyncDir,
+    /// Reading a file the engine wrote (a notebook, a manifest, a generation): EIO.
+    Read,
 }
 
 static WATCHING: AtomicBool = AtomicBool::new(false);
@@ -156,6 +158,18 @@ pub fn remove_file(path: impl AsRef<Path>) -> std::io::Result<()> {
     std::fs::remove_file(path)?;
     record(|| Step::Remove(path.to_path_buf()));
     Ok(())
+}
+
+/// `std::fs::read`, failing first if a test armed a read fault for `path`.
+pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    fault(Site::Read, path)?;
+    std::fs::read(path)
+}
+
+/// `File::open`, failing first if a test armed a read fault for `path`.
+pub fn open(path: &Path) -> std::io::Result<std::fs::File> {
+    fault(Site::Read, path)?;
+    std::fs::File::open(path)
 }
 
 /// `std::fs::create_dir`, reported.

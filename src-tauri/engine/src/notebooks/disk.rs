@@ -42,7 +42,7 @@ pub fn load(dir: &Path) -> Loaded {
     if let Err(e) = durable::sweep_temp_files(dir) {
         log::warn!("could not sweep temp files in {}: {e}", dir.display());
     }
-    match std::fs::read(dir.join(FILE_NAME)) {
+    match durable::trace::read(&dir.join(FILE_NAME)) {
         Ok(bytes) => parse(&bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Loaded::Empty,
         Err(e) => Loaded::Unreadable {
@@ -70,7 +70,7 @@ pub fn parse(bytes: &[u8]) -> Loaded {
 
 /// The current content of `notebook.json`, or None when there is none.
 pub fn read_current(dir: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    match std::fs::read(dir.join(FILE_NAME)) {
+    match durable::trace::read(&dir.join(FILE_NAME)) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),

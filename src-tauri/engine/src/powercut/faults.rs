@@ -1,8 +1,9 @@
 //! The fault matrix: every step of a notebook write and of a snapshot commit (create, sync,
-//! rename, folder sync, cleanup) fails once, through the same seam as the power cuts
-//! ([`crate::durable::trace::arm`]). Each must leave the previous state intact (or the new one,
-//! where the failure came after the rename: "committed, unsure"), tell the caller, leak no file,
-//! and succeed when retried.
+//! rename, folder sync, cleanup) fails once, and so does reading back each file the engine
+//! wrote (the notebook, the table list, a table's newest copy: EIO), through the same seam as
+//! the power cuts ([`crate::durable::trace::arm`]). Each must leave the previous state intact
+//! (or the new one, where the failure came after the rename: "committed, unsure"), tell the
+//! caller, leak no file, and succeed when retried.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -77,7 +78,156 @@ pub fn matrix() -> FaultReport {
             Err(_) => report.failures.push(format!("{what}: panicked")),
         }
     }
+    let read_sites: [(&str, Scenario); 3] = [
+        ("notebook read", notebook_read),
+        ("table list read", || snapshot_read(false)),
+        ("newest table copy read", || snapshot_read(true)),
+    ];
+    for (what, site) in read_sites {
+        report.sites += 1;
+        match std::panic::catch_unwind(site) {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => report.failures.push(format!("{what}: {why}")),
+            Err(_) => report.failures.push(format!("{what}: panicked")),
+        }
+    }
     report
+}
+
+/// One fault scenario: Err says what went wrong.
+type Scenario = fn() -> Result<(), String>;
+
+/// Every file under `dir` with its bytes.
+fn contents(dir: &Path) -> Result<std::collections::BTreeMap<String, Vec<u8>>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+        out.insert(path.display().to_string(), bytes);
+    }
+    Ok(out)
+}
+
+/// The notebook file does not read at open: the notebook is shown as unreadable and refuses
+/// edits (nothing written over a file whose content is unknown); the next open reads it.
+fn notebook_read() -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let root = tmp.path().join("ws");
+    std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
+    let root = root.canonicalize().map_err(|e| e.to_string())?;
+    let open = || {
+        let metrics = Arc::new(Metrics::default());
+        let events = Arc::new(EventBus::new(Arc::new(NullSink), metrics.clone()));
+        let config = NotebookConfig {
+            auto_flush: false,
+            lazy_hydration: false,
+            ..NotebookConfig::default()
+        };
+        let ws = Workspace::open(&root).map_err(|e| e.to_string())?;
+        Notebooks::open(ws, config, metrics, events, None).map_err(|e| e.to_string())
+    };
+    let books = open()?;
+    let nb = books.create("Plan").map_err(|e| e.to_string())?.id;
+    books
+        .add_cell(nb, CellKind::Sql, None, "SELECT 1".into())
+        .map_err(|e| e.to_string())?;
+    books.flush(nb).map_err(|e| e.to_string())?;
+    let folder = books
+        .folder_path(nb)
+        .map_err(|e| e.to_string())?
+        .ok_or("the notebook has no folder")?;
+    drop(books);
+    let file = folder.join("notebook.json");
+    let before = contents(&folder)?;
+
+    trace::arm(&file, Site::Read, 0);
+    let books = open();
+    trace::disarm(&file);
+    let books = books?;
+    // Its id is in the file that did not read: the notebook is listed under a stand-in one.
+    let [listed] =
+        <[_; 1]>::try_from(books.list()).map_err(|l| format!("{} notebooks listed", l.len()))?;
+    let SaveState::Unreadable { message } = &listed.status else {
+        return Err(format!(
+            "the user is not told: the status is {:?}",
+            listed.status
+        ));
+    };
+    if !message.contains("cannot be read") {
+        return Err(format!("the notebook is said to be {message:?}"));
+    }
+    if books
+        .add_cell(listed.id, CellKind::Sql, None, "SELECT 2".into())
+        .is_ok()
+    {
+        return Err("an edit was taken on a notebook whose file could not be read".into());
+    }
+    let _ = books.flush(listed.id);
+    if contents(&folder)? != before {
+        return Err("the notebook's folder changed".into());
+    }
+    drop(books);
+    let books = open()?;
+    let again = notebook_source(&folder)?;
+    if again != "SELECT 1"
+        || books.summary(nb).map_err(|e| e.to_string())?.status != SaveState::Saved
+    {
+        return Err(format!("reopening found {again:?}"));
+    }
+    Ok(())
+}
+
+/// The table list or the newest copy of a table does not read: opening the tables fails in
+/// words and changes nothing (no list rebuilt, no older copy opened in the newest's place, no
+/// file removed); the next open finds the newest version.
+fn snapshot_read(newest_copy: bool) -> Result<(), String> {
+    let folder = super::scenarios::TableFolder::new(2)?;
+    let dir = &folder.notebook_dir;
+    for v in [1, 2] {
+        folder
+            .commit(v)
+            .map_err(|e| format!("commit {v} failed: {e}"))?;
+    }
+    let tables = dir.join(TABLES_DIR);
+    let opened = store::open(dir).map_err(|e| format!("opening: {e}"))?;
+    let newest = opened.manifest.tables["trips"]
+        .generations
+        .last()
+        .ok_or("no generation")?
+        .generation;
+    let target = if newest_copy {
+        tables.join(crate::snapshots::file::file_name("trips", newest))
+    } else {
+        tables.join(crate::snapshots::manifest::FILE_NAME)
+    };
+    let before = contents(&tables)?;
+
+    trace::arm(&target, Site::Read, 0);
+    let result = store::open(dir);
+    trace::disarm(&target);
+    match result {
+        Ok(o) => {
+            let at = o.tables.first().map(|t| t.version.version);
+            return Err(format!(
+                "opened anyway, the table at version {at:?}, warned {:?}",
+                o.warnings
+            ));
+        }
+        Err(crate::snapshots::SnapshotError::Io { action: "read", .. }) => {}
+        Err(e) => return Err(format!("told {e}")),
+    }
+    if contents(&tables)? != before {
+        return Err("the tables folder changed".into());
+    }
+    let opened = store::open(dir).map_err(|e| format!("reopening: {e}"))?;
+    let t = opened.tables.first().ok_or("the table is gone")?;
+    if t.version.version != 2 || !opened.warnings.is_empty() {
+        return Err(format!(
+            "reopened at version {}, warned {:?}",
+            t.version.version, opened.warnings
+        ));
+    }
+    Ok(())
 }
 
 fn notebook_source(folder: &Path) -> Result<String, String> {

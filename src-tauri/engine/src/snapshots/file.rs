@@ -19,6 +19,7 @@ use datafusion::parquet::arrow::arrow_writer::{
 };
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
+use datafusion::parquet::errors::ParquetError;
 use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
@@ -351,6 +352,20 @@ fn encode_window(
     Ok(out)
 }
 
+/// The disk's own error when decoding stopped because a read failed (EIO), not because the
+/// bytes were wrong.
+fn failed_read(e: ParquetError) -> Result<std::io::Error, ParquetError> {
+    use std::io::ErrorKind::{InvalidData, UnexpectedEof};
+    match e {
+        ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
+            Ok(io) if !matches!(io.kind(), InvalidData | UnexpectedEof) => Ok(*io),
+            Ok(io) => Err(ParquetError::External(io)),
+            Err(inner) => Err(ParquetError::External(inner)),
+        },
+        other => Err(other),
+    }
+}
+
 /// Reads a generation file back as a table version: its row ids come from the file's id
 /// column, or are numbered afresh if the file has none.
 pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
@@ -358,8 +373,17 @@ pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    crate::tables::footer_guard::check_file(path).map_err(|why| fail(&why))?;
-    let file = File::open(path).map_err(|e| fail(&e))?;
+    // A file the disk will not read is not a damaged file: the caller must not replace it.
+    let io = |source: std::io::Error| SnapshotError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = crate::durable::trace::open(path).map_err(io)?;
+    crate::tables::footer_guard::check_open_file(&mut file).map_err(|problem| match problem {
+        crate::tables::footer_guard::Problem::Io(e) => io(e),
+        crate::tables::footer_guard::Problem::Footer(why) => fail(&why),
+    })?;
     // arrow-ipc panics on some malformed `ARROW:schema` metadata (found by fuzzing the
     // importer); a generation file from elsewhere is user data, so that is a damaged file.
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -372,7 +396,10 @@ pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
         ))
     }));
     let (file_schema, batches) = match read {
-        Ok(read) => read.map_err(|e| fail(&e))?,
+        Ok(read) => read.map_err(|e| match failed_read(e) {
+            Ok(source) => io(source),
+            Err(e) => fail(&e),
+        })?,
         Err(_) => return Err(fail(&"its metadata is damaged")),
     };
     let Some(id_index) = file_schema

@@ -56,13 +56,16 @@ pub enum Read {
     Ok(Manifest),
     /// Present but not a manifest this Quire understands.
     Damaged(String),
+    /// The disk would not give its bytes (EIO, permissions): nothing is known of its content,
+    /// so nothing may be rebuilt or removed on its account.
+    Unreadable(std::io::Error),
 }
 
 pub fn read(dir: &Path) -> Read {
     let path = dir.join(FILE_NAME);
-    match std::fs::read(&path) {
+    match crate::durable::trace::read(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read::Missing,
-        Err(e) => Read::Damaged(e.to_string()),
+        Err(e) => Read::Unreadable(e),
         Ok(bytes) => match parse(&bytes) {
             Ok(m) => Read::Ok(m),
             Err(why) => Read::Damaged(why),

@@ -69,6 +69,13 @@ impl Core {
             manifest::Read::Ok(m) => m,
             manifest::Read::Missing => manifest::Manifest::default(),
             manifest::Read::Damaged(_) => store::open(notebook_dir)?.manifest,
+            manifest::Read::Unreadable(source) => {
+                return Err(SnapshotError::Io {
+                    action: "read",
+                    path: dir.join(manifest::FILE_NAME),
+                    source,
+                })
+            }
         };
         let mut st = self.lock();
         Ok(st

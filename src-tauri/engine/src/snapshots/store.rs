@@ -124,6 +124,15 @@ pub fn open(notebook_dir: &Path) -> Result<OpenedFolder, SnapshotError> {
             ));
             rebuild(&dir, &on_disk)
         }
+        // A list that could not be read is not a damaged one: rebuilding it would bring back
+        // tables the user deleted and drop what it alone knew. Nothing is opened or changed.
+        manifest::Read::Unreadable(source) => {
+            return Err(SnapshotError::Io {
+                action: "read",
+                path: dir.join(manifest::FILE_NAME),
+                source,
+            })
+        }
     };
 
     let mut tables = Vec::new();
@@ -152,6 +161,9 @@ pub fn open(notebook_dir: &Path) -> Result<OpenedFolder, SnapshotError> {
                     });
                     break;
                 }
+                // The disk would not read the newest copy: it may be intact, so an older copy
+                // is not opened in its place (edits would then be made on the older one).
+                Err(e @ SnapshotError::Io { .. }) => return Err(e),
                 Err(e) => failures.push(e.to_string()),
             }
         }

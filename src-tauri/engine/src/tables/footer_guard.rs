@@ -22,13 +22,30 @@ const MAX_FOOTER: u64 = 256 * 1024 * 1024;
 /// those in its own words. Err with the reason when the footer claims the impossible.
 pub fn check_file(path: &Path) -> Result<(), String> {
     let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    check_open_file(&mut file).map_err(|problem| match problem {
+        Problem::Io(e) => e.to_string(),
+        Problem::Footer(why) => why,
+    })
+}
+
+/// Why [`check_open_file`] refused a file.
+#[derive(Debug)]
+pub enum Problem {
+    /// The disk would not read it: nothing is known of its footer.
+    Io(std::io::Error),
+    /// The footer claims the impossible.
+    Footer(String),
+}
+
+/// [`check_file`] on a file already open (its position moves).
+pub fn check_open_file(file: &mut std::fs::File) -> Result<(), Problem> {
+    let len = file.metadata().map_err(Problem::Io)?.len();
     if len < 12 {
         return Ok(());
     }
     let mut tail = [0u8; 8];
-    file.seek(SeekFrom::End(-8)).map_err(|e| e.to_string())?;
-    file.read_exact(&mut tail).map_err(|e| e.to_string())?;
+    file.seek(SeekFrom::End(-8)).map_err(Problem::Io)?;
+    file.read_exact(&mut tail).map_err(Problem::Io)?;
     if &tail[4..] != b"PAR1" {
         return Ok(());
     }
@@ -38,9 +55,9 @@ pub fn check_file(path: &Path) -> Result<(), String> {
     }
     let mut footer = vec![0u8; footer_len as usize];
     file.seek(SeekFrom::End(-8 - footer_len as i64))
-        .map_err(|e| e.to_string())?;
-    file.read_exact(&mut footer).map_err(|e| e.to_string())?;
-    check_footer(&footer)
+        .map_err(Problem::Io)?;
+    file.read_exact(&mut footer).map_err(Problem::Io)?;
+    check_footer(&footer).map_err(Problem::Footer)
 }
 
 /// Walks Thrift compact-encoded bytes holding one struct (a `FileMetaData`).
@@ -51,6 +68,9 @@ pub fn check_footer(bytes: &[u8]) -> Result<(), String> {
         at: 0,
         page_header: false,
         page_size: None,
+        uncompressed: None,
+        dictionary_values: None,
+        in_dictionary: false,
     };
     walk.structure(0).map_err(|bad| match bad {
         Bad::Short => "its footer ends early".into(),
@@ -81,25 +101,61 @@ pub fn check_pages(
             let (start, size) = chunk.byte_range();
             let end = start.saturating_add(size).min(len);
             let mut at = start;
+            let value_bits = min_value_bits(chunk.column_descr());
             while at < end {
-                let Some((header, page)) = page_header(&mut file, at, end, &mut buf)? else {
+                let Some(page) = page_header(&mut file, at, end, &mut buf)? else {
                     break;
                 };
-                at = at.saturating_add(header).saturating_add(page);
+                // The crate sizes a dictionary by the count its header claims before decoding
+                // a value: a few bytes claiming four billion doubles asked for 32 GB (found by
+                // fuzzing the importer). Every value takes at least `value_bits` of the page.
+                if let (Some(values), Some(bytes)) = (page.dictionary_values, page.uncompressed) {
+                    if values.saturating_mul(value_bits) > bytes.saturating_mul(8) {
+                        return Err(format!(
+                            "a dictionary page claims {values} values in {bytes} bytes"
+                        ));
+                    }
+                }
+                at = at.saturating_add(page.header).saturating_add(page.size);
             }
         }
     }
     Ok(())
 }
 
-/// The length of the page header at `at` and the size of the page after it; None when the
-/// header cannot be read as one (the crate will say why).
+/// The fewest bits one value of the column takes in a PLAIN-encoded page (a dictionary).
+fn min_value_bits(column: &datafusion::parquet::schema::types::ColumnDescriptor) -> u64 {
+    use datafusion::parquet::basic::Type;
+    match column.physical_type() {
+        Type::BOOLEAN => 1,
+        Type::INT32 | Type::FLOAT => 32,
+        Type::INT64 | Type::DOUBLE => 64,
+        Type::INT96 => 96,
+        // A length prefix of four bytes, then the bytes.
+        Type::BYTE_ARRAY => 32,
+        Type::FIXED_LEN_BYTE_ARRAY => 8 * column.type_length().max(0) as u64,
+    }
+}
+
+/// What a page header says of its page.
+struct Page {
+    /// The header's own length.
+    header: u64,
+    /// The page's bytes in the file after the header.
+    size: u64,
+    uncompressed: Option<u64>,
+    /// The values a dictionary page claims.
+    dictionary_values: Option<u64>,
+}
+
+/// The page header at `at`; None when the header cannot be read as one (the crate will say
+/// why).
 fn page_header(
     file: &mut std::fs::File,
     at: u64,
     end: u64,
     buf: &mut Vec<u8>,
-) -> Result<Option<(u64, u64)>, String> {
+) -> Result<Option<Page>, String> {
     // Most headers are a few dozen bytes; statistics can make them larger.
     for want in [256u64, 64 * 1024, 4 * 1024 * 1024] {
         let n = want.min(end - at) as usize;
@@ -113,9 +169,19 @@ fn page_header(
             at: 0,
             page_header: true,
             page_size: None,
+            uncompressed: None,
+            dictionary_values: None,
+            in_dictionary: false,
         };
         match walk.structure(0) {
-            Ok(()) => return Ok(Some((walk.at as u64, walk.page_size.unwrap_or(0)))),
+            Ok(()) => {
+                return Ok(Some(Page {
+                    header: walk.at as u64,
+                    size: walk.page_size.unwrap_or(0),
+                    uncompressed: walk.uncompressed,
+                    dictionary_values: walk.dictionary_values,
+                }))
+            }
             Err(Bad::Impossible(why)) => return Err(format!("a page header {why}")),
             Err(Bad::Short) if n as u64 == end - at => return Ok(None),
             Err(Bad::Short) => continue,
@@ -130,9 +196,14 @@ struct Walk<'a> {
     /// only the start of a page header was read).
     room: usize,
     at: usize,
-    /// Walking a page header, whose field 3 (`compressed_page_size`) is kept in `page_size`.
+    /// Walking a page header, whose field 3 (`compressed_page_size`) is kept in `page_size`,
+    /// field 2 (`uncompressed_page_size`) in `uncompressed`, and field 1 of its field 7 (the
+    /// dictionary page header's `num_values`) in `dictionary_values`.
     page_header: bool,
     page_size: Option<u64>,
+    uncompressed: Option<u64>,
+    dictionary_values: Option<u64>,
+    in_dictionary: bool,
 }
 
 impl Walk<'_> {
@@ -152,6 +223,12 @@ impl Walk<'_> {
             }
         }
         Err(Bad::Impossible("holds a number too long".into()))
+    }
+
+    /// A zigzag-encoded i32, as a size or a count (negative ones read as 0).
+    fn i32(&mut self) -> Result<u64, Bad> {
+        let zigzag = self.varint()?;
+        Ok(((zigzag >> 1) as i64 ^ -((zigzag & 1) as i64)).max(0) as u64)
     }
 
     fn skip(&mut self, n: u64) -> Result<(), Bad> {
@@ -194,10 +271,22 @@ impl Walk<'_> {
             match header & 0x0f {
                 // A boolean field carries its value in its type.
                 1 | 2 => {}
-                5 if depth == 0 && field == 3 && self.page_header => {
-                    let zigzag = self.varint()?;
-                    let size = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
-                    self.page_size = Some(size.max(0) as u64);
+                5 if depth == 0 && (field == 2 || field == 3) && self.page_header => {
+                    let size = self.i32()?;
+                    if field == 3 {
+                        self.page_size = Some(size);
+                    } else {
+                        self.uncompressed = Some(size);
+                    }
+                }
+                5 if depth == 1 && field == 1 && self.in_dictionary => {
+                    self.dictionary_values = Some(self.i32()?);
+                }
+                12 if depth == 0 && field == 7 && self.page_header => {
+                    self.in_dictionary = true;
+                    let walked = self.structure(1);
+                    self.in_dictionary = false;
+                    walked?;
                 }
                 kind => self.value(kind, depth)?,
             }
@@ -321,5 +410,85 @@ mod tests {
         .unwrap_err();
         assert!(refused.to_string().contains("damaged"), "{refused}");
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    /// Dictionary pages of every physical type pass; the one the fuzzer found (a few bytes
+    /// claiming four billion doubles, which made the crate ask for 32 GB) is refused.
+    #[test]
+    fn dictionaries_are_checked_against_their_page_size() {
+        use datafusion::arrow::array::{
+            ArrayRef, BooleanArray, FixedSizeBinaryArray, Float64Array, Int32Array, StringArray,
+        };
+        use datafusion::arrow::record_batch::RecordBatch;
+        use datafusion::parquet::arrow::ArrowWriter;
+        use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dict.parquet");
+        let n = 50_000;
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            (
+                "f",
+                Arc::new(Float64Array::from_iter_values(
+                    (0..n).map(|i| (i % 97) as f64 / 3.0),
+                )),
+            ),
+            (
+                "i",
+                Arc::new(Int32Array::from_iter_values((0..n).map(|i| i % 13))),
+            ),
+            (
+                "s",
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| format!("city {}", i % 50)),
+                )),
+            ),
+            (
+                "b",
+                Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i % 3 == 0)))),
+            ),
+            (
+                "x",
+                Arc::new(
+                    FixedSizeBinaryArray::try_from_iter((0..n).map(|i| [(i % 7) as u8; 5]))
+                        .unwrap(),
+                ),
+            ),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let mut writer =
+            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None)
+                .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let meta = SerializedFileReader::new(std::fs::File::open(&path).unwrap())
+            .unwrap()
+            .metadata()
+            .clone();
+        let dictionaries = meta
+            .row_groups()
+            .iter()
+            .flat_map(|g| g.columns())
+            .filter(|c| c.dictionary_page_offset().is_some())
+            .count();
+        // Doubles, integers and text (arrow-rs writes booleans and fixed-size binary plainly).
+        assert!(dictionaries >= 3, "{dictionaries} dictionary pages");
+        check_pages(&path, &meta).unwrap();
+
+        let found = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../fuzz/regressions/import_parquet/oom-cc39cfe0c9edc1bc7322bbe68a24501f9448e65e",
+        );
+        let meta = SerializedFileReader::new(std::fs::File::open(&found).unwrap())
+            .unwrap()
+            .metadata()
+            .clone();
+        let err = check_pages(&found, &meta).unwrap_err();
+        assert!(err.contains("dictionary page claims"), "{err}");
+        let refused = crate::tables::import::preview(
+            &found,
+            Some(crate::tables::import::ImportFormat::Parquet),
+        )
+        .unwrap_err();
+        assert!(refused.to_string().contains("damaged"), "{refused}");
     }
 }
