@@ -1,7 +1,7 @@
 // Responsiveness in the real webview (issue 20), as ratios measured in one run:
 //  - the longest stall of the page's main thread (a 10 ms timer's worst lateness) while a
 //    1M-row snapshot runs and while a chart of 1M rows (10,000 points drawn) renders, against
-//    the same page idle (targets: ≤ 50 ms and ≤ 1.5x idle); the edit that starts the snapshot
+//    the same page idle (the median of three idle windows; targets: ≤ 50 ms and ≤ 1.5x idle); the edit that starts the snapshot
 //    is reported apart (edit_stall_ms: the grid's cell editor, not the snapshot);
 //  - grid scrolling frames against a plain scrolling list in the same webview (the software
 //    renderer's ceiling under Xvfb).
@@ -96,10 +96,17 @@ async function main() {
     await app.waitText("grid-rows", (t) => t.replace(/\D/g, "") === String(ROWS), 600_000);
     await app.waitText("last-saved", (t) => t.includes("readings"), 600_000);
 
-    // Idle: the same page, nothing running.
-    await probeStart(app);
-    await app.driver.sleep(3_000); // a measuring window, not a synchronisation
-    figures.idle_stall_ms = (await probeStop(app)).worst;
+    // Idle: the same page, nothing running, in three windows: under Xvfb one window's worst
+    // swings from 5 to 60 ms between runs, so the median is the baseline and the worst is shown.
+    const idle: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await probeStart(app);
+      await app.driver.sleep(3_000); // a measuring window, not a synchronisation
+      idle.push((await probeStop(app)).worst);
+    }
+    idle.sort((a, b) => a - b);
+    figures.idle_stall_ms = idle[1]!;
+    figures.idle_stall_max_ms = idle[2]!;
 
     // A snapshot of the 1M-row table: one edit, then the engine writes the whole version. The
     // edit itself (the cell editor opening and closing) is measured apart: the snapshot's
@@ -156,6 +163,7 @@ async function main() {
   const idle = Math.max(figures.idle_stall_ms!, 1);
   const lines = [
     ["idle_stall_ms", figures.idle_stall_ms, null],
+    ["idle_stall_max_ms", figures.idle_stall_max_ms, null],
     ["edit_stall_ms", figures.edit_stall_ms, figures.edit_stall_ms! / idle],
     ["snapshot_stall_ms", figures.snapshot_stall_ms, figures.snapshot_stall_ms! / idle],
     ["chart_stall_ms", figures.chart_stall_ms, figures.chart_stall_ms! / idle],

@@ -136,8 +136,10 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
       60_000,
       "the 10,000-point scatter was never painted",
     );
-    // Painted by the worker, off the page's main thread (the page only shows the bitmap).
-    assert.equal(await app.count("[data-testid=chart-cell] [data-testid=chart][data-painter=worker]"), 1);
+    // Painted by the worker, off the page's main thread (the page only shows the bitmap), as
+    // every chart is (the small ones arrive as SVG text).
+    assert.equal(await app.count("[data-testid=chart-cell] [data-testid=chart][data-drawn=canvas][data-painter=worker]"), 1);
+    assert.equal(await app.count("[data-testid=chart-cell] [data-testid=chart][data-painter=page]"), 0);
     const notes = await app.driver.executeScript<string>("return [...document.querySelectorAll('[data-testid=chart-notes]')].at(-1).textContent;");
     assert.match(notes, /^10\D?000 points/);
     rmSync(svgPath, { force: true });

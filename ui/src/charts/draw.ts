@@ -31,10 +31,9 @@ export function sized(spec: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-/** Past this many points a chart is painted by a worker (or, where the webview has no
- *  OffscreenCanvas, on a canvas here): one SVG element per point held the page's main thread
- *  for half a second at 10,000 points (make bench-ui), and so did encoding and painting them on
- *  the page's own canvas. SVG and PNG export work from either. */
+/** Past this many points a chart is a bitmap rather than SVG: one SVG element per point held
+ *  the page's main thread for half a second at 10,000 points (make bench-ui). SVG and PNG
+ *  export work from either. */
 export const CANVAS_POINTS = 2_000;
 
 export function rendererFor(spec: Record<string, unknown>): "svg" | "canvas" {

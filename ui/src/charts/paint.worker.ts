@@ -1,8 +1,8 @@
-// Paints a big chart off the page's main thread: Vega lays out and encodes every mark and
-// paints them on an OffscreenCanvas here, and the page only shows the finished bitmap. Vega
-// asks `document` for its canvases; a worker has none, so it gets one that makes
-// OffscreenCanvases, installed before Vega is first imported (Vega measures text with one as it
-// loads). The view stays here for export (SVG text, PNG bytes) until the page closes it.
+// Draws every chart off the page's main thread: Vega (loaded here only) lays out and encodes the
+// marks, and the page receives finished SVG text, or for a big chart a bitmap painted on an
+// OffscreenCanvas. Vega asks `document` for its canvases (to paint, and to measure text); a
+// worker has none, so it gets one that makes OffscreenCanvases, installed before Vega is first
+// imported. Views stay here for export until the page closes them.
 import type { View } from "vega";
 import { buildView } from "./draw";
 import type { PaintReply, PaintRequest } from "./paintMessages";
@@ -13,35 +13,49 @@ interface WorkerScope {
   postMessage(message: PaintReply, transfer?: Transferable[]): void;
 }
 const scope = self as unknown as WorkerScope;
-const supported = typeof OffscreenCanvas !== "undefined";
-if (supported && scope.document === undefined) {
+if (typeof OffscreenCanvas !== "undefined" && scope.document === undefined) {
   scope.document = { createElement: (tag: string) => (tag === "canvas" ? new OffscreenCanvas(1, 1) : null) };
 }
 
-let view: View | null = null;
+const views = new Map<number, View>();
+
+async function canvasOf(view: View, scale: number): Promise<OffscreenCanvas> {
+  if (typeof OffscreenCanvas === "undefined") throw new Error("this webview cannot paint a chart in the background");
+  return (await view.toCanvas(scale)) as unknown as OffscreenCanvas;
+}
 
 async function handle(request: PaintRequest): Promise<void> {
   switch (request.type) {
     case "draw": {
-      if (!supported) return scope.postMessage({ type: "unsupported" });
-      view = await buildView(JSON.parse(request.spec) as Record<string, unknown>, request.dark, { renderer: "none" });
-      const canvas = (await view.toCanvas(request.scale)) as unknown as OffscreenCanvas;
-      const bitmap = canvas.transferToImageBitmap();
-      return scope.postMessage({ type: "drawn", bitmap }, [bitmap]);
+      const view = await buildView(JSON.parse(request.spec) as Record<string, unknown>, request.dark, { renderer: "none" });
+      views.get(request.chart)?.finalize();
+      views.set(request.chart, view);
+      if (request.as === "svg") return scope.postMessage({ type: "drawn", chart: request.chart, svg: await view.toSVG() });
+      const bitmap = (await canvasOf(view, request.scale)).transferToImageBitmap();
+      return scope.postMessage({ type: "drawn", chart: request.chart, bitmap }, [bitmap]);
     }
-    case "svg":
-      return scope.postMessage({ type: "svg", id: request.id, text: view ? await view.toSVG() : "" });
+    case "svg": {
+      const view = views.get(request.chart);
+      if (!view) throw new Error("the chart is gone");
+      return scope.postMessage({ type: "svg", ask: request.ask, text: await view.toSVG() });
+    }
     case "png": {
-      const canvas = view ? ((await view.toCanvas(request.scale)) as unknown as OffscreenCanvas) : null;
-      const bytes = canvas ? await (await canvas.convertToBlob({ type: "image/png" })).arrayBuffer() : new ArrayBuffer(0);
-      return scope.postMessage({ type: "png", id: request.id, bytes }, [bytes]);
+      const view = views.get(request.chart);
+      if (!view) throw new Error("the chart is gone");
+      const bytes = await (await (await canvasOf(view, request.scale)).convertToBlob({ type: "image/png" })).arrayBuffer();
+      return scope.postMessage({ type: "png", ask: request.ask, bytes }, [bytes]);
     }
+    case "close":
+      views.get(request.chart)?.finalize();
+      views.delete(request.chart);
   }
 }
 
 scope.onmessage = (event) => {
-  handle(event.data).catch((e: unknown) => {
-    const id = "id" in event.data ? event.data.id : undefined;
-    scope.postMessage({ type: "failed", id, message: e instanceof Error ? e.message : String(e) });
+  const request = event.data;
+  handle(request).catch((e: unknown) => {
+    const message = e instanceof Error ? e.message : String(e);
+    if (request.type === "svg" || request.type === "png") scope.postMessage({ type: "failed", ask: request.ask, message });
+    else scope.postMessage({ type: "failed", chart: request.chart, message });
   });
 };

@@ -1,66 +1,105 @@
-// The page's side of the paint worker: one worker per big chart, alive while the chart is shown,
-// so export asks the same view that painted it.
+// The page's side of the chart worker: one worker for the page (Vega loads once, off the main
+// thread), charts and export requests told apart by ids.
 import type { DrawnChart } from "./draw";
 import type { PaintReply, PaintRequest } from "./paintMessages";
 
+export type Drawing = { svg: string } | { bitmap: ImageBitmap };
+
 export interface Painted {
-  bitmap: ImageBitmap;
+  drawing: Drawing;
   chart: DrawnChart;
   close(): void;
 }
 
-/** Paints `spec` in a worker; null when this webview cannot paint off the main thread. */
-export function paintInWorker(spec: string, dark: boolean, scale: number): Promise<Painted | null> {
-  const worker = new Worker(new URL("./paint.worker.ts", import.meta.url), { type: "module" });
-  const waiting = new Map<number, (reply: PaintReply) => void>();
-  let next = 0;
-  const ask = (request: PaintRequest & { id: number }) =>
-    new Promise<PaintReply>((resolve) => {
-      waiting.set(request.id, resolve);
-      worker.postMessage(request);
-    });
-  const chart: DrawnChart = {
-    svg: async () => {
-      const reply = await ask({ type: "svg", id: ++next });
-      if (reply.type !== "svg") throw new Error(reply.type === "failed" ? reply.message : "the chart is gone");
-      return reply.text;
-    },
-    png: async (s) => {
-      const reply = await ask({ type: "png", id: ++next, scale: s });
-      if (reply.type !== "png") throw new Error(reply.type === "failed" ? reply.message : "the chart is gone");
-      return new Uint8Array(reply.bytes);
-    },
+interface Waiter {
+  resolve(reply: PaintReply): void;
+  reject(error: Error): void;
+}
+
+let worker: Worker | null = null;
+let broken: Error | null = null;
+let nextId = 0;
+const charts = new Map<number, Waiter>();
+const asks = new Map<number, Waiter>();
+
+function failAll(error: Error) {
+  broken = error;
+  worker = null;
+  for (const waiting of [...charts.values(), ...asks.values()]) waiting.reject(error);
+  charts.clear();
+  asks.clear();
+}
+
+function theWorker(): Worker {
+  if (broken) throw broken;
+  if (worker) return worker;
+  const w = new Worker(new URL("./paint.worker.ts", import.meta.url), { type: "module" });
+  w.onerror = (e) => {
+    e.preventDefault();
+    w.terminate();
+    failAll(new Error(e.message || "the chart worker stopped"));
   };
-  const close = () => {
-    worker.terminate();
-    for (const resolve of waiting.values()) resolve({ type: "failed", message: "the chart is gone" });
-    waiting.clear();
+  w.onmessage = (event: MessageEvent<PaintReply>) => {
+    const reply = event.data;
+    const waiting = "ask" in reply && reply.ask !== undefined ? asks : charts;
+    const id = "ask" in reply && reply.ask !== undefined ? reply.ask : "chart" in reply ? reply.chart : undefined;
+    if (id === undefined) return;
+    const waiter = waiting.get(id);
+    waiting.delete(id);
+    if (!waiter) return;
+    if (reply.type === "failed") waiter.reject(new Error(reply.message));
+    else waiter.resolve(reply);
   };
+  worker = w;
+  return w;
+}
+
+function post(request: PaintRequest, into: Map<number, Waiter>, id: number): Promise<PaintReply> {
   return new Promise((resolve, reject) => {
-    worker.onerror = (e) => {
-      close();
-      reject(new Error(e.message || "the chart could not be painted"));
-    };
-    worker.onmessage = (event: MessageEvent<PaintReply>) => {
-      const reply = event.data;
-      if ("id" in reply && reply.id !== undefined) {
-        waiting.get(reply.id)?.(reply);
-        waiting.delete(reply.id);
-      } else if (reply.type === "drawn") resolve({ bitmap: reply.bitmap, chart, close });
-      else if (reply.type === "unsupported") {
-        close();
-        resolve(null);
-      } else if (reply.type === "failed") {
-        close();
-        reject(new Error(reply.message));
-      }
-    };
-    worker.postMessage({ type: "draw", spec, dark, scale } satisfies PaintRequest);
+    into.set(id, { resolve, reject });
+    try {
+      theWorker().postMessage(request);
+    } catch (e) {
+      into.delete(id);
+      reject(e instanceof Error ? e : new Error(String(e)));
+    }
   });
 }
 
-/** Shows a painted bitmap in `box`, at `scale` device pixels per CSS pixel. */
-export function showBitmap(box: HTMLElement, bitmap: ImageBitmap, scale: number): void {
+/** Draws `spec` in the worker: SVG text, or a bitmap at `scale` device pixels per CSS pixel. */
+export async function paintInWorker(spec: string, dark: boolean, as: "svg" | "bitmap", scale: number): Promise<Painted> {
+  const chart = ++nextId;
+  const reply = await post({ type: "draw", chart, spec, dark, as, scale }, charts, chart);
+  if (reply.type !== "drawn") throw new Error("the chart worker answered out of turn");
+  const drawing: Drawing = "svg" in reply ? { svg: reply.svg } : { bitmap: reply.bitmap };
+  const exporter: DrawnChart = {
+    svg: async () => {
+      const ask = ++nextId;
+      const r = await post({ type: "svg", chart, ask }, asks, ask);
+      if (r.type !== "svg") throw new Error("the chart worker answered out of turn");
+      return r.text;
+    },
+    png: async (s) => {
+      const ask = ++nextId;
+      const r = await post({ type: "png", chart, ask, scale: s }, asks, ask);
+      if (r.type !== "png") throw new Error("the chart worker answered out of turn");
+      return new Uint8Array(r.bytes);
+    },
+  };
+  return { drawing, chart: exporter, close: () => worker?.postMessage({ type: "close", chart } satisfies PaintRequest) };
+}
+
+/** Shows a drawing in `box`. SVG text from Vega's own renderer (labels escaped) is parsed as
+ *  an SVG document, never as HTML; a bitmap goes on a canvas at its CSS size. */
+export function show(box: HTMLElement, drawing: Drawing, scale: number): void {
+  if ("svg" in drawing) {
+    const doc = new DOMParser().parseFromString(drawing.svg, "image/svg+xml");
+    const svg = doc.documentElement;
+    if (svg.nodeName !== "svg") throw new Error("the chart worker drew no SVG");
+    box.replaceChildren(document.importNode(svg, true));
+    return;
+  }
+  const { bitmap } = drawing;
   const canvas = document.createElement("canvas");
   canvas.width = bitmap.width;
   canvas.height = bitmap.height;

@@ -1,10 +1,10 @@
-// Draws a Vega-Lite spec whose points the engine computed. A small chart is an SVG on the page,
-// so its text stays sharp; a big one is painted by a worker and shown as a bitmap, so laying out
-// and painting ten thousand marks never holds the page's main thread (or, in a webview without
-// OffscreenCanvas, painted on a canvas here).
+// Draws a Vega-Lite spec whose points the engine computed. Vega runs in a worker (see
+// charts/paint.worker.ts), so loading it, laying out and painting thousands of marks never holds
+// the page's main thread: a chart arrives as SVG text (sharp, its marks in the page), or past
+// CANVAS_POINTS as a bitmap. A webview whose worker cannot do it draws here instead.
 import { useEffect, useRef, useState } from "react";
 import { buildView, drawnByView, rendererFor, type DrawnChart } from "../charts/draw";
-import { paintInWorker, showBitmap } from "../charts/painter";
+import { paintInWorker, show } from "../charts/painter";
 
 interface Props {
   spec: string;
@@ -13,12 +13,10 @@ interface Props {
   onView?(chart: DrawnChart | null): void;
 }
 
-type Drawn = "svg" | "canvas";
-
 export function ChartView({ spec, dark, onView }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const [failed, setFailed] = useState<string | null>(null);
-  const [drawn, setDrawn] = useState<Drawn | null>(null);
+  const [drawn, setDrawn] = useState<"svg" | "canvas" | null>(null);
   const [painter, setPainter] = useState<"page" | "worker" | null>(null);
   useEffect(() => {
     const el = box.current;
@@ -31,22 +29,19 @@ export function ChartView({ spec, dark, onView }: Props) {
     void (async () => {
       const parsed = JSON.parse(spec) as Record<string, unknown>;
       const renderer = rendererFor(parsed);
-      if (renderer === "canvas") {
-        const scale = window.devicePixelRatio || 1;
-        // A worker that cannot start or paint (an older webview) leaves the page to paint it.
-        const painted = await paintInWorker(spec, dark, scale).catch((e: unknown) => {
-          console.warn("the chart worker could not paint; painting on the page", e);
-          return null;
-        });
-        if (painted) {
-          release = painted.close;
-          if (gone) return release();
-          showBitmap(el, painted.bitmap, scale);
-          setDrawn("canvas");
-          setPainter("worker");
-          onView?.(painted.chart);
-          return;
-        }
+      const scale = window.devicePixelRatio || 1;
+      const painted = await paintInWorker(spec, dark, renderer === "svg" ? "svg" : "bitmap", scale).catch((e: unknown) => {
+        console.warn("the chart worker could not draw; drawing on the page", e);
+        return null;
+      });
+      if (painted) {
+        release = painted.close;
+        if (gone) return release();
+        show(el, painted.drawing, scale);
+        setDrawn(renderer);
+        setPainter("worker");
+        onView?.(painted.chart);
+        return;
       }
       const view = await buildView(parsed, dark, { renderer, container: el });
       release = () => view.finalize();
