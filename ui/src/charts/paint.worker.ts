@@ -27,12 +27,28 @@ async function canvasOf(view: View, scale: number): Promise<OffscreenCanvas> {
 async function handle(request: PaintRequest): Promise<void> {
   switch (request.type) {
     case "draw": {
+      if (request.as === "bitmap" && typeof OffscreenCanvas === "undefined") {
+        throw new Error("this webview cannot paint a chart in the background");
+      }
       const view = await buildView(JSON.parse(request.spec) as Record<string, unknown>, request.dark, { renderer: "none" });
+      try {
+        if (request.as === "svg") {
+          // XML allows no C0 control character but tab and line ends, and Vega's markup leaves
+          // them in labels: one would make the page's parser drop the whole chart.
+          const svg = (await view.toSVG()).replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, "\uFFFD");
+          scope.postMessage({ type: "drawn", chart: request.chart, svg });
+        } else {
+          const bitmap = (await canvasOf(view, request.scale)).transferToImageBitmap();
+          scope.postMessage({ type: "drawn", chart: request.chart, bitmap }, [bitmap]);
+        }
+      } catch (e) {
+        view.finalize();
+        throw e;
+      }
+      // Kept only once drawn: a chart that failed here is drawn on the page and never closed.
       views.get(request.chart)?.finalize();
       views.set(request.chart, view);
-      if (request.as === "svg") return scope.postMessage({ type: "drawn", chart: request.chart, svg: await view.toSVG() });
-      const bitmap = (await canvasOf(view, request.scale)).transferToImageBitmap();
-      return scope.postMessage({ type: "drawn", chart: request.chart, bitmap }, [bitmap]);
+      return;
     }
     case "svg": {
       const view = views.get(request.chart);

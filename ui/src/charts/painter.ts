@@ -95,7 +95,8 @@ export function show(box: HTMLElement, drawing: Drawing, scale: number): void {
   if ("svg" in drawing) {
     const doc = new DOMParser().parseFromString(drawing.svg, "image/svg+xml");
     const svg = doc.documentElement;
-    if (svg.nodeName !== "svg") throw new Error("the chart worker drew no SVG");
+    // WebKit reports a parse error inside the root element rather than instead of it.
+    if (svg.nodeName !== "svg" || doc.getElementsByTagName("parsererror").length > 0) throw new Error("the chart worker drew no SVG");
     box.replaceChildren(document.importNode(svg, true));
     return;
   }

@@ -35,13 +35,22 @@ export function ChartView({ spec, dark, onView }: Props) {
         return null;
       });
       if (painted) {
-        release = painted.close;
+        release = () => {
+          if ("bitmap" in painted.drawing) painted.drawing.bitmap.close();
+          painted.close();
+        };
         if (gone) return release();
-        show(el, painted.drawing, scale);
-        setDrawn(renderer);
-        setPainter("worker");
-        onView?.(painted.chart);
-        return;
+        try {
+          show(el, painted.drawing, scale);
+          setDrawn(renderer);
+          setPainter("worker");
+          onView?.(painted.chart);
+          return;
+        } catch (e) {
+          console.warn("the chart worker's drawing could not be shown; drawing on the page", e);
+          release();
+          el.replaceChildren();
+        }
       }
       const view = await buildView(parsed, dark, { renderer, container: el });
       release = () => view.finalize();

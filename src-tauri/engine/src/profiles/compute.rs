@@ -94,7 +94,7 @@ async fn profile_rows(
         .iter()
         .map(|f| kind_of(f.data_type()))
         .collect();
-    session.register_profile_functions();
+    super::functions::register(session);
     let stats = run(session, &stats_sql(sql, &schema, &kinds), cancel).await?;
     let mut reader = Row::new(&stats);
     let rows = reader.u64().unwrap_or(0);

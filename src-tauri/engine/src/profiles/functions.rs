@@ -7,7 +7,7 @@
 //!   own [`TDigest`], as `approx_percentile_cont` builds it), as a list of three floats.
 //! - `quire_float_bits(x)`: a float's bits as a BIGINT, so `approx_distinct`, which takes
 //!   integers but not floats, counts distinct floats without formatting each as text. `-0.0`
-//!   counts as `0.0` and every NaN as one value, as `DISTINCT` does.
+//!   counts as `0.0` and every NaN as one value, as a reader of the profile would count them.
 
 use std::sync::Arc;
 
@@ -29,6 +29,11 @@ pub const FLOAT_BITS: &str = "quire_float_bits";
 
 /// Centroids a digest keeps: DataFusion's default for `approx_percentile_cont`.
 const DIGEST_SIZE: usize = 100;
+
+/// Makes both functions callable in `session`'s queries (idempotent).
+pub fn register(session: &crate::tables::SqlSession) {
+    session.register_functions(float_bits(), quartiles());
+}
 
 pub fn quartiles() -> AggregateUDF {
     AggregateUDF::from(Quartiles {
@@ -97,9 +102,14 @@ impl Accumulator for QuartilesAccumulator {
         }
         let sorted = sort(&values, None)?;
         let sorted = sorted.as_primitive::<Float64Type>();
-        // NaN sorts last and would poison every centroid it joins: a quartile of the numbers.
-        let numbers = sorted.values().iter().take_while(|v| !v.is_nan());
-        let numbers: Vec<f64> = numbers.copied().collect();
+        // A NaN would poison every centroid it joins: a quartile of the numbers. (The sort puts
+        // a NaN with its sign bit first and the others last; filtering keeps the order.)
+        let numbers: Vec<f64> = sorted
+            .values()
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .collect();
         self.digest = self.digest.merge_sorted_f64(&numbers);
         Ok(())
     }
@@ -193,7 +203,7 @@ mod tests {
     #[tokio::test]
     async fn quartiles_agree_with_approx_percentile_and_float_bits_count_like_distinct() {
         let session = SqlSession::default();
-        session.register_profile_functions();
+        register(&session);
         let sql = "WITH t(x) AS (SELECT CAST(value AS DOUBLE) / 7 FROM generate_series(1, 100000) \
                    UNION ALL SELECT NULL UNION ALL SELECT -0.0 UNION ALL SELECT 0.0 \
                    UNION ALL SELECT 'NaN'::double UNION ALL SELECT -('NaN'::double)) \
@@ -228,6 +238,14 @@ mod tests {
         // HyperLogLog: within 2 % of the exact count (100,000 values, one zero, one NaN).
         let error = (approx_distinct as f64 - exact_distinct as f64).abs() / exact_distinct as f64;
         assert!(error < 0.02, "{approx_distinct} vs {exact_distinct}");
+
+        // A NaN with its sign bit set sorts first: the numbers of its batch still count.
+        let signed_nan = session
+            .run("SELECT quire_quartiles(x) FROM (VALUES (1.0), (-('NaN'::double)), (2.0), (3.0), (4.0), (5.0)) t(x)")
+            .await
+            .unwrap();
+        let median = signed_nan[0].column(0).as_list::<i32>().value(0);
+        assert_eq!(median.as_primitive::<Float64Type>().value(1), 3.0);
 
         let empty = session
             .run("SELECT quire_quartiles(CAST(NULL AS DOUBLE)), quire_float_bits(CAST(NULL AS DOUBLE))")

@@ -358,7 +358,14 @@ fn failed_read(e: ParquetError) -> Result<std::io::Error, ParquetError> {
     use std::io::ErrorKind::{InvalidData, UnexpectedEof};
     match e {
         ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
-            Ok(io) if !matches!(io.kind(), InvalidData | UnexpectedEof) => Ok(*io),
+            // Only the operating system's own errors: a codec (zstd, lz4) reports bad bytes as
+            // io errors too, and those are damage.
+            Ok(io)
+                if io.raw_os_error().is_some()
+                    && !matches!(io.kind(), InvalidData | UnexpectedEof) =>
+            {
+                Ok(*io)
+            }
             Ok(io) => Err(ParquetError::External(io)),
             Err(inner) => Err(ParquetError::External(inner)),
         },
@@ -379,9 +386,14 @@ pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = crate::durable::trace::open(path).map_err(io)?;
+    // A missing file is one no copy can come from: the caller opens an older one.
+    let mut file = crate::durable::trace::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => fail(&e),
+        _ => io(e),
+    })?;
     crate::tables::footer_guard::check_open_file(&mut file).map_err(|problem| match problem {
-        crate::tables::footer_guard::Problem::Io(e) => io(e),
+        crate::tables::footer_guard::Problem::Io(e) if e.raw_os_error().is_some() => io(e),
+        crate::tables::footer_guard::Problem::Io(e) => fail(&e),
         crate::tables::footer_guard::Problem::Footer(why) => fail(&why),
     })?;
     // arrow-ipc panics on some malformed `ARROW:schema` metadata (found by fuzzing the

@@ -87,12 +87,14 @@ impl SqlSession {
         Ok(())
     }
 
-    /// Registers the functions column profiles are computed with (idempotent).
-    pub(crate) fn register_profile_functions(&self) {
-        self.ctx
-            .register_udaf(crate::profiles::functions::quartiles());
-        self.ctx
-            .register_udf(crate::profiles::functions::float_bits());
+    /// Registers (or replaces) a scalar function and an aggregate its callers' queries use.
+    pub(crate) fn register_functions(
+        &self,
+        scalar: datafusion::logical_expr::ScalarUDF,
+        aggregate: datafusion::logical_expr::AggregateUDF,
+    ) {
+        self.ctx.register_udf(scalar);
+        self.ctx.register_udaf(aggregate);
     }
 
     pub fn deregister(&self, name: &str) -> Result<(), TableError> {
@@ -479,7 +481,7 @@ mod tests {
             s.schema_of(&sql).await.unwrap_err(),
         ] {
             assert_eq!(err.code(), ErrorCode::SqlInvalid);
-            assert!(err.to_string().contains("`.` steps"), "{err}");
+            assert!(err.to_string().contains("names with `.`"), "{err}");
             assert!(
                 matches!(err, TableError::Sql { line: Some(2), .. }),
                 "{err:?}"
