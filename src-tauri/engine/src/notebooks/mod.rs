@@ -695,7 +695,14 @@ impl Notebooks {
             let Some(folder) = entry.folder.clone() else {
                 continue;
             };
-            let current = disk::read_current(&root.join(&folder)).ok().flatten();
+            let current = match disk::read_current(&root.join(&folder)) {
+                Ok(current) => current,
+                // A file that would not read is not a file someone changed: look again later.
+                Err(e) => {
+                    log::warn!("notebook {folder} could not be read to check it: {e}");
+                    continue;
+                }
+            };
             if current.as_ref().map(|b| blake3::hash(b)) == entry.disk_hash {
                 continue;
             }

@@ -473,6 +473,33 @@ fn a_clean_notebook_changed_on_disk_is_reloaded() {
     assert!(f.books.check_disk().is_empty(), "nothing changed since");
 }
 
+/// A notebook file that does not read (EIO) when Quire looks for outside changes is not taken
+/// for a changed or deleted one: nothing is held or reloaded, and the next look finds it as is.
+#[test]
+fn a_file_that_does_not_read_is_not_taken_for_a_changed_one() {
+    let f = fixture(config(0, 0, true, false));
+    let nb = f.books.create("Shaky").unwrap();
+    f.books
+        .add_cell(nb.id, CellKind::Sql, None, "SELECT 1".into())
+        .unwrap();
+    let file = f
+        .books
+        .folder_path(nb.id)
+        .unwrap()
+        .unwrap()
+        .join("notebook.json");
+    crate::durable::trace::arm(&file, crate::durable::trace::Site::Read, 0);
+    let changed = f.books.check_disk();
+    crate::durable::trace::disarm(&file);
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!(f.books.summary(nb.id).unwrap().status, SaveState::Saved);
+    assert!(f.books.check_disk().is_empty());
+    f.books
+        .add_cell(nb.id, CellKind::Sql, None, "SELECT 2".into())
+        .unwrap();
+    assert_eq!(f.books.summary(nb.id).unwrap().status, SaveState::Saved);
+}
+
 #[test]
 fn unsaved_edits_over_a_changed_file_wait_for_the_users_choice() {
     let f = fixture(config(60_000, 60_000, true, false));
