@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useMemo, useRef, useState } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
 import { AgGridReact } from "ag-grid-react";
 import {
   CellStyleModule,
@@ -14,7 +14,9 @@ import {
   type CellValueChangedEvent,
   type GridApi,
   type ColDef,
+  type GridReadyEvent,
   type IDatasource,
+  type SelectionChangedEvent,
 } from "ag-grid-community";
 import type { CellEdit, NotebookId, Profile, TableInfo } from "../bindings";
 import { Sparkline } from "./Sparkline";
@@ -119,6 +121,13 @@ export function parseBlock(text: string): string[][] {
   return lines.map((l) => l.split("\t"));
 }
 
+// Grid options AG Grid compares by reference: a new object on each render makes it apply them
+// again, which restyles every cell and header (a full repaint of the grid on each save-progress
+// event while a snapshot runs), so they are made once.
+const DEFAULT_COL_DEF: ColDef<Row> = { resizable: true, sortable: true, floatingFilter: true, minWidth: 80 };
+const ROW_SELECTION = { mode: "multiRow", checkboxes: true, headerCheckbox: false, enableClickSelection: false } as const;
+const rowIdOf = (p: { data: Row }) => String(p.data[ROW_ID_COLUMN]);
+
 /** Tries for one grid block before it is left blank. */
 const PAGE_ATTEMPTS = 4;
 
@@ -147,6 +156,10 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
   // drop its cache and scroll to the top, which undo must not do.
   const current = useRef(table);
   current.current = table;
+  // The grid's callbacks stay the same functions across renders (see DEFAULT_COL_DEF) and read
+  // the newest props through this ref.
+  const latest = useRef({ onEdit, onSelection });
+  latest.current = { onEdit, onSelection };
   // Rows the engine's view has when filters are on (null: no filter, every row shows).
   const [filtered, setFiltered] = useState<number | null>(null);
   const [goTo, setGoTo] = useState("");
@@ -187,17 +200,33 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
         if (column) edits.push({ row_id: Number(node.data![ROW_ID_COLUMN]), column, value });
       });
     });
-    void onEdit(edits).then((ok) => ok && grid.refreshInfiniteCache());
+    void latest.current.onEdit(edits).then((ok) => ok && grid.refreshInfiniteCache());
   };
 
-  const onKey = (e: CellKeyDownEvent<Row>) => {
+  const onKey = useCallback((e: CellKeyDownEvent<Row>) => {
     const key = (e.event as KeyboardEvent | null)?.key;
     const column = e.colDef.field;
-    if (key !== "Delete" || !column || !e.data || e.api.getEditingCells().length > 0 || table.linked) return;
-    void onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value: null }]).then((ok) => {
+    if (key !== "Delete" || !column || !e.data || e.api.getEditingCells().length > 0 || current.current.linked) return;
+    void latest.current.onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value: null }]).then((ok) => {
       if (ok) e.node.setDataValue(column, null, "api");
     });
-  };
+  }, []);
+  const onGridReady = useCallback((e: GridReadyEvent<Row>) => (api.current = e.api), []);
+  const onSelectionChanged = useCallback(
+    (e: SelectionChangedEvent<Row>) =>
+      latest.current.onSelection(e.api.getSelectedNodes().flatMap((n) => (n.data ? [Number(n.data[ROW_ID_COLUMN])] : []))),
+    [],
+  );
+  const onCellValueChanged = useCallback((e: CellValueChangedEvent<Row>) => {
+    const column = e.colDef.field;
+    if (!column || e.source === "api") return;
+    const raw: unknown = e.newValue;
+    const value = raw === null || raw === undefined ? null : String(raw);
+    void latest.current.onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value }]).then((ok) => {
+      // A refused value goes back to what the engine holds.
+      if (!ok) e.node.setDataValue(column, e.oldValue, "api");
+    });
+  }, []);
 
   const columnsKey = JSON.stringify(table.columns);
   const columnDefs = useMemo<ColDef<Row>[]>(
@@ -303,22 +332,13 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
           maxConcurrentDatasourceRequests={2}
           blockLoadDebounceMillis={30}
           tooltipShowDelay={500}
-          getRowId={(p) => String(p.data[ROW_ID_COLUMN])}
-          onGridReady={(e) => (api.current = e.api)}
-          rowSelection={{ mode: "multiRow", checkboxes: true, headerCheckbox: false, enableClickSelection: false }}
-          onSelectionChanged={(e) => onSelection(e.api.getSelectedNodes().flatMap((n) => (n.data ? [Number(n.data[ROW_ID_COLUMN])] : [])))}
+          getRowId={rowIdOf}
+          onGridReady={onGridReady}
+          rowSelection={ROW_SELECTION}
+          onSelectionChanged={onSelectionChanged}
           onCellKeyDown={onKey}
-          onCellValueChanged={(e: CellValueChangedEvent<Row>) => {
-            const column = e.colDef.field;
-            if (!column || e.source === "api") return;
-            const raw: unknown = e.newValue;
-            const value = raw === null || raw === undefined ? null : String(raw);
-            void onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value }]).then((ok) => {
-              // A refused value goes back to what the engine holds.
-              if (!ok) e.node.setDataValue(column, e.oldValue, "api");
-            });
-          }}
-          defaultColDef={{ resizable: true, sortable: true, floatingFilter: true, minWidth: 80 }}
+          onCellValueChanged={onCellValueChanged}
+          defaultColDef={DEFAULT_COL_DEF}
         />
       </div>
     </ProfileContext.Provider>

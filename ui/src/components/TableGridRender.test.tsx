@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanup, render, waitFor } from "@testing-library/react";
+import { cleanup, fireEvent, render, waitFor } from "@testing-library/react";
 import { TableGrid } from "./TableGrid";
 
 // The real AG Grid in jsdom, with the engine's pages faked: checks that the options TableGrid
@@ -77,5 +77,50 @@ describe("TableGrid in AG Grid", () => {
     expect(delay.querySelectorAll("rect")).toHaveLength(2);
     expect(delay.querySelector("title")?.textContent).toBe("1 missing (50.0 %) · 1 distinct · 21.9 … 21.9");
     expect(container.querySelector('.ag-header-cell[col-id="carrier"] [data-testid=sparkline]')!.querySelectorAll("rect")).toHaveLength(2);
+  });
+
+  it("draws nothing again when its parent does with new callbacks, and uses the newest ones", async () => {
+    const table = {
+      name: "flights",
+      version: 1,
+      rows: 2,
+      columns: [
+        { name: "dep_delay", data_type: "Float64" },
+        { name: "carrier", data_type: "Utf8" },
+      ],
+      memory_bytes: 0,
+      linked: null, converted: false, missing: null,
+    };
+    // The store changes on every save-progress event; the panel draws again with new closures.
+    // Before, each such render handed AG Grid new option objects and it restyled every cell: a
+    // repaint of the whole grid several times a second while a snapshot ran.
+    const first = vi.fn(async () => true);
+    const grid = (onEdit: () => Promise<boolean>) => (
+      <div style={{ height: 400, width: 800 }}>
+        <TableGrid notebook="nb" table={table} onEdit={onEdit} onSelection={() => undefined} />
+      </div>
+    );
+    const { container, rerender } = render(grid(first));
+    const cell = (row: number, col: string) => container.querySelector<HTMLElement>(`.ag-row[row-index="${row}"] .ag-cell[col-id="${col}"]`);
+    await waitFor(() => expect(cell(0, "carrier")?.textContent).toBe("UA"));
+    const changes: string[] = [];
+    const watch = new MutationObserver((records) => {
+      for (const r of records) changes.push(`${r.type} ${r.attributeName ?? ""} ${(r.target as Element).className ?? ""}`);
+    });
+    // AG Grid's own DOM (the go-to box is a React input, which re-sets its attributes).
+    watch.observe(container.querySelector(".ag-root-wrapper")!, { subtree: true, attributes: true, childList: true, characterData: true });
+    const newest = vi.fn(async () => true);
+    for (let i = 0; i < 3; i++) rerender(grid(i === 2 ? newest : vi.fn(async () => true)));
+    await new Promise((r) => setTimeout(r, 50));
+    watch.disconnect();
+    expect(changes).toEqual([]);
+
+    // Delete on a focused cell sets it to null through the newest onEdit.
+    fireEvent.mouseDown(cell(0, "carrier")!);
+    cell(0, "carrier")!.focus();
+    fireEvent.keyDown(cell(0, "carrier")!, { key: "Delete" });
+    await waitFor(() => expect(newest).toHaveBeenCalled());
+    expect(newest.mock.calls[0]).toEqual([[{ row_id: 0, column: "carrier", value: null }]]);
+    expect(first).not.toHaveBeenCalled();
   });
 });
