@@ -67,6 +67,13 @@ pub enum ErrorCode {
     TooLarge,
     /// The work was cancelled before it finished.
     Cancelled,
+    /// A connection's settings cannot be used: a malformed endpoint or address, a profile
+    /// that is not in the credentials file.
+    ConnectionInvalid,
+    /// A store or server did not answer, or not in time.
+    ConnectionUnreachable,
+    /// A store or server answered and refused the credentials.
+    ConnectionRefused,
     /// A bug in Quire: the message says what, the log has the context.
     Internal,
 }

@@ -17,6 +17,8 @@
 //! - [`tables`]: Arrow tables per notebook, imports, paging, restricted SQL, Parquet on disk.
 //! - [`snapshots`]: debounced atomic Parquet snapshots with history, leases and crash recovery.
 //! - [`queue`]: the priority query queue (issue 6).
+//! - [`remote`]: object storage (S3 and compatible stores) through `object_store`: connections,
+//!   credentials from where users keep them, the runtime requests run on.
 //! - [`tasks`]: the SQLite task store and edit journal, and the [`tasks::Tracker`] of tasks.
 //! - [`charts`]: chart cells: Vega-Lite specs whose bins and aggregates run in SQL.
 //! - [`profiles`]: column profiles of tables and results, cached per table version.
@@ -25,7 +27,8 @@
 //! - [`metrics`]: counters the status bar and metrics panel read.
 //!
 //! Deliberately absent: no `tauri`, no windows, no IPC types beyond serde/specta derives, no
-//! global state but the durable trace's watch list (empty unless a test watches). Every disk
+//! global state but the durable trace's watch list (empty unless a test watches) and the
+//! runtime object-store requests run on (`remote::io`, started by the first request). Every disk
 //! write goes through [`durable`].
 
 pub mod charts;
@@ -42,6 +45,7 @@ pub mod notebooks;
 pub mod powercut;
 pub mod profiles;
 pub mod queue;
+pub mod remote;
 pub mod save_state;
 pub mod snapshots;
 pub mod tables;

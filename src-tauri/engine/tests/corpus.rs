@@ -66,6 +66,9 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+#[path = "support/venv.rs"]
+mod venv;
+
 /// Files that may be refused or read differently, each with its reason: a file's exact name, or
 /// a folder ending in `/` for every file in it that has no entry of its own. "BUG:" marks a
 /// Quire bug waiting for its fix. An entry all of whose files now import exactly as pandas reads
@@ -87,8 +90,8 @@ fn every_csv_of_a_public_corpus_imports_as_pandas_reads_it() {
         return;
     }
     let started = Instant::now();
-    let venv = venv_dir();
-    let python = ensure_venv(&venv);
+    let venv = venv::dir("corpus-venv");
+    let python = venv::ensure(&venv, &corpus_dir().join("requirements.txt"));
     let installed = started.elapsed();
 
     let out = tempfile::tempdir().unwrap();
@@ -154,85 +157,6 @@ fn every_csv_of_a_public_corpus_imports_as_pandas_reads_it() {
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
-}
-
-/// `$CARGO_TARGET_DIR/corpus-venv`, else the target dir this test binary was built in.
-fn venv_dir() -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        // <target>/debug/deps/corpus-<hash>
-        _ => std::env::current_exe()
-            .ok()
-            .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-            .unwrap_or_else(std::env::temp_dir),
-    };
-    target.join("corpus-venv")
-}
-
-fn venv_python(venv: &Path) -> PathBuf {
-    if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    }
-}
-
-/// The venv with the pinned requirements, made (or remade, when they changed) in a sibling
-/// folder and renamed into place, so a concurrent run never sees half an install.
-fn ensure_venv(venv: &Path) -> PathBuf {
-    let requirements = corpus_dir().join("requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).unwrap();
-    let stamp = |dir: &Path| dir.join("quire-requirements.txt");
-    // The interpreter it links to may have gone (a Python upgraded): then it is made anew.
-    if std::fs::read_to_string(stamp(venv)).is_ok_and(|s| s == wanted) && venv_python(venv).exists()
-    {
-        return venv_python(venv);
-    }
-    let parent = venv.parent().unwrap();
-    std::fs::create_dir_all(parent).unwrap();
-    let building = parent.join(format!("corpus-venv.building-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&building);
-    let system_python = std::env::var_os("QUIRE_PYTHON")
-        .unwrap_or_else(|| if cfg!(windows) { "python" } else { "python3" }.into());
-    run(Command::new(&system_python)
-        .args(["-m", "venv"])
-        .arg(&building));
-    run(Command::new(venv_python(&building))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            "-r",
-        ])
-        .arg(&requirements));
-    std::fs::write(stamp(&building), &wanted).unwrap();
-    // Move an outdated venv aside first; if another run got there first, use its venv.
-    if venv.exists() {
-        let old = parent.join(format!("corpus-venv.old-{}", std::process::id()));
-        if std::fs::rename(venv, &old).is_ok() {
-            let _ = std::fs::remove_dir_all(&old);
-        }
-    }
-    if std::fs::rename(&building, venv).is_err() {
-        let _ = std::fs::remove_dir_all(&building);
-    }
-    venv_python(venv)
-}
-
-fn run(command: &mut Command) {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?} cannot start: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -141,6 +141,54 @@ impl Engine {
         Ok(info)
     }
 
+    /// Links a Parquet object, or every Parquet object under a prefix, in object storage
+    /// (`s3://bucket/key`) through the connection `connection` with `settings`: the keys are
+    /// listed and the footers read now; queries fetch only the byte ranges they need. The name
+    /// defaults to the object's (or the prefix's last part).
+    pub fn link_remote_table(
+        &self,
+        notebook: NotebookId,
+        connection: &str,
+        settings: &crate::remote::S3Connection,
+        url: &str,
+        table: Option<&str>,
+    ) -> Result<TableInfo, Error> {
+        self.notebooks.summary(notebook)?;
+        let last = url
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let stem = name::from_file_stem(&crate::tables::import::file_stem(std::path::Path::new(
+            last,
+        )));
+        let table = self.new_table_name(notebook, table.unwrap_or(&stem))?;
+        let started = std::time::Instant::now();
+        let linked = LinkedTable::open_remote(connection, settings, url)?;
+        let (files, bytes) = (linked.file_count(), linked.bytes);
+        let dir = self.table_folder(notebook)?;
+        let info = self
+            .ledger
+            .link(notebook, &dir, &table, linked, &self.metrics)?;
+        log::info!(
+            "linked {url} through {connection} ({files} objects, {bytes} bytes, {} rows) as {table} in notebook {notebook} in {:.1} ms",
+            info.rows,
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        Ok(info)
+    }
+
+    /// What a link to object storage has fetched since it was made (bytes, requests); None
+    /// for a table that is not one.
+    pub fn remote_traffic(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+    ) -> Option<std::sync::Arc<crate::remote::Traffic>> {
+        let linked = self.ledger.catalog().linked(notebook, table)?;
+        Some(linked.remote.as_ref()?.store.traffic.clone())
+    }
+
     /// Copies a linked table's rows, in file order, into the notebook as a new table `to`
     /// (editable, saved with the notebook), within the table budget.
     pub fn copy_linked_table(

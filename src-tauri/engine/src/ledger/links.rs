@@ -17,21 +17,44 @@ use crate::error::Error;
 use crate::events::EngineEvent;
 use crate::ids::NotebookId;
 use crate::metrics::Metrics;
+use crate::remote::S3Connection;
 use crate::tables::MissingLink;
 use crate::tables::{name, LinkedTable, TableError, TableInfo};
 
 /// The file, in a notebook's folder, that lists its links.
 pub const LINKS_FILE: &str = "links.json";
-const LINKS_VERSION: u32 = 1;
+/// The newest `links.json` this build reads. Version 2 added links to object storage; a list
+/// without one is still written as version 1, which older builds read.
+const LINKS_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
     pub name: String,
+    /// The local file or folder (empty for a link to object storage).
+    #[serde(default, skip_serializing_if = "is_empty_path")]
     pub path: PathBuf,
+    /// Where a link to object storage reads, and the connection's settings it was made with
+    /// (never a secret), so it opens again without the connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteLink>,
     /// Quire's own conversion (`converted/<id>` in the notebook folder), deleted with the
     /// table; false for the user's files.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub converted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteLink {
+    /// `s3://bucket/key` or `s3://bucket/prefix/`.
+    pub url: String,
+    /// The connection's name in the notebook when it was linked.
+    pub connection: String,
+    pub s3: S3Connection,
+}
+
+fn is_empty_path(path: &Path) -> bool {
+    path.as_os_str().is_empty()
 }
 
 /// The folder of a notebook's folder that holds its conversions, one folder each.
@@ -95,11 +118,13 @@ pub fn read(dir: &Path) -> Result<Vec<Link>, TableError> {
 /// as written: the new list may be on disk, so the caller acts as if it is.
 fn write(dir: &Path, links: Vec<Link>, metrics: &Metrics) -> Result<(), TableError> {
     let path = dir.join(LINKS_FILE);
-    let bytes = serde_json::to_vec_pretty(&LinksFile {
-        version: LINKS_VERSION,
-        links,
-    })
-    .map_err(|e| TableError::Persist(format!("could not write the list of links: {e}")))?;
+    let version = if links.iter().any(|l| l.remote.is_some()) {
+        LINKS_VERSION
+    } else {
+        1
+    };
+    let bytes = serde_json::to_vec_pretty(&LinksFile { version, links })
+        .map_err(|e| TableError::Persist(format!("could not write the list of links: {e}")))?;
     match durable::write_atomic(&path, &bytes, metrics) {
         Ok(()) => Ok(()),
         Err(DurableError::Unsure { path, source }) => {
@@ -123,8 +148,18 @@ pub fn open_all(dir: &Path) -> Result<OpenedLinks, TableError> {
     let mut opened = Vec::new();
     let mut missing = Vec::new();
     for link in read(dir)? {
-        let path = dir.join(&link.path);
-        match LinkedTable::open(&path) {
+        let (path, opening) = match &link.remote {
+            Some(r) => (
+                PathBuf::from(&r.url),
+                LinkedTable::open_remote(&r.connection, &r.s3, &r.url),
+            ),
+            None => {
+                let path = dir.join(&link.path);
+                let opening = LinkedTable::open(&path);
+                (path, opening)
+            }
+        };
+        match opening {
             Ok(mut table) => {
                 // Only what has the shape of Quire's own conversion is treated as one (and
                 // deleted with its table), whatever the file says.
@@ -176,13 +211,24 @@ impl Ledger {
         listed.retain(|l| l.name != table);
         // A conversion is named relative to the notebook folder, so the folder can move; the
         // user's files keep their absolute path.
-        let path = match linked.source.strip_prefix(dir) {
-            Ok(inside) if linked.converted => inside.to_path_buf(),
-            _ => linked.source.clone(),
+        let (path, remote) = match &linked.remote {
+            Some(r) => (
+                PathBuf::new(),
+                Some(RemoteLink {
+                    url: r.url.clone(),
+                    connection: r.connection.clone(),
+                    s3: r.settings.clone(),
+                }),
+            ),
+            None => match linked.source.strip_prefix(dir) {
+                Ok(inside) if linked.converted => (inside.to_path_buf(), None),
+                _ => (linked.source.clone(), None),
+            },
         };
         listed.push(Link {
             name: table.clone(),
             path,
+            remote,
             converted: linked.converted,
         });
         write(dir, listed, metrics)?;
@@ -263,8 +309,7 @@ impl Ledger {
             .catalog
             .linked(notebook, table)
             .ok_or_else(|| TableError::NotFound(table.to_string()))?;
-        let mut reopened = LinkedTable::open(&old.source)?;
-        reopened.converted = old.converted;
+        let reopened = old.reopen()?;
         let info = self.link(notebook, dir, &to, reopened, metrics)?;
         self.unlink(notebook, dir, table, metrics)?;
         Ok(info)

@@ -87,6 +87,7 @@ impl Catalog {
                 .insert(name, Arc::new(version));
         }
         for (name, linked) in links {
+            self.register_store(&linked);
             nb.sql.register_provider(&name, linked.provider()?)?;
             nb.linked
                 .write()
@@ -114,10 +115,21 @@ impl Catalog {
         {
             return Err(TableError::Exists(table));
         }
+        self.register_store(&linked);
         nb.sql.register_provider(&table, linked.provider()?)?;
         let info = linked.info(&table);
         links.insert(table, Arc::new(linked));
         Ok(info)
+    }
+
+    /// Makes a remote link's store known under its own address. Every session runs in the one
+    /// runtime, so each of them (SQL, views, profiles) reaches it.
+    fn register_store(&self, linked: &LinkedTable) {
+        if let Some(remote) = &linked.remote {
+            self.limits
+                .runtime()
+                .register_object_store(&remote.registered, remote.store.clone());
+        }
     }
 
     /// The linked table of that name, if the name is a link.
@@ -145,9 +157,15 @@ impl Catalog {
     pub fn unlink(&self, notebook: NotebookId, table: &str) -> Result<(), TableError> {
         let nb = self.of(notebook);
         let mut links = nb.linked.write().unwrap_or_else(|p| p.into_inner());
-        links
+        let gone = links
             .remove(table)
             .ok_or_else(|| TableError::NotFound(table.to_string()))?;
+        if let Some(remote) = &gone.remote {
+            let _ = self
+                .limits
+                .runtime()
+                .deregister_object_store(&remote.registered);
+        }
         nb.sql.deregister(table)
     }
 
@@ -354,10 +372,27 @@ impl Catalog {
 
     /// Forgets a notebook's tables (the notebook was deleted).
     pub fn forget(&self, notebook: NotebookId) {
-        self.notebooks
+        let gone = self
+            .notebooks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&notebook);
+        // Its remote links' stores go with it (the address is the link's alone).
+        for linked in gone.iter().flat_map(|nb| {
+            nb.linked
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .cloned()
+                .collect::<Vec<_>>()
+        }) {
+            if let Some(remote) = &linked.remote {
+                let _ = self
+                    .limits
+                    .runtime()
+                    .deregister_object_store(&remote.registered);
+            }
+        }
     }
 }
 

@@ -17,7 +17,6 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
 use datafusion::arrow::compute::concat_batches;
@@ -31,7 +30,13 @@ use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
     RowSelector,
 };
+use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use datafusion::parquet::file::metadata::PageIndexPolicy;
+use futures::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+
+use crate::remote::{io, split_url, CountedStore, RemoteError, S3Connection, S3Store, StoreReader};
 
 use super::table::{columns_of, page_schema, TableInfo};
 use super::TableError;
@@ -58,20 +63,66 @@ pub struct LinkedTable {
     pub bytes: u64,
     /// A conversion Quire made inside the notebook's folder (its files go with the table).
     pub converted: bool,
+    /// Set when the files are in object storage (`source` is then the `s3://` address).
+    pub remote: Option<RemoteSource>,
+}
+
+/// Where a remote link reads: the connection it was made through and the store made from it.
+pub struct RemoteSource {
+    /// The connection's name in the notebook.
+    pub connection: String,
+    pub settings: S3Connection,
+    /// The `s3://bucket/prefix` the user linked.
+    pub url: String,
+    pub store: Arc<CountedStore>,
+    pub endpoint: String,
+    /// The address DataFusion reaches the store under: one per link, so two connections to
+    /// buckets of the same name on different servers never meet in the shared registry.
+    pub registered: url::Url,
+}
+
+impl std::fmt::Debug for RemoteSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RemoteSource({} via {})", self.url, self.connection)
+    }
+}
+
+/// Where one linked file lies.
+#[derive(Debug)]
+enum FileAt {
+    Local(PathBuf),
+    Remote {
+        key: ObjectPath,
+        /// `s3://bucket/key`, for messages.
+        url: String,
+    },
+}
+
+impl FileAt {
+    /// The file's name in messages: its path or address.
+    fn shown(&self) -> PathBuf {
+        match self {
+            FileAt::Local(path) => path.clone(),
+            FileAt::Remote { url, .. } => PathBuf::from(url),
+        }
+    }
 }
 
 #[derive(Debug)]
 struct LinkedFile {
-    path: PathBuf,
+    at: FileAt,
     /// Position of the file's first row in the table.
     first_row: u64,
     rows: u64,
     /// Position of each row group's first row in the file.
     group_starts: Vec<u64>,
     metadata: ArrowReaderMetadata,
-    /// Size and modification time when linked: a file that moved on is not read by position.
-    stamp: (u64, Option<SystemTime>),
+    /// Size and modification time (or a store's entity tag) when linked: a file that moved on
+    /// is not read by position.
+    stamp: Stamp,
 }
+
+type Stamp = (u64, String);
 
 fn unreadable(path: &Path, message: impl Into<String>) -> TableError {
     TableError::File {
@@ -80,9 +131,31 @@ fn unreadable(path: &Path, message: impl Into<String>) -> TableError {
     }
 }
 
-fn stamp(path: &Path) -> Result<(u64, Option<SystemTime>), TableError> {
+fn stamp(path: &Path) -> Result<Stamp, TableError> {
     let meta = std::fs::metadata(path).map_err(|e| TableError::file(path, e))?;
-    Ok((meta.len(), meta.modified().ok()))
+    Ok((meta.len(), format!("{:?}", meta.modified().ok())))
+}
+
+fn remote_stamp(meta: &ObjectMeta) -> Stamp {
+    let tag = meta
+        .e_tag
+        .clone()
+        .unwrap_or_else(|| meta.last_modified.to_rfc3339());
+    (meta.size, tag)
+}
+
+fn is_parquet_name(name: &str) -> bool {
+    let name = name.to_lowercase();
+    PARQUET_ENDINGS.iter().any(|end| name.ends_with(end))
+}
+
+/// Whether a key (below the linked prefix) is data: no part of it hidden (`.`) or a marker
+/// (`_SUCCESS`, `_delta_log`), as for a local folder.
+fn is_data_key(below: &str) -> bool {
+    below
+        .split('/')
+        .all(|part| !part.starts_with('.') && !part.starts_with('_'))
+        && is_parquet_name(below)
 }
 
 /// The Parquet files a link names: the file itself, or every Parquet file under the folder
@@ -106,7 +179,7 @@ fn files_of(source: &Path) -> Result<Vec<PathBuf>, TableError> {
                 .map_err(|e| TableError::file(&folder, e))?;
             if kind.is_dir() {
                 folders.push(entry.path());
-            } else if PARQUET_ENDINGS.iter().any(|end| name.ends_with(end)) {
+            } else if is_parquet_name(&name) {
                 found.push(entry.path());
             }
         }
@@ -164,7 +237,7 @@ impl LinkedTable {
             let stamp = stamp(&path)?;
             bytes += stamp.0;
             files.push(LinkedFile {
-                path,
+                at: FileAt::Local(path),
                 first_row,
                 rows,
                 group_starts,
@@ -182,7 +255,135 @@ impl LinkedTable {
             rows: first_row,
             bytes,
             converted: false,
+            remote: None,
         })
+    }
+
+    /// Links a Parquet object, or every Parquet object under a prefix (`s3://bucket/folder/`),
+    /// through `connection`: lists the keys and reads each footer (two small ranges), nothing
+    /// else.
+    pub fn open_remote(
+        connection: &str,
+        settings: &S3Connection,
+        url: &str,
+    ) -> Result<LinkedTable, TableError> {
+        let (bucket, key) = split_url(url)?;
+        let S3Store { store, endpoint } = settings.store(&bucket)?;
+        let failed = |e: object_store::Error| RemoteError::from_store(&endpoint, url, &e);
+        let objects: Vec<ObjectMeta> = if is_parquet_name(&key) {
+            vec![io::wait(store.head(&ObjectPath::from(key.as_str()))).map_err(failed)?]
+        } else {
+            let prefix = key.trim_end_matches('/');
+            let listed: Vec<ObjectMeta> = io::wait(
+                store
+                    .list(
+                        (!prefix.is_empty())
+                            .then(|| ObjectPath::from(prefix))
+                            .as_ref(),
+                    )
+                    .try_collect(),
+            )
+            .map_err(failed)?;
+            let mut data: Vec<ObjectMeta> = listed
+                .into_iter()
+                .filter(|m| {
+                    let full = m.location.as_ref();
+                    let below = full
+                        .strip_prefix(prefix)
+                        .unwrap_or(full)
+                        .trim_start_matches('/');
+                    is_data_key(below)
+                })
+                .collect();
+            data.sort_by(|a, b| a.location.cmp(&b.location));
+            if data.is_empty() {
+                return Err(unreadable(
+                    Path::new(url),
+                    "there are no Parquet objects (.parquet or .pq) under it; Quire links Parquet files",
+                ));
+            }
+            data
+        };
+        let mut files = Vec::new();
+        let mut first_row = 0u64;
+        let mut bytes = 0u64;
+        let mut schema: Option<SchemaRef> = None;
+        for meta in objects {
+            let shown = format!("s3://{bucket}/{}", meta.location);
+            let at = PathBuf::from(&shown);
+            let metadata = io::wait(remote_metadata(&store, &meta)).map_err(|e| match e {
+                Footer::Store(e) => {
+                    TableError::from(RemoteError::from_store(&endpoint, &shown, &e))
+                }
+                Footer::Damaged(why) => unreadable(&at, format!("it is damaged: {why}")),
+                Footer::Parquet(e) => unreadable(
+                    &at,
+                    format!("it is not a readable Parquet file ({e}); Quire links Parquet files"),
+                ),
+            })?;
+            match &schema {
+                None => schema = Some(metadata.schema().clone()),
+                Some(first) if first.fields() != metadata.schema().fields() => {
+                    return Err(unreadable(
+                        &at,
+                        "its columns differ from the first file's; every file of a linked folder must have the same columns",
+                    ))
+                }
+                Some(_) => {}
+            }
+            let mut group_starts = Vec::new();
+            let mut rows = 0u64;
+            for group in metadata.metadata().row_groups() {
+                group_starts.push(rows);
+                rows += group.num_rows().max(0) as u64;
+            }
+            bytes += meta.size;
+            files.push(LinkedFile {
+                at: FileAt::Remote {
+                    key: meta.location.clone(),
+                    url: shown,
+                },
+                first_row,
+                rows,
+                group_starts,
+                metadata,
+                stamp: remote_stamp(&meta),
+            });
+            first_row += rows;
+        }
+        let schema =
+            schema.ok_or_else(|| unreadable(Path::new(url), "there is nothing to link"))?;
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let registered = url::Url::parse(&format!("quire-s3://link-{id}")).map_err(|e| {
+            TableError::Persist(format!("the store's address could not be made: {e}"))
+        })?;
+        Ok(LinkedTable {
+            id,
+            source: PathBuf::from(url),
+            schema,
+            files,
+            rows: first_row,
+            bytes,
+            converted: false,
+            remote: Some(RemoteSource {
+                connection: connection.to_string(),
+                settings: settings.clone(),
+                url: url.to_string(),
+                store,
+                endpoint,
+                registered,
+            }),
+        })
+    }
+
+    /// The same link made again (its files read anew), for a rename.
+    pub fn reopen(&self) -> Result<LinkedTable, TableError> {
+        let mut again = match &self.remote {
+            Some(r) => LinkedTable::open_remote(&r.connection, &r.settings, &r.url)?,
+            None => LinkedTable::open(&self.source)?,
+        };
+        again.converted = self.converted;
+        Ok(again)
     }
 
     pub fn info(&self, name: &str) -> TableInfo {
@@ -208,14 +409,26 @@ impl LinkedTable {
         let urls = self
             .files
             .iter()
-            .map(|f| {
-                let text = f.path.to_str().ok_or_else(|| {
-                    unreadable(
-                        &f.path,
-                        "its name is not valid Unicode, which SQL cannot read",
-                    )
-                })?;
-                Ok(ListingTableUrl::parse(text)?)
+            .map(|f| match &f.at {
+                FileAt::Local(path) => {
+                    let text = path.to_str().ok_or_else(|| {
+                        unreadable(path, "its name is not valid Unicode, which SQL cannot read")
+                    })?;
+                    Ok(ListingTableUrl::parse(text)?)
+                }
+                FileAt::Remote { key, .. } => {
+                    let registered = &self
+                        .remote
+                        .as_ref()
+                        .ok_or_else(|| {
+                            TableError::Persist("a remote file without its store".into())
+                        })?
+                        .registered;
+                    let url = registered.join(key.as_ref()).map_err(|e| {
+                        TableError::Persist(format!("the address of {key} could not be made: {e}"))
+                    })?;
+                    Ok(ListingTableUrl::parse(url.as_str())?)
+                }
             })
             .collect::<Result<Vec<_>, TableError>>()?;
         // Every linked file is named explicitly, whatever its ending.
@@ -238,7 +451,7 @@ impl LinkedTable {
             if lo >= hi {
                 continue;
             }
-            for part in f.read(lo - f.first_row, hi - f.first_row)? {
+            for part in f.read(self.remote.as_ref(), lo - f.first_row, hi - f.first_row)? {
                 let mut columns: Vec<ArrayRef> = part.batch.columns().to_vec();
                 let at = f.first_row + part.first;
                 let n = part.batch.num_rows() as u64;
@@ -259,7 +472,7 @@ impl LinkedTable {
             if f.rows == 0 {
                 continue;
             }
-            for part in f.read(0, f.rows)? {
+            for part in f.read(self.remote.as_ref(), 0, f.rows)? {
                 budget.charge(&part.batch)?;
                 batches.push(part.batch);
             }
@@ -276,45 +489,123 @@ struct Part {
 
 impl LinkedFile {
     /// Rows `[lo, hi)` of this file.
-    fn read(&self, lo: u64, hi: u64) -> Result<Vec<Part>, TableError> {
-        if stamp(&self.path)? != self.stamp {
-            return Err(unreadable(
-                &self.path,
-                "it changed since it was linked; delete the link and link the file again",
-            ));
-        }
+    fn read(
+        &self,
+        remote: Option<&RemoteSource>,
+        lo: u64,
+        hi: u64,
+    ) -> Result<Vec<Part>, TableError> {
+        let shown = self.at.shown();
         let first_group = self.group_starts.partition_point(|s| *s <= lo) - 1;
         let last_group = self.group_starts.partition_point(|s| *s < hi) - 1;
         let skip = (lo - self.group_starts[first_group]) as usize;
         let take = (hi - lo) as usize;
-        let file = File::open(&self.path).map_err(|e| TableError::file(&self.path, e))?;
         let failed = |e: datafusion::parquet::errors::ParquetError| {
-            unreadable(&self.path, format!("reading it failed: {e}"))
+            unreadable(&shown, format!("reading it failed: {e}"))
         };
-        let reader =
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
-                .with_row_groups((first_group..=last_group).collect())
-                .with_row_selection(RowSelection::from(vec![
-                    RowSelector::skip(skip),
-                    RowSelector::select(take),
-                ]))
+        let changed = || {
+            unreadable(
+                &shown,
+                "it changed since it was linked; delete the link and link the file again",
+            )
+        };
+        let groups: Vec<usize> = (first_group..=last_group).collect();
+        let selection =
+            RowSelection::from(vec![RowSelector::skip(skip), RowSelector::select(take)]);
+        let batches: Vec<RecordBatch> = match (&self.at, remote) {
+            (FileAt::Local(path), _) => {
+                if stamp(path)? != self.stamp {
+                    return Err(changed());
+                }
+                let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+                ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
+                    .with_row_groups(groups)
+                    .with_row_selection(selection)
+                    .with_batch_size(take.clamp(1, READ_BATCH))
+                    .build()
+                    .map_err(failed)?
+                    .collect::<Result<_, _>>()?
+            }
+            (FileAt::Remote { key, url }, Some(remote)) => {
+                let store: Arc<dyn ObjectStore> = remote.store.clone();
+                let gone = |e: object_store::Error| {
+                    TableError::from(RemoteError::from_store(&remote.endpoint, url, &e))
+                };
+                let meta = io::wait(store.head(key)).map_err(gone)?;
+                if remote_stamp(&meta) != self.stamp {
+                    return Err(changed());
+                }
+                let reader = StoreReader::new(store, key.clone(), meta.size);
+                let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(
+                    reader,
+                    self.metadata.clone(),
+                )
+                .with_row_groups(groups)
+                .with_row_selection(selection)
                 .with_batch_size(take.clamp(1, READ_BATCH))
                 .build()
                 .map_err(failed)?;
+                io::wait(stream.try_collect::<Vec<_>>()).map_err(failed)?
+            }
+            (FileAt::Remote { .. }, None) => {
+                return Err(TableError::Persist(
+                    "a remote file without its store".into(),
+                ))
+            }
+        };
         let mut parts = Vec::new();
         let mut at = lo;
-        for batch in reader {
-            let batch = batch?;
+        for batch in batches {
             let n = batch.num_rows() as u64;
             parts.push(Part { first: at, batch });
             at += n;
         }
         if at != hi {
             return Err(unreadable(
-                &self.path,
+                &shown,
                 format!("it holds fewer rows than its footer says ({at} of {hi})"),
             ));
         }
         Ok(parts)
     }
+}
+
+/// Why a remote footer did not read.
+enum Footer {
+    Store(object_store::Error),
+    Damaged(String),
+    Parquet(datafusion::parquet::errors::ParquetError),
+}
+
+/// A remote file's footer: its last bytes checked by the footer guard (as a local file's are),
+/// then decoded with the page index when there is one.
+async fn remote_metadata(
+    store: &Arc<CountedStore>,
+    meta: &ObjectMeta,
+) -> Result<ArrowReaderMetadata, Footer> {
+    let size = meta.size;
+    if size >= 12 {
+        let tail = store
+            .get_range(&meta.location, size - 8..size)
+            .await
+            .map_err(Footer::Store)?;
+        if tail.len() == 8 && &tail[4..] == b"PAR1" {
+            let footer_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+            if footer_len + 8 <= size {
+                let footer = store
+                    .get_range(&meta.location, size - 8 - footer_len..size - 8)
+                    .await
+                    .map_err(Footer::Store)?;
+                super::footer_guard::check_footer(&footer).map_err(Footer::Damaged)?;
+            }
+        }
+    }
+    let store: Arc<dyn ObjectStore> = store.clone();
+    let mut reader = StoreReader::new(store, meta.location.clone(), size);
+    ArrowReaderMetadata::load_async(
+        &mut reader,
+        ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+    )
+    .await
+    .map_err(Footer::Parquet)
 }

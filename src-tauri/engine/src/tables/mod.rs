@@ -74,6 +74,8 @@ pub enum TableError {
     Linked { table: String, path: String },
     #[error("internal Arrow error: {0}")]
     Arrow(#[from] ArrowError),
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
 }
 
 impl TableError {
@@ -121,6 +123,7 @@ impl HasCode for TableError {
             TableError::Persist(_) => ErrorCode::Io,
             TableError::Linked { .. } => ErrorCode::TableLinked,
             TableError::Arrow(_) => ErrorCode::Internal,
+            TableError::Remote(e) => e.code(),
         }
     }
 }

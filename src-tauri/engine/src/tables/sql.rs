@@ -235,6 +235,15 @@ fn comment_start(line: &str) -> Option<usize> {
 
 /// A DataFusion error as the user should read it, with its position in the query if known.
 pub fn describe(e: DataFusionError) -> TableError {
+    // A store that failed under a query (a linked bucket's server down, keys revoked) is said
+    // as what it is, not as a query error.
+    if let Some(store) = store_cause(&e) {
+        return TableError::Remote(crate::remote::RemoteError::from_store(
+            "the object store",
+            "an object of a linked table",
+            store,
+        ));
+    }
     let (line, column) = match e.diagnostic().and_then(|d| d.span) {
         Some(span) if span.start.line > 0 => (Some(span.start.line), Some(span.start.column)),
         _ => position_in_text(&e.to_string()),
@@ -258,6 +267,22 @@ pub fn describe(e: DataFusionError) -> TableError {
         line,
         column,
     }
+}
+
+/// The object-store error under a DataFusion error, however deep (DataFusion wraps it
+/// directly, or the parquet reader wraps it as an external error).
+fn store_cause(e: &DataFusionError) -> Option<&object_store::Error> {
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = at {
+        if let Some(store) = error.downcast_ref::<object_store::Error>() {
+            return Some(store);
+        }
+        if let Some(DataFusionError::ObjectStore(store)) = error.downcast_ref::<DataFusionError>() {
+            return Some(store);
+        }
+        at = error.source();
+    }
+    None
 }
 
 /// `message` without sqlparser's " at Line: 1, Column: 8" and DataFusion's bug-report appeal.

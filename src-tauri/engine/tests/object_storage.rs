@@ -1,0 +1,455 @@
+//! Object storage against a real S3 API server: moto's server mode (from PyPI, installed into
+//! a venv of the target dir by this test) listening on 127.0.0.1, started and stopped here.
+//!
+//! A partitioned Parquet dataset is written to a bucket and linked through a connection whose
+//! credentials come from a profile of a shared credentials file; queries over it return what
+//! the same files linked locally return, a 1 %-selective query over one column fetches a small
+//! share of the dataset (pushdown), grid pages at any row equal the local ones, an object
+//! replaced after linking is refused rather than read at stale positions, the link comes back
+//! after the notebook is opened again, and a server that does not answer, an address with no
+//! Parquet under it and a malformed endpoint are typed errors in words.
+//!
+//! One test function: the credentials file is named by an environment variable, set once
+//! before anything reads it.
+
+#[path = "support/venv.rs"]
+mod venv;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quire_engine::datafusion::arrow::array::{
+    BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use quire_engine::datafusion::arrow::datatypes::{DataType, Field, Schema};
+use quire_engine::datafusion::arrow::util::display::array_value_to_string;
+use quire_engine::datafusion::parquet::arrow::ArrowWriter;
+use quire_engine::datafusion::parquet::file::properties::WriterProperties;
+use quire_engine::events::NullSink;
+use quire_engine::ids::NotebookId;
+use quire_engine::remote::S3Connection;
+use quire_engine::{Config, Engine, EnginePaths, ErrorCode, HasCode};
+
+/// Rows of the dataset, in `PARTS` files of row groups of `GROUP` rows.
+const ROWS: i64 = 1_000_000;
+const PARTS: i64 = 4;
+const GROUP: usize = 25_000;
+const BUCKET: &str = "quire-data";
+
+/// moto's S3 server on a free loopback port, killed when dropped.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let venv = venv::dir("s3-venv");
+        let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3/requirements.txt");
+        let python = venv::ensure(&venv, &requirements);
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(python)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto's server starts");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        // Ready once it answers HTTP (the first start imports a lot of Python).
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while http(&moto.endpoint, "GET", "/").is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "moto's server did not answer within 90 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One plain HTTP request; the status line's code, or None when nothing answered.
+fn http(endpoint: &str, method: &str, path: &str) -> Option<u16> {
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+fn schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("value", DataType::Float64, true),
+        Field::new("category", DataType::Utf8, false),
+        Field::new("note", DataType::Utf8, true),
+        Field::new("amount", DataType::Int64, false),
+        Field::new("flag", DataType::Boolean, false),
+    ]))
+}
+
+/// Part `part` of the dataset as Parquet bytes: ids ascending across parts, so a range of ids
+/// lies in one or two row groups.
+fn part_bytes(part: i64) -> Vec<u8> {
+    let per = ROWS / PARTS;
+    let ids: Vec<i64> = (part * per..(part + 1) * per).collect();
+    let batch = RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(Int64Array::from(ids.clone())),
+            Arc::new(Float64Array::from_iter(ids.iter().map(|i| {
+                (i % 13 != 0).then(|| (*i as f64 * 0.37).sin() * 100.0)
+            }))),
+            Arc::new(StringArray::from_iter_values(
+                ids.iter().map(|i| format!("c{}", i % 20)),
+            )),
+            Arc::new(StringArray::from_iter(ids.iter().map(|i| {
+                (i % 7 != 0).then(|| format!("note {} for row {i:09}", (i * 7919) % 100_003))
+            }))),
+            Arc::new(Int64Array::from_iter_values(
+                ids.iter().map(|i| (i * 31) % 10_007),
+            )),
+            Arc::new(BooleanArray::from_iter(
+                ids.iter().map(|i| Some(i % 3 == 0)),
+            )),
+        ],
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(GROUP))
+        .build();
+    let mut writer = ArrowWriter::try_new(&mut bytes, schema(), Some(props)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    bytes
+}
+
+fn engine(data: &Path) -> Engine {
+    Engine::open(
+        Config::default(),
+        EnginePaths {
+            data_dir: data.to_path_buf(),
+            config_dir: None,
+        },
+        Arc::new(NullSink),
+    )
+    .unwrap()
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// A query's answer as text (values only: the headers name the table), rows sorted.
+fn answer(engine: &Engine, nb: NotebookId, sql: &str) -> String {
+    let batches = block(engine.query(nb, sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut rows = Vec::new();
+    for batch in &batches {
+        for r in 0..batch.num_rows() {
+            let cells: Vec<String> = batch
+                .columns()
+                .iter()
+                .map(|c| array_value_to_string(c, r).unwrap())
+                .collect();
+            rows.push(cells.join(" | "));
+        }
+    }
+    rows.sort();
+    rows.join("\n")
+}
+
+fn page(engine: &Engine, nb: NotebookId, table: &str, offset: u64, limit: u64) -> Vec<RecordBatch> {
+    let bytes = block(engine.page(nb, table, None, offset, limit)).unwrap();
+    quire_engine::datafusion::arrow::ipc::reader::StreamReader::try_new(&bytes[..], None)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
+    let home = tempfile::tempdir().unwrap();
+    // The connection names a profile; its keys are in the user's credentials file (moto
+    // takes any keys, and signed requests prove they were read and used).
+    let credentials = home.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        "[default]\naws_access_key_id = wrong\n\n[quire-test]\naws_access_key_id = AKIAQUIRETEST\naws_secret_access_key = quire/secret=1\n",
+    )
+    .unwrap();
+    std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", &credentials);
+    std::env::set_var("AWS_CONFIG_FILE", home.path().join("no-config"));
+
+    let moto = Moto::start();
+    assert_eq!(
+        http(&moto.endpoint, "PUT", &format!("/{BUCKET}")),
+        Some(200)
+    );
+    let connection = S3Connection {
+        endpoint: Some(moto.endpoint.clone()),
+        region: Some("eu-west-1".into()),
+        profile: Some("quire-test".into()),
+    };
+
+    // The dataset: in the bucket under a prefix with a marker file, and on disk for the peer.
+    let local = tempfile::tempdir().unwrap();
+    let store = connection.store(BUCKET).unwrap().store;
+    let mut dataset_bytes = 0u64;
+    for part in 0..PARTS {
+        let bytes = part_bytes(part);
+        dataset_bytes += bytes.len() as u64;
+        let key = format!("sales/part={part}/data-{part}.parquet");
+        let folder = local.path().join(format!("part={part}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join(format!("data-{part}.parquet")), &bytes).unwrap();
+        block(object_store::ObjectStoreExt::put(
+            store.as_ref(),
+            &object_store::path::Path::from(key),
+            bytes.into(),
+        ))
+        .unwrap();
+    }
+    block(object_store::ObjectStoreExt::put(
+        store.as_ref(),
+        &object_store::path::Path::from("sales/_SUCCESS"),
+        Vec::<u8>::new().into(),
+    ))
+    .unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let engine = engine(data.path());
+    let nb = engine.create_notebook("Remote").unwrap().id;
+    let url = format!("s3://{BUCKET}/sales/");
+    let remote = engine
+        .link_remote_table(nb, "lake", &connection, &url, None)
+        .unwrap();
+    assert_eq!(remote.name, "sales");
+    assert_eq!(remote.rows, ROWS as u64);
+    assert_eq!(remote.linked.as_deref(), Some(url.as_str()));
+    let local_info = engine
+        .link_table(nb, local.path(), Some("sales_local"))
+        .unwrap();
+    assert_eq!(local_info.rows, ROWS as u64);
+
+    // The same answers as the files linked locally.
+    let queries = [
+        "SELECT count(*), sum(amount), min(id), max(id) FROM {t}",
+        "SELECT category, count(*) AS n, round(avg(value), 6) AS v FROM {t} GROUP BY category",
+        "SELECT id, note FROM {t} WHERE note LIKE '%row 00077%' ORDER BY id",
+        "SELECT flag, count(*) FROM {t} WHERE value > 50 GROUP BY flag",
+        "SELECT id, value FROM {t} ORDER BY value DESC NULLS LAST, id LIMIT 20",
+    ];
+    for q in queries {
+        assert_eq!(
+            answer(&engine, nb, &q.replace("{t}", "sales")),
+            answer(&engine, nb, &q.replace("{t}", "sales_local")),
+            "{q}"
+        );
+    }
+
+    // Pushdown: one column of 1 % of the rows fetches a small share of the dataset.
+    let traffic = engine.remote_traffic(nb, "sales").unwrap();
+    let before = traffic.bytes();
+    let selective = "SELECT sum(value) FROM {t} WHERE id BETWEEN 500000 AND 509999";
+    assert_eq!(
+        answer(&engine, nb, &selective.replace("{t}", "sales")),
+        answer(&engine, nb, &selective.replace("{t}", "sales_local")),
+    );
+    let fetched = traffic.bytes() - before;
+    let ratio = fetched as f64 / dataset_bytes as f64;
+    println!(
+        "s3_pushdown_bytes_ratio {ratio:.4} ({fetched} of {dataset_bytes} bytes, {} requests in all)",
+        traffic.requests()
+    );
+    assert!(
+        fetched > 0,
+        "the query fetched nothing: it did not read the bucket"
+    );
+    assert!(
+        ratio <= 0.1,
+        "a 1 %-selective one-column query fetched {ratio:.3} of the dataset"
+    );
+
+    // Grid pages anywhere in the table are the local ones, row ids included.
+    for offset in [0, 249_990, 612_345, ROWS as u64 - 5] {
+        let (r, l) = (
+            page(&engine, nb, "sales", offset, 40),
+            page(&engine, nb, "sales_local", offset, 40),
+        );
+        assert_eq!(r, l, "page at {offset}");
+        assert!(r.iter().map(|b| b.num_rows()).sum::<usize>() > 0);
+    }
+
+    // The link is kept in links.json with its connection's settings, never a secret.
+    let links =
+        std::fs::read_to_string(find(data.path(), "links.json").expect("links.json written"))
+            .unwrap();
+    assert!(
+        links.contains(&url) && links.contains("quire-test"),
+        "{links}"
+    );
+    assert!(
+        !links.contains("AKIAQUIRETEST") && !links.contains("secret"),
+        "{links}"
+    );
+
+    // Opened again (a new engine over the same folder), the link reads the bucket again.
+    drop(engine);
+    let engine = self::engine(data.path());
+    let again = engine.tables(nb).unwrap();
+    assert!(
+        again
+            .iter()
+            .any(|t| t.name == "sales" && t.rows == ROWS as u64),
+        "{again:?}"
+    );
+    let thousandths = "SELECT count(*) FROM {t} WHERE id % 1000 = 0";
+    assert_eq!(
+        answer(&engine, nb, &thousandths.replace("{t}", "sales")),
+        answer(&engine, nb, &thousandths.replace("{t}", "sales_local")),
+    );
+    assert_eq!(
+        answer(&engine, nb, &thousandths.replace("{t}", "sales")),
+        "1000"
+    );
+
+    // An object replaced after linking is refused, not read at stale positions.
+    block(object_store::ObjectStoreExt::put(
+        store.as_ref(),
+        &object_store::path::Path::from("sales/part=2/data-2.parquet"),
+        part_bytes(1).into(),
+    ))
+    .unwrap();
+    let e = block(engine.page(nb, "sales", None, 600_000, 10)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::FileUnreadable, "{e}");
+    assert!(e.to_string().contains("changed since it was linked"), "{e}");
+    println!("an object replaced: {e}");
+
+    // Nothing under the address, a malformed endpoint, a server that does not answer.
+    let e = engine
+        .link_remote_table(
+            nb,
+            "lake",
+            &connection,
+            &format!("s3://{BUCKET}/nothing/"),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::FileUnreadable, "{e}");
+    assert!(e.to_string().contains("no Parquet objects"), "{e}");
+    let bad = S3Connection {
+        endpoint: Some("127.0.0.1:9".into()),
+        ..connection.clone()
+    };
+    let e = engine
+        .link_remote_table(nb, "bad", &bad, &url, Some("bad"))
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionInvalid, "{e}");
+    println!("a malformed endpoint: {e}");
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = S3Connection {
+        endpoint: Some(format!("http://127.0.0.1:{closed}")),
+        ..connection.clone()
+    };
+    let started = Instant::now();
+    let e = engine
+        .link_remote_table(nb, "down", &down, &url, Some("down"))
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionUnreachable, "{e}");
+    println!("a closed port, after {:?}: {e}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?} to report a closed port",
+        started.elapsed()
+    );
+    assert!(e.to_string().contains("did not answer"), "{e}");
+    let e = engine
+        .link_remote_table(
+            nb,
+            "lake",
+            &S3Connection {
+                profile: Some("nobody".into()),
+                ..connection.clone()
+            },
+            &url,
+            Some("nobody"),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionInvalid, "{e}");
+    assert!(e.to_string().contains("[nobody]"), "{e}");
+    println!("a profile not in the file: {e}");
+
+    // The server goes away: a query and a page over the link say so, in words, in seconds.
+    drop(moto);
+    let started = Instant::now();
+    let e = block(engine.query(nb, "SELECT count(*) FROM sales WHERE value > 1")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionUnreachable, "{e}");
+    println!(
+        "a query once the server stopped, after {:?}: {e}",
+        started.elapsed()
+    );
+    let e = block(engine.page(nb, "sales", None, 10, 10)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionUnreachable, "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+fn find(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+        if path.is_dir() {
+            if let Some(found) = find(&path, name) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
