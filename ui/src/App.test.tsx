@@ -100,7 +100,7 @@ function fakeBackend() {
       emit({ kind: "notebook_created", notebook: summary });
       return summary;
     },
-    getNotebook: async (id) => ({ summary: find(id).summary, cells: [...find(id).cells] }),
+    getNotebook: async (id) => ({ summary: find(id).summary, cells: [...find(id).cells], connections: [] }),
     renameNotebook: async () => {
       throw new Error("not used");
     },

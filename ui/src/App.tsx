@@ -10,6 +10,7 @@ import { forgetNotebookResults, forgetResult, loadResult, saveResult } from "./r
 import { pendingCount } from "./status";
 import { sourceOf, suggest } from "./charts/builder";
 import { Sidebar } from "./components/Sidebar";
+import { ConnectionsPanel } from "./components/ConnectionsPanel";
 import { Toolbar } from "./components/Toolbar";
 import { StatusBar } from "./components/StatusBar";
 import { NotebookPane, type RunAllResult } from "./components/NotebookPane";
@@ -506,7 +507,20 @@ function Shell() {
           onCreate={createNotebook}
           tables={id ? (state.tables[id] ?? null) : null}
           onOpenTable={(table) => dispatch({ type: "open_table", table })}
-        />
+        >
+          {view && (
+            <ConnectionsPanel
+              notebook={view.summary.id}
+              connections={view.connections}
+              onView={showView}
+              onLinked={(table) => {
+                dispatch({ type: "table_event", event: { kind: "table_added", notebook: view.summary.id, table } });
+                dispatch({ type: "open_table", table: table.name });
+                inform(`Linked ${table.name}`, `${table.rows.toLocaleString()} rows, read where they lie in ${table.linked ?? "the bucket"}.`);
+              }}
+            />
+          )}
+        </Sidebar>
         <NotebookPane
           view={view}
           outputs={state.outputs}

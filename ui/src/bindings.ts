@@ -80,6 +80,20 @@ export const commands = {
 	copyLinkedTable: (notebook: NotebookId, table: string, to: string) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("copy_linked_table", { notebook, table, to })),
 	/**  Links a picked Parquet file or folder as a table read where it lies (footers only now). */
 	linkFile: (notebook: NotebookId, path: string, table: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("link_file", { notebook, path, table })),
+	/**
+	 *  Links a Parquet object, or the Parquet objects under a prefix, through the notebook's
+	 *  connection `connection`: listed and footers read now, queried where they lie.
+	 */
+	linkRemote: (notebook: NotebookId, connection: string, url: string, table: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("link_remote", { notebook, connection, url, table })),
+	/**
+	 *  Adds a connection to the notebook, or replaces the one of the same name (nothing is sent:
+	 *  a malformed endpoint or a profile missing from the credentials file is refused in words).
+	 */
+	saveConnection: (notebook: NotebookId, connection: Connection) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("save_connection", { notebook, connection })),
+	/**  Removes a connection; tables linked through it keep reading. */
+	removeConnection: (notebook: NotebookId, name: string) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("remove_connection", { notebook, name })),
+	/**  Reaches `url` through `connection` (saved or not) and lists what is directly under it. */
+	testConnection: (notebook: NotebookId, connection: Connection, url: string) => typedError<ConnectionCheck, IpcError>(__TAURI_INVOKE("test_connection", { notebook, connection, url })),
 	listNotebooks: () => typedError<NotebookSummary[], IpcError>(__TAURI_INVOKE("list_notebooks")),
 	listTables: (notebook: NotebookId) => typedError<TableInfo[], IpcError>(__TAURI_INVOKE("list_tables", { notebook })),
 	metrics: () => typedError<MetricsReport, IpcError>(__TAURI_INVOKE("metrics")),
@@ -314,6 +328,28 @@ export type Config = {
 	limits?: LimitsConfig,
 };
 
+export type Connection = {
+	name: string,
+	kind: ConnectionKind,
+	/**  Set for `kind: s3`. */
+	s3?: S3Connection | null,
+};
+
+/**  What a connection test found at an address. */
+export type ConnectionCheck = {
+	/**  Where requests went. */
+	endpoint: string,
+	/**  Objects directly under the address. */
+	objects: number,
+	/**  Folders (common prefixes) directly under it. */
+	folders: number,
+	elapsed_ms: number,
+};
+
+export type ConnectionKind = 
+/**  Amazon S3 or a server speaking its protocol. */
+"s3";
+
 /**  How to read a CSV file. [`preview`] proposes one; the user may correct it. */
 export type CsvOptions = {
 	/**  One ASCII character, e.g. "," ";" "\t" "|". */
@@ -496,6 +532,17 @@ export type ErrorCode =
 "too_large" | 
 /**  The work was cancelled before it finished. */
 "cancelled" | 
+/**
+ *  A connection's settings cannot be used: a malformed endpoint or address, a profile
+ *  that is not in the credentials file.
+ */
+"connection_invalid" | 
+/**  A store or server did not answer, or not in time. */
+"connection_unreachable" | 
+/**  A store or server answered and refused the credentials. */
+"connection_refused" | 
+/**  The notebook has no connection of that name. */
+"connection_not_found" | 
 /**  A bug in Quire: the message says what, the log has the context. */
 "internal";
 
@@ -757,6 +804,8 @@ export type NotebookSummary = {
 export type NotebookView = {
 	summary: NotebookSummary,
 	cells: Cell[],
+	/**  Where the notebook reaches beyond this machine (object storage), without secrets. */
+	connections: Connection[],
 };
 
 /**  What to do with a CSV row that does not fit the schema. */
@@ -862,6 +911,19 @@ export type RecentFile = {
 	opened_ms: number,
 	/**  False when the file is gone (moved, deleted); it stays listed, greyed out. */
 	exists: boolean,
+};
+
+/**  What a notebook keeps of an S3 connection: where, never a secret. */
+export type S3Connection = {
+	/**  An S3-compatible server (`http://127.0.0.1:9000`); none for AWS itself. */
+	endpoint?: string | null,
+	/**  The region to sign for; none takes the profile's, the environment's, or `us-east-1`. */
+	region?: string | null,
+	/**
+	 *  A profile of the user's shared credentials file (`~/.aws/credentials`, or the file
+	 *  `AWS_SHARED_CREDENTIALS_FILE` names); none uses the `AWS_*` variables, then `default`.
+	 */
+	profile?: string | null,
 };
 
 /**  What the save indicator shows for one notebook or table. */

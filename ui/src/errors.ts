@@ -31,6 +31,10 @@ const headlines: Record<ErrorCode, string> = {
   chart_invalid: "The chart cannot be drawn",
   too_large: "This is more data than Quire may hold in memory",
   cancelled: "Cancelled",
+  connection_invalid: "That connection cannot be used as it is",
+  connection_unreachable: "The server could not be reached",
+  connection_refused: "The server refused the keys",
+  connection_not_found: "That connection no longer exists",
   internal: "Something went wrong inside Quire",
 };
 

@@ -32,7 +32,7 @@ describe("reduce", () => {
 
   it("tracks save status per notebook and in the open view", () => {
     let s = reduce(initialState, { type: "notebooks", notebooks: [nb("a", "A"), nb("b", "B")] });
-    s = reduce(s, { type: "view", view: { summary: nb("a", "A"), cells: [] } });
+    s = reduce(s, { type: "view", view: { summary: nb("a", "A"), cells: [], connections: [] } });
     s = reduce(
       s,
       batch(
@@ -50,7 +50,7 @@ describe("reduce", () => {
 
   it("closes the view of a deleted notebook", () => {
     let s = reduce(initialState, { type: "notebooks", notebooks: [nb("a", "A")] });
-    s = reduce(s, { type: "view", view: { summary: nb("a", "A"), cells: [] } });
+    s = reduce(s, { type: "view", view: { summary: nb("a", "A"), cells: [], connections: [] } });
     s = reduce(s, batch({ seq: 1, event: { kind: "notebook_deleted", notebook: "a" } }));
     expect(s.notebooks).toHaveLength(0);
     expect(s.view).toBeNull();

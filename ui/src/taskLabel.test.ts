@@ -6,6 +6,7 @@ const NB = "0190a1b2-0000-7000-8000-000000000001";
 const CELL = "01a23781-7c1e-7000-8000-0000000000c3";
 const notebooks: NotebookSummary[] = [{ id: NB, title: "Trips", cell_count: 3, on_disk: true, folder: "trips.quire", status: { state: "saved" } }];
 const view: NotebookView = {
+  connections: [],
   summary: notebooks[0]!,
   cells: [
     { id: "c1", kind: "markdown", source: "# Notes" },

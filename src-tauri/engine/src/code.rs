@@ -74,6 +74,8 @@ pub enum ErrorCode {
     ConnectionUnreachable,
     /// A store or server answered and refused the credentials.
     ConnectionRefused,
+    /// The notebook has no connection of that name.
+    ConnectionNotFound,
     /// A bug in Quire: the message says what, the log has the context.
     Internal,
 }

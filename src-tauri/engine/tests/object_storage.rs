@@ -31,7 +31,7 @@ use quire_engine::datafusion::parquet::arrow::ArrowWriter;
 use quire_engine::datafusion::parquet::file::properties::WriterProperties;
 use quire_engine::events::NullSink;
 use quire_engine::ids::NotebookId;
-use quire_engine::remote::S3Connection;
+use quire_engine::remote::{Connection, ConnectionKind, S3Connection};
 use quire_engine::{Config, Engine, EnginePaths, ErrorCode, HasCode};
 
 /// Rows of the dataset, in `PARTS` files of row groups of `GROUP` rows.
@@ -258,9 +258,27 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
     let engine = engine(data.path());
     let nb = engine.create_notebook("Remote").unwrap().id;
     let url = format!("s3://{BUCKET}/sales/");
-    let remote = engine
-        .link_remote_table(nb, "lake", &connection, &url, None)
+    // The connection, tested before it is saved, then kept in the notebook.
+    let lake = Connection {
+        name: "lake".into(),
+        kind: ConnectionKind::S3,
+        s3: Some(connection.clone()),
+    };
+    let check = engine.check_connection(nb, &lake, &url).unwrap();
+    assert_eq!(
+        (check.folders, check.objects),
+        (PARTS as u32, 1),
+        "{check:?}"
+    );
+    engine
+        .notebooks()
+        .save_connection(nb, lake.clone())
         .unwrap();
+    assert_eq!(
+        engine.notebooks().get(nb).unwrap().connections,
+        vec![lake.clone()]
+    );
+    let remote = engine.link_through(nb, "lake", &url, None).unwrap();
     assert_eq!(remote.name, "sales");
     assert_eq!(remote.rows, ROWS as u64);
     assert_eq!(remote.linked.as_deref(), Some(url.as_str()));
@@ -334,6 +352,14 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
     // Opened again (a new engine over the same folder), the link reads the bucket again.
     drop(engine);
     let engine = self::engine(data.path());
+    assert_eq!(
+        engine.notebooks().get(nb).unwrap().connections,
+        vec![lake.clone()]
+    );
+    let e = engine
+        .link_through(nb, "elsewhere", &url, None)
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionNotFound, "{e}");
     let again = engine.tables(nb).unwrap();
     assert!(
         again

@@ -3,12 +3,14 @@
 //! thread that drives the windows. The one list of commands is `command_names.rs`.
 
 mod app;
+mod connections;
 mod files;
 mod notebooks;
 mod tables;
 mod tasks;
 
 pub use app::*;
+pub use connections::*;
 pub use files::*;
 pub use notebooks::*;
 pub use tables::*;

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import type { NotebookSummary, TableInfo } from "../bindings";
 import { SidebarTables } from "./SidebarTables";
 import { notebookStatusText } from "../status";
@@ -12,6 +12,8 @@ interface Props {
   /** The selected notebook's tables, listed under the notebooks. */
   tables: TableInfo[] | null;
   onOpenTable(name: string): void;
+  /** Shown under the tables: the open notebook's connections. */
+  children?: ReactNode;
 }
 
 /** A dot that tells saved, unsaved (hollow, not a spinner) and trouble apart at a glance. */
@@ -28,7 +30,7 @@ function marker(n: NotebookSummary): string {
   }
 }
 
-export function Sidebar({ notebooks, selected, onSelect, onCreate, tables, onOpenTable }: Props) {
+export function Sidebar({ notebooks, selected, onSelect, onCreate, tables, onOpenTable, children }: Props) {
   const [title, setTitle] = useState("");
   const [busy, setBusy] = useState(false);
 
@@ -73,6 +75,7 @@ export function Sidebar({ notebooks, selected, onSelect, onCreate, tables, onOpe
         </button>
       </form>
       {selected && tables && <SidebarTables tables={tables} onOpen={onOpenTable} />}
+      {selected && children}
     </nav>
   );
 }

@@ -154,6 +154,7 @@ impl Engine {
         table: Option<&str>,
     ) -> Result<TableInfo, Error> {
         self.notebooks.summary(notebook)?;
+        self.ensure_tables(notebook)?;
         let last = url
             .trim_end_matches('/')
             .rsplit('/')
@@ -176,6 +177,36 @@ impl Engine {
             started.elapsed().as_secs_f64() * 1000.0
         );
         Ok(info)
+    }
+
+    /// Links `url` through the notebook's connection `connection` (see `link_remote_table`).
+    pub fn link_through(
+        &self,
+        notebook: NotebookId,
+        connection: &str,
+        url: &str,
+        table: Option<&str>,
+    ) -> Result<TableInfo, Error> {
+        let found = self.notebooks.connection(notebook, connection)?;
+        let settings = found
+            .s3()
+            .map_err(crate::notebooks::NotebookError::from)?
+            .clone();
+        self.link_remote_table(notebook, connection, &settings, url, table)
+    }
+
+    /// Tests the notebook's connection `connection` at `url`: one listing request.
+    pub fn check_connection(
+        &self,
+        notebook: NotebookId,
+        connection: &crate::remote::Connection,
+        url: &str,
+    ) -> Result<crate::remote::ConnectionCheck, Error> {
+        self.notebooks.summary(notebook)?;
+        connection
+            .validate()
+            .and_then(|()| connection.s3()?.check(url))
+            .map_err(|e| Error::from(crate::notebooks::NotebookError::from(e)))
     }
 
     /// What a link to object storage has fetched since it was made (bytes, requests); None

@@ -75,6 +75,10 @@ pub enum NotebookError {
     Durable(#[from] crate::durable::DurableError),
     #[error(transparent)]
     Workspace(#[from] crate::workspace::WorkspaceError),
+    #[error("this notebook has no connection named {0:?}")]
+    ConnectionNotFound(String),
+    #[error(transparent)]
+    Connection(#[from] crate::remote::RemoteError),
 }
 
 impl HasCode for NotebookError {
@@ -88,6 +92,8 @@ impl HasCode for NotebookError {
                 ErrorCode::NotebookNotFound
             }
             NotebookError::CellNotFound(_) => ErrorCode::CellNotFound,
+            NotebookError::ConnectionNotFound(_) => ErrorCode::ConnectionNotFound,
+            NotebookError::Connection(e) => e.code(),
             NotebookError::Unreadable(_) => ErrorCode::NotebookUnreadable,
             NotebookError::ChangedOnDisk(_) => ErrorCode::NotebookChangedOnDisk,
             NotebookError::Io(_) | NotebookError::NotSaved { .. } => ErrorCode::Io,
@@ -134,6 +140,8 @@ pub struct NotebookSummary {
 pub struct NotebookView {
     pub summary: NotebookSummary,
     pub cells: Vec<Cell>,
+    /// Where the notebook reaches beyond this machine (object storage), without secrets.
+    pub connections: Vec<crate::remote::Connection>,
 }
 
 /// What the user chose for a notebook that changed on disk.
@@ -407,6 +415,7 @@ impl Notebooks {
             Ok(NotebookView {
                 summary: summary(e),
                 cells: e.doc.cells.clone(),
+                connections: e.doc.connections.clone(),
             })
         })
     }
@@ -593,6 +602,56 @@ impl Notebooks {
             let at = index.map_or(doc.cells.len(), |i| (i as usize).min(doc.cells.len()));
             doc.cells.insert(at, cell.clone());
             Ok(cell)
+        })
+    }
+
+    /// The notebook's connection of that name.
+    pub fn connection(
+        &self,
+        id: NotebookId,
+        name: &str,
+    ) -> Result<crate::remote::Connection, NotebookError> {
+        self.shared.with_entry(id, |e| {
+            e.doc
+                .connections
+                .iter()
+                .find(|c| c.name == name)
+                .cloned()
+                .ok_or_else(|| NotebookError::ConnectionNotFound(name.to_string()))
+        })
+    }
+
+    /// Adds a connection, or replaces the one of the same name; checked first (a malformed
+    /// endpoint is refused in words, nothing is sent).
+    pub fn save_connection(
+        &self,
+        id: NotebookId,
+        connection: crate::remote::Connection,
+    ) -> Result<(), NotebookError> {
+        connection.validate()?;
+        self.edit(id, |doc| {
+            match doc
+                .connections
+                .iter_mut()
+                .find(|c| c.name == connection.name)
+            {
+                Some(existing) => *existing = connection,
+                None => doc.connections.push(connection),
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes a connection. Tables linked through it keep reading: each link keeps the
+    /// settings it was made with.
+    pub fn remove_connection(&self, id: NotebookId, name: &str) -> Result<(), NotebookError> {
+        self.edit(id, |doc| {
+            let before = doc.connections.len();
+            doc.connections.retain(|c| c.name != name);
+            if doc.connections.len() == before {
+                return Err(NotebookError::ConnectionNotFound(name.to_string()));
+            }
+            Ok(())
         })
     }
 

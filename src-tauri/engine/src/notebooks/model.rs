@@ -20,6 +20,11 @@
 //!   ]
 //! }
 //! ```
+//! A notebook with connections (version 3) lists them after the cells, without secrets:
+//! `"connections": [{ "name": "lake", "kind": "s3", "s3": { "endpoint": "http://…",
+//! "profile": "work" } }]`. A notebook without connections is still written as version 2, so
+//! the Quire before connections opens it.
+//!
 //! Pretty-printed with two-space indents, keys in this order and a final newline, so a notebook
 //! diffs well in git. A source with a line break is stored as its lines (joined by `\n` when
 //! read), so a one-line change in a cell is a one-line change in `git diff`; a single line stays
@@ -30,10 +35,14 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::remote::Connection;
+
 /// The `format` marker of every notebook file.
 pub const FORMAT_MARKER: &str = "quire-notebook";
-/// The newest format this build reads and the one it writes.
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest format this build reads, and the one it writes for a notebook with connections.
+pub const FORMAT_VERSION: u32 = 3;
+/// The format of a notebook without connections (what builds before them read).
+const PLAIN_VERSION: u32 = 2;
 /// The file inside each notebook folder.
 pub const FILE_NAME: &str = "notebook.json";
 
@@ -62,6 +71,7 @@ pub struct Document {
     pub id: NotebookId,
     pub title: String,
     pub cells: Vec<Cell>,
+    pub connections: Vec<Connection>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -72,6 +82,8 @@ struct File {
     id: NotebookId,
     title: String,
     cells: Vec<FileCell>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    connections: Vec<Connection>,
 }
 
 /// A cell as stored: what [`Cell`] is, with the source split into lines.
@@ -124,13 +136,18 @@ impl Document {
             id: NotebookId(Uuid::now_v7()),
             title,
             cells: Vec::new(),
+            connections: Vec::new(),
         }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
         let file = File {
             format: FORMAT_MARKER.into(),
-            version: FORMAT_VERSION,
+            version: if self.connections.is_empty() {
+                PLAIN_VERSION
+            } else {
+                FORMAT_VERSION
+            },
             id: self.id,
             title: self.title.clone(),
             cells: self
@@ -142,6 +159,7 @@ impl Document {
                     source: Source::of(&c.source),
                 })
                 .collect(),
+            connections: self.connections.clone(),
         };
         let mut bytes = serde_json::to_vec_pretty(&file).expect("a notebook always serialises");
         bytes.push(b'\n');
@@ -186,6 +204,7 @@ impl Document {
                     source: c.source.into_text(),
                 })
                 .collect(),
+            connections: file.connections,
         })
     }
 }
@@ -227,8 +246,8 @@ mod tests {
             Document::parse(b""),
             Err(ParseProblem::Corrupt(_))
         ));
-        let newer = br#"{"format":"quire-notebook","version":3,"id":"x","title":"t","cells":[]}"#;
-        assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(3)));
+        let newer = br#"{"format":"quire-notebook","version":4,"id":"x","title":"t","cells":[]}"#;
+        assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(4)));
         let chart_in_v1 = br#"{"format":"quire-notebook","version":1,"id":"0193a1b2-0000-7000-8000-000000000000","title":"t","cells":[{"id":"0193a1b2-0000-7000-8000-000000000001","kind":"chart","source":"{}"}]}"#;
         assert!(matches!(
             Document::parse(chart_in_v1),
@@ -283,6 +302,38 @@ mod tests {
             doc.cells.push(cell(CellKind::Chart, source));
             assert_eq!(Document::parse(&doc.to_bytes()).unwrap(), doc, "{source:?}");
         }
+    }
+
+    #[test]
+    fn connections_are_kept_without_secrets_and_only_they_make_version_3() {
+        use crate::remote::{ConnectionKind, S3Connection};
+        let mut doc = Document::new("Lake".into());
+        assert!(String::from_utf8(doc.to_bytes())
+            .unwrap()
+            .contains("\"version\": 2"));
+        doc.connections.push(Connection {
+            name: "lake".into(),
+            kind: ConnectionKind::S3,
+            s3: Some(S3Connection {
+                endpoint: Some("http://127.0.0.1:9000".into()),
+                region: None,
+                profile: Some("work".into()),
+            }),
+        });
+        let text = String::from_utf8(doc.to_bytes()).unwrap();
+        assert!(text.contains("\"version\": 3"), "{text}");
+        assert!(text.contains("\"kind\": \"s3\""), "{text}");
+        assert!(!text.contains("region"), "{text}");
+        assert_eq!(Document::parse(text.as_bytes()).unwrap(), doc);
+        // A key where none belongs is refused, not kept and written back.
+        let secret = text.replace(
+            "\"profile\": \"work\"",
+            "\"profile\": \"work\", \"secret\": \"x\"",
+        );
+        assert!(matches!(
+            Document::parse(secret.as_bytes()),
+            Err(ParseProblem::Corrupt(_))
+        ));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (`tables::linked`), with the same projection and row-group pruning: only the byte ranges a
 //! query needs travel.
 //!
+//! - `connection.rs`: a notebook's connections as `notebook.json` keeps them.
 //! - `s3.rs`: a connection's settings (endpoint, region, profile; never a secret) and the store
 //!   made from them, with credentials from where users keep them: the `AWS_*` environment
 //!   variables or a profile of the shared credentials file. No credentials at all means
@@ -15,11 +16,13 @@
 //! Every failure is a [`RemoteError`] in words: the store cannot be reached (or did not answer
 //! in time), it refused the credentials, or the object is not there.
 
+mod connection;
 mod counted;
 pub mod io;
 mod reader;
 mod s3;
 
+pub use connection::{Connection, ConnectionCheck, ConnectionKind};
 pub use counted::{CountedStore, Traffic};
 pub use reader::StoreReader;
 pub use s3::{split_url, S3Connection, S3Store};

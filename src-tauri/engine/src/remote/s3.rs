@@ -133,6 +133,24 @@ impl S3Connection {
         })
     }
 
+    /// Reaches `url` (`s3://bucket/prefix`) and lists what is directly under it: the test a
+    /// Connections panel runs, one request.
+    pub fn check(&self, url: &str) -> Result<super::ConnectionCheck, RemoteError> {
+        let (bucket, key) = split_url(url)?;
+        let S3Store { store, endpoint } = self.store(&bucket)?;
+        let started = std::time::Instant::now();
+        let prefix = key.trim_end_matches('/');
+        let prefix = (!prefix.is_empty()).then(|| object_store::path::Path::from(prefix));
+        let listed = super::io::wait(store.list_with_delimiter(prefix.as_ref()))
+            .map_err(|e| RemoteError::from_store(&endpoint, url, &e))?;
+        Ok(super::ConnectionCheck {
+            endpoint,
+            objects: listed.objects.len().try_into().unwrap_or(u32::MAX),
+            folders: listed.common_prefixes.len().try_into().unwrap_or(u32::MAX),
+            elapsed_ms: started.elapsed().as_millis().try_into().unwrap_or(u32::MAX),
+        })
+    }
+
     /// The named profile, else the `AWS_*` variables, else the `default` profile.
     fn credentials(&self) -> Result<Credentials, RemoteError> {
         if let Some(profile) = &self.profile {

@@ -1,0 +1,79 @@
+//! A notebook's connections (object storage) and the tables linked through them. Every call
+//! that reaches a server runs on a worker that may block (a slow or absent server takes
+//! seconds to report); the window never waits on it.
+
+use quire_engine::remote::{Connection, ConnectionCheck};
+
+use super::prelude::*;
+
+/// Adds a connection to the notebook, or replaces the one of the same name (nothing is sent:
+/// a malformed endpoint or a profile missing from the credentials file is refused in words).
+#[tauri::command]
+#[specta::specta]
+pub async fn save_connection(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    connection: Connection,
+) -> Reply<NotebookView> {
+    on_disk(|| {
+        state
+            .engine
+            .notebooks()
+            .save_connection(notebook, connection)
+    })
+    .map_err(quire_engine::Error::from)?;
+    Ok(state
+        .engine
+        .notebooks()
+        .get(notebook)
+        .map_err(quire_engine::Error::from)?)
+}
+
+/// Removes a connection; tables linked through it keep reading.
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_connection(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    name: String,
+) -> Reply<NotebookView> {
+    on_disk(|| state.engine.notebooks().remove_connection(notebook, &name))
+        .map_err(quire_engine::Error::from)?;
+    Ok(state
+        .engine
+        .notebooks()
+        .get(notebook)
+        .map_err(quire_engine::Error::from)?)
+}
+
+/// Reaches `url` through `connection` (saved or not) and lists what is directly under it.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_connection(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    connection: Connection,
+    url: String,
+) -> Reply<ConnectionCheck> {
+    Ok(on_disk(|| {
+        state.engine.check_connection(notebook, &connection, &url)
+    })?)
+}
+
+/// Links a Parquet object, or the Parquet objects under a prefix, through the notebook's
+/// connection `connection`: listed and footers read now, queried where they lie.
+#[tauri::command]
+#[specta::specta]
+pub async fn link_remote(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    connection: String,
+    url: String,
+    table: Option<String>,
+) -> Reply<TableInfo> {
+    Ok(on_disk(|| {
+        state
+            .engine
+            .link_through(notebook, &connection, &url, table.as_deref())
+    })?)
+}

@@ -1,0 +1,132 @@
+// Object storage in the real app, as a user whose data lives in a bucket works: a Parquet file
+// (written by Quire's own export) goes into a bucket of a real S3 API server (moto, on
+// loopback); the user adds a connection in the Connections panel (tested first, keys from the
+// AWS_* variables, none in the notebook), links the bucket's folder through it, pages and
+// queries it, finds connection and link again after a restart, and sees a server that does not
+// answer reported in words inside the dialog.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Key } from "selenium-webdriver";
+import { fresh, startApp, type QuireApp } from "../src/harness.ts";
+import { addSqlCell, newNotebook, openTable, waitCell } from "../src/grid.ts";
+import { resultRows, runSql } from "../src/cells.ts";
+import { freePort, startMoto } from "../src/moto.ts";
+
+const ROWS = 200_000;
+const BUCKET = "quire-e2e";
+
+async function type(app: QuireApp, testId: string, text: string) {
+  const input = await app.byTestId(testId);
+  await input.clear();
+  await input.sendKeys(text);
+}
+
+function findFile(dir: string, name: string): string | null {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isFile() && entry.name === name) return path;
+    if (entry.isDirectory()) {
+      const found = findFile(path, name);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+test("add an S3 connection in the panel, link a bucket's Parquet through it, query it, restart", async () => {
+  const moto = await startMoto();
+  const out = join(mkdtempSync(join(tmpdir(), "quire-e2e-remote-")), "sales.parquet");
+  const env = {
+    QUIRE_TEST_SAVE_FILE: out,
+    AWS_ACCESS_KEY_ID: "AKIAQUIREE2E",
+    AWS_SECRET_ACCESS_KEY: "e2e-secret-never-stored",
+    AWS_SHARED_CREDENTIALS_FILE: join(tmpdir(), "quire-e2e-no-credentials"),
+  };
+  const first = await startApp({ env });
+  const dataDir = first.dataDir;
+  try {
+    await newNotebook(first, "Lake");
+    // The data: a query's result exported as Parquet, then put in the bucket.
+    await addSqlCell(
+      first,
+      `SELECT value AS id, CASE value % 4 WHEN 0 THEN 'north' WHEN 1 THEN 'south' WHEN 2 THEN 'east' ELSE 'west' END AS region, value * 0.25 AS amount FROM generate_series(0, ${ROWS - 1}) ORDER BY id`,
+    );
+    await fresh(async () => {
+      await (await first.byTestId("cell-source")).sendKeys(Key.chord(Key.CONTROL, Key.ENTER));
+    });
+    await first.waitText("result-meta", (t) => /200\D?000 rows/.test(t), 120_000);
+    await first.click("export-result");
+    await first.waitText("info-toast", (t) => t.includes("Exported the result"), 120_000);
+    await moto.bucket(BUCKET);
+    await moto.put(BUCKET, "sales/part-0.parquet", readFileSync(out));
+
+    // A connection, tested before it is saved.
+    await first.click("add-connection");
+    await type(first, "connection-name", "lake");
+    await type(first, "connection-endpoint", moto.endpoint);
+    await type(first, "connection-url", `s3://${BUCKET}/sales/`);
+    await first.click("connection-test");
+    await first.waitText("connection-found", (t) => t.includes("1 object"), 30_000);
+    await first.screenshot("connection-dialog");
+    await first.click("connection-save");
+    await first.waitText("connection-lake", (t) => t.includes(moto.endpoint));
+
+    // Link the folder through it: the table reads the bucket.
+    await first.click("link-through-lake");
+    await type(first, "link-remote-url", `s3://${BUCKET}/sales/`);
+    await first.click("link-remote-start");
+    await first.waitText("table-list", (t) => t.includes("sales") && /200\D?000/.test(t), 60_000);
+    await first.waitText("info-toast", (t) => t.includes("Linked sales"));
+    await waitCell(first, 0, "region", "north");
+    await first.screenshot("remote-linked-table");
+    await runSql(first, "SELECT region, count(*) AS n FROM sales GROUP BY region ORDER BY region");
+    const rows = await resultRows(first, (r) => r.length === 4, 60_000);
+    assert.deepEqual(
+      rows.map((r) => [r.at(-2), r.at(-1)!.replace(/\D/g, "")]),
+      ["east", "north", "south", "west"].map((region) => [region, "50000"]),
+    );
+
+    // A server that does not answer: said in the dialog, in words, in seconds.
+    const closed = await freePort();
+    await first.click("add-connection");
+    await type(first, "connection-name", "down");
+    await type(first, "connection-endpoint", `http://127.0.0.1:${closed}`);
+    await type(first, "connection-url", `s3://${BUCKET}/`);
+    await first.click("connection-test");
+    await first.waitText("connection-error", (t) => t.includes("could not be reached") && t.includes("nothing is listening"), 30_000);
+    await first.screenshot("connection-unreachable");
+  } catch (e) {
+    await first.screenshot("FAILED-remote-first").catch(() => undefined);
+    throw e;
+  } finally {
+    await first.stop();
+  }
+
+  // No secret went into the notebook's files.
+  for (const name of ["notebook.json", "links.json"]) {
+    const path = findFile(dataDir, name);
+    assert.ok(path, `${name} written`);
+    const text = readFileSync(path, "utf8");
+    assert.ok(!text.includes("e2e-secret") && !text.includes("AKIAQUIREE2E"), `${name}: ${text}`);
+    assert.ok(text.includes(moto.endpoint), `${name} names the endpoint: ${text}`);
+  }
+
+  const again = await startApp({ dataDir, env });
+  try {
+    await again.waitText("notebook-list", (t) => t.includes("Lake"));
+    await (await again.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
+    await again.waitText("connection-lake", (t) => t.includes(moto.endpoint));
+    await again.waitText("table-list", (t) => t.includes("sales"), 60_000);
+    await openTable(again, "sales");
+    await waitCell(again, 0, "region", "north");
+  } catch (e) {
+    await again.screenshot("FAILED-remote-again").catch(() => undefined);
+    throw e;
+  } finally {
+    await again.stop();
+    await moto.stop();
+  }
+});

@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { backendOf, Providers } from "../testBackend";
+import { QuireError } from "../backend";
+import type { Connection, NotebookView, TableInfo } from "../bindings";
+import { checkText, connectionOf, ConnectionsPanel, nameOfUrl } from "./ConnectionsPanel";
+
+afterEach(cleanup);
+
+const lake: Connection = { name: "lake", kind: "s3", s3: { endpoint: "http://127.0.0.1:9000", region: null, profile: "work" } };
+const view = (connections: Connection[]): NotebookView => ({
+  summary: { id: "nb", title: "Lake", cell_count: 0, on_disk: true, folder: "lake.quire", status: { state: "saved" } },
+  cells: [],
+  connections,
+});
+const type = (testid: string, value: string) => fireEvent.change(screen.getByTestId(testid), { target: { value } });
+
+describe("the connections panel", () => {
+  it("tests a connection before keeping it, and keeps only what was typed (no secret field)", async () => {
+    const testConnection = vi.fn(async () => ({ endpoint: "http://127.0.0.1:9000", objects: 1, folders: 4, elapsed_ms: 12 }));
+    const saveConnection = vi.fn(async (_nb: string, c: Connection) => view([c]));
+    const onView = vi.fn();
+    render(
+      <Providers backend={backendOf({ testConnection, saveConnection })}>
+        <ConnectionsPanel notebook="nb" connections={[]} onView={onView} onLinked={() => undefined} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("add-connection"));
+    type("connection-name", " lake ");
+    type("connection-endpoint", "http://127.0.0.1:9000");
+    type("connection-profile", "work");
+    type("connection-url", "s3://data/sales/");
+    fireEvent.click(screen.getByTestId("connection-test"));
+    await waitFor(() => expect(screen.getByTestId("connection-found").textContent).toContain("4 folders and 1 object"));
+    expect(testConnection).toHaveBeenCalledWith("nb", lake, "s3://data/sales/");
+    fireEvent.click(screen.getByTestId("connection-save"));
+    await waitFor(() => expect(onView).toHaveBeenCalledWith(view([lake])));
+    expect(saveConnection).toHaveBeenCalledWith("nb", lake);
+    expect(screen.queryByTestId("connection-dialog")).toBeNull();
+  });
+
+  it("shows a refused test in the dialog, in words, and keeps the form", async () => {
+    const testConnection = vi.fn(async () => {
+      throw new QuireError("connection_unreachable", "http://127.0.0.1:1 did not answer: nothing is listening there (connection refused)");
+    });
+    render(
+      <Providers backend={backendOf({ testConnection })}>
+        <ConnectionsPanel notebook="nb" connections={[]} onView={() => undefined} onLinked={() => undefined} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("add-connection"));
+    type("connection-name", "down");
+    type("connection-endpoint", "http://127.0.0.1:1");
+    type("connection-url", "s3://data/");
+    fireEvent.click(screen.getByTestId("connection-test"));
+    const error = await screen.findByTestId("connection-error");
+    expect(error.textContent).toContain("The server could not be reached");
+    expect(error.textContent).toContain("nothing is listening there");
+    expect((screen.getByTestId("connection-endpoint") as HTMLInputElement).value).toBe("http://127.0.0.1:1");
+  });
+
+  it("links an address through a connection under the name the address suggests", async () => {
+    const table: TableInfo = { name: "sales", version: 1, rows: 1000, columns: [], memory_bytes: 0, linked: "s3://data/sales/", converted: false, missing: null };
+    const linkRemote = vi.fn(async () => table);
+    const removeConnection = vi.fn(async () => view([]));
+    const onLinked = vi.fn();
+    const onView = vi.fn();
+    render(
+      <Providers backend={backendOf({ linkRemote, removeConnection })}>
+        <ConnectionsPanel notebook="nb" connections={[lake]} onView={onView} onLinked={onLinked} />
+      </Providers>,
+    );
+    expect(screen.getByTestId("connection-lake").textContent).toContain("http://127.0.0.1:9000");
+    fireEvent.click(screen.getByTestId("link-through-lake"));
+    type("link-remote-url", "s3://data/sales/");
+    fireEvent.click(screen.getByTestId("link-remote-start"));
+    await waitFor(() => expect(onLinked).toHaveBeenCalledWith(table));
+    expect(linkRemote).toHaveBeenCalledWith("nb", "lake", "s3://data/sales/", "sales");
+    fireEvent.click(screen.getByTestId("remove-connection-lake"));
+    await waitFor(() => expect(onView).toHaveBeenCalledWith(view([])));
+  });
+
+  it("words its figures and names", () => {
+    expect(checkText({ endpoint: "Amazon S3", objects: 0, folders: 1, elapsed_ms: 80 })).toBe("Reached Amazon S3 in 80 ms: 1 folder and 0 objects there.");
+    expect(nameOfUrl("s3://b/x/Trips 2024.parquet")).toBe("trips_2024");
+    expect(nameOfUrl("s3://b/2024/")).toBe("t_2024");
+    expect(connectionOf({ name: "a", endpoint: " ", region: "eu-west-1", profile: "", url: "" }).s3).toEqual({ endpoint: null, region: "eu-west-1", profile: null });
+  });
+});

@@ -1,0 +1,296 @@
+// The open notebook's connections (object storage): add one (tested before it is kept), link
+// a bucket's Parquet through one, remove one. Secrets never pass through here: the engine
+// reads keys from the AWS_* variables or the profile the connection names.
+import { useState, type FormEvent } from "react";
+import type { Connection, ConnectionCheck, NotebookId, NotebookView, TableInfo } from "../bindings";
+import { useBackend, useNotify } from "../context";
+import { describeError } from "../errors";
+import { QuireError } from "../backend";
+import { useEscape } from "./useEscape";
+
+interface Props {
+  notebook: NotebookId;
+  connections: Connection[];
+  /** The notebook as the engine holds it after a connection was saved or removed. */
+  onView(view: NotebookView): void;
+  /** A table linked through a connection. */
+  onLinked(table: TableInfo): void;
+}
+
+/** Where a connection's requests go, in words. */
+export function endpointText(c: Connection): string {
+  return c.s3?.endpoint ?? "Amazon S3";
+}
+
+/** A connection as the form edits it: empty fields are left out. */
+export function connectionOf(form: ConnectionForm): Connection {
+  const field = (v: string) => (v.trim() === "" ? null : v.trim());
+  return {
+    name: form.name.trim(),
+    kind: "s3",
+    s3: { endpoint: field(form.endpoint), region: field(form.region), profile: field(form.profile) },
+  };
+}
+
+export interface ConnectionForm {
+  name: string;
+  endpoint: string;
+  region: string;
+  profile: string;
+  /** Where the test looks: `s3://bucket/prefix/`. */
+  url: string;
+}
+
+/** What a test found, in a sentence. */
+export function checkText(check: ConnectionCheck): string {
+  const plural = (n: number, word: string) => `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+  return `Reached ${check.endpoint} in ${check.elapsed_ms} ms: ${plural(check.folders, "folder")} and ${plural(check.objects, "object")} there.`;
+}
+
+export function ConnectionsPanel({ notebook, connections, onView, onLinked }: Props) {
+  const backend = useBackend();
+  const { report, inform } = useNotify();
+  const [adding, setAdding] = useState(false);
+  const [linking, setLinking] = useState<Connection | null>(null);
+
+  const remove = async (c: Connection) => {
+    try {
+      onView(await backend.removeConnection(notebook, c.name));
+    } catch (e) {
+      report(e);
+    }
+  };
+
+  return (
+    <section className="sidebar-connections" data-testid="connections">
+      <div className="sidebar-connections-head">
+        <h2>Connections</h2>
+        <button className="small" data-testid="add-connection" title="Reach a bucket in S3 or an S3-compatible store" onClick={() => setAdding(true)}>
+          + Add
+        </button>
+      </div>
+      {connections.length === 0 && <p className="muted small-text">None yet: add one to link Parquet from object storage.</p>}
+      <ul>
+        {connections.map((c) => (
+          <li key={c.name} className="connection" data-testid={`connection-${c.name}`}>
+            <span className="connection-name">{c.name}</span>
+            <span className="muted connection-endpoint" title={endpointText(c)}>
+              {endpointText(c)}
+            </span>
+            <button className="small" data-testid={`link-through-${c.name}`} onClick={() => setLinking(c)}>
+              Link…
+            </button>
+            <button className="small" aria-label={`Remove ${c.name}`} data-testid={`remove-connection-${c.name}`} onClick={() => void remove(c)}>
+              ×
+            </button>
+          </li>
+        ))}
+      </ul>
+      {adding && (
+        <AddConnection
+          notebook={notebook}
+          taken={connections.map((c) => c.name)}
+          onClose={() => setAdding(false)}
+          onSaved={(view, name) => {
+            setAdding(false);
+            onView(view);
+            inform(`Connection ${name} added`, "Its Link… button links Parquet from the bucket.");
+          }}
+        />
+      )}
+      {linking && (
+        <LinkThrough
+          notebook={notebook}
+          connection={linking}
+          onClose={() => setLinking(null)}
+          onLinked={(table) => {
+            setLinking(null);
+            onLinked(table);
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+/** A problem shown inside a dialog, where the user is looking (not a toast behind it). */
+function Problem({ error }: { error: unknown }) {
+  const text = describeError(QuireError.from(error));
+  return (
+    <p className="banner error" role="alert" data-testid="connection-error">
+      <strong>{text.headline}</strong>
+      {text.detail && <span> — {text.detail}</span>}
+    </p>
+  );
+}
+
+function AddConnection({
+  notebook,
+  taken,
+  onClose,
+  onSaved,
+}: {
+  notebook: NotebookId;
+  taken: string[];
+  onClose(): void;
+  onSaved(view: NotebookView, name: string): void;
+}) {
+  const backend = useBackend();
+  useEscape(onClose);
+  const [form, setForm] = useState<ConnectionForm>({ name: "", endpoint: "", region: "", profile: "", url: "" });
+  const [busy, setBusy] = useState<"test" | "save" | null>(null);
+  const [problem, setProblem] = useState<unknown>(null);
+  const [found, setFound] = useState<ConnectionCheck | null>(null);
+  const set = (key: keyof ConnectionForm) => (e: React.ChangeEvent<HTMLInputElement>) => {
+    setForm({ ...form, [key]: e.target.value });
+    setFound(null);
+  };
+  const nameTaken = taken.includes(form.name.trim());
+
+  const test = async () => {
+    setBusy("test");
+    setProblem(null);
+    setFound(null);
+    try {
+      setFound(await backend.testConnection(notebook, connectionOf(form), form.url.trim()));
+    } catch (e) {
+      setProblem(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy("save");
+    setProblem(null);
+    try {
+      const connection = connectionOf(form);
+      onSaved(await backend.saveConnection(notebook, connection), connection.name);
+    } catch (e) {
+      setProblem(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <div className="modal-backdrop" role="presentation" onClick={onClose}>
+      <form className="modal" role="dialog" aria-label="Add a connection" data-testid="connection-dialog" onSubmit={save} onClick={(e) => e.stopPropagation()}>
+        <h2>Add a connection</h2>
+        <p className="muted">
+          S3 or an S3-compatible store (MinIO, Ceph, R2). Keys are never stored in the notebook: Quire reads them from the
+          AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables or from the profile you name in ~/.aws/credentials.
+        </p>
+        <fieldset>
+          <label>
+            Name
+            <input data-testid="connection-name" autoFocus required value={form.name} onChange={set("name")} placeholder="lake" />
+          </label>
+          {nameTaken && <span className="muted">Saving replaces the connection of that name.</span>}
+          <label>
+            Endpoint
+            <input data-testid="connection-endpoint" value={form.endpoint} onChange={set("endpoint")} placeholder="empty for Amazon S3, or http://127.0.0.1:9000" />
+          </label>
+          <label>
+            Region
+            <input data-testid="connection-region" value={form.region} onChange={set("region")} placeholder="empty: the profile's, or us-east-1" />
+          </label>
+          <label>
+            Profile
+            <input data-testid="connection-profile" value={form.profile} onChange={set("profile")} placeholder="empty: the AWS_* variables, then default" />
+          </label>
+          <label>
+            Test with
+            <input data-testid="connection-url" value={form.url} onChange={set("url")} placeholder="s3://bucket/folder/" />
+          </label>
+        </fieldset>
+        {problem !== null && <Problem error={problem} />}
+        {found && (
+          <p className="banner" role="status" data-testid="connection-found">
+            {checkText(found)}
+          </p>
+        )}
+        <div className="modal-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="button" data-testid="connection-test" disabled={busy !== null || form.url.trim() === ""} onClick={() => void test()}>
+            {busy === "test" ? "Testing…" : "Test"}
+          </button>
+          <button type="submit" className="primary" data-testid="connection-save" disabled={busy !== null || form.name.trim() === ""}>
+            {busy === "save" ? "Saving…" : "Save"}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
+
+/** The table name a linked address gets by default: its last part, without the ending. */
+export function nameOfUrl(url: string): string {
+  const last = url.replace(/\/+$/, "").split("/").pop() ?? "";
+  const stem = last.replace(/\.(parquet|pq)$/i, "");
+  const name = stem.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+  return /^[a-z_]/.test(name) ? name : `t_${name}`;
+}
+
+function LinkThrough({
+  notebook,
+  connection,
+  onClose,
+  onLinked,
+}: {
+  notebook: NotebookId;
+  connection: Connection;
+  onClose(): void;
+  onLinked(table: TableInfo): void;
+}) {
+  const backend = useBackend();
+  useEscape(onClose);
+  const [url, setUrl] = useState("s3://");
+  const [name, setName] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<unknown>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    try {
+      onLinked(await backend.linkRemote(notebook, connection.name, url.trim(), name.trim() || nameOfUrl(url)));
+    } catch (e) {
+      setProblem(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="modal-backdrop" role="presentation" onClick={onClose}>
+      <form className="modal" role="dialog" aria-label={`Link through ${connection.name}`} data-testid="link-remote-dialog" onSubmit={submit} onClick={(e) => e.stopPropagation()}>
+        <h2>Link Parquet through {connection.name}</h2>
+        <p className="muted">
+          A Parquet object, or a folder of them with the same columns. Quire reads the footers now; queries fetch only the
+          columns and row groups they need.
+        </p>
+        <fieldset>
+          <label>
+            Address
+            <input data-testid="link-remote-url" autoFocus required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="s3://bucket/folder/" />
+          </label>
+          <label>
+            Table name
+            <input data-testid="link-remote-name" value={name} onChange={(e) => setName(e.target.value)} placeholder={url.length > 5 ? nameOfUrl(url) : "from the address"} />
+          </label>
+        </fieldset>
+        {problem !== null && <Problem error={problem} />}
+        <div className="modal-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" data-testid="link-remote-start" disabled={busy || !url.trim().startsWith("s3://")}>
+            {busy ? "Linking…" : "Link"}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
