@@ -22,6 +22,7 @@ pub const COMMANDS: &[&str] = &[
     "events_since",
     "export_query",
     "export_table",
+    "export_to_bucket",
     "flush_all",
     "flush_notebook",
     "get_notebook",

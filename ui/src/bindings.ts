@@ -94,6 +94,11 @@ export const commands = {
 	removeConnection: (notebook: NotebookId, name: string) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("remove_connection", { notebook, name })),
 	/**  Reaches `url` through `connection` (saved or not) and lists what is directly under it. */
 	testConnection: (notebook: NotebookId, connection: Connection, url: string) => typedError<ConnectionCheck, IpcError>(__TAURI_INVOKE("test_connection", { notebook, connection, url })),
+	/**
+	 *  Writes a table to an object in a bucket through the notebook's connection `connection`:
+	 *  one multipart upload, so the object appears whole or not at all. Cancelled by its job id.
+	 */
+	exportToBucket: (notebook: NotebookId, table: string, connection: string, url: string, job: string, onRows: Channel<number>) => typedError<number, IpcError>(__TAURI_INVOKE("export_to_bucket", { notebook, table, connection, url, job, onRows })),
 	listNotebooks: () => typedError<NotebookSummary[], IpcError>(__TAURI_INVOKE("list_notebooks")),
 	listTables: (notebook: NotebookId) => typedError<TableInfo[], IpcError>(__TAURI_INVOKE("list_tables", { notebook })),
 	metrics: () => typedError<MetricsReport, IpcError>(__TAURI_INVOKE("metrics")),
@@ -543,6 +548,10 @@ export type ErrorCode =
 "connection_refused" | 
 /**  The notebook has no connection of that name. */
 "connection_not_found" | 
+/**  A store or server answered with something Quire cannot use (a server error). */
+"connection_failed" | 
+/**  An export to a bucket would replace an object already there. */
+"object_exists" | 
 /**  A bug in Quire: the message says what, the log has the context. */
 "internal";
 

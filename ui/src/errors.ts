@@ -35,6 +35,8 @@ const headlines: Record<ErrorCode, string> = {
   connection_unreachable: "The server could not be reached",
   connection_refused: "The server refused the keys",
   connection_not_found: "That connection no longer exists",
+  connection_failed: "The server answered with an error",
+  object_exists: "Something is already stored under that name",
   internal: "Something went wrong inside Quire",
 };
 

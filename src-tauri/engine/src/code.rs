@@ -76,6 +76,10 @@ pub enum ErrorCode {
     ConnectionRefused,
     /// The notebook has no connection of that name.
     ConnectionNotFound,
+    /// A store or server answered with something Quire cannot use (a server error).
+    ConnectionFailed,
+    /// An export to a bucket would replace an object already there.
+    ObjectExists,
     /// A bug in Quire: the message says what, the log has the context.
     Internal,
 }

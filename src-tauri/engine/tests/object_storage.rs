@@ -9,13 +9,16 @@
 //! after the notebook is opened again, and a server that does not answer, an address with no
 //! Parquet under it and a malformed endpoint are typed errors in words.
 //!
-//! One test function: the credentials file is named by an environment variable, set once
-//! before anything reads it.
+//! Exports to the bucket land whole or not at all: a cancelled one and a process killed in
+//! the middle of its multipart upload leave nothing under the key.
+//!
+//! One scenario: the credentials file is named by an environment variable, set once before
+//! anything reads it (the other test function is the child it kills, a no-op on its own).
 
 #[path = "support/venv.rs"]
 mod venv;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,6 +36,7 @@ use quire_engine::events::NullSink;
 use quire_engine::ids::NotebookId;
 use quire_engine::remote::{Connection, ConnectionKind, S3Connection};
 use quire_engine::{Config, Engine, EnginePaths, ErrorCode, HasCode};
+use tokio_util::sync::CancellationToken;
 
 /// Rows of the dataset, in `PARTS` files of row groups of `GROUP` rows.
 const ROWS: i64 = 1_000_000;
@@ -388,6 +392,31 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
     assert_eq!(e.code(), ErrorCode::FileUnreadable, "{e}");
     assert!(e.to_string().contains("changed since it was linked"), "{e}");
     println!("an object replaced: {e}");
+    // A query reads it no more than a page does: every read asks for the linked entity tag.
+    let e = block(engine.query(nb, "SELECT sum(amount) FROM sales")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::FileUnreadable, "{e}");
+    assert!(e.to_string().contains("changed since it was linked"), "{e}");
+
+    // Keys with spaces, `#` and `=` link as typed.
+    block(object_store::ObjectStoreExt::put(
+        store.as_ref(),
+        &object_store::path::Path::parse("odd names/a b#1=x.parquet").unwrap(),
+        part_bytes(3).into(),
+    ))
+    .unwrap();
+    let odd = engine
+        .link_through(
+            nb,
+            "lake",
+            &format!("s3://{BUCKET}/odd names/a b#1=x.parquet"),
+            Some("odd"),
+        )
+        .unwrap();
+    assert_eq!(odd.rows, (ROWS / PARTS) as u64);
+    assert_eq!(
+        answer(&engine, nb, "SELECT min(id), count(*) FROM odd"),
+        format!("{} | {}", 3 * ROWS / PARTS, ROWS / PARTS)
+    );
 
     // Nothing under the address, a malformed endpoint, a server that does not answer.
     let e = engine
@@ -447,6 +476,113 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
     assert!(e.to_string().contains("[nobody]"), "{e}");
     println!("a profile not in the file: {e}");
 
+    // Export to the bucket: a table written as one object, read back through a new link.
+    let exported = format!("s3://{BUCKET}/exports/sales.parquet");
+    let bytes = block(engine.export_to_bucket(
+        nb,
+        "sales_local",
+        "lake",
+        &exported,
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap();
+    assert!(bytes > 0);
+    engine
+        .link_through(nb, "lake", &exported, Some("exported"))
+        .unwrap();
+    let totals = "SELECT count(*), sum(amount), count(note) FROM {t}";
+    assert_eq!(
+        answer(&engine, nb, &totals.replace("{t}", "exported")),
+        answer(&engine, nb, &totals.replace("{t}", "sales_local")),
+    );
+    // An object already there is never replaced (here: the link's own file).
+    let e = block(engine.export_to_bucket(
+        nb,
+        "sales_local",
+        "lake",
+        &exported,
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ObjectExists, "{e}");
+    assert_eq!(
+        answer(&engine, nb, &totals.replace("{t}", "exported")),
+        answer(&engine, nb, &totals.replace("{t}", "sales_local")),
+    );
+
+    // A cancelled export leaves nothing under its key, and no upload behind.
+    let cancelled = format!("s3://{BUCKET}/exports/cancelled.csv");
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let e = block(engine.export_to_bucket(
+        nb,
+        "sales_local",
+        "lake",
+        &cancelled,
+        Arc::new(move |rows| {
+            if rows >= 200_000 {
+                stop.cancel();
+            }
+        }),
+        &cancel,
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
+    assert_eq!(
+        http(
+            &moto.endpoint,
+            "HEAD",
+            &format!("/{BUCKET}/exports/cancelled.csv")
+        ),
+        Some(404)
+    );
+    assert!(
+        !uploads(&moto.endpoint).contains("cancelled.csv"),
+        "{}",
+        uploads(&moto.endpoint)
+    );
+
+    // A process killed in the middle of an upload leaves nothing under the key either.
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "an_export_child_that_is_killed",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, &moto.endpoint)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // The harness prints the test's name before its output, on the same line.
+    let halfway = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("uploading"));
+    let Some(halfway) = halfway else {
+        let _ = child.kill();
+        panic!("the child never reported its upload under way");
+    };
+    let halfway = halfway[halfway.find("uploading").unwrap()..].to_string();
+    let listed = uploads(&moto.endpoint);
+    child.kill().unwrap();
+    assert!(listed.contains("killed.csv"), "{halfway}: {listed}");
+    child.wait().unwrap();
+    assert_eq!(
+        http(
+            &moto.endpoint,
+            "HEAD",
+            &format!("/{BUCKET}/exports/killed.csv")
+        ),
+        Some(404)
+    );
+    println!("killed {halfway}: no object under the key");
+
     // The server goes away: a query and a page over the link say so, in words, in seconds.
     drop(moto);
     let started = Instant::now();
@@ -463,6 +599,71 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// Set in the child the test kills: moto's endpoint.
+const CHILD: &str = "QUIRE_TEST_EXPORT_CHILD";
+
+/// The child: uploads a large CSV export and, once some parts are in the store, says so and
+/// waits for its parent (which kills it) on stdin. Does nothing when run as a test of its own.
+#[test]
+fn an_export_child_that_is_killed() {
+    let Ok(endpoint) = std::env::var(CHILD) else {
+        return;
+    };
+    let connection = S3Connection {
+        endpoint: Some(endpoint),
+        region: None,
+        profile: None,
+    };
+    let target = connection.store(BUCKET).unwrap();
+    let batches: Vec<RecordBatch> = (0..PARTS)
+        .flat_map(|p| {
+            let bytes = part_bytes(p);
+            quire_engine::datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                bytes::Bytes::from(bytes),
+            )
+            .unwrap()
+            .build()
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+        })
+        .collect();
+    let waited = std::sync::atomic::AtomicBool::new(false);
+    let progress = |rows: u64| {
+        // Past 40 % of the rows, several 8 MiB parts have gone up.
+        if rows >= ROWS as u64 * 2 / 5 && !waited.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            println!("uploading, {rows} rows written");
+            std::io::stdout().flush().unwrap();
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).unwrap();
+        }
+    };
+    let store: Arc<dyn object_store::ObjectStore> = target.store.clone();
+    let _ = quire_engine::tables::export::write_to_store(
+        store,
+        &target.endpoint,
+        &format!("s3://{BUCKET}/exports/killed.csv"),
+        &schema(),
+        &batches,
+        &progress,
+        &CancellationToken::new(),
+    );
+}
+
+/// The bucket's multipart uploads in progress, as moto lists them (XML).
+fn uploads(endpoint: &str) -> String {
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET /{BUCKET}?uploads HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
 }
 
 fn find(dir: &Path, name: &str) -> Option<PathBuf> {

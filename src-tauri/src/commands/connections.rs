@@ -77,3 +77,32 @@ pub async fn link_remote(
             .link_through(notebook, &connection, &url, table.as_deref())
     })?)
 }
+
+/// Writes a table to an object in a bucket through the notebook's connection `connection`:
+/// one multipart upload, so the object appears whole or not at all. Cancelled by its job id.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_to_bucket(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    connection: String,
+    url: String,
+    job: String,
+    on_rows: Channel<u64>,
+) -> Reply<u64> {
+    let cancel = state.jobs.start(&job);
+    let result = state
+        .engine
+        .export_to_bucket(
+            notebook,
+            &table,
+            &connection,
+            &url,
+            Arc::new(throttled(on_rows, |_| false)),
+            &cancel,
+        )
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
+}

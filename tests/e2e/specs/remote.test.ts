@@ -2,8 +2,9 @@
 // (written by Quire's own export) goes into a bucket of a real S3 API server (moto, on
 // loopback); the user adds a connection in the Connections panel (tested first, keys from the
 // AWS_* variables, none in the notebook), links the bucket's folder through it, pages and
-// queries it, finds connection and link again after a restart, and sees a server that does not
-// answer reported in words inside the dialog.
+// queries it, exports a table back to the bucket and links that object, finds connection and
+// link again after a restart, and sees a server that does not answer reported in words inside
+// the dialog.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
@@ -88,6 +89,20 @@ test("add an S3 connection in the panel, link a bucket's Parquet through it, que
       rows.map((r) => [r.at(-2), r.at(-1)!.replace(/\D/g, "")]),
       ["east", "north", "south", "west"].map((region) => [region, "50000"]),
     );
+
+    // Export to the bucket (one upload: whole or nothing), then link the object it wrote.
+    await first.click("export-bucket-sales");
+    await type(first, "export-bucket-url", `s3://${BUCKET}/copies/sales.parquet`);
+    await first.click("export-bucket-start");
+    await first.waitText("info-toast", (t) => t.includes("Exported sales") && t.includes("copies/sales.parquet"), 60_000);
+    await first.click("link-through-lake");
+    await type(first, "link-remote-url", `s3://${BUCKET}/copies/sales.parquet`);
+    await type(first, "link-remote-name", "sales_copy");
+    await first.click("link-remote-start");
+    await first.waitText("table-list", (t) => t.includes("sales_copy"), 60_000);
+    await runSql(first, "SELECT count(*) AS n, sum(amount) AS total FROM sales_copy");
+    const copied = await resultRows(first, (r) => r.length === 1 && r[0]!.some((c) => /200\D?000/.test(c)), 60_000);
+    assert.ok(copied[0]!.some((c) => c.replace(/\D/g, "").startsWith("4999975")), `sum of amount: ${copied[0]}`);
 
     // A server that does not answer: said in the dialog, in words, in seconds.
     const closed = await freePort();

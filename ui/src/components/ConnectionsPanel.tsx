@@ -294,3 +294,86 @@ function LinkThrough({
     </div>
   );
 }
+
+/** Where a table goes in a bucket: a connection and an address ending in .parquet or .csv. */
+export function ExportToBucket({
+  table,
+  connections,
+  onClose,
+  onExport,
+  progress,
+  onStop,
+}: {
+  table: string;
+  connections: Connection[];
+  /** Rows written so far while the export runs. */
+  progress: { rows: number; total: number } | null;
+  /** Cancels the running export (nothing is left under its name). */
+  onStop(): void;
+  onClose(): void;
+  /** Starts the export (its progress shows in the tables panel); rejects in words. */
+  onExport(connection: string, url: string): Promise<void>;
+}) {
+  const [connection, setConnection] = useState(connections[0]?.name ?? "");
+  const [url, setUrl] = useState("s3://");
+  const [problem, setProblem] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  // While the export runs the dialog stays (its outcome shows here); Stop cancels it.
+  const close = () => !busy && onClose();
+  useEscape(close);
+  const valid = /^s3:\/\/[^/]+\/.+\.(parquet|pq|csv)$/i.test(url.trim());
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    try {
+      await onExport(connection, url.trim());
+    } catch (e) {
+      setProblem(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="modal-backdrop" role="presentation" onClick={close}>
+      <form className="modal" role="dialog" aria-label={`Export ${table} to a bucket`} data-testid="export-bucket-dialog" onSubmit={submit} onClick={(e) => e.stopPropagation()}>
+        <h2>Export {table} to a bucket</h2>
+        <p className="muted">
+          One object, Parquet or CSV by its ending, written as a single upload: it appears whole when the upload completes,
+          and a failed or cancelled export leaves nothing under its name.
+        </p>
+        <fieldset>
+          <label>
+            Connection
+            <select data-testid="export-bucket-connection" value={connection} onChange={(e) => setConnection(e.target.value)}>
+              {connections.map((c) => (
+                <option key={c.name} value={c.name}>
+                  {c.name} ({endpointText(c)})
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Address
+            <input data-testid="export-bucket-url" autoFocus value={url} onChange={(e) => setUrl(e.target.value)} placeholder={`s3://bucket/${table}.parquet`} />
+          </label>
+        </fieldset>
+        {problem !== null && <Problem error={problem} />}
+        {busy && progress && (
+          <div className="progress" data-testid="export-bucket-progress">
+            <progress max={Math.max(1, progress.total)} value={progress.rows} />
+            <span>{progress.rows.toLocaleString()} rows</span>
+          </div>
+        )}
+        <div className="modal-actions">
+          <button type="button" data-testid="export-bucket-cancel" onClick={busy ? onStop : onClose}>
+            {busy ? "Stop" : "Cancel"}
+          </button>
+          <button type="submit" className="primary" data-testid="export-bucket-start" disabled={busy || !valid || connection === ""}>
+            {busy ? "Exporting…" : "Export"}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

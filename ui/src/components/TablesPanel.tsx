@@ -10,6 +10,7 @@ import { TransformDialog } from "./TransformDialog";
 import { VersionsDialog } from "./VersionsDialog";
 import { ImportDialog, defaultName } from "./ImportDialog";
 import { TableGrid } from "./TableGrid";
+import { ExportToBucket } from "./ConnectionsPanel";
 import { ProfilePanel, type GridFilter } from "./ProfilePanel";
 import { useProfile } from "../profiles/useProfile";
 import { savedCopyText, saveStatusTitle } from "../versions";
@@ -86,6 +87,8 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   const [importing, setImporting] = useState<{ path: string; preview: ImportPreview } | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
   const [renaming, setRenaming] = useState<{ table: string; to: string } | null>(null);
+  const connections = state.view?.summary.id === notebook ? state.view.connections : [];
+  const [toBucket, setToBucket] = useState<TableInfo | null>(null);
 
   const open_ = useCallback(
     async (path: string) => {
@@ -191,6 +194,22 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       inform(`Exported ${t.name}`, `${formatBytes(bytes)} written to ${path}`);
     } catch (e) {
       report(e);
+    } finally {
+      setExporting(null);
+    }
+  };
+
+  /** Writes a table to a bucket; the dialog stays while it runs, closes when it is done, and
+   *  hears a refusal. */
+  const exportToBucket = async (t: TableInfo, connection: string, url: string) => {
+    const job = crypto.randomUUID();
+    setExporting({ table: t.name, rows: 0, total: t.rows, job });
+    try {
+      const bytes = await backend.exportToBucket(notebook, t.name, connection, url, job, (rows) =>
+        setExporting({ table: t.name, rows, total: t.rows, job }),
+      );
+      setToBucket(null);
+      inform(`Exported ${t.name}`, `${formatBytes(bytes)} written to ${url}`);
     } finally {
       setExporting(null);
     }
@@ -375,8 +394,13 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                 </button>
               )}
               {!t.missing && (
-                <button data-testid={`export-${t.name}`} onClick={() => void exportTable(t)}>
+                <button data-testid={`export-${t.name}`} disabled={exporting !== null} onClick={() => void exportTable(t)}>
                   Export…
+                </button>
+              )}
+              {!t.missing && connections.length > 0 && (
+                <button data-testid={`export-bucket-${t.name}`} disabled={exporting !== null} onClick={() => setToBucket(t)}>
+                  To a bucket…
                 </button>
               )}
               {t.missing ? null : renaming?.table === t.name ? (
@@ -413,6 +437,16 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
             </li>
           ))}
         </ul>
+      )}
+      {toBucket && (
+        <ExportToBucket
+          table={toBucket.name}
+          connections={connections}
+          onClose={() => setToBucket(null)}
+          onExport={(connection, url) => exportToBucket(toBucket, connection, url)}
+          progress={exporting}
+          onStop={() => exporting && void backend.cancelJob(exporting.job)}
+        />
       )}
       {exporting && (
         <div className="progress" data-testid="export-progress">

@@ -419,6 +419,60 @@ impl Engine {
         })
     }
 
+    /// Writes a table to an object in a bucket (`s3://bucket/key.parquet` or `.csv`) through
+    /// the notebook's connection `connection`, as one multipart upload: the object appears
+    /// whole or not at all. Queued at background priority; `progress` gets the rows written.
+    pub async fn export_to_bucket(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        connection: &str,
+        url: &str,
+        progress: Arc<dyn Fn(u64) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<u64, Error> {
+        self.ensure_tables(notebook)?;
+        let found = self.notebooks.connection(notebook, connection)?;
+        let settings = found.s3().map_err(crate::notebooks::NotebookError::from)?;
+        let (bucket, _) = crate::remote::split_url(url).map_err(crate::tables::TableError::from)?;
+        let target = settings
+            .store(&bucket)
+            .map_err(crate::tables::TableError::from)?;
+        let (schema, batches) = if self.ledger.catalog().linked(notebook, table).is_some() {
+            // Its rows come from a query over its files (within the result budget).
+            self.ledger
+                .catalog()
+                .result(notebook, &select_all(table))
+                .await?
+        } else {
+            let version = self.ledger.version(notebook, table)?;
+            (version.schema.clone(), version.batches.to_vec())
+        };
+        let url = url.to_string();
+        let job = self.scheduler.submit_blocking(
+            Priority::Background,
+            JobKind::Export,
+            None,
+            move |token| {
+                let store: Arc<dyn object_store::ObjectStore> = target.store.clone();
+                let written = tables::export::write_to_store(
+                    store,
+                    &target.endpoint,
+                    &url,
+                    &schema,
+                    &batches,
+                    &*progress,
+                    token,
+                );
+                if let Ok(bytes) = &written {
+                    log::info!("exported a table to {url} ({bytes} bytes)");
+                }
+                Ok(written.map_err(Error::from))
+            },
+        );
+        until_done_or_cancelled(job, cancel).await
+    }
+
     /// Runs a query and writes its result to a file the user picked (CSV or Parquet), atomically.
     pub async fn export_query(
         &self,

@@ -30,11 +30,14 @@ impl Ledger {
         let group = format!("page:{notebook}/{table}");
         if let Some(linked) = self.catalog.linked(notebook, table) {
             if view.is_none_or(ViewSpec::is_plain) {
-                let job = self.scheduler.submit(
+                // A page of a link reads its files synchronously (a bucket's over the network,
+                // for seconds when the server is slow): a blocking job, so the worker hands its
+                // other tasks on meanwhile.
+                let job = self.scheduler.submit_blocking(
                     Priority::Urgent,
                     JobKind::Page,
                     Some(group),
-                    move |_| async move {
+                    move |_| {
                         let page = linked
                             .page(offset, limit)
                             .map_err(Error::from)

@@ -1,13 +1,15 @@
-//! A store that counts what it fetched: bytes and requests, the figure that shows a query read
-//! only the columns and row groups it needed.
+//! A store that counts what it fetched (bytes and requests, the figure that shows a query read
+//! only the columns and row groups it needed) and pins the objects a link read: every read of
+//! a pinned key asks for the entity tag it had when linked, so an object replaced since then
+//! fails (`Precondition`) instead of being read against the old footer, by queries and pages
+//! alike.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
@@ -36,6 +38,8 @@ impl Traffic {
 pub struct CountedStore {
     inner: Arc<dyn ObjectStore>,
     pub traffic: Arc<Traffic>,
+    /// Entity tags reads must match, by key.
+    pins: RwLock<HashMap<Path, String>>,
 }
 
 impl CountedStore {
@@ -43,7 +47,16 @@ impl CountedStore {
         CountedStore {
             inner,
             traffic: Arc::default(),
+            pins: RwLock::default(),
         }
+    }
+
+    /// From now on, reads of `key` ask for the object with entity tag `e_tag`.
+    pub fn pin(&self, key: &Path, e_tag: &str) {
+        self.pins
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), e_tag.to_string());
     }
 
     fn request(&self) {
@@ -84,8 +97,16 @@ impl ObjectStore for CountedStore {
         self.inner.put_multipart_opts(location, opts).await
     }
 
-    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+    async fn get_opts(&self, location: &Path, mut options: GetOptions) -> Result<GetResult> {
         self.request();
+        if options.if_match.is_none() {
+            options.if_match = self
+                .pins
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(location)
+                .cloned();
+        }
         let mut result = self.inner.get_opts(location, options).await?;
         result.payload = match result.payload {
             GetResultPayload::Stream(stream) => {
@@ -106,14 +127,6 @@ impl ObjectStore for CountedStore {
             other => other,
         };
         Ok(result)
-    }
-
-    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        self.request();
-        let parts = self.inner.get_ranges(location, ranges).await?;
-        let n: u64 = parts.iter().map(|b| b.len() as u64).sum();
-        self.traffic.bytes.fetch_add(n, Ordering::Relaxed);
-        Ok(parts)
     }
 
     fn delete_stream(

@@ -32,6 +32,12 @@ pub fn handle() -> Handle {
     runtime().handle().clone()
 }
 
+/// Enters the IO runtime's context on this thread until the guard drops: what a multipart
+/// upload needs while sync code feeds it (its parts are spawned as they fill).
+pub fn enter() -> tokio::runtime::EnterGuard<'static> {
+    runtime().enter()
+}
+
 /// Waits for `future`, whose requests run on the IO runtime, from any thread (sync code and
 /// the engine's own runtimes alike). The runtime's context is entered meanwhile: a store's
 /// retry waits on a tokio timer, which needs one (without it, a retried request panics).

@@ -14,7 +14,8 @@
 //! - `reader.rs`: a Parquet reader over one object (footer, page index, byte ranges).
 //!
 //! Every failure is a [`RemoteError`] in words: the store cannot be reached (or did not answer
-//! in time), it refused the credentials, or the object is not there.
+//! in time), it refused the credentials, the object is not there or changed since it was
+//! linked; the store's own text goes to the log.
 
 mod connection;
 mod counted;
@@ -43,7 +44,13 @@ pub enum RemoteError {
     /// The object or prefix is not in the bucket.
     #[error("{url} is not in the bucket")]
     NotFound { url: String },
-    /// Anything else the store said, in its words (kept short).
+    /// The object is no longer the one that was linked (its entity tag moved).
+    #[error("{url} changed since it was linked; delete the link and link it again")]
+    Changed { url: String },
+    /// An export would replace an object that is already there.
+    #[error("something is already stored at {url}; Quire does not replace objects in a bucket, so choose another name")]
+    Exists { url: String },
+    /// The store answered, with something Quire cannot use (a server error, say).
     #[error("{endpoint} failed: {detail}")]
     Failed { endpoint: String, detail: String },
 }
@@ -54,81 +61,109 @@ impl HasCode for RemoteError {
             RemoteError::Invalid { .. } => ErrorCode::ConnectionInvalid,
             RemoteError::Unreachable { .. } => ErrorCode::ConnectionUnreachable,
             RemoteError::Refused { .. } => ErrorCode::ConnectionRefused,
-            RemoteError::NotFound { .. } => ErrorCode::FileUnreadable,
-            RemoteError::Failed { .. } => ErrorCode::ConnectionUnreachable,
+            RemoteError::NotFound { .. } | RemoteError::Changed { .. } => ErrorCode::FileUnreadable,
+            RemoteError::Exists { .. } => ErrorCode::ObjectExists,
+            RemoteError::Failed { .. } => ErrorCode::ConnectionFailed,
         }
     }
 }
 
 impl RemoteError {
     /// An `object_store` error, told apart by what the user can do about it: `endpoint` names
-    /// the store, `url` the object asked for.
+    /// the store, `url` the object asked for. The store's own text goes to the log (without
+    /// the XML body, which can quote a signed request), never to the user.
     pub fn from_store(endpoint: &str, url: &str, e: &object_store::Error) -> RemoteError {
+        use object_store::client::HttpErrorKind as Kind;
         use object_store::Error as E;
+        let text = chain(e);
+        log::warn!("{endpoint}: {}", for_log(&text));
+        let endpoint = endpoint.to_string();
+        let unreachable = |detail: &str| RemoteError::Unreachable {
+            endpoint: endpoint.clone(),
+            detail: detail.to_string(),
+        };
+        let refused = || RemoteError::Refused {
+            endpoint: endpoint.clone(),
+            detail:
+                "the access key or its secret was not accepted, or it has no access to this bucket"
+                    .into(),
+        };
         match e {
-            E::NotFound { .. } => RemoteError::NotFound {
+            E::NotFound { .. } => {
+                return RemoteError::NotFound {
+                    url: url.to_string(),
+                }
+            }
+            E::Precondition { .. } => {
+                return RemoteError::Changed {
+                    url: url.to_string(),
+                }
+            }
+            E::PermissionDenied { .. } | E::Unauthenticated { .. } => return refused(),
+            _ => {}
+        }
+        match http_kind(e) {
+            Some(Kind::Connect) if text.contains("onnection refused") => {
+                return unreachable("nothing is listening there (connection refused); check the endpoint and that the server runs")
+            }
+            Some(Kind::Connect) if text.contains("dns error") || text.contains("failed to lookup") => {
+                return unreachable("its host name does not resolve; check the endpoint")
+            }
+            Some(Kind::Connect) => return unreachable("no connection could be made to it"),
+            Some(Kind::Timeout) => return unreachable("it did not answer in time"),
+            Some(Kind::Request | Kind::Interrupted) => {
+                return unreachable("the request did not go through")
+            }
+            _ => {}
+        }
+        match status_in(&text) {
+            Some(401 | 403) => refused(),
+            Some(404) => RemoteError::NotFound {
                 url: url.to_string(),
             },
-            E::PermissionDenied { source, .. } | E::Unauthenticated { source, .. } => {
-                log::warn!("{endpoint}: {source}");
-                RemoteError::Refused {
-                    endpoint: endpoint.to_string(),
-                    detail: "the access key or its secret was not accepted, or it has no access to this bucket".into(),
-                }
-            }
-            other => {
-                let text = chain(other);
-                // The full text (request, retries) is for the log; the user gets the reason.
-                log::warn!("{endpoint}: {text}");
-                let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
-                if has(&[
-                    "403",
-                    "401",
-                    "AccessDenied",
-                    "InvalidAccessKeyId",
-                    "SignatureDoesNotMatch",
-                ]) {
-                    RemoteError::Refused {
-                        endpoint: endpoint.to_string(),
-                        detail: "the access key or its secret was not accepted".into(),
-                    }
-                } else if has(&["Connection refused", "connection refused"]) {
-                    RemoteError::Unreachable {
-                        endpoint: endpoint.to_string(),
-                        detail: "nothing is listening there (connection refused); check the endpoint and that the server runs".into(),
-                    }
-                } else if has(&["dns error", "failed to lookup", "Name or service not known"]) {
-                    RemoteError::Unreachable {
-                        endpoint: endpoint.to_string(),
-                        detail: "its host name does not resolve; check the endpoint".into(),
-                    }
-                } else if has(&["timed out", "deadline has elapsed", "Timeout"]) {
-                    RemoteError::Unreachable {
-                        endpoint: endpoint.to_string(),
-                        detail: "it did not answer in time".into(),
-                    }
-                } else if has(&[
-                    "error sending request",
-                    "connection closed",
-                    "tcp connect error",
-                ]) {
-                    RemoteError::Unreachable {
-                        endpoint: endpoint.to_string(),
-                        detail: "the request did not go through".into(),
-                    }
-                } else if has(&["404 Not Found", "NoSuchBucket", "NoSuchKey"]) {
-                    RemoteError::NotFound {
-                        url: url.to_string(),
-                    }
-                } else {
-                    RemoteError::Failed {
-                        endpoint: endpoint.to_string(),
-                        detail: short(&text),
-                    }
-                }
-            }
+            Some(412) => RemoteError::Changed {
+                url: url.to_string(),
+            },
+            Some(status) => RemoteError::Failed {
+                endpoint,
+                detail: format!("it answered with HTTP status {status}"),
+            },
+            None => RemoteError::Failed {
+                endpoint,
+                detail: "its answer could not be used (Quire's log has it)".into(),
+            },
         }
     }
+}
+
+/// The kind of the HTTP failure under an error, if one is.
+fn http_kind(e: &object_store::Error) -> Option<object_store::client::HttpErrorKind> {
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = at {
+        if let Some(http) = error.downcast_ref::<object_store::client::HttpError>() {
+            return Some(http.kind());
+        }
+        at = error.source();
+    }
+    None
+}
+
+/// The status of a "Server returned non-2xx status code: 403 Forbidden" in the text.
+fn status_in(text: &str) -> Option<u16> {
+    let at = text.find("status code: ")? + "status code: ".len();
+    text.get(at..at + 3)?.parse().ok()
+}
+
+/// The text without a response body: S3's XML can quote the canonical request, session
+/// token included. Its `<Code>` is kept.
+fn for_log(text: &str) -> String {
+    let code = text
+        .split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| format!(" ({code})"))
+        .unwrap_or_default();
+    let head = text.split('<').next().unwrap_or(text);
+    format!("{}{code}", short(head))
 }
 
 /// An error with its causes, which is where `object_store` keeps the HTTP status and reqwest's

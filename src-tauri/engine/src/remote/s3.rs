@@ -91,6 +91,18 @@ impl S3Connection {
                 what: format!("the endpoint {url}"),
                 why: format!("write it with its scheme, as http://host:port or https://host ({e})"),
             })?;
+            if !parsed.username().is_empty()
+                || parsed.password().is_some()
+                || parsed.query().is_some()
+                || parsed.fragment().is_some()
+            {
+                // Keys in the address would be kept in notebook.json: they belong in the
+                // credentials file or the environment.
+                return Err(RemoteError::Invalid {
+                    what: "the endpoint".into(),
+                    why: "it holds a user name, a password or a query; write only http://host:port and keep keys in ~/.aws/credentials or the AWS_* variables".into(),
+                });
+            }
             if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
                 return Err(RemoteError::Invalid {
                     what: format!("the endpoint {url}"),
@@ -306,5 +318,12 @@ mod tests {
         };
         let e = c.store("b").err().unwrap().to_string();
         assert!(e.contains("http://host:port"), "{e}");
+        let with_keys = S3Connection {
+            endpoint: Some("http://AKIA:secret@127.0.0.1:9000".into()),
+            region: None,
+            profile: None,
+        };
+        let e = with_keys.store("b").err().unwrap().to_string();
+        assert!(e.contains("user name") && !e.contains("secret@"), "{e}");
     }
 }

@@ -87,8 +87,8 @@ impl Catalog {
                 .insert(name, Arc::new(version));
         }
         for (name, linked) in links {
-            self.register_store(&linked);
             nb.sql.register_provider(&name, linked.provider()?)?;
+            self.register_store(&linked);
             nb.linked
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
@@ -115,8 +115,8 @@ impl Catalog {
         {
             return Err(TableError::Exists(table));
         }
-        self.register_store(&linked);
         nb.sql.register_provider(&table, linked.provider()?)?;
+        self.register_store(&linked);
         let info = linked.info(&table);
         links.insert(table, Arc::new(linked));
         Ok(info)

@@ -1,5 +1,6 @@
 //! Writing tables and results to files the user picked: CSV (with a header row) or Parquet,
-//! chosen by extension, atomically (temp file beside the target, fsync, rename, fsync folder).
+//! chosen by extension, atomically (temp file beside the target, fsync, rename, fsync folder);
+//! or to an object in a bucket, as one multipart upload that completes or leaves nothing.
 
 use std::io::Write;
 use std::path::Path;
@@ -52,11 +53,6 @@ pub fn write(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &CancellationToken,
 ) -> Result<u64, TableError> {
-    let mut rows = 0u64;
-    let mut advance = |batch: &RecordBatch| {
-        rows += batch.num_rows() as u64;
-        progress(rows);
-    };
     let format = ExportFormat::from_path(path)?;
     let fail = |e: &dyn std::fmt::Display| {
         TableError::Persist(format!("could not write {}: {e}", path.display()))
@@ -64,45 +60,171 @@ pub fn write(
     // An export is the user's own file: created as any program creates one (0666 less the
     // umask), not with a temp file's private 0600.
     let mut tmp = durable::AtomicFile::create_shared(path).map_err(|e| fail(&e))?;
+    {
+        // A cancelled or failed write stops between batches; dropping the temp file deletes it.
+        let mut out = std::io::BufWriter::new(tmp.file_mut());
+        let target = path.display().to_string();
+        encode(format, &target, &mut out, schema, batches, progress, cancel)?;
+        out.flush().map_err(|e| fail(&e))?;
+    }
+    let bytes = tmp.commit(metrics).map_err(|e| fail(&e))?;
+    Ok(bytes)
+}
+
+/// Parts of an upload to object storage: S3's smallest part but the last is 5 MiB.
+const UPLOAD_PART: usize = 8 * 1024 * 1024;
+/// Parts uploading at once; writing waits beyond that, so memory stays bounded.
+const UPLOADS_AT_ONCE: usize = 4;
+
+/// Writes the batches to the object `url` names (`s3://bucket/key.parquet` or `.csv`) as one
+/// multipart upload: the object appears whole when the upload completes, and an error, a
+/// cancel or a killed process leaves nothing under the key (a failed or cancelled upload is
+/// aborted; one a crash cut off never completes, though its parts stay in the bucket until a
+/// lifecycle rule such as S3's `AbortIncompleteMultipartUpload` removes them). An object
+/// already at the key is never replaced. Returns the bytes written.
+pub fn write_to_store(
+    store: std::sync::Arc<dyn object_store::ObjectStore>,
+    endpoint: &str,
+    url: &str,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &CancellationToken,
+) -> Result<u64, TableError> {
+    use crate::remote::{io, split_url, RemoteError};
+    use object_store::ObjectStoreExt;
+    let (_, key) = split_url(url)?;
+    let format = ExportFormat::from_path(Path::new(&key))?;
+    let failed =
+        |e: object_store::Error| TableError::from(RemoteError::from_store(endpoint, url, &e));
+    let location = object_store::path::Path::parse(&key).map_err(|e| RemoteError::Invalid {
+        what: format!("the address {url}"),
+        why: e.to_string(),
+    })?;
+    // Parts are spawned on the IO runtime as they fill, from this thread's sync writer.
+    let _context = io::enter();
+    // Never over an object already there (a linked table's own file, say).
+    match io::wait(store.head(&location)) {
+        Ok(_) => {
+            return Err(RemoteError::Exists {
+                url: url.to_string(),
+            }
+            .into())
+        }
+        Err(object_store::Error::NotFound { .. }) => {}
+        Err(e) => return Err(failed(e)),
+    }
+    let upload = io::wait(store.put_multipart(&location)).map_err(failed)?;
+    let mut parts = object_store::WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART);
+    let written = {
+        let mut sink = Upload {
+            parts: &mut parts,
+            bytes: 0,
+            failed: None,
+        };
+        let result = encode(format, url, &mut sink, schema, batches, progress, cancel);
+        match (result, sink.failed.take()) {
+            (_, Some(e)) => Err(failed(e)),
+            (Err(e), None) => Err(e),
+            (Ok(()), None) => Ok(sink.bytes),
+        }
+    };
+    // Every part is sent before the upload completes; a part that failed aborts it below.
+    let written = written.and_then(|bytes| {
+        io::wait(parts.wait_for_capacity(0))
+            .map(|()| bytes)
+            .map_err(failed)
+    });
+    match written {
+        Ok(bytes) => {
+            io::wait(parts.finish()).map_err(failed)?;
+            Ok(bytes)
+        }
+        Err(e) => {
+            // Nothing under the key: the parts sent so far are discarded with the upload.
+            if let Err(abort) = io::wait(parts.abort()) {
+                log::warn!("aborting the upload to {url} failed ({abort}); its parts stay in the bucket until a lifecycle rule or the user removes them");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// A sync writer that feeds a multipart upload, waiting when too many parts are in flight.
+struct Upload<'a> {
+    parts: &'a mut object_store::WriteMultipart,
+    bytes: u64,
+    /// The first upload error: the encoder hears a broken pipe, the caller the store's words.
+    failed: Option<object_store::Error>,
+}
+
+impl Write for Upload<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed.is_some() {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        if let Err(e) = crate::remote::io::wait(self.parts.wait_for_capacity(UPLOADS_AT_ONCE)) {
+            self.failed = Some(e);
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        self.parts.write(buf);
+        self.bytes += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The batches as CSV or Parquet into `out`, checking `cancel` before each batch.
+fn encode<W: Write + Send>(
+    format: ExportFormat,
+    target: &str,
+    out: W,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &CancellationToken,
+) -> Result<(), TableError> {
+    let fail =
+        |e: &dyn std::fmt::Display| TableError::Persist(format!("could not write {target}: {e}"));
+    let mut rows = 0u64;
     match format {
         ExportFormat::Csv => {
-            let mut out = std::io::BufWriter::new(tmp.file_mut());
-            let mut writer = WriterBuilder::new().with_header(true).build(&mut out);
+            let mut writer = WriterBuilder::new().with_header(true).build(out);
             if batches.is_empty() {
                 writer
                     .write(&RecordBatch::new_empty(schema.clone()))
                     .map_err(|e| fail(&e))?;
             }
             for batch in batches {
-                // A cancelled write stops between batches; dropping the temp file deletes it.
                 if cancel.is_cancelled() {
                     return Err(TableError::Cancelled);
                 }
                 writer.write(batch).map_err(|e| fail(&e))?;
-                advance(batch);
+                rows += batch.num_rows() as u64;
+                progress(rows);
             }
-            drop(writer);
-            out.flush().map_err(|e| fail(&e))?;
         }
         ExportFormat::Parquet => {
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .build();
-            let mut writer = ArrowWriter::try_new(tmp.file_mut(), schema.clone(), Some(props))
-                .map_err(|e| fail(&e))?;
+            let mut writer =
+                ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(|e| fail(&e))?;
             for batch in batches {
-                // A cancelled write stops between batches; dropping the temp file deletes it.
                 if cancel.is_cancelled() {
                     return Err(TableError::Cancelled);
                 }
                 writer.write(batch).map_err(|e| fail(&e))?;
-                advance(batch);
+                rows += batch.num_rows() as u64;
+                progress(rows);
             }
             writer.close().map_err(|e| fail(&e))?;
         }
     }
-    let bytes = tmp.commit(metrics).map_err(|e| fail(&e))?;
-    Ok(bytes)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -270,17 +270,18 @@ impl LinkedTable {
         let (bucket, key) = split_url(url)?;
         let S3Store { store, endpoint } = settings.store(&bucket)?;
         let failed = |e: object_store::Error| RemoteError::from_store(&endpoint, url, &e);
+        // The key as typed (spaces, `#`, `=` and all), not percent-encoded a second time.
+        let typed = ObjectPath::parse(&key).map_err(|e| RemoteError::Invalid {
+            what: format!("the address {url}"),
+            why: e.to_string(),
+        })?;
         let objects: Vec<ObjectMeta> = if is_parquet_name(&key) {
-            vec![io::wait(store.head(&ObjectPath::from(key.as_str()))).map_err(failed)?]
+            vec![io::wait(store.head(&typed)).map_err(failed)?]
         } else {
             let prefix = key.trim_end_matches('/');
             let listed: Vec<ObjectMeta> = io::wait(
                 store
-                    .list(
-                        (!prefix.is_empty())
-                            .then(|| ObjectPath::from(prefix))
-                            .as_ref(),
-                    )
+                    .list((!prefix.is_empty()).then_some(&typed))
                     .try_collect(),
             )
             .map_err(failed)?;
@@ -338,6 +339,9 @@ impl LinkedTable {
                 rows += group.num_rows().max(0) as u64;
             }
             bytes += meta.size;
+            if let Some(tag) = &meta.e_tag {
+                store.pin(&meta.location, tag);
+            }
             files.push(LinkedFile {
                 at: FileAt::Remote {
                     key: meta.location.clone(),
@@ -424,9 +428,13 @@ impl LinkedTable {
                             TableError::Persist("a remote file without its store".into())
                         })?
                         .registered;
-                    let url = registered.join(key.as_ref()).map_err(|e| {
-                        TableError::Persist(format!("the address of {key} could not be made: {e}"))
-                    })?;
+                    // Segment by segment, so `#`, `?` or `%` in a key stay part of the path.
+                    let mut url = registered.clone();
+                    url.path_segments_mut()
+                        .map_err(|()| {
+                            TableError::Persist(format!("the address of {key} could not be made"))
+                        })?
+                        .extend(key.parts().map(|part| part.as_ref().to_string()));
                     Ok(ListingTableUrl::parse(url.as_str())?)
                 }
             })
