@@ -70,7 +70,9 @@ pub async fn list_tables(
     state: State<'_, AppState>,
     notebook: NotebookId,
 ) -> Reply<Vec<TableInfo>> {
-    Ok(state.engine.tables(notebook)?)
+    // The first call loads the notebook's tables: saved copies from disk, and its links, which
+    // for a bucket means the network. This worker may block; the others go on.
+    Ok(on_disk(|| state.engine.tables(notebook))?)
 }
 
 #[tauri::command]

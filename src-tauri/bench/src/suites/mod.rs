@@ -7,6 +7,7 @@ mod events;
 mod notebooks;
 mod profiles;
 mod queue;
+mod remote;
 mod smoke;
 mod snapshots;
 mod soak;
@@ -56,6 +57,11 @@ pub const ALL: &[Suite] = &[
         name: "bigdata",
         about: "a 100M-row Parquet file linked within a 2 GiB budget: open, queries and pages, against DuckDB",
         run: bigdata::run,
+    },
+    Suite {
+        name: "remote",
+        about: "Parquet in a bucket of a loopback S3 server (moto): bytes fetched with pushdown, answers and time against the same files on disk",
+        run: remote::run,
     },
     Suite {
         name: "editing",

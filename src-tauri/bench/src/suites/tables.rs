@@ -77,7 +77,7 @@ fn write_csv(path: &Path) -> std::io::Result<()> {
     out.flush()
 }
 
-fn venv() -> Result<PathBuf, String> {
+pub(crate) fn venv() -> Result<PathBuf, String> {
     let dir = std::env::var_os("QUIRE_BENCH_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

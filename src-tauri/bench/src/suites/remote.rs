@@ -1,0 +1,331 @@
+//! `remote`: Parquet in a bucket of a real S3 API server on loopback (moto's server mode, from
+//! PyPI into the bench venv, started and stopped here), against the same files linked locally.
+//!
+//! The dataset: `QUIRE_BENCH_REMOTE_ROWS` rows (default 4,000,000) x 6 columns in 8 objects of
+//! 50,000-row groups, ids ascending. Measures:
+//!
+//! - `s3_pushdown_bytes_ratio` (value; target <= 0.1): bytes fetched for a one-column, 1 %
+//!   -selective query (`sum(value)` over an id range) over the dataset's bytes.
+//! - `s3_full_scan_bytes_ratio` (value): the same for `SELECT *` counted whole: what a query
+//!   without pushdown fetches.
+//! - `s3_answers_equal` (1 when each of the five queries answers the same over the bucket as
+//!   over the local files).
+//! - `s3_queries_vs_local` (ratio = local time / bucket time for the five queries in all, best
+//!   of `REPEATS`): the cost of the network path. One machine and a Python server on loopback:
+//!   this is no figure for a real bucket's latency, only a check that nothing is pathological.
+//! - `s3_page_ms` (value): a 200-row grid page in the middle of the table, through the bucket.
+//!
+//! Not here yet: the Ballista and PostgreSQL measures of issue 22.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
+use quire_engine::events::NullSink;
+use quire_engine::ids::NotebookId;
+use quire_engine::remote::{Connection, ConnectionKind, S3Connection};
+use quire_engine::{Config, Engine, EnginePaths};
+
+use crate::report::Measure;
+use crate::stats::micros;
+
+const SUITE: &str = "remote";
+const PARTS: usize = 8;
+const GROUP: usize = 50_000;
+const REPEATS: usize = 3;
+const BUCKET: &str = "bench";
+
+fn rows() -> usize {
+    std::env::var("QUIRE_BENCH_REMOTE_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4_000_000)
+}
+
+/// moto's S3 server on a free loopback port, killed when dropped.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The bench venv's Python with moto's server installed.
+fn moto_python() -> Result<PathBuf, String> {
+    let python = super::tables::venv()?;
+    let ready = Command::new(&python)
+        .args(["-c", "import moto.server, flask"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        eprintln!("installing moto's S3 server into the bench venv ...");
+        let ok = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "moto[server]==5.2.5"])
+            .status()
+            .map_err(|e| e.to_string())?
+            .success();
+        if !ok {
+            return Err("could not install moto[server] for the remote bench".into());
+        }
+    }
+    Ok(python)
+}
+
+fn start_moto() -> Result<Moto, String> {
+    let python = moto_python()?;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let child = Command::new(python)
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("moto's server did not start: {e}"))?;
+    let moto = Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while http(&moto.endpoint, "GET", "/").is_none() {
+        if Instant::now() > deadline {
+            return Err("moto's server did not answer within 90 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(moto)
+}
+
+/// One plain HTTP request; the status code, or None when nothing answered.
+fn http(endpoint: &str, method: &str, path: &str) -> Option<u16> {
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+fn schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("value", DataType::Float64, true),
+        Field::new("category", DataType::Utf8, false),
+        Field::new("note", DataType::Utf8, true),
+        Field::new("amount", DataType::Int64, false),
+        Field::new("flag", DataType::Boolean, false),
+    ]))
+}
+
+fn part_bytes(part: usize, per: usize) -> Result<Vec<u8>, String> {
+    let ids: Vec<i64> = (part * per..(part + 1) * per).map(|i| i as i64).collect();
+    let batch = RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(Int64Array::from(ids.clone())),
+            Arc::new(Float64Array::from_iter(ids.iter().map(|i| {
+                (i % 13 != 0).then(|| (*i as f64 * 0.37).sin() * 100.0)
+            }))),
+            Arc::new(StringArray::from_iter_values(
+                ids.iter().map(|i| format!("c{}", i % 20)),
+            )),
+            Arc::new(StringArray::from_iter(ids.iter().map(|i| {
+                (i % 7 != 0).then(|| format!("note {} for row {i:09}", (i * 7919) % 100_003))
+            }))),
+            Arc::new(Int64Array::from_iter_values(
+                ids.iter().map(|i| (i * 31) % 10_007),
+            )),
+            Arc::new(BooleanArray::from_iter(
+                ids.iter().map(|i| Some(i % 3 == 0)),
+            )),
+        ],
+    )
+    .map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(GROUP))
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(&mut bytes, schema(), Some(props)).map_err(|e| e.to_string())?;
+    writer.write(&batch).map_err(|e| e.to_string())?;
+    writer.close().map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(f)
+}
+
+/// A query's answer as sorted rows of values (the headers name the table).
+fn answer(engine: &Engine, nb: NotebookId, sql: &str) -> Result<String, String> {
+    let batches = block(engine.query(nb, sql)).map_err(|e| format!("{sql}: {e}"))?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        for r in 0..batch.num_rows() {
+            let cells: Vec<String> = batch
+                .columns()
+                .iter()
+                .map(|c| array_value_to_string(c, r).unwrap_or_default())
+                .collect();
+            rows.push(cells.join(" | "));
+        }
+    }
+    rows.sort();
+    Ok(rows.join("\n"))
+}
+
+const QUERIES: [&str; 5] = [
+    "SELECT count(*), sum(amount), min(id), max(id) FROM {t}",
+    "SELECT category, count(*) AS n, round(avg(value), 6) AS v FROM {t} GROUP BY category",
+    "SELECT id, note FROM {t} WHERE note LIKE '%row 00077%' ORDER BY id",
+    "SELECT flag, count(*) FROM {t} WHERE value > 50 GROUP BY flag",
+    "SELECT id, value FROM {t} ORDER BY value DESC NULLS LAST, id LIMIT 20",
+];
+
+pub fn run() -> Result<Vec<Measure>, String> {
+    let rows = rows();
+    let per = rows / PARTS;
+    let moto = start_moto()?;
+    if http(&moto.endpoint, "PUT", &format!("/{BUCKET}")) != Some(200) {
+        return Err("moto did not create the bucket".into());
+    }
+    let settings = S3Connection {
+        endpoint: Some(moto.endpoint.clone()),
+        region: None,
+        profile: None,
+    };
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let local = tmp.path().join("local");
+    let store = settings.store(BUCKET).map_err(|e| e.to_string())?.store;
+    let mut dataset = 0u64;
+    for part in 0..PARTS {
+        let bytes = part_bytes(part, per)?;
+        dataset += bytes.len() as u64;
+        let folder = local.join(format!("part={part}"));
+        std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+        std::fs::write(folder.join("data.parquet"), &bytes).map_err(|e| e.to_string())?;
+        block(object_store::ObjectStoreExt::put(
+            store.as_ref(),
+            &object_store::path::Path::from(format!("data/part={part}/data.parquet")),
+            bytes.into(),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    eprintln!("remote: {rows} rows, {dataset} bytes in {PARTS} objects");
+
+    let engine = Engine::open(
+        Config::default(),
+        EnginePaths {
+            data_dir: tmp.path().join("data"),
+            config_dir: None,
+        },
+        Arc::new(NullSink),
+    )
+    .map_err(|e| e.to_string())?;
+    let nb = engine
+        .create_notebook("Remote")
+        .map_err(|e| e.to_string())?
+        .id;
+    engine
+        .notebooks()
+        .save_connection(
+            nb,
+            Connection {
+                name: "bench".into(),
+                kind: ConnectionKind::S3,
+                s3: Some(settings.clone()),
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    engine
+        .link_through(nb, "bench", &format!("s3://{BUCKET}/data/"), Some("remote"))
+        .map_err(|e| e.to_string())?;
+    engine
+        .link_table(nb, Path::new(&local), Some("local"))
+        .map_err(|e| e.to_string())?;
+    let traffic = engine
+        .remote_traffic(nb, "remote")
+        .ok_or("the remote link has no traffic counter")?;
+
+    let mut equal = true;
+    let (mut remote_ms, mut local_ms) = (f64::MAX, f64::MAX);
+    for _ in 0..REPEATS {
+        let (mut r_total, mut l_total) = (0.0, 0.0);
+        for q in QUERIES {
+            let start = Instant::now();
+            let r = answer(&engine, nb, &q.replace("{t}", "remote"))?;
+            r_total += micros(start.elapsed()) / 1000.0;
+            let start = Instant::now();
+            let l = answer(&engine, nb, &q.replace("{t}", "local"))?;
+            l_total += micros(start.elapsed()) / 1000.0;
+            if r != l {
+                eprintln!("remote: answers differ for {q}");
+                equal = false;
+            }
+        }
+        remote_ms = remote_ms.min(r_total);
+        local_ms = local_ms.min(l_total);
+    }
+
+    let fetched = |sql: &str| -> Result<f64, String> {
+        let before = traffic.bytes();
+        answer(&engine, nb, sql)?;
+        Ok((traffic.bytes() - before) as f64 / dataset as f64)
+    };
+    let low = rows as i64 / 2;
+    let pushdown = fetched(&format!(
+        "SELECT sum(value) FROM remote WHERE id BETWEEN {low} AND {}",
+        low + rows as i64 / 100 - 1
+    ))?;
+    let full = fetched("SELECT * FROM remote")?;
+
+    let start = Instant::now();
+    block(engine.page(nb, "remote", None, rows as u64 / 2, 200)).map_err(|e| e.to_string())?;
+    let page_ms = micros(start.elapsed()) / 1000.0;
+    drop(moto);
+
+    Ok(vec![
+        Measure::value(SUITE, "s3_pushdown_bytes_ratio", pushdown, "ratio"),
+        Measure::value(SUITE, "s3_full_scan_bytes_ratio", full, "ratio"),
+        Measure::value(
+            SUITE,
+            "s3_answers_equal",
+            if equal { 1.0 } else { 0.0 },
+            "bool",
+        ),
+        Measure::against(SUITE, "s3_queries_vs_local", remote_ms, local_ms, "ms"),
+        Measure::value(SUITE, "s3_page_ms", page_ms, "ms"),
+    ])
+}
