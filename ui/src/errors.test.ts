@@ -3,6 +3,13 @@ import { describeError, formatBytes } from "./errors";
 import { QuireError } from "./backend";
 
 describe("describeError", () => {
+  it("leaves an address at the start of a message as written", () => {
+    const text = describeError(new QuireError("connection_unreachable", "http://127.0.0.1:1 did not answer: nothing is listening there"));
+    expect(text.detail).toBe("http://127.0.0.1:1 did not answer: nothing is listening there");
+    expect(describeError(new QuireError("file_unreadable", "s3://b/x.parquet changed since it was linked")).detail).toMatch(/^s3:\/\//);
+    expect(describeError(new QuireError("invalid_title", "a title cannot be empty")).detail).toBe("A title cannot be empty");
+  });
+
   it("gives plain words for a known code and keeps the engine's detail", () => {
     const text = describeError(new QuireError("invalid_title", "a title cannot contain '/'"));
     expect(text.headline).toBe("That title cannot be used");

@@ -58,8 +58,11 @@ export function describeError(err: Pick<QuireError, "code" | "message"> & { posi
   return { headline, detail: capitalise(text) + where };
 }
 
+/** The first letter in capitals, unless the text starts with an address or a path, which
+ *  must read as written ("http://…", "s3://…", "/home/…"). */
 function capitalise(s: string): string {
-  return s.length === 0 ? s : s[0]!.toUpperCase() + s.slice(1);
+  if (s.length === 0 || /^([a-z][a-z0-9+.-]*:\/\/|\/)/.test(s)) return s;
+  return s[0]!.toUpperCase() + s.slice(1);
 }
 
 export function formatBytes(n: number): string {

@@ -119,7 +119,7 @@ function Problem({ error }: { error: unknown }) {
   return (
     <p className="banner error" role="alert" data-testid="connection-error">
       <strong>{text.headline}</strong>
-      {text.detail && <span> — {text.detail}</span>}
+      {text.detail && <span>{text.detail}</span>}
     </p>
   );
 }
