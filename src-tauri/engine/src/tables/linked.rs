@@ -194,6 +194,36 @@ fn files_of(source: &Path) -> Result<Vec<PathBuf>, TableError> {
     Ok(found)
 }
 
+/// Keeps the first file's schema in `schema` and refuses a later file whose columns differ.
+fn same_columns(
+    schema: &mut Option<SchemaRef>,
+    metadata: &ArrowReaderMetadata,
+    file: &Path,
+) -> Result<(), TableError> {
+    match schema {
+        None => *schema = Some(metadata.schema().clone()),
+        Some(first) if first.fields() != metadata.schema().fields() => {
+            return Err(unreadable(
+                file,
+                "its columns differ from the first file's; every file of a linked folder must have the same columns",
+            ))
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// Where each row group's first row is in its file, and the file's rows.
+fn group_starts(metadata: &ArrowReaderMetadata) -> (Vec<u64>, u64) {
+    let mut starts = Vec::new();
+    let mut rows = 0u64;
+    for group in metadata.metadata().row_groups() {
+        starts.push(rows);
+        rows += group.num_rows().max(0) as u64;
+    }
+    (starts, rows)
+}
+
 impl LinkedTable {
     /// Links a Parquet file or a folder of Parquet files with one schema: reads the footers
     /// only.
@@ -218,22 +248,8 @@ impl LinkedTable {
                             format!("it is not a readable Parquet file ({e}); Quire links Parquet files, and imports CSV and JSON"),
                         )
                     })?;
-            match &schema {
-                None => schema = Some(metadata.schema().clone()),
-                Some(first) if first.fields() != metadata.schema().fields() => {
-                    return Err(unreadable(
-                        &path,
-                        "its columns differ from the first file's; every file of a linked folder must have the same columns",
-                    ))
-                }
-                Some(_) => {}
-            }
-            let mut group_starts = Vec::new();
-            let mut rows = 0u64;
-            for group in metadata.metadata().row_groups() {
-                group_starts.push(rows);
-                rows += group.num_rows().max(0) as u64;
-            }
+            same_columns(&mut schema, &metadata, &path)?;
+            let (group_starts, rows) = group_starts(&metadata);
             let stamp = stamp(&path)?;
             bytes += stamp.0;
             files.push(LinkedFile {
@@ -322,22 +338,8 @@ impl LinkedTable {
                     format!("it is not a readable Parquet file ({e}); Quire links Parquet files"),
                 ),
             })?;
-            match &schema {
-                None => schema = Some(metadata.schema().clone()),
-                Some(first) if first.fields() != metadata.schema().fields() => {
-                    return Err(unreadable(
-                        &at,
-                        "its columns differ from the first file's; every file of a linked folder must have the same columns",
-                    ))
-                }
-                Some(_) => {}
-            }
-            let mut group_starts = Vec::new();
-            let mut rows = 0u64;
-            for group in metadata.metadata().row_groups() {
-                group_starts.push(rows);
-                rows += group.num_rows().max(0) as u64;
-            }
+            same_columns(&mut schema, &metadata, &at)?;
+            let (group_starts, rows) = group_starts(&metadata);
             bytes += meta.size;
             if let Some(tag) = &meta.e_tag {
                 store.pin(&meta.location, tag);
