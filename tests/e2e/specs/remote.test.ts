@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Key } from "selenium-webdriver";
-import { fresh, startApp, type QuireApp } from "../src/harness.ts";
+import { fresh, replaceText, startApp, type QuireApp } from "../src/harness.ts";
 import { addSqlCell, newNotebook, openTable, waitCell } from "../src/grid.ts";
 import { resultRows, runSql } from "../src/cells.ts";
 import { freePort, startMoto } from "../src/moto.ts";
@@ -20,9 +20,28 @@ const ROWS = 200_000;
 const BUCKET = "quire-e2e";
 
 async function type(app: QuireApp, testId: string, text: string) {
-  const input = await app.byTestId(testId);
-  await input.clear();
-  await input.sendKeys(text);
+  await replaceText(app.driver, await app.byTestId(testId), text);
+}
+
+/** Waits for an info toast `ok` accepts; a problem shown in the open dialog fails at once, with its words. */
+async function toastOrProblem(app: QuireApp, ok: (text: string) => boolean, timeoutMs: number) {
+  let toast = "";
+  let problem: string | null = null;
+  await app.driver
+    .wait(async () => {
+      const [toasts, shown] = await app.driver.executeScript<[string, string | null]>(
+        "const text = (s) => [...document.querySelectorAll(s)].map((e) => e.textContent).join('\\n');" +
+          "const problem = document.querySelector('[role=dialog] [role=alert]');" +
+          "return [text('[data-testid=info-toast]'), problem ? problem.textContent : null];",
+      );
+      toast = toasts;
+      problem = shown;
+      return problem !== null || ok(toast);
+    }, timeoutMs)
+    .catch(() => {
+      throw new Error(`no toast matched in ${timeoutMs} ms; toasts: ${JSON.stringify(toast)}`);
+    });
+  if (problem !== null) throw new Error(`the dialog showed a problem: ${problem}`);
 }
 
 function findFile(dir: string, name: string): string | null {
@@ -37,8 +56,10 @@ function findFile(dir: string, name: string): string | null {
   return null;
 }
 
-test("add an S3 connection in the panel, link a bucket's Parquet through it, query it, restart", async () => {
+test("add an S3 connection in the panel, link a bucket's Parquet through it, query it, restart", async (t) => {
   const moto = await startMoto();
+  // Stopped however the test ends: a server left running would keep this file's process alive.
+  t.after(() => moto.stop());
   const out = join(mkdtempSync(join(tmpdir(), "quire-e2e-remote-")), "sales.parquet");
   const env = {
     QUIRE_TEST_SAVE_FILE: out,
@@ -94,7 +115,7 @@ test("add an S3 connection in the panel, link a bucket's Parquet through it, que
     await first.click("export-bucket-sales");
     await type(first, "export-bucket-url", `s3://${BUCKET}/copies/sales.parquet`);
     await first.click("export-bucket-start");
-    await first.waitText("info-toast", (t) => t.includes("Exported sales") && t.includes("copies/sales.parquet"), 60_000);
+    await toastOrProblem(first, (t) => t.includes("Exported sales") && t.includes("copies/sales.parquet"), 60_000);
     await first.click("link-through-lake");
     await type(first, "link-remote-url", `s3://${BUCKET}/copies/sales.parquet`);
     await type(first, "link-remote-name", "sales_copy");
@@ -142,6 +163,5 @@ test("add an S3 connection in the panel, link a bucket's Parquet through it, que
     throw e;
   } finally {
     await again.stop();
-    await moto.stop();
   }
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, existsSync, readFileSync } from "node:fs";
 import { Key } from "selenium-webdriver";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fresh, withApp } from "../src/harness.ts";
+import { fresh, replaceText, withApp } from "../src/harness.ts";
 import { csvFile, gridCell, newNotebook, scrollToLastRow, SCROLLERS } from "../src/grid.ts";
 
 test("import a CSV through the dialog with its schema preview, then read it in the grid", async () => {
@@ -20,8 +20,7 @@ test("import a CSV through the dialog with its schema preview, then read it in t
       assert.equal(await app.prop("import-table-name", "value"), "city_sales");
       // The preview proposed types; the user renames a column before importing.
       const nameInput = await app.driver.findElement({ css: '[aria-label="Column 3 name"]' });
-      await nameInput.clear();
-      await nameInput.sendKeys("revenue");
+      await replaceText(app.driver, nameInput, "revenue");
       await app.click("import-start");
       await app.waitText("table-list", (t) => t.includes("city_sales") && t.includes("500 rows"));
       await app.driver.wait(async () => (await gridCell(app, 0, "city")) === "Lyon", 10_000, "the grid never showed row 0");

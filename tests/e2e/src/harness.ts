@@ -99,6 +99,19 @@ export async function fresh(act: () => Promise<void>) {
   }
 }
 
+/** Replaces what an input holds with `text`, typed, and waits until the input shows exactly it. Not WebDriver's clear(): it sets the DOM value behind React's back, so a
+ *  re-render in between (any engine event) puts the old value back and the typing lands after
+ *  it ("s3://s3://bucket/"). */
+export async function replaceText(driver: WebDriver, input: WebElement, text: string) {
+  // Emptied the way React hears it (the native setter, then an input event), then typed.
+  await driver.executeScript(
+    "const el = arguments[0]; Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, ''); el.dispatchEvent(new Event('input', { bubbles: true }));",
+    input,
+  );
+  await input.sendKeys(text);
+  await driver.wait(async () => (await input.getAttribute("value")) === text, 5_000, `the input never showed ${JSON.stringify(text)}`);
+}
+
 export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "quire-e2e-"));
   let application = appBinary();

@@ -54,6 +54,10 @@ export async function startMoto(): Promise<Moto> {
   const python = venvPython();
   const port = await freePort();
   const child: ChildProcess = spawn(python, ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  // Never outlives the test process, whatever way it ends.
+  const killOnExit = () => child.kill();
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   // Ready once it answers HTTP (the first start imports a lot of Python).

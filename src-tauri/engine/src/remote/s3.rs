@@ -277,6 +277,16 @@ pub fn split_url(url: &str) -> Result<(String, String), RemoteError> {
     if bucket.is_empty() {
         return Err(invalid("it names no bucket (s3://bucket/path)"));
     }
+    // Letters, digits, '.', '-' (and '_' in old buckets) are all a bucket name can hold; the
+    // usual slip is an address pasted after "s3://" that was already there.
+    if !bucket
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        return Err(invalid(&format!(
+            "\"{bucket}\" cannot be a bucket name (letters, digits, '.' and '-' only)"
+        )));
+    }
     Ok((bucket.to_string(), key.to_string()))
 }
 
@@ -306,6 +316,12 @@ mod tests {
         );
         assert_eq!(split_url("s3://b").unwrap(), ("b".into(), "".into()));
         assert!(split_url("s3:///x").is_err());
+        // An address pasted after the "s3://" the box already held.
+        let doubled = split_url("s3://s3://b/x.parquet").unwrap_err().to_string();
+        assert!(
+            doubled.contains("\"s3:\" cannot be a bucket name"),
+            "{doubled}"
+        );
         assert!(split_url("https://b/x").is_err());
     }
 
