@@ -11,7 +11,8 @@ packages=(libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev lib
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev build-essential pkg-config file
   libssl-dev xdg-utils)
 if $with_test_tools; then
-  packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick python3-xlib desktop-file-utils rpm)
+  # postgresql: the attached-database tests start their own server on loopback.
+  packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick python3-xlib desktop-file-utils rpm postgresql)
 elif [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   # `make run` with no display: launch.sh runs the app under Xvfb and takes a screenshot.
   packages+=(xvfb xauth dbus dbus-x11 imagemagick)

@@ -53,6 +53,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::save_connection,
             commands::remove_connection,
             commands::test_connection,
+            commands::browse_connection,
             commands::export_to_bucket,
             commands::list_notebooks,
             commands::list_tables,

@@ -4,6 +4,7 @@ pub const COMMANDS: &[&str] = &[
     "add_cell",
     "app_info",
     "apply_transform",
+    "browse_connection",
     "cancel_job",
     "cancel_task",
     "check_disk",

@@ -518,6 +518,18 @@ function Shell() {
                 dispatch({ type: "open_table", table: table.name });
                 inform(`Linked ${table.name}`, `${table.rows.toLocaleString()} rows, read where they lie in ${table.linked ?? "the bucket"}.`);
               }}
+              onQuery={(sql) => {
+                const notebook = view.summary.id;
+                void (async () => {
+                  try {
+                    const cell = await backend.addCell(notebook, "sql", null, sql);
+                    await refreshView(notebook);
+                    await runOne(notebook, cell.id);
+                  } catch (e) {
+                    report(e);
+                  }
+                })();
+              }}
             />
           )}
         </Sidebar>

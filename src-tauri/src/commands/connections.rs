@@ -1,13 +1,14 @@
-//! A notebook's connections (object storage) and the tables linked through them. Every call
-//! that reaches a server runs on a worker that may block (a slow or absent server takes
-//! seconds to report); the window never waits on it.
+//! A notebook's connections (object storage, databases) and the tables reached through them.
+//! Every call that reaches a server runs on a worker that may block (a slow or absent server
+//! takes seconds to report); the window never waits on it.
 
-use quire_engine::remote::{Connection, ConnectionCheck};
+use quire_engine::remote::{Connection, ConnectionCheck, DatabaseTable};
 
 use super::prelude::*;
 
 /// Adds a connection to the notebook, or replaces the one of the same name (nothing is sent:
 /// a malformed endpoint or a profile missing from the credentials file is refused in words).
+/// A database's tables are reachable from the notebook's SQL at once.
 #[tauri::command]
 #[specta::specta]
 pub async fn save_connection(
@@ -15,13 +16,7 @@ pub async fn save_connection(
     notebook: NotebookId,
     connection: Connection,
 ) -> Reply<NotebookView> {
-    on_disk(|| {
-        state
-            .engine
-            .notebooks()
-            .save_connection(notebook, connection)
-    })
-    .map_err(quire_engine::Error::from)?;
+    on_disk(|| state.engine.save_connection(notebook, connection))?;
     Ok(state
         .engine
         .notebooks()
@@ -29,7 +24,7 @@ pub async fn save_connection(
         .map_err(quire_engine::Error::from)?)
 }
 
-/// Removes a connection; tables linked through it keep reading.
+/// Removes a connection; tables linked through it keep reading, a database is detached.
 #[tauri::command]
 #[specta::specta]
 pub async fn remove_connection(
@@ -37,8 +32,7 @@ pub async fn remove_connection(
     notebook: NotebookId,
     name: String,
 ) -> Reply<NotebookView> {
-    on_disk(|| state.engine.notebooks().remove_connection(notebook, &name))
-        .map_err(quire_engine::Error::from)?;
+    on_disk(|| state.engine.remove_connection(notebook, &name))?;
     Ok(state
         .engine
         .notebooks()
@@ -58,6 +52,18 @@ pub async fn test_connection(
     Ok(on_disk(|| {
         state.engine.check_connection(notebook, &connection, &url)
     })?)
+}
+
+/// The tables and views a database connection may read (with Postgres's row estimates), to
+/// browse and query as `connection.schema.table`.
+#[tauri::command]
+#[specta::specta]
+pub async fn browse_connection(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    name: String,
+) -> Reply<Vec<DatabaseTable>> {
+    Ok(state.engine.browse_connection(notebook, &name).await?)
 }
 
 /// Links a Parquet object, or the Parquet objects under a prefix, through the notebook's

@@ -3,7 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/re
 import { backendOf, Providers } from "../testBackend";
 import { QuireError } from "../backend";
 import type { Connection, NotebookView, TableInfo } from "../bindings";
-import { checkText, connectionOf, ConnectionsPanel, nameOfUrl } from "./ConnectionsPanel";
+import { checkText, connectionOf, ConnectionsPanel, EMPTY_FORM, firstRowsOf, nameOfUrl, sqlName } from "./ConnectionsPanel";
 
 afterEach(cleanup);
 
@@ -15,14 +15,78 @@ const view = (connections: Connection[]): NotebookView => ({
 });
 const type = (testid: string, value: string) => fireEvent.change(screen.getByTestId(testid), { target: { value } });
 
+const shop: Connection = {
+  name: "shop",
+  kind: "postgres",
+  postgres: { host: "127.0.0.1", port: 5433, user: "ana", database: "shop", sslmode: null },
+};
+
 describe("the connections panel", () => {
+  it("adds a PostgreSQL database (no password field), lists its tables and queries one", async () => {
+    const testConnection = vi.fn(async () => ({
+      endpoint: "postgres://ana@127.0.0.1:5433/shop",
+      objects: 2,
+      folders: 2,
+      elapsed_ms: 9,
+      server: "PostgreSQL 15.8",
+    }));
+    const saveConnection = vi.fn(async (_nb: string, c: Connection) => view([c]));
+    const browseConnection = vi.fn(async () => [
+      { schema: "crm", name: "Mixed Case", kind: "table", estimated_rows: null },
+      { schema: "public", name: "orders", kind: "table", estimated_rows: 50000 },
+    ]);
+    const onQuery = vi.fn();
+    const onView = vi.fn();
+    const { rerender } = render(
+      <Providers backend={backendOf({ testConnection, saveConnection, browseConnection })}>
+        <ConnectionsPanel notebook="nb" connections={[]} onView={onView} onLinked={() => undefined} onQuery={onQuery} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("add-connection"));
+    type("connection-kind", "postgres");
+    expect(screen.queryByTestId("connection-endpoint")).toBeNull();
+    expect(document.querySelector("input[type=password]")).toBeNull();
+    type("connection-name", "shop");
+    type("connection-port", "5433");
+    type("connection-user", "ana");
+    type("connection-database", "shop");
+    fireEvent.click(screen.getByTestId("connection-test"));
+    await waitFor(() =>
+      expect(screen.getByTestId("connection-found").textContent).toBe(
+        "Reached PostgreSQL 15.8 at postgres://ana@127.0.0.1:5433/shop in 9 ms: 2 tables and views to read in 2 schemas.",
+      ),
+    );
+    expect(testConnection).toHaveBeenCalledWith("nb", shop, "");
+    fireEvent.click(screen.getByTestId("connection-save"));
+    await waitFor(() => expect(onView).toHaveBeenCalledWith(view([shop])));
+    rerender(
+      <Providers backend={backendOf({ testConnection, saveConnection, browseConnection })}>
+        <ConnectionsPanel notebook="nb" connections={[shop]} onView={onView} onLinked={() => undefined} onQuery={onQuery} />
+      </Providers>,
+    );
+    // Saved, its tables are listed at once; Query runs a table's first rows.
+    const list = await screen.findByTestId("database-tables-shop");
+    expect(list.textContent).toContain("crm.Mixed Case");
+    expect(list.textContent).toContain("~50,000");
+    fireEvent.click(screen.getByTestId("query-shop-crm-Mixed Case"));
+    expect(onQuery).toHaveBeenCalledWith('SELECT * FROM shop.crm."Mixed Case" LIMIT 100');
+    expect(browseConnection).toHaveBeenCalledWith("nb", "shop");
+  });
+
+  it("quotes a database name only when SQL needs it", () => {
+    expect(sqlName("orders")).toBe("orders");
+    expect(sqlName('We "said"')).toBe('"We ""said"""');
+    expect(firstRowsOf("shop", { schema: "public", name: "Orders", kind: "table", estimated_rows: null })).toBe('SELECT * FROM shop.public."Orders" LIMIT 100');
+    expect(connectionOf({ ...EMPTY_FORM, kind: "postgres", name: "db", port: "x", user: "u", database: "d" }).postgres?.port).toBe(0);
+  });
+
   it("tests a connection before keeping it, and keeps only what was typed (no secret field)", async () => {
     const testConnection = vi.fn(async () => ({ endpoint: "http://127.0.0.1:9000", objects: 1, folders: 4, elapsed_ms: 12 }));
     const saveConnection = vi.fn(async (_nb: string, c: Connection) => view([c]));
     const onView = vi.fn();
     render(
       <Providers backend={backendOf({ testConnection, saveConnection })}>
-        <ConnectionsPanel notebook="nb" connections={[]} onView={onView} onLinked={() => undefined} />
+        <ConnectionsPanel notebook="nb" connections={[]} onView={onView} onLinked={() => undefined} onQuery={() => undefined} />
       </Providers>,
     );
     fireEvent.click(screen.getByTestId("add-connection"));
@@ -45,7 +109,7 @@ describe("the connections panel", () => {
     });
     render(
       <Providers backend={backendOf({ testConnection })}>
-        <ConnectionsPanel notebook="nb" connections={[]} onView={() => undefined} onLinked={() => undefined} />
+        <ConnectionsPanel notebook="nb" connections={[]} onView={() => undefined} onLinked={() => undefined} onQuery={() => undefined} />
       </Providers>,
     );
     fireEvent.click(screen.getByTestId("add-connection"));
@@ -67,7 +131,7 @@ describe("the connections panel", () => {
     const onView = vi.fn();
     render(
       <Providers backend={backendOf({ linkRemote, removeConnection })}>
-        <ConnectionsPanel notebook="nb" connections={[lake]} onView={onView} onLinked={onLinked} />
+        <ConnectionsPanel notebook="nb" connections={[lake]} onView={onView} onLinked={onLinked} onQuery={() => undefined} />
       </Providers>,
     );
     expect(screen.getByTestId("connection-lake").textContent).toContain("http://127.0.0.1:9000");

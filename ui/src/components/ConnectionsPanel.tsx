@@ -1,8 +1,10 @@
-// The open notebook's connections (object storage): add one (tested before it is kept), link
-// a bucket's Parquet through one, remove one. Secrets never pass through here: the engine
-// reads keys from the AWS_* variables or the profile the connection names.
-import { useState, type FormEvent } from "react";
-import type { Connection, ConnectionCheck, NotebookId, NotebookView, TableInfo } from "../bindings";
+// The open notebook's connections: buckets (S3 and compatible) and PostgreSQL databases. Add
+// one (tested before it is kept), link a bucket's Parquet through one, browse a database's
+// tables and query one, remove one. Secrets never pass through here: the engine reads keys
+// from the AWS_* variables or the profile a connection names, and passwords from libpq's
+// places (PGPASSWORD, the password file).
+import { useEffect, useState, type FormEvent } from "react";
+import type { Connection, ConnectionCheck, DatabaseTable, NotebookId, NotebookView, TableInfo } from "../bindings";
 import { useBackend, useNotify } from "../context";
 import { describeError } from "../errors";
 import { QuireError } from "../backend";
@@ -15,16 +17,33 @@ interface Props {
   onView(view: NotebookView): void;
   /** A table linked through a connection. */
   onLinked(table: TableInfo): void;
+  /** Adds a SQL cell with `sql` and runs it (a database table's first rows). */
+  onQuery(sql: string): void;
 }
 
 /** Where a connection's requests go, in words. */
 export function endpointText(c: Connection): string {
+  if (c.postgres) return `postgres://${c.postgres.user}@${c.postgres.host}:${c.postgres.port}/${c.postgres.database}`;
   return c.s3?.endpoint ?? "Amazon S3";
 }
 
 /** A connection as the form edits it: empty fields are left out. */
 export function connectionOf(form: ConnectionForm): Connection {
   const field = (v: string) => (v.trim() === "" ? null : v.trim());
+  if (form.kind === "postgres") {
+    const port = Number.parseInt(form.port.trim() || "5432", 10);
+    return {
+      name: form.name.trim(),
+      kind: "postgres",
+      postgres: {
+        host: form.host.trim(),
+        port: Number.isInteger(port) && port > 0 && port < 65536 ? port : 0,
+        user: form.user.trim(),
+        database: form.database.trim(),
+        sslmode: field(form.sslmode),
+      },
+    };
+  }
   return {
     name: form.name.trim(),
     kind: "s3",
@@ -33,25 +52,60 @@ export function connectionOf(form: ConnectionForm): Connection {
 }
 
 export interface ConnectionForm {
+  kind: "s3" | "postgres";
   name: string;
   endpoint: string;
   region: string;
   profile: string;
   /** Where the test looks: `s3://bucket/prefix/`. */
   url: string;
+  host: string;
+  port: string;
+  user: string;
+  database: string;
+  /** libpq's sslmode; empty is prefer. */
+  sslmode: string;
 }
+
+export const EMPTY_FORM: ConnectionForm = {
+  kind: "s3",
+  name: "",
+  endpoint: "",
+  region: "",
+  profile: "",
+  url: "",
+  host: "127.0.0.1",
+  port: "5432",
+  user: "",
+  database: "",
+  sslmode: "",
+};
 
 /** What a test found, in a sentence. */
 export function checkText(check: ConnectionCheck): string {
   const plural = (n: number, word: string) => `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+  if (check.server) {
+    return `Reached ${check.server} at ${check.endpoint} in ${check.elapsed_ms} ms: ${plural(check.objects, "table")} and views to read in ${plural(check.folders, "schema")}.`;
+  }
   return `Reached ${check.endpoint} in ${check.elapsed_ms} ms: ${plural(check.folders, "folder")} and ${plural(check.objects, "object")} there.`;
 }
 
-export function ConnectionsPanel({ notebook, connections, onView, onLinked }: Props) {
+/** `name` as SQL reads it: bare when it is a plain lowercase name, else quoted. */
+export function sqlName(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The query a database table's Query button runs: its first rows. */
+export function firstRowsOf(connection: string, table: DatabaseTable): string {
+  return `SELECT * FROM ${connection}.${sqlName(table.schema)}.${sqlName(table.name)} LIMIT 100`;
+}
+
+export function ConnectionsPanel({ notebook, connections, onView, onLinked, onQuery }: Props) {
   const backend = useBackend();
   const { report, inform } = useNotify();
   const [adding, setAdding] = useState(false);
   const [linking, setLinking] = useState<Connection | null>(null);
+  const [browsing, setBrowsing] = useState<string | null>(null);
 
   const remove = async (c: Connection) => {
     try {
@@ -65,11 +119,11 @@ export function ConnectionsPanel({ notebook, connections, onView, onLinked }: Pr
     <section className="sidebar-connections" data-testid="connections">
       <div className="sidebar-connections-head">
         <h2>Connections</h2>
-        <button className="small" data-testid="add-connection" title="Reach a bucket in S3 or an S3-compatible store" onClick={() => setAdding(true)}>
+        <button className="small" data-testid="add-connection" title="Reach a bucket (S3 or compatible) or a PostgreSQL database" onClick={() => setAdding(true)}>
           + Add
         </button>
       </div>
-      {connections.length === 0 && <p className="muted small-text">None yet: add one to link Parquet from object storage.</p>}
+      {connections.length === 0 && <p className="muted small-text">None yet: add one to link Parquet from a bucket or to query a PostgreSQL database.</p>}
       <ul>
         {connections.map((c) => (
           <li key={c.name} className="connection" data-testid={`connection-${c.name}`}>
@@ -77,12 +131,24 @@ export function ConnectionsPanel({ notebook, connections, onView, onLinked }: Pr
             <span className="muted connection-endpoint" title={endpointText(c)}>
               {endpointText(c)}
             </span>
-            <button className="small" data-testid={`link-through-${c.name}`} onClick={() => setLinking(c)}>
-              Link…
-            </button>
+            {c.kind === "postgres" ? (
+              <button
+                className="small"
+                aria-expanded={browsing === c.name}
+                data-testid={`browse-${c.name}`}
+                onClick={() => setBrowsing(browsing === c.name ? null : c.name)}
+              >
+                Tables
+              </button>
+            ) : (
+              <button className="small" data-testid={`link-through-${c.name}`} onClick={() => setLinking(c)}>
+                Link…
+              </button>
+            )}
             <button className="small" aria-label={`Remove ${c.name}`} data-testid={`remove-connection-${c.name}`} onClick={() => void remove(c)}>
               ×
             </button>
+            {browsing === c.name && <DatabaseTables notebook={notebook} connection={c.name} onQuery={onQuery} />}
           </li>
         ))}
       </ul>
@@ -91,10 +157,15 @@ export function ConnectionsPanel({ notebook, connections, onView, onLinked }: Pr
           notebook={notebook}
           taken={connections.map((c) => c.name)}
           onClose={() => setAdding(false)}
-          onSaved={(view, name) => {
+          onSaved={(view, saved) => {
             setAdding(false);
             onView(view);
-            inform(`Connection ${name} added`, "Its Link… button links Parquet from the bucket.");
+            if (saved.kind === "postgres") {
+              setBrowsing(saved.name);
+              inform(`Connection ${saved.name} added`, `Its tables are ${saved.name}.schema.table in SQL; Tables lists them.`);
+            } else {
+              inform(`Connection ${saved.name} added`, "Its Link… button links Parquet from the bucket.");
+            }
           }}
         />
       )}
@@ -133,19 +204,20 @@ function AddConnection({
   notebook: NotebookId;
   taken: string[];
   onClose(): void;
-  onSaved(view: NotebookView, name: string): void;
+  onSaved(view: NotebookView, connection: Connection): void;
 }) {
   const backend = useBackend();
   useEscape(onClose);
-  const [form, setForm] = useState<ConnectionForm>({ name: "", endpoint: "", region: "", profile: "", url: "" });
+  const [form, setForm] = useState<ConnectionForm>(EMPTY_FORM);
   const [busy, setBusy] = useState<"test" | "save" | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [found, setFound] = useState<ConnectionCheck | null>(null);
-  const set = (key: keyof ConnectionForm) => (e: React.ChangeEvent<HTMLInputElement>) => {
+  const set = (key: keyof ConnectionForm) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => {
     setForm({ ...form, [key]: e.target.value });
     setFound(null);
   };
   const nameTaken = taken.includes(form.name.trim());
+  const database = form.kind === "postgres";
 
   const test = async () => {
     setBusy("test");
@@ -165,7 +237,7 @@ function AddConnection({
     setProblem(null);
     try {
       const connection = connectionOf(form);
-      onSaved(await backend.saveConnection(notebook, connection), connection.name);
+      onSaved(await backend.saveConnection(notebook, connection), connection);
     } catch (e) {
       setProblem(e);
     } finally {
@@ -178,31 +250,72 @@ function AddConnection({
       <form className="modal" role="dialog" aria-label="Add a connection" data-testid="connection-dialog" onSubmit={save} onClick={(e) => e.stopPropagation()}>
         <h2>Add a connection</h2>
         <p className="muted">
-          S3 or an S3-compatible store (MinIO, Ceph, R2). Keys are never stored in the notebook: Quire reads them from the
-          AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables or from the profile you name in ~/.aws/credentials.
+          {database
+            ? "A PostgreSQL database: its tables are name.schema.table in SQL, joined with the notebook's; filters, columns and limits run in Postgres. The password is never stored in the notebook: Quire reads it from PGPASSWORD or your password file (~/.pgpass, or the one PGPASSFILE names)."
+            : "S3 or an S3-compatible store (MinIO, Ceph, R2). Keys are never stored in the notebook: Quire reads them from the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables or from the profile you name in ~/.aws/credentials."}
         </p>
         <fieldset>
           <label>
+            Kind
+            <select data-testid="connection-kind" value={form.kind} onChange={set("kind")}>
+              <option value="s3">Bucket (S3 or compatible)</option>
+              <option value="postgres">PostgreSQL database</option>
+            </select>
+          </label>
+          <label>
             Name
-            <input data-testid="connection-name" autoFocus required value={form.name} onChange={set("name")} placeholder="lake" />
+            <input data-testid="connection-name" autoFocus required value={form.name} onChange={set("name")} placeholder={database ? "shop" : "lake"} />
           </label>
           {nameTaken && <span className="muted">Saving replaces the connection of that name.</span>}
-          <label>
-            Endpoint
-            <input data-testid="connection-endpoint" value={form.endpoint} onChange={set("endpoint")} placeholder="empty for Amazon S3, or http://127.0.0.1:9000" />
-          </label>
-          <label>
-            Region
-            <input data-testid="connection-region" value={form.region} onChange={set("region")} placeholder="empty: the profile's, or us-east-1" />
-          </label>
-          <label>
-            Profile
-            <input data-testid="connection-profile" value={form.profile} onChange={set("profile")} placeholder="empty: the AWS_* variables, then default" />
-          </label>
-          <label>
-            Test with
-            <input data-testid="connection-url" value={form.url} onChange={set("url")} placeholder="s3://bucket/folder/" />
-          </label>
+          {database ? (
+            <>
+              <label>
+                Host
+                <input data-testid="connection-host" value={form.host} onChange={set("host")} placeholder="127.0.0.1, db.example.com or a socket folder" />
+              </label>
+              <label>
+                Port
+                <input data-testid="connection-port" inputMode="numeric" value={form.port} onChange={set("port")} placeholder="5432" />
+              </label>
+              <label>
+                User
+                <input data-testid="connection-user" value={form.user} onChange={set("user")} placeholder="analyst" />
+              </label>
+              <label>
+                Database
+                <input data-testid="connection-database" value={form.database} onChange={set("database")} placeholder="shop" />
+              </label>
+              <label>
+                TLS
+                <select data-testid="connection-sslmode" value={form.sslmode} onChange={set("sslmode")}>
+                  <option value="">prefer (use it when the server offers it)</option>
+                  <option value="disable">disable</option>
+                  <option value="require">require</option>
+                  <option value="verify-ca">verify-ca</option>
+                  <option value="verify-full">verify-full</option>
+                </select>
+              </label>
+            </>
+          ) : (
+            <>
+              <label>
+                Endpoint
+                <input data-testid="connection-endpoint" value={form.endpoint} onChange={set("endpoint")} placeholder="empty for Amazon S3, or http://127.0.0.1:9000" />
+              </label>
+              <label>
+                Region
+                <input data-testid="connection-region" value={form.region} onChange={set("region")} placeholder="empty: the profile's, or us-east-1" />
+              </label>
+              <label>
+                Profile
+                <input data-testid="connection-profile" value={form.profile} onChange={set("profile")} placeholder="empty: the AWS_* variables, then default" />
+              </label>
+              <label>
+                Test with
+                <input data-testid="connection-url" value={form.url} onChange={set("url")} placeholder="s3://bucket/folder/" />
+              </label>
+            </>
+          )}
         </fieldset>
         {problem !== null && <Problem error={problem} />}
         {found && (
@@ -214,7 +327,7 @@ function AddConnection({
           <button type="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="button" data-testid="connection-test" disabled={busy !== null || form.url.trim() === ""} onClick={() => void test()}>
+          <button type="button" data-testid="connection-test" disabled={busy !== null || (!database && form.url.trim() === "")} onClick={() => void test()}>
             {busy === "test" ? "Testing…" : "Test"}
           </button>
           <button type="submit" className="primary" data-testid="connection-save" disabled={busy !== null || form.name.trim() === ""}>
@@ -223,6 +336,43 @@ function AddConnection({
         </div>
       </form>
     </div>
+  );
+}
+
+/** A database's tables and views, listed when its Tables button is open; Query adds a SQL
+ *  cell with a table's first rows and runs it. */
+function DatabaseTables({ notebook, connection, onQuery }: { notebook: NotebookId; connection: string; onQuery(sql: string): void }) {
+  const backend = useBackend();
+  const [tables, setTables] = useState<DatabaseTable[] | null>(null);
+  const [problem, setProblem] = useState<unknown>(null);
+  useEffect(() => {
+    let live = true;
+    backend.browseConnection(notebook, connection).then(
+      (found) => live && setTables(found),
+      (e: unknown) => live && setProblem(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, [backend, notebook, connection]);
+  if (problem !== null) return <Problem error={problem} />;
+  if (tables === null) return <p className="muted small-text">Listing its tables…</p>;
+  if (tables.length === 0) return <p className="muted small-text">No table or view this user may read.</p>;
+  return (
+    <ul className="database-tables" data-testid={`database-tables-${connection}`}>
+      {tables.map((t) => (
+        <li key={`${t.schema}.${t.name}`} title={`${t.kind}${t.estimated_rows === null ? "" : `, about ${Math.round(t.estimated_rows).toLocaleString()} rows`}`}>
+          <span className="database-table-name">
+            {t.schema === "public" ? "" : `${t.schema}.`}
+            {t.name}
+          </span>
+          <span className="muted small-text">{t.estimated_rows === null ? t.kind : `~${Math.round(t.estimated_rows).toLocaleString()}`}</span>
+          <button className="small" data-testid={`query-${connection}-${t.schema}-${t.name}`} onClick={() => onQuery(firstRowsOf(connection, t))}>
+            Query
+          </button>
+        </li>
+      ))}
+    </ul>
   );
 }
 

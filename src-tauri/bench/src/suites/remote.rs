@@ -275,6 +275,7 @@ pub fn run() -> Result<Vec<Measure>, String> {
                 name: "bench".into(),
                 kind: ConnectionKind::S3,
                 s3: Some(settings.clone()),
+                postgres: None,
             },
         )
         .map_err(|e| e.to_string())?;

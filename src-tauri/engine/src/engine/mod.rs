@@ -7,6 +7,7 @@
 //! - `lifecycle`: events, flushes, what is pending, shutdown;
 //! - `types`: what callers get back.
 
+mod connections;
 mod convert;
 mod files;
 mod lifecycle;
@@ -123,7 +124,9 @@ impl Engine {
     /// Loads the notebook's tables from disk the first time they are needed.
     fn ensure_tables(&self, notebook: NotebookId) -> Result<(), Error> {
         let dir = self.notebooks.folder_path(notebook)?;
-        self.ledger.ensure_loaded(notebook, dir.as_deref())
+        self.ledger.ensure_loaded(notebook, dir.as_deref())?;
+        self.attach_databases(notebook);
+        Ok(())
     }
 
     /// Runs a cell: its notebook is written first (hydrating it), so what ran is on disk.

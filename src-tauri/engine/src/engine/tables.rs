@@ -195,7 +195,8 @@ impl Engine {
         self.link_remote_table(notebook, connection, &settings, url, table)
     }
 
-    /// Tests the notebook's connection `connection` at `url`: one listing request.
+    /// Tests the notebook's connection `connection`: for a bucket, one listing request at `url`;
+    /// for a database, a login and a listing of what it may read.
     pub fn check_connection(
         &self,
         notebook: NotebookId,
@@ -205,8 +206,14 @@ impl Engine {
         self.notebooks.summary(notebook)?;
         connection
             .validate()
-            .and_then(|()| connection.s3()?.check(url))
-            .map_err(|e| Error::from(crate::notebooks::NotebookError::from(e)))
+            .map_err(|e| Error::from(crate::notebooks::NotebookError::from(e)))?;
+        match connection.kind {
+            crate::remote::ConnectionKind::Postgres => self.check_database(connection),
+            crate::remote::ConnectionKind::S3 => connection
+                .s3()
+                .and_then(|s3| s3.check(url))
+                .map_err(|e| Error::from(crate::notebooks::NotebookError::from(e))),
+        }
     }
 
     /// What a link to object storage has fetched since it was made (bytes, requests); None

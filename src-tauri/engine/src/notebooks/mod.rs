@@ -605,6 +605,15 @@ impl Notebooks {
         })
     }
 
+    /// The notebook's connections.
+    pub fn connections(
+        &self,
+        id: NotebookId,
+    ) -> Result<Vec<crate::remote::Connection>, NotebookError> {
+        self.shared
+            .with_entry(id, |e| Ok(e.doc.connections.clone()))
+    }
+
     /// The notebook's connection of that name.
     pub fn connection(
         &self,

@@ -23,7 +23,9 @@
 //! A notebook with connections (version 3) lists them after the cells, without secrets:
 //! `"connections": [{ "name": "lake", "kind": "s3", "s3": { "endpoint": "http://…",
 //! "profile": "work" } }]`. A notebook without connections is still written as version 2, so
-//! the Quire before connections opens it.
+//! the Quire before connections opens it. A PostgreSQL connection (`"kind": "postgres"`, with
+//! `"postgres": { "host", "port", "user", "database", "sslmode" }`) makes it version 4, so the
+//! Quire before databases says "made by a newer Quire" rather than "damaged".
 //!
 //! Pretty-printed with two-space indents, keys in this order and a final newline, so a notebook
 //! diffs well in git. A source with a line break is stored as its lines (joined by `\n` when
@@ -40,7 +42,9 @@ use crate::remote::Connection;
 /// The `format` marker of every notebook file.
 pub const FORMAT_MARKER: &str = "quire-notebook";
 /// The newest format this build reads, and the one it writes for a notebook with connections.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
+/// The version of a notebook whose connections are all buckets.
+const BUCKETS_VERSION: u32 = 3;
 /// The format of a notebook without connections (what builds before them read).
 const PLAIN_VERSION: u32 = 2;
 /// The file inside each notebook folder.
@@ -143,8 +147,15 @@ impl Document {
     pub fn to_bytes(&self) -> Vec<u8> {
         let file = File {
             format: FORMAT_MARKER.into(),
+            // The oldest version that holds what the notebook has, so older builds open it.
             version: if self.connections.is_empty() {
                 PLAIN_VERSION
+            } else if self
+                .connections
+                .iter()
+                .all(|c| c.kind == crate::remote::ConnectionKind::S3)
+            {
+                BUCKETS_VERSION
             } else {
                 FORMAT_VERSION
             },
@@ -246,8 +257,8 @@ mod tests {
             Document::parse(b""),
             Err(ParseProblem::Corrupt(_))
         ));
-        let newer = br#"{"format":"quire-notebook","version":4,"id":"x","title":"t","cells":[]}"#;
-        assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(4)));
+        let newer = br#"{"format":"quire-notebook","version":5,"id":"x","title":"t","cells":[]}"#;
+        assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(5)));
         let chart_in_v1 = br#"{"format":"quire-notebook","version":1,"id":"0193a1b2-0000-7000-8000-000000000000","title":"t","cells":[{"id":"0193a1b2-0000-7000-8000-000000000001","kind":"chart","source":"{}"}]}"#;
         assert!(matches!(
             Document::parse(chart_in_v1),
@@ -319,6 +330,7 @@ mod tests {
                 region: None,
                 profile: Some("work".into()),
             }),
+            postgres: None,
         });
         let text = String::from_utf8(doc.to_bytes()).unwrap();
         assert!(text.contains("\"version\": 3"), "{text}");
@@ -334,6 +346,23 @@ mod tests {
             Document::parse(secret.as_bytes()),
             Err(ParseProblem::Corrupt(_))
         ));
+        // A database makes it version 4: the build before databases calls it newer, not damaged.
+        doc.connections.push(Connection {
+            name: "shop".into(),
+            kind: ConnectionKind::Postgres,
+            s3: None,
+            postgres: Some(crate::remote::PostgresConnection {
+                host: "127.0.0.1".into(),
+                port: 5432,
+                user: "ana".into(),
+                database: "shop".into(),
+                sslmode: None,
+            }),
+        });
+        let text = String::from_utf8(doc.to_bytes()).unwrap();
+        assert!(text.contains("\"version\": 4"), "{text}");
+        assert!(text.contains("\"kind\": \"postgres\""), "{text}");
+        assert_eq!(Document::parse(text.as_bytes()).unwrap(), doc);
     }
 
     #[test]

@@ -1,18 +1,23 @@
 //! A notebook's connections: a name and where it reaches, kept in `notebook.json` (never a
-//! secret: keys come from where the user keeps them, see `s3.rs`).
+//! secret: keys and passwords come from where the user keeps them, see `s3.rs` and
+//! `postgres.rs`).
 
 use serde::{Deserialize, Serialize};
 
-use super::{RemoteError, S3Connection};
+use super::{PostgresConnection, RemoteError, S3Connection};
 
 /// Longest connection name: it shows in a narrow sidebar.
 const MAX_NAME: usize = 64;
+/// Catalog names DataFusion already uses.
+const RESERVED_CATALOGS: [&str; 1] = ["datafusion"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionKind {
     /// Amazon S3 or a server speaking its protocol.
     S3,
+    /// A PostgreSQL database, attached: its tables are `<name>.<schema>.<table>` in SQL.
+    Postgres,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -23,6 +28,9 @@ pub struct Connection {
     /// Set for `kind: s3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Connection>,
+    /// Set for `kind: postgres`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<PostgresConnection>,
 }
 
 impl Connection {
@@ -36,17 +44,44 @@ impl Connection {
                 why: format!("a name is 1 to {MAX_NAME} characters, without spaces around it"),
             });
         }
-        match (self.kind, &self.s3) {
-            (ConnectionKind::S3, Some(s3)) => {
+        match (self.kind, &self.s3, &self.postgres) {
+            (ConnectionKind::S3, Some(s3), None) => {
                 // Building a store checks the endpoint and profile without sending anything.
                 s3.store("check")?;
                 Ok(())
             }
-            (ConnectionKind::S3, None) => Err(RemoteError::Invalid {
+            (ConnectionKind::Postgres, None, Some(postgres)) => {
+                // Its name is the catalog's in SQL: one that needs no quotes there.
+                let plain = self.name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                    && self
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !plain || RESERVED_CATALOGS.contains(&self.name.as_str()) {
+                    return Err(RemoteError::Invalid {
+                        what: format!("the connection name {:?}", self.name),
+                        why: "a database's name is how SQL reaches it (name.schema.table): lowercase letters, digits and '_', not starting with a digit, and not datafusion".into(),
+                    });
+                }
+                postgres.validate()
+            }
+            (ConnectionKind::S3, ..) => Err(RemoteError::Invalid {
                 what: format!("the connection {}", self.name),
-                why: "an S3 connection needs its settings (endpoint, region or profile)".into(),
+                why: "an S3 connection needs its settings (endpoint, region or profile), and only those".into(),
+            }),
+            (ConnectionKind::Postgres, ..) => Err(RemoteError::Invalid {
+                what: format!("the connection {}", self.name),
+                why: "a PostgreSQL connection needs its settings (host, port, user, database), and only those".into(),
             }),
         }
+    }
+
+    /// The settings of a PostgreSQL connection.
+    pub fn postgres(&self) -> Result<&PostgresConnection, RemoteError> {
+        self.postgres.as_ref().ok_or_else(|| RemoteError::Invalid {
+            what: format!("the connection {}", self.name),
+            why: "it is not a PostgreSQL connection".into(),
+        })
     }
 
     /// The S3 settings of an S3 connection.
@@ -63,9 +98,12 @@ impl Connection {
 pub struct ConnectionCheck {
     /// Where requests went.
     pub endpoint: String,
-    /// Objects directly under the address.
+    /// Objects directly under the address (for a database: tables and views it may read).
     pub objects: u32,
-    /// Folders (common prefixes) directly under it.
+    /// Folders (common prefixes) directly under it (for a database: schemas).
     pub folders: u32,
     pub elapsed_ms: u32,
+    /// The server's own name and version, when it says (`PostgreSQL 15.8`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
 }

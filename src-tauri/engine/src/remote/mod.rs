@@ -12,6 +12,9 @@
 //!   and DataFusion's streams can wait on a store from any thread.
 //! - `counted.rs`: a store wrapper that counts the bytes fetched (what pushdown saves).
 //! - `reader.rs`: a Parquet reader over one object (footer, page index, byte ranges).
+//! - `postgres.rs`: a PostgreSQL connection's settings (never a password: libpq's own places).
+//! - `database.rs`: a PostgreSQL database attached as a DataFusion catalog (projection,
+//!   filters and limits run in Postgres); only with the `postgres` feature.
 //!
 //! Every failure is a [`RemoteError`] in words: the store cannot be reached (or did not answer
 //! in time), it refused the credentials, the object is not there or changed since it was
@@ -19,18 +22,24 @@
 
 mod connection;
 mod counted;
+#[cfg(feature = "postgres")]
+mod database;
 pub mod io;
+mod postgres;
 mod reader;
 mod s3;
 
 pub use connection::{Connection, ConnectionCheck, ConnectionKind};
 pub use counted::{CountedStore, Traffic};
+#[cfg(feature = "postgres")]
+pub use database::{from_postgres, pool as postgres_pool, AttachedDatabase};
+pub use postgres::{pgpass_lookup, DatabaseTable, PostgresConnection};
 pub use reader::StoreReader;
 pub use s3::{split_url, S3Connection, S3Store};
 
 use crate::code::{ErrorCode, HasCode};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RemoteError {
     /// The connection's settings cannot make a store (a malformed endpoint or URL).
     #[error("{what} is not usable: {why}")]
@@ -41,6 +50,9 @@ pub enum RemoteError {
     /// The store answered and refused the credentials (or gave no access to the bucket).
     #[error("{endpoint} refused access: {detail}. Check the keys (the AWS_* variables or the profile the connection names)")]
     Refused { endpoint: String, detail: String },
+    /// A database server refused the login (user, password) or the access asked for.
+    #[error("{endpoint} refused the login: {detail}")]
+    LoginRefused { endpoint: String, detail: String },
     /// The object or prefix is not in the bucket.
     #[error("{url} is not in the bucket")]
     NotFound { url: String },
@@ -60,7 +72,9 @@ impl HasCode for RemoteError {
         match self {
             RemoteError::Invalid { .. } => ErrorCode::ConnectionInvalid,
             RemoteError::Unreachable { .. } => ErrorCode::ConnectionUnreachable,
-            RemoteError::Refused { .. } => ErrorCode::ConnectionRefused,
+            RemoteError::Refused { .. } | RemoteError::LoginRefused { .. } => {
+                ErrorCode::ConnectionRefused
+            }
             RemoteError::NotFound { .. } | RemoteError::Changed { .. } => ErrorCode::FileUnreadable,
             RemoteError::Exists { .. } => ErrorCode::ObjectExists,
             RemoteError::Failed { .. } => ErrorCode::ConnectionFailed,

@@ -160,6 +160,7 @@ impl S3Connection {
             objects: listed.objects.len().try_into().unwrap_or(u32::MAX),
             folders: listed.common_prefixes.len().try_into().unwrap_or(u32::MAX),
             elapsed_ms: started.elapsed().as_millis().try_into().unwrap_or(u32::MAX),
+            server: None,
         })
     }
 

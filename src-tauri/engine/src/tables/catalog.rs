@@ -22,6 +22,10 @@ struct NotebookTables {
     sql: SqlSession,
     /// Whether the tables saved in the notebook's folder were read (they load on first use).
     loaded: Mutex<bool>,
+    /// Databases attached through the notebook's connections, by connection name; `None`
+    /// until the notebook's connections were first attached.
+    #[cfg(feature = "postgres")]
+    databases: Mutex<Option<BTreeMap<String, Arc<crate::remote::AttachedDatabase>>>>,
 }
 
 /// Every notebook's tables. Lookups clone an `Arc`, so no lock is held while a query runs.
@@ -53,6 +57,8 @@ impl Catalog {
                     missing: RwLock::default(),
                     sql: SqlSession::new(&self.limits),
                     loaded: Mutex::new(false),
+                    #[cfg(feature = "postgres")]
+                    databases: Mutex::default(),
                 })
             })
             .clone()
@@ -96,6 +102,61 @@ impl Catalog {
         }
         *loaded = true;
         Ok(())
+    }
+
+    /// Attaches the notebook's databases the first time its SQL needs them: `connections`
+    /// gives each connection's name and settings. Nothing is sent: each connects on first use.
+    #[cfg(feature = "postgres")]
+    pub fn attach_databases_once(
+        &self,
+        notebook: NotebookId,
+        connections: impl FnOnce() -> Vec<(String, crate::remote::PostgresConnection)>,
+    ) {
+        let nb = self.of(notebook);
+        let mut databases = nb.databases.lock().unwrap_or_else(|p| p.into_inner());
+        if databases.is_some() {
+            return;
+        }
+        let mut attached = BTreeMap::new();
+        for (name, settings) in connections() {
+            let database = Arc::new(crate::remote::AttachedDatabase::new(settings));
+            nb.sql.attach(&name, database.clone());
+            attached.insert(name, database);
+        }
+        *databases = Some(attached);
+    }
+
+    /// Attaches (or re-attaches with new settings) the database of connection `name`; the same
+    /// settings keep the open connections.
+    #[cfg(feature = "postgres")]
+    pub fn attach_database(
+        &self,
+        notebook: NotebookId,
+        name: &str,
+        settings: &crate::remote::PostgresConnection,
+    ) -> Arc<crate::remote::AttachedDatabase> {
+        let nb = self.of(notebook);
+        let mut databases = nb.databases.lock().unwrap_or_else(|p| p.into_inner());
+        let attached = databases.get_or_insert_with(BTreeMap::new);
+        if let Some(same) = attached.get(name).filter(|d| d.settings() == settings) {
+            return same.clone();
+        }
+        let database = Arc::new(crate::remote::AttachedDatabase::new(settings.clone()));
+        nb.sql.attach(name, database.clone());
+        attached.insert(name.to_string(), database.clone());
+        database
+    }
+
+    /// Detaches the database of connection `name`, if one is attached: SQL no longer reaches it.
+    #[cfg(feature = "postgres")]
+    pub fn detach_database(&self, notebook: NotebookId, name: &str) {
+        let nb = self.of(notebook);
+        let mut databases = nb.databases.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(attached) = databases.as_mut() {
+            if attached.remove(name).is_some() {
+                nb.sql.detach(name);
+            }
+        }
     }
 
     /// Adds a linked table; refuses a name that is invalid or already taken in this notebook.

@@ -87,6 +87,21 @@ impl SqlSession {
         Ok(())
     }
 
+    /// Attaches (or replaces) a catalog under `name`: a database's schemas and tables, reached
+    /// in SQL as `name.schema.table`.
+    pub fn attach(&self, name: &str, catalog: Arc<dyn datafusion::catalog::CatalogProvider>) {
+        self.ctx.register_catalog(name, catalog);
+    }
+
+    /// Detaches the catalog `name`. DataFusion has no way to remove one, so an empty catalog
+    /// takes its place: its tables are no longer found.
+    pub fn detach(&self, name: &str) {
+        self.ctx.register_catalog(
+            name,
+            Arc::new(datafusion::catalog::MemoryCatalogProvider::new()),
+        );
+    }
+
     /// Registers (or replaces) a scalar function and an aggregate its callers' queries use.
     pub(crate) fn register_functions(
         &self,
@@ -244,6 +259,9 @@ pub fn describe(e: DataFusionError) -> TableError {
             store,
         ));
     }
+    if let Some(remote) = remote_cause(&e) {
+        return TableError::Remote(remote);
+    }
     let (line, column) = match e.diagnostic().and_then(|d| d.span) {
         Some(span) if span.start.line > 0 => (Some(span.start.line), Some(span.start.column)),
         _ => position_in_text(&e.to_string()),
@@ -271,6 +289,23 @@ pub fn describe(e: DataFusionError) -> TableError {
 
 /// The object-store error under a DataFusion error, however deep (DataFusion wraps it
 /// directly, or the parquet reader wraps it as an external error).
+/// A connection's failure under a query (an attached database down, a login refused, a
+/// query Postgres refused), in words.
+fn remote_cause(e: &DataFusionError) -> Option<crate::remote::RemoteError> {
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = at {
+        if let Some(remote) = error.downcast_ref::<crate::remote::RemoteError>() {
+            return Some(remote.clone());
+        }
+        #[cfg(feature = "postgres")]
+        if error.downcast_ref::<tokio_postgres::Error>().is_some() {
+            return Some(crate::remote::from_postgres("the database", "", error));
+        }
+        at = error.source();
+    }
+    None
+}
+
 fn store_cause(e: &DataFusionError) -> Option<&object_store::Error> {
     let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(error) = at {
