@@ -88,12 +88,18 @@ export const commands = {
 	/**
 	 *  Adds a connection to the notebook, or replaces the one of the same name (nothing is sent:
 	 *  a malformed endpoint or a profile missing from the credentials file is refused in words).
+	 *  A database's tables are reachable from the notebook's SQL at once.
 	 */
 	saveConnection: (notebook: NotebookId, connection: Connection) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("save_connection", { notebook, connection })),
-	/**  Removes a connection; tables linked through it keep reading. */
+	/**  Removes a connection; tables linked through it keep reading, a database is detached. */
 	removeConnection: (notebook: NotebookId, name: string) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("remove_connection", { notebook, name })),
 	/**  Reaches `url` through `connection` (saved or not) and lists what is directly under it. */
 	testConnection: (notebook: NotebookId, connection: Connection, url: string) => typedError<ConnectionCheck, IpcError>(__TAURI_INVOKE("test_connection", { notebook, connection, url })),
+	/**
+	 *  The tables and views a database connection may read (with Postgres's row estimates), to
+	 *  browse and query as `connection.schema.table`.
+	 */
+	browseConnection: (notebook: NotebookId, name: string) => typedError<DatabaseTable[], IpcError>(__TAURI_INVOKE("browse_connection", { notebook, name })),
 	/**
 	 *  Writes a table to an object in a bucket through the notebook's connection `connection`:
 	 *  one multipart upload, so the object appears whole or not at all. Cancelled by its job id.
@@ -338,22 +344,28 @@ export type Connection = {
 	kind: ConnectionKind,
 	/**  Set for `kind: s3`. */
 	s3?: S3Connection | null,
+	/**  Set for `kind: postgres`. */
+	postgres?: PostgresConnection | null,
 };
 
 /**  What a connection test found at an address. */
 export type ConnectionCheck = {
 	/**  Where requests went. */
 	endpoint: string,
-	/**  Objects directly under the address. */
+	/**  Objects directly under the address (for a database: tables and views it may read). */
 	objects: number,
-	/**  Folders (common prefixes) directly under it. */
+	/**  Folders (common prefixes) directly under it (for a database: schemas). */
 	folders: number,
 	elapsed_ms: number,
+	/**  The server's own name and version, when it says (`PostgreSQL 15.8`). */
+	server?: string | null,
 };
 
 export type ConnectionKind = 
 /**  Amazon S3 or a server speaking its protocol. */
-"s3";
+"s3" | 
+/**  A PostgreSQL database, attached: its tables are `<name>.<schema>.<table>` in SQL. */
+"postgres";
 
 /**  How to read a CSV file. [`preview`] proposes one; the user may correct it. */
 export type CsvOptions = {
@@ -380,6 +392,16 @@ export type CsvOptions = {
 	 *  separate fields with ";").
 	 */
 	decimal?: string,
+};
+
+/**  A table or view the database lets this user read. */
+export type DatabaseTable = {
+	schema: string,
+	name: string,
+	/**  "table", "view", "materialized view", "partitioned table" or "foreign table". */
+	kind: string,
+	/**  Postgres's own estimate (from its statistics); none when it has not counted yet. */
+	estimated_rows: number | null,
 };
 
 export type DiffKind = "added" | "removed" | "changed";
@@ -849,6 +871,17 @@ export type Position = {
 	line: number,
 	/**  0 when only the line is known (a line of a file). */
 	column: number,
+};
+
+/**  What a notebook keeps of a PostgreSQL connection: where, never a password. */
+export type PostgresConnection = {
+	/**  A host name or address; a path is the folder holding the server's Unix socket. */
+	host: string,
+	port?: number,
+	user: string,
+	database: string,
+	/**  libpq's `sslmode`: disable, prefer (when none), require, verify-ca or verify-full. */
+	sslmode?: string | null,
 };
 
 /**  Who is waiting for the work. Declared from most to least urgent; `Ord` follows. */

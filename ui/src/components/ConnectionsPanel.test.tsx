@@ -3,7 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/re
 import { backendOf, Providers } from "../testBackend";
 import { QuireError } from "../backend";
 import type { Connection, NotebookView, TableInfo } from "../bindings";
-import { checkText, connectionOf, ConnectionsPanel, EMPTY_FORM, firstRowsOf, nameOfUrl, sqlName } from "./ConnectionsPanel";
+import { checkText, connectionOf, ConnectionsPanel, EMPTY_FORM, firstRowsOf, nameOfUrl } from "./ConnectionsPanel";
 
 afterEach(cleanup);
 
@@ -74,8 +74,6 @@ describe("the connections panel", () => {
   });
 
   it("quotes a database name only when SQL needs it", () => {
-    expect(sqlName("orders")).toBe("orders");
-    expect(sqlName('We "said"')).toBe('"We ""said"""');
     expect(firstRowsOf("shop", { schema: "public", name: "Orders", kind: "table", estimated_rows: null })).toBe('SELECT * FROM shop.public."Orders" LIMIT 100');
     expect(connectionOf({ ...EMPTY_FORM, kind: "postgres", name: "db", port: "x", user: "u", database: "d" }).postgres?.port).toBe(0);
   });
@@ -148,6 +146,6 @@ describe("the connections panel", () => {
     expect(checkText({ endpoint: "Amazon S3", objects: 0, folders: 1, elapsed_ms: 80 })).toBe("Reached Amazon S3 in 80 ms: 1 folder and 0 objects there.");
     expect(nameOfUrl("s3://b/x/Trips 2024.parquet")).toBe("trips_2024");
     expect(nameOfUrl("s3://b/2024/")).toBe("t_2024");
-    expect(connectionOf({ name: "a", endpoint: " ", region: "eu-west-1", profile: "", url: "" }).s3).toEqual({ endpoint: null, region: "eu-west-1", profile: null });
+    expect(connectionOf({ ...EMPTY_FORM, name: "a", endpoint: " ", region: "eu-west-1" }).s3).toEqual({ endpoint: null, region: "eu-west-1", profile: null });
   });
 });

@@ -9,6 +9,7 @@ import { useBackend, useNotify } from "../context";
 import { describeError } from "../errors";
 import { QuireError } from "../backend";
 import { useEscape } from "./useEscape";
+import { sqlName } from "../sqlName";
 
 interface Props {
   notebook: NotebookId;
@@ -88,11 +89,6 @@ export function checkText(check: ConnectionCheck): string {
     return `Reached ${check.server} at ${check.endpoint} in ${check.elapsed_ms} ms: ${plural(check.objects, "table")} and views to read in ${plural(check.folders, "schema")}.`;
   }
   return `Reached ${check.endpoint} in ${check.elapsed_ms} ms: ${plural(check.folders, "folder")} and ${plural(check.objects, "object")} there.`;
-}
-
-/** `name` as SQL reads it: bare when it is a plain lowercase name, else quoted. */
-export function sqlName(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
 /** The query a database table's Query button runs: its first rows. */
