@@ -109,6 +109,8 @@ CREATE SCHEMA crm;
 CREATE TABLE crm.\"Mixed Case\" (\"Key\" int, note text);
 INSERT INTO crm.\"Mixed Case\" VALUES (1, 'one'), (2, NULL);
 CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 1000;
+-- Fails only when its rows are read: Postgres's own error, mid-query.
+CREATE VIEW broken AS SELECT id, 1 / (id - id) AS x FROM customers;
 -- Postgres's copy of the notebook's local table, for its own answers.
 CREATE TABLE regions_copy (country text, region text);
 INSERT INTO regions_copy VALUES ('FR', 'Europe'), ('DE', 'Europe'), ('JP', 'Asia'), ('BR', 'Americas');
@@ -144,7 +146,7 @@ fn a_postgres_database_is_attached_browsed_joined_with_local_tables_and_fails_in
 
     // Tested before it is saved: one login, the server's version, what it may read.
     let check = engine.check_connection(nb, &shop, "").unwrap();
-    assert_eq!(check.objects, 5, "{check:?}");
+    assert_eq!(check.objects, 6, "{check:?}");
     assert_eq!(check.folders, 2, "crm and public: {check:?}");
     assert!(
         check
@@ -174,6 +176,7 @@ fn a_postgres_database_is_attached_browsed_joined_with_local_tables_and_fails_in
         [
             "crm.Mixed Case (table)",
             "public.big_orders (view)",
+            "public.broken (view)",
             "public.customers (table)",
             "public.orders (table)",
             "public.regions_copy (table)"
@@ -285,6 +288,12 @@ fn a_postgres_database_is_attached_browsed_joined_with_local_tables_and_fails_in
         )
     );
 
+    // Postgres refusing a query while its rows stream: its words, not the driver's.
+    let e = block(engine.query(nb, "SELECT * FROM shop.public.broken")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionFailed, "{e}");
+    assert!(e.to_string().contains("division by zero"), "{e}");
+    assert!(!e.to_string().contains("postgresql.org"), "{e}");
+
     // Quire does not write to the database.
     let e = block(engine.query(nb, "INSERT INTO shop.public.regions_copy VALUES ('X', 'Y')"))
         .unwrap_err();
@@ -305,6 +314,23 @@ fn a_postgres_database_is_attached_browsed_joined_with_local_tables_and_fails_in
     let e = engine.check_connection(nb, &shop, "").unwrap_err();
     assert_eq!(e.code(), ErrorCode::ConnectionRefused, "{e}");
     assert!(e.to_string().contains("password"), "{e}");
+    // No password anywhere, and a password file others can read (libpq ignores it too).
+    let empty = home.path().join("empty-pgpass");
+    std::fs::write(&empty, "").unwrap();
+    std::env::set_var("PGPASSFILE", &empty);
+    let e = engine.check_connection(nb, &shop, "").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionRefused, "{e}");
+    assert!(e.to_string().contains("password"), "{e}");
+    let open_to_all = home.path().join("open-pgpass");
+    std::fs::copy(&pgpass, &open_to_all).unwrap();
+    std::fs::set_permissions(
+        &open_to_all,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    std::env::set_var("PGPASSFILE", &open_to_all);
+    let e = engine.check_connection(nb, &shop, "").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionRefused, "{e}");
     std::env::set_var("PGPASSFILE", &pgpass);
 
     let e = engine
@@ -349,9 +375,19 @@ fn a_postgres_database_is_attached_browsed_joined_with_local_tables_and_fails_in
 
     // The server stopped under an attached database: a query says so, in words.
     engine.save_connection(nb, shop).unwrap();
+    assert_eq!(
+        answer(&engine, nb, "SELECT count(*) FROM shop.public.customers"),
+        "500"
+    );
     drop(server);
     let e = block(engine.query(nb, "SELECT count(*) FROM shop.public.customers")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::ConnectionUnreachable, "{e}");
+    // Listing names never reaches it: SHOW TABLES answers from what was listed before.
+    let shown = answer(&engine, nb, "SHOW TABLES");
+    assert!(
+        shown.contains("french") && shown.contains("customers"),
+        "{shown}"
+    );
 }
 
 fn walk(dir: &Path, name: &str) -> Option<std::path::PathBuf> {

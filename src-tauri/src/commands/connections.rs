@@ -63,6 +63,8 @@ pub async fn browse_connection(
     notebook: NotebookId,
     name: String,
 ) -> Reply<Vec<DatabaseTable>> {
+    // The notebook's tables load (and its databases attach) on a worker that may block.
+    on_disk(|| state.engine.tables(notebook))?;
     Ok(state.engine.browse_connection(notebook, &name).await?)
 }
 

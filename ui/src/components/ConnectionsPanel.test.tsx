@@ -3,7 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/re
 import { backendOf, Providers } from "../testBackend";
 import { QuireError } from "../backend";
 import type { Connection, NotebookView, TableInfo } from "../bindings";
-import { checkText, connectionOf, ConnectionsPanel, EMPTY_FORM, firstRowsOf, nameOfUrl } from "./ConnectionsPanel";
+import { checkText, connectionOf, ConnectionsPanel, EMPTY_FORM, firstRowsOf, nameOfUrl, portOf } from "./ConnectionsPanel";
 
 afterEach(cleanup);
 
@@ -47,7 +47,11 @@ describe("the connections panel", () => {
     expect(screen.queryByTestId("connection-endpoint")).toBeNull();
     expect(document.querySelector("input[type=password]")).toBeNull();
     type("connection-name", "shop");
+    type("connection-port", "54x");
+    expect(screen.getByTestId("connection-port-problem").textContent).toContain("1 to 65535");
+    expect((screen.getByTestId("connection-test") as HTMLButtonElement).disabled).toBe(true);
     type("connection-port", "5433");
+    expect(screen.queryByTestId("connection-port-problem")).toBeNull();
     type("connection-user", "ana");
     type("connection-database", "shop");
     fireEvent.click(screen.getByTestId("connection-test"));
@@ -75,7 +79,11 @@ describe("the connections panel", () => {
 
   it("quotes a database name only when SQL needs it", () => {
     expect(firstRowsOf("shop", { schema: "public", name: "Orders", kind: "table", estimated_rows: null })).toBe('SELECT * FROM shop.public."Orders" LIMIT 100');
-    expect(connectionOf({ ...EMPTY_FORM, kind: "postgres", name: "db", port: "x", user: "u", database: "d" }).postgres?.port).toBe(0);
+    expect(portOf("")).toBe(5432);
+    expect(portOf(" 6543 ")).toBe(6543);
+    expect(portOf("5432x")).toBeNull();
+    expect(portOf("70000")).toBeNull();
+    expect(portOf("0")).toBeNull();
   });
 
   it("tests a connection before keeping it, and keeps only what was typed (no secret field)", async () => {

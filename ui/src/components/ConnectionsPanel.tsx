@@ -32,13 +32,13 @@ export function endpointText(c: Connection): string {
 export function connectionOf(form: ConnectionForm): Connection {
   const field = (v: string) => (v.trim() === "" ? null : v.trim());
   if (form.kind === "postgres") {
-    const port = Number.parseInt(form.port.trim() || "5432", 10);
+    const port = portOf(form.port);
     return {
       name: form.name.trim(),
       kind: "postgres",
       postgres: {
         host: form.host.trim(),
-        port: Number.isInteger(port) && port > 0 && port < 65536 ? port : 0,
+        port: port ?? 0,
         user: form.user.trim(),
         database: form.database.trim(),
         sslmode: field(form.sslmode),
@@ -50,6 +50,13 @@ export function connectionOf(form: ConnectionForm): Connection {
     kind: "s3",
     s3: { endpoint: field(form.endpoint), region: field(form.region), profile: field(form.profile) },
   };
+}
+
+/** A typed port, or null when it is not one (empty is PostgreSQL's 5432). */
+export function portOf(text: string): number | null {
+  const t = text.trim() || "5432";
+  const port = /^\d{1,5}$/.test(t) ? Number(t) : 0;
+  return port >= 1 && port <= 65535 ? port : null;
 }
 
 export interface ConnectionForm {
@@ -214,6 +221,9 @@ function AddConnection({
   };
   const nameTaken = taken.includes(form.name.trim());
   const database = form.kind === "postgres";
+  const badPort = database && portOf(form.port) === null;
+  // What is missing before anything can be sent, said next to the buttons.
+  const incomplete = form.name.trim() === "" || badPort || (!database && form.url.trim() === "");
 
   const test = async () => {
     setBusy("test");
@@ -273,6 +283,11 @@ function AddConnection({
                 Port
                 <input data-testid="connection-port" inputMode="numeric" value={form.port} onChange={set("port")} placeholder="5432" />
               </label>
+              {badPort && (
+                <span className="muted" role="status" data-testid="connection-port-problem">
+                  A port is a number from 1 to 65535.
+                </span>
+              )}
               <label>
                 User
                 <input data-testid="connection-user" value={form.user} onChange={set("user")} placeholder="analyst" />
@@ -323,10 +338,10 @@ function AddConnection({
           <button type="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="button" data-testid="connection-test" disabled={busy !== null || (!database && form.url.trim() === "")} onClick={() => void test()}>
+          <button type="button" data-testid="connection-test" disabled={busy !== null || incomplete} onClick={() => void test()}>
             {busy === "test" ? "Testing…" : "Test"}
           </button>
-          <button type="submit" className="primary" data-testid="connection-save" disabled={busy !== null || form.name.trim() === ""}>
+          <button type="submit" className="primary" data-testid="connection-save" disabled={busy !== null || form.name.trim() === "" || badPort}>
             {busy === "save" ? "Saving…" : "Save"}
           </button>
         </div>

@@ -14,34 +14,16 @@ impl Engine {
         notebook: NotebookId,
         connection: Connection,
     ) -> Result<(), Error> {
-        self.notebooks
-            .save_connection(notebook, connection.clone())?;
-        #[cfg(feature = "postgres")]
-        {
-            self.ensure_tables(notebook)?;
-            match &connection.postgres {
-                Some(settings) => {
-                    self.ledger
-                        .catalog()
-                        .attach_database(notebook, &connection.name, settings);
-                }
-                // It may have been a database under the same name before.
-                None => self
-                    .ledger
-                    .catalog()
-                    .detach_database(notebook, &connection.name),
-            }
-        }
-        Ok(())
+        self.notebooks.save_connection(notebook, connection)?;
+        // Its tables load, and its databases attach as notebook.json now has them.
+        self.ensure_tables(notebook)
     }
 
     /// Removes a connection: tables linked through it keep reading (each link keeps its
     /// settings); a database is detached, so SQL no longer reaches it.
     pub fn remove_connection(&self, notebook: NotebookId, name: &str) -> Result<(), Error> {
         self.notebooks.remove_connection(notebook, name)?;
-        #[cfg(feature = "postgres")]
-        self.ledger.catalog().detach_database(notebook, name);
-        Ok(())
+        self.ensure_tables(notebook)
     }
 
     /// The tables and views the database connection `name` may read, with Postgres's own
@@ -56,10 +38,13 @@ impl Engine {
         self.ensure_tables(notebook)?;
         #[cfg(feature = "postgres")]
         {
+            let _ = settings;
+            // The one attached now, as notebook.json has it (never settings read before).
             let database = self
                 .ledger
                 .catalog()
-                .attach_database(notebook, name, settings);
+                .database(notebook, name)
+                .ok_or_else(|| NotebookError::ConnectionNotFound(name.to_string()))?;
             Ok(database.tables().await.map_err(NotebookError::from)?)
         }
         #[cfg(not(feature = "postgres"))]
@@ -68,17 +53,20 @@ impl Engine {
         }
     }
 
-    /// Attaches the notebook's databases to its SQL, once (nothing is sent).
+    /// Attaches the notebook's databases to its SQL as `notebook.json` has them now (a
+    /// connection added, removed or changed, here or in the file on disk). Nothing is sent.
     pub(super) fn attach_databases(&self, notebook: NotebookId) {
         #[cfg(feature = "postgres")]
-        self.ledger.catalog().attach_databases_once(notebook, || {
-            self.notebooks
+        {
+            let databases: Vec<_> = self
+                .notebooks
                 .connections(notebook)
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|c| Some((c.name, c.postgres?)))
-                .collect()
-        });
+                .collect();
+            self.ledger.catalog().sync_databases(notebook, &databases);
+        }
         #[cfg(not(feature = "postgres"))]
         let _ = notebook;
     }

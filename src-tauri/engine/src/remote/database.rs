@@ -63,6 +63,21 @@ fn reach(target: &(String, u16)) -> Result<(), String> {
     })
 }
 
+/// The password from where libpq looks, each time a connection is made.
+struct LibpqPassword(PostgresConnection);
+
+#[async_trait]
+impl datafusion_table_providers_common::sql::db_connection_pool::PasswordProvider
+    for LibpqPassword
+{
+    async fn get_password(&self) -> Result<SecretString, Box<dyn std::error::Error + Send + Sync>> {
+        self.0
+            .password()
+            .map(SecretString::from)
+            .ok_or_else(|| "password missing: none in PGPASSWORD or the password file".into())
+    }
+}
+
 /// Whether a TCP connection to the server opens within the connect timeout (a Unix socket
 /// path is left to the driver).
 async fn reachable(settings: &PostgresConnection) -> Result<(), RemoteError> {
@@ -99,15 +114,14 @@ async fn open_pool(settings: &PostgresConnection) -> Result<PostgresConnectionPo
         .into(),
     );
     params.insert("connection_pool_size".into(), POOL_SIZE.to_string().into());
-    let password = settings.password();
     let opening = async {
-        match password {
-            Some(p) => {
+        match settings.password() {
+            // Looked up again for every new connection: a password changed in the file is
+            // used without restarting Quire.
+            Some(_) => {
                 PostgresConnectionPool::new_with_password_provider(
                     params,
-                    Arc::new(datafusion_table_providers_common::sql::db_connection_pool::StaticPasswordProvider::new(
-                        p.into(),
-                    )),
+                    Arc::new(LibpqPassword(settings.clone())),
                 )
                 .await
             }
@@ -153,21 +167,16 @@ pub fn from_postgres(
             }
             if code == Some(&SqlState::INVALID_CATALOG_NAME) {
                 return RemoteError::Invalid {
-                    what: format!("the database {database}"),
+                    what: if database.is_empty() {
+                        "the database".to_string()
+                    } else {
+                        format!("the database {database}")
+                    },
                     why: "the server has no database of that name".into(),
                 };
             }
-            if code == Some(&SqlState::INSUFFICIENT_PRIVILEGE) {
-                return RemoteError::LoginRefused {
-                    endpoint,
-                    detail: "this user may not read that".into(),
-                };
-            }
             if let Some(db) = pg.as_db_error() {
-                return RemoteError::Failed {
-                    endpoint,
-                    detail: format!("it refused the query: {}", db.message()),
-                };
+                return refused_query(endpoint, db);
             }
             if pg.is_closed() {
                 return RemoteError::Unreachable {
@@ -175,6 +184,10 @@ pub fn from_postgres(
                     detail: "the server closed the connection".into(),
                 };
             }
+        }
+        // Schema inference boxes the server's error on its own.
+        if let Some(db) = c.downcast_ref::<tokio_postgres::error::DbError>() {
+            return refused_query(endpoint, db);
         }
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
             return match io.kind() {
@@ -195,7 +208,10 @@ pub fn from_postgres(
         cause = c.source();
     }
     let text = super::chain(e).to_lowercase();
-    if text.contains("password authentication failed") || text.contains("no password") {
+    if text.contains("password authentication failed")
+        || text.contains("no password")
+        || text.contains("password missing")
+    {
         return RemoteError::LoginRefused {
             endpoint,
             detail: "the server asks for a password and none was accepted (set it in ~/.pgpass, the file PGPASSFILE names, or PGPASSWORD)".into(),
@@ -216,6 +232,21 @@ pub fn from_postgres(
     RemoteError::Failed {
         endpoint,
         detail: "its answer could not be used (Quire's log has it)".into(),
+    }
+}
+
+/// The server refused a statement: its own message says why (a column it does not have, a
+/// permission), without the driver's wrapping.
+fn refused_query(endpoint: String, db: &tokio_postgres::error::DbError) -> RemoteError {
+    if db.code() == &tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE {
+        return RemoteError::Failed {
+            endpoint,
+            detail: format!("this user may not read that ({})", db.message()),
+        };
+    }
+    RemoteError::Failed {
+        endpoint,
+        detail: format!("it refused the query: {}", db.message()),
     }
 }
 
@@ -288,7 +319,7 @@ impl Attached {
              FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') \
              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' \
-             AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1, 2";
+             AND has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1, 2";
         let endpoint = self.settings.endpoint();
         let pool = self.pool().await?;
         let failed = |e: &(dyn std::error::Error + 'static)| {
@@ -391,6 +422,27 @@ impl SchemaProvider for DatabaseSchema {
                     e.as_ref(),
                 ))
             })
+    }
+
+    /// From the listing: `SHOW TABLES` and `information_schema` ask this of every name, and
+    /// must not reach the server (nor fail when it is down).
+    async fn table_type(
+        &self,
+        name: &str,
+    ) -> Result<Option<datafusion::logical_expr::TableType>, DataFusionError> {
+        use datafusion::logical_expr::TableType;
+        Ok(self
+            .database
+            .listed()
+            .into_iter()
+            .find(|t| t.schema == self.schema && t.name == name)
+            .map(|t| {
+                if t.kind.ends_with("view") {
+                    TableType::View
+                } else {
+                    TableType::Base
+                }
+            }))
     }
 
     fn table_exist(&self, name: &str) -> bool {

@@ -101,21 +101,23 @@ impl PostgresConnection {
             return Some(p);
         }
         let file = password_file()?;
-        let text = std::fs::read_to_string(&file).ok()?;
+        let meta = std::fs::metadata(&file).ok()?;
+        if !meta.is_file() {
+            return None;
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             // libpq ignores a password file others can read, and so does Quire.
-            if let Ok(meta) = std::fs::metadata(&file) {
-                if meta.permissions().mode() & 0o077 != 0 && file.ends_with(".pgpass") {
-                    log::warn!(
-                        "{} is readable by others; like psql, Quire does not use it (chmod 0600 it)",
-                        file.display()
-                    );
-                    return None;
-                }
+            if meta.permissions().mode() & 0o077 != 0 {
+                log::warn!(
+                    "{} can be read by others; like psql, Quire does not use it (chmod 0600 it)",
+                    file.display()
+                );
+                return None;
             }
         }
+        let text = std::fs::read_to_string(&file).ok()?;
         pgpass_lookup(&text, &self.host, self.port, &self.database, &self.user)
     }
 }
@@ -133,8 +135,9 @@ fn password_file() -> Option<PathBuf> {
 }
 
 /// The password of the first line of a libpq password file matching the server, as libpq
-/// reads it: `host:port:database:user:password`, `*` matching anything, `\` escaping `:` and
-/// `\`, `#` starting a comment line.
+/// reads it (`fe-connect.c`): `host:port:database:user:password`, an unescaped `*` matching
+/// anything, `\` escaping the next character, the password ending at the next unescaped `:`,
+/// `#` starting a comment line.
 pub fn pgpass_lookup(
     text: &str,
     host: &str,
@@ -151,30 +154,53 @@ pub fn pgpass_lookup(
         let [h, p, d, u, password] = fields.as_slice() else {
             continue;
         };
-        let matches = |field: &str, value: &str| field == "*" || field == value;
         // libpq matches "localhost" against a connection over the default Unix socket too.
-        let host_matches = matches(h, host) || (h == "localhost" && host.starts_with('/'));
-        if host_matches && matches(p, &port) && matches(d, database) && matches(u, user) {
-            return Some(password.clone());
+        let host_matches = h.matches(host) || (h.text == "localhost" && host.starts_with('/'));
+        if host_matches && p.matches(&port) && d.matches(database) && u.matches(user) {
+            return Some(password.text.clone());
         }
     }
     None
 }
 
-fn split_pgpass(line: &str) -> Vec<String> {
-    let mut fields = vec![String::new()];
+/// One field of a password file line.
+#[derive(Default)]
+struct Field {
+    text: String,
+    /// A lone unescaped `*`: matches any value.
+    wildcard: bool,
+}
+
+impl Field {
+    fn matches(&self, value: &str) -> bool {
+        self.wildcard || self.text == value
+    }
+}
+
+/// A line's fields: the fifth (the password) ends at the next unescaped `:`, as in libpq.
+fn split_pgpass(line: &str) -> Vec<Field> {
+    let mut fields = vec![Field::default()];
+    // Whether a field holds an escaped character: then a `*` in it is that character.
+    let mut escaped = vec![false];
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
                 if let Some(next) = chars.next() {
-                    fields.last_mut().expect("starts with one").push(next);
+                    fields.last_mut().expect("starts with one").text.push(next);
+                    *escaped.last_mut().expect("starts with one") = true;
                 }
             }
-            // The password is the rest of the line, colons and all.
-            ':' if fields.len() < 5 => fields.push(String::new()),
-            c => fields.last_mut().expect("starts with one").push(c),
+            ':' if fields.len() < 5 => {
+                fields.push(Field::default());
+                escaped.push(false);
+            }
+            ':' => break,
+            c => fields.last_mut().expect("starts with one").text.push(c),
         }
+    }
+    for (field, escaped) in fields.iter_mut().zip(escaped) {
+        field.wildcard = field.text == "*" && !escaped;
     }
     fields
 }
@@ -198,15 +224,26 @@ mod tests {
         let text = "# comment\n\
                     other:5432:shop:ana:wrong\n\
                     127.0.0.1:5432:shop:bob:for-bob\n\
-                    127.0.0.1:*:shop:ana:p\\:a\\\\ss:with:colons\n\
+                    127.0.0.1:*:shop:ana:p\\:a\\\\ss:ignored after a colon\n\
+                    \\*:*:*:carl:only-for-a-host-named-star\n\
                     *:*:*:*:fallback\n";
+        // The password ends at the first unescaped colon; `\\` escapes.
         assert_eq!(
             pgpass_lookup(text, "127.0.0.1", 5432, "shop", "ana").as_deref(),
-            Some("p:a\\ss:with:colons")
+            Some("p:a\\ss")
         );
         assert_eq!(
             pgpass_lookup(text, "127.0.0.1", 5432, "shop", "bob").as_deref(),
             Some("for-bob")
+        );
+        // An escaped `*` is a star, not a wildcard.
+        assert_eq!(
+            pgpass_lookup(text, "db.example", 5432, "x", "carl").as_deref(),
+            Some("fallback")
+        );
+        assert_eq!(
+            pgpass_lookup(text, "*", 5432, "x", "carl").as_deref(),
+            Some("only-for-a-host-named-star")
         );
         assert_eq!(
             pgpass_lookup(text, "db.example", 6000, "x", "y").as_deref(),

@@ -22,10 +22,9 @@ struct NotebookTables {
     sql: SqlSession,
     /// Whether the tables saved in the notebook's folder were read (they load on first use).
     loaded: Mutex<bool>,
-    /// Databases attached through the notebook's connections, by connection name; `None`
-    /// until the notebook's connections were first attached.
+    /// Databases attached through the notebook's connections, by connection name.
     #[cfg(feature = "postgres")]
-    databases: Mutex<Option<BTreeMap<String, Arc<crate::remote::AttachedDatabase>>>>,
+    databases: Mutex<BTreeMap<String, Arc<crate::remote::AttachedDatabase>>>,
 }
 
 /// Every notebook's tables. Lookups clone an `Arc`, so no lock is held while a query runs.
@@ -104,59 +103,44 @@ impl Catalog {
         Ok(())
     }
 
-    /// Attaches the notebook's databases the first time its SQL needs them: `connections`
-    /// gives each connection's name and settings. Nothing is sent: each connects on first use.
+    /// Attaches the notebook's database connections (`connections`: each one's name and
+    /// settings) to its SQL as they are now: a new one attached, one gone detached, one whose
+    /// settings changed attached afresh; an unchanged one keeps its open connections. Nothing
+    /// is sent: each connects on first use.
     #[cfg(feature = "postgres")]
-    pub fn attach_databases_once(
+    pub fn sync_databases(
         &self,
         notebook: NotebookId,
-        connections: impl FnOnce() -> Vec<(String, crate::remote::PostgresConnection)>,
+        connections: &[(String, crate::remote::PostgresConnection)],
     ) {
         let nb = self.of(notebook);
-        let mut databases = nb.databases.lock().unwrap_or_else(|p| p.into_inner());
-        if databases.is_some() {
-            return;
+        let mut attached = nb.databases.lock().unwrap_or_else(|p| p.into_inner());
+        attached.retain(|name, _| {
+            let kept = connections.iter().any(|(n, _)| n == name);
+            if !kept {
+                nb.sql.detach(name);
+            }
+            kept
+        });
+        for (name, settings) in connections {
+            if attached.get(name).map(|d| d.settings()) != Some(settings) {
+                let database = Arc::new(crate::remote::AttachedDatabase::new(settings.clone()));
+                nb.sql.attach(name, database.clone());
+                attached.insert(name.clone(), database);
+            }
         }
-        let mut attached = BTreeMap::new();
-        for (name, settings) in connections() {
-            let database = Arc::new(crate::remote::AttachedDatabase::new(settings));
-            nb.sql.attach(&name, database.clone());
-            attached.insert(name, database);
-        }
-        *databases = Some(attached);
     }
 
-    /// Attaches (or re-attaches with new settings) the database of connection `name`; the same
-    /// settings keep the open connections.
+    /// The database attached under connection `name`, if one is.
     #[cfg(feature = "postgres")]
-    pub fn attach_database(
+    pub fn database(
         &self,
         notebook: NotebookId,
         name: &str,
-        settings: &crate::remote::PostgresConnection,
-    ) -> Arc<crate::remote::AttachedDatabase> {
+    ) -> Option<Arc<crate::remote::AttachedDatabase>> {
         let nb = self.of(notebook);
-        let mut databases = nb.databases.lock().unwrap_or_else(|p| p.into_inner());
-        let attached = databases.get_or_insert_with(BTreeMap::new);
-        if let Some(same) = attached.get(name).filter(|d| d.settings() == settings) {
-            return same.clone();
-        }
-        let database = Arc::new(crate::remote::AttachedDatabase::new(settings.clone()));
-        nb.sql.attach(name, database.clone());
-        attached.insert(name.to_string(), database.clone());
-        database
-    }
-
-    /// Detaches the database of connection `name`, if one is attached: SQL no longer reaches it.
-    #[cfg(feature = "postgres")]
-    pub fn detach_database(&self, notebook: NotebookId, name: &str) {
-        let nb = self.of(notebook);
-        let mut databases = nb.databases.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(attached) = databases.as_mut() {
-            if attached.remove(name).is_some() {
-                nb.sql.detach(name);
-            }
-        }
+        let attached = nb.databases.lock().unwrap_or_else(|p| p.into_inner());
+        attached.get(name).cloned()
     }
 
     /// Adds a linked table; refuses a name that is invalid or already taken in this notebook.

@@ -298,10 +298,48 @@ fn remote_cause(e: &DataFusionError) -> Option<crate::remote::RemoteError> {
             return Some(remote.clone());
         }
         #[cfg(feature = "postgres")]
-        if error.downcast_ref::<tokio_postgres::Error>().is_some() {
+        if error.downcast_ref::<tokio_postgres::Error>().is_some()
+            || error
+                .downcast_ref::<tokio_postgres::error::DbError>()
+                .is_some()
+        {
             return Some(crate::remote::from_postgres("the database", "", error));
         }
         at = error.source();
+    }
+    // The database table provider flattens what fails while rows stream to text.
+    #[cfg(feature = "postgres")]
+    {
+        let text = e.find_root().to_string();
+        if text.contains("PostgreSQL connection failed.") {
+            log::warn!("the database: {text}");
+            return Some(crate::remote::RemoteError::Unreachable {
+                endpoint: "the database".into(),
+                detail: "the connection to it failed while the query ran".into(),
+            });
+        }
+        if let Some(at) = text.find("Query execution failed.") {
+            log::warn!("the database: {text}");
+            // "ERROR: division by zero" (or "db error: …"), then its code and a pointer to the
+            // manual: the server's own sentence is what the user reads.
+            let said = text[at + "Query execution failed.".len()..]
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or_default()
+                .trim_start_matches("db error:")
+                .trim()
+                .trim_start_matches("ERROR:")
+                .trim();
+            return Some(crate::remote::RemoteError::Failed {
+                endpoint: "the database".into(),
+                detail: if said.is_empty() || said.starts_with("SQLSTATE") {
+                    "a query failed there (Quire's log has its words)".into()
+                } else {
+                    format!("it refused the query: {said}")
+                },
+            });
+        }
     }
     None
 }
