@@ -12,8 +12,13 @@ const repoRoot = resolve(import.meta.dirname, "../../..");
 const artifacts = resolve(import.meta.dirname, "../artifacts");
 
 /** The built app: QUIRE_APP, or `quire` in the cargo target dir's debug folder. */
+/** Where cargo builds: CARGO_TARGET_DIR, else the Makefile's default (never the work tree). */
+export function targetDir(): string {
+  return process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache", "quire-target");
+}
+
 export function appBinary(): string {
-  const target = process.env.CARGO_TARGET_DIR ?? join(repoRoot, "target");
+  const target = targetDir();
   const binary = process.env.QUIRE_APP ?? join(target, "debug", "quire");
   if (!existsSync(binary)) throw new Error(`no app binary at ${binary}: build it first (make build)`);
   return binary;

@@ -6,12 +6,13 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "nod
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { targetDir } from "./harness.ts";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const requirements = join(repoRoot, "src-tauri", "engine", "tests", "s3", "requirements.txt");
 
 function venvPython(): string {
-  const target = process.env.CARGO_TARGET_DIR ?? join(repoRoot, "target");
+  const target = targetDir();
   const venv = join(target, "s3-venv");
   const python = join(venv, "bin", "python");
   const wanted = readFileSync(requirements, "utf8");
