@@ -15,6 +15,8 @@
 //! One scenario: the credentials file is named by an environment variable, set once before
 //! anything reads it (the other test function is the child it kills, a no-op on its own).
 
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/venv.rs"]
 mod venv;
 
@@ -29,14 +31,14 @@ use quire_engine::datafusion::arrow::array::{
     BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use quire_engine::datafusion::arrow::datatypes::{DataType, Field, Schema};
-use quire_engine::datafusion::arrow::util::display::array_value_to_string;
 use quire_engine::datafusion::parquet::arrow::ArrowWriter;
 use quire_engine::datafusion::parquet::file::properties::WriterProperties;
-use quire_engine::events::NullSink;
 use quire_engine::ids::NotebookId;
 use quire_engine::remote::{Connection, ConnectionKind, S3Connection};
-use quire_engine::{Config, Engine, EnginePaths, ErrorCode, HasCode};
+use quire_engine::{Engine, ErrorCode, HasCode};
 use tokio_util::sync::CancellationToken;
+
+use session::{answer, block, engine};
 
 /// Rows of the dataset, in `PARTS` files of row groups of `GROUP` rows.
 const ROWS: i64 = 1_000_000;
@@ -160,44 +162,6 @@ fn part_bytes(part: i64) -> Vec<u8> {
     writer.write(&batch).unwrap();
     writer.close().unwrap();
     bytes
-}
-
-fn engine(data: &Path) -> Engine {
-    Engine::open(
-        Config::default(),
-        EnginePaths {
-            data_dir: data.to_path_buf(),
-            config_dir: None,
-        },
-        Arc::new(NullSink),
-    )
-    .unwrap()
-}
-
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// A query's answer as text (values only: the headers name the table), rows sorted.
-fn answer(engine: &Engine, nb: NotebookId, sql: &str) -> String {
-    let batches = block(engine.query(nb, sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut rows = Vec::new();
-    for batch in &batches {
-        for r in 0..batch.num_rows() {
-            let cells: Vec<String> = batch
-                .columns()
-                .iter()
-                .map(|c| array_value_to_string(c, r).unwrap())
-                .collect();
-            rows.push(cells.join(" | "));
-        }
-    }
-    rows.sort();
-    rows.join("\n")
 }
 
 fn page(engine: &Engine, nb: NotebookId, table: &str, offset: u64, limit: u64) -> Vec<RecordBatch> {

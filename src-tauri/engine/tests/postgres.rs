@@ -17,63 +17,17 @@
 
 #[path = "support/postgres.rs"]
 mod postgres;
+#[path = "support/session.rs"]
+mod session;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use quire_engine::datafusion::arrow::util::display::array_value_to_string;
-use quire_engine::events::NullSink;
-use quire_engine::ids::NotebookId;
 use quire_engine::remote::{Connection, ConnectionKind, PostgresConnection};
-use quire_engine::{Config, Engine, EnginePaths, ErrorCode, HasCode};
+use quire_engine::{ErrorCode, HasCode};
 
 use postgres::Postgres;
-
-fn engine(data: &Path) -> Engine {
-    Engine::open(
-        Config::default(),
-        EnginePaths {
-            data_dir: data.to_path_buf(),
-            config_dir: None,
-        },
-        Arc::new(NullSink),
-    )
-    .unwrap()
-}
-
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// A query's answer as `a | b` lines, rows sorted: what psql prints for the same rows.
-fn answer(engine: &Engine, nb: NotebookId, sql: &str) -> String {
-    let batches = block(engine.query(nb, sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut rows = Vec::new();
-    for batch in &batches {
-        for r in 0..batch.num_rows() {
-            let cells: Vec<String> = batch
-                .columns()
-                .iter()
-                .map(|c| {
-                    if c.is_null(r) {
-                        String::new()
-                    } else {
-                        array_value_to_string(c, r).unwrap()
-                    }
-                })
-                .collect();
-            rows.push(cells.join(" | "));
-        }
-    }
-    rows.sort();
-    rows.join("\n")
-}
+use session::{answer, block, engine};
 
 fn sorted(text: String) -> String {
     let mut rows: Vec<&str> = text.lines().collect();

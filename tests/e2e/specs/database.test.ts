@@ -7,10 +7,10 @@
 // reported in words inside the dialog.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { replaceText, startApp, type QuireApp } from "../src/harness.ts";
+import { findFile, replaceText, startApp, type QuireApp } from "../src/harness.ts";
 import { newNotebook, select } from "../src/grid.ts";
 import { resultRows, runSql } from "../src/cells.ts";
 import { freePort } from "../src/moto.ts";
@@ -41,18 +41,6 @@ async function addDatabase(app: QuireApp, name: string, port: number) {
   await fill(app, "connection-user", PG_USER);
   await fill(app, "connection-database", "shop");
   await app.click("connection-test");
-}
-
-function findFile(dir: string, name: string): string | null {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isFile() && entry.name === name) return path;
-    if (entry.isDirectory()) {
-      const found = findFile(path, name);
-      if (found) return found;
-    }
-  }
-  return null;
 }
 
 test("add a PostgreSQL database in the panel, browse it, query a table, join it with a local table, restart", async (t) => {

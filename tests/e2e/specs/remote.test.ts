@@ -7,11 +7,11 @@
 // the dialog.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Key } from "selenium-webdriver";
-import { fresh, replaceText, startApp, type QuireApp } from "../src/harness.ts";
+import { findFile, fresh, replaceText, startApp, type QuireApp } from "../src/harness.ts";
 import { addSqlCell, newNotebook, openTable, waitCell } from "../src/grid.ts";
 import { resultRows, runSql } from "../src/cells.ts";
 import { freePort, startMoto } from "../src/moto.ts";
@@ -42,18 +42,6 @@ async function toastOrProblem(app: QuireApp, ok: (text: string) => boolean, time
       throw new Error(`no toast matched in ${timeoutMs} ms; toasts: ${JSON.stringify(toast)}`);
     });
   if (problem !== null) throw new Error(`the dialog showed a problem: ${problem}`);
-}
-
-function findFile(dir: string, name: string): string | null {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isFile() && entry.name === name) return path;
-    if (entry.isDirectory()) {
-      const found = findFile(path, name);
-      if (found) return found;
-    }
-  }
-  return null;
 }
 
 test("add an S3 connection in the panel, link a bucket's Parquet through it, query it, restart", async (t) => {

@@ -2,7 +2,7 @@
 // WebKitWebDriver, on a fresh data dir, and gives tests a WebDriver session plus the app's files.
 // Run under Xvfb (`xvfb-run -a dbus-run-session`), as `make test` does.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,6 +12,19 @@ const repoRoot = resolve(import.meta.dirname, "../../..");
 const artifacts = resolve(import.meta.dirname, "../artifacts");
 
 /** The built app: QUIRE_APP, or `quire` in the cargo target dir's debug folder. */
+/** The first file called `name` under `dir` (a notebook's files, wherever its folder is). */
+export function findFile(dir: string, name: string): string | null {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isFile() && entry.name === name) return path;
+    if (entry.isDirectory()) {
+      const found = findFile(path, name);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
 /** Where cargo builds: CARGO_TARGET_DIR, else the Makefile's default (never the work tree). */
 export function targetDir(): string {
   return process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache", "quire-target");
