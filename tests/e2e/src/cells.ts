@@ -7,10 +7,9 @@ export async function runSql(app: QuireApp, sql: string) {
   await app.driver.wait(async () => (await app.count('[data-testid="cell-source"]')) > 0, 5_000, "no SQL cell");
   await fresh(async () => {
     const editor = (await app.driver.findElements({ css: '[data-testid="cell-source"]' }))[0]!;
-    // In the middle of the view, then clicked; typed only once the focus is in it: a click that
-    // lands elsewhere (the page scrolled under a toast) would make Ctrl+A select the whole page.
-    await app.driver.executeScript("arguments[0].scrollIntoView({ block: 'center' });", editor);
-    await editor.click();
+    // Focused, not clicked: a click can land on whatever covers the editor for a moment (its
+    // own completion list, a toast), and Ctrl+A typed anywhere else selects the whole page.
+    await app.driver.executeScript("arguments[0].scrollIntoView({ block: 'center' }); arguments[0].focus();", editor);
     await app.driver.wait(
       () => app.driver.executeScript<boolean>("return arguments[0].contains(document.activeElement);", editor),
       5_000,

@@ -15,7 +15,17 @@
 //!   this is no figure for a real bucket's latency, only a check that nothing is pathological.
 //! - `s3_page_ms` (value): a 200-row grid page in the middle of the table, through the bucket.
 //!
-//! Not here yet: the Ballista and PostgreSQL measures of issue 22.
+//!
+//! And against PostgreSQL (Debian's, a fresh cluster on loopback started and stopped here, by
+//! the engine tests' own helper): the same rows made in Postgres by SQL, attached to the
+//! notebook, five queries run by Quire over `pg.public.sales` and by `psql` itself:
+//!
+//! - `postgres_answers_equal` (1 when every answer equals Postgres's own, row for row).
+//! - `postgres_vs_direct` (ratio = psql's time / Quire's for the five queries, best of
+//!   `REPEATS`; psql's includes starting the process). Quire sends Postgres the columns and the
+//!   filters but aggregates itself, so what it pays for is the rows travelling.
+//!
+//! Not here yet: the Ballista measures of issue 22.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -31,7 +41,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use quire_engine::events::NullSink;
 use quire_engine::ids::NotebookId;
-use quire_engine::remote::{Connection, ConnectionKind, S3Connection};
+use quire_engine::remote::{Connection, ConnectionKind, PostgresConnection, S3Connection};
 use quire_engine::{Config, Engine, EnginePaths};
 
 use crate::report::Measure;
@@ -42,6 +52,13 @@ const PARTS: usize = 8;
 const GROUP: usize = 50_000;
 const REPEATS: usize = 3;
 const BUCKET: &str = "bench";
+
+/// The engine tests' PostgreSQL helper (a cluster in a temporary folder, on loopback); the
+/// bench uses part of it (not the statement log).
+#[cfg(unix)]
+#[allow(dead_code)]
+#[path = "../../../engine/tests/support/postgres.rs"]
+mod pg_server;
 
 fn rows() -> usize {
     std::env::var("QUIRE_BENCH_REMOTE_ROWS")
@@ -337,5 +354,91 @@ pub fn run() -> Result<Vec<Measure>, String> {
         ),
         Measure::against(SUITE, "s3_queries_vs_local", remote_ms, local_ms, "ms"),
         Measure::value(SUITE, "s3_page_ms", page_ms, "ms"),
+    ]
+    .into_iter()
+    .chain(postgres(&engine, nb, rows)?)
+    .collect())
+}
+
+/// What both Quire (over the attached table) and psql run as they are: the boolean is said
+/// in words, as psql prints `t`/`f` where Arrow prints `true`/`false`.
+const PG_QUERIES: [&str; 5] = [
+    "SELECT count(*), sum(amount), min(id), max(id) FROM {t}",
+    "SELECT category, count(*) AS n, sum(amount) AS a FROM {t} GROUP BY category",
+    "SELECT id, note FROM {t} WHERE note LIKE '%row 00077%' ORDER BY id",
+    "SELECT CASE WHEN flag THEN 'yes' ELSE 'no' END AS f, count(*) FROM {t} WHERE value > 50 GROUP BY flag",
+    "SELECT id, value FROM {t} ORDER BY value DESC NULLS LAST, id LIMIT 20",
+];
+
+#[cfg(unix)]
+fn postgres(engine: &Engine, nb: NotebookId, rows: usize) -> Result<Vec<Measure>, String> {
+    let server = pg_server::Postgres::start();
+    server.psql("postgres", "CREATE DATABASE bench");
+    // The S3 dataset's columns, made by Postgres itself.
+    server.psql(
+        "bench",
+        &format!(
+            "CREATE TABLE sales AS SELECT i AS id, \
+             CASE WHEN i % 13 <> 0 THEN sin(i * 0.37) * 100 END AS value, \
+             'c' || (i % 20) AS category, \
+             CASE WHEN i % 7 <> 0 THEN 'note ' || ((i * 7919) % 100003) || ' for row ' || lpad(i::text, 9, '0') END AS note, \
+             (i * 31) % 10007 AS amount, i % 3 = 0 AS flag \
+             FROM generate_series(0, {}::bigint) AS i; ANALYZE sales;",
+            rows - 1
+        ),
+    );
+    // Where psql users keep it; Quire reads it there.
+    std::env::set_var("PGPASSWORD", pg_server::PASSWORD);
+    engine
+        .save_connection(
+            nb,
+            Connection {
+                name: "pg".into(),
+                kind: ConnectionKind::Postgres,
+                s3: None,
+                postgres: Some(PostgresConnection {
+                    host: "127.0.0.1".into(),
+                    port: server.port,
+                    user: server.user.into(),
+                    database: "bench".into(),
+                    sslmode: None,
+                }),
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    let mut equal = true;
+    let (mut quire_ms, mut direct_ms) = (f64::MAX, f64::MAX);
+    for _ in 0..REPEATS {
+        let (mut q_total, mut d_total) = (0.0, 0.0);
+        for q in PG_QUERIES {
+            let start = Instant::now();
+            let ours = answer(engine, nb, &q.replace("{t}", "pg.public.sales"))?;
+            q_total += micros(start.elapsed()) / 1000.0;
+            let start = Instant::now();
+            let theirs = server.psql("bench", &q.replace("{t}", "sales"));
+            d_total += micros(start.elapsed()) / 1000.0;
+            let mut theirs: Vec<&str> = theirs.lines().collect();
+            theirs.sort();
+            if ours != theirs.join("\n") {
+                eprintln!("remote: Quire and Postgres answer differently: {q}");
+                equal = false;
+            }
+        }
+        quire_ms = quire_ms.min(q_total);
+        direct_ms = direct_ms.min(d_total);
+    }
+    Ok(vec![
+        Measure::value(
+            SUITE,
+            "postgres_answers_equal",
+            if equal { 1.0 } else { 0.0 },
+            "bool",
+        ),
+        Measure::against(SUITE, "postgres_vs_direct", quire_ms, direct_ms, "ms"),
     ])
+}
+
+#[cfg(not(unix))]
+fn postgres(_: &Engine, _: NotebookId, _: usize) -> Result<Vec<Measure>, String> {
+    Ok(Vec::new())
 }
