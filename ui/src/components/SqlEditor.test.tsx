@@ -52,6 +52,19 @@ describe("SqlEditor", () => {
     expect(sent).toBe('SELECT * FROM "Trips 2024"');
   });
 
+  it("closes the completion list when the query runs (it would cover the result)", async () => {
+    let ran = 0;
+    const { container } = render(
+      <SqlEditor value="SELECT * FROM flights" onChange={() => {}} onRun={() => ran++} schema={{ flights_all: ["origin"] }} errorAt={null} />,
+    );
+    const view = EditorView.findFromDOM(container.querySelector(".cm-editor") as HTMLElement)!;
+    view.dispatch({ selection: { anchor: view.state.doc.length } });
+    await openCompletions(view);
+    view.contentDOM.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", ctrlKey: true, bubbles: true, cancelable: true }));
+    expect(ran).toBe(1);
+    expect(completionStatus(view.state)).toBeNull();
+  });
+
   it("inserts a newline on Enter after a table name typed in full", async () => {
     const view = editor("SELECT * FROM flights_all");
     await openCompletions(view);

@@ -3,7 +3,7 @@ import { Annotation, Compartment, EditorState } from "@codemirror/state";
 import { Decoration, EditorView, keymap, placeholder, type DecorationSet } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { sql, StandardSQL } from "@codemirror/lang-sql";
-import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
+import { autocompletion, closeBrackets, closeBracketsKeymap, closeCompletion, completionKeymap } from "@codemirror/autocomplete";
 import { bracketMatching, syntaxHighlighting } from "@codemirror/language";
 import { StateField, StateEffect } from "@codemirror/state";
 import type { Position } from "../bindings";
@@ -68,7 +68,11 @@ export function SqlEditor({ value, onChange, onRun, schema, errorAt }: Props) {
           language.current.of(sql({ dialect: StandardSQL, schema, upperCaseKeywords: true })),
           errorField,
           keymap.of([
-            { key: "Mod-Enter", run: () => (callbacks.current.onRun(), true) },
+            {
+              key: "Mod-Enter",
+              // The completion list closes: the query ran, the list would cover its result.
+              run: (editor) => (closeCompletion(editor), callbacks.current.onRun(), true),
+            },
             ...closeBracketsKeymap,
             ...completionKeys,
             ...completionKeymap,
