@@ -79,6 +79,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::save_chart_image,
             commands::save_query_as_table,
             commands::set_cell_kind,
+            commands::set_cell_runs_on,
             commands::set_notebook_mode,
             commands::update_cell,
             commands::view_rows,

@@ -61,6 +61,7 @@ pub const COMMANDS: &[&str] = &[
     "save_connection",
     "save_query_as_table",
     "set_cell_kind",
+    "set_cell_runs_on",
     "set_notebook_mode",
     "table_history",
     "table_page",

@@ -37,6 +37,7 @@ const headlines: Record<ErrorCode, string> = {
   connection_not_found: "That connection no longer exists",
   connection_failed: "The server answered with an error",
   object_exists: "Something is already stored under that name",
+  not_on_cluster: "The cluster cannot read a table this query names",
   internal: "Something went wrong inside Quire",
 };
 

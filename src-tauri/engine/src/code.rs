@@ -80,6 +80,9 @@ pub enum ErrorCode {
     ConnectionFailed,
     /// An export to a bucket would replace an object already there.
     ObjectExists,
+    /// A cell set to run on a cluster names a table the cluster cannot read (one held in
+    /// this notebook, a file outside the shared folders, a database).
+    NotOnCluster,
     /// A bug in Quire: the message says what, the log has the context.
     Internal,
 }

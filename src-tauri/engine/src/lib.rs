@@ -17,6 +17,7 @@
 //! - [`tables`]: Arrow tables per notebook, imports, paging, restricted SQL, Parquet on disk.
 //! - [`snapshots`]: debounced atomic Parquet snapshots with history, leases and crash recovery.
 //! - [`queue`]: the priority query queue (issue 6).
+//! - `cluster`: SQL cells run on an Apache DataFusion Ballista cluster (feature `cluster`).
 //! - [`remote`]: object storage (S3 and compatible stores) through `object_store`: connections,
 //!   credentials from where users keep them, the runtime requests run on.
 //! - [`tasks`]: the SQLite task store and edit journal, and the [`tasks::Tracker`] of tasks.
@@ -32,6 +33,8 @@
 //! write goes through [`durable`].
 
 pub mod charts;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod code;
 pub mod config;
 pub mod durable;

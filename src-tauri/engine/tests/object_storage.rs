@@ -232,6 +232,7 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
         kind: ConnectionKind::S3,
         s3: Some(connection.clone()),
         postgres: None,
+        cluster: None,
     };
     let check = engine.check_connection(nb, &lake, &url).unwrap();
     assert_eq!(

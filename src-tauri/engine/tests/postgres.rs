@@ -47,6 +47,7 @@ fn connection(name: &str, port: u16, database: &str) -> Connection {
             database: database.into(),
             sslmode: None,
         }),
+        cluster: None,
     }
 }
 

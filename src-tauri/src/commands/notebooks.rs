@@ -88,6 +88,20 @@ pub async fn set_cell_kind(
     })?)
 }
 
+/// Where a SQL cell runs: on a cluster connection of the notebook, or on this machine (none).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_cell_runs_on(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    cell: CellId,
+    runs_on: Option<String>,
+) -> Reply<()> {
+    Ok(on_disk(|| {
+        state.engine.set_cell_runs_on(notebook, cell, runs_on)
+    })?)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn delete_cell(

@@ -75,6 +75,8 @@ pub async fn list_tables(
     Ok(on_disk(|| state.engine.tables(notebook))?)
 }
 
+/// Keeps a query's result as a new table, the query run where its cell runs (`runs_on`: a
+/// cluster connection, or none for this machine).
 #[tauri::command]
 #[specta::specta]
 pub async fn save_query_as_table(
@@ -82,10 +84,11 @@ pub async fn save_query_as_table(
     notebook: NotebookId,
     sql: String,
     table: String,
+    runs_on: Option<String>,
 ) -> Reply<TableInfo> {
     Ok(state
         .engine
-        .save_query_as_table(notebook, &sql, &table)
+        .keep_result(notebook, &sql, &table, runs_on.as_deref())
         .await?)
 }
 

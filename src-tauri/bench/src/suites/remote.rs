@@ -34,11 +34,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use datafusion::arrow::array::{BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::util::display::array_value_to_string;
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::file::properties::WriterProperties;
 use quire_engine::events::NullSink;
 use quire_engine::ids::NotebookId;
 use quire_engine::remote::{Connection, ConnectionKind, PostgresConnection, S3Connection};
@@ -49,7 +45,6 @@ use crate::stats::micros;
 
 const SUITE: &str = "remote";
 const PARTS: usize = 8;
-const GROUP: usize = 50_000;
 const REPEATS: usize = 3;
 const BUCKET: &str = "bench";
 
@@ -59,6 +54,11 @@ const BUCKET: &str = "bench";
 #[allow(dead_code)]
 #[path = "../../../engine/tests/support/postgres.rs"]
 mod pg_server;
+
+/// The dataset and five queries every remote measure runs (shared with the cluster tests).
+#[path = "../../../engine/tests/support/held.rs"]
+mod held;
+use held::{part_bytes, QUERIES};
 
 fn rows() -> usize {
     std::env::var("QUIRE_BENCH_REMOTE_ROWS")
@@ -151,52 +151,6 @@ fn http(endpoint: &str, method: &str, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-fn schema() -> Arc<Schema> {
-    Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, false),
-        Field::new("value", DataType::Float64, true),
-        Field::new("category", DataType::Utf8, false),
-        Field::new("note", DataType::Utf8, true),
-        Field::new("amount", DataType::Int64, false),
-        Field::new("flag", DataType::Boolean, false),
-    ]))
-}
-
-fn part_bytes(part: usize, per: usize) -> Result<Vec<u8>, String> {
-    let ids: Vec<i64> = (part * per..(part + 1) * per).map(|i| i as i64).collect();
-    let batch = RecordBatch::try_new(
-        schema(),
-        vec![
-            Arc::new(Int64Array::from(ids.clone())),
-            Arc::new(Float64Array::from_iter(ids.iter().map(|i| {
-                (i % 13 != 0).then(|| (*i as f64 * 0.37).sin() * 100.0)
-            }))),
-            Arc::new(StringArray::from_iter_values(
-                ids.iter().map(|i| format!("c{}", i % 20)),
-            )),
-            Arc::new(StringArray::from_iter(ids.iter().map(|i| {
-                (i % 7 != 0).then(|| format!("note {} for row {i:09}", (i * 7919) % 100_003))
-            }))),
-            Arc::new(Int64Array::from_iter_values(
-                ids.iter().map(|i| (i * 31) % 10_007),
-            )),
-            Arc::new(BooleanArray::from_iter(
-                ids.iter().map(|i| Some(i % 3 == 0)),
-            )),
-        ],
-    )
-    .map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    let props = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(GROUP))
-        .build();
-    let mut writer =
-        ArrowWriter::try_new(&mut bytes, schema(), Some(props)).map_err(|e| e.to_string())?;
-    writer.write(&batch).map_err(|e| e.to_string())?;
-    writer.close().map_err(|e| e.to_string())?;
-    Ok(bytes)
-}
-
 fn block<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -222,14 +176,6 @@ fn answer(engine: &Engine, nb: NotebookId, sql: &str) -> Result<String, String> 
     rows.sort();
     Ok(rows.join("\n"))
 }
-
-const QUERIES: [&str; 5] = [
-    "SELECT count(*), sum(amount), min(id), max(id) FROM {t}",
-    "SELECT category, count(*) AS n, round(avg(value), 6) AS v FROM {t} GROUP BY category",
-    "SELECT id, note FROM {t} WHERE note LIKE '%row 00077%' ORDER BY id",
-    "SELECT flag, count(*) FROM {t} WHERE value > 50 GROUP BY flag",
-    "SELECT id, value FROM {t} ORDER BY value DESC NULLS LAST, id LIMIT 20",
-];
 
 pub fn run() -> Result<Vec<Measure>, String> {
     let rows = rows();
@@ -293,6 +239,7 @@ pub fn run() -> Result<Vec<Measure>, String> {
                 kind: ConnectionKind::S3,
                 s3: Some(settings.clone()),
                 postgres: None,
+                cluster: None,
             },
         )
         .map_err(|e| e.to_string())?;
@@ -403,6 +350,7 @@ fn postgres(engine: &Engine, nb: NotebookId, rows: usize) -> Result<Vec<Measure>
                     database: "bench".into(),
                     sslmode: None,
                 }),
+                cluster: None,
             },
         )
         .map_err(|e| e.to_string())?;

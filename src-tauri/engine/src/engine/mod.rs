@@ -7,6 +7,7 @@
 //! - `lifecycle`: events, flushes, what is pending, shutdown;
 //! - `types`: what callers get back.
 
+mod cluster;
 mod connections;
 mod convert;
 mod files;
@@ -148,6 +149,28 @@ impl Engine {
         match cell.kind {
             CellKind::Markdown => Ok(CellOutput::Markdown),
             CellKind::Chart => self.draw_chart(notebook, &cell, cancel).await,
+            CellKind::Sql if cell.runs_on.is_some() => {
+                let started = Instant::now();
+                let name = cell.runs_on.clone().unwrap_or_default();
+                let cluster = self.cluster_of(notebook, &name)?;
+                let (catalog, sql) = (self.ledger.catalog().clone(), cell.source.clone());
+                let (_, batches) = self
+                    .cell_run(
+                        notebook,
+                        &cell,
+                        cell.source.clone(),
+                        cancel,
+                        move |cancel| {
+                            cluster::on_cluster(
+                                catalog, notebook, name, cluster, sql, on_rows, cancel,
+                            )
+                        },
+                    )
+                    .await?;
+                Ok(CellOutput::Table {
+                    preview: QueryPreview::from_batches(&batches, started.elapsed()),
+                })
+            }
             CellKind::Sql => {
                 let started = Instant::now();
                 let (catalog, sql) = (self.ledger.catalog().clone(), cell.source.clone());

@@ -58,8 +58,36 @@ impl Engine {
         sql: &str,
         table: &str,
     ) -> Result<TableInfo, Error> {
+        self.keep_result(notebook, sql, table, None).await
+    }
+
+    /// [`Engine::save_query_as_table`], the query run where a cell runs it: on the cluster
+    /// connection `runs_on`, or here (none).
+    pub async fn keep_result(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        table: &str,
+        runs_on: Option<&str>,
+    ) -> Result<TableInfo, Error> {
         let table = self.new_table_name(notebook, table)?;
-        let (schema, batches) = self.ledger.catalog().result(notebook, sql).await?;
+        let (schema, batches) = match runs_on {
+            None => self.ledger.catalog().result(notebook, sql).await?,
+            Some(name) => {
+                self.ensure_tables(notebook)?;
+                let cluster = self.cluster_of(notebook, name)?;
+                super::cluster::on_cluster(
+                    self.ledger.catalog().clone(),
+                    notebook,
+                    name.to_string(),
+                    cluster,
+                    sql.to_string(),
+                    Arc::new(|_| {}),
+                    CancellationToken::new(),
+                )
+                .await?
+            }
+        };
         self.keep_table(notebook, &table, TableVersion::first(schema, batches))
     }
 
@@ -209,6 +237,7 @@ impl Engine {
             .map_err(|e| Error::from(crate::notebooks::NotebookError::from(e)))?;
         match connection.kind {
             crate::remote::ConnectionKind::Postgres => self.check_database(connection),
+            crate::remote::ConnectionKind::Ballista => self.check_cluster(connection),
             crate::remote::ConnectionKind::S3 => connection
                 .s3()
                 .and_then(|s3| s3.check(url))

@@ -598,6 +598,7 @@ impl Notebooks {
                 id: CellId(Uuid::now_v7()),
                 kind,
                 source,
+                runs_on: None,
             };
             let at = index.map_or(doc.cells.len(), |i| (i as usize).min(doc.cells.len()));
             doc.cells.insert(at, cell.clone());
@@ -660,6 +661,12 @@ impl Notebooks {
             if doc.connections.len() == before {
                 return Err(NotebookError::ConnectionNotFound(name.to_string()));
             }
+            // Cells that ran on a cluster now gone run here again.
+            for cell in &mut doc.cells {
+                if cell.runs_on.as_deref() == Some(name) {
+                    cell.runs_on = None;
+                }
+            }
             Ok(())
         })
     }
@@ -684,6 +691,34 @@ impl Notebooks {
     ) -> Result<(), NotebookError> {
         self.edit(id, |doc| {
             find_cell(doc, cell)?.kind = kind;
+            Ok(())
+        })
+    }
+
+    /// Where a SQL cell runs: on the cluster connection `on`, or on this machine (none).
+    pub fn set_cell_runs_on(
+        &self,
+        id: NotebookId,
+        cell: CellId,
+        on: Option<String>,
+    ) -> Result<(), NotebookError> {
+        self.edit(id, |doc| {
+            if let Some(name) = &on {
+                let connection = doc
+                    .connections
+                    .iter()
+                    .find(|c| &c.name == name)
+                    .ok_or_else(|| NotebookError::ConnectionNotFound(name.clone()))?;
+                connection.cluster()?;
+            }
+            let target = find_cell(doc, cell)?;
+            if on.is_some() && target.kind != CellKind::Sql {
+                return Err(NotebookError::from(crate::remote::RemoteError::Invalid {
+                    what: "this cell".into(),
+                    why: "only a SQL cell runs on a cluster".into(),
+                }));
+            }
+            target.runs_on = on;
             Ok(())
         })
     }

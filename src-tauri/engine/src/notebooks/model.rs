@@ -25,7 +25,10 @@
 //! "profile": "work" } }]`. A notebook without connections is still written as version 2, so
 //! the Quire before connections opens it. A PostgreSQL connection (`"kind": "postgres"`, with
 //! `"postgres": { "host", "port", "user", "database", "sslmode" }`) makes it version 4, so the
-//! Quire before databases says "made by a newer Quire" rather than "damaged".
+//! Quire before databases says "made by a newer Quire" rather than "damaged". A Ballista
+//! cluster connection (`"kind": "ballista"`, with `"cluster": { "url": "df://…",
+//! "shared_folders": [...] }`) or a cell that runs on one (`"runs_on": "<connection>"`) makes
+//! it version 5, for the same reason.
 //!
 //! Pretty-printed with two-space indents, keys in this order and a final newline, so a notebook
 //! diffs well in git. A source with a line break is stored as its lines (joined by `\n` when
@@ -42,7 +45,9 @@ use crate::remote::Connection;
 /// The `format` marker of every notebook file.
 pub const FORMAT_MARKER: &str = "quire-notebook";
 /// The newest format this build reads, and the one it writes for a notebook with connections.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
+/// The version of a notebook with a database and no cluster.
+const DATABASES_VERSION: u32 = 4;
 /// The version of a notebook whose connections are all buckets.
 const BUCKETS_VERSION: u32 = 3;
 /// The format of a notebook without connections (what builds before them read).
@@ -67,6 +72,9 @@ pub struct Cell {
     pub id: CellId,
     pub kind: CellKind,
     pub source: String,
+    /// The cluster connection a SQL cell runs on; none runs it on this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_on: Option<String>,
 }
 
 /// The document itself: what `notebook.json` holds.
@@ -97,6 +105,8 @@ struct FileCell {
     id: CellId,
     kind: CellKind,
     source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    runs_on: Option<String>,
 }
 
 /// Version 1 wrote every source as one string; version 2 writes a source with a line break as
@@ -148,7 +158,14 @@ impl Document {
         let file = File {
             format: FORMAT_MARKER.into(),
             // The oldest version that holds what the notebook has, so older builds open it.
-            version: if self.connections.is_empty() {
+            version: if self.cells.iter().any(|c| c.runs_on.is_some())
+                || self
+                    .connections
+                    .iter()
+                    .any(|c| c.kind == crate::remote::ConnectionKind::Ballista)
+            {
+                FORMAT_VERSION
+            } else if self.connections.is_empty() {
                 PLAIN_VERSION
             } else if self
                 .connections
@@ -157,7 +174,7 @@ impl Document {
             {
                 BUCKETS_VERSION
             } else {
-                FORMAT_VERSION
+                DATABASES_VERSION
             },
             id: self.id,
             title: self.title.clone(),
@@ -168,6 +185,7 @@ impl Document {
                     id: c.id,
                     kind: c.kind,
                     source: Source::of(&c.source),
+                    runs_on: c.runs_on.clone(),
                 })
                 .collect(),
             connections: self.connections.clone(),
@@ -213,6 +231,7 @@ impl Document {
                     id: c.id,
                     kind: c.kind,
                     source: c.source.into_text(),
+                    runs_on: c.runs_on,
                 })
                 .collect(),
             connections: file.connections,
@@ -231,6 +250,7 @@ mod tests {
             id: CellId(Uuid::now_v7()),
             kind: CellKind::Sql,
             source: "SELECT 1".into(),
+            runs_on: None,
         });
         let bytes = doc.to_bytes();
         assert_eq!(Document::parse(&bytes).unwrap(), doc);
@@ -276,6 +296,7 @@ mod tests {
             id: CellId(Uuid::now_v7()),
             kind,
             source: source.into(),
+            runs_on: None,
         }
     }
 
@@ -331,6 +352,7 @@ mod tests {
                 profile: Some("work".into()),
             }),
             postgres: None,
+            cluster: None,
         });
         let text = String::from_utf8(doc.to_bytes()).unwrap();
         assert!(text.contains("\"version\": 3"), "{text}");
@@ -358,6 +380,7 @@ mod tests {
                 database: "shop".into(),
                 sslmode: None,
             }),
+            cluster: None,
         });
         let text = String::from_utf8(doc.to_bytes()).unwrap();
         assert!(text.contains("\"version\": 4"), "{text}");

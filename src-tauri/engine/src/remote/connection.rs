@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{PostgresConnection, RemoteError, S3Connection};
+use super::{ClusterConnection, PostgresConnection, RemoteError, S3Connection};
 
 /// Longest connection name: it shows in a narrow sidebar.
 const MAX_NAME: usize = 64;
@@ -18,6 +18,8 @@ pub enum ConnectionKind {
     S3,
     /// A PostgreSQL database, attached: its tables are `<name>.<schema>.<table>` in SQL.
     Postgres,
+    /// An Apache DataFusion Ballista cluster: a SQL cell can run there instead of here.
+    Ballista,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -31,6 +33,9 @@ pub struct Connection {
     /// Set for `kind: postgres`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postgres: Option<PostgresConnection>,
+    /// Set for `kind: ballista`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterConnection>,
 }
 
 impl Connection {
@@ -45,6 +50,24 @@ impl Connection {
             });
         }
         match (self.kind, &self.s3, &self.postgres) {
+            _ if self.kind != ConnectionKind::Ballista && self.cluster.is_some() => {
+                Err(RemoteError::Invalid {
+                    what: format!("the connection {}", self.name),
+                    why: "only a cluster connection has a scheduler address".into(),
+                })
+            }
+            (ConnectionKind::Ballista, None, None) => match &self.cluster {
+                Some(cluster) => cluster.validate(),
+                None => Err(RemoteError::Invalid {
+                    what: format!("the connection {}", self.name),
+                    why: "a cluster connection needs its scheduler's address (df://host:port)"
+                        .into(),
+                }),
+            },
+            (ConnectionKind::Ballista, ..) => Err(RemoteError::Invalid {
+                what: format!("the connection {}", self.name),
+                why: "a cluster connection has a scheduler address and shared folders, and only those".into(),
+            }),
             (ConnectionKind::S3, Some(s3), None) => {
                 // Building a store checks the endpoint and profile without sending anything.
                 s3.store("check")?;
@@ -81,6 +104,14 @@ impl Connection {
         self.postgres.as_ref().ok_or_else(|| RemoteError::Invalid {
             what: format!("the connection {}", self.name),
             why: "it is not a PostgreSQL connection".into(),
+        })
+    }
+
+    /// The settings of a Ballista cluster connection.
+    pub fn cluster(&self) -> Result<&ClusterConnection, RemoteError> {
+        self.cluster.as_ref().ok_or_else(|| RemoteError::Invalid {
+            what: format!("the connection {}", self.name),
+            why: "it is not a cluster connection".into(),
         })
     }
 

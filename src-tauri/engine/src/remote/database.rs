@@ -4,7 +4,6 @@
 //! on first use, so a server that is down costs nothing until a query names it.
 
 use std::collections::HashMap;
-use std::net::ToSocketAddrs;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,26 +42,6 @@ pub async fn pool(
 }
 
 /// Connects to the first address of `target` within the connect timeout, in words.
-fn reach(target: &(String, u16)) -> Result<(), String> {
-    let addresses: Vec<_> = target
-        .to_socket_addrs()
-        .map_err(|_| "its host name does not resolve; check the host".to_string())?
-        .collect();
-    let mut refused = false;
-    for address in &addresses {
-        match std::net::TcpStream::connect_timeout(address, CONNECT_TIMEOUT) {
-            Ok(_) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => refused = true,
-            Err(_) => {}
-        }
-    }
-    Err(if refused {
-        "nothing is listening there (connection refused); check the host and port and that the server runs".into()
-    } else {
-        "it did not answer in time".into()
-    })
-}
-
 /// The password from where libpq looks, each time a connection is made.
 struct LibpqPassword(PostgresConnection);
 
@@ -85,7 +64,7 @@ async fn reachable(settings: &PostgresConnection) -> Result<(), RemoteError> {
         return Ok(());
     }
     let target = (settings.host.clone(), settings.port);
-    let reached = tokio::task::spawn_blocking(move || reach(&target))
+    let reached = tokio::task::spawn_blocking(move || io::reach(&target, CONNECT_TIMEOUT))
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
     reached.map_err(|detail| RemoteError::Unreachable {

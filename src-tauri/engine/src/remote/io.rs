@@ -45,3 +45,27 @@ pub fn wait<F: Future>(future: F) -> F::Output {
     let _context = runtime().enter();
     futures::executor::block_on(future)
 }
+
+/// Whether something listens at `host:port`, found by opening a TCP connection within
+/// `timeout` (a server's own client may wait far longer on an address that drops packets). The
+/// error says what the user can check.
+pub fn reach(target: &(String, u16), timeout: std::time::Duration) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    let addresses: Vec<_> = target
+        .to_socket_addrs()
+        .map_err(|_| "its host name does not resolve; check the host".to_string())?
+        .collect();
+    let mut refused = false;
+    for address in &addresses {
+        match std::net::TcpStream::connect_timeout(address, timeout) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => refused = true,
+            Err(_) => {}
+        }
+    }
+    Err(if refused {
+        "nothing is listening there (connection refused); check the host and port and that the server runs".into()
+    } else {
+        "it did not answer in time".into()
+    })
+}

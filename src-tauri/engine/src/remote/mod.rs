@@ -13,6 +13,8 @@
 //! - `counted.rs`: a store wrapper that counts the bytes fetched (what pushdown saves).
 //! - `reader.rs`: a Parquet reader over one object (footer, page index, byte ranges).
 //! - `postgres.rs`: a PostgreSQL connection's settings (never a password: libpq's own places).
+//! - `cluster.rs`: a Ballista cluster connection's settings (the scheduler's `df://` address,
+//!   the folders its executors share with this machine); cells run there in `crate::cluster`.
 //! - `database.rs`: a PostgreSQL database attached as a DataFusion catalog (projection,
 //!   filters and limits run in Postgres); only with the `postgres` feature.
 //!
@@ -20,6 +22,7 @@
 //! in time), it refused the credentials, the object is not there or changed since it was
 //! linked; the store's own text goes to the log.
 
+mod cluster;
 mod connection;
 mod counted;
 #[cfg(feature = "postgres")]
@@ -29,6 +32,7 @@ mod postgres;
 mod reader;
 mod s3;
 
+pub use cluster::{ClusterConnection, DEFAULT_SCHEDULER_PORT};
 pub use connection::{Connection, ConnectionCheck, ConnectionKind};
 pub use counted::{CountedStore, Traffic};
 #[cfg(feature = "postgres")]

@@ -450,6 +450,56 @@ impl LinkedTable {
         Ok(Arc::new(ListingTable::try_new(config)?))
     }
 
+    /// The same files as [`LinkedTable::provider`], addressed as a cluster reaches them: a
+    /// local file by its path, an object by its real `s3://bucket/key` (the cluster's own store
+    /// registry, not this machine's per-link one, reads it).
+    pub fn cluster_provider(&self) -> Result<Arc<dyn TableProvider>, TableError> {
+        let bucket = match &self.remote {
+            Some(remote) => Some(split_url(&remote.url)?.0),
+            None => None,
+        };
+        let urls = self
+            .files
+            .iter()
+            .map(|f| match (&f.at, &bucket) {
+                (FileAt::Local(path), _) => {
+                    let text = path.to_str().ok_or_else(|| {
+                        unreadable(path, "its name is not valid Unicode, which SQL cannot read")
+                    })?;
+                    Ok(ListingTableUrl::parse(text)?)
+                }
+                (FileAt::Remote { key, .. }, Some(bucket)) => {
+                    let mut url = url::Url::parse(&format!("s3://{bucket}")).map_err(|e| {
+                        TableError::Persist(format!("the address of {key} could not be made: {e}"))
+                    })?;
+                    url.path_segments_mut()
+                        .map_err(|()| {
+                            TableError::Persist(format!("the address of {key} could not be made"))
+                        })?
+                        .extend(key.parts().map(|part| part.as_ref().to_string()));
+                    Ok(ListingTableUrl::parse(url.as_str())?)
+                }
+                (FileAt::Remote { key, .. }, None) => Err(TableError::Persist(format!(
+                    "the remote file {key} has no store"
+                ))),
+            })
+            .collect::<Result<Vec<_>, TableError>>()?;
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .with_schema(self.schema.clone());
+        Ok(Arc::new(ListingTable::try_new(config)?))
+    }
+
+    /// The local files the link reads (none for a link to object storage).
+    pub fn local_files(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().filter_map(|f| match &f.at {
+            FileAt::Local(path) => Some(path.as_path()),
+            FileAt::Remote { .. } => None,
+        })
+    }
+
     /// Rows `[offset, offset + limit)` in file order, with their positions as the row id
     /// column: only the row groups that hold them are read.
     pub fn page(&self, offset: u64, limit: u64) -> Result<RecordBatch, TableError> {

@@ -76,6 +76,9 @@ pub enum TableError {
     Arrow(#[from] ArrowError),
     #[error(transparent)]
     Remote(#[from] crate::remote::RemoteError),
+    /// Refused before anything was sent to the cluster.
+    #[error("{table} {why}")]
+    NotOnCluster { table: String, why: String },
 }
 
 impl TableError {
@@ -124,6 +127,7 @@ impl HasCode for TableError {
             TableError::Linked { .. } => ErrorCode::TableLinked,
             TableError::Arrow(_) => ErrorCode::Internal,
             TableError::Remote(e) => e.code(),
+            TableError::NotOnCluster { .. } => ErrorCode::NotOnCluster,
         }
     }
 }

@@ -1,0 +1,101 @@
+//! Which tables a cluster query may read, decided before anything is sent.
+
+use std::sync::Arc;
+
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
+use datafusion::execution::context::SessionContext;
+
+use super::submit::ClusterStore;
+use crate::notebooks::NotebookId;
+use crate::remote::ClusterConnection;
+use crate::tables::{Catalog, TableError};
+
+/// The tables a cluster query reads, as the cluster reaches them, and the object store they
+/// are in (at most one per query: Ballista's executors take one store's settings).
+pub struct ClusterTables {
+    pub tables: Vec<(String, Arc<dyn TableProvider>)>,
+    pub store: Option<ClusterStore>,
+}
+
+/// The tables `sql` names, each checked to be one the cluster `connection` reads. `sql` is
+/// planned on the notebook's own session first, so its mistakes are told as they are locally.
+pub async fn resolve(
+    catalog: &Catalog,
+    notebook: NotebookId,
+    connection: &str,
+    cluster: &ClusterConnection,
+    sql: &str,
+) -> Result<ClusterTables, TableError> {
+    catalog.session(notebook).schema_of(sql).await?;
+    let state = SessionContext::new().state();
+    let statement = state
+        .sql_to_statement(sql, &datafusion::config::Dialect::Generic)
+        .map_err(crate::tables::sql::describe)?;
+    let references = state
+        .resolve_table_references(&statement)
+        .map_err(crate::tables::sql::describe)?;
+    let mut out = ClusterTables {
+        tables: Vec::new(),
+        store: None,
+    };
+    for reference in references {
+        let shown = reference.to_string();
+        if let TableReference::Full { catalog: c, .. } = &reference {
+            if c.as_ref() != "datafusion" {
+                return Err(TableError::NotOnCluster {
+                    table: shown,
+                    why: format!(
+                        "is in the database {c}, which only this machine reaches; keep the rows the cell needs as a Parquet file the cluster reads (a bucket, or a shared folder) and link it, or run the cell on this machine"
+                    ),
+                });
+            }
+        }
+        let name = reference.table();
+        if out.tables.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        if let Some(linked) = catalog.linked(notebook, name) {
+            if let Some(outside) = linked.local_files().find(|p| !cluster.shares(p)) {
+                let shared = if cluster.shared_folders.is_empty() {
+                    "it shares no folders".to_string()
+                } else {
+                    format!("it shares {}", cluster.shared_folders.join(", "))
+                };
+                return Err(TableError::NotOnCluster {
+                    table: name.to_string(),
+                    why: format!(
+                        "reads {}, outside the folders the cluster {connection} reads as this machine does ({shared}); add its folder to the connection's shared folders, or run the cell on this machine",
+                        outside.display()
+                    ),
+                });
+            }
+            if let Some(remote) = &linked.remote {
+                let store = ClusterStore::of(&remote.settings);
+                match &out.store {
+                    Some(other) if other != &store => {
+                        return Err(TableError::NotOnCluster {
+                            table: name.to_string(),
+                            why: format!(
+                                "is in the object store at {}, and another table of the query is at {}; a cluster query reads one object store",
+                                remote.endpoint,
+                                other.endpoint.as_deref().unwrap_or("AWS S3")
+                            ),
+                        });
+                    }
+                    _ => out.store = Some(store),
+                }
+            }
+            out.tables
+                .push((name.to_string(), linked.cluster_provider()?));
+        } else if catalog.exists(notebook, name) {
+            return Err(TableError::NotOnCluster {
+                table: name.to_string(),
+                why: "is held in this notebook, on this machine only; export it as Parquet to a bucket or a shared folder and link that, or run the cell on this machine".into(),
+            });
+        }
+        // Any other name is the cluster's own (its information schema): planning there says
+        // whether it exists.
+    }
+    Ok(out)
+}

@@ -1,0 +1,127 @@
+//! Cells that run on a Ballista cluster connection, and the test of one.
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use tokio_util::sync::CancellationToken;
+
+use super::Engine;
+use crate::error::Error;
+use crate::notebooks::{CellId, NotebookError, NotebookId};
+use crate::remote::{ClusterConnection, Connection, ConnectionCheck};
+
+impl Engine {
+    /// Where a SQL cell runs: on the notebook's cluster connection `on`, or here (none).
+    pub fn set_cell_runs_on(
+        &self,
+        notebook: NotebookId,
+        cell: CellId,
+        on: Option<String>,
+    ) -> Result<(), Error> {
+        Ok(self.notebooks.set_cell_runs_on(notebook, cell, on)?)
+    }
+
+    /// The settings of the notebook's cluster connection `name`.
+    pub(super) fn cluster_of(
+        &self,
+        notebook: NotebookId,
+        name: &str,
+    ) -> Result<ClusterConnection, Error> {
+        let connection = self.notebooks.connection(notebook, name)?;
+        Ok(connection.cluster().map_err(NotebookError::from)?.clone())
+    }
+
+    /// Tests a cluster connection: the scheduler's version, its executors and task slots.
+    pub(super) fn check_cluster(&self, connection: &Connection) -> Result<ConnectionCheck, Error> {
+        let cluster = connection.cluster().map_err(NotebookError::from)?;
+        #[cfg(feature = "cluster")]
+        {
+            let cluster = cluster.clone();
+            Ok(
+                crate::remote::io::wait(async move { crate::cluster::check(&cluster).await })
+                    .map_err(NotebookError::from)?,
+            )
+        }
+        #[cfg(not(feature = "cluster"))]
+        {
+            Err(no_cluster(cluster))
+        }
+    }
+}
+
+/// Runs `sql` on the notebook's cluster connection `name`: refused before anything is sent
+/// when it names a table the cluster cannot read.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn on_cluster(
+    catalog: std::sync::Arc<crate::tables::Catalog>,
+    notebook: NotebookId,
+    name: String,
+    cluster: ClusterConnection,
+    sql: String,
+    on_rows: std::sync::Arc<dyn Fn(u64) + Send + Sync>,
+    cancel: CancellationToken,
+) -> Result<(SchemaRef, Vec<RecordBatch>), Error> {
+    #[cfg(feature = "cluster")]
+    {
+        let tables = crate::cluster::resolve(&catalog, notebook, &name, &cluster, &sql).await?;
+        let limits = catalog.limits().clone();
+        // The gRPC and Flight clients run on the network runtime, like every remote request.
+        let run = crate::remote::io::handle().spawn(async move {
+            crate::cluster::run(&cluster, tables, &sql, &limits, &*on_rows, &cancel).await
+        });
+        Ok(run.await.map_err(|e| {
+            crate::tables::TableError::Persist(format!("the cluster run stopped: {e}"))
+        })??)
+    }
+    #[cfg(not(feature = "cluster"))]
+    {
+        let _ = (catalog, notebook, name, sql, on_rows, cancel);
+        Err(no_cluster(&cluster))
+    }
+}
+
+#[cfg(not(feature = "cluster"))]
+fn no_cluster(cluster: &ClusterConnection) -> Error {
+    NotebookError::from(crate::remote::RemoteError::Invalid {
+        what: cluster.endpoint(),
+        why: "this build of Quire was made without Ballista clusters".into(),
+    })
+    .into()
+}
+
+impl Engine {
+    /// Runs `sql` on the notebook's cluster connection `name` at the priority of what the user
+    /// waits for, as [`Engine::query`] runs it here.
+    pub async fn query_on(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        name: &str,
+    ) -> Result<Vec<RecordBatch>, Error> {
+        self.ensure_tables(notebook)?;
+        let cluster = self.cluster_of(notebook, name)?;
+        let (catalog, sql, name) = (
+            self.ledger.catalog().clone(),
+            sql.to_string(),
+            name.to_string(),
+        );
+        let job = self.scheduler.submit(
+            crate::queue::Priority::UserVisible,
+            crate::queue::JobKind::Query,
+            None,
+            move |cancel| async move {
+                Ok(on_cluster(
+                    catalog,
+                    notebook,
+                    name,
+                    cluster,
+                    sql,
+                    std::sync::Arc::new(|_| {}),
+                    cancel,
+                )
+                .await
+                .map(|(_, batches)| batches))
+            },
+        );
+        Ok(job.result().await??)
+    }
+}

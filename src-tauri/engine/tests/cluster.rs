@@ -1,0 +1,245 @@
+//! SQL cells on an Apache DataFusion Ballista cluster, against the in-process standalone
+//! cluster of the `ballista` crates (a scheduler and an executor in this test's process, on
+//! loopback): the held query set answers as it does locally, and what the cluster cannot read
+//! is refused before anything is sent. The real processes (one scheduler, two executors, an
+//! executor killed, a job cancelled) are tested in `src-tauri/cluster/tests`.
+
+#[path = "support/held.rs"]
+mod held;
+#[path = "support/session.rs"]
+mod session;
+
+use std::io::ErrorKind;
+use std::net::TcpListener;
+use std::path::Path;
+
+use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use ballista_core::serde::BallistaCodec;
+use quire_engine::datafusion::arrow::record_batch::RecordBatch;
+use quire_engine::datafusion::arrow::util::display::array_value_to_string;
+use quire_engine::ids::NotebookId;
+use quire_engine::notebooks::CellKind;
+use quire_engine::remote::{ClusterConnection, Connection, ConnectionKind};
+use quire_engine::{CellOutput, Engine, ErrorCode, HasCode};
+
+use session::{answer, block, engine};
+
+const PARTS: usize = 3;
+const PER: usize = 20_000;
+
+/// Rows as sorted text, as `session::answer` writes them.
+fn text(batches: &[RecordBatch]) -> String {
+    let mut rows = Vec::new();
+    for batch in batches {
+        for r in 0..batch.num_rows() {
+            let cells: Vec<String> = batch
+                .columns()
+                .iter()
+                .map(|c| {
+                    if c.is_null(r) {
+                        String::new()
+                    } else {
+                        array_value_to_string(c, r).unwrap()
+                    }
+                })
+                .collect();
+            rows.push(cells.join(" | "));
+        }
+    }
+    rows.sort();
+    rows.join("\n")
+}
+
+/// The held dataset as Parquet parts in `dir/sales`.
+fn write_dataset(dir: &Path) -> std::path::PathBuf {
+    let folder = dir.join("sales");
+    std::fs::create_dir_all(&folder).unwrap();
+    for part in 0..PARTS {
+        let bytes = held::part_bytes(part, PER).unwrap();
+        std::fs::write(folder.join(format!("part-{part}.parquet")), bytes).unwrap();
+    }
+    folder
+}
+
+fn cluster_connection(name: &str, url: &str, shared: &[&Path]) -> Connection {
+    Connection {
+        name: name.into(),
+        kind: ConnectionKind::Ballista,
+        s3: None,
+        postgres: None,
+        cluster: Some(ClusterConnection {
+            url: url.into(),
+            shared_folders: shared.iter().map(|p| p.display().to_string()).collect(),
+        }),
+    }
+}
+
+/// A notebook with the dataset linked as `sales` and the cluster connection `lab`.
+fn notebook(engine: &Engine, data: &Path, url: &str, shared: &[&Path]) -> NotebookId {
+    let nb = engine.create_notebook("Cluster").unwrap().id;
+    engine
+        .save_connection(nb, cluster_connection("lab", url, shared))
+        .unwrap();
+    engine
+        .link_table(nb, &write_dataset(data), Some("sales"))
+        .unwrap();
+    nb
+}
+
+#[test]
+fn what_the_cluster_cannot_read_is_refused_before_anything_is_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Something listens where the scheduler would be: no connection may ever reach it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("df://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let engine = engine(&tmp.path().join("data"));
+    let nb = notebook(&engine, tmp.path(), &url, &[&elsewhere]);
+    block(engine.save_query_as_table(nb, "SELECT 1 AS n", "mine")).unwrap();
+
+    // A table held in the notebook.
+    let e = block(engine.query_on(nb, "SELECT * FROM mine", "lab")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotOnCluster, "{e}");
+    assert!(
+        e.to_string().starts_with("mine is held in this notebook"),
+        "{e}"
+    );
+    // A linked file outside the shared folders, even joined with nothing else.
+    let e = block(engine.query_on(nb, "SELECT count(*) FROM sales", "lab")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotOnCluster, "{e}");
+    let message = e.to_string();
+    assert!(message.contains("part-0.parquet"), "{message}");
+    assert!(
+        message.contains(&elsewhere.display().to_string()),
+        "{message}"
+    );
+    // Inside a subquery and a CTE too.
+    let e = block(engine.query_on(nb, "WITH x AS (SELECT n FROM mine) SELECT * FROM x", "lab"))
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotOnCluster, "{e}");
+    // A mistake in the query is told as it is locally, with where it is.
+    let e = block(engine.query_on(nb, "SELECT nope FROM mine", "lab")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::SqlInvalid, "{e}");
+    assert!(e.position().is_some(), "{e}");
+
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock),
+        "a refused query reached the scheduler's address"
+    );
+}
+
+#[test]
+fn an_unreachable_scheduler_is_said_in_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let engine = engine(&tmp.path().join("data"));
+    let nb = notebook(
+        &engine,
+        tmp.path(),
+        &format!("df://127.0.0.1:{port}"),
+        &[tmp.path()],
+    );
+    let e = block(engine.query_on(nb, "SELECT count(*) FROM sales", "lab")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionUnreachable, "{e}");
+    assert!(
+        e.to_string().contains(&format!(
+            "df://127.0.0.1:{port} did not answer: nothing is listening"
+        )),
+        "{e}"
+    );
+    let e = engine
+        .check_connection(
+            nb,
+            &cluster_connection("lab", &format!("df://127.0.0.1:{port}"), &[]),
+            "",
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionUnreachable, "{e}");
+}
+
+#[test]
+fn where_a_cell_runs_is_kept_in_the_notebook_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(&tmp.path().join("data"));
+    let nb = notebook(&engine, tmp.path(), "df://127.0.0.1:50050", &[tmp.path()]);
+    let cell = engine
+        .notebooks()
+        .add_cell(nb, CellKind::Sql, None, "SELECT 1".into())
+        .unwrap();
+    engine
+        .set_cell_runs_on(nb, cell.id, Some("lab".into()))
+        .unwrap();
+    // Only a cluster connection can run a cell.
+    let e = engine
+        .set_cell_runs_on(nb, cell.id, Some("nowhere".into()))
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConnectionNotFound, "{e}");
+    engine.notebooks().flush(nb).unwrap();
+    let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    let file = std::fs::read_to_string(dir.join("notebook.json")).unwrap();
+    assert!(file.contains("\"version\": 5"), "{file}");
+    assert!(file.contains("\"runs_on\": \"lab\""), "{file}");
+    assert!(file.contains("\"kind\": \"ballista\""), "{file}");
+    // Removing the cluster puts its cells back on this machine.
+    engine.remove_connection(nb, "lab").unwrap();
+    assert_eq!(engine.notebooks().cell(nb, cell.id).unwrap().runs_on, None);
+}
+
+#[test]
+fn the_held_queries_answer_on_the_standalone_cluster_as_they_do_locally() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt.block_on(async {
+        let addr = ballista_scheduler::standalone::new_standalone_scheduler()
+            .await
+            .unwrap();
+        let url = format!("http://localhost:{}", addr.port());
+        let scheduler = loop {
+            match SchedulerGrpcClient::connect(url.clone()).await {
+                Ok(client) => break client,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        };
+        ballista_executor::new_standalone_executor(scheduler, 2, BallistaCodec::default())
+            .await
+            .unwrap();
+        format!("df://localhost:{}", addr.port())
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(&tmp.path().join("data"));
+    let nb = notebook(&engine, tmp.path(), &url, &[tmp.path()]);
+    for q in held::QUERIES {
+        let sql = q.replace("{t}", "sales");
+        let local = answer(&engine, nb, &sql);
+        let remote =
+            block(engine.query_on(nb, &sql, "lab")).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert_eq!(text(&remote), local, "{sql}");
+        assert!(!local.is_empty(), "{sql} has an empty answer");
+    }
+    // A cell set to run there shows the same first rows, and is listed as a run.
+    let sql = "SELECT category, count(*) AS n FROM sales GROUP BY category ORDER BY category";
+    let cell = engine
+        .notebooks()
+        .add_cell(nb, CellKind::Sql, None, sql.into())
+        .unwrap();
+    engine
+        .set_cell_runs_on(nb, cell.id, Some("lab".into()))
+        .unwrap();
+    let CellOutput::Table { preview } = block(engine.run_cell(nb, cell.id)).unwrap() else {
+        panic!("a SQL cell shows a table");
+    };
+    assert_eq!(preview.row_count, 20);
+    assert_eq!(preview.rows[0][0].as_deref(), Some("c0"));
+    assert_eq!(
+        preview.rows[0][1].as_deref(),
+        Some(&*(PARTS * PER / 20).to_string())
+    );
+    // Kept as a local table, from the cluster's answer.
+    let kept = block(engine.keep_result(nb, sql, "by_category", Some("lab"))).unwrap();
+    assert_eq!(kept.rows, 20);
+    drop(rt);
+}
