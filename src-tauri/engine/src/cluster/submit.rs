@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::config::BALLISTA_CLIENT_PULL;
 use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::CancelJobParams;
@@ -90,7 +91,11 @@ pub async fn run(
             detail,
         })?;
 
-    let mut config = SessionConfig::new_with_ballista().with_information_schema(true);
+    // Pulling the job's state (rather than waiting for the scheduler to push it) gives the job
+    // its id as soon as the scheduler accepts it, so a cancel can always name it.
+    let mut config = SessionConfig::new_with_ballista()
+        .with_information_schema(true)
+        .set_bool(BALLISTA_CLIENT_PULL, true);
     if let Some(store) = tables.store {
         config = config.with_option_extension(store);
     }
@@ -126,9 +131,20 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = cancel.cancelled() => {
-                drop(stream);
-                if let Some(job) = job.as_ref().and_then(|j| j.job_id()) {
-                    cancel_job(&scheduler, job.as_ref()).await;
+                if let Some(job) = &job {
+                    // A cancel while the query is being submitted: wait briefly for the
+                    // scheduler to name the job, so it is not left running unwatched.
+                    let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
+                    while job.job_id().is_none() && tokio::time::Instant::now() < deadline {
+                        tokio::select! {
+                            next = stream.next() => if !matches!(next, Some(Ok(_))) { break },
+                            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                        }
+                    }
+                    drop(stream);
+                    if let Some(id) = job.job_id() {
+                        cancel_job(&scheduler, id.as_ref()).await;
+                    }
                 }
                 return Err(TableError::Cancelled);
             }
