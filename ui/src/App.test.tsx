@@ -122,6 +122,7 @@ function fakeBackend() {
       touch(id);
     },
     setCellKind: async () => undefined,
+    setCellRunsOn: async () => undefined,
     deleteCell: async () => undefined,
     moveCell: async () => undefined,
     runCell: async (id, cell, _job, onRows) => {

@@ -383,6 +383,7 @@ function Shell() {
           change(id, () => backend.addCell(id, kind, null, kind === "chart" ? sourceOf(suggest("", [])) : "")),
         updateCell: (cell: CellId, source: string) => void backend.updateCell(id, cell, source).catch(report),
         setKind: (cell: CellId, kind: CellKind) => change(id, () => backend.setCellKind(id, cell, kind)),
+        setRunsOn: (cell: CellId, on: string | null) => change(id, () => backend.setCellRunsOn(id, cell, on)),
         deleteCell: (cell: CellId) =>
           change(id, async () => {
             await backend.deleteCell(id, cell);
@@ -446,9 +447,9 @@ function Shell() {
             await refreshView(copy.id);
           }),
         askDelete: () => dispatch({ type: "confirm_delete", id }),
-        keepResult: async (sql: string, table: string) => {
+        keepResult: async (sql: string, table: string, runsOn?: string | null) => {
           try {
-            const info = await backend.saveQueryAsTable(id, sql, table);
+            const info = await backend.saveQueryAsTable(id, sql, table, runsOn ?? null);
             dispatch({ type: "table_event", event: { kind: "table_added", notebook: id, table: info } });
             inform(`Kept ${info.rows.toLocaleString()} rows as ${info.name}`);
             return true;

@@ -121,6 +121,7 @@ const serialKeys: { [K in keyof Commands]?: (...args: Parameters<Commands[K]>) =
   addCell: (notebook) => notebook,
   updateCell: (notebook) => notebook,
   setCellKind: (notebook) => notebook,
+  setCellRunsOn: (notebook) => notebook,
   deleteCell: (notebook) => notebook,
   moveCell: (notebook) => notebook,
   resolveDiskChange: (notebook) => notebook,

@@ -15,15 +15,15 @@
 //! One scenario: the credentials file is named by an environment variable, set once before
 //! anything reads it (the other test function is the child it kills, a no-op on its own).
 
+#[path = "support/moto.rs"]
+mod moto;
 #[path = "support/session.rs"]
 mod session;
-#[path = "support/venv.rs"]
-mod venv;
 
 use std::io::{BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,7 @@ use quire_engine::remote::{Connection, ConnectionKind, S3Connection};
 use quire_engine::{Engine, ErrorCode, HasCode};
 use tokio_util::sync::CancellationToken;
 
+use moto::{http, Moto};
 use session::{answer, block, engine};
 
 /// Rows of the dataset, in `PARTS` files of row groups of `GROUP` rows.
@@ -45,76 +46,6 @@ const ROWS: i64 = 1_000_000;
 const PARTS: i64 = 4;
 const GROUP: usize = 25_000;
 const BUCKET: &str = "quire-data";
-
-/// moto's S3 server on a free loopback port, killed when dropped.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let venv = venv::dir("s3-venv");
-        let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3/requirements.txt");
-        let python = venv::ensure(&venv, &requirements);
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(python)
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto's server starts");
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        // Ready once it answers HTTP (the first start imports a lot of Python).
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while http(&moto.endpoint, "GET", "/").is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "moto's server did not answer within 90 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One plain HTTP request; the status line's code, or None when nothing answered.
-fn http(endpoint: &str, method: &str, path: &str) -> Option<u16> {
-    let host = endpoint.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(host).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
 
 fn schema() -> Arc<Schema> {
     Arc::new(Schema::new(vec![
@@ -186,7 +117,8 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
     std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", &credentials);
     std::env::set_var("AWS_CONFIG_FILE", home.path().join("no-config"));
 
-    let moto = Moto::start();
+    let moto =
+        Moto::start(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3/requirements.txt"));
     assert_eq!(
         http(&moto.endpoint, "PUT", &format!("/{BUCKET}")),
         Some(200)

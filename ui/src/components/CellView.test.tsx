@@ -106,3 +106,55 @@ describe("a result kept from the last session", () => {
     expect(screen.queryByTestId("cell-output")).toBeNull();
   });
 });
+
+describe("where a SQL cell runs", () => {
+  const cellOn = (runs_on: string | null) => ({ id: "c1", kind: "sql" as const, source: "SELECT count(*) FROM sales", runs_on });
+
+  it("offers this machine and the notebook's clusters, and says where a run is", async () => {
+    const setRunsOn = vi.fn(async () => undefined);
+    const keepResult = vi.fn(async () => true);
+    const actions = { setRunsOn, keepResult } as unknown as NotebookActions;
+    const { rerender } = render(
+      <CellView schema={{}} cell={cellOn(null)} index={0} last output={undefined} actions={actions} clusters={["lab"]} />,
+    );
+    const select = screen.getByTestId("runs-on") as HTMLSelectElement;
+    expect([...select.options].map((o) => o.text)).toEqual(["this machine", "cluster lab"]);
+    expect(select.value).toBe("");
+    fireEvent.change(select, { target: { value: "lab" } });
+    expect(setRunsOn).toHaveBeenCalledWith("c1", "lab");
+
+    rerender(
+      <CellView
+        schema={{}}
+        cell={cellOn("lab")}
+        index={0}
+        last
+        output={{ running: true, job: "j1", rows: 0 } as never}
+        actions={actions}
+        clusters={["lab"]}
+      />,
+    );
+    expect(screen.getByTestId("cell-running").textContent).toContain("Running on cluster lab…");
+    // A result kept as a table is computed where the cell runs.
+    rerender(
+      <CellView
+        schema={{}}
+        cell={cellOn("lab")}
+        index={0}
+        last
+        output={{ ok: { kind: "table", preview: preview(false) } }}
+        actions={actions}
+        clusters={["lab"]}
+      />,
+    );
+    fireEvent.click(screen.getByTestId("keep-result"));
+    fireEvent.change(screen.getByTestId("keep-result-name"), { target: { value: "kept" } });
+    fireEvent.click(screen.getByTestId("keep-result-save"));
+    await waitFor(() => expect(keepResult).toHaveBeenCalledWith("SELECT count(*) FROM sales", "kept", "lab"));
+  });
+
+  it("shows no choice in a notebook without clusters", () => {
+    render(<CellView schema={{}} cell={cellOn(null)} index={0} last output={undefined} actions={{} as NotebookActions} />);
+    expect(screen.queryByTestId("runs-on")).toBeNull();
+  });
+});

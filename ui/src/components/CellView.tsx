@@ -22,6 +22,8 @@ interface Props {
   last: boolean;
   output: Output | undefined;
   actions: NotebookActions;
+  /** The notebook's cluster connections, where a SQL cell can run instead of this machine. */
+  clusters?: string[];
   /** Keeps the whole result as a table and opens it in the grid; true when it was created. */
   onOpenInGrid?(sql: string, table: string): Promise<boolean>;
 }
@@ -82,7 +84,7 @@ export function staleText(stale: StaleResult): string {
   return `${from} (${when}) — run the cell to bring it up to date.`;
 }
 
-export function CellView({ schema, cell, index, last, output: given, actions, onOpenInGrid }: Props) {
+export function CellView({ schema, cell, index, last, output: given, actions, clusters = [], onOpenInGrid }: Props) {
   // The text is the user's while they type; the engine gets every change in order.
   const [source, setSource] = useState(cell.source);
   const sent = useRef(cell.source);
@@ -132,6 +134,20 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
             <option value="markdown">Markdown</option>
           </select>
         )}
+        {sql && (clusters.length > 0 || cell.runs_on) && (
+          <label className="runs-on" title="Where the query runs: here, or on a Ballista cluster connection (it reads linked Parquet in buckets and shared folders)">
+            Runs on
+            <select data-testid="runs-on" value={cell.runs_on ?? ""} onChange={(e) => void actions.setRunsOn(cell.id, e.target.value === "" ? null : e.target.value)}>
+              <option value="">this machine</option>
+              {/* A cell can name a cluster no longer in the list (a file edited by hand): it stays shown. */}
+              {[...new Set([...clusters, ...(cell.runs_on ? [cell.runs_on] : [])])].map((c) => (
+                <option key={c} value={c}>
+                  cluster {c}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <div className="spacer" />
         {(sql || cell.kind === "chart") && (
           <button data-testid="run-cell" onClick={() => void actions.runCell(cell.id)} title="Run (Ctrl+Enter)">
@@ -173,7 +189,9 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
         <div className="cell-output" data-testid="cell-output">
           {"running" in output && (
             <div className="running" data-testid="cell-running">
-              <span className="muted">Running… {output.rows > 0 && `${output.rows.toLocaleString()} rows so far`}</span>
+              <span className="muted">
+                {cell.runs_on ? `Running on cluster ${cell.runs_on}…` : "Running…"} {output.rows > 0 && `${output.rows.toLocaleString()} rows so far`}
+              </span>
               <button data-testid="cancel-run" onClick={() => actions.cancelRun(output.job)} title="Cancel (Esc)">
                 Cancel
               </button>
@@ -193,7 +211,7 @@ export function CellView({ schema, cell, index, last, output: given, actions, on
               )}
               <ResultTable preview={output.ok.preview} />
               <div className="result-actions">
-                <KeepAsTable onKeep={(name) => actions.keepResult(source, name)} />
+                <KeepAsTable onKeep={(name) => actions.keepResult(source, name, cell.runs_on ?? null)} />
                 {/* The preview holds the first rows only; the grid pages through a table, so
                     the way to every row is to keep the result as one (named by the user, as it
                     is saved with the notebook). */}

@@ -77,6 +77,45 @@ describe("the connections panel", () => {
     expect(browseConnection).toHaveBeenCalledWith("nb", "shop");
   });
 
+  it("adds a Ballista cluster with its scheduler and shared folders, and words its test", async () => {
+    const testConnection = vi.fn(async () => ({
+      endpoint: "df://127.0.0.1:50050",
+      objects: 2,
+      folders: 4,
+      elapsed_ms: 3,
+      server: "Ballista 55.0.0 (DataFusion 55.2.0)",
+    }));
+    const saveConnection = vi.fn(async (_nb: string, c: Connection) => view([c]));
+    render(
+      <Providers backend={backendOf({ testConnection, saveConnection })}>
+        <ConnectionsPanel notebook="nb" connections={[]} onView={() => undefined} onLinked={() => undefined} onQuery={() => undefined} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("add-connection"));
+    type("connection-kind", "ballista");
+    expect(screen.queryByTestId("connection-endpoint")).toBeNull();
+    type("connection-name", "lab");
+    type("connection-cluster", "df://127.0.0.1:50050");
+    fireEvent.change(screen.getByTestId("connection-shared"), { target: { value: "/mnt/data\n\n  /srv/lake  \n" } });
+    const lab: Connection = {
+      name: "lab",
+      kind: "ballista",
+      cluster: { url: "df://127.0.0.1:50050", shared_folders: ["/mnt/data", "/srv/lake"] },
+    };
+    fireEvent.click(screen.getByTestId("connection-test"));
+    await waitFor(() =>
+      expect(screen.getByTestId("connection-found").textContent).toBe(
+        "Reached Ballista 55.0.0 (DataFusion 55.2.0) at df://127.0.0.1:50050 in 3 ms: 2 executors with 4 task slots.",
+      ),
+    );
+    expect(testConnection).toHaveBeenCalledWith("nb", lab, "");
+    expect(checkText({ endpoint: "df://h:1", objects: 0, folders: 0, elapsed_ms: 1, server: "Ballista 55.0.0" })).toContain(
+      "Nothing can run there until an executor registers.",
+    );
+    fireEvent.click(screen.getByTestId("connection-save"));
+    await waitFor(() => expect(saveConnection).toHaveBeenCalledWith("nb", lab));
+  });
+
   it("quotes a database name only when SQL needs it", () => {
     expect(firstRowsOf("shop", { schema: "public", name: "Orders", kind: "table", estimated_rows: null })).toBe('SELECT * FROM shop.public."Orders" LIMIT 100');
     expect(portOf("")).toBe(5432);

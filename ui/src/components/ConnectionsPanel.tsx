@@ -1,4 +1,5 @@
-// The open notebook's connections: buckets (S3 and compatible) and PostgreSQL databases. Add
+// The open notebook's connections: buckets (S3 and compatible), PostgreSQL databases and
+// Ballista clusters (a SQL cell's "Runs on" picks one). Add
 // one (tested before it is kept), link a bucket's Parquet through one, browse a database's
 // tables and query one, remove one. Secrets never pass through here: the engine reads keys
 // from the AWS_* variables or the profile a connection names, and passwords from libpq's
@@ -25,12 +26,26 @@ interface Props {
 /** Where a connection's requests go, in words. */
 export function endpointText(c: Connection): string {
   if (c.postgres) return `postgres://${c.postgres.user}@${c.postgres.host}:${c.postgres.port}/${c.postgres.database}`;
+  if (c.cluster) return c.cluster.url;
   return c.s3?.endpoint ?? "Amazon S3";
 }
 
 /** A connection as the form edits it: empty fields are left out. */
 export function connectionOf(form: ConnectionForm): Connection {
   const field = (v: string) => (v.trim() === "" ? null : v.trim());
+  if (form.kind === "ballista") {
+    return {
+      name: form.name.trim(),
+      kind: "ballista",
+      cluster: {
+        url: form.cluster.trim(),
+        shared_folders: form.shared
+          .split("\n")
+          .map((f) => f.trim())
+          .filter((f) => f !== ""),
+      },
+    };
+  }
   if (form.kind === "postgres") {
     const port = portOf(form.port);
     return {
@@ -60,7 +75,7 @@ export function portOf(text: string): number | null {
 }
 
 export interface ConnectionForm {
-  kind: "s3" | "postgres";
+  kind: "s3" | "postgres" | "ballista";
   name: string;
   endpoint: string;
   region: string;
@@ -73,6 +88,10 @@ export interface ConnectionForm {
   database: string;
   /** libpq's sslmode; empty is prefer. */
   sslmode: string;
+  /** A Ballista scheduler: `df://host:port`. */
+  cluster: string;
+  /** Folders the executors read at the same paths, one per line. */
+  shared: string;
 }
 
 export const EMPTY_FORM: ConnectionForm = {
@@ -87,11 +106,16 @@ export const EMPTY_FORM: ConnectionForm = {
   user: "",
   database: "",
   sslmode: "",
+  cluster: "df://127.0.0.1:50050",
+  shared: "",
 };
 
 /** What a test found, in a sentence. */
 export function checkText(check: ConnectionCheck): string {
   const plural = (n: number, word: string) => `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+  if (check.server?.startsWith("Ballista")) {
+    return `Reached ${check.server} at ${check.endpoint} in ${check.elapsed_ms} ms: ${plural(check.objects, "executor")} with ${plural(check.folders, "task slot")}.${check.objects === 0 ? " Nothing can run there until an executor registers." : ""}`;
+  }
   if (check.server) {
     return `Reached ${check.server} at ${check.endpoint} in ${check.elapsed_ms} ms: ${plural(check.objects, "table")} and views to read in ${plural(check.folders, "schema")}.`;
   }
@@ -134,7 +158,11 @@ export function ConnectionsPanel({ notebook, connections, onView, onLinked, onQu
             <span className="muted connection-endpoint" title={endpointText(c)}>
               {endpointText(c)}
             </span>
-            {c.kind === "postgres" ? (
+            {c.kind === "ballista" ? (
+              <span className="muted small-text" title="A SQL cell's Runs on menu sends it here">
+                cluster
+              </span>
+            ) : c.kind === "postgres" ? (
               <button
                 className="small"
                 aria-expanded={browsing === c.name}
@@ -163,7 +191,9 @@ export function ConnectionsPanel({ notebook, connections, onView, onLinked, onQu
           onSaved={(view, saved) => {
             setAdding(false);
             onView(view);
-            if (saved.kind === "postgres") {
+            if (saved.kind === "ballista") {
+              inform(`Connection ${saved.name} added`, `A SQL cell runs there when its Runs on menu says ${saved.name}.`);
+            } else if (saved.kind === "postgres") {
               setBrowsing(saved.name);
               inform(`Connection ${saved.name} added`, `Its tables are ${saved.name}.schema.table in SQL; Tables lists them.`);
             } else {
@@ -215,15 +245,16 @@ function AddConnection({
   const [busy, setBusy] = useState<"test" | "save" | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [found, setFound] = useState<ConnectionCheck | null>(null);
-  const set = (key: keyof ConnectionForm) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => {
+  const set = (key: keyof ConnectionForm) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>) => {
     setForm({ ...form, [key]: e.target.value });
     setFound(null);
   };
   const nameTaken = taken.includes(form.name.trim());
   const database = form.kind === "postgres";
+  const cluster = form.kind === "ballista";
   const badPort = database && portOf(form.port) === null;
   // What is missing before anything can be sent, said next to the buttons.
-  const incomplete = form.name.trim() === "" || badPort || (!database && form.url.trim() === "");
+  const incomplete = form.name.trim() === "" || badPort || (form.kind === "s3" && form.url.trim() === "");
 
   const test = async () => {
     setBusy("test");
@@ -256,7 +287,9 @@ function AddConnection({
       <form className="modal" role="dialog" aria-label="Add a connection" data-testid="connection-dialog" onSubmit={save} onClick={(e) => e.stopPropagation()}>
         <h2>Add a connection</h2>
         <p className="muted">
-          {database
+          {cluster
+            ? "An Apache DataFusion Ballista cluster: a SQL cell set to run there is planned here and sent to its scheduler; the result comes back here. It reads linked Parquet in buckets (with its own credentials) and in the shared folders below; tables held in the notebook stay on this machine."
+            : database
             ? "A PostgreSQL database: its tables are name.schema.table in SQL, joined with the notebook's; filters, columns and limits run in Postgres. The password is never stored in the notebook: Quire reads it from PGPASSWORD or your password file (~/.pgpass, or the one PGPASSFILE names)."
             : "S3 or an S3-compatible store (MinIO, Ceph, R2). Keys are never stored in the notebook: Quire reads them from the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables or from the profile you name in ~/.aws/credentials."}
         </p>
@@ -266,14 +299,32 @@ function AddConnection({
             <select data-testid="connection-kind" value={form.kind} onChange={set("kind")}>
               <option value="s3">Bucket (S3 or compatible)</option>
               <option value="postgres">PostgreSQL database</option>
+              <option value="ballista">Ballista cluster</option>
             </select>
           </label>
           <label>
             Name
-            <input data-testid="connection-name" autoFocus required value={form.name} onChange={set("name")} placeholder={database ? "shop" : "lake"} />
+            <input data-testid="connection-name" autoFocus required value={form.name} onChange={set("name")} placeholder={cluster ? "lab" : database ? "shop" : "lake"} />
           </label>
           {nameTaken && <span className="muted">Saving replaces the connection of that name.</span>}
-          {database ? (
+          {cluster ? (
+            <>
+              <label>
+                Scheduler
+                <input data-testid="connection-cluster" value={form.cluster} onChange={set("cluster")} placeholder="df://scheduler-host:50050" />
+              </label>
+              <label>
+                Shared folders
+                <textarea
+                  data-testid="connection-shared"
+                  rows={2}
+                  value={form.shared}
+                  onChange={set("shared")}
+                  placeholder="one per line: folders every executor reads at the same path (/mnt/data)"
+                />
+              </label>
+            </>
+          ) : database ? (
             <>
               <label>
                 Host

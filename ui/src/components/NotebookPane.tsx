@@ -12,6 +12,8 @@ export interface NotebookActions {
   addCell(kind: CellKind): Promise<void>;
   updateCell(cell: CellId, source: string): void;
   setKind(cell: CellId, kind: CellKind): Promise<void>;
+  /** Where a SQL cell runs: a cluster connection's name, or null for this machine. */
+  setRunsOn(cell: CellId, on: string | null): Promise<void>;
   deleteCell(cell: CellId): Promise<void>;
   moveCell(cell: CellId, to: number): Promise<void>;
   /** Runs one SQL cell; resolves true when it ran without an error. */
@@ -23,8 +25,9 @@ export interface NotebookActions {
   resolve(choice: DiskChoice): Promise<void>;
   duplicate(): Promise<void>;
   askDelete(): void;
-  /** Keeps a SQL cell's result as a new table; resolves true when it was created. */
-  keepResult(sql: string, table: string): Promise<boolean>;
+  /** Keeps a SQL cell's result as a new table, the query run where the cell runs (`runsOn`: a
+   *  cluster connection, or null for this machine); resolves true when it was created. */
+  keepResult(sql: string, table: string, runsOn?: string | null): Promise<boolean>;
   /** Writes a SQL cell's whole result to a file the user picks. */
   exportResult(sql: string): Promise<void>;
   /** Adds a chart cell at `index` drawing `sql`'s result, with a first chart its columns suggest. */
@@ -64,6 +67,9 @@ export function NotebookPane({ view, outputs, actions, first }: Props) {
   // The SQL editors complete the names of the open notebook's tables and their columns.
   const { state, dispatch } = useStore();
   const tableList = state.tables[view?.summary.id ?? ""];
+  // The notebook's Ballista clusters: where a SQL cell can run instead of this machine.
+  const connections = view?.connections;
+  const clusters = useMemo(() => (connections ?? []).filter((c) => c.kind === "ballista").map((c) => c.name), [connections]);
   const schema = useMemo(
     () => Object.fromEntries((tableList ?? []).map((t) => [t.name, t.columns.map((c) => c.name)])),
     [tableList],
@@ -152,8 +158,9 @@ export function NotebookPane({ view, outputs, actions, first }: Props) {
             last={i === cells.length - 1}
             output={outputs[cell.id]}
             actions={actions}
+            clusters={clusters}
             onOpenInGrid={async (sql, table) => {
-              const ok = await actions.keepResult(sql, table);
+              const ok = await actions.keepResult(sql, table, cell.runs_on ?? null);
               if (ok) setOpenTable(table);
               return ok;
             }}

@@ -10,7 +10,7 @@ use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::CancelJobParams;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::config::ConfigExtension;
+use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::SessionStateBuilder;
@@ -27,25 +27,65 @@ use crate::tables::{Limits, TableError};
 /// How long reaching the scheduler may take before it counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-datafusion::common::extensions_options! {
-    /// The object store a cluster query reads, under the keys Ballista's executors take
-    /// (`s3.endpoint`, `s3.region`, `s3.allow_http`). Never keys or secrets: the executors
-    /// read with their own credentials.
-    pub struct ClusterStore {
-        pub endpoint: Option<String>, default = None
-        pub region: Option<String>, default = None
-        pub allow_http: Option<bool>, default = None
-    }
+/// The object store a cluster query reads, under the keys Ballista's executors and scheduler
+/// take (`s3.endpoint`, `s3.region`, `s3.allow_http`). Never keys or secrets: the cluster reads
+/// with its own credentials.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterStore {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub allow_http: Option<bool>,
 }
 
 impl ConfigExtension for ClusterStore {
     const PREFIX: &'static str = "s3";
 }
 
-impl PartialEq for ClusterStore {
-    fn eq(&self, other: &Self) -> bool {
-        (&self.endpoint, &self.region, self.allow_http)
-            == (&other.endpoint, &other.region, other.allow_http)
+impl ExtensionOptions for ClusterStore {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
+    fn cloned(&self) -> Box<dyn ExtensionOptions> {
+        Box::new(self.clone())
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> datafusion::error::Result<()> {
+        match key {
+            "endpoint" => self.endpoint = Some(value.to_string()),
+            "region" => self.region = Some(value.to_string()),
+            "allow_http" => {
+                self.allow_http = Some(value.parse().map_err(|_| {
+                    DataFusionError::Configuration(format!(
+                        "s3.allow_http is true or false, not {value}"
+                    ))
+                })?)
+            }
+            _ => {
+                return Err(DataFusionError::Configuration(format!(
+                    "s3.{key} is not a setting Quire sends a cluster"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Prefixed, as Ballista's own `S3Options` lists them: the scheduler sets each by its key.
+    fn entries(&self) -> Vec<ConfigEntry> {
+        let entry = |key: &str, value: Option<String>| ConfigEntry {
+            key: format!("{}.{key}", Self::PREFIX),
+            value,
+            description: "",
+        };
+        vec![
+            entry("endpoint", self.endpoint.clone()),
+            entry("region", self.region.clone()),
+            entry("allow_http", self.allow_http.map(|b| b.to_string())),
+        ]
     }
 }
 
@@ -194,19 +234,77 @@ fn failure(endpoint: &str, e: &DataFusionError) -> RemoteError {
         "tcp connect error",
         "Unavailable",
     ];
-    if unreachable.iter().any(|u| text.contains(u)) {
+    if !text.contains("ObjectStore(") && unreachable.iter().any(|u| text.contains(u)) {
         return RemoteError::Unreachable {
             endpoint: endpoint.to_string(),
             detail: "the scheduler or an executor stopped answering while the query ran".into(),
         };
     }
-    let reason = text
-        .split_once(" failed: ")
-        .map_or(text.as_str(), |(_, why)| why)
-        .trim_start_matches("Execution error: ")
-        .trim();
     RemoteError::Failed {
         endpoint: endpoint.to_string(),
-        detail: format!("the cluster could not run the query: {reason}"),
+        detail: format!("the cluster could not run the query: {}", readable(&text)),
+    }
+}
+
+/// The text between the first `open` after `from` and the next `close`.
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let end = text[start..].find(close)? + start;
+    Some(&text[start..end])
+}
+
+/// Ballista reports a job's failure as the debug text of the error it met: the words a user
+/// can act on are inside it.
+fn readable(text: &str) -> String {
+    if text.contains("ObjectStore(") {
+        // The innermost cause is the last quoted error text.
+        let why = text
+            .rfind("error: \"")
+            .and_then(|at| between(&text[at..], "error: \"", "\""));
+        let what = between(text, "uri: Some(", ")")
+            .or_else(|| between(text, "path: \"", "\""))
+            .map_or("the linked objects".to_string(), str::to_string);
+        return match why {
+            Some(why) => format!(
+                "it could not read {what} ({why}); check that its executors reach the store and hold its keys"
+            ),
+            None => format!(
+                "it could not read {what}; check that its executors reach the store and hold its keys"
+            ),
+        };
+    }
+    let reason = text.rsplit_once(" failed: ").map_or(text, |(_, r)| r);
+    let reason = match reason.strip_prefix("Error planning job ") {
+        Some(rest) => rest.split_once(": ").map_or(rest, |(_, r)| r),
+        None => reason,
+    };
+    // `DataFusionError(Plan("..."))`: the quoted words.
+    match between(reason, "(\"", "\")") {
+        Some(inner) if reason.starts_with("DataFusionError(") => inner.replace("\\\"", "\""),
+        _ => reason
+            .trim_start_matches("Execution error: ")
+            .trim()
+            .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable;
+
+    #[test]
+    fn a_failed_jobs_reason_is_told_without_its_debug_text() {
+        // As the scheduler reported an object store it could not reach (seen in a test).
+        let text = r#"Execution error: Job 038J2SSJ2M000 failed: Error planning job 038J2SSJ2M000: DataFusionError(ObjectStore(Generic { store: "S3", source: RetryError(RetryErrorImpl { method: HEAD, uri: Some(https://s3.us-east-1.amazonaws.com/lake/sales/part-2.parquet), retries: 10, max_retries: 10, elapsed: 1.720289389s, retry_timeout: 180s, inner: Http(HttpError { kind: Connect, source: reqwest::Error { kind: Request, source: hyper_util::client::legacy::Error(Connect, ConnectError("dns error", Custom { kind: Uncategorized, error: "failed to lookup address information: Name or service not known" })) } }) }) }))"#;
+        assert_eq!(
+            readable(text),
+            "it could not read https://s3.us-east-1.amazonaws.com/lake/sales/part-2.parquet (failed to lookup address information: Name or service not known); check that its executors reach the store and hold its keys"
+        );
+        let text = r#"Execution error: Job 1 failed: Error planning job 1: DataFusionError(Plan("table 'x' not found"))"#;
+        assert_eq!(readable(text), "table 'x' not found");
+        assert_eq!(
+            readable("Execution error: Job 2 failed: Task failed due to a lost executor"),
+            "Task failed due to a lost executor"
+        );
     }
 }
