@@ -159,8 +159,14 @@ export const commands = {
 	 *  written.
 	 */
 	saveChartImage: (path: string, bytes: number[]) => typedError<number, IpcError>(__TAURI_INVOKE("save_chart_image", { path, bytes })),
-	saveQueryAsTable: (notebook: NotebookId, sql: string, table: string) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("save_query_as_table", { notebook, sql, table })),
+	/**
+	 *  Keeps a query's result as a new table, the query run where its cell runs (`runs_on`: a
+	 *  cluster connection, or none for this machine).
+	 */
+	saveQueryAsTable: (notebook: NotebookId, sql: string, table: string, runsOn: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("save_query_as_table", { notebook, sql, table, runsOn })),
 	setCellKind: (notebook: NotebookId, cell: CellId, kind: CellKind) => typedError<null, IpcError>(__TAURI_INVOKE("set_cell_kind", { notebook, cell, kind })),
+	/**  Where a SQL cell runs: on a cluster connection of the notebook, or on this machine (none). */
+	setCellRunsOn: (notebook: NotebookId, cell: CellId, runsOn: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("set_cell_runs_on", { notebook, cell, runsOn })),
 	setNotebookMode: (mode: NotebookMode) => typedError<EngineInfo, IpcError>(__TAURI_INVOKE("set_notebook_mode", { mode })),
 	updateCell: (notebook: NotebookId, cell: CellId, source: string) => typedError<null, IpcError>(__TAURI_INVOKE("update_cell", { notebook, cell, source })),
 	/**  How many rows a sorted, filtered view of a table has (computing and caching the view). */
@@ -201,6 +207,8 @@ export type Cell = {
 	id: CellId,
 	kind: CellKind,
 	source: string,
+	/**  The cluster connection a SQL cell runs on; none runs it on this machine. */
+	runs_on?: string | null,
 };
 
 /**
@@ -262,6 +270,18 @@ export type CloseReason = "window" | "quit";
 export type CloseRequested = {
 	reason: CloseReason,
 	pending: PendingWork,
+};
+
+/**  What a notebook keeps of a cluster connection. */
+export type ClusterConnection = {
+	/**  The scheduler, as Ballista writes it: `df://host:port`. */
+	url: string,
+	/**
+	 *  Folders every executor reads at the same path as this machine (a network mount, or
+	 *  this machine itself for a local cluster): linked files under them may run on the
+	 *  cluster. None means only object storage does.
+	 */
+	shared_folders?: string[],
 };
 
 /**  The codec of snapshot files. */
@@ -346,6 +366,8 @@ export type Connection = {
 	s3?: S3Connection | null,
 	/**  Set for `kind: postgres`. */
 	postgres?: PostgresConnection | null,
+	/**  Set for `kind: ballista`. */
+	cluster?: ClusterConnection | null,
 };
 
 /**  What a connection test found at an address. */
@@ -365,7 +387,9 @@ export type ConnectionKind =
 /**  Amazon S3 or a server speaking its protocol. */
 "s3" | 
 /**  A PostgreSQL database, attached: its tables are `<name>.<schema>.<table>` in SQL. */
-"postgres";
+"postgres" | 
+/**  An Apache DataFusion Ballista cluster: a SQL cell can run there instead of here. */
+"ballista";
 
 /**  How to read a CSV file. [`preview`] proposes one; the user may correct it. */
 export type CsvOptions = {
@@ -574,6 +598,11 @@ export type ErrorCode =
 "connection_failed" | 
 /**  An export to a bucket would replace an object already there. */
 "object_exists" | 
+/**
+ *  A cell set to run on a cluster names a table the cluster cannot read (one held in
+ *  this notebook, a file outside the shared folders, a database).
+ */
+"not_on_cluster" | 
 /**  A bug in Quire: the message says what, the log has the context. */
 "internal";
 
