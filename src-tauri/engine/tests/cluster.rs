@@ -103,7 +103,8 @@ fn what_the_cluster_cannot_read_is_refused_before_anything_is_sent() {
     let e = block(engine.query_on(nb, "SELECT * FROM mine", "lab")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotOnCluster, "{e}");
     assert!(
-        e.to_string().starts_with("mine is held in this notebook"),
+        e.to_string()
+            .starts_with("the table mine is held in this notebook"),
         "{e}"
     );
     // A linked file outside the shared folders, even joined with nothing else.

@@ -121,9 +121,10 @@ export async function fresh(act: () => Promise<void>) {
  *  re-render in between (any engine event) puts the old value back and the typing lands after
  *  it ("s3://s3://bucket/"). */
 export async function replaceText(driver: WebDriver, input: WebElement, text: string) {
-  // Emptied the way React hears it (the native setter, then an input event), then typed.
+  // Emptied the way React hears it (the native setter of its own kind, input or textarea, then an
+  // input event), then typed.
   await driver.executeScript(
-    "const el = arguments[0]; Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, ''); el.dispatchEvent(new Event('input', { bubbles: true }));",
+    "const el = arguments[0]; Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), 'value').set.call(el, ''); el.dispatchEvent(new Event('input', { bubbles: true }));",
     input,
   );
   await input.sendKeys(text);

@@ -25,7 +25,17 @@
 //!   `REPEATS`; psql's includes starting the process). Quire sends Postgres the columns and the
 //!   filters but aggregates itself, so what it pays for is the rows travelling.
 //!
-//! Not here yet: the Ballista measures of issue 22.
+//! And on a Ballista cluster (this workspace's `quire-scheduler` and two `quire-executor`
+//! processes on loopback, built with the bench's profile when missing, started and stopped
+//! here), over the same files on disk (their folder shared with the cluster):
+//!
+//! - `ballista_answers_equal` (1 when each of the five queries answers on the cluster as it
+//!   does on this machine).
+//! - `ballista_vs_local` (ratio = this machine's time / the cluster's for the five queries, best
+//!   of `REPEATS`). One machine cannot show a cluster's speed-up: the two executors share its
+//!   cores, and every query pays for planning, scheduling, shuffles and Flight transfers.
+//! - `ballista_vs_duckdb` (ratio = DuckDB's time / the cluster's, DuckDB reading the same files
+//!   where they lie, in the bench venv) and `local_vs_duckdb` (the same for this machine).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -162,8 +172,13 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
 /// A query's answer as sorted rows of values (the headers name the table).
 fn answer(engine: &Engine, nb: NotebookId, sql: &str) -> Result<String, String> {
     let batches = block(engine.query(nb, sql)).map_err(|e| format!("{sql}: {e}"))?;
+    Ok(rows_of(&batches))
+}
+
+/// Batches as sorted rows of values, ` | ` between cells.
+fn rows_of(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> String {
     let mut rows = Vec::new();
-    for batch in &batches {
+    for batch in batches {
         for r in 0..batch.num_rows() {
             let cells: Vec<String> = batch
                 .columns()
@@ -174,7 +189,7 @@ fn answer(engine: &Engine, nb: NotebookId, sql: &str) -> Result<String, String> 
         }
     }
     rows.sort();
-    Ok(rows.join("\n"))
+    rows.join("\n")
 }
 
 pub fn run() -> Result<Vec<Measure>, String> {
@@ -304,7 +319,173 @@ pub fn run() -> Result<Vec<Measure>, String> {
     ]
     .into_iter()
     .chain(postgres(&engine, nb, rows)?)
+    .chain(cluster(&engine, nb, tmp.path(), &local)?)
     .collect())
+}
+
+/// The cluster binaries beside this bench's own (`target/<profile>/`), built when missing.
+fn cluster_binaries() -> Result<(PathBuf, PathBuf), String> {
+    let dir = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .parent()
+        .ok_or("the bench binary has no folder")?
+        .to_path_buf();
+    let (scheduler, executor) = (dir.join("quire-scheduler"), dir.join("quire-executor"));
+    if !scheduler.exists() || !executor.exists() {
+        eprintln!("remote: building quire-cluster ...");
+        let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        build
+            .args(["build", "-p", "quire-cluster"])
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        if !build.status().map_err(|e| e.to_string())?.success() {
+            return Err("could not build quire-cluster for the remote bench".into());
+        }
+    }
+    Ok((scheduler, executor))
+}
+
+/// A scheduler and two executors on loopback, killed when dropped.
+struct Ballista {
+    children: Vec<Child>,
+    url: String,
+}
+
+impl Drop for Ballista {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    Ok(TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port())
+}
+
+fn start_ballista(work: &Path) -> Result<Ballista, String> {
+    let (scheduler, executor) = cluster_binaries()?;
+    let port = free_port()?;
+    let spawn = |binary: &Path, args: Vec<String>| {
+        Command::new(binary)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{} did not start: {e}", binary.display()))
+    };
+    let mut cluster = Ballista {
+        children: vec![spawn(
+            &scheduler,
+            vec![
+                "--bind-host=127.0.0.1".into(),
+                format!("--bind-port={port}"),
+                "--external-host=127.0.0.1".into(),
+            ],
+        )?],
+        url: format!("df://127.0.0.1:{port}"),
+    };
+    for n in 0..2 {
+        let dir = work.join(format!("executor-{n}"));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        cluster.children.push(spawn(
+            &executor,
+            vec![
+                "--scheduler-host=127.0.0.1".into(),
+                format!("--scheduler-port={port}"),
+                "--scheduler-connect-timeout-seconds=30".into(),
+                "--bind-host=127.0.0.1".into(),
+                "--external-host=127.0.0.1".into(),
+                format!("--bind-port={}", free_port()?),
+                format!("--bind-grpc-port={}", free_port()?),
+                format!("--work-dir={}", dir.display()),
+            ],
+        )?);
+    }
+    let settings = quire_engine::remote::ClusterConnection {
+        url: cluster.url.clone(),
+        shared_folders: Vec::new(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !matches!(block(quire_engine::cluster::check(&settings)), Ok(c) if c.objects == 2) {
+        if Instant::now() > deadline {
+            return Err("the Ballista cluster did not come up within 90 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(cluster)
+}
+
+fn cluster(
+    engine: &Engine,
+    nb: NotebookId,
+    tmp: &Path,
+    local: &Path,
+) -> Result<Vec<Measure>, String> {
+    let ballista = start_ballista(&tmp.join("ballista"))?;
+    engine
+        .save_connection(
+            nb,
+            Connection {
+                name: "lab".into(),
+                kind: ConnectionKind::Ballista,
+                s3: None,
+                postgres: None,
+                cluster: Some(quire_engine::remote::ClusterConnection {
+                    url: ballista.url.clone(),
+                    shared_folders: vec![local.display().to_string()],
+                }),
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    let mut equal = true;
+    let (mut cluster_ms, mut local_ms) = (f64::MAX, f64::MAX);
+    for _ in 0..REPEATS {
+        let (mut c_total, mut l_total) = (0.0, 0.0);
+        for q in QUERIES {
+            let sql = q.replace("{t}", "local");
+            let start = Instant::now();
+            let there =
+                block(engine.query_on(nb, &sql, "lab")).map_err(|e| format!("{sql}: {e}"))?;
+            c_total += micros(start.elapsed()) / 1000.0;
+            let start = Instant::now();
+            let here = answer(engine, nb, &sql)?;
+            l_total += micros(start.elapsed()) / 1000.0;
+            if rows_of(&there) != here {
+                eprintln!("remote: the cluster answers differently: {q}");
+                equal = false;
+            }
+        }
+        cluster_ms = cluster_ms.min(c_total);
+        local_ms = local_ms.min(l_total);
+    }
+    drop(ballista);
+    let glob = local.join("*").join("*.parquet");
+    let mut args: Vec<std::ffi::OsString> = vec![glob.into(), REPEATS.to_string().into()];
+    args.extend(QUERIES.iter().map(|q| std::ffi::OsString::from(*q)));
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let anchor = super::tables::run_anchor("remote.py", &args)?;
+    let duckdb_ms = super::tables::anchor_value(&anchor, "ms")?;
+    eprintln!(
+        "remote: five queries in {cluster_ms:.0} ms on the cluster, {local_ms:.0} ms here, {duckdb_ms:.0} ms in DuckDB"
+    );
+    Ok(vec![
+        Measure::value(
+            SUITE,
+            "ballista_answers_equal",
+            if equal { 1.0 } else { 0.0 },
+            "bool",
+        ),
+        Measure::against(SUITE, "ballista_vs_local", cluster_ms, local_ms, "ms"),
+        Measure::against(SUITE, "ballista_vs_duckdb", cluster_ms, duckdb_ms, "ms"),
+        Measure::against(SUITE, "local_vs_duckdb", local_ms, duckdb_ms, "ms"),
+    ])
 }
 
 /// What both Quire (over the attached table) and psql run as they are: the boolean is said

@@ -122,6 +122,6 @@ impl Engine {
                 .map(|(_, batches)| batches))
             },
         );
-        Ok(job.result().await??)
+        job.result().await?
     }
 }

@@ -77,7 +77,7 @@ pub enum TableError {
     #[error(transparent)]
     Remote(#[from] crate::remote::RemoteError),
     /// Refused before anything was sent to the cluster.
-    #[error("{table} {why}")]
+    #[error("the table {table} {why}")]
     NotOnCluster { table: String, why: String },
 }
 
