@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use quire_engine::notebooks::CellKind;
+use quire_engine::remote::ClusterConnection;
 use quire_engine::{ErrorCode, HasCode};
 use tokio_util::sync::CancellationToken;
 
@@ -56,6 +57,19 @@ fn two_executors_answer_the_held_queries_as_this_machine_does() {
     .unwrap();
     assert_eq!(jobs.len(), held::QUERIES.len(), "{jobs:?}");
     assert!(jobs.iter().all(|j| j.status == "Completed"), "{jobs:?}");
+    // A result kept as a table is computed there too: one more job, the same rows.
+    let sql = "SELECT category, count(*) AS n FROM sales GROUP BY category";
+    let kept = block(engine.keep_result(nb, sql, "by_category", Some("lab"))).unwrap();
+    assert_eq!(kept.rows, 20);
+    let jobs = block(quire_engine::cluster::job_states(
+        &cluster.connection(tmp.path()),
+    ))
+    .unwrap();
+    assert_eq!(jobs.len(), held::QUERIES.len() + 1, "{jobs:?}");
+    assert_eq!(
+        answer(&engine, nb, "SELECT * FROM by_category"),
+        answer(&engine, nb, sql)
+    );
 }
 
 #[test]
@@ -90,9 +104,35 @@ fn cancelling_a_cell_stops_its_job_on_the_cluster() {
         cancelled_at.elapsed()
     );
     // The scheduler no longer runs it: Ballista lists a cancelled job as failed.
+    stopped_on_cluster(&cluster, &settings, &job);
+
+    // EXPLAIN ANALYZE wraps the job in a node of its own: cancelled there too.
+    let explain = engine
+        .notebooks()
+        .add_cell(nb, CellKind::Sql, None, format!("EXPLAIN ANALYZE {HEAVY}"))
+        .unwrap();
+    engine
+        .set_cell_runs_on(nb, explain.id, Some("lab".into()))
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let run = {
+        let (engine, cancel) = (engine.clone(), cancel.clone());
+        std::thread::spawn(move || {
+            block(engine.run_cell_with(nb, explain.id, Arc::new(|_| {}), &cancel))
+        })
+    };
+    let job = running_job(&cluster, &settings);
+    cancel.cancel();
+    let e = run.join().unwrap().unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
+    stopped_on_cluster(&cluster, &settings, &job);
+}
+
+/// Waits (30 s at most) until the scheduler lists `job` as cancelled.
+fn stopped_on_cluster(cluster: &cluster::Cluster, settings: &ClusterConnection, job: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let jobs = block(quire_engine::cluster::job_states(&settings)).unwrap();
+        let jobs = block(quire_engine::cluster::job_states(settings)).unwrap();
         let state = jobs.iter().find(|j| j.job_id == job).cloned();
         match state {
             Some(j) if j.status != "Running" && j.status != "Queued" => {

@@ -120,8 +120,21 @@ fn what_the_cluster_cannot_read_is_refused_before_anything_is_sent() {
     let e = block(engine.query_on(nb, "WITH x AS (SELECT n FROM mine) SELECT * FROM x", "lab"))
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotOnCluster, "{e}");
+    // Named with its schema, or its catalog too.
+    for sql in [
+        "SELECT * FROM public.mine",
+        "SELECT * FROM datafusion.public.mine",
+    ] {
+        let e = block(engine.query_on(nb, sql, "lab")).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotOnCluster, "{sql}: {e}");
+    }
+    // Rows a table function makes here cannot be sent.
+    let e =
+        block(engine.query_on(nb, "SELECT value FROM generate_series(1, 3)", "lab")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotOnCluster, "{e}");
+    assert!(e.to_string().contains("function generate_series"), "{e}");
     // A mistake in the query is told as it is locally, with where it is.
-    let e = block(engine.query_on(nb, "SELECT nope FROM mine", "lab")).unwrap_err();
+    let e = block(engine.query_on(nb, "SELECT nope FROM nowhere", "lab")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::SqlInvalid, "{e}");
     assert!(e.position().is_some(), "{e}");
 
@@ -186,6 +199,26 @@ fn where_a_cell_runs_is_kept_in_the_notebook_file() {
     assert!(file.contains("\"version\": 5"), "{file}");
     assert!(file.contains("\"runs_on\": \"lab\""), "{file}");
     assert!(file.contains("\"kind\": \"ballista\""), "{file}");
+    // A copy of the notebook has no connections: its cells run here.
+    let copy = engine.notebooks().duplicate(nb).unwrap().id;
+    let copied = engine.notebooks().get(copy).unwrap();
+    assert!(
+        copied.cells.iter().all(|c| c.runs_on.is_none()),
+        "{copied:?}"
+    );
+    // A cell that stops being SQL stops running on the cluster.
+    engine
+        .notebooks()
+        .set_cell_kind(nb, cell.id, CellKind::Markdown)
+        .unwrap();
+    assert_eq!(engine.notebooks().cell(nb, cell.id).unwrap().runs_on, None);
+    engine
+        .notebooks()
+        .set_cell_kind(nb, cell.id, CellKind::Sql)
+        .unwrap();
+    engine
+        .set_cell_runs_on(nb, cell.id, Some("lab".into()))
+        .unwrap();
     // Removing the cluster puts its cells back on this machine.
     engine.remove_connection(nb, "lab").unwrap();
     assert_eq!(engine.notebooks().cell(nb, cell.id).unwrap().runs_on, None);

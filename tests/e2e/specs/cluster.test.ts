@@ -88,10 +88,13 @@ test("run a cell on a Ballista cluster: add it, run, compare, cancel, keep a res
     // A cluster result kept as a table of the notebook.
     await runSql(app, BY_CITY);
     await resultRows(app, (rows) => rows.length === 3);
+    const completed = async () => (await cluster.jobs()).filter((j) => j.status === "Completed").length;
+    const before = await completed();
     await app.click("keep-result");
     await app.type("keep-result-name", "by_city");
     await app.click("keep-result-save");
     await app.waitText("table-list", (text) => text.includes("by_city"), 60_000);
+    assert.equal(await completed(), before + 1, "keeping the result ran its query on the cluster");
 
     // A table held in the notebook cannot go to the cluster: said in the cell, in words.
     await runSql(app, "SELECT * FROM by_city");

@@ -24,4 +24,4 @@ mod submit;
 
 pub use check::{check, job_states, JobState};
 pub use reach::{resolve, ClusterTables};
-pub use submit::run;
+pub use submit::{cancel_all, run};

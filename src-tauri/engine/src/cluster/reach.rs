@@ -18,8 +18,9 @@ pub struct ClusterTables {
     pub store: Option<ClusterStore>,
 }
 
-/// The tables `sql` names, each checked to be one the cluster `connection` reads. `sql` is
-/// planned on the notebook's own session first, so its mistakes are told as they are locally.
+/// The tables `sql` names, each checked to be one the cluster `connection` reads, before
+/// anything else touches them (a database named in it is not reached). `sql` is then planned on
+/// the notebook's own session, so its mistakes are told as they are locally.
 pub async fn resolve(
     catalog: &Catalog,
     notebook: NotebookId,
@@ -27,11 +28,16 @@ pub async fn resolve(
     cluster: &ClusterConnection,
     sql: &str,
 ) -> Result<ClusterTables, TableError> {
-    catalog.session(notebook).schema_of(sql).await?;
     let state = SessionContext::new().state();
-    let statement = state
-        .sql_to_statement(sql, &datafusion::config::Dialect::Generic)
-        .map_err(crate::tables::sql::describe)?;
+    let statement = match state.sql_to_statement(sql, &datafusion::config::Dialect::Generic) {
+        Ok(statement) => statement,
+        Err(e) => {
+            // The notebook's session says where the mistake is.
+            catalog.session(notebook).schema_of(sql).await?;
+            return Err(crate::tables::sql::describe(e));
+        }
+    };
+    let functions = state.table_functions();
     let references = state
         .resolve_table_references(&statement)
         .map_err(crate::tables::sql::describe)?;
@@ -41,6 +47,10 @@ pub async fn resolve(
     };
     for reference in references {
         let shown = reference.to_string();
+        // The cluster answers these from its own catalog of the query's tables.
+        if reference.schema() == Some("information_schema") {
+            continue;
+        }
         if let TableReference::Full { catalog: c, .. } = &reference {
             if c.as_ref() != "datafusion" {
                 return Err(TableError::NotOnCluster {
@@ -54,6 +64,15 @@ pub async fn resolve(
         let name = reference.table();
         if out.tables.iter().any(|(n, _)| n == name) {
             continue;
+        }
+        if let Some(missing) = catalog.missing(notebook, name) {
+            return Err(TableError::NotOnCluster {
+                table: name.to_string(),
+                why: format!(
+                    "is a link whose files could not be read when the notebook opened ({}); link them again",
+                    missing.reason
+                ),
+            });
         }
         if let Some(linked) = catalog.linked(notebook, name) {
             if let Some(outside) = linked.local_files().find(|p| !cluster.shares(p)) {
@@ -93,9 +112,14 @@ pub async fn resolve(
                 table: name.to_string(),
                 why: "is held in this notebook, on this machine only; export it as Parquet to a bucket or a shared folder and link that, or run the cell on this machine".into(),
             });
+        } else if matches!(reference, TableReference::Bare { .. }) && functions.contains_key(name) {
+            return Err(TableError::NotOnCluster {
+                table: format!("function {name}"),
+                why: "makes its rows on this machine, and Ballista cannot send them; run the cell on this machine".into(),
+            });
         }
-        // Any other name is the cluster's own (its information schema): planning there says
-        // whether it exists.
+        // Any other name is unknown here too: planning below says so.
     }
+    catalog.session(notebook).schema_of(sql).await?;
     Ok(out)
 }

@@ -1,6 +1,7 @@
 //! A query sent to a Ballista scheduler, its result streamed back, its job cancelled there.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
@@ -14,7 +15,7 @@ use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions}
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::SessionStateBuilder;
-use datafusion::physical_plan::execute_stream;
+use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::protobuf::LogicalPlanNode;
 use futures::StreamExt;
@@ -160,9 +161,9 @@ pub async fn run(
         .map_err(crate::tables::sql::describe)?;
     let task = Arc::new(frame.task_ctx());
     let plan = frame.create_physical_plan().await.map_err(failed)?;
-    let job = plan
-        .downcast_ref::<DistributedQueryExec<LogicalPlanNode>>()
-        .cloned();
+    let job = job_of(&plan);
+    // Listed while it runs, so quitting Quire cancels it on the cluster too.
+    let _live = job.clone().map(|j| Live::add(&scheduler, j));
     let mut stream = execute_stream(plan, task).map_err(failed)?;
     let schema = stream.schema();
     let budget = limits.budget("the query's result");
@@ -200,6 +201,58 @@ pub async fn run(
             }
         }
     }
+}
+
+/// The node that submits the job, wherever the plan has it (`EXPLAIN ANALYZE` wraps it).
+fn job_of(plan: &Arc<dyn ExecutionPlan>) -> Option<DistributedQueryExec<LogicalPlanNode>> {
+    if let Some(job) = plan.downcast_ref::<DistributedQueryExec<LogicalPlanNode>>() {
+        return Some(job.clone());
+    }
+    plan.children().into_iter().find_map(job_of)
+}
+
+/// The cluster jobs running now, each with its scheduler.
+static LIVE: Mutex<Vec<(u64, String, DistributedQueryExec<LogicalPlanNode>)>> =
+    Mutex::new(Vec::new());
+static NEXT_LIVE: AtomicU64 = AtomicU64::new(0);
+
+/// A job listed in [`LIVE`] until the run ends, however it ends.
+struct Live(u64);
+
+impl Live {
+    fn add(scheduler: &str, job: DistributedQueryExec<LogicalPlanNode>) -> Live {
+        let id = NEXT_LIVE.fetch_add(1, Ordering::Relaxed);
+        LIVE.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((id, scheduler.to_string(), job));
+        Live(id)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(id, ..)| *id != self.0);
+    }
+}
+
+/// Cancels every cluster job still running (Quire is closing): Ballista would otherwise run
+/// them to the end with nobody waiting. Bounded by the cancel's own timeout.
+pub fn cancel_all() {
+    let jobs: Vec<(String, String)> = LIVE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter_map(|(_, scheduler, job)| Some((scheduler.clone(), job.job_id()?.to_string())))
+        .collect();
+    if jobs.is_empty() {
+        return;
+    }
+    io::wait(futures::future::join_all(
+        jobs.iter()
+            .map(|(scheduler, job)| cancel_job(scheduler, job)),
+    ));
 }
 
 /// Asks the scheduler to cancel `job`: its tasks stop on the executors. A failure is logged
@@ -256,6 +309,16 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
 /// Ballista reports a job's failure as the debug text of the error it met: the words a user
 /// can act on are inside it.
 fn readable(text: &str) -> String {
+    if text.contains("failed to serialize logical plan") {
+        return "the query uses something Ballista cannot send to a cluster (a table function, or a table made on this machine); run the cell on this machine".into();
+    }
+    // A local path the cluster does not see where this machine does.
+    if text.contains("ObjectStore(NotFound") {
+        let what = between(text, "path: \"", "\"").unwrap_or("a linked file");
+        return format!(
+            "it does not find {what}; is its shared folder mounted at the same path on the scheduler and every executor?"
+        );
+    }
     if text.contains("ObjectStore(") {
         // The innermost cause is the last quoted error text.
         let why = text
@@ -272,6 +335,16 @@ fn readable(text: &str) -> String {
                 "it could not read {what}; check that its executors reach the store and hold its keys"
             ),
         };
+    }
+    // The scheduler refused the plan, or answered with a gRPC status: their own messages.
+    if let Some(why) = between(text, "PlanParsingFailure(\"", "\")") {
+        return format!(
+            "its scheduler could not read the plan: {}",
+            why.replace("\\\"", "\"")
+        );
+    }
+    if let Some(why) = between(text, "message: \"", "\", details") {
+        return why.replace("\\\"", "\"");
     }
     let reason = text.rsplit_once(" failed: ").map_or(text, |(_, r)| r);
     let reason = match reason.strip_prefix("Error planning job ") {
@@ -305,6 +378,21 @@ mod tests {
         assert_eq!(
             readable("Execution error: Job 2 failed: Task failed due to a lost executor"),
             "Task failed due to a lost executor"
+        );
+        let text = r#"Execution error: Job 3 failed: Error planning job 3: DataFusionError(ObjectStore(NotFound { path: "/mnt/data/sales/part-0.parquet", source: Os { code: 2, kind: NotFound, message: "No such file or directory" } }))"#;
+        assert_eq!(
+            readable(text),
+            "it does not find /mnt/data/sales/part-0.parquet; is its shared folder mounted at the same path on the scheduler and every executor?"
+        );
+        let text = r#"Execution error: Fail to execute query due to ExecuteQueryFailureResult { failure: Some(PlanParsingFailure("could not decode the plan")) }"#;
+        assert_eq!(
+            readable(text),
+            "its scheduler could not read the plan: could not decode the plan"
+        );
+        let text = r#"Execution error: Status { code: Internal, message: "Failed to create SessionContext: no such setting", details: [], metadata: MetadataMap { headers: {} } }"#;
+        assert_eq!(
+            readable(text),
+            "Failed to create SessionContext: no such setting"
         );
     }
 }

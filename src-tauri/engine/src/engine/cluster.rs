@@ -64,13 +64,20 @@ pub(super) async fn on_cluster(
     {
         let tables = crate::cluster::resolve(&catalog, notebook, &name, &cluster, &sql).await?;
         let limits = catalog.limits().clone();
+        let endpoint = cluster.endpoint();
         // The gRPC and Flight clients run on the network runtime, like every remote request.
         let run = crate::remote::io::handle().spawn(async move {
             crate::cluster::run(&cluster, tables, &sql, &limits, &*on_rows, &cancel).await
         });
-        Ok(run.await.map_err(|e| {
-            crate::tables::TableError::Persist(format!("the cluster run stopped: {e}"))
-        })??)
+        let outcome = run.await.map_err(|e| {
+            // A panic inside the Ballista client: the user gets words, the log the panic.
+            log::error!("the cluster run stopped: {e}");
+            crate::tables::TableError::from(crate::remote::RemoteError::Failed {
+                endpoint,
+                detail: "Quire's cluster client stopped unexpectedly (the log has why); run the cell again".into(),
+            })
+        });
+        Ok(outcome??)
     }
     #[cfg(not(feature = "cluster"))]
     {

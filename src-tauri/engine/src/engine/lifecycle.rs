@@ -133,6 +133,8 @@ impl Engine {
     /// stays). Their changes stay in the edit journal, which replays them at the next start.
     /// Notebook files are still written: a few KB each, so waiting costs nothing.
     pub fn shutdown_without_waiting(&self) -> ShutdownReport {
+        #[cfg(feature = "cluster")]
+        crate::cluster::cancel_all();
         self.skip_snapshots
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.ledger.snapshots().stop_now();
@@ -157,6 +159,9 @@ impl Engine {
     /// Writes everything pending and stops background work. Idempotent: a second call finds
     /// nothing to do.
     pub fn shutdown(&self) -> ShutdownReport {
+        // Jobs on a cluster stop with Quire: nobody will read their results.
+        #[cfg(feature = "cluster")]
+        crate::cluster::cancel_all();
         self.closing
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let notebooks = self.notebooks.shutdown();

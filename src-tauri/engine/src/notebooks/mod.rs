@@ -563,6 +563,8 @@ impl Notebooks {
                 .iter()
                 .map(|c| Cell {
                     id: CellId(Uuid::now_v7()),
+                    // The copy has no connections: its cells run here.
+                    runs_on: None,
                     ..c.clone()
                 })
                 .collect();
@@ -645,8 +647,16 @@ impl Notebooks {
                 .iter_mut()
                 .find(|c| c.name == connection.name)
             {
-                Some(existing) => *existing = connection,
-                None => doc.connections.push(connection),
+                Some(existing) => *existing = connection.clone(),
+                None => doc.connections.push(connection.clone()),
+            }
+            // A cluster replaced by another kind of connection: its cells run here again.
+            if connection.kind != crate::remote::ConnectionKind::Ballista {
+                for cell in &mut doc.cells {
+                    if cell.runs_on.as_deref() == Some(connection.name.as_str()) {
+                        cell.runs_on = None;
+                    }
+                }
             }
             Ok(())
         })
@@ -690,7 +700,12 @@ impl Notebooks {
         kind: CellKind,
     ) -> Result<(), NotebookError> {
         self.edit(id, |doc| {
-            find_cell(doc, cell)?.kind = kind;
+            let cell = find_cell(doc, cell)?;
+            cell.kind = kind;
+            // Only a SQL cell runs on a cluster (and its menu is gone with the kind).
+            if kind != CellKind::Sql {
+                cell.runs_on = None;
+            }
             Ok(())
         })
     }

@@ -277,8 +277,8 @@ mod tests {
             Document::parse(b""),
             Err(ParseProblem::Corrupt(_))
         ));
-        let newer = br#"{"format":"quire-notebook","version":5,"id":"x","title":"t","cells":[]}"#;
-        assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(5)));
+        let newer = br#"{"format":"quire-notebook","version":6,"id":"x","title":"t","cells":[]}"#;
+        assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(6)));
         let chart_in_v1 = br#"{"format":"quire-notebook","version":1,"id":"0193a1b2-0000-7000-8000-000000000000","title":"t","cells":[{"id":"0193a1b2-0000-7000-8000-000000000001","kind":"chart","source":"{}"}]}"#;
         assert!(matches!(
             Document::parse(chart_in_v1),

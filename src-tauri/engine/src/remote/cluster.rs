@@ -77,9 +77,11 @@ impl ClusterConnection {
         Ok(format!("http://{host}:{port}"))
     }
 
-    /// `host:port`, for a reachability check.
+    /// Host and port for a socket (an IPv6 address without the brackets a URL puts round it).
     pub fn address(&self) -> Result<(String, u16), RemoteError> {
-        self.host_port()
+        let (host, port) = self.host_port()?;
+        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+        Ok((bare.map_or(host.clone(), str::to_string), port))
     }
 
     /// Whether the executors read `path` where this machine does: it lies in a shared folder
@@ -111,6 +113,9 @@ mod tests {
             cluster("df://scheduler", &[]).endpoint(),
             "df://scheduler:50050"
         );
+        let v6 = cluster("df://[::1]:50051", &[]);
+        assert_eq!(v6.scheduler_url().unwrap(), "http://[::1]:50051");
+        assert_eq!(v6.address().unwrap(), ("::1".to_string(), 50051));
         for bad in [
             "http://h:1",
             "df://",
