@@ -15,40 +15,15 @@ use std::path::Path;
 
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::BallistaCodec;
-use quire_engine::datafusion::arrow::record_batch::RecordBatch;
-use quire_engine::datafusion::arrow::util::display::array_value_to_string;
 use quire_engine::ids::NotebookId;
 use quire_engine::notebooks::CellKind;
 use quire_engine::remote::{ClusterConnection, Connection, ConnectionKind};
 use quire_engine::{CellOutput, Engine, ErrorCode, HasCode};
 
-use session::{answer, block, engine};
+use session::{answer, block, engine, text};
 
 const PARTS: usize = 3;
 const PER: usize = 20_000;
-
-/// Rows as sorted text, as `session::answer` writes them.
-fn text(batches: &[RecordBatch]) -> String {
-    let mut rows = Vec::new();
-    for batch in batches {
-        for r in 0..batch.num_rows() {
-            let cells: Vec<String> = batch
-                .columns()
-                .iter()
-                .map(|c| {
-                    if c.is_null(r) {
-                        String::new()
-                    } else {
-                        array_value_to_string(c, r).unwrap()
-                    }
-                })
-                .collect();
-            rows.push(cells.join(" | "));
-        }
-    }
-    rows.sort();
-    rows.join("\n")
-}
 
 /// The held dataset as Parquet parts in `dir/sales`.
 fn write_dataset(dir: &Path) -> std::path::PathBuf {

@@ -12,13 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use quire_engine::datafusion::arrow::record_batch::RecordBatch;
-use quire_engine::datafusion::arrow::util::display::array_value_to_string;
 use quire_engine::ids::NotebookId;
 use quire_engine::remote::{ClusterConnection, Connection, ConnectionKind};
 use quire_engine::Engine;
 
 use session::block;
+pub use session::text;
 
 /// A scheduler and its executors, killed when dropped.
 pub struct Cluster {
@@ -195,28 +194,6 @@ pub fn notebook(
         .link_table(nb, &write_dataset(dir, parts, per), Some("sales"))
         .unwrap();
     nb
-}
-
-pub fn text(batches: &[RecordBatch]) -> String {
-    let mut rows = Vec::new();
-    for batch in batches {
-        for r in 0..batch.num_rows() {
-            let cells: Vec<String> = batch
-                .columns()
-                .iter()
-                .map(|c| {
-                    if c.is_null(r) {
-                        String::new()
-                    } else {
-                        array_value_to_string(c, r).unwrap()
-                    }
-                })
-                .collect();
-            rows.push(cells.join(" | "));
-        }
-    }
-    rows.sort();
-    rows.join("\n")
 }
 
 /// Waits until the scheduler lists a job as running, and returns its id.

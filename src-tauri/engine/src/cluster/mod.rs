@@ -12,6 +12,8 @@
 //!   budget, and on cancel tells the scheduler to cancel the job (dropping the stream alone
 //!   would leave it running on the executors). The object store's address and region go with
 //!   the query (`s3.*` settings); credentials never do: executors read with their own.
+//! - `store.rs`: `ClusterStore`, the bucket store's endpoint, region and `allow_http` as
+//!   Ballista's `s3.*` settings (never a key).
 //! - `check.rs`: a connection test through the scheduler's REST API (version, executors,
 //!   task slots), and a job's state there.
 //!
@@ -20,6 +22,7 @@
 
 mod check;
 mod reach;
+mod store;
 mod submit;
 
 pub use check::{check, job_states, JobState};

@@ -6,7 +6,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::execution::context::SessionContext;
 
-use super::submit::ClusterStore;
+use super::store::ClusterStore;
 use crate::notebooks::NotebookId;
 use crate::remote::ClusterConnection;
 use crate::tables::{Catalog, TableError};

@@ -410,68 +410,44 @@ impl LinkedTable {
         self.files.len()
     }
 
-    /// A DataFusion table over exactly the linked files, for SQL.
+    /// A DataFusion table over exactly the linked files, for SQL: objects through this
+    /// machine's store registered for the link.
     pub fn provider(&self) -> Result<Arc<dyn TableProvider>, TableError> {
-        let urls = self
-            .files
-            .iter()
-            .map(|f| match &f.at {
-                FileAt::Local(path) => {
-                    let text = path.to_str().ok_or_else(|| {
-                        unreadable(path, "its name is not valid Unicode, which SQL cannot read")
-                    })?;
-                    Ok(ListingTableUrl::parse(text)?)
-                }
-                FileAt::Remote { key, .. } => {
-                    let registered = &self
-                        .remote
-                        .as_ref()
-                        .ok_or_else(|| {
-                            TableError::Persist("a remote file without its store".into())
-                        })?
-                        .registered;
-                    // Segment by segment, so `#`, `?` or `%` in a key stay part of the path.
-                    let mut url = registered.clone();
-                    url.path_segments_mut()
-                        .map_err(|()| {
-                            TableError::Persist(format!("the address of {key} could not be made"))
-                        })?
-                        .extend(key.parts().map(|part| part.as_ref().to_string()));
-                    Ok(ListingTableUrl::parse(url.as_str())?)
-                }
-            })
-            .collect::<Result<Vec<_>, TableError>>()?;
-        // Every linked file is named explicitly, whatever its ending.
-        let options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
-        let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(options)
-            .with_schema(self.schema.clone());
-        Ok(Arc::new(ListingTable::try_new(config)?))
+        let registered = self.remote.as_ref().map(|r| r.registered.clone());
+        self.listing(registered)
     }
 
     /// The same files as [`LinkedTable::provider`], addressed as a cluster reaches them: a
     /// local file by its path, an object by its real `s3://bucket/key` (the cluster's own store
     /// registry, not this machine's per-link one, reads it).
     pub fn cluster_provider(&self) -> Result<Arc<dyn TableProvider>, TableError> {
-        let bucket = match &self.remote {
-            Some(remote) => Some(split_url(&remote.url)?.0),
+        let store = match &self.remote {
+            Some(remote) => {
+                let bucket = split_url(&remote.url)?.0;
+                Some(url::Url::parse(&format!("s3://{bucket}")).map_err(|e| {
+                    TableError::Persist(format!("the address of {bucket} could not be made: {e}"))
+                })?)
+            }
             None => None,
         };
+        self.listing(store)
+    }
+
+    /// A listing table over the linked files, objects addressed under `store`.
+    fn listing(&self, store: Option<url::Url>) -> Result<Arc<dyn TableProvider>, TableError> {
         let urls = self
             .files
             .iter()
-            .map(|f| match (&f.at, &bucket) {
+            .map(|f| match (&f.at, &store) {
                 (FileAt::Local(path), _) => {
                     let text = path.to_str().ok_or_else(|| {
                         unreadable(path, "its name is not valid Unicode, which SQL cannot read")
                     })?;
                     Ok(ListingTableUrl::parse(text)?)
                 }
-                (FileAt::Remote { key, .. }, Some(bucket)) => {
-                    let mut url = url::Url::parse(&format!("s3://{bucket}")).map_err(|e| {
-                        TableError::Persist(format!("the address of {key} could not be made: {e}"))
-                    })?;
+                (FileAt::Remote { key, .. }, Some(store)) => {
+                    // Segment by segment, so `#`, `?` or `%` in a key stay part of the path.
+                    let mut url = store.clone();
                     url.path_segments_mut()
                         .map_err(|()| {
                             TableError::Persist(format!("the address of {key} could not be made"))
@@ -484,6 +460,7 @@ impl LinkedTable {
                 ))),
             })
             .collect::<Result<Vec<_>, TableError>>()?;
+        // Every linked file is named explicitly, whatever its ending.
         let options =
             ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
         let config = ListingTableConfig::new_with_multi_paths(urls)

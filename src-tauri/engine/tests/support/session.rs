@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use quire_engine::datafusion::arrow::record_batch::RecordBatch;
 use quire_engine::datafusion::arrow::util::display::array_value_to_string;
 use quire_engine::events::NullSink;
 use quire_engine::ids::NotebookId;
@@ -35,8 +36,13 @@ pub fn block<F: std::future::Future>(f: F) -> F::Output {
 /// The rows of `sql`'s answer, ` | ` between cells, sorted, one per line.
 pub fn answer(engine: &Engine, nb: NotebookId, sql: &str) -> String {
     let batches = block(engine.query(nb, sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    text(&batches)
+}
+
+/// Rows as [`answer`] writes them.
+pub fn text(batches: &[RecordBatch]) -> String {
     let mut rows = Vec::new();
-    for batch in &batches {
+    for batch in batches {
         for r in 0..batch.num_rows() {
             let cells: Vec<String> = batch
                 .columns()
