@@ -135,18 +135,14 @@ describe("where a SQL cell runs", () => {
       />,
     );
     expect(screen.getByTestId("cell-running").textContent).toContain("Running on cluster lab…");
-    // A result kept as a table is computed where the cell runs.
-    rerender(
-      <CellView
-        schema={{}}
-        cell={cellOn("lab")}
-        index={0}
-        last
-        output={{ ok: { kind: "table", preview: preview(false) } }}
-        actions={actions}
-        clusters={["lab"]}
-      />,
+    // A result kept as a table is computed where the shown result ran, whatever the menu says
+    // since.
+    const result = { ok: { kind: "table" as const, preview: preview(false) } };
+    const shown = (runsOn: string | null) => (
+      <CellView schema={{}} cell={cellOn(runsOn)} index={0} last output={result} actions={actions} clusters={["lab"]} />
     );
+    rerender(shown("lab"));
+    rerender(shown(null));
     fireEvent.click(screen.getByTestId("keep-result"));
     fireEvent.change(screen.getByTestId("keep-result-name"), { target: { value: "kept" } });
     fireEvent.click(screen.getByTestId("keep-result-save"));

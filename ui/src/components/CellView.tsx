@@ -101,7 +101,8 @@ export function CellView({ schema, cell, index, last, output: given, actions, cl
   const ranCount = useRef(0);
   const ran = useMemo(() => {
     ranCount.current += 1;
-    return { sql: source, key: `${cell.id}#${ranCount.current}` };
+    // Where it ran too: the menu may say otherwise by the time the result is kept.
+    return { sql: source, on: cell.runs_on ?? null, key: `${cell.id}#${ranCount.current}` };
     // Taken when a new result arrives, not on every keystroke.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [given]);
@@ -190,7 +191,7 @@ export function CellView({ schema, cell, index, last, output: given, actions, cl
           {"running" in output && (
             <div className="running" data-testid="cell-running">
               <span className="muted">
-                {cell.runs_on ? `Running on cluster ${cell.runs_on}…` : "Running…"} {output.rows > 0 && `${output.rows.toLocaleString()} rows so far`}
+                {ran.on ? `Running on cluster ${ran.on}…` : "Running…"} {output.rows > 0 && `${output.rows.toLocaleString()} rows so far`}
               </span>
               <button data-testid="cancel-run" onClick={() => actions.cancelRun(output.job)} title="Cancel (Esc)">
                 Cancel
@@ -211,7 +212,7 @@ export function CellView({ schema, cell, index, last, output: given, actions, cl
               )}
               <ResultTable preview={output.ok.preview} />
               <div className="result-actions">
-                <KeepAsTable onKeep={(name) => actions.keepResult(source, name, cell.runs_on ?? null)} />
+                <KeepAsTable onKeep={(name) => actions.keepResult(source, name, ran.on)} />
                 {/* The preview holds the first rows only; the grid pages through a table, so
                     the way to every row is to keep the result as one (named by the user, as it
                     is saved with the notebook). */}
