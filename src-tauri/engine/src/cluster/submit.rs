@@ -12,7 +12,6 @@ use ballista_core::serde::protobuf::CancelJobParams;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
-use datafusion::execution::context::SQLOptions;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -73,12 +72,9 @@ pub async fn run(
         ctx.register_table(name.as_str(), provider)
             .map_err(failed)?;
     }
-    let options = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
+    // The same restrictions as a cell run here.
     let frame = ctx
-        .sql_with_options(sql, options)
+        .sql_with_options(sql, crate::tables::sql::restricted())
         .await
         .map_err(crate::tables::sql::describe)?;
     let task = Arc::new(frame.task_ctx());
@@ -221,7 +217,7 @@ fn failure(endpoint: &str, e: &DataFusionError) -> RemoteError {
     }
 }
 
-/// The text between the first `open` after `from` and the next `close`.
+/// The text between the first `open` in `text` and the next `close` after it.
 fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
     let start = text.find(open)? + open.len();
     let end = text[start..].find(close)? + start;

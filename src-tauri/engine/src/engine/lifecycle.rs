@@ -133,8 +133,6 @@ impl Engine {
     /// stays). Their changes stay in the edit journal, which replays them at the next start.
     /// Notebook files are still written: a few KB each, so waiting costs nothing.
     pub fn shutdown_without_waiting(&self) -> ShutdownReport {
-        #[cfg(feature = "cluster")]
-        crate::cluster::cancel_all();
         self.skip_snapshots
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.ledger.snapshots().stop_now();

@@ -38,6 +38,14 @@ impl Default for SqlSession {
     }
 }
 
+/// What a cell's SQL may do: query, never define, change or set anything.
+pub(crate) fn restricted() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
 /// `name` as a quoted SQL identifier, whatever characters it holds.
 pub(crate) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -137,10 +145,7 @@ impl SqlSession {
         cancel: &CancellationToken,
     ) -> Result<(SchemaRef, Vec<RecordBatch>), TableError> {
         super::parse_guard::check(sql)?;
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
+        let options = restricted();
         let run = async {
             let frame = self.ctx.sql_with_options(sql, options).await?;
             let task = Arc::new(frame.task_ctx());
@@ -182,10 +187,7 @@ impl SqlSession {
     /// `sql` they are, as a run's would.
     pub async fn schema_of(&self, sql: &str) -> Result<SchemaRef, TableError> {
         super::parse_guard::check(sql)?;
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
+        let options = restricted();
         match self.ctx.sql_with_options(sql, options).await {
             Ok(frame) => Ok(Arc::new(frame.schema().as_arrow().clone())),
             Err(e) => Err(locate(describe(e), sql)),
