@@ -9,7 +9,9 @@
 //!   prefix of the entry changes made in it since, independently per folder (metadata reaches
 //!   the disk in order within a folder, as ext4's journal commits it; reorderings across
 //!   folders are explored);
-//! - a folder whose own creation was not made durable is gone with everything in it.
+//! - a folder whose own creation was not made durable is gone with everything in it;
+//! - a SQLite database (the task store: journal and drafts) as of its last synced commit, or
+//!   of any later commit (its WAL keeps a prefix), its `-wal` and `-shm` files gone.
 //!
 //! Folders and files that existed when recording began are durable.
 
@@ -136,6 +138,8 @@ struct Model {
     /// Synced content per file.
     content: HashMap<u64, Vec<u8>>,
     next_inode: u64,
+    /// Per database: its commits so far, and how many of them are surely durable.
+    databases: BTreeMap<PathBuf, (Vec<Vec<u8>>, usize)>,
 }
 
 fn split(rel: &Path) -> (PathBuf, String) {
@@ -233,7 +237,62 @@ impl Model {
                     self.pending.remove(&r);
                 }
             }
+            Step::Database {
+                path,
+                bytes,
+                synced,
+            } => {
+                if let Some(r) = rel(path) {
+                    let (commits, durable) = self.databases.entry(r).or_default();
+                    commits.push(bytes.clone());
+                    if *synced {
+                        *durable = commits.len();
+                    }
+                }
+            }
             Step::Ack(_) => {}
+        }
+    }
+
+    /// The choices a cut has for the databases: each keeps its durable commits, then either
+    /// no more (the first choice, all databases) or up to one of its later commits.
+    fn database_choices(&self) -> Vec<BTreeMap<PathBuf, usize>> {
+        let durable: BTreeMap<PathBuf, usize> = self
+            .databases
+            .iter()
+            .map(|(p, (_, d))| (p.clone(), *d))
+            .collect();
+        let mut out = vec![durable.clone()];
+        for (path, (commits, d)) in &self.databases {
+            for kept in d + 1..=commits.len() {
+                let mut c = durable.clone();
+                c.insert(path.clone(), kept);
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Puts each database as of its `kept` commits into a cut's files (none kept: as it was).
+    fn with_databases(
+        &self,
+        files: &mut BTreeMap<PathBuf, Vec<u8>>,
+        kept: &BTreeMap<PathBuf, usize>,
+    ) {
+        for (path, (commits, _)) in &self.databases {
+            let Some(bytes) = kept
+                .get(path)
+                .and_then(|&k| k.checked_sub(1))
+                .map(|i| &commits[i])
+            else {
+                continue;
+            };
+            files.insert(path.clone(), bytes.clone());
+            for side in ["-wal", "-shm", "-journal"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(side);
+                files.remove(&PathBuf::from(name));
+            }
         }
     }
 
@@ -310,14 +369,26 @@ pub fn crash_states(trace: &Trace) -> Vec<CrashState> {
                 }
             }
         }
-        for keep in choices {
-            let (files, dirs) = model.cut(&keep);
-            out.push(CrashState {
-                at,
-                acked: acked.clone(),
-                files,
-                dirs,
-            });
+        let databases = model.database_choices();
+        for (i, keep) in choices.iter().enumerate() {
+            let (files, dirs) = model.cut(keep);
+            // Every folder choice with the databases' durable commits; the later commits
+            // with no unsynced entry change and with all of them.
+            let kept = if i < 2 {
+                &databases[..]
+            } else {
+                &databases[..1]
+            };
+            for db in kept {
+                let mut files = files.clone();
+                model.with_databases(&mut files, db);
+                out.push(CrashState {
+                    at,
+                    acked: acked.clone(),
+                    files,
+                    dirs: dirs.clone(),
+                });
+            }
         }
     }
     out
@@ -327,3 +398,4 @@ pub mod faults;
 pub mod scenarios;
 #[cfg(test)]
 mod tests;
+pub mod whole_engine;

@@ -12,12 +12,14 @@
 //! - `group_commit_edits_per_s`: four threads typing into four notebooks at once; baseline:
 //!   one thread alone; ratio = value / baseline (above 1: concurrent edits share syncs).
 //! - `powercut_states` (value): crash states explored by the simulated disk over a notebook
-//!   saved through 600 edits, a table committed 200 times with a history of 2, and a startup
-//!   that cleans up after a crash (target at
+//!   saved through 600 edits, a table committed 200 times with a history of 2, a startup
+//!   that cleans up after a crash, and the whole engine through 60 rounds of a journaled table
+//!   edit and a drafted notebook edit saved (and trimmed) every 5 rounds (target at
 //!   least 10,000); `powercut_distinct` (value): of those, the different disks, each opened by
 //!   the real recovery code; `powercut_lost_edits` (value, must be 0): states missing an
 //!   acknowledged change; `powercut_failures` (value, must be 0): panics, refused reopenings,
-//!   damaged files shown as current. Sizes: `QUIRE_BENCH_POWERCUT_EDITS`, `_COMMITS`.
+//!   damaged files shown as current. Sizes: `QUIRE_BENCH_POWERCUT_EDITS`, `_COMMITS`,
+//!   `_JOURNALED`.
 //! - `fault_sites` (value): write sites of a notebook save and a snapshot commit that had a
 //!   fault injected through the same seam; `fault_failures` (value, must be 0): sites where
 //!   the previous state was not intact, the caller was not told, a file leaked or the retry
@@ -168,10 +170,15 @@ pub fn run() -> Result<Vec<Measure>, String> {
     let notebook = powercut::notebook_saves(size("QUIRE_BENCH_POWERCUT_EDITS", 600));
     let snapshots = powercut::snapshot_commits(size("QUIRE_BENCH_POWERCUT_COMMITS", 200) as u64, 2);
     let recovery = powercut::startup_recovery(3);
+    let journal = quire_engine::powercut::whole_engine::journal_and_drafts(
+        size("QUIRE_BENCH_POWERCUT_JOURNALED", 60),
+        5,
+    );
     for (what, r) in [
         ("notebook saves", &notebook),
         ("snapshot commits", &snapshots),
         ("startup recovery", &recovery),
+        ("journal and drafts with their trimming", &journal),
     ] {
         eprintln!(
             "durability: power cuts over {what}: {} steps, {} states, {} distinct, {} lost, {} failures",
@@ -193,8 +200,9 @@ pub fn run() -> Result<Vec<Measure>, String> {
     for failure in &faults.failures {
         eprintln!("durability: fault: {failure}");
     }
-    let total =
-        |f: fn(&powercut::Report) -> usize| (f(&notebook) + f(&snapshots) + f(&recovery)) as f64;
+    let total = |f: fn(&powercut::Report) -> usize| {
+        (f(&notebook) + f(&snapshots) + f(&recovery) + f(&journal)) as f64
+    };
 
     let ms = |us: f64| us / 1000.0;
     Ok(vec![

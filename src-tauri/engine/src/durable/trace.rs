@@ -29,6 +29,15 @@ pub enum Step {
     CreateDir(PathBuf),
     /// The entries of the folder (creations, renames, removals in it) are durable.
     SyncDir(PathBuf),
+    /// A SQLite commit (SQLite's own files do not pass through this seam): `bytes` is the
+    /// whole database as of it; `synced` when the commit synced the WAL (`synchronous=FULL`),
+    /// which makes it and every commit before it durable. One not synced may survive a power
+    /// cut or not, and commits survive in order (the WAL is a log: a cut keeps a prefix).
+    Database {
+        path: PathBuf,
+        bytes: Vec<u8>,
+        synced: bool,
+    },
     /// Not a disk step: the test's mark that what came before was acknowledged to the user.
     Ack(String),
 }
@@ -134,6 +143,11 @@ pub fn ack(root: &Path, label: impl Into<String>) {
     }
 }
 
+/// Whether a test records the steps under a folder holding `path` (cheap when none does).
+pub fn watches(path: &Path) -> bool {
+    WATCHING.load(Ordering::Relaxed) && watched().iter().any(|(r, _)| path.starts_with(r))
+}
+
 /// Reports a step; `make` runs only while a test watches.
 pub fn record(make: impl FnOnce() -> Step) {
     if !WATCHING.load(Ordering::Relaxed) {
@@ -142,7 +156,7 @@ pub fn record(make: impl FnOnce() -> Step) {
     let step = make();
     let path = match &step {
         Step::Create(p) | Step::Remove(p) | Step::CreateDir(p) | Step::SyncDir(p) => p,
-        Step::Sync { path, .. } => path,
+        Step::Sync { path, .. } | Step::Database { path, .. } => path,
         Step::Rename { to, .. } => to,
         Step::Ack(_) => return,
     };

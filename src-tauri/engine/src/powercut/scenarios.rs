@@ -42,7 +42,7 @@ pub enum Problem {
 
 /// Explores every state; `check` opens one (materialised in a fresh folder) and says what is
 /// wrong with it.
-fn explore(
+pub(super) fn explore(
     trace: &Trace,
     states: &[CrashState],
     check: impl Fn(&CrashState, &std::path::Path) -> Result<(), Problem>,

@@ -38,6 +38,12 @@ fn a_power_cut_while_startup_cleans_up_after_a_crash_leaves_the_table_openable()
 }
 
 #[test]
+fn a_power_cut_at_any_instant_of_journaled_edits_and_their_trimming_loses_no_acknowledged_edit() {
+    let r = super::whole_engine::journal_and_drafts(4, 2);
+    assert_clean("journal and drafts with their trimming", &r, 20);
+}
+
+#[test]
 fn every_write_site_fails_once_keeps_the_previous_state_leaks_nothing_and_recovers() {
     let r = super::faults::matrix();
     eprintln!(

@@ -97,19 +97,19 @@ impl TaskStore {
 
     /// `notebook.json` now holds `revision`: drafts up to it are no longer needed.
     pub fn draft_trim(&self, notebook: NotebookId, revision: u64) -> Result<usize, TaskError> {
-        Ok(self
-            .lock()
-            .prepare_cached("DELETE FROM drafts WHERE notebook = ?1 AND revision <= ?2")?
-            .execute(params![notebook.to_string(), revision as i64])?)
+        self.forget_unsynced(
+            "DELETE FROM drafts WHERE notebook = ?1 AND revision <= ?2",
+            params![notebook.to_string(), revision as i64],
+        )
     }
 
     /// The notebook was deleted, or its file replaced what was in memory: its draft must never
     /// be adopted.
     pub fn draft_forget(&self, notebook: NotebookId) -> Result<usize, TaskError> {
-        Ok(self
-            .lock()
-            .prepare_cached("DELETE FROM drafts WHERE notebook = ?1")?
-            .execute(params![notebook.to_string()])?)
+        self.forget_unsynced(
+            "DELETE FROM drafts WHERE notebook = ?1",
+            params![notebook.to_string()],
+        )
     }
 
     /// Every draft, for adopting them at start.

@@ -39,12 +39,10 @@ impl TaskStore {
         table: &str,
         version: u64,
     ) -> Result<usize, TaskError> {
-        Ok(self
-            .lock()
-            .prepare_cached(
-                "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version = ?3",
-            )?
-            .execute(params![notebook.to_string(), table, version as i64])?)
+        self.forget_unsynced(
+            "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version = ?3",
+            params![notebook.to_string(), table, version as i64],
+        )
     }
 
     /// A snapshot of `version` is committed: the entries it covers are no longer needed.
@@ -54,21 +52,19 @@ impl TaskStore {
         table: &str,
         version: u64,
     ) -> Result<usize, TaskError> {
-        Ok(self
-            .lock()
-            .prepare_cached(
-                "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version <= ?3",
-            )?
-            .execute(params![notebook.to_string(), table, version as i64])?)
+        self.forget_unsynced(
+            "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version <= ?3",
+            params![notebook.to_string(), table, version as i64],
+        )
     }
 
     /// A table is deleted (or its name is taken by a new table): none of its entries may
     /// ever be replayed.
     pub fn journal_drop(&self, notebook: NotebookId, table: &str) -> Result<usize, TaskError> {
-        Ok(self
-            .lock()
-            .prepare_cached("DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2")?
-            .execute(params![notebook.to_string(), table])?)
+        self.forget_unsynced(
+            "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2",
+            params![notebook.to_string(), table],
+        )
     }
 
     /// Entries of a table after `version`, in order: (resulting version, op).
@@ -114,11 +110,9 @@ impl TaskStore {
         table: &str,
         version: u64,
     ) -> Result<usize, TaskError> {
-        Ok(self
-            .lock()
-            .prepare_cached(
-                "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version > ?3",
-            )?
-            .execute(params![notebook.to_string(), table, version as i64])?)
+        self.forget_unsynced(
+            "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version > ?3",
+            params![notebook.to_string(), table, version as i64],
+        )
     }
 }

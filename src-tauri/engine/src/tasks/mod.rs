@@ -445,14 +445,61 @@ impl TaskStore {
         let mut conn = self.lock();
         let relaxed = std::sync::atomic::Ordering::Relaxed;
         if self.full_sync.load(relaxed) || self.unsynced_edits.load(relaxed) {
-            return write(&mut conn);
+            let out = write(&mut conn)?;
+            self.traced(&conn, !self.unsynced_edits.load(relaxed));
+            return Ok(out);
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         let out = write(&mut conn);
         let back = conn.pragma_update(None, "synchronous", "NORMAL");
         let out = out?;
+        self.traced(&conn, true);
         back?;
         Ok(out)
+    }
+
+    /// Runs one statement that forgets acknowledged work (trimming the journal or drafts), with
+    /// the bookkeeping's `synchronous=NORMAL`: a power cut may undo it, never reorder it.
+    fn forget_unsynced(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<usize, TaskError> {
+        let conn = self.lock();
+        let n = conn.prepare_cached(sql)?.execute(params)?;
+        self.traced(
+            &conn,
+            self.full_sync.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        Ok(n)
+    }
+
+    /// Tells the power-cut tests' seam that a commit just happened (nothing unless a test
+    /// watches this store's folder): the whole database as of it, read back by `VACUUM INTO`.
+    /// Task bookkeeping commits in between ride along with the next one reported.
+    fn traced(&self, conn: &Connection, synced: bool) {
+        if !crate::durable::trace::watches(&self.path) {
+            return;
+        }
+        static COPIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let copy =
+            std::env::temp_dir().join(format!("quire-trace-{}-{n}.sqlite", std::process::id()));
+        let bytes = conn
+            .execute("VACUUM INTO ?1", [copy.to_string_lossy()])
+            .ok()
+            .and_then(|_| std::fs::read(&copy).ok());
+        let _ = std::fs::remove_file(&copy);
+        match bytes {
+            Some(bytes) => {
+                crate::durable::trace::record(|| crate::durable::trace::Step::Database {
+                    path: self.path.clone(),
+                    bytes,
+                    synced,
+                })
+            }
+            None => log::warn!("could not read back {} for the trace", self.path.display()),
+        }
     }
 
     /// Records a task as pending; it is committed when this returns, before any work starts.
