@@ -78,10 +78,13 @@ pub fn matrix() -> FaultReport {
             Err(_) => report.failures.push(format!("{what}: panicked")),
         }
     }
-    let read_sites: [(&str, Scenario); 3] = [
+    let read_sites: [(&str, Scenario); 4] = [
         ("notebook read", notebook_read),
-        ("table list read", || snapshot_read(false)),
-        ("newest table copy read", || snapshot_read(true)),
+        ("table list read", || snapshot_read(Read::TableList)),
+        ("newest table copy read", || snapshot_read(Read::NewestCopy)),
+        ("table copy read while rebuilding the list", || {
+            snapshot_read(Read::RebuildingList)
+        }),
     ];
     for (what, site) in read_sites {
         report.sites += 1;
@@ -177,13 +180,24 @@ fn notebook_read() -> Result<(), String> {
     Ok(())
 }
 
+/// Which file of a tables folder does not read.
+#[derive(Clone, Copy, PartialEq)]
+enum Read {
+    TableList,
+    NewestCopy,
+    /// The table list is missing, and the newest copy does not read while it is rebuilt.
+    RebuildingList,
+}
+
 /// The table list or the newest copy of a table does not read: opening the tables fails in
 /// words and changes nothing (no list rebuilt, no older copy opened in the newest's place, no
-/// file removed); the next open finds the newest version.
-fn snapshot_read(newest_copy: bool) -> Result<(), String> {
+/// version made up for a copy whose footer did not read, no file removed); the next open finds
+/// the newest version.
+fn snapshot_read(read: Read) -> Result<(), String> {
     let folder = super::scenarios::TableFolder::new(2)?;
     let dir = &folder.notebook_dir;
-    for v in [1, 2] {
+    // Versions apart from generation numbers, so a version made up from one shows.
+    for v in [5, 7] {
         folder
             .commit(v)
             .map_err(|e| format!("commit {v} failed: {e}"))?;
@@ -195,10 +209,14 @@ fn snapshot_read(newest_copy: bool) -> Result<(), String> {
         .last()
         .ok_or("no generation")?
         .generation;
-    let target = if newest_copy {
-        tables.join(crate::snapshots::file::file_name("trips", newest))
-    } else {
-        tables.join(crate::snapshots::manifest::FILE_NAME)
+    let manifest = tables.join(crate::snapshots::manifest::FILE_NAME);
+    let target = match read {
+        Read::TableList => manifest,
+        Read::NewestCopy => tables.join(crate::snapshots::file::file_name("trips", newest)),
+        Read::RebuildingList => {
+            std::fs::remove_file(&manifest).map_err(|e| e.to_string())?;
+            tables.join(crate::snapshots::file::file_name("trips", newest))
+        }
     };
     let before = contents(&tables)?;
 
@@ -221,7 +239,8 @@ fn snapshot_read(newest_copy: bool) -> Result<(), String> {
     }
     let opened = store::open(dir).map_err(|e| format!("reopening: {e}"))?;
     let t = opened.tables.first().ok_or("the table is gone")?;
-    if t.version.version != 2 || !opened.warnings.is_empty() {
+    let rebuilt = read == Read::RebuildingList;
+    if t.version.version != 7 || opened.warnings.is_empty() != !rebuilt {
         return Err(format!(
             "reopened at version {}, warned {:?}",
             t.version.version, opened.warnings

@@ -52,5 +52,5 @@ fn every_write_site_fails_once_keeps_the_previous_state_leaks_nothing_and_recove
         r.failures.len()
     );
     assert!(r.failures.is_empty(), "{:#?}", r.failures);
-    assert_eq!(r.sites, 16);
+    assert_eq!(r.sites, 17);
 }

@@ -115,14 +115,14 @@ pub fn open(notebook_dir: &Path) -> Result<OpenedFolder, SnapshotError> {
                 "the table list in {} was missing; it was rebuilt from the table files",
                 dir.display()
             ));
-            rebuild(&dir, &on_disk)
+            rebuild(&dir, &on_disk)?
         }
         manifest::Read::Damaged(why) => {
             warnings.push(format!(
                 "the table list in {} was damaged ({why}); it was rebuilt from the table files",
                 dir.display()
             ));
-            rebuild(&dir, &on_disk)
+            rebuild(&dir, &on_disk)?
         }
         // A list that could not be read is not a damaged one: rebuilding it would bring back
         // tables the user deleted and drop what it alone knew. Nothing is opened or changed.
@@ -203,7 +203,10 @@ fn remove_unnamed(dir: &Path, m: &Manifest, on_disk: &BTreeMap<String, BTreeSet<
 
 /// A manifest made from the files themselves: every generation file is a complete file (it is
 /// only renamed into place after its fsync), so each is a version the user had.
-fn rebuild(dir: &Path, on_disk: &BTreeMap<String, BTreeSet<u64>>) -> Manifest {
+fn rebuild(
+    dir: &Path,
+    on_disk: &BTreeMap<String, BTreeSet<u64>>,
+) -> Result<Manifest, SnapshotError> {
     let mut m = Manifest::default();
     for (table, generations) in on_disk {
         let mut t = TableGenerations::default();
@@ -211,19 +214,21 @@ fn rebuild(dir: &Path, on_disk: &BTreeMap<String, BTreeSet<u64>>) -> Manifest {
             let path = dir.join(file::file_name(table, *g));
             let meta = std::fs::metadata(&path).ok();
             // Rows and the table version from the file's footer; files written before the
-            // version was recorded there fall back to the generation number.
-            let (rows, version) =
-                datafusion::parquet::file::reader::SerializedFileReader::try_from(path.as_path())
-                    .map(|r| {
-                        use datafusion::parquet::file::reader::FileReader;
-                        let meta = r.metadata().file_metadata();
-                        let version = meta
-                            .key_value_metadata()
-                            .and_then(|kv| kv.iter().find(|k| k.key == file::VERSION_KEY))
-                            .and_then(|k| k.value.as_deref()?.parse::<u64>().ok());
-                        (meta.num_rows() as u64, version)
+            // version was recorded there fall back to the generation number, and so does a
+            // damaged file (it is never opened as current: its read fails at open).
+            let (rows, version) = match footer(&path) {
+                Ok(found) => found,
+                // A file the disk would not read may be intact: a made-up version would have
+                // the journal replayed onto the wrong base. Nothing is rebuilt this time.
+                Err(Some(source)) => {
+                    return Err(SnapshotError::Io {
+                        action: "read",
+                        path,
+                        source,
                     })
-                    .unwrap_or((0, None));
+                }
+                Err(None) => (0, None),
+            };
             t.generations.push(Generation {
                 generation: *g,
                 version: version.unwrap_or(*g),
@@ -238,7 +243,28 @@ fn rebuild(dir: &Path, on_disk: &BTreeMap<String, BTreeSet<u64>>) -> Manifest {
         }
         m.tables.insert(table.clone(), t);
     }
-    m
+    Ok(m)
+}
+
+/// A generation file's row count and the table version its footer records, read through the
+/// footer guard (a damaged footer can make the parquet crate spin or allocate without bound).
+/// `Err(Some(_))`: the disk would not read it; `Err(None)`: its bytes are damaged.
+fn footer(path: &Path) -> Result<(u64, Option<u64>), Option<std::io::Error>> {
+    use crate::tables::footer_guard::{self, Problem};
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let os = |e: std::io::Error| e.raw_os_error().is_some().then_some(e);
+    let mut file = crate::durable::trace::open(path).map_err(os)?;
+    footer_guard::check_open_file(&mut file).map_err(|problem| match problem {
+        Problem::Io(e) => os(e),
+        Problem::Footer(_) => None,
+    })?;
+    let reader = SerializedFileReader::new(file).map_err(|_| None)?;
+    let meta = reader.metadata().file_metadata();
+    let version = meta
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == file::VERSION_KEY))
+        .and_then(|k| k.value.as_deref()?.parse::<u64>().ok());
+    Ok((meta.num_rows() as u64, version))
 }
 
 /// Everything a commit needs besides the data.

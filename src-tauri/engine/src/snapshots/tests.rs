@@ -793,3 +793,29 @@ async fn a_rebuilt_table_list_replays_the_journal_onto_the_version_the_file_hold
     );
     assert_eq!(first_n(&engine, nb).await, 777);
 }
+
+#[test]
+fn a_table_list_rebuilt_beside_a_hostile_copy_opens_the_good_one_at_once() {
+    let folder = crate::powercut::scenarios::TableFolder::new(5).unwrap();
+    folder.commit(5).unwrap();
+    let tables = folder.notebook_dir.join(TABLES_DIR);
+    // The footer the fuzzer found spinning the parquet crate's Thrift reader, as a newer copy.
+    let hostile = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../fuzz/regressions/import_parquet/timeout-75dcc11b62c485aed426bf60fec44b55be9b4ce3",
+    );
+    std::fs::copy(&hostile, tables.join(file::file_name("trips", 9))).unwrap();
+    std::fs::remove_file(tables.join(manifest::FILE_NAME)).unwrap();
+    let started = Instant::now();
+    let opened = store::open(&folder.notebook_dir).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "rebuilding took {:?}",
+        started.elapsed()
+    );
+    let t = &opened.tables[0];
+    assert_eq!(t.version.version, 5);
+    assert!(
+        t.fallback.is_some(),
+        "the user is told the newest copy was damaged"
+    );
+}
