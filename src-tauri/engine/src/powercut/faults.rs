@@ -240,7 +240,7 @@ fn snapshot_read(read: Read) -> Result<(), String> {
     let opened = store::open(dir).map_err(|e| format!("reopening: {e}"))?;
     let t = opened.tables.first().ok_or("the table is gone")?;
     let rebuilt = read == Read::RebuildingList;
-    if t.version.version != 7 || opened.warnings.is_empty() != !rebuilt {
+    if t.version.version != 7 || opened.warnings.is_empty() == rebuilt {
         return Err(format!(
             "reopened at version {}, warned {:?}",
             t.version.version, opened.warnings
