@@ -734,6 +734,13 @@ export type LeftOut = {
  */
 export type LimitsConfig = {
 	/**
+	 *  Memory Quire may use in all: the tables open in every notebook with their undo steps,
+	 *  the grid's sorted views, results being built and running queries draw from it; past
+	 *  it, queries spill to disk where they can and other work stops with an error naming
+	 *  this setting. Default 0: half of the machine's memory (at least 1024 MiB).
+	 */
+	memory_mb?: number,
+	/**
 	 *  Memory that query operators (sorts, joins, aggregations) may hold at once, shared by
 	 *  every query; past it they spill to disk where they can, else the query stops with an
 	 *  error. Default 2048 MiB.

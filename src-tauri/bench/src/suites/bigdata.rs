@@ -384,6 +384,7 @@ pub fn run() -> Result<Vec<Measure>, String> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let config = Config {
         limits: LimitsConfig {
+            memory_mb: BUDGET_MB,
             query_memory_mb: BUDGET_MB,
             table_memory_mb: BUDGET_MB / 4,
             ..LimitsConfig::default()

@@ -40,7 +40,7 @@ use crate::tasks::TaskStore;
 pub struct Ledger {
     catalog: Arc<Catalog>,
     views: Arc<ViewCache>,
-    histories: Histories,
+    histories: Arc<Histories>,
     /// The task store, for its edit journal.
     journal: Arc<TaskStore>,
     /// Declared before the scheduler's last owner goes: dropping it stops the snapshot planner.
@@ -67,10 +67,30 @@ impl Ledger {
     ) -> Ledger {
         // Undo may hold up to one more table's budget beyond each table's current version, and
         // the grid's cached sorted views one table's budget in all.
-        let histories = Histories::with_cap(catalog.limits().table_bytes());
+        let histories = Arc::new(Histories::with_cap(catalog.limits().table_bytes()));
         let views = Arc::new(ViewCache::with_cap(catalog.limits().table_bytes()));
+        let catalog = Arc::new(catalog);
+        let tally = MemoryTally {
+            catalog: Arc::downgrade(&catalog),
+            histories: Arc::downgrade(&histories),
+            views: Arc::downgrade(&views),
+        };
+        // Short of memory, what is kept for convenience goes first: the grid's cached views
+        // (made again when asked for), then the oldest undo steps.
+        catalog.limits().account().on_shortage(move |need| {
+            let (Some(histories), Some(views)) = (tally.histories.upgrade(), tally.views.upgrade())
+            else {
+                return 0;
+            };
+            let mut freed = views.clear();
+            if freed < need {
+                freed += histories.shed(need - freed);
+            }
+            tally.count();
+            freed
+        });
         Ledger {
-            catalog: Arc::new(catalog),
+            catalog,
             views,
             histories,
             journal,
@@ -88,6 +108,15 @@ impl Ledger {
         &self.catalog
     }
 
+    /// What counts what the ledger holds against the one memory budget.
+    pub(crate) fn tally(&self) -> MemoryTally {
+        MemoryTally {
+            catalog: Arc::downgrade(&self.catalog),
+            histories: Arc::downgrade(&self.histories),
+            views: Arc::downgrade(&self.views),
+        }
+    }
+
     pub fn snapshots(&self) -> &Snapshots {
         &self.snapshots
     }
@@ -100,8 +129,11 @@ impl Ledger {
     /// snapshot of each, with the journal replayed on top). `dir` is the notebook's folder;
     /// None for a notebook not on disk yet.
     pub fn ensure_loaded(&self, notebook: NotebookId, dir: Option<&Path>) -> Result<(), Error> {
-        self.catalog
+        let loaded = std::cell::Cell::new(false);
+        let outcome = self
+            .catalog
             .ensure_loaded(notebook, || -> Result<_, Error> {
+                loaded.set(true);
                 let Some(dir) = dir else {
                     return Ok(Loaded::default());
                 };
@@ -134,7 +166,11 @@ impl Ledger {
                     links,
                     missing,
                 })
-            })
+            });
+        if loaded.get() {
+            self.tally().count();
+        }
+        outcome
     }
 
     pub fn list(&self, notebook: NotebookId) -> Vec<TableInfo> {
@@ -185,6 +221,7 @@ impl Ledger {
             }
         };
         self.remember(notebook, table, &current, next.clone(), step);
+        self.tally().count();
         self.snapshots.changed(notebook, table, next.clone());
         self.events.emit(EngineEvent::TableChanged {
             notebook,
@@ -300,6 +337,7 @@ impl Ledger {
             .remove(&key);
         created?;
         let info = self.catalog.add(notebook, &table, version)?;
+        self.tally().count();
         self.forget_cached(notebook, &table);
         self.events.emit(EngineEvent::TableAdded {
             notebook,
@@ -330,6 +368,7 @@ impl Ledger {
         let _commit = self.lock_commit();
         self.histories.forget_table(notebook, table);
         self.forget_cached(notebook, table);
+        self.tally().count();
         if let Err(e) = self.journal.journal_drop(notebook, table) {
             // The manifest no longer names the table, so nothing replays these entries unless
             // a new table takes the name, and `add` drops them again first.
@@ -355,6 +394,7 @@ impl Ledger {
         self.snapshots.forget(notebook);
         self.histories.forget(notebook);
         self.catalog.forget(notebook);
+        self.tally().count();
     }
 
     /// Sets cells of a table: every value is checked against its column first, and the edit
@@ -505,5 +545,28 @@ impl Ledger {
             can_undo,
             can_redo,
         })
+    }
+}
+
+/// Counts what the ledger holds (every table's current version, the undo steps beyond it, the
+/// cached views) into the one memory budget. Weak, so a shedder installed in the budget does
+/// not keep the ledger's parts alive.
+pub(crate) struct MemoryTally {
+    catalog: std::sync::Weak<Catalog>,
+    histories: std::sync::Weak<Histories>,
+    views: std::sync::Weak<ViewCache>,
+}
+
+impl MemoryTally {
+    pub(crate) fn count(&self) {
+        let (Some(catalog), Some(histories), Some(views)) = (
+            self.catalog.upgrade(),
+            self.histories.upgrade(),
+            self.views.upgrade(),
+        ) else {
+            return;
+        };
+        let held = catalog.held_bytes() + histories.held_beyond_current_all() + views.held_bytes();
+        catalog.limits().account().set_held(held);
     }
 }

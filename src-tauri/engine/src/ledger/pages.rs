@@ -113,6 +113,8 @@ impl Ledger {
             .map(|spec| ViewCache::key(&notebook.to_string(), table, number, spec));
         let views = self.views.clone();
         let limits = self.catalog.limits().clone();
+        let tally = self.tally();
+        let name = table.to_string();
         Ok(async move {
             let (Some(spec), Some(key)) = (spec, key) else {
                 return Ok(version);
@@ -122,9 +124,17 @@ impl Ledger {
             }
             let computed = match linked {
                 Some(linked) => Arc::new(view::compute_linked(&linked, &spec, &limits).await?),
-                None => Arc::new(view::compute(&version, &spec, &limits).await?),
+                None => {
+                    // A sorted copy is about the table's size; a filter's is at most that.
+                    limits.account().admit(
+                        &format!("the sorted or filtered view of {name}"),
+                        version.memory_bytes(),
+                    )?;
+                    Arc::new(view::compute(&version, &spec, &limits).await?)
+                }
             };
             views.put(key, computed.clone());
+            tally.count();
             Ok(computed)
         })
     }

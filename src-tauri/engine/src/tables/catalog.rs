@@ -256,6 +256,24 @@ impl Catalog {
                 .contains_key(table)
     }
 
+    /// Bytes of the current versions of every notebook's tables held in memory (arrays shared
+    /// between tables counted once).
+    pub fn held_bytes(&self) -> u64 {
+        let notebooks: Vec<Arc<NotebookTables>> = self
+            .notebooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let mut versions = Vec::new();
+        for nb in &notebooks {
+            let tables = nb.tables.read().unwrap_or_else(|p| p.into_inner());
+            versions.extend(tables.values().cloned());
+        }
+        crate::tables::history::distinct_bytes(versions.iter().map(|v| v.as_ref()))
+    }
+
     /// Every table, held and linked, in name order.
     pub fn list(&self, notebook: NotebookId) -> Vec<TableInfo> {
         let nb = self.of(notebook);

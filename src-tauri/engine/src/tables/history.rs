@@ -96,6 +96,20 @@ fn arrays(v: &TableVersion) -> impl Iterator<Item = (usize, &dyn datafusion::arr
         })
 }
 
+/// Bytes of the arrays of all `versions`, each array once.
+pub(crate) fn distinct_bytes<'a>(versions: impl Iterator<Item = &'a TableVersion>) -> u64 {
+    let mut seen = HashSet::new();
+    let mut bytes = 0;
+    for v in versions {
+        for (id, a) in arrays(v) {
+            if seen.insert(id) {
+                bytes += a.get_array_memory_size() as u64;
+            }
+        }
+    }
+    bytes
+}
+
 /// Bytes of `v`'s arrays that `before` does not hold too.
 pub(crate) fn bytes_beyond(v: &TableVersion, before: Option<&TableVersion>) -> u64 {
     let shared: HashSet<usize> = before
@@ -177,6 +191,39 @@ impl Histories {
         self.lock()
             .get(&(notebook, table.to_string()))
             .map_or(0, History::held_beyond_current)
+    }
+
+    /// Bytes every table's history holds beyond its current version.
+    pub fn held_beyond_current_all(&self) -> u64 {
+        self.lock().values().map(History::held_beyond_current).sum()
+    }
+
+    /// Frees at least `need` bytes if it can by forgetting undo steps, the oldest of the
+    /// history holding the most first (never the version shown; redo steps go when nothing
+    /// is left to undo). Returns the bytes freed.
+    pub fn shed(&self, need: u64) -> u64 {
+        let mut tables = self.lock();
+        let mut freed = 0;
+        while freed < need {
+            let Some(h) = tables
+                .values_mut()
+                .filter(|h| h.entries.len() > 1)
+                .max_by_key(|h| h.held_beyond_current())
+            else {
+                break;
+            };
+            let before = h.held_beyond_current();
+            if before == 0 {
+                break;
+            }
+            if h.cursor > 0 {
+                h.drop_oldest();
+            } else {
+                h.entries.truncate(h.cursor + 1);
+            }
+            freed += before.saturating_sub(h.held_beyond_current());
+        }
+        freed
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, History>> {

@@ -1,7 +1,8 @@
-//! Memory limits for data work: one DataFusion memory pool shared by every query (operators
+//! Memory limits for data work: one budget for everything in memory (`limits.memory_mb`,
+//! [`super::memory`]), within it one DataFusion memory pool shared by every query (operators
 //! that can spill do so into the data dir's `spill/` folder), and a budget for each table or
-//! result kept in memory. Past either, the work stops with [`TableError::TooLarge`] and
-//! nothing that was already in memory changes.
+//! result kept in memory. Past any, the work stops with [`TableError::TooLarge`] naming the
+//! setting, and nothing that was already in memory changes.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,10 +11,10 @@ use std::sync::Arc;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionConfig;
 
+use super::memory::{Account, SharedPool};
 use super::TableError;
 
 const MIB: u64 = 1024 * 1024;
@@ -22,6 +23,7 @@ const MIB: u64 = 1024 * 1024;
 #[derive(Clone)]
 pub struct Limits {
     runtime: Arc<RuntimeEnv>,
+    account: Arc<Account>,
     pool_bytes: usize,
     table_bytes: u64,
     query_mb: u64,
@@ -48,13 +50,19 @@ impl Limits {
         if let Some(dir) = spill_dir {
             disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.to_path_buf()]));
         }
+        let memory_mb = match config.memory_mb {
+            0 => super::memory::default_mb(),
+            n => n,
+        };
+        let account = Arc::new(Account::new(memory_mb.saturating_mul(MIB)));
         let runtime = RuntimeEnvBuilder::new()
             // Fair between spilling operators, so one big sort cannot starve another query.
-            .with_memory_pool(Arc::new(FairSpillPool::new(pool)))
+            .with_memory_pool(Arc::new(SharedPool::new(pool, account.clone())))
             .with_disk_manager_builder(disk)
             .build_arc()?;
         Ok(Limits {
             runtime,
+            account,
             pool_bytes: pool,
             table_bytes: config.table_memory_mb.saturating_mul(MIB),
             query_mb: config.query_memory_mb,
@@ -75,10 +83,15 @@ impl Limits {
     }
 
     /// Sizes what each sort sets aside for its final merge to the pool: DataFusion's fixed
-    /// 10 MB per partition would, in a small pool, leave nothing to sort with.
+    /// 10 MB per partition would, in a small pool or budget, leave nothing to sort with.
     pub fn tune(&self, config: &mut SessionConfig) {
         let execution = &mut config.options_mut().execution;
-        let share = (self.pool_bytes / 8) / execution.target_partitions.max(1);
+        // The pool is bounded by the one budget too: a 10 MB reservation per partition out of
+        // a small budget would leave sorts nothing to sort with before they spill.
+        let pool = self
+            .pool_bytes
+            .min(usize::try_from(self.account.limit()).unwrap_or(usize::MAX));
+        let share = (pool / 8) / execution.target_partitions.max(1);
         execution.sort_spill_reservation_bytes = execution.sort_spill_reservation_bytes.min(share);
         // Parquet filter pushdown (`execution.parquet.pushdown_filters`, evaluating filters
         // while decoding) stays off, DataFusion's default: measured on the `bigdata` suite
@@ -90,6 +103,11 @@ impl Limits {
         self.runtime.clone()
     }
 
+    /// The one budget everything in memory draws from.
+    pub fn account(&self) -> &Arc<Account> {
+        &self.account
+    }
+
     /// A budget for one table or result being built; `what` names it in the error.
     pub fn budget(&self, what: impl Into<String>) -> Budget {
         Budget {
@@ -97,6 +115,7 @@ impl Limits {
             limit: self.table_bytes,
             used: AtomicU64::new(0),
             scratch: self.scratch.clone(),
+            account: self.account.clone(),
         }
     }
 
@@ -115,6 +134,20 @@ impl Limits {
             });
         }
         match e.find_root() {
+            DataFusionError::ResourcesExhausted(detail)
+                if detail.contains(super::memory::SETTING) =>
+            {
+                Some(TableError::TooLarge {
+                    message: format!(
+                        "the query needs more memory than is left of the {} MiB Quire may use \
+                         in all ({}): the tables open now hold {} MiB; close or delete tables \
+                         you do not need, or filter or aggregate the data first",
+                        self.account.limit() / MIB,
+                        super::memory::SETTING,
+                        self.account.held() / MIB,
+                    ),
+                })
+            }
             DataFusionError::ResourcesExhausted(detail) => Some(TableError::TooLarge {
                 message: format!(
                     "the query needs more memory than the {} MiB queries may use together \
@@ -135,6 +168,7 @@ pub struct Budget {
     limit: u64,
     used: AtomicU64,
     scratch: Option<std::path::PathBuf>,
+    account: Arc<Account>,
 }
 
 impl Budget {
@@ -143,16 +177,18 @@ impl Budget {
         self.scratch.as_deref()
     }
 
+    /// Charges a batch with the row ids a table made of it holds beside (8 bytes a row).
     pub fn charge(&self, batch: &RecordBatch) -> Result<(), TableError> {
-        self.charge_bytes(batch.get_array_memory_size() as u64)
+        self.charge_bytes(batch.get_array_memory_size() as u64 + 8 * batch.num_rows() as u64)
     }
 
     /// Whether `size` more bytes would fit, charging nothing (a size known before the work).
     pub fn fits(&self, size: u64) -> Result<(), TableError> {
-        if self.used.load(Ordering::Relaxed).saturating_add(size) > self.limit {
+        let after = self.used.load(Ordering::Relaxed).saturating_add(size);
+        if after > self.limit {
             return Err(self.too_large());
         }
-        Ok(())
+        self.account.admit(&self.what, after)
     }
 
     pub fn charge_bytes(&self, size: u64) -> Result<(), TableError> {
@@ -160,7 +196,7 @@ impl Budget {
         if used > self.limit {
             return Err(self.too_large());
         }
-        Ok(())
+        self.account.admit(&self.what, used)
     }
 
     fn too_large(&self) -> TableError {
@@ -201,8 +237,8 @@ mod tests {
         )
         .unwrap();
         let budget = limits.budget("the file big.csv");
-        budget.charge(&batch(100_000)).unwrap(); // 800 kB
-        let err = budget.charge(&batch(100_000)).unwrap_err();
+        budget.charge(&batch(50_000)).unwrap(); // 400 kB and 400 kB of row ids
+        let err = budget.charge(&batch(50_000)).unwrap_err();
         assert_eq!(
             crate::code::HasCode::code(&err),
             crate::code::ErrorCode::TooLarge
@@ -222,6 +258,11 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
+    /// Memory Quire may use in all: the tables open in every notebook with their undo steps,
+    /// the grid's sorted views, results being built and running queries draw from it; past
+    /// it, queries spill to disk where they can and other work stops with an error naming
+    /// this setting. Default 0: half of the machine's memory (at least 1024 MiB).
+    pub memory_mb: u64,
     /// Memory that query operators (sorts, joins, aggregations) may hold at once, shared by
     /// every query; past it they spill to disk where they can, else the query stops with an
     /// error. Default 2048 MiB.
@@ -238,6 +279,7 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
+            memory_mb: 0,
             query_memory_mb: 2048,
             table_memory_mb: 4096,
             spill_disk_mb: 10240,

@@ -22,6 +22,7 @@ pub mod interrupt;
 pub mod ipc;
 pub mod limits;
 pub mod linked;
+pub mod memory;
 pub mod name;
 pub mod parse_guard;
 pub mod sql;

@@ -292,6 +292,14 @@ impl ViewCache {
         entries.iter().map(|(_, v)| v.memory_bytes()).sum()
     }
 
+    /// Forgets every cached view (they are made again when asked for); returns their bytes.
+    pub fn clear(&self) -> u64 {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let bytes = entries.iter().map(|(_, v)| v.memory_bytes()).sum();
+        entries.clear();
+        bytes
+    }
+
     pub fn key(notebook: &str, table: &str, version: u64, spec: &ViewSpec) -> String {
         format!(
             "{notebook}/{table}@{version}:{}",

@@ -1,0 +1,159 @@
+//! The one memory budget (`limits.memory_mb`) through the engine: every notebook's tables, their
+//! undo steps and the queries draw from one sum; past it a new table is refused in words
+//! naming the setting (after what is kept for convenience was shed), and a query spills.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::config::Config;
+use crate::tables::transform::Transform;
+use crate::tables::TableInfo;
+use crate::HasCode;
+
+const MIB: u64 = 1024 * 1024;
+
+/// 1M rows of two BIGINT columns: 16 MiB of values and 8 MiB of row ids.
+const ROWS: u64 = 1_000_000;
+
+/// Queries may take 1 GiB and one table all of the budget: only the one budget binds.
+fn engine(dir: &std::path::Path, memory_mb: u64) -> Engine {
+    let mut config = Config::default();
+    config.limits.memory_mb = memory_mb;
+    config.limits.query_memory_mb = 1024;
+    config.limits.table_memory_mb = memory_mb;
+    Engine::open(
+        config,
+        EnginePaths {
+            data_dir: dir.to_path_buf(),
+            config_dir: None,
+        },
+        Arc::new(crate::events::NullSink),
+    )
+    .unwrap()
+}
+
+async fn keep(engine: &Engine, nb: NotebookId, name: &str) -> Result<TableInfo, Error> {
+    engine
+        .save_query_as_table(
+            nb,
+            &format!("SELECT value AS n, value * 2 AS twice FROM generate_series(1, {ROWS})"),
+            name,
+        )
+        .await
+}
+
+fn held(engine: &Engine) -> u64 {
+    engine.ledger.catalog().limits().account().held()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_of_every_notebook_draw_from_one_budget_and_undo_steps_go_before_a_refusal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(tmp.path(), 64);
+    let (one, two) = (
+        engine.create_notebook("One").unwrap().id,
+        engine.create_notebook("Two").unwrap().id,
+    );
+    let a = keep(&engine, one, "a").await.unwrap();
+    assert!(
+        (20 * MIB..30 * MIB).contains(&a.memory_bytes),
+        "{}",
+        a.memory_bytes
+    );
+    keep(&engine, two, "b").await.unwrap();
+    assert!(
+        held(&engine) >= 2 * a.memory_bytes,
+        "held {}",
+        held(&engine)
+    );
+    // A third table in either notebook would pass what one table may hold, but not what all
+    // together may: refused in words naming the setting, and nothing else changes.
+    let err = keep(&engine, one, "c").await.unwrap_err();
+    assert_eq!(err.code(), crate::ErrorCode::TooLarge);
+    let text = err.to_string();
+    assert!(
+        text.contains("limits.memory_mb") && text.contains("64 MiB"),
+        "{text}"
+    );
+    assert!(!engine.ledger.exists(one, "c"));
+    assert_eq!(engine.tables(two).unwrap()[0].rows, ROWS);
+
+    // Undo steps are kept for convenience: with b gone, three whole-column transforms of a
+    // leave 24 MiB of them; a new table then takes their room instead of being refused.
+    engine.delete_table(two, "b").unwrap();
+    for k in 1..=3 {
+        engine
+            .apply_transform(
+                one,
+                "a",
+                &Transform::SetColumn {
+                    column: "twice".into(),
+                    expr: format!("twice + {k}"),
+                },
+                Arc::new(|_| {}),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(engine.table_versions(one, "a").unwrap().items.len(), 4);
+    keep(&engine, two, "c").await.unwrap();
+    let steps = engine.table_versions(one, "a").unwrap();
+    assert!(
+        steps.items.len() < 4,
+        "undo steps were shed: {} left",
+        steps.items.len()
+    );
+    let sum = engine.query(one, "SELECT sum(twice) FROM a").await.unwrap();
+    let sum = crate::tables::sql::QueryPreview::from_batches(&sum, std::time::Duration::ZERO).rows
+        [0][0]
+        .clone();
+    let want = (ROWS * (ROWS + 1) + 6 * ROWS).to_string();
+    assert_eq!(sum.as_deref(), Some(want.as_str()), "a's content is intact");
+    assert!(held(&engine) <= 64 * MIB, "held {}", held(&engine));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sort_larger_than_what_the_tables_leave_spills_and_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(tmp.path(), 40);
+    let nb = engine.create_notebook("Sort").unwrap().id;
+    keep(&engine, nb, "a").await.unwrap();
+    // 24 MiB of the 40 are held: a whole sort of 1M rows with a text column does not fit in
+    // what is left, so it spills to disk, and the answer is what it would be.
+    let sql = "SELECT max(r) AS top, min(CASE WHEN r = 1 THEN n END) AS first FROM (\
+               SELECT n, row_number() OVER (ORDER BY CAST(twice AS VARCHAR) || ' units' DESC) AS r \
+               FROM a)";
+    let text = |batches: &[datafusion::arrow::record_batch::RecordBatch]| {
+        crate::tables::sql::QueryPreview::from_batches(batches, std::time::Duration::ZERO)
+            .rows
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect::<Vec<_>>()
+    };
+    let answer = text(&engine.query(nb, sql).await.unwrap());
+    // '999998 units' (n = 499999) sorts after every other label.
+    assert_eq!(answer, vec![ROWS.to_string(), "499999".to_string()]);
+    let plan = text(
+        &engine
+            .query(nb, &format!("EXPLAIN ANALYZE {sql}"))
+            .await
+            .unwrap(),
+    )
+    .join("\n");
+    let spilled: u64 = plan
+        .split("spill_count=")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert!(spilled > 0, "the sort spilled: {plan}");
+    assert!(held(&engine) <= 40 * MIB);
+}
