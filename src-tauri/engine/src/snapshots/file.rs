@@ -399,8 +399,18 @@ pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
     // arrow-ipc panics on some malformed `ARROW:schema` metadata (found by fuzzing the
     // importer); a generation file from elsewhere is user data, so that is a damaged file.
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.with_batch_size(crate::tables::import::BATCH_ROWS).build())?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+        // A flipped bit in a page header can claim billions of values, which the parquet crate
+        // allocates or skips through before decoding one: such a copy is damaged.
+        crate::tables::footer_guard::check_pages(path, builder.metadata()).map_err(|problem| {
+            match problem {
+                crate::tables::footer_guard::Problem::Io(e) => ParquetError::External(Box::new(e)),
+                why => ParquetError::General(why.to_string()),
+            }
+        })?;
+        let reader = builder
+            .with_batch_size(crate::tables::import::BATCH_ROWS)
+            .build()?;
         let schema = reader.schema();
         Ok::<_, datafusion::parquet::errors::ParquetError>((
             schema,

@@ -819,3 +819,42 @@ fn a_table_list_rebuilt_beside_a_hostile_copy_opens_the_good_one_at_once() {
         "the user is told the newest copy was damaged"
     );
 }
+
+#[test]
+fn a_newest_copy_whose_dictionary_header_claims_the_impossible_is_damaged_and_the_one_before_opens()
+{
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let folder = crate::powercut::scenarios::TableFolder::new(5).unwrap();
+    folder.commit(1).unwrap();
+    folder.commit(2).unwrap();
+    let newest = folder
+        .notebook_dir
+        .join(TABLES_DIR)
+        .join(file::file_name("trips", 2));
+    // A flipped bit in the label column's dictionary page header: it now claims 63 values
+    // (the largest one-byte count) in a page holding one. The parquet crate sizes what it
+    // decodes by that claim; the page walk refuses it first.
+    let meta = SerializedFileReader::new(std::fs::File::open(&newest).unwrap())
+        .unwrap()
+        .metadata()
+        .clone();
+    let label = meta.row_group(0).column(1);
+    let at = label.dictionary_page_offset().expect("a dictionary page") as usize;
+    let mut bytes = std::fs::read(&newest).unwrap();
+    // PageHeader field 7 (DictionaryPageHeader, compact protocol: delta 4, struct) then its
+    // field 1 (num_values, i32): the zigzag varint after them.
+    let header = &bytes[at..at + 64];
+    let field = header
+        .windows(2)
+        .position(|w| w == [0x4c, 0x15])
+        .expect("a dictionary page header");
+    assert_eq!(header[field + 2], 2, "one value, zigzag encoded");
+    bytes[at + field + 2] = 126;
+    std::fs::write(&newest, bytes).unwrap();
+
+    let opened = store::open(&folder.notebook_dir).unwrap();
+    let t = &opened.tables[0];
+    assert_eq!(t.version.version, 1, "the copy before opens");
+    let told = t.fallback.as_deref().unwrap_or_default();
+    assert!(told.contains("dictionary page claims 63 values"), "{told}");
+}

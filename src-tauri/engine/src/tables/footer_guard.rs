@@ -33,8 +33,17 @@ pub fn check_file(path: &Path) -> Result<(), String> {
 pub enum Problem {
     /// The disk would not read it: nothing is known of its footer.
     Io(std::io::Error),
-    /// The footer claims the impossible.
+    /// The footer (or a page header) claims the impossible.
     Footer(String),
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Io(e) => write!(f, "{e}"),
+            Problem::Footer(why) => f.write_str(why),
+        }
+    }
 }
 
 /// [`check_file`] on a file already open (its position moves).
@@ -92,9 +101,9 @@ enum Bad {
 pub fn check_pages(
     path: &Path,
     metadata: &datafusion::parquet::file::metadata::ParquetMetaData,
-) -> Result<(), String> {
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
+) -> Result<(), Problem> {
+    let mut file = crate::durable::trace::open(path).map_err(Problem::Io)?;
+    let len = file.metadata().map_err(Problem::Io)?.len();
     let mut buf = Vec::new();
     for group in metadata.row_groups() {
         for chunk in group.columns() {
@@ -111,9 +120,9 @@ pub fn check_pages(
                 // fuzzing the importer). Every value takes at least `value_bits` of the page.
                 if let (Some(values), Some(bytes)) = (page.dictionary_values, page.uncompressed) {
                     if values.saturating_mul(value_bits) > bytes.saturating_mul(8) {
-                        return Err(format!(
+                        return Err(Problem::Footer(format!(
                             "a dictionary page claims {values} values in {bytes} bytes"
-                        ));
+                        )));
                     }
                 }
                 at = at.saturating_add(page.header).saturating_add(page.size);
@@ -155,13 +164,13 @@ fn page_header(
     at: u64,
     end: u64,
     buf: &mut Vec<u8>,
-) -> Result<Option<Page>, String> {
+) -> Result<Option<Page>, Problem> {
     // Most headers are a few dozen bytes; statistics can make them larger.
     for want in [256u64, 64 * 1024, 4 * 1024 * 1024] {
         let n = want.min(end - at) as usize;
         buf.resize(n, 0);
-        file.seek(SeekFrom::Start(at)).map_err(|e| e.to_string())?;
-        file.read_exact(buf).map_err(|e| e.to_string())?;
+        file.seek(SeekFrom::Start(at)).map_err(Problem::Io)?;
+        file.read_exact(buf).map_err(Problem::Io)?;
         let mut walk = Walk {
             bytes: buf,
             // A header and its containers cannot run past the column chunk.
@@ -182,12 +191,16 @@ fn page_header(
                     dictionary_values: walk.dictionary_values,
                 }))
             }
-            Err(Bad::Impossible(why)) => return Err(format!("a page header {why}")),
+            Err(Bad::Impossible(why)) => {
+                return Err(Problem::Footer(format!("a page header {why}")))
+            }
             // Every byte left in the chunk read, and the header still goes on: the crate's
             // reader would skip on past the chunk, one read at a time (a fuzz finding spun
             // there for seconds), so it is refused here.
             Err(Bad::Short) if n as u64 == end - at => {
-                return Err("a page header runs past the end of its column chunk".into())
+                return Err(Problem::Footer(
+                    "a page header runs past the end of its column chunk".into(),
+                ))
             }
             Err(Bad::Short) => continue,
         }
@@ -403,7 +416,7 @@ mod tests {
             .metadata()
             .clone();
         let started = std::time::Instant::now();
-        let err = check_pages(&slow, &meta).unwrap_err();
+        let err = check_pages(&slow, &meta).unwrap_err().to_string();
         assert!(err.starts_with("a page header"), "{err}");
         assert!(started.elapsed() < std::time::Duration::from_millis(100));
         // The import refuses it in words at once (it spun for 15 s in a debug build before).
@@ -488,7 +501,7 @@ mod tests {
             .metadata()
             .clone();
         // Its dictionary header also runs past its column chunk, which is checked first.
-        let err = check_pages(&found, &meta).unwrap_err();
+        let err = check_pages(&found, &meta).unwrap_err().to_string();
         assert!(
             err.contains("dictionary page claims") || err.contains("runs past the end"),
             "{err}"
@@ -502,7 +515,7 @@ mod tests {
             .unwrap()
             .metadata()
             .clone();
-        let err = check_pages(&spinning, &meta).unwrap_err();
+        let err = check_pages(&spinning, &meta).unwrap_err().to_string();
         assert!(err.contains("runs past the end"), "{err}");
         let refused = crate::tables::import::preview(
             &found,

@@ -41,10 +41,13 @@ fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, TableError
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
     let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
         .map_err(not_parquet)?;
-    crate::tables::footer_guard::check_pages(path, builder.metadata()).map_err(|why| {
-        TableError::Import {
-            line: None,
-            message: format!("the Parquet file is damaged: {why}"),
+    crate::tables::footer_guard::check_pages(path, builder.metadata()).map_err(|problem| {
+        match problem {
+            crate::tables::footer_guard::Problem::Io(e) => TableError::file(path, e),
+            why => TableError::Import {
+                line: None,
+                message: format!("the Parquet file is damaged: {why}"),
+            },
         }
     })?;
     Ok(builder)
