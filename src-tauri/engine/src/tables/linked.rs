@@ -41,6 +41,10 @@ use crate::remote::{io, split_url, CountedStore, RemoteError, S3Connection, S3St
 use super::table::{columns_of, page_schema, TableInfo};
 use super::TableError;
 
+mod hive;
+
+pub use hive::Partitioning;
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Rows per batch when reading a file: a grid page comes in one batch, a whole file in many.
@@ -56,7 +60,12 @@ pub struct LinkedTable {
     pub id: u64,
     /// The file or folder the user linked.
     pub source: PathBuf,
+    /// The table's columns: the files' own, then any partition keys of their folders.
     pub schema: SchemaRef,
+    /// The files' own columns.
+    file_schema: SchemaRef,
+    /// Hive-style `key=value` folders above every file, as columns.
+    partitioning: Option<Partitioning>,
     files: Vec<LinkedFile>,
     pub rows: u64,
     /// Bytes of the linked files on disk.
@@ -224,6 +233,29 @@ fn group_starts(metadata: &ArrowReaderMetadata) -> (Vec<u64>, u64) {
     (starts, rows)
 }
 
+/// The table's columns and partitioning from the files' columns and the folders above each
+/// file (below the linked folder).
+fn partitioned(
+    source: &Path,
+    files: &SchemaRef,
+    folders: &[Vec<String>],
+) -> Result<(SchemaRef, Option<Partitioning>), TableError> {
+    let partitioning = hive::detect(folders);
+    if let Some(key) = partitioning.as_ref().and_then(|p| p.clash(files)) {
+        return Err(unreadable(
+            source,
+            format!(
+                "its folders are named {key}=…, and {key} is also a column of its files; \
+                 link one partition folder, or rename the column"
+            ),
+        ));
+    }
+    Ok((
+        hive::schema_with(files, partitioning.as_ref()),
+        partitioning,
+    ))
+}
+
 impl LinkedTable {
     /// Links a Parquet file or a folder of Parquet files with one schema: reads the footers
     /// only.
@@ -262,11 +294,30 @@ impl LinkedTable {
             });
             first_row += rows;
         }
-        let schema = schema.ok_or_else(|| unreadable(source, "there is nothing to link"))?;
+        let file_schema = schema.ok_or_else(|| unreadable(source, "there is nothing to link"))?;
+        let folders: Vec<Vec<String>> = files
+            .iter()
+            .map(|f| match &f.at {
+                FileAt::Local(path) => path
+                    .parent()
+                    .and_then(|p| p.strip_prefix(source).ok())
+                    .map(|below| {
+                        below
+                            .components()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                FileAt::Remote { .. } => Vec::new(),
+            })
+            .collect();
+        let (schema, partitioning) = partitioned(source, &file_schema, &folders)?;
         Ok(LinkedTable {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             source: source.to_path_buf(),
             schema,
+            file_schema,
+            partitioning,
             files,
             rows: first_row,
             bytes,
@@ -357,8 +408,26 @@ impl LinkedTable {
             });
             first_row += rows;
         }
-        let schema =
+        let file_schema =
             schema.ok_or_else(|| unreadable(Path::new(url), "there is nothing to link"))?;
+        let prefix = key.trim_end_matches('/');
+        let folders: Vec<Vec<String>> = files
+            .iter()
+            .map(|f| match &f.at {
+                FileAt::Remote { key: object, .. } if !is_parquet_name(&key) => {
+                    let full = object.as_ref();
+                    let below = full
+                        .strip_prefix(prefix)
+                        .unwrap_or(full)
+                        .trim_start_matches('/');
+                    let mut parts: Vec<String> = below.split('/').map(String::from).collect();
+                    parts.pop(); // the object's own name
+                    parts
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        let (schema, partitioning) = partitioned(Path::new(url), &file_schema, &folders)?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let registered = url::Url::parse(&format!("quire-s3://link-{id}")).map_err(|e| {
             TableError::Persist(format!("the store's address could not be made: {e}"))
@@ -367,6 +436,8 @@ impl LinkedTable {
             id,
             source: PathBuf::from(url),
             schema,
+            file_schema,
+            partitioning,
             files,
             rows: first_row,
             bytes,
@@ -460,12 +531,66 @@ impl LinkedTable {
                 ))),
             })
             .collect::<Result<Vec<_>, TableError>>()?;
+        let Some(partitioning) = &self.partitioning else {
+            return self.files_table(urls);
+        };
+        // One scan per partition (its files are next to each other: they are in path order),
+        // its keys added as constants, all of them one after the other. A filter on a key
+        // folds to false in the scans of other partitions, which are then not read.
+        use datafusion::logical_expr::{cast, lit, LogicalPlanBuilder};
+        let mut plans = Vec::new();
+        let mut start = 0;
+        while start < urls.len() {
+            let values = &partitioning.values[start];
+            let end = (start..urls.len())
+                .find(|&i| partitioning.values[i] != *values)
+                .unwrap_or(urls.len());
+            let table = self.files_table(urls[start..end].to_vec())?;
+            let mut columns: Vec<datafusion::logical_expr::Expr> = self
+                .file_schema
+                .fields()
+                .iter()
+                .map(|f| datafusion::prelude::col(datafusion::common::Column::from_name(f.name())))
+                .collect();
+            for (field, value) in partitioning.fields.iter().zip(values) {
+                columns
+                    .push(cast(lit(value.clone()), field.data_type().clone()).alias(field.name()));
+            }
+            let plan = LogicalPlanBuilder::scan(
+                "files",
+                datafusion::datasource::provider_as_source(table),
+                None,
+            )?
+            .project(columns)?
+            .build()?;
+            plans.push(plan);
+            start = end;
+        }
+        let mut plans = plans.into_iter();
+        let first = plans
+            .next()
+            .ok_or_else(|| TableError::Persist("a partitioned link without files".into()))?;
+        let mut builder = LogicalPlanBuilder::from(first);
+        for plan in plans {
+            builder = builder.union(plan)?;
+        }
+        Ok(Arc::new(datafusion::catalog::view::ViewTable::new(
+            builder.build()?,
+            None,
+        )))
+    }
+
+    /// A listing table over `urls`, with the files' own columns.
+    fn files_table(
+        &self,
+        urls: Vec<ListingTableUrl>,
+    ) -> Result<Arc<dyn TableProvider>, TableError> {
         // Every linked file is named explicitly, whatever its ending.
         let options =
             ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
-            .with_schema(self.schema.clone());
+            .with_schema(self.file_schema.clone());
         Ok(Arc::new(ListingTable::try_new(config)?))
     }
 
@@ -483,13 +608,13 @@ impl LinkedTable {
         let schema = Arc::new(page_schema(&self.schema));
         let end = offset.saturating_add(limit).min(self.rows);
         let mut parts = Vec::new();
-        for f in &self.files {
+        for (i, f) in self.files.iter().enumerate() {
             let (lo, hi) = (offset.max(f.first_row), end.min(f.first_row + f.rows));
             if lo >= hi {
                 continue;
             }
             for part in f.read(self.remote.as_ref(), lo - f.first_row, hi - f.first_row)? {
-                let mut columns: Vec<ArrayRef> = part.batch.columns().to_vec();
+                let mut columns = self.with_keys(i, &part.batch);
                 let at = f.first_row + part.first;
                 let n = part.batch.num_rows() as u64;
                 columns.push(Arc::new(UInt64Array::from_iter_values(at..at + n)));
@@ -505,16 +630,27 @@ impl LinkedTable {
     /// notebook: `too_large` once it does not fit, before memory runs out).
     pub fn read_all(&self, budget: &super::Budget) -> Result<Vec<RecordBatch>, TableError> {
         let mut batches = Vec::new();
-        for f in &self.files {
+        for (i, f) in self.files.iter().enumerate() {
             if f.rows == 0 {
                 continue;
             }
             for part in f.read(self.remote.as_ref(), 0, f.rows)? {
-                budget.charge(&part.batch)?;
-                batches.push(part.batch);
+                let batch =
+                    RecordBatch::try_new(self.schema.clone(), self.with_keys(i, &part.batch))?;
+                budget.charge(&batch)?;
+                batches.push(batch);
             }
         }
         Ok(batches)
+    }
+
+    /// A batch of file `file`'s columns, with the partition keys' values after them.
+    fn with_keys(&self, file: usize, batch: &RecordBatch) -> Vec<ArrayRef> {
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        if let Some(p) = &self.partitioning {
+            columns.extend(p.columns(file, batch.num_rows()));
+        }
+        columns
     }
 }
 

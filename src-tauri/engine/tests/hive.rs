@@ -1,0 +1,141 @@
+//! A hive-partitioned folder nobody here wrote, linked as one table: palmerpenguins'
+//! penguins.csv (from PyPI) written by pyarrow as `island=…/year=…/` Parquet folders, linked in
+//! Quire, and the same questions answered by pyarrow's own hive reading (`tests/hive/
+//! reference.py`, in the corpus test's venv). `QUIRE_SKIP_CORPUS=1` skips it (offline work).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+#[path = "support/session.rs"]
+mod session;
+#[path = "support/venv.rs"]
+mod venv;
+
+fn engine_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+#[test]
+fn a_hive_partitioned_folder_links_as_one_table_and_answers_as_pyarrow_reads_it() {
+    if std::env::var_os("QUIRE_SKIP_CORPUS").is_some() {
+        eprintln!("QUIRE_SKIP_CORPUS is set: skipped");
+        return;
+    }
+    let python = venv::ensure(
+        &venv::dir("corpus-venv"),
+        &engine_dir().join("corpus").join("requirements.txt"),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(&python)
+        .arg(engine_dir().join("hive").join("reference.py"))
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "reference.py failed ({status})");
+    let answers: BTreeMap<String, Vec<String>> =
+        serde_json::from_slice(&std::fs::read(out.path().join("answers.json")).unwrap()).unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let engine = session::engine(data.path());
+    let nb = engine.create_notebook("Penguins").unwrap().id;
+    let info = engine
+        .link_table(nb, &out.path().join("penguins"), Some("penguins"))
+        .unwrap();
+    let columns: Vec<String> = info.columns.iter().map(|c| c.name.clone()).collect();
+    assert_eq!(
+        columns, answers["columns"],
+        "the keys come after the files' columns"
+    );
+    let year = info.columns.iter().find(|c| c.name == "year").unwrap();
+    assert_eq!(year.data_type, "Int64", "whole-number keys are numbers");
+
+    let lines = |text: String| -> Vec<String> {
+        let mut rows: Vec<String> = text.lines().map(String::from).collect();
+        rows.sort();
+        rows
+    };
+    let ask = |sql: &str| lines(session::answer(&engine, nb, sql));
+    assert_eq!(ask("SELECT count(*) FROM penguins"), answers["count"]);
+    assert_eq!(
+        ask("SELECT island, year, count(*) FROM penguins GROUP BY island, year"),
+        answers["by_island_year"]
+    );
+    // A filter on a key: the other folders' files are not in the plan, and the answer is
+    // pyarrow's.
+    let plan = session::answer(
+        &engine,
+        nb,
+        "EXPLAIN SELECT species, sum(body_mass_g) FROM penguins WHERE year = 2008 GROUP BY species",
+    );
+    assert!(
+        plan.contains("year=2008") && !plan.contains("year=2007") && !plan.contains("year=2009"),
+        "{plan}"
+    );
+    assert_eq!(
+        ask("SELECT species, sum(body_mass_g) FROM penguins WHERE year = 2008 GROUP BY species"),
+        answers["mass_2008"]
+    );
+    // The grid's pages carry the keys too: counted from one page of every row, the same.
+    let bytes = session::block(engine.page(nb, "penguins", None, 0, 1_000)).unwrap();
+    let reader = quire_engine::datafusion::arrow::ipc::reader::StreamReader::try_new(
+        std::io::Cursor::new(bytes),
+        None,
+    )
+    .unwrap();
+    let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let cell = |name: &str, r: usize| {
+            let c = batch.column_by_name(name).unwrap();
+            quire_engine::datafusion::arrow::util::display::array_value_to_string(c, r).unwrap()
+        };
+        for r in 0..batch.num_rows() {
+            *counts
+                .entry((cell("island", r), cell("year", r)))
+                .or_default() += 1;
+        }
+    }
+    let from_page: Vec<String> = counts
+        .into_iter()
+        .map(|((island, year), n)| format!("{island} | {year} | {n}"))
+        .collect();
+    assert_eq!(lines(from_page.join("\n")), answers["by_island_year"]);
+
+    // The grid's sorted and filtered view over the keys: Dream's rows, newest year first.
+    use quire_engine::tables::view::{ColumnFilter, FilterOp, SortKey, ViewSpec};
+    let view = ViewSpec {
+        sort: vec![SortKey {
+            column: "year".into(),
+            descending: true,
+        }],
+        filters: vec![ColumnFilter {
+            column: "island".into(),
+            op: FilterOp::Equals,
+            value: Some("Dream".into()),
+        }],
+    };
+    let dream: u64 = answers["by_island_year"]
+        .iter()
+        .filter(|r| r.starts_with("Dream |"))
+        .map(|r| r.rsplit(" | ").next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(
+        session::block(engine.view_rows(nb, "penguins", Some(&view))).unwrap(),
+        dream
+    );
+    let bytes = session::block(engine.page(nb, "penguins", Some(&view), 0, 1)).unwrap();
+    let first = quire_engine::datafusion::arrow::ipc::reader::StreamReader::try_new(
+        std::io::Cursor::new(bytes),
+        None,
+    )
+    .unwrap()
+    .next()
+    .unwrap()
+    .unwrap();
+    let year = first.column_by_name("year").unwrap();
+    assert_eq!(
+        quire_engine::datafusion::arrow::util::display::array_value_to_string(year, 0).unwrap(),
+        "2009"
+    );
+}

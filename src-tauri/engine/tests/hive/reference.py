@@ -1,0 +1,62 @@
+"""pyarrow's side of the hive test (tests/hive.rs): data nobody here wrote, partitioned by pyarrow.
+
+Usage: reference.py OUT_DIR
+
+Reads palmerpenguins' penguins.csv where the package installed it (without importing the
+package), writes it as a hive-partitioned Parquet dataset (island=…/year=…/) into
+OUT_DIR/penguins with pyarrow's own writer, then reads the dataset back with pyarrow's hive
+partitioning and answers the test's queries. Each answer goes to OUT_DIR/answers.json as rows
+of text cells, the way the Rust side prints Quire's.
+"""
+
+import importlib.util
+import json
+import os
+import sys
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.dataset as ds
+
+
+def main(out):
+    spec = importlib.util.find_spec("palmerpenguins")
+    data = os.path.join(list(spec.submodule_search_locations)[0], "data", "penguins.csv")
+    table = pcsv.read_csv(data, convert_options=pcsv.ConvertOptions(null_values=["NA"]))
+    folder = os.path.join(out, "penguins")
+    ds.write_dataset(
+        table,
+        folder,
+        format="parquet",
+        partitioning=["island", "year"],
+        partitioning_flavor="hive",
+        existing_data_behavior="overwrite_or_ignore",
+    )
+    read = ds.dataset(folder, format="parquet", partitioning="hive").to_table()
+
+    def cell(v):
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return repr(round(v, 6))
+        return str(v)
+
+    def rows(t):
+        cols = [t.column(i).to_pylist() for i in range(t.num_columns)]
+        return sorted(" | ".join(cell(c[r]) for c in cols) for r in range(t.num_rows))
+
+    answers = {}
+    answers["count"] = [str(read.num_rows)]
+    by = read.group_by(["island", "year"]).aggregate([([], "count_all")])
+    answers["by_island_year"] = rows(by.select(["island", "year", "count_all"]))
+    in_2008 = read.filter(pc.equal(read["year"], 2008))
+    mass = in_2008.group_by(["species"]).aggregate([("body_mass_g", "sum")])
+    answers["mass_2008"] = rows(mass.select(["species", "body_mass_g_sum"]))
+    answers["columns"] = [f.name for f in read.schema]
+    with open(os.path.join(out, "answers.json"), "w") as f:
+        json.dump(answers, f, indent=1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
