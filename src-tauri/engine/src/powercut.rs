@@ -343,10 +343,9 @@ pub fn crash_states(trace: &Trace) -> Vec<CrashState> {
     for at in 0..=trace.steps.len() {
         if at > 0 {
             match &trace.steps[at - 1] {
-                Step::Ack(label) => {
-                    acked.push(label.clone());
-                    continue;
-                }
+                // The instant right after an acknowledgement is a state of its own: the next
+                // step may make something durable at once (a synced database commit).
+                Step::Ack(label) => acked.push(label.clone()),
                 step => model.apply(&trace.root, step),
             }
         }
@@ -370,16 +369,10 @@ pub fn crash_states(trace: &Trace) -> Vec<CrashState> {
             }
         }
         let databases = model.database_choices();
-        for (i, keep) in choices.iter().enumerate() {
+        for keep in &choices {
             let (files, dirs) = model.cut(keep);
-            // Every folder choice with the databases' durable commits; the later commits
-            // with no unsynced entry change and with all of them.
-            let kept = if i < 2 {
-                &databases[..]
-            } else {
-                &databases[..1]
-            };
-            for db in kept {
+            // Every folder choice with every choice of the databases' unsynced commits.
+            for db in &databases {
                 let mut files = files.clone();
                 model.with_databases(&mut files, db);
                 out.push(CrashState {

@@ -19,9 +19,13 @@ const ROWS: u64 = 1_000_000;
 
 /// Queries may take 1 GiB and one table all of the budget: only the one budget binds.
 fn engine(dir: &std::path::Path, memory_mb: u64) -> Engine {
+    engine_with(dir, memory_mb, 1024)
+}
+
+fn engine_with(dir: &std::path::Path, memory_mb: u64, query_mb: u64) -> Engine {
     let mut config = Config::default();
     config.limits.memory_mb = memory_mb;
-    config.limits.query_memory_mb = 1024;
+    config.limits.query_memory_mb = query_mb;
     config.limits.table_memory_mb = memory_mb;
     Engine::open(
         config,
@@ -156,4 +160,35 @@ async fn a_sort_larger_than_what_the_tables_leave_spills_and_answers() {
         .sum();
     assert!(spilled > 0, "the sort spilled: {plan}");
     assert!(held(&engine) <= 40 * MIB);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sort_that_spills_within_its_own_cap_sheds_no_undo_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Room to spare in the one budget; the queries' own cap is what a sort runs into.
+    let engine = engine_with(tmp.path(), 1024, 8);
+    let nb = engine.create_notebook("Sort").unwrap().id;
+    keep(&engine, nb, "a").await.unwrap();
+    for k in 1..=2 {
+        engine
+            .apply_transform(
+                nb,
+                "a",
+                &Transform::SetColumn {
+                    column: "twice".into(),
+                    expr: format!("twice + {k}"),
+                },
+                Arc::new(|_| {}),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+    }
+    let sql = "SELECT max(r) FROM (SELECT row_number() OVER (ORDER BY CAST(twice AS VARCHAR) DESC) AS r FROM a)";
+    engine.query(nb, sql).await.unwrap();
+    assert_eq!(
+        engine.table_versions(nb, "a").unwrap().items.len(),
+        3,
+        "a spill is how a sort works within its cap, not a shortage of the budget"
+    );
 }

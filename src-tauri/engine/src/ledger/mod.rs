@@ -47,9 +47,9 @@ pub struct Ledger {
     snapshots: Snapshots,
     events: Arc<EventBus>,
     scheduler: Arc<Scheduler>,
-    /// Held while a step is applied, so journal, catalog, history and "snapshot due" change
-    /// together and two steps never interleave.
-    commit: Mutex<()>,
+    /// Held while a step is applied (or replayed), so journal, catalog, history and
+    /// "snapshot due" change together and two steps never interleave.
+    commit: Arc<Mutex<()>>,
     /// Names of tables whose first generation is being written (reserved while `add` runs
     /// without the commit lock).
     adding: Mutex<std::collections::HashSet<(NotebookId, String)>>,
@@ -77,14 +77,23 @@ impl Ledger {
         };
         // Short of memory, what is kept for convenience goes first: the grid's cached views
         // (made again when asked for), then the oldest undo steps.
+        let commit: Arc<Mutex<()>> = Arc::default();
+        let held_commit = Arc::downgrade(&commit);
         catalog.limits().account().on_shortage(move |need| {
-            let (Some(histories), Some(views)) = (tally.histories.upgrade(), tally.views.upgrade())
-            else {
+            let (Some(histories), Some(views), Some(commit)) = (
+                tally.histories.upgrade(),
+                tally.views.upgrade(),
+                held_commit.upgrade(),
+            ) else {
                 return 0;
             };
             let mut freed = views.clear();
+            // Undo steps only between changes: a change (or a journal replay) reads the
+            // history, then moves it, under the commit lock.
             if freed < need {
-                freed += histories.shed(need - freed);
+                if let Ok(_between) = commit.try_lock() {
+                    freed += histories.shed(need - freed);
+                }
             }
             tally.count();
             freed
@@ -97,7 +106,7 @@ impl Ledger {
             snapshots,
             events,
             scheduler,
-            commit: Mutex::default(),
+            commit,
             adding: Mutex::default(),
             diffs: Mutex::default(),
             previewed: Mutex::default(),
@@ -139,6 +148,8 @@ impl Ledger {
                 };
                 let mut tables = Vec::new();
                 for t in self.snapshots.open_folder(notebook, dir)? {
+                    // Under the commit lock, as any change: nothing sheds the history it builds.
+                    let _commit = self.lock_commit();
                     tables.push((t.name.clone(), self.replay(notebook, &t.name, t.version)?));
                 }
                 // A damaged links.json or a link that cannot be read must not hide the
@@ -566,7 +577,8 @@ impl MemoryTally {
         ) else {
             return;
         };
-        let held = catalog.held_bytes() + histories.held_beyond_current_all() + views.held_bytes();
-        catalog.limits().account().set_held(held);
+        catalog.limits().account().recount(|| {
+            catalog.held_bytes() + histories.held_beyond_current_all() + views.held_bytes()
+        });
     }
 }

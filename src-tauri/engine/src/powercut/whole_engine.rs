@@ -19,6 +19,11 @@ use crate::tables::edit::CellEdit;
 
 const ROWS: usize = 12;
 
+/// The acknowledgement that the table was deleted and imported anew after round N.
+const REPLACED: &str = "replaced after round ";
+/// The mark that the table's deletion began.
+const DELETING: &str = "deleting";
+
 /// Snapshots and notebook writes only when the scenario saves, so every edit between saves
 /// lives in the journal and the drafts alone.
 fn config() -> Config {
@@ -105,6 +110,23 @@ pub fn journal_and_drafts(edits: usize, save_every: usize) -> Report {
                 .update_cell(nb, cell, source.clone())
                 .unwrap();
             trace.ack(label(row, &city, &source));
+            // Halfway, the table is deleted with an unsaved edit and imported again under its
+            // name: the old table's journal entries must never replay onto the new one.
+            if i == edits / 2 {
+                // From here until the new table is acknowledged, a cut may find either table,
+                // or none: the user asked for the old one to go.
+                trace.ack(DELETING);
+                engine.delete_table(nb, "t").unwrap();
+                engine
+                    .import_file(
+                        nb,
+                        ImportRequest::file(&source_file).named("t"),
+                        &|_| {},
+                        &CancellationToken::new(),
+                    )
+                    .unwrap();
+                trace.ack(format!("{REPLACED}{i}"));
+            }
             if i % save_every == 0 {
                 let saved = engine.flush_all();
                 assert!(saved.tables.failed.is_empty() && saved.notebooks.failures.is_empty());
@@ -139,7 +161,20 @@ fn check(state: &super::CrashState, dir: &std::path::Path, nb: NotebookId) -> Re
         };
         let mut expected: Vec<Option<&str>> = vec![None; ROWS];
         let mut sources = vec!["SELECT 0"];
+        // The round after which the table was made anew, if that was acknowledged.
+        let mut replaced: Option<u64> = None;
+        let mut deleting = false;
         for acked in &state.acked {
+            if acked == DELETING {
+                deleting = true;
+                continue;
+            }
+            if let Some(round) = acked.strip_prefix(REPLACED) {
+                replaced = round.parse().ok();
+                deleting = false;
+                expected = vec![None; ROWS];
+                continue;
+            }
             let [row, city, source] = acked.split('\u{1f}').collect::<Vec<_>>()[..] else {
                 continue;
             };
@@ -149,14 +184,28 @@ fn check(state: &super::CrashState, dir: &std::path::Path, nb: NotebookId) -> Re
         engine
             .tables(nb)
             .map_err(|e| Problem::Failed(format!("its tables do not open: {e}")))?;
+        if deleting {
+            return check_source(&engine, nb, &sources);
+        }
         let version = engine
             .ledger()
             .version(nb, "t")
             .map_err(|e| Problem::Lost(format!("table t is gone: {e}")))?;
         let cities = cities_by_row(&version);
         for (row, want) in expected.iter().enumerate() {
-            let Some(want) = want else { continue };
             let have = cities.get(row).cloned().flatten();
+            let Some(want) = want else {
+                // Not edited since the table was made anew: as imported, or a later edit.
+                if let Some(round) = replaced {
+                    let fresh = |h: &str| h == "Lyon" || number(h) > round;
+                    if !have.as_deref().is_some_and(fresh) {
+                        return Err(Problem::Lost(format!(
+                            "row {row} of the new table holds {have:?}, from the deleted one"
+                        )));
+                    }
+                }
+                continue;
+            };
             // A later edit of the row may have reached the journal before its acknowledgement.
             let later = |h: &str| number(h) >= number(want);
             if !have.as_deref().is_some_and(later) {
@@ -165,22 +214,27 @@ fn check(state: &super::CrashState, dir: &std::path::Path, nb: NotebookId) -> Re
                 )));
             }
         }
-        let cells = engine
-            .notebooks()
-            .get(nb)
-            .map_err(|e| Problem::Failed(format!("the notebook does not open: {e}")))?
-            .cells;
-        let source = cells.first().map(|c| c.source.clone()).unwrap_or_default();
-        let want = sources.last().copied().unwrap_or("SELECT 0");
-        if number(&source) < number(want) {
-            return Err(Problem::Lost(format!(
-                "the cell holds {source:?}, {want:?} was acknowledged"
-            )));
-        }
-        Ok(())
+        check_source(&engine, nb, &sources)
     })();
     engine.shutdown();
     outcome
+}
+
+/// The notebook's cell holds the last acknowledged source, or a later one.
+fn check_source(engine: &Engine, nb: NotebookId, sources: &[&str]) -> Result<(), Problem> {
+    let cells = engine
+        .notebooks()
+        .get(nb)
+        .map_err(|e| Problem::Failed(format!("the notebook does not open: {e}")))?
+        .cells;
+    let source = cells.first().map(|c| c.source.clone()).unwrap_or_default();
+    let want = sources.last().copied().unwrap_or("SELECT 0");
+    if number(&source) < number(want) {
+        return Err(Problem::Lost(format!(
+            "the cell holds {source:?}, {want:?} was acknowledged"
+        )));
+    }
+    Ok(())
 }
 
 /// The number at the end of "city 7" or "SELECT 7" ("Lyon": 0).

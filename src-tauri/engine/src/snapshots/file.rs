@@ -354,7 +354,7 @@ fn encode_window(
 
 /// The disk's own error when decoding stopped because a read failed (EIO), not because the
 /// bytes were wrong.
-fn failed_read(e: ParquetError) -> Result<std::io::Error, ParquetError> {
+pub(super) fn failed_read(e: ParquetError) -> Result<std::io::Error, ParquetError> {
     use std::io::ErrorKind::{InvalidData, UnexpectedEof};
     match e {
         ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {

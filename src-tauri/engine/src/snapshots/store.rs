@@ -258,7 +258,7 @@ fn footer(path: &Path) -> Result<(u64, Option<u64>), Option<std::io::Error>> {
         Problem::Io(e) => os(e),
         Problem::Footer(_) => None,
     })?;
-    let reader = SerializedFileReader::new(file).map_err(|_| None)?;
+    let reader = SerializedFileReader::new(file).map_err(|e| file::failed_read(e).ok())?;
     let meta = reader.metadata().file_metadata();
     let version = meta
         .key_value_metadata()

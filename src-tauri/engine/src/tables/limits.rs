@@ -116,6 +116,7 @@ impl Limits {
             used: AtomicU64::new(0),
             scratch: self.scratch.clone(),
             account: self.account.clone(),
+            counted: AtomicU64::new(0),
         }
     }
 
@@ -169,6 +170,15 @@ pub struct Budget {
     used: AtomicU64,
     scratch: Option<std::path::PathBuf>,
     account: Arc<Account>,
+    /// Bytes this budget added to the account's "being built".
+    counted: AtomicU64,
+}
+
+impl Drop for Budget {
+    /// What was built is now held by the ledger (counted there), or dropped.
+    fn drop(&mut self) {
+        self.account.building(*self.counted.get_mut(), false);
+    }
 }
 
 impl Budget {
@@ -188,7 +198,7 @@ impl Budget {
         if after > self.limit {
             return Err(self.too_large());
         }
-        self.account.admit(&self.what, after)
+        self.account.admit(&self.what, size)
     }
 
     pub fn charge_bytes(&self, size: u64) -> Result<(), TableError> {
@@ -196,7 +206,11 @@ impl Budget {
         if used > self.limit {
             return Err(self.too_large());
         }
-        self.account.admit(&self.what, used)
+        self.account.admit(&self.what, size)?;
+        // Counted in the one budget while it is being built: two at once add up.
+        self.account.building(size, true);
+        self.counted.fetch_add(size, Ordering::Relaxed);
+        Ok(())
     }
 
     fn too_large(&self) -> TableError {

@@ -2,7 +2,7 @@
 //! version, the undo histories, the grid's cached views) and what running work takes (queries'
 //! operators in DataFusion's pool, a table or result being built) draw from one sum.
 //!
-//! The ledger reports what it holds after every change ([`Account::set_held`]); queries reserve
+//! The ledger reports what it holds after every change ([`Account::recount`]); queries reserve
 //! through [`SharedPool`], whose size is what the sum leaves (at most
 //! `limits.query_memory_mb`), so a spilling operator spills and any other stops with
 //! `too_large`; a [`super::limits::Budget`] asks
@@ -25,7 +25,7 @@ const MIB: u64 = 1024 * 1024;
 pub const SETTING: &str = "limits.memory_mb";
 
 /// Frees what it can of `need` bytes; returns what it freed.
-type Shedder = Box<dyn Fn(u64) -> u64 + Send + Sync>;
+type Shedder = Arc<dyn Fn(u64) -> u64 + Send + Sync>;
 
 pub struct Account {
     limit: u64,
@@ -33,7 +33,11 @@ pub struct Account {
     held: AtomicU64,
     /// Bytes running queries' operators hold (kept by [`SharedPool`]).
     queries: AtomicU64,
+    /// Bytes of tables and results being built ([`super::limits::Budget`]s alive).
+    building: AtomicU64,
     shed: Mutex<Option<Shedder>>,
+    /// Held while the ledger counts, so two counts never finish out of order.
+    counting: Mutex<()>,
 }
 
 impl Account {
@@ -42,7 +46,9 @@ impl Account {
             limit,
             held: AtomicU64::new(0),
             queries: AtomicU64::new(0),
+            building: AtomicU64::new(0),
             shed: Mutex::default(),
+            counting: Mutex::default(),
         }
     }
 
@@ -50,55 +56,77 @@ impl Account {
         self.limit
     }
 
-    pub fn set_held(&self, bytes: u64) {
-        self.held.store(bytes, Ordering::Relaxed);
+    /// Counts what the ledger holds with `count` and keeps it; counts are one at a time, so
+    /// the last to finish is the newest.
+    pub fn recount(&self, count: impl FnOnce() -> u64) {
+        let _one = self.counting.lock().unwrap_or_else(|p| p.into_inner());
+        self.held.store(count(), Ordering::Relaxed);
     }
 
     pub fn held(&self) -> u64 {
         self.held.load(Ordering::Relaxed)
     }
 
-    /// Held plus what queries have reserved now.
+    /// Held, plus what queries have reserved and what is being built now.
     pub fn in_use(&self) -> u64 {
-        self.held() + self.queries.load(Ordering::Relaxed)
+        self.held() + self.queries.load(Ordering::Relaxed) + self.building.load(Ordering::Relaxed)
+    }
+
+    /// A table or result being built took `bytes` more (`grow`) or was dropped.
+    pub(super) fn building(&self, bytes: u64, grow: bool) {
+        if grow {
+            self.building.fetch_add(bytes, Ordering::Relaxed);
+        } else {
+            let _ = self
+                .building
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                    Some(b.saturating_sub(bytes))
+                });
+        }
     }
 
     /// Installs what frees memory kept for convenience (the ledger's undo steps and views).
     pub fn on_shortage(&self, shed: impl Fn(u64) -> u64 + Send + Sync + 'static) {
-        *self.shed.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(shed));
+        *self.shed.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(shed));
     }
 
-    /// Frees what is kept for convenience, as much as `need` if it can.
+    /// Frees what is kept for convenience, as much as `need` if it can (not under the slot's
+    /// lock: the shedder recounts, and two shortages at once both shed).
     fn shed(&self, need: u64) {
-        // Taken out while it runs: the shedder reports back through set_held, and a second
-        // shortage meanwhile does not wait for it.
-        let shed = self.shed.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let shed = self.shed.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(shed) = shed {
             shed(need);
-            let mut slot = self.shed.lock().unwrap_or_else(|p| p.into_inner());
-            if slot.is_none() {
-                *slot = Some(shed);
-            }
         }
     }
 
-    /// Admits `bytes` of a table or result being built (`what` names it in the error).
-    pub fn admit(&self, what: &str, bytes: u64) -> Result<(), TableError> {
-        if self.in_use().saturating_add(bytes) > self.limit {
-            self.shed(self.in_use().saturating_add(bytes) - self.limit);
+    /// How far `more` bytes would go past the budget (0: they fit).
+    fn short_by(&self, more: u64) -> u64 {
+        self.in_use()
+            .saturating_add(more)
+            .saturating_sub(self.limit)
+    }
+
+    /// Admits `more` bytes of a table or result being built beyond what it has charged
+    /// (`what` names it in the error).
+    pub fn admit(&self, what: &str, more: u64) -> Result<(), TableError> {
+        let short = self.short_by(more);
+        if short > 0 {
+            self.shed(short);
         }
-        if self.in_use().saturating_add(bytes) <= self.limit {
+        if self.short_by(more) == 0 {
             return Ok(());
         }
         Err(TableError::TooLarge {
             message: format!(
                 "{what} needs more memory than is left of the {} MiB Quire may use in all \
-                 ({SETTING}): the tables open now and their undo steps hold {} MiB and running \
-                 queries {} MiB; close notebooks or delete tables you do not need, link big \
-                 files instead of copying them, or raise the setting",
+                 ({SETTING}): the tables open now and their undo steps hold {} MiB, running \
+                 queries {} MiB and other tables being made {} MiB; close notebooks or delete \
+                 tables you do not need, link big files instead of copying them, or raise the \
+                 setting",
                 self.limit / MIB,
                 self.held() / MIB,
                 self.queries.load(Ordering::Relaxed) / MIB,
+                self.building.load(Ordering::Relaxed) / MIB,
             ),
         })
     }
@@ -155,11 +183,16 @@ impl SharedPool {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// What the one budget leaves queries (beside what the ledger holds and what is being
+    /// built).
+    fn left(&self) -> usize {
+        let others = self.account.held() + self.account.building.load(Ordering::Relaxed);
+        usize::try_from(self.account.limit().saturating_sub(others)).unwrap_or(usize::MAX)
+    }
+
     /// What queries may hold now.
     fn size(&self) -> usize {
-        let left = self.account.limit().saturating_sub(self.account.held());
-        self.query_cap
-            .min(usize::try_from(left).unwrap_or(usize::MAX))
+        self.query_cap.min(self.left())
     }
 
     fn publish(&self, state: &PoolState) {
@@ -221,9 +254,17 @@ impl MemoryPool for SharedPool {
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> DfResult<()> {
+        // Only when the one budget is what binds (not the query cap, nor an operator's fair
+        // share, which is how a sort learns to spill) is what is kept for convenience shed,
+        // and only as much as the budget is short.
         let short = {
             let state = self.lock();
-            additional.saturating_sub(self.available(&state, reservation))
+            let budget_binds = self.left() < self.query_cap;
+            let wanted = state.spillable + state.unspillable + additional;
+            match budget_binds && additional > self.available(&state, reservation) {
+                true => wanted.saturating_sub(self.left()),
+                false => 0,
+            }
         };
         if short > 0 {
             // Not under the pool's lock: shedding recounts what the ledger holds.
@@ -232,13 +273,23 @@ impl MemoryPool for SharedPool {
         let mut state = self.lock();
         let available = self.available(&state, reservation);
         if additional > available {
-            return Err(DataFusionError::ResourcesExhausted(format!(
-                "{} asked for {additional} bytes with {available} left: the tables open now \
-                 hold {} MiB of the {} MiB Quire may use in all ({SETTING})",
-                reservation.consumer().name(),
-                self.account.held() / MIB,
-                self.account.limit() / MIB
-            )));
+            let message = if self.left() < self.query_cap {
+                format!(
+                    "{} asked for {additional} bytes with {available} left: the tables open \
+                     now hold {} MiB of the {} MiB Quire may use in all ({SETTING})",
+                    reservation.consumer().name(),
+                    self.account.held() / MIB,
+                    self.account.limit() / MIB
+                )
+            } else {
+                format!(
+                    "{} asked for {additional} bytes with {available} left of the {} bytes \
+                     queries may use",
+                    reservation.consumer().name(),
+                    self.query_cap
+                )
+            };
+            return Err(DataFusionError::ResourcesExhausted(message));
         }
         match reservation.consumer().can_spill() {
             true => state.spillable += additional,

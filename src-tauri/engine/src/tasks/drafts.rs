@@ -106,7 +106,7 @@ impl TaskStore {
     /// The notebook was deleted, or its file replaced what was in memory: its draft must never
     /// be adopted.
     pub fn draft_forget(&self, notebook: NotebookId) -> Result<usize, TaskError> {
-        self.forget_unsynced(
+        self.forget_synced(
             "DELETE FROM drafts WHERE notebook = ?1",
             params![notebook.to_string()],
         )

@@ -39,7 +39,7 @@ impl TaskStore {
         table: &str,
         version: u64,
     ) -> Result<usize, TaskError> {
-        self.forget_unsynced(
+        self.forget_synced(
             "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2 AND version = ?3",
             params![notebook.to_string(), table, version as i64],
         )
@@ -61,7 +61,7 @@ impl TaskStore {
     /// A table is deleted (or its name is taken by a new table): none of its entries may
     /// ever be replayed.
     pub fn journal_drop(&self, notebook: NotebookId, table: &str) -> Result<usize, TaskError> {
-        self.forget_unsynced(
+        self.forget_synced(
             "DELETE FROM journal WHERE notebook = ?1 AND table_name = ?2",
             params![notebook.to_string(), table],
         )

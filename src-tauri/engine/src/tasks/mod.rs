@@ -458,8 +458,10 @@ impl TaskStore {
         Ok(out)
     }
 
-    /// Runs one statement that forgets acknowledged work (trimming the journal or drafts), with
-    /// the bookkeeping's `synchronous=NORMAL`: a power cut may undo it, never reorder it.
+    /// Runs one statement that removes what is covered elsewhere (journal entries a snapshot
+    /// holds, drafts a notebook file holds, entries that can never apply), with the
+    /// bookkeeping's `synchronous=NORMAL`: a power cut may undo it (they are then read again
+    /// and found covered), never reorder it.
     fn forget_unsynced(
         &self,
         sql: &str,
@@ -472,6 +474,12 @@ impl TaskStore {
             self.full_sync.load(std::sync::atomic::Ordering::Relaxed),
         );
         Ok(n)
+    }
+
+    /// Runs one statement that must not come back after a power cut (an entry taken back, a
+    /// deleted table's or notebook's entries), synced as an edit is.
+    fn forget_synced(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, TaskError> {
+        self.synced(|conn| Ok(conn.prepare_cached(sql)?.execute(params)?))
     }
 
     /// Tells the power-cut tests' seam that a commit just happened (nothing unless a test
