@@ -152,6 +152,7 @@ pub(super) fn import_now(
     let dir = notebooks
         .folder_path(notebook)?
         .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
+    budget.handed_over();
     let info = ledger.add(notebook, &dir, &table, version)?;
     log::info!(
         "imported {} as {table} into notebook {notebook}: {} rows in {:.0} ms, {} skipped",

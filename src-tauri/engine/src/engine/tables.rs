@@ -276,6 +276,7 @@ impl Engine {
             .limits()
             .budget(format!("a copy of the linked table {table}"));
         let batches = linked.read_all(&budget)?;
+        budget.handed_over();
         let info = self.keep_table(
             notebook,
             &to,

@@ -91,7 +91,13 @@ impl Ledger {
             // Undo steps only between changes: a change (or a journal replay) reads the
             // history, then moves it, under the commit lock.
             if freed < need {
-                if let Ok(_between) = commit.try_lock() {
+                let between = match commit.try_lock() {
+                    Ok(guard) => Some(guard),
+                    // A panic under the lock left it poisoned, as lock_commit ignores.
+                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                    Err(std::sync::TryLockError::WouldBlock) => None,
+                };
+                if between.is_some() {
                     freed += histories.shed(need - freed);
                 }
             }

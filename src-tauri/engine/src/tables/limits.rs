@@ -175,13 +175,20 @@ pub struct Budget {
 }
 
 impl Drop for Budget {
-    /// What was built is now held by the ledger (counted there), or dropped.
+    /// What was built is done with: handed to the ledger (counted there) or dropped.
     fn drop(&mut self) {
-        self.account.building(*self.counted.get_mut(), false);
+        self.handed_over();
     }
 }
 
 impl Budget {
+    /// What was built is about to be held by the ledger, which counts it from then on: no
+    /// longer counted as being built, so it is never counted twice.
+    pub fn handed_over(&self) {
+        let counted = self.counted.swap(0, Ordering::Relaxed);
+        self.account.building(counted, false);
+    }
+
     /// The folder for scratch files of the work this budget is for (`None`: the OS's).
     pub fn scratch(&self) -> Option<&Path> {
         self.scratch.as_deref()

@@ -566,17 +566,22 @@ impl LinkedTable {
             plans.push(plan);
             start = end;
         }
-        let mut plans = plans.into_iter();
-        let first = plans
-            .next()
-            .ok_or_else(|| TableError::Persist("a partitioned link without files".into()))?;
-        let mut builder = LogicalPlanBuilder::from(first);
-        for plan in plans {
-            builder = builder.union(plan)?;
-        }
+        // One flat union, however many partitions (not a chain as deep as their number).
+        let plan = match plans.len() {
+            0 => {
+                return Err(TableError::Persist(
+                    "a partitioned link without files".into(),
+                ))
+            }
+            1 => plans.remove(0),
+            _ => datafusion::logical_expr::LogicalPlan::Union(
+                datafusion::logical_expr::Union::try_new_with_loose_types(
+                    plans.into_iter().map(Arc::new).collect(),
+                )?,
+            ),
+        };
         Ok(Arc::new(datafusion::catalog::view::ViewTable::new(
-            builder.build()?,
-            None,
+            plan, None,
         )))
     }
 

@@ -110,7 +110,8 @@ impl Account {
     /// (`what` names it in the error).
     pub fn admit(&self, what: &str, more: u64) -> Result<(), TableError> {
         let short = self.short_by(more);
-        if short > 0 {
+        // Nothing shed can make room for more than the whole budget.
+        if short > 0 && more <= self.limit {
             self.shed(short);
         }
         if self.short_by(more) == 0 {
@@ -259,10 +260,12 @@ impl MemoryPool for SharedPool {
         // and only as much as the budget is short.
         let short = {
             let state = self.lock();
-            let budget_binds = self.left() < self.query_cap;
-            let wanted = state.spillable + state.unspillable + additional;
+            let left = self.left();
+            let budget_binds = left < self.query_cap;
+            // Shedding can raise the pool to the query cap, no further.
+            let wanted = (state.spillable + state.unspillable + additional).min(self.query_cap);
             match budget_binds && additional > self.available(&state, reservation) {
-                true => wanted.saturating_sub(self.left()),
+                true => wanted.saturating_sub(left),
                 false => 0,
             }
         };

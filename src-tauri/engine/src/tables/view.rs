@@ -233,12 +233,15 @@ pub async fn compute_linked(
     let budget = limits.budget("the sorted or filtered view of a linked table");
     let run = async {
         let frame = ctx.sql(&sql).await?;
-        let mut stream = frame.execute_stream().await?;
+        // Partition after partition: a partitioned link is a scan per partition folder, in
+        // file order, which a merged stream would interleave as they finish.
         let mut batches = Vec::new();
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            budget.charge(&batch).map_err(Stop::Limit)?;
-            batches.push(batch);
+        for mut stream in frame.execute_stream_partitioned().await? {
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                budget.charge(&batch).map_err(Stop::Limit)?;
+                batches.push(batch);
+            }
         }
         Ok::<_, Stop>(batches)
     };
