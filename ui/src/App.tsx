@@ -409,11 +409,11 @@ function Shell() {
           }
           return { ran, failed: null };
         },
-        exportResult: async (sql: string) => {
+        exportResult: async (sql: string, runsOn?: string | null) => {
           try {
             const path = await backend.pickExportPath("result.csv");
             if (!path) return;
-            const bytes = await backend.exportQuery(id, sql, path);
+            const bytes = await backend.exportQuery(id, sql, path, runsOn ?? null);
             inform("Exported the result", `${formatBytes(bytes)} written to ${path}`);
           } catch (e) {
             report(e);
@@ -428,7 +428,8 @@ function Shell() {
             report(e);
           }
         },
-        profileResult: (sql: string, job: string) => backend.profileQuery(id, sql, job),
+        profileResult: (sql: string, job: string, runsOn?: string | null) =>
+          backend.profileQuery(id, sql, runsOn ?? null, job),
         saveChartImage: async (format: "png" | "svg", bytes: Uint8Array) => {
           try {
             const path = await backend.pickChartImagePath(`chart.${format}`);

@@ -35,7 +35,7 @@ describe("the derived backend", () => {
   it("turns an engine error into a QuireError with its code and position", async () => {
     const error: IpcError = { code: "sql_invalid", message: "no column named nope", position: { line: 2, column: 8 } };
     const backend = commandsOver(bindings(async () => ({ status: "error", error })).fake);
-    const err = await backend.exportQuery("nb", "select nope", "/tmp/x.csv").catch((e: unknown) => e);
+    const err = await backend.exportQuery("nb", "select nope", "/tmp/x.csv", null).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QuireError);
     expect(err).toMatchObject({ code: "sql_invalid", message: "no column named nope", position: { line: 2, column: 8 } });
   });

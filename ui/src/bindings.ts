@@ -38,8 +38,11 @@ export const commands = {
 	retryTask: (id: number) => typedError<Task, IpcError>(__TAURI_INVOKE("retry_task", { id })),
 	/**  What a transform would change (counts and the first affected rows); the table is unchanged. */
 	previewTransform: (notebook: NotebookId, table: string, transform: Transform, job: string, onRows: Channel<number>) => typedError<TransformPreview, IpcError>(__TAURI_INVOKE("preview_transform", { notebook, table, transform, job, onRows })),
-	/**  Every column's profile of a query's result (a SQL cell's), at idle priority. */
-	profileQuery: (notebook: NotebookId, sql: string, job: string) => typedError<Profile, IpcError>(__TAURI_INVOKE("profile_query", { notebook, sql, job })),
+	/**
+	 *  Every column's profile of a query's result (a SQL cell's, read back from the cluster it runs
+	 *  on when `runs_on` names one), at idle priority.
+	 */
+	profileQuery: (notebook: NotebookId, sql: string, runsOn: string | null, job: string) => typedError<Profile, IpcError>(__TAURI_INVOKE("profile_query", { notebook, sql, runsOn, job })),
 	/**
 	 *  Every column's profile of a table's current version (cached per version; computed at idle
 	 *  priority). `job` lets Cancel, or a newer version, stop it.
@@ -65,8 +68,11 @@ export const commands = {
 	tableSaveStatus: (notebook: NotebookId) => typedError<TableSaveStatus[], IpcError>(__TAURI_INVOKE("table_save_status", { notebook })),
 	/**  Retries a failed table snapshot now. */
 	retrySnapshot: (notebook: NotebookId, table: string) => typedError<null, IpcError>(__TAURI_INVOKE("retry_snapshot", { notebook, table })),
-	/**  Runs a query and writes its result to a picked file. */
-	exportQuery: (notebook: NotebookId, sql: string, path: string) => typedError<number, IpcError>(__TAURI_INVOKE("export_query", { notebook, sql, path })),
+	/**
+	 *  Runs a query (on the cluster `runs_on` names, if any) and writes its result to a picked
+	 *  file.
+	 */
+	exportQuery: (notebook: NotebookId, sql: string, path: string, runsOn: string | null) => typedError<number, IpcError>(__TAURI_INVOKE("export_query", { notebook, sql, path, runsOn })),
 	exportTable: (notebook: NotebookId, table: string, path: string, job: string, onRows: Channel<number>) => typedError<number, IpcError>(__TAURI_INVOKE("export_table", { notebook, table, path, job, onRows })),
 	flushNotebook: (notebook: NotebookId) => typedError<NotebookSummary, IpcError>(__TAURI_INVOKE("flush_notebook", { notebook })),
 	getNotebook: (notebook: NotebookId) => typedError<NotebookView, IpcError>(__TAURI_INVOKE("get_notebook", { notebook })),

@@ -70,6 +70,25 @@ fn two_executors_answer_the_held_queries_as_this_machine_does() {
         answer(&engine, nb, "SELECT * FROM by_category"),
         answer(&engine, nb, sql)
     );
+    // An export and a profile of a cell that runs there read the cluster's answer: one job
+    // each, the same rows.
+    let out = tmp.path().join("by_category.parquet");
+    let bytes = block(engine.export_query(nb, sql, &out, Some("lab"))).unwrap();
+    assert!(bytes > 0);
+    engine.link_table(nb, &out, Some("exported")).unwrap();
+    assert_eq!(
+        answer(&engine, nb, "SELECT * FROM exported"),
+        answer(&engine, nb, sql)
+    );
+    let none = tokio_util::sync::CancellationToken::new();
+    let profile = block(engine.profile_query(nb, sql, Some("lab"), &none)).unwrap();
+    assert_eq!(profile.rows, 20);
+    let jobs = block(quire_engine::cluster::job_states(
+        &cluster.connection(tmp.path()),
+    ))
+    .unwrap();
+    assert_eq!(jobs.len(), held::QUERIES.len() + 3, "{jobs:?}");
+    assert!(jobs.iter().all(|j| j.status == "Completed"), "{jobs:?}");
 }
 
 #[test]

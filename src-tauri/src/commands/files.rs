@@ -215,7 +215,8 @@ pub async fn export_table(
     Ok(result?)
 }
 
-/// Runs a query and writes its result to a picked file.
+/// Runs a query (on the cluster `runs_on` names, if any) and writes its result to a picked
+/// file.
 #[tauri::command]
 #[specta::specta]
 pub async fn export_query(
@@ -223,9 +224,13 @@ pub async fn export_query(
     notebook: NotebookId,
     sql: String,
     path: PathBuf,
+    runs_on: Option<String>,
 ) -> Reply<u64> {
     state.picked.check(&path, Use::Write)?;
-    Ok(state.engine.export_query(notebook, &sql, &path).await?)
+    Ok(state
+        .engine
+        .export_query(notebook, &sql, &path, runs_on.as_deref())
+        .await?)
 }
 
 /// Shows the save dialog for a chart image and remembers the choice as a file this window may

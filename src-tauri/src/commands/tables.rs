@@ -283,17 +283,22 @@ pub async fn profile_table(
     Ok(result?)
 }
 
-/// Every column's profile of a query's result (a SQL cell's), at idle priority.
+/// Every column's profile of a query's result (a SQL cell's, read back from the cluster it runs
+/// on when `runs_on` names one), at idle priority.
 #[tauri::command]
 #[specta::specta]
 pub async fn profile_query(
     state: State<'_, AppState>,
     notebook: NotebookId,
     sql: String,
+    runs_on: Option<String>,
     job: String,
 ) -> Reply<Profile> {
     let cancel = state.jobs.start(&job);
-    let result = state.engine.profile_query(notebook, &sql, &cancel).await;
+    let result = state
+        .engine
+        .profile_query(notebook, &sql, runs_on.as_deref(), &cancel)
+        .await;
     state.jobs.finish(&job);
     Ok(result?)
 }

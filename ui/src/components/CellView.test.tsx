@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { EditorView } from "@codemirror/view";
+import type { Backend } from "../backend";
 import type { QueryPreview } from "../bindings";
+import { BackendProvider } from "../context";
 import { CellView, freeTableName, staleText } from "./CellView";
 import type { NotebookActions } from "./NotebookPane";
 import { resultMeta } from "./ResultTable";
@@ -60,7 +62,7 @@ describe("a SQL result", () => {
     const name = screen.getByTestId("open-all-rows-name") as HTMLInputElement;
     expect(name.value).toBe("result_2");
     fireEvent.click(screen.getByTestId("open-all-rows-save"));
-    await waitFor(() => expect(open).toHaveBeenCalledWith("SELECT * FROM flights", "result_2"));
+    await waitFor(() => expect(open).toHaveBeenCalledWith("SELECT * FROM flights", "result_2", null));
   });
 });
 
@@ -147,6 +149,27 @@ describe("where a SQL cell runs", () => {
     fireEvent.change(screen.getByTestId("keep-result-name"), { target: { value: "kept" } });
     fireEvent.click(screen.getByTestId("keep-result-save"));
     await waitFor(() => expect(keepResult).toHaveBeenCalledWith("SELECT count(*) FROM sales", "kept", "lab"));
+  });
+
+  it("exports and profiles the shown result where it ran, not the text typed since", async () => {
+    const exportResult = vi.fn(async () => undefined);
+    const profileResult = vi.fn(async () => new Promise(() => undefined));
+    const actions = { exportResult, profileResult, updateCell: vi.fn(async () => undefined) } as unknown as NotebookActions;
+    const result = { ok: { kind: "table" as const, preview: preview(false) } };
+    const backend = { cancelJob: vi.fn(async () => undefined) } as unknown as Backend;
+    const { container } = render(
+      <BackendProvider backend={backend}>
+        <CellView schema={{}} cell={cellOn("lab")} index={0} last output={result} actions={actions} clusters={["lab"]} />
+      </BackendProvider>,
+    );
+    const view = EditorView.findFromDOM(container.querySelector(".cm-editor") as HTMLElement)!;
+    act(() => view.dispatch({ changes: { from: view.state.doc.length, insert: " -- more" } }));
+    fireEvent.click(screen.getByTestId("export-result"));
+    await waitFor(() => expect(exportResult).toHaveBeenCalledWith("SELECT count(*) FROM sales", "lab"));
+    fireEvent.click(screen.getByTestId("profile-result"));
+    await waitFor(() =>
+      expect(profileResult).toHaveBeenCalledWith("SELECT count(*) FROM sales", expect.any(String), "lab"),
+    );
   });
 
   it("shows no choice in a notebook without clusters", () => {

@@ -25,7 +25,7 @@ interface Props {
   /** The notebook's cluster connections, where a SQL cell can run instead of this machine. */
   clusters?: string[];
   /** Keeps the whole result as a table and opens it in the grid; true when it was created. */
-  onOpenInGrid?(sql: string, table: string): Promise<boolean>;
+  onOpenInGrid?(sql: string, table: string, runsOn: string | null): Promise<boolean>;
 }
 
 /** A table name not yet taken: result, result_2, result_3… */
@@ -212,7 +212,7 @@ export function CellView({ schema, cell, index, last, output: given, actions, cl
               )}
               <ResultTable preview={output.ok.preview} />
               <div className="result-actions">
-                <KeepAsTable onKeep={(name) => actions.keepResult(source, name, ran.on)} />
+                <KeepAsTable onKeep={(name) => actions.keepResult(ran.sql, name, ran.on)} />
                 {/* The preview holds the first rows only; the grid pages through a table, so
                     the way to every row is to keep the result as one (named by the user, as it
                     is saved with the notebook). */}
@@ -222,10 +222,10 @@ export function CellView({ schema, cell, index, last, output: given, actions, cl
                     label={`Open all ${output.ok.preview.row_count.toLocaleString()} rows in the grid…`}
                     submit="Keep and open"
                     suggested={freeTableName(Object.keys(schema))}
-                    onKeep={(name) => onOpenInGrid(source, name)}
+                    onKeep={(name) => onOpenInGrid(ran.sql, name, ran.on)}
                   />
                 )}
-                <button data-testid="export-result" onClick={() => void actions.exportResult(source)}>
+                <button data-testid="export-result" onClick={() => void actions.exportResult(ran.sql, ran.on)}>
                   Export…
                 </button>
                 <button data-testid="profile-result" aria-pressed={profiling} onClick={() => setProfiling(!profiling)}>
@@ -234,13 +234,13 @@ export function CellView({ schema, cell, index, last, output: given, actions, cl
                 <button
                   data-testid="chart-result"
                   title="Add a chart of this result below the cell"
-                  onClick={() => void actions.chartResult(index + 1, source, output.ok.kind === "table" ? output.ok.preview.columns : [])}
+                  onClick={() => void actions.chartResult(index + 1, ran.sql, output.ok.kind === "table" ? output.ok.preview.columns : [])}
                 >
                   Chart
                 </button>
               </div>
               {profiling && (
-                <ResultProfile subject={ran.key} load={(job) => actions.profileResult(ran.sql, job)} onClose={() => setProfiling(false)} />
+                <ResultProfile subject={ran.key} load={(job) => actions.profileResult(ran.sql, job, ran.on)} onClose={() => setProfiling(false)} />
               )}
             </>
           )}

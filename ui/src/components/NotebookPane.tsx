@@ -29,11 +29,12 @@ export interface NotebookActions {
    *  cluster connection, or null for this machine); resolves true when it was created. */
   keepResult(sql: string, table: string, runsOn?: string | null): Promise<boolean>;
   /** Writes a SQL cell's whole result to a file the user picks. */
-  exportResult(sql: string): Promise<void>;
+  /** Exports a SQL cell's result; a cell that runs on a cluster (`runsOn`) is read from it. */
+  exportResult(sql: string, runsOn?: string | null): Promise<void>;
   /** Adds a chart cell at `index` drawing `sql`'s result, with a first chart its columns suggest. */
   chartResult(index: number, sql: string, columns: ColumnInfo[]): Promise<void>;
   /** Every column's profile of a SQL cell's result; `job` lets it be cancelled. */
-  profileResult(sql: string, job: string): Promise<Profile>;
+  profileResult(sql: string, job: string, runsOn?: string | null): Promise<Profile>;
   /** Saves a drawn chart as an image where the user picks. */
   saveChartImage(format: "png" | "svg", bytes: Uint8Array): Promise<void>;
 }
@@ -159,8 +160,8 @@ export function NotebookPane({ view, outputs, actions, first }: Props) {
             output={outputs[cell.id]}
             actions={actions}
             clusters={clusters}
-            onOpenInGrid={async (sql, table) => {
-              const ok = await actions.keepResult(sql, table, cell.runs_on ?? null);
+            onOpenInGrid={async (sql, table, runsOn) => {
+              const ok = await actions.keepResult(sql, table, runsOn);
               if (ok) setOpenTable(table);
               return ok;
             }}

@@ -104,6 +104,21 @@ impl Engine {
         sql: &str,
         name: &str,
     ) -> Result<Vec<RecordBatch>, Error> {
+        Ok(self
+            .result_on(notebook, sql, name, CancellationToken::new())
+            .await?
+            .1)
+    }
+
+    /// A query's answer and its columns from the notebook's cluster connection `name` (what an
+    /// export or a profile of a cell that runs there reads), stopped by `cancel`.
+    pub(crate) async fn result_on(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        name: &str,
+        cancel: CancellationToken,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), Error> {
         self.ensure_tables(notebook)?;
         let cluster = self.cluster_of(notebook, name)?;
         let (catalog, sql, name) = (
@@ -115,18 +130,28 @@ impl Engine {
             crate::queue::Priority::UserVisible,
             crate::queue::JobKind::Query,
             None,
-            move |cancel| async move {
-                Ok(on_cluster(
+            move |queue_cancel| async move {
+                // Stopped by the caller or the queue, whichever comes first.
+                let either = CancellationToken::new();
+                let (a, b, both) = (cancel.clone(), queue_cancel.clone(), either.clone());
+                let watch = tokio::spawn(async move {
+                    tokio::select! {
+                        _ = a.cancelled() => both.cancel(),
+                        _ = b.cancelled() => both.cancel(),
+                    }
+                });
+                let out = on_cluster(
                     catalog,
                     notebook,
                     name,
                     cluster,
                     sql,
                     std::sync::Arc::new(|_| {}),
-                    cancel,
+                    either,
                 )
-                .await
-                .map(|(_, batches)| batches))
+                .await;
+                watch.abort();
+                Ok(out)
             },
         );
         job.result().await?

@@ -364,7 +364,9 @@ impl Engine {
         self.ensure_tables(notebook)?;
         if self.ledger.catalog().linked(notebook, table).is_some() {
             // Its rows come from a query over its files (within the result budget).
-            return self.export_query(notebook, &select_all(table), out).await;
+            return self
+                .export_query(notebook, &select_all(table), out, None)
+                .await;
         }
         let version = self.ledger.version(notebook, table)?;
         let task = Arc::new(self.record_export(notebook, table, out));
@@ -480,9 +482,18 @@ impl Engine {
         notebook: NotebookId,
         sql: &str,
         out: &Path,
+        runs_on: Option<&str>,
     ) -> Result<u64, Error> {
         self.ensure_tables(notebook)?;
-        let (schema, batches) = self.ledger.catalog().result(notebook, sql).await?;
+        // Where the cell runs: a cluster's answer is read back from the cluster, not made
+        // again here.
+        let (schema, batches) = match runs_on {
+            Some(cluster) => {
+                self.result_on(notebook, sql, cluster, CancellationToken::new())
+                    .await?
+            }
+            None => self.ledger.catalog().result(notebook, sql).await?,
+        };
         let bytes = tables::export::write(
             out,
             &schema,

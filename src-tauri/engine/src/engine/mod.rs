@@ -357,9 +357,27 @@ impl Engine {
         &self,
         notebook: NotebookId,
         sql: &str,
+        runs_on: Option<&str>,
         cancel: &CancellationToken,
     ) -> Result<crate::profiles::Profile, Error> {
         self.ensure_tables(notebook)?;
+        if let Some(cluster) = runs_on {
+            // The answer comes back from the cluster; its columns are profiled here.
+            let (schema, batches) = self
+                .result_on(notebook, sql, cluster, cancel.clone())
+                .await?;
+            let limits = self.ledger.catalog().limits().clone();
+            let cancel = cancel.clone();
+            let job =
+                self.scheduler
+                    .submit(Priority::Idle, JobKind::Query, None, move |_| async move {
+                        Ok(
+                            crate::profiles::profile_result(&limits, schema, batches, &cancel)
+                                .await,
+                        )
+                    });
+            return Ok(job.result().await??);
+        }
         let (session, sql, cancel) = (
             self.ledger.catalog().session(notebook),
             sql.to_string(),

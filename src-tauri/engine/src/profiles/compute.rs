@@ -56,13 +56,26 @@ pub async fn profile_query(
 ) -> Result<Profile, TableError> {
     let started = Instant::now();
     let (schema, batches) = session.run_with_schema(sql, &|_| {}, cancel).await?;
+    let mut profile = profile_result(session.limits(), schema, batches, cancel).await?;
+    profile.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(profile)
+}
+
+/// Profiles a query's answer already in hand (a cluster's, read back).
+pub async fn profile_result(
+    limits: &crate::tables::Limits,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: Vec<RecordBatch>,
+    cancel: &CancellationToken,
+) -> Result<Profile, TableError> {
+    let started = Instant::now();
     let schema = crate::tables::name::unique_columns(&schema).unwrap_or(schema);
     let batches = batches
         .into_iter()
         .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
         .collect::<Result<Vec<_>, _>>()?;
     let result = TableVersion::first(schema, batches);
-    let mut profile = profile_version(session.limits(), &result, cancel).await?;
+    let mut profile = profile_version(limits, &result, cancel).await?;
     profile.version = None;
     profile.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(profile)

@@ -19,7 +19,7 @@ mod tests;
 use serde::Serialize;
 
 pub use cache::ProfileCache;
-pub use compute::{profile_query, profile_table_in, profile_version};
+pub use compute::{profile_query, profile_result, profile_table_in, profile_version};
 
 /// How a column is profiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
