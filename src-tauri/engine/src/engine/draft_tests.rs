@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{Engine, EnginePaths};
+use super::Engine;
 use crate::config::Config;
 use crate::ids::NotebookId;
 use crate::notebooks::{CellKind, SaveState};
@@ -14,15 +14,7 @@ use crate::tasks::TaskStore;
 fn open_with(dir: &Path, manual: bool) -> Engine {
     let mut config = Config::default();
     config.notebooks.auto_flush = !manual;
-    Engine::open(
-        config,
-        EnginePaths {
-            data_dir: dir.to_path_buf(),
-            config_dir: None,
-        },
-        Arc::new(crate::events::NullSink),
-    )
-    .unwrap()
+    super::test_support::open_with(dir, config, Arc::new(crate::events::NullSink))
 }
 
 /// Ends `engine` as a kill would (nothing flushed) and returns a copy of what is on disk.

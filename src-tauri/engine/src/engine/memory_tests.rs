@@ -27,15 +27,7 @@ fn engine_with(dir: &std::path::Path, memory_mb: u64, query_mb: u64) -> Engine {
     config.limits.memory_mb = memory_mb;
     config.limits.query_memory_mb = query_mb;
     config.limits.table_memory_mb = memory_mb;
-    Engine::open(
-        config,
-        EnginePaths {
-            data_dir: dir.to_path_buf(),
-            config_dir: None,
-        },
-        Arc::new(crate::events::NullSink),
-    )
-    .unwrap()
+    super::test_support::open_with(dir, config, Arc::new(crate::events::NullSink))
 }
 
 async fn keep(engine: &Engine, nb: NotebookId, name: &str) -> Result<TableInfo, Error> {
@@ -46,6 +38,23 @@ async fn keep(engine: &Engine, nb: NotebookId, name: &str) -> Result<TableInfo, 
             name,
         )
         .await
+}
+
+/// A whole-column transform of `a`: a new `twice` array, so one more undo step that holds 8 MB.
+async fn add_to_twice(engine: &Engine, nb: NotebookId, k: u64) {
+    engine
+        .apply_transform(
+            nb,
+            "a",
+            &Transform::SetColumn {
+                column: "twice".into(),
+                expr: format!("twice + {k}"),
+            },
+            Arc::new(|_| {}),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
 }
 
 fn held(engine: &Engine) -> u64 {
@@ -88,19 +97,7 @@ async fn tables_of_every_notebook_draw_from_one_budget_and_undo_steps_go_before_
     // leave 24 MiB of them; a new table then takes their room instead of being refused.
     engine.delete_table(two, "b").unwrap();
     for k in 1..=3 {
-        engine
-            .apply_transform(
-                one,
-                "a",
-                &Transform::SetColumn {
-                    column: "twice".into(),
-                    expr: format!("twice + {k}"),
-                },
-                Arc::new(|_| {}),
-                &CancellationToken::new(),
-            )
-            .await
-            .unwrap();
+        add_to_twice(&engine, one, k).await;
     }
     assert_eq!(engine.table_versions(one, "a").unwrap().items.len(), 4);
     keep(&engine, two, "c").await.unwrap();
@@ -170,19 +167,7 @@ async fn a_sort_that_spills_within_its_own_cap_sheds_no_undo_step() {
     let nb = engine.create_notebook("Sort").unwrap().id;
     keep(&engine, nb, "a").await.unwrap();
     for k in 1..=2 {
-        engine
-            .apply_transform(
-                nb,
-                "a",
-                &Transform::SetColumn {
-                    column: "twice".into(),
-                    expr: format!("twice + {k}"),
-                },
-                Arc::new(|_| {}),
-                &CancellationToken::new(),
-            )
-            .await
-            .unwrap();
+        add_to_twice(&engine, nb, k).await;
     }
     let sql = "SELECT max(r) FROM (SELECT row_number() OVER (ORDER BY CAST(twice AS VARCHAR) DESC) AS r FROM a)";
     engine.query(nb, sql).await.unwrap();

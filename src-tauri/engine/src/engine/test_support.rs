@@ -9,8 +9,13 @@ use crate::events::EventSink;
 
 /// An engine with default settings whose data dir (and workspace) is `dir`.
 pub(super) fn open(dir: &Path, sink: Arc<dyn EventSink>) -> Engine {
+    open_with(dir, Config::default(), sink)
+}
+
+/// An engine with `config` whose data dir (and workspace) is `dir`.
+pub(super) fn open_with(dir: &Path, config: Config, sink: Arc<dyn EventSink>) -> Engine {
     Engine::open(
-        Config::default(),
+        config,
         EnginePaths {
             data_dir: dir.to_path_buf(),
             config_dir: None,

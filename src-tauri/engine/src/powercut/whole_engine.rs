@@ -48,6 +48,18 @@ fn open(dir: &std::path::Path) -> Result<Engine, String> {
     .map_err(|e| e.to_string())
 }
 
+/// Imports the trips file as table `t`.
+fn import(engine: &Engine, nb: NotebookId, file: &std::path::Path) {
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(file).named("t"),
+            &|_| {},
+            &CancellationToken::new(),
+        )
+        .unwrap();
+}
+
 /// What an acknowledgement promises: the table's row `row` holds `city`, the notebook's cell
 /// holds `source`.
 fn label(row: usize, city: &str, source: &str) -> String {
@@ -71,14 +83,7 @@ pub fn journal_and_drafts(edits: usize, save_every: usize) -> Report {
     let (nb, cell) = {
         let engine = open(&root).unwrap();
         let nb = engine.create_notebook("Trips").unwrap().id;
-        engine
-            .import_file(
-                nb,
-                ImportRequest::file(&source_file).named("t"),
-                &|_| {},
-                &CancellationToken::new(),
-            )
-            .unwrap();
+        import(&engine, nb, &source_file);
         let cell = engine
             .notebooks()
             .add_cell(nb, CellKind::Sql, None, "SELECT 0".into())
@@ -117,14 +122,7 @@ pub fn journal_and_drafts(edits: usize, save_every: usize) -> Report {
                 // or none: the user asked for the old one to go.
                 trace.ack(DELETING);
                 engine.delete_table(nb, "t").unwrap();
-                engine
-                    .import_file(
-                        nb,
-                        ImportRequest::file(&source_file).named("t"),
-                        &|_| {},
-                        &CancellationToken::new(),
-                    )
-                    .unwrap();
+                import(&engine, nb, &source_file);
                 trace.ack(format!("{REPLACED}{i}"));
             }
             if i % save_every == 0 {
