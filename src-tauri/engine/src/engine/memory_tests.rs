@@ -177,3 +177,27 @@ async fn a_sort_that_spills_within_its_own_cap_sheds_no_undo_step() {
         "a spill is how a sort works within its cap, not a shortage of the budget"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_tables_past_the_budget_open_and_the_user_is_told() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nb = {
+        let engine = engine(tmp.path(), 1024);
+        let nb = engine.create_notebook("Big").unwrap().id;
+        keep(&engine, nb, "a").await.unwrap();
+        engine.shutdown();
+        nb
+    };
+    // The same data dir with a budget smaller than the saved table.
+    let mut config = Config::default();
+    config.limits.memory_mb = 16;
+    let sink = Arc::new(crate::events::testing::RecordingSink::default());
+    let engine = super::test_support::open_with(tmp.path(), config, sink.clone());
+    assert_eq!(engine.tables(nb).unwrap()[0].rows, ROWS, "the table opens");
+    engine.flush_events();
+    let told = sink.events().into_iter().any(|e| {
+        matches!(e, crate::events::EngineEvent::TableNotice { message, .. }
+            if message.contains("limits.memory_mb") && message.contains("16 MiB"))
+    });
+    assert!(told, "the user hears the tables hold more than the budget");
+}

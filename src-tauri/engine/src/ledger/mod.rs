@@ -186,6 +186,23 @@ impl Ledger {
             });
         if loaded.get() {
             self.tally().count();
+            // Saved tables open whatever the budget says (they are the user's), but the user
+            // hears why queries now spill or stop.
+            let account = self.catalog.limits().account();
+            if account.held() > account.limit() {
+                const MIB: u64 = 1024 * 1024;
+                self.events.emit(EngineEvent::TableNotice {
+                    notebook,
+                    table: None,
+                    message: format!(
+                        "the tables open now hold {} MiB, more than the {} MiB Quire may use in \
+                         all (limits.memory_mb): queries will spill to disk or stop; close \
+                         notebooks or delete tables you do not need, or raise the setting",
+                        account.held() / MIB,
+                        account.limit() / MIB
+                    ),
+                });
+            }
         }
         outcome
     }
