@@ -75,6 +75,16 @@ pub async fn resolve(
             });
         }
         if let Some(linked) = catalog.linked(notebook, name) {
+            let edited = linked.edits.current().len();
+            if edited > 0 {
+                return Err(TableError::NotOnCluster {
+                    table: name.to_string(),
+                    why: format!(
+                        "has {edited} edited cell{} that only this machine holds (the cluster would read the files without them); copy the table into the notebook and export it, or run the cell on this machine",
+                        if edited == 1 { "" } else { "s" }
+                    ),
+                });
+            }
             if let Some(outside) = linked.local_files().find(|p| !cluster.shares(p)) {
                 let shared = if cluster.shared_folders.is_empty() {
                     "it shares no folders".to_string()

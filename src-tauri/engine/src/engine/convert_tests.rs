@@ -156,8 +156,8 @@ async fn a_converted_csv_answers_like_an_import_survives_a_restart_and_goes_with
     // Renamed, it is still Quire's own.
     engine.rename_table(nb, "converted", "renamed").unwrap();
     engine.rename_table(nb, "renamed", "converted").unwrap();
-    // It is read-only, like every linked table.
-    let edit = engine
+    // Its cells can be edited, as every linked table's, beside its files.
+    engine
         .edit_cells(
             nb,
             "converted",
@@ -167,12 +167,19 @@ async fn a_converted_csv_answers_like_an_import_survives_a_restart_and_goes_with
                 value: Some("Rome".into()),
             }],
         )
-        .unwrap_err();
-    assert_eq!(edit.code(), ErrorCode::TableLinked);
+        .unwrap();
     // A renamed notebook moves its folder: the conversion is read at its new place.
     engine.rename_notebook(nb, "Bigger").unwrap();
     let moved = engine.notebooks().folder_path(nb).unwrap().unwrap();
     assert!(!folder.exists() && moved.join(CONVERTED_DIR).is_dir());
+    // The edit follows the folder.
+    let rome = text(
+        &engine,
+        nb,
+        "SELECT count(*) AS n FROM converted WHERE city = 'Rome'",
+    )
+    .await;
+    assert!(rome.contains("| 1 |"), "{rome}");
     assert_eq!(
         text(&engine, nb, "SELECT count(*) AS n FROM converted").await,
         text(&engine, nb, "SELECT count(*) AS n FROM copied").await

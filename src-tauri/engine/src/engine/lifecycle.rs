@@ -89,6 +89,7 @@ impl Engine {
     pub fn flush_all(&self) -> FlushAllReport {
         let notebooks = self.notebooks.flush_all();
         let tables = self.ledger.snapshots().flush(None);
+        self.save_all_linked_edits();
         log::info!(
             "flushed {} notebooks and {} tables ({} failed)",
             notebooks.saved,
@@ -163,6 +164,8 @@ impl Engine {
         self.closing
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let notebooks = self.notebooks.shutdown();
+        // Journaled already, so a failure loses nothing; saved, the next open replays less.
+        self.save_all_linked_edits();
         let tables = if self
             .skip_snapshots
             .load(std::sync::atomic::Ordering::SeqCst)

@@ -25,6 +25,8 @@ mod draft_tests;
 #[cfg(test)]
 mod link_tests;
 #[cfg(test)]
+mod linked_edit_tests;
+#[cfg(test)]
 mod memory_tests;
 #[cfg(test)]
 mod test_support;

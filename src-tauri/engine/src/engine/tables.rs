@@ -374,6 +374,14 @@ impl Engine {
         edits: &[CellEdit],
     ) -> Result<TableInfo, Error> {
         self.ensure_tables(notebook)?;
+        if let Some(change) = self.ledger.edit_linked(notebook, table, edits)? {
+            log::info!(
+                "edited {} cells of the linked table {table} in notebook {notebook}: version {}",
+                edits.len(),
+                change.info.version
+            );
+            return self.after_linked_change(notebook, table, change);
+        }
         let next = self.ledger.edit_cells(notebook, table, edits)?;
         log::info!(
             "edited {} cells of table {table} in notebook {notebook}: version {}",
@@ -381,6 +389,46 @@ impl Engine {
             next.version
         );
         Ok(next.info(table))
+    }
+
+    /// Saves a linked table's edits when the change asks for it (see `ledger::linked_edits`).
+    /// The change is journaled already: a save that fails only leaves it there, to be saved
+    /// again later.
+    fn after_linked_change(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        change: crate::ledger::LinkedChange,
+    ) -> Result<TableInfo, Error> {
+        if change.save_now {
+            let dir = self.table_folder(notebook)?;
+            self.ledger
+                .save_linked_edits(notebook, &dir, table, &self.metrics)?;
+        }
+        Ok(change.info)
+    }
+
+    /// Saves the edits of every linked table that has edits not saved yet; the failures.
+    pub(crate) fn save_all_linked_edits(&self) -> Vec<(String, String)> {
+        let mut failed = Vec::new();
+        for (notebook, table) in self.ledger.links_with_unsaved_edits() {
+            let saved = self
+                .notebooks
+                .folder_path(notebook)
+                .map_err(Error::from)
+                .and_then(|dir| match dir {
+                    Some(dir) => {
+                        self.ledger
+                            .save_linked_edits(notebook, &dir, &table, &self.metrics)
+                    }
+                    None => Ok(false),
+                });
+            if let Err(e) = saved {
+                log::warn!("the edits of the linked table {table} stay in the journal: {e}");
+                failed.push((table, e.to_string()));
+            }
+        }
+        failed
     }
 
     /// A table's saved generations, newest first (time, rows, size), for the history list.
@@ -472,6 +520,9 @@ impl Engine {
         back: bool,
     ) -> Result<TableInfo, Error> {
         self.ensure_tables(notebook)?;
+        if let Some(change) = self.ledger.undo_redo_linked(notebook, table, back)? {
+            return self.after_linked_change(notebook, table, change);
+        }
         let shown = self.ledger.undo_redo(notebook, table, back)?;
         log::info!(
             "{} on table {table} of notebook {notebook}: version {} shown",

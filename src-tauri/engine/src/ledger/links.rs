@@ -18,6 +18,9 @@ use crate::events::EngineEvent;
 use crate::ids::NotebookId;
 use crate::metrics::Metrics;
 use crate::remote::S3Connection;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::tables::linked::{edits_file, EditLog};
 use crate::tables::MissingLink;
 use crate::tables::{name, LinkedTable, TableError, TableInfo};
 
@@ -41,6 +44,20 @@ pub struct Link {
     /// table; false for the user's files.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub converted: bool,
+    /// The linked files when the link was made (`LinkedTable::fingerprint`). Edits name rows
+    /// by position, so a link with edits whose files changed does not open with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<String>,
+    /// The link's saved edits, when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edits: Option<SavedEdits>,
+}
+
+/// Where a link's edits are saved: `edits/<table>.v<version>.parquet` in the notebook folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedEdits {
+    pub file: PathBuf,
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,9 +159,11 @@ fn write(dir: &Path, links: Vec<Link>, metrics: &Metrics) -> Result<(), TableErr
 /// name.
 pub type OpenedLinks = (Vec<(String, LinkedTable)>, Vec<(String, MissingLink)>);
 
-/// Opens every link a folder lists: each that opens is returned; each that does not (its
-/// files moved, a drive unplugged) is returned as missing and stays listed in the file.
-pub fn open_all(dir: &Path) -> Result<OpenedLinks, TableError> {
+/// Opens every link a folder lists: each that opens is returned with its saved edits; each
+/// that does not (its files moved, a drive unplugged, its files changed under its edits) is
+/// returned as missing and stays listed in the file. `journaled(name)` says whether the
+/// journal holds edits of a link not yet saved.
+pub fn open_all(dir: &Path, journaled: impl Fn(&str) -> bool) -> Result<OpenedLinks, TableError> {
     let mut opened = Vec::new();
     let mut missing = Vec::new();
     for link in read(dir)? {
@@ -159,13 +178,14 @@ pub fn open_all(dir: &Path) -> Result<OpenedLinks, TableError> {
                 (path, opening)
             }
         };
+        let opening = opening.and_then(|mut table| {
+            // Only what has the shape of Quire's own conversion is treated as one (and
+            // deleted with its table), whatever the file says.
+            table.converted = link.converted && is_converted_folder(dir, &table.source);
+            with_saved_edits(dir, &link, table, journaled(&link.name))
+        });
         match opening {
-            Ok(mut table) => {
-                // Only what has the shape of Quire's own conversion is treated as one (and
-                // deleted with its table), whatever the file says.
-                table.converted = link.converted && is_converted_folder(dir, &table.source);
-                opened.push((link.name, table))
-            }
+            Ok(table) => opened.push((link.name, table)),
             Err(e) => missing.push((
                 link.name,
                 MissingLink {
@@ -180,6 +200,115 @@ pub fn open_all(dir: &Path) -> Result<OpenedLinks, TableError> {
         }
     }
     Ok((opened, missing))
+}
+
+/// `table` with the edits `link` names read back; refused when it has edits (saved or in the
+/// journal) and its files are not the ones they were made on.
+fn with_saved_edits(
+    dir: &Path,
+    link: &Link,
+    mut table: LinkedTable,
+    journaled: bool,
+) -> Result<LinkedTable, TableError> {
+    let edited = link.edits.is_some() || journaled;
+    if edited
+        && link
+            .files
+            .as_ref()
+            .is_some_and(|f| *f != table.fingerprint())
+    {
+        return Err(TableError::File {
+            path: table.source.display().to_string(),
+            message: "its files changed since they were linked, and the table has edits made \
+                      on the old rows (kept, not applied); put the old files back, or remove \
+                      the link and link the files again"
+                .into(),
+        });
+    }
+    if let Some(saved) = &link.edits {
+        let file = saved_edits_path(dir, &saved.file)?;
+        let edits = edits_file::read(&file, &table.schema, table.rows)?;
+        if edits.version != saved.version {
+            return Err(TableError::File {
+                path: file.display().to_string(),
+                message: format!(
+                    "the saved edits are version {}, and links.json names version {}",
+                    edits.version, saved.version
+                ),
+            });
+        }
+        table.saved_edits = AtomicU64::new(edits.version);
+        table.edits = EditLog::starting_at(edits);
+    }
+    Ok(table)
+}
+
+/// The saved edits file `relative` names, only inside the notebook's `edits/` folder.
+fn saved_edits_path(dir: &Path, relative: &Path) -> Result<PathBuf, TableError> {
+    let mut parts = relative.components();
+    let plain = matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(folder)), Some(std::path::Component::Normal(name)), None)
+            if folder == edits_file::EDITS_DIR && name.to_str().is_some_and(edits_file::is_edits_name)
+    );
+    if !plain {
+        return Err(TableError::Persist(format!(
+            "links.json names the edits file {} outside the notebook's edits folder",
+            relative.display()
+        )));
+    }
+    Ok(dir.join(relative))
+}
+
+/// Names `relative` as the saved edits of link `table` in `links.json` (the files it reads
+/// recorded too, for a link made before they were).
+pub(super) fn name_saved_edits(
+    dir: &Path,
+    table: &str,
+    linked: &LinkedTable,
+    relative: &Path,
+    version: u64,
+    metrics: &Metrics,
+) -> Result<(), TableError> {
+    let mut listed = read(dir)?;
+    let link = listed
+        .iter_mut()
+        .find(|l| l.name == table)
+        .ok_or_else(|| TableError::NotFound(table.to_string()))?;
+    link.edits = Some(SavedEdits {
+        file: relative.to_path_buf(),
+        version,
+    });
+    link.files.get_or_insert_with(|| linked.fingerprint());
+    write(dir, listed, metrics)
+}
+
+/// Removes the files in the notebook folder's `edits/` that `links.json` does not name (left
+/// by a save or a removal that a crash interrupted), and temp files of unfinished writes.
+pub fn sweep_unnamed_edits(dir: &Path) -> Result<usize, TableError> {
+    let folder = dir.join(edits_file::EDITS_DIR);
+    if !folder.is_dir() {
+        return Ok(0);
+    }
+    let named: Vec<PathBuf> = read(dir)?
+        .into_iter()
+        .filter_map(|l| l.edits.map(|e| dir.join(e.file)))
+        .collect();
+    let mut removed =
+        durable::sweep_temp_files(&folder).map_err(|e| TableError::file(&folder, e))?;
+    for entry in std::fs::read_dir(&folder).map_err(|e| TableError::file(&folder, e))? {
+        let entry = entry.map_err(|e| TableError::file(&folder, e))?;
+        let path = entry.path();
+        let ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(edits_file::is_edits_name);
+        if ours && !named.contains(&path) {
+            durable::trace::remove_file(&path).map_err(|e| TableError::file(&path, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 impl Ledger {
@@ -207,6 +336,8 @@ impl Ledger {
         {
             return Err(TableError::Exists(table).into());
         }
+        // Entries left by a deleted table of this name must never replay onto this link.
+        self.journal.journal_drop(notebook, &table)?;
         let mut listed = read(dir)?;
         listed.retain(|l| l.name != table);
         // A conversion is named relative to the notebook folder, so the folder can move; the
@@ -225,11 +356,17 @@ impl Ledger {
                 _ => (linked.source.clone(), None),
             },
         };
+        let saved = linked.saved_edits.load(Ordering::SeqCst);
         listed.push(Link {
             name: table.clone(),
             path,
             remote,
             converted: linked.converted,
+            files: Some(linked.fingerprint()),
+            edits: (saved > 1).then(|| SavedEdits {
+                file: edits_file::relative(&table, saved),
+                version: saved,
+            }),
         });
         write(dir, listed, metrics)?;
         let info = self.catalog.link(notebook, &table, linked)?;
@@ -255,8 +392,27 @@ impl Ledger {
             return Err(TableError::NotFound(table.to_string()).into());
         }
         let mut listed = read(dir)?;
+        let saved_edits = listed
+            .iter()
+            .filter(|l| l.name == table)
+            .find_map(|l| l.edits.clone());
         listed.retain(|l| l.name != table);
         write(dir, listed, metrics)?;
+        // Unlisted first: a crash before these leaves a file no link names (swept at the next
+        // open) and entries `link` drops before a link takes the name.
+        if let Some(saved) = saved_edits {
+            if let Ok(path) = saved_edits_path(dir, &saved.file) {
+                if let Err(e) = durable::trace::remove_file(&path) {
+                    log::warn!(
+                        "the edits file {} of a removed link stays: {e}",
+                        path.display()
+                    );
+                }
+            }
+        }
+        if let Err(e) = self.journal.journal_drop(notebook, table) {
+            log::warn!("journal entries of the removed link {table} stay: {e}");
+        }
         if missing {
             self.catalog.forget_missing(notebook, table);
         } else {
@@ -289,6 +445,8 @@ impl Ledger {
             }
             let mut reopened = LinkedTable::open(&moved)?;
             reopened.converted = true;
+            reopened.edits = old.edits.carried();
+            reopened.saved_edits = AtomicU64::new(old.saved_edits.load(Ordering::SeqCst));
             self.catalog.unlink(notebook, &table)?;
             self.catalog.link(notebook, &table, reopened)?;
         }
@@ -309,8 +467,18 @@ impl Ledger {
             .catalog
             .linked(notebook, table)
             .ok_or_else(|| TableError::NotFound(table.to_string()))?;
-        let reopened = old.reopen()?;
+        let mut reopened = old.reopen()?;
+        if reopened.fingerprint() != old.fingerprint() && !old.edits.current().is_empty() {
+            return Err(TableError::File {
+                path: old.source.display().to_string(),
+                message: "its files changed since they were linked, so its edits cannot follow a new name; copy the table into the notebook first".into(),
+            }
+            .into());
+        }
+        // The edits go with the name: saved under the new one before the old one goes.
+        reopened.edits = old.edits.carried();
         let info = self.link(notebook, dir, &to, reopened, metrics)?;
+        self.save_linked_edits(notebook, dir, &to, metrics)?;
         self.unlink(notebook, dir, table, metrics)?;
         Ok(info)
     }

@@ -12,6 +12,7 @@
 //! takes the journal entry back. Nothing else replaces a table version.
 
 mod diffs;
+mod linked_edits;
 pub mod links;
 mod pages;
 mod replay;
@@ -22,6 +23,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 pub use diffs::{DiffPage, DiffRow, TableVersions, TransformPreview};
+pub use linked_edits::{LinkedChange, SAVE_EVERY};
 pub use pages::MAX_PAGE_ROWS;
 pub use step::Change;
 pub(crate) use step::JournalStep;
@@ -160,7 +162,15 @@ impl Ledger {
                 }
                 // A damaged links.json or a link that cannot be read must not hide the
                 // notebook's own tables: the user hears of it, and the file stays as it is.
-                let (links, missing, problems) = match links::open_all(dir) {
+                if let Err(e) = links::sweep_unnamed_edits(dir) {
+                    log::warn!("notebook {notebook}: leftover edits files stay: {e}");
+                }
+                let journaled = |name: &str| {
+                    self.journal
+                        .journal_after(notebook, name, 1)
+                        .map_or(true, |entries| !entries.is_empty())
+                };
+                let (links, missing, problems) = match links::open_all(dir, journaled) {
                     Ok((links, missing)) => {
                         let problems = missing
                             .iter()
@@ -184,6 +194,14 @@ impl Ledger {
                     missing,
                 })
             });
+        if loaded.get() && outcome.is_ok() {
+            for (name, _) in self.catalog.links(notebook) {
+                if let Some(linked) = self.catalog.linked(notebook, &name) {
+                    let _commit = self.lock_commit();
+                    self.replay_linked(notebook, &name, &linked);
+                }
+            }
+        }
         if loaded.get() {
             self.tally().count();
             // Saved tables open whatever the budget says (they are the user's), but the user

@@ -108,9 +108,14 @@ impl Ledger {
         // A link's id is new each time it is made: a table linked again under the same name
         // never gets the old link's views.
         let number = linked.as_ref().map_or(version.version, |l| l.id);
+        // A link's view is of its edits as they are now.
+        let shown = match &linked {
+            Some(l) => format!("{table}@{}", l.edits.current().version),
+            None => table.to_string(),
+        };
         let key = spec
             .as_ref()
-            .map(|spec| ViewCache::key(&notebook.to_string(), table, number, spec));
+            .map(|spec| ViewCache::key(&notebook.to_string(), &shown, number, spec));
         let views = self.views.clone();
         let limits = self.catalog.limits().clone();
         let tally = self.tally();

@@ -92,12 +92,13 @@ impl Catalog {
                 .insert(name, Arc::new(version));
         }
         for (name, linked) in links {
-            nb.sql.register_provider(&name, linked.provider()?)?;
+            let linked = Arc::new(linked);
+            nb.sql.register_provider(&name, linked.sql_provider()?)?;
             self.register_store(&linked);
             nb.linked
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(name, Arc::new(linked));
+                .insert(name, linked);
         }
         *loaded = true;
         Ok(())
@@ -160,10 +161,11 @@ impl Catalog {
         {
             return Err(TableError::Exists(table));
         }
-        nb.sql.register_provider(&table, linked.provider()?)?;
+        let linked = Arc::new(linked);
+        nb.sql.register_provider(&table, linked.sql_provider()?)?;
         self.register_store(&linked);
         let info = linked.info(&table);
-        links.insert(table, Arc::new(linked));
+        links.insert(table, linked);
         Ok(info)
     }
 
@@ -185,6 +187,23 @@ impl Catalog {
             .unwrap_or_else(|p| p.into_inner())
             .get(table)
             .cloned()
+    }
+
+    /// Every link of every open notebook.
+    pub fn all_links(&self) -> Vec<(NotebookId, String, Arc<LinkedTable>)> {
+        let notebooks: Vec<(NotebookId, Arc<NotebookTables>)> = self
+            .notebooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(id, nb)| (*id, nb.clone()))
+            .collect();
+        let mut all = Vec::new();
+        for (id, nb) in notebooks {
+            let links = nb.linked.read().unwrap_or_else(|p| p.into_inner());
+            all.extend(links.iter().map(|(name, l)| (id, name.clone(), l.clone())));
+        }
+        all
     }
 
     /// Every link of the notebook: name and source, in name order.
@@ -271,7 +290,17 @@ impl Catalog {
             let tables = nb.tables.read().unwrap_or_else(|p| p.into_inner());
             versions.extend(tables.values().cloned());
         }
-        crate::tables::history::distinct_bytes(versions.iter().map(|v| v.as_ref()))
+        let edits: u64 = notebooks
+            .iter()
+            .flat_map(|nb| {
+                let links = nb.linked.read().unwrap_or_else(|p| p.into_inner());
+                links
+                    .values()
+                    .map(|l| l.edits.memory_bytes())
+                    .collect::<Vec<_>>()
+            })
+            .sum();
+        crate::tables::history::distinct_bytes(versions.iter().map(|v| v.as_ref())) + edits
     }
 
     /// Every table, held and linked, in name order.

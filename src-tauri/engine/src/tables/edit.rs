@@ -25,7 +25,11 @@ pub struct CellEdit {
 }
 
 /// The value as the column's type: a one-element array, or a message a user understands.
-fn convert(data_type: &DataType, nullable: bool, edit: &CellEdit) -> Result<ArrayRef, TableError> {
+pub(crate) fn convert(
+    data_type: &DataType,
+    nullable: bool,
+    edit: &CellEdit,
+) -> Result<ArrayRef, TableError> {
     let text_column = matches!(
         data_type,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View

@@ -41,9 +41,14 @@ use crate::remote::{io, split_url, CountedStore, RemoteError, S3Connection, S3St
 use super::table::{columns_of, page_schema, TableInfo};
 use super::TableError;
 
+mod edits;
+pub mod edits_file;
 mod hive;
+mod scan;
 
+pub use edits::{Cell, EditLog, Edits};
 pub use hive::Partitioning;
+pub use scan::MergedProvider;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -74,6 +79,10 @@ pub struct LinkedTable {
     pub converted: bool,
     /// Set when the files are in object storage (`source` is then the `s3://` address).
     pub remote: Option<RemoteSource>,
+    /// Cells the user edited, merged on every read (`linked/edits.rs`).
+    pub edits: EditLog,
+    /// The version of the edits saved in the notebook's `edits/` folder (1: none saved).
+    pub saved_edits: AtomicU64,
 }
 
 /// Where a remote link reads: the connection it was made through and the store made from it.
@@ -323,6 +332,8 @@ impl LinkedTable {
             bytes,
             converted: false,
             remote: None,
+            edits: EditLog::default(),
+            saved_edits: AtomicU64::new(1),
         })
     }
 
@@ -450,6 +461,8 @@ impl LinkedTable {
                 endpoint,
                 registered,
             }),
+            edits: EditLog::default(),
+            saved_edits: AtomicU64::new(1),
         })
     }
 
@@ -466,14 +479,31 @@ impl LinkedTable {
     pub fn info(&self, name: &str) -> TableInfo {
         TableInfo {
             name: name.to_string(),
-            version: 1,
+            version: self.edits.current().version,
             rows: self.rows,
             columns: columns_of(&self.schema),
-            memory_bytes: 0,
+            memory_bytes: self.edits.memory_bytes(),
             linked: Some(self.source.display().to_string()),
             converted: self.converted,
             missing: None,
         }
+    }
+
+    /// The files as they are now (each one's name, size, time or tag, and rows), as a short
+    /// text: edits name rows by position, so they apply only to files with the same one.
+    pub fn fingerprint(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        for f in &self.files {
+            let line = format!(
+                "{}\t{}\t{}\t{}\n",
+                f.at.shown().display(),
+                f.stamp.0,
+                f.stamp.1,
+                f.rows
+            );
+            hasher.update(line.as_bytes());
+        }
+        hasher.finalize().to_hex()[..32].to_string()
     }
 
     /// How many files the link reads.
@@ -481,8 +511,18 @@ impl LinkedTable {
         self.files.len()
     }
 
-    /// A DataFusion table over exactly the linked files, for SQL: objects through this
-    /// machine's store registered for the link.
+    /// The table SQL sees: its files with its edits merged on read.
+    pub fn sql_provider(self: &Arc<Self>) -> Result<Arc<dyn TableProvider>, TableError> {
+        Ok(Arc::new(MergedProvider::new(self.clone(), false)?))
+    }
+
+    /// The table with its row ids (positions) as a last column, for the grid's views.
+    pub fn provider_with_ids(self: &Arc<Self>) -> Result<Arc<dyn TableProvider>, TableError> {
+        Ok(Arc::new(MergedProvider::new(self.clone(), true)?))
+    }
+
+    /// A DataFusion table over exactly the linked files as they are (no edits): objects
+    /// through this machine's store registered for the link.
     pub fn provider(&self) -> Result<Arc<dyn TableProvider>, TableError> {
         let registered = self.remote.as_ref().map(|r| r.registered.clone());
         self.listing(registered)
@@ -608,8 +648,17 @@ impl LinkedTable {
     }
 
     /// Rows `[offset, offset + limit)` in file order, with their positions as the row id
-    /// column: only the row groups that hold them are read.
+    /// column and the edited cells in place: only the row groups that hold them are read.
     pub fn page(&self, offset: u64, limit: u64) -> Result<RecordBatch, TableError> {
+        let edits = self.edits.current();
+        let columns: Vec<usize> = (0..self.schema.fields().len())
+            .chain([usize::MAX])
+            .collect();
+        edits.merge(self.file_page(offset, limit)?, offset, &columns)
+    }
+
+    /// [`LinkedTable::page`] as the files hold it.
+    fn file_page(&self, offset: u64, limit: u64) -> Result<RecordBatch, TableError> {
         let schema = Arc::new(page_schema(&self.schema));
         let end = offset.saturating_add(limit).min(self.rows);
         let mut parts = Vec::new();
@@ -631,9 +680,11 @@ impl LinkedTable {
 }
 
 impl LinkedTable {
-    /// Every row, in file order, charged to `budget` batch by batch (a copy into the
-    /// notebook: `too_large` once it does not fit, before memory runs out).
+    /// Every row, in file order and as edited, charged to `budget` batch by batch (a copy
+    /// into the notebook: `too_large` once it does not fit, before memory runs out).
     pub fn read_all(&self, budget: &super::Budget) -> Result<Vec<RecordBatch>, TableError> {
+        let edits = self.edits.current();
+        let every: Vec<usize> = (0..self.schema.fields().len()).collect();
         let mut batches = Vec::new();
         for (i, f) in self.files.iter().enumerate() {
             if f.rows == 0 {
@@ -642,6 +693,7 @@ impl LinkedTable {
             for part in f.read(self.remote.as_ref(), 0, f.rows)? {
                 let batch =
                     RecordBatch::try_new(self.schema.clone(), self.with_keys(i, &part.batch))?;
+                let batch = edits.merge(batch, f.first_row + part.first, &every)?;
                 budget.charge(&batch)?;
                 batches.push(batch);
             }

@@ -74,17 +74,6 @@ pub fn view_sql(spec: &ViewSpec, schema: &Schema, source: &str) -> Result<String
     view_sql_ordered(spec, schema, source, &[ident(ROW_ID_COLUMN)])
 }
 
-/// The SQL for a view over a linked table, which has no row ids: ordered by the sort keys
-/// only. It runs in one partition (`compute_linked`), so rows that tie stay in file order and a
-/// filter keeps the file's order.
-pub fn linked_view_sql(
-    spec: &ViewSpec,
-    schema: &Schema,
-    source: &str,
-) -> Result<String, TableError> {
-    view_sql_ordered(spec, schema, source, &[])
-}
-
 fn view_sql_ordered(
     spec: &ViewSpec,
     schema: &Schema,
@@ -183,7 +172,47 @@ pub async fn compute(
         Err(e) => Err(e),
     }
     .map_err(|e| limits.exhausted(&e).unwrap_or_else(|| e.into()))?;
-    let id_index = with_ids.fields().len() - 1;
+    with_ids_split(version, result)
+}
+
+/// Computes a view of a linked table: its rows, as edited, filtered and sorted by DataFusion
+/// over the files (the sort spilling under the shared pool), ties broken by row position. The
+/// view is held in memory, charged to a table budget (`too_large` past it). Its row ids are the
+/// rows' positions in the files, so a cell edited in a sorted view edits that row.
+pub async fn compute_linked(
+    linked: &Arc<super::LinkedTable>,
+    spec: &ViewSpec,
+    limits: &Limits,
+) -> Result<TableVersion, TableError> {
+    let mut config = SessionConfig::new();
+    limits.tune(&mut config);
+    let ctx = SessionContext::new_with_config_rt(config, limits.runtime());
+    ctx.register_table("source", linked.provider_with_ids()?)?;
+    let sql = view_sql(spec, &linked.schema, "source")?;
+    let budget = limits.budget("the sorted or filtered view of a linked table");
+    let run = async {
+        let frame = ctx.sql(&sql).await?;
+        let mut stream = frame.execute_stream().await?;
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            budget.charge(&batch).map_err(Stop::Limit)?;
+            batches.push(batch);
+        }
+        Ok::<_, Stop>(batches)
+    };
+    let batches = match run.await {
+        Ok(batches) => batches,
+        Err(Stop::Limit(e)) => return Err(e),
+        Err(Stop::DataFusion(e)) => return Err(limits.exhausted(&e).unwrap_or_else(|| e.into())),
+    };
+    let shown = TableVersion::first(linked.schema.clone(), Vec::new());
+    with_ids_split(&shown, batches)
+}
+
+/// A view's result (the table's columns, then its row ids) as a version of `of`'s columns.
+fn with_ids_split(of: &TableVersion, result: Vec<RecordBatch>) -> Result<TableVersion, TableError> {
+    let id_index = of.schema.fields().len();
     let mut data = Vec::with_capacity(result.len());
     let mut ids = Vec::with_capacity(result.len());
     let mut rows = 0;
@@ -200,57 +229,17 @@ pub async fn compute(
             })?;
         rows += batch.num_rows();
         let columns: Vec<ArrayRef> = batch.columns()[..id_index].to_vec();
-        data.push(RecordBatch::try_new(version.schema.clone(), columns)?);
+        data.push(RecordBatch::try_new(of.schema.clone(), columns)?);
         ids.push(Arc::new(id));
     }
     Ok(TableVersion {
-        version: version.version,
-        schema: version.schema.clone(),
+        version: of.version,
+        schema: of.schema.clone(),
         batches: data.into(),
         row_ids: ids.into(),
         rows,
-        next_row_id: version.next_row_id,
+        next_row_id: of.next_row_id,
     })
-}
-
-/// Computes a view of a linked table: its rows filtered and sorted by DataFusion over the
-/// files (filters pushed into the scan, the sort spilling under the shared pool) in a private
-/// one-partition session, so the view keeps the file's order wherever the sort keys do not
-/// decide. The view is held in memory, charged to a table budget (`too_large` past it). Row
-/// ids are positions in the view: a linked table is not edited, so nothing needs its rows' own
-/// positions.
-pub async fn compute_linked(
-    linked: &super::LinkedTable,
-    spec: &ViewSpec,
-    limits: &Limits,
-) -> Result<TableVersion, TableError> {
-    let mut config = SessionConfig::new().with_target_partitions(1);
-    config.options_mut().optimizer.repartition_file_scans = false;
-    limits.tune(&mut config);
-    let ctx = SessionContext::new_with_config_rt(config, limits.runtime());
-    ctx.register_table("source", linked.provider()?)?;
-    let sql = linked_view_sql(spec, &linked.schema, "source")?;
-    let budget = limits.budget("the sorted or filtered view of a linked table");
-    let run = async {
-        let frame = ctx.sql(&sql).await?;
-        // Partition after partition: a partitioned link is a scan per partition folder, in
-        // file order, which a merged stream would interleave as they finish.
-        let mut batches = Vec::new();
-        for mut stream in frame.execute_stream_partitioned().await? {
-            while let Some(batch) = stream.next().await {
-                let batch = batch?;
-                budget.charge(&batch).map_err(Stop::Limit)?;
-                batches.push(batch);
-            }
-        }
-        Ok::<_, Stop>(batches)
-    };
-    let batches = match run.await {
-        Ok(batches) => batches,
-        Err(Stop::Limit(e)) => return Err(e),
-        Err(Stop::DataFusion(e)) => return Err(limits.exhausted(&e).unwrap_or_else(|| e.into())),
-    };
-    Ok(TableVersion::first(linked.schema.clone(), batches))
 }
 
 enum Stop {

@@ -1,0 +1,297 @@
+//! Edits of linked tables: cells changed over files Quire never writes (`tables::linked::edits`).
+//!
+//! They follow the ledger's invariant, journaled before visible: under the commit lock an edit
+//! (or an undo, a redo) is appended to the edit journal, then becomes the link's current edits.
+//! The journal holds the same steps as for held tables, so opening the notebook replays them
+//! onto the link's saved edits.
+//!
+//! Saving a link's edits (every [`SAVE_EVERY`] steps, when undo or redo goes back past the
+//! saved version, and when Quire flushes or closes) writes them whole to a new file in the
+//! notebook's `edits/` folder (atomic, synced), then names it in `links.json` (atomic), then
+//! trims the journal entries it covers, then removes the file it replaced. A crash before
+//! `links.json` names the new file leaves it unnamed (removed at the next open) and the
+//! journal whole; a crash after it leaves entries the file covers, which replay skips.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::{links, JournalStep, Ledger};
+use crate::durable::{self, DurableError};
+use crate::error::Error;
+use crate::events::EngineEvent;
+use crate::ids::NotebookId;
+use crate::metrics::Metrics;
+use crate::tables::edit::CellEdit;
+use crate::tables::history::TableOp;
+use crate::tables::linked::edits_file;
+use crate::tables::{LinkedTable, TableError, TableInfo};
+
+/// Unsaved steps of a link's edits after which the next edit also saves them: the journal
+/// stays short, and a save costs the edits' size, never the linked files'.
+pub const SAVE_EVERY: u64 = 64;
+
+/// A link's edits after a change, and whether they must be saved before it is acknowledged.
+pub struct LinkedChange {
+    pub info: TableInfo,
+    pub save_now: bool,
+}
+
+impl Ledger {
+    /// Sets cells of a linked table; None when `table` is not a link.
+    pub fn edit_linked(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        edits: &[CellEdit],
+    ) -> Result<Option<LinkedChange>, Error> {
+        let _commit = self.lock_commit();
+        let Some(linked) = self.catalog.linked(notebook, table) else {
+            return Ok(None);
+        };
+        if edits.is_empty() {
+            return Ok(Some(LinkedChange {
+                info: linked.info(table),
+                save_now: false,
+            }));
+        }
+        let next = linked
+            .edits
+            .current()
+            .with(&linked.schema, linked.rows, edits)?;
+        let step = JournalStep::Op {
+            op: TableOp::Edit {
+                edits: edits.to_vec(),
+            },
+        };
+        self.journal_append(notebook, table, next.version, &step)?;
+        let version = linked.edits.push(next).version;
+        let saved = linked.saved_edits.load(Ordering::SeqCst);
+        Ok(Some(LinkedChange {
+            info: self.linked_changed(notebook, table, &linked),
+            save_now: version - saved.min(version) >= SAVE_EVERY,
+        }))
+    }
+
+    /// Undo (`back`) or redo one edit of a linked table; None when `table` is not a link.
+    pub fn undo_redo_linked(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        back: bool,
+    ) -> Result<Option<LinkedChange>, Error> {
+        let _commit = self.lock_commit();
+        let Some(linked) = self.catalog.linked(notebook, table) else {
+            return Ok(None);
+        };
+        let Some(shown) = linked.edits.peek(back) else {
+            return Ok(Some(LinkedChange {
+                info: linked.info(table),
+                save_now: false,
+            }));
+        };
+        // Replay rebuilds undo steps only after the saved edits: a step to a version older
+        // than them is saved before it is acknowledged.
+        let save_now = linked
+            .edits
+            .reaches_before(back, linked.saved_edits.load(Ordering::SeqCst));
+        let step = if back {
+            JournalStep::Undo
+        } else {
+            JournalStep::Redo
+        };
+        self.journal_append(notebook, table, shown.version, &step)?;
+        linked.edits.step(back, shown);
+        Ok(Some(LinkedChange {
+            info: self.linked_changed(notebook, table, &linked),
+            save_now,
+        }))
+    }
+
+    /// Every link of every open notebook whose edits are not all saved.
+    pub fn links_with_unsaved_edits(&self) -> Vec<(NotebookId, String)> {
+        self.catalog
+            .all_links()
+            .into_iter()
+            .filter(|(_, _, l)| l.edits.current().version != l.saved_edits.load(Ordering::SeqCst))
+            .map(|(notebook, name, _)| (notebook, name))
+            .collect()
+    }
+
+    /// Saves a link's edits in the notebook folder `dir` (see the module's doc); false when
+    /// they were saved already.
+    pub fn save_linked_edits(
+        &self,
+        notebook: NotebookId,
+        dir: &Path,
+        table: &str,
+        metrics: &Metrics,
+    ) -> Result<bool, Error> {
+        let _commit = self.lock_commit();
+        let Some(linked) = self.catalog.linked(notebook, table) else {
+            return Ok(false);
+        };
+        let current = linked.edits.current();
+        let saved = linked.saved_edits.load(Ordering::SeqCst);
+        if current.version == saved {
+            return Ok(false);
+        }
+        let folder = dir.join(edits_file::EDITS_DIR);
+        if !folder.is_dir() {
+            durable::trace::create_dir(&folder)
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => Ok(()),
+                    _ => Err(e),
+                })
+                .and_then(|()| durable::sync_dir(dir))
+                .map_err(|e| TableError::file(&folder, e))?;
+        }
+        let relative = edits_file::relative(table, current.version);
+        let bytes = edits_file::encode(&current, &linked.schema)?;
+        // Unsure is not good enough here: links.json must never name a file a power cut can
+        // take back, since the journal entries it covers go next.
+        durable::write_atomic(&dir.join(&relative), &bytes, metrics).map_err(|e| match e {
+            DurableError::Unsure { path, source } => TableError::file(&path, source),
+            other => TableError::Persist(other.to_string()),
+        })?;
+        links::name_saved_edits(dir, table, &linked, &relative, current.version, metrics)?;
+        linked.saved_edits.store(current.version, Ordering::SeqCst);
+        if let Err(e) = self.journal.journal_cover(notebook, table, current.version) {
+            // Replay skips what the saved edits cover; the entries only take room.
+            log::warn!("journal entries of {table} that its saved edits cover stay: {e}");
+        }
+        if saved > 1 {
+            let old = dir.join(edits_file::relative(table, saved));
+            if let Err(e) = durable::trace::remove_file(&old) {
+                log::warn!("the replaced edits file {} stays: {e}", old.display());
+            }
+        }
+        log::info!(
+            "saved {} edited cells of the linked table {table} (version {}): {} bytes",
+            current.len(),
+            current.version,
+            bytes.len()
+        );
+        Ok(true)
+    }
+
+    fn linked_changed(&self, notebook: NotebookId, table: &str, linked: &LinkedTable) -> TableInfo {
+        self.tally().count();
+        let info = linked.info(table);
+        self.events.emit(EngineEvent::TableChanged {
+            notebook,
+            table: info.clone(),
+        });
+        info
+    }
+
+    /// Replays the journal's steps for a link just opened (its files as linked), as `apply`
+    /// made them. A step that does not apply stops the replay; it and the steps after it are
+    /// removed, and the user is told how many were lost.
+    pub(super) fn replay_linked(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        linked: &Arc<LinkedTable>,
+    ) {
+        let base = linked.edits.current().version;
+        let entries = match self.journal.journal_after(notebook, table, base) {
+            Ok(entries) => entries,
+            Err(e) => {
+                self.events.emit(EngineEvent::TableNotice {
+                    notebook,
+                    table: Some(table.to_string()),
+                    message: format!(
+                        "the edits of {table} could not be read from the journal: {e}"
+                    ),
+                });
+                return;
+            }
+        };
+        if entries.is_empty() {
+            return;
+        }
+        let total = entries.len();
+        let mut replayed = 0usize;
+        let mut stopped: Option<String> = None;
+        for (version, step) in entries {
+            let step: JournalStep = match serde_json::from_value(step.clone()) {
+                Ok(s) => s,
+                Err(e) => {
+                    stopped = Some(format!("an entry cannot be read ({e}): {step}"));
+                    break;
+                }
+            };
+            let outcome = match &step {
+                JournalStep::Op {
+                    op: TableOp::Edit { edits },
+                } => linked
+                    .edits
+                    .current()
+                    .with(&linked.schema, linked.rows, edits)
+                    .map_err(|e| e.to_string())
+                    .and_then(|next| {
+                        if next.version == version {
+                            linked.edits.push(next);
+                            Ok(())
+                        } else {
+                            Err(format!(
+                                "the entry for version {version} applies as version {}",
+                                next.version
+                            ))
+                        }
+                    }),
+                JournalStep::Op { op } => Err(format!("a linked table cannot replay a {op:?}")),
+                JournalStep::Undo | JournalStep::Redo => {
+                    let back = matches!(step, JournalStep::Undo);
+                    match linked.edits.peek(back) {
+                        Some(shown) if shown.version == version => {
+                            linked.edits.step(back, shown);
+                            Ok(())
+                        }
+                        Some(shown) => Err(format!(
+                            "the entry for version {version} applies as version {}",
+                            shown.version
+                        )),
+                        None => Err("an undo reaches before the link was made".into()),
+                    }
+                }
+            };
+            if let Err(why) = outcome {
+                stopped = Some(why);
+                break;
+            }
+            replayed += 1;
+        }
+        let message = match &stopped {
+            None => format!(
+                "{replayed} edit{} of the linked table {} recovered from the journal",
+                if replayed == 1 { "" } else { "s" },
+                if replayed == 1 { "was" } else { "were" }
+            ),
+            Some(why) => {
+                log::error!(
+                    "journal of linked table {table} in notebook {notebook}: replay stopped after {replayed} of {total} entries: {why}"
+                );
+                let reached = linked.edits.current().version;
+                if let Err(e) = self.journal.journal_drop_after(notebook, table, reached) {
+                    log::error!("journal of table {table}: could not remove the entries that cannot be applied: {e}");
+                }
+                format!(
+                    "{replayed} of {total} edits of the linked table were recovered; the other {} \
+                     could not be applied ({why}) and are lost",
+                    total - replayed
+                )
+            }
+        };
+        log::info!("linked table {table} of notebook {notebook}: {message}");
+        // Edits not saved yet are the journal's to keep, not a recovery: only a loss is news.
+        if stopped.is_some() {
+            self.events.emit(EngineEvent::TableNotice {
+                notebook,
+                table: Some(table.to_string()),
+                message,
+            });
+        }
+    }
+}

@@ -1,0 +1,395 @@
+//! Cell edits over a linked table: a delta merged on read, never written into its files.
+//!
+//! A linked table's row ids are positions in its files, which Quire never changes, so an edit
+//! is kept as (position, column) -> value beside them. Every read (a grid page, a view, SQL)
+//! reads the files and puts the edited values in place, so the files stay the user's and the
+//! edit costs what it changes, not the table's size. Versions are immutable: an edit makes a
+//! new [`Edits`] sharing nothing mutable with the one before, so a query that started on the
+//! old version finishes on it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
+use datafusion::arrow::compute::interleave;
+use datafusion::arrow::datatypes::SchemaRef;
+
+use crate::tables::edit::{self, CellEdit};
+use crate::tables::TableError;
+
+/// Undo steps kept per linked table, as for held tables.
+const KEPT_STEPS: usize = 100;
+
+/// One cell's edited value: as the user typed it (for the delta file) and as its column's type.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub typed: Option<String>,
+    pub value: ArrayRef,
+}
+
+/// One version of a linked table's edits.
+#[derive(Debug, Clone, Default)]
+pub struct Edits {
+    /// 1 for the files as linked; each edit, undo or redo adds one.
+    pub version: u64,
+    /// (row position, column index in the table's schema) -> value.
+    cells: BTreeMap<(u64, usize), Cell>,
+}
+
+impl Edits {
+    pub fn linked() -> Edits {
+        Edits {
+            version: 1,
+            cells: BTreeMap::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// The same cells as version `version` (read back from a saved file).
+    pub fn at_version(self, version: u64) -> Edits {
+        Edits { version, ..self }
+    }
+
+    /// How many cells hold a value other than the file's.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Every edited cell in position order: (row, column index, cell).
+    pub fn cells(&self) -> impl Iterator<Item = (u64, usize, &Cell)> {
+        self.cells
+            .iter()
+            .map(|(&(row, col), cell)| (row, col, cell))
+    }
+
+    /// Bytes the edited values hold (the delta's share of the memory budget).
+    pub fn memory_bytes(&self) -> u64 {
+        self.cells
+            .values()
+            .map(|c| {
+                64 + c.value.get_array_memory_size() as u64
+                    + c.typed.as_ref().map_or(0, |t| t.len() as u64)
+            })
+            .sum()
+    }
+
+    /// `edits` checked against the table's columns and rows, as version + 1. Nothing changes
+    /// when any of them is refused.
+    pub fn with(
+        &self,
+        schema: &SchemaRef,
+        rows: u64,
+        edits: &[CellEdit],
+    ) -> Result<Edits, TableError> {
+        let mut cells = self.cells.clone();
+        for e in edits {
+            let (col, field) =
+                schema
+                    .column_with_name(&e.column)
+                    .ok_or_else(|| TableError::InvalidValue {
+                        column: e.column.clone(),
+                        message: format!("the table has no column {:?}", e.column),
+                    })?;
+            if e.row_id >= rows {
+                return Err(TableError::InvalidValue {
+                    column: e.column.clone(),
+                    message: format!("row {} does not exist in this table", e.row_id),
+                });
+            }
+            let value = edit::convert(field.data_type(), field.is_nullable(), e)?;
+            cells.insert(
+                (e.row_id, col),
+                Cell {
+                    typed: e.value.clone(),
+                    value,
+                },
+            );
+        }
+        Ok(Edits {
+            version: self.version + 1,
+            cells,
+        })
+    }
+
+    /// Whether any row of `[first, first + rows)` has an edited cell.
+    pub fn touches(&self, first: u64, rows: u64) -> bool {
+        self.cells
+            .range((first, 0)..(first.saturating_add(rows), 0))
+            .next()
+            .is_some()
+    }
+
+    /// `batch` (rows at positions `first..`, with the table's columns `columns` in order) with
+    /// the edited values in place. Batches no edit touches come back as they are.
+    pub fn merge(
+        &self,
+        batch: RecordBatch,
+        first: u64,
+        columns: &[usize],
+    ) -> Result<RecordBatch, TableError> {
+        let n = batch.num_rows() as u64;
+        if !self.touches(first, n) {
+            return Ok(batch);
+        }
+        // Output column -> [(row in batch, value)].
+        let mut by_column: BTreeMap<usize, Vec<(usize, &ArrayRef)>> = BTreeMap::new();
+        for (&(row, col), cell) in self.cells.range((first, 0)..(first + n, 0)) {
+            if let Some(out) = columns.iter().position(|c| *c == col) {
+                by_column
+                    .entry(out)
+                    .or_default()
+                    .push(((row - first) as usize, &cell.value));
+            }
+        }
+        if by_column.is_empty() {
+            return Ok(batch);
+        }
+        let mut arrays = batch.columns().to_vec();
+        for (out, values) in by_column {
+            let original = arrays[out].clone();
+            let mut sources: Vec<&dyn Array> = vec![original.as_ref()];
+            let mut indices: Vec<(usize, usize)> = (0..original.len()).map(|i| (0, i)).collect();
+            for (row, value) in values {
+                sources.push(value.as_ref());
+                indices[row] = (sources.len() - 1, 0);
+            }
+            arrays[out] = interleave(&sources, &indices)?;
+        }
+        Ok(RecordBatch::try_new(batch.schema(), arrays)?)
+    }
+}
+
+/// A linked table's edits now, and the versions undo and redo move between.
+#[derive(Debug)]
+pub struct EditLog {
+    inner: Mutex<Steps>,
+}
+
+#[derive(Debug)]
+struct Steps {
+    current: Arc<Edits>,
+    /// Earlier versions' contents, newest last.
+    back: Vec<Arc<Edits>>,
+    /// Versions undone, the next redo last.
+    forward: Vec<Arc<Edits>>,
+}
+
+impl Default for EditLog {
+    fn default() -> Self {
+        EditLog::starting_at(Edits::linked())
+    }
+}
+
+impl EditLog {
+    /// A log whose current edits are `edits` (read back from a delta file), nothing to undo.
+    pub fn starting_at(edits: Edits) -> EditLog {
+        EditLog {
+            inner: Mutex::new(Steps {
+                current: Arc::new(edits),
+                back: Vec::new(),
+                forward: Vec::new(),
+            }),
+        }
+    }
+
+    /// A log with the same versions, for the same files linked again (a moved notebook).
+    pub fn carried(&self) -> EditLog {
+        let steps = self.steps();
+        EditLog {
+            inner: Mutex::new(Steps {
+                current: steps.current.clone(),
+                back: steps.back.clone(),
+                forward: steps.forward.clone(),
+            }),
+        }
+    }
+
+    /// Whether undo (`back`) or redo would show a version older than `version`.
+    pub fn reaches_before(&self, back: bool, version: u64) -> bool {
+        let steps = self.steps();
+        let target = if back {
+            steps.back.last()
+        } else {
+            steps.forward.last()
+        };
+        target.is_some_and(|t| t.version < version)
+    }
+
+    fn steps(&self) -> std::sync::MutexGuard<'_, Steps> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn current(&self) -> Arc<Edits> {
+        self.steps().current.clone()
+    }
+
+    /// Whether undo (`back`) or redo has somewhere to go.
+    pub fn can_move(&self, back: bool) -> bool {
+        let steps = self.steps();
+        if back {
+            !steps.back.is_empty()
+        } else {
+            !steps.forward.is_empty()
+        }
+    }
+
+    /// Makes `next` current after an edit (redo's steps are gone).
+    pub fn push(&self, next: Edits) -> Arc<Edits> {
+        let mut steps = self.steps();
+        let next = Arc::new(next);
+        let before = std::mem::replace(&mut steps.current, next.clone());
+        steps.back.push(before);
+        if steps.back.len() > KEPT_STEPS {
+            steps.back.remove(0);
+        }
+        steps.forward.clear();
+        next
+    }
+
+    /// The content undo (`back`) or redo would show, as the next version; None when there is
+    /// nowhere to go. Nothing moves until [`EditLog::step`].
+    pub fn peek(&self, back: bool) -> Option<Edits> {
+        let steps = self.steps();
+        let target = if back {
+            steps.back.last()
+        } else {
+            steps.forward.last()
+        }?;
+        Some(Edits {
+            version: steps.current.version + 1,
+            cells: target.cells.clone(),
+        })
+    }
+
+    /// Moves one step back or forward, `shown` (from [`EditLog::peek`]) becoming current.
+    pub fn step(&self, back: bool, shown: Edits) -> Arc<Edits> {
+        let mut steps = self.steps();
+        let shown = Arc::new(shown);
+        let before = std::mem::replace(&mut steps.current, shown.clone());
+        if back {
+            steps.back.pop();
+            steps.forward.push(before);
+        } else {
+            steps.forward.pop();
+            steps.back.push(before);
+        }
+        shown
+    }
+
+    /// Bytes every kept version holds (versions share no buffers of their own beyond cells).
+    pub fn memory_bytes(&self) -> u64 {
+        let steps = self.steps();
+        std::iter::once(&steps.current)
+            .chain(&steps.back)
+            .chain(&steps.forward)
+            .map(|e| e.memory_bytes())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, true),
+        ]))
+    }
+
+    fn edit(row: u64, column: &str, value: &str) -> CellEdit {
+        CellEdit {
+            row_id: row,
+            column: column.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    #[test]
+    fn merged_values_replace_the_files_and_only_in_their_rows() {
+        let e = Edits::linked()
+            .with(&schema(), 100, &[edit(12, "n", "-5"), edit(13, "s", "x")])
+            .unwrap();
+        assert_eq!(e.version, 2);
+        let batch = RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(10..15)),
+                Arc::new(StringArray::from(vec!["a", "b", "c", "d", "e"])),
+            ],
+        )
+        .unwrap();
+        let merged = e.merge(batch.clone(), 10, &[0, 1]).unwrap();
+        let n = merged
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(n.values(), &[10, 11, -5, 13, 14]);
+        let s = merged
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(s.value(3), "x");
+        assert_eq!(s.value(2), "c");
+        // The same batch read at other positions is untouched.
+        assert_eq!(e.merge(batch.clone(), 50, &[0, 1]).unwrap(), batch);
+        // A projection of only `s` (output column 0 is the table's column 1).
+        let only_s = RecordBatch::try_new(
+            Arc::new(schema().project(&[1]).unwrap()),
+            vec![batch.column(1).clone()],
+        )
+        .unwrap();
+        let merged = e.merge(only_s, 10, &[1]).unwrap();
+        let s = merged
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(s.value(3), "x");
+    }
+
+    #[test]
+    fn a_refused_value_or_row_changes_nothing() {
+        let e = Edits::linked();
+        assert!(e.with(&schema(), 100, &[edit(1, "n", "many")]).is_err());
+        assert!(e.with(&schema(), 100, &[edit(100, "n", "1")]).is_err());
+        assert!(e.with(&schema(), 100, &[edit(1, "nope", "1")]).is_err());
+        assert!(e.is_empty());
+    }
+
+    #[test]
+    fn undo_and_redo_move_between_versions_and_an_edit_clears_redo() {
+        let log = EditLog::default();
+        let one = log
+            .current()
+            .with(&schema(), 10, &[edit(1, "n", "7")])
+            .unwrap();
+        log.push(one);
+        let undone = log.peek(true).unwrap();
+        assert_eq!(undone.version, 3);
+        assert!(undone.is_empty());
+        log.step(true, undone);
+        assert!(log.current().is_empty());
+        assert!(log.can_move(false));
+        let redone = log.peek(false).unwrap();
+        log.step(false, redone);
+        assert_eq!(log.current().version, 4);
+        assert_eq!(log.current().len(), 1);
+        let two = log
+            .current()
+            .with(&schema(), 10, &[edit(2, "n", "8")])
+            .unwrap();
+        log.push(two);
+        assert!(!log.can_move(false));
+        assert_eq!(log.current().version, 5);
+    }
+}

@@ -1,0 +1,172 @@
+//! A linked table's edits on disk: a small Parquet file in the notebook's `edits/` folder,
+//! named by `links.json`, that holds every edited cell (row position, column, value as typed)
+//! and the version it is. Saving the edits writes only them, however large the linked files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+
+use super::edits::Edits;
+use crate::tables::edit::CellEdit;
+use crate::tables::{footer_guard, TableError};
+
+/// The folder of a notebook's folder that holds linked tables' edits.
+pub const EDITS_DIR: &str = "edits";
+
+/// Footer key holding the edits' version.
+const VERSION_KEY: &str = "quire.linked_edits.version";
+
+/// The file name of `table`'s edits at `version` (relative to the notebook folder).
+pub fn relative(table: &str, version: u64) -> PathBuf {
+    Path::new(EDITS_DIR).join(format!("{table}.v{version}.parquet"))
+}
+
+/// Whether a file name in `edits/` is one Quire writes.
+pub fn is_edits_name(name: &str) -> bool {
+    name.ends_with(".parquet") && name.contains(".v")
+}
+
+fn file_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("row", DataType::UInt64, false),
+        Field::new("column", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, true),
+    ]))
+}
+
+/// `edits` of a table with columns `schema` as the bytes of a Parquet file.
+pub fn encode(edits: &Edits, schema: &Schema) -> Result<Vec<u8>, TableError> {
+    let mut rows = Vec::with_capacity(edits.len());
+    let mut columns = Vec::with_capacity(edits.len());
+    let mut values = Vec::with_capacity(edits.len());
+    for (row, col, cell) in edits.cells() {
+        rows.push(row);
+        columns.push(schema.field(col).name().clone());
+        values.push(cell.typed.clone());
+    }
+    let batch = RecordBatch::try_new(
+        file_schema(),
+        vec![
+            Arc::new(UInt64Array::from(rows)),
+            Arc::new(StringArray::from(columns)),
+            Arc::new(StringArray::from(values)),
+        ],
+    )?;
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_key_value_metadata(Some(vec![
+            datafusion::parquet::file::metadata::KeyValue::new(
+                VERSION_KEY.to_string(),
+                edits.version.to_string(),
+            ),
+        ]))
+        .build();
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, file_schema(), Some(properties))
+        .map_err(|e| TableError::Persist(format!("could not write the edits: {e}")))?;
+    writer
+        .write(&batch)
+        .and_then(|()| writer.close().map(|_| ()))
+        .map_err(|e| TableError::Persist(format!("could not write the edits: {e}")))?;
+    Ok(bytes)
+}
+
+/// The edits in the file at `path`, checked against the table they were made on (its columns
+/// `schema` and its `rows`).
+pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableError> {
+    let damaged = |why: String| TableError::File {
+        path: path.display().to_string(),
+        message: format!("the saved edits of the linked table are damaged ({why})"),
+    };
+    footer_guard::check_file(path).map_err(&damaged)?;
+    let file = crate::durable::trace::open(path).map_err(|e| TableError::file(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| damaged(e.to_string()))?;
+    let version = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == VERSION_KEY))
+        .and_then(|k| k.value.as_deref()?.parse::<u64>().ok())
+        .ok_or_else(|| damaged("it does not say which version it is".into()))?;
+    if builder.schema().fields() != file_schema().fields() {
+        return Err(damaged("its columns are not row, column, value".into()));
+    }
+    let mut cells = Vec::new();
+    for batch in builder.build().map_err(|e| damaged(e.to_string()))? {
+        let batch = batch.map_err(|e| damaged(e.to_string()))?;
+        let (Some(row), Some(column), Some(value)) = (
+            batch.column(0).as_any().downcast_ref::<UInt64Array>(),
+            batch.column(1).as_any().downcast_ref::<StringArray>(),
+            batch.column(2).as_any().downcast_ref::<StringArray>(),
+        ) else {
+            return Err(damaged("its columns have other types".into()));
+        };
+        for i in 0..batch.num_rows() {
+            cells.push(CellEdit {
+                row_id: row.value(i),
+                column: column.value(i).to_string(),
+                value: (!value.is_null(i)).then(|| value.value(i).to_string()),
+            });
+        }
+    }
+    let edits = Edits::linked()
+        .with(schema, rows, &cells)
+        .map_err(|e| damaged(format!("an edit does not fit the linked files: {e}")))?;
+    Ok(edits.at_version(version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_read_back_as_written_and_a_damaged_file_says_so() {
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, true),
+        ]));
+        let edits = Edits::linked()
+            .with(
+                &schema,
+                1_000,
+                &[
+                    CellEdit {
+                        row_id: 999,
+                        column: "n".into(),
+                        value: Some(" 42 ".into()),
+                    },
+                    CellEdit {
+                        row_id: 3,
+                        column: "s".into(),
+                        value: None,
+                    },
+                ],
+            )
+            .unwrap()
+            .at_version(17);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.v17.parquet");
+        std::fs::write(&path, encode(&edits, &schema).unwrap()).unwrap();
+        let back = read(&path, &schema, 1_000).unwrap();
+        assert_eq!(back.version, 17);
+        let cells: Vec<(u64, usize, Option<String>)> = back
+            .cells()
+            .map(|(r, c, cell)| (r, c, cell.typed.clone()))
+            .collect();
+        assert_eq!(cells, [(3, 1, None), (999, 0, Some(" 42 ".into()))]);
+        // Fewer rows than the edits name: the files changed under them.
+        assert!(read(&path, &schema, 500).is_err());
+        // Cut short, as a file written without its end.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 40]).unwrap();
+        let err = read(&path, &schema, 1_000).unwrap_err().to_string();
+        assert!(err.contains("damaged"), "{err}");
+    }
+}
