@@ -169,7 +169,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
                 <input type="radio" name="import-mode" data-testid="import-mode-link" checked={mode === "link"} onChange={() => setMode("link")} />
                 <span>
                   <strong>Link where it lies</strong>
-                  <span className="muted"> · opens at once at any size and queries read the file; read-only, and the file must stay where it is</span>
+                  <span className="muted"> · opens at once at any size and queries read the file; cell edits are kept beside it (the file is never changed), and it must stay where it is</span>
                 </span>
               </label>
             ) : (
@@ -180,7 +180,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
                   <span className="muted">
                     {" "}
                     · for files too big to hold: converted once into the notebook&apos;s folder (resumed if Quire stops), then read from disk at
-                    any size; read-only
+                    any size; cell edits are kept beside it
                   </span>
                 </span>
               </label>

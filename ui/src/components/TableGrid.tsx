@@ -184,7 +184,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
   const paste = (e: React.ClipboardEvent) => {
     const grid = api.current;
     const focused = grid?.getFocusedCell();
-    if (!grid || !focused || grid.getEditingCells().length > 0 || table.linked) return;
+    if (!grid || !focused || grid.getEditingCells().length > 0 || table.missing) return;
     const block = parseBlock(e.clipboardData.getData("text/plain"));
     if (block.length === 0) return;
     e.preventDefault();
@@ -206,7 +206,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
   const onKey = useCallback((e: CellKeyDownEvent<Row>) => {
     const key = (e.event as KeyboardEvent | null)?.key;
     const column = e.colDef.field;
-    if (key !== "Delete" || !column || !e.data || e.api.getEditingCells().length > 0 || current.current.linked) return;
+    if (key !== "Delete" || !column || !e.data || e.api.getEditingCells().length > 0) return;
     void latest.current.onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value: null }]).then((ok) => {
       if (ok) e.node.setDataValue(column, null, "api");
     });
@@ -238,8 +238,8 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
           // Numbers line up on the right, header included.
           type: isNumericType(c.data_type) ? "rightAligned" : undefined,
           headerName: c.name,
-          // A linked table reads a file Quire does not change.
-          editable: !table.linked,
+          // A linked table's edits are kept beside its files, which Quire never writes.
+          editable: true,
           // Every cell edits as text; the engine checks the value against the column's type and
           // answers in words, which a number-only input would pre-empt.
           cellDataType: false,

@@ -195,7 +195,7 @@ describe("TablesPanel", () => {
     expect(listTables).toHaveBeenCalledTimes(2);
   });
 
-  it("shows a linked table as read where it lies: no history or undo, a link to remove, a copy to edit", async () => {
+  it("shows a linked table as read where it lies: undo for its edits, no history or transform, a link to remove, a copy", async () => {
     const linked: TableInfo = { name: "trips", version: 1, rows: 100_000_000, columns: [], memory_bytes: 0, linked: "/data/trips", converted: false, missing: null };
     const copy: TableInfo = { ...linked, name: "trips_copy", linked: null, converted: false, missing: null, memory_bytes: 64 };
     const copyLinkedTable = vi.fn(async () => copy);
@@ -203,7 +203,7 @@ describe("TablesPanel", () => {
       listTables: async () => [linked, { ...copy, name: "trips_copy" }],
       tableSaveStatus: async () => [],
       onFilesDropped: async () => () => undefined,
-      tableVersions: async () => ({ items: [], can_undo: false, can_redo: false }),
+      tableVersions: async () => ({ items: [], can_undo: true, can_redo: false }),
       copyLinkedTable,
     };
     render(panel({}, fake as Backend));
@@ -214,7 +214,9 @@ describe("TablesPanel", () => {
     expect(screen.getByTestId("delete-trips").textContent).toBe("Remove link…");
     fireEvent.click(screen.getByRole("button", { name: "trips" }));
     expect(screen.getByTestId("linked-note").textContent).toContain("/data/trips");
-    expect(screen.queryByTestId("undo")).toBeNull();
+    // Its cell edits undo and redo as the engine says they can.
+    await waitFor(() => expect((screen.getByTestId("undo") as HTMLButtonElement).disabled).toBe(false));
+    expect((screen.getByTestId("redo") as HTMLButtonElement).disabled).toBe(true);
     expect(screen.queryByTestId("open-transform")).toBeNull();
     fireEvent.click(screen.getByTestId("copy-into-notebook"));
     // trips_copy is taken: the copy gets the next free name.

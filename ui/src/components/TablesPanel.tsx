@@ -291,7 +291,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   // area and not in a text field or an open cell editor (those keep their own undo).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "z" || dialog || current?.linked) return;
+      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "z" || dialog || current?.missing) return;
       const target = e.target as HTMLElement | null;
       if (!target?.closest?.("[data-testid=tables]")) return;
       if (target.closest("input, textarea, [contenteditable=true]")) return;
@@ -300,7 +300,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [undoRedo, dialog, current?.linked]);
+  }, [undoRedo, dialog, current?.missing]);
   const deleteTable = async (table: string) => {
     setDeleting(null);
     const gone = tables.find((t) => t.name === table);
@@ -470,15 +470,21 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
         <div className="table-actions" data-testid="table-actions">
           <span className="muted" data-testid="linked-note">
             {current.converted ? (
-              <>Converted to Parquet in the notebook&apos;s folder and read from disk; read-only.</>
+              <>Converted to Parquet in the notebook&apos;s folder and read from disk.</>
             ) : (
               <>
-                Linked: read where it lies in <code>{current.linked}</code>. Quire does not change it.
+                Linked: read where it lies in <code>{current.linked}</code>. Quire does not change it: edits are kept beside it.
               </>
             )}
           </span>
-          <button data-testid="copy-into-notebook" onClick={() => void copyIntoNotebook(current)}>
-            Copy into the notebook to edit
+          <button data-testid="undo" disabled={!canMove.undo} title="Undo (Ctrl/Cmd+Z)" onClick={() => void undoRedo(true)}>
+            Undo
+          </button>
+          <button data-testid="redo" disabled={!canMove.redo} title="Redo (Shift+Ctrl/Cmd+Z)" onClick={() => void undoRedo(false)}>
+            Redo
+          </button>
+          <button data-testid="copy-into-notebook" title="A copy can be transformed and keeps a history of changes" onClick={() => void copyIntoNotebook(current)}>
+            Copy into the notebook
           </button>
           <button data-testid="open-profile" aria-pressed={profiling} onClick={() => setProfiling(!profiling)}>
             Profile

@@ -565,18 +565,18 @@ impl Ledger {
     /// The table's history list, newest last, and whether undo / redo can move.
     pub fn versions(&self, notebook: NotebookId, table: &str) -> Result<TableVersions, Error> {
         if let Some(linked) = self.catalog.linked(notebook, table) {
-            // A linked table has one state, the files', and nothing to undo.
+            // A linked table's edits undo and redo; their list is not kept (no diffs of them).
             return Ok(TableVersions {
                 items: vec![HistoryItem {
-                    version: 1,
+                    version: linked.edits.current().version,
                     label: TableOp::Opened.label(),
                     op: TableOp::Opened,
                     at_ms: 0,
                     current: true,
                     rows: linked.rows,
                 }],
-                can_undo: false,
-                can_redo: false,
+                can_undo: linked.edits.can_move(true),
+                can_redo: linked.edits.can_move(false),
             });
         }
         let current = self.catalog.version(notebook, table)?;
