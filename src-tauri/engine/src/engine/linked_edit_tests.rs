@@ -334,3 +334,26 @@ async fn a_link_whose_files_changed_under_its_edits_is_not_opened_with_them() {
     assert!(err.to_string().contains("trips"), "{err}");
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_with_edits_whose_file_is_gone_is_listed_missing() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, 3_000);
+    let nb = {
+        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let nb = engine.create_notebook("Big").unwrap().id;
+        engine.link_table(nb, &file, Some("trips")).unwrap();
+        engine
+            .edit_cells(nb, "trips", &[set(10, "city", Some("Rome"))])
+            .unwrap();
+        engine.shutdown();
+        nb
+    };
+    std::fs::rename(&file, data.path().join("away.parquet")).unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let listed = engine.tables(nb).unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(listed[0].missing.is_some());
+    engine.shutdown();
+}
