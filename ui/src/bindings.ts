@@ -1066,6 +1066,12 @@ export type SnapshotConfig = {
 	codec?: Codec,
 	/**  Threads of the persistence pool that encodes snapshots; 0 means one per core. */
 	threads?: number,
+	/**
+	 *  Edited cells of a linked table past which they are folded, at idle priority, into a
+	 *  copy of the table in the notebook's folder (the linked files are never written); 0
+	 *  never. Default 1,000,000.
+	 */
+	compact_edits_cells?: number,
 };
 
 /**  What a flush of the snapshots did. */

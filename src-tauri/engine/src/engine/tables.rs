@@ -10,7 +10,7 @@ use super::Engine;
 use crate::error::Error;
 use crate::ledger::{DiffPage, TableVersions, TransformPreview};
 use crate::notebooks::NotebookId;
-use crate::queue::Priority;
+use crate::queue::{JobKind, Priority};
 use crate::snapshots::{Generation, TableSaveStatus};
 use crate::tables::diff::DiffSummary;
 use crate::tables::edit::CellEdit;
@@ -405,7 +405,39 @@ impl Engine {
             self.ledger
                 .save_linked_edits(notebook, &dir, table, &self.metrics)?;
         }
+        let threshold = self.config.snapshots.compact_edits_cells;
+        if threshold > 0 && change.cells as u64 >= threshold {
+            // Not awaited: the job runs at idle priority, and one per table waits at most.
+            drop(self.compaction_job(notebook, table));
+        }
         Ok(change.info)
+    }
+
+    /// Folds a linked table's edits into a copy of its rows in the notebook's folder (see
+    /// `ledger::linked_compact`); None when there was nothing to fold.
+    pub async fn compact_linked(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+    ) -> Result<Option<TableInfo>, Error> {
+        self.ensure_tables(notebook)?;
+        self.compaction_job(notebook, table)?.result().await?
+    }
+
+    fn compaction_job(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+    ) -> Result<crate::queue::Job<Result<Option<TableInfo>, Error>>, Error> {
+        let dir = self.table_folder(notebook)?;
+        let (ledger, metrics, table) =
+            (self.ledger.clone(), self.metrics.clone(), table.to_string());
+        Ok(self.scheduler.submit_blocking(
+            Priority::Idle,
+            JobKind::Other,
+            Some(format!("compact:{notebook}/{table}")),
+            move |token| Ok(ledger.compact_linked(notebook, &dir, &table, &metrics, token)),
+        ))
     }
 
     /// Saves the edits of every linked table that has edits not saved yet; the failures.

@@ -35,6 +35,8 @@ pub const SAVE_EVERY: u64 = 64;
 pub struct LinkedChange {
     pub info: TableInfo,
     pub save_now: bool,
+    /// Cells edited now, for the compaction threshold.
+    pub cells: usize,
 }
 
 impl Ledger {
@@ -53,6 +55,7 @@ impl Ledger {
             return Ok(Some(LinkedChange {
                 info: linked.info(table),
                 save_now: false,
+                cells: linked.edits.current().len(),
             }));
         }
         let next = linked
@@ -65,11 +68,12 @@ impl Ledger {
             },
         };
         self.journal_append(notebook, table, next.version, &step)?;
-        let version = linked.edits.push(next).version;
+        let now = linked.edits.push(next);
         let saved = linked.saved_edits.load(Ordering::SeqCst);
         Ok(Some(LinkedChange {
             info: self.linked_changed(notebook, table, &linked),
-            save_now: version - saved.min(version) >= SAVE_EVERY,
+            save_now: now.version - saved.min(now.version) >= SAVE_EVERY,
+            cells: now.len(),
         }))
     }
 
@@ -88,6 +92,7 @@ impl Ledger {
             return Ok(Some(LinkedChange {
                 info: linked.info(table),
                 save_now: false,
+                cells: linked.edits.current().len(),
             }));
         };
         // Replay rebuilds undo steps only after the saved edits: a step to a version older
@@ -101,10 +106,11 @@ impl Ledger {
             JournalStep::Redo
         };
         self.journal_append(notebook, table, shown.version, &step)?;
-        linked.edits.step(back, shown);
+        let now = linked.edits.step(back, shown);
         Ok(Some(LinkedChange {
             info: self.linked_changed(notebook, table, &linked),
             save_now,
+            cells: now.len(),
         }))
     }
 
@@ -136,41 +142,21 @@ impl Ledger {
         if current.version == saved {
             return Ok(false);
         }
-        let folder = dir.join(edits_file::EDITS_DIR);
-        if !folder.is_dir() {
-            durable::trace::create_dir(&folder)
-                .or_else(|e| match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => Ok(()),
-                    _ => Err(e),
-                })
-                .and_then(|()| durable::sync_dir(dir))
-                .map_err(|e| TableError::file(&folder, e))?;
-        }
-        let relative = edits_file::relative(table, current.version);
-        let bytes = edits_file::encode(&current, &linked.schema)?;
-        // Unsure is not good enough here: links.json must never name a file a power cut can
-        // take back, since the journal entries it covers go next.
-        durable::write_atomic(&dir.join(&relative), &bytes, metrics).map_err(|e| match e {
-            DurableError::Unsure { path, source } => TableError::file(&path, source),
-            other => TableError::Persist(other.to_string()),
-        })?;
-        links::name_saved_edits(dir, table, &linked, &relative, current.version, metrics)?;
+        let relative = write_edits_file(dir, table, &current, &linked, metrics)?;
+        let replaced =
+            links::name_saved_edits(dir, table, &linked, &relative, current.version, metrics)?;
         linked.saved_edits.store(current.version, Ordering::SeqCst);
         if let Err(e) = self.journal.journal_cover(notebook, table, current.version) {
             // Replay skips what the saved edits cover; the entries only take room.
             log::warn!("journal entries of {table} that its saved edits cover stay: {e}");
         }
-        if saved > 1 {
-            let old = dir.join(edits_file::relative(table, saved));
-            if let Err(e) = durable::trace::remove_file(&old) {
-                log::warn!("the replaced edits file {} stays: {e}", old.display());
-            }
+        if let Some(old) = replaced {
+            remove_edits_file(dir, &old);
         }
         log::info!(
-            "saved {} edited cells of the linked table {table} (version {}): {} bytes",
+            "saved {} edited cells of the linked table {table} (version {})",
             current.len(),
             current.version,
-            bytes.len()
         );
         Ok(true)
     }
@@ -293,5 +279,46 @@ impl Ledger {
                 message,
             });
         }
+    }
+}
+
+/// Writes `edits` of the link `table` as a new file in the notebook folder `dir`'s `edits/`
+/// (one write protocol, folder synced); its name relative to `dir`.
+pub(super) fn write_edits_file(
+    dir: &Path,
+    table: &str,
+    edits: &crate::tables::linked::Edits,
+    linked: &LinkedTable,
+    metrics: &Metrics,
+) -> Result<std::path::PathBuf, Error> {
+    let folder = dir.join(edits_file::EDITS_DIR);
+    if !folder.is_dir() {
+        durable::trace::create_dir(&folder)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Ok(()),
+                _ => Err(e),
+            })
+            .and_then(|()| durable::sync_dir(dir))
+            .map_err(|e| TableError::file(&folder, e))?;
+    }
+    let relative = edits_file::relative(table, edits.version);
+    let bytes = edits_file::encode(edits, &linked.schema)?;
+    // Unsure is not good enough here: links.json must never name a file a power cut can
+    // take back, since the journal entries it covers go next.
+    durable::write_atomic(&dir.join(&relative), &bytes, metrics).map_err(|e| match e {
+        DurableError::Unsure { path, source } => TableError::file(&path, source),
+        other => TableError::Persist(other.to_string()),
+    })?;
+    Ok(relative)
+}
+
+/// Removes an edits file `links.json` no longer names (a failure only leaves it for the next
+/// open's sweep).
+pub(super) fn remove_edits_file(dir: &Path, relative: &Path) {
+    let Ok(path) = links::saved_edits_path(dir, relative) else {
+        return;
+    };
+    if let Err(e) = durable::trace::remove_file(&path) {
+        log::warn!("the replaced edits file {} stays: {e}", path.display());
     }
 }

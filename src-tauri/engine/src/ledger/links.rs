@@ -244,7 +244,7 @@ fn with_saved_edits(
 }
 
 /// The saved edits file `relative` names, only inside the notebook's `edits/` folder.
-fn saved_edits_path(dir: &Path, relative: &Path) -> Result<PathBuf, TableError> {
+pub(super) fn saved_edits_path(dir: &Path, relative: &Path) -> Result<PathBuf, TableError> {
     let mut parts = relative.components();
     let plain = matches!(
         (parts.next(), parts.next(), parts.next()),
@@ -261,7 +261,7 @@ fn saved_edits_path(dir: &Path, relative: &Path) -> Result<PathBuf, TableError> 
 }
 
 /// Names `relative` as the saved edits of link `table` in `links.json` (the files it reads
-/// recorded too, for a link made before they were).
+/// recorded too, for a link made before they were); the file it named before, if any.
 pub(super) fn name_saved_edits(
     dir: &Path,
     table: &str,
@@ -269,18 +269,51 @@ pub(super) fn name_saved_edits(
     relative: &Path,
     version: u64,
     metrics: &Metrics,
-) -> Result<(), TableError> {
+) -> Result<Option<PathBuf>, TableError> {
     let mut listed = read(dir)?;
     let link = listed
         .iter_mut()
         .find(|l| l.name == table)
         .ok_or_else(|| TableError::NotFound(table.to_string()))?;
-    link.edits = Some(SavedEdits {
+    let before = link.edits.replace(SavedEdits {
         file: relative.to_path_buf(),
         version,
     });
     link.files.get_or_insert_with(|| linked.fingerprint());
-    write(dir, listed, metrics)
+    write(dir, listed, metrics)?;
+    Ok(before.map(|b| b.file))
+}
+
+/// Makes link `table` read the compacted copy `fresh` (inside the notebook folder `dir`) with
+/// the edits file `edits` (version `version`): the one write that commits a compaction. The
+/// edits file it named before, if any.
+pub(super) fn name_compacted(
+    dir: &Path,
+    table: &str,
+    fresh: &LinkedTable,
+    edits: &Path,
+    version: u64,
+    metrics: &Metrics,
+) -> Result<Option<PathBuf>, TableError> {
+    let mut listed = read(dir)?;
+    let link = listed
+        .iter_mut()
+        .find(|l| l.name == table)
+        .ok_or_else(|| TableError::NotFound(table.to_string()))?;
+    let inside = fresh
+        .source
+        .strip_prefix(dir)
+        .map_err(|_| TableError::Persist("a compacted copy outside the notebook".into()))?;
+    link.path = inside.to_path_buf();
+    link.remote = None;
+    link.converted = true;
+    link.files = Some(fresh.fingerprint());
+    let before = link.edits.replace(SavedEdits {
+        file: edits.to_path_buf(),
+        version,
+    });
+    write(dir, listed, metrics)?;
+    Ok(before.map(|b| b.file))
 }
 
 /// Removes the files in the notebook folder's `edits/` that `links.json` does not name (left

@@ -12,6 +12,7 @@
 //! takes the journal entry back. Nothing else replaces a table version.
 
 mod diffs;
+mod linked_compact;
 mod linked_edits;
 pub mod links;
 mod pages;
@@ -164,6 +165,9 @@ impl Ledger {
                 // notebook's own tables: the user hears of it, and the file stays as it is.
                 if let Err(e) = links::sweep_unnamed_edits(dir) {
                     log::warn!("notebook {notebook}: leftover edits files stay: {e}");
+                }
+                if let Err(e) = linked_compact::sweep_unnamed_copies(dir) {
+                    log::warn!("notebook {notebook}: leftover compacted copies stay: {e}");
                 }
                 let journaled = |name: &str| {
                     self.journal

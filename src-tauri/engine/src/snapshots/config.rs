@@ -18,6 +18,10 @@ pub struct SnapshotConfig {
     pub codec: super::Codec,
     /// Threads of the persistence pool that encodes snapshots; 0 means one per core.
     pub threads: u32,
+    /// Edited cells of a linked table past which they are folded, at idle priority, into a
+    /// copy of the table in the notebook's folder (the linked files are never written); 0
+    /// never. Default 1,000,000.
+    pub compact_edits_cells: u64,
 }
 
 impl Default for SnapshotConfig {
@@ -29,6 +33,7 @@ impl Default for SnapshotConfig {
             history: 5,
             codec: super::Codec::Zstd,
             threads: 0,
+            compact_edits_cells: 1_000_000,
         }
     }
 }

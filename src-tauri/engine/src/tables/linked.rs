@@ -701,6 +701,38 @@ impl LinkedTable {
         Ok(batches)
     }
 
+    /// Every row as of `edits` written into `sink`, a part per linked file, row group by row
+    /// group (never more than one in memory); stops at the next row group once `cancel` is.
+    pub fn write_merged(
+        &self,
+        edits: &Edits,
+        sink: &dyn super::import::sink::Sink,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<u64, TableError> {
+        let every: Vec<usize> = (0..self.schema.fields().len()).collect();
+        let mut rows = 0;
+        for (i, f) in self.files.iter().enumerate() {
+            let mut part = sink.open(i, &self.schema)?;
+            let ends = f.group_starts.iter().skip(1).copied().chain([f.rows]);
+            for (start, end) in f.group_starts.iter().copied().zip(ends) {
+                if cancel.is_cancelled() {
+                    return Err(TableError::Cancelled);
+                }
+                if start == end {
+                    continue;
+                }
+                for read in f.read(self.remote.as_ref(), start, end)? {
+                    let batch =
+                        RecordBatch::try_new(self.schema.clone(), self.with_keys(i, &read.batch))?;
+                    rows += batch.num_rows() as u64;
+                    part.push(edits.merge(batch, f.first_row + read.first, &every)?)?;
+                }
+            }
+            part.finish()?;
+        }
+        Ok(rows)
+    }
+
     /// A batch of file `file`'s columns, with the partition keys' values after them.
     fn with_keys(&self, file: usize, batch: &RecordBatch) -> Vec<ArrayRef> {
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();

@@ -114,6 +114,26 @@ impl Edits {
         })
     }
 
+    /// The cells of these edits that `earlier` does not hold as they are (edits made since
+    /// it), at this version; None when a cell of `earlier` is gone or other here (undone
+    /// since), which edits over `earlier`'s content cannot say.
+    pub fn since(&self, earlier: &Edits) -> Option<Edits> {
+        let mut cells = self.cells.clone();
+        for (key, old) in &earlier.cells {
+            match cells.get(key) {
+                Some(now) if Arc::ptr_eq(&now.value, &old.value) => {
+                    cells.remove(key);
+                }
+                Some(_) => {} // edited again since: kept
+                None => return None,
+            }
+        }
+        Some(Edits {
+            version: self.version,
+            cells,
+        })
+    }
+
     /// Whether any row of `[first, first + rows)` has an edited cell.
     pub fn touches(&self, first: u64, rows: u64) -> bool {
         self.cells

@@ -22,9 +22,15 @@ pub const EDITS_DIR: &str = "edits";
 /// Footer key holding the edits' version.
 const VERSION_KEY: &str = "quire.linked_edits.version";
 
-/// The file name of `table`'s edits at `version` (relative to the notebook folder).
+/// A new file name for `table`'s edits at `version` (relative to the notebook folder). Each
+/// save gets its own name, so a save never replaces the file `links.json` names (a compaction
+/// saves other edits at the same version).
 pub fn relative(table: &str, version: u64) -> PathBuf {
-    Path::new(EDITS_DIR).join(format!("{table}.v{version}.parquet"))
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    Path::new(EDITS_DIR).join(format!(
+        "{table}.v{version}.{}.parquet",
+        &tag[tag.len() - 8..]
+    ))
 }
 
 /// Whether a file name in `edits/` is one Quire writes.

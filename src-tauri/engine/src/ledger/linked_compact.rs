@@ -1,0 +1,155 @@
+//! Compaction: a linked table's edits folded into a new copy of its rows.
+//!
+//! Edits are merged on every read and saved whole at every save, so past a threshold
+//! (`snapshots.compact_edits_cells`) they are folded, at idle priority, into a copy of the
+//! table as edited, written into the notebook folder (`converted/compact-<id>/`, a part per
+//! linked file, each synced before its rename, the folder synced after). The table is then
+//! linked to the copy: the edits made while it was written are saved against it as a new edits
+//! file (carrying the version), and one `links.json` write switches the link to the copy and
+//! that file: the commit point. The journal entries the copy covers are trimmed, and what it
+//! replaced (the old edits file, a previous compacted copy) removed. The user's files are
+//! never written; a crash before the switch leaves a copy nobody names (removed at the next
+//! open), after it the old copy (removed likewise).
+
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::linked_edits::{remove_edits_file, write_edits_file};
+use super::{links, Ledger};
+use crate::durable;
+use crate::error::Error;
+use crate::events::EngineEvent;
+use crate::ids::NotebookId;
+use crate::metrics::Metrics;
+use crate::tables::import::sink::Parts;
+use crate::tables::linked::EditLog;
+use crate::tables::{LinkedTable, TableError, TableInfo};
+
+/// The prefix of a compacted copy's folder in `converted/`.
+pub const COMPACTED_PREFIX: &str = "compact-";
+
+impl Ledger {
+    /// Folds the edits of link `table` (notebook folder `dir`) into a new copy of its rows and
+    /// links it there; None when there is nothing to fold or the link changed meanwhile (a
+    /// delete, a rename, an undo of a folded edit: the next compaction tries again).
+    /// Blocking, for a background job.
+    pub fn compact_linked(
+        &self,
+        notebook: NotebookId,
+        dir: &Path,
+        table: &str,
+        metrics: &Arc<Metrics>,
+        cancel: &CancellationToken,
+    ) -> Result<Option<TableInfo>, Error> {
+        let Some(linked) = self.catalog.linked(notebook, table) else {
+            return Ok(None);
+        };
+        let folded = linked.edits.current();
+        if folded.is_empty() {
+            return Ok(None);
+        }
+        let id = format!("{COMPACTED_PREFIX}{}", uuid::Uuid::now_v7().simple());
+        let folder = links::converted_folder(dir, &id)?;
+        let written = (|| -> Result<u64, Error> {
+            let converted = folder.parent().expect("converted/<id>");
+            std::fs::create_dir_all(&folder)
+                .and_then(|()| durable::sync_dir(converted))
+                .and_then(|()| durable::sync_dir(dir))
+                .map_err(|e| TableError::file(&folder, e))?;
+            let parts = Parts::new(&folder, u64::MAX, metrics.clone());
+            let rows = linked.write_merged(&folded, &parts, cancel)?;
+            durable::sync_dir(&folder).map_err(|e| TableError::file(&folder, e))?;
+            Ok(rows)
+        })();
+        let drop_copy = || {
+            if let Err(e) = std::fs::remove_dir_all(&folder) {
+                log::warn!("the unfinished copy {} stays: {e}", folder.display());
+            }
+        };
+        if let Err(e) = written {
+            drop_copy();
+            return Err(e);
+        }
+
+        let _commit = self.lock_commit();
+        let now = self.catalog.linked(notebook, table);
+        let remaining = now
+            .as_ref()
+            .filter(|now| now.id == linked.id)
+            .and_then(|now| now.edits.current().since(&folded));
+        let Some(remaining) = remaining else {
+            drop_copy();
+            return Ok(None);
+        };
+        let mut fresh = LinkedTable::open(&folder)?;
+        fresh.converted = true;
+        let version = remaining.version;
+        let relative = write_edits_file(dir, table, &remaining, &fresh, metrics)?;
+        fresh.edits = EditLog::starting_at(remaining);
+        fresh.saved_edits = AtomicU64::new(version);
+        let replaced = match links::name_compacted(dir, table, &fresh, &relative, version, metrics)
+        {
+            Ok(replaced) => replaced,
+            Err(e) => {
+                remove_edits_file(dir, &relative);
+                drop_copy();
+                return Err(e.into());
+            }
+        };
+        self.catalog.unlink(notebook, table)?;
+        let info = self.catalog.link(notebook, table, fresh)?;
+        if let Err(e) = self.journal.journal_cover(notebook, table, version) {
+            log::warn!("journal entries of {table} that its compacted copy covers stay: {e}");
+        }
+        if let Some(old) = replaced {
+            remove_edits_file(dir, &old);
+        }
+        if linked.converted && links::is_converted_folder(dir, &linked.source) {
+            if let Err(e) = std::fs::remove_dir_all(&linked.source) {
+                log::warn!("the replaced copy {} stays: {e}", linked.source.display());
+            }
+        }
+        self.tally().count();
+        log::info!(
+            "compacted {} edited cells of the linked table {table} of notebook {notebook} into {} (version {version})",
+            folded.len(),
+            folder.display()
+        );
+        self.events.emit(EngineEvent::TableChanged {
+            notebook,
+            table: info.clone(),
+        });
+        Ok(Some(info))
+    }
+}
+
+/// Removes the compacted copies in the notebook folder `dir` that `links.json` does not name
+/// (left by a compaction a crash cut short, or replaced by a newer one).
+pub fn sweep_unnamed_copies(dir: &Path) -> Result<usize, TableError> {
+    let converted = dir.join(links::CONVERTED_DIR);
+    if !converted.is_dir() {
+        return Ok(0);
+    }
+    let named: Vec<std::path::PathBuf> = links::read(dir)?
+        .into_iter()
+        .filter(|l| l.remote.is_none())
+        .map(|l| dir.join(l.path))
+        .collect();
+    let mut removed = 0;
+    for entry in std::fs::read_dir(&converted).map_err(|e| TableError::file(&converted, e))? {
+        let entry = entry.map_err(|e| TableError::file(&converted, e))?;
+        let path = entry.path();
+        let ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(COMPACTED_PREFIX));
+        if ours && !named.contains(&path) && links::is_converted_folder(dir, &path) {
+            std::fs::remove_dir_all(&path).map_err(|e| TableError::file(&path, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
