@@ -388,6 +388,7 @@ pub fn crash_states(trace: &Trace) -> Vec<CrashState> {
 }
 
 pub mod faults;
+pub mod linked_edits;
 pub mod scenarios;
 #[cfg(test)]
 mod tests;

@@ -174,11 +174,16 @@ pub fn run() -> Result<Vec<Measure>, String> {
         size("QUIRE_BENCH_POWERCUT_JOURNALED", 60),
         5,
     );
+    let linked = quire_engine::powercut::linked_edits::linked_edits(
+        size("QUIRE_BENCH_POWERCUT_LINKED", 40),
+        5,
+    );
     for (what, r) in [
         ("notebook saves", &notebook),
         ("snapshot commits", &snapshots),
         ("startup recovery", &recovery),
         ("journal and drafts with their trimming", &journal),
+        ("linked table edits, their saves and a compaction", &linked),
     ] {
         eprintln!(
             "durability: power cuts over {what}: {} steps, {} states, {} distinct, {} lost, {} failures",
@@ -201,7 +206,7 @@ pub fn run() -> Result<Vec<Measure>, String> {
         eprintln!("durability: fault: {failure}");
     }
     let total = |f: fn(&powercut::Report) -> usize| {
-        (f(&notebook) + f(&snapshots) + f(&recovery) + f(&journal)) as f64
+        (f(&notebook) + f(&snapshots) + f(&recovery) + f(&journal) + f(&linked)) as f64
     };
 
     let ms = |us: f64| us / 1000.0;

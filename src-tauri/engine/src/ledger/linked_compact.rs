@@ -55,7 +55,12 @@ impl Ledger {
         let folder = links::converted_folder(dir, &id)?;
         let written = (|| -> Result<u64, Error> {
             let converted = folder.parent().expect("converted/<id>");
-            std::fs::create_dir_all(&folder)
+            let made = |path: &Path| match durable::trace::create_dir(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                other => other,
+            };
+            made(converted)
+                .and_then(|()| durable::trace::create_dir(&folder))
                 .and_then(|()| durable::sync_dir(converted))
                 .and_then(|()| durable::sync_dir(dir))
                 .map_err(|e| TableError::file(&folder, e))?;

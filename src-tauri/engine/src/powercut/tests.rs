@@ -54,3 +54,9 @@ fn every_write_site_fails_once_keeps_the_previous_state_leaks_nothing_and_recove
     assert!(r.failures.is_empty(), "{:#?}", r.failures);
     assert_eq!(r.sites, 17);
 }
+
+#[test]
+fn a_power_cut_at_any_instant_of_linked_edits_their_saves_and_a_compaction_loses_no_edit() {
+    let r = super::linked_edits::linked_edits(6, 2);
+    assert_clean("linked table edits, saves and a compaction", &r, 20);
+}

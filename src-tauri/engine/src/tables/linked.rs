@@ -489,18 +489,27 @@ impl LinkedTable {
         }
     }
 
-    /// The files as they are now (each one's name, size, time or tag, and rows), as a short
-    /// text: edits name rows by position, so they apply only to files with the same one.
+    /// The files as they are now, as a short text: edits name rows by position, so they apply
+    /// only to files with the same one. Each file's name below the link, size and rows, and
+    /// for the user's files its time or tag too; not for Quire's own copies in the notebook
+    /// folder, which it never changes and which move (and get new times) with the folder.
     pub fn fingerprint(&self) -> String {
         let mut hasher = blake3::Hasher::new();
         for f in &self.files {
-            let line = format!(
-                "{}\t{}\t{}\t{}\n",
-                f.at.shown().display(),
-                f.stamp.0,
-                f.stamp.1,
-                f.rows
-            );
+            let shown = f.at.shown();
+            let below = shown
+                .strip_prefix(&self.source)
+                .ok()
+                .filter(|b| !b.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .or_else(|| shown.file_name().map(PathBuf::from))
+                .unwrap_or(shown.clone());
+            let time = if self.converted {
+                ""
+            } else {
+                f.stamp.1.as_str()
+            };
+            let line = format!("{}\t{}\t{}\t{}\n", below.display(), f.stamp.0, time, f.rows);
             hasher.update(line.as_bytes());
         }
         hasher.finalize().to_hex()[..32].to_string()
