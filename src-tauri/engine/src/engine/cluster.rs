@@ -131,13 +131,14 @@ impl Engine {
             crate::queue::JobKind::Query,
             None,
             move |queue_cancel| async move {
-                // Stopped by the caller or the queue, whichever comes first.
-                let either = CancellationToken::new();
-                let (a, b, both) = (cancel.clone(), queue_cancel.clone(), either.clone());
-                let watch = tokio::spawn(async move {
-                    tokio::select! {
-                        _ = a.cancelled() => both.cancel(),
-                        _ = b.cancelled() => both.cancel(),
+                // Stopped by the queue (a child sees its parent's cancel) or by the caller
+                // (relayed), whichever comes first.
+                let either = queue_cancel.child_token();
+                let relay = tokio::spawn({
+                    let either = either.clone();
+                    async move {
+                        cancel.cancelled().await;
+                        either.cancel();
                     }
                 });
                 let out = on_cluster(
@@ -150,7 +151,7 @@ impl Engine {
                     either,
                 )
                 .await;
-                watch.abort();
+                relay.abort();
                 Ok(out)
             },
         );

@@ -73,20 +73,28 @@ impl Ledger {
         let histories = Arc::new(Histories::with_cap(catalog.limits().table_bytes()));
         let views = Arc::new(ViewCache::with_cap(catalog.limits().table_bytes()));
         let catalog = Arc::new(catalog);
-        let tally = MemoryTally {
-            catalog: Arc::downgrade(&catalog),
-            histories: Arc::downgrade(&histories),
-            views: Arc::downgrade(&views),
+        let ledger = Ledger {
+            catalog,
+            views,
+            histories,
+            journal,
+            snapshots,
+            events,
+            scheduler,
+            commit: Arc::default(),
+            adding: Mutex::default(),
+            diffs: Mutex::default(),
+            previewed: Mutex::default(),
         };
         // Short of memory, what is kept for convenience goes first: the grid's cached views
         // (made again when asked for), then the oldest undo steps.
-        let commit: Arc<Mutex<()>> = Arc::default();
-        let held_commit = Arc::downgrade(&commit);
-        catalog.limits().account().on_shortage(move |need| {
+        let tally = ledger.tally();
+        let commit = Arc::downgrade(&ledger.commit);
+        ledger.catalog.limits().account().on_shortage(move |need| {
             let (Some(histories), Some(views), Some(commit)) = (
                 tally.histories.upgrade(),
                 tally.views.upgrade(),
-                held_commit.upgrade(),
+                commit.upgrade(),
             ) else {
                 return 0;
             };
@@ -107,19 +115,7 @@ impl Ledger {
             tally.count();
             freed
         });
-        Ledger {
-            catalog,
-            views,
-            histories,
-            journal,
-            snapshots,
-            events,
-            scheduler,
-            commit,
-            adding: Mutex::default(),
-            diffs: Mutex::default(),
-            previewed: Mutex::default(),
-        }
+        ledger
     }
 
     pub fn catalog(&self) -> &Arc<Catalog> {
@@ -210,19 +206,11 @@ impl Ledger {
             self.tally().count();
             // Saved tables open whatever the budget says (they are the user's), but the user
             // hears why queries now spill or stop.
-            let account = self.catalog.limits().account();
-            if account.held() > account.limit() {
-                const MIB: u64 = 1024 * 1024;
+            if let Some(message) = self.catalog.limits().account().over_budget() {
                 self.events.emit(EngineEvent::TableNotice {
                     notebook,
                     table: None,
-                    message: format!(
-                        "the tables open now hold {} MiB, more than the {} MiB Quire may use in \
-                         all (limits.memory_mb): queries will spill to disk or stop; close \
-                         notebooks or delete tables you do not need, or raise the setting",
-                        account.held() / MIB,
-                        account.limit() / MIB
-                    ),
+                    message,
                 });
             }
         }

@@ -40,6 +40,16 @@ pub enum Problem {
     Failed(String),
 }
 
+/// A reopened notebook must not be shown as damaged.
+pub(super) fn shown_intact(status: &SaveState) -> Result<(), Problem> {
+    match status {
+        SaveState::Unreadable { message } => Err(Problem::Failed(format!(
+            "the notebook is shown damaged: {message}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Explores every state; `check` opens one (materialised in a fresh folder) and says what is
 /// wrong with it.
 pub(super) fn explore(
@@ -138,11 +148,7 @@ pub fn notebook_saves(edits: usize) -> Report {
                 list.len()
             )));
         };
-        if let SaveState::Unreadable { message } = &nb.status {
-            return Err(Problem::Failed(format!(
-                "the notebook is shown damaged: {message}"
-            )));
-        }
+        shown_intact(&nb.status)?;
         let cells = books.get(nb.id).unwrap().cells;
         let source = cells.first().map(|c| c.source.as_str()).unwrap_or("");
         // The acknowledged source, or a later one (a cut right after a write not yet

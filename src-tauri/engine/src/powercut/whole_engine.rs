@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::scenarios::{explore, Problem, Report};
+use super::scenarios::{explore, shown_intact, Problem, Report};
 use super::{crash_states, Trace};
 use crate::config::Config;
 use crate::engine::{Engine, EnginePaths, ImportRequest};
 use crate::events::NullSink;
 use crate::ids::NotebookId;
-use crate::notebooks::{CellKind, SaveState};
+use crate::notebooks::CellKind;
 use crate::tables::edit::CellEdit;
 
 const ROWS: usize = 12;
@@ -149,11 +149,7 @@ fn check(state: &super::CrashState, dir: &std::path::Path, nb: NotebookId) -> Re
                 notebooks.len()
             )));
         };
-        if let SaveState::Unreadable { message } = &summary.status {
-            return Err(Problem::Failed(format!(
-                "the notebook is shown damaged: {message}"
-            )));
-        }
+        shown_intact(&summary.status)?;
         let Some(last) = state.acked.last() else {
             return Ok(());
         };

@@ -99,6 +99,20 @@ impl Account {
         }
     }
 
+    /// What to tell the user when what the ledger holds is already past the budget.
+    pub fn over_budget(&self) -> Option<String> {
+        let held = self.held();
+        (held > self.limit).then(|| {
+            format!(
+                "the tables open now hold {} MiB, more than the {} MiB Quire may use in all \
+                 ({SETTING}): queries will spill to disk or stop; close notebooks or delete \
+                 tables you do not need, or raise the setting",
+                held / MIB,
+                self.limit / MIB
+            )
+        })
+    }
+
     /// How far `more` bytes would go past the budget (0: they fit).
     fn short_by(&self, more: u64) -> u64 {
         self.in_use()
