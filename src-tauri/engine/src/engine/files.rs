@@ -94,7 +94,11 @@ pub(super) fn import_now(
         Some(t) => name::validate(t)?,
         None => name::from_file_stem(&import::file_stem(path)),
     };
-    ledger.ensure_loaded(notebook, notebooks.folder_path(notebook)?.as_deref())?;
+    ledger.ensure_loaded(
+        notebook,
+        notebooks.folder_path(notebook)?.as_deref(),
+        metrics,
+    )?;
     if ledger.exists(notebook, &table) {
         return Err(TableError::Exists(table).into());
     }

@@ -129,7 +129,8 @@ impl Engine {
     /// Loads the notebook's tables from disk the first time they are needed.
     fn ensure_tables(&self, notebook: NotebookId) -> Result<(), Error> {
         let dir = self.notebooks.folder_path(notebook)?;
-        self.ledger.ensure_loaded(notebook, dir.as_deref())?;
+        self.ledger
+            .ensure_loaded(notebook, dir.as_deref(), &self.metrics)?;
         self.attach_databases(notebook);
         Ok(())
     }
@@ -273,9 +274,9 @@ impl Engine {
     ) -> Result<crate::profiles::Profile, Error> {
         self.ensure_tables(notebook)?;
         if let Some(linked) = self.ledger.catalog().linked(notebook, table) {
-            return self
-                .profile_linked(notebook, table, linked.id, cancel)
-                .await;
+            // Cached per link and edits version: an edit shows in the next profile.
+            let key = (linked.id << 32) | (linked.edits.current().version & 0xffff_ffff);
+            return self.profile_linked(notebook, table, key, cancel).await;
         }
         let version = self.ledger.version(notebook, table)?;
         let number = version.version;

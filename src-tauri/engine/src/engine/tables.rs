@@ -391,9 +391,8 @@ impl Engine {
         Ok(next.info(table))
     }
 
-    /// Saves a linked table's edits when the change asks for it (see `ledger::linked_edits`).
-    /// The change is journaled already: a save that fails only leaves it there, to be saved
-    /// again later.
+    /// Saves a linked table's edits when the change asks for it (see `ledger::linked_edits`),
+    /// and starts their compaction past the threshold.
     fn after_linked_change(
         &self,
         notebook: NotebookId,
@@ -401,9 +400,15 @@ impl Engine {
         change: crate::ledger::LinkedChange,
     ) -> Result<TableInfo, Error> {
         if change.save_now {
-            let dir = self.table_folder(notebook)?;
-            self.ledger
-                .save_linked_edits(notebook, &dir, table, &self.metrics)?;
+            // The change is journaled: a save that fails leaves it there, to be saved later,
+            // and the change stands.
+            let saved = self.table_folder(notebook).and_then(|dir| {
+                self.ledger
+                    .save_linked_edits(notebook, &dir, table, &self.metrics)
+            });
+            if let Err(e) = saved {
+                log::warn!("the edits of the linked table {table} stay in the journal: {e}");
+            }
         }
         let threshold = self.config.snapshots.compact_edits_cells;
         if threshold > 0 && change.cells as u64 >= threshold {
@@ -552,8 +557,14 @@ impl Engine {
         back: bool,
     ) -> Result<TableInfo, Error> {
         self.ensure_tables(notebook)?;
-        if let Some(change) = self.ledger.undo_redo_linked(notebook, table, back)? {
-            return self.after_linked_change(notebook, table, change);
+        if self.ledger.catalog().linked(notebook, table).is_some() {
+            let dir = self.table_folder(notebook)?;
+            if let Some(change) =
+                self.ledger
+                    .undo_redo_linked(notebook, table, back, &dir, &self.metrics)?
+            {
+                return self.after_linked_change(notebook, table, change);
+            }
         }
         let shown = self.ledger.undo_redo(notebook, table, back)?;
         log::info!(

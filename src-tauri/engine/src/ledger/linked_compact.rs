@@ -7,7 +7,8 @@
 //! linked to the copy: the edits made while it was written are saved against it as a new edits
 //! file (carrying the version), and one `links.json` write switches the link to the copy and
 //! that file: the commit point. The journal entries the copy covers are trimmed, and what it
-//! replaced (the old edits file, a previous compacted copy) removed. The user's files are
+//! replaced removed: the old edits file at once, a previous copy of Quire's once no query or
+//! page reads it any more. The user's files are
 //! never written; a crash before the switch leaves a copy nobody names (removed at the next
 //! open), after it the old copy (removed likewise).
 
@@ -92,14 +93,13 @@ impl Ledger {
         let mut fresh = LinkedTable::open(&folder)?;
         fresh.converted = true;
         let version = remaining.version;
-        let relative = write_edits_file(dir, table, &remaining, &fresh, metrics)?;
+        let file = write_edits_file(dir, table, &remaining, &fresh, metrics)?;
         fresh.edits = EditLog::starting_at(remaining);
         fresh.saved_edits = AtomicU64::new(version);
-        let replaced = match links::name_compacted(dir, table, &fresh, &relative, version, metrics)
-        {
+        let replaced = match links::name_compacted(dir, table, &fresh, &file, version, metrics) {
             Ok(replaced) => replaced,
             Err(e) => {
-                remove_edits_file(dir, &relative);
+                remove_edits_file(dir, &file);
                 drop_copy();
                 return Err(e.into());
             }
@@ -113,9 +113,9 @@ impl Ledger {
             remove_edits_file(dir, &old);
         }
         if linked.converted && links::is_converted_folder(dir, &linked.source) {
-            if let Err(e) = std::fs::remove_dir_all(&linked.source) {
-                log::warn!("the replaced copy {} stays: {e}", linked.source.display());
-            }
+            linked
+                .discard_when_unused
+                .store(true, std::sync::atomic::Ordering::SeqCst);
         }
         self.tally().count();
         log::info!(

@@ -14,7 +14,6 @@
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use super::{links, JournalStep, Ledger};
 use crate::durable::{self, DurableError};
@@ -77,12 +76,15 @@ impl Ledger {
         }))
     }
 
-    /// Undo (`back`) or redo one edit of a linked table; None when `table` is not a link.
+    /// Undo (`back`) or redo one edit of a linked table (notebook folder `dir`); None when
+    /// `table` is not a link.
     pub fn undo_redo_linked(
         &self,
         notebook: NotebookId,
         table: &str,
         back: bool,
+        dir: &Path,
+        metrics: &Metrics,
     ) -> Result<Option<LinkedChange>, Error> {
         let _commit = self.lock_commit();
         let Some(linked) = self.catalog.linked(notebook, table) else {
@@ -96,20 +98,25 @@ impl Ledger {
             }));
         };
         // Replay rebuilds undo steps only after the saved edits: a step to a version older
-        // than them is saved before it is acknowledged.
-        let save_now = linked
+        // than them is saved (not journaled) before it is shown, and a failed save changes
+        // nothing.
+        if linked
             .edits
-            .reaches_before(back, linked.saved_edits.load(Ordering::SeqCst));
-        let step = if back {
-            JournalStep::Undo
+            .reaches_before(back, linked.saved_edits.load(Ordering::SeqCst))
+        {
+            self.save_locked(notebook, dir, table, &linked, &shown, metrics)?;
         } else {
-            JournalStep::Redo
-        };
-        self.journal_append(notebook, table, shown.version, &step)?;
+            let step = if back {
+                JournalStep::Undo
+            } else {
+                JournalStep::Redo
+            };
+            self.journal_append(notebook, table, shown.version, &step)?;
+        }
         let now = linked.edits.step(back, shown);
         Ok(Some(LinkedChange {
             info: self.linked_changed(notebook, table, &linked),
-            save_now,
+            save_now: false,
             cells: now.len(),
         }))
     }
@@ -134,19 +141,51 @@ impl Ledger {
         metrics: &Metrics,
     ) -> Result<bool, Error> {
         let _commit = self.lock_commit();
+        self.save_linked_edits_locked(notebook, dir, table, metrics)
+    }
+
+    /// [`Ledger::save_linked_edits`] with the commit lock held.
+    pub(super) fn save_linked_edits_locked(
+        &self,
+        notebook: NotebookId,
+        dir: &Path,
+        table: &str,
+        metrics: &Metrics,
+    ) -> Result<bool, Error> {
         let Some(linked) = self.catalog.linked(notebook, table) else {
             return Ok(false);
         };
         let current = linked.edits.current();
-        let saved = linked.saved_edits.load(Ordering::SeqCst);
-        if current.version == saved {
+        if current.version == linked.saved_edits.load(Ordering::SeqCst) {
             return Ok(false);
         }
-        let relative = write_edits_file(dir, table, &current, &linked, metrics)?;
+        self.save_locked(notebook, dir, table, &linked, &current, metrics)?;
+        Ok(true)
+    }
+
+    /// Saves `edits` as link `table`'s edits: written, named in `links.json` (then they are
+    /// the saved version), the journal entries they cover trimmed, the file they replace
+    /// removed.
+    fn save_locked(
+        &self,
+        notebook: NotebookId,
+        dir: &Path,
+        table: &str,
+        linked: &LinkedTable,
+        edits: &crate::tables::linked::Edits,
+        metrics: &Metrics,
+    ) -> Result<(), Error> {
+        let file = write_edits_file(dir, table, edits, linked, metrics)?;
         let replaced =
-            links::name_saved_edits(dir, table, &linked, &relative, current.version, metrics)?;
-        linked.saved_edits.store(current.version, Ordering::SeqCst);
-        if let Err(e) = self.journal.journal_cover(notebook, table, current.version) {
+            match links::name_saved_edits(dir, table, linked, &file, edits.version, metrics) {
+                Ok(replaced) => replaced,
+                Err(e) => {
+                    remove_edits_file(dir, &file);
+                    return Err(e.into());
+                }
+            };
+        linked.saved_edits.store(edits.version, Ordering::SeqCst);
+        if let Err(e) = self.journal.journal_cover(notebook, table, edits.version) {
             // Replay skips what the saved edits cover; the entries only take room.
             log::warn!("journal entries of {table} that its saved edits cover stay: {e}");
         }
@@ -155,10 +194,10 @@ impl Ledger {
         }
         log::info!(
             "saved {} edited cells of the linked table {table} (version {})",
-            current.len(),
-            current.version,
+            edits.len(),
+            edits.version,
         );
-        Ok(true)
+        Ok(())
     }
 
     fn linked_changed(&self, notebook: NotebookId, table: &str, linked: &LinkedTable) -> TableInfo {
@@ -174,12 +213,7 @@ impl Ledger {
     /// Replays the journal's steps for a link just opened (its files as linked), as `apply`
     /// made them. A step that does not apply stops the replay; it and the steps after it are
     /// removed, and the user is told how many were lost.
-    pub(super) fn replay_linked(
-        &self,
-        notebook: NotebookId,
-        table: &str,
-        linked: &Arc<LinkedTable>,
-    ) {
+    pub(super) fn replay_linked(&self, notebook: NotebookId, table: &str, linked: &LinkedTable) {
         let base = linked.edits.current().version;
         let entries = match self.journal.journal_after(notebook, table, base) {
             Ok(entries) => entries,
@@ -283,14 +317,14 @@ impl Ledger {
 }
 
 /// Writes `edits` of the link `table` as a new file in the notebook folder `dir`'s `edits/`
-/// (one write protocol, folder synced); its name relative to `dir`.
+/// (one write protocol, folder synced); its name there.
 pub(super) fn write_edits_file(
     dir: &Path,
     table: &str,
     edits: &crate::tables::linked::Edits,
     linked: &LinkedTable,
     metrics: &Metrics,
-) -> Result<std::path::PathBuf, Error> {
+) -> Result<String, Error> {
     let folder = dir.join(edits_file::EDITS_DIR);
     if !folder.is_dir() {
         durable::trace::create_dir(&folder)
@@ -301,21 +335,21 @@ pub(super) fn write_edits_file(
             .and_then(|()| durable::sync_dir(dir))
             .map_err(|e| TableError::file(&folder, e))?;
     }
-    let relative = edits_file::relative(table, edits.version);
+    let name = edits_file::new_name(table, edits.version);
     let bytes = edits_file::encode(edits, &linked.schema)?;
     // Unsure is not good enough here: links.json must never name a file a power cut can
     // take back, since the journal entries it covers go next.
-    durable::write_atomic(&dir.join(&relative), &bytes, metrics).map_err(|e| match e {
+    durable::write_atomic(&folder.join(&name), &bytes, metrics).map_err(|e| match e {
         DurableError::Unsure { path, source } => TableError::file(&path, source),
         other => TableError::Persist(other.to_string()),
     })?;
-    Ok(relative)
+    Ok(name)
 }
 
 /// Removes an edits file `links.json` no longer names (a failure only leaves it for the next
 /// open's sweep).
-pub(super) fn remove_edits_file(dir: &Path, relative: &Path) {
-    let Ok(path) = links::saved_edits_path(dir, relative) else {
+pub(super) fn remove_edits_file(dir: &Path, name: &str) {
+    let Ok(path) = edits_file::path_in(dir, name) else {
         return;
     };
     if let Err(e) = durable::trace::remove_file(&path) {

@@ -26,9 +26,11 @@ use crate::tables::{name, LinkedTable, TableError, TableInfo};
 
 /// The file, in a notebook's folder, that lists its links.
 pub const LINKS_FILE: &str = "links.json";
-/// The newest `links.json` this build reads. Version 2 added links to object storage; a list
-/// without one is still written as version 1, which older builds read.
-const LINKS_VERSION: u32 = 2;
+/// The newest `links.json` this build reads. Version 2 added links to object storage, version 3
+/// links with saved edits (an older build would open them without their edits, and drop the
+/// file naming them); a list without either is still written as version 1, which older builds
+/// read.
+const LINKS_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
@@ -53,10 +55,11 @@ pub struct Link {
     pub edits: Option<SavedEdits>,
 }
 
-/// Where a link's edits are saved: `edits/<table>.v<version>.parquet` in the notebook folder.
+/// Where a link's edits are saved: a file of the notebook folder's `edits/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedEdits {
-    pub file: PathBuf,
+    /// The file's name in `edits/` (no folder: the same on every system).
+    pub file: String,
     pub version: u64,
 }
 
@@ -135,8 +138,10 @@ pub fn read(dir: &Path) -> Result<Vec<Link>, TableError> {
 /// as written: the new list may be on disk, so the caller acts as if it is.
 fn write(dir: &Path, links: Vec<Link>, metrics: &Metrics) -> Result<(), TableError> {
     let path = dir.join(LINKS_FILE);
-    let version = if links.iter().any(|l| l.remote.is_some()) {
-        LINKS_VERSION
+    let version = if links.iter().any(|l| l.edits.is_some()) {
+        3
+    } else if links.iter().any(|l| l.remote.is_some()) {
+        2
     } else {
         1
     };
@@ -163,10 +168,18 @@ pub type OpenedLinks = (Vec<(String, LinkedTable)>, Vec<(String, MissingLink)>);
 /// that does not (its files moved, a drive unplugged, its files changed under its edits) is
 /// returned as missing and stays listed in the file. `journaled(name)` says whether the
 /// journal holds edits of a link not yet saved.
-pub fn open_all(dir: &Path, journaled: impl Fn(&str) -> bool) -> Result<OpenedLinks, TableError> {
+pub fn open_all(
+    dir: &Path,
+    journaled: impl Fn(&str) -> bool,
+    metrics: &Metrics,
+) -> Result<OpenedLinks, TableError> {
     let mut opened = Vec::new();
     let mut missing = Vec::new();
-    for link in read(dir)? {
+    let mut listed = read(dir)?;
+    // Links without edits whose files changed since: the edits made from now on are made on
+    // the files as they are now, so the list says so before any can be made.
+    let mut refreshed = false;
+    for link in listed.clone() {
         let (path, opening) = match &link.remote {
             Some(r) => (
                 PathBuf::from(&r.url),
@@ -178,12 +191,22 @@ pub fn open_all(dir: &Path, journaled: impl Fn(&str) -> bool) -> Result<OpenedLi
                 (path, opening)
             }
         };
+        let edited = link.edits.is_some() || journaled(&link.name);
         let opening = opening.and_then(|mut table| {
             // Only what has the shape of Quire's own conversion is treated as one (and
             // deleted with its table), whatever the file says.
             table.converted = link.converted && is_converted_folder(dir, &table.source);
-            with_saved_edits(dir, &link, table, journaled(&link.name))
+            with_saved_edits(dir, &link, table, edited)
         });
+        if let Ok(table) = &opening {
+            let now = table.fingerprint();
+            if !edited && link.files.as_ref() != Some(&now) {
+                if let Some(entry) = listed.iter_mut().find(|l| l.name == link.name) {
+                    entry.files = Some(now);
+                    refreshed = true;
+                }
+            }
+        }
         match opening {
             Ok(table) => opened.push((link.name, table)),
             Err(e) => missing.push((
@@ -199,6 +222,9 @@ pub fn open_all(dir: &Path, journaled: impl Fn(&str) -> bool) -> Result<OpenedLi
             )),
         }
     }
+    if refreshed {
+        write(dir, listed, metrics)?;
+    }
     Ok((opened, missing))
 }
 
@@ -208,9 +234,8 @@ fn with_saved_edits(
     dir: &Path,
     link: &Link,
     mut table: LinkedTable,
-    journaled: bool,
+    edited: bool,
 ) -> Result<LinkedTable, TableError> {
-    let edited = link.edits.is_some() || journaled;
     if edited
         && link
             .files
@@ -226,7 +251,7 @@ fn with_saved_edits(
         });
     }
     if let Some(saved) = &link.edits {
-        let file = saved_edits_path(dir, &saved.file)?;
+        let file = edits_file::path_in(dir, &saved.file)?;
         let edits = edits_file::read(&file, &table.schema, table.rows)?;
         if edits.version != saved.version {
             return Err(TableError::File {
@@ -243,43 +268,26 @@ fn with_saved_edits(
     Ok(table)
 }
 
-/// The saved edits file `relative` names, only inside the notebook's `edits/` folder.
-pub(super) fn saved_edits_path(dir: &Path, relative: &Path) -> Result<PathBuf, TableError> {
-    let mut parts = relative.components();
-    let plain = matches!(
-        (parts.next(), parts.next(), parts.next()),
-        (Some(std::path::Component::Normal(folder)), Some(std::path::Component::Normal(name)), None)
-            if folder == edits_file::EDITS_DIR && name.to_str().is_some_and(edits_file::is_edits_name)
-    );
-    if !plain {
-        return Err(TableError::Persist(format!(
-            "links.json names the edits file {} outside the notebook's edits folder",
-            relative.display()
-        )));
-    }
-    Ok(dir.join(relative))
-}
-
-/// Names `relative` as the saved edits of link `table` in `links.json` (the files it reads
-/// recorded too, for a link made before they were); the file it named before, if any.
+/// Names `file` as the saved edits of link `table` in `links.json`, with the fingerprint of
+/// the files as open now (the ones the edits were made on); the file it named before, if any.
 pub(super) fn name_saved_edits(
     dir: &Path,
     table: &str,
     linked: &LinkedTable,
-    relative: &Path,
+    file: &str,
     version: u64,
     metrics: &Metrics,
-) -> Result<Option<PathBuf>, TableError> {
+) -> Result<Option<String>, TableError> {
     let mut listed = read(dir)?;
     let link = listed
         .iter_mut()
         .find(|l| l.name == table)
         .ok_or_else(|| TableError::NotFound(table.to_string()))?;
     let before = link.edits.replace(SavedEdits {
-        file: relative.to_path_buf(),
+        file: file.to_string(),
         version,
     });
-    link.files.get_or_insert_with(|| linked.fingerprint());
+    link.files = Some(linked.fingerprint());
     write(dir, listed, metrics)?;
     Ok(before.map(|b| b.file))
 }
@@ -291,10 +299,10 @@ pub(super) fn name_compacted(
     dir: &Path,
     table: &str,
     fresh: &LinkedTable,
-    edits: &Path,
+    edits: &str,
     version: u64,
     metrics: &Metrics,
-) -> Result<Option<PathBuf>, TableError> {
+) -> Result<Option<String>, TableError> {
     let mut listed = read(dir)?;
     let link = listed
         .iter_mut()
@@ -309,7 +317,7 @@ pub(super) fn name_compacted(
     link.converted = true;
     link.files = Some(fresh.fingerprint());
     let before = link.edits.replace(SavedEdits {
-        file: edits.to_path_buf(),
+        file: edits.to_string(),
         version,
     });
     write(dir, listed, metrics)?;
@@ -323,20 +331,17 @@ pub fn sweep_unnamed_edits(dir: &Path) -> Result<usize, TableError> {
     if !folder.is_dir() {
         return Ok(0);
     }
-    let named: Vec<PathBuf> = read(dir)?
+    let named: Vec<String> = read(dir)?
         .into_iter()
-        .filter_map(|l| l.edits.map(|e| dir.join(e.file)))
+        .filter_map(|l| l.edits.map(|e| e.file))
         .collect();
     let mut removed =
         durable::sweep_temp_files(&folder).map_err(|e| TableError::file(&folder, e))?;
     for entry in std::fs::read_dir(&folder).map_err(|e| TableError::file(&folder, e))? {
         let entry = entry.map_err(|e| TableError::file(&folder, e))?;
         let path = entry.path();
-        let ours = entry
-            .file_name()
-            .to_str()
-            .is_some_and(edits_file::is_edits_name);
-        if ours && !named.contains(&path) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if edits_file::is_edits_name(&name) && !named.contains(&name) {
             durable::trace::remove_file(&path).map_err(|e| TableError::file(&path, e))?;
             removed += 1;
         }
@@ -355,10 +360,22 @@ impl Ledger {
         linked: LinkedTable,
         metrics: &Metrics,
     ) -> Result<TableInfo, Error> {
+        let _commit = self.lock_commit();
+        self.link_locked(notebook, dir, table, linked, metrics)
+    }
+
+    /// [`Ledger::link`] with the commit lock held.
+    fn link_locked(
+        &self,
+        notebook: NotebookId,
+        dir: &Path,
+        table: &str,
+        linked: LinkedTable,
+        metrics: &Metrics,
+    ) -> Result<TableInfo, Error> {
         let table = name::validate(table)?;
         // A provider that cannot be made must fail before the link is written.
         linked.provider()?;
-        let _commit = self.lock_commit();
         if self.catalog.exists(notebook, &table)
             || self
                 .adding
@@ -369,10 +386,11 @@ impl Ledger {
         {
             return Err(TableError::Exists(table).into());
         }
-        // Entries left by a deleted table of this name must never replay onto this link.
-        self.journal.journal_drop(notebook, &table)?;
+        // Read first: a list that cannot be read stops the link before anything is dropped.
         let mut listed = read(dir)?;
         listed.retain(|l| l.name != table);
+        // Entries left by a deleted table of this name must never replay onto this link.
+        self.journal.journal_drop(notebook, &table)?;
         // A conversion is named relative to the notebook folder, so the folder can move; the
         // user's files keep their absolute path.
         let (path, remote) = match &linked.remote {
@@ -389,17 +407,14 @@ impl Ledger {
                 _ => (linked.source.clone(), None),
             },
         };
-        let saved = linked.saved_edits.load(Ordering::SeqCst);
         listed.push(Link {
             name: table.clone(),
             path,
             remote,
             converted: linked.converted,
             files: Some(linked.fingerprint()),
-            edits: (saved > 1).then(|| SavedEdits {
-                file: edits_file::relative(&table, saved),
-                version: saved,
-            }),
+            // A link starts with its edits unsaved (a rename saves them right after).
+            edits: None,
         });
         write(dir, listed, metrics)?;
         let info = self.catalog.link(notebook, &table, linked)?;
@@ -420,6 +435,17 @@ impl Ledger {
         metrics: &Metrics,
     ) -> Result<(), Error> {
         let _commit = self.lock_commit();
+        self.unlink_locked(notebook, dir, table, metrics)
+    }
+
+    /// [`Ledger::unlink`] with the commit lock held.
+    fn unlink_locked(
+        &self,
+        notebook: NotebookId,
+        dir: &Path,
+        table: &str,
+        metrics: &Metrics,
+    ) -> Result<(), Error> {
         let missing = self.catalog.missing(notebook, table).is_some();
         if self.catalog.linked(notebook, table).is_none() && !missing {
             return Err(TableError::NotFound(table.to_string()).into());
@@ -434,7 +460,7 @@ impl Ledger {
         // Unlisted first: a crash before these leaves a file no link names (swept at the next
         // open) and entries `link` drops before a link takes the name.
         if let Some(saved) = saved_edits {
-            if let Ok(path) = saved_edits_path(dir, &saved.file) {
+            if let Ok(path) = edits_file::path_in(dir, &saved.file) {
                 if let Err(e) = durable::trace::remove_file(&path) {
                     log::warn!(
                         "the edits file {} of a removed link stays: {e}",
@@ -496,6 +522,9 @@ impl Ledger {
         metrics: &Metrics,
     ) -> Result<TableInfo, Error> {
         let to = name::validate(to)?;
+        // One step under the commit lock: no edit, undo or compaction of the old name lands
+        // between its edits being carried and the old name going.
+        let _commit = self.lock_commit();
         let old = self
             .catalog
             .linked(notebook, table)
@@ -510,9 +539,14 @@ impl Ledger {
         }
         // The edits go with the name: saved under the new one before the old one goes.
         reopened.edits = old.edits.carried();
-        let info = self.link(notebook, dir, &to, reopened, metrics)?;
-        self.save_linked_edits(notebook, dir, &to, metrics)?;
-        self.unlink(notebook, dir, table, metrics)?;
+        let info = self.link_locked(notebook, dir, &to, reopened, metrics)?;
+        if let Err(e) = self.save_linked_edits_locked(notebook, dir, &to, metrics) {
+            if let Err(undo) = self.unlink_locked(notebook, dir, &to, metrics) {
+                log::error!("the half-made rename of {table} to {to} stays listed: {undo}");
+            }
+            return Err(e);
+        }
+        self.unlink_locked(notebook, dir, table, metrics)?;
         Ok(info)
     }
 }

@@ -142,7 +142,12 @@ impl Ledger {
     /// Loads a notebook's saved tables the first time they are needed (the newest readable
     /// snapshot of each, with the journal replayed on top). `dir` is the notebook's folder;
     /// None for a notebook not on disk yet.
-    pub fn ensure_loaded(&self, notebook: NotebookId, dir: Option<&Path>) -> Result<(), Error> {
+    pub fn ensure_loaded(
+        &self,
+        notebook: NotebookId,
+        dir: Option<&Path>,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<(), Error> {
         let loaded = std::cell::Cell::new(false);
         let outcome = self
             .catalog
@@ -170,7 +175,7 @@ impl Ledger {
                         .journal_after(notebook, name, 1)
                         .map_or(true, |entries| !entries.is_empty())
                 };
-                let (links, missing, problems) = match links::open_all(dir, journaled) {
+                let (links, missing, problems) = match links::open_all(dir, journaled, metrics) {
                     Ok((links, missing)) => {
                         let problems = missing
                             .iter()
@@ -180,6 +185,11 @@ impl Ledger {
                     }
                     Err(e) => (Vec::new(), Vec::new(), vec![e.to_string()]),
                 };
+                // Before the links are shown: no edit may land between their replay and them.
+                for (name, linked) in &links {
+                    let _commit = self.lock_commit();
+                    self.replay_linked(notebook, name, linked);
+                }
                 for message in problems {
                     log::warn!("notebook {notebook}: {message}");
                     self.events.emit(EngineEvent::TableNotice {
@@ -194,14 +204,6 @@ impl Ledger {
                     missing,
                 })
             });
-        if loaded.get() && outcome.is_ok() {
-            for (name, _) in self.catalog.links(notebook) {
-                if let Some(linked) = self.catalog.linked(notebook, &name) {
-                    let _commit = self.lock_commit();
-                    self.replay_linked(notebook, &name, &linked);
-                }
-            }
-        }
         if loaded.get() {
             self.tally().count();
             // Saved tables open whatever the budget says (they are the user's), but the user

@@ -83,6 +83,19 @@ pub struct LinkedTable {
     pub edits: EditLog,
     /// The version of the edits saved in the notebook's `edits/` folder (1: none saved).
     pub saved_edits: AtomicU64,
+    /// Set when a compaction replaced this copy of Quire's: its folder goes once nothing reads
+    /// it any more (a query or a page may still hold it).
+    pub discard_when_unused: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for LinkedTable {
+    fn drop(&mut self) {
+        if self.converted && self.discard_when_unused.load(Ordering::SeqCst) {
+            if let Err(e) = std::fs::remove_dir_all(&self.source) {
+                log::warn!("the replaced copy {} stays: {e}", self.source.display());
+            }
+        }
+    }
 }
 
 /// Where a remote link reads: the connection it was made through and the store made from it.
@@ -334,6 +347,7 @@ impl LinkedTable {
             remote: None,
             edits: EditLog::default(),
             saved_edits: AtomicU64::new(1),
+            discard_when_unused: Default::default(),
         })
     }
 
@@ -463,6 +477,7 @@ impl LinkedTable {
             }),
             edits: EditLog::default(),
             saved_edits: AtomicU64::new(1),
+            discard_when_unused: Default::default(),
         })
     }
 

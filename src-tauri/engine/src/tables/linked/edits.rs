@@ -20,6 +20,13 @@ use crate::tables::TableError;
 /// Undo steps kept per linked table, as for held tables.
 const KEPT_STEPS: usize = 100;
 
+/// Cells all kept undo steps may list together: each step is a whole map (its values shared
+/// with the others), so a huge paste keeps fewer steps rather than many copies of its map.
+const KEPT_ENTRIES: usize = 4_000_000;
+
+/// Bytes of one map entry besides its value (key, pointer, the tree's share).
+const ENTRY_BYTES: u64 = 48;
+
 /// One cell's edited value: as the user typed it (for the delta file) and as its column's type.
 #[derive(Debug, Clone)]
 pub struct Cell {
@@ -32,8 +39,8 @@ pub struct Cell {
 pub struct Edits {
     /// 1 for the files as linked; each edit, undo or redo adds one.
     pub version: u64,
-    /// (row position, column index in the table's schema) -> value.
-    cells: BTreeMap<(u64, usize), Cell>,
+    /// (row position, column index in the table's schema) -> value, shared between versions.
+    cells: BTreeMap<(u64, usize), Arc<Cell>>,
 }
 
 impl Edits {
@@ -62,7 +69,7 @@ impl Edits {
     pub fn cells(&self) -> impl Iterator<Item = (u64, usize, &Cell)> {
         self.cells
             .iter()
-            .map(|(&(row, col), cell)| (row, col, cell))
+            .map(|(&(row, col), cell)| (row, col, cell.as_ref()))
     }
 
     /// Bytes the edited values hold (the delta's share of the memory budget).
@@ -102,10 +109,10 @@ impl Edits {
             let value = edit::convert(field.data_type(), field.is_nullable(), e)?;
             cells.insert(
                 (e.row_id, col),
-                Cell {
+                Arc::new(Cell {
                     typed: e.value.clone(),
                     value,
-                },
+                }),
             );
         }
         Ok(Edits {
@@ -121,7 +128,7 @@ impl Edits {
         let mut cells = self.cells.clone();
         for (key, old) in &earlier.cells {
             match cells.get(key) {
-                Some(now) if Arc::ptr_eq(&now.value, &old.value) => {
+                Some(now) if Arc::ptr_eq(now, old) => {
                     cells.remove(key);
                 }
                 Some(_) => {} // edited again since: kept
@@ -262,10 +269,11 @@ impl EditLog {
         let next = Arc::new(next);
         let before = std::mem::replace(&mut steps.current, next.clone());
         steps.back.push(before);
-        if steps.back.len() > KEPT_STEPS {
-            steps.back.remove(0);
-        }
         steps.forward.clear();
+        let mut listed: usize = steps.back.iter().map(|e| e.len()).sum();
+        while steps.back.len() > KEPT_STEPS || (listed > KEPT_ENTRIES && steps.back.len() > 1) {
+            listed -= steps.back.remove(0).len();
+        }
         next
     }
 
@@ -299,14 +307,17 @@ impl EditLog {
         shown
     }
 
-    /// Bytes every kept version holds (versions share no buffers of their own beyond cells).
+    /// Bytes the kept versions hold: the current one's values and map, and the other
+    /// versions' maps (their values are mostly the current one's, shared).
     pub fn memory_bytes(&self) -> u64 {
         let steps = self.steps();
-        std::iter::once(&steps.current)
-            .chain(&steps.back)
+        let others: usize = steps
+            .back
+            .iter()
             .chain(&steps.forward)
-            .map(|e| e.memory_bytes())
-            .sum()
+            .map(|e| e.len())
+            .sum();
+        steps.current.memory_bytes() + others as u64 * ENTRY_BYTES
     }
 }
 

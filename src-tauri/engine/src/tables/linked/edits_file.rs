@@ -3,6 +3,7 @@
 //! and the version it is. Saving the edits writes only them, however large the linked files.
 
 use std::path::{Path, PathBuf};
+
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt64Array};
@@ -22,20 +23,28 @@ pub const EDITS_DIR: &str = "edits";
 /// Footer key holding the edits' version.
 const VERSION_KEY: &str = "quire.linked_edits.version";
 
-/// A new file name for `table`'s edits at `version` (relative to the notebook folder). Each
+/// A new file name for `table`'s edits at `version`, in the notebook's `edits/` folder. Each
 /// save gets its own name, so a save never replaces the file `links.json` names (a compaction
 /// saves other edits at the same version).
-pub fn relative(table: &str, version: u64) -> PathBuf {
+pub fn new_name(table: &str, version: u64) -> String {
     let tag = uuid::Uuid::now_v7().simple().to_string();
-    Path::new(EDITS_DIR).join(format!(
-        "{table}.v{version}.{}.parquet",
-        &tag[tag.len() - 8..]
-    ))
+    format!("{table}.v{version}.{}.parquet", &tag[tag.len() - 8..])
 }
 
 /// Whether a file name in `edits/` is one Quire writes.
 pub fn is_edits_name(name: &str) -> bool {
-    name.ends_with(".parquet") && name.contains(".v")
+    name.ends_with(".parquet") && name.contains(".v") && !name.contains(['/', '\\']) && name != ".."
+}
+
+/// Where the edits file `name` (as `links.json` names it) lies in the notebook folder `dir`:
+/// only ever inside its `edits/` folder.
+pub fn path_in(dir: &Path, name: &str) -> Result<PathBuf, TableError> {
+    if !is_edits_name(name) {
+        return Err(TableError::Persist(format!(
+            "links.json names the edits file {name:?}, which is not a name Quire writes"
+        )));
+    }
+    Ok(dir.join(EDITS_DIR).join(name))
 }
 
 fn file_schema() -> SchemaRef {
