@@ -301,6 +301,22 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [undoRedo, dialog, current?.missing]);
+  /** "Set <column> to <value> in N selected rows": one edit per row, for held and linked tables. */
+  const fillControls = current && selected.length > 0 && (
+    <span className="fill-selected" data-testid="fill-selected">
+      Set
+      <select aria-label="Column to set" data-testid="fill-column" value={fill.column || current.columns[0]?.name} onChange={(e) => setFill({ ...fill, column: e.target.value })}>
+        {current.columns.map((c) => (
+          <option key={c.name}>{c.name}</option>
+        ))}
+      </select>
+      to
+      <input aria-label="New value" data-testid="fill-value" value={fill.value} onChange={(e) => setFill({ ...fill, value: e.target.value })} />
+      <button data-testid="fill-apply" onClick={() => void fillSelected()}>
+        in {selected.length} selected rows
+      </button>
+    </span>
+  );
   const deleteTable = async (table: string) => {
     setDeleting(null);
     const gone = tables.find((t) => t.name === table);
@@ -486,6 +502,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           <button data-testid="copy-into-notebook" title="A copy can be transformed and keeps a history of changes" onClick={() => void copyIntoNotebook(current)}>
             Copy into the notebook
           </button>
+          {fillControls}
           <button data-testid="open-profile" aria-pressed={profiling} onClick={() => setProfiling(!profiling)}>
             Profile
           </button>
@@ -508,21 +525,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           <button data-testid="open-versions" onClick={() => setDialog("versions")}>
             Changes…
           </button>
-          {selected.length > 0 && (
-            <span className="fill-selected" data-testid="fill-selected">
-              Set
-              <select aria-label="Column to set" data-testid="fill-column" value={fill.column || current.columns[0]?.name} onChange={(e) => setFill({ ...fill, column: e.target.value })}>
-                {current.columns.map((c) => (
-                  <option key={c.name}>{c.name}</option>
-                ))}
-              </select>
-              to
-              <input aria-label="New value" data-testid="fill-value" value={fill.value} onChange={(e) => setFill({ ...fill, value: e.target.value })} />
-              <button data-testid="fill-apply" onClick={() => void fillSelected()}>
-                in {selected.length} selected rows
-              </button>
-            </span>
-          )}
+          {fillControls}
           <span className="muted">Double-click or Enter edits a cell · Delete sets it to NULL · paste a block from a spreadsheet</span>
         </div>
       )}
