@@ -65,6 +65,14 @@ fn edits_files(ws: &Path, nb_dir: &Path) -> Vec<String> {
     }
 }
 
+/// An engine on `dir` with a notebook that links `file` as `trips`.
+fn linking(dir: &Path, file: &Path) -> (Engine, NotebookId) {
+    let engine = open(dir, Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Big").unwrap().id;
+    engine.link_table(nb, file, Some("trips")).unwrap();
+    (engine, nb)
+}
+
 /// The queries a linked table with edits must answer as a held copy of the same rows does.
 const SQL: [&str; 5] = [
     "SELECT city, count(*) AS n, sum(amount) AS s, count(amount) AS c FROM {t} GROUP BY city ORDER BY city",
@@ -246,9 +254,7 @@ async fn a_crash_keeps_every_acknowledged_edit_of_a_link_and_saves_cost_the_edit
     let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let file = data.path().join("trips.parquet");
     parquet(&file, 0, 50_000);
-    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
-    let nb = engine.create_notebook("Big").unwrap().id;
-    engine.link_table(nb, &file, Some("trips")).unwrap();
+    let (engine, nb) = linking(tmp.path(), &file);
     let nb_dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
     // Enough edits that they save on their own once, then a few more only journaled.
     let steps = SAVE_EVERY + 5;
@@ -322,9 +328,7 @@ async fn a_link_whose_files_changed_under_its_edits_is_not_opened_with_them() {
     let other = data.path().join("other.parquet");
     parquet(&other, 0, 3_000);
     let nb = {
-        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
-        let nb = engine.create_notebook("Big").unwrap().id;
-        engine.link_table(nb, &file, Some("trips")).unwrap();
+        let (engine, nb) = linking(tmp.path(), &file);
         engine.link_table(nb, &other, Some("other")).unwrap();
         engine
             .edit_cells(nb, "trips", &[set(10, "city", Some("Rome"))])
@@ -353,9 +357,7 @@ async fn a_link_with_edits_whose_file_is_gone_is_listed_missing() {
     let file = data.path().join("trips.parquet");
     parquet(&file, 0, 3_000);
     let nb = {
-        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
-        let nb = engine.create_notebook("Big").unwrap().id;
-        engine.link_table(nb, &file, Some("trips")).unwrap();
+        let (engine, nb) = linking(tmp.path(), &file);
         engine
             .edit_cells(nb, "trips", &[set(10, "city", Some("Rome"))])
             .unwrap();
@@ -520,9 +522,7 @@ async fn edits_made_after_the_files_changed_between_sessions_apply_after_a_crash
     let file = data.path().join("trips.parquet");
     parquet(&file, 0, 3_000);
     let nb = {
-        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
-        let nb = engine.create_notebook("Big").unwrap().id;
-        engine.link_table(nb, &file, Some("trips")).unwrap();
+        let (engine, nb) = linking(tmp.path(), &file);
         engine.shutdown();
         nb
     };
@@ -548,9 +548,7 @@ async fn an_undo_past_the_saved_edits_is_saved_before_it_shows_and_survives_a_cr
     let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let file = data.path().join("trips.parquet");
     parquet(&file, 0, 3_000);
-    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
-    let nb = engine.create_notebook("Big").unwrap().id;
-    engine.link_table(nb, &file, Some("trips")).unwrap();
+    let (engine, nb) = linking(tmp.path(), &file);
     engine
         .edit_cells(nb, "trips", &[set(10, "city", Some("Rome"))])
         .unwrap();

@@ -268,6 +268,25 @@ fn with_saved_edits(
     Ok(table)
 }
 
+/// Changes link `table`'s entry in `links.json` with `change` (one atomic write); the edits
+/// file the entry named before, if any.
+fn update_link(
+    dir: &Path,
+    table: &str,
+    metrics: &Metrics,
+    change: impl FnOnce(&mut Link) -> Result<(), TableError>,
+) -> Result<Option<String>, TableError> {
+    let mut listed = read(dir)?;
+    let link = listed
+        .iter_mut()
+        .find(|l| l.name == table)
+        .ok_or_else(|| TableError::NotFound(table.to_string()))?;
+    let before = link.edits.clone().map(|e| e.file);
+    change(link)?;
+    write(dir, listed, metrics)?;
+    Ok(before)
+}
+
 /// Names `file` as the saved edits of link `table` in `links.json`, with the fingerprint of
 /// the files as open now (the ones the edits were made on); the file it named before, if any.
 pub(super) fn name_saved_edits(
@@ -278,18 +297,14 @@ pub(super) fn name_saved_edits(
     version: u64,
     metrics: &Metrics,
 ) -> Result<Option<String>, TableError> {
-    let mut listed = read(dir)?;
-    let link = listed
-        .iter_mut()
-        .find(|l| l.name == table)
-        .ok_or_else(|| TableError::NotFound(table.to_string()))?;
-    let before = link.edits.replace(SavedEdits {
-        file: file.to_string(),
-        version,
-    });
-    link.files = Some(linked.fingerprint());
-    write(dir, listed, metrics)?;
-    Ok(before.map(|b| b.file))
+    update_link(dir, table, metrics, |link| {
+        link.edits = Some(SavedEdits {
+            file: file.to_string(),
+            version,
+        });
+        link.files = Some(linked.fingerprint());
+        Ok(())
+    })
 }
 
 /// Makes link `table` read the compacted copy `fresh` (inside the notebook folder `dir`) with
@@ -303,25 +318,22 @@ pub(super) fn name_compacted(
     version: u64,
     metrics: &Metrics,
 ) -> Result<Option<String>, TableError> {
-    let mut listed = read(dir)?;
-    let link = listed
-        .iter_mut()
-        .find(|l| l.name == table)
-        .ok_or_else(|| TableError::NotFound(table.to_string()))?;
     let inside = fresh
         .source
         .strip_prefix(dir)
-        .map_err(|_| TableError::Persist("a compacted copy outside the notebook".into()))?;
-    link.path = inside.to_path_buf();
-    link.remote = None;
-    link.converted = true;
-    link.files = Some(fresh.fingerprint());
-    let before = link.edits.replace(SavedEdits {
-        file: edits.to_string(),
-        version,
-    });
-    write(dir, listed, metrics)?;
-    Ok(before.map(|b| b.file))
+        .map_err(|_| TableError::Persist("a compacted copy outside the notebook".into()))?
+        .to_path_buf();
+    update_link(dir, table, metrics, |link| {
+        link.path = inside;
+        link.remote = None;
+        link.converted = true;
+        link.files = Some(fresh.fingerprint());
+        link.edits = Some(SavedEdits {
+            file: edits.to_string(),
+            version,
+        });
+        Ok(())
+    })
 }
 
 /// Removes the files in the notebook folder's `edits/` that `links.json` does not name (left
