@@ -544,7 +544,7 @@ fn an_export_child_that_is_killed() {
         &target.endpoint,
         &format!("s3://{BUCKET}/exports/killed.csv"),
         &schema(),
-        &batches,
+        &mut batches.iter().cloned().map(Ok),
         &progress,
         &CancellationToken::new(),
     );

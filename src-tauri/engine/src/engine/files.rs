@@ -17,7 +17,6 @@ use crate::metrics::Metrics;
 use crate::notebooks::{NotebookId, Notebooks};
 use crate::queue::{Job, JobKind, Priority};
 use crate::tables::import::{self, CsvOptions, ImportFormat, ImportProgress, SheetOptions};
-use crate::tables::sql::ident;
 use crate::tables::{self, name, TableError, TableVersion};
 use crate::tasks::{TaskPayload, Tracked};
 
@@ -173,10 +172,6 @@ pub(super) fn import_now(
 }
 
 /// `SELECT *` of a table by name.
-fn select_all(table: &str) -> String {
-    format!("SELECT * FROM {}", ident(table))
-}
-
 /// Awaits a queued job, cancelling it when `cancel` fires first.
 async fn until_done_or_cancelled<T: Send + 'static>(
     job: Job<Result<T, Error>>,
@@ -366,11 +361,30 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<u64, Error> {
         self.ensure_tables(notebook)?;
-        if self.ledger.catalog().linked(notebook, table).is_some() {
-            // Its rows come from a query over its files (within the result budget).
-            return self
-                .export_query(notebook, &select_all(table), out, None)
-                .await;
+        if let Some(linked) = self.ledger.catalog().linked(notebook, table) {
+            // Streamed from its files, a row group at a time, edits merged: any size.
+            let task = Arc::new(self.record_export(notebook, table, out));
+            task.watch(cancel.clone());
+            let (metrics, running, out, table) = (
+                self.metrics.clone(),
+                task.clone(),
+                out.to_path_buf(),
+                table.to_string(),
+            );
+            let job = self.scheduler.submit_blocking(
+                Priority::Background,
+                JobKind::Export,
+                None,
+                move |token| {
+                    running.start();
+                    Ok(write_linked(
+                        &linked, &table, &out, &metrics, &*progress, token,
+                    ))
+                },
+            );
+            let result = until_done_or_cancelled(job, cancel).await;
+            task.finish(&result);
+            return result;
         }
         let version = self.ledger.version(notebook, table)?;
         let task = Arc::new(self.record_export(notebook, table, out));
@@ -421,6 +435,9 @@ impl Engine {
     ) -> Result<u64, Error> {
         task.run(cancel, || {
             self.ensure_tables(notebook)?;
+            if let Some(linked) = self.ledger.catalog().linked(notebook, table) {
+                return write_linked(&linked, table, out, &self.metrics, progress, cancel);
+            }
             let version = self.ledger.version(notebook, table)?;
             write_export(&version, table, out, &self.metrics, progress, cancel)
         })
@@ -445,15 +462,11 @@ impl Engine {
         let target = settings
             .store(&bucket)
             .map_err(crate::tables::TableError::from)?;
-        let (schema, batches) = if self.ledger.catalog().linked(notebook, table).is_some() {
-            // Its rows come from a query over its files (within the result budget).
-            self.ledger
-                .catalog()
-                .result(notebook, &select_all(table))
-                .await?
-        } else {
-            let version = self.ledger.version(notebook, table)?;
-            (version.schema.clone(), version.batches.to_vec())
+        // A linked table is streamed from its files (edits merged), a held one from memory.
+        let linked = self.ledger.catalog().linked(notebook, table);
+        let version = match linked {
+            Some(_) => None,
+            None => Some(self.ledger.version(notebook, table)?),
         };
         let url = url.to_string();
         let job = self.scheduler.submit_blocking(
@@ -462,15 +475,32 @@ impl Engine {
             None,
             move |token| {
                 let store: Arc<dyn object_store::ObjectStore> = target.store.clone();
-                let written = tables::export::write_to_store(
-                    store,
-                    &target.endpoint,
-                    &url,
-                    &schema,
-                    &batches,
-                    &*progress,
-                    token,
-                );
+                let write = |schema: &datafusion::arrow::datatypes::SchemaRef,
+                             rows: tables::export::Rows<'_>| {
+                    tables::export::write_to_store(
+                        store.clone(),
+                        &target.endpoint,
+                        &url,
+                        schema,
+                        rows,
+                        &*progress,
+                        token,
+                    )
+                };
+                let written = match (&linked, &version) {
+                    (Some(linked), _) => {
+                        let edits = linked.edits.current();
+                        let mut rows = linked.merged(&edits);
+                        let written = write(&linked.schema, &mut rows);
+                        drop(rows);
+                        written
+                    }
+                    (None, Some(version)) => write(
+                        &version.schema,
+                        &mut version.batches.iter().cloned().map(Ok),
+                    ),
+                    (None, None) => unreachable!("a table is linked or held"),
+                };
                 if let Ok(bytes) = &written {
                     log::info!("exported a table to {url} ({bytes} bytes)");
                 }
@@ -512,6 +542,31 @@ impl Engine {
         );
         Ok(bytes)
     }
+}
+
+/// Writes a linked table (its files with its edits) to `out`, row group by row group.
+fn write_linked(
+    linked: &crate::tables::LinkedTable,
+    table: &str,
+    out: &Path,
+    metrics: &crate::metrics::Metrics,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &CancellationToken,
+) -> Result<u64, Error> {
+    let edits = linked.edits.current();
+    let bytes = tables::export::write_rows(
+        out,
+        &linked.schema,
+        &mut linked.merged(&edits),
+        metrics,
+        progress,
+        cancel,
+    )?;
+    log::info!(
+        "exported the linked table {table} to {} ({bytes} bytes)",
+        out.display()
+    );
+    Ok(bytes)
 }
 
 fn write_export(

@@ -146,6 +146,26 @@ async fn edits_of_a_link_show_everywhere_undo_save_small_and_outlive_a_restart()
     }
     let rome = text(&engine, nb, "SELECT id FROM trips WHERE city = 'Rome'").await;
     assert!(rome.contains("12510"), "{rome}");
+    // Exported (streamed from the files, edits merged), it reads back as the copy.
+    let exported = data.path().join("exported.parquet");
+    engine
+        .export(
+            nb,
+            "trips",
+            &exported,
+            Arc::new(|_| {}),
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    engine.link_table(nb, &exported, Some("exported")).unwrap();
+    for sql in SQL {
+        assert_eq!(
+            text(&engine, nb, &sql.replace("{t}", "exported")).await,
+            text(&engine, nb, &sql.replace("{t}", "copy")).await,
+            "{sql}"
+        );
+    }
 
     // A sorted view shows the edited id first, with its row's position as row id; a cell
     // edited in the view edits that row.

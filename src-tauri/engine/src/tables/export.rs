@@ -43,12 +43,28 @@ impl ExportFormat {
     }
 }
 
+/// Batches to write, made as they are written (a linked table's, row group by row group).
+pub type Rows<'a> = &'a mut dyn Iterator<Item = Result<RecordBatch, TableError>>;
+
 /// Writes the batches to `path` in the format its extension names; returns the bytes written.
 /// `progress` hears the rows written so far after every batch; `cancel` is checked before each.
 pub fn write(
     path: &Path,
     schema: &SchemaRef,
     batches: &[RecordBatch],
+    metrics: &Metrics,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &CancellationToken,
+) -> Result<u64, TableError> {
+    let mut rows = batches.iter().cloned().map(Ok);
+    write_rows(path, schema, &mut rows, metrics, progress, cancel)
+}
+
+/// [`write`] of batches made as they are written.
+pub fn write_rows(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: Rows<'_>,
     metrics: &Metrics,
     progress: &(dyn Fn(u64) + Sync),
     cancel: &CancellationToken,
@@ -87,7 +103,7 @@ pub fn write_to_store(
     endpoint: &str,
     url: &str,
     schema: &SchemaRef,
-    batches: &[RecordBatch],
+    batches: Rows<'_>,
     progress: &(dyn Fn(u64) + Sync),
     cancel: &CancellationToken,
 ) -> Result<u64, TableError> {
@@ -183,7 +199,7 @@ fn encode<W: Write + Send>(
     target: &str,
     out: W,
     schema: &SchemaRef,
-    batches: &[RecordBatch],
+    batches: Rows<'_>,
     progress: &(dyn Fn(u64) + Sync),
     cancel: &CancellationToken,
 ) -> Result<(), TableError> {
@@ -193,16 +209,16 @@ fn encode<W: Write + Send>(
     match format {
         ExportFormat::Csv => {
             let mut writer = WriterBuilder::new().with_header(true).build(out);
-            if batches.is_empty() {
-                writer
-                    .write(&RecordBatch::new_empty(schema.clone()))
-                    .map_err(|e| fail(&e))?;
-            }
+            // The header, whatever follows.
+            writer
+                .write(&RecordBatch::new_empty(schema.clone()))
+                .map_err(|e| fail(&e))?;
             for batch in batches {
                 if cancel.is_cancelled() {
                     return Err(TableError::Cancelled);
                 }
-                writer.write(batch).map_err(|e| fail(&e))?;
+                let batch = batch?;
+                writer.write(&batch).map_err(|e| fail(&e))?;
                 rows += batch.num_rows() as u64;
                 progress(rows);
             }
@@ -217,7 +233,8 @@ fn encode<W: Write + Send>(
                 if cancel.is_cancelled() {
                     return Err(TableError::Cancelled);
                 }
-                writer.write(batch).map_err(|e| fail(&e))?;
+                let batch = batch?;
+                writer.write(&batch).map_err(|e| fail(&e))?;
                 rows += batch.num_rows() as u64;
                 progress(rows);
             }

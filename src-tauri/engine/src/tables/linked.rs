@@ -733,28 +733,64 @@ impl LinkedTable {
         sink: &dyn super::import::sink::Sink,
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<u64, TableError> {
-        let every: Vec<usize> = (0..self.schema.fields().len()).collect();
         let mut rows = 0;
-        for (i, f) in self.files.iter().enumerate() {
+        for i in 0..self.files.len() {
             let mut part = sink.open(i, &self.schema)?;
-            let ends = f.group_starts.iter().skip(1).copied().chain([f.rows]);
-            for (start, end) in f.group_starts.iter().copied().zip(ends) {
+            for batch in self.merged_file(i, edits) {
                 if cancel.is_cancelled() {
                     return Err(TableError::Cancelled);
                 }
-                if start == end {
-                    continue;
-                }
-                for read in f.read(self.remote.as_ref(), start, end)? {
-                    let batch =
-                        RecordBatch::try_new(self.schema.clone(), self.with_keys(i, &read.batch))?;
-                    rows += batch.num_rows() as u64;
-                    part.push(edits.merge(batch, f.first_row + read.first, &every)?)?;
-                }
+                let batch = batch?;
+                rows += batch.num_rows() as u64;
+                part.push(batch)?;
             }
             part.finish()?;
         }
         Ok(rows)
+    }
+
+    /// Every row in file order as of `edits`, read a row group at a time as it is asked for.
+    pub fn merged<'a>(
+        &'a self,
+        edits: &'a Edits,
+    ) -> impl Iterator<Item = Result<RecordBatch, TableError>> + 'a {
+        (0..self.files.len()).flat_map(move |i| self.merged_file(i, edits))
+    }
+
+    /// The rows of linked file `i` as of `edits`, a row group at a time.
+    fn merged_file<'a>(
+        &'a self,
+        i: usize,
+        edits: &'a Edits,
+    ) -> impl Iterator<Item = Result<RecordBatch, TableError>> + 'a {
+        let f = &self.files[i];
+        let every: Vec<usize> = (0..self.schema.fields().len()).collect();
+        let ends = f.group_starts.iter().skip(1).copied().chain([f.rows]);
+        let groups: Vec<(u64, u64)> = f
+            .group_starts
+            .iter()
+            .copied()
+            .zip(ends)
+            .filter(|(start, end)| start < end)
+            .collect();
+        groups.into_iter().flat_map(move |(start, end)| {
+            let merged = f.read(self.remote.as_ref(), start, end).and_then(|parts| {
+                parts
+                    .into_iter()
+                    .map(|read| {
+                        let batch = RecordBatch::try_new(
+                            self.schema.clone(),
+                            self.with_keys(i, &read.batch),
+                        )?;
+                        edits.merge(batch, f.first_row + read.first, &every)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            match merged {
+                Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            }
+        })
     }
 
     /// A batch of file `file`'s columns, with the partition keys' values after them.
