@@ -159,7 +159,7 @@ fn check(state: &super::CrashState, dir: &Path, nb: NotebookId) -> Result<(), Pr
                 continue;
             };
             // A later edit of the row may have reached the journal before its acknowledgement.
-            if !have.as_deref().is_some_and(|h| number(h) >= number(want)) {
+            if have.as_deref().is_none_or(|h| number(h) < number(want)) {
                 return Err(Problem::Lost(format!(
                     "row {row} holds {have:?}, {want:?} was acknowledged"
                 )));
