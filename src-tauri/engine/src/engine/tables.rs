@@ -411,7 +411,18 @@ impl Engine {
             }
         }
         let threshold = self.config.snapshots.compact_edits_cells;
-        if threshold > 0 && change.cells as u64 >= threshold {
+        // After a failed compaction (a full disk), the next waits a while, not the next edit.
+        let failed_lately = self
+            .ledger
+            .catalog()
+            .linked(notebook, table)
+            .and_then(|l| {
+                *l.compaction_failed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+            })
+            .is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(600));
+        if threshold > 0 && change.cells as u64 >= threshold && !failed_lately {
             // Not awaited: the job runs at idle priority, and one per table waits at most.
             drop(self.compaction_job(notebook, table));
         }

@@ -77,6 +77,12 @@ impl Ledger {
         };
         if let Err(e) = written {
             drop_copy();
+            if !matches!(e, Error::Table(TableError::Cancelled)) {
+                *linked
+                    .compaction_failed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+            }
             return Err(e);
         }
 

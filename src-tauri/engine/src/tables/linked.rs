@@ -86,6 +86,9 @@ pub struct LinkedTable {
     /// Set when a compaction replaced this copy of Quire's: its folder goes once nothing reads
     /// it any more (a query or a page may still hold it).
     pub discard_when_unused: std::sync::atomic::AtomicBool,
+    /// When a compaction of this link last failed (a full disk, say): the next is not tried
+    /// on every edit meanwhile.
+    pub compaction_failed: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Drop for LinkedTable {
@@ -348,6 +351,7 @@ impl LinkedTable {
             edits: EditLog::default(),
             saved_edits: AtomicU64::new(1),
             discard_when_unused: Default::default(),
+            compaction_failed: Default::default(),
         })
     }
 
@@ -478,6 +482,7 @@ impl LinkedTable {
             edits: EditLog::default(),
             saved_edits: AtomicU64::new(1),
             discard_when_unused: Default::default(),
+            compaction_failed: Default::default(),
         })
     }
 

@@ -272,6 +272,24 @@ struct Reader {
     schema: SchemaRef,
 }
 
+/// The leaf column whose chunk in the first row group is smallest.
+fn narrowest_leaf(
+    metadata: &datafusion::parquet::arrow::arrow_reader::ArrowReaderMetadata,
+) -> usize {
+    metadata
+        .metadata()
+        .row_groups()
+        .first()
+        .and_then(|g| {
+            g.columns()
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, c)| c.compressed_size())
+                .map(|(i, _)| i)
+        })
+        .unwrap_or(0)
+}
+
 fn external(e: TableError) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
@@ -292,7 +310,7 @@ impl Reader {
             ))
         };
         let file_columns = linked.file_schema.fields().len();
-        // The files' columns this query reads, in file order; one at least, for the counts.
+        // The files' columns this query reads, in file order.
         let mut wanted: Vec<usize> = self
             .projection
             .iter()
@@ -301,11 +319,6 @@ impl Reader {
             .collect();
         wanted.sort_unstable();
         wanted.dedup();
-        let read_columns = if wanted.is_empty() {
-            vec![0]
-        } else {
-            wanted.clone()
-        };
         let reader: Box<dyn AsyncFileReader> = match &f.at {
             FileAt::Local(path) => {
                 if stamp(path).map_err(external)? != f.stamp {
@@ -332,10 +345,13 @@ impl Reader {
                 Box::new(StoreReader::new(store, key.clone(), meta.size))
             }
         };
-        let mask = ProjectionMask::roots(
-            f.metadata.metadata().file_metadata().schema_descr(),
-            read_columns,
-        );
+        let descr = f.metadata.metadata().file_metadata().schema_descr();
+        // A count reads no column but needs the rows: the narrowest column chunk gives them.
+        let mask = if wanted.is_empty() {
+            ProjectionMask::leaves(descr, [narrowest_leaf(&f.metadata)])
+        } else {
+            ProjectionMask::roots(descr, wanted.iter().copied())
+        };
         let failed = {
             let shown = shown.clone();
             move |e: datafusion::parquet::errors::ParquetError| {
