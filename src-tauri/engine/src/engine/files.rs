@@ -171,7 +171,6 @@ pub(super) fn import_now(
     })
 }
 
-/// `SELECT *` of a table by name.
 /// Awaits a queued job, cancelling it when `cancel` fires first.
 async fn until_done_or_cancelled<T: Send + 'static>(
     job: Job<Result<T, Error>>,

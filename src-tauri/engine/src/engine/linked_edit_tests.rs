@@ -593,3 +593,54 @@ async fn an_undo_past_the_saved_edits_is_saved_before_it_shows_and_survives_a_cr
     assert_eq!((rows[0].0.as_str(), rows[1].0.as_str()), ("Paris", "Nice"));
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_count_over_an_edited_link_with_a_map_column_reads() {
+    use datafusion::arrow::array::{Int64Builder, MapBuilder, StringBuilder};
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("tags.parquet");
+    // The map's chunks are the smallest of the file (one short key each row): a count must
+    // read it whole, keys and values.
+    let rows = 2_000;
+    let mut tags = MapBuilder::new(None, StringBuilder::new(), Int64Builder::new());
+    for _ in 0..rows {
+        tags.keys().append_value("k");
+        tags.values().append_value(1);
+        tags.append(true).unwrap();
+    }
+    let tags = Arc::new(tags.finish());
+    let note = Arc::new(StringArray::from_iter_values((0..rows).map(|i| {
+        format!("a long note that takes more room than the tags, row {i}")
+    })));
+    let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+        datafusion::arrow::datatypes::Field::new(
+            "note",
+            datafusion::arrow::datatypes::DataType::Utf8,
+            false,
+        ),
+        datafusion::arrow::datatypes::Field::new("tags", tags.data_type().clone(), true),
+    ]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![note, tags]).unwrap();
+    let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&file).unwrap(),
+        schema,
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let (engine, nb) = linking(tmp.path(), &file);
+    engine
+        .edit_cells(nb, "trips", &[set(7, "note", Some("edited"))])
+        .unwrap();
+    let n = text(&engine, nb, "SELECT count(*) AS n FROM trips").await;
+    assert!(n.contains("| 2000 |"), "{n}");
+    let edited = text(
+        &engine,
+        nb,
+        "SELECT count(*) AS n FROM trips WHERE note = 'edited'",
+    )
+    .await;
+    assert!(edited.contains("| 1 "), "{edited}");
+    engine.shutdown();
+}

@@ -75,7 +75,8 @@ impl Ledger {
                 log::warn!("the unfinished copy {} stays: {e}", folder.display());
             }
         };
-        if let Err(e) = written {
+        // A failure (a full disk, say) removes the copy and holds off the next try a while.
+        let failed = |e: Error| {
             drop_copy();
             if !matches!(e, Error::Table(TableError::Cancelled)) {
                 *linked
@@ -83,7 +84,10 @@ impl Ledger {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
             }
-            return Err(e);
+            e
+        };
+        if let Err(e) = written {
+            return Err(failed(e));
         }
 
         let _commit = self.lock_commit();
@@ -96,20 +100,22 @@ impl Ledger {
             drop_copy();
             return Ok(None);
         };
-        let mut fresh = LinkedTable::open(&folder)?;
-        fresh.converted = true;
         let version = remaining.version;
-        let file = write_edits_file(dir, table, &remaining, &fresh, metrics)?;
+        let switched = (|| -> Result<_, Error> {
+            let mut fresh = LinkedTable::open(&folder)?;
+            fresh.converted = true;
+            let file = write_edits_file(dir, table, &remaining, &fresh, metrics)?;
+            match links::name_compacted(dir, table, &fresh, &file, version, metrics) {
+                Ok(replaced) => Ok((fresh, replaced)),
+                Err(e) => {
+                    remove_edits_file(dir, &file);
+                    Err(e.into())
+                }
+            }
+        })();
+        let (mut fresh, replaced) = switched.map_err(failed)?;
         fresh.edits = EditLog::starting_at(remaining);
         fresh.saved_edits = AtomicU64::new(version);
-        let replaced = match links::name_compacted(dir, table, &fresh, &file, version, metrics) {
-            Ok(replaced) => replaced,
-            Err(e) => {
-                remove_edits_file(dir, &file);
-                drop_copy();
-                return Err(e.into());
-            }
-        };
         self.catalog.unlink(notebook, table)?;
         let info = self.catalog.link(notebook, table, fresh)?;
         if let Err(e) = self.journal.journal_cover(notebook, table, version) {

@@ -272,22 +272,22 @@ struct Reader {
     schema: SchemaRef,
 }
 
-/// The leaf column whose chunk in the first row group is smallest.
-fn narrowest_leaf(
+/// The top-level column whose chunks in the first row group are smallest: read whole (a map
+/// column cannot be read by one of its leaves).
+fn narrowest_root(
     metadata: &datafusion::parquet::arrow::arrow_reader::ArrowReaderMetadata,
 ) -> usize {
-    metadata
-        .metadata()
-        .row_groups()
-        .first()
-        .and_then(|g| {
-            g.columns()
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, c)| c.compressed_size())
-                .map(|(i, _)| i)
-        })
-        .unwrap_or(0)
+    let descr = metadata.metadata().file_metadata().schema_descr();
+    let mut sizes: std::collections::BTreeMap<usize, i64> = std::collections::BTreeMap::new();
+    if let Some(group) = metadata.metadata().row_groups().first() {
+        for (leaf, chunk) in group.columns().iter().enumerate() {
+            *sizes.entry(descr.get_column_root_idx(leaf)).or_default() += chunk.compressed_size();
+        }
+    }
+    sizes
+        .into_iter()
+        .min_by_key(|(_, size)| *size)
+        .map_or(0, |(root, _)| root)
 }
 
 fn external(e: TableError) -> DataFusionError {
@@ -346,9 +346,9 @@ impl Reader {
             }
         };
         let descr = f.metadata.metadata().file_metadata().schema_descr();
-        // A count reads no column but needs the rows: the narrowest column chunk gives them.
+        // A count reads no column but needs the rows: the narrowest column gives them.
         let mask = if wanted.is_empty() {
-            ProjectionMask::leaves(descr, [narrowest_leaf(&f.metadata)])
+            ProjectionMask::roots(descr, [narrowest_root(&f.metadata)])
         } else {
             ProjectionMask::roots(descr, wanted.iter().copied())
         };
