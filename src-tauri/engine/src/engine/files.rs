@@ -360,32 +360,12 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<u64, Error> {
         self.ensure_tables(notebook)?;
-        if let Some(linked) = self.ledger.catalog().linked(notebook, table) {
-            // Streamed from its files, a row group at a time, edits merged: any size.
-            let task = Arc::new(self.record_export(notebook, table, out));
-            task.watch(cancel.clone());
-            let (metrics, running, out, table) = (
-                self.metrics.clone(),
-                task.clone(),
-                out.to_path_buf(),
-                table.to_string(),
-            );
-            let job = self.scheduler.submit_blocking(
-                Priority::Background,
-                JobKind::Export,
-                None,
-                move |token| {
-                    running.start();
-                    Ok(write_linked(
-                        &linked, &table, &out, &metrics, &*progress, token,
-                    ))
-                },
-            );
-            let result = until_done_or_cancelled(job, cancel).await;
-            task.finish(&result);
-            return result;
-        }
-        let version = self.ledger.version(notebook, table)?;
+        // A linked table is streamed from its files, a row group at a time, edits merged (any
+        // size); a held one is written from memory.
+        let source = match self.ledger.catalog().linked(notebook, table) {
+            Some(linked) => Source::Linked(linked),
+            None => Source::Held(self.ledger.version(notebook, table)?),
+        };
         let task = Arc::new(self.record_export(notebook, table, out));
         task.watch(cancel.clone());
         let (metrics, running, out, table) = (
@@ -400,9 +380,14 @@ impl Engine {
             None,
             move |token| {
                 running.start();
-                Ok(write_export(
-                    &version, &table, &out, &metrics, &*progress, token,
-                ))
+                Ok(match &source {
+                    Source::Linked(linked) => {
+                        write_linked(linked, &table, &out, &metrics, &*progress, token)
+                    }
+                    Source::Held(version) => {
+                        write_export(version, &table, &out, &metrics, &*progress, token)
+                    }
+                })
             },
         );
         let result = until_done_or_cancelled(job, cancel).await;
@@ -541,6 +526,12 @@ impl Engine {
         );
         Ok(bytes)
     }
+}
+
+/// What an export reads: a linked table's files, or a held table's version.
+enum Source {
+    Linked(Arc<crate::tables::LinkedTable>),
+    Held(Arc<TableVersion>),
 }
 
 /// Writes a linked table (its files with its edits) to `out`, row group by row group.
