@@ -38,6 +38,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::diff_versions,
             commands::diff_page,
             commands::edit_cells,
+            commands::delete_rows,
             commands::table_history,
             commands::restore_generation,
             commands::table_save_status,

@@ -13,6 +13,7 @@ pub const COMMANDS: &[&str] = &[
     "create_sample_notebook",
     "delete_cell",
     "delete_notebook",
+    "delete_rows",
     "delete_table",
     "diff_page",
     "diff_versions",

@@ -16,6 +16,21 @@ pub async fn edit_cells(
     })?)
 }
 
+/// Deletes rows of a table by their ids (a linked table's files stay as they are); undone
+/// like an edit.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_rows(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    row_ids: Vec<u64>,
+) -> Reply<TableInfo> {
+    Ok(on_disk(|| {
+        state.engine.delete_rows(notebook, &table, &row_ids)
+    })?)
+}
+
 /// A table's saved generations, newest first.
 #[tauri::command]
 #[specta::specta]

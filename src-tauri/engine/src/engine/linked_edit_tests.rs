@@ -644,3 +644,223 @@ async fn a_count_over_an_edited_link_with_a_map_column_reads() {
     assert!(edited.contains("| 1 "), "{edited}");
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_rows_of_a_link_are_gone_everywhere_undo_outlive_a_crash_and_fold_away() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let folder = dataset(data.path());
+    let files = [
+        folder.join("a.parquet"),
+        folder.join("part=b").join("b.parquet"),
+    ];
+    let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let mut config = crate::config::Config::default();
+    config.snapshots.compact_edits_cells = 0; // only when asked, here
+    let engine = super::test_support::open_with(
+        tmp.path(),
+        config.clone(),
+        Arc::new(crate::events::NullSink),
+    );
+    let nb = engine.create_notebook("Big").unwrap().id;
+    engine.link_table(nb, &folder, None).unwrap();
+    let nb_dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+
+    // A cell edited, then rows deleted: the first, one in each file's middle, the last, and
+    // the first of the second file.
+    engine
+        .edit_cells(nb, "trips", &[set(12_511, "city", Some("Oslo"))])
+        .unwrap();
+    let gone = [0, 100, 12_506, 12_510, 25_012];
+    let info = engine.delete_rows(nb, "trips", &gone).unwrap();
+    assert_eq!((info.version, info.rows), (3, 25_008));
+    // Deleting a deleted row, a row past the end, or editing a deleted row is refused.
+    for refused in [
+        engine.delete_rows(nb, "trips", &[5, 100]).unwrap_err(),
+        engine.delete_rows(nb, "trips", &[25_013]).unwrap_err(),
+        engine
+            .edit_cells(nb, "trips", &[set(100, "city", Some("x"))])
+            .unwrap_err(),
+    ] {
+        assert_eq!(refused.code(), ErrorCode::InvalidValue, "{refused}");
+    }
+    assert_eq!(engine.tables(nb).unwrap()[0].version, 3);
+
+    // Pages skip them: at the start, across the files, at the end.
+    assert_eq!(page_ids(&engine, nb, None, 0).await, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(
+        page_ids(&engine, nb, None, 98).await,
+        [99, 101, 102, 103, 104, 105, 106]
+    );
+    // Shown row 12,502 is position 12,504 (two deleted before it).
+    assert_eq!(
+        page_ids(&engine, nb, None, 12_502).await,
+        [12_504, 12_505, 12_507, 12_508, 12_509, 12_511, 12_512]
+    );
+    assert_eq!(
+        cities(&engine, nb, None, 12_507, 1).await,
+        [("Oslo".to_string(), 12_511)]
+    );
+    assert_eq!(
+        page_ids(&engine, nb, None, 25_005).await,
+        [25_009, 25_010, 25_011]
+    );
+    assert!(page_ids(&engine, nb, None, 25_008).await.is_empty());
+
+    // SQL, a sorted view and an export see the rows as a held copy of them does.
+    engine.copy_linked_table(nb, "trips", "copy").unwrap();
+    assert_eq!(
+        engine
+            .tables(nb)
+            .unwrap()
+            .iter()
+            .find(|t| t.name == "copy")
+            .unwrap()
+            .rows,
+        25_008
+    );
+    for sql in SQL {
+        assert_eq!(
+            text(&engine, nb, &sql.replace("{t}", "trips")).await,
+            text(&engine, nb, &sql.replace("{t}", "copy")).await,
+            "{sql}"
+        );
+    }
+    let desc = ViewSpec {
+        sort: vec![SortKey {
+            column: "id".into(),
+            descending: true,
+        }],
+        filters: vec![],
+    };
+    assert_eq!(
+        page_ids(&engine, nb, Some(&desc), 0).await[..2],
+        [25_011, 25_010]
+    );
+    assert_eq!(
+        engine.view_rows(nb, "trips", Some(&desc)).await.unwrap(),
+        25_008
+    );
+    // A row deleted from the sorted view by its row id.
+    let top = cities(&engine, nb, Some(&desc), 0, 1).await[0].1;
+    engine.delete_rows(nb, "trips", &[top]).unwrap();
+    assert_eq!(
+        page_ids(&engine, nb, Some(&desc), 0).await[..1],
+        [25_010]
+    );
+    let exported = data.path().join("exported.parquet");
+    engine
+        .export(
+            nb,
+            "trips",
+            &exported,
+            Arc::new(|_| {}),
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    engine.link_table(nb, &exported, Some("exported")).unwrap();
+    let count = text(&engine, nb, "SELECT count(*) AS n FROM exported").await;
+    assert!(count.contains("25007"), "{count}");
+
+    // Undo brings the row back, redo deletes it again.
+    assert_eq!(engine.undo_redo(nb, "trips", true).unwrap().rows, 25_008);
+    assert_eq!(
+        page_ids(&engine, nb, Some(&desc), 0).await[..1],
+        [25_011]
+    );
+    assert_eq!(engine.undo_redo(nb, "trips", false).unwrap().rows, 25_007);
+    let expected = text(&engine, nb, SQL[1].replace("{t}", "trips").as_str()).await;
+
+    // A crash: the deletes come back from the journal.
+    std::mem::forget(engine);
+    let copy = crate::recovery_model::crash_copy(tmp.path());
+    let engine =
+        super::test_support::open_with(copy.path(), config, Arc::new(crate::events::NullSink));
+    let info = engine
+        .tables(nb)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "trips")
+        .unwrap();
+    assert_eq!((info.version, info.rows), (6, 25_007));
+    assert_eq!(
+        text(&engine, nb, SQL[1].replace("{t}", "trips").as_str()).await,
+        expected
+    );
+    assert_eq!(page_ids(&engine, nb, None, 0).await[0], 1);
+
+    // Saved (the edits file holds them), opened again: the same rows.
+    engine.shutdown();
+    let copied_dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    assert_eq!(edits_files(copy.path(), &copied_dir).len(), 1);
+    drop(engine);
+    let engine = open(copy.path(), Arc::new(crate::events::NullSink));
+    assert_eq!(
+        text(&engine, nb, SQL[1].replace("{t}", "trips").as_str()).await,
+        expected
+    );
+    engine.copy_linked_table(nb, "trips", "expected").unwrap();
+
+    // Compaction folds the deletes away: a copy of the rows shown, its positions renumbered,
+    // and an edit made after it lands on the row it names.
+    let info = engine.compact_linked(nb, "trips").await.unwrap().unwrap();
+    assert_eq!(info.rows, 25_007);
+    for sql in SQL {
+        assert_eq!(
+            text(&engine, nb, &sql.replace("{t}", "trips")).await,
+            text(&engine, nb, &sql.replace("{t}", "expected")).await,
+            "{sql}"
+        );
+    }
+    assert_eq!(
+        cities(&engine, nb, None, 12_507, 1).await,
+        [("Oslo".to_string(), 12_507)]
+    );
+    engine
+        .delete_rows(nb, "trips", &[0])
+        .expect("position 0 is the first row shown again");
+    assert_eq!(page_ids(&engine, nb, None, 0).await[0], 2);
+    engine.shutdown();
+    drop(engine);
+    let _ = nb_dir;
+    for (f, b) in files.iter().zip(&before) {
+        assert_eq!(
+            &std::fs::read(f).unwrap(),
+            b,
+            "the user's files are never written"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_rows_of_a_held_table_undo_and_outlive_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Held").unwrap().id;
+    engine
+        .save_query_as_table(
+            nb,
+            "SELECT value AS n FROM generate_series(0, 9999) AS t(value)",
+            "numbers",
+        )
+        .await
+        .unwrap();
+    let info = engine.delete_rows(nb, "numbers", &[0, 5_000, 9_999]).unwrap();
+    assert_eq!(info.rows, 9_997);
+    let refused = engine.delete_rows(nb, "numbers", &[5_000]).unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::InvalidValue);
+    let versions = engine.table_versions(nb, "numbers").unwrap();
+    assert_eq!(versions.items.last().unwrap().label, "Deleted 3 rows");
+    let sum = "SELECT count(*) AS c, sum(n) AS s FROM numbers";
+    let after = text(&engine, nb, sum).await;
+    assert!(after.contains("9997"), "{after}");
+    engine.undo_redo(nb, "numbers", true).unwrap();
+    assert!(text(&engine, nb, sum).await.contains("10000"));
+    engine.undo_redo(nb, "numbers", false).unwrap();
+    // A crash before any snapshot: the journal brings the delete back.
+    std::mem::forget(engine);
+    let copy = crate::recovery_model::crash_copy(tmp.path());
+    let engine = open(copy.path(), Arc::new(crate::events::NullSink));
+    assert_eq!(text(&engine, nb, sum).await, after);
+    engine.shutdown();
+}

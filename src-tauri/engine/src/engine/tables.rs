@@ -391,6 +391,32 @@ impl Engine {
         Ok(next.info(table))
     }
 
+    /// Deletes rows of a table by their ids (a linked table's rows stay in its files, left
+    /// out on every read); undone like an edit.
+    pub fn delete_rows(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        row_ids: &[u64],
+    ) -> Result<TableInfo, Error> {
+        self.ensure_tables(notebook)?;
+        if let Some(change) = self.ledger.delete_linked_rows(notebook, table, row_ids)? {
+            log::info!(
+                "deleted {} rows of the linked table {table} in notebook {notebook}: version {}",
+                row_ids.len(),
+                change.info.version
+            );
+            return self.after_linked_change(notebook, table, change);
+        }
+        let next = self.ledger.delete_rows(notebook, table, row_ids)?;
+        log::info!(
+            "deleted {} rows of table {table} in notebook {notebook}: version {}",
+            row_ids.len(),
+            next.version
+        );
+        Ok(next.info(table))
+    }
+
     /// Saves a linked table's edits when the change asks for it (see `ledger::linked_edits`),
     /// and starts their compaction past the threshold.
     fn after_linked_change(

@@ -95,7 +95,9 @@ impl Ledger {
         let remaining = now
             .as_ref()
             .filter(|now| now.id == linked.id)
-            .and_then(|now| now.edits.current().since(&folded));
+            .and_then(|now| now.edits.current().since(&folded))
+            // The copy holds no deleted row: what remains moves to the copy's positions.
+            .map(|remaining| remaining.renumbered(&folded));
         let Some(remaining) = remaining else {
             drop_copy();
             return Ok(None);
@@ -131,8 +133,9 @@ impl Ledger {
         }
         self.tally().count();
         log::info!(
-            "compacted {} edited cells of the linked table {table} of notebook {notebook} into {} (version {version})",
+            "compacted {} edited cells and {} deleted rows of the linked table {table} of notebook {notebook} into {} (version {version})",
             folded.len(),
+            folded.deleted().len(),
             folder.display()
         );
         self.events.emit(EngineEvent::TableChanged {

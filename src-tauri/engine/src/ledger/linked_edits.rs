@@ -54,7 +54,7 @@ impl Ledger {
             return Ok(Some(LinkedChange {
                 info: linked.info(table),
                 save_now: false,
-                cells: linked.edits.current().len(),
+                cells: linked.edits.current().entries(),
             }));
         }
         let next = linked
@@ -67,13 +67,53 @@ impl Ledger {
             },
         };
         self.journal_append(notebook, table, next.version, &step)?;
+        Ok(Some(self.pushed(notebook, table, &linked, next)))
+    }
+
+    /// Deletes rows of a linked table by position (kept beside its files, which stay as
+    /// they are); None when `table` is not a link.
+    pub fn delete_linked_rows(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        row_ids: &[u64],
+    ) -> Result<Option<LinkedChange>, Error> {
+        let _commit = self.lock_commit();
+        let Some(linked) = self.catalog.linked(notebook, table) else {
+            return Ok(None);
+        };
+        if row_ids.is_empty() {
+            return Ok(Some(LinkedChange {
+                info: linked.info(table),
+                save_now: false,
+                cells: linked.edits.current().entries(),
+            }));
+        }
+        let next = linked.edits.current().without_rows(linked.rows, row_ids)?;
+        let step = JournalStep::Op {
+            op: TableOp::DeleteRows {
+                row_ids: row_ids.to_vec(),
+            },
+        };
+        self.journal_append(notebook, table, next.version, &step)?;
+        Ok(Some(self.pushed(notebook, table, &linked, next)))
+    }
+
+    /// Makes `next` the link's current edits after a change already journaled.
+    fn pushed(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        linked: &LinkedTable,
+        next: crate::tables::linked::Edits,
+    ) -> LinkedChange {
         let now = linked.edits.push(next);
         let saved = linked.saved_edits.load(Ordering::SeqCst);
-        Ok(Some(LinkedChange {
-            info: self.linked_changed(notebook, table, &linked),
+        LinkedChange {
+            info: self.linked_changed(notebook, table, linked),
             save_now: now.version - saved.min(now.version) >= SAVE_EVERY,
-            cells: now.len(),
-        }))
+            cells: now.entries(),
+        }
     }
 
     /// Undo (`back`) or redo one edit of a linked table (notebook folder `dir`); None when
@@ -94,7 +134,7 @@ impl Ledger {
             return Ok(Some(LinkedChange {
                 info: linked.info(table),
                 save_now: false,
-                cells: linked.edits.current().len(),
+                cells: linked.edits.current().entries(),
             }));
         };
         // Replay rebuilds undo steps only after the saved edits: a step to a version older
@@ -117,7 +157,7 @@ impl Ledger {
         Ok(Some(LinkedChange {
             info: self.linked_changed(notebook, table, &linked),
             save_now: false,
-            cells: now.len(),
+            cells: now.entries(),
         }))
     }
 
@@ -243,13 +283,17 @@ impl Ledger {
                 }
             };
             let outcome = match &step {
-                JournalStep::Op {
-                    op: TableOp::Edit { edits },
-                } => linked
-                    .edits
-                    .current()
-                    .with(&linked.schema, linked.rows, edits)
-                    .map_err(|e| e.to_string())
+                JournalStep::Op { op } => {
+                    let current = linked.edits.current();
+                    match op {
+                        TableOp::Edit { edits } => current
+                            .with(&linked.schema, linked.rows, edits)
+                            .map_err(|e| e.to_string()),
+                        TableOp::DeleteRows { row_ids } => current
+                            .without_rows(linked.rows, row_ids)
+                            .map_err(|e| e.to_string()),
+                        other => Err(format!("a linked table cannot replay a {other:?}")),
+                    }
                     .and_then(|next| {
                         if next.version == version {
                             linked.edits.push(next);
@@ -260,8 +304,8 @@ impl Ledger {
                                 next.version
                             ))
                         }
-                    }),
-                JournalStep::Op { op } => Err(format!("a linked table cannot replay a {op:?}")),
+                    })
+                }
                 JournalStep::Undo | JournalStep::Redo => {
                     let back = matches!(step, JournalStep::Undo);
                     match linked.edits.peek(back) {

@@ -469,6 +469,32 @@ impl Ledger {
         )
     }
 
+    /// Removes rows of a table by their ids, as a new version (sharing the batches that lose
+    /// none) whose snapshot is debounced.
+    pub fn delete_rows(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        row_ids: &[u64],
+    ) -> Result<Arc<TableVersion>, Error> {
+        let current = self.catalog.version(notebook, table)?;
+        if row_ids.is_empty() {
+            return Ok(current);
+        }
+        let next = edit::delete_rows(&current, row_ids)?;
+        self.apply(
+            notebook,
+            table,
+            &current,
+            Change::Op {
+                op: TableOp::DeleteRows {
+                    row_ids: row_ids.to_vec(),
+                },
+                next,
+            },
+        )
+    }
+
     /// A table's saved generations, newest first (time, rows, size), for the history list.
     pub fn generations(&self, notebook: NotebookId, table: &str) -> Result<Vec<Generation>, Error> {
         if self.catalog.linked(notebook, table).is_some() {
@@ -567,7 +593,7 @@ impl Ledger {
                     op: TableOp::Opened,
                     at_ms: 0,
                     current: true,
-                    rows: linked.rows,
+                    rows: linked.visible_rows(),
                 }],
                 can_undo: linked.edits.can_move(true),
                 can_redo: linked.edits.can_move(false),

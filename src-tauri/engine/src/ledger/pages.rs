@@ -74,7 +74,7 @@ impl Ledger {
     ) -> Result<u64, Error> {
         if let Some(linked) = self.catalog.linked(notebook, table) {
             if view.is_none_or(ViewSpec::is_plain) {
-                return Ok(linked.rows);
+                return Ok(linked.visible_rows());
             }
         }
         let view = self.view_future(notebook, table, view)?;

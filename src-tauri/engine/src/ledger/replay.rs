@@ -138,6 +138,7 @@ impl Ledger {
             TableOp::Restore { generation } => {
                 self.read_generation(notebook, table, current, *generation, "journal replay")?
             }
+            TableOp::DeleteRows { row_ids } => edit::delete_rows(current, row_ids)?,
         })
     }
 }

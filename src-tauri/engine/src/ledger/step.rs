@@ -41,6 +41,7 @@ impl Change {
                 TableOp::Edit { .. } => "edit",
                 TableOp::Transform { .. } => "transform",
                 TableOp::Restore { .. } => "restore",
+                TableOp::DeleteRows { .. } => "delete",
             },
             Change::Undo => "undo",
             Change::Redo => "redo",

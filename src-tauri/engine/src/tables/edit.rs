@@ -5,8 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
-use datafusion::arrow::compute::{cast_with_options, concat, interleave, CastOptions};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, RecordBatch, StringArray, UInt64Array,
+};
+use datafusion::arrow::compute::{
+    cast_with_options, concat, filter, filter_record_batch, interleave, CastOptions,
+};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::FormatOptions;
 use serde::{Deserialize, Serialize};
@@ -58,6 +62,61 @@ pub(crate) fn convert(
             describe_type(data_type),
             edit.column
         ))
+    })
+}
+
+/// Removes the rows `ids` from `version`: the result is version + 1, sharing every batch that
+/// loses no row. Refused (nothing changes) when an id is not a row of the table.
+pub fn delete_rows(version: &TableVersion, ids: &[u64]) -> Result<TableVersion, TableError> {
+    let wanted: std::collections::HashSet<u64> = ids.iter().copied().collect();
+    let mut found = 0usize;
+    let mut batches = Vec::with_capacity(version.batches.len());
+    let mut row_ids = Vec::with_capacity(version.batches.len());
+    for (batch, batch_ids) in version.batches.iter().zip(version.row_ids.iter()) {
+        let keep = BooleanArray::from_iter(
+            batch_ids
+                .values()
+                .iter()
+                .map(|id| Some(!wanted.contains(id))),
+        );
+        let gone = batch.num_rows() - keep.true_count();
+        found += gone;
+        if gone == 0 {
+            batches.push(batch.clone());
+            row_ids.push(batch_ids.clone());
+        } else if gone < batch.num_rows() {
+            batches.push(filter_record_batch(batch, &keep)?);
+            let kept = filter(batch_ids.as_ref(), &keep)?;
+            let kept = kept
+                .as_any()
+                .downcast_ref::<UInt64Array>()
+                .expect("row ids are UInt64")
+                .clone();
+            row_ids.push(Arc::new(kept));
+        }
+    }
+    if found < wanted.len() {
+        let present: std::collections::HashSet<u64> = version
+            .row_ids
+            .iter()
+            .flat_map(|ids| ids.values().iter().copied())
+            .filter(|id| wanted.contains(id))
+            .collect();
+        let mut missing: Vec<u64> = wanted.difference(&present).copied().collect();
+        missing.sort_unstable();
+        return Err(TableError::InvalidValue {
+            column: String::new(),
+            message: format!("row {} no longer exists in this table", missing[0]),
+        });
+    }
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    Ok(TableVersion {
+        version: version.version + 1,
+        schema: version.schema.clone(),
+        batches: batches.into(),
+        row_ids: row_ids.into(),
+        rows,
+        next_row_id: version.next_row_id,
     })
 }
 
@@ -153,6 +212,29 @@ mod tests {
             column: "n".into(),
             value: Some(value.into()),
         }
+    }
+
+    #[test]
+    fn deleted_rows_are_gone_and_untouched_batches_shared() {
+        let t = numbers(10_000, 1000);
+        let next = delete_rows(&t, &[1500, 1502, 9999]).unwrap();
+        assert_eq!(next.version, t.version + 1);
+        assert_eq!(next.rows, 9_997);
+        let page = next.page(1499, 3).unwrap();
+        let values = page
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(values.values(), &[1499, 1501, 1503]);
+        assert!(Arc::ptr_eq(&next.row_ids[0], &t.row_ids[0]));
+        // An id that is not a row refuses the whole delete.
+        let err = delete_rows(&next, &[7, 1500]).unwrap_err();
+        assert!(err.to_string().contains("row 1500"), "{err}");
+        assert_eq!(err.code(), ErrorCode::InvalidValue);
+        // Every row of a batch: the batch goes.
+        let ids: Vec<u64> = (0..1000).collect();
+        assert_eq!(delete_rows(&t, &ids).unwrap().batches.len(), 9);
     }
 
     #[test]

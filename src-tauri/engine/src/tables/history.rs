@@ -37,6 +37,10 @@ pub enum TableOp {
     Restore {
         generation: u64,
     },
+    /// Rows removed by their ids (for a linked table, their positions in its files).
+    DeleteRows {
+        row_ids: Vec<u64>,
+    },
 }
 
 impl TableOp {
@@ -53,6 +57,10 @@ impl TableOp {
             TableOp::Edit { edits } => format!("Edited {} cells", edits.len()),
             TableOp::Transform { transform } => transform.label(),
             TableOp::Restore { generation } => format!("Restored saved copy {generation}"),
+            TableOp::DeleteRows { row_ids } if row_ids.len() == 1 => {
+                format!("Deleted row {}", row_ids[0])
+            }
+            TableOp::DeleteRows { row_ids } => format!("Deleted {} rows", row_ids.len()),
         }
     }
 }

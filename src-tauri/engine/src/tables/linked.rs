@@ -497,10 +497,11 @@ impl LinkedTable {
     }
 
     pub fn info(&self, name: &str) -> TableInfo {
+        let edits = self.edits.current();
         TableInfo {
             name: name.to_string(),
-            version: self.edits.current().version,
-            rows: self.rows,
+            version: edits.version,
+            rows: edits.visible_rows(self.rows),
             columns: columns_of(&self.schema),
             memory_bytes: self.edits.memory_bytes(),
             linked: Some(self.source.display().to_string()),
@@ -676,14 +677,28 @@ impl LinkedTable {
         })
     }
 
-    /// Rows `[offset, offset + limit)` in file order, with their positions as the row id
-    /// column and the edited cells in place: only the row groups that hold them are read.
+    /// The rows the table shows: its files' rows less the deleted ones.
+    pub fn visible_rows(&self) -> u64 {
+        self.edits.current().visible_rows(self.rows)
+    }
+
+    /// Rows `[offset, offset + limit)` of those shown (deleted rows skipped), in file order,
+    /// with their positions as the row id column and the edited cells in place: only the row
+    /// groups that hold them are read.
     pub fn page(&self, offset: u64, limit: u64) -> Result<RecordBatch, TableError> {
         let edits = self.edits.current();
         let columns: Vec<usize> = (0..self.schema.fields().len())
             .chain([usize::MAX])
             .collect();
-        edits.merge(self.file_page(offset, limit)?, offset, &columns)
+        let shown = edits.visible_rows(self.rows);
+        let (offset, end) = (offset.min(shown), offset.saturating_add(limit).min(shown));
+        let first = edits.position_of(offset);
+        let last = if end > offset {
+            edits.position_of(end - 1) + 1
+        } else {
+            first
+        };
+        edits.merge(self.file_page(first, last - first)?, first, &columns)
     }
 
     /// [`LinkedTable::page`] as the files hold it.

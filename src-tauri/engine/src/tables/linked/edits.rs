@@ -1,7 +1,9 @@
-//! Cell edits over a linked table: a delta merged on read, never written into its files.
+//! Cell edits and row deletes over a linked table: a delta merged on read, never written into
+//! its files.
 //!
 //! A linked table's row ids are positions in its files, which Quire never changes, so an edit
-//! is kept as (position, column) -> value beside them. Every read (a grid page, a view, SQL)
+//! is kept as (position, column) -> value beside them, and a deleted row as its position in a
+//! sorted list (Delta Lake's deletion vectors, Iceberg's position deletes). Every read (a grid page, a view, SQL)
 //! reads the files and puts the edited values in place, so the files stay the user's and the
 //! edit costs what it changes, not the table's size. Versions are immutable: an edit makes a
 //! new [`Edits`] sharing nothing mutable with the one before, so a query that started on the
@@ -10,8 +12,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
-use datafusion::arrow::compute::interleave;
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::{filter_record_batch, interleave};
 use datafusion::arrow::datatypes::SchemaRef;
 
 use crate::tables::edit::{self, CellEdit};
@@ -41,6 +43,8 @@ pub struct Edits {
     pub version: u64,
     /// (row position, column index in the table's schema) -> value, shared between versions.
     cells: BTreeMap<(u64, usize), Arc<Cell>>,
+    /// Positions of the deleted rows, ascending, shared between versions that delete nothing.
+    deleted: Arc<Vec<u64>>,
 }
 
 impl Edits {
@@ -48,11 +52,105 @@ impl Edits {
         Edits {
             version: 1,
             cells: BTreeMap::new(),
+            deleted: Arc::default(),
         }
     }
 
+    /// Whether the files are read as they are: no cell edited, no row deleted.
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.cells.is_empty() && self.deleted.is_empty()
+    }
+
+    /// Cells and deleted rows listed: what the undo steps' limit and compaction count.
+    pub fn entries(&self) -> usize {
+        self.cells.len() + self.deleted.len()
+    }
+
+    /// Positions of the deleted rows, ascending.
+    pub fn deleted(&self) -> &[u64] {
+        &self.deleted
+    }
+
+    pub fn is_deleted(&self, position: u64) -> bool {
+        self.deleted.binary_search(&position).is_ok()
+    }
+
+    /// The rows a table of `rows` positions shows with these edits.
+    pub fn visible_rows(&self, rows: u64) -> u64 {
+        rows.saturating_sub(self.deleted.len() as u64)
+    }
+
+    /// The position of the `k`-th row shown (from 0), skipping deleted rows.
+    pub fn position_of(&self, k: u64) -> u64 {
+        // Before deleted[i] lie deleted[i] - i rows shown, which never decreases with i: the
+        // deleted rows before the k-th shown are those with at most k shown before them.
+        let (mut lo, mut hi) = (0usize, self.deleted.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.deleted[mid] - mid as u64 <= k {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        k + lo as u64
+    }
+
+    /// How many deleted rows lie in `[first, first + rows)`.
+    fn deleted_in(&self, first: u64, rows: u64) -> usize {
+        let end = first.saturating_add(rows);
+        self.deleted.partition_point(|&d| d < end) - self.deleted.partition_point(|&d| d < first)
+    }
+
+    /// The rows `positions` deleted too, as version + 1; refused (nothing changes) when one
+    /// of them is not a row shown.
+    pub fn without_rows(&self, rows: u64, positions: &[u64]) -> Result<Edits, TableError> {
+        let mut added: Vec<u64> = positions.to_vec();
+        added.sort_unstable();
+        added.dedup();
+        if let Some(&gone) = added
+            .iter()
+            .find(|&&p| p >= rows || self.is_deleted(p))
+        {
+            return Err(TableError::InvalidValue {
+                column: String::new(),
+                message: format!("row {gone} does not exist in this table"),
+            });
+        }
+        let mut deleted = Vec::with_capacity(self.deleted.len() + added.len());
+        let (mut a, mut b) = (self.deleted.iter().peekable(), added.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x < y => a.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            deleted.extend(next.copied());
+        }
+        Ok(Edits {
+            version: self.version + 1,
+            cells: self.cells.clone(),
+            deleted: Arc::new(deleted),
+        })
+    }
+
+    /// These edits over a copy of the table in which the rows deleted in `folded` are gone:
+    /// every position moves down by the deleted rows before it.
+    pub fn renumbered(&self, folded: &Edits) -> Edits {
+        if folded.deleted.is_empty() {
+            return self.clone();
+        }
+        let shift = |p: u64| p - folded.deleted.partition_point(|&d| d < p) as u64;
+        Edits {
+            version: self.version,
+            cells: self
+                .cells
+                .iter()
+                .map(|(&(row, col), cell)| ((shift(row), col), cell.clone()))
+                .collect(),
+            deleted: Arc::new(self.deleted.iter().map(|&p| shift(p)).collect()),
+        }
     }
 
     /// The same cells as version `version` (read back from a saved file).
@@ -60,7 +158,7 @@ impl Edits {
         Edits { version, ..self }
     }
 
-    /// How many cells hold a value other than the file's.
+    /// How many cells hold a value other than the file's (deleted rows aside).
     pub fn len(&self) -> usize {
         self.cells.len()
     }
@@ -74,13 +172,15 @@ impl Edits {
 
     /// Bytes the edited values hold (the delta's share of the memory budget).
     pub fn memory_bytes(&self) -> u64 {
-        self.cells
+        let cells: u64 = self
+            .cells
             .values()
             .map(|c| {
                 64 + c.value.get_array_memory_size() as u64
                     + c.typed.as_ref().map_or(0, |t| t.len() as u64)
             })
-            .sum()
+            .sum();
+        cells + 8 * self.deleted.len() as u64
     }
 
     /// `edits` checked against the table's columns and rows, as version + 1. Nothing changes
@@ -100,7 +200,7 @@ impl Edits {
                         column: e.column.clone(),
                         message: format!("the table has no column {:?}", e.column),
                     })?;
-            if e.row_id >= rows {
+            if e.row_id >= rows || self.is_deleted(e.row_id) {
                 return Err(TableError::InvalidValue {
                     column: e.column.clone(),
                     message: format!("row {} does not exist in this table", e.row_id),
@@ -118,13 +218,24 @@ impl Edits {
         Ok(Edits {
             version: self.version + 1,
             cells,
+            deleted: self.deleted.clone(),
         })
     }
 
-    /// The cells of these edits that `earlier` does not hold as they are (edits made since
-    /// it), at this version; None when a cell of `earlier` is gone or other here (undone
-    /// since), which edits over `earlier`'s content cannot say.
+    /// The cells and deletes of these edits that `earlier` does not hold as they are (edits
+    /// made since it), at this version and in the same positions; None when a cell or delete
+    /// of `earlier` is gone or other here (undone since), which edits over `earlier`'s content
+    /// cannot say.
     pub fn since(&self, earlier: &Edits) -> Option<Edits> {
+        if earlier.deleted.iter().any(|&p| !self.is_deleted(p)) {
+            return None;
+        }
+        let deleted: Vec<u64> = self
+            .deleted
+            .iter()
+            .copied()
+            .filter(|&p| !earlier.is_deleted(p))
+            .collect();
         let mut cells = self.cells.clone();
         for (key, old) in &earlier.cells {
             match cells.get(key) {
@@ -138,19 +249,22 @@ impl Edits {
         Some(Edits {
             version: self.version,
             cells,
+            deleted: Arc::new(deleted),
         })
     }
 
-    /// Whether any row of `[first, first + rows)` has an edited cell.
+    /// Whether any row of `[first, first + rows)` has an edited cell or was deleted.
     pub fn touches(&self, first: u64, rows: u64) -> bool {
         self.cells
             .range((first, 0)..(first.saturating_add(rows), 0))
             .next()
             .is_some()
+            || self.deleted_in(first, rows) > 0
     }
 
     /// `batch` (rows at positions `first..`, with the table's columns `columns` in order) with
-    /// the edited values in place. Batches no edit touches come back as they are.
+    /// the edited values in place and the deleted rows left out. Batches no edit touches come
+    /// back as they are.
     pub fn merge(
         &self,
         batch: RecordBatch,
@@ -161,6 +275,21 @@ impl Edits {
         if !self.touches(first, n) {
             return Ok(batch);
         }
+        let batch = self.merge_cells(batch, first, columns)?;
+        if self.deleted_in(first, n) == 0 {
+            return Ok(batch);
+        }
+        let keep = BooleanArray::from_iter((first..first + n).map(|p| Some(!self.is_deleted(p))));
+        Ok(filter_record_batch(&batch, &keep)?)
+    }
+
+    fn merge_cells(
+        &self,
+        batch: RecordBatch,
+        first: u64,
+        columns: &[usize],
+    ) -> Result<RecordBatch, TableError> {
+        let n = batch.num_rows() as u64;
         // Output column -> [(row in batch, value)].
         let mut by_column: BTreeMap<usize, Vec<(usize, &ArrayRef)>> = BTreeMap::new();
         for (&(row, col), cell) in self.cells.range((first, 0)..(first + n, 0)) {
@@ -270,9 +399,9 @@ impl EditLog {
         let before = std::mem::replace(&mut steps.current, next.clone());
         steps.back.push(before);
         steps.forward.clear();
-        let mut listed: usize = steps.back.iter().map(|e| e.len()).sum();
+        let mut listed: usize = steps.back.iter().map(|e| e.entries()).sum();
         while steps.back.len() > KEPT_STEPS || (listed > KEPT_ENTRIES && steps.back.len() > 1) {
-            listed -= steps.back.remove(0).len();
+            listed -= steps.back.remove(0).entries();
         }
         next
     }
@@ -289,6 +418,7 @@ impl EditLog {
         Some(Edits {
             version: steps.current.version + 1,
             cells: target.cells.clone(),
+            deleted: target.deleted.clone(),
         })
     }
 
@@ -315,7 +445,7 @@ impl EditLog {
             .back
             .iter()
             .chain(&steps.forward)
-            .map(|e| e.len())
+            .map(|e| e.entries())
             .sum();
         steps.current.memory_bytes() + others as u64 * ENTRY_BYTES
     }
@@ -386,6 +516,47 @@ mod tests {
             .downcast_ref::<StringArray>()
             .unwrap();
         assert_eq!(s.value(3), "x");
+    }
+
+    #[test]
+    fn deleted_rows_are_skipped_counted_and_renumbered_after_a_fold() {
+        let base = Edits::linked().with(&schema(), 20, &[edit(9, "n", "90")]).unwrap();
+        let e = base.without_rows(20, &[7, 2, 3]).unwrap();
+        assert_eq!(e.deleted(), [2, 3, 7]);
+        assert_eq!(e.visible_rows(20), 17);
+        let shown: Vec<u64> = (0..17).map(|k| e.position_of(k)).collect();
+        let expected: Vec<u64> = (0..20).filter(|p| ![2, 3, 7].contains(p)).collect();
+        assert_eq!(shown, expected);
+        assert!(e.without_rows(20, &[3]).is_err(), "deleted already");
+        assert!(e.without_rows(20, &[20]).is_err(), "past the end");
+        assert!(e.with(&schema(), 20, &[edit(7, "n", "1")]).is_err());
+        // Merged: the deleted rows are left out, the edit stays at its row.
+        let batch = RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..10)),
+                Arc::new(StringArray::from_iter_values((0..10).map(|i| i.to_string()))),
+            ],
+        )
+        .unwrap();
+        let merged = e.merge(batch, 0, &[0, 1]).unwrap();
+        let n = merged
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(n.values(), &[0, 1, 4, 5, 6, 8, 90]);
+        // What came after a fold of `e`, at the folded copy's positions.
+        let later = e
+            .with(&schema(), 20, &[edit(12, "n", "5")])
+            .unwrap()
+            .without_rows(20, &[15])
+            .unwrap();
+        let remaining = later.since(&e).unwrap().renumbered(&e);
+        assert_eq!(remaining.deleted(), [12]);
+        assert_eq!(remaining.cells().map(|(r, _, _)| r).collect::<Vec<_>>(), [9]);
+        // An undone delete cannot be carried over the fold.
+        assert!(base.since(&e).is_none());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! A linked table's edits on disk: a small Parquet file in the notebook's `edits/` folder,
-//! named by `links.json`, that holds every edited cell (row position, column, value as typed)
-//! and the version it is. Saving the edits writes only them, however large the linked files.
+//! named by `links.json`, that holds every edited cell (row position, column, value as typed),
+//! every deleted row (its position, no column) and the version it is. Saving the edits writes only them, however large the linked files.
 
 use std::path::{Path, PathBuf};
 
@@ -50,20 +50,26 @@ pub fn path_in(dir: &Path, name: &str) -> Result<PathBuf, TableError> {
 fn file_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("row", DataType::UInt64, false),
-        Field::new("column", DataType::Utf8, false),
+        // None: the row is deleted (files of version 2 and earlier had no deletes).
+        Field::new("column", DataType::Utf8, true),
         Field::new("value", DataType::Utf8, true),
     ]))
 }
 
 /// `edits` of a table with columns `schema` as the bytes of a Parquet file.
 pub fn encode(edits: &Edits, schema: &Schema) -> Result<Vec<u8>, TableError> {
-    let mut rows = Vec::with_capacity(edits.len());
-    let mut columns = Vec::with_capacity(edits.len());
-    let mut values = Vec::with_capacity(edits.len());
+    let mut rows = Vec::with_capacity(edits.entries());
+    let mut columns = Vec::with_capacity(edits.entries());
+    let mut values = Vec::with_capacity(edits.entries());
     for (row, col, cell) in edits.cells() {
         rows.push(row);
-        columns.push(schema.field(col).name().clone());
+        columns.push(Some(schema.field(col).name().clone()));
         values.push(cell.typed.clone());
+    }
+    for &row in edits.deleted() {
+        rows.push(row);
+        columns.push(None);
+        values.push(None);
     }
     let batch = RecordBatch::try_new(
         file_schema(),
@@ -110,10 +116,13 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
         .and_then(|kv| kv.iter().find(|k| k.key == VERSION_KEY))
         .and_then(|k| k.value.as_deref()?.parse::<u64>().ok())
         .ok_or_else(|| damaged("it does not say which version it is".into()))?;
-    if builder.schema().fields() != file_schema().fields() {
+    let same = |a: &Field, b: &Field| a.name() == b.name() && a.data_type() == b.data_type();
+    let fields = builder.schema().fields().clone();
+    if fields.len() != 3 || !fields.iter().zip(file_schema().fields()).all(|(a, b)| same(a, b)) {
         return Err(damaged("its columns are not row, column, value".into()));
     }
     let mut cells = Vec::new();
+    let mut deleted = Vec::new();
     for batch in builder.build().map_err(|e| damaged(e.to_string()))? {
         let batch = batch.map_err(|e| damaged(e.to_string()))?;
         let (Some(row), Some(column), Some(value)) = (
@@ -124,6 +133,10 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
             return Err(damaged("its columns have other types".into()));
         };
         for i in 0..batch.num_rows() {
+            if column.is_null(i) {
+                deleted.push(row.value(i));
+                continue;
+            }
             cells.push(CellEdit {
                 row_id: row.value(i),
                 column: column.value(i).to_string(),
@@ -131,8 +144,11 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
             });
         }
     }
+    // Cells first: a deleted row's cells were edited before it was deleted (undo brings
+    // them back), and an edit of a deleted row is refused.
     let edits = Edits::linked()
         .with(schema, rows, &cells)
+        .and_then(|e| e.without_rows(rows, &deleted))
         .map_err(|e| damaged(format!("an edit does not fit the linked files: {e}")))?;
     Ok(edits.at_version(version))
 }
@@ -165,6 +181,8 @@ mod tests {
                 ],
             )
             .unwrap()
+            .without_rows(1_000, &[3, 500])
+            .unwrap()
             .at_version(17);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.v17.parquet");
@@ -176,6 +194,7 @@ mod tests {
             .map(|(r, c, cell)| (r, c, cell.typed.clone()))
             .collect();
         assert_eq!(cells, [(3, 1, None), (999, 0, Some(" 42 ".into()))]);
+        assert_eq!(back.deleted(), [3, 500]);
         // Fewer rows than the edits name: the files changed under them.
         assert!(read(&path, &schema, 500).is_err());
         // Cut short, as a file written without its end.
