@@ -60,6 +60,11 @@ export const commands = {
 	diffPage: (notebook: NotebookId, table: string, from: number, to: number, offset: number, limit: number) => typedError<DiffPage, IpcError>(__TAURI_INVOKE("diff_page", { notebook, table, from, to, offset, limit })),
 	/**  Sets cells of a table (typed, checked against each column); the snapshot is debounced. */
 	editCells: (notebook: NotebookId, table: string, edits: CellEdit[]) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("edit_cells", { notebook, table, edits })),
+	/**
+	 *  Deletes rows of a table by their ids (a linked table's files stay as they are); undone
+	 *  like an edit.
+	 */
+	deleteRows: (notebook: NotebookId, table: string, rowIds: number[]) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("delete_rows", { notebook, table, rowIds })),
 	/**  A table's saved generations, newest first. */
 	tableHistory: (notebook: NotebookId, table: string) => typedError<Generation[], IpcError>(__TAURI_INVOKE("table_history", { notebook, table })),
 	/**  Makes a saved generation the table's newest version. */
@@ -1117,7 +1122,9 @@ export type TableInfo = {
 /**  What made a version: small and serialisable, so the task store can journal it and replay it. */
 export type TableOp = 
 /**  The table as it was loaded or created. */
-{ op: "opened" } | { op: "edit"; edits: CellEdit[] } | { op: "transform"; transform: Transform } | { op: "restore"; generation: number };
+{ op: "opened" } | { op: "edit"; edits: CellEdit[] } | { op: "transform"; transform: Transform } | { op: "restore"; generation: number } | 
+/**  Rows removed by their ids (for a linked table, their positions in its files). */
+{ op: "delete_rows"; row_ids: number[] };
 
 /**  What the save indicator shows for one table. */
 export type TableSaveStatus = {

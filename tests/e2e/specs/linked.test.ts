@@ -1,8 +1,8 @@
 // Linked tables in the real app, as a user with a file too big to copy works: write a
 // 3,000,000-row Parquet file from a query, link it (read where it lies), scroll to its last row,
-// sort it, edit a cell of the sorted view (kept beside the file), undo and redo it, see Saved,
-// restart, and find the edit at its row; then the file goes away and the link shows as missing
-// until removed. The file itself never changes.
+// sort it, edit a cell of the sorted view (kept beside the file), undo and redo it, delete a
+// row of the view, see Saved, restart, and find the edit at its row and the row gone; then the
+// file goes away and the link shows as missing until removed. The file itself never changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, renameSync, statSync } from "node:fs";
@@ -14,6 +14,8 @@ import { addSqlCell, newNotebook, openTable, scrollToLastRow, typeInto, waitCell
 
 const ROWS = 3_000_000;
 const MILLIONS = /3\D?000\D?000 rows/;
+/** The rows shown once one is deleted. */
+const ONE_LESS = /2\D?999\D?999 rows/;
 
 test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, restart", async () => {
   const out = join(mkdtempSync(join(tmpdir(), "quire-e2e-linked-")), "trips.parquet");
@@ -79,6 +81,23 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await waitCell(first, 0, "city", "Marseille");
     await first.waitText("save-status", (t) => t === "All changes saved");
     await first.screenshot("linked-edited");
+
+    // Delete the second row of the sorted view (id 2,999,998): it is left out of every read,
+    // the file keeps it.
+    await waitCell(first, 1, "id", String(ROWS - 2));
+    await first.driver.executeScript(
+      `for (const r of document.querySelectorAll('[data-testid=table-grid] .ag-row[row-index="1"]')) {
+         const box = r.querySelector('.ag-selection-checkbox input');
+         if (box) { box.click(); return; }
+       }`,
+    );
+    await first.waitText("delete-rows", (t) => t === "Delete 1 row");
+    await first.click("delete-rows");
+    await first.waitText("info-toast", (t) => t.includes("Deleted 1 row of trips"));
+    await waitCell(first, 1, "id", String(ROWS - 3));
+    await waitCell(first, 0, "city", "Marseille");
+    await first.waitText("table-list", (t) => ONE_LESS.test(t), 30_000);
+    await first.waitText("save-status", (t) => t === "All changes saved");
     assert.deepEqual(readFileSync(out), before, "the linked file never changes");
   } catch (e) {
     await first.screenshot("FAILED-linked-first").catch(() => undefined);
@@ -92,12 +111,13 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await again.waitText("notebook-list", (t) => t.includes("Big data"));
     await (await again.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
     const list = await again.waitText("table-list", (t) => t.includes("trips") && t.includes("Linked"));
-    assert.match(list, MILLIONS);
+    assert.match(list, ONE_LESS);
     await openTable(again, "trips");
     await waitCell(again, 0, "city", "Lyon");
-    // The edit is there, at its row, after the restart.
-    await scrollToLastRow(again, ROWS, String(ROWS - 1));
-    await waitCell(again, ROWS - 1, "city", "Marseille");
+    // The edit is there, at its row, and the deleted row is gone, after the restart.
+    await scrollToLastRow(again, ROWS - 1, String(ROWS - 1));
+    await waitCell(again, ROWS - 2, "city", "Marseille");
+    await waitCell(again, ROWS - 3, "id", String(ROWS - 3));
     await again.screenshot("linked-after-restart");
   } catch (e) {
     await again.screenshot("FAILED-linked-reopened").catch(() => undefined);

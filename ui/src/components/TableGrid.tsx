@@ -93,6 +93,8 @@ interface Props {
   /** Bumped when the table's data changed under the grid (undo, redo, a fill): the grid fetches
    *  its rows again in place, so sort, filters and scroll position stay. */
   refresh?: number;
+  /** Bumped when the selected rows are gone (deleted): the selection is let go. */
+  deselect?: number;
   /** A filter asked for from outside the grid (a profile's bar): set on its column, replacing
    *  that column's filter; the others stay. */
   filter?: GridFilter | null;
@@ -138,7 +140,7 @@ function retryable(e: unknown): boolean {
   return !PERMANENT.includes(QuireError.from(e).code);
 }
 
-export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, filter = null, profile = null }: Props) {
+export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, deselect = 0, filter = null, profile = null }: Props) {
   const api = useRef<GridApi<Row> | null>(null);
   const box = useRef<HTMLDivElement>(null);
   const [height] = useState(savedGridHeight);
@@ -172,6 +174,13 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, f
     // back with them. Unlike a remount, sort, filter models and scroll stay as they are.
     api.current?.refreshInfiniteCache();
   }, [refresh]);
+
+  const deselected = useRef(deselect);
+  useEffect(() => {
+    if (deselect === deselected.current) return;
+    deselected.current = deselect;
+    api.current?.deselectAll();
+  }, [deselect]);
 
   useEffect(() => {
     const grid = api.current;

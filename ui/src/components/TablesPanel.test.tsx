@@ -11,17 +11,19 @@ import { TablesPanel } from "./TablesPanel";
 const probe = vi.hoisted(() => ({
   mounts: 0,
   refresh: undefined as number | undefined,
+  deselect: undefined as number | undefined,
   version: 0,
   select: (_ids: number[]) => undefined as void,
 }));
 vi.mock("./TableGrid", async () => {
   const { useEffect } = await import("react");
   return {
-    TableGrid: (props: { table: TableInfo; refresh?: number; onSelection(ids: number[]): void }) => {
+    TableGrid: (props: { table: TableInfo; refresh?: number; deselect?: number; onSelection(ids: number[]): void }) => {
       useEffect(() => {
         probe.mounts++;
       }, []);
       probe.refresh = props.refresh;
+      probe.deselect = props.deselect;
       probe.version = props.table.version;
       probe.select = props.onSelection;
       return <div data-testid="table-grid" />;
@@ -109,6 +111,29 @@ describe("TablesPanel", () => {
     fireEvent.click(name);
     await screen.findByTestId("table-grid");
     expect(screen.queryByTestId("fill-selected")).toBeNull();
+  });
+
+  it("deletes the selected rows, lets go of the selection and refreshes the grid in place", async () => {
+    probe.mounts = 0;
+    const fake = backend();
+    let rows = 3;
+    const deleteRows = vi.fn(async (_nb: string, table: string, ids: number[]) => {
+      rows -= ids.length;
+      return { name: table, version: 3, rows, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null };
+    });
+    render(panel({}, { ...fake, deleteRows } as Backend));
+    fireEvent.click(await screen.findByRole("button", { name: "flights" }));
+    await screen.findByTestId("table-grid");
+    act(() => probe.select([4, 5]));
+    const [refresh, deselect] = [probe.refresh, probe.deselect];
+    expect(screen.getByTestId("delete-rows").textContent).toBe("Delete 2 rows");
+    fireEvent.click(screen.getByTestId("delete-rows"));
+    await waitFor(() => expect(deleteRows).toHaveBeenCalledWith("nb", "flights", [4, 5]));
+    await waitFor(() => expect(probe.version).toBe(3));
+    expect(probe.refresh).not.toBe(refresh);
+    expect(probe.deselect).not.toBe(deselect);
+    expect(screen.queryByTestId("delete-rows")).toBeNull();
+    expect(probe.mounts).toBe(1);
   });
 
   it("deletes a table only after the confirmation, and renames one", async () => {

@@ -264,6 +264,23 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       inform(`Set ${column} in ${selected.length} rows`);
     }
   };
+  // Bumped when selected rows are gone (deleted): the grid lets go of its selection.
+  const [deselects, setDeselects] = useState(0);
+  const deleteSelected = async () => {
+    if (!current) return;
+    const count = selected.length;
+    try {
+      changed(await backend.deleteRows(notebook, current.name, selected));
+    } catch (e) {
+      report(e);
+      return;
+    }
+    setSelected([]);
+    setDeselects((n) => n + 1);
+    setRefreshes((n) => n + 1);
+    const where = current.linked && !current.converted ? ` The file ${current.linked} stays as it is.` : "";
+    inform(`Deleted ${count} ${count === 1 ? "row" : "rows"} of ${current.name}`, `Undo brings ${count === 1 ? "it" : "them"} back.${where}`);
+  };
   const [canMove, setCanMove] = useState({ undo: false, redo: false });
   useEffect(() => {
     if (!current) return;
@@ -314,6 +331,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       <input aria-label="New value" data-testid="fill-value" value={fill.value} onChange={(e) => setFill({ ...fill, value: e.target.value })} />
       <button data-testid="fill-apply" onClick={() => void fillSelected()}>
         in {selected.length} selected rows
+      </button>
+      <button data-testid="delete-rows" title="Remove the selected rows from the table (Undo brings them back)" onClick={() => void deleteSelected()}>
+        Delete {selected.length} {selected.length === 1 ? "row" : "rows"}
       </button>
     </span>
   );
@@ -551,6 +571,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
             <TableGrid
               key={`${current.name}#${gridResets}`}
               refresh={refreshes}
+              deselect={deselects}
               notebook={notebook}
               table={current}
               onEdit={(edits) => edit(current.name, edits)}

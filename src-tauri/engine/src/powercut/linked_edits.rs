@@ -1,8 +1,10 @@
-//! A linked table's edits under power cuts: cell edits acknowledged through the journal, saves
+//! A linked table's edits under power cuts: cell edits and row deletes acknowledged through the
+//! journal, saves
 //! that write the edits file, name it in `links.json`, trim the journal and remove the file
 //! they replace, and midway a compaction that folds the edits into a copy in the notebook's
 //! folder and switches the link to it. A cut at every instant, SQLite's commits included, must
-//! reopen with every acknowledged edit at its row, and the linked file as it was.
+//! reopen with every acknowledged edit at its row, every acknowledged delete gone (before the
+//! compaction and after it, which renumbers the rows), and the linked file as it was.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +22,13 @@ use crate::ids::NotebookId;
 use crate::tables::edit::CellEdit;
 
 const ROWS: usize = 12;
+
+/// The last rows, deleted one by one and never edited (so a row keeps its position below them
+/// after a compaction folds the deletes away).
+const DELETED: usize = 2;
+
+/// The mark that row N was deleted.
+const DELETE: &str = "deleted ";
 
 /// The mark that the compaction was asked for after round N (nothing of the user's changes).
 const COMPACTED: &str = "compacted after round ";
@@ -86,8 +95,16 @@ pub fn linked_edits(edits: usize, save_every: usize) -> Report {
     let mut trace = Trace::begin(&root).unwrap();
     {
         let engine = open(&root).unwrap();
+        let mut deleted = 0;
         for i in 1..=edits {
-            let row = i % ROWS;
+            // One delete before the compaction, one after.
+            if (i == 2 || i == edits / 2 + 1) && deleted < DELETED {
+                let row = ROWS - 1 - deleted;
+                engine.delete_rows(nb, "t", &[row as u64]).unwrap();
+                trace.ack(format!("{DELETE}{row}"));
+                deleted += 1;
+            }
+            let row = i % (ROWS - DELETED);
             let city = format!("city {i}");
             engine
                 .edit_cells(
@@ -136,8 +153,13 @@ fn check(state: &super::CrashState, dir: &Path, nb: NotebookId) -> Result<(), Pr
             return Err(Problem::Failed(format!("the link is shown missing: {why}")));
         }
         let mut expected: Vec<Option<&str>> = vec![None; ROWS];
+        let mut gone = Vec::new();
         for acked in &state.acked {
             if acked.starts_with(COMPACTED) {
+                continue;
+            }
+            if let Some(row) = acked.strip_prefix(DELETE) {
+                gone.push(row.parse::<i64>().unwrap());
                 continue;
             }
             if let [row, city] = acked.split('\u{1f}').collect::<Vec<_>>()[..] {
@@ -152,12 +174,23 @@ fn check(state: &super::CrashState, dir: &Path, nb: NotebookId) -> Result<(), Pr
         let page = linked
             .page(0, ROWS as u64)
             .map_err(|e| Problem::Failed(format!("its rows do not read: {e}")))?;
+        let ids = page.column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
         let cities = page.column(1).as_string::<i32>();
+        for id in &gone {
+            if ids.values().contains(id) {
+                return Err(Problem::Lost(format!(
+                    "row {id} is back, its delete was acknowledged"
+                )));
+            }
+        }
         for (row, want) in expected.iter().enumerate() {
-            let have = (!cities.is_null(row)).then(|| cities.value(row).to_string());
             let Some(want) = want else {
                 continue;
             };
+            let Some(at) = ids.values().iter().position(|id| *id == row as i64) else {
+                return Err(Problem::Lost(format!("row {row} is gone, nobody deleted it")));
+            };
+            let have = (!cities.is_null(at)).then(|| cities.value(at).to_string());
             // A later edit of the row may have reached the journal before its acknowledgement.
             if have.as_deref().is_none_or(|h| number(h) < number(want)) {
                 return Err(Problem::Lost(format!(
