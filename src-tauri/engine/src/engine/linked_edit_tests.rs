@@ -743,10 +743,7 @@ async fn deleted_rows_of_a_link_are_gone_everywhere_undo_outlive_a_crash_and_fol
     // A row deleted from the sorted view by its row id.
     let top = cities(&engine, nb, Some(&desc), 0, 1).await[0].1;
     engine.delete_rows(nb, "trips", &[top]).unwrap();
-    assert_eq!(
-        page_ids(&engine, nb, Some(&desc), 0).await[..1],
-        [25_010]
-    );
+    assert_eq!(page_ids(&engine, nb, Some(&desc), 0).await[..1], [25_010]);
     let exported = data.path().join("exported.parquet");
     engine
         .export(
@@ -764,10 +761,7 @@ async fn deleted_rows_of_a_link_are_gone_everywhere_undo_outlive_a_crash_and_fol
 
     // Undo brings the row back, redo deletes it again.
     assert_eq!(engine.undo_redo(nb, "trips", true).unwrap().rows, 25_008);
-    assert_eq!(
-        page_ids(&engine, nb, Some(&desc), 0).await[..1],
-        [25_011]
-    );
+    assert_eq!(page_ids(&engine, nb, Some(&desc), 0).await[..1], [25_011]);
     assert_eq!(engine.undo_redo(nb, "trips", false).unwrap().rows, 25_007);
     let expected = text(&engine, nb, SQL[1].replace("{t}", "trips").as_str()).await;
 
@@ -793,6 +787,13 @@ async fn deleted_rows_of_a_link_are_gone_everywhere_undo_outlive_a_crash_and_fol
     engine.shutdown();
     let copied_dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
     assert_eq!(edits_files(copy.path(), &copied_dir).len(), 1);
+    // Listed as version 4: a build that cannot read deletes refuses the list, never opens the
+    // link without them.
+    let links = std::fs::read_to_string(copied_dir.join(LINKS_FILE)).unwrap();
+    assert!(
+        links.contains("\"version\": 4") && links.contains("\"deletes\": true"),
+        "{links}"
+    );
     drop(engine);
     let engine = open(copy.path(), Arc::new(crate::events::NullSink));
     assert_eq!(
@@ -845,7 +846,9 @@ async fn deleted_rows_of_a_held_table_undo_and_outlive_a_crash() {
         )
         .await
         .unwrap();
-    let info = engine.delete_rows(nb, "numbers", &[0, 5_000, 9_999]).unwrap();
+    let info = engine
+        .delete_rows(nb, "numbers", &[0, 5_000, 9_999])
+        .unwrap();
     assert_eq!(info.rows, 9_997);
     let refused = engine.delete_rows(nb, "numbers", &[5_000]).unwrap_err();
     assert_eq!(refused.code(), ErrorCode::InvalidValue);

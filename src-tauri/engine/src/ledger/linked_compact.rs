@@ -107,7 +107,7 @@ impl Ledger {
             let mut fresh = LinkedTable::open(&folder)?;
             fresh.converted = true;
             let file = write_edits_file(dir, table, &remaining, &fresh, metrics)?;
-            match links::name_compacted(dir, table, &fresh, &file, version, metrics) {
+            match links::name_compacted(dir, table, &fresh, &file, &remaining, metrics) {
                 Ok(replaced) => Ok((fresh, replaced)),
                 Err(e) => {
                     remove_edits_file(dir, &file);

@@ -216,14 +216,13 @@ impl Ledger {
         metrics: &Metrics,
     ) -> Result<(), Error> {
         let file = write_edits_file(dir, table, edits, linked, metrics)?;
-        let replaced =
-            match links::name_saved_edits(dir, table, linked, &file, edits.version, metrics) {
-                Ok(replaced) => replaced,
-                Err(e) => {
-                    remove_edits_file(dir, &file);
-                    return Err(e.into());
-                }
-            };
+        let replaced = match links::name_saved_edits(dir, table, linked, &file, edits, metrics) {
+            Ok(replaced) => replaced,
+            Err(e) => {
+                remove_edits_file(dir, &file);
+                return Err(e.into());
+            }
+        };
         linked.saved_edits.store(edits.version, Ordering::SeqCst);
         if let Err(e) = self.journal.journal_cover(notebook, table, edits.version) {
             // Replay skips what the saved edits cover; the entries only take room.

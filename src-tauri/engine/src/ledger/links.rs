@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 use crate::remote::S3Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::tables::linked::{edits_file, EditLog};
+use crate::tables::linked::{edits_file, EditLog, Edits};
 use crate::tables::MissingLink;
 use crate::tables::{name, LinkedTable, TableError, TableInfo};
 
@@ -28,9 +28,10 @@ use crate::tables::{name, LinkedTable, TableError, TableInfo};
 pub const LINKS_FILE: &str = "links.json";
 /// The newest `links.json` this build reads. Version 2 added links to object storage, version 3
 /// links with saved edits (an older build would open them without their edits, and drop the
-/// file naming them); a list without either is still written as version 1, which older builds
+/// file naming them), version 4 saved edits that delete rows (a version 3 build cannot read
+/// their file); a list without any of these is still written as version 1, which older builds
 /// read.
-const LINKS_VERSION: u32 = 3;
+const LINKS_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
@@ -61,6 +62,19 @@ pub struct SavedEdits {
     /// The file's name in `edits/` (no folder: the same on every system).
     pub file: String,
     pub version: u64,
+    /// The file deletes rows (a version 3 build would read it as damaged).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deletes: bool,
+}
+
+impl SavedEdits {
+    fn of(file: &str, edits: &Edits) -> SavedEdits {
+        SavedEdits {
+            file: file.to_string(),
+            version: edits.version,
+            deletes: !edits.deleted().is_empty(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,7 +152,12 @@ pub fn read(dir: &Path) -> Result<Vec<Link>, TableError> {
 /// as written: the new list may be on disk, so the caller acts as if it is.
 fn write(dir: &Path, links: Vec<Link>, metrics: &Metrics) -> Result<(), TableError> {
     let path = dir.join(LINKS_FILE);
-    let version = if links.iter().any(|l| l.edits.is_some()) {
+    let version = if links
+        .iter()
+        .any(|l| l.edits.as_ref().is_some_and(|e| e.deletes))
+    {
+        4
+    } else if links.iter().any(|l| l.edits.is_some()) {
         3
     } else if links.iter().any(|l| l.remote.is_some()) {
         2
@@ -294,28 +313,25 @@ pub(super) fn name_saved_edits(
     table: &str,
     linked: &LinkedTable,
     file: &str,
-    version: u64,
+    saved: &Edits,
     metrics: &Metrics,
 ) -> Result<Option<String>, TableError> {
     update_link(dir, table, metrics, |link| {
-        link.edits = Some(SavedEdits {
-            file: file.to_string(),
-            version,
-        });
+        link.edits = Some(SavedEdits::of(file, saved));
         link.files = Some(linked.fingerprint());
         Ok(())
     })
 }
 
 /// Makes link `table` read the compacted copy `fresh` (inside the notebook folder `dir`) with
-/// the edits file `edits` (version `version`): the one write that commits a compaction. The
-/// edits file it named before, if any.
+/// the edits file `file` holding `edits`: the one write that commits a compaction. The edits
+/// file it named before, if any.
 pub(super) fn name_compacted(
     dir: &Path,
     table: &str,
     fresh: &LinkedTable,
-    edits: &str,
-    version: u64,
+    file: &str,
+    edits: &Edits,
     metrics: &Metrics,
 ) -> Result<Option<String>, TableError> {
     let inside = fresh
@@ -328,10 +344,7 @@ pub(super) fn name_compacted(
         link.remote = None;
         link.converted = true;
         link.files = Some(fresh.fingerprint());
-        link.edits = Some(SavedEdits {
-            file: edits.to_string(),
-            version,
-        });
+        link.edits = Some(SavedEdits::of(file, edits));
         Ok(())
     })
 }

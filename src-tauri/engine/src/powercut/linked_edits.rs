@@ -174,7 +174,9 @@ fn check(state: &super::CrashState, dir: &Path, nb: NotebookId) -> Result<(), Pr
         let page = linked
             .page(0, ROWS as u64)
             .map_err(|e| Problem::Failed(format!("its rows do not read: {e}")))?;
-        let ids = page.column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let ids = page
+            .column(0)
+            .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
         let cities = page.column(1).as_string::<i32>();
         for id in &gone {
             if ids.values().contains(id) {
@@ -188,7 +190,9 @@ fn check(state: &super::CrashState, dir: &Path, nb: NotebookId) -> Result<(), Pr
                 continue;
             };
             let Some(at) = ids.values().iter().position(|id| *id == row as i64) else {
-                return Err(Problem::Lost(format!("row {row} is gone, nobody deleted it")));
+                return Err(Problem::Lost(format!(
+                    "row {row} is gone, nobody deleted it"
+                )));
             };
             let have = (!cities.is_null(at)).then(|| cities.value(at).to_string());
             // A later edit of the row may have reached the journal before its acknowledgement.

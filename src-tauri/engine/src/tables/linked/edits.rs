@@ -108,10 +108,7 @@ impl Edits {
         let mut added: Vec<u64> = positions.to_vec();
         added.sort_unstable();
         added.dedup();
-        if let Some(&gone) = added
-            .iter()
-            .find(|&&p| p >= rows || self.is_deleted(p))
-        {
+        if let Some(&gone) = added.iter().find(|&&p| p >= rows || self.is_deleted(p)) {
             return Err(TableError::InvalidValue {
                 column: String::new(),
                 message: format!("row {gone} does not exist in this table"),
@@ -520,7 +517,9 @@ mod tests {
 
     #[test]
     fn deleted_rows_are_skipped_counted_and_renumbered_after_a_fold() {
-        let base = Edits::linked().with(&schema(), 20, &[edit(9, "n", "90")]).unwrap();
+        let base = Edits::linked()
+            .with(&schema(), 20, &[edit(9, "n", "90")])
+            .unwrap();
         let e = base.without_rows(20, &[7, 2, 3]).unwrap();
         assert_eq!(e.deleted(), [2, 3, 7]);
         assert_eq!(e.visible_rows(20), 17);
@@ -535,7 +534,9 @@ mod tests {
             schema(),
             vec![
                 Arc::new(Int64Array::from_iter_values(0..10)),
-                Arc::new(StringArray::from_iter_values((0..10).map(|i| i.to_string()))),
+                Arc::new(StringArray::from_iter_values(
+                    (0..10).map(|i| i.to_string()),
+                )),
             ],
         )
         .unwrap();
@@ -554,7 +555,10 @@ mod tests {
             .unwrap();
         let remaining = later.since(&e).unwrap().renumbered(&e);
         assert_eq!(remaining.deleted(), [12]);
-        assert_eq!(remaining.cells().map(|(r, _, _)| r).collect::<Vec<_>>(), [9]);
+        assert_eq!(
+            remaining.cells().map(|(r, _, _)| r).collect::<Vec<_>>(),
+            [9]
+        );
         // An undone delete cannot be carried over the fold.
         assert!(base.since(&e).is_none());
     }

@@ -118,7 +118,12 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
         .ok_or_else(|| damaged("it does not say which version it is".into()))?;
     let same = |a: &Field, b: &Field| a.name() == b.name() && a.data_type() == b.data_type();
     let fields = builder.schema().fields().clone();
-    if fields.len() != 3 || !fields.iter().zip(file_schema().fields()).all(|(a, b)| same(a, b)) {
+    if fields.len() != 3
+        || !fields
+            .iter()
+            .zip(file_schema().fields())
+            .all(|(a, b)| same(a, b))
+    {
         return Err(damaged("its columns are not row, column, value".into()));
     }
     let mut cells = Vec::new();
