@@ -448,7 +448,7 @@ impl Engine {
                     .unwrap_or_else(|p| p.into_inner())
             })
             .is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(600));
-        if threshold > 0 && change.cells as u64 >= threshold && !failed_lately {
+        if threshold > 0 && change.cells >= threshold && !failed_lately {
             // Not awaited: the job runs at idle priority, and one per table waits at most.
             drop(self.compaction_job(notebook, table));
         }

@@ -135,7 +135,7 @@ impl Ledger {
         log::info!(
             "compacted {} edited cells and {} deleted rows of the linked table {table} of notebook {notebook} into {} (version {version})",
             folded.len(),
-            folded.deleted().len(),
+            folded.deleted_count(),
             folder.display()
         );
         self.events.emit(EngineEvent::TableChanged {

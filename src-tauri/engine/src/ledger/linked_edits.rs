@@ -34,8 +34,8 @@ pub const SAVE_EVERY: u64 = 64;
 pub struct LinkedChange {
     pub info: TableInfo,
     pub save_now: bool,
-    /// Cells edited now, for the compaction threshold.
-    pub cells: usize,
+    /// Cells edited and rows deleted now, for the compaction threshold.
+    pub cells: u64,
 }
 
 impl Ledger {
@@ -54,7 +54,7 @@ impl Ledger {
             return Ok(Some(LinkedChange {
                 info: linked.info(table),
                 save_now: false,
-                cells: linked.edits.current().entries(),
+                cells: linked.edits.current().changes(),
             }));
         }
         let next = linked
@@ -86,7 +86,7 @@ impl Ledger {
             return Ok(Some(LinkedChange {
                 info: linked.info(table),
                 save_now: false,
-                cells: linked.edits.current().entries(),
+                cells: linked.edits.current().changes(),
             }));
         }
         let next = linked.edits.current().without_rows(linked.rows, row_ids)?;
@@ -112,7 +112,7 @@ impl Ledger {
         LinkedChange {
             info: self.linked_changed(notebook, table, linked),
             save_now: now.version - saved.min(now.version) >= SAVE_EVERY,
-            cells: now.entries(),
+            cells: now.changes(),
         }
     }
 
@@ -134,7 +134,7 @@ impl Ledger {
             return Ok(Some(LinkedChange {
                 info: linked.info(table),
                 save_now: false,
-                cells: linked.edits.current().entries(),
+                cells: linked.edits.current().changes(),
             }));
         };
         // Replay rebuilds undo steps only after the saved edits: a step to a version older
@@ -157,7 +157,7 @@ impl Ledger {
         Ok(Some(LinkedChange {
             info: self.linked_changed(notebook, table, &linked),
             save_now: false,
-            cells: now.entries(),
+            cells: now.changes(),
         }))
     }
 

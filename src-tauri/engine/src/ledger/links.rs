@@ -72,7 +72,7 @@ impl SavedEdits {
         SavedEdits {
             file: file.to_string(),
             version: edits.version,
-            deletes: !edits.deleted().is_empty(),
+            deletes: edits.deleted_count() > 0,
         }
     }
 }

@@ -58,15 +58,16 @@ fn file_schema() -> SchemaRef {
 
 /// `edits` of a table with columns `schema` as the bytes of a Parquet file.
 pub fn encode(edits: &Edits, schema: &Schema) -> Result<Vec<u8>, TableError> {
-    let mut rows = Vec::with_capacity(edits.entries());
-    let mut columns = Vec::with_capacity(edits.entries());
-    let mut values = Vec::with_capacity(edits.entries());
+    let listed = edits.changes() as usize;
+    let mut rows = Vec::with_capacity(listed);
+    let mut columns = Vec::with_capacity(listed);
+    let mut values = Vec::with_capacity(listed);
     for (row, col, cell) in edits.cells() {
         rows.push(row);
         columns.push(Some(schema.field(col).name().clone()));
         values.push(cell.typed.clone());
     }
-    for &row in edits.deleted() {
+    for row in edits.deleted() {
         rows.push(row);
         columns.push(None);
         values.push(None);
@@ -127,7 +128,7 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
         return Err(damaged("its columns are not row, column, value".into()));
     }
     let mut cells = Vec::new();
-    let mut deleted = Vec::new();
+    let mut deleted = roaring::RoaringTreemap::new();
     for batch in builder.build().map_err(|e| damaged(e.to_string()))? {
         let batch = batch.map_err(|e| damaged(e.to_string()))?;
         let (Some(row), Some(column), Some(value)) = (
@@ -139,7 +140,7 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
         };
         for i in 0..batch.num_rows() {
             if column.is_null(i) {
-                deleted.push(row.value(i));
+                deleted.insert(row.value(i));
                 continue;
             }
             cells.push(CellEdit {
@@ -153,7 +154,7 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
     // them back), and an edit of a deleted row is refused.
     let edits = Edits::linked()
         .with(schema, rows, &cells)
-        .and_then(|e| e.without_rows(rows, &deleted))
+        .and_then(|e| e.without(rows, deleted))
         .map_err(|e| damaged(format!("an edit does not fit the linked files: {e}")))?;
     Ok(edits.at_version(version))
 }
@@ -199,7 +200,7 @@ mod tests {
             .map(|(r, c, cell)| (r, c, cell.typed.clone()))
             .collect();
         assert_eq!(cells, [(3, 1, None), (999, 0, Some(" 42 ".into()))]);
-        assert_eq!(back.deleted(), [3, 500]);
+        assert_eq!(back.deleted().collect::<Vec<_>>(), [3, 500]);
         // Fewer rows than the edits name: the files changed under them.
         assert!(read(&path, &schema, 500).is_err());
         // Cut short, as a file written without its end.
