@@ -1,8 +1,9 @@
 // Linked tables in the real app, as a user with a file too big to copy works: write a
 // 3,000,000-row Parquet file from a query, link it (read where it lies), scroll to its last row,
 // sort it, edit a cell of the sorted view (kept beside the file), undo and redo it, delete a
-// row of the view, see Saved, restart, and find the edit at its row and the row gone; then the
-// file goes away and the link shows as missing until removed. The file itself never changes.
+// row of the view, keep only the rows of its last two million ids (a transform kept beside the
+// file as deleted rows), see Saved, restart, and find the edit at its row and the rows gone; then
+// the file goes away and the link shows as missing until removed. The file itself never changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, renameSync, statSync } from "node:fs";
@@ -10,12 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Key } from "selenium-webdriver";
 import { fresh, startApp, type QuireApp } from "../src/harness.ts";
-import { addSqlCell, newNotebook, openTable, scrollToLastRow, typeInto, waitCell } from "../src/grid.ts";
+import { addSqlCell, newNotebook, openTable, scrollToLastRow, select, typeInto, waitCell } from "../src/grid.ts";
 
 const ROWS = 3_000_000;
 const MILLIONS = /3\D?000\D?000 rows/;
 /** The rows shown once one is deleted. */
 const ONE_LESS = /2\D?999\D?999 rows/;
+/** The rows shown once the first million are filtered away too. */
+const KEPT = /1\D?999\D?999 rows/;
 
 test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, restart", async () => {
   const out = join(mkdtempSync(join(tmpdir(), "quire-e2e-linked-")), "trips.parquet");
@@ -98,6 +101,23 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await waitCell(first, 0, "city", "Marseille");
     await first.waitText("table-list", (t) => ONE_LESS.test(t), 30_000);
     await first.waitText("save-status", (t) => t === "All changes saved");
+
+    // Keep rows where id >= 1,000,000: only transforms that remove rows are offered for a link;
+    // the preview counts what goes, the apply keeps it beside the file.
+    await first.click("open-transform");
+    await first.waitText("transform-linked-note", (t) => t.includes("Copy into the notebook"));
+    await select(first, "transform-kind", "filter");
+    await first.type("transform-a", "id >= 1000000");
+    await first.click("transform-preview-button");
+    const counts = await first.waitText("transform-counts", (t) => /removed/.test(t), 120_000);
+    assert.match(counts, /^0 rows change · 1\D?000\D?000 removed · 0 added/, counts);
+    await first.waitText("transform-preview", (t) => t.includes("Lyon") && t.includes("Paris"));
+    await first.screenshot("linked-transform-preview");
+    await first.click("transform-apply");
+    await first.driver.wait(async () => (await first.count("[data-testid=transform-dialog]")) === 0, 120_000, "apply never finished");
+    await first.waitText("table-list", (t) => KEPT.test(t), 30_000);
+    await waitCell(first, 0, "id", "1000000");
+    await first.waitText("save-status", (t) => t === "All changes saved");
     assert.deepEqual(readFileSync(out), before, "the linked file never changes");
   } catch (e) {
     await first.screenshot("FAILED-linked-first").catch(() => undefined);
@@ -111,13 +131,14 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await again.waitText("notebook-list", (t) => t.includes("Big data"));
     await (await again.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
     const list = await again.waitText("table-list", (t) => t.includes("trips") && t.includes("Linked"));
-    assert.match(list, ONE_LESS);
+    assert.match(list, KEPT);
     await openTable(again, "trips");
-    await waitCell(again, 0, "city", "Lyon");
-    // The edit is there, at its row, and the deleted row is gone, after the restart.
-    await scrollToLastRow(again, ROWS - 1, String(ROWS - 1));
-    await waitCell(again, ROWS - 2, "city", "Marseille");
-    await waitCell(again, ROWS - 3, "id", String(ROWS - 3));
+    await waitCell(again, 0, "id", "1000000");
+    // The edit is there, at its row, and the deleted rows are gone, after the restart.
+    const shown = ROWS - 1 - 1_000_000;
+    await scrollToLastRow(again, shown, String(ROWS - 1));
+    await waitCell(again, shown - 1, "city", "Marseille");
+    await waitCell(again, shown - 2, "id", String(ROWS - 3));
     await again.screenshot("linked-after-restart");
   } catch (e) {
     await again.screenshot("FAILED-linked-reopened").catch(() => undefined);

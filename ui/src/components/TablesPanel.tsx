@@ -519,7 +519,10 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           <button data-testid="redo" disabled={!canMove.redo} title="Redo (Shift+Ctrl/Cmd+Z)" onClick={() => void undoRedo(false)}>
             Redo
           </button>
-          <button data-testid="copy-into-notebook" title="A copy can be transformed and keeps a history of changes" onClick={() => void copyIntoNotebook(current)}>
+          <button data-testid="open-transform" title="Keep rows where a condition holds, or remove duplicate rows" onClick={() => setDialog("transform")}>
+            Transform…
+          </button>
+          <button data-testid="copy-into-notebook" title="A copy takes every transform and keeps a history of changes" onClick={() => void copyIntoNotebook(current)}>
             Copy into the notebook
           </button>
           {fillControls}

@@ -15,12 +15,18 @@ interface Props {
 
 type Running = { what: "preview" | "apply"; job: string; rows: number };
 
+/** The transforms a linked table takes: those that only remove rows. */
+const LINKED_KINDS: TransformForm["kind"][] = ["filter", "dedupe"];
+
 /** Choose a transform, see what it would change, apply it in the background (Esc cancels). */
 export function TransformDialog({ notebook, table, onApplied, onClose }: Props) {
   const backend = useBackend();
   const { report } = useNotify();
+  // A linked table's files are never written: only transforms that remove rows (kept beside
+  // them as deleted rows) apply to it.
+  const kinds = table.linked ? TRANSFORM_KINDS.filter((k) => LINKED_KINDS.includes(k.kind)) : TRANSFORM_KINDS;
   const [form, setForm] = useState<TransformForm>({
-    kind: "trim",
+    kind: kinds[0]?.kind ?? "trim",
     column: table.columns[0]?.name ?? "",
     columnType: table.columns[0]?.data_type ?? "",
     a: "",
@@ -74,7 +80,7 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
           <label>
             What
             <select data-testid="transform-kind" value={form.kind} onChange={(e) => update({ kind: e.target.value as TransformForm["kind"], a: e.target.value === "cast" ? "BIGINT" : "", b: "" })}>
-              {TRANSFORM_KINDS.map((k) => (
+              {kinds.map((k) => (
                 <option key={k.kind} value={k.kind}>
                   {k.label}
                 </option>
@@ -133,6 +139,12 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
             </fieldset>
           )}
         </div>
+        {table.linked && (
+          <p className="muted" data-testid="transform-linked-note">
+            {table.name} is read where it lies and its files are not changed: the rows a transform removes are kept beside them as
+            deleted rows (Undo brings them back). To change values or columns, use Copy into the notebook.
+          </p>
+        )}
         {problem && <p className="muted">{problem}</p>}
         {running && (
           <div className="progress" data-testid="transform-progress">

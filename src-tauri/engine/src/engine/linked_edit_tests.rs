@@ -867,3 +867,146 @@ async fn deleted_rows_of_a_held_table_undo_and_outlive_a_crash() {
     assert_eq!(text(&engine, nb, sum).await, after);
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_rows_and_remove_duplicates_on_a_link_delete_rows_as_a_held_copy_does() {
+    use crate::tables::transform::Transform;
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, 30_000);
+    let before = std::fs::read(&file).unwrap();
+    let (engine, nb) = linking(tmp.path(), &file);
+    let nb_dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    // Edited values are what the transforms see.
+    engine
+        .edit_cells(
+            nb,
+            "trips",
+            &[set(5, "city", Some("Rome")), set(8, "amount", None)],
+        )
+        .unwrap();
+    engine.copy_linked_table(nb, "trips", "held").unwrap();
+    let never = tokio_util::sync::CancellationToken::new();
+    let keep = Transform::FilterRows {
+        predicate: "city <> 'Lyon' AND amount > 100".into(),
+    };
+    let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let progress = {
+        let seen = seen.clone();
+        Arc::new(move |n: u64| seen.store(n, std::sync::atomic::Ordering::SeqCst))
+    };
+    let linked = engine
+        .preview_transform(nb, "trips", &keep, progress.clone(), &never)
+        .await
+        .unwrap();
+    let held = engine
+        .preview_transform(nb, "held", &keep, Arc::new(|_| {}), &never)
+        .await
+        .unwrap();
+    assert_eq!(linked.summary.removed, held.summary.removed);
+    assert_eq!((linked.summary.added, linked.summary.changed), (0, 0));
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst),
+        30_000,
+        "progress counts every row looked at"
+    );
+    let first: Vec<(u64, Option<Vec<Option<String>>>)> = linked
+        .sample
+        .rows
+        .iter()
+        .map(|r| (r.row_id, r.old.clone()))
+        .collect();
+    let held_first: Vec<(u64, Option<Vec<Option<String>>>)> = held
+        .sample
+        .rows
+        .iter()
+        .map(|r| (r.row_id, r.old.clone()))
+        .collect();
+    assert_eq!(first, held_first, "the same rows go, with the same values");
+
+    let info = engine
+        .apply_transform(nb, "trips", &keep, Arc::new(|_| {}), &never)
+        .await
+        .unwrap();
+    let held_info = engine
+        .apply_transform(nb, "held", &keep, Arc::new(|_| {}), &never)
+        .await
+        .unwrap();
+    assert_eq!(info.rows, held_info.rows);
+    assert!(info.linked.is_some(), "still a link: {info:?}");
+    let all = "SELECT id, city, amount FROM {t} ORDER BY id";
+    let same = |sql: &'static str| {
+        let engine = &engine;
+        async move {
+            assert_eq!(
+                text(engine, nb, &sql.replace("{t}", "trips")).await,
+                text(engine, nb, &sql.replace("{t}", "held")).await,
+                "{sql}"
+            );
+        }
+    };
+    same(all).await;
+    for sql in SQL {
+        same(sql).await;
+    }
+    // Saved at once (the positions are no journal entry): an edits file, nothing journaled.
+    assert_eq!(edits_files(tmp.path(), &nb_dir).len(), 1);
+
+    // Duplicates over a column: the first row of each city stays.
+    let dedupe = Transform::RemoveDuplicates {
+        columns: vec!["city".into()],
+    };
+    for t in ["trips", "held"] {
+        engine
+            .apply_transform(nb, t, &dedupe, Arc::new(|_| {}), &never)
+            .await
+            .unwrap();
+    }
+    same(all).await;
+    let kept = text(&engine, nb, "SELECT count(*) AS n FROM trips").await;
+    assert!(kept.contains("| 2 "), "Paris and Nice: {kept}");
+    // Undone on both: the filter's rows again.
+    engine.undo_redo(nb, "trips", true).unwrap();
+    engine.undo_redo(nb, "held", true).unwrap();
+    same(all).await;
+
+    // Transforms that change values or columns are refused in words, and change nothing.
+    let set_column = Transform::SetColumn {
+        column: "city".into(),
+        expr: "upper(city)".into(),
+    };
+    let refused = engine
+        .apply_transform(nb, "trips", &set_column, Arc::new(|_| {}), &never)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::InvalidValue);
+    assert!(
+        refused.to_string().contains("Copy into the notebook"),
+        "{refused}"
+    );
+    let bad = Transform::FilterRows {
+        predicate: "nope > 1".into(),
+    };
+    let refused = engine
+        .preview_transform(nb, "trips", &bad, Arc::new(|_| {}), &never)
+        .await
+        .unwrap_err();
+    assert_ne!(refused.code(), ErrorCode::Internal, "{refused}");
+    same(all).await;
+    let expected = text(&engine, nb, &all.replace("{t}", "held")).await;
+
+    // A crash: what was acknowledged is there.
+    std::mem::forget(engine);
+    let copy = crate::recovery_model::crash_copy(tmp.path());
+    let engine = open(copy.path(), Arc::new(crate::events::NullSink));
+    assert_eq!(
+        text(&engine, nb, &all.replace("{t}", "trips")).await,
+        expected
+    );
+    engine.shutdown();
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the linked file is never written"
+    );
+}

@@ -544,6 +544,13 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<TransformPreview, Error> {
         self.ensure_tables(notebook)?;
+        if let Some(preview) = self
+            .ledger
+            .preview_linked_transform(notebook, table, transform, progress.clone(), cancel)
+            .await?
+        {
+            return Ok(preview);
+        }
         self.ledger
             .preview_transform(notebook, table, transform, progress, cancel)
             .await
@@ -570,20 +577,51 @@ impl Engine {
         );
         task.start();
         task.watch(cancel.clone());
-        let applied = self
-            .ledger
-            .apply_transform(notebook, table, transform, progress, cancel)
-            .await
-            .map(|next| {
-                log::info!(
-                    "transformed table {table} of notebook {notebook}: {} (version {})",
-                    transform.label(),
-                    next.version
-                );
-                next.info(table)
-            });
+        let applied = if self.ledger.catalog().linked(notebook, table).is_some() {
+            self.apply_linked_transform(notebook, table, transform, progress, cancel)
+                .await
+        } else {
+            self.ledger
+                .apply_transform(notebook, table, transform, progress, cancel)
+                .await
+                .map(|next| {
+                    log::info!(
+                        "transformed table {table} of notebook {notebook}: {} (version {})",
+                        transform.label(),
+                        next.version
+                    );
+                    next.info(table)
+                })
+        };
         task.finish(&applied);
         applied
+    }
+
+    /// A transform of a linked table: the rows it removes kept as deleted rows beside its files
+    /// (see `ledger::linked_transforms`).
+    pub(super) async fn apply_linked_transform(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        transform: &Transform,
+        progress: Arc<dyn Fn(u64) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<TableInfo, Error> {
+        let dir = self.table_folder(notebook)?;
+        let change = self
+            .ledger
+            .apply_linked_transform(
+                notebook,
+                &dir,
+                table,
+                transform,
+                progress,
+                cancel,
+                &self.metrics,
+            )
+            .await?
+            .ok_or_else(|| TableError::NotFound(table.to_string()))?;
+        self.after_linked_change(notebook, table, change)
     }
 
     /// Undo (`back`) or redo one step of a table's history.

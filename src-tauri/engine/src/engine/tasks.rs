@@ -145,11 +145,23 @@ impl Engine {
                 // On this thread, not through an async path: a retry is called from a command
                 // thread that may not start a runtime of its own.
                 let r = self.ensure_tables(notebook).and_then(|()| {
+                    if self.ledger.catalog().linked(notebook, &target).is_some() {
+                        // Its query runs as a job on the scheduler's runtime: only waited for.
+                        return futures::executor::block_on(self.apply_linked_transform(
+                            notebook,
+                            &target,
+                            &transform,
+                            Arc::new(|_| {}),
+                            &never,
+                        ))
+                        .map(|_| ());
+                    }
                     self.ledger
                         .apply_transform_here(notebook, &target, transform)
+                        .map(|_| ())
                 });
                 tracked.finish(&r);
-                r.map(|_| ())
+                r
             }
             TaskPayload::CellRun { .. } => {
                 // Run again by the UI, which shows the result; the record stays pending.

@@ -206,7 +206,7 @@ impl Ledger {
     /// Saves `edits` as link `table`'s edits: written, named in `links.json` (then they are
     /// the saved version), the journal entries they cover trimmed, the file they replace
     /// removed.
-    fn save_locked(
+    pub(super) fn save_locked(
         &self,
         notebook: NotebookId,
         dir: &Path,
@@ -239,7 +239,12 @@ impl Ledger {
         Ok(())
     }
 
-    fn linked_changed(&self, notebook: NotebookId, table: &str, linked: &LinkedTable) -> TableInfo {
+    pub(super) fn linked_changed(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        linked: &LinkedTable,
+    ) -> TableInfo {
         self.tally().count();
         let info = linked.info(table);
         self.events.emit(EngineEvent::TableChanged {

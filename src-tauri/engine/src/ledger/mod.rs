@@ -14,6 +14,7 @@
 mod diffs;
 mod linked_compact;
 mod linked_edits;
+mod linked_transforms;
 pub mod links;
 mod pages;
 mod replay;
@@ -58,6 +59,8 @@ pub struct Ledger {
     adding: Mutex<std::collections::HashSet<(NotebookId, String)>>,
     diffs: Mutex<diffs::RecentDiffs>,
     previewed: Mutex<Option<transforms::PreviewedTransform>>,
+    /// The rows the last previewed transform of a link removes, for its apply.
+    linked_previewed: Mutex<Option<linked_transforms::Removals>>,
 }
 
 impl Ledger {
@@ -85,6 +88,7 @@ impl Ledger {
             adding: Mutex::default(),
             diffs: Mutex::default(),
             previewed: Mutex::default(),
+            linked_previewed: Mutex::default(),
         };
         // Short of memory, what is kept for convenience goes first: the grid's cached views
         // (made again when asked for), then the oldest undo steps.

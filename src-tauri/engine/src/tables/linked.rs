@@ -701,6 +701,22 @@ impl LinkedTable {
         edits.merge(self.file_page(first, last - first)?, first, &columns)
     }
 
+    /// The rows at `positions` as of `edits`, in the table's columns (a preview's sample: a
+    /// deleted position gives no row).
+    pub fn rows_at(&self, edits: &Edits, positions: &[u64]) -> Result<RecordBatch, TableError> {
+        let n = self.schema.fields().len();
+        let columns: Vec<usize> = (0..n).chain([usize::MAX]).collect();
+        let mut parts = Vec::with_capacity(positions.len());
+        for &p in positions {
+            let row = edits.merge(self.file_page(p, 1)?, p, &columns)?;
+            parts.push(RecordBatch::try_new(
+                self.schema.clone(),
+                row.columns()[..n].to_vec(),
+            )?);
+        }
+        Ok(concat_batches(&self.schema, &parts)?)
+    }
+
     /// [`LinkedTable::page`] as the files hold it.
     fn file_page(&self, offset: u64, limit: u64) -> Result<RecordBatch, TableError> {
         let schema = Arc::new(page_schema(&self.schema));

@@ -172,6 +172,36 @@ fn compile(schema: &SchemaRef, sql: &str) -> Result<Compiled, TableError> {
     })
 }
 
+/// `predicate` compiled as a condition over the columns `schema`; refused in words when it is
+/// not SQL, names no such column, or gives something other than true or false.
+fn condition(schema: &SchemaRef, predicate: &str) -> Result<Compiled, TableError> {
+    let c = compile(schema, predicate)?;
+    if c.data_type != DataType::Boolean {
+        return Err(invalid(
+            "",
+            format!(
+                "{predicate:?} is not a condition (it gives {})",
+                c.data_type
+            ),
+        ));
+    }
+    Ok(c)
+}
+
+/// Checks a "keep rows where" condition against the columns `schema` (for a table whose rows
+/// are filtered elsewhere: a linked table's, through DataFusion).
+pub fn check_condition(schema: &SchemaRef, predicate: &str) -> Result<(), TableError> {
+    condition(schema, predicate).map(|_| ())
+}
+
+/// The columns "remove duplicates" compares: `columns`, or every column when none is named.
+pub fn duplicate_keys(schema: &Schema, columns: &[String]) -> Result<Vec<usize>, TableError> {
+    if columns.is_empty() {
+        return Ok((0..schema.fields().len()).collect());
+    }
+    columns.iter().map(|c| column_index(schema, c)).collect()
+}
+
 fn evaluate(c: &Compiled, batch: &RecordBatch) -> Result<ArrayRef, TableError> {
     Ok(c.expr.evaluate(batch)?.into_array(batch.num_rows())?)
 }
@@ -232,16 +262,7 @@ pub fn apply(
                 (new_schema, out, version.row_ids.to_vec())
             }
             Transform::FilterRows { predicate } => {
-                let c = compile(&schema, predicate)?;
-                if c.data_type != DataType::Boolean {
-                    return Err(invalid(
-                        "",
-                        format!(
-                            "{predicate:?} is not a condition (it gives {})",
-                            c.data_type
-                        ),
-                    ));
-                }
+                let c = condition(&schema, predicate)?;
                 keep_rows(version, &mut step, |batch| {
                     let keep = evaluate(&c, batch)?;
                     let keep = keep
@@ -255,14 +276,7 @@ pub fn apply(
                 })?
             }
             Transform::RemoveDuplicates { columns } => {
-                let indices: Vec<usize> = if columns.is_empty() {
-                    (0..schema.fields().len()).collect()
-                } else {
-                    columns
-                        .iter()
-                        .map(|c| column_index(&schema, c))
-                        .collect::<Result<_, _>>()?
-                };
+                let indices = duplicate_keys(&schema, columns)?;
                 let converter = RowConverter::new(
                     indices
                         .iter()

@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { Providers, backendOf } from "../testBackend";
+import type { TableInfo, Transform } from "../bindings";
+import { TransformDialog } from "./TransformDialog";
+
+afterEach(cleanup);
+
+const table = (linked: string | null): TableInfo => ({
+  name: "trips",
+  version: 2,
+  rows: 3_000_000,
+  columns: [
+    { name: "city", data_type: "Utf8" },
+    { name: "amount", data_type: "Float64" },
+  ],
+  memory_bytes: 0,
+  linked,
+  converted: false,
+  missing: null,
+});
+
+const kinds = () => Array.from((screen.getByTestId("transform-kind") as HTMLSelectElement).options).map((o) => o.value);
+
+describe("TransformDialog", () => {
+  it("offers a linked table only the transforms that remove rows, and says why", async () => {
+    const applied = vi.fn();
+    const applyTransform = vi.fn(async (_nb: string, _t: string, transform: Transform) => {
+      expect(transform).toEqual({ kind: "filter_rows", predicate: "amount > 10" });
+      return { ...table("/data/trips.parquet"), version: 3, rows: 2_000_000 };
+    });
+    render(
+      <Providers backend={backendOf({ applyTransform })} notify={{ report: (e) => { throw e; }, inform: () => undefined }}>
+        <TransformDialog notebook="nb" table={table("/data/trips.parquet")} onApplied={applied} onClose={() => undefined} />
+      </Providers>,
+    );
+    expect(kinds()).toEqual(["filter", "dedupe"]);
+    expect(screen.getByTestId("transform-linked-note").textContent).toContain("Copy into the notebook");
+    fireEvent.change(screen.getByTestId("transform-a"), { target: { value: "amount > 10" } });
+    fireEvent.click(screen.getByTestId("transform-apply"));
+    await waitFor(() => expect(applied).toHaveBeenCalled());
+    expect(applied.mock.calls[0]![1]).toBe("Keep rows where…");
+  });
+
+  it("offers a held table every transform", () => {
+    render(
+      <Providers backend={backendOf({})}>
+        <TransformDialog notebook="nb" table={table(null)} onApplied={() => undefined} onClose={() => undefined} />
+      </Providers>,
+    );
+    expect(kinds()).toContain("trim");
+    expect(kinds()).toContain("filter");
+    expect(screen.queryByTestId("transform-linked-note")).toBeNull();
+  });
+});
