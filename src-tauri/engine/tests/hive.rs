@@ -1,7 +1,9 @@
 //! A hive-partitioned folder nobody here wrote, linked as one table: palmerpenguins'
 //! penguins.csv (from PyPI) written by pyarrow as `island=…/year=…/` Parquet folders, linked in
 //! Quire, and the same questions answered by pyarrow's own hive reading (`tests/hive/
-//! reference.py`, in the corpus test's venv). `QUIRE_SKIP_CORPUS=1` skips it (offline work).
+//! reference.py`, in the corpus test's venv); then edited, rows deleted and transformed in Quire
+//! (kept beside the files) and answered as pyarrow answers after the same changes.
+//! `QUIRE_SKIP_CORPUS=1` skips it (offline work).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -188,4 +190,86 @@ fn a_hive_partitioned_folder_links_as_one_table_and_answers_as_pyarrow_reads_it(
         quire_engine::datafusion::arrow::util::display::array_value_to_string(year, 0).unwrap(),
         "2009"
     );
+
+    // Changed as a user would in the grid, by row (Quire keeps the changes beside the files):
+    // Dream's 2009 penguins set to 5000 g, the penguins whose sex is unknown deleted; then
+    // transformed: keep those of at least 3500 g, remove duplicates. Answered as pyarrow does
+    // after the same changes.
+    let bytes = session::block(engine.page(nb, "penguins", None, 0, 1_000)).unwrap();
+    let (mut heavier, mut unknown) = (Vec::new(), Vec::new());
+    for batch in quire_engine::datafusion::arrow::ipc::reader::StreamReader::try_new(
+        std::io::Cursor::new(bytes),
+        None,
+    )
+    .unwrap()
+    {
+        use quire_engine::datafusion::arrow::array::{Array, AsArray};
+        let batch = batch.unwrap();
+        let cell = |name: &str, r: usize| {
+            let c = batch.column_by_name(name).unwrap();
+            quire_engine::datafusion::arrow::util::display::array_value_to_string(c, r).unwrap()
+        };
+        let ids = batch
+            .column(batch.num_columns() - 1)
+            .as_primitive::<quire_engine::datafusion::arrow::datatypes::UInt64Type>();
+        let sex = batch.column_by_name("sex").unwrap();
+        for r in 0..batch.num_rows() {
+            if cell("island", r) == "Dream" && cell("year", r) == "2009" {
+                heavier.push(quire_engine::tables::edit::CellEdit {
+                    row_id: ids.value(r),
+                    column: "body_mass_g".into(),
+                    value: Some("5000".into()),
+                });
+            }
+            if sex.is_null(r) || cell("sex", r) == "NA" {
+                unknown.push(ids.value(r));
+            }
+        }
+    }
+    assert!(
+        !heavier.is_empty() && !unknown.is_empty(),
+        "{} to change, {} to delete",
+        heavier.len(),
+        unknown.len()
+    );
+    engine.edit_cells(nb, "penguins", &heavier).unwrap();
+    engine.delete_rows(nb, "penguins", &unknown).unwrap();
+    let never = tokio_util::sync::CancellationToken::new();
+    let transform = |t: quire_engine::tables::transform::Transform| {
+        session::block(engine.apply_transform(
+            nb,
+            "penguins",
+            &t,
+            std::sync::Arc::new(|_| {}),
+            &never,
+        ))
+        .unwrap()
+    };
+    let kept = transform(quire_engine::tables::transform::Transform::FilterRows {
+        predicate: "body_mass_g >= 3500".into(),
+    });
+    assert_eq!(vec![kept.rows.to_string()], answers["edited_count"]);
+    assert_eq!(
+        ask("SELECT count(*) FROM penguins"),
+        answers["edited_count"]
+    );
+    assert_eq!(
+        ask("SELECT species, island, year, count(*), sum(body_mass_g) FROM penguins GROUP BY species, island, year"),
+        answers["edited_by_group"]
+    );
+    transform(
+        quire_engine::tables::transform::Transform::RemoveDuplicates {
+            columns: vec![
+                "species".into(),
+                "island".into(),
+                "year".into(),
+                "sex".into(),
+            ],
+        },
+    );
+    assert_eq!(
+        ask("SELECT species, island, year, count(*) FROM penguins GROUP BY species, island, year"),
+        answers["deduped_by_group"]
+    );
+    engine.shutdown();
 }

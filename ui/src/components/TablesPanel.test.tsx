@@ -220,7 +220,7 @@ describe("TablesPanel", () => {
     expect(listTables).toHaveBeenCalledTimes(2);
   });
 
-  it("shows a linked table as read where it lies: undo for its edits, no history or transform, a link to remove, a copy", async () => {
+  it("shows a linked table as read where it lies: undo for its edits, transforms that remove rows, no history, a link to remove, a copy", async () => {
     const linked: TableInfo = { name: "trips", version: 1, rows: 100_000_000, columns: [], memory_bytes: 0, linked: "/data/trips", converted: false, missing: null };
     const copy: TableInfo = { ...linked, name: "trips_copy", linked: null, converted: false, missing: null, memory_bytes: 64 };
     const copyLinkedTable = vi.fn(async () => copy);
@@ -242,7 +242,8 @@ describe("TablesPanel", () => {
     // Its cell edits undo and redo as the engine says they can.
     await waitFor(() => expect((screen.getByTestId("undo") as HTMLButtonElement).disabled).toBe(false));
     expect((screen.getByTestId("redo") as HTMLButtonElement).disabled).toBe(true);
-    expect(screen.queryByTestId("open-transform")).toBeNull();
+    // Transform… opens the dialog that offers only what removes rows (TransformDialog.test.tsx).
+    expect(screen.getByTestId("open-transform")).toBeTruthy();
     fireEvent.click(screen.getByTestId("copy-into-notebook"));
     // trips_copy is taken: the copy gets the next free name.
     await waitFor(() => expect(copyLinkedTable).toHaveBeenCalledWith("nb", "trips", "trips_copy_2"));

@@ -7,6 +7,11 @@ package), writes it as a hive-partitioned Parquet dataset (island=…/year=…/)
 OUT_DIR/penguins with pyarrow's own writer, then reads the dataset back with pyarrow's hive
 partitioning and answers the test's queries. Each answer goes to OUT_DIR/answers.json as rows
 of text cells, the way the Rust side prints Quire's.
+
+Then it makes the changes the Rust side makes to the linked dataset (which Quire keeps beside
+the files), by content, with pyarrow: Dream's 2009 penguins weigh 5000 g, the penguins whose
+sex is unknown are deleted, only those of at least 3500 g are kept (unknown mass goes, as in
+SQL's WHERE), and duplicates on species, island, year and sex are removed.
 """
 
 import importlib.util
@@ -54,6 +59,26 @@ def main(out):
     mass = in_2008.group_by(["species"]).aggregate([("body_mass_g", "sum")])
     answers["mass_2008"] = rows(mass.select(["species", "body_mass_g_sum"]))
     answers["columns"] = [f.name for f in read.schema]
+
+    t = read
+    dream_2009 = pc.and_(pc.equal(t["island"], "Dream"), pc.equal(t["year"], 2009))
+    mass = t["body_mass_g"]
+    mass = pc.if_else(dream_2009, pa.scalar(5000, mass.type), mass)
+    t = t.set_column(t.schema.get_field_index("body_mass_g"), "body_mass_g", mass)
+    # The CSV's text columns keep "NA" as text (pyarrow reads only other types' NA as null).
+    t = t.filter(pc.and_(pc.is_valid(t["sex"]), pc.not_equal(t["sex"], "NA")))
+    t = t.filter(pc.greater_equal(t["body_mass_g"], 3500))
+    answers["edited_count"] = [str(t.num_rows)]
+    by = t.group_by(["species", "island", "year"]).aggregate(
+        [([], "count_all"), ("body_mass_g", "sum")]
+    )
+    answers["edited_by_group"] = rows(
+        by.select(["species", "island", "year", "count_all", "body_mass_g_sum"])
+    )
+    # One row per (species, island, year, sex) is left: which one does not change the counts.
+    distinct = t.group_by(["species", "island", "year", "sex"]).aggregate([])
+    by = distinct.group_by(["species", "island", "year"]).aggregate([([], "count_all")])
+    answers["deduped_by_group"] = rows(by.select(["species", "island", "year", "count_all"]))
     with open(os.path.join(out, "answers.json"), "w") as f:
         json.dump(answers, f, indent=1)
 
