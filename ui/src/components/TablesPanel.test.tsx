@@ -136,6 +136,21 @@ describe("TablesPanel", () => {
     expect(probe.mounts).toBe(1);
   });
 
+  it("lets go of the selection when undo or redo brings rows back or takes them away", async () => {
+    const fake = backend();
+    const undoRedo = vi.fn(async () => ({ name: "flights", version: 4, rows: 5, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null }));
+    render(panel({}, { ...fake, undoRedo } as Backend));
+    fireEvent.click(await screen.findByRole("button", { name: "flights" }));
+    await screen.findByTestId("table-grid");
+    act(() => probe.select([1, 2]));
+    const deselect = probe.deselect;
+    await waitFor(() => expect((screen.getByTestId("redo") as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(screen.getByTestId("redo"));
+    await waitFor(() => expect(probe.version).toBe(4));
+    expect(screen.queryByTestId("fill-selected")).toBeNull();
+    expect(probe.deselect).not.toBe(deselect);
+  });
+
   it("deletes a table only after the confirmation, and renames one", async () => {
     let names = ["flights", "planes"];
     const info = (name: string): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null, converted: false, missing: null });

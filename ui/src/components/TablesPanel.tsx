@@ -266,17 +266,25 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   };
   // Bumped when selected rows are gone (deleted): the grid lets go of its selection.
   const [deselects, setDeselects] = useState(0);
+  const letGo = useCallback(() => {
+    setSelected([]);
+    setDeselects((n) => n + 1);
+  }, []);
+  // One delete at a time: a second click while the first runs would name rows already gone.
+  const [removingRows, setRemovingRows] = useState(false);
   const deleteSelected = async () => {
-    if (!current) return;
+    if (!current || removingRows) return;
     const count = selected.length;
+    setRemovingRows(true);
     try {
       changed(await backend.deleteRows(notebook, current.name, selected));
     } catch (e) {
       report(e);
       return;
+    } finally {
+      setRemovingRows(false);
     }
-    setSelected([]);
-    setDeselects((n) => n + 1);
+    letGo();
     setRefreshes((n) => n + 1);
     const where = current.linked && !current.converted ? ` The file ${current.linked} stays as it is.` : "";
     inform(`Deleted ${count} ${count === 1 ? "row" : "rows"} of ${current.name}`, `Undo brings ${count === 1 ? "it" : "them"} back.${where}`);
@@ -294,14 +302,17 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     async (back: boolean) => {
       if (!open) return;
       try {
+        const before = tables.find((t) => t.name === open)?.rows;
         const table = await backend.undoRedo(notebook, open, back);
         apply({ kind: "table_changed", notebook, table });
+        // Rows came back or went (a delete undone or redone): the selected ones may be gone.
+        if (table.rows !== before) letGo();
         setRefreshes((n) => n + 1);
       } catch (e) {
         report(e);
       }
     },
-    [backend, notebook, open, report, apply],
+    [backend, notebook, open, report, apply, tables, letGo],
   );
 
   // Ctrl/Cmd+Z and Shift+Ctrl/Cmd+Z undo and redo table changes while focus is in the tables
@@ -332,7 +343,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       <button data-testid="fill-apply" onClick={() => void fillSelected()}>
         in {selected.length} selected rows
       </button>
-      <button data-testid="delete-rows" title="Remove the selected rows from the table (Undo brings them back)" onClick={() => void deleteSelected()}>
+      <button data-testid="delete-rows" disabled={removingRows} title="Remove the selected rows from the table (Undo brings them back)" onClick={() => void deleteSelected()}>
         Delete {selected.length} {selected.length === 1 ? "row" : "rows"}
       </button>
     </span>

@@ -75,13 +75,23 @@ pub async fn resolve(
             });
         }
         if let Some(linked) = catalog.linked(notebook, name) {
-            let edited = linked.edits.current().len();
-            if edited > 0 {
+            let edits = linked.edits.current();
+            if !edits.is_empty() {
+                let plural = |n: u64| if n == 1 { "" } else { "s" };
+                let (cells, deleted) = (edits.len() as u64, edits.deleted_count());
+                let what = match (cells, deleted) {
+                    (c, 0) => format!("{c} edited cell{}", plural(c)),
+                    (0, d) => format!("{d} deleted row{}", plural(d)),
+                    (c, d) => format!(
+                        "{c} edited cell{} and {d} deleted row{}",
+                        plural(c),
+                        plural(d)
+                    ),
+                };
                 return Err(TableError::NotOnCluster {
                     table: name.to_string(),
                     why: format!(
-                        "has {edited} edited cell{} that only this machine holds (the cluster would read the files without them); copy the table into the notebook and export it, or run the cell on this machine",
-                        if edited == 1 { "" } else { "s" }
+                        "has {what} that only this machine holds (the cluster would read the files without them); copy the table into the notebook and export it, or run the cell on this machine"
                     ),
                 });
             }

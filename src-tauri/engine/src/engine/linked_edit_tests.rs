@@ -1010,3 +1010,52 @@ async fn keep_rows_and_remove_duplicates_on_a_link_delete_rows_as_a_held_copy_do
         "the linked file is never written"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_of_a_link_with_deleted_rows_read_exactly_the_rows_shown() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, 5_000); // row groups of 1,000 rows, pages of 100
+    let (engine, nb) = linking(tmp.path(), &file);
+    // Runs ending at a row group's end and starting at the next's, a long run, scattered rows.
+    let mut gone: Vec<u64> = vec![0, 999, 1_000, 1_001, 4_999];
+    gone.extend(2_500..2_650);
+    gone.extend((3_000..3_400).step_by(2));
+    engine.delete_rows(nb, "trips", &gone).unwrap();
+    let shown: Vec<i64> = (0..5_000i64)
+        .filter(|p| !gone.contains(&(*p as u64)))
+        .collect();
+    let info = engine.tables(nb).unwrap()[0].clone();
+    assert_eq!(info.rows, shown.len() as u64);
+    for (offset, limit) in [
+        (0, 7),
+        (995, 10),
+        (2_490, 300),
+        (2_990, 500),
+        (0, 5_000),
+        (shown.len() as u64 - 3, 10),
+    ] {
+        let page = decode(&engine.page(nb, "trips", None, offset, limit).await.unwrap());
+        let ids: Vec<i64> = super::link_tests::ids(&page);
+        let end = (offset + limit).min(shown.len() as u64) as usize;
+        assert_eq!(
+            ids,
+            shown[offset as usize..end],
+            "page at {offset} of {limit}"
+        );
+        // Row ids are the positions.
+        let positions: Vec<u64> = page
+            .iter()
+            .flat_map(|b| {
+                b.column(b.num_columns() - 1)
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        assert!(positions.iter().zip(&ids).all(|(p, id)| *p as i64 == *id));
+    }
+    engine.shutdown();
+}

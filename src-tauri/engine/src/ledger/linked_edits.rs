@@ -34,7 +34,8 @@ pub const SAVE_EVERY: u64 = 64;
 pub struct LinkedChange {
     pub info: TableInfo,
     pub save_now: bool,
-    /// Cells edited and rows deleted now, for the compaction threshold.
+    /// Cells edited now, for the compaction threshold. Deleted rows do not count: a page skips
+    /// them cheaply, and a compaction would end the undo steps that bring them back.
     pub cells: u64,
 }
 
@@ -54,7 +55,7 @@ impl Ledger {
             return Ok(Some(LinkedChange {
                 info: linked.info(table),
                 save_now: false,
-                cells: linked.edits.current().changes(),
+                cells: linked.edits.current().len() as u64,
             }));
         }
         let next = linked
@@ -86,7 +87,7 @@ impl Ledger {
             return Ok(Some(LinkedChange {
                 info: linked.info(table),
                 save_now: false,
-                cells: linked.edits.current().changes(),
+                cells: linked.edits.current().len() as u64,
             }));
         }
         let next = linked.edits.current().without_rows(linked.rows, row_ids)?;
@@ -112,7 +113,7 @@ impl Ledger {
         LinkedChange {
             info: self.linked_changed(notebook, table, linked),
             save_now: now.version - saved.min(now.version) >= SAVE_EVERY,
-            cells: now.changes(),
+            cells: now.len() as u64,
         }
     }
 
@@ -134,7 +135,7 @@ impl Ledger {
             return Ok(Some(LinkedChange {
                 info: linked.info(table),
                 save_now: false,
-                cells: linked.edits.current().changes(),
+                cells: linked.edits.current().len() as u64,
             }));
         };
         // Replay rebuilds undo steps only after the saved edits: a step to a version older
@@ -157,7 +158,7 @@ impl Ledger {
         Ok(Some(LinkedChange {
             info: self.linked_changed(notebook, table, &linked),
             save_now: false,
-            cells: now.changes(),
+            cells: now.len() as u64,
         }))
     }
 

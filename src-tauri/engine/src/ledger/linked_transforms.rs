@@ -152,7 +152,7 @@ impl Ledger {
         Ok(Some(LinkedChange {
             info: self.linked_changed(notebook, table, &linked),
             save_now: false,
-            cells: now.changes(),
+            cells: now.len() as u64,
         }))
     }
 

@@ -683,56 +683,57 @@ impl LinkedTable {
     }
 
     /// Rows `[offset, offset + limit)` of those shown (deleted rows skipped), in file order,
-    /// with their positions as the row id column and the edited cells in place: only the row
-    /// groups that hold them are read.
+    /// with their positions as the row id column and the edited cells in place: only the rows
+    /// shown are read, from the row groups (and pages) that hold them.
     pub fn page(&self, offset: u64, limit: u64) -> Result<RecordBatch, TableError> {
         let edits = self.edits.current();
-        let columns: Vec<usize> = (0..self.schema.fields().len())
-            .chain([usize::MAX])
-            .collect();
-        let shown = edits.visible_rows(self.rows);
-        let (offset, end) = (offset.min(shown), offset.saturating_add(limit).min(shown));
-        let first = edits.position_of(offset);
-        let last = if end > offset {
-            edits.position_of(end - 1) + 1
-        } else {
-            first
-        };
-        edits.merge(self.file_page(first, last - first)?, first, &columns)
+        self.rows_of(&edits, &edits.visible_runs(self.rows, offset, limit))
     }
 
     /// The rows at `positions` as of `edits`, in the table's columns (a preview's sample: a
     /// deleted position gives no row).
     pub fn rows_at(&self, edits: &Edits, positions: &[u64]) -> Result<RecordBatch, TableError> {
-        let n = self.schema.fields().len();
-        let columns: Vec<usize> = (0..n).chain([usize::MAX]).collect();
-        let mut parts = Vec::with_capacity(positions.len());
+        let mut runs: Vec<(u64, u64)> = Vec::new();
         for &p in positions {
-            let row = edits.merge(self.file_page(p, 1)?, p, &columns)?;
-            parts.push(RecordBatch::try_new(
-                self.schema.clone(),
-                row.columns()[..n].to_vec(),
-            )?);
+            match runs.last_mut() {
+                Some(run) if run.1 == p => run.1 = p + 1,
+                _ => runs.push((p, p + 1)),
+            }
         }
-        Ok(concat_batches(&self.schema, &parts)?)
+        let page = self.rows_of(edits, &runs)?;
+        let n = self.schema.fields().len();
+        Ok(RecordBatch::try_new(
+            self.schema.clone(),
+            page.columns()[..n].to_vec(),
+        )?)
     }
 
-    /// [`LinkedTable::page`] as the files hold it.
-    fn file_page(&self, offset: u64, limit: u64) -> Result<RecordBatch, TableError> {
+    /// The rows of `runs` (ascending runs `[start, end)` of positions) as of `edits`, with
+    /// their positions as the row id column.
+    fn rows_of(&self, edits: &Edits, runs: &[(u64, u64)]) -> Result<RecordBatch, TableError> {
         let schema = Arc::new(page_schema(&self.schema));
-        let end = offset.saturating_add(limit).min(self.rows);
+        let columns: Vec<usize> = (0..self.schema.fields().len())
+            .chain([usize::MAX])
+            .collect();
         let mut parts = Vec::new();
         for (i, f) in self.files.iter().enumerate() {
-            let (lo, hi) = (offset.max(f.first_row), end.min(f.first_row + f.rows));
-            if lo >= hi {
+            let (lo, hi) = (f.first_row, f.first_row + f.rows);
+            let inside: Vec<(u64, u64)> = runs
+                .iter()
+                .map(|&(a, b)| (a.max(lo), b.min(hi)))
+                .filter(|(a, b)| a < b)
+                .map(|(a, b)| (a - lo, b - lo))
+                .collect();
+            if inside.is_empty() {
                 continue;
             }
-            for part in f.read(self.remote.as_ref(), lo - f.first_row, hi - f.first_row)? {
-                let mut columns = self.with_keys(i, &part.batch);
+            for part in f.read_runs(self.remote.as_ref(), &inside)? {
+                let mut batch_columns = self.with_keys(i, &part.batch);
                 let at = f.first_row + part.first;
                 let n = part.batch.num_rows() as u64;
-                columns.push(Arc::new(UInt64Array::from_iter_values(at..at + n)));
-                parts.push(RecordBatch::try_new(schema.clone(), columns)?);
+                batch_columns.push(Arc::new(UInt64Array::from_iter_values(at..at + n)));
+                let batch = RecordBatch::try_new(schema.clone(), batch_columns)?;
+                parts.push(edits.merge(batch, at, &columns)?);
             }
         }
         Ok(concat_batches(&schema, &parts)?)
@@ -853,11 +854,59 @@ impl LinkedFile {
         lo: u64,
         hi: u64,
     ) -> Result<Vec<Part>, TableError> {
+        self.read_runs(remote, &[(lo, hi)])
+    }
+
+    /// The rows of `runs` (ascending, apart, non-empty runs `[lo, hi)` of this file's rows),
+    /// each part within one run: only the row groups holding them are read, and inside them a
+    /// row selection skips the rest.
+    fn read_runs(
+        &self,
+        remote: Option<&RemoteSource>,
+        runs: &[(u64, u64)],
+    ) -> Result<Vec<Part>, TableError> {
+        let runs: Vec<(u64, u64)> = runs.iter().copied().filter(|(lo, hi)| lo < hi).collect();
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
         let shown = self.at.shown();
-        let first_group = self.group_starts.partition_point(|s| *s <= lo) - 1;
-        let last_group = self.group_starts.partition_point(|s| *s < hi) - 1;
-        let skip = (lo - self.group_starts[first_group]) as usize;
-        let take = (hi - lo) as usize;
+        let group_of = |row: u64| self.group_starts.partition_point(|s| *s <= row) - 1;
+        let group_end = |g: usize| self.group_starts.get(g + 1).copied().unwrap_or(self.rows);
+        // The row groups the runs touch, and a selection over their rows, in order.
+        let mut groups: Vec<usize> = Vec::new();
+        for &(lo, hi) in &runs {
+            for g in group_of(lo)..=group_of(hi - 1) {
+                if groups.last() != Some(&g) {
+                    groups.push(g);
+                }
+            }
+        }
+        let mut selectors = Vec::new();
+        let mut run = runs.iter().peekable();
+        for &g in &groups {
+            let (mut at, end) = (self.group_starts[g], group_end(g));
+            while let Some(&&(lo, hi)) = run.peek() {
+                if lo >= end {
+                    break;
+                }
+                let (from, to) = (lo.max(at), hi.min(end));
+                if from > at {
+                    selectors.push(RowSelector::skip((from - at) as usize));
+                }
+                selectors.push(RowSelector::select((to - from) as usize));
+                at = to;
+                if hi <= end {
+                    run.next();
+                } else {
+                    break;
+                }
+            }
+            if end > at {
+                selectors.push(RowSelector::skip((end - at) as usize));
+            }
+        }
+        let take: u64 = runs.iter().map(|(lo, hi)| hi - lo).sum();
+        let batch_size = (take as usize).clamp(1, READ_BATCH);
         let failed = |e: datafusion::parquet::errors::ParquetError| {
             unreadable(&shown, format!("reading it failed: {e}"))
         };
@@ -867,9 +916,7 @@ impl LinkedFile {
                 "it changed since it was linked; delete the link and link the file again",
             )
         };
-        let groups: Vec<usize> = (first_group..=last_group).collect();
-        let selection =
-            RowSelection::from(vec![RowSelector::skip(skip), RowSelector::select(take)]);
+        let selection = RowSelection::from(selectors);
         let batches: Vec<RecordBatch> = match (&self.at, remote) {
             (FileAt::Local(path), _) => {
                 if stamp(path)? != self.stamp {
@@ -879,7 +926,7 @@ impl LinkedFile {
                 ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
                     .with_row_groups(groups)
                     .with_row_selection(selection)
-                    .with_batch_size(take.clamp(1, READ_BATCH))
+                    .with_batch_size(batch_size)
                     .build()
                     .map_err(failed)?
                     .collect::<Result<_, _>>()?
@@ -900,7 +947,7 @@ impl LinkedFile {
                 )
                 .with_row_groups(groups)
                 .with_row_selection(selection)
-                .with_batch_size(take.clamp(1, READ_BATCH))
+                .with_batch_size(batch_size)
                 .build()
                 .map_err(failed)?;
                 io::wait(stream.try_collect::<Vec<_>>()).map_err(failed)?
@@ -911,17 +958,41 @@ impl LinkedFile {
                 ))
             }
         };
+        // The rows come in run order: cut where a run ends, so each part's rows are
+        // consecutive positions.
         let mut parts = Vec::new();
-        let mut at = lo;
+        let mut runs_left = runs.iter();
+        let mut current = runs_left.next().copied();
+        let mut done_in_run = 0u64;
         for batch in batches {
-            let n = batch.num_rows() as u64;
-            parts.push(Part { first: at, batch });
-            at += n;
+            let mut offset = 0usize;
+            while offset < batch.num_rows() {
+                let Some((lo, hi)) = current else {
+                    return Err(unreadable(
+                        &shown,
+                        "it holds more rows than its footer says",
+                    ));
+                };
+                let n = ((hi - lo - done_in_run) as usize).min(batch.num_rows() - offset);
+                parts.push(Part {
+                    first: lo + done_in_run,
+                    batch: batch.slice(offset, n),
+                });
+                offset += n;
+                done_in_run += n as u64;
+                if done_in_run == hi - lo {
+                    current = runs_left.next().copied();
+                    done_in_run = 0;
+                }
+            }
         }
-        if at != hi {
+        if let Some((lo, hi)) = current {
             return Err(unreadable(
                 &shown,
-                format!("it holds fewer rows than its footer says ({at} of {hi})"),
+                format!(
+                    "it holds fewer rows than its footer says ({} of {hi})",
+                    lo + done_in_run
+                ),
             ));
         }
         Ok(parts)

@@ -4,7 +4,7 @@
 //! A linked table's row ids are positions in its files, which Quire never changes, so an edit
 //! is kept as (position, column) -> value beside them, and a deleted row as its position in a
 //! roaring bitmap (Delta Lake's deletion vectors, Iceberg's position deletes): a filter that
-//! removes half of 100M rows costs a few bytes per run of them, not eight per row. Every read (a grid page, a view, SQL)
+//! removes half of 100M rows costs at most a bit per row (about 12 MB), not eight bytes. Every read (a grid page, a view, SQL)
 //! reads the files and puts the edited values in place, so the files stay the user's and the
 //! edit costs what it changes, not the table's size. Versions are immutable: an edit makes a
 //! new [`Edits`] sharing nothing mutable with the one before, so a query that started on the
@@ -64,27 +64,13 @@ impl Edits {
         self.cells.is_empty() && self.deleted.is_empty()
     }
 
-    /// What the kept undo steps are limited by: cells listed, and the deleted rows' bitmap in
-    /// eights of its bytes (a run of deleted rows costs little however long).
-    pub fn entries(&self) -> usize {
-        self.cells.len() + self.deleted_bytes() / 8
-    }
-
     fn deleted_bytes(&self) -> usize {
-        match self.deleted.is_empty() {
-            true => 0,
-            false => self.deleted.serialized_size(),
-        }
+        bitmap_bytes(&self.deleted)
     }
 
-    /// Cells edited and rows deleted: what compaction counts.
-    pub fn changes(&self) -> u64 {
-        self.cells.len() as u64 + self.deleted.len()
-    }
-
-    /// Positions of the deleted rows, ascending.
-    pub fn deleted(&self) -> impl Iterator<Item = u64> + '_ {
-        self.deleted.iter()
+    /// The deleted rows' positions as a bitmap (for the edits file).
+    pub fn deleted_bitmap(&self) -> &RoaringTreemap {
+        &self.deleted
     }
 
     /// How many rows are deleted.
@@ -126,6 +112,28 @@ impl Edits {
             }
         }
         lo
+    }
+
+    /// The rows shown `[offset, offset + limit)` of a table of `rows` positions, as runs of
+    /// consecutive positions `[start, end)`: a page reads only them, however many deleted rows
+    /// lie between.
+    pub fn visible_runs(&self, rows: u64, offset: u64, limit: u64) -> Vec<(u64, u64)> {
+        let end = offset.saturating_add(limit).min(self.visible_rows(rows));
+        let mut runs = Vec::new();
+        let mut k = offset;
+        while k < end {
+            let start = self.position_of(k);
+            // The first deleted row after `start` (which is shown) ends its run.
+            let stop = self
+                .deleted
+                .select(self.deleted_before(start))
+                .unwrap_or(rows)
+                .min(rows);
+            let n = (stop - start).min(end - k);
+            runs.push((start, start + n));
+            k += n;
+        }
+        runs
     }
 
     /// How many deleted rows lie in `[first, first + rows)`.
@@ -420,9 +428,10 @@ impl EditLog {
         let before = std::mem::replace(&mut steps.current, next.clone());
         steps.back.push(before);
         steps.forward.clear();
-        let mut listed: usize = steps.back.iter().map(|e| e.entries()).sum();
-        while steps.back.len() > KEPT_STEPS || (listed > KEPT_ENTRIES && steps.back.len() > 1) {
-            listed -= steps.back.remove(0).entries();
+        while steps.back.len() > KEPT_STEPS
+            || (listed(&steps.back) > KEPT_ENTRIES && steps.back.len() > 1)
+        {
+            steps.back.remove(0);
         }
         next
     }
@@ -462,14 +471,40 @@ impl EditLog {
     /// versions' maps (their values are mostly the current one's, shared).
     pub fn memory_bytes(&self) -> u64 {
         let steps = self.steps();
-        let others: usize = steps
-            .back
-            .iter()
-            .chain(&steps.forward)
-            .map(|e| e.entries())
+        let others: Vec<Arc<Edits>> = steps.back.iter().chain(&steps.forward).cloned().collect();
+        let cells: usize = others.iter().map(|e| e.cells.len()).sum();
+        let bitmaps: usize = distinct_bitmaps(&others)
+            .filter(|b| !Arc::ptr_eq(b, &steps.current.deleted))
+            .map(|b| bitmap_bytes(b))
             .sum();
-        steps.current.memory_bytes() + others as u64 * ENTRY_BYTES
+        steps.current.memory_bytes() + cells as u64 * ENTRY_BYTES + bitmaps as u64
     }
+}
+
+/// The deleted rows' bitmaps of `versions`, each once (versions that delete nothing share it).
+fn distinct_bitmaps(versions: &[Arc<Edits>]) -> impl Iterator<Item = &Arc<RoaringTreemap>> {
+    let mut seen: Vec<&Arc<RoaringTreemap>> = Vec::new();
+    for e in versions {
+        if !seen.iter().any(|b| Arc::ptr_eq(b, &e.deleted)) {
+            seen.push(&e.deleted);
+        }
+    }
+    seen.into_iter()
+}
+
+fn bitmap_bytes(bitmap: &RoaringTreemap) -> usize {
+    match bitmap.is_empty() {
+        true => 0,
+        false => bitmap.serialized_size(),
+    }
+}
+
+/// What kept versions list, for the undo limit: their cells, and each bitmap once, in eights
+/// of its bytes.
+fn listed(versions: &[Arc<Edits>]) -> usize {
+    let cells: usize = versions.iter().map(|e| e.cells.len()).sum();
+    let bitmaps: usize = distinct_bitmaps(versions).map(|b| bitmap_bytes(b)).sum();
+    cells + bitmaps / 8
 }
 
 #[cfg(test)]
@@ -545,11 +580,15 @@ mod tests {
             .with(&schema(), 20, &[edit(9, "n", "90")])
             .unwrap();
         let e = base.without_rows(20, &[7, 2, 3]).unwrap();
-        assert_eq!(e.deleted().collect::<Vec<_>>(), [2, 3, 7]);
+        assert_eq!(e.deleted_bitmap().iter().collect::<Vec<_>>(), [2, 3, 7]);
         assert_eq!(e.visible_rows(20), 17);
         let shown: Vec<u64> = (0..17).map(|k| e.position_of(k)).collect();
         let expected: Vec<u64> = (0..20).filter(|p| ![2, 3, 7].contains(p)).collect();
         assert_eq!(shown, expected);
+        assert_eq!(e.visible_runs(20, 0, 17), [(0, 2), (4, 7), (8, 20)]);
+        assert_eq!(e.visible_runs(20, 1, 3), [(1, 2), (4, 6)]);
+        assert_eq!(e.visible_runs(20, 16, 10), [(19, 20)]);
+        assert!(e.visible_runs(20, 17, 10).is_empty());
         assert!(e.without_rows(20, &[3]).is_err(), "deleted already");
         assert!(e.without_rows(20, &[20]).is_err(), "past the end");
         assert!(e.with(&schema(), 20, &[edit(7, "n", "1")]).is_err());
@@ -578,7 +617,7 @@ mod tests {
             .without_rows(20, &[15])
             .unwrap();
         let remaining = later.since(&e).unwrap().renumbered(&e);
-        assert_eq!(remaining.deleted().collect::<Vec<_>>(), [12]);
+        assert_eq!(remaining.deleted_bitmap().iter().collect::<Vec<_>>(), [12]);
         assert_eq!(
             remaining.cells().map(|(r, _, _)| r).collect::<Vec<_>>(),
             [9]

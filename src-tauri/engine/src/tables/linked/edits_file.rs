@@ -1,12 +1,14 @@
 //! A linked table's edits on disk: a small Parquet file in the notebook's `edits/` folder,
 //! named by `links.json`, that holds every edited cell (row position, column, value as typed),
-//! every deleted row (its position, no column) and the version it is. Saving the edits writes only them, however large the linked files.
+//! the deleted rows (a roaring bitmap of their positions) and the version it is. Saving the edits writes only them, however large the linked files.
 
 use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BinaryArray, RecordBatch, StringArray, UInt64Array,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -47,39 +49,55 @@ pub fn path_in(dir: &Path, name: &str) -> Result<PathBuf, TableError> {
     Ok(dir.join(EDITS_DIR).join(name))
 }
 
-fn file_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
+/// The file's columns: a cell per row (`row`, `column`, `value`); with deletes, a `deleted`
+/// column too, set in one row of its own (no column) to the deleted rows' roaring bitmap
+/// (portable serialization), so a filter that deletes 50M rows saves a few MB, not a row each.
+/// Without deletes the file is what builds before deletes wrote (`column` never null), which
+/// they read.
+fn file_schema(deletes: bool) -> SchemaRef {
+    let mut fields = vec![
         Field::new("row", DataType::UInt64, false),
-        // None: the row is deleted (files of version 2 and earlier had no deletes).
-        Field::new("column", DataType::Utf8, true),
+        Field::new("column", DataType::Utf8, deletes),
         Field::new("value", DataType::Utf8, true),
-    ]))
+    ];
+    if deletes {
+        fields.push(Field::new("deleted", DataType::Binary, true));
+    }
+    Arc::new(Schema::new(fields))
 }
 
 /// `edits` of a table with columns `schema` as the bytes of a Parquet file.
 pub fn encode(edits: &Edits, schema: &Schema) -> Result<Vec<u8>, TableError> {
-    let listed = edits.changes() as usize;
-    let mut rows = Vec::with_capacity(listed);
-    let mut columns = Vec::with_capacity(listed);
-    let mut values = Vec::with_capacity(listed);
+    let deletes = edits.deleted_count() > 0;
+    let mut rows = Vec::with_capacity(edits.len() + 1);
+    let mut columns = Vec::with_capacity(edits.len() + 1);
+    let mut values = Vec::with_capacity(edits.len() + 1);
     for (row, col, cell) in edits.cells() {
         rows.push(row);
         columns.push(Some(schema.field(col).name().clone()));
         values.push(cell.typed.clone());
     }
-    for row in edits.deleted() {
-        rows.push(row);
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(4);
+    let mut bitmap = Vec::new();
+    if deletes {
+        edits
+            .deleted_bitmap()
+            .serialize_into(&mut bitmap)
+            .map_err(|e| TableError::Persist(format!("could not write the edits: {e}")))?;
+        rows.push(0);
         columns.push(None);
         values.push(None);
     }
-    let batch = RecordBatch::try_new(
-        file_schema(),
-        vec![
-            Arc::new(UInt64Array::from(rows)),
-            Arc::new(StringArray::from(columns)),
-            Arc::new(StringArray::from(values)),
-        ],
-    )?;
+    arrays.push(Arc::new(UInt64Array::from(rows)));
+    arrays.push(Arc::new(StringArray::from(columns)));
+    arrays.push(Arc::new(StringArray::from(values)));
+    if deletes {
+        let mut deleted: Vec<Option<&[u8]>> = vec![None; edits.len()];
+        deleted.push(Some(&bitmap));
+        arrays.push(Arc::new(BinaryArray::from(deleted)));
+    }
+    let file_schema = file_schema(deletes);
+    let batch = RecordBatch::try_new(file_schema.clone(), arrays)?;
     let properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_key_value_metadata(Some(vec![
@@ -90,7 +108,7 @@ pub fn encode(edits: &Edits, schema: &Schema) -> Result<Vec<u8>, TableError> {
         ]))
         .build();
     let mut bytes = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut bytes, file_schema(), Some(properties))
+    let mut writer = ArrowWriter::try_new(&mut bytes, file_schema, Some(properties))
         .map_err(|e| TableError::Persist(format!("could not write the edits: {e}")))?;
     writer
         .write(&batch)
@@ -117,12 +135,13 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
         .and_then(|kv| kv.iter().find(|k| k.key == VERSION_KEY))
         .and_then(|k| k.value.as_deref()?.parse::<u64>().ok())
         .ok_or_else(|| damaged("it does not say which version it is".into()))?;
-    let same = |a: &Field, b: &Field| a.name() == b.name() && a.data_type() == b.data_type();
     let fields = builder.schema().fields().clone();
-    if fields.len() != 3
+    let expected = file_schema(fields.len() == 4);
+    let same = |a: &Field, b: &Field| a.name() == b.name() && a.data_type() == b.data_type();
+    if fields.len() != expected.fields().len()
         || !fields
             .iter()
-            .zip(file_schema().fields())
+            .zip(expected.fields())
             .all(|(a, b)| same(a, b))
     {
         return Err(damaged("its columns are not row, column, value".into()));
@@ -138,9 +157,20 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
         ) else {
             return Err(damaged("its columns have other types".into()));
         };
+        let bitmaps = batch
+            .columns()
+            .get(3)
+            .and_then(|c| c.as_any().downcast_ref::<BinaryArray>());
         for i in 0..batch.num_rows() {
             if column.is_null(i) {
-                deleted.insert(row.value(i));
+                match bitmaps.filter(|b| b.is_valid(i)) {
+                    Some(b) => {
+                        let more = roaring::RoaringTreemap::deserialize_from(b.value(i))
+                            .map_err(|e| damaged(format!("its deleted rows do not read: {e}")))?;
+                        deleted |= more;
+                    }
+                    None => return Err(damaged("a row names no column".into())),
+                }
                 continue;
             }
             cells.push(CellEdit {
@@ -200,7 +230,29 @@ mod tests {
             .map(|(r, c, cell)| (r, c, cell.typed.clone()))
             .collect();
         assert_eq!(cells, [(3, 1, None), (999, 0, Some(" 42 ".into()))]);
-        assert_eq!(back.deleted().collect::<Vec<_>>(), [3, 500]);
+        assert_eq!(back.deleted_bitmap().iter().collect::<Vec<_>>(), [3, 500]);
+        // Without deletes: the three columns builds before deletes read (`column` never null).
+        let cells_only = Edits::linked()
+            .with(
+                &schema,
+                1_000,
+                &[CellEdit {
+                    row_id: 1,
+                    column: "n".into(),
+                    value: Some("5".into()),
+                }],
+            )
+            .unwrap();
+        let plain = dir.path().join("t.v2.parquet");
+        std::fs::write(&plain, encode(&cells_only, &schema).unwrap()).unwrap();
+        let written =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&plain).unwrap())
+                .unwrap()
+                .schema()
+                .clone();
+        assert_eq!(written.fields().len(), 3);
+        assert!(!written.field(1).is_nullable());
+        assert_eq!(read(&plain, &schema, 1_000).unwrap().len(), 1);
         // Fewer rows than the edits name: the files changed under them.
         assert!(read(&path, &schema, 500).is_err());
         // Cut short, as a file written without its end.
