@@ -39,6 +39,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::diff_page,
             commands::edit_cells,
             commands::delete_rows,
+            commands::add_rows,
             commands::table_history,
             commands::restore_generation,
             commands::table_save_status,

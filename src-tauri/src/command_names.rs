@@ -14,6 +14,7 @@ pub const COMMANDS: &[&str] = &[
     "delete_cell",
     "delete_notebook",
     "delete_rows",
+    "add_rows",
     "delete_table",
     "diff_page",
     "diff_versions",

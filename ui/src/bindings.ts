@@ -65,6 +65,8 @@ export const commands = {
 	 *  like an edit.
 	 */
 	deleteRows: (notebook: NotebookId, table: string, rowIds: number[]) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("delete_rows", { notebook, table, rowIds })),
+	/**  Appends empty rows to a table, to be filled in the grid; undone like an edit. */
+	addRows: (notebook: NotebookId, table: string, rows: number) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("add_rows", { notebook, table, rows })),
 	/**  A table's saved generations, newest first. */
 	tableHistory: (notebook: NotebookId, table: string) => typedError<Generation[], IpcError>(__TAURI_INVOKE("table_history", { notebook, table })),
 	/**  Makes a saved generation the table's newest version. */
@@ -89,8 +91,12 @@ export const commands = {
 	importFile: (notebook: NotebookId, path: string, table: string | null, csv: CsvOptions | null, sheet: SheetOptions | null, convert: boolean, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("import_file", { notebook, path, table, csv, sheet, convert, job, onProgress })),
 	/**  Copies a linked table, in file order, into the notebook as an editable table `to`. */
 	copyLinkedTable: (notebook: NotebookId, table: string, to: string) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("copy_linked_table", { notebook, table, to })),
-	/**  Links a picked Parquet file or folder as a table read where it lies (footers only now). */
-	linkFile: (notebook: NotebookId, path: string, table: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("link_file", { notebook, path, table })),
+	/**
+	 *  Links a picked Parquet file or folder as a table read where it lies (footers only now);
+	 *  with `pattern`, only the folder's files whose path below it matches (a pattern cannot reach
+	 *  outside the picked folder).
+	 */
+	linkFile: (notebook: NotebookId, path: string, pattern: string | null, table: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("link_file", { notebook, path, pattern, table })),
 	/**
 	 *  Links a Parquet object, or the Parquet objects under a prefix, through the notebook's
 	 *  connection `connection`: listed and footers read now, queried where they lie.
@@ -614,6 +620,11 @@ export type ErrorCode =
  *  this notebook, a file outside the shared folders, a database).
  */
 "not_on_cluster" | 
+/**
+ *  A pattern naming the files of a folder to link is empty, malformed, absolute or climbs
+ *  out of the folder.
+ */
+"pattern_invalid" | 
 /**  A bug in Quire: the message says what, the log has the context. */
 "internal";
 
@@ -1124,7 +1135,13 @@ export type TableOp =
 /**  The table as it was loaded or created. */
 { op: "opened" } | { op: "edit"; edits: CellEdit[] } | { op: "transform"; transform: Transform } | { op: "restore"; generation: number } | 
 /**  Rows removed by their ids (for a linked table, their positions in its files). */
-{ op: "delete_rows"; row_ids: number[] };
+{ op: "delete_rows"; row_ids: number[] } | 
+/**
+ *  Empty rows (every cell NULL) appended with the ids `first_row_id..first_row_id + rows`:
+ *  the ids are in the record, so a replay gives them the same ids and the edits after it
+ *  find them.
+ */
+{ op: "add_rows"; first_row_id: number; rows: number };
 
 /**  What the save indicator shows for one table. */
 export type TableSaveStatus = {

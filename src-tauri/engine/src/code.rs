@@ -83,6 +83,9 @@ pub enum ErrorCode {
     /// A cell set to run on a cluster names a table the cluster cannot read (one held in
     /// this notebook, a file outside the shared folders, a database).
     NotOnCluster,
+    /// A pattern naming the files of a folder to link is empty, malformed, absolute or climbs
+    /// out of the folder.
+    PatternInvalid,
     /// A bug in Quire: the message says what, the log has the context.
     Internal,
 }

@@ -2,7 +2,9 @@
 //! penguins.csv (from PyPI) written by pyarrow as `island=…/year=…/` Parquet folders, linked in
 //! Quire, and the same questions answered by pyarrow's own hive reading (`tests/hive/
 //! reference.py`, in the corpus test's venv); then edited, rows deleted and transformed in Quire
-//! (kept beside the files) and answered as pyarrow answers after the same changes.
+//! (kept beside the files) and answered as pyarrow answers after the same changes. The same
+//! folder linked with a pattern (two years' files) answers as pyarrow reading the files a glob
+//! matched.
 //! `QUIRE_SKIP_CORPUS=1` skips it (offline work).
 
 use std::collections::BTreeMap;
@@ -59,6 +61,19 @@ fn a_hive_partitioned_folder_links_as_one_table_and_answers_as_pyarrow_reads_it(
     };
     let ask = |sql: &str| lines(session::answer(&engine, nb, sql));
     assert_eq!(ask("SELECT count(*) FROM penguins"), answers["count"]);
+    // The same folder, only the files a pattern matches (as a glob chooses them for pyarrow).
+    engine
+        .link_matching(
+            nb,
+            &out.path().join("penguins"),
+            Some("island=*/year=200[89]/*.parquet"),
+            Some("later"),
+        )
+        .unwrap();
+    assert_eq!(
+        ask("SELECT island, year, sum(body_mass_g), count(*) FROM later GROUP BY island, year"),
+        answers["glob_by_island_year"]
+    );
     assert_eq!(
         ask("SELECT island, year, count(*) FROM penguins GROUP BY island, year"),
         answers["by_island_year"]

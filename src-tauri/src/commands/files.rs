@@ -122,19 +122,25 @@ pub async fn pick_link_folder(
     Ok(picked)
 }
 
-/// Links a picked Parquet file or folder as a table read where it lies (footers only now).
+/// Links a picked Parquet file or folder as a table read where it lies (footers only now);
+/// with `pattern`, only the folder's files whose path below it matches (a pattern cannot reach
+/// outside the picked folder).
 #[tauri::command]
 #[specta::specta]
 pub async fn link_file(
     state: State<'_, AppState>,
     notebook: NotebookId,
     path: PathBuf,
+    pattern: Option<String>,
     table: Option<String>,
 ) -> Reply<TableInfo> {
     state.picked.check(&path, Use::Read)?;
     // Footers of a large folder take a moment: this worker may block, the others go on.
-    let linked =
-        tokio::task::block_in_place(|| state.engine.link_table(notebook, &path, table.as_deref()));
+    let linked = tokio::task::block_in_place(|| {
+        state
+            .engine
+            .link_matching(notebook, &path, pattern.as_deref(), table.as_deref())
+    });
     Ok(linked?)
 }
 

@@ -31,6 +31,18 @@ pub async fn delete_rows(
     })?)
 }
 
+/// Appends empty rows to a table, to be filled in the grid; undone like an edit.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_rows(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+    rows: u64,
+) -> Reply<TableInfo> {
+    Ok(on_disk(|| state.engine.add_rows(notebook, &table, rows))?)
+}
+
 /// A table's saved generations, newest first.
 #[tauri::command]
 #[specta::specta]

@@ -3,10 +3,11 @@
 // sort it, edit a cell of the sorted view (kept beside the file), undo and redo it, delete a
 // row of the view, keep only the rows of its last two million ids (a transform kept beside the
 // file as deleted rows), see Saved, restart, and find the edit at its row and the rows gone; then
-// the file goes away and the link shows as missing until removed. The file itself never changes.
+// the file goes away and the link shows as missing until removed; last, a folder of copies is
+// linked with a pattern that picks two of its files. The file itself never changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, renameSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Key } from "selenium-webdriver";
@@ -21,8 +22,10 @@ const ONE_LESS = /2\D?999\D?999 rows/;
 const KEPT = /1\D?999\D?999 rows/;
 
 test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, restart", async () => {
-  const out = join(mkdtempSync(join(tmpdir(), "quire-e2e-linked-")), "trips.parquet");
-  const env = { QUIRE_TEST_SAVE_FILE: out, QUIRE_TEST_PICK_FILE: out };
+  const scratch = mkdtempSync(join(tmpdir(), "quire-e2e-linked-"));
+  const out = join(scratch, "trips.parquet");
+  const months = join(scratch, "months");
+  const env = { QUIRE_TEST_SAVE_FILE: out, QUIRE_TEST_PICK_FILE: out, QUIRE_TEST_PICK_FOLDER: months };
   const first = await startApp({ env });
   const dataDir = first.dataDir;
   let fileBytes = 0;
@@ -168,6 +171,26 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await third.driver.wait(async () => (await third.count("[data-testid^=table-missing-]")) === 0, 10_000);
     renameSync(away, out);
     assert.equal(statSync(out).size, fileBytes);
+
+    // A folder of monthly files (the same file under three names, Spark's marker beside them):
+    // linked with a pattern, only 2024's two files are read; a pattern that matches nothing is
+    // said in the dialog, which stays open to correct it.
+    mkdirSync(months);
+    for (const name of ["2023-12.parquet", "2024-01.parquet", "2024-02.parquet"]) copyFileSync(out, join(months, name));
+    writeFileSync(join(months, "_SUCCESS"), "");
+    await third.click("link-folder");
+    await third.waitText("link-folder-dialog", (t) => t.includes(months));
+    await third.type("link-folder-pattern", "2025-*.parquet");
+    await third.click("link-folder-go");
+    await third.waitText("link-folder-error", (t) => t.includes("matches 2025-*.parquet"));
+    await (await third.byTestId("link-folder-pattern")).clear();
+    await third.type("link-folder-pattern", "2024-*.parquet");
+    await third.screenshot("linked-folder-pattern");
+    await third.click("link-folder-go");
+    await third.waitText("table-list", (t) => t.includes("months") && /6\D?000\D?000 rows/.test(t), 30_000);
+    assert.equal(await third.count("[data-testid=link-folder-dialog]"), 0, "the dialog closes once linked");
+    await openTable(third, "months");
+    await third.waitText("linked-note", (t) => t.includes(join(months, "2024-*.parquet")));
   } catch (e) {
     await third.screenshot("FAILED-linked-missing").catch(() => undefined);
     throw e;

@@ -1,5 +1,6 @@
 // Tables in the real app: import a CSV through the dialog with its schema preview, see it in
-// the grid, and scroll to the last row of a million-row table; a file past the memory limit.
+// the grid, add a row and type its values, and scroll to the last row of a million-row table;
+// a file past the memory limit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, existsSync, readFileSync } from "node:fs";
@@ -7,7 +8,7 @@ import { Key } from "selenium-webdriver";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fresh, replaceText, withApp } from "../src/harness.ts";
-import { csvFile, gridCell, newNotebook, scrollToLastRow, SCROLLERS } from "../src/grid.ts";
+import { csvFile, gridCell, newNotebook, scrollToLastRow, SCROLLERS, typeInto, waitCell } from "../src/grid.ts";
 
 test("import a CSV through the dialog with its schema preview, then read it in the grid", async () => {
   const file = csvFile("City Sales.csv", 500);
@@ -45,6 +46,53 @@ test("import a CSV through the dialog with its schema preview, then read it in t
       const parquet = join(app.dataDir, "data", "workspace", "imports.quire", "tables", "city_sales.1.parquet");
       assert.ok(existsSync(parquet), "the table was saved beside its notebook");
       await app.screenshot("tables-imported");
+    },
+    { env: { QUIRE_TEST_PICK_FILE: file } },
+  );
+});
+
+test("add a row, type its values, find it in SQL, undo and redo it", async () => {
+  const file = csvFile("Shop.csv", 20);
+  await withApp(
+    "tables-add-row",
+    async (app) => {
+      await newNotebook(app, "Shop");
+      await app.click("import-data");
+      await app.waitText("import-preview", (t) => t.includes("Lyon"));
+      await app.click("import-start");
+      await app.waitText("table-list", (t) => t.includes("shop") && t.includes("20 rows"));
+      await waitCell(app, 19, "city", "Paris");
+      // Added at the end, empty; the grid goes to it.
+      await app.click("add-row");
+      await app.waitText("info-toast", (t) => t.includes("Added a row to shop"));
+      await app.waitText("table-list", (t) => t.includes("21 rows"));
+      await waitCell(app, 20, "city", "NULL");
+      await typeInto(app, 20, "city", "Oslo");
+      await waitCell(app, 20, "city", "Oslo");
+      await typeInto(app, 20, "id", "999");
+      await waitCell(app, 20, "id", "999");
+      await app.waitText("save-status", (t) => t === "All changes saved", 30_000);
+      await app.screenshot("tables-row-added");
+      // SQL sees it as the grid shows it.
+      await app.click("add-sql-cell");
+      await fresh(async () => {
+        const editors = await app.driver.findElements({ css: '[data-testid="cell-source"]' });
+        await editors[editors.length - 1]!.sendKeys("SELECT city, amount FROM shop WHERE id = 999", Key.chord(Key.CONTROL, Key.ENTER));
+      });
+      await app.waitText("result-meta", (t) => /^1 row /.test(t), 30_000);
+      await app.waitText("cell-output", (t) => t.includes("Oslo") && t.includes("NULL"));
+      // Undo the two values and the row; redo them.
+      for (let i = 0; i < 3; i++) {
+        await app.driver.wait(async () => (await app.byTestId("undo")).isEnabled(), 10_000, "undo never became possible");
+        await app.click("undo");
+      }
+      await app.waitText("table-list", (t) => t.includes("20 rows"));
+      for (let i = 0; i < 3; i++) {
+        await app.driver.wait(async () => (await app.byTestId("redo")).isEnabled(), 10_000, "redo never became possible");
+        await app.click("redo");
+      }
+      await app.waitText("table-list", (t) => t.includes("21 rows"));
+      await waitCell(app, 20, "city", "Oslo");
     },
     { env: { QUIRE_TEST_PICK_FILE: file } },
   );

@@ -47,7 +47,7 @@ describe("the import dialog", () => {
     expect(screen.getByTestId("import-start").textContent).toBe("Link");
     fireEvent.click(screen.getByTestId("import-start"));
     await waitFor(() => expect(onDone).toHaveBeenCalledWith({ table: linked, skipped: [], skipped_total: 0 }));
-    expect(linkFile).toHaveBeenCalledWith("nb", "/data/trips.parquet", "trips");
+    expect(linkFile).toHaveBeenCalledWith("nb", "/data/trips.parquet", null, "trips");
     expect(importFile).not.toHaveBeenCalled();
     unmount();
     render(

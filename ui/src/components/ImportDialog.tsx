@@ -114,7 +114,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
     setProgress({ rows: 0, bytes: 0, total_bytes: preview.file_bytes });
     try {
       if (linking) {
-        onDone({ table: await backend.linkFile(notebook, path, table), skipped: [], skipped_total: 0 });
+        onDone({ table: await backend.linkFile(notebook, path, null, table), skipped: [], skipped_total: 0 });
         return;
       }
       const options = csv ? { ...csv, missing: parseMissing(missingText) } : null;

@@ -95,6 +95,10 @@ interface Props {
   refresh?: number;
   /** Bumped when the selected rows are gone (deleted): the selection is let go. */
   deselect?: number;
+  /** Bumped when rows were added at the end: the grid fetches its rows again and, unless a
+   *  sort or filter puts them elsewhere, scrolls to the last row and focuses its first cell
+   *  (typing there fills it in). */
+  reveal?: number;
   /** A filter asked for from outside the grid (a profile's bar): set on its column, replacing
    *  that column's filter; the others stay. */
   filter?: GridFilter | null;
@@ -140,7 +144,7 @@ function retryable(e: unknown): boolean {
   return !PERMANENT.includes(QuireError.from(e).code);
 }
 
-export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, deselect = 0, filter = null, profile = null }: Props) {
+export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, deselect = 0, reveal = 0, filter = null, profile = null }: Props) {
   const api = useRef<GridApi<Row> | null>(null);
   const box = useRef<HTMLDivElement>(null);
   const [height] = useState(savedGridHeight);
@@ -181,6 +185,24 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, d
     deselected.current = deselect;
     api.current?.deselectAll();
   }, [deselect]);
+
+  const revealed = useRef(reveal);
+  useEffect(() => {
+    if (reveal === revealed.current) return;
+    revealed.current = reveal;
+    const grid = api.current;
+    if (!grid) return;
+    const rows = current.current.rows;
+    const sorted = grid.getColumnState().some((c) => c.sort);
+    const filtering = Object.keys(grid.getFilterModel() ?? {}).length > 0;
+    // The count first: the infinite model scrolls only to rows it knows of.
+    grid.setRowCount(rows, true);
+    grid.refreshInfiniteCache();
+    if (sorted || filtering || rows === 0) return;
+    grid.ensureIndexVisible(rows - 1, "bottom");
+    const first = grid.getAllDisplayedColumns().find((c) => current.current.columns.some((t) => t.name === c.getColId()));
+    if (first) grid.setFocusedCell(rows - 1, first);
+  }, [reveal]);
 
   useEffect(() => {
     const grid = api.current;

@@ -12,18 +12,22 @@ const probe = vi.hoisted(() => ({
   mounts: 0,
   refresh: undefined as number | undefined,
   deselect: undefined as number | undefined,
+  reveal: undefined as number | undefined,
+  rows: 0,
   version: 0,
   select: (_ids: number[]) => undefined as void,
 }));
 vi.mock("./TableGrid", async () => {
   const { useEffect } = await import("react");
   return {
-    TableGrid: (props: { table: TableInfo; refresh?: number; deselect?: number; onSelection(ids: number[]): void }) => {
+    TableGrid: (props: { table: TableInfo; refresh?: number; deselect?: number; reveal?: number; onSelection(ids: number[]): void }) => {
       useEffect(() => {
         probe.mounts++;
       }, []);
       probe.refresh = props.refresh;
       probe.deselect = props.deselect;
+      probe.reveal = props.reveal;
+      probe.rows = props.table.rows;
       probe.version = props.table.version;
       probe.select = props.onSelection;
       return <div data-testid="table-grid" />;
@@ -133,6 +137,30 @@ describe("TablesPanel", () => {
     expect(probe.refresh).not.toBe(refresh);
     expect(probe.deselect).not.toBe(deselect);
     expect(screen.queryByTestId("delete-rows")).toBeNull();
+    expect(probe.mounts).toBe(1);
+  });
+
+  it("adds an empty row and has the grid show it, without a remount", async () => {
+    probe.mounts = 0;
+    const fake = backend();
+    const addRows = vi.fn(async (_nb: string, table: string, n: number) => ({
+      name: table,
+      version: 3,
+      rows: 3 + n,
+      columns: [{ name: "dep_delay", data_type: "Float64" }],
+      memory_bytes: 64,
+      linked: null,
+      converted: false,
+      missing: null,
+    }));
+    render(panel({}, { ...fake, addRows } as Backend));
+    fireEvent.click(await screen.findByRole("button", { name: "flights" }));
+    await screen.findByTestId("table-grid");
+    const reveal = probe.reveal;
+    fireEvent.click(screen.getByTestId("add-row"));
+    await waitFor(() => expect(addRows).toHaveBeenCalledWith("nb", "flights", 1));
+    await waitFor(() => expect(probe.rows).toBe(4));
+    expect(probe.reveal).not.toBe(reveal);
     expect(probe.mounts).toBe(1);
   });
 

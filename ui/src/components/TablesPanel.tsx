@@ -5,10 +5,11 @@ import { tableKey, type TableEvent } from "../store";
 import { useBackend, useNotify, useStore } from "../context";
 import { useSubscription } from "../useSubscription";
 import { ConfirmDialog } from "./ConfirmDialog";
+import { LinkFolderDialog } from "./LinkFolderDialog";
 import { HistoryDialog } from "./HistoryDialog";
 import { TransformDialog } from "./TransformDialog";
 import { VersionsDialog } from "./VersionsDialog";
-import { ImportDialog, defaultName } from "./ImportDialog";
+import { ImportDialog } from "./ImportDialog";
 import { TableGrid } from "./TableGrid";
 import { ExportToBucket } from "./ConnectionsPanel";
 import { ProfilePanel, type GridFilter } from "./ProfilePanel";
@@ -156,13 +157,13 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     inform(`Imported ${outcome.table.rows.toLocaleString()} rows into ${outcome.table.name}`, skipped);
   };
 
-  /** Links a folder of Parquet files (a dataset written by Spark, DuckDB, pyarrow) as one table. */
+  /** Links a folder of Parquet files (a dataset written by Spark, DuckDB, pyarrow) as one table:
+   *  the folder is picked, then named and its files chosen in a dialog. */
+  const [linkingFolder, setLinkingFolder] = useState<string | null>(null);
   const linkFolder = async () => {
     try {
       const path = await backend.pickLinkFolder();
-      if (!path) return;
-      const name = defaultName(path.replace(/[\\/]+$/, ""));
-      done({ table: await backend.linkFile(notebook, path, name), skipped: [], skipped_total: 0 });
+      if (path) setLinkingFolder(path);
     } catch (e) {
       report(e);
     }
@@ -288,6 +289,23 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     setRefreshes((n) => n + 1);
     const where = current.linked && !current.converted ? ` The file ${current.linked} stays as it is.` : "";
     inform(`Deleted ${count} ${count === 1 ? "row" : "rows"} of ${current.name}`, `Undo brings ${count === 1 ? "it" : "them"} back.${where}`);
+  };
+  // Bumped when a row was added: the grid shows it (see TableGrid's `reveal`).
+  const [reveals, setReveals] = useState(0);
+  const [addingRow, setAddingRow] = useState(false);
+  const addRow = async () => {
+    if (!current || addingRow) return;
+    setAddingRow(true);
+    try {
+      const info = await backend.addRows(notebook, current.name, 1);
+      changed(info);
+      setReveals((n) => n + 1);
+      inform(`Added a row to ${current.name}`, `It is row ${info.rows.toLocaleString()}, empty: type its values in the grid. Undo takes it away.`);
+    } catch (e) {
+      report(e);
+    } finally {
+      setAddingRow(false);
+    }
   };
   const [canMove, setCanMove] = useState({ undo: false, redo: false });
   useEffect(() => {
@@ -559,6 +577,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           <button data-testid="open-versions" onClick={() => setDialog("versions")}>
             Changes…
           </button>
+          <button data-testid="add-row" disabled={addingRow} title="Add an empty row at the end of the table (Undo takes it away)" onClick={() => void addRow()}>
+            Add row
+          </button>
           {fillControls}
           <span className="muted">Double-click or Enter edits a cell · Delete sets it to NULL · paste a block from a spreadsheet</span>
         </div>
@@ -586,6 +607,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
               key={`${current.name}#${gridResets}`}
               refresh={refreshes}
               deselect={deselects}
+              reveal={reveals}
               notebook={notebook}
               table={current}
               onEdit={(edits) => edit(current.name, edits)}
@@ -613,6 +635,17 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
             );
           }}
           onClose={() => setHistory(null)}
+        />
+      )}
+      {linkingFolder && (
+        <LinkFolderDialog
+          notebook={notebook}
+          folder={linkingFolder}
+          onLinked={(table) => {
+            setLinkingFolder(null);
+            done({ table, skipped: [], skipped_total: 0 });
+          }}
+          onClose={() => setLinkingFolder(null)}
         />
       )}
       {importing && (

@@ -474,3 +474,132 @@ async fn a_copy_of_a_link_keeps_the_file_order_and_can_be_edited() {
     assert_eq!(err.code(), ErrorCode::TableExists);
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pattern_links_only_the_files_it_matches_and_keeps_them_after_a_restart() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let folder = data.path().join("sales");
+    std::fs::create_dir_all(folder.join("q")).unwrap();
+    parquet(&folder.join("2023-12.parquet"), 0, 100);
+    parquet(&folder.join("2024-01.parquet"), 100, 1_100);
+    parquet(&folder.join("2024-02.parquet"), 1_100, 2_600);
+    parquet(&folder.join("q").join("2024-03.parquet"), 2_600, 3_000);
+    let nb = {
+        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let nb = engine.create_notebook("Sales").unwrap().id;
+        let info = engine
+            .link_matching(nb, &folder, Some("2024-*.parquet"), Some("y2024"))
+            .unwrap();
+        assert_eq!(info.rows, 2_500, "the top folder's 2024 files only");
+        let shown = folder.join("2024-*.parquet");
+        assert_eq!(info.linked.as_deref(), Some(shown.to_str().unwrap()));
+        assert_eq!(id_span(&engine, nb, "y2024").await, (100, 2_599, 2_500));
+        let deep = engine
+            .link_matching(nb, &folder, Some("**/2024-*.parquet"), Some("all2024"))
+            .unwrap();
+        assert_eq!(deep.rows, 2_900, "** reaches into q/");
+        // Refused in words, and nothing is listed for them.
+        for (pattern, code, words) in [
+            (
+                "../*.parquet",
+                ErrorCode::PatternInvalid,
+                "above the folder",
+            ),
+            ("/etc/*.parquet", ErrorCode::PatternInvalid, "root"),
+            (
+                "2024-[01.parquet",
+                ErrorCode::PatternInvalid,
+                "not a pattern",
+            ),
+            (
+                "2025-*.parquet",
+                ErrorCode::FileUnreadable,
+                "matches 2025-*.parquet",
+            ),
+        ] {
+            let e = engine
+                .link_matching(nb, &folder, Some(pattern), Some("refused"))
+                .unwrap_err();
+            assert_eq!(e.code(), code, "{pattern}: {e}");
+            assert!(e.to_string().contains(words), "{pattern}: {e}");
+        }
+        let e = engine
+            .link_matching(
+                nb,
+                &folder.join("2023-12.parquet"),
+                Some("*"),
+                Some("refused"),
+            )
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("a pattern chooses among the files of a folder"),
+            "{e}"
+        );
+        assert_eq!(engine.tables(nb).unwrap().len(), 2);
+        engine
+            .edit_cells(
+                nb,
+                "y2024",
+                &[CellEdit {
+                    row_id: 0,
+                    column: "city".into(),
+                    value: Some("Rome".into()),
+                }],
+            )
+            .unwrap();
+        engine.shutdown();
+        nb
+    };
+    // A file that only the deep pattern matches arrives while Quire is closed.
+    parquet(&folder.join("q").join("2024-04.parquet"), 3_000, 3_010);
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    let listed = std::fs::read_to_string(dir.join(LINKS_FILE)).unwrap();
+    assert!(listed.contains("\"version\": 5"), "{listed}");
+    assert!(
+        listed.contains("\"pattern\": \"2024-*.parquet\""),
+        "{listed}"
+    );
+    let rows: Vec<(String, u64, bool)> = engine
+        .tables(nb)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name, t.rows, t.missing.is_some()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("all2024".to_string(), 2_910, false),
+            ("y2024".to_string(), 2_500, false)
+        ]
+    );
+    let page = decode(&engine.page(nb, "y2024", None, 0, 2).await.unwrap());
+    assert_eq!(ids(&page), [100, 101]);
+    let cities = page[0]
+        .column(1)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert_eq!(cities.value(0), "Rome", "the edit came back with its link");
+    assert_eq!(id_span(&engine, nb, "all2024").await, (100, 3_009, 2_910));
+    // A rename keeps the pattern: the renamed link reads the same files.
+    let renamed = engine.rename_table(nb, "y2024", "sales_2024").unwrap();
+    assert_eq!(renamed.rows, 2_500);
+    engine.shutdown();
+}
+
+/// `min(id), max(id), count(*)` of `table`.
+async fn id_span(engine: &Engine, nb: NotebookId, table: &str) -> (i64, i64, i64) {
+    let sql = format!("SELECT min(id), max(id), count(*) FROM {table}");
+    let out = engine.query(nb, &sql).await.unwrap();
+    let int = |c: usize| {
+        let column = datafusion::arrow::compute::cast(out[0].column(c), &DataType::Int64).unwrap();
+        column
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0)
+    };
+    (int(0), int(1), int(2))
+}

@@ -869,6 +869,98 @@ async fn deleted_rows_of_a_held_table_undo_and_outlive_a_crash() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_rows_of_a_held_table_are_filled_in_undone_and_outlive_a_crash_and_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Held").unwrap().id;
+    engine
+        .save_query_as_table(
+            nb,
+            "SELECT value AS n, 'x' AS tag FROM generate_series(0, 999) AS t(value)",
+            "numbers",
+        )
+        .await
+        .unwrap();
+    // The highest id goes first: a new row must not take it again.
+    engine.delete_rows(nb, "numbers", &[999]).unwrap();
+    for refused in [0, 20_000] {
+        let e = engine.add_rows(nb, "numbers", refused).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidValue, "{e}");
+    }
+    let info = engine.add_rows(nb, "numbers", 2).unwrap();
+    assert_eq!(info.rows, 1_001);
+    let versions = engine.table_versions(nb, "numbers").unwrap();
+    assert_eq!(versions.items.last().unwrap().label, "Added 2 rows");
+    // The new rows are the last two, empty, with ids never handed out before.
+    let page = decode(&engine.page(nb, "numbers", None, 999, 5).await.unwrap());
+    let ids = page[0]
+        .column(2)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+        .unwrap();
+    assert_eq!(page[0].num_rows(), 2);
+    assert_eq!(ids.values().to_vec(), [1_000, 1_001]);
+    assert!(page[0].column(0).is_null(0) && page[0].column(1).is_null(1));
+    engine
+        .edit_cells(
+            nb,
+            "numbers",
+            &[set(1_000, "n", Some("42")), set(1_001, "tag", Some("new"))],
+        )
+        .unwrap();
+    let sql =
+        "SELECT count(*) AS c, count(n) AS filled, sum(n) AS s, count(tag) AS tags FROM numbers";
+    let after = text(&engine, nb, sql).await;
+    let expected_sum = (0..999).sum::<i64>() + 42;
+    assert!(
+        after.contains("1001") && after.contains(&expected_sum.to_string()),
+        "{after}"
+    );
+    // Undo the edit and the rows, redo both.
+    engine.undo_redo(nb, "numbers", true).unwrap();
+    engine.undo_redo(nb, "numbers", true).unwrap();
+    assert!(text(&engine, nb, sql).await.contains("999"));
+    engine.undo_redo(nb, "numbers", false).unwrap();
+    engine.undo_redo(nb, "numbers", false).unwrap();
+    assert_eq!(text(&engine, nb, sql).await, after);
+    // A crash before any save: the journal adds the rows again under the same ids, so the
+    // edits after them find them.
+    std::mem::forget(engine);
+    let copy = crate::recovery_model::crash_copy(tmp.path());
+    let engine = open(copy.path(), Arc::new(crate::events::NullSink));
+    assert_eq!(text(&engine, nb, sql).await, after);
+    engine.shutdown();
+    drop(engine);
+    // Saved and opened again: the same, and another row gets a new id.
+    let engine = open(copy.path(), Arc::new(crate::events::NullSink));
+    assert_eq!(text(&engine, nb, sql).await, after);
+    engine.add_rows(nb, "numbers", 1).unwrap();
+    engine
+        .edit_cells(nb, "numbers", &[set(1_002, "n", Some("7"))])
+        .unwrap();
+    assert!(text(&engine, nb, sql).await.contains("1002"));
+    // A link takes cell edits and deletes, not new rows: said in words, nothing changes.
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, 100);
+    engine.link_table(nb, &file, None).unwrap();
+    let e = engine.add_rows(nb, "trips", 1).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::TableLinked);
+    assert!(e.to_string().contains("Copy into the notebook"), "{e}");
+    assert_eq!(
+        engine
+            .tables(nb)
+            .unwrap()
+            .iter()
+            .find(|t| t.name == "trips")
+            .unwrap()
+            .rows,
+        100
+    );
+    engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_rows_and_remove_duplicates_on_a_link_delete_rows_as_a_held_copy_does() {
     use crate::tables::transform::Transform;
     let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

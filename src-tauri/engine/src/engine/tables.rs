@@ -150,11 +150,26 @@ impl Engine {
         path: &std::path::Path,
         table: Option<&str>,
     ) -> Result<TableInfo, Error> {
+        self.link_matching(notebook, path, None, table)
+    }
+
+    /// [`Engine::link_table`] of the files below the folder `path` whose path below it matches
+    /// `pattern` (a glob: `*.parquet`, `2024-*/**/*.parquet`), when one is given.
+    pub fn link_matching(
+        &self,
+        notebook: NotebookId,
+        path: &std::path::Path,
+        pattern: Option<&str>,
+        table: Option<&str>,
+    ) -> Result<TableInfo, Error> {
         self.notebooks.summary(notebook)?;
+        let pattern = pattern
+            .map(crate::tables::linked::FilePattern::parse)
+            .transpose()?;
         let stem = name::from_file_stem(&crate::tables::import::file_stem(path));
         let table = self.new_table_name(notebook, table.unwrap_or(&stem))?;
         let started = std::time::Instant::now();
-        let linked = LinkedTable::open(path)?;
+        let linked = LinkedTable::open_matching(path, pattern.as_ref())?;
         let (files, bytes) = (linked.file_count(), linked.bytes);
         let dir = self.table_folder(notebook)?;
         let info = self
@@ -162,7 +177,7 @@ impl Engine {
             .link(notebook, &dir, &table, linked, &self.metrics)?;
         log::info!(
             "linked {} ({files} files, {bytes} bytes, {} rows) as {table} in notebook {notebook} in {:.1} ms",
-            path.display(),
+            info.linked.as_deref().unwrap_or_default(),
             info.rows,
             started.elapsed().as_secs_f64() * 1000.0
         );
@@ -412,6 +427,29 @@ impl Engine {
         log::info!(
             "deleted {} rows of table {table} in notebook {notebook}: version {}",
             row_ids.len(),
+            next.version
+        );
+        Ok(next.info(table))
+    }
+
+    /// Appends `rows` empty rows to a table (undone like an edit); the grid then fills them in.
+    pub fn add_rows(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        rows: u64,
+    ) -> Result<TableInfo, Error> {
+        self.ensure_tables(notebook)?;
+        if self.ledger.catalog().linked(notebook, table).is_some() {
+            return Err(TableError::NotForLinks {
+                table: table.to_string(),
+                what: "rows are added only to tables the notebook holds".into(),
+            }
+            .into());
+        }
+        let next = self.ledger.add_rows(notebook, table, rows)?;
+        log::info!(
+            "added {rows} rows to table {table} in notebook {notebook}: version {}",
             next.version
         );
         Ok(next.info(table))

@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 use crate::remote::S3Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::tables::linked::{edits_file, EditLog, Edits};
+use crate::tables::linked::{edits_file, EditLog, Edits, FilePattern};
 use crate::tables::MissingLink;
 use crate::tables::{name, LinkedTable, TableError, TableInfo};
 
@@ -29,9 +29,10 @@ pub const LINKS_FILE: &str = "links.json";
 /// The newest `links.json` this build reads. Version 2 added links to object storage, version 3
 /// links with saved edits (an older build would open them without their edits, and drop the
 /// file naming them), version 4 saved edits that delete rows (a version 3 build cannot read
-/// their file); a list without any of these is still written as version 1, which older builds
-/// read.
-const LINKS_VERSION: u32 = 4;
+/// their file), version 5 links of only the files of a folder that match a pattern (an older
+/// build would link every file of the folder); a list without any of these is still written
+/// as version 1, which older builds read.
+const LINKS_VERSION: u32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
@@ -39,6 +40,9 @@ pub struct Link {
     /// The local file or folder (empty for a link to object storage).
     #[serde(default, skip_serializing_if = "is_empty_path")]
     pub path: PathBuf,
+    /// The files of the folder `path` the link reads (a glob below it), when not all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
     /// Where a link to object storage reads, and the connection's settings it was made with
     /// (never a secret), so it opens again without the connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,7 +156,9 @@ pub fn read(dir: &Path) -> Result<Vec<Link>, TableError> {
 /// as written: the new list may be on disk, so the caller acts as if it is.
 fn write(dir: &Path, links: Vec<Link>, metrics: &Metrics) -> Result<(), TableError> {
     let path = dir.join(LINKS_FILE);
-    let version = if links
+    let version = if links.iter().any(|l| l.pattern.is_some()) {
+        5
+    } else if links
         .iter()
         .any(|l| l.edits.as_ref().is_some_and(|e| e.deletes))
     {
@@ -206,7 +212,11 @@ pub fn open_all(
             ),
             None => {
                 let path = dir.join(&link.path);
-                let opening = LinkedTable::open(&path);
+                let opening = match &link.pattern {
+                    Some(p) => FilePattern::parse(p)
+                        .and_then(|p| LinkedTable::open_matching(&path, Some(&p))),
+                    None => LinkedTable::open(&path),
+                };
                 (path, opening)
             }
         };
@@ -341,6 +351,7 @@ pub(super) fn name_compacted(
         .to_path_buf();
     update_link(dir, table, metrics, |link| {
         link.path = inside;
+        link.pattern = None;
         link.remote = None;
         link.converted = true;
         link.files = Some(fresh.fingerprint());
@@ -435,6 +446,7 @@ impl Ledger {
         listed.push(Link {
             name: table.clone(),
             path,
+            pattern: linked.pattern.as_ref().map(|p| p.as_str().to_string()),
             remote,
             converted: linked.converted,
             files: Some(linked.fingerprint()),

@@ -499,6 +499,28 @@ impl Ledger {
         )
     }
 
+    /// Appends `rows` empty rows to a table as a new version (sharing every batch it had), with
+    /// the next ids the table hands out.
+    pub fn add_rows(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        rows: u64,
+    ) -> Result<Arc<TableVersion>, Error> {
+        let current = self.catalog.version(notebook, table)?;
+        let first_row_id = current.next_row_id;
+        let next = edit::add_rows(&current, first_row_id, rows)?;
+        self.apply(
+            notebook,
+            table,
+            &current,
+            Change::Op {
+                op: TableOp::AddRows { first_row_id, rows },
+                next,
+            },
+        )
+    }
+
     /// A table's saved generations, newest first (time, rows, size), for the history list.
     pub fn generations(&self, notebook: NotebookId, table: &str) -> Result<Vec<Generation>, Error> {
         if self.catalog.linked(notebook, table).is_some() {

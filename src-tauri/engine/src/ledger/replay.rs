@@ -139,6 +139,9 @@ impl Ledger {
                 self.read_generation(notebook, table, current, *generation, "journal replay")?
             }
             TableOp::DeleteRows { row_ids } => edit::delete_rows(current, row_ids)?,
+            TableOp::AddRows { first_row_id, rows } => {
+                edit::add_rows(current, *first_row_id, *rows)?
+            }
         })
     }
 }

@@ -42,6 +42,7 @@ impl Change {
                 TableOp::Transform { .. } => "transform",
                 TableOp::Restore { .. } => "restore",
                 TableOp::DeleteRows { .. } => "delete",
+                TableOp::AddRows { .. } => "add",
             },
             Change::Undo => "undo",
             Change::Redo => "redo",

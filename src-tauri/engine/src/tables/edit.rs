@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, RecordBatch, StringArray, UInt64Array,
+    new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, StringArray, UInt64Array,
 };
 use datafusion::arrow::compute::{
     cast_with_options, concat, filter, filter_record_batch, interleave, CastOptions,
 };
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::util::display::FormatOptions;
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +62,73 @@ pub(crate) fn convert(
             describe_type(data_type),
             edit.column
         ))
+    })
+}
+
+/// The most rows one step adds: a grid adds a few at a time, and each is held in memory.
+pub const MAX_ADDED_ROWS: u64 = 10_000;
+
+/// Appends `rows` empty rows (every cell NULL) to `version` with the ids
+/// `first_id..first_id + rows`: the result is version + 1, sharing every array. Refused when an
+/// id may already have been handed out (below `next_row_id`).
+pub fn add_rows(
+    version: &TableVersion,
+    first_id: u64,
+    rows: u64,
+) -> Result<TableVersion, TableError> {
+    let refused = |message: String| TableError::InvalidValue {
+        column: String::new(),
+        message,
+    };
+    if rows == 0 || rows > MAX_ADDED_ROWS {
+        return Err(refused(format!(
+            "rows are added 1 to {MAX_ADDED_ROWS} at a time, not {rows}"
+        )));
+    }
+    if first_id < version.next_row_id {
+        return Err(refused(format!(
+            "row {first_id} may already have been a row of this table; new rows start at {}",
+            version.next_row_id
+        )));
+    }
+    let end = first_id
+        .checked_add(rows)
+        .ok_or_else(|| refused("the table has no row ids left".into()))?;
+    // A new row starts empty: columns that said "never empty" (a query's result often does)
+    // now may be, and the batches say so too (the same arrays, no copy).
+    let schema = Arc::new(Schema::new_with_metadata(
+        version
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect::<Vec<_>>(),
+        version.schema.metadata().clone(),
+    ));
+    let mut batches = if schema == version.schema {
+        version.batches.to_vec()
+    } else {
+        version
+            .batches
+            .iter()
+            .map(|b| b.clone().with_schema(schema.clone()))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| new_null_array(f.data_type(), rows as usize))
+        .collect();
+    batches.push(RecordBatch::try_new(schema.clone(), columns)?);
+    let mut row_ids = version.row_ids.to_vec();
+    row_ids.push(Arc::new(UInt64Array::from_iter_values(first_id..end)));
+    Ok(TableVersion {
+        version: version.version + 1,
+        schema,
+        batches: batches.into(),
+        row_ids: row_ids.into(),
+        rows: version.rows + rows as usize,
+        next_row_id: end,
     })
 }
 

@@ -41,6 +41,13 @@ pub enum TableOp {
     DeleteRows {
         row_ids: Vec<u64>,
     },
+    /// Empty rows (every cell NULL) appended with the ids `first_row_id..first_row_id + rows`:
+    /// the ids are in the record, so a replay gives them the same ids and the edits after it
+    /// find them.
+    AddRows {
+        first_row_id: u64,
+        rows: u64,
+    },
 }
 
 impl TableOp {
@@ -61,6 +68,11 @@ impl TableOp {
                 format!("Deleted row {}", row_ids[0])
             }
             TableOp::DeleteRows { row_ids } => format!("Deleted {} rows", row_ids.len()),
+            TableOp::AddRows {
+                first_row_id,
+                rows: 1,
+            } => format!("Added row {first_row_id}"),
+            TableOp::AddRows { rows, .. } => format!("Added {rows} rows"),
         }
     }
 }

@@ -44,10 +44,12 @@ use super::TableError;
 mod edits;
 pub mod edits_file;
 mod hive;
+mod pattern;
 mod scan;
 
 pub use edits::{Cell, EditLog, Edits};
 pub use hive::Partitioning;
+pub use pattern::FilePattern;
 pub use scan::MergedProvider;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -65,6 +67,8 @@ pub struct LinkedTable {
     pub id: u64,
     /// The file or folder the user linked.
     pub source: PathBuf,
+    /// The files of the folder the link reads, when not all of them.
+    pub pattern: Option<FilePattern>,
     /// The table's columns: the files' own, then any partition keys of their folders.
     pub schema: SchemaRef,
     /// The files' own columns.
@@ -193,10 +197,17 @@ fn is_data_key(below: &str) -> bool {
 }
 
 /// The Parquet files a link names: the file itself, or every Parquet file under the folder
-/// (hidden files and `_`-prefixed marker files such as `_SUCCESS` left out), in path order.
-fn files_of(source: &Path) -> Result<Vec<PathBuf>, TableError> {
+/// (hidden files and `_`-prefixed marker files such as `_SUCCESS` left out) whose path below it
+/// matches `pattern`, if one is given, in path order.
+fn files_of(source: &Path, pattern: Option<&FilePattern>) -> Result<Vec<PathBuf>, TableError> {
     let meta = std::fs::metadata(source).map_err(|e| TableError::file(source, e))?;
     if meta.is_file() {
+        if pattern.is_some() {
+            return Err(unreadable(
+                source,
+                "it is a file; a pattern chooses among the files of a folder",
+            ));
+        }
         return Ok(vec![source.to_path_buf()]);
     }
     let mut found = Vec::new();
@@ -214,7 +225,16 @@ fn files_of(source: &Path) -> Result<Vec<PathBuf>, TableError> {
             if kind.is_dir() {
                 folders.push(entry.path());
             } else if is_parquet_name(&name) {
-                found.push(entry.path());
+                let path = entry.path();
+                let chosen = match pattern {
+                    None => true,
+                    Some(p) => path
+                        .strip_prefix(source)
+                        .is_ok_and(|below| p.matches(below)),
+                };
+                if chosen {
+                    found.push(path);
+                }
             }
         }
     }
@@ -222,7 +242,13 @@ fn files_of(source: &Path) -> Result<Vec<PathBuf>, TableError> {
     if found.is_empty() {
         return Err(unreadable(
             source,
-            "the folder holds no Parquet files (.parquet or .pq); Quire links Parquet files",
+            match pattern {
+                None => "the folder holds no Parquet files (.parquet or .pq); Quire links Parquet files".to_string(),
+                Some(p) => format!(
+                    "no Parquet file (.parquet or .pq) below the folder matches {}; * stays inside one folder, ** reaches into folders below",
+                    p.as_str()
+                ),
+            },
         ));
     }
     Ok(found)
@@ -285,11 +311,19 @@ impl LinkedTable {
     /// Links a Parquet file or a folder of Parquet files with one schema: reads the footers
     /// only.
     pub fn open(source: &Path) -> Result<LinkedTable, TableError> {
+        LinkedTable::open_matching(source, None)
+    }
+
+    /// [`LinkedTable::open`], of the folder's files that `pattern` matches when one is given.
+    pub fn open_matching(
+        source: &Path,
+        pattern: Option<&FilePattern>,
+    ) -> Result<LinkedTable, TableError> {
         let mut files = Vec::new();
         let mut first_row = 0u64;
         let mut bytes = 0u64;
         let mut schema: Option<SchemaRef> = None;
-        for path in files_of(source)? {
+        for path in files_of(source, pattern)? {
             crate::tables::footer_guard::check_file(&path)
                 .map_err(|why| unreadable(&path, format!("it is damaged: {why}")))?;
             let file = File::open(&path).map_err(|e| TableError::file(&path, e))?;
@@ -340,6 +374,7 @@ impl LinkedTable {
         Ok(LinkedTable {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             source: source.to_path_buf(),
+            pattern: pattern.cloned(),
             schema,
             file_schema,
             partitioning,
@@ -464,6 +499,7 @@ impl LinkedTable {
         Ok(LinkedTable {
             id,
             source: PathBuf::from(url),
+            pattern: None,
             schema,
             file_schema,
             partitioning,
@@ -490,7 +526,7 @@ impl LinkedTable {
     pub fn reopen(&self) -> Result<LinkedTable, TableError> {
         let mut again = match &self.remote {
             Some(r) => LinkedTable::open_remote(&r.connection, &r.settings, &r.url)?,
-            None => LinkedTable::open(&self.source)?,
+            None => LinkedTable::open_matching(&self.source, self.pattern.as_ref())?,
         };
         again.converted = self.converted;
         Ok(again)
@@ -504,9 +540,17 @@ impl LinkedTable {
             rows: edits.visible_rows(self.rows),
             columns: columns_of(&self.schema),
             memory_bytes: self.edits.memory_bytes(),
-            linked: Some(self.source.display().to_string()),
+            linked: Some(self.shown_source()),
             converted: self.converted,
             missing: None,
+        }
+    }
+
+    /// What the link reads, for people: the file or folder, and the pattern below it.
+    pub fn shown_source(&self) -> String {
+        match &self.pattern {
+            Some(p) => self.source.join(p.as_str()).display().to_string(),
+            None => self.source.display().to_string(),
         }
     }
 
