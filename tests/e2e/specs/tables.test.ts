@@ -8,7 +8,7 @@ import { Key } from "selenium-webdriver";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fresh, replaceText, withApp } from "../src/harness.ts";
-import { csvFile, gridCell, newNotebook, scrollToLastRow, SCROLLERS, typeInto, waitCell } from "../src/grid.ts";
+import { addSqlCell, csvFile, gridCell, newNotebook, scrollToLastRow, SCROLLERS, typeInto, waitCell } from "../src/grid.ts";
 
 test("import a CSV through the dialog with its schema preview, then read it in the grid", async () => {
   const file = csvFile("City Sales.csv", 500);
@@ -51,7 +51,7 @@ test("import a CSV through the dialog with its schema preview, then read it in t
   );
 });
 
-test("add a row, type its values, find it in SQL, undo and redo it", async () => {
+test("add a row, type its values, find it in SQL, undo and redo it; paste a block; go to a row", async () => {
   const file = csvFile("Shop.csv", 20);
   await withApp(
     "tables-add-row",
@@ -74,10 +74,9 @@ test("add a row, type its values, find it in SQL, undo and redo it", async () =>
       await app.waitText("save-status", (t) => t === "All changes saved", 30_000);
       await app.screenshot("tables-row-added");
       // SQL sees it as the grid shows it.
-      await app.click("add-sql-cell");
+      await addSqlCell(app, "SELECT city, amount FROM shop WHERE id = 999");
       await fresh(async () => {
-        const editors = await app.driver.findElements({ css: '[data-testid="cell-source"]' });
-        await editors[editors.length - 1]!.sendKeys("SELECT city, amount FROM shop WHERE id = 999", Key.chord(Key.CONTROL, Key.ENTER));
+        await (await app.byTestId("cell-source")).sendKeys(Key.chord(Key.CONTROL, Key.ENTER));
       });
       await app.waitText("result-meta", (t) => /^1 row /.test(t), 30_000);
       await app.waitText("cell-output", (t) => t.includes("Oslo") && t.includes("NULL"));
@@ -93,6 +92,27 @@ test("add a row, type its values, find it in SQL, undo and redo it", async () =>
       }
       await app.waitText("table-list", (t) => t.includes("21 rows"));
       await waitCell(app, 20, "city", "Oslo");
+      // Go to row 2 (typed as people count rows): its first cell gets the focus, and a block
+      // pasted from a spreadsheet there fills the cells from it.
+      const focusedRow = (row: number) => async () =>
+        app.driver.executeScript<boolean>(
+          "const f = document.querySelector('[data-testid=table-grid] .ag-cell-focus'); return !!f && f.closest('.ag-row').getAttribute('row-index') === arguments[0];",
+          String(row),
+        );
+      await app.type("grid-goto", "2" + Key.ENTER);
+      await app.driver.wait(focusedRow(1), 10_000, "Go to row never focused row 2");
+      await app.driver.executeScript(
+        `const data = new DataTransfer();
+         data.setData("text/plain", "100\\tBergen\\t1.25\\n101\\tTromso\\t2.5\\n");
+         document.querySelector("[data-testid=table-grid] .ag-cell-focus").dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));`,
+      );
+      await waitCell(app, 1, "city", "Bergen");
+      await waitCell(app, 1, "id", "100");
+      await waitCell(app, 2, "amount", "2.5");
+      await (await app.byTestId("grid-goto")).clear();
+      await app.type("grid-goto", "21" + Key.ENTER);
+      await app.driver.wait(focusedRow(20), 10_000, "Go to row never focused row 21");
+      assert.equal(await app.count("[data-testid=ui-error]"), 0, "the window never broke");
     },
     { env: { QUIRE_TEST_PICK_FILE: file } },
   );

@@ -2,10 +2,13 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { AgGridReact } from "ag-grid-react";
 import {
   CellStyleModule,
+  ColumnApiModule,
   InfiniteRowModelModule,
   ModuleRegistry,
   NumberFilterModule,
+  RowApiModule,
   RowSelectionModule,
+  ScrollApiModule,
   TextEditorModule,
   TextFilterModule,
   themeQuartz,
@@ -36,6 +39,12 @@ ModuleRegistry.registerModules([
   RowSelectionModule,
   TooltipModule,
   CellStyleModule,
+  // The API calls that paste, Go to row and a new row's reveal make: without their modules AG
+  // Grid answers them with undefined, so paste and Go to row threw and did nothing, and the
+  // reveal broke the window (e2e: tables.test.ts).
+  ColumnApiModule,
+  RowApiModule,
+  ScrollApiModule,
 ]);
 
 /** The column's name with its type under it. */
@@ -187,18 +196,19 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, d
   }, [deselect]);
 
   const revealed = useRef(reveal);
+  // Whether the rows shown are a sorted or filtered view (as the last page asked for).
+  const viewed = useRef(false);
   useEffect(() => {
     if (reveal === revealed.current) return;
     revealed.current = reveal;
     const grid = api.current;
     if (!grid) return;
     const rows = current.current.rows;
-    const sorted = grid.getColumnState().some((c) => c.sort);
-    const filtering = Object.keys(grid.getFilterModel() ?? {}).length > 0;
     // The count first: the infinite model scrolls only to rows it knows of.
     grid.setRowCount(rows, true);
     grid.refreshInfiniteCache();
-    if (sorted || filtering || rows === 0) return;
+    // A sorted or filtered view puts the row where its empty values belong.
+    if (viewed.current || rows === 0) return;
     grid.ensureIndexVisible(rows - 1, "bottom");
     const first = grid.getAllDisplayedColumns().find((c) => current.current.columns.some((t) => t.name === c.getColId()));
     if (first) grid.setFocusedCell(rows - 1, first);
@@ -298,6 +308,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, d
       getRows: (params) => {
         // Sorting and filtering run in the engine as a query; the grid pages through the result.
         const view = viewSpec(params.sortModel as GridSort[], params.filterModel);
+        viewed.current = view !== null;
         const name = current.current.name;
         const load = (attempt: number) => {
           const total = view ? viewRows(notebook, name, view) : Promise.resolve(current.current.rows);
