@@ -66,7 +66,7 @@ export const commands = {
 	 */
 	deleteRows: (notebook: NotebookId, table: string, rowIds: number[]) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("delete_rows", { notebook, table, rowIds })),
 	/**  Appends empty rows to a table, to be filled in the grid; undone like an edit. */
-	addRows: (notebook: NotebookId, table: string, rows: number) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("add_rows", { notebook, table, rows })),
+	addRows: (notebook: NotebookId, table: string, rows: number) => typedError<AddedRows, IpcError>(__TAURI_INVOKE("add_rows", { notebook, table, rows })),
 	/**  A table's saved generations, newest first. */
 	tableHistory: (notebook: NotebookId, table: string) => typedError<Generation[], IpcError>(__TAURI_INVOKE("table_history", { notebook, table })),
 	/**  Makes a saved generation the table's newest version. */
@@ -199,6 +199,15 @@ export const events = {
 };
 
 /* Types */
+/**
+ *  Rows added to a table: the table now, and the id of the first new row (the others follow
+ *  it), so the grid can fill them in (a paste longer than the table).
+ */
+export type AddedRows = {
+	table: TableInfo,
+	first_row_id: number,
+};
+
 /**  The engine's facts plus what only the shell knows. */
 export type AppInfo = {
 	engine: EngineInfo,

@@ -66,7 +66,7 @@ pub use datafusion;
 pub use code::{ErrorCode, HasCode, Position};
 pub use config::Config;
 pub use engine::{
-    CatchUp, CellOutput, Engine, EngineInfo, EnginePaths, FlushAllReport, ImportOutcome,
+    AddedRows, CatchUp, CellOutput, Engine, EngineInfo, EnginePaths, FlushAllReport, ImportOutcome,
     ImportRequest, PendingWork, ShutdownReport,
 };
 pub use error::Error;

@@ -42,8 +42,8 @@ mod prelude {
     pub use quire_engine::tables::TableInfo;
     pub use quire_engine::tasks::{Task, TaskStats, TaskStatus};
     pub use quire_engine::{
-        CatchUp, CellOutput, DiffPage, EngineInfo, FlushAllReport, ImportOutcome, ImportRequest,
-        PendingWork, TableVersions, TransformPreview,
+        AddedRows, CatchUp, CellOutput, DiffPage, EngineInfo, FlushAllReport, ImportOutcome,
+        ImportRequest, PendingWork, TableVersions, TransformPreview,
     };
     pub use serde::Serialize;
     pub use tauri::ipc::Channel;

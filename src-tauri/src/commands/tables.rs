@@ -39,7 +39,7 @@ pub async fn add_rows(
     notebook: NotebookId,
     table: String,
     rows: u64,
-) -> Reply<TableInfo> {
+) -> Reply<AddedRows> {
     Ok(on_disk(|| state.engine.add_rows(notebook, &table, rows))?)
 }
 

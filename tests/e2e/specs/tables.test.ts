@@ -51,7 +51,7 @@ test("import a CSV through the dialog with its schema preview, then read it in t
   );
 });
 
-test("add a row, type its values, find it in SQL, undo and redo it; paste a block; go to a row", async () => {
+test("add a row, type its values, find it in SQL, undo and redo it; paste a block, also past the end; go to a row", async () => {
   const file = csvFile("Shop.csv", 20);
   await withApp(
     "tables-add-row",
@@ -112,6 +112,16 @@ test("add a row, type its values, find it in SQL, undo and redo it; paste a bloc
       await (await app.byTestId("grid-goto")).clear();
       await app.type("grid-goto", "21" + Key.ENTER);
       await app.driver.wait(focusedRow(20), 10_000, "Go to row never focused row 21");
+      // A block longer than the table, pasted at its last row: the row it needs is added.
+      await app.driver.executeScript(
+        `const data = new DataTransfer();
+         data.setData("text/plain", "500\\tOdense\\t9.5\\n501\\tAarhus\\t10.5\\n");
+         document.querySelector("[data-testid=table-grid] .ag-cell-focus").dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));`,
+      );
+      await app.waitText("table-list", (t) => t.includes("22 rows"));
+      await waitCell(app, 20, "city", "Odense");
+      await waitCell(app, 21, "city", "Aarhus");
+      await waitCell(app, 21, "amount", "10.5");
       assert.equal(await app.count("[data-testid=ui-error]"), 0, "the window never broke");
     },
     { env: { QUIRE_TEST_PICK_FILE: file } },

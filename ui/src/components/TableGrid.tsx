@@ -99,6 +99,10 @@ interface Props {
   onEdit(edits: CellEdit[]): Promise<boolean>;
   /** Told the row ids of the selected rows whenever the selection changes. */
   onSelection(rowIds: number[]): void;
+  /** Adds `rows` empty rows at the end for a paste longer than the table (`view`: the grid
+   *  shows a sorted or filtered view, where the end is not the table's); the first new row's
+   *  id, or null when rows cannot be added (the paste is then refused whole). */
+  onAddRows?(rows: number, view: boolean): Promise<number | null>;
   /** Bumped when the table's data changed under the grid (undo, redo, a fill): the grid fetches
    *  its rows again in place, so sort, filters and scroll position stay. */
   refresh?: number;
@@ -153,7 +157,7 @@ function retryable(e: unknown): boolean {
   return !PERMANENT.includes(QuireError.from(e).code);
 }
 
-export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, deselect = 0, reveal = 0, filter = null, profile = null }: Props) {
+export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, refresh = 0, deselect = 0, reveal = 0, filter = null, profile = null }: Props) {
   const api = useRef<GridApi<Row> | null>(null);
   const box = useRef<HTMLDivElement>(null);
   const [height] = useState(savedGridHeight);
@@ -173,8 +177,8 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, d
   current.current = table;
   // The grid's callbacks stay the same functions across renders (see DEFAULT_COL_DEF) and read
   // the newest props through this ref.
-  const latest = useRef({ onEdit, onSelection });
-  latest.current = { onEdit, onSelection };
+  const latest = useRef({ onEdit, onSelection, onAddRows });
+  latest.current = { onEdit, onSelection, onAddRows };
   // Rows the engine's view has when filters are on (null: no filter, every row shows).
   const [filtered, setFiltered] = useState<number | null>(null);
   const [goTo, setGoTo] = useState("");
@@ -221,7 +225,9 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, d
   }, [filter]);
 
   // Paste a block at the focused cell: one edit per cell, sent to the engine at once (all or
-  // nothing: a bad value refuses the whole paste), then the grid fetches the rows again.
+  // nothing: a bad value refuses the whole paste), then the grid fetches the rows again. A
+  // block longer than the table adds the rows it needs first (two steps for undo: the rows,
+  // then the values); where rows cannot be added the paste is refused, never cut short.
   const paste = (e: React.ClipboardEvent) => {
     const grid = api.current;
     const focused = grid?.getFocusedCell();
@@ -232,16 +238,29 @@ export function TableGrid({ notebook, table, onEdit, onSelection, refresh = 0, d
     const columns = grid.getAllDisplayedColumns().map((c) => c.getColId()).filter((c) => c !== "0" && table.columns.some((t) => t.name === c));
     const start = columns.indexOf(focused.column.getColId());
     if (start < 0) return;
-    const edits: CellEdit[] = [];
-    block.forEach((cells, r) => {
-      const node = grid.getDisplayedRowAtIndex(focused.rowIndex + r);
-      if (!node?.data) return;
-      cells.forEach((value, c) => {
-        const column = columns[start + c];
-        if (column) edits.push({ row_id: Number(node.data![ROW_ID_COLUMN]), column, value });
+    const shown = filtered ?? current.current.rows;
+    const missing = focused.rowIndex + block.length - shown;
+    const fill = (firstNew: number | null) => {
+      const edits: CellEdit[] = [];
+      block.forEach((cells, r) => {
+        const index = focused.rowIndex + r;
+        const rowId = index < shown ? grid.getDisplayedRowAtIndex(index)?.data?.[ROW_ID_COLUMN] : firstNew === null ? undefined : firstNew + index - shown;
+        if (rowId === undefined || rowId === null) return;
+        cells.forEach((value, c) => {
+          const column = columns[start + c];
+          if (column) edits.push({ row_id: Number(rowId), column, value });
+        });
       });
+      void latest.current.onEdit(edits).then((ok) => ok && grid.refreshInfiniteCache());
+    };
+    if (missing <= 0) return fill(null);
+    const add = latest.current.onAddRows;
+    if (!add) return;
+    void add(missing, viewed.current).then((first) => {
+      if (first === null) return;
+      grid.setRowCount(current.current.rows, true);
+      fill(first);
     });
-    void latest.current.onEdit(edits).then((ok) => ok && grid.refreshInfiniteCache());
   };
 
   const onKey = useCallback((e: CellKeyDownEvent<Row>) => {

@@ -16,11 +16,19 @@ const probe = vi.hoisted(() => ({
   rows: 0,
   version: 0,
   select: (_ids: number[]) => undefined as void,
+  addRows: undefined as ((rows: number, view: boolean) => Promise<number | null>) | undefined,
 }));
 vi.mock("./TableGrid", async () => {
   const { useEffect } = await import("react");
   return {
-    TableGrid: (props: { table: TableInfo; refresh?: number; deselect?: number; reveal?: number; onSelection(ids: number[]): void }) => {
+    TableGrid: (props: {
+      table: TableInfo;
+      refresh?: number;
+      deselect?: number;
+      reveal?: number;
+      onSelection(ids: number[]): void;
+      onAddRows?(rows: number, view: boolean): Promise<number | null>;
+    }) => {
       useEffect(() => {
         probe.mounts++;
       }, []);
@@ -30,6 +38,7 @@ vi.mock("./TableGrid", async () => {
       probe.rows = props.table.rows;
       probe.version = props.table.version;
       probe.select = props.onSelection;
+      probe.addRows = props.onAddRows;
       return <div data-testid="table-grid" />;
     },
   };
@@ -144,14 +153,17 @@ describe("TablesPanel", () => {
     probe.mounts = 0;
     const fake = backend();
     const addRows = vi.fn(async (_nb: string, table: string, n: number) => ({
-      name: table,
-      version: 3,
-      rows: 3 + n,
-      columns: [{ name: "dep_delay", data_type: "Float64" }],
-      memory_bytes: 64,
-      linked: null,
-      converted: false,
-      missing: null,
+      table: {
+        name: table,
+        version: 3,
+        rows: 3 + n,
+        columns: [{ name: "dep_delay", data_type: "Float64" }],
+        memory_bytes: 64,
+        linked: null,
+        converted: false,
+        missing: null,
+      },
+      first_row_id: 3,
     }));
     render(panel({}, { ...fake, addRows } as Backend));
     fireEvent.click(await screen.findByRole("button", { name: "flights" }));
@@ -162,6 +174,36 @@ describe("TablesPanel", () => {
     await waitFor(() => expect(probe.rows).toBe(4));
     expect(probe.reveal).not.toBe(reveal);
     expect(probe.mounts).toBe(1);
+  });
+
+  it("adds the rows a long paste needs, and refuses it in words in a sorted view", async () => {
+    const fake = backend();
+    const addRows = vi.fn(async (_nb: string, table: string, n: number) => ({
+      table: { name: table, version: 3, rows: 3 + n, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null },
+      first_row_id: 7,
+    }));
+    const inform = vi.fn();
+    render(
+      <Providers
+        backend={{ ...fake, addRows } as Backend}
+        notify={{
+          report: (e) => {
+            throw e;
+          },
+          inform,
+        }}
+      >
+        <TablesPanel notebook="nb" />
+      </Providers>,
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "flights" }));
+    await screen.findByTestId("table-grid");
+    expect(await probe.addRows!(2, true)).toBeNull();
+    expect(addRows).not.toHaveBeenCalled();
+    expect(inform).toHaveBeenCalledWith("Nothing was pasted", expect.stringContaining("2 rows longer than the sorted or filtered view"));
+    expect(await act(() => probe.addRows!(2, false))).toBe(7);
+    expect(addRows).toHaveBeenCalledWith("nb", "flights", 2);
+    await waitFor(() => expect(probe.rows).toBe(5));
   });
 
   it("lets go of the selection when undo or redo brings rows back or takes them away", async () => {

@@ -297,7 +297,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     if (!current || addingRow) return;
     setAddingRow(true);
     try {
-      const info = await backend.addRows(notebook, current.name, 1);
+      const info = (await backend.addRows(notebook, current.name, 1)).table;
       changed(info);
       setReveals((n) => n + 1);
       inform(`Added a row to ${current.name}`, `It is row ${info.rows.toLocaleString()}, empty: type its values in the grid. Undo takes it away.`);
@@ -305,6 +305,24 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       report(e);
     } finally {
       setAddingRow(false);
+    }
+  };
+  /** Rows a paste needs past the end of the table: added first (a held table, unsorted view). */
+  const addRowsForPaste = async (rows: number, view: boolean): Promise<number | null> => {
+    if (!current) return null;
+    const refuse = (why: string) => {
+      inform("Nothing was pasted", `The block is ${rows.toLocaleString()} ${rows === 1 ? "row" : "rows"} longer than ${why}.`);
+      return null;
+    };
+    if (current.linked) return refuse(`the linked table ${current.name}, which takes no new rows (Copy into the notebook makes a copy that does)`);
+    if (view) return refuse("the sorted or filtered view; clear the sort and filters to paste past the last row");
+    try {
+      const added = await backend.addRows(notebook, current.name, rows);
+      changed(added.table);
+      return added.first_row_id;
+    } catch (e) {
+      report(e);
+      return null;
     }
   };
   const [canMove, setCanMove] = useState({ undo: false, redo: false });
@@ -612,6 +630,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
               table={current}
               onEdit={(edits) => edit(current.name, edits)}
               onSelection={setSelected}
+              onAddRows={addRowsForPaste}
               filter={gridFilter}
               profile={tableProfile.profile}
             />

@@ -887,7 +887,9 @@ async fn added_rows_of_a_held_table_are_filled_in_undone_and_outlive_a_crash_and
         let e = engine.add_rows(nb, "numbers", refused).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidValue, "{e}");
     }
-    let info = engine.add_rows(nb, "numbers", 2).unwrap();
+    let added = engine.add_rows(nb, "numbers", 2).unwrap();
+    assert_eq!(added.first_row_id, 1_000);
+    let info = added.table;
     assert_eq!(info.rows, 1_001);
     let versions = engine.table_versions(nb, "numbers").unwrap();
     assert_eq!(versions.items.last().unwrap().label, "Added 2 rows");

@@ -41,8 +41,8 @@ use datafusion::arrow::record_batch::RecordBatch;
 use tokio_util::sync::CancellationToken;
 
 pub use types::{
-    CatchUp, CellOutput, EngineInfo, EnginePaths, FlushAllReport, ImportOutcome, ImportRequest,
-    PendingWork, ShutdownReport,
+    AddedRows, CatchUp, CellOutput, EngineInfo, EnginePaths, FlushAllReport, ImportOutcome,
+    ImportRequest, PendingWork, ShutdownReport,
 };
 
 use crate::config::Config;

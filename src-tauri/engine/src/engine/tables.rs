@@ -438,7 +438,7 @@ impl Engine {
         notebook: NotebookId,
         table: &str,
         rows: u64,
-    ) -> Result<TableInfo, Error> {
+    ) -> Result<super::AddedRows, Error> {
         self.ensure_tables(notebook)?;
         if self.ledger.catalog().linked(notebook, table).is_some() {
             return Err(TableError::NotForLinks {
@@ -452,7 +452,10 @@ impl Engine {
             "added {rows} rows to table {table} in notebook {notebook}: version {}",
             next.version
         );
-        Ok(next.info(table))
+        Ok(super::AddedRows {
+            table: next.info(table),
+            first_row_id: next.next_row_id - rows,
+        })
     }
 
     /// Saves a linked table's edits when the change asks for it (see `ledger::linked_edits`),

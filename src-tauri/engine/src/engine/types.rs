@@ -35,6 +35,14 @@ pub struct EngineInfo {
     pub config: Config,
 }
 
+/// Rows added to a table: the table now, and the id of the first new row (the others follow
+/// it), so the grid can fill them in (a paste longer than the table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct AddedRows {
+    pub table: TableInfo,
+    pub first_row_id: u64,
+}
+
 /// What shutdown did, for the log line and the exit path.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct ShutdownReport {
