@@ -83,8 +83,8 @@ pub enum ErrorCode {
     /// A cell set to run on a cluster names a table the cluster cannot read (one held in
     /// this notebook, a file outside the shared folders, a database).
     NotOnCluster,
-    /// A pattern naming the files of a folder to link is empty, malformed, absolute or climbs
-    /// out of the folder.
+    /// A pattern naming the files of a folder to link is empty, malformed, absolute, climbs
+    /// out of the folder or matches none of its Parquet files.
     PatternInvalid,
     /// A bug in Quire: the message says what, the log has the context.
     Internal,

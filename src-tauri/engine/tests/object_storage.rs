@@ -205,6 +205,45 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
         );
     }
 
+    // A glob chooses among the keys under its prefix, as a pattern does on disk.
+    let some = engine
+        .link_through(
+            nb,
+            "lake",
+            &format!("s3://{BUCKET}/sales/part=[0-2]/*.parquet"),
+            Some("sales_2"),
+        )
+        .unwrap();
+    let some_local = engine
+        .link_matching(
+            nb,
+            local.path(),
+            Some("part=[0-2]/*.parquet"),
+            Some("some_local"),
+        )
+        .unwrap();
+    assert!(some.rows > 0 && some.rows < ROWS as u64, "{}", some.rows);
+    assert_eq!(some.rows, some_local.rows);
+    for q in &queries[..2] {
+        assert_eq!(
+            answer(&engine, nb, &q.replace("{t}", "sales_2")),
+            answer(&engine, nb, &q.replace("{t}", "some_local")),
+            "{q}"
+        );
+    }
+    let none = engine
+        .link_through(
+            nb,
+            "lake",
+            &format!("s3://{BUCKET}/sales/*.csv"),
+            Some("csvs"),
+        )
+        .unwrap_err();
+    assert!(
+        none.to_string().contains("*.csv") && none.to_string().contains("matches it"),
+        "{none}"
+    );
+
     // Pushdown: one column of 1 % of the rows fetches a small share of the dataset.
     let traffic = engine.remote_traffic(nb, "sales").unwrap();
     let before = traffic.bytes();

@@ -182,7 +182,7 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await third.waitText("link-folder-dialog", (t) => t.includes(months));
     await third.type("link-folder-pattern", "2025-*.parquet");
     await third.click("link-folder-go");
-    await third.waitText("link-folder-error", (t) => t.includes("matches 2025-*.parquet"));
+    await third.waitText("link-folder-error", (t) => t.includes("2025-*.parquet") && t.includes("matches it"));
     await (await third.byTestId("link-folder-pattern")).clear();
     await third.type("link-folder-pattern", "2024-*.parquet");
     await third.screenshot("linked-folder-pattern");

@@ -208,11 +208,15 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
     const grid = api.current;
     if (!grid) return;
     const rows = current.current.rows;
+    // A sorted or filtered view puts the row where its empty values belong (and counts its
+    // own rows): it is fetched again, in place.
+    if (viewed.current || rows === 0) {
+      grid.refreshInfiniteCache();
+      return;
+    }
     // The count first: the infinite model scrolls only to rows it knows of.
     grid.setRowCount(rows, true);
     grid.refreshInfiniteCache();
-    // A sorted or filtered view puts the row where its empty values belong.
-    if (viewed.current || rows === 0) return;
     grid.ensureIndexVisible(rows - 1, "bottom");
     const first = grid.getAllDisplayedColumns().find((c) => current.current.columns.some((t) => t.name === c.getColId()));
     if (first) grid.setFocusedCell(rows - 1, first);

@@ -85,6 +85,8 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   const apply = useCallback((event: TableEvent) => dispatch({ type: "table_event", event }), [dispatch]);
   const changed = (table: TableInfo) => apply({ kind: "table_changed", notebook, table });
   const [open, setOpen] = useState<string | null>(null);
+  const openRef = useRef(open);
+  openRef.current = open;
   const [importing, setImporting] = useState<{ path: string; preview: ImportPreview } | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
   const [renaming, setRenaming] = useState<{ table: string; to: string } | null>(null);
@@ -299,7 +301,8 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     try {
       const info = (await backend.addRows(notebook, current.name, 1)).table;
       changed(info);
-      setReveals((n) => n + 1);
+      // Only the grid of the table the row went to (the user may have opened another).
+      if (openRef.current === info.name) setReveals((n) => n + 1);
       inform(`Added a row to ${current.name}`, `It is row ${info.rows.toLocaleString()}, empty: type its values in the grid. Undo takes it away.`);
     } catch (e) {
       report(e);

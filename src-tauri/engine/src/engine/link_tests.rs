@@ -511,11 +511,7 @@ async fn a_pattern_links_only_the_files_it_matches_and_keeps_them_after_a_restar
                 ErrorCode::PatternInvalid,
                 "not a pattern",
             ),
-            (
-                "2025-*.parquet",
-                ErrorCode::FileUnreadable,
-                "matches 2025-*.parquet",
-            ),
+            ("2025-*.parquet", ErrorCode::PatternInvalid, "matches it"),
         ] {
             let e = engine
                 .link_matching(nb, &folder, Some(pattern), Some("refused"))

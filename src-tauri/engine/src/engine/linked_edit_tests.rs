@@ -941,6 +941,18 @@ async fn added_rows_of_a_held_table_are_filled_in_undone_and_outlive_a_crash_and
         .edit_cells(nb, "numbers", &[set(1_002, "n", Some("7"))])
         .unwrap();
     assert!(text(&engine, nb, sql).await.contains("1002"));
+    // Undone, saved, opened again: id 1,002 was handed out once, and a diff by id must never
+    // take a new row for it changed, so the next row gets 1,003.
+    engine.undo_redo(nb, "numbers", true).unwrap();
+    engine.undo_redo(nb, "numbers", true).unwrap();
+    engine.shutdown();
+    drop(engine);
+    let engine = open(copy.path(), Arc::new(crate::events::NullSink));
+    assert_eq!(text(&engine, nb, sql).await, after);
+    assert_eq!(
+        engine.add_rows(nb, "numbers", 1).unwrap().first_row_id,
+        1_003
+    );
     // A link takes cell edits and deletes, not new rows: said in words, nothing changes.
     let data = tempfile::tempdir().unwrap();
     let file = data.path().join("trips.parquet");

@@ -198,10 +198,11 @@ impl Engine {
     ) -> Result<TableInfo, Error> {
         self.notebooks.summary(notebook)?;
         self.ensure_tables(notebook)?;
+        // The last part that is a name, not a glob (`s3://b/sales/*.parquet`: sales).
         let last = url
             .trim_end_matches('/')
             .rsplit('/')
-            .next()
+            .find(|part| !part.contains(['*', '?', '[']))
             .unwrap_or_default();
         let stem = name::from_file_stem(&crate::tables::import::file_stem(std::path::Path::new(
             last,

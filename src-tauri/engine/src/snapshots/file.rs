@@ -38,6 +38,10 @@ pub const TEMP_SUFFIX: &str = ".parquet.tmp";
 
 /// Parquet key-value metadata naming the table version a generation file holds.
 pub const VERSION_KEY: &str = "quire.version";
+/// The first row id the table had not handed out when the copy was written: ids of rows
+/// deleted since (the highest ones too) are never given to a new row after a reload, so a
+/// diff by id never mistakes a new row for an old one changed.
+const NEXT_ROW_ID_KEY: &str = "quire.next_row_id";
 
 /// Rows per Parquet row group: the unit of parallel encoding, progress and cancellation. Small
 /// enough that two row groups' encoded columns stay a small part of a large table's memory
@@ -144,10 +148,10 @@ pub fn write(
     let mut props = WriterProperties::builder()
         // The table version this generation holds: a manifest rebuilt from the files after a
         // loss needs it, so the journal replays onto the right base.
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            VERSION_KEY.to_string(),
-            version.version.to_string(),
-        )]))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(VERSION_KEY.to_string(), version.version.to_string()),
+            KeyValue::new(NEXT_ROW_ID_KEY.to_string(), version.next_row_id.to_string()),
+        ]))
         .set_compression(codec.compression())
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         // Min/max per column chunk, as pyarrow writes by default; page-level statistics and
@@ -408,6 +412,13 @@ pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
                 why => ParquetError::General(why.to_string()),
             }
         })?;
+        let handed_out = builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == NEXT_ROW_ID_KEY))
+            .and_then(|k| k.value.as_deref()?.parse::<u64>().ok())
+            .unwrap_or(0);
         let reader = builder
             .with_batch_size(crate::tables::import::BATCH_ROWS)
             .build()?;
@@ -415,9 +426,10 @@ pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
         Ok::<_, datafusion::parquet::errors::ParquetError>((
             schema,
             reader.collect::<Result<Vec<_>, _>>()?,
+            handed_out,
         ))
     }));
-    let (file_schema, batches) = match read {
+    let (file_schema, batches, handed_out) = match read {
         Ok(read) => read.map_err(|e| match failed_read(e) {
             Ok(source) => io(source),
             Err(e) => fail(&e),
@@ -441,7 +453,7 @@ pub fn read(path: &Path, version: u64) -> Result<TableVersion, SnapshotError> {
     ));
     let mut data = Vec::with_capacity(batches.len());
     let mut ids = Vec::with_capacity(batches.len());
-    let mut next_row_id = 0u64;
+    let mut next_row_id = handed_out;
     for batch in batches {
         let id_column = batch
             .column(id_index)

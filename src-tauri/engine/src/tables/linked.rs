@@ -240,16 +240,13 @@ fn files_of(source: &Path, pattern: Option<&FilePattern>) -> Result<Vec<PathBuf>
     }
     found.sort();
     if found.is_empty() {
-        return Err(unreadable(
-            source,
-            match pattern {
-                None => "the folder holds no Parquet files (.parquet or .pq); Quire links Parquet files".to_string(),
-                Some(p) => format!(
-                    "no Parquet file (.parquet or .pq) below the folder matches {}; * stays inside one folder, ** reaches into folders below",
-                    p.as_str()
-                ),
-            },
-        ));
+        return Err(match pattern {
+            None => unreadable(
+                source,
+                "the folder holds no Parquet files (.parquet or .pq); Quire links Parquet files",
+            ),
+            Some(p) => p.matched_nothing(&source.display().to_string()),
+        });
     }
     Ok(found)
 }
@@ -398,7 +395,9 @@ impl LinkedTable {
         settings: &S3Connection,
         url: &str,
     ) -> Result<LinkedTable, TableError> {
-        let (bucket, key) = split_url(url)?;
+        let (bucket, typed_key) = split_url(url)?;
+        // A glob lists its prefix and keeps the keys below it that match.
+        let (key, pattern) = FilePattern::split_key(&typed_key)?;
         let S3Store { store, endpoint } = settings.store(&bucket)?;
         let failed = |e: object_store::Error| RemoteError::from_store(&endpoint, url, &e);
         // The key as typed (spaces, `#`, `=` and all), not percent-encoded a second time.
@@ -406,7 +405,7 @@ impl LinkedTable {
             what: format!("the address {url}"),
             why: e.to_string(),
         })?;
-        let objects: Vec<ObjectMeta> = if is_parquet_name(&key) {
+        let objects: Vec<ObjectMeta> = if pattern.is_none() && is_parquet_name(&key) {
             vec![io::wait(store.head(&typed)).map_err(failed)?]
         } else {
             let prefix = key.trim_end_matches('/');
@@ -425,14 +424,18 @@ impl LinkedTable {
                         .unwrap_or(full)
                         .trim_start_matches('/');
                     is_data_key(below)
+                        && pattern.as_ref().is_none_or(|p| p.matches(Path::new(below)))
                 })
                 .collect();
             data.sort_by(|a, b| a.location.cmp(&b.location));
             if data.is_empty() {
-                return Err(unreadable(
-                    Path::new(url),
-                    "there are no Parquet objects (.parquet or .pq) under it; Quire links Parquet files",
-                ));
+                return Err(match &pattern {
+                    None => unreadable(
+                        Path::new(url),
+                        "there are no Parquet objects (.parquet or .pq) under it; Quire links Parquet files",
+                    ),
+                    Some(p) => p.matched_nothing(&format!("s3://{bucket}/{prefix}")),
+                });
             }
             data
         };
@@ -478,7 +481,9 @@ impl LinkedTable {
         let folders: Vec<Vec<String>> = files
             .iter()
             .map(|f| match &f.at {
-                FileAt::Remote { key: object, .. } if !is_parquet_name(&key) => {
+                FileAt::Remote { key: object, .. }
+                    if pattern.is_some() || !is_parquet_name(&key) =>
+                {
                     let full = object.as_ref();
                     let below = full
                         .strip_prefix(prefix)

@@ -49,6 +49,29 @@ impl FilePattern {
         Ok(FilePattern { text, glob })
     }
 
+    /// An object key that may hold a glob (`sales/2024-*/*.parquet`) as the prefix to list
+    /// (`sales/`, up to the first part with `*`, `?` or `[`) and the pattern of the keys below
+    /// it; the key and no pattern when it holds none.
+    pub fn split_key(key: &str) -> Result<(String, Option<FilePattern>), TableError> {
+        let parts: Vec<&str> = key.split('/').collect();
+        let Some(first) = parts.iter().position(|p| p.contains(['*', '?', '['])) else {
+            return Ok((key.to_string(), None));
+        };
+        let prefix: String = parts[..first].iter().map(|p| format!("{p}/")).collect();
+        let pattern = FilePattern::parse(&parts[first..].join("/"))?;
+        Ok((prefix, Some(pattern)))
+    }
+
+    /// The error for a pattern that chose no file below `folder`.
+    pub fn matched_nothing(&self, folder: &str) -> TableError {
+        TableError::BadPattern {
+            pattern: self.text.clone(),
+            why: format!(
+                "no Parquet file (.parquet or .pq) below {folder} matches it; * stays inside one folder, ** reaches into the folders below"
+            ),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -108,6 +131,21 @@ mod tests {
         assert_eq!(
             FilePattern::parse(" 2024\\*.parquet ").unwrap().as_str(),
             "2024/*.parquet"
+        );
+        let (prefix, pattern) = FilePattern::split_key("sales/year=202[34]/*.parquet").unwrap();
+        assert_eq!(
+            (prefix.as_str(), pattern.unwrap().as_str()),
+            ("sales/", "year=202[34]/*.parquet")
+        );
+        let (prefix, pattern) = FilePattern::split_key("*.parquet").unwrap();
+        assert_eq!(
+            (prefix.as_str(), pattern.unwrap().as_str()),
+            ("", "*.parquet")
+        );
+        let (prefix, pattern) = FilePattern::split_key("sales/part-0.parquet").unwrap();
+        assert_eq!(
+            (prefix.as_str(), pattern.is_none()),
+            ("sales/part-0.parquet", true)
         );
     }
 }
