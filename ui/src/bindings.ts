@@ -630,8 +630,8 @@ export type ErrorCode =
  */
 "not_on_cluster" | 
 /**
- *  A pattern naming the files of a folder to link is empty, malformed, absolute or climbs
- *  out of the folder.
+ *  A pattern naming the files of a folder to link is empty, malformed, absolute, climbs
+ *  out of the folder or matches none of its Parquet files.
  */
 "pattern_invalid" | 
 /**  A bug in Quire: the message says what, the log has the context. */

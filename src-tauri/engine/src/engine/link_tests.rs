@@ -583,6 +583,20 @@ async fn a_pattern_links_only_the_files_it_matches_and_keeps_them_after_a_restar
     let renamed = engine.rename_table(nb, "y2024", "sales_2024").unwrap();
     assert_eq!(renamed.rows, 2_500);
     engine.shutdown();
+    drop(engine);
+    // The folder goes away: the link is listed as missing, shown as it was made.
+    std::fs::rename(&folder, data.path().join("gone")).unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let missing = engine
+        .tables(nb)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "sales_2024")
+        .unwrap();
+    assert!(missing.missing.is_some());
+    let made = folder.join("2024-*.parquet");
+    assert_eq!(missing.linked.as_deref(), Some(made.to_str().unwrap()));
+    engine.shutdown();
 }
 
 /// `min(id), max(id), count(*)` of `table`.

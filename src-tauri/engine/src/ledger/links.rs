@@ -217,7 +217,12 @@ pub fn open_all(
                         .and_then(|p| LinkedTable::open_matching(&path, Some(&p))),
                     None => LinkedTable::open(&path),
                 };
-                (path, opening)
+                // Shown as the link was made: the folder and the pattern below it.
+                let shown = match &link.pattern {
+                    Some(p) => path.join(p),
+                    None => path,
+                };
+                (shown, opening)
             }
         };
         let edited = link.edits.is_some() || journaled(&link.name);
