@@ -199,6 +199,14 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
     api.current?.deselectAll();
   }, [deselect]);
 
+  /** Scrolls row `index` into view and focuses its first data column (typing there edits it).
+   *  The infinite model loads the block around the row once it scrolls into view. */
+  const showRow = (grid: GridApi<Row>, index: number, position: "top" | "bottom") => {
+    grid.ensureIndexVisible(index, position);
+    const first = grid.getAllDisplayedColumns().find((c) => current.current.columns.some((t) => t.name === c.getColId()));
+    if (first) grid.setFocusedCell(index, first);
+  };
+
   const revealed = useRef(reveal);
   // Whether the rows shown are a sorted or filtered view (as the last page asked for).
   const viewed = useRef(false);
@@ -217,9 +225,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
     // The count first: the infinite model scrolls only to rows it knows of.
     grid.setRowCount(rows, true);
     grid.refreshInfiniteCache();
-    grid.ensureIndexVisible(rows - 1, "bottom");
-    const first = grid.getAllDisplayedColumns().find((c) => current.current.columns.some((t) => t.name === c.getColId()));
-    if (first) grid.setFocusedCell(rows - 1, first);
+    showRow(grid, rows - 1, "bottom");
   }, [reveal]);
 
   useEffect(() => {
@@ -364,10 +370,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
     const grid = api.current;
     const index = goToIndex(goTo, shownRows);
     if (!grid || index === null) return;
-    // The infinite model loads the block around the row once it scrolls into view.
-    grid.ensureIndexVisible(index, "top");
-    const first = grid.getAllDisplayedColumns().find((c) => table.columns.some((t) => t.name === c.getColId()));
-    if (first) grid.setFocusedCell(index, first);
+    showRow(grid, index, "top");
   };
   return (
     <ProfileContext.Provider value={profile}>

@@ -212,17 +212,15 @@ pub fn open_all(
             ),
             None => {
                 let path = dir.join(&link.path);
-                let opening = match &link.pattern {
-                    Some(p) => FilePattern::parse(p)
-                        .and_then(|p| LinkedTable::open_matching(&path, Some(&p))),
-                    None => LinkedTable::open(&path),
-                };
                 // Shown as the link was made: the folder and the pattern below it.
-                let shown = match &link.pattern {
-                    Some(p) => path.join(p),
-                    None => path,
-                };
-                (shown, opening)
+                match &link.pattern {
+                    Some(p) => (
+                        path.join(p),
+                        FilePattern::parse(p)
+                            .and_then(|p| LinkedTable::open_matching(&path, Some(&p))),
+                    ),
+                    None => (path.clone(), LinkedTable::open(&path)),
+                }
             }
         };
         let edited = link.edits.is_some() || journaled(&link.name);
