@@ -85,6 +85,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::set_notebook_mode,
             commands::update_cell,
             commands::view_rows,
+            commands::view_progress,
+            commands::cancel_view,
         ])
         .events(collect_events![
             EngineEvents,

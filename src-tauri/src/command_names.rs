@@ -74,6 +74,8 @@ pub const COMMANDS: &[&str] = &[
     "undo_redo",
     "update_cell",
     "view_rows",
+    "view_progress",
+    "cancel_view",
 ];
 
 // Commands registered outside the generated bindings (raw bytes, see commands::table_page).

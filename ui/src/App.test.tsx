@@ -4,7 +4,7 @@ import { App } from "./App";
 import { QuireError, serialQueue, type Backend } from "./backend";
 import { backendOf } from "./testBackend";
 import { BackendProvider } from "./context";
-import type { AppInfo, Cell, CloseChoice, CloseRequested, MetricsWindow, NotebookSummary, Sequenced } from "./bindings";
+import type { AppInfo, Cell, CloseChoice, CloseRequested, MetricsWindow, NotebookSummary, Sequenced, TableInfo } from "./bindings";
 
 function metricsWindow(minute: number, over: Partial<MetricsWindow> = {}): MetricsWindow {
   return {
@@ -42,6 +42,9 @@ function metricsWindow(minute: number, over: Partial<MetricsWindow> = {}): Metri
 function fakeBackend() {
   const notebooks: { summary: NotebookSummary; cells: Cell[] }[] = [];
   const listeners: ((b: Sequenced[]) => void)[] = [];
+  // What `listTables` answers: a test that says a table was added puts it here too, so a list
+  // loaded after the event (a catch-up, a remount) still has it, as the engine's would.
+  const tables: TableInfo[] = [];
   let seq = 0;
   let flushes = 0;
   const runs: string[] = [];
@@ -202,7 +205,7 @@ function fakeBackend() {
       throw new Error("not used");
     },
     cancelJob: async () => false,
-    listTables: async () => [],
+    listTables: async () => [...tables],
     saveQueryAsTable: async (_id, _sql, table) => {
       if (table !== "answers") throw new QuireError("invalid_table_name", `${table} cannot name a table`);
       return { name: table, version: 1, rows: 1, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null };
@@ -229,6 +232,7 @@ function fakeBackend() {
   return {
     backend,
     notebooks,
+    tables,
     flushes: () => flushes,
     runs,
     mostAtOnce: () => mostAtOnce,
@@ -360,8 +364,10 @@ describe("App", () => {
     await createNotebook("Tables");
     await screen.findByTestId("tables");
     const info = (name: string) => ({ name, version: 1, rows: 2, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null });
+    fake.tables.push(info("recovered"));
     act(() => fake.emit({ kind: "table_added", notebook: "id-0", table: info("recovered") }));
     expect(await screen.findByRole("button", { name: "recovered" })).toBeTruthy();
+    fake.tables.splice(0);
     act(() => fake.emit({ kind: "table_removed", notebook: "id-0", table: "recovered" }));
     await waitFor(() => expect(screen.queryByRole("button", { name: "recovered" })).toBeNull());
 

@@ -188,6 +188,16 @@ export const commands = {
 	updateCell: (notebook: NotebookId, cell: CellId, source: string) => typedError<null, IpcError>(__TAURI_INVOKE("update_cell", { notebook, cell, source })),
 	/**  How many rows a sorted, filtered view of a table has (computing and caching the view). */
 	viewRows: (notebook: NotebookId, table: string, view: ViewSpec | null) => typedError<number, IpcError>(__TAURI_INVOKE("view_rows", { notebook, table, view })),
+	/**
+	 *  How far the sorted or filtered view of a table being made has come (`null`: none is), for
+	 *  the grid's progress line.
+	 */
+	viewProgress: (notebook: NotebookId, table: string) => typedError<ViewProgress | null, IpcError>(__TAURI_INVOKE("view_progress", { notebook, table })),
+	/**
+	 *  Stops making the sorted or filtered view of a table; its page requests end with
+	 *  `cancelled`. Whether one was being made.
+	 */
+	cancelView: (notebook: NotebookId, table: string) => typedError<boolean, IpcError>(__TAURI_INVOKE("cancel_view", { notebook, table })),
 };
 
 /** Events */
@@ -609,6 +619,11 @@ export type ErrorCode =
 "too_large" | 
 /**  The work was cancelled before it finished. */
 "cancelled" | 
+/**
+ *  A sorted or filtered view of a table stopped being made: Cancel was pressed, or a newer
+ *  view of the same table was asked for. Asking again makes it anew.
+ */
+"view_cancelled" | 
 /**
  *  A connection's settings cannot be used: a malformed endpoint or address, a profile
  *  that is not in the credentials file.
@@ -1251,6 +1266,14 @@ export type TransformPreview = {
 	summary: DiffSummary,
 	/**  The first affected rows, old and new values side by side. */
 	sample: DiffPage,
+};
+
+/**  How far a view being made has come, for the grid's progress line. */
+export type ViewProgress = {
+	/**  Rows read from the table so far. */
+	rows_read: number,
+	/**  Rows the table has. */
+	rows_total: number,
 };
 
 /**  How the grid wants a table: sorted by these keys, keeping rows that pass every filter. */

@@ -31,6 +31,7 @@ const headlines: Record<ErrorCode, string> = {
   chart_invalid: "The chart cannot be drawn",
   too_large: "This is more data than Quire may hold in memory",
   cancelled: "Cancelled",
+  view_cancelled: "The sort or filter was cancelled",
   connection_invalid: "That connection cannot be used as it is",
   connection_unreachable: "The server could not be reached",
   connection_refused: "The server refused the keys",

@@ -13,7 +13,7 @@ import {
   TimeUnit,
   Timestamp,
 } from "apache-arrow";
-import { display, rowsOf, viewSpec } from "./pages";
+import { display, rowsOf, viewProgressText, viewSpec } from "./pages";
 
 describe("pages", () => {
   it("decodes Arrow IPC rows into display text, nulls kept", () => {
@@ -90,5 +90,12 @@ describe("viewSpec", () => {
       { column: "a", op: "starts_with", value: "x" },
       { column: "a", op: "ends_with", value: "y" },
     ]);
+  });
+});
+
+describe("viewProgressText", () => {
+  it("says what is made, of how many rows, and how far it has read", () => {
+    expect(viewProgressText({ rows_read: 1_234_567, rows_total: 3_000_000 }, true)).toBe("Sorting 3,000,000 rows… 41% read");
+    expect(viewProgressText({ rows_read: 0, rows_total: 0 }, false)).toBe("Filtering 0 rows… 0% read");
   });
 });

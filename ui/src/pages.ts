@@ -5,7 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { DataType, makeVector, Precision, tableFromIPC, TimeUnit, type Data, type Table, type Vector } from "apache-arrow";
 import { QuireError } from "./backend";
 import { dateText, decimalText, float32Text, timeText, timestampText, type TimeUnitName } from "./format";
-import { commands, type ColumnFilter, type FilterOp, type NotebookId, type SortKey, type ViewSpec } from "./bindings";
+import { commands, type ColumnFilter, type FilterOp, type NotebookId, type SortKey, type ViewProgress, type ViewSpec } from "./bindings";
 
 /** The hidden column with each row's stable id. */
 export const ROW_ID_COLUMN = "__quire_row_id";
@@ -33,6 +33,26 @@ export async function viewRows(notebook: NotebookId, table: string, view: ViewSp
   const result = await commands.viewRows(notebook, table, view);
   if (result.status === "error") throw QuireError.from(result.error);
   return result.data;
+}
+
+/** How far the sorted or filtered view of a table being made has come (null: none is). */
+export async function viewProgress(notebook: NotebookId, table: string): Promise<ViewProgress | null> {
+  const result = await commands.viewProgress(notebook, table);
+  if (result.status === "error") throw QuireError.from(result.error);
+  return result.data;
+}
+
+/** Stops making the sorted or filtered view of a table; its pending pages fail as cancelled. */
+export async function cancelView(notebook: NotebookId, table: string): Promise<void> {
+  const result = await commands.cancelView(notebook, table);
+  if (result.status === "error") throw QuireError.from(result.error);
+}
+
+/** The grid's line while a view is being made: what it does and how far it has read. */
+export function viewProgressText(progress: ViewProgress, sorting: boolean): string {
+  const n = (x: number) => x.toLocaleString("en-US");
+  const share = progress.rows_total > 0 ? Math.floor((100 * progress.rows_read) / progress.rows_total) : 0;
+  return `${sorting ? "Sorting" : "Filtering"} ${n(progress.rows_total)} rows… ${share}% read`;
 }
 
 /** Arrow rows as cell text (see format.ts): exact, in the form the engine parses back when a

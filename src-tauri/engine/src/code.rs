@@ -67,6 +67,9 @@ pub enum ErrorCode {
     TooLarge,
     /// The work was cancelled before it finished.
     Cancelled,
+    /// A sorted or filtered view of a table stopped being made: Cancel was pressed, or a newer
+    /// view of the same table was asked for. Asking again makes it anew.
+    ViewCancelled,
     /// A connection's settings cannot be used: a malformed endpoint or address, a profile
     /// that is not in the credentials file.
     ConnectionInvalid,

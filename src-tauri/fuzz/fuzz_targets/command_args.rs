@@ -92,7 +92,9 @@ fuzz_target!(|data: &[u8]| {
         3 => {
             if let Ok(spec) = serde_json::from_slice::<ViewSpec>(rest) {
                 let limits = quire_fuzz::limits();
-                if let Ok(out) = runtime().block_on(view::compute(table(), &spec, limits)) {
+                let work = view::ViewWork::new(ROWS as u64);
+                let made = runtime().block_on(view::compute(table(), &spec, limits, &work));
+                if let Ok(out) = made {
                     let rows: usize = out.batches.iter().map(|b| b.num_rows()).sum();
                     assert!(rows as i64 <= ROWS, "a view returned rows its table does not have");
                     assert_eq!(out.schema, table().schema, "a view keeps the table's columns");

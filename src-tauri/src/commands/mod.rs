@@ -39,6 +39,7 @@ mod prelude {
     };
     pub use quire_engine::tables::transform::Transform;
     pub use quire_engine::tables::view::ViewSpec;
+    pub use quire_engine::tables::view_cache::ViewProgress;
     pub use quire_engine::tables::TableInfo;
     pub use quire_engine::tasks::{Task, TaskStats, TaskStatus};
     pub use quire_engine::{

@@ -178,6 +178,26 @@ pub async fn view_rows(
         .await?)
 }
 
+/// How far the sorted or filtered view of a table being made has come (`null`: none is), for
+/// the grid's progress line.
+#[tauri::command]
+#[specta::specta]
+pub fn view_progress(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    table: String,
+) -> Reply<Option<ViewProgress>> {
+    Ok(state.engine.view_progress(notebook, &table))
+}
+
+/// Stops making the sorted or filtered view of a table; its page requests end with
+/// `cancelled`. Whether one was being made.
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_view(state: State<'_, AppState>, notebook: NotebookId, table: String) -> Reply<bool> {
+    Ok(state.engine.cancel_view(notebook, &table))
+}
+
 /// What a transform would change (counts and the first affected rows); the table is unchanged.
 #[tauri::command]
 #[specta::specta]

@@ -21,12 +21,12 @@ import {
   type IDatasource,
   type SelectionChangedEvent,
 } from "ag-grid-community";
-import type { CellEdit, NotebookId, Profile, TableInfo } from "../bindings";
+import type { CellEdit, NotebookId, Profile, TableInfo, ViewProgress } from "../bindings";
 import { Sparkline } from "./Sparkline";
 import "./TableGrid.css";
 import { displayText, fullTextTooltip, isNumericType } from "../format";
 import { QuireError } from "../backend";
-import { fetchPage, ROW_ID_COLUMN, viewRows, viewSpec, type GridSort, type Row } from "../pages";
+import { cancelView, fetchPage, ROW_ID_COLUMN, viewProgress, viewProgressText, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 import type { GridFilter } from "./ProfilePanel";
 
 // Tooltips and cell classes need their modules: without them the header types, a rounded
@@ -151,7 +151,10 @@ const rowIdOf = (p: { data: Row }) => String(p.data[ROW_ID_COLUMN]);
 const PAGE_ATTEMPTS = 4;
 
 /** Page failures that asking again cannot mend. */
-const PERMANENT: ReadonlyArray<string> = ["table_not_found", "notebook_not_found", "sql_invalid", "invalid_value", "too_large"];
+const PERMANENT: ReadonlyArray<string> = ["table_not_found", "notebook_not_found", "sql_invalid", "invalid_value", "too_large", "view_cancelled"];
+
+/** How often the grid asks how far a view being made has come. */
+const PROGRESS_POLL_MS = 250;
 
 function retryable(e: unknown): boolean {
   return !PERMANENT.includes(QuireError.from(e).code);
@@ -210,6 +213,10 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
   const revealed = useRef(reveal);
   // Whether the rows shown are a sorted or filtered view (as the last page asked for).
   const viewed = useRef(false);
+  // The view (sort and filters) the grid asked for last, as JSON.
+  const shownView = useRef("null");
+  // Set below, once per render: the datasource (made once per table) reaches the newest.
+  const watchViewRef = useRef<(sorting: boolean) => () => void>(() => () => undefined);
   useEffect(() => {
     if (reveal === revealed.current) return;
     revealed.current = reveal;
@@ -338,10 +345,14 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
         // Sorting and filtering run in the engine as a query; the grid pages through the result.
         const view = viewSpec(params.sortModel as GridSort[], params.filterModel);
         viewed.current = view !== null;
+        const asked = JSON.stringify(view);
+        shownView.current = asked;
         const name = current.current.name;
         const load = (attempt: number) => {
+          const done = view ? watchViewRef.current(view.sort.length > 0) : () => undefined;
           const total = view ? viewRows(notebook, name, view) : Promise.resolve(current.current.rows);
           Promise.all([total, fetchPage(notebook, name, view, params.startRow, params.endRow - params.startRow)])
+            .finally(done)
             .then(([count, rows]) => {
               setFiltered(view && view.filters.length > 0 ? count : null);
               params.successCallback(rows, count);
@@ -349,7 +360,9 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
             .catch((e: unknown) => {
               // A failed block stays blank until the grid is refreshed: a page the engine
               // dropped or could not serve for the moment is asked for again, a few times.
-              if (attempt < PAGE_ATTEMPTS && retryable(e)) {
+              // Asked again only while the grid still shows this view: a retry of an older
+              // sort would make that view again and cancel the one the user now looks at.
+              if (attempt < PAGE_ATTEMPTS && retryable(e) && shownView.current === asked) {
                 window.setTimeout(() => load(attempt + 1), 200 * 2 ** attempt);
               } else {
                 console.error(`grid page ${params.startRow} of ${name}:`, e);
@@ -364,6 +377,48 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
     // a restore or transform remounts the grid (see TablesPanel).
     [notebook, table.name],
   );
+  // A sorted or filtered view of a big linked table takes seconds to make: while page requests
+  // wait for one, the grid bar says how far it has read and offers Cancel.
+  const [making, setMaking] = useState<{ progress: ViewProgress; sorting: boolean } | null>(null);
+  const waiting = useRef(0);
+  const poller = useRef<number | null>(null);
+  const stopPolling = useCallback(() => {
+    if (poller.current !== null) window.clearInterval(poller.current);
+    poller.current = null;
+    setMaking(null);
+  }, []);
+  useEffect(() => stopPolling, [stopPolling]);
+  // Whether the newest view asked for sorts (else it only filters): the line says which.
+  const sortingNow = useRef(false);
+  const watchView = useCallback(
+    (sorting: boolean) => {
+      waiting.current += 1;
+      sortingNow.current = sorting;
+      if (poller.current === null) {
+        poller.current = window.setInterval(() => {
+          viewProgress(notebook, current.current.name)
+            .then((progress) => {
+              if (poller.current !== null) setMaking(progress ? { progress, sorting: sortingNow.current } : null);
+            })
+            .catch(() => undefined);
+        }, PROGRESS_POLL_MS);
+      }
+      return () => {
+        waiting.current -= 1;
+        if (waiting.current === 0) stopPolling();
+      };
+    },
+    [notebook, stopPolling],
+  );
+  watchViewRef.current = watchView;
+  const cancelMaking = () => {
+    void cancelView(notebook, table.name).catch(() => undefined);
+    stopPolling();
+    // Back to the table as it is: the cancelled view's pages are dropped.
+    const grid = api.current;
+    grid?.applyColumnState({ defaultState: { sort: null } });
+    grid?.setFilterModel(null);
+  };
   const shownRows = filtered ?? table.rows;
   const jump = (e: React.FormEvent) => {
     e.preventDefault();
@@ -388,6 +443,14 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
             onChange={(e) => setGoTo(e.target.value)}
           />
         </form>
+        {making && (
+          <span className="grid-making" role="status" data-testid="view-progress">
+            {viewProgressText(making.progress, making.sorting)}
+            <button type="button" className="small" data-testid="view-cancel" onClick={cancelMaking}>
+              Cancel
+            </button>
+          </span>
+        )}
       </div>
       <div className="grid" ref={box} style={{ height }} data-testid="table-grid" data-table={table.name} onPaste={paste}>
         <AgGridReact<Row>

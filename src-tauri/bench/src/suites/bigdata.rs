@@ -23,6 +23,11 @@
 //!   file; row count and sums compared. `big_csv_convert_peak_rss_vs_file` (ratio): the peak
 //!   resident memory of the conversion over the CSV's size (streaming: well below 1).
 //!
+//! - `big_sort_view_ms` (value): the grid's view sorted by price (descending) made out of
+//!   memory (DataFusion sorts prices and positions, spilling; the positions go to a scratch
+//!   file). `big_sorted_page_p99_ms` (value): 200-row pages of that view at its start and its
+//!   middle (their rows lie anywhere in the file: one read per row group they touch).
+//!
 //! - Edits of the linked file (after the steps above): one cell edited, then saved
 //!   (`big_edit_save_ms`: the flush that writes the edits file, `links.json` and trims the
 //!   journal; the filesystem's fsyncs are in it), against rewriting the whole table as Parquet
@@ -48,6 +53,7 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use quire_engine::config::LimitsConfig;
 use quire_engine::events::NullSink;
+use quire_engine::tables::view::{SortKey, ViewSpec};
 use quire_engine::{Config, Engine, EnginePaths};
 
 use super::profiles::mix;
@@ -451,6 +457,7 @@ pub fn run() -> Result<Vec<Measure>, String> {
         }
         pages.push(Samples::from(samples).quantile(0.99) / 1000.0);
     }
+    let sorted = sorted_view_steps(&rt, &engine, nb, rows)?;
     let peak_rss = status_kb("VmHWM:") * 1024;
     let edits = edit_steps(&rt, &engine, nb, rows, tmp.path(), quire[1].1)?;
     engine.shutdown();
@@ -508,9 +515,57 @@ pub fn run() -> Result<Vec<Measure>, String> {
         "  DuckDB threads: {}",
         anchor_value(&anchor, "threads").unwrap_or(0.0)
     );
+    measures.extend(sorted);
     measures.extend(edits);
     measures.extend(convert_csv(tmp.path())?);
     Ok(measures)
+}
+
+/// The grid's view of the link sorted by price, descending: made out of memory (sort keys and
+/// positions, spilling; positions in a scratch file), then paged at its start and middle.
+fn sorted_view_steps(
+    rt: &tokio::runtime::Runtime,
+    engine: &Engine,
+    nb: quire_engine::notebooks::NotebookId,
+    rows: u64,
+) -> Result<Vec<Measure>, String> {
+    let err = |e: quire_engine::Error| e.to_string();
+    let view = ViewSpec {
+        sort: vec![SortKey {
+            column: "price".into(),
+            descending: true,
+        }],
+        filters: vec![],
+    };
+    let start = Instant::now();
+    let shown = rt
+        .block_on(engine.view_rows(nb, "big", Some(&view)))
+        .map_err(err)?;
+    let make_ms = micros(start.elapsed()) / 1000.0;
+    if shown != rows {
+        return Err(format!("the sorted view has {shown} rows, not {rows}"));
+    }
+    eprintln!("  big_sort_view_ms: {make_ms:.0}");
+    let mut samples = Vec::new();
+    for at in [0, rows / 2] {
+        for k in 0..PAGES {
+            let offset = (at + k as u64 * PAGE_ROWS / 4).min(rows.saturating_sub(PAGE_ROWS));
+            let start = Instant::now();
+            let page = rt
+                .block_on(engine.page(nb, "big", Some(&view), offset, PAGE_ROWS))
+                .map_err(err)?;
+            samples.push(micros(start.elapsed()));
+            if page.is_empty() {
+                return Err(format!("the sorted page at {offset} was empty"));
+            }
+        }
+    }
+    let p99 = Samples::from(samples).quantile(0.99) / 1000.0;
+    eprintln!("  big_sorted_page_p99_ms: {p99:.1}");
+    Ok(vec![
+        Measure::value(SUITE, "big_sort_view_ms", make_ms, "ms"),
+        Measure::value(SUITE, "big_sorted_page_p99_ms", p99, "ms"),
+    ])
 }
 
 /// One cell of the linked file edited and saved, against a full rewrite; the group-by again

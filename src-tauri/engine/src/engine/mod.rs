@@ -19,6 +19,8 @@ mod tasks;
 mod types;
 
 #[cfg(test)]
+mod big_view_tests;
+#[cfg(test)]
 mod convert_tests;
 #[cfg(test)]
 mod draft_tests;

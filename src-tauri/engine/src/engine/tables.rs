@@ -16,6 +16,7 @@ use crate::tables::diff::DiffSummary;
 use crate::tables::edit::CellEdit;
 use crate::tables::transform::Transform;
 use crate::tables::view::ViewSpec;
+use crate::tables::view_cache::ViewProgress;
 use crate::tables::{name, LinkedTable, TableError, TableInfo, TableVersion};
 use crate::tasks::TaskPayload;
 
@@ -49,6 +50,17 @@ impl Engine {
     ) -> Result<u64, Error> {
         self.ensure_tables(notebook)?;
         self.ledger.view_rows(notebook, table, view).await
+    }
+
+    /// How far the sorted or filtered view of a table being made has come (`None`: none is).
+    pub fn view_progress(&self, notebook: NotebookId, table: &str) -> Option<ViewProgress> {
+        self.ledger.view_progress(notebook, table)
+    }
+
+    /// Stops making the sorted or filtered view of a table (its page requests end with
+    /// `cancelled`); whether one was being made.
+    pub fn cancel_view(&self, notebook: NotebookId, table: &str) -> bool {
+        self.ledger.cancel_view(notebook, table)
     }
 
     /// Keeps a query's result as a new table of the notebook.

@@ -517,6 +517,8 @@ impl Ledger {
         } else {
             self.catalog.unlink(notebook, table)?;
         }
+        // Its views' scratch files go with it.
+        self.views.forget(&notebook.to_string(), Some(table));
         self.events.emit(EngineEvent::TableRemoved {
             notebook,
             table: table.to_string(),

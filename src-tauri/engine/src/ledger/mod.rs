@@ -37,7 +37,7 @@ use crate::queue::Scheduler;
 use crate::snapshots::{Generation, Snapshots};
 use crate::tables::edit::{self, CellEdit};
 use crate::tables::history::{Histories, HistoryItem, TableOp};
-use crate::tables::view::ViewCache;
+use crate::tables::view_cache::ViewCache;
 use crate::tables::{name, Catalog, Loaded, TableError, TableInfo, TableVersion};
 use crate::tasks::TaskStore;
 
@@ -387,8 +387,8 @@ impl Ledger {
             .remove(&key);
         created?;
         let info = self.catalog.add(notebook, &table, version)?;
-        self.tally().count();
         self.forget_cached(notebook, &table);
+        self.tally().count();
         self.events.emit(EngineEvent::TableAdded {
             notebook,
             table: info.clone(),
@@ -436,6 +436,7 @@ impl Ledger {
     fn forget_cached(&self, notebook: NotebookId, table: &str) {
         self.forget_diffs(notebook, table);
         self.forget_preview(notebook, table);
+        self.views.forget(&notebook.to_string(), Some(table));
     }
 
     /// Forgets every table of a deleted notebook.
@@ -444,6 +445,7 @@ impl Ledger {
         self.snapshots.forget(notebook);
         self.histories.forget(notebook);
         self.catalog.forget(notebook);
+        self.views.forget(&notebook.to_string(), None);
         self.tally().count();
     }
 

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use super::Ledger;
 use crate::error::Error;
 use crate::ids::NotebookId;
-use crate::queue::{JobKind, Priority};
-use crate::tables::view::{self, ViewCache, ViewSpec};
-use crate::tables::{ipc, TableVersion};
+use crate::queue::{JobKind, Priority, QueueError};
+use crate::tables::position_view;
+use crate::tables::view::{self, ViewSpec};
+use crate::tables::view_cache::{Basis, View, ViewCache, ViewProgress, Wanted};
+use crate::tables::{ipc, TableError, TableVersion};
 
 /// Rows one grid page carries at most, whatever the caller asks: the grid asks for a screenful
 /// (a few hundred), and a page is copied whole into the IPC buffer, outside every memory budget.
@@ -48,20 +50,22 @@ impl Ledger {
                 return job.result().await?;
             }
         }
-        let view = self.view_future(notebook, table, view)?;
-        let job = self.scheduler.submit(
-            Priority::Urgent,
-            JobKind::Page,
-            Some(group),
-            move |_| async move {
-                let page = async {
-                    let version = view.await?;
-                    let batch = version.page(offset as usize, limit as usize)?;
-                    Ok::<_, Error>(ipc::to_stream_bytes(&batch)?)
-                };
-                Ok(page.await)
-            },
-        );
+        let view = self.view(notebook, table, view).await?;
+        let job = match view {
+            View::Held(_) => self.scheduler.submit(
+                Priority::Urgent,
+                JobKind::Page,
+                Some(group),
+                move |_| async move { Ok(page_bytes(&view, offset, limit)) },
+            ),
+            // Reads the linked files: a blocking job, as a plain page of a link.
+            View::Positions(_) => self.scheduler.submit_blocking(
+                Priority::Urgent,
+                JobKind::Page,
+                Some(group),
+                move |_| Ok(page_bytes(&view, offset, limit)),
+            ),
+        };
         job.result().await?
     }
 
@@ -77,70 +81,129 @@ impl Ledger {
                 return Ok(linked.visible_rows());
             }
         }
-        let view = self.view_future(notebook, table, view)?;
-        let job =
-            self.scheduler
-                .submit(Priority::Urgent, JobKind::Page, None, move |_| async move {
-                    Ok(view.await.map(|v| v.rows as u64))
-                });
-        job.result().await?
+        Ok(self.view(notebook, table, view).await?.rows())
     }
 
-    /// The table itself, or its sorted and filtered view (computed once, then cached), as a
-    /// future for a job to await. It runs inside the page job itself: a job that waited on
-    /// another job could hold every worker while the work it waits for cannot start.
-    fn view_future(
+    /// How far the sorted or filtered view of a table being made has come (`None`: none is).
+    pub fn view_progress(&self, notebook: NotebookId, table: &str) -> Option<ViewProgress> {
+        self.views.progress(&notebook.to_string(), table)
+    }
+
+    /// How many sorted or filtered views were made so far (not taken from the cache).
+    #[cfg(test)]
+    pub(crate) fn views_made(&self) -> u64 {
+        self.views.made()
+    }
+
+    /// How many sorted or filtered views are cached.
+    #[cfg(test)]
+    pub(crate) fn views_cached(&self) -> usize {
+        self.views.cached()
+    }
+
+    /// Stops making the sorted or filtered view of a table; whether one was being made. Its
+    /// page requests end with `cancelled`.
+    pub fn cancel_view(&self, notebook: NotebookId, table: &str) -> bool {
+        self.views.cancel(&notebook.to_string(), table)
+    }
+
+    /// The table itself, or its sorted and filtered view: cached, or being made (awaited here,
+    /// outside the queue, so requests waiting for one view hold no worker), or made now by one
+    /// urgent job of its own.
+    async fn view(
         &self,
         notebook: NotebookId,
         table: &str,
         view: Option<&ViewSpec>,
-    ) -> Result<
-        impl std::future::Future<Output = Result<Arc<TableVersion>, Error>> + Send + 'static,
-        Error,
-    > {
+    ) -> Result<View, Error> {
         let linked = self.catalog.linked(notebook, table);
         let version = match &linked {
             // Stands in for the linked table when no view is asked for (never: see `page`).
             Some(l) => Arc::new(TableVersion::first(l.schema.clone(), Vec::new())),
             None => self.catalog.version(notebook, table)?,
         };
-        let spec = view.filter(|v| !v.is_plain()).cloned();
+        let Some(spec) = view.filter(|v| !v.is_plain()).cloned() else {
+            return Ok(View::Held(version));
+        };
         // A link's id is new each time it is made: a table linked again under the same name
         // never gets the old link's views.
         let number = linked.as_ref().map_or(version.version, |l| l.id);
-        // A link's view is of its edits as they are now.
-        let shown = match &linked {
-            Some(l) => format!("{table}@{}", l.edits.current().version),
-            None => table.to_string(),
+        // A link's view holds for as long as its edits leave the view's columns and rows be.
+        let basis = linked.as_ref().map(|l| Basis {
+            edits: l.edits.current(),
+            columns: spec_columns(&spec, &l.schema),
+        });
+        let total = match &linked {
+            Some(l) => l.visible_rows(),
+            None => version.rows as u64,
         };
-        let key = spec
-            .as_ref()
-            .map(|spec| ViewCache::key(&notebook.to_string(), &shown, number, spec));
-        let views = self.views.clone();
+        let notebook = notebook.to_string();
+        let wanted = Wanted {
+            notebook: &notebook,
+            table,
+            key: ViewCache::key(&notebook, table, number, &spec),
+            total,
+            basis: basis.clone(),
+        };
+        let scheduler = self.scheduler.clone();
         let limits = self.catalog.limits().clone();
-        let tally = self.tally();
-        let name = table.to_string();
-        Ok(async move {
-            let (Some(spec), Some(key)) = (spec, key) else {
-                return Ok(version);
-            };
-            if let Some(hit) = views.get(&key) {
-                return Ok(hit);
-            }
-            let computed = match linked {
-                Some(linked) => Arc::new(view::compute_linked(&linked, &spec, &limits).await?),
-                None => {
-                    // A sorted copy is about the table's size; a filter's is at most that.
-                    limits.account().admit(
-                        &format!("the sorted or filtered view of {name}"),
-                        version.memory_bytes(),
-                    )?;
-                    Arc::new(view::compute(&version, &spec, &limits).await?)
+        let what = format!("the sorted or filtered view of {table}");
+        let make = |work: Arc<view::ViewWork>| async move {
+            let job = scheduler.submit(Priority::Urgent, JobKind::Page, None, move |_| {
+                async move {
+                    let made = async {
+                        Ok::<_, TableError>(match (linked, basis) {
+                            // Out of memory: positions in a scratch file.
+                            (Some(linked), Some(basis)) => View::Positions(Arc::new(
+                                position_view::compute(&linked, basis.edits, &spec, &limits, &work)
+                                    .await?,
+                            )),
+                            _ => {
+                                // A sorted copy is about the table's size; a filter's is at
+                                // most that.
+                                limits.account().admit(&what, version.memory_bytes())?;
+                                View::Held(Arc::new(
+                                    view::compute(&version, &spec, &limits, &work).await?,
+                                ))
+                            }
+                        })
+                    };
+                    Ok(made.await)
                 }
-            };
-            views.put(key, computed.clone());
-            tally.count();
-            Ok(computed)
-        })
+            });
+            match job.result().await {
+                Ok(made) => made,
+                Err(QueueError::Cancelled) => Err(TableError::ViewCancelled),
+                Err(e) => Err(TableError::Persist(format!(
+                    "the sorted or filtered view could not be made: {e}"
+                ))),
+            }
+        };
+        let before = self.views.made();
+        let made = self.views.get_or_make(wanted, make).await?;
+        if self.views.made() != before {
+            // A held view made is memory the ledger now holds (a cached one changes nothing).
+            self.tally().count();
+        }
+        Ok(made)
     }
+}
+
+/// Rows `[offset, offset + limit)` of `view` as Arrow IPC stream bytes.
+fn page_bytes(view: &View, offset: u64, limit: u64) -> Result<Vec<u8>, Error> {
+    let batch = view.page(offset, limit)?;
+    Ok(ipc::to_stream_bytes(&batch)?)
+}
+/// The columns (indices in `schema`) a view sorts or filters by.
+fn spec_columns(spec: &ViewSpec, schema: &datafusion::arrow::datatypes::Schema) -> Vec<usize> {
+    let mut columns: Vec<usize> = spec
+        .sort
+        .iter()
+        .map(|k| k.column.as_str())
+        .chain(spec.filters.iter().map(|f| f.column.as_str()))
+        .filter_map(|c| schema.index_of(c).ok())
+        .collect();
+    columns.sort_unstable();
+    columns.dedup();
+    columns
 }

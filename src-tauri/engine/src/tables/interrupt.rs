@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -48,10 +49,23 @@ pub fn interruptible(
     plan: Arc<dyn ExecutionPlan>,
     token: &CancellationToken,
 ) -> Result<Arc<dyn ExecutionPlan>> {
+    interruptible_counting(plan, token, None)
+}
+
+/// [`interruptible`], adding to `read` the rows each leaf (a scan) hands up: how far a query
+/// that must read everything before it answers (a sort) has come.
+pub fn interruptible_counting(
+    plan: Arc<dyn ExecutionPlan>,
+    token: &CancellationToken,
+    read: Option<Arc<AtomicU64>>,
+) -> Result<Arc<dyn ExecutionPlan>> {
     plan.transform_up(|node| {
-        Ok(Transformed::yes(
-            Arc::new(Interruptible::new(node, token.clone())) as Arc<dyn ExecutionPlan>,
-        ))
+        let count = read.clone().filter(|_| node.children().is_empty());
+        Ok(Transformed::yes(Arc::new(Interruptible {
+            input: node,
+            token: token.clone(),
+            read: count,
+        }) as Arc<dyn ExecutionPlan>))
     })
     .map(|t| t.data)
 }
@@ -61,11 +75,17 @@ pub fn interruptible(
 pub struct Interruptible {
     input: Arc<dyn ExecutionPlan>,
     token: CancellationToken,
+    /// Counts the rows that pass (above a leaf only).
+    read: Option<Arc<AtomicU64>>,
 }
 
 impl Interruptible {
     pub fn new(input: Arc<dyn ExecutionPlan>, token: CancellationToken) -> Self {
-        Interruptible { input, token }
+        Interruptible {
+            input,
+            token,
+            read: None,
+        }
     }
 }
 
@@ -113,10 +133,11 @@ impl ExecutionPlan for Interruptible {
                 "Interruptible has exactly one child".into(),
             ));
         }
-        Ok(Arc::new(Interruptible::new(
-            children.swap_remove(0),
-            self.token.clone(),
-        )))
+        Ok(Arc::new(Interruptible {
+            input: children.swap_remove(0),
+            token: self.token.clone(),
+            read: self.read.clone(),
+        }))
     }
 
     fn execute(
@@ -131,6 +152,7 @@ impl ExecutionPlan for Interruptible {
         Ok(Box::pin(InterruptibleStream {
             inner,
             token: self.token.clone(),
+            read: self.read.clone(),
             done: false,
         }))
     }
@@ -139,6 +161,7 @@ impl ExecutionPlan for Interruptible {
 struct InterruptibleStream {
     inner: SendableRecordBatchStream,
     token: CancellationToken,
+    read: Option<Arc<AtomicU64>>,
     done: bool,
 }
 
@@ -153,7 +176,11 @@ impl Stream for InterruptibleStream {
             self.done = true;
             return Poll::Ready(Some(Err(DataFusionError::External(Box::new(Interrupted)))));
         }
-        self.inner.poll_next_unpin(cx)
+        let next = self.inner.poll_next_unpin(cx);
+        if let (Some(read), Poll::Ready(Some(Ok(batch)))) = (&self.read, &next) {
+            read.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        }
+        next
     }
 }
 

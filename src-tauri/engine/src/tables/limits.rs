@@ -99,6 +99,12 @@ impl Limits {
         // page pruning by statistics work without it.
     }
 
+    /// The spill folder, for scratch files of work that does not fit in memory (`None`: the
+    /// OS's temp folder).
+    pub fn scratch(&self) -> Option<&Path> {
+        self.scratch.as_deref()
+    }
+
     pub fn runtime(&self) -> Arc<RuntimeEnv> {
         self.runtime.clone()
     }

@@ -600,6 +600,18 @@ impl LinkedTable {
         Ok(Arc::new(MergedProvider::new(self.clone(), true)?))
     }
 
+    /// [`LinkedTable::provider_with_ids`] as of `edits`, whatever they are when it is read.
+    pub fn provider_with_ids_at(
+        self: &Arc<Self>,
+        edits: Arc<Edits>,
+    ) -> Result<Arc<dyn TableProvider>, TableError> {
+        Ok(Arc::new(MergedProvider::pinned(
+            self.clone(),
+            true,
+            Some(edits),
+        )?))
+    }
+
     /// A DataFusion table over exactly the linked files as they are (no edits): objects
     /// through this machine's store registered for the link.
     pub fn provider(&self) -> Result<Arc<dyn TableProvider>, TableError> {
@@ -742,6 +754,21 @@ impl LinkedTable {
     /// The rows at `positions` as of `edits`, in the table's columns (a preview's sample: a
     /// deleted position gives no row).
     pub fn rows_at(&self, edits: &Edits, positions: &[u64]) -> Result<RecordBatch, TableError> {
+        let page = self.rows_with_ids(edits, positions)?;
+        let n = self.schema.fields().len();
+        Ok(RecordBatch::try_new(
+            self.schema.clone(),
+            page.columns()[..n].to_vec(),
+        )?)
+    }
+
+    /// The rows at `positions` (ascending, no repeats) as of `edits`, with their positions as
+    /// the row id column; a deleted position gives no row.
+    pub fn rows_with_ids(
+        &self,
+        edits: &Edits,
+        positions: &[u64],
+    ) -> Result<RecordBatch, TableError> {
         let mut runs: Vec<(u64, u64)> = Vec::new();
         for &p in positions {
             match runs.last_mut() {
@@ -749,12 +776,7 @@ impl LinkedTable {
                 _ => runs.push((p, p + 1)),
             }
         }
-        let page = self.rows_of(edits, &runs)?;
-        let n = self.schema.fields().len();
-        Ok(RecordBatch::try_new(
-            self.schema.clone(),
-            page.columns()[..n].to_vec(),
-        )?)
+        self.rows_of(edits, &runs)
     }
 
     /// The rows of `runs` (ascending runs `[start, end)` of positions) as of `edits`, with

@@ -159,7 +159,14 @@ impl std::fmt::Debug for Account {
 /// DataFusion's pool for every query: DataFusion's `FairSpillPool` policy (spilling operators
 /// share what non-spilling ones leave, each at most an equal part) over a size that moves:
 /// `limits.query_memory_mb`, or what the one budget leaves beside what the ledger holds, the
-/// smaller. A spilling operator refused spills; another stops the query with `too_large`.
+/// The share of the pool (one part in this many) that spilling operators leave to the rest.
+const HEADROOM: usize = 4;
+
+/// DataFusion's pool for every query: DataFusion's `FairSpillPool` policy (spilling operators
+/// share what non-spilling ones leave, each at most an equal part, leaving them at least
+/// [`HEADROOM`]) over a size that moves: `limits.query_memory_mb`, or what the one budget
+/// leaves beside what the ledger holds, the smaller. A spilling operator refused spills;
+/// another stops the query with `too_large`.
 #[derive(Debug)]
 pub struct SharedPool {
     query_cap: usize,
@@ -217,11 +224,16 @@ impl SharedPool {
         );
     }
 
-    /// FairSpillPool's rule over [`SharedPool::size`]: how much `reservation` may still take.
+    /// FairSpillPool's rule over [`SharedPool::size`]: how much `reservation` may still take;
+    /// except that spilling operators leave [`HEADROOM`] of it to those that cannot spill.
+    /// Sorts fill their shares to the last byte before they spill, and the merges that follow
+    /// (which cannot spill) then found nothing left: a 100M-row sort under a 2 GiB pool
+    /// stopped with `too_large` after it had read everything.
     fn available(&self, state: &PoolState, reservation: &MemoryReservation) -> usize {
         let size = self.size();
         if reservation.consumer().can_spill() {
-            let spill_available = size.saturating_sub(state.unspillable);
+            let kept = state.unspillable.max(size / HEADROOM);
+            let spill_available = size.saturating_sub(kept);
             spill_available
                 .checked_div(state.num_spill)
                 .unwrap_or(spill_available)

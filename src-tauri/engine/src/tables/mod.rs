@@ -25,10 +25,12 @@ pub mod linked;
 pub mod memory;
 pub mod name;
 pub mod parse_guard;
+pub mod position_view;
 pub mod sql;
 pub mod table;
 pub mod transform;
 pub mod view;
+pub mod view_cache;
 
 use std::path::Path;
 
@@ -57,6 +59,11 @@ pub enum TableError {
     File { path: String, message: String },
     #[error("the work was cancelled")]
     Cancelled,
+    #[error("the sorted or filtered view stopped being made")]
+    ViewCancelled,
+    /// The failure another request met doing the same work (a view made once for several).
+    #[error("{0}")]
+    Again(std::sync::Arc<TableError>),
     #[error("{name:?} cannot name a table: {why}")]
     InvalidName { name: String, why: String },
     #[error("there is no table named {0:?}")]
@@ -100,6 +107,7 @@ impl TableError {
 impl HasCode for TableError {
     fn position(&self) -> Option<crate::code::Position> {
         match self {
+            TableError::Again(e) => e.position(),
             TableError::Sql {
                 line: Some(line),
                 column,
@@ -124,6 +132,8 @@ impl HasCode for TableError {
             TableError::Import { .. } => ErrorCode::ImportFailed,
             TableError::File { .. } => ErrorCode::FileUnreadable,
             TableError::Cancelled => ErrorCode::Cancelled,
+            TableError::ViewCancelled => ErrorCode::ViewCancelled,
+            TableError::Again(e) => e.code(),
             TableError::InvalidName { .. } => ErrorCode::InvalidTableName,
             TableError::NotFound(_) => ErrorCode::TableNotFound,
             TableError::Exists(_) => ErrorCode::TableExists,

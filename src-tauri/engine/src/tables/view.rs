@@ -3,14 +3,19 @@
 //! it by position exactly like through the table itself. Ties are broken by row id, so a view's
 //! order is deterministic.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
 use datafusion::arrow::datatypes::Schema;
 use datafusion::datasource::MemTable;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use futures::StreamExt;
+use futures::TryStreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::interrupt::{interruptible_counting, is_interrupted};
 
 use super::limits::Limits;
 use serde::{Deserialize, Serialize};
@@ -71,13 +76,21 @@ fn literal(value: &str) -> String {
 /// The SQL for a view over the table registered as `source` (with its row ids). Columns must
 /// exist in `schema`.
 pub fn view_sql(spec: &ViewSpec, schema: &Schema, source: &str) -> Result<String, TableError> {
-    view_sql_ordered(spec, schema, source, &[ident(ROW_ID_COLUMN)])
+    view_sql_ordered(spec, schema, source, "*", &[ident(ROW_ID_COLUMN)])
+}
+
+/// [`view_sql`] answering only the row ids, in view order (what a view of a linked table
+/// keeps).
+pub fn view_ids_sql(spec: &ViewSpec, schema: &Schema, source: &str) -> Result<String, TableError> {
+    let id = ident(ROW_ID_COLUMN);
+    view_sql_ordered(spec, schema, source, &id, std::slice::from_ref(&id))
 }
 
 fn view_sql_ordered(
     spec: &ViewSpec,
     schema: &Schema,
     source: &str,
+    select: &str,
     ties: &[String],
 ) -> Result<String, TableError> {
     let check = |c: &str| -> Result<String, TableError> {
@@ -124,7 +137,7 @@ fn view_sql_ordered(
         ));
     }
     order.extend(ties.iter().cloned());
-    let mut sql = format!("SELECT * FROM {}", ident(source));
+    let mut sql = format!("SELECT {select} FROM {}", ident(source));
     if !conditions.is_empty() {
         sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
     }
@@ -139,6 +152,7 @@ pub async fn compute(
     version: &TableVersion,
     spec: &ViewSpec,
     limits: &Limits,
+    work: &ViewWork,
 ) -> Result<TableVersion, TableError> {
     let with_ids = Arc::new(page_schema(&version.schema));
     let batches: Vec<RecordBatch> = version
@@ -167,47 +181,55 @@ pub async fn compute(
         Arc::new(MemTable::try_new(with_ids.clone(), parts)?),
     )?;
     let sql = view_sql(spec, &version.schema, "source")?;
-    let result = match ctx.sql(&sql).await {
-        Ok(frame) => frame.collect().await,
-        Err(e) => Err(e),
-    }
-    .map_err(|e| limits.exhausted(&e).unwrap_or_else(|| e.into()))?;
+    let run = async {
+        let stream = view_stream(&ctx, &sql, work).await?;
+        stream.try_collect::<Vec<_>>().await
+    };
+    let result = match run.await {
+        Ok(result) => result,
+        Err(e) if is_interrupted(&e) => return Err(TableError::ViewCancelled),
+        Err(e) => return Err(limits.exhausted(&e).unwrap_or_else(|| e.into())),
+    };
     with_ids_split(version, result)
 }
 
-/// Computes a view of a linked table: its rows, as edited, filtered and sorted by DataFusion
-/// over the files (the sort spilling under the shared pool), ties broken by row position. The
-/// view is held in memory, charged to a table budget (`too_large` past it). Its row ids are the
-/// rows' positions in the files, so a cell edited in a sorted view edits that row.
-pub async fn compute_linked(
-    linked: &Arc<super::LinkedTable>,
-    spec: &ViewSpec,
-    limits: &Limits,
-) -> Result<TableVersion, TableError> {
-    let mut config = SessionConfig::new();
-    limits.tune(&mut config);
-    let ctx = SessionContext::new_with_config_rt(config, limits.runtime());
-    ctx.register_table("source", linked.provider_with_ids()?)?;
-    let sql = view_sql(spec, &linked.schema, "source")?;
-    let budget = limits.budget("the sorted or filtered view of a linked table");
-    let run = async {
-        let frame = ctx.sql(&sql).await?;
-        let mut stream = frame.execute_stream().await?;
-        let mut batches = Vec::new();
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            budget.charge(&batch).map_err(Stop::Limit)?;
-            batches.push(batch);
+/// The rows of the view query `sql` in `ctx`, stopped by `work`'s cancel, the rows its scans
+/// read counted into `work`.
+pub(super) async fn view_stream(
+    ctx: &SessionContext,
+    sql: &str,
+    work: &ViewWork,
+) -> datafusion::error::Result<SendableRecordBatchStream> {
+    let frame = ctx.sql(sql).await?;
+    let task = Arc::new(frame.task_ctx());
+    let plan = interruptible_counting(
+        frame.create_physical_plan().await?,
+        &work.token,
+        Some(work.read.clone()),
+    )?;
+    execute_stream(plan, task)
+}
+
+/// A view being made: how far it has read, out of how many rows, and its cancel.
+pub struct ViewWork {
+    pub read: Arc<AtomicU64>,
+    pub total: u64,
+    pub token: CancellationToken,
+}
+
+impl ViewWork {
+    pub fn new(total: u64) -> ViewWork {
+        ViewWork {
+            read: Arc::default(),
+            total,
+            token: CancellationToken::new(),
         }
-        Ok::<_, Stop>(batches)
-    };
-    let batches = match run.await {
-        Ok(batches) => batches,
-        Err(Stop::Limit(e)) => return Err(e),
-        Err(Stop::DataFusion(e)) => return Err(limits.exhausted(&e).unwrap_or_else(|| e.into())),
-    };
-    let shown = TableVersion::first(linked.schema.clone(), Vec::new());
-    with_ids_split(&shown, batches)
+    }
+
+    /// Rows read so far, never past the total (a filter pushed into the scan may skip some).
+    pub fn rows_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed).min(self.total)
+    }
 }
 
 /// A view's result (the table's columns, then its row ids) as a version of `of`'s columns.
@@ -242,92 +264,14 @@ fn with_ids_split(of: &TableVersion, result: Vec<RecordBatch>) -> Result<TableVe
     })
 }
 
-enum Stop {
-    Limit(TableError),
-    DataFusion(datafusion::error::DataFusionError),
-}
-
-impl From<datafusion::error::DataFusionError> for Stop {
-    fn from(e: datafusion::error::DataFusionError) -> Stop {
-        Stop::DataFusion(e)
-    }
-}
-
-/// The last few views, so scrolling a sorted grid does not sort again for every page. Each is a
-/// whole sorted copy of its table, so together they may hold at most `cap_bytes` (the table
-/// budget): past it the least recently made go, the newest always stays.
-pub struct ViewCache {
-    entries: Mutex<VecDeque<(String, Arc<TableVersion>)>>,
-    cap_bytes: u64,
-}
-
-impl Default for ViewCache {
-    fn default() -> Self {
-        ViewCache::with_cap(u64::MAX)
-    }
-}
-
-/// Views kept at once.
-const CACHED_VIEWS: usize = 4;
-
-impl ViewCache {
-    pub fn with_cap(cap_bytes: u64) -> ViewCache {
-        ViewCache {
-            entries: Mutex::default(),
-            cap_bytes,
-        }
-    }
-
-    /// Bytes the cached views hold.
-    pub fn held_bytes(&self) -> u64 {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.iter().map(|(_, v)| v.memory_bytes()).sum()
-    }
-
-    /// Forgets every cached view (they are made again when asked for); returns their bytes.
-    pub fn clear(&self) -> u64 {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let bytes = entries.iter().map(|(_, v)| v.memory_bytes()).sum();
-        entries.clear();
-        bytes
-    }
-
-    pub fn key(notebook: &str, table: &str, version: u64, spec: &ViewSpec) -> String {
-        format!(
-            "{notebook}/{table}@{version}:{}",
-            serde_json::to_string(spec).unwrap_or_default()
-        )
-    }
-
-    pub fn get(&self, key: &str) -> Option<Arc<TableVersion>> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    }
-
-    pub fn put(&self, key: String, view: Arc<TableVersion>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.retain(|(k, _)| *k != key);
-        entries.push_front((key, view));
-        entries.truncate(CACHED_VIEWS);
-        while entries.len() > 1
-            && entries.iter().map(|(_, v)| v.memory_bytes()).sum::<u64>() > self.cap_bytes
-        {
-            entries.pop_back();
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field};
 
     use super::*;
 
-    fn sample() -> TableVersion {
+    pub(crate) fn sample() -> TableVersion {
         let schema = Arc::new(Schema::new(vec![
             Field::new("city", DataType::Utf8, true),
             Field::new("amount", DataType::Float64, true),
@@ -376,41 +320,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn cached_views_stay_under_their_byte_cap_and_the_newest_stays() {
-        let t = sample();
-        let sort = |column: &str| ViewSpec {
-            sort: vec![SortKey {
-                column: column.into(),
-                descending: false,
-            }],
-            filters: vec![],
-        };
-        let by_amount = Arc::new(
-            compute(&t, &sort("amount"), &Limits::default())
-                .await
-                .unwrap(),
-        );
-        let by_n = Arc::new(compute(&t, &sort("n"), &Limits::default()).await.unwrap());
-        let one = by_amount.memory_bytes();
-        // Room for one view and a half: the second evicts the first.
-        let cache = ViewCache::with_cap(one + one / 2);
-        cache.put("a".into(), by_amount.clone());
-        cache.put("n".into(), by_n.clone());
-        assert!(cache.get("a").is_none(), "the older view was evicted");
-        assert!(cache.get("n").is_some(), "the newest view stays");
-        assert!(cache.held_bytes() <= one + one / 2);
-        // A cap below one view still keeps the newest: the grid needs it to page.
-        let tight = ViewCache::with_cap(1);
-        tight.put("a".into(), by_amount);
-        assert!(tight.get("a").is_some());
-        // Without a byte cap, the count cap of 4 applies.
-        let roomy = ViewCache::default();
-        roomy.put("a".into(), by_n.clone());
-        roomy.put("n".into(), by_n);
-        assert!(roomy.get("a").is_some() && roomy.get("n").is_some());
-    }
-
-    #[tokio::test]
     async fn sorts_with_ties_broken_by_row_id_and_keeps_ids() {
         let t = sample();
         let spec = ViewSpec {
@@ -420,7 +329,9 @@ mod tests {
             }],
             filters: vec![],
         };
-        let v = compute(&t, &spec, &Limits::default()).await.unwrap();
+        let v = compute(&t, &spec, &Limits::default(), &ViewWork::new(0))
+            .await
+            .unwrap();
         assert_eq!(
             ns(&v),
             [0, 4, 2, 1, 3],
@@ -451,7 +362,11 @@ mod tests {
             }],
         };
         assert_eq!(
-            ns(&compute(&t, &contains, &Limits::default()).await.unwrap()),
+            ns(
+                &compute(&t, &contains, &Limits::default(), &ViewWork::new(0))
+                    .await
+                    .unwrap()
+            ),
             [0, 4],
             "case-insensitive"
         );
@@ -467,7 +382,11 @@ mod tests {
             }],
         };
         assert_eq!(
-            ns(&compute(&t, &numeric, &Limits::default()).await.unwrap()),
+            ns(
+                &compute(&t, &numeric, &Limits::default(), &ViewWork::new(0))
+                    .await
+                    .unwrap()
+            ),
             [4, 2, 0]
         );
         let blank = ViewSpec {
@@ -479,7 +398,9 @@ mod tests {
             }],
         };
         assert_eq!(
-            ns(&compute(&t, &blank, &Limits::default()).await.unwrap()),
+            ns(&compute(&t, &blank, &Limits::default(), &ViewWork::new(0))
+                .await
+                .unwrap()),
             [2]
         );
         let quote = ViewSpec {
@@ -491,7 +412,10 @@ mod tests {
             }],
         };
         assert_eq!(
-            compute(&t, &quote, &Limits::default()).await.unwrap().rows,
+            compute(&t, &quote, &Limits::default(), &ViewWork::new(0))
+                .await
+                .unwrap()
+                .rows,
             0,
             "values are literals, never SQL"
         );
@@ -502,6 +426,8 @@ mod tests {
             }],
             filters: vec![],
         };
-        assert!(compute(&t, &unknown, &Limits::default()).await.is_err());
+        assert!(compute(&t, &unknown, &Limits::default(), &ViewWork::new(0))
+            .await
+            .is_err());
     }
 }

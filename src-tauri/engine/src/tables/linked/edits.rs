@@ -82,6 +82,23 @@ impl Edits {
         self.deleted.contains(position)
     }
 
+    /// Whether `other` shows the same rows with the same values in `columns` (a view sorted
+    /// or filtered by those columns stays true from one to the other).
+    pub fn same_rows_and_columns(&self, other: &Edits, columns: &[usize]) -> bool {
+        if !Arc::ptr_eq(&self.deleted, &other.deleted) && self.deleted != other.deleted {
+            return false;
+        }
+        // Versions share their cells: an unchanged cell is the same allocation in both.
+        let of = |e: &Edits| {
+            e.cells
+                .iter()
+                .filter(|((_, c), _)| columns.contains(c))
+                .map(|(k, cell)| (*k, Arc::as_ptr(cell)))
+                .collect::<Vec<_>>()
+        };
+        of(self) == of(other)
+    }
+
     /// The rows a table of `rows` positions shows with these edits.
     pub fn visible_rows(&self, rows: u64) -> u64 {
         rows.saturating_sub(self.deleted.len())

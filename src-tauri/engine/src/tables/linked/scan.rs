@@ -44,11 +44,22 @@ pub struct MergedProvider {
     files: Arc<dyn TableProvider>,
     /// Whether the table's row ids (positions) come as a last column, for the grid's views.
     with_ids: bool,
+    /// The edits to merge (a view made of the edits it was asked at); `None`: as they are
+    /// when a query plans.
+    pinned: Option<Arc<Edits>>,
     schema: SchemaRef,
 }
 
 impl MergedProvider {
     pub fn new(linked: Arc<LinkedTable>, with_ids: bool) -> Result<MergedProvider, TableError> {
+        Self::pinned(linked, with_ids, None)
+    }
+
+    pub fn pinned(
+        linked: Arc<LinkedTable>,
+        with_ids: bool,
+        pinned: Option<Arc<Edits>>,
+    ) -> Result<MergedProvider, TableError> {
         let files = linked.provider()?;
         let schema = if with_ids {
             Arc::new(page_schema(&linked.schema))
@@ -59,6 +70,7 @@ impl MergedProvider {
             linked,
             files,
             with_ids,
+            pinned,
             schema,
         })
     }
@@ -104,7 +116,10 @@ impl TableProvider for MergedProvider {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let edits = self.linked.edits.current();
+        let edits = match &self.pinned {
+            Some(edits) => edits.clone(),
+            None => self.linked.edits.current(),
+        };
         if edits.is_empty() && !self.with_ids {
             return self.files.scan(state, projection, filters, limit).await;
         }
