@@ -232,6 +232,18 @@ export type AppInfo = {
 	launch: OpenRequested | null,
 };
 
+/**  What a notebook keeps of an Azure connection: where, never a secret. */
+export type AzureConnection = {
+	/**  The storage account (`mydata`: 3 to 24 lowercase letters and digits). */
+	account: string,
+	/**
+	 *  A server speaking the Blob protocol, with the account in its path as Azurite wants it
+	 *  (`http://127.0.0.1:10000/devstoreaccount1`); none for Azure itself
+	 *  (`https://<account>.blob.core.windows.net`).
+	 */
+	endpoint?: string | null,
+};
+
 /**  The events a UI missed, from the ring buffer. */
 export type CatchUp = {
 	events: Sequenced[],
@@ -404,6 +416,8 @@ export type Connection = {
 	postgres?: PostgresConnection | null,
 	/**  Set for `kind: ballista`. */
 	cluster?: ClusterConnection | null,
+	/**  Set for `kind: azure`. */
+	azure?: AzureConnection | null,
 };
 
 /**  What a connection test found at an address. */
@@ -422,6 +436,8 @@ export type ConnectionCheck = {
 export type ConnectionKind = 
 /**  Amazon S3 or a server speaking its protocol. */
 "s3" | 
+/**  Azure Blob Storage or a server speaking its protocol (Azurite). */
+"azure" | 
 /**  A PostgreSQL database, attached: its tables are `<name>.<schema>.<table>` in SQL. */
 "postgres" | 
 /**  An Apache DataFusion Ballista cluster: a SQL cell can run there instead of here. */

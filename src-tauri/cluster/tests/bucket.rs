@@ -85,6 +85,7 @@ fn linked_objects_in_a_bucket_are_read_by_the_executors_with_their_own_keys() {
             }),
             postgres: None,
             cluster: None,
+            azure: None,
         },
         Connection {
             name: "lab".into(),
@@ -96,6 +97,7 @@ fn linked_objects_in_a_bucket_are_read_by_the_executors_with_their_own_keys() {
                 url: cluster.url(),
                 shared_folders: Vec::new(),
             }),
+            azure: None,
         },
     ] {
         engine.save_connection(nb, connection).unwrap();

@@ -46,6 +46,7 @@ fn cluster_connection(name: &str, url: &str, shared: &[&Path]) -> Connection {
             url: url.into(),
             shared_folders: shared.iter().map(|p| p.display().to_string()).collect(),
         }),
+        azure: None,
     }
 }
 

@@ -34,7 +34,7 @@ use quire_engine::datafusion::arrow::datatypes::{DataType, Field, Schema};
 use quire_engine::datafusion::parquet::arrow::ArrowWriter;
 use quire_engine::datafusion::parquet::file::properties::WriterProperties;
 use quire_engine::ids::NotebookId;
-use quire_engine::remote::{Connection, ConnectionKind, S3Connection};
+use quire_engine::remote::{Connection, ConnectionKind, S3Connection, StoreSettings};
 use quire_engine::{Engine, ErrorCode, HasCode};
 use tokio_util::sync::CancellationToken;
 
@@ -165,6 +165,7 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
         s3: Some(connection.clone()),
         postgres: None,
         cluster: None,
+        azure: None,
     };
     let check = engine.check_connection(nb, &lake, &url).unwrap();
     assert_eq!(
@@ -360,7 +361,7 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
         .link_remote_table(
             nb,
             "lake",
-            &connection,
+            &StoreSettings::S3(connection.clone()),
             &format!("s3://{BUCKET}/nothing/"),
             None,
         )
@@ -372,7 +373,7 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
         ..connection.clone()
     };
     let e = engine
-        .link_remote_table(nb, "bad", &bad, &url, Some("bad"))
+        .link_remote_table(nb, "bad", &StoreSettings::S3(bad), &url, Some("bad"))
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ConnectionInvalid, "{e}");
     println!("a malformed endpoint: {e}");
@@ -387,7 +388,7 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
     };
     let started = Instant::now();
     let e = engine
-        .link_remote_table(nb, "down", &down, &url, Some("down"))
+        .link_remote_table(nb, "down", &StoreSettings::S3(down), &url, Some("down"))
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ConnectionUnreachable, "{e}");
     println!("a closed port, after {:?}: {e}", started.elapsed());
@@ -401,10 +402,10 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
         .link_remote_table(
             nb,
             "lake",
-            &S3Connection {
+            &StoreSettings::S3(S3Connection {
                 profile: Some("nobody".into()),
                 ..connection.clone()
-            },
+            }),
             &url,
             Some("nobody"),
         )

@@ -48,6 +48,7 @@ fn connection(name: &str, port: u16, database: &str) -> Connection {
             sslmode: None,
         }),
         cluster: None,
+        azure: None,
     }
 }
 

@@ -189,6 +189,54 @@ describe("the connections panel", () => {
     await waitFor(() => expect(onView).toHaveBeenCalledWith(view([])));
   });
 
+  it("adds an Azure account (no key field) and links a container's folder through it with an az:// address", async () => {
+    const testConnection = vi.fn(async () => ({ endpoint: "http://127.0.0.1:10000/devstoreaccount1", objects: 0, folders: 3, elapsed_ms: 4 }));
+    const saveConnection = vi.fn(async (_nb: string, c: Connection) => view([c]));
+    const table: TableInfo = { name: "trips", version: 1, rows: 10, columns: [], memory_bytes: 0, linked: "az://lake/trips/", converted: false, missing: null };
+    const linkRemote = vi.fn(async () => table);
+    const onView = vi.fn();
+    const onLinked = vi.fn();
+    const { rerender } = render(
+      <Providers backend={backendOf({ testConnection, saveConnection, linkRemote })}>
+        <ConnectionsPanel notebook="nb" connections={[]} onView={onView} onLinked={onLinked} onQuery={() => undefined} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("add-connection"));
+    type("connection-kind", "azure");
+    expect(screen.queryByTestId("connection-region")).toBeNull();
+    expect(document.querySelector("input[type=password]")).toBeNull();
+    type("connection-name", "blobs");
+    type("connection-url", "az://lake/");
+    // No account yet: nothing can be tested.
+    expect((screen.getByTestId("connection-test") as HTMLButtonElement).disabled).toBe(true);
+    type("connection-account", "devstoreaccount1");
+    type("connection-endpoint", "http://127.0.0.1:10000/devstoreaccount1");
+    fireEvent.click(screen.getByTestId("connection-test"));
+    await waitFor(() => expect(screen.getByTestId("connection-found").textContent).toContain("3 folders and 0 objects"));
+    const blobs: Connection = {
+      name: "blobs",
+      kind: "azure",
+      azure: { account: "devstoreaccount1", endpoint: "http://127.0.0.1:10000/devstoreaccount1" },
+    };
+    expect(testConnection).toHaveBeenCalledWith("nb", blobs, "az://lake/");
+    fireEvent.click(screen.getByTestId("connection-save"));
+    await waitFor(() => expect(onView).toHaveBeenCalledWith(view([blobs])));
+    rerender(
+      <Providers backend={backendOf({ testConnection, saveConnection, linkRemote })}>
+        <ConnectionsPanel notebook="nb" connections={[blobs]} onView={onView} onLinked={onLinked} onQuery={() => undefined} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("link-through-blobs"));
+    const address = screen.getByTestId("link-remote-url") as HTMLInputElement;
+    expect(address.value).toBe("az://");
+    type("link-remote-url", "s3://lake/trips/");
+    expect((screen.getByTestId("link-remote-start") as HTMLButtonElement).disabled).toBe(true);
+    type("link-remote-url", "az://lake/trips/");
+    fireEvent.click(screen.getByTestId("link-remote-start"));
+    await waitFor(() => expect(onLinked).toHaveBeenCalledWith(table));
+    expect(linkRemote).toHaveBeenCalledWith("nb", "blobs", "az://lake/trips/", "trips");
+  });
+
   it("words its figures and names", () => {
     expect(checkText({ endpoint: "Amazon S3", objects: 0, folders: 1, elapsed_ms: 80 })).toBe("Reached Amazon S3 in 80 ms: 1 folder and 0 objects there.");
     expect(nameOfUrl("s3://b/x/Trips 2024.parquet")).toBe("trips_2024");

@@ -1,8 +1,10 @@
-// The open notebook's connections: buckets (S3 and compatible), PostgreSQL databases and
+// The open notebook's connections: buckets (S3 and compatible), Azure Blob Storage
+// containers, PostgreSQL databases and
 // Ballista clusters (a SQL cell's "Runs on" picks one). Add
 // one (tested before it is kept), link a bucket's Parquet through one, browse a database's
 // tables and query one, remove one. Secrets never pass through here: the engine reads keys
-// from the AWS_* variables or the profile a connection names, and passwords from libpq's
+// from the AWS_* variables or the profile a connection names (Azure's from AZURE_STORAGE_* or
+// az login), and passwords from libpq's
 // places (PGPASSWORD, the password file).
 import { useEffect, useState, type FormEvent } from "react";
 import type { Connection, ConnectionCheck, DatabaseTable, NotebookId, NotebookView, TableInfo } from "../bindings";
@@ -27,7 +29,18 @@ interface Props {
 export function endpointText(c: Connection): string {
   if (c.postgres) return `postgres://${c.postgres.user}@${c.postgres.host}:${c.postgres.port}/${c.postgres.database}`;
   if (c.cluster) return c.cluster.url;
+  if (c.azure) return c.azure.endpoint ?? `https://${c.azure.account}.blob.core.windows.net`;
   return c.s3?.endpoint ?? "Amazon S3";
+}
+
+/** Whether a connection reaches object storage (S3 or Azure): it links and exports objects. */
+export function isObjectStore(c: Connection): boolean {
+  return c.kind === "s3" || c.kind === "azure";
+}
+
+/** How an address through `c` starts: `s3://` or `az://`. */
+export function schemeOf(c: Connection | undefined): string {
+  return c?.kind === "azure" ? "az://" : "s3://";
 }
 
 /** A connection as the form edits it: empty fields are left out. */
@@ -60,6 +73,13 @@ export function connectionOf(form: ConnectionForm): Connection {
       },
     };
   }
+  if (form.kind === "azure") {
+    return {
+      name: form.name.trim(),
+      kind: "azure",
+      azure: { account: form.account.trim(), endpoint: field(form.endpoint) },
+    };
+  }
   return {
     name: form.name.trim(),
     kind: "s3",
@@ -75,12 +95,14 @@ export function portOf(text: string): number | null {
 }
 
 export interface ConnectionForm {
-  kind: "s3" | "postgres" | "ballista";
+  kind: "s3" | "azure" | "postgres" | "ballista";
   name: string;
+  /** An Azure storage account. */
+  account: string;
   endpoint: string;
   region: string;
   profile: string;
-  /** Where the test looks: `s3://bucket/prefix/`. */
+  /** Where the test looks: `s3://bucket/prefix/`, `az://container/prefix/`. */
   url: string;
   host: string;
   port: string;
@@ -97,6 +119,7 @@ export interface ConnectionForm {
 export const EMPTY_FORM: ConnectionForm = {
   kind: "s3",
   name: "",
+  account: "",
   endpoint: "",
   region: "",
   profile: "",
@@ -146,11 +169,11 @@ export function ConnectionsPanel({ notebook, connections, onView, onLinked, onQu
     <section className="sidebar-connections" data-testid="connections">
       <div className="sidebar-connections-head">
         <h2>Connections</h2>
-        <button className="small" data-testid="add-connection" title="Reach a bucket (S3 or compatible) or a PostgreSQL database" onClick={() => setAdding(true)}>
+        <button className="small" data-testid="add-connection" title="Reach a bucket (S3 or compatible), an Azure container, a PostgreSQL database or a Ballista cluster" onClick={() => setAdding(true)}>
           + Add
         </button>
       </div>
-      {connections.length === 0 && <p className="muted small-text">None yet: add one to link Parquet from a bucket or to query a PostgreSQL database.</p>}
+      {connections.length === 0 && <p className="muted small-text">None yet: add one to link Parquet from a bucket (S3 or Azure) or to query a PostgreSQL database.</p>}
       <ul>
         {connections.map((c) => (
           <li key={c.name} className="connection" data-testid={`connection-${c.name}`}>
@@ -197,7 +220,7 @@ export function ConnectionsPanel({ notebook, connections, onView, onLinked, onQu
               setBrowsing(saved.name);
               inform(`Connection ${saved.name} added`, `Its tables are ${saved.name}.schema.table in SQL; Tables lists them.`);
             } else {
-              inform(`Connection ${saved.name} added`, "Its Link… button links Parquet from the bucket.");
+              inform(`Connection ${saved.name} added`, `Its Link… button links Parquet from the ${saved.kind === "azure" ? "container" : "bucket"}.`);
             }
           }}
         />
@@ -254,7 +277,9 @@ function AddConnection({
   const cluster = form.kind === "ballista";
   const badPort = database && portOf(form.port) === null;
   // What is missing before anything can be sent, said next to the buttons.
-  const incomplete = form.name.trim() === "" || badPort || (form.kind === "s3" && form.url.trim() === "");
+  const azure = form.kind === "azure";
+  const incomplete =
+    form.name.trim() === "" || badPort || ((form.kind === "s3" || azure) && form.url.trim() === "") || (azure && form.account.trim() === "");
 
   const test = async () => {
     setBusy("test");
@@ -291,6 +316,8 @@ function AddConnection({
             ? "An Apache DataFusion Ballista cluster: a SQL cell set to run there is planned here and sent to its scheduler; the result comes back here. It reads linked Parquet in buckets (with its own credentials) and in the shared folders below; tables held in the notebook stay on this machine."
             : database
             ? "A PostgreSQL database: its tables are name.schema.table in SQL, joined with the notebook's; filters, columns and limits run in Postgres. The password is never stored in the notebook: Quire reads it from PGPASSWORD or your password file (~/.pgpass, or the one PGPASSFILE names)."
+            : azure
+            ? "Azure Blob Storage, or a server speaking its protocol (Azurite). Keys are never stored in the notebook: Quire reads the account's key or shared access signature from AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN, else signs in as az login did; with none of them, a public container is read unsigned."
             : "S3 or an S3-compatible store (MinIO, Ceph, R2). Keys are never stored in the notebook: Quire reads them from the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables or from the profile you name in ~/.aws/credentials."}
         </p>
         <fieldset>
@@ -298,6 +325,7 @@ function AddConnection({
             Kind
             <select data-testid="connection-kind" value={form.kind} onChange={set("kind")}>
               <option value="s3">Bucket (S3 or compatible)</option>
+              <option value="azure">Azure Blob Storage</option>
               <option value="postgres">PostgreSQL database</option>
               <option value="ballista">Ballista cluster</option>
             </select>
@@ -356,6 +384,26 @@ function AddConnection({
                   <option value="verify-ca">verify-ca</option>
                   <option value="verify-full">verify-full</option>
                 </select>
+              </label>
+            </>
+          ) : azure ? (
+            <>
+              <label>
+                Storage account
+                <input data-testid="connection-account" value={form.account} onChange={set("account")} placeholder="mydata (devstoreaccount1 for Azurite)" />
+              </label>
+              <label>
+                Endpoint
+                <input
+                  data-testid="connection-endpoint"
+                  value={form.endpoint}
+                  onChange={set("endpoint")}
+                  placeholder="empty for Azure, or http://127.0.0.1:10000/devstoreaccount1"
+                />
+              </label>
+              <label>
+                Test with
+                <input data-testid="connection-url" value={form.url} onChange={set("url")} placeholder="az://container/folder/" />
               </label>
             </>
           ) : (
@@ -459,7 +507,8 @@ function LinkThrough({
 }) {
   const backend = useBackend();
   useEscape(onClose);
-  const [url, setUrl] = useState("s3://");
+  const scheme = schemeOf(connection);
+  const [url, setUrl] = useState(scheme);
   const [name, setName] = useState("");
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<unknown>(null);
@@ -486,11 +535,11 @@ function LinkThrough({
         <fieldset>
           <label>
             Address
-            <input data-testid="link-remote-url" autoFocus required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="s3://bucket/folder/" />
+            <input data-testid="link-remote-url" autoFocus required value={url} onChange={(e) => setUrl(e.target.value)} placeholder={`${scheme}${connection.kind === "azure" ? "container" : "bucket"}/folder/`} />
           </label>
           <label>
             Table name
-            <input data-testid="link-remote-name" value={name} onChange={(e) => setName(e.target.value)} placeholder={url.length > 5 ? nameOfUrl(url) : "from the address"} />
+            <input data-testid="link-remote-name" value={name} onChange={(e) => setName(e.target.value)} placeholder={url.length > scheme.length ? nameOfUrl(url) : "from the address"} />
           </label>
         </fieldset>
         {problem !== null && <Problem error={problem} />}
@@ -498,7 +547,7 @@ function LinkThrough({
           <button type="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className="primary" data-testid="link-remote-start" disabled={busy || !url.trim().startsWith("s3://")}>
+          <button type="submit" className="primary" data-testid="link-remote-start" disabled={busy || !url.trim().startsWith(scheme)}>
             {busy ? "Linking…" : "Link"}
           </button>
         </div>
@@ -526,14 +575,22 @@ export function ExportToBucket({
   /** Starts the export (its progress shows in the tables panel); rejects in words. */
   onExport(connection: string, url: string): Promise<void>;
 }) {
-  const [connection, setConnection] = useState(connections[0]?.name ?? "");
-  const [url, setUrl] = useState("s3://");
+  const stores = connections.filter(isObjectStore);
+  const [connection, setConnection] = useState(stores[0]?.name ?? "");
+  const scheme = schemeOf(stores.find((c) => c.name === connection));
+  const [url, setUrl] = useState(scheme);
   const [problem, setProblem] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   // While the export runs the dialog stays (its outcome shows here); Stop cancels it.
   const close = () => !busy && onClose();
   useEscape(close);
-  const valid = /^s3:\/\/[^/]+\/.+\.(parquet|pq|csv)$/i.test(url.trim());
+  const valid = url.trim().startsWith(scheme) && /^(s3|az):\/\/[^/]+\/.+\.(parquet|pq|csv)$/i.test(url.trim());
+  const pick = (name: string) => {
+    setConnection(name);
+    // The address follows the connection's service while it is only a scheme.
+    const next = schemeOf(stores.find((c) => c.name === name));
+    if (url.trim() === "" || url.trim() === scheme) setUrl(next);
+  };
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -557,8 +614,8 @@ export function ExportToBucket({
         <fieldset>
           <label>
             Connection
-            <select data-testid="export-bucket-connection" value={connection} onChange={(e) => setConnection(e.target.value)}>
-              {connections.map((c) => (
+            <select data-testid="export-bucket-connection" value={connection} onChange={(e) => pick(e.target.value)}>
+              {stores.map((c) => (
                 <option key={c.name} value={c.name}>
                   {c.name} ({endpointText(c)})
                 </option>
@@ -567,7 +624,7 @@ export function ExportToBucket({
           </label>
           <label>
             Address
-            <input data-testid="export-bucket-url" autoFocus value={url} onChange={(e) => setUrl(e.target.value)} placeholder={`s3://bucket/${table}.parquet`} />
+            <input data-testid="export-bucket-url" autoFocus value={url} onChange={(e) => setUrl(e.target.value)} placeholder={`${scheme}${scheme === "az://" ? "container" : "bucket"}/${table}.parquet`} />
           </label>
         </fieldset>
         {problem !== null && <Problem error={problem} />}

@@ -11,7 +11,7 @@ import { TransformDialog } from "./TransformDialog";
 import { VersionsDialog } from "./VersionsDialog";
 import { ImportDialog } from "./ImportDialog";
 import { TableGrid } from "./TableGrid";
-import { ExportToBucket } from "./ConnectionsPanel";
+import { ExportToBucket, isObjectStore } from "./ConnectionsPanel";
 import { ProfilePanel, type GridFilter } from "./ProfilePanel";
 import { useProfile } from "../profiles/useProfile";
 import { savedCopyText, saveStatusTitle } from "../versions";
@@ -484,7 +484,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                   Export…
                 </button>
               )}
-              {!t.missing && connections.length > 0 && (
+              {!t.missing && connections.some(isObjectStore) && (
                 <button data-testid={`export-bucket-${t.name}`} disabled={exporting !== null} onClick={() => setToBucket(t)}>
                   To a bucket…
                 </button>

@@ -255,6 +255,7 @@ pub fn run() -> Result<Vec<Measure>, String> {
                 s3: Some(settings.clone()),
                 postgres: None,
                 cluster: None,
+                azure: None,
             },
         )
         .map_err(|e| e.to_string())?;
@@ -441,6 +442,7 @@ fn cluster(
                     url: ballista.url.clone(),
                     shared_folders: vec![local.display().to_string()],
                 }),
+                azure: None,
             },
         )
         .map_err(|e| e.to_string())?;
@@ -532,6 +534,7 @@ fn postgres(engine: &Engine, nb: NotebookId, rows: usize) -> Result<Vec<Measure>
                     sslmode: None,
                 }),
                 cluster: None,
+                azure: None,
             },
         )
         .map_err(|e| e.to_string())?;

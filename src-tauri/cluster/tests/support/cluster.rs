@@ -187,6 +187,7 @@ pub fn notebook(
                 s3: None,
                 postgres: None,
                 cluster: Some(cluster.connection(dir)),
+                azure: None,
             },
         )
         .unwrap();

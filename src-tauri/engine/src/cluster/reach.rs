@@ -110,7 +110,17 @@ pub async fn resolve(
                 });
             }
             if let Some(remote) = &linked.remote {
-                let store = ClusterStore::of(&remote.settings);
+                let crate::remote::StoreSettings::S3(settings) = &remote.settings else {
+                    // The executors are given an S3 store's settings only.
+                    return Err(TableError::NotOnCluster {
+                        table: name.to_string(),
+                        why: format!(
+                            "is in Azure Blob Storage at {}, and a cluster cell reads S3 buckets and shared folders; run the cell on this machine",
+                            remote.endpoint
+                        ),
+                    });
+                };
+                let store = ClusterStore::of(settings);
                 match &out.store {
                     Some(other) if other != &store => {
                         return Err(TableError::NotOnCluster {

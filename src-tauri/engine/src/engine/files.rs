@@ -427,7 +427,7 @@ impl Engine {
         })
     }
 
-    /// Writes a table to an object in a bucket (`s3://bucket/key.parquet` or `.csv`) through
+    /// Writes a table to an object in a bucket (`s3://bucket/key.parquet`, `az://container/key.csv`) through
     /// the notebook's connection `connection`, as one multipart upload: the object appears
     /// whole or not at all. Queued at background priority; `progress` gets the rows written.
     pub async fn export_to_bucket(
@@ -441,10 +441,11 @@ impl Engine {
     ) -> Result<u64, Error> {
         self.ensure_tables(notebook)?;
         let found = self.notebooks.connection(notebook, connection)?;
-        let settings = found.s3().map_err(crate::notebooks::NotebookError::from)?;
-        let (bucket, _) = crate::remote::split_url(url).map_err(crate::tables::TableError::from)?;
-        let target = settings
-            .store(&bucket)
+        let settings = found
+            .store_settings()
+            .map_err(crate::notebooks::NotebookError::from)?;
+        let (target, _) = settings
+            .store_for(url)
             .map_err(crate::tables::TableError::from)?;
         // A linked table is streamed from its files (edits merged), a held one from memory.
         let linked = self.ledger.catalog().linked(notebook, table);

@@ -204,7 +204,7 @@ impl Engine {
         &self,
         notebook: NotebookId,
         connection: &str,
-        settings: &crate::remote::S3Connection,
+        settings: &crate::remote::StoreSettings,
         url: &str,
         table: Option<&str>,
     ) -> Result<TableInfo, Error> {
@@ -245,9 +245,8 @@ impl Engine {
     ) -> Result<TableInfo, Error> {
         let found = self.notebooks.connection(notebook, connection)?;
         let settings = found
-            .s3()
-            .map_err(crate::notebooks::NotebookError::from)?
-            .clone();
+            .store_settings()
+            .map_err(crate::notebooks::NotebookError::from)?;
         self.link_remote_table(notebook, connection, &settings, url, table)
     }
 
@@ -266,9 +265,9 @@ impl Engine {
         match connection.kind {
             crate::remote::ConnectionKind::Postgres => self.check_database(connection),
             crate::remote::ConnectionKind::Ballista => self.check_cluster(connection),
-            crate::remote::ConnectionKind::S3 => connection
-                .s3()
-                .and_then(|s3| s3.check(url))
+            crate::remote::ConnectionKind::S3 | crate::remote::ConnectionKind::Azure => connection
+                .store_settings()
+                .and_then(|store| store.check(url))
                 .map_err(|e| Error::from(crate::notebooks::NotebookError::from(e))),
         }
     }

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::events::EngineEvent;
 use crate::ids::NotebookId;
 use crate::metrics::Metrics;
-use crate::remote::S3Connection;
+use crate::remote::{AzureConnection, S3Connection, StoreSettings};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::tables::linked::{edits_file, EditLog, Edits, FilePattern};
@@ -30,9 +30,10 @@ pub const LINKS_FILE: &str = "links.json";
 /// links with saved edits (an older build would open them without their edits, and drop the
 /// file naming them), version 4 saved edits that delete rows (a version 3 build cannot read
 /// their file), version 5 links of only the files of a folder that match a pattern (an older
-/// build would link every file of the folder); a list without any of these is still written
-/// as version 1, which older builds read.
-const LINKS_VERSION: u32 = 5;
+/// build would link every file of the folder), version 6 links to Azure Blob Storage (an
+/// older build knows only S3's settings); a list without any of these is still written as
+/// version 1, which older builds read.
+const LINKS_VERSION: u32 = 6;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
@@ -84,11 +85,41 @@ impl SavedEdits {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteLink {
-    /// `s3://bucket/key` or `s3://bucket/prefix/`.
+    /// `s3://bucket/key`, `az://container/prefix/`.
     pub url: String,
     /// The connection's name in the notebook when it was linked.
     pub connection: String,
-    pub s3: S3Connection,
+    /// Its settings then: S3's (every list before version 6 has them), or Azure's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Connection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureConnection>,
+}
+
+impl RemoteLink {
+    fn of(remote: &crate::tables::linked::RemoteSource) -> RemoteLink {
+        let (s3, azure) = match &remote.settings {
+            StoreSettings::S3(s3) => (Some(s3.clone()), None),
+            StoreSettings::Azure(azure) => (None, Some(azure.clone())),
+        };
+        RemoteLink {
+            url: remote.url.clone(),
+            connection: remote.connection.clone(),
+            s3,
+            azure,
+        }
+    }
+
+    fn settings(&self) -> Result<StoreSettings, TableError> {
+        match (&self.s3, &self.azure) {
+            (Some(s3), None) => Ok(StoreSettings::S3(s3.clone())),
+            (None, Some(azure)) => Ok(StoreSettings::Azure(azure.clone())),
+            _ => Err(TableError::Persist(format!(
+                "the link to {} has no settings of one service (S3 or Azure)",
+                self.url
+            ))),
+        }
+    }
 }
 
 fn is_empty_path(path: &Path) -> bool {
@@ -156,7 +187,12 @@ pub fn read(dir: &Path) -> Result<Vec<Link>, TableError> {
 /// as written: the new list may be on disk, so the caller acts as if it is.
 fn write(dir: &Path, links: Vec<Link>, metrics: &Metrics) -> Result<(), TableError> {
     let path = dir.join(LINKS_FILE);
-    let version = if links.iter().any(|l| l.pattern.is_some()) {
+    let version = if links
+        .iter()
+        .any(|l| l.remote.as_ref().is_some_and(|r| r.azure.is_some()))
+    {
+        6
+    } else if links.iter().any(|l| l.pattern.is_some()) {
         5
     } else if links
         .iter()
@@ -208,7 +244,9 @@ pub fn open_all(
         let (path, opening) = match &link.remote {
             Some(r) => (
                 PathBuf::from(&r.url),
-                LinkedTable::open_remote(&r.connection, &r.s3, &r.url),
+                r.settings().and_then(|settings| {
+                    LinkedTable::open_remote(&r.connection, &settings, &r.url)
+                }),
             ),
             None => {
                 let path = dir.join(&link.path);
@@ -433,14 +471,7 @@ impl Ledger {
         // A conversion is named relative to the notebook folder, so the folder can move; the
         // user's files keep their absolute path.
         let (path, remote) = match &linked.remote {
-            Some(r) => (
-                PathBuf::new(),
-                Some(RemoteLink {
-                    url: r.url.clone(),
-                    connection: r.connection.clone(),
-                    s3: r.settings.clone(),
-                }),
-            ),
+            Some(r) => (PathBuf::new(), Some(RemoteLink::of(r))),
             None => match linked.source.strip_prefix(dir) {
                 Ok(inside) if linked.converted => (inside.to_path_buf(), None),
                 _ => (linked.source.clone(), None),

@@ -28,7 +28,8 @@
 //! Quire before databases says "made by a newer Quire" rather than "damaged". A Ballista
 //! cluster connection (`"kind": "ballista"`, with `"cluster": { "url": "df://…",
 //! "shared_folders": [...] }`) or a cell that runs on one (`"runs_on": "<connection>"`) makes
-//! it version 5, for the same reason.
+//! it version 5, for the same reason, and an Azure Blob Storage connection (`"kind": "azure"`,
+//! with `"azure": { "account", "endpoint" }`) version 6.
 //!
 //! Pretty-printed with two-space indents, keys in this order and a final newline, so a notebook
 //! diffs well in git. A source with a line break is stored as its lines (joined by `\n` when
@@ -44,8 +45,11 @@ use crate::remote::Connection;
 
 /// The `format` marker of every notebook file.
 pub const FORMAT_MARKER: &str = "quire-notebook";
-/// The newest format this build reads, and the one it writes for a notebook with connections.
-pub const FORMAT_VERSION: u32 = 5;
+/// The newest format this build reads, and the one it writes for a notebook with an Azure
+/// connection.
+pub const FORMAT_VERSION: u32 = 6;
+/// The version of a notebook with a cluster (a cell may run on it).
+const CLUSTERS_VERSION: u32 = 5;
 /// The version of a notebook with a database and no cluster.
 const DATABASES_VERSION: u32 = 4;
 /// The version of a notebook whose connections are all buckets.
@@ -158,13 +162,19 @@ impl Document {
         let file = File {
             format: FORMAT_MARKER.into(),
             // The oldest version that holds what the notebook has, so older builds open it.
-            version: if self.cells.iter().any(|c| c.runs_on.is_some())
+            version: if self
+                .connections
+                .iter()
+                .any(|c| c.kind == crate::remote::ConnectionKind::Azure || c.azure.is_some())
+            {
+                FORMAT_VERSION
+            } else if self.cells.iter().any(|c| c.runs_on.is_some())
                 || self
                     .connections
                     .iter()
                     .any(|c| c.kind == crate::remote::ConnectionKind::Ballista)
             {
-                FORMAT_VERSION
+                CLUSTERS_VERSION
             } else if self.connections.is_empty() {
                 PLAIN_VERSION
             } else if self
@@ -277,8 +287,8 @@ mod tests {
             Document::parse(b""),
             Err(ParseProblem::Corrupt(_))
         ));
-        let newer = br#"{"format":"quire-notebook","version":6,"id":"x","title":"t","cells":[]}"#;
-        assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(6)));
+        let newer = br#"{"format":"quire-notebook","version":7,"id":"x","title":"t","cells":[]}"#;
+        assert_eq!(Document::parse(newer), Err(ParseProblem::NewerVersion(7)));
         let chart_in_v1 = br#"{"format":"quire-notebook","version":1,"id":"0193a1b2-0000-7000-8000-000000000000","title":"t","cells":[{"id":"0193a1b2-0000-7000-8000-000000000001","kind":"chart","source":"{}"}]}"#;
         assert!(matches!(
             Document::parse(chart_in_v1),
@@ -353,6 +363,7 @@ mod tests {
             }),
             postgres: None,
             cluster: None,
+            azure: None,
         });
         let text = String::from_utf8(doc.to_bytes()).unwrap();
         assert!(text.contains("\"version\": 3"), "{text}");
@@ -381,10 +392,27 @@ mod tests {
                 sslmode: None,
             }),
             cluster: None,
+            azure: None,
         });
         let text = String::from_utf8(doc.to_bytes()).unwrap();
         assert!(text.contains("\"version\": 4"), "{text}");
         assert!(text.contains("\"kind\": \"postgres\""), "{text}");
+        assert_eq!(Document::parse(text.as_bytes()).unwrap(), doc);
+        // An Azure account makes it version 6: builds before it call the file newer.
+        doc.connections.push(Connection {
+            name: "blobs".into(),
+            kind: ConnectionKind::Azure,
+            s3: None,
+            postgres: None,
+            cluster: None,
+            azure: Some(crate::remote::AzureConnection {
+                account: "devstoreaccount1".into(),
+                endpoint: Some("http://127.0.0.1:10000/devstoreaccount1".into()),
+            }),
+        });
+        let text = String::from_utf8(doc.to_bytes()).unwrap();
+        assert!(text.contains("\"version\": 6"), "{text}");
+        assert!(text.contains("\"kind\": \"azure\""), "{text}");
         assert_eq!(Document::parse(text.as_bytes()).unwrap(), doc);
     }
 

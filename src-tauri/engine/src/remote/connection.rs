@@ -4,7 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClusterConnection, PostgresConnection, RemoteError, S3Connection};
+use super::{
+    AzureConnection, ClusterConnection, PostgresConnection, RemoteError, S3Connection,
+    StoreSettings,
+};
 
 /// Longest connection name: it shows in a narrow sidebar.
 const MAX_NAME: usize = 64;
@@ -16,6 +19,8 @@ const RESERVED_CATALOGS: [&str; 1] = ["datafusion"];
 pub enum ConnectionKind {
     /// Amazon S3 or a server speaking its protocol.
     S3,
+    /// Azure Blob Storage or a server speaking its protocol (Azurite).
+    Azure,
     /// A PostgreSQL database, attached: its tables are `<name>.<schema>.<table>` in SQL.
     Postgres,
     /// An Apache DataFusion Ballista cluster: a SQL cell can run there instead of here.
@@ -36,6 +41,9 @@ pub struct Connection {
     /// Set for `kind: ballista`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterConnection>,
+    /// Set for `kind: azure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureConnection>,
 }
 
 impl Connection {
@@ -47,6 +55,12 @@ impl Connection {
             return Err(RemoteError::Invalid {
                 what: format!("the connection name {:?}", self.name),
                 why: format!("a name is 1 to {MAX_NAME} characters, without spaces around it"),
+            });
+        }
+        if (self.kind == ConnectionKind::Azure) != self.azure.is_some() {
+            return Err(RemoteError::Invalid {
+                what: format!("the connection {}", self.name),
+                why: "an Azure connection needs its storage account, and only it has one".into(),
             });
         }
         match (self.kind, &self.s3, &self.postgres) {
@@ -67,6 +81,15 @@ impl Connection {
             (ConnectionKind::Ballista, ..) => Err(RemoteError::Invalid {
                 what: format!("the connection {}", self.name),
                 why: "a cluster connection has a scheduler address and shared folders, and only those".into(),
+            }),
+            // Its settings are there: checked above.
+            (ConnectionKind::Azure, None, None) => {
+                self.azure.as_ref().map_or(Ok(()), AzureConnection::validate)
+            }
+            (ConnectionKind::Azure, ..) => Err(RemoteError::Invalid {
+                what: format!("the connection {}", self.name),
+                why: "an Azure connection has a storage account and an endpoint, and only those"
+                    .into(),
             }),
             (ConnectionKind::S3, Some(s3), None) => {
                 // Building a store checks the endpoint and profile without sending anything.
@@ -113,6 +136,18 @@ impl Connection {
             what: format!("the connection {}", self.name),
             why: "it is not a cluster connection".into(),
         })
+    }
+
+    /// The settings of an object storage connection (S3 or Azure).
+    pub fn store_settings(&self) -> Result<StoreSettings, RemoteError> {
+        match (self.kind, &self.s3, &self.azure) {
+            (ConnectionKind::S3, Some(s3), _) => Ok(StoreSettings::S3(s3.clone())),
+            (ConnectionKind::Azure, _, Some(azure)) => Ok(StoreSettings::Azure(azure.clone())),
+            _ => Err(RemoteError::Invalid {
+                what: format!("the connection {}", self.name),
+                why: "it is not an object storage connection (S3 or Azure)".into(),
+            }),
+        }
     }
 
     /// The S3 settings of an S3 connection.

@@ -53,10 +53,16 @@ impl CountedStore {
 
     /// From now on, reads of `key` ask for the object with entity tag `e_tag`.
     pub fn pin(&self, key: &Path, e_tag: &str) {
+        // `If-Match` takes a quoted tag; Azure lists its tags bare.
+        let tag = if e_tag.starts_with('"') || e_tag.starts_with("W/") {
+            e_tag.to_string()
+        } else {
+            format!("\"{e_tag}\"")
+        };
         self.pins
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key.clone(), e_tag.to_string());
+            .insert(key.clone(), tag);
     }
 
     fn request(&self) {

@@ -1,4 +1,4 @@
-//! Object storage: S3 and S3-compatible stores reached through `object_store`, the crate
+//! Object storage: S3, S3-compatible stores and Azure Blob Storage reached through `object_store`, the crate
 //! DataFusion reads through, so a remote Parquet file is linked and queried like a local one
 //! (`tables::linked`), with the same projection and row-group pruning: only the byte ranges a
 //! query needs travel.
@@ -8,6 +8,10 @@
 //!   made from them, with credentials from where users keep them: the `AWS_*` environment
 //!   variables or a profile of the shared credentials file. No credentials at all means
 //!   anonymous requests (a public bucket), never a wait on a cloud metadata service.
+//! - `azure.rs`: an Azure Blob Storage connection's settings (account, endpoint; never a
+//!   key) and its store, signed with what Azure's own tools read (`AZURE_STORAGE_*`, `az login`).
+//! - `store.rs`: addresses (`s3://bucket/key`, `az://container/key`) and the settings of the
+//!   service behind one, as a link or an export keeps them.
 //! - `io.rs`: the runtime every request runs on, so the engine's sync code (pages, footers)
 //!   and DataFusion's streams can wait on a store from any thread.
 //! - `counted.rs`: a store wrapper that counts the bytes fetched (what pushdown saves).
@@ -22,6 +26,7 @@
 //! in time), it refused the credentials, the object is not there or changed since it was
 //! linked; the store's own text goes to the log.
 
+mod azure;
 mod cluster;
 mod connection;
 mod counted;
@@ -31,7 +36,9 @@ pub mod io;
 mod postgres;
 mod reader;
 mod s3;
+mod store;
 
+pub use azure::AzureConnection;
 pub use cluster::{ClusterConnection, DEFAULT_SCHEDULER_PORT};
 pub use connection::{Connection, ConnectionCheck, ConnectionKind};
 pub use counted::{CountedStore, Traffic};
@@ -39,7 +46,8 @@ pub use counted::{CountedStore, Traffic};
 pub use database::{from_postgres, pool as postgres_pool, AttachedDatabase};
 pub use postgres::{pgpass_lookup, DatabaseTable, PostgresConnection};
 pub use reader::StoreReader;
-pub use s3::{split_url, S3Connection, S3Store};
+pub use s3::S3Connection;
+pub use store::{split_address, split_url, BucketStore, Service, StoreSettings};
 
 use crate::code::{ErrorCode, HasCode};
 
@@ -52,13 +60,18 @@ pub enum RemoteError {
     #[error("{endpoint} did not answer: {detail}")]
     Unreachable { endpoint: String, detail: String },
     /// The store answered and refused the credentials (or gave no access to the bucket).
-    #[error("{endpoint} refused access: {detail}. Check the keys (the AWS_* variables or the profile the connection names)")]
-    Refused { endpoint: String, detail: String },
+    #[error("{endpoint} refused access: {detail}. Check the keys ({hint})")]
+    Refused {
+        endpoint: String,
+        detail: String,
+        /// Where the user keeps the keys, for the service asked.
+        hint: &'static str,
+    },
     /// A database server refused the login (user, password) or the access asked for.
     #[error("{endpoint} refused the login: {detail}")]
     LoginRefused { endpoint: String, detail: String },
-    /// The object or prefix is not in the bucket.
-    #[error("{url} is not in the bucket")]
+    /// The object or prefix is not in the bucket (or the bucket is not there).
+    #[error("nothing is stored at {url}: check the bucket or container and the path")]
     NotFound { url: String },
     /// The object is no longer the one that was linked (its entity tag moved).
     #[error("{url} changed since it was linked; delete the link and link it again")]
@@ -100,11 +113,14 @@ impl RemoteError {
             endpoint: endpoint.clone(),
             detail: detail.to_string(),
         };
+        let service = split_address(url).map_or(Service::S3, |(service, ..)| service);
         let refused = || RemoteError::Refused {
             endpoint: endpoint.clone(),
-            detail:
-                "the access key or its secret was not accepted, or it has no access to this bucket"
-                    .into(),
+            detail: format!(
+                "the key was not accepted, or it gives no access to this {}",
+                service.bucket_word()
+            ),
+            hint: service.keys_hint(),
         };
         match e {
             E::NotFound { .. } => {

@@ -11,7 +11,7 @@ use object_store::client::SpawnedReqwestConnector;
 use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use serde::{Deserialize, Serialize};
 
-use super::{CountedStore, RemoteError};
+use super::{BucketStore, CountedStore, RemoteError};
 
 /// How long connecting may take before the store counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,13 +38,6 @@ pub struct S3Connection {
     pub profile: Option<String>,
 }
 
-/// A store for one bucket, with the traffic it made.
-pub struct S3Store {
-    pub store: Arc<CountedStore>,
-    /// Where requests go, for messages.
-    pub endpoint: String,
-}
-
 /// Credentials as the user keeps them.
 #[derive(Debug, Default)]
 struct Credentials {
@@ -64,7 +57,7 @@ impl S3Connection {
 
     /// The store for `bucket`. Nothing is sent yet: a wrong endpoint or refused credentials
     /// show at the first request.
-    pub fn store(&self, bucket: &str) -> Result<S3Store, RemoteError> {
+    pub fn store(&self, bucket: &str) -> Result<BucketStore, RemoteError> {
         let endpoint = self.endpoint_text();
         if bucket.is_empty() {
             return Err(RemoteError::Invalid {
@@ -75,40 +68,10 @@ impl S3Connection {
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_http_connector(SpawnedReqwestConnector::new(super::io::handle()))
-            .with_client_options(
-                ClientOptions::new()
-                    .with_connect_timeout(CONNECT_TIMEOUT)
-                    .with_timeout(REQUEST_TIMEOUT)
-                    .with_allow_http(true),
-            )
-            .with_retry(RetryConfig {
-                max_retries: RETRIES,
-                retry_timeout: RETRY_FOR,
-                ..RetryConfig::default()
-            });
+            .with_client_options(client_options())
+            .with_retry(retry());
         if let Some(url) = &self.endpoint {
-            let parsed = url::Url::parse(url).map_err(|e| RemoteError::Invalid {
-                what: format!("the endpoint {url}"),
-                why: format!("write it with its scheme, as http://host:port or https://host ({e})"),
-            })?;
-            if !parsed.username().is_empty()
-                || parsed.password().is_some()
-                || parsed.query().is_some()
-                || parsed.fragment().is_some()
-            {
-                // Keys in the address would be kept in notebook.json: they belong in the
-                // credentials file or the environment.
-                return Err(RemoteError::Invalid {
-                    what: "the endpoint".into(),
-                    why: "it holds a user name, a password or a query; write only http://host:port and keep keys in ~/.aws/credentials or the AWS_* variables".into(),
-                });
-            }
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-                return Err(RemoteError::Invalid {
-                    what: format!("the endpoint {url}"),
-                    why: "write it as http://host:port or https://host".into(),
-                });
-            }
+            valid_endpoint(url, "~/.aws/credentials or the AWS_* variables")?;
             // S3-compatible servers are addressed by path (`host/bucket/key`), not by a
             // bucket subdomain they rarely have.
             builder = builder
@@ -139,28 +102,9 @@ impl S3Connection {
             what: format!("the connection to {endpoint}"),
             why: e.to_string(),
         })?;
-        Ok(S3Store {
+        Ok(BucketStore {
             store: Arc::new(CountedStore::new(Arc::new(store) as Arc<dyn ObjectStore>)),
             endpoint,
-        })
-    }
-
-    /// Reaches `url` (`s3://bucket/prefix`) and lists what is directly under it: the test a
-    /// Connections panel runs, one request.
-    pub fn check(&self, url: &str) -> Result<super::ConnectionCheck, RemoteError> {
-        let (bucket, key) = split_url(url)?;
-        let S3Store { store, endpoint } = self.store(&bucket)?;
-        let started = std::time::Instant::now();
-        let prefix = key.trim_end_matches('/');
-        let prefix = (!prefix.is_empty()).then(|| object_store::path::Path::from(prefix));
-        let listed = super::io::wait(store.list_with_delimiter(prefix.as_ref()))
-            .map_err(|e| RemoteError::from_store(&endpoint, url, &e))?;
-        Ok(super::ConnectionCheck {
-            endpoint,
-            objects: listed.objects.len().try_into().unwrap_or(u32::MAX),
-            folders: listed.common_prefixes.len().try_into().unwrap_or(u32::MAX),
-            elapsed_ms: started.elapsed().as_millis().try_into().unwrap_or(u32::MAX),
-            server: None,
         })
     }
 
@@ -265,30 +209,49 @@ fn ini_section(text: &str, name: &str) -> Option<HashMap<String, String>> {
     found
 }
 
-/// The bucket and key of `s3://bucket/key` (the key may be empty: the whole bucket).
-pub fn split_url(url: &str) -> Result<(String, String), RemoteError> {
-    let invalid = |why: &str| RemoteError::Invalid {
-        what: format!("the address {url}"),
-        why: why.to_string(),
-    };
-    let rest = url
-        .strip_prefix("s3://")
-        .ok_or_else(|| invalid("an object storage address starts with s3://"))?;
-    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        return Err(invalid("it names no bucket (s3://bucket/path)"));
+/// Timeouts that report a store that is down in seconds, and plain HTTP allowed (a server on
+/// loopback or the local network).
+pub(super) fn client_options() -> ClientOptions {
+    ClientOptions::new()
+        .with_connect_timeout(CONNECT_TIMEOUT)
+        .with_timeout(REQUEST_TIMEOUT)
+        .with_allow_http(true)
+}
+
+pub(super) fn retry() -> RetryConfig {
+    RetryConfig {
+        max_retries: RETRIES,
+        retry_timeout: RETRY_FOR,
+        ..RetryConfig::default()
     }
-    // Letters, digits, '.', '-' (and '_' in old buckets) are all a bucket name can hold; the
-    // usual slip is an address pasted after "s3://" that was already there.
-    if !bucket
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// Refuses an endpoint that is not `http(s)://host[:port][/path]`, or that holds keys: they
+/// would be kept in notebook.json, and belong where `keys_hint` says.
+pub(super) fn valid_endpoint(url: &str, keys_hint: &str) -> Result<(), RemoteError> {
+    let parsed = url::Url::parse(url).map_err(|e| RemoteError::Invalid {
+        what: format!("the endpoint {url}"),
+        why: format!("write it with its scheme, as http://host:port or https://host ({e})"),
+    })?;
+    if !parsed.username().is_empty()
+        || parsed.password().is_some()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
     {
-        return Err(invalid(&format!(
-            "\"{bucket}\" cannot be a bucket name (letters, digits, '.' and '-' only)"
-        )));
+        return Err(RemoteError::Invalid {
+            what: "the endpoint".into(),
+            why: format!(
+                "it holds a user name, a password or a query; write only http://host:port and keep keys in {keys_hint}"
+            ),
+        });
     }
-    Ok((bucket.to_string(), key.to_string()))
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(RemoteError::Invalid {
+            what: format!("the endpoint {url}"),
+            why: "write it as http://host:port or https://host".into(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -307,23 +270,6 @@ mod tests {
             "A"
         );
         assert!(ini_section(text, "missing").is_none());
-    }
-
-    #[test]
-    fn addresses_name_a_bucket() {
-        assert_eq!(
-            split_url("s3://b/x/y.parquet").unwrap(),
-            ("b".into(), "x/y.parquet".into())
-        );
-        assert_eq!(split_url("s3://b").unwrap(), ("b".into(), "".into()));
-        assert!(split_url("s3:///x").is_err());
-        // An address pasted after the "s3://" the box already held.
-        let doubled = split_url("s3://s3://b/x.parquet").unwrap_err().to_string();
-        assert!(
-            doubled.contains("\"s3:\" cannot be a bucket name"),
-            "{doubled}"
-        );
-        assert!(split_url("https://b/x").is_err());
     }
 
     #[test]

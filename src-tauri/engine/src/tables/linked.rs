@@ -36,7 +36,7 @@ use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
-use crate::remote::{io, split_url, CountedStore, RemoteError, S3Connection, S3Store, StoreReader};
+use crate::remote::{io, BucketStore, CountedStore, RemoteError, StoreReader, StoreSettings};
 
 use super::table::{columns_of, page_schema, TableInfo};
 use super::TableError;
@@ -109,8 +109,8 @@ impl Drop for LinkedTable {
 pub struct RemoteSource {
     /// The connection's name in the notebook.
     pub connection: String,
-    pub settings: S3Connection,
-    /// The `s3://bucket/prefix` the user linked.
+    pub settings: StoreSettings,
+    /// The `s3://bucket/prefix` (or `az://container/prefix`) the user linked.
     pub url: String,
     pub store: Arc<CountedStore>,
     pub endpoint: String,
@@ -174,10 +174,13 @@ fn stamp(path: &Path) -> Result<Stamp, TableError> {
     Ok((meta.len(), format!("{:?}", meta.modified().ok())))
 }
 
+/// An object's size and entity tag. The tag without its quotes: Azure lists it bare and
+/// answers a HEAD with it quoted, and the same object must not look changed.
 fn remote_stamp(meta: &ObjectMeta) -> Stamp {
     let tag = meta
         .e_tag
-        .clone()
+        .as_deref()
+        .map(|tag| tag.trim_matches('"').to_string())
         .unwrap_or_else(|| meta.last_modified.to_rfc3339());
     (meta.size, tag)
 }
@@ -392,13 +395,14 @@ impl LinkedTable {
     /// else.
     pub fn open_remote(
         connection: &str,
-        settings: &S3Connection,
+        settings: &StoreSettings,
         url: &str,
     ) -> Result<LinkedTable, TableError> {
-        let (bucket, typed_key) = split_url(url)?;
+        let (BucketStore { store, endpoint }, typed_key) = settings.store_for(url)?;
+        let (service, bucket, _) = crate::remote::split_address(url)?;
+        let scheme = service.scheme();
         // A glob lists its prefix and keeps the keys below it that match.
         let (key, pattern) = FilePattern::split_key(&typed_key)?;
-        let S3Store { store, endpoint } = settings.store(&bucket)?;
         let failed = |e: object_store::Error| RemoteError::from_store(&endpoint, url, &e);
         // The key as typed (spaces, `#`, `=` and all), not percent-encoded a second time.
         let typed = ObjectPath::parse(&key).map_err(|e| RemoteError::Invalid {
@@ -434,7 +438,7 @@ impl LinkedTable {
                         Path::new(url),
                         "there are no Parquet objects (.parquet or .pq) under it; Quire links Parquet files",
                     ),
-                    Some(p) => p.matched_nothing(&format!("s3://{bucket}/{prefix}")),
+                    Some(p) => p.matched_nothing(&format!("{scheme}://{bucket}/{prefix}")),
                 });
             }
             data
@@ -444,7 +448,7 @@ impl LinkedTable {
         let mut bytes = 0u64;
         let mut schema: Option<SchemaRef> = None;
         for meta in objects {
-            let shown = format!("s3://{bucket}/{}", meta.location);
+            let shown = format!("{scheme}://{bucket}/{}", meta.location);
             let at = PathBuf::from(&shown);
             let metadata = io::wait(remote_metadata(&store, &meta)).map_err(|e| match e {
                 Footer::Store(e) => {
@@ -625,10 +629,15 @@ impl LinkedTable {
     pub fn cluster_provider(&self) -> Result<Arc<dyn TableProvider>, TableError> {
         let store = match &self.remote {
             Some(remote) => {
-                let bucket = split_url(&remote.url)?.0;
-                Some(url::Url::parse(&format!("s3://{bucket}")).map_err(|e| {
-                    TableError::Persist(format!("the address of {bucket} could not be made: {e}"))
-                })?)
+                let (service, bucket, _) = crate::remote::split_address(&remote.url)?;
+                let scheme = service.scheme();
+                Some(
+                    url::Url::parse(&format!("{scheme}://{bucket}")).map_err(|e| {
+                        TableError::Persist(format!(
+                            "the address of {bucket} could not be made: {e}"
+                        ))
+                    })?,
+                )
             }
             None => None,
         };
