@@ -196,6 +196,7 @@ test("add an Azure Blob Storage connection, export a table to a container, link 
     await type(app, "link-remote-name", "cities_blob");
     await app.click("link-remote-start");
     await app.waitText("table-list", (t) => t.includes("cities_blob") && /30\D?000/.test(t), 60_000);
+    await addSqlCell(app, "SELECT 1");
     await runSql(app, "SELECT city, count(*) AS n FROM cities_blob GROUP BY city ORDER BY city");
     const rows = await resultRows(app, (r) => r.length === 3, 60_000);
     assert.deepEqual(
