@@ -251,14 +251,36 @@ fn a_conversion_cut_short_resumes_past_the_parts_it_wrote() {
     let parts = Parts::new(&folder, size / 16, metrics.clone());
     let options = CsvOptions::default();
 
-    // The first run stops after a few parts (as a crash would: the parts written stay).
+    // The first run stops once parts are complete and all have the widened `amount` (as a
+    // crash would: the parts written stay). Waiting for such a part, not for a share of the bytes:
+    // under load the reading runs ahead of the writing, and a run stopped before the widening
+    // leaves integer parts, rightly written again once the rerun meets the decimals.
+    let widened = |part: &Path| {
+        std::fs::File::open(part)
+            .ok()
+            .and_then(|f| {
+                datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                    f,
+                )
+                .ok()
+            })
+            .is_some_and(|footer| {
+                footer
+                    .schema()
+                    .field_with_name("amount")
+                    .is_ok_and(|f| f.data_type() != &datafusion::arrow::datatypes::DataType::Int64)
+            })
+    };
     let cancel = CancellationToken::new();
     let err = import::convert(
         &csv,
         None,
         Some(&options),
-        &|p| {
-            if p.bytes > p.total_bytes / 3 {
+        &|_| {
+            if parts
+                .listed()
+                .is_ok_and(|done| !done.is_empty() && done.iter().all(|p| widened(p)))
+            {
                 cancel.cancel();
             }
         },
