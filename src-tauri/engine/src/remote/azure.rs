@@ -63,7 +63,7 @@ impl AzureConnection {
         if let Some(url) = &self.endpoint {
             builder = builder.with_endpoint(url.trim_end_matches('/').to_string());
         }
-        builder = match credential(&self.account, self.endpoint.is_none(), |name: &str| {
+        builder = match credential(&self.account, self.endpoint.as_deref(), |name: &str| {
             std::env::var(name)
         })? {
             Credential::AccessKey(key) => builder.with_access_key(key),
@@ -107,17 +107,23 @@ impl AzureConnection {
 /// `AZURE_STORAGE_CONNECTION_STRING` when its `AccountName` is `account` (its key or its
 /// shared access signature), else `AZURE_STORAGE_KEY` (or `_ACCOUNT_KEY`, as object_store
 /// names it) or `AZURE_STORAGE_SAS_TOKEN` when `AZURE_STORAGE_ACCOUNT` is `account`, else the
-/// Azure CLI's `az login` when `az` is installed and the requests go to Azure itself, else
-/// unsigned. A key is only ever sent to the account it is for, and the user's Azure token
-/// only to Azure: a notebook naming another server gets neither. `var` reads the environment
-/// (a parameter so tests need not change the process's).
+/// Azure CLI's `az login` when `az` is installed, else unsigned.
+///
+/// A notebook names the endpoint, and a shared notebook may name anyone's server, so a key
+/// goes only where the user sent it: to Azure itself (no endpoint), to this machine
+/// (loopback: Azurite), or to the `BlobEndpoint` of the user's own connection string. Shared
+/// Key signatures do not cover the host, so a request signed for a stranger's server could be
+/// replayed against Azure. The user's Azure token goes to Azure only. `var` reads the
+/// environment (a parameter so tests need not change the process's).
 fn credential(
     account: &str,
-    to_azure: bool,
+    endpoint: Option<&str>,
     var: impl Fn(&str) -> Result<String, std::env::VarError>,
 ) -> Result<Credential, RemoteError> {
     let var = |name: &str| var(name).ok().filter(|v| !v.trim().is_empty());
     let for_this = var("AZURE_STORAGE_ACCOUNT").is_some_and(|named| named == account);
+    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+    let trusted = endpoint.is_none_or(is_loopback);
     if let Some(text) = var("AZURE_STORAGE_CONNECTION_STRING") {
         let parts: Vec<(&str, &str)> = text
             .split(';')
@@ -130,7 +136,10 @@ fn credential(
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
                 .map(|(_, v)| v.to_string())
         };
-        if get("AccountName").is_some_and(|named| named == account) {
+        let reaches = endpoint.is_none_or(|url| {
+            is_loopback(url) || get("BlobEndpoint").is_some_and(|named| same(&named, url))
+        });
+        if get("AccountName").is_some_and(|named| named == account) && reaches {
             if let Some(key) = get("AccountKey") {
                 return Ok(Credential::AccessKey(key));
             }
@@ -139,7 +148,7 @@ fn credential(
             }
         }
     }
-    if for_this {
+    if for_this && trusted {
         if let Some(key) = var("AZURE_STORAGE_KEY").or_else(|| var("AZURE_STORAGE_ACCOUNT_KEY")) {
             return Ok(Credential::AccessKey(key));
         }
@@ -147,10 +156,20 @@ fn credential(
             return Ok(Credential::Sas(sas.trim_start_matches('?').to_string()));
         }
     }
-    Ok(if to_azure && on_path("az") {
+    Ok(if endpoint.is_none() && on_path("az") {
         Credential::Cli
     } else {
         Credential::Anonymous
+    })
+}
+
+/// Whether an endpoint is on this machine.
+fn is_loopback(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| match u.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     })
 }
 
@@ -187,8 +206,9 @@ mod tests {
     #[test]
     fn keys_come_from_the_variables_azure_tools_read_for_this_account_only() {
         let string = "DefaultEndpointsProtocol=http;AccountName=lake;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/lake;";
+        let local = Some("http://127.0.0.1:10000/lake");
         let key =
-            |account: &str, pairs: &[(&str, &str)]| credential(account, false, env(pairs)).unwrap();
+            |account: &str, pairs: &[(&str, &str)]| credential(account, local, env(pairs)).unwrap();
         assert_eq!(
             key("lake", &[("AZURE_STORAGE_CONNECTION_STRING", string)]),
             Credential::AccessKey("a2V5".into())
@@ -228,6 +248,42 @@ mod tests {
         ] {
             assert_eq!(key("lake", pairs), Credential::Anonymous, "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn a_key_goes_only_to_azure_this_machine_or_the_users_own_endpoint() {
+        let named = [
+            ("AZURE_STORAGE_ACCOUNT", "lake"),
+            ("AZURE_STORAGE_KEY", "a2V5"),
+        ];
+        // A notebook naming someone else's server gets nothing signed.
+        let stranger = Some("https://blobs.example.net/lake");
+        assert_eq!(
+            credential("lake", stranger, env(&named)).unwrap(),
+            Credential::Anonymous
+        );
+        // Azure itself and this machine do.
+        assert_eq!(
+            credential("lake", None, env(&named)).unwrap(),
+            Credential::AccessKey("a2V5".into())
+        );
+        assert_eq!(
+            credential("lake", Some("http://localhost:10000/lake"), env(&named)).unwrap(),
+            Credential::AccessKey("a2V5".into())
+        );
+        // The user's own connection string names the server its key is for.
+        let string = [(
+            "AZURE_STORAGE_CONNECTION_STRING",
+            "AccountName=lake;AccountKey=a2V5;BlobEndpoint=https://blobs.example.net/lake/",
+        )];
+        assert_eq!(
+            credential("lake", stranger, env(&string)).unwrap(),
+            Credential::AccessKey("a2V5".into())
+        );
+        assert_eq!(
+            credential("lake", Some("https://other.example.net/lake"), env(&string)).unwrap(),
+            Credential::Anonymous
+        );
     }
 
     #[test]

@@ -42,6 +42,17 @@ pub struct CountedStore {
     pins: RwLock<HashMap<Path, String>>,
 }
 
+/// An entity tag as HTTP writes it, quoted: S3 quotes its tags everywhere, Azure answers a
+/// HEAD with them quoted and lists them bare. `If-Match` takes the quoted form, and a link's
+/// saved fingerprint was made from S3's quoted tags, so this is the form compared and kept.
+pub fn quoted_tag(e_tag: &str) -> String {
+    if e_tag.starts_with('"') || e_tag.starts_with("W/") {
+        e_tag.to_string()
+    } else {
+        format!("\"{e_tag}\"")
+    }
+}
+
 impl CountedStore {
     pub fn new(inner: Arc<dyn ObjectStore>) -> CountedStore {
         CountedStore {
@@ -53,16 +64,10 @@ impl CountedStore {
 
     /// From now on, reads of `key` ask for the object with entity tag `e_tag`.
     pub fn pin(&self, key: &Path, e_tag: &str) {
-        // `If-Match` takes a quoted tag; Azure lists its tags bare.
-        let tag = if e_tag.starts_with('"') || e_tag.starts_with("W/") {
-            e_tag.to_string()
-        } else {
-            format!("\"{e_tag}\"")
-        };
         self.pins
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key.clone(), tag);
+            .insert(key.clone(), quoted_tag(e_tag));
     }
 
     fn request(&self) {

@@ -41,7 +41,7 @@ mod store;
 pub use azure::AzureConnection;
 pub use cluster::{ClusterConnection, DEFAULT_SCHEDULER_PORT};
 pub use connection::{Connection, ConnectionCheck, ConnectionKind};
-pub use counted::{CountedStore, Traffic};
+pub use counted::{quoted_tag, CountedStore, Traffic};
 #[cfg(feature = "postgres")]
 pub use database::{from_postgres, pool as postgres_pool, AttachedDatabase};
 pub use postgres::{pgpass_lookup, DatabaseTable, PostgresConnection};

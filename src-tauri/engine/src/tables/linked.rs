@@ -174,13 +174,14 @@ fn stamp(path: &Path) -> Result<Stamp, TableError> {
     Ok((meta.len(), format!("{:?}", meta.modified().ok())))
 }
 
-/// An object's size and entity tag. The tag without its quotes: Azure lists it bare and
-/// answers a HEAD with it quoted, and the same object must not look changed.
+/// An object's size and entity tag, the tag always quoted: Azure lists it bare and answers a
+/// HEAD with it quoted, and the same object must not look changed (nor an S3 link saved
+/// with quoted tags look changed after an upgrade).
 fn remote_stamp(meta: &ObjectMeta) -> Stamp {
     let tag = meta
         .e_tag
         .as_deref()
-        .map(|tag| tag.trim_matches('"').to_string())
+        .map(crate::remote::quoted_tag)
         .unwrap_or_else(|| meta.last_modified.to_rfc3339());
     (meta.size, tag)
 }
@@ -1117,4 +1118,33 @@ async fn remote_metadata(
     )
     .await
     .map_err(Footer::Parquet)
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+
+    fn meta(e_tag: Option<&str>) -> ObjectMeta {
+        ObjectMeta {
+            location: ObjectPath::from("a/b.parquet"),
+            last_modified: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+            size: 42,
+            e_tag: e_tag.map(str::to_string),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn an_objects_stamp_is_its_quoted_tag_however_the_store_wrote_it() {
+        // S3 quotes its tags, and links saved before Azure hashed them quoted: that form
+        // stays, so their fingerprints still match after an upgrade.
+        let s3 = remote_stamp(&meta(Some("\"9b2cf535f27731c974343645a3985328\"")));
+        assert_eq!(s3, (42, "\"9b2cf535f27731c974343645a3985328\"".to_string()));
+        // Azure lists a tag bare and answers a HEAD with it quoted: one object, one stamp.
+        assert_eq!(
+            remote_stamp(&meta(Some("0x8DC0F3A1B2C3D4E"))),
+            remote_stamp(&meta(Some("\"0x8DC0F3A1B2C3D4E\"")))
+        );
+        assert_eq!(remote_stamp(&meta(Some("W/\"x\""))).1, "W/\"x\"");
+    }
 }
