@@ -98,10 +98,12 @@ export const commands = {
 	 */
 	linkFile: (notebook: NotebookId, path: string, pattern: string | null, table: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("link_file", { notebook, path, pattern, table })),
 	/**
-	 *  Links a Parquet object, or the Parquet objects under a prefix, through the notebook's
-	 *  connection `connection`: listed and footers read now, queried where they lie.
+	 *  Links an address through the notebook's connection `connection`: a Parquet object, or the
+	 *  Parquet objects under a prefix, are listed and their footers read now, queried where they
+	 *  lie; one CSV or JSON object is fetched and converted into Parquet inside the notebook, its
+	 *  progress streaming over `on_progress`, cancelled by its job id.
 	 */
-	linkRemote: (notebook: NotebookId, connection: string, url: string, table: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("link_remote", { notebook, connection, url, table })),
+	linkRemote: (notebook: NotebookId, connection: string, url: string, table: string | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("link_remote", { notebook, connection, url, table, job, onProgress })),
 	/**
 	 *  Adds a connection to the notebook, or replaces the one of the same name (nothing is sent:
 	 *  a malformed endpoint or a profile missing from the credentials file is refused in words).

@@ -66,8 +66,8 @@ pub use datafusion;
 pub use code::{ErrorCode, HasCode, Position};
 pub use config::Config;
 pub use engine::{
-    AddedRows, CatchUp, CellOutput, Engine, EngineInfo, EnginePaths, FlushAllReport, ImportOutcome,
-    ImportRequest, PendingWork, ShutdownReport,
+    converts_when_linked, AddedRows, CatchUp, CellOutput, Engine, EngineInfo, EnginePaths,
+    FlushAllReport, ImportOutcome, ImportRequest, PendingWork, ShutdownReport,
 };
 pub use error::Error;
 pub use ledger::{DiffPage, DiffRow, TableVersions, TransformPreview};

@@ -521,6 +521,8 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
     );
     println!("killed {halfway}: no object under the key");
 
+    text_objects_are_fetched_and_converted(&engine, nb, &store, data.path());
+
     // The server goes away: a query and a page over the link say so, in words, in seconds.
     drop(moto);
     let started = Instant::now();
@@ -617,4 +619,202 @@ fn find(dir: &Path, name: &str) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// A CSV file as a spreadsheet export writes it (quoted commas, R's `NA`, non-ASCII names),
+/// of `rows` rows.
+fn trips_csv(rows: usize) -> String {
+    let cities = [
+        "Zürich",
+        "São Paulo",
+        "\"Washington, D.C.\"",
+        "Kraków",
+        "Oslo",
+    ];
+    let mut text = String::from("trip_id,city,fare,day\n");
+    for i in 0..rows {
+        let fare = if i % 17 == 0 {
+            "NA".to_string()
+        } else {
+            format!("{}.{:02}", i % 250, i % 100)
+        };
+        let day = format!("2024-{:02}-{:02}", i % 12 + 1, i % 28 + 1);
+        text.push_str(&format!("{i},{},{fare},{day}\n", cities[i % cities.len()]));
+    }
+    text
+}
+
+/// A CSV object (plain and gzipped) linked through the connection is fetched and converted
+/// into Parquet in the notebook: it answers as the same file imported from disk, the fetched
+/// copy does not stay, progress runs from fetching to converting, a cancel leaves nothing, and
+/// a missing object is said in words.
+fn text_objects_are_fetched_and_converted(
+    engine: &Engine,
+    nb: NotebookId,
+    store: &Arc<quire_engine::remote::CountedStore>,
+    data: &Path,
+) {
+    let csv = trips_csv(300_000);
+    let local = tempfile::tempdir().unwrap();
+    let on_disk = local.path().join("trips.csv");
+    std::fs::write(&on_disk, &csv).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    for (key, bytes) in [
+        ("raw/trips.csv", csv.as_bytes().to_vec()),
+        ("raw/2024 trips.csv.gz", gz),
+    ] {
+        block(object_store::ObjectStoreExt::put(
+            store.as_ref(),
+            &object_store::path::Path::parse(key).unwrap(),
+            bytes.into(),
+        ))
+        .unwrap();
+    }
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heard = seen.clone();
+    let linked = block(engine.link_remote_text(
+        nb,
+        "lake",
+        &format!("s3://{BUCKET}/raw/trips.csv"),
+        None,
+        None,
+        Arc::new(move |p| heard.lock().unwrap().push((p.bytes, p.total_bytes))),
+        &CancellationToken::new(),
+    ))
+    .unwrap();
+    assert_eq!(linked.table.name, "trips");
+    assert_eq!(linked.table.rows, 300_000);
+    assert!(linked.table.converted);
+    let seen = seen.lock().unwrap().clone();
+    let total = csv.len() as u64;
+    assert_eq!(
+        seen.last(),
+        Some(&(total, total)),
+        "the last report is 100 %"
+    );
+    assert!(
+        seen.iter().any(|&(b, _)| b > 0 && b < total / 2)
+            && seen.iter().any(|&(b, _)| b > total / 2 && b < total),
+        "progress through fetching and converting: {:?}",
+        &seen[..seen.len().min(20)]
+    );
+    assert_eq!(
+        find(data, "_source"),
+        None,
+        "the fetched copy is removed once converted"
+    );
+    let gzipped = block(engine.link_remote_text(
+        nb,
+        "lake",
+        &format!("s3://{BUCKET}/raw/2024 trips.csv.gz"),
+        Some("trips_gz"),
+        None,
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap();
+    assert_eq!(gzipped.table.rows, 300_000);
+    let request = quire_engine::ImportRequest {
+        path: &on_disk,
+        table: Some("trips_local"),
+        format: None,
+        csv: None,
+        sheet: None,
+        convert: true,
+    };
+    block(engine.import(nb, request, Arc::new(|_| {}), &CancellationToken::new())).unwrap();
+    let questions = [
+        "SELECT count(*), count(fare), sum(fare), min(day), max(day) FROM {t}",
+        "SELECT city, count(*), round(avg(fare), 6) FROM {t} GROUP BY city ORDER BY city",
+        "SELECT trip_id, city, fare FROM {t} WHERE trip_id IN (0, 17, 299999) ORDER BY trip_id",
+    ];
+    for q in questions {
+        let expected = answer(engine, nb, &q.replace("{t}", "trips_local"));
+        assert_eq!(
+            answer(engine, nb, &q.replace("{t}", "trips")),
+            expected,
+            "{q}"
+        );
+        assert_eq!(
+            answer(engine, nb, &q.replace("{t}", "trips_gz")),
+            expected,
+            "{q}"
+        );
+    }
+    // R's NA is a missing fare, the quoted comma stays in its name.
+    assert_eq!(
+        answer(engine, nb, "SELECT count(*) - count(fare) FROM trips"),
+        (300_000usize.div_ceil(17)).to_string()
+    );
+    assert_eq!(
+        answer(
+            engine,
+            nb,
+            "SELECT count(*) FROM trips WHERE city = 'Washington, D.C.'"
+        ),
+        "60000"
+    );
+
+    // Cancelled while fetching: no table, no conversion folder left.
+    let folders =
+        |dir: &Path| find(dir, "converted").map_or(0, |c| std::fs::read_dir(c).unwrap().count());
+    let before = folders(data);
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let e = block(engine.link_remote_text(
+        nb,
+        "lake",
+        &format!("s3://{BUCKET}/raw/trips.csv"),
+        Some("trips_cancelled"),
+        None,
+        Arc::new(move |p| {
+            if p.bytes > 0 {
+                stop.cancel();
+            }
+        }),
+        &cancel,
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
+    assert_eq!(
+        folders(data),
+        before,
+        "a cancelled conversion leaves no folder"
+    );
+    assert!(engine
+        .tables(nb)
+        .unwrap()
+        .iter()
+        .all(|t| t.name != "trips_cancelled"));
+
+    // A missing object, and an address that is not one text object, are said in words.
+    let e = block(engine.link_remote_text(
+        nb,
+        "lake",
+        &format!("s3://{BUCKET}/raw/missing.csv"),
+        None,
+        None,
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::FileUnreadable, "{e}");
+    assert!(e.to_string().contains("nothing is stored at"), "{e}");
+    assert_eq!(folders(data), before);
+    let e = block(engine.link_remote_text(
+        nb,
+        "lake",
+        &format!("s3://{BUCKET}/raw/"),
+        None,
+        None,
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("not one CSV or JSON object"), "{e}");
+    assert!(quire_engine::converts_when_linked("s3://b/x/a.ndjson.zst"));
+    assert!(!quire_engine::converts_when_linked("s3://b/x/*.csv"));
+    assert!(!quire_engine::converts_when_linked("s3://b/x/a.parquet"));
 }

@@ -68,22 +68,51 @@ pub async fn browse_connection(
     Ok(state.engine.browse_connection(notebook, &name).await?)
 }
 
-/// Links a Parquet object, or the Parquet objects under a prefix, through the notebook's
-/// connection `connection`: listed and footers read now, queried where they lie.
+/// Links an address through the notebook's connection `connection`: a Parquet object, or the
+/// Parquet objects under a prefix, are listed and their footers read now, queried where they
+/// lie; one CSV or JSON object is fetched and converted into Parquet inside the notebook, its
+/// progress streaming over `on_progress`, cancelled by its job id.
 #[tauri::command]
 #[specta::specta]
+#[allow(clippy::too_many_arguments)]
 pub async fn link_remote(
     state: State<'_, AppState>,
     notebook: NotebookId,
     connection: String,
     url: String,
     table: Option<String>,
-) -> Reply<TableInfo> {
-    Ok(on_disk(|| {
-        state
-            .engine
-            .link_through(notebook, &connection, &url, table.as_deref())
-    })?)
+    job: String,
+    on_progress: Channel<ImportProgress>,
+) -> Reply<ImportOutcome> {
+    if !quire_engine::converts_when_linked(&url) {
+        let table = on_disk(|| {
+            state
+                .engine
+                .link_through(notebook, &connection, &url, table.as_deref())
+        })?;
+        return Ok(ImportOutcome {
+            table,
+            skipped: Vec::new(),
+            skipped_total: 0,
+        });
+    }
+    // The last update (100 %) always goes out.
+    let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
+    let cancel = state.jobs.start(&job);
+    let result = state
+        .engine
+        .link_remote_text(
+            notebook,
+            &connection,
+            &url,
+            table.as_deref(),
+            None,
+            Arc::new(progress),
+            &cancel,
+        )
+        .await;
+    state.jobs.finish(&job);
+    Ok(result?)
 }
 
 /// Writes a table to an object in a bucket through the notebook's connection `connection`:

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { backendOf, Providers } from "../testBackend";
 import { QuireError } from "../backend";
-import type { Connection, NotebookView, TableInfo } from "../bindings";
-import { checkText, connectionOf, ConnectionsPanel, EMPTY_FORM, firstRowsOf, nameOfUrl, portOf } from "./ConnectionsPanel";
+import type { Connection, ImportProgress, NotebookView, TableInfo } from "../bindings";
+import { checkText, connectionOf, ConnectionsPanel, EMPTY_FORM, firstRowsOf, isTextObject, nameOfUrl, portOf } from "./ConnectionsPanel";
 
 afterEach(cleanup);
 
@@ -170,7 +170,7 @@ describe("the connections panel", () => {
 
   it("links an address through a connection under the name the address suggests", async () => {
     const table: TableInfo = { name: "sales", version: 1, rows: 1000, columns: [], memory_bytes: 0, linked: "s3://data/sales/", converted: false, missing: null };
-    const linkRemote = vi.fn(async () => table);
+    const linkRemote = vi.fn(async () => ({ table, skipped: [], skipped_total: 0 }));
     const removeConnection = vi.fn(async () => view([]));
     const onLinked = vi.fn();
     const onView = vi.fn();
@@ -184,7 +184,7 @@ describe("the connections panel", () => {
     type("link-remote-url", "s3://data/sales/");
     fireEvent.click(screen.getByTestId("link-remote-start"));
     await waitFor(() => expect(onLinked).toHaveBeenCalledWith(table));
-    expect(linkRemote).toHaveBeenCalledWith("nb", "lake", "s3://data/sales/", "sales");
+    expect(linkRemote).toHaveBeenCalledWith("nb", "lake", "s3://data/sales/", "sales", expect.any(String), expect.any(Function));
     fireEvent.click(screen.getByTestId("remove-connection-lake"));
     await waitFor(() => expect(onView).toHaveBeenCalledWith(view([])));
   });
@@ -193,7 +193,7 @@ describe("the connections panel", () => {
     const testConnection = vi.fn(async () => ({ endpoint: "http://127.0.0.1:10000/devstoreaccount1", objects: 0, folders: 3, elapsed_ms: 4 }));
     const saveConnection = vi.fn(async (_nb: string, c: Connection) => view([c]));
     const table: TableInfo = { name: "trips", version: 1, rows: 10, columns: [], memory_bytes: 0, linked: "az://lake/trips/", converted: false, missing: null };
-    const linkRemote = vi.fn(async () => table);
+    const linkRemote = vi.fn(async () => ({ table, skipped: [], skipped_total: 0 }));
     const onView = vi.fn();
     const onLinked = vi.fn();
     const { rerender } = render(
@@ -234,10 +234,53 @@ describe("the connections panel", () => {
     type("link-remote-url", "az://lake/trips/");
     fireEvent.click(screen.getByTestId("link-remote-start"));
     await waitFor(() => expect(onLinked).toHaveBeenCalledWith(table));
-    expect(linkRemote).toHaveBeenCalledWith("nb", "blobs", "az://lake/trips/", "trips");
+    expect(linkRemote).toHaveBeenCalledWith("nb", "blobs", "az://lake/trips/", "trips", expect.any(String), expect.any(Function));
+  });
+
+  it("fetches and converts a CSV object with progress, and a cancel says nothing was created", async () => {
+    let report: ((p: ImportProgress) => void) | null = null;
+    let fail: ((e: unknown) => void) | null = null;
+    const linkRemote = vi.fn(
+      (_nb: string, _c: string, _url: string, _t: string | null, _job: string, onProgress: (p: ImportProgress) => void) =>
+        new Promise<never>((_resolve, reject) => {
+          report = onProgress;
+          fail = reject;
+        }),
+    );
+    const cancelJob = vi.fn(async (_job: string) => {
+      fail?.({ code: "cancelled", message: "the work was cancelled", position: null });
+      return true;
+    });
+    const onLinked = vi.fn();
+    render(
+      <Providers backend={backendOf({ linkRemote, cancelJob })}>
+        <ConnectionsPanel notebook="nb" connections={[lake]} onView={() => undefined} onLinked={onLinked} onQuery={() => undefined} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("link-through-lake"));
+    type("link-remote-url", "s3://data/logs/2024-01.csv.gz");
+    expect(screen.getByTestId("link-remote-start").textContent).toBe("Fetch and convert");
+    fireEvent.click(screen.getByTestId("link-remote-start"));
+    await waitFor(() => expect(report).not.toBeNull());
+    expect(linkRemote.mock.calls[0]?.slice(0, 4)).toEqual(["nb", "lake", "s3://data/logs/2024-01.csv.gz", "t_2024_01"]);
+    act(() => report?.({ rows: 0, bytes: 250, total_bytes: 1000 }));
+    expect(screen.getByTestId("link-remote-progress").textContent).toContain("Fetching · 0 rows · 25 %");
+    act(() => report?.({ rows: 1200, bytes: 750, total_bytes: 1000 }));
+    expect(screen.getByTestId("link-remote-progress").textContent).toContain("Converting · 1,200 rows · 75 %");
+    fireEvent.click(screen.getByTestId("link-remote-cancel"));
+    expect(cancelJob).toHaveBeenCalledWith(linkRemote.mock.calls[0]?.[4]);
+    expect((await screen.findByTestId("link-remote-dialog")).textContent).toContain("nothing was created");
+    expect(screen.queryByTestId("link-remote-progress")).toBeNull();
+    expect(onLinked).not.toHaveBeenCalled();
   });
 
   it("words its figures and names", () => {
+    expect(isTextObject("s3://b/x/a.csv")).toBe(true);
+    expect(isTextObject("az://c/x/a.ndjson.zst")).toBe(true);
+    expect(isTextObject("s3://b/x/*.csv")).toBe(false);
+    expect(isTextObject("s3://b/x/a.parquet")).toBe(false);
+    expect(isTextObject("s3://b/x.csv/")).toBe(false);
+    expect(nameOfUrl("s3://b/x/Trips.csv.gz")).toBe("trips");
     expect(checkText({ endpoint: "Amazon S3", objects: 0, folders: 1, elapsed_ms: 80 })).toBe("Reached Amazon S3 in 80 ms: 1 folder and 0 objects there.");
     expect(nameOfUrl("s3://b/x/Trips 2024.parquet")).toBe("trips_2024");
     expect(nameOfUrl("s3://b/2024/")).toBe("t_2024");

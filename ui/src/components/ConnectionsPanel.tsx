@@ -7,7 +7,7 @@
 // az login), and passwords from libpq's
 // places (PGPASSWORD, the password file).
 import { useEffect, useState, type FormEvent } from "react";
-import type { Connection, ConnectionCheck, DatabaseTable, NotebookId, NotebookView, TableInfo } from "../bindings";
+import type { Connection, ConnectionCheck, DatabaseTable, ImportProgress, NotebookId, NotebookView, TableInfo } from "../bindings";
 import { useBackend, useNotify } from "../context";
 import { describeError } from "../errors";
 import { QuireError } from "../backend";
@@ -489,7 +489,7 @@ function DatabaseTables({ notebook, connection, onQuery }: { notebook: NotebookI
 /** The table name a linked address gets by default: its last part, without the ending. */
 export function nameOfUrl(url: string): string {
   const last = url.replace(/\/+$/, "").split("/").pop() ?? "";
-  const stem = last.replace(/\.(parquet|pq)$/i, "");
+  const stem = last.replace(/\.(parquet|pq|csv|tsv|txt|json|ndjson|jsonl)(\.(gz|gzip|zst|zstd))?$/i, "");
   const name = stem.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
   return /^[a-z_]/.test(name) ? name : `t_${name}`;
 }
@@ -506,33 +506,44 @@ function LinkThrough({
   onLinked(table: TableInfo): void;
 }) {
   const backend = useBackend();
-  useEscape(onClose);
   const scheme = schemeOf(connection);
   const [url, setUrl] = useState(scheme);
   const [name, setName] = useState("");
-  const [busy, setBusy] = useState(false);
+  const [job, setJob] = useState<string | null>(null);
+  const [progress, setProgress] = useState<ImportProgress | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
+  const converting = isTextObject(url.trim());
+  // Esc and Cancel stop a running fetch first; once nothing runs they close.
+  const stopOrClose = () => (job ? void backend.cancelJob(job) : onClose());
+  useEscape(stopOrClose);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
+    const id = crypto.randomUUID();
+    setJob(id);
     setProblem(null);
+    setProgress(null);
     try {
-      onLinked(await backend.linkRemote(notebook, connection.name, url.trim(), name.trim() || nameOfUrl(url)));
+      const outcome = await backend.linkRemote(notebook, connection.name, url.trim(), name.trim() || nameOfUrl(url), id, setProgress);
+      onLinked(outcome.table);
     } catch (e) {
-      setProblem(e);
+      const err = QuireError.from(e);
+      setProblem(err.code === "cancelled" ? new QuireError("cancelled", "Linking was cancelled; nothing was created.") : err);
+      setProgress(null);
     } finally {
-      setBusy(false);
+      setJob(null);
     }
   };
+  const percent = progress && progress.total_bytes > 0 ? Math.min(100, (progress.bytes / progress.total_bytes) * 100) : 0;
   return (
-    <div className="modal-backdrop" role="presentation" onClick={onClose}>
+    <div className="modal-backdrop" role="presentation" onClick={() => !job && onClose()}>
       <form className="modal" role="dialog" aria-label={`Link through ${connection.name}`} data-testid="link-remote-dialog" onSubmit={submit} onClick={(e) => e.stopPropagation()}>
-        <h2>Link Parquet through {connection.name}</h2>
+        <h2>Link data through {connection.name}</h2>
         <p className="muted">
-          A Parquet object, or a folder of them with the same columns. Quire reads the footers now; queries fetch only the
-          columns and row groups they need.
+          A Parquet object, or a folder of them with the same columns: Quire reads the footers now, and queries fetch only the
+          columns and row groups they need. A CSV or JSON object (also .gz or .zst) is fetched once and converted into Parquet
+          inside the notebook.
         </p>
-        <fieldset>
+        <fieldset disabled={!!job}>
           <label>
             Address
             <input data-testid="link-remote-url" autoFocus required value={url} onChange={(e) => setUrl(e.target.value)} placeholder={`${scheme}${connection.kind === "azure" ? "container" : "bucket"}/folder/`} />
@@ -542,18 +553,33 @@ function LinkThrough({
             <input data-testid="link-remote-name" value={name} onChange={(e) => setName(e.target.value)} placeholder={url.length > scheme.length ? nameOfUrl(url) : "from the address"} />
           </label>
         </fieldset>
+        {job && converting && (
+          <div className="progress" data-testid="link-remote-progress">
+            <progress max={100} value={percent} />
+            <span className="muted small-text">
+              {percent < 50 ? "Fetching" : "Converting"} · {(progress?.rows ?? 0).toLocaleString()} rows · {percent.toFixed(0)} %
+            </span>
+          </div>
+        )}
         {problem !== null && <Problem error={problem} />}
         <div className="modal-actions">
-          <button type="button" onClick={onClose}>
+          <button type="button" data-testid="link-remote-cancel" onClick={stopOrClose}>
             Cancel
           </button>
-          <button type="submit" className="primary" data-testid="link-remote-start" disabled={busy || !url.trim().startsWith(scheme)}>
-            {busy ? "Linking…" : "Link"}
+          <button type="submit" className="primary" data-testid="link-remote-start" disabled={!!job || !url.trim().startsWith(scheme)}>
+            {job ? (converting ? "Converting…" : "Linking…") : converting ? "Fetch and convert" : "Link"}
           </button>
         </div>
       </form>
     </div>
   );
+}
+
+/** Whether linking this address fetches it and converts it (one CSV or JSON object), as the
+ *  engine decides: anything else is linked where it lies. */
+export function isTextObject(url: string): boolean {
+  if (/[*?[]/.test(url) || url.endsWith("/")) return false;
+  return /\.(csv|tsv|txt|json|ndjson|jsonl)(\.(gz|gzip|zst|zstd))?$/i.test(url);
 }
 
 /** Where a table goes in a bucket: a connection and an address ending in .parquet or .csv. */

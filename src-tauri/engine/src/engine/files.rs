@@ -172,7 +172,7 @@ pub(super) fn import_now(
 }
 
 /// Awaits a queued job, cancelling it when `cancel` fires first.
-async fn until_done_or_cancelled<T: Send + 'static>(
+pub(super) async fn until_done_or_cancelled<T: Send + 'static>(
     job: Job<Result<T, Error>>,
     cancel: &CancellationToken,
 ) -> Result<T, Error> {
@@ -213,6 +213,7 @@ impl Engine {
                 sheet: request.sheet.cloned(),
                 format: request.format,
                 converted: converted.clone(),
+                connection: None,
             },
             Priority::Background,
         );
@@ -321,7 +322,7 @@ impl Engine {
 
     /// Records how an import ended; one stopped by the engine shutting down stays running in
     /// the store, so the next start runs it again (a conversion resumes past its parts).
-    fn end_import<T>(&self, task: &Tracked, result: &Result<T, Error>) {
+    pub(super) fn end_import<T>(&self, task: &Tracked, result: &Result<T, Error>) {
         let stopped_by_closing = self.closing.load(Ordering::SeqCst)
             && matches!(result, Err(e) if crate::HasCode::code(e) == crate::ErrorCode::Cancelled);
         if stopped_by_closing {

@@ -13,6 +13,7 @@ mod convert;
 mod files;
 mod lifecycle;
 mod open;
+mod remote_import;
 mod sample;
 mod tables;
 mod tasks;
@@ -42,6 +43,7 @@ use std::time::Instant;
 use datafusion::arrow::record_batch::RecordBatch;
 use tokio_util::sync::CancellationToken;
 
+pub use remote_import::converts_when_linked;
 pub use types::{
     AddedRows, CatchUp, CellOutput, EngineInfo, EnginePaths, FlushAllReport, ImportOutcome,
     ImportRequest, PendingWork, ShutdownReport,

@@ -120,7 +120,11 @@ impl Engine {
 
     /// `table` as the name of a table about to be made: valid, and not taken in the notebook
     /// (its tables loaded first).
-    fn new_table_name(&self, notebook: NotebookId, table: &str) -> Result<String, Error> {
+    pub(super) fn new_table_name(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+    ) -> Result<String, Error> {
         let table = name::validate(table)?;
         self.ensure_tables(notebook)?;
         if self.ledger.exists(notebook, &table) {
@@ -210,16 +214,7 @@ impl Engine {
     ) -> Result<TableInfo, Error> {
         self.notebooks.summary(notebook)?;
         self.ensure_tables(notebook)?;
-        // The last part that is a name, not a glob (`s3://b/sales/*.parquet`: sales).
-        let last = url
-            .trim_end_matches('/')
-            .rsplit('/')
-            .find(|part| !part.contains(['*', '?', '[']))
-            .unwrap_or_default();
-        let stem = name::from_file_stem(&crate::tables::import::file_stem(std::path::Path::new(
-            last,
-        )));
-        let table = self.new_table_name(notebook, table.unwrap_or(&stem))?;
+        let table = self.new_table_name(notebook, table.unwrap_or(&name_of_address(url)))?;
         let started = std::time::Instant::now();
         let linked = LinkedTable::open_remote(connection, settings, url)?;
         let (files, bytes) = (linked.file_count(), linked.bytes);
@@ -763,4 +758,17 @@ impl Engine {
     pub fn snapshots(&self) -> &crate::snapshots::Snapshots {
         self.ledger.snapshots()
     }
+}
+
+/// The table name an object storage address gives: its last part that is a name, not a glob
+/// (`s3://b/sales/*.parquet`: sales), without its endings.
+pub(super) fn name_of_address(url: &str) -> String {
+    let last = url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .find(|part| !part.contains(['*', '?', '[']))
+        .unwrap_or_default();
+    name::from_file_stem(&crate::tables::import::file_stem(std::path::Path::new(
+        last,
+    )))
 }

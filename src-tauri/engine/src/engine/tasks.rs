@@ -114,6 +114,7 @@ impl Engine {
                 sheet,
                 format,
                 converted,
+                connection,
             } => {
                 let loaded = self.ensure_tables(notebook);
                 if loaded.is_err() {
@@ -124,6 +125,19 @@ impl Engine {
                     // The table was committed before the crash cut the bookkeeping short.
                     tracked.finish::<(), Error>(&Ok(()));
                     return Ok(());
+                }
+                if let (Some(connection), Some(folder)) = (&connection, &converted) {
+                    return self
+                        .link_remote_text_tracked(
+                            &tracked,
+                            notebook,
+                            connection,
+                            &path.to_string_lossy(),
+                            &target,
+                            csv.as_ref(),
+                            folder,
+                        )
+                        .map(|_| ());
                 }
                 let request = ImportRequest {
                     path: &path,

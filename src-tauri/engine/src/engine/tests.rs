@@ -716,6 +716,7 @@ fn imports_and_exports_from_a_caller_without_a_queue_are_recorded_as_tasks() {
             sheet: None,
             format: None,
             converted: None,
+            connection: None,
         }
     );
 }

@@ -14,6 +14,8 @@
 //!   service behind one, as a link or an export keeps them.
 //! - `io.rs`: the runtime every request runs on, so the engine's sync code (pages, footers)
 //!   and DataFusion's streams can wait on a store from any thread.
+//! - `download.rs`: one object copied into a local file (a CSV or JSON object converted on
+//!   linking), with progress and cancel.
 //! - `counted.rs`: a store wrapper that counts the bytes fetched (what pushdown saves).
 //! - `reader.rs`: a Parquet reader over one object (footer, page index, byte ranges).
 //! - `postgres.rs`: a PostgreSQL connection's settings (never a password: libpq's own places).
@@ -32,6 +34,7 @@ mod connection;
 mod counted;
 #[cfg(feature = "postgres")]
 mod database;
+pub mod download;
 pub mod io;
 mod postgres;
 mod reader;

@@ -26,6 +26,9 @@ pub enum TaskPayload {
         /// Converted into Parquet parts in this folder of the notebook's `converted/` (the same
         /// folder when the task runs again, so it resumes) and linked, instead of copied.
         converted: Option<String>,
+        /// Fetched through the notebook's connection of this name: `path` is then the object's
+        /// address (`s3://bucket/key`), not a local file.
+        connection: Option<String>,
     },
     /// Apply a transform to the task's target table.
     Transform { transform: Transform },
@@ -51,6 +54,8 @@ struct ImportJson {
     format: Option<ImportFormat>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     converted: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    connection: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -90,12 +95,14 @@ impl TaskPayload {
                 sheet,
                 format,
                 converted,
+                connection,
             } => serde_json::to_value(ImportJson {
                 path: path.clone(),
                 csv: csv.clone(),
                 sheet: sheet.clone(),
                 format: *format,
                 converted: converted.clone(),
+                connection: connection.clone(),
             }),
             TaskPayload::Transform { transform } => serde_json::to_value(TransformJson {
                 transform: transform.clone(),
@@ -131,6 +138,7 @@ impl TaskPayload {
                     sheet: p.sheet,
                     format: p.format,
                     converted: p.converted,
+                    connection: p.connection,
                 }
             }
             TaskKind::Transform => {
@@ -167,6 +175,7 @@ mod tests {
                 sheet: None,
                 format: None,
                 converted: None,
+                connection: None,
             },
             TaskPayload::Import {
                 path: "/data/big.csv".into(),
@@ -174,6 +183,15 @@ mod tests {
                 sheet: None,
                 format: Some(ImportFormat::Json),
                 converted: Some("0192a0b0-aaaa-7bbb-8ccc-0123456789ab".into()),
+                connection: None,
+            },
+            TaskPayload::Import {
+                path: "s3://lake/logs/2024.csv.gz".into(),
+                csv: None,
+                sheet: None,
+                format: None,
+                converted: Some("0192a0b0-aaaa-7bbb-8ccc-0123456789ac".into()),
+                connection: Some("lake".into()),
             },
             TaskPayload::Import {
                 path: "/data/a.xlsx".into(),
@@ -185,6 +203,7 @@ mod tests {
                 }),
                 format: None,
                 converted: None,
+                connection: None,
             },
             TaskPayload::Import {
                 path: "/data/b.csv".into(),
@@ -192,6 +211,7 @@ mod tests {
                 sheet: None,
                 format: None,
                 converted: None,
+                connection: None,
             },
             TaskPayload::Snapshot { version: 7 },
             TaskPayload::Export {
@@ -213,6 +233,7 @@ mod tests {
                 sheet: None,
                 format: None,
                 converted: None,
+                connection: None,
             }
         );
         let bad = TaskPayload::parse(TaskKind::Export, "{}").unwrap_err();

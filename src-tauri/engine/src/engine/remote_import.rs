@@ -1,0 +1,282 @@
+//! A CSV or JSON object in a bucket, linked: fetched into its conversion's folder
+//! (`converted/<id>/_source/`, a name the link's folder walk skips) and converted there into
+//! Parquet parts like a local file too big to hold (`convert.rs`), then linked. Text cannot be
+//! paged by row position where it lies, as Parquet can; the fetched copy goes once the parts
+//! are written.
+//!
+//! It is an import task like any other: recorded with the connection's name and the address,
+//! queued at background priority, with progress (the first half fetching, the second
+//! converting) and cancel. Run again after a crash it fetches the object again; the copy gets
+//! the object's modification time, so an unchanged object makes the same plan and the
+//! conversion keeps the parts it wrote.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::files::{import_now, until_done_or_cancelled, Importer};
+use super::{Engine, ImportOutcome, ImportRequest};
+use crate::error::Error;
+use crate::notebooks::{NotebookError, NotebookId};
+use crate::queue::{JobKind, Priority};
+use crate::remote::download::{download, Stopped};
+use crate::remote::StoreSettings;
+use crate::tables::import::{CsvOptions, ImportFormat, ImportProgress};
+use crate::tables::TableError;
+use crate::tasks::{TaskPayload, Tracked};
+use crate::{ErrorCode, HasCode};
+
+/// The folder of a conversion the fetched object is kept in until it is converted.
+const FETCHED_DIR: &str = "_source";
+
+/// Whether linking `url` fetches and converts it: one CSV or JSON object (compressed or not),
+/// named by its ending. Anything else (Parquet, a prefix, a glob) is linked where it lies.
+pub fn converts_when_linked(url: &str) -> bool {
+    let globbed = url.contains(['*', '?', '[']);
+    !globbed
+        && !url.ends_with('/')
+        && matches!(
+            ImportFormat::from_path(Path::new(url)),
+            Some(ImportFormat::Csv | ImportFormat::Json)
+        )
+}
+
+/// A conversion from a bucket, as its task runs it.
+struct RemoteConversion<'a> {
+    pub settings: &'a StoreSettings,
+    pub url: &'a str,
+    pub table: &'a str,
+    pub csv: Option<&'a CsvOptions>,
+    /// The id of its folder in the notebook's `converted/`.
+    pub folder: &'a str,
+}
+
+impl RemoteConversion<'_> {
+    /// Fetches the object, converts it and links the parts as the table.
+    pub fn run(
+        &self,
+        importer: &Importer<'_>,
+        notebook: NotebookId,
+        progress: &(dyn Fn(ImportProgress) + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<ImportOutcome, Error> {
+        let dir = importer
+            .notebooks
+            .folder_path(notebook)?
+            .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
+        let folder = super::convert::folder(&dir, self.folder)?;
+        let fetched = download(
+            self.settings,
+            self.url,
+            &folder.join(FETCHED_DIR),
+            &|got, size| {
+                progress(ImportProgress {
+                    rows: 0,
+                    bytes: got / 2,
+                    total_bytes: size,
+                })
+            },
+            cancel,
+        );
+        let source = match fetched {
+            Ok(path) => path,
+            Err(stopped) => {
+                let e = match stopped {
+                    Stopped::Remote(e) => Error::from(TableError::from(e)),
+                    Stopped::File(path, e) => TableError::file(&path, e).into(),
+                    Stopped::Cancelled => TableError::Cancelled.into(),
+                };
+                // Stopped by Quire closing: the folder stays, the task runs again at the next
+                // start (and fetches again).
+                let resumable =
+                    e.code() == ErrorCode::Cancelled && importer.closing.load(Ordering::SeqCst);
+                if !resumable {
+                    remove(&folder);
+                }
+                return Err(e);
+            }
+        };
+        let size = std::fs::metadata(&source)
+            .map_err(|e| TableError::file(&source, e))?
+            .len();
+        let converting = |p: ImportProgress| {
+            let done = if p.total_bytes == 0 || p.bytes >= p.total_bytes {
+                size
+            } else {
+                size / 2 + (size as f64 / 2.0 * p.bytes as f64 / p.total_bytes as f64) as u64
+            };
+            progress(ImportProgress {
+                rows: p.rows,
+                bytes: done,
+                total_bytes: size,
+            })
+        };
+        let request = ImportRequest {
+            path: &source,
+            table: Some(self.table),
+            format: None,
+            csv: self.csv,
+            sheet: None,
+            convert: true,
+        };
+        let outcome = import_now(
+            importer,
+            notebook,
+            request,
+            Some(self.folder),
+            &converting,
+            cancel,
+        )?;
+        // The parts are linked; the copy of the object is not needed any more.
+        remove(&folder.join(FETCHED_DIR));
+        log::info!("{} was fetched and converted as {}", self.url, self.table);
+        Ok(outcome)
+    }
+}
+
+fn remove(folder: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(folder) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            log::warn!("could not remove {}: {e}", folder.display());
+        }
+    }
+}
+
+impl Engine {
+    /// Links the CSV or JSON object `url` through the notebook's connection `connection`:
+    /// fetched and converted into Parquet inside the notebook (see [`converts_when_linked`]),
+    /// recorded and queued as an import, with progress and cancel. The name defaults to the
+    /// object's.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn link_remote_text(
+        &self,
+        notebook: NotebookId,
+        connection: &str,
+        url: &str,
+        table: Option<&str>,
+        csv: Option<&CsvOptions>,
+        progress: Arc<dyn Fn(ImportProgress) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<ImportOutcome, Error> {
+        let settings = self
+            .notebooks
+            .connection(notebook, connection)?
+            .store_settings()
+            .map_err(NotebookError::from)?;
+        // Refused before anything is recorded: a prefix or a Parquet object is linked instead.
+        if !converts_when_linked(url) {
+            return Err(TableError::Import {
+                line: None,
+                message: format!("{url} is not one CSV or JSON object"),
+            }
+            .into());
+        }
+        settings.store_for(url).map_err(TableError::from)?;
+        let table = self.new_table_name(
+            notebook,
+            table.unwrap_or(&super::tables::name_of_address(url)),
+        )?;
+        // On disk before the task is recorded: run again after a crash, it finds its notebook.
+        self.notebooks.flush(notebook)?;
+        let folder = uuid::Uuid::now_v7().to_string();
+        let task = Arc::new(self.tracker.record(
+            Some(notebook),
+            Some(table.clone()),
+            &TaskPayload::Import {
+                path: url.into(),
+                csv: csv.cloned(),
+                sheet: None,
+                format: None,
+                converted: Some(folder.clone()),
+                connection: Some(connection.to_string()),
+            },
+            Priority::Background,
+        ));
+        task.watch(cancel.clone());
+        let (notebooks, ledger, metrics, closing, running) = (
+            self.notebooks.clone(),
+            self.ledger.clone(),
+            self.metrics.clone(),
+            self.closing.clone(),
+            task.clone(),
+        );
+        let (url, csv) = (url.to_string(), csv.cloned());
+        let job = self.scheduler.submit_blocking(
+            Priority::Background,
+            JobKind::Import,
+            None,
+            move |token| {
+                running.start();
+                let report = |p: ImportProgress| {
+                    running.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
+                    progress(p);
+                };
+                let importer = Importer {
+                    notebooks: &notebooks,
+                    ledger: &ledger,
+                    metrics: &metrics,
+                    closing: &closing,
+                };
+                let conversion = RemoteConversion {
+                    settings: &settings,
+                    url: &url,
+                    table: &table,
+                    csv: csv.as_ref(),
+                    folder: &folder,
+                };
+                Ok(conversion.run(&importer, notebook, &report, token))
+            },
+        );
+        let result = until_done_or_cancelled(job, cancel).await;
+        self.end_import(&task, &result);
+        result
+    }
+
+    /// A recorded conversion from a bucket run again (after a crash or a stop by closing),
+    /// through the notebook's connection as it is now.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn link_remote_text_tracked(
+        &self,
+        task: &Tracked,
+        notebook: NotebookId,
+        connection: &str,
+        url: &str,
+        table: &str,
+        csv: Option<&CsvOptions>,
+        folder: &str,
+    ) -> Result<ImportOutcome, Error> {
+        let never = CancellationToken::new();
+        task.watch(never.clone());
+        task.start();
+        let result = self
+            .notebooks
+            .connection(notebook, connection)
+            .and_then(|c| c.store_settings().map_err(NotebookError::from))
+            .map_err(Error::from)
+            .and_then(|settings| {
+                let importer = Importer {
+                    notebooks: &self.notebooks,
+                    ledger: &self.ledger,
+                    metrics: &self.metrics,
+                    closing: &self.closing,
+                };
+                let conversion = RemoteConversion {
+                    settings: &settings,
+                    url,
+                    table,
+                    csv,
+                    folder,
+                };
+                conversion.run(
+                    &importer,
+                    notebook,
+                    &|p| task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64),
+                    &never,
+                )
+            });
+        self.end_import(task, &result);
+        result
+    }
+}
