@@ -518,7 +518,12 @@ function Shell() {
               onLinked={(table) => {
                 dispatch({ type: "table_event", event: { kind: "table_added", notebook: view.summary.id, table } });
                 dispatch({ type: "open_table", table: table.name });
-                inform(`Linked ${table.name}`, `${table.rows.toLocaleString()} rows, read where they lie in ${table.linked ?? "the bucket"}.`);
+                inform(
+                  `Linked ${table.name}`,
+                  table.converted
+                    ? `${table.rows.toLocaleString()} rows, fetched and converted into Parquet in the notebook.`
+                    : `${table.rows.toLocaleString()} rows, read where they lie in ${table.linked ?? "the bucket"}.`,
+                );
               }}
               onQuery={(sql) => {
                 const notebook = view.summary.id;

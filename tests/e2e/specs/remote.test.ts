@@ -115,6 +115,21 @@ test("add an S3 connection in the panel, link a bucket's Parquet through it, que
     const copied = await resultRows(first, (r) => r.length === 1 && r[0]!.some((c) => /200\D?000/.test(c)), 60_000);
     assert.ok(copied[0]!.some((c) => c.replace(/\D/g, "").startsWith("4999975")), `sum of amount: ${copied[0]}`);
 
+    // A CSV object (R's NA, a quoted comma) is fetched and converted into Parquet in the notebook.
+    const lines = ["id,city,fare"];
+    for (let i = 0; i < 50_000; i++) lines.push(`${i},${i % 2 ? '"Washington, D.C."' : "Zürich"},${i % 10 === 0 ? "NA" : (i % 300) / 4}`);
+    await moto.put(BUCKET, "raw/fares.csv", Buffer.from(`${lines.join("\n")}\n`));
+    await first.click("link-through-lake");
+    await type(first, "link-remote-url", `s3://${BUCKET}/raw/fares.csv`);
+    await first.waitText("link-remote-start", (t) => t === "Fetch and convert");
+    await first.click("link-remote-start");
+    await first.waitText("table-list", (t) => t.includes("fares") && /50\D?000/.test(t), 60_000);
+    await first.waitText("info-toast", (t) => t.includes("Linked fares") && t.includes("fetched and converted"));
+    await runSql(first, "SELECT count(*) AS n, count(fare) AS priced, count(DISTINCT city) AS cities FROM fares");
+    const fares = await resultRows(first, (r) => r.length === 1 && r[0]!.some((c) => /45\D?000/.test(c)), 60_000);
+    assert.deepEqual(fares[0]!.slice(-3).map((c) => c.replace(/\D/g, "")), ["50000", "45000", "2"]);
+    await first.screenshot("remote-csv-linked");
+
     // A server that does not answer: said in the dialog, in words, in seconds.
     const closed = await freePort();
     await first.click("add-connection");

@@ -1,15 +1,12 @@
 //! Azure Blob Storage and servers speaking its protocol (Azurite): a connection's settings and
 //! the store made from them.
 
-use std::sync::Arc;
-
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::client::SpawnedReqwestConnector;
-use object_store::ObjectStore;
 use serde::{Deserialize, Serialize};
 
 use super::s3::{client_options, retry, valid_endpoint};
-use super::{BucketStore, CountedStore, RemoteError};
+use super::{BucketStore, RemoteError};
 
 /// What a notebook keeps of an Azure connection: where, never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -73,14 +70,7 @@ impl AzureConnection {
             Credential::Cli => builder.with_use_azure_cli(true),
             Credential::Anonymous => builder.with_skip_signature(true),
         };
-        let store = builder.build().map_err(|e| RemoteError::Invalid {
-            what: format!("the connection to {endpoint}"),
-            why: e.to_string(),
-        })?;
-        Ok(BucketStore {
-            store: Arc::new(CountedStore::new(Arc::new(store) as Arc<dyn ObjectStore>)),
-            endpoint,
-        })
+        BucketStore::built(builder.build(), endpoint)
     }
 
     /// Refuses settings that cannot reach an account, in words.

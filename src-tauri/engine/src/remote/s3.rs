@@ -3,15 +3,14 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
 use object_store::client::SpawnedReqwestConnector;
-use object_store::{ClientOptions, ObjectStore, RetryConfig};
+use object_store::{ClientOptions, RetryConfig};
 use serde::{Deserialize, Serialize};
 
-use super::{BucketStore, CountedStore, RemoteError};
+use super::{BucketStore, RemoteError};
 
 /// How long connecting may take before the store counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -98,14 +97,7 @@ impl S3Connection {
             // instance metadata service a laptop does not have).
             _ => builder = builder.with_skip_signature(true),
         }
-        let store = builder.build().map_err(|e| RemoteError::Invalid {
-            what: format!("the connection to {endpoint}"),
-            why: e.to_string(),
-        })?;
-        Ok(BucketStore {
-            store: Arc::new(CountedStore::new(Arc::new(store) as Arc<dyn ObjectStore>)),
-            endpoint,
-        })
+        BucketStore::built(builder.build(), endpoint)
     }
 
     /// The named profile, else the `AWS_*` variables, else the `default` profile.

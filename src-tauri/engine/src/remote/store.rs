@@ -14,6 +14,26 @@ pub struct BucketStore {
     pub endpoint: String,
 }
 
+impl BucketStore {
+    /// The store a builder made, counted; a settings problem the builder found is said as the
+    /// connection not being usable.
+    pub(super) fn built<S: object_store::ObjectStore>(
+        built: object_store::Result<S>,
+        endpoint: String,
+    ) -> Result<BucketStore, RemoteError> {
+        let store = built.map_err(|e| RemoteError::Invalid {
+            what: format!("the connection to {endpoint}"),
+            why: e.to_string(),
+        })?;
+        Ok(BucketStore {
+            store: Arc::new(CountedStore::new(
+                Arc::new(store) as Arc<dyn object_store::ObjectStore>
+            )),
+            endpoint,
+        })
+    }
+}
+
 /// The service an address is for, told by its scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
