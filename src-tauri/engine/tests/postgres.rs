@@ -21,10 +21,14 @@ mod postgres;
 mod session;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use quire_engine::ids::NotebookId;
+use quire_engine::notebooks::CellKind;
 use quire_engine::remote::{Connection, ConnectionKind, PostgresConnection};
-use quire_engine::{ErrorCode, HasCode};
+use quire_engine::{Engine, ErrorCode, HasCode};
+use tokio_util::sync::CancellationToken;
 
 use postgres::Postgres;
 use session::{answer, block, engine};
@@ -259,6 +263,8 @@ fn a_postgres_database_is_attached_browsed_joined_with_local_tables_and_fails_in
         "4"
     );
 
+    cancelled_cells_stop_their_query_on_the_server(&engine, nb, &server);
+
     // Failures, in words, in seconds.
     let wrong_password = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
@@ -358,4 +364,74 @@ fn walk(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
         }
     }
     None
+}
+
+/// Polls `done` until it holds, failing with `what` after `within`.
+fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} (after {within:?})");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A cell over a view that takes two minutes on the server, cancelled once Postgres runs its
+/// query: the query stops there within seconds (without the cancel request it would run on
+/// for the two minutes, holding a pooled connection), and the database answers the next query.
+fn cancelled_cells_stop_their_query_on_the_server(
+    engine: &Engine,
+    nb: NotebookId,
+    server: &Postgres,
+) {
+    server.psql(
+        "shop",
+        "CREATE VIEW slow AS SELECT g AS x FROM pg_sleep(120), generate_series(1, 3) AS g",
+    );
+    let running_there = || {
+        server.psql(
+            "shop",
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%slow%' AND pid <> pg_backend_pid()",
+        )
+    };
+    let cell = engine
+        .notebooks()
+        .add_cell(
+            nb,
+            CellKind::Sql,
+            None,
+            "SELECT x FROM shop.public.slow".into(),
+        )
+        .unwrap();
+    let cancel = CancellationToken::new();
+    std::thread::scope(|s| {
+        let run = s.spawn(|| block(engine.run_cell_with(nb, cell.id, Arc::new(|_| {}), &cancel)));
+        wait_until(
+            Duration::from_secs(30),
+            "the query never ran on the server",
+            || running_there() == "1",
+        );
+        cancel.cancel();
+        let e = run.join().unwrap().unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
+    });
+    let stopped = Instant::now();
+    wait_until(
+        Duration::from_secs(10),
+        "Postgres still runs the query of the cancelled cell",
+        || running_there() == "0",
+    );
+    println!(
+        "the cancelled cell's query stopped on the server in {:?}",
+        stopped.elapsed()
+    );
+    assert!(
+        server
+            .log()
+            .contains("canceling statement due to user request"),
+        "the server logged no cancel"
+    );
+    assert_eq!(
+        answer(engine, nb, "SELECT count(*) FROM shop.public.customers"),
+        "500"
+    );
 }

@@ -11,8 +11,10 @@ use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::common::TableReference;
 use datafusion::error::DataFusionError;
+use datafusion::sql::unparser::dialect::PostgreSqlDialect;
+use datafusion_table_providers_common::sql::sql_provider_datafusion::SqlTable;
 use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
-use datafusion_table_providers_postgres::PostgresTableFactory;
+use datafusion_table_providers_postgres::DynPostgresConnectionPool;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
@@ -390,17 +392,20 @@ impl SchemaProvider for DatabaseSchema {
         // Said in a moment when the server is gone: the pool itself would retry for 30 s.
         reachable(settings).await.map_err(external)?;
         let pool = self.database.pool().await.map_err(external)?;
-        PostgresTableFactory::new(pool)
-            .table_provider(TableReference::partial(self.schema.as_str(), name))
-            .await
-            .map(|table| Some(Arc::new(NoColumnsSafe(table)) as Arc<dyn TableProvider>))
-            .map_err(|e| {
-                external(from_postgres(
-                    &settings.endpoint(),
-                    &settings.database,
-                    e.as_ref(),
-                ))
-            })
+        // The provider's factory, but over a pool whose dropped queries stop on the server.
+        let pool: Arc<DynPostgresConnectionPool> =
+            Arc::new(super::cancelling::CancellingPool(pool));
+        SqlTable::new(
+            "postgres",
+            &pool,
+            TableReference::partial(self.schema.as_str(), name),
+        )
+        .await
+        .map(|table| {
+            let table = Arc::new(table.with_dialect(Arc::new(PostgreSqlDialect {})));
+            Some(Arc::new(NoColumnsSafe(table)) as Arc<dyn TableProvider>)
+        })
+        .map_err(|e| external(from_postgres(&settings.endpoint(), &settings.database, &e)))
     }
 
     /// From the listing: `SHOW TABLES` and `information_schema` ask this of every name, and

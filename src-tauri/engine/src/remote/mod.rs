@@ -21,6 +21,8 @@
 //! - `postgres.rs`: a PostgreSQL connection's settings (never a password: libpq's own places).
 //! - `cluster.rs`: a Ballista cluster connection's settings (the scheduler's `df://` address,
 //!   the folders its executors share with this machine); cells run there in `crate::cluster`.
+//! - `cancelling.rs`: the Postgres pool the providers use, whose dropped queries are cancelled on
+//!   the server (a cancelled cell stops its query there too).
 //! - `database.rs`: a PostgreSQL database attached as a DataFusion catalog (projection,
 //!   filters and limits run in Postgres); only with the `postgres` feature.
 //!
@@ -29,6 +31,8 @@
 //! linked; the store's own text goes to the log.
 
 mod azure;
+#[cfg(feature = "postgres")]
+mod cancelling;
 mod cluster;
 mod connection;
 mod counted;
