@@ -5,8 +5,9 @@
 //!
 //! This pool wraps the provider's: each connection carries its backend's cancel key, and a
 //! query's stream dropped before its last row sends Postgres a cancel request (what psql does on
-//! Ctrl-C). The connection stays checked out until that request has gone, so the key can only
-//! stop this query, never the next one the pool runs on the same backend.
+//! Ctrl-C), over TLS when the connection's mode asks for it, verified as the pool verifies. The
+//! connection stays checked out until that request has gone, so the key can only stop this
+//! query, never the next one the pool runs on the same backend.
 
 use std::any::Any;
 use std::pin::Pin;
@@ -25,9 +26,10 @@ use datafusion_table_providers_common::sql::db_connection_pool::{DbConnectionPoo
 use datafusion_table_providers_postgres::conn::{PostgresConnection, PostgresPooledConnection};
 use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
 use futures::Stream;
+use postgres_native_tls::MakeTlsConnector;
 use tokio::sync::Mutex;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{CancelToken, NoTls};
+use tokio_postgres::CancelToken;
 
 use super::io;
 
@@ -35,12 +37,34 @@ type Param = &'static (dyn ToSql + Sync);
 type Conn = Box<dyn DbConnection<PostgresPooledConnection, Param>>;
 
 /// The provider's pool, its connections' queries cancelled on the server when dropped.
-pub struct CancellingPool(pub Arc<PostgresConnectionPool>);
+pub struct CancellingPool {
+    pool: Arc<PostgresConnectionPool>,
+    tls: MakeTlsConnector,
+}
+
+impl CancellingPool {
+    /// `sslmode` as libpq takes it (none: prefer); certificates are checked as the provider's
+    /// pool checks them: fully for verify-full, the chain only for verify-ca, not otherwise.
+    pub fn new(
+        pool: Arc<PostgresConnectionPool>,
+        sslmode: Option<&str>,
+    ) -> Result<CancellingPool, native_tls::Error> {
+        let mode = sslmode.unwrap_or("prefer");
+        let tls = native_tls::TlsConnector::builder()
+            .danger_accept_invalid_hostnames(mode != "verify-full")
+            .danger_accept_invalid_certs(mode != "verify-full" && mode != "verify-ca")
+            .build()?;
+        Ok(CancellingPool {
+            pool,
+            tls: MakeTlsConnector::new(tls),
+        })
+    }
+}
 
 #[async_trait]
 impl DbConnectionPool<PostgresPooledConnection, Param> for CancellingPool {
     async fn connect(&self) -> Result<Conn, GenericError> {
-        let conn = self.0.connect().await?;
+        let conn = self.pool.connect().await?;
         let key = conn
             .as_any()
             .downcast_ref::<PostgresConnection>()
@@ -49,6 +73,7 @@ impl DbConnectionPool<PostgresPooledConnection, Param> for CancellingPool {
             Some(key) => Box::new(Watched {
                 conn: Mutex::new(Some(conn)),
                 key,
+                tls: Some(self.tls.clone()),
             }),
             // Not the provider's own connection type: nothing to cancel with.
             None => conn,
@@ -56,7 +81,7 @@ impl DbConnectionPool<PostgresPooledConnection, Param> for CancellingPool {
     }
 
     fn join_push_down(&self) -> JoinPushDown {
-        self.0.join_push_down()
+        self.pool.join_push_down()
     }
 }
 
@@ -65,6 +90,8 @@ impl DbConnectionPool<PostgresPooledConnection, Param> for CancellingPool {
 struct Watched {
     conn: Mutex<Option<Conn>>,
     key: CancelToken,
+    /// None from the trait's own constructors, which Quire never calls: plain TCP then.
+    tls: Option<MakeTlsConnector>,
 }
 
 fn taken() -> DbError {
@@ -96,6 +123,7 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
                 Param,
             >>::new(conn)))),
             key,
+            tls: None,
         }
     }
 
@@ -109,6 +137,7 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
                 conn, schemas
             )))),
             key,
+            tls: None,
         }
     }
 
@@ -140,6 +169,7 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
         // Armed before the query is sent: the wait for its first rows can be cancelled too.
         let mut guard = Guard {
             key: Some(self.key.clone()),
+            tls: self.tls.clone(),
             conn: Some(conn),
         };
         let started = match guard.conn.as_ref().and_then(|c| c.as_async()) {
@@ -167,6 +197,7 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
 /// pool.
 struct Guard {
     key: Option<CancelToken>,
+    tls: Option<MakeTlsConnector>,
     conn: Option<Conn>,
 }
 
@@ -176,8 +207,13 @@ impl Drop for Guard {
         let Some(key) = self.key.take() else {
             return;
         };
+        let tls = self.tls.take();
         io::handle().spawn(async move {
-            match key.cancel_query(NoTls).await {
+            let sent = match tls {
+                Some(tls) => key.cancel_query(tls).await,
+                None => key.cancel_query(tokio_postgres::NoTls).await,
+            };
+            match sent {
                 Ok(()) => log::info!("asked Postgres to stop a query Quire no longer reads"),
                 Err(e) => log::warn!("could not ask Postgres to stop a query: {e}"),
             }
