@@ -251,5 +251,21 @@ fn the_held_queries_answer_on_the_standalone_cluster_as_they_do_locally() {
     // Kept as a local table, from the cluster's answer.
     let kept = block(engine.keep_result(nb, sql, "by_category", Some("lab"))).unwrap();
     assert_eq!(kept.rows, 20);
+    // Written straight into a Parquet file as the cluster's rows come back: every row.
+    let every = "SELECT * FROM sales";
+    let out = tmp.path().join("from-cluster.parquet");
+    let bytes = block(engine.export_query(nb, every, &out, Some("lab"))).unwrap();
+    assert_eq!(bytes, std::fs::metadata(&out).unwrap().len());
+    engine.link_table(nb, &out, Some("exported")).unwrap();
+    for q in [
+        "SELECT count(*), count(DISTINCT id) FROM {t}",
+        "SELECT category, count(*), sum(id) FROM {t} GROUP BY category ORDER BY category",
+    ] {
+        assert_eq!(
+            answer(&engine, nb, &q.replace("{t}", "exported")),
+            answer(&engine, nb, &q.replace("{t}", "sales")),
+            "{q}"
+        );
+    }
     drop(rt);
 }

@@ -27,4 +27,4 @@ mod submit;
 
 pub use check::{check, job_states, JobState};
 pub use reach::{resolve, ClusterTables};
-pub use submit::{cancel_all, run};
+pub use submit::{cancel_all, run, run_into};

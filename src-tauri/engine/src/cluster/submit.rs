@@ -21,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::reach::ClusterTables;
 use crate::remote::{io, ClusterConnection, RemoteError};
+use crate::tables::export::RowSink;
+use crate::tables::sql::Collected;
 use crate::tables::{Limits, TableError};
 
 /// How long reaching the scheduler may take before it counts as unreachable.
@@ -36,6 +38,21 @@ pub async fn run(
     on_rows: &(dyn Fn(u64) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<(SchemaRef, Vec<RecordBatch>), TableError> {
+    let mut held = Collected::new(limits);
+    run_into(cluster, tables, sql, limits, on_rows, cancel, &mut held).await?;
+    Ok(held.into_parts())
+}
+
+/// [`run`], the rows going to `sink` as they come back (a file, never held whole here).
+pub async fn run_into(
+    cluster: &ClusterConnection,
+    tables: ClusterTables,
+    sql: &str,
+    limits: &Limits,
+    on_rows: &(dyn Fn(u64) + Send + Sync),
+    cancel: &CancellationToken,
+    sink: &mut dyn RowSink,
+) -> Result<(), TableError> {
     let endpoint = cluster.endpoint();
     let failed = |e: DataFusionError| -> TableError {
         if let Some(too_large) = limits.exhausted(&e) {
@@ -83,9 +100,7 @@ pub async fn run(
     // Listed while it runs, so quitting Quire cancels it on the cluster too.
     let _live = job.clone().map(|j| Live::add(&scheduler, j));
     let mut stream = execute_stream(plan, task).map_err(failed)?;
-    let schema = stream.schema();
-    let budget = limits.budget("the query's result");
-    let mut batches = Vec::new();
+    sink.start(&stream.schema())?;
     let mut rows = 0u64;
     loop {
         tokio::select! {
@@ -108,13 +123,21 @@ pub async fn run(
                 return Err(TableError::Cancelled);
             }
             next = stream.next() => match next {
-                None => return Ok((schema, batches)),
+                None => return Ok(()),
                 Some(batch) => {
-                    let batch = batch.map_err(failed)?;
-                    budget.charge(&batch)?;
-                    rows += batch.num_rows() as u64;
+                    let pushed = batch.map_err(failed).and_then(|batch| {
+                        rows += batch.num_rows() as u64;
+                        sink.push(batch)
+                    });
+                    if let Err(e) = pushed {
+                        // Past the budget, or the file cannot be written: the job stops too.
+                        drop(stream);
+                        if let Some(id) = job.as_ref().and_then(|j| j.job_id()) {
+                            cancel_job(&scheduler, id.as_ref()).await;
+                        }
+                        return Err(e);
+                    }
                     on_rows(rows);
-                    batches.push(batch);
                 }
             }
         }

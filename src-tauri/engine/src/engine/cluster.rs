@@ -8,6 +8,7 @@ use super::Engine;
 use crate::error::Error;
 use crate::notebooks::{CellId, NotebookError, NotebookId};
 use crate::remote::{ClusterConnection, Connection, ConnectionCheck};
+use crate::tables::export::RowSink;
 
 impl Engine {
     /// Where a SQL cell runs: on the notebook's cluster connection `on`, or here (none).
@@ -60,6 +61,24 @@ pub(super) async fn on_cluster(
     on_rows: std::sync::Arc<dyn Fn(u64) + Send + Sync>,
     cancel: CancellationToken,
 ) -> Result<(SchemaRef, Vec<RecordBatch>), Error> {
+    let held = crate::tables::sql::Collected::new(catalog.limits());
+    let held =
+        on_cluster_into(catalog, notebook, name, cluster, sql, on_rows, cancel, held).await?;
+    Ok(held.into_parts())
+}
+
+/// [`on_cluster`], the rows going to `sink` as they come back; the sink is handed back.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn on_cluster_into<S: RowSink + 'static>(
+    catalog: std::sync::Arc<crate::tables::Catalog>,
+    notebook: NotebookId,
+    name: String,
+    cluster: ClusterConnection,
+    sql: String,
+    on_rows: std::sync::Arc<dyn Fn(u64) + Send + Sync>,
+    cancel: CancellationToken,
+    mut sink: S,
+) -> Result<S, Error> {
     #[cfg(feature = "cluster")]
     {
         let tables = crate::cluster::resolve(&catalog, notebook, &name, &cluster, &sql).await?;
@@ -67,7 +86,11 @@ pub(super) async fn on_cluster(
         let endpoint = cluster.endpoint();
         // The gRPC and Flight clients run on the network runtime, like every remote request.
         let run = crate::remote::io::handle().spawn(async move {
-            crate::cluster::run(&cluster, tables, &sql, &limits, &*on_rows, &cancel).await
+            crate::cluster::run_into(
+                &cluster, tables, &sql, &limits, &*on_rows, &cancel, &mut sink,
+            )
+            .await
+            .map(|()| sink)
         });
         let outcome = run.await.map_err(|e| {
             // A panic inside the Ballista client: the user gets words, the log the panic.
@@ -81,7 +104,7 @@ pub(super) async fn on_cluster(
     }
     #[cfg(not(feature = "cluster"))]
     {
-        let _ = (catalog, notebook, name, sql, on_rows, cancel);
+        let _ = (catalog, notebook, name, sql, on_rows, cancel, &mut sink);
         Err(no_cluster(&cluster))
     }
 }
@@ -119,6 +142,23 @@ impl Engine {
         name: &str,
         cancel: CancellationToken,
     ) -> Result<(SchemaRef, Vec<RecordBatch>), Error> {
+        let held = crate::tables::sql::Collected::new(self.ledger.catalog().limits());
+        let held = self
+            .result_into_on(notebook, sql, name, cancel, held)
+            .await?;
+        Ok(held.into_parts())
+    }
+
+    /// [`Engine::result_on`], the rows going to `sink` as they come back; the sink is handed
+    /// back.
+    pub(crate) async fn result_into_on<S: RowSink + 'static>(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        name: &str,
+        cancel: CancellationToken,
+        sink: S,
+    ) -> Result<S, Error> {
         self.ensure_tables(notebook)?;
         let cluster = self.cluster_of(notebook, name)?;
         let (catalog, sql, name) = (
@@ -141,7 +181,7 @@ impl Engine {
                         either.cancel();
                     }
                 });
-                let out = on_cluster(
+                let out = on_cluster_into(
                     catalog,
                     notebook,
                     name,
@@ -149,6 +189,7 @@ impl Engine {
                     sql,
                     std::sync::Arc::new(|_| {}),
                     either,
+                    sink,
                 )
                 .await;
                 relay.abort();

@@ -505,23 +505,24 @@ impl Engine {
         runs_on: Option<&str>,
     ) -> Result<u64, Error> {
         self.ensure_tables(notebook)?;
-        // Where the cell runs: a cluster's answer is read back from the cluster, not made
-        // again here.
-        let (schema, batches) = match runs_on {
+        // The rows go into the file as they come, never held whole: a result bigger than
+        // memory exports. Where the cell runs: a cluster's answer is read back from the
+        // cluster, not made again here.
+        let mut file = tables::export::FileExport::create(out)?;
+        let file = match runs_on {
             Some(cluster) => {
-                self.result_on(notebook, sql, cluster, CancellationToken::new())
+                self.result_into_on(notebook, sql, cluster, CancellationToken::new(), file)
                     .await?
             }
-            None => self.ledger.catalog().result(notebook, sql).await?,
+            None => {
+                self.ledger
+                    .catalog()
+                    .result_into(notebook, sql, &mut file)
+                    .await?;
+                file
+            }
         };
-        let bytes = tables::export::write(
-            out,
-            &schema,
-            &batches,
-            &self.metrics,
-            &|_| {},
-            &CancellationToken::new(),
-        )?;
+        let bytes = file.commit(&self.metrics)?;
         log::info!(
             "exported a query result of notebook {notebook} to {} ({bytes} bytes)",
             out.display()

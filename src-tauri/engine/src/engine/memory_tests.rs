@@ -201,3 +201,62 @@ async fn saved_tables_past_the_budget_open_and_the_user_is_told() {
     });
     assert!(told, "the user hears the tables hold more than the budget");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_bigger_than_the_budget_exports_to_a_file_as_its_rows_come() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(tmp.path(), 16);
+    let nb = engine.create_notebook("Big").unwrap().id;
+    // 3M rows of two BIGINTs: 48 MiB of values, three times what a held result may take.
+    let sql = "SELECT value AS n, value % 7 AS k FROM generate_series(1, 3000000)";
+    let held = engine.query(nb, sql).await.unwrap_err();
+    assert_eq!(held.code(), crate::ErrorCode::TooLarge, "{held}");
+    for name in ["big.parquet", "big.csv"] {
+        let out = tmp.path().join(name);
+        let bytes = engine.export_query(nb, sql, &out, None).await.unwrap();
+        assert_eq!(bytes, std::fs::metadata(&out).unwrap().len());
+        // Read back as a linked copy (never whole in memory): every row, in order.
+        let copy = format!("copy_{}", name.replace('.', "_"));
+        let linked = if name.ends_with(".parquet") {
+            engine.link_table(nb, &out, Some(&copy)).unwrap()
+        } else {
+            let request = ImportRequest {
+                path: &out,
+                table: Some(&copy),
+                format: None,
+                csv: None,
+                sheet: None,
+                convert: true,
+            };
+            engine
+                .import(nb, request, Arc::new(|_| {}), &CancellationToken::new())
+                .await
+                .unwrap()
+                .table
+        };
+        assert_eq!(linked.rows, 3_000_000, "{name}");
+        let sums = engine
+            .query(nb, &format!("SELECT sum(n), sum(k) FROM {copy}"))
+            .await
+            .unwrap();
+        let row = crate::tables::sql::QueryPreview::from_batches(&sums, std::time::Duration::ZERO)
+            .rows[0]
+            .clone();
+        assert_eq!(row[0].as_deref(), Some("4500001500000"), "{name}");
+        let k: u64 = (1..=3_000_000u64).map(|v| v % 7).sum();
+        assert_eq!(row[1].as_deref(), Some(k.to_string().as_str()), "{name}");
+    }
+    // A query that fails leaves no file and no temp file beside it.
+    let before = std::fs::read_dir(tmp.path()).unwrap().count();
+    let bad = engine
+        .export_query(
+            nb,
+            "SELECT nope FROM nowhere",
+            &tmp.path().join("bad.parquet"),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), crate::ErrorCode::SqlInvalid, "{bad}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), before);
+}

@@ -444,6 +444,27 @@ impl Catalog {
         result.map_err(|e| self.explain_missing(notebook, e))
     }
 
+    /// Runs `sql`, its rows going to `sink` as they come (an export of a result bigger than
+    /// memory).
+    pub async fn result_into(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        sink: &mut dyn super::export::RowSink,
+    ) -> Result<(), TableError> {
+        let result = self
+            .of(notebook)
+            .sql
+            .run_into(
+                sql,
+                &|_| {},
+                &tokio_util::sync::CancellationToken::new(),
+                sink,
+            )
+            .await;
+        result.map_err(|e| self.explain_missing(notebook, e))
+    }
+
     /// Runs SQL with progress (rows so far) and cancellation.
     pub async fn query_cancellable(
         &self,

@@ -69,22 +69,117 @@ pub fn write_rows(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &CancellationToken,
 ) -> Result<u64, TableError> {
-    let format = ExportFormat::from_path(path)?;
-    let fail = |e: &dyn std::fmt::Display| {
-        TableError::Persist(format!("could not write {}: {e}", path.display()))
-    };
-    // An export is the user's own file: created as any program creates one (0666 less the
-    // umask), not with a temp file's private 0600.
-    let mut tmp = durable::AtomicFile::create_shared(path).map_err(|e| fail(&e))?;
-    {
-        // A cancelled or failed write stops between batches; dropping the temp file deletes it.
-        let mut out = std::io::BufWriter::new(tmp.file_mut());
-        let target = path.display().to_string();
-        encode(format, &target, &mut out, schema, batches, progress, cancel)?;
-        out.flush().map_err(|e| fail(&e))?;
+    let mut file = FileExport::create(path)?;
+    file.start(schema)?;
+    let mut rows = 0u64;
+    for batch in batches {
+        if cancel.is_cancelled() {
+            return Err(TableError::Cancelled);
+        }
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        file.push(batch)?;
+        progress(rows);
     }
-    let bytes = tmp.commit(metrics).map_err(|e| fail(&e))?;
-    Ok(bytes)
+    file.commit(metrics)
+}
+
+/// Where a query's rows go as they come: the columns first (known even when no row comes),
+/// then each batch. An error stops the query.
+pub trait RowSink: Send {
+    fn start(&mut self, schema: &SchemaRef) -> Result<(), TableError>;
+    fn push(&mut self, batch: RecordBatch) -> Result<(), TableError>;
+}
+
+/// An export to a file written as the rows come (a result never held whole), committed
+/// atomically by [`FileExport::commit`]; dropped before that, it leaves no file.
+pub struct FileExport {
+    path: std::path::PathBuf,
+    format: ExportFormat,
+    /// Until the columns are known, the temp file alone.
+    state: Encoding,
+}
+
+enum Encoding {
+    Waiting(durable::AtomicFile),
+    Csv(datafusion::arrow::csv::Writer<std::io::BufWriter<durable::AtomicFile>>),
+    Parquet(ArrowWriter<std::io::BufWriter<durable::AtomicFile>>),
+    /// Between states, and after a failure.
+    Gone,
+}
+
+impl FileExport {
+    /// The temp file beside `path`, in the format its extension names.
+    pub fn create(path: &Path) -> Result<FileExport, TableError> {
+        let format = ExportFormat::from_path(path)?;
+        // An export is the user's own file: created as any program creates one (0666 less the
+        // umask), not with a temp file's private 0600.
+        let tmp = durable::AtomicFile::create_shared(path).map_err(|e| export_failed(path, &e))?;
+        Ok(FileExport {
+            path: path.to_path_buf(),
+            format,
+            state: Encoding::Waiting(tmp),
+        })
+    }
+
+    fn fail(&self, e: &dyn std::fmt::Display) -> TableError {
+        export_failed(&self.path, e)
+    }
+
+    /// Finishes the encoding and renames the file into place; returns its bytes.
+    pub fn commit(mut self, metrics: &Metrics) -> Result<u64, TableError> {
+        let tmp = match std::mem::replace(&mut self.state, Encoding::Gone) {
+            Encoding::Waiting(_) | Encoding::Gone => {
+                return Err(self.fail(&"the rows never started"))
+            }
+            Encoding::Csv(writer) => writer.into_inner(),
+            Encoding::Parquet(writer) => writer.into_inner().map_err(|e| self.fail(&e))?,
+        };
+        let tmp = tmp.into_inner().map_err(|e| self.fail(&e.into_error()))?;
+        tmp.commit(metrics).map_err(|e| self.fail(&e))
+    }
+}
+
+fn export_failed(path: &Path, e: &dyn std::fmt::Display) -> TableError {
+    TableError::Persist(format!("could not write {}: {e}", path.display()))
+}
+
+impl RowSink for FileExport {
+    fn start(&mut self, schema: &SchemaRef) -> Result<(), TableError> {
+        let Encoding::Waiting(tmp) = std::mem::replace(&mut self.state, Encoding::Gone) else {
+            return Err(self.fail(&"the rows started twice"));
+        };
+        let out = std::io::BufWriter::new(tmp);
+        self.state = match self.format {
+            ExportFormat::Csv => {
+                let mut writer = WriterBuilder::new().with_header(true).build(out);
+                // The header, whatever follows.
+                writer
+                    .write(&RecordBatch::new_empty(schema.clone()))
+                    .map_err(|e| self.fail(&e))?;
+                Encoding::Csv(writer)
+            }
+            ExportFormat::Parquet => {
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                    .build();
+                Encoding::Parquet(
+                    ArrowWriter::try_new(out, schema.clone(), Some(props))
+                        .map_err(|e| self.fail(&e))?,
+                )
+            }
+        };
+        Ok(())
+    }
+
+    fn push(&mut self, batch: RecordBatch) -> Result<(), TableError> {
+        let written = match &mut self.state {
+            Encoding::Csv(writer) => writer.write(&batch).map_err(|e| e.to_string()),
+            Encoding::Parquet(writer) => writer.write(&batch).map_err(|e| e.to_string()),
+            Encoding::Waiting(_) | Encoding::Gone => Err("rows came before their columns".into()),
+        };
+        written.map_err(|e| self.fail(&e))
+    }
 }
 
 /// Parts of an upload to object storage: S3's smallest part but the last is 5 MiB.

@@ -21,6 +21,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::export::RowSink;
 use super::interrupt::{interruptible, is_interrupted};
 use super::limits::Limits;
 use super::table::{columns_of, TableVersion};
@@ -144,6 +145,19 @@ impl SqlSession {
         on_rows: &(dyn Fn(u64) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<(SchemaRef, Vec<RecordBatch>), TableError> {
+        let mut held = Collected::new(&self.limits);
+        self.run_into(sql, on_rows, cancel, &mut held).await?;
+        Ok(held.into_parts())
+    }
+
+    /// Runs `sql`, its rows going to `sink` as they come (never held here).
+    pub async fn run_into(
+        &self,
+        sql: &str,
+        on_rows: &(dyn Fn(u64) + Send + Sync),
+        cancel: &CancellationToken,
+        sink: &mut dyn RowSink,
+    ) -> Result<(), TableError> {
         super::parse_guard::check(sql)?;
         let options = restricted();
         let run = async {
@@ -151,29 +165,26 @@ impl SqlSession {
             let task = Arc::new(frame.task_ctx());
             let plan = interruptible(frame.create_physical_plan().await?, cancel)?;
             let mut stream = execute_stream(plan, task)?;
-            let schema = stream.schema();
-            let mut batches = Vec::new();
+            sink.start(&stream.schema()).map_err(Stop::Limit)?;
             let mut rows = 0u64;
-            let budget = self.limits.budget("the query's result");
             loop {
                 tokio::select! {
-                    _ = cancel.cancelled() => return Ok(None),
+                    _ = cancel.cancelled() => return Ok(false),
                     next = stream.next() => match next {
-                        None => return Ok(Some((schema, batches))),
+                        None => return Ok(true),
                         Some(batch) => {
                             let batch = batch?;
-                            budget.charge(&batch).map_err(Stop::Limit)?;
                             rows += batch.num_rows() as u64;
+                            sink.push(batch).map_err(Stop::Limit)?;
                             on_rows(rows);
-                            batches.push(batch);
                         }
                     }
                 }
             }
         };
         match run.await {
-            Ok(Some(result)) => Ok(result),
-            Ok(None) => Err(TableError::Cancelled),
+            Ok(true) => Ok(()),
+            Ok(false) => Err(TableError::Cancelled),
             Err(Stop::Limit(e)) => Err(e),
             Err(Stop::DataFusion(e)) if is_interrupted(&e) => Err(TableError::Cancelled),
             Err(Stop::DataFusion(e)) => match self.limits.exhausted(&e) {
@@ -204,7 +215,45 @@ impl SqlSession {
 /// Why a query stopped early.
 enum Stop {
     DataFusion(DataFusionError),
+    /// The sink refused the rows (the result past its budget, a file that cannot be written).
     Limit(TableError),
+}
+
+/// A result held in memory, charged to its budget as it comes.
+pub struct Collected {
+    budget: super::limits::Budget,
+    schema: Option<SchemaRef>,
+    batches: Vec<RecordBatch>,
+}
+
+impl Collected {
+    pub fn new(limits: &Limits) -> Collected {
+        Collected {
+            budget: limits.budget("the query's result"),
+            schema: None,
+            batches: Vec::new(),
+        }
+    }
+
+    pub fn into_parts(self) -> (SchemaRef, Vec<RecordBatch>) {
+        let schema = self
+            .schema
+            .unwrap_or_else(|| Arc::new(datafusion::arrow::datatypes::Schema::empty()));
+        (schema, self.batches)
+    }
+}
+
+impl RowSink for Collected {
+    fn start(&mut self, schema: &SchemaRef) -> Result<(), TableError> {
+        self.schema = Some(schema.clone());
+        Ok(())
+    }
+
+    fn push(&mut self, batch: RecordBatch) -> Result<(), TableError> {
+        self.budget.charge(&batch)?;
+        self.batches.push(batch);
+        Ok(())
+    }
 }
 
 impl From<DataFusionError> for Stop {
