@@ -814,6 +814,18 @@ fn text_objects_are_fetched_and_converted(
     ))
     .unwrap_err();
     assert!(e.to_string().contains("not one CSV or JSON object"), "{e}");
+    let e = block(engine.link_remote_text(
+        nb,
+        "lake",
+        &format!("s3://{BUCKET}/raw/trips.csv"),
+        None,
+        None,
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::TableExists, "{e}");
+    assert_eq!(folders(data), before, "a name taken leaves nothing");
     assert!(quire_engine::converts_when_linked("s3://b/x/a.ndjson.zst"));
     assert!(!quire_engine::converts_when_linked("s3://b/x/*.csv"));
     assert!(!quire_engine::converts_when_linked("s3://b/x/a.parquet"));

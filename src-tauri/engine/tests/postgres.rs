@@ -402,6 +402,7 @@ fn cancelled_cells_stop_their_query_on_the_server(
             "SELECT x FROM shop.public.slow".into(),
         )
         .unwrap();
+    let logged_before = server.log().len();
     let cancel = CancellationToken::new();
     std::thread::scope(|s| {
         let run = s.spawn(|| block(engine.run_cell_with(nb, cell.id, Arc::new(|_| {}), &cancel)));
@@ -424,14 +425,41 @@ fn cancelled_cells_stop_their_query_on_the_server(
         "the cancelled cell's query stopped on the server in {:?}",
         stopped.elapsed()
     );
-    assert!(
-        server
-            .log()
-            .contains("canceling statement due to user request"),
-        "the server logged no cancel"
-    );
+    let since = server.log()[logged_before..].to_string();
     assert_eq!(
-        answer(engine, nb, "SELECT count(*) FROM shop.public.customers"),
-        "500"
+        since
+            .matches("canceling statement due to user request")
+            .count(),
+        1,
+        "one statement cancelled: {since}"
     );
+    // Scans a LIMIT stops reading early (Postgres still sending their rows) are cancelled too,
+    // and only they: the queries right after them on the same pool all answer.
+    for _ in 0..20 {
+        assert_eq!(
+            answer(
+                engine,
+                nb,
+                "SELECT count(*) FROM (SELECT id FROM shop.public.orders ORDER BY id LIMIT 4500)"
+            ),
+            "4500"
+        );
+        assert_eq!(
+            answer(engine, nb, "SELECT count(*) FROM shop.public.customers"),
+            "500"
+        );
+    }
+    let after = server.log()[logged_before..].to_string();
+    let lines: Vec<&str> = after.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.contains("canceling statement") {
+            let statement = lines.get(i + 1).copied().unwrap_or_default();
+            assert!(
+                statement.contains("STATEMENT:  /* quire ")
+                    && (statement.contains(r#"FROM "public"."slow""#)
+                        || statement.contains(r#"FROM "public"."orders""#)),
+                "only a dropped scan is cancelled, not: {statement}"
+            );
+        }
+    }
 }

@@ -513,8 +513,9 @@ function LinkThrough({
   const [progress, setProgress] = useState<ImportProgress | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const converting = isTextObject(url.trim());
-  // Esc and Cancel stop a running fetch first; once nothing runs they close.
-  const stopOrClose = () => (job ? void backend.cancelJob(job) : onClose());
+  // Esc and Cancel stop a running fetch first (a Parquet link only reads footers: they close).
+  const fetching = job !== null && converting;
+  const stopOrClose = () => (fetching ? void backend.cancelJob(job) : onClose());
   useEscape(stopOrClose);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -535,7 +536,7 @@ function LinkThrough({
   };
   const percent = progress && progress.total_bytes > 0 ? Math.min(100, (progress.bytes / progress.total_bytes) * 100) : 0;
   return (
-    <div className="modal-backdrop" role="presentation" onClick={() => !job && onClose()}>
+    <div className="modal-backdrop" role="presentation" onClick={() => !fetching && onClose()}>
       <form className="modal" role="dialog" aria-label={`Link through ${connection.name}`} data-testid="link-remote-dialog" onSubmit={submit} onClick={(e) => e.stopPropagation()}>
         <h2>Link data through {connection.name}</h2>
         <p className="muted">

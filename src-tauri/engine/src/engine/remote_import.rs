@@ -88,11 +88,7 @@ impl RemoteConversion<'_> {
                     Stopped::File(path, e) => TableError::file(&path, e).into(),
                     Stopped::Cancelled => TableError::Cancelled.into(),
                 };
-                // Stopped by Quire closing: the folder stays, the task runs again at the next
-                // start (and fetches again).
-                let resumable =
-                    e.code() == ErrorCode::Cancelled && importer.closing.load(Ordering::SeqCst);
-                if !resumable {
+                if !resumable(&e, importer) {
                     remove(&folder);
                 }
                 return Err(e);
@@ -128,11 +124,36 @@ impl RemoteConversion<'_> {
             Some(self.folder),
             &converting,
             cancel,
-        )?;
+        );
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // The conversion removes its folder when it fails, but the import can stop
+                // before it starts (the name taken meanwhile): the fetched copy goes too.
+                if !resumable(&e, importer) {
+                    remove(&folder);
+                }
+                return Err(e);
+            }
+        };
         // The parts are linked; the copy of the object is not needed any more.
         remove(&folder.join(FETCHED_DIR));
         log::info!("{} was fetched and converted as {}", self.url, self.table);
         Ok(outcome)
+    }
+}
+
+/// Stopped by Quire closing: the folder stays, and the task runs again at the next start (and
+/// fetches again).
+fn resumable(e: &Error, importer: &Importer<'_>) -> bool {
+    e.code() == ErrorCode::Cancelled && importer.closing.load(Ordering::SeqCst)
+}
+
+/// Removes the fetched copy of a conversion whose table was linked (a rerun after a crash
+/// between the link and the copy's removal).
+pub(super) fn remove_fetched(dir: &Path, folder: &str) {
+    if let Ok(folder) = super::convert::folder(dir, folder) {
+        remove(&folder.join(FETCHED_DIR));
     }
 }
 
@@ -250,32 +271,39 @@ impl Engine {
         let never = CancellationToken::new();
         task.watch(never.clone());
         task.start();
-        let result = self
+        let settings = self
             .notebooks
             .connection(notebook, connection)
-            .and_then(|c| c.store_settings().map_err(NotebookError::from))
-            .map_err(Error::from)
-            .and_then(|settings| {
-                let importer = Importer {
-                    notebooks: &self.notebooks,
-                    ledger: &self.ledger,
-                    metrics: &self.metrics,
-                    closing: &self.closing,
-                };
-                let conversion = RemoteConversion {
-                    settings: &settings,
-                    url,
-                    table,
-                    csv,
-                    folder,
-                };
-                conversion.run(
-                    &importer,
-                    notebook,
-                    &|p| task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64),
-                    &never,
-                )
-            });
+            .and_then(|c| c.store_settings().map_err(NotebookError::from));
+        if settings.is_err() {
+            // The connection is gone or unusable: what an earlier run left goes.
+            if let Ok(Some(dir)) = self.notebooks.folder_path(notebook) {
+                if let Ok(folder) = super::convert::folder(&dir, folder) {
+                    remove(&folder);
+                }
+            }
+        }
+        let result = settings.map_err(Error::from).and_then(|settings| {
+            let importer = Importer {
+                notebooks: &self.notebooks,
+                ledger: &self.ledger,
+                metrics: &self.metrics,
+                closing: &self.closing,
+            };
+            let conversion = RemoteConversion {
+                settings: &settings,
+                url,
+                table,
+                csv,
+                folder,
+            };
+            conversion.run(
+                &importer,
+                notebook,
+                &|p| task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64),
+                &never,
+            )
+        });
         self.end_import(task, &result);
         result
     }

@@ -123,6 +123,13 @@ impl Engine {
                 }
                 if task.target.is_some() && self.ledger.exists(notebook, &target) {
                     // The table was committed before the crash cut the bookkeeping short.
+                    if let (Some(_), Some(folder), Ok(Some(dir))) = (
+                        &connection,
+                        &converted,
+                        self.notebooks.folder_path(notebook),
+                    ) {
+                        super::remote_import::remove_fetched(&dir, folder);
+                    }
                     tracked.finish::<(), Error>(&Ok(()));
                     return Ok(());
                 }

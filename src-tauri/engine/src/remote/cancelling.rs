@@ -3,16 +3,20 @@
 //! cancelled cell drops that stream, but the server would go on with the query to its end (a
 //! slow view, a big join), holding the connection and the server's work meanwhile.
 //!
-//! This pool wraps the provider's: each connection carries its backend's cancel key, and a
-//! query's stream dropped before its last row sends Postgres a cancel request (what psql does on
-//! Ctrl-C), over TLS when the connection's mode asks for it, verified as the pool verifies. The
-//! connection stays checked out until that request has gone, so the key can only stop this
-//! query, never the next one the pool runs on the same backend.
+//! This pool wraps the provider's. Each query is sent with a comment naming it
+//! (`/* quire <id> */ SELECT …`); when its stream is dropped before the server sent its last
+//! row, another pooled connection asks Postgres to cancel the backend whose *active* query
+//! starts with that comment (`pg_cancel_backend` over `pg_stat_activity`). A query that already
+//! ended matches nothing, and the dropped query's own connection stays out of the pool until
+//! the request is answered, so no other query can be running on that backend: the cancel can
+//! only ever stop the query it names. (The protocol's cancel key would race: it names a backend,
+//! not a query, and arrives after the pool may have handed the connection on.)
 
 use std::any::Any;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -26,72 +30,45 @@ use datafusion_table_providers_common::sql::db_connection_pool::{DbConnectionPoo
 use datafusion_table_providers_postgres::conn::{PostgresConnection, PostgresPooledConnection};
 use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
 use futures::Stream;
-use postgres_native_tls::MakeTlsConnector;
 use tokio::sync::Mutex;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::CancelToken;
 
 use super::io;
 
 type Param = &'static (dyn ToSql + Sync);
 type Conn = Box<dyn DbConnection<PostgresPooledConnection, Param>>;
 
-/// The provider's pool, its connections' queries cancelled on the server when dropped.
-pub struct CancellingPool {
-    pool: Arc<PostgresConnectionPool>,
-    tls: MakeTlsConnector,
-}
+/// Rows per batch the provider reads: a shorter batch is the last of its query (the provider
+/// chunks the server's rows by this many), so the query has ended on the server.
+const PROVIDER_CHUNK_ROWS: usize = 4_000;
+/// How long asking for a cancel may take (it needs a second pooled connection).
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 
-impl CancellingPool {
-    /// `sslmode` as libpq takes it (none: prefer); certificates are checked as the provider's
-    /// pool checks them: fully for verify-full, the chain only for verify-ca, not otherwise.
-    pub fn new(
-        pool: Arc<PostgresConnectionPool>,
-        sslmode: Option<&str>,
-    ) -> Result<CancellingPool, native_tls::Error> {
-        let mode = sslmode.unwrap_or("prefer");
-        let tls = native_tls::TlsConnector::builder()
-            .danger_accept_invalid_hostnames(mode != "verify-full")
-            .danger_accept_invalid_certs(mode != "verify-full" && mode != "verify-ca")
-            .build()?;
-        Ok(CancellingPool {
-            pool,
-            tls: MakeTlsConnector::new(tls),
-        })
-    }
-}
+/// The provider's pool, its queries cancelled on the server when dropped.
+pub struct CancellingPool(pub Arc<PostgresConnectionPool>);
 
 #[async_trait]
 impl DbConnectionPool<PostgresPooledConnection, Param> for CancellingPool {
     async fn connect(&self) -> Result<Conn, GenericError> {
-        let conn = self.pool.connect().await?;
-        let key = conn
-            .as_any()
-            .downcast_ref::<PostgresConnection>()
-            .map(|c| c.conn.cancel_token());
-        Ok(match key {
-            Some(key) => Box::new(Watched {
-                conn: Mutex::new(Some(conn)),
-                key,
-                tls: Some(self.tls.clone()),
-            }),
-            // Not the provider's own connection type: nothing to cancel with.
-            None => conn,
-        })
+        let conn = self.0.connect().await?;
+        Ok(Box::new(Watched {
+            conn: Mutex::new(Some(conn)),
+            pool: Some(self.0.clone()),
+        }))
     }
 
     fn join_push_down(&self) -> JoinPushDown {
-        self.pool.join_push_down()
+        self.0.join_push_down()
     }
 }
 
-/// A pooled connection and its backend's cancel key. A query takes the connection into its
-/// stream (see [`Watching`]); until then it answers as the connection it wraps.
+/// A pooled connection. A query takes it into its stream (see [`Watching`]); until then it
+/// answers as the connection it wraps.
 struct Watched {
     conn: Mutex<Option<Conn>>,
-    key: CancelToken,
-    /// None from the trait's own constructors, which Quire never calls: plain TCP then.
-    tls: Option<MakeTlsConnector>,
+    /// Where a cancel is asked from; None from the trait's own constructors, which Quire never
+    /// calls.
+    pool: Option<Arc<PostgresConnectionPool>>,
 }
 
 fn taken() -> DbError {
@@ -116,28 +93,19 @@ impl DbConnection<PostgresPooledConnection, Param> for Watched {
 #[async_trait]
 impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
     fn new(conn: PostgresPooledConnection) -> Self {
-        let key = conn.cancel_token();
+        let conn = <PostgresConnection as AsyncDbConnection<_, Param>>::new(conn);
         Watched {
-            conn: Mutex::new(Some(Box::new(<PostgresConnection as AsyncDbConnection<
-                _,
-                Param,
-            >>::new(conn)))),
-            key,
-            tls: None,
+            conn: Mutex::new(Some(Box::new(conn))),
+            pool: None,
         }
     }
 
     fn new_with_schemas(conn: PostgresPooledConnection, schemas: Arc<TableSchemas>) -> Self {
-        let key = conn.cancel_token();
+        let conn =
+            <PostgresConnection as AsyncDbConnection<_, Param>>::new_with_schemas(conn, schemas);
         Watched {
-            conn: Mutex::new(Some(Box::new(<PostgresConnection as AsyncDbConnection<
-                _,
-                Param,
-            >>::new_with_schemas(
-                conn, schemas
-            )))),
-            key,
-            tls: None,
+            conn: Mutex::new(Some(Box::new(conn))),
+            pool: None,
         }
     }
 
@@ -166,24 +134,20 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
         projected_schema: Option<SchemaRef>,
     ) -> Result<SendableRecordBatchStream, GenericError> {
         let conn = self.conn.lock().await.take().ok_or_else(taken)?;
+        let tag = format!("/* quire {} */", uuid::Uuid::now_v7().simple());
+        let tagged = format!("{tag} {sql}");
         // Armed before the query is sent: the wait for its first rows can be cancelled too.
-        let mut guard = Guard {
-            key: Some(self.key.clone()),
-            tls: self.tls.clone(),
+        let guard = Guard {
+            cancel: self.pool.clone().map(|pool| (pool, tag)),
             conn: Some(conn),
         };
         let started = match guard.conn.as_ref().and_then(|c| c.as_async()) {
-            Some(query) => query.query_arrow(sql, params, projected_schema).await,
+            Some(query) => query.query_arrow(&tagged, params, projected_schema).await,
             None => Err(taken().into()),
         };
-        match started {
-            Ok(rows) => Ok(Box::pin(Watching { rows, guard })),
-            Err(e) => {
-                // The server answered with an error: the query is over.
-                guard.key = None;
-                Err(e)
-            }
-        }
+        // On an error the guard stays armed: the cancel finds nothing if the query is over.
+        let rows = started?;
+        Ok(Box::pin(Watching { rows, guard }))
     }
 
     async fn execute(&self, sql: &str, params: &[Param]) -> Result<u64, GenericError> {
@@ -193,36 +157,53 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
     }
 }
 
-/// Sends the cancel request when dropped while armed, then lets the connection go back to the
-/// pool.
+/// While armed, asks Postgres to cancel the tagged query when dropped; the query's connection
+/// goes back to the pool only after that request was answered.
 struct Guard {
-    key: Option<CancelToken>,
-    tls: Option<MakeTlsConnector>,
+    cancel: Option<(Arc<PostgresConnectionPool>, String)>,
     conn: Option<Conn>,
+}
+
+impl Guard {
+    fn disarm(&mut self) {
+        self.cancel = None;
+    }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         let conn = self.conn.take();
-        let Some(key) = self.key.take() else {
+        let Some((pool, tag)) = self.cancel.take() else {
             return;
         };
-        let tls = self.tls.take();
         io::handle().spawn(async move {
-            let sent = match tls {
-                Some(tls) => key.cancel_query(tls).await,
-                None => key.cancel_query(tokio_postgres::NoTls).await,
-            };
-            match sent {
-                Ok(()) => log::info!("asked Postgres to stop a query Quire no longer reads"),
-                Err(e) => log::warn!("could not ask Postgres to stop a query: {e}"),
+            let asked = tokio::time::timeout(CANCEL_TIMEOUT, async {
+                let other = pool.connect_direct().await.map_err(|e| e.to_string())?;
+                other
+                    .conn
+                    .execute(
+                        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+                         WHERE state = 'active' AND pid <> pg_backend_pid() AND starts_with(query, $1)",
+                        &[&tag],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+            match asked {
+                Ok(Ok(0)) => {}
+                Ok(Ok(_)) => log::info!("asked Postgres to stop a query Quire no longer reads"),
+                Ok(Err(e)) => log::warn!("could not ask Postgres to stop a query: {e}"),
+                Err(_) => log::warn!(
+                    "could not ask Postgres to stop a query within {CANCEL_TIMEOUT:?}"
+                ),
             }
             drop(conn);
         });
     }
 }
 
-/// A query's rows; dropped before the last one, the query is cancelled on the server.
+/// A query's rows; dropped before the server sent the last one, the query is cancelled there.
 struct Watching {
     rows: SendableRecordBatchStream,
     guard: Guard,
@@ -233,9 +214,16 @@ impl Stream for Watching {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let polled = self.rows.as_mut().poll_next(cx);
-        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
-            // Read to its end, or failed on the server: nothing left running there.
-            self.guard.key = None;
+        match &polled {
+            // Read to its end, or its last (short) batch came: nothing left running there. A
+            // `LIMIT` above this scan stops reading after it, without waiting for the end.
+            Poll::Ready(None) => self.guard.disarm(),
+            Poll::Ready(Some(Ok(batch))) if batch.num_rows() < PROVIDER_CHUNK_ROWS => {
+                self.guard.disarm()
+            }
+            // An error may be Quire's own (a value Arrow cannot hold) while the server goes
+            // on: the guard stays armed.
+            _ => {}
         }
         polled
     }

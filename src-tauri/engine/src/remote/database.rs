@@ -393,14 +393,8 @@ impl SchemaProvider for DatabaseSchema {
         reachable(settings).await.map_err(external)?;
         let pool = self.database.pool().await.map_err(external)?;
         // The provider's factory, but over a pool whose dropped queries stop on the server.
-        let pool = super::cancelling::CancellingPool::new(pool, settings.sslmode.as_deref())
-            .map_err(|e| {
-                external(RemoteError::Invalid {
-                    what: format!("TLS toward {}", settings.endpoint()),
-                    why: e.to_string(),
-                })
-            })?;
-        let pool: Arc<DynPostgresConnectionPool> = Arc::new(pool);
+        let pool: Arc<DynPostgresConnectionPool> =
+            Arc::new(super::cancelling::CancellingPool(pool));
         SqlTable::new(
             "postgres",
             &pool,

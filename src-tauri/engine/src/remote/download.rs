@@ -45,6 +45,19 @@ pub fn download(
             })
         })?
         .to_string();
+    // Only the name's own characters go into the local path (a key may hold `\`, `:` or `..`,
+    // which mean something on Windows); its ending, which tells the format, stays.
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = format!("_{}", name.trim_start_matches('.'));
     let location = ObjectPath::parse(&key).map_err(|e| {
         Stopped::Remote(RemoteError::Invalid {
             what: format!("the address {url}"),
