@@ -218,3 +218,37 @@ async fn a_view_being_made_shows_how_far_it_has_read_and_stops_when_cancelled() 
     );
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_whose_positions_pass_the_spill_disk_limit_is_refused_in_words() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, ROWS);
+    // The sort fits in the query memory; its 200,000 positions (1.6 MB) do not fit in the
+    // 1 MiB the spill folder may hold.
+    let mut config = Config::default();
+    config.limits.table_memory_mb = 1;
+    config.limits.spill_disk_mb = 1;
+    let engine = open_with(tmp.path(), config, Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Big").unwrap().id;
+    engine.link_table(nb, &file, Some("trips")).unwrap();
+    let err = engine
+        .view_rows(nb, "trips", Some(&sort(&[("amount", true)])))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TooLarge, "{err}");
+    assert!(err.to_string().contains("limits.spill_disk_mb"), "{err}");
+    // A filter keeping a tenth of the rows needs a tenth of the positions: it is made.
+    let few = ViewSpec {
+        sort: vec![],
+        filters: vec![ColumnFilter {
+            column: "id".into(),
+            op: FilterOp::LessThan,
+            value: Some("20000".into()),
+        }],
+    };
+    assert_eq!(
+        engine.view_rows(nb, "trips", Some(&few)).await.unwrap(),
+        20_000
+    );
+}

@@ -3,7 +3,8 @@
 //! A view of a 100M-row file would not fit in memory as a sorted copy. So DataFusion sorts
 //! only what the order needs (the sort keys and each row's position, spilling to the spill
 //! folder under the shared pool) and hands back positions alone, in view order; they go into
-//! an unnamed scratch file (gone when the view is dropped or the app dies). A page reads its
+//! a spill file of the query runtime's disk manager, counted against `limits.spill_disk_mb`
+//! (gone when the view is dropped; the spill folder is emptied at start). A page reads its
 //! positions from that file and their rows from the linked files, as edited now.
 
 use std::fs::File;
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::arrow::array::{Array, RecordBatch, UInt32Array, UInt64Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::SpillFile;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 
@@ -28,6 +30,21 @@ pub struct PositionView {
     linked: Arc<LinkedTable>,
     rows: u64,
     positions: Mutex<File>,
+    /// Keeps the file and its count in the disk manager until the view goes.
+    _spilled: Arc<dyn SpillFile>,
+}
+
+/// The disk manager refuses a write past `limits.spill_disk_mb` with an I/O error: said as
+/// the query's own spill limit is.
+fn past_spill_disk(limits: &Limits, e: std::io::Error) -> Result<TableError, std::io::Error> {
+    let e = datafusion::error::DataFusionError::IoError(e);
+    match limits.exhausted(&e) {
+        Some(too_large) => Ok(too_large),
+        None => match e {
+            datafusion::error::DataFusionError::IoError(e) => Err(e),
+            other => Err(std::io::Error::other(other.to_string())),
+        },
+    }
 }
 
 const POSITION_BYTES: u64 = 8;
@@ -57,12 +74,13 @@ pub async fn compute(
             "the sorted or filtered view could not be written to the spill folder: {e}"
         ))
     };
-    let file = match limits.scratch() {
-        Some(dir) => tempfile::tempfile_in(dir),
-        None => tempfile::tempfile(),
-    }
-    .map_err(scratch_failed)?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+    // A spill file of the query runtime's disk manager: its bytes count against
+    // `limits.spill_disk_mb` with the sorts' own, and it goes when the view is dropped.
+    let spilled = limits
+        .runtime()
+        .disk_manager
+        .create_tmp_file("a sorted or filtered view")?;
+    let mut out = BufWriter::with_capacity(1 << 20, spilled.open_writer()?);
     let run = async {
         let mut stream = view_stream(&ctx, &sql, work).await?;
         let mut rows = 0u64;
@@ -87,16 +105,21 @@ pub async fn compute(
         Ok(rows) => rows,
         Err(Stop::DataFusion(e)) if is_interrupted(&e) => return Err(TableError::ViewCancelled),
         Err(Stop::DataFusion(e)) => return Err(limits.exhausted(&e).unwrap_or_else(|| e.into())),
-        Err(Stop::Io(e)) => return Err(scratch_failed(e)),
+        Err(Stop::Io(e)) => return Err(past_spill_disk(limits, e).unwrap_or_else(scratch_failed)),
         Err(Stop::Internal(what)) => return Err(TableError::Persist(format!("internal: {what}"))),
     };
-    let file = out
-        .into_inner()
-        .map_err(|e| scratch_failed(e.into_error()))?;
+    out.flush()
+        .map_err(|e| past_spill_disk(limits, e).unwrap_or_else(scratch_failed))?;
+    drop(out);
+    let path = spilled
+        .path()
+        .ok_or_else(|| TableError::Persist("internal: a spill file with no path".into()))?;
+    let file = File::open(path).map_err(scratch_failed)?;
     Ok(PositionView {
         linked: linked.clone(),
         rows,
         positions: Mutex::new(file),
+        _spilled: spilled,
     })
 }
 
