@@ -1,11 +1,10 @@
 //! `quire-executor`: Ballista's executor with its command line (`--scheduler-port`,
 //! `--bind-port`, `--bind-grpc-port`, `--work-dir`, …), reading object storage as Ballista's own
-//! binary does. The Kubernetes health server of that binary is left out: on one machine its
+//! binary does, and Azure Blob Storage too (`quire_cluster::stores`). The Kubernetes health server of that binary is left out: on one machine its
 //! fixed port would keep a second executor from starting.
 
 use std::sync::Arc;
 
-use ballista_core::object_store::{runtime_env_with_s3_support, session_config_with_s3_support};
 use ballista_executor::config::Config;
 use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
 use clap::Parser;
@@ -15,8 +14,8 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ballista_core::error::Result<()> {
     let opt = Config::parse();
     let mut config: ExecutorProcessConfig = opt.try_into()?;
-    config.override_config_producer = Some(Arc::new(session_config_with_s3_support));
-    config.override_runtime_producer = Some(Arc::new(runtime_env_with_s3_support));
+    config.override_config_producer = Some(Arc::new(quire_cluster::stores::session_config));
+    config.override_runtime_producer = Some(Arc::new(quire_cluster::stores::runtime_env));
     let filter =
         std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or(config.special_mod_log_level.clone());
     tracing_subscriber::fmt()

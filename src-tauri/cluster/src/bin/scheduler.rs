@@ -1,11 +1,11 @@
 //! `quire-scheduler`: Ballista's scheduler with its command line (`--bind-host`, `--bind-port`,
 //! …), reading object storage as Ballista's own binary does (S3 settings from the client's
-//! session, credentials from this process's environment).
+//! session, credentials from this process's environment), and Azure Blob Storage too
+//! (`quire_cluster::stores`).
 
 use std::sync::Arc;
 
 use ballista_core::error::BallistaError;
-use ballista_core::object_store::{session_config_with_s3_support, session_state_with_s3_support};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{Config, SchedulerConfig};
 use ballista_scheduler::scheduler_process::start_server;
@@ -34,8 +34,8 @@ async fn serve() -> ballista_core::error::Result<()> {
         .map_err(|e: std::net::AddrParseError| BallistaError::Configuration(e.to_string()))?;
     let config: SchedulerConfig = opt.try_into()?;
     let config = config
-        .with_override_config_producer(Arc::new(session_config_with_s3_support))
-        .with_override_session_builder(Arc::new(session_state_with_s3_support));
+        .with_override_config_producer(Arc::new(quire_cluster::stores::session_config))
+        .with_override_session_builder(Arc::new(quire_cluster::stores::session_state));
     let cluster = BallistaCluster::new_from_config(&config).await?;
     start_server(cluster, addr, Arc::new(config)).await
 }

@@ -82,12 +82,14 @@ pub const CLUSTER_KEYS: [(&str, &str); 2] = [
     ("AWS_SECRET_ACCESS_KEY", "cluster-own-secret"),
 ];
 
-pub fn spawn(binary: &str, args: &[String], log: &Path) -> Child {
+/// One of the cluster's processes, with the cluster's own keys and `env` (another store's).
+pub fn spawn_with(binary: &str, args: &[String], log: &Path, env: &[(&str, &str)]) -> Child {
     let out = std::fs::File::create(log).unwrap();
     Command::new(binary)
         .args(args)
         .env("RUST_LOG", "info")
         .envs(CLUSTER_KEYS)
+        .envs(env.iter().copied())
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .stdin(Stdio::null())
@@ -99,10 +101,15 @@ pub fn spawn(binary: &str, args: &[String], log: &Path) -> Child {
 /// scheduler counts an executor dead after 6 s without a heartbeat (180 s by default), so a
 /// killed one is noticed within the test's time.
 pub fn start(dir: &Path, executors: usize) -> Cluster {
+    start_with(dir, executors, &[])
+}
+
+/// [`start`], every process with `env` too.
+pub fn start_with(dir: &Path, executors: usize, env: &[(&str, &str)]) -> Cluster {
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     let port = free_port();
-    let scheduler = spawn(
+    let scheduler = spawn_with(
         env!("CARGO_BIN_EXE_quire-scheduler"),
         &[
             "--bind-host=127.0.0.1".into(),
@@ -112,6 +119,7 @@ pub fn start(dir: &Path, executors: usize) -> Cluster {
             "--expire-dead-executor-interval-seconds=1".into(),
         ],
         &logs.join("scheduler.log"),
+        env,
     );
     let mut cluster = Cluster {
         scheduler,
@@ -122,7 +130,7 @@ pub fn start(dir: &Path, executors: usize) -> Cluster {
     for n in 0..executors {
         let work = dir.join(format!("executor-{n}"));
         std::fs::create_dir_all(&work).unwrap();
-        let child = spawn(
+        let child = spawn_with(
             env!("CARGO_BIN_EXE_quire-executor"),
             &[
                 "--scheduler-host=127.0.0.1".into(),
@@ -137,6 +145,7 @@ pub fn start(dir: &Path, executors: usize) -> Cluster {
                 "--executor-heartbeat-interval-seconds=1".into(),
             ],
             &cluster.logs.join(format!("executor-{n}.log")),
+            env,
         );
         cluster.executors.push(child);
     }

@@ -11,9 +11,11 @@
 //!   logical plan to the scheduler, streams the result back as Arrow under the engine's result
 //!   budget, and on cancel tells the scheduler to cancel the job (dropping the stream alone
 //!   would leave it running on the executors). The object store's address and region go with
-//!   the query (`s3.*` settings); credentials never do: executors read with their own.
-//! - `store.rs`: `ClusterStore`, the bucket store's endpoint, region and `allow_http` as
-//!   Ballista's `s3.*` settings (never a key).
+//!   the query (`s3.*` or `azure.*` settings); credentials never do: executors read with their
+//!   own.
+//! - `store.rs`: `ClusterStore`, the object store a query reads: an S3 bucket's endpoint, region
+//!   and `allow_http` as Ballista's `s3.*` settings, an Azure account's name and endpoint as
+//!   `azure.*` settings (Quire's scheduler and executors read them); never a key.
 //! - `check.rs`: a connection test through the scheduler's REST API (version, executors,
 //!   task slots), and a job's state there.
 //!

@@ -110,17 +110,7 @@ pub async fn resolve(
                 });
             }
             if let Some(remote) = &linked.remote {
-                let crate::remote::StoreSettings::S3(settings) = &remote.settings else {
-                    // The executors are given an S3 store's settings only.
-                    return Err(TableError::NotOnCluster {
-                        table: name.to_string(),
-                        why: format!(
-                            "is in Azure Blob Storage at {}, and a cluster cell reads S3 buckets and shared folders; run the cell on this machine",
-                            remote.endpoint
-                        ),
-                    });
-                };
-                let store = ClusterStore::of(settings);
+                let store = ClusterStore::of(&remote.settings);
                 match &out.store {
                     Some(other) if other != &store => {
                         return Err(TableError::NotOnCluster {
@@ -128,7 +118,7 @@ pub async fn resolve(
                             why: format!(
                                 "is in the object store at {}, and another table of the query is at {}; a cluster query reads one object store",
                                 remote.endpoint,
-                                other.endpoint.as_deref().unwrap_or("AWS S3")
+                                other.shown()
                             ),
                         });
                     }

@@ -76,7 +76,7 @@ pub async fn run_into(
         .with_information_schema(true)
         .set_bool(BALLISTA_CLIENT_PULL, true);
     if let Some(store) = tables.store {
-        config = config.with_option_extension(store);
+        config = store.configure(config);
     }
     let state = SessionStateBuilder::new()
         .with_config(config)

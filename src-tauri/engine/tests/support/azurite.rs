@@ -119,7 +119,14 @@ impl Drop for Azurite {
 /// dir (made in a sibling folder and renamed into place, so a concurrent run never sees half
 /// an install).
 fn install() -> PathBuf {
-    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/azure");
+    // The engine's own tests, or another crate's that include this file (the cluster's).
+    let lock = [
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/azure"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/azure"),
+    ]
+    .into_iter()
+    .find(|dir| dir.join("package-lock.json").exists())
+    .expect("the engine's tests/azure/package-lock.json");
     let wanted = std::fs::read_to_string(lock.join("package-lock.json")).unwrap();
     let dir = target_dir().join("azurite");
     let main = |dir: &Path| dir.join("node_modules/azurite/dist/src/blob/main.js");

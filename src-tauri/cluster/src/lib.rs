@@ -1,0 +1,3 @@
+//! What Quire's scheduler and executors share: the object stores a query reads.
+
+pub mod stores;
