@@ -206,6 +206,44 @@ fn a_hive_partitioned_folder_links_as_one_table_and_answers_as_pyarrow_reads_it(
         "2009"
     );
 
+    // Sorted on a key and a column with missing values, as pyarrow sorts the same dataset
+    // (`pc.sort_indices`, a missing value counted as the smallest): the same sequence of year
+    // and mass, row by row.
+    let by_year_mass = ViewSpec {
+        sort: vec![
+            SortKey {
+                column: "year".into(),
+                descending: true,
+            },
+            SortKey {
+                column: "body_mass_g".into(),
+                descending: false,
+            },
+        ],
+        filters: Vec::new(),
+    };
+    let (year_at, mass_at) = (
+        answers["columns"].iter().position(|c| c == "year").unwrap(),
+        answers["columns"]
+            .iter()
+            .position(|c| c == "body_mass_g")
+            .unwrap(),
+    );
+    let sorted: Vec<String> = rows_of(
+        session::block(engine.page(nb, "penguins", Some(&by_year_mass), 0, 1_000)).unwrap(),
+    )
+    .into_iter()
+    .map(|row| {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        format!("{} | {}", cells[year_at], cells[mass_at])
+    })
+    .collect();
+    assert_eq!(sorted.len(), answers["sorted_year_mass"].len());
+    assert_eq!(
+        sorted, answers["sorted_year_mass"],
+        "sorted as pyarrow sorts"
+    );
+
     // Changed as a user would in the grid, by row (Quire keeps the changes beside the files):
     // Dream's 2009 penguins set to 5000 g, the penguins whose sex is unknown deleted; then
     // transformed: keep those of at least 3500 g, remove duplicates. Answered as pyarrow does
