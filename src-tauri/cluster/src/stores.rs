@@ -2,8 +2,11 @@
 //! (`s3.*` settings from the client's session), and Azure Blob Storage for `az://container/…`
 //! addresses, the account and endpoint from the session's `azure.*` settings (what Quire's
 //! client sends, `quire_engine::cluster::store`), the key from this process's environment:
-//! `AZURE_STORAGE_KEY` (as Azure's own tools name it) or what `object_store` reads itself
-//! (`AZURE_STORAGE_ACCOUNT_KEY`, `AZURE_STORAGE_SAS_KEY`, …). With none, requests go unsigned.
+//! `AZURE_STORAGE_KEY` or `AZURE_STORAGE_SAS_TOKEN` (as Azure's own tools name them), when
+//! `AZURE_STORAGE_ACCOUNT` is unset or names that account. A query names the endpoint, and a
+//! shared notebook may name anyone's server, so the key is only used toward Azure itself (no
+//! endpoint) or this machine (a loopback endpoint: Azurite); anything else, and a cluster with
+//! no key, reads unsigned (a public container).
 
 use std::sync::Arc;
 
@@ -147,7 +150,9 @@ fn azure_store(url: &Url, options: &AzureOptions) -> Result<object_store::azure:
             "{url}: the query's session names no Azure account (azure.account)"
         ))
     })?;
-    let mut builder = MicrosoftAzureBuilder::from_env()
+    // Not `from_env`: its other credentials (a token service, the emulator switch) would go
+    // to whatever endpoint a query names.
+    let mut builder = MicrosoftAzureBuilder::new()
         .with_account(account)
         .with_container_name(container);
     if let Some(endpoint) = &options.endpoint {
@@ -157,12 +162,92 @@ fn azure_store(url: &Url, options: &AzureOptions) -> Result<object_store::azure:
                 ClientOptions::new().with_allow_http(endpoint.starts_with("http://")),
             );
     }
-    let key = std::env::var("AZURE_STORAGE_KEY")
-        .ok()
-        .filter(|k| !k.is_empty());
-    let named = std::env::var("AZURE_STORAGE_ACCOUNT").ok();
-    if let Some(key) = key.filter(|_| named.as_deref().is_none_or(|n| n == account)) {
-        builder = builder.with_access_key(key);
-    }
+    let env = |name: &str| std::env::var(name).ok();
+    builder = match credential(account, options.endpoint.as_deref(), env) {
+        Some(Credential::Key(key)) => builder.with_access_key(key),
+        Some(Credential::Sas(sas)) => {
+            builder.with_config(object_store::azure::AzureConfigKey::SasKey, sas)
+        }
+        None => builder.with_skip_signature(true),
+    };
     Ok(builder.build()?)
+}
+
+#[derive(Debug, PartialEq)]
+enum Credential {
+    Key(String),
+    Sas(String),
+}
+
+/// The key or shared access signature requests to `account` at `endpoint` are signed with:
+/// only toward Azure itself or this machine, and only a key for this account. None: unsigned.
+fn credential(
+    account: &str,
+    endpoint: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<Credential> {
+    let trusted = endpoint.is_none_or(is_loopback);
+    let ours = env("AZURE_STORAGE_ACCOUNT").is_none_or(|named| named == account);
+    if !(trusted && ours) {
+        return None;
+    }
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
+    var("AZURE_STORAGE_KEY")
+        .map(Credential::Key)
+        .or_else(|| var("AZURE_STORAGE_SAS_TOKEN").map(Credential::Sas))
+}
+
+/// Whether `url` is this machine.
+fn is_loopback(url: &str) -> bool {
+    match Url::parse(url).ok().as_ref().and_then(Url::host) {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clusters_key_goes_only_to_azure_itself_or_this_machine_for_its_account() {
+        let env = |account: Option<&'static str>| {
+            move |name: &str| match name {
+                "AZURE_STORAGE_ACCOUNT" => account.map(String::from),
+                "AZURE_STORAGE_KEY" => Some("a2V5".to_string()),
+                _ => None,
+            }
+        };
+        let key = Some(Credential::Key("a2V5".into()));
+        assert_eq!(credential("acct", None, env(Some("acct"))), key);
+        assert_eq!(credential("acct", None, env(None)), key);
+        assert_eq!(
+            credential("acct", Some("http://127.0.0.1:10000/acct"), env(None)),
+            key
+        );
+        // Another server a notebook names, or another account: unsigned.
+        assert_eq!(
+            credential("acct", Some("http://evil.example/acct"), env(Some("acct"))),
+            None
+        );
+        assert_eq!(credential("other", None, env(Some("acct"))), None);
+        let sas = |name: &str| (name == "AZURE_STORAGE_SAS_TOKEN").then(|| "sv=1".to_string());
+        assert_eq!(
+            credential("acct", None, sas),
+            Some(Credential::Sas("sv=1".into()))
+        );
+        assert_eq!(credential("acct", None, |_| None), None);
+    }
+
+    #[test]
+    fn only_azure_itself_and_this_machine_are_trusted_with_the_key() {
+        assert!(is_loopback("http://127.0.0.1:10000/devstoreaccount1"));
+        assert!(is_loopback("http://localhost:10000/acct"));
+        assert!(is_loopback("http://[::1]:10000/acct"));
+        assert!(!is_loopback("http://evil.example/acct"));
+        assert!(!is_loopback("https://127.0.0.1.evil.example/acct"));
+        assert!(!is_loopback("not a url"));
+    }
 }

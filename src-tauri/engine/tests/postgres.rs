@@ -375,22 +375,21 @@ fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// A cell over a view that takes two minutes on the server, cancelled once Postgres runs its
-/// query: the query stops there within seconds (without the cancel request it would run on
-/// for the two minutes, holding a pooled connection), and the database answers the next query.
-fn cancelled_cells_stop_their_query_on_the_server(
+/// Runs `sql` in a new cell and cancels it once Postgres runs a query naming `view` and
+/// `after_rows` rows came back; the query must then stop on the server within seconds.
+fn cancel_on_the_server(
     engine: &Engine,
     nb: NotebookId,
     server: &Postgres,
+    view: &str,
+    after_rows: u64,
 ) {
-    server.psql(
-        "shop",
-        "CREATE VIEW slow AS SELECT g AS x FROM pg_sleep(120), generate_series(1, 3) AS g",
-    );
     let running_there = || {
         server.psql(
             "shop",
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%slow%' AND pid <> pg_backend_pid()",
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%\"{view}\"%' AND pid <> pg_backend_pid()"
+            ),
         )
     };
     let cell = engine
@@ -399,18 +398,29 @@ fn cancelled_cells_stop_their_query_on_the_server(
             nb,
             CellKind::Sql,
             None,
-            "SELECT x FROM shop.public.slow".into(),
+            format!("SELECT x FROM shop.public.{view}"),
         )
         .unwrap();
-    let logged_before = server.log().len();
     let cancel = CancellationToken::new();
+    let rows = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let seen = rows.clone();
     std::thread::scope(|s| {
-        let run = s.spawn(|| block(engine.run_cell_with(nb, cell.id, Arc::new(|_| {}), &cancel)));
+        let run = s.spawn(|| {
+            block(engine.run_cell_with(
+                nb,
+                cell.id,
+                Arc::new(move |n| seen.store(n, std::sync::atomic::Ordering::SeqCst)),
+                &cancel,
+            ))
+        });
         wait_until(
             Duration::from_secs(30),
             "the query never ran on the server",
             || running_there() == "1",
         );
+        wait_until(Duration::from_secs(30), "no rows came back", || {
+            rows.load(std::sync::atomic::Ordering::SeqCst) >= after_rows
+        });
         cancel.cancel();
         let e = run.join().unwrap().unwrap_err();
         assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
@@ -422,16 +432,39 @@ fn cancelled_cells_stop_their_query_on_the_server(
         || running_there() == "0",
     );
     println!(
-        "the cancelled cell's query stopped on the server in {:?}",
+        "the cancelled cell's query over {view} stopped on the server in {:?}",
         stopped.elapsed()
     );
+}
+
+/// A cell over a view that takes two minutes before its first row, and one over a view whose
+/// rows trickle out for a minute, each cancelled while Postgres runs its query (the first
+/// while waiting for rows, the second after some came back): the query stops there within
+/// seconds (without the cancel it would run on, holding a pooled connection), and the database
+/// answers the next queries.
+fn cancelled_cells_stop_their_query_on_the_server(
+    engine: &Engine,
+    nb: NotebookId,
+    server: &Postgres,
+) {
+    server.psql(
+        "shop",
+        "CREATE VIEW slow AS SELECT g AS x FROM pg_sleep(120), generate_series(1, 3) AS g",
+    );
+    server.psql(
+        "shop",
+        "CREATE VIEW trickle AS SELECT g AS x FROM generate_series(1, 300000) AS g, LATERAL (SELECT pg_sleep(0.0002) WHERE g > 0) AS s",
+    );
+    let logged_before = server.log().len();
+    cancel_on_the_server(engine, nb, server, "slow", 0);
+    cancel_on_the_server(engine, nb, server, "trickle", 1);
     let since = server.log()[logged_before..].to_string();
     assert_eq!(
         since
             .matches("canceling statement due to user request")
             .count(),
-        1,
-        "one statement cancelled: {since}"
+        2,
+        "two statements cancelled: {since}"
     );
     // Scans a LIMIT stops reading early (Postgres still sending their rows) are cancelled too,
     // and only they: the queries right after them on the same pool all answer.
@@ -456,8 +489,9 @@ fn cancelled_cells_stop_their_query_on_the_server(
             let statement = lines.get(i + 1).copied().unwrap_or_default();
             assert!(
                 statement.contains("STATEMENT:  /* quire ")
-                    && (statement.contains(r#"FROM "public"."slow""#)
-                        || statement.contains(r#"FROM "public"."orders""#)),
+                    && ["slow", "trickle", "orders"]
+                        .iter()
+                        .any(|view| statement.contains(&format!(r#"FROM "public"."{view}""#))),
                 "only a dropped scan is cancelled, not: {statement}"
             );
         }

@@ -252,3 +252,35 @@ async fn a_view_whose_positions_pass_the_spill_disk_limit_is_refused_in_words() 
         20_000
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_views_give_their_spill_room_to_a_new_one() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, ROWS);
+    // One view's 200,000 positions (1.6 MB) fit in the 2 MiB the spill folder may hold; two
+    // do not.
+    let mut config = Config::default();
+    config.limits.table_memory_mb = 1;
+    config.limits.spill_disk_mb = 2;
+    let engine = open_with(tmp.path(), config, Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Big").unwrap().id;
+    engine.link_table(nb, &file, Some("trips")).unwrap();
+    let by_amount = sort(&[("amount", true)]);
+    let by_city = sort(&[("city", false)]);
+    assert_eq!(
+        engine
+            .view_rows(nb, "trips", Some(&by_amount))
+            .await
+            .unwrap(),
+        ROWS as u64
+    );
+    // The cached view by amount goes so the one by city can be made.
+    assert_eq!(
+        engine.view_rows(nb, "trips", Some(&by_city)).await.unwrap(),
+        ROWS as u64
+    );
+    assert_eq!(page(&engine, nb, &by_city, 0, 3).await, vec![0, 3, 6]);
+    // And back: made again in the room the other gives up.
+    assert_eq!(page(&engine, nb, &by_amount, 0, 1).await, vec![ROWS - 1]);
+}

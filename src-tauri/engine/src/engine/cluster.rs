@@ -77,7 +77,7 @@ pub(super) async fn on_cluster_into<S: RowSink + 'static>(
     sql: String,
     on_rows: std::sync::Arc<dyn Fn(u64) + Send + Sync>,
     cancel: CancellationToken,
-    mut sink: S,
+    sink: S,
 ) -> Result<S, Error> {
     #[cfg(feature = "cluster")]
     {
@@ -86,11 +86,12 @@ pub(super) async fn on_cluster_into<S: RowSink + 'static>(
         let endpoint = cluster.endpoint();
         // The gRPC and Flight clients run on the network runtime, like every remote request.
         let run = crate::remote::io::handle().spawn(async move {
+            let mut sink = OffTheRuntime(sink);
             crate::cluster::run_into(
                 &cluster, tables, &sql, &limits, &*on_rows, &cancel, &mut sink,
             )
             .await
-            .map(|()| sink)
+            .map(|()| sink.0)
         });
         let outcome = run.await.map_err(|e| {
             // A panic inside the Ballista client: the user gets words, the log the panic.
@@ -104,8 +105,24 @@ pub(super) async fn on_cluster_into<S: RowSink + 'static>(
     }
     #[cfg(not(feature = "cluster"))]
     {
-        let _ = (catalog, notebook, name, sql, on_rows, cancel, &mut sink);
+        let _ = (catalog, notebook, name, sql, on_rows, cancel, sink);
         Err(no_cluster(&cluster))
+    }
+}
+
+/// A sink fed on the network runtime, its work (encoding and writing a file) handed off that
+/// runtime's few threads, so other requests go on meanwhile.
+#[cfg(feature = "cluster")]
+struct OffTheRuntime<S>(S);
+
+#[cfg(feature = "cluster")]
+impl<S: RowSink> RowSink for OffTheRuntime<S> {
+    fn start(&mut self, schema: &SchemaRef) -> Result<(), crate::tables::TableError> {
+        tokio::task::block_in_place(|| self.0.start(schema))
+    }
+
+    fn push(&mut self, batch: RecordBatch) -> Result<(), crate::tables::TableError> {
+        tokio::task::block_in_place(|| self.0.push(batch))
     }
 }
 

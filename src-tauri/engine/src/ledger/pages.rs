@@ -146,6 +146,7 @@ impl Ledger {
             basis: basis.clone(),
         };
         let scheduler = self.scheduler.clone();
+        let views = self.views.clone();
         let limits = self.catalog.limits().clone();
         let what = format!("the sorted or filtered view of {table}");
         let make = |work: Arc<view::ViewWork>| async move {
@@ -154,10 +155,31 @@ impl Ledger {
                     let made = async {
                         Ok::<_, TableError>(match (linked, basis) {
                             // Out of memory: positions in a scratch file.
-                            (Some(linked), Some(basis)) => View::Positions(Arc::new(
-                                position_view::compute(&linked, basis.edits, &spec, &limits, &work)
-                                    .await?,
-                            )),
+                            (Some(linked), Some(basis)) => {
+                                let edits = basis.edits;
+                                let first = position_view::compute(
+                                    &linked,
+                                    edits.clone(),
+                                    &spec,
+                                    &limits,
+                                    &work,
+                                )
+                                .await;
+                                let positions = match first {
+                                    // Cached views' positions count against the spill disk
+                                    // too: past it, they go before this one is refused.
+                                    Err(TableError::TooLarge { .. })
+                                        if views.drop_positions() > 0 =>
+                                    {
+                                        position_view::compute(
+                                            &linked, edits, &spec, &limits, &work,
+                                        )
+                                        .await?
+                                    }
+                                    other => other?,
+                                };
+                                View::Positions(Arc::new(positions))
+                            }
                             _ => {
                                 // A sorted copy is about the table's size; a filter's is at
                                 // most that.

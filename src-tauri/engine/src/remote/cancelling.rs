@@ -5,8 +5,9 @@
 //!
 //! This pool wraps the provider's. Each query is sent with a comment naming it
 //! (`/* quire <id> */ SELECT …`); when its stream is dropped before the server sent its last
-//! row, another pooled connection asks Postgres to cancel the backend whose *active* query
-//! starts with that comment (`pg_cancel_backend` over `pg_stat_activity`). A query that already
+//! row, a connection of a pool of its own (so cancels never wait on the connections the
+//! queries hold) asks Postgres to cancel the backend whose *active* query starts with that
+//! comment (`pg_cancel_backend` over `pg_stat_activity`). A query that already
 //! ended matches nothing, and the dropped query's own connection stays out of the pool until
 //! the request is answered, so no other query can be running on that backend: the cancel can
 //! only ever stop the query it names. (The protocol's cancel key would race: it names a backend,
@@ -41,24 +42,33 @@ type Conn = Box<dyn DbConnection<PostgresPooledConnection, Param>>;
 /// Rows per batch the provider reads: a shorter batch is the last of its query (the provider
 /// chunks the server's rows by this many), so the query has ended on the server.
 const PROVIDER_CHUNK_ROWS: usize = 4_000;
-/// How long asking for a cancel may take (it needs a second pooled connection).
+/// How long asking for a cancel may take (it may open a connection first).
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Where cancels are asked from: connections apart from the pool the queries hold.
+#[async_trait]
+pub trait Canceller: Send + Sync {
+    async fn connection(&self) -> Result<PostgresConnection, String>;
+}
+
 /// The provider's pool, its queries cancelled on the server when dropped.
-pub struct CancellingPool(pub Arc<PostgresConnectionPool>);
+pub struct CancellingPool {
+    pub pool: Arc<PostgresConnectionPool>,
+    pub canceller: Arc<dyn Canceller>,
+}
 
 #[async_trait]
 impl DbConnectionPool<PostgresPooledConnection, Param> for CancellingPool {
     async fn connect(&self) -> Result<Conn, GenericError> {
-        let conn = self.0.connect().await?;
+        let conn = self.pool.connect().await?;
         Ok(Box::new(Watched {
             conn: Mutex::new(Some(conn)),
-            pool: Some(self.0.clone()),
+            canceller: Some(self.canceller.clone()),
         }))
     }
 
     fn join_push_down(&self) -> JoinPushDown {
-        self.0.join_push_down()
+        self.pool.join_push_down()
     }
 }
 
@@ -68,7 +78,7 @@ struct Watched {
     conn: Mutex<Option<Conn>>,
     /// Where a cancel is asked from; None from the trait's own constructors, which Quire never
     /// calls.
-    pool: Option<Arc<PostgresConnectionPool>>,
+    canceller: Option<Arc<dyn Canceller>>,
 }
 
 fn taken() -> DbError {
@@ -96,7 +106,7 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
         let conn = <PostgresConnection as AsyncDbConnection<_, Param>>::new(conn);
         Watched {
             conn: Mutex::new(Some(Box::new(conn))),
-            pool: None,
+            canceller: None,
         }
     }
 
@@ -105,7 +115,7 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
             <PostgresConnection as AsyncDbConnection<_, Param>>::new_with_schemas(conn, schemas);
         Watched {
             conn: Mutex::new(Some(Box::new(conn))),
-            pool: None,
+            canceller: None,
         }
     }
 
@@ -138,7 +148,7 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
         let tagged = format!("{tag} {sql}");
         // Armed before the query is sent: the wait for its first rows can be cancelled too.
         let guard = Guard {
-            cancel: self.pool.clone().map(|pool| (pool, tag)),
+            cancel: self.canceller.clone().map(|canceller| (canceller, tag)),
             conn: Some(conn),
         };
         let started = match guard.conn.as_ref().and_then(|c| c.as_async()) {
@@ -160,7 +170,7 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
 /// While armed, asks Postgres to cancel the tagged query when dropped; the query's connection
 /// goes back to the pool only after that request was answered.
 struct Guard {
-    cancel: Option<(Arc<PostgresConnectionPool>, String)>,
+    cancel: Option<(Arc<dyn Canceller>, String)>,
     conn: Option<Conn>,
 }
 
@@ -173,12 +183,12 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         let conn = self.conn.take();
-        let Some((pool, tag)) = self.cancel.take() else {
+        let Some((canceller, tag)) = self.cancel.take() else {
             return;
         };
         io::handle().spawn(async move {
             let asked = tokio::time::timeout(CANCEL_TIMEOUT, async {
-                let other = pool.connect_direct().await.map_err(|e| e.to_string())?;
+                let other = canceller.connection().await?;
                 other
                     .conn
                     .execute(

@@ -30,11 +30,19 @@ const POOL_SIZE: &str = "4";
 pub async fn pool(
     settings: &PostgresConnection,
 ) -> Result<Arc<PostgresConnectionPool>, RemoteError> {
+    pool_of(settings, POOL_SIZE).await
+}
+
+/// [`pool`] with at most `size` connections.
+async fn pool_of(
+    settings: &PostgresConnection,
+    size: &'static str,
+) -> Result<Arc<PostgresConnectionPool>, RemoteError> {
     settings.validate()?;
     let endpoint = settings.endpoint();
     let settings = settings.clone();
     let opened = io::handle()
-        .spawn(async move { open_pool(&settings).await })
+        .spawn(async move { open_pool(&settings, size).await })
         .await
         .map_err(|e| RemoteError::Failed {
             endpoint: endpoint.clone(),
@@ -75,7 +83,10 @@ async fn reachable(settings: &PostgresConnection) -> Result<(), RemoteError> {
     })
 }
 
-async fn open_pool(settings: &PostgresConnection) -> Result<PostgresConnectionPool, RemoteError> {
+async fn open_pool(
+    settings: &PostgresConnection,
+    size: &str,
+) -> Result<PostgresConnectionPool, RemoteError> {
     let endpoint = settings.endpoint();
     // Our own check first, with a short timeout: the pool's blocks a thread for up to 30 s on
     // an address that does not answer.
@@ -94,7 +105,7 @@ async fn open_pool(settings: &PostgresConnection) -> Result<PostgresConnectionPo
         )
         .into(),
     );
-    params.insert("connection_pool_size".into(), POOL_SIZE.to_string().into());
+    params.insert("connection_pool_size".into(), size.to_string().into());
     let opening = async {
         match settings.password() {
             // Looked up again for every new connection: a password changed in the file is
@@ -242,6 +253,8 @@ pub struct AttachedDatabase {
 struct Attached {
     settings: PostgresConnection,
     pool: OnceCell<Arc<PostgresConnectionPool>>,
+    /// One connection of its own for cancel requests, opened on the first.
+    cancels: Arc<CancelPool>,
     /// What the last listing found, for the names DataFusion asks for without waiting.
     listed: Mutex<Vec<DatabaseTable>>,
 }
@@ -250,8 +263,12 @@ impl AttachedDatabase {
     pub fn new(settings: PostgresConnection) -> AttachedDatabase {
         AttachedDatabase {
             inner: Arc::new(Attached {
-                settings,
+                settings: settings.clone(),
                 pool: OnceCell::new(),
+                cancels: Arc::new(CancelPool {
+                    settings: settings.clone(),
+                    pool: OnceCell::new(),
+                }),
                 listed: Mutex::default(),
             }),
         }
@@ -393,8 +410,10 @@ impl SchemaProvider for DatabaseSchema {
         reachable(settings).await.map_err(external)?;
         let pool = self.database.pool().await.map_err(external)?;
         // The provider's factory, but over a pool whose dropped queries stop on the server.
-        let pool: Arc<DynPostgresConnectionPool> =
-            Arc::new(super::cancelling::CancellingPool(pool));
+        let pool: Arc<DynPostgresConnectionPool> = Arc::new(super::cancelling::CancellingPool {
+            pool,
+            canceller: self.database.cancels.clone(),
+        });
         SqlTable::new(
             "postgres",
             &pool,
@@ -478,5 +497,27 @@ impl TableProvider for NoColumnsSafe {
             }
             _ => self.0.scan(state, projection, filters, limit).await,
         }
+    }
+}
+
+/// The connection cancels of an attached database are asked from: a pool of one, apart from
+/// the one its queries hold, so a cancel never waits for one of them to come back.
+#[derive(Debug)]
+struct CancelPool {
+    settings: PostgresConnection,
+    pool: OnceCell<Arc<PostgresConnectionPool>>,
+}
+
+#[async_trait]
+impl super::cancelling::Canceller for CancelPool {
+    async fn connection(
+        &self,
+    ) -> Result<datafusion_table_providers_postgres::conn::PostgresConnection, String> {
+        let pool = self
+            .pool
+            .get_or_try_init(|| pool_of(&self.settings, "1"))
+            .await
+            .map_err(|e| e.to_string())?;
+        pool.connect_direct().await.map_err(|e| e.to_string())
     }
 }

@@ -162,6 +162,15 @@ impl ViewCache {
         bytes
     }
 
+    /// Forgets every cached view kept on disk (their position files count against the spill
+    /// disk); returns how many went.
+    pub fn drop_positions(&self) -> usize {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let before = entries.len();
+        entries.retain(|e| !matches!(e.view, View::Positions(_)));
+        before - entries.len()
+    }
+
     pub fn key(notebook: &str, table: &str, version: u64, spec: &ViewSpec) -> String {
         format!(
             "{notebook}/{table}@{version}:{}",
