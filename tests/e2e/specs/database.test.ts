@@ -87,6 +87,16 @@ test("add a PostgreSQL database in the panel, browse it, query a table, join it 
     );
     await first.screenshot("database-joined");
 
+    // Cancel in the cell stops the query on the server too, not only here.
+    pg.psql("shop", "CREATE VIEW slow AS SELECT g AS x FROM pg_sleep(120), generate_series(1, 3) AS g");
+    const runningThere = () =>
+      pg.psql("shop", "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%\"slow\"%' AND pid <> pg_backend_pid()").trim();
+    await runSql(first, "SELECT x FROM shop.public.slow");
+    await first.driver.wait(async () => runningThere() === "1", 30_000, "the query never ran in Postgres");
+    await first.click("cancel-run");
+    await first.waitText("cell-output", (text) => text.includes("Cancelled"), 30_000);
+    await first.driver.wait(async () => runningThere() === "0", 10_000, "Postgres still runs the cancelled cell's query");
+
     // A port where nothing listens: said in the dialog, in words, in seconds.
     await addDatabase(first, "down", await freePort());
     await first.waitText("connection-error", (text) => text.includes("could not be reached") && text.includes("nothing is listening"), 30_000);
