@@ -3,7 +3,7 @@
 //! addresses, the account and endpoint from the session's `azure.*` settings (what Quire's
 //! client sends, `quire_engine::cluster::store`), the key from this process's environment:
 //! `AZURE_STORAGE_KEY` or `AZURE_STORAGE_SAS_TOKEN` (as Azure's own tools name them), when
-//! `AZURE_STORAGE_ACCOUNT` is unset or names that account. A query names the endpoint, and a
+//! `AZURE_STORAGE_ACCOUNT` names that account. A query names the endpoint, and a
 //! shared notebook may name anyone's server, so the key is only used toward Azure itself (no
 //! endpoint) or this machine (a loopback endpoint: Azurite); anything else, and a cluster with
 //! no key, reads unsigned (a public container).
@@ -180,14 +180,16 @@ enum Credential {
 }
 
 /// The key or shared access signature requests to `account` at `endpoint` are signed with:
-/// only toward Azure itself or this machine, and only a key for this account. None: unsigned.
+/// only toward Azure itself or this machine, and only when `AZURE_STORAGE_ACCOUNT` names this
+/// account. None: unsigned.
 fn credential(
     account: &str,
     endpoint: Option<&str>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Option<Credential> {
     let trusted = endpoint.is_none_or(is_loopback);
-    let ours = env("AZURE_STORAGE_ACCOUNT").is_none_or(|named| named == account);
+    // A key or signature is one account's: it is used only for the account named with it.
+    let ours = env("AZURE_STORAGE_ACCOUNT").is_some_and(|named| named == account);
     if !(trusted && ours) {
         return None;
     }
@@ -222,18 +224,27 @@ mod tests {
         };
         let key = Some(Credential::Key("a2V5".into()));
         assert_eq!(credential("acct", None, env(Some("acct"))), key);
-        assert_eq!(credential("acct", None, env(None)), key);
         assert_eq!(
-            credential("acct", Some("http://127.0.0.1:10000/acct"), env(None)),
+            credential(
+                "acct",
+                Some("http://127.0.0.1:10000/acct"),
+                env(Some("acct"))
+            ),
             key
         );
+        // A key named with no account is no account's.
+        assert_eq!(credential("acct", None, env(None)), None);
         // Another server a notebook names, or another account: unsigned.
         assert_eq!(
             credential("acct", Some("http://evil.example/acct"), env(Some("acct"))),
             None
         );
         assert_eq!(credential("other", None, env(Some("acct"))), None);
-        let sas = |name: &str| (name == "AZURE_STORAGE_SAS_TOKEN").then(|| "sv=1".to_string());
+        let sas = |name: &str| match name {
+            "AZURE_STORAGE_ACCOUNT" => Some("acct".to_string()),
+            "AZURE_STORAGE_SAS_TOKEN" => Some("sv=1".to_string()),
+            _ => None,
+        };
         assert_eq!(
             credential("acct", None, sas),
             Some(Credential::Sas("sv=1".into()))

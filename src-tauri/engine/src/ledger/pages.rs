@@ -6,6 +6,7 @@ use super::Ledger;
 use crate::error::Error;
 use crate::ids::NotebookId;
 use crate::queue::{JobKind, Priority, QueueError};
+use crate::tables::limits::SPILL_SETTING;
 use crate::tables::position_view;
 use crate::tables::view::{self, ViewSpec};
 use crate::tables::view_cache::{Basis, View, ViewCache, ViewProgress, Wanted};
@@ -167,10 +168,13 @@ impl Ledger {
                                 .await;
                                 let positions = match first {
                                     // Cached views' positions count against the spill disk
-                                    // too: past it, they go before this one is refused.
-                                    Err(TableError::TooLarge { .. })
-                                        if views.drop_positions() > 0 =>
+                                    // too: past it (not past the memory, which they do not
+                                    // hold), they go before this one is refused.
+                                    Err(e @ TableError::TooLarge { .. })
+                                        if e.to_string().contains(SPILL_SETTING)
+                                            && views.drop_positions() > 0 =>
                                     {
+                                        work.read.store(0, std::sync::atomic::Ordering::Relaxed);
                                         position_view::compute(
                                             &linked, edits, &spec, &limits, &work,
                                         )

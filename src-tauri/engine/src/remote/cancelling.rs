@@ -42,7 +42,7 @@ type Conn = Box<dyn DbConnection<PostgresPooledConnection, Param>>;
 /// Rows per batch the provider reads: a shorter batch is the last of its query (the provider
 /// chunks the server's rows by this many), so the query has ended on the server.
 const PROVIDER_CHUNK_ROWS: usize = 4_000;
-/// How long asking for a cancel may take (it may open a connection first).
+/// How long the cancel request may take, once a connection for it is there.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where cancels are asked from: connections apart from the pool the queries hold.
@@ -187,19 +187,24 @@ impl Drop for Guard {
             return;
         };
         io::handle().spawn(async move {
-            let asked = tokio::time::timeout(CANCEL_TIMEOUT, async {
-                let other = canceller.connection().await?;
-                other
-                    .conn
-                    .execute(
-                        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
-                         WHERE state = 'active' AND pid <> pg_backend_pid() AND starts_with(query, $1)",
-                        &[&tag],
+            // The connection is made without this timeout (opening the cancel pool takes a few
+            // round trips, and its own timeouts bound it): cut short, it would be opened anew
+            // for every cancel. Only the request itself is timed.
+            let asked = match canceller.connection().await {
+                Err(e) => Ok(Err(e)),
+                Ok(other) => {
+                    tokio::time::timeout(
+                        CANCEL_TIMEOUT,
+                        other.conn.execute(
+                            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+                             WHERE state = 'active' AND pid <> pg_backend_pid() AND starts_with(query, $1)",
+                            &[&tag],
+                        ),
                     )
                     .await
-                    .map_err(|e| e.to_string())
-            })
-            .await;
+                    .map(|done| done.map_err(|e| e.to_string()))
+                }
+            };
             match asked {
                 Ok(Ok(0)) => {}
                 Ok(Ok(_)) => log::info!("asked Postgres to stop a query Quire no longer reads"),

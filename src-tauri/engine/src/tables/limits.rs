@@ -40,6 +40,9 @@ impl Default for Limits {
     }
 }
 
+/// The setting a query past the spill disk is told about (and what tells that case apart).
+pub const SPILL_SETTING: &str = "limits.spill_disk_mb";
+
 impl Limits {
     /// `spill_dir` is emptied by the caller at startup (spill files of a crashed run).
     pub fn new(config: &LimitsConfig, spill_dir: Option<&Path>) -> Result<Limits, TableError> {
@@ -135,7 +138,7 @@ impl Limits {
                 message: format!(
                     "the query needs more memory than the {} MiB queries may use together \
                      (limits.query_memory_mb) and more than the {} MiB of disk it may spill to \
-                     (limits.spill_disk_mb); filter or aggregate the data first",
+                     ({SPILL_SETTING}); filter or aggregate the data first",
                     self.query_mb, self.spill_mb
                 ),
             });
