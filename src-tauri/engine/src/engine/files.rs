@@ -275,6 +275,16 @@ impl Engine {
         result
     }
 
+    /// What an import on this thread works with.
+    pub(super) fn importer(&self) -> Importer<'_> {
+        Importer {
+            notebooks: &self.notebooks,
+            ledger: &self.ledger,
+            metrics: &self.metrics,
+            closing: &self.closing,
+        }
+    }
+
     /// [`Engine::import`] on the calling thread (quire-cli), recorded the same way.
     pub fn import_file(
         &self,
@@ -309,12 +319,7 @@ impl Engine {
             task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
             progress(p);
         };
-        let importer = Importer {
-            notebooks: &self.notebooks,
-            ledger: &self.ledger,
-            metrics: &self.metrics,
-            closing: &self.closing,
-        };
+        let importer = self.importer();
         let result = import_now(&importer, notebook, request, converted, &report, cancel);
         self.end_import(task, &result);
         result

@@ -284,12 +284,7 @@ impl Engine {
             }
         }
         let result = settings.map_err(Error::from).and_then(|settings| {
-            let importer = Importer {
-                notebooks: &self.notebooks,
-                ledger: &self.ledger,
-                metrics: &self.metrics,
-                closing: &self.closing,
-            };
+            let importer = self.importer();
             let conversion = RemoteConversion {
                 settings: &settings,
                 url,

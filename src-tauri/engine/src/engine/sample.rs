@@ -61,12 +61,7 @@ impl Engine {
             })?;
         std::fs::write(scratch.path(), PENGUINS)
             .map_err(|e| crate::tables::TableError::file(scratch.path(), e))?;
-        let importer = super::files::Importer {
-            notebooks: &self.notebooks,
-            ledger: &self.ledger,
-            metrics: &self.metrics,
-            closing: &self.closing,
-        };
+        let importer = self.importer();
         import_now(
             &importer,
             id,
