@@ -275,16 +275,6 @@ impl Engine {
         result
     }
 
-    /// What an import on this thread works with.
-    pub(super) fn importer(&self) -> Importer<'_> {
-        Importer {
-            notebooks: &self.notebooks,
-            ledger: &self.ledger,
-            metrics: &self.metrics,
-            closing: &self.closing,
-        }
-    }
-
     /// [`Engine::import`] on the calling thread (quire-cli), recorded the same way.
     pub fn import_file(
         &self,
@@ -319,7 +309,12 @@ impl Engine {
             task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
             progress(p);
         };
-        let importer = self.importer();
+        let importer = Importer {
+            notebooks: &self.notebooks,
+            ledger: &self.ledger,
+            metrics: &self.metrics,
+            closing: &self.closing,
+        };
         let result = import_now(&importer, notebook, request, converted, &report, cancel);
         self.end_import(task, &result);
         result

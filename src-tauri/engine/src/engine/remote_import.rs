@@ -284,7 +284,12 @@ impl Engine {
             }
         }
         let result = settings.map_err(Error::from).and_then(|settings| {
-            let importer = self.importer();
+            let importer = Importer {
+                notebooks: &self.notebooks,
+                ledger: &self.ledger,
+                metrics: &self.metrics,
+                closing: &self.closing,
+            };
             let conversion = RemoteConversion {
                 settings: &settings,
                 url,

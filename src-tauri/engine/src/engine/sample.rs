@@ -61,7 +61,12 @@ impl Engine {
             })?;
         std::fs::write(scratch.path(), PENGUINS)
             .map_err(|e| crate::tables::TableError::file(scratch.path(), e))?;
-        let importer = self.importer();
+        let importer = super::files::Importer {
+            notebooks: &self.notebooks,
+            ledger: &self.ledger,
+            metrics: &self.metrics,
+            closing: &self.closing,
+        };
         import_now(
             &importer,
             id,

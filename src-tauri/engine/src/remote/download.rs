@@ -67,7 +67,14 @@ pub fn download(
     let failed = |e: object_store::Error| {
         Stopped::Remote(RemoteError::from_store(&bucket.endpoint, url, &e))
     };
-    let answer = until_cancelled(bucket.store.get(&location), cancel)?.map_err(failed)?;
+    let answer = io::wait(async {
+        tokio::select! {
+            got = bucket.store.get(&location) => Some(got),
+            () = cancel.cancelled() => None,
+        }
+    })
+    .ok_or(Stopped::Cancelled)?
+    .map_err(failed)?;
     let (size, modified) = (answer.meta.size, answer.meta.last_modified);
     let mut stream = answer.into_stream();
     std::fs::create_dir_all(folder).map_err(|e| Stopped::File(folder.to_path_buf(), e))?;
@@ -78,9 +85,14 @@ pub fn download(
     let mut got = 0u64;
     progress(0, size);
     loop {
-        let Some(chunk) = until_cancelled(stream.next(), cancel)? else {
-            break;
-        };
+        let next = io::wait(async {
+            tokio::select! {
+                chunk = stream.next() => Some(chunk),
+                () = cancel.cancelled() => None,
+            }
+        })
+        .ok_or(Stopped::Cancelled)?;
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(failed)?;
         out.write_all(&chunk).map_err(file_error)?;
         got += chunk.len() as u64;
@@ -98,17 +110,4 @@ pub fn download(
     // Not synced: the file is scratch, fetched again whenever the conversion runs again.
     file.set_modified(modified.into()).map_err(file_error)?;
     Ok(path)
-}
-
-/// Waits for `future` on the IO runtime, unless `cancel` fires first.
-fn until_cancelled<T>(
-    future: impl std::future::Future<Output = T>,
-    cancel: &CancellationToken,
-) -> Result<T, Stopped> {
-    io::wait(async {
-        tokio::select! {
-            done = future => Ok(done),
-            () = cancel.cancelled() => Err(Stopped::Cancelled),
-        }
-    })
 }

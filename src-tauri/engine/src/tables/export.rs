@@ -102,54 +102,10 @@ pub struct FileExport {
 
 enum Encoding {
     Waiting(durable::AtomicFile),
-    Writing(Box<Encoder<std::io::BufWriter<durable::AtomicFile>>>),
+    Csv(datafusion::arrow::csv::Writer<std::io::BufWriter<durable::AtomicFile>>),
+    Parquet(ArrowWriter<std::io::BufWriter<durable::AtomicFile>>),
     /// Between states, and after a failure.
     Gone,
-}
-
-/// CSV (with a header row) or Parquet (zstd) written into `W` batch by batch.
-enum Encoder<W: Write + Send> {
-    Csv(datafusion::arrow::csv::Writer<W>),
-    Parquet(ArrowWriter<W>),
-}
-
-impl<W: Write + Send> Encoder<W> {
-    fn new(format: ExportFormat, out: W, schema: &SchemaRef) -> Result<Encoder<W>, String> {
-        Ok(match format {
-            ExportFormat::Csv => {
-                let mut writer = WriterBuilder::new().with_header(true).build(out);
-                // The header, whatever follows.
-                writer
-                    .write(&RecordBatch::new_empty(schema.clone()))
-                    .map_err(|e| e.to_string())?;
-                Encoder::Csv(writer)
-            }
-            ExportFormat::Parquet => {
-                let props = WriterProperties::builder()
-                    .set_compression(Compression::ZSTD(ZstdLevel::default()))
-                    .build();
-                Encoder::Parquet(
-                    ArrowWriter::try_new(out, schema.clone(), Some(props))
-                        .map_err(|e| e.to_string())?,
-                )
-            }
-        })
-    }
-
-    fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
-        match self {
-            Encoder::Csv(writer) => writer.write(batch).map_err(|e| e.to_string()),
-            Encoder::Parquet(writer) => writer.write(batch).map_err(|e| e.to_string()),
-        }
-    }
-
-    /// Ends the encoding (Parquet's footer) and hands back what it wrote into.
-    fn finish(self) -> Result<W, String> {
-        match self {
-            Encoder::Csv(writer) => Ok(writer.into_inner()),
-            Encoder::Parquet(writer) => writer.into_inner().map_err(|e| e.to_string()),
-        }
-    }
 }
 
 impl FileExport {
@@ -176,7 +132,8 @@ impl FileExport {
             Encoding::Waiting(_) | Encoding::Gone => {
                 return Err(self.fail(&"the rows never started"))
             }
-            Encoding::Writing(encoder) => encoder.finish().map_err(|e| self.fail(&e))?,
+            Encoding::Csv(writer) => writer.into_inner(),
+            Encoding::Parquet(writer) => writer.into_inner().map_err(|e| self.fail(&e))?,
         };
         let tmp = tmp.into_inner().map_err(|e| self.fail(&e.into_error()))?;
         tmp.commit(metrics).map_err(|e| self.fail(&e))
@@ -193,14 +150,32 @@ impl RowSink for FileExport {
             return Err(self.fail(&"the rows started twice"));
         };
         let out = std::io::BufWriter::new(tmp);
-        let encoder = Encoder::new(self.format, out, schema).map_err(|e| self.fail(&e))?;
-        self.state = Encoding::Writing(Box::new(encoder));
+        self.state = match self.format {
+            ExportFormat::Csv => {
+                let mut writer = WriterBuilder::new().with_header(true).build(out);
+                // The header, whatever follows.
+                writer
+                    .write(&RecordBatch::new_empty(schema.clone()))
+                    .map_err(|e| self.fail(&e))?;
+                Encoding::Csv(writer)
+            }
+            ExportFormat::Parquet => {
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                    .build();
+                Encoding::Parquet(
+                    ArrowWriter::try_new(out, schema.clone(), Some(props))
+                        .map_err(|e| self.fail(&e))?,
+                )
+            }
+        };
         Ok(())
     }
 
     fn push(&mut self, batch: RecordBatch) -> Result<(), TableError> {
         let written = match &mut self.state {
-            Encoding::Writing(encoder) => encoder.write(&batch),
+            Encoding::Csv(writer) => writer.write(&batch).map_err(|e| e.to_string()),
+            Encoding::Parquet(writer) => writer.write(&batch).map_err(|e| e.to_string()),
             Encoding::Waiting(_) | Encoding::Gone => Err("rows came before their columns".into()),
         };
         written.map_err(|e| self.fail(&e))
@@ -325,18 +300,42 @@ fn encode<W: Write + Send>(
 ) -> Result<(), TableError> {
     let fail =
         |e: &dyn std::fmt::Display| TableError::Persist(format!("could not write {target}: {e}"));
-    let mut encoder = Encoder::new(format, out, schema).map_err(|e| fail(&e))?;
     let mut rows = 0u64;
-    for batch in batches {
-        if cancel.is_cancelled() {
-            return Err(TableError::Cancelled);
+    match format {
+        ExportFormat::Csv => {
+            let mut writer = WriterBuilder::new().with_header(true).build(out);
+            // The header, whatever follows.
+            writer
+                .write(&RecordBatch::new_empty(schema.clone()))
+                .map_err(|e| fail(&e))?;
+            for batch in batches {
+                if cancel.is_cancelled() {
+                    return Err(TableError::Cancelled);
+                }
+                let batch = batch?;
+                writer.write(&batch).map_err(|e| fail(&e))?;
+                rows += batch.num_rows() as u64;
+                progress(rows);
+            }
         }
-        let batch = batch?;
-        encoder.write(&batch).map_err(|e| fail(&e))?;
-        rows += batch.num_rows() as u64;
-        progress(rows);
+        ExportFormat::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .build();
+            let mut writer =
+                ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(|e| fail(&e))?;
+            for batch in batches {
+                if cancel.is_cancelled() {
+                    return Err(TableError::Cancelled);
+                }
+                let batch = batch?;
+                writer.write(&batch).map_err(|e| fail(&e))?;
+                rows += batch.num_rows() as u64;
+                progress(rows);
+            }
+            writer.close().map_err(|e| fail(&e))?;
+        }
     }
-    encoder.finish().map_err(|e| fail(&e))?;
     Ok(())
 }
 
