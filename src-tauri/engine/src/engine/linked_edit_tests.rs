@@ -953,24 +953,6 @@ async fn added_rows_of_a_held_table_are_filled_in_undone_and_outlive_a_crash_and
         engine.add_rows(nb, "numbers", 1).unwrap().first_row_id,
         1_003
     );
-    // A link takes cell edits and deletes, not new rows: said in words, nothing changes.
-    let data = tempfile::tempdir().unwrap();
-    let file = data.path().join("trips.parquet");
-    parquet(&file, 0, 100);
-    engine.link_table(nb, &file, None).unwrap();
-    let e = engine.add_rows(nb, "trips", 1).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::TableLinked);
-    assert!(e.to_string().contains("Copy into the notebook"), "{e}");
-    assert_eq!(
-        engine
-            .tables(nb)
-            .unwrap()
-            .iter()
-            .find(|t| t.name == "trips")
-            .unwrap()
-            .rows,
-        100
-    );
     engine.shutdown();
 }
 
@@ -1164,4 +1146,231 @@ async fn pages_of_a_link_with_deleted_rows_read_exactly_the_rows_shown() {
         assert!(positions.iter().zip(&ids).all(|(p, id)| *p as i64 == *id));
     }
     engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_added_to_a_link_are_filled_in_shown_everywhere_undone_outlive_a_crash_and_fold_in() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let folder = dataset(data.path());
+    let files = [
+        folder.join("a.parquet"),
+        folder.join("part=b").join("b.parquet"),
+    ];
+    let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let mut config = crate::config::Config::default();
+    config.snapshots.compact_edits_cells = 0; // only when asked, here
+    let engine = super::test_support::open_with(
+        tmp.path(),
+        config.clone(),
+        Arc::new(crate::events::NullSink),
+    );
+    let nb = engine.create_notebook("Big").unwrap().id;
+    engine.link_table(nb, &folder, None).unwrap();
+
+    // A row deleted first, so positions and rows shown differ; then two rows added, which
+    // take the positions after the files' rows.
+    engine.delete_rows(nb, "trips", &[5]).unwrap();
+    for refused in [0, 20_000] {
+        let e = engine.add_rows(nb, "trips", refused).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidValue, "{e}");
+    }
+    let added = engine.add_rows(nb, "trips", 2).unwrap();
+    assert_eq!(added.first_row_id, 25_013);
+    assert_eq!((added.table.version, added.table.rows), (3, 25_014));
+    // Empty at first (`id` and `city` say "never empty" in the files), then filled in.
+    let fresh = cities_or_empty(&engine, nb, 25_012, 5).await;
+    assert_eq!(fresh, [(None, 25_013), (None, 25_014)]);
+    engine
+        .edit_cells(
+            nb,
+            "trips",
+            &[
+                set(25_013, "id", Some("30000")),
+                set(25_013, "city", Some("Oslo")),
+                set(25_013, "amount", Some("-2.5")),
+                set(25_014, "city", Some("Bergen")),
+            ],
+        )
+        .unwrap();
+    for refused in [
+        engine
+            .edit_cells(nb, "trips", &[set(25_015, "city", Some("x"))])
+            .unwrap_err(),
+        engine
+            .edit_cells(nb, "trips", &[set(25_014, "amount", Some("lots"))])
+            .unwrap_err(),
+        engine.delete_rows(nb, "trips", &[25_015]).unwrap_err(),
+    ] {
+        assert_eq!(refused.code(), ErrorCode::InvalidValue, "{refused}");
+    }
+    // The last page: the files' last rows, then the added ones.
+    assert_eq!(
+        cities(&engine, nb, None, 25_010, 5).await,
+        [
+            ("Lyon".to_string(), 25_011),
+            ("Paris".to_string(), 25_012),
+            ("Oslo".to_string(), 25_013),
+            ("Bergen".to_string(), 25_014),
+        ]
+    );
+
+    // SQL, views and an export see the rows as a held copy of them does.
+    engine.copy_linked_table(nb, "trips", "copy").unwrap();
+    let copied = engine.tables(nb).unwrap();
+    assert_eq!(
+        copied.iter().find(|t| t.name == "copy").unwrap().rows,
+        25_014
+    );
+    for sql in SQL {
+        assert_eq!(
+            text(&engine, nb, &sql.replace("{t}", "trips")).await,
+            text(&engine, nb, &sql.replace("{t}", "copy")).await,
+            "{sql}"
+        );
+    }
+    let counts = text(
+        &engine,
+        nb,
+        "SELECT count(*) AS n, count(id) AS ids, sum(amount) FILTER (WHERE id = 30000) AS a FROM trips",
+    )
+    .await;
+    assert!(counts.contains("| 25014 | 25013 | -2.5 |"), "{counts}");
+    let desc = ViewSpec {
+        sort: vec![SortKey {
+            column: "id".into(),
+            descending: true,
+        }],
+        filters: vec![],
+    };
+    assert_eq!(
+        page_ids(&engine, nb, Some(&desc), 0).await[..2],
+        [30_000, 25_012]
+    );
+    let bergen = ViewSpec {
+        sort: vec![],
+        filters: vec![ColumnFilter {
+            column: "city".into(),
+            op: FilterOp::Equals,
+            value: Some("Bergen".into()),
+        }],
+    };
+    assert_eq!(
+        engine.view_rows(nb, "trips", Some(&bergen)).await.unwrap(),
+        1
+    );
+    let exported = data.path().join("exported.parquet");
+    engine
+        .export(
+            nb,
+            "trips",
+            &exported,
+            Arc::new(|_| {}),
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    engine.link_table(nb, &exported, Some("exported")).unwrap();
+    assert_eq!(
+        text(&engine, nb, "SELECT city FROM exported WHERE amount < 0").await,
+        text(&engine, nb, "SELECT city FROM copy WHERE amount < 0").await
+    );
+
+    // Undo takes the cells away, then the rows; redo brings both back.
+    assert_eq!(engine.undo_redo(nb, "trips", true).unwrap().rows, 25_014);
+    assert_eq!(engine.undo_redo(nb, "trips", true).unwrap().rows, 25_012);
+    assert!(page_ids(&engine, nb, None, 25_012).await.is_empty());
+    assert_eq!(engine.undo_redo(nb, "trips", false).unwrap().rows, 25_014);
+    assert_eq!(engine.undo_redo(nb, "trips", false).unwrap().rows, 25_014);
+    let expected = text(&engine, nb, SQL[1].replace("{t}", "trips").as_str()).await;
+    assert!(expected.contains("Oslo"), "{expected}");
+
+    // A crash: the added rows and their cells come back from the journal.
+    std::mem::forget(engine);
+    let copy = crate::recovery_model::crash_copy(tmp.path());
+    let engine = super::test_support::open_with(
+        copy.path(),
+        config.clone(),
+        Arc::new(crate::events::NullSink),
+    );
+    let info = engine
+        .tables(nb)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "trips")
+        .unwrap();
+    assert_eq!((info.version, info.rows), (8, 25_014));
+    assert_eq!(
+        text(&engine, nb, SQL[1].replace("{t}", "trips").as_str()).await,
+        expected
+    );
+
+    // Saved (the edits file holds them; links.json says a build that would lose them must not
+    // open it), opened again: the same rows.
+    engine.shutdown();
+    let copied_dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    let links = std::fs::read_to_string(copied_dir.join(LINKS_FILE)).unwrap();
+    assert!(
+        links.contains("\"version\": 7") && links.contains("\"added\": true"),
+        "{links}"
+    );
+    drop(engine);
+    let engine =
+        super::test_support::open_with(copy.path(), config, Arc::new(crate::events::NullSink));
+    assert_eq!(
+        text(&engine, nb, SQL[1].replace("{t}", "trips").as_str()).await,
+        expected
+    );
+    engine.copy_linked_table(nb, "trips", "expected").unwrap();
+
+    // Compaction folds them into the copy's rows; a row added after it comes after them.
+    let info = engine.compact_linked(nb, "trips").await.unwrap().unwrap();
+    assert_eq!(info.rows, 25_014);
+    for sql in SQL {
+        assert_eq!(
+            text(&engine, nb, &sql.replace("{t}", "trips")).await,
+            text(&engine, nb, &sql.replace("{t}", "expected")).await,
+            "{sql}"
+        );
+    }
+    let later = engine.add_rows(nb, "trips", 1).unwrap();
+    assert_eq!((later.first_row_id, later.table.rows), (25_014, 25_015));
+    assert_eq!(
+        cities_or_empty(&engine, nb, 25_012, 5).await,
+        [
+            (Some("Oslo".to_string()), 25_012),
+            (Some("Bergen".to_string()), 25_013),
+            (None, 25_014)
+        ]
+    );
+    engine.shutdown();
+    drop(engine);
+    for (f, b) in files.iter().zip(&before) {
+        assert_eq!(
+            &std::fs::read(f).unwrap(),
+            b,
+            "the user's files are never written"
+        );
+    }
+}
+
+/// City (None when empty) and row id of each row of a page of `trips`.
+async fn cities_or_empty(
+    engine: &Engine,
+    nb: NotebookId,
+    at: u64,
+    n: u64,
+) -> Vec<(Option<String>, u64)> {
+    let page = decode(&engine.page(nb, "trips", None, at, n).await.unwrap());
+    let mut out = Vec::new();
+    for b in &page {
+        let city = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        let id = b.column(3).as_any().downcast_ref::<UInt64Array>().unwrap();
+        for i in 0..b.num_rows() {
+            out.push((
+                city.is_valid(i).then(|| city.value(i).to_string()),
+                id.value(i),
+            ));
+        }
+    }
+    out
 }

@@ -447,12 +447,13 @@ impl Engine {
         rows: u64,
     ) -> Result<super::AddedRows, Error> {
         self.ensure_tables(notebook)?;
-        if self.ledger.catalog().linked(notebook, table).is_some() {
-            return Err(TableError::NotForLinks {
-                table: table.to_string(),
-                what: "rows are added only to tables the notebook holds".into(),
-            }
-            .into());
+        // A linked table keeps its added rows with its edits, past its files' rows.
+        if let Some((change, first_row_id)) = self.ledger.add_linked_rows(notebook, table, rows)? {
+            log::info!("added {rows} rows to the linked table {table} in notebook {notebook}");
+            return Ok(super::AddedRows {
+                table: self.after_linked_change(notebook, table, change)?,
+                first_row_id,
+            });
         }
         let next = self.ledger.add_rows(notebook, table, rows)?;
         log::info!(

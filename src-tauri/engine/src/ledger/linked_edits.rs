@@ -100,6 +100,31 @@ impl Ledger {
         Ok(Some(self.pushed(notebook, table, &linked, next)))
     }
 
+    /// Adds `rows` empty rows after a linked table's rows (kept with its edits: positions past
+    /// its files'), and the position of the first; None when `table` is not a link.
+    pub fn add_linked_rows(
+        &self,
+        notebook: NotebookId,
+        table: &str,
+        rows: u64,
+    ) -> Result<Option<(LinkedChange, u64)>, Error> {
+        let _commit = self.lock_commit();
+        let Some(linked) = self.catalog.linked(notebook, table) else {
+            return Ok(None);
+        };
+        let current = linked.edits.current();
+        let first_row_id = current.positions(linked.rows);
+        let next = current.with_rows_added(linked.rows, first_row_id, rows)?;
+        let step = JournalStep::Op {
+            op: TableOp::AddRows { first_row_id, rows },
+        };
+        self.journal_append(notebook, table, next.version, &step)?;
+        Ok(Some((
+            self.pushed(notebook, table, &linked, next),
+            first_row_id,
+        )))
+    }
+
     /// Makes `next` the link's current edits after a change already journaled.
     fn pushed(
         &self,
@@ -296,6 +321,9 @@ impl Ledger {
                             .map_err(|e| e.to_string()),
                         TableOp::DeleteRows { row_ids } => current
                             .without_rows(linked.rows, row_ids)
+                            .map_err(|e| e.to_string()),
+                        TableOp::AddRows { first_row_id, rows } => current
+                            .with_rows_added(linked.rows, *first_row_id, *rows)
                             .map_err(|e| e.to_string()),
                         other => Err(format!("a linked table cannot replay a {other:?}")),
                     }

@@ -31,9 +31,10 @@ pub const LINKS_FILE: &str = "links.json";
 /// file naming them), version 4 saved edits that delete rows (a version 3 build cannot read
 /// their file), version 5 links of only the files of a folder that match a pattern (an older
 /// build would link every file of the folder), version 6 links to Azure Blob Storage (an
-/// older build knows only S3's settings); a list without any of these is still written as
-/// version 1, which older builds read.
-const LINKS_VERSION: u32 = 6;
+/// older build knows only S3's settings), version 7 saved edits that add rows (an older build
+/// would open the link without them, and save it so); a list without any of these is still
+/// written as version 1, which older builds read.
+const LINKS_VERSION: u32 = 7;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
@@ -70,6 +71,9 @@ pub struct SavedEdits {
     /// The file deletes rows (a version 3 build would read it as damaged).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deletes: bool,
+    /// The file adds rows after the files' rows (a version 6 build would lose them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub added: bool,
 }
 
 impl SavedEdits {
@@ -78,6 +82,7 @@ impl SavedEdits {
             file: file.to_string(),
             version: edits.version,
             deletes: edits.deleted_count() > 0,
+            added: edits.added() > 0,
         }
     }
 }
@@ -188,6 +193,11 @@ pub fn read(dir: &Path) -> Result<Vec<Link>, TableError> {
 fn write(dir: &Path, links: Vec<Link>, metrics: &Metrics) -> Result<(), TableError> {
     let path = dir.join(LINKS_FILE);
     let version = if links
+        .iter()
+        .any(|l| l.edits.as_ref().is_some_and(|e| e.added))
+    {
+        7
+    } else if links
         .iter()
         .any(|l| l.remote.as_ref().is_some_and(|r| r.azure.is_some()))
     {

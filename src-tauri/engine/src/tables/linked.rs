@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
 use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
@@ -255,6 +255,19 @@ fn files_of(source: &Path, pattern: Option<&FilePattern>) -> Result<Vec<PathBuf>
     Ok(found)
 }
 
+/// The table's columns, each of which may be empty: a row added after the files' rows starts
+/// empty, whatever the files say of their own columns.
+fn may_be_empty(schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    ))
+}
+
 /// Keeps the first file's schema in `schema` and refuses a later file whose columns differ.
 fn same_columns(
     schema: &mut Option<SchemaRef>,
@@ -372,6 +385,7 @@ impl LinkedTable {
             })
             .collect();
         let (schema, partitioning) = partitioned(source, &file_schema, &folders)?;
+        let schema = may_be_empty(&schema);
         Ok(LinkedTable {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             source: source.to_path_buf(),
@@ -502,6 +516,7 @@ impl LinkedTable {
             })
             .collect();
         let (schema, partitioning) = partitioned(Path::new(url), &file_schema, &folders)?;
+        let schema = may_be_empty(&schema);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let registered = url::Url::parse(&format!("quire-s3://link-{id}")).map_err(|e| {
             TableError::Persist(format!("the store's address could not be made: {e}"))
@@ -817,6 +832,12 @@ impl LinkedTable {
                 parts.push(edits.merge(batch, at, &columns)?);
             }
         }
+        for &(a, b) in runs {
+            let (a, b) = (a.max(self.rows), b.min(edits.positions(self.rows)));
+            if a < b {
+                parts.push(edits.added_batch(&schema, &columns, a, b)?);
+            }
+        }
         Ok(concat_batches(&schema, &parts)?)
     }
 }
@@ -839,6 +860,11 @@ impl LinkedTable {
                 budget.charge(&batch)?;
                 batches.push(batch);
             }
+        }
+        for batch in self.added_batches(&edits) {
+            let batch = batch?;
+            budget.charge(&batch)?;
+            batches.push(batch);
         }
         Ok(batches)
     }
@@ -864,7 +890,32 @@ impl LinkedTable {
             }
             part.finish()?;
         }
+        if edits.added() > 0 {
+            let mut part = sink.open(self.files.len(), &self.schema)?;
+            for batch in self.added_batches(edits) {
+                if cancel.is_cancelled() {
+                    return Err(TableError::Cancelled);
+                }
+                let batch = batch?;
+                rows += batch.num_rows() as u64;
+                part.push(batch)?;
+            }
+            part.finish()?;
+        }
         Ok(rows)
+    }
+
+    /// The rows added after the files' rows as of `edits`, a read batch at a time.
+    fn added_batches<'a>(
+        &'a self,
+        edits: &'a Edits,
+    ) -> impl Iterator<Item = Result<RecordBatch, TableError>> + 'a {
+        let every: Vec<usize> = (0..self.schema.fields().len()).collect();
+        let end = edits.positions(self.rows);
+        (self.rows..end).step_by(READ_BATCH).map(move |from| {
+            let to = (from + READ_BATCH as u64).min(end);
+            edits.added_batch(&self.schema, &every, from, to)
+        })
     }
 
     /// Every row in file order as of `edits`, read a row group at a time as it is asked for.
@@ -872,7 +923,9 @@ impl LinkedTable {
         &'a self,
         edits: &'a Edits,
     ) -> impl Iterator<Item = Result<RecordBatch, TableError>> + 'a {
-        (0..self.files.len()).flat_map(move |i| self.merged_file(i, edits))
+        (0..self.files.len())
+            .flat_map(move |i| self.merged_file(i, edits))
+            .chain(self.added_batches(edits))
     }
 
     /// The rows of linked file `i` as of `edits`, a row group at a time.

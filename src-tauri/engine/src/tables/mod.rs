@@ -80,10 +80,6 @@ pub enum TableError {
     Persist(String),
     #[error("{table} reads {path} where it lies, and Quire does not change linked files: copy it into the notebook to edit it")]
     Linked { table: String, path: String },
-    /// A change the linked table `table` does not take (it does take cell edits, row deletes
-    /// and transforms that remove rows).
-    #[error("{table} is linked, and {what}: Copy into the notebook makes a copy that can")]
-    NotForLinks { table: String, what: String },
     #[error("internal Arrow error: {0}")]
     Arrow(#[from] ArrowError),
     #[error(transparent)]
@@ -141,7 +137,7 @@ impl HasCode for TableError {
             TableError::VersionNotFound { .. } => ErrorCode::VersionNotFound,
             TableError::TooLarge { .. } => ErrorCode::TooLarge,
             TableError::Persist(_) => ErrorCode::Io,
-            TableError::Linked { .. } | TableError::NotForLinks { .. } => ErrorCode::TableLinked,
+            TableError::Linked { .. } => ErrorCode::TableLinked,
             TableError::Arrow(_) => ErrorCode::Internal,
             TableError::Remote(e) => e.code(),
             TableError::NotOnCluster { .. } => ErrorCode::NotOnCluster,

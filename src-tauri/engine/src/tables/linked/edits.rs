@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use roaring::RoaringTreemap;
 
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{
+    new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array,
+};
 use datafusion::arrow::compute::{filter_record_batch, interleave};
 use datafusion::arrow::datatypes::SchemaRef;
 
@@ -48,6 +50,9 @@ pub struct Edits {
     cells: BTreeMap<(u64, usize), Arc<Cell>>,
     /// Positions of the deleted rows, shared between versions that delete nothing.
     deleted: Arc<RoaringTreemap>,
+    /// Rows the user added after the files' rows: positions `rows..rows + added` of a table
+    /// of `rows`, empty (every cell NULL) but for their edited cells.
+    added: u64,
 }
 
 impl Edits {
@@ -56,12 +61,65 @@ impl Edits {
             version: 1,
             cells: BTreeMap::new(),
             deleted: Arc::default(),
+            added: 0,
         }
     }
 
-    /// Whether the files are read as they are: no cell edited, no row deleted.
+    /// Whether the files are read as they are: no cell edited, no row deleted or added.
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty() && self.deleted.is_empty()
+        self.cells.is_empty() && self.deleted.is_empty() && self.added == 0
+    }
+
+    /// How many rows were added after the files' rows.
+    pub fn added(&self) -> u64 {
+        self.added
+    }
+
+    /// The positions a table of `rows` rows in its files has with these edits: its files'
+    /// rows, then the added ones.
+    pub fn positions(&self, rows: u64) -> u64 {
+        rows.saturating_add(self.added)
+    }
+
+    /// These edits with `n` added rows in all, as a saved file says (not one step's worth).
+    pub fn with_saved_rows_added(self, rows: u64, n: u64) -> Result<Edits, TableError> {
+        if rows.checked_add(n).is_none() {
+            return Err(TableError::InvalidValue {
+                column: String::new(),
+                message: format!("{n} added rows do not fit after {rows} rows"),
+            });
+        }
+        Ok(Edits { added: n, ..self })
+    }
+
+    /// `n` empty rows added at the end, as version + 1: positions `first..first + n`, where
+    /// `first` must be the next one (a replayed journal entry says which it was).
+    pub fn with_rows_added(&self, rows: u64, first: u64, n: u64) -> Result<Edits, TableError> {
+        let refused = |message: String| TableError::InvalidValue {
+            column: String::new(),
+            message,
+        };
+        if n == 0 || n > edit::MAX_ADDED_ROWS {
+            return Err(refused(format!(
+                "rows are added 1 to {} at a time, not {n}",
+                edit::MAX_ADDED_ROWS
+            )));
+        }
+        let next = self.positions(rows);
+        if first != next {
+            return Err(refused(format!(
+                "new rows of this table start at row {next}, not {first}"
+            )));
+        }
+        if next.checked_add(n).is_none() {
+            return Err(refused("the table has no row positions left".into()));
+        }
+        Ok(Edits {
+            version: self.version + 1,
+            cells: self.cells.clone(),
+            deleted: self.deleted.clone(),
+            added: self.added + n,
+        })
     }
 
     fn deleted_bytes(&self) -> usize {
@@ -85,7 +143,9 @@ impl Edits {
     /// Whether `other` shows the same rows with the same values in `columns` (a view sorted
     /// or filtered by those columns stays true from one to the other).
     pub fn same_rows_and_columns(&self, other: &Edits, columns: &[usize]) -> bool {
-        if !Arc::ptr_eq(&self.deleted, &other.deleted) && self.deleted != other.deleted {
+        if self.added != other.added
+            || (!Arc::ptr_eq(&self.deleted, &other.deleted) && self.deleted != other.deleted)
+        {
             return false;
         }
         // Versions share their cells: an unchanged cell is the same allocation in both.
@@ -99,9 +159,9 @@ impl Edits {
         of(self) == of(other)
     }
 
-    /// The rows a table of `rows` positions shows with these edits.
+    /// The rows a table of `rows` rows in its files shows with these edits.
     pub fn visible_rows(&self, rows: u64) -> u64 {
-        rows.saturating_sub(self.deleted.len())
+        self.positions(rows).saturating_sub(self.deleted.len())
     }
 
     /// How many deleted rows lie before `position`.
@@ -131,11 +191,12 @@ impl Edits {
         lo
     }
 
-    /// The rows shown `[offset, offset + limit)` of a table of `rows` positions, as runs of
-    /// consecutive positions `[start, end)`: a page reads only them, however many deleted rows
-    /// lie between.
+    /// The rows shown `[offset, offset + limit)` of a table of `rows` rows in its files, as
+    /// runs of consecutive positions `[start, end)`: a page reads only them, however many
+    /// deleted rows lie between.
     pub fn visible_runs(&self, rows: u64, offset: u64, limit: u64) -> Vec<(u64, u64)> {
         let end = offset.saturating_add(limit).min(self.visible_rows(rows));
+        let rows = self.positions(rows);
         let mut runs = Vec::new();
         let mut k = offset;
         while k < end {
@@ -165,8 +226,9 @@ impl Edits {
     }
 
     /// The rows of `added` deleted too, as version + 1; refused when one of them is deleted
-    /// already or not below `rows`.
+    /// already or not a row of a table of `rows` rows in its files.
     pub fn without(&self, rows: u64, added: RoaringTreemap) -> Result<Edits, TableError> {
+        let rows = self.positions(rows);
         if let Some(p) = added.max().filter(|&p| p >= rows) {
             return Err(TableError::InvalidValue {
                 column: String::new(),
@@ -183,11 +245,13 @@ impl Edits {
             version: self.version + 1,
             cells: self.cells.clone(),
             deleted: Arc::new(added | self.deleted.as_ref()),
+            added: self.added,
         })
     }
 
-    /// These edits over a copy of the table in which the rows deleted in `folded` are gone:
-    /// every position moves down by the deleted rows before it.
+    /// These edits over a copy of the table in which the rows deleted in `folded` are gone
+    /// (and its added rows are rows of the copy): every position moves down by the deleted
+    /// rows before it.
     pub fn renumbered(&self, folded: &Edits) -> Edits {
         if folded.deleted.is_empty() {
             return self.clone();
@@ -201,6 +265,7 @@ impl Edits {
                 .map(|(&(row, col), cell)| ((shift(row), col), cell.clone()))
                 .collect(),
             deleted: Arc::new(self.deleted.iter().map(shift).collect()),
+            added: self.added,
         }
     }
 
@@ -243,6 +308,7 @@ impl Edits {
         edits: &[CellEdit],
     ) -> Result<Edits, TableError> {
         let mut cells = self.cells.clone();
+        let positions = self.positions(rows);
         for e in edits {
             let (col, field) =
                 schema
@@ -251,7 +317,7 @@ impl Edits {
                         column: e.column.clone(),
                         message: format!("the table has no column {:?}", e.column),
                     })?;
-            if e.row_id >= rows || self.is_deleted(e.row_id) {
+            if e.row_id >= positions || self.is_deleted(e.row_id) {
                 return Err(TableError::InvalidValue {
                     column: e.column.clone(),
                     message: format!("row {} does not exist in this table", e.row_id),
@@ -270,15 +336,16 @@ impl Edits {
             version: self.version + 1,
             cells,
             deleted: self.deleted.clone(),
+            added: self.added,
         })
     }
 
-    /// The cells and deletes of these edits that `earlier` does not hold as they are (edits
-    /// made since it), at this version and in the same positions; None when a cell or delete
-    /// of `earlier` is gone or other here (undone since), which edits over `earlier`'s content
-    /// cannot say.
+    /// The cells, deletes and added rows of these edits that `earlier` does not hold as they
+    /// are (edits made since it), at this version and in the same positions; None when a
+    /// cell, delete or added row of `earlier` is gone or other here (undone since), which
+    /// edits over `earlier`'s content cannot say.
     pub fn since(&self, earlier: &Edits) -> Option<Edits> {
-        if !earlier.deleted.is_subset(&self.deleted) {
+        if !earlier.deleted.is_subset(&self.deleted) || self.added < earlier.added {
             return None;
         }
         let deleted = self.deleted.as_ref() - earlier.deleted.as_ref();
@@ -296,6 +363,7 @@ impl Edits {
             version: self.version,
             cells,
             deleted: Arc::new(deleted),
+            added: self.added - earlier.added,
         })
     }
 
@@ -327,6 +395,34 @@ impl Edits {
         }
         let keep = BooleanArray::from_iter((first..first + n).map(|p| Some(!self.is_deleted(p))));
         Ok(filter_record_batch(&batch, &keep)?)
+    }
+
+    /// The added rows at positions `[from, to)` (all past the files' rows) as a batch of
+    /// `schema`, whose columns are the table's `columns` in order (`usize::MAX`: the row id
+    /// column): empty cells, edited values in place, deleted rows left out.
+    pub fn added_batch(
+        &self,
+        schema: &SchemaRef,
+        columns: &[usize],
+        from: u64,
+        to: u64,
+    ) -> Result<RecordBatch, TableError> {
+        let n = to.saturating_sub(from) as usize;
+        let arrays: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .zip(columns)
+            .map(|(field, &c)| match c {
+                usize::MAX => Arc::new(UInt64Array::from_iter_values(from..to)) as ArrayRef,
+                _ => new_null_array(field.data_type(), n),
+            })
+            .collect();
+        let batch = RecordBatch::try_new_with_options(
+            schema.clone(),
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(n)),
+        )?;
+        self.merge(batch, from, columns)
     }
 
     fn merge_cells(
@@ -466,6 +562,7 @@ impl EditLog {
             version: steps.current.version + 1,
             cells: target.cells.clone(),
             deleted: target.deleted.clone(),
+            added: target.added,
         })
     }
 
@@ -641,6 +738,60 @@ mod tests {
         );
         // An undone delete cannot be carried over the fold.
         assert!(base.since(&e).is_none());
+    }
+
+    #[test]
+    fn added_rows_come_after_the_files_and_move_with_a_fold() {
+        let e = Edits::linked()
+            .without_rows(20, &[3])
+            .unwrap()
+            .with_rows_added(20, 20, 2)
+            .unwrap();
+        assert!(
+            e.with_rows_added(20, 21, 1).is_err(),
+            "not the next position"
+        );
+        assert_eq!((e.positions(20), e.visible_rows(20)), (22, 21));
+        assert_eq!(e.visible_runs(20, 18, 10), [(19, 22)]);
+        let e = e.with(&schema(), 20, &[edit(21, "s", "new")]).unwrap();
+        assert!(e.with(&schema(), 20, &[edit(22, "s", "x")]).is_err());
+        // Empty but for their edited cells, with their positions as ids.
+        let ids_schema = Arc::new(Schema::new(vec![
+            Field::new("s", DataType::Utf8, true),
+            Field::new("id", DataType::UInt64, false),
+        ]));
+        let batch = e
+            .added_batch(&ids_schema, &[1, usize::MAX], 20, 22)
+            .unwrap();
+        let s = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert!(s.is_null(0));
+        assert_eq!(s.value(1), "new");
+        let ids = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .unwrap();
+        assert_eq!(ids.values(), &[20, 21]);
+        // After a fold of `e` (19 + 2 rows), a row added since is the copy's position 21 and
+        // its cell moves with it.
+        let later = e
+            .with_rows_added(20, 22, 1)
+            .unwrap()
+            .with(&schema(), 20, &[edit(22, "n", "7")])
+            .unwrap();
+        let remaining = later.since(&e).unwrap().renumbered(&e);
+        assert_eq!(remaining.added(), 1);
+        assert_eq!(remaining.positions(21), 22);
+        assert_eq!(
+            remaining.cells().map(|(r, _, _)| r).collect::<Vec<_>>(),
+            [21]
+        );
+        // An added row undone since the fold cannot be carried over it.
+        assert!(Edits::linked().since(&e).is_none());
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub const EDITS_DIR: &str = "edits";
 /// Footer key holding the edits' version.
 const VERSION_KEY: &str = "quire.linked_edits.version";
 
+/// Footer key holding how many rows were added after the files' rows (absent: none, as files
+/// written before rows could be added say).
+const ADDED_KEY: &str = "quire.linked_edits.added";
+
 /// A new file name for `table`'s edits at `version`, in the notebook's `edits/` folder. Each
 /// save gets its own name, so a save never replaces the file `links.json` names (a compaction
 /// saves other edits at the same version).
@@ -100,12 +104,18 @@ pub fn encode(edits: &Edits, schema: &Schema) -> Result<Vec<u8>, TableError> {
     let batch = RecordBatch::try_new(file_schema.clone(), arrays)?;
     let properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_key_value_metadata(Some(vec![
-            datafusion::parquet::file::metadata::KeyValue::new(
-                VERSION_KEY.to_string(),
-                edits.version.to_string(),
-            ),
-        ]))
+        .set_key_value_metadata(Some(
+            [(VERSION_KEY, edits.version)]
+                .into_iter()
+                .chain((edits.added() > 0).then_some((ADDED_KEY, edits.added())))
+                .map(|(key, value)| {
+                    datafusion::parquet::file::metadata::KeyValue::new(
+                        key.to_string(),
+                        value.to_string(),
+                    )
+                })
+                .collect(),
+        ))
         .build();
     let mut bytes = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut bytes, file_schema, Some(properties))
@@ -128,13 +138,22 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
     let file = crate::durable::trace::open(path).map_err(|e| TableError::file(path, e))?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| damaged(e.to_string()))?;
-    let version = builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .and_then(|kv| kv.iter().find(|k| k.key == VERSION_KEY))
-        .and_then(|k| k.value.as_deref()?.parse::<u64>().ok())
+    let footer = |key: &str| {
+        builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == key))
+            .map(|k| k.value.as_deref().and_then(|v| v.parse::<u64>().ok()))
+    };
+    let version = footer(VERSION_KEY)
+        .flatten()
         .ok_or_else(|| damaged("it does not say which version it is".into()))?;
+    let added = match footer(ADDED_KEY) {
+        None => 0,
+        Some(Some(n)) => n,
+        Some(None) => return Err(damaged("it does not say how many rows were added".into())),
+    };
     let fields = builder.schema().fields().clone();
     let expected = file_schema(fields.len() == 4);
     let same = |a: &Field, b: &Field| a.name() == b.name() && a.data_type() == b.data_type();
@@ -180,10 +199,11 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
             });
         }
     }
-    // Cells first: a deleted row's cells were edited before it was deleted (undo brings
-    // them back), and an edit of a deleted row is refused.
+    // Added rows first (cells may be theirs), then cells: a deleted row's cells were edited
+    // before it was deleted (undo brings them back), and an edit of a deleted row is refused.
     let edits = Edits::linked()
-        .with(schema, rows, &cells)
+        .with_saved_rows_added(rows, added)
+        .and_then(|e| e.with(schema, rows, &cells))
         .and_then(|e| e.without(rows, deleted))
         .map_err(|e| damaged(format!("an edit does not fit the linked files: {e}")))?;
     Ok(edits.at_version(version))
@@ -255,6 +275,34 @@ mod tests {
         assert_eq!(read(&plain, &schema, 1_000).unwrap().len(), 1);
         // Fewer rows than the edits name: the files changed under them.
         assert!(read(&path, &schema, 500).is_err());
+        // Added rows: their count and their cells come back, and files from before rows
+        // could be added read as none added.
+        let grown = edits
+            .with_rows_added(1_000, 1_000, 3)
+            .unwrap()
+            .with(
+                &schema,
+                1_000,
+                &[CellEdit {
+                    row_id: 1_002,
+                    column: "s".into(),
+                    value: Some("new".into()),
+                }],
+            )
+            .unwrap()
+            .without_rows(1_000, &[1_001])
+            .unwrap();
+        let added = dir.path().join("t.v20.parquet");
+        std::fs::write(&added, encode(&grown, &schema).unwrap()).unwrap();
+        let back = read(&added, &schema, 1_000).unwrap();
+        assert_eq!(back.added(), 3);
+        assert_eq!(back.visible_rows(1_000), 1_000 + 3 - 3);
+        assert!(back.is_deleted(1_001));
+        assert_eq!(
+            back.cells().last().map(|(r, c, _)| (r, c)),
+            Some((1_002, 1))
+        );
+        assert_eq!(read(&path, &schema, 1_000).unwrap().added(), 0);
         // Cut short, as a file written without its end.
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 40]).unwrap();

@@ -137,11 +137,13 @@ impl TableProvider for MergedProvider {
     }
 }
 
-/// Consecutive row groups of one file.
+/// What one step of a partition reads.
 #[derive(Debug, Clone)]
-struct Run {
-    file: usize,
-    groups: Range<usize>,
+enum Run {
+    /// Consecutive row groups of one file.
+    Groups { file: usize, groups: Range<usize> },
+    /// The rows added after the files' rows, by position.
+    Added(Range<u64>),
 }
 
 /// Reads a linked table's row groups in order and merges its edits (see the module's doc).
@@ -165,7 +167,12 @@ impl MergedScan {
         partitions: usize,
     ) -> Result<MergedScan> {
         let schema = Arc::new(full.project(&projection)?);
-        let parts = split(&linked, partitions);
+        let mut parts = split(&linked, partitions);
+        let end = edits.positions(linked.rows);
+        if end > linked.rows {
+            let last = parts.len() - 1;
+            parts[last].push(Run::Added(linked.rows..end));
+        }
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(parts.len().max(1)),
@@ -198,8 +205,10 @@ fn split(linked: &LinkedTable, n: usize) -> Vec<Vec<Run>> {
             }
             let part = parts.last_mut().expect("never empty");
             match part.last_mut() {
-                Some(run) if run.file == i && run.groups.end == g => run.groups.end = g + 1,
-                _ => part.push(Run {
+                Some(Run::Groups { file, groups }) if *file == i && groups.end == g => {
+                    groups.end = g + 1
+                }
+                _ => part.push(Run::Groups {
                     file: i,
                     groups: g..g + 1,
                 }),
@@ -314,9 +323,42 @@ impl Reader {
     async fn run(
         self,
         run: Run,
+    ) -> Result<futures::stream::BoxStream<'static, Result<RecordBatch>>> {
+        match run {
+            Run::Groups { file, groups } => Ok(self.groups(file, groups).await?.boxed()),
+            Run::Added(positions) => Ok(self.added(positions).boxed()),
+        }
+    }
+
+    /// The added rows at `positions`, a read batch at a time, with the projected columns.
+    fn added(
+        self,
+        positions: Range<u64>,
+    ) -> impl futures::Stream<Item = Result<RecordBatch>> + Send + 'static {
+        let table_columns = self.linked.schema.fields().len();
+        let columns: Vec<usize> = self
+            .projection
+            .iter()
+            .map(|&c| if c < table_columns { c } else { usize::MAX })
+            .collect();
+        let end = positions.end;
+        futures::stream::iter(positions.step_by(READ_BATCH)).map(move |from| {
+            let to = (from + READ_BATCH as u64).min(end);
+            self.edits
+                .added_batch(&self.schema, &columns, from, to)
+                .map_err(external)
+        })
+    }
+
+    /// The batches of row groups `groups` of file `file`, merged and projected.
+    async fn groups(
+        self,
+        file: usize,
+        groups: Range<usize>,
     ) -> Result<impl futures::Stream<Item = Result<RecordBatch>> + Send + 'static> {
+        let run_groups = groups;
         let linked = self.linked.clone();
-        let f = &linked.files[run.file];
+        let f = &linked.files[file];
         let shown = f.at.shown();
         let changed = || {
             external(unreadable(
@@ -374,13 +416,12 @@ impl Reader {
             }
         };
         let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, f.metadata.clone())
-            .with_row_groups(run.groups.clone().collect())
+            .with_row_groups(run_groups.clone().collect())
             .with_projection(mask)
             .with_batch_size(READ_BATCH)
             .build()
             .map_err(&failed)?;
-        let mut at = f.first_row + f.group_starts[run.groups.start];
-        let file = run.file;
+        let mut at = f.first_row + f.group_starts[run_groups.start];
         Ok(stream.map(move |batch| {
             let batch = batch.map_err(&failed)?;
             let first = at;
