@@ -3,7 +3,8 @@
 // start sorting it and cancel (the bar shows how far the sort has read), sort it, edit a cell
 // of the sorted view (kept beside the file), undo and redo it, delete a
 // row of the view, keep only the rows of its last two million ids (a transform kept beside the
-// file as deleted rows), see Saved, restart, and find the edit at its row and the rows gone; then
+// file as deleted rows), add a row at its end and type its values (kept beside the file too),
+// see Saved, restart, and find the edit at its row, the rows gone and the new row; then
 // the file goes away and the link shows as missing until removed; last, a folder of copies is
 // linked with a pattern that picks two of its files. The file itself never changes.
 import { test } from "node:test";
@@ -21,6 +22,8 @@ const MILLIONS = /3\D?000\D?000 rows/;
 const ONE_LESS = /2\D?999\D?999 rows/;
 /** The rows shown once the first million are filtered away too. */
 const KEPT = /1\D?999\D?999 rows/;
+/** The rows shown once a row is added to those. */
+const ADDED = /2\D?000\D?000 rows/;
 
 test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, restart", async () => {
   const scratch = mkdtempSync(join(tmpdir(), "quire-e2e-linked-"));
@@ -136,6 +139,22 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await first.waitText("table-list", (t) => KEPT.test(t), 30_000);
     await waitCell(first, 0, "id", "1000000");
     await first.waitText("save-status", (t) => t === "All changes saved");
+
+    // Add a row: it goes after the file's last row, empty, and the grid goes to it; its values
+    // are typed in like any row's, and kept beside the file like the edits.
+    const kept = ROWS - 1 - 1_000_000;
+    assert.equal(await (await first.driver.findElement({ css: '[data-testid=table-grid] .ag-header-cell[col-id="amount"]' })).getAttribute("aria-sort"), "none");
+    await first.click("add-row");
+    await first.waitText("info-toast", (t) => t.includes("Added a row to trips") && t.includes("stays as it is"));
+    await first.waitText("table-list", (t) => ADDED.test(t), 30_000);
+    await waitCell(first, kept, "city", "NULL");
+    await typeInto(first, kept, "id", String(ROWS));
+    await waitCell(first, kept, "id", String(ROWS));
+    await typeInto(first, kept, "city", "Bordeaux");
+    await waitCell(first, kept, "city", "Bordeaux");
+    await waitCell(first, kept - 1, "city", "Marseille");
+    await first.waitText("save-status", (t) => t === "All changes saved");
+    await first.screenshot("linked-row-added");
     assert.deepEqual(readFileSync(out), before, "the linked file never changes");
   } catch (e) {
     await first.screenshot("FAILED-linked-first").catch(() => undefined);
@@ -149,14 +168,16 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await again.waitText("notebook-list", (t) => t.includes("Big data"));
     await (await again.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
     const list = await again.waitText("table-list", (t) => t.includes("trips") && t.includes("Linked"));
-    assert.match(list, KEPT);
+    assert.match(list, ADDED);
     await openTable(again, "trips");
     await waitCell(again, 0, "id", "1000000");
-    // The edit is there, at its row, and the deleted rows are gone, after the restart.
-    const shown = ROWS - 1 - 1_000_000;
-    await scrollToLastRow(again, shown, String(ROWS - 1));
-    await waitCell(again, shown - 1, "city", "Marseille");
-    await waitCell(again, shown - 2, "id", String(ROWS - 3));
+    // The edit is there, at its row, the deleted rows are gone and the added row is last,
+    // after the restart.
+    const shown = ROWS - 1_000_000;
+    await scrollToLastRow(again, shown, String(ROWS));
+    await waitCell(again, shown - 1, "city", "Bordeaux");
+    await waitCell(again, shown - 2, "city", "Marseille");
+    await waitCell(again, shown - 3, "id", String(ROWS - 3));
     await again.screenshot("linked-after-restart");
   } catch (e) {
     await again.screenshot("FAILED-linked-reopened").catch(() => undefined);

@@ -303,7 +303,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       changed(info);
       // Only the grid of the table the row went to (the user may have opened another).
       if (openRef.current === info.name) setReveals((n) => n + 1);
-      inform(`Added a row to ${current.name}`, `It is row ${info.rows.toLocaleString()}, empty: type its values in the grid. Undo takes it away.`);
+      // A linked table keeps the row with its edits: the user's file is not written.
+      const where = current.linked && !current.converted ? ` The file ${current.linked} stays as it is.` : "";
+      inform(`Added a row to ${current.name}`, `It is row ${info.rows.toLocaleString()}, empty: type its values in the grid. Undo takes it away.${where}`);
     } catch (e) {
       report(e);
     } finally {
@@ -317,7 +319,6 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       inform("Nothing was pasted", `The block is ${rows.toLocaleString()} ${rows === 1 ? "row" : "rows"} longer than ${why}.`);
       return null;
     };
-    if (current.linked) return refuse(`the linked table ${current.name}, which takes no new rows (Copy into the notebook makes a copy that does)`);
     if (view) return refuse("the sorted or filtered view; clear the sort and filters to paste past the last row");
     try {
       const added = await backend.addRows(notebook, current.name, rows);
