@@ -165,6 +165,25 @@ export async function scrollToLastRow(app: QuireApp, rows: number, expectId: str
   );
 }
 
+/** `waitCell` for a row near the end of a grid of a million rows or more, scrolled to its end
+ *  again while the row is not rendered: at that height the grid scales its scrolling, and its
+ *  two scrollers settling can leave the last rows out of the rendered range a while (2 runs
+ *  of 3 here once the last row was one added to a linked table). */
+export async function waitCellAtEnd(app: QuireApp, row: number, column: string, value: string) {
+  const toBottom = `${SCROLLERS}
+     scrollers.forEach((e) => { e.scrollTop = e.scrollHeight; });`;
+  let seen: string | null = null;
+  try {
+    await app.driver.wait(async () => {
+      seen = await gridCell(app, row, column);
+      if (seen === null) await app.driver.executeScript(toBottom);
+      return seen === value;
+    }, 15_000);
+  } catch (e) {
+    throw new Error(`cell ${column}@${row} never became ${value}; it is ${JSON.stringify(seen)} (${String(e)})`);
+  }
+}
+
 /** Clicks a table's name in the list, brought to the middle of the window first (the list sits
  *  below a tall result, and WebKitWebDriver refuses a click on a button half out of view). */
 export async function openTable(app: QuireApp, name: string) {

@@ -576,6 +576,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           <button data-testid="copy-into-notebook" title="A copy takes every transform and keeps a history of changes" onClick={() => void copyIntoNotebook(current)}>
             Copy into the notebook
           </button>
+          <button data-testid="add-row" disabled={addingRow} title="Add an empty row at the end of the table, kept beside its files (Undo takes it away)" onClick={() => void addRow()}>
+            Add row
+          </button>
           {fillControls}
           <button data-testid="open-profile" aria-pressed={profiling} onClick={() => setProfiling(!profiling)}>
             Profile
