@@ -3,8 +3,9 @@
 //! that write the edits file, name it in `links.json`, trim the journal and remove the file
 //! they replace, and midway a compaction that folds the edits into a copy in the notebook's
 //! folder and switches the link to it. A cut at every instant, SQLite's commits included, must
-//! reopen with every acknowledged edit at its row, every acknowledged delete gone (before the
-//! compaction and after it, which renumbers the rows), and the linked file as it was.
+//! reopen with every acknowledged edit at its row, every acknowledged delete gone and every
+//! acknowledged added row there with its values (before the compaction and after it, which
+//! renumbers the rows and folds the added ones in), and the linked file as it was.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -29,6 +30,9 @@ const DELETED: usize = 2;
 
 /// The mark that row N was deleted.
 const DELETE: &str = "deleted ";
+
+/// The mark that a row was added and its id and city set (its id follows).
+const ADDED: &str = "added ";
 
 /// The mark that the compaction was asked for after round N (nothing of the user's changes).
 const COMPACTED: &str = "compacted after round ";
@@ -104,6 +108,24 @@ pub fn linked_edits(edits: usize, save_every: usize) -> Report {
                 trace.ack(format!("{DELETE}{row}"));
                 deleted += 1;
             }
+            // One row added (and filled in) before the compaction, one after.
+            if i == 3 || i == edits / 2 + 2 {
+                let id = 100 + i;
+                let at = engine.add_rows(nb, "t", 1).unwrap().first_row_id;
+                let set = |column: &str, value: String| CellEdit {
+                    row_id: at,
+                    column: column.into(),
+                    value: Some(value),
+                };
+                engine
+                    .edit_cells(
+                        nb,
+                        "t",
+                        &[set("id", id.to_string()), set("city", format!("new {id}"))],
+                    )
+                    .unwrap();
+                trace.ack(format!("{ADDED}{id}"));
+            }
             let row = i % (ROWS - DELETED);
             let city = format!("city {i}");
             engine
@@ -154,8 +176,13 @@ fn check(state: &super::CrashState, dir: &Path, nb: NotebookId) -> Result<(), Pr
         }
         let mut expected: Vec<Option<&str>> = vec![None; ROWS];
         let mut gone = Vec::new();
+        let mut added = Vec::new();
         for acked in &state.acked {
             if acked.starts_with(COMPACTED) {
+                continue;
+            }
+            if let Some(id) = acked.strip_prefix(ADDED) {
+                added.push(id.parse::<i64>().unwrap());
                 continue;
             }
             if let Some(row) = acked.strip_prefix(DELETE) {
@@ -172,7 +199,7 @@ fn check(state: &super::CrashState, dir: &Path, nb: NotebookId) -> Result<(), Pr
             .linked(nb, "t")
             .ok_or_else(|| Problem::Lost("the link does not read".into()))?;
         let page = linked
-            .page(0, ROWS as u64)
+            .page(0, ROWS as u64 + 2)
             .map_err(|e| Problem::Failed(format!("its rows do not read: {e}")))?;
         let ids = page
             .column(0)
@@ -182,6 +209,18 @@ fn check(state: &super::CrashState, dir: &Path, nb: NotebookId) -> Result<(), Pr
             if ids.values().contains(id) {
                 return Err(Problem::Lost(format!(
                     "row {id} is back, its delete was acknowledged"
+                )));
+            }
+        }
+        for id in &added {
+            let Some(at) = ids.iter().position(|have| have == Some(*id)) else {
+                return Err(Problem::Lost(format!(
+                    "the added row {id} is gone, it was acknowledged"
+                )));
+            };
+            if cities.is_null(at) || cities.value(at) != format!("new {id}") {
+                return Err(Problem::Lost(format!(
+                    "the added row {id} lost its city, it was acknowledged"
                 )));
             }
         }
