@@ -84,7 +84,8 @@ pub async fn link_remote(
     job: String,
     on_progress: Channel<ImportProgress>,
 ) -> Reply<ImportOutcome> {
-    if !quire_engine::converts_when_linked(&url) {
+    let converts = on_disk(|| state.engine.remote_converts(notebook, &connection, &url))?;
+    if !converts {
         let table = on_disk(|| {
             state
                 .engine

@@ -14,6 +14,7 @@ mod files;
 mod lifecycle;
 mod open;
 mod remote_import;
+mod remote_listing;
 mod sample;
 mod tables;
 mod tasks;
