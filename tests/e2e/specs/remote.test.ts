@@ -130,6 +130,25 @@ test("add an S3 connection in the panel, link a bucket's Parquet through it, que
     assert.deepEqual(fares[0]!.slice(-3).map((c) => c.replace(/\D/g, "")), ["50000", "45000", "2"]);
     await first.screenshot("remote-csv-linked");
 
+    // A folder of CSV parts, as a cluster job writes them (its _SUCCESS marker beside them):
+    // the engine lists it, fetches every part and converts them into one table.
+    const header = "id,city,fare";
+    for (let part = 0; part < 3; part++) {
+      const rows = [header];
+      for (let i = part * 10_000; i < (part + 1) * 10_000; i++) rows.push(`${i},${i % 3 ? "Oslo" : "Lyon"},${i % 7 === 0 ? "NA" : i / 4}`);
+      await moto.put(BUCKET, `jobs/out/part-0000${part}.csv`, Buffer.from(`${rows.join("\n")}\n`));
+    }
+    await moto.put(BUCKET, "jobs/out/_SUCCESS", Buffer.from(""));
+    await first.click("link-through-lake");
+    await type(first, "link-remote-url", `s3://${BUCKET}/jobs/out/`);
+    await type(first, "link-remote-name", "job_out");
+    await first.click("link-remote-start");
+    await first.waitText("table-list", (t) => t.includes("job_out") && /30\D?000/.test(t), 60_000);
+    await first.waitText("info-toast", (t) => t.includes("Linked job_out") && t.includes("fetched and converted"));
+    await runSql(first, "SELECT count(*) AS n, count(fare) AS priced, max(id) AS last FROM job_out");
+    const parts = await resultRows(first, (r) => r.length === 1 && r[0]!.some((c) => /29\D?999/.test(c)), 60_000);
+    assert.deepEqual(parts[0]!.slice(-3).map((c) => c.replace(/\D/g, "")), ["30000", String(30_000 - Math.ceil(30_000 / 7)), "29999"]);
+
     // A server that does not answer: said in the dialog, in words, in seconds.
     const closed = await freePort();
     await first.click("add-connection");

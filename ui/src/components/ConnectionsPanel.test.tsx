@@ -274,10 +274,45 @@ describe("the connections panel", () => {
     expect(onLinked).not.toHaveBeenCalled();
   });
 
+  it("shows a folder's fetch and conversion once the engine reports it, and stops it on Cancel", async () => {
+    let report: ((p: ImportProgress) => void) | null = null;
+    let fail: ((e: unknown) => void) | null = null;
+    const linkRemote = vi.fn(
+      (_nb: string, _c: string, _url: string, _t: string | null, _job: string, onProgress: (p: ImportProgress) => void) =>
+        new Promise<never>((_resolve, reject) => {
+          report = onProgress;
+          fail = reject;
+        }),
+    );
+    const cancelJob = vi.fn(async (_job: string) => {
+      fail?.({ code: "cancelled", message: "the work was cancelled", position: null });
+      return true;
+    });
+    render(
+      <Providers backend={backendOf({ linkRemote, cancelJob })}>
+        <ConnectionsPanel notebook="nb" connections={[lake]} onView={() => undefined} onLinked={() => undefined} onQuery={() => undefined} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("link-through-lake"));
+    type("link-remote-url", "s3://data/exports/");
+    // A folder may hold Parquet (linked where it lies) or CSV: the engine lists it to know.
+    expect(screen.getByTestId("link-remote-start").textContent).toBe("Link");
+    fireEvent.click(screen.getByTestId("link-remote-start"));
+    await waitFor(() => expect(report).not.toBeNull());
+    expect(screen.queryByTestId("link-remote-progress")).toBeNull();
+    act(() => report?.({ rows: 0, bytes: 100, total_bytes: 1000 }));
+    expect(screen.getByTestId("link-remote-progress").textContent).toContain("Fetching · 0 rows · 10 %");
+    expect(screen.getByTestId("link-remote-start").textContent).toBe("Converting…");
+    fireEvent.click(screen.getByTestId("link-remote-cancel"));
+    expect(cancelJob).toHaveBeenCalledWith(linkRemote.mock.calls[0]?.[4]);
+    expect((await screen.findByTestId("link-remote-dialog")).textContent).toContain("nothing was created");
+  });
+
   it("words its figures and names", () => {
     expect(isTextObject("s3://b/x/a.csv")).toBe(true);
     expect(isTextObject("az://c/x/a.ndjson.zst")).toBe(true);
-    expect(isTextObject("s3://b/x/*.csv")).toBe(false);
+    expect(isTextObject("s3://b/x/*.csv")).toBe(true);
+    expect(isTextObject("s3://b/x/*.parquet")).toBe(false);
     expect(isTextObject("s3://b/x/a.parquet")).toBe(false);
     expect(isTextObject("s3://b/x.csv/")).toBe(false);
     expect(nameOfUrl("s3://b/x/Trips.csv.gz")).toBe("trips");

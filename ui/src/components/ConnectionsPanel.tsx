@@ -512,9 +512,11 @@ function LinkThrough({
   const [job, setJob] = useState<string | null>(null);
   const [progress, setProgress] = useState<ImportProgress | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
-  const converting = isTextObject(url.trim());
-  // Esc and Cancel stop a running fetch first (a Parquet link only reads footers: they close).
-  const fetching = job !== null && converting;
+  // A folder's objects are known once the engine lists them: its progress says it converts.
+  const converting = isTextObject(url.trim()) || progress !== null;
+  // Esc and Cancel stop a running link first (a Parquet link only reads footers: it ends at
+  // once; a fetch stops and leaves nothing).
+  const fetching = job !== null;
   const stopOrClose = () => (fetching ? void backend.cancelJob(job) : onClose());
   useEscape(stopOrClose);
   const submit = async (e: FormEvent) => {
@@ -541,8 +543,8 @@ function LinkThrough({
         <h2>Link data through {connection.name}</h2>
         <p className="muted">
           A Parquet object, or a folder of them with the same columns: Quire reads the footers now, and queries fetch only the
-          columns and row groups they need. A CSV or JSON object (also .gz or .zst) is fetched once and converted into Parquet
-          inside the notebook.
+          columns and row groups they need. A CSV or JSON object (also .gz or .zst), or a folder of them with the same columns,
+          is fetched once and converted into Parquet inside the notebook.
         </p>
         <fieldset disabled={!!job}>
           <label>
@@ -576,10 +578,10 @@ function LinkThrough({
   );
 }
 
-/** Whether linking this address fetches it and converts it (one CSV or JSON object), as the
- *  engine decides: anything else is linked where it lies. */
+/** Whether linking this address fetches and converts (a CSV or JSON object, or a glob that
+ *  picks them), as the engine decides; a folder (`…/`) is listed by the engine to know. */
 export function isTextObject(url: string): boolean {
-  if (/[*?[]/.test(url) || url.endsWith("/")) return false;
+  if (url.endsWith("/")) return false;
   return /\.(csv|tsv|txt|json|ndjson|jsonl)(\.(gz|gzip|zst|zstd))?$/i.test(url);
 }
 
