@@ -783,6 +783,59 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
         .all(|t| t.name != "refused"));
 }
 
+/// A CSV object as a European spreadsheet exports it (`;` between fields, decimal commas,
+/// Windows-1252 text) is read as the import dialog would propose for the same file on disk,
+/// not as a comma-separated file of one column.
+fn a_european_csv_object_is_read_in_its_own_dialect(
+    engine: &Engine,
+    nb: NotebookId,
+    store: &Arc<quire_engine::remote::CountedStore>,
+) {
+    let mut text = String::from("id;Stadt;Betrag\n");
+    let mut cents = 0i64;
+    for i in 0..2_000i64 {
+        let city = ["Zürich", "Köln", "Málaga"][(i % 3) as usize];
+        text.push_str(&format!("{i};{city};{},{:02}\n", i / 100, i % 100));
+        cents += i;
+    }
+    let (latin, _, lossy) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!lossy);
+    put(store, "eu/zahlungen.csv", latin.into_owned());
+    let linked = block(engine.link_remote_text(
+        nb,
+        "lake",
+        &format!("s3://{BUCKET}/eu/zahlungen.csv"),
+        None,
+        None,
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap();
+    assert_eq!(linked.table.rows, 2_000);
+    assert_eq!(
+        linked
+            .table
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["id", "Stadt", "Betrag"]
+    );
+    // Row i's amount is i / 100 (whole part i / 100, cents i % 100): in cents, the ids' sum.
+    assert_eq!(
+        answer(
+            engine,
+            nb,
+            "SELECT CAST(round(sum(\"Betrag\") * 100) AS BIGINT), count(DISTINCT \"Stadt\") FROM zahlungen"
+        ),
+        format!("{cents} | 3")
+    );
+    assert_eq!(
+        answer(engine, nb, "SELECT \"Stadt\" FROM zahlungen WHERE id = 0"),
+        "Zürich"
+    );
+}
+
 /// A CSV object (plain and gzipped) linked through the connection is fetched and converted
 /// into Parquet in the notebook: it answers as the same file imported from disk, the fetched
 /// copy does not stay, progress runs from fetching to converting, a cancel leaves nothing, and
@@ -905,6 +958,7 @@ fn text_objects_are_fetched_and_converted(
     );
 
     prefixes_of_text_objects_are_fetched_and_converted_as_one_table(engine, nb, store, &csv);
+    a_european_csv_object_is_read_in_its_own_dialect(engine, nb, store);
 
     // Cancelled while fetching: no table, no conversion folder left.
     let folders =

@@ -116,11 +116,18 @@ impl RemoteConversion<'_> {
                 total_bytes: size,
             })
         };
+        let csv = match sniffed(self.csv, &source) {
+            Ok(csv) => csv,
+            Err(e) => {
+                remove(&folder);
+                return Err(e);
+            }
+        };
         let request = ImportRequest {
             path: &source,
             table: Some(self.table),
             format: None,
-            csv: self.csv,
+            csv: csv.as_ref(),
             sheet: None,
             convert: true,
         };
@@ -225,7 +232,7 @@ impl RemoteConversion<'_> {
             .catalog()
             .limits()
             .budget(format!("the objects under {}", self.url));
-        let mut csv = self.csv.cloned();
+        let mut csv = sniffed(self.csv, &fetched[0]).map_err(|e| in_object(e, &first.url))?;
         let mut columns: Option<datafusion::arrow::datatypes::SchemaRef> = None;
         let (mut rows, mut converted) = (0u64, 0u64);
         let (mut skipped, mut skipped_total) = (Vec::new(), 0u64);
@@ -322,6 +329,16 @@ impl RemoteConversion<'_> {
             skipped_total,
         })
     }
+}
+
+/// The CSV options to read a fetched file with: the user's, else what the import dialog would
+/// propose for it (its delimiter, quote, header, encoding and decimal separator sniffed), as
+/// a local file gets; None for JSON.
+fn sniffed(given: Option<&CsvOptions>, source: &Path) -> Result<Option<CsvOptions>, Error> {
+    if given.is_some() || ImportFormat::from_path(source) != Some(ImportFormat::Csv) {
+        return Ok(given.cloned());
+    }
+    Ok(crate::tables::import::preview(source, None)?.csv)
 }
 
 fn kind(format: ImportFormat) -> &'static str {
