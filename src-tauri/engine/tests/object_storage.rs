@@ -758,10 +758,10 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
         b"id,town,price,date\n1,Oslo,2.5,2024-01-01\n".to_vec(),
     );
     for (prefix, says) in [
-        ("mixed/", "one table is read from objects of one kind"),
+        ("mixed/", "one table is read from files of one kind"),
         ("other/", "other/b.csv has other columns than"),
         ("renamed/", "renamed/b.csv has other columns than"),
-        ("nothing/", "there are no CSV or JSON objects"),
+        ("nothing/", "there are no CSV or JSON files in"),
     ] {
         let e = block(engine.link_remote_text(
             nb,

@@ -426,3 +426,192 @@ fn a_conversion_stopped_by_quire_closing_keeps_its_parts_and_a_cancelled_one_doe
         }
     }
 }
+
+/// The lines of `csv` (its header kept) from row `from` to `to`.
+fn rows_of(csv: &str, from: usize, to: usize) -> String {
+    let mut lines = csv.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for line in lines.skip(from).take(to - from) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_file() {
+    use std::io::Write;
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let whole = messy_csv(data.path(), 30_000);
+    let csv = std::fs::read_to_string(&whole).unwrap();
+    // The parts a job wrote: the first holds only whole amounts (the file turns to decimals
+    // at row 20,000, in the last part), the second is gzipped; Spark's marker and a checksum
+    // file lie beside them.
+    let parts = data.path().join("exports");
+    std::fs::create_dir(&parts).unwrap();
+    std::fs::write(parts.join("part-0.csv"), rows_of(&csv, 0, 10_000)).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(rows_of(&csv, 10_000, 21_000).as_bytes())
+        .unwrap();
+    std::fs::write(parts.join("part-1.csv.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(parts.join("part-2.csv"), rows_of(&csv, 21_000, 30_000)).unwrap();
+    std::fs::write(parts.join("_SUCCESS"), b"").unwrap();
+    std::fs::write(parts.join(".part-0.csv.crc"), b"not csv").unwrap();
+
+    let never = CancellationToken::new();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Parts").unwrap().id;
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(&whole).named("whole"),
+            &|_| {},
+            &never,
+        )
+        .unwrap();
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heard.clone();
+    let out = engine
+        .link_folder(
+            nb,
+            &parts,
+            None,
+            None,
+            Arc::new(move |p| seen.lock().unwrap().push((p.rows, p.bytes, p.total_bytes))),
+            &never,
+        )
+        .await
+        .unwrap();
+    let info = out.table;
+    assert_eq!((info.name.as_str(), info.rows), ("exports", 30_000));
+    assert!(info.converted);
+    let heard = heard.lock().unwrap().clone();
+    let &(_, bytes, total) = heard.last().unwrap();
+    assert_eq!(bytes, total, "the last report is 100 %");
+    assert!(heard.windows(2).all(|w| w[0].1 <= w[1].1), "{heard:?}");
+    // The same columns and types as the whole file (amount widened to decimals by the last
+    // part), the same rows.
+    let columns = "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '{}' ORDER BY ordinal_position";
+    assert_eq!(
+        text(&engine, nb, &columns.replace("{}", "exports")).await,
+        text(&engine, nb, &columns.replace("{}", "whole")).await
+    );
+    for sql in [
+        "SELECT count(*) FROM (SELECT * FROM whole EXCEPT SELECT * FROM exports)",
+        "SELECT count(*) FROM (SELECT * FROM exports EXCEPT SELECT * FROM whole)",
+    ] {
+        assert_eq!(
+            text(&engine, nb, sql).await.matches(" 0 ").count(),
+            1,
+            "{sql}"
+        );
+    }
+    // A pattern picks some of the parts.
+    let some = engine
+        .link_folder(
+            nb,
+            &parts,
+            Some("part-[02].csv"),
+            Some("ends"),
+            Arc::new(|_| {}),
+            &never,
+        )
+        .await
+        .unwrap();
+    assert_eq!(some.table.rows, 19_000);
+
+    // Files of two kinds, other columns, or none: said in words naming them; nothing stays.
+    let odd = data.path().join("odd");
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::write(odd.join("a.csv"), rows_of(&csv, 0, 10)).unwrap();
+    std::fs::write(odd.join("b.csv"), "id,town\n1,Oslo\n").unwrap();
+    let mixed = data.path().join("mixed");
+    std::fs::create_dir(&mixed).unwrap();
+    std::fs::write(mixed.join("a.csv"), rows_of(&csv, 0, 10)).unwrap();
+    std::fs::write(mixed.join("b.ndjson"), "{\"id\": 1}\n").unwrap();
+    let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    let conversions = || std::fs::read_dir(dir.join(CONVERTED_DIR)).unwrap().count();
+    let before = conversions();
+    for (folder, says) in [
+        (&odd, "b.csv has other columns than"),
+        (&mixed, "one table is read from files of one kind"),
+    ] {
+        let e = engine
+            .link_folder(nb, folder, None, Some("refused"), Arc::new(|_| {}), &never)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains(says), "{e}");
+    }
+    let e = engine
+        .link_folder(
+            nb,
+            &parts,
+            Some("*.json"),
+            Some("refused"),
+            Arc::new(|_| {}),
+            &never,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("no Parquet file") || e.to_string().contains("matches"),
+        "{e}"
+    );
+    assert_eq!(conversions(), before, "a refused folder leaves nothing");
+
+    // Cancelled midway: no table, no folder.
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let e = engine
+        .link_folder(
+            nb,
+            &parts,
+            None,
+            Some("cancelled"),
+            Arc::new(move |p| {
+                if p.rows > 0 {
+                    stop.cancel();
+                }
+            }),
+            &cancel,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
+    assert_eq!(conversions(), before);
+    assert!(engine
+        .tables(nb)
+        .unwrap()
+        .iter()
+        .all(|t| t.name != "cancelled" && t.name != "refused"));
+
+    // A folder of Parquet files is still linked where it lies.
+    let parquet = super::link_tests::dataset(data.path());
+    let linked = engine
+        .link_folder(nb, &parquet, None, None, Arc::new(|_| {}), &never)
+        .await
+        .unwrap();
+    assert!(!linked.table.converted);
+    assert_eq!(linked.table.rows, 25_013);
+
+    // After a restart the table is there, read from its parts.
+    let expected = text(
+        &engine,
+        nb,
+        "SELECT city, count(*), sum(amount) FROM exports GROUP BY city ORDER BY city",
+    )
+    .await;
+    engine.shutdown();
+    drop(engine);
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    assert_eq!(
+        text(
+            &engine,
+            nb,
+            "SELECT city, count(*), sum(amount) FROM exports GROUP BY city ORDER BY city"
+        )
+        .await,
+        expected
+    );
+    engine.shutdown();
+}

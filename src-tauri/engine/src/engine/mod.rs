@@ -10,7 +10,9 @@
 mod cluster;
 mod connections;
 mod convert;
+mod convert_many;
 mod files;
+mod folder_import;
 mod lifecycle;
 mod open;
 mod remote_import;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use super::convert_many::{in_file, one_kind, sniffed, ManyFiles, Piece};
 use super::files::{import_now, until_done_or_cancelled, Importer};
 use super::remote_listing::{self, names_many};
 use super::{Engine, ImportOutcome, ImportRequest};
@@ -24,7 +25,7 @@ use crate::notebooks::{NotebookError, NotebookId};
 use crate::queue::{JobKind, Priority};
 use crate::remote::download::{download, Stopped};
 use crate::remote::StoreSettings;
-use crate::tables::import::{ColumnSpec, CsvOptions, ImportFormat, ImportProgress};
+use crate::tables::import::{CsvOptions, ImportFormat, ImportProgress};
 use crate::tables::TableError;
 use crate::tasks::{TaskPayload, Tracked};
 use crate::{ErrorCode, HasCode};
@@ -116,7 +117,7 @@ impl RemoteConversion<'_> {
                 total_bytes: size,
             })
         };
-        let csv = match sniffed(self.csv, &source) {
+        let csv = match sniffed(self.csv, &source).map_err(|e| in_file(e, self.url)) {
             Ok(csv) => csv,
             Err(e) => {
                 remove(&folder);
@@ -159,8 +160,7 @@ impl RemoteConversion<'_> {
 
 impl RemoteConversion<'_> {
     /// Every CSV or JSON object under the prefix fetched (the first half of the progress),
-    /// each converted into a folder of parts of its own in key order (the second half), the
-    /// later ones read with the columns the first one got, then the whole folder linked.
+    /// then converted into one table (`convert_many.rs`, the second half).
     fn run_many(
         &self,
         importer: &Importer<'_>,
@@ -171,32 +171,9 @@ impl RemoteConversion<'_> {
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
         let objects = remote_listing::list(self.settings, self.url)?.text;
-        let Some(first) = objects.first() else {
-            return Err(TableError::Import {
-                line: None,
-                message: format!(
-                    "there are no CSV or JSON objects under {}; Quire converts those, and links Parquet where it lies",
-                    self.url
-                ),
-            }
-            .into());
-        };
-        if let Some(other) = objects.iter().find(|o| o.format != first.format) {
-            return Err(TableError::Import {
-                line: None,
-                message: format!(
-                    "{} is {} and {} is {}: one table is read from objects of one kind; a glob such as {}*.csv picks them",
-                    first.url,
-                    kind(first.format),
-                    other.url,
-                    kind(other.format),
-                    self.url.trim_end_matches(|c: char| c != '/'),
-                ),
-            }
-            .into());
-        }
+        one_kind(self.url, objects.iter().map(|o| (o.url.as_str(), o.format)))?;
         let total = objects.iter().map(|o| o.size).sum::<u64>().max(1);
-        let mut fetched = Vec::with_capacity(objects.len());
+        let mut pieces = Vec::with_capacity(objects.len());
         let mut before = 0u64;
         for (k, object) in objects.iter().enumerate() {
             let got = download(
@@ -212,159 +189,34 @@ impl RemoteConversion<'_> {
                 },
                 cancel,
             );
-            fetched.push(got.map_err(stopped)?);
+            pieces.push(Piece {
+                label: object.url.clone(),
+                path: got.map_err(stopped)?,
+                size: object.size,
+                format: object.format,
+            });
             before += object.size;
         }
-
-        let &Importer {
-            notebooks,
-            ledger,
-            metrics,
-            closing,
-        } = importer;
-        let table = crate::tables::name::validate(self.table)?;
-        ledger.ensure_loaded(notebook, Some(dir), metrics)?;
-        if ledger.exists(notebook, &table) {
-            return Err(TableError::Exists(table).into());
-        }
-        notebooks.flush(notebook)?;
-        let budget = ledger
-            .catalog()
-            .limits()
-            .budget(format!("the objects under {}", self.url));
-        let mut csv = sniffed(self.csv, &fetched[0]).map_err(|e| in_object(e, &first.url))?;
-        let mut columns: Option<datafusion::arrow::datatypes::SchemaRef> = None;
-        let (mut rows, mut converted) = (0u64, 0u64);
-        let (mut skipped, mut skipped_total) = (Vec::new(), 0u64);
-        for (k, (object, source)) in objects.iter().zip(&fetched).enumerate() {
-            let converting = |p: ImportProgress| {
-                let share = match p.total_bytes {
-                    0 => object.size,
-                    t => (object.size as f64 * p.bytes.min(t) as f64 / t as f64) as u64,
-                };
+        let many = ManyFiles {
+            source: self.url,
+            table: self.table,
+            csv: self.csv,
+            pieces: &pieces,
+            folder,
+        };
+        many.convert_and_link(
+            importer,
+            notebook,
+            dir,
+            &|rows, done| {
                 progress(ImportProgress {
-                    rows: rows + p.rows,
-                    bytes: (total / 2 + (converted + share) / 2).min(total),
+                    rows,
+                    bytes: (total / 2 + done / 2).min(total),
                     total_bytes: total,
                 })
-            };
-            // Later CSV objects are read with the first one's columns, by position: their
-            // headers must name the same columns.
-            if let (Some(first_columns), ImportFormat::Csv) = (&columns, object.format) {
-                let header: Vec<String> = crate::tables::import::preview(source, None)
-                    .map_err(|e| in_object(e.into(), &object.url))?
-                    .columns
-                    .into_iter()
-                    .map(|c| c.name)
-                    .collect();
-                let expected: Vec<&String> =
-                    first_columns.fields().iter().map(|f| f.name()).collect();
-                if header.iter().collect::<Vec<_>>() != expected {
-                    return Err(TableError::Import {
-                        line: Some(1),
-                        message: format!(
-                            "{} has other columns than {} ({}, not {}); every object of one table needs the same columns",
-                            object.url,
-                            first.url,
-                            header.join(", "),
-                            names(first_columns),
-                        ),
-                    }
-                    .into());
-                }
-            }
-            let conversion = super::convert::Conversion {
-                source,
-                format: None,
-                csv: csv.as_ref(),
-                folder: &folder.join(format!("{k:05}")),
-                part_bytes: ledger.catalog().limits().conversion_part_bytes(),
-            };
-            let imported = conversion
-                .run(metrics, &converting, cancel, &budget, closing)
-                .map_err(|e| in_object(e, &object.url))?;
-            match &columns {
-                None => {
-                    // The first object's columns (as wide as it needed) read every other one.
-                    if object.format == ImportFormat::Csv {
-                        let mut options = csv.take().unwrap_or_default();
-                        options.columns = Some(ColumnSpec::all(&imported.schema));
-                        csv = Some(options);
-                    }
-                    columns = Some(imported.schema.clone());
-                }
-                Some(first_columns) if first_columns.fields() != imported.schema.fields() => {
-                    return Err(TableError::Import {
-                        line: None,
-                        message: format!(
-                            "{} has other columns than {} ({}, not {}); every object of one table needs the same columns",
-                            object.url,
-                            first.url,
-                            names(&imported.schema),
-                            names(first_columns),
-                        ),
-                    }
-                    .into());
-                }
-                Some(_) => {}
-            }
-            rows += imported.rows;
-            converted += object.size;
-            skipped_total += imported.skipped_total;
-            let room = 100usize.saturating_sub(skipped.len());
-            skipped.extend(imported.skipped.into_iter().take(room));
-        }
-        let mut linked = crate::tables::LinkedTable::open(folder)?;
-        linked.converted = true;
-        let info = ledger.link(notebook, dir, &table, linked, metrics)?;
-        log::info!(
-            "fetched and converted {} objects under {} as the linked table {table} of notebook {notebook}: {} rows, {skipped_total} skipped",
-            objects.len(),
-            self.url,
-            info.rows
-        );
-        Ok(ImportOutcome {
-            table: info,
-            skipped,
-            skipped_total,
-        })
-    }
-}
-
-/// The CSV options to read a fetched file with: the user's, else what the import dialog would
-/// propose for it (its delimiter, quote, header, encoding and decimal separator sniffed), as
-/// a local file gets; None for JSON.
-fn sniffed(given: Option<&CsvOptions>, source: &Path) -> Result<Option<CsvOptions>, Error> {
-    if given.is_some() || ImportFormat::from_path(source) != Some(ImportFormat::Csv) {
-        return Ok(given.cloned());
-    }
-    Ok(crate::tables::import::preview(source, None)?.csv)
-}
-
-fn kind(format: ImportFormat) -> &'static str {
-    match format {
-        ImportFormat::Csv => "CSV",
-        ImportFormat::Json => "JSON",
-        ImportFormat::Parquet => "Parquet",
-        ImportFormat::Excel => "a spreadsheet",
-    }
-}
-
-/// A conversion's error about a file's content, naming the object it came from (its lines
-/// are the object's; the fetched copy's local name means nothing to the user).
-fn in_object(e: Error, url: &str) -> Error {
-    match e {
-        Error::Table(TableError::Import { line, message }) => TableError::Import {
-            line,
-            message: format!("{url}: {message}"),
-        }
-        .into(),
-        Error::Table(TableError::File { message, .. }) => TableError::File {
-            path: url.to_string(),
-            message,
-        }
-        .into(),
-        other => other,
+            },
+            cancel,
+        )
     }
 }
 
@@ -375,16 +227,6 @@ fn stopped(stopped: Stopped) -> Error {
         Stopped::File(path, e) => TableError::file(&path, e).into(),
         Stopped::Cancelled => TableError::Cancelled.into(),
     }
-}
-
-/// The column names of `schema`, for an error.
-fn names(schema: &datafusion::arrow::datatypes::Schema) -> String {
-    schema
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Stopped by Quire closing: the folder stays, and the task runs again at the next start (and

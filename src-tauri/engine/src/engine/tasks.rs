@@ -146,6 +146,13 @@ impl Engine {
                         )
                         .map(|_| ());
                 }
+                if let (None, Some(id)) = (&connection, &converted) {
+                    if super::folder_import::is_folder_task(&path) {
+                        return self
+                            .link_folder_tracked(&tracked, notebook, &path, &target, id)
+                            .map(|_| ());
+                    }
+                }
                 let request = ImportRequest {
                     path: &path,
                     table: task.target.as_deref(),

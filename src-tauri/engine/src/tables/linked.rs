@@ -200,20 +200,14 @@ fn is_data_key(below: &str) -> bool {
         && is_parquet_name(below)
 }
 
-/// The Parquet files a link names: the file itself, or every Parquet file under the folder
-/// (hidden files and `_`-prefixed marker files such as `_SUCCESS` left out) whose path below it
-/// matches `pattern`, if one is given, in path order.
-fn files_of(source: &Path, pattern: Option<&FilePattern>) -> Result<Vec<PathBuf>, TableError> {
-    let meta = std::fs::metadata(source).map_err(|e| TableError::file(source, e))?;
-    if meta.is_file() {
-        if pattern.is_some() {
-            return Err(unreadable(
-                source,
-                "it is a file; a pattern chooses among the files of a folder",
-            ));
-        }
-        return Ok(vec![source.to_path_buf()]);
-    }
+/// Every file below the folder `source` whose name `keep` takes (hidden files and
+/// `_`-prefixed marker files such as `_SUCCESS` left out, and the folders of either) and whose
+/// path below it matches `pattern`, if one is given, in path order.
+pub(crate) fn files_below(
+    source: &Path,
+    pattern: Option<&FilePattern>,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<PathBuf>, TableError> {
     let mut found = Vec::new();
     let mut folders = vec![source.to_path_buf()];
     while let Some(folder) = folders.pop() {
@@ -228,7 +222,7 @@ fn files_of(source: &Path, pattern: Option<&FilePattern>) -> Result<Vec<PathBuf>
                 .map_err(|e| TableError::file(&folder, e))?;
             if kind.is_dir() {
                 folders.push(entry.path());
-            } else if is_parquet_name(&name) {
+            } else if keep(&name) {
                 let path = entry.path();
                 let chosen = match pattern {
                     None => true,
@@ -243,6 +237,24 @@ fn files_of(source: &Path, pattern: Option<&FilePattern>) -> Result<Vec<PathBuf>
         }
     }
     found.sort();
+    Ok(found)
+}
+
+/// The Parquet files a link names: the file itself, or every Parquet file under the folder
+/// (hidden files and `_`-prefixed marker files such as `_SUCCESS` left out) whose path below it
+/// matches `pattern`, if one is given, in path order.
+fn files_of(source: &Path, pattern: Option<&FilePattern>) -> Result<Vec<PathBuf>, TableError> {
+    let meta = std::fs::metadata(source).map_err(|e| TableError::file(source, e))?;
+    if meta.is_file() {
+        if pattern.is_some() {
+            return Err(unreadable(
+                source,
+                "it is a file; a pattern chooses among the files of a folder",
+            ));
+        }
+        return Ok(vec![source.to_path_buf()]);
+    }
+    let found = files_below(source, pattern, &is_parquet_name)?;
     if found.is_empty() {
         return Err(match pattern {
             None => unreadable(

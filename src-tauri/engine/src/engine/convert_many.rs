@@ -1,0 +1,296 @@
+//! One table converted from many CSV or JSON files: the part files a job wrote into a folder
+//! (or under a prefix of a bucket, fetched first). Each file is converted as `convert.rs`
+//! converts one, into a folder of parts of its own (`converted/<id>/<n>/`, so a rerun after a
+//! crash resumes each), the later ones read with the columns the first one got; then the whole
+//! folder is linked, in file order.
+
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use tokio_util::sync::CancellationToken;
+
+use super::files::Importer;
+use super::ImportOutcome;
+use crate::error::Error;
+use crate::notebooks::NotebookId;
+use crate::tables::import::{
+    self, ColumnSpec, ColumnType, CsvOptions, ImportFormat, ImportProgress,
+};
+use crate::tables::{LinkedTable, TableError};
+
+/// One of the files.
+#[derive(Debug, Clone)]
+pub(super) struct Piece {
+    /// How the user knows it (its address, its path), for messages.
+    pub label: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub format: ImportFormat,
+}
+
+/// Refuses a set of files that cannot make one table: none, or of two kinds.
+pub(super) fn one_kind<'a>(
+    source: &str,
+    mut files: impl Iterator<Item = (&'a str, ImportFormat)>,
+) -> Result<(), Error> {
+    let Some((first, kind)) = files.next() else {
+        return Err(TableError::Import {
+            line: None,
+            message: format!(
+                "there are no CSV or JSON files in {source}; Quire converts those, and links Parquet where it lies"
+            ),
+        }
+        .into());
+    };
+    if let Some((other, other_kind)) = files.find(|(_, k)| *k != kind) {
+        return Err(TableError::Import {
+            line: None,
+            message: format!(
+                "{first} is {} and {other} is {}: one table is read from files of one kind; a pattern such as *.csv picks them",
+                kind_of(kind),
+                kind_of(other_kind),
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The files of one table, and where it goes.
+pub(super) struct ManyFiles<'a> {
+    /// Where they are (a folder, an address), for messages.
+    pub source: &'a str,
+    pub table: &'a str,
+    /// The user's CSV options; None: the first file's, as the import dialog proposes them.
+    pub csv: Option<&'a CsvOptions>,
+    pub pieces: &'a [Piece],
+    /// The conversion's folder in the notebook's `converted/`.
+    pub folder: &'a Path,
+}
+
+impl ManyFiles<'_> {
+    /// Converts every file and links the folder as the table; `progress` hears the rows read
+    /// and the bytes of the files converted so far. On failure the caller removes the folder
+    /// (unless Quire is closing: then a rerun resumes it).
+    pub fn convert_and_link(
+        &self,
+        importer: &Importer<'_>,
+        notebook: NotebookId,
+        dir: &Path,
+        progress: &(dyn Fn(u64, u64) + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<ImportOutcome, Error> {
+        let &Importer {
+            notebooks,
+            ledger,
+            metrics,
+            closing,
+        } = importer;
+        let first = self.pieces.first().ok_or_else(|| TableError::Import {
+            line: None,
+            message: format!("there are no files to convert in {}", self.source),
+        })?;
+        let table = crate::tables::name::validate(self.table)?;
+        ledger.ensure_loaded(notebook, Some(dir), metrics)?;
+        if ledger.exists(notebook, &table) {
+            return Err(TableError::Exists(table).into());
+        }
+        notebooks.flush(notebook)?;
+        let budget = ledger
+            .catalog()
+            .limits()
+            .budget(format!("the files of {}", self.source));
+        let mut csv = sniffed(self.csv, &first.path).map_err(|e| in_file(e, &first.label))?;
+        // Every later CSV file's header, read now, must name the first one's columns (before
+        // anything is converted); what their first rows hold widens the first file's types.
+        let later = match first.format {
+            ImportFormat::Csv => {
+                let sampled = |p: &Piece| {
+                    import::preview(&p.path, None).map_err(|e| in_file(e.into(), &p.label))
+                };
+                let head = sampled(first)?;
+                let later = self.pieces[1..]
+                    .iter()
+                    .map(sampled)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let named = |c: &[ColumnSpec]| c.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+                for (piece, preview) in self.pieces[1..].iter().zip(&later) {
+                    if named(&preview.columns) != named(&head.columns) {
+                        return Err(other_columns(
+                            piece,
+                            first,
+                            &named(&preview.columns).join(", "),
+                            &named(&head.columns).join(", "),
+                        ));
+                    }
+                }
+                later
+            }
+            _ => Vec::new(),
+        };
+        let mut columns: Option<SchemaRef> = None;
+        let (mut rows, mut converted) = (0u64, 0u64);
+        let (mut skipped, mut skipped_total) = (Vec::new(), 0u64);
+        for (k, piece) in self.pieces.iter().enumerate() {
+            let converting = |p: ImportProgress| {
+                let share = match p.total_bytes {
+                    0 => piece.size,
+                    t => (piece.size as f64 * p.bytes.min(t) as f64 / t as f64) as u64,
+                };
+                progress(rows + p.rows, converted + share);
+            };
+            let convert = |csv: Option<&CsvOptions>| {
+                let conversion = super::convert::Conversion {
+                    source: &piece.path,
+                    format: None,
+                    csv,
+                    folder: &self.folder.join(format!("{k:05}")),
+                    part_bytes: ledger.catalog().limits().conversion_part_bytes(),
+                };
+                conversion
+                    .run(metrics, &converting, cancel, &budget, closing)
+                    .map_err(|e| in_file(e, &piece.label))
+            };
+            let mut imported = convert(csv.as_ref())?;
+            match &columns {
+                None => {
+                    // The first file's columns (as wide as it needed, and as the later files'
+                    // first rows need) read every file; the first is read again when they
+                    // widened it.
+                    if piece.format == ImportFormat::Csv {
+                        let read = ColumnSpec::all(&imported.schema);
+                        let wide = widened(&read, &later);
+                        let mut options = csv.take().unwrap_or_default();
+                        options.columns = Some(wide.clone());
+                        // Read again when the fixed columns are not what inference gave (a
+                        // later file widened one, or inference chose another unit).
+                        let same = imported
+                            .schema
+                            .fields()
+                            .iter()
+                            .zip(&wide)
+                            .all(|(f, c)| *f.data_type() == c.kind.arrow());
+                        if !same {
+                            imported = convert(Some(&options))?;
+                        }
+                        csv = Some(options);
+                    }
+                    columns = Some(imported.schema.clone());
+                }
+                Some(first_columns) if first_columns.fields() != imported.schema.fields() => {
+                    return Err(other_columns(
+                        piece,
+                        first,
+                        &names(&imported.schema),
+                        &names(first_columns),
+                    ));
+                }
+                Some(_) => {}
+            }
+            rows += imported.rows;
+            converted += piece.size;
+            skipped_total += imported.skipped_total;
+            let room = 100usize.saturating_sub(skipped.len());
+            skipped.extend(imported.skipped.into_iter().take(room));
+        }
+        let mut linked = LinkedTable::open(self.folder)?;
+        linked.converted = true;
+        let info = ledger.link(notebook, dir, &table, linked, metrics)?;
+        log::info!(
+            "converted {} files of {} as the linked table {table} of notebook {notebook}: {} rows, {skipped_total} skipped",
+            self.pieces.len(),
+            self.source,
+            info.rows
+        );
+        Ok(ImportOutcome {
+            table: info,
+            skipped,
+            skipped_total,
+        })
+    }
+}
+
+/// The types of `read` (the first file's columns) widened by what the later files' first rows
+/// hold: an integer column with decimals in another file is a decimal one; one with other
+/// values there, text. A column a file's first rows leave empty says nothing.
+fn widened(read: &[ColumnSpec], later: &[import::ImportPreview]) -> Vec<ColumnSpec> {
+    let mut wide = read.to_vec();
+    for preview in later {
+        for (i, (column, seen)) in wide.iter_mut().zip(&preview.columns).enumerate() {
+            let empty = preview
+                .rows
+                .iter()
+                .all(|row| row.get(i).is_none_or(Option::is_none));
+            column.kind = match (column.kind, seen.kind) {
+                _ if empty => column.kind,
+                (a, b) if a == b => a,
+                (ColumnType::Integer, ColumnType::Float)
+                | (ColumnType::Float, ColumnType::Integer) => ColumnType::Float,
+                _ => ColumnType::Text,
+            };
+        }
+    }
+    wide
+}
+
+fn other_columns(piece: &Piece, first: &Piece, has: &str, first_has: &str) -> Error {
+    TableError::Import {
+        line: Some(1),
+        message: format!(
+            "{} has other columns than {} ({has}, not {first_has}); every file of one table needs the same columns",
+            piece.label,
+            first.label,
+        ),
+    }
+    .into()
+}
+
+/// The CSV options to read `source` with: the user's, else what the import dialog would
+/// propose for it (its delimiter, quote, header, encoding and decimal separator sniffed); None
+/// for JSON.
+pub(super) fn sniffed(
+    given: Option<&CsvOptions>,
+    source: &Path,
+) -> Result<Option<CsvOptions>, Error> {
+    if given.is_some() || ImportFormat::from_path(source) != Some(ImportFormat::Csv) {
+        return Ok(given.cloned());
+    }
+    Ok(import::preview(source, None)?.csv)
+}
+
+fn kind_of(format: ImportFormat) -> &'static str {
+    match format {
+        ImportFormat::Csv => "CSV",
+        ImportFormat::Json => "JSON",
+        ImportFormat::Parquet => "Parquet",
+        ImportFormat::Excel => "a spreadsheet",
+    }
+}
+
+/// A conversion's error about a file's content, naming the file as the user knows it (a
+/// fetched copy's local name means nothing to them).
+pub(super) fn in_file(e: Error, label: &str) -> Error {
+    match e {
+        Error::Table(TableError::Import { line, message }) => TableError::Import {
+            line,
+            message: format!("{label}: {message}"),
+        }
+        .into(),
+        Error::Table(TableError::File { message, .. }) => TableError::File {
+            path: label.to_string(),
+            message,
+        }
+        .into(),
+        other => other,
+    }
+}
+
+/// The column names of `schema`, for an error.
+fn names(schema: &Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,279 @@
+//! A folder of CSV or JSON files on this machine (the part files a job wrote, monthly exports)
+//! linked as one table: text cannot be paged by row position where it lies, so the files are
+//! converted once into Parquet inside the notebook (`convert_many.rs`) and the copy is linked,
+//! as a big CSV file is. A folder of Parquet files is linked where it lies instead.
+//!
+//! It is an import task like a file's: recorded with the folder (and its pattern, as the last
+//! part of the path), queued at background priority, with progress and cancel; run again after
+//! a crash, it resumes each file's conversion where it stopped.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::convert_many::{one_kind, ManyFiles, Piece};
+use super::files::{until_done_or_cancelled, Importer};
+use super::{Engine, ImportOutcome};
+use crate::error::Error;
+use crate::notebooks::NotebookId;
+use crate::queue::{JobKind, Priority};
+use crate::tables::import::{self, ImportFormat, ImportProgress};
+use crate::tables::linked::{files_below, FilePattern};
+use crate::tables::{name, TableError};
+use crate::tasks::{TaskPayload, Tracked};
+use crate::{ErrorCode, HasCode};
+
+/// The CSV and JSON files of `folder` a link reads (hidden files and `_` markers left out),
+/// in path order.
+fn text_files(folder: &Path, pattern: Option<&FilePattern>) -> Result<Vec<Piece>, Error> {
+    let is_text = |name: &str| {
+        matches!(
+            ImportFormat::from_path(Path::new(name)),
+            Some(ImportFormat::Csv | ImportFormat::Json)
+        )
+    };
+    files_below(folder, pattern, &is_text)?
+        .into_iter()
+        .map(|path| {
+            let size = std::fs::metadata(&path)
+                .map_err(|e| TableError::file(&path, e))?
+                .len();
+            let format = import::resolve_format(&path, None)?;
+            Ok(Piece {
+                label: path.display().to_string(),
+                path,
+                size,
+                format,
+            })
+        })
+        .collect()
+}
+
+/// Whether `folder` (the files matching `pattern` in it) holds CSV or JSON files and no
+/// Parquet one: then linking it converts.
+pub(crate) fn converts(folder: &Path, pattern: Option<&FilePattern>) -> Result<bool, Error> {
+    if !folder.is_dir() {
+        return Ok(false);
+    }
+    let is_parquet =
+        |name: &str| ImportFormat::from_path(Path::new(name)) == Some(ImportFormat::Parquet);
+    Ok(files_below(folder, pattern, &is_parquet)?.is_empty()
+        && !text_files(folder, pattern)?.is_empty())
+}
+
+/// How the task records a folder and its pattern: the pattern as the path's last parts.
+fn recorded(folder: &Path, pattern: Option<&str>) -> PathBuf {
+    match pattern {
+        Some(p) => folder.join(p),
+        None => folder.to_path_buf(),
+    }
+}
+
+/// A recorded path back as its folder and pattern: the pattern starts at the first part with
+/// a glob character.
+pub(crate) fn folder_and_pattern(path: &Path) -> (PathBuf, Option<String>) {
+    let parts: Vec<Component<'_>> = path.components().collect();
+    let glob = |c: &Component<'_>| c.as_os_str().to_string_lossy().contains(['*', '?', '[']);
+    match parts.iter().position(glob) {
+        None => (path.to_path_buf(), None),
+        Some(at) => {
+            let folder: PathBuf = parts[..at].iter().collect();
+            let pattern = parts[at..]
+                .iter()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            (folder, Some(pattern))
+        }
+    }
+}
+
+/// Whether a recorded import's path is a folder conversion's.
+pub(crate) fn is_folder_task(path: &Path) -> bool {
+    let (folder, _) = folder_and_pattern(path);
+    folder.is_dir()
+}
+
+/// A folder's conversion, as its task runs it.
+struct FolderConversion<'a> {
+    folder: &'a Path,
+    pattern: Option<&'a str>,
+    table: &'a str,
+    /// The id of its folder in the notebook's `converted/`.
+    id: &'a str,
+}
+
+impl FolderConversion<'_> {
+    fn run(
+        &self,
+        importer: &Importer<'_>,
+        notebook: NotebookId,
+        progress: &(dyn Fn(ImportProgress) + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<ImportOutcome, Error> {
+        let dir = importer
+            .notebooks
+            .folder_path(notebook)?
+            .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
+        let folder = super::convert::folder(&dir, self.id)?;
+        let outcome = (|| {
+            let pattern = self.pattern.map(FilePattern::parse).transpose()?;
+            let pieces = text_files(self.folder, pattern.as_ref())?;
+            let shown = self.folder.display().to_string();
+            one_kind(&shown, pieces.iter().map(|p| (p.label.as_str(), p.format)))?;
+            let total = pieces.iter().map(|p| p.size).sum::<u64>().max(1);
+            let many = ManyFiles {
+                source: &shown,
+                table: self.table,
+                csv: None,
+                pieces: &pieces,
+                folder: &folder,
+            };
+            many.convert_and_link(
+                importer,
+                notebook,
+                &dir,
+                &|rows, done| {
+                    progress(ImportProgress {
+                        rows,
+                        bytes: done.min(total),
+                        total_bytes: total,
+                    })
+                },
+                cancel,
+            )
+        })();
+        if let Err(e) = &outcome {
+            // Stopped by Quire closing: the parts stay for the rerun to resume.
+            let resumable =
+                e.code() == ErrorCode::Cancelled && importer.closing.load(Ordering::SeqCst);
+            if !resumable {
+                if let Err(e) = std::fs::remove_dir_all(&folder) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        log::warn!("could not remove {}: {e}", folder.display());
+                    }
+                }
+            }
+        }
+        outcome
+    }
+}
+
+impl Engine {
+    /// Links the folder `path` (its files matching `pattern`, if given) as one table: Parquet
+    /// files where they lie (footers only, at once), CSV or JSON files converted into Parquet
+    /// in the notebook as a recorded import with progress and cancel. The name defaults to the
+    /// folder's.
+    pub async fn link_folder(
+        &self,
+        notebook: NotebookId,
+        path: &Path,
+        pattern: Option<&str>,
+        table: Option<&str>,
+        progress: Arc<dyn Fn(ImportProgress) + Send + Sync>,
+        cancel: &CancellationToken,
+    ) -> Result<ImportOutcome, Error> {
+        let parsed = pattern.map(FilePattern::parse).transpose()?;
+        if !converts(path, parsed.as_ref())? {
+            let table = self.link_matching(notebook, path, pattern, table)?;
+            return Ok(ImportOutcome {
+                table,
+                skipped: Vec::new(),
+                skipped_total: 0,
+            });
+        }
+        self.notebooks.summary(notebook)?;
+        let stem = name::from_file_stem(&import::file_stem(path));
+        let table = self.new_table_name(notebook, table.unwrap_or(&stem))?;
+        // On disk before the task is recorded: run again after a crash, it finds its notebook.
+        self.notebooks.flush(notebook)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let task = Arc::new(self.tracker.record(
+            Some(notebook),
+            Some(table.clone()),
+            &TaskPayload::Import {
+                path: recorded(path, pattern),
+                csv: None,
+                sheet: None,
+                format: None,
+                converted: Some(id.clone()),
+                connection: None,
+            },
+            Priority::Background,
+        ));
+        task.watch(cancel.clone());
+        let (notebooks, ledger, metrics, closing, running) = (
+            self.notebooks.clone(),
+            self.ledger.clone(),
+            self.metrics.clone(),
+            self.closing.clone(),
+            task.clone(),
+        );
+        let (folder, pattern) = (path.to_path_buf(), pattern.map(str::to_string));
+        let job = self.scheduler.submit_blocking(
+            Priority::Background,
+            JobKind::Import,
+            None,
+            move |token| {
+                running.start();
+                let report = |p: ImportProgress| {
+                    running.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
+                    progress(p);
+                };
+                let importer = Importer {
+                    notebooks: &notebooks,
+                    ledger: &ledger,
+                    metrics: &metrics,
+                    closing: &closing,
+                };
+                let conversion = FolderConversion {
+                    folder: &folder,
+                    pattern: pattern.as_deref(),
+                    table: &table,
+                    id: &id,
+                };
+                Ok(conversion.run(&importer, notebook, &report, token))
+            },
+        );
+        let result = until_done_or_cancelled(job, cancel).await;
+        self.end_import(&task, &result);
+        result
+    }
+
+    /// A recorded folder conversion run again (after a crash or a stop by closing).
+    pub(super) fn link_folder_tracked(
+        &self,
+        task: &Tracked,
+        notebook: NotebookId,
+        path: &Path,
+        table: &str,
+        id: &str,
+    ) -> Result<ImportOutcome, Error> {
+        let never = CancellationToken::new();
+        task.watch(never.clone());
+        task.start();
+        let (folder, pattern) = folder_and_pattern(path);
+        let importer = Importer {
+            notebooks: &self.notebooks,
+            ledger: &self.ledger,
+            metrics: &self.metrics,
+            closing: &self.closing,
+        };
+        let conversion = FolderConversion {
+            folder: &folder,
+            pattern: pattern.as_deref(),
+            table,
+            id,
+        };
+        let result = conversion.run(
+            &importer,
+            notebook,
+            &|p| task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64),
+            &never,
+        );
+        self.end_import(task, &result);
+        result
+    }
+}
