@@ -51,6 +51,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::import_file,
             commands::copy_linked_table,
             commands::link_file,
+            commands::link_folder,
             commands::link_remote,
             commands::save_connection,
             commands::remove_connection,

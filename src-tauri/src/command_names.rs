@@ -31,6 +31,7 @@ pub const COMMANDS: &[&str] = &[
     "get_notebook",
     "import_file",
     "link_file",
+    "link_folder",
     "link_remote",
     "list_notebooks",
     "list_tables",

@@ -98,10 +98,17 @@ export const commands = {
 	 */
 	linkFile: (notebook: NotebookId, path: string, pattern: string | null, table: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("link_file", { notebook, path, pattern, table })),
 	/**
+	 *  Links a picked folder as one table (only the files below it matching `pattern`, if given):
+	 *  Parquet files where they lie; CSV or JSON files converted into Parquet inside the notebook,
+	 *  the progress streaming over `on_progress`, cancelled by its job id.
+	 */
+	linkFolder: (notebook: NotebookId, path: string, pattern: string | null, table: string | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("link_folder", { notebook, path, pattern, table, job, onProgress })),
+	/**
 	 *  Links an address through the notebook's connection `connection`: a Parquet object, or the
 	 *  Parquet objects under a prefix, are listed and their footers read now, queried where they
-	 *  lie; one CSV or JSON object is fetched and converted into Parquet inside the notebook, its
-	 *  progress streaming over `on_progress`, cancelled by its job id.
+	 *  lie; a CSV or JSON object, or those under a prefix or glob, are fetched and converted into
+	 *  Parquet inside the notebook, the progress streaming over `on_progress`, cancelled by its job
+	 *  id.
 	 */
 	linkRemote: (notebook: NotebookId, connection: string, url: string, table: string | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("link_remote", { notebook, connection, url, table, job, onProgress })),
 	/**

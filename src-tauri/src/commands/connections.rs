@@ -70,8 +70,9 @@ pub async fn browse_connection(
 
 /// Links an address through the notebook's connection `connection`: a Parquet object, or the
 /// Parquet objects under a prefix, are listed and their footers read now, queried where they
-/// lie; one CSV or JSON object is fetched and converted into Parquet inside the notebook, its
-/// progress streaming over `on_progress`, cancelled by its job id.
+/// lie; a CSV or JSON object, or those under a prefix or glob, are fetched and converted into
+/// Parquet inside the notebook, the progress streaming over `on_progress`, cancelled by its job
+/// id.
 #[tauri::command]
 #[specta::specta]
 #[allow(clippy::too_many_arguments)]
@@ -84,34 +85,41 @@ pub async fn link_remote(
     job: String,
     on_progress: Channel<ImportProgress>,
 ) -> Reply<ImportOutcome> {
-    let converts = on_disk(|| state.engine.remote_converts(notebook, &connection, &url))?;
-    if !converts {
-        let table = on_disk(|| {
+    // Registered first: a Cancel while a folder is listed is not lost.
+    let cancel = state.jobs.start(&job);
+    let converts = on_disk(|| state.engine.remote_converts(notebook, &connection, &url));
+    let result = match converts {
+        Err(e) => Err(e),
+        Ok(false) => on_disk(|| {
             state
                 .engine
                 .link_through(notebook, &connection, &url, table.as_deref())
-        })?;
-        return Ok(ImportOutcome {
+        })
+        .map(|table| ImportOutcome {
             table,
             skipped: Vec::new(),
             skipped_total: 0,
-        });
-    }
-    // The last update (100 %) always goes out.
-    let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
-    let cancel = state.jobs.start(&job);
-    let result = state
-        .engine
-        .link_remote_text(
-            notebook,
-            &connection,
-            &url,
-            table.as_deref(),
-            None,
-            Arc::new(progress),
-            &cancel,
-        )
-        .await;
+        }),
+        Ok(true) if cancel.is_cancelled() => {
+            Err(quire_engine::tables::TableError::Cancelled.into())
+        }
+        Ok(true) => {
+            // The last update (100 %) always goes out.
+            let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
+            state
+                .engine
+                .link_remote_text(
+                    notebook,
+                    &connection,
+                    &url,
+                    table.as_deref(),
+                    None,
+                    Arc::new(progress),
+                    &cancel,
+                )
+                .await
+        }
+    };
     state.jobs.finish(&job);
     Ok(result?)
 }

@@ -96,7 +96,7 @@ pub async fn import_file(
     Ok(result?)
 }
 
-/// Shows the native folder dialog (for a folder of Parquet files to link) and remembers the
+/// Shows the native folder dialog (for a folder of files to link) and remembers the
 /// choice as a folder this window may read.
 #[tauri::command]
 #[specta::specta]
@@ -109,7 +109,7 @@ pub async fn pick_link_folder(
         None => tauri::async_runtime::spawn_blocking(move || {
             app.dialog()
                 .file()
-                .set_title("Link a folder of Parquet files")
+                .set_title("Link a folder of Parquet, CSV or JSON files")
                 .blocking_pick_folder()
                 .and_then(|f| f.into_path().ok())
         })
@@ -141,6 +141,39 @@ pub async fn link_file(
             .engine
             .link_matching(notebook, &path, pattern.as_deref(), table.as_deref())
     });
+    Ok(linked?)
+}
+
+/// Links a picked folder as one table (only the files below it matching `pattern`, if given):
+/// Parquet files where they lie; CSV or JSON files converted into Parquet inside the notebook,
+/// the progress streaming over `on_progress`, cancelled by its job id.
+#[tauri::command]
+#[specta::specta]
+pub async fn link_folder(
+    state: State<'_, AppState>,
+    notebook: NotebookId,
+    path: PathBuf,
+    pattern: Option<String>,
+    table: Option<String>,
+    job: String,
+    on_progress: Channel<ImportProgress>,
+) -> Reply<ImportOutcome> {
+    state.picked.check(&path, Use::Read)?;
+    let cancel = state.jobs.start(&job);
+    // The last update (100 %) always goes out.
+    let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
+    let linked = state
+        .engine
+        .link_folder(
+            notebook,
+            &path,
+            pattern.as_deref(),
+            table.as_deref(),
+            Arc::new(progress),
+            &cancel,
+        )
+        .await;
+    state.jobs.finish(&job);
     Ok(linked?)
 }
 

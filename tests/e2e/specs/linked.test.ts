@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { Key } from "selenium-webdriver";
 import { fresh, startApp, type QuireApp } from "../src/harness.ts";
 import { addSqlCell, newNotebook, openTable, scrollToLastRow, select, typeInto, waitCell, waitCellAtEnd } from "../src/grid.ts";
@@ -235,6 +236,33 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     assert.equal(await third.count("[data-testid=link-folder-dialog]"), 0, "the dialog closes once linked");
     // Linked and opened at once.
     await third.waitText("linked-note", (t) => t.includes(join(months, "2024-*.parquet")));
+
+    // CSV exports in the same folder (one gzipped, one holding decimals where the first has
+    // whole numbers): linked with a pattern that picks them, they are converted into Parquet in
+    // the notebook, as one table.
+    mkdirSync(join(months, "csv"));
+    const csvRows = (from: number, to: number, amount: (i: number) => string) =>
+      ["id,city,amount", ...Array.from({ length: to - from }, (_, k) => `${from + k},${(from + k) % 2 ? "Oslo" : "Lyon"},${amount(from + k)}`)].join("\n") + "\n";
+    writeFileSync(join(months, "csv", "2024-01.csv"), csvRows(0, 40_000, (i) => String(i)));
+    writeFileSync(join(months, "csv", "2024-02.csv.gz"), gzipSync(csvRows(40_000, 80_000, (i) => String(i))));
+    writeFileSync(join(months, "csv", "2024-03.csv"), csvRows(80_000, 120_000, (i) => `${i}.5`));
+    await third.click("link-folder");
+    await third.waitText("link-folder-dialog", (t) => t.includes(months));
+    const nameField = await third.byTestId("link-folder-name");
+    const typedName = ((await nameField.getAttribute("value")) ?? "").length;
+    await nameField.sendKeys(Key.END, ...Array<string>(typedName).fill(Key.BACK_SPACE), "exports");
+    await third.type("link-folder-pattern", "csv/*");
+    await third.click("link-folder-go");
+    await third.waitText("table-list", (t) => t.includes("exports") && /120\D?000 rows/.test(t), 60_000);
+    await third.waitText("linked-note", (t) => t.includes("Converted"));
+    await addSqlCell(third, "SELECT count(*) AS n, sum(amount) AS total, max(id) AS last FROM exports");
+    await fresh(async () => {
+      await (await third.byTestId("cell-source")).sendKeys(Key.chord(Key.CONTROL, Key.ENTER));
+    });
+    // 0 + … + 119,999 and a half for each of the last 40,000 rows.
+    const total = (119_999 * 120_000) / 2 + 20_000;
+    await third.waitText("cell-output", (t) => t.includes("119999") && t.replace(/\D/g, "").includes(String(total)), 60_000);
+    await third.screenshot("linked-csv-folder");
   } catch (e) {
     await third.screenshot("FAILED-linked-missing").catch(() => undefined);
     throw e;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { backendOf, Providers } from "../testBackend";
-import type { TableInfo } from "../bindings";
+import type { ImportProgress, TableInfo } from "../bindings";
 import { LinkFolderDialog } from "./LinkFolderDialog";
 
 afterEach(cleanup);
@@ -23,10 +23,10 @@ describe("the link folder dialog", () => {
     const linkFile = vi
       .fn()
       .mockRejectedValueOnce(refusal)
-      .mockResolvedValueOnce(linked);
+      .mockResolvedValueOnce({ table: linked, skipped: [], skipped_total: 0 });
     const onLinked = vi.fn();
     render(
-      <Providers backend={backendOf({ linkFile })}>
+      <Providers backend={backendOf({ linkFolder: linkFile })}>
         <LinkFolderDialog notebook="nb" folder="/data/sales/" onLinked={onLinked} onClose={vi.fn()} />
       </Providers>,
     );
@@ -34,23 +34,55 @@ describe("the link folder dialog", () => {
     fireEvent.change(screen.getByTestId("link-folder-pattern"), { target: { value: " 2025-*.parquet " } });
     fireEvent.click(screen.getByTestId("link-folder-go"));
     await waitFor(() => expect(screen.getByTestId("link-folder-error").textContent).toContain("matches 2025-*.parquet"));
-    expect(linkFile).toHaveBeenLastCalledWith("nb", "/data/sales/", "2025-*.parquet", "sales");
+    expect(linkFile).toHaveBeenLastCalledWith("nb", "/data/sales/", "2025-*.parquet", "sales", expect.any(String), expect.any(Function));
     expect(onLinked).not.toHaveBeenCalled();
     fireEvent.change(screen.getByTestId("link-folder-pattern"), { target: { value: "2024-*.parquet" } });
     fireEvent.click(screen.getByTestId("link-folder-go"));
     await waitFor(() => expect(onLinked).toHaveBeenCalledWith(linked));
-    expect(linkFile).toHaveBeenLastCalledWith("nb", "/data/sales/", "2024-*.parquet", "sales");
+    expect(linkFile).toHaveBeenLastCalledWith("nb", "/data/sales/", "2024-*.parquet", "sales", expect.any(String), expect.any(Function));
   });
 
   it("sends no pattern when the field is left empty", async () => {
-    const linkFile = vi.fn(async () => linked);
+    const linkFile = vi.fn(async () => ({ table: linked, skipped: [], skipped_total: 0 }));
     render(
-      <Providers backend={backendOf({ linkFile })}>
+      <Providers backend={backendOf({ linkFolder: linkFile })}>
         <LinkFolderDialog notebook="nb" folder="/data/sales" onLinked={vi.fn()} onClose={vi.fn()} />
       </Providers>,
     );
     fireEvent.change(screen.getByTestId("link-folder-pattern"), { target: { value: "   " } });
     fireEvent.click(screen.getByTestId("link-folder-go"));
-    await waitFor(() => expect(linkFile).toHaveBeenCalledWith("nb", "/data/sales", null, "sales"));
+    await waitFor(() => expect(linkFile).toHaveBeenCalledWith("nb", "/data/sales", null, "sales", expect.any(String), expect.any(Function)));
+  });
+
+  it("shows a folder of CSV files converting, and Cancel stops it and says nothing was created", async () => {
+    let report: ((p: ImportProgress) => void) | null = null;
+    let fail: ((e: unknown) => void) | null = null;
+    const linkFolder = vi.fn(
+      (_nb: string, _path: string, _pattern: string | null, _table: string | null, _job: string, onProgress: (p: ImportProgress) => void) =>
+        new Promise<never>((_resolve, reject) => {
+          report = onProgress;
+          fail = reject;
+        }),
+    );
+    const cancelJob = vi.fn(async (_job: string) => {
+      fail?.({ code: "cancelled", message: "the work was cancelled", position: null });
+      return true;
+    });
+    const onClose = vi.fn();
+    render(
+      <Providers backend={backendOf({ linkFolder, cancelJob })}>
+        <LinkFolderDialog notebook="nb" folder="/data/exports" onLinked={vi.fn()} onClose={onClose} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("link-folder-go"));
+    await waitFor(() => expect(report).not.toBeNull());
+    expect(screen.getByTestId("link-folder-go").textContent).toBe("Linking…");
+    act(() => report?.({ rows: 5_000, bytes: 400, total_bytes: 1_000 }));
+    expect(screen.getByTestId("link-folder-progress").textContent).toContain("Converting · 5,000 rows · 40 %");
+    fireEvent.click(screen.getByTestId("link-folder-cancel"));
+    expect(cancelJob).toHaveBeenCalledWith(linkFolder.mock.calls[0]?.[4]);
+    await waitFor(() => expect(screen.getByTestId("link-folder-error").textContent).toContain("Nothing was created"));
+    expect(screen.queryByTestId("link-folder-progress")).toBeNull();
+    expect(onClose).not.toHaveBeenCalled();
   });
 });

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { useBackend } from "../context";
 import { QuireError } from "../backend";
-import type { NotebookId, TableInfo } from "../bindings";
+import type { ImportProgress, NotebookId, TableInfo } from "../bindings";
 import { describeError, type ErrorText } from "../errors";
 import { defaultName } from "./ImportDialog";
 import { useEscape } from "./useEscape";
@@ -14,36 +14,50 @@ interface Props {
   onClose(): void;
 }
 
-/** Links a picked folder of Parquet files as one table: every file, or those whose path below
- *  the folder matches a pattern (`2024-*.parquet`, `**\/part-*.parquet`). A pattern that matches
- *  nothing, or is malformed, is said here, so it can be corrected. */
+/** Links a picked folder as one table: every file, or those whose path below the folder
+ *  matches a pattern (`2024-*.parquet`, `**\/part-*.csv`). Parquet files are read where they lie;
+ *  CSV or JSON files are converted into Parquet in the notebook, with progress and Cancel. A
+ *  pattern that matches nothing, or is malformed, is said here, so it can be corrected. */
 export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props) {
   const backend = useBackend();
   const [table, setTable] = useState(defaultName(folder.replace(/[\\/]+$/, "")));
   const [pattern, setPattern] = useState("");
-  const [busy, setBusy] = useState(false);
+  const [job, setJob] = useState<string | null>(null);
+  const [progress, setProgress] = useState<ImportProgress | null>(null);
   const [error, setError] = useState<ErrorText | null>(null);
-  useEscape(() => (busy ? undefined : onClose()));
+  const busy = job !== null;
+  // While it links, Esc and Cancel stop it (a conversion leaves nothing behind).
+  const stopOrClose = () => (job ? void backend.cancelJob(job) : onClose());
+  useEscape(stopOrClose);
 
   const link = async () => {
-    setBusy(true);
+    const id = crypto.randomUUID();
+    setJob(id);
     setError(null);
+    setProgress(null);
     try {
       const chosen = pattern.trim();
-      onLinked(await backend.linkFile(notebook, folder, chosen === "" ? null : chosen, table));
+      const outcome = await backend.linkFolder(notebook, folder, chosen === "" ? null : chosen, table, id, setProgress);
+      onLinked(outcome.table);
     } catch (e) {
-      setError(describeError(QuireError.from(e)));
+      const err = QuireError.from(e);
+      setError(
+        err.code === "cancelled" ? { headline: "Cancelled.", detail: "Nothing was created; the files are as they were." } : describeError(err),
+      );
+      setProgress(null);
     } finally {
-      setBusy(false);
+      setJob(null);
     }
   };
+  const percent = progress && progress.total_bytes > 0 ? Math.min(100, (progress.bytes / progress.total_bytes) * 100) : 0;
 
   return (
     <div className="modal-backdrop" role="presentation" onClick={() => !busy && onClose()}>
-      <div className="modal" role="dialog" aria-label="Link a Parquet folder" data-testid="link-folder-dialog" onClick={(e) => e.stopPropagation()}>
-        <h2>Link a Parquet folder</h2>
+      <div className="modal" role="dialog" aria-label="Link a folder" data-testid="link-folder-dialog" onClick={(e) => e.stopPropagation()}>
+        <h2>Link a folder</h2>
         <p className="muted">
-          The Parquet files in <code>{folder}</code> become one table, read where they lie (they must have the same columns).
+          The files in <code>{folder}</code> become one table (they must have the same columns): Parquet files are read where they lie; CSV or JSON
+          files (also .gz or .zst) are converted once into Parquet inside the notebook.
         </p>
         <form
           onSubmit={(e) => {
@@ -60,7 +74,7 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
             <input
               data-testid="link-folder-pattern"
               value={pattern}
-              placeholder="every Parquet file, e.g. 2024-*.parquet or year=2024/**/*.parquet"
+              placeholder="every file, e.g. 2024-*.parquet or **/part-*.csv"
               onChange={(e) => setPattern(e.target.value)}
               autoFocus
             />
@@ -69,17 +83,25 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
             Matched against each file&apos;s path below the folder: <code>*</code> and <code>?</code> stay inside one folder, <code>**</code> reaches into
             the folders below, <code>[0-9]</code> is one of a set.
           </p>
+          {job && progress && (
+            <div className="progress" data-testid="link-folder-progress">
+              <progress max={100} value={percent} />
+              <span className="muted small-text">
+                Converting · {progress.rows.toLocaleString()} rows · {percent.toFixed(0)} %
+              </span>
+            </div>
+          )}
           {error && (
             <div className="error-text" role="alert" data-testid="link-folder-error">
               <strong>{error.headline}</strong> {error.detail}
             </div>
           )}
           <div className="modal-actions">
-            <button type="button" onClick={onClose} disabled={busy}>
+            <button type="button" data-testid="link-folder-cancel" onClick={stopOrClose}>
               Cancel
             </button>
             <button type="submit" className="primary" data-testid="link-folder-go" disabled={busy || table.trim() === ""}>
-              {busy ? "Linking…" : "Link"}
+              {busy ? (progress ? "Converting…" : "Linking…") : "Link"}
             </button>
           </div>
         </form>

@@ -427,8 +427,8 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
         <button data-testid="import-data" onClick={() => void pick()}>
           Import data…
         </button>
-        <button data-testid="link-folder" title="Link a folder of Parquet files as one table, read where it lies" onClick={() => void linkFolder()}>
-          Link a Parquet folder…
+        <button data-testid="link-folder" title="Link a folder of files as one table: Parquet read where it lies, CSV or JSON converted once" onClick={() => void linkFolder()}>
+          Link a folder…
         </button>
       </header>
       {tables.length === 0 ? (

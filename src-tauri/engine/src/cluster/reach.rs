@@ -78,15 +78,20 @@ pub async fn resolve(
             let edits = linked.edits.current();
             if !edits.is_empty() {
                 let plural = |n: u64| if n == 1 { "" } else { "s" };
-                let (cells, deleted) = (edits.len() as u64, edits.deleted_count());
-                let what = match (cells, deleted) {
-                    (c, 0) => format!("{c} edited cell{}", plural(c)),
-                    (0, d) => format!("{d} deleted row{}", plural(d)),
-                    (c, d) => format!(
-                        "{c} edited cell{} and {d} deleted row{}",
-                        plural(c),
-                        plural(d)
-                    ),
+                let counts = [
+                    (edits.len() as u64, "edited cell"),
+                    (edits.deleted_count(), "deleted row"),
+                    (edits.added(), "added row"),
+                ];
+                let parts: Vec<String> = counts
+                    .iter()
+                    .filter(|(n, _)| *n > 0)
+                    .map(|(n, what)| format!("{n} {what}{}", plural(*n)))
+                    .collect();
+                let what = match parts.as_slice() {
+                    [one] => one.clone(),
+                    [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+                    [] => "edits".to_string(),
                 };
                 return Err(TableError::NotOnCluster {
                     table: name.to_string(),

@@ -66,6 +66,8 @@ pub(super) struct ManyFiles<'a> {
     pub pieces: &'a [Piece],
     /// The conversion's folder in the notebook's `converted/`.
     pub folder: &'a Path,
+    /// The files are copies fetched for the conversion: each goes once converted.
+    pub copies: bool,
 }
 
 impl ManyFiles<'_> {
@@ -96,38 +98,43 @@ impl ManyFiles<'_> {
             return Err(TableError::Exists(table).into());
         }
         notebooks.flush(notebook)?;
-        let budget = ledger
-            .catalog()
-            .limits()
-            .budget(format!("the files of {}", self.source));
-        let mut csv = sniffed(self.csv, &first.path).map_err(|e| in_file(e, &first.label))?;
-        // Every later CSV file's header, read now, must name the first one's columns (before
-        // anything is converted); what their first rows hold widens the first file's types.
-        let later = match first.format {
+        clear_beyond(self.folder, self.pieces.len());
+        // Every CSV file's header and first rows, read now: each later header must name the
+        // first one's columns (before anything is converted), their rows widen its types,
+        // and each file keeps its own dialect (delimiter, encoding, decimal separator).
+        let heads = match first.format {
             ImportFormat::Csv => {
-                let sampled = |p: &Piece| {
-                    import::preview(&p.path, None).map_err(|e| in_file(e.into(), &p.label))
-                };
-                let head = sampled(first)?;
-                let later = self.pieces[1..]
+                let heads = self
+                    .pieces
                     .iter()
-                    .map(sampled)
+                    .map(|p| {
+                        import::preview(&p.path, None).map_err(|e| in_file(e.into(), &p.label))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 let named = |c: &[ColumnSpec]| c.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
-                for (piece, preview) in self.pieces[1..].iter().zip(&later) {
-                    if named(&preview.columns) != named(&head.columns) {
+                for (piece, head) in self.pieces.iter().zip(&heads).skip(1) {
+                    if named(&head.columns) != named(&heads[0].columns) {
                         return Err(other_columns(
                             piece,
                             first,
-                            &named(&preview.columns).join(", "),
                             &named(&head.columns).join(", "),
+                            &named(&heads[0].columns).join(", "),
                         ));
                     }
                 }
-                later
+                heads
             }
             _ => Vec::new(),
         };
+        let options_of = |k: usize, columns: Option<&Vec<ColumnSpec>>| -> Option<CsvOptions> {
+            let mut options = self
+                .csv
+                .cloned()
+                .or_else(|| heads.get(k).and_then(|h| h.csv.clone()))?;
+            options.columns = columns.cloned();
+            Some(options)
+        };
+        let mut fixed: Option<Vec<ColumnSpec>> = None;
         let mut columns: Option<SchemaRef> = None;
         let (mut rows, mut converted) = (0u64, 0u64);
         let (mut skipped, mut skipped_total) = (Vec::new(), 0u64);
@@ -139,11 +146,17 @@ impl ManyFiles<'_> {
                 };
                 progress(rows + p.rows, converted + share);
             };
-            let convert = |csv: Option<&CsvOptions>| {
+            // A budget per file: what a reader that holds a whole file charges is given back
+            // when it is written.
+            let budget = ledger
+                .catalog()
+                .limits()
+                .budget(format!("the file {}", piece.label));
+            let convert = |csv: Option<CsvOptions>| {
                 let conversion = super::convert::Conversion {
                     source: &piece.path,
                     format: None,
-                    csv,
+                    csv: csv.as_ref(),
                     folder: &self.folder.join(format!("{k:05}")),
                     part_bytes: ledger.catalog().limits().conversion_part_bytes(),
                 };
@@ -151,19 +164,16 @@ impl ManyFiles<'_> {
                     .run(metrics, &converting, cancel, &budget, closing)
                     .map_err(|e| in_file(e, &piece.label))
             };
-            let mut imported = convert(csv.as_ref())?;
+            let mut imported = convert(options_of(k, fixed.as_ref()))?;
             match &columns {
                 None => {
                     // The first file's columns (as wide as it needed, and as the later files'
                     // first rows need) read every file; the first is read again when they
-                    // widened it.
+                    // are not what its own inference gave.
                     if piece.format == ImportFormat::Csv {
                         let read = ColumnSpec::all(&imported.schema);
+                        let later: Vec<&import::ImportPreview> = heads.iter().skip(1).collect();
                         let wide = widened(&read, &later);
-                        let mut options = csv.take().unwrap_or_default();
-                        options.columns = Some(wide.clone());
-                        // Read again when the fixed columns are not what inference gave (a
-                        // later file widened one, or inference chose another unit).
                         let same = imported
                             .schema
                             .fields()
@@ -171,9 +181,9 @@ impl ManyFiles<'_> {
                             .zip(&wide)
                             .all(|(f, c)| *f.data_type() == c.kind.arrow());
                         if !same {
-                            imported = convert(Some(&options))?;
+                            imported = convert(options_of(k, Some(&wide)))?;
                         }
-                        csv = Some(options);
+                        fixed = Some(wide);
                     }
                     columns = Some(imported.schema.clone());
                 }
@@ -181,11 +191,17 @@ impl ManyFiles<'_> {
                     return Err(other_columns(
                         piece,
                         first,
-                        &names(&imported.schema),
-                        &names(first_columns),
+                        &typed(&imported.schema),
+                        &typed(first_columns),
                     ));
                 }
                 Some(_) => {}
+            }
+            if self.copies {
+                // A fetched copy is not needed once converted: the disk holds one at a time.
+                if let Err(e) = std::fs::remove_file(&piece.path) {
+                    log::warn!("the fetched copy {} stays: {e}", piece.path.display());
+                }
             }
             rows += imported.rows;
             converted += piece.size;
@@ -213,7 +229,7 @@ impl ManyFiles<'_> {
 /// The types of `read` (the first file's columns) widened by what the later files' first rows
 /// hold: an integer column with decimals in another file is a decimal one; one with other
 /// values there, text. A column a file's first rows leave empty says nothing.
-fn widened(read: &[ColumnSpec], later: &[import::ImportPreview]) -> Vec<ColumnSpec> {
+fn widened(read: &[ColumnSpec], later: &[&import::ImportPreview]) -> Vec<ColumnSpec> {
     let mut wide = read.to_vec();
     for preview in later {
         for (i, (column, seen)) in wide.iter_mut().zip(&preview.columns).enumerate() {
@@ -285,12 +301,45 @@ pub(super) fn in_file(e: Error, label: &str) -> Error {
     }
 }
 
-/// The column names of `schema`, for an error.
-fn names(schema: &Schema) -> String {
+/// The columns of `schema` with their types, for an error.
+fn typed(schema: &Schema) -> String {
     schema
         .fields()
         .iter()
-        .map(|f| f.name().as_str())
+        .map(|f| format!("{} ({})", f.name(), word(ColumnType::of(f.data_type()))))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn word(kind: ColumnType) -> &'static str {
+    match kind {
+        ColumnType::Integer => "whole numbers",
+        ColumnType::Float => "decimal numbers",
+        ColumnType::Boolean => "true or false",
+        ColumnType::Date => "dates",
+        ColumnType::Timestamp => "dates and times",
+        ColumnType::TimestampTz => "dates and times with a zone",
+        ColumnType::Text => "text",
+    }
+}
+
+/// Removes the folders of parts of files numbered `count` and up: a run cut short before the
+/// files were fewer (one removed, a pattern that picks fewer) would link their rows too.
+fn clear_beyond(folder: &Path, count: usize) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let stale = name
+            .to_str()
+            .filter(|n| n.len() == 5)
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n >= count);
+        if stale {
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                log::warn!("the stale parts {} stay: {e}", entry.path().display());
+            }
+        }
+    }
 }

@@ -34,7 +34,7 @@ fn text_files(folder: &Path, pattern: Option<&FilePattern>) -> Result<Vec<Piece>
             Some(ImportFormat::Csv | ImportFormat::Json)
         )
     };
-    files_below(folder, pattern, &is_text)?
+    let pieces: Result<Vec<Piece>, Error> = files_below(folder, pattern, &is_text)?
         .into_iter()
         .map(|path| {
             let size = std::fs::metadata(&path)
@@ -48,7 +48,9 @@ fn text_files(folder: &Path, pattern: Option<&FilePattern>) -> Result<Vec<Piece>
                 format,
             })
         })
-        .collect()
+        .collect();
+    // An empty file (a job's part that got no rows) adds nothing, and has no header to check.
+    Ok(pieces?.into_iter().filter(|p| p.size > 0).collect())
 }
 
 /// Whether `folder` (the files matching `pattern` in it) holds CSV or JSON files and no
@@ -130,6 +132,7 @@ impl FolderConversion<'_> {
                 csv: None,
                 pieces: &pieces,
                 folder: &folder,
+                copies: false,
             };
             many.convert_and_link(
                 importer,

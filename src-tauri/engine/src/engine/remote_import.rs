@@ -203,6 +203,7 @@ impl RemoteConversion<'_> {
             csv: self.csv,
             pieces: &pieces,
             folder,
+            copies: true,
         };
         many.convert_and_link(
             importer,
@@ -211,7 +212,11 @@ impl RemoteConversion<'_> {
             &|rows, done| {
                 progress(ImportProgress {
                     rows,
-                    bytes: (total / 2 + done / 2).min(total),
+                    bytes: if done >= total {
+                        total
+                    } else {
+                        total / 2 + done / 2
+                    },
                     total_bytes: total,
                 })
             },

@@ -71,6 +71,8 @@ pub fn list(settings: &StoreSettings, url: &str) -> Result<Listed, TableError> {
         }
         match ImportFormat::from_path(Path::new(below)) {
             Some(ImportFormat::Parquet) => listed.parquet += 1,
+            // An empty object (a job's part that got no rows) adds nothing.
+            Some(ImportFormat::Csv | ImportFormat::Json) if meta.size == 0 => {}
             Some(format @ (ImportFormat::Csv | ImportFormat::Json)) => {
                 listed.text.push(TextObject {
                     url: format!("{}://{bucket}/{full}", service.scheme()),
