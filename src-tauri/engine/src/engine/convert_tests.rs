@@ -615,3 +615,67 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
     );
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_conversion_cut_short_runs_again_from_its_record_with_its_pattern() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let whole = messy_csv(data.path(), 3_000);
+    let csv = std::fs::read_to_string(&whole).unwrap();
+    let parts = data.path().join("exports");
+    std::fs::create_dir(&parts).unwrap();
+    for (name, from, to) in [
+        ("a.csv", 0, 1_000),
+        ("b.csv", 1_000, 2_000),
+        ("c.txt", 2_000, 3_000),
+    ] {
+        std::fs::write(parts.join(name), rows_of(&csv, from, to)).unwrap();
+    }
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Parts").unwrap().id;
+    engine.flush_all();
+    // As if the app had crashed while it converted: recorded, started, never finished, with
+    // the pattern in its path and a part folder from a run that saw more files.
+    let id = uuid::Uuid::now_v7().to_string();
+    let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    let stale = dir.join(CONVERTED_DIR).join(&id).join("00007");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::copy(
+        super::link_tests::dataset(data.path()).join("a.parquet"),
+        stale.join("part-0.parquet"),
+    )
+    .unwrap();
+    let task = engine.tracker().record(
+        Some(nb),
+        Some("exports".into()),
+        &crate::tasks::TaskPayload::Import {
+            path: parts.join("*.csv"),
+            csv: None,
+            sheet: None,
+            format: None,
+            converted: Some(id.clone()),
+            connection: None,
+        },
+        crate::queue::Priority::Background,
+    );
+    let task_id = task.id().unwrap();
+    task.start();
+    task.finish::<(), Error>(&Err(crate::tables::TableError::Persist(
+        "interrupted".into(),
+    )
+    .into()));
+    let task = tokio::task::block_in_place(|| engine.retry_task(task_id)).unwrap();
+    assert_eq!(task.status, crate::tasks::TaskStatus::Completed);
+    let info = engine
+        .tables(nb)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "exports")
+        .unwrap();
+    assert_eq!(
+        info.rows, 2_000,
+        "a.csv and b.csv, not c.txt nor the stale parts"
+    );
+    assert!(info.converted);
+    assert!(!stale.exists());
+    engine.shutdown();
+}
