@@ -160,19 +160,37 @@ pub async fn link_folder(
 ) -> Reply<ImportOutcome> {
     state.picked.check(&path, Use::Read)?;
     let cancel = state.jobs.start(&job);
-    // The last update (100 %) always goes out.
-    let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
-    let linked = state
-        .engine
-        .link_folder(
-            notebook,
-            &path,
-            pattern.as_deref(),
-            table.as_deref(),
-            Arc::new(progress),
-            &cancel,
-        )
-        .await;
+    // The folder's walk and a Parquet link's footers take a moment: this worker may block,
+    // the others go on.
+    let converts = on_disk(|| state.engine.folder_converts(&path, pattern.as_deref()));
+    let linked = match converts {
+        Err(e) => Err(e),
+        Ok(false) => on_disk(|| {
+            state
+                .engine
+                .link_matching(notebook, &path, pattern.as_deref(), table.as_deref())
+        })
+        .map(|table| ImportOutcome {
+            table,
+            skipped: Vec::new(),
+            skipped_total: 0,
+        }),
+        Ok(true) => {
+            // The last update (100 %) always goes out.
+            let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
+            state
+                .engine
+                .link_folder(
+                    notebook,
+                    &path,
+                    pattern.as_deref(),
+                    table.as_deref(),
+                    Arc::new(progress),
+                    &cancel,
+                )
+                .await
+        }
+    };
     state.jobs.finish(&job);
     Ok(linked?)
 }

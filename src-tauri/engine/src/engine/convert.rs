@@ -68,6 +68,12 @@ impl Plan {
     }
 }
 
+/// The columns the conversion in `folder` was planned with, when they were fixed (a rerun of
+/// a many-file conversion starts from them, so its first file's parts are kept).
+pub(super) fn planned_columns(folder: &Path) -> Option<Vec<import::ColumnSpec>> {
+    Plan::read(folder)?.csv?.columns
+}
+
 pub(super) struct Conversion<'a> {
     pub source: &'a Path,
     pub format: Option<ImportFormat>,

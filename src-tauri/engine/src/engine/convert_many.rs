@@ -86,7 +86,7 @@ impl ManyFiles<'_> {
             notebooks,
             ledger,
             metrics,
-            closing,
+            ..
         } = importer;
         let first = self.pieces.first().ok_or_else(|| TableError::Import {
             line: None,
@@ -126,6 +126,93 @@ impl ManyFiles<'_> {
             }
             _ => Vec::new(),
         };
+        // The bar never goes back, though a file may be read again with wider columns.
+        let high = std::sync::Mutex::new((0u64, 0u64));
+        let report = |rows: u64, bytes: u64| {
+            let mut high = high.lock().unwrap_or_else(|p| p.into_inner());
+            *high = (high.0.max(rows), high.1.max(bytes));
+            progress(high.0, high.1);
+        };
+        // A rerun starts from the columns its first run fixed, so the parts it wrote are kept.
+        let mut fixed = match first.format {
+            ImportFormat::Csv => super::convert::planned_columns(&self.folder.join(part_folder(0))),
+            _ => None,
+        };
+        let mut attempts = 0;
+        let (rows, skipped, skipped_total) = loop {
+            attempts += 1;
+            match self.convert_all(importer, &heads, fixed.clone(), &report, cancel) {
+                Ok(done) => break done,
+                // A file needed wider columns than its first rows showed: every file is read
+                // again with them (what they share is kept: each file's plan says).
+                Err(Attempt::Widen(wider)) if attempts < 4 => fixed = Some(wider),
+                Err(Attempt::Widen(_)) => {
+                    return Err(TableError::Import {
+                        line: None,
+                        message: format!(
+                            "the files of {} do not settle on one type per column",
+                            self.source
+                        ),
+                    }
+                    .into())
+                }
+                Err(Attempt::Failed(e)) => return Err(e),
+            }
+        };
+        let mut linked = LinkedTable::open(self.folder)?;
+        linked.converted = true;
+        let info = ledger.link(notebook, dir, &table, linked, metrics)?;
+        log::info!(
+            "converted {} files of {} ({rows} rows read, {attempts} pass{}) as the linked table {table} of notebook {notebook}: {} rows, {skipped_total} skipped",
+            self.pieces.len(),
+            self.source,
+            if attempts == 1 { "" } else { "es" },
+            info.rows
+        );
+        Ok(ImportOutcome {
+            table: info,
+            skipped,
+            skipped_total,
+        })
+    }
+}
+
+/// Why reading every file stopped.
+enum Attempt {
+    /// A file needs these wider columns: read every file again with them.
+    Widen(Vec<ColumnSpec>),
+    Failed(Error),
+}
+
+impl From<Error> for Attempt {
+    fn from(e: Error) -> Attempt {
+        Attempt::Failed(e)
+    }
+}
+
+/// The folder of file `k`'s parts in the conversion's folder (names that sort in file order).
+fn part_folder(k: usize) -> String {
+    format!("{k:06}")
+}
+
+impl ManyFiles<'_> {
+    /// Converts every file with the columns `fixed` (CSV; None: the first file's own,
+    /// widened by the later files' first rows); the rows read, the rows skipped.
+    fn convert_all(
+        &self,
+        importer: &Importer<'_>,
+        heads: &[import::ImportPreview],
+        mut fixed: Option<Vec<ColumnSpec>>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<(u64, Vec<import::SkippedRow>, u64), Attempt> {
+        let &Importer {
+            ledger,
+            metrics,
+            closing,
+            ..
+        } = importer;
+        let first = &self.pieces[0];
         let options_of = |k: usize, columns: Option<&Vec<ColumnSpec>>| -> Option<CsvOptions> {
             let mut options = self
                 .csv
@@ -134,7 +221,14 @@ impl ManyFiles<'_> {
             options.columns = columns.cloned();
             Some(options)
         };
-        let mut fixed: Option<Vec<ColumnSpec>> = None;
+        let types_of = |schema: &Schema, columns: &[ColumnSpec]| {
+            schema.fields().len() == columns.len()
+                && schema
+                    .fields()
+                    .iter()
+                    .zip(columns)
+                    .all(|(f, c)| *f.data_type() == c.kind.arrow())
+        };
         let mut columns: Option<SchemaRef> = None;
         let (mut rows, mut converted) = (0u64, 0u64);
         let (mut skipped, mut skipped_total) = (Vec::new(), 0u64);
@@ -157,7 +251,7 @@ impl ManyFiles<'_> {
                     source: &piece.path,
                     format: None,
                     csv: csv.as_ref(),
-                    folder: &self.folder.join(format!("{k:05}")),
+                    folder: &self.folder.join(part_folder(k)),
                     part_bytes: ledger.catalog().limits().conversion_part_bytes(),
                 };
                 conversion
@@ -165,35 +259,51 @@ impl ManyFiles<'_> {
                     .map_err(|e| in_file(e, &piece.label))
             };
             let mut imported = convert(options_of(k, fixed.as_ref()))?;
-            match &columns {
-                None => {
+            if piece.format == ImportFormat::Csv {
+                let read = ColumnSpec::all(&imported.schema);
+                match &fixed {
                     // The first file's columns (as wide as it needed, and as the later files'
-                    // first rows need) read every file; the first is read again when they
-                    // are not what its own inference gave.
-                    if piece.format == ImportFormat::Csv {
-                        let read = ColumnSpec::all(&imported.schema);
-                        let later: Vec<&import::ImportPreview> = heads.iter().skip(1).collect();
-                        let wide = widened(&read, &later);
-                        let same = imported
-                            .schema
-                            .fields()
-                            .iter()
-                            .zip(&wide)
-                            .all(|(f, c)| *f.data_type() == c.kind.arrow());
-                        if !same {
+                    // first rows need) read every file; the first is read again when they are
+                    // not what its own inference gave.
+                    None => {
+                        let wide = widened(&read, &heads.iter().skip(1).collect::<Vec<_>>());
+                        if !types_of(&imported.schema, &wide) {
                             imported = convert(options_of(k, Some(&wide)))?;
                         }
                         fixed = Some(wide);
                     }
-                    columns = Some(imported.schema.clone());
+                    // Read past its first rows, the file needed wider columns.
+                    Some(given) if !types_of(&imported.schema, given) => {
+                        let wider: Vec<ColumnSpec> = given
+                            .iter()
+                            .zip(&read)
+                            .map(|(g, r)| ColumnSpec {
+                                name: g.name.clone(),
+                                kind: wider(g.kind, r.kind),
+                            })
+                            .collect();
+                        if wider == *given || read.len() != given.len() {
+                            return Err(Attempt::Failed(other_columns(
+                                piece,
+                                first,
+                                &typed(&imported.schema),
+                                &described(given),
+                            )));
+                        }
+                        return Err(Attempt::Widen(wider));
+                    }
+                    Some(_) => {}
                 }
+            }
+            match &columns {
+                None => columns = Some(imported.schema.clone()),
                 Some(first_columns) if first_columns.fields() != imported.schema.fields() => {
-                    return Err(other_columns(
+                    return Err(Attempt::Failed(other_columns(
                         piece,
                         first,
                         &typed(&imported.schema),
                         &typed(first_columns),
-                    ));
+                    )));
                 }
                 Some(_) => {}
             }
@@ -209,21 +319,28 @@ impl ManyFiles<'_> {
             let room = 100usize.saturating_sub(skipped.len());
             skipped.extend(imported.skipped.into_iter().take(room));
         }
-        let mut linked = LinkedTable::open(self.folder)?;
-        linked.converted = true;
-        let info = ledger.link(notebook, dir, &table, linked, metrics)?;
-        log::info!(
-            "converted {} files of {} as the linked table {table} of notebook {notebook}: {} rows, {skipped_total} skipped",
-            self.pieces.len(),
-            self.source,
-            info.rows
-        );
-        Ok(ImportOutcome {
-            table: info,
-            skipped,
-            skipped_total,
-        })
+        Ok((rows, skipped, skipped_total))
     }
+}
+
+/// The wider of two column types: decimals hold whole numbers; anything else, text.
+fn wider(a: ColumnType, b: ColumnType) -> ColumnType {
+    match (a, b) {
+        (a, b) if a == b => a,
+        (ColumnType::Integer, ColumnType::Float) | (ColumnType::Float, ColumnType::Integer) => {
+            ColumnType::Float
+        }
+        _ => ColumnType::Text,
+    }
+}
+
+/// Columns with their types, for an error.
+fn described(columns: &[ColumnSpec]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("{} ({})", c.name, word(c.kind)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The types of `read` (the first file's columns) widened by what the later files' first rows
@@ -333,7 +450,7 @@ fn clear_beyond(folder: &Path, count: usize) {
         let name = entry.file_name();
         let stale = name
             .to_str()
-            .filter(|n| n.len() == 5)
+            .filter(|n| n.len() == part_folder(0).len())
             .and_then(|n| n.parse::<usize>().ok())
             .is_some_and(|n| n >= count);
         if stale {

@@ -637,7 +637,7 @@ async fn a_folder_conversion_cut_short_runs_again_from_its_record_with_its_patte
     // the pattern in its path and a part folder from a run that saw more files.
     let id = uuid::Uuid::now_v7().to_string();
     let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
-    let stale = dir.join(CONVERTED_DIR).join(&id).join("00007");
+    let stale = dir.join(CONVERTED_DIR).join(&id).join("000007");
     std::fs::create_dir_all(&stale).unwrap();
     std::fs::copy(
         super::link_tests::dataset(data.path()).join("a.parquet"),
@@ -648,12 +648,15 @@ async fn a_folder_conversion_cut_short_runs_again_from_its_record_with_its_patte
         Some(nb),
         Some("exports".into()),
         &crate::tasks::TaskPayload::Import {
-            path: parts.join("*.csv"),
+            path: parts.clone(),
             csv: None,
             sheet: None,
             format: None,
             converted: Some(id.clone()),
             connection: None,
+            folder: Some(crate::tasks::FolderImport {
+                pattern: Some("*.csv".into()),
+            }),
         },
         crate::queue::Priority::Background,
     );
@@ -677,5 +680,65 @@ async fn a_folder_conversion_cut_short_runs_again_from_its_record_with_its_patte
     );
     assert!(info.converted);
     assert!(!stale.exists());
+    engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_needs_wider_columns_past_its_first_rows_widens_the_whole_folder() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Amounts turn to decimals at row 20,000: deep into the second file, past what its first
+    // rows (and the sample its header is read with) show.
+    let whole = messy_csv(data.path(), 30_000);
+    let csv = std::fs::read_to_string(&whole).unwrap();
+    let parts = data.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    std::fs::write(parts.join("a.csv"), rows_of(&csv, 0, 1_000)).unwrap();
+    std::fs::write(parts.join("b.csv"), rows_of(&csv, 1_000, 30_000)).unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Parts").unwrap().id;
+    let never = CancellationToken::new();
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(&whole).named("whole"),
+            &|_| {},
+            &never,
+        )
+        .unwrap();
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heard.clone();
+    let out = engine
+        .link_folder(
+            nb,
+            &parts,
+            None,
+            None,
+            Arc::new(move |p| seen.lock().unwrap().push(p.bytes)),
+            &never,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.table.rows, 30_000);
+    let heard = heard.lock().unwrap().clone();
+    assert!(
+        heard.windows(2).all(|w| w[0] <= w[1]),
+        "the bar never goes back"
+    );
+    let columns = "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '{}' ORDER BY ordinal_position";
+    assert_eq!(
+        text(&engine, nb, &columns.replace("{}", "parts")).await,
+        text(&engine, nb, &columns.replace("{}", "whole")).await
+    );
+    assert_eq!(
+        text(
+            &engine,
+            nb,
+            "SELECT count(*) FROM (SELECT * FROM whole EXCEPT SELECT * FROM parts)"
+        )
+        .await
+        .matches(" 0 ")
+        .count(),
+        1
+    );
     engine.shutdown();
 }

@@ -214,6 +214,7 @@ impl Engine {
                 format: request.format,
                 converted: converted.clone(),
                 connection: None,
+                folder: None,
             },
             Priority::Background,
         );

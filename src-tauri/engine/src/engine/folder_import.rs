@@ -3,11 +3,11 @@
 //! converted once into Parquet inside the notebook (`convert_many.rs`) and the copy is linked,
 //! as a big CSV file is. A folder of Parquet files is linked where it lies instead.
 //!
-//! It is an import task like a file's: recorded with the folder (and its pattern, as the last
-//! part of the path), queued at background priority, with progress and cancel; run again after
+//! It is an import task like a file's: recorded with the folder and its pattern, queued at
+//! background priority, with progress and cancel; run again after
 //! a crash, it resumes each file's conversion where it stopped.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ use crate::queue::{JobKind, Priority};
 use crate::tables::import::{self, ImportFormat, ImportProgress};
 use crate::tables::linked::{files_below, FilePattern};
 use crate::tables::{name, TableError};
-use crate::tasks::{TaskPayload, Tracked};
+use crate::tasks::{FolderImport, TaskPayload, Tracked};
 use crate::{ErrorCode, HasCode};
 
 /// The CSV and JSON files of `folder` a link reads (hidden files and `_` markers left out),
@@ -63,39 +63,6 @@ pub(crate) fn converts(folder: &Path, pattern: Option<&FilePattern>) -> Result<b
         |name: &str| ImportFormat::from_path(Path::new(name)) == Some(ImportFormat::Parquet);
     Ok(files_below(folder, pattern, &is_parquet)?.is_empty()
         && !text_files(folder, pattern)?.is_empty())
-}
-
-/// How the task records a folder and its pattern: the pattern as the path's last parts.
-fn recorded(folder: &Path, pattern: Option<&str>) -> PathBuf {
-    match pattern {
-        Some(p) => folder.join(p),
-        None => folder.to_path_buf(),
-    }
-}
-
-/// A recorded path back as its folder and pattern: the pattern starts at the first part with
-/// a glob character.
-pub(crate) fn folder_and_pattern(path: &Path) -> (PathBuf, Option<String>) {
-    let parts: Vec<Component<'_>> = path.components().collect();
-    let glob = |c: &Component<'_>| c.as_os_str().to_string_lossy().contains(['*', '?', '[']);
-    match parts.iter().position(glob) {
-        None => (path.to_path_buf(), None),
-        Some(at) => {
-            let folder: PathBuf = parts[..at].iter().collect();
-            let pattern = parts[at..]
-                .iter()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            (folder, Some(pattern))
-        }
-    }
-}
-
-/// Whether a recorded import's path is a folder conversion's.
-pub(crate) fn is_folder_task(path: &Path) -> bool {
-    let (folder, _) = folder_and_pattern(path);
-    folder.is_dir()
 }
 
 /// A folder's conversion, as its task runs it.
@@ -165,6 +132,13 @@ impl FolderConversion<'_> {
 }
 
 impl Engine {
+    /// Whether linking the folder `path` (its files matching `pattern`) converts CSV or JSON
+    /// files rather than linking Parquet ones where they lie.
+    pub fn folder_converts(&self, path: &Path, pattern: Option<&str>) -> Result<bool, Error> {
+        let parsed = pattern.map(FilePattern::parse).transpose()?;
+        converts(path, parsed.as_ref())
+    }
+
     /// Links the folder `path` (its files matching `pattern`, if given) as one table: Parquet
     /// files where they lie (footers only, at once), CSV or JSON files converted into Parquet
     /// in the notebook as a recorded import with progress and cancel. The name defaults to the
@@ -197,12 +171,15 @@ impl Engine {
             Some(notebook),
             Some(table.clone()),
             &TaskPayload::Import {
-                path: recorded(path, pattern),
+                path: path.to_path_buf(),
                 csv: None,
                 sheet: None,
                 format: None,
                 converted: Some(id.clone()),
                 connection: None,
+                folder: Some(FolderImport {
+                    pattern: pattern.map(str::to_string),
+                }),
             },
             Priority::Background,
         ));
@@ -250,14 +227,14 @@ impl Engine {
         &self,
         task: &Tracked,
         notebook: NotebookId,
-        path: &Path,
+        folder: &Path,
+        pattern: Option<&str>,
         table: &str,
         id: &str,
     ) -> Result<ImportOutcome, Error> {
         let never = CancellationToken::new();
         task.watch(never.clone());
         task.start();
-        let (folder, pattern) = folder_and_pattern(path);
         let importer = Importer {
             notebooks: &self.notebooks,
             ledger: &self.ledger,
@@ -265,8 +242,8 @@ impl Engine {
             closing: &self.closing,
         };
         let conversion = FolderConversion {
-            folder: &folder,
-            pattern: pattern.as_deref(),
+            folder,
+            pattern,
             table,
             id,
         };

@@ -327,6 +327,7 @@ impl Engine {
                 format: None,
                 converted: Some(folder.clone()),
                 connection: Some(connection.to_string()),
+                folder: None,
             },
             Priority::Background,
         ));

@@ -115,6 +115,7 @@ impl Engine {
                 format,
                 converted,
                 connection,
+                folder,
             } => {
                 let loaded = self.ensure_tables(notebook);
                 if loaded.is_err() {
@@ -146,12 +147,17 @@ impl Engine {
                         )
                         .map(|_| ());
                 }
-                if let (None, Some(id)) = (&connection, &converted) {
-                    if super::folder_import::is_folder_task(&path) {
-                        return self
-                            .link_folder_tracked(&tracked, notebook, &path, &target, id)
-                            .map(|_| ());
-                    }
+                if let (Some(folder), Some(id)) = (&folder, &converted) {
+                    return self
+                        .link_folder_tracked(
+                            &tracked,
+                            notebook,
+                            &path,
+                            folder.pattern.as_deref(),
+                            &target,
+                            id,
+                        )
+                        .map(|_| ());
                 }
                 let request = ImportRequest {
                     path: &path,

@@ -717,6 +717,7 @@ fn imports_and_exports_from_a_caller_without_a_queue_are_recorded_as_tasks() {
             format: None,
             converted: None,
             connection: None,
+            folder: None,
         }
     );
 }

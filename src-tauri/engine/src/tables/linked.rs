@@ -259,7 +259,7 @@ fn files_of(source: &Path, pattern: Option<&FilePattern>) -> Result<Vec<PathBuf>
         return Err(match pattern {
             None => unreadable(
                 source,
-                "the folder holds no Parquet files (.parquet or .pq); Quire links Parquet files",
+                "the folder holds no Parquet files (.parquet or .pq), nor CSV or JSON files to convert",
             ),
             Some(p) => p.matched_nothing(&source.display().to_string()),
         });
@@ -463,7 +463,7 @@ impl LinkedTable {
                 return Err(match &pattern {
                     None => unreadable(
                         Path::new(url),
-                        "there are no Parquet objects (.parquet or .pq) under it; Quire links Parquet files",
+                        "there are no Parquet objects (.parquet or .pq) under it, nor CSV or JSON objects to convert",
                     ),
                     Some(p) => p.matched_nothing(&format!("{scheme}://{bucket}/{prefix}")),
                 });

@@ -18,7 +18,7 @@ mod payload;
 pub mod schema;
 mod tracker;
 
-pub use payload::TaskPayload;
+pub use payload::{FolderImport, TaskPayload};
 pub use tracker::{Tracked, Tracker};
 
 use std::path::{Path, PathBuf};

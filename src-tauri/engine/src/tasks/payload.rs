@@ -29,6 +29,9 @@ pub enum TaskPayload {
         /// Fetched through the notebook's connection of this name: `path` is then the object's
         /// address (`s3://bucket/key`), not a local file.
         connection: Option<String>,
+        /// `path` is a folder whose CSV or JSON files (those matching `pattern`, if given) are
+        /// converted into one table.
+        folder: Option<FolderImport>,
     },
     /// Apply a transform to the task's target table.
     Transform { transform: Transform },
@@ -36,6 +39,14 @@ pub enum TaskPayload {
     Snapshot { version: u64 },
     /// Export the target table to `path`.
     Export { path: PathBuf },
+}
+
+/// A folder's files converted into one table, as its task records them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FolderImport {
+    /// The files below the folder that are read (a glob), when not all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -56,6 +67,8 @@ struct ImportJson {
     converted: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     connection: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    folder: Option<FolderImport>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -96,6 +109,7 @@ impl TaskPayload {
                 format,
                 converted,
                 connection,
+                folder,
             } => serde_json::to_value(ImportJson {
                 path: path.clone(),
                 csv: csv.clone(),
@@ -103,6 +117,7 @@ impl TaskPayload {
                 format: *format,
                 converted: converted.clone(),
                 connection: connection.clone(),
+                folder: folder.clone(),
             }),
             TaskPayload::Transform { transform } => serde_json::to_value(TransformJson {
                 transform: transform.clone(),
@@ -139,6 +154,7 @@ impl TaskPayload {
                     format: p.format,
                     converted: p.converted,
                     connection: p.connection,
+                    folder: p.folder,
                 }
             }
             TaskKind::Transform => {
@@ -176,6 +192,7 @@ mod tests {
                 format: None,
                 converted: None,
                 connection: None,
+                folder: None,
             },
             TaskPayload::Import {
                 path: "/data/big.csv".into(),
@@ -184,6 +201,7 @@ mod tests {
                 format: Some(ImportFormat::Json),
                 converted: Some("0192a0b0-aaaa-7bbb-8ccc-0123456789ab".into()),
                 connection: None,
+                folder: None,
             },
             TaskPayload::Import {
                 path: "s3://lake/logs/2024.csv.gz".into(),
@@ -192,6 +210,18 @@ mod tests {
                 format: None,
                 converted: Some("0192a0b0-aaaa-7bbb-8ccc-0123456789ac".into()),
                 connection: Some("lake".into()),
+                folder: None,
+            },
+            TaskPayload::Import {
+                path: "/data/exports [2024]".into(),
+                csv: None,
+                sheet: None,
+                format: None,
+                converted: Some("0192a0b0-aaaa-7bbb-8ccc-0123456789ad".into()),
+                connection: None,
+                folder: Some(FolderImport {
+                    pattern: Some("part-*.csv".into()),
+                }),
             },
             TaskPayload::Import {
                 path: "/data/a.xlsx".into(),
@@ -204,6 +234,7 @@ mod tests {
                 format: None,
                 converted: None,
                 connection: None,
+                folder: None,
             },
             TaskPayload::Import {
                 path: "/data/b.csv".into(),
@@ -212,6 +243,7 @@ mod tests {
                 format: None,
                 converted: None,
                 connection: None,
+                folder: None,
             },
             TaskPayload::Snapshot { version: 7 },
             TaskPayload::Export {
@@ -234,6 +266,7 @@ mod tests {
                 format: None,
                 converted: None,
                 connection: None,
+                folder: None,
             }
         );
         let bad = TaskPayload::parse(TaskKind::Export, "{}").unwrap_err();

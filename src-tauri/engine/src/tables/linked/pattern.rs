@@ -67,7 +67,7 @@ impl FilePattern {
         TableError::BadPattern {
             pattern: self.text.clone(),
             why: format!(
-                "no Parquet file (.parquet or .pq) below {folder} matches it; * stays inside one folder, ** reaches into the folders below"
+                "no Parquet, CSV or JSON file below {folder} matches it (.gz and .zst endings count: *.csv does not match a.csv.gz); * stays inside one folder, ** reaches into the folders below"
             ),
         }
     }
