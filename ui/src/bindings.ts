@@ -162,7 +162,7 @@ export const commands = {
 	 */
 	pickImportFile: () => typedError<string | null, IpcError>(__TAURI_INVOKE("pick_import_file")),
 	/**
-	 *  Shows the native folder dialog (for a folder of Parquet files to link) and remembers the
+	 *  Shows the native folder dialog (for a folder of files to link) and remembers the
 	 *  choice as a folder this window may read.
 	 */
 	pickLinkFolder: () => typedError<string | null, IpcError>(__TAURI_INVOKE("pick_link_folder")),
