@@ -746,6 +746,42 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
     .unwrap();
     assert_eq!(some.table.rows, 150_000, "the two plain parts");
 
+    // A later object holds decimals only deep inside: every object is read again
+    // with the wider column (the fetched copies are still there for it).
+    let mut deep = String::from("n,v\n");
+    let mut tenths = 0u64;
+    // Whole numbers for the first 40,000 rows: past the 256 KiB its header is sampled from.
+    for i in 0..50_000u64 {
+        if i < 40_000 {
+            deep.push_str(&format!("{i},{i}\n"));
+            tenths += i * 10;
+        } else {
+            deep.push_str(&format!("{i},{i}.5\n"));
+            tenths += i * 10 + 5;
+        }
+    }
+    put(store, "widen/a.csv", b"n,v\n1,1\n2,2\n".to_vec());
+    put(store, "widen/b.csv", deep.into_bytes());
+    let widened = block(engine.link_remote_text(
+        nb,
+        "lake",
+        &format!("s3://{BUCKET}/widen/"),
+        None,
+        None,
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap();
+    assert_eq!(widened.table.rows, 50_002);
+    assert_eq!(
+        answer(
+            engine,
+            nb,
+            "SELECT CAST(round(sum(v) * 10) AS BIGINT) FROM widen"
+        ),
+        (tenths + 30).to_string()
+    );
+
     put(store, "mixed/a.csv", rows_of(csv, 0, 10).into_bytes());
     put(store, "mixed/b.json", b"{\"trip_id\": 1}\n".to_vec());
     put(store, "other/a.csv", rows_of(csv, 0, 10).into_bytes());

@@ -46,11 +46,7 @@ impl Plan {
     fn of(conversion: &Conversion<'_>) -> Result<Plan, TableError> {
         let meta = std::fs::metadata(conversion.source)
             .map_err(|e| TableError::file(conversion.source, e))?;
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or((0, 0), |d| (d.as_secs(), d.subsec_nanos()));
+        let modified = modified_at(&meta);
         Ok(Plan {
             version: PLAN_VERSION,
             source: conversion.source.to_path_buf(),
@@ -68,10 +64,23 @@ impl Plan {
     }
 }
 
-/// The columns the conversion in `folder` was planned with, when they were fixed (a rerun of
-/// a many-file conversion starts from them, so its first file's parts are kept).
-pub(super) fn planned_columns(folder: &Path) -> Option<Vec<import::ColumnSpec>> {
-    Plan::read(folder)?.csv?.columns
+/// The columns the conversion in `folder` was planned with for `source` as it is now, when
+/// they were fixed (a rerun of a many-file conversion starts from them, so its first file's
+/// parts are kept); None when the plan was for another file or the file changed since.
+pub(super) fn planned_columns(folder: &Path, source: &Path) -> Option<Vec<import::ColumnSpec>> {
+    let plan = Plan::read(folder)?;
+    let meta = std::fs::metadata(source).ok()?;
+    let same =
+        plan.source == source && plan.bytes == meta.len() && plan.modified == modified_at(&meta);
+    same.then_some(plan.csv?.columns).flatten()
+}
+
+/// A file's modification time as a plan records it (seconds, nanoseconds).
+fn modified_at(meta: &std::fs::Metadata) -> (u64, u32) {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or((0, 0), |d| (d.as_secs(), d.subsec_nanos()))
 }
 
 pub(super) struct Conversion<'a> {

@@ -66,8 +66,6 @@ pub(super) struct ManyFiles<'a> {
     pub pieces: &'a [Piece],
     /// The conversion's folder in the notebook's `converted/`.
     pub folder: &'a Path,
-    /// The files are copies fetched for the conversion: each goes once converted.
-    pub copies: bool,
 }
 
 impl ManyFiles<'_> {
@@ -133,9 +131,20 @@ impl ManyFiles<'_> {
             *high = (high.0.max(rows), high.1.max(bytes));
             progress(high.0, high.1);
         };
-        // A rerun starts from the columns its first run fixed, so the parts it wrote are kept.
-        let mut fixed = match first.format {
-            ImportFormat::Csv => super::convert::planned_columns(&self.folder.join(part_folder(0))),
+        // A rerun starts from the columns its first run fixed for the same first file (so the
+        // parts it wrote are kept), if they still name its header's columns; the later files'
+        // first rows widen them as they would a first run's.
+        let mut fixed = match (first.format, heads.first()) {
+            (ImportFormat::Csv, Some(head)) => {
+                super::convert::planned_columns(&self.folder.join(part_folder(0)), &first.path)
+                    .filter(|planned| {
+                        planned
+                            .iter()
+                            .map(|c| &c.name)
+                            .eq(head.columns.iter().map(|c| &c.name))
+                    })
+                    .map(|planned| widened(&planned, &heads.iter().skip(1).collect::<Vec<_>>()))
+            }
             _ => None,
         };
         let mut attempts = 0;
@@ -230,6 +239,8 @@ impl ManyFiles<'_> {
                     .all(|(f, c)| *f.data_type() == c.kind.arrow())
         };
         let mut columns: Option<SchemaRef> = None;
+        // The wider columns this pass found some file needs.
+        let mut needs: Option<Vec<ColumnSpec>> = None;
         let (mut rows, mut converted) = (0u64, 0u64);
         let (mut skipped, mut skipped_total) = (Vec::new(), 0u64);
         for (k, piece) in self.pieces.iter().enumerate() {
@@ -272,9 +283,11 @@ impl ManyFiles<'_> {
                         }
                         fixed = Some(wide);
                     }
-                    // Read past its first rows, the file needed wider columns.
+                    // Read past its first rows, the file needed wider columns: the pass goes on
+                    // (every file's needs are known at its end), then all are read again.
                     Some(given) if !types_of(&imported.schema, given) => {
-                        let wider: Vec<ColumnSpec> = given
+                        let so_far = needs.as_ref().unwrap_or(given);
+                        let wide: Vec<ColumnSpec> = so_far
                             .iter()
                             .zip(&read)
                             .map(|(g, r)| ColumnSpec {
@@ -282,7 +295,7 @@ impl ManyFiles<'_> {
                                 kind: wider(g.kind, r.kind),
                             })
                             .collect();
-                        if wider == *given || read.len() != given.len() {
+                        if read.len() != given.len() || !types_of(&imported.schema, &wide) {
                             return Err(Attempt::Failed(other_columns(
                                 piece,
                                 first,
@@ -290,7 +303,8 @@ impl ManyFiles<'_> {
                                 &described(given),
                             )));
                         }
-                        return Err(Attempt::Widen(wider));
+                        needs = Some(wide);
+                        continue;
                     }
                     Some(_) => {}
                 }
@@ -307,19 +321,16 @@ impl ManyFiles<'_> {
                 }
                 Some(_) => {}
             }
-            if self.copies {
-                // A fetched copy is not needed once converted: the disk holds one at a time.
-                if let Err(e) = std::fs::remove_file(&piece.path) {
-                    log::warn!("the fetched copy {} stays: {e}", piece.path.display());
-                }
-            }
             rows += imported.rows;
             converted += piece.size;
             skipped_total += imported.skipped_total;
             let room = 100usize.saturating_sub(skipped.len());
             skipped.extend(imported.skipped.into_iter().take(room));
         }
-        Ok((rows, skipped, skipped_total))
+        match needs {
+            Some(wide) => Err(Attempt::Widen(wide)),
+            None => Ok((rows, skipped, skipped_total)),
+        }
     }
 }
 

@@ -99,7 +99,6 @@ impl FolderConversion<'_> {
                 csv: None,
                 pieces: &pieces,
                 folder: &folder,
-                copies: false,
             };
             many.convert_and_link(
                 importer,

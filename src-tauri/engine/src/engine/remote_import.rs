@@ -203,7 +203,6 @@ impl RemoteConversion<'_> {
             csv: self.csv,
             pieces: &pieces,
             folder,
-            copies: true,
         };
         many.convert_and_link(
             importer,
