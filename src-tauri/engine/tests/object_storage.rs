@@ -653,6 +653,25 @@ fn put(store: &Arc<quire_engine::remote::CountedStore>, key: &str, bytes: Vec<u8
     .unwrap();
 }
 
+/// Links the CSV or JSON object (or prefix) at `url` through the `lake` connection, with no
+/// progress to hear and no cancel.
+fn link_text(
+    engine: &Engine,
+    nb: NotebookId,
+    url: &str,
+    name: Option<&str>,
+) -> Result<quire_engine::ImportOutcome, quire_engine::Error> {
+    block(engine.link_remote_text(
+        nb,
+        "lake",
+        url,
+        name,
+        None,
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+}
+
 /// The rows of `csv` (its header kept) from `from` to `to`.
 fn rows_of(csv: &str, from: usize, to: usize) -> String {
     let mut lines = csv.lines();
@@ -734,15 +753,12 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
             "{q}"
         );
     }
-    let some = block(engine.link_remote_text(
+    let some = link_text(
+        engine,
         nb,
-        "lake",
         &format!("s3://{BUCKET}/parts/*.csv"),
         Some("plain_parts"),
-        None,
-        Arc::new(|_| {}),
-        &CancellationToken::new(),
-    ))
+    )
     .unwrap();
     assert_eq!(some.table.rows, 150_000, "the two plain parts");
 
@@ -762,16 +778,7 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
     }
     put(store, "widen/a.csv", b"n,v\n1,1\n2,2\n".to_vec());
     put(store, "widen/b.csv", deep.into_bytes());
-    let widened = block(engine.link_remote_text(
-        nb,
-        "lake",
-        &format!("s3://{BUCKET}/widen/"),
-        None,
-        None,
-        Arc::new(|_| {}),
-        &CancellationToken::new(),
-    ))
-    .unwrap();
+    let widened = link_text(engine, nb, &format!("s3://{BUCKET}/widen/"), None).unwrap();
     assert_eq!(widened.table.rows, 50_002);
     assert_eq!(
         answer(
@@ -799,15 +806,12 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
         ("renamed/", "renamed/b.csv has other columns than"),
         ("nothing/", "there are no CSV or JSON files in"),
     ] {
-        let e = block(engine.link_remote_text(
+        let e = link_text(
+            engine,
             nb,
-            "lake",
             &format!("s3://{BUCKET}/{prefix}"),
             Some("refused"),
-            None,
-            Arc::new(|_| {}),
-            &CancellationToken::new(),
-        ))
+        )
         .unwrap_err();
         println!("# {prefix}: {e}");
         assert!(e.to_string().contains(says), "{prefix}: {e}");
@@ -837,16 +841,7 @@ fn a_european_csv_object_is_read_in_its_own_dialect(
     let (latin, _, lossy) = encoding_rs::WINDOWS_1252.encode(&text);
     assert!(!lossy);
     put(store, "eu/zahlungen.csv", latin.into_owned());
-    let linked = block(engine.link_remote_text(
-        nb,
-        "lake",
-        &format!("s3://{BUCKET}/eu/zahlungen.csv"),
-        None,
-        None,
-        Arc::new(|_| {}),
-        &CancellationToken::new(),
-    ))
-    .unwrap();
+    let linked = link_text(engine, nb, &format!("s3://{BUCKET}/eu/zahlungen.csv"), None).unwrap();
     assert_eq!(linked.table.rows, 2_000);
     assert_eq!(
         linked
@@ -935,15 +930,12 @@ fn text_objects_are_fetched_and_converted(
         None,
         "the fetched copy is removed once converted"
     );
-    let gzipped = block(engine.link_remote_text(
+    let gzipped = link_text(
+        engine,
         nb,
-        "lake",
         &format!("s3://{BUCKET}/raw/2024 trips.csv.gz"),
         Some("trips_gz"),
-        None,
-        Arc::new(|_| {}),
-        &CancellationToken::new(),
-    ))
+    )
     .unwrap();
     assert_eq!(gzipped.table.rows, 300_000);
     let request = quire_engine::ImportRequest {
@@ -1029,40 +1021,19 @@ fn text_objects_are_fetched_and_converted(
         .all(|t| t.name != "trips_cancelled"));
 
     // A missing object, and an address that is not one text object, are said in words.
-    let e = block(engine.link_remote_text(
-        nb,
-        "lake",
-        &format!("s3://{BUCKET}/raw/missing.csv"),
-        None,
-        None,
-        Arc::new(|_| {}),
-        &CancellationToken::new(),
-    ))
-    .unwrap_err();
+    let e = link_text(engine, nb, &format!("s3://{BUCKET}/raw/missing.csv"), None).unwrap_err();
     assert_eq!(e.code(), ErrorCode::FileUnreadable, "{e}");
     assert!(e.to_string().contains("nothing is stored at"), "{e}");
     assert_eq!(folders(data), before);
-    let e = block(engine.link_remote_text(
+    let e = link_text(
+        engine,
         nb,
-        "lake",
         &format!("s3://{BUCKET}/raw/trips.parquet"),
         None,
-        None,
-        Arc::new(|_| {}),
-        &CancellationToken::new(),
-    ))
+    )
     .unwrap_err();
     assert!(e.to_string().contains("not a CSV or JSON object"), "{e}");
-    let e = block(engine.link_remote_text(
-        nb,
-        "lake",
-        &format!("s3://{BUCKET}/raw/trips.csv"),
-        None,
-        None,
-        Arc::new(|_| {}),
-        &CancellationToken::new(),
-    ))
-    .unwrap_err();
+    let e = link_text(engine, nb, &format!("s3://{BUCKET}/raw/trips.csv"), None).unwrap_err();
     assert_eq!(e.code(), ErrorCode::TableExists, "{e}");
     assert_eq!(folders(data), before, "a name taken leaves nothing");
     assert!(quire_engine::converts_when_linked("s3://b/x/a.ndjson.zst"));
