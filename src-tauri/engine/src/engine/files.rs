@@ -235,15 +235,48 @@ impl Engine {
         // crash cuts short must find its notebook when it runs again.
         self.notebooks.flush(notebook)?;
         let (task, converted) = self.record_import(notebook, &request);
+        let owned = OwnedImport::of(&request);
+        self.queue_import(task, progress, cancel, move |importer, report, token| {
+            import_now(
+                importer,
+                notebook,
+                owned.request(),
+                converted.as_deref(),
+                report,
+                token,
+            )
+        })
+        .await
+    }
+
+    /// Runs the recorded import `task` as a background job (never on the worker kept for grid
+    /// pages and queries), awaited until it is done or `cancel` (or Cancel in the task list)
+    /// stops it: `work` gets what an import works with, the progress (heard by the task and
+    /// by `progress`) and the job's token. The record ends with the outcome.
+    pub(super) async fn queue_import<W>(
+        &self,
+        task: Tracked,
+        progress: Arc<dyn Fn(ImportProgress) + Send + Sync>,
+        cancel: &CancellationToken,
+        work: W,
+    ) -> Result<ImportOutcome, Error>
+    where
+        W: FnOnce(
+                &Importer<'_>,
+                &(dyn Fn(ImportProgress) + Sync),
+                &CancellationToken,
+            ) -> Result<ImportOutcome, Error>
+            + Send
+            + 'static,
+    {
         let task = Arc::new(task);
         task.watch(cancel.clone());
-        let (notebooks, ledger, metrics, closing, running, owned) = (
+        let (notebooks, ledger, metrics, closing, running) = (
             self.notebooks.clone(),
             self.ledger.clone(),
             self.metrics.clone(),
             self.closing.clone(),
             task.clone(),
-            OwnedImport::of(&request),
         );
         let job = self.scheduler.submit_blocking(
             Priority::Background,
@@ -261,14 +294,7 @@ impl Engine {
                     metrics: &metrics,
                     closing: &closing,
                 };
-                Ok(import_now(
-                    &importer,
-                    notebook,
-                    owned.request(),
-                    converted.as_deref(),
-                    &report,
-                    token,
-                ))
+                Ok(work(&importer, &report, token))
             },
         );
         let result = until_done_or_cancelled(job, cancel).await;
@@ -304,6 +330,25 @@ impl Engine {
         progress: &(dyn Fn(ImportProgress) + Sync),
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
+        self.run_import(task, progress, cancel, |importer, report, cancel| {
+            import_now(importer, notebook, request, converted, report, cancel)
+        })
+    }
+
+    /// Runs the recorded import `task` on this thread (the CLI, a rerun after a crash): `work`
+    /// as [`Engine::queue_import`] gives it, `cancel` also fired by Cancel in the task list.
+    /// The record ends with the outcome.
+    pub(super) fn run_import(
+        &self,
+        task: &Tracked,
+        progress: &(dyn Fn(ImportProgress) + Sync),
+        cancel: &CancellationToken,
+        work: impl FnOnce(
+            &Importer<'_>,
+            &(dyn Fn(ImportProgress) + Sync),
+            &CancellationToken,
+        ) -> Result<ImportOutcome, Error>,
+    ) -> Result<ImportOutcome, Error> {
         task.watch(cancel.clone());
         task.start();
         let report = |p: ImportProgress| {
@@ -316,7 +361,7 @@ impl Engine {
             metrics: &self.metrics,
             closing: &self.closing,
         };
-        let result = import_now(&importer, notebook, request, converted, &report, cancel);
+        let result = work(&importer, &report, cancel);
         self.end_import(task, &result);
         result
     }

@@ -14,11 +14,11 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::convert_many::{one_kind, ManyFiles, Piece};
-use super::files::{until_done_or_cancelled, Importer};
+use super::files::Importer;
 use super::{Engine, ImportOutcome};
 use crate::error::Error;
 use crate::notebooks::NotebookId;
-use crate::queue::{JobKind, Priority};
+use crate::queue::Priority;
 use crate::tables::import::{self, ImportFormat, ImportProgress};
 use crate::tables::linked::{files_below, FilePattern};
 use crate::tables::{name, TableError};
@@ -166,7 +166,7 @@ impl Engine {
         // On disk before the task is recorded: run again after a crash, it finds its notebook.
         self.notebooks.flush(notebook)?;
         let id = uuid::Uuid::now_v7().to_string();
-        let task = Arc::new(self.tracker.record(
+        let task = self.tracker.record(
             Some(notebook),
             Some(table.clone()),
             &TaskPayload::Import {
@@ -181,44 +181,18 @@ impl Engine {
                 }),
             },
             Priority::Background,
-        ));
-        task.watch(cancel.clone());
-        let (notebooks, ledger, metrics, closing, running) = (
-            self.notebooks.clone(),
-            self.ledger.clone(),
-            self.metrics.clone(),
-            self.closing.clone(),
-            task.clone(),
         );
         let (folder, pattern) = (path.to_path_buf(), pattern.map(str::to_string));
-        let job = self.scheduler.submit_blocking(
-            Priority::Background,
-            JobKind::Import,
-            None,
-            move |token| {
-                running.start();
-                let report = |p: ImportProgress| {
-                    running.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
-                    progress(p);
-                };
-                let importer = Importer {
-                    notebooks: &notebooks,
-                    ledger: &ledger,
-                    metrics: &metrics,
-                    closing: &closing,
-                };
-                let conversion = FolderConversion {
-                    folder: &folder,
-                    pattern: pattern.as_deref(),
-                    table: &table,
-                    id: &id,
-                };
-                Ok(conversion.run(&importer, notebook, &report, token))
-            },
-        );
-        let result = until_done_or_cancelled(job, cancel).await;
-        self.end_import(&task, &result);
-        result
+        self.queue_import(task, progress, cancel, move |importer, report, token| {
+            let conversion = FolderConversion {
+                folder: &folder,
+                pattern: pattern.as_deref(),
+                table: &table,
+                id: &id,
+            };
+            conversion.run(importer, notebook, report, token)
+        })
+        .await
     }
 
     /// A recorded folder conversion run again (after a crash or a stop by closing).
@@ -231,28 +205,17 @@ impl Engine {
         table: &str,
         id: &str,
     ) -> Result<ImportOutcome, Error> {
-        let never = CancellationToken::new();
-        task.watch(never.clone());
-        task.start();
-        let importer = Importer {
-            notebooks: &self.notebooks,
-            ledger: &self.ledger,
-            metrics: &self.metrics,
-            closing: &self.closing,
-        };
         let conversion = FolderConversion {
             folder,
             pattern,
             table,
             id,
         };
-        let result = conversion.run(
-            &importer,
-            notebook,
-            &|p| task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64),
-            &never,
-        );
-        self.end_import(task, &result);
-        result
+        self.run_import(
+            task,
+            &|_| {},
+            &CancellationToken::new(),
+            |importer, report, never| conversion.run(importer, notebook, report, never),
+        )
     }
 }

@@ -17,12 +17,12 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::convert_many::{in_file, one_kind, sniffed, ManyFiles, Piece};
-use super::files::{import_now, until_done_or_cancelled, Importer};
+use super::files::{import_now, Importer};
 use super::remote_listing::{self, names_many};
 use super::{Engine, ImportOutcome, ImportRequest};
 use crate::error::Error;
 use crate::notebooks::{NotebookError, NotebookId};
-use crate::queue::{JobKind, Priority};
+use crate::queue::Priority;
 use crate::remote::download::{download, Stopped};
 use crate::remote::StoreSettings;
 use crate::tables::import::{CsvOptions, ImportFormat, ImportProgress};
@@ -316,7 +316,7 @@ impl Engine {
         // On disk before the task is recorded: run again after a crash, it finds its notebook.
         self.notebooks.flush(notebook)?;
         let folder = uuid::Uuid::now_v7().to_string();
-        let task = Arc::new(self.tracker.record(
+        let task = self.tracker.record(
             Some(notebook),
             Some(table.clone()),
             &TaskPayload::Import {
@@ -329,45 +329,19 @@ impl Engine {
                 folder: None,
             },
             Priority::Background,
-        ));
-        task.watch(cancel.clone());
-        let (notebooks, ledger, metrics, closing, running) = (
-            self.notebooks.clone(),
-            self.ledger.clone(),
-            self.metrics.clone(),
-            self.closing.clone(),
-            task.clone(),
         );
         let (url, csv) = (url.to_string(), csv.cloned());
-        let job = self.scheduler.submit_blocking(
-            Priority::Background,
-            JobKind::Import,
-            None,
-            move |token| {
-                running.start();
-                let report = |p: ImportProgress| {
-                    running.progress(p.bytes as f64 / p.total_bytes.max(1) as f64);
-                    progress(p);
-                };
-                let importer = Importer {
-                    notebooks: &notebooks,
-                    ledger: &ledger,
-                    metrics: &metrics,
-                    closing: &closing,
-                };
-                let conversion = RemoteConversion {
-                    settings: &settings,
-                    url: &url,
-                    table: &table,
-                    csv: csv.as_ref(),
-                    folder: &folder,
-                };
-                Ok(conversion.run(&importer, notebook, &report, token))
-            },
-        );
-        let result = until_done_or_cancelled(job, cancel).await;
-        self.end_import(&task, &result);
-        result
+        self.queue_import(task, progress, cancel, move |importer, report, token| {
+            let conversion = RemoteConversion {
+                settings: &settings,
+                url: &url,
+                table: &table,
+                csv: csv.as_ref(),
+                folder: &folder,
+            };
+            conversion.run(importer, notebook, report, token)
+        })
+        .await
     }
 
     /// A recorded conversion from a bucket run again (after a crash or a stop by closing),
@@ -383,9 +357,6 @@ impl Engine {
         csv: Option<&CsvOptions>,
         folder: &str,
     ) -> Result<ImportOutcome, Error> {
-        let never = CancellationToken::new();
-        task.watch(never.clone());
-        task.start();
         let settings = self
             .notebooks
             .connection(notebook, connection)
@@ -398,28 +369,21 @@ impl Engine {
                 }
             }
         }
-        let result = settings.map_err(Error::from).and_then(|settings| {
-            let importer = Importer {
-                notebooks: &self.notebooks,
-                ledger: &self.ledger,
-                metrics: &self.metrics,
-                closing: &self.closing,
-            };
-            let conversion = RemoteConversion {
-                settings: &settings,
-                url,
-                table,
-                csv,
-                folder,
-            };
-            conversion.run(
-                &importer,
-                notebook,
-                &|p| task.progress(p.bytes as f64 / p.total_bytes.max(1) as f64),
-                &never,
-            )
-        });
-        self.end_import(task, &result);
-        result
+        self.run_import(
+            task,
+            &|_| {},
+            &CancellationToken::new(),
+            |importer, report, never| {
+                let settings = settings?;
+                let conversion = RemoteConversion {
+                    settings: &settings,
+                    url,
+                    table,
+                    csv,
+                    folder,
+                };
+                conversion.run(importer, notebook, report, never)
+            },
+        )
     }
 }
