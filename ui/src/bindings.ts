@@ -99,10 +99,11 @@ export const commands = {
 	linkFile: (notebook: NotebookId, path: string, pattern: string | null, table: string | null) => typedError<TableInfo, IpcError>(__TAURI_INVOKE("link_file", { notebook, path, pattern, table })),
 	/**
 	 *  Links a picked folder as one table (only the files below it matching `pattern`, if given):
-	 *  Parquet files where they lie; CSV or JSON files converted into Parquet inside the notebook,
-	 *  the progress streaming over `on_progress`, cancelled by its job id.
+	 *  Parquet files where they lie; CSV or JSON files converted into Parquet inside the notebook
+	 *  (with `csv`, what the user chose for every CSV file: skip bad rows, missing markers), the
+	 *  progress streaming over `on_progress`, cancelled by its job id.
 	 */
-	linkFolder: (notebook: NotebookId, path: string, pattern: string | null, table: string | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("link_folder", { notebook, path, pattern, table, job, onProgress })),
+	linkFolder: (notebook: NotebookId, path: string, pattern: string | null, csv: CsvChoices | null, table: string | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("link_folder", { notebook, path, pattern, csv, table, job, onProgress })),
 	/**
 	 *  Links an address through the notebook's connection `connection`: a Parquet object, or the
 	 *  Parquet objects under a prefix, are listed and their footers read now, queried where they
@@ -451,6 +452,17 @@ export type ConnectionKind =
 "postgres" | 
 /**  An Apache DataFusion Ballista cluster: a SQL cell can run there instead of here. */
 "ballista";
+
+/**
+ *  What the user chose for every CSV file of many (a folder, a bucket prefix). The rest of how
+ *  a file is read (delimiter, quote, encoding, decimal separator, header) stays each file's
+ *  own, as its first rows show it: exports of different months may differ in it.
+ */
+export type CsvChoices = {
+	on_bad_row: OnBadRow,
+	/**  Cell texts read as missing (NULL); None keeps [`MISSING_DEFAULT`]. */
+	missing?: string[] | null,
+};
 
 /**  How to read a CSV file. [`preview`] proposes one; the user may correct it. */
 export type CsvOptions = {
@@ -1115,6 +1127,8 @@ export type SkippedRow = {
 	/**  1-based line in the file (the header is line 1 when there is one). */
 	line: number,
 	reason: string,
+	/**  The file the line is in, when one table was read from many (a folder, a bucket prefix). */
+	file: string | null,
 };
 
 /**  How table snapshots are debounced and kept. */

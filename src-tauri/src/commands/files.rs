@@ -145,8 +145,10 @@ pub async fn link_file(
 }
 
 /// Links a picked folder as one table (only the files below it matching `pattern`, if given):
-/// Parquet files where they lie; CSV or JSON files converted into Parquet inside the notebook,
-/// the progress streaming over `on_progress`, cancelled by its job id.
+/// Parquet files where they lie; CSV or JSON files converted into Parquet inside the notebook
+/// (with `csv`, what the user chose for every CSV file: skip bad rows, missing markers), the
+/// progress streaming over `on_progress`, cancelled by its job id.
+#[allow(clippy::too_many_arguments)]
 #[tauri::command]
 #[specta::specta]
 pub async fn link_folder(
@@ -154,6 +156,7 @@ pub async fn link_folder(
     notebook: NotebookId,
     path: PathBuf,
     pattern: Option<String>,
+    csv: Option<import::CsvChoices>,
     table: Option<String>,
     job: String,
     on_progress: Channel<ImportProgress>,
@@ -178,12 +181,13 @@ pub async fn link_folder(
         Ok(true) => {
             // The last update (100 %) always goes out.
             let progress = throttled(on_progress, |p: &ImportProgress| p.bytes == p.total_bytes);
+            let choices = quire_engine::tasks::FolderImport { pattern, csv };
             state
                 .engine
                 .link_folder(
                     notebook,
                     &path,
-                    pattern.as_deref(),
+                    &choices,
                     table.as_deref(),
                     Arc::new(progress),
                     &cancel,

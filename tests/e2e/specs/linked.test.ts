@@ -244,7 +244,10 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     mkdirSync(join(months, "csv"));
     const csvRows = (from: number, to: number, amount: (i: number) => string) =>
       ["id,city,amount", ...Array.from({ length: to - from }, (_, k) => `${from + k},${(from + k) % 2 ? "Oslo" : "Lyon"},${amount(from + k)}`)].join("\n") + "\n";
-    writeFileSync(join(months, "csv", "2024-01.csv"), csvRows(0, 40_000, (i) => String(i)));
+    // January has one row with a field too many, far past the rows its columns are read from.
+    const january = csvRows(0, 40_000, (i) => String(i)).split("\n");
+    january.splice(30_001, 0, "30000,Oslo,5,extra");
+    writeFileSync(join(months, "csv", "2024-01.csv"), january.join("\n"));
     writeFileSync(join(months, "csv", "2024-02.csv.gz"), gzipSync(csvRows(40_000, 80_000, (i) => String(i))));
     writeFileSync(join(months, "csv", "2024-03.csv"), csvRows(80_000, 120_000, (i) => `${i}.5`));
     await third.click("link-folder");
@@ -253,7 +256,15 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     const typedName = ((await nameField.getAttribute("value")) ?? "").length;
     await nameField.sendKeys(Key.END, ...Array<string>(typedName).fill(Key.BACK_SPACE), "exports");
     await third.type("link-folder-pattern", "csv/*");
+    // Refused as read by default, naming the file and line; linked with the row skipped and
+    // listed once the user chooses so.
     await third.click("link-folder-go");
+    await third.waitText("link-folder-error", (t) => t.includes("2024-01.csv") && t.includes("30002"), 60_000);
+    await third.click("link-folder-csv-options");
+    await third.click("link-folder-skip-bad-rows");
+    await third.click("link-folder-go");
+    await third.waitText("link-folder-skipped", (t) => t.includes("2024-01.csv, line 30002: 4 fields where 3"), 60_000);
+    await third.click("link-folder-done");
     await third.waitText("table-list", (t) => t.includes("exports") && /120\D?000 rows/.test(t), 60_000);
     await third.waitText("linked-note", (t) => t.includes("Converted"));
     await runSql(third, "SELECT count(*) AS n, sum(amount) AS total, max(id) AS last FROM exports");

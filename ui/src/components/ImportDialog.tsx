@@ -326,8 +326,8 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
             {finished.skipped_total > finished.skipped.length && <span className="muted"> (the first {finished.skipped.length} are listed)</span>}
             <ul>
               {finished.skipped.map((r) => (
-                <li key={r.line}>
-                  line {r.line}: {r.reason}
+                <li key={`${r.file ?? ""}:${r.line}`}>
+                  {r.file ? `${r.file}, ` : ""}line {r.line}: {r.reason}
                 </li>
               ))}
             </ul>

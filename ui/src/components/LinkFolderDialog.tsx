@@ -1,23 +1,25 @@
 import { useState } from "react";
 import { useBackend } from "../context";
 import { QuireError } from "../backend";
-import type { ImportProgress, NotebookId, TableInfo } from "../bindings";
+import type { CsvChoices, ImportOutcome, ImportProgress, NotebookId } from "../bindings";
 import { describeError, type ErrorText } from "../errors";
-import { defaultName } from "./ImportDialog";
+import { defaultName, parseMissing } from "./ImportDialog";
 import { useEscape } from "./useEscape";
 
 interface Props {
   notebook: NotebookId;
   /** The folder the user picked: a pattern only chooses among the files below it. */
   folder: string;
-  onLinked(table: TableInfo): void;
+  onLinked(outcome: ImportOutcome): void;
   onClose(): void;
 }
 
 /** Links a picked folder as one table: every file, or those whose path below the folder
  *  matches a pattern (`2024-*.parquet`, `**\/part-*.csv`). Parquet files are read where they lie;
  *  CSV or JSON files are converted into Parquet in the notebook, with progress and Cancel. A
- *  pattern that matches nothing, or is malformed, is said here, so it can be corrected. */
+ *  pattern that matches nothing, or is malformed, is said here, so it can be corrected. Each CSV
+ *  file keeps its own delimiter and encoding; what the user chooses here (skip rows that do not
+ *  fit, the missing-value markers) applies to all, and rows skipped are listed with their file. */
 export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props) {
   const backend = useBackend();
   const [table, setTable] = useState(defaultName(folder.replace(/[\\/]+$/, "")));
@@ -25,6 +27,9 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
   const [job, setJob] = useState<string | null>(null);
   const [progress, setProgress] = useState<ImportProgress | null>(null);
   const [error, setError] = useState<ErrorText | null>(null);
+  const [skipBad, setSkipBad] = useState(false);
+  const [missingText, setMissingText] = useState("");
+  const [finished, setFinished] = useState<ImportOutcome | null>(null);
   const busy = job !== null;
   // While it links, Esc and Cancel stop it (a conversion leaves nothing behind).
   const stopOrClose = () => (job ? void backend.cancelJob(job) : onClose());
@@ -37,8 +42,13 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
     setProgress(null);
     try {
       const chosen = pattern.trim();
-      const outcome = await backend.linkFolder(notebook, folder, chosen === "" ? null : chosen, table, id, setProgress);
-      onLinked(outcome.table);
+      const missing = parseMissing(missingText);
+      const csv: CsvChoices | null =
+        skipBad || missing.length > 0 ? { on_bad_row: skipBad ? "skip" : "reject", missing: missing.length > 0 ? missing : null } : null;
+      const outcome = await backend.linkFolder(notebook, folder, chosen === "" ? null : chosen, csv, table, id, setProgress);
+      // Rows left out stay on screen, each with its file, until the user has seen them.
+      if (outcome.skipped_total > 0) setFinished(outcome);
+      else onLinked(outcome);
     } catch (e) {
       const err = QuireError.from(e);
       setError(
@@ -83,6 +93,49 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
             Matched against each file&apos;s path below the folder: <code>*</code> and <code>?</code> stay inside one folder, <code>**</code> reaches into
             the folders below, <code>[0-9]</code> is one of a set.
           </p>
+          <details className="folder-csv">
+            <summary data-testid="link-folder-csv-options">Reading CSV files</summary>
+            <div className="csv-options">
+              <label className="check">
+                <input
+                  type="checkbox"
+                  data-testid="link-folder-skip-bad-rows"
+                  checked={skipBad}
+                  disabled={busy || !!finished}
+                  onChange={(e) => setSkipBad(e.target.checked)}
+                />
+                Skip rows that do not fit (and list them with their file)
+              </label>
+              <label className="field">
+                Missing values
+                <input
+                  data-testid="link-folder-missing"
+                  value={missingText}
+                  disabled={busy || !!finished}
+                  placeholder="pandas' defaults: NA, NULL, NaN, N/A…"
+                  title="Cell texts read as empty (NULL), separated by commas; an empty cell always is. Left empty: NA, NULL, NaN, N/A and the rest of pandas' defaults."
+                  onChange={(e) => setMissingText(e.target.value)}
+                />
+              </label>
+            </div>
+            <p className="muted">Each file keeps its own delimiter, encoding and decimal separator, as its first rows show them.</p>
+          </details>
+          {finished && (
+            <div className="skipped" data-testid="link-folder-skipped">
+              <strong>
+                Linked {finished.table.rows.toLocaleString()} rows as {finished.table.name}; {finished.skipped_total.toLocaleString()} rows did not fit and
+                were left out
+              </strong>
+              {finished.skipped_total > finished.skipped.length && <span className="muted"> (the first {finished.skipped.length} are listed)</span>}
+              <ul>
+                {finished.skipped.map((r) => (
+                  <li key={`${r.file ?? ""}:${r.line}`}>
+                    {r.file ? `${r.file}, ` : ""}line {r.line}: {r.reason}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
           {job && progress && (
             <div className="progress" data-testid="link-folder-progress">
               <progress max={100} value={percent} />
@@ -97,12 +150,20 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
             </div>
           )}
           <div className="modal-actions">
-            <button type="button" data-testid="link-folder-cancel" onClick={stopOrClose}>
-              Cancel
-            </button>
-            <button type="submit" className="primary" data-testid="link-folder-go" disabled={busy || table.trim() === ""}>
-              {busy ? (progress ? "Converting…" : "Linking…") : "Link"}
-            </button>
+            {finished ? (
+              <button type="button" className="primary" data-testid="link-folder-done" onClick={() => onLinked(finished)}>
+                Done
+              </button>
+            ) : (
+              <>
+                <button type="button" data-testid="link-folder-cancel" onClick={stopOrClose}>
+                  Cancel
+                </button>
+                <button type="submit" className="primary" data-testid="link-folder-go" disabled={busy || table.trim() === ""}>
+                  {busy ? (progress ? "Converting…" : "Linking…") : "Link"}
+                </button>
+              </>
+            )}
           </div>
         </form>
       </div>

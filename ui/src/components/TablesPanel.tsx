@@ -142,12 +142,17 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
     report,
   );
 
+  const skippedNote = (outcome: ImportOutcome) => {
+    const first = outcome.skipped[0];
+    if (outcome.skipped_total === 0 || !first) return "";
+    return `; ${outcome.skipped_total} rows skipped (first at line ${first.line}${first.file ? ` of ${first.file}` : ""})`;
+  };
   const done = (outcome: ImportOutcome) => {
     setImporting(null);
     apply({ kind: "table_added", notebook, table: outcome.table });
     setOpen(outcome.table.name);
     if (outcome.table.converted) {
-      const skipped = outcome.skipped_total > 0 ? `; ${outcome.skipped_total} rows skipped (first at line ${outcome.skipped[0]?.line})` : "";
+      const skipped = skippedNote(outcome);
       inform(`Converted ${outcome.table.rows.toLocaleString()} rows into ${outcome.table.name}`, `Kept as Parquet in the notebook's folder${skipped}.`);
       return;
     }
@@ -155,7 +160,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       inform(`Linked ${outcome.table.name}`, `${outcome.table.rows.toLocaleString()} rows, read where they lie in ${outcome.table.linked}.`);
       return;
     }
-    const skipped = outcome.skipped_total > 0 ? `; ${outcome.skipped_total} rows skipped (first at line ${outcome.skipped[0]?.line})` : "";
+    const skipped = skippedNote(outcome);
     inform(`Imported ${outcome.table.rows.toLocaleString()} rows into ${outcome.table.name}`, skipped);
   };
 
@@ -667,9 +672,9 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
         <LinkFolderDialog
           notebook={notebook}
           folder={linkingFolder}
-          onLinked={(table) => {
+          onLinked={(outcome) => {
             setLinkingFolder(null);
-            done({ table, skipped: [], skipped_total: 0 });
+            done(outcome);
           }}
           onClose={() => setLinkingFolder(null)}
         />

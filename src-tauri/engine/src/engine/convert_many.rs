@@ -14,7 +14,7 @@ use super::ImportOutcome;
 use crate::error::Error;
 use crate::notebooks::NotebookId;
 use crate::tables::import::{
-    self, ColumnSpec, ColumnType, CsvOptions, ImportFormat, ImportProgress,
+    self, ColumnSpec, ColumnType, CsvChoices, CsvOptions, ImportFormat, ImportProgress,
 };
 use crate::tables::{LinkedTable, TableError};
 
@@ -63,6 +63,8 @@ pub(super) struct ManyFiles<'a> {
     pub table: &'a str,
     /// The user's CSV options; None: the first file's, as the import dialog proposes them.
     pub csv: Option<&'a CsvOptions>,
+    /// The user's choices for every file read with its own options (not `csv`'s).
+    pub choices: Option<&'a CsvChoices>,
     pub pieces: &'a [Piece],
     /// The conversion's folder in the notebook's `converted/`.
     pub folder: &'a Path,
@@ -223,10 +225,16 @@ impl ManyFiles<'_> {
         } = importer;
         let first = &self.pieces[0];
         let options_of = |k: usize, columns: Option<&Vec<ColumnSpec>>| -> Option<CsvOptions> {
-            let mut options = self
-                .csv
-                .cloned()
-                .or_else(|| heads.get(k).and_then(|h| h.csv.clone()))?;
+            let mut options = match self.csv {
+                Some(given) => given.clone(),
+                None => {
+                    let own = heads.get(k).and_then(|h| h.csv.clone())?;
+                    match self.choices {
+                        Some(choices) => choices.over(own),
+                        None => own,
+                    }
+                }
+            };
             options.columns = columns.cloned();
             Some(options)
         };
@@ -325,7 +333,16 @@ impl ManyFiles<'_> {
             converted += piece.size;
             skipped_total += imported.skipped_total;
             let room = 100usize.saturating_sub(skipped.len());
-            skipped.extend(imported.skipped.into_iter().take(room));
+            skipped.extend(
+                imported
+                    .skipped
+                    .into_iter()
+                    .take(room)
+                    .map(|row| import::SkippedRow {
+                        file: Some(piece.label.clone()),
+                        ..row
+                    }),
+            );
         }
         match needs {
             Some(wide) => Err(Attempt::Widen(wide)),

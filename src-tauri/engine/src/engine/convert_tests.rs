@@ -15,7 +15,8 @@ use super::*;
 use crate::ledger::links::LINKS_FILE;
 use crate::metrics::Metrics;
 use crate::tables::import::sink::Parts;
-use crate::tables::import::{self, CsvOptions};
+use crate::tables::import::{self, CsvChoices, CsvOptions, OnBadRow};
+use crate::tasks::FolderImport;
 use crate::{ErrorCode, HasCode};
 
 /// A CSV with what real exports have: R's `NA`, empty cells, quoted commas, dates, and a
@@ -475,7 +476,7 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
         .link_folder(
             nb,
             &parts,
-            None,
+            &FolderImport::default(),
             None,
             Arc::new(move |p| seen.lock().unwrap().push((p.rows, p.bytes, p.total_bytes))),
             &never,
@@ -511,7 +512,7 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
         .link_folder(
             nb,
             &parts,
-            Some("part-[02].csv"),
+            &FolderImport::matching("part-[02].csv"),
             Some("ends"),
             Arc::new(|_| {}),
             &never,
@@ -537,7 +538,14 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
         (&mixed, "one table is read from files of one kind"),
     ] {
         let e = engine
-            .link_folder(nb, folder, None, Some("refused"), Arc::new(|_| {}), &never)
+            .link_folder(
+                nb,
+                folder,
+                &FolderImport::default(),
+                Some("refused"),
+                Arc::new(|_| {}),
+                &never,
+            )
             .await
             .unwrap_err();
         assert!(e.to_string().contains(says), "{e}");
@@ -546,7 +554,7 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
         .link_folder(
             nb,
             &parts,
-            Some("*.json"),
+            &FolderImport::matching("*.json"),
             Some("refused"),
             Arc::new(|_| {}),
             &never,
@@ -566,7 +574,7 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
         .link_folder(
             nb,
             &parts,
-            None,
+            &FolderImport::default(),
             Some("cancelled"),
             Arc::new(move |p| {
                 if p.rows > 0 {
@@ -588,7 +596,14 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
     // A folder of Parquet files is still linked where it lies.
     let parquet = super::link_tests::dataset(data.path());
     let linked = engine
-        .link_folder(nb, &parquet, None, None, Arc::new(|_| {}), &never)
+        .link_folder(
+            nb,
+            &parquet,
+            &FolderImport::default(),
+            None,
+            Arc::new(|_| {}),
+            &never,
+        )
         .await
         .unwrap();
     assert!(!linked.table.converted);
@@ -654,8 +669,9 @@ async fn a_folder_conversion_cut_short_runs_again_from_its_record_with_its_patte
             format: None,
             converted: Some(id.clone()),
             connection: None,
-            folder: Some(crate::tasks::FolderImport {
+            folder: Some(FolderImport {
                 pattern: Some("*.csv".into()),
+                csv: None,
             }),
         },
         crate::queue::Priority::Background,
@@ -711,7 +727,7 @@ async fn a_file_that_needs_wider_columns_past_its_first_rows_widens_the_whole_fo
         .link_folder(
             nb,
             &parts,
-            None,
+            &FolderImport::default(),
             None,
             Arc::new(move |p| seen.lock().unwrap().push(p.bytes)),
             &never,
@@ -740,5 +756,84 @@ async fn a_file_that_needs_wider_columns_past_its_first_rows_widens_the_whole_fo
         .count(),
         1
     );
+    engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_read_with_the_users_choices_skips_bad_rows_naming_their_file() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let parts = data.path().join("exports");
+    std::fs::create_dir(&parts).unwrap();
+    // January marks a missing amount with "-"; February, written with ';', has a row with a
+    // field too many far past the rows its dialect is read from.
+    let mut january = String::from("id,city,amount\n");
+    for i in 0..200 {
+        let amount = if i == 3 {
+            "-".to_string()
+        } else {
+            i.to_string()
+        };
+        january.push_str(&format!("{i},Paris,{amount}\n"));
+    }
+    let mut february = String::from("id;city;amount\n");
+    for i in 200..600 {
+        february.push_str(&format!("{i};Lyon;{i}\n"));
+        if i == 450 {
+            february.push_str("451;Lyon;7;extra\n");
+        }
+    }
+    std::fs::write(parts.join("2024-01.csv"), january).unwrap();
+    std::fs::write(parts.join("2024-02.csv"), february).unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Exports").unwrap().id;
+    let never = CancellationToken::new();
+
+    // As each file's first rows show it, the bad row refuses the folder, naming the file.
+    let refused = engine
+        .link_folder(
+            nb,
+            &parts,
+            &FolderImport::default(),
+            None,
+            Arc::new(|_| {}),
+            &never,
+        )
+        .await
+        .unwrap_err();
+    let said = refused.to_string();
+    assert!(said.contains("2024-02.csv"), "{said}");
+    assert!(
+        engine.tables(nb).unwrap().is_empty(),
+        "a refused folder adds no table"
+    );
+
+    let choices = FolderImport {
+        pattern: None,
+        csv: Some(CsvChoices {
+            on_bad_row: OnBadRow::Skip,
+            missing: Some(vec!["-".into()]),
+        }),
+    };
+    let out = engine
+        .link_folder(nb, &parts, &choices, None, Arc::new(|_| {}), &never)
+        .await
+        .unwrap();
+    assert_eq!(out.table.rows, 600);
+    assert_eq!(out.skipped_total, 1);
+    let skipped = &out.skipped[0];
+    assert_eq!(skipped.line, 253, "{skipped:?}");
+    let file = skipped.file.as_deref().unwrap_or_default();
+    assert!(file.ends_with("2024-02.csv"), "{skipped:?}");
+    // "-" is a gap, so the amounts stay numbers; each file was read with its own delimiter.
+    let answer = text(
+        &engine,
+        nb,
+        "SELECT count(*) FILTER (WHERE amount IS NULL) AS gaps, sum(amount) AS total, \
+         count(DISTINCT city) AS cities, arrow_typeof(max(amount)) AS kind FROM exports",
+    )
+    .await;
+    let total: i64 = (0..600).sum::<i64>() - 3;
+    assert!(answer.contains(&format!("| 1    | {total} ")), "{answer}");
+    assert!(answer.contains("| 2      | Int64"), "{answer}");
     engine.shutdown();
 }

@@ -68,7 +68,7 @@ pub(crate) fn converts(folder: &Path, pattern: Option<&FilePattern>) -> Result<b
 /// A folder's conversion, as its task runs it.
 struct FolderConversion<'a> {
     folder: &'a Path,
-    pattern: Option<&'a str>,
+    choices: &'a FolderImport,
     table: &'a str,
     /// The id of its folder in the notebook's `converted/`.
     id: &'a str,
@@ -88,7 +88,9 @@ impl FolderConversion<'_> {
             .ok_or_else(|| TableError::Persist("the notebook has no folder".into()))?;
         let folder = super::convert::folder(&dir, self.id)?;
         let outcome = (|| {
-            let pattern = self.pattern.map(FilePattern::parse).transpose()?;
+            let pattern = (self.choices.pattern.as_deref())
+                .map(FilePattern::parse)
+                .transpose()?;
             let pieces = text_files(self.folder, pattern.as_ref())?;
             let shown = self.folder.display().to_string();
             one_kind(&shown, pieces.iter().map(|p| (p.label.as_str(), p.format)))?;
@@ -97,6 +99,7 @@ impl FolderConversion<'_> {
                 source: &shown,
                 table: self.table,
                 csv: None,
+                choices: self.choices.csv.as_ref(),
                 pieces: &pieces,
                 folder: &folder,
             };
@@ -138,19 +141,20 @@ impl Engine {
         converts(path, parsed.as_ref())
     }
 
-    /// Links the folder `path` (its files matching `pattern`, if given) as one table: Parquet
-    /// files where they lie (footers only, at once), CSV or JSON files converted into Parquet
-    /// in the notebook as a recorded import with progress and cancel. The name defaults to the
-    /// folder's.
+    /// Links the folder `path` (its files matching `choices.pattern`, if given) as one table:
+    /// Parquet files where they lie (footers only, at once), CSV or JSON files converted into
+    /// Parquet in the notebook as a recorded import with progress and cancel. The name
+    /// defaults to the folder's.
     pub async fn link_folder(
         &self,
         notebook: NotebookId,
         path: &Path,
-        pattern: Option<&str>,
+        choices: &FolderImport,
         table: Option<&str>,
         progress: Arc<dyn Fn(ImportProgress) + Send + Sync>,
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
+        let pattern = choices.pattern.as_deref();
         let parsed = pattern.map(FilePattern::parse).transpose()?;
         if !converts(path, parsed.as_ref())? {
             let table = self.link_matching(notebook, path, pattern, table)?;
@@ -176,17 +180,15 @@ impl Engine {
                 format: None,
                 converted: Some(id.clone()),
                 connection: None,
-                folder: Some(FolderImport {
-                    pattern: pattern.map(str::to_string),
-                }),
+                folder: Some(choices.clone()),
             },
             Priority::Background,
         );
-        let (folder, pattern) = (path.to_path_buf(), pattern.map(str::to_string));
+        let (folder, choices) = (path.to_path_buf(), choices.clone());
         self.queue_import(task, progress, cancel, move |importer, report, token| {
             let conversion = FolderConversion {
                 folder: &folder,
-                pattern: pattern.as_deref(),
+                choices: &choices,
                 table: &table,
                 id: &id,
             };
@@ -201,13 +203,13 @@ impl Engine {
         task: &Tracked,
         notebook: NotebookId,
         folder: &Path,
-        pattern: Option<&str>,
+        choices: &FolderImport,
         table: &str,
         id: &str,
     ) -> Result<ImportOutcome, Error> {
         let conversion = FolderConversion {
             folder,
-            pattern,
+            choices,
             table,
             id,
         };

@@ -201,6 +201,7 @@ impl RemoteConversion<'_> {
             source: self.url,
             table: self.table,
             csv: self.csv,
+            choices: None,
             pieces: &pieces,
             folder,
         };

@@ -149,14 +149,7 @@ impl Engine {
                 }
                 if let (Some(folder), Some(id)) = (&folder, &converted) {
                     return self
-                        .link_folder_tracked(
-                            &tracked,
-                            notebook,
-                            &path,
-                            folder.pattern.as_deref(),
-                            &target,
-                            id,
-                        )
+                        .link_folder_tracked(&tracked, notebook, &path, folder, &target, id)
                         .map(|_| ());
                 }
                 let request = ImportRequest {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::{TaskError, TaskKind};
-use crate::tables::import::{CsvOptions, ImportFormat, SheetOptions};
+use crate::tables::import::{CsvChoices, CsvOptions, ImportFormat, SheetOptions};
 use crate::tables::transform::Transform;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,11 +42,24 @@ pub enum TaskPayload {
 }
 
 /// A folder's files converted into one table, as its task records them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FolderImport {
     /// The files below the folder that are read (a glob), when not all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
+    /// How every CSV file is read, when the user chose (each file's dialect is still its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<CsvChoices>,
+}
+
+impl FolderImport {
+    /// The files matching `pattern`, each read as its first rows show it.
+    pub fn matching(pattern: &str) -> FolderImport {
+        FolderImport {
+            pattern: Some(pattern.to_string()),
+            csv: None,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -178,6 +191,7 @@ impl TaskPayload {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tables::import::OnBadRow;
 
     #[test]
     fn every_payload_reads_back_as_written_and_keeps_the_stored_shape() {
@@ -221,6 +235,10 @@ mod tests {
                 connection: None,
                 folder: Some(FolderImport {
                     pattern: Some("part-*.csv".into()),
+                    csv: Some(CsvChoices {
+                        on_bad_row: OnBadRow::Skip,
+                        missing: Some(vec!["-".into()]),
+                    }),
                 }),
             },
             TaskPayload::Import {

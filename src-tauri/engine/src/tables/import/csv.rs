@@ -38,6 +38,7 @@ pub fn preview(
 ) -> Result<ImportPreview, TableError> {
     let sample = read_sample(path)?;
     let (delimiter, quote) = sniff_dialect(&sample);
+    let sample = even_rows(sample, delimiter, quote);
     let has_header = sniff_header(&sample, delimiter, quote);
     let missing = super::missing_default();
     let (columns, comma) = sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
@@ -140,7 +141,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
     let columns = match &options.columns {
         Some(columns) => columns.clone(),
         None => {
-            let sample = read_sample(path)?;
+            let sample = even_rows(read_sample(path)?, delimiter, quote);
             sniff_columns(
                 &sample,
                 delimiter,
@@ -195,12 +196,21 @@ fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Impo
         Some(columns) => schema_of(columns)?,
         None => {
             let file = File::open(path).map_err(|e| TableError::file(path, e))?;
-            let (schema, _) = format
-                .infer_schema(BufReader::new(file), Some(INFER_RECORDS))
-                .map_err(|e| import_error(&e, None))?;
+            let sample = even_rows(read_sample(path)?, delimiter, quote);
+            let schema = match format.infer_schema(BufReader::new(file), Some(INFER_RECORDS)) {
+                Ok((schema, _)) => schema,
+                // A ragged row stops the inference: the columns come from the sample's even
+                // rows, and the read rejects or skips the ragged ones, naming their lines.
+                Err(e) => {
+                    format
+                        .infer_schema(&sample[..], None)
+                        .map_err(|_| import_error(&e, None))?
+                        .0
+                }
+            };
             let columns = with_zones(
                 named(ColumnSpec::all(&schema)),
-                &read_sample(path)?,
+                &sample,
                 delimiter,
                 quote,
                 options.has_header,
@@ -506,7 +516,11 @@ fn read_skipping(
         if let Some(reason) = check_row(&record, &types, schema.fields(), &missing) {
             skipped_total += 1;
             if skipped.len() < SKIPPED_LISTED {
-                skipped.push(SkippedRow { line, reason });
+                skipped.push(SkippedRow {
+                    line,
+                    reason,
+                    file: None,
+                });
             }
             continue;
         }
@@ -726,6 +740,49 @@ fn one_ascii(s: &str, what: &str) -> Result<u8, TableError> {
             message: format!("the {what} must be one character, not {s:?}"),
         }),
     }
+}
+
+/// The sample without its ragged rows (a field too many or too few against most of its
+/// rows), which would stop arrow's inference of the columns and the preview: the import then
+/// rejects or skips them with their lines, as the user chooses. Unchanged when it has none, or
+/// when its quoting is broken (the read reports that).
+fn even_rows(sample: Vec<u8>, delimiter: u8, quote: u8) -> Vec<u8> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&sample[..]);
+    let mut records = Vec::new();
+    for record in reader.byte_records() {
+        match record {
+            Ok(record) => records.push(record),
+            Err(_) => return sample,
+        }
+    }
+    let mut widths = std::collections::HashMap::<usize, usize>::new();
+    for record in &records {
+        *widths.entry(record.len()).or_default() += 1;
+    }
+    if widths.len() < 2 {
+        return sample;
+    }
+    let width = records[0].len();
+    // The header's width, unless most rows disagree with it.
+    let usual = widths
+        .iter()
+        .max_by_key(|(w, n)| (**n, **w == width))
+        .map_or(width, |(w, _)| *w);
+    let mut kept = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .from_writer(Vec::new());
+    for record in records.iter().filter(|r| r.len() == usual) {
+        if kept.write_byte_record(record).is_err() {
+            return sample;
+        }
+    }
+    kept.into_inner().unwrap_or(sample)
 }
 
 fn read_sample(path: &Path) -> Result<Vec<u8>, TableError> {

@@ -150,6 +150,28 @@ pub enum OnBadRow {
     Skip,
 }
 
+/// What the user chose for every CSV file of many (a folder, a bucket prefix). The rest of how
+/// a file is read (delimiter, quote, encoding, decimal separator, header) stays each file's
+/// own, as its first rows show it: exports of different months may differ in it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, specta::Type)]
+pub struct CsvChoices {
+    pub on_bad_row: OnBadRow,
+    /// Cell texts read as missing (NULL); None keeps [`MISSING_DEFAULT`].
+    #[serde(default)]
+    pub missing: Option<Vec<String>>,
+}
+
+impl CsvChoices {
+    /// A file's own options with these choices in them.
+    pub fn over(&self, mut options: CsvOptions) -> CsvOptions {
+        options.on_bad_row = self.on_bad_row;
+        if let Some(missing) = &self.missing {
+            options.missing = missing.clone();
+        }
+        options
+    }
+}
+
 /// How to read a CSV file. [`preview`] proposes one; the user may correct it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct CsvOptions {
@@ -243,6 +265,8 @@ pub struct SkippedRow {
     /// 1-based line in the file (the header is line 1 when there is one).
     pub line: u64,
     pub reason: String,
+    /// The file the line is in, when one table was read from many (a folder, a bucket prefix).
+    pub file: Option<String>,
 }
 
 /// The whole file, read.

@@ -295,6 +295,50 @@ fn skip_mode_leaves_bad_rows_out_and_reports_them() {
 }
 
 #[test]
+fn a_ragged_row_in_a_small_file_is_previewed_past_and_rejected_or_skipped_by_its_line() {
+    // A field too many on line 4, inside the sample the columns are read from: arrow's
+    // inference stopped on it, so the file could not even be previewed to choose "skip".
+    let f = Files::new();
+    let p = f.write(
+        "ragged.csv",
+        "id,city,amount
+1,Paris,10
+2,Lyon,20
+3,Lyon,7,extra
+4,Nice,40
+",
+    );
+    let preview = preview(&p, None).unwrap();
+    let kinds: Vec<ColumnType> = preview.columns.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [ColumnType::Integer, ColumnType::Text, ColumnType::Integer]
+    );
+    assert!(!preview.rows.is_empty(), "the rows around it are shown");
+    let (line, message) = import_error(read_all(&p, None).unwrap_err());
+    assert_eq!(line, Some(4), "{message}");
+    let options = CsvOptions {
+        on_bad_row: OnBadRow::Skip,
+        ..preview.csv.clone().unwrap()
+    };
+    let out = read_all(&p, Some(&options)).unwrap();
+    let ids: Vec<_> = out.batches.iter().flat_map(|b| col_i64(b, 0)).collect();
+    assert_eq!(ids, [Some(1), Some(2), Some(4)]);
+    assert_eq!(out.skipped.iter().map(|s| s.line).collect::<Vec<_>>(), [4]);
+    // Read without the preview's columns, it infers them past the ragged row too.
+    let inferred = CsvOptions {
+        columns: None,
+        ..options
+    };
+    let out = read_all(&p, Some(&inferred)).unwrap();
+    assert_eq!(out.rows, 3);
+    assert_eq!(
+        out.schema.field(2).data_type(),
+        &datafusion::arrow::datatypes::DataType::Int64
+    );
+}
+
+#[test]
 fn progress_is_reported_and_cancel_stops_the_read() {
     let f = Files::new();
     let mut text = String::from("n,s\n");
