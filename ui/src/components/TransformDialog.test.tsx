@@ -23,7 +23,7 @@ const table = (linked: string | null): TableInfo => ({
 const kinds = () => Array.from((screen.getByTestId("transform-kind") as HTMLSelectElement).options).map((o) => o.value);
 
 describe("TransformDialog", () => {
-  it("offers a linked table only the transforms that remove rows, and says why", async () => {
+  it("offers a linked table the transforms that change values or remove rows, not columns or types, and says why", async () => {
     const applied = vi.fn();
     const applyTransform = vi.fn(async (_nb: string, _t: string, transform: Transform) => {
       expect(transform).toEqual({ kind: "filter_rows", predicate: "amount > 10" });
@@ -34,8 +34,9 @@ describe("TransformDialog", () => {
         <TransformDialog notebook="nb" table={table("/data/trips.parquet")} onApplied={applied} onClose={() => undefined} />
       </Providers>,
     );
-    expect(kinds()).toEqual(["filter", "dedupe"]);
+    expect(kinds()).toEqual(["trim", "lower", "upper", "replace", "fill_nulls", "split", "expression", "filter", "dedupe"]);
     expect(screen.getByTestId("transform-linked-note").textContent).toContain("Copy into the notebook");
+    fireEvent.change(screen.getByTestId("transform-kind"), { target: { value: "filter" } });
     fireEvent.change(screen.getByTestId("transform-a"), { target: { value: "amount > 10" } });
     fireEvent.click(screen.getByTestId("transform-apply"));
     await waitFor(() => expect(applied).toHaveBeenCalled());

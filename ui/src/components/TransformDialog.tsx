@@ -15,15 +15,16 @@ interface Props {
 
 type Running = { what: "preview" | "apply"; job: string; rows: number };
 
-/** The transforms a linked table takes: those that only remove rows. */
-const LINKED_KINDS: TransformForm["kind"][] = ["filter", "dedupe"];
+/** The transforms a linked table takes: those that change values (keeping the column's type) or
+ *  remove rows; not those that change its columns or their types. */
+const LINKED_KINDS: TransformForm["kind"][] = ["trim", "lower", "upper", "replace", "fill_nulls", "split", "expression", "filter", "dedupe"];
 
 /** Choose a transform, see what it would change, apply it in the background (Esc cancels). */
 export function TransformDialog({ notebook, table, onApplied, onClose }: Props) {
   const backend = useBackend();
   const { report } = useNotify();
-  // A linked table's files are never written: only transforms that remove rows (kept beside
-  // them as deleted rows) apply to it.
+  // A linked table's files are never written: transforms that change values or remove rows
+  // (kept beside them as edited cells and deleted rows) apply to it.
   const kinds = table.linked ? TRANSFORM_KINDS.filter((k) => LINKED_KINDS.includes(k.kind)) : TRANSFORM_KINDS;
   const [form, setForm] = useState<TransformForm>({
     kind: kinds[0]?.kind ?? "trim",
@@ -141,8 +142,9 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
         </div>
         {table.linked && (
           <p className="muted" data-testid="transform-linked-note">
-            {table.name} is read where it lies and its files are not changed: the rows a transform removes are kept beside them as
-            deleted rows (Undo brings them back). To change values or columns, use Copy into the notebook.
+            {table.name} is read where it lies and its files are not changed: the values a transform changes and the rows it removes are kept
+            beside them, as edits are (Undo takes them back). A column keeps its type, and up to a million values change at a time; to change
+            types or columns, or every row of a huge table, use Copy into the notebook.
           </p>
         )}
         {problem && <p className="muted">{problem}</p>}

@@ -1058,13 +1058,13 @@ async fn keep_rows_and_remove_duplicates_on_a_link_delete_rows_as_a_held_copy_do
     engine.undo_redo(nb, "held", true).unwrap();
     same(all).await;
 
-    // Transforms that change values or columns are refused in words, and change nothing.
-    let set_column = Transform::SetColumn {
+    // Transforms that change columns are refused in words, and change nothing.
+    let rename = Transform::RenameColumn {
         column: "city".into(),
-        expr: "upper(city)".into(),
+        to: "town".into(),
     };
     let refused = engine
-        .apply_transform(nb, "trips", &set_column, Arc::new(|_| {}), &never)
+        .apply_transform(nb, "trips", &rename, Arc::new(|_| {}), &never)
         .await
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::InvalidValue);
@@ -1082,6 +1082,143 @@ async fn keep_rows_and_remove_duplicates_on_a_link_delete_rows_as_a_held_copy_do
     assert_ne!(refused.code(), ErrorCode::Internal, "{refused}");
     same(all).await;
     let expected = text(&engine, nb, &all.replace("{t}", "held")).await;
+
+    // A crash: what was acknowledged is there.
+    std::mem::forget(engine);
+    let copy = crate::recovery_model::crash_copy(tmp.path());
+    let engine = open(copy.path(), Arc::new(crate::events::NullSink));
+    assert_eq!(
+        text(&engine, nb, &all.replace("{t}", "trips")).await,
+        expected
+    );
+    engine.shutdown();
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the linked file is never written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn value_transforms_on_a_link_keep_only_the_changed_cells_as_a_held_copy_changes_them() {
+    use crate::tables::transform::Transform;
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, 30_000);
+    let before = std::fs::read(&file).unwrap();
+    let (engine, nb) = linking(tmp.path(), &file);
+    let nb_dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    // A value typed with spaces, an amount emptied and a row deleted: the transforms see the
+    // table as edited.
+    engine
+        .edit_cells(
+            nb,
+            "trips",
+            &[set(5, "city", Some("  Rome ")), set(9, "amount", None)],
+        )
+        .unwrap();
+    engine.delete_rows(nb, "trips", &[11]).unwrap();
+    engine.copy_linked_table(nb, "trips", "held").unwrap();
+    let never = tokio_util::sync::CancellationToken::new();
+    let all = "SELECT id, city, amount FROM {t} ORDER BY id";
+    let same = |sql: &'static str| {
+        let engine = &engine;
+        async move {
+            assert_eq!(
+                text(engine, nb, &sql.replace("{t}", "trips")).await,
+                text(engine, nb, &sql.replace("{t}", "held")).await,
+                "{sql}"
+            );
+        }
+    };
+    let transforms = [
+        // One cell: the typed " Rome ".
+        ("city", "trim(city)", 1),
+        // A third of the rows (row 11, deleted, is Nice's).
+        ("city", "replace(city, 'Lyon', 'Lyons')", 10_000),
+        // Every empty amount: every seventh row from 0 (4,286) and row 9, emptied by hand.
+        ("amount", "coalesce(amount, -1)", 4_287),
+    ];
+    for (column, expr, changes) in transforms {
+        let t = Transform::SetColumn {
+            column: column.into(),
+            expr: expr.into(),
+        };
+        let linked = engine
+            .preview_transform(nb, "trips", &t, Arc::new(|_| {}), &never)
+            .await
+            .unwrap();
+        let held = engine
+            .preview_transform(nb, "held", &t, Arc::new(|_| {}), &never)
+            .await
+            .unwrap();
+        assert_eq!(linked.summary.changed, changes, "{expr}");
+        assert_eq!(linked.summary.changed, held.summary.changed, "{expr}");
+        assert_eq!(
+            linked.summary.changed_by_column,
+            held.summary.changed_by_column
+        );
+        // Ids differ (the copy numbered its rows afresh; a link's are positions): the values
+        // do not.
+        let sample = |p: &crate::ledger::TransformPreview| -> Vec<_> {
+            (p.sample.rows.iter())
+                .map(|r| (r.kind, r.changed.clone(), r.old.clone(), r.new.clone()))
+                .collect()
+        };
+        assert_eq!(
+            sample(&linked),
+            sample(&held),
+            "{expr}: the same rows, old and new"
+        );
+        for name in ["trips", "held"] {
+            engine
+                .apply_transform(nb, name, &t, Arc::new(|_| {}), &never)
+                .await
+                .unwrap();
+        }
+        same(all).await;
+        for sql in SQL {
+            same(sql).await;
+        }
+    }
+    // Kept beside the file: one edits file saved at once, the file untouched.
+    assert_eq!(edits_files(tmp.path(), &nb_dir).len(), 1);
+
+    // A value change that would change the column's type, or a column holding nothing it can
+    // keep, is refused in words and changes nothing.
+    let expected = text(&engine, nb, &all.replace("{t}", "trips")).await;
+    for (column, expr, says) in [
+        (
+            "amount",
+            "CAST(amount AS VARCHAR)",
+            "keep their files' types",
+        ),
+        ("id", "id / 2.5", "keep their files' types"),
+        ("city", "nope(city)", ""),
+    ] {
+        let t = Transform::SetColumn {
+            column: column.into(),
+            expr: expr.into(),
+        };
+        let refused = engine
+            .apply_transform(nb, "trips", &t, Arc::new(|_| {}), &never)
+            .await
+            .unwrap_err();
+        assert_ne!(refused.code(), ErrorCode::Internal, "{refused}");
+        assert!(refused.to_string().contains(says), "{refused}");
+    }
+    assert_eq!(
+        text(&engine, nb, &all.replace("{t}", "trips")).await,
+        expected
+    );
+
+    // Undone on both: the replace's values again; redone: the last again.
+    engine.undo_redo(nb, "trips", true).unwrap();
+    engine.undo_redo(nb, "held", true).unwrap();
+    same(all).await;
+    engine.undo_redo(nb, "trips", false).unwrap();
+    engine.undo_redo(nb, "held", false).unwrap();
+    same(all).await;
 
     // A crash: what was acknowledged is there.
     std::mem::forget(engine);

@@ -646,8 +646,8 @@ impl Engine {
         applied
     }
 
-    /// A transform of a linked table: the rows it removes kept as deleted rows beside its files
-    /// (see `ledger::linked_transforms`).
+    /// A transform of a linked table: the rows it removes kept as deleted rows, the values it
+    /// changes as edited cells, beside its files (see `ledger::linked_transforms`).
     pub(super) async fn apply_linked_transform(
         &self,
         notebook: NotebookId,

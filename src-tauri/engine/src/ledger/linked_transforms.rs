@@ -1,19 +1,24 @@
-//! Transforms of linked tables that remove rows ("keep rows where", "remove duplicates").
+//! Transforms of linked tables: those that remove rows ("keep rows where", "remove
+//! duplicates") and those that change a column's values (trim, replace, fill empty cells, an
+//! SQL expression).
 //!
-//! Quire never writes a linked file, and a transform over 100M rows must not copy them: the
-//! rows a transform removes are found over the link as edited, through DataFusion (streamed, a
-//! duplicate search sorting under the memory pool and spilling), and kept as deleted rows
-//! beside the files, like rows deleted by hand. The positions can be millions, so the change is
-//! not journaled: it is saved at once (the edits file, then `links.json`), as an undo past the
-//! saved edits is, and acknowledged only once saved. Transforms that change values or columns
-//! stay refused: they need a copy (Copy into the notebook).
+//! Quire never writes a linked file, and a transform over 100M rows must not copy them: what a
+//! transform changes is found over the link as edited, through DataFusion (streamed, a
+//! duplicate search sorting under the memory pool and spilling), and kept beside the files as
+//! the edits by hand are: removed rows as deleted rows, new values as edited cells (only those
+//! that differ, so a trim that changes 40 cells of 100M rows keeps 40). The change can be
+//! millions of rows, so it is not journaled: it is saved at once (the edits file, then
+//! `links.json`), as an undo past the saved edits is, and acknowledged only once saved.
+//! A value change keeps the column's type and at most [`MAX_CHANGED_CELLS`] cells; changing a
+//! type, every row of a huge table, or the columns needs a copy (Copy into the notebook).
 
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, UInt64Array};
+use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Column;
-use datafusion::logical_expr::{lit, Expr};
+use datafusion::logical_expr::{binary_expr, cast, lit, Expr, Operator};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use roaring::RoaringTreemap;
@@ -26,6 +31,7 @@ use crate::ids::NotebookId;
 use crate::metrics::Metrics;
 use crate::queue::{JobKind, Priority};
 use crate::tables::diff::{self, DiffKind, DiffSummary};
+use crate::tables::edit::CellEdit;
 use crate::tables::linked::Edits;
 use crate::tables::sql::ident;
 use crate::tables::table::ROW_ID_COLUMN;
@@ -35,14 +41,53 @@ use crate::tables::{LinkedTable, TableError, TableVersion};
 /// Rows of a preview's sample.
 const SAMPLE: usize = 20;
 
-/// The rows a transform removes from a link, found over its edits at `version`.
-pub(super) struct Removals {
+/// The most cells one transform may change on a linked table: each is kept in memory beside
+/// the files (with its undo steps), as a cell edited by hand is.
+pub const MAX_CHANGED_CELLS: u64 = 1_000_000;
+
+/// What a transform does to a link, found over its edits at `version`.
+pub(super) struct Found {
     notebook: NotebookId,
     table: String,
     link: u64,
     version: u64,
     transform: Transform,
-    rows: Arc<RoaringTreemap>,
+    delta: Delta,
+}
+
+/// A transform's change to a link, kept beside its files.
+#[derive(Clone)]
+enum Delta {
+    /// The positions of the rows it removes, deleted.
+    Removed(Arc<RoaringTreemap>),
+    /// A column's new values where they differ from the old, as edits (in position order).
+    Changed(Arc<Vec<CellEdit>>),
+}
+
+impl Delta {
+    /// The rows it touches first (in position order), for a preview's sample.
+    fn first_rows(&self) -> Vec<u64> {
+        match self {
+            Delta::Removed(rows) => rows.iter().take(SAMPLE).collect(),
+            Delta::Changed(cells) => cells.iter().take(SAMPLE).map(|c| c.row_id).collect(),
+        }
+    }
+
+    /// `edits` with the change made, as version + 1.
+    fn applied(
+        &self,
+        edits: &Edits,
+        linked: &LinkedTable,
+        cells: Option<usize>,
+    ) -> Result<Edits, TableError> {
+        match self {
+            Delta::Removed(rows) => edits.without(linked.rows, RoaringTreemap::clone(rows)),
+            Delta::Changed(changed) => {
+                let n = cells.unwrap_or(changed.len()).min(changed.len());
+                edits.with(&linked.schema, linked.rows, &changed[..n])
+            }
+        }
+    }
 }
 
 impl Ledger {
@@ -59,54 +104,70 @@ impl Ledger {
         let Some(linked) = self.catalog.linked(notebook, table) else {
             return Ok(None);
         };
-        let (edits, removed) = self
-            .removals(notebook, table, &linked, transform, progress, cancel)
+        let (edits, delta) = self
+            .found(notebook, table, &linked, transform, progress, cancel)
             .await?;
-        let first: Vec<u64> = removed.iter().take(SAMPLE).collect();
-        let rows = linked.rows_at(&edits, &first)?;
-        let shown = TableVersion::first(linked.schema.clone(), vec![rows]);
-        let at: Vec<Option<usize>> = (0..first.len()).map(Some).collect();
-        let old = diff::display_rows(&shown, &at)?;
+        let first = delta.first_rows();
+        let shown_at = |edits: &Edits| -> Result<Vec<Option<Vec<Option<String>>>>, TableError> {
+            let rows = linked.rows_at(edits, &first)?;
+            let shown = TableVersion::first(linked.schema.clone(), vec![rows]);
+            let at: Vec<Option<usize>> = (0..first.len()).map(Some).collect();
+            diff::display_rows(&shown, &at)
+        };
+        let old = shown_at(&edits)?;
+        // The sample's new values: the change made to its rows only.
+        let new = match &delta {
+            Delta::Removed(_) => vec![None; first.len()],
+            Delta::Changed(_) => shown_at(&delta.applied(&edits, &linked, Some(SAMPLE))?)?,
+        };
         let columns: Vec<String> = linked
             .schema
             .fields()
             .iter()
             .map(|f| f.name().clone())
             .collect();
+        let (removed, changed, kind) = match &delta {
+            Delta::Removed(rows) => (rows.len(), 0, DiffKind::Removed),
+            Delta::Changed(cells) => (0, cells.len() as u64, DiffKind::Changed),
+        };
+        let by_column = match (&delta, transform) {
+            (Delta::Changed(_), Transform::SetColumn { column, .. }) => vec![column.clone()],
+            _ => Vec::new(),
+        };
         Ok(Some(TransformPreview {
             sql: transform.to_sql(table),
             summary: DiffSummary {
                 from_version: edits.version,
                 to_version: edits.version + 1,
                 added: 0,
-                removed: removed.len(),
-                changed: 0,
-                changed_by_column: Vec::new(),
+                removed,
+                changed,
+                changed_by_column: by_column.iter().map(|c| (c.clone(), changed)).collect(),
                 columns_added: Vec::new(),
                 columns_removed: Vec::new(),
             },
             sample: DiffPage {
                 old_columns: columns.clone(),
                 new_columns: columns,
-                total: removed.len(),
+                total: removed + changed,
                 offset: 0,
                 rows: first
                     .iter()
-                    .zip(old)
-                    .map(|(&row_id, old)| DiffRow {
+                    .zip(old.into_iter().zip(new))
+                    .map(|(&row_id, (old, new))| DiffRow {
                         row_id,
-                        kind: DiffKind::Removed,
-                        changed: Vec::new(),
+                        kind,
+                        changed: by_column.clone(),
                         old,
-                        new: None,
+                        new,
                     })
                     .collect(),
             },
         }))
     }
 
-    /// Applies `transform` to link `table` (notebook folder `dir`) as deleted rows, saved
-    /// before it is acknowledged; None when `table` is not a link.
+    /// Applies `transform` to link `table` (notebook folder `dir`) as deleted rows or edited
+    /// cells, saved before it is acknowledged; None when `table` is not a link.
     #[allow(clippy::too_many_arguments)]
     pub async fn apply_linked_transform(
         &self,
@@ -121,8 +182,8 @@ impl Ledger {
         let Some(linked) = self.catalog.linked(notebook, table) else {
             return Ok(None);
         };
-        let (edits, removed) = self
-            .removals(notebook, table, &linked, transform, progress, cancel)
+        let (edits, delta) = self
+            .found(notebook, table, &linked, transform, progress, cancel)
             .await?;
         let _commit = self.lock_commit();
         let now = self.catalog.linked(notebook, table);
@@ -140,13 +201,16 @@ impl Ledger {
             .into());
         }
         *self.linked_previewed() = None;
-        let next = edits.without(linked.rows, RoaringTreemap::clone(&removed))?;
+        let next = delta.applied(&edits, &linked, None)?;
         self.save_locked(notebook, dir, table, &linked, &next, metrics)?;
         let now = linked.edits.push(next);
+        let (what, n) = match &delta {
+            Delta::Removed(rows) => ("rows deleted", rows.len()),
+            Delta::Changed(cells) => ("cells changed", cells.len() as u64),
+        };
         log::info!(
-            "{} on the linked table {table} of notebook {notebook}: {} rows deleted (version {})",
+            "{} on the linked table {table} of notebook {notebook}: {n} {what} (version {})",
             transform.label(),
-            removed.len(),
             now.version
         );
         Ok(Some(LinkedChange {
@@ -156,15 +220,15 @@ impl Ledger {
         }))
     }
 
-    fn linked_previewed(&self) -> std::sync::MutexGuard<'_, Option<Removals>> {
+    fn linked_previewed(&self) -> std::sync::MutexGuard<'_, Option<Found>> {
         self.linked_previewed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The rows `transform` removes from `linked` as edited now, and those edits; reused from
-    /// the preview when nothing changed since.
-    async fn removals(
+    /// What `transform` does to `linked` as edited now, and those edits; reused from the
+    /// preview when nothing changed since.
+    async fn found(
         &self,
         notebook: NotebookId,
         table: &str,
@@ -172,7 +236,7 @@ impl Ledger {
         transform: &Transform,
         progress: Arc<dyn Fn(u64) + Send + Sync>,
         cancel: &CancellationToken,
-    ) -> Result<(Arc<Edits>, Arc<RoaringTreemap>), Error> {
+    ) -> Result<(Arc<Edits>, Delta), Error> {
         let edits = linked.edits.current();
         if let Some(p) = self.linked_previewed().as_ref() {
             if p.notebook == notebook
@@ -181,10 +245,10 @@ impl Ledger {
                 && p.version == edits.version
                 && &p.transform == transform
             {
-                return Ok((edits, p.rows.clone()));
+                return Ok((edits, p.delta.clone()));
             }
         }
-        let query = RemovalQuery::new(linked, transform)?;
+        let query = DeltaQuery::new(linked, transform)?;
         let (input, limits, cancel) = (
             linked.clone(),
             self.catalog.limits().clone(),
@@ -200,7 +264,7 @@ impl Ledger {
                     .await)
             },
         );
-        let removed = Arc::new(job.result().await??);
+        let delta = job.result().await??;
         // The scan read the edits current when it started: the same ones, or it ran again.
         if linked.edits.current().version != edits.version {
             return Err(TableError::InvalidValue {
@@ -211,55 +275,64 @@ impl Ledger {
             }
             .into());
         }
-        *self.linked_previewed() = Some(Removals {
+        *self.linked_previewed() = Some(Found {
             notebook,
             table: table.to_string(),
             link: linked.id,
             version: edits.version,
             transform: transform.clone(),
-            rows: removed.clone(),
+            delta: delta.clone(),
         });
-        Ok((edits, removed))
+        Ok((edits, delta))
     }
 }
 
-/// How the rows a transform removes are found: a column per row saying whether it goes.
-enum RemovalQuery {
+/// How a transform's change is found: a column per row saying whether it goes, or the rows'
+/// new values where they differ.
+enum DeltaQuery {
     /// Rows for which the condition is not true (NULL removes, as in SQL's WHERE).
     Filter(String),
     /// Every row after the first (in file order) of its group of equal `columns`.
     Duplicates(Vec<String>),
+    /// A column's values replaced by an expression over the row, where they differ.
+    Set { column: String, expr: String },
 }
 
-impl RemovalQuery {
-    fn new(linked: &LinkedTable, transform: &Transform) -> Result<RemovalQuery, TableError> {
+impl DeltaQuery {
+    fn new(linked: &LinkedTable, transform: &Transform) -> Result<DeltaQuery, TableError> {
         match transform {
             Transform::FilterRows { predicate } => {
                 transform::check_condition(&linked.schema, predicate)?;
-                Ok(RemovalQuery::Filter(predicate.clone()))
+                Ok(DeltaQuery::Filter(predicate.clone()))
             }
             Transform::RemoveDuplicates { columns } => {
                 let keys = transform::duplicate_keys(&linked.schema, columns)?;
-                Ok(RemovalQuery::Duplicates(
+                Ok(DeltaQuery::Duplicates(
                     keys.iter()
                         .map(|&i| linked.schema.field(i).name().clone())
                         .collect(),
                 ))
             }
+            Transform::SetColumn { column, expr } => {
+                transform::check_same_type(&linked.schema, column, expr)?;
+                Ok(DeltaQuery::Set {
+                    column: column.clone(),
+                    expr: expr.clone(),
+                })
+            }
             other => Err(TableError::InvalidValue {
                 column: String::new(),
                 message: format!(
-                    "a linked table is read where it lies, so \"{}\" cannot change it; keep rows \
-                     and remove duplicates can, and Copy into the notebook makes a copy every \
-                     transform can change",
+                    "a linked table is read where it lies, so \"{}\" cannot change its columns; \
+                     transforms that change values or remove rows can, and Copy into the \
+                     notebook makes a copy every transform can change",
                     other.label()
                 ),
             }),
         }
     }
 
-    /// The positions of the rows that go, streamed under the memory pool; `progress` hears the
-    /// rows looked at.
+    /// The change, streamed under the memory pool; `progress` hears the rows looked at.
     async fn run(
         &self,
         linked: &Arc<LinkedTable>,
@@ -267,13 +340,14 @@ impl RemovalQuery {
         progress: &(dyn Fn(u64) + Send + Sync),
         cancel: &CancellationToken,
         job: &CancellationToken,
-    ) -> Result<RoaringTreemap, TableError> {
+    ) -> Result<Delta, TableError> {
         let mut config = SessionConfig::new();
         limits.tune(&mut config);
         let ctx = SessionContext::new_with_config_rt(config, limits.runtime());
         ctx.register_table("source", linked.provider_with_ids()?)?;
+        let row_id = Expr::Column(Column::new_unqualified(ROW_ID_COLUMN));
         let frame = match self {
-            RemovalQuery::Filter(predicate) => {
+            DeltaQuery::Filter(predicate) => {
                 let frame = ctx.table("source").await?;
                 // Parsed as one expression (never spliced into a statement).
                 let keep = frame.parse_sql_expr(predicate)?;
@@ -281,12 +355,9 @@ impl RemovalQuery {
                     keep,
                     lit(false),
                 ])));
-                frame.select(vec![
-                    Expr::Column(Column::new_unqualified(ROW_ID_COLUMN)),
-                    goes.alias("goes"),
-                ])?
+                frame.select(vec![row_id, goes.alias("goes")])?
             }
-            RemovalQuery::Duplicates(columns) => {
+            DeltaQuery::Duplicates(columns) => {
                 let keys = columns
                     .iter()
                     .map(|c| ident(c))
@@ -298,35 +369,84 @@ impl RemovalQuery {
                 ))
                 .await?
             }
+            DeltaQuery::Set { column, expr } => {
+                let frame = ctx.table("source").await?;
+                let new = frame.parse_sql_expr(expr)?;
+                let old = Expr::Column(Column::new_unqualified(column));
+                // As text, the way a value typed into the cell is kept (and read back as the
+                // column's type), so the edits file holds it as a hand edit.
+                frame
+                    .filter(binary_expr(new.clone(), Operator::IsDistinctFrom, old))?
+                    .select(vec![row_id, cast(new, DataType::Utf8).alias("new")])?
+            }
         };
         let mut stream = frame
             .execute_stream()
             .await
             .map_err(|e| exhausted(limits, e))?;
         let mut removed = RoaringTreemap::new();
+        let mut changed = Vec::new();
         let mut seen = 0u64;
         while let Some(batch) = stream.next().await {
             if cancel.is_cancelled() || job.is_cancelled() {
                 return Err(TableError::Cancelled);
             }
             let batch: RecordBatch = batch.map_err(|e| exhausted(limits, e))?;
-            let (Some(ids), Some(goes)) = (
-                batch.column(0).as_any().downcast_ref::<UInt64Array>(),
-                batch.column(1).as_any().downcast_ref::<BooleanArray>(),
-            ) else {
-                return Err(TableError::Persist(
-                    "internal: the transform lost its row ids".into(),
-                ));
-            };
-            for i in 0..batch.num_rows() {
-                if goes.is_valid(i) && goes.value(i) {
-                    removed.insert(ids.value(i));
+            let lost = || TableError::Persist("internal: the transform lost its row ids".into());
+            let ids = (batch.column(0).as_any())
+                .downcast_ref::<UInt64Array>()
+                .ok_or_else(lost)?;
+            match self {
+                DeltaQuery::Set { column, .. } => {
+                    let new = (batch.column(1).as_any())
+                        .downcast_ref::<StringArray>()
+                        .ok_or_else(lost)?;
+                    if changed.len() as u64 + batch.num_rows() as u64 > MAX_CHANGED_CELLS {
+                        return Err(too_many_changes(column));
+                    }
+                    changed.extend((0..batch.num_rows()).map(|i| CellEdit {
+                        row_id: ids.value(i),
+                        column: column.clone(),
+                        value: new.is_valid(i).then(|| new.value(i).to_string()),
+                    }));
+                    // Only changed rows come: the rows looked at are not known, the bar
+                    // shows the cells found.
+                    seen += batch.num_rows() as u64;
+                }
+                _ => {
+                    let goes = (batch.column(1).as_any())
+                        .downcast_ref::<BooleanArray>()
+                        .ok_or_else(lost)?;
+                    for i in 0..batch.num_rows() {
+                        if goes.is_valid(i) && goes.value(i) {
+                            removed.insert(ids.value(i));
+                        }
+                    }
+                    seen += batch.num_rows() as u64;
                 }
             }
-            seen += batch.num_rows() as u64;
             progress(seen);
         }
-        Ok(removed)
+        Ok(match self {
+            DeltaQuery::Set { .. } => {
+                // Partitions come in any order; the sample and the edits go by position.
+                changed.sort_by_key(|c| c.row_id);
+                Delta::Changed(Arc::new(changed))
+            }
+            _ => Delta::Removed(Arc::new(removed)),
+        })
+    }
+}
+
+/// Why a transform that changes too many values of a link is refused.
+fn too_many_changes(column: &str) -> TableError {
+    TableError::InvalidValue {
+        column: column.to_string(),
+        message: format!(
+            "the transform changes more than {MAX_CHANGED_CELLS} values of column {column}; a \
+             linked table keeps changed values beside its files, at most {MAX_CHANGED_CELLS} at \
+             a time: Copy into the notebook makes a copy whose every value can change"
+        ),
     }
 }
 

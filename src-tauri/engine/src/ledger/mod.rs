@@ -60,7 +60,7 @@ pub struct Ledger {
     diffs: Mutex<diffs::RecentDiffs>,
     previewed: Mutex<Option<transforms::PreviewedTransform>>,
     /// The rows the last previewed transform of a link removes, for its apply.
-    linked_previewed: Mutex<Option<linked_transforms::Removals>>,
+    linked_previewed: Mutex<Option<linked_transforms::Found>>,
 }
 
 impl Ledger {

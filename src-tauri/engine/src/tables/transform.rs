@@ -22,6 +22,7 @@ use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::edit::describe_type;
 use super::table::{TableVersion, ROW_ID_COLUMN};
 use super::TableError;
 
@@ -192,6 +193,48 @@ fn condition(schema: &SchemaRef, predicate: &str) -> Result<Compiled, TableError
 /// are filtered elsewhere: a linked table's, through DataFusion).
 pub fn check_condition(schema: &SchemaRef, predicate: &str) -> Result<(), TableError> {
     condition(schema, predicate).map(|_| ())
+}
+
+/// Checks a "set column" for a table that keeps the new values as edits of the column (a
+/// linked table's, whose columns are its files'): the expression must give the column's type,
+/// and the column must hold values kept as they are typed (numbers, text, dates, times, true or
+/// false).
+pub fn check_same_type(schema: &SchemaRef, column: &str, expr: &str) -> Result<(), TableError> {
+    let kept = schema.field(column_index(schema, column)?).data_type();
+    let text =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    let typed = kept.is_numeric()
+        || text(kept)
+        || matches!(
+            kept,
+            DataType::Boolean | DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
+        );
+    if !typed {
+        return Err(invalid(
+            column,
+            format!(
+                "column {column} of a linked table holds {}, which a transform cannot change \
+                 beside its files; Copy into the notebook makes a copy it can change",
+                describe_type(kept)
+            ),
+        ));
+    }
+    let given = compile(schema, expr)?.data_type;
+    // Of the same kind (a whole number of another width, say), the value reads back as the
+    // column's type, or is refused in words if it does not fit.
+    let kind = |t: &DataType| if text(t) { "text" } else { describe_type(t) };
+    if given == DataType::Null || kind(&given) == kind(kept) {
+        return Ok(());
+    }
+    Err(invalid(
+        column,
+        format!(
+            "a linked table's columns keep their files' types: {column} holds {} and {expr:?} \
+             gives {}; Copy into the notebook to change a column's type",
+            describe_type(kept),
+            describe_type(&given)
+        ),
+    ))
 }
 
 /// The columns "remove duplicates" compares: `columns`, or every column when none is named.
