@@ -4,7 +4,7 @@
 // of the sorted view (kept beside the file), undo and redo it, delete a
 // row of the view, keep only the rows of its last two million ids (a transform kept beside the
 // file as deleted rows), add a row at its end and type its values (kept beside the file too),
-// see Saved, restart, and find the edit at its row, the rows gone and the new row; then
+// replace a value by a transform (an edited cell beside the file), see Saved, restart, and find the edit at its row, the rows gone and the new row; then
 // the file goes away and the link shows as missing until removed; last, a folder of copies is
 // linked with a pattern that picks two of its files. The file itself never changes.
 import { test } from "node:test";
@@ -157,6 +157,29 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await waitCell(first, kept - 1, "city", "Marseille");
     await first.waitText("save-status", (t) => t === "All changes saved");
     await first.screenshot("linked-row-added");
+
+    // Change values: upper-casing every city would keep two million new values beside the
+    // file, and is refused with the way out; a replace that changes one value is kept as an
+    // edited cell (found over the whole file by the engine), shown at its row.
+    await first.click("open-transform");
+    await select(first, "transform-kind", "upper");
+    await select(first, "transform-column", "city");
+    await first.click("transform-apply");
+    await first.waitText("toast", (t) => t.includes("more than 1000000 values") && t.includes("Copy into the notebook"), 120_000);
+    await select(first, "transform-kind", "replace");
+    await select(first, "transform-column", "city");
+    await first.type("transform-a", "Marseille");
+    await first.type("transform-b", "Marseille-Provence");
+    await first.click("transform-preview-button");
+    const changed = await first.waitText("transform-counts", (t) => /change/.test(t), 120_000);
+    assert.match(changed, /^1 rows? changes? · 0 removed · 0 added/, changed);
+    await first.waitText("transform-preview", (t) => t.includes("Marseille-Provence"));
+    await first.click("transform-apply");
+    await first.driver.wait(async () => (await first.count("[data-testid=transform-dialog]")) === 0, 120_000, "apply never finished");
+    // The grid shows the table afresh from its top: at its end, the new value.
+    await waitCellAtEnd(first, kept - 1, "city", "Marseille-Provence");
+    await waitCellAtEnd(first, kept, "id", String(ROWS));
+    await first.waitText("save-status", (t) => t === "All changes saved");
     assert.deepEqual(readFileSync(out), before, "the linked file never changes");
   } catch (e) {
     await first.screenshot("FAILED-linked-first").catch(() => undefined);
@@ -178,7 +201,7 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     const shown = ROWS - 1_000_000;
     await scrollToLastRow(again, shown, String(ROWS));
     await waitCellAtEnd(again, shown - 1, "city", "Bordeaux");
-    await waitCellAtEnd(again, shown - 2, "city", "Marseille");
+    await waitCellAtEnd(again, shown - 2, "city", "Marseille-Provence");
     await waitCellAtEnd(again, shown - 3, "id", String(ROWS - 3));
     await again.screenshot("linked-after-restart");
   } catch (e) {

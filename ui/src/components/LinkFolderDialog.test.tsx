@@ -113,7 +113,10 @@ describe("the link folder dialog", () => {
       expect.any(Function),
     );
     expect(onLinked).not.toHaveBeenCalled();
-    fireEvent.click(screen.getByTestId("link-folder-done"));
+    // Enter in a field does not convert the folder again; Esc is Done.
+    fireEvent.submit(screen.getByTestId("link-folder-name").closest("form")!);
+    expect(linkFolder).toHaveBeenCalledTimes(1);
+    fireEvent.keyDown(window, { key: "Escape" });
     expect(onLinked).toHaveBeenCalledWith(outcome);
   });
 });

@@ -31,11 +31,13 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
   const [missingText, setMissingText] = useState("");
   const [finished, setFinished] = useState<ImportOutcome | null>(null);
   const busy = job !== null;
-  // While it links, Esc and Cancel stop it (a conversion leaves nothing behind).
-  const stopOrClose = () => (job ? void backend.cancelJob(job) : onClose());
+  // While it links, Esc and Cancel stop it (a conversion leaves nothing behind); once linked
+  // with rows skipped, Esc is Done.
+  const stopOrClose = () => (job ? void backend.cancelJob(job) : finished ? onLinked(finished) : onClose());
   useEscape(stopOrClose);
 
   const link = async () => {
+    if (finished) return;
     const id = crypto.randomUUID();
     setJob(id);
     setError(null);
@@ -77,13 +79,14 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
         >
           <label className="field">
             Table name
-            <input data-testid="link-folder-name" value={table} onChange={(e) => setTable(e.target.value)} />
+            <input data-testid="link-folder-name" value={table} disabled={busy || !!finished} onChange={(e) => setTable(e.target.value)} />
           </label>
           <label className="field">
             Only files matching (optional)
             <input
               data-testid="link-folder-pattern"
               value={pattern}
+              disabled={busy || !!finished}
               placeholder="every file, e.g. 2024-*.parquet or **/part-*.csv"
               onChange={(e) => setPattern(e.target.value)}
               autoFocus

@@ -108,7 +108,10 @@ impl ManyFiles<'_> {
                     .pieces
                     .iter()
                     .map(|p| {
-                        import::preview(&p.path, None).map_err(|e| in_file(e.into(), &p.label))
+                        // Read with the user's gap markers, so a gap is no text to widen to.
+                        let missing = self.choices.and_then(|c| c.missing.as_deref());
+                        import::preview_missing(&p.path, None, missing)
+                            .map_err(|e| in_file(e.into(), &p.label))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 let named = |c: &[ColumnSpec]| c.iter().map(|c| c.name.clone()).collect::<Vec<_>>();

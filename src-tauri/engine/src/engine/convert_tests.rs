@@ -777,7 +777,13 @@ async fn a_folder_read_with_the_users_choices_skips_bad_rows_naming_their_file()
     }
     let mut february = String::from("id;city;amount\n");
     for i in 200..600 {
-        february.push_str(&format!("{i};Lyon;{i}\n"));
+        // A gap in February's first rows too: read as text, it would widen the column.
+        let amount = if i == 201 {
+            "-".to_string()
+        } else {
+            i.to_string()
+        };
+        february.push_str(&format!("{i};Lyon;{amount}\n"));
         if i == 450 {
             february.push_str("451;Lyon;7;extra\n");
         }
@@ -832,8 +838,8 @@ async fn a_folder_read_with_the_users_choices_skips_bad_rows_naming_their_file()
          count(DISTINCT city) AS cities, arrow_typeof(max(amount)) AS kind FROM exports",
     )
     .await;
-    let total: i64 = (0..600).sum::<i64>() - 3;
-    assert!(answer.contains(&format!("| 1    | {total} ")), "{answer}");
+    let total: i64 = (0..600).sum::<i64>() - 3 - 201;
+    assert!(answer.contains(&format!("| 2    | {total} ")), "{answer}");
     assert!(answer.contains("| 2      | Int64"), "{answer}");
     engine.shutdown();
 }

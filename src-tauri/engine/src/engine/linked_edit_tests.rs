@@ -1194,7 +1194,9 @@ async fn value_transforms_on_a_link_keep_only_the_changed_cells_as_a_held_copy_c
             "keep their files' types",
         ),
         ("id", "id / 2.5", "keep their files' types"),
-        ("city", "nope(city)", ""),
+        ("city", "nope(city)", "nope"),
+        // A number of the right type, but not from every row.
+        ("amount", "CAST(city AS DOUBLE)", "cannot hold"),
     ] {
         let t = Transform::SetColumn {
             column: column.into(),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Column;
-use datafusion::logical_expr::{binary_expr, cast, lit, Expr, Operator};
+use datafusion::logical_expr::{binary_expr, cast, lit, when, Expr, Operator};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use roaring::RoaringTreemap;
@@ -185,6 +185,9 @@ impl Ledger {
         let (edits, delta) = self
             .found(notebook, table, &linked, transform, progress, cancel)
             .await?;
+        // Made before the commit lock (a million cells take a moment), from the version the
+        // change was found at: it is applied only if that version is still the current one.
+        let next = delta.applied(&edits, &linked, None)?;
         let _commit = self.lock_commit();
         let now = self.catalog.linked(notebook, table);
         let current = now
@@ -201,7 +204,6 @@ impl Ledger {
             .into());
         }
         *self.linked_previewed() = None;
-        let next = delta.applied(&edits, &linked, None)?;
         self.save_locked(notebook, dir, table, &linked, &next, metrics)?;
         let now = linked.edits.push(next);
         let (what, n) = match &delta {
@@ -294,8 +296,13 @@ enum DeltaQuery {
     Filter(String),
     /// Every row after the first (in file order) of its group of equal `columns`.
     Duplicates(Vec<String>),
-    /// A column's values replaced by an expression over the row, where they differ.
-    Set { column: String, expr: String },
+    /// A column's values replaced by an expression over the row (cast to the column's type
+    /// `kept`), where they differ.
+    Set {
+        column: String,
+        expr: String,
+        kept: DataType,
+    },
 }
 
 impl DeltaQuery {
@@ -313,13 +320,11 @@ impl DeltaQuery {
                         .collect(),
                 ))
             }
-            Transform::SetColumn { column, expr } => {
-                transform::check_same_type(&linked.schema, column, expr)?;
-                Ok(DeltaQuery::Set {
-                    column: column.clone(),
-                    expr: expr.clone(),
-                })
-            }
+            Transform::SetColumn { column, expr } => Ok(DeltaQuery::Set {
+                kept: transform::check_same_type(&linked.schema, column, expr)?,
+                column: column.clone(),
+                expr: expr.clone(),
+            }),
             other => Err(TableError::InvalidValue {
                 column: String::new(),
                 message: format!(
@@ -369,21 +374,34 @@ impl DeltaQuery {
                 ))
                 .await?
             }
-            DeltaQuery::Set { column, expr } => {
+            DeltaQuery::Set { column, expr, kept } => {
                 let frame = ctx.table("source").await?;
-                let new = frame.parse_sql_expr(expr)?;
+                // Cast to the column's type here, so a value it cannot hold is refused before
+                // anything changes, and a value that casts back to the old one is no change.
+                let new = cast(frame.parse_sql_expr(expr)?, kept.clone());
                 let old = Expr::Column(Column::new_unqualified(column));
-                // As text, the way a value typed into the cell is kept (and read back as the
-                // column's type), so the edits file holds it as a hand edit.
-                frame
-                    .filter(binary_expr(new.clone(), Operator::IsDistinctFrom, old))?
-                    .select(vec![row_id, cast(new, DataType::Utf8).alias("new")])?
+                let changed = binary_expr(new.clone(), Operator::IsDistinctFrom, old);
+                // Every row comes (the bar counts the rows looked at); the new value, as text
+                // (the way a value typed into the cell is kept, so the edits file holds it as a
+                // hand edit), only where it differs.
+                let shown = when(changed.clone(), cast(new, DataType::Utf8)).end()?;
+                frame.select(vec![row_id, changed.alias("goes"), shown.alias("new")])?
             }
         };
-        let mut stream = frame
-            .execute_stream()
-            .await
-            .map_err(|e| exhausted(limits, e))?;
+        let failed = |e: datafusion::error::DataFusionError| match self {
+            DeltaQuery::Set { column, expr, kept } if is_cast_error(&e) => {
+                TableError::InvalidValue {
+                    column: column.clone(),
+                    message: format!(
+                        "{expr:?} gives a value column {column} cannot hold (it holds {}), so \
+                         nothing changed",
+                        crate::tables::edit::describe_type(kept)
+                    ),
+                }
+            }
+            _ => exhausted(limits, e),
+        };
+        let mut stream = frame.execute_stream().await.map_err(failed)?;
         let mut removed = RoaringTreemap::new();
         let mut changed = Vec::new();
         let mut seen = 0u64;
@@ -391,40 +409,36 @@ impl DeltaQuery {
             if cancel.is_cancelled() || job.is_cancelled() {
                 return Err(TableError::Cancelled);
             }
-            let batch: RecordBatch = batch.map_err(|e| exhausted(limits, e))?;
+            let batch: RecordBatch = batch.map_err(failed)?;
             let lost = || TableError::Persist("internal: the transform lost its row ids".into());
             let ids = (batch.column(0).as_any())
                 .downcast_ref::<UInt64Array>()
                 .ok_or_else(lost)?;
+            let goes = (batch.column(1).as_any())
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(lost)?;
+            let rows = (0..batch.num_rows()).filter(|&i| goes.is_valid(i) && goes.value(i));
             match self {
                 DeltaQuery::Set { column, .. } => {
-                    let new = (batch.column(1).as_any())
+                    let new = (batch.column(2).as_any())
                         .downcast_ref::<StringArray>()
                         .ok_or_else(lost)?;
-                    if changed.len() as u64 + batch.num_rows() as u64 > MAX_CHANGED_CELLS {
-                        return Err(too_many_changes(column));
-                    }
-                    changed.extend((0..batch.num_rows()).map(|i| CellEdit {
-                        row_id: ids.value(i),
-                        column: column.clone(),
-                        value: new.is_valid(i).then(|| new.value(i).to_string()),
-                    }));
-                    // Only changed rows come: the rows looked at are not known, the bar
-                    // shows the cells found.
-                    seen += batch.num_rows() as u64;
-                }
-                _ => {
-                    let goes = (batch.column(1).as_any())
-                        .downcast_ref::<BooleanArray>()
-                        .ok_or_else(lost)?;
-                    for i in 0..batch.num_rows() {
-                        if goes.is_valid(i) && goes.value(i) {
-                            removed.insert(ids.value(i));
+                    for i in rows {
+                        if changed.len() as u64 >= MAX_CHANGED_CELLS {
+                            return Err(too_many_changes(column));
                         }
+                        changed.push(CellEdit {
+                            row_id: ids.value(i),
+                            column: column.clone(),
+                            value: new.is_valid(i).then(|| new.value(i).to_string()),
+                        });
                     }
-                    seen += batch.num_rows() as u64;
                 }
+                _ => rows.for_each(|i| {
+                    removed.insert(ids.value(i));
+                }),
             }
+            seen += batch.num_rows() as u64;
             progress(seen);
         }
         Ok(match self {
@@ -435,6 +449,18 @@ impl DeltaQuery {
             }
             _ => Delta::Removed(Arc::new(removed)),
         })
+    }
+}
+
+/// Whether `e` is a value that would not cast (a text that is no number, a number too big).
+fn is_cast_error(e: &datafusion::error::DataFusionError) -> bool {
+    use datafusion::arrow::error::ArrowError;
+    match e.find_root() {
+        datafusion::error::DataFusionError::ArrowError(inner, _) => matches!(
+            &**inner,
+            ArrowError::CastError(_) | ArrowError::ParseError(_) | ArrowError::ComputeError(_)
+        ),
+        _ => false,
     }
 }
 

@@ -200,6 +200,8 @@ pub fn describe_type(t: &DataType) -> &'static str {
         DataType::Boolean => "true or false",
         DataType::Date32 | DataType::Date64 => "a date like 2026-01-31",
         DataType::Timestamp(..) => "a date and time like 2026-01-31 14:05:00",
+        DataType::Time32(_) | DataType::Time64(_) => "a time of day like 14:05:00",
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "text",
         _ => "a value of this column's type",
     }
 }

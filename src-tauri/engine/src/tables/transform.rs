@@ -195,36 +195,52 @@ pub fn check_condition(schema: &SchemaRef, predicate: &str) -> Result<(), TableE
     condition(schema, predicate).map(|_| ())
 }
 
+/// The kind of value a column holds, as far as a value of another type may stand for it: a
+/// whole number of any width or sign, a number (floats, decimals), text (also dictionary
+/// encoded), true or false, a date, a date and time, a time of day. None for the rest (lists,
+/// structs, bytes), which cannot be typed into a cell.
+fn family(t: &DataType) -> Option<&'static str> {
+    Some(match t {
+        t if t.is_integer() => "whole",
+        t if t.is_numeric() => "number",
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "text",
+        DataType::Dictionary(_, value) => family(value).filter(|f| *f == "text")?,
+        DataType::Boolean => "boolean",
+        DataType::Date32 | DataType::Date64 => "date",
+        DataType::Timestamp(_, _) => "timestamp",
+        DataType::Time32(_) | DataType::Time64(_) => "time",
+        _ => return None,
+    })
+}
+
 /// Checks a "set column" for a table that keeps the new values as edits of the column (a
-/// linked table's, whose columns are its files'): the expression must give the column's type,
-/// and the column must hold values kept as they are typed (numbers, text, dates, times, true or
-/// false).
-pub fn check_same_type(schema: &SchemaRef, column: &str, expr: &str) -> Result<(), TableError> {
+/// linked table's, whose columns are its files'): the expression must give the column's kind
+/// of value (a whole number for a number column too), since the column's type stays; its
+/// values are then cast to that type, refused in words if one does not fit. Returns the
+/// column's type.
+pub fn check_same_type(
+    schema: &SchemaRef,
+    column: &str,
+    expr: &str,
+) -> Result<DataType, TableError> {
     let kept = schema.field(column_index(schema, column)?).data_type();
-    let text =
-        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
-    let typed = kept.is_numeric()
-        || text(kept)
-        || matches!(
-            kept,
-            DataType::Boolean | DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
-        );
-    if !typed {
+    let Some(kind) = family(kept) else {
         return Err(invalid(
             column,
             format!(
-                "column {column} of a linked table holds {}, which a transform cannot change \
-                 beside its files; Copy into the notebook makes a copy it can change",
-                describe_type(kept)
+                "column {column} of a linked table holds values a transform cannot change \
+                 beside its files; Copy into the notebook makes a copy it can change"
             ),
         ));
-    }
+    };
     let given = compile(schema, expr)?.data_type;
-    // Of the same kind (a whole number of another width, say), the value reads back as the
-    // column's type, or is refused in words if it does not fit.
-    let kind = |t: &DataType| if text(t) { "text" } else { describe_type(t) };
-    if given == DataType::Null || kind(&given) == kind(kept) {
-        return Ok(());
+    let fits = match family(&given) {
+        _ if given == DataType::Null => true,
+        Some(g) => g == kind || (kind == "number" && g == "whole"),
+        None => false,
+    };
+    if fits {
+        return Ok(kept.clone());
     }
     Err(invalid(
         column,

@@ -35,12 +35,12 @@ pub fn preview(
     path: &Path,
     file_bytes: u64,
     encoding: &'static encoding_rs::Encoding,
+    missing: Vec<String>,
 ) -> Result<ImportPreview, TableError> {
     let sample = read_sample(path)?;
     let (delimiter, quote) = sniff_dialect(&sample);
     let sample = even_rows(sample, delimiter, quote);
     let has_header = sniff_header(&sample, delimiter, quote);
-    let missing = super::missing_default();
     let (columns, comma) = sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
     let sample = if comma.is_empty() {
         sample
@@ -768,16 +768,20 @@ fn even_rows(sample: Vec<u8>, delimiter: u8, quote: u8) -> Vec<u8> {
         return sample;
     }
     let width = records[0].len();
-    // The header's width, unless most rows disagree with it.
+    // The width most rows have (the header's on a tie, then the wider): the first record is
+    // kept whatever its width, as it may be the header (a trailing delimiter on every data row
+    // makes it the odd one out).
     let usual = widths
         .iter()
-        .max_by_key(|(w, n)| (**n, **w == width))
+        .max_by_key(|(w, n)| (**n, **w == width, **w))
         .map_or(width, |(w, _)| *w);
     let mut kept = csv::WriterBuilder::new()
         .delimiter(delimiter)
         .quote(quote)
+        .flexible(true)
         .from_writer(Vec::new());
-    for record in records.iter().filter(|r| r.len() == usual) {
+    let rows = records.iter().enumerate();
+    for (_, record) in rows.filter(|(i, r)| *i == 0 || r.len() == usual) {
         if kept.write_byte_record(record).is_err() {
             return sample;
         }

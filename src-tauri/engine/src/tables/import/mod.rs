@@ -308,6 +308,16 @@ impl Imported {
 
 /// Reads the start of a file and proposes how to import it.
 pub fn preview(path: &Path, format: Option<ImportFormat>) -> Result<ImportPreview, TableError> {
+    preview_missing(path, format, None)
+}
+
+/// [`preview`] with the cell texts a CSV file's gaps are written as, when the user gave them
+/// (None: [`MISSING_DEFAULT`]): its column types are what a read with them finds.
+pub fn preview_missing(
+    path: &Path,
+    format: Option<ImportFormat>,
+    missing: Option<&[String]>,
+) -> Result<ImportPreview, TableError> {
     let format = resolve_format(path, format)?;
     let file_bytes = file_size(path)?;
     let never = CancellationToken::new();
@@ -317,7 +327,8 @@ pub fn preview(path: &Path, format: Option<ImportFormat>) -> Result<ImportPrevie
             let encoding = source::sniff_encoding(&head.bytes);
             let limit = Some(csv::SAMPLE_BYTES as u64);
             let plain = source::plain(path, &head, encoding, limit, None, &never)?;
-            csv::preview(plain.path(), file_bytes, encoding)
+            let missing = missing.map_or_else(missing_default, <[String]>::to_vec);
+            csv::preview(plain.path(), file_bytes, encoding, missing)
         }
         ImportFormat::Parquet => parquet::preview(path, file_bytes),
         ImportFormat::Excel => excel::preview(path, file_bytes, None),
