@@ -68,8 +68,9 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
       <div className="modal" role="dialog" aria-label="Link a folder" data-testid="link-folder-dialog" onClick={(e) => e.stopPropagation()}>
         <h2>Link a folder</h2>
         <p className="muted">
-          The files in <code>{folder}</code> become one table (they must have the same columns): Parquet files are read where they lie; CSV or JSON
-          files (also .gz or .zst) are converted once into Parquet inside the notebook.
+          The files in <code>{folder}</code> become one table: Parquet files (with the same columns) are read where they lie; CSV files (with the
+          same header) or JSON files (every file&apos;s fields become columns), also .gz or .zst, are converted once into Parquet inside the
+          notebook.
         </p>
         <form
           onSubmit={(e) => {

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use datafusion::arrow::datatypes::SchemaRef;
+
 use crate::durable;
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -38,6 +40,9 @@ struct Plan {
     modified: (u64, u32),
     format: ImportFormat,
     csv: Option<CsvOptions>,
+    /// The JSON columns the file is read with, when they were fixed (as Arrow prints them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    json: Option<String>,
     /// Where the parts are cut: a rerun with another size would cut other parts.
     part_bytes: u64,
 }
@@ -54,6 +59,9 @@ impl Plan {
             modified,
             format: import::resolve_format(conversion.source, conversion.format)?,
             csv: conversion.csv.cloned(),
+            json: conversion
+                .json
+                .map(|columns| format!("{:?}", columns.fields())),
             part_bytes: conversion.part_bytes,
         })
     }
@@ -87,6 +95,8 @@ pub(super) struct Conversion<'a> {
     pub source: &'a Path,
     pub format: Option<ImportFormat>,
     pub csv: Option<&'a CsvOptions>,
+    /// A JSON file's columns, when fixed (one of many files read as one table).
+    pub json: Option<&'a SchemaRef>,
     pub folder: &'a Path,
     /// Bytes of the source per part.
     pub part_bytes: u64,
@@ -154,15 +164,20 @@ impl Conversion<'_> {
                     .map_err(|e| TableError::Persist(e.to_string()))?;
             }
         }
-        let imported = import::convert(
-            self.source,
-            self.format,
-            self.csv,
-            progress,
-            cancel,
-            budget,
-            &parts,
-        )?;
+        let imported = match self.json {
+            Some(columns) => {
+                import::convert_json(self.source, columns, progress, cancel, budget, &parts)?
+            }
+            None => import::convert(
+                self.source,
+                self.format,
+                self.csv,
+                progress,
+                cancel,
+                budget,
+                &parts,
+            )?,
+        };
         // Every part's rename is durable before the table is linked.
         durable::sync_dir(folder).map_err(fail)?;
         Ok(imported)

@@ -1,8 +1,9 @@
 //! One table converted from many CSV or JSON files: the part files a job wrote into a folder
 //! (or under a prefix of a bucket, fetched first). Each file is converted as `convert.rs`
 //! converts one, into a folder of parts of its own (`converted/<id>/<n>/`, so a rerun after a
-//! crash resumes each), the later ones read with the columns the first one got; then the whole
-//! folder is linked, in file order.
+//! crash resumes each), the later ones read with the columns the first one got (JSON files:
+//! every file's columns, each as wide as any file needs); then the whole folder is linked, in
+//! file order.
 
 use std::path::{Path, PathBuf};
 
@@ -129,6 +130,21 @@ impl ManyFiles<'_> {
             }
             _ => Vec::new(),
         };
+        // Every JSON file's columns, read now: the table has them all, each as wide as any
+        // file needs, and every file is read with them.
+        let json = match first.format {
+            ImportFormat::Json => {
+                let found = (self.pieces.iter())
+                    .map(|p| {
+                        import::json_columns(&p.path)
+                            .map(|columns| (p.label.as_str(), columns))
+                            .map_err(|e| in_file(e.into(), &p.label))
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?;
+                Some(import::widen_json(&found)?)
+            }
+            _ => None,
+        };
         // The bar never goes back, though a file may be read again with wider columns.
         let high = std::sync::Mutex::new((0u64, 0u64));
         let report = |rows: u64, bytes: u64| {
@@ -155,7 +171,15 @@ impl ManyFiles<'_> {
         let mut attempts = 0;
         let (rows, skipped, skipped_total) = loop {
             attempts += 1;
-            match self.convert_all(importer, &heads, fixed.clone(), &report, cancel) {
+            let attempt = self.convert_all(
+                importer,
+                &heads,
+                json.as_ref(),
+                fixed.clone(),
+                &report,
+                cancel,
+            );
+            match attempt {
                 Ok(done) => break done,
                 // A file needed wider columns than its first rows showed: every file is read
                 // again with them (what they share is kept: each file's plan says).
@@ -211,11 +235,13 @@ fn part_folder(k: usize) -> String {
 
 impl ManyFiles<'_> {
     /// Converts every file with the columns `fixed` (CSV; None: the first file's own,
-    /// widened by the later files' first rows); the rows read, the rows skipped.
+    /// widened by the later files' first rows) or `json` (JSON: every file's, widened); the
+    /// rows read, the rows skipped.
     fn convert_all(
         &self,
         importer: &Importer<'_>,
         heads: &[import::ImportPreview],
+        json: Option<&SchemaRef>,
         mut fixed: Option<Vec<ColumnSpec>>,
         progress: &(dyn Fn(u64, u64) + Sync),
         cancel: &CancellationToken,
@@ -273,6 +299,7 @@ impl ManyFiles<'_> {
                     source: &piece.path,
                     format: None,
                     csv: csv.as_ref(),
+                    json,
                     folder: &self.folder.join(part_folder(k)),
                     part_bytes: ledger.catalog().limits().conversion_part_bytes(),
                 };

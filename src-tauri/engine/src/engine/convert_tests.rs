@@ -403,6 +403,7 @@ fn a_conversion_stopped_by_quire_closing_keeps_its_parts_and_a_cancelled_one_doe
             source: &csv,
             format: None,
             csv: None,
+            json: None,
             folder: &folder,
             part_bytes: size / 8,
         };
@@ -530,12 +531,18 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
     std::fs::create_dir(&mixed).unwrap();
     std::fs::write(mixed.join("a.csv"), rows_of(&csv, 0, 10)).unwrap();
     std::fs::write(mixed.join("b.ndjson"), "{\"id\": 1}\n").unwrap();
+    // Parquet beside CSV: refused too, rather than the CSV files left out unsaid.
+    let both = data.path().join("both");
+    std::fs::create_dir(&both).unwrap();
+    super::link_tests::parquet(&both.join("a.parquet"), 0, 10);
+    std::fs::write(both.join("b.csv"), rows_of(&csv, 0, 10)).unwrap();
     let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
     let conversions = || std::fs::read_dir(dir.join(CONVERTED_DIR)).unwrap().count();
     let before = conversions();
     for (folder, says) in [
         (&odd, "b.csv has other columns than"),
         (&mixed, "one table is read from files of one kind"),
+        (&both, "a.parquet is Parquet and"),
     ] {
         let e = engine
             .link_folder(
@@ -841,5 +848,123 @@ async fn a_folder_read_with_the_users_choices_skips_bad_rows_naming_their_file()
     let total: i64 = (0..600).sum::<i64>() - 3 - 201;
     assert!(answer.contains(&format!("| 2    | {total} ")), "{answer}");
     assert!(answer.contains("| 2      | Int64"), "{answer}");
+    engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_files_of_a_folder_become_one_table_with_every_files_columns_widened() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let logs = data.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    // January: whole amounts, numeric ids. February (an array, gzipped): decimal amounts, a
+    // text id, a field January lacks. March: a flag that is true/false.
+    let january: String = (0..300)
+        .map(|i| format!("{{\"id\": {i}, \"city\": \"Lyon\", \"amount\": {i}}}\n"))
+        .collect();
+    let february = format!(
+        "[{}]",
+        (0..200)
+            .map(|i| format!(
+                "{{\"id\": \"f{i}\", \"amount\": {}.5, \"note\": \"late\"}}",
+                i
+            ))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let march: String = (0..100)
+        .map(|i| format!("{{\"id\": {i}, \"city\": \"Nice\", \"amount\": true}}\n"))
+        .collect();
+    std::fs::write(logs.join("2024-01.ndjson"), january).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(logs.join("2024-02.json.gz")).unwrap(),
+        flate2::Compression::default(),
+    );
+    std::io::Write::write_all(&mut gz, february.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    std::fs::write(logs.join("2024-03.ndjson"), march).unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Logs").unwrap().id;
+    let never = CancellationToken::new();
+    let out = engine
+        .link_folder(
+            nb,
+            &logs,
+            &FolderImport::default(),
+            None,
+            Arc::new(|_| {}),
+            &never,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.table.rows, 600);
+    let columns: Vec<(String, String)> = (out.table.columns.iter())
+        .map(|c| (c.name.clone(), c.data_type.clone()))
+        .collect();
+    let expect = |name: &str, t: &str| (name.to_string(), t.to_string());
+    assert_eq!(
+        columns,
+        [
+            expect("id", "Utf8"),
+            expect("city", "Utf8"),
+            expect("amount", "Utf8"),
+            expect("note", "Utf8"),
+        ],
+        "numbers and text make text; every file's columns, in the order they first appear"
+    );
+    let answer = text(
+        &engine,
+        nb,
+        "SELECT count(*) FILTER (WHERE note IS NULL) AS no_note, \
+         count(*) FILTER (WHERE city IS NULL) AS no_city, \
+         max(CASE WHEN id = '299' THEN amount END) AS whole, \
+         max(CASE WHEN id = 'f3' THEN amount END) AS half, \
+         count(*) FILTER (WHERE amount = 'true') AS flags FROM logs",
+    )
+    .await;
+    assert!(
+        answer.contains("| 400     | 200     | 299   | 3.5  | 100   |"),
+        "{answer}"
+    );
+
+    // Without March's flags, amounts are numbers: whole ones and decimals make decimals.
+    let numbers = engine
+        .link_folder(
+            nb,
+            &logs,
+            &FolderImport::matching("2024-0[12].*"),
+            Some("numbers"),
+            Arc::new(|_| {}),
+            &never,
+        )
+        .await
+        .unwrap();
+    let amount = numbers.table.columns.iter().find(|c| c.name == "amount");
+    assert_eq!(amount.map(|c| c.data_type.as_str()), Some("Float64"));
+    let sum = text(&engine, nb, "SELECT sum(amount) AS s FROM numbers").await;
+    let total = (0..300).sum::<i64>() as f64 + (0..200).map(|i| i as f64 + 0.5).sum::<f64>();
+    assert!(sum.contains(&format!("| {total:?} ")), "{sum}");
+
+    // A column holding objects in one file and text in another cannot be one column.
+    std::fs::write(
+        logs.join("2024-04.ndjson"),
+        "{\"city\": {\"name\": \"Nice\"}}\n",
+    )
+    .unwrap();
+    let refused = engine
+        .link_folder(
+            nb,
+            &logs,
+            &FolderImport::default(),
+            Some("refused"),
+            Arc::new(|_| {}),
+            &never,
+        )
+        .await
+        .unwrap_err();
+    let said = refused.to_string();
+    assert!(
+        said.contains("column city") && said.contains("2024-04.ndjson"),
+        "{said}"
+    );
     engine.shutdown();
 }

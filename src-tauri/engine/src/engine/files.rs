@@ -118,6 +118,7 @@ pub(super) fn import_now(
             source: path,
             format,
             csv,
+            json: None,
             folder: &folder,
             part_bytes: ledger.catalog().limits().conversion_part_bytes(),
         };

@@ -53,16 +53,29 @@ fn text_files(folder: &Path, pattern: Option<&FilePattern>) -> Result<Vec<Piece>
     Ok(pieces?.into_iter().filter(|p| p.size > 0).collect())
 }
 
-/// Whether `folder` (the files matching `pattern` in it) holds CSV or JSON files and no
-/// Parquet one: then linking it converts.
+/// Whether `folder` (the files matching `pattern` in it) holds CSV or JSON files: then linking
+/// it converts; Parquet files are linked where they lie. Both kinds are refused, named, rather
+/// than one left out unsaid.
 pub(crate) fn converts(folder: &Path, pattern: Option<&FilePattern>) -> Result<bool, Error> {
     if !folder.is_dir() {
         return Ok(false);
     }
     let is_parquet =
         |name: &str| ImportFormat::from_path(Path::new(name)) == Some(ImportFormat::Parquet);
-    Ok(files_below(folder, pattern, &is_parquet)?.is_empty()
-        && !text_files(folder, pattern)?.is_empty())
+    let parquet = files_below(folder, pattern, &is_parquet)?;
+    let text = text_files(folder, pattern)?;
+    if let (Some(parquet), Some(text)) = (parquet.first(), text.first()) {
+        let shown = parquet.display().to_string();
+        one_kind(
+            &folder.display().to_string(),
+            [
+                (shown.as_str(), ImportFormat::Parquet),
+                (text.label.as_str(), text.format),
+            ]
+            .into_iter(),
+        )?;
+    }
+    Ok(!text.is_empty())
 }
 
 /// A folder's conversion, as its task runs it.

@@ -62,7 +62,7 @@ pub(super) fn opens_array(head: &[u8]) -> bool {
 /// Memory a parsed JSON array takes per byte of file (serde_json values), measured roughly.
 const JSON_ARRAY_EXPANSION: u64 = 6;
 
-fn read_array(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), TableError> {
+fn array_values(path: &Path) -> Result<Vec<serde_json::Value>, TableError> {
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
     let values: Vec<serde_json::Value> =
         serde_json::from_reader(BufReader::new(file)).map_err(bad_json)?;
@@ -72,10 +72,31 @@ fn read_array(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), TableError> 
             message: "the JSON array must hold objects, one per row".into(),
         });
     }
-    let schema: SchemaRef = Arc::new(
+    Ok(values)
+}
+
+fn infer_array(values: &[serde_json::Value]) -> Result<SchemaRef, TableError> {
+    Ok(Arc::new(
         infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone()))).map_err(bad_json)?,
-    );
-    let mut decoder = ReaderBuilder::new(schema.clone())
+    ))
+}
+
+/// A reader for `schema`; one given (not inferred from the file) also takes a number or
+/// true/false into a text column, as its text.
+fn builder(schema: SchemaRef, given: bool) -> ReaderBuilder {
+    ReaderBuilder::new(schema).with_coerce_primitive(given)
+}
+
+fn read_array(
+    path: &Path,
+    given: Option<&SchemaRef>,
+) -> Result<(SchemaRef, Vec<RecordBatch>), TableError> {
+    let values = array_values(path)?;
+    let schema = match given {
+        Some(schema) => schema.clone(),
+        None => infer_array(&values)?,
+    };
+    let mut decoder = builder(schema.clone(), given.is_some())
         .with_batch_size(BATCH_ROWS)
         .build_decoder()
         .map_err(bad_json)?;
@@ -97,9 +118,82 @@ fn infer_ndjson(path: &Path) -> Result<Schema, TableError> {
     Ok(schema)
 }
 
+/// The file's columns as its records show them (an NDJSON file's first 10,000).
+pub fn columns(path: &Path) -> Result<SchemaRef, TableError> {
+    if is_array(path)? {
+        infer_array(&array_values(path)?)
+    } else {
+        Ok(Arc::new(infer_ndjson(path)?))
+    }
+}
+
+/// The columns of many JSON files read as one table: every file's, in the order they first
+/// appear, each as wide as every file needs (a whole number where another file has decimals is
+/// a number; a column that is a number in one file and text, or true/false, in another is
+/// text); every column may be empty, since a file may lack it. A column that holds objects or
+/// lists in one file and something else in another is refused, naming both files.
+pub fn widen(files: &[(&str, SchemaRef)]) -> Result<SchemaRef, TableError> {
+    use datafusion::arrow::datatypes::{DataType, Field};
+    let scalar = |t: &DataType| {
+        matches!(
+            t,
+            DataType::Int64 | DataType::Float64 | DataType::Boolean | DataType::Utf8
+        )
+    };
+    let kind = |t: &DataType| match t {
+        DataType::Int64 => "whole numbers",
+        DataType::Float64 => "numbers",
+        DataType::Boolean => "true or false",
+        DataType::Utf8 => "text",
+        DataType::List(_) | DataType::LargeList(_) => "lists",
+        DataType::Struct(_) => "objects",
+        _ => "other values",
+    };
+    // (name, type, the file it was first typed from)
+    let mut columns: Vec<(String, DataType, &str)> = Vec::new();
+    for (file, schema) in files {
+        for field in schema.fields() {
+            let t = field.data_type();
+            match columns.iter_mut().find(|(name, _, _)| name == field.name()) {
+                None => columns.push((field.name().clone(), t.clone(), *file)),
+                Some((_, seen, _)) if seen == t || *t == DataType::Null => {}
+                Some((_, seen, from)) if *seen == DataType::Null => {
+                    *seen = t.clone();
+                    *from = *file;
+                }
+                Some((_, seen, _)) if scalar(seen) && scalar(t) => {
+                    let numbers = [DataType::Int64, DataType::Float64];
+                    *seen = if numbers.contains(seen) && numbers.contains(t) {
+                        DataType::Float64
+                    } else {
+                        DataType::Utf8
+                    };
+                }
+                Some((name, seen, from)) => {
+                    return Err(TableError::Import {
+                        line: None,
+                        message: format!(
+                            "column {name} holds {} in {from} and {} in {file}; the files \
+                             cannot be one table",
+                            kind(seen),
+                            kind(t)
+                        ),
+                    })
+                }
+            }
+        }
+    }
+    Ok(Arc::new(Schema::new(
+        columns
+            .into_iter()
+            .map(|(name, t, _)| Field::new(name, t, true))
+            .collect::<Vec<_>>(),
+    )))
+}
+
 pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
     let (schema, batches) = if is_array(path)? {
-        read_array(path)?
+        read_array(path, None)?
     } else {
         let schema = Arc::new(infer_ndjson(path)?);
         let file = BufReader::new(File::open(path).map_err(|e| TableError::file(path, e))?);
@@ -120,7 +214,12 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
     })
 }
 
-pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
+/// Reads the file with the columns `given` (None: as its records show them).
+pub fn read(
+    path: &Path,
+    given: Option<&SchemaRef>,
+    read: &Reading,
+) -> Result<Imported, TableError> {
     let &Reading {
         total_bytes,
         progress,
@@ -132,7 +231,7 @@ pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
         // A JSON array is parsed whole before any batch exists, at several times the file's
         // size: charge that up front rather than find out with the machine out of memory.
         budget.charge_bytes(total_bytes.saturating_mul(JSON_ARRAY_EXPANSION))?;
-        let (schema, batches) = read_array(path)?;
+        let (schema, batches) = read_array(path, given)?;
         if cancel.is_cancelled() {
             return Err(TableError::Cancelled);
         }
@@ -150,7 +249,10 @@ pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
             progress,
         ));
     }
-    let schema = Arc::new(infer_ndjson(path)?);
+    let schema = match given {
+        Some(schema) => schema.clone(),
+        None => Arc::new(infer_ndjson(path)?),
+    };
     let bytes = Arc::new(AtomicU64::new(0));
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
     let counting: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
@@ -160,7 +262,7 @@ pub fn read(path: &Path, read: &Reading) -> Result<Imported, TableError> {
             bytes: bytes.clone(),
         },
     ));
-    let reader = ReaderBuilder::new(schema.clone())
+    let reader = builder(schema.clone(), given.is_some())
         .with_batch_size(BATCH_ROWS)
         .build(counting)
         .map_err(bad_json)?;

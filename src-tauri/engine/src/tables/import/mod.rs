@@ -14,6 +14,8 @@ mod parquet;
 pub mod sink;
 pub mod source;
 
+pub use json::widen as widen_json;
+
 use std::path::Path;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -410,15 +412,27 @@ pub fn read(
     cancel: &CancellationToken,
     budget: &Budget,
 ) -> Result<Imported, TableError> {
+    let given = Given {
+        csv: csv_options,
+        json: None,
+    };
     read_into(
         path,
         format,
-        csv_options,
+        given,
         progress,
         cancel,
         budget,
         &sink::Memory(budget),
     )
+}
+
+/// What the user (or the folder's other files) fixed about how a file is read.
+#[derive(Clone, Copy)]
+struct Given<'a> {
+    csv: Option<&'a CsvOptions>,
+    /// A JSON file's columns, when they are fixed (many files read as one table).
+    json: Option<&'a SchemaRef>,
 }
 
 /// Reads a CSV or JSON file into Parquet parts (see [`sink`]), streaming: no more of the file
@@ -449,13 +463,47 @@ pub fn convert(
             })
         }
     }
-    read_into(path, format, csv_options, progress, cancel, budget, parts)
+    let given = Given {
+        csv: csv_options,
+        json: None,
+    };
+    read_into(path, format, given, progress, cancel, budget, parts)
+}
+
+/// [`convert`] for a JSON file read with the columns `columns` (those of many files as one
+/// table, see [`json::widen`]): a column it lacks is empty, a number or true/false is read into
+/// a text column as its text.
+pub fn convert_json(
+    path: &Path,
+    columns: &SchemaRef,
+    progress: &(dyn Fn(ImportProgress) + Sync),
+    cancel: &CancellationToken,
+    budget: &Budget,
+    parts: &sink::Parts,
+) -> Result<Imported, TableError> {
+    let given = Given {
+        csv: None,
+        json: Some(columns),
+    };
+    let format = Some(ImportFormat::Json);
+    read_into(path, format, given, progress, cancel, budget, parts)
+}
+
+/// A JSON file's columns as its records show them (an NDJSON file's first 10,000; an array's
+/// all), read as [`preview`] reads the file (compressed or not, in any encoding).
+pub fn json_columns(path: &Path) -> Result<SchemaRef, TableError> {
+    let head = source::Head::read(path, SNIFF_BYTES)?;
+    let encoding = source::sniff_encoding(&head.bytes);
+    let limit = (!json::opens_array(&head.bytes)).then_some(JSON_PREVIEW_BYTES);
+    let never = CancellationToken::new();
+    let plain = source::plain(path, &head, encoding, limit, None, &never)?;
+    json::columns(plain.path())
 }
 
 fn read_into(
     path: &Path,
     format: Option<ImportFormat>,
-    csv_options: Option<&CsvOptions>,
+    given: Given<'_>,
     progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
     budget: &Budget,
@@ -463,7 +511,7 @@ fn read_into(
 ) -> Result<Imported, TableError> {
     let format = resolve_format(path, format)?;
     file_size(path)?;
-    let options = csv_options.cloned().unwrap_or_default();
+    let options = given.csv.cloned().unwrap_or_default();
     let plain = match format {
         ImportFormat::Parquet | ImportFormat::Excel => source::Plain::as_is(path),
         ImportFormat::Csv | ImportFormat::Json => {
@@ -485,7 +533,7 @@ fn read_into(
     match format {
         ImportFormat::Csv => csv::read(plain.path(), &options, &read),
         ImportFormat::Parquet => parquet::read(plain.path(), &read),
-        ImportFormat::Json => json::read(plain.path(), &read),
+        ImportFormat::Json => json::read(plain.path(), given.json, &read),
         ImportFormat::Excel => excel::read(plain.path(), None, &read),
     }
 }
