@@ -536,6 +536,28 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
     std::fs::create_dir(&both).unwrap();
     super::link_tests::parquet(&both.join("a.parquet"), 0, 10);
     std::fs::write(both.join("b.csv"), rows_of(&csv, 0, 10)).unwrap();
+    // A note beside Parquet parts is no CSV to convert: the parts link where they lie.
+    let noted = data.path().join("noted");
+    std::fs::create_dir(&noted).unwrap();
+    super::link_tests::parquet(&noted.join("a.parquet"), 0, 10);
+    std::fs::write(
+        noted.join("README.txt"),
+        "Parts written by a nightly job.\n",
+    )
+    .unwrap();
+    let parts_only = engine
+        .link_folder(
+            nb,
+            &noted,
+            &FolderImport::default(),
+            Some("noted"),
+            Arc::new(|_| {}),
+            &never,
+        )
+        .await
+        .unwrap();
+    assert!(!parts_only.table.converted);
+    assert_eq!(parts_only.table.rows, 10);
     let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
     let conversions = || std::fs::read_dir(dir.join(CONVERTED_DIR)).unwrap().count();
     let before = conversions();

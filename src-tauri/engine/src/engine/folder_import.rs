@@ -64,7 +64,15 @@ pub(crate) fn converts(folder: &Path, pattern: Option<&FilePattern>) -> Result<b
         |name: &str| ImportFormat::from_path(Path::new(name)) == Some(ImportFormat::Parquet);
     let parquet = files_below(folder, pattern, &is_parquet)?;
     let text = text_files(folder, pattern)?;
-    if let (Some(parquet), Some(text)) = (parquet.first(), text.first()) {
+    // A `.txt` beside Parquet parts is a note (README.txt), not data to convert.
+    let data = |p: &&Piece| {
+        let name = p.path.to_string_lossy().to_ascii_lowercase();
+        !name.ends_with(".txt")
+    };
+    if !parquet.is_empty() && !text.iter().any(|p| data(&p)) {
+        return Ok(false);
+    }
+    if let (Some(parquet), Some(text)) = (parquet.first(), text.iter().find(data)) {
         let shown = parquet.display().to_string();
         one_kind(
             &folder.display().to_string(),
