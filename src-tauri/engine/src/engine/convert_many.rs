@@ -134,9 +134,12 @@ impl ManyFiles<'_> {
         // file needs, and every file is read with them.
         let json = match first.format {
             ImportFormat::Json => {
+                let limits = ledger.catalog().limits();
                 let found = (self.pieces.iter())
                     .map(|p| {
-                        import::json_columns(&p.path)
+                        // Given back once read: a file's array is held only while it is.
+                        let budget = limits.budget(format!("the file {}", p.label));
+                        import::json_columns(&p.path, &budget, cancel)
                             .map(|columns| (p.label.as_str(), columns))
                             .map_err(|e| in_file(e.into(), &p.label))
                     })

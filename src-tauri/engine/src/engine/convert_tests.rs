@@ -966,6 +966,41 @@ async fn json_files_of_a_folder_become_one_table_with_every_files_columns_widene
     let total = (0..300).sum::<i64>() as f64 + (0..200).map(|i| i as f64 + 0.5).sum::<f64>();
     assert!(sum.contains(&format!("| {total:?} ")), "{sum}");
 
+    // Objects with their keys in another order or missing one, lists empty in one file and of
+    // decimals in another, a field empty in every record read: one table, nothing refused.
+    let nested = data.path().join("nested");
+    std::fs::create_dir(&nested).unwrap();
+    std::fs::write(
+        nested.join("a.ndjson"),
+        "{\"at\": {\"x\": 1, \"y\": 2}, \"tags\": [], \"gone\": null}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        nested.join("b.ndjson"),
+        "{\"at\": {\"y\": 3.5}, \"tags\": [1.5, 2], \"gone\": null}\n",
+    )
+    .unwrap();
+    let joined = engine
+        .link_folder(
+            nb,
+            &nested,
+            &FolderImport::default(),
+            None,
+            Arc::new(|_| {}),
+            &never,
+        )
+        .await
+        .unwrap();
+    assert_eq!(joined.table.rows, 2);
+    let shape = text(
+        &engine,
+        nb,
+        "SELECT sum(at['y']) AS y, sum(array_length(tags)) AS n, count(gone) AS g, \
+         max(arrow_typeof(gone)) AS t FROM nested",
+    )
+    .await;
+    assert!(shape.contains("| 5.5 | 2 | 0 | Utf8"), "{shape}");
+
     // A column holding objects in one file and text in another cannot be one column.
     std::fs::write(
         logs.join("2024-04.ndjson"),

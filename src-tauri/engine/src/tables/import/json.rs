@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::json::reader::{
     infer_json_schema_from_iterator, infer_json_schema_from_seekable,
 };
@@ -60,7 +60,7 @@ pub(super) fn opens_array(head: &[u8]) -> bool {
 }
 
 /// Memory a parsed JSON array takes per byte of file (serde_json values), measured roughly.
-const JSON_ARRAY_EXPANSION: u64 = 6;
+pub(super) const JSON_ARRAY_EXPANSION: u64 = 6;
 
 fn array_values(path: &Path) -> Result<Vec<serde_json::Value>, TableError> {
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
@@ -130,17 +130,111 @@ pub fn columns(path: &Path) -> Result<SchemaRef, TableError> {
 /// The columns of many JSON files read as one table: every file's, in the order they first
 /// appear, each as wide as every file needs (a whole number where another file has decimals is
 /// a number; a column that is a number in one file and text, or true/false, in another is
-/// text); every column may be empty, since a file may lack it. A column that holds objects or
-/// lists in one file and something else in another is refused, naming both files.
+/// text; objects merge key by key and lists item by item, by the same rules; a column no file
+/// gave a value in the records read is text); every column may be empty, since a file may lack
+/// it. A column that holds objects or lists in one file and something else in another is
+/// refused, naming both files.
 pub fn widen(files: &[(&str, SchemaRef)]) -> Result<SchemaRef, TableError> {
-    use datafusion::arrow::datatypes::{DataType, Field};
-    let scalar = |t: &DataType| {
-        matches!(
-            t,
-            DataType::Int64 | DataType::Float64 | DataType::Boolean | DataType::Utf8
-        )
-    };
-    let kind = |t: &DataType| match t {
+    // (name, type, the file that last set its type)
+    let mut columns: Vec<(String, DataType, &str)> = Vec::new();
+    for (file, schema) in files {
+        for field in schema.fields() {
+            let t = field.data_type();
+            match columns.iter_mut().find(|(name, _, _)| name == field.name()) {
+                None => columns.push((field.name().clone(), t.clone(), *file)),
+                Some((_, seen, _)) if seen == t => {}
+                Some((name, seen, from)) => match merged(seen, t) {
+                    Some(wider) => {
+                        if wider != *seen {
+                            *from = *file;
+                        }
+                        *seen = wider;
+                    }
+                    None => {
+                        return Err(TableError::Import {
+                            line: None,
+                            message: format!(
+                                "column {name} holds {} in {from} and {} in {file}; the files \
+                                 cannot be one table",
+                                kind(seen),
+                                kind(t)
+                            ),
+                        })
+                    }
+                },
+            }
+        }
+    }
+    Ok(Arc::new(Schema::new(
+        columns
+            .into_iter()
+            .map(|(name, t, _)| Field::new(name, without_null(&t), true))
+            .collect::<Vec<_>>(),
+    )))
+}
+
+fn scalar(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Int64 | DataType::Float64 | DataType::Boolean | DataType::Utf8
+    )
+}
+
+/// The type that holds values of both `a` and `b` as arrow-json reads them; None when there is
+/// none (an object against a list or a scalar).
+fn merged(a: &DataType, b: &DataType) -> Option<DataType> {
+    Some(match (a, b) {
+        (a, b) if a == b => a.clone(),
+        (DataType::Null, t) | (t, DataType::Null) => t.clone(),
+        (DataType::Int64, DataType::Float64) | (DataType::Float64, DataType::Int64) => {
+            DataType::Float64
+        }
+        (a, b) if scalar(a) && scalar(b) => DataType::Utf8,
+        (DataType::List(x), DataType::List(y)) => {
+            let item = merged(x.data_type(), y.data_type())?;
+            DataType::List(Arc::new(Field::new(x.name(), item, true)))
+        }
+        (DataType::Struct(x), DataType::Struct(y)) => {
+            let mut fields: Vec<Field> = Vec::new();
+            for f in x.iter().chain(y.iter()) {
+                match fields.iter_mut().find(|g| g.name() == f.name()) {
+                    None => fields.push(f.as_ref().clone().with_nullable(true)),
+                    Some(g) => {
+                        let t = merged(g.data_type(), f.data_type())?;
+                        *g = Field::new(f.name(), t, true);
+                    }
+                }
+            }
+            DataType::Struct(fields.into())
+        }
+        _ => return None,
+    })
+}
+
+/// `t` with text where no record read gave a value (a column, list item or object key only
+/// ever empty): a value past the records read is then kept as text, not refused.
+fn without_null(t: &DataType) -> DataType {
+    match t {
+        DataType::Null => DataType::Utf8,
+        DataType::List(item) => DataType::List(Arc::new(Field::new(
+            item.name(),
+            without_null(item.data_type()),
+            true,
+        ))),
+        DataType::Struct(fields) => DataType::Struct(
+            fields
+                .iter()
+                .map(|f| Field::new(f.name(), without_null(f.data_type()), true))
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// What a column holds, in words.
+fn kind(t: &DataType) -> &'static str {
+    match t {
         DataType::Int64 => "whole numbers",
         DataType::Float64 => "numbers",
         DataType::Boolean => "true or false",
@@ -148,47 +242,7 @@ pub fn widen(files: &[(&str, SchemaRef)]) -> Result<SchemaRef, TableError> {
         DataType::List(_) | DataType::LargeList(_) => "lists",
         DataType::Struct(_) => "objects",
         _ => "other values",
-    };
-    // (name, type, the file it was first typed from)
-    let mut columns: Vec<(String, DataType, &str)> = Vec::new();
-    for (file, schema) in files {
-        for field in schema.fields() {
-            let t = field.data_type();
-            match columns.iter_mut().find(|(name, _, _)| name == field.name()) {
-                None => columns.push((field.name().clone(), t.clone(), *file)),
-                Some((_, seen, _)) if seen == t || *t == DataType::Null => {}
-                Some((_, seen, from)) if *seen == DataType::Null => {
-                    *seen = t.clone();
-                    *from = *file;
-                }
-                Some((_, seen, _)) if scalar(seen) && scalar(t) => {
-                    let numbers = [DataType::Int64, DataType::Float64];
-                    *seen = if numbers.contains(seen) && numbers.contains(t) {
-                        DataType::Float64
-                    } else {
-                        DataType::Utf8
-                    };
-                }
-                Some((name, seen, from)) => {
-                    return Err(TableError::Import {
-                        line: None,
-                        message: format!(
-                            "column {name} holds {} in {from} and {} in {file}; the files \
-                             cannot be one table",
-                            kind(seen),
-                            kind(t)
-                        ),
-                    })
-                }
-            }
-        }
     }
-    Ok(Arc::new(Schema::new(
-        columns
-            .into_iter()
-            .map(|(name, t, _)| Field::new(name, t, true))
-            .collect::<Vec<_>>(),
-    )))
 }
 
 pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {

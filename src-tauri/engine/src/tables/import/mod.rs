@@ -490,13 +490,22 @@ pub fn convert_json(
 }
 
 /// A JSON file's columns as its records show them (an NDJSON file's first 10,000; an array's
-/// all), read as [`preview`] reads the file (compressed or not, in any encoding).
-pub fn json_columns(path: &Path) -> Result<SchemaRef, TableError> {
+/// all, parsed whole: charged to `budget` first, as a read of it is), read as [`preview`]
+/// reads the file (compressed or not, in any encoding).
+pub fn json_columns(
+    path: &Path,
+    budget: &Budget,
+    cancel: &CancellationToken,
+) -> Result<SchemaRef, TableError> {
     let head = source::Head::read(path, SNIFF_BYTES)?;
     let encoding = source::sniff_encoding(&head.bytes);
-    let limit = (!json::opens_array(&head.bytes)).then_some(JSON_PREVIEW_BYTES);
-    let never = CancellationToken::new();
-    let plain = source::plain(path, &head, encoding, limit, None, &never)?;
+    let array = json::opens_array(&head.bytes);
+    let limit = (!array).then_some(JSON_PREVIEW_BYTES);
+    let plain = source::plain(path, &head, encoding, limit, budget.scratch(), cancel)?;
+    if array {
+        let bytes = file_size(plain.path())?;
+        budget.charge_bytes(bytes.saturating_mul(json::JSON_ARRAY_EXPANSION))?;
+    }
     json::columns(plain.path())
 }
 
