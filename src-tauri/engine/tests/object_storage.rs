@@ -718,6 +718,27 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
             .unwrap(),
         "Parquet objects are linked where they lie"
     );
+    // Parquet beside a CSV object is refused, naming both, not linked without the CSV; a note
+    // beside Parquet parts is no CSV.
+    put(store, "both/a.parquet", part_bytes(0));
+    put(store, "both/b.csv", rows_of(csv, 0, 10).into_bytes());
+    put(store, "noted/a.parquet", part_bytes(0));
+    put(
+        store,
+        "noted/README.txt",
+        b"Written by the nightly job.\n".to_vec(),
+    );
+    let both = engine
+        .remote_converts(nb, "lake", &format!("s3://{BUCKET}/both/"))
+        .unwrap_err();
+    assert!(
+        both.to_string().contains("both/a.parquet is Parquet and")
+            && both.to_string().contains("both/b.csv is CSV"),
+        "{both}"
+    );
+    assert!(!engine
+        .remote_converts(nb, "lake", &format!("s3://{BUCKET}/noted/"))
+        .unwrap());
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let heard = seen.clone();
     let linked = block(engine.link_remote_text(

@@ -1196,7 +1196,11 @@ async fn value_transforms_on_a_link_keep_only_the_changed_cells_as_a_held_copy_c
         ("id", "id / 2.5", "keep their files' types"),
         ("city", "nope(city)", "nope"),
         // A number of the right type, but not from every row.
-        ("amount", "CAST(city AS DOUBLE)", "cannot hold"),
+        (
+            "amount",
+            "CAST(city AS DOUBLE)",
+            "does not give a number for every row",
+        ),
     ] {
         let t = Transform::SetColumn {
             column: column.into(),

@@ -26,7 +26,8 @@ pub struct TextObject {
 #[derive(Debug, Default)]
 pub struct Listed {
     pub text: Vec<TextObject>,
-    pub parquet: usize,
+    /// The Parquet objects' addresses.
+    pub parquet: Vec<String>,
 }
 
 /// Whether `url` names many objects (a prefix ending in `/`, or a glob) rather than one.
@@ -70,7 +71,9 @@ pub fn list(settings: &StoreSettings, url: &str) -> Result<Listed, TableError> {
             continue;
         }
         match ImportFormat::from_path(Path::new(below)) {
-            Some(ImportFormat::Parquet) => listed.parquet += 1,
+            Some(ImportFormat::Parquet) => listed
+                .parquet
+                .push(format!("{}://{bucket}/{full}", service.scheme())),
             // An empty object (a job's part that got no rows) adds nothing.
             Some(ImportFormat::Csv | ImportFormat::Json) if meta.size == 0 => {}
             Some(format @ (ImportFormat::Csv | ImportFormat::Json)) => {

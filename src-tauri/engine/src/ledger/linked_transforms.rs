@@ -393,8 +393,8 @@ impl DeltaQuery {
                 TableError::InvalidValue {
                     column: column.clone(),
                     message: format!(
-                        "{expr:?} gives a value column {column} cannot hold (it holds {}), so \
-                         nothing changed",
+                        "{expr:?} does not give {} for every row of column {column} (a value \
+                         cannot be converted), so nothing changed",
                         crate::tables::edit::describe_type(kept)
                     ),
                 }
