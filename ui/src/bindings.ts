@@ -108,10 +108,10 @@ export const commands = {
 	 *  Links an address through the notebook's connection `connection`: a Parquet object, or the
 	 *  Parquet objects under a prefix, are listed and their footers read now, queried where they
 	 *  lie; a CSV or JSON object, or those under a prefix or glob, are fetched and converted into
-	 *  Parquet inside the notebook, the progress streaming over `on_progress`, cancelled by its job
-	 *  id.
+	 *  Parquet inside the notebook (with `csv`, what the user chose for every CSV object: skip bad
+	 *  rows, missing markers), the progress streaming over `on_progress`, cancelled by its job id.
 	 */
-	linkRemote: (notebook: NotebookId, connection: string, url: string, table: string | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("link_remote", { notebook, connection, url, table, job, onProgress })),
+	linkRemote: (notebook: NotebookId, connection: string, url: string, table: string | null, csv: CsvChoices | null, job: string, onProgress: Channel<ImportProgress>) => typedError<ImportOutcome, IpcError>(__TAURI_INVOKE("link_remote", { notebook, connection, url, table, csv, job, onProgress })),
 	/**
 	 *  Adds a connection to the notebook, or replaces the one of the same name (nothing is sent:
 	 *  a malformed endpoint or a profile missing from the credentials file is refused in words).

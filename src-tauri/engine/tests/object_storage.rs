@@ -667,6 +667,7 @@ fn link_text(
         url,
         name,
         None,
+        None,
         Arc::new(|_| {}),
         &CancellationToken::new(),
     ))
@@ -747,6 +748,7 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
         &prefix,
         None,
         None,
+        None,
         Arc::new(move |p| heard.lock().unwrap().push((p.bytes, p.total_bytes))),
         &CancellationToken::new(),
     ))
@@ -808,6 +810,39 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
             "SELECT CAST(round(sum(v) * 10) AS BIGINT) FROM widen"
         ),
         (tenths + 30).to_string()
+    );
+
+    // The user's choices for every object: a line with a field too many is skipped, named by
+    // its object's address; "-" is a gap, in both objects' first rows.
+    put(store, "chosen/a.csv", b"id,v\n1,10\n2,-\n".to_vec());
+    put(
+        store,
+        "chosen/b.csv",
+        b"id,v\n3,-\n4,40,extra\n5,50\n".to_vec(),
+    );
+    let choices = quire_engine::tables::import::CsvChoices {
+        on_bad_row: quire_engine::tables::import::OnBadRow::Skip,
+        missing: Some(vec!["-".into()]),
+    };
+    let chosen = block(engine.link_remote_text(
+        nb,
+        "lake",
+        &format!("s3://{BUCKET}/chosen/"),
+        None,
+        None,
+        Some(&choices),
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap();
+    assert_eq!(chosen.table.rows, 4);
+    assert_eq!(chosen.skipped_total, 1, "{:?}", chosen.skipped);
+    assert_eq!(chosen.skipped[0].line, 3);
+    let object = format!("s3://{BUCKET}/chosen/b.csv");
+    assert_eq!(chosen.skipped[0].file.as_deref(), Some(object.as_str()));
+    assert_eq!(
+        answer(engine, nb, "SELECT count(v), sum(v) FROM chosen"),
+        "2 | 60"
     );
 
     put(store, "mixed/a.csv", rows_of(csv, 0, 10).into_bytes());
@@ -925,6 +960,7 @@ fn text_objects_are_fetched_and_converted(
         &format!("s3://{BUCKET}/raw/trips.csv"),
         None,
         None,
+        None,
         Arc::new(move |p| heard.lock().unwrap().push((p.bytes, p.total_bytes))),
         &CancellationToken::new(),
     ))
@@ -1020,6 +1056,7 @@ fn text_objects_are_fetched_and_converted(
         "lake",
         &format!("s3://{BUCKET}/raw/trips.csv"),
         Some("trips_cancelled"),
+        None,
         None,
         Arc::new(move |p| {
             if p.bytes > 0 {

@@ -71,8 +71,8 @@ pub async fn browse_connection(
 /// Links an address through the notebook's connection `connection`: a Parquet object, or the
 /// Parquet objects under a prefix, are listed and their footers read now, queried where they
 /// lie; a CSV or JSON object, or those under a prefix or glob, are fetched and converted into
-/// Parquet inside the notebook, the progress streaming over `on_progress`, cancelled by its job
-/// id.
+/// Parquet inside the notebook (with `csv`, what the user chose for every CSV object: skip bad
+/// rows, missing markers), the progress streaming over `on_progress`, cancelled by its job id.
 #[tauri::command]
 #[specta::specta]
 #[allow(clippy::too_many_arguments)]
@@ -82,6 +82,7 @@ pub async fn link_remote(
     connection: String,
     url: String,
     table: Option<String>,
+    csv: Option<import::CsvChoices>,
     job: String,
     on_progress: Channel<ImportProgress>,
 ) -> Reply<ImportOutcome> {
@@ -114,6 +115,7 @@ pub async fn link_remote(
                     &url,
                     table.as_deref(),
                     None,
+                    csv.as_ref(),
                     Arc::new(progress),
                     &cancel,
                 )

@@ -184,9 +184,31 @@ describe("the connections panel", () => {
     type("link-remote-url", "s3://data/sales/");
     fireEvent.click(screen.getByTestId("link-remote-start"));
     await waitFor(() => expect(onLinked).toHaveBeenCalledWith(table));
-    expect(linkRemote).toHaveBeenCalledWith("nb", "lake", "s3://data/sales/", "sales", expect.any(String), expect.any(Function));
+    expect(linkRemote).toHaveBeenCalledWith("nb", "lake", "s3://data/sales/", "sales", null, expect.any(String), expect.any(Function));
     fireEvent.click(screen.getByTestId("remove-connection-lake"));
     await waitFor(() => expect(onView).toHaveBeenCalledWith(view([])));
+  });
+
+  it("reads a prefix of CSV objects with the user's choices and lists the rows left out with their object until Done", async () => {
+    const table: TableInfo = { name: "exports", version: 1, rows: 4, columns: [], memory_bytes: 0, linked: "s3://data/exports/", converted: true, missing: null };
+    const outcome = { table, skipped: [{ line: 3, reason: "3 fields where 2 were expected", file: "s3://data/exports/b.csv" }], skipped_total: 1 };
+    const linkRemote = vi.fn(async () => outcome);
+    const onLinked = vi.fn();
+    render(
+      <Providers backend={backendOf({ linkRemote })}>
+        <ConnectionsPanel notebook="nb" connections={[lake]} onView={() => undefined} onLinked={onLinked} onQuery={() => undefined} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("link-through-lake"));
+    type("link-remote-url", "s3://data/exports/");
+    fireEvent.click(screen.getByTestId("link-remote-skip-bad-rows"));
+    type("link-remote-missing", "-");
+    fireEvent.click(screen.getByTestId("link-remote-start"));
+    await waitFor(() => expect(screen.getByTestId("link-remote-skipped").textContent).toContain("s3://data/exports/b.csv, line 3: 3 fields where 2"));
+    expect(linkRemote).toHaveBeenCalledWith("nb", "lake", "s3://data/exports/", "exports", { on_bad_row: "skip", missing: ["-"] }, expect.any(String), expect.any(Function));
+    expect(onLinked).not.toHaveBeenCalled();
+    fireEvent.click(screen.getByTestId("link-remote-done"));
+    expect(onLinked).toHaveBeenCalledWith(table);
   });
 
   it("adds an Azure account (no key field) and links a container's folder through it with an az:// address", async () => {
@@ -234,14 +256,14 @@ describe("the connections panel", () => {
     type("link-remote-url", "az://lake/trips/");
     fireEvent.click(screen.getByTestId("link-remote-start"));
     await waitFor(() => expect(onLinked).toHaveBeenCalledWith(table));
-    expect(linkRemote).toHaveBeenCalledWith("nb", "blobs", "az://lake/trips/", "trips", expect.any(String), expect.any(Function));
+    expect(linkRemote).toHaveBeenCalledWith("nb", "blobs", "az://lake/trips/", "trips", null, expect.any(String), expect.any(Function));
   });
 
   it("fetches and converts a CSV object with progress, and a cancel says nothing was created", async () => {
     let report: ((p: ImportProgress) => void) | null = null;
     let fail: ((e: unknown) => void) | null = null;
     const linkRemote = vi.fn(
-      (_nb: string, _c: string, _url: string, _t: string | null, _job: string, onProgress: (p: ImportProgress) => void) =>
+      (_nb: string, _c: string, _url: string, _t: string | null, _csv: unknown, _job: string, onProgress: (p: ImportProgress) => void) =>
         new Promise<never>((_resolve, reject) => {
           report = onProgress;
           fail = reject;
@@ -268,7 +290,7 @@ describe("the connections panel", () => {
     act(() => report?.({ rows: 1200, bytes: 750, total_bytes: 1000 }));
     expect(screen.getByTestId("link-remote-progress").textContent).toContain("Converting · 1,200 rows · 75 %");
     fireEvent.click(screen.getByTestId("link-remote-cancel"));
-    expect(cancelJob).toHaveBeenCalledWith(linkRemote.mock.calls[0]?.[4]);
+    expect(cancelJob).toHaveBeenCalledWith(linkRemote.mock.calls[0]?.[5]);
     expect((await screen.findByTestId("link-remote-dialog")).textContent).toContain("nothing was created");
     expect(screen.queryByTestId("link-remote-progress")).toBeNull();
     expect(onLinked).not.toHaveBeenCalled();
@@ -278,7 +300,7 @@ describe("the connections panel", () => {
     let report: ((p: ImportProgress) => void) | null = null;
     let fail: ((e: unknown) => void) | null = null;
     const linkRemote = vi.fn(
-      (_nb: string, _c: string, _url: string, _t: string | null, _job: string, onProgress: (p: ImportProgress) => void) =>
+      (_nb: string, _c: string, _url: string, _t: string | null, _csv: unknown, _job: string, onProgress: (p: ImportProgress) => void) =>
         new Promise<never>((_resolve, reject) => {
           report = onProgress;
           fail = reject;
@@ -304,7 +326,7 @@ describe("the connections panel", () => {
     expect(screen.getByTestId("link-remote-progress").textContent).toContain("Fetching · 0 rows · 10 %");
     expect(screen.getByTestId("link-remote-start").textContent).toBe("Converting…");
     fireEvent.click(screen.getByTestId("link-remote-cancel"));
-    expect(cancelJob).toHaveBeenCalledWith(linkRemote.mock.calls[0]?.[4]);
+    expect(cancelJob).toHaveBeenCalledWith(linkRemote.mock.calls[0]?.[5]);
     expect((await screen.findByTestId("link-remote-dialog")).textContent).toContain("nothing was created");
   });
 

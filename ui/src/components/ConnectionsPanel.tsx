@@ -7,11 +7,12 @@
 // az login), and passwords from libpq's
 // places (PGPASSWORD, the password file).
 import { useEffect, useState, type FormEvent } from "react";
-import type { Connection, ConnectionCheck, DatabaseTable, ImportProgress, NotebookId, NotebookView, TableInfo } from "../bindings";
+import type { Connection, ConnectionCheck, DatabaseTable, ImportOutcome, ImportProgress, NotebookId, NotebookView, TableInfo } from "../bindings";
 import { useBackend, useNotify } from "../context";
 import { describeError } from "../errors";
 import { QuireError } from "../backend";
 import { useEscape } from "./useEscape";
+import { choicesOf, CsvChoicesFields, NO_CHOICES, SkippedRows, type CsvChoicesState } from "./CsvChoicesFields";
 import { sqlName } from "../sqlName";
 
 interface Props {
@@ -512,22 +513,27 @@ function LinkThrough({
   const [job, setJob] = useState<string | null>(null);
   const [progress, setProgress] = useState<ImportProgress | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
+  const [choices, setChoices] = useState<CsvChoicesState>(NO_CHOICES);
+  const [finished, setFinished] = useState<ImportOutcome | null>(null);
   // A folder's objects are known once the engine lists them: its progress says it converts.
   const converting = isTextObject(url.trim()) || progress !== null;
   // Esc and Cancel stop a running link first (a Parquet link only reads footers: it ends at
   // once; a fetch stops and leaves nothing).
   const fetching = job !== null;
-  const stopOrClose = () => (fetching ? void backend.cancelJob(job) : onClose());
+  const stopOrClose = () => (fetching ? void backend.cancelJob(job) : finished ? onLinked(finished.table) : onClose());
   useEscape(stopOrClose);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (finished) return;
     const id = crypto.randomUUID();
     setJob(id);
     setProblem(null);
     setProgress(null);
     try {
-      const outcome = await backend.linkRemote(notebook, connection.name, url.trim(), name.trim() || nameOfUrl(url), id, setProgress);
-      onLinked(outcome.table);
+      const outcome = await backend.linkRemote(notebook, connection.name, url.trim(), name.trim() || nameOfUrl(url), choicesOf(choices), id, setProgress);
+      // Rows left out stay on screen, each with its object, until the user has seen them.
+      if (outcome.skipped_total > 0) setFinished(outcome);
+      else onLinked(outcome.table);
     } catch (e) {
       const err = QuireError.from(e);
       setProblem(err.code === "cancelled" ? new QuireError("cancelled", "Linking was cancelled; nothing was created.") : err);
@@ -546,7 +552,7 @@ function LinkThrough({
           columns and row groups they need. A CSV or JSON object (also .gz or .zst), or a folder of them with the same columns,
           is fetched once and converted into Parquet inside the notebook.
         </p>
-        <fieldset disabled={!!job}>
+        <fieldset disabled={!!job || !!finished}>
           <label>
             Address
             <input data-testid="link-remote-url" autoFocus required value={url} onChange={(e) => setUrl(e.target.value)} placeholder={`${scheme}${connection.kind === "azure" ? "container" : "bucket"}/folder/`} />
@@ -556,6 +562,10 @@ function LinkThrough({
             <input data-testid="link-remote-name" value={name} onChange={(e) => setName(e.target.value)} placeholder={url.length > scheme.length ? nameOfUrl(url) : "from the address"} />
           </label>
         </fieldset>
+        {!url.trim().endsWith(".parquet") && (
+          <CsvChoicesFields prefix="link-remote" value={choices} disabled={!!job || !!finished} onChange={setChoices} />
+        )}
+        {finished && <SkippedRows testId="link-remote-skipped" outcome={finished} />}
         {job && converting && (
           <div className="progress" data-testid="link-remote-progress">
             <progress max={100} value={percent} />
@@ -566,12 +576,20 @@ function LinkThrough({
         )}
         {problem !== null && <Problem error={problem} />}
         <div className="modal-actions">
-          <button type="button" data-testid="link-remote-cancel" onClick={stopOrClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" data-testid="link-remote-start" disabled={!!job || !url.trim().startsWith(scheme)}>
-            {job ? (converting ? "Converting…" : "Linking…") : converting ? "Fetch and convert" : "Link"}
-          </button>
+          {finished ? (
+            <button type="button" className="primary" data-testid="link-remote-done" onClick={() => onLinked(finished.table)}>
+              Done
+            </button>
+          ) : (
+            <>
+              <button type="button" data-testid="link-remote-cancel" onClick={stopOrClose}>
+                Cancel
+              </button>
+              <button type="submit" className="primary" data-testid="link-remote-start" disabled={!!job || !url.trim().startsWith(scheme)}>
+                {job ? (converting ? "Converting…" : "Linking…") : converting ? "Fetch and convert" : "Link"}
+              </button>
+            </>
+          )}
         </div>
       </form>
     </div>

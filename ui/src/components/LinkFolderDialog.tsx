@@ -1,9 +1,10 @@
 import { useState } from "react";
 import { useBackend } from "../context";
 import { QuireError } from "../backend";
-import type { CsvChoices, ImportOutcome, ImportProgress, NotebookId } from "../bindings";
+import type { ImportOutcome, ImportProgress, NotebookId } from "../bindings";
 import { describeError, type ErrorText } from "../errors";
-import { defaultName, parseMissing } from "./ImportDialog";
+import { choicesOf, CsvChoicesFields, NO_CHOICES, SkippedRows, type CsvChoicesState } from "./CsvChoicesFields";
+import { defaultName } from "./ImportDialog";
 import { useEscape } from "./useEscape";
 
 interface Props {
@@ -27,8 +28,7 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
   const [job, setJob] = useState<string | null>(null);
   const [progress, setProgress] = useState<ImportProgress | null>(null);
   const [error, setError] = useState<ErrorText | null>(null);
-  const [skipBad, setSkipBad] = useState(false);
-  const [missingText, setMissingText] = useState("");
+  const [choices, setChoices] = useState<CsvChoicesState>(NO_CHOICES);
   const [finished, setFinished] = useState<ImportOutcome | null>(null);
   const busy = job !== null;
   // While it links, Esc and Cancel stop it (a conversion leaves nothing behind); once linked
@@ -44,10 +44,7 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
     setProgress(null);
     try {
       const chosen = pattern.trim();
-      const missing = parseMissing(missingText);
-      const csv: CsvChoices | null =
-        skipBad || missing.length > 0 ? { on_bad_row: skipBad ? "skip" : "reject", missing: missing.length > 0 ? missing : null } : null;
-      const outcome = await backend.linkFolder(notebook, folder, chosen === "" ? null : chosen, csv, table, id, setProgress);
+      const outcome = await backend.linkFolder(notebook, folder, chosen === "" ? null : chosen, choicesOf(choices), table, id, setProgress);
       // Rows left out stay on screen, each with its file, until the user has seen them.
       if (outcome.skipped_total > 0) setFinished(outcome);
       else onLinked(outcome);
@@ -97,49 +94,8 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
             Matched against each file&apos;s path below the folder: <code>*</code> and <code>?</code> stay inside one folder, <code>**</code> reaches into
             the folders below, <code>[0-9]</code> is one of a set.
           </p>
-          <details className="folder-csv">
-            <summary data-testid="link-folder-csv-options">Reading CSV files</summary>
-            <div className="csv-options">
-              <label className="check">
-                <input
-                  type="checkbox"
-                  data-testid="link-folder-skip-bad-rows"
-                  checked={skipBad}
-                  disabled={busy || !!finished}
-                  onChange={(e) => setSkipBad(e.target.checked)}
-                />
-                Skip rows that do not fit (and list them with their file)
-              </label>
-              <label className="field">
-                Missing values
-                <input
-                  data-testid="link-folder-missing"
-                  value={missingText}
-                  disabled={busy || !!finished}
-                  placeholder="pandas' defaults: NA, NULL, NaN, N/A…"
-                  title="Cell texts read as empty (NULL), separated by commas; an empty cell always is. Left empty: NA, NULL, NaN, N/A and the rest of pandas' defaults."
-                  onChange={(e) => setMissingText(e.target.value)}
-                />
-              </label>
-            </div>
-            <p className="muted">Each file keeps its own delimiter, encoding and decimal separator, as its first rows show them.</p>
-          </details>
-          {finished && (
-            <div className="skipped" data-testid="link-folder-skipped">
-              <strong>
-                Linked {finished.table.rows.toLocaleString()} rows as {finished.table.name}; {finished.skipped_total.toLocaleString()} rows did not fit and
-                were left out
-              </strong>
-              {finished.skipped_total > finished.skipped.length && <span className="muted"> (the first {finished.skipped.length} are listed)</span>}
-              <ul>
-                {finished.skipped.map((r) => (
-                  <li key={`${r.file ?? ""}:${r.line}`}>
-                    {r.file ? `${r.file}, ` : ""}line {r.line}: {r.reason}
-                  </li>
-                ))}
-              </ul>
-            </div>
-          )}
+          <CsvChoicesFields prefix="link-folder" value={choices} disabled={busy || !!finished} onChange={setChoices} />
+          {finished && <SkippedRows testId="link-folder-skipped" outcome={finished} />}
           {job && progress && (
             <div className="progress" data-testid="link-folder-progress">
               <progress max={100} value={percent} />

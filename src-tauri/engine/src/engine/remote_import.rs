@@ -25,9 +25,9 @@ use crate::notebooks::{NotebookError, NotebookId};
 use crate::queue::Priority;
 use crate::remote::download::{download, Stopped};
 use crate::remote::StoreSettings;
-use crate::tables::import::{CsvOptions, ImportFormat, ImportProgress};
+use crate::tables::import::{CsvChoices, CsvOptions, ImportFormat, ImportProgress};
 use crate::tables::TableError;
-use crate::tasks::{TaskPayload, Tracked};
+use crate::tasks::{FolderImport, TaskPayload, Tracked};
 use crate::{ErrorCode, HasCode};
 
 /// The folder of a conversion the fetched object is kept in until it is converted.
@@ -51,6 +51,8 @@ struct RemoteConversion<'a> {
     pub url: &'a str,
     pub table: &'a str,
     pub csv: Option<&'a CsvOptions>,
+    /// What the user chose for every CSV object read with its own options (not `csv`'s).
+    pub choices: Option<&'a CsvChoices>,
     /// The id of its folder in the notebook's `converted/`.
     pub folder: &'a str,
 }
@@ -118,7 +120,11 @@ impl RemoteConversion<'_> {
             })
         };
         let csv = match sniffed(self.csv, &source).map_err(|e| in_file(e, self.url)) {
-            Ok(csv) => csv,
+            Ok(csv) if self.csv.is_some() => csv,
+            Ok(csv) => csv.map(|own| match self.choices {
+                Some(choices) => choices.over(own),
+                None => own,
+            }),
             Err(e) => {
                 remove(&folder);
                 return Err(e);
@@ -201,7 +207,7 @@ impl RemoteConversion<'_> {
             source: self.url,
             table: self.table,
             csv: self.csv,
-            choices: None,
+            choices: self.choices,
             pieces: &pieces,
             folder,
         };
@@ -310,6 +316,7 @@ impl Engine {
         url: &str,
         table: Option<&str>,
         csv: Option<&CsvOptions>,
+        choices: Option<&CsvChoices>,
         progress: Arc<dyn Fn(ImportProgress) + Send + Sync>,
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
@@ -344,17 +351,22 @@ impl Engine {
                 format: None,
                 converted: Some(folder.clone()),
                 connection: Some(connection.to_string()),
-                folder: None,
+                // The choices ride in the many-files record (its pattern is the address's).
+                folder: choices.map(|c| FolderImport {
+                    pattern: None,
+                    csv: Some(c.clone()),
+                }),
             },
             Priority::Background,
         );
-        let (url, csv) = (url.to_string(), csv.cloned());
+        let (url, csv, choices) = (url.to_string(), csv.cloned(), choices.cloned());
         self.queue_import(task, progress, cancel, move |importer, report, token| {
             let conversion = RemoteConversion {
                 settings: &settings,
                 url: &url,
                 table: &table,
                 csv: csv.as_ref(),
+                choices: choices.as_ref(),
                 folder: &folder,
             };
             conversion.run(importer, notebook, report, token)
@@ -372,7 +384,7 @@ impl Engine {
         connection: &str,
         url: &str,
         table: &str,
-        csv: Option<&CsvOptions>,
+        (csv, choices): (Option<&CsvOptions>, Option<&CsvChoices>),
         folder: &str,
     ) -> Result<ImportOutcome, Error> {
         let settings = self
@@ -398,6 +410,7 @@ impl Engine {
                     url,
                     table,
                     csv,
+                    choices,
                     folder,
                 };
                 conversion.run(importer, notebook, report, never)

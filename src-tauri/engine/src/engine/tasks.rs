@@ -134,6 +134,7 @@ impl Engine {
                     tracked.finish::<(), Error>(&Ok(()));
                     return Ok(());
                 }
+                let choices = folder.as_ref().and_then(|f| f.csv.as_ref());
                 if let (Some(connection), Some(folder)) = (&connection, &converted) {
                     return self
                         .link_remote_text_tracked(
@@ -142,7 +143,7 @@ impl Engine {
                             connection,
                             &path.to_string_lossy(),
                             &target,
-                            csv.as_ref(),
+                            (csv.as_ref(), choices),
                             folder,
                         )
                         .map(|_| ());
