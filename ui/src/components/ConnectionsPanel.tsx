@@ -565,7 +565,7 @@ function LinkThrough({
         {!url.trim().endsWith(".parquet") && (
           <CsvChoicesFields prefix="link-remote" value={choices} disabled={!!job || !!finished} onChange={setChoices} />
         )}
-        {finished && <SkippedRows testId="link-remote-skipped" outcome={finished} />}
+        {finished && <SkippedRows testId="link-remote-skipped" outcome={finished} done={`Linked ${finished.table.rows.toLocaleString()} rows as ${finished.table.name}`} />}
         {job && converting && (
           <div className="progress" data-testid="link-remote-progress">
             <progress max={100} value={percent} />

@@ -1,5 +1,12 @@
 import type { CsvChoices, ImportOutcome } from "../bindings";
-import { parseMissing } from "./ImportDialog";
+
+/** The missing-value markers as the user edits them: comma-separated, spaces trimmed. */
+export function parseMissing(text: string): string[] {
+  return text
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
+}
 
 /** What the user chooses for every CSV file of many (a folder, a bucket prefix): skip the rows
  *  that do not fit, and the gap markers. Each file keeps its own delimiter and encoding. */
@@ -60,14 +67,13 @@ export function CsvChoicesFields({
   );
 }
 
-/** The rows a link of many files left out, each with its file and line, until the user has
- *  seen them. */
-export function SkippedRows({ testId, outcome }: { testId: string; outcome: ImportOutcome }) {
+/** The rows an import or a link left out, each with its line (and its file, when it read
+ *  many), shown until the user has seen them; `done` says what was made ("Linked 4 rows as t"). */
+export function SkippedRows({ testId, outcome, done }: { testId: string; outcome: ImportOutcome; done: string }) {
   return (
     <div className="skipped" data-testid={testId}>
       <strong>
-        Linked {outcome.table.rows.toLocaleString()} rows as {outcome.table.name}; {outcome.skipped_total.toLocaleString()} rows did not fit and were
-        left out
+        {done}; {outcome.skipped_total.toLocaleString()} rows did not fit and were left out
       </strong>
       {outcome.skipped_total > outcome.skipped.length && <span className="muted"> (the first {outcome.skipped.length} are listed)</span>}
       <ul>

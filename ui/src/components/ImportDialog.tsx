@@ -4,6 +4,7 @@ import { QuireError } from "../backend";
 import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgress, NotebookId, SheetOptions } from "../bindings";
 import { describeError, formatBytes, type ErrorText } from "../errors";
 import { useEscape } from "./useEscape";
+import { parseMissing, SkippedRows } from "./CsvChoicesFields";
 
 const TYPES: [ColumnType, string][] = [
   ["integer", "integer"],
@@ -15,13 +16,6 @@ const TYPES: [ColumnType, string][] = [
   ["text", "text"],
 ];
 
-/** The missing-value markers as the user edits them: comma-separated, spaces trimmed. */
-export function parseMissing(text: string): string[] {
-  return text
-    .split(",")
-    .map((t) => t.trim())
-    .filter((t) => t !== "");
-}
 const DELIMITERS: [string, string][] = [[",", "Comma"], [";", "Semicolon"], ["\t", "Tab"], ["|", "Pipe"]];
 /** Text encodings offered besides the one detected (WHATWG labels, as the engine takes them). */
 export const ENCODINGS: [string, string][] = [
@@ -318,20 +312,11 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
           </div>
         )}
         {finished && (
-          <div className="skipped" data-testid="import-skipped">
-            <strong>
-              Imported {finished.table.rows.toLocaleString()} rows into {finished.table.name}; {finished.skipped_total.toLocaleString()} rows did not fit and were
-              left out
-            </strong>
-            {finished.skipped_total > finished.skipped.length && <span className="muted"> (the first {finished.skipped.length} are listed)</span>}
-            <ul>
-              {finished.skipped.map((r) => (
-                <li key={`${r.file ?? ""}:${r.line}`}>
-                  {r.file ? `${r.file}, ` : ""}line {r.line}: {r.reason}
-                </li>
-              ))}
-            </ul>
-          </div>
+          <SkippedRows
+            testId="import-skipped"
+            outcome={finished}
+            done={`Imported ${finished.table.rows.toLocaleString()} rows into ${finished.table.name}`}
+          />
         )}
         <div className="modal-actions">
           {finished ? (

@@ -95,7 +95,7 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
             the folders below, <code>[0-9]</code> is one of a set.
           </p>
           <CsvChoicesFields prefix="link-folder" value={choices} disabled={busy || !!finished} onChange={setChoices} />
-          {finished && <SkippedRows testId="link-folder-skipped" outcome={finished} />}
+          {finished && <SkippedRows testId="link-folder-skipped" outcome={finished} done={`Linked ${finished.table.rows.toLocaleString()} rows as ${finished.table.name}`} />}
           {job && progress && (
             <div className="progress" data-testid="link-folder-progress">
               <progress max={100} value={percent} />
