@@ -844,6 +844,23 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
         answer(engine, nb, "SELECT count(v), sum(v) FROM chosen"),
         "2 | 60"
     );
+    // One object read with the same choices: "-" is a gap there too, so v stays a number.
+    let one = block(engine.link_remote_text(
+        nb,
+        "lake",
+        &format!("s3://{BUCKET}/chosen/a.csv"),
+        Some("chosen_one"),
+        None,
+        Some(&choices),
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap();
+    assert_eq!(one.table.rows, 2);
+    assert_eq!(
+        answer(engine, nb, "SELECT count(v), sum(v) FROM chosen_one"),
+        "1 | 10"
+    );
 
     put(store, "mixed/a.csv", rows_of(csv, 0, 10).into_bytes());
     put(store, "mixed/b.json", b"{\"trip_id\": 1}\n".to_vec());

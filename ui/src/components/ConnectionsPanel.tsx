@@ -544,7 +544,7 @@ function LinkThrough({
   };
   const percent = progress && progress.total_bytes > 0 ? Math.min(100, (progress.bytes / progress.total_bytes) * 100) : 0;
   return (
-    <div className="modal-backdrop" role="presentation" onClick={() => !fetching && onClose()}>
+    <div className="modal-backdrop" role="presentation" onClick={() => !fetching && stopOrClose()}>
       <form className="modal" role="dialog" aria-label={`Link through ${connection.name}`} data-testid="link-remote-dialog" onSubmit={submit} onClick={(e) => e.stopPropagation()}>
         <h2>Link data through {connection.name}</h2>
         <p className="muted">
@@ -562,7 +562,7 @@ function LinkThrough({
             <input data-testid="link-remote-name" value={name} onChange={(e) => setName(e.target.value)} placeholder={url.length > scheme.length ? nameOfUrl(url) : "from the address"} />
           </label>
         </fieldset>
-        {!url.trim().endsWith(".parquet") && (
+        {!/\.(parquet|pq)$/i.test(url.trim()) && (
           <CsvChoicesFields prefix="link-remote" value={choices} disabled={!!job || !!finished} onChange={setChoices} />
         )}
         {finished && <SkippedRows testId="link-remote-skipped" outcome={finished} done={`Linked ${finished.table.rows.toLocaleString()} rows as ${finished.table.name}`} />}

@@ -94,7 +94,8 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
   const linking = mode === "link" && linkable(preview);
   const converting = mode === "convert" && convertible(preview);
   // Esc stops a running import first; once nothing runs it closes, like the Close button.
-  useEscape(() => (job ? void backend.cancelJob(job) : onClose()));
+  // Once rows were skipped the table exists: Esc is Done, so it opens.
+  useEscape(() => (job ? void backend.cancelJob(job) : finished ? onDone(finished) : onClose()));
 
   const setColumn = (i: number, change: Partial<{ name: string; kind: ColumnType }>) => {
     if (!csv) return;

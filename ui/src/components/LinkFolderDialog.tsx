@@ -61,7 +61,7 @@ export function LinkFolderDialog({ notebook, folder, onLinked, onClose }: Props)
   const percent = progress && progress.total_bytes > 0 ? Math.min(100, (progress.bytes / progress.total_bytes) * 100) : 0;
 
   return (
-    <div className="modal-backdrop" role="presentation" onClick={() => !busy && onClose()}>
+    <div className="modal-backdrop" role="presentation" onClick={() => !busy && stopOrClose()}>
       <div className="modal" role="dialog" aria-label="Link a folder" data-testid="link-folder-dialog" onClick={(e) => e.stopPropagation()}>
         <h2>Link a folder</h2>
         <p className="muted">

@@ -440,16 +440,23 @@ fn other_columns(piece: &Piece, first: &Piece, has: &str, first_has: &str) -> Er
 }
 
 /// The CSV options to read `source` with: the user's, else what the import dialog would
-/// propose for it (its delimiter, quote, header, encoding and decimal separator sniffed); None
-/// for JSON.
+/// propose for it (its delimiter, quote, header, encoding and decimal separator sniffed, its
+/// columns typed with the user's `choices` of gap markers, which it then holds); None for
+/// JSON.
 pub(super) fn sniffed(
     given: Option<&CsvOptions>,
+    choices: Option<&CsvChoices>,
     source: &Path,
 ) -> Result<Option<CsvOptions>, Error> {
     if given.is_some() || ImportFormat::from_path(source) != Some(ImportFormat::Csv) {
         return Ok(given.cloned());
     }
-    Ok(import::preview(source, None)?.csv)
+    let missing = choices.and_then(|c| c.missing.as_deref());
+    let own = import::preview_missing(source, None, missing)?.csv;
+    Ok(match choices {
+        Some(choices) => own.map(|own| choices.over(own)),
+        None => own,
+    })
 }
 
 fn kind_of(format: ImportFormat) -> &'static str {

@@ -119,12 +119,8 @@ impl RemoteConversion<'_> {
                 total_bytes: size,
             })
         };
-        let csv = match sniffed(self.csv, &source).map_err(|e| in_file(e, self.url)) {
-            Ok(csv) if self.csv.is_some() => csv,
-            Ok(csv) => csv.map(|own| match self.choices {
-                Some(choices) => choices.over(own),
-                None => own,
-            }),
+        let csv = match sniffed(self.csv, self.choices, &source).map_err(|e| in_file(e, self.url)) {
+            Ok(csv) => csv,
             Err(e) => {
                 remove(&folder);
                 return Err(e);

@@ -226,6 +226,22 @@ mod tests {
                 connection: Some("lake".into()),
                 folder: None,
             },
+            // A bucket prefix read with the user's choices (they ride in the many-files record).
+            TaskPayload::Import {
+                path: "s3://lake/jobs/out/".into(),
+                csv: None,
+                sheet: None,
+                format: None,
+                converted: Some("0192a0b0-aaaa-7bbb-8ccc-0123456789ae".into()),
+                connection: Some("lake".into()),
+                folder: Some(FolderImport {
+                    pattern: None,
+                    csv: Some(CsvChoices {
+                        on_bad_row: OnBadRow::Skip,
+                        missing: None,
+                    }),
+                }),
+            },
             TaskPayload::Import {
                 path: "/data/exports [2024]".into(),
                 csv: None,
