@@ -824,17 +824,20 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
         on_bad_row: quire_engine::tables::import::OnBadRow::Skip,
         missing: Some(vec!["-".into()]),
     };
-    let chosen = block(engine.link_remote_text(
-        nb,
-        "lake",
-        &format!("s3://{BUCKET}/chosen/"),
-        None,
-        None,
-        Some(&choices),
-        Arc::new(|_| {}),
-        &CancellationToken::new(),
-    ))
-    .unwrap();
+    let with_choices = |key: &str, name: Option<&str>| {
+        block(engine.link_remote_text(
+            nb,
+            "lake",
+            &format!("s3://{BUCKET}/{key}"),
+            name,
+            None,
+            Some(&choices),
+            Arc::new(|_| {}),
+            &CancellationToken::new(),
+        ))
+        .unwrap()
+    };
+    let chosen = with_choices("chosen/", None);
     assert_eq!(chosen.table.rows, 4);
     assert_eq!(chosen.skipped_total, 1, "{:?}", chosen.skipped);
     assert_eq!(chosen.skipped[0].line, 3);
@@ -845,17 +848,7 @@ fn prefixes_of_text_objects_are_fetched_and_converted_as_one_table(
         "2 | 60"
     );
     // One object read with the same choices: "-" is a gap there too, so v stays a number.
-    let one = block(engine.link_remote_text(
-        nb,
-        "lake",
-        &format!("s3://{BUCKET}/chosen/a.csv"),
-        Some("chosen_one"),
-        None,
-        Some(&choices),
-        Arc::new(|_| {}),
-        &CancellationToken::new(),
-    ))
-    .unwrap();
+    let one = with_choices("chosen/a.csv", Some("chosen_one"));
     assert_eq!(one.table.rows, 2);
     assert_eq!(
         answer(engine, nb, "SELECT count(v), sum(v) FROM chosen_one"),
