@@ -25,6 +25,13 @@ engine_is_tauri_free() {
   echo "quire-engine has no tauri, wry, tao, gtk or webkit crate"
 }
 
+# Old test and fuzz binaries the shared target dir keeps from earlier runs (see the script).
+prune_target() {
+  python3 .ci/prune-target.py "$CARGO_TARGET_DIR/debug/deps" 2
+  python3 .ci/prune-target.py "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/deps" 1
+}
+
+phase prune prune_target
 phase setup bash .ci/setup.sh --with-test-tools
 phase fmt cargo fmt --all -- --check
 phase ui-unit bash -c 'cd ui && npm run --silent typecheck && npm test --silent'
