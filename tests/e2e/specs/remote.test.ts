@@ -136,13 +136,19 @@ test("add an S3 connection in the panel, link a bucket's Parquet through it, que
     for (let part = 0; part < 3; part++) {
       const rows = [header];
       for (let i = part * 10_000; i < (part + 1) * 10_000; i++) rows.push(`${i},${i % 3 ? "Oslo" : "Lyon"},${i % 7 === 0 ? "NA" : i / 4}`);
+      // The last part has a line with a field too many (line 5,002), which the user skips.
+      if (part === 2) rows.splice(5_001, 0, "25000,Oslo,1,extra");
       await moto.put(BUCKET, `jobs/out/part-0000${part}.csv`, Buffer.from(`${rows.join("\n")}\n`));
     }
     await moto.put(BUCKET, "jobs/out/_SUCCESS", Buffer.from(""));
     await first.click("link-through-lake");
     await type(first, "link-remote-url", `s3://${BUCKET}/jobs/out/`);
     await type(first, "link-remote-name", "job_out");
+    await first.click("link-remote-csv-options");
+    await first.click("link-remote-skip-bad-rows");
     await first.click("link-remote-start");
+    await first.waitText("link-remote-skipped", (t) => t.includes("jobs/out/part-00002.csv, line 5002: 4 fields where 3"), 60_000);
+    await first.click("link-remote-done");
     await first.waitText("table-list", (t) => t.includes("job_out") && /30\D?000/.test(t), 60_000);
     await first.waitText("info-toast", (t) => t.includes("Linked job_out") && t.includes("fetched and converted"));
     await runSql(first, "SELECT count(*) AS n, count(fare) AS priced, max(id) AS last FROM job_out");
