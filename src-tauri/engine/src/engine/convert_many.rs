@@ -108,12 +108,7 @@ impl ManyFiles<'_> {
                 let heads = self
                     .pieces
                     .iter()
-                    .map(|p| {
-                        // Read with the user's gap markers, so a gap is no text to widen to.
-                        let missing = self.choices.and_then(|c| c.missing.as_deref());
-                        import::preview_missing(&p.path, None, missing)
-                            .map_err(|e| in_file(e.into(), &p.label))
-                    })
+                    .map(|p| proposed(&p.path, self.choices).map_err(|e| in_file(e, &p.label)))
                     .collect::<Result<Vec<_>, _>>()?;
                 let named = |c: &[ColumnSpec]| c.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
                 for (piece, head) in self.pieces.iter().zip(&heads).skip(1) {
@@ -257,16 +252,10 @@ impl ManyFiles<'_> {
         } = importer;
         let first = &self.pieces[0];
         let options_of = |k: usize, columns: Option<&Vec<ColumnSpec>>| -> Option<CsvOptions> {
-            let mut options = match self.csv {
-                Some(given) => given.clone(),
-                None => {
-                    let own = heads.get(k).and_then(|h| h.csv.clone())?;
-                    match self.choices {
-                        Some(choices) => choices.over(own),
-                        None => own,
-                    }
-                }
-            };
+            let mut options = self
+                .csv
+                .cloned()
+                .or_else(|| heads.get(k).and_then(|h| h.csv.clone()))?;
             options.columns = columns.cloned();
             Some(options)
         };
@@ -451,12 +440,38 @@ pub(super) fn sniffed(
     if given.is_some() || ImportFormat::from_path(source) != Some(ImportFormat::Csv) {
         return Ok(given.cloned());
     }
+    Ok(proposed(source, choices)?.csv)
+}
+
+/// What the import dialog would propose for the CSV file `source`, with the user's `choices`
+/// over it: its columns typed with their gap markers (so a gap is no text to widen to).
+fn proposed(source: &Path, choices: Option<&CsvChoices>) -> Result<import::ImportPreview, Error> {
     let missing = choices.and_then(|c| c.missing.as_deref());
-    let own = import::preview_missing(source, None, missing)?.csv;
-    Ok(match choices {
-        Some(choices) => own.map(|own| choices.over(own)),
-        None => own,
-    })
+    let mut preview = import::preview_missing(source, None, missing)?;
+    if let Some(choices) = choices {
+        preview.csv = preview.csv.map(|own| choices.over(own));
+    }
+    Ok(preview)
+}
+
+/// Whether the files of `source` are converted: its CSV or JSON files `text` (each a label
+/// and its kind), unless Parquet files lie beside them (`parquet`, the first one's label):
+/// then those are linked where they lie, and text files that are data too are refused, naming
+/// one of each, rather than left out unsaid. A `.txt` beside Parquet parts is a note
+/// (README.txt), not data.
+pub(super) fn converts_text<'a>(
+    source: &str,
+    parquet: Option<&str>,
+    text: impl IntoIterator<Item = (&'a str, ImportFormat)>,
+) -> Result<bool, Error> {
+    let mut text = text.into_iter().peekable();
+    let Some(parquet) = parquet else {
+        return Ok(text.peek().is_some());
+    };
+    if let Some(data) = text.find(|(label, _)| !label.to_ascii_lowercase().ends_with(".txt")) {
+        one_kind(source, [(parquet, ImportFormat::Parquet), data].into_iter())?;
+    }
+    Ok(false)
 }
 
 fn kind_of(format: ImportFormat) -> &'static str {

@@ -55,6 +55,18 @@ fn converting(path: &Path) -> ImportRequest<'_> {
     }
 }
 
+/// Links `folder` as `link_folder` does, unwatched and never cancelled.
+async fn link(
+    engine: &Engine,
+    nb: NotebookId,
+    folder: &Path,
+    choices: &FolderImport,
+    table: Option<&str>,
+) -> Result<ImportOutcome, Error> {
+    let never = CancellationToken::new();
+    (engine.link_folder(nb, folder, choices, table, Arc::new(|_| {}), &never)).await
+}
+
 async fn text(engine: &Engine, nb: NotebookId, sql: &str) -> String {
     let batches: Vec<RecordBatch> = engine.query(nb, sql).await.unwrap();
     pretty_format_batches(&batches).unwrap().to_string()
@@ -509,17 +521,15 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
         );
     }
     // A pattern picks some of the parts.
-    let some = engine
-        .link_folder(
-            nb,
-            &parts,
-            &FolderImport::matching("part-[02].csv"),
-            Some("ends"),
-            Arc::new(|_| {}),
-            &never,
-        )
-        .await
-        .unwrap();
+    let some = link(
+        &engine,
+        nb,
+        &parts,
+        &FolderImport::matching("part-[02].csv"),
+        Some("ends"),
+    )
+    .await
+    .unwrap();
     assert_eq!(some.table.rows, 19_000);
 
     // Files of two kinds, other columns, or none: said in words naming them; nothing stays.
@@ -545,15 +555,7 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
         "Parts written by a nightly job.\n",
     )
     .unwrap();
-    let parts_only = engine
-        .link_folder(
-            nb,
-            &noted,
-            &FolderImport::default(),
-            Some("noted"),
-            Arc::new(|_| {}),
-            &never,
-        )
+    let parts_only = link(&engine, nb, &noted, &FolderImport::default(), Some("noted"))
         .await
         .unwrap();
     assert!(!parts_only.table.converted);
@@ -566,30 +568,26 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
         (&mixed, "one table is read from files of one kind"),
         (&both, "a.parquet is Parquet and"),
     ] {
-        let e = engine
-            .link_folder(
-                nb,
-                folder,
-                &FolderImport::default(),
-                Some("refused"),
-                Arc::new(|_| {}),
-                &never,
-            )
-            .await
-            .unwrap_err();
-        assert!(e.to_string().contains(says), "{e}");
-    }
-    let e = engine
-        .link_folder(
+        let e = link(
+            &engine,
             nb,
-            &parts,
-            &FolderImport::matching("*.json"),
+            folder,
+            &FolderImport::default(),
             Some("refused"),
-            Arc::new(|_| {}),
-            &never,
         )
         .await
         .unwrap_err();
+        assert!(e.to_string().contains(says), "{e}");
+    }
+    let e = link(
+        &engine,
+        nb,
+        &parts,
+        &FolderImport::matching("*.json"),
+        Some("refused"),
+    )
+    .await
+    .unwrap_err();
     assert!(
         e.to_string().contains("no Parquet file") || e.to_string().contains("matches"),
         "{e}"
@@ -624,15 +622,7 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
 
     // A folder of Parquet files is still linked where it lies.
     let parquet = super::link_tests::dataset(data.path());
-    let linked = engine
-        .link_folder(
-            nb,
-            &parquet,
-            &FolderImport::default(),
-            None,
-            Arc::new(|_| {}),
-            &never,
-        )
+    let linked = link(&engine, nb, &parquet, &FolderImport::default(), None)
         .await
         .unwrap();
     assert!(!linked.table.converted);
@@ -821,18 +811,9 @@ async fn a_folder_read_with_the_users_choices_skips_bad_rows_naming_their_file()
     std::fs::write(parts.join("2024-02.csv"), february).unwrap();
     let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
     let nb = engine.create_notebook("Exports").unwrap().id;
-    let never = CancellationToken::new();
 
     // As each file's first rows show it, the bad row refuses the folder, naming the file.
-    let refused = engine
-        .link_folder(
-            nb,
-            &parts,
-            &FolderImport::default(),
-            None,
-            Arc::new(|_| {}),
-            &never,
-        )
+    let refused = link(&engine, nb, &parts, &FolderImport::default(), None)
         .await
         .unwrap_err();
     let said = refused.to_string();
@@ -849,10 +830,7 @@ async fn a_folder_read_with_the_users_choices_skips_bad_rows_naming_their_file()
             missing: Some(vec!["-".into()]),
         }),
     };
-    let out = engine
-        .link_folder(nb, &parts, &choices, None, Arc::new(|_| {}), &never)
-        .await
-        .unwrap();
+    let out = link(&engine, nb, &parts, &choices, None).await.unwrap();
     assert_eq!(out.table.rows, 600);
     assert_eq!(out.skipped_total, 1);
     let skipped = &out.skipped[0];
@@ -906,16 +884,7 @@ async fn json_files_of_a_folder_become_one_table_with_every_files_columns_widene
     std::fs::write(logs.join("2024-03.ndjson"), march).unwrap();
     let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
     let nb = engine.create_notebook("Logs").unwrap().id;
-    let never = CancellationToken::new();
-    let out = engine
-        .link_folder(
-            nb,
-            &logs,
-            &FolderImport::default(),
-            None,
-            Arc::new(|_| {}),
-            &never,
-        )
+    let out = link(&engine, nb, &logs, &FolderImport::default(), None)
         .await
         .unwrap();
     assert_eq!(out.table.rows, 600);
@@ -949,17 +918,15 @@ async fn json_files_of_a_folder_become_one_table_with_every_files_columns_widene
     );
 
     // Without March's flags, amounts are numbers: whole ones and decimals make decimals.
-    let numbers = engine
-        .link_folder(
-            nb,
-            &logs,
-            &FolderImport::matching("2024-0[12].*"),
-            Some("numbers"),
-            Arc::new(|_| {}),
-            &never,
-        )
-        .await
-        .unwrap();
+    let numbers = link(
+        &engine,
+        nb,
+        &logs,
+        &FolderImport::matching("2024-0[12].*"),
+        Some("numbers"),
+    )
+    .await
+    .unwrap();
     let amount = numbers.table.columns.iter().find(|c| c.name == "amount");
     assert_eq!(amount.map(|c| c.data_type.as_str()), Some("Float64"));
     let sum = text(&engine, nb, "SELECT sum(amount) AS s FROM numbers").await;
@@ -980,15 +947,7 @@ async fn json_files_of_a_folder_become_one_table_with_every_files_columns_widene
         "{\"at\": {\"y\": 3.5}, \"tags\": [1.5, 2], \"gone\": null}\n",
     )
     .unwrap();
-    let joined = engine
-        .link_folder(
-            nb,
-            &nested,
-            &FolderImport::default(),
-            None,
-            Arc::new(|_| {}),
-            &never,
-        )
+    let joined = link(&engine, nb, &nested, &FolderImport::default(), None)
         .await
         .unwrap();
     assert_eq!(joined.table.rows, 2);
@@ -1007,17 +966,15 @@ async fn json_files_of_a_folder_become_one_table_with_every_files_columns_widene
         "{\"city\": {\"name\": \"Nice\"}}\n",
     )
     .unwrap();
-    let refused = engine
-        .link_folder(
-            nb,
-            &logs,
-            &FolderImport::default(),
-            Some("refused"),
-            Arc::new(|_| {}),
-            &never,
-        )
-        .await
-        .unwrap_err();
+    let refused = link(
+        &engine,
+        nb,
+        &logs,
+        &FolderImport::default(),
+        Some("refused"),
+    )
+    .await
+    .unwrap_err();
     let said = refused.to_string();
     assert!(
         said.contains("column city") && said.contains("2024-04.ndjson"),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::convert_many::{one_kind, ManyFiles, Piece};
+use super::convert_many::{converts_text, one_kind, ManyFiles, Piece};
 use super::files::Importer;
 use super::{Engine, ImportOutcome};
 use crate::error::Error;
@@ -64,26 +64,12 @@ pub(crate) fn converts(folder: &Path, pattern: Option<&FilePattern>) -> Result<b
         |name: &str| ImportFormat::from_path(Path::new(name)) == Some(ImportFormat::Parquet);
     let parquet = files_below(folder, pattern, &is_parquet)?;
     let text = text_files(folder, pattern)?;
-    // A `.txt` beside Parquet parts is a note (README.txt), not data to convert.
-    let data = |p: &&Piece| {
-        let name = p.path.to_string_lossy().to_ascii_lowercase();
-        !name.ends_with(".txt")
-    };
-    if !parquet.is_empty() && !text.iter().any(|p| data(&p)) {
-        return Ok(false);
-    }
-    if let (Some(parquet), Some(text)) = (parquet.first(), text.iter().find(data)) {
-        let shown = parquet.display().to_string();
-        one_kind(
-            &folder.display().to_string(),
-            [
-                (shown.as_str(), ImportFormat::Parquet),
-                (text.label.as_str(), text.format),
-            ]
-            .into_iter(),
-        )?;
-    }
-    Ok(!text.is_empty())
+    let first_parquet = parquet.first().map(|p| p.display().to_string());
+    converts_text(
+        &folder.display().to_string(),
+        first_parquet.as_deref(),
+        text.iter().map(|p| (p.label.as_str(), p.format)),
+    )
 }
 
 /// A folder's conversion, as its task runs it.

@@ -280,24 +280,11 @@ impl Engine {
             .store_settings()
             .map_err(NotebookError::from)?;
         let listed = remote_listing::list(&settings, url)?;
-        // Parquet beside CSV or JSON objects is refused, naming one of each, rather than the
-        // text left out unsaid (a `.txt` beside Parquet parts is a note, not data).
-        let data = listed
-            .text
-            .iter()
-            .find(|o| !o.url.to_ascii_lowercase().ends_with(".txt"));
-        match (listed.parquet.first(), data) {
-            (Some(parquet), Some(text)) => {
-                let files = [
-                    (parquet.as_str(), ImportFormat::Parquet),
-                    (text.url.as_str(), text.format),
-                ];
-                super::convert_many::one_kind(url, files.into_iter())?;
-                Ok(false)
-            }
-            (Some(_), None) => Ok(false),
-            (None, _) => Ok(!listed.text.is_empty()),
-        }
+        super::convert_many::converts_text(
+            url,
+            listed.parquet.first().map(String::as_str),
+            listed.text.iter().map(|o| (o.url.as_str(), o.format)),
+        )
     }
 
     /// Links the CSV or JSON object `url` through the notebook's connection `connection`:
