@@ -127,7 +127,7 @@ impl ManyFiles<'_> {
         };
         // Every JSON file's columns, read now: the table has them all, each as wide as any
         // file needs, and every file is read with them.
-        let json = match first.format {
+        let mut json = match first.format {
             ImportFormat::Json => {
                 let limits = ledger.catalog().limits();
                 let found = (self.pieces.iter())
@@ -182,7 +182,10 @@ impl ManyFiles<'_> {
                 // A file needed wider columns than its first rows showed: every file is read
                 // again with them (what they share is kept: each file's plan says).
                 Err(Attempt::Widen(wider)) if attempts < 4 => fixed = Some(wider),
-                Err(Attempt::Widen(_)) => {
+                // A JSON file's records past its first held more: every file is read again
+                // with the columns widened by all of them.
+                Err(Attempt::WidenJson(wider)) if attempts < 4 => json = Some(wider),
+                Err(Attempt::Widen(_) | Attempt::WidenJson(_)) => {
                     return Err(TableError::Import {
                         line: None,
                         message: format!(
@@ -217,6 +220,8 @@ impl ManyFiles<'_> {
 enum Attempt {
     /// A file needs these wider columns: read every file again with them.
     Widen(Vec<ColumnSpec>),
+    /// A JSON file needs these wider columns: read every file again with them.
+    WidenJson(SchemaRef),
     Failed(Error),
 }
 
@@ -270,6 +275,7 @@ impl ManyFiles<'_> {
         let mut columns: Option<SchemaRef> = None;
         // The wider columns this pass found some file needs.
         let mut needs: Option<Vec<ColumnSpec>> = None;
+        let mut needs_json: Option<SchemaRef> = None;
         let (mut rows, mut converted) = (0u64, 0u64);
         let (mut skipped, mut skipped_total) = (Vec::new(), 0u64);
         for (k, piece) in self.pieces.iter().enumerate() {
@@ -339,6 +345,18 @@ impl ManyFiles<'_> {
                     Some(_) => {}
                 }
             }
+            if let Some(given) = json.filter(|given| given.fields() != imported.schema.fields()) {
+                // Read past its first records, the file needed wider columns (it was read
+                // with them): the pass goes on, then all are read again.
+                let so_far = needs_json.clone().unwrap_or_else(|| given.clone());
+                let found = [
+                    ("the other files", so_far),
+                    (piece.label.as_str(), imported.schema.clone()),
+                ];
+                needs_json =
+                    Some(import::widen_json(&found).map_err(|e| Attempt::Failed(e.into()))?);
+                continue;
+            }
             match &columns {
                 None => columns = Some(imported.schema.clone()),
                 Some(first_columns) if first_columns.fields() != imported.schema.fields() => {
@@ -366,9 +384,10 @@ impl ManyFiles<'_> {
                     }),
             );
         }
-        match needs {
-            Some(wide) => Err(Attempt::Widen(wide)),
-            None => Ok((rows, skipped, skipped_total)),
+        match (needs, needs_json) {
+            (Some(wide), _) => Err(Attempt::Widen(wide)),
+            (None, Some(wide)) => Err(Attempt::WidenJson(wide)),
+            (None, None) => Ok((rows, skipped, skipped_total)),
         }
     }
 }

@@ -982,3 +982,112 @@ async fn json_files_of_a_folder_become_one_table_with_every_files_columns_widene
     );
     engine.shutdown();
 }
+
+/// NDJSON whose first 10,000 records show a whole-number `v`, a whole-number `code` and an
+/// object `at` of whole numbers; past them, a record holds a decimal `v`, a decimal in `at`,
+/// a field none of them had, and another holds text in `code`.
+fn late_fields(rows: usize) -> String {
+    (0..rows)
+        .map(|i| match i {
+            10_500 => {
+                "{\"id\": 10500, \"v\": 1.5, \"at\": {\"k\": 2.25}, \"late\": \"here\"}\n".into()
+            }
+            11_000 => "{\"id\": 11000, \"v\": 7, \"at\": {\"k\": 1}, \"code\": \"n/a\"}\n".into(),
+            _ => format!("{{\"id\": {i}, \"v\": {i}, \"at\": {{\"k\": 1}}, \"code\": {i}}}\n"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_records_past_the_first_10_000_keep_their_fields_and_decimals() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("late.ndjson");
+    std::fs::write(&file, late_fields(12_000)).unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Late").unwrap().id;
+    let never = CancellationToken::new();
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(&file).named("copied"),
+            &|_| {},
+            &never,
+        )
+        .unwrap();
+    engine
+        .import_file(nb, converting(&file).named("converted"), &|_| {}, &never)
+        .unwrap();
+    // Before, `late` was dropped, 1.5 read as 1, 2.25 as 2, and "n/a" refused the file.
+    let sql = "SELECT count(*) AS n, sum(v) AS v, max(late) AS late, sum(at['k']) AS k, \
+               max(CASE WHEN id = 11000 THEN code END) AS na, \
+               max(CASE WHEN id = 42 THEN code END) AS c, \
+               max(arrow_typeof(v)) AS tv, max(arrow_typeof(code)) AS tc FROM {}";
+    let whole = (0..12_000i64)
+        .filter(|i| *i != 10_500 && *i != 11_000)
+        .sum::<i64>();
+    let expected = format!(
+        "| 12000 | {:?} | here | {:?} | n/a | 42 | Float64 | Utf8 |",
+        whole as f64 + 1.5 + 7.0,
+        11_999.0 + 2.25
+    );
+    for table in ["copied", "converted"] {
+        let answer = text(&engine, nb, &sql.replace("{}", table)).await;
+        assert!(
+            answer.contains(&expected),
+            "{table}: {answer}\nexpected {expected}"
+        );
+    }
+
+    // In a folder: the second file's late records widen the columns every file is read with.
+    let logs = data.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let first: String = (0..300)
+        .map(|i| format!("{{\"id\": {i}, \"v\": {i}, \"at\": {{\"k\": 1}}, \"code\": {i}}}\n"))
+        .collect();
+    std::fs::write(logs.join("a.ndjson"), first).unwrap();
+    std::fs::write(logs.join("b.ndjson"), late_fields(12_000)).unwrap();
+    let out = link(&engine, nb, &logs, &FolderImport::default(), Some("folder"))
+        .await
+        .unwrap();
+    assert_eq!(out.table.rows, 12_300);
+    let answer = text(&engine, nb, &sql.replace("{}", "folder")).await;
+    let expected = format!(
+        "| 12300 | {:?} | here | {:?} | n/a | 42 | Float64 | Utf8 |",
+        (whole + (0..300).sum::<i64>()) as f64 + 1.5 + 7.0,
+        12_299.0 + 2.25
+    );
+    assert!(answer.contains(&expected), "{answer}\nexpected {expected}");
+
+    // A late record that cannot be in the table (an object where text was) is refused in
+    // words, naming the file; nothing is linked.
+    std::fs::write(
+        logs.join("c.ndjson"),
+        (0..10_001)
+            .map(|i| match i {
+                10_000 => "{\"late\": {\"x\": 1}}\n".to_string(),
+                _ => format!("{{\"id\": {i}}}\n"),
+            })
+            .collect::<String>(),
+    )
+    .unwrap();
+    let refused = link(
+        &engine,
+        nb,
+        &logs,
+        &FolderImport::default(),
+        Some("refused"),
+    )
+    .await
+    .unwrap_err();
+    let said = refused.to_string();
+    assert!(
+        said.contains("column late") && said.contains("c.ndjson"),
+        "{said}"
+    );
+    assert!(!engine
+        .tables(nb)
+        .unwrap()
+        .iter()
+        .any(|t| t.name == "refused"));
+    engine.shutdown();
+}

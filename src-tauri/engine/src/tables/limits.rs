@@ -198,6 +198,13 @@ impl Budget {
         self.account.building(counted, false);
     }
 
+    /// What was built so far was dropped, to be built again from the start (a file read
+    /// again with wider columns): no longer charged.
+    pub fn dropped(&self) {
+        self.used.store(0, Ordering::Relaxed);
+        self.handed_over();
+    }
+
     /// The folder for scratch files of the work this budget is for (`None`: the OS's).
     pub fn scratch(&self) -> Option<&Path> {
         self.scratch.as_deref()

@@ -259,6 +259,7 @@ fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Impo
                             schema.field(column).name()
                         );
                         schema = widened(&schema, column);
+                        read.budget.dropped();
                     }
                     result => return result,
                 }

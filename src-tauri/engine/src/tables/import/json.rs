@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use datafusion::arrow::compute::{cast_with_options, CastOptions};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::reader::{
     infer_json_schema_from_iterator, infer_json_schema_from_seekable,
 };
@@ -19,6 +21,7 @@ use super::{
     Reading, BATCH_ROWS,
 };
 use crate::tables::TableError;
+use tokio_util::sync::CancellationToken;
 
 /// Records read to infer the schema of NDJSON.
 const INFER_RECORDS: usize = 10_000;
@@ -303,12 +306,74 @@ pub fn read(
             progress,
         ));
     }
-    let schema = match given {
+    let first = match given {
         Some(schema) => schema.clone(),
         None => Arc::new(infer_ndjson(path)?),
     };
+    match read_records(path, &first, read) {
+        Err(Stop::Misfit(why)) => {
+            // The columns came from the first 10,000 records (or, for many files, every file's
+            // first ones); a later record holds a field they lack or a value they cannot hold.
+            // Every record is read for the columns, and the file read again with them.
+            log::info!(
+                "JSON import: a record past those the columns came from does not fit them \
+                 ({why}); reading every record for the columns"
+            );
+            read.budget.dropped();
+            let every = every_records_columns(path, read.cancel)?;
+            let wide = match given {
+                None => every,
+                Some(given) => widen(&[("the other files", given.clone()), ("this file", every)])?,
+            };
+            read_records(path, &wide, read).map_err(Stop::into_error)
+        }
+        done => done.map_err(Stop::into_error),
+    }
+}
+
+/// Why a read of NDJSON records stopped.
+enum Stop {
+    /// A record the columns cannot hold: a field they lack, a decimal in a whole-number
+    /// column, text in a number column, anything JSON cannot parse.
+    Misfit(TableError),
+    Failed(TableError),
+}
+
+impl Stop {
+    fn into_error(self) -> TableError {
+        match self {
+            Stop::Misfit(e) | Stop::Failed(e) => e,
+        }
+    }
+}
+
+/// Reads every record with the columns `schema`, refusing (not dropping, not cutting) what
+/// they cannot hold: arrow-json ignores a field the columns lack and cuts a decimal read
+/// into a whole-number column to its whole part, so fields are checked strictly and whole
+/// numbers are read as their text, then cast, which a decimal fails.
+fn read_records(path: &Path, schema: &SchemaRef, read: &Reading) -> Result<Imported, Stop> {
+    let &Reading {
+        total_bytes,
+        progress,
+        cancel,
+        sink,
+        ..
+    } = read;
+    let failed = |e| Stop::Failed(e);
+    let misfit = |e| Stop::Misfit(bad_json(e));
+    let as_read = Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .clone()
+                    .with_data_type(whole_numbers_as_text(f.data_type()))
+            })
+            .collect::<Vec<_>>(),
+    ));
     let bytes = Arc::new(AtomicU64::new(0));
-    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+    let file = File::open(path).map_err(|e| failed(TableError::file(path, e)))?;
     let counting: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
         1 << 20,
         Counting {
@@ -316,19 +381,20 @@ pub fn read(
             bytes: bytes.clone(),
         },
     ));
-    let reader = builder(schema.clone(), given.is_some())
+    let reader = builder(as_read, true)
+        .with_strict_mode(true)
         .with_batch_size(BATCH_ROWS)
         .build(counting)
-        .map_err(bad_json)?;
-    let mut out = sink.open(0, &schema)?;
+        .map_err(misfit)?;
+    let mut out = sink.open(0, schema).map_err(failed)?;
     let mut rows = 0u64;
     for batch in reader {
         if cancel.is_cancelled() {
-            return Err(TableError::Cancelled);
+            return Err(failed(TableError::Cancelled));
         }
-        let batch = batch.map_err(bad_json)?;
+        let batch = typed(batch.map_err(misfit)?, schema).map_err(misfit)?;
         rows += batch.num_rows() as u64;
-        out.push(batch)?;
+        out.push(batch).map_err(failed)?;
         progress(ImportProgress {
             rows,
             bytes: bytes.load(Ordering::Relaxed).min(total_bytes),
@@ -336,11 +402,83 @@ pub fn read(
         });
     }
     Ok(Imported::complete(
-        schema,
-        out.finish()?,
+        schema.clone(),
+        out.finish().map_err(failed)?,
         rows,
         (Vec::new(), 0),
         total_bytes,
         progress,
     ))
+}
+
+/// `t` with whole numbers read as their text (at any depth).
+fn whole_numbers_as_text(t: &DataType) -> DataType {
+    match t {
+        DataType::Int64 => DataType::Utf8,
+        DataType::List(item) => DataType::List(Arc::new(
+            item.as_ref()
+                .clone()
+                .with_data_type(whole_numbers_as_text(item.data_type())),
+        )),
+        DataType::Struct(fields) => DataType::Struct(
+            fields
+                .iter()
+                .map(|f| {
+                    f.as_ref()
+                        .clone()
+                        .with_data_type(whole_numbers_as_text(f.data_type()))
+                })
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `batch` (read by [`whole_numbers_as_text`]) with the types of `schema`; a value that is
+/// not a whole number where one is expected is an error, not cut short.
+fn typed(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+    let strict = CastOptions {
+        safe: false,
+        ..CastOptions::default()
+    };
+    let columns = (batch.columns().iter())
+        .zip(schema.fields())
+        .map(
+            |(column, field)| match column.data_type() == field.data_type() {
+                true => Ok(column.clone()),
+                false => cast_with_options(column, field.data_type(), &strict),
+            },
+        )
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// The columns every record of an NDJSON file shows, read to its end (Cancel heard between
+/// records).
+fn every_records_columns(path: &Path, cancel: &CancellationToken) -> Result<SchemaRef, TableError> {
+    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+    let mut lines = BufReader::with_capacity(1 << 20, file).lines().enumerate();
+    let records = std::iter::from_fn(|| loop {
+        let (n, line) = lines.next()?;
+        if n % 4096 == 0 && cancel.is_cancelled() {
+            return Some(Err(ArrowError::ExternalError("cancelled".into())));
+        }
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => return Some(Err(ArrowError::from(e))),
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        return Some(
+            serde_json::from_str::<serde_json::Value>(&line)
+                .map_err(|e| ArrowError::JsonError(format!("line {}: {e}", n + 1))),
+        );
+    });
+    let schema = infer_json_schema_from_iterator(records);
+    if cancel.is_cancelled() {
+        return Err(TableError::Cancelled);
+    }
+    Ok(Arc::new(schema.map_err(bad_json)?))
 }
