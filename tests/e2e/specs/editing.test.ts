@@ -45,7 +45,10 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
       await waitCell(app, 4, "city", "Bordeaux");
       await waitCell(app, 5, "city", "Bordeaux");
 
-      // A transform: preview first (counts and old → new rows), then apply.
+      // A transform: preview first (counts and old → new rows), then apply; the grid stays
+      // where the user was, far down the table.
+      await app.type("grid-goto", "150001" + Key.ENTER);
+      await waitCell(app, 150000, "city", "Lyon");
       await app.click("open-transform");
       await select(app, "transform-kind", "upper");
       await select(app, "transform-column", "city");
@@ -56,6 +59,10 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
       await app.screenshot("editing-transform-preview");
       await app.click("transform-apply");
       await app.driver.wait(async () => (await app.count("[data-testid=transform-dialog]")) === 0, 60_000, "apply never finished");
+      await waitCell(app, 150000, "city", "LYON");
+      await waitCell(app, 150001, "city", "PARIS");
+      await (await app.byTestId("grid-goto")).clear();
+      await app.type("grid-goto", "1" + Key.ENTER);
       await waitCell(app, 0, "city", "MARSEILLE");
       await waitCell(app, 1, "city", "PARIS");
       const info = (t: string) => t.split(/Saved|Unsaved|Saving/)[0]; // rows, columns, memory

@@ -176,7 +176,7 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await first.waitText("transform-preview", (t) => t.includes("Marseille-Provence"));
     await first.click("transform-apply");
     await first.driver.wait(async () => (await first.count("[data-testid=transform-dialog]")) === 0, 120_000, "apply never finished");
-    // The grid shows the table afresh from its top: at its end, the new value.
+    // The grid stays at the table's end, where the new value is.
     await waitCellAtEnd(first, kept - 1, "city", "Marseille-Provence");
     await waitCellAtEnd(first, kept, "id", String(ROWS));
     await first.waitText("save-status", (t) => t === "All changes saved");

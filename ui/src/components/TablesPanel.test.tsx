@@ -108,6 +108,38 @@ describe("TablesPanel", () => {
     expect(probe.mounts).toBe(1);
   });
 
+  it("refreshes the grid in place after a transform that keeps the columns (scroll, sort and filters stay), a fresh grid after one that renames a column", async () => {
+    probe.mounts = 0;
+    const fake = backend();
+    let version = 2;
+    let name = "dep_delay";
+    fake.applyTransform = async () => {
+      version += 1;
+      return { name: "flights", version, rows: 3, columns: [{ name, data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null };
+    };
+    render(panel({}, fake));
+    fireEvent.click(await screen.findByRole("button", { name: "flights" }));
+    await screen.findByTestId("table-grid");
+    act(() => probe.select([1]));
+    const before = probe.refresh;
+    fireEvent.click(screen.getByTestId("open-transform"));
+    fireEvent.change(screen.getByTestId("transform-kind"), { target: { value: "expression" } });
+    fireEvent.change(screen.getByTestId("transform-a"), { target: { value: "dep_delay * 2" } });
+    fireEvent.click(screen.getByTestId("transform-apply"));
+    await waitFor(() => expect(probe.version).toBe(3));
+    expect(probe.refresh).not.toBe(before);
+    expect(probe.mounts).toBe(1);
+    expect(screen.queryByTestId("fill-selected")).toBeNull();
+
+    name = "delay";
+    fireEvent.click(screen.getByTestId("open-transform"));
+    fireEvent.change(screen.getByTestId("transform-kind"), { target: { value: "rename" } });
+    fireEvent.change(screen.getByTestId("transform-a"), { target: { value: "delay" } });
+    fireEvent.click(screen.getByTestId("transform-apply"));
+    await waitFor(() => expect(probe.version).toBe(4));
+    expect(probe.mounts).toBe(2);
+  });
+
   it("keeps the selection through undo (the grid keeps it too) but not into a fresh grid", async () => {
     render(panel());
     const name = await screen.findByRole("button", { name: "flights" });

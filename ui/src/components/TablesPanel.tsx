@@ -75,6 +75,11 @@ export function freeName(name: string, tables: TableInfo[]): string {
 }
 
 /** The notebook's tables: import, list, open in the grid, export. */
+/** Whether two versions of a table have the same columns, named and typed alike, in order. */
+function sameColumns(a: TableInfo, b: TableInfo): boolean {
+  return a.columns.length === b.columns.length && a.columns.every((c, i) => c.name === b.columns[i]?.name && c.data_type === b.columns[i]?.data_type);
+}
+
 export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props) {
   const backend = useBackend();
   const { report, inform } = useNotify();
@@ -620,7 +625,15 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           table={current}
           onApplied={(info, label) => {
             changed(info);
-            setGridResets((n) => n + 1);
+            // Values changed under the same columns: fetched again in place, so the rows the
+            // user was looking at, the sort and the filters stay. New or renamed columns or
+            // types make a fresh grid (a sort or filter may name a column that is gone).
+            if (sameColumns(current, info)) {
+              letGo();
+              setRefreshes((n) => n + 1);
+            } else {
+              setGridResets((n) => n + 1);
+            }
             setDialog(null);
             inform(`${label}: done`, `${info.name} is now version ${info.version} (${info.rows.toLocaleString()} rows).`);
           }}
