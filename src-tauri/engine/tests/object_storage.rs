@@ -319,6 +319,31 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
         "1000"
     );
 
+    // A column change would write a copy of the table on this machine, fetching every
+    // object: refused in words, nothing fetched or changed.
+    let rename = quire_engine::tables::transform::Transform::RenameColumn {
+        column: "amount".into(),
+        to: "total".into(),
+    };
+    let e = block(engine.apply_transform(
+        nb,
+        "sales",
+        &rename,
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidValue, "{e}");
+    assert!(
+        e.to_string()
+            .contains("every object of it would be fetched")
+            && e.to_string().contains("s3://"),
+        "{e}"
+    );
+    assert!(engine.tables(nb).unwrap().iter().any(|t| t.name == "sales"
+        && !t.converted
+        && t.columns.iter().any(|c| c.name == "amount")));
+
     // An object replaced after linking is refused, not read at stale positions.
     block(object_store::ObjectStoreExt::put(
         store.as_ref(),

@@ -4,9 +4,11 @@
 // of the sorted view (kept beside the file), undo and redo it, delete a
 // row of the view, keep only the rows of its last two million ids (a transform kept beside the
 // file as deleted rows), add a row at its end and type its values (kept beside the file too),
+// preview an upper-casing of every city (more values than edits hold: it would write a copy),
 // replace a value by a transform (an edited cell beside the file), see Saved, restart, and find the edit at its row, the rows gone and the new row; then
 // the file goes away and the link shows as missing until removed; last, a folder of copies is
-// linked with a pattern that picks two of its files. The file itself never changes.
+// linked with a pattern that picks two of its files, and a folder of CSV exports converted and
+// linked, then a column of it renamed (written again as a copy). The file itself never changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -125,10 +127,10 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await first.waitText("table-list", (t) => ONE_LESS.test(t), 30_000);
     await first.waitText("save-status", (t) => t === "All changes saved");
 
-    // Keep rows where id >= 1,000,000: only transforms that remove rows are offered for a link;
-    // the preview counts what goes, the apply keeps it beside the file.
+    // Keep rows where id >= 1,000,000: the preview counts what goes, the apply keeps it beside
+    // the file as deleted rows.
     await first.click("open-transform");
-    await first.waitText("transform-linked-note", (t) => t.includes("Copy into the notebook"));
+    await first.waitText("transform-linked-note", (t) => t.includes("kept beside them"));
     await select(first, "transform-kind", "filter");
     await first.type("transform-a", "id >= 1000000");
     await first.click("transform-preview-button");
@@ -163,14 +165,18 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await first.waitText("save-status", (t) => t === "All changes saved");
     await first.screenshot("linked-row-added");
 
-    // Change values: upper-casing every city would keep two million new values beside the
-    // file, and is refused with the way out; a replace that changes one value is kept as an
-    // edited cell (found over the whole file by the engine), shown at its row.
+    // Change values: upper-casing every city would change two million values, more than are
+    // kept beside the file: its preview says every row changes (applied, it would write a
+    // copy); a replace that changes one value is kept as an edited cell (found over the whole
+    // file by the engine), shown at its row.
     await first.click("open-transform");
+    await first.waitText("transform-linked-note", (t) => t.includes("writes a copy of the table"));
     await select(first, "transform-kind", "upper");
     await select(first, "transform-column", "city");
-    await first.click("transform-apply");
-    await first.waitText("toast", (t) => t.includes("more than 1000000 values") && t.includes("Copy into the notebook"), 120_000);
+    await first.click("transform-preview-button");
+    const everyRow = await first.waitText("transform-counts", (t) => /change/.test(t), 120_000);
+    assert.match(everyRow, /^2\D?000\D?000 rows change · 0 removed · 0 added/, everyRow);
+    await first.waitText("transform-preview", (t) => t.includes("LYON") || t.includes("PARIS") || t.includes("NICE"));
     await select(first, "transform-kind", "replace");
     await select(first, "transform-column", "city");
     await first.type("transform-a", "Marseille");
@@ -301,6 +307,21 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     const got = await resultRows(third, (r) => r.length === 1 && r[0]!.some((c) => c.replace(/\D/g, "") === "119999"));
     assert.deepEqual(got[0]!.slice(-3).map((c) => c.replace(/\D/g, "")), ["120000", String(total), "119999"]);
     await third.screenshot("linked-csv-folder");
+
+    // A column renamed: the converted table is written again as a copy with the new name (the
+    // CSV files stay as they are), and SQL reads it.
+    await third.click("open-transform");
+    await select(third, "transform-kind", "rename");
+    await select(third, "transform-column", "amount");
+    await third.type("transform-a", "total");
+    await third.click("transform-preview-button");
+    await third.waitText("transform-counts", (t) => t.includes("new columns: total") && t.includes("removed columns: amount"), 60_000);
+    await third.click("transform-apply");
+    await third.driver.wait(async () => (await third.count("[data-testid=transform-dialog]")) === 0, 120_000, "the rename never finished");
+    await third.waitText("info-toast", (t) => t.includes("Rename column: done"));
+    await third.waitText("linked-note", (t) => t.includes("Converted"));
+    await runSql(third, "SELECT sum(total) AS total FROM exports");
+    await resultRows(third, (r) => r.length === 1 && r[0]![0]!.replace(/\D/g, "") === String(total));
   } catch (e) {
     await third.screenshot("FAILED-linked-missing").catch(() => undefined);
     throw e;

@@ -23,19 +23,30 @@ const table = (linked: string | null): TableInfo => ({
 const kinds = () => Array.from((screen.getByTestId("transform-kind") as HTMLSelectElement).options).map((o) => o.value);
 
 describe("TransformDialog", () => {
-  it("offers a linked table the transforms that change values or remove rows, not columns or types, and says why", async () => {
+  it("offers a linked file every transform and says which write a copy", () => {
+    render(
+      <Providers backend={backendOf({})}>
+        <TransformDialog notebook="nb" table={table("/data/trips.parquet")} onApplied={() => undefined} onClose={() => undefined} />
+      </Providers>,
+    );
+    expect(kinds()).toContain("rename");
+    expect(kinds()).toContain("cast");
+    expect(screen.getByTestId("transform-linked-note").textContent).toContain("writes a copy of the table as edited into the notebook");
+  });
+
+  it("offers a table read from a bucket the transforms that change values or remove rows, not columns or types, and says why", async () => {
     const applied = vi.fn();
     const applyTransform = vi.fn(async (_nb: string, _t: string, transform: Transform) => {
       expect(transform).toEqual({ kind: "filter_rows", predicate: "amount > 10" });
-      return { ...table("/data/trips.parquet"), version: 3, rows: 2_000_000 };
+      return { ...table("s3://lake/trips/"), version: 3, rows: 2_000_000 };
     });
     render(
       <Providers backend={backendOf({ applyTransform })} notify={{ report: (e) => { throw e; }, inform: () => undefined }}>
-        <TransformDialog notebook="nb" table={table("/data/trips.parquet")} onApplied={applied} onClose={() => undefined} />
+        <TransformDialog notebook="nb" table={table("s3://lake/trips/")} onApplied={applied} onClose={() => undefined} />
       </Providers>,
     );
     expect(kinds()).toEqual(["trim", "lower", "upper", "replace", "fill_nulls", "split", "expression", "filter", "dedupe"]);
-    expect(screen.getByTestId("transform-linked-note").textContent).toContain("Copy into the notebook");
+    expect(screen.getByTestId("transform-linked-note").textContent).toContain("would copy all of it onto this machine");
     fireEvent.change(screen.getByTestId("transform-kind"), { target: { value: "filter" } });
     fireEvent.change(screen.getByTestId("transform-a"), { target: { value: "amount > 10" } });
     fireEvent.click(screen.getByTestId("transform-apply"));

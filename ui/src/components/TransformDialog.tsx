@@ -15,17 +15,22 @@ interface Props {
 
 type Running = { what: "preview" | "apply"; job: string; rows: number };
 
-/** The transforms a linked table takes: those that change values (keeping the column's type) or
- *  remove rows; not those that change its columns or their types. */
-const LINKED_KINDS: TransformForm["kind"][] = ["trim", "lower", "upper", "replace", "fill_nulls", "split", "expression", "filter", "dedupe"];
+/** The transforms a table read from a bucket takes: those that change values (keeping the
+ *  column's type) or remove rows, kept beside its objects; the others would copy all of it onto
+ *  this machine. */
+const REMOTE_KINDS: TransformForm["kind"][] = ["trim", "lower", "upper", "replace", "fill_nulls", "split", "expression", "filter", "dedupe"];
+
+/** Whether a linked table is read from a bucket (an address, not a path). */
+const remote = (linked: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(linked);
 
 /** Choose a transform, see what it would change, apply it in the background (Esc cancels). */
 export function TransformDialog({ notebook, table, onApplied, onClose }: Props) {
   const backend = useBackend();
   const { report } = useNotify();
-  // A linked table's files are never written: transforms that change values or remove rows
-  // (kept beside them as edited cells and deleted rows) apply to it.
-  const kinds = table.linked ? TRANSFORM_KINDS.filter((k) => LINKED_KINDS.includes(k.kind)) : TRANSFORM_KINDS;
+  // A linked table's files are never written: values changed and rows removed are kept beside
+  // them; other changes write a copy into the notebook, except of a table read from a bucket.
+  const fromBucket = table.linked !== null && remote(table.linked);
+  const kinds = fromBucket ? TRANSFORM_KINDS.filter((k) => REMOTE_KINDS.includes(k.kind)) : TRANSFORM_KINDS;
   const [form, setForm] = useState<TransformForm>({
     kind: kinds[0]?.kind ?? "trim",
     column: table.columns[0]?.name ?? "",
@@ -142,9 +147,11 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
         </div>
         {table.linked && (
           <p className="muted" data-testid="transform-linked-note">
-            {table.name} is read where it lies and its files are not changed: the values a transform changes and the rows it removes are kept
-            beside them, as edits are (Undo takes them back). A column keeps its type, and up to a million values change at a time; to change
-            types or columns, or every row of a huge table, use Copy into the notebook.
+            {table.name} is read where it lies and its files are not changed: the values a transform changes (up to a million) and the rows it
+            removes are kept beside them, as edits are (Undo takes them back).{" "}
+            {fromBucket
+              ? "Changing a column's name or type, or more values, would copy all of it onto this machine: a SQL cell can select what you need, or use Copy into the notebook."
+              : "Changing a column's name or type, adding or dropping one, or changing more values writes a copy of the table as edited into the notebook, read from then on: Undo stops there."}
           </p>
         )}
         {problem && <p className="muted">{problem}</p>}

@@ -664,13 +664,48 @@ impl Engine {
                 &dir,
                 table,
                 transform,
-                progress,
+                progress.clone(),
                 cancel,
                 &self.metrics,
             )
             .await?
             .ok_or_else(|| TableError::NotFound(table.to_string()))?;
-        self.after_linked_change(notebook, table, change)
+        match change {
+            crate::ledger::LinkedTransformed::Changed(change) => {
+                self.after_linked_change(notebook, table, change)
+            }
+            crate::ledger::LinkedTransformed::NeedsCopy => {
+                let (ledger, metrics) = (self.ledger.clone(), self.metrics.clone());
+                let (name, transform, cancel) =
+                    (table.to_string(), transform.clone(), cancel.clone());
+                let job = self.scheduler.submit_blocking(
+                    Priority::UserVisible,
+                    JobKind::Other,
+                    None,
+                    move |token| {
+                        // The task's Cancel (the user's) or the queue's (Quire closing) stops it.
+                        let stop = cancel.child_token();
+                        let watch = {
+                            let (token, stop) = (token.clone(), stop.clone());
+                            tokio::spawn(async move {
+                                tokio::select! {
+                                    _ = token.cancelled() => stop.cancel(),
+                                    _ = stop.cancelled() => {}
+                                }
+                            })
+                        };
+                        let copied = ledger.copy_linked(
+                            notebook, &dir, &name, &transform, &*progress, &metrics, &stop,
+                        );
+                        watch.abort();
+                        Ok(copied)
+                    },
+                );
+                job.result()
+                    .await??
+                    .ok_or_else(|| TableError::NotFound(table.to_string()).into())
+            }
+        }
     }
 
     /// Undo (`back`) or redo one step of a table's history.

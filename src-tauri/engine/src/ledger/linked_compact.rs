@@ -26,7 +26,8 @@ use crate::events::EngineEvent;
 use crate::ids::NotebookId;
 use crate::metrics::Metrics;
 use crate::tables::import::sink::Parts;
-use crate::tables::linked::EditLog;
+use crate::tables::linked::{EditLog, Edits};
+use crate::tables::transform::{Reshape, Transform};
 use crate::tables::{LinkedTable, TableError, TableInfo};
 
 /// The prefix of a compacted copy's folder in `converted/`.
@@ -45,11 +46,71 @@ impl Ledger {
         metrics: &Arc<Metrics>,
         cancel: &CancellationToken,
     ) -> Result<Option<TableInfo>, Error> {
+        self.copied(notebook, dir, table, None, &|_| {}, metrics, cancel)
+    }
+
+    /// Writes link `table` as edited, transformed by `transform` (one that changes columns or
+    /// more values than edits hold, see `linked_transforms`), into a copy in the notebook and
+    /// links the table there, as a compaction does: the user's files are never written, and
+    /// the undo steps end there. Refused if the table changed while the copy was written.
+    /// None when `table` is not a link. Blocking, for a background job; `progress` hears the
+    /// rows written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn copy_linked(
+        &self,
+        notebook: NotebookId,
+        dir: &Path,
+        table: &str,
+        transform: &Transform,
+        progress: &(dyn Fn(u64) + Sync),
+        metrics: &Arc<Metrics>,
+        cancel: &CancellationToken,
+    ) -> Result<Option<TableInfo>, Error> {
+        let Some(linked) = self.catalog.linked(notebook, table) else {
+            return Ok(None);
+        };
+        let reshape = Reshape::new(&linked.schema, transform)?.ok_or_else(|| {
+            TableError::Persist("internal: a transform that removes rows was sent to a copy".into())
+        })?;
+        let copied = self.copied(
+            notebook,
+            dir,
+            table,
+            Some((transform, &reshape)),
+            progress,
+            metrics,
+            cancel,
+        )?;
+        match copied {
+            Some(info) => Ok(Some(info)),
+            None => Err(TableError::InvalidValue {
+                column: String::new(),
+                message: format!(
+                    "{table} changed while the transform ran; run it again to apply it to the table as it is now"
+                ),
+            }
+            .into()),
+        }
+    }
+
+    /// A copy of link `table` as edited (reshaped by `transform`, if given) linked in its place;
+    /// None when there is nothing to fold (a compaction) or the link changed meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    fn copied(
+        &self,
+        notebook: NotebookId,
+        dir: &Path,
+        table: &str,
+        transform: Option<(&Transform, &Reshape)>,
+        progress: &(dyn Fn(u64) + Sync),
+        metrics: &Arc<Metrics>,
+        cancel: &CancellationToken,
+    ) -> Result<Option<TableInfo>, Error> {
         let Some(linked) = self.catalog.linked(notebook, table) else {
             return Ok(None);
         };
         let folded = linked.edits.current();
-        if folded.is_empty() {
+        if folded.is_empty() && transform.is_none() {
             return Ok(None);
         }
         let id = format!("{COMPACTED_PREFIX}{}", uuid::Uuid::now_v7().simple());
@@ -66,7 +127,8 @@ impl Ledger {
                 .and_then(|()| durable::sync_dir(dir))
                 .map_err(|e| TableError::file(&folder, e))?;
             let parts = Parts::new(&folder, u64::MAX, metrics.clone());
-            let rows = linked.write_merged(&folded, &parts, cancel)?;
+            let reshape = transform.map(|(_, reshape)| reshape);
+            let rows = linked.write_reshaped(&folded, reshape, &parts, progress, cancel)?;
             durable::sync_dir(&folder).map_err(|e| TableError::file(&folder, e))?;
             Ok(rows)
         })();
@@ -97,7 +159,16 @@ impl Ledger {
             .filter(|now| now.id == linked.id)
             .and_then(|now| now.edits.current().since(&folded))
             // The copy holds no deleted row: what remains moves to the copy's positions.
-            .map(|remaining| remaining.renumbered(&folded));
+            .map(|remaining| remaining.renumbered(&folded))
+            // A transform's copy has other columns: it stands only over the edits it read,
+            // as a new version with nothing to undo.
+            .and_then(|remaining| match transform {
+                None => Some(remaining),
+                Some(_) if remaining.version == folded.version => {
+                    Some(Edits::linked().at_version(folded.version + 1))
+                }
+                Some(_) => None,
+            });
         let Some(remaining) = remaining else {
             drop_copy();
             return Ok(None);
@@ -132,12 +203,21 @@ impl Ledger {
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
         self.tally().count();
-        log::info!(
-            "compacted {} edited cells and {} deleted rows of the linked table {table} of notebook {notebook} into {} (version {version})",
-            folded.len(),
-            folded.deleted_count(),
-            folder.display()
-        );
+        match transform {
+            None => log::info!(
+                "compacted {} edited cells and {} deleted rows of the linked table {table} of notebook {notebook} into {} (version {version})",
+                folded.len(),
+                folded.deleted_count(),
+                folder.display()
+            ),
+            Some((transform, _)) => log::info!(
+                "{} on the linked table {table} of notebook {notebook}: written into the copy {} with its {} edited cells and {} deleted rows (version {version})",
+                transform.label(),
+                folder.display(),
+                folded.len(),
+                folded.deleted_count(),
+            ),
+        }
         self.events.emit(EngineEvent::TableChanged {
             notebook,
             table: info.clone(),

@@ -26,6 +26,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::diffs::{DiffPage, DiffRow, TransformPreview};
 use super::{Ledger, LinkedChange};
+
+/// What a transform of a linked table came to.
+pub enum LinkedTransformed {
+    /// Kept beside the files as edits, and saved.
+    Changed(LinkedChange),
+    /// To be written into a copy (see [`Ledger::copy_linked`]).
+    NeedsCopy,
+}
 use crate::error::Error;
 use crate::ids::NotebookId;
 use crate::metrics::Metrics;
@@ -62,6 +70,10 @@ enum Delta {
     Removed(Arc<RoaringTreemap>),
     /// A column's new values where they differ from the old, as edits (in position order).
     Changed(Arc<Vec<CellEdit>>),
+    /// More than the edits beside the files can hold: the columns change (a name, a type, one
+    /// added or dropped) or more than [`MAX_CHANGED_CELLS`] values do. The table as edited is
+    /// written, transformed, into a copy in the notebook (see `linked_compact`).
+    Copy,
 }
 
 impl Delta {
@@ -70,6 +82,7 @@ impl Delta {
         match self {
             Delta::Removed(rows) => rows.iter().take(SAMPLE).collect(),
             Delta::Changed(cells) => cells.iter().take(SAMPLE).map(|c| c.row_id).collect(),
+            Delta::Copy => Vec::new(),
         }
     }
 
@@ -86,6 +99,9 @@ impl Delta {
                 let n = cells.unwrap_or(changed.len()).min(changed.len());
                 edits.with(&linked.schema, linked.rows, &changed[..n])
             }
+            Delta::Copy => Err(TableError::Persist(
+                "internal: a transform written into a copy has no edits".into(),
+            )),
         }
     }
 }
@@ -107,6 +123,9 @@ impl Ledger {
         let (edits, delta) = self
             .found(notebook, table, &linked, transform, progress, cancel)
             .await?;
+        if let Delta::Copy = delta {
+            return copy_preview(table, &linked, &edits, transform).map(Some);
+        }
         let first = delta.first_rows();
         let shown_at = |edits: &Edits| -> Result<Vec<Option<Vec<Option<String>>>>, TableError> {
             let rows = linked.rows_at(edits, &first)?;
@@ -117,7 +136,7 @@ impl Ledger {
         let old = shown_at(&edits)?;
         // The sample's new values: the change made to its rows only.
         let new = match &delta {
-            Delta::Removed(_) => vec![None; first.len()],
+            Delta::Removed(_) | Delta::Copy => vec![None; first.len()],
             Delta::Changed(_) => shown_at(&delta.applied(&edits, &linked, Some(SAMPLE))?)?,
         };
         let columns: Vec<String> = linked
@@ -129,6 +148,7 @@ impl Ledger {
         let (removed, changed, kind) = match &delta {
             Delta::Removed(rows) => (rows.len(), 0, DiffKind::Removed),
             Delta::Changed(cells) => (0, cells.len() as u64, DiffKind::Changed),
+            Delta::Copy => unreachable!("previewed above"),
         };
         let by_column = match (&delta, transform) {
             (Delta::Changed(_), Transform::SetColumn { column, .. }) => vec![column.clone()],
@@ -167,7 +187,8 @@ impl Ledger {
     }
 
     /// Applies `transform` to link `table` (notebook folder `dir`) as deleted rows or edited
-    /// cells, saved before it is acknowledged; None when `table` is not a link.
+    /// cells, saved before it is acknowledged; None when `table` is not a link. A transform
+    /// the edits cannot hold is left to [`Ledger::copy_linked`] (`NeedsCopy`).
     #[allow(clippy::too_many_arguments)]
     pub async fn apply_linked_transform(
         &self,
@@ -178,13 +199,16 @@ impl Ledger {
         progress: Arc<dyn Fn(u64) + Send + Sync>,
         cancel: &CancellationToken,
         metrics: &Metrics,
-    ) -> Result<Option<LinkedChange>, Error> {
+    ) -> Result<Option<LinkedTransformed>, Error> {
         let Some(linked) = self.catalog.linked(notebook, table) else {
             return Ok(None);
         };
         let (edits, delta) = self
             .found(notebook, table, &linked, transform, progress, cancel)
             .await?;
+        if let Delta::Copy = delta {
+            return Ok(Some(LinkedTransformed::NeedsCopy));
+        }
         // Made before the commit lock (a million cells take a moment), from the version the
         // change was found at: it is applied only if that version is still the current one.
         let next = delta.applied(&edits, &linked, None)?;
@@ -209,17 +233,18 @@ impl Ledger {
         let (what, n) = match &delta {
             Delta::Removed(rows) => ("rows deleted", rows.len()),
             Delta::Changed(cells) => ("cells changed", cells.len() as u64),
+            Delta::Copy => ("rows copied", 0),
         };
         log::info!(
             "{} on the linked table {table} of notebook {notebook}: {n} {what} (version {})",
             transform.label(),
             now.version
         );
-        Ok(Some(LinkedChange {
+        Ok(Some(LinkedTransformed::Changed(LinkedChange {
             info: self.linked_changed(notebook, table, &linked),
             save_now: false,
             cells: now.len() as u64,
-        }))
+        })))
     }
 
     fn linked_previewed(&self) -> std::sync::MutexGuard<'_, Option<Found>> {
@@ -250,7 +275,10 @@ impl Ledger {
                 return Ok((edits, p.delta.clone()));
             }
         }
-        let query = DeltaQuery::new(linked, transform)?;
+        let Some(query) = DeltaQuery::new(linked, transform)? else {
+            copy_allowed(table, linked, transform)?;
+            return Ok((edits, Delta::Copy));
+        };
         let (input, limits, cancel) = (
             linked.clone(),
             self.catalog.limits().clone(),
@@ -267,6 +295,9 @@ impl Ledger {
             },
         );
         let delta = job.result().await??;
+        if let Delta::Copy = delta {
+            copy_allowed(table, linked, transform)?;
+        }
         // The scan read the edits current when it started: the same ones, or it ran again.
         if linked.edits.current().version != edits.version {
             return Err(TableError::InvalidValue {
@@ -306,35 +337,34 @@ enum DeltaQuery {
 }
 
 impl DeltaQuery {
-    fn new(linked: &LinkedTable, transform: &Transform) -> Result<DeltaQuery, TableError> {
-        match transform {
+    /// None for a transform the edits cannot hold (see [`Delta::Copy`]).
+    fn new(linked: &LinkedTable, transform: &Transform) -> Result<Option<DeltaQuery>, TableError> {
+        Ok(match transform {
             Transform::FilterRows { predicate } => {
                 transform::check_condition(&linked.schema, predicate)?;
-                Ok(DeltaQuery::Filter(predicate.clone()))
+                Some(DeltaQuery::Filter(predicate.clone()))
             }
             Transform::RemoveDuplicates { columns } => {
                 let keys = transform::duplicate_keys(&linked.schema, columns)?;
-                Ok(DeltaQuery::Duplicates(
+                Some(DeltaQuery::Duplicates(
                     keys.iter()
                         .map(|&i| linked.schema.field(i).name().clone())
                         .collect(),
                 ))
             }
-            Transform::SetColumn { column, expr } => Ok(DeltaQuery::Set {
-                kept: transform::check_same_type(&linked.schema, column, expr)?,
-                column: column.clone(),
-                expr: expr.clone(),
-            }),
-            other => Err(TableError::InvalidValue {
-                column: String::new(),
-                message: format!(
-                    "a linked table is read where it lies, so \"{}\" cannot change its columns; \
-                     transforms that change values or remove rows can, and Copy into the \
-                     notebook makes a copy every transform can change",
-                    other.label()
-                ),
-            }),
-        }
+            Transform::SetColumn { column, expr } => {
+                transform::kept_type(&linked.schema, column, expr)?.map(|kept| DeltaQuery::Set {
+                    kept,
+                    column: column.clone(),
+                    expr: expr.clone(),
+                })
+            }
+            other => {
+                // Refused now, in words, if it names no column or a taken name.
+                transform::Reshape::new(&linked.schema, other)?;
+                None
+            }
+        })
     }
 
     /// The change, streamed under the memory pool; `progress` hears the rows looked at.
@@ -425,7 +455,10 @@ impl DeltaQuery {
                         .ok_or_else(lost)?;
                     for i in rows {
                         if changed.len() as u64 >= MAX_CHANGED_CELLS {
-                            return Err(too_many_changes(column));
+                            log::info!(
+                                "the transform changes more than {MAX_CHANGED_CELLS} values of column {column}: the table is written into a copy"
+                            );
+                            return Ok(Delta::Copy);
                         }
                         changed.push(CellEdit {
                             row_id: ids.value(i),
@@ -464,22 +497,104 @@ fn is_cast_error(e: &datafusion::error::DataFusionError) -> bool {
     }
 }
 
-/// Why a transform that changes too many values of a link is refused.
-fn too_many_changes(column: &str) -> TableError {
-    TableError::InvalidValue {
-        column: column.to_string(),
-        message: format!(
-            "the transform changes more than {MAX_CHANGED_CELLS} values of column {column}; a \
-             linked table keeps changed values beside its files, at most {MAX_CHANGED_CELLS} at \
-             a time: Copy into the notebook makes a copy whose every value can change"
-        ),
-    }
-}
-
 /// A DataFusion failure in words: `too_large` naming the setting when memory ran out.
 fn exhausted(
     limits: &crate::tables::limits::Limits,
     e: datafusion::error::DataFusionError,
 ) -> TableError {
     limits.exhausted(&e).unwrap_or_else(|| e.into())
+}
+
+/// A preview of a transform written into a copy: its first rows before and after, the columns
+/// it adds and removes; a value change counts every row, since every row is written again.
+fn copy_preview(
+    table: &str,
+    linked: &LinkedTable,
+    edits: &Edits,
+    transform: &Transform,
+) -> Result<TransformPreview, Error> {
+    let reshape = transform::Reshape::new(&linked.schema, transform)?.ok_or_else(|| {
+        TableError::Persist("internal: a transform that removes rows was sent to a copy".into())
+    })?;
+    let shown = edits.visible_rows(linked.rows);
+    let first: Vec<u64> = (0..shown.min(SAMPLE as u64))
+        .map(|k| edits.position_of(k))
+        .collect();
+    let before = linked.rows_at(edits, &first)?;
+    let after = reshape.apply(&before)?;
+    let all: Vec<Option<usize>> = (0..first.len()).map(Some).collect();
+    let old = diff::display_rows(
+        &TableVersion::first(linked.schema.clone(), vec![before]),
+        &all,
+    )?;
+    let new = diff::display_rows(
+        &TableVersion::first(reshape.schema.clone(), vec![after]),
+        &all,
+    )?;
+    let names = |schema: &datafusion::arrow::datatypes::Schema| -> Vec<String> {
+        schema.fields().iter().map(|f| f.name().clone()).collect()
+    };
+    let (old_columns, new_columns) = (names(&linked.schema), names(&reshape.schema));
+    let missing_from = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|c| !b.contains(c)).cloned().collect()
+    };
+    let columns_added = missing_from(&new_columns, &old_columns);
+    let columns_removed = missing_from(&old_columns, &new_columns);
+    let (changed, by_column) = match transform {
+        Transform::SetColumn { column, .. } => (shown, vec![column.clone()]),
+        _ => (0, Vec::new()),
+    };
+    Ok(TransformPreview {
+        sql: transform.to_sql(table),
+        summary: DiffSummary {
+            from_version: edits.version,
+            to_version: edits.version + 1,
+            added: 0,
+            removed: 0,
+            changed,
+            changed_by_column: by_column.iter().map(|c| (c.clone(), changed)).collect(),
+            columns_added,
+            columns_removed,
+        },
+        sample: DiffPage {
+            old_columns,
+            new_columns,
+            total: first.len() as u64,
+            offset: 0,
+            rows: first
+                .iter()
+                .zip(old.into_iter().zip(new))
+                .map(|(&row_id, (old, new))| DiffRow {
+                    row_id,
+                    kind: DiffKind::Changed,
+                    changed: by_column.clone(),
+                    old,
+                    new,
+                })
+                .collect(),
+        },
+    })
+}
+
+/// Refuses to write a copy of a link read from a bucket: a copy would fetch every object of it
+/// onto this machine, which a change of a column name should not do unasked.
+fn copy_allowed(
+    table: &str,
+    linked: &LinkedTable,
+    transform: &Transform,
+) -> Result<(), TableError> {
+    match &linked.remote {
+        None => Ok(()),
+        Some(remote) => Err(TableError::InvalidValue {
+            column: String::new(),
+            message: format!(
+                "\"{}\" would write a copy of {table} into the notebook, and {table} is read \
+                 from {}: every object of it would be fetched onto this machine. A SQL cell \
+                 can select what you need (kept as a table), or Copy into the notebook makes \
+                 the copy",
+                transform.label(),
+                remote.url
+            ),
+        }),
+    }
 }

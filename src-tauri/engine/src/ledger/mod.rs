@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 
 pub use diffs::{DiffPage, DiffRow, TableVersions, TransformPreview};
 pub use linked_edits::{LinkedChange, SAVE_EVERY};
+pub use linked_transforms::{LinkedTransformed, MAX_CHANGED_CELLS};
 pub use pages::MAX_PAGE_ROWS;
 pub use step::Change;
 pub(crate) use step::JournalStep;

@@ -889,28 +889,48 @@ impl LinkedTable {
         sink: &dyn super::import::sink::Sink,
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<u64, TableError> {
+        self.write_reshaped(edits, None, sink, &|_| {}, cancel)
+    }
+
+    /// [`Self::write_merged`] with every batch reshaped by `reshape` (a transform that changes
+    /// columns, written into a copy); `progress` hears the rows written.
+    pub fn write_reshaped(
+        &self,
+        edits: &Edits,
+        reshape: Option<&super::transform::Reshape>,
+        sink: &dyn super::import::sink::Sink,
+        progress: &(dyn Fn(u64) + Sync),
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<u64, TableError> {
+        let schema = reshape.map_or(&self.schema, |r| &r.schema);
+        let shaped = |batch: RecordBatch| match reshape {
+            Some(r) => r.apply(&batch),
+            None => Ok(batch),
+        };
         let mut rows = 0;
         for i in 0..self.files.len() {
-            let mut part = sink.open(i, &self.schema)?;
+            let mut part = sink.open(i, schema)?;
             for batch in self.merged_file(i, edits) {
                 if cancel.is_cancelled() {
                     return Err(TableError::Cancelled);
                 }
-                let batch = batch?;
+                let batch = shaped(batch?)?;
                 rows += batch.num_rows() as u64;
                 part.push(batch)?;
+                progress(rows);
             }
             part.finish()?;
         }
         if edits.added() > 0 {
-            let mut part = sink.open(self.files.len(), &self.schema)?;
+            let mut part = sink.open(self.files.len(), schema)?;
             for batch in self.added_batches(edits) {
                 if cancel.is_cancelled() {
                     return Err(TableError::Cancelled);
                 }
-                let batch = batch?;
+                let batch = shaped(batch?)?;
                 rows += batch.num_rows() as u64;
                 part.push(batch)?;
+                progress(rows);
             }
             part.finish()?;
         }

@@ -22,7 +22,6 @@ use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::edit::describe_type;
 use super::table::{TableVersion, ROW_ID_COLUMN};
 use super::TableError;
 
@@ -213,44 +212,27 @@ fn family(t: &DataType) -> Option<&'static str> {
     })
 }
 
-/// Checks a "set column" for a table that keeps the new values as edits of the column (a
-/// linked table's, whose columns are its files'): the expression must give the column's kind
-/// of value (a whole number for a number column too), since the column's type stays; its
-/// values are then cast to that type, refused in words if one does not fit. Returns the
-/// column's type.
-pub fn check_same_type(
+/// The type a "set column" keeps, for a table that keeps new values as edits of the column (a
+/// linked table's, whose columns are its files'): the column's, when the expression gives its
+/// kind of value (a whole number for a number column too; its values are then cast to that
+/// type, refused in words if one does not fit); None when the column's type would change (or
+/// it holds values no cell takes: lists, objects), which needs a copy of the table.
+pub fn kept_type(
     schema: &SchemaRef,
     column: &str,
     expr: &str,
-) -> Result<DataType, TableError> {
+) -> Result<Option<DataType>, TableError> {
     let kept = schema.field(column_index(schema, column)?).data_type();
-    let Some(kind) = family(kept) else {
-        return Err(invalid(
-            column,
-            format!(
-                "column {column} of a linked table holds values a transform cannot change \
-                 beside its files; Copy into the notebook makes a copy it can change"
-            ),
-        ));
-    };
     let given = compile(schema, expr)?.data_type;
+    let Some(kind) = family(kept) else {
+        return Ok(None);
+    };
     let fits = match family(&given) {
         _ if given == DataType::Null => true,
         Some(g) => g == kind || (kind == "number" && g == "whole"),
         None => false,
     };
-    if fits {
-        return Ok(kept.clone());
-    }
-    Err(invalid(
-        column,
-        format!(
-            "a linked table's columns keep their files' types: {column} holds {} and {expr:?} \
-             gives {}; Copy into the notebook to change a column's type",
-            describe_type(kept),
-            describe_type(&given)
-        ),
-    ))
+    Ok(fits.then(|| kept.clone()))
 }
 
 /// The columns "remove duplicates" compares: `columns`, or every column when none is named.
@@ -263,6 +245,87 @@ pub fn duplicate_keys(schema: &Schema, columns: &[String]) -> Result<Vec<usize>,
 
 fn evaluate(c: &Compiled, batch: &RecordBatch) -> Result<ArrayRef, TableError> {
     Ok(c.expr.evaluate(batch)?.into_array(batch.num_rows())?)
+}
+
+/// A transform that changes columns (their values, names, types or number) and no rows, done
+/// batch by batch: the same for a table held in memory and for a linked one written into a
+/// copy.
+pub struct Reshape {
+    /// The columns after it.
+    pub schema: SchemaRef,
+    change: Change,
+}
+
+enum Change {
+    /// Column `Some(i)` replaced, or one added (None), by an expression's values.
+    Values(Option<usize>, Compiled),
+    /// The same arrays under new names.
+    Renamed,
+    Dropped(usize),
+}
+
+impl Reshape {
+    /// The reshape `transform` makes of a table of `schema`; None for a transform that
+    /// removes rows.
+    pub fn new(schema: &SchemaRef, transform: &Transform) -> Result<Option<Reshape>, TableError> {
+        let with_fields = |fields: Vec<Arc<Field>>| {
+            Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+        };
+        let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
+        let (schema, change) = match transform {
+            Transform::SetColumn { column, expr } | Transform::AddColumn { column, expr } => {
+                let target = match transform {
+                    Transform::SetColumn { .. } => Some(column_index(schema, column)?),
+                    _ => {
+                        check_new_name(schema, column)?;
+                        None
+                    }
+                };
+                let c = compile(schema, expr)?;
+                let field = Arc::new(Field::new(column, c.data_type.clone(), c.nullable));
+                match target {
+                    Some(i) => fields[i] = field,
+                    None => fields.push(field),
+                }
+                (with_fields(fields), Change::Values(target, c))
+            }
+            Transform::RenameColumn { column, to } => {
+                let i = column_index(schema, column)?;
+                check_new_name(schema, to)?;
+                fields[i] = Arc::new(fields[i].as_ref().clone().with_name(to));
+                (with_fields(fields), Change::Renamed)
+            }
+            Transform::DropColumn { column } => {
+                let i = column_index(schema, column)?;
+                if schema.fields().len() == 1 {
+                    return Err(invalid(column, "a table needs at least one column".into()));
+                }
+                fields.remove(i);
+                (with_fields(fields), Change::Dropped(i))
+            }
+            Transform::FilterRows { .. } | Transform::RemoveDuplicates { .. } => return Ok(None),
+        };
+        Ok(Some(Reshape { schema, change }))
+    }
+
+    /// `batch` (of the columns before) reshaped.
+    pub fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch, TableError> {
+        let mut columns = batch.columns().to_vec();
+        match &self.change {
+            Change::Values(target, c) => {
+                let values = evaluate(c, batch)?;
+                match target {
+                    Some(i) => columns[*i] = values,
+                    None => columns.push(values),
+                }
+            }
+            Change::Renamed => {}
+            Change::Dropped(i) => {
+                columns.remove(*i);
+            }
+        }
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
 }
 
 /// Applies `transform` to `version`: the result is version + 1. `progress` hears the rows done
@@ -284,41 +347,19 @@ pub fn apply(
         progress(done);
         Ok(())
     };
-    let per_column = |column: Option<usize>, name: &str, c: Compiled| {
-        let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
-        let field = Arc::new(Field::new(name, c.data_type.clone(), c.nullable));
-        match column {
-            Some(i) => fields[i] = field,
-            None => fields.push(field),
-        }
-        (
-            Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
-            c,
-        )
-    };
     let (new_schema, batches, row_ids): (SchemaRef, Vec<RecordBatch>, Vec<Arc<UInt64Array>>) =
         match transform {
-            Transform::SetColumn { column, expr } | Transform::AddColumn { column, expr } => {
-                let target = match transform {
-                    Transform::SetColumn { .. } => Some(column_index(&schema, column)?),
-                    _ => {
-                        check_new_name(&schema, column)?;
-                        None
-                    }
-                };
-                let (new_schema, c) = per_column(target, column, compile(&schema, expr)?);
+            Transform::SetColumn { .. }
+            | Transform::AddColumn { .. }
+            | Transform::RenameColumn { .. }
+            | Transform::DropColumn { .. } => {
+                let each = Reshape::new(&schema, transform)?.expect("a transform of columns");
                 let mut out = Vec::with_capacity(version.batches.len());
                 for batch in version.batches.iter() {
                     step(batch)?;
-                    let values = evaluate(&c, batch)?;
-                    let mut columns = batch.columns().to_vec();
-                    match target {
-                        Some(i) => columns[i] = values,
-                        None => columns.push(values),
-                    }
-                    out.push(RecordBatch::try_new(new_schema.clone(), columns)?);
+                    out.push(each.apply(batch)?);
                 }
-                (new_schema, out, version.row_ids.to_vec())
+                (each.schema.clone(), out, version.row_ids.to_vec())
             }
             Transform::FilterRows { predicate } => {
                 let c = condition(&schema, predicate)?;
@@ -351,44 +392,6 @@ pub fn apply(
                         rows.iter().map(|r| Some(seen.insert(r.owned()))),
                     ))
                 })?
-            }
-            Transform::RenameColumn { column, to } => {
-                let i = column_index(&schema, column)?;
-                check_new_name(&schema, to)?;
-                let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
-                fields[i] = Arc::new(fields[i].as_ref().clone().with_name(to));
-                let new_schema =
-                    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-                let mut out = Vec::with_capacity(version.batches.len());
-                for batch in version.batches.iter() {
-                    step(batch)?;
-                    out.push(RecordBatch::try_new(
-                        new_schema.clone(),
-                        batch.columns().to_vec(),
-                    )?);
-                }
-                (new_schema, out, version.row_ids.to_vec())
-            }
-            Transform::DropColumn { column } => {
-                let i = column_index(&schema, column)?;
-                if schema.fields().len() == 1 {
-                    return Err(invalid(column, "a table needs at least one column".into()));
-                }
-                let new_schema = Arc::new(
-                    schema.project(
-                        &(0..schema.fields().len())
-                            .filter(|k| *k != i)
-                            .collect::<Vec<_>>(),
-                    )?,
-                );
-                let mut out = Vec::with_capacity(version.batches.len());
-                for batch in version.batches.iter() {
-                    step(batch)?;
-                    let mut columns = batch.columns().to_vec();
-                    columns.remove(i);
-                    out.push(RecordBatch::try_new(new_schema.clone(), columns)?);
-                }
-                (new_schema, out, version.row_ids.to_vec())
             }
         };
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
