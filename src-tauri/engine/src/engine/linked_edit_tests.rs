@@ -1655,17 +1655,22 @@ async fn a_value_transform_changing_more_values_than_edits_hold_writes_a_copy() 
     let before = std::fs::read(&file).unwrap();
     let (engine, nb) = linking(tmp.path(), &file);
     let never = tokio_util::sync::CancellationToken::new();
+    // All but the last 30 cities: more than the edits hold, fewer than every row.
     let upper = Transform::SetColumn {
         column: "city".into(),
-        expr: "upper(city)".into(),
+        expr: format!(
+            "CASE WHEN id < {} THEN upper(city) ELSE city END",
+            rows - 30
+        ),
     };
     let preview = engine
         .preview_transform(nb, "trips", &upper, Arc::new(|_| {}), &never)
         .await
         .unwrap();
     assert_eq!(
-        preview.summary.changed, rows as u64,
-        "every row is written again"
+        preview.summary.changed,
+        rows as u64 - 30,
+        "the preview counts past the limit"
     );
     let info = engine
         .apply_transform(nb, "trips", &upper, Arc::new(|_| {}), &never)
@@ -1679,10 +1684,32 @@ async fn a_value_transform_changing_more_values_than_edits_hold_writes_a_copy() 
         "SELECT city, count(*) AS n FROM trips GROUP BY city ORDER BY city",
     )
     .await;
-    let third = |k: i64| (rows + 2 - k) / 3;
+    let third = |k: i64| (rows - 30 + 2 - k) / 3;
     for (city, n) in [("LYON", third(0)), ("NICE", third(2)), ("PARIS", third(1))] {
         assert!(cities.contains(&format!("| {city:<5} | {n} ")), "{cities}");
     }
+    assert!(cities.contains("| Lyon  | 10 "), "{cities}");
+
+    // A whole number into the decimal column, in every row: written into a copy, the column
+    // stays a decimal one, as the edits beside the file would have kept it.
+    let ones = Transform::SetColumn {
+        column: "amount".into(),
+        expr: "1".into(),
+    };
+    engine
+        .apply_transform(nb, "trips", &ones, Arc::new(|_| {}), &never)
+        .await
+        .unwrap();
+    let amounts = text(
+        &engine,
+        nb,
+        "SELECT arrow_typeof(amount) AS t, count(*) AS n, sum(amount) AS s FROM trips GROUP BY 1",
+    )
+    .await;
+    assert!(
+        amounts.contains(&format!("| Float64 | {rows} | {:?} ", rows as f64)),
+        "{amounts}"
+    );
     engine.shutdown();
     assert_eq!(std::fs::read(&file).unwrap(), before);
 }

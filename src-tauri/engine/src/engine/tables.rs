@@ -657,6 +657,14 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<TableInfo, Error> {
         let dir = self.table_folder(notebook)?;
+        // The rows the change was looked for in, then those of its copy: the bar never goes
+        // back.
+        let high = std::sync::atomic::AtomicU64::new(0);
+        let progress: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |rows| {
+            if rows > high.fetch_max(rows, std::sync::atomic::Ordering::Relaxed) {
+                progress(rows);
+            }
+        });
         let change = self
             .ledger
             .apply_linked_transform(

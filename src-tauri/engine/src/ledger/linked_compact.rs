@@ -69,7 +69,7 @@ impl Ledger {
         let Some(linked) = self.catalog.linked(notebook, table) else {
             return Ok(None);
         };
-        let reshape = Reshape::new(&linked.schema, transform)?.ok_or_else(|| {
+        let reshape = Reshape::for_link(&linked.schema, transform)?.ok_or_else(|| {
             TableError::Persist("internal: a transform that removes rows was sent to a copy".into())
         })?;
         let copied = self.copied(
@@ -140,7 +140,9 @@ impl Ledger {
         // A failure (a full disk, say) removes the copy and holds off the next try a while.
         let failed = |e: Error| {
             drop_copy();
-            if !matches!(e, Error::Table(TableError::Cancelled)) {
+            // A transform's failure (a value its expression cannot give) says nothing of
+            // whether the next compaction can be written.
+            if transform.is_none() && !matches!(e, Error::Table(TableError::Cancelled)) {
                 *linked
                     .compaction_failed
                     .lock()

@@ -72,8 +72,10 @@ enum Delta {
     Changed(Arc<Vec<CellEdit>>),
     /// More than the edits beside the files can hold: the columns change (a name, a type, one
     /// added or dropped) or more than [`MAX_CHANGED_CELLS`] values do. The table as edited is
-    /// written, transformed, into a copy in the notebook (see `linked_compact`).
-    Copy,
+    /// written, transformed, into a copy in the notebook (see `linked_compact`). `changed`:
+    /// how many values change, when counted (a preview counts past the limit; a change of
+    /// type changes every value).
+    Copy { changed: Option<u64> },
 }
 
 impl Delta {
@@ -82,7 +84,7 @@ impl Delta {
         match self {
             Delta::Removed(rows) => rows.iter().take(SAMPLE).collect(),
             Delta::Changed(cells) => cells.iter().take(SAMPLE).map(|c| c.row_id).collect(),
-            Delta::Copy => Vec::new(),
+            Delta::Copy { .. } => Vec::new(),
         }
     }
 
@@ -99,7 +101,7 @@ impl Delta {
                 let n = cells.unwrap_or(changed.len()).min(changed.len());
                 edits.with(&linked.schema, linked.rows, &changed[..n])
             }
-            Delta::Copy => Err(TableError::Persist(
+            Delta::Copy { .. } => Err(TableError::Persist(
                 "internal: a transform written into a copy has no edits".into(),
             )),
         }
@@ -121,10 +123,10 @@ impl Ledger {
             return Ok(None);
         };
         let (edits, delta) = self
-            .found(notebook, table, &linked, transform, progress, cancel)
+            .found(notebook, table, &linked, transform, true, progress, cancel)
             .await?;
-        if let Delta::Copy = delta {
-            return copy_preview(table, &linked, &edits, transform).map(Some);
+        if let Delta::Copy { changed } = delta {
+            return copy_preview(table, &linked, &edits, transform, changed).map(Some);
         }
         let first = delta.first_rows();
         let shown_at = |edits: &Edits| -> Result<Vec<Option<Vec<Option<String>>>>, TableError> {
@@ -136,7 +138,7 @@ impl Ledger {
         let old = shown_at(&edits)?;
         // The sample's new values: the change made to its rows only.
         let new = match &delta {
-            Delta::Removed(_) | Delta::Copy => vec![None; first.len()],
+            Delta::Removed(_) | Delta::Copy { .. } => vec![None; first.len()],
             Delta::Changed(_) => shown_at(&delta.applied(&edits, &linked, Some(SAMPLE))?)?,
         };
         let columns: Vec<String> = linked
@@ -148,7 +150,7 @@ impl Ledger {
         let (removed, changed, kind) = match &delta {
             Delta::Removed(rows) => (rows.len(), 0, DiffKind::Removed),
             Delta::Changed(cells) => (0, cells.len() as u64, DiffKind::Changed),
-            Delta::Copy => unreachable!("previewed above"),
+            Delta::Copy { .. } => unreachable!("previewed above"),
         };
         let by_column = match (&delta, transform) {
             (Delta::Changed(_), Transform::SetColumn { column, .. }) => vec![column.clone()],
@@ -204,9 +206,9 @@ impl Ledger {
             return Ok(None);
         };
         let (edits, delta) = self
-            .found(notebook, table, &linked, transform, progress, cancel)
+            .found(notebook, table, &linked, transform, false, progress, cancel)
             .await?;
-        if let Delta::Copy = delta {
+        if let Delta::Copy { .. } = delta {
             return Ok(Some(LinkedTransformed::NeedsCopy));
         }
         // Made before the commit lock (a million cells take a moment), from the version the
@@ -233,7 +235,7 @@ impl Ledger {
         let (what, n) = match &delta {
             Delta::Removed(rows) => ("rows deleted", rows.len()),
             Delta::Changed(cells) => ("cells changed", cells.len() as u64),
-            Delta::Copy => ("rows copied", 0),
+            Delta::Copy { .. } => ("rows copied", 0),
         };
         log::info!(
             "{} on the linked table {table} of notebook {notebook}: {n} {what} (version {})",
@@ -255,12 +257,16 @@ impl Ledger {
 
     /// What `transform` does to `linked` as edited now, and those edits; reused from the
     /// preview when nothing changed since.
+    /// `exact`: count every value a change too big for edits makes (a preview), rather than
+    /// stop at the limit (an apply, which writes a copy next).
+    #[allow(clippy::too_many_arguments)]
     async fn found(
         &self,
         notebook: NotebookId,
         table: &str,
         linked: &Arc<LinkedTable>,
         transform: &Transform,
+        exact: bool,
         progress: Arc<dyn Fn(u64) + Send + Sync>,
         cancel: &CancellationToken,
     ) -> Result<(Arc<Edits>, Delta), Error> {
@@ -271,13 +277,15 @@ impl Ledger {
                 && p.link == linked.id
                 && p.version == edits.version
                 && &p.transform == transform
+                // An apply's count stopped at the limit; a preview counts on.
+                && !(exact && matches!(p.delta, Delta::Copy { changed: None }))
             {
                 return Ok((edits, p.delta.clone()));
             }
         }
         let Some(query) = DeltaQuery::new(linked, transform)? else {
             copy_allowed(table, linked, transform)?;
-            return Ok((edits, Delta::Copy));
+            return Ok((edits, Delta::Copy { changed: None }));
         };
         let (input, limits, cancel) = (
             linked.clone(),
@@ -290,12 +298,12 @@ impl Ledger {
             None,
             move |token| async move {
                 Ok(query
-                    .run(&input, &limits, &*progress, &cancel, &token)
+                    .run(&input, &limits, exact, &*progress, &cancel, &token)
                     .await)
             },
         );
         let delta = job.result().await??;
-        if let Delta::Copy = delta {
+        if let Delta::Copy { .. } = delta {
             copy_allowed(table, linked, transform)?;
         }
         // The scan read the edits current when it started: the same ones, or it ran again.
@@ -372,6 +380,7 @@ impl DeltaQuery {
         &self,
         linked: &Arc<LinkedTable>,
         limits: &crate::tables::limits::Limits,
+        exact: bool,
         progress: &(dyn Fn(u64) + Send + Sync),
         cancel: &CancellationToken,
         job: &CancellationToken,
@@ -434,6 +443,8 @@ impl DeltaQuery {
         let mut stream = frame.execute_stream().await.map_err(failed)?;
         let mut removed = RoaringTreemap::new();
         let mut changed = Vec::new();
+        // Values changed past the limit (counted, not kept), once it is passed.
+        let mut beyond: Option<u64> = None;
         let mut seen = 0u64;
         while let Some(batch) = stream.next().await {
             if cancel.is_cancelled() || job.is_cancelled() {
@@ -454,11 +465,19 @@ impl DeltaQuery {
                         .downcast_ref::<StringArray>()
                         .ok_or_else(lost)?;
                     for i in rows {
+                        if let Some(n) = beyond.as_mut() {
+                            *n += 1;
+                            continue;
+                        }
                         if changed.len() as u64 >= MAX_CHANGED_CELLS {
                             log::info!(
                                 "the transform changes more than {MAX_CHANGED_CELLS} values of column {column}: the table is written into a copy"
                             );
-                            return Ok(Delta::Copy);
+                            if !exact {
+                                return Ok(Delta::Copy { changed: None });
+                            }
+                            beyond = Some(1);
+                            continue;
                         }
                         changed.push(CellEdit {
                             row_id: ids.value(i),
@@ -473,6 +492,11 @@ impl DeltaQuery {
             }
             seen += batch.num_rows() as u64;
             progress(seen);
+        }
+        if let Some(n) = beyond {
+            return Ok(Delta::Copy {
+                changed: Some(changed.len() as u64 + n),
+            });
         }
         Ok(match self {
             DeltaQuery::Set { .. } => {
@@ -512,8 +536,9 @@ fn copy_preview(
     linked: &LinkedTable,
     edits: &Edits,
     transform: &Transform,
+    counted: Option<u64>,
 ) -> Result<TransformPreview, Error> {
-    let reshape = transform::Reshape::new(&linked.schema, transform)?.ok_or_else(|| {
+    let reshape = transform::Reshape::for_link(&linked.schema, transform)?.ok_or_else(|| {
         TableError::Persist("internal: a transform that removes rows was sent to a copy".into())
     })?;
     let shown = edits.visible_rows(linked.rows);
@@ -540,9 +565,18 @@ fn copy_preview(
     };
     let columns_added = missing_from(&new_columns, &old_columns);
     let columns_removed = missing_from(&old_columns, &new_columns);
+    // The columns whose values the sample shows changed, and how many values change.
     let (changed, by_column) = match transform {
-        Transform::SetColumn { column, .. } => (shown, vec![column.clone()]),
+        Transform::SetColumn { column, .. } => (counted.unwrap_or(shown), vec![column.clone()]),
+        Transform::AddColumn { column, .. } | Transform::DropColumn { column } => {
+            (0, vec![column.clone()])
+        }
+        Transform::RenameColumn { column, to } => (0, vec![column.clone(), to.clone()]),
         _ => (0, Vec::new()),
+    };
+    let changed_by_column = match transform {
+        Transform::SetColumn { column, .. } => vec![(column.clone(), changed)],
+        _ => Vec::new(),
     };
     Ok(TransformPreview {
         sql: transform.to_sql(table),
@@ -552,7 +586,7 @@ fn copy_preview(
             added: 0,
             removed: 0,
             changed,
-            changed_by_column: by_column.iter().map(|c| (c.clone(), changed)).collect(),
+            changed_by_column,
             columns_added,
             columns_removed,
         },

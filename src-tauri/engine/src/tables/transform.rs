@@ -257,8 +257,9 @@ pub struct Reshape {
 }
 
 enum Change {
-    /// Column `Some(i)` replaced, or one added (None), by an expression's values.
-    Values(Option<usize>, Compiled),
+    /// Column `Some(i)` replaced, or one added (None), by an expression's values (cast to the
+    /// column's type when it keeps it).
+    Values(Option<usize>, Compiled, Option<KeptType>),
     /// The same arrays under new names.
     Renamed,
     Dropped(usize),
@@ -287,7 +288,7 @@ impl Reshape {
                     Some(i) => fields[i] = field,
                     None => fields.push(field),
                 }
-                (with_fields(fields), Change::Values(target, c))
+                (with_fields(fields), Change::Values(target, c, None))
             }
             Transform::RenameColumn { column, to } => {
                 let i = column_index(schema, column)?;
@@ -308,12 +309,41 @@ impl Reshape {
         Ok(Some(Reshape { schema, change }))
     }
 
+    /// The reshape a linked table's copy makes: as [`Reshape::new`], but a "set column" whose
+    /// values are of the column's kind keeps the column's type (its values cast to it, as the
+    /// edits beside the files would be), so that how many values change never decides a type.
+    pub fn for_link(
+        schema: &SchemaRef,
+        transform: &Transform,
+    ) -> Result<Option<Reshape>, TableError> {
+        let mut reshape = Reshape::new(schema, transform)?;
+        if let (Transform::SetColumn { column, expr }, Some(r)) = (transform, reshape.as_mut()) {
+            if let Some(kept) = kept_type(schema, column, expr)? {
+                let i = column_index(schema, column)?;
+                let mut fields: Vec<Arc<Field>> = r.schema.fields().iter().cloned().collect();
+                fields[i] = schema.fields()[i].clone();
+                r.schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+                if let Change::Values(_, _, keep) = &mut r.change {
+                    *keep = Some(KeptType {
+                        column: column.clone(),
+                        expr: expr.clone(),
+                        data_type: kept,
+                    });
+                }
+            }
+        }
+        Ok(reshape)
+    }
+
     /// `batch` (of the columns before) reshaped.
     pub fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch, TableError> {
         let mut columns = batch.columns().to_vec();
         match &self.change {
-            Change::Values(target, c) => {
-                let values = evaluate(c, batch)?;
+            Change::Values(target, c, kept) => {
+                let mut values = evaluate(c, batch)?;
+                if let Some(kept) = kept {
+                    values = kept.cast(&values)?;
+                }
                 match target {
                     Some(i) => columns[*i] = values,
                     None => columns.push(values),
@@ -325,6 +355,36 @@ impl Reshape {
             }
         }
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+}
+
+/// The type a column keeps through a "set column" (see [`Reshape::for_link`]).
+struct KeptType {
+    column: String,
+    expr: String,
+    data_type: DataType,
+}
+
+impl KeptType {
+    fn cast(&self, values: &ArrayRef) -> Result<ArrayRef, TableError> {
+        let strict = datafusion::arrow::compute::CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        datafusion::arrow::compute::cast_with_options(values, &self.data_type, &strict).map_err(
+            |_| {
+                invalid(
+                    &self.column,
+                    format!(
+                        "{:?} does not give {} for every row of column {} (a value cannot be \
+                         converted), so nothing changed",
+                        self.expr,
+                        super::edit::describe_type(&self.data_type),
+                        self.column
+                    ),
+                )
+            },
+        )
     }
 }
 

@@ -28,6 +28,11 @@ const INFER_RECORDS: usize = 10_000;
 
 fn bad_json(e: impl std::fmt::Display) -> TableError {
     let message = e.to_string();
+    // Arrow names its error kinds ("Json error: …"); the user needs only what follows.
+    let message = ["Json error: ", "Cast error: ", "Parser error: "]
+        .iter()
+        .find_map(|kind| message.strip_prefix(kind))
+        .map_or(message.clone(), str::to_string);
     let line = message.find("line ").and_then(|at| {
         message[at + 5..]
             .chars()
@@ -310,6 +315,17 @@ pub fn read(
         Some(schema) => schema.clone(),
         None => Arc::new(infer_ndjson(path)?),
     };
+    // The bar never goes back, though the file may be read again with wider columns.
+    let high = AtomicU64::new(0);
+    let forward = |p: ImportProgress| {
+        if p.bytes >= high.fetch_max(p.bytes, Ordering::Relaxed) {
+            progress(p);
+        }
+    };
+    let read = &Reading {
+        progress: &forward,
+        ..*read
+    };
     match read_records(path, &first, read) {
         Err(Stop::Misfit(why)) => {
             // The columns came from the first 10,000 records (or, for many files, every file's
@@ -325,10 +341,34 @@ pub fn read(
                 None => every,
                 Some(given) => widen(&[("the other files", given.clone()), ("this file", every)])?,
             };
+            if wide.fields() == first.fields() {
+                // Every record shows the same columns: the value itself cannot be read.
+                return Err(why);
+            }
             read_records(path, &wide, read).map_err(Stop::into_error)
         }
         done => done.map_err(Stop::into_error),
     }
+}
+
+/// The most columns (counting the fields of objects, at any depth) the records of one JSON
+/// file may make: past it, objects are maps (a key per id), not columns.
+const MAX_JSON_COLUMNS: usize = 10_000;
+
+fn count_columns(fields: &datafusion::arrow::datatypes::Fields) -> usize {
+    fields
+        .iter()
+        .map(|f| {
+            1 + match f.data_type() {
+                DataType::Struct(inner) => count_columns(inner),
+                DataType::List(item) => match item.data_type() {
+                    DataType::Struct(inner) => count_columns(inner),
+                    _ => 0,
+                },
+                _ => 0,
+            }
+        })
+        .sum()
 }
 
 /// Why a read of NDJSON records stopped.
@@ -360,7 +400,10 @@ fn read_records(path: &Path, schema: &SchemaRef, read: &Reading) -> Result<Impor
         ..
     } = read;
     let failed = |e| Stop::Failed(e);
-    let misfit = |e| Stop::Misfit(bad_json(e));
+    let misfit = |e: ArrowError| match e {
+        ArrowError::IoError(..) => Stop::Failed(bad_json(e)),
+        e => Stop::Misfit(bad_json(e)),
+    };
     let as_read = Arc::new(Schema::new(
         schema
             .fields()
@@ -385,7 +428,7 @@ fn read_records(path: &Path, schema: &SchemaRef, read: &Reading) -> Result<Impor
         .with_strict_mode(true)
         .with_batch_size(BATCH_ROWS)
         .build(counting)
-        .map_err(misfit)?;
+        .map_err(|e| failed(bad_json(e)))?;
     let mut out = sink.open(0, schema).map_err(failed)?;
     let mut rows = 0u64;
     for batch in reader {
@@ -447,7 +490,20 @@ fn typed(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowErr
         .map(
             |(column, field)| match column.data_type() == field.data_type() {
                 true => Ok(column.clone()),
-                false => cast_with_options(column, field.data_type(), &strict),
+                false => cast_with_options(column, field.data_type(), &strict).map_err(|e| {
+                    // Arrow says "Cannot cast string '…' to value of Int64 type": the value, quoted.
+                    let text = e.to_string();
+                    let value = text
+                        .split_once('\'')
+                        .and_then(|(_, rest)| rest.rsplit_once('\''))
+                        .map(|(value, _)| format!(" {value}"))
+                        .unwrap_or_default();
+                    ArrowError::JsonError(format!(
+                        "field {} holds{value}, which is not one of its {}",
+                        field.name(),
+                        kind(field.data_type())
+                    ))
+                }),
             },
         )
         .collect::<Result<Vec<_>, _>>()?;
@@ -480,5 +536,16 @@ fn every_records_columns(path: &Path, cancel: &CancellationToken) -> Result<Sche
     if cancel.is_cancelled() {
         return Err(TableError::Cancelled);
     }
-    Ok(Arc::new(schema.map_err(bad_json)?))
+    let schema = schema.map_err(bad_json)?;
+    if count_columns(schema.fields()) > MAX_JSON_COLUMNS {
+        return Err(TableError::Import {
+            line: None,
+            message: format!(
+                "the records hold more than {MAX_JSON_COLUMNS} different fields (counting the \
+                 keys of their objects): objects keyed by ids or names are maps, which Quire \
+                 cannot read as columns"
+            ),
+        });
+    }
+    Ok(Arc::new(schema))
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use tokio_util::sync::CancellationToken;
 
 use super::*;
@@ -819,4 +819,45 @@ fn json_columns_keep_the_file_order() {
             .collect();
         assert_eq!(read, ["name", "b", "a"], "{name}");
     }
+}
+
+#[test]
+fn late_json_records_past_64_bits_are_numbers_and_maps_are_refused_in_words() {
+    let f = Files::new();
+    // A whole number past what 64 bits hold, after 10,000 records of small ones: the column
+    // is read as numbers (as pandas reads it), not refused, and no value is cut.
+    let mut text: String = (0..10_000).map(|i| format!("{{\"big\": {i}}}\n")).collect();
+    text.push_str("{\"big\": 18446744073709551615}\n");
+    let out = read_all(&f.write("big.ndjson", text), None).unwrap();
+    assert_eq!(
+        out.schema.field(0).data_type(),
+        &datafusion::arrow::datatypes::DataType::Float64
+    );
+    let values: Vec<f64> = out
+        .batches
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(values.len(), 10_001);
+    assert_eq!(values[9_999], 9_999.0);
+    assert_eq!(values[10_000], 18_446_744_073_709_551_615.0);
+    // An object used as a map (a key per id): past 10,000 keys it is refused, not read as
+    // columns, nor (as before) cut to the keys of the first records.
+    let mut text: String = (0..10_000)
+        .map(|i| format!("{{\"id\": {i}, \"seen\": {{\"k\": 1}}}}\n"))
+        .collect();
+    text.extend((0..10_001).map(|i| format!("{{\"id\": {i}, \"seen\": {{\"user{i}\": 1}}}}\n")));
+    let e = read_all(&f.write("maps.ndjson", text), None).unwrap_err();
+    let (_, message) = import_error(e);
+    assert!(
+        message.contains("more than 10000 different fields"),
+        "{message}"
+    );
 }
