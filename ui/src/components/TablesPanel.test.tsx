@@ -140,6 +140,35 @@ describe("TablesPanel", () => {
     expect(probe.mounts).toBe(2);
   });
 
+  it("says a linked file's table reads its copy once a column change wrote one", async () => {
+    const fake = backend();
+    const linked = (converted: boolean, name: string): TableInfo => ({
+      name: "flights",
+      version: converted ? 3 : 2,
+      rows: 3,
+      columns: [{ name, data_type: "Float64" }],
+      memory_bytes: 0,
+      linked: converted ? "/nb/converted/compact-1" : "/data/flights.parquet",
+      converted,
+      missing: null,
+    });
+    fake.listTables = async () => [linked(false, "dep_delay")];
+    fake.applyTransform = async () => linked(true, "delay");
+    const informed: string[] = [];
+    render(
+      <Providers backend={fake} notify={{ report: (e) => { throw e; }, inform: (title, body) => void informed.push(`${title} ${body ?? ""}`) }}>
+        <TablesPanel notebook="nb" />
+      </Providers>,
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "flights" }));
+    await screen.findByTestId("table-grid");
+    fireEvent.click(screen.getByTestId("open-transform"));
+    fireEvent.change(screen.getByTestId("transform-kind"), { target: { value: "rename" } });
+    fireEvent.change(screen.getByTestId("transform-a"), { target: { value: "delay" } });
+    fireEvent.click(screen.getByTestId("transform-apply"));
+    await waitFor(() => expect(informed.some((m) => m.includes("/data/flights.parquet stays as it is and is no longer read"))).toBe(true));
+  });
+
   it("keeps the selection through undo (the grid keeps it too) but not into a fresh grid", async () => {
     render(panel());
     const name = await screen.findByRole("button", { name: "flights" });

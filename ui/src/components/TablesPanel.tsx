@@ -635,7 +635,14 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
               setGridResets((n) => n + 1);
             }
             setDialog(null);
-            inform(`${label}: done`, `${info.name} is now version ${info.version} (${info.rows.toLocaleString()} rows).`);
+            // A change the edits beside a linked file cannot hold was written into a copy.
+            const copied = current.linked !== null && !current.converted && info.converted;
+            inform(
+              `${label}: done`,
+              copied
+                ? `${info.name} now reads its copy in the notebook (${info.rows.toLocaleString()} rows); ${current.linked} stays as it is and is no longer read.`
+                : `${info.name} is now version ${info.version} (${info.rows.toLocaleString()} rows).`,
+            );
           }}
           onClose={() => setDialog(null)}
         />

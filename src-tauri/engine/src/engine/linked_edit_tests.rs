@@ -1713,3 +1713,35 @@ async fn a_value_transform_changing_more_values_than_edits_hold_writes_a_copy() 
     engine.shutdown();
     assert_eq!(std::fs::read(&file).unwrap(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_renamed_in_a_hive_partitioned_link_keeps_its_partition_values() {
+    use crate::tables::transform::Transform;
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let folder = data.path().join("sales");
+    for (year, from, to) in [(2023, 0, 4_000), (2024, 4_000, 10_000)] {
+        let dir = folder.join(format!("year={year}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        parquet(&dir.join("part-0.parquet"), from, to);
+    }
+    let (engine, nb) = linking(tmp.path(), &folder);
+    let by_year =
+        "SELECT year, count(*) AS n, min(id) AS first FROM trips GROUP BY year ORDER BY year";
+    let before = text(&engine, nb, by_year).await;
+    assert!(before.contains("| 2024 | 6000 | 4000  |"), "{before}");
+    let rename = Transform::RenameColumn {
+        column: "city".into(),
+        to: "town".into(),
+    };
+    let never = tokio_util::sync::CancellationToken::new();
+    let info = engine
+        .apply_transform(nb, "trips", &rename, Arc::new(|_| {}), &never)
+        .await
+        .unwrap();
+    let names: Vec<&str> = info.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "town", "amount", "year"]);
+    assert_eq!(text(&engine, nb, by_year).await, before);
+    let towns = text(&engine, nb, "SELECT count(DISTINCT town) AS n FROM trips").await;
+    assert!(towns.contains("| 3 "), "{towns}");
+    engine.shutdown();
+}
