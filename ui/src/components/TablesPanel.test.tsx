@@ -131,6 +131,9 @@ describe("TablesPanel", () => {
     expect(probe.mounts).toBe(1);
     expect(screen.queryByTestId("fill-selected")).toBeNull();
 
+    // The column chosen to set in selected rows, then renamed: the rows get the new name.
+    act(() => probe.select([1]));
+    fireEvent.change(screen.getByTestId("fill-column"), { target: { value: "dep_delay" } });
     name = "delay";
     fireEvent.click(screen.getByTestId("open-transform"));
     fireEvent.change(screen.getByTestId("transform-kind"), { target: { value: "rename" } });
@@ -138,6 +141,15 @@ describe("TablesPanel", () => {
     fireEvent.click(screen.getByTestId("transform-apply"));
     await waitFor(() => expect(probe.version).toBe(4));
     expect(probe.mounts).toBe(2);
+    const sent: string[] = [];
+    fake.editCells = async (_nb, _t, edits) => {
+      sent.push(...edits.map((e) => e.column));
+      return { name: "flights", version: 5, rows: 3, columns: [{ name, data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null };
+    };
+    act(() => probe.select([2]));
+    fireEvent.change(screen.getByTestId("fill-value"), { target: { value: "7" } });
+    fireEvent.click(screen.getByTestId("fill-apply"));
+    await waitFor(() => expect(sent).toEqual(["delay"]));
   });
 
   it("says a linked file's table reads its copy once a column change wrote one", async () => {

@@ -75,6 +75,12 @@ export function freeName(name: string, tables: TableInfo[]): string {
 }
 
 /** The notebook's tables: import, list, open in the grid, export. */
+/** The column "Set … in N rows" sets: the one chosen while the table still has it (a rename or a
+ *  drop takes it away), else the first. */
+function fillColumn(table: TableInfo, chosen: string): string {
+  return table.columns.some((c) => c.name === chosen) ? chosen : (table.columns[0]?.name ?? "");
+}
+
 /** Whether two versions of a table have the same columns, named and typed alike, in order. */
 function sameColumns(a: TableInfo, b: TableInfo): boolean {
   return a.columns.length === b.columns.length && a.columns.every((c, i) => c.name === b.columns[i]?.name && c.data_type === b.columns[i]?.data_type);
@@ -265,7 +271,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   useEffect(() => setSelected([]), [gridResets, current?.name]);
   const fillSelected = async () => {
     if (!current) return;
-    const column = fill.column || current.columns[0]?.name || "";
+    const column = fillColumn(current, fill.column);
     const ok = await edit(
       current.name,
       selected.map((row_id) => ({ row_id, column, value: fill.value })),
@@ -383,7 +389,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
   const fillControls = current && selected.length > 0 && (
     <span className="fill-selected" data-testid="fill-selected">
       Set
-      <select aria-label="Column to set" data-testid="fill-column" value={fill.column || current.columns[0]?.name} onChange={(e) => setFill({ ...fill, column: e.target.value })}>
+      <select aria-label="Column to set" data-testid="fill-column" value={fillColumn(current, fill.column)} onChange={(e) => setFill({ ...fill, column: e.target.value })}>
         {current.columns.map((c) => (
           <option key={c.name}>{c.name}</option>
         ))}
@@ -580,10 +586,10 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           <button data-testid="redo" disabled={!canMove.redo} title="Redo (Shift+Ctrl/Cmd+Z)" onClick={() => void undoRedo(false)}>
             Redo
           </button>
-          <button data-testid="open-transform" title="Keep rows where a condition holds, or remove duplicate rows" onClick={() => setDialog("transform")}>
+          <button data-testid="open-transform" title="Change values or remove rows (kept beside the files), or change columns (written into a copy in the notebook)" onClick={() => setDialog("transform")}>
             Transform…
           </button>
-          <button data-testid="copy-into-notebook" title="A copy takes every transform and keeps a history of changes" onClick={() => void copyIntoNotebook(current)}>
+          <button data-testid="copy-into-notebook" title="A copy held by Quire, with a history of saved versions to go back to" onClick={() => void copyIntoNotebook(current)}>
             Copy into the notebook
           </button>
           <button data-testid="add-row" disabled={addingRow} title="Add an empty row at the end of the table, kept beside its files (Undo takes it away)" onClick={() => void addRow()}>

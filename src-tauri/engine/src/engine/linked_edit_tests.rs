@@ -1655,13 +1655,10 @@ async fn a_value_transform_changing_more_values_than_edits_hold_writes_a_copy() 
     let before = std::fs::read(&file).unwrap();
     let (engine, nb) = linking(tmp.path(), &file);
     let never = tokio_util::sync::CancellationToken::new();
-    // All but the last 30 cities: more than the edits hold, fewer than every row.
+    // All but the first 30 cities: more than the edits hold, fewer than every row.
     let upper = Transform::SetColumn {
         column: "city".into(),
-        expr: format!(
-            "CASE WHEN id < {} THEN upper(city) ELSE city END",
-            rows - 30
-        ),
+        expr: "CASE WHEN id >= 30 THEN upper(city) ELSE city END".into(),
     };
     let preview = engine
         .preview_transform(nb, "trips", &upper, Arc::new(|_| {}), &never)
@@ -1672,6 +1669,9 @@ async fn a_value_transform_changing_more_values_than_edits_hold_writes_a_copy() 
         rows as u64 - 30,
         "the preview counts past the limit"
     );
+    // Its sample is the first rows that change, not the table's first rows.
+    assert_eq!(preview.sample.rows[0].row_id, 30);
+    assert_eq!(preview.sample.rows.len(), 20);
     let info = engine
         .apply_transform(nb, "trips", &upper, Arc::new(|_| {}), &never)
         .await

@@ -659,7 +659,8 @@ impl Engine {
         let dir = self.table_folder(notebook)?;
         // The rows the change was looked for in, then those of its copy: the bar never goes
         // back.
-        let high = std::sync::atomic::AtomicU64::new(0);
+        let high = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let reached = high.clone();
         let progress: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |rows| {
             if rows > high.fetch_max(rows, std::sync::atomic::Ordering::Relaxed) {
                 progress(rows);
@@ -683,6 +684,17 @@ impl Engine {
                 self.after_linked_change(notebook, table, change)
             }
             crate::ledger::LinkedTransformed::NeedsCopy => {
+                // The bar goes on from where the search for the change left it: the copy's
+                // rows fill what is left of it.
+                let total =
+                    (self.ledger.catalog().linked(notebook, table)).map_or(0, |l| l.visible_rows());
+                let searched = reached
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .min(total);
+                let progress: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |rows: u64| {
+                    let rest = (total - searched) as u128 * rows.min(total) as u128;
+                    progress(searched + rest.checked_div(total as u128).unwrap_or(0) as u64);
+                });
                 let (ledger, metrics) = (self.ledger.clone(), self.metrics.clone());
                 let (name, transform, cancel) =
                     (table.to_string(), transform.clone(), cancel.clone());

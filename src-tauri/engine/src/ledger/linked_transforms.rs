@@ -74,8 +74,12 @@ enum Delta {
     /// added or dropped) or more than [`MAX_CHANGED_CELLS`] values do. The table as edited is
     /// written, transformed, into a copy in the notebook (see `linked_compact`). `changed`:
     /// how many values change, when counted (a preview counts past the limit; a change of
-    /// type changes every value).
-    Copy { changed: Option<u64> },
+    /// type changes every value); `first`: the positions of the first rows it changes, when
+    /// counted (else a preview shows the table's first rows).
+    Copy {
+        changed: Option<u64>,
+        first: Vec<u64>,
+    },
 }
 
 impl Delta {
@@ -125,8 +129,8 @@ impl Ledger {
         let (edits, delta) = self
             .found(notebook, table, &linked, transform, true, progress, cancel)
             .await?;
-        if let Delta::Copy { changed } = delta {
-            return copy_preview(table, &linked, &edits, transform, changed).map(Some);
+        if let Delta::Copy { changed, first } = &delta {
+            return copy_preview(table, &linked, &edits, transform, *changed, first).map(Some);
         }
         let first = delta.first_rows();
         let shown_at = |edits: &Edits| -> Result<Vec<Option<Vec<Option<String>>>>, TableError> {
@@ -278,14 +282,20 @@ impl Ledger {
                 && p.version == edits.version
                 && &p.transform == transform
                 // An apply's count stopped at the limit; a preview counts on.
-                && !(exact && matches!(p.delta, Delta::Copy { changed: None }))
+                && !(exact && matches!(p.delta, Delta::Copy { changed: None, .. }))
             {
                 return Ok((edits, p.delta.clone()));
             }
         }
         let Some(query) = DeltaQuery::new(linked, transform)? else {
             copy_allowed(table, linked, transform)?;
-            return Ok((edits, Delta::Copy { changed: None }));
+            return Ok((
+                edits,
+                Delta::Copy {
+                    changed: None,
+                    first: Vec::new(),
+                },
+            ));
         };
         let (input, limits, cancel) = (
             linked.clone(),
@@ -442,9 +452,10 @@ impl DeltaQuery {
         };
         let mut stream = frame.execute_stream().await.map_err(failed)?;
         let mut removed = RoaringTreemap::new();
-        let mut changed = Vec::new();
-        // Values changed past the limit (counted, not kept), once it is passed.
-        let mut beyond: Option<u64> = None;
+        let mut changed: Vec<CellEdit> = Vec::new();
+        // Once past the limit: the values changed (counted) and the positions of the first
+        // changed rows (kept a few at a time, for the preview's sample).
+        let mut beyond: Option<(u64, Vec<u64>)> = None;
         let mut seen = 0u64;
         while let Some(batch) = stream.next().await {
             if cancel.is_cancelled() || job.is_cancelled() {
@@ -465,8 +476,12 @@ impl DeltaQuery {
                         .downcast_ref::<StringArray>()
                         .ok_or_else(lost)?;
                     for i in rows {
-                        if let Some(n) = beyond.as_mut() {
+                        if let Some((n, first)) = beyond.as_mut() {
                             *n += 1;
+                            first.push(ids.value(i));
+                            if first.len() > 64 * SAMPLE {
+                                keep_first(first);
+                            }
                             continue;
                         }
                         if changed.len() as u64 >= MAX_CHANGED_CELLS {
@@ -474,9 +489,17 @@ impl DeltaQuery {
                                 "the transform changes more than {MAX_CHANGED_CELLS} values of column {column}: the table is written into a copy"
                             );
                             if !exact {
-                                return Ok(Delta::Copy { changed: None });
+                                return Ok(Delta::Copy {
+                                    changed: None,
+                                    first: Vec::new(),
+                                });
                             }
-                            beyond = Some(1);
+                            // The cells are not kept: the change goes into a copy.
+                            let mut first: Vec<u64> = changed.iter().map(|c| c.row_id).collect();
+                            first.push(ids.value(i));
+                            keep_first(&mut first);
+                            changed = Vec::new();
+                            beyond = Some((MAX_CHANGED_CELLS + 1, first));
                             continue;
                         }
                         changed.push(CellEdit {
@@ -493,9 +516,11 @@ impl DeltaQuery {
             seen += batch.num_rows() as u64;
             progress(seen);
         }
-        if let Some(n) = beyond {
+        if let Some((n, mut first)) = beyond {
+            keep_first(&mut first);
             return Ok(Delta::Copy {
-                changed: Some(changed.len() as u64 + n),
+                changed: Some(n),
+                first,
             });
         }
         Ok(match self {
@@ -537,14 +562,18 @@ fn copy_preview(
     edits: &Edits,
     transform: &Transform,
     counted: Option<u64>,
+    changed_rows: &[u64],
 ) -> Result<TransformPreview, Error> {
     let reshape = transform::Reshape::for_link(&linked.schema, transform)?.ok_or_else(|| {
         TableError::Persist("internal: a transform that removes rows was sent to a copy".into())
     })?;
     let shown = edits.visible_rows(linked.rows);
-    let first: Vec<u64> = (0..shown.min(SAMPLE as u64))
-        .map(|k| edits.position_of(k))
-        .collect();
+    let first: Vec<u64> = match changed_rows {
+        [] => (0..shown.min(SAMPLE as u64))
+            .map(|k| edits.position_of(k))
+            .collect(),
+        rows => rows.to_vec(),
+    };
     let before = linked.rows_at(edits, &first)?;
     let after = reshape.apply(&before)?;
     let all: Vec<Option<usize>> = (0..first.len()).map(Some).collect();
@@ -631,4 +660,11 @@ fn copy_allowed(
             ),
         }),
     }
+}
+
+/// `positions` cut to the first [`SAMPLE`] of them, in order.
+fn keep_first(positions: &mut Vec<u64>) {
+    positions.sort_unstable();
+    positions.dedup();
+    positions.truncate(SAMPLE);
 }

@@ -33,7 +33,13 @@ fn bad_json(e: impl std::fmt::Display) -> TableError {
         .iter()
         .find_map(|kind| message.strip_prefix(kind))
         .map_or(message.clone(), str::to_string);
-    let line = message.find("line ").and_then(|at| {
+    // A line number as serde_json gives it ("… at line 5 column 3") or as the full read of
+    // the records does ("line 12: …"); never from a value quoted in the message.
+    let at = match message.strip_prefix("line ") {
+        Some(_) => Some(0),
+        None => message.find(" at line ").map(|at| at + 4),
+    };
+    let line = at.and_then(|at| {
         message[at + 5..]
             .chars()
             .take_while(char::is_ascii_digit)
@@ -84,9 +90,9 @@ fn array_values(path: &Path) -> Result<Vec<serde_json::Value>, TableError> {
 }
 
 fn infer_array(values: &[serde_json::Value]) -> Result<SchemaRef, TableError> {
-    Ok(Arc::new(
+    Ok(Arc::new(not_maps(
         infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone()))).map_err(bad_json)?,
-    ))
+    )?))
 }
 
 /// A reader for `schema`; one given (not inferred from the file) also takes a number or
@@ -123,6 +129,21 @@ fn infer_ndjson(path: &Path) -> Result<Schema, TableError> {
     let (schema, _) =
         infer_json_schema_from_seekable(&mut file, Some(INFER_RECORDS)).map_err(bad_json)?;
     file.rewind().map_err(|e| TableError::file(path, e))?;
+    not_maps(schema)
+}
+
+/// `schema`, refused past [`MAX_JSON_COLUMNS`] columns.
+fn not_maps(schema: Schema) -> Result<Schema, TableError> {
+    if count_columns(schema.fields()) > MAX_JSON_COLUMNS {
+        return Err(TableError::Import {
+            line: None,
+            message: format!(
+                "the records hold more than {MAX_JSON_COLUMNS} different fields (counting the \
+                 keys of their objects): objects keyed by ids or names are maps, which Quire \
+                 cannot read as columns"
+            ),
+        });
+    }
     Ok(schema)
 }
 
@@ -173,12 +194,12 @@ pub fn widen(files: &[(&str, SchemaRef)]) -> Result<SchemaRef, TableError> {
             }
         }
     }
-    Ok(Arc::new(Schema::new(
+    Ok(Arc::new(not_maps(Schema::new(
         columns
             .into_iter()
             .map(|(name, t, _)| Field::new(name, without_null(&t), true))
             .collect::<Vec<_>>(),
-    )))
+    ))?))
 }
 
 fn scalar(t: &DataType) -> bool {
@@ -401,7 +422,7 @@ fn read_records(path: &Path, schema: &SchemaRef, read: &Reading) -> Result<Impor
     } = read;
     let failed = |e| Stop::Failed(e);
     let misfit = |e: ArrowError| match e {
-        ArrowError::IoError(..) => Stop::Failed(bad_json(e)),
+        ArrowError::IoError(_, io) => Stop::Failed(TableError::file(path, io)),
         e => Stop::Misfit(bad_json(e)),
     };
     let as_read = Arc::new(Schema::new(
@@ -536,16 +557,5 @@ fn every_records_columns(path: &Path, cancel: &CancellationToken) -> Result<Sche
     if cancel.is_cancelled() {
         return Err(TableError::Cancelled);
     }
-    let schema = schema.map_err(bad_json)?;
-    if count_columns(schema.fields()) > MAX_JSON_COLUMNS {
-        return Err(TableError::Import {
-            line: None,
-            message: format!(
-                "the records hold more than {MAX_JSON_COLUMNS} different fields (counting the \
-                 keys of their objects): objects keyed by ids or names are maps, which Quire \
-                 cannot read as columns"
-            ),
-        });
-    }
-    Ok(Arc::new(schema))
+    Ok(Arc::new(not_maps(schema.map_err(bad_json)?)?))
 }

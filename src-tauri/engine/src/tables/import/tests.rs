@@ -860,4 +860,14 @@ fn late_json_records_past_64_bits_are_numbers_and_maps_are_refused_in_words() {
         message.contains("more than 10000 different fields"),
         "{message}"
     );
+    // The same map within the first records.
+    let text: String = (0..10_001)
+        .map(|i| format!("{{\"seen\": {{\"user{i}\": 1}}}}\n"))
+        .collect();
+    let e = read_all(&f.write("early.ndjson", text), None).unwrap_err();
+    let (_, message) = import_error(e);
+    assert!(
+        message.contains("more than 10000 different fields"),
+        "{message}"
+    );
 }
