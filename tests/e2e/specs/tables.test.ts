@@ -8,7 +8,7 @@ import { Key } from "selenium-webdriver";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fresh, replaceText, withApp } from "../src/harness.ts";
-import { addSqlCell, csvFile, gridCell, newNotebook, scrollToLastRow, SCROLLERS, typeInto, waitCell } from "../src/grid.ts";
+import { addSqlCell, csvFile, goToRow, gridCell, newNotebook, scrollToLastRow, SCROLLERS, typeInto, waitCell } from "../src/grid.ts";
 
 test("import a CSV through the dialog with its schema preview, then read it in the grid", async () => {
   const file = csvFile("City Sales.csv", 500);
@@ -109,8 +109,7 @@ test("add a row, type its values, find it in SQL, undo and redo it; paste a bloc
       await waitCell(app, 1, "city", "Bergen");
       await waitCell(app, 1, "id", "100");
       await waitCell(app, 2, "amount", "2.5");
-      await (await app.byTestId("grid-goto")).clear();
-      await app.type("grid-goto", "21" + Key.ENTER);
+      await goToRow(app, 21);
       await app.driver.wait(focusedRow(20), 10_000, "Go to row never focused row 21");
       // A block longer than the table, pasted at its last row: the row it needs is added.
       await app.driver.executeScript(

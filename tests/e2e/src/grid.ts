@@ -193,3 +193,12 @@ export async function openTable(app: QuireApp, name: string) {
     await button.click();
   });
 }
+
+/** Types a row number into the grid's "Go to row" box and goes there. The box's old text is
+ *  erased with Backspace, as a user would: WebDriver's clear() sets the value without the input
+ *  event React listens for, so the old number came back in front of the new one. */
+export async function goToRow(app: QuireApp, row: number) {
+  const box = await app.byTestId("grid-goto");
+  const typed = ((await box.getAttribute("value")) ?? "").length;
+  await box.sendKeys(Key.END, ...Array<string>(typed).fill(Key.BACK_SPACE), String(row), Key.ENTER);
+}
