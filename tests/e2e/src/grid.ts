@@ -62,6 +62,12 @@ async function typeOnce(app: QuireApp, rowIndex: number, column: string, text: s
 
 /** Picks an option of a <select> the way React hears it. */
 export async function select(app: QuireApp, testId: string, value: string) {
+  // The select may render a moment after what opened it (a dialog, a form): waited for.
+  await app.driver.wait(
+    async () => app.driver.executeScript<boolean>(`return document.querySelector('[data-testid="' + arguments[0] + '"]') instanceof HTMLSelectElement;`, testId),
+    10_000,
+    `no select ${testId}`,
+  );
   await app.driver.executeScript(
     `const s = document.querySelector('[data-testid="' + arguments[0] + '"]');
      const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set;

@@ -1745,3 +1745,32 @@ async fn a_column_renamed_in_a_hive_partitioned_link_keeps_its_partition_values(
     assert!(towns.contains("| 3 "), "{towns}");
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_column_change_leaves_the_link_as_it_was_and_no_copy() {
+    use crate::tables::transform::Transform;
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, 30_000);
+    let (engine, nb) = linking(tmp.path(), &file);
+    let nb_dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    let rename = Transform::RenameColumn {
+        column: "city".into(),
+        to: "town".into(),
+    };
+    let cancelled = tokio_util::sync::CancellationToken::new();
+    cancelled.cancel();
+    let e = engine
+        .apply_transform(nb, "trips", &rename, Arc::new(|_| {}), &cancelled)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
+    let info = engine.tables(nb).unwrap();
+    let trips = info.iter().find(|t| t.name == "trips").unwrap();
+    assert!(!trips.converted);
+    assert!(trips.columns.iter().any(|c| c.name == "city"));
+    let converted = nb_dir.join(crate::ledger::links::CONVERTED_DIR);
+    let copies = std::fs::read_dir(&converted).map_or(0, |d| d.count());
+    assert_eq!(copies, 0, "the unfinished copy is removed");
+    engine.shutdown();
+}
