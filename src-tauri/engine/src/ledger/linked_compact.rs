@@ -46,7 +46,19 @@ impl Ledger {
         metrics: &Arc<Metrics>,
         cancel: &CancellationToken,
     ) -> Result<Option<TableInfo>, Error> {
-        self.copied(notebook, dir, table, None, &|_| {}, metrics, cancel)
+        let Some(linked) = self.catalog.linked(notebook, table) else {
+            return Ok(None);
+        };
+        self.copied(
+            notebook,
+            dir,
+            table,
+            &linked,
+            None,
+            &|_| {},
+            metrics,
+            cancel,
+        )
     }
 
     /// Writes link `table` as edited, transformed by `transform` (one that changes columns or
@@ -76,6 +88,7 @@ impl Ledger {
             notebook,
             dir,
             table,
+            &linked,
             Some((transform, &reshape)),
             progress,
             metrics,
@@ -83,32 +96,25 @@ impl Ledger {
         )?;
         match copied {
             Some(info) => Ok(Some(info)),
-            None => Err(TableError::InvalidValue {
-                column: String::new(),
-                message: format!(
-                    "{table} changed while the transform ran; run it again to apply it to the table as it is now"
-                ),
-            }
-            .into()),
+            None => Err(super::linked_transforms::changed_meanwhile(table).into()),
         }
     }
 
-    /// A copy of link `table` as edited (reshaped by `transform`, if given) linked in its place;
-    /// None when there is nothing to fold (a compaction) or the link changed meanwhile.
+    /// A copy of `linked`, link `table`, as edited (reshaped by `transform`, if given) linked in
+    /// its place; None when there is nothing to fold (a compaction) or the link changed
+    /// meanwhile.
     #[allow(clippy::too_many_arguments)]
     fn copied(
         &self,
         notebook: NotebookId,
         dir: &Path,
         table: &str,
+        linked: &Arc<LinkedTable>,
         transform: Option<(&Transform, &Reshape)>,
         progress: &(dyn Fn(u64) + Sync),
         metrics: &Arc<Metrics>,
         cancel: &CancellationToken,
     ) -> Result<Option<TableInfo>, Error> {
-        let Some(linked) = self.catalog.linked(notebook, table) else {
-            return Ok(None);
-        };
         let folded = linked.edits.current();
         if folded.is_empty() && transform.is_none() {
             return Ok(None);

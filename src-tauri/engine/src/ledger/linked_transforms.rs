@@ -225,13 +225,7 @@ impl Ledger {
             .filter(|now| now.id == linked.id)
             .map(|now| now.edits.current());
         if current.is_none_or(|c| c.version != edits.version) {
-            return Err(TableError::InvalidValue {
-                column: String::new(),
-                message: format!(
-                    "{table} changed while the transform ran; run it again to apply it to the table as it is now"
-                ),
-            }
-            .into());
+            return Err(changed_meanwhile(table).into());
         }
         *self.linked_previewed() = None;
         self.save_locked(notebook, dir, table, &linked, &next, metrics)?;
@@ -318,13 +312,7 @@ impl Ledger {
         }
         // The scan read the edits current when it started: the same ones, or it ran again.
         if linked.edits.current().version != edits.version {
-            return Err(TableError::InvalidValue {
-                column: String::new(),
-                message: format!(
-                    "{table} changed while the transform ran; run it again to apply it to the table as it is now"
-                ),
-            }
-            .into());
+            return Err(changed_meanwhile(table).into());
         }
         *self.linked_previewed() = Some(Found {
             notebook,
@@ -667,4 +655,15 @@ fn keep_first(positions: &mut Vec<u64>) {
     positions.sort_unstable();
     positions.dedup();
     positions.truncate(SAMPLE);
+}
+
+/// The refusal of a transform whose table was edited while it ran: it was worked out (or
+/// written) from the table as it was.
+pub(super) fn changed_meanwhile(table: &str) -> TableError {
+    TableError::InvalidValue {
+        column: String::new(),
+        message: format!(
+            "{table} changed while the transform ran; run it again to apply it to the table as it is now"
+        ),
+    }
 }

@@ -41,9 +41,74 @@ pub fn lower_current_thread() {
     }
 }
 
+/// The time slice the urgent threads ask for (Linux): the shortest the kernel allows.
+#[cfg(target_os = "linux")]
+pub const URGENT_SLICE_NS: u64 = 100_000;
+
+/// Asks the OS to run the calling thread (an urgent one: grid pages) the moment it wakes, even
+/// when every core runs a lowered query thread. A lower nice value alone gives the query
+/// thread's slice time to end first: `queue`'s `page_p99_heavy_ms` went from 0.2 to 3.8 ms
+/// once queries had every core. Linux 6.12 and later (EEVDF) let a thread ask for a shorter
+/// slice, and a woken thread with a shorter slice preempts the running one; older kernels
+/// ignore the request. A failure only costs responsiveness, so it is logged, never raised.
+pub fn quicken_current_thread() {
+    #[cfg(target_os = "linux")]
+    {
+        let attr = libc::sched_attr {
+            size: std::mem::size_of::<libc::sched_attr>() as u32,
+            sched_policy: libc::SCHED_OTHER as u32,
+            sched_flags: 0,
+            sched_nice: current_nice(),
+            sched_priority: 0,
+            sched_runtime: URGENT_SLICE_NS,
+            sched_deadline: 0,
+            sched_period: 0,
+        };
+        // SAFETY: the calling thread's own scheduling attributes (pid 0), from a struct of the
+        // size it says it is.
+        let result = unsafe {
+            libc::syscall(
+                libc::SYS_sched_setattr,
+                0,
+                &attr as *const libc::sched_attr,
+                0u32,
+            )
+        };
+        if result != 0 {
+            log::warn!(
+                "could not shorten an urgent thread's time slice: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
 /// The calling thread's nice value (tests and the bench check the lowering took effect).
 #[cfg(target_os = "linux")]
 pub fn current_nice() -> i32 {
     // SAFETY: reads the calling thread's own priority.
     unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+}
+
+/// The calling thread's time slice in ns as the kernel reports it: 0 when it keeps the
+/// default (tests check the urgent threads asked for theirs).
+#[cfg(target_os = "linux")]
+pub fn current_slice_ns() -> std::io::Result<u64> {
+    // SAFETY: an all-zero sched_attr is a valid value of this plain C struct.
+    let mut attr: libc::sched_attr = unsafe { std::mem::zeroed() };
+    // SAFETY: the calling thread's own attributes (pid 0), written into a struct of the size
+    // passed.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_sched_getattr,
+            0,
+            &mut attr as *mut libc::sched_attr,
+            std::mem::size_of::<libc::sched_attr>() as u32,
+            0u32,
+        )
+    };
+    if result != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(attr.sched_runtime)
 }

@@ -26,7 +26,8 @@ compare a date Quire typed with pandas' own date parser rather than with Quire's
 
 Besides the corpus as it is, every VARIANT_EVERY-th file with a float column (and a small
 table of accented city names) is written by pandas the way exports arrive: UTF-16, Windows-1252,
-`;` with decimal commas, gzip, zstd and an Excel workbook; pandas reads each back with the options that match,
+`;` with decimal commas, gzip, zstd, an Excel workbook, NDJSON and a JSON array of records; pandas
+reads each back with the options that match,
 and Quire, given none, must read the same values.
 
 Files are read on a thread pool in this one process.
@@ -147,6 +148,8 @@ def read_one(job):
         # A variant (see VARIANTS) adds the options that match how it was written.
         if options.get("excel"):
             frame = pd.read_excel(path)  # openpyxl, the first sheet, its first row the header
+        elif "json" in options:
+            frame = read_json(path, options["json"])
         else:
             frame = pd.read_csv(path, low_memory=False, float_precision="round_trip", **options)
     except Exception as e:  # noqa: BLE001 - any reason pandas gives is the answer
@@ -175,6 +178,34 @@ def read_one(job):
     return entry
 
 
+def read_json(path, layout):
+    """pandas' reading of a JSON export: records, one per line or in one array. Its guesses
+    that change values are off (dtype=False keeps a text of digits text; convert_dates=False
+    and keep_default_dates=False keep dates as text, compared as instants like the CSVs');
+    precise_float=True is its correctly rounded float parser (the default one is not)."""
+    return pd.read_json(
+        path,
+        orient="records",
+        lines=layout == "lines",
+        dtype=False,
+        convert_dates=False,
+        keep_default_dates=False,
+        precise_float=True,
+    )
+
+
+def write_json(frame, target, layout):
+    """A frame as pandas exports JSON records: NDJSON with the text as UTF-8, an array with
+    every non-ASCII letter as a \\u escape (pandas' default), floats to 15 digits."""
+    frame.to_json(
+        target,
+        orient="records",
+        lines=layout == "lines",
+        force_ascii=layout != "lines",
+        double_precision=15,
+    )
+
+
 # Files as the exports an analyst gets are written: each variant is (name, file suffix, how
 # pandas writes it, how pandas reads it back). The reading options are the ones a user would
 # give pandas for that file; Quire gets none of them and must detect the same.
@@ -186,6 +217,10 @@ VARIANTS = [
     ("zstd", ".csv.zst", {"compression": "zstd"}, {}),
     # An Excel workbook written by openpyxl (pandas' writer): cells typed, no text to parse.
     ("xlsx", ".xlsx", {"excel": True}, {"excel": True}),
+    # JSON records as pandas writes them (read back by pandas' own JSON reader): one object per
+    # line, and one array of objects.
+    ("ndjson", ".ndjson", {"json": "lines"}, {"json": "lines"}),
+    ("json-array", ".json", {"json": "array"}, {"json": "array"}),
 ]
 # Rows of the largest file written as a workbook (openpyxl writes ~10,000 rows a second).
 XLSX_MAX_ROWS = 5000
@@ -230,6 +265,8 @@ def write_variants(out_dir, entries, files):
                     if len(frame) > XLSX_MAX_ROWS:
                         continue
                     frame.to_excel(target, index=False)
+                elif "json" in write:
+                    write_json(frame, target, write["json"])
                 else:
                     frame.to_csv(target, index=False, **write)
             except UnicodeEncodeError:

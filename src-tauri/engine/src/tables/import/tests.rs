@@ -456,6 +456,40 @@ fn json_lines_and_arrays_read_and_broken_json_is_refused() {
     );
 }
 
+/// A decimal is read as the double nearest to it, in a JSON array (parsed by serde_json) as in
+/// NDJSON (arrow's reader): pandas' JSON export of R datasets (corpus test) writes 17 and more
+/// digits, which serde_json's default float parser missed by an ulp.
+#[test]
+fn json_decimals_read_as_the_nearest_double_in_arrays_and_lines() {
+    let f = Files::new();
+    let texts = [
+        "18.399999618530298",
+        "21.100000381469702",
+        "15.800000190734901",
+        "1753.000000000060027",
+    ];
+    let records: Vec<String> = texts.iter().map(|t| format!("{{\"x\": {t}}}")).collect();
+    let array = f.write("a.json", format!("[{}]", records.join(",")));
+    let lines = f.write("a.ndjson", records.join("\n"));
+    for path in [array, lines] {
+        let out = read_all(&path, None).unwrap();
+        let got: Vec<f64> = out
+            .batches
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .expect("a float column")
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        let nearest: Vec<f64> = texts.iter().map(|t| t.parse().unwrap()).collect();
+        assert_eq!(got, nearest, "{}", path.display());
+    }
+}
+
 #[test]
 fn unknown_extensions_and_missing_files_are_typed() {
     let f = Files::new();
