@@ -46,54 +46,50 @@ pub fn lower_current_thread() {
 pub const URGENT_SLICE_NS: u64 = 100_000;
 
 /// Asks the OS to run the calling thread (an urgent one: grid pages) the moment it wakes, even
-/// when every core runs a lowered query thread. A lower nice value alone gives the query
-/// thread's slice time to end first: `queue`'s `page_p99_heavy_ms` went from 0.2 to 3.8 ms
-/// once queries had every core. Linux 6.12 and later (EEVDF) let a thread ask for a shorter
-/// slice, and a woken thread with a shorter slice preempts the running one; older kernels
-/// ignore the request. A failure only costs responsiveness, so it is logged, never raised.
+/// when every core runs a lowered query thread. A lower nice value alone lets the query
+/// thread's slice end first: `queue`'s `page_p99_heavy_ms` went from 0.2 to 3.8 ms once queries
+/// had every core, and back to 1.0 ms with this. Linux 6.12 and later (EEVDF) let a thread ask
+/// for a shorter slice, and a woken thread with a shorter slice preempts the running one;
+/// older kernels accept and ignore the request. Only a normal or batch thread's slice changes
+/// (its policy and nice value stay), and threads it starts get the default slice again.
+/// A failure only costs responsiveness, so it is logged once, never raised.
 pub fn quicken_current_thread() {
     #[cfg(target_os = "linux")]
-    {
-        let attr = libc::sched_attr {
-            size: std::mem::size_of::<libc::sched_attr>() as u32,
-            sched_policy: libc::SCHED_OTHER as u32,
-            sched_flags: 0,
-            sched_nice: current_nice(),
-            sched_priority: 0,
-            sched_runtime: URGENT_SLICE_NS,
-            sched_deadline: 0,
-            sched_period: 0,
-        };
-        // SAFETY: the calling thread's own scheduling attributes (pid 0), from a struct of the
-        // size it says it is.
-        let result = unsafe {
-            libc::syscall(
-                libc::SYS_sched_setattr,
-                0,
-                &attr as *const libc::sched_attr,
-                0u32,
-            )
-        };
-        if result != 0 {
-            log::warn!(
-                "could not shorten an urgent thread's time slice: {}",
-                std::io::Error::last_os_error()
-            );
-        }
+    if let Err(e) = set_urgent_slice() {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| log::warn!("could not shorten the urgent threads' time slice: {e}"));
     }
 }
 
-/// The calling thread's nice value (tests and the bench check the lowering took effect).
 #[cfg(target_os = "linux")]
-pub fn current_nice() -> i32 {
-    // SAFETY: reads the calling thread's own priority.
-    unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+fn set_urgent_slice() -> std::io::Result<()> {
+    let mut attr = current_attr()?;
+    let policy = attr.sched_policy as i32;
+    if policy != libc::SCHED_OTHER && policy != libc::SCHED_BATCH {
+        return Ok(());
+    }
+    attr.sched_runtime = URGENT_SLICE_NS;
+    // Threads it starts (none today) would otherwise keep the short slice.
+    attr.sched_flags = libc::SCHED_FLAG_RESET_ON_FORK as u64;
+    // SAFETY: the calling thread's own scheduling attributes (pid 0), from a struct whose
+    // size field the kernel checks.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setattr,
+            0,
+            &attr as *const libc::sched_attr,
+            0u32,
+        )
+    };
+    if result != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
-/// The calling thread's time slice in ns as the kernel reports it: 0 when it keeps the
-/// default (tests check the urgent threads asked for theirs).
+/// The calling thread's scheduling attributes.
 #[cfg(target_os = "linux")]
-pub fn current_slice_ns() -> std::io::Result<u64> {
+fn current_attr() -> std::io::Result<libc::sched_attr> {
     // SAFETY: an all-zero sched_attr is a valid value of this plain C struct.
     let mut attr: libc::sched_attr = unsafe { std::mem::zeroed() };
     // SAFETY: the calling thread's own attributes (pid 0), written into a struct of the size
@@ -110,5 +106,20 @@ pub fn current_slice_ns() -> std::io::Result<u64> {
     if result != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok(attr.sched_runtime)
+    Ok(attr)
+}
+
+/// The calling thread's nice value (tests and the bench check the lowering took effect).
+#[cfg(target_os = "linux")]
+pub fn current_nice() -> i32 {
+    // SAFETY: reads the calling thread's own priority.
+    unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+}
+
+/// The calling thread's time slice in ns as the kernel reports it (Linux 6.12 and later: the
+/// default slice unless the thread asked for another; older kernels report 0). Tests check the
+/// urgent threads asked for theirs.
+#[cfg(target_os = "linux")]
+pub fn current_slice_ns() -> std::io::Result<u64> {
+    Ok(current_attr()?.sched_runtime)
 }

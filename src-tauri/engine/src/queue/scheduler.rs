@@ -116,6 +116,21 @@ struct Inner {
     skew_ns: std::sync::atomic::AtomicU64,
 }
 
+/// The work runtime's threads. Where they are lowered (Linux, macOS), as many as the urgent
+/// runtime's: a query gets every core, and the OS hands one to a page the moment it is runnable
+/// (on Linux 6.12 and later at once, the urgent threads asking for a short slice; `queue`'s
+/// `page_p99_heavy_ms` 1.0 ms, 3.8 ms without). Keeping a core free of queries instead (as the
+/// Tad viewer keeps one for its grid) halved a query's speed on two cores (`bigdata`: group-by
+/// 0.46x DuckDB's, 0.56-0.81x with both). Elsewhere nothing lowers them, so one core stays free.
+fn lowered_threads(workers: usize) -> usize {
+    if cfg!(any(target_os = "linux", target_os = "macos")) {
+        workers.max(1)
+    } else {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        workers.min(cores.saturating_sub(1)).max(1)
+    }
+}
+
 impl Inner {
     fn now(&self) -> Instant {
         #[cfg(test)]
@@ -206,13 +221,8 @@ impl Scheduler {
             .on_thread_start(super::priority::quicken_current_thread)
             .enable_all()
             .build()?;
-        // As many threads as the urgent runtime: a query gets every core. Keeping one core
-        // free of it (as the Tad viewer keeps one for its grid) halved a query's speed on a
-        // two-core machine (`bigdata`: group-by 0.46x DuckDB's with one thread) and bought the
-        // grid nothing measurable: the threads are lowered, so the OS hands a core to a page
-        // the moment it is runnable (`queue`: `page_p99_heavy_vs_idle`).
         let lowered = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(limits.workers.max(1))
+            .worker_threads(lowered_threads(limits.workers))
             .thread_name("quire-work")
             .on_thread_start(super::priority::lower_current_thread)
             .enable_all()

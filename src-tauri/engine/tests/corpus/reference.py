@@ -180,7 +180,8 @@ def read_one(job):
 
 def read_json(path, layout):
     """pandas' reading of a JSON export: records, one per line or in one array. Its guesses
-    that change values are off (dtype=False keeps a text of digits text; convert_dates=False
+    that change values are off (dtype=False keeps a text of digits text; convert_axes=False
+    keeps column names that look like numbers as written; convert_dates=False
     and keep_default_dates=False keep dates as text, compared as instants like the CSVs');
     precise_float=True is its correctly rounded float parser (the default one is not)."""
     return pd.read_json(
@@ -188,6 +189,7 @@ def read_json(path, layout):
         orient="records",
         lines=layout == "lines",
         dtype=False,
+        convert_axes=False,
         convert_dates=False,
         keep_default_dates=False,
         precise_float=True,
