@@ -1774,3 +1774,47 @@ async fn a_cancelled_column_change_leaves_the_link_as_it_was_and_no_copy() {
     assert_eq!(copies, 0, "the unfinished copy is removed");
     engine.shutdown();
 }
+
+/// A column added by an expression that fails on a row far into the file (a division by zero
+/// at row 20,000) fails while its copy is written: the link stays as it was, the copy goes, and
+/// the table's compaction is not held off, since the failure says nothing of whether one can
+/// be written (a failed compaction holds the next off for ten minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_change_that_fails_midway_leaves_the_link_and_its_compaction_as_they_were() {
+    use crate::tables::transform::Transform;
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("trips.parquet");
+    parquet(&file, 0, 30_000);
+    let before = std::fs::read(&file).unwrap();
+    let (engine, nb) = linking(tmp.path(), &file);
+    let nb_dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
+    let add = Transform::AddColumn {
+        column: "share".into(),
+        expr: "100 / (id - 20000)".into(),
+    };
+    let e = engine
+        .apply_transform(nb, "trips", &add, Arc::new(|_| {}), &Default::default())
+        .await
+        .unwrap_err();
+    assert_ne!(e.code(), ErrorCode::Cancelled, "{e}");
+    // In words, with the way out, not arrow's "Divide by zero error".
+    assert!(e.to_string().contains("division by zero"), "{e}");
+    assert!(e.to_string().contains("NULLIF"), "{e}");
+    let info = engine.tables(nb).unwrap();
+    let trips = info.iter().find(|t| t.name == "trips").unwrap();
+    assert!(!trips.converted);
+    assert!(trips.columns.iter().all(|c| c.name != "share"));
+    let converted = nb_dir.join(crate::ledger::links::CONVERTED_DIR);
+    let copies = std::fs::read_dir(&converted).map_or(0, |d| d.count());
+    assert_eq!(copies, 0, "the failed copy is removed");
+    let link = engine.ledger().catalog().linked(nb, "trips").unwrap();
+    assert!(
+        link.compaction_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none(),
+        "a transform's failure holds off the next compaction"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    engine.shutdown();
+}

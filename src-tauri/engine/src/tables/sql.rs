@@ -328,6 +328,12 @@ pub fn describe(e: DataFusionError) -> TableError {
         }
         DataFusionError::Plan(m) | DataFusionError::Internal(m) => m.clone(),
         DataFusionError::SchemaError(inner, _) => inner.to_string(),
+        DataFusionError::ArrowError(inner, _)
+            if matches!(**inner, datafusion::arrow::error::ArrowError::DivideByZero) =>
+        {
+            "a division by zero: a row's divisor is 0 (NULLIF(divisor, 0) gives NULL there instead)"
+                .into()
+        }
         other => other.message().into_owned(),
     };
     let message = plain(&message.replace("This feature is not implemented: ", ""));

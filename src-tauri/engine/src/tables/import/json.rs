@@ -33,24 +33,24 @@ fn bad_json(e: impl std::fmt::Display) -> TableError {
         .iter()
         .find_map(|kind| message.strip_prefix(kind))
         .map_or(message.clone(), str::to_string);
-    // A line number as serde_json gives it ("… at line 5 column 3") or as the full read of
-    // the records does ("line 12: …"); never from a value quoted in the message.
-    let at = match message.strip_prefix("line ") {
-        Some(_) => Some(0),
-        None => message.find(" at line ").map(|at| at + 4),
-    };
-    let line = at.and_then(|at| {
-        message[at + 5..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect::<String>()
-            .parse()
-            .ok()
-    });
     TableError::Import {
-        line,
+        line: line_of(&message),
         message: format!("the JSON cannot be read: {message}"),
     }
+}
+
+/// The line a reader's message names: where serde_json puts it ("… at line 5 column 3", at
+/// the end) or where the full read of the records does ("line 12: …", at the start); never
+/// from a value quoted in the message ("cannot cast 'met at line 5' …").
+fn line_of(message: &str) -> Option<u64> {
+    let number = |digits: &str| digits.parse::<u64>().ok();
+    if let Some(rest) = message.strip_prefix("line ") {
+        return rest.split_once(':').and_then(|(n, _)| number(n));
+    }
+    let (_, tail) = message.rsplit_once(" at line ")?;
+    let (n, column) = tail.split_once(" column ")?;
+    column.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
+    number(n)
 }
 
 /// Whether the first non-blank byte opens an array.
@@ -558,4 +558,32 @@ fn every_records_columns(path: &Path, cancel: &CancellationToken) -> Result<Sche
         return Err(TableError::Cancelled);
     }
     Ok(Arc::new(not_maps(schema.map_err(bad_json)?)?))
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::line_of;
+
+    #[test]
+    fn a_line_comes_from_where_the_reader_puts_it_never_from_a_quoted_value() {
+        assert_eq!(line_of("expected value at line 5 column 3"), Some(5));
+        assert_eq!(line_of("line 12: whilst decoding field 'x'"), Some(12));
+        // serde_json's place after a value that reads like one.
+        assert_eq!(
+            line_of(
+                "invalid type: string \"met at line 7 column 2\", expected f64 at line 9 column 14"
+            ),
+            Some(9)
+        );
+        // A quoted value alone names no line.
+        assert_eq!(
+            line_of("Cannot cast string 'met at line 5' to value of Int64 type"),
+            None
+        );
+        assert_eq!(
+            line_of("Cannot cast string 'met at line 5 column x' to Int64"),
+            None
+        );
+        assert_eq!(line_of("the field 'line 3' is not a column"), None);
+    }
 }
