@@ -69,7 +69,8 @@ fn set_urgent_slice() -> std::io::Result<()> {
         return Ok(());
     }
     attr.sched_runtime = URGENT_SLICE_NS;
-    // Threads it starts (none today) would otherwise keep the short slice.
+    // A thread it starts gets the default slice (tokio's blocking-pool threads started from
+    // an urgent worker ask for theirs again in `on_thread_start`).
     attr.sched_flags = libc::SCHED_FLAG_RESET_ON_FORK as u64;
     // SAFETY: the calling thread's own scheduling attributes (pid 0), from a struct whose
     // size field the kernel checks.

@@ -121,7 +121,8 @@ struct Inner {
 /// (on Linux 6.12 and later at once, the urgent threads asking for a short slice; `queue`'s
 /// `page_p99_heavy_ms` 1.0 ms, 3.8 ms without). Keeping a core free of queries instead (as the
 /// Tad viewer keeps one for its grid) halved a query's speed on two cores (`bigdata`: group-by
-/// 0.46x DuckDB's, 0.56-0.81x with both). Elsewhere nothing lowers them, so one core stays free.
+/// 0.46x DuckDB's, 0.56-0.81x with both). Elsewhere nothing lowers them, so one core stays free
+/// of their async work (blocking jobs run on tokio's blocking pool, beyond this count).
 fn lowered_threads(workers: usize) -> usize {
     if cfg!(any(target_os = "linux", target_os = "macos")) {
         workers.max(1)

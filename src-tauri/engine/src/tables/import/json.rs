@@ -2,7 +2,7 @@
 //! array of objects is parsed whole and decoded the same way.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,9 +10,7 @@ use std::sync::Arc;
 use datafusion::arrow::compute::{cast_with_options, CastOptions};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
-use datafusion::arrow::json::reader::{
-    infer_json_schema_from_iterator, infer_json_schema_from_seekable,
-};
+use datafusion::arrow::json::reader::infer_json_schema_from_iterator;
 use datafusion::arrow::json::ReaderBuilder;
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -125,11 +123,44 @@ fn read_array(
 }
 
 fn infer_ndjson(path: &Path) -> Result<Schema, TableError> {
-    let mut file = BufReader::new(File::open(path).map_err(|e| TableError::file(path, e))?);
-    let (schema, _) =
-        infer_json_schema_from_seekable(&mut file, Some(INFER_RECORDS)).map_err(bad_json)?;
-    file.rewind().map_err(|e| TableError::file(path, e))?;
-    not_maps(schema)
+    let never = CancellationToken::new();
+    let first = records(path, &never)?.take(INFER_RECORDS);
+    not_maps(infer_json_schema_from_iterator(first).map_err(bad_json)?)
+}
+
+/// The records of an NDJSON file, one per line that is not blank, parsed; one that is not
+/// JSON names its line in the file (arrow's own schema reader parses each line on its own, so
+/// serde_json would say "line 1" of every one). Cancel is heard between records.
+fn records<'a>(
+    path: &Path,
+    cancel: &'a CancellationToken,
+) -> Result<impl Iterator<Item = Result<serde_json::Value, ArrowError>> + 'a, TableError> {
+    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+    let mut lines = BufReader::with_capacity(1 << 20, file).lines().enumerate();
+    Ok(std::iter::from_fn(move || loop {
+        let (n, line) = lines.next()?;
+        if n % 4096 == 0 && cancel.is_cancelled() {
+            return Some(Err(ArrowError::ExternalError("cancelled".into())));
+        }
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => return Some(Err(ArrowError::from(e))),
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        return Some(
+            serde_json::from_str::<serde_json::Value>(&line).map_err(|e| {
+                // serde_json counts lines within the one record: only its column is said.
+                let text = e.to_string();
+                let place = format!(" at line {} column {}", e.line(), e.column());
+                let text = text
+                    .strip_suffix(&place)
+                    .map_or(text.clone(), |t| format!("{t} at column {}", e.column()));
+                ArrowError::JsonError(format!("line {}: {text}", n + 1))
+            }),
+        );
+    }))
 }
 
 /// `schema`, refused past [`MAX_JSON_COLUMNS`] columns.
@@ -534,26 +565,7 @@ fn typed(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowErr
 /// The columns every record of an NDJSON file shows, read to its end (Cancel heard between
 /// records).
 fn every_records_columns(path: &Path, cancel: &CancellationToken) -> Result<SchemaRef, TableError> {
-    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
-    let mut lines = BufReader::with_capacity(1 << 20, file).lines().enumerate();
-    let records = std::iter::from_fn(|| loop {
-        let (n, line) = lines.next()?;
-        if n % 4096 == 0 && cancel.is_cancelled() {
-            return Some(Err(ArrowError::ExternalError("cancelled".into())));
-        }
-        let line = match line {
-            Ok(line) => line,
-            Err(e) => return Some(Err(ArrowError::from(e))),
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        return Some(
-            serde_json::from_str::<serde_json::Value>(&line)
-                .map_err(|e| ArrowError::JsonError(format!("line {}: {e}", n + 1))),
-        );
-    });
-    let schema = infer_json_schema_from_iterator(records);
+    let schema = infer_json_schema_from_iterator(records(path, cancel)?);
     if cancel.is_cancelled() {
         return Err(TableError::Cancelled);
     }

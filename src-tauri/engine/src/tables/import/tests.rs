@@ -449,6 +449,24 @@ fn json_lines_and_arrays_read_and_broken_json_is_refused() {
         read_all(&broken, None).unwrap_err().code(),
         ErrorCode::ImportFailed
     );
+    // A broken record among those the columns are guessed from is named by its line in the
+    // file (arrow's own guess parsed each line alone: "line 1" of every one).
+    let third = f.write(
+        "e.ndjson",
+        "{\"n\": 1}\n\n{\"n\": 2}\n{\"n\": }\n{\"n\": 4}\n",
+    );
+    for e in [
+        read_all(&third, None).unwrap_err(),
+        super::preview(&third, None).unwrap_err(),
+    ] {
+        let (line, message) = import_error(e);
+        assert_eq!(line, Some(4), "{message}");
+        assert!(
+            message.contains("line 4: expected value at column 7"),
+            "{message}"
+        );
+        assert!(!message.contains("line 1"), "{message}");
+    }
     let not_objects = f.write("d.json", "[1, 2, 3]");
     assert_eq!(
         read_all(&not_objects, None).unwrap_err().code(),
