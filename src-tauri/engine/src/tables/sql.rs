@@ -331,7 +331,9 @@ pub fn describe(e: DataFusionError) -> TableError {
         DataFusionError::ArrowError(inner, _)
             if matches!(**inner, datafusion::arrow::error::ArrowError::DivideByZero) =>
         {
-            "a division by zero: a row's divisor is 0 (NULLIF(divisor, 0) gives NULL there instead)"
+            // Arrow says the same for `%`, so the words cover both.
+            "a division or remainder by zero: a row's divisor is 0 (NULLIF(divisor, 0) gives \
+             NULL there instead)"
                 .into()
         }
         other => other.message().into_owned(),
@@ -641,6 +643,21 @@ mod tests {
                 matches!(err, TableError::Sql { line: Some(2), .. }),
                 "{err:?}"
             );
+        }
+    }
+
+    /// Arrow's "Divide by zero error" is said in words with its way out, for `/` and `%`.
+    #[tokio::test]
+    async fn a_division_or_remainder_by_zero_is_said_in_words() {
+        let s = SqlSession::default();
+        for op in ["/", "%"] {
+            let sql = format!("SELECT 7 {op} x AS y FROM (VALUES (1), (0)) AS t(x)");
+            let err = s.run(&sql).await.unwrap_err();
+            assert_eq!(err.code(), ErrorCode::SqlInvalid, "{err}");
+            let text = err.to_string();
+            assert!(text.contains("remainder by zero"), "{op}: {text}");
+            assert!(text.contains("NULLIF(divisor, 0)"), "{op}: {text}");
+            assert!(!text.contains("Divide"), "{op}: {text}");
         }
     }
 

@@ -474,6 +474,21 @@ fn json_lines_and_arrays_read_and_broken_json_is_refused() {
     );
 }
 
+/// The first column's values, a float column, across `batches`.
+fn first_floats(batches: &[RecordBatch]) -> Vec<f64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("a float column")
+                .values()
+                .to_vec()
+        })
+        .collect()
+}
+
 /// A decimal is read as the double nearest to it, in a JSON array (parsed by serde_json) as in
 /// NDJSON (arrow's reader): pandas' JSON export of R datasets (corpus test) writes 17 and more
 /// digits, which serde_json's default float parser missed by an ulp.
@@ -491,18 +506,7 @@ fn json_decimals_read_as_the_nearest_double_in_arrays_and_lines() {
     let lines = f.write("a.ndjson", records.join("\n"));
     for path in [array, lines] {
         let out = read_all(&path, None).unwrap();
-        let got: Vec<f64> = out
-            .batches
-            .iter()
-            .flat_map(|b| {
-                b.column(0)
-                    .as_any()
-                    .downcast_ref::<Float64Array>()
-                    .expect("a float column")
-                    .values()
-                    .to_vec()
-            })
-            .collect();
+        let got = first_floats(&out.batches);
         let nearest: Vec<f64> = texts.iter().map(|t| t.parse().unwrap()).collect();
         assert_eq!(got, nearest, "{}", path.display());
     }
@@ -885,18 +889,7 @@ fn late_json_records_past_64_bits_are_numbers_and_maps_are_refused_in_words() {
         out.schema.field(0).data_type(),
         &datafusion::arrow::datatypes::DataType::Float64
     );
-    let values: Vec<f64> = out
-        .batches
-        .iter()
-        .flat_map(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .unwrap()
-                .values()
-                .to_vec()
-        })
-        .collect();
+    let values = first_floats(&out.batches);
     assert_eq!(values.len(), 10_001);
     assert_eq!(values[9_999], 9_999.0);
     assert_eq!(values[10_000], 18_446_744_073_709_551_615.0);
