@@ -208,10 +208,10 @@ function fakeBackend() {
     listTables: async () => [...tables],
     saveQueryAsTable: async (_id, _sql, table) => {
       if (table !== "answers") throw new QuireError("invalid_table_name", `${table} cannot name a table`);
-      return { name: table, version: 1, rows: 1, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null };
+      return { name: table, version: 1, rows: 1, columns: [], memory_bytes: 8, linked: null, converted: false, origin: null, missing: null };
     },
     deleteTable: async () => {},
-    renameTable: async (_id, _table, to) => ({ name: to, version: 1, rows: 1, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null }),
+    renameTable: async (_id, _table, to) => ({ name: to, version: 1, rows: 1, columns: [], memory_bytes: 8, linked: null, converted: false, origin: null, missing: null }),
     pickExportPath: async () => null,
     exportTable: async () => 0,
     exportQuery: async () => 0,
@@ -363,7 +363,7 @@ describe("App", () => {
     renderApp(fake.backend);
     await createNotebook("Tables");
     await screen.findByTestId("tables");
-    const info = (name: string) => ({ name, version: 1, rows: 2, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null });
+    const info = (name: string) => ({ name, version: 1, rows: 2, columns: [], memory_bytes: 8, linked: null, converted: false, origin: null, missing: null });
     fake.tables.push(info("recovered"));
     act(() => fake.emit({ kind: "table_added", notebook: "id-0", table: info("recovered") }));
     expect(await screen.findByRole("button", { name: "recovered" })).toBeTruthy();

@@ -107,7 +107,7 @@ describe("capToasts", () => {
   });
 });
 
-const table = (name: string, version = 1, rows = 3): TableInfo => ({ name, version, rows, columns: [], memory_bytes: 64, linked: null, converted: false, missing: null });
+const table = (name: string, version = 1, rows = 3): TableInfo => ({ name, version, rows, columns: [], memory_bytes: 64, linked: null, converted: false, origin: null, missing: null });
 const names = (s: ReturnType<typeof reduce>, notebook = "a") => s.tables[notebook]?.map((t) => t.name);
 /** A state with notebook a's tables loaded. */
 function loaded(list: TableInfo[]) {

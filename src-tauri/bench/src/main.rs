@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Err(unknown) => return usage(&format!("unknown suite {unknown}")),
     };
 
+    eprintln!("allocator: {}", alloc::name());
     let mut measures = Vec::new();
     for suite in selected {
         eprintln!("running suite {} ...", suite.name);

@@ -43,7 +43,8 @@ test("convert a 1,000,000-row CSV into Parquet, page it, query it, restart, dele
     assert.ok(parts(first).length >= 5, `several parts on disk: ${parts(first).length}`);
 
     await waitCell(first, 0, "city", "Lyon");
-    await first.waitText("linked-note", (t) => t.includes("Converted to Parquet"));
+    // It says which file it is a copy of, and that the file is not changed.
+    await first.waitText("linked-note", (t) => t.includes(`A copy of ${file} as Parquet`) && t.includes(`does not change ${file}`));
     await scrollToLastRow(first, ROWS, String(ROWS - 1));
     await waitCell(first, ROWS - 1, "city", ["Lyon", "Paris", "Nice"][(ROWS - 1) % 3]!);
     await first.screenshot("converted-table");

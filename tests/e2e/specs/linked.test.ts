@@ -300,7 +300,7 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await third.waitText("link-folder-skipped", (t) => t.includes("2024-01.csv, line 30002: 4 fields where 3"), 60_000);
     await third.click("link-folder-done");
     await third.waitText("table-list", (t) => t.includes("exports") && /120\D?000 rows/.test(t), 60_000);
-    await third.waitText("linked-note", (t) => t.includes("Converted"));
+    await third.waitText("linked-note", (t) => t.includes(`A copy of ${join(months, "csv/*")} as Parquet`));
     await runSql(third, "SELECT count(*) AS n, sum(amount) AS total, max(id) AS last FROM exports");
     // 0 + … + 119,999 and a half for each of the last 40,000 rows.
     const total = (119_999 * 120_000) / 2 + 20_000;
@@ -319,7 +319,8 @@ test("link a 3,000,000-row Parquet file, page to its end, sort it, edit a cell, 
     await third.click("transform-apply");
     await third.driver.wait(async () => (await third.count("[data-testid=transform-dialog]")) === 0, 120_000, "the rename never finished");
     await third.waitText("info-toast", (t) => t.includes("Rename column: done"));
-    await third.waitText("linked-note", (t) => t.includes("Converted"));
+    // Its copy still says which files it came from.
+    await third.waitText("linked-note", (t) => t.includes(`A copy of ${join(months, "csv/*")} as Parquet`));
     await runSql(third, "SELECT sum(total) AS total FROM exports");
     await resultRows(third, (r) => r.length === 1 && r[0]![0]!.replace(/\D/g, "") === String(total));
   } catch (e) {

@@ -169,7 +169,7 @@ describe("the connections panel", () => {
   });
 
   it("links an address through a connection under the name the address suggests", async () => {
-    const table: TableInfo = { name: "sales", version: 1, rows: 1000, columns: [], memory_bytes: 0, linked: "s3://data/sales/", converted: false, missing: null };
+    const table: TableInfo = { name: "sales", version: 1, rows: 1000, columns: [], memory_bytes: 0, linked: "s3://data/sales/", converted: false, origin: null, missing: null };
     const linkRemote = vi.fn(async () => ({ table, skipped: [], skipped_total: 0 }));
     const removeConnection = vi.fn(async () => view([]));
     const onLinked = vi.fn();
@@ -190,7 +190,7 @@ describe("the connections panel", () => {
   });
 
   it("reads a prefix of CSV objects with the user's choices and lists the rows left out with their object until Done", async () => {
-    const table: TableInfo = { name: "exports", version: 1, rows: 4, columns: [], memory_bytes: 0, linked: "s3://data/exports/", converted: true, missing: null };
+    const table: TableInfo = { name: "exports", version: 1, rows: 4, columns: [], memory_bytes: 0, linked: "s3://data/exports/", converted: true, origin: null, missing: null };
     const outcome = { table, skipped: [{ line: 3, reason: "3 fields where 2 were expected", file: "s3://data/exports/b.csv" }], skipped_total: 1 };
     const linkRemote = vi.fn(async () => outcome);
     const onLinked = vi.fn();
@@ -214,7 +214,7 @@ describe("the connections panel", () => {
   it("adds an Azure account (no key field) and links a container's folder through it with an az:// address", async () => {
     const testConnection = vi.fn(async () => ({ endpoint: "http://127.0.0.1:10000/devstoreaccount1", objects: 0, folders: 3, elapsed_ms: 4 }));
     const saveConnection = vi.fn(async (_nb: string, c: Connection) => view([c]));
-    const table: TableInfo = { name: "trips", version: 1, rows: 10, columns: [], memory_bytes: 0, linked: "az://lake/trips/", converted: false, missing: null };
+    const table: TableInfo = { name: "trips", version: 1, rows: 10, columns: [], memory_bytes: 0, linked: "az://lake/trips/", converted: false, origin: null, missing: null };
     const linkRemote = vi.fn(async () => ({ table, skipped: [], skipped_total: 0 }));
     const onView = vi.fn();
     const onLinked = vi.fn();

@@ -13,7 +13,7 @@ const generations: Generation[] = [
 ];
 
 function show() {
-  const restored: TableInfo = { name: "trips", version: 8, rows: 200_000, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null };
+  const restored: TableInfo = { name: "trips", version: 8, rows: 200_000, columns: [], memory_bytes: 8, linked: null, converted: false, origin: null, missing: null };
   const restoreGeneration = vi.fn(async () => restored);
   const backend = { tableHistory: async () => generations, restoreGeneration } as unknown as Backend;
   const onRestored = vi.fn();

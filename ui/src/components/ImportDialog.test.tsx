@@ -7,7 +7,7 @@ import { defaultName, encodingChoices, ImportDialog, LINK_BY_DEFAULT_BYTES } fro
 afterEach(cleanup);
 
 const outcome: ImportOutcome = {
-  table: { name: "sales", version: 1, rows: 2, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null },
+  table: { name: "sales", version: 1, rows: 2, columns: [], memory_bytes: 8, linked: null, converted: false, origin: null, missing: null },
   skipped: [],
   skipped_total: 0,
 };

@@ -14,6 +14,7 @@ const linked: TableInfo = {
   memory_bytes: 0,
   linked: "/data/sales/2024-*.parquet",
   converted: false,
+  origin: null,
   missing: null,
 };
 

@@ -5,7 +5,7 @@ import { SidebarTables, TABLE_DRAG } from "./SidebarTables";
 afterEach(cleanup);
 
 const tables = [
-  { name: "penguins", version: 1, rows: 344, memory_bytes: 1, linked: null, converted: false, missing: null, columns: [{ name: "species", data_type: "Utf8" }, { name: "Body Mass", data_type: "Int64" }] },
+  { name: "penguins", version: 1, rows: 344, memory_bytes: 1, linked: null, converted: false, origin: null, missing: null, columns: [{ name: "species", data_type: "Utf8" }, { name: "Body Mass", data_type: "Int64" }] },
 ];
 
 describe("the sidebar's tables", () => {

@@ -27,7 +27,7 @@ describe("TableGrid in AG Grid", () => {
         { name: "carrier", data_type: "Utf8" },
       ],
       memory_bytes: 0,
-      linked: null, converted: false, missing: null,
+      linked: null, converted: false, origin: null, missing: null,
     };
     const { container } = render(
       <div style={{ height: 400, width: 800 }}>
@@ -55,7 +55,7 @@ describe("TableGrid in AG Grid", () => {
         { name: "carrier", data_type: "Utf8" },
       ],
       memory_bytes: 0,
-      linked: null, converted: false, missing: null,
+      linked: null, converted: false, origin: null, missing: null,
     };
     const column = { nulls: 1, distinct: 1, mean: null, stddev: null, quartiles: null, others: 0 };
     const profile = {
@@ -89,7 +89,7 @@ describe("TableGrid in AG Grid", () => {
         { name: "carrier", data_type: "Utf8" },
       ],
       memory_bytes: 0,
-      linked: null, converted: false, missing: null,
+      linked: null, converted: false, origin: null, missing: null,
     };
     // The store changes on every save-progress event; the panel draws again with new closures.
     // Before, each such render handed AG Grid new option objects and it restyled every cell: a

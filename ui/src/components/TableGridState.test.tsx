@@ -47,7 +47,7 @@ const table = (version: number, rows: number): TableInfo => ({
     { name: "carrier", data_type: "Utf8" },
   ],
   memory_bytes: 0,
-  linked: null, converted: false, missing: null,
+  linked: null, converted: false, origin: null, missing: null,
 });
 
 function show(t: TableInfo, refresh: number) {

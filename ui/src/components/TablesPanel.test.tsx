@@ -48,7 +48,7 @@ afterEach(cleanup);
 
 function backend() {
   let version = 2;
-  const info = (): TableInfo => ({ name: "flights", version, rows: 3, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null });
+  const info = (): TableInfo => ({ name: "flights", version, rows: 3, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, origin: null, missing: null });
   const fake: Partial<Backend> = {
     listTables: async () => [info()],
     tableSaveStatus: async () => [],
@@ -115,7 +115,7 @@ describe("TablesPanel", () => {
     let name = "dep_delay";
     fake.applyTransform = async () => {
       version += 1;
-      return { name: "flights", version, rows: 3, columns: [{ name, data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null };
+      return { name: "flights", version, rows: 3, columns: [{ name, data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, origin: null, missing: null };
     };
     render(panel({}, fake));
     fireEvent.click(await screen.findByRole("button", { name: "flights" }));
@@ -144,7 +144,7 @@ describe("TablesPanel", () => {
     const sent: string[] = [];
     fake.editCells = async (_nb, _t, edits) => {
       sent.push(...edits.map((e) => e.column));
-      return { name: "flights", version: 5, rows: 3, columns: [{ name, data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null };
+      return { name: "flights", version: 5, rows: 3, columns: [{ name, data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, origin: null, missing: null };
     };
     act(() => probe.select([2]));
     fireEvent.change(screen.getByTestId("fill-value"), { target: { value: "7" } });
@@ -162,6 +162,7 @@ describe("TablesPanel", () => {
       memory_bytes: 0,
       linked: converted ? "/nb/converted/compact-1" : "/data/flights.parquet",
       converted,
+      origin: converted ? "/data/flights.parquet" : null,
       missing: null,
     });
     fake.listTables = async () => [linked(false, "dep_delay")];
@@ -179,6 +180,9 @@ describe("TablesPanel", () => {
     fireEvent.change(screen.getByTestId("transform-a"), { target: { value: "delay" } });
     fireEvent.click(screen.getByTestId("transform-apply"));
     await waitFor(() => expect(informed.some((m) => m.includes("/data/flights.parquet stays as it is and is no longer read"))).toBe(true));
+    // The table still says which file its copy was made from, not only the copy's folder.
+    await waitFor(() => expect(screen.getByTestId("linked-note").textContent).toContain("A copy of /data/flights.parquet"));
+    expect(screen.getByTestId("table-linked-flights").title).toContain("A copy of /data/flights.parquet");
   });
 
   it("keeps the selection through undo (the grid keeps it too) but not into a fresh grid", async () => {
@@ -205,7 +209,7 @@ describe("TablesPanel", () => {
     let rows = 3;
     const deleteRows = vi.fn(async (_nb: string, table: string, ids: number[]) => {
       rows -= ids.length;
-      return { name: table, version: 3, rows, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null };
+      return { name: table, version: 3, rows, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, origin: null, missing: null };
     });
     render(panel({}, { ...fake, deleteRows } as Backend));
     fireEvent.click(await screen.findByRole("button", { name: "flights" }));
@@ -234,6 +238,7 @@ describe("TablesPanel", () => {
         memory_bytes: 64,
         linked: null,
         converted: false,
+        origin: null,
         missing: null,
       },
       first_row_id: 3,
@@ -252,7 +257,7 @@ describe("TablesPanel", () => {
   it("adds the rows a long paste needs, and refuses it in words in a sorted view", async () => {
     const fake = backend();
     const addRows = vi.fn(async (_nb: string, table: string, n: number) => ({
-      table: { name: table, version: 3, rows: 3 + n, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null },
+      table: { name: table, version: 3, rows: 3 + n, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, origin: null, missing: null },
       first_row_id: 7,
     }));
     const inform = vi.fn();
@@ -281,7 +286,7 @@ describe("TablesPanel", () => {
 
   it("lets go of the selection when undo or redo brings rows back or takes them away", async () => {
     const fake = backend();
-    const undoRedo = vi.fn(async () => ({ name: "flights", version: 4, rows: 5, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, missing: null }));
+    const undoRedo = vi.fn(async () => ({ name: "flights", version: 4, rows: 5, columns: [{ name: "dep_delay", data_type: "Float64" }], memory_bytes: 64, linked: null, converted: false, origin: null, missing: null }));
     render(panel({}, { ...fake, undoRedo } as Backend));
     fireEvent.click(await screen.findByRole("button", { name: "flights" }));
     await screen.findByTestId("table-grid");
@@ -296,7 +301,7 @@ describe("TablesPanel", () => {
 
   it("deletes a table only after the confirmation, and renames one", async () => {
     let names = ["flights", "planes"];
-    const info = (name: string): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null, converted: false, missing: null });
+    const info = (name: string): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null, converted: false, origin: null, missing: null });
     const deleteTable = vi.fn(async (_nb: string, table: string) => {
       names = names.filter((n) => n !== table);
     });
@@ -329,7 +334,7 @@ describe("TablesPanel", () => {
   it("shows the store's list, kept current by table events, loaded once", async () => {
     let store!: ReturnType<typeof useStore>;
     const Probe = () => ((store = useStore()), null);
-    const info = (name: string, rows = 3): TableInfo => ({ name, version: 1, rows, columns: [], memory_bytes: 64, linked: null, converted: false, missing: null });
+    const info = (name: string, rows = 3): TableInfo => ({ name, version: 1, rows, columns: [], memory_bytes: 64, linked: null, converted: false, origin: null, missing: null });
     const listTables = vi.fn(async () => [info("flights")]);
     const fake: Partial<Backend> = { listTables, tableSaveStatus: async () => [], onFilesDropped: async () => () => undefined };
     render(
@@ -359,7 +364,7 @@ describe("TablesPanel", () => {
     let store!: ReturnType<typeof useStore>;
     const Probe = () => ((store = useStore()), null);
     let names = ["flights"];
-    const listTables = vi.fn(async () => names.map((name): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null, converted: false, missing: null })));
+    const listTables = vi.fn(async () => names.map((name): TableInfo => ({ name, version: 1, rows: 3, columns: [], memory_bytes: 64, linked: null, converted: false, origin: null, missing: null })));
     const fake: Partial<Backend> = { listTables, tableSaveStatus: async () => [], onFilesDropped: async () => () => undefined };
     render(
       <Providers backend={fake as Backend} notify={{ report: (e) => { throw e; }, inform: () => undefined }}>
@@ -379,8 +384,8 @@ describe("TablesPanel", () => {
   });
 
   it("shows a linked table as read where it lies: undo for its edits, transforms that remove rows, no history, a link to remove, a copy", async () => {
-    const linked: TableInfo = { name: "trips", version: 1, rows: 100_000_000, columns: [], memory_bytes: 0, linked: "/data/trips", converted: false, missing: null };
-    const copy: TableInfo = { ...linked, name: "trips_copy", linked: null, converted: false, missing: null, memory_bytes: 64 };
+    const linked: TableInfo = { name: "trips", version: 1, rows: 100_000_000, columns: [], memory_bytes: 0, linked: "/data/trips", converted: false, origin: null, missing: null };
+    const copy: TableInfo = { ...linked, name: "trips_copy", linked: null, converted: false, origin: null, missing: null, memory_bytes: 64 };
     const copyLinkedTable = vi.fn(async () => copy);
     const fake: Partial<Backend> = {
       listTables: async () => [linked, { ...copy, name: "trips_copy" }],
@@ -416,6 +421,7 @@ describe("TablesPanel", () => {
       memory_bytes: 0,
       linked: "/ws/big.quire/converted/0192",
       converted: true,
+      origin: "/data/big.csv",
       missing: null,
     };
     const deleteTable = vi.fn(async () => undefined);
@@ -431,9 +437,9 @@ describe("TablesPanel", () => {
     expect(screen.getByTestId("table-linked-big").textContent).toBe("Converted");
     expect(screen.getByTestId("delete-big").textContent).toBe("Delete…");
     fireEvent.click(screen.getByRole("button", { name: "big" }));
-    expect(screen.getByTestId("linked-note").textContent).toContain("Converted to Parquet");
+    expect(screen.getByTestId("linked-note").textContent).toContain("A copy of /data/big.csv as Parquet in the notebook's folder");
     fireEvent.click(screen.getByTestId("delete-big"));
-    expect(screen.getByTestId("confirm").textContent).toContain("its Parquet files in the notebook's folder are removed");
+    expect(screen.getByTestId("confirm").textContent).toContain("its Parquet files in the notebook's folder are removed; /data/big.csv is not touched");
     fireEvent.click(screen.getByTestId("confirm-yes"));
     await waitFor(() => expect(deleteTable).toHaveBeenCalledWith("nb", "big"));
   });
@@ -447,6 +453,7 @@ describe("TablesPanel", () => {
       memory_bytes: 0,
       linked: "/media/usb/trips",
       converted: false,
+      origin: null,
       missing: "the folder /media/usb/trips does not exist",
     };
     const deleteTable = vi.fn(async () => undefined);

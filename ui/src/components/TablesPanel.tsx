@@ -468,7 +468,13 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                 <span
                   className="table-status linked"
                   data-testid={`table-linked-${t.name}`}
-                  title={t.converted ? `Converted to Parquet, read from ${t.linked}` : `Read where it lies: ${t.linked}`}
+                  title={
+                    t.converted
+                      ? t.origin
+                        ? `A copy of ${t.origin} as Parquet in the notebook's folder, read from ${t.linked}`
+                        : `Converted to Parquet, read from ${t.linked}`
+                      : `Read where it lies: ${t.linked}`
+                  }
                 >
                   {t.converted ? "Converted" : "Linked"}
                 </span>
@@ -572,7 +578,12 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       {current?.linked && !current.missing && (
         <div className="table-actions" data-testid="table-actions">
           <span className="muted" data-testid="linked-note">
-            {current.converted ? (
+            {current.converted && current.origin ? (
+              <>
+                A copy of <code>{current.origin}</code> as Parquet in the notebook&apos;s folder, with every change made to it, read from disk. Quire
+                does not change <code>{current.origin}</code>.
+              </>
+            ) : current.converted ? (
               <>Converted to Parquet in the notebook&apos;s folder and read from disk.</>
             ) : (
               <>
@@ -721,7 +732,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
             deletingLinked
               ? `The table ${deleting} leaves this notebook; the files in ${deletingLinked} are not touched. Queries that use it will stop working.`
               : deletingTable?.converted
-                ? `The table ${deleting} and its Parquet files in the notebook's folder are removed; the file it was converted from is not touched. Queries that use it will stop working.`
+                ? `The table ${deleting} and its Parquet files in the notebook's folder are removed; ${deletingTable.origin ?? "the file it was converted from"} is not touched. Queries that use it will stop working.`
                 : `The table ${deleting} and every saved copy of it are removed from this notebook. Queries that use it will stop working. This cannot be undone.`
           }
           confirm={deletingLinked ? "Remove link" : "Delete table"}

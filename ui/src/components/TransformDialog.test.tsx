@@ -17,6 +17,7 @@ const table = (linked: string | null): TableInfo => ({
   memory_bytes: 0,
   linked,
   converted: false,
+  origin: null,
   missing: null,
 });
 

@@ -23,7 +23,7 @@ const copies: Generation[] = [
 
 function show(version: number) {
   const backend = { tableVersions: async () => versions, tableHistory: async () => copies } as unknown as Backend;
-  const table: TableInfo = { name: "trips", version, rows: 12, columns: [], memory_bytes: 8, linked: null, converted: false, missing: null };
+  const table: TableInfo = { name: "trips", version, rows: 12, columns: [], memory_bytes: 8, linked: null, converted: false, origin: null, missing: null };
   render(<Providers backend={backend} notify={{ report: vi.fn(), inform: vi.fn() }}>
       <VersionsDialog notebook="nb" table={table} onClose={vi.fn()} />
     </Providers>);

@@ -200,6 +200,7 @@ impl ManyFiles<'_> {
         };
         let mut linked = LinkedTable::open(self.folder)?;
         linked.converted = true;
+        linked.origin = Some(self.source.to_string());
         let info = ledger.link(notebook, dir, &table, linked, metrics)?;
         log::info!(
             "converted {} files of {} ({rows} rows read, {attempts} pass{}) as the linked table {table} of notebook {notebook}: {} rows, {skipped_total} skipped",

@@ -103,6 +103,7 @@ async fn a_converted_csv_answers_like_an_import_survives_a_restart_and_goes_with
         assert_eq!(info.rows, 60_000);
         assert_eq!(info.memory_bytes, 0, "nothing of it is held");
         assert!(info.converted);
+        assert_eq!(info.origin, Some(csv.display().to_string()));
         let folder = PathBuf::from(info.linked.clone().unwrap());
         let dir = engine.notebooks().folder_path(nb).unwrap().unwrap();
         assert_eq!(folder.parent().unwrap(), dir.join(CONVERTED_DIR));
@@ -164,10 +165,13 @@ async fn a_converted_csv_answers_like_an_import_survives_a_restart_and_goes_with
     );
     assert!(folder.is_dir());
     let listed = engine.tables(nb).unwrap();
-    assert!(listed.iter().any(|t| t.name == "converted" && t.converted));
+    let converted = listed.iter().find(|t| t.name == "converted").unwrap();
+    assert!(converted.converted);
+    assert_eq!(converted.origin, Some(csv.display().to_string()));
     assert!(listed.iter().any(|t| t.name == "copied" && !t.converted));
     // Renamed, it is still Quire's own.
-    engine.rename_table(nb, "converted", "renamed").unwrap();
+    let renamed = engine.rename_table(nb, "converted", "renamed").unwrap();
+    assert_eq!(renamed.origin, Some(csv.display().to_string()));
     engine.rename_table(nb, "renamed", "converted").unwrap();
     // Its cells can be edited, as every linked table's, beside its files.
     engine
@@ -499,6 +503,7 @@ async fn a_folder_of_csv_parts_links_as_one_table_that_answers_like_the_whole_fi
     let info = out.table;
     assert_eq!((info.name.as_str(), info.rows), ("exports", 30_000));
     assert!(info.converted);
+    assert_eq!(info.origin, Some(parts.display().to_string()));
     let heard = heard.lock().unwrap().clone();
     let &(_, bytes, total) = heard.last().unwrap();
     assert_eq!(bytes, total, "the last report is 100 %");
@@ -714,6 +719,8 @@ async fn a_folder_conversion_cut_short_runs_again_from_its_record_with_its_patte
         "a.csv and b.csv, not c.txt nor the stale parts"
     );
     assert!(info.converted);
+    // Where its rows came from, as a link with the pattern shows it.
+    assert_eq!(info.origin, Some(parts.join("*.csv").display().to_string()));
     assert!(!stale.exists());
     engine.shutdown();
 }

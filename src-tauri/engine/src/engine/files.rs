@@ -125,6 +125,7 @@ pub(super) fn import_now(
         let imported = conversion.run(metrics, progress, cancel, &budget, closing)?;
         let mut linked = tables::LinkedTable::open(conversion.folder)?;
         linked.converted = true;
+        linked.origin = Some(path.display().to_string());
         let info = match ledger.link(notebook, &dir, &table, linked, metrics) {
             Ok(info) => info,
             Err(e) => {

@@ -99,7 +99,13 @@ impl FolderConversion<'_> {
                 .map(FilePattern::parse)
                 .transpose()?;
             let pieces = text_files(self.folder, pattern.as_ref())?;
-            let shown = self.folder.display().to_string();
+            // As a link shows it: the folder and the pattern below it (the table's origin).
+            let shown = match &pattern {
+                Some(p) => self.folder.join(p.as_str()),
+                None => self.folder.to_path_buf(),
+            }
+            .display()
+            .to_string();
             one_kind(&shown, pieces.iter().map(|p| (p.label.as_str(), p.format)))?;
             let total = pieces.iter().map(|p| p.size).sum::<u64>().max(1);
             let many = ManyFiles {

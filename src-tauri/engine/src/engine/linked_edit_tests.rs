@@ -301,7 +301,7 @@ async fn a_crash_keeps_every_acknowledged_edit_of_a_link_and_saves_cost_the_edit
     let Trips {
         tmp,
         data: _data,
-        file,
+        file: _,
         engine,
         nb,
         nb_dir,
@@ -468,6 +468,9 @@ async fn compaction_folds_edits_into_a_copy_in_the_notebook_and_the_files_stay_a
     let copies = converted_copies(&nb_dir);
     assert_eq!(copies.len(), 1);
     assert!(info.linked.as_deref().unwrap().ends_with(&copies[0]));
+    // The table still names the folder the user linked, not only its copy.
+    let origin = Some(folder.display().to_string());
+    assert_eq!(info.origin, origin);
     for sql in SQL {
         assert_eq!(
             text(&engine, nb, &sql.replace("{t}", "trips")).await,
@@ -510,8 +513,12 @@ async fn compaction_folds_edits_into_a_copy_in_the_notebook_and_the_files_stay_a
         copies,
         "the unnamed copy is gone"
     );
-    // Compacted again: the copy it replaces goes.
-    engine.compact_linked(nb, "trips").await.unwrap().unwrap();
+    let listed = engine.tables(nb).unwrap();
+    let trips = listed.iter().find(|t| t.name == "trips").unwrap();
+    assert_eq!(trips.origin, origin, "kept in links.json");
+    // Compacted again: the copy it replaces goes; the copy of a copy names the user's folder.
+    let info = engine.compact_linked(nb, "trips").await.unwrap().unwrap();
+    assert_eq!(info.origin, origin);
     let again = converted_copies(&nb_dir);
     assert_eq!(again.len(), 1);
     assert_ne!(again, copies);
@@ -1723,6 +1730,7 @@ async fn a_value_transform_changing_more_values_than_edits_hold_writes_a_copy() 
         .await
         .unwrap();
     assert!(info.converted);
+    assert_eq!(info.origin, Some(file.display().to_string()));
     assert_eq!(info.rows, rows as u64);
     let cities = text(
         &engine,

@@ -185,6 +185,7 @@ impl Ledger {
         let switched = (|| -> Result<_, Error> {
             let mut fresh = LinkedTable::open(&folder)?;
             fresh.converted = true;
+            fresh.origin = linked.origin_of_copy();
             let file = write_edits_file(dir, table, &remaining, &fresh, metrics)?;
             match links::name_compacted(dir, table, &fresh, &file, &remaining, metrics) {
                 Ok(replaced) => Ok((fresh, replaced)),

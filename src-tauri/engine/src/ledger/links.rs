@@ -53,6 +53,10 @@ pub struct Link {
     /// table; false for the user's files.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub converted: bool,
+    /// For such a conversion or copy: the user's file, folder or address its rows came from,
+    /// as shown (`LinkedTable::origin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// The linked files when the link was made (`LinkedTable::fingerprint`). Edits name rows
     /// by position, so a link with edits whose files changed does not open with them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,6 +280,7 @@ pub fn open_all(
             // Only what has the shape of Quire's own conversion is treated as one (and
             // deleted with its table), whatever the file says.
             table.converted = link.converted && is_converted_folder(dir, &table.source);
+            table.origin = link.origin.clone().filter(|_| table.converted);
             with_saved_edits(dir, &link, table, edited)
         });
         if let Ok(table) = &opening {
@@ -405,6 +410,7 @@ pub(super) fn name_compacted(
         link.pattern = None;
         link.remote = None;
         link.converted = true;
+        link.origin = fresh.origin.clone();
         link.files = Some(fresh.fingerprint());
         link.edits = Some(SavedEdits::of(file, edits));
         Ok(())
@@ -493,6 +499,7 @@ impl Ledger {
             pattern: linked.pattern.as_ref().map(|p| p.as_str().to_string()),
             remote,
             converted: linked.converted,
+            origin: linked.origin.clone().filter(|_| linked.converted),
             files: Some(linked.fingerprint()),
             // A link starts with its edits unsaved (a rename saves them right after).
             edits: None,
@@ -587,6 +594,7 @@ impl Ledger {
             }
             let mut reopened = LinkedTable::open(&moved)?;
             reopened.converted = true;
+            reopened.origin = old.origin.clone();
             reopened.edits = old.edits.carried();
             reopened.saved_edits = AtomicU64::new(old.saved_edits.load(Ordering::SeqCst));
             self.catalog.unlink(notebook, &table)?;

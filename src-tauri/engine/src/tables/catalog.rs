@@ -535,6 +535,7 @@ impl MissingLink {
             memory_bytes: 0,
             linked: Some(self.path.display().to_string()),
             converted: false,
+            origin: None,
             missing: Some(self.reason.clone()),
         }
     }

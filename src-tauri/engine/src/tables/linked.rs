@@ -81,6 +81,10 @@ pub struct LinkedTable {
     pub bytes: u64,
     /// A conversion Quire made inside the notebook's folder (its files go with the table).
     pub converted: bool,
+    /// For such a copy (a conversion, a compaction, a transform's copy): the user's file,
+    /// folder or address its rows came from, as shown. None for the user's own files, and for
+    /// copies made before Quire kept it.
+    pub origin: Option<String>,
     /// Set when the files are in object storage (`source` is then the `s3://` address).
     pub remote: Option<RemoteSource>,
     /// Cells the user edited, merged on every read (`linked/edits.rs`).
@@ -409,6 +413,7 @@ impl LinkedTable {
             rows: first_row,
             bytes,
             converted: false,
+            origin: None,
             remote: None,
             edits: EditLog::default(),
             saved_edits: AtomicU64::new(1),
@@ -544,6 +549,7 @@ impl LinkedTable {
             rows: first_row,
             bytes,
             converted: false,
+            origin: None,
             remote: Some(RemoteSource {
                 connection: connection.to_string(),
                 settings: settings.clone(),
@@ -566,6 +572,7 @@ impl LinkedTable {
             None => LinkedTable::open_matching(&self.source, self.pattern.as_ref())?,
         };
         again.converted = self.converted;
+        again.origin = self.origin.clone();
         Ok(again)
     }
 
@@ -579,7 +586,18 @@ impl LinkedTable {
             memory_bytes: self.edits.memory_bytes(),
             linked: Some(self.shown_source()),
             converted: self.converted,
+            origin: self.origin.clone(),
             missing: None,
+        }
+    }
+
+    /// Where a copy of this link's rows comes from, for the copy to say: the user's files, or
+    /// where this copy's own rows came from.
+    pub fn origin_of_copy(&self) -> Option<String> {
+        if self.converted {
+            self.origin.clone()
+        } else {
+            Some(self.shown_source())
         }
     }
 

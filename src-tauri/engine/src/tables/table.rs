@@ -49,6 +49,10 @@ pub struct TableInfo {
     /// The linked files are a conversion Quire made in the notebook's folder (deleting the
     /// table deletes them), not the user's own.
     pub converted: bool,
+    /// For a conversion or a copy in the notebook's folder: the user's file, folder or address
+    /// its rows came from (that file is never written). None when not known.
+    #[serde(default)]
+    pub origin: Option<String>,
     /// Why a linked table cannot be read (its files moved or a drive is not plugged in): it
     /// is listed so it can be removed, and reads nothing.
     pub missing: Option<String>,
@@ -95,6 +99,7 @@ impl TableVersion {
             memory_bytes: self.memory_bytes(),
             linked: None,
             converted: false,
+            origin: None,
             missing: None,
         }
     }
