@@ -1,7 +1,7 @@
 //! The bench binary's allocator: the app's (mimalloc), or the system's with
-//! `QUIRE_BENCH_ALLOCATOR=system` to measure what the choice is worth, plus a counter of bytes
-//! allocated, so a suite can report how much memory an operation newly allocates (e.g. one
-//! cell edit).
+//! `QUIRE_BENCH_ALLOCATOR=system` (read on Unix only) to measure what the choice is worth,
+//! plus a counter of bytes allocated, so a suite can report how much memory an operation
+//! newly allocates (e.g. one cell edit).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};

@@ -1004,6 +1004,9 @@ fn text_objects_are_fetched_and_converted(
     assert_eq!(linked.table.name, "trips");
     assert_eq!(linked.table.rows, 300_000);
     assert!(linked.table.converted);
+    // It names the object it is a copy of, not the fetched file it was converted from.
+    let address = format!("s3://{BUCKET}/raw/trips.csv");
+    assert_eq!(linked.table.origin.as_deref(), Some(address.as_str()));
     let seen = seen.lock().unwrap().clone();
     let total = csv.len() as u64;
     assert_eq!(

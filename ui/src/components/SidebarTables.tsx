@@ -4,6 +4,7 @@
 import type { DragEvent } from "react";
 import type { TableInfo } from "../bindings";
 import { sqlName } from "../sqlName";
+import { linkedTitle } from "./linkedTitle";
 
 /** The drag's own type: a SQL editor that sees it knows a whole table was dropped. */
 export const TABLE_DRAG = "application/x-quire-table";
@@ -30,7 +31,7 @@ export function SidebarTables({ tables, onOpen }: { tables: TableInfo[]; onOpen(
                   {t.linked && (
                     <span
                       className="sidebar-linked muted"
-                      title={t.missing ?? (t.converted ? `Converted to Parquet: ${t.linked}` : `Linked: read where it lies in ${t.linked}`)}
+                      title={linkedTitle(t)}
                     >
                       {t.missing ? "missing" : t.converted ? "converted" : "linked"}
                     </span>

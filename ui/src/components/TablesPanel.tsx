@@ -10,6 +10,7 @@ import { HistoryDialog } from "./HistoryDialog";
 import { TransformDialog } from "./TransformDialog";
 import { VersionsDialog } from "./VersionsDialog";
 import { ImportDialog } from "./ImportDialog";
+import { linkedTitle } from "./linkedTitle";
 import { TableGrid } from "./TableGrid";
 import { ExportToBucket, isObjectStore } from "./ConnectionsPanel";
 import { ProfilePanel, type GridFilter } from "./ProfilePanel";
@@ -468,13 +469,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
                 <span
                   className="table-status linked"
                   data-testid={`table-linked-${t.name}`}
-                  title={
-                    t.converted
-                      ? t.origin
-                        ? `A copy of ${t.origin} as Parquet in the notebook's folder, read from ${t.linked}`
-                        : `Converted to Parquet, read from ${t.linked}`
-                      : `Read where it lies: ${t.linked}`
-                  }
+                  title={linkedTitle(t)}
                 >
                   {t.converted ? "Converted" : "Linked"}
                 </span>
@@ -580,8 +575,8 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           <span className="muted" data-testid="linked-note">
             {current.converted && current.origin ? (
               <>
-                A copy of <code>{current.origin}</code> as Parquet in the notebook&apos;s folder, with every change made to it, read from disk. Quire
-                does not change <code>{current.origin}</code>.
+                A copy of <code>{current.origin}</code> as Parquet in the notebook&apos;s folder, read from disk: edits change the copy. Quire does
+                not change <code>{current.origin}</code>.
               </>
             ) : current.converted ? (
               <>Converted to Parquet in the notebook&apos;s folder and read from disk.</>

@@ -203,6 +203,9 @@ async fn a_converted_csv_answers_like_an_import_survives_a_restart_and_goes_with
     );
     let page = engine.page(nb, "converted", None, 59_990, 5).await.unwrap();
     assert!(!page.is_empty());
+    let listed = engine.tables(nb).unwrap();
+    let converted = listed.iter().find(|t| t.name == "converted").unwrap();
+    assert_eq!(converted.origin, Some(csv.display().to_string()), "moved");
     let folder = moved.join(CONVERTED_DIR).join(folder.file_name().unwrap());
     // Deleting the table deletes the files Quire made for it.
     engine.delete_table(nb, "converted").unwrap();

@@ -66,11 +66,14 @@ pub(super) struct Importer<'a> {
     pub closing: &'a AtomicBool,
 }
 
+/// `origin`: where a conversion's rows came from when that is not `request.path` (an object
+/// fetched into the notebook folder first).
 pub(super) fn import_now(
     importer: &Importer<'_>,
     notebook: NotebookId,
     request: ImportRequest<'_>,
     converted: Option<&str>,
+    origin: Option<&str>,
     progress: &(dyn Fn(ImportProgress) + Sync),
     cancel: &CancellationToken,
 ) -> Result<ImportOutcome, Error> {
@@ -125,7 +128,7 @@ pub(super) fn import_now(
         let imported = conversion.run(metrics, progress, cancel, &budget, closing)?;
         let mut linked = tables::LinkedTable::open(conversion.folder)?;
         linked.converted = true;
-        linked.origin = Some(path.display().to_string());
+        linked.origin = Some(origin.map_or_else(|| path.display().to_string(), str::to_string));
         let info = match ledger.link(notebook, &dir, &table, linked, metrics) {
             Ok(info) => info,
             Err(e) => {
@@ -244,6 +247,7 @@ impl Engine {
                 notebook,
                 owned.request(),
                 converted.as_deref(),
+                None,
                 report,
                 token,
             )
@@ -333,7 +337,7 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<ImportOutcome, Error> {
         self.run_import(task, progress, cancel, |importer, report, cancel| {
-            import_now(importer, notebook, request, converted, report, cancel)
+            import_now(importer, notebook, request, converted, None, report, cancel)
         })
     }
 

@@ -139,6 +139,7 @@ impl RemoteConversion<'_> {
             notebook,
             request,
             Some(self.folder),
+            Some(self.url),
             &converting,
             cancel,
         );

@@ -72,6 +72,7 @@ impl Engine {
             id,
             ImportRequest::file(scratch.path()).named("penguins"),
             None,
+            None,
             &|_| {},
             &CancellationToken::new(),
         )?;

@@ -51,7 +51,6 @@ pub struct TableInfo {
     pub converted: bool,
     /// For a conversion or a copy in the notebook's folder: the user's file, folder or address
     /// its rows came from (that file is never written). None when not known.
-    #[serde(default)]
     pub origin: Option<String>,
     /// Why a linked table cannot be read (its files moved or a drive is not plugged in): it
     /// is listed so it can be removed, and reads nothing.
