@@ -102,6 +102,10 @@ enum OutputFormat {
     Json,
 }
 
+/// The app's allocator (see its `main.rs`), so scripts run the engine as the app does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse(); // exits with 2 on bad usage
     match run(cli) {

@@ -1,5 +1,5 @@
-//! JSON: newline-delimited objects (NDJSON) stream in batches; a file holding one top-level
-//! array of objects is parsed whole and decoded the same way.
+//! JSON: newline-delimited objects (NDJSON) stream in batches, and so do the objects of a file
+//! holding one top-level array of them (parsed one at a time, never the array whole).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -71,25 +71,128 @@ pub(super) fn opens_array(head: &[u8]) -> bool {
     head.iter().find(|b| **b != 0 && !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
-/// Memory a parsed JSON array takes per byte of file (serde_json values), measured roughly.
-pub(super) const JSON_ARRAY_EXPANSION: u64 = 6;
-
-fn array_values(path: &Path) -> Result<Vec<serde_json::Value>, TableError> {
-    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
-    let values: Vec<serde_json::Value> =
-        serde_json::from_reader(BufReader::new(file)).map_err(bad_json)?;
-    if values.iter().any(|v| !v.is_object()) {
-        return Err(TableError::Import {
-            line: None,
-            message: "the JSON array must hold objects, one per row".into(),
-        });
-    }
-    Ok(values)
+/// How a JSON file holds its records.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// One per line (NDJSON).
+    Lines,
+    /// One top-level array of them.
+    Array,
 }
 
-fn infer_array(values: &[serde_json::Value]) -> Result<SchemaRef, TableError> {
+impl Layout {
+    fn of(path: &Path) -> Result<Layout, TableError> {
+        Ok(if is_array(path)? {
+            Layout::Array
+        } else {
+            Layout::Lines
+        })
+    }
+}
+
+/// The objects of a JSON array, as they are parsed: serde_json would parse the array whole,
+/// at several times the file's size in memory, so a thread of its own parses one object at a
+/// time and hands it over, a few at most waiting. It stops once the iterator is dropped.
+/// `read` counts the bytes read (for progress).
+fn array_records(
+    path: &Path,
+    read: Option<Arc<AtomicU64>>,
+) -> Result<std::sync::mpsc::IntoIter<Result<serde_json::Value, ArrowError>>, TableError> {
+    let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+    let (records, received) = std::sync::mpsc::sync_channel(256);
+    let parse = move || {
+        let bytes = read.unwrap_or_default();
+        let input = BufReader::with_capacity(1 << 20, Counting { inner: file, bytes });
+        let mut parser = serde_json::Deserializer::from_reader(input);
+        let parsed = serde::Deserializer::deserialize_seq(&mut parser, Objects(&records))
+            .and_then(|stopped| if stopped { Ok(()) } else { parser.end() });
+        if let Err(e) = parsed {
+            // Nobody listens any more when the reader stopped early.
+            let _ = records.send(Err(ArrowError::JsonError(e.to_string())));
+        }
+    };
+    std::thread::Builder::new()
+        .name("quire-json-array".into())
+        .spawn(parse)
+        .map_err(|e| TableError::file(path, e))?;
+    Ok(received.into_iter())
+}
+
+/// Hands each object of an array over; `true` once nobody takes them any more.
+struct Objects<'a>(&'a std::sync::mpsc::SyncSender<Result<serde_json::Value, ArrowError>>);
+
+impl<'de> serde::de::Visitor<'de> for Objects<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of objects, one per row")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        while let Some(record) = seq.next_element_seed(Object)? {
+            if self.0.send(Ok(record)).is_err() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// One element of the array, which must be an object: anything else is refused where it is
+/// (serde_json names the line of the value, not of what follows it).
+struct Object;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Object {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Object {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object (the array must hold one per row)")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+            fields.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(fields))
+    }
+}
+
+/// The records of a file as they are parsed, Cancel heard between them.
+fn every_record<'a>(
+    path: &Path,
+    layout: Layout,
+    cancel: &'a CancellationToken,
+) -> Result<Box<dyn Iterator<Item = Result<serde_json::Value, ArrowError>> + 'a>, TableError> {
+    Ok(match layout {
+        Layout::Lines => Box::new(records(path, cancel)?),
+        Layout::Array => {
+            let mut n = 0usize;
+            Box::new(array_records(path, None)?.map(move |record| {
+                n += 1;
+                if n % 4096 == 0 && cancel.is_cancelled() {
+                    return Err(ArrowError::ExternalError("cancelled".into()));
+                }
+                record
+            }))
+        }
+    })
+}
+
+/// The columns the first 10,000 records show.
+fn infer(path: &Path, layout: Layout) -> Result<SchemaRef, TableError> {
+    let never = CancellationToken::new();
+    let first = every_record(path, layout, &never)?.take(INFER_RECORDS);
     Ok(Arc::new(not_maps(
-        infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone()))).map_err(bad_json)?,
+        infer_json_schema_from_iterator(first).map_err(bad_json)?,
     )?))
 }
 
@@ -97,35 +200,6 @@ fn infer_array(values: &[serde_json::Value]) -> Result<SchemaRef, TableError> {
 /// true/false into a text column, as its text.
 fn builder(schema: SchemaRef, given: bool) -> ReaderBuilder {
     ReaderBuilder::new(schema).with_coerce_primitive(given)
-}
-
-fn read_array(
-    path: &Path,
-    given: Option<&SchemaRef>,
-) -> Result<(SchemaRef, Vec<RecordBatch>), TableError> {
-    let values = array_values(path)?;
-    let schema = match given {
-        Some(schema) => schema.clone(),
-        None => infer_array(&values)?,
-    };
-    let mut decoder = builder(schema.clone(), given.is_some())
-        .with_batch_size(BATCH_ROWS)
-        .build_decoder()
-        .map_err(bad_json)?;
-    let mut batches = Vec::new();
-    for chunk in values.chunks(BATCH_ROWS) {
-        decoder.serialize(chunk).map_err(bad_json)?;
-        if let Some(batch) = decoder.flush().map_err(bad_json)? {
-            batches.push(batch);
-        }
-    }
-    Ok((schema, batches))
-}
-
-fn infer_ndjson(path: &Path) -> Result<Schema, TableError> {
-    let never = CancellationToken::new();
-    let first = records(path, &never)?.take(INFER_RECORDS);
-    not_maps(infer_json_schema_from_iterator(first).map_err(bad_json)?)
 }
 
 /// The records of an NDJSON file, one per line that is not blank, parsed; one that is not
@@ -178,13 +252,9 @@ fn not_maps(schema: Schema) -> Result<Schema, TableError> {
     Ok(schema)
 }
 
-/// The file's columns as its records show them (an NDJSON file's first 10,000).
+/// The file's columns as its first 10,000 records show them.
 pub fn columns(path: &Path) -> Result<SchemaRef, TableError> {
-    if is_array(path)? {
-        infer_array(&array_values(path)?)
-    } else {
-        Ok(Arc::new(infer_ndjson(path)?))
-    }
+    infer(path, Layout::of(path)?)
 }
 
 /// The columns of many JSON files read as one table: every file's, in the order they first
@@ -306,18 +376,30 @@ fn kind(t: &DataType) -> &'static str {
 }
 
 pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
-    let (schema, batches) = if is_array(path)? {
-        read_array(path, None)?
-    } else {
-        let schema = Arc::new(infer_ndjson(path)?);
-        let file = BufReader::new(File::open(path).map_err(|e| TableError::file(path, e))?);
-        let mut reader = ReaderBuilder::new(schema.clone())
-            .with_batch_size(super::PREVIEW_ROWS)
-            .build(file)
-            .map_err(bad_json)?;
-        let first = reader.next().transpose().map_err(bad_json)?;
-        (schema, first.into_iter().collect())
+    let layout = Layout::of(path)?;
+    let schema = infer(path, layout)?;
+    let first = match layout {
+        Layout::Lines => {
+            let file = BufReader::new(File::open(path).map_err(|e| TableError::file(path, e))?);
+            let mut reader = ReaderBuilder::new(schema.clone())
+                .with_batch_size(super::PREVIEW_ROWS)
+                .build(file)
+                .map_err(bad_json)?;
+            reader.next().transpose().map_err(bad_json)?
+        }
+        Layout::Array => {
+            let first = array_records(path, None)?
+                .take(super::PREVIEW_ROWS)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(bad_json)?;
+            let mut decoder = ReaderBuilder::new(schema.clone())
+                .build_decoder()
+                .map_err(bad_json)?;
+            decoder.serialize(&first).map_err(bad_json)?;
+            decoder.flush().map_err(bad_json)?
+        }
     };
+    let batches: Vec<RecordBatch> = first.into_iter().collect();
     Ok(ImportPreview {
         format: ImportFormat::Json,
         csv: None,
@@ -334,38 +416,11 @@ pub fn read(
     given: Option<&SchemaRef>,
     read: &Reading,
 ) -> Result<Imported, TableError> {
-    let &Reading {
-        total_bytes,
-        progress,
-        cancel,
-        budget,
-        sink,
-    } = read;
-    if is_array(path)? {
-        // A JSON array is parsed whole before any batch exists, at several times the file's
-        // size: charge that up front rather than find out with the machine out of memory.
-        budget.charge_bytes(total_bytes.saturating_mul(JSON_ARRAY_EXPANSION))?;
-        let (schema, batches) = read_array(path, given)?;
-        if cancel.is_cancelled() {
-            return Err(TableError::Cancelled);
-        }
-        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let mut out = sink.open(0, &schema)?;
-        for batch in batches {
-            out.push(batch)?;
-        }
-        return Ok(Imported::complete(
-            schema,
-            out.finish()?,
-            rows,
-            (Vec::new(), 0),
-            total_bytes,
-            progress,
-        ));
-    }
+    let progress = read.progress;
+    let layout = Layout::of(path)?;
     let first = match given {
         Some(schema) => schema.clone(),
-        None => Arc::new(infer_ndjson(path)?),
+        None => infer(path, layout)?,
     };
     // The bar never goes back, though the file may be read again with wider columns.
     let high = AtomicU64::new(0);
@@ -378,7 +433,7 @@ pub fn read(
         progress: &forward,
         ..*read
     };
-    match read_records(path, &first, read) {
+    match read_records(path, layout, &first, read) {
         Err(Stop::Misfit(why)) => {
             // The columns came from the first 10,000 records (or, for many files, every file's
             // first ones); a later record holds a field they lack or a value they cannot hold.
@@ -388,7 +443,7 @@ pub fn read(
                  ({why}); reading every record for the columns"
             );
             read.budget.dropped();
-            let every = every_records_columns(path, read.cancel)?;
+            let every = every_records_columns(path, layout, read.cancel)?;
             let wide = match given {
                 None => every,
                 Some(given) => widen(&[("the other files", given.clone()), ("this file", every)])?,
@@ -397,7 +452,7 @@ pub fn read(
                 // Every record shows the same columns: the value itself cannot be read.
                 return Err(why);
             }
-            read_records(path, &wide, read).map_err(Stop::into_error)
+            read_records(path, layout, &wide, read).map_err(Stop::into_error)
         }
         done => done.map_err(Stop::into_error),
     }
@@ -443,7 +498,12 @@ impl Stop {
 /// they cannot hold: arrow-json ignores a field the columns lack and cuts a decimal read
 /// into a whole-number column to its whole part, so fields are checked strictly and whole
 /// numbers are read as their text, then cast, which a decimal fails.
-fn read_records(path: &Path, schema: &SchemaRef, read: &Reading) -> Result<Imported, Stop> {
+fn read_records(
+    path: &Path,
+    layout: Layout,
+    schema: &SchemaRef,
+    read: &Reading,
+) -> Result<Imported, Stop> {
     let &Reading {
         total_bytes,
         progress,
@@ -468,22 +528,46 @@ fn read_records(path: &Path, schema: &SchemaRef, read: &Reading) -> Result<Impor
             .collect::<Vec<_>>(),
     ));
     let bytes = Arc::new(AtomicU64::new(0));
-    let file = File::open(path).map_err(|e| failed(TableError::file(path, e)))?;
-    let counting: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
-        1 << 20,
-        Counting {
-            inner: file,
-            bytes: bytes.clone(),
-        },
-    ));
-    let reader = builder(as_read, true)
+    let strict = builder(as_read, true)
         .with_strict_mode(true)
-        .with_batch_size(BATCH_ROWS)
-        .build(counting)
-        .map_err(|e| failed(bad_json(e)))?;
+        .with_batch_size(BATCH_ROWS);
+    let batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>> = match layout {
+        Layout::Lines => {
+            let file = File::open(path).map_err(|e| failed(TableError::file(path, e)))?;
+            let counting: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
+                1 << 20,
+                Counting {
+                    inner: file,
+                    bytes: bytes.clone(),
+                },
+            ));
+            Box::new(strict.build(counting).map_err(|e| failed(bad_json(e)))?)
+        }
+        Layout::Array => {
+            let mut decoder = strict.build_decoder().map_err(|e| failed(bad_json(e)))?;
+            let mut records = array_records(path, Some(bytes.clone())).map_err(failed)?;
+            let mut chunk = Vec::with_capacity(BATCH_ROWS);
+            Box::new(std::iter::from_fn(move || {
+                chunk.clear();
+                for record in records.by_ref().take(BATCH_ROWS) {
+                    match record {
+                        Ok(record) => chunk.push(record),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+                if chunk.is_empty() {
+                    return None;
+                }
+                decoder
+                    .serialize(&chunk)
+                    .and_then(|()| decoder.flush())
+                    .transpose()
+            }))
+        }
+    };
     let mut out = sink.open(0, schema).map_err(failed)?;
     let mut rows = 0u64;
-    for batch in reader {
+    for batch in batches {
         if cancel.is_cancelled() {
             return Err(failed(TableError::Cancelled));
         }
@@ -562,10 +646,13 @@ fn typed(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowErr
     RecordBatch::try_new(schema.clone(), columns)
 }
 
-/// The columns every record of an NDJSON file shows, read to its end (Cancel heard between
-/// records).
-fn every_records_columns(path: &Path, cancel: &CancellationToken) -> Result<SchemaRef, TableError> {
-    let schema = infer_json_schema_from_iterator(records(path, cancel)?);
+/// The columns every record of the file shows, read to its end (Cancel heard between records).
+fn every_records_columns(
+    path: &Path,
+    layout: Layout,
+    cancel: &CancellationToken,
+) -> Result<SchemaRef, TableError> {
+    let schema = infer_json_schema_from_iterator(every_record(path, layout, cancel)?);
     if cancel.is_cancelled() {
         return Err(TableError::Cancelled);
     }

@@ -337,7 +337,8 @@ pub fn preview_missing(
         ImportFormat::Json => {
             let head = source::Head::read(path, SNIFF_BYTES)?;
             let encoding = source::sniff_encoding(&head.bytes);
-            // NDJSON previews from its start; an array must be parsed whole.
+            // NDJSON previews from its start; an array cut short would not parse (its first
+            // records are read as it streams, so the whole text costs disk, not memory).
             let limit = (!json::opens_array(&head.bytes)).then_some(JSON_PREVIEW_BYTES);
             let plain = source::plain(path, &head, encoding, limit, None, &never)?;
             json::preview(plain.path(), file_bytes)
@@ -396,7 +397,7 @@ struct Reading<'a> {
     progress: &'a (dyn Fn(ImportProgress) + Sync),
     cancel: &'a CancellationToken,
     /// The table budget: its scratch folder, and what a reader that must hold the whole file
-    /// (a JSON array, a spreadsheet, a Parquet import) charges.
+    /// (a spreadsheet, a Parquet import) charges.
     budget: &'a Budget,
     /// Where the rows go.
     sink: &'a dyn sink::Sink,
@@ -489,9 +490,8 @@ pub fn convert_json(
     read_into(path, format, given, progress, cancel, budget, parts)
 }
 
-/// A JSON file's columns as its records show them (an NDJSON file's first 10,000; an array's
-/// all, parsed whole: charged to `budget` first, as a read of it is), read as [`preview`]
-/// reads the file (compressed or not, in any encoding).
+/// A JSON file's columns as its first 10,000 records show them, read as [`preview`] reads the
+/// file (compressed or not, in any encoding).
 pub fn json_columns(
     path: &Path,
     budget: &Budget,
@@ -502,10 +502,6 @@ pub fn json_columns(
     let array = json::opens_array(&head.bytes);
     let limit = (!array).then_some(JSON_PREVIEW_BYTES);
     let plain = source::plain(path, &head, encoding, limit, budget.scratch(), cancel)?;
-    if array {
-        let bytes = file_size(plain.path())?;
-        budget.charge_bytes(bytes.saturating_mul(json::JSON_ARRAY_EXPANSION))?;
-    }
     json::columns(plain.path())
 }
 

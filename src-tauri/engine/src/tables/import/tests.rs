@@ -474,6 +474,111 @@ fn json_lines_and_arrays_read_and_broken_json_is_refused() {
     );
 }
 
+/// The objects of a JSON array are parsed one at a time as they are read: a file whose
+/// parsed text would be several times the table budget reads within it, as its NDJSON twin
+/// does (before, the array was parsed whole and charged six times its size up front).
+#[test]
+fn a_json_array_streams_within_a_budget_smaller_than_its_parsed_text() {
+    let f = Files::new();
+    let rows = 30_000;
+    let records: Vec<String> = (0..rows)
+        .map(|i| {
+            format!(
+                "{{\"identifier_of_the_measuring_station\": {i}, \
+                 \"reading_with_a_long_descriptive_field_name\": {i}.5}}"
+            )
+        })
+        .collect();
+    let array = f.write("readings.json", format!("[\n{}\n]\n", records.join(",\n")));
+    let lines = f.write("readings.ndjson", records.join("\n"));
+    assert!(
+        std::fs::metadata(&array).unwrap().len() > 2 << 20,
+        "text past the budget"
+    );
+    let out = read_within_1_mib(&array, None).unwrap();
+    let twin = read_within_1_mib(&lines, None).unwrap();
+    assert_eq!(out.schema, twin.schema);
+    assert_eq!(out.batches, twin.batches);
+    assert_eq!(
+        out.batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+        rows
+    );
+    let sum: f64 = out
+        .batches
+        .iter()
+        .flat_map(|b| {
+            b.column(1)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("a float column")
+                .values()
+                .to_vec()
+        })
+        .sum();
+    assert_eq!(sum, (0..rows).map(|i| i as f64 + 0.5).sum::<f64>());
+}
+
+/// An array is read as NDJSON is: columns from its first 10,000 objects, checked on every
+/// one, so an object far past them with a new field or a decimal in a whole-number column
+/// widens the columns and is read, never dropped or cut; an element that is not an object
+/// is refused with its line.
+#[test]
+fn a_json_array_past_its_first_10_000_objects_widens_its_columns_as_ndjson_does() {
+    let f = Files::new();
+    let records: Vec<String> = (0..12_000)
+        .map(|i| match i {
+            11_000 => format!("{{\"id\": {i}, \"note\": \"late\"}}"),
+            11_500 => "{\"id\": 11500.5}".to_string(),
+            _ => format!("{{\"id\": {i}}}"),
+        })
+        .collect();
+    let array = f.write("late.json", format!("[{}]", records.join(",\n")));
+    let lines = f.write("late.ndjson", records.join("\n"));
+    let out = read_all(&array, None).unwrap();
+    let twin = read_all(&lines, None).unwrap();
+    assert_eq!(out.schema, twin.schema);
+    assert_eq!(out.batches, twin.batches);
+    let names: Vec<&str> = out
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    assert_eq!(names, ["id", "note"]);
+    assert_eq!(
+        out.schema.field(0).data_type(),
+        &datafusion::arrow::datatypes::DataType::Float64
+    );
+    let ids = first_floats(&out.batches);
+    assert_eq!(
+        (ids.len(), ids[11_500], ids[11_999]),
+        (12_000, 11_500.5, 11_999.0)
+    );
+    let notes: Vec<String> = out
+        .batches
+        .iter()
+        .flat_map(|b| {
+            let notes = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+            notes
+                .iter()
+                .flatten()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(notes, ["late"]);
+
+    let not_an_object = f.write("mixed.json", "[\n{\"n\": 1},\n{\"n\": 2},\n\"three\"\n]");
+    for e in [
+        read_all(&not_an_object, None).unwrap_err(),
+        super::preview(&not_an_object, None).unwrap_err(),
+    ] {
+        let (line, message) = import_error(e);
+        assert_eq!(line, Some(4), "{message}");
+        assert!(message.contains("expected an object"), "{message}");
+    }
+}
+
 /// The first column's values, a float column, across `batches`.
 fn first_floats(batches: &[RecordBatch]) -> Vec<f64> {
     batches
