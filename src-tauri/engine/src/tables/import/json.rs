@@ -178,7 +178,7 @@ fn every_record<'a>(
             let mut n = 0usize;
             Box::new(array_records(path, None)?.map(move |record| {
                 n += 1;
-                if n % 4096 == 0 && cancel.is_cancelled() {
+                if n.is_multiple_of(4096) && cancel.is_cancelled() {
                     return Err(ArrowError::ExternalError("cancelled".into()));
                 }
                 record
