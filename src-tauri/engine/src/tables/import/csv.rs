@@ -157,7 +157,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
     let size = std::fs::metadata(path)
         .map_err(|e| TableError::file(path, e))?
         .len();
-    if let Some(line) = scan(path, delimiter, quote, 1, size)
+    if let Some(line) = scan(path, delimiter, quote, 1, size, None)
         .map_err(|e| TableError::file(path, e))?
         .unclosed_at
     {
@@ -191,7 +191,32 @@ fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Impo
     let total_bytes = read.total_bytes;
     let delimiter = one_ascii(&options.delimiter, "delimiter")?;
     let quote = one_ascii(&options.quote, "quote")?;
-    let format = format(delimiter, quote, options.has_header, &options.missing)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks = match read.sink.part_bytes() {
+        // Parts of a fixed size, so a resumed conversion cuts the file where the first run did.
+        Some(part) => total_bytes.div_ceil(part).max(1) as usize,
+        None if total_bytes >= PARALLEL_MIN_BYTES => threads,
+        None => 1,
+    };
+    let markers = Markers::of(&options.missing, delimiter, quote);
+    let scan = scan(
+        path,
+        delimiter,
+        quote,
+        chunks,
+        total_bytes,
+        markers.as_ref(),
+    )
+    .map_err(|e| TableError::file(path, e))?;
+    // A quote that never closes makes CSV readers swallow the rest of the file into one field.
+    if let Some(line) = scan.unclosed_at {
+        return Err(unclosed_quote(line));
+    }
+    let missing: &[String] = match markers {
+        Some(_) if !scan.marked => &[],
+        _ => &options.missing,
+    };
+    let format = format(delimiter, quote, options.has_header, missing)?;
     let schema = match &options.columns {
         Some(columns) => schema_of(columns)?,
         None => {
@@ -224,19 +249,6 @@ fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Impo
         Some(resumed) if same_names(&resumed, &schema) => resumed,
         _ => schema,
     };
-    // A quote that never closes makes CSV readers swallow the rest of the file into one field.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunks = match read.sink.part_bytes() {
-        // Parts of a fixed size, so a resumed conversion cuts the file where the first run did.
-        Some(part) => total_bytes.div_ceil(part).max(1) as usize,
-        None if total_bytes >= PARALLEL_MIN_BYTES => threads,
-        None => 1,
-    };
-    let scan =
-        scan(path, delimiter, quote, chunks, total_bytes).map_err(|e| TableError::file(path, e))?;
-    if let Some(line) = scan.unclosed_at {
-        return Err(unclosed_quote(line));
-    }
     match options.on_bad_row {
         OnBadRow::Reject => {
             // Types come from a sample; a column sniffed as integer that meets a decimal
@@ -621,11 +633,16 @@ fn format(
     has_header: bool,
     missing: &[String],
 ) -> Result<Format, TableError> {
-    Ok(Format::default()
+    let format = Format::default()
         .with_delimiter(delimiter)
         .with_quote(quote)
-        .with_header(has_header)
-        .with_null_regex(Missing::regex(missing)?))
+        .with_header(has_header);
+    // Without markers arrow-csv takes an empty cell for NULL, as the regex would, without
+    // testing every cell against one.
+    Ok(match missing.iter().all(String::is_empty) {
+        true => format,
+        false => format.with_null_regex(Missing::regex(missing)?),
+    })
 }
 
 /// The cell texts read as NULL: an empty cell and the user's missing-value markers.
@@ -958,79 +975,203 @@ fn unclosed_quote(line: u64) -> TableError {
 const PARALLEL_MIN_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What one pass over a CSV file found.
+#[derive(Debug, PartialEq)]
 struct Scan {
     /// The line where a quoted field opens and never closes, if one does.
     unclosed_at: Option<u64>,
     /// Byte offsets where a record starts, near each 1/n of the file, with the number of
     /// records (the header included) before each.
     splits: Vec<(u64, u64)>,
+    /// Whether a missing-value marker looked for may be a whole cell somewhere.
+    marked: bool,
 }
+
+/// The missing-value markers a scan looks for: when none is ever a whole cell, arrow-csv need
+/// not test every cell against them (a fifth of a million-row import's time went there).
+struct Markers {
+    finder: aho_corasick::AhoCorasick,
+    /// The longest marker's length, plus the byte before it.
+    reach: usize,
+}
+
+impl Markers {
+    /// None when a marker cannot be found by its text alone (one holding the quote, the
+    /// delimiter or a line break is written differently inside quotes): then every cell is
+    /// tested.
+    fn of(tokens: &[String], delimiter: u8, quote: u8) -> Option<Markers> {
+        let tokens: Vec<&str> = tokens
+            .iter()
+            .map(String::as_str)
+            .filter(|t| !t.is_empty())
+            .collect();
+        let plain = |t: &&str| {
+            !t.bytes()
+                .any(|b| [delimiter, quote, b'\n', b'\r'].contains(&b))
+        };
+        if !tokens.iter().all(plain) {
+            return None;
+        }
+        let reach = tokens.iter().map(|t| t.len()).max().unwrap_or(0) + 1;
+        let finder = aho_corasick::AhoCorasick::new(&tokens).ok()?;
+        Some(Markers { finder, reach })
+    }
+
+    /// Whether a marker in `bytes` stands as a whole cell: between the start of the file (at
+    /// 0 when `from_start`), a delimiter, a quote or a line break before it, and the same or
+    /// the end (past the end of `bytes` when `at_end`) after it. Quoted or not, it may be a
+    /// cell; only a marker inside a longer text is surely not one.
+    fn in_cell(
+        &self,
+        bytes: &[u8],
+        from_start: bool,
+        at_end: bool,
+        delimiter: u8,
+        quote: u8,
+    ) -> bool {
+        let edge = |b: u8| b == delimiter || b == quote || b == b'\n' || b == b'\r';
+        self.finder.find_overlapping_iter(bytes).any(|m| {
+            let before = match m.start() {
+                0 => from_start,
+                i => edge(bytes[i - 1]),
+            };
+            let after = match bytes.get(m.end()) {
+                Some(&b) => edge(b),
+                None => at_end,
+            };
+            before && after
+        })
+    }
+}
+
+/// Bytes a scan reads at a time.
+const SCAN_BYTES: usize = 1 << 20;
 
 /// One pass over the file with the CSV quoting rules: quotes count only at the start of a
 /// field (RFC 4180, as in the csv crate) and `""` inside quotes is an escape, so a newline in a
-/// quoted field is never taken for a record boundary.
+/// quoted field is never taken for a record boundary. `markers`: the missing-value markers to
+/// look for on the way.
 fn scan(
     path: &Path,
     delimiter: u8,
     quote: u8,
     chunks: usize,
     total_bytes: u64,
+    markers: Option<&Markers>,
 ) -> std::io::Result<Scan> {
-    let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let file = File::open(path)?;
+    scan_reader(
+        file,
+        SCAN_BYTES,
+        (delimiter, quote),
+        chunks,
+        total_bytes,
+        markers,
+    )
+}
+
+/// [`scan`] over `input`, `block` bytes at a time. Only quotes and line breaks are looked for
+/// (with `memchr`): a quote opens a field only right after a delimiter, a line break or the
+/// start of the file, which the byte before it tells.
+fn scan_reader(
+    mut input: impl Read,
+    block: usize,
+    (delimiter, quote): (u8, u8),
+    chunks: usize,
+    total_bytes: u64,
+    markers: Option<&Markers>,
+) -> std::io::Result<Scan> {
     let mut targets = (1..chunks.max(1))
         .map(|k| total_bytes * k as u64 / chunks as u64)
         .peekable();
     let mut splits = Vec::new();
     let (mut line, mut records, mut opened_at, mut offset) = (1u64, 0u64, 0u64, 0u64);
-    let (mut in_quotes, mut field_start, mut quote_pending) = (false, true, false);
-    let mut buf = vec![0u8; 1 << 20];
+    let (mut in_quotes, mut quote_pending) = (false, false);
+    // The buffer holds the last bytes of the block before (a marker may straddle two), then
+    // the block read.
+    let carry_max = markers.map_or(1, |m| m.reach.max(1));
+    let mut buf = vec![0u8; carry_max + block.max(1)];
+    let (mut carry, mut marked, mut read_any) = (0usize, false, false);
     loop {
-        let n = reader.read(&mut buf)?;
+        let n = input.read(&mut buf[carry..])?;
         if n == 0 {
+            if let Some(m) = markers.filter(|_| !marked && read_any) {
+                // The carried bytes end the file.
+                marked = m.in_cell(
+                    &buf[..carry],
+                    offset == carry as u64,
+                    true,
+                    delimiter,
+                    quote,
+                );
+            }
             break;
         }
-        for &b in &buf[..n] {
-            offset += 1;
+        let from_start = !read_any;
+        read_any = true;
+        let bytes = &buf[carry..carry + n];
+        // The byte before this block (None at the start of the file).
+        let last = (carry > 0).then(|| buf[carry - 1]);
+        let before = |at: usize| if at == 0 { last } else { Some(bytes[at - 1]) };
+        let mut i = 0;
+        while i < n {
             if in_quotes {
                 if quote_pending {
                     quote_pending = false;
-                    if b == quote {
-                        continue; // "" is an escaped quote
+                    if bytes[i] == quote {
+                        i += 1; // "" is an escaped quote
+                        continue;
                     }
                     in_quotes = false; // the quote closed the field; this byte is read below
-                } else {
-                    if b == quote {
-                        quote_pending = true;
-                    } else if b == b'\n' {
-                        line += 1;
-                    }
                     continue;
                 }
-            }
-            if b == b'\n' {
-                line += 1;
-                records += 1;
-                field_start = true;
-                if targets.peek().is_some_and(|t| offset >= *t) {
-                    targets.next();
-                    if offset < total_bytes {
-                        splits.push((offset, records));
+                match memchr::memchr2(quote, b'\n', &bytes[i..]) {
+                    None => i = n,
+                    Some(k) => {
+                        let at = i + k;
+                        if bytes[at] == b'\n' {
+                            line += 1;
+                        } else {
+                            quote_pending = true;
+                        }
+                        i = at + 1;
                     }
                 }
-            } else if b == delimiter {
-                field_start = true;
-            } else if field_start && b == quote {
+                continue;
+            }
+            let Some(k) = memchr::memchr2(quote, b'\n', &bytes[i..]) else {
+                break;
+            };
+            let at = i + k;
+            i = at + 1;
+            if bytes[at] == b'\n' {
+                line += 1;
+                records += 1;
+                let end = offset + i as u64;
+                if targets.peek().is_some_and(|t| end >= *t) {
+                    targets.next();
+                    if end < total_bytes {
+                        splits.push((end, records));
+                    }
+                }
+            } else if before(at).is_none_or(|b| b == delimiter || b == b'\n') {
                 in_quotes = true;
                 opened_at = line;
-                field_start = false;
-            } else {
-                field_start = false;
             }
         }
+        if let Some(m) = markers.filter(|_| !marked) {
+            // A marker ending at the block's end is looked at again with the next block.
+            let seen = &buf[..carry + n];
+            marked = m.in_cell(seen, from_start, false, delimiter, quote);
+        }
+        offset += n as u64;
+        let keep = carry_max.min(carry + n);
+        buf.copy_within(carry + n - keep..carry + n, 0);
+        carry = keep;
     }
     Ok(Scan {
         unclosed_at: (in_quotes && !quote_pending).then_some(opened_at),
         splits,
+        marked,
     })
 }
 
@@ -1167,5 +1308,110 @@ mod field_count_tests {
         ) {
             prop_assert_eq!(super::field_counts(&bytes, delimiter, b'"', 50), csv_counts(&bytes, delimiter, b'"'));
         }
+    }
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use proptest::prelude::*;
+
+    /// The scan as it was, a byte at a time: what the block-wise one must find.
+    fn bytewise(
+        bytes: &[u8],
+        delimiter: u8,
+        quote: u8,
+        chunks: usize,
+    ) -> (Option<u64>, Vec<(u64, u64)>) {
+        let total = bytes.len() as u64;
+        let mut targets = (1..chunks.max(1))
+            .map(|k| total * k as u64 / chunks as u64)
+            .peekable();
+        let mut splits = Vec::new();
+        let (mut line, mut records, mut opened_at, mut offset) = (1u64, 0u64, 0u64, 0u64);
+        let (mut in_quotes, mut field_start, mut quote_pending) = (false, true, false);
+        for &b in bytes {
+            offset += 1;
+            if in_quotes {
+                if quote_pending {
+                    quote_pending = false;
+                    if b == quote {
+                        continue;
+                    }
+                    in_quotes = false;
+                } else {
+                    if b == quote {
+                        quote_pending = true;
+                    } else if b == b'\n' {
+                        line += 1;
+                    }
+                    continue;
+                }
+            }
+            if b == b'\n' {
+                line += 1;
+                records += 1;
+                field_start = true;
+                if targets.peek().is_some_and(|t| offset >= *t) {
+                    targets.next();
+                    if offset < total {
+                        splits.push((offset, records));
+                    }
+                }
+            } else if b == delimiter {
+                field_start = true;
+            } else if field_start && b == quote {
+                in_quotes = true;
+                opened_at = line;
+                field_start = false;
+            } else {
+                field_start = false;
+            }
+        }
+        ((in_quotes && !quote_pending).then_some(opened_at), splits)
+    }
+
+    /// Whether a marker stands between cell edges somewhere, looked for at every position.
+    fn marked(bytes: &[u8], tokens: &[&str], delimiter: u8, quote: u8) -> bool {
+        let edge = |b: u8| b == delimiter || b == quote || b == b'\n' || b == b'\r';
+        (0..bytes.len()).any(|i| {
+            tokens.iter().any(|t| {
+                bytes[i..].starts_with(t.as_bytes())
+                    && (i == 0 || edge(bytes[i - 1]))
+                    && bytes.get(i + t.len()).is_none_or(|&b| edge(b))
+            })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_scan_a_block_at_a_time_finds_what_a_byte_at_a_time_does(
+            bytes in proptest::collection::vec(
+                prop::sample::select(vec![b'N', b'A', b'a', b',', b';', b'"', b'\n', b'\r']), 0..300),
+            delimiter in prop::sample::select(vec![b',', b';']),
+            block in 1usize..40,
+            chunks in 1usize..5,
+        ) {
+            let tokens = ["NA", "N", "NAN", "aNA"];
+            let owned: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+            let markers = super::Markers::of(&owned, delimiter, b'"').expect("plain markers");
+            let scan = super::scan_reader(
+                &bytes[..], block, (delimiter, b'"'), chunks, bytes.len() as u64, Some(&markers),
+            ).unwrap();
+            let (unclosed, splits) = bytewise(&bytes, delimiter, b'"', chunks);
+            prop_assert_eq!(scan.unclosed_at, unclosed);
+            prop_assert_eq!(scan.splits, splits);
+            prop_assert_eq!(scan.marked, marked(&bytes, &tokens, delimiter, b'"'));
+        }
+    }
+
+    /// A marker holding the quote or the delimiter is written otherwise inside quotes: every
+    /// cell is then tested against the markers, not the text searched.
+    #[test]
+    fn markers_that_quoting_changes_are_not_searched_for() {
+        let tokens = |t: &[&str]| t.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert!(super::Markers::of(&tokens(&["NA", "n/a"]), b',', b'"').is_some());
+        assert!(super::Markers::of(&tokens(&["NA", "a\"b"]), b',', b'"').is_none());
+        assert!(super::Markers::of(&tokens(&["a,b"]), b',', b'"').is_none());
+        assert!(super::Markers::of(&tokens(&["a,b"]), b';', b'"').is_some());
     }
 }
