@@ -198,7 +198,11 @@ fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Impo
         None if total_bytes >= PARALLEL_MIN_BYTES => threads,
         None => 1,
     };
-    let markers = Markers::of(&options.missing, delimiter, quote);
+    // Skipping bad rows reads with every marker anyway (`read_skipping`).
+    let markers = match options.on_bad_row {
+        OnBadRow::Reject => Markers::of(&options.missing, delimiter, quote),
+        OnBadRow::Skip => None,
+    };
     let scan = scan(
         path,
         delimiter,
@@ -1004,6 +1008,9 @@ impl Markers {
             .map(String::as_str)
             .filter(|t| !t.is_empty())
             .collect();
+        if tokens.is_empty() {
+            return None; // an empty cell is NULL without a regex
+        }
         let plain = |t: &&str| {
             !t.bytes()
                 .any(|b| [delimiter, quote, b'\n', b'\r'].contains(&b))
@@ -1090,11 +1097,14 @@ fn scan_reader(
     // the block read.
     let carry_max = markers.map_or(1, |m| m.reach.max(1));
     let mut buf = vec![0u8; carry_max + block.max(1)];
-    let (mut carry, mut marked, mut read_any) = (0usize, false, false);
+    let (mut carry, mut marked) = (0usize, false);
+    // A quote where the CSV reader glues text to a field (`"N"A` is the cell `NA`): a marker
+    // may then be a cell without its text standing between cell edges.
+    let glued = markers.is_some();
     loop {
         let n = input.read(&mut buf[carry..])?;
         if n == 0 {
-            if let Some(m) = markers.filter(|_| !marked && read_any) {
+            if let Some(m) = markers.filter(|_| !marked) {
                 // The carried bytes end the file.
                 marked = m.in_cell(
                     &buf[..carry],
@@ -1106,8 +1116,8 @@ fn scan_reader(
             }
             break;
         }
-        let from_start = !read_any;
-        read_any = true;
+        // Whether the buffer starts at the start of the file.
+        let from_start = offset == carry as u64;
         let bytes = &buf[carry..carry + n];
         // The byte before this block (None at the start of the file).
         let last = (carry > 0).then(|| buf[carry - 1]);
@@ -1122,6 +1132,9 @@ fn scan_reader(
                         continue;
                     }
                     in_quotes = false; // the quote closed the field; this byte is read below
+                    if glued && ![delimiter, b'\n', b'\r'].contains(&bytes[i]) {
+                        marked = true;
+                    }
                     continue;
                 }
                 match memchr::memchr2(quote, b'\n', &bytes[i..]) {
@@ -1156,6 +1169,8 @@ fn scan_reader(
             } else if before(at).is_none_or(|b| b == delimiter || b == b'\n') {
                 in_quotes = true;
                 opened_at = line;
+            } else if glued {
+                marked = true; // a quote inside a field, or after a lone `\r`
             }
         }
         if let Some(m) = markers.filter(|_| !marked) {
@@ -1316,12 +1331,14 @@ mod scan_tests {
     use proptest::prelude::*;
 
     /// The scan as it was, a byte at a time: what the block-wise one must find.
+    /// Also whether a quote was glued to a field's text (a closing one followed by more text,
+    /// or one inside a field).
     fn bytewise(
         bytes: &[u8],
         delimiter: u8,
         quote: u8,
         chunks: usize,
-    ) -> (Option<u64>, Vec<(u64, u64)>) {
+    ) -> (Option<u64>, Vec<(u64, u64)>, bool) {
         let total = bytes.len() as u64;
         let mut targets = (1..chunks.max(1))
             .map(|k| total * k as u64 / chunks as u64)
@@ -1329,6 +1346,7 @@ mod scan_tests {
         let mut splits = Vec::new();
         let (mut line, mut records, mut opened_at, mut offset) = (1u64, 0u64, 0u64, 0u64);
         let (mut in_quotes, mut field_start, mut quote_pending) = (false, true, false);
+        let mut glued = false;
         for &b in bytes {
             offset += 1;
             if in_quotes {
@@ -1338,6 +1356,7 @@ mod scan_tests {
                         continue;
                     }
                     in_quotes = false;
+                    glued |= ![delimiter, b'\n', b'\r'].contains(&b);
                 } else {
                     if b == quote {
                         quote_pending = true;
@@ -1364,10 +1383,15 @@ mod scan_tests {
                 opened_at = line;
                 field_start = false;
             } else {
+                glued |= b == quote;
                 field_start = false;
             }
         }
-        ((in_quotes && !quote_pending).then_some(opened_at), splits)
+        (
+            (in_quotes && !quote_pending).then_some(opened_at),
+            splits,
+            glued,
+        )
     }
 
     /// Whether a marker stands between cell edges somewhere, looked for at every position.
@@ -1391,16 +1415,27 @@ mod scan_tests {
             block in 1usize..40,
             chunks in 1usize..5,
         ) {
-            let tokens = ["NA", "N", "NAN", "aNA"];
+            // No marker is a piece of another split by a quote, or the glued ones would hide.
+            let tokens = ["NA", "NAN", "aNA"];
             let owned: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
             let markers = super::Markers::of(&owned, delimiter, b'"').expect("plain markers");
             let scan = super::scan_reader(
                 &bytes[..], block, (delimiter, b'"'), chunks, bytes.len() as u64, Some(&markers),
             ).unwrap();
-            let (unclosed, splits) = bytewise(&bytes, delimiter, b'"', chunks);
+            let (unclosed, splits, glued) = bytewise(&bytes, delimiter, b'"', chunks);
             prop_assert_eq!(scan.unclosed_at, unclosed);
             prop_assert_eq!(scan.splits, splits);
-            prop_assert_eq!(scan.marked, marked(&bytes, &tokens, delimiter, b'"'));
+            prop_assert_eq!(scan.marked, glued || marked(&bytes, &tokens, delimiter, b'"'));
+            // Never a false "no marker": a cell the csv crate reads as a marker is seen.
+            let cells = csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&bytes[..])
+                .byte_records()
+                .filter_map(Result::ok)
+                .any(|r| r.iter().any(|cell| tokens.iter().any(|t| cell == t.as_bytes())));
+            prop_assert!(scan.marked || !cells, "a marker cell went unseen");
         }
     }
 

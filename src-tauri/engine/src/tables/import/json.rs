@@ -27,10 +27,15 @@ const INFER_RECORDS: usize = 10_000;
 fn bad_json(e: impl std::fmt::Display) -> TableError {
     let message = e.to_string();
     // Arrow names its error kinds ("Json error: …"); the user needs only what follows.
-    let message = ["Json error: ", "Cast error: ", "Parser error: "]
-        .iter()
-        .find_map(|kind| message.strip_prefix(kind))
-        .map_or(message.clone(), str::to_string);
+    let message = [
+        "Json error: ",
+        "Cast error: ",
+        "Parser error: ",
+        "External error: ",
+    ]
+    .iter()
+    .find_map(|kind| message.strip_prefix(kind))
+    .map_or(message.clone(), str::to_string);
     TableError::Import {
         line: line_of(&message),
         message: format!("the JSON cannot be read: {message}"),
@@ -94,10 +99,7 @@ impl Layout {
 /// at several times the file's size in memory, so a thread of its own parses one object at a
 /// time and hands it over, a few at most waiting. It stops once the iterator is dropped.
 /// `read` counts the bytes read (for progress).
-fn array_records(
-    path: &Path,
-    read: Option<Arc<AtomicU64>>,
-) -> Result<std::sync::mpsc::IntoIter<Result<serde_json::Value, ArrowError>>, TableError> {
+fn array_records(path: &Path, read: Option<Arc<AtomicU64>>) -> Result<ArrayRecords, TableError> {
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
     let (records, received) = std::sync::mpsc::sync_channel(256);
     let parse = move || {
@@ -108,14 +110,60 @@ fn array_records(
             .and_then(|stopped| if stopped { Ok(()) } else { parser.end() });
         if let Err(e) = parsed {
             // Nobody listens any more when the reader stopped early.
-            let _ = records.send(Err(ArrowError::JsonError(e.to_string())));
+            let _ = records.send(Err(unparsable(e.to_string())));
         }
     };
-    std::thread::Builder::new()
+    let parser = std::thread::Builder::new()
         .name("quire-json-array".into())
         .spawn(parse)
-        .map_err(|e| TableError::file(path, e))?;
-    Ok(received.into_iter())
+        .map_err(|e| TableError::Import {
+            line: None,
+            message: format!("the JSON array cannot be read: no thread to parse it ({e})"),
+        })?;
+    Ok(ArrayRecords {
+        received,
+        parser: Some(parser),
+    })
+}
+
+/// The objects [`array_records`] parses, in order; the end of the array once its thread is
+/// done, or an error if that thread stopped short (a panic must not look like the end).
+struct ArrayRecords {
+    received: std::sync::mpsc::Receiver<Result<serde_json::Value, ArrowError>>,
+    parser: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Iterator for ArrayRecords {
+    type Item = Result<serde_json::Value, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.received.recv() {
+            Ok(record) => Some(record),
+            Err(_) => match self.parser.take()?.join() {
+                Ok(()) => None,
+                Err(_) => Some(Err(unparsable(
+                    "the JSON array's reader stopped unexpectedly".into(),
+                ))),
+            },
+        }
+    }
+}
+
+/// What makes a file unreadable whatever its columns (its text is not JSON, an element is not
+/// an object): reading every record for the columns would stop at the same place.
+#[derive(Debug)]
+struct Unparsable(String);
+
+impl std::fmt::Display for Unparsable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unparsable {}
+
+fn unparsable(message: String) -> ArrowError {
+    ArrowError::ExternalError(Box::new(Unparsable(message)))
 }
 
 /// Hands each object of an array over; `true` once nobody takes them any more.
@@ -514,6 +562,7 @@ fn read_records(
     let failed = |e| Stop::Failed(e);
     let misfit = |e: ArrowError| match e {
         ArrowError::IoError(_, io) => Stop::Failed(TableError::file(path, io)),
+        ArrowError::ExternalError(e) if e.is::<Unparsable>() => Stop::Failed(bad_json(e)),
         e => Stop::Misfit(bad_json(e)),
     };
     let as_read = Arc::new(Schema::new(
@@ -546,22 +595,21 @@ fn read_records(
         Layout::Array => {
             let mut decoder = strict.build_decoder().map_err(|e| failed(bad_json(e)))?;
             let mut records = array_records(path, Some(bytes.clone())).map_err(failed)?;
-            let mut chunk = Vec::with_capacity(BATCH_ROWS);
-            Box::new(std::iter::from_fn(move || {
-                chunk.clear();
-                for record in records.by_ref().take(BATCH_ROWS) {
-                    match record {
-                        Ok(record) => chunk.push(record),
-                        Err(e) => return Some(Err(e)),
+            // Each object goes into the decoder as it comes and is dropped: parsed objects
+            // take several times their text.
+            Box::new(std::iter::from_fn(move || loop {
+                match records.next() {
+                    Some(Ok(record)) => {
+                        if let Err(e) = decoder.serialize(std::slice::from_ref(&record)) {
+                            return Some(Err(e));
+                        }
+                        if decoder.len() >= BATCH_ROWS {
+                            return decoder.flush().transpose();
+                        }
                     }
+                    Some(Err(e)) => return Some(Err(e)),
+                    None => return decoder.flush().transpose(),
                 }
-                if chunk.is_empty() {
-                    return None;
-                }
-                decoder
-                    .serialize(&chunk)
-                    .and_then(|()| decoder.flush())
-                    .transpose()
             }))
         }
     };
