@@ -244,12 +244,6 @@ fn infer(path: &Path, layout: Layout) -> Result<SchemaRef, TableError> {
     )?))
 }
 
-/// A reader for `schema`; one given (not inferred from the file) also takes a number or
-/// true/false into a text column, as its text.
-fn builder(schema: SchemaRef, given: bool) -> ReaderBuilder {
-    ReaderBuilder::new(schema).with_coerce_primitive(given)
-}
-
 /// The records of an NDJSON file, one per line that is not blank, parsed; one that is not
 /// JSON names its line in the file (arrow's own schema reader parses each line on its own, so
 /// serde_json would say "line 1" of every one). Cancel is heard between records.
@@ -577,7 +571,10 @@ fn read_records(
             .collect::<Vec<_>>(),
     ));
     let bytes = Arc::new(AtomicU64::new(0));
-    let strict = builder(as_read, true)
+    // Coercing takes a number or true/false into a text column as its text (columns widened
+    // over several files).
+    let strict = ReaderBuilder::new(as_read)
+        .with_coerce_primitive(true)
         .with_strict_mode(true)
         .with_batch_size(BATCH_ROWS);
     let batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>> = match layout {
