@@ -565,8 +565,17 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       {current?.missing && (
         <div className="table-actions" data-testid="table-actions">
           <span className="muted" data-testid="missing-note">
-            The files of this link, <code>{current.linked}</code>, cannot be read: {current.missing}. Put them back (or plug the drive
-            in) and reopen the notebook, or remove the link.
+            {current.converted ? (
+              <>
+                Quire&apos;s copy{current.origin ? <> of <code>{current.origin}</code></> : null} in the notebook&apos;s folder,{" "}
+                <code>{current.linked}</code>, cannot be read: {current.missing}. Remove the table and open the file again.
+              </>
+            ) : (
+              <>
+                The files of this link, <code>{current.linked}</code>, cannot be read: {current.missing}. Put them back (or plug the
+                drive in) and reopen the notebook, or remove the link.
+              </>
+            )}
           </span>
         </div>
       )}

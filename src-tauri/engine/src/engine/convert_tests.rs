@@ -207,6 +207,20 @@ async fn a_converted_csv_answers_like_an_import_survives_a_restart_and_goes_with
     let converted = listed.iter().find(|t| t.name == "converted").unwrap();
     assert_eq!(converted.origin, Some(csv.display().to_string()), "moved");
     let folder = moved.join(CONVERTED_DIR).join(folder.file_name().unwrap());
+    // A copy whose folder is gone is said to be Quire's copy of the file, not a user's link.
+    engine.shutdown();
+    drop(engine);
+    let aside = tempfile::tempdir().unwrap();
+    std::fs::rename(&folder, aside.path().join("kept")).unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let listed = engine.tables(nb).unwrap();
+    let gone = listed.iter().find(|t| t.name == "converted").unwrap();
+    assert!(gone.missing.is_some() && gone.converted, "{gone:?}");
+    assert_eq!(gone.origin, Some(csv.display().to_string()));
+    engine.shutdown();
+    drop(engine);
+    std::fs::rename(aside.path().join("kept"), &folder).unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
     // Deleting the table deletes the files Quire made for it.
     engine.delete_table(nb, "converted").unwrap();
     assert!(!folder.exists(), "the converted files went with the table");

@@ -294,17 +294,27 @@ pub fn open_all(
         }
         match opening {
             Ok(table) => opened.push((link.name, table)),
-            Err(e) => missing.push((
-                link.name,
-                MissingLink {
-                    path,
-                    // The path is said apart: the reason alone ("No such file or directory").
-                    reason: match e {
-                        TableError::File { message, .. } => message,
-                        other => other.to_string(),
+            Err(e) => {
+                // Its folder may be gone: only its name tells a conversion.
+                let converted = link.converted
+                    && path
+                        .file_name()
+                        .and_then(|id| id.to_str())
+                        .is_some_and(|id| converted_folder(dir, id).is_ok_and(|c| c == path));
+                missing.push((
+                    link.name,
+                    MissingLink {
+                        path,
+                        // The path is said apart: the reason alone ("No such file or directory").
+                        reason: match e {
+                            TableError::File { message, .. } => message,
+                            other => other.to_string(),
+                        },
+                        converted,
+                        origin: link.origin.filter(|_| converted),
                     },
-                },
-            )),
+                ))
+            }
         }
     }
     if refreshed {

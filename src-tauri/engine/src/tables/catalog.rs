@@ -523,6 +523,10 @@ pub struct MissingLink {
     pub path: std::path::PathBuf,
     /// Why, in words.
     pub reason: String,
+    /// Whether the files were Quire's copy in the notebook's folder (a conversion), and of
+    /// what, when that is known.
+    pub converted: bool,
+    pub origin: Option<String>,
 }
 
 impl MissingLink {
@@ -534,8 +538,8 @@ impl MissingLink {
             columns: Vec::new(),
             memory_bytes: 0,
             linked: Some(self.path.display().to_string()),
-            converted: false,
-            origin: None,
+            converted: self.converted,
+            origin: self.origin.clone(),
             missing: Some(self.reason.clone()),
         }
     }

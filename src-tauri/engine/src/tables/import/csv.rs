@@ -16,6 +16,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::bad_value::BadValue;
 use super::markers::{AfterRead, NeedsRegex};
 use super::sink::Part;
 use super::{
@@ -250,14 +251,18 @@ fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Impo
                     Some(_) => self::format(delimiter, quote, options.has_header, &[])?,
                     None => format.clone(),
                 };
-                match read_strict(
+                let result = read_strict(
                     path,
                     schema.clone(),
                     format,
                     &scan.splits,
                     read,
                     (after.as_ref(), &retry),
-                ) {
+                );
+                if result.is_err() && read.cancel.is_cancelled() {
+                    return Err(TableError::Cancelled);
+                }
+                match result {
                     Err(_) if retry.with_regex.load(Ordering::Relaxed) => {
                         log::info!("CSV import: a missing-value marker in a typed column; reading again with the markers");
                         after = None;
@@ -287,6 +292,13 @@ struct Retry {
     widen: AtomicUsize,
     /// A missing-value marker the read without the regex could not tell from a value.
     with_regex: AtomicBool,
+}
+
+impl Retry {
+    /// Whether the file will be read again: the chunks still being read can stop.
+    fn wanted(&self) -> bool {
+        self.with_regex.load(Ordering::Relaxed) || self.widen.load(Ordering::Relaxed) != usize::MAX
+    }
 }
 
 impl Default for Retry {
@@ -361,7 +373,7 @@ fn read_strict(
         let mut out = sink.open(part, &schema)?;
         let mut reported = 0;
         for batch in reader {
-            if cancel.is_cancelled() {
+            if cancel.is_cancelled() || retry.wanted() {
                 return Err(TableError::Cancelled);
             }
             let batch = batch.map_err(|e| {
@@ -1182,51 +1194,6 @@ fn widened(schema: &SchemaRef, column: usize) -> SchemaRef {
         fields,
         schema.metadata().clone(),
     ))
-}
-
-/// arrow-csv's "Error while parsing value 'NA' as type 'Int64' for column 3 at line 839", or
-/// for a timestamp column "Error parsing column 3 at line 839: Parser error: Error parsing
-/// timestamp from 'NA': …".
-struct BadValue {
-    value: String,
-    /// 0-based, as arrow-csv counts.
-    column: usize,
-}
-
-impl BadValue {
-    fn parse(message: &str) -> Option<BadValue> {
-        BadValue::of_value(message).or_else(|| BadValue::of_timestamp(message))
-    }
-
-    fn of_value(message: &str) -> Option<BadValue> {
-        let rest = message
-            .find("Error while parsing value '")
-            .map(|i| &message[i + "Error while parsing value '".len()..])?;
-        let split = rest.find("' as type '")?;
-        let value = rest[..split].to_string();
-        let after = &rest[split..];
-        let column = number_after(after, "for column ")?;
-        Some(BadValue { value, column })
-    }
-
-    fn of_timestamp(message: &str) -> Option<BadValue> {
-        let column = number_after(message, "Error parsing column ")?;
-        const FROM: &str = "Error parsing timestamp from '";
-        let rest = &message[message.find(FROM)? + FROM.len()..];
-        let value = rest[..rest.rfind("': ")?].to_string();
-        Some(BadValue { value, column })
-    }
-}
-
-/// The whole number right after the first `label` in `message`.
-fn number_after(message: &str, label: &str) -> Option<usize> {
-    let at = message.find(label)? + label.len();
-    message[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .ok()
 }
 
 /// The number after "line " in an arrow-csv message.

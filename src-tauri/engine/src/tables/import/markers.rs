@@ -10,12 +10,13 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBufferBuilder, StringArray};
-use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
+
+use super::bad_value::BadValue;
 
 /// The markers a read without the regex sets NULL afterwards.
 pub(super) struct AfterRead {
@@ -106,32 +107,22 @@ impl AfterRead {
         }
     }
 
-    /// `texts` with its markers NULL, None when it holds none.
+    /// `texts` with its markers NULL, None when it holds none. Built anew, so a NULL holds
+    /// no text (and takes no memory), as with the regex.
     fn nulled(&self, texts: &StringArray) -> Option<StringArray> {
-        let first = (0..texts.len()).find(|&i| texts.is_valid(i) && self.is(texts.value(i)))?;
-        let mut valid = BooleanBufferBuilder::new(texts.len());
-        match texts.nulls() {
-            Some(nulls) => valid.append_buffer(nulls.inner()),
-            None => valid.append_n(texts.len(), true),
-        }
-        valid.set_bit(first, false);
-        for i in first + 1..texts.len() {
-            if valid.get_bit(i) && self.is(texts.value(i)) {
-                valid.set_bit(i, false);
-            }
-        }
-        let (offsets, values, _) = texts.clone().into_parts();
-        Some(StringArray::new(
-            offsets,
-            values,
-            Some(NullBuffer::new(valid.finish())),
-        ))
+        texts
+            .iter()
+            .flatten()
+            .any(|t| self.is(t))
+            .then(|| texts.iter().map(|t| t.filter(|t| !self.is(t))).collect())
     }
 }
 
 enum Parsed {
+    /// Refused with an error naming it.
     NotAValue,
     NaN,
+    /// Read as a value, or refused in words that do not name it.
     Value,
 }
 
@@ -147,9 +138,18 @@ fn read_as(tokens: &[&str], data_type: &DataType) -> Option<Vec<Parsed>> {
                 .with_format(Format::default().with_header(false))
                 .build(cell.as_bytes())
                 .ok()?;
-            let batches: Result<Vec<RecordBatch>, _> = reader.collect();
-            let Ok(batches) = batches else {
-                return Some(Parsed::NotAValue);
+            let batches = match reader.collect::<Result<Vec<RecordBatch>, _>>() {
+                Ok(batches) => batches,
+                // Only an error that names the marker lets the read tell it from a bad value.
+                Err(e) => {
+                    let named =
+                        BadValue::parse(&e.to_string()).is_some_and(|bad| bad.value == *token);
+                    return Some(if named {
+                        Parsed::NotAValue
+                    } else {
+                        Parsed::Value
+                    });
+                }
             };
             let column = batches.first()?.column(0).clone();
             Some(match (column.is_null(0), data_type) {
@@ -206,6 +206,10 @@ mod tests {
         let numbers = schema(&[DataType::Float64, DataType::Utf8]);
         assert!(AfterRead::of(&tokens(&["NA", "-999"]), &numbers).is_none());
         assert!(AfterRead::of(&tokens(&["NA", "inf"]), &numbers).is_none());
+        // arrow-csv refuses this one in words that do not name it (a zone it cannot read).
+        let times = schema(&[DataType::Timestamp(TimeUnit::Microsecond, None)]);
+        assert!(AfterRead::of(&tokens(&["NA", "1900-01-01 00:00:00 unknown"]), &times).is_none());
+        assert!(AfterRead::of(&tokens(&["NA"]), &times).is_some());
         let flags = schema(&[DataType::Boolean]);
         assert!(AfterRead::of(&tokens(&["TRUE"]), &flags).is_none());
         // Only text columns: any marker is looked for after the read.

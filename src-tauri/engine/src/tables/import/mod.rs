@@ -6,6 +6,7 @@
 //! Nothing is registered anywhere: the caller gets the batches only when the file was read to
 //! the end, so a cancelled or failed import leaves nothing half-made.
 
+mod bad_value;
 mod csv;
 mod decimal;
 mod excel;
