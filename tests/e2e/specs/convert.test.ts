@@ -1,10 +1,10 @@
 // A CSV too big to copy, in the real app: the import dialog converts it into Parquet inside the
 // notebook's folder (progress bar, several parts on disk), the grid pages to its last row, SQL
-// answers over it, it is still there after a restart, and deleting it deletes its files while
-// the CSV stays as it was.
+// answers over it, it is still there after a restart, its folder gone it is said to be Quire's
+// copy of the CSV, and deleting it deletes its files while the CSV stays as it was.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { startApp, type QuireApp } from "../src/harness.ts";
 import { runSql, resultRows } from "../src/cells.ts";
@@ -67,6 +67,26 @@ test("convert a 1,000,000-row CSV into Parquet, page it, query it, restart, dele
   } finally {
     await first.stop();
   }
+
+  // Quire's copy goes away (the notebook's folder cleaned by hand): the table is listed as
+  // missing and says it was Quire's copy of the CSV, not a file of the user's to put back.
+  const converted = join(first.workspace, "big-csv.quire", "converted");
+  renameSync(converted, `${converted}.away`);
+  const gone = await startApp({ dataDir, env });
+  try {
+    await gone.waitText("notebook-list", (t) => t.includes("Big CSV"));
+    await (await gone.driver.findElement({ css: '[data-testid="notebook-list"] button' })).click();
+    await gone.waitText("table-list", (t) => t.includes("big") && t.includes("Missing"));
+    await openTable(gone, "big");
+    await gone.waitText("missing-note", (t) => t.includes(`Quire's copy of ${file} in the notebook's folder`) && t.includes("open the file again"));
+  } catch (e) {
+    await gone.screenshot("FAILED-convert-gone").catch(() => undefined);
+    throw e;
+  } finally {
+    await gone.stop();
+  }
+  if (existsSync(converted)) rmdirSync(converted); // made again, empty, by the app
+  renameSync(`${converted}.away`, converted);
 
   const again = await startApp({ dataDir, env });
   try {
