@@ -153,13 +153,15 @@ pub fn converted_folder(dir: &Path, id: &str) -> Result<PathBuf, TableError> {
 /// Whether `path` is exactly a conversion's folder inside the notebook folder `dir`, neither it
 /// nor `converted/` a symbolic link: the only files Quire deletes with a linked table.
 pub fn is_converted_folder(dir: &Path, path: &Path) -> bool {
-    let Some(id) = path.file_name().and_then(|n| n.to_str()) else {
-        return false;
-    };
     let plain_dir = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
-    converted_folder(dir, id).is_ok_and(|expected| expected == path)
-        && plain_dir(&dir.join(CONVERTED_DIR))
-        && plain_dir(path)
+    has_converted_name(dir, path) && plain_dir(&dir.join(CONVERTED_DIR)) && plain_dir(path)
+}
+
+/// Whether `path` is named as a conversion's folder inside `dir`, there or not.
+fn has_converted_name(dir: &Path, path: &Path) -> bool {
+    path.file_name()
+        .and_then(|id| id.to_str())
+        .is_some_and(|id| converted_folder(dir, id).is_ok_and(|expected| expected == path))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -296,11 +298,7 @@ pub fn open_all(
             Ok(table) => opened.push((link.name, table)),
             Err(e) => {
                 // Its folder may be gone: only its name tells a conversion.
-                let converted = link.converted
-                    && path
-                        .file_name()
-                        .and_then(|id| id.to_str())
-                        .is_some_and(|id| converted_folder(dir, id).is_ok_and(|c| c == path));
+                let converted = link.converted && has_converted_name(dir, &path);
                 missing.push((
                     link.name,
                     MissingLink {

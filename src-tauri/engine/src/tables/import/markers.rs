@@ -50,6 +50,8 @@ impl AfterRead {
             .map(|f| f.data_type())
             .filter(|t| **t != DataType::Utf8)
             .collect();
+        // Each type once: a wide file has hundreds of columns of a few types.
+        types.sort();
         types.dedup();
         for data_type in types {
             for value in read_as(&tokens, data_type)? {
