@@ -11,6 +11,7 @@ use datafusion::arrow::compute::{cast_with_options, CastOptions};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::reader::infer_json_schema_from_iterator;
+use datafusion::arrow::json::reader::Decoder;
 use datafusion::arrow::json::ReaderBuilder;
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -95,22 +96,36 @@ impl Layout {
     }
 }
 
-/// The objects of a JSON array, as they are parsed: serde_json would parse the array whole,
-/// at several times the file's size in memory, so a thread of its own parses one object at a
-/// time and hands it over, a few at most waiting. It stops once the iterator is dropped.
-/// `read` counts the bytes read (for progress).
+/// The objects of a JSON array, each as its own text, as they are parsed: serde_json would
+/// parse the array whole, at several times the file's size in memory, so a thread of its own
+/// parses one object at a time and hands it over, a few at most waiting. It stops once the
+/// iterator is dropped. `read` counts the bytes read (for progress).
+///
+/// The text, not a parsed value, goes on to arrow's reader, so an array is read exactly as
+/// NDJSON is: a number in a text column keeps the file's digits (`1.50`, not `1.5`), a whole
+/// number past 64 bits is not rounded to a double on the way.
 fn array_records(path: &Path, read: Option<Arc<AtomicU64>>) -> Result<ArrayRecords, TableError> {
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
+    let path = path.to_path_buf();
     let (records, received) = std::sync::mpsc::sync_channel(256);
     let parse = move || {
         let bytes = read.unwrap_or_default();
         let input = BufReader::with_capacity(1 << 20, Counting { inner: file, bytes });
         let mut parser = serde_json::Deserializer::from_reader(input);
-        let parsed = serde::Deserializer::deserialize_seq(&mut parser, Objects(&records))
+        let mut objects = Objects {
+            records: &records,
+            seen: 0,
+        };
+        let parsed = serde::Deserializer::deserialize_seq(&mut parser, &mut objects)
             .and_then(|stopped| if stopped { Ok(()) } else { parser.end() });
         if let Err(e) = parsed {
+            let message = match e.is_data() {
+                // serde_json's place is past the element by now: found again where it starts.
+                true => not_an_object_where(&path, objects.seen).unwrap_or(e.to_string()),
+                false => e.to_string(),
+            };
             // Nobody listens any more when the reader stopped early.
-            let _ = records.send(Err(unparsable(e.to_string())));
+            let _ = records.send(Err(unparsable(message)));
         }
     };
     let parser = std::thread::Builder::new()
@@ -126,15 +141,17 @@ fn array_records(path: &Path, read: Option<Arc<AtomicU64>>) -> Result<ArrayRecor
     })
 }
 
+type RawObject = Box<serde_json::value::RawValue>;
+
 /// The objects [`array_records`] parses, in order; the end of the array once its thread is
 /// done, or an error if that thread stopped short (a panic must not look like the end).
 struct ArrayRecords {
-    received: std::sync::mpsc::Receiver<Result<serde_json::Value, ArrowError>>,
+    received: std::sync::mpsc::Receiver<Result<RawObject, ArrowError>>,
     parser: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Iterator for ArrayRecords {
-    type Item = Result<serde_json::Value, ArrowError>;
+    type Item = Result<RawObject, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.received.recv() {
@@ -166,10 +183,14 @@ fn unparsable(message: String) -> ArrowError {
     ArrowError::ExternalError(Box::new(Unparsable(message)))
 }
 
-/// Hands each object of an array over; `true` once nobody takes them any more.
-struct Objects<'a>(&'a std::sync::mpsc::SyncSender<Result<serde_json::Value, ArrowError>>);
+/// Hands each object of an array over; `true` once nobody takes them any more. An element
+/// that is not an object is refused; `seen` counts the objects before it.
+struct Objects<'a> {
+    records: &'a std::sync::mpsc::SyncSender<Result<RawObject, ArrowError>>,
+    seen: usize,
+}
 
-impl<'de> serde::de::Visitor<'de> for Objects<'_> {
+impl<'de> serde::de::Visitor<'de> for &mut Objects<'_> {
     type Value = bool;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -177,13 +198,41 @@ impl<'de> serde::de::Visitor<'de> for Objects<'_> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        while let Some(record) = seq.next_element_seed(Object)? {
-            if self.0.send(Ok(record)).is_err() {
+        while let Some(record) = seq.next_element::<RawObject>()? {
+            if let Some(other) = not_an_object(record.get()) {
+                return Err(serde::de::Error::invalid_type(other, &Object));
+            }
+            if self.records.send(Ok(record)).is_err() {
                 return Ok(true);
             }
+            self.seen += 1;
         }
         Ok(false)
     }
+}
+
+/// serde_json's words for element `index` of the array at `path`, which is not an object,
+/// with the line where it starts: the file parsed again up to it (only to tell the error).
+fn not_an_object_where(path: &Path, index: usize) -> Option<String> {
+    struct Skip(usize);
+    impl<'de> serde::de::Visitor<'de> for Skip {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of objects, one per row")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            for _ in 0..self.0 {
+                seq.next_element::<serde::de::IgnoredAny>()?;
+            }
+            seq.next_element_seed(Object)?;
+            Ok(())
+        }
+    }
+    let input = BufReader::with_capacity(1 << 20, File::open(path).ok()?);
+    let mut parser = serde_json::Deserializer::from_reader(input);
+    serde::Deserializer::deserialize_seq(&mut parser, Skip(index))
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// One element of the array, which must be an object: anything else is refused where it is
@@ -191,27 +240,77 @@ impl<'de> serde::de::Visitor<'de> for Objects<'_> {
 struct Object;
 
 impl<'de> serde::de::DeserializeSeed<'de> for Object {
-    type Value = serde_json::Value;
+    type Value = ();
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> serde::de::Visitor<'de> for Object {
-    type Value = serde_json::Value;
+    type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("an object (the array must hold one per row)")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = serde_json::Map::new();
-        while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
-            fields.insert(key, value);
-        }
-        Ok(serde_json::Value::Object(fields))
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(())
     }
+}
+
+/// What an element of the array is when it is not an object, by its first character (the
+/// text is JSON: serde_json has parsed it).
+fn not_an_object(text: &str) -> Option<serde::de::Unexpected<'static>> {
+    use serde::de::Unexpected;
+    Some(match text.trim_start().bytes().next()? {
+        b'{' => return None,
+        b'[' => Unexpected::Seq,
+        b'"' => Unexpected::Other("text"),
+        b't' | b'f' => Unexpected::Other("true or false"),
+        b'n' => Unexpected::Unit,
+        _ => Unexpected::Other("a number"),
+    })
+}
+
+/// `record`'s text parsed, for what needs a value (the columns' inference).
+fn parsed(record: Result<RawObject, ArrowError>) -> Result<serde_json::Value, ArrowError> {
+    serde_json::from_str(record?.get()).map_err(|e| unparsable(e.to_string()))
+}
+
+/// Feeds each object's text to `decoder`, flushing a batch every `rows` objects, and once at
+/// the end. Each object is dropped once decoded: parsed objects take several times their text.
+fn decoded(
+    mut records: impl Iterator<Item = Result<RawObject, ArrowError>>,
+    mut decoder: Decoder,
+    rows: usize,
+) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> {
+    std::iter::from_fn(move || loop {
+        match records.next() {
+            Some(Ok(record)) => {
+                let text = record.get().as_bytes();
+                // The decoder takes a whole object at once: it is flushed before it is full.
+                match decoder.decode(text) {
+                    Ok(n) if n == text.len() => {}
+                    Ok(_) => {
+                        return Some(Err(unparsable(
+                            "the JSON array's reader stopped inside an object".into(),
+                        )))
+                    }
+                    Err(e) => return Some(Err(e)),
+                }
+                if decoder.len() >= rows {
+                    return decoder.flush().transpose();
+                }
+            }
+            Some(Err(e)) => return Some(Err(e)),
+            None => return decoder.flush().transpose(),
+        }
+    })
 }
 
 /// The records of a file as they are parsed, Cancel heard between them.
@@ -229,7 +328,7 @@ fn every_record<'a>(
                 if n.is_multiple_of(4096) && cancel.is_cancelled() {
                     return Err(ArrowError::ExternalError("cancelled".into()));
                 }
-                record
+                parsed(record)
             }))
         }
     })
@@ -423,22 +522,25 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
     let first = match layout {
         Layout::Lines => {
             let file = BufReader::new(File::open(path).map_err(|e| TableError::file(path, e))?);
+            // Coercing: a number in a text column (the records mix them) is its text.
             let mut reader = ReaderBuilder::new(schema.clone())
+                .with_coerce_primitive(true)
                 .with_batch_size(super::PREVIEW_ROWS)
                 .build(file)
                 .map_err(bad_json)?;
             reader.next().transpose().map_err(bad_json)?
         }
         Layout::Array => {
-            let first = array_records(path, None)?
-                .take(super::PREVIEW_ROWS)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(bad_json)?;
-            let mut decoder = ReaderBuilder::new(schema.clone())
+            let decoder = ReaderBuilder::new(schema.clone())
+                .with_coerce_primitive(true)
+                .with_batch_size(super::PREVIEW_ROWS)
                 .build_decoder()
                 .map_err(bad_json)?;
-            decoder.serialize(&first).map_err(bad_json)?;
-            decoder.flush().map_err(bad_json)?
+            let first = array_records(path, None)?.take(super::PREVIEW_ROWS);
+            decoded(first, decoder, super::PREVIEW_ROWS)
+                .next()
+                .transpose()
+                .map_err(bad_json)?
         }
     };
     let batches: Vec<RecordBatch> = first.into_iter().collect();
@@ -590,24 +692,9 @@ fn read_records(
             Box::new(strict.build(counting).map_err(|e| failed(bad_json(e)))?)
         }
         Layout::Array => {
-            let mut decoder = strict.build_decoder().map_err(|e| failed(bad_json(e)))?;
-            let mut records = array_records(path, Some(bytes.clone())).map_err(failed)?;
-            // Each object goes into the decoder as it comes and is dropped: parsed objects
-            // take several times their text.
-            Box::new(std::iter::from_fn(move || loop {
-                match records.next() {
-                    Some(Ok(record)) => {
-                        if let Err(e) = decoder.serialize(std::slice::from_ref(&record)) {
-                            return Some(Err(e));
-                        }
-                        if decoder.len() >= BATCH_ROWS {
-                            return decoder.flush().transpose();
-                        }
-                    }
-                    Some(Err(e)) => return Some(Err(e)),
-                    None => return decoder.flush().transpose(),
-                }
-            }))
+            let decoder = strict.build_decoder().map_err(|e| failed(bad_json(e)))?;
+            let records = array_records(path, Some(bytes.clone())).map_err(failed)?;
+            Box::new(decoded(records, decoder, BATCH_ROWS))
         }
     };
     let mut out = sink.open(0, schema).map_err(failed)?;

@@ -617,6 +617,47 @@ fn json_decimals_read_as_the_nearest_double_in_arrays_and_lines() {
     }
 }
 
+/// A number in a text column keeps the file's digits in a JSON array as in NDJSON: the
+/// array's objects reach arrow's reader as their text. Before, they went through serde_json's
+/// values, so `1.50` became `"1.5"` and a code past 64 bits a rounded double.
+#[test]
+fn a_number_in_a_json_text_column_keeps_its_digits_in_arrays_as_in_lines() {
+    let f = Files::new();
+    let codes = ["A1", "1.50", "12345678901234567890123", "1e3", "-0.0"];
+    let records: Vec<String> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match i {
+            0 => format!("{{\"code\": \"{c}\"}}"),
+            _ => format!("{{\"code\": {c}}}"),
+        })
+        .collect();
+    let array = f.write("codes.json", format!("[\n  {}\n]", records.join(",\n  ")));
+    let lines = f.write("codes.ndjson", records.join("\n"));
+    for path in [&lines, &array] {
+        let out = read_all(path, None).unwrap();
+        let shown: Vec<String> = out
+            .batches
+            .iter()
+            .flat_map(|b| {
+                let codes = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+                codes
+                    .iter()
+                    .map(|c| c.unwrap().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(shown, codes, "{}", path.display());
+        let preview = super::preview(path, None).unwrap();
+        let first: Vec<&str> = preview
+            .rows
+            .iter()
+            .map(|r| r[0].as_deref().unwrap())
+            .collect();
+        assert_eq!(first, codes, "{} (preview)", path.display());
+    }
+}
+
 #[test]
 fn unknown_extensions_and_missing_files_are_typed() {
     let f = Files::new();
