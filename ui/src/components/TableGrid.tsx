@@ -464,6 +464,8 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
           blockLoadDebounceMillis={30}
           tooltipShowDelay={500}
           getRowId={rowIdOf}
+          // A column's name is its field as written: R's "Sepal.Length" is not a path.
+          suppressFieldDotNotation
           onGridReady={onGridReady}
           rowSelection={ROW_SELECTION}
           onSelectionChanged={onSelectionChanged}

@@ -2,7 +2,8 @@
 //! pointed at the column the engine filled for it (bins as `bin: "binned"` start and end,
 //! aggregates as plain numbers), titled as Vega-Lite would have titled the raw encoding.
 
-use arrow_json::ArrayWriter;
+use arrow_json::writer::JsonArray;
+use arrow_json::WriterBuilder;
 use datafusion::arrow::record_batch::RecordBatch;
 use serde_json::{json, Map, Value};
 
@@ -85,10 +86,13 @@ pub fn render(
         .map_err(|e| ChartError::Internal(format!("the chart cannot be written out: {e}")))
 }
 
-/// The rows as JSON objects, keyed by result column (a missing value is left out, which
-/// Vega-Lite does not draw).
+/// The rows as JSON objects, keyed by result column. A missing value is an explicit `null`:
+/// Vega-Lite leaves it out of a number scale, and on a category axis shows it as `null`; a key
+/// left out would be drawn as a category named "undefined".
 fn values(batches: &[RecordBatch]) -> Result<Value, ChartError> {
-    let mut writer = ArrayWriter::new(Vec::new());
+    let mut writer = WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, JsonArray>(Vec::new());
     for batch in batches {
         writer
             .write(batch)

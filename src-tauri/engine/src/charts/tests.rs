@@ -168,6 +168,28 @@ async fn aggregates_match_the_same_sql_by_hand() {
     }
 }
 
+/// A missing category is a point whose value is null, so Vega-Lite draws it as `null`: with
+/// its key left out, the bar was labelled "undefined".
+#[tokio::test]
+async fn a_missing_category_is_a_null_point_not_a_missing_key() {
+    let s = session();
+    let source = chart(
+        "SELECT CASE WHEN n % 5 = 0 THEN NULL ELSE city END AS c FROM trips",
+        "bar",
+        json!({ "x": { "field": "c" }, "y": { "aggregate": "count" } }),
+    );
+    let (_, spec) = draw_ok(&s, &source).await;
+    let points = values(&spec);
+    assert_eq!(points.len(), 4, "{points:?}");
+    let missing: Vec<&Value> = points.iter().filter(|p| p["__c0"].is_null()).collect();
+    assert_eq!(missing.len(), 1, "{points:?}");
+    assert!(
+        missing[0].as_object().unwrap().contains_key("__c0"),
+        "the key is there, its value null: {points:?}"
+    );
+    assert_eq!(missing[0]["__c1"].as_f64(), Some(201.0), "{points:?}");
+}
+
 #[tokio::test]
 async fn dates_cut_into_months_are_utc_instants() {
     let s = session();

@@ -938,3 +938,74 @@ async fn a_transform_preview_larger_than_a_table_may_hold_is_refused() {
         .await
         .unwrap();
 }
+
+/// A column named as Quire's own row id column (`__quire_row_id`) was taken for it when the
+/// table's saved copy was read back: the table imported and queried, then was gone after a
+/// restart ("its row id column is not UInt64"). A file's or a kept result's column of that
+/// name is renamed as a repeated name is, and every table opens again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_named_like_the_row_id_is_renamed_and_its_table_outlives_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let csv = src.path().join("ids.csv");
+    std::fs::write(
+        &csv,
+        "id,__quire_row_id,value,value\n1,7,10,11\n2,8,20,21\n",
+    )
+    .unwrap();
+    let json = src.path().join("ids.ndjson");
+    std::fs::write(&json, "{\"__quire_row_id\": 5, \"n\": 1}\n").unwrap();
+    let nb = {
+        let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+        let nb = engine.create_notebook("Ids").unwrap();
+        let cancel = CancellationToken::new();
+        for (path, table) in [(&csv, "ids"), (&json, "ids_json")] {
+            let request = ImportRequest::file(path).named(table);
+            engine
+                .import_file(nb.id, request, &|_| {}, &cancel)
+                .unwrap();
+        }
+        engine
+            .keep_result(nb.id, "SELECT 3 AS __quire_row_id", "kept", None)
+            .await
+            .unwrap();
+        engine.shutdown();
+        nb.id
+    };
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let mut tables: Vec<(String, Vec<String>, u64)> = engine
+        .tables(nb)
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            (
+                t.name,
+                t.columns.into_iter().map(|c| c.name).collect(),
+                t.rows,
+            )
+        })
+        .collect();
+    tables.sort();
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        tables,
+        vec![
+            (
+                "ids".to_string(),
+                names(&["id", "__quire_row_id.1", "value", "value.1"]),
+                2
+            ),
+            ("ids_json".to_string(), names(&["__quire_row_id_2", "n"]), 1),
+            ("kept".to_string(), names(&["__quire_row_id_2"]), 1),
+        ]
+    );
+    let sum = engine
+        .query(
+            nb,
+            "SELECT sum(\"__quire_row_id.1\" + \"value.1\") AS s FROM ids",
+        )
+        .await
+        .unwrap();
+    let sum = datafusion::arrow::util::pretty::pretty_format_batches(&sum).unwrap();
+    assert!(sum.to_string().contains("| 47 |"), "{sum}");
+}

@@ -128,18 +128,21 @@ pub fn from_file_stem(stem: &str) -> String {
 
 /// A schema whose column names are unique, or `None` when they already are. A join's
 /// `SELECT *` repeats names (`year` from both sides); such a table could never be queried
-/// (every reference is ambiguous), so a repeated name gets the first free `_2`, `_3`, ... suffix.
-/// Names are compared with their case, as SQL does (`p95` and `P95` are two columns).
+/// (every reference is ambiguous), so a repeated name gets the first free `_2`, `_3`, ... suffix,
+/// and so does a column named as Quire's own row id column. Names are compared with their case, as SQL does (`p95` and `P95` are two columns).
 pub fn unique_columns(
     schema: &datafusion::arrow::datatypes::Schema,
 ) -> Option<datafusion::arrow::datatypes::SchemaRef> {
     use std::collections::HashSet;
     let key = |s: &str| s.to_string();
+    let reserved = super::table::ROW_ID_COLUMN;
     let mut all: HashSet<String> = schema.fields().iter().map(|f| key(f.name())).collect();
-    if all.len() == schema.fields().len() {
+    if all.len() == schema.fields().len() && !all.contains(reserved) {
         return None;
     }
-    let mut seen = HashSet::new();
+    // Quire's row id column is added to every table: a column of the same name is renamed.
+    all.insert(key(reserved));
+    let mut seen = HashSet::from([key(reserved)]);
     let fields: Vec<_> = schema
         .fields()
         .iter()

@@ -956,6 +956,7 @@ pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
     if cells.iter().skip(1).any(|c| c.is_empty()) || cells.iter().all(|c| c.is_empty()) {
         return false;
     }
+    let numeric = |c: &str| c.parse::<f64>().is_ok();
     let mut seen = std::collections::HashSet::new();
     // Case matters: `p95` and `P95` are two columns (SQL reaches the second quoted).
     if !cells
@@ -963,9 +964,15 @@ pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
         .filter(|c| !c.is_empty())
         .all(|c| seen.insert(*c))
     {
-        return false;
+        // Repeated names (`value,value`, read as `value` and `value.1`) are a header when the
+        // row below holds a number under a name that is not one; repeated words alone may be
+        // a row of data.
+        return second.is_some_and(|second| {
+            cells.iter().enumerate().any(|(i, c)| {
+                !c.is_empty() && !numeric(c) && second.get(i).is_some_and(|v| numeric(v.trim()))
+            })
+        });
     }
-    let numeric = |c: &str| c.parse::<f64>().is_ok();
     if !cells.iter().any(|c| numeric(c)) {
         return true;
     }
@@ -994,14 +1001,14 @@ fn quoted_fields(line: &[u8], delimiter: u8, quote: u8) -> Vec<bool> {
 }
 
 /// Columns a header left unnamed (R's row-name column) get `column_<n>`, as the columns of a
-/// file without a header do.
-fn named(mut columns: Vec<ColumnSpec>) -> Vec<ColumnSpec> {
-    for (i, c) in columns.iter_mut().enumerate() {
-        if c.name.trim().is_empty() {
-            c.name = format!("column_{}", i + 1);
-        }
-    }
+/// file without a header do; a repeated name gets `.1`, `.2`, ... as pandas reads it.
+fn named(columns: Vec<ColumnSpec>) -> Vec<ColumnSpec> {
+    let names = super::usable_names(columns.iter().map(|c| c.name.as_str()));
     columns
+        .into_iter()
+        .zip(names)
+        .map(|(c, name)| ColumnSpec { name, ..c })
+        .collect()
 }
 
 /// A quote that opens at `line` and never closes: CSV readers would swallow the rest of the

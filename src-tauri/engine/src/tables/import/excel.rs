@@ -121,23 +121,7 @@ fn names(range: &Range<Data>, has_header: bool) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     };
-    let mut seen = std::collections::HashMap::<String, usize>::new();
-    (0..width)
-        .map(|i| {
-            let base = header
-                .get(i)
-                .filter(|n| !n.is_empty())
-                .cloned()
-                .unwrap_or_else(|| format!("column_{}", i + 1));
-            let count = seen.entry(base.clone()).or_insert(0);
-            *count += 1;
-            if *count == 1 {
-                base
-            } else {
-                format!("{base}.{}", *count - 1)
-            }
-        })
-        .collect()
+    super::usable_names((0..width).map(|i| header.get(i).map_or("", String::as_str)))
 }
 
 /// Largest integer a double holds exactly.

@@ -577,6 +577,29 @@ fn file_size(path: &Path) -> Result<u64, TableError> {
     Ok(meta.len())
 }
 
+/// Column names as a file's header gives them (`""` where a cell is empty), made usable as
+/// pandas makes them: an empty one is `column_<n>`, a repeated one `name.1`, `name.2`, ...
+/// Quire's own row id name is taken as used, so a file's column of that name is renamed too.
+pub(super) fn usable_names<'a>(header: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    seen.insert(crate::tables::table::ROW_ID_COLUMN.to_string(), 1);
+    header
+        .enumerate()
+        .map(|(i, name)| {
+            let base = match name.trim() {
+                "" => format!("column_{}", i + 1),
+                name => name.to_string(),
+            };
+            let count = seen.entry(base.clone()).or_insert(0);
+            *count += 1;
+            match *count {
+                1 => base,
+                n => format!("{base}.{}", n - 1),
+            }
+        })
+        .collect()
+}
+
 /// A schema from the user's column choices.
 pub fn schema_of(columns: &[ColumnSpec]) -> Result<SchemaRef, TableError> {
     let mut seen = std::collections::HashSet::new();

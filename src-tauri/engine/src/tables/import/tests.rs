@@ -1002,6 +1002,20 @@ fn r_headers_numeric_and_case_names_and_late_decimals_read_as_pandas_does() {
             .has_header
     );
 
+    // Repeated names over numbers are a header, named as pandas names them; repeated words
+    // over words may be data.
+    let repeated = f.write("repeated.csv", "id,value,value\n1,10,11\n2,20,21\n");
+    let preview = super::preview(&repeated, None).unwrap();
+    assert!(preview.csv.as_ref().unwrap().has_header);
+    let names: Vec<&str> = preview.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "value", "value.1"]);
+    assert_eq!(preview.columns[2].kind, ColumnType::Integer);
+    let out = read_all(&repeated, preview.csv.as_ref()).unwrap();
+    assert_eq!(col_i64(&out.batches[0], 2), [Some(11), Some(21)]);
+    let words = f.write("words.csv", "Lyon,Lyon,Paris\nNice,Nice,Rome\n");
+    let preview = super::preview(&words, None).unwrap();
+    assert!(!preview.csv.as_ref().unwrap().has_header);
+
     let cases = f.write("cases.csv", "p95,P95\n1,2\n");
     let preview = super::preview(&cases, None).unwrap();
     assert!(preview.csv.as_ref().unwrap().has_header);
