@@ -70,6 +70,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::pick_export_path,
             commands::pick_import_file,
             commands::pick_link_folder,
+            commands::preview_csv,
             commands::preview_import,
             commands::queue_stats,
             commands::recent_files,

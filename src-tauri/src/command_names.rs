@@ -45,6 +45,7 @@ pub const COMMANDS: &[&str] = &[
     "pick_export_path",
     "pick_import_file",
     "pick_link_folder",
+    "preview_csv",
     "preview_import",
     "preview_transform",
     "profile_query",

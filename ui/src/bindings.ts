@@ -167,6 +167,11 @@ export const commands = {
 	 *  choice as a folder this window may read.
 	 */
 	pickLinkFolder: () => typedError<string | null, IpcError>(__TAURI_INVOKE("pick_link_folder")),
+	/**
+	 *  The preview of a picked CSV file read as the user chose in the import dialog (delimiter,
+	 *  quote, header, encoding, decimal separator, missing values): its columns found again.
+	 */
+	previewCsv: (path: string, options: CsvOptions) => typedError<ImportPreview, IpcError>(__TAURI_INVOKE("preview_csv", { path, options })),
 	/**  Proposes how to read a picked file; `sheet` picks a spreadsheet's sheet (default: its first). */
 	previewImport: (path: string, sheet: string | null) => typedError<ImportPreview, IpcError>(__TAURI_INVOKE("preview_import", { path, sheet })),
 	/**  The work queue's depth, waits per priority, run time per kind and cancellations. */

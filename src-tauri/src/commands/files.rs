@@ -36,6 +36,23 @@ pub async fn pick_import_file(
     Ok(picked)
 }
 
+/// The preview of a picked CSV file read as the user chose in the import dialog (delimiter,
+/// quote, header, encoding, decimal separator, missing values): its columns found again.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_csv(
+    state: State<'_, AppState>,
+    path: PathBuf,
+    options: import::CsvOptions,
+) -> Reply<ImportPreview> {
+    state.picked.check(&path, Use::Read)?;
+    let preview =
+        tauri::async_runtime::spawn_blocking(move || import::preview_csv(&path, &options))
+            .await
+            .map_err(blocking_failed)?;
+    Ok(preview?)
+}
+
 /// Proposes how to read a picked file; `sheet` picks a spreadsheet's sheet (default: its first).
 #[tauri::command]
 #[specta::specta]

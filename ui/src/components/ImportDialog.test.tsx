@@ -31,6 +31,44 @@ const parquetPreview = (file_bytes: number): ImportPreview => ({
 });
 
 describe("the import dialog", () => {
+  it("reads the file again when the user says the first row is a header, and imports with those columns", async () => {
+    const csvPreview = (has_header: boolean): ImportPreview => {
+      const columns = has_header
+        ? [
+            { name: "id", kind: "integer" as const },
+            { name: "value", kind: "integer" as const },
+          ]
+        : [
+            { name: "column_1", kind: "text" as const },
+            { name: "column_2", kind: "text" as const },
+          ];
+      return {
+        format: "csv",
+        csv: { delimiter: ",", quote: '"', has_header, columns, on_bad_row: "reject", missing: ["NA"], encoding: "utf-8", decimal: "." },
+        sheet: null,
+        columns,
+        rows: has_header ? [["1", "10"]] : [["id", "value"], ["1", "10"]],
+        file_bytes: 20,
+      };
+    };
+    const previewCsv = vi.fn(async (_path: string, options: { has_header: boolean }) => csvPreview(options.has_header));
+    const importFile = vi.fn(async () => outcome);
+    render(
+      <Providers backend={backendOf({ previewCsv, importFile })}>
+        <ImportDialog notebook="nb" path="/data/dup.csv" preview={csvPreview(false)} onDone={vi.fn()} onClose={vi.fn()} />
+      </Providers>,
+    );
+    fireEvent.click(screen.getByTestId("import-has-header"));
+    await waitFor(() => expect((screen.getByLabelText("Column 1 name") as HTMLInputElement).value).toBe("id"));
+    expect(previewCsv).toHaveBeenCalledWith("/data/dup.csv", expect.objectContaining({ has_header: true, columns: null }));
+    expect(screen.getByTestId("import-preview").textContent).not.toContain("value1");
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(importFile).toHaveBeenCalled());
+    const sent = (importFile.mock.calls[0] as unknown[])[3] as { has_header: boolean; columns: { name: string; kind: string }[] };
+    expect(sent.has_header).toBe(true);
+    expect(sent.columns.map((c) => `${c.name}:${c.kind}`)).toEqual(["id:integer", "value:integer"]);
+  });
+
   it("links a Parquet file instead of copying it when asked, and by default past 512 MB", async () => {
     const linked = { ...outcome.table, name: "trips", rows: 100_000_000, linked: "/data/trips.parquet" };
     const linkFile = vi.fn(async () => linked);

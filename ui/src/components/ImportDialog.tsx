@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { useBackend } from "../context";
 import { QuireError } from "../backend";
 import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgress, NotebookId, SheetOptions } from "../bindings";
@@ -96,6 +96,26 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
   // Esc stops a running import first; once nothing runs it closes, like the Close button.
   // Once rows were skipped the table exists: Esc is Done, so it opens.
   useEscape(() => (job ? void backend.cancelJob(job) : finished ? onDone(finished) : onClose()));
+
+  // A change of how the file is written reads its first rows again, so the columns, their
+  // types and the rows shown are what the import will make (the names typed so far go: the
+  // columns may not be the same ones). Only the latest answer counts.
+  const asked = useRef(0);
+  const choose = async (change: Partial<CsvOptions>) => {
+    if (!csv) return;
+    const options = { ...csv, ...change, missing: parseMissing(missingText) };
+    setCsv(options);
+    const ticket = ++asked.current;
+    setError(null);
+    try {
+      const next = await backend.previewCsv(path, { ...options, columns: null });
+      if (ticket !== asked.current) return;
+      setPreview(next);
+      setCsv(next.csv);
+    } catch (e) {
+      if (ticket === asked.current) setError(describeError(QuireError.from(e)));
+    }
+  };
 
   const setColumn = (i: number, change: Partial<{ name: string; kind: ColumnType }>) => {
     if (!csv) return;
@@ -204,7 +224,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
           <div className="csv-options">
             <label className="field">
               Delimiter
-              <select value={csv.delimiter} disabled={!!job} onChange={(e) => setCsv({ ...csv, delimiter: e.target.value })}>
+              <select value={csv.delimiter} disabled={!!job} onChange={(e) => void choose({ delimiter: e.target.value })}>
                 {DELIMITERS.map(([d, label]) => (
                   <option key={label} value={d}>
                     {label}
@@ -214,7 +234,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
             </label>
             <label className="field">
               Quote
-              <select value={csv.quote} disabled={!!job} onChange={(e) => setCsv({ ...csv, quote: e.target.value })}>
+              <select value={csv.quote} disabled={!!job} onChange={(e) => void choose({ quote: e.target.value })}>
                 <option value={'"'}>Double (")</option>
                 <option value={"'"}>Single (')</option>
               </select>
@@ -225,7 +245,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
                 data-testid="import-encoding"
                 value={csv.encoding ?? "utf-8"}
                 disabled={!!job}
-                onChange={(e) => setCsv({ ...csv, encoding: e.target.value })}
+                onChange={(e) => void choose({ encoding: e.target.value })}
               >
                 {encodingChoices(preview.csv?.encoding).map(([label, name]) => (
                   <option key={label} value={label}>
@@ -237,13 +257,19 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
             </label>
             <label className="field">
               Decimal separator
-              <select data-testid="import-decimal" value={csv.decimal} disabled={!!job} onChange={(e) => setCsv({ ...csv, decimal: e.target.value })}>
+              <select data-testid="import-decimal" value={csv.decimal} disabled={!!job} onChange={(e) => void choose({ decimal: e.target.value })}>
                 <option value=".">Point (3.14)</option>
                 <option value=",">Comma (3,14)</option>
               </select>
             </label>
             <label className="check">
-              <input type="checkbox" checked={csv.has_header} disabled={!!job} onChange={(e) => setCsv({ ...csv, has_header: e.target.checked })} />
+              <input
+                type="checkbox"
+                data-testid="import-has-header"
+                checked={csv.has_header}
+                disabled={!!job}
+                onChange={(e) => void choose({ has_header: e.target.checked })}
+              />
               First row is a header
             </label>
             <label className="check">
@@ -264,6 +290,9 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
                 disabled={!!job}
                 title="Cell texts read as empty (NULL), separated by commas; an empty cell always is."
                 onChange={(e) => setMissingText(e.target.value)}
+                onBlur={() => {
+                  if (parseMissing(missingText).join("\n") !== (csv.missing ?? []).join("\n")) void choose({});
+                }}
               />
             </label>
           </div>

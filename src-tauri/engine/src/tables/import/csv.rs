@@ -32,18 +32,54 @@ const INFER_RECORDS: usize = 10_000;
 /// Skipped rows listed one by one; the rest are only counted.
 const SKIPPED_LISTED: usize = 100;
 
-/// `path` holds plain UTF-8 (see [`super::source`]) decoded from a file in `encoding`.
+/// How the user said a CSV file is written, in the import dialog: the preview reads it so
+/// rather than as sniffed (its columns are found again).
+pub struct Chosen<'a> {
+    pub delimiter: u8,
+    pub quote: u8,
+    pub has_header: bool,
+    /// "." or ",".
+    pub decimal: &'a str,
+}
+
+impl<'a> Chosen<'a> {
+    pub fn of(options: &'a CsvOptions) -> Result<Chosen<'a>, TableError> {
+        Ok(Chosen {
+            delimiter: one_ascii(&options.delimiter, "delimiter")?,
+            quote: one_ascii(&options.quote, "quote")?,
+            has_header: options.has_header,
+            decimal: options.decimal.trim(),
+        })
+    }
+}
+
+/// `path` holds plain UTF-8 (see [`super::source`]) decoded from a file in `encoding`; read as
+/// sniffed, or as `chosen`.
 pub fn preview(
     path: &Path,
     file_bytes: u64,
     encoding: &'static encoding_rs::Encoding,
     missing: Vec<String>,
+    chosen: Option<Chosen<'_>>,
 ) -> Result<ImportPreview, TableError> {
     let sample = read_sample(path)?;
-    let (delimiter, quote) = sniff_dialect(&sample);
+    let (delimiter, quote) = match &chosen {
+        Some(c) => (c.delimiter, c.quote),
+        None => sniff_dialect(&sample),
+    };
     let sample = even_rows(sample, delimiter, quote);
-    let has_header = sniff_header(&sample, delimiter, quote);
-    let (columns, comma) = sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
+    let has_header = match &chosen {
+        Some(c) => c.has_header,
+        None => sniff_header(&sample, delimiter, quote),
+    };
+    let (mut columns, mut comma) = sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
+    if chosen.as_ref().is_some_and(|c| c.decimal == ".") {
+        // Decimal points chosen: the columns sniffed as numbers with commas stay text.
+        for &i in &comma {
+            columns[i].kind = ColumnType::Text;
+        }
+        comma.clear();
+    }
     let sample = if comma.is_empty() {
         sample
     } else {
@@ -77,7 +113,12 @@ pub fn preview(
             on_bad_row: OnBadRow::Reject,
             missing,
             encoding: Some(super::source::label(encoding)),
-            decimal: if comma.is_empty() { "." } else { "," }.into(),
+            decimal: match &chosen {
+                Some(c) => c.decimal,
+                None if comma.is_empty() => ".",
+                None => ",",
+            }
+            .into(),
         }),
         sheet: None,
         columns,
@@ -1170,8 +1211,32 @@ fn import_error(e: &ArrowError, schema: Option<&SchemaRef>) -> TableError {
                 ),
             }
         }
-        _ => TableError::Import { line, message },
+        _ => match ragged(&message) {
+            Some((expected, found)) => TableError::Import {
+                line,
+                message: format!(
+                    "{}{found} fields where the first row has {expected}: check the delimiter \
+                     and the quote, or skip the rows that do not fit",
+                    line.map_or("a row has ".to_string(), |n| format!("line {n} has "))
+                ),
+            },
+            None => TableError::Import { line, message },
+        },
     }
+}
+
+/// The fields expected and found in arrow-csv's words for a row of another length
+/// ("Encountered unequal lengths between records on CSV file. Expected 1 records, found 2
+/// records at line 2").
+fn ragged(message: &str) -> Option<(usize, usize)> {
+    let rest = message
+        .split_once("unequal lengths between records")?
+        .1
+        .split_once("Expected ")?
+        .1;
+    let (expected, rest) = rest.split_once(" records, found ")?;
+    let found = rest.split_once(" records")?.0;
+    Some((expected.trim().parse().ok()?, found.trim().parse().ok()?))
 }
 
 /// The integer column a parse error shows to hold a decimal number, if that is the error.

@@ -332,7 +332,7 @@ pub fn preview_missing(
             let limit = Some(csv::SAMPLE_BYTES as u64);
             let plain = source::plain(path, &head, encoding, limit, None, &never)?;
             let missing = missing.map_or_else(missing_default, <[String]>::to_vec);
-            csv::preview(plain.path(), file_bytes, encoding, missing)
+            csv::preview(plain.path(), file_bytes, encoding, missing, None)
         }
         ImportFormat::Parquet => parquet::preview(path, file_bytes),
         ImportFormat::Excel => excel::preview(path, file_bytes, None),
@@ -351,6 +351,28 @@ pub fn preview_missing(
 /// The preview of one sheet of a spreadsheet.
 pub fn preview_sheet(path: &Path, sheet: &str) -> Result<ImportPreview, TableError> {
     excel::preview(path, file_size(path)?, Some(sheet))
+}
+
+/// A CSV file's preview read as the user chose in the import dialog (delimiter, quote,
+/// header, encoding, decimal separator, missing values), its columns found again.
+pub fn preview_csv(path: &Path, options: &CsvOptions) -> Result<ImportPreview, TableError> {
+    let file_bytes = file_size(path)?;
+    let head = source::Head::read(path, SNIFF_BYTES)?;
+    let encoding = match &options.encoding {
+        Some(label) => source::encoding(label)?,
+        None => source::sniff_encoding(&head.bytes),
+    };
+    let limit = Some(csv::SAMPLE_BYTES as u64);
+    let never = CancellationToken::new();
+    let plain = source::plain(path, &head, encoding, limit, None, &never)?;
+    let chosen = csv::Chosen::of(options)?;
+    csv::preview(
+        plain.path(),
+        file_bytes,
+        encoding,
+        options.missing.clone(),
+        Some(chosen),
+    )
 }
 
 /// Reads one sheet of a spreadsheet as `options` say.

@@ -658,6 +658,67 @@ fn a_number_in_a_json_text_column_keeps_its_digits_in_arrays_as_in_lines() {
     }
 }
 
+/// The import dialog's choices read the preview again: the columns, their types and rows are
+/// what the import will make (before, ticking "First row is a header" kept the `column_<n>`
+/// text columns of the sniffed preview, and the import dropped the row with them).
+#[test]
+fn a_csv_preview_reads_the_file_as_the_user_chose() {
+    let f = Files::new();
+    let p = f.write("eu.csv", "Stadt;Preis\nLyon;1,5\nNice;2,25\n");
+    let sniffed = super::preview(&p, None).unwrap();
+    let options = sniffed.csv.clone().unwrap();
+    assert_eq!(
+        (options.delimiter.as_str(), options.decimal.as_str()),
+        (";", ",")
+    );
+    assert_eq!(sniffed.columns[1].kind, ColumnType::Float);
+
+    let no_header = CsvOptions {
+        has_header: false,
+        columns: None,
+        ..options.clone()
+    };
+    let preview = super::preview_csv(&p, &no_header).unwrap();
+    let names: Vec<&str> = preview.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["column_1", "column_2"]);
+    assert_eq!(
+        preview.rows[0],
+        [Some("Stadt".into()), Some("Preis".into())]
+    );
+    assert!(!preview.csv.as_ref().unwrap().has_header);
+
+    let points = CsvOptions {
+        decimal: ".".into(),
+        columns: None,
+        ..options.clone()
+    };
+    let preview = super::preview_csv(&p, &points).unwrap();
+    assert_eq!(
+        preview.columns[1].kind,
+        ColumnType::Text,
+        "1,5 is text with points"
+    );
+    assert_eq!(preview.csv.as_ref().unwrap().decimal, ".");
+
+    let commas = CsvOptions {
+        delimiter: ",".into(),
+        decimal: ".".into(),
+        columns: None,
+        ..options
+    };
+    let (line, message) = import_error(super::preview_csv(&p, &commas).unwrap_err());
+    assert_eq!(line, Some(2), "{message}");
+    assert!(
+        message.starts_with("line 2 has 2 fields where the first row has 1: check the delimiter"),
+        "{message}"
+    );
+    // Read as a whole, the choice makes what the preview showed.
+    let preview = super::preview_csv(&p, &no_header).unwrap();
+    let out = read_all(&p, preview.csv.as_ref()).unwrap();
+    assert_eq!(out.batches[0].num_rows(), 3);
+    assert_eq!(out.schema.field(0).name(), "column_1");
+}
+
 #[test]
 fn unknown_extensions_and_missing_files_are_typed() {
     let f = Files::new();
