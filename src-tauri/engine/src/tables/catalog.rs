@@ -413,9 +413,9 @@ impl Catalog {
         let TableError::Sql { message, .. } = &e else {
             return e;
         };
-        if !message.contains("not found") {
+        let Some(unknown) = super::sql::unknown_table(message) else {
             return e;
-        }
+        };
         let missing = self
             .of(notebook)
             .missing
@@ -424,9 +424,7 @@ impl Catalog {
             .clone();
         missing
             .iter()
-            .find(|(name, _)| {
-                message.contains(&format!("'{name}'")) || message.contains(&format!(".{name}'"))
-            })
+            .find(|(name, _)| name.as_str() == unknown)
             .map_or(e, |(name, m)| m.error(name))
     }
 

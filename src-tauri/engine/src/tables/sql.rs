@@ -338,7 +338,9 @@ pub fn describe(e: DataFusionError) -> TableError {
         }
         other => other.message().into_owned(),
     };
-    let message = plain(&message.replace("This feature is not implemented: ", ""));
+    let message = reword(&plain(
+        &message.replace("This feature is not implemented: ", ""),
+    ));
     TableError::Sql {
         message,
         line,
@@ -417,6 +419,138 @@ fn store_cause(e: &DataFusionError) -> Option<&object_store::Error> {
     None
 }
 
+/// DataFusion's words for the mistakes people make most, said as a user reads them: no
+/// `datafusion.public.` catalog path, no setting the user cannot change, no Arrow type names
+/// where a kind of value is meant. Anything else is left as it is.
+fn reword(message: &str) -> String {
+    let unqualified = |name: &str| -> String {
+        // `movies."Action"` or `movies.title`: the column as the user writes it.
+        match name.find("\"") {
+            Some(quote) => name[quote..].to_string(),
+            None => name.rsplit('.').next().unwrap_or(name).to_string(),
+        }
+    };
+    if let Some(rest) = message.strip_prefix("No field named ") {
+        let (name, rest) = rest.split_once(['.', '\n']).unwrap_or((rest, ""));
+        let mut out = format!("there is no column {}", name.trim());
+        match rest
+            .split_once("Did you mean '")
+            .and_then(|(_, g)| g.split_once("'?"))
+        {
+            Some(guess) => out.push_str(&format!(": did you mean {}?", unqualified(guess.0))),
+            None => out.push('.'),
+        }
+        if rest.contains("case sensitive") {
+            out.push_str(" A name with capitals is written in double quotes.");
+        }
+        if let Some((_, valid)) = rest.split_once("Valid fields are ") {
+            let names: Vec<String> = valid.split(", ").map(|n| unqualified(n.trim())).collect();
+            let shown = names
+                .iter()
+                .take(30)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = match names.len().saturating_sub(30) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            out.push_str(&format!(" The columns here are {shown}{more}"));
+        }
+        return out;
+    }
+    if let Some(rest) = message.strip_prefix("table '") {
+        if let Some((name, "")) = rest.split_once("' not found") {
+            let name = name.strip_prefix("datafusion.public.").unwrap_or(name);
+            // `unknown_table` reads this sentence back.
+            return format!("there is no table {name} in this notebook");
+        }
+    }
+    if let Some(rest) = message.strip_prefix("Invalid function '") {
+        if let Some((name, rest)) = rest.split_once("'.") {
+            let guess = rest
+                .split_once("Did you mean '")
+                .and_then(|(_, g)| g.split_once("'?"))
+                .map(|(g, _)| format!(" (did you mean {g}?)"))
+                .unwrap_or_default();
+            return format!("there is no function {name}{guess}");
+        }
+    }
+    if let Some(rest) = message.strip_prefix("Ambiguous reference to unqualified field ") {
+        let name = rest.trim();
+        return format!(
+            "{name} is a column of more than one table here: say which, as table.{name} (or \
+             its alias)"
+        );
+    }
+    if message.starts_with("Column in SELECT must be in GROUP BY or an aggregate function") {
+        if let Some(column) = message
+            .split_once("column \"")
+            .and_then(|(_, c)| c.split_once('"'))
+            .map(|(c, _)| unqualified(c))
+        {
+            return format!(
+                "{column} must be in the GROUP BY, or inside an aggregate such as count, sum \
+                 or max, since other columns are aggregated"
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("Cast error: Cannot cast string '") {
+        if let Some((value, rest)) = rest.rsplit_once("' to value of ") {
+            let kind = rest.trim_end_matches(" type").trim();
+            return format!(
+                "the text {value:?} is not {} ({kind}); TRY_CAST gives NULL for such values \
+                 instead of stopping",
+                kind_of(kind)
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("Cannot coerce arithmetic expression ") {
+        if let Some(expression) = rest.strip_suffix(" to valid types") {
+            return format!(
+                "{expression} cannot be computed: the two sides are different kinds of value \
+                 (CAST one of them)"
+            );
+        }
+    }
+    if let Some(text) = message.strip_prefix("the query cannot be read: ") {
+        if let Some((expected, found)) = text
+            .strip_prefix("Expected: ")
+            .and_then(|t| t.rsplit_once(", found: "))
+        {
+            return match found.trim() {
+                "EOF" | ";" => {
+                    format!("the query cannot be read: it ends where {expected} should follow")
+                }
+                found => format!("the query cannot be read: {expected} was expected, not {found}"),
+            };
+        }
+    }
+    message.to_string()
+}
+
+/// The table a query named that the notebook does not have, from [`reword`]'s words.
+pub fn unknown_table(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("there is no table ")?
+        .strip_suffix(" in this notebook")
+}
+
+/// A kind of value, in words, for an Arrow type's name.
+fn kind_of(arrow: &str) -> &'static str {
+    match arrow {
+        "Int8" | "Int16" | "Int32" | "Int64" | "UInt8" | "UInt16" | "UInt32" | "UInt64" => {
+            "a whole number"
+        }
+        "Float16" | "Float32" | "Float64" => "a number",
+        "Boolean" => "true or false",
+        "Date32" | "Date64" => "a date",
+        a if a.starts_with("Timestamp") => "a date-time",
+        a if a.starts_with("Decimal") => "a decimal number",
+        _ => "of that type",
+    }
+}
+
 /// `message` without sqlparser's " at Line: 1, Column: 8" and DataFusion's bug-report appeal.
 fn plain(message: &str) -> String {
     let mut text = message.to_string();
@@ -447,7 +581,11 @@ fn locate(error: TableError, sql: &str) -> TableError {
         return error;
     };
     let name = unknown_name(&message);
-    let found = name.as_deref().and_then(|n| find_word(sql, n));
+    let found = match message.contains("it ends where") {
+        // The query stops short: the editor points at its end.
+        true => end_of(without_terminator(sql)),
+        false => name.as_deref().and_then(|n| find_word(sql, n)),
+    };
     match found {
         Some((line, col)) => TableError::Sql {
             message,
@@ -465,7 +603,11 @@ fn locate(error: TableError, sql: &str) -> TableError {
 /// The identifier in "No field named cty." / "table 'x' not found" style messages.
 fn unknown_name(message: &str) -> Option<String> {
     let after = |key: &str| message.find(key).map(|i| &message[i + key.len()..]);
-    let raw = if let Some(rest) = after("No field named ") {
+    let raw = if let Some(rest) = after("there is no column ") {
+        rest.split([' ', ':', '.']).next()?.to_string()
+    } else if let Some(rest) = after("there is no table ") {
+        rest.split(' ').next()?.to_string()
+    } else if let Some(rest) = after("No field named ") {
         rest.split(|c: char| c.is_whitespace() || c == ',')
             .next()?
             .trim_end_matches('.')
@@ -477,6 +619,13 @@ fn unknown_name(message: &str) -> Option<String> {
     };
     let raw = raw.trim_matches(|c| c == '"' || c == '\'' || c == '`');
     Some(raw.rsplit('.').next()?.trim_matches('"').to_string()).filter(|s| !s.is_empty())
+}
+
+/// 1-based line and column just past the last character of `sql`.
+fn end_of(sql: &str) -> Option<(u64, u64)> {
+    let lines = sql.lines().count().max(1);
+    let last = sql.lines().last().unwrap_or("");
+    Some((lines as u64, last.chars().count() as u64 + 1))
 }
 
 /// 1-based line and column of the first whole-word, case-insensitive occurrence of `word`.
@@ -687,6 +836,101 @@ mod tests {
         };
         assert!(message.contains("nope"), "{message}");
         assert_eq!((*line, *column), (Some(2), Some(8)), "{err}");
+    }
+
+    /// What a new user typed on a public dataset (movies, with a column `Action`): before,
+    /// DataFusion's own words, with its catalog path and a setting nobody can change.
+    #[tokio::test]
+    async fn mistakes_people_make_are_said_in_their_words() {
+        let s = SqlSession::default();
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("title", DataType::Utf8, true),
+            Field::new("Action", DataType::Int64, true),
+            Field::new("year", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(datafusion::arrow::array::StringArray::from(vec!["a"])),
+                Arc::new(Int64Array::from(vec![1])),
+                Arc::new(Int64Array::from(vec![2001])),
+            ],
+        )
+        .unwrap();
+        s.register(
+            "movies",
+            &crate::tables::TableVersion::first(schema, vec![batch]),
+        )
+        .unwrap();
+        for (q, said, at) in [
+            (
+                "SELECT Action FROM movies",
+                "there is no column action: did you mean \"Action\"? A name with capitals is \
+                 written in double quotes. The columns here are title, \"Action\", year",
+                Some((1, 8)),
+            ),
+            (
+                "SELECT * FROM movie",
+                "there is no table movie in this notebook",
+                Some((1, 15)),
+            ),
+            (
+                "SELECT CAST(title AS INTEGER) FROM movies",
+                "the text \"a\" is not a whole number (Int32); TRY_CAST gives NULL for such \
+                 values instead of stopping",
+                None,
+            ),
+            (
+                "SELECT *\nFROM movies WHERE year > 2000 AND ;",
+                "the query cannot be read: it ends where an expression should follow",
+                Some((2, 35)),
+            ),
+            (
+                "SELECT count(*) FROM movies GROUP BY nope",
+                "there is no column nope. The columns here are \"count(*)\", title, \
+                 \"Action\", year",
+                Some((1, 38)),
+            ),
+            (
+                "SELECT title, count(*) FROM movies",
+                "title must be in the GROUP BY, or inside an aggregate such as count, sum or \
+                 max, since other columns are aggregated",
+                Some((1, 8)),
+            ),
+            (
+                "SELECT * FROM movies m JOIN movies n ON m.year = n.year WHERE year = 1",
+                "year is a column of more than one table here: say which, as table.year (or its \
+                 alias)",
+                Some((1, 63)),
+            ),
+            (
+                "SELECT year + title FROM movies",
+                "Int64 + Utf8 cannot be computed: the two sides are different kinds of value \
+                 (CAST one of them)",
+                Some((1, 8)),
+            ),
+        ] {
+            let e = s.run(q).await.unwrap_err();
+            let TableError::Sql {
+                message,
+                line,
+                column,
+            } = &e
+            else {
+                panic!("{q}: {e:?}");
+            };
+            assert_eq!(message, said, "{q}");
+            assert_eq!(line.zip(*column), at, "{q}");
+        }
+        let e = s
+            .run("SELECT nosuchfn(year) FROM movies")
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("there is no function nosuchfn"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
