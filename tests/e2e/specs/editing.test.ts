@@ -84,7 +84,7 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
       // The diff of the imported table against now, paged.
       await app.click("open-versions");
       const list = await app.waitText("versions-list", (t) => t.includes("Opened") && t.includes("Set city = upper"));
-      assert.match(list, /Set city of row 0 to "Marseille"/);
+      assert.match(list, /Set city of row 1 to "Marseille"/);
       assert.match(list, /Edited 2 cells/);
       assert.ok(!list.includes("md5"), "the cancelled transform is not in the history");
       const opened = await app.driver.findElement({ css: "[data-testid=versions-list] li:first-child button" });

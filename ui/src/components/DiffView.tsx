@@ -21,7 +21,8 @@ export function DiffRows({ page }: { page: DiffPage }) {
       <tbody>
         {page.rows.map((r) => (
           <tr key={r.row_id} className={r.kind} data-testid={`diff-row-${r.row_id}`}>
-            <td>{r.row_id}</td>
+            {/* Counted from 1, as the grid counts rows (ids count from 0). */}
+            <td>{r.row_id + 1}</td>
             <td>{r.kind}</td>
             <td>
               {r.kind === "changed"

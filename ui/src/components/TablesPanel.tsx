@@ -26,7 +26,8 @@ interface Props {
 
 /** A table's save state in a few words. */
 function statusText(s: TableSaveStatus | undefined): string {
-  if (!s) return "";
+  // No word yet: the table was opened from its saved copy (and journal) since Quire started.
+  if (!s) return "Saved";
   switch (s.status.state) {
     case "saved":
       return "Saved";

@@ -54,18 +54,21 @@ impl TableOp {
     pub fn label(&self) -> String {
         match self {
             TableOp::Opened => "Opened".into(),
+            // Rows are counted from 1, as the grid counts them (ids count from 0).
             TableOp::Edit { edits } if edits.len() == 1 => {
                 let e = &edits[0];
+                let row = e.row_id + 1;
                 match &e.value {
-                    Some(v) => format!("Set {} of row {} to {v:?}", e.column, e.row_id),
-                    None => format!("Set {} of row {} to NULL", e.column, e.row_id),
+                    // Quoted as typed: a debug quote escaped the quotes inside.
+                    Some(v) => format!("Set {} of row {row} to \"{v}\"", e.column),
+                    None => format!("Set {} of row {row} to NULL", e.column),
                 }
             }
             TableOp::Edit { edits } => format!("Edited {} cells", edits.len()),
             TableOp::Transform { transform } => transform.label(),
             TableOp::Restore { generation } => format!("Restored saved copy {generation}"),
             TableOp::DeleteRows { row_ids } if row_ids.len() == 1 => {
-                format!("Deleted row {}", row_ids[0])
+                format!("Deleted row {}", row_ids[0] + 1)
             }
             TableOp::DeleteRows { row_ids } => format!("Deleted {} rows", row_ids.len()),
             TableOp::AddRows {
@@ -385,6 +388,23 @@ mod tests {
     use datafusion::arrow::record_batch::RecordBatch;
 
     const ROWS: usize = 1 << 17; // 1 MiB per Int64 column
+
+    /// The changes list counts rows from 1, as the grid does, and shows a value as typed.
+    #[test]
+    fn a_change_names_its_row_as_the_grid_counts_it() {
+        let edit = TableOp::Edit {
+            edits: vec![crate::tables::edit::CellEdit {
+                row_id: 0,
+                column: "city".into(),
+                value: Some("N1A1, \"edited\"".into()),
+            }],
+        };
+        assert_eq!(edit.label(), "Set city of row 1 to \"N1A1, \"edited\"\"");
+        let deleted = TableOp::DeleteRows {
+            row_ids: vec![151].into(),
+        };
+        assert_eq!(deleted.label(), "Deleted row 152");
+    }
 
     fn version(n: u64, big: ArrayRef, small: i64) -> Arc<TableVersion> {
         let ids = Arc::new(UInt64Array::from_iter_values(0..ROWS as u64));
