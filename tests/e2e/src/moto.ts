@@ -1,35 +1,12 @@
 // moto's S3 server for the e2e tests: a real S3 API server on loopback, from the same pinned
 // venv the engine's object-storage test uses ($CARGO_TARGET_DIR/s3-venv, made here when
 // missing or out of date), started on a free port and stopped by the test.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { targetDir } from "./harness.ts";
+import { join } from "node:path";
+import { repoRoot, venvPython } from "./venv.ts";
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const requirements = join(repoRoot, "src-tauri", "engine", "tests", "s3", "requirements.txt");
-
-function venvPython(): string {
-  const target = targetDir();
-  const venv = join(target, "s3-venv");
-  const python = join(venv, "bin", "python");
-  const wanted = readFileSync(requirements, "utf8");
-  const stamp = join(venv, "quire-requirements.txt");
-  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, "utf8") === wanted) return python;
-  // Built aside and renamed into place, as the engine's test does.
-  const building = `${venv}.building-${process.pid}`;
-  rmSync(building, { recursive: true, force: true });
-  execFileSync(process.env.QUIRE_PYTHON ?? "python3", ["-m", "venv", building], { stdio: "inherit" });
-  execFileSync(join(building, "bin", "python"), ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input", "-r", requirements], {
-    stdio: "inherit",
-  });
-  writeFileSync(join(building, "quire-requirements.txt"), wanted);
-  rmSync(venv, { recursive: true, force: true });
-  renameSync(building, venv);
-  return python;
-}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,7 +29,7 @@ export interface Moto {
 }
 
 export async function startMoto(): Promise<Moto> {
-  const python = venvPython();
+  const python = venvPython("s3-venv", requirements);
   const port = await freePort();
   const child: ChildProcess = spawn(python, ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
   // Never outlives the test process, whatever way it ends.

