@@ -3,7 +3,7 @@
 // idle priority (see useProfile); a newer table version (an edit) asks again.
 // Clicking a bar asks the grid to keep those rows.
 import type { ColumnProfile } from "../bindings";
-import { binFilter, distinctText, missingText, short, valueFilter } from "../profiles/format";
+import { binFilter, distinctText, missingText, quartilesText, rowsText, short, valueFilter } from "../profiles/format";
 import type { ProfileState } from "../profiles/useProfile";
 
 export type GridFilter = { column: string; model: Record<string, unknown> };
@@ -23,7 +23,7 @@ export function ProfilePanel({ state: { profile, error }, onFilter, onClose }: P
         <strong>Columns</strong>
         {profile && (
           <span className="muted" data-testid="profile-meta">
-            {profile.rows.toLocaleString()} rows · {(profile.elapsed_ms ?? 0).toFixed(0)} ms
+            {rowsText(profile.rows)} · {(profile.elapsed_ms ?? 0).toFixed(0)} ms
           </span>
         )}
         <div className="spacer" />
@@ -58,7 +58,7 @@ function ColumnCard({ column: c, rows, onFilter }: { column: ColumnProfile; rows
       {c.mean !== null && (
         <div className="muted">
           mean {short(c.mean)}
-          {c.quartiles && ` · quartiles ≈ ${c.quartiles.map(short).join(" / ")}`}
+          {c.quartiles && ` · quartiles ≈ ${quartilesText(c)}`}
         </div>
       )}
       {c.histogram.length > 0 && <Histogram column={c} onFilter={onFilter} />}
@@ -77,7 +77,7 @@ function Histogram({ column: c, onFilter }: { column: ColumnProfile; onFilter?(f
     <svg className="profile-histogram" width={WIDTH} height={HEIGHT} role="img" aria-label={`Histogram of ${c.name}`} data-testid="profile-histogram">
       {c.histogram.map((b, i) => {
         const h = b.count === 0 ? 0 : Math.max(1, (HEIGHT * b.count) / most);
-        const label = `${short(b.start)} to ${short(b.end)}: ${b.count.toLocaleString()} rows`;
+        const label = `${short(b.start)} to ${short(b.end)}: ${rowsText(b.count)}`;
         return (
           <rect
             key={i}
@@ -115,7 +115,7 @@ function TopValues({ column: c, onFilter }: { column: ColumnProfile; onFilter?(f
           </button>
         </li>
       ))}
-      {c.others > 0 && <li className="muted">{c.others.toLocaleString()} other rows</li>}
+      {c.others > 0 && <li className="muted">{c.others === 1 ? "1 other row" : `${c.others.toLocaleString()} other rows`}</li>}
     </ol>
   );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ColumnProfile } from "../bindings";
 import { viewSpec } from "../pages";
-import { binFilter, distinctText, missingText, short, valueFilter, VALUE_CHARS } from "./format";
+import { binFilter, distinctText, missingText, quartilesText, rowsText, short, valueFilter, VALUE_CHARS } from "./format";
 
 const column = (over: Partial<ColumnProfile>): ColumnProfile => ({
   name: "amount",
@@ -34,7 +34,8 @@ describe("column profiles in words", () => {
   it("rounds numbers for a glance", () => {
     expect(short(1234.5678)).toBe((1234.57).toLocaleString());
     expect(short(0.123456)).toBe("0.1235");
-    expect(short(12_345_678)).toBe("1.23e+7");
+    expect(short(12_345_678)).toBe((12_345_678).toLocaleString());
+    expect(short(2.5e15)).toBe("2.50e+15");
     expect(short(0)).toBe("0");
   });
 
@@ -54,5 +55,14 @@ describe("column profiles in words", () => {
     expect(viewSpec([], { note: valueFilter("text", { value: `${long}…`, count: 2 }) as never })?.filters).toEqual([{ column: "note", op: "starts_with", value: long }]);
     // An uncut value that happens to end with an ellipsis is matched whole.
     expect(valueFilter("text", { value: "and so on…", count: 1 })).toEqual({ filterType: "text", type: "equals", filter: "and so on…" });
+  });
+
+  it("says one row, and a whole-number column's quartiles as whole numbers", () => {
+    expect(rowsText(1)).toBe("1 row");
+    expect(rowsText(2000)).toBe(`${(2000).toLocaleString()} rows`);
+    const year = { data_type: "Int64", quartiles: [1957.76, 1982.47, 1997.17] } as ColumnProfile;
+    expect(quartilesText(year)).toBe([1958, 1982, 1997].map(short).join(" / "));
+    const rating = { data_type: "Float64", quartiles: [5.01, 6.1, 7.0] } as ColumnProfile;
+    expect(quartilesText(rating)).toBe([5.01, 6.1, 7].map(short).join(" / "));
   });
 });

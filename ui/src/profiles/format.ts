@@ -2,6 +2,19 @@
 // bar asks the grid to keep.
 import type { ColumnProfile, HistogramBin, TopValue } from "../bindings";
 
+/** "1 row", "2,000 rows". */
+export function rowsText(n: number): string {
+  return `${n.toLocaleString()} ${n === 1 ? "row" : "rows"}`;
+}
+
+/** The quartiles as shown: a whole-number column's are whole numbers (the sketch interpolates
+ *  between values, so a year's median would read 1982.47). */
+export function quartilesText(c: ColumnProfile): string | null {
+  if (!c.quartiles) return null;
+  const whole = /^U?Int\d+$/.test(c.data_type);
+  return c.quartiles.map((q) => short(whole && q !== null ? Math.round(q) : q)).join(" / ");
+}
+
 /** "12 missing (0.4 %)", "none missing". */
 export function missingText(c: ColumnProfile, rows: number): string {
   if (c.nulls === 0) return "none missing";
@@ -17,12 +30,15 @@ export function distinctText(c: ColumnProfile, rows: number): string | null {
   return `${c.distinct <= 1000 ? "" : "≈ "}${c.distinct.toLocaleString()} distinct`;
 }
 
-/** Numbers rounded for a glance: four significant digits, or the integer part and two decimals. */
+/** Numbers rounded for a glance: four significant digits, or the integer part and two decimals;
+ *  millions and more as whole numbers with their grouping (a budget of 10,000,000 reads as
+ *  such, not as 1.00e+7); only the very large and very small as powers of ten. */
 export function short(n: number | null): string {
   if (n === null) return "–";
   if (!Number.isFinite(n)) return String(n);
   const abs = Math.abs(n);
-  if (abs >= 1e6 || (abs > 0 && abs < 1e-3)) return n.toExponential(2);
+  if (abs >= 1e15 || (abs > 0 && abs < 1e-3)) return n.toExponential(2);
+  if (abs >= 1e6) return n.toLocaleString(undefined, { maximumFractionDigits: 0 });
   const digits = Math.min(15, Math.max(4, Math.ceil(Math.log10(abs + 1)) + 2));
   return n.toLocaleString(undefined, { maximumSignificantDigits: digits });
 }
