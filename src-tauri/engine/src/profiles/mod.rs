@@ -6,9 +6,10 @@
 //! - [`cache`]: profiles kept per table version, and the one in flight per table, cancelled
 //!   when a newer version asks.
 //!
-//! Distinct counts and quartiles are approximate (HyperLogLog, t-digest: DataFusion's
-//! `approx_distinct` and `approx_percentile_cont`), so memory stays bounded on any table; counts,
-//! ranges and means are exact.
+//! Distinct counts are approximate (HyperLogLog: DataFusion's `approx_distinct`), and so are the
+//! quartiles of a column of more than `functions::EXACT_MAX` numbers (a t-digest, as
+//! `approx_percentile_cont` builds it), so memory stays bounded on any table; counts, ranges,
+//! means and the quartiles of smaller columns are exact.
 
 pub mod cache;
 pub mod compute;
