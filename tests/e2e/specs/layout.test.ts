@@ -49,6 +49,17 @@ test("tables in the sidebar, dragged into a cell; sparklines in the grid; the sh
       await newNotebook(app, "Birds");
       await app.click("import-data");
       await app.waitText("import-preview", (t) => t.includes("Biscoe"));
+      // At 1,280 x 800 the dialog's buttons are in sight (the preview scrolls inside it), and
+      // each checkbox sits beside its words.
+      const sight = await app.driver.executeScript<string>(
+        `const b = document.querySelector('[data-testid=import-start]').getBoundingClientRect();
+         const box = document.querySelector('[data-testid=import-has-header]').getBoundingClientRect();
+         const words = document.querySelector('[data-testid=import-has-header]').closest('label').getBoundingClientRect();
+         return JSON.stringify({ bottom: b.bottom, height: innerHeight, beside: box.height > words.height / 2 });`,
+      );
+      const { bottom, height, beside } = JSON.parse(sight) as { bottom: number; height: number; beside: boolean };
+      assert.ok(bottom <= height, `the Import button is below the window: ${sight}`);
+      assert.ok(beside, `the header checkbox sits above its words: ${sight}`);
       await app.screenshot("import-dialog-light");
       await app.click("import-start");
       await app.waitText("table-list", (t) => t.includes("birds"), 60_000);

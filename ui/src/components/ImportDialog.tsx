@@ -160,7 +160,8 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
   const percent = progress && progress.total_bytes > 0 ? Math.min(100, (progress.bytes / progress.total_bytes) * 100) : 0;
   return (
     <div className="modal-backdrop" role="presentation">
-      <div className="modal wide" role="dialog" aria-label="Import" data-testid="import-dialog">
+      {/* Tall: the preview scrolls within the window, so the buttons stay in sight at 800 px. */}
+      <div className="modal wide tall" role="dialog" aria-label="Import" data-testid="import-dialog">
         <h2>Import {path.split(/[\\/]/).pop()}</h2>
         <p className="muted">
           {preview.format === "excel" ? "Spreadsheet" : preview.format.toUpperCase()} · {formatBytes(preview.file_bytes)}
@@ -297,7 +298,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
             </label>
           </div>
         )}
-        <div className="result-scroll">
+        <div className="result-scroll modal-scroll import-preview-scroll">
           <table className="preview" data-testid="import-preview">
             <thead>
               <tr>
