@@ -25,6 +25,18 @@ describe("chart builder", () => {
     expect(suggest("q", columns.slice(1, 2))).toMatchObject({ kind: "histogram", x: "fare" });
     expect(suggest("q", columns.slice(0, 1))).toMatchObject({ kind: "bar", x: "city", aggregate: "count" });
     expect(suggest("q", [])).toMatchObject({ x: null, y: null });
+    // Numbers only: a result per year is a line of its mean, two decimals a scatter.
+    const perYear = [
+      { name: "year", data_type: "Int64" },
+      { name: "rating", data_type: "Float64" },
+      { name: "n", data_type: "Int64" },
+    ];
+    expect(suggest("q", perYear)).toMatchObject({ kind: "line", x: "year", y: "rating", aggregate: "mean" });
+    expect(suggest("q", perYear.slice(1).reverse().concat([{ name: "budget", data_type: "Float64" }]).slice(1))).toMatchObject({
+      kind: "scatter",
+      x: "rating",
+      y: "budget",
+    });
   });
 
   it("writes portable Vega-Lite, the query kept in usermeta", () => {

@@ -87,7 +87,9 @@ export function sourceOf(b: Builder, columns: readonly ColumnInfo[] = []): strin
 }
 
 /** A first chart for a query's columns: a category and a number make a bar chart of sums, a date
- *  and a number a line over time, a lone number a histogram. */
+ *  and a number a line over time; numbers only, a line of the second's mean over a whole-number
+ *  first (a year, say: a result per year is drawn as one, not binned) or a scatter of two
+ *  decimals; a lone number a histogram. */
 export function suggest(sql: string, columns: readonly ColumnInfo[]): Builder {
   const of = (k: ColumnKind) => columns.filter((c) => columnKind(c.data_type) === k).map((c) => c.name);
   const [numbers, dates, texts] = [of("number"), of("temporal"), of("text")];
@@ -96,6 +98,11 @@ export function suggest(sql: string, columns: readonly ColumnInfo[]): Builder {
   if (date !== null && number !== null) return { ...base, kind: "line", x: date, y: number, aggregate: "sum" };
   if (text !== null && number !== null) return { ...base, kind: "bar", x: text, y: number, aggregate: "sum" };
   if (text !== null) return { ...base, kind: "bar", x: text, aggregate: "count" };
+  if (numbers.length >= 2) {
+    const first = columns.find((c) => c.name === numbers[0])!;
+    const whole = /^U?Int\d+$/.test(first.data_type);
+    return whole ? { ...base, kind: "line", x: numbers[0]!, y: numbers[1]!, aggregate: "mean" } : { ...base, kind: "scatter", x: numbers[0]!, y: numbers[1]! };
+  }
   if (number !== null) return { ...base, kind: "histogram", x: number };
   return base;
 }

@@ -190,6 +190,21 @@ async fn a_missing_category_is_a_null_point_not_a_missing_key() {
     assert_eq!(missing[0]["__c1"].as_f64(), Some(201.0), "{points:?}");
 }
 
+/// The builder's first chart for numbers only (a result per year): a line of the mean over a
+/// whole-number x, one point per value.
+#[tokio::test]
+async fn a_line_over_whole_numbers_draws_a_mean_per_value() {
+    let s = session();
+    let source = chart(
+        "SELECT n % 10 AS k, fare FROM trips",
+        "line",
+        json!({ "x": { "field": "k" }, "y": { "field": "fare", "aggregate": "mean" } }),
+    );
+    let (_, spec) = draw_ok(&s, &source).await;
+    assert_eq!(values(&spec).len(), 10, "{spec}");
+    assert_eq!(spec["encoding"]["x"]["type"], "quantitative");
+}
+
 #[tokio::test]
 async fn dates_cut_into_months_are_utc_instants() {
     let s = session();
