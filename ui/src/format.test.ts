@@ -12,18 +12,23 @@ import {
 } from "./format";
 
 describe("formatFloat", () => {
-  it("rounds to six significant digits without trailing noise", () => {
-    expect(formatFloat(21.920704845814978)).toBe("21.9207");
+  it("rounds to ten significant digits without trailing noise", () => {
+    expect(formatFloat(21.920704845814978)).toBe("21.92070485");
     expect(formatFloat(0.1 + 0.2)).toBe("0.3");
     expect(formatFloat(-73.98)).toBe("-73.98");
-    expect(formatFloat(0.000123456789)).toBe("0.000123457");
+    expect(formatFloat(0.000123456789)).toBe("0.000123456789");
     expect(formatFloat(7)).toBe("7");
     expect(formatFloat(-0.0000001)).toBe("-1e-7");
+    // What a query rounded, and totals with cents, show as computed.
+    expect(formatFloat(4358.7578)).toBe("4358.7578");
+    expect(formatFloat(309138.62000000005)).toBe("309138.62");
+    expect(formatFloat(4358.757763975155)).toBe("4358.757764");
   });
 
   it("never cuts the integer part", () => {
-    expect(formatFloat(1234567.89)).toBe("1234568");
-    expect(formatFloat(98765432.1)).toBe("98765432");
+    expect(formatFloat(1234567.89)).toBe("1234567.89");
+    expect(formatFloat(13412513.25)).toBe("13412513.25");
+    expect(formatFloat(98765432109.1)).toBe("98765432109");
     expect(formatFloat(4.5e21)).toBe("4.5e+21");
   });
 
@@ -35,7 +40,7 @@ describe("formatFloat", () => {
 
 describe("displayText", () => {
   it("rounds floats only; the cell text keeps the full value for the tooltip and editor", () => {
-    expect(displayText("21.920704845814978", "Float64")).toBe("21.9207");
+    expect(displayText("21.920704845814978", "Float64")).toBe("21.92070485");
     expect(fullTextTooltip("21.920704845814978", "Float64")).toBe("21.920704845814978");
     expect(fullTextTooltip("12.5", "Float64")).toBeUndefined();
     expect(displayText("9007199254740993", "Int64")).toBe("9007199254740993");

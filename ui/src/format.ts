@@ -21,10 +21,13 @@ function isFloatType(dataType: string): boolean {
   return /^Float/.test(dataType);
 }
 
-/** Significant digits a float shows in a cell; the integer part is never cut. */
-const FLOAT_DIGITS = 6;
+/** Significant digits a float shows in a cell; the integer part is never cut. Ten, so a value
+ *  a query rounded (`round(avg(price), 4)` = 4358.7578) or a total with cents (309138.62)
+ *  shows as computed, and only a float's binary noise (0.30000000000000004) is cut: six cut
+ *  both, and two analysts' totals no longer matched theirs. */
+const FLOAT_DIGITS = 10;
 
-/** A float for reading: at most 6 significant digits, or all the integer digits when there are
+/** A float for reading: at most 10 significant digits, or all the integer digits when there are
  *  more, without trailing zeros. Very large or small magnitudes use an exponent. */
 export function formatFloat(x: number): string {
   if (!Number.isFinite(x)) return String(x);

@@ -25,6 +25,15 @@ describe("chart builder", () => {
     expect(suggest("q", columns.slice(1, 2))).toMatchObject({ kind: "histogram", x: "fare" });
     expect(suggest("q", columns.slice(0, 1))).toMatchObject({ kind: "bar", x: "city", aggregate: "count" });
     expect(suggest("q", [])).toMatchObject({ x: null, y: null });
+    // The measure is a decimal, else the last number: a grouped result charts its count or
+    // mean, not its key.
+    const grouped = [
+      { name: "rank", data_type: "Int64" },
+      { name: "cut", data_type: "Utf8" },
+      { name: "n", data_type: "Int64" },
+    ];
+    expect(suggest("q", grouped)).toMatchObject({ kind: "bar", x: "cut", y: "n", aggregate: "sum" });
+    expect(suggest("q", [...grouped, { name: "ap", data_type: "Float64" }])).toMatchObject({ x: "cut", y: "ap" });
     // Numbers only: a result per year is a line of its mean, two decimals a scatter.
     const perYear = [
       { name: "year", data_type: "Int64" },

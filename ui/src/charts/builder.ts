@@ -94,14 +94,17 @@ export function suggest(sql: string, columns: readonly ColumnInfo[]): Builder {
   const of = (k: ColumnKind) => columns.filter((c) => columnKind(c.data_type) === k).map((c) => c.name);
   const [numbers, dates, texts] = [of("number"), of("temporal"), of("text")];
   const base: Builder = { sql, kind: "bar", x: null, y: null, aggregate: "none", color: null, facet: null, bins: 30 };
-  const [number, date, text] = [numbers[0] ?? null, dates[0] ?? null, texts[0] ?? null];
+  const [date, text] = [dates[0] ?? null, texts[0] ?? null];
+  // The measure: the first decimal column, else the last number (a count follows the keys it
+  // counts: `rank, cut, count(*)` charts the count, not the rank).
+  const whole = (name: string) => /^U?Int\d+$/.test(columns.find((c) => c.name === name)!.data_type);
+  const number = numbers.find((n) => !whole(n)) ?? numbers.at(-1) ?? null;
   if (date !== null && number !== null) return { ...base, kind: "line", x: date, y: number, aggregate: "sum" };
   if (text !== null && number !== null) return { ...base, kind: "bar", x: text, y: number, aggregate: "sum" };
   if (text !== null) return { ...base, kind: "bar", x: text, aggregate: "count" };
   if (numbers.length >= 2) {
-    const first = columns.find((c) => c.name === numbers[0])!;
-    const whole = /^U?Int\d+$/.test(first.data_type);
-    return whole ? { ...base, kind: "line", x: numbers[0]!, y: numbers[1]!, aggregate: "mean" } : { ...base, kind: "scatter", x: numbers[0]!, y: numbers[1]! };
+    const [x, y] = [numbers[0]!, numbers[1]!];
+    return whole(x) ? { ...base, kind: "line", x, y, aggregate: "mean" } : { ...base, kind: "scatter", x, y };
   }
   if (number !== null) return { ...base, kind: "histogram", x: number };
   return base;
