@@ -34,18 +34,6 @@ describe("chart builder", () => {
     ];
     expect(suggest("q", grouped)).toMatchObject({ kind: "bar", x: "cut", y: "n", aggregate: "sum" });
     expect(suggest("q", [...grouped, { name: "ap", data_type: "Float64" }])).toMatchObject({ x: "cut", y: "ap" });
-    // Numbers only: a result per year is a line of its mean, two decimals a scatter.
-    const perYear = [
-      { name: "year", data_type: "Int64" },
-      { name: "rating", data_type: "Float64" },
-      { name: "n", data_type: "Int64" },
-    ];
-    expect(suggest("q", perYear)).toMatchObject({ kind: "line", x: "year", y: "rating", aggregate: "mean" });
-    expect(suggest("q", perYear.slice(1).reverse().concat([{ name: "budget", data_type: "Float64" }]).slice(1))).toMatchObject({
-      kind: "scatter",
-      x: "rating",
-      y: "budget",
-    });
   });
 
   it("writes portable Vega-Lite, the query kept in usermeta", () => {

@@ -87,9 +87,7 @@ export function sourceOf(b: Builder, columns: readonly ColumnInfo[] = []): strin
 }
 
 /** A first chart for a query's columns: a category and a number make a bar chart of sums, a date
- *  and a number a line over time; numbers only, a line of the second's mean over a whole-number
- *  first (a year, say: a result per year is drawn as one, not binned) or a scatter of two
- *  decimals; a lone number a histogram. */
+ *  and a number a line over time, numbers alone a histogram of the first. */
 export function suggest(sql: string, columns: readonly ColumnInfo[]): Builder {
   const of = (k: ColumnKind) => columns.filter((c) => columnKind(c.data_type) === k).map((c) => c.name);
   const [numbers, dates, texts] = [of("number"), of("temporal"), of("text")];
@@ -102,11 +100,7 @@ export function suggest(sql: string, columns: readonly ColumnInfo[]): Builder {
   if (date !== null && number !== null) return { ...base, kind: "line", x: date, y: number, aggregate: "sum" };
   if (text !== null && number !== null) return { ...base, kind: "bar", x: text, y: number, aggregate: "sum" };
   if (text !== null) return { ...base, kind: "bar", x: text, aggregate: "count" };
-  if (numbers.length >= 2) {
-    const [x, y] = [numbers[0]!, numbers[1]!];
-    return whole(x) ? { ...base, kind: "line", x, y, aggregate: "mean" } : { ...base, kind: "scatter", x, y };
-  }
-  if (number !== null) return { ...base, kind: "histogram", x: number };
+  if (numbers[0] !== undefined) return { ...base, kind: "histogram", x: numbers[0] };
   return base;
 }
 

@@ -190,8 +190,7 @@ async fn a_missing_category_is_a_null_point_not_a_missing_key() {
     assert_eq!(missing[0]["__c1"].as_f64(), Some(201.0), "{points:?}");
 }
 
-/// The builder's first chart for numbers only (a result per year): a line of the mean over a
-/// whole-number x, one point per value.
+/// A line over a whole-number x (a result per year): the mean per value, one point each.
 #[tokio::test]
 async fn a_line_over_whole_numbers_draws_a_mean_per_value() {
     let s = session();
