@@ -400,9 +400,7 @@ mod tests {
             }],
         };
         assert_eq!(edit.label(), "Set city of row 1 to \"N1A1, \"edited\"\"");
-        let deleted = TableOp::DeleteRows {
-            row_ids: vec![151],
-        };
+        let deleted = TableOp::DeleteRows { row_ids: vec![151] };
         assert_eq!(deleted.label(), "Deleted row 152");
     }
 
