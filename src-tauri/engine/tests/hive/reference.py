@@ -63,14 +63,13 @@ def main(out):
     mass = in_2008.group_by(["species"]).aggregate([("body_mass_g", "sum")])
     answers["mass_2008"] = rows(mass.select(["species", "body_mass_g_sum"]))
     answers["columns"] = [f.name for f in read.schema]
-    # The grid's sorted view: newest year first, then lightest first. The grid counts a missing
-    # value as the smallest (as Spark and AG Grid do): first when ascending, so unknown mass
-    # comes first in each year. Only the sort's own columns (rows that tie on both may come in
-    # any order).
+    # The grid's sorted view: newest year first, then lightest first. The grid puts a missing
+    # value last either way (as pandas, DuckDB and spreadsheets do), so unknown mass comes last
+    # in each year. Only the sort's own columns (rows that tie on both may come in any order).
     order = pc.sort_indices(
         read,
         sort_keys=[("year", "descending"), ("body_mass_g", "ascending")],
-        null_placement="at_start",
+        null_placement="at_end",
     )
     by_year_mass = read.take(order).select(["year", "body_mass_g"])
     answers["sorted_year_mass"] = [
