@@ -44,6 +44,10 @@ phase engine-deps engine_is_tauri_free
 phase module-cycles python3 .ci/module-cycles.py src-tauri/engine/src
 phase icons bash .ci/icons.sh --check
 phase bundle bash .ci/build.sh --bundles deb,rpm
+# The bundle step leaves its packages and the binary to be written back: the first e2e test
+# (the analyst's Cancel, within 10 s) has failed three times while that writeback ran, and
+# never without it. Written out first.
+phase settle sync
 phase e2e bash -c 'cd tests/e2e && npm run --silent typecheck && xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- npm test --silent'
 phase install bash .ci/install-test.sh
 
