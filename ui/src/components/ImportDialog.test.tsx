@@ -58,14 +58,17 @@ describe("the import dialog", () => {
         <ImportDialog notebook="nb" path="/data/dup.csv" preview={csvPreview(false)} onDone={vi.fn()} onClose={vi.fn()} />
       </Providers>,
     );
+    fireEvent.click(screen.getByTestId("import-skip-bad-rows"));
     fireEvent.click(screen.getByTestId("import-has-header"));
     await waitFor(() => expect((screen.getByLabelText("Column 1 name") as HTMLInputElement).value).toBe("id"));
     expect(previewCsv).toHaveBeenCalledWith("/data/dup.csv", expect.objectContaining({ has_header: true, columns: null }));
     expect(screen.getByTestId("import-preview").textContent).not.toContain("value1");
     fireEvent.click(screen.getByTestId("import-start"));
     await waitFor(() => expect(importFile).toHaveBeenCalled());
-    const sent = (importFile.mock.calls[0] as unknown[])[3] as { has_header: boolean; columns: { name: string; kind: string }[] };
+    const sent = (importFile.mock.calls[0] as unknown[])[3] as { has_header: boolean; on_bad_row: string; columns: { name: string; kind: string }[] };
     expect(sent.has_header).toBe(true);
+    // What to do with rows that do not fit is the user's, not the preview's.
+    expect(sent.on_bad_row).toBe("skip");
     expect(sent.columns.map((c) => `${c.name}:${c.kind}`)).toEqual(["id:integer", "value:integer"]);
   });
 

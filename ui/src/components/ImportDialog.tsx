@@ -111,7 +111,8 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
       const next = await backend.previewCsv(path, { ...options, columns: null });
       if (ticket !== asked.current) return;
       setPreview(next);
-      setCsv(next.csv);
+      // The preview knows the file, not what to do with rows that do not fit: that stays.
+      setCsv(next.csv && { ...next.csv, on_bad_row: options.on_bad_row });
     } catch (e) {
       if (ticket === asked.current) setError(describeError(QuireError.from(e)));
     }
