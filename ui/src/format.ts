@@ -17,6 +17,11 @@ export function isNumericType(dataType: string): boolean {
   return /^(U?Int\d|Float\d|Decimal)/.test(dataType);
 }
 
+/** Whole-number columns (`Int64`, `UInt8`, ...). */
+export function isWholeType(dataType: string): boolean {
+  return /^U?Int\d+$/.test(dataType);
+}
+
 function isFloatType(dataType: string): boolean {
   return /^Float/.test(dataType);
 }

@@ -3,6 +3,7 @@
 // builder cannot show is kept as it is ("custom"): the builder never rewrites what it did not
 // write.
 import type { ColumnInfo } from "../bindings";
+import { isWholeType } from "../format";
 
 export const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 export const KINDS = ["bar", "line", "area", "scatter", "histogram", "heatmap"] as const;
@@ -95,7 +96,7 @@ export function suggest(sql: string, columns: readonly ColumnInfo[]): Builder {
   const [date, text] = [dates[0] ?? null, texts[0] ?? null];
   // The measure: the first decimal column, else the last number (a count follows the keys it
   // counts: `rank, cut, count(*)` charts the count, not the rank).
-  const whole = (name: string) => /^U?Int\d+$/.test(columns.find((c) => c.name === name)!.data_type);
+  const whole = (name: string) => isWholeType(columns.find((c) => c.name === name)!.data_type);
   const number = numbers.find((n) => !whole(n)) ?? numbers.at(-1) ?? null;
   if (date !== null && number !== null) return { ...base, kind: "line", x: date, y: number, aggregate: "sum" };
   if (text !== null && number !== null) return { ...base, kind: "bar", x: text, y: number, aggregate: "sum" };

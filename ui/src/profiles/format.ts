@@ -1,6 +1,7 @@
 // Column profiles in words and as grid filters: what the profile panel shows and what clicking a
 // bar asks the grid to keep.
 import type { ColumnProfile, HistogramBin, TopValue } from "../bindings";
+import { isWholeType } from "../format";
 
 /** "1 row", "2,000 rows". */
 export function rowsText(n: number): string {
@@ -11,7 +12,7 @@ export function rowsText(n: number): string {
  *  between values, so a year's median would read 1982.47). */
 export function quartilesText(c: ColumnProfile): string | null {
   if (!c.quartiles) return null;
-  const whole = /^U?Int\d+$/.test(c.data_type);
+  const whole = isWholeType(c.data_type);
   return c.quartiles.map((q) => short(whole && q !== null ? Math.round(q) : q)).join(" / ");
 }
 
