@@ -15,8 +15,9 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -70,17 +71,12 @@ impl SqlSession {
         &self.limits
     }
 
-    /// Registers (or replaces) a table under `name`. The batches are shared, not copied, and
-    /// spread over partitions so DataFusion can scan them in parallel.
+    /// Registers (or replaces) a table under `name`. The batches are shared, not copied, in
+    /// one partition in the table's order: DataFusion splits it over partitions itself where
+    /// work gains from it (aggregates, joins), and a query that only reads rows keeps their
+    /// order (see [`in_table_order`]).
     pub fn register(&self, name: &str, version: &TableVersion) -> Result<(), TableError> {
-        let partitions = self.ctx.copied_config().target_partitions().max(1);
-        let mut parts: Vec<Vec<RecordBatch>> =
-            vec![Vec::new(); partitions.min(version.batches.len().max(1))];
-        let n = parts.len();
-        for (i, batch) in version.batches.iter().enumerate() {
-            parts[i % n].push(batch.clone());
-        }
-        let table = MemTable::try_new(version.schema.clone(), parts)?;
+        let table = MemTable::try_new(version.schema.clone(), vec![version.batches.to_vec()])?;
         self.register_provider(name, Arc::new(table))
     }
 
@@ -161,7 +157,7 @@ impl SqlSession {
         super::parse_guard::check(sql)?;
         let options = restricted();
         let run = async {
-            let frame = self.ctx.sql_with_options(sql, options).await?;
+            let frame = in_one_partition_if_ordered(self.ctx.sql_with_options(sql, options).await?);
             let task = Arc::new(frame.task_ctx());
             let plan = interruptible(frame.create_physical_plan().await?, cancel)?;
             let mut stream = execute_stream(plan, task)?;
@@ -210,6 +206,33 @@ impl SqlSession {
         self.run_cancellable(sql, &|_| {}, &CancellationToken::new())
             .await
     }
+}
+
+/// Whether `plan` hands on its table's rows in the table's order, with nothing that orders
+/// them otherwise: scans, filters, projections and limits, without ORDER BY.
+fn in_table_order(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::TableScan(_) | LogicalPlan::EmptyRelation(_) | LogicalPlan::Values(_) => true,
+        LogicalPlan::Projection(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::SubqueryAlias(_) => plan.inputs().into_iter().all(in_table_order),
+        _ => false,
+    }
+}
+
+/// `frame`, planned to run in one partition when it only reads rows ([`in_table_order`]).
+/// DataFusion scans a table in several partitions and hands on their rows as they come, so
+/// `SELECT * FROM t LIMIT 10` showed rows from the middle of the table, and a filter's rows
+/// came in an order that changed between runs. DuckDB and pandas keep the file's order; so
+/// does Quire, at the cost of such a query using one core.
+fn in_one_partition_if_ordered(frame: DataFrame) -> DataFrame {
+    if !in_table_order(frame.logical_plan()) {
+        return frame;
+    }
+    let (mut state, plan) = frame.into_parts();
+    state.config_mut().options_mut().execution.target_partitions = 1;
+    DataFrame::new(state, plan)
 }
 
 /// Why a query stopped early.
@@ -1087,6 +1110,50 @@ mod tests {
             p.rows[0],
             vec![Some("100000".into()), Some("4999950000".into())]
         );
+    }
+
+    /// The numbers in the first column of `batches`, in order.
+    fn first_column(batches: &[RecordBatch]) -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                let c = b.column(0).as_any();
+                c.downcast_ref::<arrow::array::Int64Array>()
+                    .expect("an Int64 column")
+                    .values()
+                    .to_vec()
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_query_that_only_reads_rows_keeps_the_tables_order() {
+        let s = SqlSession::default();
+        // 123 batches: DataFusion would scan them in several partitions.
+        let t = super::super::table::tests::numbers(1_000_000, 8192);
+        s.register("numbers", &t).unwrap();
+        for _ in 0..5 {
+            let first = first_column(&s.run("SELECT n FROM numbers LIMIT 5").await.unwrap());
+            assert_eq!(first, vec![0, 1, 2, 3, 4]);
+            let odd = first_column(
+                &s.run("SELECT n * 2 AS m FROM (SELECT * FROM numbers) t WHERE n % 3 = 1")
+                    .await
+                    .unwrap(),
+            );
+            assert_eq!(odd.len(), 333_333);
+            assert!(odd.windows(2).all(|w| w[0] < w[1]), "rows out of order");
+            let all = first_column(&s.run("SELECT * FROM numbers").await.unwrap());
+            assert_eq!(all, (0..1_000_000).collect::<Vec<_>>());
+        }
+        // Work that gains from partitions still gets them.
+        let plan = s
+            .run("EXPLAIN SELECT n % 7 AS k, count(*) FROM numbers GROUP BY k")
+            .await
+            .unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&plan)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("Partial"), "{text}");
     }
 
     fn limited(query_mb: u64, table_mb: u64, spill_mb: u64, spill: &std::path::Path) -> SqlSession {
