@@ -378,8 +378,12 @@ export type ColumnProfile = {
 	max: string | null,
 	mean: number | null,
 	stddev: number | null,
-	/**  Approximate 25th, 50th and 75th percentiles. */
+	/**
+	 *  The 25th, 50th and 75th percentiles: exact up to `functions::EXACT_MAX` numbers,
+	 *  estimated past it.
+	 */
 	quartiles: [(number | null), (number | null), (number | null)] | null,
+	quartiles_exact: boolean,
 	/**  Numbers: counts in nice bins over [min, max] (missing values are in none). */
 	histogram: HistogramBin[],
 	/**

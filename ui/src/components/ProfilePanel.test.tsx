@@ -27,6 +27,7 @@ const profile: Profile = {
       mean: 124.9,
       stddev: 72,
       quartiles: [62.5, 125, 187.5],
+      quartiles_exact: false,
       histogram: [
         { start: 0, end: 100, count: 400 },
         { start: 100, end: 200, count: 360 },
@@ -46,6 +47,7 @@ const profile: Profile = {
       mean: null,
       stddev: null,
       quartiles: null,
+      quartiles_exact: false,
       histogram: [],
       top: [
         { value: "Lyon", count: 600 },
@@ -67,6 +69,15 @@ function show(load: (job: string) => Promise<Profile>, onFilter = vi.fn()) {
 }
 
 describe("the profile panel", () => {
+  it("says exact quartiles without ≈", async () => {
+    const exact = { ...profile, columns: profile.columns.map((c) => ({ ...c, quartiles_exact: true })) };
+    show(async () => exact);
+    await waitFor(() => expect(screen.getAllByTestId("profile-column")).toHaveLength(2));
+    const text = screen.getAllByTestId("profile-column")[0]!.textContent;
+    expect(text).toContain("quartiles 62.5 / 125 / 187.5");
+    expect(text).not.toContain("quartiles ≈");
+  });
+
   it("shows every column in words and bars", async () => {
     show(async () => profile);
     await waitFor(() => expect(screen.getAllByTestId("profile-column")).toHaveLength(2));

@@ -58,7 +58,7 @@ function ColumnCard({ column: c, rows, onFilter }: { column: ColumnProfile; rows
       {c.mean !== null && (
         <div className="muted">
           mean {short(c.mean)}
-          {c.quartiles && ` · quartiles ≈ ${quartilesText(c)}`}
+          {c.quartiles && ` · quartiles ${c.quartiles_exact ? "" : "≈ "}${quartilesText(c)}`}
         </div>
       )}
       {c.histogram.length > 0 && <Histogram column={c} onFilter={onFilter} />}

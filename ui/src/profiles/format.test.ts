@@ -14,6 +14,7 @@ const column = (over: Partial<ColumnProfile>): ColumnProfile => ({
   mean: 4.5,
   stddev: 3,
   quartiles: [2, 4.5, 7],
+  quartiles_exact: true,
   histogram: [],
   top: [],
   others: 0,

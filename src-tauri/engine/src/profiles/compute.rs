@@ -125,6 +125,7 @@ async fn profile_rows(
             mean: None,
             stddev: None,
             quartiles: None,
+            quartiles_exact: false,
             histogram: Vec::new(),
             top: Vec::new(),
             others: 0,
@@ -138,7 +139,10 @@ async fn profile_rows(
         if kind == ProfileKind::Number {
             column.mean = reader.f64();
             column.stddev = reader.f64();
-            column.quartiles = reader.quartiles();
+            if let Some((quartiles, exact)) = reader.quartiles() {
+                column.quartiles = Some(quartiles);
+                column.quartiles_exact = exact;
+            }
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo.is_finite() && hi.is_finite() {
                     let bins = Bins::nice(lo, hi, HISTOGRAM_BINS, None);
@@ -393,13 +397,14 @@ impl<'a> Row<'a> {
         Some(column.as_primitive::<Float64Type>().value(0)).filter(|v| v.is_finite())
     }
 
-    /// The three quartiles `quire_quartiles` computes, when every one is a finite number.
-    fn quartiles(&mut self) -> Option<[f64; 3]> {
+    /// The three quartiles `quire_quartiles` computes, when every one is a finite number, and
+    /// whether they are exact.
+    fn quartiles(&mut self) -> Option<([f64; 3], bool)> {
         let list = self.next()?.as_list_opt::<i32>()?.value(0);
         let q = list.as_primitive_opt::<Float64Type>()?;
         match q.iter().collect::<Vec<_>>()[..] {
-            [Some(a), Some(b), Some(c)] if [a, b, c].iter().all(|v| v.is_finite()) => {
-                Some([a, b, c])
+            [Some(a), Some(b), Some(c), Some(exact)] if [a, b, c].iter().all(|v| v.is_finite()) => {
+                Some(([a, b, c], exact == 1.0))
             }
             _ => None,
         }

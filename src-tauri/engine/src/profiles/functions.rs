@@ -186,12 +186,16 @@ impl Accumulator for QuartilesAccumulator {
                 numbers.sort_unstable_by(f64::total_cmp);
                 &numbers[..]
             });
+            let exact = exact.filter(|sorted| !sorted.is_empty());
             for q in [0.25, 0.5, 0.75] {
                 list.values().append_value(match exact {
-                    Some(sorted) if !sorted.is_empty() => quantile(sorted, q),
-                    _ => self.digest.estimate_quantile(q),
+                    Some(sorted) => quantile(sorted, q),
+                    None => self.digest.estimate_quantile(q),
                 });
             }
+            // A fourth value says whether the three are exact (1) or the digest's estimate (0).
+            list.values()
+                .append_value(if exact.is_some() { 1.0 } else { 0.0 });
             list.append(true);
         }
         let list: ListArray = list.finish();
@@ -281,6 +285,8 @@ mod tests {
                 "{i}: {got} vs {exact}"
             );
         }
+        // Past EXACT_MAX numbers: the digest's estimate, and said so.
+        assert_eq!(quartiles.value(3), 0.0);
         let approx_distinct = row
             .column(4)
             .as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
@@ -323,7 +329,10 @@ mod tests {
         ] {
             let out = session.run(sql).await.unwrap();
             let got = out[0].column(0).as_list::<i32>().value(0);
-            assert_eq!(got.as_primitive::<Float64Type>().values(), &want, "{sql}");
+            // The fourth value: exact.
+            let got = got.as_primitive::<Float64Type>().values();
+            assert_eq!(got[..3], want, "{sql}");
+            assert_eq!(got[3], 1.0, "{sql}");
         }
 
         let empty = session

@@ -64,8 +64,10 @@ pub struct ColumnProfile {
     pub max: Option<String>,
     pub mean: Option<f64>,
     pub stddev: Option<f64>,
-    /// Approximate 25th, 50th and 75th percentiles.
+    /// The 25th, 50th and 75th percentiles: exact up to `functions::EXACT_MAX` numbers,
+    /// estimated past it.
     pub quartiles: Option<[f64; 3]>,
+    pub quartiles_exact: bool,
     /// Numbers: counts in nice bins over [min, max] (missing values are in none).
     pub histogram: Vec<HistogramBin>,
     /// The most frequent values, most frequent first (ties by value), when the column is not

@@ -72,6 +72,8 @@ async fn every_column_is_profiled_as_its_kind() {
     let mean = values.iter().sum::<f64>() / values.len() as f64;
     assert!((amount.mean.unwrap() - mean).abs() < 1e-9);
     let [q1, q2, q3] = amount.quartiles.unwrap();
+    // 9,000 numbers: exact, so the panel shows them without "≈".
+    assert!(amount.quartiles_exact);
     for (got, want) in [(q1, 625.0), (q2, 1250.0), (q3, 1875.0)] {
         assert!(
             (got - want).abs() < 2500.0 * 0.01,
@@ -292,6 +294,9 @@ async fn profiles_stay_within_a_small_query_memory_pool() {
     .await
     .unwrap();
     assert_eq!(p.rows, rows as u64);
+    // A million numbers: past what is kept for exact quartiles, so they are estimates.
+    assert!(column(&p, "amount").quartiles.is_some());
+    assert!(!column(&p, "amount").quartiles_exact);
     assert_eq!(
         column(&p, "amount")
             .histogram
