@@ -30,6 +30,16 @@ function flights(): { path: string; missing: number } {
 }
 
 /** The drawn chart's SVG once `ok` accepts it: its text and how many marks it has. */
+/** Waits until the last chart's Save buttons are offered: once that chart (not the one before
+ *  it, or before a theme change) is drawn. */
+async function saveOffered(app: QuireApp): Promise<void> {
+  await app.driver.wait(
+    async () => app.driver.executeScript<boolean>("return ![...document.querySelectorAll('[data-testid=chart-export-svg]')].at(-1).disabled;"),
+    30_000,
+    "the chart's Save SVG was never offered",
+  );
+}
+
 async function drawn(app: QuireApp, ok: (c: { text: string; marks: number; notes: string }) => boolean) {
   let seen = { text: "", marks: 0, notes: "" };
   await app.driver.wait(
@@ -87,6 +97,7 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     await showChart(app);
     await app.screenshot("chart-histogram-dark");
 
+    await saveOffered(app);
     await app.click("chart-export-svg");
     await app.driver.wait(async () => existsSync(svgPath), 15_000, "the SVG was never written");
     const svg = readFileSync(svgPath, "utf8");
@@ -142,6 +153,7 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     assert.equal(await app.count("[data-testid=chart-cell] [data-testid=chart][data-painter=page]"), 0);
     const notes = await app.driver.executeScript<string>("return [...document.querySelectorAll('[data-testid=chart-notes]')].at(-1).textContent;");
     assert.match(notes, /^10\D?000 points/);
+    await saveOffered(app);
     rmSync(svgPath, { force: true });
     await app.driver.executeScript("[...document.querySelectorAll('[data-testid=chart-export-svg]')].at(-1).click();");
     await app.driver.wait(async () => existsSync(svgPath), 30_000, "the big chart's SVG was never written");

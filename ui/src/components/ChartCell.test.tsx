@@ -29,20 +29,21 @@ function show(source: string, output: Output | undefined) {
   const actions = {
     updateCell: vi.fn(),
     runCell: vi.fn(async () => true),
-    saveChartImage: vi.fn(async () => {}),
+    saveChartImage: vi.fn(async (_format: "png" | "svg", _bytes: Uint8Array) => {}),
     cancelRun: vi.fn(),
   };
-  render(
+  const cell = (out: Output | undefined) => (
     <CellView
       schema={{ flights: ["carrier", "delay"] }}
       cell={{ id: "c1", kind: "chart", source }}
       index={0}
       last
-      output={output}
+      output={out}
       actions={actions as unknown as NotebookActions}
-    />,
+    />
   );
-  return actions;
+  const view = render(cell(output));
+  return Object.assign(actions, { showOutput: (out: Output) => view.rerender(cell(out)) });
 }
 
 describe("a chart cell", () => {
@@ -85,6 +86,28 @@ describe("a chart cell", () => {
     await waitFor(() => expect(screen.getByTestId("chart").querySelector("svg")).not.toBeNull(), { timeout: 5000 });
     expect(screen.queryByTestId("chart-failed")).toBeNull();
     expect(screen.getByTestId("chart").querySelector("svg")!.textContent).toContain("Gentoo");
+  });
+
+  it("saves the chart once it is drawn, and waits for a new spec's drawing rather than doing nothing", async () => {
+    const actions = show(source, { ok: { kind: "chart", chart: drawn } });
+    const svgButton = () => screen.getByTestId("chart-export-svg") as HTMLButtonElement;
+    // Drawing happens after the first paint: the button says so rather than ignoring a click.
+    expect(svgButton().disabled).toBe(true);
+    await waitFor(() => expect(svgButton().disabled).toBe(false), { timeout: 5000 });
+    fireEvent.click(svgButton());
+    await waitFor(() => expect(actions.saveChartImage).toHaveBeenCalledTimes(1));
+    const [format, bytes] = actions.saveChartImage.mock.calls[0]!;
+    expect(format).toBe("svg");
+    expect(new TextDecoder().decode(bytes)).toContain("Sum of delay");
+
+    // The builder changed the chart: until the new spec is drawn there is nothing to save.
+    const redrawn = { ...drawn, spec: drawn.spec!.replace("Sum of delay", "Mean of delay") };
+    actions.showOutput({ ok: { kind: "chart", chart: redrawn } });
+    expect(svgButton().disabled).toBe(true);
+    await waitFor(() => expect(svgButton().disabled).toBe(false), { timeout: 5000 });
+    fireEvent.click(svgButton());
+    await waitFor(() => expect(actions.saveChartImage).toHaveBeenCalledTimes(2));
+    expect(new TextDecoder().decode(actions.saveChartImage.mock.calls[1]![1])).toContain("Mean of delay");
   });
 
   it("says how many points it drew and which rows it left out", () => {

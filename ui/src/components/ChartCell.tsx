@@ -67,7 +67,9 @@ export function ChartCell({ schema, cell, source, output, actions, onSource }: P
   }, [chart]);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(source);
-  const view = useRef<DrawnChart | null>(null);
+  // The chart as drawn, with the spec it was drawn from: while a new spec is being drawn the
+  // old drawing is gone, and export waits for the new one rather than doing nothing.
+  const [drawn, setDrawn] = useState<{ spec: string; chart: DrawnChart } | null>(null);
   const dark = useDarkTheme();
   const sql = "builder" in parsed ? parsed.builder.sql : sqlIn(source);
   // A chart whose notebook was just opened draws itself: it is what the user came back to see.
@@ -103,8 +105,10 @@ export function ChartCell({ schema, cell, source, output, actions, onSource }: P
     </label>
   );
   const b = "builder" in parsed ? parsed.builder : null;
+  const exportable = drawn !== null && chart !== null && chart.spec === drawn.spec ? drawn.chart : null;
+  const drawingTitle = "The chart is still being drawn";
   const exportAs = async (format: "png" | "svg") => {
-    const v = view.current;
+    const v = exportable;
     if (!v) return;
     const bytes = format === "svg" ? new TextEncoder().encode(await v.svg()) : await v.png(2);
     await actions.saveChartImage(format, bytes);
@@ -219,17 +223,21 @@ export function ChartCell({ schema, cell, source, output, actions, onSource }: P
       {chart && chart.spec === null && <div className="muted">Pick what to draw: a chart kind and its X.</div>}
       {chart && chart.spec !== null && (
         <div className="cell-output" data-testid="cell-output">
-          <ChartView spec={chart.spec} dark={dark} onView={(v) => (view.current = v)} />
+          <ChartView
+            spec={chart.spec}
+            dark={dark}
+            onView={(v, spec) => setDrawn((was) => (v ? { spec, chart: v } : was?.spec === spec ? null : was))}
+          />
           <div className="muted chart-notes" data-testid="chart-notes">
             {chart.points.toLocaleString()} point{chart.points === 1 ? "" : "s"}
             {chart.truncated && ` — only the first ${chart.points.toLocaleString()} are drawn`}
             {chart.left_out.map((l) => ` — ${l.rows.toLocaleString()} row${l.rows === 1 ? "" : "s"} with no ${l.column} left out`).join("")}
           </div>
           <div className="result-actions">
-            <button data-testid="chart-export-png" onClick={() => void exportAs("png")}>
+            <button data-testid="chart-export-png" disabled={!exportable} title={exportable ? undefined : drawingTitle} onClick={() => void exportAs("png")}>
               Save PNG…
             </button>
-            <button data-testid="chart-export-svg" onClick={() => void exportAs("svg")}>
+            <button data-testid="chart-export-svg" disabled={!exportable} title={exportable ? undefined : drawingTitle} onClick={() => void exportAs("svg")}>
               Save SVG…
             </button>
           </div>

@@ -9,8 +9,8 @@ import { paintInWorker, show } from "../charts/painter";
 interface Props {
   spec: string;
   dark: boolean;
-  /** Hears the drawn chart, for export; null when it is gone. */
-  onView?(chart: DrawnChart | null): void;
+  /** Hears the drawn chart and the spec it was drawn from, for export; null when it is gone. */
+  onView?(chart: DrawnChart | null, spec: string): void;
 }
 
 export function ChartView({ spec, dark, onView }: Props) {
@@ -44,7 +44,7 @@ export function ChartView({ spec, dark, onView }: Props) {
           show(el, painted.drawing, scale);
           setDrawn(renderer);
           setPainter("worker");
-          onView?.(painted.chart);
+          onView?.(painted.chart, spec);
           return;
         } catch (e) {
           console.warn("the chart worker's drawing could not be shown; drawing on the page", e);
@@ -57,14 +57,14 @@ export function ChartView({ spec, dark, onView }: Props) {
       if (gone) return release();
       setDrawn(renderer);
       setPainter("page");
-      onView?.(drawnByView(view));
+      onView?.(drawnByView(view), spec);
     })().catch((e: unknown) => {
       if (!gone) setFailed(e instanceof Error ? e.message : String(e));
     });
     return () => {
       gone = true;
       release();
-      onView?.(null);
+      onView?.(null, spec);
     };
     // onView is a callback from the parent; a new one must not redraw the chart.
     // eslint-disable-next-line react-hooks/exhaustive-deps
