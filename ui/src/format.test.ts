@@ -5,6 +5,7 @@ import {
   displayText,
   float32Text,
   formatFloat,
+  typeLabel,
   fullTextTooltip,
   isNumericType,
   timestampText,
@@ -107,5 +108,36 @@ describe("dates, times and decimals", () => {
   it("drops the noise of a Float32 read as a double", () => {
     expect(float32Text(Math.fround(0.1))).toBe("0.1");
     expect(float32Text(Math.fround(21.92070484))).toBe("21.920704");
+  });
+});
+
+describe("typeLabel", () => {
+  it("names a column's type in an analyst's words, whatever Arrow calls it", () => {
+    const cases: [string, string][] = [
+      ["Utf8", "text"],
+      ["Utf8View", "text"],
+      ["LargeUtf8", "text"],
+      ["Dictionary(Int32, Utf8)", "text"],
+      ["Int64", "integer"],
+      ["UInt8", "integer"],
+      ["Float64", "number"],
+      ["Float32", "number"],
+      ["Decimal128(10, 2)", "decimal(10,2)"],
+      ["Boolean", "boolean"],
+      ["Date32", "date"],
+      ["Timestamp(µs)", "timestamp"],
+      ['Timestamp(ns, "UTC")', "timestamp UTC"],
+      ['Timestamp(µs, "America/New_York")', "timestamp America/New_York"],
+      ["Time64(µs)", "time"],
+      ["Duration(ms)", "duration"],
+      ["Interval(MonthDayNano)", "interval"],
+      ["Binary", "binary"],
+      ["FixedSizeBinary(16)", "binary"],
+      ["List(Int64)", "list"],
+      ['Struct("a": Int64)', "struct"],
+      ["Null", "empty"],
+      ["RunEndEncoded(x)", "RunEndEncoded(x)"],
+    ];
+    for (const [arrow, words] of cases) expect(typeLabel(arrow), arrow).toBe(words);
   });
 });

@@ -22,6 +22,32 @@ export function isWholeType(dataType: string): boolean {
   return /^U?Int\d+$/.test(dataType);
 }
 
+/** A column's type in an analyst's words: "text", "integer", "number", "date", "timestamp UTC".
+ *  The engine's name (Arrow's: `Utf8View`, `Float64`, `Timestamp(µs, "UTC")`) stays in tooltips,
+ *  where it tells two kinds of text or of number apart. */
+export function typeLabel(dataType: string): string {
+  const dictionary = /^Dictionary\([^,]+, (.+)\)$/.exec(dataType);
+  if (dictionary) return typeLabel(dictionary[1]!);
+  if (/^(Large)?Utf8(View)?$/.test(dataType)) return "text";
+  if (isWholeType(dataType)) return "integer";
+  if (isFloatType(dataType)) return "number";
+  const decimal = /^Decimal(?:32|64|128|256)\((\d+), (-?\d+)\)$/.exec(dataType);
+  if (decimal) return `decimal(${decimal[1]},${decimal[2]})`;
+  if (dataType === "Boolean") return "boolean";
+  if (/^Date(32|64)$/.test(dataType)) return "date";
+  const timestamp = /^Timestamp\([^,)]+(?:, "([^"]*)")?\)$/.exec(dataType);
+  if (timestamp) return timestamp[1] ? `timestamp ${timestamp[1]}` : "timestamp";
+  if (/^Time(32|64)\(/.test(dataType)) return "time";
+  if (/^Duration\(/.test(dataType)) return "duration";
+  if (/^Interval\(/.test(dataType)) return "interval";
+  if (/^(Large|FixedSize)?Binary(View)?\b/.test(dataType)) return "binary";
+  if (/^(Large|FixedSize)?List(View)?\(/.test(dataType)) return "list";
+  if (/^Struct\(/.test(dataType)) return "struct";
+  if (/^Map\(/.test(dataType)) return "map";
+  if (dataType === "Null") return "empty";
+  return dataType;
+}
+
 function isFloatType(dataType: string): boolean {
   return /^Float/.test(dataType);
 }

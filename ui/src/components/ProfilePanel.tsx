@@ -4,6 +4,7 @@
 // Clicking a bar asks the grid to keep those rows.
 import type { ColumnProfile } from "../bindings";
 import { binFilter, distinctText, missingText, quartilesText, rowsText, short, valueFilter } from "../profiles/format";
+import { typeLabel } from "../format";
 import type { ProfileState } from "../profiles/useProfile";
 
 export type GridFilter = { column: string; model: Record<string, unknown> };
@@ -47,7 +48,7 @@ function ColumnCard({ column: c, rows, onFilter }: { column: ColumnProfile; rows
   return (
     <section className="profile-column" data-testid="profile-column" data-column={c.name}>
       <div className="profile-title">
-        <strong>{c.name}</strong> <span className="muted">{c.data_type}</span>
+        <strong>{c.name}</strong> <span className="muted" title={c.data_type}>{typeLabel(c.data_type)}</span>
       </div>
       <div className="muted">{facts.join(" · ")}</div>
       {c.min !== null && c.max !== null && (

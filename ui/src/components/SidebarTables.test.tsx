@@ -12,7 +12,7 @@ describe("the sidebar's tables", () => {
   it("lists each table with its columns and types, and opens one in the grid", () => {
     const onOpen = vi.fn();
     render(<SidebarTables tables={tables} onOpen={onOpen} />);
-    expect(screen.getByTestId("sidebar-columns").textContent).toBe("speciesUtf8Body MassInt64");
+    expect(screen.getByTestId("sidebar-columns").textContent).toBe("speciestextBody Massinteger");
     fireEvent.click(screen.getByTestId("sidebar-open-table"));
     expect(onOpen).toHaveBeenCalledWith("penguins");
   });

@@ -3,6 +3,7 @@
 // otherwise the name lands where it is dropped).
 import type { DragEvent } from "react";
 import type { TableInfo } from "../bindings";
+import { typeLabel } from "../format";
 import { sqlName } from "../sqlName";
 import { linkedTitle } from "./linkedTitle";
 
@@ -53,7 +54,9 @@ export function SidebarTables({ tables, onOpen }: { tables: TableInfo[]; onOpen(
                   {t.columns.map((c) => (
                     <li key={c.name} draggable onDragStart={(e) => dragged(e, c.name, false)} title="Drag into a SQL cell">
                       <span>{c.name}</span>
-                      <span className="muted">{c.data_type}</span>
+                      <span className="muted" title={c.data_type}>
+                        {typeLabel(c.data_type)}
+                      </span>
                     </li>
                   ))}
                 </ul>

@@ -24,7 +24,7 @@ import {
 import type { CellEdit, NotebookId, Profile, TableInfo, ViewProgress } from "../bindings";
 import { Sparkline } from "./Sparkline";
 import "./TableGrid.css";
-import { displayText, fullTextTooltip, isNumericType } from "../format";
+import { displayText, fullTextTooltip, isNumericType, typeLabel } from "../format";
 import { QuireError } from "../backend";
 import { cancelView, fetchPage, ROW_ID_COLUMN, viewProgress, viewProgressText, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 import type { GridFilter } from "./ProfilePanel";
@@ -59,7 +59,7 @@ function HeaderWithType(props: { displayName: string; dataType?: string; columnN
     <span className="header-with-type">
       <span>{props.displayName}</span>
       <span className="header-type-line">
-        <span className="type">{props.dataType}</span>
+        <span className="type">{props.dataType === undefined ? null : typeLabel(props.dataType)}</span>
         {column && profile && <Sparkline column={column} rows={profile.rows} />}
       </span>
     </span>
@@ -320,7 +320,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
           // Every cell edits as text; the engine checks the value against the column's type and
           // answers in words, which a number-only input would pre-empt.
           cellDataType: false,
-          headerTooltip: `${c.name}: ${c.data_type}`,
+          headerTooltip: `${c.name}: ${typeLabel(c.data_type)} (${c.data_type})`,
           // The header's params reach its inner component, so the type travels with them.
           headerComponentParams: { innerHeaderComponent: HeaderWithType, dataType: c.data_type, columnName: c.name },
           // Narrow enough that about eight columns fit at 1,280 px; resizable from the header.
