@@ -1,5 +1,6 @@
+import { typeLabel } from "./format";
 import { describe, expect, it } from "vitest";
-import { buildTransform, type TransformForm } from "./transforms";
+import { CAST_LABELS, CAST_TYPES, buildTransform, type TransformForm } from "./transforms";
 
 const form = (over: Partial<TransformForm>): TransformForm => ({
   kind: "trim",
@@ -35,5 +36,20 @@ describe("buildTransform", () => {
     expect(buildTransform(form({ kind: "filter", a: " " }))).toMatch(/Write a condition/);
     expect(buildTransform(form({ kind: "cast", a: "DROP TABLE" }))).toBe("Choose a type.");
     expect(buildTransform(form({ kind: "dedupe", columns: ["a", "b"] }))).toEqual({ kind: "remove_duplicates", columns: ["a", "b"] });
+  });
+});
+
+describe("the types a column can change to", () => {
+  it("are named as the header names the column after the change", () => {
+    // The Arrow type DataFusion gives each CAST.
+    const arrow: Record<string, string> = {
+      BIGINT: "Int64",
+      DOUBLE: "Float64",
+      VARCHAR: "Utf8",
+      BOOLEAN: "Boolean",
+      DATE: "Date32",
+      TIMESTAMP: "Timestamp(ns)",
+    };
+    for (const t of CAST_TYPES) expect(CAST_LABELS[t], t).toBe(typeLabel(arrow[t]!));
   });
 });

@@ -35,6 +35,16 @@ export const TRANSFORM_KINDS: { kind: TransformKind; label: string }[] = [
 
 export const CAST_TYPES = ["BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP"];
 
+/** Each type a column can change to, in the words its header then shows (`typeLabel`). */
+export const CAST_LABELS: Record<string, string> = {
+  BIGINT: "integer",
+  DOUBLE: "number",
+  VARCHAR: "text",
+  BOOLEAN: "boolean",
+  DATE: "date",
+  TIMESTAMP: "timestamp",
+};
+
 export interface TransformForm {
   kind: TransformKind;
   column: string;

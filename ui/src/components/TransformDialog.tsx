@@ -2,7 +2,8 @@ import { useState } from "react";
 import { useBackend, useNotify } from "../context";
 import { QuireError } from "../backend";
 import type { NotebookId, TableInfo, Transform, TransformPreview } from "../bindings";
-import { CAST_TYPES, TRANSFORM_KINDS, buildTransform, needsColumn, type TransformForm } from "../transforms";
+import { typeLabel } from "../format";
+import { CAST_LABELS, CAST_TYPES, TRANSFORM_KINDS, buildTransform, needsColumn, type TransformForm } from "../transforms";
 import { DiffRows } from "./DiffView";
 import { useEscape } from "./useEscape";
 
@@ -99,7 +100,7 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
               <select data-testid="transform-column" value={form.column} onChange={(e) => update({ column: e.target.value })}>
                 {table.columns.map((c) => (
                   <option key={c.name} value={c.name}>
-                    {c.name} ({c.data_type})
+                    {c.name} ({typeLabel(c.data_type)})
                   </option>
                 ))}
               </select>
@@ -110,7 +111,9 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
               To
               <select data-testid="transform-a" value={form.a} onChange={(e) => update({ a: e.target.value })}>
                 {CAST_TYPES.map((t) => (
-                  <option key={t}>{t}</option>
+                  <option key={t} value={t}>
+                    {CAST_LABELS[t] ?? t}
+                  </option>
                 ))}
               </select>
             </label>
