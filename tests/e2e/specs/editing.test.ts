@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Key } from "selenium-webdriver";
 import { withApp } from "../src/harness.ts";
-import { csvFile, goToRow, newNotebook, select, typeInto, waitCell } from "../src/grid.ts";
+import { clearCell, csvFile, goToRow, gridCell, newNotebook, select, typeInto, waitCell } from "../src/grid.ts";
 
 const ROWS = 300_000;
 
@@ -27,6 +27,14 @@ test("edit, undo, redo, transform with preview, cancel a long transform, page a 
       await waitCell(app, 0, "city", "Lyon");
       await app.click("redo");
       await waitCell(app, 0, "city", "Marseille");
+
+      // Delete clears a cell, and one Undo brings its value back: one change, not two.
+      const before = await gridCell(app, 1, "city");
+      assert.ok(before, "row 1 has a city");
+      await clearCell(app, 1, "city");
+      await app.driver.wait(async () => (await gridCell(app, 1, "city")) !== before, 10_000, "Delete never cleared the cell");
+      await app.click("undo");
+      await waitCell(app, 1, "city", before);
 
       // Many cells at once: select two rows, set their city.
       for (const row of [4, 5]) {

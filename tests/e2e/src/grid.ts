@@ -39,6 +39,16 @@ export async function waitCell(app: QuireApp, row: number, column: string, value
   }
 }
 
+/** Focuses a cell and presses Delete, as a keyboard user clears a value. */
+export async function clearCell(app: QuireApp, rowIndex: number, column: string) {
+  await fresh(async () => {
+    const cell = await app.driver.executeScript<WebElement | null>(FIND_CELL.replace("WANT", "cell"), rowIndex, column);
+    if (!cell) throw new Error(`no cell ${column} in row ${rowIndex}`);
+    await cell.click();
+    await app.driver.switchTo().activeElement().sendKeys(Key.DELETE);
+  });
+}
+
 /** Focuses a cell, opens its editor with Enter (as a keyboard user would) and types `text`.
  *  The grid may re-render the cell between finding and using it (an event arrived): then it
  *  is found again, a few times, as `QuireApp.click` does. */

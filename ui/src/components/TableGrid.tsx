@@ -13,7 +13,6 @@ import {
   TextFilterModule,
   themeQuartz,
   TooltipModule,
-  type CellKeyDownEvent,
   type CellValueChangedEvent,
   type GridApi,
   type ColDef,
@@ -280,20 +279,14 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
     });
   };
 
-  const onKey = useCallback((e: CellKeyDownEvent<Row>) => {
-    const key = (e.event as KeyboardEvent | null)?.key;
-    const column = e.colDef.field;
-    if (key !== "Delete" || !column || !e.data || e.api.getEditingCells().length > 0) return;
-    void latest.current.onEdit([{ row_id: Number(e.data[ROW_ID_COLUMN]), column, value: null }]).then((ok) => {
-      if (ok) e.node.setDataValue(column, null, "api");
-    });
-  }, []);
   const onGridReady = useCallback((e: GridReadyEvent<Row>) => (api.current = e.api), []);
   const onSelectionChanged = useCallback(
     (e: SelectionChangedEvent<Row>) =>
       latest.current.onSelection(e.api.getSelectedNodes().flatMap((n) => (n.data ? [Number(n.data[ROW_ID_COLUMN])] : []))),
     [],
   );
+  // Every change of a cell comes here, typed or cleared with Delete (AG Grid's own "cellClear"):
+  // one change, one edit, one step of the history.
   const onCellValueChanged = useCallback((e: CellValueChangedEvent<Row>) => {
     const column = e.colDef.field;
     if (!column || e.source === "api") return;
@@ -469,7 +462,6 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
           onGridReady={onGridReady}
           rowSelection={ROW_SELECTION}
           onSelectionChanged={onSelectionChanged}
-          onCellKeyDown={onKey}
           onCellValueChanged={onCellValueChanged}
           defaultColDef={DEFAULT_COL_DEF}
         />
