@@ -371,8 +371,12 @@ export type ColumnProfile = {
 	kind: ProfileKind,
 	/**  Missing values (SQL NULL). */
 	nulls: number,
-	/**  Distinct values other than missing, approximately (within a few percent). */
+	/**
+	 *  Distinct values other than missing: counted up to `functions::EXACT_MAX` rows,
+	 *  estimated (within a few percent) past it and for linked tables.
+	 */
 	distinct: number | null,
+	distinct_exact: boolean,
 	/**  Smallest and largest values, as the grid shows them. */
 	min: string | null,
 	max: string | null,

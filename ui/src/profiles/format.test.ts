@@ -9,6 +9,7 @@ const column = (over: Partial<ColumnProfile>): ColumnProfile => ({
   kind: "number",
   nulls: 0,
   distinct: 10,
+  distinct_exact: true,
   min: "0",
   max: "9",
   mean: 4.5,
@@ -27,8 +28,13 @@ describe("column profiles in words", () => {
     expect(missingText(column({ nulls: 25 }), 1000)).toBe("25 missing (2.5 %)");
     expect(missingText(column({ nulls: 1 }), 100_000)).toBe("1 missing (<0.1 %)");
     expect(distinctText(column({ distinct: 4 }), 100)).toBe("4 distinct");
-    expect(distinctText(column({ distinct: 9_000 }), 10_000)).toBe(`≈ ${(9_000).toLocaleString()} distinct`);
-    expect(distinctText(column({ distinct: 10_050 }), 10_000)).toBe(`≈ all ${(10_000).toLocaleString()} distinct`);
+    // Counted: said as counted, however few or many (an estimate of 249 for 250 read as exact).
+    expect(distinctText(column({ distinct: 250 }), 333)).toBe("250 distinct");
+    expect(distinctText(column({ distinct: 9_000 }), 9_000)).toBe(`all ${(9_000).toLocaleString()} distinct`);
+    // Estimated: "≈", even for a small count.
+    expect(distinctText(column({ distinct: 249, distinct_exact: false }), 333)).toBe("≈ 249 distinct");
+    expect(distinctText(column({ distinct: 9_000, distinct_exact: false }), 10_000)).toBe(`≈ ${(9_000).toLocaleString()} distinct`);
+    expect(distinctText(column({ distinct: 10_050, distinct_exact: false }), 10_000)).toBe(`≈ all ${(10_000).toLocaleString()} distinct`);
     expect(distinctText(column({ distinct: null }), 10)).toBeNull();
   });
 

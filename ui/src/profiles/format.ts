@@ -23,12 +23,14 @@ export function missingText(c: ColumnProfile, rows: number): string {
   return `${c.nulls.toLocaleString()} missing (${share < 0.1 ? "<0.1" : share.toFixed(1)} %)`;
 }
 
-/** "≈ 9,000 distinct", or "all distinct" when every value appears once (within the sketch's error). */
+/** "250 distinct" when counted, "≈ 9,000 distinct" when estimated, or "all distinct" when every
+ *  value appears once (within the sketch's error when estimated). */
 export function distinctText(c: ColumnProfile, rows: number): string | null {
   if (c.distinct === null) return null;
   const valid = rows - c.nulls;
+  if (c.distinct_exact) return valid > 1 && c.distinct === valid ? `all ${valid.toLocaleString()} distinct` : `${c.distinct.toLocaleString()} distinct`;
   if (valid > 0 && c.distinct >= valid * 0.98 && valid >= 100) return `≈ all ${valid.toLocaleString()} distinct`;
-  return `${c.distinct <= 1000 ? "" : "≈ "}${c.distinct.toLocaleString()} distinct`;
+  return `≈ ${c.distinct.toLocaleString()} distinct`;
 }
 
 /** Numbers rounded for a glance: four significant digits, or the integer part and two decimals;

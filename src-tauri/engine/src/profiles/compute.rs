@@ -10,7 +10,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
 use tokio_util::sync::CancellationToken;
 
-use super::functions::{FLOAT_BITS, QUARTILES};
+use super::functions::{EXACT_MAX, FLOAT_BITS, QUARTILES};
 use super::{ColumnProfile, HistogramBin, Profile, ProfileKind, TopValue};
 use crate::charts::bins::Bins;
 use crate::charts::query::source;
@@ -40,7 +40,13 @@ pub async fn profile_version(
 ) -> Result<Profile, TableError> {
     let session = SqlSession::new(limits);
     session.register(TABLE, version)?;
-    let mut profile = profile_rows(&session, &format!("SELECT * FROM {TABLE}"), cancel).await?;
+    let counted = if version.rows <= EXACT_MAX {
+        Distinct::Exact
+    } else {
+        Distinct::Estimated
+    };
+    let sql = format!("SELECT * FROM {TABLE}");
+    let mut profile = profile_rows(&session, &sql, counted, cancel).await?;
     profile.version = Some(version.version);
     Ok(profile)
 }
@@ -89,15 +95,26 @@ pub async fn profile_table_in(
     cancel: &CancellationToken,
 ) -> Result<Profile, TableError> {
     let sql = format!("SELECT * FROM {}", ident(table));
-    let mut profile = profile_rows(session, &sql, cancel).await?;
+    // A linked table may be any size: its distinct counts are always estimates.
+    let mut profile = profile_rows(session, &sql, Distinct::Estimated, cancel).await?;
     profile.version = Some(1);
     Ok(profile)
+}
+
+/// How a profile counts distinct values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Distinct {
+    /// `count(DISTINCT …)`: for a table of at most `EXACT_MAX` rows, whose values fit in memory.
+    Exact,
+    /// HyperLogLog, within a few percent, in fixed memory whatever the size.
+    Estimated,
 }
 
 /// Profiles the rows `sql` returns on `session` (a table registered there).
 async fn profile_rows(
     session: &SqlSession,
     sql: &str,
+    counted: Distinct,
     cancel: &CancellationToken,
 ) -> Result<Profile, TableError> {
     let started = Instant::now();
@@ -108,7 +125,7 @@ async fn profile_rows(
         .map(|f| kind_of(f.data_type()))
         .collect();
     super::functions::register(session);
-    let stats = run(session, &stats_sql(sql, &schema, &kinds), cancel).await?;
+    let stats = run(session, &stats_sql(sql, &schema, &kinds, counted), cancel).await?;
     let mut reader = Row::new(&stats);
     let rows = reader.u64().unwrap_or(0);
     let mut columns = Vec::with_capacity(kinds.len());
@@ -120,6 +137,7 @@ async fn profile_rows(
             kind,
             nulls: rows - valid.min(rows),
             distinct: None,
+            distinct_exact: false,
             min: None,
             max: None,
             mean: None,
@@ -133,6 +151,7 @@ async fn profile_rows(
         let (mut lo, mut hi) = (None, None);
         if kind != ProfileKind::Other {
             column.distinct = reader.u64();
+            column.distinct_exact = counted == Distinct::Exact && column.distinct.is_some();
             (column.min, lo) = reader.value();
             (column.max, hi) = reader.value();
         }
@@ -183,9 +202,12 @@ fn kind_of(data_type: &DataType) -> ProfileKind {
     }
 }
 
-/// An approximate distinct count of column `c`: DataFusion's HyperLogLog takes integers,
-/// text, dates, times and booleans as they are; a float by its bits; anything else by its text.
-fn distinct_sql(c: &str, data_type: &DataType) -> String {
+/// A distinct count of column `c`. Estimated: DataFusion's HyperLogLog takes integers, text,
+/// dates, times and booleans as they are; a float by its bits; anything else by its text.
+fn distinct_sql(c: &str, data_type: &DataType, counted: Distinct) -> String {
+    if counted == Distinct::Exact {
+        return format!("count(DISTINCT {c})");
+    }
     match data_type {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => {
             format!("approx_distinct({FLOAT_BITS}(CAST({c} AS DOUBLE)))")
@@ -208,7 +230,7 @@ fn distinct_sql(c: &str, data_type: &DataType) -> String {
     }
 }
 
-fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind]) -> String {
+fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind], counted: Distinct) -> String {
     let mut parts = vec!["count(*)".to_string()];
     for (field, kind) in schema.fields().iter().zip(kinds) {
         let c = ident(field.name());
@@ -216,7 +238,7 @@ fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind]) -> String {
         if *kind == ProfileKind::Other {
             continue;
         }
-        parts.push(distinct_sql(&c, field.data_type()));
+        parts.push(distinct_sql(&c, field.data_type(), counted));
         parts.push(format!("min({c})"));
         parts.push(format!("max({c})"));
         if *kind == ProfileKind::Number {

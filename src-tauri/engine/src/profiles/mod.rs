@@ -6,10 +6,11 @@
 //! - [`cache`]: profiles kept per table version, and the one in flight per table, cancelled
 //!   when a newer version asks.
 //!
-//! Distinct counts are approximate (HyperLogLog: DataFusion's `approx_distinct`), and so are the
-//! quartiles of a column of more than `functions::EXACT_MAX` numbers (a t-digest, as
-//! `approx_percentile_cont` builds it), so memory stays bounded on any table; counts, ranges,
-//! means and the quartiles of smaller columns are exact.
+//! Past `functions::EXACT_MAX` rows (and for linked tables, whatever their size) distinct counts
+//! are estimates (HyperLogLog: DataFusion's `approx_distinct`), and so are the quartiles of a
+//! column of more numbers than that (a t-digest, as `approx_percentile_cont` builds it), so
+//! memory stays bounded on any table; the profile says which figures are exact, and counts,
+//! ranges and means always are.
 
 pub mod cache;
 pub mod compute;
@@ -57,8 +58,10 @@ pub struct ColumnProfile {
     pub kind: ProfileKind,
     /// Missing values (SQL NULL).
     pub nulls: u64,
-    /// Distinct values other than missing, approximately (within a few percent).
+    /// Distinct values other than missing: counted up to `functions::EXACT_MAX` rows,
+    /// estimated (within a few percent) past it and for linked tables.
     pub distinct: Option<u64>,
+    pub distinct_exact: bool,
     /// Smallest and largest values, as the grid shows them.
     pub min: Option<String>,
     pub max: Option<String>,
