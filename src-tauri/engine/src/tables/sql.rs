@@ -502,7 +502,7 @@ fn reword(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("Ambiguous reference to unqualified field ") {
         let name = rest.trim();
         return format!(
-            "{name} is a column of more than one table here: say which, as table.{name} (or \
+            "the column {name} is in more than one table here: say which, as table.{name} (or \
              its alias)"
         );
     }
@@ -513,7 +513,7 @@ fn reword(message: &str) -> String {
             .map(|(c, _)| unqualified(c))
         {
             return format!(
-                "{column} must be in the GROUP BY, or inside an aggregate such as count, sum \
+                "the column {column} must be in the GROUP BY, or inside an aggregate such as count, sum \
                  or max, since other columns are aggregated"
             );
         }
@@ -917,13 +917,13 @@ mod tests {
             ),
             (
                 "SELECT title, count(*) FROM movies",
-                "title must be in the GROUP BY, or inside an aggregate such as count, sum or \
+                "the column title must be in the GROUP BY, or inside an aggregate such as count, sum or \
                  max, since other columns are aggregated",
                 Some((1, 8)),
             ),
             (
                 "SELECT * FROM movies m JOIN movies n ON m.year = n.year WHERE year = 1",
-                "year is a column of more than one table here: say which, as table.year (or its \
+                "the column year is in more than one table here: say which, as table.year (or its \
                  alias)",
                 Some((1, 63)),
             ),
