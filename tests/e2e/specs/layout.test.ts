@@ -14,10 +14,12 @@ import { resultRows } from "../src/cells.ts";
 
 const ISLANDS = ["Biscoe", "Dream", "Torgersen"];
 const ROWS = 600;
+/** A number column whose name is longer than its header is wide. */
+const LONG = "goods_producing_employment_in_thousands";
 
 function birds(): string {
-  const lines = ["island,Body Mass,flipper"];
-  for (let i = 0; i < ROWS; i++) lines.push(`${ISLANDS[i % 3]},${3000 + ((i * 37) % 3000)},${170 + (i % 60)}`);
+  const lines = [`island,Body Mass,flipper,${LONG}`];
+  for (let i = 0; i < ROWS; i++) lines.push(`${ISLANDS[i % 3]},${3000 + ((i * 37) % 3000)},${170 + (i % 60)},${i % 7}`);
   const dir = mkdtempSync(join(tmpdir(), "quire-e2e-layout-"));
   const path = join(dir, "birds.csv");
   writeFileSync(path, lines.join("\n") + "\n");
@@ -96,15 +98,23 @@ test("tables in the sidebar, dragged into a cell; sparklines in the grid; the sh
       await app.click("sidebar-open-table");
       await app.click("open-profile");
       await app.driver.wait(
-        async () => (await app.count('[data-testid="table-grid"] [data-testid="sparkline"]')) === 3,
+        async () => (await app.count('[data-testid="table-grid"] [data-testid="sparkline"]')) === 4,
         30_000,
-        "the grid's headers never showed three sparklines",
+        "the grid's headers never showed four sparklines",
       );
       const island = await app.driver.executeScript<{ bars: number; title: string }>(
         "const s = document.querySelector('[data-testid=table-grid] [data-testid=sparkline][data-column=island]'); return { bars: s.querySelectorAll('rect').length, title: s.querySelector('title').textContent };",
       );
       assert.equal(island.bars, 3, "one bar per island");
       assert.match(island.title, /none missing · 3 distinct · Biscoe … Torgersen/);
+      // A long name in a (right-aligned) number column is cut at its end, not at its start.
+      const long = await app.driver.executeScript<{ inside: boolean; cut: boolean; text: string }>(
+        `const cell = document.querySelector('[data-testid=table-grid] .ag-header-cell[col-id="' + arguments[0] + '"]');
+         const name = cell.querySelector('.header-with-type > span');
+         return { inside: name.getBoundingClientRect().left >= cell.getBoundingClientRect().left - 0.5, cut: name.scrollWidth > name.clientWidth, text: name.textContent };`,
+        LONG,
+      );
+      assert.deepEqual(long, { inside: true, cut: true, text: LONG });
       await app.driver.executeScript("document.querySelector('[data-testid=notebook-area]').scrollTop = 1e6;");
       await app.screenshot("grid-sidebar-light");
 
