@@ -4,6 +4,7 @@ import {
   Decimal,
   makeData,
   makeVector,
+  Null,
   Table,
   tableFromArrays,
   tableFromIPC,
@@ -51,6 +52,11 @@ describe("pages", () => {
       ratio: "0.1",
     });
     expect(rows[1]).toMatchObject({ time_hour: "1970-01-01 00:00:00", day: "1969-12-31", price: "-0.05", ratio: "2.5" });
+  });
+
+  it("reads a column of the Null type (SELECT NULL) as missing values, not empty text", () => {
+    const t = new Table({ nothing: makeVector(makeData({ type: new Null(), length: 2 })) });
+    expect(rowsOf(tableFromIPC(tableToIPC(t, "stream")))).toEqual([{ nothing: null }, { nothing: null }]);
   });
 
   it("renders dates as ISO text", () => {

@@ -87,6 +87,11 @@ const UNITS: Record<TimeUnit, TimeUnitName> = {
 function columnText(vector: Vector): (string | null)[] {
   const out: (string | null)[] = [];
   for (const data of vector.data) {
+    // The Null type has no validity bitmap: every value is missing, though `getValid` says not.
+    if (DataType.isNull(data.type)) {
+      for (let i = 0; i < data.length; i++) out.push(null);
+      continue;
+    }
     const text = textOf(data);
     for (let i = 0; i < data.length; i++) out.push(data.getValid(i) ? text(i) : null);
   }
