@@ -75,17 +75,23 @@ pub fn validate(name: &str) -> Result<String, TableError> {
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(bad(&format!("use at most {MAX_NAME_CHARS} characters")));
     }
+    // The name an import would have made of it ("Monthly rain" → monthly_rain), offered.
+    let instead = || format!(", such as {}", from_file_stem(name));
     let mut chars = name.chars();
     let first = chars.next().unwrap_or('_');
     if !(first.is_ascii_lowercase() || first == '_') {
-        return Err(bad("start with a lowercase letter or _"));
+        return Err(bad(&format!(
+            "start with a lowercase letter or _{}",
+            instead()
+        )));
     }
     if let Some(c) = name
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
     {
         return Err(bad(&format!(
-            "{c:?} is not allowed: use lowercase letters, digits and _"
+            "{c:?} is not allowed: use lowercase letters, digits and _{}",
+            instead()
         )));
     }
     if RESERVED.contains(&name) {
@@ -190,6 +196,12 @@ mod tests {
         ] {
             let err = validate(bad).unwrap_err();
             assert_eq!(err.code(), ErrorCode::InvalidTableName, "{bad:?}");
+        }
+        // A name an import would have turned into a valid one is offered that one.
+        for (typed, offered) in [("monthly rain", "monthly_rain"), ("Sales", "sales")] {
+            let err = validate(typed).unwrap_err().to_string();
+            assert!(err.ends_with(&format!("such as {offered}")), "{err}");
+            assert!(validate(offered).is_ok());
         }
     }
 
