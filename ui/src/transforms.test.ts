@@ -1,6 +1,6 @@
 import { typeLabel } from "./format";
 import { describe, expect, it } from "vitest";
-import { CAST_LABELS, CAST_TYPES, buildTransform, type TransformForm } from "./transforms";
+import { CAST_LABELS, CAST_TYPES, DATE_LAYOUTS, buildTransform, type TransformForm } from "./transforms";
 
 const form = (over: Partial<TransformForm>): TransformForm => ({
   kind: "trim",
@@ -29,6 +29,18 @@ describe("buildTransform", () => {
       expr: `coalesce("city", arrow_cast('2013-01-01 00:00:00', 'Timestamp(µs, "UTC")'))`,
     });
     expect(buildTransform(form({ kind: "fill_nulls", columnType: "Boolean", a: "TRUE" }))).toMatchObject({ expr: `coalesce("city", true)` });
+  });
+
+  it("reads dates written another way than ISO with their layout", () => {
+    expect(buildTransform(form({ kind: "cast", a: "DATE" }))).toMatchObject({ expr: `CAST("city" AS DATE)` });
+    const layout = DATE_LAYOUTS.find(([, example]) => example === "2012/01/31")![0];
+    expect(buildTransform(form({ kind: "cast", a: "DATE", b: layout }))).toMatchObject({ expr: `to_date(CAST("city" AS VARCHAR), '%Y/%m/%d')` });
+    // Each layout is unique, and each example is 31 January 2012 as that layout writes it.
+    expect(new Set(DATE_LAYOUTS.map(([f]) => f)).size).toBe(DATE_LAYOUTS.length);
+    for (const [format, example] of DATE_LAYOUTS) {
+      const written = format === "" ? "2012-01-31" : format.replace("%Y", "2012").replace("%m", "01").replace("%d", "31").replace("%b", "Jan");
+      expect(written, format).toBe(example);
+    }
   });
 
   it("says what is missing instead of building a broken transform", () => {

@@ -35,6 +35,19 @@ export const TRANSFORM_KINDS: { kind: TransformKind; label: string }[] = [
 
 export const CAST_TYPES = ["BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP"];
 
+/** How a text column's dates may be written, each shown as an example (31 January 2012) and
+ *  read with its chrono format by `to_date`; "" is ISO (2012-01-31), which CAST reads. */
+export const DATE_LAYOUTS: [format: string, example: string][] = [
+  ["", "2012-01-31"],
+  ["%Y/%m/%d", "2012/01/31"],
+  ["%d/%m/%Y", "31/01/2012"],
+  ["%m/%d/%Y", "01/31/2012"],
+  ["%d.%m.%Y", "31.01.2012"],
+  ["%d-%m-%Y", "31-01-2012"],
+  ["%b %d %Y", "Jan 31 2012"],
+  ["%d %b %Y", "31 Jan 2012"],
+];
+
 /** Each type a column can change to, in the words its header then shows (`typeLabel`). */
 export const CAST_LABELS: Record<string, string> = {
   BIGINT: "integer",
@@ -88,6 +101,8 @@ export function buildTransform(f: TransformForm): Transform | string {
       return set(`replace(${col}, ${sqlString(f.a)}, ${sqlString(f.b)})`);
     case "cast":
       if (!CAST_TYPES.includes(f.a)) return "Choose a type.";
+      // Dates written another way than ISO: read with their layout (to_date takes text).
+      if (f.a === "DATE" && f.b !== "") return set(`to_date(CAST(${col} AS VARCHAR), ${sqlString(f.b)})`);
       return set(`CAST(${col} AS ${f.a})`);
     case "fill_nulls": {
       if (f.a === "") return "Say what to put in empty cells.";

@@ -55,6 +55,25 @@ describe("TransformDialog", () => {
     expect(applied.mock.calls[0]![1]).toBe("Keep rows where…");
   });
 
+  it("changes text dates written 2012/01/31 into a date column, the layout chosen by example", async () => {
+    const applyTransform = vi.fn(async (_nb: string, _t: string, _transform: Transform) => ({ ...table(null), version: 3 }));
+    render(
+      <Providers backend={backendOf({ applyTransform })} notify={{ report: (e) => { throw e; }, inform: () => undefined }}>
+        <TransformDialog notebook="nb" table={table(null)} onApplied={() => undefined} onClose={() => undefined} />
+      </Providers>,
+    );
+    fireEvent.change(screen.getByTestId("transform-kind"), { target: { value: "cast" } });
+    expect(screen.queryByTestId("transform-b")).toBeNull();
+    fireEvent.change(screen.getByTestId("transform-a"), { target: { value: "DATE" } });
+    const layouts = Array.from((screen.getByTestId("transform-b") as HTMLSelectElement).options).map((o) => o.textContent);
+    expect(layouts).toContain("2012/01/31");
+    expect(layouts).toContain("Jan 31 2012");
+    fireEvent.change(screen.getByTestId("transform-b"), { target: { value: "%Y/%m/%d" } });
+    fireEvent.click(screen.getByTestId("transform-apply"));
+    await waitFor(() => expect(applyTransform).toHaveBeenCalled());
+    expect(applyTransform.mock.calls[0]![2]).toEqual({ kind: "set_column", column: "city", expr: `to_date(CAST("city" AS VARCHAR), '%Y/%m/%d')` });
+  });
+
   it("offers a held table every transform", () => {
     render(
       <Providers backend={backendOf({})}>

@@ -3,7 +3,7 @@ import { useBackend, useNotify } from "../context";
 import { QuireError } from "../backend";
 import type { NotebookId, TableInfo, Transform, TransformPreview } from "../bindings";
 import { typeLabel } from "../format";
-import { CAST_LABELS, CAST_TYPES, TRANSFORM_KINDS, buildTransform, needsColumn, type TransformForm } from "../transforms";
+import { CAST_LABELS, CAST_TYPES, DATE_LAYOUTS, TRANSFORM_KINDS, buildTransform, needsColumn, type TransformForm } from "../transforms";
 import { DiffRows } from "./DiffView";
 import { useEscape } from "./useEscape";
 
@@ -109,10 +109,22 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
           {form.kind === "cast" && (
             <label>
               To
-              <select data-testid="transform-a" value={form.a} onChange={(e) => update({ a: e.target.value })}>
+              <select data-testid="transform-a" value={form.a} onChange={(e) => update({ a: e.target.value, b: "" })}>
                 {CAST_TYPES.map((t) => (
                   <option key={t} value={t}>
                     {CAST_LABELS[t] ?? t}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          {form.kind === "cast" && form.a === "DATE" && (
+            <label>
+              Written as
+              <select data-testid="transform-b" value={form.b} onChange={(e) => update({ b: e.target.value })}>
+                {DATE_LAYOUTS.map(([format, example]) => (
+                  <option key={format} value={format}>
+                    {example}
                   </option>
                 ))}
               </select>

@@ -518,6 +518,17 @@ fn reword(message: &str) -> String {
             );
         }
     }
+    // to_date / to_timestamp with a format (the transform dialog's "written as").
+    if let Some(rest) = message.strip_prefix("Error parsing timestamp from '") {
+        if let Some((value, rest)) = rest.split_once("' using format '") {
+            if let Some((format, _)) = rest.split_once("':") {
+                return format!(
+                    "the text {value:?} is not a date written as {format}: check the format, \
+                     or leave such values out first"
+                );
+            }
+        }
+    }
     if let Some(rest) = message.strip_prefix("Cast error: Cannot cast string '") {
         if let Some((value, rest)) = rest.rsplit_once("' to value of ") {
             let kind = rest.trim_end_matches(" type").trim();
@@ -902,6 +913,12 @@ mod tests {
                 "SELECT CAST(title AS INTEGER) FROM movies",
                 "the text \"a\" is not a whole number (Int32); TRY_CAST gives NULL for such \
                  values instead of stopping",
+                None,
+            ),
+            (
+                "SELECT to_date(title, '%Y/%m/%d') FROM movies",
+                "the text \"a\" is not a date written as %Y/%m/%d: check the format, or leave \
+                 such values out first",
                 None,
             ),
             (

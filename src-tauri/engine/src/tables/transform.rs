@@ -509,6 +509,39 @@ mod tests {
     }
 
     #[test]
+    fn dates_written_another_way_become_a_date_column_with_their_layout() {
+        use datafusion::arrow::array::{Array, AsArray, StringArray};
+        use datafusion::arrow::datatypes::{Date32Type, Field, Schema};
+        let schema = Arc::new(Schema::new(vec![Field::new("day", DataType::Utf8, true)]));
+        let days = StringArray::from(vec![Some("2012/01/31"), None, Some("2015/12/01")]);
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(days)]).unwrap();
+        let t = TableVersion::first(schema, vec![batch]);
+        // What the transform dialog builds for "Change type to date, written as 2012/01/31".
+        let set = |expr: &str| {
+            run(
+                &t,
+                Transform::SetColumn {
+                    column: "day".into(),
+                    expr: expr.into(),
+                },
+            )
+        };
+        let dated = set("to_date(CAST(\"day\" AS VARCHAR), '%Y/%m/%d')").unwrap();
+        assert_eq!(dated.schema.field(0).data_type(), &DataType::Date32);
+        let column = dated.batches[0].column(0).as_primitive::<Date32Type>();
+        assert_eq!(column.value(0), 15_370, "2012-01-31");
+        assert!(column.is_null(1));
+        assert_eq!(column.value(2), 16_770, "2015-12-01");
+        // A layout that does not fit is refused in words, and the table is as it was.
+        let err = set("to_date(CAST(\"day\" AS VARCHAR), '%d.%m.%Y')").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("\"2012/01/31\" is not a date written as %d.%m.%Y"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn each_transform_changes_what_it_says_and_shares_the_rest() {
         let t = numbers(10_000, 1000);
         let plus = run(
