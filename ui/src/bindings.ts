@@ -549,6 +549,11 @@ export type DiffSummary = {
 	changed_by_column: ([string, number])[],
 	columns_added: string[],
 	columns_removed: string[],
+	/**
+	 *  Columns whose type changed (a text column made dates, which may read the same):
+	 *  name, old type, new type, as Arrow names them.
+	 */
+	columns_retyped: ([string, string, string])[],
 };
 
 /**  What the user chose for a notebook that changed on disk. */

@@ -659,6 +659,11 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
             setDialog(null);
             // A change the edits beside a linked file cannot hold was written into a copy.
             const copied = current.linked !== null && !current.converted && info.converted;
+            // The engine makes no version for a transform that changes nothing.
+            if (info.version === current.version && current.linked === null) {
+              inform(`${label}: nothing changed`, `Every value of ${info.name} already is what the transform would make it; no version was added.`);
+              return;
+            }
             inform(
               `${label}: done`,
               copied

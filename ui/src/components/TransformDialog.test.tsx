@@ -57,8 +57,14 @@ describe("TransformDialog", () => {
 
   it("changes text dates written 2012/01/31 into a date column, the layout chosen by example", async () => {
     const applyTransform = vi.fn(async (_nb: string, _t: string, _transform: Transform) => ({ ...table(null), version: 3 }));
+    // Dates that read the same as the text they were: no value differs, the type does.
+    const previewTransform = vi.fn(async () => ({
+      sql: "",
+      summary: { from_version: 2, to_version: 3, added: 0, removed: 0, changed: 0, changed_by_column: [], columns_added: [], columns_removed: [], columns_retyped: [["city", "Utf8", "Date32"] as [string, string, string]] },
+      sample: { old_columns: ["city"], new_columns: ["city"], total: 0, offset: 0, rows: [] },
+    }));
     render(
-      <Providers backend={backendOf({ applyTransform })} notify={{ report: (e) => { throw e; }, inform: () => undefined }}>
+      <Providers backend={backendOf({ applyTransform, previewTransform })} notify={{ report: (e) => { throw e; }, inform: () => undefined }}>
         <TransformDialog notebook="nb" table={table(null)} onApplied={() => undefined} onClose={() => undefined} />
       </Providers>,
     );
@@ -69,6 +75,8 @@ describe("TransformDialog", () => {
     expect(layouts).toContain("2012/01/31");
     expect(layouts).toContain("Jan 31 2012");
     fireEvent.change(screen.getByTestId("transform-b"), { target: { value: "%Y/%m/%d" } });
+    fireEvent.click(screen.getByTestId("transform-preview-button"));
+    await waitFor(() => expect(screen.getByTestId("transform-counts").textContent).toContain("city: text → date"));
     fireEvent.click(screen.getByTestId("transform-apply"));
     await waitFor(() => expect(applyTransform).toHaveBeenCalled());
     expect(applyTransform.mock.calls[0]![2]).toEqual({ kind: "set_column", column: "city", expr: `to_date(CAST("city" AS VARCHAR), '%Y/%m/%d')` });

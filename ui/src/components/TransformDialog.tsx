@@ -189,6 +189,10 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
               {s.changed.toLocaleString()} rows change · {s.removed.toLocaleString()} removed · {s.added.toLocaleString()} added
               {s.columns_added.length > 0 && ` · new columns: ${s.columns_added.join(", ")}`}
               {s.columns_removed.length > 0 && ` · removed columns: ${s.columns_removed.join(", ")}`}
+              {s.columns_retyped
+                .filter(([, from, to]) => typeLabel(from) !== typeLabel(to))
+                .map(([c, from, to]) => ` · ${c}: ${typeLabel(from)} → ${typeLabel(to)}`)
+                .join("")}
             </p>
             <DiffRows page={preview.result.sample} />
           </div>

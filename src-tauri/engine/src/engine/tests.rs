@@ -344,6 +344,58 @@ async fn grid_pages_are_served_while_a_long_query_runs_and_stale_ones_are_droppe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transform_that_changes_nothing_makes_no_version_and_a_retyped_column_is_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let file = csv_file(src.path(), 300);
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Noop").unwrap().id;
+    let none = CancellationToken::new();
+    engine
+        .import_file(nb, ImportRequest::file(&file).named("t"), &|_| {}, &none)
+        .unwrap();
+    let v1 = engine.ledger.version(nb, "t").unwrap();
+    // The cities have no spaces to trim: nothing changes, so no version and nothing to undo.
+    let trim = Transform::SetColumn {
+        column: "city".into(),
+        expr: "trim(city)".into(),
+    };
+    let same = engine
+        .apply_transform(nb, "t", &trim, Arc::new(|_| {}), &none)
+        .await
+        .unwrap();
+    assert_eq!(same.version, v1.version);
+    assert_eq!(engine.ledger.version(nb, "t").unwrap().version, v1.version);
+    assert!(!engine.table_versions(nb, "t").unwrap().can_undo);
+
+    // Whole numbers made text read the same in every row, but the column's type changes: the
+    // preview says so, and applying it is a change.
+    let text = Transform::SetColumn {
+        column: "id".into(),
+        expr: "CAST(id AS VARCHAR)".into(),
+    };
+    let preview = engine
+        .preview_transform(nb, "t", &text, Arc::new(|_| {}), &none)
+        .await
+        .unwrap();
+    assert_eq!(preview.summary.changed, 0);
+    assert_eq!(
+        preview.summary.columns_retyped,
+        vec![(
+            "id".to_string(),
+            "Int64".to_string(),
+            "Utf8View".to_string()
+        )]
+    );
+    let retyped = engine
+        .apply_transform(nb, "t", &text, Arc::new(|_| {}), &none)
+        .await
+        .unwrap();
+    assert!(retyped.version > v1.version);
+    assert!(engine.table_versions(nb, "t").unwrap().can_undo);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_redo_transform_preview_and_diff_pages() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tempfile::tempdir().unwrap();

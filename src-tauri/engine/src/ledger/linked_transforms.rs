@@ -171,6 +171,7 @@ impl Ledger {
                 changed_by_column: by_column.iter().map(|c| (c.clone(), changed)).collect(),
                 columns_added: Vec::new(),
                 columns_removed: Vec::new(),
+                columns_retyped: Vec::new(),
             },
             sample: DiffPage {
                 old_columns: columns.clone(),
@@ -606,6 +607,7 @@ fn copy_preview(
             changed_by_column,
             columns_added,
             columns_removed,
+            columns_retyped: retyped(&linked.schema, &reshape.schema),
         },
         sample: DiffPage {
             old_columns,
@@ -666,4 +668,19 @@ pub(super) fn changed_meanwhile(table: &str) -> TableError {
             "{table} changed while the transform ran; run it again to apply it to the table as it is now"
         ),
     }
+}
+
+/// The columns of `old` that `new` holds with another type: name, old type, new type.
+fn retyped(
+    old: &datafusion::arrow::datatypes::Schema,
+    new: &datafusion::arrow::datatypes::Schema,
+) -> Vec<(String, String, String)> {
+    old.fields()
+        .iter()
+        .filter_map(|f| {
+            let to = new.field_with_name(f.name()).ok()?.data_type();
+            (to != f.data_type())
+                .then(|| (f.name().clone(), f.data_type().to_string(), to.to_string()))
+        })
+        .collect()
 }

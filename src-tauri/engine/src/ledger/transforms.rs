@@ -116,6 +116,11 @@ impl Ledger {
             .compute_transform(notebook, table, transform, progress, cancel)
             .await?;
         *self.previewed() = None;
+        // A transform that changes nothing (a date column cast to DATE, a trim of trimmed text)
+        // makes no version: nothing to save, and no step in the history that undoes nothing.
+        if diff::diff(&base, &result, cancel)?.changes_nothing() {
+            return Ok(base);
+        }
         self.apply(
             notebook,
             table,

@@ -31,6 +31,8 @@ pub struct TableDiff {
     pub by_column: BTreeMap<String, RoaringTreemap>,
     pub columns_added: Vec<String>,
     pub columns_removed: Vec<String>,
+    /// Common columns whose type changed: name, old type, new type.
+    pub columns_retyped: Vec<(String, String, String)>,
     /// Batch pairs skipped because the versions share them.
     pub shared_batches: u64,
 }
@@ -47,9 +49,20 @@ pub struct DiffSummary {
     pub changed_by_column: Vec<(String, u64)>,
     pub columns_added: Vec<String>,
     pub columns_removed: Vec<String>,
+    /// Columns whose type changed (a text column made dates, which may read the same):
+    /// name, old type, new type, as Arrow names them.
+    pub columns_retyped: Vec<(String, String, String)>,
 }
 
 impl TableDiff {
+    /// Whether the two versions hold the same columns, of the same types, and the same values.
+    pub fn changes_nothing(&self) -> bool {
+        self.len() == 0
+            && self.columns_added.is_empty()
+            && self.columns_removed.is_empty()
+            && self.columns_retyped.is_empty()
+    }
+
     pub fn summary(&self, from_version: u64, to_version: u64) -> DiffSummary {
         DiffSummary {
             from_version,
@@ -65,6 +78,7 @@ impl TableDiff {
                 .collect(),
             columns_added: self.columns_added.clone(),
             columns_removed: self.columns_removed.clone(),
+            columns_retyped: self.columns_retyped.clone(),
         }
     }
 
@@ -159,12 +173,15 @@ pub fn diff(
     for (i, f) in old.schema.fields().iter().enumerate() {
         match new.schema.index_of(f.name()) {
             Ok(j) => {
-                common.push((
-                    f.name().clone(),
-                    i,
-                    j,
-                    f.data_type() == new.schema.field(j).data_type(),
-                ));
+                let to = new.schema.field(j).data_type();
+                if f.data_type() != to {
+                    out.columns_retyped.push((
+                        f.name().clone(),
+                        f.data_type().to_string(),
+                        to.to_string(),
+                    ));
+                }
+                common.push((f.name().clone(), i, j, f.data_type() == to));
                 out.by_column
                     .insert(f.name().clone(), RoaringTreemap::new());
             }
