@@ -175,7 +175,7 @@ function fakeBackend() {
     },
     tableVersions: async () => ({ items: [], can_undo: false, can_redo: false }),
     listTasks: async () => [],
-    taskStats: async () => ({ pending: 0, running: 1, completed: 4, failed: 1, cancelled: 0, interrupted: 1, leases: 0, journal: 0 }),
+    taskStats: async () => ({ pending: 0, running: 1, completed: 4, failed: 3, failed_this_session: 1, cancelled: 0, interrupted: 1, leases: 0, journal: 0 }),
     retryTask: async () => {
       throw new Error("not used");
     },

@@ -1290,6 +1290,11 @@ export type TaskStats = {
 	running: number,
 	completed: number,
 	failed: number,
+	/**
+	 *  Of `failed`, those that ended since this store was opened (this run of the app): what
+	 *  the status bar counts, so a clean start does not open on earlier sessions' failures.
+	 */
+	failed_this_session: number,
 	cancelled: number,
 	interrupted: number,
 	leases: number,

@@ -20,13 +20,16 @@ interface Props {
 
 /** What is running, in words: "Nothing running", "1 task running · 2 waiting". Failed and
  *  interrupted counts say what happened, not "to retry": a failed cell run is a query's answer,
- *  and the engine's counts do not tell cell runs from retryable work. */
+ *  and the engine's counts do not tell cell runs from retryable work. Failures count from this
+ *  start of the app (the task list keeps the older ones): two new users read a fresh start's
+ *  "4 failed" as something broken. */
 export function taskCounts(t: TaskStats): string {
   const parts = [
     t.running > 0 ? `${t.running} task${t.running === 1 ? "" : "s"} running` : "",
     t.pending > 0 ? `${t.pending} waiting` : "",
   ].filter(Boolean);
-  const ended = [t.failed > 0 ? `${t.failed} failed` : "", t.interrupted > 0 ? `${t.interrupted} interrupted` : ""].filter(Boolean);
+  const failed = t.failed_this_session;
+  const ended = [failed > 0 ? `${failed} failed` : "", t.interrupted > 0 ? `${t.interrupted} interrupted` : ""].filter(Boolean);
   return [parts.length > 0 ? parts.join(" · ") : "Nothing running", ...ended].join(" · ");
 }
 

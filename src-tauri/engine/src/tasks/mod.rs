@@ -226,6 +226,9 @@ pub struct TaskStats {
     pub running: u64,
     pub completed: u64,
     pub failed: u64,
+    /// Of `failed`, those that ended since this store was opened (this run of the app): what
+    /// the status bar counts, so a clean start does not open on earlier sessions' failures.
+    pub failed_this_session: u64,
     pub cancelled: u64,
     pub interrupted: u64,
     pub leases: u64,
@@ -332,6 +335,8 @@ pub struct TaskStore {
     drafts: drafts::GroupCommit,
     /// Every commit syncs (set by the bench); otherwise only [`TaskStore::synced`] ones do.
     full_sync: std::sync::atomic::AtomicBool,
+    /// When this store was opened (ms since the epoch): failures since count as this session's.
+    opened_ms: i64,
     /// No commit syncs, edits included: only the `durability` bench sets it, to measure what
     /// the sync costs.
     unsynced_edits: std::sync::atomic::AtomicBool,
@@ -364,6 +369,7 @@ impl TaskStore {
             finishes: Default::default(),
             drafts: Default::default(),
             full_sync: Default::default(),
+            opened_ms: now_ms(),
             unsynced_edits: Default::default(),
         })
     }
@@ -697,6 +703,11 @@ impl TaskStore {
             |r| r.get(0),
         )?;
         s.journal = conn.query_row("SELECT count(*) FROM journal", [], |r| r.get(0))?;
+        s.failed_this_session = conn.query_row(
+            "SELECT count(*) FROM tasks WHERE status = 'failed' AND finished_ms >= ?1",
+            [self.opened_ms],
+            |r| r.get(0),
+        )?;
         Ok(s)
     }
 

@@ -82,6 +82,35 @@ fn restart_requeues_what_can_run_again_and_interrupts_the_rest() {
 }
 
 #[test]
+fn failures_of_earlier_sessions_are_counted_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    {
+        let store = TaskStore::open(&path).unwrap();
+        let failed = store.enqueue(&task(TaskKind::Export)).unwrap();
+        store
+            .finish(failed, TaskStatus::Failed, Some("disk full"))
+            .unwrap();
+        let s = store.stats().unwrap();
+        assert_eq!((s.failed, s.failed_this_session), (1, 1));
+        // As if it failed yesterday, whatever the clock's resolution.
+        store
+            .lock()
+            .execute("UPDATE tasks SET finished_ms = 0", [])
+            .unwrap();
+    }
+    let store = TaskStore::open(&path).unwrap();
+    let s = store.stats().unwrap();
+    assert_eq!((s.failed, s.failed_this_session), (1, 0));
+    let failed = store.enqueue(&task(TaskKind::Export)).unwrap();
+    store
+        .finish(failed, TaskStatus::Failed, Some("disk full"))
+        .unwrap();
+    let s = store.stats().unwrap();
+    assert_eq!((s.failed, s.failed_this_session), (2, 1));
+}
+
+#[test]
 fn cleanup_deletes_only_old_finished_tasks() {
     let dir = tempfile::tempdir().unwrap();
     let store = TaskStore::open(&dir.path().join(FILE_NAME)).unwrap();
