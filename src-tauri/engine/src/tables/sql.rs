@@ -1173,6 +1173,26 @@ mod tests {
         assert!(text.contains("Partial"), "{text}");
     }
 
+    #[tokio::test]
+    async fn a_join_hashes_a_side_of_a_million_rows_once_rather_than_repartitioning_both() {
+        let s = SqlSession::default();
+        s.register(
+            "facts",
+            &super::super::table::tests::numbers(2_000_000, 8192),
+        )
+        .unwrap();
+        s.register("dim", &super::super::table::tests::numbers(300_000, 8192))
+            .unwrap();
+        let plan = s
+            .run("EXPLAIN SELECT count(*) FROM facts f JOIN dim d ON f.n = d.n")
+            .await
+            .unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&plan)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("mode=CollectLeft"), "{text}");
+    }
+
     fn limited(query_mb: u64, table_mb: u64, spill_mb: u64, spill: &std::path::Path) -> SqlSession {
         let config = crate::config::LimitsConfig {
             query_memory_mb: query_mb,
