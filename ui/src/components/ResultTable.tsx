@@ -1,5 +1,5 @@
 import type { QueryPreview } from "../bindings";
-import { displayText, fullTextTooltip, isNumericType } from "../format";
+import { displayText, fullTextTooltip, isNumericType, typeLabel } from "../format";
 import "./ResultTable.css";
 
 /** The meta line: rows, time, and how much of the result the preview holds. */
@@ -23,9 +23,9 @@ export function ResultTable({ preview }: { preview: QueryPreview }) {
           <thead>
             <tr>
               {preview.columns.map((c, i) => (
-                <th key={i} title={c.data_type} className={numeric[i] ? "num" : undefined}>
+                <th key={i} title={`${c.name}: ${typeLabel(c.data_type)} (${c.data_type})`} className={numeric[i] ? "num" : undefined}>
                   {c.name}
-                  <span className="type">{c.data_type}</span>
+                  <span className="type">{typeLabel(c.data_type)}</span>
                 </th>
               ))}
             </tr>
