@@ -57,7 +57,7 @@ pub struct DiffSummary {
 impl TableDiff {
     /// Whether the two versions hold the same columns, of the same types, and the same values.
     pub fn changes_nothing(&self) -> bool {
-        self.len() == 0
+        self.is_empty()
             && self.columns_added.is_empty()
             && self.columns_removed.is_empty()
             && self.columns_retyped.is_empty()
