@@ -18,7 +18,8 @@ mod tests;
 
 use std::time::Instant;
 
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::{Int64Type, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -127,8 +128,26 @@ pub async fn draw(
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     output.truncated = rows > MAX_POINTS;
     output.points = rows.min(MAX_POINTS) as u64;
-    let kept = first_rows(&batches, MAX_POINTS);
-    output.spec = Some(render::render(&spec, &plan.outputs, &kept)?);
+    let mut kept = first_rows(&batches, MAX_POINTS);
+    let one_row_each = match plan.rows {
+        Some(rows) => {
+            let one = kept.iter().all(|b| {
+                b.column_by_name(rows).is_some_and(|c| {
+                    c.as_primitive_opt::<Int64Type>()
+                        .is_some_and(|n| n.values().iter().all(|&n| n == 1))
+                })
+            });
+            // The count is for the title only, not a point's value.
+            for b in &mut kept {
+                if let Ok(i) = b.schema().index_of(rows) {
+                    b.remove_column(i);
+                }
+            }
+            one
+        }
+        None => false,
+    };
+    output.spec = Some(render::render(&spec, &plan.outputs, &kept, one_row_each)?);
     output.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(output)
 }

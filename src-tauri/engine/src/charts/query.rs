@@ -71,7 +71,14 @@ pub struct Output {
 pub struct Plan {
     pub sql: String,
     pub outputs: Vec<Output>,
+    /// The column counting each point's rows ([`ROWS`]), when an aggregate would read the
+    /// same as its value on one row (a sum, mean, median, min or max): when every point has
+    /// one row, the axis is titled by the column alone, not "Sum of" a value nothing summed.
+    pub rows: Option<&'static str>,
 }
+
+/// The name of [`Plan::rows`]'s column.
+pub const ROWS: &str = "__rows";
 
 /// The min and max of each binned column, and how many rows have no value there.
 pub fn extents_sql(sql: &str, binned: &[&str]) -> String {
@@ -198,6 +205,15 @@ pub fn plan(sql: &str, channels: &[Channel], schema: &Schema, bins: &[Option<Bin
             kind: source_kind,
         });
     }
+    let rows = (grouped
+        && !keys.is_empty()
+        && channels
+            .iter()
+            .any(|c| c.aggregate.is_some_and(Aggregate::same_on_one_row)))
+    .then_some(ROWS);
+    if let Some(rows) = rows {
+        select.push(format!("count(*) AS {rows}"));
+    }
     let mut sql = format!("SELECT {} FROM {}", select.join(", "), source(sql));
     if !not_null.is_empty() {
         sql.push_str(&format!(" WHERE {}", not_null.join(" AND ")));
@@ -209,5 +225,5 @@ pub fn plan(sql: &str, channels: &[Channel], schema: &Schema, bins: &[Option<Bin
         ));
     }
     sql.push_str(&format!(" LIMIT {}", MAX_POINTS + 1));
-    Plan { sql, outputs }
+    Plan { sql, outputs, rows }
 }

@@ -20,10 +20,13 @@ fn end_channel(name: &str) -> Option<&'static str> {
     }
 }
 
+/// `one_row_each`: every point aggregates one row, so a sum, mean, median, min or max is the
+/// value itself and is titled by its column alone.
 pub fn render(
     spec: &ChartSpec,
     outputs: &[Output],
     batches: &[RecordBatch],
+    one_row_each: bool,
 ) -> Result<String, ChartError> {
     let mut out: Map<String, Value> = spec.spec.clone();
     if let Some(Value::Object(meta)) = out.get_mut("usermeta") {
@@ -46,8 +49,8 @@ pub fn render(
         }
         let field = channel.field.as_deref();
         let title = match channel.aggregate {
-            Some(op) => op.title(field),
-            None => field.unwrap_or_default().to_string(),
+            Some(op) if !(one_row_each && op.same_on_one_row()) => op.title(field),
+            _ => field.unwrap_or_default().to_string(),
         };
         def.entry("title").or_insert(Value::String(title));
         def.insert("field".into(), Value::String(output.alias.clone()));

@@ -115,6 +115,14 @@ impl Aggregate {
         )
     }
 
+    /// Whether it is the value itself over one row (so "Sum of x" over one row each is x).
+    pub fn same_on_one_row(self) -> bool {
+        matches!(
+            self,
+            Aggregate::Sum | Aggregate::Mean | Aggregate::Median | Aggregate::Min | Aggregate::Max
+        )
+    }
+
     /// How an axis names it, as Vega-Lite does ("Sum of fare").
     pub fn title(self, field: Option<&str>) -> String {
         let op = match self {

@@ -190,6 +190,30 @@ async fn a_missing_category_is_a_null_point_not_a_missing_key() {
     assert_eq!(missing[0]["__c1"].as_f64(), Some(201.0), "{points:?}");
 }
 
+/// A result already one row per x (a mean per month): "Sum of" would title a sum of nothing;
+/// the axis is titled by the column, and the points carry no row count. Several rows per x
+/// keep the aggregate's title.
+#[tokio::test]
+async fn an_aggregate_over_one_row_per_point_is_titled_by_its_column() {
+    let s = session();
+    let one_each = chart(
+        "SELECT n, fare FROM trips",
+        "line",
+        json!({ "x": { "field": "n" }, "y": { "field": "fare", "aggregate": "sum" } }),
+    );
+    let (_, spec) = draw_ok(&s, &one_each).await;
+    assert_eq!(spec["encoding"]["y"]["title"], "fare");
+    let point = values(&spec)[0].as_object().unwrap().clone();
+    assert_eq!(point.len(), 2, "x and y only: {point:?}");
+    let many_each = chart(
+        "SELECT city, fare FROM trips",
+        "bar",
+        json!({ "x": { "field": "city" }, "y": { "field": "fare", "aggregate": "sum" } }),
+    );
+    let (_, spec) = draw_ok(&s, &many_each).await;
+    assert_eq!(spec["encoding"]["y"]["title"], "Sum of fare");
+}
+
 /// A line over a whole-number x (a result per year): the mean per value, one point each.
 #[tokio::test]
 async fn a_line_over_whole_numbers_draws_a_mean_per_value() {
