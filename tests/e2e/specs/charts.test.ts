@@ -137,13 +137,22 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     await resultRows(app, (r) => r.length > 0);
     await app.click("chart-result");
     await app.driver.wait(async () => (await app.count("[data-testid=chart-kind]")) === 2, 15_000, "no second chart cell");
+    // Two numbers, the first whole: the first chart is a line of the mean delay per distance.
+    await app.driver.wait(
+      async () => app.driver.executeScript<boolean>("return [...document.querySelectorAll('[data-testid=chart-kind]')].at(-1).value === 'line';"),
+      15_000,
+      "the first chart of two numbers is not a line",
+    );
     await app.driver.executeScript(
       `const s = [...document.querySelectorAll('[data-testid=chart-kind]')].at(-1);
        Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set.call(s, 'scatter');
        s.dispatchEvent(new Event('change', { bubbles: true }));`,
     );
+    // The line before it was a canvas too: the scatter is the one with 10,000 points.
     await app.driver.wait(
-      async () => (await app.count("[data-testid=chart-cell] [data-testid=chart][data-drawn=canvas] canvas")) === 1,
+      async () =>
+        (await app.driver.executeScript<boolean>("return /^10\\D?000 points/.test([...document.querySelectorAll('[data-testid=chart-notes]')].at(-1)?.textContent ?? '');")) &&
+        (await app.count("[data-testid=chart-cell] [data-testid=chart][data-drawn=canvas] canvas")) === 1,
       60_000,
       "the 10,000-point scatter was never painted",
     );

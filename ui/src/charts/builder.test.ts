@@ -34,6 +34,16 @@ describe("chart builder", () => {
     ];
     expect(suggest("q", grouped)).toMatchObject({ kind: "bar", x: "cut", y: "n", aggregate: "sum" });
     expect(suggest("q", [...grouped, { name: "ap", data_type: "Float64" }])).toMatchObject({ x: "cut", y: "ap" });
+    // Numbers alone: a result per month is a line of its measure over the months, not a
+    // histogram of the months (every bar 1); two decimals a scatter.
+    const monthly = [
+      { name: "month", data_type: "Int64" },
+      { name: "avg_arr", data_type: "Float64" },
+      { name: "flights", data_type: "Int64" },
+    ];
+    expect(suggest("q", monthly)).toMatchObject({ kind: "line", x: "month", y: "avg_arr", aggregate: "mean" });
+    expect(suggest("q", [monthly[0]!, monthly[2]!])).toMatchObject({ kind: "line", x: "month", y: "flights" });
+    expect(suggest("q", [columns[1]!, { name: "tip", data_type: "Float64" }])).toMatchObject({ kind: "scatter", x: "fare", y: "tip" });
   });
 
   it("writes portable Vega-Lite, the query kept in usermeta", () => {

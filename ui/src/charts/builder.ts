@@ -88,7 +88,9 @@ export function sourceOf(b: Builder, columns: readonly ColumnInfo[] = []): strin
 }
 
 /** A first chart for a query's columns: a category and a number make a bar chart of sums, a date
- *  and a number a line over time, numbers alone a histogram of the first. */
+ *  and a number a line over time; numbers alone a line of the measure's mean over the first
+ *  whole-number column (`month, avg_delay`: one point per month, titled by the measure), a
+ *  scatter when none is whole, a histogram when there is one number. */
 export function suggest(sql: string, columns: readonly ColumnInfo[]): Builder {
   const of = (k: ColumnKind) => columns.filter((c) => columnKind(c.data_type) === k).map((c) => c.name);
   const [numbers, dates, texts] = [of("number"), of("temporal"), of("text")];
@@ -101,6 +103,10 @@ export function suggest(sql: string, columns: readonly ColumnInfo[]): Builder {
   if (date !== null && number !== null) return { ...base, kind: "line", x: date, y: number, aggregate: "sum" };
   if (text !== null && number !== null) return { ...base, kind: "bar", x: text, y: number, aggregate: "sum" };
   if (text !== null) return { ...base, kind: "bar", x: text, aggregate: "count" };
+  const key = numbers.find(whole);
+  const measure = numbers.find((n) => n !== key && !whole(n)) ?? numbers.filter((n) => n !== key).at(-1);
+  if (key !== undefined && measure !== undefined) return { ...base, kind: "line", x: key, y: measure, aggregate: "mean" };
+  if (numbers[0] !== undefined && numbers[1] !== undefined) return { ...base, kind: "scatter", x: numbers[0], y: numbers[1] };
   if (numbers[0] !== undefined) return { ...base, kind: "histogram", x: numbers[0] };
   return base;
 }
