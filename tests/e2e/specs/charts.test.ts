@@ -30,11 +30,11 @@ function flights(): { path: string; missing: number } {
 }
 
 /** The drawn chart's SVG once `ok` accepts it: its text and how many marks it has. */
-/** Waits until the last chart's Save buttons are offered: once that chart (not the one before
- *  it, or before a theme change) is drawn. */
-async function saveOffered(app: QuireApp): Promise<void> {
+/** Waits until a chart's Save buttons are offered (the chart cell at `index`, the last by
+ *  default): once that chart (not the one before it, or before a theme change) is drawn. */
+async function saveOffered(app: QuireApp, index = -1): Promise<void> {
   await app.driver.wait(
-    async () => app.driver.executeScript<boolean>("return ![...document.querySelectorAll('[data-testid=chart-export-svg]')].at(-1).disabled;"),
+    async () => app.driver.executeScript<boolean>("return ![...document.querySelectorAll('[data-testid=chart-export-svg]')].at(arguments[0]).disabled;", index),
     30_000,
     "the chart's Save SVG was never offered",
   );
@@ -131,47 +131,49 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     const again = await drawn(app, (c) => c.notes.includes("left out"));
     assert.match(again.notes, new RegExp(`${data.missing} rows with no delay left out`));
 
-    // A scatter of every row: 10,000 points (the engine's cap), painted on a canvas by a worker,
-    // and still saved as an SVG with one mark per point.
+    // A chart of two number columns.
     await runSql(app, "SELECT distance, delay FROM flights");
     await resultRows(app, (r) => r.length > 0);
     await app.click("chart-result");
     await app.driver.wait(async () => (await app.count("[data-testid=chart-kind]")) === 2, 15_000, "no second chart cell");
-    // Two numbers, the first whole: the first chart is a line of the mean delay per distance.
+    // The new chart cell comes right after the SQL cell: the first of the two.
+    const first = "[...document.querySelectorAll('[data-testid=chart-cell]')][0]";
+    // Two numbers, the first whole: it starts as a line of the mean delay per distance.
     await app.driver.wait(
-      async () => app.driver.executeScript<boolean>("return [...document.querySelectorAll('[data-testid=chart-kind]')].at(-1).value === 'line';"),
+      async () => app.driver.executeScript<boolean>(`return ${first}.querySelector('[data-testid=chart-kind]').value === 'line';`),
       15_000,
       "the first chart of two numbers is not a line",
     );
+    // A scatter of every row: 10,000 points (the engine's cap), painted on a canvas by a worker,
+    // and still saved as an SVG with one mark per point. The line was a canvas too: the
+    // scatter is the one whose notes say 10,000 points.
     await app.driver.executeScript(
-      `const s = [...document.querySelectorAll('[data-testid=chart-kind]')].at(-1);
+      `const s = ${first}.querySelector('[data-testid=chart-kind]');
        Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set.call(s, 'scatter');
        s.dispatchEvent(new Event('change', { bubbles: true }));`,
     );
-    // The line before it was a canvas too: the scatter is the one with 10,000 points.
     await app.driver.wait(
       async () =>
-        (await app.driver.executeScript<boolean>("return /^10\\D?000 points/.test([...document.querySelectorAll('[data-testid=chart-notes]')].at(-1)?.textContent ?? '');")) &&
-        (await app.count("[data-testid=chart-cell] [data-testid=chart][data-drawn=canvas] canvas")) === 1,
+        app.driver.executeScript<boolean>(
+          `const c = ${first}; return /^10\\D?000 points/.test(c.querySelector('[data-testid=chart-notes]')?.textContent ?? '') && c.querySelector('[data-testid=chart][data-drawn=canvas] canvas') !== null;`,
+        ),
       60_000,
       "the 10,000-point scatter was never painted",
     );
     // Painted by the worker, off the page's main thread (the page only shows the bitmap), as
     // every chart is (the small ones arrive as SVG text).
-    assert.equal(await app.count("[data-testid=chart-cell] [data-testid=chart][data-drawn=canvas][data-painter=worker]"), 1);
+    assert.equal(await app.driver.executeScript<string>(`return ${first}.querySelector('[data-testid=chart]').dataset.painter;`), "worker");
     assert.equal(await app.count("[data-testid=chart-cell] [data-testid=chart][data-painter=page]"), 0);
-    const notes = await app.driver.executeScript<string>("return [...document.querySelectorAll('[data-testid=chart-notes]')].at(-1).textContent;");
-    assert.match(notes, /^10\D?000 points/);
-    await saveOffered(app);
+    await saveOffered(app, 0);
     rmSync(svgPath, { force: true });
-    await app.driver.executeScript("[...document.querySelectorAll('[data-testid=chart-export-svg]')].at(-1).click();");
+    await app.driver.executeScript(`${first}.querySelector('[data-testid=chart-export-svg]').click();`);
     await app.driver.wait(async () => existsSync(svgPath), 30_000, "the big chart's SVG was never written");
     const marks = (readFileSync(svgPath, "utf8").match(/<path/g) ?? []).length;
     assert.ok(marks >= 10_000, `the SVG holds ${marks} paths`);
     // And as a PNG at twice the size, painted again by the same worker (the save dialog's path
     // is the test's one file, whatever its ending).
     rmSync(svgPath, { force: true });
-    await app.driver.executeScript("[...document.querySelectorAll('[data-testid=chart-export-png]')].at(-1).click();");
+    await app.driver.executeScript(`${first}.querySelector('[data-testid=chart-export-png]').click();`);
     await app.driver.wait(async () => existsSync(svgPath) && readFileSync(svgPath).length > 24, 30_000, "the big chart's PNG was never written");
     const png = readFileSync(svgPath);
     assert.equal(png.subarray(1, 4).toString("latin1"), "PNG");
