@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen } from "@testing-library/react";
-import { SidebarTables, TABLE_DRAG } from "./SidebarTables";
+import { compactCount, SidebarTables, TABLE_DRAG } from "./SidebarTables";
 
 afterEach(cleanup);
 
@@ -15,6 +15,15 @@ describe("the sidebar's tables", () => {
     expect(screen.getByTestId("sidebar-columns").textContent).toBe("speciestextBody Massinteger");
     fireEvent.click(screen.getByTestId("sidebar-open-table"));
     expect(onOpen).toHaveBeenCalledWith("penguins");
+  });
+
+  it("says a big row count in a few characters, the exact one in its tooltip", () => {
+    render(<SidebarTables tables={[{ ...tables[0]!, rows: 336_776, linked: "/data/flights.parquet" }]} onOpen={() => {}} />);
+    const count = document.querySelector(".sidebar-rows")!;
+    expect(count.textContent).toBe(compactCount(336_776));
+    expect(count.textContent!.length).toBeLessThanOrEqual(5);
+    expect(count.getAttribute("title")).toBe(`${(336_776).toLocaleString()} rows`);
+    expect(document.querySelector(".sidebar-linked")!.textContent).toBe("linked");
   });
 
   it("drags a table as a name and as a table, a column as its SQL name", () => {

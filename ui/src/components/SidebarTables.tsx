@@ -7,6 +7,11 @@ import { typeLabel } from "../format";
 import { sqlName } from "../sqlName";
 import { linkedTitle } from "./linkedTitle";
 
+/** A row count in a few characters (336,776 → 337K), so the table's name keeps the room. */
+export function compactCount(n: number): string {
+  return new Intl.NumberFormat(undefined, { notation: "compact", maximumSignificantDigits: 3 }).format(n);
+}
+
 /** The drag's own type: a SQL editor that sees it knows a whole table was dropped. */
 export const TABLE_DRAG = "application/x-quire-table";
 
@@ -37,7 +42,9 @@ export function SidebarTables({ tables, onOpen }: { tables: TableInfo[]; onOpen(
                       {t.missing ? "missing" : t.converted ? "converted" : "linked"}
                     </span>
                   )}
-                  <span className="muted">{t.rows.toLocaleString()}</span>
+                  <span className="muted sidebar-rows" title={`${t.rows.toLocaleString()} rows`}>
+                    {compactCount(t.rows)}
+                  </span>
                   <button
                     className="sidebar-open"
                     data-testid="sidebar-open-table"

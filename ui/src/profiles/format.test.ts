@@ -31,6 +31,8 @@ describe("column profiles in words", () => {
     // Counted: said as counted, however few or many (an estimate of 249 for 250 read as exact).
     expect(distinctText(column({ distinct: 250 }), 333)).toBe("250 distinct");
     expect(distinctText(column({ distinct: 9_000 }), 9_000)).toBe(`all ${(9_000).toLocaleString()} distinct`);
+    // One value throughout: one distinct, even when estimated (a linked year column said "≈ 1").
+    expect(distinctText(column({ distinct: 1, distinct_exact: false, min: "2013", max: "2013" }), 336_776)).toBe("1 distinct");
     // Estimated: "≈", even for a small count.
     expect(distinctText(column({ distinct: 249, distinct_exact: false }), 333)).toBe("≈ 249 distinct");
     expect(distinctText(column({ distinct: 9_000, distinct_exact: false }), 10_000)).toBe(`≈ ${(9_000).toLocaleString()} distinct`);

@@ -28,6 +28,8 @@ export function missingText(c: ColumnProfile, rows: number): string {
 export function distinctText(c: ColumnProfile, rows: number): string | null {
   if (c.distinct === null) return null;
   const valid = rows - c.nulls;
+  // One value from the smallest to the largest: one distinct, whatever a sketch estimated.
+  if (valid > 0 && c.min !== null && c.min === c.max) return "1 distinct";
   if (c.distinct_exact) return valid > 1 && c.distinct === valid ? `all ${valid.toLocaleString()} distinct` : `${c.distinct.toLocaleString()} distinct`;
   if (valid > 0 && c.distinct >= valid * 0.98 && valid >= 100) return `≈ all ${valid.toLocaleString()} distinct`;
   return `≈ ${c.distinct.toLocaleString()} distinct`;
