@@ -71,6 +71,16 @@ function show(load: (job: string) => Promise<Profile>, onFilter = vi.fn()) {
 }
 
 describe("the profile panel", () => {
+  it("says a column of one value has one distinct value and exact quartiles, though estimated", async () => {
+    const year = { ...profile.columns[0]!, name: "year", data_type: "Int64", min: "2013", max: "2013", distinct: 1, distinct_exact: false, quartiles: [2013, 2013, 2013] as [number, number, number] };
+    show(async () => ({ ...profile, columns: [year] }));
+    await waitFor(() => expect(screen.getAllByTestId("profile-column")).toHaveLength(1));
+    const text = screen.getByTestId("profile-column").textContent;
+    expect(text).toContain("1 distinct");
+    expect(text).toContain("quartiles 2,013 / 2,013 / 2,013".replace(/2,013/g, (2013).toLocaleString()));
+    expect(text).not.toContain("≈");
+  });
+
   it("says exact quartiles without ≈", async () => {
     const exact = { ...profile, columns: profile.columns.map((c) => ({ ...c, quartiles_exact: true })) };
     show(async () => exact);

@@ -3,7 +3,7 @@
 // idle priority (see useProfile); a newer table version (an edit) asks again.
 // Clicking a bar asks the grid to keep those rows.
 import type { ColumnProfile } from "../bindings";
-import { binFilter, distinctText, missingText, quartilesText, rowsText, short, valueFilter } from "../profiles/format";
+import { binFilter, distinctText, missingText, oneValue, quartilesText, rowsText, short, valueFilter } from "../profiles/format";
 import { typeLabel } from "../format";
 import type { ProfileState } from "../profiles/useProfile";
 
@@ -59,7 +59,7 @@ function ColumnCard({ column: c, rows, onFilter }: { column: ColumnProfile; rows
       {c.mean !== null && (
         <div className="muted">
           mean {short(c.mean)}
-          {c.quartiles && ` · quartiles ${c.quartiles_exact ? "" : "≈ "}${quartilesText(c)}`}
+          {c.quartiles && ` · quartiles ${c.quartiles_exact || oneValue(c) ? "" : "≈ "}${quartilesText(c)}`}
         </div>
       )}
       {c.histogram.length > 0 && <Histogram column={c} onFilter={onFilter} />}

@@ -23,13 +23,18 @@ export function missingText(c: ColumnProfile, rows: number): string {
   return `${c.nulls.toLocaleString()} missing (${share < 0.1 ? "<0.1" : share.toFixed(1)} %)`;
 }
 
+/** Every value the same (the smallest is the largest): one distinct value, and it is every
+ *  quartile, whatever a sketch estimated. */
+export function oneValue(c: ColumnProfile): boolean {
+  return c.min !== null && c.min === c.max;
+}
+
 /** "250 distinct" when counted, "≈ 9,000 distinct" when estimated, or "all distinct" when every
  *  value appears once (within the sketch's error when estimated). */
 export function distinctText(c: ColumnProfile, rows: number): string | null {
   if (c.distinct === null) return null;
   const valid = rows - c.nulls;
-  // One value from the smallest to the largest: one distinct, whatever a sketch estimated.
-  if (valid > 0 && c.min !== null && c.min === c.max) return "1 distinct";
+  if (valid > 0 && oneValue(c)) return "1 distinct";
   if (c.distinct_exact) return valid > 1 && c.distinct === valid ? `all ${valid.toLocaleString()} distinct` : `${c.distinct.toLocaleString()} distinct`;
   if (valid > 0 && c.distinct >= valid * 0.98 && valid >= 100) return `≈ all ${valid.toLocaleString()} distinct`;
   return `≈ ${c.distinct.toLocaleString()} distinct`;
