@@ -7,9 +7,12 @@ import { typeLabel } from "../format";
 import { sqlName } from "../sqlName";
 import { linkedTitle } from "./linkedTitle";
 
-/** A row count in a few characters (336,776 → 337K), so the table's name keeps the room. */
+/** A row count in a few characters (336,776 → 337k, 1,234,567 → 1.23M), so the table's name
+ *  keeps the room. Not Intl's compact notation: German writes 336,776 as "337.000". */
 export function compactCount(n: number): string {
-  return new Intl.NumberFormat(undefined, { notation: "compact", maximumSignificantDigits: 3 }).format(n);
+  if (n < 10_000) return n.toLocaleString();
+  const [value, unit] = n < 1e6 ? [n / 1e3, "k"] : n < 1e9 ? [n / 1e6, "M"] : [n / 1e9, "G"];
+  return `${value < 100 ? Number(value.toPrecision(3)) : Math.round(value)}${unit}`;
 }
 
 /** The drag's own type: a SQL editor that sees it knows a whole table was dropped. */

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { Providers, backendOf } from "../testBackend";
 import type { TableInfo, Transform } from "../bindings";
-import { TransformDialog } from "./TransformDialog";
+import { retypedText, TransformDialog } from "./TransformDialog";
 
 afterEach(cleanup);
 
@@ -80,6 +80,11 @@ describe("TransformDialog", () => {
     fireEvent.click(screen.getByTestId("transform-apply"));
     await waitFor(() => expect(applyTransform).toHaveBeenCalled());
     expect(applyTransform.mock.calls[0]![2]).toEqual({ kind: "set_column", column: "city", expr: `to_date(CAST("city" AS VARCHAR), '%Y/%m/%d')` });
+  });
+
+  it("says a change of type the labels alone would hide", () => {
+    expect(retypedText("Utf8", "Date32")).toBe("text → date");
+    expect(retypedText("Utf8", "Utf8View")).toBe("text (Utf8 → Utf8View)");
   });
 
   it("offers a held table every transform", () => {

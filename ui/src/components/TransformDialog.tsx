@@ -25,6 +25,11 @@ const REMOTE_KINDS: TransformForm["kind"][] = ["trim", "lower", "upper", "replac
 const remote = (linked: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(linked);
 
 /** Choose a transform, see what it would change, apply it in the background (Esc cancels). */
+/** A column's change of type in words; two kinds of text (or of timestamp) by their names. */
+export function retypedText(from: string, to: string): string {
+  return typeLabel(from) === typeLabel(to) ? `${typeLabel(from)} (${from} → ${to})` : `${typeLabel(from)} → ${typeLabel(to)}`;
+}
+
 export function TransformDialog({ notebook, table, onApplied, onClose }: Props) {
   const backend = useBackend();
   const { report } = useNotify();
@@ -189,10 +194,7 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
               {s.changed.toLocaleString()} rows change · {s.removed.toLocaleString()} removed · {s.added.toLocaleString()} added
               {s.columns_added.length > 0 && ` · new columns: ${s.columns_added.join(", ")}`}
               {s.columns_removed.length > 0 && ` · removed columns: ${s.columns_removed.join(", ")}`}
-              {s.columns_retyped
-                .filter(([, from, to]) => typeLabel(from) !== typeLabel(to))
-                .map(([c, from, to]) => ` · ${c}: ${typeLabel(from)} → ${typeLabel(to)}`)
-                .join("")}
+              {s.columns_retyped.map(([c, from, to]) => ` · ${c}: ${retypedText(from, to)}`).join("")}
             </p>
             <DiffRows page={preview.result.sample} />
           </div>

@@ -33,6 +33,9 @@ describe("column profiles in words", () => {
     expect(distinctText(column({ distinct: 9_000 }), 9_000)).toBe(`all ${(9_000).toLocaleString()} distinct`);
     // One value throughout: one distinct, even when estimated (a linked year column said "≈ 1").
     expect(distinctText(column({ distinct: 1, distinct_exact: false, min: "2013", max: "2013" }), 336_776)).toBe("1 distinct");
+    // Two long texts alike in their first 200 characters (min and max are cut there): two.
+    const cut = "x".repeat(200) + "…";
+    expect(distinctText(column({ distinct: 2, min: cut, max: cut }), 2)).toBe("all 2 distinct");
     // Estimated: "≈", even for a small count.
     expect(distinctText(column({ distinct: 249, distinct_exact: false }), 333)).toBe("≈ 249 distinct");
     expect(distinctText(column({ distinct: 9_000, distinct_exact: false }), 10_000)).toBe(`≈ ${(9_000).toLocaleString()} distinct`);

@@ -23,10 +23,11 @@ export function missingText(c: ColumnProfile, rows: number): string {
   return `${c.nulls.toLocaleString()} missing (${share < 0.1 ? "<0.1" : share.toFixed(1)} %)`;
 }
 
-/** Every value the same (the smallest is the largest): one distinct value, and it is every
+/** Every value the same (the smallest is the largest, and no count says otherwise: a long
+ *  text's min and max are cut to 200 characters): one distinct value, and it is every
  *  quartile, whatever a sketch estimated. */
 export function oneValue(c: ColumnProfile): boolean {
-  return c.min !== null && c.min === c.max;
+  return c.min !== null && c.min === c.max && c.distinct !== null && c.distinct <= 1;
 }
 
 /** "250 distinct" when counted, "≈ 9,000 distinct" when estimated, or "all distinct" when every

@@ -393,6 +393,26 @@ async fn a_transform_that_changes_nothing_makes_no_version_and_a_retyped_column_
         .unwrap();
     assert!(retyped.version > v1.version);
     assert!(engine.table_versions(nb, "t").unwrap().can_undo);
+
+    // A table with a list column: the diff cannot compare lists, which must not stop a
+    // transform from being applied (the no-change check runs a diff before every apply).
+    let tags = src.path().join("tags.ndjson");
+    std::fs::write(
+        &tags,
+        "{\"id\":1,\"tags\":[\"a\"]}\n{\"id\":2,\"tags\":[\"b\"]}\n",
+    )
+    .unwrap();
+    engine
+        .import_file(nb, ImportRequest::file(&tags).named("tags"), &|_| {}, &none)
+        .unwrap();
+    let keep = Transform::FilterRows {
+        predicate: "id = 1".into(),
+    };
+    let kept = engine
+        .apply_transform(nb, "tags", &keep, Arc::new(|_| {}), &none)
+        .await
+        .unwrap();
+    assert_eq!(kept.rows, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -118,8 +118,13 @@ impl Ledger {
         *self.previewed() = None;
         // A transform that changes nothing (a date column cast to DATE, a trim of trimmed text)
         // makes no version: nothing to save, and no step in the history that undoes nothing.
-        if diff::diff(&base, &result, cancel)?.changes_nothing() {
-            return Ok(base);
+        match diff::diff(&base, &result, cancel) {
+            Ok(d) if d.changes_nothing() => return Ok(base),
+            Err(crate::tables::TableError::Cancelled) => {
+                return Err(crate::tables::TableError::Cancelled.into())
+            }
+            // Values the diff cannot compare (lists, structs) are no reason to refuse the change.
+            _ => {}
         }
         self.apply(
             notebook,

@@ -216,9 +216,26 @@ fn in_table_order(plan: &LogicalPlan) -> bool {
         LogicalPlan::Projection(_)
         | LogicalPlan::Filter(_)
         | LogicalPlan::Limit(_)
-        | LogicalPlan::SubqueryAlias(_) => plan.inputs().into_iter().all(in_table_order),
+        | LogicalPlan::SubqueryAlias(_) => {
+            // A subquery in an expression (`WHERE x > (SELECT avg(x) FROM big)`) becomes a
+            // join: its work would run in one partition, and its rows keep no order anyway.
+            !plan.expressions().iter().any(has_subquery)
+                && plan.inputs().into_iter().all(in_table_order)
+        }
         _ => false,
     }
+}
+
+fn has_subquery(expr: &datafusion::logical_expr::Expr) -> bool {
+    use datafusion::common::tree_node::TreeNode;
+    use datafusion::logical_expr::Expr;
+    expr.exists(|e| {
+        Ok(matches!(
+            e,
+            Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_)
+        ))
+    })
+    .unwrap_or(true)
 }
 
 /// `frame`, planned to run in one partition when it only reads rows ([`in_table_order`]).
@@ -1161,6 +1178,34 @@ mod tests {
             assert!(odd.windows(2).all(|w| w[0] < w[1]), "rows out of order");
             let all = first_column(&s.run("SELECT * FROM numbers").await.unwrap());
             assert_eq!(all, (0..1_000_000).collect::<Vec<_>>());
+        }
+        // Which queries only read rows (one partition, the table's order) and which do work
+        // that gains from partitions (a subquery is a join, an aggregate, a sort).
+        for (sql, ordered) in [
+            ("SELECT * FROM numbers", true),
+            (
+                "SELECT n * 2 FROM (SELECT n FROM numbers WHERE n > 3) t LIMIT 9",
+                true,
+            ),
+            ("SELECT 1", true),
+            (
+                "SELECT n FROM numbers WHERE n > (SELECT avg(n) FROM numbers)",
+                false,
+            ),
+            (
+                "SELECT n FROM numbers WHERE n IN (SELECT n FROM numbers)",
+                false,
+            ),
+            ("SELECT DISTINCT n FROM numbers", false),
+            ("SELECT n FROM numbers ORDER BY n", false),
+            (
+                "SELECT n FROM numbers UNION ALL SELECT n FROM numbers",
+                false,
+            ),
+            ("SELECT sum(n) OVER () FROM numbers", false),
+        ] {
+            let frame = s.ctx.sql(sql).await.unwrap();
+            assert_eq!(in_table_order(frame.logical_plan()), ordered, "{sql}");
         }
         // Work that gains from partitions still gets them.
         let plan = s
