@@ -408,6 +408,11 @@ async fn a_transform_that_changes_nothing_makes_no_version_and_a_retyped_column_
     let keep = Transform::FilterRows {
         predicate: "id = 1".into(),
     };
+    let preview = engine
+        .preview_transform(nb, "tags", &keep, Arc::new(|_| {}), &none)
+        .await
+        .unwrap();
+    assert_eq!(preview.summary.removed, 1);
     let kept = engine
         .apply_transform(nb, "tags", &keep, Arc::new(|_| {}), &none)
         .await

@@ -10,8 +10,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array, UInt64Array};
+use datafusion::arrow::array::{
+    make_comparator, Array, ArrayRef, RecordBatch, UInt32Array, UInt64Array,
+};
 use datafusion::arrow::compute::kernels::cmp::distinct;
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::compute::{cast, take};
 use roaring::RoaringTreemap;
 use serde::Serialize;
@@ -323,7 +326,7 @@ fn compare_run(
                     }
                 }
             };
-            let differs = distinct(&x, &y)?;
+            let differs = differing(&x, &y)?;
             for (k, d) in differs.iter().enumerate() {
                 if d == Some(true) {
                     rows.insert(matched[k]);
@@ -334,6 +337,20 @@ fn compare_run(
     a.advance(i - a.row);
     b.advance(j - b.row);
     Ok(())
+}
+
+/// Which rows of `x` and `y` (same type, same length) hold different values. Arrow's
+/// `distinct` takes flat values only; lists and structs are compared value by value, missing
+/// equal to missing.
+fn differing(
+    x: &ArrayRef,
+    y: &ArrayRef,
+) -> Result<datafusion::arrow::array::BooleanArray, TableError> {
+    if !x.data_type().is_nested() {
+        return Ok(distinct(x, y)?);
+    }
+    let cmp = make_comparator(x.as_ref(), y.as_ref(), SortOptions::default())?;
+    Ok((0..x.len()).map(|i| Some(cmp(i, i).is_ne())).collect())
 }
 
 /// The position of each row id in a version (rows are in increasing id order), for fetching
@@ -407,6 +424,39 @@ mod tests {
             positions(&e, &[0, 54_321, 99_999, 100_000]),
             [Some(0), Some(54_321), Some(99_999), None]
         );
+    }
+
+    /// A list column is compared value by value: arrow's `distinct` refused it, and with it
+    /// the preview of every transform of a table with such a column (a JSON import).
+    #[test]
+    fn lists_are_compared_value_by_value() {
+        use datafusion::arrow::array::{Int64Array, ListArray};
+        use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+        let version = |tags: Vec<Option<Vec<Option<i64>>>>| {
+            let list = ListArray::from_iter_primitive::<Int64Type, _, _>(tags);
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Int64, false),
+                Field::new("tags", list.data_type().clone(), true),
+            ]));
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef,
+                    Arc::new(list) as ArrayRef,
+                ],
+            )
+            .unwrap();
+            TableVersion::first(schema, vec![batch])
+        };
+        let before = version(vec![Some(vec![Some(1)]), None, Some(vec![Some(2), None])]);
+        let after = version(vec![
+            Some(vec![Some(1)]),
+            None,
+            Some(vec![Some(2), Some(3)]),
+        ]);
+        let d = diff(&before, &after, &CancellationToken::new()).unwrap();
+        assert_eq!(d.changed.iter().collect::<Vec<_>>(), [2]);
+        assert_eq!(d.changed_columns(2), ["tags"]);
     }
 
     /// "Change type" of a column whose values stay the same lists no row as changed.
