@@ -360,6 +360,12 @@ async fn a_transform_that_changes_nothing_makes_no_version_and_a_retyped_column_
         column: "city".into(),
         expr: "trim(city)".into(),
     };
+    // Previewed first, as the dialog does: applying then reuses the preview's finding.
+    let preview = engine
+        .preview_transform(nb, "t", &trim, Arc::new(|_| {}), &none)
+        .await
+        .unwrap();
+    assert_eq!(preview.summary.changed, 0);
     let same = engine
         .apply_transform(nb, "t", &trim, Arc::new(|_| {}), &none)
         .await

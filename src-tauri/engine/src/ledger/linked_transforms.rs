@@ -27,13 +27,6 @@ use tokio_util::sync::CancellationToken;
 use super::diffs::{DiffPage, DiffRow, TransformPreview};
 use super::{Ledger, LinkedChange};
 
-/// What a transform of a linked table came to.
-pub enum LinkedTransformed {
-    /// Kept beside the files as edits, and saved.
-    Changed(LinkedChange),
-    /// To be written into a copy (see [`Ledger::copy_linked`]).
-    NeedsCopy,
-}
 use crate::error::Error;
 use crate::ids::NotebookId;
 use crate::metrics::Metrics;
@@ -45,6 +38,14 @@ use crate::tables::sql::ident;
 use crate::tables::table::ROW_ID_COLUMN;
 use crate::tables::transform::{self, Transform};
 use crate::tables::{LinkedTable, TableError, TableVersion};
+
+/// What a transform of a linked table came to.
+pub enum LinkedTransformed {
+    /// Kept beside the files as edits, and saved.
+    Changed(LinkedChange),
+    /// To be written into a copy (see [`Ledger::copy_linked`]).
+    NeedsCopy,
+}
 
 /// Rows of a preview's sample.
 const SAMPLE: usize = 20;
@@ -607,7 +608,7 @@ fn copy_preview(
             changed_by_column,
             columns_added,
             columns_removed,
-            columns_retyped: retyped(&linked.schema, &reshape.schema),
+            columns_retyped: diff::retyped_columns(&linked.schema, &reshape.schema),
         },
         sample: DiffPage {
             old_columns,
@@ -668,19 +669,4 @@ pub(super) fn changed_meanwhile(table: &str) -> TableError {
             "{table} changed while the transform ran; run it again to apply it to the table as it is now"
         ),
     }
-}
-
-/// The columns of `old` that `new` holds with another type: name, old type, new type.
-fn retyped(
-    old: &datafusion::arrow::datatypes::Schema,
-    new: &datafusion::arrow::datatypes::Schema,
-) -> Vec<(String, String, String)> {
-    old.fields()
-        .iter()
-        .filter_map(|f| {
-            let to = new.field_with_name(f.name()).ok()?.data_type();
-            (to != f.data_type())
-                .then(|| (f.name().clone(), f.data_type().to_string(), to.to_string()))
-        })
-        .collect()
 }

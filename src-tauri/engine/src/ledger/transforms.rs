@@ -21,6 +21,16 @@ pub(super) struct PreviewedTransform {
     base: u64,
     transform: Transform,
     result: Arc<TableVersion>,
+    /// Known once the preview's diff ran: applying then needs no second diff.
+    changes_nothing: Option<bool>,
+}
+
+/// A transform's result beside the version it was computed from.
+struct Computed {
+    base: Arc<TableVersion>,
+    result: Arc<TableVersion>,
+    /// Whether the result equals `base`, when a preview already found out.
+    changes_nothing: Option<bool>,
 }
 
 impl Ledger {
@@ -46,7 +56,7 @@ impl Ledger {
         transform: &Transform,
         progress: Arc<dyn Fn(u64) + Send + Sync>,
         cancel: &CancellationToken,
-    ) -> Result<(Arc<TableVersion>, Arc<TableVersion>), Error> {
+    ) -> Result<Computed, Error> {
         let base = self.catalog.version(notebook, table)?;
         if let Some(p) = self.previewed().as_ref() {
             if p.notebook == notebook
@@ -54,7 +64,11 @@ impl Ledger {
                 && p.base == base.version
                 && &p.transform == transform
             {
-                return Ok((base, p.result.clone()));
+                return Ok(Computed {
+                    base,
+                    result: p.result.clone(),
+                    changes_nothing: p.changes_nothing,
+                });
             }
         }
         let (input, t, cancel) = (base.clone(), transform.clone(), cancel.clone());
@@ -77,8 +91,13 @@ impl Ledger {
             base: base.version,
             transform: transform.clone(),
             result: result.clone(),
+            changes_nothing: None,
         });
-        Ok((base, result))
+        Ok(Computed {
+            base,
+            result,
+            changes_nothing: None,
+        })
     }
 
     /// What `transform` would change: the counts and the first affected rows. Runs in the
@@ -91,10 +110,15 @@ impl Ledger {
         progress: Arc<dyn Fn(u64) + Send + Sync>,
         cancel: &CancellationToken,
     ) -> Result<TransformPreview, Error> {
-        let (base, result) = self
+        let Computed { base, result, .. } = self
             .compute_transform(notebook, table, transform, progress, cancel)
             .await?;
         let d = diff::diff(&base, &result, cancel)?;
+        if let Some(p) = self.previewed().as_mut() {
+            if Arc::ptr_eq(&p.result, &result) {
+                p.changes_nothing = Some(d.changes_nothing());
+            }
+        }
         Ok(TransformPreview {
             sql: transform.to_sql(table),
             summary: d.summary(base.version, result.version),
@@ -112,19 +136,30 @@ impl Ledger {
         progress: Arc<dyn Fn(u64) + Send + Sync>,
         cancel: &CancellationToken,
     ) -> Result<Arc<TableVersion>, Error> {
-        let (base, result) = self
+        let Computed {
+            base,
+            result,
+            changes_nothing,
+        } = self
             .compute_transform(notebook, table, transform, progress, cancel)
             .await?;
         *self.previewed() = None;
         // A transform that changes nothing (a date column cast to DATE, a trim of trimmed text)
         // makes no version: nothing to save, and no step in the history that undoes nothing.
-        match diff::diff(&base, &result, cancel) {
-            Ok(d) if d.changes_nothing() => return Ok(base),
-            Err(crate::tables::TableError::Cancelled) => {
-                return Err(crate::tables::TableError::Cancelled.into())
-            }
-            // Values the diff cannot compare (lists, structs) are no reason to refuse the change.
-            _ => {}
+        let changes_nothing = match changes_nothing {
+            Some(known) => known,
+            None => match diff::diff(&base, &result, cancel) {
+                Ok(d) => d.changes_nothing(),
+                Err(crate::tables::TableError::Cancelled) => {
+                    return Err(crate::tables::TableError::Cancelled.into())
+                }
+                // Values the diff cannot compare (lists, structs) are no reason to refuse the
+                // change.
+                Err(_) => false,
+            },
+        };
+        if changes_nothing {
+            return Ok(base);
         }
         self.apply(
             notebook,

@@ -164,27 +164,38 @@ fn same_array(a: &ArrayRef, b: &ArrayRef) -> bool {
     Arc::ptr_eq(a, b) || a.to_data().ptr_eq(&b.to_data())
 }
 
+/// The columns of `old` that `new` holds with another type: name, old type, new type.
+pub fn retyped_columns(
+    old: &datafusion::arrow::datatypes::Schema,
+    new: &datafusion::arrow::datatypes::Schema,
+) -> Vec<(String, String, String)> {
+    old.fields()
+        .iter()
+        .filter_map(|f| {
+            let to = new.field_with_name(f.name()).ok()?.data_type();
+            (to != f.data_type())
+                .then(|| (f.name().clone(), f.data_type().to_string(), to.to_string()))
+        })
+        .collect()
+}
+
 /// Computes the diff from `old` to `new`. Checks `cancel` between batches.
 pub fn diff(
     old: &TableVersion,
     new: &TableVersion,
     cancel: &CancellationToken,
 ) -> Result<TableDiff, TableError> {
-    let mut out = TableDiff::default();
+    let mut out = TableDiff {
+        columns_retyped: retyped_columns(&old.schema, &new.schema),
+        ..TableDiff::default()
+    };
     // Common columns by name: (index in old, index in new, same type).
     let mut common = Vec::new();
     for (i, f) in old.schema.fields().iter().enumerate() {
         match new.schema.index_of(f.name()) {
             Ok(j) => {
-                let to = new.schema.field(j).data_type();
-                if f.data_type() != to {
-                    out.columns_retyped.push((
-                        f.name().clone(),
-                        f.data_type().to_string(),
-                        to.to_string(),
-                    ));
-                }
-                common.push((f.name().clone(), i, j, f.data_type() == to));
+                let same_type = f.data_type() == new.schema.field(j).data_type();
+                common.push((f.name().clone(), i, j, same_type));
                 out.by_column
                     .insert(f.name().clone(), RoaringTreemap::new());
             }
