@@ -402,6 +402,11 @@ export type ColumnProfile = {
 export type ColumnSpec = {
 	name: string,
 	kind: ColumnType,
+	/**
+	 *  How a date or date-time column's values are written when not as ISO 8601, as a chrono
+	 *  format (`%m/%d/%Y`): one of [`layouts::DATE_LAYOUTS`] or [`layouts::TIMESTAMP_LAYOUTS`].
+	 */
+	layout?: string | null,
 };
 
 /**  The column types a user can pick in the import preview. */

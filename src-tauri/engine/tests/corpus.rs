@@ -38,7 +38,9 @@
 //! by pandas in UTF-16, Windows-1252, `;` with decimal commas, gzip, zstd, as an Excel
 //! workbook (openpyxl) and as JSON records (NDJSON with UTF-8 text, an array with `\u`
 //! escapes), read back by pandas with the matching options (`read_excel` for the workbook,
-//! `read_json` for JSON) and by Quire with none.
+//! `read_json` for JSON) and by Quire with none; and the small table with its dates written
+//! month first (`01/25/2004`) and day first (`25.01.2004`, with `;` and decimal commas), read
+//! by pandas told the layout and by Quire finding it.
 //!
 //! The report (counts, every refused file with its reason, the first differences of each file
 //! with their line) is printed to the test's stdout and written to `corpus-report.txt` beside the
@@ -126,6 +128,17 @@ fn every_csv_of_a_public_corpus_imports_as_pandas_reads_it() {
         assert!(
             written >= 20,
             "only {written} files of the {variant} variant"
+        );
+    }
+    // Dates in a US and a German layout: the small world table only.
+    for variant in ["us-dates", "day-first-dates"] {
+        let prefix = format!("variants/{variant}/");
+        assert!(
+            manifest
+                .files
+                .iter()
+                .any(|e| e.source.starts_with(&prefix) && e.error.is_none()),
+            "no file of the {variant} variant"
         );
     }
 

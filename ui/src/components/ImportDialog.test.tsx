@@ -72,6 +72,41 @@ describe("the import dialog", () => {
     expect(sent.columns.map((c) => `${c.name}:${c.kind}`)).toEqual(["id:integer", "value:integer"]);
   });
 
+  it("names the layout a date column was found written in, and imports with the one the user picks", async () => {
+    const columns = [
+      { name: "day", kind: "date" as const, layout: "%m/%d/%Y" },
+      { name: "at", kind: "timestamp" as const, layout: "%d.%m.%Y %H:%M" },
+      { name: "n", kind: "integer" as const },
+    ];
+    const preview: ImportPreview = {
+      format: "csv",
+      csv: { delimiter: ",", quote: '"', has_header: true, columns, on_bad_row: "reject", missing: ["NA"], encoding: "utf-8", decimal: "." },
+      sheet: null,
+      columns,
+      rows: [["2012-01-02", "2012-01-31T14:05:00", "1"]],
+      file_bytes: 40,
+    };
+    const importFile = vi.fn(async () => outcome);
+    render(
+      <Providers backend={backendOf({ importFile })}>
+        <ImportDialog notebook="nb" path="/data/visits.csv" preview={preview} onDone={vi.fn()} onClose={vi.fn()} />
+      </Providers>,
+    );
+    const writtenAs = (n: number) => screen.getByLabelText(`Column ${n} written as`) as HTMLSelectElement;
+    expect(writtenAs(1).selectedOptions[0]?.textContent).toBe("as 01/31/2012");
+    expect(writtenAs(2).selectedOptions[0]?.textContent).toBe("as 31.01.2012 14:05");
+    expect(screen.queryByLabelText("Column 3 written as")).toBeNull();
+    // 01/02 could be either: the user says the file writes the day first.
+    fireEvent.change(writtenAs(1), { target: { value: "%d/%m/%Y" } });
+    // A date-time column made a date column reads ISO dates unless told otherwise.
+    fireEvent.change(screen.getByLabelText("Column 2 type"), { target: { value: "date" } });
+    expect(writtenAs(2).value).toBe("");
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(importFile).toHaveBeenCalled());
+    const sent = (importFile.mock.calls[0] as unknown[])[3] as { columns: { name: string; kind: string; layout?: string | null }[] };
+    expect(sent.columns.map((c) => `${c.name}:${c.kind}:${c.layout ?? ""}`)).toEqual(["day:date:%d/%m/%Y", "at:date:", "n:integer:"]);
+  });
+
   it("links a Parquet file instead of copying it when asked, and by default past 512 MB", async () => {
     const linked = { ...outcome.table, name: "trips", rows: 100_000_000, linked: "/data/trips.parquet" };
     const linkFile = vi.fn(async () => linked);

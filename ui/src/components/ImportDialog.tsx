@@ -5,6 +5,7 @@ import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgre
 import { describeError, formatBytes, type ErrorText } from "../errors";
 import { useEscape } from "./useEscape";
 import { parseMissing, SkippedRows } from "./CsvChoicesFields";
+import { layoutExample, layoutsFor } from "../importLayouts";
 
 const TYPES: [ColumnType, string][] = [
   ["integer", "integer"],
@@ -118,7 +119,7 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
     }
   };
 
-  const setColumn = (i: number, change: Partial<{ name: string; kind: ColumnType }>) => {
+  const setColumn = (i: number, change: Partial<{ name: string; kind: ColumnType; layout: string | null }>) => {
     if (!csv) return;
     setCsv({ ...csv, columns: columns.map((c, j) => (j === i ? { ...c, ...change } : c)) });
   };
@@ -306,13 +307,29 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
                 {columns.map((c, i) => (
                   <th key={i}>
                     <input aria-label={`Column ${i + 1} name`} value={c.name} disabled={!csv || !!job} onChange={(e) => setColumn(i, { name: e.target.value })} />
-                    <select aria-label={`Column ${i + 1} type`} value={c.kind} disabled={!csv || !!job} onChange={(e) => setColumn(i, { kind: e.target.value as ColumnType })}>
+                    {/* Another type reads the values anew: a date layout does not carry over. */}
+                    <select aria-label={`Column ${i + 1} type`} value={c.kind} disabled={!csv || !!job} onChange={(e) => setColumn(i, { kind: e.target.value as ColumnType, layout: null })}>
                       {TYPES.map(([t, label]) => (
                         <option key={t} value={t}>
                           {label}
                         </option>
                       ))}
                     </select>
+                    {csv && layoutsFor(c.kind).length > 0 && (
+                      <select
+                        aria-label={`Column ${i + 1} written as`}
+                        title="How the file writes this column's values"
+                        value={c.layout ?? ""}
+                        disabled={!!job}
+                        onChange={(e) => setColumn(i, { layout: e.target.value || null })}
+                      >
+                        {layoutsFor(c.kind).map((l) => (
+                          <option key={l} value={l}>
+                            as {layoutExample(l, c.kind)}
+                          </option>
+                        ))}
+                      </select>
+                    )}
                   </th>
                 ))}
               </tr>

@@ -330,6 +330,7 @@ impl ManyFiles<'_> {
                             .map(|(g, r)| ColumnSpec {
                                 name: g.name.clone(),
                                 kind: wider(g.kind, r.kind),
+                                layout: g.layout.clone(),
                             })
                             .collect();
                         if read.len() != given.len() || !types_of(&imported.schema, &wide) {

@@ -119,7 +119,8 @@ def column(series):
 
 
 def _missing(v):
-    return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+    # NaT: a gap in a date column pandas parsed.
+    return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT
 
 
 def instants(series):
@@ -223,6 +224,20 @@ VARIANTS = [
     # line, and one array of objects.
     ("ndjson", ".ndjson", {"json": "lines"}, {"json": "lines"}),
     ("json-array", ".json", {"json": "array"}, {"json": "array"}),
+    # Dates as US and German exports write them (world_frame only: the corpus files hold no
+    # date columns pandas would write so), read back by pandas told the layout.
+    (
+        "us-dates",
+        ".csv",
+        {"dates": "%m/%d/%Y"},
+        {"parse_dates": ["opened"], "date_format": "%m/%d/%Y"},
+    ),
+    (
+        "day-first-dates",
+        ".csv",
+        {"dates": "%d.%m.%Y", "sep": ";", "decimal": ","},
+        {"sep": ";", "decimal": ",", "parse_dates": ["opened"], "date_format": "%d.%m.%Y"},
+    ),
 ]
 # Rows of the largest file written as a workbook (openpyxl writes ~10,000 rows a second).
 XLSX_MAX_ROWS = 5000
@@ -269,6 +284,12 @@ def write_variants(out_dir, entries, files):
                     frame.to_excel(target, index=False)
                 elif "json" in write:
                     write_json(frame, target, write["json"])
+                elif "dates" in write:
+                    if "opened" not in frame.columns:
+                        continue
+                    rest = {k: v for k, v in write.items() if k != "dates"}
+                    dated = frame.assign(opened=pd.to_datetime(frame["opened"]))
+                    dated.to_csv(target, index=False, date_format=write["dates"], **rest)
                 else:
                     frame.to_csv(target, index=False, **write)
             except UnicodeEncodeError:

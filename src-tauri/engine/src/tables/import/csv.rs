@@ -17,7 +17,9 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::bad_value::BadValue;
+use super::layouts::{self, Layout};
 use super::markers::{AfterRead, NeedsRegex};
+use super::rewrite::{self, Rewrite};
 use super::sink::Part;
 use super::{
     decimal, preview_rows, schema_of, ColumnSpec, ColumnType, Counting, CsvOptions, ImportFormat,
@@ -80,14 +82,19 @@ pub fn preview(
         }
         comma.clear();
     }
-    let sample = if comma.is_empty() {
+    let decimal_comma = match &chosen {
+        Some(c) => c.decimal == ",",
+        None => !comma.is_empty(),
+    };
+    let rewrites = rewrites(&columns, decimal_comma)?;
+    let sample = if rewrites.is_empty() {
         sample
     } else {
-        let mut pointed = Vec::with_capacity(sample.len());
+        let mut rewritten = Vec::with_capacity(sample.len());
         let never = tokio_util::sync::CancellationToken::new();
         let dialect = (delimiter, quote, has_header);
-        decimal::rewrite(&sample[..], &mut pointed, dialect, &comma, &never)?;
-        pointed
+        rewrite::rewrite(&sample[..], &mut rewritten, dialect, &rewrites, &never)?;
+        rewritten
     };
     let format = format(delimiter, quote, has_header, &missing)?;
     let typed = schema_of(&columns)?;
@@ -113,12 +120,7 @@ pub fn preview(
             on_bad_row: OnBadRow::Reject,
             missing,
             encoding: Some(super::source::label(encoding)),
-            decimal: match &chosen {
-                Some(c) => c.decimal,
-                None if comma.is_empty() => ".",
-                None => ",",
-            }
-            .into(),
+            decimal: if decimal_comma { "," } else { "." }.into(),
         }),
         sheet: None,
         columns,
@@ -127,8 +129,9 @@ pub fn preview(
     })
 }
 
-/// The columns of a sample as arrow infers them, timestamps with zones told apart, and the
-/// text columns that hold numbers with decimal commas made number columns (returned too).
+/// The columns of a sample as arrow infers them, timestamps with zones told apart, the text
+/// columns that hold numbers with decimal commas made number columns (returned too), and those
+/// that hold dates in another layout than ISO 8601 made date columns with their layout.
 fn sniff_columns(
     sample: &[u8],
     delimiter: u8,
@@ -155,25 +158,80 @@ fn sniff_columns(
     for &i in &comma {
         columns[i].kind = ColumnType::Float;
     }
+    let text: Vec<usize> = text.into_iter().filter(|i| !comma.contains(i)).collect();
+    for (i, layout) in sniff_layouts(sample, (delimiter, quote, has_header), &text, &set) {
+        columns[i].kind = layout.kind;
+        columns[i].layout = Some(layout.format.to_string());
+    }
     Ok((columns, comma))
 }
 
-/// Reads a plain UTF-8 file; with decimal commas, from a copy whose number columns have
-/// decimal points.
+/// The text columns of a sample whose every value (missing ones aside) is a date or date-time
+/// in one of [`layouts::DATE_LAYOUTS`] or [`layouts::TIMESTAMP_LAYOUTS`], with that layout.
+fn sniff_layouts(
+    sample: &[u8],
+    (delimiter, quote, has_header): (u8, u8, bool),
+    text_columns: &[usize],
+    missing: &Missing,
+) -> Vec<(usize, Layout)> {
+    if text_columns.is_empty() {
+        return Vec::new();
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(has_header)
+        .flexible(true)
+        .from_reader(sample);
+    let mut values: Vec<Vec<String>> = vec![Vec::new(); text_columns.len()];
+    for record in reader.records().filter_map(Result::ok) {
+        for (k, &column) in text_columns.iter().enumerate() {
+            match record.get(column) {
+                Some(text) if !missing.is(text) => values[k].push(text.to_string()),
+                _ => {}
+            }
+        }
+    }
+    text_columns
+        .iter()
+        .zip(values)
+        .filter_map(|(&i, values)| Some((i, layouts::sniff(values.iter().map(String::as_str))?)))
+        .collect()
+}
+
+/// The rewrites a read of `columns` needs: decimal commas in number columns (when the file
+/// writes them), and dates in another layout than ISO 8601.
+fn rewrites(
+    columns: &[ColumnSpec],
+    decimal_comma: bool,
+) -> Result<Vec<(usize, Rewrite)>, TableError> {
+    let mut rewrites = Vec::new();
+    for (i, column) in columns.iter().enumerate() {
+        if decimal_comma && column.kind == ColumnType::Float {
+            rewrites.push((i, Rewrite::DecimalComma));
+        } else if let Some(layout) = Layout::of(column)? {
+            rewrites.push((i, Rewrite::Layout(layout)));
+        }
+    }
+    Ok(rewrites)
+}
+
+/// Reads a plain UTF-8 file; with decimal commas or dates in another layout than ISO 8601,
+/// from a scratch copy with those values rewritten (see [`rewrite`]).
 pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Imported, TableError> {
-    match options.decimal.trim() {
-        "." => return read_points(path, options, read),
-        "," => {}
+    let decimal_comma = match options.decimal.trim() {
+        "." => false,
+        "," => true,
         other => {
             return Err(TableError::Import {
                 line: None,
                 message: format!("the decimal separator must be \".\" or \",\", not {other:?}"),
             })
         }
-    }
+    };
     let delimiter = one_ascii(&options.delimiter, "delimiter")?;
     let quote = one_ascii(&options.quote, "quote")?;
-    if delimiter == b',' {
+    if decimal_comma && delimiter == b',' {
         return Err(TableError::Import {
             line: None,
             message: "with a decimal comma the fields must be separated by something else, \
@@ -183,7 +241,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
     }
     let columns = match &options.columns {
         Some(columns) => columns.clone(),
-        None => {
+        None if decimal_comma => {
             let sample = even_rows(read_sample(path)?, delimiter, quote);
             sniff_columns(
                 &sample,
@@ -194,7 +252,13 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
             )?
             .0
         }
+        // Without a decimal comma the reader infers the columns itself, from more rows.
+        None => return read_points(path, options, read),
     };
+    let rewrites = rewrites(&columns, decimal_comma)?;
+    if rewrites.is_empty() {
+        return read_points(path, options, read);
+    }
     // The rewrite would close a quote the file never closes, swallowing the rest of the file
     // into one field: refuse such a file here, as the reader would.
     let size = std::fs::metadata(path)
@@ -206,18 +270,15 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
     {
         return Err(unclosed_quote(line));
     }
-    let comma: Vec<usize> = (0..columns.len())
-        .filter(|&i| columns[i].kind == ColumnType::Float)
-        .collect();
-    let pointed = decimal::rewrite_file(
+    let rewritten = rewrite::rewrite_file(
         path,
         (delimiter, quote, options.has_header),
-        &comma,
+        &rewrites,
         read.budget.scratch(),
         read.cancel,
     )?;
-    let total_bytes = std::fs::metadata(&pointed)
-        .map_err(|e| TableError::file(&pointed, e))?
+    let total_bytes = std::fs::metadata(&rewritten)
+        .map_err(|e| TableError::file(&rewritten, e))?
         .len();
     let options = CsvOptions {
         columns: Some(columns),
@@ -227,7 +288,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
         total_bytes,
         ..*read
     };
-    read_points(&pointed, &options, &reading)
+    read_points(&rewritten, &options, &reading)
 }
 
 fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Imported, TableError> {

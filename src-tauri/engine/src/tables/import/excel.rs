@@ -179,6 +179,7 @@ fn columns(range: &Range<Data>, has_header: bool) -> Vec<ColumnSpec> {
                     .skip(skip)
                     .map(|row| row.get(i).cloned().unwrap_or(Data::Empty)),
             ),
+            layout: None,
         })
         .collect()
 }

@@ -247,10 +247,12 @@ fn a_damaged_archive_and_a_bad_decimal_are_refused_in_words() {
             ColumnSpec {
                 name: "artikel".into(),
                 kind: ColumnType::Text,
+                layout: None,
             },
             ColumnSpec {
                 name: "preis".into(),
                 kind: ColumnType::Float,
+                layout: None,
             },
         ]),
         ..CsvOptions::default()
@@ -381,6 +383,7 @@ fn decimal_comma_reading_refuses_an_unclosed_quote_and_takes_padded_numbers() {
     let spec = |name: &str, kind| ColumnSpec {
         name: name.into(),
         kind,
+        layout: None,
     };
     let budget = crate::tables::Limits::default().budget("the file");
     let cancel = CancellationToken::new();
@@ -463,4 +466,124 @@ fn an_empty_sheet_and_times_of_day_are_said_in_words() {
         err.to_string().contains("the sheet \"blank\" is empty"),
         "{err}"
     );
+}
+
+#[test]
+fn dates_written_month_first_or_day_first_import_as_dates_with_their_layout_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // A US export: month first, times without seconds, a missing value, a quoted line break.
+    let us = dir.path().join("orders.csv");
+    std::fs::write(
+        &us,
+        "id,ordered,shipped,note\n1,01/31/2012,01/31/2012 14:05,\"two\nlines\"\n\
+         2,2/1/2012,NA,x\n3,NA,2/3/2012 09:00,y\n",
+    )
+    .unwrap();
+    let (preview, batch) = import_as_proposed(&us, None).unwrap();
+    let column = |name: &str| preview.columns.iter().find(|c| c.name == name).unwrap();
+    assert_eq!(column("ordered").kind, ColumnType::Date);
+    assert_eq!(column("ordered").layout.as_deref(), Some("%m/%d/%Y"));
+    assert_eq!(column("shipped").kind, ColumnType::Timestamp);
+    assert_eq!(column("shipped").layout.as_deref(), Some("%m/%d/%Y %H:%M"));
+    assert_eq!(column("note").layout, None);
+    // The preview shows the values as they will be read.
+    assert_eq!(preview.rows[0][1].as_deref(), Some("2012-01-31"));
+    assert_eq!(
+        batch.column_by_name("ordered").unwrap().data_type(),
+        &DataType::Date32
+    );
+    assert_eq!(
+        texts(&batch, "ordered"),
+        [Some("2012-01-31".into()), Some("2012-02-01".into()), None]
+    );
+    assert_eq!(
+        texts(&batch, "shipped"),
+        [
+            Some("2012-01-31T14:05:00".into()),
+            None,
+            Some("2012-02-03T09:00:00".into())
+        ]
+    );
+    assert_eq!(texts(&batch, "note")[0].as_deref(), Some("two\nlines"));
+
+    // A German export: day first with points, `;` and decimal commas, read through one copy.
+    let de = dir.path().join("umsatz.csv");
+    std::fs::write(&de, "datum;betrag\n31.12.2020;1,5\n1.2.2021;2,25\n").unwrap();
+    let (preview, batch) = import_as_proposed(&de, None).unwrap();
+    assert_eq!(preview.columns[0].layout.as_deref(), Some("%d.%m.%Y"));
+    assert_eq!(
+        texts(&batch, "datum"),
+        [Some("2020-12-31".into()), Some("2021-02-01".into())]
+    );
+    assert_eq!(
+        batch
+            .column_by_name("betrag")
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .values(),
+        &[1.5, 2.25]
+    );
+
+    // Two-digit years stay text: 25/11/63 could be either century.
+    let baboon = dir.path().join("baboon.csv");
+    std::fs::write(&baboon, "date,time\n25/11/63,656\n29/10/63,659\n").unwrap();
+    let (preview, _) = import_as_proposed(&baboon, None).unwrap();
+    assert_eq!(preview.columns[0].kind, ColumnType::Text);
+}
+
+#[test]
+fn a_value_that_is_not_a_date_in_the_layout_is_named_and_a_chosen_layout_reads_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("visits.csv");
+    std::fs::write(&path, "day,n\n01/02/2012,1\n03/04/2012,2\nsoon,3\n").unwrap();
+    let spec = |layout: &str| CsvOptions {
+        columns: Some(vec![
+            ColumnSpec {
+                name: "day".into(),
+                kind: ColumnType::Date,
+                layout: Some(layout.into()),
+            },
+            ColumnSpec {
+                name: "n".into(),
+                kind: ColumnType::Integer,
+                layout: None,
+            },
+        ]),
+        ..CsvOptions::default()
+    };
+    let budget = crate::tables::Limits::default().budget("the file");
+    let cancel = CancellationToken::new();
+    let err = read(
+        &path,
+        None,
+        Some(&spec("%m/%d/%Y")),
+        &|_| {},
+        &cancel,
+        &budget,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("day") && text.contains("soon") && text.contains("line 4"),
+        "{text}"
+    );
+    // Without the bad row, the day-first layout the user chose reads 01/02 as 1 February.
+    std::fs::write(&path, "day,n\n01/02/2012,1\n03/04/2012,2\n").unwrap();
+    let imported = read(
+        &path,
+        None,
+        Some(&spec("%d/%m/%Y")),
+        &|_| {},
+        &cancel,
+        &budget,
+    )
+    .unwrap();
+    let batch = concat_batches(&imported.schema, &imported.batches).unwrap();
+    assert_eq!(
+        texts(&batch, "day"),
+        [Some("2012-02-01".into()), Some("2012-04-03".into())]
+    );
+    // A layout Quire does not know is refused in words before anything is read.
+    let err = read(&path, None, Some(&spec("%Y%j")), &|_| {}, &cancel, &budget).unwrap_err();
+    assert!(err.to_string().contains("cannot be read as dates"), "{err}");
 }

@@ -11,8 +11,10 @@ mod csv;
 mod decimal;
 mod excel;
 mod json;
+pub mod layouts;
 mod markers;
 mod parquet;
+mod rewrite;
 pub mod sink;
 pub mod source;
 
@@ -127,6 +129,10 @@ impl ColumnType {
 pub struct ColumnSpec {
     pub name: String,
     pub kind: ColumnType,
+    /// How a date or date-time column's values are written when not as ISO 8601, as a chrono
+    /// format (`%m/%d/%Y`): one of [`layouts::DATE_LAYOUTS`] or [`layouts::TIMESTAMP_LAYOUTS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
 }
 
 impl ColumnSpec {
@@ -138,6 +144,7 @@ impl ColumnSpec {
             .map(|f| ColumnSpec {
                 name: f.name().clone(),
                 kind: ColumnType::of(f.data_type()),
+                layout: None,
             })
             .collect()
     }

@@ -161,10 +161,12 @@ fn csv_reads_with_corrected_names_and_types() {
             ColumnSpec {
                 name: "number".into(),
                 kind: ColumnType::Integer,
+                layout: None,
             },
             ColumnSpec {
                 name: "label".into(),
                 kind: ColumnType::Text,
+                layout: None,
             },
         ]),
         ..CsvOptions::default()
@@ -184,10 +186,12 @@ fn csv_reads_with_corrected_names_and_types() {
             ColumnSpec {
                 name: "a".into(),
                 kind: ColumnType::Text,
+                layout: None,
             },
             ColumnSpec {
                 name: "a".into(),
                 kind: ColumnType::Text,
+                layout: None,
             },
         ]),
         ..CsvOptions::default()
@@ -204,10 +208,12 @@ fn malformed_csv_is_refused_with_its_line() {
             ColumnSpec {
                 name: "n".into(),
                 kind: ColumnType::Integer,
+                layout: None,
             },
             ColumnSpec {
                 name: "s".into(),
                 kind: ColumnType::Text,
+                layout: None,
             },
         ]),
         // The encoding the preview proposed for a UTF-8 file.
@@ -261,10 +267,12 @@ fn skip_mode_leaves_bad_rows_out_and_reports_them() {
             ColumnSpec {
                 name: "n".into(),
                 kind: ColumnType::Integer,
+                layout: None,
             },
             ColumnSpec {
                 name: "s".into(),
                 kind: ColumnType::Text,
+                layout: None,
             },
         ]),
         encoding: Some("utf-8".into()),
@@ -408,7 +416,8 @@ fn parquet_reads_and_damaged_files_are_refused() {
         preview.columns,
         [ColumnSpec {
             name: "n".into(),
-            kind: ColumnType::Integer
+            kind: ColumnType::Integer,
+            layout: None,
         }]
     );
     let out = read_all(&p, None).unwrap();
@@ -857,10 +866,12 @@ fn an_error_late_in_a_large_csv_names_its_line_in_the_file() {
             ColumnSpec {
                 name: "n".into(),
                 kind: ColumnType::Integer,
+                layout: None,
             },
             ColumnSpec {
                 name: "note".into(),
                 kind: ColumnType::Text,
+                layout: None,
             },
         ]),
         ..CsvOptions::default()

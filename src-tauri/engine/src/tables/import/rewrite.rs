@@ -1,0 +1,170 @@
+//! A scratch copy of a CSV file with some columns' values rewritten into what arrow's reader
+//! reads: numbers with decimal commas (see [`super::decimal`]) and dates in other layouts than
+//! ISO 8601 (see [`super::layouts`]). Records keep their order and their lines, so line numbers
+//! in errors still point into the user's file; a value that does not fit is copied as written,
+//! and the reader then names it.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use tokio_util::sync::CancellationToken;
+
+use super::decimal;
+use super::layouts::Layout;
+use crate::tables::TableError;
+
+/// What a column's values are rewritten from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rewrite {
+    DecimalComma,
+    Layout(Layout),
+}
+
+impl Rewrite {
+    fn apply(&self, text: &str) -> Option<String> {
+        match self {
+            Rewrite::DecimalComma => decimal::is_comma_number(text).then(|| decimal::pointed(text)),
+            Rewrite::Layout(layout) => layout.iso(text),
+        }
+    }
+}
+
+/// Rewrites `input` into `output`: each value of the `columns` that [`Rewrite`] reads is
+/// replaced (the header row, when there is one, is copied as it is: a column named `2,5` keeps
+/// its name; a quoted line break stays quoted).
+pub fn rewrite(
+    input: impl Read,
+    output: impl Write,
+    (delimiter, quote, has_header): (u8, u8, bool),
+    columns: &[(usize, Rewrite)],
+    cancel: &CancellationToken,
+) -> Result<(), TableError> {
+    let width = columns.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+    let mut by_index: Vec<Option<Rewrite>> = vec![None; width];
+    for &(i, rewrite) in columns {
+        by_index[i] = Some(rewrite);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(output);
+    let mut record = csv::ByteRecord::new();
+    let mut out = csv::ByteRecord::new();
+    let mut records = 0u64;
+    let failed = |e: csv::Error| {
+        let line = e.position().map(|p| p.line());
+        TableError::Import {
+            line,
+            message: match line {
+                Some(line) => format!("line {line}: {e}"),
+                None => e.to_string(),
+            },
+        }
+    };
+    loop {
+        records += 1;
+        if records.is_multiple_of(65_536) && cancel.is_cancelled() {
+            return Err(TableError::Cancelled);
+        }
+        if !reader.read_byte_record(&mut record).map_err(failed)? {
+            break;
+        }
+        out.clear();
+        let header = has_header && records == 1;
+        for (i, field) in record.iter().enumerate() {
+            let rewritten = match (header, by_index.get(i).copied().flatten()) {
+                (false, Some(rewrite)) => std::str::from_utf8(field)
+                    .ok()
+                    .and_then(|text| rewrite.apply(text)),
+                _ => None,
+            };
+            match rewritten {
+                Some(text) => out.push_field(text.as_bytes()),
+                None => out.push_field(field),
+            }
+        }
+        writer.write_byte_record(&out).map_err(failed)?;
+    }
+    writer
+        .flush()
+        .map_err(|e| TableError::Persist(format!("the rewritten import could not be written: {e}")))
+}
+
+/// [`rewrite`] of a file into a scratch file in `scratch`.
+pub fn rewrite_file(
+    path: &Path,
+    dialect: (u8, u8, bool),
+    columns: &[(usize, Rewrite)],
+    scratch: Option<&Path>,
+    cancel: &CancellationToken,
+) -> Result<tempfile::TempPath, TableError> {
+    let builder = tempfile::Builder::new()
+        .prefix("import-")
+        .suffix(".rewritten")
+        .to_owned();
+    let file = match scratch {
+        Some(dir) => builder.tempfile_in(dir),
+        None => builder.tempfile(),
+    }
+    .map_err(|e| TableError::Persist(format!("no scratch file for the import: {e}")))?;
+    let (out, scratch_path) = file.into_parts();
+    let input = std::fs::File::open(path).map_err(|e| TableError::file(path, e))?;
+    rewrite(
+        std::io::BufReader::with_capacity(1 << 20, input),
+        std::io::BufWriter::with_capacity(1 << 20, out),
+        dialect,
+        columns,
+        cancel,
+    )?;
+    Ok(scratch_path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::import::ColumnType;
+
+    fn rewritten(input: &str, columns: &[(usize, Rewrite)]) -> String {
+        let mut out = Vec::new();
+        let never = CancellationToken::new();
+        rewrite(
+            input.as_bytes(),
+            &mut out,
+            (b';', b'"', true),
+            columns,
+            &never,
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn only_number_columns_are_rewritten_and_lines_are_kept() {
+        // The header keeps its names, even one that looks like a number (`2,5`).
+        let input = "name;2,5;code\n\"a;b\";3,5;1,2\n\"multi\nline\";-0,25;x\n";
+        let expected = "name;2,5;code\n\"a;b\";3.5;1,2\n\"multi\nline\";-0.25;x\n";
+        assert_eq!(rewritten(input, &[(1, Rewrite::DecimalComma)]), expected);
+    }
+
+    #[test]
+    fn dates_become_iso_and_a_value_that_is_no_date_stays_for_the_reader_to_name() {
+        let input = "day;price\n31.12.2020;1,5\nNA;2\nsoon;3,25\n";
+        let layout = Layout {
+            kind: ColumnType::Date,
+            format: "%d.%m.%Y",
+        };
+        let columns = [(0, Rewrite::Layout(layout)), (1, Rewrite::DecimalComma)];
+        assert_eq!(
+            rewritten(input, &columns),
+            "day;price\n2020-12-31;1.5\nNA;2\nsoon;3.25\n"
+        );
+    }
+}
