@@ -874,7 +874,7 @@ fn with_zones(
 }
 
 /// Whether a date-time text ends in a zone: `Z`, `+hh`, `+hh:mm` or `+hhmm` after the time.
-fn has_zone(text: &str) -> bool {
+pub(super) fn has_zone(text: &str) -> bool {
     let text = text.trim();
     if text.ends_with('Z') || text.ends_with('z') {
         return true;

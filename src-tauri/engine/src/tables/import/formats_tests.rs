@@ -587,3 +587,61 @@ fn a_value_that_is_not_a_date_in_the_layout_is_named_and_a_chosen_layout_reads_t
     let err = read(&path, None, Some(&spec("%Y%j")), &|_| {}, &cancel, &budget).unwrap_err();
     assert!(err.to_string().contains("cannot be read as dates"), "{err}");
 }
+
+#[test]
+fn json_dates_are_dates_and_a_later_value_that_is_not_one_keeps_the_column_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.ndjson");
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"day":"2012-01-31","at":"2012-01-31T14:05:00+02:00","local":"2012-01-31 14:05:00","code":"A1"}"#,
+            "\n",
+            r#"{"day":null,"at":"2012-02-01T00:00:00Z","local":"2012-02-01 00:00:00","code":"2012-01-31"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let (preview, batch) = import_as_proposed(&path, None).unwrap();
+    let kinds: Vec<_> = preview
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("day", ColumnType::Date),
+            ("at", ColumnType::TimestampTz),
+            ("local", ColumnType::Timestamp),
+            ("code", ColumnType::Text)
+        ]
+    );
+    assert_eq!(texts(&batch, "day"), [Some("2012-01-31".into()), None]);
+    // The instant each names, in UTC.
+    assert_eq!(
+        texts(&batch, "at"),
+        [
+            Some("2012-01-31T12:05:00Z".into()),
+            Some("2012-02-01T00:00:00Z".into())
+        ]
+    );
+    assert_eq!(
+        texts(&batch, "local")[0].as_deref(),
+        Some("2012-01-31T14:05:00")
+    );
+
+    // The columns come from the first 10,000 records: a record past them that holds no date
+    // makes the column text when the file is read, never a refusal.
+    let late = dir.path().join("late.ndjson");
+    let mut lines: String = (0..10_050)
+        .map(|i| format!("{{\"day\":\"2012-01-{:02}\"}}\n", 1 + i % 28))
+        .collect();
+    lines.push_str("{\"day\":\"soon\"}\n");
+    std::fs::write(&late, lines).unwrap();
+    let (preview, batch) = import_as_proposed(&late, None).unwrap();
+    assert_eq!(preview.columns[0].kind, ColumnType::Date);
+    assert_eq!(batch.num_rows(), 10_051);
+    assert_eq!(texts(&batch, "day")[10_050].as_deref(), Some("soon"));
+    assert_eq!(texts(&batch, "day")[0].as_deref(), Some("2012-01-01"));
+}

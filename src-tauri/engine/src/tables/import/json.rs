@@ -15,6 +15,7 @@ use datafusion::arrow::json::reader::Decoder;
 use datafusion::arrow::json::ReaderBuilder;
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::json_dates::Dates;
 use super::{
     preview_rows, ColumnSpec, Counting, ImportFormat, ImportPreview, ImportProgress, Imported,
     Reading, BATCH_ROWS,
@@ -338,9 +339,20 @@ fn every_record<'a>(
 fn infer(path: &Path, layout: Layout) -> Result<SchemaRef, TableError> {
     let never = CancellationToken::new();
     let first = every_record(path, layout, &never)?.take(INFER_RECORDS);
-    Ok(Arc::new(not_maps(
-        infer_json_schema_from_iterator(first).map_err(bad_json)?,
-    )?))
+    Ok(Arc::new(not_maps(with_dates(first).map_err(bad_json)?)?))
+}
+
+/// The columns `records` show, text fields of ISO dates typed as dates (see [`Dates`]).
+fn with_dates(
+    records: impl Iterator<Item = Result<serde_json::Value, ArrowError>>,
+) -> Result<Schema, ArrowError> {
+    let mut dates = Dates::default();
+    let schema = infer_json_schema_from_iterator(records.inspect(|record| {
+        if let Ok(record) = record {
+            dates.see(record);
+        }
+    }))?;
+    Ok(dates.typed(schema))
 }
 
 /// The records of an NDJSON file, one per line that is not blank, parsed; one that is not
@@ -447,7 +459,12 @@ pub fn widen(files: &[(&str, SchemaRef)]) -> Result<SchemaRef, TableError> {
 fn scalar(t: &DataType) -> bool {
     matches!(
         t,
-        DataType::Int64 | DataType::Float64 | DataType::Boolean | DataType::Utf8
+        DataType::Int64
+            | DataType::Float64
+            | DataType::Boolean
+            | DataType::Utf8
+            | DataType::Date32
+            | DataType::Timestamp(_, _)
     )
 }
 
@@ -510,6 +527,8 @@ fn kind(t: &DataType) -> &'static str {
         DataType::Float64 => "numbers",
         DataType::Boolean => "true or false",
         DataType::Utf8 => "text",
+        DataType::Date32 => "dates",
+        DataType::Timestamp(_, _) => "dates and times",
         DataType::List(_) | DataType::LargeList(_) => "lists",
         DataType::Struct(_) => "objects",
         _ => "other values",
@@ -784,7 +803,7 @@ fn every_records_columns(
     layout: Layout,
     cancel: &CancellationToken,
 ) -> Result<SchemaRef, TableError> {
-    let schema = infer_json_schema_from_iterator(every_record(path, layout, cancel)?);
+    let schema = with_dates(every_record(path, layout, cancel)?);
     if cancel.is_cancelled() {
         return Err(TableError::Cancelled);
     }

@@ -11,6 +11,7 @@ mod csv;
 mod decimal;
 mod excel;
 mod json;
+mod json_dates;
 pub mod layouts;
 mod markers;
 mod parquet;
