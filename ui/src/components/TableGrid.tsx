@@ -154,6 +154,9 @@ const PERMANENT: ReadonlyArray<string> = ["table_not_found", "notebook_not_found
 
 /** How often the grid asks how far a view being made has come. */
 const PROGRESS_POLL_MS = 250;
+/** How long a page may take before the grid bar says rows are being fetched (no flicker on the
+ *  quick ones). */
+const FETCHING_AFTER_MS = 400;
 
 function retryable(e: unknown): boolean {
   return !PERMANENT.includes(QuireError.from(e).code);
@@ -332,6 +335,27 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
     // column definitions would re-create the header.
     [columnsKey],
   );
+  // Pages asked for and not yet answered: while any is slow to come (a save or a heavy query
+  // runs), the grid bar says the rows shown are being fetched again, so an undo or an edit
+  // whose rows have not arrived yet is not taken for one that did nothing.
+  const pending = useRef(0);
+  const [fetching, setFetching] = useState(false);
+  const fetchTimer = useRef<number | null>(null);
+  const pageAsked = useCallback(() => {
+    pending.current += 1;
+    if (fetchTimer.current === null) fetchTimer.current = window.setTimeout(() => setFetching(pending.current > 0), FETCHING_AFTER_MS);
+    return () => {
+      pending.current -= 1;
+      if (pending.current > 0) return;
+      if (fetchTimer.current !== null) window.clearTimeout(fetchTimer.current);
+      fetchTimer.current = null;
+      setFetching(false);
+    };
+  }, []);
+  useEffect(() => () => {
+    if (fetchTimer.current !== null) window.clearTimeout(fetchTimer.current);
+  }, []);
+  const pageAskedRef = useRef(pageAsked);
   const datasource = useMemo<IDatasource>(
     () => ({
       getRows: (params) => {
@@ -341,6 +365,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
         const asked = JSON.stringify(view);
         shownView.current = asked;
         const name = current.current.name;
+        const answered = pageAskedRef.current();
         const load = (attempt: number) => {
           const done = view ? watchViewRef.current(view.sort.length > 0) : () => undefined;
           const total = view ? viewRows(notebook, name, view) : Promise.resolve(current.current.rows);
@@ -349,6 +374,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
             .then(([count, rows]) => {
               setFiltered(view && view.filters.length > 0 ? count : null);
               params.successCallback(rows, count);
+              answered();
             })
             .catch((e: unknown) => {
               // A failed block stays blank until the grid is refreshed: a page the engine
@@ -360,6 +386,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
               } else {
                 console.error(`grid page ${params.startRow} of ${name}:`, e);
                 params.failCallback();
+                answered();
               }
             });
         };
@@ -436,6 +463,11 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
             onChange={(e) => setGoTo(e.target.value)}
           />
         </form>
+        {fetching && !making && (
+          <span className="muted" role="status" data-testid="grid-fetching">
+            Fetching rows…
+          </span>
+        )}
         {making && (
           <span className="grid-making" role="status" data-testid="view-progress">
             {viewProgressText(making.progress, making.sorting)}

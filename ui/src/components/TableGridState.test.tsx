@@ -67,6 +67,38 @@ describe("TableGrid", () => {
     expect(screen.getByTestId("grid-rows").textContent).toBe(rowsText(336_770, null));
   });
 
+  it("says rows are being fetched while a page is slow to come, and not for a quick one", async () => {
+    vi.useFakeTimers();
+    try {
+      const pages = await import("../pages");
+      let answer: (rows: never[]) => void = () => undefined;
+      vi.mocked(pages.fetchPage).mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+      render(show(table(1, 300), 0));
+      const ds = grid.datasources.at(-1) as IDatasource;
+      const success = vi.fn();
+      const ask = () =>
+        ds.getRows({ startRow: 0, endRow: 200, sortModel: [], filterModel: {}, successCallback: success, failCallback: () => undefined, context: undefined } as unknown as IGetRowsParams);
+      act(() => ask());
+      // A page that answers within the moment shows nothing.
+      act(() => vi.advanceTimersByTime(100));
+      expect(screen.queryByTestId("grid-fetching")).toBeNull();
+      act(() => vi.advanceTimersByTime(400));
+      expect(screen.getByTestId("grid-fetching").textContent).toBe("Fetching rows…");
+      await act(async () => answer([]));
+      expect(success).toHaveBeenCalled();
+      expect(screen.queryByTestId("grid-fetching")).toBeNull();
+      // A quick page: answered before the moment passes, nothing is said.
+      await act(async () => {
+        ask();
+        await Promise.resolve();
+      });
+      act(() => vi.advanceTimersByTime(1000));
+      expect(screen.queryByTestId("grid-fetching")).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("counts the rows a filter leaves and goes to a row", async () => {
     render(show(table(1, 300), 0));
     expect(screen.getByTestId("grid-rows").textContent).toBe("300 rows");
