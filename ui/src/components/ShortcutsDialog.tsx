@@ -17,7 +17,7 @@ export const SHORTCUTS: { area: string; keys: { keys: string[]; does: string }[]
     area: "SQL cells",
     keys: [
       { keys: [mod, "Enter"], does: "Run the cell" },
-      { keys: ["Tab"], does: "Accept the completion of a table or column name" },
+      { keys: ["Tab"], does: "Accept the completion shown (Enter too, once you pick one with ↓ ↑)" },
       { keys: [mod, "Z"], does: "Undo typing (Shift to redo)" },
     ],
   },

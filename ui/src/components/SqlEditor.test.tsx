@@ -5,7 +5,7 @@ import { completionStatus, startCompletion } from "@codemirror/autocomplete";
 import { tags } from "@lezer/highlight";
 import { SqlEditor } from "./SqlEditor";
 import { sqlHighlight } from "../sqlHighlight";
-import { alreadyTyped } from "../completionKeys";
+import { alreadyTyped, clearlyMeant } from "../completionKeys";
 import { TABLE_DRAG } from "./SidebarTables";
 
 afterEach(cleanup);
@@ -78,6 +78,38 @@ describe("SqlEditor", () => {
     await openCompletions(view);
     press(view, "Enter");
     expect(view.state.doc.toString()).toBe("SELECT * FROM flights_all");
+  });
+
+  it("ends a line on a short alias with Enter instead of completing it, unless a completion was picked", async () => {
+    // `d` could begin the table name; the user ended the line on an alias.
+    let view = editor("SELECT d.origin FROM flights_all d");
+    await openCompletions(view);
+    expect(completionStatus(view.state)).toBe("active");
+    press(view, "Enter");
+    expect(view.state.doc.toString()).toBe("SELECT d.origin FROM flights_all d\n");
+    cleanup();
+    // Moving through the list is a pick: Enter takes it.
+    view = editor("SELECT * FROM f");
+    await openCompletions(view);
+    press(view, "ArrowDown");
+    press(view, "Enter");
+    expect(view.state.doc.toString()).toMatch(/^SELECT \* FROM flights_(all|2024)$/);
+    cleanup();
+    // Tab always takes the one shown first.
+    view = editor("SELECT * FROM f");
+    await openCompletions(view);
+    press(view, "Tab");
+    expect(view.state.doc.toString()).toMatch(/^SELECT \* FROM flights_(all|2024)$/);
+  });
+});
+
+describe("clearlyMeant", () => {
+  it("takes three letters or more that begin the completion", () => {
+    expect(clearlyMeant("FROM flights_a", { label: "flights_all" })).toBe(true);
+    expect(clearlyMeant("count(*) AS n", { label: "NAMES" })).toBe(false);
+    expect(clearlyMeant("FROM diamonds d", { label: "diamonds" })).toBe(false);
+    expect(clearlyMeant("AS cnt", { label: "COUNT" })).toBe(false);
+    expect(clearlyMeant("FROM flights_all", { label: "flights_all" })).toBe(false);
   });
 });
 

@@ -7,7 +7,7 @@ import { autocompletion, closeBrackets, closeBracketsKeymap, closeCompletion, co
 import { bracketMatching, syntaxHighlighting } from "@codemirror/language";
 import { StateField, StateEffect } from "@codemirror/state";
 import type { Position } from "../bindings";
-import { completionKeys } from "../completionKeys";
+import { completionKeys, completionPicks } from "../completionKeys";
 import { sqlHighlight } from "../sqlHighlight";
 import { sqlName } from "../sqlName";
 import { TABLE_DRAG } from "./SidebarTables";
@@ -60,6 +60,7 @@ export function SqlEditor({ value, onChange, onRun, schema, errorAt }: Props) {
           bracketMatching(),
           // Its keymap comes from the list below, after completionKeys (Enter, Tab).
           autocompletion({ defaultKeymap: false }),
+          completionPicks,
           // Colours per theme from styles.css: the default style is for light pages only.
           syntaxHighlighting(sqlHighlight),
           placeholder("SELECT …"),
