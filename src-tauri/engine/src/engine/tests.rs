@@ -426,6 +426,45 @@ async fn a_transform_that_changes_nothing_makes_no_version_and_a_retyped_column_
     assert_eq!(kept.rows, 1);
 }
 
+/// A type change that loses something is a change of those rows: 11.9 cut to 11 read back as
+/// 11.0 is not 11.9 (analyst session: "No differences" for a cast that cut 73 of 83 values).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_type_change_counts_the_rows_whose_values_it_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let file = src.path().join("sleep.csv");
+    std::fs::write(&file, "awake,code\n11.9,011\n12.0,12\n9.6,7\n,8\n").unwrap();
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Retype").unwrap().id;
+    let none = CancellationToken::new();
+    engine
+        .import_file(nb, ImportRequest::file(&file).named("t"), &|_| {}, &none)
+        .unwrap();
+    let changed = |column: &str, expr: &str| {
+        let t = Transform::SetColumn {
+            column: column.into(),
+            expr: expr.into(),
+        };
+        let (engine, none) = (&engine, &none);
+        async move {
+            let preview = engine
+                .preview_transform(nb, "t", &t, Arc::new(|_| {}), none)
+                .await
+                .unwrap();
+            let rows: Vec<u64> = preview.sample.rows.iter().map(|r| r.row_id).collect();
+            (preview.summary.changed, rows)
+        }
+    };
+    // Cut: 11.9 and 9.6 change, 12.0 and the gap do not.
+    let (n, rows) = changed("awake", "CAST(awake AS BIGINT)").await;
+    assert_eq!((n, rows.len()), (2, 2));
+    // Rounded: the same two rows change (to 12 and 10).
+    assert_eq!(changed("awake", "CAST(round(awake) AS BIGINT)").await.0, 2);
+    // Whole numbers made text: "011" was read as 11, which reads back as "11" in every row.
+    assert_eq!(changed("code", "CAST(code AS VARCHAR)").await.0, 0);
+    assert_eq!(changed("awake", "CAST(awake AS DOUBLE)").await.0, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_redo_transform_preview_and_diff_pages() {
     let tmp = tempfile::tempdir().unwrap();

@@ -324,20 +324,27 @@ fn compare_run(
             } else {
                 (take(col_a, &idx_a, None)?, take(col_b, &idx_b, None)?)
             };
-            // A changed type changes a value only where the old value, read as the new type,
-            // is not the new value: `11 → 11.0` is the same number, `' 11' → NULL` is not.
-            let x = if *same_type {
-                x
+            // A changed type changes a value unless each reads as the other in the other's
+            // type: `11 → 11.0` is the same number; `11.9 → 11` is not (11.9 read as a whole
+            // number is 11, but 11 is not 11.9), nor `' 11' → 11`.
+            let differs = if *same_type {
+                differing(&x, &y)?
             } else {
-                match cast(&x, y.data_type()) {
-                    Ok(x) => x,
-                    Err(_) => {
+                match (cast(&x, y.data_type()), cast(&y, x.data_type())) {
+                    (Ok(x_as_new), Ok(y_as_old)) => {
+                        let (there, back) = (differing(&x_as_new, &y)?, differing(&x, &y_as_old)?);
+                        there
+                            .iter()
+                            .zip(back.iter())
+                            .map(|(t, b)| Some(t == Some(true) || b == Some(true)))
+                            .collect()
+                    }
+                    _ => {
                         rows.extend(matched.iter().copied());
                         continue;
                     }
                 }
             };
-            let differs = differing(&x, &y)?;
             for (k, d) in differs.iter().enumerate() {
                 if d == Some(true) {
                     rows.insert(matched[k]);
