@@ -1260,14 +1260,24 @@ fn import_error(e: &ArrowError, schema: Option<&SchemaRef>) -> TableError {
                 .unwrap_or_else(|| format!("number {}", bad.column + 1));
             let kind = schema
                 .and_then(|s| s.fields().get(bad.column))
-                .map(|f| ColumnType::of(f.data_type()).label())
-                .unwrap_or("value of its type");
+                .map(|f| ColumnType::of(f.data_type()));
+            let label = kind.map_or("value of its type", ColumnType::label);
+            // A date the column's layout does not read is more often written another way
+            // (01/20/1953) than a gap marker.
+            let fix = match kind {
+                Some(ColumnType::Date | ColumnType::Timestamp) => format!(
+                    "Choose how {column}'s dates are written (under its type), make {column} a \
+                     text column, or skip the rows that do not fit"
+                ),
+                _ => format!(
+                    "Add it to the missing values if it marks a gap, make {column} a text \
+                     column, or skip the rows that do not fit"
+                ),
+            };
             TableError::Import {
                 line: Some(line),
                 message: format!(
-                    "line {line}: {:?} in column {column} is not a valid {kind}. Add it to the \
-                     missing values if it marks a gap, make {column} a text column, or skip \
-                     the rows that do not fit",
+                    "line {line}: {:?} in column {column} is not a valid {label}. {fix}",
                     bad.value
                 ),
             }

@@ -567,6 +567,10 @@ fn a_value_that_is_not_a_date_in_the_layout_is_named_and_a_chosen_layout_reads_t
         text.contains("day") && text.contains("soon") && text.contains("line 4"),
         "{text}"
     );
+    assert!(
+        text.contains("Choose how day's dates are written"),
+        "{text}"
+    );
     // Without the bad row, the day-first layout the user chose reads 01/02 as 1 February.
     std::fs::write(&path, "day,n\n01/02/2012,1\n03/04/2012,2\n").unwrap();
     let imported = read(
