@@ -44,12 +44,15 @@ export function rendererFor(spec: Record<string, unknown>): "svg" | "canvas" {
 export interface ViewOptions {
   renderer: "svg" | "canvas" | "none";
   container?: HTMLElement;
+  /** A background colour (the app's own is transparent: the page shows through). */
+  background?: string;
 }
 
 /** A Vega view of `spec`, run once (its marks laid out, painted when it has a container). */
 export async function buildView(spec: Record<string, unknown>, dark: boolean, options: ViewOptions): Promise<View> {
   const [vegaLite, vega, interpreter] = await Promise.all([import("vega-lite"), import("vega"), import("vega-interpreter")]);
-  const compiled = vegaLite.compile(sized(spec) as never, { config: themeConfig(dark) as never }).spec;
+  const config = { ...themeConfig(dark), ...(options.background ? { background: options.background } : {}) };
+  const compiled = vegaLite.compile(sized(spec) as never, { config: config as never }).spec;
   const runtime = vega.parse(compiled, undefined, { ast: true });
   const view = new vega.View(runtime, {
     expr: interpreter.expressionInterpreter,
@@ -66,10 +69,29 @@ export interface DrawnChart {
   png(scale: number): Promise<Uint8Array>;
 }
 
-/** A chart drawn by a view on the page. */
-export function drawnByView(view: View): DrawnChart {
+/** A saved image goes into documents and slides, which are white: it is drawn again in the
+ *  light theme on white, whatever theme the app shows (dark text on a transparent background
+ *  was unreadable there). */
+export const EXPORT_BACKGROUND = "#ffffff";
+
+/** The view a saved image of `spec` is made from; the caller finalizes it. */
+export function exportView(spec: Record<string, unknown>): Promise<View> {
+  return buildView(spec, false, { renderer: "none", background: EXPORT_BACKGROUND });
+}
+
+/** `spec`'s images, each drawn for the export. */
+export function drawnForExport(spec: Record<string, unknown>): DrawnChart {
+  const withView = async <T>(use: (view: View) => Promise<T>): Promise<T> => {
+    const view = await exportView(spec);
+    try {
+      return await use(view);
+    } finally {
+      view.finalize();
+    }
+  };
   return {
-    svg: () => view.toSVG(),
-    png: async (scale) => Uint8Array.from(atob((await view.toImageURL("png", scale)).split(",")[1] ?? ""), (c) => c.charCodeAt(0)),
+    svg: () => withView((view) => view.toSVG()),
+    png: (scale) =>
+      withView(async (view) => Uint8Array.from(atob((await view.toImageURL("png", scale)).split(",")[1] ?? ""), (c) => c.charCodeAt(0))),
   };
 }

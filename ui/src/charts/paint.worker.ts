@@ -2,9 +2,9 @@
 // marks, and the page receives finished SVG text, or for a big chart a bitmap painted on an
 // OffscreenCanvas. Vega asks `document` for its canvases (to paint, and to measure text); a
 // worker has none, so it gets one that makes OffscreenCanvases, installed before Vega is first
-// imported. Views stay here for export until the page closes them.
+// imported. Specs stay here for export until the page closes them.
 import type { View } from "vega";
-import { buildView } from "./draw";
+import { buildView, exportView } from "./draw";
 import type { PaintReply, PaintRequest } from "./paintMessages";
 
 interface WorkerScope {
@@ -17,7 +17,9 @@ if (typeof OffscreenCanvas !== "undefined" && scope.document === undefined) {
   scope.document = { createElement: (tag: string) => (tag === "canvas" ? new OffscreenCanvas(1, 1) : null) };
 }
 
-const views = new Map<number, View>();
+// What each chart was drawn from: a saved image is drawn again from it (see exportView), so
+// no view is kept once its drawing is sent.
+const specs = new Map<number, Record<string, unknown>>();
 
 async function canvasOf(view: View, scale: number): Promise<OffscreenCanvas> {
   if (typeof OffscreenCanvas === "undefined") throw new Error("this webview cannot paint a chart in the background");
@@ -30,7 +32,8 @@ async function handle(request: PaintRequest): Promise<void> {
       if (request.as === "bitmap" && typeof OffscreenCanvas === "undefined") {
         throw new Error("this webview cannot paint a chart in the background");
       }
-      const view = await buildView(JSON.parse(request.spec) as Record<string, unknown>, request.dark, { renderer: "none" });
+      const spec = JSON.parse(request.spec) as Record<string, unknown>;
+      const view = await buildView(spec, request.dark, { renderer: "none" });
       try {
         if (request.as === "svg") {
           // XML allows no C0 control character but tab and line ends, and Vega's markup leaves
@@ -41,29 +44,36 @@ async function handle(request: PaintRequest): Promise<void> {
           const bitmap = (await canvasOf(view, request.scale)).transferToImageBitmap();
           scope.postMessage({ type: "drawn", chart: request.chart, bitmap }, [bitmap]);
         }
-      } catch (e) {
+      } finally {
         view.finalize();
-        throw e;
       }
       // Kept only once drawn: a chart that failed here is drawn on the page and never closed.
-      views.get(request.chart)?.finalize();
-      views.set(request.chart, view);
+      specs.set(request.chart, spec);
       return;
     }
     case "svg": {
-      const view = views.get(request.chart);
-      if (!view) throw new Error("the chart is gone");
-      return scope.postMessage({ type: "svg", ask: request.ask, text: await view.toSVG() });
+      const spec = specs.get(request.chart);
+      if (!spec) throw new Error("the chart is gone");
+      const view = await exportView(spec);
+      try {
+        return scope.postMessage({ type: "svg", ask: request.ask, text: await view.toSVG() });
+      } finally {
+        view.finalize();
+      }
     }
     case "png": {
-      const view = views.get(request.chart);
-      if (!view) throw new Error("the chart is gone");
-      const bytes = await (await (await canvasOf(view, request.scale)).convertToBlob({ type: "image/png" })).arrayBuffer();
-      return scope.postMessage({ type: "png", ask: request.ask, bytes }, [bytes]);
+      const spec = specs.get(request.chart);
+      if (!spec) throw new Error("the chart is gone");
+      const view = await exportView(spec);
+      try {
+        const bytes = await (await (await canvasOf(view, request.scale)).convertToBlob({ type: "image/png" })).arrayBuffer();
+        return scope.postMessage({ type: "png", ask: request.ask, bytes }, [bytes]);
+      } finally {
+        view.finalize();
+      }
     }
     case "close":
-      views.get(request.chart)?.finalize();
-      views.delete(request.chart);
+      specs.delete(request.chart);
   }
 }
 

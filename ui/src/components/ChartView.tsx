@@ -3,7 +3,7 @@
 // the page's main thread: a chart arrives as SVG text (sharp, its marks in the page), or past
 // CANVAS_POINTS as a bitmap. A webview whose worker cannot do it draws here instead.
 import { useEffect, useRef, useState } from "react";
-import { buildView, drawnByView, rendererFor, type DrawnChart } from "../charts/draw";
+import { buildView, drawnForExport, rendererFor, type DrawnChart } from "../charts/draw";
 import { paintInWorker, show } from "../charts/painter";
 
 interface Props {
@@ -57,7 +57,7 @@ export function ChartView({ spec, dark, onView }: Props) {
       if (gone) return release();
       setDrawn(renderer);
       setPainter("page");
-      onView?.(drawnByView(view), spec);
+      onView?.(drawnForExport(parsed), spec);
     })().catch((e: unknown) => {
       if (!gone) setFailed(e instanceof Error ? e.message : String(e));
     });
