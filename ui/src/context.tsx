@@ -19,8 +19,9 @@ export function useBackend(): Backend {
 }
 
 export interface Notifications {
-  /** Shows an error (a QuireError's code in plain words). */
-  report(e: unknown): void;
+  /** Shows an error (a QuireError's code in plain words, or `headline` when the code's words
+   *  would misname what the user did: a transform runs as SQL but is not a query). */
+  report(e: unknown, headline?: string): void;
   /** Shows a confirmation or a hint. */
   inform(headline: string, detail?: string): void;
 }
@@ -47,8 +48,9 @@ const StoreContext = createContext<Store | null>(null);
 /** The app store, and notifications that show as its toasts. */
 export function StoreProvider({ initial = initialState, children }: { initial?: State; children: ReactNode }) {
   const [state, dispatch] = useReducer(reduce, initial);
-  const report = useCallback((e: unknown) => {
-    dispatch({ type: "toast", level: "error", text: describeError(QuireError.from(e)) });
+  const report = useCallback((e: unknown, headline?: string) => {
+    const text = describeError(QuireError.from(e));
+    dispatch({ type: "toast", level: "error", text: headline ? { ...text, headline } : text });
   }, []);
   const inform = useCallback((headline: string, detail = "") => {
     dispatch({ type: "toast", level: "info", text: { headline, detail } });

@@ -87,6 +87,23 @@ describe("TransformDialog", () => {
     expect(retypedText("Utf8", "Utf8View")).toBe("text (Utf8 → Utf8View)");
   });
 
+  it("says a transform that fails cannot be applied, not that a query has a problem", async () => {
+    const { QuireError } = await import("../backend");
+    const applyTransform = vi.fn(async () => {
+      throw new QuireError("sql_invalid", "the text \"lc\" is not true or false (Boolean)");
+    });
+    const report = vi.fn();
+    render(
+      <Providers backend={backendOf({ applyTransform })} notify={{ report, inform: () => undefined }}>
+        <TransformDialog notebook="nb" table={table(null)} onApplied={() => undefined} onClose={() => undefined} />
+      </Providers>,
+    );
+    fireEvent.change(screen.getByTestId("transform-kind"), { target: { value: "upper" } });
+    fireEvent.click(screen.getByTestId("transform-apply"));
+    await waitFor(() => expect(report).toHaveBeenCalled());
+    expect(report.mock.calls[0]![1]).toBe("The transform cannot be applied");
+  });
+
   it("offers a held table every transform", () => {
     render(
       <Providers backend={backendOf({})}>

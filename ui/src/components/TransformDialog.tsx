@@ -77,7 +77,10 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
         onApplied(info, TRANSFORM_KINDS.find((k) => k.kind === form.kind)?.label ?? "Transform");
       }
     } catch (e) {
-      if (!(e instanceof QuireError && e.code === "cancelled")) report(e);
+      // The transform runs as SQL, but the user ran no query: its own words, not "The query".
+      const code = QuireError.from(e).code;
+      if (code === "sql_invalid") report(e, what === "preview" ? "The transform cannot be previewed" : "The transform cannot be applied");
+      else if (code !== "cancelled") report(e);
     } finally {
       setRunning(null);
     }

@@ -546,7 +546,23 @@ fn reword(message: &str) -> String {
             }
         }
     }
-    if let Some(rest) = message.strip_prefix("Cast error: Cannot cast string '") {
+    if message.starts_with("DDL not supported") {
+        return "SQL cells read data and do not create or drop tables: to keep what a query \
+                returns, run its SELECT and use Keep as table… on the result"
+            .into();
+    }
+    if message.starts_with("DML not supported") || message.starts_with("Insert into") {
+        return "SQL cells read data and do not change it: edit cells in the table's grid, or use \
+                Transform… to change a column or keep the rows that match"
+            .into();
+    }
+    if message.contains("only supports a single SQL statement") {
+        return "a cell runs one statement: put each in a cell of its own".into();
+    }
+    if let Some(rest) = message
+        .strip_prefix("Cast error: Cannot cast string '")
+        .or_else(|| message.strip_prefix("Cast error: Cannot cast value '"))
+    {
         if let Some((value, rest)) = rest.rsplit_once("' to value of ") {
             let kind = rest.trim_end_matches(" type").trim();
             return format!(
@@ -960,6 +976,29 @@ mod tests {
                 "the column year is in more than one table here: say which, as table.year (or its \
                  alias)",
                 Some((1, 63)),
+            ),
+            (
+                "CREATE TABLE kept AS SELECT * FROM movies",
+                "SQL cells read data and do not create or drop tables: to keep what a query \
+                 returns, run its SELECT and use Keep as table… on the result",
+                None,
+            ),
+            (
+                "UPDATE movies SET year = 2002",
+                "SQL cells read data and do not change it: edit cells in the table's grid, or \
+                 use Transform… to change a column or keep the rows that match",
+                None,
+            ),
+            (
+                "SELECT 1; SELECT 2",
+                "a cell runs one statement: put each in a cell of its own",
+                None,
+            ),
+            (
+                "SELECT CAST(title AS BOOLEAN) FROM movies",
+                "the text \"a\" is not true or false (Boolean); TRY_CAST gives NULL for such \
+                 values instead of stopping",
+                None,
             ),
             (
                 "SELECT year + title FROM movies",
