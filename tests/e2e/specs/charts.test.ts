@@ -90,7 +90,7 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     // A histogram: the text x gives way to the number column; rows with no delay are counted.
     await select(app, "chart-kind", "histogram");
     const histogram = await drawn(app, (c) => c.notes.includes("left out") && c.marks > 5);
-    assert.match(histogram.notes, new RegExp(`^${histogram.marks} points — ${data.missing} rows with no delay left out$`));
+    assert.match(histogram.notes, new RegExp(`^${histogram.marks} bins — ${data.missing} rows with no delay left out$`));
     assert.match(histogram.text, /Count of rows/);
     await theme(app, "dark");
     await drawn(app, (c) => c.marks === histogram.marks);

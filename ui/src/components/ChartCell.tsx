@@ -155,9 +155,11 @@ export function ChartCell({ schema, cell, source, output, actions, onSource }: P
           {pick("Facet", "chart-facet", b.facet, (facet) => choose({ facet }))}
           {(b.kind === "histogram" || b.kind === "heatmap") && (
             <label>
-              Bins{" "}
+              {/* Vega-Lite's maxbins: bins of a round width, so often fewer than asked. */}
+              At most{" "}
               <input
                 data-testid="chart-bins"
+                aria-label="At most this many bins"
                 type="number"
                 min={1}
                 max={500}
@@ -166,7 +168,8 @@ export function ChartCell({ schema, cell, source, output, actions, onSource }: P
                   const bins = Number(e.target.value);
                   if (Number.isInteger(bins) && bins >= 1 && bins <= 500) choose({ bins });
                 }}
-              />
+              />{" "}
+              bins
             </label>
           )}
         </div>
@@ -229,7 +232,8 @@ export function ChartCell({ schema, cell, source, output, actions, onSource }: P
             onView={(v, spec) => setDrawn((was) => (v ? { spec, chart: v } : was?.spec === spec ? null : was))}
           />
           <div className="muted chart-notes" data-testid="chart-notes">
-            {chart.points.toLocaleString()} point{chart.points === 1 ? "" : "s"}
+            {chart.points.toLocaleString()} {unitOf(b?.kind)}
+            {chart.points === 1 ? "" : "s"}
             {chart.truncated && ` — only the first ${chart.points.toLocaleString()} are drawn`}
             {chart.left_out.map((l) => ` — ${l.rows.toLocaleString()} row${l.rows === 1 ? "" : "s"} with no ${l.column} left out`).join("")}
           </div>
@@ -248,6 +252,13 @@ export function ChartCell({ schema, cell, source, output, actions, onSource }: P
 }
 
 /** The query in a spec the builder cannot show (hand-edited), if it has one. */
+/** What one of a chart's points is, in its notes: a histogram's are bins, a heatmap's cells. */
+export function unitOf(kind: string | undefined): string {
+  if (kind === "histogram") return "bin";
+  if (kind === "heatmap") return "cell";
+  return "point";
+}
+
 function sqlIn(source: string): string {
   try {
     const sql = (JSON.parse(source) as { usermeta?: { quire?: { sql?: unknown } } }).usermeta?.quire?.sql;

@@ -235,6 +235,9 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
     grid.setRowCount(rows, true);
     grid.refreshInfiniteCache();
     showRow(grid, rows - 1, "bottom");
+    // The grid's own bottom may lie below the window (the notebook scrolls): brought into view,
+    // or the new row sits under the window's edge.
+    box.current?.scrollIntoView?.({ block: "nearest" });
   }, [reveal]);
 
   useEffect(() => {

@@ -99,6 +99,18 @@ describe("TableGrid", () => {
     }
   });
 
+  it("shows an added row: the grid scrolls to it, and the page to the grid's bottom", () => {
+    const scrolled = vi.fn();
+    HTMLElement.prototype.scrollIntoView = scrolled;
+    grid.api.ensureIndexVisible.mockClear();
+    const reveal = (r: number, t: TableInfo) => <TableGrid notebook="nb" table={t} reveal={r} onEdit={async () => true} onSelection={() => undefined} />;
+    const { rerender } = render(reveal(0, table(1, 83)));
+    Object.assign(grid.api, { setRowCount: vi.fn() });
+    rerender(reveal(1, table(2, 84)));
+    expect(grid.api.ensureIndexVisible).toHaveBeenLastCalledWith(83, "bottom");
+    expect(scrolled).toHaveBeenCalledWith({ block: "nearest" });
+  });
+
   it("counts the rows a filter leaves and goes to a row", async () => {
     render(show(table(1, 300), 0));
     expect(screen.getByTestId("grid-rows").textContent).toBe("300 rows");

@@ -282,7 +282,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       // The rows stay selected (in the grid, which keeps its state, and here), so another
       // column can be set in the same rows.
       setRefreshes((n) => n + 1);
-      inform(`Set ${column} in ${selected.length} rows`);
+      inform(`Set ${column} in ${selected.length} ${selected.length === 1 ? "row" : "rows"}`);
     }
   };
   // Bumped when selected rows are gone (deleted): the grid lets go of its selection.
@@ -582,7 +582,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       )}
       {current?.linked && !current.missing && (
         <div className="table-actions" data-testid="table-actions">
-          <span className="muted" data-testid="linked-note">
+          <span className="muted hint" data-testid="linked-note">
             {current.converted && current.origin ? (
               <>
                 A copy of <code>{current.origin}</code> as Parquet in the notebook&apos;s folder, read from disk: edits change the copy. Quire does
@@ -637,8 +637,7 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
           <button data-testid="add-row" disabled={addingRow} title="Add an empty row at the end of the table (Undo takes it away)" onClick={() => void addRow()}>
             Add row
           </button>
-          {fillControls}
-          <span className="muted">Double-click or Enter edits a cell · Delete sets it to NULL · paste a block from a spreadsheet</span>
+          {fillControls || <span className="muted hint">Double-click or Enter edits a cell · Delete sets it to NULL · paste a block from a spreadsheet</span>}
         </div>
       )}
       {current && dialog === "transform" && (
