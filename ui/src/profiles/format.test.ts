@@ -74,6 +74,9 @@ describe("column profiles in words", () => {
     expect(rowsText(2000)).toBe(`${(2000).toLocaleString()} rows`);
     const year = { data_type: "Int64", quartiles: [1957.76, 1982.47, 1997.17] } as ColumnProfile;
     expect(quartilesText(year)).toBe([1958, 1982, 1997].map(short).join(" / "));
+    // Counted exactly: as pandas and DuckDB give them, between two values included.
+    const price = { data_type: "Int64", quartiles: [950, 2401, 5324.25], quartiles_exact: true } as ColumnProfile;
+    expect(quartilesText(price)).toBe([950, 2401, 5324.25].map(short).join(" / "));
     const rating = { data_type: "Float64", quartiles: [5.01, 6.1, 7.0] } as ColumnProfile;
     expect(quartilesText(rating)).toBe([5.01, 6.1, 7].map(short).join(" / "));
   });

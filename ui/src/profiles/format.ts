@@ -8,11 +8,12 @@ export function rowsText(n: number): string {
   return `${n.toLocaleString()} ${n === 1 ? "row" : "rows"}`;
 }
 
-/** The quartiles as shown: a whole-number column's are whole numbers (the sketch interpolates
- *  between values, so a year's median would read 1982.47). */
+/** The quartiles as shown: an estimate of a whole-number column's are whole numbers (the
+ *  sketch interpolates between values, so a year's median would read 1982.47); exact ones as
+ *  computed, as pandas and DuckDB give them (a price's third quartile is 5324.25). */
 export function quartilesText(c: ColumnProfile): string | null {
   if (!c.quartiles) return null;
-  const whole = isWholeType(c.data_type);
+  const whole = isWholeType(c.data_type) && !c.quartiles_exact;
   return c.quartiles.map((q) => short(whole && q !== null ? Math.round(q) : q)).join(" / ");
 }
 
