@@ -74,6 +74,12 @@ pub fn render(
             }
             if let Some(unit) = channel.time_unit {
                 def.insert("timeUnit".into(), json!(unit.vega_utc()));
+            } else if is_bar(&out) && channel.aggregate.is_none() {
+                // A bar at an instant is a hairline on a time axis; dates that each start a
+                // year, month or day are drawn that period wide.
+                if let Some(unit) = aligned_unit(batches, &output.alias) {
+                    def.insert("timeUnit".into(), json!(unit));
+                }
             }
         }
         if let Some(end) = &output.end {
@@ -87,6 +93,47 @@ pub fn render(
     out.insert("encoding".into(), Value::Object(encoding));
     serde_json::to_string(&Value::Object(out))
         .map_err(|e| ChartError::Internal(format!("the chart cannot be written out: {e}")))
+}
+
+/// Whether the spec's mark is a bar (`"bar"` or `{"type": "bar", …}`).
+fn is_bar(spec: &Map<String, Value>) -> bool {
+    match spec.get("mark") {
+        Some(Value::String(mark)) => mark == "bar",
+        Some(Value::Object(mark)) => mark.get("type").and_then(Value::as_str) == Some("bar"),
+        _ => false,
+    }
+}
+
+/// The longest period (Vega-Lite's UTC year, month or day) that every instant of `column` (UTC
+/// milliseconds) starts; None when some instant is within a day, or there is none.
+fn aligned_unit(batches: &[RecordBatch], column: &str) -> Option<&'static str> {
+    use chrono::{Datelike, Timelike};
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Float64Type;
+    // (every instant starts a year, a month, a day)
+    let (mut year, mut month, mut day) = (true, true, true);
+    let mut seen = false;
+    for batch in batches {
+        let values = batch
+            .column_by_name(column)?
+            .as_primitive_opt::<Float64Type>()?;
+        for i in (0..values.len()).filter(|&i| values.is_valid(i)) {
+            let at = chrono::DateTime::from_timestamp_millis(values.value(i) as i64)?;
+            seen = true;
+            day &= at.num_seconds_from_midnight() == 0 && at.timestamp_subsec_nanos() == 0;
+            month &= day && at.day() == 1;
+            year &= month && at.month() == 1;
+            if !day {
+                return None;
+            }
+        }
+    }
+    match (seen, year, month) {
+        (false, _, _) => None,
+        (true, true, _) => Some("utcyear"),
+        (true, false, true) => Some("utcyearmonth"),
+        (true, false, false) => Some("utcyearmonthdate"),
+    }
 }
 
 /// The rows as JSON objects, keyed by result column. A missing value is an explicit `null`:

@@ -261,6 +261,48 @@ async fn dates_cut_into_months_are_utc_instants() {
     assert_eq!(x["scale"]["type"], "utc");
 }
 
+/// Bars over dates that each start a year (or month, or day) are that period wide: at an instant
+/// they were hairlines (analyst session: `make_date(year, 1, 1)` drew 3-pixel bars).
+#[tokio::test]
+async fn bars_over_dates_that_start_a_period_are_that_period_wide() {
+    let s = session();
+    let bars = |sql: &str| {
+        chart(
+            sql,
+            "bar",
+            json!({ "x": { "field": "d" }, "y": { "field": "n", "aggregate": "sum" } }),
+        )
+    };
+    for (sql, unit) in [
+        (
+            "SELECT make_date(2000 + CAST(n % 16 AS INT), 1, 1) AS d, n FROM trips",
+            Some("utcyear"),
+        ),
+        (
+            "SELECT make_date(2024, 1 + CAST(n % 12 AS INT), 1) AS d, n FROM trips",
+            Some("utcyearmonth"),
+        ),
+        ("SELECT day AS d, n FROM trips", Some("utcyearmonthdate")),
+        (
+            "SELECT to_timestamp_seconds(1704067200 + n * 3600) AS d, n FROM trips",
+            None,
+        ),
+    ] {
+        let (_, spec) = draw_ok(&s, &bars(sql)).await;
+        let x = &spec["encoding"]["x"];
+        assert_eq!(x["type"], "temporal", "{sql}");
+        assert_eq!(x["timeUnit"].as_str(), unit, "{sql}");
+    }
+    // A line is drawn through its instants as they are.
+    let line = chart(
+        "SELECT make_date(2000 + CAST(n % 16 AS INT), 1, 1) AS d, n FROM trips",
+        "line",
+        json!({ "x": { "field": "d" }, "y": { "field": "n", "aggregate": "sum" } }),
+    );
+    let (_, spec) = draw_ok(&s, &line).await;
+    assert!(spec["encoding"]["x"].get("timeUnit").is_none());
+}
+
 #[tokio::test]
 async fn a_heatmap_bins_both_axes_and_counts() {
     let s = session();
