@@ -806,6 +806,11 @@ export type ImportPreview = {
 	/**  The sheet shown and the workbook's sheets (for spreadsheets). */
 	sheet: SheetOptions | null,
 	columns: ColumnSpec[],
+	/**
+	 *  Each column's type as it will be read, as Arrow names it (as `TableInfo` gives it):
+	 *  nested JSON and Parquet columns are lists and structs, which `columns` cannot say.
+	 */
+	data_types: string[],
 	/**  The first rows as text; `None` is an empty cell. */
 	rows: ((string | null)[])[],
 	file_bytes: number,

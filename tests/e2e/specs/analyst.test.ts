@@ -72,7 +72,7 @@ test("an analyst's first hour: NA, joins, fill, undo with sort, delete, cancel w
       await app.click("import-data");
       await app.waitText("import-preview", (t) => t.includes("ATL"));
       const kinds = await app.driver.executeScript<string[]>(
-        "return [...document.querySelectorAll('[data-testid=import-preview] select')].map((s) => s.value);",
+        "return [...document.querySelectorAll('[data-testid=import-preview] select[aria-label$=\" type\"]')].map((s) => s.value);",
       );
       assert.deepEqual(kinds, ["integer", "integer", "integer", "integer", "integer", "text", "text", "text", "timestamp_tz"]);
       await app.click("import-start");

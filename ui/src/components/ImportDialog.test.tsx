@@ -18,6 +18,7 @@ const sheetPreview = (sheet: string, column: string): ImportPreview => ({
   sheet: { sheet, has_header: true, sheets: ["2024", "2025"] },
   columns: [{ name: column, kind: "float" }],
   rows: [["1.5"]],
+  data_types: [],
   file_bytes: 4096,
 });
 
@@ -27,6 +28,7 @@ const parquetPreview = (file_bytes: number): ImportPreview => ({
   sheet: null,
   columns: [{ name: "id", kind: "integer" }],
   rows: [["1"]],
+  data_types: [],
   file_bytes,
 });
 
@@ -48,6 +50,7 @@ describe("the import dialog", () => {
         sheet: null,
         columns,
         rows: has_header ? [["1", "10"]] : [["id", "value"], ["1", "10"]],
+        data_types: [],
         file_bytes: 20,
       };
     };
@@ -84,6 +87,7 @@ describe("the import dialog", () => {
       sheet: null,
       columns,
       rows: [["2012-01-02", "2012-01-31T14:05:00", "1"]],
+      data_types: [],
       file_bytes: 40,
     };
     const importFile = vi.fn(async () => outcome);
@@ -105,6 +109,29 @@ describe("the import dialog", () => {
     await waitFor(() => expect(importFile).toHaveBeenCalled());
     const sent = (importFile.mock.calls[0] as unknown[])[3] as { columns: { name: string; kind: string; layout?: string | null }[] };
     expect(sent.columns.map((c) => `${c.name}:${c.kind}:${c.layout ?? ""}`)).toEqual(["day:date:%d/%m/%Y", "at:date:", "n:integer:"]);
+  });
+
+  it("shows the types a JSON or Parquet file gives, lists and objects included, in words", () => {
+    const preview: ImportPreview = {
+      format: "json",
+      csv: null,
+      sheet: null,
+      columns: [
+        { name: "name", kind: "text" },
+        { name: "sleep", kind: "text" },
+        { name: "tags", kind: "text" },
+      ],
+      data_types: ["Utf8", 'Struct("total": Float64, "rem": Float64)', 'List(Field { name: "item", data_type: Utf8 })'],
+      rows: [["Cheetah", "{total: 12.1, rem: null}", "[fast]"]],
+      file_bytes: 100,
+    };
+    render(
+      <Providers backend={backendOf({})}>
+        <ImportDialog notebook="nb" path="/data/msleep.ndjson" preview={preview} onDone={vi.fn()} onClose={vi.fn()} />
+      </Providers>,
+    );
+    expect(screen.getAllByTestId("import-column-type").map((e) => e.textContent)).toEqual(["text", "struct", "list"]);
+    expect(screen.queryByLabelText("Column 1 type")).toBeNull();
   });
 
   it("links a Parquet file instead of copying it when asked, and by default past 512 MB", async () => {
@@ -141,6 +168,7 @@ describe("the import dialog", () => {
       sheet: null,
       columns: [{ name: "id", kind: "integer" }],
       rows: [["1"]],
+      data_types: [],
       file_bytes,
     });
     const importFile = vi.fn(async () => outcome);
@@ -215,6 +243,7 @@ describe("the import dialog", () => {
       sheet: null,
       columns: [{ name: "preis", kind: "float" }],
       rows: [["3.5"]],
+      data_types: [],
       file_bytes: 100,
     };
     render(

@@ -3,6 +3,7 @@ import { useBackend } from "../context";
 import { QuireError } from "../backend";
 import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgress, NotebookId, SheetOptions } from "../bindings";
 import { describeError, formatBytes, type ErrorText } from "../errors";
+import { typeLabel } from "../format";
 import { useEscape } from "./useEscape";
 import { parseMissing, SkippedRows } from "./CsvChoicesFields";
 import { layoutExample, layoutsFor } from "../importLayouts";
@@ -308,13 +309,21 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
                   <th key={i}>
                     <input aria-label={`Column ${i + 1} name`} value={c.name} disabled={!csv || !!job} onChange={(e) => setColumn(i, { name: e.target.value })} />
                     {/* Another type reads the values anew: a date layout does not carry over. */}
-                    <select aria-label={`Column ${i + 1} type`} value={c.kind} disabled={!csv || !!job} onChange={(e) => setColumn(i, { kind: e.target.value as ColumnType, layout: null })}>
-                      {TYPES.map(([t, label]) => (
-                        <option key={t} value={t}>
-                          {label}
-                        </option>
-                      ))}
-                    </select>
+                    {csv ? (
+                      <select aria-label={`Column ${i + 1} type`} value={c.kind} disabled={!!job} onChange={(e) => setColumn(i, { kind: e.target.value as ColumnType, layout: null })}>
+                        {TYPES.map(([t, label]) => (
+                          <option key={t} value={t}>
+                            {label}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      // The file says its types (Parquet, a workbook's cells, JSON's values,
+                      // lists and objects among them): shown as the grid's header will show them.
+                      <span className="muted" data-testid="import-column-type">
+                        {preview.data_types[i] ? typeLabel(preview.data_types[i]) : (TYPES.find(([t]) => t === c.kind)?.[1] ?? c.kind)}
+                      </span>
+                    )}
                     {csv && layoutsFor(c.kind).length > 0 && (
                       <select
                         aria-label={`Column ${i + 1} written as`}

@@ -753,7 +753,9 @@ impl QueryPreview {
             .map(|b| columns_of(&b.schema()))
             .unwrap_or_default();
         let row_count: usize = batches.iter().map(|b| b.num_rows()).sum();
-        let options = FormatOptions::default().with_null("");
+        // Only a value inside a list or struct reaches the formatter as null (a missing cell
+        // is None below): `{total: 12.1, rem: null}`, not `rem: ` as if it were empty text.
+        let options = FormatOptions::default().with_null("null");
         let mut rows = Vec::new();
         'batches: for batch in batches {
             let formatters: Vec<_> = batch

@@ -101,7 +101,7 @@ pub fn preview(
     // Show the sample as it will be read; if a later row in the sample breaks the inferred types
     // the preview still shows the rows before it.
     let mut batches = Vec::new();
-    if let Ok(reader) = ReaderBuilder::new(typed)
+    if let Ok(reader) = ReaderBuilder::new(typed.clone())
         .with_format(format)
         .with_batch_size(super::PREVIEW_ROWS)
         .build(&sample[..])
@@ -124,6 +124,7 @@ pub fn preview(
         }),
         sheet: None,
         columns,
+        data_types: super::data_types(&typed),
         rows: preview_rows(&batches),
         file_bytes,
     })

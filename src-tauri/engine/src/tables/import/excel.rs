@@ -315,6 +315,7 @@ fn preview_unguarded(
             sheets,
         }),
         columns,
+        data_types: super::data_types(&schema),
         rows: preview_rows(&[first]),
         file_bytes,
     })

@@ -568,6 +568,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
         csv: None,
         sheet: None,
         columns: ColumnSpec::all(&schema),
+        data_types: super::data_types(&schema),
         rows: preview_rows(&batches),
         file_bytes,
     })

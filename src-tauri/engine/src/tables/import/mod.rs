@@ -248,6 +248,9 @@ pub struct ImportPreview {
     /// The sheet shown and the workbook's sheets (for spreadsheets).
     pub sheet: Option<SheetOptions>,
     pub columns: Vec<ColumnSpec>,
+    /// Each column's type as it will be read, as Arrow names it (as `TableInfo` gives it):
+    /// nested JSON and Parquet columns are lists and structs, which `columns` cannot say.
+    pub data_types: Vec<String>,
     /// The first rows as text; `None` is an empty cell.
     pub rows: Vec<Vec<Option<String>>>,
     pub file_bytes: u64,
@@ -627,6 +630,15 @@ pub(super) fn usable_names<'a>(header: impl Iterator<Item = &'a str>) -> Vec<Str
                 n => format!("{base}.{}", n - 1),
             }
         })
+        .collect()
+}
+
+/// Each field's type as Arrow names it.
+fn data_types(schema: &Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().to_string())
         .collect()
 }
 

@@ -60,6 +60,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
 fn preview_unguarded(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError> {
     let builder = open(path)?;
     let columns = ColumnSpec::all(builder.schema());
+    let data_types = super::data_types(builder.schema());
     let mut reader = builder
         .with_batch_size(super::PREVIEW_ROWS)
         .with_limit(super::PREVIEW_ROWS)
@@ -71,6 +72,7 @@ fn preview_unguarded(path: &Path, file_bytes: u64) -> Result<ImportPreview, Tabl
         csv: None,
         sheet: None,
         columns,
+        data_types,
         rows: preview_rows(&batches),
         file_bytes,
     })
