@@ -3,7 +3,7 @@
 // idle priority (see useProfile); a newer table version (an edit) asks again.
 // Clicking a bar asks the grid to keep those rows.
 import type { ColumnProfile } from "../bindings";
-import { binFilter, distinctText, missingText, oneValue, quartilesText, rowsText, short, valueFilter } from "../profiles/format";
+import { binFilter, binRangeText, distinctText, missingText, oneValue, quartilesText, rowsText, short, valueFilter } from "../profiles/format";
 import { typeLabel } from "../format";
 import type { ProfileState } from "../profiles/useProfile";
 
@@ -71,14 +71,16 @@ function ColumnCard({ column: c, rows, onFilter }: { column: ColumnProfile; rows
 const WIDTH = 220;
 const HEIGHT = 44;
 
-function Histogram({ column: c, onFilter }: { column: ColumnProfile; onFilter?(f: GridFilter): void }) {
+function Histogram({ column: c, onFilter: filter }: { column: ColumnProfile; onFilter?(f: GridFilter): void }) {
+  // The grid filters a date column by its text: a bin of dates is no filter it can keep.
+  const onFilter = c.kind === "temporal" ? undefined : filter;
   const most = Math.max(1, ...c.histogram.map((b) => b.count));
   const w = WIDTH / c.histogram.length;
   return (
     <svg className="profile-histogram" width={WIDTH} height={HEIGHT} role="img" aria-label={`Histogram of ${c.name}`} data-testid="profile-histogram">
       {c.histogram.map((b, i) => {
         const h = b.count === 0 ? 0 : Math.max(1, (HEIGHT * b.count) / most);
-        const label = `${short(b.start)} to ${short(b.end)}: ${rowsText(b.count)}`;
+        const label = `${binRangeText(c, b)}: ${rowsText(b.count)}`;
         return (
           <rect
             key={i}

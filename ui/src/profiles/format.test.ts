@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ColumnProfile } from "../bindings";
 import { viewSpec } from "../pages";
-import { binFilter, distinctText, missingText, quartilesText, rowsText, short, valueFilter, VALUE_CHARS } from "./format";
+import { binFilter, binRangeText, distinctText, missingText, quartilesText, rowsText, short, valueFilter, VALUE_CHARS } from "./format";
 
 const column = (over: Partial<ColumnProfile>): ColumnProfile => ({
   name: "amount",
@@ -79,5 +79,13 @@ describe("column profiles in words", () => {
     expect(quartilesText(price)).toBe([950, 2401, 5324.25].map(short).join(" / "));
     const rating = { data_type: "Float64", quartiles: [5.01, 6.1, 7.0] } as ColumnProfile;
     expect(quartilesText(rating)).toBe([5.01, 6.1, 7].map(short).join(" / "));
+  });
+
+  it("says a date column's bins as days, or minutes when a bin is shorter than a day", () => {
+    const jan1 = Date.UTC(2024, 0, 1);
+    expect(binRangeText({ kind: "temporal" }, { start: jan1, end: jan1 + 5 * 86_400_000, count: 3 })).toBe("2024-01-01 to 2024-01-06");
+    expect(binRangeText({ kind: "temporal" }, { start: jan1, end: jan1 + 3_600_000, count: 3 })).toBe("2024-01-01 00:00 to 2024-01-01 01:00");
+    expect(binRangeText({ kind: "number" }, { start: 0.5, end: 1, count: 3 })).toBe(`${short(0.5)} to ${short(1)}`);
+    expect(binRangeText({ kind: "temporal" }, { start: 1e17, end: 2e17, count: 1 })).toBe(`${short(1e17)} to ${short(2e17)}`);
   });
 });

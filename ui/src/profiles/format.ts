@@ -55,6 +55,21 @@ export function short(n: number | null): string {
   return n.toLocaleString(undefined, { maximumSignificantDigits: digits });
 }
 
+/** A bin's range in words: numbers rounded for a glance; a date column's bins (UTC
+ *  milliseconds) as days, or as minutes when a bin is shorter than a day. */
+export function binRangeText(c: Pick<ColumnProfile, "kind">, bin: HistogramBin): string {
+  const { start, end } = bin;
+  if (c.kind !== "temporal" || start === null || end === null) return `${short(start)} to ${short(end)}`;
+  const day = 86_400_000;
+  const at = (ms: number) => {
+    // Past what a JavaScript date holds (±275,760 years) the number itself is said.
+    if (Number.isNaN(new Date(ms).getTime())) return short(ms);
+    const iso = new Date(ms).toISOString();
+    return end - start >= day ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+  };
+  return `${at(start)} to ${at(end)}`;
+}
+
 /** The AG Grid filter model that keeps one histogram bin's rows (the last bin includes its end). */
 export function binFilter(bin: HistogramBin, last: boolean) {
   return {

@@ -1,6 +1,6 @@
 //! The profile queries: one for counts, ranges, means and quartiles of every column (one scan),
-//! one for the histograms of the number columns and one for the most frequent values of the
-//! others (a scan per column each, in one plan).
+//! one for the histograms of the number and date columns and one for the most frequent values
+//! of the others (a scan per column each, in one plan).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +27,12 @@ pub const TOP_DISTINCT_LIMIT: u64 = 100_000;
 /// Longest value text kept in a profile (a long text is cut, with an ellipsis). The UI keeps the
 /// same number (`ui/src/profiles/format.ts`) to filter the grid by a cut value.
 const VALUE_CHARS: usize = 200;
+
+/// A date or date-time column's values as UTC milliseconds, what its histogram bins (and what
+/// a chart's time axis takes).
+fn epoch_ms(c: &str) -> String {
+    format!("CAST(date_part('epoch', CAST({c} AS TIMESTAMP)) * 1000 AS DOUBLE)")
+}
 
 /// The table name a version is profiled under, in a session of its own.
 const TABLE: &str = "quire_profiled";
@@ -155,6 +161,10 @@ async fn profile_rows(
             (column.min, lo) = reader.value();
             (column.max, hi) = reader.value();
         }
+        if kind == ProfileKind::Temporal {
+            // Binned as UTC milliseconds, as the min and max above are not numbers.
+            (lo, hi) = (reader.f64(), reader.f64());
+        }
         if kind == ProfileKind::Number {
             column.mean = reader.f64();
             column.stddev = reader.f64();
@@ -162,6 +172,8 @@ async fn profile_rows(
                 column.quartiles = Some(quartiles);
                 column.quartiles_exact = exact;
             }
+        }
+        if matches!(kind, ProfileKind::Number | ProfileKind::Temporal) {
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo.is_finite() && hi.is_finite() {
                     let bins = Bins::nice(lo, hi, HISTOGRAM_BINS, None);
@@ -241,6 +253,10 @@ fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind], counted: Dist
         parts.push(distinct_sql(&c, field.data_type(), counted));
         parts.push(format!("min({c})"));
         parts.push(format!("max({c})"));
+        if *kind == ProfileKind::Temporal {
+            parts.push(format!("min({})", epoch_ms(&c)));
+            parts.push(format!("max({})", epoch_ms(&c)));
+        }
         if *kind == ProfileKind::Number {
             let x = format!("CAST({c} AS DOUBLE)");
             parts.push(format!("avg({x})"));
@@ -257,7 +273,7 @@ fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind], counted: Dist
     format!("SELECT {} FROM {}", parts.join(", "), source(sql))
 }
 
-/// Counts per bin for every number column, in one query.
+/// Counts per bin for every number and date column, in one query.
 async fn histograms(
     session: &SqlSession,
     sql: &str,
@@ -276,7 +292,10 @@ async fn histograms(
                 step: (c.histogram[c.histogram.len() - 1].end - first.start) / count,
                 stop: c.histogram[c.histogram.len() - 1].end,
             };
-            let x = format!("CAST({} AS DOUBLE)", ident(&c.name));
+            let x = match c.kind {
+                ProfileKind::Temporal => epoch_ms(&ident(&c.name)),
+                _ => format!("CAST({} AS DOUBLE)", ident(&c.name)),
+            };
             format!(
                 "SELECT CAST({i} AS BIGINT) AS col, CAST(round(({} - {:?}) / {:?}) AS BIGINT) AS bin, count(*) AS n FROM {} WHERE {x} IS NOT NULL GROUP BY 2",
                 bins.start_sql(&x),
@@ -317,7 +336,15 @@ async fn top_values(
     let branches: Vec<String> = columns
         .iter()
         .enumerate()
-        .filter(|(_, c)| matches!(c.kind, ProfileKind::Text | ProfileKind::Temporal))
+        .filter(|(_, c)| match c.kind {
+            ProfileKind::Text => true,
+            // Dates have their histogram: their most frequent ones only say something when
+            // dates repeat (a few report days), not when nearly every row has its own.
+            ProfileKind::Temporal => c
+                .distinct
+                .is_some_and(|d| d.saturating_mul(2) <= rows.saturating_sub(c.nulls)),
+            _ => false,
+        })
         .filter(|(_, c)| c.distinct.is_some_and(|d| d <= TOP_DISTINCT_LIMIT))
         .map(|(i, c)| {
             let v = ident(&c.name);
@@ -415,6 +442,9 @@ impl<'a> Row<'a> {
 
     fn f64(&mut self) -> Option<f64> {
         let column = self.next()?;
+        if column.is_null(0) {
+            return None;
+        }
         let column = cast(column, &DataType::Float64).ok()?;
         Some(column.as_primitive::<Float64Type>().value(0)).filter(|v| v.is_finite())
     }

@@ -71,7 +71,8 @@ pub struct ColumnProfile {
     /// estimated past it.
     pub quartiles: Option<[f64; 3]>,
     pub quartiles_exact: bool,
-    /// Numbers: counts in nice bins over [min, max] (missing values are in none).
+    /// Numbers, and dates and date-times as UTC milliseconds: counts in nice bins over
+    /// [min, max] (missing values are in none).
     pub histogram: Vec<HistogramBin>,
     /// The most frequent values, most frequent first (ties by value), when the column is not
     /// mostly unique.

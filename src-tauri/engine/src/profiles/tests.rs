@@ -121,9 +121,18 @@ async fn every_column_is_profiled_as_its_kind() {
         (day.min.as_deref(), day.max.as_deref()),
         (Some("2024-01-01"), Some("2024-04-09"))
     );
+    // 100 days, each 100 times: the days repeat, so their most frequent are listed too.
     assert_eq!(day.top.len(), compute::TOP_VALUES);
     assert_eq!(day.top[0].count, 100);
     assert_eq!(day.others, 10_000 - 800);
+    // And binned over time, as UTC milliseconds: every row in a bin, the first from Jan 1.
+    let jan_1 = 1_704_067_200_000.0;
+    assert!(day.histogram.len() > 5, "{:?}", day.histogram);
+    assert!(day.histogram[0].start <= jan_1 && jan_1 < day.histogram[0].end);
+    let apr_9 = jan_1 + 99.0 * 86_400_000.0;
+    let last = day.histogram.last().unwrap();
+    assert!(last.start <= apr_9 && apr_9 <= last.end);
+    assert_eq!(day.histogram.iter().map(|b| b.count).sum::<u64>(), 10_000);
 
     let tags = column(&p, "tags");
     assert_eq!(tags.kind, ProfileKind::Other);
@@ -196,6 +205,32 @@ async fn an_empty_table_and_a_column_of_nothing_but_missing_values() {
     .unwrap();
     let x = column(&p, "x");
     assert_eq!((x.nulls, x.mean, x.histogram.len()), (10, None, 0));
+    let p = profile_query(
+        &session,
+        "SELECT CAST(NULL AS DATE) AS d FROM t",
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(column(&p, "d").histogram.is_empty());
+}
+
+/// Dates nearly all different (presidents' terms): a histogram over time, no list of dates
+/// each seen once (analyst session on plotnine's presidential data).
+#[tokio::test]
+async fn dates_that_rarely_repeat_are_binned_over_time_without_a_top_list() {
+    let session = SqlSession::default();
+    session.register("t", &table(10)).unwrap();
+    let p = profile_query(
+        &session,
+        "SELECT make_date(1950 + CAST(id AS INT) * 4, 1, 20) AS start FROM t",
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let start = column(&p, "start");
+    assert!(start.top.is_empty(), "{:?}", start.top);
+    assert_eq!(start.histogram.iter().map(|b| b.count).sum::<u64>(), 10);
 }
 
 #[test]
