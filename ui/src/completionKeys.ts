@@ -3,7 +3,9 @@
 // `count(*) AS n` Enter inserted NAMES, after `FROM diamonds d` it made the alias `diamonds`,
 // and the newline was swallowed ("NAMESFROM", analyst session on plotnine data). Here Enter
 // accepts only a clear choice: the user moved through the list with the arrow keys, or typed at
-// least three letters that begin the completion (`flights_a` → `flights_all`). Otherwise it
+// least three letters that begin a table's or column's name (`flights_a` → `flights_all`; never
+// a keyword: `AS min`, `AS num`, `AS val` are aliases more often than MINUTE, NUMERIC or VALUE).
+// Otherwise it
 // closes the list and inserts the newline the user asked for. Tab always accepts, as in most
 // code editors.
 import { acceptCompletion, closeCompletion, completionStatus, selectedCompletion, type Completion } from "@codemirror/autocomplete";
@@ -32,6 +34,7 @@ export function alreadyTyped(textBefore: string, completion: Completion): boolea
 
 /** Whether Enter should take `completion` after `textBefore` without the user having picked it. */
 export function clearlyMeant(textBefore: string, completion: Completion): boolean {
+  if (completion.type === "keyword") return false;
   const typed = typedWord(textBefore).toLowerCase();
   const insert = inserted(completion).toLowerCase();
   return typed.length >= CLEAR_PREFIX && insert.startsWith(typed) && insert !== typed;

@@ -88,6 +88,13 @@ describe("SqlEditor", () => {
     press(view, "Enter");
     expect(view.state.doc.toString()).toBe("SELECT d.origin FROM flights_all d\n");
     cleanup();
+    // Three letters that begin a keyword are an alias too (MONTH, MINUTE…).
+    view = editor("SELECT origin AS mon");
+    await openCompletions(view);
+    expect(completionStatus(view.state)).toBe("active");
+    press(view, "Enter");
+    expect(view.state.doc.toString()).toBe("SELECT origin AS mon\n");
+    cleanup();
     // Moving through the list is a pick: Enter takes it.
     view = editor("SELECT * FROM f");
     await openCompletions(view);
@@ -109,6 +116,9 @@ describe("clearlyMeant", () => {
     expect(clearlyMeant("count(*) AS n", { label: "NAMES" })).toBe(false);
     expect(clearlyMeant("FROM diamonds d", { label: "diamonds" })).toBe(false);
     expect(clearlyMeant("AS cnt", { label: "COUNT" })).toBe(false);
+    // A keyword is never taken unasked: `AS min` is an alias far more often than MINUTE.
+    expect(clearlyMeant("min(x) AS min", { label: "MINUTE", type: "keyword" })).toBe(false);
+    expect(clearlyMeant("FROM flights_a", { label: "flights_all", type: "type" })).toBe(true);
     expect(clearlyMeant("FROM flights_all", { label: "flights_all" })).toBe(false);
   });
 });

@@ -74,7 +74,10 @@ pub fn render(
             }
             if let Some(unit) = channel.time_unit {
                 def.insert("timeUnit".into(), json!(unit.vega_utc()));
-            } else if is_bar(&out) && channel.aggregate.is_none() {
+            } else if is_bar(&out)
+                && channel.aggregate.is_none()
+                && matches!(channel.name.as_str(), "x" | "y")
+            {
                 // A bar at an instant is a hairline on a time axis; dates that each start a
                 // year, month or day are drawn that period wide.
                 if let Some(unit) = aligned_unit(batches, &output.alias) {

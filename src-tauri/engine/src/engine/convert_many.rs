@@ -308,7 +308,12 @@ impl ManyFiles<'_> {
             };
             let mut imported = convert(options_of(k, fixed.as_ref()))?;
             if piece.format == ImportFormat::Csv {
-                let read = ColumnSpec::all(&imported.schema);
+                // The columns as read, with how each date column is written (as the file's first
+                // rows showed it): a later file is read with them, `31.12.2020` included.
+                let read = with_layouts(
+                    ColumnSpec::all(&imported.schema),
+                    heads.get(k).map_or(&[][..], |h| &h.columns[..]),
+                );
                 match &fixed {
                     // The first file's columns (as wide as it needed, and as the later files'
                     // first rows need) read every file; the first is read again when they are
@@ -427,11 +432,15 @@ fn widened(read: &[ColumnSpec], later: &[&import::ImportPreview]) -> Vec<ColumnS
                 .all(|row| row.get(i).is_none_or(Option::is_none));
             column.kind = match (column.kind, seen.kind) {
                 _ if empty => column.kind,
-                (a, b) if a == b => a,
+                // Dates written one way in one file and another way in the next: text.
+                (a, b) if a == b && column.layout == seen.layout => a,
                 (ColumnType::Integer, ColumnType::Float)
                 | (ColumnType::Float, ColumnType::Integer) => ColumnType::Float,
                 _ => ColumnType::Text,
             };
+            if column.kind == ColumnType::Text {
+                column.layout = None;
+            }
         }
     }
     wide
@@ -563,4 +572,18 @@ fn clear_beyond(folder: &Path, count: usize) {
             }
         }
     }
+}
+
+/// `read` with the date layouts of `proposed` (a file's first rows as the import dialog reads
+/// them) where a column of the same name and type has one.
+fn with_layouts(read: Vec<ColumnSpec>, proposed: &[ColumnSpec]) -> Vec<ColumnSpec> {
+    read.into_iter()
+        .map(|c| {
+            let layout = proposed
+                .iter()
+                .find(|p| p.name == c.name && p.kind == c.kind)
+                .and_then(|p| p.layout.clone());
+            ColumnSpec { layout, ..c }
+        })
+        .collect()
 }

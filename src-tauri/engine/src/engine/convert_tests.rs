@@ -802,6 +802,44 @@ async fn a_file_that_needs_wider_columns_past_its_first_rows_widens_the_whole_fo
     engine.shutdown();
 }
 
+/// German exports, one per month: `;`, decimal commas and day-first dates. Every file is read
+/// with the first file's columns, the layout of their dates included (a second reading
+/// reviewer traced the second file failing on `31.12.2020` when the layout was lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_of_day_first_dated_exports_links_with_its_dates_as_dates() {
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let parts = data.path().join("umsatz");
+    std::fs::create_dir(&parts).unwrap();
+    for (month, days) in [(1, 31), (2, 28)] {
+        let mut file = String::from("datum;betrag\n");
+        for day in 1..=days {
+            file.push_str(&format!("{day:02}.{month:02}.2024;{day},5\n"));
+        }
+        std::fs::write(parts.join(format!("2024-{month:02}.csv")), file).unwrap();
+    }
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Umsatz").unwrap().id;
+    let out = link(&engine, nb, &parts, &FolderImport::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(out.table.rows, 59);
+    let answer = text(
+        &engine,
+        nb,
+        "SELECT arrow_typeof(min(datum)) AS kind, CAST(min(datum) AS VARCHAR) AS first, \
+         CAST(max(datum) AS VARCHAR) AS last, sum(betrag) AS total FROM umsatz",
+    )
+    .await;
+    let total: f64 = (1..=31).chain(1..=28).map(|d| d as f64 + 0.5).sum();
+    assert!(answer.contains("Date32"), "{answer}");
+    assert!(
+        answer.contains("2024-01-01") && answer.contains("2024-02-28"),
+        "{answer}"
+    );
+    assert!(answer.contains(&format!("{total}")), "{answer}");
+    engine.shutdown();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_read_with_the_users_choices_skips_bad_rows_naming_their_file() {
     let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::datasource::MemTable;
@@ -775,7 +775,11 @@ impl QueryPreview {
                     formatters
                         .iter()
                         .map(|f| match f {
-                            Some((array, fmt)) if !array.is_null(row) => {
+                            // A column of the Null type (`SELECT NULL`) has no validity
+                            // bitmap: every one of its values is missing.
+                            Some((array, fmt))
+                                if !array.is_null(row) && array.data_type() != &DataType::Null =>
+                            {
                                 Some(fmt.value(row).to_string())
                             }
                             Some(_) => None,
@@ -865,6 +869,22 @@ mod tests {
     }
 
     /// Arrow's "Divide by zero error" is said in words with its way out, for `/` and `%`.
+    /// A missing value is an empty cell (None); inside a list or struct it reads `null`, not
+    /// nothing (`[1, ]` looked like an empty text).
+    #[tokio::test]
+    async fn missing_values_show_as_missing_at_the_top_and_null_inside_lists() {
+        let s = SqlSession::default();
+        let batches = s
+            .run("SELECT NULL AS x, CAST(NULL AS BIGINT) AS n, make_array(1, NULL) AS l")
+            .await
+            .unwrap();
+        let preview = QueryPreview::from_batches(&batches, Duration::ZERO);
+        assert_eq!(
+            preview.rows,
+            vec![vec![None, None, Some("[1, null]".to_string())]]
+        );
+    }
+
     #[tokio::test]
     async fn a_division_or_remainder_by_zero_is_said_in_words() {
         let s = SqlSession::default();

@@ -93,7 +93,16 @@ pub fn preview(
         let mut rewritten = Vec::with_capacity(sample.len());
         let never = tokio_util::sync::CancellationToken::new();
         let dialect = (delimiter, quote, has_header);
-        rewrite::rewrite(&sample[..], &mut rewritten, dialect, &rewrites, &never)?;
+        let set = Missing::new(&missing);
+        let is_missing = |t: &str| set.is(t);
+        rewrite::rewrite(
+            &sample[..],
+            &mut rewritten,
+            dialect,
+            &rewrites,
+            &is_missing,
+            &never,
+        )?;
         rewritten
     };
     let format = format(delimiter, quote, has_header, &missing)?;
@@ -271,10 +280,12 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
     {
         return Err(unclosed_quote(line));
     }
+    let set = Missing::new(&options.missing);
     let rewritten = rewrite::rewrite_file(
         path,
         (delimiter, quote, options.has_header),
         &rewrites,
+        &|t| set.is(t),
         read.budget.scratch(),
         read.cancel,
     )?;
@@ -670,7 +681,16 @@ fn read_skipping(
                 });
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        // The csv reader dates a record from where it began reading, blank lines before it
+        // included; counted back from where it stopped, the record's own first line.
+        let own = record
+            .iter()
+            .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+            .sum::<u64>();
+        let line = record
+            .position()
+            .map_or(0, |p| p.line())
+            .max(records.position().line().saturating_sub(own + 1));
         if let Some(reason) = check_row(&record, &types, schema.fields(), &missing) {
             skipped_total += 1;
             if skipped.len() < SKIPPED_LISTED {

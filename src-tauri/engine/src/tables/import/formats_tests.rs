@@ -587,6 +587,28 @@ fn a_value_that_is_not_a_date_in_the_layout_is_named_and_a_chosen_layout_reads_t
         texts(&batch, "day"),
         [Some("2012-02-01".into()), Some("2012-04-03".into())]
     );
+    // Skipping rows that do not fit names their lines in the user's file, blank lines counted
+    // (the copy the dates are rewritten into keeps them), and a marker that is a date in the
+    // layout stays a gap.
+    std::fs::write(
+        &path,
+        "day,n\n01/02/2012,1\n\n\nsoon,2\n12/31/9999,3\n03/04/2012,4\n",
+    )
+    .unwrap();
+    let skipping = CsvOptions {
+        on_bad_row: OnBadRow::Skip,
+        missing: vec!["12/31/9999".into()],
+        ..spec("%m/%d/%Y")
+    };
+    let imported = read(&path, None, Some(&skipping), &|_| {}, &cancel, &budget).unwrap();
+    assert_eq!(imported.skipped_total, 1);
+    assert_eq!(imported.skipped[0].line, 5, "{:?}", imported.skipped);
+    let batch = concat_batches(&imported.schema, &imported.batches).unwrap();
+    assert_eq!(
+        texts(&batch, "day"),
+        [Some("2012-01-02".into()), None, Some("2012-03-04".into())]
+    );
+
     // A layout Quire does not know is refused in words before anything is read.
     let err = read(&path, None, Some(&spec("%Y%j")), &|_| {}, &cancel, &budget).unwrap_err();
     assert!(err.to_string().contains("cannot be read as dates"), "{err}");
@@ -648,4 +670,22 @@ fn json_dates_are_dates_and_a_later_value_that_is_not_one_keeps_the_column_text(
     assert_eq!(batch.num_rows(), 10_051);
     assert_eq!(texts(&batch, "day")[10_050].as_deref(), Some("soon"));
     assert_eq!(texts(&batch, "day")[0].as_deref(), Some("2012-01-01"));
+
+    // A later date-time in a column of dates keeps its time (arrow's date parser would drop
+    // it without a word): the column becomes date-times.
+    let timed = dir.path().join("timed.ndjson");
+    let mut lines: String = (0..10_050)
+        .map(|i| format!("{{\"day\":\"2012-01-{:02}\"}}\n", 1 + i % 28))
+        .collect();
+    lines.push_str("{\"day\":\"2012-02-01T14:05:00\"}\n");
+    std::fs::write(&timed, lines).unwrap();
+    let (_, batch) = import_as_proposed(&timed, None).unwrap();
+    assert_eq!(
+        batch.column_by_name("day").unwrap().data_type(),
+        &DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None)
+    );
+    assert_eq!(
+        texts(&batch, "day")[10_050].as_deref(),
+        Some("2012-02-01T14:05:00")
+    );
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use datafusion::arrow::array::AsArray;
 use datafusion::arrow::compute::{cast_with_options, CastOptions};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
@@ -742,10 +743,11 @@ fn read_records(
     ))
 }
 
-/// `t` with whole numbers read as their text (at any depth).
+/// `t` with whole numbers read as their text (at any depth), and dates and date-times (typed
+/// at the top level only, see [`Dates`]) too: [`typed`] checks them before they are cast.
 fn whole_numbers_as_text(t: &DataType) -> DataType {
     match t {
-        DataType::Int64 => DataType::Utf8,
+        DataType::Int64 | DataType::Date32 | DataType::Timestamp(_, _) => DataType::Utf8,
         DataType::List(item) => DataType::List(Arc::new(
             item.as_ref()
                 .clone()
@@ -767,7 +769,8 @@ fn whole_numbers_as_text(t: &DataType) -> DataType {
 }
 
 /// `batch` (read by [`whole_numbers_as_text`]) with the types of `schema`; a value that is
-/// not a whole number where one is expected is an error, not cut short.
+/// not a whole number, or not a date as the column's others are, where one is expected is an
+/// error, not cut short.
 fn typed(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
     let strict = CastOptions {
         safe: false,
@@ -778,6 +781,17 @@ fn typed(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowErr
         .map(
             |(column, field)| match column.data_type() == field.data_type() {
                 true => Ok(column.clone()),
+                false
+                    if column.as_string_opt::<i32>().is_some_and(|texts| {
+                        !super::json_dates::fits(texts, field.data_type())
+                    }) =>
+                {
+                    Err(ArrowError::JsonError(format!(
+                        "field {} holds a value that is not one of its {}",
+                        field.name(),
+                        kind(field.data_type())
+                    )))
+                }
                 false => cast_with_options(column, field.data_type(), &strict).map_err(|e| {
                     // Arrow says "Cannot cast string '…' to value of Int64 type": the value, quoted.
                     let text = e.to_string();

@@ -29,9 +29,9 @@ impl Dates {
             return;
         };
         for (name, value) in fields {
-            let serde_json::Value::String(text) = value else {
+            if value.is_null() {
                 continue;
-            };
+            }
             let seen = match self.0.get_mut(name) {
                 Some(seen) => seen,
                 None => self.0.entry(name.clone()).or_default(),
@@ -39,6 +39,12 @@ impl Dates {
             if seen.other {
                 continue;
             }
+            // A number or true/false beside dates (`false` for "no date") makes the column text,
+            // as arrow's inference does: typed as dates, 20120131 would read as a day count.
+            let serde_json::Value::String(text) = value else {
+                seen.other = true;
+                continue;
+            };
             if is_date(text) {
                 seen.dates = true;
             } else if is_date_time(text) {
@@ -67,6 +73,25 @@ impl Dates {
             })
             .collect();
         Schema::new_with_metadata(fields, schema.metadata().clone())
+    }
+}
+
+/// Whether every text of `column` (read as text) is what `target` holds as [`Dates`] sorted
+/// them: arrow's own parsers would take a date-time into a date column (dropping its time) or a
+/// zoned one into a zone-less column without a word. A value that is not makes the read stop,
+/// and the file is read again with the columns every record shows.
+pub(super) fn fits(column: &datafusion::arrow::array::StringArray, target: &DataType) -> bool {
+    use datafusion::arrow::array::Array;
+    let texts = (0..column.len())
+        .filter(|&i| column.is_valid(i))
+        .map(|i| column.value(i));
+    match target {
+        DataType::Date32 => texts.into_iter().all(is_date),
+        DataType::Timestamp(_, zone) => texts.into_iter().all(|t| {
+            (is_date(t) && zone.is_none())
+                || (is_date_time(t) && super::csv::has_zone(t) == zone.is_some())
+        }),
+        _ => true,
     }
 }
 
@@ -144,7 +169,12 @@ mod tests {
             DataType::Utf8
         );
         assert_eq!(of(&["20120131"]), DataType::Utf8);
-        // Gaps and other fields change nothing; a field that is not text is left as inferred.
+        // Gaps and other fields change nothing; a field that is not text is left as inferred,
+        // and a number or true/false beside dates keeps the column text.
+        let with_false = [json!({ "x": "2012-01-31" }), json!({ "x": false })];
+        assert_eq!(typed(&with_false, "x", DataType::Utf8), DataType::Utf8);
+        let with_number = [json!({ "x": "2012-01-31" }), json!({ "x": 20120131 })];
+        assert_eq!(typed(&with_number, "x", DataType::Utf8), DataType::Utf8);
         let records = [
             json!({ "x": "2012-01-31", "n": 1 }),
             json!({ "x": null }),

@@ -30,13 +30,16 @@ impl Rewrite {
 }
 
 /// Rewrites `input` into `output`: each value of the `columns` that [`Rewrite`] reads is
-/// replaced (the header row, when there is one, is copied as it is: a column named `2,5` keeps
-/// its name; a quoted line break stays quoted).
+/// replaced, unless it is a missing-value marker (`31.12.9999` for "never" stays the marker the
+/// reader makes NULL). The header row, when there is one, is copied as it is (a column named
+/// `2,5` keeps its name); a quoted line break stays quoted, and blank lines are kept, so a
+/// record's line is the line it has in the user's file.
 pub fn rewrite(
     input: impl Read,
-    output: impl Write,
+    mut output: impl Write,
     (delimiter, quote, has_header): (u8, u8, bool),
     columns: &[(usize, Rewrite)],
+    missing: &dyn Fn(&str) -> bool,
     cancel: &CancellationToken,
 ) -> Result<(), TableError> {
     let width = columns.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
@@ -50,15 +53,19 @@ pub fn rewrite(
         .has_headers(false)
         .flexible(true)
         .from_reader(input);
-    let mut writer = csv::WriterBuilder::new()
+    let mut builder = csv::WriterBuilder::new();
+    builder
         .delimiter(delimiter)
         .quote(quote)
         .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(output);
+        .terminator(csv::Terminator::Any(b'\n'));
+    let mut writer = builder.from_writer(&mut output);
     let mut record = csv::ByteRecord::new();
     let mut out = csv::ByteRecord::new();
     let mut records = 0u64;
+    // The reader skips blank lines; the copy writes them back, so lines match. A record's blank
+    // lines before it are the lines read for it past its own.
+    let mut before = reader.position().line();
     let failed = |e: csv::Error| {
         let line = e.position().map(|p| p.line());
         TableError::Import {
@@ -77,12 +84,28 @@ pub fn rewrite(
         if !reader.read_byte_record(&mut record).map_err(failed)? {
             break;
         }
+        let after = reader.position().line();
+        let own = 1 + record
+            .iter()
+            .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+            .sum::<u64>();
+        let blank = (after - before).saturating_sub(own);
+        before = after;
         out.clear();
         let header = has_header && records == 1;
+        if blank > 0 {
+            // Written past the csv writer, which has no blank record.
+            let inner = writer.into_inner().map_err(|e| written(e.into_error()))?;
+            inner
+                .write_all(&vec![b'\n'; blank as usize])
+                .map_err(written)?;
+            writer = builder.from_writer(inner);
+        }
         for (i, field) in record.iter().enumerate() {
             let rewritten = match (header, by_index.get(i).copied().flatten()) {
                 (false, Some(rewrite)) => std::str::from_utf8(field)
                     .ok()
+                    .filter(|text| !missing(text))
                     .and_then(|text| rewrite.apply(text)),
                 _ => None,
             };
@@ -93,9 +116,13 @@ pub fn rewrite(
         }
         writer.write_byte_record(&out).map_err(failed)?;
     }
-    writer
-        .flush()
-        .map_err(|e| TableError::Persist(format!("the rewritten import could not be written: {e}")))
+    writer.flush().map_err(written)?;
+    drop(writer);
+    output.flush().map_err(written)
+}
+
+fn written(e: std::io::Error) -> TableError {
+    TableError::Persist(format!("the rewritten import could not be written: {e}"))
 }
 
 /// [`rewrite`] of a file into a scratch file in `scratch`.
@@ -103,6 +130,7 @@ pub fn rewrite_file(
     path: &Path,
     dialect: (u8, u8, bool),
     columns: &[(usize, Rewrite)],
+    missing: &dyn Fn(&str) -> bool,
     scratch: Option<&Path>,
     cancel: &CancellationToken,
 ) -> Result<tempfile::TempPath, TableError> {
@@ -122,6 +150,7 @@ pub fn rewrite_file(
         std::io::BufWriter::with_capacity(1 << 20, out),
         dialect,
         columns,
+        missing,
         cancel,
     )?;
     Ok(scratch_path)
@@ -135,11 +164,13 @@ mod tests {
     fn rewritten(input: &str, columns: &[(usize, Rewrite)]) -> String {
         let mut out = Vec::new();
         let never = CancellationToken::new();
+        let missing = |t: &str| t.is_empty() || t == "NA" || t == "31.12.9999";
         rewrite(
             input.as_bytes(),
             &mut out,
             (b';', b'"', true),
             columns,
+            &missing,
             &never,
         )
         .unwrap();
@@ -156,7 +187,8 @@ mod tests {
 
     #[test]
     fn dates_become_iso_and_a_value_that_is_no_date_stays_for_the_reader_to_name() {
-        let input = "day;price\n31.12.2020;1,5\nNA;2\nsoon;3,25\n";
+        // A marker that is a date stays the marker; a blank line stays, so lines match.
+        let input = "day;price\n31.12.2020;1,5\nNA;2\n\n31.12.9999;4\nsoon;3,25\n";
         let layout = Layout {
             kind: ColumnType::Date,
             format: "%d.%m.%Y",
@@ -164,7 +196,7 @@ mod tests {
         let columns = [(0, Rewrite::Layout(layout)), (1, Rewrite::DecimalComma)];
         assert_eq!(
             rewritten(input, &columns),
-            "day;price\n2020-12-31;1.5\nNA;2\nsoon;3.25\n"
+            "day;price\n2020-12-31;1.5\nNA;2\n\n31.12.9999;4\nsoon;3.25\n"
         );
     }
 }
