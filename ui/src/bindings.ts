@@ -388,7 +388,10 @@ export type ColumnProfile = {
 	 */
 	quartiles: [(number | null), (number | null), (number | null)] | null,
 	quartiles_exact: boolean,
-	/**  Numbers: counts in nice bins over [min, max] (missing values are in none). */
+	/**
+	 *  Numbers, and dates and date-times as UTC milliseconds: counts in nice bins over
+	 *  [min, max] (missing values are in none).
+	 */
 	histogram: HistogramBin[],
 	/**
 	 *  The most frequent values, most frequent first (ties by value), when the column is not
@@ -813,6 +816,11 @@ export type ImportPreview = {
 	data_types: string[],
 	/**  The first rows as text; `None` is an empty cell. */
 	rows: ((string | null)[])[],
+	/**
+	 *  Date columns whose values another layout reads as well (`01/02/2012`): the proposed
+	 *  layout is a guess the dialog asks the user to check.
+	 */
+	layout_doubts?: LayoutDoubt[],
 	file_bytes: number,
 };
 
@@ -832,6 +840,12 @@ export type IpcError = {
 
 /**  What a job does, for metrics. */
 export type JobKind = "page" | "query" | "import" | "export" | "snapshot" | "diff" | "other";
+
+/**  A date column (by position) whose values `also` reads too, besides its proposed layout. */
+export type LayoutDoubt = {
+	column: number,
+	also: string,
+};
 
 /**  Rows a binned column had no number in (missing, infinite or NaN), so they are in no bin. */
 export type LeftOut = {

@@ -88,20 +88,32 @@ describe("the import dialog", () => {
       columns,
       rows: [["2012-01-02", "2012-01-31T14:05:00", "1"]],
       data_types: [],
+      layout_doubts: [{ column: 0, also: "%d/%m/%Y" }],
       file_bytes: 40,
     };
     const importFile = vi.fn(async () => outcome);
+    const previewCsv = vi.fn(async () => preview);
     render(
-      <Providers backend={backendOf({ importFile })}>
+      <Providers backend={backendOf({ importFile, previewCsv })}>
         <ImportDialog notebook="nb" path="/data/visits.csv" preview={preview} onDone={vi.fn()} onClose={vi.fn()} />
       </Providers>,
     );
     const writtenAs = (n: number) => screen.getByLabelText(`Column ${n} written as`) as HTMLSelectElement;
     expect(writtenAs(1).selectedOptions[0]?.textContent).toBe("as 01/31/2012");
+    // Month or day first: the values do not say, and the dialog asks to check.
+    expect(screen.getByTestId("import-layout-doubt").textContent).toBe("or 31/01/2012? Check");
     expect(writtenAs(2).selectedOptions[0]?.textContent).toBe("as 31.01.2012 14:05");
     expect(screen.queryByLabelText("Column 3 written as")).toBeNull();
-    // 01/02 could be either: the user says the file writes the day first.
+    // 01/02 could be either: the user says the file writes the day first, and the first rows
+    // are read again that way.
     fireEvent.change(writtenAs(1), { target: { value: "%d/%m/%Y" } });
+    expect(screen.queryByTestId("import-layout-doubt")).toBeNull();
+    await waitFor(() =>
+      expect(previewCsv).toHaveBeenCalledWith(
+        "/data/visits.csv",
+        expect.objectContaining({ columns: expect.arrayContaining([expect.objectContaining({ name: "day", layout: "%d/%m/%Y" })]) }),
+      ),
+    );
     // A date-time column made a date column reads ISO dates unless told otherwise.
     fireEvent.change(screen.getByLabelText("Column 2 type"), { target: { value: "date" } });
     expect(writtenAs(2).value).toBe("");

@@ -1,7 +1,7 @@
 import { useRef, useState } from "react";
 import { useBackend } from "../context";
 import { QuireError } from "../backend";
-import type { ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgress, NotebookId, SheetOptions } from "../bindings";
+import type { ColumnSpec, ColumnType, CsvOptions, ImportOutcome, ImportPreview, ImportProgress, NotebookId, SheetOptions } from "../bindings";
 import { describeError, formatBytes, type ErrorText } from "../errors";
 import { typeLabel } from "../format";
 import { useEscape } from "./useEscape";
@@ -120,9 +120,24 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
     }
   };
 
+  // A type or date layout the user picks reads the first rows again with it: the rows shown
+  // are what the import will make, and a value it cannot read is said now.
+  const reread = async (chosen: ColumnSpec[]) => {
+    if (!csv) return;
+    const ticket = ++asked.current;
+    setError(null);
+    try {
+      const next = await backend.previewCsv(path, { ...csv, columns: chosen, missing: parseMissing(missingText) });
+      if (ticket === asked.current) setPreview(next);
+    } catch (e) {
+      if (ticket === asked.current) setError(describeError(QuireError.from(e)));
+    }
+  };
   const setColumn = (i: number, change: Partial<{ name: string; kind: ColumnType; layout: string | null }>) => {
     if (!csv) return;
-    setCsv({ ...csv, columns: columns.map((c, j) => (j === i ? { ...c, ...change } : c)) });
+    const next = columns.map((c, j) => (j === i ? { ...c, ...change } : c));
+    setCsv({ ...csv, columns: next });
+    if (change.kind !== undefined || change.layout !== undefined) void reread(next);
   };
 
   const start = async () => {
@@ -339,6 +354,15 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
                         ))}
                       </select>
                     )}
+                    {csv &&
+                      (preview.layout_doubts ?? [])
+                        .filter((d) => d.column === i && c.layout !== d.also && layoutsFor(c.kind).includes(d.also))
+                        .map((d) => (
+                          // 01/02/2012: month first or day first, the values do not say.
+                          <span key={d.also} className="layout-doubt" role="note" data-testid="import-layout-doubt">
+                            or {layoutExample(d.also, c.kind)}? Check
+                          </span>
+                        ))}
                   </th>
                 ))}
               </tr>

@@ -23,7 +23,8 @@ use super::rewrite::{self, Rewrite};
 use super::sink::Part;
 use super::{
     decimal, preview_rows, schema_of, ColumnSpec, ColumnType, Counting, CsvOptions, ImportFormat,
-    ImportPreview, ImportProgress, Imported, OnBadRow, Reading, SkippedRow, BATCH_ROWS,
+    ImportPreview, ImportProgress, Imported, LayoutDoubt, OnBadRow, Reading, SkippedRow,
+    BATCH_ROWS,
 };
 use crate::tables::TableError;
 
@@ -42,6 +43,9 @@ pub struct Chosen<'a> {
     pub has_header: bool,
     /// "." or ",".
     pub decimal: &'a str,
+    /// The columns the user set (types, date layouts): the rows are shown read with them, and
+    /// a value they cannot read is said before anything is imported.
+    pub columns: Option<&'a [ColumnSpec]>,
 }
 
 impl<'a> Chosen<'a> {
@@ -51,6 +55,7 @@ impl<'a> Chosen<'a> {
             quote: one_ascii(&options.quote, "quote")?,
             has_header: options.has_header,
             decimal: options.decimal.trim(),
+            columns: options.columns.as_deref(),
         })
     }
 }
@@ -74,7 +79,8 @@ pub fn preview(
         Some(c) => c.has_header,
         None => sniff_header(&sample, delimiter, quote),
     };
-    let (mut columns, mut comma) = sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
+    let (mut columns, mut comma, mut doubts) =
+        sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
     if chosen.as_ref().is_some_and(|c| c.decimal == ".") {
         // Decimal points chosen: the columns sniffed as numbers with commas stay text.
         for &i in &comma {
@@ -86,6 +92,15 @@ pub fn preview(
         Some(c) => c.decimal == ",",
         None => !comma.is_empty(),
     };
+    let given = chosen
+        .as_ref()
+        .and_then(|c| c.columns)
+        .filter(|given| given.len() == columns.len());
+    if let Some(given) = given {
+        columns = given.to_vec();
+        // What the sniff doubted stays doubtful while the user keeps its proposal.
+        doubts.retain(|d| columns[d.column as usize].layout.as_deref() != Some(d.also.as_str()));
+    }
     let rewrites = rewrites(&columns, decimal_comma)?;
     let sample = if rewrites.is_empty() {
         sample
@@ -115,8 +130,11 @@ pub fn preview(
         .with_batch_size(super::PREVIEW_ROWS)
         .build(&sample[..])
     {
-        if let Some(Ok(batch)) = reader.into_iter().next() {
-            batches.push(batch);
+        match reader.into_iter().next() {
+            Some(Ok(batch)) => batches.push(batch),
+            // The user's own types cannot read the first rows: said now, not at the import.
+            Some(Err(e)) if given.is_some() => return Err(import_error(&e, Some(&typed))),
+            _ => {}
         }
     }
     Ok(ImportPreview {
@@ -135,20 +153,22 @@ pub fn preview(
         columns,
         data_types: super::data_types(&typed),
         rows: preview_rows(&batches),
+        layout_doubts: doubts,
         file_bytes,
     })
 }
 
 /// The columns of a sample as arrow infers them, timestamps with zones told apart, the text
 /// columns that hold numbers with decimal commas made number columns (returned too), and those
-/// that hold dates in another layout than ISO 8601 made date columns with their layout.
+/// that hold dates in another layout than ISO 8601 made date columns with their layout (and the
+/// doubts: another layout reads them as well).
 fn sniff_columns(
     sample: &[u8],
     delimiter: u8,
     quote: u8,
     has_header: bool,
     missing: &[String],
-) -> Result<(Vec<ColumnSpec>, Vec<usize>), TableError> {
+) -> Result<(Vec<ColumnSpec>, Vec<usize>, Vec<LayoutDoubt>), TableError> {
     let (schema, _) = format(delimiter, quote, has_header, missing)?
         .infer_schema(sample, None)
         .map_err(|e| import_error(&e, None))?;
@@ -169,21 +189,32 @@ fn sniff_columns(
         columns[i].kind = ColumnType::Float;
     }
     let text: Vec<usize> = text.into_iter().filter(|i| !comma.contains(i)).collect();
-    for (i, layout) in sniff_layouts(sample, (delimiter, quote, has_header), &text, &set) {
+    let mut doubts = Vec::new();
+    for (i, fitting) in sniff_layouts(sample, (delimiter, quote, has_header), &text, &set) {
+        let Some(layout) = fitting.first() else {
+            continue;
+        };
         columns[i].kind = layout.kind;
         columns[i].layout = Some(layout.format.to_string());
+        if let Some(also) = fitting.iter().skip(1).find(|l| l.kind == layout.kind) {
+            doubts.push(LayoutDoubt {
+                column: i as u32,
+                also: also.format.to_string(),
+            });
+        }
     }
-    Ok((columns, comma))
+    Ok((columns, comma, doubts))
 }
 
 /// The text columns of a sample whose every value (missing ones aside) is a date or date-time
-/// in one of [`layouts::DATE_LAYOUTS`] or [`layouts::TIMESTAMP_LAYOUTS`], with that layout.
+/// in one of [`layouts::DATE_LAYOUTS`] or [`layouts::TIMESTAMP_LAYOUTS`], with every layout that
+/// reads them, the preferred first.
 fn sniff_layouts(
     sample: &[u8],
     (delimiter, quote, has_header): (u8, u8, bool),
     text_columns: &[usize],
     missing: &Missing,
-) -> Vec<(usize, Layout)> {
+) -> Vec<(usize, Vec<Layout>)> {
     if text_columns.is_empty() {
         return Vec::new();
     }
@@ -205,7 +236,8 @@ fn sniff_layouts(
     text_columns
         .iter()
         .zip(values)
-        .filter_map(|(&i, values)| Some((i, layouts::sniff(values.iter().map(String::as_str))?)))
+        .map(|(&i, values)| (i, layouts::sniff_all(values.iter().map(String::as_str))))
+        .filter(|(_, fitting)| !fitting.is_empty())
         .collect()
 }
 

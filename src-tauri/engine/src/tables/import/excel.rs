@@ -317,6 +317,7 @@ fn preview_unguarded(
         columns,
         data_types: super::data_types(&schema),
         rows: preview_rows(&[first]),
+        layout_doubts: Vec::new(),
         file_bytes,
     })
 }

@@ -609,6 +609,43 @@ fn a_value_that_is_not_a_date_in_the_layout_is_named_and_a_chosen_layout_reads_t
         [Some("2012-01-02".into()), None, Some("2012-03-04".into())]
     );
 
+    // The dialog shows the rows read with the layout the user picks, and says at once when
+    // the chosen type cannot read them.
+    std::fs::write(&path, "day,n\n01/02/2012,1\n03/04/2012,2\n").unwrap();
+    // Both orders read 01/02 and 03/04: the proposal (month first) is a guess, said as one.
+    let proposed = preview(&path, None).unwrap();
+    assert_eq!(proposed.columns[0].layout.as_deref(), Some("%m/%d/%Y"));
+    assert_eq!(
+        proposed.layout_doubts,
+        [LayoutDoubt {
+            column: 0,
+            also: "%d/%m/%Y".into()
+        }]
+    );
+    let shown = preview_csv(&path, &spec("%d/%m/%Y")).unwrap();
+    assert_eq!(shown.rows[0][0].as_deref(), Some("2012-02-01"));
+    assert!(shown.layout_doubts.is_empty(), "the user chose");
+    let iso = CsvOptions {
+        columns: Some(vec![
+            ColumnSpec {
+                name: "day".into(),
+                kind: ColumnType::Date,
+                layout: None,
+            },
+            ColumnSpec {
+                name: "n".into(),
+                kind: ColumnType::Integer,
+                layout: None,
+            },
+        ]),
+        ..CsvOptions::default()
+    };
+    let said = preview_csv(&path, &iso).unwrap_err().to_string();
+    assert!(
+        said.contains("01/02/2012") && said.contains("Choose how day's dates are written"),
+        "{said}"
+    );
+
     // A layout Quire does not know is refused in words before anything is read.
     let err = read(&path, None, Some(&spec("%Y%j")), &|_| {}, &cancel, &budget).unwrap_err();
     assert!(err.to_string().contains("cannot be read as dates"), "{err}");

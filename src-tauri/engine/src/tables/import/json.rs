@@ -571,6 +571,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
         columns: ColumnSpec::all(&schema),
         data_types: super::data_types(&schema),
         rows: preview_rows(&batches),
+        layout_doubts: Vec::new(),
         file_bytes,
     })
 }

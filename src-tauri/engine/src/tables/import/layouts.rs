@@ -91,6 +91,12 @@ impl Layout {
 /// The layout every value of a text column is written in, when there is one (the first of
 /// [`DATE_LAYOUTS`], then of [`TIMESTAMP_LAYOUTS`], that reads them all).
 pub fn sniff<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Layout> {
+    sniff_all(values).into_iter().next()
+}
+
+/// Every layout that reads all of `values`, in the order [`sniff`] prefers them: more than one
+/// of a kind (`01/02/2012` month or day first) makes the first a guess the user should check.
+pub fn sniff_all<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<Layout> {
     let mut candidates: Vec<Layout> = DATE_LAYOUTS
         .iter()
         .map(|&format| Layout {
@@ -106,11 +112,14 @@ pub fn sniff<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Layout> {
     for value in values {
         candidates.retain(|layout| layout.iso(value).is_some());
         if candidates.is_empty() {
-            return None;
+            return candidates;
         }
         seen = true;
     }
-    candidates.into_iter().next().filter(|_| seen)
+    if !seen {
+        candidates.clear();
+    }
+    candidates
 }
 
 #[cfg(test)]
@@ -131,6 +140,11 @@ mod tests {
         assert_eq!(sniff(["31/01/2012", "2/1/2012"]), Some(date("%d/%m/%Y")));
         // Neither settles it: the US order, which the dialog names so the user can change it.
         assert_eq!(sniff(["01/02/2012"]), Some(date("%m/%d/%Y")));
+        assert_eq!(
+            sniff_all(["01/02/2012"])[..2],
+            [date("%m/%d/%Y"), date("%d/%m/%Y")]
+        );
+        assert_eq!(sniff_all(["01/31/2012"]), [date("%m/%d/%Y")]);
         assert_eq!(sniff(["31.12.1999", "1.2.2000"]), Some(date("%d.%m.%Y")));
         assert_eq!(sniff(["2012/01/31"]), Some(date("%Y/%m/%d")));
         assert_eq!(

@@ -253,7 +253,18 @@ pub struct ImportPreview {
     pub data_types: Vec<String>,
     /// The first rows as text; `None` is an empty cell.
     pub rows: Vec<Vec<Option<String>>>,
+    /// Date columns whose values another layout reads as well (`01/02/2012`): the proposed
+    /// layout is a guess the dialog asks the user to check.
+    #[serde(default)]
+    pub layout_doubts: Vec<LayoutDoubt>,
     pub file_bytes: u64,
+}
+
+/// A date column (by position) whose values `also` reads too, besides its proposed layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct LayoutDoubt {
+    pub column: u32,
+    pub also: String,
 }
 
 /// Progress of a running import.

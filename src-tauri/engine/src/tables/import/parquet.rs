@@ -74,6 +74,7 @@ fn preview_unguarded(path: &Path, file_bytes: u64) -> Result<ImportPreview, Tabl
         columns,
         data_types,
         rows: preview_rows(&batches),
+        layout_doubts: Vec::new(),
         file_bytes,
     })
 }
