@@ -79,8 +79,11 @@ pub fn preview(
         Some(c) => c.has_header,
         None => sniff_header(&sample, delimiter, quote),
     };
-    let (mut columns, mut comma, mut doubts) =
-        sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
+    let Sniffed {
+        mut columns,
+        mut comma,
+        mut doubts,
+    } = sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
     if chosen.as_ref().is_some_and(|c| c.decimal == ".") {
         // Decimal points chosen: the columns sniffed as numbers with commas stay text.
         for &i in &comma {
@@ -168,7 +171,7 @@ fn sniff_columns(
     quote: u8,
     has_header: bool,
     missing: &[String],
-) -> Result<(Vec<ColumnSpec>, Vec<usize>, Vec<LayoutDoubt>), TableError> {
+) -> Result<Sniffed, TableError> {
     let (schema, _) = format(delimiter, quote, has_header, missing)?
         .infer_schema(sample, None)
         .map_err(|e| import_error(&e, None))?;
@@ -203,7 +206,19 @@ fn sniff_columns(
             });
         }
     }
-    Ok((columns, comma, doubts))
+    Ok(Sniffed {
+        columns,
+        comma,
+        doubts,
+    })
+}
+
+/// A sample's columns as [`sniff_columns`] finds them.
+struct Sniffed {
+    columns: Vec<ColumnSpec>,
+    /// The number columns written with decimal commas.
+    comma: Vec<usize>,
+    doubts: Vec<LayoutDoubt>,
 }
 
 /// The text columns of a sample whose every value (missing ones aside) is a date or date-time
@@ -292,7 +307,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
                 options.has_header,
                 &options.missing,
             )?
-            .0
+            .columns
         }
         // Without a decimal comma the reader infers the columns itself, from more rows.
         None => return read_points(path, options, read),
