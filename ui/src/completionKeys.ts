@@ -35,6 +35,8 @@ export function alreadyTyped(textBefore: string, completion: Completion): boolea
 /** Whether Enter should take `completion` after `textBefore` without the user having picked it. */
 export function clearlyMeant(textBefore: string, completion: Completion): boolean {
   if (completion.type === "keyword") return false;
+  // A word right after AS names something new: an alias, never a completion (`AS cont`).
+  if (/\bas\s+[\w$]*$/i.test(textBefore)) return false;
   const typed = typedWord(textBefore).toLowerCase();
   const insert = inserted(completion).toLowerCase();
   return typed.length >= CLEAR_PREFIX && insert.startsWith(typed) && insert !== typed;

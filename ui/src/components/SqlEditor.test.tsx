@@ -73,6 +73,18 @@ describe("SqlEditor", () => {
     expect(completionStatus(view.state)).toBeNull();
   });
 
+  it("types an opening bracket or quote as it is, with nothing closed ahead of the cursor", () => {
+    const view = editor("SELECT * FROM ");
+    const at = view.state.doc.length;
+    for (const typed of ["(", "'"]) {
+      const handled = view.state
+        .facet(EditorView.inputHandler)
+        .some((handler) => handler(view, at, at, typed, () => view.state.update({ changes: { from: at, insert: typed } })));
+      expect(handled, typed).toBe(false);
+    }
+    expect(view.state.doc.toString()).toBe("SELECT * FROM ");
+  });
+
   it("still completes a partly typed name with Enter", async () => {
     const view = editor("SELECT * FROM flights_a");
     await openCompletions(view);
@@ -119,6 +131,7 @@ describe("clearlyMeant", () => {
     // A keyword is never taken unasked: `AS min` is an alias far more often than MINUTE.
     expect(clearlyMeant("min(x) AS min", { label: "MINUTE", type: "keyword" })).toBe(false);
     expect(clearlyMeant("FROM flights_a", { label: "flights_all", type: "type" })).toBe(true);
+    expect(clearlyMeant("max(year) AS flig", { label: "flights_all", type: "type" })).toBe(false);
     expect(clearlyMeant("FROM flights_all", { label: "flights_all" })).toBe(false);
   });
 });

@@ -3,7 +3,7 @@ import { Annotation, Compartment, EditorState } from "@codemirror/state";
 import { Decoration, EditorView, keymap, placeholder, type DecorationSet } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { sql, StandardSQL } from "@codemirror/lang-sql";
-import { autocompletion, closeBrackets, closeBracketsKeymap, closeCompletion, completionKeymap } from "@codemirror/autocomplete";
+import { autocompletion, closeCompletion, completionKeymap } from "@codemirror/autocomplete";
 import { bracketMatching, syntaxHighlighting } from "@codemirror/language";
 import { StateField, StateEffect } from "@codemirror/state";
 import type { Position } from "../bindings";
@@ -56,7 +56,9 @@ export function SqlEditor({ value, onChange, onRun, schema, errorAt }: Props) {
         doc: value,
         extensions: [
           history(),
-          closeBrackets(),
+          // No closing brackets or quotes typed ahead: SQL is typed line by line, and a `)` put
+          // ahead of a line break was typed again at the end ("end of statement was expected,
+          // not )"), a `'` ahead made a half-typed string run as if closed (analyst sessions).
           bracketMatching(),
           // Its keymap comes from the list below, after completionKeys (Enter, Tab).
           autocompletion({ defaultKeymap: false }),
@@ -74,7 +76,6 @@ export function SqlEditor({ value, onChange, onRun, schema, errorAt }: Props) {
               // The completion list closes: the query ran, the list would cover its result.
               run: (editor) => (closeCompletion(editor), callbacks.current.onRun(), true),
             },
-            ...closeBracketsKeymap,
             ...completionKeys,
             ...completionKeymap,
             ...historyKeymap,
