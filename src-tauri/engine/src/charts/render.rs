@@ -65,6 +65,18 @@ pub fn render(
             "nominal"
         };
         def.entry("type").or_insert(Value::String(inferred.into()));
+        if def.get("type").and_then(Value::as_str) == Some("quantitative")
+            && channel.bin.is_none()
+            && matches!(channel.name.as_str(), "x" | "y")
+            && years_only(batches, &output.alias)
+        {
+            // Whole numbers from 1000 to 9999 on an axis are years far more often than counts:
+            // 1950, not Vega's grouped 1,950.
+            let axis = def.entry("axis").or_insert_with(|| json!({}));
+            if let Value::Object(axis) = axis {
+                axis.entry("format").or_insert(json!("d"));
+            }
+        }
         if def.get("type").and_then(Value::as_str) == Some("temporal") {
             // The engine hands instants over as UTC milliseconds, so they are drawn in UTC: the
             // wall-clock values the table holds.
@@ -96,6 +108,29 @@ pub fn render(
     out.insert("encoding".into(), Value::Object(encoding));
     serde_json::to_string(&Value::Object(out))
         .map_err(|e| ChartError::Internal(format!("the chart cannot be written out: {e}")))
+}
+
+/// Whether every value of `column` is a whole number from 1000 to 9999 (and there is one).
+fn years_only(batches: &[RecordBatch], column: &str) -> bool {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Float64Type;
+    let mut seen = false;
+    for batch in batches {
+        let Some(values) = batch
+            .column_by_name(column)
+            .and_then(|c| c.as_primitive_opt::<Float64Type>())
+        else {
+            return false;
+        };
+        for i in (0..values.len()).filter(|&i| values.is_valid(i)) {
+            let v = values.value(i);
+            if v.fract() != 0.0 || !(1000.0..=9999.0).contains(&v) {
+                return false;
+            }
+            seen = true;
+        }
+    }
+    seen
 }
 
 /// Whether the spec's mark is a bar (`"bar"` or `{"type": "bar", …}`).

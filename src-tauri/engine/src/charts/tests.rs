@@ -226,6 +226,20 @@ async fn a_line_over_whole_numbers_draws_a_mean_per_value() {
     let (_, spec) = draw_ok(&s, &source).await;
     assert_eq!(values(&spec).len(), 10, "{spec}");
     assert_eq!(spec["encoding"]["x"]["type"], "quantitative");
+    assert!(
+        spec["encoding"]["x"].get("axis").is_none(),
+        "0..9 keep Vega's format"
+    );
+
+    // Years on the axis read 1952, not 1,952 (analyst session on gapminder).
+    let years = chart(
+        "SELECT 1952 + 5 * (n % 12) AS year, fare FROM trips",
+        "line",
+        json!({ "x": { "field": "year" }, "y": { "field": "fare", "aggregate": "mean" } }),
+    );
+    let (_, spec) = draw_ok(&s, &years).await;
+    assert_eq!(spec["encoding"]["x"]["axis"]["format"], "d");
+    assert!(spec["encoding"]["y"].get("axis").is_none());
 }
 
 #[tokio::test]

@@ -426,6 +426,34 @@ async fn a_transform_that_changes_nothing_makes_no_version_and_a_retyped_column_
     assert_eq!(kept.rows, 1);
 }
 
+/// A table named almost so is suggested, as a column is (analyst session: "There is no table
+/// stock in this notebook" for `stocks`); a name far from every table gets no guess.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misspelt_table_name_is_answered_with_the_closest_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let file = csv_file(src.path(), 10);
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Names").unwrap().id;
+    let none = CancellationToken::new();
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(&file).named("stocks"),
+            &|_| {},
+            &none,
+        )
+        .unwrap();
+    let said = engine.query(nb, "SELECT * FROM stock").await.unwrap_err();
+    assert!(
+        said.to_string()
+            .contains("there is no table stock in this notebook: did you mean stocks?"),
+        "{said}"
+    );
+    let said = engine.query(nb, "SELECT * FROM flights").await.unwrap_err();
+    assert!(!said.to_string().contains("did you mean"), "{said}");
+}
+
 /// A type change that loses something is a change of those rows: 11.9 cut to 11 read back as
 /// 11.0 is not 11.9 (analyst session: "No differences" for a cast that cut 73 of 83 values).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

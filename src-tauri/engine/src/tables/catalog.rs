@@ -422,10 +422,47 @@ impl Catalog {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        missing
-            .iter()
-            .find(|(name, _)| name.as_str() == unknown)
-            .map_or(e, |(name, m)| m.error(name))
+        if let Some((name, m)) = missing.iter().find(|(name, _)| name.as_str() == unknown) {
+            return m.error(name);
+        }
+        // A table named almost so (`stock` for `stocks`): said, as a column's is.
+        let unknown = unknown.to_lowercase();
+        let closest = self
+            .list(notebook)
+            .into_iter()
+            .map(|t| {
+                let distance = datafusion::common::utils::datafusion_strsim::levenshtein(
+                    &unknown,
+                    &t.name.to_lowercase(),
+                );
+                (distance, t.name)
+            })
+            .filter(|(distance, name)| *distance <= (name.chars().count() / 3).max(1))
+            .min();
+        match (e, closest) {
+            (
+                TableError::Sql {
+                    message,
+                    line,
+                    column,
+                },
+                Some((_, guess)),
+            ) => TableError::Sql {
+                message: format!(
+                    "{message}: did you mean {}?",
+                    match guess
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    {
+                        true => guess.clone(),
+                        false => super::sql::ident(&guess),
+                    }
+                ),
+                line,
+                column,
+            },
+            (e, _) => e,
+        }
     }
 
     /// Runs SQL and returns the result's schema with its batches (the schema even when empty).

@@ -546,6 +546,19 @@ fn reword(message: &str) -> String {
             }
         }
     }
+    // A text compared with or cast to a date (`extract(year FROM '07/15/1957')`, a linked
+    // file's dates written month first): arrow reads ISO 8601 only.
+    if let Some(rest) = message
+        .strip_prefix("Parser error: Error parsing timestamp from '")
+        .or_else(|| message.strip_prefix("Error parsing timestamp from '"))
+    {
+        if let Some((value, _)) = rest.split_once("': ") {
+            return format!(
+                "the text {value:?} is not a date as SQL reads one (2012-01-31): to_date(column, \
+                 '%m/%d/%Y') reads dates written another way"
+            );
+        }
+    }
     if message.starts_with("DDL not supported") {
         return "SQL cells read data and do not create or drop tables: to keep what a query \
                 returns, run its SELECT and use Keep as table… on the result"
@@ -998,6 +1011,12 @@ mod tests {
                 "the column year is in more than one table here: say which, as table.year (or its \
                  alias)",
                 Some((1, 63)),
+            ),
+            (
+                "SELECT extract(year FROM title) FROM movies",
+                "the text \"a\" is not a date as SQL reads one (2012-01-31): to_date(column, \
+                 '%m/%d/%Y') reads dates written another way",
+                None,
             ),
             (
                 "CREATE TABLE kept AS SELECT * FROM movies",

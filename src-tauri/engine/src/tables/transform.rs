@@ -72,7 +72,9 @@ impl Transform {
                 format!("ALTER TABLE {t} ADD COLUMN {} AS ({expr})", quote(column))
             }
             Transform::FilterRows { predicate } => {
-                format!("DELETE FROM {t} WHERE NOT ({predicate})")
+                // NULL (unknown) keeps no row, as in a WHERE: the rows deleted are those where
+                // the condition is not true, missing values included.
+                format!("DELETE FROM {t} WHERE ({predicate}) IS NOT TRUE")
             }
             Transform::RemoveDuplicates { columns } if columns.is_empty() => {
                 format!("DELETE duplicate rows FROM {t}")
@@ -567,6 +569,14 @@ mod tests {
         .unwrap();
         assert_eq!(kept.rows, 1500);
         assert_eq!(kept.batches.len(), 2, "batches 1..=8 lose every row");
+        // The SQL the preview shows deletes what the filter deletes, missing values included.
+        let filter = Transform::FilterRows {
+            predicate: "n >= 10".into(),
+        };
+        assert_eq!(
+            filter.to_sql("t"),
+            "DELETE FROM \"t\" WHERE (n >= 10) IS NOT TRUE"
+        );
         let d = diff(&plus, &kept, &CancellationToken::new()).unwrap();
         assert_eq!(d.removed.len(), 8500);
         assert_eq!(
