@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ColumnInfo } from "../bindings";
-import { builderOf, columnKind, sourceOf, specOf, suggest, withKind, type Builder } from "./builder";
+import { builderOf, columnKind, FACET_COLUMNS, SCHEMA, sourceOf, specOf, suggest, withKind, type Builder } from "./builder";
 
 const columns: ColumnInfo[] = [
   { name: "city", data_type: "Utf8" },
@@ -65,10 +65,16 @@ describe("chart builder", () => {
       x: { field: "day", type: "temporal" },
       y: { field: "fare", aggregate: "sum" },
       color: { field: "city", type: "nominal" },
-      column: { field: "city", type: "nominal" },
+      facet: { field: "city", type: "nominal", columns: FACET_COLUMNS },
     });
     expect(specOf({ ...base, aggregate: "count" }, columns).encoding).toMatchObject({ y: { aggregate: "count" } });
     expect(sourceOf(base, columns)).toContain('\n  "mark": "bar",\n');
+  });
+
+  it("reads a facet saved as a row of panels, and wraps it from the next change", () => {
+    const old = JSON.stringify({ $schema: SCHEMA, usermeta: { quire: { sql: base.sql } }, mark: "bar", encoding: { x: { field: "city" }, y: { field: "fare", aggregate: "sum" }, column: { field: "day", type: "nominal" } } });
+    const read = builderOf(old);
+    expect(read).toEqual({ builder: { ...base, facet: "day" } });
   });
 
   it("reads back every choice it writes", () => {

@@ -49,6 +49,9 @@ function typeFor(kind: ChartKind, column: string, columns: readonly ColumnInfo[]
   return "nominal";
 }
 
+/** Panels per row of a faceted chart: three of `sized`'s 220 px fit a cell at 1,280 px. */
+export const FACET_COLUMNS = 3;
+
 /** The Vega-Lite spec the builder's choices make, with the query in `usermeta.quire.sql`. */
 export function specOf(b: Builder, columns: readonly ColumnInfo[] = []): Spec {
   const encoding: Record<string, Channel> = {};
@@ -77,7 +80,9 @@ export function specOf(b: Builder, columns: readonly ColumnInfo[] = []): Spec {
       else if (b.y) encoding.y = b.aggregate === "none" ? field(b.y, "quantitative") : { field: b.y, aggregate: b.aggregate };
   }
   if (b.color && b.kind !== "heatmap") encoding.color = field(b.color, typeFor("line", b.color, columns));
-  if (b.facet) encoding.column = field(b.facet, "nominal");
+  // Small multiples wrap onto rows: a row of one panel per value ran past the cell's edge
+  // (a chart faceted by five continents was 1,312 px wide in a 954 px cell).
+  if (b.facet) encoding.facet = { ...field(b.facet, "nominal"), columns: FACET_COLUMNS };
   spec.encoding = encoding;
   return spec;
 }
@@ -159,10 +164,13 @@ export function builderOf(source: string): { builder: Builder } | { custom: stri
     return { custom: `The builder does not draw the ${JSON.stringify(mark)} mark` };
   }
   if (b.kind !== "heatmap") b.color = name(enc.color);
-  b.facet = name(enc.column);
+  b.facet = name(enc.facet) ?? name(enc.column);
   // The builder's own spec for these choices must say the same: otherwise a hand edit (a sort,
-  // a scale, another channel) would be lost by the next change in the builder.
-  if (canonical(stripTypes(specOf(b, []))) !== canonical(stripTypes(s))) {
+  // a scale, another channel) would be lost by the next change in the builder. A facet saved
+  // as a row of panels (`column`, before panels wrapped) reads as the builder's facet.
+  const { column: row, ...others } = enc;
+  const asWritten = row && !enc.facet && b.facet ? { ...s, encoding: { ...others, facet: { ...row, columns: FACET_COLUMNS } } } : s;
+  if (canonical(stripTypes(specOf(b, []))) !== canonical(stripTypes(asWritten))) {
     return { custom: "The spec was edited beyond what the builder shows" };
   }
   return { builder: b };

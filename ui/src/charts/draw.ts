@@ -23,7 +23,7 @@ export function themeConfig(dark: boolean): Record<string, unknown> {
 
 /** The spec with a size when it names none: a readable chart, or readable small multiples. */
 export function sized(spec: Record<string, unknown>): Record<string, unknown> {
-  const faceted = typeof spec.encoding === "object" && spec.encoding !== null && ("column" in spec.encoding || "row" in spec.encoding);
+  const faceted = typeof spec.encoding === "object" && spec.encoding !== null && ("column" in spec.encoding || "row" in spec.encoding || "facet" in spec.encoding);
   return {
     width: faceted ? 220 : 560,
     height: faceted ? 180 : 280,
