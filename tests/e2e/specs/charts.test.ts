@@ -87,6 +87,23 @@ test("a result becomes a chart, changes in the builder, saves as SVG and comes b
     await showChart(app);
     await app.screenshot("chart-bar-light");
 
+    // Faceted by carrier: five panels of one bar each, wrapped onto rows within the cell
+    // (a row of panels ran past the cell's edge); then back to one panel.
+    const panels = () =>
+      app.driver.executeScript<{ axes: number; marks: number; chart: number; cell: number }>(
+        `const svg = document.querySelector('[data-testid=chart-cell] [data-testid=chart] svg');
+         const cell = document.querySelector('[data-testid=chart-cell]');
+         return svg
+           ? { axes: svg.querySelectorAll('.role-axis').length, marks: svg.querySelectorAll('.mark-rect path').length, chart: svg.getBoundingClientRect().width, cell: cell.getBoundingClientRect().width }
+           : { axes: 0, marks: 0, chart: 0, cell: 0 };`,
+      );
+    await select(app, "chart-facet", "carrier");
+    let seen = await panels();
+    await app.driver.wait(async () => ((seen = await panels()), seen.axes > 2 && seen.marks === CARRIERS.length), 60_000, "the faceted chart was never drawn");
+    assert.ok(seen.chart <= seen.cell, `the faceted chart (${seen.chart} px) fits its cell (${seen.cell} px)`);
+    await select(app, "chart-facet", "");
+    await app.driver.wait(async () => ((seen = await panels()), seen.axes === 2 && seen.marks === CARRIERS.length), 60_000, "back to one panel");
+
     // A histogram: the text x gives way to the number column; rows with no delay are counted.
     await select(app, "chart-kind", "histogram");
     const histogram = await drawn(app, (c) => c.notes.includes("left out") && c.marks > 5);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { backendOf, Providers } from "../testBackend";
+import { QuireError } from "../backend";
 import type { ImportOutcome, ImportPreview } from "../bindings";
 import { defaultName, encodingChoices, ImportDialog, LINK_BY_DEFAULT_BYTES } from "./ImportDialog";
 
@@ -114,6 +115,14 @@ describe("the import dialog", () => {
         expect.objectContaining({ columns: expect.arrayContaining([expect.objectContaining({ name: "day", layout: "%d/%m/%Y" })]) }),
       ),
     );
+    // A layout the first rows do not fit: said at once, and the rows read before go.
+    previewCsv.mockImplementationOnce(async () => {
+      throw new QuireError("import_failed", 'line 2: "01/02/2012" in column day is not a valid date');
+    });
+    fireEvent.change(writtenAs(1), { target: { value: "%Y/%m/%d" } });
+    await waitFor(() => expect(screen.getByTestId("import-preview").querySelectorAll("tbody tr").length).toBe(0));
+    fireEvent.change(writtenAs(1), { target: { value: "%d/%m/%Y" } });
+    await waitFor(() => expect(screen.getByTestId("import-preview").querySelectorAll("tbody tr").length).toBe(1));
     // A date-time column made a date column reads ISO dates unless told otherwise.
     fireEvent.change(screen.getByLabelText("Column 2 type"), { target: { value: "date" } });
     expect(writtenAs(2).value).toBe("");

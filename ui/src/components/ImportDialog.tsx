@@ -130,7 +130,10 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
       const next = await backend.previewCsv(path, { ...csv, columns: chosen, missing: parseMissing(missingText) });
       if (ticket === asked.current) setPreview(next);
     } catch (e) {
-      if (ticket === asked.current) setError(describeError(QuireError.from(e)));
+      if (ticket !== asked.current) return;
+      setError(describeError(QuireError.from(e)));
+      // The rows read before are not what these choices would make: none are shown.
+      setPreview((was) => ({ ...was, rows: [] }));
     }
   };
   const setColumn = (i: number, change: Partial<{ name: string; kind: ColumnType; layout: string | null }>) => {

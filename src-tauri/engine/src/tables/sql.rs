@@ -511,6 +511,28 @@ fn reword(message: &str) -> String {
     }
     if let Some(rest) = message.strip_prefix("Invalid function '") {
         if let Some((name, rest)) = rest.split_once("'.") {
+            // DuckDB's and MySQL's month(d), year(d)…: here a part of a date is date_part's.
+            const PARTS: [&str; 9] = [
+                "year",
+                "quarter",
+                "month",
+                "week",
+                "day",
+                "dayofweek",
+                "hour",
+                "minute",
+                "second",
+            ];
+            if let Some(part) = PARTS.iter().find(|p| name.eq_ignore_ascii_case(p)) {
+                let part = match *part {
+                    "dayofweek" => "dow",
+                    p => p,
+                };
+                return format!(
+                    "there is no function {name}: date_part('{part}', column) (or extract({part} \
+                     FROM column)) gives it"
+                );
+            }
             let guess = rest
                 .split_once("Did you mean '")
                 .and_then(|(_, g)| g.split_once("'?"))
@@ -1065,6 +1087,12 @@ mod tests {
                 "the text \"a\" is not a date as SQL reads one (2012-01-31): to_date(column, \
                  '%m/%d/%Y') reads dates written another way",
                 None,
+            ),
+            (
+                "SELECT month(year) FROM movies",
+                "there is no function month: date_part('month', column) (or extract(month FROM \
+                 column)) gives it",
+                Some((1, 8)),
             ),
             (
                 "CREATE TABLE kept AS SELECT * FROM movies",
