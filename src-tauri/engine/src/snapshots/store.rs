@@ -297,6 +297,16 @@ pub fn commit(
         durable::trace::create_dir(&dir).map_err(io)?;
         durable::sync_dir(cx.notebook_dir).map_err(io)?;
     }
+    {
+        // A folder's first generation commits against a manifest already on disk (empty until
+        // then): a kill before its own manifest leaves a file no manifest names, removed at the
+        // next open, not a missing manifest that `open` would rebuild the uncommitted table
+        // from. Under the manifest's lock, as every manifest write.
+        let m = manifest.lock().unwrap_or_else(|p| p.into_inner());
+        if !dir.join(manifest::FILE_NAME).exists() {
+            manifest::write_with(&dir, &m, cx.writer.metrics(), cx.writer.faults())?;
+        }
+    }
     let generation = {
         let mut m = manifest.lock().unwrap_or_else(|p| p.into_inner());
         let t = m.tables.entry(table.to_string()).or_default();

@@ -364,6 +364,43 @@ async fn a_damaged_newest_generation_opens_the_one_before_and_says_so() {
     assert!(notice.contains("generation 1"), "{notice}");
 }
 
+/// The crash harness killed a child once between its first generation's rename and its first
+/// manifest: `open` took the missing manifest for a lost one and rebuilt the uncommitted table
+/// from the file, with a warning. A folder's first generation now commits against a manifest
+/// already on disk, so such a file is one no manifest names, removed at the next open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folders_first_generation_is_written_with_a_manifest_already_on_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = Arc::new(engine(tmp.path(), |c| c.debounce_ms = 50));
+    let nb = engine.create_notebook("Snap").unwrap().id;
+    engine.snapshots().faults().arm(Fault::SlowRowGroups(300));
+    let saving = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            engine
+                .save_query_as_table(nb, "SELECT value AS n FROM generate_series(1, 300000)", "t")
+                .await
+        })
+    };
+    let dir = tables_dir(&engine);
+    wait_until("the first generation being written", || {
+        dir.is_dir()
+            && files(&dir)
+                .iter()
+                .any(|f| f.ends_with(".tmp") && f.contains(".parquet"))
+    });
+    assert!(
+        dir.join(super::manifest::FILE_NAME).exists(),
+        "no manifest while the first generation is written: {:?}",
+        files(&dir)
+    );
+    engine.snapshots().faults().arm(Fault::SlowRowGroups(0));
+    saving.await.unwrap().unwrap();
+    // And a generation file no manifest names is removed, with no warning.
+    let opened = super::store::open(&tmp.path().join("workspace/snap.quire")).unwrap();
+    assert!(opened.warnings.is_empty(), "{:?}", opened.warnings);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_version_supersedes_a_write_in_flight() {
     let tmp = tempfile::tempdir().unwrap();
