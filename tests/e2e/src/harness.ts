@@ -170,6 +170,9 @@ export async function startApp(options: StartOptions = {}): Promise<QuireApp> {
   let driver: WebDriver;
   try {
     await waitForPort(port, 15_000);
+    // tauri-driver listens before the WebKitWebDriver it spawned does, and forwards the new
+    // session to it at once: on a cold machine that was "connection refused" (CI, stop 44).
+    await waitForPort(nativePort, 15_000);
     driver = await new Builder()
       .usingServer(`http://127.0.0.1:${port}`)
       .withCapabilities({ browserName: "wry", "tauri:options": { application } })
