@@ -184,6 +184,8 @@ fn a_postgres_database_is_attached_browsed_joined_with_local_tables_and_fails_in
         // No column asked for: the provider alone fails this one (see database.rs).
         "SELECT count(*) FROM {s}.orders WHERE paid",
         "SELECT customer_id, sum(amount) FROM {s}.orders WHERE amount BETWEEN 100 AND 101 GROUP BY customer_id",
+        // Whole-number arithmetic is checked here, and sent to Postgres as the operators.
+        "SELECT id, id * 3 - 1 FROM {s}.customers WHERE id * 2 + 1 < 21",
     ] {
         let ours = answer(&engine, nb, &sql.replace("{s}", "shop.public"));
         // psql prints a boolean as t/f; its text form is Arrow's true/false.
@@ -232,6 +234,19 @@ fn a_postgres_database_is_attached_browsed_joined_with_local_tables_and_fails_in
         "filter: {select}"
     );
     assert!(select.contains("LIMIT 3"), "limit: {select}");
+    // A filter with arithmetic goes there too, as Postgres's own operators.
+    let before = server.log().len();
+    answer(
+        &engine,
+        nb,
+        "SELECT name FROM shop.public.customers WHERE id * 7 = 21",
+    );
+    let sent = server.log()[before..].to_string();
+    assert!(
+        sent.lines()
+            .any(|l| l.contains("FROM \"public\".\"customers\"") && l.contains("* 7")),
+        "arithmetic filter pushed down: {sent}"
+    );
 
     // A result kept as a local table stays when the server is gone.
     let kept = block(engine.save_query_as_table(

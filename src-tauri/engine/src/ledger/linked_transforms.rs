@@ -388,6 +388,7 @@ impl DeltaQuery {
         let mut config = SessionConfig::new();
         limits.tune(&mut config);
         let ctx = SessionContext::new_with_config_rt(config, limits.runtime());
+        crate::tables::checked_arithmetic::install(&ctx);
         ctx.register_table("source", linked.provider_with_ids()?)?;
         let row_id = Expr::Column(Column::new_unqualified(ROW_ID_COLUMN));
         let frame = match self {

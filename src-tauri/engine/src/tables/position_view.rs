@@ -67,6 +67,7 @@ pub async fn compute(
     let mut config = SessionConfig::new();
     limits.tune(&mut config);
     let ctx = SessionContext::new_with_config_rt(config, limits.runtime());
+    super::checked_arithmetic::install(&ctx);
     ctx.register_table("source", linked.provider_with_ids_at(edits)?)?;
     let sql = view_ids_sql(spec, &linked.schema, "source")?;
     let scratch_failed = |e: std::io::Error| {

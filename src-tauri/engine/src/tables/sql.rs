@@ -63,6 +63,8 @@ impl SqlSession {
         let ctx = SessionContext::new_with_config_rt(config, limits.runtime());
         // A BIGINT total past 2^63 is an error in words, not DataFusion's wrapped number.
         ctx.register_udaf(super::checked_sum::udaf());
+        // And `pop * pop` past it is one too, not a wrapped number.
+        super::checked_arithmetic::install(&ctx);
         Self {
             ctx,
             limits: limits.clone(),
@@ -950,6 +952,70 @@ mod tests {
         let out = text(&grouped);
         assert!(out.contains("| 2 | 5 |   |"), "{out}");
         assert!(out.contains("| 3 |   |   |"), "{out}");
+    }
+
+    /// `+`, `-` and `*` of whole numbers past what their type holds are errors in words, never
+    /// a wrapped number (DataFusion's kernels wrap: `pop * pop` came out negative). Results that
+    /// fit, their column names and every other type are what DataFusion itself gives.
+    #[tokio::test]
+    async fn whole_number_arithmetic_past_its_type_is_an_error_never_a_wrapped_number() {
+        let s = SqlSession::default();
+        let t =
+            "(VALUES (3037000500, 50000, 9223372036854775807), (NULL, NULL, NULL)) AS t(v, w, m)";
+        for (q, values) in [
+            (format!("SELECT v * v FROM {t}"), "3037000500 * 3037000500"),
+            (
+                format!("SELECT sum(v * v) FROM {t}"),
+                "3037000500 * 3037000500",
+            ),
+            (
+                format!("SELECT m + 1 AS x FROM {t}"),
+                "9223372036854775807 + 1",
+            ),
+            (
+                format!("SELECT -m - 2 FROM {t}"),
+                "-9223372036854775807 - 2",
+            ),
+            (
+                format!("SELECT v FROM {t} WHERE v * v > 0"),
+                "3037000500 * 3037000500",
+            ),
+            (
+                format!("SELECT CAST(w AS INT) * CAST(w AS INT) FROM {t}"),
+                "50000 * 50000",
+            ),
+            (
+                format!("SELECT v FROM {t} WHERE v IN (SELECT m + m FROM {t})"),
+                "9223372036854775807 + 9223372036854775807",
+            ),
+        ] {
+            let e = s.run(&q).await.unwrap_err();
+            assert_eq!(e.code(), ErrorCode::SqlInvalid, "{q}: {e}");
+            let e = e.to_string();
+            assert!(e.contains("out of range") && e.contains(values), "{q}: {e}");
+            assert!(e.contains("DECIMAL(38, 0)"), "{q}: {e}");
+        }
+        // What fits is as DataFusion computes it, under the same column names.
+        let plain = SessionContext::new();
+        for q in [
+            format!("SELECT v * 2, w + w - 1, m - 1, v * 1.5, sum(w * 3) OVER () FROM {t}"),
+            format!("SELECT w * 2, sum(w * w), count(*) FROM {t} GROUP BY w * 2 ORDER BY w * 2"),
+            format!("SELECT v FROM {t} WHERE w * 2 = 100000"),
+            "SELECT DATE '2024-01-31' + INTERVAL '1 month' AS d, 3 * 4 AS n".to_string(),
+        ] {
+            let ours = s.run(&q).await.unwrap();
+            let theirs = plain.sql(&q).await.unwrap().collect().await.unwrap();
+            assert_eq!(ours[0].schema(), theirs[0].schema(), "{q}");
+            assert_eq!(
+                datafusion::arrow::util::pretty::pretty_format_batches(&ours)
+                    .unwrap()
+                    .to_string(),
+                datafusion::arrow::util::pretty::pretty_format_batches(&theirs)
+                    .unwrap()
+                    .to_string(),
+                "{q}"
+            );
+        }
     }
 
     /// A missing value is an empty cell (None); inside a list or struct it reads `null`, not

@@ -164,6 +164,7 @@ fn compile(schema: &SchemaRef, sql: &str) -> Result<Compiled, TableError> {
             .build(),
     );
     let expr = simplifier.simplify(simplifier.coerce(expr, &df_schema)?)?;
+    let expr = super::checked_arithmetic::checked(expr, &df_schema)?;
     let (_, field) = expr.to_field(&df_schema)?;
     let (data_type, nullable) = (field.data_type().clone(), field.is_nullable());
     let expr = ctx.create_physical_expr(expr, &df_schema)?;
@@ -727,6 +728,16 @@ mod tests {
         assert!(err.to_string().contains("already has a column"), "{err}");
         let err = run(&t, Transform::DropColumn { column: "n".into() }).unwrap_err();
         assert!(err.to_string().contains("at least one column"), "{err}");
+        // A whole-number result past BIGINT is refused, never written wrapped around.
+        let err = run(
+            &t,
+            Transform::SetColumn {
+                column: "n".into(),
+                expr: "n * 9223372036854775807".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
     }
 
     /// Expressions the fuzzer found that held sqlparser for seconds (a long dotted chain that

@@ -168,6 +168,7 @@ pub async fn compute(
     let mut config = SessionConfig::new();
     limits.tune(&mut config);
     let ctx = SessionContext::new_with_config_rt(config, limits.runtime());
+    super::checked_arithmetic::install(&ctx);
     let partitions = ctx.copied_config().target_partitions().max(1);
     let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions.min(batches.len().max(1))];
     let n = parts.len();

@@ -1,0 +1,210 @@
+//! `+`, `-` and `*` of whole numbers that say so when the result is past what the type holds.
+//! DataFusion adds and multiplies integers with wrapping kernels (its `BinaryExpr` can check,
+//! but nothing in SQL planning asks it to), so `pop * pop` over gapminder's populations gave a
+//! plausible negative number (analyst session). DuckDB and PostgreSQL refuse such a result; so
+//! does Quire: after type coercion, every integer `a op b` becomes a function that computes
+//! with arrow's checked kernels, named exactly as the expression was, so result columns and
+//! the names an aggregate gives keep their spelling.
+
+use std::sync::Arc;
+
+use datafusion::arrow::compute::kernels::numeric;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::arrow::error::ArrowError;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{exec_datafusion_err, DFSchema, Result};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::utils::merge_schema;
+use datafusion::logical_expr::{
+    BinaryExpr, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ReturnFieldArgs,
+    ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::optimizer::AnalyzerRule;
+use datafusion::physical_expr_common::datum::apply;
+use datafusion::prelude::SessionContext;
+
+/// Makes every plan of `ctx` compute whole-number `+`, `-` and `*` checked.
+pub fn install(ctx: &SessionContext) {
+    ctx.add_analyzer_rule(Arc::new(CheckIntegerArithmetic));
+}
+
+/// `expr` (type-coerced, over `schema`) with its whole-number `+`, `-` and `*` checked: for an
+/// expression evaluated outside a plan (a transform's "set column").
+pub fn checked(expr: Expr, schema: &DFSchema) -> Result<Expr> {
+    expr.transform_up(|e| to_checked(e, schema)).map(|t| t.data)
+}
+
+/// `expr` with the checked operations written back as the operators they stand for: for a
+/// database a filter is pushed down to as SQL, which checks them itself and knows no
+/// Quire function.
+pub fn unchecked(expr: &Expr) -> Expr {
+    expr.clone()
+        .transform_up(|e| match e {
+            Expr::ScalarFunction(ScalarFunction { func, mut args }) => {
+                match func.inner().downcast_ref::<Checked>() {
+                    Some(checked) if args.len() == 2 => {
+                        let right = args.pop().expect("two arguments");
+                        let left = args.pop().expect("two arguments");
+                        Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                            Box::new(left),
+                            checked.op,
+                            Box::new(right),
+                        ))))
+                    }
+                    _ => Ok(Transformed::no(Expr::ScalarFunction(ScalarFunction {
+                        func,
+                        args,
+                    }))),
+                }
+            }
+            other => Ok(Transformed::no(other)),
+        })
+        .map(|t| t.data)
+        .unwrap_or_else(|_| expr.clone())
+}
+
+fn to_checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &expr else {
+        return Ok(Transformed::no(expr));
+    };
+    if !matches!(op, Operator::Plus | Operator::Minus | Operator::Multiply) {
+        return Ok(Transformed::no(expr));
+    }
+    // A column the schema cannot type (an outer reference in a subquery) stays as it is.
+    let (Ok(l), Ok(r)) = (left.get_type(schema), right.get_type(schema)) else {
+        return Ok(Transformed::no(expr));
+    };
+    if l != r || !l.is_integer() {
+        return Ok(Transformed::no(expr));
+    }
+    let udf = ScalarUDF::new_from_impl(Checked::new(*op));
+    let Expr::BinaryExpr(BinaryExpr { left, right, .. }) = expr else {
+        unreachable!("matched above")
+    };
+    Ok(Transformed::yes(Expr::ScalarFunction(
+        ScalarFunction::new_udf(Arc::new(udf), vec![*left, *right]),
+    )))
+}
+
+#[derive(Debug)]
+struct CheckIntegerArithmetic;
+
+impl AnalyzerRule for CheckIntegerArithmetic {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|plan| {
+            let schema = match &plan {
+                // A scan's filters are over the table itself.
+                LogicalPlan::TableScan(scan) => {
+                    let mut schema = merge_schema(&plan.inputs());
+                    schema.merge(&DFSchema::try_from_qualified_schema(
+                        scan.table_name.clone(),
+                        &scan.source.schema(),
+                    )?);
+                    schema
+                }
+                _ => merge_schema(&plan.inputs()),
+            };
+            let names = NamePreserver::new(&plan);
+            plan.map_expressions(|expr| {
+                let name = names.save(&expr);
+                Ok(checked(expr, &schema)?).map(|e| Transformed::yes(name.restore(e)))
+            })
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "quire_check_integer_arithmetic"
+    }
+}
+
+/// One checked operator over two whole numbers of the same type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Checked {
+    op: Operator,
+    signature: Signature,
+}
+
+impl Checked {
+    fn new(op: Operator) -> Self {
+        Self {
+            op,
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for Checked {
+    fn name(&self) -> &str {
+        match self.op {
+            Operator::Plus => "quire_checked_add",
+            Operator::Minus => "quire_checked_subtract",
+            _ => "quire_checked_multiply",
+        }
+    }
+
+    /// As DataFusion names `a * b`, so a column or an aggregate over it keeps its name.
+    fn schema_name(&self, args: &[Expr]) -> Result<String> {
+        Ok(format!(
+            "{} {} {}",
+            args[0].schema_name(),
+            self.op,
+            args[1].schema_name()
+        ))
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types[0].clone())
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let nullable = args.arg_fields.iter().any(|f| f.is_nullable());
+        let data_type = args.arg_fields[0].data_type().clone();
+        Ok(Arc::new(Field::new(self.name(), data_type, nullable)))
+    }
+
+    fn is_strict(&self) -> bool {
+        true
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let kernel = match self.op {
+            Operator::Plus => numeric::add,
+            Operator::Minus => numeric::sub,
+            _ => numeric::mul,
+        };
+        let data_type = args.return_type().clone();
+        apply(&args.args[0], &args.args[1], kernel).map_err(|e| match e.find_root() {
+            datafusion::error::DataFusionError::ArrowError(inner, _) => match inner.as_ref() {
+                ArrowError::ArithmeticOverflow(what) => past_the_largest(what, &data_type),
+                _ => e,
+            },
+            _ => e,
+        })
+    }
+}
+
+/// Arrow's "Overflow happened on: 9223372036854775807 * 2", in words with the way out.
+fn past_the_largest(what: &str, data_type: &DataType) -> datafusion::error::DataFusionError {
+    let values = what.trim_start_matches("Overflow happened on:").trim();
+    let range = match data_type {
+        DataType::Int8 => "-128 to 127",
+        DataType::Int16 => "-32,768 to 32,767",
+        DataType::Int32 => "-2,147,483,648 to 2,147,483,647",
+        DataType::UInt8 => "0 to 255",
+        DataType::UInt16 => "0 to 65,535",
+        DataType::UInt32 => "0 to 4,294,967,295",
+        DataType::UInt64 => "0 to 18,446,744,073,709,551,615",
+        _ => "-9,223,372,036,854,775,808 to 9,223,372,036,854,775,807",
+    };
+    exec_datafusion_err!(
+        "a whole-number result is out of range: {values} is not within {range}; CAST a side to \
+         DOUBLE, or to DECIMAL(38, 0) for an exact result, first"
+    )
+}
