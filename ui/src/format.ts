@@ -22,7 +22,8 @@ export function isWholeType(dataType: string): boolean {
   return /^U?Int\d+$/.test(dataType);
 }
 
-/** A column's type in an analyst's words: "text", "integer", "number", "date", "timestamp UTC".
+/** A column's type in an analyst's words: "text", "integer", "number", "date", "date-time (UTC)"
+ *  (the import dialog's words too: one name for one kind of value).
  *  The engine's name (Arrow's: `Utf8View`, `Float64`, `Timestamp(µs, "UTC")`) stays in tooltips,
  *  where it tells two kinds of text or of number apart. */
 export function typeLabel(dataType: string): string {
@@ -36,7 +37,7 @@ export function typeLabel(dataType: string): string {
   if (dataType === "Boolean") return "boolean";
   if (/^Date(32|64)$/.test(dataType)) return "date";
   const timestamp = /^Timestamp\([^,)]+(?:, "([^"]*)")?\)$/.exec(dataType);
-  if (timestamp) return timestamp[1] ? `timestamp ${timestamp[1]}` : "timestamp";
+  if (timestamp) return timestamp[1] ? `date-time (${timestamp[1]})` : "date-time";
   if (/^Time(32|64)\(/.test(dataType)) return "time";
   if (/^Duration\(/.test(dataType)) return "duration";
   if (/^Interval\(/.test(dataType)) return "interval";

@@ -55,7 +55,7 @@ export const CAST_LABELS: Record<string, string> = {
   VARCHAR: "text",
   BOOLEAN: "boolean",
   DATE: "date",
-  TIMESTAMP: "timestamp",
+  TIMESTAMP: "date-time",
 };
 
 export interface TransformForm {
