@@ -17,6 +17,11 @@ export function isNumericType(dataType: string): boolean {
   return /^(U?Int\d|Float\d|Decimal)/.test(dataType);
 }
 
+/** Date and date-time columns (`Date32`, `Timestamp(µs, "UTC")`): the grid filters them by date. */
+export function isDateType(dataType: string): boolean {
+  return /^(Date(32|64)|Timestamp\()/.test(dataType);
+}
+
 /** Whole-number columns (`Int64`, `UInt8`, ...). */
 export function isWholeType(dataType: string): boolean {
   return /^U?Int\d+$/.test(dataType);

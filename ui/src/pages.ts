@@ -135,6 +135,9 @@ interface GridCondition {
   type?: string;
   filter?: string | number | null;
   filterTo?: string | number | null;
+  /** A date filter's: "2012-01-31 00:00:00" (AG Grid's own form, also when only a day is meant). */
+  dateFrom?: string | null;
+  dateTo?: string | null;
 }
 type GridFilter = GridCondition & { operator?: "AND" | "OR"; conditions?: GridCondition[] };
 
@@ -153,7 +156,55 @@ const OPS: Record<string, FilterOp> = {
   notBlank: "not_blank",
 };
 
+const DAY_MS = 86_400_000;
+
+/** AG Grid's "2012-01-31 00:00:00" as the engine compares a date or date-time column with it:
+ *  "2012-01-31" when it is a day (a date column reads no time), else as it is. */
+function gridDate(value: string): string {
+  return value.endsWith(" 00:00:00") ? value.slice(0, -9) : value;
+}
+
+function nextDay(value: string): string {
+  const text = gridDate(value);
+  const ms = Date.parse(text.length > 10 ? `${text.replace(" ", "T")}Z` : `${text}T00:00:00Z`);
+  return Number.isNaN(ms) ? value : gridDate(new Date(ms + DAY_MS).toISOString().slice(0, 19).replace("T", " "));
+}
+
+/** A date filter: a day picked means the whole day, whatever the times in a date-time column;
+ *  a range is from its start up to, not including, its end (a profile's bar of dates; AG Grid's
+ *  own range leaves out both ends). */
+function dateConditions(column: string, c: GridCondition): ColumnFilter[] {
+  const from = c.dateFrom ? gridDate(c.dateFrom) : null;
+  const day = from !== null && !from.includes(" ");
+  switch (c.type) {
+    case "equals":
+      return day
+        ? [
+            { column, op: "greater_than_or_equal", value: from },
+            { column, op: "less_than", value: nextDay(from) },
+          ]
+        : [{ column, op: "equals", value: from }];
+    case "notEqual":
+      return [{ column, op: "not_equals", value: from }];
+    case "greaterThan":
+      return [day ? { column, op: "greater_than_or_equal", value: nextDay(from) } : { column, op: "greater_than", value: from }];
+    case "lessThan":
+      return [{ column, op: "less_than", value: from }];
+    case "inRange":
+      return [
+        { column, op: "greater_than_or_equal", value: from },
+        { column, op: "less_than", value: c.dateTo ? gridDate(c.dateTo) : null },
+      ];
+    case "blank":
+    case "notBlank":
+      return [{ column, op: OPS[c.type]!, value: null }];
+    default:
+      return [];
+  }
+}
+
 function conditions(column: string, c: GridCondition): ColumnFilter[] {
+  if (c.filterType === "date") return dateConditions(column, c);
   const value = c.filter === null || c.filter === undefined ? null : String(c.filter);
   if (c.type === "inRange") {
     const to = c.filterTo === null || c.filterTo === undefined ? null : String(c.filterTo);

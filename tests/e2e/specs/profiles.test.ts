@@ -11,24 +11,32 @@ import { newNotebook } from "../src/grid.ts";
 const CARRIERS = ["AA", "B6", "DL", "UA", "WN"];
 const ROWS = 20_000;
 
+const DAY_MS = 86_400_000;
+
 function flights() {
-  const lines = ["carrier,delay"];
+  const lines = ["carrier,delay,day"];
   const delays: number[] = [];
+  // Every row's delay (null when missing) and day (UTC milliseconds of its midnight).
+  const rows: { delay: number | null; day: number }[] = [];
   let missing = 0;
   for (let i = 0; i < ROWS; i++) {
+    const day = Date.UTC(2012, 0, 1) + ((i * 13) % 400) * DAY_MS;
+    const dayText = new Date(day).toISOString().slice(0, 10);
     if (i % 50 === 7) {
       missing++;
-      lines.push(`${CARRIERS[i % 5]},`);
+      lines.push(`${CARRIERS[i % 5]},,${dayText}`);
+      rows.push({ delay: null, day });
       continue;
     }
     const delay = ((i * 7_919) % 1_800) / 10 - 20;
     delays.push(delay);
-    lines.push(`${CARRIERS[i % 5]},${delay}`);
+    rows.push({ delay, day });
+    lines.push(`${CARRIERS[i % 5]},${delay},${dayText}`);
   }
   const dir = mkdtempSync(join(tmpdir(), "quire-e2e-profiles-"));
   const path = join(dir, "flights.csv");
   writeFileSync(path, lines.join("\n") + "\n");
-  return { path, missing, delays };
+  return { path, missing, delays, rows };
 }
 
 async function card(app: QuireApp, column: string, ok: (text: string) => boolean): Promise<string> {
@@ -95,6 +103,25 @@ test("the profile panel describes every column and a bar filters the grid", asyn
         "document.querySelector('[data-testid=profile-column][data-column=delay] [data-testid=profile-bin]').dispatchEvent(new MouseEvent('click', { bubbles: true }));",
       );
       await app.waitText("grid-rows", (t) => t.replace(/\D/g, "") === `${expected}${ROWS}`, 15_000);
+
+      // A bar of dates keeps its dates too, with the delay's filter still on: its range is
+      // instants (a bar of dates need not start at a midnight), which a date is compared with as
+      // its midnight.
+      const bins = await app.driver.executeScript<{ start: number; end: number; count: number }[]>(
+        "return [...document.querySelectorAll('[data-testid=profile-column][data-column=day] [data-testid=profile-bin]')].map((b) => ({ start: Number(b.dataset.start), end: Number(b.dataset.end), count: Number(b.dataset.count) }));",
+      );
+      assert.ok(bins.length > 3, JSON.stringify(bins));
+      assert.equal(bins.reduce((a, b) => a + b.count, 0), ROWS, "every row's day is in a bar");
+      const at = bins.findIndex((b, i) => i >= 2 && b.count > 0);
+      const bar = bins[at]!;
+      const inBar = (day: number) => day >= bar.start && (at === bins.length - 1 ? day <= bar.end : day < bar.end);
+      assert.equal(data.rows.filter((r) => inBar(r.day)).length, bar.count, "the bar's count is the file's");
+      const both = data.rows.filter((r) => r.delay !== null && r.delay >= Number(from!.replace(/,/g, "")) && r.delay < Number(to!.replace(/,/g, "")) && inBar(r.day)).length;
+      await app.driver.executeScript(
+        "document.querySelectorAll('[data-testid=profile-column][data-column=day] [data-testid=profile-bin]')[arguments[0]].dispatchEvent(new MouseEvent('click', { bubbles: true }));",
+        at,
+      );
+      await app.waitText("grid-rows", (t) => t.replace(/\D/g, "") === `${both}${ROWS}`, 15_000);
     },
     { env: { QUIRE_TEST_PICK_FILE: data.path } },
   );

@@ -71,9 +71,7 @@ function ColumnCard({ column: c, rows, onFilter }: { column: ColumnProfile; rows
 const WIDTH = 220;
 const HEIGHT = 44;
 
-function Histogram({ column: c, onFilter: filter }: { column: ColumnProfile; onFilter?(f: GridFilter): void }) {
-  // The grid filters a date column by its text: a bin of dates is no filter it can keep.
-  const onFilter = c.kind === "temporal" ? undefined : filter;
+function Histogram({ column: c, onFilter }: { column: ColumnProfile; onFilter?(f: GridFilter): void }) {
   const most = Math.max(1, ...c.histogram.map((b) => b.count));
   const w = WIDTH / c.histogram.length;
   return (
@@ -85,12 +83,15 @@ function Histogram({ column: c, onFilter: filter }: { column: ColumnProfile; onF
           <rect
             key={i}
             data-testid="profile-bin"
+            data-start={b.start ?? undefined}
+            data-end={b.end ?? undefined}
+            data-count={b.count}
             x={i * w + 0.5}
             y={HEIGHT - h}
             width={Math.max(1, w - 1)}
             height={h}
             className={onFilter ? "clickable" : undefined}
-            onClick={onFilter && b.count > 0 ? () => onFilter({ column: c.name, model: binFilter(b, i === c.histogram.length - 1) }) : undefined}
+            onClick={onFilter && b.count > 0 ? () => onFilter({ column: c.name, model: binFilter(b, i === c.histogram.length - 1, c.kind === "temporal") }) : undefined}
           >
             <title>{label}</title>
           </rect>

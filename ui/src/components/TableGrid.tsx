@@ -3,6 +3,7 @@ import { AgGridReact } from "ag-grid-react";
 import {
   CellStyleModule,
   ColumnApiModule,
+  DateFilterModule,
   InfiniteRowModelModule,
   ModuleRegistry,
   NumberFilterModule,
@@ -23,7 +24,7 @@ import {
 import type { CellEdit, NotebookId, Profile, TableInfo, ViewProgress } from "../bindings";
 import { Sparkline } from "./Sparkline";
 import "./TableGrid.css";
-import { displayText, fullTextTooltip, isNumericType, typeLabel } from "../format";
+import { displayText, fullTextTooltip, isDateType, isNumericType, typeLabel } from "../format";
 import { QuireError } from "../backend";
 import { cancelView, fetchPage, ROW_ID_COLUMN, viewProgress, viewProgressText, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 import type { GridFilter } from "./ProfilePanel";
@@ -34,6 +35,7 @@ ModuleRegistry.registerModules([
   InfiniteRowModelModule,
   TextFilterModule,
   NumberFilterModule,
+  DateFilterModule,
   TextEditorModule,
   RowSelectionModule,
   TooltipModule,
@@ -324,7 +326,8 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
           headerComponentParams: { innerHeaderComponent: HeaderWithType, dataType: c.data_type, columnName: c.name },
           // Narrow enough that about eight columns fit at 1,280 px; resizable from the header.
           width: isNumericType(c.data_type) ? 130 : 170,
-          filter: isNumericType(c.data_type) ? "agNumberColumnFilter" : "agTextColumnFilter",
+          // Dates by date (a profile's bar of dates is a range the grid keeps), not as text.
+          filter: isNumericType(c.data_type) ? "agNumberColumnFilter" : isDateType(c.data_type) ? "agDateColumnFilter" : "agTextColumnFilter",
           filterParams: { buttons: ["reset"], debounceMs: 300, maxNumConditions: 2 },
           cellClassRules: { "null-cell": (p) => p.value === null },
           // The cell shows a readable form (floats rounded); the value itself, which the editor

@@ -62,6 +62,29 @@ describe("column profiles in words", () => {
     expect(viewSpec([], { city: valueFilter("text", { value: null, count: 3 }) as never })?.filters).toEqual([{ column: "city", op: "blank", value: null }]);
   });
 
+  it("turns a bar of dates into a date range the grid keeps, and a picked day into that whole day", () => {
+    const jan = Date.UTC(2012, 0, 1);
+    const mid = Date.UTC(2012, 1, 27, 14, 30);
+    expect(viewSpec([], { day: binFilter({ start: jan, end: mid, count: 3 }, false, true) as never })?.filters).toEqual([
+      { column: "day", op: "greater_than_or_equal", value: "2012-01-01" },
+      { column: "day", op: "less_than", value: "2012-02-27 14:30:00" },
+    ]);
+    // The last bar keeps its end: the range runs on past it.
+    expect(viewSpec([], { day: binFilter({ start: mid, end: jan + 1e10, count: 3 }, true, true) as never })?.filters).toEqual([
+      { column: "day", op: "greater_than_or_equal", value: "2012-02-27 14:30:00" },
+      { column: "day", op: "less_than", value: "9999-12-31" },
+    ]);
+    // What AG Grid's date filter sends when a day is picked.
+    const picked = (type: string) => ({ filterType: "date", type, dateFrom: "2012-02-29 00:00:00", dateTo: null });
+    expect(viewSpec([], { at: picked("equals") as never })?.filters).toEqual([
+      { column: "at", op: "greater_than_or_equal", value: "2012-02-29" },
+      { column: "at", op: "less_than", value: "2012-03-01" },
+    ]);
+    expect(viewSpec([], { at: picked("greaterThan") as never })?.filters).toEqual([{ column: "at", op: "greater_than_or_equal", value: "2012-03-01" }]);
+    expect(viewSpec([], { at: picked("lessThan") as never })?.filters).toEqual([{ column: "at", op: "less_than", value: "2012-02-29" }]);
+    expect(viewSpec([], { at: { filterType: "date", type: "blank" } as never })?.filters).toEqual([{ column: "at", op: "blank", value: null }]);
+  });
+
   it("keeps the rows of a value the engine cut by what is left of it", () => {
     const long = "é".repeat(VALUE_CHARS);
     expect(viewSpec([], { note: valueFilter("text", { value: `${long}…`, count: 2 }) as never })?.filters).toEqual([{ column: "note", op: "starts_with", value: long }]);

@@ -70,8 +70,14 @@ export function binRangeText(c: Pick<ColumnProfile, "kind">, bin: HistogramBin):
   return `${at(start)} to ${at(end)}`;
 }
 
-/** The AG Grid filter model that keeps one histogram bin's rows (the last bin includes its end). */
-export function binFilter(bin: HistogramBin, last: boolean) {
+/** The AG Grid filter model that keeps one histogram bin's rows (the last bin includes its end).
+ *  A bin of dates (UTC milliseconds) is a date range from its start to its end; the last one
+ *  runs on past its end, where no value lies. */
+export function binFilter(bin: HistogramBin, last: boolean, temporal = false) {
+  if (temporal) {
+    const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().slice(0, 19).replace("T", " "));
+    return { filterType: "date", type: "inRange", dateFrom: at(bin.start), dateTo: last ? "9999-12-31 00:00:00" : at(bin.end) };
+  }
   return {
     filterType: "number",
     operator: "AND",

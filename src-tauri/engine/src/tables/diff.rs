@@ -390,7 +390,7 @@ pub fn display_rows(
     version: &TableVersion,
     at: &[Option<usize>],
 ) -> Result<Vec<Option<Vec<Option<String>>>>, TableError> {
-    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    use datafusion::arrow::util::display::ArrayFormatter;
     let mut out = Vec::with_capacity(at.len());
     for p in at {
         let Some(p) = p else {
@@ -398,14 +398,16 @@ pub fn display_rows(
             continue;
         };
         let row: RecordBatch = version.page(*p, 1)?;
-        let options = FormatOptions::default();
         let mut values = Vec::with_capacity(version.schema.fields().len());
         for c in 0..version.schema.fields().len() {
             let col = row.column(c);
             if col.is_null(0) {
                 values.push(None);
             } else {
-                let f = ArrayFormatter::try_new(col.as_ref(), &options)?;
+                let f = ArrayFormatter::try_new(
+                    col.as_ref(),
+                    crate::tables::sql::display_options(col.data_type()),
+                )?;
                 values.push(Some(f.value(0).to_string()));
             }
         }

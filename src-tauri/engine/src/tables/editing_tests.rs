@@ -69,7 +69,7 @@ fn every_column_type_accepts_good_values_and_refuses_bad_ones_in_words() {
         ("f", "3.25", "3.25"),
         ("b", "false", "false"),
         ("d", "2026-11-26", "2026-11-26"),
-        ("ts", "2026-11-26 10:30:00", "2026-11-26T10:30:00"),
+        ("ts", "2026-11-26T10:30:00", "2026-11-26 10:30:00"),
         ("s", "  spaced  ", "  spaced  "),
     ];
     for (column, value, displayed) in good {

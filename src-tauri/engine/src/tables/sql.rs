@@ -786,6 +786,30 @@ pub struct QueryPreview {
     pub elapsed_ms: f64,
 }
 
+/// How a value reads in a result, an import preview or a diff: dates and times as the grid
+/// writes them (`2024-01-31 14:05:00.5`, `Z` after a UTC one, else its offset), not Arrow's
+/// RFC 3339 `2024-01-31T14:05:00.500`. A value inside a list or struct that is missing reads
+/// `null` (`{total: 12.1, rem: null}`, not `rem: ` as if it were empty text).
+pub(crate) fn display_options(data_type: &DataType) -> &'static FormatOptions<'static> {
+    const LOCAL: &str = "%Y-%m-%d %H:%M:%S%.f";
+    const BASE: FormatOptions<'static> = FormatOptions::new()
+        .with_null("null")
+        .with_datetime_format(Some(LOCAL))
+        .with_timestamp_format(Some(LOCAL));
+    static UTC: FormatOptions<'static> =
+        BASE.with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.fZ"));
+    static ZONED: FormatOptions<'static> =
+        BASE.with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"));
+    match data_type {
+        DataType::Timestamp(_, Some(zone))
+            if ["utc", "z", "+00:00", "etc/utc"].contains(&zone.to_lowercase().as_str()) =>
+        {
+            &UTC
+        }
+        _ => &ZONED,
+    }
+}
+
 impl QueryPreview {
     pub fn from_batches(batches: &[RecordBatch], elapsed: Duration) -> QueryPreview {
         let columns = batches
@@ -793,16 +817,15 @@ impl QueryPreview {
             .map(|b| columns_of(&b.schema()))
             .unwrap_or_default();
         let row_count: usize = batches.iter().map(|b| b.num_rows()).sum();
-        // Only a value inside a list or struct reaches the formatter as null (a missing cell
-        // is None below): `{total: 12.1, rem: null}`, not `rem: ` as if it were empty text.
-        let options = FormatOptions::default().with_null("null");
+        // A missing cell is None below; only a value inside a list or struct reaches the
+        // formatter as null.
         let mut rows = Vec::new();
         'batches: for batch in batches {
             let formatters: Vec<_> = batch
                 .columns()
                 .iter()
                 .map(|c| {
-                    ArrayFormatter::try_new(c.as_ref(), &options)
+                    ArrayFormatter::try_new(c.as_ref(), display_options(c.data_type()))
                         .ok()
                         .map(|f| (c.clone(), f))
                 })
@@ -1031,6 +1054,34 @@ mod tests {
         assert_eq!(
             preview.rows,
             vec![vec![None, None, Some("[1, null]".to_string())]]
+        );
+    }
+
+    /// Dates and times in a result read as the grid writes them: no RFC 3339 `T`, `Z` after a
+    /// UTC one, an offset after one in another zone, fractions only when there are some.
+    #[tokio::test]
+    async fn results_write_dates_and_times_as_the_grid_does() {
+        let s = SqlSession::default();
+        let batches = s
+            .run(
+                "SELECT TIMESTAMP '2024-01-31 14:05:00' AS local, \
+                 arrow_cast(TIMESTAMP '2024-01-31 14:05:00.25', 'Timestamp(Millisecond, Some(\"UTC\"))') AS utc, \
+                 arrow_cast(TIMESTAMP '2024-01-31 14:05:00', 'Timestamp(Second, Some(\"+05:30\"))') AS zoned, \
+                 DATE '2024-01-31' AS day, make_array(TIMESTAMP '2024-01-31 00:00:00') AS list",
+            )
+            .await
+            .unwrap();
+        let preview = QueryPreview::from_batches(&batches, Duration::ZERO);
+        assert_eq!(
+            preview.rows[0],
+            [
+                "2024-01-31 14:05:00",
+                "2024-01-31 14:05:00.250Z",
+                "2024-01-31 14:05:00+05:30",
+                "2024-01-31",
+                "[2024-01-31 00:00:00]",
+            ]
+            .map(|v| Some(v.to_string()))
         );
     }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::execute_stream;
@@ -108,18 +108,29 @@ fn view_sql_ordered(
         let col = check(&f.column)?;
         let text = format!("lower(CAST({col} AS VARCHAR))");
         let v = f.value.clone().unwrap_or_default();
+        // A bar of a date column's profile starts at an instant ("2012-02-27 14:30:00"),
+        // which a date cannot be compared with: the dates are compared as midnights.
+        let is_date = matches!(
+            schema.field_with_name(&f.column).map(|f| f.data_type()),
+            Ok(DataType::Date32 | DataType::Date64)
+        );
+        let cmp = if is_date && v.trim().len() > 10 {
+            format!("CAST({col} AS TIMESTAMP)")
+        } else {
+            col.clone()
+        };
         let lower = literal(&v.to_lowercase());
         conditions.push(match f.op {
             FilterOp::Contains => format!("strpos({text}, {lower}) > 0"),
             FilterOp::NotContains => format!("({col} IS NULL OR strpos({text}, {lower}) = 0)"),
             FilterOp::StartsWith => format!("starts_with({text}, {lower})"),
             FilterOp::EndsWith => format!("ends_with({text}, {lower})"),
-            FilterOp::Equals => format!("{col} = {}", literal(&v)),
-            FilterOp::NotEquals => format!("({col} IS NULL OR {col} <> {})", literal(&v)),
-            FilterOp::GreaterThan => format!("{col} > {}", literal(&v)),
-            FilterOp::GreaterThanOrEqual => format!("{col} >= {}", literal(&v)),
-            FilterOp::LessThan => format!("{col} < {}", literal(&v)),
-            FilterOp::LessThanOrEqual => format!("{col} <= {}", literal(&v)),
+            FilterOp::Equals => format!("{cmp} = {}", literal(&v)),
+            FilterOp::NotEquals => format!("({col} IS NULL OR {cmp} <> {})", literal(&v)),
+            FilterOp::GreaterThan => format!("{cmp} > {}", literal(&v)),
+            FilterOp::GreaterThanOrEqual => format!("{cmp} >= {}", literal(&v)),
+            FilterOp::LessThan => format!("{cmp} < {}", literal(&v)),
+            FilterOp::LessThanOrEqual => format!("{cmp} <= {}", literal(&v)),
             FilterOp::Blank => format!("{col} IS NULL"),
             FilterOp::NotBlank => format!("{col} IS NOT NULL"),
         });
@@ -366,6 +377,89 @@ pub(crate) mod tests {
                 .await
                 .unwrap();
             assert_eq!(ns(&v), want, "descending: {descending}");
+        }
+    }
+
+    /// A profile's bar of dates is a range from one instant to another; a date column is
+    /// compared as midnights, a date-time one as UTC instants.
+    #[tokio::test]
+    async fn filters_dates_and_date_times_by_instants() {
+        use datafusion::arrow::array::{Date32Array, TimestampMicrosecondArray};
+        use datafusion::arrow::datatypes::TimeUnit;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("day", DataType::Date32, true),
+            Field::new(
+                "at",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+            Field::new("n", DataType::Int64, false),
+        ]));
+        let day = |d: &str| {
+            (chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()
+                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days() as i32
+        };
+        let at = |t: &str| {
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M")
+                .unwrap()
+                .and_utc()
+                .timestamp_micros()
+        };
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Date32Array::from(vec![
+                    Some(day("2012-01-01")),
+                    Some(day("2012-02-27")),
+                    Some(day("2012-02-28")),
+                    None,
+                ])),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![
+                        Some(at("2012-02-27 14:29")),
+                        Some(at("2012-02-27 14:30")),
+                        Some(at("2012-02-28 00:00")),
+                        None,
+                    ])
+                    .with_timezone("UTC"),
+                ),
+                Arc::new(Int64Array::from(vec![0, 1, 2, 3])),
+            ],
+        )
+        .unwrap();
+        let t = TableVersion::first(schema, vec![batch]);
+        let range = |column: &str, from: &str, to: &str| ViewSpec {
+            sort: vec![],
+            filters: vec![
+                ColumnFilter {
+                    column: column.into(),
+                    op: FilterOp::GreaterThanOrEqual,
+                    value: Some(from.into()),
+                },
+                ColumnFilter {
+                    column: column.into(),
+                    op: FilterOp::LessThan,
+                    value: Some(to.into()),
+                },
+            ],
+        };
+        for (spec, rows) in [
+            (range("day", "2012-02-27 14:30:00", "9999-12-31"), vec![2]),
+            (
+                range("day", "2012-01-01", "2012-02-27 14:30:00"),
+                vec![0, 1],
+            ),
+            (range("at", "2012-02-27 14:30:00", "2012-02-28"), vec![1]),
+            (
+                range("at", "2012-02-27", "2012-02-28 00:00:01"),
+                vec![0, 1, 2],
+            ),
+        ] {
+            let view = compute(&t, &spec, &Limits::default(), &ViewWork::new(0))
+                .await
+                .unwrap();
+            assert_eq!(ns(&view), rows, "{spec:?}");
         }
     }
 
