@@ -72,7 +72,7 @@ fn to_checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     if !matches!(op, Operator::Plus | Operator::Minus | Operator::Multiply) {
         return Ok(Transformed::no(expr));
     }
-    // A column the schema cannot type (an outer reference in a subquery) stays as it is.
+    // An expression the schema cannot type stays as it is (DataFusion's own would fail first).
     let (Ok(l), Ok(r)) = (left.get_type(schema), right.get_type(schema)) else {
         return Ok(Transformed::no(expr));
     };
@@ -193,18 +193,24 @@ impl ScalarUDFImpl for Checked {
 /// Arrow's "Overflow happened on: 9223372036854775807 * 2", in words with the way out.
 fn past_the_largest(what: &str, data_type: &DataType) -> datafusion::error::DataFusionError {
     let values = what.trim_start_matches("Overflow happened on:").trim();
-    let range = match data_type {
-        DataType::Int8 => "-128 to 127",
-        DataType::Int16 => "-32,768 to 32,767",
-        DataType::Int32 => "-2,147,483,648 to 2,147,483,647",
-        DataType::UInt8 => "0 to 255",
-        DataType::UInt16 => "0 to 65,535",
-        DataType::UInt32 => "0 to 4,294,967,295",
-        DataType::UInt64 => "0 to 18,446,744,073,709,551,615",
-        _ => "-9,223,372,036,854,775,808 to 9,223,372,036,854,775,807",
+    let (range, wider) = match data_type {
+        DataType::Int8 => ("-128 to 127", "BIGINT"),
+        DataType::Int16 => ("-32,768 to 32,767", "BIGINT"),
+        DataType::Int32 => ("-2,147,483,648 to 2,147,483,647", "BIGINT"),
+        DataType::UInt8 => ("0 to 255", "BIGINT"),
+        DataType::UInt16 => ("0 to 65,535", "BIGINT"),
+        DataType::UInt32 => ("0 to 4,294,967,295", "BIGINT"),
+        DataType::UInt64 => ("0 to 18,446,744,073,709,551,615", "DECIMAL(38, 0)"),
+        _ => (
+            "-9,223,372,036,854,775,808 to 9,223,372,036,854,775,807",
+            "DECIMAL(38, 0)",
+        ),
     };
+    // DataFusion may compute an expression for rows a WHERE then leaves out (it moves some
+    // projections below the filter): CASE computes it only where its condition holds.
     exec_datafusion_err!(
         "a whole-number result is out of range: {values} is not within {range}; CAST a side to \
-         DOUBLE, or to DECIMAL(38, 0) for an exact result, first"
+         {wider} (or DOUBLE) first. If it happens in rows the query leaves out, compute it only \
+         where it fits: CASE WHEN <condition> THEN <expression> END"
     )
 }

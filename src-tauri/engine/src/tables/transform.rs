@@ -163,8 +163,10 @@ fn compile(schema: &SchemaRef, sql: &str) -> Result<Compiled, TableError> {
             .with_schema(df_schema.clone())
             .build(),
     );
-    let expr = simplifier.simplify(simplifier.coerce(expr, &df_schema)?)?;
-    let expr = super::checked_arithmetic::checked(expr, &df_schema)?;
+    // Checked before the simplifier folds constants, which it would do wrapping around.
+    let expr =
+        super::checked_arithmetic::checked(simplifier.coerce(expr, &df_schema)?, &df_schema)?;
+    let expr = simplifier.simplify(expr)?;
     let (_, field) = expr.to_field(&df_schema)?;
     let (data_type, nullable) = (field.data_type().clone(), field.is_nullable());
     let expr = ctx.create_physical_expr(expr, &df_schema)?;
@@ -734,6 +736,16 @@ mod tests {
             Transform::SetColumn {
                 column: "n".into(),
                 expr: "n * 9223372036854775807".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+        // Also when the part past it is constants, which the simplifier folds.
+        let err = run(
+            &t,
+            Transform::SetColumn {
+                column: "n".into(),
+                expr: "n * (1000000 * 1000000 * 1000000 * 1000000)".into(),
             },
         )
         .unwrap_err();
