@@ -175,7 +175,7 @@ function nextDay(value: string): string {
  *  own range leaves out both ends). */
 function dateConditions(column: string, c: GridCondition): ColumnFilter[] {
   const from = c.dateFrom ? gridDate(c.dateFrom) : null;
-  const day = from !== null && !from.includes(" ");
+  const day = from !== null && /^\d{4}-\d{2}-\d{2}$/.test(from);
   switch (c.type) {
     case "equals":
       return day
@@ -184,6 +184,8 @@ function dateConditions(column: string, c: GridCondition): ColumnFilter[] {
             { column, op: "less_than", value: nextDay(from) },
           ]
         : [{ column, op: "equals", value: from }];
+    // Offered for date columns only (TableGrid): "not that day" of date-times is no AND of
+    // conditions.
     case "notEqual":
       return [{ column, op: "not_equals", value: from }];
     case "greaterThan":

@@ -111,7 +111,7 @@ function TopValues({ column: c, onFilter }: { column: ColumnProfile; onFilter?(f
             className="link"
             disabled={!onFilter}
             title={onFilter ? "Show only these rows in the grid" : undefined}
-            onClick={() => onFilter?.({ column: c.name, model: valueFilter(c.kind === "number" ? "number" : "text", t) })}
+            onClick={() => onFilter?.({ column: c.name, model: valueFilter(c.kind === "number" ? "number" : c.kind === "temporal" ? "date" : "text", t) })}
           >
             <span className="profile-bar" style={{ width: `${(100 * t.count) / most}%` }} />
             <span className="profile-value">{t.value ?? "(missing)"}</span>

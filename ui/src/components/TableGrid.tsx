@@ -328,7 +328,12 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
           width: isNumericType(c.data_type) ? 130 : 170,
           // Dates by date (a profile's bar of dates is a range the grid keeps), not as text.
           filter: isNumericType(c.data_type) ? "agNumberColumnFilter" : isDateType(c.data_type) ? "agDateColumnFilter" : "agTextColumnFilter",
-          filterParams: { buttons: ["reset"], debounceMs: 300, maxNumConditions: 2 },
+          filterParams: {
+            buttons: ["reset"],
+            debounceMs: 300,
+            maxNumConditions: 2,
+            ...(/^Timestamp\(/.test(c.data_type) ? { filterOptions: ["equals", "lessThan", "greaterThan", "inRange", "blank", "notBlank"] } : {}),
+          },
           cellClassRules: { "null-cell": (p) => p.value === null },
           // The cell shows a readable form (floats rounded); the value itself, which the editor
           // opens with and the tooltip shows, stays exact.

@@ -66,16 +66,25 @@ describe("column profiles in words", () => {
     const jan = Date.UTC(2012, 0, 1);
     const mid = Date.UTC(2012, 1, 27, 14, 30);
     expect(viewSpec([], { day: binFilter({ start: jan, end: mid, count: 3 }, false, true) as never })?.filters).toEqual([
-      { column: "day", op: "greater_than_or_equal", value: "2012-01-01" },
-      { column: "day", op: "less_than", value: "2012-02-27 14:30:00" },
+      { column: "day", op: "greater_than_or_equal", value: "2012-01-01 00:00:00Z" },
+      { column: "day", op: "less_than", value: "2012-02-27 14:30:00Z" },
     ]);
-    // The last bar keeps its end: the range runs on past it.
-    expect(viewSpec([], { day: binFilter({ start: mid, end: jan + 1e10, count: 3 }, true, true) as never })?.filters).toEqual([
-      { column: "day", op: "greater_than_or_equal", value: "2012-02-27 14:30:00" },
-      { column: "day", op: "less_than", value: "9999-12-31" },
+    // The last bar keeps its end: the range runs a second past it.
+    expect(viewSpec([], { day: binFilter({ start: mid, end: mid + 86_400_000, count: 3 }, true, true) as never })?.filters).toEqual([
+      { column: "day", op: "greater_than_or_equal", value: "2012-02-27 14:30:00Z" },
+      { column: "day", op: "less_than", value: "2012-02-28 14:30:01Z" },
     ]);
-    // What AG Grid's date filter sends when a day is picked.
-    const picked = (type: string) => ({ filterType: "date", type, dateFrom: "2012-02-29 00:00:00", dateTo: null });
+    // A frequent date is that day; a frequent date-time is that instant.
+    expect(viewSpec([], { day: valueFilter("date", { value: "2012-02-29", count: 3 }) as never })?.filters).toEqual([
+      { column: "day", op: "greater_than_or_equal", value: "2012-02-29" },
+      { column: "day", op: "less_than", value: "2012-03-01" },
+    ]);
+    expect(viewSpec([], { at: valueFilter("date", { value: "2012-02-29T14:05:00Z", count: 3 }) as never })?.filters).toEqual([
+      { column: "at", op: "equals", value: "2012-02-29T14:05:00Z" },
+    ]);
+    expect(viewSpec([], { at: valueFilter("date", { value: null, count: 3 }) as never })?.filters).toEqual([{ column: "at", op: "blank", value: null }]);
+    // What AG Grid's date filter sends when a day is picked (with or without the midnight).
+    const picked = (type: string) => ({ filterType: "date", type, dateFrom: type === "equals" ? "2012-02-29" : "2012-02-29 00:00:00", dateTo: null });
     expect(viewSpec([], { at: picked("equals") as never })?.filters).toEqual([
       { column: "at", op: "greater_than_or_equal", value: "2012-02-29" },
       { column: "at", op: "less_than", value: "2012-03-01" },

@@ -72,11 +72,12 @@ export function binRangeText(c: Pick<ColumnProfile, "kind">, bin: HistogramBin):
 
 /** The AG Grid filter model that keeps one histogram bin's rows (the last bin includes its end).
  *  A bin of dates (UTC milliseconds) is a date range from its start to its end; the last one
- *  runs on past its end, where no value lies. */
+ *  runs a second past its end, where no value lies. */
 export function binFilter(bin: HistogramBin, last: boolean, temporal = false) {
   if (temporal) {
-    const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().slice(0, 19).replace("T", " "));
-    return { filterType: "date", type: "inRange", dateFrom: at(bin.start), dateTo: last ? "9999-12-31 00:00:00" : at(bin.end) };
+    // Instants in UTC, said so: a column in another zone reads a time without one as its own.
+    const at = (ms: number | null) => (ms === null ? null : `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")}Z`);
+    return { filterType: "date", type: "inRange", dateFrom: at(bin.start), dateTo: at(last && bin.end !== null ? bin.end + 1000 : bin.end) };
   }
   return {
     filterType: "number",
@@ -94,8 +95,10 @@ export const VALUE_CHARS = 200;
 
 /** The AG Grid filter model that keeps the rows holding one value. A value the engine cut keeps
  *  the rows that start with what is left of it, so the click still finds its rows. */
-export function valueFilter(kind: "number" | "text", top: TopValue) {
+export function valueFilter(kind: "number" | "text" | "date", top: TopValue) {
   if (top.value === null) return { filterType: kind, type: "blank" };
+  // A date column has the grid's date filter, which takes its value as `dateFrom`.
+  if (kind === "date") return { filterType: "date", type: "equals", dateFrom: top.value };
   if (kind === "number") return { filterType: "number", type: "equals", filter: Number(top.value) };
   const chars = [...top.value];
   if (chars.length === VALUE_CHARS + 1 && top.value.endsWith("…")) {

@@ -802,7 +802,9 @@ pub(crate) fn display_options(data_type: &DataType) -> &'static FormatOptions<'s
         BASE.with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"));
     match data_type {
         DataType::Timestamp(_, Some(zone))
-            if ["utc", "z", "+00:00", "etc/utc"].contains(&zone.to_lowercase().as_str()) =>
+            // The zones the grid writes `Z` after (ui/src/format.ts).
+            if ["utc", "z", "+00:00", "+0000", "+00", "-00:00", "etc/utc", "gmt", "etc/gmt"]
+                .contains(&zone.to_lowercase().as_str()) =>
         {
             &UTC
         }
