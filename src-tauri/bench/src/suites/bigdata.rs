@@ -6,6 +6,9 @@
 //! dimension file are generated once and cached in `$CARGO_TARGET_DIR/bigdata/` (outside the
 //! work tree). Measures (Quire time; ratio = DuckDB time / Quire time, above 1 = faster):
 //!
+//! With `QUIRE_BENCH_EXPLAIN` set, the suite prints each query's `EXPLAIN ANALYZE` after
+//! timing them, and stops there.
+//!
 //! - `big_open_ms` (value; target < 200): linking the file (footers only).
 //! - `big_count_vs_duckdb`, `big_groupby_vs_duckdb` (1,000 groups), `big_filter_vs_duckdb`
 //!   (1 % of rows by id range: row-group pruning), `big_topk_vs_duckdb` (ORDER BY price DESC
@@ -441,6 +444,19 @@ pub fn run() -> Result<Vec<Measure>, String> {
         }
         eprintln!("  {measure}: {best:.0} ms");
         quire.push((measure, best, answer));
+    }
+    if std::env::var("QUIRE_BENCH_EXPLAIN").is_ok() {
+        for (_, sql) in QUERIES {
+            let plan = rt
+                .block_on(engine.query(nb, &format!("EXPLAIN ANALYZE {sql}")))
+                .map_err(err)?;
+            eprintln!(
+                "{}",
+                datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+                    .map_err(|e| e.to_string())?
+            );
+        }
+        return Err("explained".into());
     }
 
     let mut pages = Vec::new();

@@ -394,6 +394,11 @@ pub(crate) mod tests {
                 true,
             ),
             Field::new("n", DataType::Int64, false),
+            Field::new(
+                "zoned",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("+05:30".into())),
+                true,
+            ),
         ]));
         let day = |d: &str| {
             (chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()
@@ -425,6 +430,15 @@ pub(crate) mod tests {
                     .with_timezone("UTC"),
                 ),
                 Arc::new(Int64Array::from(vec![0, 1, 2, 3])),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![
+                        Some(at("2012-02-27 14:29")),
+                        Some(at("2012-02-27 14:30")),
+                        Some(at("2012-02-28 00:00")),
+                        None,
+                    ])
+                    .with_timezone("+05:30"),
+                ),
             ],
         )
         .unwrap();
@@ -444,15 +458,31 @@ pub(crate) mod tests {
                 },
             ],
         };
+        // A bar's instants are UTC, said so (`Z`), whatever the column's zone; a day picked in
+        // the grid has none, and is the column's own day.
         for (spec, rows) in [
-            (range("day", "2012-02-27 14:30:00", "9999-12-31"), vec![2]),
             (
-                range("day", "2012-01-01", "2012-02-27 14:30:00"),
+                range("day", "2012-02-27 14:30:00Z", "2012-02-28 00:00:01Z"),
+                vec![2],
+            ),
+            (
+                range("day", "2012-01-01", "2012-02-27 14:30:00Z"),
                 vec![0, 1],
             ),
-            (range("at", "2012-02-27 14:30:00", "2012-02-28"), vec![1]),
             (
-                range("at", "2012-02-27", "2012-02-28 00:00:01"),
+                range("at", "2012-02-27 14:30:00Z", "2012-02-28 00:00:00Z"),
+                vec![1],
+            ),
+            (
+                range("at", "2012-02-27", "2012-02-28 00:00:01Z"),
+                vec![0, 1, 2],
+            ),
+            (
+                range("zoned", "2012-02-27 14:30:00Z", "2012-02-28 00:00:00Z"),
+                vec![1],
+            ),
+            (
+                range("zoned", "2012-02-27 14:29:00Z", "2012-02-28 00:00:01Z"),
                 vec![0, 1, 2],
             ),
         ] {
