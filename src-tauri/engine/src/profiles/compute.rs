@@ -8,6 +8,7 @@ use std::time::Instant;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
+use datafusion::arrow::util::display::ArrayFormatter;
 use tokio_util::sync::CancellationToken;
 
 use super::functions::{EXACT_MAX, FLOAT_BITS, QUARTILES};
@@ -364,8 +365,19 @@ async fn top_values(
         let value = value.as_string::<i32>();
         let n = int64s(batch.column(2))?;
         for row in 0..batch.num_rows() {
-            columns[col.value(row) as usize].top.push(TopValue {
-                value: (!value.is_null(row)).then(|| shorten(value.value(row))),
+            let column = &mut columns[col.value(row) as usize];
+            let temporal = column.kind == ProfileKind::Temporal;
+            column.top.push(TopValue {
+                value: (!value.is_null(row)).then(|| {
+                    let text = value.value(row);
+                    // As the grid writes a date-time: a space, not SQL's `T`.
+                    match text.get(10..11) {
+                        Some("T") if temporal => {
+                            shorten(&format!("{} {}", &text[..10], &text[11..]))
+                        }
+                        _ => shorten(text),
+                    }
+                }),
                 count: n.value(row) as u64,
             });
         }
@@ -467,9 +479,12 @@ impl<'a> Row<'a> {
         let Some(column) = self.next() else {
             return (None, None);
         };
-        let text = cast(column, &DataType::Utf8)
-            .ok()
-            .map(|t| shorten(t.as_string::<i32>().value(0)));
+        let text = ArrayFormatter::try_new(
+            column.as_ref(),
+            crate::tables::sql::display_options(column.data_type()),
+        )
+        .ok()
+        .map(|f| shorten(&f.value(0).to_string()));
         let number = column
             .data_type()
             .is_numeric()

@@ -180,6 +180,30 @@ async fn a_result_is_profiled_from_its_query() {
     assert_eq!(err.code(), ErrorCode::SqlInvalid);
 }
 
+/// A date-time's smallest, largest and most frequent values read as the grid writes them.
+#[tokio::test]
+async fn date_times_are_written_as_the_grid_writes_them() {
+    let session = SqlSession::default();
+    session.register("t", &table(1_000)).unwrap();
+    let p = profile_query(
+        &session,
+        "SELECT CAST(day AS TIMESTAMP) + INTERVAL '90 minutes' AS at, \
+         arrow_cast(CAST(day AS TIMESTAMP), 'Timestamp(Second, Some(\"UTC\"))') AS utc FROM t",
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let at = column(&p, "at");
+    assert_eq!(
+        (at.min.as_deref(), at.max.as_deref()),
+        (Some("2024-01-01 01:30:00"), Some("2024-04-09 01:30:00"))
+    );
+    assert_eq!(at.top[0].value.as_deref(), Some("2024-01-01 01:30:00"));
+    let utc = column(&p, "utc");
+    assert_eq!(utc.max.as_deref(), Some("2024-04-09 00:00:00Z"));
+    assert_eq!(utc.top[0].value.as_deref(), Some("2024-01-01 00:00:00Z"));
+}
+
 #[tokio::test]
 async fn an_empty_table_and_a_column_of_nothing_but_missing_values() {
     let session = SqlSession::default();
