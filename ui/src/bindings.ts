@@ -1083,6 +1083,11 @@ export type QueryPreview = {
 	row_count: number,
 	truncated: boolean,
 	elapsed_ms: number | null,
+	/**
+	 *  What the user may not expect of the answer, said beside it (a division of whole numbers
+	 *  gives a whole number).
+	 */
+	notes?: string[],
 };
 
 /**  The priority query queue's capacity. */

@@ -56,6 +56,24 @@ describe("a SQL result", () => {
     expect(screen.queryByTestId("open-all-rows")).toBeNull();
   });
 
+  it("says beside the answer what the engine noted about it, and nothing when it noted nothing", () => {
+    const note = "hits / total divides whole numbers, which gives a whole number here";
+    render(
+      <CellView
+        schema={{}}
+        cell={{ id: "c1", kind: "sql", source: "SELECT hits / total FROM t" }}
+        index={0}
+        last
+        output={{ ok: { kind: "table", preview: { ...preview(false), notes: [note] } } }}
+        actions={{} as unknown as NotebookActions}
+      />,
+    );
+    expect(screen.getByTestId("result-note").textContent).toBe(note);
+    cleanup();
+    show(false);
+    expect(screen.queryByTestId("result-note")).toBeNull();
+  });
+
   it("opens all rows in the grid by keeping the result under a free name", async () => {
     const open = show(true);
     fireEvent.click(screen.getByTestId("open-all-rows"));

@@ -211,6 +211,11 @@ export function CellView({ schema, cell, index, last, output: given, actions, cl
                 </div>
               )}
               <ResultTable preview={output.ok.preview} />
+              {(output.ok.preview.notes ?? []).map((note) => (
+                <div key={note} className="muted result-note" data-testid="result-note" role="note">
+                  {note}
+                </div>
+              ))}
               <div className="result-actions">
                 <KeepAsTable onKeep={(name) => actions.keepResult(ran.sql, name, ran.on)} />
                 {/* The preview holds the first rows only; the grid pages through a table, so

@@ -186,6 +186,7 @@ impl Engine {
             CellKind::Sql => {
                 let started = Instant::now();
                 let (catalog, sql) = (self.ledger.catalog().clone(), cell.source.clone());
+                let notes = catalog.notes(notebook, &sql).await;
                 let batches = self
                     .cell_run(
                         notebook,
@@ -200,9 +201,9 @@ impl Engine {
                         },
                     )
                     .await?;
-                Ok(CellOutput::Table {
-                    preview: QueryPreview::from_batches(&batches, started.elapsed()),
-                })
+                let mut preview = QueryPreview::from_batches(&batches, started.elapsed());
+                preview.notes = notes;
+                Ok(CellOutput::Table { preview })
             }
         }
     }

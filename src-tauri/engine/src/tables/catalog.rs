@@ -513,6 +513,12 @@ impl Catalog {
         result.map_err(|e| self.explain_missing(notebook, e))
     }
 
+    /// What the user may not expect of the answer to `sql` (a whole-number division).
+    pub async fn notes(&self, notebook: NotebookId, sql: &str) -> Vec<String> {
+        let nb = self.of(notebook);
+        nb.sql.notes(sql).await
+    }
+
     /// The notebook's SQL session, for work that plans its own queries (charts).
     pub fn session(&self, notebook: NotebookId) -> Session {
         Session(self.of(notebook))

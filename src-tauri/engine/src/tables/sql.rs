@@ -207,10 +207,74 @@ impl SqlSession {
     }
 
     /// Plans and runs `sql` under the restrictions above, collecting every batch.
+    /// What the user may not expect of the answer to `sql` (see [`QueryPreview::notes`]);
+    /// nothing when it does not plan.
+    pub async fn notes(&self, sql: &str) -> Vec<String> {
+        match self.ctx.sql_with_options(sql, restricted()).await {
+            Ok(frame) => whole_number_divisions(frame.logical_plan()),
+            Err(_) => Vec::new(),
+        }
+    }
+
     pub async fn run(&self, sql: &str) -> Result<Vec<RecordBatch>, TableError> {
         self.run_cancellable(sql, &|_| {}, &CancellationToken::new())
             .await
     }
+}
+
+/// A note when `plan` divides a whole number by a whole number: DataFusion, as PostgreSQL,
+/// gives a whole number (`count(*) FILTER (…) / count(*)` is 0), where DuckDB and pandas give
+/// a fraction; an analyst reads 0 % and trusts it.
+fn whole_number_divisions(plan: &LogicalPlan) -> Vec<String> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator};
+    let mut found: Vec<String> = Vec::new();
+    let _ = plan.apply_with_subqueries(|p| {
+        let schema = datafusion::logical_expr::utils::merge_schema(&p.inputs());
+        p.apply_expressions(|e| {
+            e.apply(|e| {
+                if let Expr::BinaryExpr(BinaryExpr {
+                    left,
+                    op: Operator::Divide,
+                    right,
+                }) = e
+                {
+                    let whole = |x: &Expr| x.get_type(&schema).is_ok_and(|t| t.is_integer());
+                    // `x > 1`, not DataFusion's `x > Int64(1)`.
+                    static TYPED: std::sync::LazyLock<regex::Regex> =
+                        std::sync::LazyLock::new(|| {
+                            regex::Regex::new(
+                                r"\b(?:U?Int(?:8|16|32|64)|Float(?:32|64))\((-?[0-9.e+-]+)\)",
+                            )
+                            .expect("a valid pattern")
+                        });
+                    let text = TYPED
+                        .replace_all(&e.human_display().to_string(), "$1")
+                        .into_owned();
+                    if whole(left) && whole(right) && !found.contains(&text) {
+                        found.push(text);
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    let Some(first) = found.first() else {
+        return Vec::new();
+    };
+    let first: String = match first.chars().count() > 60 {
+        true => first.chars().take(59).chain(['…']).collect(),
+        false => first.clone(),
+    };
+    let more = match found.len() {
+        1 => String::new(),
+        2 => " (and one more division)".into(),
+        n => format!(" (and {} more divisions)", n - 1),
+    };
+    vec![format!(
+        "{first}{more} divides whole numbers, which gives a whole number here (7 / 2 is 3, as in \
+         PostgreSQL). For a fraction, make a side a DOUBLE: CAST(… AS DOUBLE), or 1.0 * …"
+    )]
 }
 
 /// Whether `plan` hands on its table's rows in the table's order, with nothing that orders
@@ -784,6 +848,10 @@ pub struct QueryPreview {
     pub row_count: u64,
     pub truncated: bool,
     pub elapsed_ms: f64,
+    /// What the user may not expect of the answer, said beside it (a division of whole numbers
+    /// gives a whole number).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// How a value reads in a result, an import preview or a diff: dates and times as the grid
@@ -860,6 +928,7 @@ impl QueryPreview {
             rows,
             row_count: row_count as u64,
             elapsed_ms: elapsed.as_secs_f64() * 1000.0,
+            notes: Vec::new(),
         }
     }
 }
@@ -1062,6 +1131,37 @@ mod tests {
             preview.rows,
             vec![vec![None, None, Some("[1, null]".to_string())]]
         );
+    }
+
+    /// A division of whole numbers is said beside the answer (DataFusion gives a whole number,
+    /// as PostgreSQL does; DuckDB and pandas a fraction); other divisions are not.
+    #[tokio::test]
+    async fn a_division_of_whole_numbers_is_noted_beside_the_answer() {
+        let s = SqlSession::default();
+        let t = "(VALUES (1, 2.5), (3, 4.0)) AS t(x, f)";
+        let notes = s
+            .notes(&format!(
+                "SELECT count(*) FILTER (WHERE x > 1) / count(*) AS share FROM {t}"
+            ))
+            .await;
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("divides whole numbers"), "{notes:?}");
+        assert!(
+            notes[0].starts_with("count(*) FILTER (WHERE t.x > 1) / count(*) divides"),
+            "{notes:?}"
+        );
+        let two = s
+            .notes(&format!(
+                "SELECT x / 2, (SELECT max(x) / 3 FROM {t}) FROM {t}"
+            ))
+            .await;
+        assert!(two[0].contains("and one more division"), "{two:?}");
+        for fine in [
+            format!("SELECT x / 2.0, f / x, 1.0 * x / 3, avg(x) FROM {t} GROUP BY x, f"),
+            "SELECT nosuch / 2".to_string(),
+        ] {
+            assert_eq!(s.notes(&fine).await, Vec::<String>::new(), "{fine}");
+        }
     }
 
     /// Dates and times in a result read as the grid writes them: no RFC 3339 `T`, `Z` after a
