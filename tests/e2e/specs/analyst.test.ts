@@ -84,8 +84,13 @@ test("an analyst's first hour: NA, joins, fill, undo with sort, delete, cancel w
       await app.click("add-sql-cell");
       await runSql(app, "SELECT count(*) AS flights, count(*) - count(dep_time) AS missing FROM flights");
       await resultRows(app, (r) => r.length === 1 && /^60\D?000$/.test(r[0]![0]!) && r[0]![1] === String(flights.missing));
+      // A share of whole numbers is 0 here, as in PostgreSQL (DuckDB says 0.0…): a note says so.
+      await runSql(app, "SELECT (count(*) - count(dep_time)) / count(*) AS share FROM flights");
+      await resultRows(app, (r) => r.length === 1 && r[0]![0] === "0");
+      await app.waitText("result-note", (t) => t.includes("divides whole numbers"));
       await runSql(app, "SELECT arrow_typeof(min(time_hour)) AS zone, min(time_hour) AS first FROM flights");
       await resultRows(app, (r) => r.length === 1 && r[0]![0]!.includes("UTC") && r[0]![1]!.startsWith("2013-01-01"));
+      assert.equal(await app.count("[data-testid=result-note]"), 0, "no note for a query without a division");
 
       // A second table, then a join whose two sides share year and tailnum, kept as a table.
       await runSql(
