@@ -16,6 +16,7 @@ pub mod diff;
 pub mod edit;
 #[cfg(test)]
 mod editing_tests;
+mod exact_percentile;
 pub mod export;
 pub mod footer_guard;
 pub mod history;
