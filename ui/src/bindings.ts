@@ -1372,10 +1372,18 @@ export type ViewProgress = {
 	rows_total: number,
 };
 
-/**  How the grid wants a table: sorted by these keys, keeping rows that pass every filter. */
+/**
+ *  How the grid wants a table: sorted by these keys, keeping rows that pass every filter and
+ *  one alternative of every `either`.
+ */
 export type ViewSpec = {
 	sort: SortKey[],
 	filters: ColumnFilter[],
+	/**
+	 *  Conditions joined with OR (a grid filter's "less than 0 OR greater than 35"): a row
+	 *  stays when, in each entry, every filter of one of its alternatives holds.
+	 */
+	either?: ColumnFilter[][][],
 };
 
 /* Tauri Specta runtime */

@@ -14,7 +14,7 @@ import {
   TimeUnit,
   Timestamp,
 } from "apache-arrow";
-import { display, rowsOf, viewProgressText, viewSpec } from "./pages";
+import { display, filters, rowsOf, viewProgressText, viewSpec } from "./pages";
 
 describe("pages", () => {
   it("decodes Arrow IPC rows into display text, nulls kept", () => {
@@ -87,14 +87,33 @@ describe("viewSpec", () => {
     });
   });
 
-  it("joins AND conditions and leaves OR out", () => {
+  it("joins AND conditions, and OR conditions as alternatives (once left out: the grid looked filtered and was not)", () => {
     const spec = viewSpec([], {
       a: { operator: "AND", conditions: [{ type: "startsWith", filter: "x" }, { type: "endsWith", filter: "y" }] },
-      b: { operator: "OR", conditions: [{ type: "equals", filter: "1" }, { type: "equals", filter: "2" }] },
+      b: { operator: "OR", conditions: [{ type: "lessThan", filter: 0 }, { type: "inRange", filter: 35, filterTo: 40 }] },
     });
     expect(spec?.filters).toEqual([
       { column: "a", op: "starts_with", value: "x" },
       { column: "a", op: "ends_with", value: "y" },
+    ]);
+    expect(spec?.either).toEqual([
+      [
+        [{ column: "b", op: "less_than", value: "0" }],
+        [
+          { column: "b", op: "greater_than_or_equal", value: "35" },
+          { column: "b", op: "less_than_or_equal", value: "40" },
+        ],
+      ],
+    ]);
+    expect(filters(spec)).toBe(true);
+    expect(filters(viewSpec([{ colId: "a", sort: "asc" }], {}))).toBe(false);
+  });
+
+  it("keeps a picked end day whole in a date range, as BETWEEN does", () => {
+    const spec = viewSpec([], { day: { filterType: "date", type: "inRange", dateFrom: "2013-03-01 00:00:00", dateTo: "2013-03-31 00:00:00" } });
+    expect(spec?.filters).toEqual([
+      { column: "day", op: "greater_than_or_equal", value: "2013-03-01" },
+      { column: "day", op: "less_than", value: "2013-04-01" },
     ]);
   });
 });

@@ -170,9 +170,9 @@ function nextDay(value: string): string {
   return Number.isNaN(ms) ? value : gridDate(new Date(ms + DAY_MS).toISOString().slice(0, 19).replace("T", " "));
 }
 
-/** A date filter: a day picked means the whole day, whatever the times in a date-time column;
- *  a range is from its start up to, not including, its end (a profile's bar of dates; AG Grid's
- *  own range leaves out both ends). */
+/** A date filter: a day picked means the whole day, whatever the times in a date-time column,
+ *  also as a range's end (a profile's bar of dates, whose ends are instants, keeps its start
+ *  and leaves out its end). */
 function dateConditions(column: string, c: GridCondition): ColumnFilter[] {
   const from = c.dateFrom ? gridDate(c.dateFrom) : null;
   const day = from !== null && /^\d{4}-\d{2}-\d{2}$/.test(from);
@@ -192,11 +192,16 @@ function dateConditions(column: string, c: GridCondition): ColumnFilter[] {
       return [day ? { column, op: "greater_than_or_equal", value: nextDay(from) } : { column, op: "greater_than", value: from }];
     case "lessThan":
       return [{ column, op: "less_than", value: from }];
-    case "inRange":
+    case "inRange": {
+      // A day picked as the end is in the range, as SQL's BETWEEN has it; a profile bar's end
+      // (an instant) is not, as it starts the next bar.
+      const to = c.dateTo ? gridDate(c.dateTo) : null;
+      const toDay = to !== null && /^\d{4}-\d{2}-\d{2}$/.test(to);
       return [
         { column, op: "greater_than_or_equal", value: from },
-        { column, op: "less_than", value: c.dateTo ? gridDate(c.dateTo) : null },
+        { column, op: "less_than", value: toDay ? nextDay(to) : to },
       ];
+    }
     case "blank":
     case "notBlank":
       return [{ column, op: OPS[c.type]!, value: null }];
@@ -220,13 +225,21 @@ function conditions(column: string, c: GridCondition): ColumnFilter[] {
 }
 
 /** The engine's view of the grid's sort and filters; null when the grid shows the table as is.
- *  Conditions joined with OR are not supported yet and are left out. */
+ *  A column's two conditions joined with OR are one `either` of the view. */
 export function viewSpec(sortModel: GridSort[], filterModel: Record<string, GridFilter> | null): ViewSpec | null {
   const sort: SortKey[] = sortModel.map((s) => ({ column: s.colId, descending: s.sort === "desc" }));
   const filters: ColumnFilter[] = [];
+  const either: ColumnFilter[][][] = [];
   for (const [column, f] of Object.entries(filterModel ?? {})) {
-    if (f.conditions && f.operator !== "OR") f.conditions.forEach((c) => filters.push(...conditions(column, c)));
-    else if (!f.conditions) filters.push(...conditions(column, f));
+    if (f.conditions && f.operator === "OR") either.push(f.conditions.map((c) => conditions(column, c)));
+    else if (f.conditions) f.conditions.forEach((c) => filters.push(...conditions(column, c)));
+    else filters.push(...conditions(column, f));
   }
-  return sort.length === 0 && filters.length === 0 ? null : { sort, filters };
+  if (sort.length === 0 && filters.length === 0 && either.length === 0) return null;
+  return either.length === 0 ? { sort, filters } : { sort, filters, either };
+}
+
+/** Whether a view keeps only some rows (else it only sorts). */
+export function filters(view: ViewSpec | null): boolean {
+  return view !== null && (view.filters.length > 0 || (view.either ?? []).length > 0);
 }

@@ -157,6 +157,7 @@ fn a_hive_partitioned_folder_links_as_one_table_and_answers_as_pyarrow_reads_it(
             .filter(|row| row.split(" | ").nth(island) == Some("Dream"))
             .collect();
     let only_dream = quire_engine::tables::view::ViewSpec {
+        either: Vec::new(),
         sort: Vec::new(),
         filters: vec![quire_engine::tables::view::ColumnFilter {
             column: "island".into(),
@@ -172,6 +173,7 @@ fn a_hive_partitioned_folder_links_as_one_table_and_answers_as_pyarrow_reads_it(
     // The grid's sorted and filtered view over the keys: Dream's rows, newest year first.
     use quire_engine::tables::view::{ColumnFilter, FilterOp, SortKey, ViewSpec};
     let view = ViewSpec {
+        either: Vec::new(),
         sort: vec![SortKey {
             column: "year".into(),
             descending: true,
@@ -210,6 +212,7 @@ fn a_hive_partitioned_folder_links_as_one_table_and_answers_as_pyarrow_reads_it(
     // (`pc.sort_indices`, a missing value counted as the smallest): the same sequence of year
     // and mass, row by row.
     let by_year_mass = ViewSpec {
+        either: Vec::new(),
         sort: vec![
             SortKey {
                 column: "year".into(),

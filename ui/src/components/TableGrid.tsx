@@ -26,7 +26,7 @@ import { Sparkline } from "./Sparkline";
 import "./TableGrid.css";
 import { displayText, fullTextTooltip, isDateType, isNumericType, typeLabel } from "../format";
 import { QuireError } from "../backend";
-import { cancelView, fetchPage, ROW_ID_COLUMN, viewProgress, viewProgressText, viewRows, viewSpec, type GridSort, type Row } from "../pages";
+import { cancelView, fetchPage, filters, ROW_ID_COLUMN, viewProgress, viewProgressText, viewRows, viewSpec, type GridSort, type Row } from "../pages";
 import type { GridFilter } from "./ProfilePanel";
 
 // Tooltips and cell classes need their modules: without them the header types, a rounded
@@ -383,7 +383,7 @@ export function TableGrid({ notebook, table, onEdit, onSelection, onAddRows, ref
           Promise.all([total, fetchPage(notebook, name, view, params.startRow, params.endRow - params.startRow)])
             .finally(done)
             .then(([count, rows]) => {
-              setFiltered(view && view.filters.length > 0 ? count : null);
+              setFiltered(filters(view) ? count : null);
               params.successCallback(rows, count);
               answered();
             })

@@ -550,6 +550,7 @@ fn sorted_view_steps(
 ) -> Result<Vec<Measure>, String> {
     let err = |e: quire_engine::Error| e.to_string();
     let view = ViewSpec {
+        either: Vec::new(),
         sort: vec![SortKey {
             column: "price".into(),
             descending: true,

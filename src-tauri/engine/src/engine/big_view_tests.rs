@@ -26,6 +26,7 @@ fn amount(id: i64) -> Option<f64> {
 
 fn sort(keys: &[(&str, bool)]) -> ViewSpec {
     ViewSpec {
+        either: Vec::new(),
         sort: keys
             .iter()
             .map(|(column, descending)| SortKey {
@@ -137,6 +138,7 @@ async fn a_sorted_view_of_a_link_bigger_than_a_table_may_hold_pages_exactly_as_e
 
     // A filter with a sort: amounts of at least 90,000 (ids from 180,000), smallest first.
     let big = ViewSpec {
+        either: Vec::new(),
         sort: vec![SortKey {
             column: "amount".into(),
             descending: false,
@@ -240,6 +242,7 @@ async fn a_view_whose_positions_pass_the_spill_disk_limit_is_refused_in_words() 
     assert!(err.to_string().contains("limits.spill_disk_mb"), "{err}");
     // A filter keeping a tenth of the rows needs a tenth of the positions: it is made.
     let few = ViewSpec {
+        either: Vec::new(),
         sort: vec![],
         filters: vec![ColumnFilter {
             column: "id".into(),

@@ -165,6 +165,7 @@ async fn a_linked_folder_pages_exactly_anywhere_and_answers_sql_like_a_copy() {
 
     // Sorted and filtered views of the link.
     let desc = ViewSpec {
+        either: Vec::new(),
         sort: vec![SortKey {
             column: "id".into(),
             descending: true,
@@ -176,6 +177,7 @@ async fn a_linked_folder_pages_exactly_anywhere_and_answers_sql_like_a_copy() {
         (25_006..25_013).rev().collect::<Vec<_>>()
     );
     let nice = ViewSpec {
+        either: Vec::new(),
         sort: vec![],
         filters: vec![ColumnFilter {
             column: "city".into(),
@@ -416,6 +418,7 @@ async fn a_sorted_view_past_the_query_memory_and_spill_disk_is_refused_in_words(
     let nb = engine.create_notebook("Big").unwrap().id;
     engine.link_table(nb, &file, None).unwrap();
     let desc = ViewSpec {
+        either: Vec::new(),
         sort: vec![SortKey {
             column: "amount".into(),
             descending: true,

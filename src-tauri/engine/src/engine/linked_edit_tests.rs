@@ -197,6 +197,7 @@ async fn edits_of_a_link_show_everywhere_undo_save_small_and_outlive_a_restart()
     // A sorted view shows the edited id first, with its row's position as row id; a cell
     // edited in the view edits that row.
     let desc = ViewSpec {
+        either: Vec::new(),
         sort: vec![SortKey {
             column: "id".into(),
             descending: true,
@@ -214,6 +215,7 @@ async fn edits_of_a_link_show_everywhere_undo_save_small_and_outlive_a_restart()
         .unwrap();
     assert_eq!(cities(&engine, nb, Some(&desc), 0, 1).await[0].0, "Oslo");
     let oslo = ViewSpec {
+        either: Vec::new(),
         sort: vec![],
         filters: vec![ColumnFilter {
             column: "city".into(),
@@ -770,6 +772,7 @@ async fn deleted_rows_of_a_link_are_gone_everywhere_undo_outlive_a_crash_and_fol
         );
     }
     let desc = ViewSpec {
+        either: Vec::new(),
         sort: vec![SortKey {
             column: "id".into(),
             descending: true,
@@ -1415,6 +1418,7 @@ async fn rows_added_to_a_link_are_filled_in_shown_everywhere_undone_outlive_a_cr
     .await;
     assert!(counts.contains("| 25014 | 25013 | -2.5 |"), "{counts}");
     let desc = ViewSpec {
+        either: Vec::new(),
         sort: vec![SortKey {
             column: "id".into(),
             descending: true,
@@ -1426,6 +1430,7 @@ async fn rows_added_to_a_link_are_filled_in_shown_everywhere_undone_outlive_a_cr
         [30_000, 25_012]
     );
     let bergen = ViewSpec {
+        either: Vec::new(),
         sort: vec![],
         filters: vec![ColumnFilter {
             column: "city".into(),

@@ -54,16 +54,21 @@ pub struct ColumnFilter {
     pub value: Option<String>,
 }
 
-/// How the grid wants a table: sorted by these keys, keeping rows that pass every filter.
+/// How the grid wants a table: sorted by these keys, keeping rows that pass every filter and
+/// one alternative of every `either`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
 pub struct ViewSpec {
     pub sort: Vec<SortKey>,
     pub filters: Vec<ColumnFilter>,
+    /// Conditions joined with OR (a grid filter's "less than 0 OR greater than 35"): a row
+    /// stays when, in each entry, every filter of one of its alternatives holds.
+    #[serde(default)]
+    pub either: Vec<Vec<Vec<ColumnFilter>>>,
 }
 
 impl ViewSpec {
     pub fn is_plain(&self) -> bool {
-        self.sort.is_empty() && self.filters.is_empty()
+        self.sort.is_empty() && self.filters.is_empty() && self.either.is_empty()
     }
 }
 
@@ -103,8 +108,7 @@ fn view_sql_ordered(
                 column: None,
             })
     };
-    let mut conditions = Vec::new();
-    for f in &spec.filters {
+    let condition = |f: &ColumnFilter| -> Result<String, TableError> {
         let col = check(&f.column)?;
         let text = format!("lower(CAST({col} AS VARCHAR))");
         let v = f.value.clone().unwrap_or_default();
@@ -120,7 +124,7 @@ fn view_sql_ordered(
             col.clone()
         };
         let lower = literal(&v.to_lowercase());
-        conditions.push(match f.op {
+        Ok(match f.op {
             FilterOp::Contains => format!("strpos({text}, {lower}) > 0"),
             FilterOp::NotContains => format!("({col} IS NULL OR strpos({text}, {lower}) = 0)"),
             FilterOp::StartsWith => format!("starts_with({text}, {lower})"),
@@ -133,7 +137,25 @@ fn view_sql_ordered(
             FilterOp::LessThanOrEqual => format!("{cmp} <= {}", literal(&v)),
             FilterOp::Blank => format!("{col} IS NULL"),
             FilterOp::NotBlank => format!("{col} IS NOT NULL"),
-        });
+        })
+    };
+    let mut conditions = spec
+        .filters
+        .iter()
+        .map(condition)
+        .collect::<Result<Vec<_>, _>>()?;
+    for alternatives in &spec.either {
+        let mut any = Vec::new();
+        for all in alternatives {
+            let all = all.iter().map(condition).collect::<Result<Vec<_>, _>>()?;
+            any.push(match all.is_empty() {
+                true => "TRUE".to_string(),
+                false => format!("({})", all.join(" AND ")),
+            });
+        }
+        if !any.is_empty() {
+            conditions.push(format!("({})", any.join(" OR ")));
+        }
     }
     let mut order: Vec<String> = Vec::new();
     for k in &spec.sort {
@@ -333,6 +355,7 @@ pub(crate) mod tests {
     async fn sorts_with_ties_broken_by_row_id_and_keeps_ids() {
         let t = sample();
         let spec = ViewSpec {
+            either: Vec::new(),
             sort: vec![SortKey {
                 column: "amount".into(),
                 descending: true,
@@ -367,6 +390,7 @@ pub(crate) mod tests {
         let t = sample();
         for (descending, want) in [(false, [1, 2, 0, 4, 3]), (true, [0, 4, 2, 1, 3])] {
             let spec = ViewSpec {
+                either: Vec::new(),
                 sort: vec![SortKey {
                     column: "amount".into(),
                     descending,
@@ -444,6 +468,7 @@ pub(crate) mod tests {
         .unwrap();
         let t = TableVersion::first(schema, vec![batch]);
         let range = |column: &str, from: &str, to: &str| ViewSpec {
+            either: Vec::new(),
             sort: vec![],
             filters: vec![
                 ColumnFilter {
@@ -497,6 +522,7 @@ pub(crate) mod tests {
     async fn filters_by_text_and_number() {
         let t = sample();
         let contains = ViewSpec {
+            either: Vec::new(),
             sort: vec![],
             filters: vec![ColumnFilter {
                 column: "city".into(),
@@ -514,6 +540,7 @@ pub(crate) mod tests {
             "case-insensitive"
         );
         let numeric = ViewSpec {
+            either: Vec::new(),
             sort: vec![SortKey {
                 column: "n".into(),
                 descending: true,
@@ -532,7 +559,35 @@ pub(crate) mod tests {
             ),
             [4, 2, 0]
         );
+        // "amount < 2 OR amount >= 3", with the city not blank (AND).
+        let either = ViewSpec {
+            either: vec![vec![
+                vec![ColumnFilter {
+                    column: "amount".into(),
+                    op: FilterOp::LessThan,
+                    value: Some("2".into()),
+                }],
+                vec![ColumnFilter {
+                    column: "amount".into(),
+                    op: FilterOp::GreaterThanOrEqual,
+                    value: Some("3".into()),
+                }],
+            ]],
+            sort: vec![],
+            filters: vec![ColumnFilter {
+                column: "city".into(),
+                op: FilterOp::NotBlank,
+                value: None,
+            }],
+        };
+        assert_eq!(
+            ns(&compute(&t, &either, &Limits::default(), &ViewWork::new(0))
+                .await
+                .unwrap()),
+            [0, 1, 4]
+        );
         let blank = ViewSpec {
+            either: Vec::new(),
             sort: vec![],
             filters: vec![ColumnFilter {
                 column: "city".into(),
@@ -547,6 +602,7 @@ pub(crate) mod tests {
             [2]
         );
         let quote = ViewSpec {
+            either: Vec::new(),
             sort: vec![],
             filters: vec![ColumnFilter {
                 column: "city".into(),
@@ -563,6 +619,7 @@ pub(crate) mod tests {
             "values are literals, never SQL"
         );
         let unknown = ViewSpec {
+            either: Vec::new(),
             sort: vec![SortKey {
                 column: "nope".into(),
                 descending: false,

@@ -385,6 +385,7 @@ mod tests {
     async fn cached_views_stay_under_their_byte_cap_and_the_newest_stays() {
         let t = sample();
         let sort = |column: &str| ViewSpec {
+            either: Vec::new(),
             sort: vec![SortKey {
                 column: column.into(),
                 descending: false,
