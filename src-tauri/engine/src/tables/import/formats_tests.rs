@@ -524,6 +524,25 @@ fn dates_written_month_first_or_day_first_import_as_dates_with_their_layout_name
         &[1.5, 2.25]
     );
 
+    // Month names, as vega_datasets' stocks.csv writes them.
+    let stocks = dir.path().join("stocks.csv");
+    std::fs::write(
+        &stocks,
+        "symbol,date,price\nMSFT,Jan 1 2000,39.81\nMSFT,Feb 1 2000,36.35\nIBM,Mar 31 2010,128.25\n",
+    )
+    .unwrap();
+    let (preview, batch) = import_as_proposed(&stocks, None).unwrap();
+    assert_eq!(preview.columns[1].kind, ColumnType::Date);
+    assert_eq!(preview.columns[1].layout.as_deref(), Some("%B %d %Y"));
+    assert_eq!(
+        texts(&batch, "date"),
+        [
+            Some("2000-01-01".into()),
+            Some("2000-02-01".into()),
+            Some("2010-03-31".into())
+        ]
+    );
+
     // Two-digit years stay text: 25/11/63 could be either century.
     let baboon = dir.path().join("baboon.csv");
     std::fs::write(&baboon, "date,time\n25/11/63,656\n29/10/63,659\n").unwrap();

@@ -15,8 +15,20 @@ use crate::tables::TableError;
 
 /// Date layouts, in the order a sniff prefers them when several read every value (the US
 /// month-first before the day-first, as DuckDB's sniffer prefers it; the dialog shows which).
+/// Month names (`%B` also reads the three-letter abbreviation): vega's stocks.csv writes
+/// `Jan 1 2000`, spreadsheets `31-Jan-2012`.
 pub const DATE_LAYOUTS: &[&str] = &[
-    "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%d-%m-%Y", "%Y.%m.%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%Y/%m/%d",
+    "%d.%m.%Y",
+    "%m-%d-%Y",
+    "%d-%m-%Y",
+    "%Y.%m.%d",
+    "%B %d %Y",
+    "%B %d, %Y",
+    "%d %B %Y",
+    "%d-%B-%Y",
 ];
 
 const TIMES: &[&str] = &["%H:%M:%S", "%H:%M"];
@@ -140,6 +152,18 @@ mod tests {
         assert_eq!(sniff(["31/01/2012", "2/1/2012"]), Some(date("%d/%m/%Y")));
         // Neither settles it: the US order, which the dialog names so the user can change it.
         assert_eq!(sniff(["01/02/2012"]), Some(date("%m/%d/%Y")));
+        // Month names, abbreviated or not (vega_datasets' stocks.csv).
+        assert_eq!(
+            sniff(["Jan 1 2000", "Feb 29 2000", "March 1 2000"]),
+            Some(date("%B %d %Y"))
+        );
+        assert_eq!(
+            date("%B %d %Y").iso("Dec 31 2009").as_deref(),
+            Some("2009-12-31")
+        );
+        assert_eq!(sniff(["January 31, 2012"]), Some(date("%B %d, %Y")));
+        assert_eq!(sniff(["31 Jan 2012", "1 feb 2012"]), Some(date("%d %B %Y")));
+        assert_eq!(sniff(["31-Jan-2012"]), Some(date("%d-%B-%Y")));
         assert_eq!(
             sniff_all(["01/02/2012"])[..2],
             [date("%m/%d/%Y"), date("%d/%m/%Y")]
@@ -220,10 +244,12 @@ mod ui_tests {
         let ui = include_str!("../../../../../ui/src/importLayouts.ts");
         let start = ui.find(&format!("{name} = [")).expect(name) + name.len() + 4;
         let end = start + ui[start..].find(']').unwrap();
+        // Every other piece between quotes is a string (a layout may hold a comma).
         ui[start..end]
-            .split(',')
-            .map(|s| s.trim().trim_matches('"').to_string())
-            .filter(|s| !s.is_empty())
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
             .collect()
     }
 
