@@ -5,6 +5,10 @@
 //! does Quire: after type coercion, every integer `a op b` becomes a function that computes
 //! with arrow's checked kernels, named exactly as the expression was, so result columns and
 //! the names an aggregate gives keep their spelling.
+//!
+//! The same rule makes a CAST of a float to a whole number round to the nearest, as DuckDB
+//! and PostgreSQL do, where DataFusion cuts the fraction off (`CAST(12.8 AS BIGINT)` was 12;
+//! "Change type → integer" said 13).
 
 use std::sync::Arc;
 
@@ -14,7 +18,7 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{exec_datafusion_err, DFSchema, Result};
-use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr::{Cast, ScalarFunction, TryCast};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{
@@ -66,6 +70,35 @@ pub fn unchecked(expr: &Expr) -> Expr {
 }
 
 fn to_checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let (inner, field) = match &expr {
+        Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => {
+            (Some(expr), Some(field))
+        }
+        _ => (None, None),
+    };
+    if let (Some(inner), Some(field)) = (inner, field) {
+        let float = inner
+            .get_type(schema)
+            .is_ok_and(|t| matches!(t, DataType::Float32 | DataType::Float64));
+        if !(field.data_type().is_integer() && float) {
+            return Ok(Transformed::no(expr));
+        }
+        let rounded = |inner: Box<Expr>| {
+            Box::new(Expr::ScalarFunction(ScalarFunction::new_udf(
+                Arc::new(ScalarUDF::new_from_impl(Rounded::default())),
+                vec![*inner],
+            )))
+        };
+        return Ok(Transformed::yes(match expr {
+            Expr::Cast(Cast { expr, field }) => {
+                Expr::Cast(Cast::new_from_field(rounded(expr), field))
+            }
+            Expr::TryCast(TryCast { expr, field }) => {
+                Expr::TryCast(TryCast::new_from_field(rounded(expr), field))
+            }
+            other => other,
+        }));
+    }
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &expr else {
         return Ok(Transformed::no(expr));
     };
@@ -213,4 +246,82 @@ fn past_the_largest(what: &str, data_type: &DataType) -> datafusion::error::Data
          {wider} (or DOUBLE) first. If it happens in rows the query leaves out, compute it only \
          where it fits: CASE WHEN <condition> THEN <expression> END"
     )
+}
+
+/// A float rounded to the nearest whole value, halves away from zero (`f64::round`), named as
+/// its argument (a CAST keeps its argument's name).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Rounded {
+    signature: Signature,
+}
+
+impl Default for Rounded {
+    fn default() -> Self {
+        Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for Rounded {
+    fn name(&self) -> &str {
+        "quire_round_for_cast"
+    }
+
+    fn schema_name(&self, args: &[Expr]) -> Result<String> {
+        Ok(args[0].schema_name().to_string())
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types[0].clone())
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        Ok(Arc::new(Field::new(
+            self.name(),
+            args.arg_fields[0].data_type().clone(),
+            args.arg_fields[0].is_nullable(),
+        )))
+    }
+
+    fn is_strict(&self) -> bool {
+        true
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::array::{Array, AsArray};
+        use datafusion::arrow::datatypes::{Float32Type, Float64Type};
+        let round = |array: &dyn Array| -> Result<datafusion::arrow::array::ArrayRef> {
+            Ok(match array.data_type() {
+                DataType::Float64 => Arc::new(
+                    array
+                        .as_primitive::<Float64Type>()
+                        .unary::<_, Float64Type>(f64::round),
+                ),
+                DataType::Float32 => Arc::new(
+                    array
+                        .as_primitive::<Float32Type>()
+                        .unary::<_, Float32Type>(f32::round),
+                ),
+                other => {
+                    return Err(datafusion::common::exec_datafusion_err!(
+                        "cannot round {other} before a cast"
+                    ))
+                }
+            })
+        };
+        match &args.args[0] {
+            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(round(a.as_ref())?)),
+            ColumnarValue::Scalar(v) => {
+                let rounded = round(v.to_array()?.as_ref())?;
+                Ok(ColumnarValue::Scalar(
+                    datafusion::common::ScalarValue::try_from_array(&rounded, 0)?,
+                ))
+            }
+        }
+    }
 }

@@ -1136,6 +1136,31 @@ mod tests {
         );
     }
 
+    /// A CAST of a float to a whole number rounds to the nearest (halves away from zero), as
+    /// DuckDB and "Change type → integer" do; DataFusion cut the fraction off (12.8 gave 12).
+    /// The column keeps the name DataFusion gives it.
+    #[tokio::test]
+    async fn a_float_cast_to_a_whole_number_rounds_to_the_nearest() {
+        let s = SqlSession::default();
+        let q = "SELECT CAST(x AS BIGINT), TRY_CAST(x AS INT) AS t, CAST(12.8 AS BIGINT) AS a, \
+                 CAST(-2.5 AS BIGINT) AS b, CAST(CAST(7 AS BIGINT) AS INT) AS c \
+                 FROM (VALUES (12.5), (-0.4), (NULL)) AS v(x)";
+        let batches = s.run(q).await.unwrap();
+        let preview = QueryPreview::from_batches(&batches, Duration::ZERO);
+        let cell = |s: &str| Some(s.to_string());
+        assert_eq!(
+            preview.rows,
+            [
+                vec![cell("13"), cell("13"), cell("13"), cell("-3"), cell("7")],
+                vec![cell("0"), cell("0"), cell("13"), cell("-3"), cell("7")],
+                vec![None, None, cell("13"), cell("-3"), cell("7")],
+            ]
+        );
+        let plain = SessionContext::new();
+        let theirs = plain.sql(q).await.unwrap().collect().await.unwrap();
+        assert_eq!(batches[0].schema(), theirs[0].schema());
+    }
+
     /// `percentile_cont` interpolates exactly (DataFusion's cut the weight to six decimals: a
     /// percentile between 0 and 1,000,000 was off by 0.7), grouped or not, in either order,
     /// also as `quantile_cont`; a fraction out of range is still refused.
