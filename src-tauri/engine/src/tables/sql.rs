@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::arrow::util::display::{ArrayFormatter, DurationFormat, FormatOptions};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
@@ -864,6 +864,8 @@ pub(crate) fn display_options(data_type: &DataType) -> &'static FormatOptions<'s
     const LOCAL: &str = "%Y-%m-%d %H:%M:%S%.f";
     const BASE: FormatOptions<'static> = FormatOptions::new()
         .with_null("null")
+        // "365 days 1 hours 0 mins 0 secs", not ISO 8601's "PT31539600S".
+        .with_duration_format(DurationFormat::Pretty)
         .with_datetime_format(Some(LOCAL))
         .with_timestamp_format(Some(LOCAL));
     static UTC: FormatOptions<'static> =
@@ -1257,7 +1259,8 @@ mod tests {
                 "SELECT TIMESTAMP '2024-01-31 14:05:00' AS local, \
                  arrow_cast(TIMESTAMP '2024-01-31 14:05:00.25', 'Timestamp(Millisecond, Some(\"UTC\"))') AS utc, \
                  arrow_cast(TIMESTAMP '2024-01-31 14:05:00', 'Timestamp(Second, Some(\"+05:30\"))') AS zoned, \
-                 DATE '2024-01-31' AS day, make_array(TIMESTAMP '2024-01-31 00:00:00') AS list",
+                 DATE '2024-01-31' AS day, make_array(TIMESTAMP '2024-01-31 00:00:00') AS list, \
+                 TIMESTAMP '2024-01-31 14:05:00' - TIMESTAMP '2024-01-30 13:05:00' AS took",
             )
             .await
             .unwrap();
@@ -1270,6 +1273,7 @@ mod tests {
                 "2024-01-31 14:05:00+05:30",
                 "2024-01-31",
                 "[2024-01-31 00:00:00]",
+                "1 days 1 hours 0 mins 0.000000000 secs",
             ]
             .map(|v| Some(v.to_string()))
         );
