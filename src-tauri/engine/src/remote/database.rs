@@ -13,7 +13,6 @@ use datafusion::common::TableReference;
 use datafusion::error::DataFusionError;
 use datafusion::sql::unparser::dialect::PostgreSqlDialect;
 
-use crate::tables::checked_arithmetic::unchecked;
 use datafusion_table_providers_common::sql::sql_provider_datafusion::SqlTable;
 use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
 use datafusion_table_providers_postgres::DynPostgresConnectionPool;
@@ -527,4 +526,39 @@ impl super::cancelling::Canceller for CancelPool {
             .map_err(|e| e.to_string())?;
         pool.connect_direct().await.map_err(|e| e.to_string())
     }
+}
+
+/// `expr` with Quire's checked whole-number operations (`tables/checked_arithmetic.rs`, named
+/// there) written back as the operators they stand for: the database checks them itself and
+/// knows no Quire function. By name, as this area sits below `tables`.
+fn unchecked(expr: &datafusion::logical_expr::Expr) -> datafusion::logical_expr::Expr {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::expr::ScalarFunction;
+    use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
+    expr.clone()
+        .transform_up(|e| match e {
+            Expr::ScalarFunction(ScalarFunction { func, mut args }) if args.len() == 2 => {
+                let op = match func.name() {
+                    "quire_checked_add" => Operator::Plus,
+                    "quire_checked_subtract" => Operator::Minus,
+                    "quire_checked_multiply" => Operator::Multiply,
+                    _ => {
+                        return Ok(Transformed::no(Expr::ScalarFunction(ScalarFunction {
+                            func,
+                            args,
+                        })))
+                    }
+                };
+                let right = args.pop().expect("two arguments");
+                let left = args.pop().expect("two arguments");
+                Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                    Box::new(left),
+                    op,
+                    Box::new(right),
+                ))))
+            }
+            other => Ok(Transformed::no(other)),
+        })
+        .map(|t| t.data)
+        .unwrap_or_else(|_| expr.clone())
 }

@@ -40,35 +40,6 @@ pub fn checked(expr: Expr, schema: &DFSchema) -> Result<Expr> {
     expr.transform_up(|e| to_checked(e, schema)).map(|t| t.data)
 }
 
-/// `expr` with the checked operations written back as the operators they stand for: for a
-/// database a filter is pushed down to as SQL, which checks them itself and knows no
-/// Quire function.
-pub fn unchecked(expr: &Expr) -> Expr {
-    expr.clone()
-        .transform_up(|e| match e {
-            Expr::ScalarFunction(ScalarFunction { func, mut args }) => {
-                match func.inner().downcast_ref::<Checked>() {
-                    Some(checked) if args.len() == 2 => {
-                        let right = args.pop().expect("two arguments");
-                        let left = args.pop().expect("two arguments");
-                        Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                            Box::new(left),
-                            checked.op,
-                            Box::new(right),
-                        ))))
-                    }
-                    _ => Ok(Transformed::no(Expr::ScalarFunction(ScalarFunction {
-                        func,
-                        args,
-                    }))),
-                }
-            }
-            other => Ok(Transformed::no(other)),
-        })
-        .map(|t| t.data)
-        .unwrap_or_else(|_| expr.clone())
-}
-
 fn to_checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     let (inner, field) = match &expr {
         Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => {
