@@ -105,7 +105,8 @@ export function buildTransform(f: TransformForm): Transform | string {
       if (f.a === "DATE" && f.b !== "") return set(`to_date(CAST(${col} AS VARCHAR), ${sqlString(f.b)})`);
       // Numbers made whole numbers are rounded, as a spreadsheet and DuckDB round them: a
       // plain CAST cuts 11.9 to 11.
-      if (f.a === "BIGINT" && /^(Float|Decimal)/.test(f.columnType)) return set(`CAST(round(${col}) AS BIGINT)`);
+      // A float's CAST rounds (halves to even, as DuckDB's); a decimal's is rounded first.
+      if (f.a === "BIGINT" && /^Decimal/.test(f.columnType)) return set(`CAST(round(${col}) AS BIGINT)`);
       return set(`CAST(${col} AS ${f.a})`);
     case "fill_nulls": {
       if (f.a === "") return "Say what to put in empty cells.";

@@ -6,9 +6,9 @@
 //! with arrow's checked kernels, named exactly as the expression was, so result columns and
 //! the names an aggregate gives keep their spelling.
 //!
-//! The same rule makes a CAST of a float to a whole number round to the nearest, as DuckDB
-//! and PostgreSQL do, where DataFusion cuts the fraction off (`CAST(12.8 AS BIGINT)` was 12;
-//! "Change type → integer" said 13).
+//! The same rule makes a CAST of a float to a whole number round to the nearest, halves to
+//! even, as DuckDB, PostgreSQL and numpy do for a DOUBLE, where DataFusion cuts the fraction
+//! off (`CAST(12.8 AS BIGINT)` was 12; "Change type → integer" said 13).
 
 use std::sync::Arc;
 
@@ -219,8 +219,8 @@ fn past_the_largest(what: &str, data_type: &DataType) -> datafusion::error::Data
     )
 }
 
-/// A float rounded to the nearest whole value, halves away from zero (`f64::round`), named as
-/// its argument (a CAST keeps its argument's name).
+/// A float rounded to the nearest whole value, halves to even (DuckDB's and PostgreSQL's
+/// `rint`: -0.5 is 0, 2.5 is 2), named as its argument (a CAST keeps its argument's name).
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Rounded {
     signature: Signature,
@@ -271,12 +271,12 @@ impl ScalarUDFImpl for Rounded {
                 DataType::Float64 => Arc::new(
                     array
                         .as_primitive::<Float64Type>()
-                        .unary::<_, Float64Type>(f64::round),
+                        .unary::<_, Float64Type>(f64::round_ties_even),
                 ),
                 DataType::Float32 => Arc::new(
                     array
                         .as_primitive::<Float32Type>()
-                        .unary::<_, Float32Type>(f32::round),
+                        .unary::<_, Float32Type>(f32::round_ties_even),
                 ),
                 other => {
                     return Err(datafusion::common::exec_datafusion_err!(

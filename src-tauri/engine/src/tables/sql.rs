@@ -1138,24 +1138,24 @@ mod tests {
         );
     }
 
-    /// A CAST of a float to a whole number rounds to the nearest (halves away from zero), as
-    /// DuckDB and "Change type → integer" do; DataFusion cut the fraction off (12.8 gave 12).
-    /// The column keeps the name DataFusion gives it.
+    /// A CAST of a float to a whole number rounds to the nearest, halves to even, as DuckDB
+    /// and PostgreSQL do for a DOUBLE (and "Change type → integer"); DataFusion cut the fraction
+    /// off (12.8 gave 12). The column keeps the name DataFusion gives it.
     #[tokio::test]
     async fn a_float_cast_to_a_whole_number_rounds_to_the_nearest() {
         let s = SqlSession::default();
         let q = "SELECT CAST(x AS BIGINT), TRY_CAST(x AS INT) AS t, CAST(12.8 AS BIGINT) AS a, \
                  CAST(-2.5 AS BIGINT) AS b, CAST(CAST(7 AS BIGINT) AS INT) AS c \
-                 FROM (VALUES (12.5), (-0.4), (NULL)) AS v(x)";
+                 FROM (VALUES (12.5), (-0.5), (NULL)) AS v(x)";
         let batches = s.run(q).await.unwrap();
         let preview = QueryPreview::from_batches(&batches, Duration::ZERO);
         let cell = |s: &str| Some(s.to_string());
         assert_eq!(
             preview.rows,
             [
-                vec![cell("13"), cell("13"), cell("13"), cell("-3"), cell("7")],
-                vec![cell("0"), cell("0"), cell("13"), cell("-3"), cell("7")],
-                vec![None, None, cell("13"), cell("-3"), cell("7")],
+                vec![cell("12"), cell("12"), cell("13"), cell("-2"), cell("7")],
+                vec![cell("0"), cell("0"), cell("13"), cell("-2"), cell("7")],
+                vec![None, None, cell("13"), cell("-2"), cell("7")],
             ]
         );
         let plain = SessionContext::new();
