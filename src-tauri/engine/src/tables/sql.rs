@@ -250,9 +250,15 @@ fn whole_number_divisions(plan: &LogicalPlan) -> Vec<String> {
                             )
                             .expect("a valid pattern")
                         });
+                    static TEXT: std::sync::LazyLock<regex::Regex> =
+                        std::sync::LazyLock::new(|| {
+                            regex::Regex::new(r#"\b(?:Large)?Utf8(?:View)?\("([^"]*)"\)"#)
+                                .expect("a valid pattern")
+                        });
                     let text = TYPED
                         .replace_all(&e.human_display().to_string(), "$1")
                         .into_owned();
+                    let text = TEXT.replace_all(&text, "'$1'").into_owned();
                     if whole(left) && whole(right) && !found.contains(&text) {
                         found.push(text);
                     }
@@ -1230,9 +1236,17 @@ mod tests {
             ))
             .await;
         assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].contains("divides whole numbers"), "{notes:?}");
         assert!(
             notes[0].starts_with("count(*) FILTER (WHERE t.x > 1) / count(*) divides"),
+            "{notes:?}"
+        );
+        let notes = s
+            .notes("SELECT count(*) FILTER (WHERE w = 'rain') / count(*) FROM (VALUES ('rain')) AS v(w)")
+            .await;
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("divides whole numbers"), "{notes:?}");
+        assert!(
+            notes[0].starts_with("count(*) FILTER (WHERE v.w = 'rain') / count(*) divides"),
             "{notes:?}"
         );
         let two = s
