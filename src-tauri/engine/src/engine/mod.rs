@@ -186,8 +186,7 @@ impl Engine {
             CellKind::Sql => {
                 let started = Instant::now();
                 let (catalog, sql) = (self.ledger.catalog().clone(), cell.source.clone());
-                let notes = catalog.notes(notebook, &sql).await;
-                let batches = self
+                let (batches, notes) = self
                     .cell_run(
                         notebook,
                         &cell,
@@ -195,7 +194,7 @@ impl Engine {
                         cancel,
                         move |cancel| async move {
                             catalog
-                                .query_cancellable(notebook, &sql, &*on_rows, &cancel)
+                                .query_noted(notebook, &sql, &*on_rows, &cancel)
                                 .await
                                 .map_err(Error::from)
                         },

@@ -227,9 +227,45 @@ fn spec_columns(spec: &ViewSpec, schema: &datafusion::arrow::datatypes::Schema) 
         .iter()
         .map(|k| k.column.as_str())
         .chain(spec.filters.iter().map(|f| f.column.as_str()))
+        .chain(
+            spec.either
+                .iter()
+                .flatten()
+                .flatten()
+                .map(|f| f.column.as_str()),
+        )
         .filter_map(|c| schema.index_of(c).ok())
         .collect();
     columns.sort_unstable();
     columns.dedup();
     columns
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::tables::view::{ColumnFilter, FilterOp};
+
+    /// A view is made again when a column it sorts or filters by changes, also one filtered
+    /// with OR alone (its column was left out, so an edit kept a stale view of a link).
+    #[test]
+    fn a_views_columns_include_those_its_or_filters_read() {
+        let schema = Schema::new(vec![
+            Field::new("city", DataType::Utf8, true),
+            Field::new("amount", DataType::Float64, true),
+        ]);
+        let below = |v: &str| ColumnFilter {
+            column: "amount".into(),
+            op: FilterOp::LessThan,
+            value: Some(v.into()),
+        };
+        let spec = ViewSpec {
+            sort: vec![],
+            filters: vec![],
+            either: vec![vec![vec![below("0")], vec![below("-5")]]],
+        };
+        assert_eq!(spec_columns(&spec, &schema), [1]);
+    }
 }

@@ -528,15 +528,22 @@ impl super::cancelling::Canceller for CancelPool {
     }
 }
 
-/// `expr` with Quire's checked whole-number operations (`tables/checked_arithmetic.rs`, named
-/// there) written back as the operators they stand for: the database checks them itself and
-/// knows no Quire function. By name, as this area sits below `tables`.
+/// `expr` with Quire's checked whole-number operations and its rounding before a CAST
+/// (`tables/checked_arithmetic.rs`, named there) written back as the SQL they stand for: the
+/// database does both itself and knows no Quire function. By name, as this area sits below
+/// `tables`.
 fn unchecked(expr: &datafusion::logical_expr::Expr) -> datafusion::logical_expr::Expr {
     use datafusion::common::tree_node::{Transformed, TreeNode};
     use datafusion::logical_expr::expr::ScalarFunction;
     use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
     expr.clone()
         .transform_up(|e| match e {
+            // Postgres's own CAST of a float to a whole number rounds halves to even too.
+            Expr::ScalarFunction(ScalarFunction { func, mut args })
+                if args.len() == 1 && func.name() == "quire_round_for_cast" =>
+            {
+                Ok(Transformed::yes(args.pop().expect("one argument")))
+            }
             Expr::ScalarFunction(ScalarFunction { func, mut args }) if args.len() == 2 => {
                 let op = match func.name() {
                     "quire_checked_add" => Operator::Plus,

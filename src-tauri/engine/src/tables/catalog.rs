@@ -513,10 +513,18 @@ impl Catalog {
         result.map_err(|e| self.explain_missing(notebook, e))
     }
 
-    /// What the user may not expect of the answer to `sql` (a whole-number division).
-    pub async fn notes(&self, notebook: NotebookId, sql: &str) -> Vec<String> {
+    /// [`Catalog::query_cancellable`], with what the user may not expect of the answer (a
+    /// whole-number division).
+    pub async fn query_noted(
+        &self,
+        notebook: NotebookId,
+        sql: &str,
+        on_rows: &(dyn Fn(u64) + Send + Sync),
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<(Vec<RecordBatch>, Vec<String>), TableError> {
         let nb = self.of(notebook);
-        nb.sql.notes(sql).await
+        let result = nb.sql.run_noted(sql, on_rows, cancel).await;
+        result.map_err(|e| self.explain_missing(notebook, e))
     }
 
     /// The notebook's SQL session, for work that plans its own queries (charts).

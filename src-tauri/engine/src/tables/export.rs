@@ -89,6 +89,9 @@ pub fn write_rows(
 pub trait RowSink: Send {
     fn start(&mut self, schema: &SchemaRef) -> Result<(), TableError>;
     fn push(&mut self, batch: RecordBatch) -> Result<(), TableError>;
+    /// What the user may not expect of the answer (see `QueryPreview::notes`); a sink that
+    /// shows nothing beside the rows drops it.
+    fn notes(&mut self, _notes: Vec<String>) {}
 }
 
 /// An export to a file written as the rows come (a result never held whole), committed
