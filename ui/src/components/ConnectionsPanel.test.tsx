@@ -291,7 +291,8 @@ describe("the connections panel", () => {
     expect(screen.getByTestId("link-remote-progress").textContent).toContain("Converting · 1,200 rows · 75 %");
     fireEvent.click(screen.getByTestId("link-remote-cancel"));
     expect(cancelJob).toHaveBeenCalledWith(linkRemote.mock.calls[0]?.[5]);
-    expect((await screen.findByTestId("link-remote-dialog")).textContent).toContain("nothing was created");
+    // The dialog is already there: wait for its words, which come once the cancelled promise settles.
+    await waitFor(() => expect(screen.getByTestId("link-remote-dialog").textContent).toContain("nothing was created"));
     expect(screen.queryByTestId("link-remote-progress")).toBeNull();
     expect(onLinked).not.toHaveBeenCalled();
   });
@@ -327,7 +328,8 @@ describe("the connections panel", () => {
     expect(screen.getByTestId("link-remote-start").textContent).toBe("Converting…");
     fireEvent.click(screen.getByTestId("link-remote-cancel"));
     expect(cancelJob).toHaveBeenCalledWith(linkRemote.mock.calls[0]?.[5]);
-    expect((await screen.findByTestId("link-remote-dialog")).textContent).toContain("nothing was created");
+    // The dialog is already there: wait for its words, which come once the cancelled promise settles.
+    await waitFor(() => expect(screen.getByTestId("link-remote-dialog").textContent).toContain("nothing was created"));
   });
 
   it("words its figures and names", () => {
