@@ -510,6 +510,12 @@ export type CsvOptions = {
 	 *  separate fields with ";").
 	 */
 	decimal?: string,
+	/**
+	 *  Lines at the start of the file that are neither rows nor the header (a title, a count,
+	 *  a note an exporter wrote): left out. [`preview`] proposes them when the first lines split
+	 *  into another number of fields than the rows below.
+	 */
+	skip_lines?: number,
 };
 
 /**  A table or view the database lets this user read. */
@@ -822,6 +828,11 @@ export type ImportPreview = {
 	 */
 	layout_doubts?: LayoutDoubt[],
 	file_bytes: number,
+	/**
+	 *  The lines `csv.skip_lines` leaves out, as the file has them (each cut to 200
+	 *  characters), so the user sees what is not imported.
+	 */
+	skipped_lines?: string[],
 };
 
 /**  Progress of a running import. */

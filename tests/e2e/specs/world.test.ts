@@ -112,3 +112,60 @@ test("R's iris from PyPI: the dialog's header box, dotted names shown and edited
     { env: { QUIRE_TEST_PICK_FILE: iris.path } },
   );
 });
+
+const SKLEARN = `
+import json, os, subprocess, sys, zipfile
+import pandas as pd
+out = sys.argv[1]
+subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                "--dest", out, "scikit-learn==1.7.2"], check=True)
+wheel = next(f for f in os.listdir(out) if f.endswith(".whl"))
+path = os.path.join(out, "breast_cancer.csv")
+with zipfile.ZipFile(os.path.join(out, wheel)) as z:
+    open(path, "wb").write(z.read("sklearn/datasets/data/breast_cancer.csv"))
+# What scikit-learn's own loader does: the first line holds counts and class names.
+df = pd.read_csv(path, skiprows=1, header=None)
+print(json.dumps({
+    "path": path,
+    "first_line": open(path).readline().strip(),
+    "rows": len(df),
+    "columns": len(df.columns),
+    "mean_radius": float(df[0].mean()),
+    "benign": int((df[30] == 1).sum()),
+}))
+`;
+
+test("scikit-learn's breast_cancer.csv from PyPI: the line before the rows is shown and left out", async () => {
+  const python = venvPython("corpus-venv", join(repoRoot, "src-tauri", "engine", "tests", "corpus", "requirements.txt"));
+  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-sklearn-"));
+  const want = JSON.parse(execFileSync(python, ["-c", SKLEARN, dir], { encoding: "utf8" })) as {
+    path: string;
+    first_line: string;
+    rows: number;
+    columns: number;
+    mean_radius: number;
+    benign: number;
+  };
+  assert.equal(want.rows, 569);
+  await withApp(
+    "sklearn",
+    async (app) => {
+      await newNotebook(app, "Cancer");
+      await app.click("import-data");
+      await app.waitText("import-skipped-lines", (t) => t.includes(want.first_line) && t.includes("The first line is left out"));
+      assert.equal(await app.driver.executeScript<string>("return document.querySelector('[data-testid=import-skip-lines]').value;"), "1");
+      const names = await previewNames(app);
+      assert.equal(names.length, want.columns);
+      assert.equal(names[0], "column_1");
+      await app.screenshot("world-sklearn-import");
+      await app.click("import-start");
+      await app.waitText("table-list", (t) => /breast_cancer\s*569 rows/.test(t), 60_000);
+      await app.click("add-sql-cell");
+      await runSql(app, "SELECT avg(column_1) AS r, count(*) FILTER (WHERE column_31 = 1) AS benign FROM breast_cancer");
+      const [[radius, benign]] = (await resultRows(app, (r) => r.length === 1)) as [[string, string]];
+      assert.ok(Math.abs(Number(radius) - want.mean_radius) < 1e-9 * want.mean_radius, `${radius} vs pandas ${want.mean_radius}`);
+      assert.equal(benign, String(want.benign));
+    },
+    { env: { QUIRE_TEST_PICK_FILE: want.path } },
+  );
+});

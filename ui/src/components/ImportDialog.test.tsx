@@ -76,6 +76,40 @@ describe("the import dialog", () => {
     expect(sent.columns.map((c) => `${c.name}:${c.kind}`)).toEqual(["id:integer", "value:integer"]);
   });
 
+  it("shows the lines it leaves out before the rows, and reads the file again with as many as the user says", async () => {
+    const measures = (skip: number): ImportPreview => {
+      const columns = Array.from({ length: skip === 1 ? 3 : 1 }, (_, i) => ({ name: `column_${i + 1}`, kind: "float" as const }));
+      return {
+        format: "csv",
+        csv: { delimiter: ",", quote: '"', has_header: false, columns, on_bad_row: "reject", missing: ["NA"], encoding: "utf-8", decimal: ".", skip_lines: skip },
+        sheet: null,
+        columns,
+        rows: [["17.99", "10.38", "0"]],
+        data_types: [],
+        file_bytes: 120,
+        skipped_lines: skip === 0 ? [] : ["569,30,malignant,benign", "17.99,10.38,0"].slice(0, skip),
+      };
+    };
+    const previewCsv = vi.fn(async (_path: string, options: { skip_lines?: number }) => measures(options.skip_lines ?? 0));
+    const importFile = vi.fn(async () => outcome);
+    render(
+      <Providers backend={backendOf({ previewCsv, importFile })}>
+        <ImportDialog notebook="nb" path="/data/breast_cancer.csv" preview={measures(1)} onDone={vi.fn()} onClose={vi.fn()} />
+      </Providers>,
+    );
+    expect(screen.getByTestId("import-skipped-lines").textContent).toContain("The first line is left out");
+    expect(screen.getByTestId("import-skipped-lines").textContent).toContain("569,30,malignant,benign");
+    expect((screen.getByTestId("import-skip-lines") as HTMLInputElement).value).toBe("1");
+    fireEvent.change(screen.getByTestId("import-skip-lines"), { target: { value: "0" } });
+    await waitFor(() => expect(screen.queryByTestId("import-skipped-lines")).toBeNull());
+    expect(previewCsv).toHaveBeenLastCalledWith("/data/breast_cancer.csv", expect.objectContaining({ skip_lines: 0, columns: null }));
+    fireEvent.change(screen.getByTestId("import-skip-lines"), { target: { value: "2" } });
+    await waitFor(() => expect(screen.getByTestId("import-skipped-lines").textContent).toContain("The first 2 lines are left out"));
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(importFile).toHaveBeenCalled());
+    expect(((importFile.mock.calls[0] as unknown[])[3] as { skip_lines: number }).skip_lines).toBe(2);
+  });
+
   it("names the layout a date column was found written in, and imports with the one the user picks", async () => {
     const columns = [
       { name: "day", kind: "date" as const, layout: "%m/%d/%Y" },

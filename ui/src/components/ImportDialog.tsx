@@ -284,6 +284,22 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
                 <option value=",">Comma (3,14)</option>
               </select>
             </label>
+            <label className="field">
+              Lines before the data
+              <input
+                type="number"
+                min={0}
+                max={1000}
+                data-testid="import-skip-lines"
+                value={csv.skip_lines ?? 0}
+                disabled={!!job}
+                title="Lines at the start that are neither the header nor rows (a title, a note): left out."
+                onChange={(e) => {
+                  const lines = Math.max(0, Math.min(1000, Math.trunc(Number(e.target.value) || 0)));
+                  if (lines !== (csv.skip_lines ?? 0)) void choose({ skip_lines: lines });
+                }}
+              />
+            </label>
             <label className="check">
               <input
                 type="checkbox"
@@ -317,6 +333,15 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
                 }}
               />
             </label>
+          </div>
+        )}
+        {csv && preview.skipped_lines && preview.skipped_lines.length > 0 && (
+          <div className="import-skipped-lines" data-testid="import-skipped-lines">
+            <p className="muted">
+              {preview.skipped_lines.length === 1 ? "The first line is" : `The first ${preview.skipped_lines.length} lines are`} left out: they
+              are not rows of this table.
+            </p>
+            <pre>{preview.skipped_lines.join("\n")}</pre>
           </div>
         )}
         <div className="result-scroll modal-scroll import-preview-scroll">

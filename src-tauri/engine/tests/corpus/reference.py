@@ -12,6 +12,13 @@ what pandas read into OUT_DIR, where the Rust test compares it with Quire's impo
   is downloaded.
 - palmerpenguins ships penguins.csv and penguins-raw.csv in its data folder; they are read
   where they are installed (again without importing the package).
+- scikit-learn ships its small datasets as CSV: breast_cancer and wine open with a line of
+  counts and class names before rows with no header (its loader skips that line); iris's line
+  is as wide as its rows and reads as their header (as pandas and DuckDB read it); digits
+  (gzip) has no header. Its wheel is downloaded with pip (pip's cache keeps it) and unzipped,
+  never installed: numpy and scipy builds are not needed to read text files. pandas reads them
+  told what sklearn's loader knows (the line to skip, no header), naming the columns as Quire
+  names a header-less file's; Quire is told nothing.
 
 pandas reads with its defaults (`NA` and the other usual markers as missing), except that it
 types each column from the whole file and parses floats correctly rounded (see read_one).
@@ -35,11 +42,14 @@ Files are read on a thread pool in this one process.
 
 import concurrent.futures
 import csv
+import gzip
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 import tarfile
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -85,6 +95,56 @@ def palmerpenguins_files():
         for name in sorted(os.listdir(data))
         if name.endswith(".csv")
     ]
+
+
+SKLEARN = "scikit-learn==1.7.2"
+# How each file opens: "counts" (a line of counts and class names, as wide as the rows or not,
+# then rows with no header: sklearn's loader skips that line), "header" (a line as wide as the
+# rows whose class names sit over numbers, read as the header, as pandas and DuckDB do),
+# "rows" (no header).
+SKLEARN_FILES = {
+    "breast_cancer.csv": "counts",
+    "wine_data.csv": "counts",
+    "iris.csv": "header",
+    "digits.csv.gz": "rows",
+}
+
+
+def sklearn_files(out_dir):
+    """(source, path, pandas options) of scikit-learn's CSVs."""
+    wheels = os.path.join(out_dir, "wheels")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+         "--only-binary=:all:", "--dest", wheels, SKLEARN],
+        check=True,
+    )
+    wheel = next(f for f in sorted(os.listdir(wheels)) if f.endswith(".whl"))
+    target = os.path.join(out_dir, "src", "sklearn")
+    os.makedirs(target, exist_ok=True)
+    files = []
+    with zipfile.ZipFile(os.path.join(wheels, wheel)) as z:
+        for member in z.namelist():
+            name = os.path.basename(member)
+            if "/datasets/data/" not in member or name not in SKLEARN_FILES:
+                continue
+            path = os.path.join(target, name)
+            with open(path, "wb") as f:
+                f.write(z.read(member))
+            opens = SKLEARN_FILES[name]
+            if opens == "header":
+                files.append(("sklearn/" + name, path, {}))
+                continue
+            skip = 1 if opens == "counts" else 0
+            with (gzip.open if name.endswith(".gz") else open)(path, "rt", newline="") as f:
+                rows = csv.reader(f)
+                for _ in range(skip):
+                    next(rows)
+                width = len(next(rows))
+            names = [f"column_{i + 1}" for i in range(width)]
+            files.append(("sklearn/" + name, path, {"skiprows": skip, "header": None, "names": names}))
+    if len(files) != len(SKLEARN_FILES):
+        raise SystemExit(f"{SKLEARN} holds {len(files)} of the files {sorted(SKLEARN_FILES)}")
+    return files
 
 
 def header_cells(path):
@@ -312,6 +372,12 @@ def main():
         jobs = [
             (start + k, source, path, out_dir, read)
             for k, (source, path, read) in enumerate(variants)
+        ]
+        entries += list(pool.map(read_one, jobs))
+        start = len(entries)
+        jobs = [
+            (start + k, source, path, out_dir, read)
+            for k, (source, path, read) in enumerate(sklearn_files(out_dir))
         ]
         entries += list(pool.map(read_one, jobs))
     with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:

@@ -46,6 +46,7 @@ pub struct Chosen<'a> {
     /// The columns the user set (types, date layouts): the rows are shown read with them, and
     /// a value they cannot read is said before anything is imported.
     pub columns: Option<&'a [ColumnSpec]>,
+    pub skip_lines: u32,
 }
 
 impl<'a> Chosen<'a> {
@@ -56,6 +57,7 @@ impl<'a> Chosen<'a> {
             has_header: options.has_header,
             decimal: options.decimal.trim(),
             columns: options.columns.as_deref(),
+            skip_lines: options.skip_lines,
         })
     }
 }
@@ -74,6 +76,11 @@ pub fn preview(
         Some(c) => (c.delimiter, c.quote),
         None => sniff_dialect(&sample),
     };
+    let skip_lines = match &chosen {
+        Some(c) => c.skip_lines,
+        None => preamble_lines(&sample, delimiter, quote),
+    };
+    let (skipped_lines, sample) = split_lines(sample, skip_lines);
     let sample = even_rows(sample, delimiter, quote);
     let has_header = match &chosen {
         Some(c) => c.has_header,
@@ -151,6 +158,7 @@ pub fn preview(
             missing,
             encoding: Some(super::source::label(encoding)),
             decimal: if decimal_comma { "," } else { "." }.into(),
+            skip_lines,
         }),
         sheet: None,
         columns,
@@ -158,6 +166,7 @@ pub fn preview(
         rows: preview_rows(&batches),
         layout_doubts: doubts,
         file_bytes,
+        skipped_lines,
     })
 }
 
@@ -632,7 +641,7 @@ fn same_names(a: &SchemaRef, b: &SchemaRef) -> bool {
 }
 
 /// An error from a later chunk, with its line counted from the start of the file.
-fn shifted(error: TableError, records_before: u64) -> TableError {
+pub(super) fn shifted(error: TableError, records_before: u64) -> TableError {
     match error {
         TableError::Import {
             line: Some(line),
@@ -1047,18 +1056,125 @@ pub(super) fn sniff_dialect(sample: &[u8]) -> (u8, u8) {
     } else {
         b'"'
     };
-    let mut best = (b',', 0usize);
-    for delimiter in [b',', b';', b'\t', b'|'] {
-        let counts = field_counts(sample, delimiter, quote, 50);
-        let Some(&first) = counts.first() else {
-            continue;
-        };
-        let consistent = counts.iter().filter(|&&c| c == first).count() * 10 >= counts.len() * 9;
-        if first > 1 && consistent && first > best.1 {
-            best = (delimiter, first);
+    // A delimiter that splits every row alike wins; only when none does may the first lines
+    // be odd ones out (see [`preamble_lines`]): `Stadt;Preis` over `Lyon;1,5` is `;`, not a
+    // title over rows split at the decimal comma.
+    for preamble in [false, true] {
+        let mut best = (b',', 0usize);
+        for delimiter in [b',', b';', b'\t', b'|'] {
+            let counts = field_counts(sample, delimiter, quote, 50);
+            let Some(usual) = usual_width(&counts) else {
+                continue;
+            };
+            let odd = leading_odd(&counts, usual);
+            if odd > 0 && !preamble {
+                continue;
+            }
+            let rows = &counts[odd..];
+            let consistent = rows.iter().filter(|&&c| c == usual).count() * 10 >= rows.len() * 9;
+            if usual > 1 && consistent && usual > best.1 {
+                best = (delimiter, usual);
+            }
+        }
+        if best.1 > 0 {
+            return (best.0, quote);
         }
     }
-    (best.0, quote)
+    (b',', quote)
+}
+
+/// The width most records have (the wider on a tie).
+fn usual_width(widths: &[usize]) -> Option<usize> {
+    let mut counts = std::collections::HashMap::<usize, usize>::new();
+    for &w in widths {
+        *counts.entry(w).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|&(w, n)| (n, w))
+        .map(|(w, _)| w)
+}
+
+/// Lines that open the file before its header or rows, told apart by splitting into another
+/// number of fields than the rows below (a title, an exporter's note, scikit-learn's
+/// `569,30,malignant,benign` over rows of 31 numbers), so that the import can leave them out
+/// as DuckDB's sniffer does. At most [`PREAMBLE_MAX`] records; none when the rows below do not
+/// agree on their width, and none for a first line exactly one field short of the rows: that
+/// is a header, over rows that end with a delimiter or that open with R's row names.
+fn preamble_lines(sample: &[u8], delimiter: u8, quote: u8) -> u32 {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(sample);
+    // (width, where the record starts)
+    let mut records = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    while records.len() < 200 {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => records.push((
+                record.len(),
+                record.position().map_or(0, |p| p.byte() as usize),
+            )),
+            Ok(false) => break,
+            Err(_) => return 0,
+        }
+    }
+    let widths: Vec<usize> = records.iter().map(|r| r.0).collect();
+    let Some(usual) = usual_width(&widths) else {
+        return 0;
+    };
+    let odd = leading_odd(&widths, usual);
+    let rest = &widths[odd..];
+    if odd == 0 || rest.len() < 2 || (odd == 1 && widths[0] + 1 == usual) {
+        return 0;
+    }
+    if rest.iter().filter(|&&w| w == usual).count() * 10 < rest.len() * 9 {
+        return 0;
+    }
+    // A record's position is where its read began: before the blank lines it passed over.
+    let mut start = records[odd].1.min(sample.len());
+    while start < sample.len() && matches!(sample[start], b'\r' | b'\n') {
+        start += 1;
+    }
+    sample[..start].iter().filter(|&&b| b == b'\n').count() as u32
+}
+
+/// How many of the first [`PREAMBLE_MAX`] records are not `usual` wide, before one that is.
+fn leading_odd(widths: &[usize], usual: usize) -> usize {
+    widths
+        .iter()
+        .take(PREAMBLE_MAX)
+        .take_while(|&&w| w != usual)
+        .count()
+}
+
+/// Lines [`preamble_lines`] may find.
+const PREAMBLE_MAX: usize = 20;
+
+/// The sample's first `lines` lines, as text cut to 200 characters, and the rest.
+fn split_lines(sample: Vec<u8>, lines: u32) -> (Vec<String>, Vec<u8>) {
+    if lines == 0 {
+        return (Vec::new(), sample);
+    }
+    let mut shown = Vec::new();
+    let mut at = 0;
+    while shown.len() < lines as usize && at < sample.len() {
+        let end = sample[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(sample.len(), |n| at + n + 1);
+        let text = String::from_utf8_lossy(&sample[at..end]);
+        shown.push(
+            text.trim_end_matches(['\r', '\n'])
+                .chars()
+                .take(200)
+                .collect(),
+        );
+        at = end;
+    }
+    (shown, sample[at..].to_vec())
 }
 
 /// The number of fields in each of the sample's first `max` records, with the quoting rules of
@@ -1152,7 +1268,7 @@ pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
     let mut lines = sample.split(|b| *b == b'\n');
     let quoted_first = quoted_fields(lines.next().unwrap_or_default(), delimiter, quote);
     let quoted_second = quoted_fields(lines.next().unwrap_or_default(), delimiter, quote);
-    cells
+    let quoted_numbers = cells
         .iter()
         .enumerate()
         .filter(|(_, c)| numeric(c))
@@ -1160,7 +1276,31 @@ pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
             quoted_first.get(i) == Some(&true)
                 && quoted_second.get(i) == Some(&false)
                 && second.get(i).is_some_and(|v| numeric(v.trim()))
-        })
+        });
+    let below: Vec<csv::StringRecord> = std::iter::once(second)
+        .chain(records.take(99).filter_map(Result::ok))
+        .collect();
+    quoted_numbers || names_over_numbers(&cells, &below)
+}
+
+/// Whether a cell of the first row is a word (no number, no gap, no missing-value marker) over
+/// a column of numbers: then the row is names, even when some of them are numbers, as DuckDB's
+/// sniffer reads it. scikit-learn's `iris.csv` opens with `150,4,setosa,versicolor,virginica`
+/// over four measures and a class number per row.
+fn names_over_numbers(first: &[&str], below: &[csv::StringRecord]) -> bool {
+    let gap = |c: &str| c.is_empty() || super::MISSING_DEFAULT.contains(&c);
+    let numeric = |c: &str| c.parse::<f64>().is_ok();
+    first.iter().enumerate().any(|(i, name)| {
+        if gap(name) || numeric(name) {
+            return false;
+        }
+        let values: Vec<&str> = below
+            .iter()
+            .filter_map(|r| r.get(i).map(str::trim))
+            .filter(|v| !gap(v))
+            .collect();
+        values.len() >= 2 && values.iter().all(|v| numeric(v))
+    })
 }
 
 /// Which fields of one raw line open with the quote (a plain split: enough for a header).
@@ -1420,6 +1560,32 @@ fn line_in(message: &str) -> Option<u64> {
 #[cfg(test)]
 pub(super) fn has_zone_for_tests(text: &str) -> bool {
     has_zone(text)
+}
+
+#[cfg(test)]
+mod preamble_tests {
+    use super::preamble_lines;
+
+    #[test]
+    fn a_header_one_field_short_is_a_header_not_a_line_to_leave_out() {
+        // Rows that end with a delimiter, and R's write.table with row names: the first line
+        // is one field short of the rows in both, and is their header.
+        for text in [
+            "a,b,c\n1,2,3,\n4,5,6,\n7,8,9,\n",
+            "a,b\nr1,1,2\nr2,3,4\nr3,5,6\n",
+        ] {
+            assert_eq!(preamble_lines(text.as_bytes(), b',', b'"'), 0, "{text}");
+        }
+        // Two fields short, it is a line to leave out.
+        assert_eq!(preamble_lines(b"a\n1,2,3\n4,5,6\n", b',', b'"'), 1);
+        // Rows that disagree on their width: nothing is taken for a preamble.
+        assert_eq!(
+            preamble_lines(b"x\n1,2\n1,2,3\n1\n1,2,3,4\n", b',', b'"'),
+            0
+        );
+        // A quoted line break in the lines left out is counted as the line it is.
+        assert_eq!(preamble_lines(b"\"a\nb\"\n\n1,2,3\n4,5,6\n", b',', b'"'), 3);
+    }
 }
 
 #[cfg(test)]

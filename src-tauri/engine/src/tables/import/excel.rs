@@ -319,6 +319,7 @@ fn preview_unguarded(
         rows: preview_rows(&[first]),
         layout_doubts: Vec::new(),
         file_bytes,
+        skipped_lines: Vec::new(),
     })
 }
 

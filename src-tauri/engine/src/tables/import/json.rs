@@ -573,6 +573,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
         rows: preview_rows(&batches),
         layout_doubts: Vec::new(),
         file_bytes,
+        skipped_lines: Vec::new(),
     })
 }
 

@@ -207,6 +207,11 @@ pub struct CsvOptions {
     /// separate fields with ";").
     #[serde(default = "decimal_point")]
     pub decimal: String,
+    /// Lines at the start of the file that are neither rows nor the header (a title, a count,
+    /// a note an exporter wrote): left out. [`preview`] proposes them when the first lines split
+    /// into another number of fields than the rows below.
+    #[serde(default)]
+    pub skip_lines: u32,
 }
 
 pub fn decimal_point() -> String {
@@ -235,6 +240,7 @@ impl Default for CsvOptions {
             missing: missing_default(),
             encoding: None,
             decimal: decimal_point(),
+            skip_lines: 0,
         }
     }
 }
@@ -258,6 +264,10 @@ pub struct ImportPreview {
     #[serde(default)]
     pub layout_doubts: Vec<LayoutDoubt>,
     pub file_bytes: u64,
+    /// The lines `csv.skip_lines` leaves out, as the file has them (each cut to 200
+    /// characters), so the user sees what is not imported.
+    #[serde(default)]
+    pub skipped_lines: Vec<String>,
 }
 
 /// A date column (by position) whose values `also` reads too, besides its proposed layout.
@@ -308,6 +318,14 @@ pub struct Imported {
 }
 
 impl Imported {
+    /// The skipped rows' lines counted `lines` further on.
+    fn lines_after(mut self, lines: u32) -> Imported {
+        for row in &mut self.skipped {
+            row.line += u64::from(lines);
+        }
+        self
+    }
+
     /// The whole file was read: reports 100 % and hands the batches over.
     fn complete(
         schema: SchemaRef,
@@ -352,7 +370,7 @@ pub fn preview_missing(
             let head = source::Head::read(path, SNIFF_BYTES)?;
             let encoding = source::sniff_encoding(&head.bytes);
             let limit = Some(csv::SAMPLE_BYTES as u64);
-            let plain = source::plain(path, &head, encoding, limit, None, &never)?;
+            let plain = source::plain(path, &head, (encoding, 0), limit, None, &never)?;
             let missing = missing.map_or_else(missing_default, <[String]>::to_vec);
             csv::preview(plain.path(), file_bytes, encoding, missing, None)
         }
@@ -364,7 +382,7 @@ pub fn preview_missing(
             // NDJSON previews from its start; an array cut short would not parse (its first
             // records are read as it streams, so the whole text costs disk, not memory).
             let limit = (!json::opens_array(&head.bytes)).then_some(JSON_PREVIEW_BYTES);
-            let plain = source::plain(path, &head, encoding, limit, None, &never)?;
+            let plain = source::plain(path, &head, (encoding, 0), limit, None, &never)?;
             json::preview(plain.path(), file_bytes)
         }
     }
@@ -386,7 +404,7 @@ pub fn preview_csv(path: &Path, options: &CsvOptions) -> Result<ImportPreview, T
     };
     let limit = Some(csv::SAMPLE_BYTES as u64);
     let never = CancellationToken::new();
-    let plain = source::plain(path, &head, encoding, limit, None, &never)?;
+    let plain = source::plain(path, &head, (encoding, 0), limit, None, &never)?;
     let chosen = csv::Chosen::of(options)?;
     csv::preview(
         plain.path(),
@@ -547,7 +565,7 @@ pub fn json_columns(
     let encoding = source::sniff_encoding(&head.bytes);
     let array = json::opens_array(&head.bytes);
     let limit = (!array).then_some(JSON_PREVIEW_BYTES);
-    let plain = source::plain(path, &head, encoding, limit, budget.scratch(), cancel)?;
+    let plain = source::plain(path, &head, (encoding, 0), limit, budget.scratch(), cancel)?;
     json::columns(plain.path())
 }
 
@@ -571,7 +589,18 @@ fn read_into(
                 (Some(label), ImportFormat::Csv) => source::encoding(label)?,
                 _ => source::sniff_encoding(&head.bytes),
             };
-            source::plain(path, &head, encoding, None, budget.scratch(), cancel)?
+            let skip = match format {
+                ImportFormat::Csv => options.skip_lines,
+                _ => 0,
+            };
+            source::plain(
+                path,
+                &head,
+                (encoding, skip),
+                None,
+                budget.scratch(),
+                cancel,
+            )?
         }
     };
     let read = Reading {
@@ -582,7 +611,10 @@ fn read_into(
         sink,
     };
     match format {
-        ImportFormat::Csv => csv::read(plain.path(), &options, &read),
+        // Lines are counted in the file as the user has it, the lines left out included.
+        ImportFormat::Csv => csv::read(plain.path(), &options, &read)
+            .map(|imported| imported.lines_after(options.skip_lines))
+            .map_err(|e| csv::shifted(e, options.skip_lines.into())),
         ImportFormat::Parquet => parquet::read(plain.path(), &read),
         ImportFormat::Json => json::read(plain.path(), given.json, &read),
         ImportFormat::Excel => excel::read(plain.path(), None, &read),

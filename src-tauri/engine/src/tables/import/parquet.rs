@@ -76,6 +76,7 @@ fn preview_unguarded(path: &Path, file_bytes: u64) -> Result<ImportPreview, Tabl
         rows: preview_rows(&batches),
         layout_doubts: Vec::new(),
         file_bytes,
+        skipped_lines: Vec::new(),
     })
 }
 

@@ -7,7 +7,7 @@
 //! A plain UTF-8 file is read where it lies, with no copy.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use encoding_rs::Encoding;
@@ -196,21 +196,22 @@ impl Plain {
     }
 }
 
-/// The file as plain UTF-8: as it is when it already is (no compression, UTF-8 with no BOM),
-/// else decoded into a scratch file in `scratch` (the OS temp folder when `None`). `limit`
-/// stops after that many decoded bytes (a preview). Invalid bytes in a UTF-8 file are kept as
-/// they are, so the reader names the line where they are rather than reading U+FFFD.
+/// The file as plain UTF-8: as it is when it already is (no compression, UTF-8 with no BOM,
+/// no lines to leave out), else decoded into a scratch file in `scratch` (the OS temp folder
+/// when `None`) without its first `skip_lines` lines. `limit` stops after that many decoded
+/// bytes (a preview). Invalid bytes in a UTF-8 file are kept as they are, so the reader names
+/// the line where they are rather than reading U+FFFD.
 pub fn plain(
     path: &Path,
     head: &Head,
-    encoding: &'static Encoding,
+    (encoding, skip_lines): (&'static Encoding, u32),
     limit: Option<u64>,
     scratch: Option<&Path>,
     cancel: &CancellationToken,
 ) -> Result<Plain, TableError> {
     let compression = head.compression;
     let has_bom = Encoding::for_bom(&head.bytes).is_some();
-    if compression.is_none() && encoding == encoding_rs::UTF_8 && !has_bom {
+    if compression.is_none() && encoding == encoding_rs::UTF_8 && !has_bom && skip_lines == 0 {
         return Ok(Plain::as_is(path));
     }
     // A BOM in the file wins over the encoding chosen, as in browsers and pandas.
@@ -230,9 +231,19 @@ pub fn plain(
                 .build(content),
         )
     };
+    let mut decoded = BufReader::with_capacity(1 << 20, decoded);
+    for _ in 0..skip_lines {
+        if decoded
+            .skip_until(b'\n')
+            .map_err(|e| unreadable(path, compression, e))?
+            == 0
+        {
+            break;
+        }
+    }
     let mut decoded: Box<dyn Read> = match limit {
         Some(limit) => Box::new(decoded.take(limit)),
-        None => decoded,
+        None => Box::new(decoded),
     };
     let builder = tempfile::Builder::new()
         .prefix("import-")

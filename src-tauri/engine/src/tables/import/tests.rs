@@ -1183,3 +1183,126 @@ fn late_json_records_past_64_bits_are_numbers_and_maps_are_refused_in_words() {
         "{message}"
     );
 }
+
+#[test]
+fn lines_before_the_rows_are_proposed_for_leaving_out_and_lines_keep_their_numbers() {
+    // scikit-learn's breast_cancer.csv: a first line of counts and class names over 569 rows
+    // of 30 measurements and a class, with no header. DuckDB's sniffer leaves it out too.
+    let f = Files::new();
+    let mut text = String::from("3,4,malignant,benign\n");
+    for i in 0..3 {
+        let measures: Vec<String> = (0..30).map(|k| format!("{i}.{k}5")).collect();
+        text.push_str(&format!("{},{}\n", measures.join(","), i % 2));
+    }
+    let p = f.write("breast.csv", &text);
+    let proposed = preview(&p, None).unwrap();
+    let csv = proposed.csv.clone().unwrap();
+    assert_eq!(csv.skip_lines, 1);
+    assert_eq!(proposed.skipped_lines, ["3,4,malignant,benign"]);
+    assert!(!csv.has_header);
+    assert_eq!(proposed.columns.len(), 31);
+    assert_eq!(proposed.columns[0].kind, ColumnType::Float);
+    assert_eq!(proposed.columns[30].kind, ColumnType::Integer);
+    assert_eq!(proposed.rows.len(), 3);
+    let out = read_all(&p, Some(&csv)).unwrap();
+    assert_eq!(out.rows, 3);
+    assert_eq!(
+        out.batches
+            .iter()
+            .flat_map(|b| col_i64(b, 30))
+            .collect::<Vec<_>>(),
+        [Some(0), Some(1), Some(0)]
+    );
+
+    // A European export: a title and a blank line, then `;` with a header. The title is one
+    // field, so it told the sniffer nothing of the delimiter.
+    let p = f.write(
+        "export.csv",
+        "Umsätze 2024, exportiert am 02.01.2025\n\nid;name;betrag\n1;a;1,5\n2;b;2,25\n3;c;bad\n",
+    );
+    let proposed = preview(&p, None).unwrap();
+    let csv = proposed.csv.clone().unwrap();
+    assert_eq!((csv.delimiter.as_str(), csv.skip_lines), (";", 2));
+    assert!(csv.has_header);
+    let names: Vec<&str> = proposed.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "name", "betrag"]);
+    // An error names the line in the file the user has, the left-out lines counted.
+    let typed = CsvOptions {
+        columns: Some(vec![
+            ColumnSpec {
+                name: "id".into(),
+                kind: ColumnType::Integer,
+                layout: None,
+            },
+            ColumnSpec {
+                name: "name".into(),
+                kind: ColumnType::Text,
+                layout: None,
+            },
+            ColumnSpec {
+                name: "betrag".into(),
+                kind: ColumnType::Float,
+                layout: None,
+            },
+        ]),
+        decimal: ",".into(),
+        ..csv.clone()
+    };
+    let (line, message) = import_error(read_all(&p, Some(&typed)).unwrap_err());
+    assert_eq!(line, Some(6), "{message}");
+    assert!(message.contains("line 6"), "{message}");
+    let skipping = CsvOptions {
+        on_bad_row: OnBadRow::Skip,
+        ..typed
+    };
+    let out = read_all(&p, Some(&skipping)).unwrap();
+    assert_eq!(out.rows, 2);
+    assert_eq!(out.skipped.iter().map(|s| s.line).collect::<Vec<_>>(), [6]);
+
+    // Chosen in the dialog, the lines are left out of the preview and of the read, from a
+    // UTF-16 file too (they are counted in its text, not its bytes).
+    let utf16: Vec<u8> = "note\nmore notes\na,b\n1,2\n3,4\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let p = f.write("notes.csv", [&[0xff, 0xfe][..], &utf16].concat());
+    let chosen = CsvOptions {
+        skip_lines: 2,
+        ..CsvOptions::default()
+    };
+    let preview = preview_csv(&p, &chosen).unwrap();
+    assert_eq!(preview.skipped_lines, ["note", "more notes"]);
+    let names: Vec<&str> = preview.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let out = read_all(&p, Some(&preview.csv.unwrap())).unwrap();
+    assert_eq!(
+        out.batches
+            .iter()
+            .flat_map(|b| col_i64(b, 1))
+            .collect::<Vec<_>>(),
+        [Some(2), Some(4)]
+    );
+}
+
+#[test]
+fn a_first_row_with_words_over_numbers_is_the_header_even_with_numbers_in_it() {
+    // scikit-learn's iris.csv: its line of counts and class names is as wide as the rows, and
+    // pandas and DuckDB read it as the header (names `150`, `4`, `setosa`...), not as a row
+    // that makes the measure columns text.
+    let f = Files::new();
+    let p = f.write(
+        "iris.csv",
+        "150,4,setosa,versicolor,virginica\n5.1,3.5,1.4,0.2,0\n4.9,3.0,NA,0.2,0\n6.3,3.3,6.0,2.5,2\n",
+    );
+    let proposed = preview(&p, None).unwrap();
+    let csv = proposed.csv.clone().unwrap();
+    assert!(csv.has_header);
+    assert_eq!(csv.skip_lines, 0);
+    let names: Vec<&str> = proposed.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["150", "4", "setosa", "versicolor", "virginica"]);
+    assert_eq!(proposed.columns[2].kind, ColumnType::Float);
+    assert_eq!(read_all(&p, Some(&csv)).unwrap().rows, 3);
+    // A first row of numbers over numbers is a row; a word over words says nothing.
+    let p = f.write("rows.csv", "1,2,x\n3,4,y\n5,6,z\n");
+    assert!(!preview(&p, None).unwrap().csv.unwrap().has_header);
+}
