@@ -104,13 +104,14 @@ test("the profile panel describes every column and a bar filters the grid", asyn
       );
       await app.waitText("grid-rows", (t) => t.replace(/\D/g, "") === `${expected}${ROWS}`, 15_000);
 
+      // 400 days from 1 January 2012: a bar per calendar month, 14 of them.
       // A bar of dates keeps its dates too, with the delay's filter still on: its range is
-      // instants (a bar of dates need not start at a midnight), which a date is compared with as
-      // its midnight.
+      // instants, which a date is compared with as its midnight.
       const bins = await app.driver.executeScript<{ start: number; end: number; count: number }[]>(
         "return [...document.querySelectorAll('[data-testid=profile-column][data-column=day] [data-testid=profile-bin]')].map((b) => ({ start: Number(b.dataset.start), end: Number(b.dataset.end), count: Number(b.dataset.count) }));",
       );
-      assert.ok(bins.length > 3, JSON.stringify(bins));
+      assert.equal(bins.length, 14, JSON.stringify(bins));
+      bins.forEach((b, i) => assert.equal(b.start, Date.UTC(2012, i, 1), `bar ${i} starts on the first of its month`));
       assert.equal(bins.reduce((a, b) => a + b.count, 0), ROWS, "every row's day is in a bar");
       const at = bins.findIndex((b, i) => i >= 2 && b.count > 0);
       const bar = bins[at]!;

@@ -115,7 +115,9 @@ describe("column profiles in words", () => {
 
   it("says a date column's bins as days, or minutes when a bin is shorter than a day", () => {
     const jan1 = Date.UTC(2024, 0, 1);
-    expect(binRangeText({ kind: "temporal" }, { start: jan1, end: jan1 + 5 * 86_400_000, count: 3 })).toBe("2024-01-01 to 2024-01-06");
+    expect(binRangeText({ kind: "temporal" }, { start: jan1, end: jan1 + 7 * 86_400_000, count: 3 })).toBe("2024-01-01 to 2024-01-07");
+    expect(binRangeText({ kind: "temporal" }, { start: jan1, end: jan1 + 86_400_000, count: 3 })).toBe("2024-01-01");
+    expect(binRangeText({ kind: "temporal" }, { start: jan1 + 3_600_000, end: jan1 + 5 * 86_400_000, count: 3 })).toBe("2024-01-01 to 2024-01-06");
     expect(binRangeText({ kind: "temporal" }, { start: jan1, end: jan1 + 3_600_000, count: 3 })).toBe("2024-01-01 00:00 to 2024-01-01 01:00");
     expect(binRangeText({ kind: "number" }, { start: 0.5, end: 1, count: 3 })).toBe(`${short(0.5)} to ${short(1)}`);
     expect(binRangeText({ kind: "temporal" }, { start: 1e17, end: 2e17, count: 1 })).toBe(`${short(1e17)} to ${short(2e17)}`);

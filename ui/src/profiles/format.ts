@@ -61,12 +61,17 @@ export function binRangeText(c: Pick<ColumnProfile, "kind">, bin: HistogramBin):
   const { start, end } = bin;
   if (c.kind !== "temporal" || start === null || end === null) return `${short(start)} to ${short(end)}`;
   const day = 86_400_000;
-  const at = (ms: number) => {
-    // Past what a JavaScript date holds (±275,760 years) the number itself is said.
-    if (Number.isNaN(new Date(ms).getTime())) return short(ms);
-    const iso = new Date(ms).toISOString();
-    return end - start >= day ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
-  };
+  // Past what a JavaScript date holds (±275,760 years) the number itself is said.
+  if ([start, end].some((ms) => Number.isNaN(new Date(ms).getTime()))) return `${short(start)} to ${short(end)}`;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  // Bins of whole days (the engine's are on the calendar: days, weeks, months, years) are named
+  // by their first and last day, as a calendar names them: "2024-01-01 to 2024-01-07".
+  if (start % day === 0 && end % day === 0 && end - start >= day) {
+    const first = iso(start).slice(0, 10);
+    const last = iso(end - day).slice(0, 10);
+    return first === last ? first : `${first} to ${last}`;
+  }
+  const at = (ms: number) => (end - start >= day ? iso(ms).slice(0, 10) : `${iso(ms).slice(0, 10)} ${iso(ms).slice(11, 16)}`);
   return `${at(start)} to ${at(end)}`;
 }
 

@@ -11,6 +11,7 @@ use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
 use datafusion::arrow::util::display::ArrayFormatter;
 use tokio_util::sync::CancellationToken;
 
+use super::calendar::CalendarBins;
 use super::functions::{EXACT_MAX, FLOAT_BITS, QUARTILES};
 use super::{ColumnProfile, HistogramBin, Profile, ProfileKind, TopValue};
 use crate::charts::bins::Bins;
@@ -136,6 +137,8 @@ async fn profile_rows(
     let mut reader = Row::new(&stats);
     let rows = reader.u64().unwrap_or(0);
     let mut columns = Vec::with_capacity(kinds.len());
+    // Per column, the SQL of a date's bin on the calendar (see [`CalendarBins`]).
+    let mut calendar = Vec::with_capacity(kinds.len());
     for (field, &kind) in schema.fields().iter().zip(&kinds) {
         let valid = reader.u64().unwrap_or(0);
         let mut column = ColumnProfile {
@@ -174,7 +177,29 @@ async fn profile_rows(
                 column.quartiles_exact = exact;
             }
         }
-        if matches!(kind, ProfileKind::Number | ProfileKind::Temporal) {
+        let dates = matches!(field.data_type(), DataType::Date32 | DataType::Date64);
+        let on_calendar = match (kind, lo, hi) {
+            (ProfileKind::Temporal, Some(lo), Some(hi)) => {
+                CalendarBins::over(lo, hi, HISTOGRAM_BINS, dates)
+            }
+            _ => None,
+        };
+        if let Some(bins) = &on_calendar {
+            column.histogram = (0..bins.count())
+                .map(|i| HistogramBin {
+                    start: bins.edge(i),
+                    end: bins.edge(i + 1),
+                    count: 0,
+                })
+                .collect();
+            let name = ident(&column.name);
+            calendar.push(Some(
+                bins.index_sql(&epoch_ms(&name), &format!("CAST({name} AS TIMESTAMP)")),
+            ));
+        } else {
+            calendar.push(None);
+        }
+        if on_calendar.is_none() && matches!(kind, ProfileKind::Number | ProfileKind::Temporal) {
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo.is_finite() && hi.is_finite() {
                     let bins = Bins::nice(lo, hi, HISTOGRAM_BINS, None);
@@ -190,7 +215,7 @@ async fn profile_rows(
         }
         columns.push(column);
     }
-    histograms(session, sql, &mut columns, cancel).await?;
+    histograms(session, sql, &mut columns, &calendar, cancel).await?;
     top_values(session, sql, rows, &mut columns, cancel).await?;
     Ok(Profile {
         version: None,
@@ -279,6 +304,7 @@ async fn histograms(
     session: &SqlSession,
     sql: &str,
     columns: &mut [ColumnProfile],
+    calendar: &[Option<String>],
     cancel: &CancellationToken,
 ) -> Result<(), TableError> {
     let branches: Vec<String> = columns
@@ -286,6 +312,13 @@ async fn histograms(
         .enumerate()
         .filter(|(_, c)| !c.histogram.is_empty())
         .map(|(i, c)| {
+            if let Some(Some(index)) = calendar.get(i) {
+                let x = ident(&c.name);
+                return format!(
+                    "SELECT CAST({i} AS BIGINT) AS col, CAST({index} AS BIGINT) AS bin, count(*) AS n FROM {} WHERE {x} IS NOT NULL GROUP BY 2",
+                    source(sql)
+                );
+            }
             let first = &c.histogram[0];
             let count = c.histogram.len() as f64;
             let bins = Bins {

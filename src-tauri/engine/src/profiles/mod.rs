@@ -3,6 +3,7 @@
 //! computed by DataFusion in three queries whatever the number of columns.
 //!
 //! - [`compute`]: the queries and their reading.
+//! - [`calendar`]: the bins of date and date-time columns, on the calendar.
 //! - [`cache`]: profiles kept per table version, and the one in flight per table, cancelled
 //!   when a newer version asks.
 //!
@@ -13,6 +14,7 @@
 //! ranges and means always are.
 
 pub mod cache;
+pub mod calendar;
 pub mod compute;
 pub mod functions;
 #[cfg(test)]
@@ -72,7 +74,8 @@ pub struct ColumnProfile {
     pub quartiles: Option<[f64; 3]>,
     pub quartiles_exact: bool,
     /// Numbers, and dates and date-times as UTC milliseconds: counts in nice bins over
-    /// [min, max] (missing values are in none).
+    /// [min, max], those of dates on the calendar (whole days, weeks, months, years...; the
+    /// last ends past the max) (missing values are in none).
     pub histogram: Vec<HistogramBin>,
     /// The most frequent values, most frequent first (ties by value), when the column is not
     /// mostly unique.

@@ -125,14 +125,16 @@ async fn every_column_is_profiled_as_its_kind() {
     assert_eq!(day.top.len(), compute::TOP_VALUES);
     assert_eq!(day.top[0].count, 100);
     assert_eq!(day.others, 10_000 - 800);
-    // And binned over time, as UTC milliseconds: every row in a bin, the first from Jan 1.
+    // And binned by week (from Monday 1 Jan 2024), as UTC milliseconds: 14 whole weeks of 700
+    // rows, then 8 and 9 April.
     let jan_1 = 1_704_067_200_000.0;
-    assert!(day.histogram.len() > 5, "{:?}", day.histogram);
-    assert!(day.histogram[0].start <= jan_1 && jan_1 < day.histogram[0].end);
-    let apr_9 = jan_1 + 99.0 * 86_400_000.0;
-    let last = day.histogram.last().unwrap();
-    assert!(last.start <= apr_9 && apr_9 <= last.end);
-    assert_eq!(day.histogram.iter().map(|b| b.count).sum::<u64>(), 10_000);
+    let week = 7.0 * 86_400_000.0;
+    assert_eq!(day.histogram.len(), 15, "{:?}", day.histogram);
+    for (i, bin) in day.histogram.iter().enumerate() {
+        assert_eq!(bin.start, jan_1 + i as f64 * week);
+        assert_eq!(bin.end, jan_1 + (i + 1) as f64 * week);
+        assert_eq!(bin.count, if i < 14 { 700 } else { 200 }, "week {i}");
+    }
 
     let tags = column(&p, "tags");
     assert_eq!(tags.kind, ProfileKind::Other);
@@ -385,4 +387,52 @@ async fn a_results_repeated_columns_are_profiled_apart_and_a_semicolon_is_fine()
     assert_eq!(names, ["id", "id_2", "city"]);
     assert_eq!(column(&p, "id").min.as_deref(), Some("0"));
     assert_eq!(column(&p, "id_2").min.as_deref(), Some("1"));
+}
+
+/// Dates over a year and a half: a bar per month, each holding that month's days, whether the
+/// column holds dates or date-times in another zone (binned by their UTC date).
+#[tokio::test]
+async fn dates_are_binned_by_calendar_month_in_utc() {
+    // Each day at 23:30 UTC, which is 00:30 the next day at +01:00.
+    let days: Date32Array = (0..540).map(|i| Some(19_358 + i)).collect();
+    let at = datafusion::arrow::array::TimestampSecondArray::from_iter_values(
+        (0..540).map(|i| (19_358 + i) * 86_400 + 23 * 3_600 + 1_800),
+    )
+    .with_timezone("+01:00");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("d", DataType::Date32, true),
+        Field::new("at", at.data_type().clone(), true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![Arc::new(days), Arc::new(at)];
+    let version = TableVersion::first(
+        schema.clone(),
+        vec![RecordBatch::try_new(schema, columns).unwrap()],
+    );
+    let session = SqlSession::default();
+    session.register("t", &version).unwrap();
+    let p = profile_query(&session, "SELECT d, at FROM t", &CancellationToken::new())
+        .await
+        .unwrap();
+    let first = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+    let last = first + chrono::Days::new(539);
+    for name in ["d", "at"] {
+        let bins = &column(&p, name).histogram;
+        assert_eq!(bins.len(), 18, "{name}: {bins:?}");
+        for (i, bin) in bins.iter().enumerate() {
+            let month = first
+                .checked_add_months(chrono::Months::new(i as u32))
+                .unwrap();
+            let next = month.checked_add_months(chrono::Months::new(1)).unwrap();
+            let ms = |d: chrono::NaiveDate| {
+                d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis() as f64
+            };
+            assert_eq!(
+                (bin.start, bin.end),
+                (ms(month), ms(next)),
+                "{name} bin {i}"
+            );
+            let days = (next.min(last + chrono::Days::new(1)) - month).num_days() as u64;
+            assert_eq!(bin.count, days, "{name}: {month}");
+        }
+    }
 }
