@@ -48,10 +48,36 @@ fn to_checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         _ => (None, None),
     };
     if let (Some(inner), Some(field)) = (inner, field) {
-        let float = inner
-            .get_type(schema)
-            .is_ok_and(|t| matches!(t, DataType::Float32 | DataType::Float64));
-        if !(field.data_type().is_integer() && float) {
+        if !field.data_type().is_integer() {
+            return Ok(Transformed::no(expr));
+        }
+        let from = inner.get_type(schema).ok();
+        // A decimal is first cast to a whole decimal, which arrow rounds halves away from zero
+        // as PostgreSQL and DuckDB round a NUMERIC (2.5 is 3); cast straight, its fraction was
+        // cut off (2.7 gave 2).
+        let whole = match from {
+            Some(DataType::Decimal128(p, s)) if s > 0 => {
+                Some(DataType::Decimal128((p - s as u8 + 1).min(38), 0))
+            }
+            Some(DataType::Decimal256(p, s)) if s > 0 => {
+                Some(DataType::Decimal256((p - s as u8 + 1).min(76), 0))
+            }
+            _ => None,
+        };
+        if let Some(whole) = whole {
+            let rounded = |inner: Box<Expr>| Box::new(Expr::Cast(Cast::new(inner, whole.clone())));
+            return Ok(Transformed::yes(match expr {
+                Expr::Cast(Cast { expr, field }) => {
+                    Expr::Cast(Cast::new_from_field(rounded(expr), field))
+                }
+                Expr::TryCast(TryCast { expr, field }) => {
+                    Expr::TryCast(TryCast::new_from_field(rounded(expr), field))
+                }
+                other => other,
+            }));
+        }
+        let float = matches!(from, Some(DataType::Float32 | DataType::Float64));
+        if !float {
             return Ok(Transformed::no(expr));
         }
         let rounded = |inner: Box<Expr>| {

@@ -701,6 +701,16 @@ fn reword(message: &str) -> String {
             );
         }
     }
+    if let Some(rest) = message.strip_prefix("Cast error: Can't cast value ") {
+        if let Some((value, kind)) = rest.rsplit_once(" to type ") {
+            let kind = kind.trim();
+            return format!(
+                "the value {value} does not fit in {} ({kind}): CAST it to DECIMAL(38, 0) or \
+                 DOUBLE instead, or use TRY_CAST for NULL where it does not fit",
+                kind_of(kind)
+            );
+        }
+    }
     if let Some(rest) = message.strip_prefix("Cannot coerce arithmetic expression ") {
         if let Some(expression) = rest.strip_suffix(" to valid types") {
             return format!(
@@ -1162,8 +1172,9 @@ mod tests {
     }
 
     /// A CAST of a float to a whole number rounds to the nearest, halves to even, as DuckDB
-    /// and PostgreSQL do for a DOUBLE (and "Change type → integer"); DataFusion cut the fraction
-    /// off (12.8 gave 12). The column keeps the name DataFusion gives it.
+    /// and PostgreSQL do for a DOUBLE (and "Change type → integer"), and of a decimal halves
+    /// away from zero, as they do for a NUMERIC; DataFusion cut the fraction off (12.8 gave 12).
+    /// The column keeps the name DataFusion gives it.
     #[tokio::test]
     async fn a_float_cast_to_a_whole_number_rounds_to_the_nearest() {
         let s = SqlSession::default();
@@ -1182,6 +1193,24 @@ mod tests {
             ]
         );
         let plain = SessionContext::new();
+        let theirs = plain.sql(q).await.unwrap().collect().await.unwrap();
+        assert_eq!(batches[0].schema(), theirs[0].schema());
+
+        // A decimal rounds halves away from zero, as PostgreSQL and DuckDB round a NUMERIC.
+        let q = "SELECT CAST(x AS INT), TRY_CAST(x AS BIGINT) AS t, CAST(CAST(x AS DECIMAL(2, 1)) AS SMALLINT) AS s \
+                 FROM (VALUES (CAST(2.7 AS DECIMAL(5, 1))), (CAST(-2.5 AS DECIMAL(5, 1))), \
+                 (CAST(9.9 AS DECIMAL(5, 1))), (NULL)) AS v(x)";
+        let batches = s.run(q).await.unwrap();
+        let preview = QueryPreview::from_batches(&batches, Duration::ZERO);
+        assert_eq!(
+            preview.rows,
+            [
+                vec![cell("3"), cell("3"), cell("3")],
+                vec![cell("-3"), cell("-3"), cell("-3")],
+                vec![cell("10"), cell("10"), cell("10")],
+                vec![None, None, None],
+            ]
+        );
         let theirs = plain.sql(q).await.unwrap().collect().await.unwrap();
         assert_eq!(batches[0].schema(), theirs[0].schema());
     }
@@ -1398,6 +1427,12 @@ mod tests {
                 "SELECT CAST(title AS INTEGER) FROM movies",
                 "the text \"a\" is not a whole number (Int32); TRY_CAST gives NULL for such \
                  values instead of stopping",
+                None,
+            ),
+            (
+                "SELECT CAST(year * 1e20 AS BIGINT) FROM movies",
+                "the value 2.001e23 does not fit in a whole number (Int64): CAST it to \
+                 DECIMAL(38, 0) or DOUBLE instead, or use TRY_CAST for NULL where it does not fit",
                 None,
             ),
             (
