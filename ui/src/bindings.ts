@@ -390,7 +390,8 @@ export type ColumnProfile = {
 	quartiles_exact: boolean,
 	/**
 	 *  Numbers, and dates and date-times as UTC milliseconds: counts in nice bins over
-	 *  [min, max] (missing values are in none).
+	 *  [min, max], those of dates on the calendar (whole days, weeks, months, years...; the
+	 *  last ends past the max) (missing values are in none).
 	 */
 	histogram: HistogramBin[],
 	/**
@@ -516,6 +517,12 @@ export type CsvOptions = {
 	 *  into another number of fields than the rows below.
 	 */
 	skip_lines?: number,
+	/**
+	 *  The header names every column but the first, as R's `write.table` writes a table with
+	 *  row names: the first column is then named as an unnamed one (`column_1`). Only with
+	 *  `has_header`.
+	 */
+	row_names?: boolean,
 };
 
 /**  A table or view the database lets this user read. */

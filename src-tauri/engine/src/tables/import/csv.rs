@@ -47,6 +47,7 @@ pub struct Chosen<'a> {
     /// a value they cannot read is said before anything is imported.
     pub columns: Option<&'a [ColumnSpec]>,
     pub skip_lines: u32,
+    pub row_names: bool,
 }
 
 impl<'a> Chosen<'a> {
@@ -58,6 +59,7 @@ impl<'a> Chosen<'a> {
             decimal: options.decimal.trim(),
             columns: options.columns.as_deref(),
             skip_lines: options.skip_lines,
+            row_names: options.row_names,
         })
     }
 }
@@ -65,13 +67,14 @@ impl<'a> Chosen<'a> {
 /// `path` holds plain UTF-8 (see [`super::source`]) decoded from a file in `encoding`; read as
 /// sniffed, or as `chosen`.
 pub fn preview(
-    path: &Path,
+    (path, more): (&Path, &dyn Fn() -> Result<super::source::Plain, TableError>),
     file_bytes: u64,
     encoding: &'static encoding_rs::Encoding,
     missing: Vec<String>,
     chosen: Option<Chosen<'_>>,
 ) -> Result<ImportPreview, TableError> {
     let sample = read_sample(path)?;
+    let sample_end = sample.len() as u64;
     let (delimiter, quote) = match &chosen {
         Some(c) => (c.delimiter, c.quote),
         None => sniff_dialect(&sample),
@@ -81,10 +84,18 @@ pub fn preview(
         None => preamble_lines(&sample, delimiter, quote),
     };
     let (skipped_lines, sample) = split_lines(sample, skip_lines);
+    let row_names = match &chosen {
+        Some(c) => c.has_header && c.row_names,
+        None => names_one_short(&sample, delimiter, quote),
+    };
+    let sample = match row_names {
+        true => [&[delimiter][..], &sample].concat(),
+        false => sample,
+    };
     let sample = even_rows(sample, delimiter, quote);
     let has_header = match &chosen {
         Some(c) => c.has_header,
-        None => sniff_header(&sample, delimiter, quote),
+        None => row_names || sniff_header(&sample, delimiter, quote),
     };
     let Sniffed {
         mut columns,
@@ -102,6 +113,17 @@ pub fn preview(
         Some(c) => c.decimal == ",",
         None => !comma.is_empty(),
     };
+    if chosen.as_ref().is_none_or(|c| c.columns.is_none()) {
+        let dialect = (delimiter, quote, has_header);
+        let set = Missing::new(&missing);
+        type_empty_columns(
+            (more, sample_end),
+            &sample,
+            dialect,
+            (&set, &missing, decimal_comma),
+            &mut columns,
+        )?;
+    }
     let given = chosen
         .as_ref()
         .and_then(|c| c.columns)
@@ -159,6 +181,7 @@ pub fn preview(
             encoding: Some(super::source::label(encoding)),
             decimal: if decimal_comma { "," } else { "." }.into(),
             skip_lines,
+            row_names,
         }),
         sheet: None,
         columns,
@@ -220,6 +243,101 @@ fn sniff_columns(
         comma,
         doubts,
     })
+}
+
+/// Bytes read past the sample for the values of a column the sample has none of.
+pub(super) const MORE_BYTES: u64 = 32 << 20;
+/// Values of such a column that are enough to tell its kind.
+const MORE_VALUES: usize = 200;
+
+/// The columns the sample holds no value of (statsmodels' `randhie.csv` leaves `ghindx` empty
+/// for its first 4,462 rows), typed from their values further on, read up to [`MORE_BYTES`]
+/// past the sample (from `sample_end` in the text `more` gives), as pandas and DuckDB type them from more of the
+/// file; those with no value there either stay text. Else a column of numbers was proposed as
+/// text, and `avg` over it failed.
+fn type_empty_columns(
+    (more, sample_end): (&dyn Fn() -> Result<super::source::Plain, TableError>, u64),
+    sample: &[u8],
+    (delimiter, quote, has_header): (u8, u8, bool),
+    (missing, markers, decimal_comma): (&Missing, &[String], bool),
+    columns: &mut [ColumnSpec],
+) -> Result<(), TableError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(has_header)
+        .flexible(true)
+        .from_reader(sample);
+    let mut seen = vec![false; columns.len()];
+    for record in reader.records().filter_map(Result::ok) {
+        for (i, text) in record.iter().enumerate().take(columns.len()) {
+            seen[i] |= !missing.is(text);
+        }
+    }
+    let empty: Vec<usize> = (0..columns.len())
+        .filter(|&i| !seen[i] && columns[i].kind == ColumnType::Text)
+        .collect();
+    if empty.is_empty() {
+        return Ok(());
+    }
+    let further = more()?;
+    let path = further.path();
+    let mut file = File::open(path).map_err(|e| TableError::file(path, e))?;
+    file.seek(SeekFrom::Start(sample_end))
+        .map_err(|e| TableError::file(path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(BufReader::new(file.take(MORE_BYTES)));
+    let mut values: Vec<Vec<String>> = vec![Vec::new(); empty.len()];
+    for record in reader.records() {
+        // A record cut at the end of what is read, or one the reader cannot read, ends it.
+        let Ok(record) = record else { break };
+        for (k, &i) in empty.iter().enumerate() {
+            match record.get(i) {
+                Some(text) if !missing.is(text) && values[k].len() < MORE_VALUES => {
+                    values[k].push(match decimal_comma {
+                        true => text.replace(',', "."),
+                        false => text.to_string(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        if values.iter().all(|v| v.len() >= MORE_VALUES) {
+            break;
+        }
+    }
+    for (k, &i) in empty.iter().enumerate() {
+        if values[k].is_empty() {
+            continue;
+        }
+        // The values as a one-column file, typed as the sample's columns are.
+        let mut one = csv::WriterBuilder::new().from_writer(Vec::new());
+        let wrote = one
+            .write_record(["v"])
+            .and_then(|_| values[k].iter().try_for_each(|v| one.write_record([v])));
+        let Ok(text) = wrote
+            .map_err(|_| ())
+            .and_then(|_| one.into_inner().map_err(|_| ()))
+        else {
+            continue;
+        };
+        let (schema, _) = format(b',', b'"', true, markers)?
+            .infer_schema(&text[..], None)
+            .map_err(|e| import_error(&e, None))?;
+        let typed = with_zones(ColumnSpec::all(&schema), &text, b',', b'"', true, markers);
+        if let Some(kind) = typed.first().map(|c| c.kind) {
+            log::info!(
+                "CSV preview: column {} has no value in the sample; read further, it is {kind:?}",
+                columns[i].name
+            );
+            columns[i].kind = kind;
+        }
+    }
+    Ok(())
 }
 
 /// A sample's columns as [`sniff_columns`] finds them.
@@ -1150,6 +1268,47 @@ fn leading_odd(widths: &[usize], usual: usize) -> usize {
         .count()
 }
 
+/// Whether the sample's first row names every column but the first, as R's `write.table`
+/// writes row names (statsmodels' `dietox.csv`: 7 names over rows of a quoted row number and 7
+/// values): one field short of rows that agree on their width and do not all end with an empty
+/// field (a trailing delimiter, which leaves the last column unnamed instead), and a header
+/// once its first name is the empty one.
+fn names_one_short(sample: &[u8], delimiter: u8, quote: u8) -> bool {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(sample);
+    let mut records = reader.byte_records().take(200);
+    let Some(Ok(first)) = records.next() else {
+        return false;
+    };
+    let rows: Vec<csv::ByteRecord> = records.filter_map(Result::ok).collect();
+    let width = first.len() + 1;
+    let agreeing = rows.iter().filter(|r| r.len() == width).count();
+    if rows.len() < 2 || agreeing * 10 < rows.len() * 9 {
+        return false;
+    }
+    let trailing = rows
+        .iter()
+        .filter(|r| r.len() == width)
+        .all(|r| r.get(width - 1).is_some_and(<[u8]>::is_empty));
+    !trailing && sniff_header(&[&[delimiter][..], sample].concat(), delimiter, quote)
+}
+
+/// How the file's text must start for the reader, as `options` say.
+pub(super) fn start(options: &CsvOptions) -> Result<super::source::Start, TableError> {
+    let lead = match options.has_header && options.row_names {
+        true => Some(one_ascii(&options.delimiter, "delimiter")?),
+        false => None,
+    };
+    Ok(super::source::Start {
+        skip_lines: options.skip_lines,
+        lead,
+    })
+}
+
 /// Lines [`preamble_lines`] may find.
 const PREAMBLE_MAX: usize = 20;
 
@@ -1280,7 +1439,70 @@ pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
     let below: Vec<csv::StringRecord> = std::iter::once(second)
         .chain(records.take(99).filter_map(Result::ok))
         .collect();
-    quoted_numbers || names_over_numbers(&cells, &below)
+    quoted_numbers || names_over_numbers(&cells, &below) || votes_for_names(&cells, &below) > 0
+}
+
+/// What a cell holds, for [`votes_for_names`].
+#[derive(PartialEq, Eq)]
+enum Held {
+    Whole,
+    Decimal,
+    Text(usize),
+}
+
+impl Held {
+    fn of(text: &str) -> Held {
+        if text.parse::<i64>().is_ok() {
+            Held::Whole
+        } else if text.parse::<f64>().is_ok() {
+            Held::Decimal
+        } else {
+            Held::Text(text.chars().count())
+        }
+    }
+}
+
+/// A first row of words and numbers, told a header or a row by its columns, as Python's
+/// `csv.Sniffer` tells it: a column whose first cell differs from the values below in kind
+/// (a year over decimals, as the World Bank's `1960,1961,…` over fertility rates), or in
+/// length where they all have one length (`Country Code` over `ABW`), votes for a header; one
+/// whose first cell is like them votes for a row. A row of numbers alone is a row (see
+/// [`sniff_header`]).
+fn votes_for_names(first: &[&str], below: &[csv::StringRecord]) -> i64 {
+    let gap = |c: &str| c.is_empty() || super::MISSING_DEFAULT.contains(&c);
+    if !first
+        .iter()
+        .any(|c| !gap(c) && matches!(Held::of(c), Held::Text(_)))
+    {
+        return 0;
+    }
+    let mut votes = 0;
+    for (i, cell) in first.iter().enumerate() {
+        if gap(cell) {
+            continue;
+        }
+        let values: Vec<Held> = below
+            .iter()
+            .filter_map(|r| r.get(i).map(str::trim))
+            .filter(|v| !gap(v))
+            .map(Held::of)
+            .collect();
+        if values.len() < 2 {
+            continue;
+        }
+        let column = if values.iter().all(|v| *v == Held::Whole) {
+            Held::Whole
+        } else if values.iter().all(|v| !matches!(v, Held::Text(_))) {
+            Held::Decimal
+        } else if values.iter().all(|v| *v == values[0]) {
+            values.into_iter().next().unwrap_or(Held::Text(0))
+        } else {
+            // Texts of many lengths, or numbers mixed with texts: this column says nothing.
+            continue;
+        };
+        votes += if Held::of(cell) == column { -1 } else { 1 };
+    }
+    votes
 }
 
 /// Whether a cell of the first row is a word (no number, no gap, no missing-value marker) over

@@ -212,6 +212,11 @@ pub struct CsvOptions {
     /// into another number of fields than the rows below.
     #[serde(default)]
     pub skip_lines: u32,
+    /// The header names every column but the first, as R's `write.table` writes a table with
+    /// row names: the first column is then named as an unnamed one (`column_1`). Only with
+    /// `has_header`.
+    #[serde(default)]
+    pub row_names: bool,
 }
 
 pub fn decimal_point() -> String {
@@ -241,6 +246,7 @@ impl Default for CsvOptions {
             encoding: None,
             decimal: decimal_point(),
             skip_lines: 0,
+            row_names: false,
         }
     }
 }
@@ -370,9 +376,17 @@ pub fn preview_missing(
             let head = source::Head::read(path, SNIFF_BYTES)?;
             let encoding = source::sniff_encoding(&head.bytes);
             let limit = Some(csv::SAMPLE_BYTES as u64);
-            let plain = source::plain(path, &head, (encoding, 0), limit, None, &never)?;
+            let plain = source::plain(
+                path,
+                &head,
+                (encoding, source::Start::default()),
+                limit,
+                None,
+                &never,
+            )?;
             let missing = missing.map_or_else(missing_default, <[String]>::to_vec);
-            csv::preview(plain.path(), file_bytes, encoding, missing, None)
+            let more = || csv_further(path, &head, encoding);
+            csv::preview((plain.path(), &more), file_bytes, encoding, missing, None)
         }
         ImportFormat::Parquet => parquet::preview(path, file_bytes),
         ImportFormat::Excel => excel::preview(path, file_bytes, None),
@@ -382,10 +396,36 @@ pub fn preview_missing(
             // NDJSON previews from its start; an array cut short would not parse (its first
             // records are read as it streams, so the whole text costs disk, not memory).
             let limit = (!json::opens_array(&head.bytes)).then_some(JSON_PREVIEW_BYTES);
-            let plain = source::plain(path, &head, (encoding, 0), limit, None, &never)?;
+            let plain = source::plain(
+                path,
+                &head,
+                (encoding, source::Start::default()),
+                limit,
+                None,
+                &never,
+            )?;
             json::preview(plain.path(), file_bytes)
         }
     }
+}
+
+/// More of a CSV file's start as plain UTF-8 than a preview's sample, for the columns the
+/// sample holds no value of: the file itself, or a longer decoded copy.
+fn csv_further(
+    path: &Path,
+    head: &source::Head,
+    encoding: &'static encoding_rs::Encoding,
+) -> Result<source::Plain, TableError> {
+    let limit = Some(csv::SAMPLE_BYTES as u64 + csv::MORE_BYTES);
+    let never = CancellationToken::new();
+    source::plain(
+        path,
+        head,
+        (encoding, source::Start::default()),
+        limit,
+        None,
+        &never,
+    )
 }
 
 /// The preview of one sheet of a spreadsheet.
@@ -404,10 +444,18 @@ pub fn preview_csv(path: &Path, options: &CsvOptions) -> Result<ImportPreview, T
     };
     let limit = Some(csv::SAMPLE_BYTES as u64);
     let never = CancellationToken::new();
-    let plain = source::plain(path, &head, (encoding, 0), limit, None, &never)?;
+    let plain = source::plain(
+        path,
+        &head,
+        (encoding, source::Start::default()),
+        limit,
+        None,
+        &never,
+    )?;
     let chosen = csv::Chosen::of(options)?;
+    let more = || csv_further(path, &head, encoding);
     csv::preview(
-        plain.path(),
+        (plain.path(), &more),
         file_bytes,
         encoding,
         options.missing.clone(),
@@ -565,7 +613,14 @@ pub fn json_columns(
     let encoding = source::sniff_encoding(&head.bytes);
     let array = json::opens_array(&head.bytes);
     let limit = (!array).then_some(JSON_PREVIEW_BYTES);
-    let plain = source::plain(path, &head, (encoding, 0), limit, budget.scratch(), cancel)?;
+    let plain = source::plain(
+        path,
+        &head,
+        (encoding, source::Start::default()),
+        limit,
+        budget.scratch(),
+        cancel,
+    )?;
     json::columns(plain.path())
 }
 
@@ -589,14 +644,14 @@ fn read_into(
                 (Some(label), ImportFormat::Csv) => source::encoding(label)?,
                 _ => source::sniff_encoding(&head.bytes),
             };
-            let skip = match format {
-                ImportFormat::Csv => options.skip_lines,
-                _ => 0,
+            let start = match format {
+                ImportFormat::Csv => csv::start(&options)?,
+                _ => source::Start::default(),
             };
             source::plain(
                 path,
                 &head,
-                (encoding, skip),
+                (encoding, start),
                 None,
                 budget.scratch(),
                 cancel,

@@ -196,22 +196,36 @@ impl Plain {
     }
 }
 
+/// How a CSV file's text starts, for its reader.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Start {
+    /// Lines before the header or rows, left out.
+    pub skip_lines: u32,
+    /// A byte written before the first line kept: the delimiter, so that a header one name
+    /// short of its rows (R's row names) names an empty first column.
+    pub lead: Option<u8>,
+}
+
 /// The file as plain UTF-8: as it is when it already is (no compression, UTF-8 with no BOM,
-/// no lines to leave out), else decoded into a scratch file in `scratch` (the OS temp folder
-/// when `None`) without its first `skip_lines` lines. `limit` stops after that many decoded
-/// bytes (a preview). Invalid bytes in a UTF-8 file are kept as they are, so the reader names
-/// the line where they are rather than reading U+FFFD.
+/// nothing to change at its `start`), else decoded into a scratch file in `scratch` (the OS
+/// temp folder when `None`), its start changed as `start` says. `limit` stops after that many
+/// decoded bytes (a preview). Invalid bytes in a UTF-8 file are kept as they are, so the
+/// reader names the line where they are rather than reading U+FFFD.
 pub fn plain(
     path: &Path,
     head: &Head,
-    (encoding, skip_lines): (&'static Encoding, u32),
+    (encoding, start): (&'static Encoding, Start),
     limit: Option<u64>,
     scratch: Option<&Path>,
     cancel: &CancellationToken,
 ) -> Result<Plain, TableError> {
     let compression = head.compression;
     let has_bom = Encoding::for_bom(&head.bytes).is_some();
-    if compression.is_none() && encoding == encoding_rs::UTF_8 && !has_bom && skip_lines == 0 {
+    if compression.is_none()
+        && encoding == encoding_rs::UTF_8
+        && !has_bom
+        && start == Start::default()
+    {
         return Ok(Plain::as_is(path));
     }
     // A BOM in the file wins over the encoding chosen, as in browsers and pandas.
@@ -232,7 +246,7 @@ pub fn plain(
         )
     };
     let mut decoded = BufReader::with_capacity(1 << 20, decoded);
-    for _ in 0..skip_lines {
+    for _ in 0..start.skip_lines {
         if decoded
             .skip_until(b'\n')
             .map_err(|e| unreadable(path, compression, e))?
@@ -262,6 +276,10 @@ pub fn plain(
     let mut buf = vec![0u8; 1 << 20];
     // (bytes written, bytes up to and including the last line end)
     let (mut total, mut whole_lines) = (0u64, 0u64);
+    if let Some(lead) = start.lead {
+        out.write_all(&[lead]).map_err(written)?;
+        total += 1;
+    }
     loop {
         if cancel.is_cancelled() {
             return Err(TableError::Cancelled);

@@ -1306,3 +1306,132 @@ fn a_first_row_with_words_over_numbers_is_the_header_even_with_numbers_in_it() {
     let p = f.write("rows.csv", "1,2,x\n3,4,y\n5,6,z\n");
     assert!(!preview(&p, None).unwrap().csv.unwrap().has_header);
 }
+
+#[test]
+fn r_row_names_under_a_header_one_name_short_become_the_first_column() {
+    // statsmodels' dietox.csv, as R's write.table writes it: 7 names over a quoted row name
+    // and 7 values. It could not even be previewed ("line 2 has 8 fields where the first row
+    // has 7"), so the import dialog never opened. DuckDB reads it as 8 columns, the first
+    // unnamed.
+    let f = Files::new();
+    let p = f.write(
+        "dietox.csv",
+        "\"Weight\",\"Feed\",\"Time\",\"Pig\",\"Evit\",\"Cu\",\"Litter\"\n\
+         \"1\",26.5,NA,1,4601,1,1,1\n\
+         \"2\",27.59999,5.200005,2,4601,1,1,1\n\
+         \"3\",36.5,17.6,3,4601,1,1,1\n",
+    );
+    let proposed = preview(&p, None).unwrap();
+    let csv = proposed.csv.clone().unwrap();
+    assert!(csv.row_names && csv.has_header);
+    assert_eq!(csv.skip_lines, 0);
+    let names: Vec<&str> = proposed.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["column_1", "Weight", "Feed", "Time", "Pig", "Evit", "Cu", "Litter"]
+    );
+    assert_eq!(proposed.rows[0][0].as_deref(), Some("1"));
+    assert_eq!(proposed.rows[0][2], None, "NA is missing");
+    let out = read_all(&p, Some(&csv)).unwrap();
+    assert_eq!(out.rows, 3);
+    assert_eq!(
+        out.batches
+            .iter()
+            .flat_map(|b| col_i64(b, 0))
+            .collect::<Vec<_>>(),
+        [Some(1), Some(2), Some(3)]
+    );
+    assert_eq!(out.schema.field(2).name(), "Feed");
+    // Read as sniffed, from a gzip copy too (the name row is rewritten in the decoded copy).
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &std::fs::read(&p).unwrap()).unwrap();
+    let p = f.write("dietox.csv.gz", gz.finish().unwrap());
+    let proposed = preview(&p, None).unwrap();
+    assert!(proposed.csv.as_ref().unwrap().row_names);
+    let out = read_all(&p, Some(&proposed.csv.unwrap())).unwrap();
+    assert_eq!(out.rows, 3);
+    assert_eq!(out.schema.field(7).name(), "Litter");
+    // Said to have no header, the names are a row and nothing is added before them.
+    let no_header = CsvOptions {
+        has_header: false,
+        ..csv
+    };
+    assert_eq!(super::csv::start(&no_header).unwrap().lead, None);
+}
+
+#[test]
+fn a_header_of_years_over_measurements_is_the_header() {
+    // statsmodels' fertility.csv, the World Bank's layout: four names, then years, over
+    // country rows of fertility rates. The header was read as a row (its years as 1960.0),
+    // 220 rows where pandas and DuckDB read 219.
+    let f = Files::new();
+    let p = f.write(
+        "fertility.csv",
+        "Country Name,Country Code,Indicator Name,Indicator Code,1960,1961,1962\n\
+         Aruba,ABW,\"Fertility rate, total (births per woman)\",SP.DYN.TFRT.IN,4.82,4.655,4.471\n\
+         Andorra,AND,\"Fertility rate, total (births per woman)\",SP.DYN.TFRT.IN,,,\n\
+         Afghanistan,AFG,\"Fertility rate, total (births per woman)\",SP.DYN.TFRT.IN,7.671,7.671,7.671\n\
+         Angola,AGO,\"Fertility rate, total (births per woman)\",SP.DYN.TFRT.IN,7.316,7.354,7.385\n",
+    );
+    let proposed = preview(&p, None).unwrap();
+    let csv = proposed.csv.clone().unwrap();
+    assert!(csv.has_header);
+    let names: Vec<&str> = proposed.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names[..2], ["Country Name", "Country Code"]);
+    assert_eq!(names[4], "1960");
+    assert_eq!(proposed.columns[4].kind, ColumnType::Float);
+    assert_eq!(read_all(&p, Some(&csv)).unwrap().rows, 4);
+    // Rows of names and numbers with no header stay rows: the numbers are like those below.
+    let p = f.write("people.csv", "Alice,30,5.5\nBob,25,6.1\nCarol,41,5.9\n");
+    assert!(!preview(&p, None).unwrap().csv.unwrap().has_header);
+}
+
+#[test]
+fn a_column_empty_through_the_sample_is_typed_from_its_values_further_on() {
+    // statsmodels' randhie.csv leaves `ghindx` empty for its first 4,462 rows, past the
+    // sample: it was proposed as text, and avg(ghindx) failed. pandas and DuckDB read numbers.
+    let f = Files::new();
+    let mut text = String::from("id,ghindx,flag,note\n");
+    for i in 0..20_000 {
+        match i < 12_000 {
+            true => text.push_str(&format!("{i},NA,,row number {i} of the study\n")),
+            false => text.push_str(&format!("{i},{}.5,true,row number {i}\n", i % 97)),
+        }
+    }
+    let p = f.write("randhie.csv", &text);
+    assert!(text.len() > 2 * super::csv::SAMPLE_BYTES);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+    let gz = f.write("randhie.csv.gz", gz.finish().unwrap());
+    for p in [p, gz] {
+        let proposed = preview(&p, None).unwrap();
+        let kinds: Vec<ColumnType> = proposed.columns.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ColumnType::Integer,
+                ColumnType::Float,
+                ColumnType::Boolean,
+                ColumnType::Text
+            ],
+            "{}",
+            p.display()
+        );
+        let out = read_all(&p, Some(&proposed.csv.unwrap())).unwrap();
+        let values: Vec<f64> = out
+            .batches
+            .iter()
+            .flat_map(|b| {
+                b.column(1)
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .unwrap()
+                    .iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(values.len(), 8_000);
+        assert_eq!(values[0], (12_000 % 97) as f64 + 0.5);
+    }
+}
