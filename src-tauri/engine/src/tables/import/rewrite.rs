@@ -18,12 +18,15 @@ use crate::tables::TableError;
 pub enum Rewrite {
     DecimalComma,
     Layout(Layout),
+    /// A number with spaces around it (` .01138`), which the reader would not take: trimmed.
+    Padded,
 }
 
 impl Rewrite {
     fn apply(&self, text: &str) -> Option<String> {
         match self {
             Rewrite::DecimalComma => decimal::is_comma_number(text).then(|| decimal::pointed(text)),
+            Rewrite::Padded => Some(text.trim().to_string()),
             Rewrite::Layout(layout) => layout.iso(text),
         }
     }

@@ -1435,3 +1435,38 @@ fn a_column_empty_through_the_sample_is_typed_from_its_values_further_on() {
         assert_eq!(values[0], (12_000 % 97) as f64 + 0.5);
     }
 }
+
+#[test]
+fn numbers_with_spaces_around_them_are_numbers() {
+    // statsmodels' strikes.csv: `7, .01138`. The padded column was read as text.
+    let f = Files::new();
+    let p = f.write(
+        "strikes.csv",
+        "duration,iprod, n\n7, .01138, 3\n9, -.03957,  12 \n13, NA,4\n",
+    );
+    let proposed = preview(&p, None).unwrap();
+    let csv = proposed.csv.clone().unwrap();
+    assert!(csv.padded);
+    let kinds: Vec<ColumnType> = proposed.columns.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [ColumnType::Integer, ColumnType::Float, ColumnType::Integer]
+    );
+    let out = read_all(&p, Some(&csv)).unwrap();
+    let b = &out.batches[0];
+    let iprod: Vec<Option<f64>> = b
+        .column(1)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(iprod, [Some(0.01138), Some(-0.03957), None]);
+    assert_eq!(col_i64(b, 2), [Some(3), Some(12), Some(4)]);
+    // Without the columns (as the command line reads), the same.
+    let inferred = CsvOptions {
+        columns: None,
+        ..csv
+    };
+    assert_eq!(read_all(&p, Some(&inferred)).unwrap().schema, out.schema);
+}
