@@ -845,6 +845,12 @@ export type ImportPreview = {
 	 *  characters), so the user sees what is not imported.
 	 */
 	skipped_lines?: string[],
+	/**
+	 *  Why the file could not be previewed as sniffed (a CSV file only; then no rows or
+	 *  columns), so the dialog opens on options the user can change (another delimiter, rows
+	 *  that do not fit skipped) rather than not at all.
+	 */
+	problem?: string | null,
 };
 
 /**  Progress of a running import. */

@@ -64,7 +64,7 @@ pub async fn preview_import(
     state.picked.check(&path, Use::Read)?;
     let preview = tauri::async_runtime::spawn_blocking(move || match sheet {
         Some(sheet) => import::preview_sheet(&path, &sheet),
-        None => import::preview(&path, None),
+        None => import::preview_to_choose(&path),
     })
     .await
     .map_err(blocking_failed)?;

@@ -6,8 +6,9 @@
 // "undefined", and the import dialog's header box not reading the preview again.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { Key } from "selenium-webdriver";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { copyFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { withApp, type QuireApp } from "../src/harness.ts";
@@ -167,5 +168,84 @@ test("scikit-learn's breast_cancer.csv from PyPI: the line before the rows is sh
       assert.equal(benign, String(want.benign));
     },
     { env: { QUIRE_TEST_PICK_FILE: want.path } },
+  );
+});
+
+const STATSMODELS = `
+import json, os, subprocess, sys, zipfile
+import pandas as pd
+out = sys.argv[1]
+subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                "--dest", out, "statsmodels==0.14.5"], check=True)
+wheel = next(f for f in os.listdir(out) if f.endswith(".whl"))
+files = {}
+with zipfile.ZipFile(os.path.join(out, wheel)) as z:
+    for name, member in [("fertility", "statsmodels/datasets/fertility/fertility.csv"),
+                         ("dietox", "statsmodels/regression/tests/results/dietox.csv"),
+                         ("randhie", "statsmodels/datasets/randhie/randhie.csv")]:
+        path = os.path.join(out, name + ".csv")
+        open(path, "wb").write(z.read(member))
+        files[name] = path
+fertility = pd.read_csv(files["fertility"])
+dietox = pd.read_csv(files["dietox"])  # pandas takes R's row names as its index
+randhie = pd.read_csv(files["randhie"])
+print(json.dumps({
+    "files": files,
+    "fertility": [len(fertility), float(fertility["1960"].mean())],
+    "dietox": [len(dietox), float(dietox["Feed"].mean()), int(dietox["Feed"].isna().sum())],
+    "randhie": [int(randhie["ghindx"].count()), float(randhie["ghindx"].mean())],
+}))
+`;
+
+test("statsmodels' data from PyPI: years as names, R's row names, a column empty for 4,462 rows", async () => {
+  const python = venvPython("corpus-venv", join(repoRoot, "src-tauri", "engine", "tests", "corpus", "requirements.txt"));
+  const dir = mkdtempSync(join(tmpdir(), "quire-e2e-statsmodels-"));
+  const want = JSON.parse(execFileSync(python, ["-c", STATSMODELS, dir], { encoding: "utf8" })) as {
+    files: Record<string, string>;
+    fertility: [number, number];
+    dietox: [number, number, number];
+    randhie: [number, number];
+  };
+  // The app picks this one path: each file is copied there in turn.
+  const pick = join(dir, "pick.csv");
+  const near = (shown: string, pandas: number) => Math.abs(Number(shown) - pandas) <= 1e-9 * Math.abs(pandas);
+  await withApp(
+    "statsmodels",
+    async (app) => {
+      await newNotebook(app, "Statsmodels");
+      const load = async (name: string, check: () => Promise<void>) => {
+        copyFileSync(want.files[name]!, pick);
+        await app.click("import-data");
+        await app.waitText("import-preview", (t) => t.length > 0);
+        await check();
+        await app.type("import-table-name", Key.chord(Key.CONTROL, "a") + name);
+        await app.click("import-start");
+        await app.waitText("table-list", (t) => t.includes(name), 60_000);
+      };
+      // The World Bank's layout: its header of years is the header, not a row.
+      await load("fertility", async () => {
+        assert.equal((await previewNames(app))[4], "1960");
+      });
+      // R's row names under a header one name short: the dialog opens, and says so.
+      await load("dietox", async () => {
+        await app.waitText("import-row-names", (t) => t.includes("column_1"));
+        assert.deepEqual((await previewNames(app)).slice(0, 3), ["column_1", "Weight", "Feed"]);
+      });
+      await load("randhie", async () => undefined);
+      await app.click("add-sql-cell");
+      await runSql(app, 'SELECT count(*), avg("1960") FROM fertility');
+      const [[rows, avg1960]] = (await resultRows(app, (r) => r.length === 1)) as [[string, string]];
+      assert.equal(Number(rows), want.fertility[0]);
+      assert.ok(near(avg1960, want.fertility[1]), `${avg1960} vs pandas ${want.fertility[1]}`);
+      await runSql(app, 'SELECT count(*), avg("Feed"), count(*) FILTER (WHERE "Feed" IS NULL) FROM dietox');
+      const [[n, feed, gaps]] = (await resultRows(app, (r) => r.length === 1 && r[0]![0] !== rows)) as [[string, string, string]];
+      assert.deepEqual([Number(n), Number(gaps)], [want.dietox[0], want.dietox[2]]);
+      assert.ok(near(feed, want.dietox[1]), `${feed} vs pandas ${want.dietox[1]}`);
+      await runSql(app, "SELECT count(ghindx), avg(ghindx) FROM randhie");
+      const [[count, mean]] = (await resultRows(app, (r) => r.length === 1 && r[0]![0] !== n)) as [[string, string]];
+      assert.equal(Number(count), want.randhie[0]);
+      assert.ok(near(mean, want.randhie[1]), `${mean} vs pandas ${want.randhie[1]}`);
+    },
+    { env: { QUIRE_TEST_PICK_FILE: pick } },
   );
 });

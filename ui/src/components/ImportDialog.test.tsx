@@ -110,6 +110,51 @@ describe("the import dialog", () => {
     expect(((importFile.mock.calls[0] as unknown[])[3] as { skip_lines: number }).skip_lines).toBe(2);
   });
 
+  it("opens on a file no proposal reads, saying why, and imports it with the rows that do not fit skipped", async () => {
+    const unread: ImportPreview = {
+      format: "csv",
+      csv: { delimiter: ";", quote: '"', has_header: true, columns: null, on_bad_row: "reject", missing: ["NA"], encoding: "utf-8", decimal: ".", skip_lines: 0 },
+      sheet: null,
+      columns: [],
+      rows: [],
+      data_types: [],
+      file_bytes: 40,
+      problem: "line 2 has 4 fields where the first row has 3: check the delimiter and the quote, or skip the rows that do not fit",
+    };
+    const importFile = vi.fn(async () => ({ ...outcome, skipped_total: 0 }));
+    const onDone = vi.fn();
+    render(
+      <Providers backend={backendOf({ importFile })}>
+        <ImportDialog notebook="nb" path="/data/trailing.csv" preview={unread} onDone={onDone} onClose={vi.fn()} />
+      </Providers>,
+    );
+    expect(screen.getByTestId("import-error").textContent).toContain("Line 2 has 4 fields where the first row has 3");
+    fireEvent.click(screen.getByTestId("import-skip-bad-rows"));
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(onDone).toHaveBeenCalled());
+    const sent = (importFile.mock.calls[0] as unknown[])[3] as { on_bad_row: string; delimiter: string };
+    expect([sent.on_bad_row, sent.delimiter]).toEqual(["skip", ";"]);
+  });
+
+  it("says when the header names every column but the first, as R writes row names", () => {
+    const columns = ["column_1", "Weight", "Feed"].map((name) => ({ name, kind: "float" as const }));
+    const preview: ImportPreview = {
+      format: "csv",
+      csv: { delimiter: ",", quote: '"', has_header: true, columns, on_bad_row: "reject", missing: ["NA"], encoding: "utf-8", decimal: ".", row_names: true },
+      sheet: null,
+      columns,
+      rows: [["1", "26.5", null]],
+      data_types: [],
+      file_bytes: 40,
+    };
+    render(
+      <Providers backend={backendOf({})}>
+        <ImportDialog notebook="nb" path="/data/dietox.csv" preview={preview} onDone={vi.fn()} onClose={vi.fn()} />
+      </Providers>,
+    );
+    expect(screen.getByTestId("import-row-names").textContent).toContain("the first column is named column_1");
+  });
+
   it("names the layout a date column was found written in, and imports with the one the user picks", async () => {
     const columns = [
       { name: "day", kind: "date" as const, layout: "%m/%d/%Y" },

@@ -69,6 +69,12 @@ function defaultMode(preview: ImportPreview): Mode {
   return convertible(preview) ? "convert" : "copy";
 }
 
+/** A message from the engine as a sentence: capitalised, with its full stop. */
+function sentence(text: string): string {
+  const t = text.trim();
+  return `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? "" : "."}`;
+}
+
 export function defaultName(path: string): string {
   // `trips.csv.gz`: both the compression's and the format's extension go.
   const stem = (path.split(/[\\/]/).pop() ?? "table").replace(/(\.[^.]*)?\.(gz|gzip|zst|zstd)$/i, "").replace(/\.[^.]*$/, "");
@@ -87,7 +93,12 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
   const [csv, setCsv] = useState<CsvOptions | null>(preview.csv);
   const [progress, setProgress] = useState<ImportProgress | null>(null);
   const [job, setJob] = useState<string | null>(null);
-  const [error, setError] = useState<ErrorText | null>(null);
+  // A CSV file no proposal reads opens here anyway, its problem said, on options that may.
+  const [error, setError] = useState<ErrorText | null>(
+    first.problem
+      ? { headline: "This file cannot be read as proposed:", detail: `${sentence(first.problem)} Change how it is written below, or skip the rows that do not fit.` }
+      : null,
+  );
   // An import that skipped rows stays open on the list of them: no row is dropped unseen.
   const [finished, setFinished] = useState<ImportOutcome | null>(null);
   const [missingText, setMissingText] = useState((preview.csv?.missing ?? []).join(", "));
@@ -334,6 +345,11 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
               />
             </label>
           </div>
+        )}
+        {csv?.row_names && csv.has_header && (
+          <p className="muted" data-testid="import-row-names">
+            The header names every column but the first, as R writes row names: the first column is named {columns[0]?.name ?? "column_1"}.
+          </p>
         )}
         {csv && preview.skipped_lines && preview.skipped_lines.length > 0 && (
           <div className="import-skipped-lines" data-testid="import-skipped-lines">

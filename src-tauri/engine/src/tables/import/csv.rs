@@ -195,6 +195,40 @@ pub fn preview(
         layout_doubts: doubts,
         file_bytes,
         skipped_lines,
+        problem: None,
+    })
+}
+
+/// A preview of a file [`preview`] could not read as sniffed: the dialect and the lines before
+/// the rows as sniffed, no rows, and `problem`.
+pub fn unread(
+    path: &Path,
+    file_bytes: u64,
+    encoding: &'static encoding_rs::Encoding,
+    problem: String,
+) -> Result<ImportPreview, TableError> {
+    let sample = read_sample(path)?;
+    let (delimiter, quote) = sniff_dialect(&sample);
+    let skip_lines = preamble_lines(&sample, delimiter, quote);
+    let (skipped_lines, rest) = split_lines(sample, skip_lines);
+    Ok(ImportPreview {
+        format: ImportFormat::Csv,
+        csv: Some(CsvOptions {
+            delimiter: (delimiter as char).to_string(),
+            quote: (quote as char).to_string(),
+            has_header: sniff_header(&rest, delimiter, quote),
+            encoding: Some(super::source::label(encoding)),
+            skip_lines,
+            ..CsvOptions::default()
+        }),
+        sheet: None,
+        columns: Vec::new(),
+        data_types: Vec::new(),
+        rows: Vec::new(),
+        layout_doubts: Vec::new(),
+        file_bytes,
+        skipped_lines,
+        problem: Some(problem),
     })
 }
 
@@ -1284,8 +1318,8 @@ fn usual_width(widths: &[usize]) -> Option<usize> {
 /// number of fields than the rows below (a title, an exporter's note, scikit-learn's
 /// `569,30,malignant,benign` over rows of 31 numbers), so that the import can leave them out
 /// as DuckDB's sniffer does. At most [`PREAMBLE_MAX`] records; none when the rows below do not
-/// agree on their width, and none for a first line exactly one field short of the rows: that
-/// is a header, over rows that end with a delimiter or that open with R's row names.
+/// agree on their width; a last line exactly one field short of the rows is not one of them:
+/// that is a header, over rows that end with a delimiter or that open with R's row names.
 fn preamble_lines(sample: &[u8], delimiter: u8, quote: u8) -> u32 {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -1310,9 +1344,14 @@ fn preamble_lines(sample: &[u8], delimiter: u8, quote: u8) -> u32 {
     let Some(usual) = usual_width(&widths) else {
         return 0;
     };
-    let odd = leading_odd(&widths, usual);
-    let rest = &widths[odd..];
-    if odd == 0 || rest.len() < 2 || (odd == 1 && widths[0] + 1 == usual) {
+    let mut odd = leading_odd(&widths, usual);
+    // The last odd line one field short is the header (see above), kept.
+    let short_header = odd > 0 && widths[odd - 1] + 1 == usual;
+    if short_header {
+        odd -= 1;
+    }
+    let rest = &widths[odd + usize::from(short_header)..];
+    if odd == 0 || rest.len() < 2 {
         return 0;
     }
     if rest.iter().filter(|&&w| w == usual).count() * 10 < rest.len() * 9 {

@@ -320,6 +320,7 @@ fn preview_unguarded(
         layout_doubts: Vec::new(),
         file_bytes,
         skipped_lines: Vec::new(),
+        problem: None,
     })
 }
 

@@ -574,6 +574,7 @@ pub fn preview(path: &Path, file_bytes: u64) -> Result<ImportPreview, TableError
         layout_doubts: Vec::new(),
         file_bytes,
         skipped_lines: Vec::new(),
+        problem: None,
     })
 }
 

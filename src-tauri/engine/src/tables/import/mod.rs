@@ -279,6 +279,11 @@ pub struct ImportPreview {
     /// characters), so the user sees what is not imported.
     #[serde(default)]
     pub skipped_lines: Vec<String>,
+    /// Why the file could not be previewed as sniffed (a CSV file only; then no rows or
+    /// columns), so the dialog opens on options the user can change (another delimiter, rows
+    /// that do not fit skipped) rather than not at all.
+    #[serde(default)]
+    pub problem: Option<String>,
 }
 
 /// A date column (by position) whose values `also` reads too, besides its proposed layout.
@@ -431,6 +436,31 @@ fn csv_further(
         None,
         &never,
     )
+}
+
+/// [`preview`] for the import dialog: a CSV file that cannot be previewed as sniffed still
+/// gets one, with no rows, its sniffed delimiter and the problem said, so the dialog opens on
+/// the options that may read it.
+pub fn preview_to_choose(path: &Path) -> Result<ImportPreview, TableError> {
+    match preview(path, None) {
+        Err(problem @ TableError::Import { .. })
+            if resolve_format(path, None)? == ImportFormat::Csv =>
+        {
+            let head = source::Head::read(path, SNIFF_BYTES)?;
+            let encoding = source::sniff_encoding(&head.bytes);
+            let limit = Some(csv::SAMPLE_BYTES as u64);
+            let never = CancellationToken::new();
+            let start = (encoding, source::Start::default());
+            let plain = source::plain(path, &head, start, limit, None, &never)?;
+            csv::unread(
+                plain.path(),
+                file_size(path)?,
+                encoding,
+                problem.to_string(),
+            )
+        }
+        other => other,
+    }
 }
 
 /// The preview of one sheet of a spreadsheet.

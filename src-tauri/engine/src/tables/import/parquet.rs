@@ -77,6 +77,7 @@ fn preview_unguarded(path: &Path, file_bytes: u64) -> Result<ImportPreview, Tabl
         layout_doubts: Vec::new(),
         file_bytes,
         skipped_lines: Vec::new(),
+        problem: None,
     })
 }
 

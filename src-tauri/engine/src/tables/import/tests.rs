@@ -1470,3 +1470,30 @@ fn numbers_with_spaces_around_them_are_numbers() {
     };
     assert_eq!(read_all(&p, Some(&inferred)).unwrap().schema, out.schema);
 }
+
+#[test]
+fn a_csv_that_cannot_be_previewed_still_opens_the_dialog_with_its_problem() {
+    // A header one field short of rows that end with a delimiter: no proposal reads it, but
+    // the dialog must open on options the user can change, not only say so in a toast.
+    let f = Files::new();
+    let p = f.write(
+        "trailing.csv",
+        "Title of the export\nx;y;z\n1;2;3;\n4;5;6;\n7;8;9;\n",
+    );
+    let (line, message) = import_error(preview(&p, None).unwrap_err());
+    let choose = preview_to_choose(&p).unwrap();
+    assert_eq!(
+        choose.problem.as_deref(),
+        Some(message.as_str()),
+        "{line:?}"
+    );
+    assert!(choose.rows.is_empty() && choose.columns.is_empty());
+    let csv = choose.csv.unwrap();
+    assert_eq!((csv.delimiter.as_str(), csv.skip_lines), (";", 1));
+    assert_eq!(choose.skipped_lines, ["Title of the export"]);
+    // A file that previews has no problem; another format's error is still an error.
+    let ok = f.write("ok.csv", "a,b\n1,2\n");
+    assert_eq!(preview_to_choose(&ok).unwrap().problem, None);
+    let bad = f.write("bad.parquet", "not parquet");
+    assert!(preview_to_choose(&bad).is_err());
+}
