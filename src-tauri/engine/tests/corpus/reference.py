@@ -166,7 +166,7 @@ def sklearn_files(out_dir):
     return files
 
 
-STATSMODELS = "statsmodels==0.14.5"
+STATSMODELS = "statsmodels==0.15.0"
 
 
 def statsmodels_files(out_dir):
