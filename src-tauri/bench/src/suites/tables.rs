@@ -11,6 +11,12 @@
 //!   offset, encoded as Arrow IPC, in-process.
 //! - `groupby_vs_duckdb`: a filter + group-by; ratio = DuckDB time / Quire time.
 //!
+//! - `checked_arithmetic_vs_plain`: whole-number `+ - *` over the 1M rows, which Quire checks
+//!   for overflow (`tables/checked_arithmetic.rs`); ratio = plain DataFusion's time on the same
+//!   batches / Quire's (1.0: the check costs nothing).
+//! - `percentile_vs_plain`: `percentile_cont` over the 1M rows, Quire's exact one
+//!   (`tables/exact_percentile.rs`) against DataFusion's own on the same batches.
+//!
 //! Every time is the best of `REPEATS` runs on both sides.
 
 use std::io::Write;
@@ -32,6 +38,11 @@ const ROWS: usize = 1_000_000;
 const REPEATS: usize = 3;
 const GROUP_BY: &str =
     "SELECT city, count(*) AS n, sum(amount) AS total FROM t WHERE amount > 1000 GROUP BY city ORDER BY city";
+
+const ARITHMETIC: &str =
+    "SELECT sum(id * 3 + id - 7) AS a, sum(id * 5 - 1) AS b, max(id * id + id) AS c FROM t";
+const PERCENTILE: &str =
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY amount) AS m, percentile_cont(0.9) WITHIN GROUP (ORDER BY amount) AS p FROM t";
 
 /// An engine on a fresh temp workspace with one notebook holding the 1M-row CSV imported as
 /// table `t`, the way the app imports it. Returns the temp dir (keep it alive) and the CSV.
@@ -197,6 +208,33 @@ pub fn run() -> Result<Vec<Measure>, String> {
             .map_err(err)
     })?;
 
+    // The same SQL on a plain DataFusion session over the same batches: what Quire's own
+    // functions cost.
+    let batches = rt
+        .block_on(engine.query(nb, "SELECT id, amount FROM t"))
+        .map_err(err)?;
+    let plain = datafusion::prelude::SessionContext::new();
+    let schema = batches
+        .first()
+        .map(|b| b.schema())
+        .ok_or("the table has no batches")?;
+    let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])
+        .map_err(|e| e.to_string())?;
+    plain
+        .register_table("t", Arc::new(table))
+        .map_err(|e| e.to_string())?;
+    let timed = |sql: &'static str| -> Result<(f64, f64), String> {
+        let quire = best(|| rt.block_on(engine.query(nb, sql)).map(|_| ()).map_err(err))?;
+        let theirs = best(|| {
+            rt.block_on(async { plain.sql(sql).await?.collect().await })
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })?;
+        Ok((quire, theirs))
+    };
+    let arithmetic = timed(ARITHMETIC)?;
+    let percentile = timed(PERCENTILE)?;
+
     let repeats = REPEATS.to_string();
     let anchors = run_anchor(
         "tables.py",
@@ -230,6 +268,20 @@ pub fn run() -> Result<Vec<Measure>, String> {
         ),
         Measure::value(SUITE, "page_fetch_p50_us", pages.p50(), "us"),
         Measure::value(SUITE, "page_fetch_p99_us", pages.quantile(0.99), "us"),
+        Measure::against(
+            SUITE,
+            "checked_arithmetic_vs_plain",
+            arithmetic.0,
+            arithmetic.1,
+            "ms",
+        ),
+        Measure::against(
+            SUITE,
+            "percentile_vs_plain",
+            percentile.0,
+            percentile.1,
+            "ms",
+        ),
         Measure::against(
             SUITE,
             "groupby_vs_duckdb",
