@@ -86,12 +86,14 @@ pub fn preview(
         None => preamble_lines(&sample, delimiter, quote),
     };
     let (skipped_lines, sample) = split_lines(sample, skip_lines);
+    // Lines are counted in the file as the user has it, the lines left out included.
+    let shift = |e: TableError| shifted(e, skip_lines.into());
     let row_names = match &chosen {
         Some(c) => c.has_header && c.row_names,
         None => names_one_short(&sample, delimiter, quote),
     };
     let sample = match row_names {
-        true => [&[delimiter][..], &sample].concat(),
+        true => with_lead(&sample, delimiter),
         false => sample,
     };
     let sample = even_rows(sample, delimiter, quote);
@@ -104,7 +106,7 @@ pub fn preview(
         mut comma,
         mut doubts,
         padded,
-    } = sniff_columns(&sample, delimiter, quote, has_header, &missing)?;
+    } = sniff_columns(&sample, delimiter, quote, has_header, &missing).map_err(shift)?;
     let padded = padded || chosen.as_ref().is_some_and(|c| c.padded);
     if chosen.as_ref().is_some_and(|c| c.decimal == ".") {
         // Decimal points chosen: the columns sniffed as numbers with commas stay text.
@@ -126,7 +128,8 @@ pub fn preview(
             dialect,
             (&set, &missing, decimal_comma),
             &mut columns,
-        )?;
+        )
+        .map_err(shift)?;
     }
     let given = chosen
         .as_ref()
@@ -153,7 +156,8 @@ pub fn preview(
             &rewrites,
             &is_missing,
             &never,
-        )?;
+        )
+        .map_err(shift)?;
         rewritten
     };
     let format = format(delimiter, quote, has_header, &missing)?;
@@ -169,7 +173,7 @@ pub fn preview(
         match reader.into_iter().next() {
             Some(Ok(batch)) => batches.push(batch),
             // The user's own types cannot read the first rows: said now, not at the import.
-            Some(Err(e)) if given.is_some() => return Err(import_error(&e, Some(&typed))),
+            Some(Err(e)) if given.is_some() => return Err(shift(import_error(&e, Some(&typed)))),
             _ => {}
         }
     }
@@ -376,7 +380,14 @@ fn type_empty_columns(
     if empty.is_empty() {
         return Ok(());
     }
-    let further = more()?;
+    // A file damaged past the sample is said by the import, not by its preview.
+    let further = match more() {
+        Ok(further) => further,
+        Err(e) => {
+            log::info!("CSV preview: past the sample the file cannot be read ({e})");
+            return Ok(());
+        }
+    };
     let path = further.path();
     let mut file = File::open(path).map_err(|e| TableError::file(path, e))?;
     file.seek(SeekFrom::Start(sample_end))
@@ -387,6 +398,7 @@ fn type_empty_columns(
         .has_headers(false)
         .flexible(true)
         .from_reader(BufReader::new(file.take(MORE_BYTES)));
+    // Records past the sample, not counting the sample's own.
     let mut values: Vec<Vec<String>> = vec![Vec::new(); empty.len()];
     for record in reader.records() {
         // A record cut at the end of what is read, or one the reader cannot read, ends it.
@@ -1278,8 +1290,11 @@ pub(super) fn sniff_dialect(sample: &[u8]) -> (u8, u8) {
     // A delimiter that splits every row alike wins; only when none does may the first lines
     // be odd ones out (see [`preamble_lines`]): `Stadt;Preis` over `Lyon;1,5` is `;`, not a
     // title over rows split at the decimal comma.
+    // Among those that need odd first lines, the fewest wins, then the widest: a `;` file of
+    // decimal commas under a title is not a `,` file whose header is odd too.
     for preamble in [false, true] {
-        let mut best = (b',', 0usize);
+        // (delimiter, odd first lines, width)
+        let mut best: Option<(u8, usize, usize)> = None;
         for delimiter in [b',', b';', b'\t', b'|'] {
             let counts = field_counts(sample, delimiter, quote, 50);
             let Some(usual) = usual_width(&counts) else {
@@ -1291,12 +1306,13 @@ pub(super) fn sniff_dialect(sample: &[u8]) -> (u8, u8) {
             }
             let rows = &counts[odd..];
             let consistent = rows.iter().filter(|&&c| c == usual).count() * 10 >= rows.len() * 9;
-            if usual > 1 && consistent && usual > best.1 {
-                best = (delimiter, usual);
+            let better = best.is_none_or(|(_, o, w)| odd < o || (odd == o && usual > w));
+            if usual > 1 && consistent && better {
+                best = Some((delimiter, odd, usual));
             }
         }
-        if best.1 > 0 {
-            return (best.0, quote);
+        if let Some((delimiter, _, _)) = best {
+            return (delimiter, quote);
         }
     }
     (b',', quote)
@@ -1345,6 +1361,10 @@ fn preamble_lines(sample: &[u8], delimiter: u8, quote: u8) -> u32 {
         return 0;
     };
     let mut odd = leading_odd(&widths, usual);
+    if odd == PREAMBLE_MAX {
+        // More odd lines than are looked for: not a preamble this finds.
+        return 0;
+    }
     // The last odd line one field short is the header (see above), kept.
     let short_header = odd > 0 && widths[odd - 1] + 1 == usual;
     if short_header {
@@ -1400,7 +1420,17 @@ fn names_one_short(sample: &[u8], delimiter: u8, quote: u8) -> bool {
         .iter()
         .filter(|r| r.len() == width)
         .all(|r| r.get(width - 1).is_some_and(<[u8]>::is_empty));
-    !trailing && sniff_header(&[&[delimiter][..], sample].concat(), delimiter, quote)
+    !trailing && sniff_header(&with_lead(sample, delimiter), delimiter, quote)
+}
+
+/// The text with `lead` put before its first line that is not blank (as [`super::source`] puts
+/// it before the header of the file read).
+fn with_lead(text: &[u8], lead: u8) -> Vec<u8> {
+    let at = text
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n'))
+        .unwrap_or(text.len());
+    [&text[..at], &[lead][..], &text[at..]].concat()
 }
 
 /// How the file's text must start for the reader, as `options` say.
@@ -1548,58 +1578,74 @@ pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
     quoted_numbers || names_over_numbers(&cells, &below) || votes_for_names(&cells, &below) > 0
 }
 
-/// What a cell holds, for [`votes_for_names`].
+/// What a cell holds, for [`votes_for_names`]: numbers are one kind, whole or not, as in
+/// Python's `csv.Sniffer` (a `12` over `11.5` is a row's value like the others).
 #[derive(PartialEq, Eq)]
 enum Held {
-    Whole,
-    Decimal,
+    Number,
     Text(usize),
 }
 
 impl Held {
     fn of(text: &str) -> Held {
-        if text.parse::<i64>().is_ok() {
-            Held::Whole
-        } else if text.parse::<f64>().is_ok() {
-            Held::Decimal
-        } else {
-            Held::Text(text.chars().count())
+        match text.parse::<f64>() {
+            Ok(_) => Held::Number,
+            Err(_) => Held::Text(text.chars().count()),
         }
     }
 }
 
+/// A cell that is a name: it has a letter (`?`, `-` or `..` stand for missing values).
+fn is_word(cell: &str) -> bool {
+    cell.chars().any(char::is_alphabetic) && cell.parse::<f64>().is_err()
+}
+
 /// A first row of words and numbers, told a header or a row by its columns, as Python's
-/// `csv.Sniffer` tells it: a column whose first cell differs from the values below in kind
-/// (a year over decimals, as the World Bank's `1960,1961,…` over fertility rates), or in
-/// length where they all have one length (`Country Code` over `ABW`), votes for a header; one
-/// whose first cell is like them votes for a row. A row of numbers alone is a row (see
-/// [`sniff_header`]).
+/// `csv.Sniffer` tells it: a column whose first cell differs from the values below in kind, or
+/// in length where they all have one length (`Country Code` over `ABW`), votes for a header;
+/// one whose first cell is like them votes for a row. And a run of three or more whole numbers
+/// counting up by one over columns of decimals is years or periods naming them (the World
+/// Bank's `1960,1961,…` over fertility rates): each of those columns votes for a header. A row
+/// of numbers alone is a row (see [`sniff_header`]).
 fn votes_for_names(first: &[&str], below: &[csv::StringRecord]) -> i64 {
     let gap = |c: &str| c.is_empty() || super::MISSING_DEFAULT.contains(&c);
-    if !first
-        .iter()
-        .any(|c| !gap(c) && matches!(Held::of(c), Held::Text(_)))
-    {
+    if !first.iter().any(|c| is_word(c)) {
         return 0;
     }
+    let whole: Vec<Option<i64>> = first.iter().map(|c| c.parse::<i64>().ok()).collect();
+    let counting = |i: usize| {
+        let next = |i: usize, j: usize| matches!((whole[i], whole[j]), (Some(a), Some(b)) if a.checked_add(1) == Some(b));
+        let mut run = (i, i);
+        while run.0 > 0 && next(run.0 - 1, run.0) {
+            run.0 -= 1;
+        }
+        while run.1 + 1 < whole.len() && next(run.1, run.1 + 1) {
+            run.1 += 1;
+        }
+        run.1 - run.0 >= 2
+    };
     let mut votes = 0;
     for (i, cell) in first.iter().enumerate() {
         if gap(cell) {
             continue;
         }
-        let values: Vec<Held> = below
+        let texts: Vec<&str> = below
             .iter()
             .filter_map(|r| r.get(i).map(str::trim))
             .filter(|v| !gap(v))
-            .map(Held::of)
             .collect();
-        if values.len() < 2 {
+        if texts.len() < 2 {
             continue;
         }
-        let column = if values.iter().all(|v| *v == Held::Whole) {
-            Held::Whole
-        } else if values.iter().all(|v| !matches!(v, Held::Text(_))) {
-            Held::Decimal
+        if whole[i].is_some() && counting(i) {
+            let decimals = texts.iter().all(|v| v.parse::<f64>().is_ok())
+                && texts.iter().any(|v| v.parse::<i64>().is_err());
+            votes += i64::from(decimals);
+            continue;
+        }
+        let values: Vec<Held> = texts.iter().map(|v| Held::of(v)).collect();
+        let column = if values.iter().all(|v| *v == Held::Number) {
+            Held::Number
         } else if values.iter().all(|v| *v == values[0]) {
             values.into_iter().next().unwrap_or(Held::Text(0))
         } else {
@@ -1611,15 +1657,15 @@ fn votes_for_names(first: &[&str], below: &[csv::StringRecord]) -> i64 {
     votes
 }
 
-/// Whether a cell of the first row is a word (no number, no gap, no missing-value marker) over
-/// a column of numbers: then the row is names, even when some of them are numbers, as DuckDB's
+/// Whether a cell of the first row is a word (see [`is_word`]; no missing-value marker) over a
+/// column of numbers: then the row is names, even when some of them are numbers, as DuckDB's
 /// sniffer reads it. scikit-learn's `iris.csv` opens with `150,4,setosa,versicolor,virginica`
 /// over four measures and a class number per row.
 fn names_over_numbers(first: &[&str], below: &[csv::StringRecord]) -> bool {
     let gap = |c: &str| c.is_empty() || super::MISSING_DEFAULT.contains(&c);
     let numeric = |c: &str| c.parse::<f64>().is_ok();
     first.iter().enumerate().any(|(i, name)| {
-        if gap(name) || numeric(name) {
+        if !is_word(name) {
             return false;
         }
         let values: Vec<&str> = below

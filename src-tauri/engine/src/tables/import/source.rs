@@ -255,6 +255,23 @@ pub fn plain(
             break;
         }
     }
+    // The lead goes before the first line that is not blank: the header's.
+    let mut blank = Vec::new();
+    while start.lead.is_some() {
+        let buf = decoded
+            .fill_buf()
+            .map_err(|e| unreadable(path, compression, e))?;
+        let n = buf
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        let more = n == buf.len() && !buf.is_empty();
+        blank.extend_from_slice(&buf[..n]);
+        decoded.consume(n);
+        if !more {
+            break;
+        }
+    }
     let mut decoded: Box<dyn Read> = match limit {
         Some(limit) => Box::new(decoded.take(limit)),
         None => Box::new(decoded),
@@ -277,8 +294,9 @@ pub fn plain(
     // (bytes written, bytes up to and including the last line end)
     let (mut total, mut whole_lines) = (0u64, 0u64);
     if let Some(lead) = start.lead {
+        out.write_all(&blank).map_err(written)?;
         out.write_all(&[lead]).map_err(written)?;
-        total += 1;
+        total += blank.len() as u64 + 1;
     }
     loop {
         if cancel.is_cancelled() {

@@ -1223,6 +1223,22 @@ fn lines_before_the_rows_are_proposed_for_leaving_out_and_lines_keep_their_numbe
     let proposed = preview(&p, None).unwrap();
     let csv = proposed.csv.clone().unwrap();
     assert_eq!((csv.delimiter.as_str(), csv.skip_lines), (";", 2));
+    // Decimal commas in every column under a title: still `;`, the header kept.
+    let p2 = f.write(
+        "messreihe.csv",
+        "Messreihe 1\nTemperatur;Druck;Feuchte\n0,5;1010,25;40,1\n1,5;1011,5;41,2\n2,25;1009,75;39,8\n",
+    );
+    let series = preview(&p2, None).unwrap();
+    let series_csv = series.csv.clone().unwrap();
+    assert_eq!(
+        (
+            series_csv.delimiter.as_str(),
+            series_csv.skip_lines,
+            series_csv.decimal.as_str()
+        ),
+        (";", 1, ",")
+    );
+    assert_eq!(series.columns[0].name, "Temperatur");
     assert!(csv.has_header);
     let names: Vec<&str> = proposed.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["id", "name", "betrag"]);
@@ -1351,6 +1367,21 @@ fn r_row_names_under_a_header_one_name_short_become_the_first_column() {
     let out = read_all(&p, Some(&proposed.csv.unwrap())).unwrap();
     assert_eq!(out.rows, 3);
     assert_eq!(out.schema.field(7).name(), "Litter");
+    // Blank lines before the names: the first column is still the unnamed one.
+    let blank = f.write(
+        "blank.csv",
+        "\n\n\"a\",\"b\"\n\"r1\",1,2\n\"r2\",3,4\n\"r3\",5,6\n",
+    );
+    let proposed = preview(&blank, None).unwrap();
+    assert!(proposed.csv.as_ref().unwrap().row_names);
+    let out = read_all(&blank, Some(&proposed.csv.unwrap())).unwrap();
+    let names: Vec<&str> = out
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    assert_eq!((names, out.rows), (vec!["column_1", "a", "b"], 3));
     // Said to have no header, the names are a row and nothing is added before them.
     let no_header = CsvOptions {
         has_header: false,
@@ -1381,9 +1412,23 @@ fn a_header_of_years_over_measurements_is_the_header() {
     assert_eq!(names[4], "1960");
     assert_eq!(proposed.columns[4].kind, ColumnType::Float);
     assert_eq!(read_all(&p, Some(&csv)).unwrap().rows, 4);
-    // Rows of names and numbers with no header stay rows: the numbers are like those below.
-    let p = f.write("people.csv", "Alice,30,5.5\nBob,25,6.1\nCarol,41,5.9\n");
-    assert!(!preview(&p, None).unwrap().csv.unwrap().has_header);
+    // Rows of names and numbers with no header stay rows: the numbers are like those below,
+    // a whole one over decimals too, and a `?` for a missing value is no name.
+    for (name, text) in [
+        ("people.csv", "Alice,30,5.5\nBob,25,6.1\nCarol,41,5.9\n"),
+        (
+            "days.csv",
+            "2020-01-01,12,3\n2020-01-02,11.5,2.5\n2020-01-03,10.2,4\n",
+        ),
+        ("codes.csv", "A01,5,12\nB02,3.5,7.25\nC03,4,1.5\n"),
+        ("uci.csv", "x,1,?\ny,2,3.5\nz,3,4.5\n"),
+    ] {
+        let p = f.write(name, text);
+        assert!(
+            !preview(&p, None).unwrap().csv.unwrap().has_header,
+            "{text}"
+        );
+    }
 }
 
 #[test]
