@@ -73,7 +73,7 @@ export function SkippedRows({ testId, outcome, done }: { testId: string; outcome
   return (
     <div className="skipped" data-testid={testId}>
       <strong>
-        {done}; {outcome.skipped_total.toLocaleString()} rows did not fit and were left out
+        {done}; {outcome.skipped_total.toLocaleString()} {outcome.skipped_total === 1 ? "row" : "rows"} did not fit and were left out
       </strong>
       {outcome.skipped_total > outcome.skipped.length && <span className="muted"> (the first {outcome.skipped.length} are listed)</span>}
       <ul>

@@ -103,6 +103,14 @@ describe("the import dialog", () => {
     fireEvent.change(screen.getByTestId("import-skip-lines"), { target: { value: "0" } });
     await waitFor(() => expect(screen.queryByTestId("import-skipped-lines")).toBeNull());
     expect(previewCsv).toHaveBeenLastCalledWith("/data/breast_cancer.csv", expect.objectContaining({ skip_lines: 0, columns: null }));
+    // Read another way that fails, nothing of the last reading stays shown.
+    previewCsv.mockImplementationOnce(async () => {
+      throw new QuireError("import_failed", "line 2 has 31 fields where the first row has 4");
+    });
+    fireEvent.change(screen.getByTestId("import-skip-lines"), { target: { value: "1" } });
+    await waitFor(() => expect(screen.getByTestId("import-error").textContent).toContain("31 fields"));
+    expect(screen.queryByTestId("import-skipped-lines")).toBeNull();
+    expect(screen.getByTestId("import-preview").querySelectorAll("tbody tr").length).toBe(0);
     fireEvent.change(screen.getByTestId("import-skip-lines"), { target: { value: "2" } });
     await waitFor(() => expect(screen.getByTestId("import-skipped-lines").textContent).toContain("The first 2 lines are left out"));
     fireEvent.click(screen.getByTestId("import-start"));

@@ -127,7 +127,10 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
       // The preview knows the file, not what to do with rows that do not fit: that stays.
       setCsv(next.csv && { ...next.csv, on_bad_row: options.on_bad_row });
     } catch (e) {
-      if (ticket === asked.current) setError(describeError(QuireError.from(e)));
+      if (ticket !== asked.current) return;
+      setError(describeError(QuireError.from(e)));
+      // What was shown was read another way: neither its rows nor its left-out lines stand.
+      setPreview((was) => ({ ...was, rows: [], skipped_lines: [] }));
     }
   };
 
@@ -354,8 +357,9 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
         {csv && preview.skipped_lines && preview.skipped_lines.length > 0 && (
           <div className="import-skipped-lines" data-testid="import-skipped-lines">
             <p className="muted">
-              {preview.skipped_lines.length === 1 ? "The first line is" : `The first ${preview.skipped_lines.length} lines are`} left out: they
-              are not rows of this table.
+              {preview.skipped_lines.length === 1
+                ? "The first line is left out: it is not a row of this table."
+                : `The first ${preview.skipped_lines.length} lines are left out: they are not rows of this table.`}
             </p>
             <pre>{preview.skipped_lines.join("\n")}</pre>
           </div>
