@@ -701,6 +701,9 @@ fn reword(message: &str) -> String {
             );
         }
     }
+    if let Some(said) = refused_arguments(message) {
+        return said;
+    }
     if let Some(rest) = message.strip_prefix("Cast error: Can't cast value ") {
         if let Some((value, kind)) = rest.rsplit_once(" to type ") {
             let kind = kind.trim();
@@ -740,6 +743,54 @@ pub fn unknown_table(message: &str) -> Option<&str> {
     message
         .strip_prefix("there is no table ")?
         .strip_suffix(" in this notebook")
+}
+
+/// DataFusion's three ways of saying a function cannot take its arguments ("Function 'avg'
+/// failed to match any signature, errors: … requires Decimal, but received String …",
+/// "Failed to coerce arguments to satisfy a call to 'sqrt' function: coercion from Utf8 …",
+/// "Function 'abs' expects Numeric but received String …"), in words with the way out: an
+/// analyst's `avg` over a column imported as text met the first.
+fn refused_arguments(message: &str) -> Option<String> {
+    let message = message.strip_prefix("Internal error: ").unwrap_or(message);
+    let quoted = |after: &str| {
+        let rest = &message[message.find(after)? + after.len()..];
+        rest.split_once('\'').map(|(name, _)| name.to_string())
+    };
+    let name = if message.contains("failed to match any signature")
+        || message.contains("No function matches the given name")
+    {
+        quoted("Function '").or_else(|| quoted("call to '"))?
+    } else {
+        return None;
+    };
+    let text = [
+        "received String",
+        "from Utf8",
+        "from LargeUtf8",
+        "(Utf8)",
+        "(Utf8View)",
+    ]
+    .iter()
+    .any(|t| message.contains(t));
+    let wants = |kinds: &[&str]| kinds.iter().any(|k| message.contains(k));
+    Some(
+        if text && wants(&["Decimal", "Float64", "Int64", "Numeric"]) {
+            format!(
+                "{name}() takes numbers, and this is text: CAST it to a number first \
+             (CAST(x AS DOUBLE)), or use TRY_CAST, which gives NULL for a value that is not one"
+            )
+        } else if text && wants(&["Timestamp", "Date32", "Date"]) {
+            format!(
+                "{name}() takes dates or date-times, and this is text: CAST it first \
+             (CAST(x AS DATE)), or read it with to_date(x, '%m/%d/%Y') when it is written \
+             another way"
+            )
+        } else {
+            format!(
+                "{name}() cannot take values of these types: CAST them to the kind it takes first"
+            )
+        },
+    )
 }
 
 /// A kind of value, in words, for an Arrow type's name.
@@ -1433,6 +1484,24 @@ mod tests {
                 "SELECT CAST(year * 1e20 AS BIGINT) FROM movies",
                 "the value 2.001e23 does not fit in a whole number (Int64): CAST it to \
                  DECIMAL(38, 0) or DOUBLE instead, or use TRY_CAST for NULL where it does not fit",
+                None,
+            ),
+            (
+                "SELECT avg(title) FROM movies",
+                "avg() takes numbers, and this is text: CAST it to a number first \
+                 (CAST(x AS DOUBLE)), or use TRY_CAST, which gives NULL for a value that is not one",
+                None,
+            ),
+            (
+                "SELECT sqrt(title) FROM movies",
+                "sqrt() takes numbers, and this is text: CAST it to a number first \
+                 (CAST(x AS DOUBLE)), or use TRY_CAST, which gives NULL for a value that is not one",
+                None,
+            ),
+            (
+                "SELECT abs(title) FROM movies",
+                "abs() takes numbers, and this is text: CAST it to a number first \
+                 (CAST(x AS DOUBLE)), or use TRY_CAST, which gives NULL for a value that is not one",
                 None,
             ),
             (
