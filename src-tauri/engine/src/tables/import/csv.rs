@@ -309,12 +309,7 @@ fn padded_numbers(
     if text_columns.is_empty() {
         return Vec::new();
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(has_header)
-        .flexible(true)
-        .from_reader(sample);
+    let mut reader = lenient(sample, (delimiter, quote, has_header));
     // (every value a number, every one whole, some padded)
     let mut seen = vec![(true, true, false); text_columns.len()];
     for record in reader.records().filter_map(Result::ok) {
@@ -362,12 +357,7 @@ fn type_empty_columns(
     (missing, markers, decimal_comma): (&Missing, &[String], bool),
     columns: &mut [ColumnSpec],
 ) -> Result<(), TableError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(has_header)
-        .flexible(true)
-        .from_reader(sample);
+    let mut reader = lenient(sample, (delimiter, quote, has_header));
     let mut seen = vec![false; columns.len()];
     for record in reader.records().filter_map(Result::ok) {
         for (i, text) in record.iter().enumerate().take(columns.len()) {
@@ -392,12 +382,10 @@ fn type_empty_columns(
     let mut file = File::open(path).map_err(|e| TableError::file(path, e))?;
     file.seek(SeekFrom::Start(sample_end))
         .map_err(|e| TableError::file(path, e))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(BufReader::new(file.take(MORE_BYTES)));
+    let mut reader = lenient(
+        BufReader::new(file.take(MORE_BYTES)),
+        (delimiter, quote, false),
+    );
     // Records past the sample, not counting the sample's own.
     let mut values: Vec<Vec<String>> = vec![Vec::new(); empty.len()];
     for record in reader.records() {
@@ -470,12 +458,7 @@ fn sniff_layouts(
     if text_columns.is_empty() {
         return Vec::new();
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(has_header)
-        .flexible(true)
-        .from_reader(sample);
+    let mut reader = lenient(sample, (delimiter, quote, has_header));
     let mut values: Vec<Vec<String>> = vec![Vec::new(); text_columns.len()];
     for record in reader.records().filter_map(Result::ok) {
         for (k, &column) in text_columns.iter().enumerate() {
@@ -908,12 +891,10 @@ fn read_skipping(
         ..
     } = read;
     let file = File::open(path).map_err(|e| TableError::file(path, e))?;
-    let mut records = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(has_header)
-        .flexible(true)
-        .from_reader(BufReader::with_capacity(1 << 20, file));
+    let mut records = lenient(
+        BufReader::with_capacity(1 << 20, file),
+        (delimiter, quote, has_header),
+    );
     let types: Vec<DataType> = schema
         .fields()
         .iter()
@@ -1159,12 +1140,7 @@ fn with_zones(
         return columns;
     }
     let missing = Missing::new(missing);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(has_header)
-        .flexible(true)
-        .from_reader(sample);
+    let mut reader = lenient(sample, (delimiter, quote, has_header));
     let mut zoned = vec![false; columns.len()];
     for record in reader.records().filter_map(Result::ok) {
         for &i in &candidates {
@@ -1217,12 +1193,7 @@ fn one_ascii(s: &str, what: &str) -> Result<u8, TableError> {
 /// rejects or skips them with their lines, as the user chooses. Unchanged when it has none, or
 /// when its quoting is broken (the read reports that).
 fn even_rows(sample: Vec<u8>, delimiter: u8, quote: u8) -> Vec<u8> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(&sample[..]);
+    let mut reader = lenient(&sample[..], (delimiter, quote, false));
     let mut records = Vec::new();
     for record in reader.byte_records() {
         match record {
@@ -1257,6 +1228,20 @@ fn even_rows(sample: Vec<u8>, delimiter: u8, quote: u8) -> Vec<u8> {
         }
     }
     kept.into_inner().unwrap_or(sample)
+}
+
+/// A reader of records that may differ in width (a ragged row is the caller's to judge), as
+/// every sniff and the skipping read take them.
+pub(super) fn lenient<R: Read>(
+    input: R,
+    (delimiter, quote, has_header): (u8, u8, bool),
+) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(has_header)
+        .flexible(true)
+        .from_reader(input)
 }
 
 fn read_sample(path: &Path) -> Result<Vec<u8>, TableError> {
@@ -1337,12 +1322,7 @@ fn usual_width(widths: &[usize]) -> Option<usize> {
 /// agree on their width; a last line exactly one field short of the rows is not one of them:
 /// that is a header, over rows that end with a delimiter or that open with R's row names.
 fn preamble_lines(sample: &[u8], delimiter: u8, quote: u8) -> u32 {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(sample);
+    let mut reader = lenient(sample, (delimiter, quote, false));
     // (width, where the record starts)
     let mut records = Vec::new();
     let mut record = csv::ByteRecord::new();
@@ -1400,12 +1380,7 @@ fn leading_odd(widths: &[usize], usual: usize) -> usize {
 /// field (a trailing delimiter, which leaves the last column unnamed instead), and a header
 /// once its first name is the empty one.
 fn names_one_short(sample: &[u8], delimiter: u8, quote: u8) -> bool {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(sample);
+    let mut reader = lenient(sample, (delimiter, quote, false));
     let mut records = reader.byte_records().take(200);
     let Some(Ok(first)) = records.next() else {
         return false;
@@ -1522,12 +1497,7 @@ fn field_counts(sample: &[u8], delimiter: u8, quote: u8, max: usize) -> Vec<usiz
 /// either none is a number, or every number in it is quoted over an unquoted number in the row
 /// below (names that are years or sizes, as R writes them).
 pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(sample);
+    let mut reader = lenient(sample, (delimiter, quote, false));
     let mut records = reader.records();
     let Some(Ok(first)) = records.next() else {
         return true;

@@ -380,20 +380,12 @@ pub fn preview_missing(
 ) -> Result<ImportPreview, TableError> {
     let format = resolve_format(path, format)?;
     let file_bytes = file_size(path)?;
-    let never = CancellationToken::new();
     match format {
         ImportFormat::Csv => {
             let head = source::Head::read(path, SNIFF_BYTES)?;
             let encoding = source::sniff_encoding(&head.bytes);
             let limit = Some(csv::SAMPLE_BYTES as u64);
-            let plain = source::plain(
-                path,
-                &head,
-                (encoding, source::Start::default()),
-                limit,
-                None,
-                &never,
-            )?;
+            let plain = preview_text(path, &head, encoding, limit)?;
             let missing = missing.map_or_else(missing_default, <[String]>::to_vec);
             let more = || csv_further(path, &head, encoding);
             csv::preview((plain.path(), &more), file_bytes, encoding, missing, None)
@@ -406,35 +398,36 @@ pub fn preview_missing(
             // NDJSON previews from its start; an array cut short would not parse (its first
             // records are read as it streams, so the whole text costs disk, not memory).
             let limit = (!json::opens_array(&head.bytes)).then_some(JSON_PREVIEW_BYTES);
-            let plain = source::plain(
-                path,
-                &head,
-                (encoding, source::Start::default()),
-                limit,
-                None,
-                &never,
-            )?;
+            let plain = preview_text(path, &head, encoding, limit)?;
             json::preview(plain.path(), file_bytes)
         }
     }
 }
 
-/// More of a CSV file's start as plain UTF-8 than a preview's sample, for the columns the
-/// sample holds no value of: the file itself, or a longer decoded copy.
+/// The first `limit` bytes of a file's text as plain UTF-8, for a preview: the file itself,
+/// or a decoded copy in the OS temp folder.
+fn preview_text(
+    path: &Path,
+    head: &source::Head,
+    encoding: &'static encoding_rs::Encoding,
+    limit: Option<u64>,
+) -> Result<source::Plain, TableError> {
+    let start = (encoding, source::Start::default());
+    source::plain(path, head, start, limit, None, &CancellationToken::new())
+}
+
+/// More of a CSV file's start than a preview's sample, for the columns the sample holds no
+/// value of.
 fn csv_further(
     path: &Path,
     head: &source::Head,
     encoding: &'static encoding_rs::Encoding,
 ) -> Result<source::Plain, TableError> {
-    let limit = Some(csv::SAMPLE_BYTES as u64 + csv::MORE_BYTES);
-    let never = CancellationToken::new();
-    source::plain(
+    preview_text(
         path,
         head,
-        (encoding, source::Start::default()),
-        limit,
-        None,
-        &never,
+        encoding,
+        Some(csv::SAMPLE_BYTES as u64 + csv::MORE_BYTES),
     )
 }
 
@@ -449,9 +442,7 @@ pub fn preview_to_choose(path: &Path) -> Result<ImportPreview, TableError> {
             let head = source::Head::read(path, SNIFF_BYTES)?;
             let encoding = source::sniff_encoding(&head.bytes);
             let limit = Some(csv::SAMPLE_BYTES as u64);
-            let never = CancellationToken::new();
-            let start = (encoding, source::Start::default());
-            let plain = source::plain(path, &head, start, limit, None, &never)?;
+            let plain = preview_text(path, &head, encoding, limit)?;
             csv::unread(
                 plain.path(),
                 file_size(path)?,
@@ -478,15 +469,7 @@ pub fn preview_csv(path: &Path, options: &CsvOptions) -> Result<ImportPreview, T
         None => source::sniff_encoding(&head.bytes),
     };
     let limit = Some(csv::SAMPLE_BYTES as u64);
-    let never = CancellationToken::new();
-    let plain = source::plain(
-        path,
-        &head,
-        (encoding, source::Start::default()),
-        limit,
-        None,
-        &never,
-    )?;
+    let plain = preview_text(path, &head, encoding, limit)?;
     let chosen = csv::Chosen::of(options)?;
     let more = || csv_further(path, &head, encoding);
     csv::preview(

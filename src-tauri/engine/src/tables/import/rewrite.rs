@@ -50,12 +50,7 @@ pub fn rewrite(
     for &(i, rewrite) in columns {
         by_index[i] = Some(rewrite);
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
+    let mut reader = super::csv::lenient(input, (delimiter, quote, false));
     let mut builder = csv::WriterBuilder::new();
     builder
         .delimiter(delimiter)
