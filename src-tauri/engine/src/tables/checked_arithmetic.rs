@@ -51,40 +51,25 @@ fn to_checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         if !field.data_type().is_integer() {
             return Ok(Transformed::no(expr));
         }
-        let from = inner.get_type(schema).ok();
-        // A decimal is first cast to a whole decimal, which arrow rounds halves away from zero
-        // as PostgreSQL and DuckDB round a NUMERIC (2.5 is 3); cast straight, its fraction was
-        // cut off (2.7 gave 2).
-        let whole = match from {
+        // A float is rounded halves to even first (see [`Rounded`]); a decimal is cast to a
+        // whole decimal, which arrow rounds halves away from zero as PostgreSQL and DuckDB
+        // round a NUMERIC (2.5 is 3). Cast straight, the fraction of either was cut off.
+        let rounded: Box<dyn Fn(Box<Expr>) -> Box<Expr>> = match inner.get_type(schema).ok() {
+            Some(DataType::Float32 | DataType::Float64) => Box::new(|inner| {
+                Box::new(Expr::ScalarFunction(ScalarFunction::new_udf(
+                    Arc::new(ScalarUDF::new_from_impl(Rounded::default())),
+                    vec![*inner],
+                )))
+            }),
             Some(DataType::Decimal128(p, s)) if s > 0 => {
-                Some(DataType::Decimal128((p - s as u8 + 1).min(38), 0))
+                let whole = DataType::Decimal128((p - s as u8 + 1).min(38), 0);
+                Box::new(move |inner| Box::new(Expr::Cast(Cast::new(inner, whole.clone()))))
             }
             Some(DataType::Decimal256(p, s)) if s > 0 => {
-                Some(DataType::Decimal256((p - s as u8 + 1).min(76), 0))
+                let whole = DataType::Decimal256((p - s as u8 + 1).min(76), 0);
+                Box::new(move |inner| Box::new(Expr::Cast(Cast::new(inner, whole.clone()))))
             }
-            _ => None,
-        };
-        if let Some(whole) = whole {
-            let rounded = |inner: Box<Expr>| Box::new(Expr::Cast(Cast::new(inner, whole.clone())));
-            return Ok(Transformed::yes(match expr {
-                Expr::Cast(Cast { expr, field }) => {
-                    Expr::Cast(Cast::new_from_field(rounded(expr), field))
-                }
-                Expr::TryCast(TryCast { expr, field }) => {
-                    Expr::TryCast(TryCast::new_from_field(rounded(expr), field))
-                }
-                other => other,
-            }));
-        }
-        let float = matches!(from, Some(DataType::Float32 | DataType::Float64));
-        if !float {
-            return Ok(Transformed::no(expr));
-        }
-        let rounded = |inner: Box<Expr>| {
-            Box::new(Expr::ScalarFunction(ScalarFunction::new_udf(
-                Arc::new(ScalarUDF::new_from_impl(Rounded::default())),
-                vec![*inner],
-            )))
+            _ => return Ok(Transformed::no(expr)),
         };
         return Ok(Transformed::yes(match expr {
             Expr::Cast(Cast { expr, field }) => {
@@ -265,38 +250,22 @@ fn unchecked_when_safe(
         return None;
     }
     let (x, y) = (a.values(), b.values());
-    // Not 0 once a slot may have wrapped (for `+` and `-` its sign bit, for `*` the bits above
-    // 32 of a side that does not fit in them): each loop is plain arithmetic the compiler
-    // vectorises.
-    let mut wrapped = 0u64;
-    let values: Vec<i64> = match op {
-        Operator::Plus => x
-            .iter()
-            .zip(y.iter())
-            .map(|(&x, &y)| {
-                let r = x.wrapping_add(y);
-                wrapped |= ((x ^ r) & (y ^ r)) as u64 >> 63;
-                r
-            })
-            .collect(),
-        Operator::Minus => x
-            .iter()
-            .zip(y.iter())
-            .map(|(&x, &y)| {
-                let r = x.wrapping_sub(y);
-                wrapped |= ((x ^ y) & (x ^ r)) as u64 >> 63;
-                r
-            })
-            .collect(),
-        Operator::Multiply => x
-            .iter()
-            .zip(y.iter())
-            .map(|(&x, &y)| {
-                let big = (x as u64).wrapping_add(1 << 31) | (y as u64).wrapping_add(1 << 31);
-                wrapped |= big >> 32;
-                x.wrapping_mul(y)
-            })
-            .collect(),
+    // The flag is not 0 once a slot may have wrapped (for `+` and `-` its sign bit, for `*`
+    // the bits above 32 of a side that does not fit in them): each step is plain arithmetic
+    // the compiler vectorises.
+    let (values, wrapped) = match op {
+        Operator::Plus => wrapping(x, y, |x, y| {
+            let r = x.wrapping_add(y);
+            (r, ((x ^ r) & (y ^ r)) as u64 >> 63)
+        }),
+        Operator::Minus => wrapping(x, y, |x, y| {
+            let r = x.wrapping_sub(y);
+            (r, ((x ^ y) & (x ^ r)) as u64 >> 63)
+        }),
+        Operator::Multiply => wrapping(x, y, |x, y| {
+            let big = (x as u64).wrapping_add(1 << 31) | (y as u64).wrapping_add(1 << 31);
+            (x.wrapping_mul(y), big >> 32)
+        }),
         _ => return None,
     };
     if wrapped != 0 {
@@ -304,6 +273,21 @@ fn unchecked_when_safe(
     }
     let nulls = NullBuffer::union(a.nulls(), b.nulls());
     Some(Arc::new(Int64Array::new(values.into(), nulls)))
+}
+
+/// `step` over the pairs of `x` and `y`: the results, and their flags or-ed together.
+fn wrapping(x: &[i64], y: &[i64], step: impl Fn(i64, i64) -> (i64, u64)) -> (Vec<i64>, u64) {
+    let mut flags = 0u64;
+    let values = x
+        .iter()
+        .zip(y)
+        .map(|(&x, &y)| {
+            let (r, flag) = step(x, y);
+            flags |= flag;
+            r
+        })
+        .collect();
+    (values, flags)
 }
 
 /// Arrow's "Overflow happened on: 9223372036854775807 * 2", in words with the way out.
