@@ -18,6 +18,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use super::bad_value::BadValue;
 use super::layouts::{self, Layout};
+use super::lenient::lenient;
 use super::markers::{AfterRead, NeedsRegex};
 use super::rewrite::{self, Rewrite};
 use super::sink::Part;
@@ -1228,20 +1229,6 @@ fn even_rows(sample: Vec<u8>, delimiter: u8, quote: u8) -> Vec<u8> {
         }
     }
     kept.into_inner().unwrap_or(sample)
-}
-
-/// A reader of records that may differ in width (a ragged row is the caller's to judge), as
-/// every sniff and the skipping read take them.
-pub(super) fn lenient<R: Read>(
-    input: R,
-    (delimiter, quote, has_header): (u8, u8, bool),
-) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(has_header)
-        .flexible(true)
-        .from_reader(input)
 }
 
 fn read_sample(path: &Path) -> Result<Vec<u8>, TableError> {

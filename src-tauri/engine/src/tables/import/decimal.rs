@@ -49,7 +49,7 @@ pub fn sniff_columns(
     if delimiter != b';' || text_columns.is_empty() {
         return Vec::new();
     }
-    let mut reader = super::csv::lenient(sample, (delimiter, quote, has_header));
+    let mut reader = super::lenient::lenient(sample, (delimiter, quote, has_header));
     // (every value a comma number, some value has a comma)
     let mut seen: Vec<(bool, bool)> = vec![(true, false); text_columns.len()];
     for record in reader.records().filter_map(Result::ok) {

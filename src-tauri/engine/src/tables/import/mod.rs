@@ -13,6 +13,7 @@ mod excel;
 mod json;
 mod json_dates;
 pub mod layouts;
+mod lenient;
 mod markers;
 mod parquet;
 mod rewrite;

@@ -50,7 +50,7 @@ pub fn rewrite(
     for &(i, rewrite) in columns {
         by_index[i] = Some(rewrite);
     }
-    let mut reader = super::csv::lenient(input, (delimiter, quote, false));
+    let mut reader = super::lenient::lenient(input, (delimiter, quote, false));
     let mut builder = csv::WriterBuilder::new();
     builder
         .delimiter(delimiter)
