@@ -95,6 +95,8 @@ async function round(app: QuireApp, r: number) {
   await app.driver.executeScript("document.querySelector('[data-testid=versions-list] li:first-child button').click()");
   await app.waitText("diff-summary", (t) => /changed/.test(t), 30_000);
   await app.click("versions-close");
+  // The closing dialog can still take a click meant for the page (CI: the Flush click below).
+  await app.driver.wait(async () => (await app.count("[data-testid=versions-dialog]")) === 0, 10_000, "the versions dialog never closed");
 
   await app.driver.wait(async () => (await app.prop("flush", "disabled")) !== null, 5_000);
   if ((await app.prop("flush", "disabled")) === false) await app.click("flush");
