@@ -22,7 +22,6 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
@@ -43,6 +42,7 @@ use super::TableError;
 
 mod edits;
 pub mod edits_file;
+mod float_stats;
 mod hive;
 mod pattern;
 mod scan;
@@ -777,8 +777,8 @@ impl LinkedTable {
         urls: Vec<ListingTableUrl>,
     ) -> Result<Arc<dyn TableProvider>, TableError> {
         // Every linked file is named explicitly, whatever its ending.
-        let options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
+        let options = ListingOptions::new(Arc::new(float_stats::NanSafeParquet::default()))
+            .with_file_extension("");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(self.file_schema.clone());
