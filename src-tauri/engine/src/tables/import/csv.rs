@@ -22,6 +22,7 @@ use super::lenient::lenient;
 use super::markers::{AfterRead, NeedsRegex};
 use super::rewrite::{self, Rewrite};
 use super::sink::Part;
+use super::source;
 use super::{
     decimal, preview_rows, schema_of, ColumnSpec, ColumnType, Counting, CsvOptions, ImportFormat,
     ImportPreview, ImportProgress, Imported, LayoutDoubt, OnBadRow, Reading, SkippedRow,
@@ -1238,7 +1239,7 @@ fn read_sample(path: &Path) -> Result<Vec<u8>, TableError> {
         .map_err(|e| TableError::file(path, e))?;
     // Cut at the last line end so the sample never ends in half a row.
     if sample.len() == SAMPLE_BYTES {
-        if let Some(end) = sample.iter().rposition(|b| *b == b'\n') {
+        if let Some(end) = sample.iter().rposition(|b| matches!(b, b'\n' | b'\r')) {
             sample.truncate(end + 1);
         }
     }
@@ -1349,7 +1350,7 @@ fn preamble_lines(sample: &[u8], delimiter: u8, quote: u8) -> u32 {
     while start < sample.len() && matches!(sample[start], b'\r' | b'\n') {
         start += 1;
     }
-    sample[..start].iter().filter(|&&b| b == b'\n').count() as u32
+    source::line_ends(&sample[..start]) as u32
 }
 
 /// How many of the first [`PREAMBLE_MAX`] records are not `usual` wide, before one that is.
@@ -1418,10 +1419,7 @@ fn split_lines(sample: Vec<u8>, lines: u32) -> (Vec<String>, Vec<u8>) {
     let mut shown = Vec::new();
     let mut at = 0;
     while shown.len() < lines as usize && at < sample.len() {
-        let end = sample[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(sample.len(), |n| at + n + 1);
+        let end = source::next_line(&sample, at);
         let text = String::from_utf8_lossy(&sample[at..end]);
         shown.push(
             text.trim_end_matches(['\r', '\n'])
@@ -1517,9 +1515,15 @@ pub(super) fn sniff_header(sample: &[u8], delimiter: u8, quote: u8) -> bool {
     let Some(second) = second else {
         return false;
     };
-    let mut lines = sample.split(|b| *b == b'\n');
-    let quoted_first = quoted_fields(lines.next().unwrap_or_default(), delimiter, quote);
-    let quoted_second = quoted_fields(lines.next().unwrap_or_default(), delimiter, quote);
+    let first_end = source::next_line(sample, 0);
+    let second_end = source::next_line(sample, first_end);
+    let line = |from: usize, to: usize| {
+        let line = &sample[from.min(to)..to];
+        let kept = line.len() - line.iter().rev().take_while(|&&b| b == b'\n').count();
+        &line[..kept]
+    };
+    let quoted_first = quoted_fields(line(0, first_end), delimiter, quote);
+    let quoted_second = quoted_fields(line(first_end, second_end), delimiter, quote);
     let quoted_numbers = cells
         .iter()
         .enumerate()

@@ -196,6 +196,67 @@ impl Plain {
     }
 }
 
+/// Where the line that starts at `at` of `text` ends, past its line end: `\n`, `\r\n` or a
+/// lone `\r` (classic Mac OS files), as the CSV reader ends lines; the text's end when no
+/// line end follows.
+pub fn next_line(text: &[u8], at: usize) -> usize {
+    match text[at.min(text.len())..]
+        .iter()
+        .position(|&b| matches!(b, b'\n' | b'\r'))
+    {
+        None => text.len(),
+        Some(n) => {
+            let end = at + n;
+            if text[end] == b'\r' && text.get(end + 1) == Some(&b'\n') {
+                end + 2
+            } else {
+                end + 1
+            }
+        }
+    }
+}
+
+/// How many line ends `text` holds, counted as [`next_line`] finds them.
+pub fn line_ends(text: &[u8]) -> usize {
+    let mut at = 0;
+    let mut ends = 0;
+    while at < text.len() {
+        let next = next_line(text, at);
+        if matches!(text[next - 1], b'\n' | b'\r') {
+            ends += 1;
+        }
+        at = next;
+    }
+    ends
+}
+
+/// Leaves out one line of `reader`, its line end found as [`next_line`] finds it. False when
+/// the text had ended.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<bool> {
+    let mut any = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(any);
+        }
+        any = true;
+        match buf.iter().position(|&b| matches!(b, b'\n' | b'\r')) {
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+            Some(n) => {
+                let cr = buf[n] == b'\r';
+                reader.consume(n + 1);
+                if cr && reader.fill_buf()?.first() == Some(&b'\n') {
+                    reader.consume(1);
+                }
+                return Ok(true);
+            }
+        }
+    }
+}
+
 /// How a CSV file's text starts, for its reader.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Start {
@@ -247,11 +308,7 @@ pub fn plain(
     };
     let mut decoded = BufReader::with_capacity(1 << 20, decoded);
     for _ in 0..start.skip_lines {
-        if decoded
-            .skip_until(b'\n')
-            .map_err(|e| unreadable(path, compression, e))?
-            == 0
-        {
+        if !skip_line(&mut decoded).map_err(|e| unreadable(path, compression, e))? {
             break;
         }
     }

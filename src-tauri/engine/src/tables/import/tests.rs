@@ -1301,6 +1301,47 @@ fn lines_before_the_rows_are_proposed_for_leaving_out_and_lines_keep_their_numbe
 }
 
 #[test]
+fn lines_before_the_rows_end_as_the_rows_do_in_old_mac_and_windows_files() {
+    // A file whose lines end with a lone CR (classic Mac OS, some old exports) or CR LF: its
+    // rows read (the CSV reader ends lines at either), so its notes must be found and left out
+    // at the same line ends. Counting only LF, a chosen "2 lines before" skipped the whole
+    // CR-only file and the proposal found no notes in it.
+    let f = Files::new();
+    for end in ["\r", "\r\n"] {
+        let text = [
+            "Station report",
+            "exported 2024-01-02",
+            "a,b,c",
+            "1,2,x",
+            "3,4,y",
+            "5,6,z",
+        ]
+        .join(end)
+            + end;
+        let p = f.write("report.csv", &text);
+        let proposed = preview(&p, None).unwrap();
+        let csv = proposed.csv.clone().unwrap();
+        assert_eq!(csv.skip_lines, 2, "{end:?}");
+        assert_eq!(
+            proposed.skipped_lines,
+            ["Station report", "exported 2024-01-02"],
+            "{end:?}"
+        );
+        let names: Vec<&str> = proposed.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"], "{end:?}");
+        let out = read_all(&p, Some(&csv)).unwrap();
+        assert_eq!(
+            out.batches
+                .iter()
+                .flat_map(|b| col_i64(b, 1))
+                .collect::<Vec<_>>(),
+            [Some(2), Some(4), Some(6)],
+            "{end:?}"
+        );
+    }
+}
+
+#[test]
 fn a_first_row_with_words_over_numbers_is_the_header_even_with_numbers_in_it() {
     // scikit-learn's iris.csv: its line of counts and class names is as wide as the rows, and
     // pandas and DuckDB read it as the header (names `150`, `4`, `setosa`...), not as a row
