@@ -731,3 +731,82 @@ async fn nan_in_a_linked_float_column_sorts_above_every_number_as_in_a_copy() {
         "{plan}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_date_time_with_a_zone_reads_in_utc_as_its_copy_does() {
+    // A pandas export in Europe/Berlin: imported, the column holds the instants in UTC (as the
+    // dialog says); linked, it stayed in Berlin's zone, so `date_trunc('day', ts)` cut the
+    // days at Berlin's midnight and a link and a copy of one file disagreed (analyst session).
+    use datafusion::arrow::array::TimestampMicrosecondArray;
+    use datafusion::arrow::datatypes::TimeUnit;
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("berlin.parquet");
+    let zoned = DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Berlin".into()));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("ts", zoned, true),
+    ]));
+    // Hourly from 2021-03-27 20:00 UTC for 60 hours, over Berlin's change to summer time.
+    let start = 1_616_875_200_000_000i64;
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..60)),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(
+                    (0..60).map(|h| start + h * 3_600_000_000),
+                )
+                .with_timezone("Europe/Berlin"),
+            ),
+        ],
+    )
+    .unwrap();
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(16))
+        .build();
+    let mut w =
+        ArrowWriter::try_new(std::fs::File::create(&file).unwrap(), schema, Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Zones").unwrap().id;
+    engine.link_table(nb, &file, Some("linked")).unwrap();
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(&file),
+            &|_| {},
+            &CancellationToken::new(),
+        )
+        .unwrap();
+    let queries = [
+        (
+            "SELECT CAST(date_trunc('day', ts) AS VARCHAR) AS d, count(*) FROM {t} GROUP BY 1 ORDER BY 1",
+            vec![
+                "2021-03-27T00:00:00Z|4",
+                "2021-03-28T00:00:00Z|24",
+                "2021-03-29T00:00:00Z|24",
+                "2021-03-30T00:00:00Z|8",
+            ],
+        ),
+        ("SELECT DISTINCT arrow_typeof(ts) FROM {t}", vec!["Timestamp(µs, \"UTC\")"]),
+        (
+            "SELECT count(*) FROM {t} WHERE ts >= '2021-03-29T00:00:00Z'",
+            vec!["32"],
+        ),
+        ("SELECT CAST(min(ts) AS VARCHAR) FROM {t}", vec!["2021-03-27T20:00:00Z"]),
+    ];
+    for (sql, expected) in queries {
+        let linked = answer(&engine, nb, &sql.replace("{t}", "linked")).await;
+        let copied = answer(&engine, nb, &sql.replace("{t}", "berlin")).await;
+        assert_eq!(copied, expected, "{sql} on the copy");
+        assert_eq!(linked, expected, "{sql} on the link");
+    }
+    // The grid's pages of the link carry the same type.
+    let page = decode(&engine.page(nb, "linked", None, 20, 3).await.unwrap());
+    assert_eq!(
+        page[0].schema().field_with_name("ts").unwrap().data_type(),
+        &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+}

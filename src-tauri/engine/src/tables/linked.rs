@@ -363,6 +363,7 @@ impl LinkedTable {
                     &file,
                     ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
                 )
+                    .and_then(in_utc)
                     .map_err(|e| {
                         unreadable(
                             &path,
@@ -1220,7 +1221,41 @@ async fn remote_metadata(
         ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
     )
     .await
+    .and_then(in_utc)
     .map_err(Footer::Parquet)
+}
+
+/// The file's columns as a copy of it holds them: a date-time with a zone (`Europe/Berlin`)
+/// in UTC, the same instants. Kept in the file's zone, a link gave other days to
+/// `date_trunc('day', ts)` and another display than the same file imported, and the import
+/// dialog, which shows UTC, misdescribed it.
+fn in_utc(
+    metadata: ArrowReaderMetadata,
+) -> Result<ArrowReaderMetadata, datafusion::parquet::errors::ParquetError> {
+    use datafusion::arrow::datatypes::{DataType, Field};
+    let zoned = |f: &Field| matches!(f.data_type(), DataType::Timestamp(_, Some(tz)) if tz.as_ref() != "UTC");
+    let schema = metadata.schema();
+    if !schema.fields().iter().any(|f| zoned(f)) {
+        return Ok(metadata);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Timestamp(unit, Some(_)) if zoned(f) => f
+                .as_ref()
+                .clone()
+                .with_data_type(DataType::Timestamp(*unit, Some("UTC".into()))),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let utc = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    ArrowReaderMetadata::try_new(
+        metadata.metadata().clone(),
+        ArrowReaderOptions::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .with_schema(utc),
+    )
 }
 
 #[cfg(test)]
