@@ -389,6 +389,12 @@ export type ColumnProfile = {
 	quartiles: [(number | null), (number | null), (number | null)] | null,
 	quartiles_exact: boolean,
 	/**
+	 *  NaN and infinities in a float column: counted here and left out of the mean, the
+	 *  quartiles and the histogram, which describe the numbers (one `-inf` would make the
+	 *  mean `-inf`, one NaN every bin edge NaN).
+	 */
+	not_finite: number,
+	/**
 	 *  Numbers, and dates and date-times as UTC milliseconds: counts in nice bins over
 	 *  [min, max], those of dates on the calendar (whole days, weeks, months, years...; the
 	 *  last ends past the max) (missing values are in none).

@@ -29,6 +29,7 @@ const profile: Profile = {
       stddev: 72,
       quartiles: [62.5, 125, 187.5],
       quartiles_exact: false,
+      not_finite: 0,
       histogram: [
         { start: 0, end: 100, count: 400 },
         { start: 100, end: 200, count: 360 },
@@ -50,6 +51,7 @@ const profile: Profile = {
       stddev: null,
       quartiles: null,
       quartiles_exact: false,
+      not_finite: 0,
       histogram: [],
       top: [
         { value: "Lyon", count: 600 },

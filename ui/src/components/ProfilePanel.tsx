@@ -3,7 +3,7 @@
 // idle priority (see useProfile); a newer table version (an edit) asks again.
 // Clicking a bar asks the grid to keep those rows.
 import type { ColumnProfile } from "../bindings";
-import { binFilter, binRangeText, distinctText, missingText, oneValue, quartilesText, rowsText, short, valueFilter } from "../profiles/format";
+import { binFilter, binRangeText, distinctText, missingText, notFiniteText, oneValue, quartilesText, rowsText, short, valueFilter } from "../profiles/format";
 import { typeLabel } from "../format";
 import type { ProfileState } from "../profiles/useProfile";
 
@@ -44,7 +44,7 @@ export function ProfilePanel({ state: { profile, error }, onFilter, onClose }: P
 }
 
 function ColumnCard({ column: c, rows, onFilter }: { column: ColumnProfile; rows: number; onFilter?(f: GridFilter): void }) {
-  const facts = [missingText(c, rows), distinctText(c, rows)].filter((f): f is string => f !== null);
+  const facts = [missingText(c, rows), notFiniteText(c), distinctText(c, rows)].filter((f): f is string => f !== null);
   return (
     <section className="profile-column" data-testid="profile-column" data-column={c.name}>
       <div className="profile-title">

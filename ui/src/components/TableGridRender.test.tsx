@@ -57,7 +57,7 @@ describe("TableGrid in AG Grid", () => {
       memory_bytes: 0,
       linked: null, converted: false, origin: null, missing: null,
     };
-    const column = { nulls: 1, distinct: 1, distinct_exact: true, mean: null, stddev: null, quartiles: null, quartiles_exact: false, others: 0 };
+    const column = { nulls: 1, distinct: 1, distinct_exact: true, mean: null, stddev: null, quartiles: null, quartiles_exact: false, not_finite: 0, others: 0 };
     const profile = {
       version: 1,
       rows: 2,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ColumnProfile } from "../bindings";
 import { viewSpec } from "../pages";
-import { binFilter, binRangeText, distinctText, missingText, quartilesText, rowsText, short, valueFilter, VALUE_CHARS } from "./format";
+import { binFilter, binRangeText, distinctText, missingText, notFiniteText, quartilesText, rowsText, short, valueFilter, VALUE_CHARS } from "./format";
 
 const column = (over: Partial<ColumnProfile>): ColumnProfile => ({
   name: "amount",
@@ -16,6 +16,7 @@ const column = (over: Partial<ColumnProfile>): ColumnProfile => ({
   stddev: 3,
   quartiles: [2, 4.5, 7],
   quartiles_exact: true,
+  not_finite: 0,
   histogram: [],
   top: [],
   others: 0,
@@ -121,5 +122,12 @@ describe("column profiles in words", () => {
     expect(binRangeText({ kind: "temporal" }, { start: jan1, end: jan1 + 3_600_000, count: 3 })).toBe("2024-01-01 00:00 to 2024-01-01 01:00");
     expect(binRangeText({ kind: "number" }, { start: 0.5, end: 1, count: 3 })).toBe(`${short(0.5)} to ${short(1)}`);
     expect(binRangeText({ kind: "temporal" }, { start: 1e17, end: 2e17, count: 1 })).toBe(`${short(1e17)} to ${short(2e17)}`);
+  });
+});
+
+describe("NaN and infinities", () => {
+  it("are named apart from the missing values, and only when there are some", () => {
+    expect(notFiniteText(column({}))).toBeNull();
+    expect(notFiniteText(column({ not_finite: 1234 }))).toBe("1,234 NaN or ±∞ (not in the mean, quartiles or bars)");
   });
 });

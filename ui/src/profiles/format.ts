@@ -24,6 +24,12 @@ export function missingText(c: ColumnProfile, rows: number): string {
   return `${c.nulls.toLocaleString()} missing (${share < 0.1 ? "<0.1" : share.toFixed(1)} %)`;
 }
 
+/** NaN and infinities of a float column, which the mean, quartiles and bars leave out. */
+export function notFiniteText(c: ColumnProfile): string | null {
+  if (!c.not_finite) return null;
+  return `${c.not_finite.toLocaleString()} NaN or ±∞ (not in the mean, quartiles or bars)`;
+}
+
 /** Every value the same (the smallest is the largest, and no count says otherwise: a long
  *  text's min and max are cut to 200 characters): one distinct value, and it is every
  *  quartile, whatever a sketch estimated. */

@@ -154,6 +154,7 @@ async fn profile_rows(
             stddev: None,
             quartiles: None,
             quartiles_exact: false,
+            not_finite: 0,
             histogram: Vec::new(),
             top: Vec::new(),
             others: 0,
@@ -175,6 +176,11 @@ async fn profile_rows(
             if let Some((quartiles, exact)) = reader.quartiles() {
                 column.quartiles = Some(quartiles);
                 column.quartiles_exact = exact;
+            }
+            if is_float(field.data_type()) {
+                column.not_finite = reader.u64().unwrap_or(0);
+                // The bins span the numbers, not a NaN or an infinity.
+                (lo, hi) = (reader.f64(), reader.f64());
             }
         }
         let dates = matches!(field.data_type(), DataType::Date32 | DataType::Date64);
@@ -285,9 +291,19 @@ fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind], counted: Dist
         }
         if *kind == ProfileKind::Number {
             let x = format!("CAST({c} AS DOUBLE)");
-            parts.push(format!("avg({x})"));
-            parts.push(format!("stddev_samp({x})"));
-            parts.push(format!("{QUARTILES}({x})"));
+            let numbers = if is_float(field.data_type()) {
+                format!(" FILTER (WHERE {})", finite(&x))
+            } else {
+                String::new()
+            };
+            parts.push(format!("avg({x}){numbers}"));
+            parts.push(format!("stddev_samp({x}){numbers}"));
+            parts.push(format!("{QUARTILES}({x}){numbers}"));
+            if is_float(field.data_type()) {
+                parts.push(format!("count({x}) FILTER (WHERE NOT ({}))", finite(&x)));
+                parts.push(format!("min({x}){numbers}"));
+                parts.push(format!("max({x}){numbers}"));
+            }
         }
     }
     // Aliased: DataFusion refuses two outputs it would name alike (`min(x)` twice, cast apart).
@@ -297,6 +313,18 @@ fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind], counted: Dist
         .map(|(i, p)| format!("{p} AS s{i}"))
         .collect();
     format!("SELECT {} FROM {}", parts.join(", "), source(sql))
+}
+
+fn is_float(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Dictionary(_, value) => is_float(value),
+        t => t.is_floating(),
+    }
+}
+
+/// `x` (a DOUBLE) is a number: not NULL, NaN (which SQL orders above every number) or infinite.
+fn finite(x: &str) -> String {
+    format!("{x} > CAST('-Infinity' AS DOUBLE) AND {x} < CAST('Infinity' AS DOUBLE)")
 }
 
 /// Counts per bin for every number and date column, in one query.
@@ -331,11 +359,15 @@ async fn histograms(
                 _ => format!("CAST({} AS DOUBLE)", ident(&c.name)),
             };
             format!(
-                "SELECT CAST({i} AS BIGINT) AS col, CAST(round(({} - {:?}) / {:?}) AS BIGINT) AS bin, count(*) AS n FROM {} WHERE {x} IS NOT NULL GROUP BY 2",
+                "SELECT CAST({i} AS BIGINT) AS col, CAST(round(({} - {:?}) / {:?}) AS BIGINT) AS bin, count(*) AS n FROM {} WHERE {} GROUP BY 2",
                 bins.start_sql(&x),
                 bins.start,
                 bins.step,
-                source(sql)
+                source(sql),
+                match c.kind {
+                    ProfileKind::Number => finite(&x),
+                    _ => format!("{x} IS NOT NULL"),
+                }
             )
         })
         .collect();

@@ -73,6 +73,10 @@ pub struct ColumnProfile {
     /// estimated past it.
     pub quartiles: Option<[f64; 3]>,
     pub quartiles_exact: bool,
+    /// NaN and infinities in a float column: counted here and left out of the mean, the
+    /// quartiles and the histogram, which describe the numbers (one `-inf` would make the
+    /// mean `-inf`, one NaN every bin edge NaN).
+    pub not_finite: u64,
     /// Numbers, and dates and date-times as UTC milliseconds: counts in nice bins over
     /// [min, max], those of dates on the calendar (whole days, weeks, months, years...; the
     /// last ends past the max) (missing values are in none).

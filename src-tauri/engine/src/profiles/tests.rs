@@ -436,3 +436,49 @@ async fn dates_are_binned_by_calendar_month_in_utc() {
         }
     }
 }
+
+#[tokio::test]
+async fn nan_and_infinities_are_counted_apart_and_the_numbers_still_described() {
+    // An analyst's column of 31 numbers, 2 NaN, one -inf and 6 missing showed only its range
+    // "-inf … NaN": no mean, no quartiles, no histogram, and nothing said why. pandas
+    // describes the numbers (its mean -0.27419 on them).
+    let numbers: Vec<f64> = (0..31).map(|i| i as f64 - 15.5).collect();
+    let mut values: Vec<Option<f64>> = numbers.iter().copied().map(Some).collect();
+    values.extend([Some(f64::NAN), Some(f64::NAN), Some(f64::NEG_INFINITY)]);
+    values.extend(std::iter::repeat_n(None, 6));
+    let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, true)]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(Float64Array::from(values)) as ArrayRef],
+    )
+    .unwrap();
+    let p = profile_version(
+        &Limits::default(),
+        &TableVersion::first(schema, vec![batch]),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let x = column(&p, "x");
+    assert_eq!((x.nulls, x.not_finite), (6, 3));
+    // The range is the column's own, NaN the largest as SQL orders it.
+    assert_eq!(
+        (x.min.as_deref(), x.max.as_deref()),
+        (Some("-inf"), Some("NaN"))
+    );
+    let mean = numbers.iter().sum::<f64>() / 31.0;
+    assert!((x.mean.unwrap() - mean).abs() < 1e-12, "{:?}", x.mean);
+    assert!(x.stddev.unwrap().is_finite());
+    let [q1, q2, q3] = x.quartiles.unwrap();
+    // numpy: np.percentile(np.arange(31) - 15.5, [25, 50, 75]) -> -8.0, -0.5, 7.0
+    assert_eq!((q1, q2, q3), (-8.0, -0.5, 7.0));
+    assert!(!x.histogram.is_empty());
+    assert!(x.histogram[0].start <= -15.5);
+    assert!(x.histogram.last().unwrap().end >= 14.5);
+    assert_eq!(x.histogram.iter().map(|b| b.count).sum::<u64>(), 31);
+    // A column with none says none.
+    let amount = profile_version(&Limits::default(), &table(100), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(column(&amount, "amount").not_finite, 0);
+}
