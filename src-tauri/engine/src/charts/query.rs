@@ -52,7 +52,7 @@ fn drawn(value: String, kind: Kind) -> String {
 }
 
 /// `value` where it is a finite number, else NULL: infinities and NaN have no place on an axis.
-fn finite(value: &str) -> String {
+pub(crate) fn finite(value: &str) -> String {
     format!("CASE WHEN abs({value}) <= 1.7976931348623157e308 THEN {value} END")
 }
 

@@ -15,7 +15,7 @@ use super::calendar::CalendarBins;
 use super::functions::{EXACT_MAX, FLOAT_BITS, QUARTILES};
 use super::{ColumnProfile, HistogramBin, Profile, ProfileKind, TopValue};
 use crate::charts::bins::Bins;
-use crate::charts::query::source;
+use crate::charts::query::{finite, source};
 use crate::tables::sql::ident;
 use crate::tables::{Limits, SqlSession, TableError, TableVersion};
 
@@ -291,18 +291,22 @@ fn stats_sql(sql: &str, schema: &SchemaRef, kinds: &[ProfileKind], counted: Dist
         }
         if *kind == ProfileKind::Number {
             let x = format!("CAST({c} AS DOUBLE)");
+            // A float's NaN and infinities are NULL to the figures that describe its numbers.
             let numbers = if is_float(field.data_type()) {
-                format!(" FILTER (WHERE {})", finite(&x))
+                finite(&x)
             } else {
-                String::new()
+                x.clone()
             };
-            parts.push(format!("avg({x}){numbers}"));
-            parts.push(format!("stddev_samp({x}){numbers}"));
-            parts.push(format!("{QUARTILES}({x}){numbers}"));
+            parts.push(format!("avg({numbers})"));
+            parts.push(format!("stddev_samp({numbers})"));
+            parts.push(format!("{QUARTILES}({numbers})"));
             if is_float(field.data_type()) {
-                parts.push(format!("count({x}) FILTER (WHERE NOT ({}))", finite(&x)));
-                parts.push(format!("min({x}){numbers}"));
-                parts.push(format!("max({x}){numbers}"));
+                // Not `count(x) - count(…)`: a second `count(x)` clashes with the one above.
+                parts.push(format!(
+                    "sum(CAST({x} IS NOT NULL AND {numbers} IS NULL AS BIGINT))"
+                ));
+                parts.push(format!("min({numbers})"));
+                parts.push(format!("max({numbers})"));
             }
         }
     }
@@ -320,11 +324,6 @@ fn is_float(data_type: &DataType) -> bool {
         DataType::Dictionary(_, value) => is_float(value),
         t => t.is_floating(),
     }
-}
-
-/// `x` (a DOUBLE) is a number: not NULL, NaN (which SQL orders above every number) or infinite.
-fn finite(x: &str) -> String {
-    format!("{x} > CAST('-Infinity' AS DOUBLE) AND {x} < CAST('Infinity' AS DOUBLE)")
 }
 
 /// Counts per bin for every number and date column, in one query.
@@ -365,7 +364,7 @@ async fn histograms(
                 bins.step,
                 source(sql),
                 match c.kind {
-                    ProfileKind::Number => finite(&x),
+                    ProfileKind::Number => format!("{} IS NOT NULL", finite(&x)),
                     _ => format!("{x} IS NOT NULL"),
                 }
             )
