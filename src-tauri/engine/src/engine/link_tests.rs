@@ -201,6 +201,19 @@ async fn a_linked_folder_pages_exactly_anywhere_and_answers_sql_like_a_copy() {
     let amount = profile.columns.iter().find(|c| c.name == "amount").unwrap();
     let missing = (0..25_013).filter(|i| i % 7 == 0).count() as u64;
     assert_eq!(amount.nulls, missing);
+    // 25,013 rows: counted exactly, as the imported copy's are (it said "≈" on the link only).
+    let copy_profile = engine
+        .profile_table(nb, "copy", &CancellationToken::new())
+        .await
+        .unwrap();
+    for name in ["id", "city", "amount"] {
+        let of = |p: &crate::profiles::Profile| {
+            let c = p.columns.iter().find(|c| c.name == name).unwrap();
+            (c.distinct, c.distinct_exact)
+        };
+        assert_eq!(of(&profile), of(&copy_profile), "{name}");
+        assert!(of(&profile).1, "{name}");
+    }
     engine.shutdown();
 }
 

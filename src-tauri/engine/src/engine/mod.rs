@@ -283,7 +283,9 @@ impl Engine {
         if let Some(linked) = self.ledger.catalog().linked(notebook, table) {
             // Cached per link and edits version: an edit shows in the next profile.
             let key = (linked.id << 32) | (linked.edits.current().version & 0xffff_ffff);
-            return self.profile_linked(notebook, table, key, cancel).await;
+            return self
+                .profile_linked(notebook, table, (key, linked.visible_rows()), cancel)
+                .await;
         }
         let version = self.ledger.version(notebook, table)?;
         let number = version.version;
@@ -341,7 +343,7 @@ impl Engine {
         &self,
         notebook: NotebookId,
         table: &str,
-        link: u64,
+        (link, rows): (u64, u64),
         cancel: &CancellationToken,
     ) -> Result<crate::profiles::Profile, Error> {
         if let Some(done) = self.profiles.get(notebook, table, link) {
@@ -355,7 +357,7 @@ impl Engine {
         let job =
             self.scheduler
                 .submit(Priority::Idle, JobKind::Query, None, move |_| async move {
-                    Ok(crate::profiles::profile_table_in(&session, &name, &cancel).await)
+                    Ok(crate::profiles::profile_table_in(&session, &name, rows, &cancel).await)
                 });
         let profile = Arc::new(job.result().await??);
         self.profiles.put(notebook, table, link, profile.clone());
