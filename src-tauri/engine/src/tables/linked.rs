@@ -271,6 +271,15 @@ fn files_of(source: &Path, pattern: Option<&FilePattern>) -> Result<Vec<PathBuf>
     Ok(found)
 }
 
+/// How a listing table reads the linked Parquet files.
+#[derive(Debug, Clone, Copy)]
+enum Reader {
+    /// Float maxima not trusted (see `float_stats`): this machine's queries.
+    NanSafe,
+    /// DataFusion's own format, the one a cluster's executors can be sent.
+    DataFusion,
+}
+
 /// The table's columns, each of which may be empty: a row added after the files' rows starts
 /// empty, whatever the files say of their own columns.
 fn may_be_empty(schema: &Schema) -> SchemaRef {
@@ -667,7 +676,7 @@ impl LinkedTable {
     /// through this machine's store registered for the link.
     pub fn provider(&self) -> Result<Arc<dyn TableProvider>, TableError> {
         let registered = self.remote.as_ref().map(|r| r.registered.clone());
-        self.listing(registered)
+        self.listing(registered, Reader::NanSafe)
     }
 
     /// The same files as [`LinkedTable::provider`], addressed as a cluster reaches them: a
@@ -688,11 +697,17 @@ impl LinkedTable {
             }
             None => None,
         };
-        self.listing(store)
+        // Ballista sends a plan to its executors in the formats it knows: DataFusion's own.
+        // Its scans there prune by float maxima as DataFusion does (see `float_stats`).
+        self.listing(store, Reader::DataFusion)
     }
 
-    /// A listing table over the linked files, objects addressed under `store`.
-    fn listing(&self, store: Option<url::Url>) -> Result<Arc<dyn TableProvider>, TableError> {
+    /// A listing table over the linked files, objects addressed under `store`, read by `reader`.
+    fn listing(
+        &self,
+        store: Option<url::Url>,
+        reader: Reader,
+    ) -> Result<Arc<dyn TableProvider>, TableError> {
         let urls = self
             .files
             .iter()
@@ -719,7 +734,7 @@ impl LinkedTable {
             })
             .collect::<Result<Vec<_>, TableError>>()?;
         let Some(partitioning) = &self.partitioning else {
-            return self.files_table(urls);
+            return self.files_table(urls, reader);
         };
         // One scan per partition (its files are next to each other: they are in path order),
         // its keys added as constants, all of them one after the other. A filter on a key
@@ -732,7 +747,7 @@ impl LinkedTable {
             let end = (start..urls.len())
                 .find(|&i| partitioning.values[i] != *values)
                 .unwrap_or(urls.len());
-            let table = self.files_table(urls[start..end].to_vec())?;
+            let table = self.files_table(urls[start..end].to_vec(), reader)?;
             let mut columns: Vec<datafusion::logical_expr::Expr> = self
                 .file_schema
                 .fields()
@@ -776,10 +791,16 @@ impl LinkedTable {
     fn files_table(
         &self,
         urls: Vec<ListingTableUrl>,
+        reader: Reader,
     ) -> Result<Arc<dyn TableProvider>, TableError> {
+        let format: Arc<dyn datafusion::datasource::file_format::FileFormat> = match reader {
+            Reader::NanSafe => Arc::new(float_stats::NanSafeParquet::default()),
+            Reader::DataFusion => {
+                Arc::new(datafusion::datasource::file_format::parquet::ParquetFormat::default())
+            }
+        };
         // Every linked file is named explicitly, whatever its ending.
-        let options = ListingOptions::new(Arc::new(float_stats::NanSafeParquet::default()))
-            .with_file_extension("");
+        let options = ListingOptions::new(format).with_file_extension("");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(self.file_schema.clone());
