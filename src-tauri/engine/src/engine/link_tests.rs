@@ -823,3 +823,45 @@ async fn a_linked_date_time_with_a_zone_reads_in_utc_as_its_copy_does() {
         &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_whose_files_carry_other_metadata_join_either_way_round() {
+    // pandas writes its own `pandas` key into every file's schema, different per file. A join
+    // of two such links failed to plan ("Schema metadata mismatch: Expected original metadata:
+    // {"pandas": …}"): DataFusion swapped the join's sides, and the merged metadata changed
+    // with them (analyst session, two partitioned folders in a bucket).
+    let (tmp, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let write = |name: &str, rows: i64, tag: &str| {
+        let path = data.path().join(name);
+        let schema = Arc::new(
+            Schema::new(vec![Field::new("k", DataType::Int64, false)])
+                .with_metadata([("pandas".to_string(), format!("{{\"file\": \"{tag}\"}}"))].into()),
+        );
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from_iter_values(0..rows))],
+        )
+        .unwrap();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        path
+    };
+    let big = write("big.parquet", 5_000, "big");
+    let small = write("small.parquet", 3, "small");
+    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Joins").unwrap().id;
+    engine.link_table(nb, &big, None).unwrap();
+    engine.link_table(nb, &small, None).unwrap();
+    for sql in [
+        "SELECT count(*) FROM big CROSS JOIN small",
+        "SELECT count(*) FROM small CROSS JOIN big",
+        "SELECT count(*) FROM big JOIN small ON big.k = small.k",
+        "SELECT count(*) FROM small JOIN big ON big.k = small.k",
+    ] {
+        let n = answer(&engine, nb, sql).await;
+        let expected = if sql.contains("CROSS") { "15000" } else { "3" };
+        assert_eq!(n, [expected], "{sql}");
+    }
+}

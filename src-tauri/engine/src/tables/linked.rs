@@ -372,7 +372,7 @@ impl LinkedTable {
                     &file,
                     ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
                 )
-                    .and_then(in_utc)
+                    .and_then(as_linked)
                     .map_err(|e| {
                         unreadable(
                             &path,
@@ -1242,21 +1242,24 @@ async fn remote_metadata(
         ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
     )
     .await
-    .and_then(in_utc)
+    .and_then(as_linked)
     .map_err(Footer::Parquet)
 }
 
 /// The file's columns as a copy of it holds them: a date-time with a zone (`Europe/Berlin`)
-/// in UTC, the same instants. Kept in the file's zone, a link gave other days to
-/// `date_trunc('day', ts)` and another display than the same file imported, and the import
-/// dialog, which shows UTC, misdescribed it.
-fn in_utc(
+/// in UTC, the same instants, and no schema-wide metadata. Kept in the file's zone, a link gave
+/// other days to `date_trunc('day', ts)` and another display than the same file imported, and
+/// the import dialog, which shows UTC, misdescribed it. And the metadata writers keep there
+/// (pandas' `pandas` key, different in every file) broke joins of two links: DataFusion merges
+/// both sides' metadata, and swapping the sides changed the merged value ("Schema metadata
+/// mismatch").
+fn as_linked(
     metadata: ArrowReaderMetadata,
 ) -> Result<ArrowReaderMetadata, datafusion::parquet::errors::ParquetError> {
     use datafusion::arrow::datatypes::{DataType, Field};
     let zoned = |f: &Field| matches!(f.data_type(), DataType::Timestamp(_, Some(tz)) if tz.as_ref() != "UTC");
     let schema = metadata.schema();
-    if !schema.fields().iter().any(|f| zoned(f)) {
+    if schema.metadata().is_empty() && !schema.fields().iter().any(|f| zoned(f)) {
         return Ok(metadata);
     }
     let fields: Vec<Field> = schema
@@ -1270,12 +1273,12 @@ fn in_utc(
             _ => f.as_ref().clone(),
         })
         .collect();
-    let utc = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let shown = Arc::new(Schema::new(fields));
     ArrowReaderMetadata::try_new(
         metadata.metadata().clone(),
         ArrowReaderOptions::new()
             .with_page_index_policy(PageIndexPolicy::Optional)
-            .with_schema(utc),
+            .with_schema(shown),
     )
 }
 
