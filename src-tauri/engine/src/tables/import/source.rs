@@ -365,7 +365,7 @@ pub fn plain(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(unreadable(path, compression, e)),
         };
-        if let Some(at) = buf[..n].iter().rposition(|b| *b == b'\n') {
+        if let Some(at) = buf[..n].iter().rposition(|b| matches!(b, b'\n' | b'\r')) {
             whole_lines = total + at as u64 + 1;
         }
         total += n as u64;

@@ -1,14 +1,14 @@
-//! Parquet read without trusting its float maxima.
+//! Parquet read without trusting its float statistics.
 //!
 //! Writers leave NaN out of a float column's min/max statistics (the format asks them to),
-//! but SQL here, as in PostgreSQL, orders NaN above every number. So a row group of `0.5`
-//! and `NaN` says "max 0.5", and DataFusion, pruning by that, drops the NaN row from
-//! `WHERE x > 1`, from the top of `ORDER BY x DESC LIMIT k` (its TopK filter prunes the same
-//! way) and answers `max(x)` from the footer without it: a linked file gave other answers
-//! than the same rows held in memory (DuckDB does the same on Parquet). The minimum is
-//! still a true lower bound of the numbers, and NaN never passes `<`, so only the maxima are
-//! dropped: row groups stay prunable from below, never from above. Page statistics (the
-//! column index) of float columns are dropped whole: they hold both bounds in one list.
+//! but SQL here orders floats as arrow does, in IEEE total order: NaN above every number, as
+//! PostgreSQL has it, and a NaN with its sign bit set (what `0/0` or `inf - inf` make on x86)
+//! below `-inf`. So a row group of `0.5` and `NaN` says "max 0.5", and DataFusion, pruning by
+//! that, dropped the NaN row from `WHERE x > 1`, from the top of `ORDER BY x DESC LIMIT k` (its
+//! TopK filter prunes the same way) and answered `max(x)` from the footer without it: a linked
+//! file gave other answers than the same rows held in memory (DuckDB does the same on
+//! Parquet). Neither bound of a float column is trusted, in the footer's row groups nor in its
+//! page index: its scans skip nothing by value (null counts are kept).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -45,7 +45,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use object_store::{ObjectMeta, ObjectStore};
 
-/// [`ParquetFormat`] whose scans and statistics never bound a float column from above.
+/// [`ParquetFormat`] whose scans and statistics never bound a float column.
 #[derive(Debug, Default)]
 pub(crate) struct NanSafeParquet {
     inner: ParquetFormat,
@@ -85,7 +85,7 @@ impl FileFormat for NanSafeParquet {
             .inner
             .infer_stats(state, store, table_schema.clone(), object)
             .await?;
-        Ok(without_float_maxima(stats, &table_schema))
+        Ok(without_float_bounds_in(stats, &table_schema))
     }
 
     async fn infer_stats_and_ordering(
@@ -99,7 +99,7 @@ impl FileFormat for NanSafeParquet {
             .inner
             .infer_stats_and_ordering(state, store, table_schema.clone(), object)
             .await?;
-        let statistics = without_float_maxima(meta.statistics, &table_schema);
+        let statistics = without_float_bounds_in(meta.statistics, &table_schema);
         Ok(FileMeta::new(statistics).with_ordering(meta.ordering))
     }
 
@@ -152,18 +152,19 @@ fn is_float(t: &DataType) -> bool {
     matches!(t, DataType::Float16 | DataType::Float32 | DataType::Float64)
 }
 
-/// The table's statistics with no maximum for a float column (so `max(x)` is computed, not
-/// read from the footer, and no file is skipped for its maximum).
-fn without_float_maxima(mut stats: Statistics, schema: &SchemaRef) -> Statistics {
+/// The table's statistics with no bound for a float column (so `max(x)` is computed, not read
+/// from the footer, and no file is skipped for its bounds).
+fn without_float_bounds_in(mut stats: Statistics, schema: &SchemaRef) -> Statistics {
     for (column, field) in stats.column_statistics.iter_mut().zip(schema.fields()) {
         if is_float(field.data_type()) {
+            column.min_value = Precision::Absent;
             column.max_value = Precision::Absent;
         }
     }
     stats
 }
 
-/// Readers whose metadata holds no float maxima (see the module's note).
+/// Readers whose metadata holds no float bounds (see the module's note).
 #[derive(Debug)]
 struct NanSafeReaders {
     inner: Arc<dyn ParquetFileReaderFactory>,
@@ -215,7 +216,7 @@ impl AsyncFileReader for NanSafeReader {
             .with_page_index_policy(PageIndexPolicy::Optional);
         async move {
             let metadata = self.inner.get_metadata(Some(&options)).await?;
-            Ok(Arc::new(without_float_bounds(&metadata)?))
+            without_float_bounds(metadata)
         }
         .boxed()
     }
@@ -230,18 +231,19 @@ fn float_leaf(column: &ColumnChunkMetaData) -> bool {
     ) || matches!(descr.logical_type_ref(), Some(LogicalType::Float16))
 }
 
-/// `metadata` with float chunks' maxima and float pages' bounds removed.
+/// `metadata` with float chunks' and float pages' bounds removed (as it is, not copied, when
+/// the file has no float column).
 fn without_float_bounds(
-    metadata: &ParquetMetaData,
-) -> datafusion::parquet::errors::Result<ParquetMetaData> {
+    metadata: Arc<ParquetMetaData>,
+) -> datafusion::parquet::errors::Result<Arc<ParquetMetaData>> {
     let floats: Vec<bool> = match metadata.row_groups().first() {
         Some(group) => group.columns().iter().map(float_leaf).collect(),
-        None => return Ok(metadata.clone()),
+        None => return Ok(metadata),
     };
     if !floats.contains(&true) {
-        return Ok(metadata.clone());
+        return Ok(metadata);
     }
-    let mut builder = ParquetMetaDataBuilder::new_from_metadata(metadata.clone());
+    let mut builder = ParquetMetaDataBuilder::new_from_metadata(metadata.as_ref().clone());
     let groups = builder.take_row_groups();
     let mut cleaned = Vec::with_capacity(groups.len());
     for group in groups {
@@ -251,7 +253,7 @@ fn without_float_bounds(
             .zip(&floats)
             .map(|(column, &float)| {
                 if float {
-                    without_maximum(column.clone())
+                    without_bounds(column.clone())
                 } else {
                     Ok(column.clone())
                 }
@@ -279,41 +281,25 @@ fn without_float_bounds(
             .collect();
         builder = builder.set_column_index(Some(index));
     }
-    Ok(builder.build())
+    Ok(Arc::new(builder.build()))
 }
 
-fn without_maximum(
+/// The chunk's statistics without min and max: its null count stays (`x IS NULL` still skips
+/// chunks with none).
+fn without_bounds(
     column: ColumnChunkMetaData,
 ) -> datafusion::parquet::errors::Result<ColumnChunkMetaData> {
-    let stats = column.statistics().and_then(|all| {
-        let (distinct, nulls, deprecated) = (
-            all.distinct_count_opt(),
-            all.null_count_opt(),
-            all.is_min_max_deprecated(),
-        );
-        match all {
-            ParquetStatistics::Float(s) => Some(ParquetStatistics::float(
-                s.min_opt().copied(),
-                None,
-                distinct,
-                nulls,
-                deprecated,
-            )),
-            ParquetStatistics::Double(s) => Some(ParquetStatistics::double(
-                s.min_opt().copied(),
-                None,
-                distinct,
-                nulls,
-                deprecated,
-            )),
-            // Float16 is stored as bytes, whose minimum here would need its own decoding.
-            _ => None,
-        }
-    });
+    let nulls = column.statistics().and_then(|s| s.null_count_opt());
+    let stats = match column.column_descr().physical_type() {
+        PhysicalType::FLOAT => Some(ParquetStatistics::float(None, None, None, nulls, false)),
+        PhysicalType::DOUBLE => Some(ParquetStatistics::double(None, None, None, nulls, false)),
+        // Float16, stored as bytes.
+        _ => None,
+    };
     let builder = column.into_builder();
     match stats {
-        Some(stats) => builder.set_statistics(stats),
-        None => builder.clear_statistics(),
+        Some(stats) if nulls.is_some() => builder.set_statistics(stats),
+        _ => builder.clear_statistics(),
     }
     .build()
 }
