@@ -697,8 +697,8 @@ impl LinkedTable {
             }
             None => None,
         };
-        // Ballista sends a plan to its executors in the formats it knows: DataFusion's own.
-        // Its scans there prune by float maxima as DataFusion does (see `float_stats`).
+        // Ballista sends a plan to its executors in the formats it knows: DataFusion's own,
+        // told to skip nothing by value when the files have a float column (see `files_table`).
         self.listing(store, Reader::DataFusion)
     }
 
@@ -793,10 +793,25 @@ impl LinkedTable {
         urls: Vec<ListingTableUrl>,
         reader: Reader,
     ) -> Result<Arc<dyn TableProvider>, TableError> {
+        let floats = self
+            .file_schema
+            .fields()
+            .iter()
+            .any(|f| f.data_type().is_floating());
         let format: Arc<dyn datafusion::datasource::file_format::FileFormat> = match reader {
             Reader::NanSafe => Arc::new(float_stats::NanSafeParquet::default()),
             Reader::DataFusion => {
-                Arc::new(datafusion::datasource::file_format::parquet::ParquetFormat::default())
+                let mut parquet =
+                    datafusion::datasource::file_format::parquet::ParquetFormat::default();
+                if floats {
+                    // Nothing skipped by value, as the NaN-safe reader skips nothing by a
+                    // float's bounds: a cluster's answer is this machine's.
+                    let mut options = parquet.options().clone();
+                    options.global.pruning = false;
+                    options.global.enable_page_index = false;
+                    parquet = parquet.with_options(options);
+                }
+                Arc::new(parquet)
             }
         };
         // Every linked file is named explicitly, whatever its ending.
