@@ -13,8 +13,9 @@ import {
 } from "./format";
 
 describe("formatFloat", () => {
-  it("rounds to ten significant digits without trailing noise", () => {
-    expect(formatFloat(21.920704845814978)).toBe("21.92070485");
+  it("rounds to fifteen significant digits, cutting only binary noise", () => {
+    expect(formatFloat(21.920704845814978)).toBe("21.920704845815");
+    expect(formatFloat(1.1 * 1.1)).toBe("1.21");
     expect(formatFloat(0.1 + 0.2)).toBe("0.3");
     expect(formatFloat(-73.98)).toBe("-73.98");
     expect(formatFloat(0.000123456789)).toBe("0.000123456789");
@@ -23,13 +24,18 @@ describe("formatFloat", () => {
     // What a query rounded, and totals with cents, show as computed.
     expect(formatFloat(4358.7578)).toBe("4358.7578");
     expect(formatFloat(309138.62000000005)).toBe("309138.62");
-    expect(formatFloat(4358.757763975155)).toBe("4358.757764");
+    expect(formatFloat(4358.757763975155)).toBe("4358.75776397516");
+    // An analyst's round(x, 6) and a total to the thousandth, as psql and DuckDB show them.
+    expect(formatFloat(123456.123457)).toBe("123456.123457");
+    expect(formatFloat(270012970.287)).toBe("270012970.287");
+    expect(formatFloat(28752.222628)).toBe("28752.222628");
   });
 
   it("never cuts the integer part", () => {
     expect(formatFloat(1234567.89)).toBe("1234567.89");
     expect(formatFloat(13412513.25)).toBe("13412513.25");
-    expect(formatFloat(98765432109.1)).toBe("98765432109");
+    expect(formatFloat(98765432109.1)).toBe("98765432109.1");
+    expect(formatFloat(98765432109876.54)).toBe("98765432109876.5");
     expect(formatFloat(4.5e21)).toBe("4.5e+21");
   });
 
@@ -41,7 +47,7 @@ describe("formatFloat", () => {
 
 describe("displayText", () => {
   it("rounds floats only; the cell text keeps the full value for the tooltip and editor", () => {
-    expect(displayText("21.920704845814978", "Float64")).toBe("21.92070485");
+    expect(displayText("21.920704845814978", "Float64")).toBe("21.920704845815");
     expect(fullTextTooltip("21.920704845814978", "Float64")).toBe("21.920704845814978");
     expect(fullTextTooltip("12.5", "Float64")).toBeUndefined();
     expect(displayText("9007199254740993", "Int64")).toBe("9007199254740993");

@@ -58,13 +58,14 @@ function isFloatType(dataType: string): boolean {
   return /^Float/.test(dataType);
 }
 
-/** Significant digits a float shows in a cell; the integer part is never cut. Ten, so a value
- *  a query rounded (`round(avg(price), 4)` = 4358.7578) or a total with cents (309138.62)
- *  shows as computed, and only a float's binary noise (0.30000000000000004) is cut: six cut
- *  both, and two analysts' totals no longer matched theirs. */
-const FLOAT_DIGITS = 10;
+/** Significant digits a float shows in a cell; the integer part is never cut. Fifteen, the
+ *  digits a double always holds (PostgreSQL showed as many before version 12): only a float's
+ *  binary noise (0.30000000000000004, 1.2100000000000002) is cut, never a value a query
+ *  computed or rounded. Ten cut `round(x, 6)` of 123456.1234567 to 123456.1235 and a total of
+ *  270012970.287 to 270012970.3, so the grid contradicted the user's own SQL. */
+const FLOAT_DIGITS = 15;
 
-/** A float for reading: at most 10 significant digits, or all the integer digits when there are
+/** A float for reading: at most 15 significant digits, or all the integer digits when there are
  *  more, without trailing zeros. Very large or small magnitudes use an exponent. */
 export function formatFloat(x: number): string {
   if (!Number.isFinite(x)) return String(x);

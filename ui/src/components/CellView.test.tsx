@@ -49,7 +49,7 @@ describe("a SQL result", () => {
 
   it("rounds floats for reading and right-aligns number columns, the full value in the tooltip", () => {
     show(false);
-    const cell = screen.getByText("21.92070485");
+    const cell = screen.getByText("21.920704845815");
     expect(cell.getAttribute("title")).toBe("21.920704845814978");
     expect(cell.className).toContain("num");
     expect(screen.getByText("UA").className).not.toContain("num");

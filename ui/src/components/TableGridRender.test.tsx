@@ -35,7 +35,7 @@ describe("TableGrid in AG Grid", () => {
       </div>,
     );
     const cell = (row: number, col: string) => container.querySelector(`.ag-row[row-index="${row}"] .ag-cell[col-id="${col}"]`);
-    await waitFor(() => expect(cell(0, "dep_delay")?.textContent).toBe("21.92070485"));
+    await waitFor(() => expect(cell(0, "dep_delay")?.textContent).toBe("21.920704845815"));
     expect(cell(0, "dep_delay")?.classList.contains("ag-right-aligned-cell")).toBe(true);
     expect(cell(0, "carrier")?.classList.contains("ag-right-aligned-cell")).toBe(false);
     expect(container.querySelector('.ag-header-cell[col-id="dep_delay"]')?.classList.contains("ag-right-aligned-header")).toBe(true);

@@ -146,7 +146,7 @@ describe("TableGrid", () => {
     expect(delay?.type).toBe("rightAligned");
     expect(carrier?.type).toBeUndefined();
     const format = delay?.valueFormatter as (p: { value: unknown }) => string;
-    expect(format({ value: "21.920704845814978" })).toBe("21.92070485");
+    expect(format({ value: "21.920704845814978" })).toBe("21.920704845815");
     expect(format({ value: null })).toBe("NULL");
     // The full value shows on hover (and in the editor, which opens with the exact text).
     const tooltip = delay?.tooltip as (p: { value: unknown }) => unknown;
