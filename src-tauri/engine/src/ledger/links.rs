@@ -345,7 +345,7 @@ fn with_saved_edits(
     }
     if let Some(saved) = &link.edits {
         let file = edits_file::path_in(dir, &saved.file)?;
-        let edits = edits_file::read(&file, &table.schema, table.rows)?;
+        let edits = edits_file::read(&file, &table.schema, table.rows, &table.file_zones)?;
         if edits.version != saved.version {
             return Err(TableError::File {
                 path: file.display().to_string(),

@@ -73,6 +73,9 @@ pub struct LinkedTable {
     pub schema: SchemaRef,
     /// The files' own columns.
     file_schema: SchemaRef,
+    /// The zone the files write a date-time column in, for those Quire shows in UTC (see
+    /// [`as_linked`]): edits saved before it did were typed in that zone.
+    pub file_zones: std::collections::HashMap<String, Arc<str>>,
     /// Hive-style `key=value` folders above every file, as columns.
     partitioning: Option<Partitioning>,
     files: Vec<LinkedFile>,
@@ -417,6 +420,10 @@ impl LinkedTable {
             source: source.to_path_buf(),
             pattern: pattern.cloned(),
             schema,
+            file_zones: files
+                .first()
+                .map(|f| file_zones(&f.metadata))
+                .unwrap_or_default(),
             file_schema,
             partitioning,
             files,
@@ -553,6 +560,10 @@ impl LinkedTable {
             source: PathBuf::from(url),
             pattern: None,
             schema,
+            file_zones: files
+                .first()
+                .map(|f| file_zones(&f.metadata))
+                .unwrap_or_default(),
             file_schema,
             partitioning,
             files,
@@ -1259,6 +1270,29 @@ async fn remote_metadata(
     .await
     .and_then(as_linked)
     .map_err(Footer::Parquet)
+}
+
+/// The date-time columns the file writes in a zone other than UTC, and that zone (as the file
+/// says it, before [`as_linked`] shows them in UTC).
+fn file_zones(metadata: &ArrowReaderMetadata) -> std::collections::HashMap<String, Arc<str>> {
+    use datafusion::arrow::datatypes::DataType;
+    let file = metadata.metadata().file_metadata();
+    let Ok(written) = datafusion::parquet::arrow::parquet_to_arrow_schema(
+        file.schema_descr(),
+        file.key_value_metadata(),
+    ) else {
+        return Default::default();
+    };
+    written
+        .fields()
+        .iter()
+        .filter_map(|f| match f.data_type() {
+            DataType::Timestamp(_, Some(tz)) if tz.as_ref() != "UTC" => {
+                Some((f.name().clone(), tz.clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The file's columns as a copy of it holds them: a date-time with a zone (`Europe/Berlin`)

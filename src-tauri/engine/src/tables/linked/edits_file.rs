@@ -2,6 +2,7 @@
 //! named by `links.json`, that holds every edited cell (row position, column, value as typed),
 //! the deleted rows (a roaring bitmap of their positions) and the version it is. Saving the edits writes only them, however large the linked files.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
@@ -28,6 +29,11 @@ const VERSION_KEY: &str = "quire.linked_edits.version";
 /// Footer key holding how many rows were added after the files' rows (absent: none, as files
 /// written before rows could be added say).
 const ADDED_KEY: &str = "quire.linked_edits.added";
+
+/// Footer key saying the edits of date-time columns were typed as Quire shows them, in UTC.
+/// Absent in files saved before a link showed a zoned column in UTC: those edits were typed in
+/// the zone the file writes, and are read in it (see `LinkedTable::file_zones`).
+const IN_UTC_KEY: &str = "quire.linked_edits.zoned_in_utc";
 
 /// A new file name for `table`'s edits at `version`, in the notebook's `edits/` folder. Each
 /// save gets its own name, so a save never replaces the file `links.json` names (a compaction
@@ -72,6 +78,12 @@ fn file_schema(deletes: bool) -> SchemaRef {
 
 /// `edits` of a table with columns `schema` as the bytes of a Parquet file.
 pub fn encode(edits: &Edits, schema: &Schema) -> Result<Vec<u8>, TableError> {
+    encode_as(edits, schema, true)
+}
+
+/// [`encode`]; `in_utc` false writes a file as Quire wrote them before zoned date-times of a
+/// link were shown in UTC (for the test of reading those).
+fn encode_as(edits: &Edits, schema: &Schema, in_utc: bool) -> Result<Vec<u8>, TableError> {
     let deletes = edits.deleted_count() > 0;
     let mut rows = Vec::with_capacity(edits.len() + 1);
     let mut columns = Vec::with_capacity(edits.len() + 1);
@@ -107,6 +119,7 @@ pub fn encode(edits: &Edits, schema: &Schema) -> Result<Vec<u8>, TableError> {
         .set_key_value_metadata(Some(
             [(VERSION_KEY, edits.version)]
                 .into_iter()
+                .chain(in_utc.then_some((IN_UTC_KEY, 1)))
                 .chain((edits.added() > 0).then_some((ADDED_KEY, edits.added())))
                 .map(|(key, value)| {
                     datafusion::parquet::file::metadata::KeyValue::new(
@@ -128,8 +141,13 @@ pub fn encode(edits: &Edits, schema: &Schema) -> Result<Vec<u8>, TableError> {
 }
 
 /// The edits in the file at `path`, checked against the table they were made on (its columns
-/// `schema` and its `rows`).
-pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableError> {
+/// `schema` and its `rows`; `file_zones`, the zones its files write date-times in).
+pub fn read(
+    path: &Path,
+    schema: &SchemaRef,
+    rows: u64,
+    file_zones: &HashMap<String, Arc<str>>,
+) -> Result<Edits, TableError> {
     let damaged = |why: String| TableError::File {
         path: path.display().to_string(),
         message: format!("the saved edits of the linked table are damaged ({why})"),
@@ -154,6 +172,7 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
         Some(Some(n)) => n,
         Some(None) => return Err(damaged("it does not say how many rows were added".into())),
     };
+    let typed_in_file_zone = footer(IN_UTC_KEY).is_none();
     let fields = builder.schema().fields().clone();
     let expected = file_schema(fields.len() == 4);
     let same = |a: &Field, b: &Field| a.name() == b.name() && a.data_type() == b.data_type();
@@ -192,10 +211,17 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
                 }
                 continue;
             }
+            let typed = (!value.is_null(i)).then(|| value.value(i));
+            let zone = file_zones
+                .get(column.value(i))
+                .filter(|_| typed_in_file_zone);
             cells.push(CellEdit {
                 row_id: row.value(i),
                 column: column.value(i).to_string(),
-                value: (!value.is_null(i)).then(|| value.value(i).to_string()),
+                value: typed.map(|text| match zone {
+                    Some(zone) => in_utc(text, zone),
+                    None => text.to_string(),
+                }),
             });
         }
     }
@@ -207,6 +233,25 @@ pub fn read(path: &Path, schema: &SchemaRef, rows: u64) -> Result<Edits, TableEr
         .and_then(|e| e.without(rows, deleted))
         .map_err(|e| damaged(format!("an edit does not fit the linked files: {e}")))?;
     Ok(edits.at_version(version))
+}
+
+/// A date-time typed in `zone` (`2026-01-31 14:05` in Berlin, or with its own offset) as the
+/// same instant written in UTC; as typed when it reads as no date-time (the edit then says
+/// why, as it did).
+fn in_utc(text: &str, zone: &str) -> String {
+    use datafusion::arrow::array::{Array, TimestampNanosecondArray};
+    use datafusion::arrow::datatypes::{DataType, TimeUnit};
+    let zoned = DataType::Timestamp(TimeUnit::Nanosecond, Some(zone.into()));
+    let read = datafusion::arrow::compute::cast(&StringArray::from(vec![text]), &zoned);
+    let instant = read.ok().and_then(|a| {
+        let a = a.as_any().downcast_ref::<TimestampNanosecondArray>()?;
+        (!a.is_null(0)).then(|| a.value(0))
+    });
+    match instant {
+        Some(ns) => chrono::DateTime::from_timestamp_nanos(ns)
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -243,7 +288,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.v17.parquet");
         std::fs::write(&path, encode(&edits, &schema).unwrap()).unwrap();
-        let back = read(&path, &schema, 1_000).unwrap();
+        let back = read(&path, &schema, 1_000, &HashMap::new()).unwrap();
         assert_eq!(back.version, 17);
         let cells: Vec<(u64, usize, Option<String>)> = back
             .cells()
@@ -272,9 +317,12 @@ mod tests {
                 .clone();
         assert_eq!(written.fields().len(), 3);
         assert!(!written.field(1).is_nullable());
-        assert_eq!(read(&plain, &schema, 1_000).unwrap().len(), 1);
+        assert_eq!(
+            read(&plain, &schema, 1_000, &HashMap::new()).unwrap().len(),
+            1
+        );
         // Fewer rows than the edits name: the files changed under them.
-        assert!(read(&path, &schema, 500).is_err());
+        assert!(read(&path, &schema, 500, &HashMap::new()).is_err());
         // Added rows: their count and their cells come back, and files from before rows
         // could be added read as none added.
         let grown = edits
@@ -294,7 +342,7 @@ mod tests {
             .unwrap();
         let added = dir.path().join("t.v20.parquet");
         std::fs::write(&added, encode(&grown, &schema).unwrap()).unwrap();
-        let back = read(&added, &schema, 1_000).unwrap();
+        let back = read(&added, &schema, 1_000, &HashMap::new()).unwrap();
         assert_eq!(back.added(), 3);
         assert_eq!(back.visible_rows(1_000), 1_000 + 3 - 3);
         assert!(back.is_deleted(1_001));
@@ -302,11 +350,88 @@ mod tests {
             back.cells().last().map(|(r, c, _)| (r, c)),
             Some((1_002, 1))
         );
-        assert_eq!(read(&path, &schema, 1_000).unwrap().added(), 0);
+        assert_eq!(
+            read(&path, &schema, 1_000, &HashMap::new())
+                .unwrap()
+                .added(),
+            0
+        );
         // Cut short, as a file written without its end.
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 40]).unwrap();
-        let err = read(&path, &schema, 1_000).unwrap_err().to_string();
+        let err = read(&path, &schema, 1_000, &HashMap::new())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("damaged"), "{err}");
+    }
+
+    #[test]
+    fn date_times_saved_before_a_link_showed_them_in_utc_keep_their_instants() {
+        // A link of a Berlin column showed it in Berlin's zone, and an edit typed there
+        // ("2026-01-31 14:05:00") meant 13:05 UTC. The link now shows the column in UTC: read
+        // as typed, that edit would move an hour.
+        use datafusion::arrow::array::TimestampMicrosecondArray;
+        use datafusion::arrow::datatypes::TimeUnit;
+        let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        )]));
+        let zones: HashMap<String, Arc<str>> =
+            [("ts".to_string(), Arc::from("Europe/Berlin"))].into();
+        let typed = |row_id: u64, text: &str| CellEdit {
+            row_id,
+            column: "ts".into(),
+            value: Some(text.into()),
+        };
+        let edits = Edits::linked().with(
+            &schema,
+            10,
+            &[
+                typed(1, "2026-01-31 14:05:00"),
+                typed(2, "2026-07-01 12:00:00+00:00"),
+                typed(3, "not a date"),
+            ],
+        );
+        // A text that is no date-time is refused as an edit: none is ever saved.
+        assert!(edits.is_err());
+        let edits = Edits::linked()
+            .with(
+                &schema,
+                10,
+                &[
+                    typed(1, "2026-01-31 14:05:00"),
+                    typed(2, "2026-07-01 12:00:00+00:00"),
+                ],
+            )
+            .unwrap();
+        let micros = |e: &Edits| -> Vec<i64> {
+            e.cells()
+                .map(|(_, _, cell)| {
+                    cell.value
+                        .as_any()
+                        .downcast_ref::<TimestampMicrosecondArray>()
+                        .unwrap()
+                        .value(0)
+                })
+                .collect()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.parquet");
+        std::fs::write(&old, encode_as(&edits, &schema, false).unwrap()).unwrap();
+        let back = read(&old, &schema, 10, &zones).unwrap();
+        // 13:05 UTC (Berlin is UTC+1 in January); an offset typed with the value is kept.
+        assert_eq!(
+            micros(&back),
+            [1_769_864_700_000_000, 1_782_907_200_000_000]
+        );
+        // Saved now, the same text reads in UTC, the zone the column is shown in.
+        let new = dir.path().join("new.parquet");
+        std::fs::write(&new, encode(&edits, &schema).unwrap()).unwrap();
+        let back = read(&new, &schema, 10, &zones).unwrap();
+        assert_eq!(
+            micros(&back),
+            [1_769_868_300_000_000, 1_782_907_200_000_000]
+        );
     }
 }
