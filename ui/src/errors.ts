@@ -34,7 +34,7 @@ const headlines: Record<ErrorCode, string> = {
   view_cancelled: "The sort or filter was cancelled",
   connection_invalid: "That connection cannot be used as it is",
   connection_unreachable: "The server could not be reached",
-  connection_refused: "The server refused the keys",
+  connection_refused: "The server refused access",
   connection_not_found: "That connection no longer exists",
   connection_failed: "The server answered with an error",
   object_exists: "Something is already stored under that name",
