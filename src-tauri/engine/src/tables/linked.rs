@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
 use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -1275,7 +1275,6 @@ async fn remote_metadata(
 /// The date-time columns the file writes in a zone other than UTC, and that zone (as the file
 /// says it, before [`as_linked`] shows them in UTC).
 fn file_zones(metadata: &ArrowReaderMetadata) -> std::collections::HashMap<String, Arc<str>> {
-    use datafusion::arrow::datatypes::DataType;
     let file = metadata.metadata().file_metadata();
     let Ok(written) = datafusion::parquet::arrow::parquet_to_arrow_schema(
         file.schema_descr(),
@@ -1286,13 +1285,16 @@ fn file_zones(metadata: &ArrowReaderMetadata) -> std::collections::HashMap<Strin
     written
         .fields()
         .iter()
-        .filter_map(|f| match f.data_type() {
-            DataType::Timestamp(_, Some(tz)) if tz.as_ref() != "UTC" => {
-                Some((f.name().clone(), tz.clone()))
-            }
-            _ => None,
-        })
+        .filter_map(|f| Some((f.name().clone(), shown_in_utc(f.data_type())?.clone())))
         .collect()
+}
+
+/// The zone of a date-time column a link shows in UTC instead: any other than UTC.
+fn shown_in_utc(data_type: &DataType) -> Option<&Arc<str>> {
+    match data_type {
+        DataType::Timestamp(_, Some(tz)) if tz.as_ref() != "UTC" => Some(tz),
+        _ => None,
+    }
 }
 
 /// The file's columns as a copy of it holds them: a date-time with a zone (`Europe/Berlin`)
@@ -1305,9 +1307,9 @@ fn file_zones(metadata: &ArrowReaderMetadata) -> std::collections::HashMap<Strin
 fn as_linked(
     metadata: ArrowReaderMetadata,
 ) -> Result<ArrowReaderMetadata, datafusion::parquet::errors::ParquetError> {
-    use datafusion::arrow::datatypes::{DataType, Field};
-    let zoned = |f: &Field| matches!(f.data_type(), DataType::Timestamp(_, Some(tz)) if tz.as_ref() != "UTC");
+    use datafusion::arrow::datatypes::Field;
     let schema = metadata.schema();
+    let zoned = |f: &Field| shown_in_utc(f.data_type()).is_some();
     if schema.metadata().is_empty() && !schema.fields().iter().any(|f| zoned(f)) {
         return Ok(metadata);
     }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::common::stats::Precision;
 use datafusion::common::Statistics;
@@ -148,15 +148,11 @@ impl FileFormat for NanSafeParquet {
     }
 }
 
-fn is_float(t: &DataType) -> bool {
-    matches!(t, DataType::Float16 | DataType::Float32 | DataType::Float64)
-}
-
 /// The table's statistics with no bound for a float column (so `max(x)` is computed, not read
 /// from the footer, and no file is skipped for its bounds).
 fn without_float_bounds_in(mut stats: Statistics, schema: &SchemaRef) -> Statistics {
     for (column, field) in stats.column_statistics.iter_mut().zip(schema.fields()) {
-        if is_float(field.data_type()) {
+        if field.data_type().is_floating() {
             column.min_value = Precision::Absent;
             column.max_value = Precision::Absent;
         }
