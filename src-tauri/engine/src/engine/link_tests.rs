@@ -48,19 +48,23 @@ pub(super) fn trips(from: i64, to: i64) -> RecordBatch {
 
 /// Writes rows `from..to` as a Parquet file of small row groups and pages.
 pub(super) fn parquet(path: &Path, from: i64, to: i64) {
-    let props = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(1_000))
+    write_batch(path, &trips(from, to), Some(small_groups(1_000)));
+}
+
+/// Row groups of `rows` rows, pages of 100.
+fn small_groups(rows: usize) -> WriterProperties {
+    WriterProperties::builder()
+        .set_max_row_group_row_count(Some(rows))
         .set_data_page_row_count_limit(100)
         .set_write_batch_size(100)
-        .build();
-    let batch = trips(from, to);
-    let mut w = ArrowWriter::try_new(
-        std::fs::File::create(path).unwrap(),
-        batch.schema(),
-        Some(props),
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
+        .build()
+}
+
+/// Writes `batch` as the Parquet file `path`.
+fn write_batch(path: &Path, batch: &RecordBatch, props: Option<WriterProperties>) {
+    let mut w =
+        ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), props).unwrap();
+    w.write(batch).unwrap();
     w.close().unwrap();
 }
 
@@ -650,6 +654,33 @@ async fn answer(engine: &Engine, nb: NotebookId, sql: &str) -> Vec<String> {
     rows
 }
 
+/// An engine with one notebook where `file` is linked as `linked` and imported as a copy (named
+/// after the file).
+async fn linked_and_copied(dir: &Path, file: &Path) -> (Engine, NotebookId) {
+    let engine = open(dir, Arc::new(crate::events::NullSink));
+    let nb = engine.create_notebook("Both").unwrap().id;
+    engine.link_table(nb, file, Some("linked")).unwrap();
+    engine
+        .import_file(
+            nb,
+            ImportRequest::file(file),
+            &|_| {},
+            &CancellationToken::new(),
+        )
+        .unwrap();
+    (engine, nb)
+}
+
+/// Each query (`{t}` the table) answers as expected on the link and on the copy `copy`.
+async fn both_answer(engine: &Engine, nb: NotebookId, copy: &str, queries: &[(&str, Vec<&str>)]) {
+    for (sql, expected) in queries {
+        let linked = answer(engine, nb, &sql.replace("{t}", "linked")).await;
+        let copied = answer(engine, nb, &sql.replace("{t}", copy)).await;
+        assert_eq!(linked, *expected, "{sql} on the link");
+        assert_eq!(copied, *expected, "{sql} on the copy");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nan_in_a_linked_float_column_sorts_as_in_a_copy() {
     // Parquet's statistics leave NaN out: the second row group of 0.5s and one NaN says
@@ -683,27 +714,8 @@ async fn nan_in_a_linked_float_column_sorts_as_in_a_copy() {
         ],
     )
     .unwrap();
-    let props = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(1_000))
-        .set_data_page_row_count_limit(100)
-        .set_write_batch_size(100)
-        .build();
-    let mut w =
-        ArrowWriter::try_new(std::fs::File::create(&file).unwrap(), schema, Some(props)).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-
-    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
-    let nb = engine.create_notebook("NaN").unwrap().id;
-    engine.link_table(nb, &file, Some("linked")).unwrap();
-    engine
-        .import_file(
-            nb,
-            ImportRequest::file(&file),
-            &|_| {},
-            &CancellationToken::new(),
-        )
-        .unwrap();
+    write_batch(&file, &batch, Some(small_groups(1_000)));
+    let (engine, nb) = linked_and_copied(tmp.path(), &file).await;
     let queries = [
         (
             "SELECT id FROM {t} ORDER BY x DESC, id LIMIT 3",
@@ -734,12 +746,7 @@ async fn nan_in_a_linked_float_column_sorts_as_in_a_copy() {
         ("SELECT count(*) FROM {t} WHERE x < 0", vec!["1"]),
         ("SELECT isnan(min(x)) FROM {t}", vec!["true"]),
     ];
-    for (sql, expected) in queries {
-        let linked = answer(&engine, nb, &sql.replace("{t}", "linked")).await;
-        let copied = answer(&engine, nb, &sql.replace("{t}", "nan")).await;
-        assert_eq!(linked, expected, "{sql} on the link");
-        assert_eq!(copied, expected, "{sql} on the copy");
-    }
+    both_answer(&engine, nb, "nan", &queries).await;
     // Other columns' statistics still skip row groups: `id < 500` reads the first only.
     let plan = answer(
         &engine,
@@ -783,25 +790,8 @@ async fn a_linked_date_time_with_a_zone_reads_in_utc_as_its_copy_does() {
         ],
     )
     .unwrap();
-    let props = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(16))
-        .build();
-    let mut w =
-        ArrowWriter::try_new(std::fs::File::create(&file).unwrap(), schema, Some(props)).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-
-    let engine = open(tmp.path(), Arc::new(crate::events::NullSink));
-    let nb = engine.create_notebook("Zones").unwrap().id;
-    engine.link_table(nb, &file, Some("linked")).unwrap();
-    engine
-        .import_file(
-            nb,
-            ImportRequest::file(&file),
-            &|_| {},
-            &CancellationToken::new(),
-        )
-        .unwrap();
+    write_batch(&file, &batch, Some(small_groups(16)));
+    let (engine, nb) = linked_and_copied(tmp.path(), &file).await;
     let queries = [
         (
             "SELECT CAST(date_trunc('day', ts) AS VARCHAR) AS d, count(*) FROM {t} GROUP BY 1 ORDER BY 1",
@@ -819,12 +809,7 @@ async fn a_linked_date_time_with_a_zone_reads_in_utc_as_its_copy_does() {
         ),
         ("SELECT CAST(min(ts) AS VARCHAR) FROM {t}", vec!["2021-03-27T20:00:00Z"]),
     ];
-    for (sql, expected) in queries {
-        let linked = answer(&engine, nb, &sql.replace("{t}", "linked")).await;
-        let copied = answer(&engine, nb, &sql.replace("{t}", "berlin")).await;
-        assert_eq!(copied, expected, "{sql} on the copy");
-        assert_eq!(linked, expected, "{sql} on the link");
-    }
+    both_answer(&engine, nb, "berlin", &queries).await;
     // The grid's pages of the link carry the same type.
     let page = decode(&engine.page(nb, "linked", None, 20, 3).await.unwrap());
     assert_eq!(
@@ -847,14 +832,11 @@ async fn links_whose_files_carry_other_metadata_join_either_way_round() {
                 .with_metadata([("pandas".to_string(), format!("{{\"file\": \"{tag}\"}}"))].into()),
         );
         let batch = RecordBatch::try_new(
-            schema.clone(),
+            schema,
             vec![Arc::new(Int64Array::from_iter_values(0..rows))],
         )
         .unwrap();
-        let mut w =
-            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        write_batch(&path, &batch, None);
         path
     };
     let big = write("big.parquet", 5_000, "big");
