@@ -726,6 +726,8 @@ export type ErrorCode =
 "connection_failed" | 
 /**  An export to a bucket would replace an object already there. */
 "object_exists" | 
+/**  An export names a bucket (or Azure container) the store does not have. */
+"bucket_not_found" | 
 /**
  *  A cell set to run on a cluster names a table the cluster cannot read (one held in
  *  this notebook, a file outside the shared folders, a database).

@@ -38,6 +38,7 @@ const headlines: Record<ErrorCode, string> = {
   connection_not_found: "That connection no longer exists",
   connection_failed: "The server answered with an error",
   object_exists: "Something is already stored under that name",
+  bucket_not_found: "That bucket or container does not exist",
   not_on_cluster: "The cluster cannot read a table this query names",
   pattern_invalid: "That pattern cannot choose the files to link",
   internal: "Something went wrong inside Quire",

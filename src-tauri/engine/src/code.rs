@@ -83,6 +83,8 @@ pub enum ErrorCode {
     ConnectionFailed,
     /// An export to a bucket would replace an object already there.
     ObjectExists,
+    /// An export names a bucket (or Azure container) the store does not have.
+    BucketNotFound,
     /// A cell set to run on a cluster names a table the cluster cannot read (one held in
     /// this notebook, a file outside the shared folders, a database).
     NotOnCluster,

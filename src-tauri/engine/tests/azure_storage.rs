@@ -263,6 +263,18 @@ fn parquet_in_an_azure_container_links_queries_exports_and_fails_in_words() {
     );
     let e = export(&exported, &CancellationToken::new(), Arc::new(|_| {})).unwrap_err();
     assert_eq!(e.code(), ErrorCode::ObjectExists, "{e}");
+    let e = export(
+        "az://no-such-container/trips.csv",
+        &CancellationToken::new(),
+        Arc::new(|_| {}),
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::BucketNotFound, "{e}");
+    assert!(
+        e.to_string()
+            .contains("no container named no-such-container"),
+        "{e}"
+    );
     // Cancelled halfway: nothing under the name (blocks never committed are not a blob).
     let cancel = CancellationToken::new();
     let stop = cancel.clone();

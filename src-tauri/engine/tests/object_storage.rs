@@ -475,6 +475,23 @@ fn parquet_in_a_bucket_links_queries_with_pushdown_and_fails_in_words() {
         answer(&engine, nb, &totals.replace("{t}", "sales_local")),
     );
 
+    // A bucket the store does not have is named as such, not as a file that cannot be read.
+    let e = block(engine.export_to_bucket(
+        nb,
+        "sales_local",
+        "lake",
+        "s3://no-such-bucket/sales.parquet",
+        Arc::new(|_| {}),
+        &CancellationToken::new(),
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::BucketNotFound, "{e}");
+    assert!(
+        e.to_string().contains("no bucket named no-such-bucket"),
+        "{e}"
+    );
+    println!("an export to a missing bucket: {e}");
+
     // A cancelled export leaves nothing under its key, and no upload behind.
     let cancelled = format!("s3://{BUCKET}/exports/cancelled.csv");
     let cancel = CancellationToken::new();

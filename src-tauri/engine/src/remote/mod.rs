@@ -83,6 +83,14 @@ pub enum RemoteError {
     /// The object is no longer the one that was linked (its entity tag moved).
     #[error("{url} changed since it was linked; delete the link and link it again")]
     Changed { url: String },
+    /// An export names a bucket (or container) the store does not have: writing, unlike
+    /// reading, cannot mean that the object is missing.
+    #[error("{endpoint} has no {word} named {bucket}: create it there first, or check the name in the address")]
+    NoBucket {
+        endpoint: String,
+        bucket: String,
+        word: &'static str,
+    },
     /// An export would replace an object that is already there.
     #[error("something is already stored at {url}; Quire does not replace objects in a bucket, so choose another name")]
     Exists { url: String },
@@ -101,6 +109,7 @@ impl HasCode for RemoteError {
             }
             RemoteError::NotFound { .. } | RemoteError::Changed { .. } => ErrorCode::FileUnreadable,
             RemoteError::Exists { .. } => ErrorCode::ObjectExists,
+            RemoteError::NoBucket { .. } => ErrorCode::BucketNotFound,
             RemoteError::Failed { .. } => ErrorCode::ConnectionFailed,
         }
     }

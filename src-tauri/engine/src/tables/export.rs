@@ -205,12 +205,21 @@ pub fn write_to_store(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &CancellationToken,
 ) -> Result<u64, TableError> {
-    use crate::remote::{io, split_url, RemoteError};
+    use crate::remote::{io, split_address, RemoteError};
     use object_store::ObjectStoreExt;
-    let (_, key) = split_url(url)?;
+    let (service, bucket, key) = split_address(url)?;
     let format = ExportFormat::from_path(Path::new(&key))?;
-    let failed =
-        |e: object_store::Error| TableError::from(RemoteError::from_store(endpoint, url, &e));
+    // Past the check below that nothing is at the key, "not found" can only be the bucket.
+    let failed = |e: object_store::Error| {
+        TableError::from(match e {
+            object_store::Error::NotFound { .. } => RemoteError::NoBucket {
+                endpoint: endpoint.to_string(),
+                bucket: bucket.clone(),
+                word: service.bucket_word(),
+            },
+            e => RemoteError::from_store(endpoint, url, &e),
+        })
+    };
     let location = object_store::path::Path::parse(&key).map_err(|e| RemoteError::Invalid {
         what: format!("the address {url}"),
         why: e.to_string(),
@@ -226,7 +235,7 @@ pub fn write_to_store(
             .into())
         }
         Err(object_store::Error::NotFound { .. }) => {}
-        Err(e) => return Err(failed(e)),
+        Err(e) => return Err(RemoteError::from_store(endpoint, url, &e).into()),
     }
     let upload = io::wait(store.put_multipart(&location)).map_err(failed)?;
     let mut parts = object_store::WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART);
