@@ -165,6 +165,37 @@ export function timeText(value: bigint, unit: TimeUnitName): string {
   return `${pad(Math.floor(s / 3600), 2)}:${pad(Math.floor(s / 60) % 60, 2)}:${pad(s % 60, 2)}${fraction(rest, unit)}`;
 }
 
+const NANOS_PER_DAY = 86_400_000_000_000n;
+
+/** A length of time as PostgreSQL and DuckDB write it, and the engine too
+ *  (src-tauri/engine/src/tables/cell_text.rs): `1 year 2 months 3 days 04:05:06.500`, each part
+ *  only when it is not zero, the clock also when nothing else is (`00:00:00`). */
+export function intervalText(months: number, days: bigint, nanos: bigint): string {
+  const parts: string[] = [];
+  const years = Math.trunc(months / 12);
+  for (const [n, unit] of [
+    [BigInt(years), "year"],
+    [BigInt(months - years * 12), "month"],
+    [days, "day"],
+  ] as const) {
+    if (n !== 0n) parts.push(`${n} ${unit}${n === 1n || n === -1n ? "" : "s"}`);
+  }
+  if (nanos !== 0n || parts.length === 0) {
+    const abs = nanos < 0n ? -nanos : nanos;
+    const seconds = Number(abs / PER_SECOND.ns);
+    parts.push(
+      `${nanos < 0n ? "-" : ""}${pad(Math.floor(seconds / 3600), 2)}:${pad(Math.floor(seconds / 60) % 60, 2)}:${pad(seconds % 60, 2)}${fraction(abs % PER_SECOND.ns, "ns")}`,
+    );
+  }
+  return parts.join(" ");
+}
+
+/** A duration (the difference of two date-times) from its count of `unit`s: days, then a clock. */
+export function durationText(value: bigint, unit: TimeUnitName): string {
+  const nanos = value * (PER_SECOND.ns / PER_SECOND[unit]);
+  return intervalText(0, nanos / NANOS_PER_DAY, nanos % NANOS_PER_DAY);
+}
+
 const UTC_ZONES = new Set(["utc", "z", "+00:00", "+0000", "+00", "-00:00", "etc/utc", "gmt", "etc/gmt"]);
 const zoneFormats = new Map<string, Intl.DateTimeFormat | null>();
 

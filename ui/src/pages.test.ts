@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import {
   DateDay,
   Decimal,
+  DurationMicrosecond,
+  IntervalDayTime,
+  IntervalMonthDayNano,
+  IntervalYearMonth,
   makeData,
   makeVector,
   Null,
@@ -52,6 +56,28 @@ describe("pages", () => {
       ratio: "0.1",
     });
     expect(rows[1]).toMatchObject({ time_hour: "1970-01-01 00:00:00", day: "1969-12-31", price: "-0.05", ratio: "2.5" });
+  });
+
+  it("reads lengths of time as PostgreSQL writes them, not as arrays of words or microseconds", () => {
+    const hour = 3_600_000_000n;
+    const nanos = (4n * hour + 5n * 60_000_000n + 6_500_000n) * 1000n;
+    const t = new Table({
+      took: makeVector(makeData({ type: new DurationMicrosecond(), length: 2, data: BigInt64Array.from([27n * hour + 250_000n, -hour]) })),
+      mdn: makeVector(
+        makeData({
+          type: new IntervalMonthDayNano(),
+          length: 2,
+          data: Int32Array.from([14, 3, Number(nanos & 0xffffffffn) | 0, Number(nanos >> 32n), -3, 0, 0, 0]),
+        }),
+      ),
+      dt: makeVector(makeData({ type: new IntervalDayTime(), length: 2, data: Int32Array.from([1, -7_200_000, 0, 0]) })),
+      ym: makeVector(makeData({ type: new IntervalYearMonth(), length: 2, data: Int32Array.from([12, 25]) })),
+    });
+    const rows = rowsOf(tableFromIPC(tableToIPC(t, "stream")));
+    expect(rows).toEqual([
+      { took: "1 day 03:00:00.250", mdn: "1 year 2 months 3 days 04:05:06.500", dt: "1 day -02:00:00", ym: "1 year" },
+      { took: "-01:00:00", mdn: "-3 months", dt: "00:00:00", ym: "2 years 1 month" },
+    ]);
   });
 
   it("reads a column of the Null type (SELECT NULL) as missing values, not empty text", () => {

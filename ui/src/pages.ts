@@ -2,9 +2,9 @@
 // `table_page` is the one command outside the generated bindings (it returns raw bytes); its
 // argument names are checked against the Rust signature by a test in src-tauri.
 import { invoke } from "@tauri-apps/api/core";
-import { DataType, makeVector, Precision, tableFromIPC, TimeUnit, type Data, type Table, type Vector } from "apache-arrow";
+import { DataType, IntervalUnit, makeVector, Precision, tableFromIPC, TimeUnit, type Data, type Table, type Vector } from "apache-arrow";
 import { QuireError } from "./backend";
-import { dateText, decimalText, float32Text, timeText, timestampText, type TimeUnitName } from "./format";
+import { dateText, decimalText, durationText, float32Text, intervalText, timeText, timestampText, type TimeUnitName } from "./format";
 import { commands, type ColumnFilter, type FilterOp, type NotebookId, type SortKey, type ViewProgress, type ViewSpec } from "./bindings";
 
 /** The hidden column with each row's stable id. */
@@ -109,6 +109,22 @@ function textOf(data: Data): (i: number) => string {
   if (DataType.isTime(type)) {
     const unit = UNITS[type.unit];
     return (i) => timeText(raw(i), unit);
+  }
+  if (DataType.isDuration(type)) {
+    const unit = UNITS[type.unit];
+    return (i) => durationText(raw(i), unit);
+  }
+  if (DataType.isInterval(type)) {
+    // Read from the raw 32-bit words (apache-arrow's `get` gives them as an array).
+    const words = data.values as Int32Array;
+    if (type.unit === IntervalUnit.MONTH_DAY_NANO)
+      return (i) => {
+        const nanos = (BigInt(words[4 * i + 3]!) << 32n) | BigInt(words[4 * i + 2]! >>> 0);
+        return intervalText(words[4 * i]!, BigInt(words[4 * i + 1]!), nanos);
+      };
+    if (type.unit === IntervalUnit.DAY_TIME)
+      return (i) => intervalText(0, BigInt(words[2 * i]!), BigInt(words[2 * i + 1]!) * 1_000_000n);
+    return (i) => intervalText(words[i]!, 0n, 0n);
   }
   const vector = makeVector(data);
   if (DataType.isDate(type)) return (i) => dateText(Number(vector.get(i)));

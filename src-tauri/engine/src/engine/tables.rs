@@ -110,6 +110,7 @@ impl Engine {
         table: &str,
         version: TableVersion,
     ) -> Result<TableInfo, Error> {
+        crate::tables::cell_text::check_storable(&version.schema, "a table")?;
         self.notebooks.flush(notebook)?;
         let dir = self
             .notebooks

@@ -8,7 +8,6 @@ use std::time::Instant;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
-use datafusion::arrow::util::display::ArrayFormatter;
 use tokio_util::sync::CancellationToken;
 
 use super::calendar::CalendarBins;
@@ -550,12 +549,9 @@ impl<'a> Row<'a> {
         let Some(column) = self.next() else {
             return (None, None);
         };
-        let text = ArrayFormatter::try_new(
-            column.as_ref(),
-            crate::tables::sql::display_options(column.data_type()),
-        )
-        .ok()
-        .map(|f| shorten(&f.value(0).to_string()));
+        let text = crate::tables::cell_text::CellText::try_new(column.as_ref())
+            .ok()
+            .map(|f| shorten(&f.value(0)));
         let number = column
             .data_type()
             .is_numeric()

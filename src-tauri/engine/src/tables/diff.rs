@@ -390,7 +390,6 @@ pub fn display_rows(
     version: &TableVersion,
     at: &[Option<usize>],
 ) -> Result<Vec<Option<Vec<Option<String>>>>, TableError> {
-    use datafusion::arrow::util::display::ArrayFormatter;
     let mut out = Vec::with_capacity(at.len());
     for p in at {
         let Some(p) = p else {
@@ -404,11 +403,8 @@ pub fn display_rows(
             if col.is_null(0) {
                 values.push(None);
             } else {
-                let f = ArrayFormatter::try_new(
-                    col.as_ref(),
-                    crate::tables::sql::display_options(col.data_type()),
-                )?;
-                values.push(Some(f.value(0).to_string()));
+                let f = crate::tables::cell_text::CellText::try_new(col.as_ref())?;
+                values.push(Some(f.value(0)));
             }
         }
         out.push(Some(values));

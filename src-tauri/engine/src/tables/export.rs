@@ -163,6 +163,7 @@ impl RowSink for FileExport {
                 Encoding::Csv(writer)
             }
             ExportFormat::Parquet => {
+                super::cell_text::check_storable(schema, "a Parquet file")?;
                 let props = WriterProperties::builder()
                     .set_compression(Compression::ZSTD(ZstdLevel::default()))
                     .build();
@@ -331,6 +332,7 @@ fn encode<W: Write + Send>(
             }
         }
         ExportFormat::Parquet => {
+            super::cell_text::check_storable(schema, "a Parquet file")?;
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .build();

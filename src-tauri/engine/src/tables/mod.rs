@@ -10,6 +10,7 @@
 //! tables persist as Parquet snapshots beside their notebook (`crate::snapshots`).
 
 mod catalog;
+pub(crate) mod cell_text;
 pub(crate) mod checked_arithmetic;
 mod checked_sum;
 pub mod diff;

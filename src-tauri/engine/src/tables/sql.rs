@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, DurationFormat, FormatOptions};
+use datafusion::arrow::util::display::{DurationFormat, FormatOptions};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
@@ -983,7 +983,7 @@ impl QueryPreview {
                 .columns()
                 .iter()
                 .map(|c| {
-                    ArrayFormatter::try_new(c.as_ref(), display_options(c.data_type()))
+                    super::cell_text::CellText::try_new(c.as_ref())
                         .ok()
                         .map(|f| (c.clone(), f))
                 })
@@ -1001,7 +1001,7 @@ impl QueryPreview {
                             Some((array, fmt))
                                 if !array.is_null(row) && array.data_type() != &DataType::Null =>
                             {
-                                Some(fmt.value(row).to_string())
+                                Some(fmt.value(row))
                             }
                             Some(_) => None,
                             None => Some("(cannot display)".into()),
@@ -1389,7 +1389,7 @@ mod tests {
                 "2024-01-31 14:05:00+05:30",
                 "2024-01-31",
                 "[2024-01-31 00:00:00]",
-                "1 days 1 hours 0 mins 0.000000000 secs",
+                "1 day 01:00:00",
             ]
             .map(|v| Some(v.to_string()))
         );

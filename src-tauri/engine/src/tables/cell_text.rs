@@ -1,0 +1,190 @@
+//! How one value reads in a result, a preview, a diff or a profile: Arrow's own formatter
+//! (with [`display_options`](super::sql::display_options)), except for lengths of time, which
+//! read as PostgreSQL and DuckDB write them (`1 year 2 months 3 days 04:05:06.500`) rather than
+//! Arrow's `0 years 14 mons 3 days 4 hours 5 mins 6.500000000 secs`, or ISO 8601's `PT97200S`
+//! for the difference of two date-times. The grid writes them the same way (ui/src/format.ts).
+//!
+//! Also what a table cannot keep: Parquet has no type for an interval of months, days and
+//! nanoseconds, so such a column is refused in words before anything is written.
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{
+    DataType, DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType,
+    DurationSecondType, Field, IntervalDayTimeType, IntervalUnit, IntervalYearMonthType, Schema,
+    TimeUnit,
+};
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::util::display::ArrayFormatter;
+
+use super::TableError;
+
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
+const NANOS_PER_DAY: i128 = 86_400 * NANOS_PER_SECOND;
+
+/// The text of each value of one column.
+pub(crate) enum CellText<'a> {
+    Arrow(ArrayFormatter<'a>),
+    /// An interval or a duration, written by [`interval_text`].
+    Time(&'a dyn Array),
+}
+
+impl<'a> CellText<'a> {
+    pub(crate) fn try_new(array: &'a dyn Array) -> Result<CellText<'a>, ArrowError> {
+        Ok(match array.data_type() {
+            DataType::Interval(_) | DataType::Duration(_) => CellText::Time(array),
+            data_type => CellText::Arrow(ArrayFormatter::try_new(
+                array,
+                super::sql::display_options(data_type),
+            )?),
+        })
+    }
+
+    /// The value at `row`, which the caller checked is not null.
+    pub(crate) fn value(&self, row: usize) -> String {
+        match self {
+            CellText::Arrow(f) => f.value(row).to_string(),
+            CellText::Time(array) => time_text(*array, row),
+        }
+    }
+}
+
+fn time_text(array: &dyn Array, row: usize) -> String {
+    match array.data_type() {
+        DataType::Interval(IntervalUnit::MonthDayNano) => {
+            let v = array.as_primitive::<datafusion::arrow::datatypes::IntervalMonthDayNanoType>();
+            let v = v.value(row);
+            interval_text(v.months, v.days.into(), v.nanoseconds.into())
+        }
+        DataType::Interval(IntervalUnit::DayTime) => {
+            let v = array.as_primitive::<IntervalDayTimeType>().value(row);
+            interval_text(0, v.days.into(), i128::from(v.milliseconds) * 1_000_000)
+        }
+        DataType::Interval(IntervalUnit::YearMonth) => interval_text(
+            array.as_primitive::<IntervalYearMonthType>().value(row),
+            0,
+            0,
+        ),
+        DataType::Duration(unit) => {
+            let (value, nanos) = match unit {
+                TimeUnit::Second => (
+                    array.as_primitive::<DurationSecondType>().value(row),
+                    NANOS_PER_SECOND,
+                ),
+                TimeUnit::Millisecond => (
+                    array.as_primitive::<DurationMillisecondType>().value(row),
+                    1_000_000,
+                ),
+                TimeUnit::Microsecond => (
+                    array.as_primitive::<DurationMicrosecondType>().value(row),
+                    1_000,
+                ),
+                TimeUnit::Nanosecond => {
+                    (array.as_primitive::<DurationNanosecondType>().value(row), 1)
+                }
+            };
+            let total = i128::from(value) * nanos;
+            // Days as PostgreSQL counts them in an interval; the rest, under a day, as a clock.
+            interval_text(0, total / NANOS_PER_DAY, total % NANOS_PER_DAY)
+        }
+        _ => unreachable!("CellText::Time holds intervals and durations"),
+    }
+}
+
+/// `1 year 2 months 3 days 04:05:06.500`: each part only when it is not zero, the clock also
+/// when nothing else is (`00:00:00`), signs on the parts that have them (`-3 months`,
+/// `1 day -02:00:00`), as PostgreSQL and DuckDB write an interval.
+pub(crate) fn interval_text(months: i32, days: i128, nanos: i128) -> String {
+    let mut parts = Vec::new();
+    let (years, months) = (months / 12, months % 12);
+    for (n, unit) in [
+        (years.into(), "year"),
+        (months.into(), "month"),
+        (days, "day"),
+    ] {
+        if n != 0 {
+            parts.push(format!("{n} {unit}{}", if n.abs() == 1 { "" } else { "s" }));
+        }
+    }
+    if nanos != 0 || parts.is_empty() {
+        let sign = if nanos < 0 { "-" } else { "" };
+        let abs = nanos.unsigned_abs();
+        let seconds = abs / NANOS_PER_SECOND as u128;
+        let fraction = abs % NANOS_PER_SECOND as u128;
+        let mut clock = format!(
+            "{sign}{:02}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        );
+        if fraction != 0 {
+            // In threes, as a date-time's fraction reads (`.250`, `.000005`).
+            let mut digits = format!("{fraction:09}");
+            while digits.len() > 3 && digits.ends_with("000") {
+                digits.truncate(digits.len() - 3);
+            }
+            clock.push('.');
+            clock.push_str(&digits);
+        }
+        parts.push(clock);
+    }
+    parts.join(" ")
+}
+
+/// Refuses a result whose columns a table cannot keep (nor a Parquet export write): an
+/// interval of months, days and nanoseconds, which Parquet has no type for. `what` says what
+/// was being made ("a table", "a Parquet file").
+pub(crate) fn check_storable(schema: &Schema, what: &str) -> Result<(), TableError> {
+    let Some(field) = schema.fields().iter().find(|f| holds_interval(f)) else {
+        return Ok(());
+    };
+    Err(TableError::Sql {
+        message: format!(
+            "column {} holds intervals (lengths of time such as 1 day 02:00:00), which {what} \
+             cannot keep; keep it as text with CAST({} AS VARCHAR), or as seconds with \
+             date_part('epoch', {})",
+            field.name(),
+            super::sql::ident(field.name()),
+            super::sql::ident(field.name()),
+        ),
+        line: None,
+        column: None,
+    })
+}
+
+fn holds_interval(field: &Field) -> bool {
+    match field.data_type() {
+        DataType::Interval(IntervalUnit::MonthDayNano) => true,
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::Map(f, _) => holds_interval(f),
+        DataType::Struct(fields) => fields.iter().any(|f| holds_interval(f)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_of_time_read_as_postgresql_writes_them() {
+        let hour = 3600 * NANOS_PER_SECOND;
+        for (months, days, nanos, text) in [
+            (0, 0, 0, "00:00:00"),
+            (
+                14,
+                3,
+                4 * hour + 5 * 60 * NANOS_PER_SECOND + 6_500_000_000,
+                "1 year 2 months 3 days 04:05:06.500",
+            ),
+            (-3, 0, 0, "-3 months"),
+            (12, 0, 0, "1 year"),
+            (0, 1, -2 * hour, "1 day -02:00:00"),
+            (0, 0, 27 * hour + 1, "27:00:00.000000001"),
+            (0, -2, 0, "-2 days"),
+        ] {
+            assert_eq!(interval_text(months, days, nanos), text);
+        }
+    }
+}
