@@ -285,6 +285,7 @@ fn a_postgres_database_is_attached_browsed_joined_with_local_tables_and_fails_in
     );
 
     cancelled_cells_stop_their_query_on_the_server(&engine, nb, &server);
+    numbers_and_arrays_read_as_postgres_holds_them(&engine, nb, &server);
 
     // Failures, in words, in seconds.
     let wrong_password = tempfile::NamedTempFile::new().unwrap();
@@ -394,6 +395,73 @@ fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "{what} (after {within:?})");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Every digit of a `numeric` and every element of an array, NULLs inside included. The
+/// provider reads numerics through a 28-digit decimal (this `numeric(38,10)` came back as
+/// ...0123456790, and its sum off by two in the last place) and arrays without NULL elements
+/// (a query over `{1,NULL,3}` failed); both now come as text and are read by arrow. A value
+/// wider than its column's type fails in words, naming it.
+fn numbers_and_arrays_read_as_postgres_holds_them(
+    engine: &Engine,
+    nb: NotebookId,
+    server: &Postgres,
+) {
+    server.psql(
+        "shop",
+        "CREATE TABLE exact (id int, big numeric(38,10), plain numeric, arr int[], tags text[], prices numeric(10,2)[]);
+         INSERT INTO exact VALUES
+           (1, 12345678901234567890.0123456789, 123456789012345678.5, ARRAY[1,NULL,3], ARRAY['a',NULL,'c'], ARRAY[1.50,NULL]),
+           (2, -99999999999999999999999999.9999999999, 0.1, '{}', '{}', NULL),
+           (3, NULL, NULL, NULL, NULL, '{2.25}');
+         CREATE TABLE too_wide (v numeric);
+         INSERT INTO too_wide VALUES (1.5), (123456789012345678901234567890.5);",
+    );
+    let both = |quire: &str, pg: &str| {
+        assert_eq!(
+            answer(engine, nb, quire),
+            sorted(server.psql("shop", pg)),
+            "{quire}"
+        );
+    };
+    both(
+        "SELECT id, big FROM shop.public.exact WHERE big IS NOT NULL",
+        "SELECT id, big FROM exact WHERE big IS NOT NULL",
+    );
+    both(
+        "SELECT sum(big), count(big) FROM shop.public.exact",
+        "SELECT sum(big), count(big) FROM exact",
+    );
+    // Pushed down, compared there with every digit.
+    both(
+        "SELECT id, big FROM shop.public.exact WHERE big > CAST('12345678901234567890.0123456788' AS DECIMAL(38, 10))",
+        "SELECT id, big FROM exact WHERE big > 12345678901234567890.0123456788",
+    );
+    both(
+        "SELECT id, plain FROM shop.public.exact WHERE plain IS NOT NULL",
+        // An unconstrained numeric is read with 20 digits after the point.
+        "SELECT id, plain::numeric(38, 20) FROM exact WHERE plain IS NOT NULL",
+    );
+    assert_eq!(
+        answer(
+            engine,
+            nb,
+            "SELECT id, arr, tags, prices FROM shop.public.exact"
+        ),
+        "1 | [1, , 3] | [a, , c] | [1.50, ]\n2 | [] | [] | \n3 |  |  | [2.25]"
+    );
+    both(
+        "SELECT id, arr[3], array_length(arr) FROM shop.public.exact WHERE arr IS NOT NULL",
+        "SELECT id, arr[3], coalesce(cardinality(arr), 0) FROM exact WHERE arr IS NOT NULL",
+    );
+    let e = block(engine.query(nb, "SELECT v FROM shop.public.too_wide")).unwrap_err();
+    assert!(
+        e.to_string().starts_with(
+            "column v holds 123456789012345678901234567890.5, which Quire cannot read"
+        ),
+        "{e}"
+    );
+    println!("a numeric wider than its column: {e}");
 }
 
 /// Runs `sql` in a new cell and cancels it once Postgres runs a query naming `view` and

@@ -24,6 +24,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::TableReference;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion_table_providers_common::sql::db_connection_pool::dbconnection::{
     AsyncDbConnection, DbConnection, Error as DbError, GenericError, TableSchemas,
 };
@@ -34,6 +35,7 @@ use futures::Stream;
 use tokio::sync::Mutex;
 use tokio_postgres::types::ToSql;
 
+use super::as_text::AsText;
 use super::io;
 
 type Param = &'static (dyn ToSql + Sync);
@@ -145,6 +147,17 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
     ) -> Result<SendableRecordBatchStream, GenericError> {
         let conn = self.conn.lock().await.take().ok_or_else(taken)?;
         let tag = format!("/* quire {} */", uuid::Uuid::now_v7().simple());
+        // Numbers and arrays the provider would read wrong come as text (see `as_text`).
+        let as_text = projected_schema
+            .as_ref()
+            .and_then(|schema| AsText::rewrite(sql, schema));
+        let (sql, projected_schema) = match &as_text {
+            Some((sql, as_text)) => (
+                sql.as_str(),
+                projected_schema.as_ref().map(|s| as_text.sent(s)),
+            ),
+            None => (sql, projected_schema),
+        };
         let tagged = format!("{tag} {sql}");
         // Armed before the query is sent: the wait for its first rows can be cancelled too.
         let guard = Guard {
@@ -157,6 +170,10 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
         };
         // On an error the guard stays armed: the cancel finds nothing if the query is over.
         let rows = started?;
+        let rows = match as_text {
+            Some((_, as_text)) => read_back(rows, as_text),
+            None => rows,
+        };
         Ok(Box::pin(Watching { rows, guard }))
     }
 
@@ -165,6 +182,29 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
         let conn = conn.as_ref().and_then(|c| c.as_async()).ok_or_else(taken)?;
         conn.execute(sql, params).await
     }
+}
+
+/// `rows` with the columns that came as text read back into their own types.
+fn read_back(rows: SendableRecordBatchStream, as_text: AsText) -> SendableRecordBatchStream {
+    use futures::StreamExt;
+    let schema = as_text.schema(&rows.schema());
+    let read = schema.clone();
+    Box::pin(RecordBatchStreamAdapter::new(
+        schema,
+        rows.map(move |batch| {
+            batch.and_then(|batch| {
+                as_text
+                    .read_back(batch, &read)
+                    // The value that does not fit, in words, as the user reads it.
+                    .map_err(|e| match e {
+                        datafusion::arrow::error::ArrowError::CastError(said) => {
+                            datafusion::error::DataFusionError::Execution(said)
+                        }
+                        e => datafusion::error::DataFusionError::ArrowError(Box::new(e), None),
+                    })
+            })
+        }),
+    ))
 }
 
 /// While armed, asks Postgres to cancel the tagged query when dropped; the query's connection

@@ -21,6 +21,8 @@
 //! - `postgres.rs`: a PostgreSQL connection's settings (never a password: libpq's own places).
 //! - `cluster.rs`: a Ballista cluster connection's settings (the scheduler's `df://` address,
 //!   the folders its executors share with this machine); cells run there in `crate::cluster`.
+//! - `as_text.rs`: numbers and arrays the Postgres provider reads wrong, asked for as text and
+//!   read back by arrow (every digit of a numeric; arrays with NULL elements).
 //! - `cancelling.rs`: the Postgres pool the providers use, whose dropped queries are cancelled on
 //!   the server (a cancelled cell stops its query there too).
 //! - `database.rs`: a PostgreSQL database attached as a DataFusion catalog (projection,
@@ -30,6 +32,8 @@
 //! in time), it refused the credentials, the object is not there or changed since it was
 //! linked; the store's own text goes to the log.
 
+#[cfg(feature = "postgres")]
+mod as_text;
 mod azure;
 #[cfg(feature = "postgres")]
 mod cancelling;
