@@ -691,6 +691,11 @@ export type ErrorCode =
  *  column that cannot be empty).
  */
 "invalid_value" | 
+/**
+ *  A transform names a column the table does not have, a name a column cannot take or
+ *  already has, or would drop the last column.
+ */
+"column_invalid" | 
 /**  The table has no saved generation with that number (it was removed from the history). */
 "generation_not_found" | 
 /**  A table version asked for (to compare) is no longer kept in memory. */

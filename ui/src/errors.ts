@@ -25,6 +25,7 @@ const headlines: Record<ErrorCode, string> = {
   table_exists: "A table with that name already exists",
   table_linked: "This table is linked to a file Quire does not change",
   invalid_value: "That value does not fit the column",
+  column_invalid: "That column cannot be changed this way",
   generation_not_found: "That saved copy is no longer kept",
   version_not_found: "That version is no longer kept",
   task_not_found: "That task is no longer listed",

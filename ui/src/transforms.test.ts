@@ -1,6 +1,6 @@
 import { typeLabel } from "./format";
 import { describe, expect, it } from "vitest";
-import { CAST_LABELS, CAST_TYPES, DATE_LAYOUTS, buildTransform, type TransformForm } from "./transforms";
+import { CAST_LABELS, CAST_TYPES, DATE_LAYOUTS, WHOLE_DATE_LAYOUTS, buildTransform, dateLayouts, layoutsInWords, type TransformForm } from "./transforms";
 
 const form = (over: Partial<TransformForm>): TransformForm => ({
   kind: "trim",
@@ -38,6 +38,21 @@ describe("buildTransform", () => {
     expect(buildTransform(form({ kind: "cast", a: "BIGINT", columnType: "Float64" }))).toMatchObject({ expr: `CAST("city" AS BIGINT)` });
     expect(buildTransform(form({ kind: "cast", a: "BIGINT", columnType: "Decimal128(10, 2)" }))).toMatchObject({ expr: `CAST(round("city") AS BIGINT)` });
     expect(buildTransform(form({ kind: "cast", a: "BIGINT", columnType: "Utf8" }))).toMatchObject({ expr: `CAST("city" AS BIGINT)` });
+    expect(layoutsInWords('the text "Jan-1-1995" is not a date written as %b %d %Y: check the format')).toBe(
+      'the text "Jan-1-1995" is not a date written as Jan 31 2012: check the format',
+    );
+    expect(layoutsInWords('the text "1935" is not a date written as %Y%m%d: check')).toBe('the text "1935" is not a date written as 20120131: check');
+    expect(layoutsInWords("written as %H:%M: x")).toBe("written as %H:%M: x");
+    // Whole numbers are never days since 1970: 19580329 is the day it spells, or seconds.
+    expect(dateLayouts("Int64", "DATE")).toBe(WHOLE_DATE_LAYOUTS);
+    expect(dateLayouts("Int64", "TIMESTAMP")).toBe(WHOLE_DATE_LAYOUTS);
+    expect(dateLayouts("Utf8", "TIMESTAMP")).toEqual([]);
+    expect(buildTransform(form({ kind: "cast", a: "DATE", columnType: "Int64" }))).toMatchObject({ expr: `to_date(CAST("city" AS VARCHAR), '%Y%m%d')` });
+    expect(buildTransform(form({ kind: "cast", a: "TIMESTAMP", columnType: "Int32" }))).toMatchObject({
+      expr: `CAST(to_date(CAST("city" AS VARCHAR), '%Y%m%d') AS TIMESTAMP)`,
+    });
+    expect(buildTransform(form({ kind: "cast", a: "DATE", columnType: "Int64", b: "epoch" }))).toMatchObject({ expr: `CAST(to_timestamp_seconds("city") AS DATE)` });
+    expect(buildTransform(form({ kind: "cast", a: "TIMESTAMP", columnType: "UInt64", b: "epoch" }))).toMatchObject({ expr: `CAST(to_timestamp_seconds("city") AS TIMESTAMP)` });
     const layout = DATE_LAYOUTS.find(([, example]) => example === "2012/01/31")![0];
     expect(buildTransform(form({ kind: "cast", a: "DATE", b: layout }))).toMatchObject({ expr: `to_date(CAST("city" AS VARCHAR), '%Y/%m/%d')` });
     // Each layout is unique, and each example is 31 January 2012 as that layout writes it.

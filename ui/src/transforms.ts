@@ -1,6 +1,7 @@
 // Building a Transform from the transform dialog's form. The engine evaluates SQL expressions,
 // so every preset (trim, replace, cast, ...) is an expression with its names and values quoted.
 import type { Transform } from "./bindings";
+import { isWholeType } from "./format";
 
 export type TransformKind =
   | "trim"
@@ -47,6 +48,29 @@ export const DATE_LAYOUTS: [format: string, example: string][] = [
   ["%b %d %Y", "Jan 31 2012"],
   ["%d %b %Y", "31 Jan 2012"],
 ];
+
+/** How a column of whole numbers may hold dates: the digits of the day (`20120131`, "" as for
+ *  text), or seconds since 1970. A plain CAST would read 20120131 as a count of days since
+ *  1970 (the year 57,000), which no user means. */
+export const WHOLE_DATE_LAYOUTS: [format: string, example: string][] = [
+  ["", "20120131"],
+  ["epoch", "seconds since 1970 (1327968000)"],
+];
+
+/** An error's "written as %d.%m.%Y" as the dialog offered the layout: "written as 31.01.2012". */
+export function layoutsInWords(message: string): string {
+  const examples = new Map<string, string>([...DATE_LAYOUTS.filter(([f]) => f !== ""), ["%Y%m%d", "20120131"]]);
+  return message.replace(/written as (%[^:;,]*?)(?=[:;,]|$)/g, (whole, format: string) => {
+    const example = examples.get(format.trim());
+    return example ? `written as ${example}` : whole;
+  });
+}
+
+/** The layouts offered for a change of `columnType` to a date or a date-time. */
+export function dateLayouts(columnType: string, to: string): [format: string, example: string][] {
+  if (isWholeType(columnType) && (to === "DATE" || to === "TIMESTAMP")) return WHOLE_DATE_LAYOUTS;
+  return to === "DATE" ? DATE_LAYOUTS : [];
+}
 
 /** Each type a column can change to, in the words its header then shows (`typeLabel`). */
 export const CAST_LABELS: Record<string, string> = {
@@ -101,6 +125,10 @@ export function buildTransform(f: TransformForm): Transform | string {
       return set(`replace(${col}, ${sqlString(f.a)}, ${sqlString(f.b)})`);
     case "cast":
       if (!CAST_TYPES.includes(f.a)) return "Choose a type.";
+      if (dateLayouts(f.columnType, f.a) === WHOLE_DATE_LAYOUTS) {
+        const day = f.b === "epoch" ? `to_timestamp_seconds(${col})` : `to_date(CAST(${col} AS VARCHAR), '%Y%m%d')`;
+        return set(f.a === "DATE" && f.b !== "epoch" ? day : `CAST(${day} AS ${f.a})`);
+      }
       // Dates written another way than ISO: read with their layout (to_date takes text).
       if (f.a === "DATE" && f.b !== "") return set(`to_date(CAST(${col} AS VARCHAR), ${sqlString(f.b)})`);
       // Numbers made whole numbers are rounded, as a spreadsheet and DuckDB round them: a

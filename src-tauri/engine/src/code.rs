@@ -54,6 +54,9 @@ pub enum ErrorCode {
     /// A value typed into a cell does not fit its column (not a number, not a date, null in a
     /// column that cannot be empty).
     InvalidValue,
+    /// A transform names a column the table does not have, a name a column cannot take or
+    /// already has, or would drop the last column.
+    ColumnInvalid,
     /// The table has no saved generation with that number (it was removed from the history).
     GenerationNotFound,
     /// A table version asked for (to compare) is no longer kept in memory.

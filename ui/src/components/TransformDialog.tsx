@@ -3,7 +3,7 @@ import { useBackend, useNotify } from "../context";
 import { QuireError } from "../backend";
 import type { NotebookId, TableInfo, Transform, TransformPreview } from "../bindings";
 import { typeLabel } from "../format";
-import { CAST_LABELS, CAST_TYPES, DATE_LAYOUTS, TRANSFORM_KINDS, buildTransform, needsColumn, type TransformForm } from "../transforms";
+import { CAST_LABELS, CAST_TYPES, TRANSFORM_KINDS, buildTransform, dateLayouts, layoutsInWords, needsColumn, type TransformForm } from "../transforms";
 import { DiffRows } from "./DiffView";
 import { useEscape } from "./useEscape";
 
@@ -55,7 +55,11 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
     setForm((f) => {
       const next = { ...f, ...change };
       const col = table.columns.find((c) => c.name === next.column);
-      return { ...next, columnType: col?.data_type ?? "" };
+      const columnType = col?.data_type ?? "";
+      // Another column may offer other layouts (whole numbers have their own).
+      const layouts = dateLayouts(columnType, next.a);
+      const b = next.kind === "cast" && !layouts.some(([format]) => format === next.b) ? "" : next.b;
+      return { ...next, columnType, b };
     });
   };
 
@@ -77,10 +81,12 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
         onApplied(info, TRANSFORM_KINDS.find((k) => k.kind === form.kind)?.label ?? "Transform");
       }
     } catch (e) {
-      // The transform runs as SQL, but the user ran no query: its own words, not "The query".
-      const code = QuireError.from(e).code;
-      if (code === "sql_invalid") report(e, what === "preview" ? "The transform cannot be previewed" : "The transform cannot be applied");
-      else if (code !== "cancelled") report(e);
+      // The transform runs as SQL, but the user ran no query: its own words, not "The query",
+      // and the layout the user picked, not its chrono format.
+      const err = QuireError.from(e);
+      const said = new QuireError(err.code, layoutsInWords(err.message), err.position);
+      if (err.code === "sql_invalid") report(said, what === "preview" ? "The transform cannot be previewed" : "The transform cannot be applied");
+      else if (err.code !== "cancelled") report(said);
     } finally {
       setRunning(null);
     }
@@ -126,11 +132,11 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
               </select>
             </label>
           )}
-          {form.kind === "cast" && form.a === "DATE" && (
+          {form.kind === "cast" && dateLayouts(form.columnType, form.a).length > 0 && (
             <label>
               Written as
               <select data-testid="transform-b" value={form.b} onChange={(e) => update({ b: e.target.value })}>
-                {DATE_LAYOUTS.map(([format, example]) => (
+                {dateLayouts(form.columnType, form.a).map(([format, example]) => (
                   <option key={format} value={format}>
                     {example}
                   </option>

@@ -16,6 +16,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::kernels::cmp::distinct;
 use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::datatypes::DataType;
 use roaring::RoaringTreemap;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -329,6 +330,12 @@ fn compare_run(
             // number is 11, but 11 is not 11.9), nor `' 11' → 11`.
             let differs = if *same_type {
                 differing(&x, &y)?
+            } else if !alike(x.data_type(), y.data_type()) {
+                // 19580329 → +55579-02-14 (days since 1970), 1 → true: each reads back as
+                // the other, yet means something else. Every value there changes.
+                (0..x.len())
+                    .map(|k| Some(x.is_valid(k) || y.is_valid(k)))
+                    .collect()
             } else {
                 match (cast(&x, y.data_type()), cast(&y, x.data_type())) {
                     (Ok(x_as_new), Ok(y_as_old)) => {
@@ -355,6 +362,21 @@ fn compare_run(
     a.advance(i - a.row);
     b.advance(j - b.row);
     Ok(())
+}
+
+/// Whether a value of type `a` and one of type `b` can be the same value: two numbers, two
+/// dates or date-times, or text and anything (`"11"` and 11). A whole number and a date, or a
+/// number and true or false, never are.
+fn alike(a: &DataType, b: &DataType) -> bool {
+    let text =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    let when = |t: &DataType| {
+        matches!(
+            t,
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)
+        )
+    };
+    text(a) || text(b) || (a.is_numeric() && b.is_numeric()) || (when(a) && when(b))
 }
 
 /// Which rows of `x` and `y` (same type, same length) hold different values. Arrow's
@@ -447,7 +469,7 @@ mod tests {
     #[test]
     fn lists_are_compared_value_by_value() {
         use datafusion::arrow::array::{Int64Array, ListArray};
-        use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+        use datafusion::arrow::datatypes::{Field, Int64Type, Schema};
         let version = |tags: Vec<Option<Vec<Option<i64>>>>| {
             let list = ListArray::from_iter_primitive::<Int64Type, _, _>(tags);
             let schema = Arc::new(Schema::new(vec![
@@ -504,5 +526,21 @@ mod tests {
         .unwrap();
         let d = diff(&t, &halved, &CancellationToken::new()).unwrap();
         assert_eq!(d.changed.len(), 99, "every value but 0 changes");
+        // A whole number read as days since 1970, or as true or false, means something else
+        // though it reads back: every value changes (the preview said "No differences").
+        for to in ["DATE", "BOOLEAN"] {
+            let retyped = apply(
+                &t,
+                &Transform::SetColumn {
+                    column: "n".into(),
+                    expr: format!("CAST(n AS {to})"),
+                },
+                &|_| {},
+                &CancellationToken::new(),
+            )
+            .unwrap();
+            let d = diff(&t, &retyped, &CancellationToken::new()).unwrap();
+            assert_eq!(d.changed.len(), 100, "{to}");
+        }
     }
 }

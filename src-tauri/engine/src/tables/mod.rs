@@ -76,6 +76,9 @@ pub enum TableError {
     Exists(String),
     #[error("{message}")]
     InvalidValue { column: String, message: String },
+    /// A transform names a column the table does not have, or a new name it cannot take.
+    #[error("{0}")]
+    Column(String),
     #[error("version {version} of table {table} is no longer kept in memory")]
     VersionNotFound { table: String, version: u64 },
     #[error("{message}")]
@@ -138,6 +141,7 @@ impl HasCode for TableError {
             TableError::NotFound(_) => ErrorCode::TableNotFound,
             TableError::Exists(_) => ErrorCode::TableExists,
             TableError::InvalidValue { .. } => ErrorCode::InvalidValue,
+            TableError::Column(_) => ErrorCode::ColumnInvalid,
             TableError::VersionNotFound { .. } => ErrorCode::VersionNotFound,
             TableError::TooLarge { .. } => ErrorCode::TooLarge,
             TableError::Persist(_) => ErrorCode::Io,

@@ -695,9 +695,9 @@ fn reword(message: &str) -> String {
         if let Some((value, rest)) = rest.rsplit_once("' to value of ") {
             let kind = rest.trim_end_matches(" type").trim();
             return format!(
-                "the text {value:?} is not {} ({kind}); TRY_CAST gives NULL for such values \
-                 instead of stopping",
-                kind_of(kind)
+                "the text {value:?} is not {}; TRY_CAST gives NULL for such values instead of \
+                 stopping",
+                known_kind(kind, false)
             );
         }
     }
@@ -708,9 +708,9 @@ fn reword(message: &str) -> String {
         if let Some((value, kind)) = rest.rsplit_once(" to type ") {
             let kind = kind.trim();
             return format!(
-                "the value {value} does not fit in {} ({kind}): CAST it to DECIMAL(38, 0) or \
-                 DOUBLE instead, or use TRY_CAST for NULL where it does not fit",
-                kind_of(kind)
+                "the value {value} does not fit in {}: CAST it to DECIMAL(38, 0) or DOUBLE \
+                 instead, or use TRY_CAST for NULL where it does not fit",
+                known_kind(kind, true)
             );
         }
     }
@@ -791,6 +791,19 @@ fn refused_arguments(message: &str) -> Option<String> {
             )
         },
     )
+}
+
+/// A kind of value in words, the Arrow type's name only where no words are known for it;
+/// `sized`: a whole number's size too (where a value does not fit, `Int16` is not `Int64`).
+fn known_kind(arrow: &str, sized: bool) -> String {
+    match (kind_of(arrow), arrow) {
+        ("of that type", _) => format!("of type {arrow}"),
+        (words, "Int8" | "Int16" | "Int32" | "UInt8" | "UInt16" | "UInt32") if sized => {
+            let bits = &arrow[arrow.find(char::is_numeric).unwrap_or(0)..];
+            format!("{words} of {bits} bits")
+        }
+        (words, _) => words.to_string(),
+    }
 }
 
 /// A kind of value, in words, for an Arrow type's name.
@@ -1476,14 +1489,14 @@ mod tests {
             ),
             (
                 "SELECT CAST(title AS INTEGER) FROM movies",
-                "the text \"a\" is not a whole number (Int32); TRY_CAST gives NULL for such \
-                 values instead of stopping",
+                "the text \"a\" is not a whole number; TRY_CAST gives NULL for such values \
+                 instead of stopping",
                 None,
             ),
             (
                 "SELECT CAST(year * 1e20 AS BIGINT) FROM movies",
-                "the value 2.001e23 does not fit in a whole number (Int64): CAST it to \
-                 DECIMAL(38, 0) or DOUBLE instead, or use TRY_CAST for NULL where it does not fit",
+                "the value 2.001e23 does not fit in a whole number: CAST it to DECIMAL(38, 0) or \
+                 DOUBLE instead, or use TRY_CAST for NULL where it does not fit",
                 None,
             ),
             (
@@ -1564,8 +1577,8 @@ mod tests {
             ),
             (
                 "SELECT CAST(title AS BOOLEAN) FROM movies",
-                "the text \"a\" is not true or false (Boolean); TRY_CAST gives NULL for such \
-                 values instead of stopping",
+                "the text \"a\" is not true or false; TRY_CAST gives NULL for such values \
+                 instead of stopping",
                 None,
             ),
             (

@@ -128,18 +128,17 @@ fn invalid(column: &str, message: String) -> TableError {
 fn column_index(schema: &Schema, column: &str) -> Result<usize, TableError> {
     schema
         .index_of(column)
-        .map_err(|_| invalid(column, format!("the table has no column {column:?}")))
+        .map_err(|_| TableError::Column(format!("the table has no column {column:?}")))
 }
 
 fn check_new_name(schema: &Schema, name: &str) -> Result<(), TableError> {
     if name.trim().is_empty() || name == ROW_ID_COLUMN {
-        return Err(invalid(name, format!("{name:?} cannot name a column")));
+        return Err(TableError::Column(format!("{name:?} cannot name a column")));
     }
     if schema.index_of(name).is_ok() {
-        return Err(invalid(
-            name,
-            format!("the table already has a column {name:?}"),
-        ));
+        return Err(TableError::Column(format!(
+            "the table already has a column {name:?}"
+        )));
     }
     Ok(())
 }
@@ -182,13 +181,15 @@ fn compile(schema: &SchemaRef, sql: &str) -> Result<Compiled, TableError> {
 fn condition(schema: &SchemaRef, predicate: &str) -> Result<Compiled, TableError> {
     let c = compile(schema, predicate)?;
     if c.data_type != DataType::Boolean {
-        return Err(invalid(
-            "",
-            format!(
-                "{predicate:?} is not a condition (it gives {})",
-                c.data_type
+        return Err(TableError::Sql {
+            message: format!(
+                "{predicate:?} is not a condition: it gives {}, not true or false (a \
+                 comparison such as amount > 0 is one)",
+                super::edit::describe_type(&c.data_type)
             ),
-        ));
+            line: None,
+            column: None,
+        });
     }
     Ok(c)
 }
@@ -304,7 +305,9 @@ impl Reshape {
             Transform::DropColumn { column } => {
                 let i = column_index(schema, column)?;
                 if schema.fields().len() == 1 {
-                    return Err(invalid(column, "a table needs at least one column".into()));
+                    return Err(TableError::Column(
+                        "a table needs at least one column".into(),
+                    ));
                 }
                 fields.remove(i);
                 (with_fields(fields), Change::Dropped(i))
