@@ -534,6 +534,12 @@ export type CsvOptions = {
 	 *  them): read without.
 	 */
 	padded?: boolean,
+	/**
+	 *  The columns (by position) whose type the user picked: kept as picked, so a value that
+	 *  does not fit one stops the import naming it (or its row is skipped), where a column
+	 *  only sniffed as whole numbers is read as numbers when a decimal comes after the sample.
+	 */
+	picked?: number[],
 };
 
 /**  A table or view the database lets this user read. */

@@ -215,8 +215,10 @@ describe("the import dialog", () => {
     expect(writtenAs(2).value).toBe("");
     fireEvent.click(screen.getByTestId("import-start"));
     await waitFor(() => expect(importFile).toHaveBeenCalled());
-    const sent = (importFile.mock.calls[0] as unknown[])[3] as { columns: { name: string; kind: string; layout?: string | null }[] };
+    const sent = (importFile.mock.calls[0] as unknown[])[3] as { columns: { name: string; kind: string; layout?: string | null }[]; picked: number[] };
     expect(sent.columns.map((c) => `${c.name}:${c.kind}:${c.layout ?? ""}`)).toEqual(["day:date:%d/%m/%Y", "at:date:", "n:integer:"]);
+    // The type picked is kept as picked (a layout alone is no pick of a type).
+    expect(sent.picked).toEqual([1]);
   });
 
   it("shows the types a JSON or Parquet file gives, lists and objects included, in words", () => {

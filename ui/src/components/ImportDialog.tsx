@@ -153,7 +153,11 @@ export function ImportDialog({ notebook, path, preview: first, onDone, onClose }
   const setColumn = (i: number, change: Partial<{ name: string; kind: ColumnType; layout: string | null }>) => {
     if (!csv) return;
     const next = columns.map((c, j) => (j === i ? { ...c, ...change } : c));
-    setCsv({ ...csv, columns: next });
+    // A type picked is kept as picked: the import stops on a value it cannot read rather than
+    // choosing another type (as it may for one it only sniffed).
+    const was = csv.picked ?? [];
+    const picked = change.kind !== undefined && !was.includes(i) ? [...was, i] : was;
+    setCsv({ ...csv, columns: next, picked });
     if (change.kind !== undefined || change.layout !== undefined) void reread(next);
   };
 

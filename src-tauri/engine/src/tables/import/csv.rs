@@ -193,6 +193,7 @@ pub fn preview(
             skip_lines,
             row_names,
             padded,
+            picked: Vec::new(),
         }),
         sheet: None,
         columns,
@@ -632,7 +633,7 @@ fn read_points(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Impo
             let mut schema = schema;
             let mut after = AfterRead::of(&options.missing, &schema);
             loop {
-                let retry = Retry::default();
+                let retry = Retry::keeping(&options.picked);
                 let format = match after {
                     Some(_) => self::format(delimiter, quote, options.has_header, &[])?,
                     None => format.clone(),
@@ -678,6 +679,8 @@ struct Retry {
     widen: AtomicUsize,
     /// A missing-value marker the read without the regex could not tell from a value.
     with_regex: AtomicBool,
+    /// Columns whose type the user picked: never widened.
+    picked: Vec<u32>,
 }
 
 impl Retry {
@@ -687,11 +690,12 @@ impl Retry {
     }
 }
 
-impl Default for Retry {
-    fn default() -> Retry {
+impl Retry {
+    fn keeping(picked: &[u32]) -> Retry {
         Retry {
             widen: AtomicUsize::new(usize::MAX),
             with_regex: AtomicBool::new(false),
+            picked: picked.to_vec(),
         }
     }
 }
@@ -768,7 +772,9 @@ fn read_strict(
                 });
                 if marker {
                     retry.with_regex.store(true, Ordering::Relaxed);
-                } else if let Some(column) = widenable(&e, &schema) {
+                } else if let Some(column) = widenable(&e, &schema)
+                    .filter(|c| !retry.picked.iter().any(|&p| p as usize == *c))
+                {
                     retry.widen.store(column, Ordering::Relaxed);
                 }
                 shifted(import_error(&e, Some(&schema)), records_before)

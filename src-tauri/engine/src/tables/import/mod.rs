@@ -222,6 +222,11 @@ pub struct CsvOptions {
     /// them): read without.
     #[serde(default)]
     pub padded: bool,
+    /// The columns (by position) whose type the user picked: kept as picked, so a value that
+    /// does not fit one stops the import naming it (or its row is skipped), where a column
+    /// only sniffed as whole numbers is read as numbers when a decimal comes after the sample.
+    #[serde(default)]
+    pub picked: Vec<u32>,
 }
 
 pub fn decimal_point() -> String {
@@ -253,6 +258,7 @@ impl Default for CsvOptions {
             skip_lines: 0,
             row_names: false,
             padded: false,
+            picked: Vec::new(),
         }
     }
 }

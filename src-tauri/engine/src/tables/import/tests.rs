@@ -1583,3 +1583,42 @@ fn a_csv_that_cannot_be_previewed_still_opens_the_dialog_with_its_problem() {
     let bad = f.write("bad.parquet", "not parquet");
     assert!(preview_to_choose(&bad).is_err());
 }
+
+/// A type the user picked is kept: a whole-number column that meets a decimal stops the import
+/// naming it, as the preview did (the import widened it to numbers without a word, so the
+/// dialog said "not a valid integer" and then made a number column). Only a column sniffed as
+/// whole numbers is widened when a decimal comes after the sample.
+#[test]
+fn a_picked_type_is_kept_and_a_value_that_does_not_fit_it_is_named() {
+    let f = Files::new();
+    let p = f.write("co2.csv", "date,co2\n19580329,316.1\n19580405,317.3\n");
+    let columns = vec![
+        ColumnSpec {
+            name: "date".into(),
+            kind: ColumnType::Integer,
+            layout: None,
+        },
+        ColumnSpec {
+            name: "co2".into(),
+            kind: ColumnType::Integer,
+            layout: None,
+        },
+    ];
+    let picked = CsvOptions {
+        columns: Some(columns.clone()),
+        picked: vec![1],
+        ..CsvOptions::default()
+    };
+    let (line, message) = import_error(read_all(&p, Some(&picked)).unwrap_err());
+    assert_eq!(line, Some(2), "{message}");
+    assert!(
+        message.contains("316.1") && message.contains("co2"),
+        "{message}"
+    );
+    let proposed = CsvOptions {
+        columns: Some(columns),
+        ..CsvOptions::default()
+    };
+    let widened = read_all(&p, Some(&proposed)).unwrap();
+    assert_eq!(widened.schema.field(1).data_type(), &DataType::Float64);
+}
