@@ -619,7 +619,13 @@ export function TablesPanel({ notebook, openTable = null, onOpenedTable }: Props
       )}
       {current && !current.linked && (
         <div className="table-actions" data-testid="table-actions">
-          <button data-testid="undo" disabled={!canMove.undo} title="Undo (Ctrl/Cmd+Z)" onClick={() => void undoRedo(true)}>
+          <button
+            data-testid="undo"
+            disabled={!canMove.undo}
+            // Undo steps live while Quire runs; saved copies outlive it.
+            title={canMove.undo ? "Undo (Ctrl/Cmd+Z)" : "Nothing to undo since Quire opened this table: Changes… lists the saved copies to go back to"}
+            onClick={() => void undoRedo(true)}
+          >
             Undo
           </button>
           <button data-testid="redo" disabled={!canMove.redo} title="Redo (Shift+Ctrl/Cmd+Z)" onClick={() => void undoRedo(false)}>
