@@ -142,7 +142,9 @@ pub fn preview(
         // What the sniff doubted stays doubtful while the user keeps its proposal.
         doubts.retain(|d| columns[d.column as usize].layout.as_deref() != Some(d.also.as_str()));
     }
-    let rewrites = rewrites(&columns, decimal_comma, padded)?;
+    // Only a column the user made true or false may hold `Yes` or `No` (the sniff reads those
+    // as text); rewriting its sample costs nothing.
+    let rewrites = rewrites(&columns, (decimal_comma, padded), &|_| true)?;
     let sample = if rewrites.is_empty() {
         sample
     } else {
@@ -483,12 +485,14 @@ fn sniff_layouts(
 /// writes them), and dates in another layout than ISO 8601.
 fn rewrites(
     columns: &[ColumnSpec],
-    decimal_comma: bool,
-    padded: bool,
+    (decimal_comma, padded): (bool, bool),
+    worded: &dyn Fn(usize) -> bool,
 ) -> Result<Vec<(usize, Rewrite)>, TableError> {
     let mut rewrites = Vec::new();
     for (i, column) in columns.iter().enumerate() {
-        if decimal_comma && column.kind == ColumnType::Float {
+        if column.kind == ColumnType::Boolean && worded(i) {
+            rewrites.push((i, Rewrite::Boolean));
+        } else if decimal_comma && column.kind == ColumnType::Float {
             rewrites.push((i, Rewrite::DecimalComma));
         } else if padded && matches!(column.kind, ColumnType::Float | ColumnType::Integer) {
             rewrites.push((i, Rewrite::Padded));
@@ -538,7 +542,10 @@ pub fn read(path: &Path, options: &CsvOptions, read: &Reading) -> Result<Importe
         // Without a decimal comma the reader infers the columns itself, from more rows.
         None => return read_points(path, options, read),
     };
-    let rewrites = rewrites(&columns, decimal_comma, options.padded)?;
+    // A picked true-or-false column may hold `Yes` or `No`; a sniffed one holds `true` and
+    // `false` only, and rewriting the file for it would cost a copy.
+    let picked = |i: usize| options.picked.iter().any(|&p| p as usize == i);
+    let rewrites = rewrites(&columns, (decimal_comma, options.padded), &picked)?;
     if rewrites.is_empty() {
         return read_points(path, options, read);
     }

@@ -20,6 +20,9 @@ pub enum Rewrite {
     Layout(Layout),
     /// A number with spaces around it (` .01138`), which the reader would not take: trimmed.
     Padded,
+    /// True or false written as spreadsheets and surveys write it (`Yes`, `n`, `on`, `0`),
+    /// which the reader takes only as `true` or `false`: as a CAST to BOOLEAN reads it.
+    Boolean,
 }
 
 impl Rewrite {
@@ -28,6 +31,11 @@ impl Rewrite {
             Rewrite::DecimalComma => decimal::is_comma_number(text).then(|| decimal::pointed(text)),
             Rewrite::Padded => Some(text.trim().to_string()),
             Rewrite::Layout(layout) => layout.iso(text),
+            Rewrite::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "t" | "yes" | "y" | "on" | "1" => Some("true".into()),
+                "false" | "f" | "no" | "n" | "off" | "0" => Some("false".into()),
+                _ => None,
+            },
         }
     }
 }

@@ -1622,3 +1622,46 @@ fn a_picked_type_is_kept_and_a_value_that_does_not_fit_it_is_named() {
     let widened = read_all(&p, Some(&proposed)).unwrap();
     assert_eq!(widened.schema.field(1).data_type(), &DataType::Float64);
 }
+
+/// A column the user makes true or false reads `Yes` and `No` as a CAST to BOOLEAN does (and as
+/// Transform's Change type did, while the import refused them: "not a valid true/false value").
+#[test]
+fn yes_and_no_are_true_and_false_in_a_column_picked_as_such() {
+    let f = Files::new();
+    let p = f.write("penguins.csv", "id,done\n1,Yes\n2,no\n3,\n4,TRUE\n5,N\n");
+    let options = CsvOptions {
+        columns: Some(vec![
+            ColumnSpec {
+                name: "id".into(),
+                kind: ColumnType::Integer,
+                layout: None,
+            },
+            ColumnSpec {
+                name: "done".into(),
+                kind: ColumnType::Boolean,
+                layout: None,
+            },
+        ]),
+        picked: vec![1],
+        ..CsvOptions::default()
+    };
+    let preview = super::preview_csv(&p, &options).unwrap();
+    let shown: Vec<Option<&str>> = preview.rows.iter().map(|r| r[1].as_deref()).collect();
+    assert_eq!(
+        shown,
+        [
+            Some("true"),
+            Some("false"),
+            None,
+            Some("true"),
+            Some("false")
+        ]
+    );
+    let out = read_all(&p, Some(&options)).unwrap();
+    let done = datafusion::arrow::array::AsArray::as_boolean(out.batches[0].column(1));
+    let read: Vec<Option<bool>> = done.iter().collect();
+    assert_eq!(
+        read,
+        [Some(true), Some(false), None, Some(true), Some(false)]
+    );
+}
