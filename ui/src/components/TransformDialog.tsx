@@ -184,6 +184,10 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
           </p>
         )}
         {problem && <p className="muted">{problem}</p>}
+        {/* The grid's sort and filter only show rows: a transform reads the whole table. */}
+        <p className="muted" data-testid="transform-scope">
+          Applies to all {table.rows.toLocaleString()} rows of {table.name}, whatever the grid&apos;s filter shows.
+        </p>
         {running && (
           <div className="progress" data-testid="transform-progress">
             <span>{running.what === "preview" ? "Previewing" : "Applying"}…</span>
