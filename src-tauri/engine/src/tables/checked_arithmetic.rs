@@ -8,7 +8,9 @@
 //!
 //! The same rule makes a CAST of a float to a whole number round to the nearest, halves to
 //! even, as DuckDB, PostgreSQL and numpy do for a DOUBLE, where DataFusion cuts the fraction
-//! off (`CAST(12.8 AS BIGINT)` was 12; "Change type → integer" said 13).
+//! off (`CAST(12.8 AS BIGINT)` was 12; "Change type → integer" said 13). And it refuses a
+//! CAST of a whole number to a date or date-time, which arrow reads as a count since 1970
+//! (co2.csv's 19580329 became the year 55,579), as DuckDB and PostgreSQL refuse it.
 
 use std::sync::Arc;
 
@@ -48,6 +50,24 @@ fn to_checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         _ => (None, None),
     };
     if let (Some(inner), Some(field)) = (inner, field) {
+        if matches!(
+            field.data_type(),
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)
+        ) && inner.get_type(schema).is_ok_and(|t| t.is_integer())
+        {
+            // Arrow reads 20120131 as days (or nanoseconds) since 1970: the year 57,000, where
+            // DuckDB and PostgreSQL refuse the cast.
+            let inner = match inner.as_ref() {
+                Expr::Column(c) => super::sql::ident(&c.name),
+                other => other.to_string(),
+            };
+            return datafusion::common::plan_err!(
+                "a whole number is not a date: {inner} would be read as a count of days (or \
+                 nanoseconds) since 1970. to_date(CAST({inner} AS VARCHAR), '%Y%m%d') reads \
+                 20120131 as the day it spells; to_timestamp_seconds({inner}) reads seconds \
+                 since 1970"
+            );
+        }
         if !field.data_type().is_integer() {
             return Ok(Transformed::no(expr));
         }

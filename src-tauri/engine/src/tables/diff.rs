@@ -528,12 +528,13 @@ mod tests {
         assert_eq!(d.changed.len(), 99, "every value but 0 changes");
         // A whole number read as days since 1970, or as true or false, means something else
         // though it reads back: every value changes (the preview said "No differences").
-        for to in ["DATE", "BOOLEAN"] {
+        // (A CAST of a whole number to a date is refused now; arrow_cast still does it.)
+        for to in ["arrow_cast(n, 'Date32')", "CAST(n AS BOOLEAN)"] {
             let retyped = apply(
                 &t,
                 &Transform::SetColumn {
                     column: "n".into(),
-                    expr: format!("CAST(n AS {to})"),
+                    expr: to.into(),
                 },
                 &|_| {},
                 &CancellationToken::new(),

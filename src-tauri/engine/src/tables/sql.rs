@@ -1576,6 +1576,14 @@ mod tests {
                 None,
             ),
             (
+                "SELECT CAST(year AS DATE) FROM movies",
+                "a whole number is not a date: \"year\" would be read as a count of days (or \
+                 nanoseconds) since 1970. to_date(CAST(\"year\" AS VARCHAR), '%Y%m%d') reads \
+                 20120131 as the day it spells; to_timestamp_seconds(\"year\") reads seconds \
+                 since 1970",
+                None,
+            ),
+            (
                 "SELECT CAST(title AS BOOLEAN) FROM movies",
                 "the text \"a\" is not true or false; TRY_CAST gives NULL for such values \
                  instead of stopping",
