@@ -13,6 +13,7 @@ export const IMPORT_DATE_LAYOUTS = [
   "%B %d, %Y",
   "%d %B %Y",
   "%d-%B-%Y",
+  "%B-%d-%Y",
 ];
 export const IMPORT_TIMES = ["%H:%M:%S", "%H:%M"];
 export const IMPORT_TIMESTAMP_LAYOUTS = IMPORT_DATE_LAYOUTS.flatMap((d) => IMPORT_TIMES.map((t) => `${d} ${t}`));

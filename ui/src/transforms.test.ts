@@ -38,7 +38,7 @@ describe("buildTransform", () => {
     expect(buildTransform(form({ kind: "cast", a: "BIGINT", columnType: "Float64" }))).toMatchObject({ expr: `CAST("city" AS BIGINT)` });
     expect(buildTransform(form({ kind: "cast", a: "BIGINT", columnType: "Decimal128(10, 2)" }))).toMatchObject({ expr: `CAST(round("city") AS BIGINT)` });
     expect(buildTransform(form({ kind: "cast", a: "BIGINT", columnType: "Utf8" }))).toMatchObject({ expr: `CAST("city" AS BIGINT)` });
-    expect(layoutsInWords('the text "Jan-1-1995" is not a date written as %b %d %Y: check the format')).toBe(
+    expect(layoutsInWords('the text "Jan-1-1995" is not a date written as %B %d %Y: check the format')).toBe(
       'the text "Jan-1-1995" is not a date written as Jan 31 2012: check the format',
     );
     expect(layoutsInWords('the text "1935" is not a date written as %Y%m%d: check')).toBe('the text "1935" is not a date written as 20120131: check');
@@ -58,7 +58,7 @@ describe("buildTransform", () => {
     // Each layout is unique, and each example is 31 January 2012 as that layout writes it.
     expect(new Set(DATE_LAYOUTS.map(([f]) => f)).size).toBe(DATE_LAYOUTS.length);
     for (const [format, example] of DATE_LAYOUTS) {
-      const written = format === "" ? "2012-01-31" : format.replace("%Y", "2012").replace("%m", "01").replace("%d", "31").replace("%b", "Jan");
+      const written = format === "" ? "2012-01-31" : format.replace("%Y", "2012").replace("%m", "01").replace("%d", "31").replace("%B", "Jan");
       expect(written, format).toBe(example);
     }
   });

@@ -2,6 +2,7 @@
 // so every preset (trim, replace, cast, ...) is an expression with its names and values quoted.
 import type { Transform } from "./bindings";
 import { isWholeType } from "./format";
+import { IMPORT_DATE_LAYOUTS, layoutExample } from "./importLayouts";
 
 export type TransformKind =
   | "trim"
@@ -37,17 +38,9 @@ export const TRANSFORM_KINDS: { kind: TransformKind; label: string }[] = [
 export const CAST_TYPES = ["BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP"];
 
 /** How a text column's dates may be written, each shown as an example (31 January 2012) and
- *  read with its chrono format by `to_date`; "" is ISO (2012-01-31), which CAST reads. */
-export const DATE_LAYOUTS: [format: string, example: string][] = [
-  ["", "2012-01-31"],
-  ["%Y/%m/%d", "2012/01/31"],
-  ["%d/%m/%Y", "31/01/2012"],
-  ["%m/%d/%Y", "01/31/2012"],
-  ["%d.%m.%Y", "31.01.2012"],
-  ["%d-%m-%Y", "31-01-2012"],
-  ["%b %d %Y", "Jan 31 2012"],
-  ["%d %b %Y", "31 Jan 2012"],
-];
+ *  read with its chrono format by `to_date`: the layouts the import reads ("" is ISO,
+ *  2012-01-31, which CAST reads). */
+export const DATE_LAYOUTS: [format: string, example: string][] = ["", ...IMPORT_DATE_LAYOUTS].map((l) => [l, layoutExample(l, "date")]);
 
 /** How a column of whole numbers may hold dates: the digits of the day (`20120131`, "" as for
  *  text), or seconds since 1970. A plain CAST would read 20120131 as a count of days since

@@ -16,7 +16,7 @@ use crate::tables::TableError;
 /// Date layouts, in the order a sniff prefers them when several read every value (the US
 /// month-first before the day-first, as DuckDB's sniffer prefers it; the dialog shows which).
 /// Month names (`%B` also reads the three-letter abbreviation): vega's stocks.csv writes
-/// `Jan 1 2000`, spreadsheets `31-Jan-2012`.
+/// `Jan 1 2000`, spreadsheets `31-Jan-2012`, statsmodels' elec_equip.csv `Jan-1-1995`.
 pub const DATE_LAYOUTS: &[&str] = &[
     "%m/%d/%Y",
     "%d/%m/%Y",
@@ -29,6 +29,7 @@ pub const DATE_LAYOUTS: &[&str] = &[
     "%B %d, %Y",
     "%d %B %Y",
     "%d-%B-%Y",
+    "%B-%d-%Y",
 ];
 
 const TIMES: &[&str] = &["%H:%M:%S", "%H:%M"];
@@ -164,6 +165,7 @@ mod tests {
         assert_eq!(sniff(["January 31, 2012"]), Some(date("%B %d, %Y")));
         assert_eq!(sniff(["31 Jan 2012", "1 feb 2012"]), Some(date("%d %B %Y")));
         assert_eq!(sniff(["31-Jan-2012"]), Some(date("%d-%B-%Y")));
+        assert_eq!(sniff(["Jan-1-1995", "Feb-1-1995"]), Some(date("%B-%d-%Y")));
         assert_eq!(
             sniff_all(["01/02/2012"])[..2],
             [date("%m/%d/%Y"), date("%d/%m/%Y")]
