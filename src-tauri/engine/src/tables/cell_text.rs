@@ -1,5 +1,5 @@
 //! How one value reads in a result, a preview, a diff or a profile: Arrow's own formatter
-//! (with [`display_options`](super::sql::display_options)), except for lengths of time, which
+//! (with [`display_options`]), except for lengths of time, which
 //! read as PostgreSQL and DuckDB write them (`1 year 2 months 3 days 04:05:06.500`) rather than
 //! Arrow's `0 years 14 mons 3 days 4 hours 5 mins 6.500000000 secs`, or ISO 8601's `PT97200S`
 //! for the difference of two date-times. The grid writes them the same way (ui/src/format.ts).
@@ -14,12 +14,40 @@ use datafusion::arrow::datatypes::{
     TimeUnit,
 };
 use datafusion::arrow::error::ArrowError;
-use datafusion::arrow::util::display::ArrayFormatter;
+use datafusion::arrow::util::display::{ArrayFormatter, DurationFormat, FormatOptions};
 
 use super::TableError;
 
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
 const NANOS_PER_DAY: i128 = 86_400 * NANOS_PER_SECOND;
+
+/// How a value reads in a result, an import preview or a diff: dates and times as the grid
+/// writes them (`2024-01-31 14:05:00.5`, `Z` after a UTC one, else its offset), not Arrow's
+/// RFC 3339 `2024-01-31T14:05:00.500`. A value inside a list or struct that is missing reads
+/// `null` (`{total: 12.1, rem: null}`, not `rem: ` as if it were empty text).
+pub(crate) fn display_options(data_type: &DataType) -> &'static FormatOptions<'static> {
+    const LOCAL: &str = "%Y-%m-%d %H:%M:%S%.f";
+    const BASE: FormatOptions<'static> = FormatOptions::new()
+        .with_null("null")
+        // "365 days 1 hours 0 mins 0 secs", not ISO 8601's "PT31539600S".
+        .with_duration_format(DurationFormat::Pretty)
+        .with_datetime_format(Some(LOCAL))
+        .with_timestamp_format(Some(LOCAL));
+    static UTC: FormatOptions<'static> =
+        BASE.with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.fZ"));
+    static ZONED: FormatOptions<'static> =
+        BASE.with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"));
+    match data_type {
+        DataType::Timestamp(_, Some(zone))
+            // The zones the grid writes `Z` after (ui/src/format.ts).
+            if ["utc", "z", "+00:00", "+0000", "+00", "-00:00", "etc/utc", "gmt", "etc/gmt"]
+                .contains(&zone.to_lowercase().as_str()) =>
+        {
+            &UTC
+        }
+        _ => &ZONED,
+    }
+}
 
 /// The text of each value of one column.
 pub(crate) enum CellText<'a> {
@@ -32,10 +60,9 @@ impl<'a> CellText<'a> {
     pub(crate) fn try_new(array: &'a dyn Array) -> Result<CellText<'a>, ArrowError> {
         Ok(match array.data_type() {
             DataType::Interval(_) | DataType::Duration(_) => CellText::Time(array),
-            data_type => CellText::Arrow(ArrayFormatter::try_new(
-                array,
-                super::sql::display_options(data_type),
-            )?),
+            data_type => {
+                CellText::Arrow(ArrayFormatter::try_new(array, display_options(data_type))?)
+            }
         })
     }
 
@@ -143,8 +170,8 @@ pub(crate) fn check_storable(schema: &Schema, what: &str) -> Result<(), TableErr
              cannot keep; keep it as text with CAST({} AS VARCHAR), or as seconds with \
              date_part('epoch', {})",
             field.name(),
-            super::sql::ident(field.name()),
-            super::sql::ident(field.name()),
+            super::name::ident(field.name()),
+            super::name::ident(field.name()),
         ),
         line: None,
         column: None,

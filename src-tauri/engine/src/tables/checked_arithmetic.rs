@@ -58,7 +58,7 @@ fn to_checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             // Arrow reads 20120131 as days (or nanoseconds) since 1970: the year 57,000, where
             // DuckDB and PostgreSQL refuse the cast.
             let inner = match inner.as_ref() {
-                Expr::Column(c) => super::sql::ident(&c.name),
+                Expr::Column(c) => super::name::ident(&c.name),
                 other => other.to_string(),
             };
             return datafusion::common::plan_err!(

@@ -2,6 +2,11 @@
 
 use super::TableError;
 
+/// `name` as a quoted SQL identifier, whatever characters it holds.
+pub(crate) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// Longest table name, in characters.
 pub const MAX_NAME_CHARS: usize = 63;
 

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{DurationFormat, FormatOptions};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
@@ -48,10 +47,7 @@ pub(crate) fn restricted() -> SQLOptions {
         .with_allow_statements(false)
 }
 
-/// `name` as a quoted SQL identifier, whatever characters it holds.
-pub(crate) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(crate) use super::name::ident;
 
 impl SqlSession {
     /// A session whose queries share the engine's memory pool and spill folder.
@@ -951,34 +947,6 @@ pub struct QueryPreview {
     /// gives a whole number).
     #[serde(default)]
     pub notes: Vec<String>,
-}
-
-/// How a value reads in a result, an import preview or a diff: dates and times as the grid
-/// writes them (`2024-01-31 14:05:00.5`, `Z` after a UTC one, else its offset), not Arrow's
-/// RFC 3339 `2024-01-31T14:05:00.500`. A value inside a list or struct that is missing reads
-/// `null` (`{total: 12.1, rem: null}`, not `rem: ` as if it were empty text).
-pub(crate) fn display_options(data_type: &DataType) -> &'static FormatOptions<'static> {
-    const LOCAL: &str = "%Y-%m-%d %H:%M:%S%.f";
-    const BASE: FormatOptions<'static> = FormatOptions::new()
-        .with_null("null")
-        // "365 days 1 hours 0 mins 0 secs", not ISO 8601's "PT31539600S".
-        .with_duration_format(DurationFormat::Pretty)
-        .with_datetime_format(Some(LOCAL))
-        .with_timestamp_format(Some(LOCAL));
-    static UTC: FormatOptions<'static> =
-        BASE.with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.fZ"));
-    static ZONED: FormatOptions<'static> =
-        BASE.with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"));
-    match data_type {
-        DataType::Timestamp(_, Some(zone))
-            // The zones the grid writes `Z` after (ui/src/format.ts).
-            if ["utc", "z", "+00:00", "+0000", "+00", "-00:00", "etc/utc", "gmt", "etc/gmt"]
-                .contains(&zone.to_lowercase().as_str()) =>
-        {
-            &UTC
-        }
-        _ => &ZONED,
-    }
 }
 
 impl QueryPreview {
