@@ -5,10 +5,20 @@ import type { DiffPage, DiffSummary, NotebookId } from "../bindings";
 
 const PAGE = 50;
 
+/** Text whose spaces at either end (or that is empty) matter, shown so: a trim's
+ *  " Torgersen" → "Torgersen" read as no change. Spaces there become `·`, inside quotes. */
+export function visibleSpaces(v: string): string {
+  if (v !== "" && v.trim() === v) return v;
+  const lead = v.length - v.trimStart().length;
+  const trail = v.length - v.trimEnd().length;
+  if (v.trim() === "") return `"${"·".repeat(v.length)}"`;
+  return `"${"·".repeat(lead)}${v.trim()}${"·".repeat(trail)}"`;
+}
+
 /** Rows of a diff: for a changed row its changed columns, old → new; added and removed rows whole. */
 export function DiffRows({ page }: { page: DiffPage }) {
   if (page.rows.length === 0) return <p className="muted">No differences.</p>;
-  const value = (v: string | null | undefined) => (v === null || v === undefined ? "NULL" : v);
+  const value = (v: string | null | undefined) => (v === null || v === undefined ? "NULL" : visibleSpaces(v));
   return (
     <table className="diff" data-testid="diff-rows">
       <thead>
