@@ -462,6 +462,69 @@ fn numbers_and_arrays_read_as_postgres_holds_them(
         "{e}"
     );
     println!("a numeric wider than its column: {e}");
+    every_column_type_reads(engine, nb, server);
+}
+
+/// Columns of types the provider reads wrong or not at all, each in a table of its own and all
+/// in one: `money` came back in cents (12.34 as 1234); `inet`, `xml`, `bit`, `tsvector`, ranges,
+/// arrays of date-times failed any query naming them, and a `timetz` or `daterange` column made
+/// its whole table unreadable. Each now reads as `psql` shows it, and the rest of the table as
+/// before.
+fn every_column_type_reads(engine: &Engine, nb: NotebookId, server: &Postgres) {
+    let types = [
+        ("m", "mood", "'happy'"),
+        ("ip", "inet", "'10.0.0.1'"),
+        ("net", "cidr", "'10.0.0.0/8'"),
+        ("mac", "macaddr", "'08:00:2b:01:02:03'"),
+        ("cash", "money", "12.34"),
+        ("ttz", "timetz", "'13:45+02'"),
+        ("r", "int4range", "'[1,5)'"),
+        ("x", "xml", "'<a>1</a>'"),
+        ("b", "bit(3)", "B'101'"),
+        ("vb", "varbit", "B'11'"),
+        ("tsv", "tsvector", "'a fat cat'"),
+        ("d", "daterange", "'[2024-01-01,2024-02-01)'"),
+        (
+            "arr_ts",
+            "timestamptz[]",
+            "ARRAY['2024-01-01 00:00+00'::timestamptz, NULL]",
+        ),
+        ("c", "char(3)", "'ab'"),
+        ("j", "jsonb", "'{\"b\": [1, 2]}'"),
+    ];
+    server.psql("shop", "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')");
+    let columns: Vec<String> = types.iter().map(|(c, ty, _)| format!("{c} {ty}")).collect();
+    let values: Vec<&str> = types.iter().map(|(_, _, v)| *v).collect();
+    server.psql(
+        "shop",
+        &format!(
+            "CREATE TABLE odd (id int, {}); INSERT INTO odd VALUES (1, {}), (2{});",
+            columns.join(", "),
+            values.join(", "),
+            ", NULL".repeat(types.len())
+        ),
+    );
+    for (c, ty, _) in types {
+        // As psql writes it, but for money (a number here, `$12.34` there).
+        let pg = match ty {
+            "money" => format!("SELECT id, {c}::numeric FROM odd"),
+            // The provider reads char(n) without its padding, as most tools show it.
+            "char(3)" => format!("SELECT id, rtrim({c}) FROM odd"),
+            _ => format!("SELECT id, {c} FROM odd"),
+        };
+        let want = sorted(server.psql("shop", &pg));
+        let got = answer(engine, nb, &format!("SELECT id, {c} FROM shop.public.odd"));
+        assert_eq!(got.trim_end(), want.trim_end(), "{c} {ty}");
+    }
+    assert_eq!(
+        answer(
+            engine,
+            nb,
+            "SELECT count(*), sum(cash) FROM shop.public.odd"
+        ),
+        "2 | 12.34"
+    );
+    assert!(answer(engine, nb, "SELECT * FROM shop.public.odd").contains("10.0.0.1"));
 }
 
 /// Runs `sql` in a new cell and cancels it once Postgres runs a query naming `view` and

@@ -7,11 +7,19 @@
 //! - an array with a NULL element: the provider reads `Vec<T>`, so any NULL inside failed the
 //!   query ("error deserializing column").
 //!
-//! The provider's `SELECT "a", "b" FROM … WHERE … LIMIT …` is parsed and each such column asked
-//! for as `"a"::text` (a number as Postgres writes it, every digit) or `array_to_json("b")::text`
-//! (a JSON array, NULLs as `null`), under its own name; each batch then gets the column back
-//! in its declared type: the text cast by arrow (exactly, or an error naming the value that does
-//! not fit), the JSON read by arrow's JSON reader. A query of another shape is sent as it was.
+//! - `money`: mapped to a whole number of cents (12.34 read as 1234);
+//! - a type it has no Arrow match for, or cannot decode (`inet`, `macaddr`, `xml`, `bit`,
+//!   `tsvector`, ranges, `timetz`, arrays of date-times…): a query naming one failed, and one
+//!   it cannot map at all made the whole table unreadable.
+//!
+//! [`readable`] gives a table's schema those columns as Quire reads them: a `money` a decimal of
+//! two places, the others text (as `psql` shows them), marked to travel as text. The provider's
+//! `SELECT "a", "b" FROM … WHERE … LIMIT …` is parsed and each such column asked for as
+//! `"a"::numeric::text` (a number as Postgres writes it, every digit), `format('%s', "b")` or
+//! `array_to_json("c")::text` (a JSON array, NULLs as `null`), under its own name; each batch then
+//! gets the column back in its declared type: the text cast by arrow (exactly, or an error naming
+//! the value that does not fit), the JSON read by arrow's JSON reader. A query of another shape
+//! is sent as it was.
 
 use std::sync::Arc;
 
@@ -26,10 +34,92 @@ use datafusion::sql::sqlparser::parser::Parser;
 /// How a column travels instead of as itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Carried {
-    /// `::text`, cast back to its decimal type.
+    /// `::numeric::text`, cast back to its decimal type.
     Number,
     /// `array_to_json(…)::text`, read back as its list type.
     Json,
+    /// As its type's output writes it (`format('%s', …)`), and kept as text.
+    Text,
+}
+
+/// The field metadata key marking a column [`readable`] made text.
+const AS_TEXT: &str = "quire.as_text";
+
+/// One column of a table as Postgres's catalog gives it: name, type (`format_type`), nullable.
+pub(super) type Listed = (String, String, bool);
+
+/// The catalog query listing `table`'s columns in order, for [`readable`].
+pub(super) fn columns_query(schema: Option<&str>, table: &str) -> String {
+    let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let name = match schema {
+        Some(schema) => format!("{}.{}", quoted(schema), quoted(table)),
+        None => quoted(table),
+    };
+    format!(
+        "SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod)::text AS type, \
+         NOT a.attnotnull AS nullable FROM pg_attribute a WHERE a.attrelid = to_regclass('{}') \
+         AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        name.replace('\'', "''")
+    )
+}
+
+/// `known` (the provider's schema, which leaves out columns of a type it cannot map) with every
+/// column `listed` has, in its order: those the provider reads wrong or not at all as Quire
+/// reads them (see the module's notes).
+pub(super) fn readable(known: &Schema, listed: &[Listed]) -> SchemaRef {
+    let fields: Vec<Field> = listed
+        .iter()
+        .map(|(name, pg_type, nullable)| {
+            let known = known.field_with_name(name).ok();
+            let source = [(
+                datafusion_table_providers_common::SOURCE_TYPE_METADATA_KEY.to_string(),
+                pg_type.clone(),
+            )];
+            if pg_type == "money" {
+                return Field::new(name, DataType::Decimal128(19, 2), *nullable)
+                    .with_metadata(source.into_iter().collect());
+            }
+            match known {
+                Some(field) if !needs_text(pg_type, field.data_type()) => field.clone(),
+                _ => Field::new(name, DataType::Utf8, *nullable).with_metadata(
+                    source
+                        .into_iter()
+                        .chain([(AS_TEXT.to_string(), "text".to_string())])
+                        .collect(),
+                ),
+            }
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, known.metadata().clone()))
+}
+
+/// Whether a column of Postgres type `pg_type`, which the provider maps to `mapped`, must be
+/// read as text: a type whose values the provider cannot decode, or an array whose elements
+/// the JSON reader cannot read.
+fn needs_text(pg_type: &str, mapped: &DataType) -> bool {
+    let base = pg_type.split('(').next().unwrap_or(pg_type).trim();
+    if base.ends_with("[]") {
+        return !matches!(mapped, DataType::List(item) if json_element(item.data_type()));
+    }
+    matches!(
+        base,
+        "inet"
+            | "cidr"
+            | "macaddr"
+            | "macaddr8"
+            | "xml"
+            | "tsvector"
+            | "tsquery"
+            | "bit"
+            | "bit varying"
+            | "time with time zone"
+            | "line"
+            | "lseg"
+            | "box"
+            | "path"
+            | "polygon"
+            | "circle"
+    ) || base.ends_with("range")
 }
 
 /// The columns of one query that travel as text, by name, with the type each is read back as.
@@ -71,12 +161,17 @@ impl AsText {
             let Ok(field) = schema.field_with_name(&name.value) else {
                 continue;
             };
-            let Some(carried) = carried(field.data_type()) else {
+            let Some(carried) = carried(field) else {
                 continue;
             };
             let text = match carried {
-                Carried::Number => format!("{column}::text"),
+                Carried::Number => format!("{column}::numeric::text"),
                 Carried::Json => format!("array_to_json({column})::text"),
+                // The type's own output, as psql shows it (`inet`'s `::text` adds `/32`);
+                // format() makes NULL empty text, so NULL stays NULL apart.
+                Carried::Text => {
+                    format!("CASE WHEN {column} IS NULL THEN NULL ELSE format('%s', {column}) END")
+                }
             };
             let expr = Parser::new(&dialect)
                 .try_with_sql(&text)
@@ -145,15 +240,19 @@ impl AsText {
             columns[at] = match carried {
                 Carried::Number => number(text, wanted)?,
                 Carried::Json => json_list(text, wanted)?,
+                Carried::Text => text.clone(),
             };
         }
         RecordBatch::try_new(schema.clone(), columns)
     }
 }
 
-/// How a column of `data_type` must travel, if not as itself.
-fn carried(data_type: &DataType) -> Option<Carried> {
-    match data_type {
+/// How `field` must travel, if not as itself.
+fn carried(field: &Field) -> Option<Carried> {
+    if field.metadata().contains_key(AS_TEXT) {
+        return Some(Carried::Text);
+    }
+    match field.data_type() {
         DataType::Decimal128(..) => Some(Carried::Number),
         DataType::List(item) if json_element(item.data_type()) => Some(Carried::Json),
         _ => None,
@@ -250,7 +349,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             sql,
-            r#"SELECT "id", "big"::TEXT AS "big", array_to_json("arr")::TEXT AS "arr", "Note" FROM "public"."misc" WHERE ("id" > 1) LIMIT 3"#
+            r#"SELECT "id", "big"::NUMERIC::TEXT AS "big", array_to_json("arr")::TEXT AS "arr", "Note" FROM "public"."misc" WHERE ("id" > 1) LIMIT 3"#
         );
         // As the provider writes it: each column named with its table.
         let (sql, _) = AsText::rewrite(
@@ -260,7 +359,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             sql,
-            r#"SELECT "misc"."id", "misc"."big"::TEXT AS "big" FROM "public"."misc" WHERE "misc"."big" IS NOT NULL"#
+            r#"SELECT "misc"."id", "misc"."big"::NUMERIC::TEXT AS "big" FROM "public"."misc" WHERE "misc"."big" IS NOT NULL"#
         );
         assert!(AsText::rewrite(r#"SELECT "id", "Note" FROM "t""#, &schema()).is_none());
         assert!(AsText::rewrite("not sql at all", &schema()).is_none());

@@ -136,7 +136,17 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
     async fn get_schema(&self, table_reference: &TableReference) -> Result<SchemaRef, DbError> {
         let conn = self.conn.lock().await;
         let conn = conn.as_ref().and_then(|c| c.as_async()).ok_or_else(taken)?;
-        conn.get_schema(table_reference).await
+        let known = conn.get_schema(table_reference).await?;
+        // Every column, those of types the provider leaves out or reads wrong included.
+        let sql = super::as_text::columns_query(table_reference.schema(), table_reference.table());
+        match listed(conn, &sql).await {
+            Ok(listed) if !listed.is_empty() => Ok(super::as_text::readable(&known, &listed)),
+            Ok(_) => Ok(known),
+            Err(e) => {
+                log::warn!("the columns of {table_reference} could not be listed: {e}");
+                Ok(known)
+            }
+        }
     }
 
     async fn query_arrow(
@@ -182,6 +192,44 @@ impl AsyncDbConnection<PostgresPooledConnection, Param> for Watched {
         let conn = conn.as_ref().and_then(|c| c.as_async()).ok_or_else(taken)?;
         conn.execute(sql, params).await
     }
+}
+
+/// The rows of the catalog query [`super::as_text::columns_query`] writes.
+async fn listed(
+    conn: &dyn AsyncDbConnection<PostgresPooledConnection, Param>,
+    sql: &str,
+) -> Result<Vec<super::as_text::Listed>, GenericError> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use futures::TryStreamExt;
+    let batches: Vec<RecordBatch> = conn
+        .query_arrow(sql, &[], None)
+        .await?
+        .try_collect()
+        .await?;
+    let mut out = Vec::new();
+    for batch in &batches {
+        let (Some(names), Some(types), Some(nullable)) = (
+            batch
+                .column_by_name("name")
+                .and_then(|c| c.as_string_opt::<i32>()),
+            batch
+                .column_by_name("type")
+                .and_then(|c| c.as_string_opt::<i32>()),
+            batch
+                .column_by_name("nullable")
+                .and_then(|c| c.as_boolean_opt()),
+        ) else {
+            return Err("the catalog answered with other columns".into());
+        };
+        for i in 0..batch.num_rows() {
+            out.push((
+                names.value(i).to_string(),
+                types.value(i).to_string(),
+                nullable.is_null(i) || nullable.value(i),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// `rows` with the columns that came as text read back into their own types.

@@ -129,9 +129,11 @@ async fn open_pool(
         Ok(Err(e)) => Err(from_postgres(&endpoint, &settings.database, &e)),
         Ok(Ok(pool)) => Ok(pool
             .with_io_runtime(io::handle())
-            // A column of a type Arrow has no match for reads as text, not as a failure.
+            // A column of a type the provider has no Arrow match for is left out of its
+            // schema (not a failure of the whole table); `as_text::readable` puts it back, as
+            // text.
             .with_unsupported_type_action(
-                datafusion_table_providers_common::UnsupportedTypeAction::String,
+                datafusion_table_providers_common::UnsupportedTypeAction::Ignore,
             )),
     }
 }
