@@ -51,8 +51,12 @@ describe("buildTransform", () => {
     expect(buildTransform(form({ kind: "cast", a: "TIMESTAMP", columnType: "Int32" }))).toMatchObject({
       expr: `CAST(to_date(CAST("city" AS VARCHAR), '%Y%m%d') AS TIMESTAMP)`,
     });
-    expect(buildTransform(form({ kind: "cast", a: "DATE", columnType: "Int64", b: "epoch" }))).toMatchObject({ expr: `CAST(to_timestamp_seconds("city") AS DATE)` });
-    expect(buildTransform(form({ kind: "cast", a: "TIMESTAMP", columnType: "UInt64", b: "epoch" }))).toMatchObject({ expr: `CAST(to_timestamp_seconds("city") AS TIMESTAMP)` });
+    expect(buildTransform(form({ kind: "cast", a: "DATE", columnType: "Int64", b: "epoch" }))).toMatchObject({ expr: `CAST(to_timestamp("city") AS DATE)` });
+    expect(buildTransform(form({ kind: "cast", a: "TIMESTAMP", columnType: "UInt64", b: "epoch" }))).toMatchObject({ expr: `CAST(to_timestamp("city") AS TIMESTAMP)` });
+    // Numbers with a fraction too: seconds keep it, the digits of a day are made whole first.
+    expect(dateLayouts("Float64", "TIMESTAMP")).toBe(WHOLE_DATE_LAYOUTS);
+    expect(buildTransform(form({ kind: "cast", a: "TIMESTAMP", columnType: "Float64", b: "epoch" }))).toMatchObject({ expr: `CAST(to_timestamp("city") AS TIMESTAMP)` });
+    expect(buildTransform(form({ kind: "cast", a: "DATE", columnType: "Float64" }))).toMatchObject({ expr: `to_date(CAST(CAST("city" AS BIGINT) AS VARCHAR), '%Y%m%d')` });
     const layout = DATE_LAYOUTS.find(([, example]) => example === "2012/01/31")![0];
     expect(buildTransform(form({ kind: "cast", a: "DATE", b: layout }))).toMatchObject({ expr: `to_date(CAST("city" AS VARCHAR), '%Y/%m/%d')` });
     // Each layout is unique, and each example is 31 January 2012 as that layout writes it.

@@ -1,7 +1,7 @@
 // Building a Transform from the transform dialog's form. The engine evaluates SQL expressions,
 // so every preset (trim, replace, cast, ...) is an expression with its names and values quoted.
 import type { Transform } from "./bindings";
-import { isWholeType } from "./format";
+import { isNumericType, isWholeType } from "./format";
 import { IMPORT_DATE_LAYOUTS, layoutExample } from "./importLayouts";
 
 export type TransformKind =
@@ -42,9 +42,9 @@ export const CAST_TYPES = ["BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "DATE", "TI
  *  2012-01-31, which CAST reads). */
 export const DATE_LAYOUTS: [format: string, example: string][] = ["", ...IMPORT_DATE_LAYOUTS].map((l) => [l, layoutExample(l, "date")]);
 
-/** How a column of whole numbers may hold dates: the digits of the day (`20120131`, "" as for
+/** How a column of numbers may hold dates: the digits of the day (`20120131`, "" as for
  *  text), or seconds since 1970. A plain CAST would read 20120131 as a count of days since
- *  1970 (the year 57,000), which no user means. */
+ *  1970 (the year 57,000), and 1357017300.0 as nanoseconds, which no user means. */
 export const WHOLE_DATE_LAYOUTS: [format: string, example: string][] = [
   ["", "20120131"],
   ["epoch", "seconds since 1970 (1327968000)"],
@@ -61,7 +61,7 @@ export function layoutsInWords(message: string): string {
 
 /** The layouts offered for a change of `columnType` to a date or a date-time. */
 export function dateLayouts(columnType: string, to: string): [format: string, example: string][] {
-  if (isWholeType(columnType) && (to === "DATE" || to === "TIMESTAMP")) return WHOLE_DATE_LAYOUTS;
+  if (isNumericType(columnType) && (to === "DATE" || to === "TIMESTAMP")) return WHOLE_DATE_LAYOUTS;
   return to === "DATE" ? DATE_LAYOUTS : [];
 }
 
@@ -119,7 +119,9 @@ export function buildTransform(f: TransformForm): Transform | string {
     case "cast":
       if (!CAST_TYPES.includes(f.a)) return "Choose a type.";
       if (dateLayouts(f.columnType, f.a) === WHOLE_DATE_LAYOUTS) {
-        const day = f.b === "epoch" ? `to_timestamp_seconds(${col})` : `to_date(CAST(${col} AS VARCHAR), '%Y%m%d')`;
+        // 20120131.0 spells its day once whole; seconds keep their fraction.
+        const digits = isWholeType(f.columnType) ? col : `CAST(${col} AS BIGINT)`;
+        const day = f.b === "epoch" ? `to_timestamp(${col})` : `to_date(CAST(${digits} AS VARCHAR), '%Y%m%d')`;
         return set(f.a === "DATE" && f.b !== "epoch" ? day : `CAST(${day} AS ${f.a})`);
       }
       // Dates written another way than ISO: read with their layout (to_date takes text).

@@ -1207,6 +1207,13 @@ async fn lengths_of_time_read_in_words_and_a_table_keeps_what_it_can() {
             .filter(|name| name.contains("waits"))
             .collect();
         assert!(leftovers.is_empty(), "no temporary file: {leftovers:?}");
+        // A CSV export writes them so too, which a spreadsheet reads (arrow wrote PT97200.25S).
+        let csv = tmp.path().join("took.csv");
+        engine.export_query(nb, took, &csv, None).await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&csv).unwrap(),
+            "took\n1 day 03:00:00.250\n"
+        );
         engine
             .save_query_as_table(nb, took, "durations")
             .await

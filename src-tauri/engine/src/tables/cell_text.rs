@@ -7,7 +7,11 @@
 //! Also what a table cannot keep: Parquet has no type for an interval of months, days and
 //! nanoseconds, so such a column is refused in words before anything is written.
 
-use datafusion::arrow::array::{Array, AsArray};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, StringArray,
+};
 use datafusion::arrow::datatypes::{
     DataType, DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType,
     DurationSecondType, Field, IntervalDayTimeType, IntervalUnit, IntervalYearMonthType, Schema,
@@ -115,6 +119,40 @@ fn time_text(array: &dyn Array, row: usize) -> String {
         }
         _ => unreachable!("CellText::Time holds intervals and durations"),
     }
+}
+
+/// `batch` with its lengths of time (durations, intervals) as text, as [`interval_text`] writes
+/// them: a CSV export, which a spreadsheet reads (arrow's CSV writer writes ISO 8601's
+/// `PT240S`, `P0D`).
+pub(crate) fn with_times_as_text(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let is_time = |t: &DataType| matches!(t, DataType::Interval(_) | DataType::Duration(_));
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| is_time(f.data_type()))
+    {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if is_time(field.data_type()) {
+            let text: StringArray = (0..column.len())
+                .map(|i| column.is_valid(i).then(|| time_text(column.as_ref(), i)))
+                .collect();
+            fields.push(Field::new(field.name(), DataType::Utf8, true));
+            columns.push(Arc::new(text) as ArrayRef);
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+        }
+    }
+    RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
 }
 
 /// `1 year 2 months 3 days 04:05:06.500`: each part only when it is not zero, the clock also

@@ -53,19 +53,19 @@ fn to_checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         if matches!(
             field.data_type(),
             DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)
-        ) && inner.get_type(schema).is_ok_and(|t| t.is_integer())
+        ) && inner.get_type(schema).is_ok_and(|t| t.is_numeric())
         {
             // Arrow reads 20120131 as days (or nanoseconds) since 1970: the year 57,000, where
             // DuckDB and PostgreSQL refuse the cast.
+            // A column by the name the user wrote; an expression as what it stands for.
             let inner = match inner.as_ref() {
                 Expr::Column(c) => super::name::ident(&c.name),
-                other => other.to_string(),
+                _ => "the number".to_string(),
             };
             return datafusion::common::plan_err!(
-                "a whole number is not a date: {inner} would be read as a count of days (or \
+                "a number is not a date: {inner} would be read as a count of days (or \
                  nanoseconds) since 1970. to_date(CAST({inner} AS VARCHAR), '%Y%m%d') reads \
-                 20120131 as the day it spells; to_timestamp_seconds({inner}) reads seconds \
-                 since 1970"
+                 20120131 as the day it spells; to_timestamp({inner}) reads seconds since 1970"
             );
         }
         if !field.data_type().is_integer() {

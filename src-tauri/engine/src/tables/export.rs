@@ -178,7 +178,9 @@ impl RowSink for FileExport {
 
     fn push(&mut self, batch: RecordBatch) -> Result<(), TableError> {
         let written = match &mut self.state {
-            Encoding::Csv(writer) => writer.write(&batch).map_err(|e| e.to_string()),
+            Encoding::Csv(writer) => super::cell_text::with_times_as_text(&batch)
+                .and_then(|batch| writer.write(&batch))
+                .map_err(|e| e.to_string()),
             Encoding::Parquet(writer) => writer.write(&batch).map_err(|e| e.to_string()),
             Encoding::Waiting(_) | Encoding::Gone => Err("rows came before their columns".into()),
         };
@@ -326,7 +328,8 @@ fn encode<W: Write + Send>(
                     return Err(TableError::Cancelled);
                 }
                 let batch = batch?;
-                writer.write(&batch).map_err(|e| fail(&e))?;
+                let shown = super::cell_text::with_times_as_text(&batch).map_err(|e| fail(&e))?;
+                writer.write(&shown).map_err(|e| fail(&e))?;
                 rows += batch.num_rows() as u64;
                 progress(rows);
             }

@@ -1545,10 +1545,17 @@ mod tests {
             ),
             (
                 "SELECT CAST(year AS DATE) FROM movies",
-                "a whole number is not a date: \"year\" would be read as a count of days (or \
+                "a number is not a date: \"year\" would be read as a count of days (or \
                  nanoseconds) since 1970. to_date(CAST(\"year\" AS VARCHAR), '%Y%m%d') reads \
-                 20120131 as the day it spells; to_timestamp_seconds(\"year\") reads seconds \
-                 since 1970",
+                 20120131 as the day it spells; to_timestamp(\"year\") reads seconds since 1970",
+                None,
+            ),
+            (
+                "SELECT CAST(year * 1.5 AS TIMESTAMP) FROM movies",
+                "a number is not a date: the number would be read as a count of days (or \
+                 nanoseconds) since 1970. to_date(CAST(the number AS VARCHAR), '%Y%m%d') reads \
+                 20120131 as the day it spells; to_timestamp(the number) reads seconds since \
+                 1970",
                 None,
             ),
             (
