@@ -50,7 +50,12 @@ pub(crate) fn convert(
     if value.is_none() && !nullable {
         return Err(invalid(format!("column {} cannot be empty", edit.column)));
     }
-    let input = StringArray::from(vec![value.clone()]);
+    // `2013-01-01 06:00`, as people type a time: arrow reads a date-time only with its seconds.
+    let typed = match (&value, data_type) {
+        (Some(v), DataType::Timestamp(..)) => to_the_second(v).or_else(|| value.clone()),
+        _ => value.clone(),
+    };
+    let input = StringArray::from(vec![typed]);
     let strict = CastOptions {
         safe: false,
         format_options: FormatOptions::default(),
@@ -63,6 +68,18 @@ pub(crate) fn convert(
             edit.column
         ))
     })
+}
+
+/// A date and a time to the minute (`2013-01-01 06:00`, `2013-01-01T6:00`) with its seconds
+/// (`2013-01-01 06:00:00`); None for anything else.
+fn to_the_second(v: &str) -> Option<String> {
+    let (day, time) = v.split_once([' ', 'T'])?;
+    let (hours, minutes) = time.split_once(':')?;
+    let digits = |s: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    (day.len() == 10 && digits(hours, 1..=2) && digits(minutes, 2..=2))
+        .then(|| format!("{day} {hours:0>2}:{minutes}:00"))
 }
 
 /// The most rows one step adds: a grid adds a few at a time, and each is held in memory.
@@ -281,6 +298,31 @@ mod tests {
             column: "n".into(),
             value: Some(value.into()),
         }
+    }
+
+    /// A date-time typed to the minute, as people type one, is that minute (arrow refused it
+    /// without seconds); a time that is not one is still refused.
+    #[test]
+    fn a_date_time_typed_to_the_minute_is_read() {
+        use datafusion::arrow::datatypes::{TimeUnit, TimestampMicrosecondType};
+        let ts = DataType::Timestamp(TimeUnit::Microsecond, None);
+        let at = |v: &str| {
+            let edit = CellEdit {
+                row_id: 0,
+                column: "at".into(),
+                value: Some(v.into()),
+            };
+            convert(&ts, true, &edit).map(|a| {
+                datafusion::arrow::array::AsArray::as_primitive::<TimestampMicrosecondType>(&a)
+                    .value(0)
+            })
+        };
+        let six = 1_357_020_000_000_000; // 2013-01-01 06:00:00
+        assert_eq!(at("2013-01-01 06:00").unwrap(), six);
+        assert_eq!(at("2013-01-01T6:00").unwrap(), six);
+        assert_eq!(at("2013-01-01 06:00:00").unwrap(), six);
+        assert!(at("2013-01-01 6").is_err());
+        assert!(at("2013-01-01 06:61").is_err());
     }
 
     #[test]
