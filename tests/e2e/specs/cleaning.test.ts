@@ -87,7 +87,7 @@ test("whole-number dates, Yes/No and picked types are cleaned as a user means th
       await resultRows(app, (r) => r.length === 1 && r[0]![0] === String(yes) && r[0]![1] === `${weeks * 7} days`);
       // The cast the dialog no longer sends is refused in SQL too, in words.
       await runSql(app, "SELECT CAST(19580329 AS DATE)");
-      await app.waitText("cell-output", (t) => t.includes("The query has a problem") && t.includes("a number is not a date") && t.includes("to_date"));
+      await app.waitText("cell-output", (t) => t.includes("The query has a problem") && t.includes("number is not a date") && t.includes("to_date"));
     },
     { env: { QUIRE_TEST_PICK_FILE: co2File() } },
   );
