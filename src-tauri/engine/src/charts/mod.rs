@@ -171,14 +171,28 @@ fn check_columns(spec: &ChartSpec, schema: &Schema) -> Result<(), ChartError> {
             });
         };
         let kind = query::kind(column.data_type());
+        let lengths = matches!(
+            column.data_type(),
+            datafusion::arrow::datatypes::DataType::Duration(_)
+                | datafusion::arrow::datatypes::DataType::Interval(_)
+        );
         let holds = match kind {
             Kind::Temporal => "dates or times",
+            _ if lengths => "lengths of time",
             _ => "text",
+        };
+        // A length of time becomes a number in the query: seconds, or minutes, hours.
+        let as_number = match lengths {
+            true => format!(
+                "; date_part('epoch', {}) / 60 in the query gives them in minutes",
+                crate::tables::name::ident(field)
+            ),
+            false => String::new(),
         };
         if let Some(op) = channel.aggregate.filter(|op| op.numeric()) {
             if kind != Kind::Number {
                 return Err(ChartError::Unsupported(format!(
-                    "the {} cannot be computed: {field:?} holds {holds}, not numbers",
+                    "the {} cannot be computed: {field:?} holds {holds}, not numbers{as_number}",
                     op.title(Some(field)).to_lowercase()
                 )));
             }
@@ -189,7 +203,7 @@ fn check_columns(spec: &ChartSpec, schema: &Schema) -> Result<(), ChartError> {
                 if kind == Kind::Temporal {
                     "; cut dates into periods with a time unit instead"
                 } else {
-                    ""
+                    &as_number
                 }
             )));
         }

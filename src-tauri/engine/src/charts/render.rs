@@ -182,8 +182,12 @@ fn values(batches: &[RecordBatch]) -> Result<Value, ChartError> {
         .with_explicit_nulls(true)
         .build::<_, JsonArray>(Vec::new());
     for batch in batches {
+        // Lengths of time as categories read as the result shows them (arrow's JSON writes
+        // ISO 8601's `PT18420S`).
+        let batch = crate::tables::cell_text::with_times_as_text(batch)
+            .map_err(|e| ChartError::Internal(format!("the chart's points: {e}")))?;
         writer
-            .write(batch)
+            .write(&batch)
             .map_err(|e| ChartError::Internal(format!("the chart's points: {e}")))?;
     }
     writer

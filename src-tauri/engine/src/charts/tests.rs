@@ -578,3 +578,35 @@ async fn a_scatter_leaves_out_rows_with_no_position_and_counts_them() {
         }]
     );
 }
+
+/// Lengths of time (the difference of two date-times) are categories that read as the result
+/// shows them, not ISO 8601's `PT86400S`; binning them says how to make them numbers.
+#[tokio::test]
+async fn lengths_of_time_read_as_the_result_shows_them() {
+    let s = session();
+    let late = "SELECT CAST(day AS TIMESTAMP) - TIMESTAMP '2024-01-01 00:00:00' AS late, city FROM trips WHERE n < 3";
+    let source = chart(
+        late,
+        "bar",
+        json!({ "x": { "field": "late" }, "y": { "aggregate": "count" } }),
+    );
+    let (_, spec) = draw_ok(&s, &source).await;
+    let shown: Vec<&str> = values(&spec)
+        .iter()
+        .map(|p| p["__c0"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["00:00:00", "1 day", "2 days"]);
+    let binned = chart(
+        late,
+        "bar",
+        json!({ "x": { "field": "late", "bin": true }, "y": { "aggregate": "count" } }),
+    );
+    let e = draw(&s, &binned, &CancellationToken::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("\"late\" holds lengths of time, and bins need numbers; date_part('epoch', \"late\") / 60"),
+        "{e}"
+    );
+}
