@@ -247,7 +247,9 @@ fn kind_of(data_type: &DataType) -> ProfileKind {
         | DataType::Utf8View
         | DataType::Boolean
         | DataType::Time32(_)
-        | DataType::Time64(_) => ProfileKind::Text,
+        | DataType::Time64(_)
+        // Lengths of time: their least and greatest and most frequent, in words (`05:07:00`).
+        | DataType::Duration(_) => ProfileKind::Text,
         _ => ProfileKind::Other,
     }
 }
@@ -419,8 +421,14 @@ async fn top_values(
         .filter(|(_, c)| c.distinct.is_some_and(|d| d <= TOP_DISTINCT_LIMIT))
         .map(|(i, c)| {
             let v = ident(&c.name);
+            // A length of time as its seconds, written in words below (its VARCHAR is
+            // arrow's `0 days 5 hours 7 mins …`).
+            let text = match is_duration(c) {
+                true => format!("CAST(date_part('epoch', {v}) AS VARCHAR)"),
+                false => format!("CAST({v} AS VARCHAR)"),
+            };
             format!(
-                "SELECT * FROM (SELECT CAST({i} AS BIGINT) AS col, CAST({v} AS VARCHAR) AS value, count(*) AS n FROM {} WHERE {v} IS NOT NULL GROUP BY {v} ORDER BY n DESC, value LIMIT {TOP_VALUES})",
+                "SELECT * FROM (SELECT CAST({i} AS BIGINT) AS col, {text} AS value, count(*) AS n FROM {} WHERE {v} IS NOT NULL GROUP BY {v} ORDER BY n DESC, value LIMIT {TOP_VALUES})",
                 source(sql)
             )
         })
@@ -437,11 +445,15 @@ async fn top_values(
         for row in 0..batch.num_rows() {
             let column = &mut columns[col.value(row) as usize];
             let temporal = column.kind == ProfileKind::Temporal;
+            let duration = is_duration(column);
             column.top.push(TopValue {
                 value: (!value.is_null(row)).then(|| {
                     let text = value.value(row);
                     // As the grid writes a date-time: a space, not SQL's `T`.
                     match text.get(10..11) {
+                        _ if duration => text
+                            .parse::<f64>()
+                            .map_or_else(|_| shorten(text), crate::tables::cell_text::seconds_text),
                         Some("T") if temporal => {
                             shorten(&format!("{} {}", &text[..10], &text[11..]))
                         }
@@ -461,6 +473,10 @@ async fn top_values(
         column.others = rows.saturating_sub(column.nulls).saturating_sub(listed);
     }
     Ok(())
+}
+
+fn is_duration(column: &ColumnProfile) -> bool {
+    column.data_type.starts_with("Duration")
 }
 
 fn shorten(text: &str) -> String {

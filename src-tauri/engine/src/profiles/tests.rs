@@ -206,6 +206,27 @@ async fn date_times_are_written_as_the_grid_writes_them() {
     assert_eq!(utc.top[0].value.as_deref(), Some("2024-01-01 00:00:00Z"));
 }
 
+/// A length of time (the difference of two date-times) has its least, greatest and most
+/// frequent values, in words: its profile showed only the missing count.
+#[tokio::test]
+async fn lengths_of_time_are_described_in_words() {
+    let session = SqlSession::default();
+    session.register("t", &table(1_000)).unwrap();
+    let p = profile_query(
+        &session,
+        "SELECT CAST(day AS TIMESTAMP) - TIMESTAMP '2024-01-01 00:00:00' AS waited FROM t",
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let waited = column(&p, "waited");
+    assert_eq!(
+        (waited.min.as_deref(), waited.max.as_deref()),
+        (Some("00:00:00"), Some("99 days"))
+    );
+    assert_eq!(waited.top[0].value.as_deref(), Some("00:00:00"));
+}
+
 #[tokio::test]
 async fn an_empty_table_and_a_column_of_nothing_but_missing_values() {
     let session = SqlSession::default();

@@ -155,6 +155,13 @@ pub(crate) fn with_times_as_text(batch: &RecordBatch) -> Result<RecordBatch, Arr
     )
 }
 
+/// A length of time given in seconds (`date_part('epoch', …)` of a duration), as
+/// [`interval_text`] writes it, to the microsecond.
+pub(crate) fn seconds_text(seconds: f64) -> String {
+    let nanos = (seconds * 1e6).round() as i128 * 1_000;
+    interval_text(0, nanos / NANOS_PER_DAY, nanos % NANOS_PER_DAY)
+}
+
 /// `1 year 2 months 3 days 04:05:06.500`: each part only when it is not zero, the clock also
 /// when nothing else is (`00:00:00`), signs on the parts that have them (`-3 months`,
 /// `1 day -02:00:00`), as PostgreSQL and DuckDB write an interval.
