@@ -61,9 +61,15 @@ test("whole-number dates, Yes/No and picked types are cleaned as a user means th
       await waitCell(app, 1, "complete", "true");
       await waitCell(app, 0, "date", "19580329");
 
-      // Change type to date: the day the number spells, every value counted as changed.
+      // Change type to date: numbers that spell no day are said in the dialog, in the layout
+      // as the dialog offered it.
       await app.click("open-transform");
       await select(app, "transform-kind", "cast");
+      await select(app, "transform-column", "co2");
+      await select(app, "transform-a", "DATE");
+      await app.click("transform-preview-button");
+      await app.waitText("transform-error", (t) => t.startsWith("The transform cannot be previewed") && t.includes('"316" is not a date written as 20120131'));
+      // The day the number spells, every value counted as changed.
       await select(app, "transform-column", "date");
       await select(app, "transform-a", "DATE");
       const layout = await app.driver.executeScript<string>(

@@ -100,8 +100,12 @@ describe("TransformDialog", () => {
     );
     fireEvent.change(screen.getByTestId("transform-kind"), { target: { value: "upper" } });
     fireEvent.click(screen.getByTestId("transform-apply"));
-    await waitFor(() => expect(report).toHaveBeenCalled());
-    expect(report.mock.calls[0]![1]).toBe("The transform cannot be applied");
+    // In the dialog, beside the form to change, not in a toast outside it.
+    await waitFor(() => expect(screen.getByTestId("transform-error").textContent).toMatch(/^The transform cannot be applied/));
+    expect(report).not.toHaveBeenCalled();
+    // A change to the form clears it.
+    fireEvent.change(screen.getByTestId("transform-kind"), { target: { value: "lower" } });
+    expect(screen.queryByTestId("transform-error")).toBeNull();
   });
 
   it("offers a held table every transform", () => {

@@ -1,6 +1,7 @@
 import { useState } from "react";
-import { useBackend, useNotify } from "../context";
+import { useBackend } from "../context";
 import { QuireError } from "../backend";
+import { describeError, type ErrorText } from "../errors";
 import type { NotebookId, TableInfo, Transform, TransformPreview } from "../bindings";
 import { typeLabel } from "../format";
 import { CAST_LABELS, CAST_TYPES, TRANSFORM_KINDS, buildTransform, dateLayouts, layoutsInWords, needsColumn, type TransformForm } from "../transforms";
@@ -32,7 +33,6 @@ export function retypedText(from: string, to: string): string {
 
 export function TransformDialog({ notebook, table, onApplied, onClose }: Props) {
   const backend = useBackend();
-  const { report } = useNotify();
   // A linked table's files are never written: values changed and rows removed are kept beside
   // them; other changes write a copy into the notebook, except of a table read from a bucket.
   const fromBucket = table.linked !== null && remote(table.linked);
@@ -47,11 +47,13 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
   });
   const [preview, setPreview] = useState<{ transform: Transform; result: TransformPreview } | null>(null);
   const [running, setRunning] = useState<Running | null>(null);
+  const [failed, setFailed] = useState<ErrorText | null>(null);
   const built = buildTransform(form);
   const problem = typeof built === "string" ? built : null;
 
   const update = (change: Partial<TransformForm>) => {
     setPreview(null);
+    setFailed(null);
     setForm((f) => {
       const next = { ...f, ...change };
       const col = table.columns.find((c) => c.name === next.column);
@@ -71,6 +73,7 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
   const run = async (what: Running["what"]) => {
     if (typeof built === "string") return;
     const job = crypto.randomUUID();
+    setFailed(null);
     setRunning({ what, job, rows: 0 });
     const onRows = (rows: number) => setRunning({ what, job, rows });
     try {
@@ -83,10 +86,12 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
     } catch (e) {
       // The transform runs as SQL, but the user ran no query: its own words, not "The query",
       // and the layout the user picked, not its chrono format.
+      // Said in the dialog, beside the form to change (a toast outside it went unseen).
       const err = QuireError.from(e);
-      const said = new QuireError(err.code, layoutsInWords(err.message), err.position);
-      if (err.code === "sql_invalid") report(said, what === "preview" ? "The transform cannot be previewed" : "The transform cannot be applied");
-      else if (err.code !== "cancelled") report(said);
+      const said = describeError(new QuireError(err.code, layoutsInWords(err.message), err.position));
+      if (err.code === "sql_invalid")
+        setFailed({ ...said, headline: what === "preview" ? "The transform cannot be previewed" : "The transform cannot be applied" });
+      else if (err.code !== "cancelled") setFailed(said);
     } finally {
       setRunning(null);
     }
@@ -184,6 +189,11 @@ export function TransformDialog({ notebook, table, onApplied, onClose }: Props) 
           </p>
         )}
         {problem && <p className="muted">{problem}</p>}
+        {failed && (
+          <div className="error-text" data-testid="transform-error">
+            <strong>{failed.headline}</strong> {failed.detail}
+          </div>
+        )}
         {/* The grid's sort and filter only show rows: a transform reads the whole table. */}
         <p className="muted" data-testid="transform-scope">
           Applies to all {table.rows.toLocaleString()} rows of {table.name}, whatever the grid&apos;s filter shows.
