@@ -30,8 +30,8 @@ OUT_DIR/manifest.json lists every file: its path, pandas' column names (and the 
 written, to tell pandas' own renaming, `Unnamed: 0` and `x.1`, from the file's names), each
 column's pandas dtype and kind, the row count, or the error pandas raised. OUT_DIR/<id>.parquet
 holds the values as pandas read them, one column `c<i>` per column (kinds: int, float, bool,
-text), plus `t<i>` for a text column pandas can parse as ISO 8601 date-times: each value's
-instant in ns since the epoch (UTC; a value without a zone taken as UTC), so the test can
+text), plus `t<i>` for a text column pandas can parse as ISO 8601 date-times (or, told the
+layout, as dates in a layout Quire reads): each value's instant in ns since the epoch (UTC; a value without a zone taken as UTC), so the test can
 compare a date Quire typed with pandas' own date parser rather than with Quire's.
 
 Besides the corpus as it is, every VARIANT_EVERY-th file with a float column (and a small
@@ -228,18 +228,34 @@ def _missing(v):
     return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT
 
 
+# The layouts besides ISO 8601 Quire reads dates in (src-tauri/engine/src/tables/import/
+# layouts.rs, in its order of preference); chrono's %B also reads a month's abbreviation,
+# Python's takes %b for that.
+DATE_LAYOUTS = [
+    "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%d-%m-%Y", "%Y.%m.%d",
+    "%B %d %Y", "%B %d, %Y", "%d %B %Y", "%d-%B-%Y", "%B-%d-%Y",
+]
+
+
 def instants(series):
-    """Each value's instant in ns (UTC), if pandas parses every value as ISO 8601; else None."""
+    """Each value's instant in ns (UTC), if pandas parses every value as ISO 8601 or, told the
+    layout, as a date in one of the layouts Quire reads (statsmodels writes `Jan-1-1995`);
+    else None."""
     present = series.dropna()
     if present.empty:
         return None
-    try:
-        parsed = pd.to_datetime(series, format="ISO8601", utc=True)
-    except (ValueError, TypeError, OverflowError):
-        return None
-    ns = parsed.astype("int64").to_numpy()
-    mask = parsed.isna().to_numpy()
-    return pa.array(ns, type=pa.int64(), mask=mask)
+    formats = ["ISO8601"] + [
+        f for layout in DATE_LAYOUTS for f in dict.fromkeys([layout, layout.replace("%B", "%b")])
+    ]
+    for fmt in formats:
+        try:
+            parsed = pd.to_datetime(series, format=fmt, utc=True)
+        except (ValueError, TypeError, OverflowError):
+            continue
+        ns = parsed.astype("int64").to_numpy()
+        mask = parsed.isna().to_numpy()
+        return pa.array(ns, type=pa.int64(), mask=mask)
+    return None
 
 
 def read_one(job):
